@@ -1,0 +1,100 @@
+# dx - a source-to-source automatic differentiation compiler.
+#
+#   make            build build/dxc and build/libdxrt.a
+#   make check      run every test suite (Check), end-to-end tests included
+#   make check-asan the same suites built with ASan and UBSan
+#   make install PREFIX=/usr/local [DESTDIR=...]
+#
+# Objects go to $(B) (build/ by default), so a sanitizer build can live
+# beside the normal one.
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+PREFIX  ?= /usr/local
+DESTDIR ?=
+B       ?= build
+FLEX    ?= flex
+BISON   ?= bison
+
+WARN    = -Wall -Wextra -Wpedantic -Wshadow -Wmissing-prototypes -Wstrict-prototypes
+DXCFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -I$(B) -Icommon -Iparser -Ilexer -Iir -Icodegen -Iruntime
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
+
+CORE_SRC = $(wildcard common/*.c) $(wildcard parser/*.c) $(wildcard ir/*.c) $(wildcard codegen/*.c)
+CORE_OBJ = $(CORE_SRC:%.c=$(B)/%.o) $(B)/lexer.o $(B)/parser.o
+RT_SRC   = $(wildcard runtime/*.c)
+RT_OBJ   = $(RT_SRC:%.c=$(B)/%.o)
+TEST_SRC = $(wildcard tests/*.c)
+TEST_OBJ = $(TEST_SRC:%.c=$(B)/%.o)
+
+all: $(B)/dxc $(B)/libdxrt.a $(B)/dxrt.pc
+
+$(B)/dxc: $(B)/driver/main.o $(CORE_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lm -lpthread
+
+$(B)/libdxrt.a: $(RT_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(B)/dxrt.pc: runtime/dxrt.pc.in
+	@mkdir -p $(B)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(shell sed -n 's/.*DX_VERSION "\(.*\)"/\1/p' common/dx.h)|g' $< > $@
+
+$(B)/lexer.c $(B)/lexer.h: lexer/lexer.l
+	@mkdir -p $(B)
+	$(FLEX) --outfile=$(B)/lexer.c --header-file=$(B)/lexer.h $<
+
+$(B)/parser.c $(B)/parser.h: parser/parser.y
+	@mkdir -p $(B)
+	$(BISON) -Wall -Werror --defines=$(B)/parser.h -o $(B)/parser.c $<
+
+# Generated scanner and parser: their own code is not held to our warnings.
+$(B)/lexer.o: $(B)/lexer.c $(B)/parser.h
+	$(CC) $(CFLAGS) $(DXCFLAGS) -Wno-unused-function -Wno-sign-compare -c -o $@ $<
+$(B)/parser.o: $(B)/parser.c $(B)/lexer.h
+	$(CC) $(CFLAGS) $(DXCFLAGS) -Wno-unused-function -c -o $@ $<
+
+$(B)/%.o: %.c $(B)/parser.h $(B)/lexer.h $(wildcard */*.h) $(wildcard ir/*.def)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(DXCFLAGS) $(WARN) $(CHECK_CFLAGS) -c -o $@ $<
+
+$(B)/dxtest: $(TEST_OBJ) $(CORE_OBJ) $(B)/libdxrt.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(TEST_OBJ) $(CORE_OBJ) $(B)/libdxrt.a $(CHECK_LIBS) -lm -lpthread
+
+# The end-to-end tests find the compiler, the runtime and the examples here.
+check: $(B)/dxtest $(B)/dxc $(B)/libdxrt.a
+	DX_ROOT=$(CURDIR) DXC=$(CURDIR)/$(B)/dxc DXRT_DIR=$(CURDIR)/runtime DXRT_LIB=$(CURDIR)/$(B)/libdxrt.a \
+	    $(B)/dxtest
+
+# Sanitizers: the whole build again in build-asan/, then every suite.
+check-asan:
+	$(MAKE) B=build-asan CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" check
+
+# valgrind on the compiler itself over the example and hostile inputs.
+check-valgrind: $(B)/dxtest $(B)/dxc
+	DX_ROOT=$(CURDIR) DXC="$(CURDIR)/$(B)/dxc" DXRT_DIR=$(CURDIR)/runtime DXRT_LIB=$(CURDIR)/$(B)/libdxrt.a \
+	    DX_VALGRIND=1 CK_FORK=no valgrind --error-exitcode=1 --leak-check=full -q $(B)/dxtest
+
+example: $(B)/dxc
+	$(B)/dxc examples/square.dx -o $(B)/square.c --header $(B)/square.h
+	cat $(B)/square.c
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	    $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(B)/dxc $(DESTDIR)$(PREFIX)/bin/dxc
+	install -m 644 $(B)/libdxrt.a $(DESTDIR)$(PREFIX)/lib/libdxrt.a
+	install -m 644 runtime/dxrt.h $(DESTDIR)$(PREFIX)/include/dxrt.h
+	install -m 644 $(B)/dxrt.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/dxrt.pc
+	install -m 644 docs/dxc.1 $(DESTDIR)$(PREFIX)/share/man/man1/dxc.1
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/dxc $(DESTDIR)$(PREFIX)/lib/libdxrt.a \
+	    $(DESTDIR)$(PREFIX)/include/dxrt.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/dxrt.pc \
+	    $(DESTDIR)$(PREFIX)/share/man/man1/dxc.1
+
+clean:
+	rm -rf build build-asan
+
+.PHONY: all check check-asan check-valgrind example install uninstall clean

@@ -1,0 +1,81 @@
+/*
+ * dx.h - what every stage of dxc shares: the arena, source files and
+ * diagnostics.
+ *
+ * Allocation policy: one arena per compilation (arena_new/arena_free).
+ * Everything the front end, the IR and the code generator build lives in
+ * it and dies with it in one call; nothing is freed piecemeal.  Growable
+ * arrays (vec_*) live in the arena too and simply abandon their old block.
+ *
+ * Two failure channels: user errors go through diag_error() and print
+ * "FILE:LINE:COL: error: MESSAGE", the source line and a caret; internal
+ * bugs go through BUG(), which names the C file and line and aborts.
+ */
+#ifndef DX_H
+#define DX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+
+#define DX_VERSION "0.1.0"
+
+/* ---- arena (common/arena.c) ---- */
+typedef struct Arena Arena;
+Arena *arena_new(void);
+void arena_free(Arena *a);
+void *arena_alloc(Arena *a, size_t n);            /* zeroed, 16-aligned */
+void *arena_grow(Arena *a, void *p, size_t old, size_t n);
+char *arena_strdup(Arena *a, const char *s);
+char *arena_strndup(Arena *a, const char *s, size_t n);
+char *arena_printf(Arena *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Growable array of T in an arena: fields p, n, cap. */
+#define VEC(T) struct { T *p; int n, cap; }
+#define vec_push(A, v, x)                                                   \
+    do {                                                                    \
+        if ((v)->n == (v)->cap) {                                           \
+            int nc_ = (v)->cap ? 2 * (v)->cap : 8;                          \
+            (v)->p = arena_grow((A), (v)->p, sizeof *(v)->p * (size_t)(v)->cap, \
+                                sizeof *(v)->p * (size_t)nc_);              \
+            (v)->cap = nc_;                                                 \
+        }                                                                   \
+        (v)->p[(v)->n++] = (x);                                             \
+    } while (0)
+
+/* ---- source files and diagnostics (common/diag.c) ---- */
+typedef struct {
+    int line, col; /* from 1; col in bytes */
+} Loc;
+
+typedef struct {
+    const char *path; /* as given on the command line */
+    const char *text; /* whole file; may hold NUL bytes */
+    size_t len;
+} Source;
+
+enum { DIAG_MAX_ERRORS = 20 };
+
+typedef struct {
+    const Source *src;
+    int nerrors;
+    int quiet; /* tests: count errors, print nothing */
+    char last[512]; /* text of the most recent message (tests read it) */
+} Diag;
+
+/* Report a user error at loc.  Returns 1 when the cap is reached and the
+ * caller should stop. */
+int diag_error(Diag *d, Loc loc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* An error with no place in a file: "dxc: error: MESSAGE". */
+void diag_plain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A name shown in a message: long names are shortened with "...". */
+const char *diag_name(Arena *a, const char *name);
+
+/* Internal error: a bug in dxc, never a user error. */
+_Noreturn void dx_bug(const char *file, int line, const char *msg);
+#define BUG(msg) dx_bug(__FILE__, __LINE__, (msg))
+#define ASSERT(c) ((c) ? (void)0 : dx_bug(__FILE__, __LINE__, "assertion failed: " #c))
+
+#endif

@@ -1,0 +1,99 @@
+/*
+ * ast.h - the abstract syntax tree of a .dx file (spec sections 3-5).
+ *
+ * The parser builds it with the ast_* constructors below, one call per
+ * grammar action; every node records the location of the token that
+ * names it (an operator, a name, a keyword).  The tree covers the whole
+ * language, arrays and loops included; the checker in ir/ decides what
+ * the rest of the compiler supports.
+ */
+#ifndef AST_H
+#define AST_H
+
+#include "../common/dx.h"
+
+typedef struct Ast Ast;
+
+typedef enum {
+    /* expressions */
+    AST_NUM,     /* num, is_int: literal had no '.' and no exponent */
+    AST_NAME,    /* name */
+    AST_BIN,     /* op (one of '+','-','*','/','^','@'), a, b */
+    AST_NEG,     /* a */
+    AST_CALL,    /* name, args: f(a, b) */
+    AST_REDUCE,  /* name (sum/prod/max/min or any name), a = body, gens */
+    AST_INDEX,   /* a = base, args = indices */
+    AST_ARRAY,   /* args = elements: [1, 2.5, x] */
+    AST_COMP,    /* a = element, gens: [e for i in 0..N, j in 0..M] */
+    AST_IFEXPR,  /* cond, a = then value, b = else value */
+    /* conditions (only after `if`) */
+    AST_CMP,     /* op (one of CMP_*), a, b */
+    AST_AND,     /* cond, cond2 */
+    AST_OR,      /* cond, cond2 */
+    AST_NOT,     /* cond */
+    /* statements */
+    AST_ASSIGN,  /* name, a = value */
+    AST_IF,      /* cond, body = then block, els = else block or NULL
+                    (an `else if` is an else block holding one AST_IF) */
+    AST_FOR,     /* gens (exactly one), body */
+    AST_RETURN,  /* a */
+    /* a generator `i in lo..hi` of a comprehension, reduction or for */
+    AST_GEN,     /* name, a = lo, b = hi */
+    /* top level */
+    AST_CONST,   /* name, a = value */
+    AST_FN,      /* name, params, ret (or NULL), body (block) or a (expression body) */
+    AST_PARAM,   /* name, dims (may be empty), is_data */
+    AST_TYPE,    /* dims: `real` has none, `real[N, M]` has two */
+} AstKind;
+
+enum { CMP_LT, CMP_LE, CMP_GT, CMP_GE, CMP_EQ, CMP_NE };
+
+/* A list of nodes. */
+typedef struct {
+    Ast **p;
+    int n, cap;
+} AstList;
+
+struct Ast {
+    AstKind kind;
+    Loc loc;          /* the token that names the node */
+    int op;           /* AST_BIN: the operator character; AST_CMP: CMP_* */
+    const char *name; /* names, functions, parameters, generators */
+    Loc name_loc;     /* AST_ASSIGN/AST_FN/AST_PARAM/AST_CONST/AST_GEN: the name */
+    double num;       /* AST_NUM */
+    int is_int;       /* AST_NUM: written without '.' or exponent */
+    int is_data;      /* AST_PARAM */
+    Ast *a, *b;
+    Ast *cond, *cond2;
+    Ast *ret;         /* AST_FN: return annotation (AST_TYPE) or NULL */
+    AstList args;     /* call arguments, indices, array elements */
+    AstList gens;     /* AST_GEN nodes */
+    AstList params;   /* AST_FN: AST_PARAM nodes */
+    AstList dims;     /* AST_PARAM/AST_TYPE: dimension expressions */
+    AstList body;     /* statements: AST_FN, AST_IF (then), AST_FOR */
+    AstList els;      /* AST_IF: else statements */
+    int has_else;     /* AST_IF: an else part was written */
+};
+
+/* A parsed file: its constants and functions, in source order. */
+typedef struct {
+    AstList items; /* AST_CONST and AST_FN */
+} AstFile;
+
+/* Constructors (parser/ast.c).  They allocate in the arena. */
+Ast *ast_new(Arena *a, AstKind kind, Loc loc);
+Ast *ast_num(Arena *a, Loc loc, double v, int is_int);
+Ast *ast_name(Arena *a, Loc loc, const char *name);
+Ast *ast_bin(Arena *a, Loc loc, int op, Ast *l, Ast *r);
+Ast *ast_unary(Arena *a, AstKind kind, Loc loc, Ast *x); /* AST_NEG */
+Ast *ast_cmp(Arena *a, Loc loc, int op, Ast *l, Ast *r);
+Ast *ast_logic(Arena *a, AstKind kind, Loc loc, Ast *l, Ast *r); /* AND/OR/NOT (r NULL) */
+void ast_append(Arena *a, AstList *l, Ast *x);
+
+/* parse_file (parser/parse.c): parse src into *out.  Syntax errors go to
+ * d (the parser stops after the first one).  Returns 0 on success. */
+int parse_file(Arena *a, Diag *d, const Source *src, AstFile *out);
+
+/* Source text of a node kind, for messages. */
+const char *ast_kind_name(AstKind k);
+#endif

@@ -1,0 +1,109 @@
+/*
+ * testutil.c - see testutil.h.
+ */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char dir[256];
+
+const char *tu_tmpdir(void)
+{
+    if (!dir[0]) {
+        const char *t = getenv("TMPDIR");
+        snprintf(dir, sizeof dir, "%s/dxtest.XXXXXX", t && *t ? t : "/tmp");
+        if (!mkdtemp(dir)) {
+            perror("mkdtemp");
+            exit(2);
+        }
+    }
+    return dir;
+}
+
+void tu_cleanup(void)
+{
+    if (dir[0] && !getenv("DX_KEEP")) {
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not remove %s\n", dir);
+        dir[0] = 0;
+    }
+}
+
+const char *tu_path(const char *name)
+{
+    static char slots[8][512];
+    static int next;
+    char *p = slots[next++ & 7];
+    snprintf(p, 512, "%s/%s", tu_tmpdir(), name);
+    return p;
+}
+
+int tu_write(const char *path, const char *text, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    if (n == (size_t)-1)
+        n = strlen(text);
+    size_t w = fwrite(text, 1, n, f);
+    return (fclose(f) != 0 || w != n) ? -1 : 0;
+}
+
+char *tu_read(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap + 1);
+    size_t r;
+    while (buf && (r = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += r;
+        if (n == cap) {
+            cap *= 2;
+            buf = realloc(buf, cap + 1);
+        }
+    }
+    fclose(f);
+    if (!buf)
+        return NULL;
+    buf[n] = 0;
+    if (len)
+        *len = n;
+    return buf;
+}
+
+int tu_run(const char *cmd, char **out, char **err)
+{
+    char full[8192], o[600], e[600];
+    snprintf(o, sizeof o, "%s", tu_path("run.out"));
+    snprintf(e, sizeof e, "%s", tu_path("run.err"));
+    snprintf(full, sizeof full, "( %s ) >'%s' 2>'%s'", cmd, o, e);
+    int st = system(full);
+    if (out)
+        *out = tu_read(o, NULL);
+    if (err)
+        *err = tu_read(e, NULL);
+    if (st == -1 || !WIFEXITED(st))
+        return -1;
+    int code = WEXITSTATUS(st);
+    return code >= 128 ? -1 : code; /* the shell reports a signal as 128+n */
+}
+
+const char *tu_dxc(void)
+{
+    const char *d = getenv("DXC");
+    return d && *d ? d : "build/dxc";
+}
+
+const char *tu_root(void)
+{
+    const char *d = getenv("DX_ROOT");
+    return d && *d ? d : ".";
+}

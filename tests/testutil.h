@@ -1,0 +1,28 @@
+/*
+ * testutil.h - helpers shared by the Check suites: temporary files,
+ * running commands and capturing what they print.
+ */
+#ifndef TESTUTIL_H
+#define TESTUTIL_H
+
+#include <stddef.h>
+
+/* A fresh directory under $TMPDIR (or /tmp); removed by tu_cleanup(). */
+const char *tu_tmpdir(void);
+void tu_cleanup(void);
+/* Path of NAME inside tu_tmpdir(); static storage, rotates over 8 slots. */
+const char *tu_path(const char *name);
+/* Write n bytes (or strlen if n == (size_t)-1) to path; returns 0 on success. */
+int tu_write(const char *path, const char *text, size_t n);
+/* Read a whole file (NUL-terminated, malloc'ed); NULL if it does not exist. */
+char *tu_read(const char *path, size_t *len);
+/* Run `sh -c cmd`; capture stdout and stderr (malloc'ed, may be NULL
+ * arguments).  Returns the exit status, or -1 if it did not exit normally
+ * (signal), which a test must treat as a crash. */
+int tu_run(const char *cmd, char **out, char **err);
+/* The compiler under test ($DXC, default build/dxc). */
+const char *tu_dxc(void);
+/* Source tree root ($DX_ROOT, default "."). */
+const char *tu_root(void);
+
+#endif
