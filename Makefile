@@ -41,11 +41,11 @@ $(B)/dxrt.pc: runtime/dxrt.pc.in
 	@mkdir -p $(B)
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(shell sed -n 's/.*DX_VERSION "\(.*\)"/\1/p' common/dx.h)|g' $< > $@
 
-$(B)/lexer.c $(B)/lexer.h: lexer/lexer.l
+$(B)/lexer.c $(B)/lexer.h &: lexer/lexer.l
 	@mkdir -p $(B)
 	$(FLEX) --outfile=$(B)/lexer.c --header-file=$(B)/lexer.h $<
 
-$(B)/parser.c $(B)/parser.h: parser/parser.y
+$(B)/parser.c $(B)/parser.h &: parser/parser.y
 	@mkdir -p $(B)
 	$(BISON) -Wall -Werror --defines=$(B)/parser.h -o $(B)/parser.c $<
 

@@ -57,6 +57,7 @@ int diag_error(Diag *d, Loc loc, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(d->last, sizeof d->last, fmt, ap);
     va_end(ap);
+    d->last_loc = loc;
     d->nerrors++;
     if (!d->quiet) {
         fprintf(stderr, "%s:%d:%d: error: %s\n", d->src ? d->src->path : "<input>",

@@ -62,6 +62,7 @@ typedef struct {
     int nerrors;
     int quiet; /* tests: count errors, print nothing */
     char last[512]; /* text of the most recent message (tests read it) */
+    Loc last_loc;   /* and where it was reported */
 } Diag;
 
 /* Report a user error at loc.  Returns 1 when the cap is reached and the

@@ -76,3 +76,140 @@ const char *ast_kind_name(AstKind k)
     };
     return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "?";
 }
+
+AstList ast_list0(void)
+{
+    AstList l = {0};
+    return l;
+}
+
+AstList ast_list1(Arena *a, Ast *x)
+{
+    return ast_list_add(a, ast_list0(), x);
+}
+
+AstList ast_list_add(Arena *a, AstList l, Ast *x)
+{
+    vec_push(a, &l, x);
+    return l;
+}
+
+Ast *ast_call(Arena *a, Loc loc, const char *name, AstList args)
+{
+    Ast *x = ast_name(a, loc, name);
+    x->kind = AST_CALL;
+    x->args = args;
+    return x;
+}
+
+Ast *ast_reduce(Arena *a, Loc loc, const char *name, Ast *body, AstList gens)
+{
+    Ast *x = ast_name(a, loc, name);
+    x->kind = AST_REDUCE;
+    x->a = body;
+    x->gens = gens;
+    return x;
+}
+
+Ast *ast_index(Arena *a, Loc loc, Ast *base, AstList indices)
+{
+    Ast *x = ast_new(a, AST_INDEX, loc);
+    x->a = base;
+    x->args = indices;
+    return x;
+}
+
+Ast *ast_array(Arena *a, Loc loc, AstList elems)
+{
+    Ast *x = ast_new(a, AST_ARRAY, loc);
+    x->args = elems;
+    return x;
+}
+
+Ast *ast_comp(Arena *a, Loc loc, Ast *elem, AstList gens)
+{
+    Ast *x = ast_new(a, AST_COMP, loc);
+    x->a = elem;
+    x->gens = gens;
+    return x;
+}
+
+Ast *ast_ifexpr(Arena *a, Loc loc, Ast *cond, Ast *then, Ast *els)
+{
+    Ast *x = ast_new(a, AST_IFEXPR, loc);
+    x->cond = cond;
+    x->a = then;
+    x->b = els;
+    return x;
+}
+
+Ast *ast_gen(Arena *a, Loc loc, const char *name, Ast *lo, Ast *hi)
+{
+    Ast *x = ast_name(a, loc, name);
+    x->kind = AST_GEN;
+    x->a = lo;
+    x->b = hi;
+    return x;
+}
+
+Ast *ast_assign(Arena *a, Loc loc, const char *name, Ast *value)
+{
+    Ast *x = ast_name(a, loc, name);
+    x->kind = AST_ASSIGN;
+    x->a = value;
+    return x;
+}
+
+Ast *ast_if(Arena *a, Loc loc, Ast *cond, AstList then, AstList els, int has_else)
+{
+    Ast *x = ast_new(a, AST_IF, loc);
+    x->cond = cond;
+    x->body = then;
+    x->els = els;
+    x->has_else = has_else;
+    return x;
+}
+
+Ast *ast_for(Arena *a, Loc loc, Ast *gen, AstList body)
+{
+    Ast *x = ast_new(a, AST_FOR, loc);
+    x->gens = ast_list1(a, gen);
+    x->body = body;
+    return x;
+}
+
+Ast *ast_const(Arena *a, Loc loc, const char *name, Ast *value)
+{
+    Ast *x = ast_name(a, loc, name);
+    x->kind = AST_CONST;
+    x->a = value;
+    return x;
+}
+
+Ast *ast_fn(Arena *a, Loc loc, const char *name, AstList params, Ast *ret,
+            Ast *expr, AstList body)
+{
+    Ast *x = ast_name(a, loc, name);
+    x->kind = AST_FN;
+    x->params = params;
+    x->ret = ret;
+    x->a = expr;
+    x->body = body;
+    return x;
+}
+
+Ast *ast_param(Arena *a, Loc loc, const char *name, AstList dims, int is_data)
+{
+    Ast *x = ast_name(a, loc, name);
+    x->kind = AST_PARAM;
+    x->dims = dims;
+    x->is_data = is_data;
+    return x;
+}
+
+Ast *ast_type(Arena *a, Loc loc, AstList dims)
+{
+    Ast *x = ast_new(a, AST_TYPE, loc);
+    x->dims = dims;
+    return x;
+}

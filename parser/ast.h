@@ -90,9 +90,45 @@ Ast *ast_cmp(Arena *a, Loc loc, int op, Ast *l, Ast *r);
 Ast *ast_logic(Arena *a, AstKind kind, Loc loc, Ast *l, Ast *r); /* AND/OR/NOT (r NULL) */
 void ast_append(Arena *a, AstList *l, Ast *x);
 
+/* Lists by value, for grammar actions: ast_list0() is empty, ast_list1()
+ * holds x, ast_list_add() returns l with x appended. */
+AstList ast_list0(void);
+AstList ast_list1(Arena *a, Ast *x);
+AstList ast_list_add(Arena *a, AstList l, Ast *x);
+
+Ast *ast_call(Arena *a, Loc loc, const char *name, AstList args);
+Ast *ast_reduce(Arena *a, Loc loc, const char *name, Ast *body, AstList gens);
+Ast *ast_index(Arena *a, Loc loc, Ast *base, AstList indices);
+Ast *ast_array(Arena *a, Loc loc, AstList elems);
+Ast *ast_comp(Arena *a, Loc loc, Ast *elem, AstList gens);
+Ast *ast_ifexpr(Arena *a, Loc loc, Ast *cond, Ast *then, Ast *els);
+Ast *ast_gen(Arena *a, Loc loc, const char *name, Ast *lo, Ast *hi);
+/* Statements; a return is ast_unary(a, AST_RETURN, loc, value). */
+Ast *ast_assign(Arena *a, Loc loc, const char *name, Ast *value);
+Ast *ast_if(Arena *a, Loc loc, Ast *cond, AstList then, AstList els, int has_else);
+Ast *ast_for(Arena *a, Loc loc, Ast *gen, AstList body);
+/* Top level.  ast_fn: an expression body is `expr` (body empty), a block
+ * body is `body` (expr NULL); ret may be NULL. */
+Ast *ast_const(Arena *a, Loc loc, const char *name, Ast *value);
+Ast *ast_fn(Arena *a, Loc loc, const char *name, AstList params, Ast *ret,
+            Ast *expr, AstList body);
+Ast *ast_param(Arena *a, Loc loc, const char *name, AstList dims, int is_data);
+Ast *ast_type(Arena *a, Loc loc, AstList dims);
+
 /* parse_file (parser/parse.c): parse src into *out.  Syntax errors go to
  * d (the parser stops after the first one).  Returns 0 on success. */
 int parse_file(Arena *a, Diag *d, const Source *src, AstFile *out);
+
+/* lex_dump (parser/parse.c), for tests and debugging: the tokens of src as
+ * text, separated by spaces, e.g. "NUM(0) .. IDENT(N) NL EOF".  Numbers
+ * print as NUM(%g) when written as integers and REAL(%g) otherwise,
+ * identifiers as IDENT(name), keywords in capitals (FN, CONST, ...),
+ * operators and punctuation as written, newlines as NL, the end as EOF.
+ * With LEX_LOCS each token is followed by @LINE:COL.  A lexical error goes
+ * to d and ends the text with "ERROR".  The text is cut to fit cap
+ * (always NUL-terminated).  Returns 0, or 1 after a lexical error. */
+enum { LEX_LOCS = 1 };
+int lex_dump(Arena *a, Diag *d, const Source *src, int flags, char *buf, size_t cap);
 
 /* Source text of a node kind, for messages. */
 const char *ast_kind_name(AstKind k);

@@ -1,0 +1,97 @@
+/*
+ * dot.c - the computational graphs for Graphviz: for each function, the
+ * forward graph (the primal) and the adjoint graph (f_grad), one cluster
+ * each.  Nodes are instructions labelled with their source name and op;
+ * edges carry values from operand to user, as in the seed's pictures of
+ * (a + b) * c.
+ */
+#include "codegen.h"
+
+#include <string.h>
+
+static void label(const Fn *f, Ref id, FILE *out)
+{
+    const Inst *in = &f->v.p[id];
+    char op[32];
+    size_t n = 0;
+    for (const char *c = op_info[in->op].name; *c && n < sizeof op - 1; c++)
+        op[n++] = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+    op[n] = 0;
+    fputs("label=\"", out);
+    if (in->op == OP_CONST) {
+        fprintf(out, "%g", in->k);
+    } else if (in->op == OP_PARAM) {
+        fprintf(out, "%s", f->in.p[(int)in->k].name);
+    } else {
+        if (in->name) {
+            for (const char *c = in->name; *c; c++)
+                if (*c != '"' && *c != '\\')
+                    fputc(*c, out);
+            fprintf(out, "%s = ", in->lin ? "_dot" : "");
+        }
+        if (in->op == OP_POWI)
+            fprintf(out, "^%g", in->k);
+        else
+            fputs(op, out);
+    }
+    fputs("\"", out);
+}
+
+static void nodes(const Fn *f, const Region *r, const char *pre, FILE *out)
+{
+    for (int i = 0; i < r->ids.n; i++) {
+        Ref id = r->ids.p[i];
+        const Inst *in = &f->v.p[id];
+        if (in->op == OP_IF) {
+            fprintf(out, "    %s%d [shape=diamond, label=\"if\"];\n", pre, id);
+            fprintf(out, "    %s%d -> %s%d [style=dashed];\n", pre, in->arg[0], pre, id);
+            nodes(f, in->reg[0], pre, out);
+            nodes(f, in->reg[1], pre, out);
+            continue;
+        }
+        fprintf(out, "    %s%d [", pre, id);
+        label(f, id, out);
+        if (in->op == OP_PARAM)
+            fputs(", shape=box, style=filled, fillcolor=lightblue", out);
+        else if (in->rev)
+            fputs(", style=filled, fillcolor=mistyrose", out);
+        fputs("];\n", out);
+        if (in->op == OP_RESULT) {
+            const Inst *x = &f->v.p[in->arg[0]];
+            for (int s = 0; s < 2; s++)
+                fprintf(out, "    %s%d -> %s%d [label=\"%s\"];\n", pre,
+                        x->reg[s]->yield.p[(int)in->k], pre, id, s ? "else" : "then");
+            continue;
+        }
+        for (int k = 0; k < op_info[in->op].nargs; k++)
+            fprintf(out, "    %s%d -> %s%d;\n", pre, in->arg[k], pre, id);
+    }
+}
+
+static void graph(const Fn *f, const char *pre, const char *title, FILE *out)
+{
+    fprintf(out, "  subgraph cluster_%s {\n    label=\"%s\";\n", pre, title);
+    nodes(f, f->body, pre, out);
+    for (int i = 0; i < f->out.n; i++) {
+        fprintf(out, "    %s_out%d [shape=box, style=filled, fillcolor=palegreen, label=\"%s\"];\n",
+                pre, i, f->out.p[i].name);
+        fprintf(out, "    %s%d -> %s_out%d;\n", pre, f->out.p[i].ref, pre, i);
+    }
+    fputs("  }\n", out);
+}
+
+void cg_dot(const Program *p, FILE *out)
+{
+    fputs("digraph dx {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n", out);
+    for (int i = 0; i < p->units.n; i++) {
+        const Unit *u = &p->units.p[i];
+        char pre[32];
+        snprintf(pre, sizeof pre, "f%d_", i);
+        graph(u->primal, pre, u->primal->name, out);
+        if (u->grad) {
+            snprintf(pre, sizeof pre, "g%d_", i);
+            graph(u->grad, pre, u->grad->name, out);
+        }
+    }
+    fputs("}\n", out);
+}

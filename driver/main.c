@@ -1,0 +1,252 @@
+/*
+ * main.c - the dxc driver: options, the pipeline written out in order,
+ * and the output file.
+ *
+ *   parse_file -> sema_check -> ir_lower -> ad_unit (linearize, transpose,
+ *   opt_*) -> cg_c / cg_header / cg_ir / cg_dot
+ *
+ * Output goes to a temporary file beside the target, renamed over it
+ * only when everything succeeded: on any error an existing file is left
+ * untouched.  The compiler runs on a thread with a large stack, so deep
+ * (left-nested) expressions such as a 50 000-term sum recurse safely.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../codegen/codegen.h"
+
+enum { EMIT_C, EMIT_IR, EMIT_DOT };
+
+typedef struct {
+    const char *input, *output, *header;
+    int emit;
+    int use_float;
+    int status;
+} Options;
+
+static const char usage[] =
+    "usage: dxc [options] FILE.dx\n"
+    "\n"
+    "Compiles a .dx model to one standalone C99 file holding every function\n"
+    "and its derivatives: f, f_grad (scalar result) or f_vjp (array result),\n"
+    "f_jvp (forward mode) and f_hvp (Hessian-vector product).\n"
+    "\n"
+    "options:\n"
+    "  -o FILE          write the output to FILE (default: standard output)\n"
+    "  --header FILE    also write a header with the prototypes\n"
+    "  --emit=c         C code (the default)\n"
+    "  --emit=ir        the SSA IR of every entry point, primal and adjoint\n"
+    "  --emit=dot       the forward and adjoint graphs, for Graphviz\n"
+    "  --real=double    the scalar type of the generated code (the default)\n"
+    "  --real=float     float API, f-suffixed literals, expf and friends\n"
+    "  --help           show this help\n"
+    "  --version        show the version\n";
+
+static int parse_args(int argc, char **argv, Options *o)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(usage, stdout);
+            exit(0);
+        } else if (!strcmp(a, "--version")) {
+            printf("dxc %s\n", DX_VERSION);
+            exit(0);
+        } else if (!strcmp(a, "-o") || !strcmp(a, "--header")) {
+            if (i + 1 >= argc) {
+                diag_plain("option '%s' needs a file name", a);
+                return 1;
+            }
+            *(a[1] == 'o' ? &o->output : &o->header) = argv[++i];
+        } else if (!strncmp(a, "-o", 2)) {
+            o->output = a + 2;
+        } else if (!strncmp(a, "--header=", 9)) {
+            o->header = a + 9;
+        } else if (!strcmp(a, "--emit=c")) {
+            o->emit = EMIT_C;
+        } else if (!strcmp(a, "--emit=ir")) {
+            o->emit = EMIT_IR;
+        } else if (!strcmp(a, "--emit=dot")) {
+            o->emit = EMIT_DOT;
+        } else if (!strcmp(a, "--real=double")) {
+            o->use_float = 0;
+        } else if (!strcmp(a, "--real=float")) {
+            o->use_float = 1;
+        } else if (a[0] == '-' && a[1]) {
+            diag_plain("unknown option '%s' (try --help)", a);
+            return 1;
+        } else if (o->input) {
+            diag_plain("more than one input file ('%s' and '%s')", o->input, a);
+            return 1;
+        } else {
+            o->input = a;
+        }
+    }
+    if (!o->input) {
+        diag_plain("no input file (try --help)");
+        return 1;
+    }
+    return 0;
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        diag_plain("cannot open '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    for (size_t r; buf && (r = fread(buf + n, 1, cap - n, f)) > 0;) {
+        n += r;
+        if (n == cap) {
+            cap *= 2;
+            char *nb = realloc(buf, cap);
+            if (!nb)
+                free(buf);
+            buf = nb;
+        }
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (!buf || bad) {
+        diag_plain("cannot read '%s'", path);
+        free(buf);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+/* Writes through a temporary file in the same directory, then renames. */
+typedef struct {
+    const char *path;
+    char tmp[4096];
+    FILE *f;
+} Out;
+
+static int out_open(Out *o, const char *path)
+{
+    o->path = path;
+    if (!path || !strcmp(path, "-")) {
+        o->f = stdout;
+        return 0;
+    }
+    if (snprintf(o->tmp, sizeof o->tmp, "%s.dxtmp.XXXXXX", path) >= (int)sizeof o->tmp) {
+        diag_plain("output path too long");
+        return 1;
+    }
+    int fd = mkstemp(o->tmp);
+    if (fd < 0 || !(o->f = fdopen(fd, "w"))) {
+        diag_plain("cannot write '%s': %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return 1;
+    }
+    return 0;
+}
+
+static void out_abort(Out *o)
+{
+    if (o->f && o->f != stdout) {
+        fclose(o->f);
+        remove(o->tmp);
+    }
+    o->f = NULL;
+}
+
+static int out_commit(Out *o)
+{
+    if (o->f == stdout)
+        return fflush(stdout) != 0;
+    int bad = ferror(o->f) | (fclose(o->f) != 0);
+    o->f = NULL;
+    if (bad || rename(o->tmp, o->path) != 0) {
+        diag_plain("cannot write '%s': %s", o->path, strerror(errno));
+        remove(o->tmp);
+        return 1;
+    }
+    return 0;
+}
+
+static int compile(Options *o)
+{
+    size_t len;
+    char *text = read_file(o->input, &len);
+    if (!text)
+        return 1;
+    Source src = {o->input, text, len};
+    Diag d = {0};
+    d.src = &src;
+    Arena *a = arena_new();
+    AstFile file;
+    Program prog;
+    int status = 1;
+    Sema *s = NULL;
+
+    if (parse_file(a, &d, &src, &file) != 0)
+        goto done;
+    s = sema_check(a, &d, &file);
+    if (!s)
+        goto done;
+    if (ir_lower(a, &d, &src, &file, s, &prog) != 0 || d.nerrors)
+        goto done;
+    for (int i = 0; i < prog.units.n; i++)
+        ad_unit(&prog.units.p[i]);
+
+    CgOpts co = {o->use_float, o->input, o->header};
+    Out out = {0}, hdr = {0};
+    if (out_open(&out, o->output))
+        goto done;
+    if (o->header && out_open(&hdr, o->header)) {
+        out_abort(&out);
+        goto done;
+    }
+    switch (o->emit) {
+    case EMIT_C: cg_c(&prog, &co, out.f); break;
+    case EMIT_IR: cg_ir(&prog, out.f); break;
+    case EMIT_DOT: cg_dot(&prog, out.f); break;
+    }
+    if (o->header)
+        cg_header(&prog, &co, hdr.f);
+    if (out_commit(&out)) {
+        out_abort(&hdr);
+        goto done;
+    }
+    if (o->header && out_commit(&hdr))
+        goto done;
+    status = 0;
+done:
+    arena_free(a);
+    free(text);
+    return status;
+}
+
+static void *run(void *arg)
+{
+    Options *o = arg;
+    o->status = compile(o);
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    Options o = {0};
+    if (parse_args(argc, argv, &o))
+        return 1;
+    pthread_attr_t attr;
+    pthread_t t;
+    /* 1 GiB of address space for the stack; only what is touched is used */
+    if (pthread_attr_init(&attr) == 0 && pthread_attr_setstacksize(&attr, (size_t)1 << 30) == 0 &&
+        pthread_create(&t, &attr, run, &o) == 0) {
+        pthread_join(t, NULL);
+    } else {
+        o.status = compile(&o);
+    }
+    return o.status;
+}

@@ -1,0 +1,218 @@
+/*
+ * ir.h - the dx intermediate representation and every pass over it.
+ *
+ * A reader learns the compiler's architecture from this file:
+ *
+ *   .dx --parse_file--> AST --ir_lower--> primal Fn (SSA)
+ *       --ad_linearize--> tangent Fn (f_jvp)
+ *       --ad_transpose--> adjoint Fn (f_grad / f_vjp)
+ *       --ad_linearize of the adjoint--> f_hvp
+ *   each followed by opt_fold, opt_cse, opt_dce, then codegen/.
+ *
+ * The IR is structured SSA, in the style of MLIR's scf dialect and JAX's
+ * jaxprs: a function is a region, a region is a list of instructions, and
+ * control flow is an instruction that owns regions.  An `if` owns a then-
+ * and an else-region; each region ends by yielding values, and the IF's
+ * RESULT instructions (placed right after it) are the phi nodes.  Loops
+ * (issue 4) will be a FOR instruction owning a body region whose
+ * arguments are the index and the carried values; array operations over
+ * index spaces (issue 3) will be instructions with a shape, and a body
+ * region for comprehensions and reductions.
+ *
+ * Values are indices (Ref) into the function's instruction array, as in
+ * QBE: cloning, printing, comparing and reversing are loops over ints.
+ *
+ * Visibility: an instruction may use any value defined earlier in an
+ * enclosing region, and, in addition, a value defined inside a region of
+ * an earlier IF from a region of a later IF on the *same* condition and
+ * the same side.  The reverse sweep uses this: the adjoint of a branch
+ * reads the values its forward branch computed, as Tapenade's adjoint
+ * code does.  The C generator declares such values at function scope.
+ */
+#ifndef IR_H
+#define IR_H
+
+#include <stdio.h>
+
+#include "../common/dx.h"
+#include "../parser/ast.h"
+
+typedef enum {
+#define OP(name, nargs, kind, cname, rule) OP_##name,
+#include "ops.def"
+#undef OP
+    OP_COUNT
+} Op;
+
+typedef enum { K_CTL, K_ARITH, K_MATH, K_BOOL } OpKind;
+
+typedef struct {
+    const char *name;  /* lower-case, for the printer */
+    int nargs;
+    OpKind kind;
+    const char *cname;
+} OpInfo;
+extern const OpInfo op_info[OP_COUNT];
+
+enum { DX_MAXRANK = 8 };
+typedef enum { TY_REAL, TY_BOOL } TypeKind;
+/* A static shape: rank 0 is a scalar. */
+typedef struct {
+    uint8_t kind, rank;
+    int32_t dim[DX_MAXRANK];
+} Type;
+
+typedef int Ref;   /* index into Fn.v; NOREF for none */
+enum { NOREF = -1 };
+
+typedef struct Region Region;
+
+typedef struct {
+    uint16_t op;
+    uint8_t lin;      /* a tangent: linear in the inputs' tangents */
+    uint8_t acc;      /* an ADD that accumulates an adjoint */
+    uint8_t rev;      /* part of the reverse sweep */
+    Type ty;
+    Ref arg[3];
+    double k;         /* CONST value; POWI exponent; PARAM/RESULT index */
+    Region *reg[2];   /* IF: then, else */
+    Region *parent;   /* the region that holds it */
+    int line;         /* source line it comes from (0: none) */
+    const char *name; /* source name ("p", "p_bar"), or NULL */
+} Inst;
+
+struct Region {
+    VEC(Ref) ids;     /* instructions, in order */
+    VEC(Ref) yield;   /* values the region ends with */
+    Ref owner;        /* the IF that owns it, NOREF for a body */
+    int side;         /* 0 then, 1 else */
+};
+
+/* What an entry point receives and writes (ir.h, shared with codegen). */
+typedef enum {
+    IN_PARAM,   /* a primal parameter (maybe data) */
+    IN_TANGENT, /* x_dot */
+    IN_SEED,    /* out_bar */
+} InRole;
+typedef struct {
+    const char *name;
+    Type ty;
+    InRole role;
+    int is_data;
+    int of;        /* IN_TANGENT: the index of its parameter */
+} Input;
+
+typedef enum {
+    OUT_RETURN, /* the C return value (a scalar) */
+    OUT_ARRAY,  /* out, out_dot: an array the caller provides */
+    OUT_BAR,    /* x_bar, hv: shaped like parameter `of` */
+} OutRole;
+typedef struct {
+    const char *name;
+    Type ty;
+    OutRole role;
+    int of;
+    Ref ref;       /* the body yields it */
+} Output;
+
+typedef enum { FN_PRIMAL, FN_JVP, FN_GRAD, FN_VJP, FN_HVP } FnKind;
+
+typedef struct Fn {
+    const char *name;       /* C name: f, f_grad, ... */
+    const char *src_name;   /* the .dx function */
+    FnKind kind;
+    int line;
+    VEC(Inst) v;
+    Region *body;
+    VEC(Input) in;
+    VEC(Output) out;
+    Arena *arena;
+    const Source *src;      /* for the line comments of the generated code */
+} Fn;
+
+/* A compiled file: for each .dx function, its entry points. */
+typedef struct {
+    Fn *primal, *jvp, *grad, *hvp; /* grad is f_vjp for array results */
+    Type ret;
+} Unit;
+
+typedef struct {
+    VEC(Unit) units;
+    const Source *src;
+    Arena *arena;
+} Program;
+
+/* ---- ir.c: building, querying, printing, verifying ---- */
+Fn *ir_fn_new(Arena *a, const char *name, FnKind kind);
+Region *ir_region_new(Fn *f, Ref owner, int side);
+Ref ir_emit(Fn *f, Region *r, Op op, Type ty, Ref a, Ref b, Ref c);
+Ref ir_const(Fn *f, Region *r, double k);
+Ref ir_param(Fn *f, Region *r, int index);
+Type ty_scalar(void);
+Type ty_bool(void);
+int ty_eq(Type a, Type b);
+long long ty_size(Type t);                 /* number of elements */
+static inline Inst *ir_inst(Fn *f, Ref r) { return &f->v.p[r]; }
+int ir_is_const(Fn *f, Ref r, double k);   /* r is CONST k */
+void ir_print(Fn *f, FILE *out);
+/* Checks SSA order, operand kinds and region structure; BUG() on failure. */
+void ir_verify(Fn *f);
+
+/* ---- eval.c: the value of a scalar op (interpreter and folder) ---- */
+double ir_eval_scalar(Op op, const double *x, double k);
+/* Stable forms used here and emitted as C helpers by codegen. */
+double dx_sigmoid(double x);
+double dx_softplus(double x);
+
+/* ---- check.c: whole-file checks before lowering ---- */
+typedef struct Sema Sema;
+/* Names, duplicates, constants, recursion and C-name clashes.  Errors go
+ * to d; returns NULL if lowering must not run (recursion, or the error
+ * cap was reached). */
+Sema *sema_check(Arena *a, Diag *d, const AstFile *file);
+const Ast *sema_fn(const Sema *s, const char *name);
+/* A constant: 1 if it exists (*is_int and *v give it), -1 if it exists
+ * but its definition had an error, 0 if there is no such constant. */
+int sema_const(const Sema *s, const char *name, int *is_int, double *v);
+int sema_is_builtin(const char *name);
+/* Reserved in C: keywords, <math.h> and C library names. */
+int sema_c_reserved(const char *name);
+
+/* ---- lower.c: AST to SSA ---- */
+/* Lowers every function (calls are inlined).  Errors go to d. */
+int ir_lower(Arena *a, Diag *d, const Source *src, const AstFile *file, Sema *s,
+             Program *out);
+
+/* ---- ad.c: differentiation, from the rules of rules.c ---- */
+/* f_jvp: the tangent program (primal and linear tangent code). */
+Fn *ad_linearize(const Fn *f, const char *name, FnKind kind);
+/* f_grad / f_vjp: transposes the linear part of a linearized Fn. */
+Fn *ad_transpose(const Fn *lin, const char *name, FnKind kind);
+/* The whole derivative pipeline for one unit. */
+void ad_unit(Unit *u);
+
+/* rules.c: the partial derivative of instruction `at` in operand k,
+ * emitted into region r of g; x is the operand map (old Ref -> g Ref). */
+typedef struct {
+    Fn *g;           /* the function being built */
+    Region *r;       /* where to emit */
+    int line;        /* source line for emitted instructions */
+    int rev;         /* emitting the reverse sweep */
+} Emit;
+Ref rule_partial(Emit *e, const Inst *at, const Ref *args, Ref y, int k);
+int rule_has(Op op);
+Ref em(Emit *e, Op op, Ref a, Ref b, Ref c);
+Ref em_const(Emit *e, double k);
+
+/* ---- opt.c: clean-up passes, each void pass(Fn *) ---- */
+void opt_fold(Fn *f);
+void opt_cse(Fn *f);
+void opt_dce(Fn *f);
+void opt_all(Fn *f);      /* fold, cse, dce, repeated to a fixed point */
+
+/* ---- interp.c: the IR interpreter ---- */
+/* Runs f: inputs in fn->in order (flat), outputs in fn->out order.  Each
+ * input/output occupies ty_size() doubles.  Returns 0. */
+int ir_interp(const Fn *f, const double *const *in, double *const *out);
+
+#endif
