@@ -775,7 +775,7 @@ static void emit_fn(Cg *c, const Fn *f, FILE *out)
         indent(c);
         putf(&c->body, "*%s = ", out_names[i]);
         expr(c, &c->body, f->out.p[i].ref, 0);
-        stmt_end(c, 0);
+        stmt_end(c, f->line);
     }
     if (ret) {
         indent(c);

@@ -26,6 +26,7 @@
  */
 #include "ir.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* ---------------- linearisation ---------------- */
@@ -94,9 +95,11 @@ static Ref copy_inst(Fn *g, Region *dst, const Inst *in, const Ref *map)
 /* if c { A } else { B }: the tangent program branches the same way; its
  * results are the primal results followed by the tangents of those
  * results that are nonzero on some side. */
-static void lin_if(Lin *L, Ref id, Region *dst)
+static void lin_if(Lin *L, const Region *src, int at, Region *dst)
 {
     const Fn *f = L->f;
+    Ref id = src->ids.p[at];
+    int nr = ir_nresults(f, src, at);
     const Inst *in = &f->v.p[id];
     Fn *g = L->g;
     Ref nif = ir_emit(g, dst, OP_IF, in->ty, L->map[in->arg[0]], NOREF, NOREF);
@@ -122,7 +125,8 @@ static void lin_if(Lin *L, Ref id, Region *dst)
         vec_push(g->arena, &side[1]->yield, t1 != NOREF ? t1 : lin_zero(L, side[1]));
     }
     /* results: the old RESULTs follow the IF in its region */
-    for (Ref r = id + 1; r < f->v.n && f->v.p[r].op == OP_RESULT && f->v.p[r].arg[0] == id; r++) {
+    for (int q = 0; q < nr; q++) {
+        Ref r = src->ids.p[at + 1 + q];
         int j = (int)f->v.p[r].k;
         Ref pr = ir_emit(g, dst, OP_RESULT, f->v.p[r].ty, nif, NOREF, NOREF);
         g->v.p[pr].k = j;
@@ -131,7 +135,8 @@ static void lin_if(Lin *L, Ref id, Region *dst)
         g->v.p[pr].lin = f->v.p[r].lin;
         L->map[r] = pr;
     }
-    for (Ref r = id + 1; r < f->v.n && f->v.p[r].op == OP_RESULT && f->v.p[r].arg[0] == id; r++) {
+    for (int q = 0; q < nr; q++) {
+        Ref r = src->ids.p[at + 1 + q];
         int j = (int)f->v.p[r].k;
         if (tslot[j] < 0)
             continue;
@@ -154,7 +159,7 @@ static void lin_region(Lin *L, const Region *src, Region *dst)
         if (in->op == OP_RESULT)
             continue; /* made by lin_if */
         if (in->op == OP_IF) {
-            lin_if(L, id, dst);
+            lin_if(L, src, i, dst);
             continue;
         }
         if (in->op == OP_PARAM) {
@@ -272,9 +277,11 @@ typedef struct {
 
 static void fwd_region(Tr *T, const Region *src, Region *dst);
 
-static void fwd_if(Tr *T, Ref id, Region *dst)
+static void fwd_if(Tr *T, const Region *src, int at, Region *dst)
 {
     const Fn *g = T->g;
+    Ref id = src->ids.p[at];
+    int nr = ir_nresults(g, src, at);
     Fn *h = T->h;
     const Inst *in = &g->v.p[id];
     Ref nif = ir_emit(h, dst, OP_IF, in->ty, T->map[in->arg[0]], NOREF, NOREF);
@@ -285,7 +292,8 @@ static void fwd_if(Tr *T, Ref id, Region *dst)
         fwd_region(T, in->reg[s], r);
     }
     int n = 0;
-    for (Ref r = id + 1; r < g->v.n && g->v.p[r].op == OP_RESULT && g->v.p[r].arg[0] == id; r++) {
+    for (int q = 0; q < nr; q++) {
+        Ref r = src->ids.p[at + 1 + q];
         if (g->v.p[r].lin)
             continue;
         int j = (int)g->v.p[r].k;
@@ -307,7 +315,7 @@ static void fwd_region(Tr *T, const Region *src, Region *dst)
         if (in->lin || in->op == OP_RESULT)
             continue;
         if (in->op == OP_IF)
-            fwd_if(T, id, dst);
+            fwd_if(T, src, i, dst);
         else
             T->map[id] = copy_inst(T->h, dst, in, T->map);
     }
@@ -356,14 +364,16 @@ static int inside(const Fn *g, Ref x, const Region *r)
 /* The adjoint of `if c { A } else { B }` is `if c { A' } else { B' }`,
  * where A' is A's reverse sweep; the cotangents it changes of values
  * defined before the if become the results of the adjoint if. */
-static void rev_if(Tr *T, Ref id, Region *dst)
+static void rev_if(Tr *T, const Region *src, int at, Region *dst)
 {
     const Fn *g = T->g;
+    Ref id = src->ids.p[at];
+    int nr = ir_nresults(g, src, at);
     Fn *h = T->h;
     const Inst *in = &g->v.p[id];
     int any = 0;
-    for (Ref r = id + 1; r < g->v.n && g->v.p[r].op == OP_RESULT && g->v.p[r].arg[0] == id; r++)
-        if (g->v.p[r].lin && T->ct[r] != NOREF)
+    for (int q = 0; q < nr; q++)
+        if (g->v.p[src->ids.p[at + 1 + q]].lin && T->ct[src->ids.p[at + 1 + q]] != NOREF)
             any = 1;
     if (!any)
         return;
@@ -378,7 +388,8 @@ static void rev_if(Tr *T, Ref id, Region *dst)
         Region *r = ir_region_new(h, nif, s);
         h->v.p[nif].reg[s] = r;
         memcpy(T->ct, saved, nb);
-        for (Ref q = id + 1; q < g->v.n && g->v.p[q].op == OP_RESULT && g->v.p[q].arg[0] == id; q++) {
+        for (int qi = 0; qi < nr; qi++) {
+            Ref q = src->ids.p[at + 1 + qi];
             if (!g->v.p[q].lin || saved[q] == NOREF)
                 continue;
             T->e.line = g->v.p[q].line;
@@ -420,7 +431,7 @@ static void rev_region(Tr *T, const Region *src, Region *dst)
         Ref id = src->ids.p[i];
         const Inst *in = &g->v.p[id];
         if (in->op == OP_IF) {
-            rev_if(T, id, dst);
+            rev_if(T, src, i, dst);
             continue;
         }
         if (!in->lin || T->ct[id] == NOREF)
@@ -530,8 +541,12 @@ void ad_unit(Unit *u)
     opt_all(lin);
     u->jvp = lin;
 
+    if (getenv("DX_DUMP"))
+        ir_print(lin, stderr);
     Fn *grad = ad_transpose(lin, arena_printf(A, "%s_%s", f->name, array ? "vjp" : "grad"),
                             array ? FN_VJP : FN_GRAD);
+    if (getenv("DX_DUMP"))
+        ir_print(grad, stderr);
     ir_verify(grad);
     opt_all(grad);
     u->grad = grad;

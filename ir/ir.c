@@ -98,6 +98,19 @@ int ir_is_const(Fn *f, Ref r, double k)
     return r != NOREF && f->v.p[r].op == OP_CONST && f->v.p[r].k == k;
 }
 
+int ir_nresults(const Fn *f, const Region *r, int at)
+{
+    Ref id = r->ids.p[at];
+    int n = 0;
+    while (at + 1 + n < r->ids.n) {
+        const Inst *x = &f->v.p[r->ids.p[at + 1 + n]];
+        if (x->op != OP_RESULT || x->arg[0] != id)
+            break;
+        n++;
+    }
+    return n;
+}
+
 /* ---- printing ---- */
 
 static void print_region(Fn *f, Region *r, int depth, FILE *out);
@@ -115,16 +128,17 @@ static void print_ref(Fn *f, Ref r, FILE *out)
         fprintf(out, "%%%d", r);
 }
 
-static void print_inst(Fn *f, Ref id, int depth, FILE *out)
+static void print_inst(Fn *f, Region *r, int at, int depth, FILE *out)
 {
+    Ref id = r->ids.p[at];
     Inst *in = &f->v.p[id];
     if (in->op == OP_RESULT)
         return; /* printed with their IF */
     fprintf(out, "%*s", 2 * depth + 2, "");
     if (in->op == OP_IF) {
         int n = 0;
-        for (Ref r = id + 1; r < f->v.n && f->v.p[r].op == OP_RESULT && f->v.p[r].arg[0] == id; r++)
-            fprintf(out, "%s%%%d", n++ ? ", " : "", r);
+        for (int j = 0; j < ir_nresults(f, r, at); j++)
+            fprintf(out, "%s%%%d", n++ ? ", " : "", r->ids.p[at + 1 + j]);
         fprintf(out, "%sif ", n ? " = " : "");
         print_ref(f, in->arg[0], out);
         fputs(" {\n", out);
@@ -157,7 +171,7 @@ static void print_inst(Fn *f, Ref id, int depth, FILE *out)
 static void print_region(Fn *f, Region *r, int depth, FILE *out)
 {
     for (int i = 0; i < r->ids.n; i++)
-        print_inst(f, r->ids.p[i], depth, out);
+        print_inst(f, r, i, depth, out);
     if (r->yield.n) {
         fprintf(out, "%*syield", 2 * depth + 2, "");
         for (int i = 0; i < r->yield.n; i++) {

@@ -154,6 +154,9 @@ int ty_eq(Type a, Type b);
 long long ty_size(Type t);                 /* number of elements */
 static inline Inst *ir_inst(Fn *f, Ref r) { return &f->v.p[r]; }
 int ir_is_const(Fn *f, Ref r, double k);   /* r is CONST k */
+/* How many RESULTs follow the IF at position `at` of region r (they are
+ * r->ids.p[at + 1] onwards). */
+int ir_nresults(const Fn *f, const Region *r, int at);
 void ir_print(Fn *f, FILE *out);
 /* Checks SSA order, operand kinds and region structure; BUG() on failure. */
 void ir_verify(Fn *f);
