@@ -55,7 +55,7 @@ $(B)/lexer.o: $(B)/lexer.c $(B)/parser.h
 $(B)/parser.o: $(B)/parser.c $(B)/lexer.h
 	$(CC) $(CFLAGS) $(DXCFLAGS) -Wno-unused-function -c -o $@ $<
 
-$(B)/%.o: %.c $(B)/parser.h $(B)/lexer.h $(wildcard */*.h) $(wildcard ir/*.def)
+$(B)/%.o: %.c $(B)/parser.h $(B)/lexer.h $(wildcard */*.h) $(wildcard */*.def)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(DXCFLAGS) $(WARN) $(CHECK_CFLAGS) -c -o $@ $<
 

@@ -1,0 +1,312 @@
+/*
+ * test_ir.c - the IR stages on their own, through the interpreter:
+ * lowering, every clean-up pass, linearisation (f_jvp), transposition
+ * (f_grad) and forward-over-reverse (f_hvp).  Each stage's results must
+ * agree with the previous stage's, and derivatives must agree with
+ * central finite differences of the primal and with each other.
+ */
+#include <check.h>
+#include <math.h>
+#include <string.h>
+
+#include "../ir/ir.h"
+
+typedef struct {
+    Arena *a;
+    Diag d;
+    Source src;
+    AstFile file;
+    Program prog;
+} Compiled;
+
+static int compile_src(Compiled *c, const char *text)
+{
+    memset(c, 0, sizeof *c);
+    c->a = arena_new();
+    c->src = (Source){"test.dx", text, strlen(text)};
+    c->d.src = &c->src;
+    c->d.quiet = 1;
+    if (parse_file(c->a, &c->d, &c->src, &c->file))
+        return -1;
+    Sema *s = sema_check(c->a, &c->d, &c->file);
+    if (!s || ir_lower(c->a, &c->d, &c->src, &c->file, s, &c->prog) || c->d.nerrors)
+        return -1;
+    return 0;
+}
+
+static Fn *find(Compiled *c, const char *name)
+{
+    for (int i = 0; i < c->prog.units.n; i++)
+        if (!strcmp(c->prog.units.p[i].primal->name, name))
+            return c->prog.units.p[i].primal;
+    return NULL;
+}
+
+/* Runs a scalar-valued f with k inputs (primal params, then the rest). */
+static double run(const Fn *f, const double *x, double *outs)
+{
+    const double *in[32];
+    double tmp[32], *out[32];
+    for (int i = 0; i < f->in.n; i++)
+        in[i] = &x[i];
+    for (int i = 0; i < f->out.n; i++)
+        out[i] = outs ? &outs[i] : &tmp[i];
+    ir_interp(f, in, out);
+    return outs ? outs[0] : tmp[0];
+}
+
+static int active(const Fn *f, int *idx)
+{
+    int n = 0;
+    for (int i = 0; i < f->in.n; i++)
+        if (f->in.p[i].role == IN_PARAM && !f->in.p[i].is_data)
+            idx[n++] = i;
+    return n;
+}
+
+static double fd(const Fn *f, const double *x, int i)
+{
+    double xp[32], xm[32];
+    int n = f->in.n;
+    memcpy(xp, x, sizeof(double) * (size_t)n);
+    memcpy(xm, x, sizeof(double) * (size_t)n);
+    double h = cbrt(2.2e-16) * fmax(1, fabs(x[i]));
+    xp[i] += h;
+    xm[i] -= h;
+    return (run(f, xp, NULL) - run(f, xm, NULL)) / (2 * h);
+}
+
+static void near(double got, double want, double tol, const char *what)
+{
+    double scale = fmax(1, fmax(fabs(got), fabs(want)));
+    ck_assert_msg(fabs(got - want) <= tol * scale, "%s: got %.17g, want %.17g", what, got, want);
+}
+
+typedef struct {
+    const char *src, *fn;
+    int n;
+    double x[4];
+} Case;
+
+static const Case cases[] = {
+    {"fn f(x) = x ^ 2", "f", 1, {3}},
+    {"fn f(a, b, c) = (a + b) * c", "f", 3, {2, 3, 4}},
+    {"fn f(w, b, data x) = relu(x * w + b)", "f", 3, {0.5, 0.2, 1.5}},
+    {"fn f(w, b, data x) = relu(x * w + b)", "f", 3, {-0.5, 0.2, 1.5}},
+    {"fn f(x, y) {\n z = x * y\n if z > 1 {\n z = sin(z) * x\n } else if z < -1 {\n"
+     " z = z ^ 3\n } else {\n q = exp(x)\n z = q + y\n }\n return z * y\n}",
+     "f", 2, {1.5, 1.2}},
+    {"fn f(x, y) {\n z = x * y\n if z > 1 {\n z = sin(z) * x\n } else if z < -1 {\n"
+     " z = z ^ 3\n } else {\n q = exp(x)\n z = q + y\n }\n return z * y\n}",
+     "f", 2, {-1.5, 1.2}},
+    {"fn f(x, y) {\n z = x * y\n if z > 1 {\n z = sin(z) * x\n } else if z < -1 {\n"
+     " z = z ^ 3\n } else {\n q = exp(x)\n z = q + y\n }\n return z * y\n}",
+     "f", 2, {0.3, 0.2}},
+    {"fn f(x) = if x > 0 then log(x) else x * x", "f", 1, {2}},
+    {"fn f(x) = if x > 0 then log(x) else x * x", "f", 1, {-2}},
+    {"fn f(x, y) = exp(x) * log(y) + log1p(x) - expm1(y) + sqrt(y) / tan(x)", "f", 2, {0.3, 1.7}},
+    {"fn f(x, y) = asin(x) * acos(x) + atan(y) + sinh(x) * cosh(y) - tanh(x * y) + erf(y)", "f", 2,
+     {0.3, 0.7}},
+    {"fn f(x, y) = abs(x) * sigmoid(y) + softplus(x - y) + hypot(x, y) + atan2(y, x)", "f", 2,
+     {-0.4, 1.3}},
+    {"fn f(x, y) = min(x, y) * max(x, y) + pow(x, y) + x ^ y + pow(x, 3)", "f", 2, {1.3, 0.7}},
+    {"const N = 3\nfn f(x) = x ^ N + x ^ -2 + x ^ 0 + x ^ 1", "f", 1, {-1.7}},
+    {"fn g(a, data b) = a * sin(b)\nfn f(x, y) = g(x, y) * g(y, x)", "f", 2, {0.4, 1.1}},
+    {"fn f(x, y) {\n x = x * y\n x = x + sin(x)\n y = x * y\n return x + y\n}", "f", 2, {0.7, 1.3}},
+    {"fn f(x, y) {\n if x > 0 and not (y > 2 or y < -2) {\n r = x * y\n } else {\n r = x - y\n"
+     " }\n return r ^ 2\n}",
+     "f", 2, {0.5, 1}},
+    {"fn f(x, y) {\n if x > 0 and not (y > 2 or y < -2) {\n r = x * y\n } else {\n r = x - y\n"
+     " }\n return r ^ 2\n}",
+     "f", 2, {0.5, 3}},
+    {"fn f(x, y) {\n a = x\n if x > y {\n if x > 2 * y {\n a = a * x\n }\n a = a + y\n }\n"
+     " return a * x\n}",
+     "f", 2, {3, 1}},
+    {"fn f(x, y) {\n a = x\n if x > y {\n if x > 2 * y {\n a = a * x\n }\n a = a + y\n }\n"
+     " return a * x\n}",
+     "f", 2, {1.5, 1}},
+};
+
+/* Primal after lowering and after each clean-up pass: identical. */
+START_TEST(test_passes_keep_values)
+{
+    const Case *t = &cases[_i];
+    Compiled c;
+    ck_assert_int_eq(compile_src(&c, t->src), 0);
+    Fn *f = find(&c, t->fn);
+    ck_assert_ptr_nonnull(f);
+    double v0 = run(f, t->x, NULL);
+    void (*passes[])(Fn *) = {opt_fold, opt_cse, opt_dce, opt_all};
+    for (size_t p = 0; p < 4; p++) {
+        passes[p](f);
+        ir_verify(f);
+        ck_assert_msg(run(f, t->x, NULL) == v0, "pass %zu changed the value", p);
+    }
+    arena_free(c.a);
+}
+END_TEST
+
+/* f_grad against finite differences; every stage of it against the raw
+ * transpose; f_jvp against f_grad; f_hvp against differences of f_grad. */
+START_TEST(test_derivatives)
+{
+    const Case *t = &cases[_i];
+    Compiled c;
+    ck_assert_int_eq(compile_src(&c, t->src), 0);
+    Fn *f = find(&c, t->fn);
+    opt_all(f);
+    Fn *lin = ad_linearize(f, "f_jvp", FN_JVP);
+    ir_verify(lin);
+    Fn *grad = ad_transpose(lin, "f_grad", FN_GRAD);
+    ir_verify(grad);
+    int idx[8], n = active(f, idx);
+    double g[16], v0 = run(f, t->x, NULL);
+
+    run(grad, t->x, g);
+    near(g[0], v0, 1e-15, "f_grad's value");
+    for (int k = 0; k < n; k++)
+        near(g[1 + k], fd(f, t->x, idx[k]), 1e-7, "gradient vs central difference");
+
+    void (*passes[])(Fn *) = {opt_fold, opt_cse, opt_dce, opt_all};
+    for (size_t p = 0; p < 4; p++) {
+        double g2[16];
+        passes[p](grad);
+        ir_verify(grad);
+        run(grad, t->x, g2);
+        for (int k = 0; k <= n; k++)
+            near(g2[k], g[k], 1e-14, "gradient after a clean-up pass");
+    }
+
+    /* forward mode: jvp(v) == grad . v */
+    double xin[32], outs[4];
+    memcpy(xin, t->x, sizeof(double) * (size_t)f->in.n);
+    double v[8] = {0.3, -0.7, 1.1, 0.5, -0.2, 0.9, 0.4, -1.3}, dot = 0;
+    for (int k = 0; k < n; k++) {
+        xin[f->in.n + k] = v[k];
+        dot += g[1 + k] * v[k];
+    }
+    opt_all(lin);
+    run(lin, xin, outs);
+    near(outs[0], v0, 1e-15, "f_jvp's value");
+    near(outs[1], dot, 1e-12, "jvp(v) vs grad . v");
+
+    /* forward over reverse: H v against differences of the gradient */
+    Fn *hvp = ad_linearize(grad, "f_hvp", FN_HVP);
+    ir_verify(hvp);
+    opt_all(hvp);
+    double hout[16];
+    run(hvp, xin, hout);
+    int nb = grad->out.n; /* value, bars...; then value_dot, bar_dots... */
+    double h = 1e-5, xp[32], xm[32], gp[16], gm[16];
+    memcpy(xp, t->x, sizeof xp);
+    memcpy(xm, t->x, sizeof xm);
+    for (int k = 0; k < n; k++) {
+        xp[idx[k]] += h * v[k];
+        xm[idx[k]] -= h * v[k];
+    }
+    run(grad, xp, gp);
+    run(grad, xm, gm);
+    for (int k = 0; k < n; k++)
+        near(hout[nb + 1 + k], (gp[1 + k] - gm[1 + k]) / (2 * h), 1e-5, "H v vs differences");
+    arena_free(c.a);
+}
+END_TEST
+
+/* The adjoint of (a + b) * c, read off the IR: a_bar = b_bar = c and
+ * c_bar = a + b, with nothing else computed. */
+START_TEST(test_graph_example_shape)
+{
+    Compiled c;
+    ck_assert_int_eq(compile_src(&c, "fn f(a, b, c) = (a + b) * c"), 0);
+    Unit *u = &c.prog.units.p[0];
+    ad_unit(u);
+    Fn *g = u->grad;
+    ck_assert_int_eq(g->out.n, 4);
+    /* a_bar and b_bar are the parameter c itself */
+    ck_assert_int_eq(g->v.p[g->out.p[1].ref].op, OP_PARAM);
+    ck_assert_int_eq(g->out.p[1].ref, g->out.p[2].ref);
+    /* c_bar is the forward value a + b, shared with the primal */
+    ck_assert_int_eq(g->v.p[g->out.p[3].ref].op, OP_ADD);
+    int live = 0;
+    for (int i = 0; i < g->body->ids.n; i++)
+        live += g->v.p[g->body->ids.p[i]].op != OP_PARAM;
+    ck_assert_int_eq(live, 2); /* a + b, and (a + b) * c */
+    double x[3] = {2, 3, 4}, out[4];
+    run(g, x, out);
+    ck_assert_double_eq(out[0], 20);
+    ck_assert_double_eq(out[1], 4);
+    ck_assert_double_eq(out[2], 4);
+    ck_assert_double_eq(out[3], 5);
+    arena_free(c.a);
+}
+END_TEST
+
+/* Folding, CSE and DCE do what they say. */
+START_TEST(test_cleanup_passes)
+{
+    Compiled c;
+    ck_assert_int_eq(compile_src(&c, "fn f(x) {\n a = 2 * 3 + x * 1\n b = sin(x) + sin(x)\n"
+                                     " dead = exp(x)\n return a + b + 0\n}"),
+                     0);
+    Fn *f = c.prog.units.p[0].primal;
+    opt_all(f);
+    int nsin = 0, nexp = 0, nmul = 0;
+    for (int i = 0; i < f->body->ids.n; i++) {
+        int op = f->v.p[f->body->ids.p[i]].op;
+        nsin += op == OP_SIN;
+        nexp += op == OP_EXP;
+        nmul += op == OP_MUL;
+    }
+    ck_assert_int_eq(nsin, 1); /* CSE */
+    ck_assert_int_eq(nexp, 0); /* DCE */
+    ck_assert_int_eq(nmul, 0); /* 2 * 3 folded, x * 1 simplified */
+    double x = 0.5;
+    ck_assert_double_eq_tol(run(f, &x, NULL), 6 + 0.5 + 2 * sin(0.5), 1e-15);
+    arena_free(c.a);
+}
+END_TEST
+
+/* Kinks follow the spec: relu'(0) = abs'(0) = 0, ties share, origin 0. */
+START_TEST(test_kinks)
+{
+    static const struct {
+        const char *src;
+        double x[2], g[2];
+    } k[] = {
+        {"fn f(x, y) = relu(x) + 0 * y", {0, 1}, {0, 0}},
+        {"fn f(x, y) = abs(x) + 0 * y", {0, 1}, {0, 0}},
+        {"fn f(x, y) = max(x, y)", {2, 2}, {0.5, 0.5}},
+        {"fn f(x, y) = min(x, y)", {-1, -1}, {0.5, 0.5}},
+        {"fn f(x, y) = hypot(x, y)", {0, 0}, {0, 0}},
+        {"fn f(x, y) = atan2(y, x)", {0, 0}, {0, 0}},
+        {"fn f(x, y) = x ^ 0 + y ^ 1", {-3, 5}, {0, 1}},
+        {"fn f(x, y) = x ^ 3 * y", {-2, 1}, {12, -8}},
+    };
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
+        Compiled c;
+        ck_assert_int_eq(compile_src(&c, k[i].src), 0);
+        Unit *u = &c.prog.units.p[0];
+        ad_unit(u);
+        double out[3];
+        run(u->grad, k[i].x, out);
+        ck_assert_msg(out[1] == k[i].g[0] && out[2] == k[i].g[1], "%s: got (%g, %g)", k[i].src,
+                      out[1], out[2]);
+        arena_free(c.a);
+    }
+}
+END_TEST
+
+Suite *suite_ir(void);
+Suite *suite_ir(void)
+{
+    Suite *s = suite_create("ir");
+    TCase *tc = tcase_create("passes");
+    int n = (int)(sizeof cases / sizeof cases[0]);
+    tcase_add_loop_test(tc, test_passes_keep_values, 0, n);
+    tcase_add_loop_test(tc, test_derivatives, 0, n);
+    tcase_add_test(tc, test_graph_example_shape);
+    tcase_add_test(tc, test_cleanup_passes);
+    tcase_add_test(tc, test_kinks);
+    suite_add_tcase(s, tc);
+    return s;
+}
