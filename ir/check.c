@@ -183,6 +183,11 @@ static int cexpr(Sema *s, const Ast *e, int *is_int, double *v)
             err(s, e->loc, "'%s' is a function, not a constant", e->name);
             return 0;
         }
+        if (c->state == 1) {
+            err(s, e->loc, "constant '%s' is defined in terms of itself", e->name);
+            c->state = 3;
+            return 0;
+        }
         if (!eval_const(s, c))
             return 0;
         *is_int = c->is_int;
@@ -234,11 +239,6 @@ static int eval_const(Sema *s, Sym *c)
         return 1;
     if (c->state == 3)
         return 0;
-    if (c->state == 1) {
-        err(s, c->def->name_loc, "constant '%s' is defined in terms of itself", c->name);
-        c->state = 3;
-        return 0;
-    }
     c->state = 1;
     int ok = cexpr(s, c->def->a, &c->is_int, &c->v);
     if (c->state == 3)

@@ -447,8 +447,7 @@ static int check_var_name(Lower *L, const char *name, Loc loc, const char *what)
 static void lower_assign(Lower *L, const Ast *st)
 {
     Ref v = lower_expr(L, st->a);
-    if (!check_var_name(L, st->name, st->name_loc, "variable"))
-        return;
+    check_var_name(L, st->name, st->name_loc, "variable"); /* bound anyway */
     Inst *in = &L->f->v.p[v];
     if (!in->name && in->op != OP_CONST && in->op != OP_PARAM)
         in->name = st->name;
@@ -603,12 +602,11 @@ static Fn *lower_fn(Lower *L, const Ast *fn, const Source *src)
         vec_push(L->a, &f->in, in);
         Ref r = ir_param(f, f->body, i);
         f->v.p[r].line = p->loc.line;
-        if (p->dims.n) {
+        /* bound even after an error, so its uses do not cascade */
+        if (p->dims.n)
             unsupported(L, p, "array parameters");
-            continue;
-        }
-        if (!check_var_name(L, p->name, p->name_loc, "parameter"))
-            continue;
+        else
+            check_var_name(L, p->name, p->name_loc, "parameter");
         int slot = env_find(L, &env, p->name, 1);
         if (env.slot[slot].state != UNDEF) {
             lerr(L, p->name_loc, "duplicate parameter '%s'", p->name);

@@ -301,11 +301,19 @@ Suite *suite_ir(void)
 {
     Suite *s = suite_create("ir");
     TCase *tc = tcase_create("passes");
-    int n = (int)(sizeof cases / sizeof cases[0]);
-    tcase_add_loop_test(tc, test_passes_keep_values, 0, n);
-    tcase_add_loop_test(tc, test_derivatives, 0, n);
-    tcase_add_test(tc, test_graph_example_shape);
+    tcase_add_loop_test(tc, test_passes_keep_values, 0, (int)(sizeof cases / sizeof cases[0]));
     tcase_add_test(tc, test_cleanup_passes);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+Suite *suite_ad(void);
+Suite *suite_ad(void)
+{
+    Suite *s = suite_create("ad");
+    TCase *tc = tcase_create("modes");
+    tcase_add_loop_test(tc, test_derivatives, 0, (int)(sizeof cases / sizeof cases[0]));
+    tcase_add_test(tc, test_graph_example_shape);
     tcase_add_test(tc, test_kinks);
     suite_add_tcase(s, tc);
     return s;
