@@ -128,7 +128,7 @@ typedef struct {
     const Region **use_reg;
     unsigned char *force;      /* must be a variable: used twice in one expression */
     unsigned char *hoist;      /* declared at function scope */
-    Ref *cls;                  /* accumulation chain representative */
+    Ref *var;                  /* the value whose variable v is stored in */
     const char **cname;        /* variable (by class representative) */
     int *line_of_out;
     Str body;
@@ -268,13 +268,23 @@ static void force_bool_operands(Cg *c, const Region *r)
     }
 }
 
+/* The value whose C variable holds v: itself, or the start of its
+ * accumulation chain, or the if-result it is yielded to. */
+static Ref var_of(const Cg *c, Ref v)
+{
+    while (c->var[v] != v)
+        v = c->var[v];
+    return v;
+}
+
+/* x_bar = ...; x_bar += ...: an accumulating ADD whose running sum is
+ * used only here shares its variable. */
 static void chain_region(Cg *c, const Region *r)
 {
     const Fn *f = c->f;
     for (int i = 0; i < r->ids.n; i++) {
         Ref id = r->ids.p[i];
         const Inst *in = &f->v.p[id];
-        c->cls[id] = id;
         if (in->op == OP_IF) {
             chain_region(c, in->reg[0]);
             chain_region(c, in->reg[1]);
@@ -287,9 +297,37 @@ static void chain_region(Cg *c, const Region *r)
         if (inlined(c, a) || ia->op == OP_PARAM || c->uses[a] != 1 || ia->parent != in->parent ||
             !ia->name || !in->name || strcmp(ia->name, in->name))
             continue;
-        c->cls[id] = c->cls[a];
+        c->var[id] = var_of(c, a);
         if (c->hoist[id])
-            c->hoist[c->cls[a]] = 1;
+            c->hoist[var_of(c, a)] = 1;
+    }
+}
+
+/* A value computed in a branch only to be yielded is computed straight
+ * into the if's result variable. */
+static void share_yields(Cg *c, const Region *r)
+{
+    const Fn *f = c->f;
+    for (int i = 0; i < r->ids.n; i++) {
+        const Inst *in = &f->v.p[r->ids.p[i]];
+        if (in->op != OP_IF)
+            continue;
+        int nr = ir_nresults(f, r, i);
+        for (int j = 0; j < nr; j++) {
+            Ref res = r->ids.p[i + 1 + j];
+            for (int s = 0; s < 2; s++) {
+                const Region *b = in->reg[s];
+                Ref y = b->yield.p[(int)f->v.p[res].k];
+                if (f->v.p[y].parent != b || c->uses[y] != 1 || inlined(c, y) ||
+                    f->v.p[y].op == OP_PARAM)
+                    continue;
+                Ref root = var_of(c, y);
+                if (f->v.p[root].parent == b && !c->hoist[root] && root != res)
+                    c->var[root] = res;
+            }
+        }
+        share_yields(c, in->reg[0]);
+        share_yields(c, in->reg[1]);
     }
 }
 
@@ -461,7 +499,7 @@ static void expr_inner(Cg *c, Str *s, Ref v)
 static void expr(Cg *c, Str *s, Ref v, int minprec)
 {
     if (!inlined(c, v)) {
-        puts_(s, c->cname[c->cls[v]]);
+        puts_(s, c->cname[var_of(c, v)]);
         return;
     }
     int p = prec_of(c, v);
@@ -524,10 +562,18 @@ static void stmt_end(Cg *c, int line)
 
 static void emit_region(Cg *c, const Region *r);
 
+/* A variable declared before its first assignment: at function scope
+ * (hoisted), an output pointer, or an if-result (before the if). */
 static int declared_before(const Cg *c, Ref v)
 {
-    /* class representatives that are hoisted, or that live in an output */
-    return c->hoist[c->cls[v]] || c->cname[c->cls[v]][0] == '*';
+    Ref root = var_of(c, v);
+    return v != root || c->hoist[root] || (c->cname[root] && c->cname[root][0] == '*');
+}
+
+static int is_output(const Cg *c, Ref v)
+{
+    const char *n = c->cname[var_of(c, v)];
+    return n && n[0] == '*';
 }
 
 static void emit_if(Cg *c, const Region *parent, int at)
@@ -539,7 +585,7 @@ static void emit_if(Cg *c, const Region *parent, int at)
         Ref res = parent->ids.p[i];
         if (f->v.p[res].op != OP_RESULT || f->v.p[res].arg[0] != id)
             break;
-        if (c->cls[res] != res || declared_before(c, res))
+        if (declared_before(c, res))
             continue;
         indent(c);
         putf(&c->body, "%s %s", real_t(c), c->cname[res]);
@@ -575,10 +621,10 @@ static void emit_if(Cg *c, const Region *parent, int at)
             if (f->v.p[res].op != OP_RESULT || f->v.p[res].arg[0] != id)
                 break;
             Ref y = r->yield.p[(int)f->v.p[res].k];
-            if (c->cls[res] != res)
-                BUG("cgen: an if result inside an accumulation chain");
+            if (var_of(c, y) == var_of(c, res))
+                continue; /* computed in place */
             indent(c);
-            putf(&c->body, "%s = ", c->cname[res]);
+            putf(&c->body, "%s = ", c->cname[var_of(c, res)]);
             expr(c, &c->body, y, 0);
             stmt_end(c, f->v.p[res].line);
         }
@@ -606,7 +652,7 @@ static void emit_region(Cg *c, const Region *r)
         Ref id = r->ids.p[i];
         const Inst *in = &f->v.p[id];
         if (r == f->body && !inlined(c, id) && in->op != OP_PARAM && in->op != OP_RESULT &&
-            (in->rev || (c->cname[c->cls[id]] && c->cname[c->cls[id]][0] == '*')))
+            (in->rev || is_output(c, id)))
             backward_header(c);
         if (in->op == OP_IF) {
             emit_if(c, r, i);
@@ -615,10 +661,13 @@ static void emit_region(Cg *c, const Region *r)
         if (in->op == OP_PARAM || in->op == OP_RESULT || inlined(c, id))
             continue;
         indent(c);
-        Ref k = c->cls[id];
-        if (k != id) {
+        Ref k = var_of(c, id);
+        if (k != id && in->op == OP_ADD && in->acc && var_of(c, in->arg[0]) == k) {
             putf(&c->body, "%s += ", c->cname[k]);
             expr(c, &c->body, in->arg[1], 6 + 1);
+        } else if (k != id) {
+            putf(&c->body, "%s = ", c->cname[k]);
+            expr_inner(c, &c->body, id);
         } else {
             if (!declared_before(c, id))
                 putf(&c->body, "%s ", real_t(c));
@@ -692,6 +741,40 @@ static const char *purpose(const Fn *f, Arena *a)
     return "";
 }
 
+/* Names variables in the order a reader meets them; an if's results
+ * first, as they are declared before it. */
+static void name_one(Cg *c, Ref v)
+{
+    const Fn *f = c->f;
+    if (c->cname[v] || var_of(c, v) != v || inlined(c, v) ||
+        (c->uses[v] == 0 && f->v.p[v].op != OP_RESULT))
+        return;
+    const char *base = f->v.p[v].name;
+    if (!base)
+        base = arena_printf(c->p->arena, "t%d", ++c->tmp);
+    else if (f->v.p[v].lin)
+        base = arena_printf(c->p->arena, "%s_dot", base);
+    c->cname[v] = unique(c, &c->locals, base);
+}
+
+static void name_region(Cg *c, const Region *r)
+{
+    const Fn *f = c->f;
+    for (int i = 0; i < r->ids.n; i++) {
+        Ref id = r->ids.p[i];
+        const Inst *in = &f->v.p[id];
+        if (in->op == OP_IF) {
+            int nr = ir_nresults(f, r, i);
+            for (int j = 0; j < nr; j++)
+                name_one(c, r->ids.p[i + 1 + j]);
+            name_region(c, in->reg[0]);
+            name_region(c, in->reg[1]);
+        } else if (in->op != OP_PARAM) {
+            name_one(c, id);
+        }
+    }
+}
+
 static void emit_fn(Cg *c, const Fn *f, FILE *out)
 {
     Arena *A = c->p->arena;
@@ -703,7 +786,9 @@ static void emit_fn(Cg *c, const Fn *f, FILE *out)
     c->use_reg = arena_alloc(A, sizeof(Region *) * n);
     c->force = arena_alloc(A, n);
     c->hoist = arena_alloc(A, n);
-    c->cls = arena_alloc(A, sizeof(Ref) * n);
+    c->var = arena_alloc(A, sizeof(Ref) * n);
+    for (Ref v = 0; v < f->v.n; v++)
+        c->var[v] = v;
     c->cname = arena_alloc(A, sizeof(char *) * n);
     c->body.n = 0;
     c->indent = 1;
@@ -714,6 +799,7 @@ static void emit_fn(Cg *c, const Fn *f, FILE *out)
         count_use(c, f->out.p[i].ref, f->body);
     force_bool_operands(c, f->body);
     chain_region(c, f->body);
+    share_yields(c, f->body);
 
     const char **in_names = arena_alloc(A, sizeof(char *) * (size_t)(f->in.n + 1));
     const char **out_names = arena_alloc(A, sizeof(char *) * (size_t)(f->out.n + 1));
@@ -733,31 +819,21 @@ static void emit_fn(Cg *c, const Fn *f, FILE *out)
         Ref v = f->out.p[i].ref;
         const Inst *in = &f->v.p[v];
         if (f->out.p[i].ty.rank || inlined(c, v) || in->op == OP_PARAM || c->uses[v] != 1 ||
-            in->parent != f->body || c->cname[c->cls[v]])
+            in->parent != f->body || c->cname[var_of(c, v)])
             continue;
-        c->cname[c->cls[v]] = arena_printf(A, "*%s", out_names[i]);
+        c->cname[var_of(c, v)] = arena_printf(A, "*%s", out_names[i]);
         in_place[i] = 1;
     }
     /* every other variable, in program order */
-    for (Ref v = 0; v < f->v.n; v++) {
-        if (c->cname[v] || c->cls[v] != v || inlined(c, v) || f->v.p[v].op == OP_IF ||
-            (c->uses[v] == 0 && f->v.p[v].op != OP_RESULT))
-            continue;
-        const char *base = f->v.p[v].name;
-        if (!base)
-            base = arena_printf(A, "t%d", ++c->tmp);
-        else if (f->v.p[v].lin)
-            base = arena_printf(A, "%s_dot", base);
-        c->cname[v] = unique(c, &c->locals, base);
-    }
+    name_region(c, f->body);
     for (Ref v = 0; v < f->v.n; v++)
-        if (!c->cname[v] && c->cname[c->cls[v]])
-            c->cname[v] = c->cname[c->cls[v]];
+        if (!c->cname[v])
+            c->cname[v] = c->cname[var_of(c, v)];
 
     /* hoisted declarations */
     Str decl = {0};
     for (Ref v = 0; v < f->v.n; v++) {
-        if (c->cls[v] != v || !c->hoist[v] || inlined(c, v) || !c->cname[v] ||
+        if (var_of(c, v) != v || !c->hoist[v] || inlined(c, v) || !c->cname[v] ||
             c->cname[v][0] == '*' || f->v.p[v].op == OP_PARAM)
             continue;
         putf(&decl, "    %s %s = ", real_t(c), c->cname[v]);
@@ -765,8 +841,6 @@ static void emit_fn(Cg *c, const Fn *f, FILE *out)
         puts_(&decl, ";  /* set in a branch, read in another */\n");
     }
 
-    if (f->kind == FN_GRAD || f->kind == FN_VJP)
-        puts_(&c->body, "    /* forward pass: the function, keeping what the backward pass reads */\n");
     emit_region(c, f->body);
     for (int i = ret; i < f->out.n; i++) {
         if (in_place[i])
@@ -790,6 +864,8 @@ static void emit_fn(Cg *c, const Fn *f, FILE *out)
         if (f->v.p[id].op == OP_PARAM && c->uses[id] == 0)
             fprintf(out, "    (void)%s;\n", c->cname[id]);
     }
+    if (f->kind == FN_GRAD || f->kind == FN_VJP)
+        fputs("    /* forward pass: the function, keeping what the backward pass reads */\n", out);
     if (decl.n)
         fputs(decl.p, out);
     if (c->body.n)
