@@ -750,6 +750,8 @@ static void name_one(Cg *c, Ref v)
         (c->uses[v] == 0 && f->v.p[v].op != OP_RESULT))
         return;
     const char *base = f->v.p[v].name;
+    if (!base && f->out.n && v == f->out.p[0].ref && f->out.p[0].role == OUT_RETURN)
+        base = "y"; /* the value, as in the explainer's y = x^2 */
     if (!base)
         base = arena_printf(c->p->arena, "t%d", ++c->tmp);
     else if (f->v.p[v].lin)
@@ -798,6 +800,10 @@ static void emit_fn(Cg *c, const Fn *f, FILE *out)
     for (int i = 0; i < f->out.n; i++)
         count_use(c, f->out.p[i].ref, f->body);
     force_bool_operands(c, f->body);
+    /* a gradient computes the value in its forward pass, by name */
+    if ((f->kind == FN_GRAD || f->kind == FN_VJP) && f->out.p[0].role == OUT_RETURN &&
+        f->v.p[f->out.p[0].ref].op != OP_CONST)
+        c->force[f->out.p[0].ref] = 1;
     chain_region(c, f->body);
     share_yields(c, f->body);
 
@@ -848,8 +854,12 @@ static void emit_fn(Cg *c, const Fn *f, FILE *out)
         backward_header(c);
         indent(c);
         putf(&c->body, "*%s = ", out_names[i]);
-        expr(c, &c->body, f->out.p[i].ref, 0);
-        stmt_end(c, f->line);
+        Ref v = f->out.p[i].ref;
+        int line = f->v.p[v].line;
+        if (f->v.p[v].op == OP_PARAM || f->v.p[v].op == OP_CONST || !line)
+            line = f->v.p[f->out.p[0].ref].line ? f->v.p[f->out.p[0].ref].line : f->line;
+        expr(c, &c->body, v, 0);
+        stmt_end(c, line);
     }
     if (ret) {
         indent(c);
