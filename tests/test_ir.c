@@ -198,8 +198,8 @@ START_TEST(test_derivatives)
     run(hvp, xin, hout);
     int nb = grad->out.n; /* value, bars...; then value_dot, bar_dots... */
     double h = 1e-5, xp[32], xm[32], gp[16], gm[16];
-    memcpy(xp, t->x, sizeof xp);
-    memcpy(xm, t->x, sizeof xm);
+    memcpy(xp, t->x, sizeof(double) * (size_t)f->in.n);
+    memcpy(xm, t->x, sizeof(double) * (size_t)f->in.n);
     for (int k = 0; k < n; k++) {
         xp[idx[k]] += h * v[k];
         xm[idx[k]] -= h * v[k];
