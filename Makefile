@@ -16,6 +16,7 @@ B       ?= build
 FLEX    ?= flex
 BISON   ?= bison
 
+VERSION := $(shell sed -n 's/.*DX_VERSION "\(.*\)"/\1/p' common/dx.h)
 WARN    = -Wall -Wextra -Wpedantic -Wshadow -Wmissing-prototypes -Wstrict-prototypes
 DXCFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -I$(B) -Icommon -Iparser -Ilexer -Iir -Icodegen -Iruntime
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
@@ -39,7 +40,7 @@ $(B)/libdxrt.a: $(RT_OBJ)
 
 $(B)/dxrt.pc: runtime/dxrt.pc.in
 	@mkdir -p $(B)
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(shell sed -n 's/.*DX_VERSION "\(.*\)"/\1/p' common/dx.h)|g' $< > $@
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
 
 $(B)/lexer.c $(B)/lexer.h &: lexer/lexer.l
 	@mkdir -p $(B)
@@ -86,7 +87,8 @@ install: all
 	install -m 755 $(B)/dxc $(DESTDIR)$(PREFIX)/bin/dxc
 	install -m 644 $(B)/libdxrt.a $(DESTDIR)$(PREFIX)/lib/libdxrt.a
 	install -m 644 runtime/dxrt.h $(DESTDIR)$(PREFIX)/include/dxrt.h
-	install -m 644 $(B)/dxrt.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/dxrt.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' runtime/dxrt.pc.in \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/dxrt.pc
 	install -m 644 docs/dxc.1 $(DESTDIR)$(PREFIX)/share/man/man1/dxc.1
 
 uninstall:
