@@ -17,6 +17,7 @@ typedef struct {
     int is_int;
     double v;
     int color;            /* functions: DFS colour for recursion */
+    double size;          /* functions: AST nodes after inlining, 0 if not known yet */
 } Sym;
 
 struct Sema {
@@ -314,6 +315,44 @@ static void calls_in(Sema *s, const Ast *e, const Ast *fn)
     calls_list(s, &e->gens, fn);
     calls_list(s, &e->body, fn);
     calls_list(s, &e->els, fn);
+}
+
+/* ---- the size of a function once its calls are inlined ---- */
+
+static double nodes(const Sema *s, const Ast *e);
+
+static double list_nodes(const Sema *s, const AstList *l)
+{
+    double n = 0;
+    for (int i = 0; i < l->n; i++)
+        n += nodes(s, l->p[i]);
+    return n;
+}
+
+static double nodes(const Sema *s, const Ast *e)
+{
+    if (!e)
+        return 0;
+    double n = 1 + nodes(s, e->a) + nodes(s, e->b) + nodes(s, e->cond) + nodes(s, e->cond2) +
+               list_nodes(s, &e->args) + list_nodes(s, &e->gens) + list_nodes(s, &e->body) +
+               list_nodes(s, &e->els);
+    if (e->kind == AST_CALL || e->kind == AST_REDUCE) {
+        const Ast *g = sema_fn(s, e->name);
+        if (g)
+            n += sema_inline_size(s, g);
+    }
+    return n;
+}
+
+double sema_inline_size(const Sema *s, const Ast *fn)
+{
+    Sym *f = lookup(s, fn->name);
+    if (f && f->def == fn && f->size > 0)
+        return f->size;
+    double n = 1 + nodes(s, fn->a) + list_nodes(s, &fn->body);
+    if (f && f->def == fn)
+        f->size = n;
+    return n;
 }
 
 /* ---- the checks ---- */

@@ -178,6 +178,9 @@ const Ast *sema_fn(const Sema *s, const char *name);
  * but its definition had an error, 0 if there is no such constant. */
 int sema_const(const Sema *s, const char *name, int *is_int, double *v);
 int sema_is_builtin(const char *name);
+/* The number of syntax-tree nodes of fn once every call is inlined (a
+ * measure of the code it will become; sema_check rejected recursion). */
+double sema_inline_size(const Sema *s, const Ast *fn);
 /* Reserved in C: keywords, <math.h> and C library names. */
 int sema_c_reserved(const char *name);
 

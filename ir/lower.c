@@ -23,7 +23,10 @@
 #include <string.h>
 
 enum { UNDEF, DEF, PARTIAL };
-enum { MAX_INSTS = 4000000 };
+/* Inlining can multiply code exponentially (f1 calls f0 twice, f2 calls
+ * f1 twice, ...): a function that would exceed this many syntax-tree
+ * nodes once its calls are inlined is rejected before lowering. */
+enum { MAX_NODES = 1000000, MAX_INSTS = 8000000 };
 
 typedef struct {
     const char *name;
@@ -148,12 +151,8 @@ static Ref emit(Lower *L, Loc loc, Op op, Ref a, Ref b)
     Type t = op_info[op].kind == K_BOOL ? ty_bool() : ty_scalar();
     Ref r = ir_emit(L->f, L->r, op, t, a, b, NOREF);
     L->f->v.p[r].line = loc.line;
-    if (L->f->v.n > MAX_INSTS && !L->stop) {
-        L->inlining = 0;
-        lerr(L, loc, "function '%s' is too large (over 4 million operations after inlining calls)",
-             L->fn_name);
-        L->stop = 1;
-    }
+    if (L->f->v.n > MAX_INSTS)
+        BUG("a function grew past the operation limit after its size was checked");
     return r;
 }
 
@@ -616,6 +615,17 @@ static Fn *lower_fn(Lower *L, const Ast *fn, const Source *src)
     }
     if (fn->ret && fn->ret->dims.n)
         unsupported(L, fn->ret, "array results");
+    double size = sema_inline_size(L->s, fn);
+    if (size > MAX_NODES) {
+        if (diag_error(L->d, fn->name_loc,
+                       "function '%s' is too large once its calls are inlined "
+                       "(%.3g operations; the limit is %d)",
+                       diag_name(L->a, fn->name), size, MAX_NODES))
+            L->stop = 1;
+        Output o = {"out", ty_scalar(), OUT_RETURN, 0, konst(L, fn->loc, 0)};
+        vec_push(L->a, &f->out, o);
+        return f;
+    }
     Ref v = lower_body(L, fn);
     Output o = {"out", ty_scalar(), OUT_RETURN, 0, v};
     vec_push(L->a, &f->out, o);
