@@ -73,19 +73,11 @@ typedef struct {
     Arena *a;
 } Names;
 
-static unsigned hash_str(const char *s)
-{
-    unsigned h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
-
 static int names_has(const Names *ns, const char *s)
 {
     if (!ns->cap)
         return 0;
-    for (unsigned h = hash_str(s) & (unsigned)(ns->cap - 1); ns->slot[h];
+    for (unsigned h = dx_hash(s) & (unsigned)(ns->cap - 1); ns->slot[h];
          h = (h + 1) & (unsigned)(ns->cap - 1))
         if (!strcmp(ns->slot[h], s))
             return 1;
@@ -104,7 +96,7 @@ static void names_add(Names *ns, const char *s)
             if (old[i])
                 names_add(ns, old[i]);
     }
-    unsigned h = hash_str(s) & (unsigned)(ns->cap - 1);
+    unsigned h = dx_hash(s) & (unsigned)(ns->cap - 1);
     while (ns->slot[h])
         h = (h + 1) & (unsigned)(ns->cap - 1);
     ns->slot[h] = s;

@@ -96,3 +96,11 @@ char *arena_printf(Arena *a, const char *fmt, ...)
     va_end(ap);
     return p;
 }
+
+unsigned dx_hash(const char *s)
+{
+    unsigned h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}

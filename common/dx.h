@@ -31,6 +31,9 @@ char *arena_strndup(Arena *a, const char *s, size_t n);
 char *arena_printf(Arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* FNV-1a, for the name tables of the checker, lowering and codegen. */
+unsigned dx_hash(const char *s);
+
 /* Growable array of T in an arena: fields p, n, cap. */
 #define VEC(T) struct { T *p; int n, cap; }
 #define vec_push(A, v, x)                                                   \

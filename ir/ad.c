@@ -196,18 +196,34 @@ static const char *suffixed(Arena *a, const char *name, const char *suffix)
     return arena_printf(a, "%s%s", name ? name : "out", suffix);
 }
 
+/* A new entry point derived from f, and a value map over f filled with
+ * NOREF. */
+static Fn *derived(const Fn *f, const char *name, FnKind kind)
+{
+    Fn *g = ir_fn_new(f->arena, name, kind);
+    g->src_name = f->src_name;
+    g->src = f->src;
+    g->line = f->line;
+    return g;
+}
+
+static Ref *ref_map(const Fn *f)
+{
+    Ref *m = arena_alloc(f->arena, sizeof(Ref) * (size_t)(f->v.n + 1));
+    for (int i = 0; i < f->v.n; i++)
+        m[i] = NOREF;
+    return m;
+}
+
 Fn *ad_linearize(const Fn *f, const char *name, FnKind kind)
 {
     Arena *A = f->arena;
     Lin L = {0};
     L.f = f;
-    L.g = ir_fn_new(A, name, kind);
-    L.g->src_name = f->src_name;
-    L.g->src = f->src;
-    L.g->line = f->line;
+    L.g = derived(f, name, kind);
     L.e.g = L.g;
-    L.map = arena_alloc(A, sizeof(Ref) * (size_t)(f->v.n + 1));
-    L.tan = arena_alloc(A, sizeof(Ref) * (size_t)(f->v.n + 1));
+    L.map = ref_map(f);
+    L.tan = ref_map(f);
     int nin = f->in.n;
     for (int i = 0; i < nin; i++)
         vec_push(A, &L.g->in, f->in.p[i]);
@@ -224,8 +240,6 @@ Fn *ad_linearize(const Fn *f, const char *name, FnKind kind)
         vec_push(A, &L.g->in, t);
         tparam[i] = L.g->in.n - 1;
     }
-    for (int i = 0; i < f->v.n; i++)
-        L.map[i] = L.tan[i] = NOREF;
     /* parameters first, with their tangents */
     for (int i = 0; i < f->body->ids.n; i++) {
         Ref id = f->body->ids.p[i];
@@ -476,15 +490,10 @@ Fn *ad_transpose(const Fn *g, const char *name, FnKind kind)
     Arena *A = g->arena;
     Tr T = {0};
     T.g = g;
-    T.h = ir_fn_new(A, name, kind);
-    T.h->src_name = g->src_name;
-    T.h->src = g->src;
-    T.h->line = g->line;
+    T.h = derived(g, name, kind);
     T.e.g = T.h;
-    T.map = arena_alloc(A, sizeof(Ref) * (size_t)(g->v.n + 1));
-    T.ct = arena_alloc(A, sizeof(Ref) * (size_t)(g->v.n + 1));
-    for (int i = 0; i < g->v.n; i++)
-        T.map[i] = T.ct[i] = NOREF;
+    T.map = ref_map(g);
+    T.ct = ref_map(g);
     /* inputs: everything but the tangents keeps its index */
     for (int i = 0; i < g->in.n; i++)
         if (g->in.p[i].role != IN_TANGENT)

@@ -113,17 +113,9 @@ int sema_c_reserved(const char *name)
 
 /* ---- the symbol table: open addressing on the name ---- */
 
-static unsigned hash_str(const char *s)
-{
-    unsigned h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
-
 static Sym *lookup(const Sema *s, const char *name)
 {
-    unsigned h = hash_str(name) & (unsigned)(s->cap - 1);
+    unsigned h = dx_hash(name) & (unsigned)(s->cap - 1);
     while (s->tab[h].name) {
         if (!strcmp(s->tab[h].name, name))
             return &s->tab[h];
@@ -134,7 +126,7 @@ static Sym *lookup(const Sema *s, const char *name)
 
 static Sym *insert(Sema *s, const char *name, const Ast *def)
 {
-    unsigned h = hash_str(name) & (unsigned)(s->cap - 1);
+    unsigned h = dx_hash(name) & (unsigned)(s->cap - 1);
     while (s->tab[h].name)
         h = (h + 1) & (unsigned)(s->cap - 1);
     s->tab[h].name = name;

@@ -73,14 +73,6 @@ static void lerr(Lower *L, Loc loc, const char *fmt, const char *name)
 
 /* ---- environment ---- */
 
-static unsigned hash_str(const char *s)
-{
-    unsigned h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
-
 static void env_init(Lower *L, Env *e)
 {
     memset(e, 0, sizeof *e);
@@ -100,7 +92,7 @@ static int env_find(Lower *L, Env *e, const char *name, int create)
         for (int i = 0; i < oc; i++) {
             if (!old[i].name)
                 continue;
-            unsigned h = hash_str(old[i].name) & (unsigned)(e->cap - 1);
+            unsigned h = dx_hash(old[i].name) & (unsigned)(e->cap - 1);
             while (e->slot[h].name)
                 h = (h + 1) & (unsigned)(e->cap - 1);
             e->slot[h] = old[i];
@@ -109,7 +101,7 @@ static int env_find(Lower *L, Env *e, const char *name, int create)
         for (int i = 0; i < e->log.n; i++)
             e->log.p[i].slot = remap[e->log.p[i].slot];
     }
-    unsigned h = hash_str(name) & (unsigned)(e->cap - 1);
+    unsigned h = dx_hash(name) & (unsigned)(e->cap - 1);
     while (e->slot[h].name) {
         if (!strcmp(e->slot[h].name, name))
             return (int)h;
