@@ -194,7 +194,12 @@ void ir_print(Fn *f, FILE *out)
         fprintf(out, "%s%s", i ? ", " : "", f->out.p[i].name);
     fputs(") {\n", out);
     print_region(f, f->body, 0, out);
-    fputs("}\n", out);
+    fputs("  return", out);
+    for (int i = 0; i < f->out.n; i++) {
+        fprintf(out, "%s%s = ", i ? ", " : " ", f->out.p[i].name);
+        print_ref(f, f->out.p[i].ref, out);
+    }
+    fputs("\n}\n", out);
 }
 
 /* ---- verifier ---- */
