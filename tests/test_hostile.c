@@ -1,0 +1,752 @@
+/*
+ * test_hostile.c - dxc on hostile and invalid input.
+ *
+ * Whatever the input, dxc must exit with status 0 or 1 (never crash, never
+ * hang: every run is under `timeout 60`), and on status 1 print only
+ * diagnostics of the contract's form: `FILE:LINE:COL: error: MESSAGE`
+ * followed by the source line and a caret line, or `dxc: error: MESSAGE`.
+ * Errors are checked for their exact line and column, and a failed
+ * compilation leaves an existing output file untouched.
+ *
+ * Known compiler bugs are tested only with DX_KNOWN_BUGS=1.
+ */
+#include <check.h>
+#include <regex.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+static int known_bugs(void)
+{
+    const char *e = getenv("DX_KNOWN_BUGS");
+    return e && strcmp(e, "1") == 0;
+}
+
+static void setup(void)
+{
+    tu_tmpdir();
+}
+
+static void teardown(void)
+{
+    tu_cleanup();
+}
+
+/* A growable byte buffer. */
+typedef struct {
+    char *s;
+    size_t n, cap;
+} Bytes;
+
+static void put(Bytes *b, const char *p, size_t n)
+{
+    if (b->n + n + 1 > b->cap) {
+        b->cap = (b->n + n + 1) * 2;
+        b->s = realloc(b->s, b->cap);
+        ck_assert_ptr_nonnull(b->s);
+    }
+    memcpy(b->s + b->n, p, n);
+    b->n += n;
+    b->s[b->n] = 0;
+}
+
+static void puts_(Bytes *b, const char *s)
+{
+    put(b, s, strlen(s));
+}
+
+static void rep(Bytes *b, const char *s, size_t times)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i < times; i++)
+        put(b, s, n);
+}
+
+static int match(const char *re, const char *s)
+{
+    regex_t r;
+    ck_assert_int_eq(regcomp(&r, re, REG_EXTENDED | REG_NOSUB), 0);
+    int m = regexec(&r, s, 0, NULL, 0) == 0;
+    regfree(&r);
+    return m;
+}
+
+/*
+ * Check that err (stderr of a run that exited with status 1) holds only
+ * well-formed diagnostics, at least one.  file is the input's name as
+ * given on the command line.
+ */
+static void check_diagnostics(const char *err, const char *file)
+{
+    char re[512];
+    snprintf(re, sizeof re, "^%s:[1-9][0-9]*:[1-9][0-9]*: error: .+$", file);
+    ck_assert_msg(err && *err, "status 1 but nothing on stderr");
+    char *copy = strdup(err), *save = NULL;
+    ck_assert_ptr_nonnull(copy);
+    /* split into lines, keeping empty ones */
+    char **lines = NULL;
+    size_t n = 0;
+    char *p = copy;
+    while (*p) {
+        char *e = strchr(p, '\n');
+        if (e)
+            *e = 0;
+        lines = realloc(lines, (n + 1) * sizeof *lines);
+        lines[n++] = p;
+        if (!e)
+            break;
+        p = e + 1;
+    }
+    (void)save;
+    size_t nerr = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (match(re, lines[i])) {
+            nerr++;
+            ck_assert_msg(i + 2 < n, "located error without source and caret lines:\n%s", err);
+            ck_assert_msg(match("^[ \t]*\\^", lines[i + 2]), "no caret line after the source line:\n%.2000s",
+                          err);
+            i += 2;
+        } else if (match("^dxc: error: .+$", lines[i])) {
+            nerr++;
+        } else {
+            ck_assert_msg(0, "unexpected line %zu on stderr: '%.200s'\nin:\n%.2000s", i + 1, lines[i],
+                          err);
+        }
+    }
+    ck_assert_msg(nerr > 0, "no error line on stderr");
+    free(lines);
+    free(copy);
+}
+
+/* Run dxc on in.dx (n bytes of text) with output out.c; prefix goes before
+ * the command (ulimit...).  Returns the status, asserting it is 0 or 1 and
+ * that the diagnostics are well-formed. */
+static int run_in(const char *text, size_t n, const char *prefix, char **errp)
+{
+    ck_assert_int_eq(tu_write(tu_path("in.dx"), text, n), 0);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "cd '%s' && rm -f out.c && %s timeout 60 '%s' in.dx -o out.c",
+             tu_tmpdir(), prefix ? prefix : "", tu_dxc());
+    char *err = NULL;
+    int st = tu_run(cmd, NULL, &err);
+    ck_assert_msg(st != -1, "dxc crashed (signal):\n%.2000s", err ? err : "");
+    ck_assert_msg(st != 124, "dxc did not finish within 60 s");
+    ck_assert_msg(st == 0 || st == 1, "dxc exited with status %d:\n%.2000s", st, err ? err : "");
+    if (st == 1)
+        check_diagnostics(err, "in.dx");
+    if (errp)
+        *errp = err;
+    else
+        free(err);
+    return st;
+}
+
+/* Compile out.c with gcc under the contract's flags. */
+static void cc_out(void)
+{
+    char cmd[1024];
+    char *err = NULL;
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && gcc -std=c99 -Wall -Wextra -Wpedantic -Werror -O0 -c out.c -o out.o",
+             tu_tmpdir());
+    int st = tu_run(cmd, NULL, &err);
+    ck_assert_msg(st == 0, "the generated C does not compile:\n%.3000s", err ? err : "");
+    free(err);
+}
+
+/* ---- the table of hostile inputs ---- */
+
+enum { ANY, OK, ERR };
+
+typedef struct {
+    const char *name;
+    void (*gen)(Bytes *b);  /* or NULL: text */
+    const char *text;
+    size_t len;             /* for text with NULs; 0: strlen */
+    int expect;             /* ANY, OK (status 0), ERR (status 1) */
+    int compile;            /* on success, compile out.c with gcc */
+    const char *where;      /* on ERR, the first diagnostic starts so, or NULL */
+    const char *prefix;     /* command prefix (ulimit) */
+    int known_bug;          /* run only with DX_KNOWN_BUGS=1 */
+} Hostile;
+
+static void g_parens(Bytes *b)
+{
+    puts_(b, "fn f(x) = ");
+    rep(b, "(", 100000);
+    puts_(b, "x");
+    rep(b, ")", 100000);
+    puts_(b, "\n");
+}
+
+static void g_minus(Bytes *b)
+{
+    puts_(b, "fn f(x) = ");
+    rep(b, "-", 100000);
+    puts_(b, "x\n");
+}
+
+static void g_minus_sp(Bytes *b)
+{
+    puts_(b, "fn f(x) = ");
+    rep(b, "- ", 100000);
+    puts_(b, "x\n");
+}
+
+static void g_pow_chain(Bytes *b)
+{
+    puts_(b, "fn f(x) = x");
+    rep(b, " ^ x", 100000);
+    puts_(b, "\n");
+}
+
+static void ident(Bytes *b, size_t n)
+{
+    puts_(b, "fn f(");
+    rep(b, "a", n);
+    puts_(b, ") = ");
+    rep(b, "a", n);
+    puts_(b, " * 2 + sigmoid(");
+    rep(b, "a", n);
+    puts_(b, ")\n");
+}
+
+static void g_ident_300(Bytes *b)
+{
+    ident(b, 300);
+}
+
+static void g_ident_1k(Bytes *b)
+{
+    ident(b, 1000);
+}
+
+static void g_ident_1m(Bytes *b)
+{
+    ident(b, 1000000);
+}
+
+static void g_fn_name_1k(Bytes *b)
+{
+    puts_(b, "fn ");
+    rep(b, "g", 1000);
+    puts_(b, "(x) = x * 2\n");
+}
+
+static void g_chain(Bytes *b)
+{
+    char line[128];
+    puts_(b, "fn f0(x) = x * 1.5\n");
+    for (int i = 1; i < 10000; i++) {
+        snprintf(line, sizeof line, "fn f%d(x) = f%d(x) + f%d(x)\n", i, i - 1, i - 1);
+        puts_(b, line);
+    }
+}
+
+static void deep_if(Bytes *b, int depth)
+{
+    char line[64];
+    puts_(b, "fn f(x) {\n    y = x\n");
+    for (int i = 0; i < depth; i++) {
+        snprintf(line, sizeof line, "if x > %d {\n", i);
+        puts_(b, line);
+    }
+    puts_(b, "y = y * 2\n");
+    rep(b, "}\n", (size_t)depth);
+    puts_(b, "    return y\n}\n");
+}
+
+static void g_if_100(Bytes *b)
+{
+    deep_if(b, 100);
+}
+
+static void g_if_2000(Bytes *b)
+{
+    deep_if(b, 2000);
+}
+
+static void g_if_else_chain(Bytes *b)
+{
+    char line[64];
+    puts_(b, "fn f(x) {\n    y = 0\n    if x < 0 { y = -x }");
+    for (int i = 0; i < 3000; i++) {
+        snprintf(line, sizeof line, " else if x < %d { y = x * %d }", i, i);
+        puts_(b, line);
+    }
+    puts_(b, " else { y = x }\n    return y\n}\n");
+}
+
+static void g_if_expr_deep(Bytes *b)
+{
+    puts_(b, "fn f(x) = ");
+    rep(b, "if x > 0 then x else ", 100000);
+    puts_(b, "x\n");
+}
+
+static void g_long_line(Bytes *b)
+{
+    puts_(b, "fn f(x) = x");
+    rep(b, " ", 2000000);
+    puts_(b, "+ 1\n");
+}
+
+static void g_many_fns(Bytes *b)
+{
+    char line[128];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(line, sizeof line, "fn f%d(x, y) = x * y + %d\n", i, i);
+        puts_(b, line);
+    }
+}
+
+static void g_many_params(Bytes *b)
+{
+    char p[32];
+    puts_(b, "fn f(");
+    for (int i = 0; i < 3000; i++) {
+        snprintf(p, sizeof p, "%sp%d", i ? ", " : "", i);
+        puts_(b, p);
+    }
+    puts_(b, ") = p0 * p2999\n");
+}
+
+static void g_many_errors(Bytes *b)
+{
+    char line[64];
+    puts_(b, "fn f(x) {\n");
+    for (int i = 0; i < 10000; i++) {
+        snprintf(line, sizeof line, "    y%d = q%d\n", i, i);
+        puts_(b, line);
+    }
+    puts_(b, "    return x\n}\n");
+}
+
+static void reassign(Bytes *b, size_t n)
+{
+    puts_(b, "fn f(x) {\n    y = x\n");
+    rep(b, "    y = y * 1.0001 + sin(y)\n", n);
+    puts_(b, "    return y\n}\n");
+}
+
+static void g_reassign_1k(Bytes *b)
+{
+    reassign(b, 1000);
+}
+
+/* Known bug: C emission takes time superlinear in the number of
+ * statements (4000: 62 s, 1.6 GB), so this does not finish in 60 s. */
+static void g_many_reassign(Bytes *b)
+{
+    reassign(b, 20000);
+}
+
+static const Hostile hostile[] = {
+    {"nul in code", NULL, "fn f(x) = x\0 + 1\n", 17, ERR, 0, "in.dx:1:12:", NULL, 0},
+    {"nul in comment", NULL, "fn f(x) = x # c\0mm\nfn g(x) = x\n", 30, ANY, 1, NULL, NULL, 0},
+    {"nul alone", NULL, "\0", 1, ANY, 0, NULL, NULL, 0},
+    {"invalid utf-8 in code", NULL, "fn f(x) = x \xff\xfe + 1\n", 0, ERR, 0, "in.dx:1:13:", NULL, 0},
+    {"invalid utf-8 in comment", NULL, "fn f(x) = x # \xff\xfe\xc0\n", 0, ANY, 1, NULL, NULL, 0},
+    {"utf-8 identifier", NULL, "fn f(\xc3\xa9t\xc3\xa9) = 1\n", 0, ERR, 0, "in.dx:1:6:", NULL, 0},
+    {"utf-8 function name", NULL, "fn \xce\xbb(x) = x\n", 0, ERR, 0, "in.dx:1:4:", NULL, 0},
+    {"utf-8 BOM", NULL, "\xef\xbb\xbf" "fn f(x) = x\n", 0, ANY, 1, NULL, NULL, 0},
+    {"100000 nested parentheses", g_parens, NULL, 0, ANY, 1, NULL, NULL, 0},
+    {"100000 unary minuses", g_minus, NULL, 0, ANY, 1, NULL, NULL, 0},
+    {"100000 spaced unary minuses", g_minus_sp, NULL, 0, ANY, 1, NULL, NULL, 0},
+    {"100000 right-associative powers", g_pow_chain, NULL, 0, ANY, 0, NULL, NULL, 0},
+    {"100000 nested if-expressions", g_if_expr_deep, NULL, 0, ANY, 1, NULL, NULL, 0},
+    {"300-byte identifier", g_ident_300, NULL, 0, OK, 1, NULL, NULL, 0},
+    {"1000-byte identifier", g_ident_1k, NULL, 0, OK, 1, NULL, NULL, 1},
+    {"1000-byte function name", g_fn_name_1k, NULL, 0, OK, 1, NULL, NULL, 1},
+    {"1 MB identifier", g_ident_1m, NULL, 0, OK, 1, NULL, NULL, 1},
+    {"10000 functions, exponential inlining", g_chain, NULL, 0, ERR, 0, NULL,
+     "ulimit -v 4000000;", 0},
+    {"100 nested ifs", g_if_100, NULL, 0, OK, 1, NULL, NULL, 0},
+    {"2000 nested ifs", g_if_2000, NULL, 0, ANY, 0, NULL, NULL, 1},
+    {"3000-way else-if chain", g_if_else_chain, NULL, 0, ANY, 0, NULL, NULL, 0},
+    {"5000 functions", g_many_fns, NULL, 0, OK, 0, NULL, NULL, 0},
+    {"3000 parameters", g_many_params, NULL, 0, ANY, 0, NULL, NULL, 0},
+    {"10000 errors", g_many_errors, NULL, 0, ERR, 0, "in.dx:2:10:", NULL, 0},
+    {"1000 reassignments", g_reassign_1k, NULL, 0, OK, 0, NULL, NULL, 0},
+    {"20000 reassignments", g_many_reassign, NULL, 0, ANY, 0, NULL, NULL, 1},
+    {"1e400", NULL, "fn f(x) = x * 1e400\n", 0, ERR, 0, "in.dx:1:15:", NULL, 0},
+    {"1e400 constant", NULL, "const C = 1e400\nfn f(x) = x * C\n", 0, ERR, 0, "in.dx:1:11:", NULL, 0},
+    {"1e-400", NULL, "fn f(x) = x * 1e-400 + x\n", 0, ANY, 1, NULL, NULL, 0},
+    {"integer literal 99999999999 in an expression", NULL, "fn f(x) = x * 99999999999\n", 0, ANY,
+     1, NULL, NULL, 0},
+    {"integer constant 99999999999", NULL, "const N = 99999999999\nfn f(x) = x * N\n", 0, ERR, 0,
+     "in.dx:1:11:", NULL, 0},
+    {"integer constant overflow by arithmetic", NULL,
+     "const A = 65536\nconst B = A * A\nfn f(x) = x * B\n", 0, ERR, 0, NULL, NULL, 0},
+    {"huge exponent digits", NULL, "fn f(x) = x * 1e999999999999999999999\n", 0, ERR, 0,
+     "in.dx:1:15:", NULL, 0},
+    {"long mantissa", NULL,
+     "fn f(x) = x * 1.00000000000000000000000000000000000000000000000000000000000000000000001\n",
+     0, OK, 1, NULL, NULL, 0},
+    {"x ^ 99999999999", NULL, "fn f(x) = x ^ 99999999999\n", 0, ANY, 1, NULL, NULL, 0},
+    {"x ^ 1000000", NULL, "fn f(x) = x ^ 1000000\n", 0, ANY, 1, NULL, NULL, 0},
+    {"empty file", NULL, "", 0, ANY, 1, NULL, NULL, 0},
+    {"only comments", NULL, "# one\n# two\n   # three", 0, ANY, 1, NULL, NULL, 0},
+    {"only newlines", NULL, "\n\n\n\r\n;;;\n", 0, ANY, 1, NULL, NULL, 0},
+    {"CRLF line endings", NULL,
+     "# crlf\r\nconst N = 2\r\nfn f(x) {\r\n    y = x * N\r\n    if y > 1 {\r\n        y = y ^ 2\r\n"
+     "    } else {\r\n        y = -y\r\n    }\r\n    return y\r\n}\r\n",
+     0, OK, 1, NULL, NULL, 0},
+    {"CR only", NULL, "fn f(x) = x\rfn g(x) = x\r", 0, ANY, 1, NULL, NULL, 0},
+    {"very long line", g_long_line, NULL, 0, OK, 1, NULL, NULL, 0},
+    {"no newline at the end", NULL, "fn f(x) = x", 0, OK, 1, NULL, NULL, 0},
+    {"tabs and form feeds", NULL, "fn\tf(x)\t=\tx\f\v\n", 0, ANY, 1, NULL, NULL, 0},
+    {"unterminated block", NULL, "fn f(x) {\n    y = x\n", 0, ERR, 0, NULL, NULL, 0},
+    {"stray closing brace", NULL, "}\n", 0, ERR, 0, "in.dx:1:1:", NULL, 0},
+    {"keywords only", NULL, "fn const data real return for in if then else and or not\n", 0, ERR,
+     0, "in.dx:1:4:", NULL, 0},
+    {"operators only", NULL, "+ - * / ^ @ = == != < <= > >= .. ( ) [ ] { } , ->\n", 0, ERR, 0,
+     "in.dx:1:1:", NULL, 0},
+    {"lone dot", NULL, "fn f(x) = x * .\n", 0, ERR, 0, NULL, NULL, 0},
+    {"bad exponent", NULL, "fn f(x) = x * 1e\n", 0, ERR, 0, NULL, NULL, 0},
+    {"control bytes", NULL, "fn f(x) = x \x01\x02\x1b[31m\n", 0, ERR, 0, "in.dx:1:13:", NULL, 0},
+    {"high bytes in a name", NULL, "fn f\x80\x81(x) = x\n", 0, ERR, 0, NULL, NULL, 0},
+};
+
+#define NHOSTILE (sizeof hostile / sizeof hostile[0])
+
+START_TEST(test_hostile_table)
+{
+    const Hostile *h = &hostile[_i];
+    if (h->known_bug && !known_bugs())
+        return;
+    Bytes b = {0};
+    size_t n;
+    if (h->gen) {
+        h->gen(&b);
+        n = b.n;
+    } else {
+        put(&b, h->text, h->len ? h->len : strlen(h->text));
+        n = b.n;
+    }
+    char *err = NULL;
+    int st = run_in(b.s, n, h->prefix, &err);
+    if (h->expect == OK)
+        ck_assert_msg(st == 0, "%s: dxc failed:\n%.2000s", h->name, err ? err : "");
+    if (h->expect == ERR)
+        ck_assert_msg(st == 1, "%s: dxc accepted it", h->name);
+    if (st == 1 && h->where)
+        ck_assert_msg(err && strncmp(err, h->where, strlen(h->where)) == 0,
+                      "%s: first error should start with %s:\n%.2000s", h->name, h->where, err);
+    if (st == 0 && h->compile)
+        cc_out();
+    free(err);
+    free(b.s);
+}
+END_TEST
+
+/* ---- 50 000-term sum: compiles, and the C gives 50000 x and 50000 ---- */
+
+START_TEST(test_long_sum)
+{
+    Bytes b = {0};
+    puts_(&b, "fn f(x) = x");
+    rep(&b, " + x", 49999);
+    puts_(&b, "\n");
+    ck_assert_int_eq(run_in(b.s, b.n, NULL, NULL), 0);
+    free(b.s);
+    const char *drv =
+        "#include <stdio.h>\n"
+        "double f(double x);\n"
+        "double f_grad(double x, double *x_bar);\n"
+        "double f_jvp(double x, double x_dot, double *out_dot);\n"
+        "int main(void)\n"
+        "{\n"
+        "    double g = 0, d = 0;\n"
+        "    double v = f_grad(0.5, &g);\n"
+        "    double w = f_jvp(0.5, 1, &d);\n"
+        "    printf(\"%.17g %.17g %.17g %.17g %.17g\\n\", f(0.5), v, g, w, d);\n"
+        "    return !(f(0.5) == 25000 && v == 25000 && g == 50000 && w == 25000 && d == 50000);\n"
+        "}\n";
+    ck_assert_int_eq(tu_write(tu_path("sum_drv.c"), drv, (size_t)-1), 0);
+    char cmd[1024];
+    char *out = NULL, *err = NULL;
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && gcc -std=c99 -O0 -c out.c -o out.o && gcc -std=c99 -O0 sum_drv.c out.o "
+             "-o sum -lm && ./sum",
+             tu_tmpdir());
+    int st = tu_run(cmd, &out, &err);
+    ck_assert_msg(st == 0, "50000-term sum: status %d\n%s%.2000s", st, out ? out : "",
+                  err ? err : "");
+    free(out);
+    free(err);
+}
+END_TEST
+
+/* ---- random bytes and truncated programs never crash ---- */
+
+static uint64_t rng(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+START_TEST(test_random_bytes)
+{
+    uint64_t seed = 20240601;
+    static const char *toks[] = {"fn ", "f", "(", ")", "x", "y", ",", " = ", "{", "}", "\n",
+                                 "if ", "else ", "then ", "return ", "const ", "data ", "for ",
+                                 " in ", "..", "[", "]", "+", "-", "*", "/", "^", "@", "==",
+                                 "<", "and ", "or ", "not ", "1", "2.5", "1e3", ".5", "sin(",
+                                 "max(", "#", ";", "->", "real", "\t", "\r", "\xff", "\0"};
+    for (int round = 0; round < 60; round++) {
+        Bytes b = {0};
+        size_t len = 1 + rng(&seed) % 300;
+        for (size_t i = 0; i < len; i++) {
+            if (round % 2) {
+                char c = (char)(rng(&seed) & 0xff);
+                put(&b, &c, 1);
+            } else {
+                const char *t = toks[rng(&seed) % (sizeof toks / sizeof toks[0])];
+                put(&b, t, *t ? strlen(t) : 1);
+            }
+        }
+        run_in(b.s, b.n, NULL, NULL);
+        free(b.s);
+    }
+}
+END_TEST
+
+static const char valid_program[] =
+    "# a small valid program\n"
+    "const N = 3\n"
+    "const lr = 0.5\n"
+    "fn g(a, data k) = a * k + sigmoid(a)\n"
+    "fn f(x, y) {\n"
+    "    z = g(x, 2) * y ^ N; w = max(x, y)\n"
+    "    if z > 1 and not (w < 0) {\n"
+    "        z = z + pow(x, 2.5)\n"
+    "    } else if z < -1 {\n"
+    "        z = -z\n"
+    "    } else {\n"
+    "        z = if x > y then x else y\n"
+    "    }\n"
+    "    return z * lr + hypot(x, y)\n"
+    "}\n";
+
+START_TEST(test_truncated)
+{
+    size_t n = strlen(valid_program);
+    int ok = 0;
+    for (size_t k = 0; k <= n; k++)
+        ok += run_in(valid_program, k, NULL, NULL) == 0;
+    ck_assert_msg(ok > 0, "no prefix compiled (not even the whole program)");
+    /* the whole program compiles and the C is valid */
+    ck_assert_int_eq(run_in(valid_program, n, NULL, NULL), 0);
+    cc_out();
+}
+END_TEST
+
+/* ---- files that are not there, directories ---- */
+
+START_TEST(test_missing_and_directory)
+{
+    char cmd[1024];
+    char *err = NULL;
+    snprintf(cmd, sizeof cmd, "cd '%s' && timeout 60 '%s' does-not-exist.dx -o out.c", tu_tmpdir(),
+             tu_dxc());
+    int st = tu_run(cmd, NULL, &err);
+    ck_assert_int_eq(st, 1);
+    ck_assert_msg(err && match("^dxc: error: .*does-not-exist", err), "stderr: %s", err);
+    check_diagnostics(err, "does-not-exist.dx");
+    free(err);
+    snprintf(cmd, sizeof cmd, "cd '%s' && mkdir -p adir.dx && timeout 60 '%s' adir.dx -o out.c",
+             tu_tmpdir(), tu_dxc());
+    st = tu_run(cmd, NULL, &err);
+    ck_assert_int_eq(st, 1);
+    ck_assert_msg(err && match("^dxc: error: ", err), "stderr: %s", err);
+    check_diagnostics(err, "adir.dx");
+    free(err);
+    /* /dev/null reads as an empty file: status 0 or 1, no crash */
+    snprintf(cmd, sizeof cmd, "cd '%s' && timeout 60 '%s' /dev/null -o out.c", tu_tmpdir(), tu_dxc());
+    st = tu_run(cmd, NULL, &err);
+    ck_assert_msg(st == 0 || st == 1, "/dev/null: status %d", st);
+    free(err);
+    /* an output path that cannot be written */
+    ck_assert_int_eq(tu_write(tu_path("ok.dx"), "fn f(x) = x\n", (size_t)-1), 0);
+    snprintf(cmd, sizeof cmd, "cd '%s' && timeout 60 '%s' ok.dx -o no/such/dir/out.c", tu_tmpdir(),
+             tu_dxc());
+    st = tu_run(cmd, NULL, &err);
+    ck_assert_int_eq(st, 1);
+    ck_assert_msg(err && match("^dxc: error: ", err), "stderr: %s", err);
+    free(err);
+}
+END_TEST
+
+/* ---- a failed compilation leaves the output untouched ---- */
+
+START_TEST(test_output_untouched)
+{
+    const char old[] = "/* precious, must survive */\n";
+    ck_assert_int_eq(tu_write(tu_path("keep.c"), old, (size_t)-1), 0);
+    ck_assert_int_eq(tu_write(tu_path("keep.h"), old, (size_t)-1), 0);
+    ck_assert_int_eq(tu_write(tu_path("bad.dx"), "fn f(x) = y\n", (size_t)-1), 0);
+    char cmd[1024];
+    char *err = NULL;
+    snprintf(cmd, sizeof cmd, "cd '%s' && timeout 60 '%s' bad.dx -o keep.c --header keep.h",
+             tu_tmpdir(), tu_dxc());
+    ck_assert_int_eq(tu_run(cmd, NULL, &err), 1);
+    check_diagnostics(err, "bad.dx");
+    free(err);
+    char *c = tu_read(tu_path("keep.c"), NULL), *h = tu_read(tu_path("keep.h"), NULL);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_ptr_nonnull(h);
+    ck_assert_str_eq(c, old);
+    ck_assert_str_eq(h, old);
+    free(c);
+    free(h);
+    /* a syntax error too */
+    ck_assert_int_eq(tu_write(tu_path("bad.dx"), "fn f(x) = (x +\n", (size_t)-1), 0);
+    ck_assert_int_eq(tu_run(cmd, NULL, NULL), 1);
+    c = tu_read(tu_path("keep.c"), NULL);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_str_eq(c, old);
+    free(c);
+    /* and no output file is created when there was none */
+    snprintf(cmd, sizeof cmd, "cd '%s' && timeout 60 '%s' bad.dx -o fresh.c", tu_tmpdir(), tu_dxc());
+    ck_assert_int_eq(tu_run(cmd, NULL, NULL), 1);
+    c = tu_read(tu_path("fresh.c"), NULL);
+    ck_assert_msg(c == NULL || *c == 0, "a failed compilation wrote fresh.c");
+    free(c);
+}
+END_TEST
+
+/* ---- errors at the right place ---- */
+
+typedef struct {
+    const char *src;
+    const char *where[4];  /* each expected diagnostic prefix, in order: "in.dx:L:C: error: " */
+    const char *words;     /* a word the first message must contain */
+    const char *alt;       /* an acceptable alternative place of the first error, or NULL */
+} ErrCase;
+
+static const ErrCase errcases[] = {
+    {"fn f(x) = y + z + w\n", {"in.dx:1:11:", "in.dx:1:15:", "in.dx:1:19:"}, "'y'", NULL},
+    {"fn f(x) {\n    a = q\n    b = r + s\n    return a\n}\n",
+     {"in.dx:2:9:", "in.dx:3:9:", "in.dx:3:13:"}, "'q'", NULL},
+    {"fn f(x) = g(x)\nfn g(x) = f(x)\n", {"in.dx:2:11:"}, "recurs", "in.dx:1:11:"},
+    {"fn a(x) = b(x)\nfn b(x) = c(x)\nfn c(x) = a(x) * 2\n", {"in.dx:3:11:"}, "recurs", "in.dx:1:11:"},
+    {"fn f(x) = f(x)\n", {"in.dx:1:11:"}, "recurs", NULL},
+    {"fn f(x) = x\nfn g(x) = f(x, x)\n", {"in.dx:2:11:"}, "argument", NULL},
+    {"fn f(x, y) = x\nfn g(x) = f(x) + 1\n", {"in.dx:2:11:"}, "argument", NULL},
+    {"fn f(x) = x\nfn g(x) = h(x)\n", {"in.dx:2:11:"}, "'h'", NULL},
+    {"fn f(x) {\n    if x > 0 { y = 1 }\n    return y\n}\n", {"in.dx:3:12:"}, "every path", NULL},
+    {"fn f(x) {\n    if x > 0 { z = 1 } else { w = 2 }\n    return x + z\n}\n", {"in.dx:3:16:"},
+     "every path", NULL},
+    {"const C = 1\nfn f(x) {\n    C = 2\n    return x\n}\n", {"in.dx:3:5:"}, "'C'", NULL},
+    {"fn f(x) = x\nfn g(f) = 1\n", {"in.dx:2:6:"}, "'f'", NULL},
+    {"const K = 2\nfn g(K) = 1\n", {"in.dx:2:6:"}, "'K'", NULL},
+    {"fn f(x) = x\nfn g(x) {\n    f = x\n    return f\n}\n", {"in.dx:3:5:"}, "'f'", NULL},
+    {"fn int(x) = x\n", {"in.dx:1:4:"}, "'int'", NULL},
+    {"fn y0(x) = x\n", {"in.dx:1:4:"}, "'y0'", NULL},
+    {"fn gamma(x) = x\n", {"in.dx:1:4:"}, "'gamma'", NULL},
+    {"fn M_PI(x) = x\n", {"in.dx:1:4:"}, "'M_PI'", NULL},
+    {"fn main(x) = x\n", {"in.dx:1:4:"}, "'main'", NULL},
+    {"fn printf(x) = x\n", {"in.dx:1:4:"}, "'printf'", NULL},
+    {"fn bool(x) = x\n", {"in.dx:1:4:"}, "'bool'", NULL},
+    {"fn while(x) = x\n", {"in.dx:1:4:"}, "'while'", NULL},
+    {"fn _Static_assert(x) = x\n", {"in.dx:1:4:"}, "'_Static_assert'", NULL},
+    {"fn f(x) = x\nfn f_grad(x) = x\n", {"in.dx:2:4:"}, "'f_grad'", NULL},
+    {"fn f(x) = x\nfn f_jvp(x) = x\n", {"in.dx:2:4:"}, "'f_jvp'", NULL},
+    {"fn f(x) = x\nfn f_hvp(x) = x\n", {"in.dx:2:4:"}, "'f_hvp'", NULL},
+    {"fn f_grad(x) = x\nfn f(x) = x\n", {"in.dx:2:4:"}, "'f_grad'", "in.dx:1:4:"},
+    {"fn exp(x) = x\n", {"in.dx:1:4:"}, "'exp'", NULL},
+    {"fn sigmoid(x) = x\n", {"in.dx:1:4:"}, "'sigmoid'", NULL},
+    {"fn f(sin) = 1\n", {"in.dx:1:6:"}, "'sin'", NULL},
+    {"fn f(x) {\n    pi = 3\n    return x\n}\n", {"in.dx:2:5:"}, "'pi'", NULL},
+    {"fn f(x, y, x) = x\n", {"in.dx:1:12:"}, "'x'", NULL},
+    {"fn f(x) = x\nfn g(y) = y\nfn f(y) = y\n", {"in.dx:3:4:"}, "'f'", NULL},
+    {"const C = 1\nconst C = 2\nfn f(x) = x\n", {"in.dx:2:7:"}, "'C'", NULL},
+    {"const f = 1\nfn f(x) = x\n", {"in.dx:2:4:"}, "'f'", NULL},
+    {"fn f(x) {\n    return x\n    y = 2\n}\n", {"in.dx:3:5:"}, "return", NULL},
+    {"fn f(x) {\n    y = x\n}\n", {"in.dx:1:4:"}, "return", "in.dx:3:1:"},
+    {"fn f(x) {\n    if x > 0 { return x }\n    return 1\n}\n", {"in.dx:2:16:"}, "return", NULL},
+    {"fn f(x) = x +\n", {"in.dx:1:14:"}, "", NULL},
+    {"fn f(x) = x * 1e400\n", {"in.dx:1:15:"}, "1e400", NULL},
+    {"const N = 99999999999\nfn f(x) = x\n", {"in.dx:1:11:"}, "99999999999", NULL},
+    {"fn f(x) = x\n\n\n    fn g(x) = q\n", {"in.dx:4:15:"}, "'q'", NULL},
+    {"fn f(x) = x -> real\n", {"in.dx:1:13:"}, "", NULL},
+};
+
+#define NERR (sizeof errcases / sizeof errcases[0])
+
+START_TEST(test_error_places)
+{
+    const ErrCase *c = &errcases[_i];
+    char *err = NULL;
+    int st = run_in(c->src, strlen(c->src), NULL, &err);
+    ck_assert_msg(st == 1, "accepted:\n%s", c->src);
+    const char *p = err;
+    for (int k = 0; k < 4 && c->where[k]; k++) {
+        size_t wl = strlen(c->where[k]);
+        int ok = strncmp(p, c->where[k], wl) == 0 ||
+                 (k == 0 && c->alt && strncmp(p, c->alt, strlen(c->alt)) == 0);
+        ck_assert_msg(ok, "error %d should be at %s for\n%s\ngot:\n%s", k + 1, c->where[k], c->src,
+                      err);
+        if (k == 0) {
+            const char *eol = strchr(p, '\n');
+            size_t ll = eol ? (size_t)(eol - p) : strlen(p);
+            char line[1024];
+            snprintf(line, sizeof line, "%.*s", (int)(ll < 1000 ? ll : 1000), p);
+            ck_assert_msg(strstr(line, ": error: ") && strstr(line, c->words),
+                          "message should mention %s: %s", c->words, line);
+        }
+        /* skip this diagnostic: its line, source line, caret line */
+        for (int l = 0; l < 3 && p && *p; l++) {
+            p = strchr(p, '\n');
+            if (p)
+                p++;
+        }
+        ck_assert_msg(p != NULL, "fewer diagnostics than expected for\n%s\ngot:\n%s", c->src, err);
+    }
+    free(err);
+}
+END_TEST
+
+/* The caret stands under the reported column. */
+START_TEST(test_caret_column)
+{
+    const char *src = "fn f(x) {\n    y = x\n    return y + zz\n}\n";
+    char *err = NULL;
+    ck_assert_int_eq(run_in(src, strlen(src), NULL, &err), 1);
+    ck_assert_msg(strncmp(err, "in.dx:3:16: error: ", 19) == 0, "%s", err);
+    char *l1 = strchr(err, '\n') + 1;
+    char *l2 = strchr(l1, '\n') + 1;
+    const char *s = strstr(l1, "return y + zz");
+    ck_assert_ptr_nonnull(s);
+    /* column 16 of "    return y + zz" is the z of zz; the source line may be indented */
+    size_t zcol = (size_t)(s - l1) + (size_t)(strstr(s, "zz") - s);
+    ck_assert_msg(l2[zcol] == '^', "caret not under column 16:\n%s", err);
+    free(err);
+}
+END_TEST
+
+Suite *suite_hostile(void);
+
+Suite *suite_hostile(void)
+{
+    Suite *s = suite_create("hostile");
+    TCase *tc = tcase_create("inputs");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 200);
+    tcase_add_loop_test(tc, test_hostile_table, 0, (int)NHOSTILE);
+    tcase_add_test(tc, test_long_sum);
+    tcase_add_test(tc, test_random_bytes);
+    tcase_add_test(tc, test_truncated);
+    tcase_add_test(tc, test_missing_and_directory);
+    tcase_add_test(tc, test_output_untouched);
+    tcase_add_loop_test(tc, test_error_places, 0, (int)NERR);
+    tcase_add_test(tc, test_caret_column);
+    suite_add_tcase(s, tc);
+    return s;
+}
