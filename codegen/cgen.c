@@ -32,7 +32,7 @@ typedef struct {
     size_t n, cap;
 } Str;
 
-static void put(Str *s, const char *t, size_t n)
+static void reserve(Str *s, size_t n)
 {
     if (s->n + n + 1 > s->cap) {
         size_t c = s->cap ? s->cap : 256;
@@ -43,6 +43,11 @@ static void put(Str *s, const char *t, size_t n)
             BUG("out of memory");
         s->cap = c;
     }
+}
+
+static void put(Str *s, const char *t, size_t n)
+{
+    reserve(s, n);
     memcpy(s->p + s->n, t, n);
     s->n += n;
     s->p[s->n] = 0;
@@ -56,14 +61,15 @@ static void puts_(Str *s, const char *t)
 static void putf(Str *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void putf(Str *s, const char *fmt, ...)
 {
-    char buf[512];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    if (n >= (int)sizeof buf)
-        BUG("putf: too long");
-    put(s, buf, (size_t)n);
+    reserve(s, (size_t)n);
+    va_start(ap, fmt);
+    vsnprintf(s->p + s->n, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    s->n += (size_t)n;
 }
 
 /* A set of names in use, open addressing. */
@@ -116,6 +122,10 @@ typedef struct {
     /* per function */
     const Fn *f;
     Names locals;
+    size_t *line_start;        /* offsets of the source's lines */
+    int nlines;
+    const char **suffix_key;   /* next_suffix's table, per function */
+    int *suffix_val, suffix_cap, nsuffix;
     int *uses;
     const Region **use_reg;
     unsigned char *force;      /* must be a variable: used twice in one expression */
@@ -134,14 +144,44 @@ static const char *real_t(const Cg *c)
     return c->o->use_float ? "float" : "double";
 }
 
+/* The next suffix to try for a base name (so that naming n versions of
+ * one variable costs O(n), not O(n^2)). */
+static int *next_suffix(Cg *c, const char *base)
+{
+    if (2 * (c->nsuffix + 1) > c->suffix_cap) {
+        const char **ok = c->suffix_key;
+        int *ov = c->suffix_val, oc = c->suffix_cap;
+        c->suffix_cap = oc ? 2 * oc : 64;
+        c->suffix_key = arena_alloc(c->p->arena, sizeof(char *) * (size_t)c->suffix_cap);
+        c->suffix_val = arena_alloc(c->p->arena, sizeof(int) * (size_t)c->suffix_cap);
+        c->nsuffix = 0;
+        for (int i = 0; i < oc; i++)
+            if (ok[i])
+                *next_suffix(c, ok[i]) = ov[i];
+    }
+    unsigned h = dx_hash(base) & (unsigned)(c->suffix_cap - 1);
+    while (c->suffix_key[h] && strcmp(c->suffix_key[h], base))
+        h = (h + 1) & (unsigned)(c->suffix_cap - 1);
+    if (!c->suffix_key[h]) {
+        c->suffix_key[h] = base;
+        c->suffix_val[h] = 2;
+        c->nsuffix++;
+    }
+    return &c->suffix_val[h];
+}
+
 static const char *unique(Cg *c, Names *ns, const char *base)
 {
     const char *b = base;
     if (sema_c_reserved(b) || names_has(&c->globals, b) || sema_is_builtin(b))
         b = arena_printf(c->p->arena, "%s_", b);
     const char *n = b;
-    for (int k = 2; names_has(ns, n) || (ns != &c->globals && names_has(&c->globals, n)); k++)
-        n = arena_printf(c->p->arena, "%s_%d", b, k);
+    if (names_has(ns, n) || (ns != &c->globals && names_has(&c->globals, n))) {
+        int *k = next_suffix(c, b);
+        do
+            n = arena_printf(c->p->arena, "%s_%d", b, (*k)++);
+        while (names_has(ns, n) || (ns != &c->globals && names_has(&c->globals, n)));
+    }
     names_add(ns, n);
     return n;
 }
@@ -389,10 +429,18 @@ static void expr_inner(Cg *c, Str *s, Ref v)
         expr(c, s, b, in->op == OP_OR ? 4 : p + 1);
         return;
     case OP_NEG:
-    case OP_NOT:
+    case OP_NOT: {
         puts_(s, in->op == OP_NEG ? "-" : "!");
+        size_t at = s->n;
         expr(c, s, a, 8);
+        if (s->p[at] == '-') { /* "--x" would be a decrement: -(-x) */
+            put(s, " ", 1);
+            memmove(s->p + at + 1, s->p + at, s->n - 1 - at);
+            s->p[at] = '(';
+            put(s, ")", 1);
+        }
         return;
+    }
     case OP_SELECT:
         expr(c, s, a, 2);
         puts_(s, " ? ");
@@ -516,10 +564,18 @@ static void line_comment(Cg *c, int line)
     const Source *src = c->f->src;
     if (line <= 0 || !src)
         return;
-    size_t i = 0;
-    for (int l = 1; l < line && i < src->len; i++)
-        if (src->text[i] == '\n')
-            l++;
+    if (!c->line_start) { /* where each line begins, found once */
+        VEC(size_t) ls = {0};
+        vec_push(c->p->arena, &ls, 0);
+        for (size_t k = 0; k < src->len; k++)
+            if (src->text[k] == '\n')
+                vec_push(c->p->arena, &ls, k + 1);
+        c->line_start = ls.p;
+        c->nlines = ls.n;
+    }
+    if (line > c->nlines)
+        return;
+    size_t i = c->line_start[line - 1];
     while (i < src->len && (src->text[i] == ' ' || src->text[i] == '\t'))
         i++;
     char text[64];
@@ -775,6 +831,9 @@ static void emit_fn(Cg *c, const Fn *f, FILE *out)
     c->f = f;
     memset(&c->locals, 0, sizeof c->locals);
     c->locals.a = A;
+    c->suffix_key = NULL;
+    c->suffix_val = NULL;
+    c->suffix_cap = c->nsuffix = 0;
     size_t n = (size_t)f->v.n + 1;
     c->uses = arena_alloc(A, sizeof(int) * n);
     c->use_reg = arena_alloc(A, sizeof(Region *) * n);

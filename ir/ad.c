@@ -286,6 +286,9 @@ typedef struct {
     Fn *h;         /* adjoint output */
     Ref *map;      /* g non-lin value -> h value */
     Ref *ct;       /* g lin value -> h cotangent, NOREF for zero */
+    VEC(Ref) touched; /* every x whose ct changed, in order (rev_if reads it) */
+    unsigned *stamp;  /* rev_if: dedupes touched entries */
+    unsigned nstamp;
     Emit e;
 } Tr;
 
@@ -347,6 +350,7 @@ static void accum(Tr *T, Region *r, Ref x, Ref v, int fresh)
     if (v == NOREF)
         return;
     Fn *h = T->h;
+    vec_push(h->arena, &T->touched, x);
     if (T->ct[x] == NOREF) {
         if (fresh && !h->v.p[v].name)
             h->v.p[v].name = bar_name(T, x);
@@ -395,6 +399,7 @@ static void rev_if(Tr *T, const Region *src, int at, Region *dst)
     Ref *saved = arena_alloc(h->arena, nb);
     Ref *after[2];
     memcpy(saved, T->ct, nb);
+    int mark = T->touched.n;
     Ref nif = ir_emit(h, dst, OP_IF, ty_scalar(), T->map[in->arg[0]], NOREF, NOREF);
     h->v.p[nif].line = in->line;
     h->v.p[nif].rev = 1;
@@ -414,12 +419,24 @@ static void rev_if(Tr *T, const Region *src, int at, Region *dst)
         memcpy(after[s], T->ct, nb);
     }
     memcpy(T->ct, saved, nb);
-    int n = 0;
-    for (Ref x = 0; x < g->v.n; x++) {
+    /* the values defined before the if whose cotangent a branch changed,
+     * in the order of their first change */
+    VEC(Ref) changed = {0};
+    unsigned stamp = ++T->nstamp;
+    for (int i = mark; i < T->touched.n; i++) {
+        Ref x = T->touched.p[i];
+        if (T->stamp[x] == stamp)
+            continue;
+        T->stamp[x] = stamp;
         if (inside(g, x, in->reg[0]) || inside(g, x, in->reg[1]))
             continue;
         if (after[0][x] == saved[x] && after[1][x] == saved[x])
             continue;
+        vec_push(h->arena, &changed, x);
+    }
+    int n = 0;
+    for (int i = 0; i < changed.n; i++) {
+        Ref x = changed.p[i];
         T->e.line = in->line;
         for (int s = 0; s < 2; s++) {
             Ref v = after[s][x];
@@ -494,6 +511,7 @@ Fn *ad_transpose(const Fn *g, const char *name, FnKind kind)
     T.e.g = T.h;
     T.map = ref_map(g);
     T.ct = ref_map(g);
+    T.stamp = arena_alloc(A, sizeof(unsigned) * (size_t)(g->v.n + 1));
     /* inputs: everything but the tangents keeps its index */
     for (int i = 0; i < g->in.n; i++)
         if (g->in.p[i].role != IN_TANGENT)

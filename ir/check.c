@@ -75,6 +75,26 @@ static int in_list(const char *name, const char *const *list, size_t n)
     return 0;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Is name one of the C library's identifiers?  The list is sorted once,
+ * on first use (the compiler is single-threaded), then searched. */
+static int in_c_library(const char *name)
+{
+    enum { N = sizeof c_library / sizeof c_library[0] };
+    static const char *sorted[N];
+    static int ready;
+    if (!ready) {
+        memcpy(sorted, c_library, sizeof sorted);
+        qsort(sorted, N, sizeof sorted[0], cmp_str);
+        ready = 1;
+    }
+    return bsearch(&name, sorted, N, sizeof sorted[0], cmp_str) != NULL;
+}
+
 /* Which C name space `name` would clash with: 0 none, 1 keyword, 2 the C
  * library (an identifier of <math.h> or another standard header,
  * including the f/l/fN/fNx/dN suffixed variants), 3 reserved for the
@@ -85,8 +105,7 @@ static int c_clash(const char *name)
         return 1;
     if (name[0] == '_' && (name[1] == '_' || (name[1] >= 'A' && name[1] <= 'Z')))
         return 3;
-    size_t nlib = sizeof c_library / sizeof c_library[0];
-    if (in_list(name, c_library, nlib))
+    if (in_c_library(name))
         return 2;
     static const char *const suffixes[] = {"f", "l", "f16", "f32", "f64", "f128", "f32x",
                                            "f64x", "f128x", "d32", "d64", "d128", "d64x"};
@@ -99,7 +118,7 @@ static int c_clash(const char *name)
                 continue;
             memcpy(base, name, len - sl);
             base[len - sl] = 0;
-            if (in_list(base, c_library, nlib))
+            if (in_c_library(base))
                 return 2;
         }
     }

@@ -119,8 +119,9 @@ Ref rule_partial(Emit *e, const Inst *at, const Ref *x, Ref y, int k)
         return em(e, OP_MUL, em_const(e, 1.12837916709551257390) /* 2/sqrt(pi) */,
                   em(e, OP_EXP, em(e, OP_NEG, em_powi(e, a, 2), NOREF, NOREF), NOREF, NOREF), NOREF);
     case OP_ABS: return em(e, OP_SIGN, a, NOREF, NOREF);
-    case OP_SIGMOID: /* s (1 - s): stable wherever s is */
-        return em(e, OP_MUL, y, em(e, OP_SUB, em_const(e, 1), y, NOREF), NOREF);
+    case OP_SIGMOID: /* s(x) (1 - s(x)) = s(x) s(-x): accurate in both tails */
+        return em(e, OP_MUL, y, em(e, OP_SIGMOID, em(e, OP_NEG, a, NOREF, NOREF), NOREF, NOREF),
+                  NOREF);
     case OP_RELU:
         return em(e, OP_SELECT, em(e, OP_GT, a, em_const(e, 0), NOREF), em_const(e, 1), em_const(e, 0));
     case OP_SOFTPLUS: return em(e, OP_SIGMOID, a, NOREF, NOREF);

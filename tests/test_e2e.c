@@ -15,7 +15,7 @@
  * dxrt_check_grad / dxrt_check_hvp, and forward mode is checked against
  * reverse mode by the dot product grad . v == jvp(v).
  *
- * Known compiler bugs are tested behind DX_KNOWN_BUGS=1 (see known_bugs()).
+ * Regression tests for the bugs these suites found are at the end (test_bug_*).
  */
 #include <check.h>
 #include <ctype.h>
@@ -51,12 +51,6 @@ static void bprintf(Buf *b, const char *fmt, ...)
     vsnprintf(b->s + b->n, (size_t)k + 1, fmt, ap);
     va_end(ap);
     b->n += (size_t)k;
-}
-
-static int known_bugs(void)
-{
-    const char *e = getenv("DX_KNOWN_BUGS");
-    return e && strcmp(e, "1") == 0;
 }
 
 static const char *rt_dir(void)
@@ -982,12 +976,10 @@ START_TEST(test_stability)
 }
 END_TEST
 
-/* BUG 2: sigmoid' in the tails loses all relative accuracy: s (1 - s) with
+/* Was a bug: sigmoid' in the tails lost all relative accuracy: s (1 - s) with
  * s = sigmoid(40) rounded to 1 gives 0 instead of 4.25e-18. */
 START_TEST(test_bug_sigmoid_tail)
 {
-    if (!known_bugs())
-        return;
     run_dxc("stab", stab_dx, NULL);
     Buf d = {0};
     bprintf(&d, "%s%s", prelude, stab_drv);
@@ -1100,14 +1092,12 @@ START_TEST(test_real_float)
 }
 END_TEST
 
-/* ---- known bugs (DX_KNOWN_BUGS=1) ---- */
+/* ---- regressions: bugs these tests found, now fixed ---- */
 
-/* BUG 1: `b - a / b` makes f_hvp contain `--(...)`, which is not C; so
- * does `1 - -a ^ 2` in g_jvp. */
+/* Was a bug: `b - a / b` made f_hvp contain `--(...)`, which is not C; so
+ * did `1 - -a ^ 2` in g_jvp. */
 START_TEST(test_bug_double_minus)
 {
-    if (!known_bugs())
-        return;
     run_dxc("bug1", "fn f(a, b) = b - a / b\nfn g(a) = 1 - -a ^ 2\n", NULL);
     const char *drv =
         "#include \"bug1.h\"\n"
@@ -1133,8 +1123,6 @@ END_TEST
  * contains `*a_hv = --b_dot;` (a pre-decrement): a_hv = b_dot - 1. */
 START_TEST(test_bug_double_minus_silent)
 {
-    if (!known_bugs())
-        return;
     run_dxc("bug1b", "fn f(a, b) = -a * -b + -a\n", NULL);
     const char *drv =
         "#include \"bug1b.h\"\n"
