@@ -132,7 +132,6 @@ typedef struct {
     unsigned char *hoist;      /* declared at function scope */
     Ref *var;                  /* the value whose variable v is stored in */
     const char **cname;        /* variable (by class representative) */
-    int *line_of_out;
     Str body;
     int indent;
     int backward_started;
@@ -650,7 +649,7 @@ static void emit_if(Cg *c, const Region *parent, int at)
     int flip = empty0;
     indent(c);
     puts_(&c->body, flip ? "if (!(" : "if (");
-    expr(c, &c->body, in->arg[0], flip ? 0 : 0);
+    expr(c, &c->body, in->arg[0], 0);
     puts_(&c->body, flip ? ")) {" : ") {");
     line_comment(c, in->line);
     puts_(&c->body, "\n");
