@@ -251,15 +251,20 @@ static Ref lower_name(Lower *L, const Ast *e)
     return konst(L, e->loc, 0);
 }
 
+static Ref arity_error(Lower *L, const Ast *e, int want)
+{
+    if (!L->inlining &&
+        diag_error(L->d, e->loc, "'%s' takes %d argument%s, but %d %s given",
+                   diag_name(L->a, e->name), want, want == 1 ? "" : "s", e->args.n,
+                   e->args.n == 1 ? "was" : "were"))
+        L->stop = 1;
+    return konst(L, e->loc, 0);
+}
+
 static Ref lower_user_call(Lower *L, const Ast *e, const Ast *g)
 {
     if (e->args.n != g->params.n) {
-        if (!L->inlining &&
-            diag_error(L->d, e->loc, "'%s' takes %d argument%s, but %d %s given",
-                       diag_name(L->a, e->name), g->params.n, g->params.n == 1 ? "" : "s",
-                       e->args.n, e->args.n == 1 ? "was" : "were"))
-            L->stop = 1;
-        return konst(L, e->loc, 0);
+        return arity_error(L, e, g->params.n);
     }
     Ref *args = arena_alloc(L->a, sizeof(Ref) * (size_t)(e->args.n + 1));
     for (int i = 0; i < e->args.n; i++)
@@ -291,12 +296,7 @@ static Ref lower_call(Lower *L, const Ast *e)
         if ((b->op == OP_MIN || b->op == OP_MAX) && e->args.n == 1)
             return unsupported(L, e, "arrays");
         if (e->args.n != b->nargs) {
-            if (!L->inlining &&
-                diag_error(L->d, e->loc, "'%s' takes %d argument%s, but %d %s given", b->name,
-                           b->nargs, b->nargs == 1 ? "" : "s", e->args.n,
-                           e->args.n == 1 ? "was" : "were"))
-                L->stop = 1;
-            return konst(L, e->loc, 0);
+            return arity_error(L, e, b->nargs);
         }
         if (b->op == OP_POW)
             return power(L, e->loc, lower_expr(L, e->args.p[0]), e->args.p[1]);

@@ -9,7 +9,7 @@
 #include "../ir/ir.h"
 
 /* Compiles text up to lowering; returns the number of errors and leaves
- * the first one's place and text in *first. */
+ * the last one's place and text in *at and msg. */
 static int check_text(const char *text, Diag *d, Loc *first, char *msg, size_t cap)
 {
     Arena *a = arena_new();
@@ -19,18 +19,12 @@ static int check_text(const char *text, Diag *d, Loc *first, char *msg, size_t c
     d->quiet = 1;
     AstFile file;
     Program prog;
-    int firstn = 0;
     msg[0] = 0;
     if (parse_file(a, d, &src, &file) == 0) {
         Sema *s = sema_check(a, d, &file);
-        if (d->nerrors && !firstn) {
-            *first = d->last_loc;
-            firstn = 1;
-        }
         if (s)
             ir_lower(a, d, &src, &file, s, &prog);
     }
-    (void)firstn;
     snprintf(msg, cap, "%s", d->last);
     *first = d->last_loc;
     arena_free(a);
