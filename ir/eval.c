@@ -54,7 +54,9 @@ double ir_eval_scalar(Op op, const double *x, double k)
     case OP_LOG: return log(x[0]);
     case OP_LOG1P: return log1p(x[0]);
     case OP_EXPM1: return expm1(x[0]);
-    case OP_SQRT: return sqrt(x[0]);
+    case OP_SQRT:
+    case OP_SQRTZ: return sqrt(x[0]);
+    case OP_NODIFF: return x[0];
     case OP_SIN: return sin(x[0]);
     case OP_COS: return cos(x[0]);
     case OP_TAN: return tan(x[0]);

@@ -27,6 +27,83 @@ Type ty_bool(void)
     return t;
 }
 
+Type ty_index(void)
+{
+    Type t = {0};
+    t.kind = TY_INDEX;
+    return t;
+}
+
+Type ty_none(void)
+{
+    Type t = {0};
+    t.kind = TY_NONE;
+    return t;
+}
+
+Type ty_array(int rank, const int32_t *dim)
+{
+    Type t = {0};
+    t.kind = TY_REAL;
+    t.rank = (uint8_t)rank;
+    for (int i = 0; i < rank; i++)
+        t.dim[i] = dim[i];
+    return t;
+}
+
+/* ---- affine index expressions ---- */
+
+Aff aff_const(Arena *a, int32_t c)
+{
+    (void)a;
+    Aff x = {0};
+    x.c = c;
+    return x;
+}
+
+Aff aff_var(Arena *a, Ref iv)
+{
+    Aff x = {0};
+    x.n = 1;
+    x.iv = arena_alloc(a, sizeof *x.iv);
+    x.a = arena_alloc(a, sizeof *x.a);
+    x.iv[0] = iv;
+    x.a[0] = 1;
+    return x;
+}
+
+Aff aff_copy(Arena *a, Aff x)
+{
+    Aff y = x;
+    if (x.n) {
+        y.iv = arena_alloc(a, sizeof *y.iv * (size_t)x.n);
+        y.a = arena_alloc(a, sizeof *y.a * (size_t)x.n);
+        memcpy(y.iv, x.iv, sizeof *y.iv * (size_t)x.n);
+        memcpy(y.a, x.a, sizeof *y.a * (size_t)x.n);
+    }
+    return y;
+}
+
+Aff aff_remap(Arena *a, Aff x, const Ref *map)
+{
+    Aff y = aff_copy(a, x);
+    for (int i = 0; i < y.n; i++) {
+        ASSERT(map[x.iv[i]] != NOREF);
+        y.iv[i] = map[x.iv[i]];
+    }
+    return y;
+}
+
+int aff_eq(Aff x, Aff y)
+{
+    if (x.c != y.c || x.n != y.n)
+        return 0;
+    for (int i = 0; i < x.n; i++)
+        if (x.iv[i] != y.iv[i] || x.a[i] != y.a[i])
+            return 0;
+    return 1;
+}
+
 int ty_eq(Type a, Type b)
 {
     if (a.kind != b.kind || a.rank != b.rank)
@@ -93,6 +170,45 @@ Ref ir_param(Fn *f, Region *r, int index)
     return p;
 }
 
+Ref ir_loop_new(Fn *f, Region *r, Op op, Type ty, int nivars)
+{
+    ASSERT(op == OP_GEN || op == OP_RED || op == OP_LOOP);
+    Ref l = ir_emit(f, r, op, ty, NOREF, NOREF, NOREF);
+    Region *body = ir_region_new(f, l, 0);
+    f->v.p[l].reg[0] = body;
+    for (int k = 0; k < nivars; k++) {
+        Ref iv = ir_emit(f, body, OP_IVAR, ty_index(), NOREF, NOREF, NOREF);
+        f->v.p[iv].k = k;
+    }
+    if (op == OP_LOOP) {
+        f->v.p[l].nix = nivars;
+        f->v.p[l].ix = arena_alloc(f->arena, sizeof(Aff) * (size_t)(2 * nivars + 1));
+    } else if (op == OP_RED) {
+        f->v.p[l].ix = arena_alloc(f->arena, sizeof(Aff) * 2);
+    }
+    return l;
+}
+
+int ir_nivars(const Fn *f, Ref loop)
+{
+    const Inst *in = &f->v.p[loop];
+    switch (in->op) {
+    case OP_GEN: return in->ty.rank;
+    case OP_RED: return 1;
+    case OP_LOOP: return in->nix;
+    default: BUG("ir_nivars: not a loop");
+    }
+}
+
+Ref ir_ivar(const Fn *f, Ref loop, int k)
+{
+    const Region *b = f->v.p[loop].reg[0];
+    ASSERT(k < b->ids.n);
+    Ref iv = b->ids.p[k];
+    ASSERT(f->v.p[iv].op == OP_IVAR && (int)f->v.p[iv].k == k);
+    return iv;
+}
+
 int ir_is_const(Fn *f, Ref r, double k)
 {
     return r != NOREF && f->v.p[r].op == OP_CONST && f->v.p[r].k == k;
@@ -128,13 +244,85 @@ static void print_ref(Fn *f, Ref r, FILE *out)
         fprintf(out, "%%%d", r);
 }
 
+static void print_aff(Aff x, FILE *out)
+{
+    int any = 0;
+    for (int i = 0; i < x.n; i++) {
+        if (x.a[i] == 0)
+            continue;
+        if (any)
+            fputs(x.a[i] < 0 ? " - " : " + ", out);
+        else if (x.a[i] < 0)
+            fputc('-', out);
+        int32_t m = x.a[i] < 0 ? -x.a[i] : x.a[i];
+        if (m != 1)
+            fprintf(out, "%d*", (int)m);
+        fprintf(out, "%%%d", x.iv[i]);
+        any = 1;
+    }
+    if (!any)
+        fprintf(out, "%d", (int)x.c);
+    else if (x.c)
+        fprintf(out, " %c %d", x.c < 0 ? '-' : '+', x.c < 0 ? -(int)x.c : (int)x.c);
+}
+
+static void print_ixs(const Aff *ix, int n, FILE *out)
+{
+    fputc('[', out);
+    for (int i = 0; i < n; i++) {
+        if (i)
+            fputs(", ", out);
+        print_aff(ix[i], out);
+    }
+    fputc(']', out);
+}
+
+static void print_loop(Fn *f, Region *r, int at, int depth, FILE *out)
+{
+    static const char *red[] = {"sum", "prod", "max", "min"};
+    Ref id = r->ids.p[at];
+    Inst *in = &f->v.p[id];
+    int n = 0;
+    for (int j = 0; j < ir_nresults(f, r, at); j++)
+        fprintf(out, "%s%%%d", n++ ? ", " : "", r->ids.p[at + 1 + j]);
+    fprintf(out, "%s%s", n ? " = " : "", in->lin ? "lin." : "");
+    int nv = ir_nivars(f, id);
+    if (in->op == OP_GEN) {
+        fputs("gen", out);
+        for (int d = 0; d < nv; d++)
+            fprintf(out, " %%%d<%d", ir_ivar(f, id, d), (int)in->ty.dim[d]);
+    } else if (in->op == OP_RED) {
+        fprintf(out, "red.%s %%%d in ", red[(int)in->k], ir_ivar(f, id, 0));
+        print_aff(in->ix[0], out);
+        fputs("..", out);
+        print_aff(in->ix[1], out);
+    } else {
+        fprintf(out, "loop%s", in->k ? ".rev" : "");
+        for (int d = 0; d < nv; d++) {
+            fprintf(out, "%s%%%d in ", d ? "," : " ", ir_ivar(f, id, d));
+            print_aff(in->ix[d], out);
+            fputs("..", out);
+            print_aff(in->ix[nv + d], out);
+        }
+    }
+    if (in->line)
+        fprintf(out, "    ; line %d", in->line);
+    fputs(" {\n", out);
+    print_region(f, in->reg[0], depth + 1, out);
+    fprintf(out, "%*s}\n", 2 * depth + 2, "");
+}
+
 static void print_inst(Fn *f, Region *r, int at, int depth, FILE *out)
 {
     Ref id = r->ids.p[at];
     Inst *in = &f->v.p[id];
-    if (in->op == OP_RESULT)
-        return; /* printed with their IF */
+    if (in->op == OP_RESULT || in->op == OP_IVAR)
+        return; /* printed with their IF, GEN, RED or LOOP */
     fprintf(out, "%*s", 2 * depth + 2, "");
+    if (in->op == OP_GEN || in->op == OP_RED || in->op == OP_LOOP) {
+        print_loop(f, r, at, depth, out);
+        return;
+    }
     if (in->op == OP_IF) {
         int n = 0;
         for (int j = 0; j < ir_nresults(f, r, at); j++)
@@ -148,17 +336,39 @@ static void print_inst(Fn *f, Region *r, int at, int depth, FILE *out)
         fprintf(out, "%*s}\n", 2 * depth + 2, "");
         return;
     }
-    fprintf(out, "%%%d = %s", id, in->lin ? "lin." : "");
+    if (in->ty.kind == TY_NONE)
+        fprintf(out, "%s", in->lin ? "lin." : "");
+    else
+        fprintf(out, "%%%d = %s", id, in->lin ? "lin." : "");
     for (const char *c = op_info[in->op].name; *c; c++)
         fputc(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c, out);
     if (in->op == OP_CONST || in->op == OP_POWI)
         fprintf(out, " %.17g", in->k);
     if (in->op == OP_PARAM)
         fprintf(out, " %d", (int)in->k);
+    if ((in->op == OP_ACC || in->op == OP_ZEROS) && in->k)
+        fputs(in->op == OP_ACC ? ".store" : ".noinit", out);
+    if (in->ty.rank) {
+        fputs(" <", out);
+        for (int d = 0; d < in->ty.rank; d++)
+            fprintf(out, "%s%d", d ? "x" : "", (int)in->ty.dim[d]);
+        fputc('>', out);
+    }
     for (int i = 0; i < 3 && in->arg[i] != NOREF; i++) {
         fputs(i ? ", " : " ", out);
         print_ref(f, in->arg[i], out);
+        if (i == 0 && (in->op == OP_IDX || in->op == OP_ACC))
+            print_ixs(in->ix, in->nix, out);
     }
+    if (in->op == OP_IREAL) {
+        fputc(' ', out);
+        print_aff(in->ix[0], out);
+    }
+    if (in->op == OP_LIT)
+        for (int i = 0; i < in->nix; i++) {
+            fputs(i ? ", " : " ", out);
+            print_ref(f, in->list[i], out);
+        }
     if (in->name || in->line)
         fputs("    ;", out);
     if (in->name)
@@ -219,6 +429,32 @@ static void verify_region(Fn *f, Region *r, unsigned char *seen)
                 ASSERT(seen[in->arg[k]]);
             }
         }
+        if (in->op == OP_GEN || in->op == OP_RED || in->op == OP_LOOP) {
+            Region *b = in->reg[0];
+            ASSERT(b && b->owner == id);
+            int nv = ir_nivars(f, id);
+            ASSERT(b->ids.n >= nv);
+            for (int d = 0; d < nv; d++)
+                ASSERT(f->v.p[b->ids.p[d]].op == OP_IVAR && (int)f->v.p[b->ids.p[d]].k == d);
+            if (in->op == OP_LOOP)
+                ASSERT(b->yield.n == 0);
+            int nb = in->op == OP_RED ? 2 : in->op == OP_LOOP ? 2 * nv : 0;
+            for (int j = 0; j < nb; j++)
+                for (int t = 0; t < in->ix[j].n; t++)
+                    ASSERT(seen[in->ix[j].iv[t]] && f->v.p[in->ix[j].iv[t]].op == OP_IVAR);
+            verify_region(f, b, seen);
+        }
+        if (in->op == OP_IDX || in->op == OP_ACC) {
+            ASSERT(in->nix == f->v.p[in->arg[0]].ty.rank);
+            for (int j = 0; j < in->nix; j++)
+                for (int t = 0; t < in->ix[j].n; t++)
+                    ASSERT(seen[in->ix[j].iv[t]] && f->v.p[in->ix[j].iv[t]].op == OP_IVAR);
+        }
+        if (in->op == OP_ACC)
+            ASSERT(f->v.p[in->arg[0]].op == OP_ZEROS && in->ty.kind == TY_NONE);
+        if (in->op == OP_LIT)
+            for (int j = 0; j < in->nix; j++)
+                ASSERT(seen[in->list[j]]);
         if (in->op == OP_IF) {
             ASSERT(f->v.p[in->arg[0]].ty.kind == TY_BOOL);
             verify_region(f, in->reg[0], seen);
@@ -227,7 +463,7 @@ static void verify_region(Fn *f, Region *r, unsigned char *seen)
         }
         if (in->op == OP_RESULT) {
             Inst *x = &f->v.p[in->arg[0]];
-            ASSERT(x->op == OP_IF);
+            ASSERT(x->op == OP_IF || x->op == OP_GEN || x->op == OP_RED);
             ASSERT((int)in->k < x->reg[0]->yield.n);
         }
         seen[id] = 1;

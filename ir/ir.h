@@ -55,7 +55,7 @@ typedef struct {
 extern const OpInfo op_info[OP_COUNT];
 
 enum { DX_MAXRANK = 8 };
-typedef enum { TY_REAL, TY_BOOL } TypeKind;
+typedef enum { TY_REAL, TY_BOOL, TY_INDEX, TY_NONE } TypeKind;
 /* A static shape: rank 0 is a scalar. */
 typedef struct {
     uint8_t kind, rank;
@@ -67,6 +67,18 @@ enum { NOREF = -1 };
 
 typedef struct Region Region;
 
+/* An affine integer expression c + a[0]*iv[0] + ... + a[n-1]*iv[n-1] of
+ * index variables (IVAR instructions).  Arena-allocated, never shared
+ * between instructions that a pass rewrites independently. */
+typedef struct {
+    int32_t c;
+    int n;
+    Ref *iv;
+    int32_t *a;
+} Aff;
+
+typedef enum { RK_SUM, RK_PROD, RK_MAX, RK_MIN } RedKind;
+
 typedef struct {
     uint16_t op;
     uint8_t lin;      /* a tangent: linear in the inputs' tangents */
@@ -74,8 +86,13 @@ typedef struct {
     uint8_t rev;      /* part of the reverse sweep */
     Type ty;
     Ref arg[3];
-    double k;         /* CONST value; POWI exponent; PARAM/RESULT index */
-    Region *reg[2];   /* IF: then, else */
+    double k;         /* CONST value; POWI exponent; PARAM/RESULT/IVAR index;
+                         RED kind; LOOP 1: backwards; ACC 1: store */
+    Region *reg[2];   /* IF: then, else; GEN/RED/LOOP: reg[0] the body */
+    int nix;          /* IDX/ACC: indices; LOOP: dimensions; LIT: elements */
+    Aff *ix;          /* IDX/ACC: nix indices; RED: lo, hi; LOOP: nix los
+                         then nix his; IREAL: ix[0] */
+    Ref *list;        /* LIT: the nix elements */
     Region *parent;   /* the region that holds it */
     int line;         /* source line it comes from (0: none) */
     const char *name; /* source name ("p", "p_bar"), or NULL */
@@ -84,8 +101,8 @@ typedef struct {
 struct Region {
     VEC(Ref) ids;     /* instructions, in order */
     VEC(Ref) yield;   /* values the region ends with */
-    Ref owner;        /* the IF that owns it, NOREF for a body */
-    int side;         /* 0 then, 1 else */
+    Ref owner;        /* the IF/GEN/RED/LOOP that owns it, NOREF for a body */
+    int side;         /* IF: 0 then, 1 else */
 };
 
 /* What an entry point receives and writes (ir.h, shared with codegen). */
@@ -150,6 +167,22 @@ Ref ir_const(Fn *f, Region *r, double k);
 Ref ir_param(Fn *f, Region *r, int index);
 Type ty_scalar(void);
 Type ty_bool(void);
+Type ty_index(void);
+Type ty_none(void);
+Type ty_array(int rank, const int32_t *dim);
+/* Affine expressions (ir.c) */
+Aff aff_const(Arena *a, int32_t c);
+Aff aff_var(Arena *a, Ref iv);                 /* 1 * iv */
+Aff aff_copy(Arena *a, Aff x);
+/* x with every iv replaced by map[iv] (map: old Ref -> new Ref). */
+Aff aff_remap(Arena *a, Aff x, const Ref *map);
+int aff_eq(Aff x, Aff y);
+/* Loop-like instructions own reg[0], which starts with their IVARs:
+ * GEN: rank of ty; RED: 1; LOOP: nix.  ir_loop_new builds the
+ * instruction, its region and its IVARs (IVAR.k = 0, 1, ...). */
+Ref ir_loop_new(Fn *f, Region *r, Op op, Type ty, int nivars);
+Ref ir_ivar(const Fn *f, Ref loop, int k);     /* its k-th IVAR */
+int ir_nivars(const Fn *f, Ref loop);
 int ty_eq(Type a, Type b);
 long long ty_size(Type t);                 /* number of elements */
 static inline Inst *ir_inst(Fn *f, Ref r) { return &f->v.p[r]; }

@@ -103,6 +103,9 @@ Ref rule_partial(Emit *e, const Inst *at, const Ref *x, Ref y, int k)
     case OP_LOG1P: return quot(e, em_const(e, 1), em(e, OP_ADD, em_const(e, 1), a, NOREF));
     case OP_EXPM1: return em(e, OP_ADD, y, em_const(e, 1), NOREF);
     case OP_SQRT: return quot(e, em_const(e, 0.5), y);
+    case OP_SQRTZ: /* norm: 0.5 / sqrt(a), but 0 at the origin (spec section 5) */
+        return em(e, OP_SELECT, em(e, OP_GT, y, em_const(e, 0), NOREF),
+                  quot(e, em_const(e, 0.5), safe_den(e, y)), em_const(e, 0));
     case OP_SIN: return em(e, OP_COS, a, NOREF, NOREF);
     case OP_COS: return em(e, OP_NEG, em(e, OP_SIN, a, NOREF, NOREF), NOREF, NOREF);
     case OP_TAN: return em(e, OP_ADD, em_const(e, 1), em_powi(e, y, 2), NOREF);
