@@ -77,6 +77,11 @@ check-valgrind: $(B)/dxtest $(B)/dxc
 	DX_ROOT=$(CURDIR) DXC="$(CURDIR)/$(B)/dxc" DXRT_DIR=$(CURDIR)/runtime DXRT_LIB=$(CURDIR)/$(B)/libdxrt.a \
 	    DX_VALGRIND=1 CK_FORK=no valgrind --error-exitcode=1 --leak-check=full -q $(B)/dxtest
 
+# Instructions per call (callgrind) of the MLP gradient dxc generates from
+# bench/mlp.dx against a hand-written one; see bench/run.sh.  Not in check.
+bench: $(B)/dxc
+	DXC=$(CURDIR)/$(B)/dxc B=$(CURDIR)/$(B) sh bench/run.sh
+
 example: $(B)/dxc
 	$(B)/dxc examples/square.dx -o $(B)/square.c --header $(B)/square.h
 	cat $(B)/square.c
@@ -99,4 +104,4 @@ uninstall:
 clean:
 	rm -rf build build-asan
 
-.PHONY: all check check-asan check-valgrind example install uninstall clean
+.PHONY: all bench check check-asan check-valgrind example install uninstall clean
