@@ -9,6 +9,7 @@
  */
 #include "ir.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,118 @@ typedef struct {
     double **val;
     const double *const *in;
 } Interp;
+
+static void run_region(Interp *I, const Region *r);
+
+static long aff_eval(const Interp *I, Aff x)
+{
+    long v = x.c;
+    for (int i = 0; i < x.n; i++)
+        v += (long)x.a[i] * (long)I->val[x.iv[i]][0];
+    return v;
+}
+
+/* The row-major offset of ix[0..n) in an array of type t. */
+static long offset(const Interp *I, Type t, const Aff *ix, int n)
+{
+    long off = 0;
+    for (int d = 0; d < n; d++) {
+        long k = aff_eval(I, ix[d]);
+        if (k < 0 || k >= t.dim[d])
+            BUG("interpreter: index out of range");
+        off = off * t.dim[d] + k;
+    }
+    return off;
+}
+
+static double red_init(int kind)
+{
+    static const double init[] = {0, 1, -HUGE_VAL, HUGE_VAL};
+    return init[kind];
+}
+
+static double red_step(int kind, double acc, double t)
+{
+    switch (kind) {
+    case RK_SUM: return acc + t;
+    case RK_PROD: return acc * t;
+    case RK_MAX: return t > acc ? t : acc;
+    default: return t < acc ? t : acc;
+    }
+}
+
+/* Runs the body of a GEN/RED/LOOP at position `at` of r over its index
+ * space (row-major, or backwards for a LOOP with k = 1). */
+static void run_loop(Interp *I, const Region *r, int at)
+{
+    const Fn *f = I->f;
+    Ref id = r->ids.p[at];
+    const Inst *in = &f->v.p[id];
+    const Region *b = in->reg[0];
+    int nv = ir_nivars(f, id), nres = ir_nresults(f, r, at);
+    int back = in->op == OP_LOOP && in->k != 0;
+    for (int j = 0; j < nres; j++) {
+        Ref res = r->ids.p[at + 1 + j];
+        if (in->op == OP_RED)
+            I->val[res][0] = red_init((int)in->k);
+    }
+    /* an odometer over the dimensions; bounds of inner dims may depend on
+     * outer IVARs, so they are evaluated when a dim (re)starts */
+    long lo[DX_MAXRANK], hi[DX_MAXRANK];
+    int d = 0;
+    for (;;) {
+        if (d < nv) { /* start dim d */
+            Ref iv = ir_ivar(f, id, d);
+            if (in->op == OP_GEN) {
+                lo[d] = 0;
+                hi[d] = in->ty.dim[d];
+            } else if (in->op == OP_RED) {
+                lo[d] = aff_eval(I, in->ix[0]);
+                hi[d] = aff_eval(I, in->ix[1]);
+            } else {
+                lo[d] = aff_eval(I, in->ix[d]);
+                hi[d] = aff_eval(I, in->ix[nv + d]);
+            }
+            if (lo[d] >= hi[d]) { /* empty: back up */
+                if (d == 0)
+                    return;
+                d--;
+                goto next;
+            }
+            I->val[iv][0] = (double)(back ? hi[d] - 1 : lo[d]);
+            d++;
+            continue;
+        }
+        run_region(I, b);
+        if (nv == 0)
+            return;
+        for (int j = 0; j < nres; j++) {
+            Ref res = r->ids.p[at + 1 + j];
+            double t = I->val[b->yield.p[j]][0];
+            if (in->op == OP_RED) {
+                I->val[res][0] = red_step((int)in->k, I->val[res][0], t);
+            } else {
+                long off = 0;
+                for (int e = 0; e < nv; e++)
+                    off = off * in->ty.dim[e] + (long)I->val[ir_ivar(f, id, e)][0];
+                I->val[res][off] = t;
+            }
+        }
+        d = nv - 1;
+    next:
+        for (;;) {
+            double *v = I->val[ir_ivar(f, id, d)];
+            v[0] += back ? -1 : 1;
+            if (back ? v[0] >= (double)lo[d] : v[0] < (double)hi[d]) {
+                d++;
+                break;
+            }
+            if (d == 0)
+                return;
+            d--;
+        }
+    }
+}
 
 static void run_region(Interp *I, const Region *r)
 {
@@ -45,7 +158,32 @@ static void run_region(Interp *I, const Region *r)
             break;
         }
         case OP_RESULT:
-            break; /* set by its IF */
+        case OP_IVAR:
+            break; /* set by their IF, GEN, RED or LOOP */
+        case OP_GEN:
+        case OP_RED:
+        case OP_LOOP:
+            run_loop(I, r, i);
+            break;
+        case OP_IDX:
+            y[0] = I->val[in->arg[0]][offset(I, f->v.p[in->arg[0]].ty, in->ix, in->nix)];
+            break;
+        case OP_IREAL:
+            y[0] = (double)aff_eval(I, in->ix[0]);
+            break;
+        case OP_LIT:
+            for (int j = 0; j < in->nix; j++)
+                y[j] = I->val[in->list[j]][0];
+            break;
+        case OP_ZEROS:
+            memset(y, 0, sizeof(double) * (size_t)ty_size(in->ty));
+            break;
+        case OP_ACC: {
+            double *b = I->val[in->arg[0]] + offset(I, f->v.p[in->arg[0]].ty, in->ix, in->nix);
+            double v = I->val[in->arg[1]][0];
+            *b = in->k ? v : *b + v;
+            break;
+        }
         default: {
             double x[3] = {0, 0, 0};
             for (int k = 0; k < op_info[in->op].nargs; k++)
