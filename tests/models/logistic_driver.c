@@ -28,13 +28,13 @@ enum { NP = D + 1 };            /* active parameters, packed: w, b */
 
 static int nfail;
 
-/* Counts a failure unless |got - want| <= atol + rtol max(|got|, |want|);
- * prints the first few in detail. */
+/* Counts a failure unless got and want are finite and |got - want| <=
+ * atol + rtol max(|got|, |want|), or equal; prints the first few. */
 static void expect(const char *what, int idx, double got, double want,
                    double rtol, double atol)
 {
     double tol = atol + rtol * fmax(fabs(got), fabs(want));
-    if (fabs(got - want) <= tol)
+    if (got == want || (isfinite(got) && isfinite(want) && fabs(got - want) <= tol))
         return;
     if (++nfail <= 20)
         printf("FAIL %s[%d]: got %.17g, expected %.17g (|diff| %.3g > %.3g)\n",
