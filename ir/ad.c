@@ -77,6 +77,85 @@ static Ref lin_zero(Lin *L, Region *r)
 }
 
 static void lin_region(Lin *L, const Region *src, Region *dst);
+static Ref copy_inst(Fn *g, Region *dst, const Inst *in, const Ref *map);
+
+/* IDX, LIT, ZEROS, ACC: the primal copy and the same op on tangents. */
+static void lin_array_op(Lin *L, const Inst *in, Ref id, Region *dst)
+{
+    Fn *g = L->g;
+    Ref y = copy_inst(g, dst, in, L->map);
+    Ref t = NOREF;
+    switch (in->op) {
+    case OP_IDX:
+        if (L->tan[in->arg[0]] != NOREF) {
+            t = copy_inst(g, dst, in, L->map);
+            g->v.p[t].arg[0] = L->tan[in->arg[0]];
+        }
+        break;
+    case OP_LIT: {
+        int any = 0;
+        for (int j = 0; j < in->nix; j++)
+            any |= L->tan[in->list[j]] != NOREF;
+        if (!any)
+            break;
+        Ref *el = arena_alloc(g->arena, sizeof(Ref) * (size_t)(in->nix + 1));
+        for (int j = 0; j < in->nix; j++) {
+            Ref tj = L->tan[in->list[j]];
+            el[j] = tj != NOREF ? tj : lin_zero(L, dst);
+        }
+        t = copy_inst(g, dst, in, L->map);
+        g->v.p[t].list = el;
+        break;
+    }
+    case OP_ZEROS:
+        t = copy_inst(g, dst, in, L->map);
+        g->v.p[t].k = 0;
+        break;
+    case OP_ACC:
+        if (L->tan[in->arg[0]] != NOREF && L->tan[in->arg[1]] != NOREF) {
+            t = copy_inst(g, dst, in, L->map);
+            g->v.p[t].arg[0] = L->tan[in->arg[0]];
+            g->v.p[t].arg[1] = L->tan[in->arg[1]];
+        }
+        break;
+    default:
+        BUG("lin_array_op");
+    }
+    if (t != NOREF)
+        g->v.p[t].lin = 1;
+    L->map[id] = y;
+    L->tan[id] = t;
+}
+
+/* How many Affs an instruction holds in ix. */
+static int naffs(const Inst *in)
+{
+    switch (in->op) {
+    case OP_IDX:
+    case OP_ACC: return in->nix;
+    case OP_RED: return 2;
+    case OP_LOOP: return 2 * in->nix;
+    case OP_IREAL: return 1;
+    default: return 0;
+    }
+}
+
+/* Copies the index data of `in` to the new instruction x, through map. */
+static void copy_index_data(Fn *g, Inst *x, const Inst *in, const Ref *map)
+{
+    x->nix = in->nix;
+    int na = naffs(in);
+    if (na) {
+        x->ix = arena_alloc(g->arena, sizeof(Aff) * (size_t)na);
+        for (int j = 0; j < na; j++)
+            x->ix[j] = aff_remap(g->arena, in->ix[j], map);
+    }
+    if (in->op == OP_LIT) {
+        x->list = arena_alloc(g->arena, sizeof(Ref) * (size_t)(in->nix + 1));
+        for (int j = 0; j < in->nix; j++)
+            x->list[j] = map[in->list[j]];
+    }
+}
 
 static Ref copy_inst(Fn *g, Region *dst, const Inst *in, const Ref *map)
 {
@@ -89,7 +168,66 @@ static Ref copy_inst(Fn *g, Region *dst, const Inst *in, const Ref *map)
     x->line = in->line;
     x->acc = in->acc;
     x->rev = in->rev;
+    copy_index_data(g, x, in, map);
     return n;
+}
+
+static int is_loop(const Inst *in)
+{
+    return in->op == OP_GEN || in->op == OP_RED || in->op == OP_LOOP;
+}
+
+/* A new GEN/RED/LOOP in g like f's `id`, its bounds remapped and its
+ * IVARs mapped to the new ones. */
+static Ref clone_loop_head(const Fn *f, Ref id, Fn *g, Region *dst, Ref *map)
+{
+    const Inst *in = &f->v.p[id];
+    int nv = ir_nivars(f, id);
+    Ref n = ir_loop_new(g, dst, (Op)in->op, in->ty, nv);
+    Inst *x = &g->v.p[n];
+    x->k = in->k;
+    x->line = in->line;
+    x->name = in->name;
+    for (int j = 0; j < naffs(in); j++)
+        x->ix[j] = aff_remap(g->arena, in->ix[j], map);
+    for (int d = 0; d < nv; d++) {
+        Ref old = ir_ivar(f, id, d), nw = ir_ivar(g, n, d);
+        map[old] = nw;
+        g->v.p[nw].name = f->v.p[old].name;
+    }
+    return n;
+}
+
+/* The affine index list [iv_0, ..., iv_{n-1}] of a loop's IVARs in g. */
+static Aff *ivar_index(Fn *g, Ref loop)
+{
+    int nv = ir_nivars(g, loop);
+    Aff *ix = arena_alloc(g->arena, sizeof(Aff) * (size_t)(nv + 1));
+    for (int d = 0; d < nv; d++)
+        ix[d] = aff_var(g->arena, ir_ivar(g, loop, d));
+    return ix;
+}
+
+static Ref emit_idx(Emit *e, Ref arr, Aff *ix, int nix)
+{
+    Ref r = ir_emit(e->g, e->r, OP_IDX, ty_scalar(), arr, NOREF, NOREF);
+    Inst *x = &e->g->v.p[r];
+    x->nix = nix;
+    x->ix = ix;
+    x->line = e->line;
+    x->rev = (uint8_t)e->rev;
+    return r;
+}
+
+/* Element `flat` of an array of type t, as constant indices. */
+static Aff *flat_index(Arena *a, Type t, long flat)
+{
+    Aff *ix = arena_alloc(a, sizeof(Aff) * (size_t)(t.rank + 1));
+    for (int d = t.rank - 1; d >= 0; d--) {
+        ix[d] = aff_const(a, (int32_t)(flat % t.dim[d]));
+        flat /= t.dim[d];
+    }
+    return ix;
 }
 
 /* if c { A } else { B }: the tangent program branches the same way; its
@@ -149,6 +287,134 @@ static void lin_if(Lin *L, const Region *src, int at, Region *dst)
     }
 }
 
+/* Emits the RESULTs of a linearised loop `n` for f's loop at src[at]:
+ * the primal results, then a lin result for each yield j with a tangent
+ * (tslot[j] >= 0: its yield index). */
+static void loop_results(Lin *L, const Region *src, int at, Ref n, const int *tslot)
+{
+    const Fn *f = L->f;
+    Fn *g = L->g;
+    int nr = ir_nresults(f, src, at);
+    for (int pass = 0; pass < 2; pass++)
+        for (int q = 0; q < nr; q++) {
+            Ref r = src->ids.p[at + 1 + q];
+            int j = (int)f->v.p[r].k;
+            if (pass == 1 && (!tslot || tslot[j] < 0))
+                continue;
+            Ref nr_ = ir_emit(g, g->v.p[n].parent, OP_RESULT, f->v.p[r].ty, n, NOREF, NOREF);
+            g->v.p[nr_].k = pass ? tslot[j] : j;
+            g->v.p[nr_].name = f->v.p[r].name;
+            g->v.p[nr_].line = f->v.p[r].line;
+            g->v.p[nr_].lin = (uint8_t)pass;
+            if (pass)
+                L->tan[r] = nr_;
+            else
+                L->map[r] = nr_;
+        }
+}
+
+/* A linearised copy of f's loop `id` in dst with its body; returns it. */
+static Ref lin_loop_copy(Lin *L, Ref id, Region *dst, RedKind kind)
+{
+    Ref n = clone_loop_head(L->f, id, L->g, dst, L->map);
+    if (L->f->v.p[id].op == OP_RED)
+        L->g->v.p[n].k = kind;
+    lin_region(L, L->f->v.p[id].reg[0], L->g->v.p[n].reg[0]);
+    return n;
+}
+
+/* max/min reductions: the tangent is the mean of the tangents of the
+ * elements equal to the extremum (the spec's tie rule), a second pass
+ * over the same range: sum(t_j [x_j == m]) / sum([x_j == m]).
+ * prod: d(prod x) = sum_j t_j prod_{k != j} x_k, exact with zeros
+ * (O(n^2); prod is for short ranges). */
+static void lin_red_other(Lin *L, const Region *src, int at, Region *dst)
+{
+    const Fn *f = L->f;
+    Fn *g = L->g;
+    Ref id = src->ids.p[at];
+    const Inst *in = &f->v.p[id];
+    ASSERT(in->reg[0]->yield.n == 1);
+    Ref y = in->reg[0]->yield.p[0];
+    Ref n1 = lin_loop_copy(L, id, dst, (RedKind)in->k);
+    vec_push(g->arena, &g->v.p[n1].reg[0]->yield, L->map[y]);
+    loop_results(L, src, at, n1, NULL);
+    if (L->tan[y] == NOREF || ir_nresults(f, src, at) == 0)
+        return;
+    Ref res = src->ids.p[at + 1];
+    Ref m = L->map[res];
+    Ref n2 = lin_loop_copy(L, id, dst, RK_SUM);
+    Region *b2 = g->v.p[n2].reg[0];
+    L->e.r = b2;
+    L->e.line = in->line;
+    Ref x = L->map[y], t = L->tan[y];
+    if (in->k == RK_PROD) {
+        Ref j2 = ir_ivar(g, n2, 0);
+        Ref n3 = lin_loop_copy(L, id, b2, RK_PROD);
+        Region *b3 = g->v.p[n3].reg[0];
+        L->e.r = b3;
+        Ref ik = ir_emit(g, b3, OP_IREAL, ty_scalar(), NOREF, NOREF, NOREF);
+        g->v.p[ik].ix = arena_alloc(g->arena, sizeof(Aff));
+        g->v.p[ik].ix[0] = aff_var(g->arena, ir_ivar(g, n3, 0));
+        Ref ij = ir_emit(g, b3, OP_IREAL, ty_scalar(), NOREF, NOREF, NOREF);
+        g->v.p[ij].ix = arena_alloc(g->arena, sizeof(Aff));
+        g->v.p[ij].ix[0] = aff_var(g->arena, j2);
+        Ref same = em(&L->e, OP_EQ, ik, ij, NOREF);
+        vec_push(g->arena, &b3->yield, em(&L->e, OP_SELECT, same, em_const(&L->e, 1), L->map[y]));
+        Ref q = ir_emit(g, b2, OP_RESULT, ty_scalar(), n3, NOREF, NOREF);
+        vec_push(g->arena, &b2->yield, lin_scale(L, b2, q, t));
+        int tslot[1] = {0};
+        Ref sr = ir_emit(g, dst, OP_RESULT, ty_scalar(), n2, NOREF, NOREF);
+        (void)tslot;
+        g->v.p[sr].lin = 1;
+        g->v.p[sr].line = in->line;
+        L->tan[res] = sr;
+        return;
+    }
+    Ref hit = em(&L->e, OP_EQ, x, m, NOREF);
+    Ref mask = em(&L->e, OP_SELECT, hit, em_const(&L->e, 1), em_const(&L->e, 0));
+    vec_push(g->arena, &b2->yield, lin_scale(L, b2, mask, t));
+    vec_push(g->arena, &b2->yield, mask);
+    Ref num = ir_emit(g, dst, OP_RESULT, ty_scalar(), n2, NOREF, NOREF);
+    g->v.p[num].lin = 1;
+    g->v.p[num].line = in->line;
+    Ref cnt = ir_emit(g, dst, OP_RESULT, ty_scalar(), n2, NOREF, NOREF);
+    g->v.p[cnt].k = 1;
+    g->v.p[cnt].line = in->line;
+    L->e.r = dst;
+    L->tan[res] = lin_inst(L, dst, OP_DIV, num, cnt);
+}
+
+/* GEN, sum RED, LOOP: one loop computing the primal yields and their
+ * tangents. */
+static void lin_loop(Lin *L, const Region *src, int at, Region *dst)
+{
+    const Fn *f = L->f;
+    Fn *g = L->g;
+    Ref id = src->ids.p[at];
+    const Inst *in = &f->v.p[id];
+    if (in->op == OP_RED && in->k != RK_SUM) {
+        lin_red_other(L, src, at, dst);
+        return;
+    }
+    Ref n = lin_loop_copy(L, id, dst, RK_SUM);
+    Region *b = g->v.p[n].reg[0];
+    const Region *sb = in->reg[0];
+    int ny = sb->yield.n, nt = 0;
+    int *tslot = arena_alloc(g->arena, sizeof(int) * (size_t)(ny + 1));
+    for (int j = 0; j < ny; j++)
+        vec_push(g->arena, &b->yield, L->map[sb->yield.p[j]]);
+    for (int j = 0; j < ny; j++) {
+        Ref t = L->tan[sb->yield.p[j]];
+        tslot[j] = -1;
+        if (t == NOREF)
+            continue;
+        tslot[j] = ny + nt++;
+        vec_push(g->arena, &b->yield, t);
+    }
+    loop_results(L, src, at, n, tslot);
+}
+
 static void lin_region(Lin *L, const Region *src, Region *dst)
 {
     const Fn *f = L->f;
@@ -156,10 +422,18 @@ static void lin_region(Lin *L, const Region *src, Region *dst)
     for (int i = 0; i < src->ids.n; i++) {
         Ref id = src->ids.p[i];
         const Inst *in = &f->v.p[id];
-        if (in->op == OP_RESULT)
-            continue; /* made by lin_if */
+        if (in->op == OP_RESULT || in->op == OP_IVAR)
+            continue; /* made by lin_if, lin_loop */
         if (in->op == OP_IF) {
             lin_if(L, src, i, dst);
+            continue;
+        }
+        if (is_loop(in)) {
+            lin_loop(L, src, i, dst);
+            continue;
+        }
+        if (in->op == OP_IDX || in->op == OP_LIT || in->op == OP_ZEROS || in->op == OP_ACC) {
+            lin_array_op(L, in, id, dst);
             continue;
         }
         if (in->op == OP_PARAM) {
@@ -271,6 +545,10 @@ Fn *ad_linearize(const Fn *f, const char *name, FnKind kind)
     for (int i = 0; i < f->out.n; i++) {
         Output o = f->out.p[i];
         Ref t = L.tan[o.ref];
+        if (t == NOREF && o.ty.rank) {
+            t = ir_emit(L.g, L.g->body, OP_ZEROS, o.ty, NOREF, NOREF, NOREF);
+            L.g->v.p[t].lin = 1;
+        }
         o.ref = t != NOREF ? t : lin_zero(&L, L.g->body);
         o.role = o.ty.rank ? OUT_ARRAY : OUT_BAR;
         o.name = suffixed(A, o.name, "_dot");
@@ -281,16 +559,54 @@ Fn *ad_linearize(const Fn *f, const char *name, FnKind kind)
 
 /* ---------------- transposition ---------------- */
 
+/* The reverse loop being built for a GEN/RED of g: the scalars defined
+ * outside it that it accumulates into get a cell each, read after it. */
+typedef struct {
+    const Region *src;  /* the GEN/RED body in g */
+    Ref loop;           /* the LOOP in h */
+    Region *dst;        /* the region holding the LOOP */
+    VEC(Ref) xs, cells;
+} Frame;
+
 typedef struct {
     const Fn *g;   /* linearized input */
     Fn *h;         /* adjoint output */
     Ref *map;      /* g non-lin value -> h value */
-    Ref *ct;       /* g lin value -> h cotangent, NOREF for zero */
+    Ref *ct;       /* g lin value -> h cotangent, NOREF for zero; for an
+                      array, a ZEROS buffer (or the out_bar seed) */
+    unsigned char *live; /* array x: something was accumulated into ct[x] */
+    Ref *tape;     /* g non-lin value in a GEN body -> h array holding it */
+    Ref *tape_gen; /* ... and the GEN of g it belongs to */
+    VEC(Frame) frames; /* reverse loops being built, outermost first */
     VEC(Ref) touched; /* every x whose ct changed, in order (rev_if reads it) */
     unsigned *stamp;  /* rev_if: dedupes touched entries */
     unsigned nstamp;
     Emit e;
 } Tr;
+
+static int is_array(const Fn *f, Ref x)
+{
+    return f->v.p[x].ty.rank > 0;
+}
+
+static int has_ct(const Tr *T, Ref x)
+{
+    return is_array(T->g, x) ? T->live[x] : T->ct[x] != NOREF;
+}
+
+/* Taped value id of a GEN body, re-read inside its reverse loop. */
+static int tape_load(Tr *T, Ref id)
+{
+    if (T->tape[id] == NOREF)
+        return 0;
+    Ref gen = T->tape_gen[id];
+    int nv = ir_nivars(T->g, gen);
+    Aff *ix = arena_alloc(T->h->arena, sizeof(Aff) * (size_t)(nv + 1));
+    for (int d = 0; d < nv; d++)
+        ix[d] = aff_var(T->h->arena, T->map[ir_ivar(T->g, gen, d)]);
+    T->map[id] = emit_idx(&T->e, T->tape[id], ix, nv);
+    return 1;
+}
 
 static void fwd_region(Tr *T, const Region *src, Region *dst);
 
@@ -321,6 +637,101 @@ static void fwd_if(Tr *T, const Region *src, int at, Region *dst)
         h->v.p[pr].name = g->v.p[r].name;
         h->v.p[pr].line = g->v.p[r].line;
         T->map[r] = pr;
+        T->e.r = dst;
+        tape_load(T, r);
+    }
+}
+
+/* Is v cheap to recompute in a reverse loop (a load, an index)? */
+static int cheap(const Fn *g, Ref v)
+{
+    Op op = (Op)g->v.p[v].op;
+    return op == OP_CONST || op == OP_IDX || op == OP_IREAL || op == OP_IVAR;
+}
+
+/* Marks the non-lin values of GEN body b (top level) that lin code in
+ * region r (b or nested in it) reads: the reverse loop needs them. */
+static void mark_needed(const Fn *g, const Region *b, const Region *r, unsigned char *need)
+{
+    for (int i = 0; i < r->ids.n; i++) {
+        const Inst *in = &g->v.p[r->ids.p[i]];
+        Ref ops[4] = {in->arg[0], in->arg[1], in->arg[2], NOREF};
+        if (in->op == OP_IF) {
+            /* an adjoint if needs its condition */
+            ops[0] = in->arg[0];
+            mark_needed(g, b, in->reg[0], need);
+            mark_needed(g, b, in->reg[1], need);
+        } else if (is_loop(in)) {
+            mark_needed(g, b, in->reg[0], need);
+            continue;
+        } else if (!in->lin) {
+            continue;
+        }
+        for (int k = 0; k < 3; k++)
+            if (ops[k] != NOREF && !g->v.p[ops[k]].lin && g->v.p[ops[k]].parent == b)
+                need[ops[k]] = 1;
+        if (in->op == OP_LIT)
+            for (int k = 0; k < in->nix; k++)
+                if (!g->v.p[in->list[k]].lin && g->v.p[in->list[k]].parent == b)
+                    need[in->list[k]] = 1;
+    }
+}
+
+/* The forward copy of a GEN or RED: its non-lin part.  A GEN with
+ * tangent results also yields, as extra arrays (tapes), the expensive
+ * values its reverse loop needs, so that loop reads them instead of
+ * recomputing them (the to-be-recorded values of Hascoet et al.); cheap
+ * ones (loads, constants) are recomputed there. */
+static void fwd_loop(Tr *T, const Region *src, int at, Region *dst)
+{
+    const Fn *g = T->g;
+    Fn *h = T->h;
+    Ref id = src->ids.p[at];
+    const Inst *in = &g->v.p[id];
+    ASSERT(in->op != OP_LOOP);
+    int nr = ir_nresults(g, src, at);
+    Ref n = clone_loop_head(g, id, h, dst, T->map);
+    Region *b = h->v.p[n].reg[0];
+    fwd_region(T, in->reg[0], b);
+    int ny = 0, has_lin = 0;
+    for (int q = 0; q < nr; q++) {
+        Ref r = src->ids.p[at + 1 + q];
+        if (g->v.p[r].lin) {
+            has_lin = 1;
+            continue;
+        }
+        vec_push(h->arena, &b->yield, T->map[in->reg[0]->yield.p[(int)g->v.p[r].k]]);
+        Ref pr = ir_emit(h, dst, OP_RESULT, g->v.p[r].ty, n, NOREF, NOREF);
+        h->v.p[pr].k = ny++;
+        h->v.p[pr].name = g->v.p[r].name;
+        h->v.p[pr].line = g->v.p[r].line;
+        T->map[r] = pr;
+        T->e.r = dst;
+        tape_load(T, r);
+    }
+    if (in->op != OP_GEN || !has_lin)
+        return;
+    unsigned char *need = arena_alloc(h->arena, (size_t)g->v.n + 1);
+    mark_needed(g, in->reg[0], in->reg[0], need);
+    for (int i = 0; i < in->reg[0]->ids.n; i++) {
+        Ref v = in->reg[0]->ids.p[i];
+        if (!need[v] || cheap(g, v))
+            continue;
+        Ref arr = NOREF;
+        for (int q = 0; q < nr && arr == NOREF; q++) {
+            Ref r = src->ids.p[at + 1 + q];
+            if (!g->v.p[r].lin && in->reg[0]->yield.p[(int)g->v.p[r].k] == v)
+                arr = T->map[r];
+        }
+        if (arr == NOREF) {
+            vec_push(h->arena, &b->yield, T->map[v]);
+            arr = ir_emit(h, dst, OP_RESULT, h->v.p[n].ty, n, NOREF, NOREF);
+            h->v.p[arr].k = ny++;
+            h->v.p[arr].line = g->v.p[v].line;
+            h->v.p[arr].name = g->v.p[v].name;
+        }
+        T->tape[v] = arr;
+        T->tape_gen[v] = id;
     }
 }
 
@@ -329,10 +740,15 @@ static void fwd_region(Tr *T, const Region *src, Region *dst)
     for (int i = 0; i < src->ids.n; i++) {
         Ref id = src->ids.p[i];
         const Inst *in = &T->g->v.p[id];
-        if (in->lin || in->op == OP_RESULT)
+        if (in->lin || in->op == OP_RESULT || in->op == OP_IVAR)
+            continue;
+        T->e.r = dst;
+        if (tape_load(T, id))
             continue;
         if (in->op == OP_IF)
             fwd_if(T, src, i, dst);
+        else if (is_loop(in))
+            fwd_loop(T, src, i, dst);
         else
             T->map[id] = copy_inst(T->h, dst, in, T->map);
     }
@@ -344,12 +760,97 @@ static const char *bar_name(Tr *T, Ref x)
     return n ? arena_printf(T->h->arena, "%s_bar", n) : NULL;
 }
 
+static int inside(const Fn *g, Ref x, const Region *r);
+
+static Ref emit_zeros(Tr *T, Region *r, Type ty, const char *name)
+{
+    Ref z = ir_emit(T->h, r, OP_ZEROS, ty, NOREF, NOREF, NOREF);
+    T->h->v.p[z].name = name;
+    T->h->v.p[z].rev = 1;
+    T->h->v.p[z].line = T->e.line;
+    return z;
+}
+
+static void emit_acc(Tr *T, Region *r, Ref buf, Aff *ix, int nix, Ref v)
+{
+    Ref a = ir_emit(T->h, r, OP_ACC, ty_none(), buf, v, NOREF);
+    Inst *x = &T->h->v.p[a];
+    x->nix = nix;
+    x->ix = ix;
+    x->rev = 1;
+    x->line = T->e.line;
+}
+
+/* ct[x][ix] += v for an array x of g (ix already in h's IVARs). */
+static void acc_elem(Tr *T, Region *r, Ref x, Aff *ix, Ref v)
+{
+    ASSERT(T->ct[x] != NOREF && T->h->v.p[T->ct[x]].op == OP_ZEROS);
+    emit_acc(T, r, T->ct[x], ix, T->g->v.p[x].ty.rank, v);
+    T->live[x] = 1;
+}
+
+/* ct[x] += arr, elementwise, for an array x of g. */
+static void acc_whole(Tr *T, Region *r, Ref x, Ref arr)
+{
+    Type t = T->g->v.p[x].ty;
+    Ref l = ir_loop_new(T->h, r, OP_LOOP, ty_none(), t.rank);
+    T->h->v.p[l].line = T->e.line;
+    T->h->v.p[l].rev = 1;
+    for (int d = 0; d < t.rank; d++) {
+        T->h->v.p[l].ix[d] = aff_const(T->h->arena, 0);
+        T->h->v.p[l].ix[t.rank + d] = aff_const(T->h->arena, t.dim[d]);
+    }
+    Region *save = T->e.r;
+    T->e.r = T->h->v.p[l].reg[0];
+    Ref v = emit_idx(&T->e, arr, ivar_index(T->h, l), t.rank);
+    acc_elem(T, T->e.r, x, ivar_index(T->h, l), v);
+    T->e.r = save;
+}
+
+/* A scalar x of g defined outside a reverse loop being built: its
+ * cotangent goes into a cell of the outermost such loop. */
+static int acc_cell(Tr *T, Region *r, Ref x, Ref v)
+{
+    Fn *h = T->h;
+    for (int i = 0; i < T->frames.n; i++) {
+        Frame *fr = &T->frames.p[i];
+        if (inside(T->g, x, fr->src))
+            continue;
+        Ref cell = NOREF;
+        for (int k = 0; k < fr->xs.n; k++)
+            if (fr->xs.p[k] == x)
+                cell = fr->cells.p[k];
+        if (cell == NOREF) {
+            cell = emit_zeros(T, fr->dst, ty_scalar(), bar_name(T, x));
+            /* it belongs before the loop */
+            Region *d = fr->dst;
+            int at = d->ids.n - 1;
+            while (d->ids.p[at - 1] != fr->loop)
+                at--;
+            for (int k = d->ids.n - 1; k >= at; k--)
+                d->ids.p[k] = d->ids.p[k - 1];
+            d->ids.p[at - 1] = cell;
+            vec_push(h->arena, &fr->xs, x);
+            vec_push(h->arena, &fr->cells, cell);
+        }
+        emit_acc(T, r, cell, NULL, 0, v);
+        return 1;
+    }
+    return 0;
+}
+
 /* ct[x] += v.  `fresh`: v was made for x alone and may take its name. */
 static void accum(Tr *T, Region *r, Ref x, Ref v, int fresh)
 {
     if (v == NOREF)
         return;
     Fn *h = T->h;
+    if (is_array(T->g, x)) {
+        acc_whole(T, r, x, v);
+        return;
+    }
+    if (acc_cell(T, r, x, v))
+        return;
     vec_push(h->arena, &T->touched, x);
     if (T->ct[x] == NOREF) {
         if (fresh && !h->v.p[v].name)
@@ -365,6 +866,7 @@ static void accum(Tr *T, Region *r, Ref x, Ref v, int fresh)
 }
 
 static void rev_region(Tr *T, const Region *src, Region *dst);
+static void zeros_for_region(Tr *T, const Region *src, Region *dst);
 
 /* Is value x defined inside region r (at any depth)? */
 static int inside(const Fn *g, Ref x, const Region *r)
@@ -391,7 +893,7 @@ static void rev_if(Tr *T, const Region *src, int at, Region *dst)
     const Inst *in = &g->v.p[id];
     int any = 0;
     for (int q = 0; q < nr; q++)
-        if (g->v.p[src->ids.p[at + 1 + q]].lin && T->ct[src->ids.p[at + 1 + q]] != NOREF)
+        if (g->v.p[src->ids.p[at + 1 + q]].lin && has_ct(T, src->ids.p[at + 1 + q]))
             any = 1;
     if (!any)
         return;
@@ -407,9 +909,10 @@ static void rev_if(Tr *T, const Region *src, int at, Region *dst)
         Region *r = ir_region_new(h, nif, s);
         h->v.p[nif].reg[s] = r;
         memcpy(T->ct, saved, nb);
+        zeros_for_region(T, in->reg[s], r);
         for (int qi = 0; qi < nr; qi++) {
             Ref q = src->ids.p[at + 1 + qi];
-            if (!g->v.p[q].lin || saved[q] == NOREF)
+            if (!g->v.p[q].lin || saved[q] == NOREF || (is_array(g, q) && !T->live[q]))
                 continue;
             T->e.line = g->v.p[q].line;
             accum(T, r, in->reg[s]->yield.p[(int)g->v.p[q].k], saved[q], 0);
@@ -428,7 +931,7 @@ static void rev_if(Tr *T, const Region *src, int at, Region *dst)
         if (T->stamp[x] == stamp)
             continue;
         T->stamp[x] = stamp;
-        if (inside(g, x, in->reg[0]) || inside(g, x, in->reg[1]))
+        if (inside(g, x, in->reg[0]) || inside(g, x, in->reg[1]) || is_array(g, x))
             continue;
         if (after[0][x] == saved[x] && after[1][x] == saved[x])
             continue;
@@ -455,9 +958,93 @@ static void rev_if(Tr *T, const Region *src, int at, Region *dst)
     }
 }
 
+/* The adjoint of a GEN or sum RED with tangent results: a LOOP over the
+ * same index space that recomputes (or reads from tapes) the primal
+ * values it needs, seeds each lin yield with the result's cotangent (an
+ * element of the adjoint array for a GEN; the adjoint scalar, broadcast,
+ * for a reduction) and runs the body's reverse sweep. */
+static void rev_loop(Tr *T, const Region *src, int at, Region *dst)
+{
+    const Fn *g = T->g;
+    Fn *h = T->h;
+    Ref id = src->ids.p[at];
+    const Inst *in = &g->v.p[id];
+    int nr = ir_nresults(g, src, at), any = 0;
+    for (int q = 0; q < nr; q++) {
+        Ref r = src->ids.p[at + 1 + q];
+        any |= g->v.p[r].lin && has_ct(T, r);
+    }
+    if (!any)
+        return;
+    ASSERT(in->op == OP_GEN || in->k == RK_SUM);
+    int nv = ir_nivars(g, id);
+    T->e.line = in->line;
+    Ref l = ir_loop_new(h, dst, OP_LOOP, ty_none(), nv);
+    Inst *li = &h->v.p[l];
+    li->line = in->line;
+    li->rev = 1;
+    for (int d = 0; d < nv; d++) {
+        if (in->op == OP_GEN) {
+            li->ix[d] = aff_const(h->arena, 0);
+            li->ix[nv + d] = aff_const(h->arena, in->ty.dim[d]);
+        } else {
+            li->ix[0] = aff_remap(h->arena, in->ix[0], T->map);
+            li->ix[1] = aff_remap(h->arena, in->ix[1], T->map);
+        }
+        Ref iv = ir_ivar(h, l, d);
+        T->map[ir_ivar(g, id, d)] = iv;
+        h->v.p[iv].name = g->v.p[ir_ivar(g, id, d)].name;
+    }
+    Region *b = li->reg[0];
+    Frame fr = {0};
+    fr.src = in->reg[0];
+    fr.loop = l;
+    fr.dst = dst;
+    vec_push(h->arena, &T->frames, fr);
+    int saved_rev = T->e.rev;
+    T->e.rev = 0;
+    fwd_region(T, in->reg[0], b);
+    T->e.rev = saved_rev;
+    T->e.r = b;
+    T->e.line = in->line;
+    for (int q = 0; q < nr; q++) {
+        Ref r = src->ids.p[at + 1 + q];
+        if (!g->v.p[r].lin || !has_ct(T, r))
+            continue;
+        Ref c = T->ct[r];
+        T->e.r = b;
+        if (in->op == OP_GEN)
+            c = emit_idx(&T->e, c, ivar_index(h, l), nv);
+        accum(T, b, in->reg[0]->yield.p[(int)g->v.p[r].k], c, 0);
+    }
+    rev_region(T, in->reg[0], b);
+    fr = T->frames.p[--T->frames.n];
+    T->e.line = in->line;
+    for (int k = 0; k < fr.xs.n; k++) {
+        T->e.r = dst;
+        Ref v = emit_idx(&T->e, fr.cells.p[k], NULL, 0);
+        accum(T, dst, fr.xs.p[k], v, 1);
+    }
+}
+
+/* Adjoint arrays for the lin arrays defined in src, zeroed at the start
+ * of its reverse sweep. */
+static void zeros_for_region(Tr *T, const Region *src, Region *dst)
+{
+    const Fn *g = T->g;
+    for (int i = 0; i < src->ids.n; i++) {
+        Ref x = src->ids.p[i];
+        if (g->v.p[x].lin && is_array(g, x) && T->ct[x] == NOREF) {
+            T->e.line = g->v.p[x].line;
+            T->ct[x] = emit_zeros(T, dst, g->v.p[x].ty, bar_name(T, x));
+        }
+    }
+}
+
 static void rev_region(Tr *T, const Region *src, Region *dst)
 {
     const Fn *g = T->g;
+    zeros_for_region(T, src, dst);
     for (int i = src->ids.n - 1; i >= 0; i--) {
         Ref id = src->ids.p[i];
         const Inst *in = &g->v.p[id];
@@ -465,7 +1052,11 @@ static void rev_region(Tr *T, const Region *src, Region *dst)
             rev_if(T, src, i, dst);
             continue;
         }
-        if (!in->lin || T->ct[id] == NOREF)
+        if (in->op == OP_GEN || in->op == OP_RED) {
+            rev_loop(T, src, i, dst);
+            continue;
+        }
+        if (!in->lin || !has_ct(T, id))
             continue;
         Ref ct = T->ct[id];
         Ref a = in->arg[0], b = in->arg[1];
@@ -475,6 +1066,23 @@ static void rev_region(Tr *T, const Region *src, Region *dst)
         case OP_CONST:
         case OP_PARAM:
         case OP_RESULT:
+        case OP_ZEROS:
+            break;
+        case OP_IDX: {
+            Aff *ix = arena_alloc(T->h->arena, sizeof(Aff) * (size_t)(in->nix + 1));
+            for (int j = 0; j < in->nix; j++)
+                ix[j] = aff_remap(T->h->arena, in->ix[j], T->map);
+            acc_elem(T, dst, a, ix, ct);
+            break;
+        }
+        case OP_LIT:
+            for (int j = 0; j < in->nix; j++) {
+                if (!g->v.p[in->list[j]].lin)
+                    continue;
+                T->e.r = dst;
+                Ref v = emit_idx(&T->e, ct, flat_index(T->h->arena, in->ty, j), in->ty.rank);
+                accum(T, dst, in->list[j], v, 1);
+            }
             break;
         case OP_ADD:
             accum(T, dst, a, ct, 0);
@@ -512,6 +1120,9 @@ Fn *ad_transpose(const Fn *g, const char *name, FnKind kind)
     T.map = ref_map(g);
     T.ct = ref_map(g);
     T.stamp = arena_alloc(A, sizeof(unsigned) * (size_t)(g->v.n + 1));
+    T.live = arena_alloc(A, (size_t)g->v.n + 1);
+    T.tape = ref_map(g);
+    T.tape_gen = ref_map(g);
     /* inputs: everything but the tangents keeps its index */
     for (int i = 0; i < g->in.n; i++)
         if (g->in.p[i].role != IN_TANGENT)
@@ -529,8 +1140,10 @@ Fn *ad_transpose(const Fn *g, const char *name, FnKind kind)
         vec_push(A, &T.h->in, s);
         seed = ir_param(T.h, T.h->body, T.h->in.n - 1);
     }
-    if (g->v.p[tout.ref].lin)
+    if (g->v.p[tout.ref].lin) {
         T.ct[tout.ref] = seed;
+        T.live[tout.ref] = 1;
+    }
     T.e.rev = 1;
     rev_region(&T, g->body, T.h->body);
     prim.ref = T.map[prim.ref];
@@ -547,24 +1160,15 @@ Fn *ad_transpose(const Fn *g, const char *name, FnKind kind)
         o.role = OUT_BAR;
         o.of = ti->of;
         T.e.r = T.h->body;
-        o.ref = T.ct[id] != NOREF ? T.ct[id] : em_const(&T.e, 0);
+        o.ref = T.ct[id];
+        if (o.ref == NOREF)
+            o.ref = is_array(g, id) ? emit_zeros(&T, T.h->body, ti->ty, o.name) : em_const(&T.e, 0);
         vec_push(A, &T.h->out, o);
     }
     return T.h;
 }
 
 /* ---------------- the pipeline for one function ---------------- */
-
-/* Array operations the AD passes do not handle yet (work in progress:
- * until then only the primal is emitted for such functions). */
-static int ad_supported(const Fn *f)
-{
-    for (int i = 0; i < f->v.n; i++)
-        if (f->v.p[i].ty.rank || f->v.p[i].op == OP_GEN || f->v.p[i].op == OP_RED ||
-            f->v.p[i].op == OP_IDX || f->v.p[i].op == OP_LIT || f->v.p[i].op == OP_IREAL)
-            return 0;
-    return 1;
-}
 
 void ad_unit(Unit *u)
 {
@@ -573,8 +1177,6 @@ void ad_unit(Unit *u)
     int array = f->out.p[0].ty.rank > 0;
     opt_all(f);
     ir_verify(f);
-    if (!ad_supported(f))
-        return;
 
     Fn *lin = ad_linearize(f, arena_printf(A, "%s_jvp", f->name), FN_JVP);
     ir_verify(lin);

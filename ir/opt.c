@@ -14,6 +14,11 @@
 #include <math.h>
 #include <string.h>
 
+static int is_loop(const Inst *in)
+{
+    return in->op == OP_GEN || in->op == OP_RED || in->op == OP_LOOP;
+}
+
 static Ref resolve(Ref *repl, Ref r)
 {
     while (r != NOREF && repl[r] != NOREF)
@@ -27,10 +32,15 @@ static void rewrite_region(Fn *f, Region *r, Ref *repl)
         Inst *in = &f->v.p[r->ids.p[i]];
         for (int k = 0; k < 3; k++)
             in->arg[k] = resolve(repl, in->arg[k]);
+        if (in->op == OP_LIT)
+            for (int k = 0; k < in->nix; k++)
+                in->list[k] = resolve(repl, in->list[k]);
         if (in->op == OP_IF) {
             rewrite_region(f, in->reg[0], repl);
             rewrite_region(f, in->reg[1], repl);
         }
+        if (is_loop(in))
+            rewrite_region(f, in->reg[0], repl);
     }
     for (int i = 0; i < r->yield.n; i++)
         r->yield.p[i] = resolve(repl, r->yield.p[i]);
@@ -137,6 +147,10 @@ static int fold_region(Fn *f, Region *r, Ref *repl)
             changed |= fold_region(f, in->reg[1], repl);
             continue;
         }
+        if (is_loop(in)) {
+            changed |= fold_region(f, in->reg[0], repl);
+            continue;
+        }
         Op before = (Op)in->op;
         Ref to = fold_one(f, id, repl);
         if (to != id) {
@@ -205,6 +219,10 @@ static void cse_region(Cse *C, Region *r, Ref *repl)
             cse_region(C, in->reg[1], repl);
             continue;
         }
+        if (is_loop(in)) {
+            cse_region(C, in->reg[0], repl);
+            continue;
+        }
         if (op_info[in->op].kind == K_CTL && in->op != OP_CONST)
             continue;
         unsigned h = hash_inst(in) & (unsigned)(C->cap - 1);
@@ -266,12 +284,14 @@ static void mark(Dce *D, Ref r)
 
 static void prune_region(Dce *D, Region *r);
 
-/* Drop the dead results of a live IF and the yields that feed them. */
+/* Drop the dead results of a live IF, GEN or RED and the yields that
+ * feed them. */
 static void prune_if(Dce *D, Region *parent, int at)
 {
     Fn *f = D->f;
     Ref id = parent->ids.p[at];
     Inst *in = &f->v.p[id];
+    int nreg = in->op == OP_IF ? 2 : 1;
     int n = 0;
     for (int i = at + 1; i < parent->ids.n; i++) {
         Inst *res = &f->v.p[parent->ids.p[i]];
@@ -280,13 +300,14 @@ static void prune_if(Dce *D, Region *parent, int at)
         if (!D->live[parent->ids.p[i]])
             continue;
         int j = (int)res->k;
-        for (int s = 0; s < 2; s++)
+        for (int s = 0; s < nreg; s++)
             in->reg[s]->yield.p[n] = in->reg[s]->yield.p[j];
         res->k = n++;
     }
-    in->reg[0]->yield.n = in->reg[1]->yield.n = n;
-    prune_region(D, in->reg[0]);
-    prune_region(D, in->reg[1]);
+    for (int s = 0; s < nreg; s++) {
+        in->reg[s]->yield.n = n;
+        prune_region(D, in->reg[s]);
+    }
 }
 
 static void prune_region(Dce *D, Region *r)
@@ -294,10 +315,13 @@ static void prune_region(Dce *D, Region *r)
     int n = 0;
     for (int i = 0; i < r->ids.n; i++) {
         Ref id = r->ids.p[i];
-        if (!D->live[id])
+        Inst *in = &D->f->v.p[id];
+        if (!D->live[id] && in->op != OP_IVAR)
             continue;
-        if (D->f->v.p[id].op == OP_IF)
+        if (in->op == OP_IF || in->op == OP_GEN || in->op == OP_RED)
             prune_if(D, r, i);
+        else if (in->op == OP_LOOP)
+            prune_region(D, in->reg[0]);
         r->ids.p[n++] = id;
     }
     r->ids.n = n;
@@ -313,19 +337,34 @@ void opt_dce(Fn *f)
     for (int i = 0; i < f->v.n; i++)
         if (f->v.p[i].op == OP_PARAM)
             mark(&D, i);
-    while (D.work.n) {
-        Ref id = D.work.p[--D.work.n];
-        Inst *in = &f->v.p[id];
-        for (int k = 0; k < op_info[in->op].nargs; k++)
-            mark(&D, in->arg[k]);
-        if (in->op == OP_RESULT) {
-            Inst *x = &f->v.p[in->arg[0]];
-            mark(&D, x->reg[0]->yield.p[(int)in->k]);
-            mark(&D, x->reg[1]->yield.p[(int)in->k]);
+    for (;;) {
+        while (D.work.n) {
+            Ref id = D.work.p[--D.work.n];
+            Inst *in = &f->v.p[id];
+            for (int k = 0; k < op_info[in->op].nargs; k++)
+                mark(&D, in->arg[k]);
+            if (in->op == OP_LIT)
+                for (int k = 0; k < in->nix; k++)
+                    mark(&D, in->list[k]);
+            if (in->op == OP_RESULT) {
+                Inst *x = &f->v.p[in->arg[0]];
+                mark(&D, x->reg[0]->yield.p[(int)in->k]);
+                if (x->op == OP_IF)
+                    mark(&D, x->reg[1]->yield.p[(int)in->k]);
+            }
+            /* an instruction inside a branch or loop keeps it alive */
+            if (in->parent && in->parent->owner != NOREF)
+                mark(&D, in->parent->owner);
         }
-        /* an instruction inside a branch keeps the branch alive */
-        if (in->parent && in->parent->owner != NOREF)
-            mark(&D, in->parent->owner);
+        /* an ACC is live when its buffer is read */
+        int more = 0;
+        for (int i = 0; i < f->v.n; i++)
+            if (f->v.p[i].op == OP_ACC && !D.live[i] && D.live[f->v.p[i].arg[0]]) {
+                mark(&D, i);
+                more = 1;
+            }
+        if (!more)
+            break;
     }
     prune_region(&D, f->body);
 }
@@ -337,6 +376,8 @@ static int count_region(Fn *f, Region *r)
         Inst *in = &f->v.p[r->ids.p[i]];
         if (in->op == OP_IF)
             n += count_region(f, in->reg[0]) + count_region(f, in->reg[1]);
+        if (is_loop(in))
+            n += count_region(f, in->reg[0]);
     }
     return n;
 }
