@@ -664,7 +664,7 @@ static void mark_needed(const Fn *g, const Region *b, const Region *r, unsigned 
         } else if (is_loop(in)) {
             mark_needed(g, b, in->reg[0], need);
             continue;
-        } else if (!in->lin) {
+        } else if (!in->lin || in->op == OP_RESULT) {
             continue;
         }
         for (int k = 0; k < 3; k++)

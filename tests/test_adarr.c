@@ -1,0 +1,336 @@
+/*
+ * test_adarr.c - the AD passes on array IR, built by hand so that they
+ * are tested apart from the front end: every derivative entry point is
+ * run by the interpreter and compared with central finite differences of
+ * the primal (f_grad, f_jvp) or of f_grad (f_hvp), and f_grad with f_jvp
+ * by the dot product.
+ */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../ir/ir.h"
+
+/* ---- building IR by hand ---- */
+
+typedef struct {
+    Arena *a;
+    Fn *f;
+} B;
+
+static B new_fn(const char *name)
+{
+    B b;
+    b.a = arena_new();
+    b.f = ir_fn_new(b.a, name, FN_PRIMAL);
+    return b;
+}
+
+static Ref param(B *b, const char *name, int rank, int d0, int d1, int is_data)
+{
+    int32_t dims[2] = {d0, d1};
+    Input in = {0};
+    in.name = name;
+    in.ty = rank ? ty_array(rank, dims) : ty_scalar();
+    in.is_data = is_data;
+    vec_push(b->a, &b->f->in, in);
+    return ir_param(b->f, b->f->body, b->f->in.n - 1);
+}
+
+static Aff V(B *b, Ref iv) { return aff_var(b->a, iv); }
+static Aff K(B *b, int c) { return aff_const(b->a, c); }
+
+/* c + k * iv */
+static Aff VK(B *b, Ref iv, int k, int c)
+{
+    Aff x = aff_var(b->a, iv);
+    x.a[0] = k;
+    x.c = c;
+    return x;
+}
+
+static Ref idx(B *b, Region *r, Ref arr, int n, Aff i0, Aff i1)
+{
+    Ref x = ir_emit(b->f, r, OP_IDX, ty_scalar(), arr, NOREF, NOREF);
+    Aff *ix = arena_alloc(b->a, sizeof(Aff) * 2);
+    ix[0] = i0;
+    ix[1] = i1;
+    b->f->v.p[x].ix = ix;
+    b->f->v.p[x].nix = n;
+    return x;
+}
+
+static Ref op(B *b, Region *r, Op o, Ref x, Ref y)
+{
+    return ir_emit(b->f, r, o, ty_scalar(), x, y, NOREF);
+}
+
+static Ref gen1(B *b, Region *r, int n, Region **body, Ref *iv)
+{
+    int32_t d[1] = {n};
+    Ref g = ir_loop_new(b->f, r, OP_GEN, ty_array(1, d), 1);
+    *body = b->f->v.p[g].reg[0];
+    *iv = ir_ivar(b->f, g, 0);
+    return g;
+}
+
+static Ref red(B *b, Region *r, RedKind k, Aff lo, Aff hi, Region **body, Ref *iv)
+{
+    Ref g = ir_loop_new(b->f, r, OP_RED, ty_scalar(), 1);
+    b->f->v.p[g].k = k;
+    b->f->v.p[g].ix[0] = lo;
+    b->f->v.p[g].ix[1] = hi;
+    *body = b->f->v.p[g].reg[0];
+    *iv = ir_ivar(b->f, g, 0);
+    return g;
+}
+
+/* The loop's single result, after yielding y from its body. */
+static Ref result(B *b, Region *r, Ref loop, Region *body, Ref y)
+{
+    vec_push(b->a, &body->yield, y);
+    Type t = b->f->v.p[loop].op == OP_GEN ? b->f->v.p[loop].ty : ty_scalar();
+    return ir_emit(b->f, r, OP_RESULT, t, loop, NOREF, NOREF);
+}
+
+static void ret(B *b, Ref v)
+{
+    Output o = {0};
+    o.name = "y";
+    o.ty = b->f->v.p[v].ty;
+    o.role = o.ty.rank ? OUT_ARRAY : OUT_RETURN;
+    o.ref = v;
+    vec_push(b->a, &b->f->out, o);
+}
+
+/* ---- checking ---- */
+
+enum { MAXX = 64 };
+
+typedef struct {
+    Unit u;
+    int nin;            /* primal inputs */
+    int off[16], len[16];
+    int total;          /* doubles over all inputs */
+    int active[16];
+} Ctx;
+
+static void layout(Ctx *c)
+{
+    const Fn *f = c->u.primal;
+    c->nin = f->in.n;
+    c->total = 0;
+    for (int i = 0; i < f->in.n; i++) {
+        c->off[i] = c->total;
+        c->len[i] = (int)ty_size(f->in.p[i].ty);
+        c->total += c->len[i];
+        c->active[i] = !f->in.p[i].is_data;
+    }
+    ck_assert_int_le(c->total, MAXX);
+}
+
+static double prim(Ctx *c, const double *x)
+{
+    const double *in[16];
+    double y;
+    double *out[1] = {&y};
+    for (int i = 0; i < c->nin; i++)
+        in[i] = x + c->off[i];
+    ir_interp(c->u.primal, in, out);
+    return y;
+}
+
+/* f_grad: the gradient over all inputs (data entries left 0). */
+static double grad(Ctx *c, const double *x, double *g)
+{
+    const Fn *h = c->u.grad;
+    const double *in[16];
+    double *out[17], y;
+    for (int i = 0; i < c->nin; i++)
+        in[i] = x + c->off[i];
+    memset(g, 0, sizeof(double) * (size_t)c->total);
+    out[0] = &y;
+    for (int k = 1; k < h->out.n; k++)
+        out[k] = g + c->off[h->out.p[k].of];
+    ir_interp(h, in, out);
+    return y;
+}
+
+static double jvp(Ctx *c, const double *x, const double *v)
+{
+    const Fn *h = c->u.jvp;
+    const double *in[32];
+    double y, yd;
+    double *out[2] = {&y, &yd};
+    for (int i = 0; i < h->in.n; i++) {
+        const Input *p = &h->in.p[i];
+        in[i] = p->role == IN_TANGENT ? v + c->off[p->of] : x + c->off[i];
+    }
+    ir_interp(h, in, out);
+    return yd;
+}
+
+static void hvp(Ctx *c, const double *x, const double *v, double *hv)
+{
+    const Fn *h = c->u.hvp;
+    const double *in[32];
+    double *out[17], y;
+    for (int i = 0; i < h->in.n; i++) {
+        const Input *p = &h->in.p[i];
+        in[i] = p->role == IN_TANGENT ? v + c->off[p->of] : x + c->off[i];
+    }
+    memset(hv, 0, sizeof(double) * (size_t)c->total);
+    out[0] = &y;
+    for (int k = 1; k < h->out.n; k++)
+        out[k] = hv + c->off[h->out.p[k].of];
+    ir_interp(h, in, out);
+}
+
+static int is_active_entry(const Ctx *c, int j)
+{
+    for (int i = 0; i < c->nin; i++)
+        if (j >= c->off[i] && j < c->off[i] + c->len[i])
+            return c->active[i];
+    return 0;
+}
+
+static void close_to(double got, double want, double tol, const char *what, int j)
+{
+    ck_assert_msg(fabs(got - want) <= tol * (1 + fabs(want)), "%s[%d]: got %.15g, want %.15g",
+                  what, j, got, want);
+}
+
+/* Differentiates b's function and checks every entry point at x. */
+static void check_all(B *b, const double *x0, double tol)
+{
+    Ctx c = {0};
+    c.u.primal = b->f;
+    ir_verify(b->f);
+    ad_unit(&c.u);
+    ck_assert_ptr_nonnull(c.u.grad);
+    ck_assert_ptr_nonnull(c.u.jvp);
+    ir_verify(c.u.grad);
+    ir_verify(c.u.jvp);
+    layout(&c);
+    double x[MAXX], g[MAXX], v[MAXX], hv[MAXX], gp[MAXX], gm[MAXX];
+    memcpy(x, x0, sizeof(double) * (size_t)c.total);
+    double y = grad(&c, x, g);
+    close_to(y, prim(&c, x), 1e-14, "value", 0);
+    for (int j = 0; j < c.total; j++) {
+        if (!is_active_entry(&c, j)) {
+            v[j] = 0;
+            continue;
+        }
+        double h = 1e-6 * (1 + fabs(x[j])), s = x[j];
+        x[j] = s + h;
+        double fp = prim(&c, x);
+        x[j] = s - h;
+        double fm = prim(&c, x);
+        x[j] = s;
+        close_to(g[j], (fp - fm) / (2 * h), tol, "grad", j);
+        v[j] = sin(3.0 * j + 1);
+    }
+    /* forward mode against reverse mode */
+    double dot = 0, mag = 0;
+    for (int j = 0; j < c.total; j++) {
+        dot += g[j] * v[j];
+        mag += fabs(g[j] * v[j]);
+    }
+    double jv = jvp(&c, x, v);
+    ck_assert_msg(fabs(jv - dot) <= 1e-12 * (1 + mag), "jvp %.15g vs grad.v %.15g", jv, dot);
+    /* Hessian-vector product against differences of the gradient */
+    if (c.u.hvp) {
+        ir_verify(c.u.hvp);
+        hvp(&c, x, v, hv);
+        double h = 1e-6;
+        double xp[MAXX], xm[MAXX];
+        for (int j = 0; j < c.total; j++) {
+            xp[j] = x[j] + h * v[j];
+            xm[j] = x[j] - h * v[j];
+        }
+        grad(&c, xp, gp);
+        grad(&c, xm, gm);
+        for (int j = 0; j < c.total; j++)
+            if (is_active_entry(&c, j))
+                close_to(hv[j], (gp[j] - gm[j]) / (2 * h), 1e-5, "hvp", j);
+    }
+}
+
+static void fill(double *x, int n, double scale)
+{
+    for (int i = 0; i < n; i++)
+        x[i] = scale * sin(1.7 * i + 0.3);
+}
+
+/* f(W[3,4], x[4]) = sum_i sigmoid(sum_j W[i,j] x[j]): matvec, a GEN of
+ * RED, then a reduction over the GEN's result. */
+START_TEST(test_matvec_sigmoid)
+{
+    B b = new_fn("f");
+    Region *top = b.f->body, *gb, *rb, *sb;
+    Ref W = param(&b, "W", 2, 3, 4, 0), x = param(&b, "x", 1, 4, 0, 0);
+    Ref i, j, k;
+    Ref g = gen1(&b, top, 3, &gb, &i);
+    Ref r = red(&b, gb, RK_SUM, K(&b, 0), K(&b, 4), &rb, &j);
+    Ref t = op(&b, rb, OP_MUL, idx(&b, rb, W, 2, V(&b, i), V(&b, j)), idx(&b, rb, x, 1, V(&b, j), K(&b, 0)));
+    Ref s = result(&b, gb, r, rb, t);
+    Ref h = result(&b, top, g, gb, op(&b, gb, OP_SIGMOID, s, NOREF));
+    Ref q = red(&b, top, RK_SUM, K(&b, 0), K(&b, 3), &sb, &k);
+    ret(&b, result(&b, top, q, sb, idx(&b, sb, h, 1, V(&b, k), K(&b, 0))));
+    double x0[16];
+    fill(x0, 16, 0.9);
+    check_all(&b, x0, 1e-7);
+}
+END_TEST
+
+/* f(L[3,3], x[3]) = sum_i (sum_{j < i+1} L[i,j] x[j])^2 + x[2-i] x[i]:
+ * triangular bounds and reversed indices. */
+START_TEST(test_triangular)
+{
+    B b = new_fn("f");
+    Region *top = b.f->body, *ob, *ib;
+    Ref L = param(&b, "L", 2, 3, 3, 0), x = param(&b, "x", 1, 3, 0, 0);
+    Ref i, j;
+    Ref o = red(&b, top, RK_SUM, K(&b, 0), K(&b, 3), &ob, &i);
+    Ref in = red(&b, ob, RK_SUM, K(&b, 0), VK(&b, i, 1, 1), &ib, &j);
+    Ref t = op(&b, ib, OP_MUL, idx(&b, ib, L, 2, V(&b, i), V(&b, j)), idx(&b, ib, x, 1, V(&b, j), K(&b, 0)));
+    Ref s = result(&b, ob, in, ib, t);
+    Ref sq = op(&b, ob, OP_MUL, s, s);
+    Ref rx = op(&b, ob, OP_MUL, idx(&b, ob, x, 1, VK(&b, i, -1, 2), K(&b, 0)), idx(&b, ob, x, 1, V(&b, i), K(&b, 0)));
+    ret(&b, result(&b, top, o, ob, op(&b, ob, OP_ADD, sq, rx)));
+    double x0[12];
+    fill(x0, 12, 1.1);
+    check_all(&b, x0, 1e-7);
+    /* the strict upper triangle of L has gradient exactly 0 */
+}
+END_TEST
+
+/* max and prod reductions: ties share the gradient, zeros are exact. */
+START_TEST(test_max_prod)
+{
+    for (int kind = 0; kind < 2; kind++) {
+        B b = new_fn("f");
+        Region *top = b.f->body, *rb;
+        Ref x = param(&b, "x", 1, 5, 0, 0), w = param(&b, "w", 0, 0, 0, 0);
+        Ref j;
+        Ref r = red(&b, top, kind ? RK_PROD : RK_MAX, K(&b, 0), K(&b, 5), &rb, &j);
+        Ref t = op(&b, rb, OP_MUL, idx(&b, rb, x, 1, V(&b, j), K(&b, 0)), w);
+        ret(&b, result(&b, top, r, rb, op(&b, rb, OP_SIN, t, NOREF)));
+        double x0[6] = {0.3, -0.2, 0.7, 0.1, 0.5, 1.3};
+        check_all(&b, x0, 1e-7);
+    }
+}
+END_TEST
+
+Suite *suite_adarr(void);
+Suite *suite_adarr(void)
+{
+    Suite *s = suite_create("adarr");
+    TCase *tc = tcase_create("adarr");
+    tcase_add_test(tc, test_matvec_sigmoid);
+    tcase_add_test(tc, test_triangular);
+    tcase_add_test(tc, test_max_prod);
+    suite_add_tcase(s, tc);
+    return s;
+}
