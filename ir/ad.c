@@ -1191,6 +1191,7 @@ void ad_unit(Unit *u)
         ir_print(grad, stderr);
     ir_verify(grad);
     opt_all(grad);
+    opt_store(grad);
     u->grad = grad;
 
     if (!array) {

@@ -247,7 +247,13 @@ Ref em_const(Emit *e, double k);
 void opt_fold(Fn *f);
 void opt_cse(Fn *f);
 void opt_dce(Fn *f);
-void opt_all(Fn *f);      /* fold, cse, dce, repeated to a fixed point */
+/* Substitutes GEN bodies into the IDXs that read them where no work is
+ * repeated (loop fusion); removes the temporary arrays. */
+void opt_fuse(Fn *f);
+/* A zeroed buffer written once per element by one ACC: no zeroing, and
+ * the ACC stores.  Run last: later passes must keep the pattern. */
+void opt_store(Fn *f);
+void opt_all(Fn *f);      /* fuse, then fold, cse, dce to a fixed point */
 
 /* ---- interp.c: the IR interpreter ---- */
 /* Runs f: inputs in fn->in order (flat), outputs in fn->out order.  Each

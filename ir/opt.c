@@ -385,6 +385,7 @@ static int count_region(Fn *f, Region *r)
 void opt_all(Fn *f)
 {
     int before = -1;
+    opt_fuse(f);
     for (int round = 0; round < 8; round++) {
         opt_fold(f);
         opt_cse(f);
@@ -393,5 +394,405 @@ void opt_all(Fn *f)
         if (now == before)
             break;
         before = now;
+    }
+}
+
+/* ---------------- fusion ---------------- */
+
+/*
+ * An element of a GEN's result read by an IDX is the GEN's body at that
+ * index: opt_fuse copies the body in place of the IDX, with the GEN's
+ * index variables replaced by the IDX's affine indices, so that chains of
+ * elementwise operations, views (X[t], transpose) and reductions over
+ * them become one loop with no temporary array (loop fusion by
+ * substitution, as in Halide's inlining of pure stages).
+ *
+ * It fuses only where no work is repeated: the GEN has one result, read
+ * by exactly one IDX that runs once per element (its indices are
+ * distinct index variables plus constants, covering every loop between
+ * the GEN and the IDX), unless the body is cheap (loads and arithmetic,
+ * no libm call or loop), when every reader gets its own copy.
+ */
+
+typedef struct {
+    Fn *f;
+    Ref gen;         /* the GEN being substituted */
+    const Aff *ix;   /* its IVAR d -> ix[d] */
+    Ref *map;        /* old value -> copy */
+} Subst;
+
+static void aff_add_term(Arena *a, Aff *x, Ref iv, int32_t k, int cap)
+{
+    (void)a;
+    for (int i = 0; i < x->n; i++)
+        if (x->iv[i] == iv) {
+            x->a[i] += k;
+            return;
+        }
+    ASSERT(x->n < cap);
+    x->iv[x->n] = iv;
+    x->a[x->n++] = k;
+}
+
+static Aff subst_aff(Subst *S, Aff x)
+{
+    Arena *A = S->f->arena;
+    int cap = x.n;
+    for (int i = 0; i < x.n; i++)
+        if (S->f->v.p[x.iv[i]].parent->owner == S->gen)
+            cap += S->ix[(int)S->f->v.p[x.iv[i]].k].n;
+    Aff y = {0};
+    y.c = x.c;
+    y.iv = arena_alloc(A, sizeof(Ref) * (size_t)(cap + 1));
+    y.a = arena_alloc(A, sizeof(int32_t) * (size_t)(cap + 1));
+    for (int i = 0; i < x.n; i++) {
+        Ref iv = x.iv[i];
+        if (S->f->v.p[iv].parent->owner == S->gen) {
+            Aff by = S->ix[(int)S->f->v.p[iv].k];
+            y.c += x.a[i] * by.c;
+            for (int t = 0; t < by.n; t++)
+                aff_add_term(A, &y, by.iv[t], x.a[i] * by.a[t], cap);
+        } else {
+            aff_add_term(A, &y, S->map[iv] != NOREF ? S->map[iv] : iv, x.a[i], cap);
+        }
+    }
+    /* drop zero terms */
+    int n = 0;
+    for (int i = 0; i < y.n; i++)
+        if (y.a[i]) {
+            y.iv[n] = y.iv[i];
+            y.a[n++] = y.a[i];
+        }
+    y.n = n;
+    return y;
+}
+
+static int n_affs(const Inst *in)
+{
+    switch (in->op) {
+    case OP_IDX:
+    case OP_ACC: return in->nix;
+    case OP_RED: return 2;
+    case OP_LOOP: return 2 * in->nix;
+    case OP_IREAL: return 1;
+    default: return 0;
+    }
+}
+
+static Ref mapped(const Subst *S, Ref r)
+{
+    return r == NOREF ? NOREF : S->map[r] != NOREF ? S->map[r] : r;
+}
+
+/* Copies src's instructions (not its IVARs) to the end of dst. */
+static void clone_region(Subst *S, const Region *src, Region *dst)
+{
+    Fn *f = S->f;
+    for (int i = 0; i < src->ids.n; i++) {
+        Ref id = src->ids.p[i];
+        Inst in = f->v.p[id]; /* by value: emitting may move f->v */
+        if (in.op == OP_IVAR)
+            continue;
+        Ref n;
+        if (is_loop(&in)) {
+            n = ir_loop_new(f, dst, (Op)in.op, in.ty, ir_nivars(f, id));
+            for (int d = 0; d < ir_nivars(f, id); d++) {
+                S->map[ir_ivar(f, id, d)] = ir_ivar(f, n, d);
+                f->v.p[ir_ivar(f, n, d)].name = f->v.p[ir_ivar(f, id, d)].name;
+            }
+        } else {
+            n = ir_emit(f, dst, (Op)in.op, in.ty, NOREF, NOREF, NOREF);
+        }
+        Inst *x = &f->v.p[n];
+        for (int k = 0; k < 3; k++)
+            x->arg[k] = mapped(S, in.arg[k]);
+        x->k = in.k;
+        x->lin = in.lin;
+        x->acc = in.acc;
+        x->rev = in.rev;
+        x->line = in.line;
+        x->name = in.name;
+        x->nix = in.nix;
+        int na = n_affs(&in);
+        if (na) {
+            Aff *ix = arena_alloc(f->arena, sizeof(Aff) * (size_t)na);
+            for (int j = 0; j < na; j++)
+                ix[j] = subst_aff(S, in.ix[j]);
+            f->v.p[n].ix = ix;
+        }
+        if (in.op == OP_LIT) {
+            Ref *l = arena_alloc(f->arena, sizeof(Ref) * (size_t)(in.nix + 1));
+            for (int j = 0; j < in.nix; j++)
+                l[j] = mapped(S, in.list[j]);
+            f->v.p[n].list = l;
+        }
+        S->map[id] = n;
+        if (in.op == OP_IF) {
+            for (int s = 0; s < 2; s++) {
+                Region *r = ir_region_new(f, n, s);
+                f->v.p[n].reg[s] = r;
+                clone_region(S, in.reg[s], r);
+            }
+        } else if (is_loop(&in)) {
+            clone_region(S, in.reg[0], f->v.p[n].reg[0]);
+        }
+    }
+    for (int i = 0; i < src->yield.n; i++)
+        vec_push(f->arena, &dst->yield, mapped(S, src->yield.p[i]));
+}
+
+static int body_cheap(const Fn *f, const Region *b)
+{
+    int n = 0;
+    for (int i = 0; i < b->ids.n; i++) {
+        const Inst *in = &f->v.p[b->ids.p[i]];
+        OpKind k = op_info[in->op].kind;
+        if (in->op == OP_IVAR)
+            continue;
+        if (!(k == K_ARITH || k == K_BOOL || in->op == OP_CONST || in->op == OP_IDX ||
+              in->op == OP_IREAL || in->op == OP_NODIFF))
+            return 0;
+        n++;
+    }
+    return n <= 8;
+}
+
+/* Does the IDX `use` run once per element of `gen`? */
+static int runs_once(const Fn *f, Ref gen, Ref use)
+{
+    const Inst *u = &f->v.p[use];
+    const Region *top = f->v.p[gen].parent;
+    /* every index is a constant or +1 times an index variable, all distinct */
+    for (int d = 0; d < u->nix; d++) {
+        if (u->ix[d].n > 1 || (u->ix[d].n == 1 && u->ix[d].a[0] != 1))
+            return 0;
+        for (int e = 0; e < d; e++)
+            if (u->ix[d].n && u->ix[e].n && u->ix[d].iv[0] == u->ix[e].iv[0])
+                return 0;
+    }
+    /* every loop between the GEN and the IDX is indexed by */
+    for (const Region *r = u->parent; r != top; ) {
+        if (r->owner == NOREF)
+            return 0; /* the GEN is not visible from an enclosing region */
+        const Inst *o = &f->v.p[r->owner];
+        if (o->op == OP_RED)
+            return 0; /* a reduction's reverse loop recomputes its body:
+                         keep the expensive array as its tape */
+        if (is_loop(o)) {
+            for (int d = 0; d < ir_nivars(f, r->owner); d++) {
+                Ref iv = ir_ivar(f, r->owner, d);
+                int found = 0;
+                for (int e = 0; e < u->nix; e++)
+                    found |= u->ix[e].n == 1 && u->ix[e].iv[0] == iv;
+                if (!found)
+                    return 0;
+            }
+        } else if (o->op == OP_IF) {
+            return 0; /* it may not run at all: keep the array */
+        }
+        r = o->parent;
+    }
+    return 1;
+}
+
+typedef struct {
+    int *uses;      /* number of uses of each value */
+    Ref *user;      /* one user of each value */
+} Uses;
+
+static void count_uses(Fn *f, Region *r, Uses *U)
+{
+    for (int i = 0; i < r->ids.n; i++) {
+        Ref id = r->ids.p[i];
+        Inst *in = &f->v.p[id];
+        for (int k = 0; k < 3; k++)
+            if (in->arg[k] != NOREF && !(in->op == OP_RESULT && k == 0)) {
+                U->uses[in->arg[k]]++;
+                U->user[in->arg[k]] = id;
+            }
+        if (in->op == OP_LIT)
+            for (int k = 0; k < in->nix; k++) {
+                U->uses[in->list[k]]++;
+                U->user[in->list[k]] = id;
+            }
+        if (in->op == OP_IF) {
+            count_uses(f, in->reg[0], U);
+            count_uses(f, in->reg[1], U);
+        }
+        if (is_loop(in))
+            count_uses(f, in->reg[0], U);
+    }
+    for (int i = 0; i < r->yield.n; i++) {
+        U->uses[r->yield.p[i]] += 2; /* a whole-array use: never fused */
+        U->user[r->yield.p[i]] = NOREF;
+    }
+}
+
+static int count_region(Fn *f, Region *r);
+
+/* Fuses the IDX at position `at` of r; returns the number of
+ * instructions inserted before it, or -1. */
+static int fuse_one(Fn *f, Region *r, int at, Uses *U, Ref *repl, int cap)
+{
+    Ref use = r->ids.p[at];
+    Inst *u = &f->v.p[use];
+    Ref arr = u->arg[0];
+    Inst *a = &f->v.p[arr];
+    if (a->op != OP_RESULT || f->v.p[a->arg[0]].op != OP_GEN)
+        return -1;
+    Ref gen = a->arg[0];
+    Inst *g = &f->v.p[gen];
+    if (g->reg[0]->yield.n != 1)
+        return -1;
+    int cheap = body_cheap(f, g->reg[0]);
+    if (!cheap && !(U->uses[arr] == 1 && runs_once(f, gen, use)))
+        return -1;
+    if (f->v.n + 2 * count_region(f, g->reg[0]) + 16 >= cap)
+        return -1; /* next round */
+    Subst S = {f, gen, u->ix, NULL};
+    S.map = arena_alloc(f->arena, sizeof(Ref) * (size_t)(f->v.n * 2 + 64));
+    for (int i = 0; i < f->v.n * 2 + 64; i++)
+        S.map[i] = NOREF;
+    Region tmp = {0};
+    tmp.owner = r->owner;
+    clone_region(&S, g->reg[0], &tmp);
+    Ref val = tmp.yield.p[0];
+    /* splice before the IDX */
+    int k = tmp.ids.n;
+    for (int i = 0; i < k; i++)
+        vec_push(f->arena, &r->ids, NOREF);
+    for (int i = r->ids.n - 1; i >= at + k; i--)
+        r->ids.p[i] = r->ids.p[i - k];
+    for (int i = 0; i < k; i++) {
+        r->ids.p[at + i] = tmp.ids.p[i];
+        f->v.p[tmp.ids.p[i]].parent = r;
+    }
+    /* regions owned by copies keep their owner; the copies' names stay */
+    repl[use] = val;
+    if (!f->v.p[val].name)
+        f->v.p[val].name = f->v.p[use].name;
+    return k;
+}
+
+static int fuse_region(Fn *f, Region *r, Uses *U, Ref *repl, int cap)
+{
+    int n = 0;
+    for (int i = 0; i < r->ids.n; i++) {
+        Ref id = r->ids.p[i];
+        Inst *in = &f->v.p[id];
+        for (int k = 0; k < 3; k++)
+            in->arg[k] = resolve(repl, in->arg[k]);
+        if (in->op == OP_IF) {
+            n += fuse_region(f, in->reg[0], U, repl, cap);
+            n += fuse_region(f, in->reg[1], U, repl, cap);
+        } else if (is_loop(in)) {
+            n += fuse_region(f, in->reg[0], U, repl, cap);
+        } else if (in->op == OP_IDX) {
+            int k = fuse_one(f, r, i, U, repl, cap);
+            if (k >= 0) {
+                n++;
+                i += k; /* the copies are fused in the next round */
+            }
+        }
+    }
+    for (int i = 0; i < r->yield.n; i++)
+        r->yield.p[i] = resolve(repl, r->yield.p[i]);
+    return n;
+}
+
+void opt_fuse(Fn *f)
+{
+    for (int round = 0; round < 64; round++) {
+        Uses U;
+        U.uses = arena_alloc(f->arena, sizeof(int) * (size_t)(f->v.n + 1));
+        U.user = arena_alloc(f->arena, sizeof(Ref) * (size_t)(f->v.n + 1));
+        count_uses(f, f->body, &U);
+        for (int i = 0; i < f->out.n; i++)
+            U.uses[f->out.p[i].ref] += 2;
+        int cap = 4 * f->v.n + 4096;
+        Ref *repl = arena_alloc(f->arena, sizeof(Ref) * (size_t)cap);
+        for (int i = 0; i < cap; i++)
+            repl[i] = NOREF;
+        int n = fuse_region(f, f->body, &U, repl, cap);
+        rewrite(f, repl);
+        opt_dce(f);
+        if (!n)
+            break;
+    }
+}
+
+/* ---------------- stores instead of accumulation ---------------- */
+
+static void find_accs(Fn *f, Region *r, int *nacc, Ref *acc)
+{
+    for (int i = 0; i < r->ids.n; i++) {
+        Ref id = r->ids.p[i];
+        Inst *in = &f->v.p[id];
+        if (in->op == OP_ACC) {
+            nacc[in->arg[0]]++;
+            acc[in->arg[0]] = id;
+        }
+        if (in->op == OP_IF) {
+            find_accs(f, in->reg[0], nacc, acc);
+            find_accs(f, in->reg[1], nacc, acc);
+        }
+        if (is_loop(in))
+            find_accs(f, in->reg[0], nacc, acc);
+    }
+}
+
+/* Does the ACC write every element of its buffer exactly once?  It must
+ * sit in a nest of LOOPs, right inside the buffer's region, that runs
+ * each dimension d over 0..dim[d] with index [iv_0, ..., iv_{r-1}]. */
+static int writes_each_once(Fn *f, Ref a)
+{
+    Inst *in = &f->v.p[a];
+    Inst *z = &f->v.p[in->arg[0]];
+    Ref ivs[DX_MAXRANK];
+    int n = 0;
+    for (Region *r = in->parent; r != z->parent; ) {
+        if (r->owner == NOREF || f->v.p[r->owner].op != OP_LOOP)
+            return 0;
+        Inst *l = &f->v.p[r->owner];
+        int nv = l->nix;
+        if (n + nv > z->ty.rank)
+            return 0;
+        /* prepend this loop's ivars (we walk inner to outer) */
+        for (int k = n - 1; k >= 0; k--)
+            ivs[k + nv] = ivs[k];
+        for (int d = 0; d < nv; d++) {
+            if (l->ix[d].n || l->ix[nv + d].n)
+                return 0;
+            ivs[d] = ir_ivar(f, r->owner, d);
+        }
+        n += nv;
+        r = l->parent;
+    }
+    if (n != z->ty.rank)
+        return 0;
+    for (int d = 0; d < n; d++) {
+        Inst *l = &f->v.p[f->v.p[ivs[d]].parent->owner];
+        int k = (int)f->v.p[ivs[d]].k;
+        if (l->ix[k].c != 0 || l->ix[l->nix + k].c != z->ty.dim[d])
+            return 0;
+        Aff x = in->ix[d];
+        if (x.n != 1 || x.a[0] != 1 || x.c != 0 || x.iv[0] != ivs[d])
+            return 0;
+    }
+    return 1;
+}
+
+void opt_store(Fn *f)
+{
+    int *nacc = arena_alloc(f->arena, sizeof(int) * (size_t)(f->v.n + 1));
+    Ref *acc = arena_alloc(f->arena, sizeof(Ref) * (size_t)(f->v.n + 1));
+    find_accs(f, f->body, nacc, acc);
+    for (int z = 0; z < f->v.n; z++) {
+        if (nacc[z] != 1 || f->v.p[z].op != OP_ZEROS)
+            continue;
+        if (writes_each_once(f, acc[z])) {
+            f->v.p[acc[z]].k = 1;
+            f->v.p[z].k = 1;
+        }
     }
 }
