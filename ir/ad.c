@@ -728,7 +728,10 @@ static void fwd_loop(Tr *T, const Region *src, int at, Region *dst)
             arr = ir_emit(h, dst, OP_RESULT, h->v.p[n].ty, n, NOREF, NOREF);
             h->v.p[arr].k = ny++;
             h->v.p[arr].line = g->v.p[v].line;
-            h->v.p[arr].name = g->v.p[v].name;
+            const char *base = g->v.p[v].name;
+            for (int q = 0; q < nr && !base; q++)
+                base = g->v.p[src->ids.p[at + 1 + q]].name;
+            h->v.p[arr].name = arena_printf(h->arena, "%s_tape", base ? base : "t");
         }
         T->tape[v] = arr;
         T->tape_gen[v] = id;
