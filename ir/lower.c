@@ -17,57 +17,32 @@
  * on an active value.  Errors inside a callee are reported once, when
  * the callee itself is lowered, not at every call.
  */
-#include "ir.h"
+#include "lower.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <string.h>
-
-enum { UNDEF, DEF, PARTIAL };
-/* Inlining can multiply code exponentially (f1 calls f0 twice, f2 calls
- * f1 twice, ...): a function that would exceed this many syntax-tree
- * nodes once its calls are inlined is rejected before lowering. */
-enum { MAX_NODES = 1000000, MAX_INSTS = 8000000 };
-
-typedef struct {
-    const char *name;
-    Ref val;
-    int state;
-    int if_line;   /* PARTIAL: the if that left it undefined on a path */
-    unsigned stamp;
-} Slot;
-
-typedef struct {
-    int slot;
-    Ref val;
-    int state, if_line;
-} Undo;
-
-typedef struct {
-    Slot *slot;
-    int cap, n;
-    VEC(Undo) log;
-} Env;
-
-typedef struct {
-    Arena *a;
-    Diag *d;
-    Sema *s;
-    Fn *f;
-    Region *r;
-    Env *env;
-    int inlining;  /* > 0 while lowering a callee's body into a caller */
-    int stop;
-    unsigned stamp;
-    const char *fn_name;
-} Lower;
 
 /* ---- errors ---- */
 
-static void lerr(Lower *L, Loc loc, const char *fmt, const char *name)
+void lw_err(Lower *L, Loc loc, const char *fmt, const char *name)
 {
     if (L->inlining)
         return;
     if (diag_error(L->d, loc, fmt, name ? diag_name(L->a, name) : ""))
+        L->stop = 1;
+}
+
+void lw_errf(Lower *L, Loc loc, const char *fmt, ...)
+{
+    if (L->inlining)
+        return;
+    char msg[sizeof L->d->last];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (diag_error(L->d, loc, "%s", msg))
         L->stop = 1;
 }
 
@@ -80,7 +55,7 @@ static void env_init(Lower *L, Env *e)
     e->slot = arena_alloc(L->a, sizeof(Slot) * (size_t)e->cap);
 }
 
-static int env_find(Lower *L, Env *e, const char *name, int create)
+int lw_env_find(Lower *L, Env *e, const char *name, int create)
 {
     if (create && 2 * (e->n + 1) > e->cap) {
         Slot *old = e->slot;
@@ -111,19 +86,23 @@ static int env_find(Lower *L, Env *e, const char *name, int create)
         return -1;
     e->slot[h].name = name;
     e->slot[h].val = NOREF;
+    e->slot[h].shape = NOREF;
     e->slot[h].state = UNDEF;
     e->n++;
     return (int)h;
 }
 
-static void env_set(Lower *L, int slot, Ref val, int state, int if_line)
+/* shape: a value with the variable's shape (val itself when DEF). */
+static void env_set(Lower *L, int slot, Ref val, int state, int if_line, Ref shape)
 {
     Env *e = L->env;
-    Undo u = {slot, e->slot[slot].val, e->slot[slot].state, e->slot[slot].if_line};
+    Slot *s = &e->slot[slot];
+    Undo u = {slot, s->val, s->shape, s->state, s->if_line};
     vec_push(L->a, &e->log, u);
-    e->slot[slot].val = val;
-    e->slot[slot].state = state;
-    e->slot[slot].if_line = if_line;
+    s->val = val;
+    s->shape = state == DEF ? val : shape;
+    s->state = state;
+    s->if_line = if_line;
 }
 
 static void env_undo(Env *e, int mark)
@@ -131,6 +110,7 @@ static void env_undo(Env *e, int mark)
     while (e->log.n > mark) {
         Undo u = e->log.p[--e->log.n];
         e->slot[u.slot].val = u.val;
+        e->slot[u.slot].shape = u.shape;
         e->slot[u.slot].state = u.state;
         e->slot[u.slot].if_line = u.if_line;
     }
@@ -138,26 +118,47 @@ static void env_undo(Env *e, int mark)
 
 /* ---- emitting ---- */
 
-static Ref emit(Lower *L, Loc loc, Op op, Ref a, Ref b)
+Ref lw_put(Lower *L, Loc loc, Op op, Type ty, Ref a, Ref b)
 {
-    Type t = op_info[op].kind == K_BOOL ? ty_bool() : ty_scalar();
-    Ref r = ir_emit(L->f, L->r, op, t, a, b, NOREF);
+    Ref r = ir_emit(L->f, L->r, op, ty, a, b, NOREF);
     L->f->v.p[r].line = loc.line;
     if (L->f->v.n > MAX_INSTS)
         BUG("a function grew past the operation limit after its size was checked");
     return r;
 }
 
-static Ref konst(Lower *L, Loc loc, double k)
+Ref lw_emit(Lower *L, Loc loc, Op op, Ref a, Ref b)
+{
+    return lw_put(L, loc, op, op_info[op].kind == K_BOOL ? ty_bool() : ty_scalar(), a, b);
+}
+
+Ref lw_const(Lower *L, Loc loc, double k)
 {
     Ref r = ir_const(L->f, L->r, k);
     L->f->v.p[r].line = loc.line;
     return r;
 }
 
+Ref lw_mark_bad(Lower *L, Ref r)
+{
+    while (L->bad.n <= r)
+        vec_push(L->a, &L->bad, 0);
+    L->bad.p[r] = 1;
+    return r;
+}
+
+Ref lw_bad(Lower *L, Loc loc)
+{
+    return lw_mark_bad(L, lw_const(L, loc, 0));
+}
+
+int lw_is_bad(const Lower *L, Ref r)
+{
+    return r < L->bad.n && L->bad.p[r];
+}
+
 /* ---- expressions ---- */
 
-static Ref lower_expr(Lower *L, const Ast *e);
 static Ref lower_cond(Lower *L, const Ast *e);
 static Ref lower_body(Lower *L, const Ast *fn);
 
@@ -177,11 +178,10 @@ static const Builtin scalar_builtins[] = {
     {"max", OP_MAX, 2},
 };
 
-/* An integer exponent: an integer literal or constant, maybe negated. */
-static int int_exponent(Lower *L, const Ast *e, double *n)
+int lw_int_exponent(Lower *L, const Ast *e, double *n)
 {
     if (e->kind == AST_NEG) {
-        if (!int_exponent(L, e->a, n))
+        if (!lw_int_exponent(L, e->a, n))
             return 0;
         *n = -*n;
         return 1;
@@ -199,27 +199,25 @@ static int int_exponent(Lower *L, const Ast *e, double *n)
     return 0;
 }
 
-static Ref power(Lower *L, Loc loc, Ref x, const Ast *exponent)
-{
-    double n;
-    if (int_exponent(L, exponent, &n)) {
-        Ref r = emit(L, loc, OP_POWI, x, NOREF);
-        L->f->v.p[r].k = n;
-        return r;
-    }
-    return emit(L, loc, OP_POW, x, lower_expr(L, exponent));
-}
-
 static Ref unsupported(Lower *L, const Ast *e, const char *what)
 {
     if (!L->inlining && diag_error(L->d, e->loc, "%s are not supported yet", what))
         L->stop = 1;
-    return konst(L, e->loc, 0);
+    return lw_bad(L, e->loc);
 }
 
 static Ref lower_name(Lower *L, const Ast *e)
 {
-    int slot = env_find(L, L->env, e->name, 0);
+    const IndexVar *iv = lw_index_find(L, e->name);
+    if (iv) {
+        /* an index variable as a real value (t * dt) */
+        Ref r = lw_put(L, e->loc, OP_IREAL, ty_scalar(), NOREF, NOREF);
+        L->f->v.p[r].nix = 1;
+        L->f->v.p[r].ix = arena_alloc(L->a, sizeof(Aff));
+        L->f->v.p[r].ix[0] = aff_copy(L->a, iv->val);
+        return r;
+    }
+    int slot = lw_env_find(L, L->env, e->name, 0);
     if (slot >= 0) {
         Slot *s = &L->env->slot[slot];
         if (s->state == DEF)
@@ -230,58 +228,101 @@ static Ref lower_name(Lower *L, const Ast *e)
                            "'%s' is not defined on every path to here (see the if on line %d)",
                            diag_name(L->a, e->name), s->if_line))
                 L->stop = 1;
-            return konst(L, e->loc, 0);
+            return lw_bad(L, e->loc);
         }
     }
     int is_int;
     double v;
     int c = sema_const(L->s, e->name, &is_int, &v);
     if (c == 1)
-        return konst(L, e->loc, v);
+        return lw_const(L, e->loc, v);
     if (c == -1)
-        return konst(L, e->loc, 0); /* its definition was reported */
+        return lw_bad(L, e->loc); /* its definition was reported */
     if (!strcmp(e->name, "pi"))
-        return konst(L, e->loc, 3.14159265358979323846);
+        return lw_const(L, e->loc, 3.14159265358979323846);
+    const IndexVar *g = lw_index_gone(L, e->name);
     if (sema_fn(L->s, e->name))
-        lerr(L, e->loc, "'%s' is a function, not a value", e->name);
+        lw_err(L, e->loc, "'%s' is a function, not a value", e->name);
     else if (sema_is_builtin(e->name))
-        lerr(L, e->loc, "'%s' is a built-in function, not a value", e->name);
+        lw_err(L, e->loc, "'%s' is a built-in function, not a value", e->name);
+    else if (g)
+        lw_errf(L, e->loc, "'%s' is not defined here (the index variable '%s' of the %s on line %d "
+              "exists only inside it)", diag_name(L->a, e->name), diag_name(L->a, e->name),
+              g->what, g->line);
     else
-        lerr(L, e->loc, "'%s' is not defined", e->name);
-    return konst(L, e->loc, 0);
+        lw_err(L, e->loc, "'%s' is not defined", e->name);
+    return lw_bad(L, e->loc);
 }
 
-static Ref arity_error(Lower *L, const Ast *e, int want)
+Ref lw_arity_error(Lower *L, const Ast *e, int want)
 {
     if (!L->inlining &&
         diag_error(L->d, e->loc, "'%s' takes %d argument%s, but %d %s given",
                    diag_name(L->a, e->name), want, want == 1 ? "" : "s", e->args.n,
                    e->args.n == 1 ? "was" : "were"))
         L->stop = 1;
-    return konst(L, e->loc, 0);
+    return lw_bad(L, e->loc);
 }
 
+/* The types g's parameters declare (an entry is NULL-typed, kind
+ * TY_NONE, where its declaration has an error, reported with g). */
+static Type *param_types(Lower *L, const Ast *g)
+{
+    Type *t = arena_alloc(L->a, sizeof(Type) * (size_t)(g->params.n + 1));
+    L->inlining++;
+    for (int i = 0; i < g->params.n; i++) {
+        const Ast *p = g->params.p[i];
+        t[i] = ty_scalar();
+        if (p->dims.n && !lw_declared_type(L, &p->dims, p->name_loc, &t[i]))
+            t[i] = ty_none();
+    }
+    L->inlining--;
+    return t;
+}
+
+/* A call of a user function: its body, inlined with the parameters bound
+ * to the arguments (arrays pass through whole). */
 static Ref lower_user_call(Lower *L, const Ast *e, const Ast *g)
 {
     if (e->args.n != g->params.n) {
-        return arity_error(L, e, g->params.n);
+        return lw_arity_error(L, e, g->params.n);
     }
     Ref *args = arena_alloc(L->a, sizeof(Ref) * (size_t)(e->args.n + 1));
-    for (int i = 0; i < e->args.n; i++)
+    int ok = 1;
+    for (int i = 0; i < e->args.n; i++) {
         args[i] = lower_expr(L, e->args.p[i]);
-    for (int i = 0; i < g->params.n; i++)
-        if (g->params.p[i]->dims.n)
-            return unsupported(L, e, "calls with array arguments");
+        ok &= !lw_is_bad(L, args[i]);
+    }
+    /* the callee sees none of the caller's names, index variables included */
     Env callee, *saved = L->env;
+    IndexVec saved_ix = L->ix;
+    LevelVec saved_dom = L->dom;
+    memset(&L->ix, 0, sizeof L->ix);
+    memset(&L->dom, 0, sizeof L->dom);
     env_init(L, &callee);
     L->env = &callee;
-    for (int i = 0; i < g->params.n; i++)
-        env_set(L, env_find(L, &callee, g->params.p[i]->name, 1), args[i], DEF, 0);
-    L->inlining++;
-    Ref v = lower_body(L, g);
-    L->inlining--;
+    Type *pt = param_types(L, g);
+    for (int i = 0; ok && i < g->params.n; i++) {
+        Type at = lw_type_of(L, args[i]);
+        if (pt[i].kind == TY_NONE || ty_eq(at, pt[i]))
+            continue;
+        lw_errf(L, e->args.p[i]->loc, "argument %d of '%s' is %s, but parameter '%s' is %s", i + 1,
+              diag_name(L->a, g->name), lw_describe(L, at), diag_name(L->a, g->params.p[i]->name),
+              lw_describe(L, pt[i]));
+        ok = 0;
+    }
+    Ref v;
+    if (ok) {
+        for (int i = 0; i < g->params.n; i++)
+            env_set(L, lw_env_find(L, &callee, g->params.p[i]->name, 1), args[i], DEF, 0, NOREF);
+        L->inlining++;
+        v = lower_body(L, g);
+        L->inlining--;
+    }
     L->env = saved;
-    return v;
+    L->ix = saved_ix;
+    L->dom = saved_dom;
+    return ok ? v : lw_bad(L, e->loc);
 }
 
 static Ref lower_call(Lower *L, const Ast *e)
@@ -293,89 +334,113 @@ static Ref lower_call(Lower *L, const Ast *e)
         const Builtin *b = &scalar_builtins[i];
         if (strcmp(b->name, e->name))
             continue;
-        if ((b->op == OP_MIN || b->op == OP_MAX) && e->args.n == 1)
-            return unsupported(L, e, "arrays");
+        int minmax = b->op == OP_MIN || b->op == OP_MAX;
+        if (minmax && e->args.n == 1)
+            return lower_array_call(L, e); /* over the elements of an array */
+        if (minmax && e->args.n != 2) {
+            lw_errf(L, e->loc, "'%s' takes 1 or 2 arguments, but %d were given", b->name,
+                  e->args.n);
+            return lw_bad(L, e->loc);
+        }
         if (e->args.n != b->nargs) {
-            return arity_error(L, e, b->nargs);
+            return lw_arity_error(L, e, b->nargs);
         }
         if (b->op == OP_POW)
-            return power(L, e->loc, lower_expr(L, e->args.p[0]), e->args.p[1]);
+            return lower_pow_call(L, e);
         Ref a = lower_expr(L, e->args.p[0]);
         Ref c = b->nargs > 1 ? lower_expr(L, e->args.p[1]) : NOREF;
-        return emit(L, e->loc, b->op, a, c);
+        if (c != NOREF && !lw_is_bad(L, a) && !lw_is_bad(L, c)) {
+            Type ta = lw_type_of(L, a), tc = lw_type_of(L, c);
+            if (ta.rank && tc.rank && !ty_eq(ta, tc)) {
+                lw_errf(L, e->loc, "the arguments of '%s' have different shapes %s and %s", b->name,
+                      lw_shape_text(L, ta), lw_shape_text(L, tc));
+                return lw_bad(L, e->loc);
+            }
+        }
+        return lw_lift(L, e->loc, b->op, a, c, 0);
     }
-    if (sema_is_builtin(e->name))
-        return unsupported(L, e, "array functions");
+    Ref r = lower_array_call(L, e);
+    if (r != NOREF)
+        return r;
     int is_int;
     double v;
     if (sema_const(L->s, e->name, &is_int, &v))
-        lerr(L, e->loc, "'%s' is a constant, not a function", e->name);
-    else if (env_find(L, L->env, e->name, 0) >= 0)
-        lerr(L, e->loc, "'%s' is a variable, not a function", e->name);
+        lw_err(L, e->loc, "'%s' is a constant, not a function", e->name);
+    else if (lw_env_find(L, L->env, e->name, 0) >= 0 || lw_index_find(L, e->name))
+        lw_err(L, e->loc, "'%s' is a variable, not a function", e->name);
     else
-        lerr(L, e->loc, "no function named '%s'", e->name);
-    return konst(L, e->loc, 0);
+        lw_err(L, e->loc, "no function named '%s'", e->name);
+    return lw_bad(L, e->loc);
 }
 
 /* if c then a else b: an IF with one result, so only the branch taken
- * is evaluated (and differentiated). */
+ * is evaluated (and differentiated).  Both values have one shape. */
 static Ref lower_ifexpr(Lower *L, const Ast *e)
 {
     Ref c = lower_cond(L, e->cond);
-    Ref nif = ir_emit(L->f, L->r, OP_IF, ty_scalar(), c, NOREF, NOREF);
-    L->f->v.p[nif].line = e->loc.line;
+    Ref nif = lw_put(L, e->loc, OP_IF, ty_scalar(), c, NOREF);
     Region *saved = L->r;
     const Ast *arm[2] = {e->a, e->b};
+    Ref v[2];
     for (int s = 0; s < 2; s++) {
         Region *r = ir_region_new(L->f, nif, s);
         L->f->v.p[nif].reg[s] = r;
         L->r = r;
-        Ref v = lower_expr(L, arm[s]);
-        vec_push(L->a, &r->yield, v);
+        v[s] = lower_expr(L, arm[s]);
+        vec_push(L->a, &r->yield, v[s]);
     }
     L->r = saved;
-    Ref res = ir_emit(L->f, L->r, OP_RESULT, ty_scalar(), nif, NOREF, NOREF);
-    L->f->v.p[res].line = e->loc.line;
-    return res;
+    Type t = lw_type_of(L, v[0]);
+    if (lw_is_bad(L, v[0]) || lw_is_bad(L, v[1]))
+        return lw_bad(L, e->loc);
+    if (!ty_eq(t, lw_type_of(L, v[1]))) {
+        lw_errf(L, e->loc, "the values of if-then-else differ in shape: %s and %s",
+              lw_describe(L, t), lw_describe(L, lw_type_of(L, v[1])));
+        return lw_bad(L, e->loc);
+    }
+    return lw_put(L, e->loc, OP_RESULT, t, nif, NOREF);
 }
 
-static Ref lower_expr(Lower *L, const Ast *e)
+Ref lower_expr(Lower *L, const Ast *e)
 {
     if (L->stop)
-        return konst(L, e->loc, 0);
+        return lw_bad(L, e->loc);
     switch (e->kind) {
     case AST_NUM:
-        return konst(L, e->loc, e->num);
+        return lw_const(L, e->loc, e->num);
     case AST_NAME:
         return lower_name(L, e);
     case AST_NEG:
-        return emit(L, e->loc, OP_NEG, lower_expr(L, e->a), NOREF);
-    case AST_BIN: {
-        if (e->op == '@')
-            return unsupported(L, e, "matrix products");
-        Ref a = lower_expr(L, e->a);
-        if (e->op == '^')
-            return power(L, e->loc, a, e->b);
-        Ref b = lower_expr(L, e->b);
-        Op op = e->op == '+' ? OP_ADD : e->op == '-' ? OP_SUB : e->op == '*' ? OP_MUL : OP_DIV;
-        return emit(L, e->loc, op, a, b);
-    }
+        return lw_lift(L, e->loc, OP_NEG, lower_expr(L, e->a), NOREF, 0);
+    case AST_BIN:
+        return lower_bin(L, e);
     case AST_CALL:
         return lower_call(L, e);
     case AST_IFEXPR:
         return lower_ifexpr(L, e);
     case AST_REDUCE:
-        return unsupported(L, e, "reductions over index ranges");
+        return lower_reduce(L, e);
     case AST_INDEX:
-        return unsupported(L, e, "arrays (indexing)");
+        return lower_index(L, e);
     case AST_ARRAY:
-        return unsupported(L, e, "array literals");
+        return lower_literal(L, e);
     case AST_COMP:
-        return unsupported(L, e, "array comprehensions");
+        return lower_comp(L, e);
     default:
-        lerr(L, e->loc, "a condition is not a value%s", NULL);
-        return konst(L, e->loc, 0);
+        lw_err(L, e->loc, "a condition is not a value%s", NULL);
+        return lw_bad(L, e->loc);
     }
+}
+
+/* One side of a comparison: conditions compare scalars. */
+static Ref compared(Lower *L, const Ast *e)
+{
+    Ref r = lower_expr(L, e);
+    if (lw_is_bad(L, r) || !lw_type_of(L, r).rank)
+        return r;
+    lw_errf(L, e->loc, "a condition compares scalars, but this is %s",
+          lw_describe(L, lw_type_of(L, r)));
+    return lw_bad(L, e->loc);
 }
 
 static Ref lower_cond(Lower *L, const Ast *e)
@@ -384,21 +449,21 @@ static Ref lower_cond(Lower *L, const Ast *e)
                              [CMP_GE] = OP_GE, [CMP_EQ] = OP_EQ, [CMP_NE] = OP_NE};
     switch (e->kind) {
     case AST_CMP: {
-        Ref a = lower_expr(L, e->a);
-        Ref b = lower_expr(L, e->b);
-        return emit(L, e->loc, cmp[e->op], a, b);
+        Ref a = compared(L, e->a);
+        Ref b = compared(L, e->b);
+        return lw_emit(L, e->loc, cmp[e->op], a, b);
     }
     case AST_AND:
     case AST_OR: {
         Ref a = lower_cond(L, e->cond);
         Ref b = lower_cond(L, e->cond2);
-        return emit(L, e->loc, e->kind == AST_AND ? OP_AND : OP_OR, a, b);
+        return lw_emit(L, e->loc, e->kind == AST_AND ? OP_AND : OP_OR, a, b);
     }
     case AST_NOT:
-        return emit(L, e->loc, OP_NOT, lower_cond(L, e->cond), NOREF);
+        return lw_emit(L, e->loc, OP_NOT, lower_cond(L, e->cond), NOREF);
     default:
-        lerr(L, e->loc, "expected a condition (a comparison such as x > 0)%s", NULL);
-        return emit(L, e->loc, OP_NE, konst(L, e->loc, 0), konst(L, e->loc, 0));
+        lw_err(L, e->loc, "expected a condition (a comparison such as x > 0)%s", NULL);
+        return lw_emit(L, e->loc, OP_NE, lw_const(L, e->loc, 0), lw_const(L, e->loc, 0));
     }
 }
 
@@ -407,27 +472,27 @@ static Ref lower_cond(Lower *L, const Ast *e)
 static void lower_stmts(Lower *L, const AstList *body, int top);
 
 /* A name that a variable may take (assignments and parameters). */
-static int check_var_name(Lower *L, const char *name, Loc loc, const char *what)
+int lw_check_name(Lower *L, const char *name, Loc loc, const char *what)
 {
     int is_int;
     double v;
     if (sema_is_builtin(name)) {
         if (!L->inlining &&
-            diag_error(L->d, loc, "'%s' is the name of a built-in function; a %s cannot take it",
+            diag_error(L->d, loc, "'%s' is the name of a built-in function; %s cannot take it",
                        diag_name(L->a, name), what))
             L->stop = 1;
         return 0;
     }
     if (sema_const(L->s, name, &is_int, &v)) {
         if (!L->inlining &&
-            diag_error(L->d, loc, "'%s' is a constant; a %s cannot take its name",
+            diag_error(L->d, loc, "'%s' is a constant; %s cannot take its name",
                        diag_name(L->a, name), what))
             L->stop = 1;
         return 0;
     }
     if (sema_fn(L->s, name)) {
         if (!L->inlining &&
-            diag_error(L->d, loc, "'%s' is a function; a %s cannot take its name",
+            diag_error(L->d, loc, "'%s' is a function; %s cannot take its name",
                        diag_name(L->a, name), what))
             L->stop = 1;
         return 0;
@@ -435,19 +500,35 @@ static int check_var_name(Lower *L, const char *name, Loc loc, const char *what)
     return 1;
 }
 
+/* The value whose shape a variable has: its value, or on a path where
+ * it is not defined, the value it has on another path (or NOREF). */
+static Ref shape_of(const Slot *s)
+{
+    return s->state == DEF ? s->val : s->state == PARTIAL ? s->shape : NOREF;
+}
+
 static void lower_assign(Lower *L, const Ast *st)
 {
     Ref v = lower_expr(L, st->a);
-    check_var_name(L, st->name, st->name_loc, "variable"); /* bound anyway */
+    lw_check_name(L, st->name, st->name_loc, "a variable"); /* bound anyway */
+    int slot = lw_env_find(L, L->env, st->name, 1);
+    Ref old = shape_of(&L->env->slot[slot]);
+    if (old != NOREF && !lw_is_bad(L, old) && !lw_is_bad(L, v) &&
+        !ty_eq(lw_type_of(L, old), lw_type_of(L, v))) {
+        lw_errf(L, st->name_loc, "'%s' is %s; it cannot be assigned %s (a variable keeps its shape)",
+              diag_name(L->a, st->name), lw_describe(L, lw_type_of(L, old)),
+              lw_describe(L, lw_type_of(L, v)));
+        v = lw_bad(L, st->loc);
+    }
     Inst *in = &L->f->v.p[v];
     if (!in->name && in->op != OP_CONST && in->op != OP_PARAM)
         in->name = st->name;
-    env_set(L, env_find(L, L->env, st->name, 1), v, DEF, 0);
+    env_set(L, slot, v, DEF, 0, NOREF);
 }
 
 typedef struct {
     int slot;
-    Ref val;
+    Ref val, shape;
     int state;
 } Change;
 typedef VEC(Change) ChangeVec;
@@ -463,7 +544,7 @@ static void collect(Lower *L, int mark, ChangeVec *out, IntVec *order)
         if (e->slot[s].stamp == stamp)
             continue;
         e->slot[s].stamp = stamp;
-        Change c = {s, e->slot[s].val, e->slot[s].state};
+        Change c = {s, e->slot[s].val, shape_of(&e->slot[s]), e->slot[s].state};
         vec_push(L->a, out, c);
         vec_push(L->a, order, s);
     }
@@ -478,13 +559,12 @@ static const Change *find_change(const Change *c, int n, int slot)
 }
 
 /* if c { A } else { B }: the variables either branch assigns become the
- * IF's results where both paths define them. */
+ * IF's results where both paths define them (with one shape). */
 static void lower_if(Lower *L, const Ast *st)
 {
     Ref c = lower_cond(L, st->cond);
     Fn *f = L->f;
-    Ref nif = ir_emit(f, L->r, OP_IF, ty_scalar(), c, NOREF, NOREF);
-    f->v.p[nif].line = st->loc.line;
+    Ref nif = lw_put(L, st->loc, OP_IF, ty_scalar(), c, NOREF);
     Region *saved = L->r;
     int mark = L->env->log.n;
     ChangeVec ch[2] = {{0}};
@@ -510,18 +590,27 @@ static void lower_if(Lower *L, const Ast *st)
         Change v[2];
         for (int k = 0; k < 2; k++) {
             const Change *x = find_change(ch[k].p, ch[k].n, s);
-            v[k] = x ? *x : (Change){s, slot->val, slot->state};
+            v[k] = x ? *x : (Change){s, slot->val, shape_of(slot), slot->state};
         }
         if (v[0].state == DEF && v[1].state == DEF) {
+            Type t = lw_type_of(L, v[0].val);
+            int err = lw_is_bad(L, v[0].val) || lw_is_bad(L, v[1].val);
+            if (!err && !ty_eq(t, lw_type_of(L, v[1].val))) {
+                lw_errf(L, st->loc, "'%s' is %s after the then branch but %s after the else "
+                      "branch (a variable keeps its shape)", diag_name(L->a, slot->name),
+                      lw_describe(L, t), lw_describe(L, lw_type_of(L, v[1].val)));
+                env_set(L, s, lw_bad(L, st->loc), DEF, 0, NOREF);
+                continue;
+            }
             for (int k = 0; k < 2; k++)
                 vec_push(L->a, &f->v.p[nif].reg[k]->yield, v[k].val);
-            Ref res = ir_emit(f, L->r, OP_RESULT, ty_scalar(), nif, NOREF, NOREF);
+            Ref res = lw_put(L, st->loc, OP_RESULT, t, nif, NOREF);
             f->v.p[res].k = nres++;
             f->v.p[res].name = slot->name;
-            f->v.p[res].line = st->loc.line;
-            env_set(L, s, res, DEF, 0);
+            env_set(L, s, err ? lw_mark_bad(L, res) : res, DEF, 0, NOREF);
         } else if (v[0].state != UNDEF || v[1].state != UNDEF) {
-            env_set(L, s, NOREF, PARTIAL, st->loc.line);
+            Ref shape = v[0].shape != NOREF ? v[0].shape : v[1].shape;
+            env_set(L, s, NOREF, PARTIAL, st->loc.line, shape);
         }
     }
 }
@@ -542,10 +631,10 @@ static void lower_stmts(Lower *L, const AstList *body, int top)
             break;
         case AST_RETURN:
             if (!top)
-                lerr(L, st->loc, "return is allowed only as the last statement of a function%s",
+                lw_err(L, st->loc, "return is allowed only as the last statement of a function%s",
                      NULL);
             else if (i != body->n - 1)
-                lerr(L, body->p[i + 1]->loc, "statement after return%s", NULL);
+                lw_err(L, body->p[i + 1]->loc, "statement after return%s", NULL);
             break;
         default:
             BUG("lower_stmts: not a statement");
@@ -566,14 +655,24 @@ static Ref lower_body(Lower *L, const Ast *fn)
         lower_stmts(L, &fn->body, 1);
         const Ast *last = fn->body.n ? fn->body.p[fn->body.n - 1] : NULL;
         if (!last || last->kind != AST_RETURN) {
-            lerr(L, fn->name_loc, "function '%s' does not end with a return statement", fn->name);
-            v = konst(L, fn->loc, 0);
+            lw_err(L, fn->name_loc, "function '%s' does not end with a return statement", fn->name);
+            v = lw_bad(L, fn->loc);
         } else {
-            v = L->stop ? konst(L, last->loc, 0) : lower_expr(L, last->a);
+            v = L->stop ? lw_bad(L, last->loc) : lower_expr(L, last->a);
         }
     }
     L->fn_name = saved_name;
     return v;
+}
+
+/* Where a function's result is written: its return statement, or its
+ * expression body. */
+static Loc result_loc(const Ast *fn)
+{
+    if (fn->a)
+        return fn->a->loc;
+    const Ast *last = fn->body.n ? fn->body.p[fn->body.n - 1] : NULL;
+    return last && last->kind == AST_RETURN ? last->loc : fn->name_loc;
 }
 
 static Fn *lower_fn(Lower *L, const Ast *fn, const Source *src)
@@ -584,29 +683,33 @@ static Fn *lower_fn(Lower *L, const Ast *fn, const Source *src)
     f->line = fn->loc.line;
     L->f = f;
     L->r = f->body;
+    L->bad.n = 0;
+    L->gone.n = 0;
     Env env;
     env_init(L, &env);
     L->env = &env;
     for (int i = 0; i < fn->params.n; i++) {
         const Ast *p = fn->params.p[i];
-        Input in = {p->name, ty_scalar(), IN_PARAM, p->is_data, 0};
+        Type ty = ty_scalar();
+        int ok = !p->dims.n || lw_declared_type(L, &p->dims, p->name_loc, &ty);
+        Input in = {p->name, ok ? ty : ty_scalar(), IN_PARAM, p->is_data, 0};
         vec_push(L->a, &f->in, in);
         Ref r = ir_param(f, f->body, i);
         f->v.p[r].line = p->loc.line;
+        if (!ok)
+            lw_mark_bad(L, r);
         /* bound even after an error, so its uses do not cascade */
-        if (p->dims.n)
-            unsupported(L, p, "array parameters");
-        else
-            check_var_name(L, p->name, p->name_loc, "parameter");
-        int slot = env_find(L, &env, p->name, 1);
+        lw_check_name(L, p->name, p->name_loc, "a parameter");
+        int slot = lw_env_find(L, &env, p->name, 1);
         if (env.slot[slot].state != UNDEF) {
-            lerr(L, p->name_loc, "duplicate parameter '%s'", p->name);
+            lw_err(L, p->name_loc, "duplicate parameter '%s'", p->name);
             continue;
         }
-        env_set(L, slot, r, DEF, 0);
+        env_set(L, slot, r, DEF, 0, NOREF);
     }
-    if (fn->ret && fn->ret->dims.n)
-        unsupported(L, fn->ret, "array results");
+    Type want = ty_scalar();
+    int declared = fn->ret && (!fn->ret->dims.n || lw_declared_type(L, &fn->ret->dims,
+                                                                 fn->ret->loc, &want));
     double size = sema_inline_size(L->s, fn);
     if (size > MAX_NODES) {
         if (diag_error(L->d, fn->name_loc,
@@ -614,12 +717,16 @@ static Fn *lower_fn(Lower *L, const Ast *fn, const Source *src)
                        "(%.3g operations; the limit is %d)",
                        diag_name(L->a, fn->name), size, MAX_NODES))
             L->stop = 1;
-        Output o = {"out", ty_scalar(), OUT_RETURN, 0, konst(L, fn->loc, 0)};
+        Output o = {"out", ty_scalar(), OUT_RETURN, 0, lw_const(L, fn->loc, 0)};
         vec_push(L->a, &f->out, o);
         return f;
     }
     Ref v = lower_body(L, fn);
-    Output o = {"out", ty_scalar(), OUT_RETURN, 0, v};
+    Type ty = lw_type_of(L, v);
+    if (declared && !lw_is_bad(L, v) && !ty_eq(ty, want))
+        lw_errf(L, result_loc(fn), "function '%s' returns %s, but its declared result is %s",
+              diag_name(L->a, fn->name), lw_describe(L, ty), lw_describe(L, want));
+    Output o = {"out", ty, ty.rank ? OUT_ARRAY : OUT_RETURN, 0, v};
     vec_push(L->a, &f->out, o);
     return f;
 }
@@ -640,7 +747,7 @@ int ir_lower(Arena *a, Diag *d, const Source *src, const AstFile *file, Sema *s,
             continue;
         Unit u = {0};
         u.primal = lower_fn(&L, it, src);
-        u.ret = ty_scalar();
+        u.ret = u.primal->out.p[0].ty;
         vec_push(a, &out->units, u);
     }
     return d->nerrors > before ? -1 : 0;

@@ -68,7 +68,7 @@ static const struct {
     {"const c = 1 / 0\nfn f(x) = x", 1, 13, "finite"},
     {"fn f(x) = x + f", 1, 15, "function, not a value"},
     {"fn f(x) = sin", 1, 11, "built-in function, not a value"},
-    {"fn f(x[3]) = x", 1, 6, "not supported yet"},
+    {"fn f(x[0]) = x", 1, 8, "must be positive"},
     {"fn f(x) {\n for i in 0..3 {\n x = x + 1\n }\n return x\n}", 2, 2, "not supported yet"},
 };
 

@@ -1,0 +1,553 @@
+/*
+ * index.c - index expressions: affine forms of index variables built from
+ * the syntax tree, the iteration domain of the index variables in scope,
+ * and the compile-time proofs that every index stays in range (spec §5:
+ * "An index that can be out of range in an iteration that runs, whatever
+ * conditions guard it, is a compile-time error").
+ *
+ * The domain.  Each generator of a comprehension or reduction pushes one
+ * level: an IVAR v_l running over lo_l..hi_l-1, lo_l and hi_l affine in
+ * the variables of the levels outside it (a comprehension's level runs
+ * over 0..len-1; a reduction's bounds may depend on enclosing variables,
+ * as in sum(L[i,j] * x[j] for j in 0..i+1)).  An iteration runs when every
+ * level's range is non-empty at the values of the levels outside it.
+ * Conditions do not narrow the domain: the spec checks an index in every
+ * iteration that runs, whatever guards it.
+ *
+ * The proof computes the exact extremes of an affine index over the
+ * points that run, eliminating variables innermost first: over
+ * v_l in lo_l..hi_l-1 an affine form is extreme at an endpoint, chosen by
+ * the sign of v_l's coefficient, and substituting that endpoint (affine in
+ * the outer variables) leaves a form in the outer variables.  This is
+ * exact when every level is "full", non-empty at every outer point that
+ * runs: the points that run then project onto exactly the outer points
+ * that run.  A level that is empty at some outer points (j in 0..i at
+ * i = 0) removes them; then the points of the levels outside the deepest
+ * such level are enumerated, and the levels inside it eliminated by
+ * substitution as before.  Enumeration stops after ENUM_BUDGET steps, and
+ * the substitution is used over every outer point instead: a conservative
+ * bound, which may include values of iterations that do not run but never
+ * misses one that does; the message then says the index "cannot be
+ * proved" in range.  Whether a level is full is itself such a question
+ * (the minimum of hi_l - lo_l over the levels outside it), answered once,
+ * when the level is pushed.
+ *
+ * Arithmetic is in 64 bits with overflow checks; the affine forms the IR
+ * holds (Aff) have 32-bit coefficients, checked as they are built.
+ */
+#include "lower.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+enum { ENUM_BUDGET = 10000000 };
+
+/* ---- source text of small expressions, for messages ---- */
+
+static int prec(const Ast *e)
+{
+    switch (e->kind) {
+    case AST_BIN:
+        return e->op == '+' || e->op == '-' ? 1 : e->op == '^' ? 4 : 2;
+    case AST_NEG:
+        return 3;
+    default:
+        return 5;
+    }
+}
+
+static void app(char *buf, size_t cap, const char *s)
+{
+    size_t len = strlen(buf);
+    snprintf(buf + len, cap - len, "%s", s);
+}
+
+static void text(Lower *L, const Ast *e, char *buf, size_t cap, int need)
+{
+    char tmp[48];
+    int paren = prec(e) < need;
+    if (strlen(buf) + 1 >= cap)
+        return;
+    if (paren)
+        app(buf, cap, "(");
+    switch (e->kind) {
+    case AST_NUM:
+        snprintf(tmp, sizeof tmp, "%.10g", e->num);
+        if (!e->is_int && !strpbrk(tmp, ".en"))
+            strcat(tmp, ".0");
+        app(buf, cap, tmp);
+        break;
+    case AST_NAME:
+        app(buf, cap, diag_name(L->a, e->name));
+        break;
+    case AST_NEG:
+        app(buf, cap, "-");
+        text(L, e->a, buf, cap, 3);
+        break;
+    case AST_BIN: {
+        int q = prec(e);
+        text(L, e->a, buf, cap, e->op == '^' ? q + 1 : q);
+        tmp[0] = (char)e->op;
+        tmp[1] = 0;
+        app(buf, cap, e->op == '@' ? " @ " : tmp);
+        text(L, e->b, buf, cap, e->op == '^' ? q : q + 1);
+        break;
+    }
+    case AST_CALL:
+    case AST_REDUCE:
+        app(buf, cap, diag_name(L->a, e->name));
+        app(buf, cap, "(...)");
+        break;
+    case AST_INDEX:
+        text(L, e->a, buf, cap, 5);
+        app(buf, cap, "[...]");
+        break;
+    default:
+        app(buf, cap, "...");
+        break;
+    }
+    if (paren)
+        app(buf, cap, ")");
+}
+
+const char *lw_text(Lower *L, const Ast *e)
+{
+    char buf[120] = "";
+    text(L, e, buf, sizeof buf, 0);
+    return arena_strdup(L->a, buf);
+}
+
+/* ---- index variables in scope ---- */
+
+IndexVar *lw_index_find(Lower *L, const char *name)
+{
+    for (int i = L->ix.n - 1; i >= 0; i--)
+        if (!strcmp(L->ix.p[i].name, name))
+            return &L->ix.p[i];
+    return NULL;
+}
+
+const IndexVar *lw_index_gone(Lower *L, const char *name)
+{
+    for (int i = L->gone.n - 1; i >= 0; i--)
+        if (!strcmp(L->gone.p[i].name, name))
+            return &L->gone.p[i];
+    return NULL;
+}
+
+void lw_index_bind(Lower *L, const char *name, Loc loc, Aff val, const char *what)
+{
+    IndexVar v = {name, val, loc.line, what};
+    vec_push(L->a, &L->ix, v);
+}
+
+void lw_index_unbind(Lower *L, int n)
+{
+    for (int i = 0; i < n; i++) {
+        IndexVar v = L->ix.p[--L->ix.n];
+        if (!L->inlining && !lw_index_gone(L, v.name))
+            vec_push(L->a, &L->gone, v);
+    }
+}
+
+/* ---- affine forms from the syntax tree ---- */
+
+/* c + sum a[t] * iv[t], in 64 bits while it is built. */
+typedef struct {
+    int64_t c;
+    int n;
+    Ref iv[MAX_DEPTH];
+    int64_t a[MAX_DEPTH];
+} Lin;
+
+static const char *const aff_what[] = {
+    [AK_INDEX] = "an index must be an integer affine expression of index variables and "
+                 "integer constants",
+    [AK_BOUND] = "a range bound must be an integer affine expression of enclosing index "
+                 "variables and integer constants",
+    [AK_STATIC] = "the range of a comprehension must be an integer constant expression",
+    [AK_DIM] = "a dimension must be an integer constant expression",
+};
+
+static int aff_err(Lower *L, Loc loc, AffKind kind, const char *why)
+{
+    lw_errf(L, loc, "%s (%s)", aff_what[kind], why);
+    return 0;
+}
+
+static int fits32(int64_t v)
+{
+    return v >= INT32_MIN && v <= INT32_MAX;
+}
+
+static int lin_check(Lower *L, Loc loc, const Lin *x)
+{
+    int ok = fits32(x->c);
+    for (int t = 0; t < x->n; t++)
+        ok = ok && fits32(x->a[t]);
+    if (!ok)
+        lw_errf(L, loc, "integer expression overflows the 32-bit range");
+    return ok;
+}
+
+/* x += k * y; coefficients stay within 32 bits, so no 64-bit overflow. */
+static void lin_add(Lin *x, const Lin *y, int64_t k)
+{
+    x->c += k * y->c;
+    for (int t = 0; t < y->n; t++) {
+        int s = 0;
+        while (s < x->n && x->iv[s] != y->iv[t])
+            s++;
+        if (s == x->n) {
+            x->iv[s] = y->iv[t];
+            x->a[s] = 0;
+            x->n++;
+        }
+        x->a[s] += k * y->a[t];
+    }
+}
+
+static int name_lin(Lower *L, const Ast *e, AffKind kind, Lin *out)
+{
+    const IndexVar *iv = lw_index_find(L, e->name);
+    if (iv) {
+        if (kind == AK_STATIC || kind == AK_DIM)
+            return aff_err(L, e->loc, kind,
+                           arena_printf(L->a, "'%s' is an index variable",
+                                        diag_name(L->a, e->name)));
+        out->c = iv->val.c;
+        out->n = iv->val.n;
+        for (int t = 0; t < iv->val.n; t++) {
+            out->iv[t] = iv->val.iv[t];
+            out->a[t] = iv->val.a[t];
+        }
+        return 1;
+    }
+    const char *n = diag_name(L->a, e->name);
+    int is_int;
+    double v;
+    switch (sema_const(L->s, e->name, &is_int, &v)) {
+    case 1:
+        if (!is_int)
+            return aff_err(L, e->loc, kind, arena_printf(L->a, "'%s' is a real constant", n));
+        out->c = (int64_t)v;
+        return 1;
+    case -1:
+        return 0; /* its definition was reported */
+    }
+    if (!strcmp(e->name, "pi"))
+        return aff_err(L, e->loc, kind, "'pi' is a real constant");
+    if (lw_env_find(L, L->env, e->name, 0) >= 0)
+        return aff_err(L, e->loc, kind, arena_printf(L->a, "'%s' is a variable", n));
+    if (sema_fn(L->s, e->name) || sema_is_builtin(e->name))
+        return aff_err(L, e->loc, kind, arena_printf(L->a, "'%s' is a function", n));
+    const IndexVar *g = lw_index_gone(L, e->name);
+    if (g)
+        lw_errf(L, e->loc, "'%s' is not defined here (the index variable '%s' of the %s on line %d "
+              "exists only inside it)", n, n, g->what, g->line);
+    else
+        lw_err(L, e->loc, "'%s' is not defined", e->name);
+    return 0;
+}
+
+static int lin(Lower *L, const Ast *e, AffKind kind, Lin *out)
+{
+    out->c = 0;
+    out->n = 0;
+    switch (e->kind) {
+    case AST_NUM:
+        if (!e->is_int)
+            return aff_err(L, e->loc, kind,
+                           arena_printf(L->a, "%s is a real number", lw_text(L, e)));
+        if (e->num > INT32_MAX) {
+            lw_errf(L, e->loc, "integer %.0f is out of the 32-bit range", e->num);
+            return 0;
+        }
+        out->c = (int64_t)e->num;
+        return 1;
+    case AST_NAME:
+        return name_lin(L, e, kind, out);
+    case AST_NEG: {
+        Lin x;
+        if (!lin(L, e->a, kind, &x))
+            return 0;
+        lin_add(out, &x, -1);
+        return lin_check(L, e->loc, out);
+    }
+    case AST_BIN: {
+        if (e->op != '+' && e->op != '-' && e->op != '*') {
+            char why[64];
+            snprintf(why, sizeof why, "'%c' is not allowed", e->op);
+            return aff_err(L, e->loc, kind, why);
+        }
+        Lin x, y;
+        if (!lin(L, e->a, kind, &x) || !lin(L, e->b, kind, &y))
+            return 0;
+        if (e->op == '*') {
+            if (x.n && y.n)
+                return aff_err(L, e->loc, kind,
+                               arena_printf(L->a, "%s multiplies index variables",
+                                            lw_text(L, e)));
+            const Lin *v = x.n ? &x : &y;
+            int64_t k = x.n ? y.c : x.c;
+            lin_add(out, v, k);
+        } else {
+            lin_add(out, &x, 1);
+            lin_add(out, &y, e->op == '-' ? -1 : 1);
+        }
+        return lin_check(L, e->loc, out);
+    }
+    default: {
+        static const char *const what[] = {
+            [AST_CALL] = "a function call", [AST_REDUCE] = "a reduction",
+            [AST_INDEX] = "an array element", [AST_ARRAY] = "an array",
+            [AST_COMP] = "an array", [AST_IFEXPR] = "if-then-else",
+        };
+        const char *w = (size_t)e->kind < sizeof what / sizeof what[0] && what[e->kind]
+                            ? what[e->kind]
+                            : "a condition";
+        return aff_err(L, e->loc, kind, arena_printf(L->a, "%s is not allowed", w));
+    }
+    }
+}
+
+int lower_affine(Lower *L, const Ast *e, AffKind kind, Aff *out)
+{
+    Lin x;
+    if (!lin(L, e, kind, &x))
+        return 0;
+    int n = 0;
+    for (int t = 0; t < x.n; t++)
+        n += x.a[t] != 0;
+    Aff y = aff_const(L->a, (int32_t)x.c);
+    y.iv = arena_alloc(L->a, sizeof *y.iv * (size_t)(n + 1));
+    y.a = arena_alloc(L->a, sizeof *y.a * (size_t)(n + 1));
+    for (int t = 0; t < x.n; t++)
+        if (x.a[t]) {
+            y.iv[y.n] = x.iv[t];
+            y.a[y.n++] = (int32_t)x.a[t];
+        }
+    *out = y;
+    return 1;
+}
+
+/* ---- forms over the domain's levels ---- */
+
+/* Aff x as a form over the levels; 0 if one of its IVARs has no level
+ * (the nesting limit was exceeded and reported). */
+static int to_form(const Lower *L, Aff x, Form *f)
+{
+    memset(f, 0, sizeof *f);
+    f->c = x.c;
+    for (int t = 0; t < x.n; t++) {
+        int l = L->dom.n - 1;
+        while (l >= 0 && L->dom.p[l].iv != x.iv[t])
+            l--;
+        if (l < 0)
+            return 0;
+        f->a[l] += x.a[t];
+    }
+    return 1;
+}
+
+/* f += k * g, over levels < n; 0 on overflow. */
+static int form_add(Form *f, const Form *g, int64_t k, int n)
+{
+    int64_t t;
+    if (__builtin_mul_overflow(k, g->c, &t) || __builtin_add_overflow(f->c, t, &f->c))
+        return 0;
+    for (int l = 0; l < n; l++)
+        if (g->a[l] && (__builtin_mul_overflow(k, g->a[l], &t) ||
+                        __builtin_add_overflow(f->a[l], t, &f->a[l])))
+            return 0;
+    return 1;
+}
+
+/* The value of f (over levels < n) at the points vals; 0 on overflow. */
+static int form_eval(const Form *f, int n, const int64_t *vals, int64_t *out)
+{
+    int64_t v = f->c, t;
+    for (int l = 0; l < n; l++)
+        if (f->a[l] && (__builtin_mul_overflow(f->a[l], vals[l], &t) ||
+                        __builtin_add_overflow(v, t, &v)))
+            return 0;
+    *out = v;
+    return 1;
+}
+
+/* Eliminates levels n-1 down to stop from f, substituting for each the
+ * endpoint where f is largest (sign > 0) or smallest; 0 on overflow. */
+static int subst(const Level *dom, int n, int stop, Form *f, int sign)
+{
+    for (int l = n - 1; l >= stop; l--) {
+        int64_t a = f->a[l];
+        if (!a)
+            continue;
+        f->a[l] = 0;
+        if (!form_add(f, (a > 0) == (sign > 0) ? &dom[l].last : &dom[l].lo, a, l))
+            return 0;
+    }
+    return 1;
+}
+
+typedef enum { R_EMPTY, R_EXACT, R_BOUND, R_OVERFLOW } RangeKind;
+
+/* Enumerates the points of levels 0..p-1 that run; at each, level p's
+ * concrete range gives the extremes of hi and lo (e with the levels
+ * inside p eliminated). */
+typedef struct {
+    const Level *dom;
+    int p;
+    const Form *hi, *lo;
+    int64_t vals[MAX_DEPTH];
+    long steps;
+    int found, overflow;
+    int64_t mn, mx;
+} Walk;
+
+static int walk(Walk *w, int l)
+{
+    int64_t lo, last, v;
+    if (!form_eval(&w->dom[l].lo, l, w->vals, &lo) ||
+        !form_eval(&w->dom[l].last, l, w->vals, &last)) {
+        w->overflow = 1;
+        return 0;
+    }
+    if (l == w->p) {
+        if (lo > last)
+            return 1;
+        w->vals[l] = w->hi->a[l] > 0 ? last : lo;
+        if (!form_eval(w->hi, l + 1, w->vals, &v))
+            return w->overflow = 1, 0;
+        w->mx = w->found && w->mx > v ? w->mx : v;
+        w->vals[l] = w->lo->a[l] > 0 ? lo : last;
+        if (!form_eval(w->lo, l + 1, w->vals, &v))
+            return w->overflow = 1, 0;
+        w->mn = w->found && w->mn < v ? w->mn : v;
+        w->found = 1;
+        return 1;
+    }
+    for (v = lo; v <= last; v++) {
+        if (++w->steps > ENUM_BUDGET)
+            return 0;
+        w->vals[l] = v;
+        if (!walk(w, l + 1))
+            return 0;
+    }
+    return 1;
+}
+
+/* The least and greatest values of e over the points of dom[0..n) that
+ * run (see the top of the file). */
+static RangeKind form_range(const Level *dom, int n, const Form *e, int64_t *mn, int64_t *mx)
+{
+    if (n && dom[n - 1].dead)
+        return R_EMPTY;
+    int p = n - 1;
+    while (p >= 0 && dom[p].full)
+        p--;
+    Form hi = *e, lo = *e;
+    if (!subst(dom, n, p + 1, &hi, 1) || !subst(dom, n, p + 1, &lo, -1))
+        return R_OVERFLOW;
+    if (p < 0) {
+        *mn = lo.c;
+        *mx = hi.c;
+        return R_EXACT;
+    }
+    Walk w = {.dom = dom, .p = p, .hi = &hi, .lo = &lo};
+    if (walk(&w, 0)) {
+        if (!w.found)
+            return R_EMPTY;
+        *mn = w.mn;
+        *mx = w.mx;
+        return R_EXACT;
+    }
+    if (w.overflow || !subst(dom, p + 1, 0, &hi, 1) || !subst(dom, p + 1, 0, &lo, -1))
+        return R_OVERFLOW;
+    *mn = lo.c;
+    *mx = hi.c;
+    return R_BOUND;
+}
+
+/* ---- the domain ---- */
+
+void lw_domain_push(Lower *L, Ref iv, Aff lo, Aff hi, const Ast *gen, const char *need_one)
+{
+    if (L->dom.n >= MAX_DEPTH) {
+        if (L->dom.n == MAX_DEPTH)
+            lw_errf(L, gen->loc, "index variables are nested too deeply (the limit is %d)",
+                  MAX_DEPTH);
+        Level none = {0};
+        none.iv = NOREF; /* found by no IVAR: indices inside go unchecked */
+        none.full = 1;
+        vec_push(L->a, &L->dom, none);
+        return;
+    }
+    Level lv = {0};
+    lv.iv = iv;
+    lv.full = 1;
+    int ok = to_form(L, lo, &lv.lo) && to_form(L, hi, &lv.last);
+    if (ok) {
+        Form one = {0};
+        one.c = -1;
+        ok = form_add(&lv.last, &one, 1, L->dom.n);
+    }
+    if (ok && !L->inlining) {
+        /* the length hi - lo over the outer points that run */
+        Form len = lv.last;
+        int64_t mn = 0, mx = 0;
+        RangeKind k = form_add(&len, &lv.lo, -1, L->dom.n)
+                          ? form_range(L->dom.p, L->dom.n, &len, &mn, &mx)
+                          : R_OVERFLOW;
+        /* lengths are last - lo + 1; no point runs if the outer levels
+         * have none (R_EMPTY) or this range is always empty */
+        int known = k == R_EXACT || k == R_BOUND;
+        lv.dead = k == R_EMPTY || (known && mx < 0);
+        lv.full = k == R_EMPTY || (known && mn >= 0);
+        if (need_one && !lv.full) {
+            const char *range = arena_printf(L->a, "%s in %s..%s", diag_name(L->a, gen->name),
+                                             lw_text(L, gen->a), lw_text(L, gen->b));
+            if (k == R_EXACT && L->dom.n == 0)
+                lw_errf(L, gen->loc, "%s of an empty range: %s has no values", need_one, range);
+            else if (k == R_EXACT)
+                lw_errf(L, gen->loc, "%s of an empty range: %s has no values in some iteration "
+                        "that runs", need_one, range);
+            else
+                lw_errf(L, gen->loc, "%s of a range that cannot be proved non-empty: %s", need_one,
+                        range);
+        }
+    }
+    vec_push(L->a, &L->dom, lv);
+}
+
+void lw_domain_pop(Lower *L, int n)
+{
+    L->dom.n -= n;
+}
+
+void lw_check_index(Lower *L, const Ast *e, Aff ix, int32_t n, const char *arr, int d)
+{
+    if (L->inlining)
+        return;
+    Form f;
+    if (!to_form(L, ix, &f))
+        return;
+    int64_t mn = 0, mx = 0;
+    RangeKind k = form_range(L->dom.p, L->dom.n, &f, &mn, &mx);
+    if (k == R_EMPTY || (k != R_OVERFLOW && mn >= 0 && mx < n))
+        return;
+    const char *what = arena_printf(L->a, "index %s of %s", lw_text(L, e), arr);
+    const char *dim = arena_printf(L->a, "dimension %d of %s has size %d (valid 0..%d)", d, arr,
+                                   (int)n, (int)n - 1);
+    if (k == R_OVERFLOW)
+        lw_errf(L, e->loc, "%s overflows 64-bit arithmetic; %s", what, dim);
+    else if (k == R_BOUND)
+        lw_errf(L, e->loc, "%s cannot be proved in range: it lies within %" PRId64 "..%" PRId64
+              " (a bound; the exact check was too long), but %s", what, mn, mx, dim);
+    else if (mn == mx && !strcmp(lw_text(L, e), arena_printf(L->a, "%" PRId64, mn)))
+        lw_errf(L, e->loc, "%s is out of range: %s", what, dim);
+    else if (mn == mx)
+        lw_errf(L, e->loc, "%s is %" PRId64 ", but %s", what, mn, dim);
+    else
+        lw_errf(L, e->loc, "%s ranges over %" PRId64 "..%" PRId64 ", but %s", what, mn, mx, dim);
+}
