@@ -10,15 +10,27 @@
 
 #include "../ir/ir.h"
 
+/* The default stack budget: bytes of local arrays one entry point may
+ * keep on the stack (--stack-budget). */
+#define CG_STACK_BUDGET (1LL << 20)
+
 typedef struct {
     int use_float;          /* --real=float */
     const char *src_path;   /* shown in the banner */
     const char *header;     /* --header: its file name, for the guard */
+    long long stack_budget; /* bytes; CG_STACK_BUDGET unless told */
+    int workspace;          /* --workspace: add the f_ws variants */
 } CgOpts;
 
-/* The C file: every unit's f, f_grad (or f_vjp), f_jvp and f_hvp. */
+/* Errors that stop cg_c before it writes anything: an entry point whose
+ * local arrays exceed the stack budget (without --workspace), a function
+ * named like a workspace macro.  Returns their number. */
+int cg_check(const Program *p, const CgOpts *o, Diag *d);
+/* The C file: every unit's f, f_grad (or f_vjp), f_jvp and f_hvp, and
+ * with o->workspace their f_ws variants.  Call cg_check first. */
 void cg_c(const Program *p, const CgOpts *o, FILE *out);
-/* The header: guards and the prototypes of cg_c's entry points. */
+/* The header: guards, the prototypes of cg_c's entry points and (with
+ * o->workspace) the f_WS_BYTES macros. */
 void cg_header(const Program *p, const CgOpts *o, FILE *out);
 /* The forward and adjoint graphs of every function, in Graphviz dot. */
 void cg_dot(const Program *p, FILE *out);

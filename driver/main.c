@@ -3,7 +3,7 @@
  * and the output file.
  *
  *   parse_file -> sema_check -> ir_lower -> ad_unit (linearize, transpose,
- *   opt_*) -> cg_c / cg_header / cg_ir / cg_dot
+ *   opt_*) -> cg_check (stack budget) -> cg_c / cg_header / cg_ir / cg_dot
  *
  * Output goes to a temporary file beside the target, renamed over it
  * only when everything succeeded: on any error an existing file is left
@@ -25,6 +25,8 @@ typedef struct {
     const char *input, *output, *header;
     int emit;
     int use_float;
+    int workspace;
+    long long stack_budget;
     int status;
 } Options;
 
@@ -43,11 +45,43 @@ static const char usage[] =
     "  --emit=dot       the forward and adjoint graphs, for Graphviz\n"
     "  --real=double    the scalar type of the generated code (the default)\n"
     "  --real=float     float API, f-suffixed literals, expf and friends\n"
+    "  --stack-budget=BYTES\n"
+    "                   local arrays one function may keep on its stack\n"
+    "                   (default 1M; K, M and G suffixes are powers of 1024)\n"
+    "  --workspace      also write f_ws(..., void *work) for every function f,\n"
+    "                   its local arrays in the caller's workspace of\n"
+    "                   f_WS_BYTES bytes (a macro in the header)\n"
     "  --help           show this help\n"
     "  --version        show the version\n";
 
+/* BYTES, BYTESK, BYTESM or BYTESG (powers of 1024); -1 if malformed. */
+static long long parse_size(const char *s)
+{
+    long long v = 0;
+    if (*s < '0' || *s > '9')
+        return -1;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        if (v > (1LL << 50))
+            return -1;
+        v = v * 10 + (*s - '0');
+    }
+    int shift = 0;
+    if (*s == 'K' || *s == 'k')
+        shift = 10;
+    else if (*s == 'M' || *s == 'm')
+        shift = 20;
+    else if (*s == 'G' || *s == 'g')
+        shift = 30;
+    if (shift)
+        s++;
+    if (*s || v > (1LL << (60 - shift)))
+        return -1;
+    return v << shift;
+}
+
 static int parse_args(int argc, char **argv, Options *o)
 {
+    o->stack_budget = CG_STACK_BUDGET;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -76,6 +110,16 @@ static int parse_args(int argc, char **argv, Options *o)
             o->use_float = 0;
         } else if (!strcmp(a, "--real=float")) {
             o->use_float = 1;
+        } else if (!strcmp(a, "--workspace")) {
+            o->workspace = 1;
+        } else if (!strncmp(a, "--stack-budget=", 15)) {
+            o->stack_budget = parse_size(a + 15);
+            if (o->stack_budget < 0) {
+                diag_plain("bad stack budget '%s': expected a number of bytes, maybe "
+                           "followed by K, M or G",
+                           a + 15);
+                return 1;
+            }
         } else if (a[0] == '-' && a[1]) {
             diag_plain("unknown option '%s' (try --help)", a);
             return 1;
@@ -199,7 +243,9 @@ static int compile(Options *o)
     for (int i = 0; i < prog.units.n; i++)
         ad_unit(&prog.units.p[i]);
 
-    CgOpts co = {o->use_float, o->input, o->header};
+    CgOpts co = {o->use_float, o->input, o->header, o->stack_budget, o->workspace};
+    if ((o->emit == EMIT_C || o->header) && cg_check(&prog, &co, &d))
+        goto done;
     Out out = {0}, hdr = {0};
     if (out_open(&out, o->output))
         goto done;

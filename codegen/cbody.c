@@ -1,0 +1,1520 @@
+/*
+ * cbody.c - the body of one generated C function.
+ *
+ * The generated file is a product people read and ship, so this file is
+ * mostly about presentation:
+ *
+ *  - An unnamed value used once, in its own region, is written inline in
+ *    its user's expression; a value with a source name (z, p_bar) gets a
+ *    statement of its own, so the code reads like the model.  A value is
+ *    never inlined into another region: one defined outside a loop is a
+ *    variable, not recomputed at every iteration.
+ *  - Adjoint accumulations (an ADD marked acc whose left operand is the
+ *    running sum) become `x_bar += ...` on one variable.
+ *  - A gradient output computed at the top level and used nowhere else is
+ *    accumulated in place through its pointer (`*x_bar = ...`); an array
+ *    output is computed straight into the caller's array.
+ *  - A value computed in a branch only to be yielded is computed into the
+ *    if's result variable (for arrays: its array, with no copy).
+ *  - Loops stay loops: GEN is a loop nest storing each element, RED a loop
+ *    updating an accumulator, LOOP a loop nest of statements, named after
+ *    the source's index variables.  Elements are addressed row-major,
+ *    W[i, j] as W[i * N + j], with constant indices folded.
+ *  - Every statement ends with a comment naming the source line it comes
+ *    from and that line's text.
+ *  - Names come from the source, made unique against each other, C
+ *    keywords, the C library and the file's function names.
+ *
+ * Arrays are mutable only as ZEROS buffers (ACC adds to an element).  A
+ * read of such a buffer (IDX) is inlined only if no ACC to the buffer
+ * comes between the read and the statement it is written into, so no
+ * read moves across an accumulation.
+ *
+ * max and min reductions start at -HUGE_VAL (HUGE_VAL) and keep an element
+ * only if it compares greater (less), as the interpreter does: NaN
+ * elements are skipped, and a reduction over NaNs only is -HUGE_VAL
+ * (HUGE_VAL).
+ *
+ * Nothing depends on addresses or hash order: output is byte-identical
+ * from run to run.
+ */
+#include "cgen.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------- strings and names ---------------- */
+
+static void reserve(Str *s, size_t n)
+{
+    if (s->n + n + 1 > s->cap) {
+        size_t c = s->cap ? s->cap : 256;
+        while (s->n + n + 1 > c)
+            c *= 2;
+        s->p = realloc(s->p, c);
+        if (!s->p)
+            BUG("out of memory");
+        s->cap = c;
+    }
+}
+
+void put(Str *s, const char *t, size_t n)
+{
+    reserve(s, n);
+    memcpy(s->p + s->n, t, n);
+    s->n += n;
+    s->p[s->n] = 0;
+}
+
+void puts_(Str *s, const char *t)
+{
+    put(s, t, strlen(t));
+}
+
+void putf(Str *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    reserve(s, (size_t)n);
+    va_start(ap, fmt);
+    vsnprintf(s->p + s->n, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    s->n += (size_t)n;
+}
+
+int names_has(const Names *ns, const char *s)
+{
+    if (!ns->cap)
+        return 0;
+    for (unsigned h = dx_hash(s) & (unsigned)(ns->cap - 1); ns->slot[h];
+         h = (h + 1) & (unsigned)(ns->cap - 1))
+        if (!strcmp(ns->slot[h], s))
+            return 1;
+    return 0;
+}
+
+void names_add(Names *ns, const char *s)
+{
+    if (2 * (ns->n + 1) > ns->cap) {
+        const char **old = ns->slot;
+        int oc = ns->cap;
+        ns->cap = oc ? 2 * oc : 64;
+        ns->slot = arena_alloc(ns->a, sizeof(char *) * (size_t)ns->cap);
+        ns->n = 0;
+        for (int i = 0; i < oc; i++)
+            if (old[i])
+                names_add(ns, old[i]);
+    }
+    unsigned h = dx_hash(s) & (unsigned)(ns->cap - 1);
+    while (ns->slot[h])
+        h = (h + 1) & (unsigned)(ns->cap - 1);
+    ns->slot[h] = s;
+    ns->n++;
+}
+
+const char *real_t(const Cg *c)
+{
+    return c->o->use_float ? "float" : "double";
+}
+
+/* The next suffix to try for a base name (so that naming n versions of
+ * one variable costs O(n), not O(n^2)). */
+static int *next_suffix(Cg *c, const char *base)
+{
+    if (2 * (c->nsuffix + 1) > c->suffix_cap) {
+        const char **ok = c->suffix_key;
+        int *ov = c->suffix_val, oc = c->suffix_cap;
+        c->suffix_cap = oc ? 2 * oc : 64;
+        c->suffix_key = arena_alloc(c->p->arena, sizeof(char *) * (size_t)c->suffix_cap);
+        c->suffix_val = arena_alloc(c->p->arena, sizeof(int) * (size_t)c->suffix_cap);
+        c->nsuffix = 0;
+        for (int i = 0; i < oc; i++)
+            if (ok[i])
+                *next_suffix(c, ok[i]) = ov[i];
+    }
+    unsigned h = dx_hash(base) & (unsigned)(c->suffix_cap - 1);
+    while (c->suffix_key[h] && strcmp(c->suffix_key[h], base))
+        h = (h + 1) & (unsigned)(c->suffix_cap - 1);
+    if (!c->suffix_key[h]) {
+        c->suffix_key[h] = base;
+        c->suffix_val[h] = 2;
+        c->nsuffix++;
+    }
+    return &c->suffix_val[h];
+}
+
+const char *unique(Cg *c, Names *ns, const char *base)
+{
+    const char *b = base;
+    if (sema_c_reserved(b) || names_has(&c->globals, b) || sema_is_builtin(b))
+        b = arena_printf(c->p->arena, "%s_", b);
+    const char *n = b;
+    if (names_has(ns, n) || (ns != &c->globals && names_has(&c->globals, n))) {
+        int *k = next_suffix(c, b);
+        do
+            n = arena_printf(c->p->arena, "%s_%d", b, (*k)++);
+        while (names_has(ns, n) || (ns != &c->globals && names_has(&c->globals, n)));
+    }
+    names_add(ns, n);
+    return n;
+}
+
+/* ---------------- literals ---------------- */
+
+/* The shortest decimal that reads back as v (in float with --real=float),
+ * always with a '.' or an exponent so C reads a floating constant. */
+void literal(const Cg *c, double v, Str *s)
+{
+    char buf[64];
+    if (v == 0)
+        v = 0; /* -0 prints as 0 */
+    if (isinf(v)) {
+        putf(s, "%sHUGE_VAL%s", v < 0 ? "-" : "", c->o->use_float ? "F" : "");
+        return;
+    }
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, v);
+        double back = strtod(buf, NULL);
+        if (c->o->use_float ? (float)back == (float)v : back == v)
+            break;
+    }
+    if (!strpbrk(buf, ".en"))
+        strcat(buf, ".0");
+    if (c->o->use_float)
+        strcat(buf, "f");
+    puts_(s, buf);
+}
+
+/* ---------------- analysis ---------------- */
+
+static int aff_terms(Aff x);
+
+static int is_loop(const Inst *in)
+{
+    return in->op == OP_GEN || in->op == OP_RED || in->op == OP_LOOP;
+}
+
+/* NODIFF is the identity in C: every use reads its operand. */
+static Ref resolve(const Cg *c, Ref v)
+{
+    while (v != NOREF && c->f->v.p[v].op == OP_NODIFF)
+        v = c->f->v.p[v].arg[0];
+    return v;
+}
+
+static int within(const Fn *f, const Region *inner, const Region *outer)
+{
+    for (const Region *r = inner; r;) {
+        if (r == outer)
+            return 1;
+        if (r->owner == NOREF)
+            return 0;
+        r = f->v.p[r->owner].parent;
+    }
+    return 0;
+}
+
+/* A read of v by `user` (NOREF: a yield or an output) at position pos;
+ * read == 0 only notes where v must be visible (an ACC's buffer). */
+static void count_use(Cg *c, Ref v, const Region *where, Ref user, int pos, int read)
+{
+    v = resolve(c, v);
+    if (v == NOREF)
+        return;
+    if (read) {
+        c->uses[v]++;
+        c->use_reg[v] = where;
+        c->user[v] = user;
+        c->use_pos[v] = pos;
+    }
+    if (!within(c->f, where, c->f->v.p[v].parent))
+        c->hoist[v] = 1;
+}
+
+static void analyse_region(Cg *c, const Region *r)
+{
+    const Fn *f = c->f;
+    for (int i = 0; i < r->ids.n; i++) {
+        Ref id = r->ids.p[i];
+        const Inst *in = &f->v.p[id];
+        int at = c->pos[id] = ++c->npos;
+        for (int k = 0; k < op_info[in->op].nargs && in->op != OP_RESULT; k++)
+            count_use(c, in->arg[k], r, id, at, !(in->op == OP_ACC && k == 0));
+        if (in->op == OP_LIT)
+            for (int k = 0; k < in->nix; k++)
+                count_use(c, in->list[k], r, id, at, 1);
+        switch (in->op) {
+        case OP_IF:
+            analyse_region(c, in->reg[0]);
+            analyse_region(c, in->reg[1]);
+            break;
+        case OP_GEN:
+        case OP_RED:
+        case OP_LOOP:
+            analyse_region(c, in->reg[0]);
+            /* `if (t > m) m = t;` reads t twice */
+            if (in->op == OP_RED && (in->k == RK_MAX || in->k == RK_MIN))
+                for (int k = 0; k < in->reg[0]->yield.n; k++) {
+                    Ref y = resolve(c, in->reg[0]->yield.p[k]);
+                    if (f->v.p[y].op != OP_IDX && f->v.p[y].op != OP_CONST)
+                        c->force[y] = 1;
+                }
+            break;
+        case OP_RELU:
+        case OP_SIGN:
+        case OP_MIN:
+        case OP_MAX:
+            for (int k = 0; k < op_info[in->op].nargs; k++)
+                c->force[resolve(c, in->arg[k])] = 1;
+            break;
+        case OP_POWI:
+            if (in->k == 2 || in->k == 3 || in->k == -2)
+                c->force[resolve(c, in->arg[0])] = 1;
+            break;
+        default:
+            break;
+        }
+    }
+    int end = ++c->npos;
+    int loop = r->owner != NOREF && f->v.p[r->owner].op != OP_IF;
+    for (int i = 0; i < r->yield.n; i++) {
+        count_use(c, r->yield.p[i], r, NOREF, end, 1);
+        if (loop)
+            c->loop_yield[resolve(c, r->yield.p[i])] = 1;
+    }
+}
+
+static int is_bool(const Cg *c, Ref v)
+{
+    return c->f->v.p[v].ty.kind == TY_BOOL;
+}
+
+/* Written inside its user's expression rather than as a statement. */
+static int inlined(const Cg *c, Ref v)
+{
+    const Inst *in = &c->f->v.p[v];
+    if (in->op == OP_CONST || (in->op == OP_IREAL && aff_terms(in->ix[0]) == (in->ix[0].c != 0)))
+        return 1; /* constants, (double)3 included */
+    if (in->ty.rank || in->ty.kind == TY_NONE || in->ty.kind == TY_INDEX)
+        return 0;
+    switch (in->op) {
+    case OP_PARAM: case OP_RESULT: case OP_IF: case OP_ZEROS: case OP_NODIFF:
+        return 0;
+    default:
+        break;
+    }
+    if (is_bool(c, v))
+        return 1;
+    /* a named value read only by a loop's yield is written into the store
+     * (h[i] = ...), which names it */
+    return (!in->name || c->loop_yield[v]) && c->uses[v] == 1 &&
+           c->use_reg[v] == in->parent && !c->force[v] && !c->hoist[v];
+}
+
+/* The operands of a condition written in several places are variables,
+ * so that writing it again does not compute them again (nested
+ * conditions' operands are cheap and stay inline, unless they read a
+ * buffer).  A condition written in another region than its own has all
+ * its operands as variables: it must read the values of its own place. */
+static void force_operands(Cg *c, Ref b, int top, int all)
+{
+    const Inst *in = &c->f->v.p[b];
+    for (int k = 0; k < op_info[in->op].nargs; k++) {
+        Ref a = resolve(c, in->arg[k]);
+        const Inst *ia = &c->f->v.p[a];
+        if (is_bool(c, a))
+            force_operands(c, a, 0, all);
+        else if (all || top ||
+                 (ia->op == OP_IDX && c->f->v.p[resolve(c, ia->arg[0])].op == OP_ZEROS))
+            c->force[a] = 1;
+    }
+}
+
+static void force_bool_operands(Cg *c, const Region *r)
+{
+    for (int i = 0; i < r->ids.n; i++) {
+        Ref id = r->ids.p[i];
+        const Inst *in = &c->f->v.p[id];
+        if (in->op == OP_IF) {
+            force_bool_operands(c, in->reg[0]);
+            force_bool_operands(c, in->reg[1]);
+        } else if (is_loop(in)) {
+            force_bool_operands(c, in->reg[0]);
+        }
+        if (!is_bool(c, id) || !c->uses[id])
+            continue;
+        if (c->use_reg[id] != in->parent)
+            force_operands(c, id, 1, 1);
+        else if (c->uses[id] > 1)
+            force_operands(c, id, 1, 0);
+    }
+}
+
+/* The position of the statement an inlined value is written into. */
+static int written_at(const Cg *c, Ref v)
+{
+    for (;;) {
+        Ref u = c->user[v];
+        if (u == NOREF || !inlined(c, u))
+            return c->use_pos[v];
+        v = u;
+    }
+}
+
+/* An inlined read of a ZEROS buffer must not pass an ACC to it. */
+static void guard_buffer_reads(Cg *c)
+{
+    const Fn *f = c->f;
+    int n = f->v.n;
+    c->acc_start = arena_alloc(c->p->arena, sizeof(int) * (size_t)(n + 2));
+    int nacc = 0;
+    for (Ref v = 0; v < n; v++)
+        if (f->v.p[v].op == OP_ACC) {
+            c->acc_start[f->v.p[v].arg[0] + 1]++;
+            nacc++;
+        }
+    if (!nacc)
+        return;
+    for (Ref v = 0; v < n; v++)
+        c->acc_start[v + 1] += c->acc_start[v];
+    int *fill = arena_alloc(c->p->arena, sizeof(int) * (size_t)(n + 1));
+    c->acc_pos = arena_alloc(c->p->arena, sizeof(int) * (size_t)nacc);
+    for (Ref v = 0; v < n; v++)
+        if (f->v.p[v].op == OP_ACC) {
+            Ref b = f->v.p[v].arg[0];
+            c->acc_pos[c->acc_start[b] + fill[b]++] = c->pos[v];
+        }
+    for (Ref b = 0; b < n; b++) { /* positions in program order */
+        int *p = c->acc_pos + c->acc_start[b], m = c->acc_start[b + 1] - c->acc_start[b];
+        for (int i = 1; i < m; i++)
+            for (int j = i; j > 0 && p[j - 1] > p[j]; j--) {
+                int t = p[j];
+                p[j] = p[j - 1];
+                p[j - 1] = t;
+            }
+    }
+    for (Ref v = 0; v < n; v++) {
+        const Inst *in = &f->v.p[v];
+        if (in->op != OP_IDX || !inlined(c, v))
+            continue;
+        Ref b = resolve(c, in->arg[0]);
+        if (f->v.p[b].op != OP_ZEROS)
+            continue;
+        int lo = c->acc_start[b], hi = c->acc_start[b + 1], from = c->pos[v], to = written_at(c, v);
+        while (lo < hi) { /* the first ACC after the read */
+            int mid = (lo + hi) / 2;
+            if (c->acc_pos[mid] <= from)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo < c->acc_start[b + 1] && c->acc_pos[lo] < to)
+            c->force[v] = 1;
+    }
+}
+
+/* The value whose C variable holds v: itself, or the start of its
+ * accumulation chain, or the if-result it is yielded to. */
+static Ref var_of(const Cg *c, Ref v)
+{
+    v = resolve(c, v);
+    while (c->var[v] != v)
+        v = c->var[v];
+    return v;
+}
+
+/* x_bar = ...; x_bar += ...: an accumulating ADD whose running sum is
+ * used only here shares its variable. */
+static void chain_region(Cg *c, const Region *r)
+{
+    const Fn *f = c->f;
+    for (int i = 0; i < r->ids.n; i++) {
+        Ref id = r->ids.p[i];
+        const Inst *in = &f->v.p[id];
+        if (in->op == OP_IF) {
+            chain_region(c, in->reg[0]);
+            chain_region(c, in->reg[1]);
+            continue;
+        }
+        if (is_loop(in)) {
+            chain_region(c, in->reg[0]);
+            continue;
+        }
+        if (in->op != OP_ADD || !in->acc || inlined(c, id))
+            continue;
+        Ref a = resolve(c, in->arg[0]);
+        const Inst *ia = &f->v.p[a];
+        if (inlined(c, a) || ia->op == OP_PARAM || ia->op == OP_ZEROS ||
+            c->uses[a] != 1 || ia->parent != in->parent || !ia->name || !in->name ||
+            strcmp(ia->name, in->name))
+            continue;
+        c->var[id] = var_of(c, a);
+        if (c->hoist[id])
+            c->hoist[var_of(c, a)] = 1;
+    }
+}
+
+/* A value computed in a branch only to be yielded is computed straight
+ * into the if's result variable (an array into the result's array). */
+static void share_yields(Cg *c, const Region *r)
+{
+    const Fn *f = c->f;
+    for (int i = 0; i < r->ids.n; i++) {
+        const Inst *in = &f->v.p[r->ids.p[i]];
+        if (is_loop(in))
+            share_yields(c, in->reg[0]);
+        if (in->op != OP_IF)
+            continue;
+        int nr = ir_nresults(f, r, i);
+        for (int j = 0; j < nr; j++) {
+            Ref res = r->ids.p[i + 1 + j];
+            for (int s = 0; s < 2; s++) {
+                const Region *b = in->reg[s];
+                Ref y = resolve(c, b->yield.p[(int)f->v.p[res].k]);
+                if (f->v.p[y].parent != b || c->uses[y] != 1 || inlined(c, y) ||
+                    f->v.p[y].op == OP_PARAM || f->v.p[y].ty.rank != f->v.p[res].ty.rank)
+                    continue;
+                Ref root = var_of(c, y);
+                if (f->v.p[root].parent == b && !c->hoist[root] && root != res)
+                    c->var[root] = res;
+            }
+        }
+        share_yields(c, in->reg[0]);
+        share_yields(c, in->reg[1]);
+    }
+}
+
+/* ---------------- index expressions ---------------- */
+
+static int aff_terms(Aff x)
+{
+    int n = x.c != 0;
+    for (int i = 0; i < x.n; i++)
+        n += x.a[i] != 0;
+    return n;
+}
+
+static void aff_term(const Cg *c, Str *s, long long a, Ref iv, int *any)
+{
+    long long m = a < 0 ? -a : a;
+    if (*any)
+        puts_(s, a < 0 ? " - " : " + ");
+    else if (a < 0)
+        puts_(s, "-");
+    if (m != 1)
+        putf(s, "%lld * ", m);
+    puts_(s, c->cname[iv]);
+    *any = 1;
+}
+
+/* x as C: `i + 1`, `9 - i`, `2 * i + 3 - j` (positive terms first).
+ * first == 0 continues an expression already written (every term then
+ * starts with + or -, and x == 0 writes nothing). */
+static void aff_put(const Cg *c, Str *s, Aff x, int first)
+{
+    int any = !first, wrote_c = 0;
+    for (int i = 0; i < x.n; i++)
+        if (x.a[i] > 0)
+            aff_term(c, s, x.a[i], x.iv[i], &any);
+    if (x.c > 0 || (x.c && !any)) {
+        long long k = x.c;
+        if (any)
+            putf(s, " %c %lld", k < 0 ? '-' : '+', k < 0 ? -k : k);
+        else
+            putf(s, "%lld", k);
+        any = wrote_c = 1;
+    }
+    for (int i = 0; i < x.n; i++)
+        if (x.a[i] < 0)
+            aff_term(c, s, x.a[i], x.iv[i], &any);
+    if (x.c && !wrote_c) {
+        putf(s, " - %lld", -(long long)x.c);
+        any = 1;
+    }
+    if (!any)
+        puts_(s, "0");
+}
+
+/* The row-major offset of element ix[0..n) of an array of type t, in
+ * Horner form: W[i, j] is i * N + j, T[k, i, j] is (k * D + i) * D + j; a
+ * constant prefix of indices is folded (X[2, j] is 2 * N + j). */
+static void index_put(const Cg *c, Str *s, Type t, const Aff *ix, int n)
+{
+    long long k = 0;
+    int started = 0, compound = 0;
+    size_t mark = s->n;
+    for (int d = 0; d < n; d++) {
+        Aff x = ix[d];
+        if (!started && aff_terms(x) == (x.c != 0)) {
+            k = k * t.dim[d] + x.c;
+            continue;
+        }
+        if (!started) {
+            started = 1;
+            if (k) {
+                putf(s, "%lld * %d", k, (int)t.dim[d]);
+                aff_put(c, s, x, 0);
+                compound = aff_terms(x) > 0;
+            } else {
+                aff_put(c, s, x, 1);
+                compound = aff_terms(x) > 1;
+            }
+            continue;
+        }
+        if (compound) {
+            put(s, " ", 1);
+            memmove(s->p + mark + 1, s->p + mark, s->n - 1 - mark);
+            s->p[mark] = '(';
+            put(s, ")", 1);
+        }
+        putf(s, " * %d", (int)t.dim[d]);
+        aff_put(c, s, x, 0);
+        compound = aff_terms(x) > 0;
+    }
+    if (!started)
+        putf(s, "%lld", k);
+}
+
+/* The index of the element the loop nest of GEN g is at. */
+static void gen_index_put(const Cg *c, Str *s, Ref g)
+{
+    const Fn *f = c->f;
+    Type t = f->v.p[g].ty;
+    Aff ix[DX_MAXRANK];
+    Ref iv[DX_MAXRANK];
+    int32_t one = 1;
+    for (int d = 0; d < t.rank; d++) {
+        iv[d] = ir_ivar(f, g, d);
+        ix[d] = (Aff){0, 1, &iv[d], &one};
+    }
+    index_put(c, s, t, ix, t.rank);
+}
+
+/* ---------------- expressions ---------------- */
+
+static void expr(Cg *c, Str *s, Ref v, int minprec);
+
+/* The C precedence of the expression that computes v. */
+static int op_prec(const Inst *in)
+{
+    switch (in->op) {
+    case OP_CONST: return in->k < 0 ? 8 : 100;
+    case OP_ADD: case OP_SUB: return 6;
+    case OP_MUL: case OP_DIV: return 7;
+    case OP_NEG: case OP_NOT: case OP_IREAL: return 8;
+    case OP_LT: case OP_LE: case OP_GT: case OP_GE: return 5;
+    case OP_EQ: case OP_NE: return 4;
+    case OP_AND: return 3;
+    case OP_OR: return 2;
+    case OP_SELECT: case OP_RELU: case OP_SIGN: case OP_MIN: case OP_MAX: return 1;
+    case OP_POWI:
+        return in->k == 2 || in->k == 3 ? 7 : in->k == -1 || in->k == -2 ? 7 : 100;
+    default: return 100;
+    }
+}
+
+/* ... and of v as an operand: a variable is a primary expression, an
+ * output pointer *x a unary one. */
+static int prec_of(const Cg *c, Ref v)
+{
+    if (inlined(c, v))
+        return op_prec(&c->f->v.p[v]);
+    return c->cname[var_of(c, v)][0] == '*' ? 8 : 100;
+}
+
+static void call1(Cg *c, Str *s, const char *fname, Ref a)
+{
+    putf(s, "%s%s(", fname, c->o->use_float ? "f" : "");
+    expr(c, s, a, 0);
+    puts_(s, ")");
+}
+
+static void zero(Cg *c, Str *s)
+{
+    literal(c, 0, s);
+}
+
+static void expr_inner(Cg *c, Str *s, Ref v)
+{
+    const Inst *in = &c->f->v.p[v];
+    Ref a = in->arg[0], b = in->arg[1];
+    int p = op_prec(in);
+    switch (in->op) {
+    case OP_CONST:
+        if (in->ty.kind == TY_BOOL)
+            puts_(s, in->k != 0 ? "1" : "0");
+        else
+            literal(c, in->k, s);
+        return;
+    case OP_IDX: {
+        Ref arr = var_of(c, a);
+        puts_(s, c->cname[arr]);
+        if (in->nix) {
+            puts_(s, "[");
+            index_put(c, s, c->f->v.p[arr].ty, in->ix, in->nix);
+            puts_(s, "]");
+        }
+        return;
+    }
+    case OP_IREAL: {
+        Aff x = in->ix[0];
+        int n = aff_terms(x), bare = n == 1 && !x.c;
+        if (n == (x.c != 0)) {
+            literal(c, x.c, s);
+            return;
+        }
+        for (int i = 0; i < x.n; i++)
+            bare &= x.a[i] == 0 || x.a[i] == 1;
+        putf(s, "(%s)%s", real_t(c), bare ? "" : "(");
+        aff_put(c, s, x, 1);
+        puts_(s, bare ? "" : ")");
+        return;
+    }
+    case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV:
+    case OP_LT: case OP_LE: case OP_GT: case OP_GE: case OP_EQ: case OP_NE:
+        expr(c, s, a, p);
+        putf(s, " %s ", op_info[in->op].cname);
+        expr(c, s, b, p + 1);
+        return;
+    case OP_AND: case OP_OR:
+        /* && inside || is parenthesised, as -Wparentheses asks */
+        expr(c, s, a, in->op == OP_OR ? 4 : p);
+        putf(s, " %s ", op_info[in->op].cname);
+        expr(c, s, b, in->op == OP_OR ? 4 : p + 1);
+        return;
+    case OP_NEG:
+    case OP_NOT: {
+        puts_(s, in->op == OP_NEG ? "-" : "!");
+        size_t at = s->n;
+        expr(c, s, a, 8);
+        if (s->p[at] == '-') { /* "--x" would be a decrement: -(-x) */
+            put(s, " ", 1);
+            memmove(s->p + at + 1, s->p + at, s->n - 1 - at);
+            s->p[at] = '(';
+            put(s, ")", 1);
+        }
+        return;
+    }
+    case OP_SELECT:
+        expr(c, s, a, 2);
+        puts_(s, " ? ");
+        expr(c, s, b, 2);
+        puts_(s, " : ");
+        expr(c, s, in->arg[2], 1);
+        return;
+    case OP_RELU:
+        expr(c, s, a, 6);
+        puts_(s, " > ");
+        zero(c, s);
+        puts_(s, " ? ");
+        expr(c, s, a, 2);
+        puts_(s, " : ");
+        zero(c, s);
+        return;
+    case OP_SIGN:
+        expr(c, s, a, 6);
+        puts_(s, " > ");
+        zero(c, s);
+        puts_(s, " ? ");
+        literal(c, 1, s);
+        puts_(s, " : (");
+        expr(c, s, a, 6);
+        puts_(s, " < ");
+        zero(c, s);
+        puts_(s, " ? ");
+        literal(c, -1, s);
+        puts_(s, " : ");
+        zero(c, s);
+        puts_(s, ")");
+        return;
+    case OP_MIN:
+    case OP_MAX:
+        expr(c, s, a, 6);
+        puts_(s, in->op == OP_MIN ? " < " : " > ");
+        expr(c, s, b, 6);
+        puts_(s, " ? ");
+        expr(c, s, a, 2);
+        puts_(s, " : ");
+        expr(c, s, b, 1);
+        return;
+    case OP_POWI: {
+        int n = (int)in->k;
+        if (n == 2 || n == 3) {
+            expr(c, s, a, 7);
+            for (int i = 1; i < n; i++) {
+                puts_(s, " * ");
+                expr(c, s, a, 8);
+            }
+        } else if (n == -1 || n == -2) {
+            literal(c, 1, s);
+            puts_(s, " / ");
+            if (n == -2)
+                puts_(s, "(");
+            expr(c, s, a, 8);
+            if (n == -2) {
+                puts_(s, " * ");
+                expr(c, s, a, 8);
+                puts_(s, ")");
+            }
+        } else {
+            putf(s, "pow%s(", c->o->use_float ? "f" : "");
+            expr(c, s, a, 0);
+            puts_(s, ", ");
+            literal(c, in->k, s);
+            puts_(s, ")");
+        }
+        return;
+    }
+    case OP_SIGMOID:
+    case OP_SOFTPLUS: {
+        int h = in->op == OP_SIGMOID ? H_SIGMOID : H_SOFTPLUS;
+        c->helper_used[h] = 1;
+        putf(s, "%s(", c->helper[h]);
+        expr(c, s, a, 0);
+        puts_(s, ")");
+        return;
+    }
+    default:
+        if (op_info[in->op].kind != K_MATH || !op_info[in->op].cname[0])
+            BUG("cgen: no C form for this op");
+        if (op_info[in->op].nargs == 1) {
+            call1(c, s, op_info[in->op].cname, a);
+        } else {
+            putf(s, "%s%s(", op_info[in->op].cname, c->o->use_float ? "f" : "");
+            expr(c, s, a, 0);
+            puts_(s, ", ");
+            expr(c, s, b, 0);
+            puts_(s, ")");
+        }
+        return;
+    }
+}
+
+static void expr(Cg *c, Str *s, Ref v, int minprec)
+{
+    v = resolve(c, v);
+    int p = prec_of(c, v);
+    if (p < minprec)
+        puts_(s, "(");
+    if (inlined(c, v))
+        expr_inner(c, s, v);
+    else
+        puts_(s, c->cname[var_of(c, v)]);
+    if (p < minprec)
+        puts_(s, ")");
+}
+
+/* ---------------- statements ---------------- */
+
+static void indent(Cg *c)
+{
+    for (int i = 0; i < c->indent; i++)
+        puts_(&c->body, "    ");
+}
+
+/* " / * line N: text * /" for a statement from source line `line`. */
+static void line_comment(Cg *c, int line)
+{
+    const Source *src = c->f->src;
+    if (line <= 0 || !src)
+        return;
+    if (!c->line_start) { /* where each line begins, found once */
+        VEC(size_t) ls = {0};
+        vec_push(c->p->arena, &ls, 0);
+        for (size_t k = 0; k < src->len; k++)
+            if (src->text[k] == '\n')
+                vec_push(c->p->arena, &ls, k + 1);
+        c->line_start = ls.p;
+        c->nlines = ls.n;
+    }
+    if (line > c->nlines)
+        return;
+    size_t i = c->line_start[line - 1];
+    while (i < src->len && (src->text[i] == ' ' || src->text[i] == '\t'))
+        i++;
+    char text[64];
+    size_t n = 0;
+    for (; i < src->len && src->text[i] != '\n' && src->text[i] != '#' && n < 48; i++) {
+        unsigned char ch = (unsigned char)src->text[i];
+        if (ch == '\t')
+            ch = ' ';
+        if (ch < 32 || ch > 126)
+            ch = '?';
+        if (ch == '/' && n && text[n - 1] == '*')
+            ch = ' '; /* never close the comment */
+        if (ch == ' ' && n && text[n - 1] == ' ')
+            continue;
+        text[n++] = (char)ch;
+    }
+    int cut = i < src->len && src->text[i] != '\n' && src->text[i] != '#';
+    while (n && (text[n - 1] == ' ' || text[n - 1] == '\r'))
+        n--;
+    if (n && text[n - 1] == '/' && n > 1 && text[n - 2] == '*')
+        n--;
+    text[n] = 0;
+    putf(&c->body, "  /* line %d: %s%s */", line, text, cut ? " ..." : "");
+}
+
+static void stmt_end(Cg *c, int line)
+{
+    puts_(&c->body, ";");
+    line_comment(c, line);
+    puts_(&c->body, "\n");
+}
+
+static void emit_region(Cg *c, const Region *r);
+
+/* A variable declared before its first assignment: at function scope
+ * (hoisted), an output, or an if-result (before the if). */
+static int declared_before(const Cg *c, Ref v)
+{
+    Ref root = var_of(c, v);
+    return v != root || c->hoist[root] || c->store[root] == ST_OUT ||
+           (c->cname[root] && c->cname[root][0] == '*');
+}
+
+/* Computed in the pointer of a gradient output (x_bar, not out). */
+static int is_bar_output(const Cg *c, Ref v)
+{
+    return c->bar[var_of(c, v)];
+}
+
+/* `double h[128 * 784];`, or its place in the workspace. */
+static void declare_array(Cg *c, Ref v, int line)
+{
+    Ref root = var_of(c, v);
+    if (declared_before(c, v) || c->store[root] != ST_LOCAL)
+        return;
+    indent(c);
+    Type t = c->f->v.p[root].ty;
+    if (c->ws) {
+        putf(&c->body, "%s *%s = (%s *)%s", real_t(c), c->cname[root], real_t(c), c->work);
+        if (c->off[root])
+            putf(&c->body, " + %lld", c->off[root]);
+    } else {
+        putf(&c->body, "%s %s[", real_t(c), c->cname[root]);
+        for (int d = 0; d < t.rank; d++)
+            putf(&c->body, "%s%d", d ? " * " : "", (int)t.dim[d]);
+        puts_(&c->body, "]");
+    }
+    stmt_end(c, line);
+}
+
+/* A name for a loop index: the source's, unique against every variable
+ * and the enclosing loops' indices (sibling loops reuse i). */
+static const char *open_index(Cg *c, const char *base)
+{
+    static const char *const deflt[] = {"i", "j", "k", "l", "m", "n"};
+    if (!base)
+        base = deflt[c->active.n % 6];
+    const char *b = base;
+    if (sema_c_reserved(b) || names_has(&c->globals, b) || sema_is_builtin(b))
+        b = arena_printf(c->p->arena, "%s_", b);
+    const char *n = b;
+    for (int k = 2;; k++) {
+        int taken = names_has(&c->locals, n);
+        for (int i = 0; i < c->active.n && !taken; i++)
+            taken = !strcmp(c->active.p[i], n);
+        if (!taken)
+            break;
+        n = arena_printf(c->p->arena, "%s_%d", b, k);
+    }
+    vec_push(c->p->arena, &c->active, n);
+    return n;
+}
+
+/* for (int i = lo; i < hi; i++) {, or backwards from hi - 1 */
+static void open_for(Cg *c, const char *iv, Aff lo, Aff hi, int back, int line)
+{
+    indent(c);
+    putf(&c->body, "for (int %s = ", iv);
+    if (back) {
+        hi.c -= 1;
+        aff_put(c, &c->body, hi, 1);
+        putf(&c->body, "; %s >= ", iv);
+        aff_put(c, &c->body, lo, 1);
+        putf(&c->body, "; %s--) {", iv);
+    } else {
+        aff_put(c, &c->body, lo, 1);
+        putf(&c->body, "; %s < ", iv);
+        aff_put(c, &c->body, hi, 1);
+        putf(&c->body, "; %s++) {", iv);
+    }
+    line_comment(c, line);
+    puts_(&c->body, "\n");
+    c->indent++;
+}
+
+static void close_for(Cg *c, int n)
+{
+    for (int d = 0; d < n; d++) {
+        c->indent--;
+        indent(c);
+        puts_(&c->body, "}\n");
+        c->active.n--;
+    }
+}
+
+/* dst[i] = src[i] (src an array) or dst[i] = src (a scalar) over all
+ * elements of dst, in one flat loop. */
+static void fill(Cg *c, const char *dst, Type t, Ref src, int line)
+{
+    const char *iv = open_index(c, NULL);
+    indent(c);
+    putf(&c->body, "for (int %s = 0; %s < ", iv, iv);
+    for (int d = 0; d < t.rank; d++)
+        putf(&c->body, "%s%d", d ? " * " : "", (int)t.dim[d]);
+    putf(&c->body, "; %s++) %s[%s] = ", iv, dst, iv);
+    if (src == NOREF)
+        literal(c, 0, &c->body);
+    else if (c->f->v.p[resolve(c, src)].ty.rank)
+        putf(&c->body, "%s[%s]", c->cname[var_of(c, src)], iv);
+    else
+        expr(c, &c->body, src, 0);
+    stmt_end(c, line);
+    c->active.n--;
+}
+
+static int live(const Cg *c, Ref v)
+{
+    return c->store[var_of(c, v)] != ST_NONE;
+}
+
+static void emit_if(Cg *c, const Region *parent, int at)
+{
+    const Fn *f = c->f;
+    Ref id = parent->ids.p[at];
+    const Inst *in = &f->v.p[id];
+    int nr = ir_nresults(f, parent, at);
+    for (int j = 0; j < nr; j++) {
+        Ref res = parent->ids.p[at + 1 + j];
+        if (f->v.p[res].ty.rank) {
+            declare_array(c, res, f->v.p[res].line);
+            continue;
+        }
+        if (declared_before(c, res))
+            continue;
+        indent(c);
+        putf(&c->body, "%s %s", real_t(c), c->cname[res]);
+        stmt_end(c, f->v.p[res].line);
+    }
+    const Region *r0 = in->reg[0], *r1 = in->reg[1];
+    int empty0 = r0->yield.n == 0, empty1 = r1->yield.n == 0;
+    for (int i = 0; i < r0->ids.n && empty0; i++)
+        empty0 = inlined(c, r0->ids.p[i]) || f->v.p[r0->ids.p[i]].op == OP_CONST;
+    for (int i = 0; i < r1->ids.n && empty1; i++)
+        empty1 = inlined(c, r1->ids.p[i]) || f->v.p[r1->ids.p[i]].op == OP_CONST;
+    if (empty0 && empty1)
+        return;
+    int flip = empty0;
+    indent(c);
+    puts_(&c->body, flip ? "if (!(" : "if (");
+    expr(c, &c->body, in->arg[0], 0);
+    puts_(&c->body, flip ? ")) {" : ") {");
+    line_comment(c, in->line);
+    puts_(&c->body, "\n");
+    for (int s = flip; s < 2; s++) {
+        const Region *r = in->reg[s];
+        if (s == 1 && !flip) {
+            if (empty1)
+                break;
+            indent(c);
+            puts_(&c->body, "} else {\n");
+        }
+        c->indent++;
+        emit_region(c, r);
+        for (int j = 0; j < nr; j++) {
+            Ref res = parent->ids.p[at + 1 + j];
+            Ref y = r->yield.p[(int)f->v.p[res].k];
+            if (var_of(c, y) == var_of(c, res))
+                continue; /* computed in place */
+            if (f->v.p[res].ty.rank) {
+                if (live(c, res))
+                    fill(c, c->cname[var_of(c, res)], f->v.p[res].ty, y, f->v.p[res].line);
+                continue;
+            }
+            indent(c);
+            putf(&c->body, "%s = ", c->cname[var_of(c, res)]);
+            expr(c, &c->body, y, 0);
+            stmt_end(c, f->v.p[res].line);
+        }
+        c->indent--;
+    }
+    indent(c);
+    puts_(&c->body, "}\n");
+}
+
+/* The results of GEN: the loop nest over its index space, storing each
+ * yield into its result array. */
+static void emit_gen(Cg *c, const Region *r, int at)
+{
+    const Fn *f = c->f;
+    Ref id = r->ids.p[at];
+    const Inst *in = &f->v.p[id];
+    int nr = ir_nresults(f, r, at), rank = in->ty.rank;
+    for (int j = 0; j < nr; j++) {
+        Ref res = r->ids.p[at + 1 + j];
+        if (live(c, res))
+            declare_array(c, res, f->v.p[res].line ? f->v.p[res].line : in->line);
+    }
+    for (int d = 0; d < rank; d++) {
+        Ref iv = ir_ivar(f, id, d);
+        c->cname[iv] = open_index(c, f->v.p[iv].name);
+        Aff lo = {0, 0, NULL, NULL}, hi = {in->ty.dim[d], 0, NULL, NULL};
+        open_for(c, c->cname[iv], lo, hi, 0, d == 0 ? in->line : 0);
+    }
+    emit_region(c, in->reg[0]);
+    for (int j = 0; j < nr; j++) {
+        Ref res = r->ids.p[at + 1 + j];
+        if (!live(c, res))
+            continue;
+        indent(c);
+        putf(&c->body, "%s[", c->cname[var_of(c, res)]);
+        gen_index_put(c, &c->body, id);
+        puts_(&c->body, "] = ");
+        expr(c, &c->body, in->reg[0]->yield.p[(int)f->v.p[res].k], 0);
+        stmt_end(c, f->v.p[res].line ? f->v.p[res].line : in->line);
+    }
+    close_for(c, rank);
+}
+
+/* The results of RED: accumulators, then one loop updating them. */
+static void emit_red(Cg *c, const Region *r, int at)
+{
+    const Fn *f = c->f;
+    Ref id = r->ids.p[at];
+    const Inst *in = &f->v.p[id];
+    int nr = ir_nresults(f, r, at), kind = (int)in->k;
+    static const double init[] = {0, 1, -HUGE_VAL, HUGE_VAL};
+    for (int j = 0; j < nr; j++) {
+        Ref res = r->ids.p[at + 1 + j];
+        indent(c);
+        if (!declared_before(c, res))
+            putf(&c->body, "%s ", real_t(c));
+        putf(&c->body, "%s = ", c->cname[var_of(c, res)]);
+        literal(c, init[kind], &c->body);
+        stmt_end(c, f->v.p[res].line ? f->v.p[res].line : in->line);
+    }
+    Ref iv = ir_ivar(f, id, 0);
+    c->cname[iv] = open_index(c, f->v.p[iv].name);
+    open_for(c, c->cname[iv], in->ix[0], in->ix[1], 0, in->line);
+    emit_region(c, in->reg[0]);
+    for (int j = 0; j < nr; j++) {
+        Ref res = r->ids.p[at + 1 + j];
+        const char *acc = c->cname[var_of(c, res)];
+        Ref y = in->reg[0]->yield.p[(int)f->v.p[res].k];
+        indent(c);
+        if (kind == RK_SUM || kind == RK_PROD) {
+            putf(&c->body, "%s %s= ", acc, kind == RK_SUM ? "+" : "*");
+            expr(c, &c->body, y, 0);
+        } else {
+            puts_(&c->body, "if (");
+            expr(c, &c->body, y, 6);
+            putf(&c->body, " %c %s) %s = ", kind == RK_MAX ? '>' : '<', acc, acc);
+            expr(c, &c->body, y, 0);
+        }
+        stmt_end(c, f->v.p[res].line ? f->v.p[res].line : in->line);
+    }
+    close_for(c, 1);
+}
+
+static void emit_loop(Cg *c, const Region *r, int at)
+{
+    const Fn *f = c->f;
+    Ref id = r->ids.p[at];
+    const Inst *in = &f->v.p[id];
+    for (int d = 0; d < in->nix; d++) {
+        Ref iv = ir_ivar(f, id, d);
+        c->cname[iv] = open_index(c, f->v.p[iv].name);
+        open_for(c, c->cname[iv], in->ix[d], in->ix[in->nix + d], in->k != 0,
+                 d == 0 ? in->line : 0);
+    }
+    emit_region(c, in->reg[0]);
+    close_for(c, in->nix);
+}
+
+/* A fresh buffer: an adjoint array, or a rank-0 accumulator cell. */
+static void emit_zeros(Cg *c, Ref id)
+{
+    const Inst *in = &c->f->v.p[id];
+    if (!in->ty.rank) {
+        indent(c);
+        if (!declared_before(c, id))
+            putf(&c->body, "%s ", real_t(c));
+        putf(&c->body, "%s = ", c->cname[var_of(c, id)]);
+        zero(c, &c->body);
+        stmt_end(c, in->line);
+        return;
+    }
+    declare_array(c, id, in->line);
+    if (!in->k)
+        fill(c, c->cname[var_of(c, id)], in->ty, NOREF, in->line);
+}
+
+static void emit_lit(Cg *c, Ref id)
+{
+    const Inst *in = &c->f->v.p[id];
+    if (!live(c, id))
+        return;
+    declare_array(c, id, in->line);
+    for (int j = 0; j < in->nix; j++) {
+        indent(c);
+        putf(&c->body, "%s[%d] = ", c->cname[var_of(c, id)], j);
+        expr(c, &c->body, in->list[j], 0);
+        stmt_end(c, in->line);
+    }
+}
+
+/* b[ix] += v (k == 1: b[ix] = v). */
+static void emit_acc(Cg *c, Ref id)
+{
+    const Inst *in = &c->f->v.p[id];
+    Ref b = var_of(c, in->arg[0]);
+    indent(c);
+    puts_(&c->body, c->cname[b]);
+    if (in->nix) {
+        puts_(&c->body, "[");
+        index_put(c, &c->body, c->f->v.p[b].ty, in->ix, in->nix);
+        puts_(&c->body, "]");
+    }
+    puts_(&c->body, in->k ? " = " : " += ");
+    expr(c, &c->body, in->arg[1], 0);
+    stmt_end(c, in->line);
+}
+
+/* Where the reverse sweep of a gradient begins. */
+static void backward_header(Cg *c)
+{
+    if (c->backward_started || (c->f->kind != FN_GRAD && c->f->kind != FN_VJP))
+        return;
+    c->backward_started = 1;
+    puts_(&c->body, "\n");
+    indent(c);
+    puts_(&c->body, "/* backward pass: adjoints, from the result back to the inputs */\n");
+}
+
+static void emit_region(Cg *c, const Region *r)
+{
+    const Fn *f = c->f;
+    for (int i = 0; i < r->ids.n; i++) {
+        Ref id = r->ids.p[i];
+        const Inst *in = &f->v.p[id];
+        switch (in->op) {
+        case OP_PARAM: case OP_RESULT: case OP_IVAR: case OP_NODIFF:
+            continue;
+        default:
+            break;
+        }
+        if (inlined(c, id))
+            continue;
+        if (r == f->body && (in->rev || is_bar_output(c, id)))
+            backward_header(c);
+        switch (in->op) {
+        case OP_IF: emit_if(c, r, i); continue;
+        case OP_GEN: emit_gen(c, r, i); continue;
+        case OP_RED: emit_red(c, r, i); continue;
+        case OP_LOOP: emit_loop(c, r, i); continue;
+        case OP_ZEROS: emit_zeros(c, id); continue;
+        case OP_LIT: emit_lit(c, id); continue;
+        case OP_ACC: emit_acc(c, id); continue;
+        default: break;
+        }
+        if (c->uses[id] == 0 && !is_bar_output(c, id))
+            continue; /* dead */
+        indent(c);
+        Ref k = var_of(c, id);
+        if (k != id && in->op == OP_ADD && in->acc && var_of(c, in->arg[0]) == k) {
+            putf(&c->body, "%s += ", c->cname[k]);
+            expr(c, &c->body, in->arg[1], 6 + 1);
+        } else if (k != id) {
+            putf(&c->body, "%s = ", c->cname[k]);
+            expr_inner(c, &c->body, id);
+        } else {
+            if (!declared_before(c, id))
+                putf(&c->body, "%s ", real_t(c));
+            putf(&c->body, "%s = ", c->cname[id]);
+            expr_inner(c, &c->body, id);
+        }
+        stmt_end(c, in->line);
+    }
+}
+
+/* ---------------- names and storage ---------------- */
+
+/* Names variables in the order a reader meets them; an if's or a loop's
+ * results first, as they are declared before it. */
+static void name_one(Cg *c, Ref v)
+{
+    const Fn *f = c->f;
+    const Inst *in = &f->v.p[v];
+    if (c->cname[v] || var_of(c, v) != v || inlined(c, v) || in->op == OP_NODIFF ||
+        (c->uses[v] == 0 && in->op != OP_RESULT && in->op != OP_ZEROS))
+        return;
+    const char *base = in->name;
+    if (!base && f->out.n && v == resolve(c, f->out.p[0].ref) && f->out.p[0].role == OUT_RETURN)
+        base = "y"; /* the value, as in the explainer's y = x^2 */
+    if (!base && in->op == OP_RESULT && f->v.p[in->arg[0]].op == OP_RED)
+        base = (const char *[]){"s", "p", "m", "m"}[(int)f->v.p[in->arg[0]].k];
+    if (!base)
+        base = arena_printf(c->p->arena, "t%d", ++c->tmp);
+    else if (in->lin)
+        base = arena_printf(c->p->arena, "%s_dot", base);
+    c->cname[v] = unique(c, &c->locals, base);
+}
+
+static void name_region(Cg *c, const Region *r)
+{
+    const Fn *f = c->f;
+    for (int i = 0; i < r->ids.n; i++) {
+        Ref id = r->ids.p[i];
+        const Inst *in = &f->v.p[id];
+        if (in->op == OP_IF || is_loop(in)) {
+            int nr = ir_nresults(f, r, i);
+            for (int j = 0; j < nr; j++)
+                name_one(c, r->ids.p[i + 1 + j]);
+            name_region(c, in->reg[0]);
+            if (in->op == OP_IF)
+                name_region(c, in->reg[1]);
+        } else if (in->op != OP_PARAM && in->op != OP_IVAR) {
+            name_one(c, id);
+        }
+    }
+}
+
+/* Array outputs are computed in the caller's array when their variable
+ * is at the top level and not already another output's; scalar outputs
+ * used nowhere else go through their pointer. */
+static void place_outputs(Cg *c)
+{
+    const Fn *f = c->f;
+    int ret = f->out.n && f->out.p[0].role == OUT_RETURN;
+    for (int i = ret; i < f->out.n; i++) {
+        Ref v = resolve(c, f->out.p[i].ref);
+        const Inst *in = &f->v.p[v];
+        if (f->out.p[i].ty.rank) {
+            Ref root = var_of(c, v);
+            if (!in->ty.rank || f->v.p[root].op == OP_PARAM || f->v.p[root].parent != f->body ||
+                c->store[root] != ST_NONE)
+                continue;
+            c->store[root] = ST_OUT;
+            c->cname[root] = c->out_names[i];
+            c->in_place[i] = 1;
+            c->bar[root] = f->out.p[i].role == OUT_BAR;
+            continue;
+        }
+        if (inlined(c, v) || in->op == OP_PARAM || c->uses[v] != 1 || in->parent != f->body ||
+            c->cname[var_of(c, v)])
+            continue;
+        c->cname[var_of(c, v)] = arena_printf(c->p->arena, "*%s", c->out_names[i]);
+        c->in_place[i] = 1;
+        c->bar[var_of(c, v)] = f->out.p[i].role == OUT_BAR;
+    }
+}
+
+/* Every other array variable that is read or written is a local array:
+ * its place in the workspace, in program order. */
+static void place_locals(Cg *c, const Region *r)
+{
+    const Fn *f = c->f;
+    for (int i = 0; i < r->ids.n; i++) {
+        Ref id = r->ids.p[i];
+        const Inst *in = &f->v.p[id];
+        if (in->op == OP_IF) {
+            place_locals(c, in->reg[0]);
+            place_locals(c, in->reg[1]);
+        } else if (is_loop(in)) {
+            place_locals(c, in->reg[0]);
+        }
+        Ref root = var_of(c, id);
+        if (!in->ty.rank || in->op == OP_PARAM || in->op == OP_NODIFF || in->op == OP_IF ||
+            is_loop(in) || c->store[root] != ST_NONE || !(in->op == OP_ZEROS || c->read[root]))
+            continue;
+        c->store[root] = ST_LOCAL;
+        c->off[root] = c->frame;
+        long long n = ty_size(f->v.p[root].ty);
+        c->frame += n;
+        if (c->largest == NOREF || n > ty_size(f->v.p[c->largest].ty))
+            c->largest = root;
+    }
+}
+
+void cg_prepare(Cg *c, const Fn *f, int ws)
+{
+    Arena *A = c->p->arena;
+    c->f = f;
+    c->ws = ws;
+    memset(&c->locals, 0, sizeof c->locals);
+    c->locals.a = A;
+    c->suffix_key = NULL;
+    c->suffix_val = NULL;
+    c->suffix_cap = c->nsuffix = 0;
+    size_t n = (size_t)f->v.n + 1;
+    c->uses = arena_alloc(A, sizeof(int) * n);
+    c->use_reg = arena_alloc(A, sizeof(Region *) * n);
+    c->user = arena_alloc(A, sizeof(Ref) * n);
+    c->pos = arena_alloc(A, sizeof(int) * n);
+    c->use_pos = arena_alloc(A, sizeof(int) * n);
+    c->npos = 0;
+    c->force = arena_alloc(A, n);
+    c->hoist = arena_alloc(A, n);
+    c->loop_yield = arena_alloc(A, n);
+    c->store = arena_alloc(A, n);
+    c->bar = arena_alloc(A, n);
+    c->read = arena_alloc(A, n);
+    c->off = arena_alloc(A, sizeof(long long) * n);
+    c->frame = 0;
+    c->largest = NOREF;
+    c->acc_pos = NULL;
+    c->var = arena_alloc(A, sizeof(Ref) * n);
+    for (Ref v = 0; v < f->v.n; v++)
+        c->var[v] = v;
+    c->cname = arena_alloc(A, sizeof(char *) * n);
+    c->tmp = 0;
+    analyse_region(c, f->body);
+    int ret = f->out.n && f->out.p[0].role == OUT_RETURN;
+    for (int i = 0; i < f->out.n; i++) {
+        count_use(c, f->out.p[i].ref, f->body, NOREF, ++c->npos, 1);
+        /* a scalar filling an array output is computed once */
+        if (i >= ret && f->out.p[i].ty.rank && !f->v.p[resolve(c, f->out.p[i].ref)].ty.rank)
+            c->force[resolve(c, f->out.p[i].ref)] = 1;
+    }
+    force_bool_operands(c, f->body);
+    guard_buffer_reads(c);
+    /* a gradient computes the value in its forward pass, by name */
+    if ((f->kind == FN_GRAD || f->kind == FN_VJP) && f->out.p[0].role == OUT_RETURN &&
+        f->v.p[resolve(c, f->out.p[0].ref)].op != OP_CONST)
+        c->force[resolve(c, f->out.p[0].ref)] = 1;
+    chain_region(c, f->body);
+    share_yields(c, f->body);
+
+    /* parameters, outputs and the workspace are named first: the
+     * prototype shows the model's names */
+    c->in_names = arena_alloc(A, sizeof(char *) * (size_t)(f->in.n + 1));
+    c->out_names = arena_alloc(A, sizeof(char *) * (size_t)(f->out.n + 1));
+    c->in_place = arena_alloc(A, (size_t)f->out.n + 1);
+    for (int i = 0; i < f->in.n; i++)
+        c->in_names[i] = unique(c, &c->locals, f->in.p[i].name);
+    for (int i = ret; i < f->out.n; i++)
+        c->out_names[i] = unique(c, &c->locals, f->out.p[i].name);
+    c->work = c->o->workspace ? unique(c, &c->locals, "work") : NULL;
+    for (int i = 0; i < f->body->ids.n; i++) {
+        Ref id = f->body->ids.p[i];
+        if (f->v.p[id].op == OP_PARAM) {
+            c->cname[id] = c->in_names[(int)f->v.p[id].k];
+            c->store[id] = ST_PARAM;
+        }
+    }
+    place_outputs(c);
+    name_region(c, f->body);
+    for (Ref v = 0; v < f->v.n; v++) {
+        if (!c->cname[v] && f->v.p[v].op != OP_IVAR)
+            c->cname[v] = c->cname[var_of(c, v)];
+        if (c->uses[v])
+            c->read[var_of(c, v)] = 1;
+    }
+    place_locals(c, f->body);
+}
+
+void cg_signature(Cg *c, const Fn *f, const char *name, const char *extra, Str *s)
+{
+    int ret = f->out.n && f->out.p[0].role == OUT_RETURN;
+    putf(s, "%s %s(", ret ? real_t(c) : "void", name);
+    int first = 1;
+    for (int i = 0; i < f->in.n; i++) {
+        const Input *in = &f->in.p[i];
+        putf(s, "%s%s%s %s", first ? "" : ", ", in->ty.rank ? "const " : "", real_t(c),
+             c->in_names[i]);
+        if (in->ty.rank) {
+            puts_(s, "[");
+            for (int d = 0; d < in->ty.rank; d++)
+                putf(s, "%s%d", d ? " * " : "", (int)in->ty.dim[d]);
+            puts_(s, "]");
+        }
+        first = 0;
+    }
+    for (int i = ret; i < f->out.n; i++) {
+        const Output *o = &f->out.p[i];
+        putf(s, "%s%s %s%s", first ? "" : ", ", real_t(c), o->ty.rank ? "" : "*", c->out_names[i]);
+        if (o->ty.rank) {
+            puts_(s, "[");
+            for (int d = 0; d < o->ty.rank; d++)
+                putf(s, "%s%d", d ? " * " : "", (int)o->ty.dim[d]);
+            puts_(s, "]");
+        }
+        first = 0;
+    }
+    if (extra) {
+        putf(s, "%s%s", first ? "" : ", ", extra);
+        first = 0;
+    }
+    if (first)
+        puts_(s, "void");
+    puts_(s, ")");
+}
+
+void cg_body(Cg *c, Str *decl)
+{
+    const Fn *f = c->f;
+    c->body.n = 0;
+    if (c->body.p)
+        c->body.p[0] = 0;
+    c->indent = 1;
+    c->backward_started = 0;
+    c->active.n = 0;
+    /* hoisted declarations */
+    for (Ref v = 0; v < f->v.n; v++) {
+        const Inst *in = &f->v.p[v];
+        if (var_of(c, v) != v || !c->hoist[v] || inlined(c, v) || !c->cname[v] ||
+            c->cname[v][0] == '*' || in->op == OP_PARAM || c->store[v] == ST_OUT)
+            continue;
+        if (in->ty.rank) {
+            if (c->store[v] != ST_LOCAL)
+                continue;
+            if (c->ws) {
+                putf(decl, "    %s *%s = (%s *)%s", real_t(c), c->cname[v], real_t(c), c->work);
+                if (c->off[v])
+                    putf(decl, " + %lld", c->off[v]);
+            } else {
+                putf(decl, "    %s %s[", real_t(c), c->cname[v]);
+                for (int d = 0; d < in->ty.rank; d++)
+                    putf(decl, "%s%d", d ? " * " : "", (int)in->ty.dim[d]);
+                puts_(decl, "]");
+            }
+            puts_(decl, ";  /* set in a branch, read in another */\n");
+            continue;
+        }
+        putf(decl, "    %s %s = ", real_t(c), c->cname[v]);
+        literal(c, 0, decl);
+        puts_(decl, ";  /* set in a branch, read in another */\n");
+    }
+
+    emit_region(c, f->body);
+    int ret = f->out.n && f->out.p[0].role == OUT_RETURN;
+    for (int i = ret; i < f->out.n; i++) {
+        if (c->in_place[i])
+            continue;
+        backward_header(c);
+        Ref v = resolve(c, f->out.p[i].ref);
+        int line = f->v.p[v].line;
+        Ref r0 = resolve(c, f->out.p[0].ref);
+        if (f->v.p[v].op == OP_PARAM || f->v.p[v].op == OP_CONST || !line)
+            line = f->v.p[r0].line ? f->v.p[r0].line : f->line;
+        if (f->out.p[i].ty.rank) {
+            fill(c, c->out_names[i], f->out.p[i].ty, v, line);
+            continue;
+        }
+        indent(c);
+        putf(&c->body, "*%s = ", c->out_names[i]);
+        expr(c, &c->body, v, 0);
+        stmt_end(c, line);
+    }
+    if (ret) {
+        indent(c);
+        puts_(&c->body, "return ");
+        expr(c, &c->body, f->out.p[0].ref, 0);
+        puts_(&c->body, ";\n");
+    }
+}

@@ -1,0 +1,94 @@
+/*
+ * cgen.h - the C generator's shared state, internal to codegen/.
+ *
+ *   cbody.c  the body of one function: which values become variables,
+ *            their names, where arrays live, expressions, statements and
+ *            loops (cg_prepare, then cg_body).
+ *   cgen.c   the file around the bodies: entry points and their
+ *            signatures, the stack budget and the workspace variants,
+ *            helpers, the header (cg_c, cg_header, cg_check).
+ */
+#ifndef CGEN_H
+#define CGEN_H
+
+#include "codegen.h"
+
+/* A growable string (malloc'ed; the caller frees p). */
+typedef struct {
+    char *p;
+    size_t n, cap;
+} Str;
+
+void put(Str *s, const char *t, size_t n);
+void puts_(Str *s, const char *t);
+void putf(Str *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A set of names in use, open addressing. */
+typedef struct {
+    const char **slot;
+    int cap, n;
+    Arena *a;
+} Names;
+
+int names_has(const Names *ns, const char *s);
+void names_add(Names *ns, const char *s);
+
+enum { H_SIGMOID, H_SOFTPLUS, H_COUNT };
+
+/* Where an array value lives (by the representative of its variable). */
+enum { ST_NONE, ST_LOCAL, ST_OUT, ST_PARAM };
+
+typedef struct {
+    const Program *p;
+    const CgOpts *o;
+    Names globals;             /* entry points, helpers, workspace macros */
+    const char *helper[H_COUNT];
+    int helper_used[H_COUNT];
+    size_t *line_start;        /* offsets of the source's lines */
+    int nlines;
+    /* ---- per function (cg_prepare) ---- */
+    const Fn *f;
+    int ws;                    /* local arrays live in the caller's workspace */
+    Names locals;
+    const char **suffix_key;   /* next_suffix's table */
+    int *suffix_val, suffix_cap, nsuffix;
+    int *uses;                 /* reads (an ACC's buffer is not one) */
+    const Region **use_reg;    /* where the last read is */
+    Ref *user;                 /* the last reader, NOREF for a yield or output */
+    int *pos, *use_pos, npos;  /* program order of definitions and reads */
+    unsigned char *force;      /* must be a variable */
+    unsigned char *hoist;      /* declared at function scope */
+    unsigned char *loop_yield; /* read by the yield of a GEN or RED body */
+    unsigned char *store;      /* ST_*: array storage, by representative */
+    unsigned char *bar;        /* lives in a gradient output (x_bar) */
+    unsigned char *read;       /* some value of the variable is read */
+    Ref *var;                  /* the value whose variable v is stored in */
+    const char **cname;        /* variable (by class representative) */
+    const char **in_names, **out_names;
+    unsigned char *in_place;   /* output i is computed in its pointer */
+    const char *work;          /* the workspace parameter's name */
+    long long *off;            /* local array: its offset in the workspace */
+    long long frame;           /* elements of all local arrays */
+    Ref largest;               /* the largest local array, NOREF if none */
+    int *acc_start, *acc_pos;  /* each buffer's ACC positions, in order */
+    /* ---- while writing the body (cg_body) ---- */
+    Str body;
+    int indent;
+    int backward_started;
+    int tmp;
+    VEC(const char *) active;  /* loop indices in scope */
+} Cg;
+
+const char *real_t(const Cg *c);
+const char *unique(Cg *c, Names *ns, const char *base);
+void literal(const Cg *c, double v, Str *s);
+/* Analyses f and names everything; ws: local arrays go to the
+ * workspace (their offsets and c->frame are computed either way). */
+void cg_prepare(Cg *c, const Fn *f, int ws);
+/* Writes the statements of the prepared function to c->body and the
+ * declarations that precede them to *decl. */
+void cg_body(Cg *c, Str *decl);
+/* The prototype of f under `name` (extra: a final parameter, or NULL). */
+void cg_signature(Cg *c, const Fn *f, const char *name, const char *extra, Str *s);
+
+#endif

@@ -1,0 +1,838 @@
+/*
+ * test_arrays.c - C code generation for arrays: loops over index spaces,
+ * reductions, buffers and accumulations, array outputs, the stack budget
+ * and the workspace variants.
+ *
+ * The first half builds array IR by hand (so it tests the code generator
+ * apart from the front end), runs cg_c on it, and compiles the C with gcc
+ * and clang under -std=c99 -Wall -Wextra -Wpedantic -Werror.  A driver
+ * generated from each entry point's inputs and outputs calls it on fixed
+ * inputs (its outputs first filled with garbage: they must be
+ * overwritten) and prints every output; the interpreter runs the same IR
+ * on the same inputs, and the two must agree.  With ad_unit the same
+ * harness covers the derivative entry points (loops, buffers, ACCs,
+ * array bars), and with --workspace the f_ws variants, each run on a
+ * malloc'ed workspace of exactly f_WS_BYTES bytes followed by a guard
+ * that must stay untouched.
+ *
+ * The second half compiles .dx programs with $DXC: options, the
+ * over-budget error, and array programs end to end.
+ */
+#include <check.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../codegen/codegen.h"
+#include "testutil.h"
+
+#define STRICT "-std=c99 -Wall -Wextra -Wpedantic -Werror"
+
+/* ---------------- text buffers ---------------- */
+
+typedef struct {
+    char *s;
+    size_t n, cap;
+} Buf;
+
+static void bprintf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void bprintf(Buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    ck_assert(k >= 0);
+    if (b->n + (size_t)k + 1 > b->cap) {
+        b->cap = (b->n + (size_t)k + 1) * 2;
+        b->s = realloc(b->s, b->cap);
+        ck_assert_ptr_nonnull(b->s);
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->s + b->n, (size_t)k + 1, fmt, ap);
+    va_end(ap);
+    b->n += (size_t)k;
+}
+
+static void setup(void)
+{
+    tu_tmpdir();
+}
+
+static void teardown(void)
+{
+    tu_cleanup();
+}
+
+/* ---------------- building IR by hand ---------------- */
+
+typedef struct {
+    Arena *a;
+    Program p;
+    Fn *f;
+} B;
+
+static B prog_new(void)
+{
+    B b = {0};
+    b.a = arena_new();
+    b.p.arena = b.a;
+    return b;
+}
+
+static void fn_new(B *b, const char *name)
+{
+    b->f = ir_fn_new(b->a, name, FN_PRIMAL);
+    b->f->src_name = name;
+}
+
+static Ref param(B *b, const char *name, int rank, int d0, int d1, int is_data)
+{
+    int32_t dims[2] = {d0, d1};
+    Input in = {0};
+    in.name = name;
+    in.ty = rank ? ty_array(rank, dims) : ty_scalar();
+    in.is_data = is_data;
+    vec_push(b->a, &b->f->in, in);
+    return ir_param(b->f, b->f->body, b->f->in.n - 1);
+}
+
+static Aff V(B *b, Ref iv) { return aff_var(b->a, iv); }
+static Aff K(B *b, int c) { return aff_const(b->a, c); }
+
+/* c + k * iv */
+static Aff VK(B *b, Ref iv, int k, int c)
+{
+    Aff x = aff_var(b->a, iv);
+    x.a[0] = k;
+    x.c = c;
+    return x;
+}
+
+/* c + k1 * iv1 + k2 * iv2 */
+static inline Aff V2(B *b, Ref iv1, int k1, Ref iv2, int k2, int c)
+{
+    Aff x = {0};
+    x.n = 2;
+    x.iv = arena_alloc(b->a, sizeof(Ref) * 2);
+    x.a = arena_alloc(b->a, sizeof(int32_t) * 2);
+    x.iv[0] = iv1;
+    x.iv[1] = iv2;
+    x.a[0] = k1;
+    x.a[1] = k2;
+    x.c = c;
+    return x;
+}
+
+static Aff *affs(B *b, int n, const Aff *x)
+{
+    Aff *ix = arena_alloc(b->a, sizeof(Aff) * (size_t)(n + 1));
+    for (int i = 0; i < n; i++)
+        ix[i] = x[i];
+    return ix;
+}
+
+/* arr[ix...] (n indices) */
+static Ref idx(B *b, Region *r, Ref arr, int n, ...)
+{
+    Aff x[4];
+    va_list ap;
+    va_start(ap, n);
+    for (int i = 0; i < n; i++)
+        x[i] = va_arg(ap, Aff);
+    va_end(ap);
+    Ref v = ir_emit(b->f, r, OP_IDX, ty_scalar(), arr, NOREF, NOREF);
+    b->f->v.p[v].ix = affs(b, n, x);
+    b->f->v.p[v].nix = n;
+    return v;
+}
+
+/* buf[ix...] += val (store: =) */
+static void acc(B *b, Region *r, Ref buf, Ref val, int store, int n, ...)
+{
+    Aff x[4];
+    va_list ap;
+    va_start(ap, n);
+    for (int i = 0; i < n; i++)
+        x[i] = va_arg(ap, Aff);
+    va_end(ap);
+    Ref v = ir_emit(b->f, r, OP_ACC, ty_none(), buf, val, NOREF);
+    b->f->v.p[v].ix = affs(b, n, x);
+    b->f->v.p[v].nix = n;
+    b->f->v.p[v].k = store;
+}
+
+static Ref op(B *b, Region *r, Op o, Ref x, Ref y)
+{
+    return ir_emit(b->f, r, o, ty_scalar(), x, y, NOREF);
+}
+
+static Ref cst(B *b, Region *r, double k)
+{
+    return ir_const(b->f, r, k);
+}
+
+static Ref gen(B *b, Region *r, int rank, int d0, int d1, Region **body)
+{
+    int32_t d[2] = {d0, d1};
+    Ref g = ir_loop_new(b->f, r, OP_GEN, ty_array(rank, d), rank);
+    *body = b->f->v.p[g].reg[0];
+    return g;
+}
+
+static Ref red(B *b, Region *r, RedKind k, Aff lo, Aff hi, Region **body)
+{
+    Ref g = ir_loop_new(b->f, r, OP_RED, ty_scalar(), 1);
+    b->f->v.p[g].k = k;
+    b->f->v.p[g].ix[0] = lo;
+    b->f->v.p[g].ix[1] = hi;
+    *body = b->f->v.p[g].reg[0];
+    return g;
+}
+
+static Ref loop1(B *b, Region *r, Aff lo, Aff hi, int back, Region **body)
+{
+    Ref l = ir_loop_new(b->f, r, OP_LOOP, ty_none(), 1);
+    b->f->v.p[l].ix[0] = lo;
+    b->f->v.p[l].ix[1] = hi;
+    b->f->v.p[l].k = back;
+    *body = b->f->v.p[l].reg[0];
+    return l;
+}
+
+static Ref iv(B *b, Ref loop, int k)
+{
+    return ir_ivar(b->f, loop, k);
+}
+
+/* The next result of a GEN, RED or IF, yielding y from its body. */
+static Ref result(B *b, Region *r, Ref loop, Region *body, Ref y)
+{
+    vec_push(b->a, &body->yield, y);
+    const Inst *in = &b->f->v.p[loop];
+    Type t = in->op == OP_GEN ? in->ty : in->op == OP_IF ? b->f->v.p[y].ty : ty_scalar();
+    Ref res = ir_emit(b->f, r, OP_RESULT, t, loop, NOREF, NOREF);
+    b->f->v.p[res].k = body->yield.n - 1;
+    return res;
+}
+
+static Ref zeros(B *b, Region *r, int rank, int d0, int d1)
+{
+    int32_t d[2] = {d0, d1};
+    return ir_emit(b->f, r, OP_ZEROS, rank ? ty_array(rank, d) : ty_scalar(), NOREF, NOREF, NOREF);
+}
+
+static Ref named(B *b, Ref v, const char *name, int line)
+{
+    b->f->v.p[v].name = name;
+    b->f->v.p[v].line = line;
+    return v;
+}
+
+/* The function's value: returned (a scalar) or written to out (an array);
+ * ends the function and adds its unit. */
+static void ret(B *b, Ref v)
+{
+    Output o = {0};
+    o.name = b->f->v.p[v].ty.rank ? "out" : "y";
+    o.ty = b->f->v.p[v].ty;
+    o.role = o.ty.rank ? OUT_ARRAY : OUT_RETURN;
+    o.ref = v;
+    vec_push(b->a, &b->f->out, o);
+    ir_verify(b->f);
+    Unit u = {0};
+    u.primal = b->f;
+    u.ret = o.ty;
+    vec_push(b->a, &b->p.units, u);
+}
+
+/* ---------------- the interpreter against the compiled C ---------------- */
+
+/* The value of element k of input `which` of a call. */
+static double input_value(int which, int k)
+{
+    return 0.9 * sin(1.7 * k + 0.3 + 0.61 * which);
+}
+
+typedef struct {
+    Buf drv;        /* the driver's calls */
+    double *want;   /* what they print, from the interpreter */
+    int nwant, cap;
+} Run;
+
+static void expect(Run *r, double v)
+{
+    if (r->nwant == r->cap) {
+        r->cap = r->cap ? 2 * r->cap : 256;
+        r->want = realloc(r->want, sizeof(double) * (size_t)r->cap);
+        ck_assert_ptr_nonnull(r->want);
+    }
+    r->want[r->nwant++] = v;
+}
+
+/* The value of macro NAME in the header text, or -1. */
+static long long header_macro(const char *hdr, const char *name)
+{
+    char pat[256];
+    snprintf(pat, sizeof pat, "#define %s ", name);
+    const char *p = strstr(hdr, pat);
+    return p ? atoll(p + strlen(pat)) : -1;
+}
+
+/* One call of entry point f (or of its _ws variant) on the fixed inputs,
+ * printing every output; the interpreter's values go to r->want. */
+static void call(Run *r, const Fn *f, int ws, int use_float)
+{
+    const char *T = use_float ? "float" : "double";
+    Buf *d = &r->drv;
+    const double *in[32];
+    double *out[32];
+    ck_assert_int_lt(f->in.n, 32);
+    ck_assert_int_lt(f->out.n, 32);
+    bprintf(d, "    { /* %s%s */\n", f->name, ws ? "_ws" : "");
+    for (int i = 0; i < f->in.n; i++) {
+        long long n = ty_size(f->in.p[i].ty);
+        double *x = malloc(sizeof(double) * (size_t)n);
+        for (long long k = 0; k < n; k++) {
+            x[k] = input_value(i, (int)k);
+            if (use_float)
+                x[k] = (float)x[k];
+        }
+        in[i] = x;
+        if (f->in.p[i].ty.rank) {
+            bprintf(d, "        static const %s in%d[%lld] = {", T, i, n);
+            for (long long k = 0; k < n; k++)
+                bprintf(d, "%s%.17g", k ? ", " : "", x[k]);
+            bprintf(d, "};\n");
+        } else {
+            bprintf(d, "        %s in%d = %.17g;\n", T, i, x[0]);
+        }
+    }
+    int ret = f->out.n && f->out.p[0].role == OUT_RETURN;
+    for (int i = 0; i < f->out.n; i++) {
+        long long n = ty_size(f->out.p[i].ty);
+        out[i] = calloc((size_t)n, sizeof(double));
+        if (i < ret)
+            continue;
+        if (f->out.p[i].ty.rank)
+            bprintf(d, "        %s out%d[%lld];\n        for (int k = 0; k < %lld; k++) out%d[k] = 1e30f;\n",
+                    T, i, n, n, i);
+        else
+            bprintf(d, "        %s out%d = 1e30f;\n", T, i);
+    }
+    if (ws)
+        bprintf(d, "        unsigned char *w = malloc(%s_WS_BYTES + 64);\n"
+                   "        memset(w, 0x5A, %s_WS_BYTES + 64);\n",
+                f->name, f->name);
+    bprintf(d, "        ");
+    if (ret)
+        bprintf(d, "%s out0 = ", T);
+    bprintf(d, "%s%s(", f->name, ws ? "_ws" : "");
+    int first = 1;
+    for (int i = 0; i < f->in.n; i++, first = 0)
+        bprintf(d, "%sin%d", first ? "" : ", ", i);
+    for (int i = ret; i < f->out.n; i++, first = 0)
+        bprintf(d, "%s%sout%d", first ? "" : ", ", f->out.p[i].ty.rank ? "" : "&", i);
+    if (ws)
+        bprintf(d, "%sw", first ? "" : ", ");
+    bprintf(d, ");\n");
+    if (ws)
+        bprintf(d, "        for (int k = 0; k < 64; k++) if (w[%s_WS_BYTES + k] != 0x5A) {\n"
+                   "            printf(\"workspace overrun\\n\"); return 1;\n        }\n"
+                   "        free(w);\n",
+                f->name);
+    for (int i = 0; i < f->out.n; i++) {
+        if (f->out.p[i].ty.rank)
+            bprintf(d, "        for (int k = 0; k < %lld; k++) printf(\"%%.17g\\n\", (double)out%d[k]);\n",
+                    ty_size(f->out.p[i].ty), i);
+        else
+            bprintf(d, "        printf(\"%%.17g\\n\", (double)out%d);\n", i);
+    }
+    bprintf(d, "    }\n");
+    ir_interp(f, in, out);
+    for (int i = 0; i < f->out.n; i++) {
+        for (long long k = 0; k < ty_size(f->out.p[i].ty); k++)
+            expect(r, out[i][k]);
+        free(out[i]);
+    }
+    for (int i = 0; i < f->in.n; i++)
+        free((void *)in[i]);
+}
+
+static int close_enough(double got, double want, double tol)
+{
+    if (isnan(want))
+        return isnan(got);
+    if (isinf(want))
+        return got == want;
+    return fabs(got - want) <= tol * (fabs(want) > 1 ? fabs(want) : 1);
+}
+
+/*
+ * Writes TAG.c and TAG.h for the program, compiles them with gcc and
+ * clang (strict), runs every entry point (and its _ws variant with
+ * --workspace) and compares each output with the interpreter.  Returns
+ * the generated C (malloc'ed) for the caller's checks on its text.
+ */
+static char *check_c(B *b, const char *tag, int use_float, int workspace, long long budget)
+{
+    char name[128];
+    CgOpts o = {use_float, "hand.dx", NULL, budget, workspace};
+    snprintf(name, sizeof name, "%s.h", tag);
+    o.header = name;
+    Diag d = {0};
+    d.quiet = 1;
+    ck_assert_msg(cg_check(&b->p, &o, &d) == 0, "cg_check: %s", d.last);
+    FILE *fc = fopen(tu_path(arena_printf(b->a, "%s.c", tag)), "w");
+    FILE *fh = fopen(tu_path(name), "w");
+    ck_assert(fc && fh);
+    cg_c(&b->p, &o, fc);
+    cg_header(&b->p, &o, fh);
+    fclose(fc);
+    fclose(fh);
+    char *code = tu_read(tu_path(arena_printf(b->a, "%s.c", tag)), NULL);
+    char *hdr = tu_read(tu_path(name), NULL);
+    ck_assert(code && hdr);
+
+    Run r = {0};
+    bprintf(&r.drv, "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n"
+                    "#include \"%s.h\"\nint main(void)\n{\n",
+            tag);
+    for (int u = 0; u < b->p.units.n; u++) {
+        const Unit *un = &b->p.units.p[u];
+        const Fn *fs[] = {un->primal, un->grad, un->jvp, un->hvp};
+        for (int k = 0; k < 4; k++) {
+            if (!fs[k])
+                continue;
+            long long bytes = workspace ? header_macro(hdr, arena_printf(b->a, "%s_WS_BYTES", fs[k]->name)) : 0;
+            ck_assert_msg(bytes >= 0, "no %s_WS_BYTES in\n%s", fs[k]->name, hdr);
+            if (bytes <= budget)
+                call(&r, fs[k], 0, use_float);
+            if (workspace)
+                call(&r, fs[k], 1, use_float);
+        }
+    }
+    bprintf(&r.drv, "    return 0;\n}\n");
+    ck_assert_int_eq(tu_write(tu_path(arena_printf(b->a, "%s_drv.c", tag)), r.drv.s, (size_t)-1), 0);
+
+    const char *ccs[] = {"gcc", "clang"};
+    for (int k = 0; k < 2; k++) {
+        char cmd[4096];
+        snprintf(cmd, sizeof cmd,
+                 "cd '%s' && %s " STRICT " %s -O2 -c %s.c -o %s_%s.o && "
+                 "%s -std=c99 -O2 -Wall -Wextra -Werror -c %s_drv.c -o %s_drv_%s.o && "
+                 "%s -o %s_%s %s_%s.o %s_drv_%s.o -lm && ./%s_%s",
+                 tu_tmpdir(), ccs[k], use_float ? "-Wdouble-promotion" : "", tag, tag, ccs[k],
+                 ccs[k], tag, tag, ccs[k], ccs[k], tag, ccs[k], tag, ccs[k], tag, ccs[k], tag,
+                 ccs[k]);
+        char *out = NULL, *err = NULL;
+        int st = tu_run(cmd, &out, &err);
+        ck_assert_msg(st == 0, "%s on %s failed (%d):\n%s%s\n--- C ---\n%s", ccs[k], tag, st,
+                      out ? out : "", err ? err : "", code);
+        char *p = out;
+        for (int i = 0; i < r.nwant; i++) {
+            char *end;
+            double got = strtod(p, &end);
+            ck_assert_msg(end != p, "%s: output %d missing:\n%s", tag, i, out);
+            ck_assert_msg(close_enough(got, r.want[i], use_float ? 2e-5 : 1e-12),
+                          "%s (%s): output %d is %.17g, the interpreter says %.17g\n--- C ---\n%s",
+                          tag, ccs[k], i, got, r.want[i], code);
+            p = end;
+        }
+        free(out);
+        free(err);
+    }
+    free(r.drv.s);
+    free(r.want);
+    free(hdr);
+    return code;
+}
+
+/* Every combination the code generator has: double and float, with and
+ * without the workspace variants; the derivatives too when ad > 0, the
+ * IR as built (not optimised) when ad < 0. */
+static char *check_all(B *b, const char *tag, int ad)
+{
+    for (int u = 0; u < b->p.units.n; u++) {
+        if (ad > 0)
+            ad_unit(&b->p.units.p[u]);
+        else if (ad == 0)
+            opt_all(b->p.units.p[u].primal);
+    }
+    char t[64];
+    snprintf(t, sizeof t, "%s_f", tag);
+    free(check_c(b, t, 1, 0, CG_STACK_BUDGET));
+    snprintf(t, sizeof t, "%s_ws", tag);
+    free(check_c(b, t, 0, 1, CG_STACK_BUDGET));
+    return check_c(b, tag, 0, 0, CG_STACK_BUDGET);
+}
+
+static int count(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* ---------------- hand-built IR ---------------- */
+
+/* f(W[3,4], x[4]) = W @ x: a GEN of a RED, computed straight into out. */
+static void build_matvec(B *b, int m, int n)
+{
+    fn_new(b, "matvec");
+    Region *top = b->f->body, *gb, *rb;
+    Ref W = param(b, "W", 2, m, n, 0), x = param(b, "x", 1, n, 0, 0);
+    Ref g = gen(b, top, 1, m, 0, &gb);
+    Ref i = named(b, iv(b, g, 0), "i", 0);
+    Ref s = red(b, gb, RK_SUM, K(b, 0), K(b, n), &rb);
+    Ref j = named(b, iv(b, s, 0), "j", 0);
+    Ref t = op(b, rb, OP_MUL, idx(b, rb, W, 2, V(b, i), V(b, j)), idx(b, rb, x, 1, V(b, j)));
+    Ref sv = result(b, gb, s, rb, t);
+    ret(b, named(b, result(b, top, g, gb, sv), "y", 1));
+}
+
+START_TEST(test_matvec)
+{
+    B b = prog_new();
+    build_matvec(&b, 3, 4);
+    char *code = check_all(&b, "matvec", 1);
+    /* loops stay loops, the result goes straight to out */
+    ck_assert_msg(strstr(code, "void matvec(const double W[3 * 4], const double x[4], double out[3])"),
+                  "%s", code);
+    ck_assert_msg(strstr(code, "for (int i = 0; i < 3; i++) {"), "%s", code);
+    ck_assert_msg(strstr(code, "for (int j = 0; j < 4; j++) {"), "%s", code);
+    ck_assert_msg(strstr(code, "s += W[i * 4 + j] * x[j];"), "%s", code);
+    ck_assert_msg(strstr(code, "out[i] = s;"), "%s", code);
+    ck_assert_msg(!strstr(code, "double y["), "a temporary for out:\n%s", code);
+    ck_assert_msg(strstr(code, "void matvec_vjp("), "%s", code);
+    free(code);
+    arena_free(b.a);
+}
+END_TEST
+
+/* sum_i sigmoid(W[i,:] . x) with every derivative: a scalar result. */
+START_TEST(test_matvec_sigmoid)
+{
+    B b = prog_new();
+    fn_new(&b, "f");
+    Region *top = b.f->body, *gb, *rb, *sb;
+    Ref W = param(&b, "W", 2, 3, 4, 0), x = param(&b, "x", 1, 4, 0, 1);
+    Ref g = gen(&b, top, 1, 3, 0, &gb);
+    Ref i = iv(&b, g, 0);
+    Ref r = red(&b, gb, RK_SUM, K(&b, 0), K(&b, 4), &rb);
+    Ref j = iv(&b, r, 0);
+    Ref t = op(&b, rb, OP_MUL, idx(&b, rb, W, 2, V(&b, i), V(&b, j)), idx(&b, rb, x, 1, V(&b, j)));
+    Ref s = result(&b, gb, r, rb, t);
+    Ref h = named(&b, result(&b, top, g, gb, op(&b, gb, OP_SIGMOID, s, NOREF)), "h", 2);
+    Ref q = red(&b, top, RK_SUM, K(&b, 0), K(&b, 3), &sb);
+    Ref k = iv(&b, q, 0);
+    ret(&b, result(&b, top, q, sb, idx(&b, sb, h, 1, V(&b, k))));
+    char *code = check_all(&b, "msig", 1);
+    ck_assert_msg(strstr(code, "double f_grad(const double W[3 * 4], const double x[4], double W_bar[3 * 4])"),
+                  "%s", code);
+    ck_assert_msg(strstr(code, "double f_hvp("), "%s", code);
+    free(code);
+    arena_free(b.a);
+}
+END_TEST
+
+/* sum_i (sum_{j < i+1} L[i,j] x[j])^2 + x[2-i] x[i]: bounds that depend
+ * on an enclosing index, reversed indices. */
+START_TEST(test_triangular)
+{
+    B b = prog_new();
+    fn_new(&b, "tri");
+    Region *top = b.f->body, *ob, *ib;
+    Ref L = param(&b, "L", 2, 3, 3, 0), x = param(&b, "x", 1, 3, 0, 0);
+    Ref o = red(&b, top, RK_SUM, K(&b, 0), K(&b, 3), &ob);
+    Ref i = named(&b, iv(&b, o, 0), "i", 0);
+    Ref in = red(&b, ob, RK_SUM, K(&b, 0), VK(&b, i, 1, 1), &ib);
+    Ref j = named(&b, iv(&b, in, 0), "j", 0);
+    Ref t = op(&b, ib, OP_MUL, idx(&b, ib, L, 2, V(&b, i), V(&b, j)), idx(&b, ib, x, 1, V(&b, j)));
+    Ref s = result(&b, ob, in, ib, t);
+    Ref sq = op(&b, ob, OP_MUL, s, s);
+    Ref rx = op(&b, ob, OP_MUL, idx(&b, ob, x, 1, VK(&b, i, -1, 2)), idx(&b, ob, x, 1, V(&b, i)));
+    ret(&b, result(&b, top, o, ob, op(&b, ob, OP_ADD, sq, rx)));
+    char *code = check_all(&b, "tri", 1);
+    ck_assert_msg(strstr(code, "for (int j = 0; j < i + 1; j++) {"), "%s", code);
+    ck_assert_msg(strstr(code, "x[2 - i]"), "%s", code);
+    free(code);
+    arena_free(b.a);
+}
+END_TEST
+
+/* max, min and prod reductions, and every derivative of max (ties). */
+START_TEST(test_reductions)
+{
+    static const RedKind kinds[] = {RK_MAX, RK_MIN, RK_PROD};
+    for (int kind = 0; kind < 3; kind++) {
+        B b = prog_new();
+        fn_new(&b, "f");
+        Region *top = b.f->body, *rb;
+        Ref x = param(&b, "x", 1, 5, 0, 0), w = param(&b, "w", 0, 0, 0, 0);
+        Ref r = red(&b, top, kinds[kind], K(&b, 1), K(&b, 5), &rb);
+        Ref j = iv(&b, r, 0);
+        Ref t = op(&b, rb, OP_MUL, idx(&b, rb, x, 1, V(&b, j)), w);
+        ret(&b, result(&b, top, r, rb, op(&b, rb, OP_SIN, t, NOREF)));
+        char *code = check_all(&b, "red", 1);
+        if (kinds[kind] == RK_MAX)
+            ck_assert_msg(strstr(code, "double y = -HUGE_VAL;") && strstr(code, " > y) y = "),
+                          "%s", code);
+        if (kinds[kind] == RK_MIN)
+            ck_assert_msg(strstr(code, "double y = HUGE_VAL;") && strstr(code, " < y) y = "),
+                          "%s", code);
+        if (kinds[kind] == RK_PROD)
+            ck_assert_msg(strstr(code, "double y = 1.0;") && strstr(code, "y *= "), "%s", code);
+        free(code);
+        arena_free(b.a);
+    }
+}
+END_TEST
+
+/*
+ * f(x[5]) -> out[5]: a ZEROS buffer filled by LOOPs of ACCs, forwards and
+ * backwards (a running sum reading the buffer), stores, a rank-0 cell,
+ * and a read of the buffer before an accumulation to it that must not
+ * move after it.
+ */
+START_TEST(test_buffers)
+{
+    B b = prog_new();
+    fn_new(&b, "buf");
+    Region *top = b.f->body, *l1, *l2, *l3;
+    Ref x = param(&b, "x", 1, 5, 0, 0);
+    Ref bf = named(&b, zeros(&b, top, 1, 5, 0), "b", 3);
+    Ref cell = named(&b, zeros(&b, top, 0, 0, 0), "c", 4);
+    Ref a = loop1(&b, top, K(&b, 0), K(&b, 5), 0, &l1);
+    Ref i = named(&b, iv(&b, a, 0), "i", 0);
+    Ref xi = idx(&b, l1, x, 1, V(&b, i));
+    acc(&b, l1, bf, op(&b, l1, OP_MUL, xi, cst(&b, l1, 2)), 0, 1, V(&b, i));
+    acc(&b, l1, bf, idx(&b, l1, x, 1, V(&b, i)), 0, 1, VK(&b, i, -1, 4));
+    acc(&b, l1, cell, op(&b, l1, OP_MUL, xi, xi), 0, 0);
+    /* backwards: b[k] += b[k - 1] for k = 4 .. 1 reads the old b[k - 1] */
+    Ref l = loop1(&b, top, K(&b, 1), K(&b, 5), 1, &l2);
+    Ref k = iv(&b, l, 0);
+    acc(&b, l2, bf, idx(&b, l2, bf, 1, VK(&b, k, 1, -1)), 0, 1, V(&b, k));
+    /* t = b[0]; b[0] += 1; ... t is the old value */
+    Ref t0 = idx(&b, top, bf, 1, K(&b, 0));
+    acc(&b, top, bf, cst(&b, top, 1), 0, 1, K(&b, 0));
+    Ref c0 = idx(&b, top, cell, 0);
+    Ref u = op(&b, top, OP_ADD, op(&b, top, OP_MUL, t0, cst(&b, top, 3)), c0);
+    /* a store loop: b[m] = b[m] + u for the last two */
+    Ref s = loop1(&b, top, K(&b, 3), K(&b, 5), 0, &l3);
+    Ref m = iv(&b, s, 0);
+    acc(&b, l3, bf, op(&b, l3, OP_ADD, idx(&b, l3, bf, 1, V(&b, m)), u), 1, 1, V(&b, m));
+    ret(&b, bf);
+    char *code = check_all(&b, "buf", 0);
+    ck_assert_msg(strstr(code, "for (int i = 4; i >= 1; i--) {") ||
+                  strstr(code, "for (int k = 4; k >= 1; k--) {"), "%s", code);
+    ck_assert_msg(strstr(code, "out[i] = 0.0;"), "zeroed in place:\n%s", code);
+    ck_assert_msg(strstr(code, "out[4 - i] += x[i];"), "%s", code);
+    ck_assert_msg(strstr(code, "double c = 0.0;"), "%s", code);
+    free(code);
+    arena_free(b.a);
+}
+END_TEST
+
+/* f(a, b) -> out[3] = [a, 2.5, a * b] + [0, 1, 2] (IREAL) as a GEN over
+ * a LIT. */
+START_TEST(test_lit_ireal)
+{
+    B b = prog_new();
+    fn_new(&b, "lit");
+    Region *top = b.f->body, *gb;
+    Ref a = param(&b, "a", 0, 0, 0, 0), bb = param(&b, "b", 0, 0, 0, 0);
+    int32_t d3[1] = {3};
+    Ref *el = arena_alloc(b.a, sizeof(Ref) * 3);
+    el[0] = a;
+    el[1] = cst(&b, top, 2.5);
+    el[2] = op(&b, top, OP_MUL, a, bb);
+    Ref l = ir_emit(b.f, top, OP_LIT, ty_array(1, d3), NOREF, NOREF, NOREF);
+    b.f->v.p[l].list = el;
+    b.f->v.p[l].nix = 3;
+    named(&b, l, "v", 2);
+    Ref g = gen(&b, top, 1, 3, 0, &gb);
+    Ref i = iv(&b, g, 0);
+    Ref ir = ir_emit(b.f, gb, OP_IREAL, ty_scalar(), NOREF, NOREF, NOREF);
+    b.f->v.p[ir].ix = affs(&b, 1, (Aff[]){V(&b, i)});
+    ret(&b, result(&b, top, g, gb, op(&b, gb, OP_ADD, idx(&b, gb, l, 1, V(&b, i)), ir)));
+    char *code = check_all(&b, "lit", 1);
+    ck_assert_msg(strstr(code, "v[1] = 2.5;"), "%s", code);
+    ck_assert_msg(strstr(code, "(double)i"), "%s", code);
+    free(code);
+    arena_free(b.a);
+}
+END_TEST
+
+/* T[2,3,4] = GEN of (k+1) * x[i] - j; y = sum T[1, i, j] * T[k, 2, 3 - j]:
+ * row-major indices of a 3-D array (not optimised: fusion would remove T) */
+START_TEST(test_3d)
+{
+    B b = prog_new();
+    fn_new(&b, "cube");
+    Region *top = b.f->body, *gb;
+    Ref x = param(&b, "x", 1, 3, 0, 0);
+    int32_t dims[3] = {2, 3, 4};
+    Ref G = ir_loop_new(b.f, top, OP_GEN, ty_array(3, dims), 3);
+    gb = b.f->v.p[G].reg[0];
+    Ref k = named(&b, iv(&b, G, 0), "k", 0), i2 = named(&b, iv(&b, G, 1), "i", 0);
+    Ref j2 = named(&b, iv(&b, G, 2), "j", 0);
+    Ref kr = ir_emit(b.f, gb, OP_IREAL, ty_scalar(), NOREF, NOREF, NOREF);
+    b.f->v.p[kr].ix = affs(&b, 1, (Aff[]){VK(&b, k, 1, 1)});
+    Ref jr = ir_emit(b.f, gb, OP_IREAL, ty_scalar(), NOREF, NOREF, NOREF);
+    b.f->v.p[jr].ix = affs(&b, 1, (Aff[]){V(&b, j2)});
+    Ref e = op(&b, gb, OP_SUB, op(&b, gb, OP_MUL, kr, idx(&b, gb, x, 1, V(&b, i2))), jr);
+    Ref T = named(&b, result(&b, top, G, gb, e), "T", 5);
+    Region *ob, *ib, *kb;
+    Ref q = red(&b, top, RK_SUM, K(&b, 0), K(&b, 3), &ob);
+    Ref qi = iv(&b, q, 0);
+    Ref q2 = red(&b, ob, RK_SUM, K(&b, 0), K(&b, 4), &ib);
+    Ref qj = iv(&b, q2, 0);
+    Ref q3 = red(&b, ib, RK_SUM, K(&b, 0), K(&b, 2), &kb);
+    Ref qk = iv(&b, q3, 0);
+    Ref pr = op(&b, kb, OP_MUL, idx(&b, kb, T, 3, K(&b, 1), V(&b, qi), V(&b, qj)),
+                idx(&b, kb, T, 3, V(&b, qk), K(&b, 2), VK(&b, qj, -1, 3)));
+    Ref r3 = result(&b, ib, q3, kb, pr);
+    Ref r2 = result(&b, ob, q2, ib, r3);
+    ret(&b, result(&b, top, q, ob, r2));
+    char *code = check_all(&b, "cube", -1);
+    ck_assert_msg(strstr(code, "(double)(k + 1)"), "%s", code);
+    ck_assert_msg(strstr(code, "T[(k * 3 + i) * 4 + j] = "), "%s", code);
+    ck_assert_msg(strstr(code, "T[(1 * 3 + i) * 4 + j] * T[(k * 3 + 2) * 4 + 3 - j]"), "%s", code);
+    free(code);
+    arena_free(b.a);
+}
+END_TEST
+
+/* Array-valued branches: computed into the result's array, or copied. */
+START_TEST(test_if_arrays)
+{
+    B b = prog_new();
+    fn_new(&b, "pick");
+    Region *top = b.f->body, *gb;
+    Ref x = param(&b, "x", 1, 4, 0, 0), c = param(&b, "c", 0, 0, 0, 0);
+    Ref cond = ir_emit(b.f, top, OP_GT, ty_bool(), c, cst(&b, top, 0), NOREF);
+    Ref ifi = ir_emit(b.f, top, OP_IF, ty_none(), cond, NOREF, NOREF);
+    Region *th = ir_region_new(b.f, ifi, 0), *el = ir_region_new(b.f, ifi, 1);
+    b.f->v.p[ifi].reg[0] = th;
+    b.f->v.p[ifi].reg[1] = el;
+    Ref g = gen(&b, th, 1, 4, 0, &gb);
+    Ref i = iv(&b, g, 0);
+    Ref sq = result(&b, th, g, gb, op(&b, gb, OP_MUL, idx(&b, gb, x, 1, V(&b, i)), c));
+    vec_push(b.a, &th->yield, sq);
+    vec_push(b.a, &el->yield, x);
+    Ref res = ir_emit(b.f, top, OP_RESULT, b.f->v.p[x].ty, ifi, NOREF, NOREF);
+    named(&b, res, "r", 3);
+    /* and the result is read again: out = r + r[3 - i] */
+    Region *hb;
+    Ref h = gen(&b, top, 1, 4, 0, &hb);
+    Ref k = iv(&b, h, 0);
+    ret(&b, result(&b, top, h, hb, op(&b, hb, OP_ADD, idx(&b, hb, res, 1, V(&b, k)),
+                                      idx(&b, hb, res, 1, VK(&b, k, -1, 3)))));
+    char *code = check_all(&b, "ifarr", 1);
+    ck_assert_msg(strstr(code, "r[i] = x[i] * c;"), "computed in place:\n%s", code);
+    ck_assert_msg(strstr(code, "r[i] = x[i];"), "copied:\n%s", code);
+    free(code);
+    arena_free(b.a);
+}
+END_TEST
+
+/* The size of the generated code does not depend on the arrays' sizes. */
+START_TEST(test_size_independent)
+{
+    B b1 = prog_new(), b2 = prog_new();
+    build_matvec(&b1, 10, 10);
+    build_matvec(&b2, 1000, 1000);
+    for (int u = 0; u < 1; u++) {
+        ad_unit(&b1.p.units.p[u]);
+        ad_unit(&b2.p.units.p[u]);
+    }
+    CgOpts o = {0, "x.dx", NULL, CG_STACK_BUDGET, 0};
+    char *t1 = NULL, *t2 = NULL;
+    size_t n1 = 0, n2 = 0;
+    FILE *f1 = open_memstream(&t1, &n1), *f2 = open_memstream(&t2, &n2);
+    cg_c(&b1.p, &o, f1);
+    cg_c(&b2.p, &o, f2);
+    fclose(f1);
+    fclose(f2);
+    ck_assert_int_eq(count(t1, "\n"), count(t2, "\n"));
+    ck_assert_int_lt(count(t2, "\n"), 120);
+    free(t1);
+    free(t2);
+    arena_free(b1.a);
+    arena_free(b2.a);
+}
+END_TEST
+
+/* f(a[n]) = sum_i e[i] * e[n-1-i], e = exp(a): e is a local array (read
+ * twice, it is not fused into its readers). */
+static void build_twice(B *b, int n)
+{
+    fn_new(b, "twice");
+    Region *top = b->f->body, *gb, *rb;
+    Ref a = param(b, "a", 1, n, 0, 0);
+    Ref g = gen(b, top, 1, n, 0, &gb);
+    Ref i = iv(b, g, 0);
+    Ref e = named(b, result(b, top, g, gb, op(b, gb, OP_EXP, idx(b, gb, a, 1, V(b, i)), NOREF)), "e", 1);
+    Ref r = red(b, top, RK_SUM, K(b, 0), K(b, n), &rb);
+    Ref j = iv(b, r, 0);
+    ret(b, result(b, top, r, rb, op(b, rb, OP_MUL, idx(b, rb, e, 1, V(b, j)),
+                                    idx(b, rb, e, 1, VK(b, j, -1, n - 1)))));
+}
+
+/* Over the stack budget: an error without --workspace; with it, f_ws only. */
+START_TEST(test_budget)
+{
+    B b = prog_new();
+    build_twice(&b, 50000); /* e: 400 000 bytes */
+    ad_unit(&b.p.units.p[0]);
+    CgOpts o = {0, "x.dx", NULL, 399999, 0};
+    Diag d = {0};
+    d.quiet = !getenv("DX_VERBOSE");
+    ck_assert_int_ge(cg_check(&b.p, &o, &d), 1);
+    ck_assert_msg(strstr(d.last, "bytes of local arrays, over the stack budget of 399999 bytes "
+                                 "(the largest, 'e' from line 1, takes 400000 bytes)"), "%s", d.last);
+    ck_assert_int_eq(d.nerrors, 4); /* twice, twice_grad, twice_jvp, twice_hvp */
+    o.use_float = 1; /* halves it: twice fits */
+    ck_assert_int_eq(cg_check(&b.p, &o, &d), 3);
+    o.use_float = 0;
+    o.stack_budget = 400000;
+    ck_assert_int_eq(cg_check(&b.p, &o, &d), 3);
+    arena_free(b.a);
+
+    b = prog_new();
+    build_twice(&b, 30);
+    ad_unit(&b.p.units.p[0]);
+    char *code = check_c(&b, "budget", 0, 1, 240);
+    ck_assert_msg(strstr(code, "#define twice_WS_BYTES 240"), "%s", code);
+    ck_assert_msg(strstr(code, "double twice(const double a[30])\n{"), "%s", code);
+    ck_assert_msg(strstr(code, "twice_grad is not generated"), "%s", code);
+    ck_assert_msg(strstr(code, "double twice_grad_ws("), "%s", code);
+    free(code);
+    arena_free(b.a);
+}
+END_TEST
+
+Suite *suite_arrays(void);
+Suite *suite_arrays(void)
+{
+    Suite *s = suite_create("arrays");
+    TCase *tc = tcase_create("hand-built IR");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_matvec);
+    tcase_add_test(tc, test_matvec_sigmoid);
+    tcase_add_test(tc, test_triangular);
+    tcase_add_test(tc, test_reductions);
+    tcase_add_test(tc, test_buffers);
+    tcase_add_test(tc, test_lit_ireal);
+    tcase_add_test(tc, test_3d);
+    tcase_add_test(tc, test_if_arrays);
+    tcase_add_test(tc, test_size_independent);
+    tcase_add_test(tc, test_budget);
+    suite_add_tcase(s, tc);
+    return s;
+}
