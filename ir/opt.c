@@ -195,14 +195,35 @@ static unsigned hash_inst(const Inst *in)
     uint64_t bits;
     memcpy(&bits, &in->k, sizeof bits);
     h ^= (unsigned)(bits ^ (bits >> 32)) * 40503u;
+    int n = in->op == OP_IDX ? in->nix : in->op == OP_IREAL ? 1 : 0;
+    for (int i = 0; i < n; i++) {
+        h = (h ^ (unsigned)in->ix[i].c) * 16777619u;
+        for (int t = 0; t < in->ix[i].n; t++)
+            h = (h ^ (unsigned)(in->ix[i].iv[t] * 31 + in->ix[i].a[t])) * 16777619u;
+    }
     return h;
 }
 
 static int same_inst(const Inst *a, const Inst *b)
 {
-    return a->op == b->op && a->lin == b->lin && a->arg[0] == b->arg[0] &&
-           a->arg[1] == b->arg[1] && a->arg[2] == b->arg[2] &&
-           memcmp(&a->k, &b->k, sizeof a->k) == 0 && ty_eq(a->ty, b->ty);
+    if (!(a->op == b->op && a->lin == b->lin && a->arg[0] == b->arg[0] &&
+          a->arg[1] == b->arg[1] && a->arg[2] == b->arg[2] &&
+          memcmp(&a->k, &b->k, sizeof a->k) == 0 && ty_eq(a->ty, b->ty)))
+        return 0;
+    int n = a->op == OP_IDX ? a->nix : a->op == OP_IREAL ? 1 : 0;
+    for (int i = 0; i < n; i++)
+        if (!aff_eq(a->ix[i], b->ix[i]))
+            return 0;
+    return a->nix == b->nix;
+}
+
+/* Loads of arrays that never change (not adjoint buffers, which ACCs
+ * write) and index values are pure too. */
+static int cse_ok(const Fn *f, const Inst *in)
+{
+    if (in->op == OP_IDX)
+        return f->v.p[in->arg[0]].op != OP_ZEROS;
+    return in->op == OP_IREAL || in->op == OP_CONST || op_info[in->op].kind != K_CTL;
 }
 
 static void cse_region(Cse *C, Region *r, Ref *repl)
@@ -223,7 +244,7 @@ static void cse_region(Cse *C, Region *r, Ref *repl)
             cse_region(C, in->reg[0], repl);
             continue;
         }
-        if (op_info[in->op].kind == K_CTL && in->op != OP_CONST)
+        if (!cse_ok(f, in))
             continue;
         unsigned h = hash_inst(in) & (unsigned)(C->cap - 1);
         for (;;) {
