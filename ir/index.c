@@ -28,7 +28,8 @@
  * the substitution is used over every outer point instead: a conservative
  * bound, which may include values of iterations that do not run but never
  * misses one that does; the message then says the index "cannot be
- * proved" in range.  Whether a level is full is itself such a question
+ * proved" in range.  A function's questions share a budget of
+ * FN_ENUM_BUDGET steps; once it is spent, the bound is used directly.  Whether a level is full is itself such a question
  * (the minimum of hi_l - lo_l over the levels outside it), answered once,
  * when the level is pushed.
  *
@@ -38,9 +39,13 @@
 #include "lower.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
-enum { ENUM_BUDGET = 10000000 };
+/* Enumeration steps: per range question, and per function in all (so
+ * that compile time stays bounded however many indices there are). */
+enum { ENUM_BUDGET = 2000000 };
+#define FN_ENUM_BUDGET 20000000L
 
 /* ---- source text of small expressions, for messages ---- */
 
@@ -400,7 +405,8 @@ typedef struct {
     int p;
     const Form *hi, *lo;
     int64_t vals[MAX_DEPTH];
-    long steps;
+    uint8_t skip[MAX_DEPTH]; /* a full level nothing depends on: one value will do */
+    long steps, budget;
     int found, overflow;
     int64_t mn, mx;
 } Walk;
@@ -427,8 +433,10 @@ static int walk(Walk *w, int l)
         w->found = 1;
         return 1;
     }
+    if (w->skip[l])
+        last = lo;
     for (v = lo; v <= last; v++) {
-        if (++w->steps > ENUM_BUDGET)
+        if (++w->steps > w->budget)
             return 0;
         w->vals[l] = v;
         if (!walk(w, l + 1))
@@ -437,36 +445,126 @@ static int walk(Walk *w, int l)
     return 1;
 }
 
-/* The least and greatest values of e over the points of dom[0..n) that
- * run (see the top of the file). */
-static RangeKind form_range(const Level *dom, int n, const Form *e, int64_t *mn, int64_t *mx)
+/* floor(a / b) and ceil(a / b) for b > 0 */
+static int64_t div_floor(int64_t a, int64_t b)
 {
-    if (n && dom[n - 1].dead)
+    return a / b - (a % b != 0 && a < 0);
+}
+
+static int64_t div_ceil(int64_t a, int64_t b)
+{
+    return a / b + (a % b != 0 && a > 0);
+}
+
+static int is_constant(const Form *f, int n)
+{
+    for (int l = 0; l < n; l++)
+        if (f->a[l])
+            return 0;
+    return 1;
+}
+
+/* Where a level that is not full is non-empty exactly when one outer
+ * variable v_q with a constant range satisfies a * v_q + c >= 0, the
+ * level is made full by narrowing v_q's range (j in 0..i under
+ * i in 0..N runs only for i >= 1).  Works on a copy of the levels;
+ * returns 0 if some range becomes empty (no point runs). */
+static int narrow(Level *dom, int n)
+{
+    for (int l = n - 1; l >= 0; l--) {
+        if (dom[l].full)
+            continue;
+        Form c = dom[l].last;
+        if (!form_add(&c, &dom[l].lo, -1, l))
+            continue;
+        int q = -1, vars = 0;
+        for (int k = 0; k < l; k++)
+            if (c.a[k]) {
+                q = k;
+                vars++;
+            }
+        if (vars == 0) {
+            if (c.c < 0)
+                return 0;
+            dom[l].full = 1;
+            continue;
+        }
+        if (vars > 1 || !is_constant(&dom[q].lo, q) || !is_constant(&dom[q].last, q))
+            continue;
+        int64_t a = c.a[q];
+        if (a > 0) {
+            int64_t t = div_ceil(-c.c, a);
+            dom[q].lo.c = t > dom[q].lo.c ? t : dom[q].lo.c;
+        } else {
+            int64_t t = div_floor(c.c, -a);
+            dom[q].last.c = t < dom[q].last.c ? t : dom[q].last.c;
+        }
+        if (dom[q].lo.c > dom[q].last.c)
+            return 0;
+        dom[l].full = 1;
+    }
+    return 1;
+}
+
+/* The least and greatest values of e over the points of dom[0..n) that
+ * run (see the top of the file); *left is the function's budget. */
+static RangeKind form_range(const Level *dom0, int n, const Form *e, int64_t *mn, int64_t *mx,
+                            long *left)
+{
+    if (n && dom0[n - 1].dead)
         return R_EMPTY;
     int p = n - 1;
-    while (p >= 0 && dom[p].full)
+    while (p >= 0 && dom0[p].full)
         p--;
+    const Level *dom = dom0;
+    Level *copy = NULL;
+    if (p >= 0) {
+        copy = malloc(sizeof *copy * (size_t)n);
+        if (!copy)
+            BUG("out of memory");
+        memcpy(copy, dom0, sizeof *copy * (size_t)n);
+        if (!narrow(copy, n)) {
+            free(copy);
+            return R_EMPTY;
+        }
+        dom = copy;
+        while (p >= 0 && dom[p].full)
+            p--;
+    }
+    RangeKind k = R_EXACT;
     Form hi = *e, lo = *e;
-    if (!subst(dom, n, p + 1, &hi, 1) || !subst(dom, n, p + 1, &lo, -1))
-        return R_OVERFLOW;
-    if (p < 0) {
+    if (!subst(dom, n, p + 1, &hi, 1) || !subst(dom, n, p + 1, &lo, -1)) {
+        k = R_OVERFLOW;
+    } else if (p < 0) {
         *mn = lo.c;
         *mx = hi.c;
-        return R_EXACT;
+    } else {
+        Walk w = {.dom = dom, .p = p, .hi = &hi, .lo = &lo};
+        for (int l = 0; l < p; l++) {
+            int used = hi.a[l] || lo.a[l];
+            for (int m = l + 1; m <= p; m++)
+                used |= dom[m].lo.a[l] || dom[m].last.a[l];
+            w.skip[l] = dom[l].full && !used;
+        }
+        w.budget = *left < ENUM_BUDGET ? *left : ENUM_BUDGET;
+        int ok = walk(&w, 0);
+        *left -= w.steps < *left ? w.steps : *left;
+        if (ok && !w.found) {
+            k = R_EMPTY;
+        } else if (ok) {
+            *mn = w.mn;
+            *mx = w.mx;
+        } else if (w.overflow || !subst(dom, p + 1, 0, &hi, 1) ||
+                   !subst(dom, p + 1, 0, &lo, -1)) {
+            k = R_OVERFLOW;
+        } else {
+            *mn = lo.c;
+            *mx = hi.c;
+            k = R_BOUND;
+        }
     }
-    Walk w = {.dom = dom, .p = p, .hi = &hi, .lo = &lo};
-    if (walk(&w, 0)) {
-        if (!w.found)
-            return R_EMPTY;
-        *mn = w.mn;
-        *mx = w.mx;
-        return R_EXACT;
-    }
-    if (w.overflow || !subst(dom, p + 1, 0, &hi, 1) || !subst(dom, p + 1, 0, &lo, -1))
-        return R_OVERFLOW;
-    *mn = lo.c;
-    *mx = hi.c;
-    return R_BOUND;
+    free(copy);
+    return k;
 }
 
 /* ---- the domain ---- */
@@ -497,7 +595,7 @@ void lw_domain_push(Lower *L, Ref iv, Aff lo, Aff hi, const Ast *gen, const char
         Form len = lv.last;
         int64_t mn = 0, mx = 0;
         RangeKind k = form_add(&len, &lv.lo, -1, L->dom.n)
-                          ? form_range(L->dom.p, L->dom.n, &len, &mn, &mx)
+                          ? form_range(L->dom.p, L->dom.n, &len, &mn, &mx, &L->enum_left)
                           : R_OVERFLOW;
         /* lengths are last - lo + 1; no point runs if the outer levels
          * have none (R_EMPTY) or this range is always empty */
@@ -525,6 +623,14 @@ void lw_domain_pop(Lower *L, int n)
     L->dom.n -= n;
 }
 
+void lw_domain_reset(Lower *L)
+{
+    L->dom.n = 0;
+    L->ix.n = 0;
+    L->gone.n = 0;
+    L->enum_left = FN_ENUM_BUDGET;
+}
+
 void lw_check_index(Lower *L, const Ast *e, Aff ix, int32_t n, const char *arr, int d)
 {
     if (L->inlining)
@@ -533,7 +639,7 @@ void lw_check_index(Lower *L, const Ast *e, Aff ix, int32_t n, const char *arr, 
     if (!to_form(L, ix, &f))
         return;
     int64_t mn = 0, mx = 0;
-    RangeKind k = form_range(L->dom.p, L->dom.n, &f, &mn, &mx);
+    RangeKind k = form_range(L->dom.p, L->dom.n, &f, &mn, &mx, &L->enum_left);
     if (k == R_EMPTY || (k != R_OVERFLOW && mn >= 0 && mx < n))
         return;
     const char *what = arena_printf(L->a, "index %s of %s", lw_text(L, e), arr);

@@ -684,7 +684,7 @@ static Fn *lower_fn(Lower *L, const Ast *fn, const Source *src)
     L->f = f;
     L->r = f->body;
     L->bad.n = 0;
-    L->gone.n = 0;
+    lw_domain_reset(L);
     Env env;
     env_init(L, &env);
     L->env = &env;

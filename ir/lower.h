@@ -93,6 +93,7 @@ typedef struct {
     LevelVec dom;       /* the iteration domain: one level per index variable */
     IndexVec gone;      /* index variables whose scope has ended, for messages */
     VEC(uint8_t) bad;   /* bad.p[r]: value r stands for an expression in error */
+    long enum_left;     /* index.c: enumeration steps left for this function */
 } Lower;
 
 /* ---- lower.c ---- */
@@ -164,6 +165,8 @@ const IndexVar *lw_index_gone(Lower *L, const char *name);
  * iteration that runs, or reports at gen. */
 void lw_domain_push(Lower *L, Ref iv, Aff lo, Aff hi, const Ast *gen, const char *need_one);
 void lw_domain_pop(Lower *L, int n);
+/* Starts a function: an empty domain and a fresh enumeration budget. */
+void lw_domain_reset(Lower *L);
 /* Proves that ix, the index of dimension d (of size n) of the array
  * `arr` written at e, lies in 0..n-1 in every iteration that runs, or
  * reports at e. */
