@@ -110,6 +110,11 @@ static Ref fold_one(Fn *f, Ref id, Ref *repl)
             return a;
         if (is_k(f, a, 1))
             return b;
+        if (is_k(f, a, -1) || is_k(f, b, -1)) { /* -x reads better than -1.0 * x */
+            in->op = OP_NEG;
+            in->arg[0] = is_k(f, a, -1) ? b : a;
+            in->arg[1] = NOREF;
+        }
         break;
     case OP_DIV:
         if (is_k(f, b, 1))
