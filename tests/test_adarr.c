@@ -323,6 +323,34 @@ START_TEST(test_max_prod)
 }
 END_TEST
 
+/* max over x with a tie: the gradient is shared equally by the tied
+ * elements, and the tangent is the mean of their tangents (spec §5). */
+START_TEST(test_max_ties)
+{
+    for (int kind = 0; kind < 2; kind++) {
+        B b = new_fn("f");
+        Region *top = b.f->body, *rb;
+        Ref x = param(&b, "x", 1, 4, 0, 0);
+        Ref j;
+        Ref r = red(&b, top, kind ? RK_MIN : RK_MAX, K(&b, 0), K(&b, 4), &rb, &j);
+        ret(&b, result(&b, top, r, rb, idx(&b, rb, x, 1, V(&b, j), K(&b, 0))));
+        Ctx c = {0};
+        c.u.primal = b.f;
+        ad_unit(&c.u);
+        layout(&c);
+        double x0[2][4] = {{1, 3, 3, 2}, {2, -1, 5, -1}};
+        double g[4], v[4] = {0.25, 1, 2, 4};
+        double y = grad(&c, x0[kind], g);
+        ck_assert(y == (kind ? -1 : 3));
+        double want[2][4] = {{0, 0.5, 0.5, 0}, {0, 0.5, 0, 0.5}};
+        for (int i = 0; i < 4; i++)
+            ck_assert_msg(g[i] == want[kind][i], "kind %d: g[%d] = %g", kind, i, g[i]);
+        double jv = jvp(&c, x0[kind], v);
+        ck_assert(jv == (kind ? 2.5 : 1.5));
+    }
+}
+END_TEST
+
 Suite *suite_adarr(void);
 Suite *suite_adarr(void)
 {
@@ -331,6 +359,7 @@ Suite *suite_adarr(void)
     tcase_add_test(tc, test_matvec_sigmoid);
     tcase_add_test(tc, test_triangular);
     tcase_add_test(tc, test_max_prod);
+    tcase_add_test(tc, test_max_ties);
     suite_add_tcase(s, tc);
     return s;
 }
