@@ -40,6 +40,7 @@
  */
 #include "cgen.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -279,6 +280,8 @@ static void analyse_region(Cg *c, const Region *r)
         }
     }
     int end = ++c->npos;
+    for (int i = 0; i < r->ids.n; i++)
+        c->region_end[r->ids.p[i]] = end;
     int loop = r->owner != NOREF && f->v.p[r->owner].op != OP_IF;
     for (int i = 0; i < r->yield.n; i++) {
         count_use(c, r->yield.p[i], r, NOREF, end, 1);
@@ -296,8 +299,10 @@ static int is_bool(const Cg *c, Ref v)
 static int inlined(const Cg *c, Ref v)
 {
     const Inst *in = &c->f->v.p[v];
-    if (in->op == OP_CONST || (in->op == OP_IREAL && aff_terms(in->ix[0]) == (in->ix[0].c != 0)))
-        return 1; /* constants, (double)3 included */
+    if (in->op == OP_CONST || in->op == OP_IREAL)
+        return 1; /* constants, and (double)i: as cheap as a variable */
+    if (c->frozen[v])
+        return 1; /* a cell's final value: its name */
     if (in->ty.rank || in->ty.kind == TY_NONE || in->ty.kind == TY_INDEX)
         return 0;
     switch (in->op) {
@@ -364,6 +369,21 @@ static int written_at(const Cg *c, Ref v)
     }
 }
 
+/* The position of the first ACC to buffer b after position pos (INT_MAX
+ * if none). */
+static int first_acc_after(const Cg *c, Ref b, int pos)
+{
+    int lo = c->acc_start[b], hi = c->acc_start[b + 1], end = hi;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (c->acc_pos[mid] <= pos)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < end ? c->acc_pos[lo] : INT_MAX;
+}
+
 /* An inlined read of a ZEROS buffer must not pass an ACC to it. */
 static void guard_buffer_reads(Cg *c)
 {
@@ -376,12 +396,10 @@ static void guard_buffer_reads(Cg *c)
             c->acc_start[f->v.p[v].arg[0] + 1]++;
             nacc++;
         }
-    if (!nacc)
-        return;
     for (Ref v = 0; v < n; v++)
         c->acc_start[v + 1] += c->acc_start[v];
     int *fill = arena_alloc(c->p->arena, sizeof(int) * (size_t)(n + 1));
-    c->acc_pos = arena_alloc(c->p->arena, sizeof(int) * (size_t)nacc);
+    c->acc_pos = arena_alloc(c->p->arena, sizeof(int) * (size_t)(nacc + 1));
     for (Ref v = 0; v < n; v++)
         if (f->v.p[v].op == OP_ACC) {
             Ref b = f->v.p[v].arg[0];
@@ -398,20 +416,17 @@ static void guard_buffer_reads(Cg *c)
     }
     for (Ref v = 0; v < n; v++) {
         const Inst *in = &f->v.p[v];
-        if (in->op != OP_IDX || !inlined(c, v))
+        if (in->op != OP_IDX || f->v.p[resolve(c, in->arg[0])].op != OP_ZEROS)
             continue;
         Ref b = resolve(c, in->arg[0]);
-        if (f->v.p[b].op != OP_ZEROS)
+        /* a read of a rank-0 cell after its last ACC is the cell itself */
+        if (!in->nix && first_acc_after(c, b, c->pos[v]) >= c->region_end[v]) {
+            c->frozen[v] = 1;
             continue;
-        int lo = c->acc_start[b], hi = c->acc_start[b + 1], from = c->pos[v], to = written_at(c, v);
-        while (lo < hi) { /* the first ACC after the read */
-            int mid = (lo + hi) / 2;
-            if (c->acc_pos[mid] <= from)
-                lo = mid + 1;
-            else
-                hi = mid;
         }
-        if (lo < c->acc_start[b + 1] && c->acc_pos[lo] < to)
+        if (!inlined(c, v))
+            continue;
+        if (first_acc_after(c, b, c->pos[v]) < written_at(c, v))
             c->force[v] = 1;
     }
 }
@@ -632,6 +647,38 @@ static void call1(Cg *c, Str *s, const char *fname, Ref a)
     puts_(s, ")");
 }
 
+/* v as an affine index expression: an inlined IREAL, or an integral
+ * constant. */
+static int as_index(const Cg *c, Ref v, Aff *x)
+{
+    v = resolve(c, v);
+    const Inst *in = &c->f->v.p[v];
+    if (in->op == OP_IREAL) {
+        *x = in->ix[0];
+        return 1;
+    }
+    if (in->op == OP_CONST && in->ty.kind == TY_REAL && in->k == floor(in->k) &&
+        fabs(in->k) < 1e9) {
+        *x = (Aff){(int32_t)in->k, 0, NULL, NULL};
+        return 1;
+    }
+    return 0;
+}
+
+/* A comparison of index values (k == j rather than (double)k ==
+ * (double)j): both convert to real exactly, so the result is the same. */
+static int index_compare(const Cg *c, Str *s, const Inst *in)
+{
+    Aff x, y;
+    if (!as_index(c, in->arg[0], &x) || !as_index(c, in->arg[1], &y) ||
+        (aff_terms(x) == (x.c != 0) && aff_terms(y) == (y.c != 0)))
+        return 0;
+    aff_put(c, s, x, 1);
+    putf(s, " %s ", op_info[in->op].cname);
+    aff_put(c, s, y, 1);
+    return 1;
+}
+
 static void zero(Cg *c, Str *s)
 {
     literal(c, 0, s);
@@ -673,8 +720,11 @@ static void expr_inner(Cg *c, Str *s, Ref v)
         puts_(s, bare ? "" : ")");
         return;
     }
-    case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV:
     case OP_LT: case OP_LE: case OP_GT: case OP_GE: case OP_EQ: case OP_NE:
+        if (index_compare(c, s, in))
+            return;
+        /* fall through */
+    case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV:
         expr(c, s, a, p);
         putf(s, " %s ", op_info[in->op].cname);
         expr(c, s, b, p + 1);
@@ -1359,6 +1409,8 @@ void cg_prepare(Cg *c, const Fn *f, int ws)
     c->use_pos = arena_alloc(A, sizeof(int) * n);
     c->npos = 0;
     c->force = arena_alloc(A, n);
+    c->frozen = arena_alloc(A, n);
+    c->region_end = arena_alloc(A, sizeof(int) * n);
     c->hoist = arena_alloc(A, n);
     c->loop_yield = arena_alloc(A, n);
     c->store = arena_alloc(A, n);

@@ -56,7 +56,9 @@ typedef struct {
     const Region **use_reg;    /* where the last read is */
     Ref *user;                 /* the last reader, NOREF for a yield or output */
     int *pos, *use_pos, npos;  /* program order of definitions and reads */
+    int *region_end;           /* the position after v's region */
     unsigned char *force;      /* must be a variable */
+    unsigned char *frozen;     /* reads a cell no ACC changes afterwards */
     unsigned char *hoist;      /* declared at function scope */
     unsigned char *loop_yield; /* read by the yield of a GEN or RED body */
     unsigned char *store;      /* ST_*: array storage, by representative */

@@ -630,7 +630,10 @@ START_TEST(test_buffers)
     ck_assert_msg(strstr(code, "for (int i = 4; i >= 1; i--) {") ||
                   strstr(code, "for (int k = 4; k >= 1; k--) {"), "%s", code);
     ck_assert_msg(strstr(code, "out[i] = 0.0;"), "zeroed in place:\n%s", code);
-    ck_assert_msg(strstr(code, "out[4 - i] += x[i];"), "%s", code);
+    ck_assert_msg(strstr(code, "out[4 - i] += "), "%s", code);
+    ck_assert_msg(strstr(code, "out[i] += out[i - 1];"), "%s", code);
+    /* the old b[0], read before b[0] += 1 */
+    ck_assert_msg(strstr(code, "double t2 = out[0];\n    out[0] += 1.0;"), "%s", code);
     ck_assert_msg(strstr(code, "double c = 0.0;"), "%s", code);
     free(code);
     arena_free(b.a);
@@ -816,6 +819,251 @@ START_TEST(test_budget)
 }
 END_TEST
 
+/* ---------------- .dx programs ---------------- */
+
+/* Compiles .dx source in-process (front end, lowering, AD) into b. */
+static void compile_dx(B *b, const char *text)
+{
+    *b = prog_new();
+    Source *src = arena_alloc(b->a, sizeof *src);
+    *src = (Source){"arrays.dx", arena_strdup(b->a, text), strlen(text)};
+    Diag d = {0};
+    d.src = src;
+    d.quiet = 1;
+    AstFile file;
+    ck_assert_msg(parse_file(b->a, &d, src, &file) == 0, "%s", d.last);
+    Sema *s = sema_check(b->a, &d, &file);
+    ck_assert_msg(s && ir_lower(b->a, &d, src, &file, s, &b->p) == 0 && !d.nerrors, "%s", d.last);
+    for (int u = 0; u < b->p.units.n; u++)
+        ad_unit(&b->p.units.p[u]);
+}
+
+static const char models_dx[] =
+    "const N = 4\n"
+    "const M = 3\n"
+    "fn mv(A[M, N], x[N]) -> real[M] = A @ x\n"
+    "fn mm(A[M, N], B[N, 2]) = A @ B\n"
+    "fn vm(x[M], A[M, N]) = x @ A\n"
+    "fn vv(x[N], y[N]) = x @ y\n"
+    "fn bc(x[N], s) = x * s + 1\n"
+    "fn comp(x[N]) = [x[i] * (i + 1) for i in 0..N]\n"
+    "fn comp2(x[N], y[M]) = [x[j] - y[i] for i in 0..M, j in 0..N]\n"
+    "fn tri(L[N, N], x[N]) = sum(sum(L[i, j] * x[j] for j in 0..i+1) ^ 2 for i in 0..N)\n"
+    "fn sm(x[N]) = softmax(x)\n"
+    "fn lse(x[N], data y[N]) = logsumexp(x) - dot(y, x)\n"
+    "fn rev(x[N]) = [x[N - 1 - i] for i in 0..N]\n"
+    "fn lit(a, b) = [a, 2.5, a * b]\n"
+    "fn red(x[N]) = norm(x) + mean(x) + prod(x) + max(x) - min(x)\n"
+    "fn tr(A[M, N]) = transpose(A)\n"
+    "fn op(a[M], b[N]) = outer(a, b)\n"
+    "fn sel(x[N], c) {\n"
+    "    if c > 0 { y = x * 2 } else { y = x }\n"
+    "    return sum(y)\n"
+    "}\n"
+    "fn mlp(W1[5, N], b1[5], W2[2, 5], b2[2], data x[N], data y[2]) {\n"
+    "    h = relu(W1 @ x + b1)\n"
+    "    z = W2 @ h + b2\n"
+    "    return logsumexp(z) - dot(y, z)\n"
+    "}\n";
+
+/* Every entry point of lowered models, compiled and run against the
+ * interpreter: primal, f_vjp or f_grad, f_jvp, f_hvp; double and float;
+ * plain and _ws. */
+START_TEST(test_models)
+{
+    B b;
+    compile_dx(&b, models_dx);
+    char *code = check_all(&b, "models", -1);
+    /* readable: source names, loops, line comments */
+    ck_assert_msg(strstr(code, "double h[5];  /* line 23: h = relu(W1 @ x + b1) */"), "%s", code);
+    ck_assert_msg(strstr(code, "void mv_vjp(const double A[3 * 4], const double x[4], "
+                               "const double out_bar[3], double out[3], double A_bar[3 * 4], "
+                               "double x_bar[4])"), "%s", code);
+    ck_assert_msg(!strstr(code, "(double)j == (double)"), "%s", code);
+    free(code);
+    arena_free(b.a);
+}
+END_TEST
+
+/* Run $DXC on TAG.dx in the temporary directory with options; returns its
+ * exit status, stderr in *err. */
+static int dxc(const char *tag, const char *dx, const char *opts, char **err)
+{
+    char name[128], cmd[4096];
+    snprintf(name, sizeof name, "%s.dx", tag);
+    ck_assert_int_eq(tu_write(tu_path(name), dx, (size_t)-1), 0);
+    snprintf(cmd, sizeof cmd, "cd '%s' && timeout 60 '%s' %s.dx %s", tu_tmpdir(), tu_dxc(), tag,
+             opts);
+    return tu_run(cmd, NULL, err);
+}
+
+static const char values_drv[] =
+    "#include <math.h>\n"
+    "#include <stdio.h>\n"
+    "#include <stdlib.h>\n"
+    "#include \"vals.h\"\n"
+    "static int fails;\n"
+    "static void near(const char *what, int k, double got, double want)\n"
+    "{\n"
+    "    if (!(fabs(got - want) <= TOL * (fabs(want) > 1 ? fabs(want) : 1))) {\n"
+    "        printf(\"FAIL %s[%d]: got %.17g, want %.17g\\n\", what, k, got, want);\n"
+    "        fails++;\n"
+    "    }\n"
+    "}\n"
+    "int main(void)\n"
+    "{\n"
+    "    R A[3 * 4], B[4 * 2], x[4], y[4], a[3], L[4 * 4], o[12], s = (R)0.7;\n"
+    "    for (int k = 0; k < 12; k++) A[k] = (R)sin(k + 1.0);\n"
+    "    for (int k = 0; k < 8; k++) B[k] = (R)cos(k * 0.5);\n"
+    "    for (int k = 0; k < 16; k++) L[k] = (R)(0.1 * k - 0.7);\n"
+    "    for (int k = 0; k < 4; k++) { x[k] = (R)(0.3 * k - 0.4); y[k] = (R)(1.0 - 0.2 * k); }\n"
+    "    for (int k = 0; k < 3; k++) a[k] = (R)(k + 0.5);\n"
+    "    /* A @ x, A @ B, a @ A, x @ y */\n"
+    "    mv(A, x, o);\n"
+    "    for (int i = 0; i < 3; i++) { double t = 0; for (int j = 0; j < 4; j++) t += A[i * 4 + j] * x[j]; near(\"mv\", i, o[i], t); }\n"
+    "    mm(A, B, o);\n"
+    "    for (int i = 0; i < 3; i++) for (int j = 0; j < 2; j++) { double t = 0; for (int k = 0; k < 4; k++) t += A[i * 4 + k] * B[k * 2 + j]; near(\"mm\", i * 2 + j, o[i * 2 + j], t); }\n"
+    "    vm(a, A, o);\n"
+    "    for (int j = 0; j < 4; j++) { double t = 0; for (int i = 0; i < 3; i++) t += a[i] * A[i * 4 + j]; near(\"vm\", j, o[j], t); }\n"
+    "    { double t = 0; for (int k = 0; k < 4; k++) t += x[k] * y[k]; near(\"vv\", 0, vv(x, y), t); }\n"
+    "    /* broadcast, comprehensions */\n"
+    "    bc(x, s, o);\n"
+    "    for (int k = 0; k < 4; k++) near(\"bc\", k, o[k], x[k] * s + 1);\n"
+    "    comp(x, o);\n"
+    "    for (int k = 0; k < 4; k++) near(\"comp\", k, o[k], x[k] * (k + 1));\n"
+    "    comp2(x, a, o);\n"
+    "    for (int i = 0; i < 3; i++) for (int j = 0; j < 4; j++) near(\"comp2\", i * 4 + j, o[i * 4 + j], x[j] - a[i]);\n"
+    "    rev(x, o);\n"
+    "    for (int k = 0; k < 4; k++) near(\"rev\", k, o[k], x[3 - k]);\n"
+    "    lit(s, 2, o);\n"
+    "    near(\"lit\", 0, o[0], s); near(\"lit\", 1, o[1], 2.5); near(\"lit\", 2, o[2], s * 2);\n"
+    "    tr(A, o);\n"
+    "    for (int i = 0; i < 4; i++) for (int j = 0; j < 3; j++) near(\"tr\", i * 3 + j, o[i * 3 + j], A[j * 4 + i]);\n"
+    "    op(a, x, o);\n"
+    "    for (int i = 0; i < 3; i++) for (int j = 0; j < 4; j++) near(\"op\", i * 4 + j, o[i * 4 + j], a[i] * x[j]);\n"
+    "    /* triangular sums */\n"
+    "    { double t = 0; for (int i = 0; i < 4; i++) { double u = 0; for (int j = 0; j <= i; j++) u += L[i * 4 + j] * x[j]; t += u * u; } near(\"tri\", 0, tri(L, x), t); }\n"
+    "    /* softmax, logsumexp, stable at +-1000 */\n"
+    "    { R z[4] = {(R)1000, (R)999, (R)-1000, (R)998}, w[4] = {0, 0, 0, 0}; double e = 0;\n"
+    "      for (int k = 0; k < 4; k++) e += exp(z[k] - 1000.0);\n"
+    "      sm(z, o);\n"
+    "      for (int k = 0; k < 4; k++) near(\"sm\", k, o[k], exp(z[k] - 1000.0) / e);\n"
+    "      near(\"lse\", 0, lse(z, w), 1000 + log(e)); }\n"
+    "    /* norm + mean + prod + max - min */\n"
+    "    { double n = 0, m = 0, p = 1, hi = -1e9, lo = 1e9;\n"
+    "      for (int k = 0; k < 4; k++) { n += x[k] * x[k]; m += x[k] / 4; p *= x[k]; hi = x[k] > hi ? x[k] : hi; lo = x[k] < lo ? x[k] : lo; }\n"
+    "      near(\"red\", 0, red(x), sqrt(n) + m + p + hi - lo); }\n"
+    "    near(\"sel\", 0, sel(x, 1), 2 * (x[0] + x[1] + x[2] + x[3]));\n"
+    "    near(\"sel\", 1, sel(x, -1), x[0] + x[1] + x[2] + x[3]);\n"
+    "    /* gradients: d(x.y)/dx = y; d(sum A@x . ybar)/dA = ybar x^T */\n"
+    "    { R gx[4], gy[4], ob[3] = {1, (R)-2, (R)0.5}, gA[12], gxx[4];\n"
+    "      for (int k = 0; k < 4; k++) gx[k] = gy[k] = (R)1e30;\n"
+    "      vv_grad(x, y, gx, gy);\n"
+    "      for (int k = 0; k < 4; k++) { near(\"vv_grad.x\", k, gx[k], y[k]); near(\"vv_grad.y\", k, gy[k], x[k]); }\n"
+    "      for (int k = 0; k < 12; k++) gA[k] = (R)1e30;\n"
+    "      for (int k = 0; k < 4; k++) gxx[k] = (R)1e30;\n"
+    "      mv_vjp(A, x, ob, o, gA, gxx);\n"
+    "      for (int i = 0; i < 3; i++) for (int j = 0; j < 4; j++) near(\"mv_vjp.A\", i * 4 + j, gA[i * 4 + j], ob[i] * x[j]);\n"
+    "      for (int j = 0; j < 4; j++) near(\"mv_vjp.x\", j, gxx[j], ob[0] * A[j] + ob[1] * A[4 + j] + ob[2] * A[8 + j]); }\n"
+    "    printf(\"done %d\\n\", fails);\n"
+    "    return fails != 0;\n"
+    "}\n";
+
+/* Values from .dx source through $DXC, against naive C in the driver:
+ * matvec, the four @ forms, broadcast, comprehensions, triangular sums,
+ * softmax and logsumexp at +-1000, reductions, array returns, branches,
+ * two gradients; gcc and clang, double and float. */
+START_TEST(test_values)
+{
+    for (int fl = 0; fl < 2; fl++) {
+        char *err = NULL;
+        ck_assert_msg(dxc("vals", models_dx, fl ? "-o vals.c --header vals.h --real=float"
+                                                 : "-o vals.c --header vals.h", &err) == 0,
+                      "%s", err);
+        free(err);
+        ck_assert_int_eq(tu_write(tu_path("vals_drv.c"), values_drv, (size_t)-1), 0);
+        const char *ccs[] = {"gcc", "clang"};
+        for (int k = 0; k < 2; k++) {
+            char cmd[4096], *out = NULL;
+            snprintf(cmd, sizeof cmd,
+                     "cd '%s' && %s " STRICT " %s -O2 -c vals.c -o vals.o && "
+                     "%s -std=c99 -O2 -Wall -Wextra -Werror -DR=%s -DTOL=%s vals_drv.c vals.o "
+                     "-o vals -lm && ./vals",
+                     tu_tmpdir(), ccs[k], fl ? "-Wdouble-promotion" : "", ccs[k],
+                     fl ? "float" : "double", fl ? "1e-5" : "1e-13");
+            int st = tu_run(cmd, &out, &err);
+            ck_assert_msg(st == 0 && out && strstr(out, "done 0\n"), "%s, %s: %s%s", ccs[k],
+                          fl ? "float" : "double", out ? out : "", err ? err : "");
+            free(out);
+            free(err);
+        }
+    }
+}
+END_TEST
+
+/* The size of the C does not depend on the sizes of the arrays. */
+START_TEST(test_size_dx)
+{
+    int lines[2];
+    for (int k = 0; k < 2; k++) {
+        char dx[1024], *err = NULL;
+        snprintf(dx, sizeof dx,
+                 "const N = %d\n"
+                 "fn net(W[N, N], b[N], data x[N]) {\n"
+                 "    h = tanh(W @ x + b)\n"
+                 "    p = softmax(W @ h)\n"
+                 "    return sum(p * log(p)) + norm(h)\n"
+                 "}\n",
+                 k ? 1000 : 10);
+        ck_assert_msg(dxc("size", dx, "-o size.c --workspace", &err) == 0, "%s", err);
+        free(err);
+        char *c = tu_read(tu_path("size.c"), NULL);
+        ck_assert_ptr_nonnull(c);
+        lines[k] = count(c, "\n");
+        ck_assert_int_lt(lines[k], 600);
+        free(c);
+    }
+    ck_assert_int_eq(lines[0], lines[1]);
+}
+END_TEST
+
+/* Over the budget: exit 1, FILE:LINE:COL: error naming the entry point,
+ * its largest array and the sizes; an existing output is left alone. */
+START_TEST(test_budget_error)
+{
+    static const char dx[] =
+        "const N = 300\n"
+        "\n"
+        "fn big(A[N, N], x[N]) {\n"
+        "    B = [exp(A[i, j] * x[j]) for i in 0..N, j in 0..N]\n"
+        "    return sum(B * B) + sum(B)\n"
+        "}\n";
+    ck_assert_int_eq(tu_write(tu_path("big.c"), "keep", (size_t)-1), 0);
+    char *err = NULL;
+    ck_assert_int_eq(dxc("big", dx, "-o big.c --stack-budget=512K", &err), 1);
+    ck_assert_msg(strstr(err, "big.dx:3:4: error: 'big' needs 720000 bytes of local arrays, "
+                              "over the stack budget of 524288 bytes (the largest, 'B' from "
+                              "line 4, takes 720000 bytes); use --workspace or --stack-budget\n"),
+                  "%s", err);
+    free(err);
+    char *c = tu_read(tu_path("big.c"), NULL);
+    ck_assert_str_eq(c, "keep");
+    free(c);
+    /* under the default budget of 1 MiB the primal fits */
+    ck_assert_int_eq(dxc("big", dx, "-o big.c --stack-budget=1M --emit=ir", &err), 0);
+    free(err);
+    ck_assert_int_eq(dxc("big", dx, "-o big.c --stack-budget=1m --workspace --header big.h", &err), 0);
+    free(err);
+    c = tu_read(tu_path("big.h"), NULL);
+    ck_assert_msg(strstr(c, "#define big_WS_BYTES 720000\n") && strstr(c, "double big(") &&
+                  strstr(c, "double big_ws("), "%s", c);
+    free(c);
+    ck_assert_int_eq(dxc("big", dx, "-o big.c --stack-budget=12Q", &err), 1);
+    ck_assert_msg(strstr(err, "dxc: error: bad stack budget '12Q'"), "%s", err);
+    free(err);
+}
+END_TEST
+
 Suite *suite_arrays(void);
 Suite *suite_arrays(void)
 {
@@ -833,6 +1081,14 @@ Suite *suite_arrays(void)
     tcase_add_test(tc, test_if_arrays);
     tcase_add_test(tc, test_size_independent);
     tcase_add_test(tc, test_budget);
+    suite_add_tcase(s, tc);
+    tc = tcase_create(".dx programs");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_models);
+    tcase_add_test(tc, test_values);
+    tcase_add_test(tc, test_size_dx);
+    tcase_add_test(tc, test_budget_error);
     suite_add_tcase(s, tc);
     return s;
 }
