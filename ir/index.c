@@ -21,17 +21,23 @@
  * the outer variables) leaves a form in the outer variables.  This is
  * exact when every level is "full", non-empty at every outer point that
  * runs: the points that run then project onto exactly the outer points
- * that run.  A level that is empty at some outer points (j in 0..i at
- * i = 0) removes them; then the points of the levels outside the deepest
- * such level are enumerated, and the levels inside it eliminated by
- * substitution as before.  Enumeration stops after ENUM_BUDGET steps, and
+ * that run.  Whether a level is full is itself such a question (the least
+ * value of hi_l - lo_l over the levels outside it), answered once, when
+ * the level is pushed.
+ *
+ * A level that is not full removes the outer points where it is empty
+ * (j in 0..i at i = 0).  When its non-emptiness is a condition on one
+ * outer variable whose range is constant (i >= 1 for i in 0..N), narrowing
+ * that variable's range makes the level full, and the above applies.
+ * Otherwise the points of the levels outside the deepest such level are
+ * enumerated (skipping full levels nothing depends on), and the levels
+ * inside it eliminated by substitution as before.  Enumeration stops after
+ * ENUM_BUDGET steps, or when the function's FN_ENUM_BUDGET is spent, and
  * the substitution is used over every outer point instead: a conservative
  * bound, which may include values of iterations that do not run but never
  * misses one that does; the message then says the index "cannot be
- * proved" in range.  A function's questions share a budget of
- * FN_ENUM_BUDGET steps; once it is spent, the bound is used directly.  Whether a level is full is itself such a question
- * (the minimum of hi_l - lo_l over the levels outside it), answered once,
- * when the level is pushed.
+ * proved" in range.  (Exact in general would be integer programming; the
+ * programs dx is for have one or two such levels over small ranges.)
  *
  * Arithmetic is in 64 bits with overflow checks; the affine forms the IR
  * holds (Aff) have 32-bit coefficients, checked as they are built.
@@ -132,7 +138,7 @@ IndexVar *lw_index_find(Lower *L, const char *name)
     return NULL;
 }
 
-const IndexVar *lw_index_gone(Lower *L, const char *name)
+IndexVar *lw_index_gone(Lower *L, const char *name)
 {
     for (int i = L->gone.n - 1; i >= 0; i--)
         if (!strcmp(L->gone.p[i].name, name))
@@ -150,7 +156,12 @@ void lw_index_unbind(Lower *L, int n)
 {
     for (int i = 0; i < n; i++) {
         IndexVar v = L->ix.p[--L->ix.n];
-        if (!L->inlining && !lw_index_gone(L, v.name))
+        IndexVar *g = lw_index_gone(L, v.name);
+        if (L->inlining)
+            continue;
+        if (g)
+            *g = v; /* messages name the latest */
+        else
             vec_push(L->a, &L->gone, v);
     }
 }
@@ -195,14 +206,18 @@ static int lin_check(Lower *L, Loc loc, const Lin *x)
     return ok;
 }
 
-/* x += k * y; coefficients stay within 32 bits, so no 64-bit overflow. */
-static void lin_add(Lin *x, const Lin *y, int64_t k)
+/* x += k * y; coefficients stay within 32 bits, so no 64-bit overflow.
+ * 0 if x would hold more than MAX_DEPTH variables (only possible past
+ * the nesting limit, which was reported). */
+static int lin_add(Lin *x, const Lin *y, int64_t k)
 {
     x->c += k * y->c;
     for (int t = 0; t < y->n; t++) {
         int s = 0;
         while (s < x->n && x->iv[s] != y->iv[t])
             s++;
+        if (s == MAX_DEPTH)
+            return 0;
         if (s == x->n) {
             x->iv[s] = y->iv[t];
             x->a[s] = 0;
@@ -210,6 +225,7 @@ static void lin_add(Lin *x, const Lin *y, int64_t k)
         }
         x->a[s] += k * y->a[t];
     }
+    return 1;
 }
 
 static int name_lin(Lower *L, const Ast *e, AffKind kind, Lin *out)
@@ -276,8 +292,7 @@ static int lin(Lower *L, const Ast *e, AffKind kind, Lin *out)
         Lin x;
         if (!lin(L, e->a, kind, &x))
             return 0;
-        lin_add(out, &x, -1);
-        return lin_check(L, e->loc, out);
+        return lin_add(out, &x, -1) && lin_check(L, e->loc, out);
     }
     case AST_BIN: {
         if (e->op != '+' && e->op != '-' && e->op != '*') {
@@ -293,12 +308,10 @@ static int lin(Lower *L, const Ast *e, AffKind kind, Lin *out)
                 return aff_err(L, e->loc, kind,
                                arena_printf(L->a, "%s multiplies index variables",
                                             lw_text(L, e)));
-            const Lin *v = x.n ? &x : &y;
-            int64_t k = x.n ? y.c : x.c;
-            lin_add(out, v, k);
-        } else {
-            lin_add(out, &x, 1);
-            lin_add(out, &y, e->op == '-' ? -1 : 1);
+            if (!lin_add(out, x.n ? &x : &y, x.n ? y.c : x.c))
+                return 0;
+        } else if (!lin_add(out, &x, 1) || !lin_add(out, &y, e->op == '-' ? -1 : 1)) {
+            return 0;
         }
         return lin_check(L, e->loc, out);
     }
@@ -342,6 +355,8 @@ int lower_affine(Lower *L, const Ast *e, AffKind kind, Aff *out)
  * (the nesting limit was exceeded and reported). */
 static int to_form(const Lower *L, Aff x, Form *f)
 {
+    if (L->dom.n > MAX_DEPTH)
+        return 0;
     memset(f, 0, sizeof *f);
     f->c = x.c;
     for (int t = 0; t < x.n; t++) {

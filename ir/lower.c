@@ -14,8 +14,15 @@
  *
  * Calls to user functions are inlined (recursion was rejected by
  * sema_check), so derivatives flow through every argument that depends
- * on an active value.  Errors inside a callee are reported once, when
- * the callee itself is lowered, not at every call.
+ * on an active value; arrays pass through whole, after their shapes are
+ * checked against the callee's parameters.  Errors inside a callee are
+ * reported once, when the callee itself is lowered, not at every call.
+ *
+ * Every value's shape is its IR type; a variable keeps its shape for its
+ * whole life, on every path.  After an error, the expression's value is
+ * a "bad" constant that silences the shape errors of everything computed
+ * from it, so one mistake gives one message.  Array operations are in
+ * lower_array.c, index expressions and their range proofs in index.c.
  */
 #include "lower.h"
 

@@ -159,7 +159,7 @@ void lw_index_bind(Lower *L, const char *name, Loc loc, Aff val, const char *wha
 void lw_index_unbind(Lower *L, int n);
 IndexVar *lw_index_find(Lower *L, const char *name);
 /* An index variable out of scope with this name (for messages), or NULL. */
-const IndexVar *lw_index_gone(Lower *L, const char *name);
+IndexVar *lw_index_gone(Lower *L, const char *name);
 /* Pushes a level of the iteration domain: iv runs over lo..hi-1.  For a
  * max or min reduction (need_one), proves the range non-empty in every
  * iteration that runs, or reports at gen. */

@@ -311,7 +311,8 @@ static Ref reduce_all(Lower *L, Loc loc, RedKind kind, Ref x, ElemMode mode, Ref
     return v;
 }
 
-/* gen i<N { yield f(v[i]) } for softmax's two passes */
+/* softmax(v) = exp(v - m) / sum(exp(v - m)), m = max(v) with derivative 0:
+ * stable, and exact (the shift cancels). */
 static Ref softmax(Lower *L, Loc loc, Ref v)
 {
     Type t = lw_type_of(L, v);
