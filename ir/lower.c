@@ -129,8 +129,13 @@ Ref lw_put(Lower *L, Loc loc, Op op, Type ty, Ref a, Ref b)
 {
     Ref r = ir_emit(L->f, L->r, op, ty, a, b, NOREF);
     L->f->v.p[r].line = loc.line;
-    if (L->f->v.n > MAX_INSTS)
-        BUG("a function grew past the operation limit after its size was checked");
+    /* MAX_NODES bounds the syntax trees; array built-ins lower to a few
+     * operations per dimension, so a tree under it can still get here */
+    if (L->f->v.n > MAX_INSTS && !L->stop) {
+        diag_error(L->d, loc, "function '%s' is too large once its calls are inlined "
+                   "(more than %d operations)", diag_name(L->a, L->fn_name), MAX_INSTS);
+        L->stop = 1;
+    }
     return r;
 }
 
