@@ -265,7 +265,7 @@ static int name_lin(Lower *L, const Ast *e, AffKind kind, Lin *out)
     const IndexVar *g = lw_index_gone(L, e->name);
     if (g)
         lw_errf(L, e->loc, "'%s' is not defined here (the index variable '%s' of the %s on line %d "
-              "exists only inside it)", n, n, g->what, g->line);
+                "exists only inside it)", n, n, g->what, g->line);
     else
         lw_err(L, e->loc, "'%s' is not defined", e->name);
     return 0;
@@ -589,7 +589,7 @@ void lw_domain_push(Lower *L, Ref iv, Aff lo, Aff hi, const Ast *gen, const char
     if (L->dom.n >= MAX_DEPTH) {
         if (L->dom.n == MAX_DEPTH)
             lw_errf(L, gen->loc, "index variables are nested too deeply (the limit is %d)",
-                  MAX_DEPTH);
+                    MAX_DEPTH);
         Level none = {0};
         none.iv = NOREF; /* found by no IVAR: indices inside go unchecked */
         none.full = 1;
@@ -664,7 +664,7 @@ void lw_check_index(Lower *L, const Ast *e, Aff ix, int32_t n, const char *arr, 
         lw_errf(L, e->loc, "%s overflows 64-bit arithmetic; %s", what, dim);
     else if (k == R_BOUND)
         lw_errf(L, e->loc, "%s cannot be proved in range: it lies within %" PRId64 "..%" PRId64
-              " (a bound; the exact check was too long), but %s", what, mn, mx, dim);
+                " (a bound; the exact check was too long), but %s", what, mn, mx, dim);
     else if (mn == mx && !strcmp(lw_text(L, e), arena_printf(L->a, "%" PRId64, mn)))
         lw_errf(L, e->loc, "%s is out of range: %s", what, dim);
     else if (mn == mx)

@@ -259,8 +259,8 @@ static Ref lower_name(Lower *L, const Ast *e)
         lw_err(L, e->loc, "'%s' is a built-in function, not a value", e->name);
     else if (g)
         lw_errf(L, e->loc, "'%s' is not defined here (the index variable '%s' of the %s on line %d "
-              "exists only inside it)", diag_name(L->a, e->name), diag_name(L->a, e->name),
-              g->what, g->line);
+                "exists only inside it)", diag_name(L->a, e->name), diag_name(L->a, e->name),
+                g->what, g->line);
     else
         lw_err(L, e->loc, "'%s' is not defined", e->name);
     return lw_bad(L, e->loc);
@@ -319,8 +319,8 @@ static Ref lower_user_call(Lower *L, const Ast *e, const Ast *g)
         if (pt[i].kind == TY_NONE || ty_eq(at, pt[i]))
             continue;
         lw_errf(L, e->args.p[i]->loc, "argument %d of '%s' is %s, but parameter '%s' is %s", i + 1,
-              diag_name(L->a, g->name), lw_describe(L, at), diag_name(L->a, g->params.p[i]->name),
-              lw_describe(L, pt[i]));
+                diag_name(L->a, g->name), lw_describe(L, at),
+                diag_name(L->a, g->params.p[i]->name), lw_describe(L, pt[i]));
         ok = 0;
     }
     Ref v;
@@ -351,7 +351,7 @@ static Ref lower_call(Lower *L, const Ast *e)
             return lower_array_call(L, e); /* over the elements of an array */
         if (minmax && e->args.n != 2) {
             lw_errf(L, e->loc, "'%s' takes 1 or 2 arguments, but %d were given", b->name,
-                  e->args.n);
+                    e->args.n);
             return lw_bad(L, e->loc);
         }
         if (e->args.n != b->nargs) {
@@ -365,7 +365,7 @@ static Ref lower_call(Lower *L, const Ast *e)
             Type ta = lw_type_of(L, a), tc = lw_type_of(L, c);
             if (ta.rank && tc.rank && !ty_eq(ta, tc)) {
                 lw_errf(L, e->loc, "the arguments of '%s' have different shapes %s and %s", b->name,
-                      lw_shape_text(L, ta), lw_shape_text(L, tc));
+                        lw_shape_text(L, ta), lw_shape_text(L, tc));
                 return lw_bad(L, e->loc);
             }
         }
@@ -407,7 +407,7 @@ static Ref lower_ifexpr(Lower *L, const Ast *e)
         return lw_bad(L, e->loc);
     if (!ty_eq(t, lw_type_of(L, v[1]))) {
         lw_errf(L, e->loc, "the values of if-then-else differ in shape: %s and %s",
-              lw_describe(L, t), lw_describe(L, lw_type_of(L, v[1])));
+                lw_describe(L, t), lw_describe(L, lw_type_of(L, v[1])));
         return lw_bad(L, e->loc);
     }
     return lw_put(L, e->loc, OP_RESULT, t, nif, NOREF);
@@ -451,7 +451,7 @@ static Ref compared(Lower *L, const Ast *e)
     if (lw_is_bad(L, r) || !lw_type_of(L, r).rank)
         return r;
     lw_errf(L, e->loc, "a condition compares scalars, but this is %s",
-          lw_describe(L, lw_type_of(L, r)));
+            lw_describe(L, lw_type_of(L, r)));
     return lw_bad(L, e->loc);
 }
 
@@ -527,9 +527,10 @@ static void lower_assign(Lower *L, const Ast *st)
     Ref old = shape_of(&L->env->slot[slot]);
     if (old != NOREF && !lw_is_bad(L, old) && !lw_is_bad(L, v) &&
         !ty_eq(lw_type_of(L, old), lw_type_of(L, v))) {
-        lw_errf(L, st->name_loc, "'%s' is %s; it cannot be assigned %s (a variable keeps its shape)",
-              diag_name(L->a, st->name), lw_describe(L, lw_type_of(L, old)),
-              lw_describe(L, lw_type_of(L, v)));
+        lw_errf(L, st->name_loc,
+                "'%s' is %s; it cannot be assigned %s (a variable keeps its shape)",
+                diag_name(L->a, st->name), lw_describe(L, lw_type_of(L, old)),
+                lw_describe(L, lw_type_of(L, v)));
         v = lw_bad(L, st->loc);
     }
     Inst *in = &L->f->v.p[v];
@@ -609,8 +610,8 @@ static void lower_if(Lower *L, const Ast *st)
             int err = lw_is_bad(L, v[0].val) || lw_is_bad(L, v[1].val);
             if (!err && !ty_eq(t, lw_type_of(L, v[1].val))) {
                 lw_errf(L, st->loc, "'%s' is %s after the then branch but %s after the else "
-                      "branch (a variable keeps its shape)", diag_name(L->a, slot->name),
-                      lw_describe(L, t), lw_describe(L, lw_type_of(L, v[1].val)));
+                        "branch (a variable keeps its shape)", diag_name(L->a, slot->name),
+                        lw_describe(L, t), lw_describe(L, lw_type_of(L, v[1].val)));
                 env_set(L, s, lw_bad(L, st->loc), DEF, 0, NOREF);
                 continue;
             }
@@ -644,7 +645,7 @@ static void lower_stmts(Lower *L, const AstList *body, int top)
         case AST_RETURN:
             if (!top)
                 lw_err(L, st->loc, "return is allowed only as the last statement of a function%s",
-                     NULL);
+                       NULL);
             else if (i != body->n - 1)
                 lw_err(L, body->p[i + 1]->loc, "statement after return%s", NULL);
             break;
@@ -737,7 +738,7 @@ static Fn *lower_fn(Lower *L, const Ast *fn, const Source *src)
     Type ty = lw_type_of(L, v);
     if (declared && !lw_is_bad(L, v) && !ty_eq(ty, want))
         lw_errf(L, result_loc(fn), "function '%s' returns %s, but its declared result is %s",
-              diag_name(L->a, fn->name), lw_describe(L, ty), lw_describe(L, want));
+                diag_name(L->a, fn->name), lw_describe(L, ty), lw_describe(L, want));
     Output o = {"out", ty, ty.rank ? OUT_ARRAY : OUT_RETURN, 0, v};
     vec_push(L->a, &f->out, o);
     return f;

@@ -56,7 +56,7 @@ int lw_array_type(Lower *L, Loc loc, int rank, const int32_t *dim, Type *out)
         n *= dim[d];
         if (n > INT32_MAX) {
             lw_errf(L, loc, "an array of shape %s has more than 2147483647 elements",
-                  dims_text(L, rank, dim));
+                    dims_text(L, rank, dim));
             return 0;
         }
     }
@@ -200,7 +200,7 @@ static Ref power(Lower *L, Loc loc, Ref x, const Ast *exponent, const char *what
     Ref y = lower_expr(L, exponent);
     if (!lw_is_bad(L, x) && !lw_is_bad(L, y) && !compatible(lw_type_of(L, x), lw_type_of(L, y))) {
         lw_errf(L, loc, "%s of arrays of different shapes %s and %s", what,
-              lw_shape_text(L, lw_type_of(L, x)), lw_shape_text(L, lw_type_of(L, y)));
+                lw_shape_text(L, lw_type_of(L, x)), lw_shape_text(L, lw_type_of(L, y)));
         return lw_bad(L, loc);
     }
     return lw_lift(L, loc, OP_POW, x, y, 0);
@@ -240,14 +240,14 @@ static Ref matmul(Lower *L, const Ast *e, Ref a, Ref b)
         Type t = side ? tb : ta;
         if (t.rank < 1 || t.rank > 2) {
             lw_errf(L, e->loc, "'@' multiplies vectors and matrices, but its %s operand is %s",
-                  side ? "right" : "left", lw_describe(L, t));
+                    side ? "right" : "left", lw_describe(L, t));
             return lw_bad(L, e->loc);
         }
     }
     int32_t n = ta.dim[ta.rank - 1];
     if (n != tb.dim[0]) {
         lw_errf(L, e->loc, "'@' of %s and %s: the inner dimensions %d and %d differ",
-              lw_shape_text(L, ta), lw_shape_text(L, tb), (int)n, (int)tb.dim[0]);
+                lw_shape_text(L, ta), lw_shape_text(L, tb), (int)n, (int)tb.dim[0]);
         return lw_bad(L, e->loc);
     }
     int32_t dim[2];
@@ -280,7 +280,7 @@ Ref lower_bin(Lower *L, const Ast *e)
     Op op = e->op == '+' ? OP_ADD : e->op == '-' ? OP_SUB : e->op == '*' ? OP_MUL : OP_DIV;
     if (!lw_is_bad(L, a) && !lw_is_bad(L, b) && !compatible(lw_type_of(L, a), lw_type_of(L, b))) {
         lw_errf(L, e->loc, "elementwise '%c' of arrays of different shapes %s and %s", e->op,
-              lw_shape_text(L, lw_type_of(L, a)), lw_shape_text(L, lw_type_of(L, b)));
+                lw_shape_text(L, lw_type_of(L, a)), lw_shape_text(L, lw_type_of(L, b)));
         return lw_bad(L, e->loc);
     }
     return lw_lift(L, e->loc, op, a, b, 0);
@@ -334,8 +334,8 @@ static int want_rank(Lower *L, const Ast *e, int k, Ref x, int rank, const char 
     if (rank ? t.rank == rank : t.rank > 0)
         return 1;
     lw_errf(L, e->args.p[k]->loc, "'%s' takes %s, but its %sargument is %s",
-          diag_name(L->a, e->name), what, e->args.n > 1 ? (k ? "second " : "first ") : "",
-          lw_describe(L, t));
+            diag_name(L->a, e->name), what, e->args.n > 1 ? (k ? "second " : "first ") : "",
+            lw_describe(L, t));
     return 0;
 }
 
@@ -368,7 +368,7 @@ Ref lower_array_call(Lower *L, const Ast *e)
         if (n[0] == 'd') {
             if (dim[0] != dim[1]) {
                 lw_errf(L, loc, "'dot' of vectors of different lengths %d and %d", (int)dim[0],
-                      (int)dim[1]);
+                        (int)dim[1]);
                 return lw_bad(L, loc);
             }
             return contract(L, loc, a, NOREF, b, NOREF, dim[0]);
@@ -440,7 +440,7 @@ Ref lower_index(Lower *L, const Ast *e)
         ok &= lower_affine(L, e->args.p[d], AK_INDEX, &ix[d]);
     if (e->args.n > t.rank) {
         lw_errf(L, e->args.p[t.rank]->loc, "too many indices: %s has %d dimension%s", arr,
-              t.rank, t.rank == 1 ? "" : "s");
+                t.rank, t.rank == 1 ? "" : "s");
         return lw_bad(L, e->loc);
     }
     if (!ok)
@@ -497,8 +497,8 @@ Ref lower_literal(Lower *L, const Ast *e)
         Type ti = lw_type_of(L, el[i]);
         if (!ty_eq(ti, t0)) {
             lw_errf(L, e->args.p[i]->loc,
-                  "the elements of an array literal differ in shape: element %d is %s, but "
-                  "element 1 is %s", i + 1, lw_describe(L, ti), lw_describe(L, t0));
+                    "the elements of an array literal differ in shape: element %d is %s, but "
+                    "element 1 is %s", i + 1, lw_describe(L, ti), lw_describe(L, t0));
             return lw_bad(L, e->loc);
         }
     }
@@ -548,10 +548,10 @@ static void check_index_name(Lower *L, const Ast *g)
     int slot = lw_env_find(L, L->env, g->name, 0);
     if (iv)
         lw_errf(L, g->loc, "'%s' is already an index variable here (line %d); an index variable "
-              "cannot reuse the name of an enclosing one", diag_name(L->a, g->name), iv->line);
+                "cannot reuse the name of an enclosing one", diag_name(L->a, g->name), iv->line);
     else if (slot >= 0 && L->env->slot[slot].state != UNDEF)
         lw_errf(L, g->loc, "'%s' is a variable; an index variable cannot take its name",
-              diag_name(L->a, g->name));
+                diag_name(L->a, g->name));
 }
 
 static Ref name_ivar(Lower *L, Ref loop, int d, const char *name)
@@ -581,7 +581,7 @@ Ref lower_comp(Lower *L, const Ast *e)
         int64_t len = (int64_t)b.c - a.c;
         if (len <= 0) {
             lw_errf(L, g->loc, "empty array: %s in %s..%s has no values", diag_name(L->a, g->name),
-                  lw_text(L, g->a), lw_text(L, g->b));
+                    lw_text(L, g->a), lw_text(L, g->b));
             ok = 0;
         } else if (len > INT32_MAX) {
             lw_errf(L, g->loc, "an array of more than 2147483647 elements");
@@ -610,8 +610,8 @@ Ref lower_comp(Lower *L, const Ast *e)
     int err = lw_is_bad(L, x);
     if (!err && lw_type_of(L, x).rank) {
         lw_errf(L, e->a->loc, "the element of a comprehension must be a scalar, but it is %s "
-              "(give each dimension an index variable: [e for i in 0..M, j in 0..N])",
-              lw_describe(L, lw_type_of(L, x)));
+                "(give each dimension an index variable: [e for i in 0..M, j in 0..N])",
+                lw_describe(L, lw_type_of(L, x)));
         x = lw_bad(L, e->a->loc);
         err = 1;
     }
@@ -629,8 +629,9 @@ Ref lower_reduce(Lower *L, const Ast *e)
     while (kind < 4 && strcmp(kinds[kind], e->name))
         kind++;
     if (kind == 4) {
-        lw_errf(L, e->loc, "'%s' cannot reduce over a range: only sum, prod, max and min take 'for'",
-              diag_name(L->a, e->name));
+        lw_errf(L, e->loc,
+                "'%s' cannot reduce over a range: only sum, prod, max and min take 'for'",
+                diag_name(L->a, e->name));
         return lw_bad(L, e->loc);
     }
     int ng = e->gens.n, err = 0;
@@ -659,7 +660,7 @@ Ref lower_reduce(Lower *L, const Ast *e)
     err |= lw_is_bad(L, x);
     if (!lw_is_bad(L, x) && lw_type_of(L, x).rank) {
         lw_errf(L, e->a->loc, "the body of %s must be a scalar, but it is %s", kinds[kind],
-              lw_describe(L, lw_type_of(L, x)));
+                lw_describe(L, lw_type_of(L, x)));
         x = lw_bad(L, e->a->loc);
         err = 1;
     }
