@@ -599,6 +599,12 @@ static const ValueCase values[] = {
     {"fn g(w[3], s) -> real[3] = w * s\nfn f(a[3]) = g(a, 2) + g([1, 2, 3], 1)", {1, 1, 1}, 3,
      {3, 4, 5}},
     {"fn f(x[3]) = [if x[i] > 0 then x[i] else 0 for i in 0..3]", {-1, 2, -3}, 3, {0, 2, 0}},
+    /* callees inlined inside loops, with index variables of their own */
+    {"fn g(v[3]) = sum(v * v)\nfn f(X[2, 3]) = [g(X[t]) for t in 0..2]", {1, 2, 3, 4, 5, 6}, 2,
+     {14, 77}},
+    {"fn h(w[3]) = [sum(w[j] for j in 0..i+1) for i in 0..3]\n"
+     "fn f(X[2, 3]) = [sum(h(X[t])) * i for t in 0..2, i in 1..3]",
+     {1, 2, 3, 4, 5, 6}, 4, {10, 20, 28, 56}},
 };
 
 START_TEST(test_values)
