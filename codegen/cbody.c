@@ -953,25 +953,35 @@ static void declare_array(Cg *c, Ref v, int line)
     stmt_end(c, line);
 }
 
+static int index_taken(const Cg *c, const char *n)
+{
+    if (names_has(&c->locals, n))
+        return 1;
+    for (int i = 0; i < c->active.n; i++)
+        if (!strcmp(c->active.p[i], n))
+            return 1;
+    return 0;
+}
+
 /* A name for a loop index: the source's, unique against every variable
- * and the enclosing loops' indices (sibling loops reuse i). */
+ * and the enclosing loops' indices (sibling loops reuse i).  An index the
+ * source does not name is the first free of i, j, k, l, m, n. */
 static const char *open_index(Cg *c, const char *base)
 {
     static const char *const deflt[] = {"i", "j", "k", "l", "m", "n"};
-    if (!base)
-        base = deflt[c->active.n % 6];
+    if (!base) {
+        for (int k = 0; k < 6 && !base; k++)
+            if (!index_taken(c, deflt[(c->active.n + k) % 6]))
+                base = deflt[(c->active.n + k) % 6];
+        if (!base)
+            base = deflt[c->active.n % 6];
+    }
     const char *b = base;
     if (sema_c_reserved(b) || names_has(&c->globals, b) || sema_is_builtin(b))
         b = arena_printf(c->p->arena, "%s_", b);
     const char *n = b;
-    for (int k = 2;; k++) {
-        int taken = names_has(&c->locals, n);
-        for (int i = 0; i < c->active.n && !taken; i++)
-            taken = !strcmp(c->active.p[i], n);
-        if (!taken)
-            break;
+    for (int k = 2; index_taken(c, n); k++)
         n = arena_printf(c->p->arena, "%s_%d", b, k);
-    }
     vec_push(c->p->arena, &c->active, n);
     return n;
 }

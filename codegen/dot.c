@@ -37,6 +37,10 @@ static void label(const Fn *f, Ref id, FILE *out)
     fputs("\"", out);
 }
 
+/* A GEN, RED or LOOP: a cluster holding its body, labelled like the IR
+ * printer ("gen 3x4", "sum", "loop"). */
+static void loop_cluster(const Fn *f, Ref id, const char *pre, FILE *out);
+
 static void nodes(const Fn *f, const Region *r, const char *pre, FILE *out)
 {
     for (int i = 0; i < r->ids.n; i++) {
@@ -49,23 +53,53 @@ static void nodes(const Fn *f, const Region *r, const char *pre, FILE *out)
             nodes(f, in->reg[1], pre, out);
             continue;
         }
+        if (in->op == OP_GEN || in->op == OP_RED || in->op == OP_LOOP) {
+            loop_cluster(f, id, pre, out);
+            continue;
+        }
+        if (in->op == OP_IVAR)
+            continue; /* indices are the loop's */
         fprintf(out, "    %s%d [", pre, id);
         label(f, id, out);
         if (in->op == OP_PARAM)
             fputs(", shape=box, style=filled, fillcolor=lightblue", out);
-        else if (in->rev)
+        else if (in->ty.rank || in->op == OP_ZEROS)
+            fputs(", shape=box3d", out);
+        if (in->op != OP_PARAM && in->rev)
             fputs(", style=filled, fillcolor=mistyrose", out);
         fputs("];\n", out);
         if (in->op == OP_RESULT) {
             const Inst *x = &f->v.p[in->arg[0]];
-            for (int s = 0; s < 2; s++)
+            int two = x->op == OP_IF;
+            for (int s = 0; s < 1 + two; s++)
                 fprintf(out, "    %s%d -> %s%d [label=\"%s\"];\n", pre,
-                        x->reg[s]->yield.p[(int)in->k], pre, id, s ? "else" : "then");
+                        x->reg[s]->yield.p[(int)in->k], pre, id, !two ? "each" : s ? "else" : "then");
             continue;
         }
         for (int k = 0; k < op_info[in->op].nargs; k++)
-            fprintf(out, "    %s%d -> %s%d;\n", pre, in->arg[k], pre, id);
+            fprintf(out, "    %s%d -> %s%d%s;\n", pre, in->arg[k], pre, id,
+                     in->op == OP_ACC && k == 0 ? " [dir=back, style=dashed]" : "");
+        if (in->op == OP_LIT)
+            for (int k = 0; k < in->nix; k++)
+                fprintf(out, "    %s%d -> %s%d;\n", pre, in->list[k], pre, id);
     }
+}
+
+static void loop_cluster(const Fn *f, Ref id, const char *pre, FILE *out)
+{
+    static const char *red[] = {"sum", "prod", "max", "min"};
+    const Inst *in = &f->v.p[id];
+    fprintf(out, "    subgraph cluster_%s%d {\n    style=rounded;\n    label=\"", pre, id);
+    if (in->op == OP_GEN) {
+        fputs("gen ", out);
+        for (int d = 0; d < in->ty.rank; d++)
+            fprintf(out, "%s%d", d ? "x" : "", (int)in->ty.dim[d]);
+    } else {
+        fputs(in->op == OP_RED ? red[(int)in->k] : in->k ? "loop (backwards)" : "loop", out);
+    }
+    fputs("\";\n", out);
+    nodes(f, in->reg[0], pre, out);
+    fputs("    }\n", out);
 }
 
 static void graph(const Fn *f, const char *pre, const char *title, FILE *out)

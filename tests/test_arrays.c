@@ -1095,6 +1095,25 @@ START_TEST(test_budget_error)
 }
 END_TEST
 
+/* The views of array programs: the IR and the graphs (loops as clusters). */
+START_TEST(test_views)
+{
+    char *err = NULL;
+    ck_assert_msg(dxc("views", models_dx, "-o views.dot --emit=dot", &err) == 0, "%s", err);
+    free(err);
+    char *t = tu_read(tu_path("views.dot"), NULL);
+    ck_assert_msg(t && strstr(t, "label=\"gen 3\"") && strstr(t, "label=\"sum\"") &&
+                  strstr(t, "label=\"max\"") && strstr(t, "shape=box3d"), "%s", t);
+    ck_assert_int_eq(count(t, "{"), count(t, "}"));
+    free(t);
+    ck_assert_msg(dxc("views", models_dx, "-o views.ir --emit=ir", &err) == 0, "%s", err);
+    free(err);
+    t = tu_read(tu_path("views.ir"), NULL);
+    ck_assert_msg(t && strstr(t, "fn mlp_grad(") && strstr(t, "red.max"), "%s", t);
+    free(t);
+}
+END_TEST
+
 Suite *suite_arrays(void);
 Suite *suite_arrays(void)
 {
@@ -1120,6 +1139,7 @@ Suite *suite_arrays(void)
     tcase_add_test(tc, test_values);
     tcase_add_test(tc, test_size_dx);
     tcase_add_test(tc, test_budget_error);
+    tcase_add_test(tc, test_views);
     suite_add_tcase(s, tc);
     return s;
 }
