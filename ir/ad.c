@@ -605,6 +605,8 @@ static int tape_load(Tr *T, Ref id)
     for (int d = 0; d < nv; d++)
         ix[d] = aff_var(T->h->arena, T->map[ir_ivar(T->g, gen, d)]);
     T->map[id] = emit_idx(&T->e, T->tape[id], ix, nv);
+    if (T->g->v.p[id].ty.kind == TY_BOOL) /* a branch decision, kept as 0 or 1 */
+        T->map[id] = em(&T->e, OP_NE, T->map[id], em_const(&T->e, 0), NOREF);
     return 1;
 }
 
@@ -724,7 +726,13 @@ static void fwd_loop(Tr *T, const Region *src, int at, Region *dst)
                 arr = T->map[r];
         }
         if (arr == NOREF) {
-            vec_push(h->arena, &b->yield, T->map[v]);
+            Ref tv = T->map[v];
+            if (g->v.p[v].ty.kind == TY_BOOL) {
+                T->e.r = b;
+                T->e.line = g->v.p[v].line;
+                tv = em(&T->e, OP_SELECT, tv, em_const(&T->e, 1), em_const(&T->e, 0));
+            }
+            vec_push(h->arena, &b->yield, tv);
             arr = ir_emit(h, dst, OP_RESULT, h->v.p[n].ty, n, NOREF, NOREF);
             h->v.p[arr].k = ny++;
             h->v.p[arr].line = g->v.p[v].line;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../ir/ir.h"
+#include "testutil.h"
 
 /* ---- building IR by hand ---- */
 
@@ -351,6 +352,145 @@ START_TEST(test_max_ties)
 }
 END_TEST
 
+/* ---- array programs from source, through the whole front end ---- */
+
+typedef struct {
+    Arena *a;
+    Diag d;
+    Source src;
+    AstFile file;
+    Program prog;
+} Compiled;
+
+static int compile_src(Compiled *c, const char *text)
+{
+    memset(c, 0, sizeof *c);
+    c->a = arena_new();
+    c->src = (Source){"test.dx", text, strlen(text)};
+    c->d.src = &c->src;
+    c->d.quiet = 1;
+    if (parse_file(c->a, &c->d, &c->src, &c->file))
+        return -1;
+    Sema *s = sema_check(c->a, &c->d, &c->file);
+    if (!s || ir_lower(c->a, &c->d, &c->src, &c->file, s, &c->prog) || c->d.nerrors)
+        return -1;
+    return 0;
+}
+
+/* Each program's last function has a scalar result; its gradient, jvp and
+ * hvp are checked at a point where every branch is decided firmly. */
+static const char *const programs[] = {
+    /* elementwise, broadcast, every @ form */
+    "fn f(A[2,3], B[3,2], u[3], v[2]) = sum(A @ B) + u @ u + sum(u @ B * v * 0.5) + sum(A @ u * v)",
+    "fn f(x[4], s) = sum(exp(x * s) / (1 + x ^ 2)) - s * mean(sin(x))",
+    "fn f(x[3], y[3]) = sum(atan2(x, y) + hypot(x, y) + max(x, y) * min(x, 2) + pow(abs(x) + 1, y))",
+    "fn f(x[3]) = sum(sigmoid(x) + softplus(x) + relu(x) + tanh(x) + erf(x) + log1p(x * x) + expm1(x))",
+    /* builtins on arrays */
+    "fn f(x[4], y[4]) = logsumexp(x) + dot(softmax(x), y) + norm(x - y) + prod(x) + max(x * y) - min(x)",
+    "fn f(A[2,3], a[2], b[3]) = sum(transpose(A) * outer(b, a)) + sum(A ^ 2)",
+    /* comprehensions, offsets, triangular reductions, index as real */
+    "fn f(x[5]) = sum([x[i] * x[4 - i] for i in 0..5]) + sum(x[i + 1] - x[i] for i in 0..4) ^ 2",
+    "fn f(L[3,3], x[3]) = sum(sum(L[i, j] * x[j] for j in 0..i+1) ^ 2 for i in 0..3)",
+    "fn f(x[4]) = sum(x[i] * i * 0.5 for i in 0..4) + sum(sum(x[i] * x[j] for j in i..4) for i in 0..4)",
+    "fn f(X[3,2], w[2]) = sum(sigmoid(dot(w, X[t])) for t in 0..3)",
+    /* literals, stacking, array-valued branches */
+    "fn f(u[3], v[3], a) = sum([u, v * a] ^ 2) + dot([a, 2 * a, a * a], u)",
+    "fn f(x[3]) = sum([if x[i] > 0 then x[i] * x[i] else sin(x[i]) for i in 0..3] * [1, 2, 3])",
+    "fn f(x[3], c) {\n y = x * 2\n if c > 0 { y = y * x } else { y = exp(y) }\n return sum(y)\n}",
+    /* calls with arrays, matrix results inside */
+    "fn g(W[2,2], v[2]) -> real[2] { return tanh(W @ v) }\n"
+    "fn f(W[2,2], v[2]) = sum(g(W, g(W, v)) * v)",
+    /* nested comprehension with a reduction inside */
+    "fn f(A[3,3]) = sum([sum(A[i, k] * A[k, j] for k in 0..3) for i in 0..3, j in 0..3] ^ 2)",
+};
+
+START_TEST(test_programs)
+{
+    Compiled c;
+    const char *text = programs[_i];
+    ck_assert_msg(compile_src(&c, text) == 0, "does not compile: %s", text);
+    B b;
+    b.a = c.a;
+    b.f = c.prog.units.p[c.prog.units.n - 1].primal;
+    double x0[MAXX];
+    for (int k = 0; k < MAXX; k++)
+        x0[k] = 0.3 + 0.7 * sin(2.1 * k + 0.5); /* in (-0.4, 1): away from kinks and ties */
+    check_all(&b, x0, 2e-6);
+}
+END_TEST
+
+/* The same programs compiled to C by dxc and run: f_grad's value and
+ * gradient must match the interpreter's run of the IR. */
+static void compiled_matches(Ctx *c, const char *text, const double *x, const char *cc)
+{
+    const Fn *h = c->u.grad;
+    char drv[16384];
+    int n = snprintf(drv, sizeof drv, "#include <stdio.h>\n#include \"p.h\"\nint main(void)\n{\n");
+    for (int i = 0; i < c->nin; i++) {
+        n += snprintf(drv + n, sizeof drv - (size_t)n, "    double in%d[%d] = {", i, c->len[i]);
+        for (int k = 0; k < c->len[i]; k++)
+            n += snprintf(drv + n, sizeof drv - (size_t)n, "%s%.17g", k ? ", " : "", x[c->off[i] + k]);
+        n += snprintf(drv + n, sizeof drv - (size_t)n, "};\n    double g%d[%d];\n", i, c->len[i]);
+    }
+    n += snprintf(drv + n, sizeof drv - (size_t)n, "    double y = %s(", h->name);
+    for (int i = 0; i < c->nin; i++)
+        n += snprintf(drv + n, sizeof drv - (size_t)n, "%s%sin%d", i ? ", " : "",
+                      c->len[i] == 1 && c->u.primal->in.p[i].ty.rank == 0 ? "*" : "", i);
+    for (int k = 1; k < h->out.n; k++)
+        n += snprintf(drv + n, sizeof drv - (size_t)n, ", g%d", h->out.p[k].of);
+    n += snprintf(drv + n, sizeof drv - (size_t)n, ");\n    printf(\"%%.17g\\n\", y);\n");
+    for (int k = 1; k < h->out.n; k++) {
+        int i = h->out.p[k].of;
+        n += snprintf(drv + n, sizeof drv - (size_t)n,
+                      "    for (int k = 0; k < %d; k++) printf(\"%%.17g\\n\", g%d[k]);\n", c->len[i], i);
+    }
+    snprintf(drv + n, sizeof drv - (size_t)n, "    return 0;\n}\n");
+    ck_assert_int_eq(tu_write(tu_path("p.dx"), text, (size_t)-1), 0);
+    ck_assert_int_eq(tu_write(tu_path("drv.c"), drv, (size_t)-1), 0);
+    char cmd[4096], *out = NULL, *err = NULL;
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && '%s' p.dx -o p.c --header p.h && %s -std=c99 -Wall -Wextra -Wpedantic "
+             "-Werror -O1 -c p.c && %s -std=c99 -O1 -Wall -Wextra -Werror -c drv.c && "
+             "%s -o p p.o drv.o -lm && ./p",
+             tu_tmpdir(), tu_dxc(), cc, cc, cc);
+    int st = tu_run(cmd, &out, &err);
+    ck_assert_msg(st == 0, "%s: %s\n%s", text, err ? err : "", drv);
+    /* the interpreter's answer */
+    double g[MAXX];
+    double y = grad(c, x, g);
+    char *p = out;
+    double got = strtod(p, &p);
+    close_to(got, y, 1e-12, "compiled value", 0);
+    for (int k = 1; k < h->out.n; k++) {
+        int i = h->out.p[k].of;
+        for (int j = 0; j < c->len[i]; j++) {
+            got = strtod(p, &p);
+            close_to(got, g[c->off[i] + j], 1e-10, "compiled gradient", c->off[i] + j);
+        }
+    }
+    free(out);
+    free(err);
+}
+
+START_TEST(test_programs_compiled)
+{
+    Compiled cp;
+    const char *text = programs[_i];
+    ck_assert(compile_src(&cp, text) == 0);
+    Ctx c = {0};
+    c.u.primal = cp.prog.units.p[cp.prog.units.n - 1].primal;
+    ad_unit(&c.u);
+    layout(&c);
+    double x0[MAXX];
+    for (int k = 0; k < MAXX; k++)
+        x0[k] = 0.3 + 0.7 * sin(2.1 * k + 0.5);
+    tu_tmpdir();
+    compiled_matches(&c, text, x0, "gcc");
+    compiled_matches(&c, text, x0, "clang");
+    tu_cleanup();
+}
+END_TEST
+
 Suite *suite_adarr(void);
 Suite *suite_adarr(void)
 {
@@ -360,6 +500,9 @@ Suite *suite_adarr(void)
     tcase_add_test(tc, test_triangular);
     tcase_add_test(tc, test_max_prod);
     tcase_add_test(tc, test_max_ties);
+    tcase_add_loop_test(tc, test_programs, 0, (int)(sizeof programs / sizeof *programs));
+    tcase_add_loop_test(tc, test_programs_compiled, 0, (int)(sizeof programs / sizeof *programs));
+    tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
     return s;
 }
