@@ -1245,12 +1245,22 @@ static void emit_acc(Cg *c, Ref id)
     stmt_end(c, in->line);
 }
 
-/* Where the reverse sweep of a gradient begins. */
-static void backward_header(Cg *c)
+static void output_copy(Cg *c, int i);
+
+/* Where the reverse sweep of a gradient begins: before the statement at
+ * position `at` (INT_MAX: after the last). */
+static void backward_header(Cg *c, int at)
 {
     if (c->backward_started || (c->f->kind != FN_GRAD && c->f->kind != FN_VJP))
         return;
     c->backward_started = 1;
+    /* the primal result belongs to the forward pass (out = x) */
+    for (int i = 0; i < c->f->out.n; i++)
+        if (c->f->out.p[i].role == OUT_ARRAY && !c->in_place[i] &&
+            c->pos[resolve(c, c->f->out.p[i].ref)] < at) {
+            output_copy(c, i);
+            c->in_place[i] = 1;
+        }
     puts_(&c->body, "\n");
     indent(c);
     puts_(&c->body, "/* backward pass: adjoints, from the result back to the inputs */\n");
@@ -1271,7 +1281,7 @@ static void emit_region(Cg *c, const Region *r)
         if (inlined(c, id))
             continue;
         if (r == f->body && (in->rev || is_bar_output(c, id)))
-            backward_header(c);
+            backward_header(c, c->pos[id]);
         switch (in->op) {
         case OP_IF: emit_if(c, r, i); continue;
         case OP_GEN: emit_gen(c, r, i); continue;
@@ -1517,6 +1527,25 @@ void cg_signature(Cg *c, const Fn *f, const char *name, const char *extra, Str *
     puts_(s, ")");
 }
 
+/* out = v, *x_bar = v: output i when it was not computed in place. */
+static void output_copy(Cg *c, int i)
+{
+    const Fn *f = c->f;
+    Ref v = resolve(c, f->out.p[i].ref);
+    int line = f->v.p[v].line;
+    Ref r0 = resolve(c, f->out.p[0].ref);
+    if (f->v.p[v].op == OP_PARAM || f->v.p[v].op == OP_CONST || !line)
+        line = f->v.p[r0].line ? f->v.p[r0].line : f->line;
+    if (f->out.p[i].ty.rank) {
+        fill(c, c->out_names[i], f->out.p[i].ty, v, line);
+        return;
+    }
+    indent(c);
+    putf(&c->body, "*%s = ", c->out_names[i]);
+    expr(c, &c->body, v, 0);
+    stmt_end(c, line);
+}
+
 void cg_body(Cg *c, Str *decl)
 {
     const Fn *f = c->f;
@@ -1558,20 +1587,9 @@ void cg_body(Cg *c, Str *decl)
     for (int i = ret; i < f->out.n; i++) {
         if (c->in_place[i])
             continue;
-        backward_header(c);
-        Ref v = resolve(c, f->out.p[i].ref);
-        int line = f->v.p[v].line;
-        Ref r0 = resolve(c, f->out.p[0].ref);
-        if (f->v.p[v].op == OP_PARAM || f->v.p[v].op == OP_CONST || !line)
-            line = f->v.p[r0].line ? f->v.p[r0].line : f->line;
-        if (f->out.p[i].ty.rank) {
-            fill(c, c->out_names[i], f->out.p[i].ty, v, line);
-            continue;
-        }
-        indent(c);
-        putf(&c->body, "*%s = ", c->out_names[i]);
-        expr(c, &c->body, v, 0);
-        stmt_end(c, line);
+        backward_header(c, INT_MAX);
+        if (!c->in_place[i])
+            output_copy(c, i);
     }
     if (ret) {
         indent(c);
