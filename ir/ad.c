@@ -127,24 +127,11 @@ static void lin_array_op(Lin *L, const Inst *in, Ref id, Region *dst)
     L->tan[id] = t;
 }
 
-/* How many Affs an instruction holds in ix. */
-static int naffs(const Inst *in)
-{
-    switch (in->op) {
-    case OP_IDX:
-    case OP_ACC: return in->nix;
-    case OP_RED: return 2;
-    case OP_LOOP: return 2 * in->nix;
-    case OP_IREAL: return 1;
-    default: return 0;
-    }
-}
-
 /* Copies the index data of `in` to the new instruction x, through map. */
 static void copy_index_data(Fn *g, Inst *x, const Inst *in, const Ref *map)
 {
     x->nix = in->nix;
-    int na = naffs(in);
+    int na = ir_naffs(in);
     if (na) {
         x->ix = arena_alloc(g->arena, sizeof(Aff) * (size_t)na);
         for (int j = 0; j < na; j++)
@@ -172,11 +159,6 @@ static Ref copy_inst(Fn *g, Region *dst, const Inst *in, const Ref *map)
     return n;
 }
 
-static int is_loop(const Inst *in)
-{
-    return in->op == OP_GEN || in->op == OP_RED || in->op == OP_LOOP;
-}
-
 /* A new GEN/RED/LOOP in g like f's `id`, its bounds remapped and its
  * IVARs mapped to the new ones. */
 static Ref clone_loop_head(const Fn *f, Ref id, Fn *g, Region *dst, Ref *map)
@@ -188,7 +170,7 @@ static Ref clone_loop_head(const Fn *f, Ref id, Fn *g, Region *dst, Ref *map)
     x->k = in->k;
     x->line = in->line;
     x->name = in->name;
-    for (int j = 0; j < naffs(in); j++)
+    for (int j = 0; j < ir_naffs(in); j++)
         x->ix[j] = aff_remap(g->arena, in->ix[j], map);
     for (int d = 0; d < nv; d++) {
         Ref old = ir_ivar(f, id, d), nw = ir_ivar(g, n, d);
@@ -428,7 +410,7 @@ static void lin_region(Lin *L, const Region *src, Region *dst)
             lin_if(L, src, i, dst);
             continue;
         }
-        if (is_loop(in)) {
+        if (ir_is_loop(in)) {
             lin_loop(L, src, i, dst);
             continue;
         }
@@ -663,7 +645,7 @@ static void mark_needed(const Fn *g, const Region *b, const Region *r, unsigned 
             ops[0] = in->arg[0];
             mark_needed(g, b, in->reg[0], need);
             mark_needed(g, b, in->reg[1], need);
-        } else if (is_loop(in)) {
+        } else if (ir_is_loop(in)) {
             mark_needed(g, b, in->reg[0], need);
             continue;
         } else if (!in->lin || in->op == OP_RESULT) {
@@ -758,7 +740,7 @@ static void fwd_region(Tr *T, const Region *src, Region *dst)
             continue;
         if (in->op == OP_IF)
             fwd_if(T, src, i, dst);
-        else if (is_loop(in))
+        else if (ir_is_loop(in))
             fwd_loop(T, src, i, dst);
         else
             T->map[id] = copy_inst(T->h, dst, in, T->map);

@@ -189,6 +189,23 @@ Ref ir_loop_new(Fn *f, Region *r, Op op, Type ty, int nivars)
     return l;
 }
 
+int ir_is_loop(const Inst *in)
+{
+    return in->op == OP_GEN || in->op == OP_RED || in->op == OP_LOOP;
+}
+
+int ir_naffs(const Inst *in)
+{
+    switch (in->op) {
+    case OP_IDX:
+    case OP_ACC: return in->nix;
+    case OP_RED: return 2;
+    case OP_LOOP: return 2 * in->nix;
+    case OP_IREAL: return 1;
+    default: return 0;
+    }
+}
+
 int ir_nivars(const Fn *f, Ref loop)
 {
     const Inst *in = &f->v.p[loop];

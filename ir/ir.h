@@ -183,6 +183,8 @@ int aff_eq(Aff x, Aff y);
 Ref ir_loop_new(Fn *f, Region *r, Op op, Type ty, int nivars);
 Ref ir_ivar(const Fn *f, Ref loop, int k);     /* its k-th IVAR */
 int ir_nivars(const Fn *f, Ref loop);
+int ir_is_loop(const Inst *in);                /* GEN, RED or LOOP */
+int ir_naffs(const Inst *in);                  /* how many Affs in->ix holds */
 int ty_eq(Type a, Type b);
 long long ty_size(Type t);                 /* number of elements */
 static inline Inst *ir_inst(Fn *f, Ref r) { return &f->v.p[r]; }

@@ -14,11 +14,6 @@
 #include <math.h>
 #include <string.h>
 
-static int is_loop(const Inst *in)
-{
-    return in->op == OP_GEN || in->op == OP_RED || in->op == OP_LOOP;
-}
-
 static Ref resolve(Ref *repl, Ref r)
 {
     while (r != NOREF && repl[r] != NOREF)
@@ -39,7 +34,7 @@ static void rewrite_region(Fn *f, Region *r, Ref *repl)
             rewrite_region(f, in->reg[0], repl);
             rewrite_region(f, in->reg[1], repl);
         }
-        if (is_loop(in))
+        if (ir_is_loop(in))
             rewrite_region(f, in->reg[0], repl);
     }
     for (int i = 0; i < r->yield.n; i++)
@@ -152,7 +147,7 @@ static int fold_region(Fn *f, Region *r, Ref *repl)
             changed |= fold_region(f, in->reg[1], repl);
             continue;
         }
-        if (is_loop(in)) {
+        if (ir_is_loop(in)) {
             changed |= fold_region(f, in->reg[0], repl);
             continue;
         }
@@ -245,7 +240,7 @@ static void cse_region(Cse *C, Region *r, Ref *repl)
             cse_region(C, in->reg[1], repl);
             continue;
         }
-        if (is_loop(in)) {
+        if (ir_is_loop(in)) {
             cse_region(C, in->reg[0], repl);
             continue;
         }
@@ -402,7 +397,7 @@ static int count_region(Fn *f, Region *r)
         Inst *in = &f->v.p[r->ids.p[i]];
         if (in->op == OP_IF)
             n += count_region(f, in->reg[0]) + count_region(f, in->reg[1]);
-        if (is_loop(in))
+        if (ir_is_loop(in))
             n += count_region(f, in->reg[0]);
     }
     return n;
@@ -493,18 +488,6 @@ static Aff subst_aff(Subst *S, Aff x)
     return y;
 }
 
-static int n_affs(const Inst *in)
-{
-    switch (in->op) {
-    case OP_IDX:
-    case OP_ACC: return in->nix;
-    case OP_RED: return 2;
-    case OP_LOOP: return 2 * in->nix;
-    case OP_IREAL: return 1;
-    default: return 0;
-    }
-}
-
 static Ref mapped(const Subst *S, Ref r)
 {
     return r == NOREF ? NOREF : S->map[r] != NOREF ? S->map[r] : r;
@@ -520,7 +503,7 @@ static void clone_region(Subst *S, const Region *src, Region *dst)
         if (in.op == OP_IVAR)
             continue;
         Ref n;
-        if (is_loop(&in)) {
+        if (ir_is_loop(&in)) {
             n = ir_loop_new(f, dst, (Op)in.op, in.ty, ir_nivars(f, id));
             for (int d = 0; d < ir_nivars(f, id); d++) {
                 S->map[ir_ivar(f, id, d)] = ir_ivar(f, n, d);
@@ -539,7 +522,7 @@ static void clone_region(Subst *S, const Region *src, Region *dst)
         x->line = in.line;
         x->name = in.name;
         x->nix = in.nix;
-        int na = n_affs(&in);
+        int na = ir_naffs(&in);
         if (na) {
             Aff *ix = arena_alloc(f->arena, sizeof(Aff) * (size_t)na);
             for (int j = 0; j < na; j++)
@@ -559,7 +542,7 @@ static void clone_region(Subst *S, const Region *src, Region *dst)
                 f->v.p[n].reg[s] = r;
                 clone_region(S, in.reg[s], r);
             }
-        } else if (is_loop(&in)) {
+        } else if (ir_is_loop(&in)) {
             clone_region(S, in.reg[0], f->v.p[n].reg[0]);
         }
     }
@@ -604,7 +587,7 @@ static int runs_once(const Fn *f, Ref gen, Ref use)
         if (o->op == OP_RED)
             return 0; /* a reduction's reverse loop recomputes its body:
                          keep the expensive array as its tape */
-        if (is_loop(o)) {
+        if (ir_is_loop(o)) {
             for (int d = 0; d < ir_nivars(f, r->owner); d++) {
                 Ref iv = ir_ivar(f, r->owner, d);
                 int found = 0;
@@ -645,7 +628,7 @@ static void count_uses(Fn *f, Region *r, Uses *U)
             count_uses(f, in->reg[0], U);
             count_uses(f, in->reg[1], U);
         }
-        if (is_loop(in))
+        if (ir_is_loop(in))
             count_uses(f, in->reg[0], U);
     }
     for (int i = 0; i < r->yield.n; i++) {
@@ -711,7 +694,7 @@ static int fuse_region(Fn *f, Region *r, Uses *U, Ref *repl, int cap)
         if (in->op == OP_IF) {
             n += fuse_region(f, in->reg[0], U, repl, cap);
             n += fuse_region(f, in->reg[1], U, repl, cap);
-        } else if (is_loop(in)) {
+        } else if (ir_is_loop(in)) {
             n += fuse_region(f, in->reg[0], U, repl, cap);
         } else if (in->op == OP_IDX) {
             int k = fuse_one(f, r, i, U, repl, cap);
@@ -762,7 +745,7 @@ static void find_accs(Fn *f, Region *r, int *nacc, Ref *acc)
             find_accs(f, in->reg[0], nacc, acc);
             find_accs(f, in->reg[1], nacc, acc);
         }
-        if (is_loop(in))
+        if (ir_is_loop(in))
             find_accs(f, in->reg[0], nacc, acc);
     }
 }

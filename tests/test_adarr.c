@@ -354,29 +354,6 @@ END_TEST
 
 /* ---- array programs from source, through the whole front end ---- */
 
-typedef struct {
-    Arena *a;
-    Diag d;
-    Source src;
-    AstFile file;
-    Program prog;
-} Compiled;
-
-static int compile_src(Compiled *c, const char *text)
-{
-    memset(c, 0, sizeof *c);
-    c->a = arena_new();
-    c->src = (Source){"test.dx", text, strlen(text)};
-    c->d.src = &c->src;
-    c->d.quiet = 1;
-    if (parse_file(c->a, &c->d, &c->src, &c->file))
-        return -1;
-    Sema *s = sema_check(c->a, &c->d, &c->file);
-    if (!s || ir_lower(c->a, &c->d, &c->src, &c->file, s, &c->prog) || c->d.nerrors)
-        return -1;
-    return 0;
-}
-
 /* Each program's last function has a scalar result; its gradient, jvp and
  * hvp are checked at a point where every branch is decided firmly. */
 static const char *const programs[] = {
@@ -406,9 +383,9 @@ static const char *const programs[] = {
 
 START_TEST(test_programs)
 {
-    Compiled c;
+    TuLowered c;
     const char *text = programs[_i];
-    ck_assert_msg(compile_src(&c, text) == 0, "does not compile: %s", text);
+    ck_assert_msg(tu_lower(&c, text) == 0, "does not compile: %s", text);
     B b;
     b.a = c.a;
     b.f = c.prog.units.p[c.prog.units.n - 1].primal;
@@ -474,9 +451,9 @@ static void compiled_matches(Ctx *c, const char *text, const double *x, const ch
 
 START_TEST(test_programs_compiled)
 {
-    Compiled cp;
+    TuLowered cp;
     const char *text = programs[_i];
-    ck_assert(compile_src(&cp, text) == 0);
+    ck_assert(tu_lower(&cp, text) == 0);
     Ctx c = {0};
     c.u.primal = cp.prog.units.p[cp.prog.units.n - 1].primal;
     ad_unit(&c.u);

@@ -10,31 +10,9 @@
 #include <string.h>
 
 #include "../ir/ir.h"
+#include "testutil.h"
 
-typedef struct {
-    Arena *a;
-    Diag d;
-    Source src;
-    AstFile file;
-    Program prog;
-} Compiled;
-
-static int compile_src(Compiled *c, const char *text)
-{
-    memset(c, 0, sizeof *c);
-    c->a = arena_new();
-    c->src = (Source){"test.dx", text, strlen(text)};
-    c->d.src = &c->src;
-    c->d.quiet = 1;
-    if (parse_file(c->a, &c->d, &c->src, &c->file))
-        return -1;
-    Sema *s = sema_check(c->a, &c->d, &c->file);
-    if (!s || ir_lower(c->a, &c->d, &c->src, &c->file, s, &c->prog) || c->d.nerrors)
-        return -1;
-    return 0;
-}
-
-static Fn *find(Compiled *c, const char *name)
+static Fn *find(TuLowered *c, const char *name)
 {
     for (int i = 0; i < c->prog.units.n; i++)
         if (!strcmp(c->prog.units.p[i].primal->name, name))
@@ -131,8 +109,8 @@ static const Case cases[] = {
 START_TEST(test_passes_keep_values)
 {
     const Case *t = &cases[_i];
-    Compiled c;
-    ck_assert_int_eq(compile_src(&c, t->src), 0);
+    TuLowered c;
+    ck_assert_int_eq(tu_lower(&c, t->src), 0);
     Fn *f = find(&c, t->fn);
     ck_assert_ptr_nonnull(f);
     double v0 = run(f, t->x, NULL);
@@ -151,8 +129,8 @@ END_TEST
 START_TEST(test_derivatives)
 {
     const Case *t = &cases[_i];
-    Compiled c;
-    ck_assert_int_eq(compile_src(&c, t->src), 0);
+    TuLowered c;
+    ck_assert_int_eq(tu_lower(&c, t->src), 0);
     Fn *f = find(&c, t->fn);
     opt_all(f);
     Fn *lin = ad_linearize(f, "f_jvp", FN_JVP);
@@ -216,8 +194,8 @@ END_TEST
  * c_bar = a + b, with nothing else computed. */
 START_TEST(test_graph_example_shape)
 {
-    Compiled c;
-    ck_assert_int_eq(compile_src(&c, "fn f(a, b, c) = (a + b) * c"), 0);
+    TuLowered c;
+    ck_assert_int_eq(tu_lower(&c, "fn f(a, b, c) = (a + b) * c"), 0);
     Unit *u = &c.prog.units.p[0];
     ad_unit(u);
     Fn *g = u->grad;
@@ -244,8 +222,8 @@ END_TEST
 /* Folding, CSE and DCE do what they say. */
 START_TEST(test_cleanup_passes)
 {
-    Compiled c;
-    ck_assert_int_eq(compile_src(&c, "fn f(x) {\n a = 2 * 3 + x * 1\n b = sin(x) + sin(x)\n"
+    TuLowered c;
+    ck_assert_int_eq(tu_lower(&c, "fn f(x) {\n a = 2 * 3 + x * 1\n b = sin(x) + sin(x)\n"
                                      " dead = exp(x)\n return a + b + 0\n}"),
                      0);
     Fn *f = c.prog.units.p[0].primal;
@@ -283,8 +261,8 @@ START_TEST(test_kinks)
         {"fn f(x, y) = x ^ 3 * y", {-2, 1}, {12, -8}},
     };
     for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
-        Compiled c;
-        ck_assert_int_eq(compile_src(&c, k[i].src), 0);
+        TuLowered c;
+        ck_assert_int_eq(tu_lower(&c, k[i].src), 0);
         Unit *u = &c.prog.units.p[0];
         ad_unit(u);
         double out[3];

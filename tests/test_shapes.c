@@ -11,38 +11,14 @@
 #include <string.h>
 
 #include "../ir/ir.h"
+#include "testutil.h"
 
-typedef struct {
-    Arena *a;
-    Diag d;
-    Source src;
-    AstFile file;
-    Program prog;
-} Lowered;
-
-/* Parses, checks and lowers text; returns the number of errors (the
- * last one is in c->d.last and c->d.last_loc).  Free with done(). */
-static int lower_text(Lowered *c, const char *text)
-{
-    memset(c, 0, sizeof *c);
-    c->a = arena_new();
-    c->src = (Source){"t.dx", text, strlen(text)};
-    c->d.src = &c->src;
-    c->d.quiet = 1;
-    if (parse_file(c->a, &c->d, &c->src, &c->file) == 0) {
-        Sema *s = sema_check(c->a, &c->d, &c->file);
-        if (s)
-            ir_lower(c->a, &c->d, &c->src, &c->file, s, &c->prog);
-    }
-    return c->d.nerrors;
-}
-
-static void done(Lowered *c)
+static void done(TuLowered *c)
 {
     arena_free(c->a);
 }
 
-static Unit *unit(Lowered *c, const char *name)
+static Unit *unit(TuLowered *c, const char *name)
 {
     for (int i = 0; i < c->prog.units.n; i++)
         if (!strcmp(c->prog.units.p[i].primal->name, name))
@@ -198,8 +174,8 @@ static const struct {
 
 START_TEST(test_bad)
 {
-    Lowered c;
-    int n = lower_text(&c, bad[_i].src);
+    TuLowered c;
+    int n = tu_lower(&c, bad[_i].src);
     ck_assert_msg(n == 1, "%s\n  gives %d errors (want 1), the last '%s' at %d:%d", bad[_i].src, n,
                   c.d.last, c.d.last_loc.line, c.d.last_loc.col);
     ck_assert_msg(strstr(c.d.last, bad[_i].msg), "%s\n  gives '%s', want '%s'", bad[_i].src,
@@ -250,8 +226,8 @@ static const char *const good[] = {
 
 START_TEST(test_good)
 {
-    Lowered c;
-    int n = lower_text(&c, good[_i]);
+    TuLowered c;
+    int n = tu_lower(&c, good[_i]);
     ck_assert_msg(n == 0, "%s\n  gives %d:%d: %s", good[_i], c.d.last_loc.line, c.d.last_loc.col,
                   c.d.last);
     for (int i = 0; i < c.prog.units.n; i++)
@@ -274,8 +250,8 @@ static int mlp_size(int ni, int nh, int no)
 {
     char src[1024];
     snprintf(src, sizeof src, mlp_fmt, ni, nh, no);
-    Lowered c;
-    ck_assert_int_eq(lower_text(&c, src), 0);
+    TuLowered c;
+    ck_assert_int_eq(tu_lower(&c, src), 0);
     Fn *f = unit(&c, "mlp")->primal;
     ir_verify(f);
     int n = f->v.n;
@@ -294,8 +270,8 @@ END_TEST
 /* Names, outputs and the structure the later passes rely on. */
 START_TEST(test_ir_form)
 {
-    Lowered c;
-    ck_assert_int_eq(lower_text(&c, "fn f(W[3, 4], x[4]) -> real[3] {\n"
+    TuLowered c;
+    ck_assert_int_eq(tu_lower(&c, "fn f(W[3, 4], x[4]) -> real[3] {\n"
                                     " y = [sum(W[i, j] * x[j] for j in 0..4) for i in 0..3]\n"
                                     " return y\n}\n"
                                     "fn g(x[4]) = sum(x)"),
@@ -338,8 +314,8 @@ END_TEST
 /* A dependent bound: the RED's bounds are affine in the enclosing IVAR. */
 START_TEST(test_dependent_bounds)
 {
-    Lowered c;
-    ck_assert_int_eq(lower_text(&c, "fn f(x[5]) = [sum(x[j] for j in i..i+2) for i in 1..4]"), 0);
+    TuLowered c;
+    ck_assert_int_eq(tu_lower(&c, "fn f(x[5]) = [sum(x[j] for j in i..i+2) for i in 1..4]"), 0);
     Fn *f = unit(&c, "f")->primal;
     ir_verify(f);
     Ref gen = NOREF, red = NOREF;
@@ -374,13 +350,13 @@ START_TEST(test_empty_inner_ranges)
         "fn f(x[10]) = sum(sum(x[k-1] for j in a+b..k) for a in 0..9, b in 0..9, k in 0..10)",
         "fn f(x[10]) = sum(sum(x[9-k] for j in 2*k..19) for k in 0..100)",
     };
-    Lowered c;
+    TuLowered c;
     for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++) {
-        ck_assert_msg(lower_text(&c, exact[i]) == 0, "%s: %s", exact[i], c.d.last);
+        ck_assert_msg(tu_lower(&c, exact[i]) == 0, "%s: %s", exact[i], c.d.last);
         done(&c);
     }
     /* 10^10 points to enumerate: past the budget */
-    int n = lower_text(&c, "fn f(x[10]) = sum(sum(x[k-1] for j in a+b+c..k) for a in 0..1000, "
+    int n = tu_lower(&c, "fn f(x[10]) = sum(sum(x[k-1] for j in a+b+c..k) for a in 0..1000, "
                            "b in 0..1000, c in 0..1000, k in 0..10)");
     ck_assert_int_eq(n, 1);
     ck_assert_msg(strstr(c.d.last, "index k-1 of x cannot be proved in range") &&
@@ -409,10 +385,10 @@ static char *nested_sums(int n)
 
 START_TEST(test_nesting_limit)
 {
-    Lowered c;
-    ck_assert_int_eq(lower_text(&c, nested_sums(64)), 0);
+    TuLowered c;
+    ck_assert_int_eq(tu_lower(&c, nested_sums(64)), 0);
     done(&c);
-    ck_assert_int_eq(lower_text(&c, nested_sums(70)), 1);
+    ck_assert_int_eq(tu_lower(&c, nested_sums(70)), 1);
     ck_assert_msg(strstr(c.d.last, "index variables are nested too deeply (the limit is 64)"), "%s",
                   c.d.last);
     done(&c);
@@ -508,8 +484,8 @@ START_TEST(test_random_domains)
                  es, ls[0], hs[0], depth > 1 ? ", j in " : "", depth > 1 ? ls[1] : "",
                  depth > 1 ? ".." : "", depth > 1 ? hs[1] : "", depth > 2 ? ", k in " : "",
                  depth > 2 ? ls[2] : "", depth > 2 ? ".." : "", depth > 2 ? hs[2] : "");
-        Lowered c;
-        int n = lower_text(&c, src);
+        TuLowered c;
+        int n = tu_lower(&c, src);
         int ok = !found || (mn >= 0 && mx < size);
         ck_assert_msg(n == !ok, "%s\n  runs: %d, range %d..%d, size %d; %d errors: %s", src, found,
                       mn, mx, size, n, c.d.last);
@@ -610,8 +586,8 @@ static const ValueCase values[] = {
 START_TEST(test_values)
 {
     const ValueCase *t = &values[_i];
-    Lowered c;
-    ck_assert_msg(lower_text(&c, t->src) == 0, "%s: %s", t->src, c.d.last);
+    TuLowered c;
+    ck_assert_msg(tu_lower(&c, t->src) == 0, "%s: %s", t->src, c.d.last);
     Fn *f = unit(&c, "f")->primal;
     ir_verify(f);
     const double *in[16];

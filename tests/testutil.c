@@ -107,3 +107,20 @@ const char *tu_root(void)
     const char *d = getenv("DX_ROOT");
     return d && *d ? d : ".";
 }
+
+int tu_lower(TuLowered *c, const char *text)
+{
+    memset(c, 0, sizeof *c);
+    c->a = arena_new();
+    c->src = (Source){"t.dx", text, strlen(text)};
+    c->d.src = &c->src;
+    c->d.quiet = 1;
+    if (parse_file(c->a, &c->d, &c->src, &c->file) == 0) {
+        Sema *s = sema_check(c->a, &c->d, &c->file);
+        if (s)
+            ir_lower(c->a, &c->d, &c->src, &c->file, s, &c->prog);
+        else if (!c->d.nerrors)
+            c->d.nerrors = 1;
+    }
+    return c->d.nerrors;
+}

@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include "../ir/ir.h"
+
 /* A fresh directory under $TMPDIR (or /tmp); removed by tu_cleanup(). */
 const char *tu_tmpdir(void);
 void tu_cleanup(void);
@@ -24,5 +26,18 @@ int tu_run(const char *cmd, char **out, char **err);
 const char *tu_dxc(void);
 /* Source tree root ($DX_ROOT, default "."). */
 const char *tu_root(void);
+
+/* A .dx text parsed, checked and lowered (the pipeline up to the primal
+ * IR, in process).  Errors are counted in d, quietly; the last one is in
+ * d.last and d.last_loc. */
+typedef struct {
+    Arena *a;
+    Diag d;
+    Source src;
+    AstFile file;
+    Program prog;
+} TuLowered;
+/* Returns the number of errors (0: c->prog holds every function). */
+int tu_lower(TuLowered *c, const char *text);
 
 #endif
