@@ -384,6 +384,12 @@ static int first_acc_after(const Cg *c, Ref b, int pos)
     return lo < end ? c->acc_pos[lo] : INT_MAX;
 }
 
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
 /* An inlined read of a ZEROS buffer must not pass an ACC to it. */
 static void guard_buffer_reads(Cg *c)
 {
@@ -405,15 +411,9 @@ static void guard_buffer_reads(Cg *c)
             Ref b = f->v.p[v].arg[0];
             c->acc_pos[c->acc_start[b] + fill[b]++] = c->pos[v];
         }
-    for (Ref b = 0; b < n; b++) { /* positions in program order */
-        int *p = c->acc_pos + c->acc_start[b], m = c->acc_start[b + 1] - c->acc_start[b];
-        for (int i = 1; i < m; i++)
-            for (int j = i; j > 0 && p[j - 1] > p[j]; j--) {
-                int t = p[j];
-                p[j] = p[j - 1];
-                p[j - 1] = t;
-            }
-    }
+    for (Ref b = 0; b < n; b++) /* positions in program order */
+        qsort(c->acc_pos + c->acc_start[b], (size_t)(c->acc_start[b + 1] - c->acc_start[b]),
+              sizeof(int), cmp_int);
     for (Ref v = 0; v < n; v++) {
         const Inst *in = &f->v.p[v];
         if (in->op != OP_IDX || f->v.p[resolve(c, in->arg[0])].op != OP_ZEROS)

@@ -111,21 +111,6 @@ static Aff VK(B *b, Ref iv, int k, int c)
     return x;
 }
 
-/* c + k1 * iv1 + k2 * iv2 */
-static inline Aff V2(B *b, Ref iv1, int k1, Ref iv2, int k2, int c)
-{
-    Aff x = {0};
-    x.n = 2;
-    x.iv = arena_alloc(b->a, sizeof(Ref) * 2);
-    x.a = arena_alloc(b->a, sizeof(int32_t) * 2);
-    x.iv[0] = iv1;
-    x.iv[1] = iv2;
-    x.a[0] = k1;
-    x.a[1] = k2;
-    x.c = c;
-    return x;
-}
-
 static Aff *affs(B *b, int n, const Aff *x)
 {
     Aff *ix = arena_alloc(b->a, sizeof(Aff) * (size_t)(n + 1));
