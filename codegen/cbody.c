@@ -1,34 +1,17 @@
 /*
- * cbody.c - the body of one generated C function.
+ * cbody.c - the statements of one generated C function, once canalyse.c
+ * has decided which values are variables and where arrays live
+ * (cg_body):
  *
- * The generated file is a product people read and ship, so this file is
- * mostly about presentation:
- *
- *  - An unnamed value used once, in its own region, is written inline in
- *    its user's expression; a value with a source name (z, p_bar) gets a
- *    statement of its own, so the code reads like the model.  A value is
- *    never inlined into another region: one defined outside a loop is a
- *    variable, not recomputed at every iteration.
- *  - Adjoint accumulations (an ADD marked acc whose left operand is the
- *    running sum) become `x_bar += ...` on one variable.
- *  - A gradient output computed at the top level and used nowhere else is
- *    accumulated in place through its pointer (`*x_bar = ...`); an array
- *    output is computed straight into the caller's array.
- *  - A value computed in a branch only to be yielded is computed into the
- *    if's result variable (for arrays: its array, with no copy).
+ *  - Expressions at the least parentheses C needs; integer powers as
+ *    products; relu, sign, min and max as conditionals; sigmoid and
+ *    softplus through the file's stable helpers.
  *  - Loops stay loops: GEN is a loop nest storing each element, RED a loop
  *    updating an accumulator, LOOP a loop nest of statements, named after
  *    the source's index variables.  Elements are addressed row-major,
  *    W[i, j] as W[i * N + j], with constant indices folded.
  *  - Every statement ends with a comment naming the source line it comes
  *    from and that line's text.
- *  - Names come from the source, made unique against each other, C
- *    keywords, the C library and the file's function names.
- *
- * Arrays are mutable only as ZEROS buffers (ACC adds to an element).  A
- * read of such a buffer (IDX) is inlined only if no ACC to the buffer
- * comes between the read and the statement it is written into, so no
- * read moves across an accumulation.
  *
  * max and min reductions start at -HUGE_VAL (HUGE_VAL) and keep an element
  * only if it compares greater (less), as the interpreter does: NaN
@@ -44,463 +27,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---------------- strings and names ---------------- */
-
-static void reserve(Str *s, size_t n)
-{
-    if (s->n + n + 1 > s->cap) {
-        size_t c = s->cap ? s->cap : 256;
-        while (s->n + n + 1 > c)
-            c *= 2;
-        s->p = realloc(s->p, c);
-        if (!s->p)
-            BUG("out of memory");
-        s->cap = c;
-    }
-}
-
-void put(Str *s, const char *t, size_t n)
-{
-    reserve(s, n);
-    memcpy(s->p + s->n, t, n);
-    s->n += n;
-    s->p[s->n] = 0;
-}
-
-void puts_(Str *s, const char *t)
-{
-    put(s, t, strlen(t));
-}
-
-void putf(Str *s, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    reserve(s, (size_t)n);
-    va_start(ap, fmt);
-    vsnprintf(s->p + s->n, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    s->n += (size_t)n;
-}
-
-int names_has(const Names *ns, const char *s)
-{
-    if (!ns->cap)
-        return 0;
-    for (unsigned h = dx_hash(s) & (unsigned)(ns->cap - 1); ns->slot[h];
-         h = (h + 1) & (unsigned)(ns->cap - 1))
-        if (!strcmp(ns->slot[h], s))
-            return 1;
-    return 0;
-}
-
-void names_add(Names *ns, const char *s)
-{
-    if (2 * (ns->n + 1) > ns->cap) {
-        const char **old = ns->slot;
-        int oc = ns->cap;
-        ns->cap = oc ? 2 * oc : 64;
-        ns->slot = arena_alloc(ns->a, sizeof(char *) * (size_t)ns->cap);
-        ns->n = 0;
-        for (int i = 0; i < oc; i++)
-            if (old[i])
-                names_add(ns, old[i]);
-    }
-    unsigned h = dx_hash(s) & (unsigned)(ns->cap - 1);
-    while (ns->slot[h])
-        h = (h + 1) & (unsigned)(ns->cap - 1);
-    ns->slot[h] = s;
-    ns->n++;
-}
-
-const char *real_t(const Cg *c)
-{
-    return c->o->use_float ? "float" : "double";
-}
-
-/* The next suffix to try for a base name (so that naming n versions of
- * one variable costs O(n), not O(n^2)). */
-static int *next_suffix(Cg *c, const char *base)
-{
-    if (2 * (c->nsuffix + 1) > c->suffix_cap) {
-        const char **ok = c->suffix_key;
-        int *ov = c->suffix_val, oc = c->suffix_cap;
-        c->suffix_cap = oc ? 2 * oc : 64;
-        c->suffix_key = arena_alloc(c->p->arena, sizeof(char *) * (size_t)c->suffix_cap);
-        c->suffix_val = arena_alloc(c->p->arena, sizeof(int) * (size_t)c->suffix_cap);
-        c->nsuffix = 0;
-        for (int i = 0; i < oc; i++)
-            if (ok[i])
-                *next_suffix(c, ok[i]) = ov[i];
-    }
-    unsigned h = dx_hash(base) & (unsigned)(c->suffix_cap - 1);
-    while (c->suffix_key[h] && strcmp(c->suffix_key[h], base))
-        h = (h + 1) & (unsigned)(c->suffix_cap - 1);
-    if (!c->suffix_key[h]) {
-        c->suffix_key[h] = base;
-        c->suffix_val[h] = 2;
-        c->nsuffix++;
-    }
-    return &c->suffix_val[h];
-}
-
-const char *unique(Cg *c, Names *ns, const char *base)
-{
-    const char *b = base;
-    if (sema_c_reserved(b) || names_has(&c->globals, b) || sema_is_builtin(b))
-        b = arena_printf(c->p->arena, "%s_", b);
-    const char *n = b;
-    if (names_has(ns, n) || (ns != &c->globals && names_has(&c->globals, n))) {
-        int *k = next_suffix(c, b);
-        do
-            n = arena_printf(c->p->arena, "%s_%d", b, (*k)++);
-        while (names_has(ns, n) || (ns != &c->globals && names_has(&c->globals, n)));
-    }
-    names_add(ns, n);
-    return n;
-}
-
-/* ---------------- literals ---------------- */
-
-/* The shortest decimal that reads back as v (in float with --real=float),
- * always with a '.' or an exponent so C reads a floating constant. */
-void literal(const Cg *c, double v, Str *s)
-{
-    char buf[64];
-    if (v == 0)
-        v = 0; /* -0 prints as 0 */
-    if (isinf(v)) {
-        putf(s, "%sHUGE_VAL%s", v < 0 ? "-" : "", c->o->use_float ? "F" : "");
-        return;
-    }
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, sizeof buf, "%.*g", prec, v);
-        double back = strtod(buf, NULL);
-        if (c->o->use_float ? (float)back == (float)v : back == v)
-            break;
-    }
-    if (!strpbrk(buf, ".en"))
-        strcat(buf, ".0");
-    if (c->o->use_float)
-        strcat(buf, "f");
-    puts_(s, buf);
-}
-
-/* ---------------- analysis ---------------- */
-
-static int aff_terms(Aff x);
-
-static int is_loop(const Inst *in)
-{
-    return in->op == OP_GEN || in->op == OP_RED || in->op == OP_LOOP;
-}
-
-/* NODIFF is the identity in C: every use reads its operand. */
-static Ref resolve(const Cg *c, Ref v)
-{
-    while (v != NOREF && c->f->v.p[v].op == OP_NODIFF)
-        v = c->f->v.p[v].arg[0];
-    return v;
-}
-
-static int within(const Fn *f, const Region *inner, const Region *outer)
-{
-    for (const Region *r = inner; r;) {
-        if (r == outer)
-            return 1;
-        if (r->owner == NOREF)
-            return 0;
-        r = f->v.p[r->owner].parent;
-    }
-    return 0;
-}
-
-/* A read of v by `user` (NOREF: a yield or an output) at position pos;
- * read == 0 only notes where v must be visible (an ACC's buffer). */
-static void count_use(Cg *c, Ref v, const Region *where, Ref user, int pos, int read)
-{
-    v = resolve(c, v);
-    if (v == NOREF)
-        return;
-    if (read) {
-        c->uses[v]++;
-        c->use_reg[v] = where;
-        c->user[v] = user;
-        c->use_pos[v] = pos;
-    }
-    if (!within(c->f, where, c->f->v.p[v].parent))
-        c->hoist[v] = 1;
-}
-
-static void analyse_region(Cg *c, const Region *r)
-{
-    const Fn *f = c->f;
-    for (int i = 0; i < r->ids.n; i++) {
-        Ref id = r->ids.p[i];
-        const Inst *in = &f->v.p[id];
-        int at = c->pos[id] = ++c->npos;
-        for (int k = 0; k < op_info[in->op].nargs && in->op != OP_RESULT; k++)
-            count_use(c, in->arg[k], r, id, at, !(in->op == OP_ACC && k == 0));
-        if (in->op == OP_LIT)
-            for (int k = 0; k < in->nix; k++)
-                count_use(c, in->list[k], r, id, at, 1);
-        switch (in->op) {
-        case OP_IF:
-            analyse_region(c, in->reg[0]);
-            analyse_region(c, in->reg[1]);
-            break;
-        case OP_GEN:
-        case OP_RED:
-        case OP_LOOP:
-            analyse_region(c, in->reg[0]);
-            /* `if (t > m) m = t;` reads t twice */
-            if (in->op == OP_RED && (in->k == RK_MAX || in->k == RK_MIN))
-                for (int k = 0; k < in->reg[0]->yield.n; k++) {
-                    Ref y = resolve(c, in->reg[0]->yield.p[k]);
-                    if (f->v.p[y].op != OP_IDX && f->v.p[y].op != OP_CONST)
-                        c->force[y] = 1;
-                }
-            break;
-        case OP_RELU:
-        case OP_SIGN:
-        case OP_MIN:
-        case OP_MAX:
-            for (int k = 0; k < op_info[in->op].nargs; k++)
-                c->force[resolve(c, in->arg[k])] = 1;
-            break;
-        case OP_POWI:
-            if (in->k == 2 || in->k == 3 || in->k == -2)
-                c->force[resolve(c, in->arg[0])] = 1;
-            break;
-        default:
-            break;
-        }
-    }
-    int end = ++c->npos;
-    for (int i = 0; i < r->ids.n; i++)
-        c->region_end[r->ids.p[i]] = end;
-    int loop = r->owner != NOREF && f->v.p[r->owner].op != OP_IF;
-    for (int i = 0; i < r->yield.n; i++) {
-        count_use(c, r->yield.p[i], r, NOREF, end, 1);
-        if (loop)
-            c->loop_yield[resolve(c, r->yield.p[i])] = 1;
-    }
-}
-
-static int is_bool(const Cg *c, Ref v)
-{
-    return c->f->v.p[v].ty.kind == TY_BOOL;
-}
-
-/* Written inside its user's expression rather than as a statement. */
-static int inlined(const Cg *c, Ref v)
-{
-    const Inst *in = &c->f->v.p[v];
-    if (in->op == OP_CONST || in->op == OP_IREAL)
-        return 1; /* constants, and (double)i: as cheap as a variable */
-    if (c->frozen[v])
-        return 1; /* a cell's final value: its name */
-    if (in->ty.rank || in->ty.kind == TY_NONE || in->ty.kind == TY_INDEX)
-        return 0;
-    switch (in->op) {
-    case OP_PARAM: case OP_RESULT: case OP_IF: case OP_ZEROS: case OP_NODIFF:
-        return 0;
-    default:
-        break;
-    }
-    if (is_bool(c, v))
-        return 1;
-    /* a named value read only by a loop's yield is written into the store
-     * (h[i] = ...), which names it */
-    return (!in->name || c->loop_yield[v]) && c->uses[v] == 1 &&
-           c->use_reg[v] == in->parent && !c->force[v] && !c->hoist[v];
-}
-
-/* The operands of a condition written in several places are variables,
- * so that writing it again does not compute them again (nested
- * conditions' operands are cheap and stay inline, unless they read a
- * buffer).  A condition written in another region than its own has all
- * its operands as variables: it must read the values of its own place. */
-static void force_operands(Cg *c, Ref b, int top, int all)
-{
-    const Inst *in = &c->f->v.p[b];
-    for (int k = 0; k < op_info[in->op].nargs; k++) {
-        Ref a = resolve(c, in->arg[k]);
-        const Inst *ia = &c->f->v.p[a];
-        if (is_bool(c, a))
-            force_operands(c, a, 0, all);
-        else if (all || top ||
-                 (ia->op == OP_IDX && c->f->v.p[resolve(c, ia->arg[0])].op == OP_ZEROS))
-            c->force[a] = 1;
-    }
-}
-
-static void force_bool_operands(Cg *c, const Region *r)
-{
-    for (int i = 0; i < r->ids.n; i++) {
-        Ref id = r->ids.p[i];
-        const Inst *in = &c->f->v.p[id];
-        if (in->op == OP_IF) {
-            force_bool_operands(c, in->reg[0]);
-            force_bool_operands(c, in->reg[1]);
-        } else if (is_loop(in)) {
-            force_bool_operands(c, in->reg[0]);
-        }
-        if (!is_bool(c, id) || !c->uses[id])
-            continue;
-        if (c->use_reg[id] != in->parent)
-            force_operands(c, id, 1, 1);
-        else if (c->uses[id] > 1)
-            force_operands(c, id, 1, 0);
-    }
-}
-
-/* The position of the statement an inlined value is written into. */
-static int written_at(const Cg *c, Ref v)
-{
-    for (;;) {
-        Ref u = c->user[v];
-        if (u == NOREF || !inlined(c, u))
-            return c->use_pos[v];
-        v = u;
-    }
-}
-
-/* The position of the first ACC to buffer b after position pos (INT_MAX
- * if none). */
-static int first_acc_after(const Cg *c, Ref b, int pos)
-{
-    int lo = c->acc_start[b], hi = c->acc_start[b + 1], end = hi;
-    while (lo < hi) {
-        int mid = (lo + hi) / 2;
-        if (c->acc_pos[mid] <= pos)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < end ? c->acc_pos[lo] : INT_MAX;
-}
-
-static int cmp_int(const void *a, const void *b)
-{
-    int x = *(const int *)a, y = *(const int *)b;
-    return (x > y) - (x < y);
-}
-
-/* An inlined read of a ZEROS buffer must not pass an ACC to it. */
-static void guard_buffer_reads(Cg *c)
-{
-    const Fn *f = c->f;
-    int n = f->v.n;
-    c->acc_start = arena_alloc(c->p->arena, sizeof(int) * (size_t)(n + 2));
-    int nacc = 0;
-    for (Ref v = 0; v < n; v++)
-        if (f->v.p[v].op == OP_ACC) {
-            c->acc_start[f->v.p[v].arg[0] + 1]++;
-            nacc++;
-        }
-    for (Ref v = 0; v < n; v++)
-        c->acc_start[v + 1] += c->acc_start[v];
-    int *fill = arena_alloc(c->p->arena, sizeof(int) * (size_t)(n + 1));
-    c->acc_pos = arena_alloc(c->p->arena, sizeof(int) * (size_t)(nacc + 1));
-    for (Ref v = 0; v < n; v++)
-        if (f->v.p[v].op == OP_ACC) {
-            Ref b = f->v.p[v].arg[0];
-            c->acc_pos[c->acc_start[b] + fill[b]++] = c->pos[v];
-        }
-    for (Ref b = 0; b < n; b++) /* positions in program order */
-        qsort(c->acc_pos + c->acc_start[b], (size_t)(c->acc_start[b + 1] - c->acc_start[b]),
-              sizeof(int), cmp_int);
-    for (Ref v = 0; v < n; v++) {
-        const Inst *in = &f->v.p[v];
-        if (in->op != OP_IDX || f->v.p[resolve(c, in->arg[0])].op != OP_ZEROS)
-            continue;
-        Ref b = resolve(c, in->arg[0]);
-        /* a read of a rank-0 cell after its last ACC is the cell itself */
-        if (!in->nix && first_acc_after(c, b, c->pos[v]) >= c->region_end[v]) {
-            c->frozen[v] = 1;
-            continue;
-        }
-        if (!inlined(c, v))
-            continue;
-        if (first_acc_after(c, b, c->pos[v]) < written_at(c, v))
-            c->force[v] = 1;
-    }
-}
-
-/* The value whose C variable holds v: itself, or the start of its
- * accumulation chain, or the if-result it is yielded to. */
-static Ref var_of(const Cg *c, Ref v)
-{
-    v = resolve(c, v);
-    while (c->var[v] != v)
-        v = c->var[v];
-    return v;
-}
-
-/* x_bar = ...; x_bar += ...: an accumulating ADD whose running sum is
- * used only here shares its variable. */
-static void chain_region(Cg *c, const Region *r)
-{
-    const Fn *f = c->f;
-    for (int i = 0; i < r->ids.n; i++) {
-        Ref id = r->ids.p[i];
-        const Inst *in = &f->v.p[id];
-        if (in->op == OP_IF) {
-            chain_region(c, in->reg[0]);
-            chain_region(c, in->reg[1]);
-            continue;
-        }
-        if (is_loop(in)) {
-            chain_region(c, in->reg[0]);
-            continue;
-        }
-        if (in->op != OP_ADD || !in->acc || inlined(c, id))
-            continue;
-        Ref a = resolve(c, in->arg[0]);
-        const Inst *ia = &f->v.p[a];
-        if (inlined(c, a) || ia->op == OP_PARAM || ia->op == OP_ZEROS ||
-            c->uses[a] != 1 || ia->parent != in->parent || !ia->name || !in->name ||
-            strcmp(ia->name, in->name))
-            continue;
-        c->var[id] = var_of(c, a);
-        if (c->hoist[id])
-            c->hoist[var_of(c, a)] = 1;
-    }
-}
-
-/* A value computed in a branch only to be yielded is computed straight
- * into the if's result variable (an array into the result's array). */
-static void share_yields(Cg *c, const Region *r)
-{
-    const Fn *f = c->f;
-    for (int i = 0; i < r->ids.n; i++) {
-        const Inst *in = &f->v.p[r->ids.p[i]];
-        if (is_loop(in))
-            share_yields(c, in->reg[0]);
-        if (in->op != OP_IF)
-            continue;
-        int nr = ir_nresults(f, r, i);
-        for (int j = 0; j < nr; j++) {
-            Ref res = r->ids.p[i + 1 + j];
-            for (int s = 0; s < 2; s++) {
-                const Region *b = in->reg[s];
-                Ref y = resolve(c, b->yield.p[(int)f->v.p[res].k]);
-                if (f->v.p[y].parent != b || c->uses[y] != 1 || inlined(c, y) ||
-                    f->v.p[y].op == OP_PARAM || f->v.p[y].ty.rank != f->v.p[res].ty.rank)
-                    continue;
-                Ref root = var_of(c, y);
-                if (f->v.p[root].parent == b && !c->hoist[root] && root != res)
-                    c->var[root] = res;
-            }
-        }
-        share_yields(c, in->reg[0]);
-        share_yields(c, in->reg[1]);
-    }
-}
 
 /* ---------------- index expressions ---------------- */
 
@@ -635,9 +161,9 @@ static int op_prec(const Inst *in)
  * output pointer *x a unary one. */
 static int prec_of(const Cg *c, Ref v)
 {
-    if (inlined(c, v))
+    if (cg_inlined(c, v))
         return op_prec(&c->f->v.p[v]);
-    return c->cname[var_of(c, v)][0] == '*' ? 8 : 100;
+    return c->cname[cg_var_of(c, v)][0] == '*' ? 8 : 100;
 }
 
 static void call1(Cg *c, Str *s, const char *fname, Ref a)
@@ -651,7 +177,7 @@ static void call1(Cg *c, Str *s, const char *fname, Ref a)
  * constant. */
 static int as_index(const Cg *c, Ref v, Aff *x)
 {
-    v = resolve(c, v);
+    v = cg_resolve(c, v);
     const Inst *in = &c->f->v.p[v];
     if (in->op == OP_IREAL) {
         *x = in->ix[0];
@@ -697,7 +223,7 @@ static void expr_inner(Cg *c, Str *s, Ref v)
             literal(c, in->k, s);
         return;
     case OP_IDX: {
-        Ref arr = var_of(c, a);
+        Ref arr = cg_var_of(c, a);
         puts_(s, c->cname[arr]);
         if (in->nix) {
             puts_(s, "[");
@@ -845,14 +371,14 @@ static void expr_inner(Cg *c, Str *s, Ref v)
 
 static void expr(Cg *c, Str *s, Ref v, int minprec)
 {
-    v = resolve(c, v);
+    v = cg_resolve(c, v);
     int p = prec_of(c, v);
     if (p < minprec)
         puts_(s, "(");
-    if (inlined(c, v))
+    if (cg_inlined(c, v))
         expr_inner(c, s, v);
     else
-        puts_(s, c->cname[var_of(c, v)]);
+        puts_(s, c->cname[cg_var_of(c, v)]);
     if (p < minprec)
         puts_(s, ")");
 }
@@ -921,7 +447,7 @@ static void emit_region(Cg *c, const Region *r);
  * (hoisted), an output, or an if-result (before the if). */
 static int declared_before(const Cg *c, Ref v)
 {
-    Ref root = var_of(c, v);
+    Ref root = cg_var_of(c, v);
     return v != root || c->hoist[root] || c->store[root] == ST_OUT ||
            (c->cname[root] && c->cname[root][0] == '*');
 }
@@ -929,13 +455,13 @@ static int declared_before(const Cg *c, Ref v)
 /* Computed in the pointer of a gradient output (x_bar, not out). */
 static int is_bar_output(const Cg *c, Ref v)
 {
-    return c->bar[var_of(c, v)];
+    return c->bar[cg_var_of(c, v)];
 }
 
 /* `double h[128 * 784];`, or its place in the workspace. */
 static void declare_array(Cg *c, Ref v, int line)
 {
-    Ref root = var_of(c, v);
+    Ref root = cg_var_of(c, v);
     if (declared_before(c, v) || c->store[root] != ST_LOCAL)
         return;
     indent(c);
@@ -1030,8 +556,8 @@ static void fill(Cg *c, const char *dst, Type t, Ref src, int line)
     putf(&c->body, "; %s++) %s[%s] = ", iv, dst, iv);
     if (src == NOREF)
         literal(c, 0, &c->body);
-    else if (c->f->v.p[resolve(c, src)].ty.rank)
-        putf(&c->body, "%s[%s]", c->cname[var_of(c, src)], iv);
+    else if (c->f->v.p[cg_resolve(c, src)].ty.rank)
+        putf(&c->body, "%s[%s]", c->cname[cg_var_of(c, src)], iv);
     else
         expr(c, &c->body, src, 0);
     stmt_end(c, line);
@@ -1040,7 +566,7 @@ static void fill(Cg *c, const char *dst, Type t, Ref src, int line)
 
 static int live(const Cg *c, Ref v)
 {
-    return c->store[var_of(c, v)] != ST_NONE;
+    return c->store[cg_var_of(c, v)] != ST_NONE;
 }
 
 static void emit_if(Cg *c, const Region *parent, int at)
@@ -1064,9 +590,9 @@ static void emit_if(Cg *c, const Region *parent, int at)
     const Region *r0 = in->reg[0], *r1 = in->reg[1];
     int empty0 = r0->yield.n == 0, empty1 = r1->yield.n == 0;
     for (int i = 0; i < r0->ids.n && empty0; i++)
-        empty0 = inlined(c, r0->ids.p[i]) || f->v.p[r0->ids.p[i]].op == OP_CONST;
+        empty0 = cg_inlined(c, r0->ids.p[i]) || f->v.p[r0->ids.p[i]].op == OP_CONST;
     for (int i = 0; i < r1->ids.n && empty1; i++)
-        empty1 = inlined(c, r1->ids.p[i]) || f->v.p[r1->ids.p[i]].op == OP_CONST;
+        empty1 = cg_inlined(c, r1->ids.p[i]) || f->v.p[r1->ids.p[i]].op == OP_CONST;
     if (empty0 && empty1)
         return;
     int flip = empty0;
@@ -1089,15 +615,15 @@ static void emit_if(Cg *c, const Region *parent, int at)
         for (int j = 0; j < nr; j++) {
             Ref res = parent->ids.p[at + 1 + j];
             Ref y = r->yield.p[(int)f->v.p[res].k];
-            if (var_of(c, y) == var_of(c, res))
+            if (cg_var_of(c, y) == cg_var_of(c, res))
                 continue; /* computed in place */
             if (f->v.p[res].ty.rank) {
                 if (live(c, res))
-                    fill(c, c->cname[var_of(c, res)], f->v.p[res].ty, y, f->v.p[res].line);
+                    fill(c, c->cname[cg_var_of(c, res)], f->v.p[res].ty, y, f->v.p[res].line);
                 continue;
             }
             indent(c);
-            putf(&c->body, "%s = ", c->cname[var_of(c, res)]);
+            putf(&c->body, "%s = ", c->cname[cg_var_of(c, res)]);
             expr(c, &c->body, y, 0);
             stmt_end(c, f->v.p[res].line);
         }
@@ -1132,7 +658,7 @@ static void emit_gen(Cg *c, const Region *r, int at)
         if (!live(c, res))
             continue;
         indent(c);
-        putf(&c->body, "%s[", c->cname[var_of(c, res)]);
+        putf(&c->body, "%s[", c->cname[cg_var_of(c, res)]);
         gen_index_put(c, &c->body, id);
         puts_(&c->body, "] = ");
         expr(c, &c->body, in->reg[0]->yield.p[(int)f->v.p[res].k], 0);
@@ -1154,7 +680,7 @@ static void emit_red(Cg *c, const Region *r, int at)
         indent(c);
         if (!declared_before(c, res))
             putf(&c->body, "%s ", real_t(c));
-        putf(&c->body, "%s = ", c->cname[var_of(c, res)]);
+        putf(&c->body, "%s = ", c->cname[cg_var_of(c, res)]);
         literal(c, init[kind], &c->body);
         stmt_end(c, f->v.p[res].line ? f->v.p[res].line : in->line);
     }
@@ -1164,7 +690,7 @@ static void emit_red(Cg *c, const Region *r, int at)
     emit_region(c, in->reg[0]);
     for (int j = 0; j < nr; j++) {
         Ref res = r->ids.p[at + 1 + j];
-        const char *acc = c->cname[var_of(c, res)];
+        const char *acc = c->cname[cg_var_of(c, res)];
         Ref y = in->reg[0]->yield.p[(int)f->v.p[res].k];
         indent(c);
         if (kind == RK_SUM || kind == RK_PROD) {
@@ -1204,14 +730,14 @@ static void emit_zeros(Cg *c, Ref id)
         indent(c);
         if (!declared_before(c, id))
             putf(&c->body, "%s ", real_t(c));
-        putf(&c->body, "%s = ", c->cname[var_of(c, id)]);
+        putf(&c->body, "%s = ", c->cname[cg_var_of(c, id)]);
         zero(c, &c->body);
         stmt_end(c, in->line);
         return;
     }
     declare_array(c, id, in->line);
     if (!in->k)
-        fill(c, c->cname[var_of(c, id)], in->ty, NOREF, in->line);
+        fill(c, c->cname[cg_var_of(c, id)], in->ty, NOREF, in->line);
 }
 
 static void emit_lit(Cg *c, Ref id)
@@ -1222,7 +748,7 @@ static void emit_lit(Cg *c, Ref id)
     declare_array(c, id, in->line);
     for (int j = 0; j < in->nix; j++) {
         indent(c);
-        putf(&c->body, "%s[%d] = ", c->cname[var_of(c, id)], j);
+        putf(&c->body, "%s[%d] = ", c->cname[cg_var_of(c, id)], j);
         expr(c, &c->body, in->list[j], 0);
         stmt_end(c, in->line);
     }
@@ -1232,7 +758,7 @@ static void emit_lit(Cg *c, Ref id)
 static void emit_acc(Cg *c, Ref id)
 {
     const Inst *in = &c->f->v.p[id];
-    Ref b = var_of(c, in->arg[0]);
+    Ref b = cg_var_of(c, in->arg[0]);
     indent(c);
     puts_(&c->body, c->cname[b]);
     if (in->nix) {
@@ -1257,7 +783,7 @@ static void backward_header(Cg *c, int at)
     /* the primal result belongs to the forward pass (out = x) */
     for (int i = 0; i < c->f->out.n; i++)
         if (c->f->out.p[i].role == OUT_ARRAY && !c->in_place[i] &&
-            c->pos[resolve(c, c->f->out.p[i].ref)] < at) {
+            c->pos[cg_resolve(c, c->f->out.p[i].ref)] < at) {
             output_copy(c, i);
             c->in_place[i] = 1;
         }
@@ -1278,7 +804,7 @@ static void emit_region(Cg *c, const Region *r)
         default:
             break;
         }
-        if (inlined(c, id))
+        if (cg_inlined(c, id))
             continue;
         if (r == f->body && (in->rev || is_bar_output(c, id)))
             backward_header(c, c->pos[id]);
@@ -1295,8 +821,8 @@ static void emit_region(Cg *c, const Region *r)
         if (c->uses[id] == 0 && !is_bar_output(c, id))
             continue; /* dead */
         indent(c);
-        Ref k = var_of(c, id);
-        if (k != id && in->op == OP_ADD && in->acc && var_of(c, in->arg[0]) == k) {
+        Ref k = cg_var_of(c, id);
+        if (k != id && in->op == OP_ADD && in->acc && cg_var_of(c, in->arg[0]) == k) {
             putf(&c->body, "%s += ", c->cname[k]);
             expr(c, &c->body, in->arg[1], 6 + 1);
         } else if (k != id) {
@@ -1312,228 +838,12 @@ static void emit_region(Cg *c, const Region *r)
     }
 }
 
-/* ---------------- names and storage ---------------- */
-
-/* Names variables in the order a reader meets them; an if's or a loop's
- * results first, as they are declared before it. */
-static void name_one(Cg *c, Ref v)
-{
-    const Fn *f = c->f;
-    const Inst *in = &f->v.p[v];
-    if (c->cname[v] || var_of(c, v) != v || inlined(c, v) || in->op == OP_NODIFF ||
-        (c->uses[v] == 0 && in->op != OP_RESULT && in->op != OP_ZEROS))
-        return;
-    const char *base = in->name;
-    if (!base && f->out.n && v == resolve(c, f->out.p[0].ref) && f->out.p[0].role == OUT_RETURN)
-        base = "y"; /* the value, as in the explainer's y = x^2 */
-    if (!base && in->op == OP_RESULT && f->v.p[in->arg[0]].op == OP_RED)
-        base = (const char *[]){"s", "p", "m", "m"}[(int)f->v.p[in->arg[0]].k];
-    if (!base)
-        base = arena_printf(c->p->arena, "t%d", ++c->tmp);
-    else if (in->lin)
-        base = arena_printf(c->p->arena, "%s_dot", base);
-    c->cname[v] = unique(c, &c->locals, base);
-}
-
-static void name_region(Cg *c, const Region *r)
-{
-    const Fn *f = c->f;
-    for (int i = 0; i < r->ids.n; i++) {
-        Ref id = r->ids.p[i];
-        const Inst *in = &f->v.p[id];
-        if (in->op == OP_IF || is_loop(in)) {
-            int nr = ir_nresults(f, r, i);
-            for (int j = 0; j < nr; j++)
-                name_one(c, r->ids.p[i + 1 + j]);
-            name_region(c, in->reg[0]);
-            if (in->op == OP_IF)
-                name_region(c, in->reg[1]);
-        } else if (in->op != OP_PARAM && in->op != OP_IVAR) {
-            name_one(c, id);
-        }
-    }
-}
-
-/* Array outputs are computed in the caller's array when their variable
- * is at the top level and not already another output's; scalar outputs
- * used nowhere else go through their pointer. */
-static void place_outputs(Cg *c)
-{
-    const Fn *f = c->f;
-    int ret = f->out.n && f->out.p[0].role == OUT_RETURN;
-    for (int i = ret; i < f->out.n; i++) {
-        Ref v = resolve(c, f->out.p[i].ref);
-        const Inst *in = &f->v.p[v];
-        if (f->out.p[i].ty.rank) {
-            Ref root = var_of(c, v);
-            if (!in->ty.rank || f->v.p[root].op == OP_PARAM || f->v.p[root].parent != f->body ||
-                c->store[root] != ST_NONE)
-                continue;
-            c->store[root] = ST_OUT;
-            c->cname[root] = c->out_names[i];
-            c->in_place[i] = 1;
-            c->bar[root] = f->out.p[i].role == OUT_BAR;
-            continue;
-        }
-        if (inlined(c, v) || in->op == OP_PARAM || c->uses[v] != 1 || in->parent != f->body ||
-            c->cname[var_of(c, v)])
-            continue;
-        c->cname[var_of(c, v)] = arena_printf(c->p->arena, "*%s", c->out_names[i]);
-        c->in_place[i] = 1;
-        c->bar[var_of(c, v)] = f->out.p[i].role == OUT_BAR;
-    }
-}
-
-/* Every other array variable that is read or written is a local array:
- * its place in the workspace, in program order. */
-static void place_locals(Cg *c, const Region *r)
-{
-    const Fn *f = c->f;
-    for (int i = 0; i < r->ids.n; i++) {
-        Ref id = r->ids.p[i];
-        const Inst *in = &f->v.p[id];
-        if (in->op == OP_IF) {
-            place_locals(c, in->reg[0]);
-            place_locals(c, in->reg[1]);
-        } else if (is_loop(in)) {
-            place_locals(c, in->reg[0]);
-        }
-        Ref root = var_of(c, id);
-        if (!in->ty.rank || in->op == OP_PARAM || in->op == OP_NODIFF || in->op == OP_IF ||
-            is_loop(in) || c->store[root] != ST_NONE || !(in->op == OP_ZEROS || c->read[root]))
-            continue;
-        c->store[root] = ST_LOCAL;
-        c->off[root] = c->frame;
-        long long n = ty_size(f->v.p[root].ty);
-        c->frame += n;
-        if (c->largest == NOREF || n > ty_size(f->v.p[c->largest].ty))
-            c->largest = root;
-    }
-}
-
-void cg_prepare(Cg *c, const Fn *f, int ws)
-{
-    Arena *A = c->p->arena;
-    c->f = f;
-    c->ws = ws;
-    memset(&c->locals, 0, sizeof c->locals);
-    c->locals.a = A;
-    c->suffix_key = NULL;
-    c->suffix_val = NULL;
-    c->suffix_cap = c->nsuffix = 0;
-    size_t n = (size_t)f->v.n + 1;
-    c->uses = arena_alloc(A, sizeof(int) * n);
-    c->use_reg = arena_alloc(A, sizeof(Region *) * n);
-    c->user = arena_alloc(A, sizeof(Ref) * n);
-    c->pos = arena_alloc(A, sizeof(int) * n);
-    c->use_pos = arena_alloc(A, sizeof(int) * n);
-    c->npos = 0;
-    c->force = arena_alloc(A, n);
-    c->frozen = arena_alloc(A, n);
-    c->region_end = arena_alloc(A, sizeof(int) * n);
-    c->hoist = arena_alloc(A, n);
-    c->loop_yield = arena_alloc(A, n);
-    c->store = arena_alloc(A, n);
-    c->bar = arena_alloc(A, n);
-    c->read = arena_alloc(A, n);
-    c->off = arena_alloc(A, sizeof(long long) * n);
-    c->frame = 0;
-    c->largest = NOREF;
-    c->acc_pos = NULL;
-    c->var = arena_alloc(A, sizeof(Ref) * n);
-    for (Ref v = 0; v < f->v.n; v++)
-        c->var[v] = v;
-    c->cname = arena_alloc(A, sizeof(char *) * n);
-    c->tmp = 0;
-    analyse_region(c, f->body);
-    int ret = f->out.n && f->out.p[0].role == OUT_RETURN;
-    for (int i = 0; i < f->out.n; i++) {
-        count_use(c, f->out.p[i].ref, f->body, NOREF, ++c->npos, 1);
-        /* a scalar filling an array output is computed once */
-        if (i >= ret && f->out.p[i].ty.rank && !f->v.p[resolve(c, f->out.p[i].ref)].ty.rank)
-            c->force[resolve(c, f->out.p[i].ref)] = 1;
-    }
-    force_bool_operands(c, f->body);
-    guard_buffer_reads(c);
-    /* a gradient computes the value in its forward pass, by name */
-    if ((f->kind == FN_GRAD || f->kind == FN_VJP) && f->out.p[0].role == OUT_RETURN &&
-        f->v.p[resolve(c, f->out.p[0].ref)].op != OP_CONST)
-        c->force[resolve(c, f->out.p[0].ref)] = 1;
-    chain_region(c, f->body);
-    share_yields(c, f->body);
-
-    /* parameters, outputs and the workspace are named first: the
-     * prototype shows the model's names */
-    c->in_names = arena_alloc(A, sizeof(char *) * (size_t)(f->in.n + 1));
-    c->out_names = arena_alloc(A, sizeof(char *) * (size_t)(f->out.n + 1));
-    c->in_place = arena_alloc(A, (size_t)f->out.n + 1);
-    for (int i = 0; i < f->in.n; i++)
-        c->in_names[i] = unique(c, &c->locals, f->in.p[i].name);
-    for (int i = ret; i < f->out.n; i++)
-        c->out_names[i] = unique(c, &c->locals, f->out.p[i].name);
-    c->work = c->o->workspace ? unique(c, &c->locals, "work") : NULL;
-    for (int i = 0; i < f->body->ids.n; i++) {
-        Ref id = f->body->ids.p[i];
-        if (f->v.p[id].op == OP_PARAM) {
-            c->cname[id] = c->in_names[(int)f->v.p[id].k];
-            c->store[id] = ST_PARAM;
-        }
-    }
-    place_outputs(c);
-    name_region(c, f->body);
-    for (Ref v = 0; v < f->v.n; v++) {
-        if (!c->cname[v] && f->v.p[v].op != OP_IVAR)
-            c->cname[v] = c->cname[var_of(c, v)];
-        if (c->uses[v])
-            c->read[var_of(c, v)] = 1;
-    }
-    place_locals(c, f->body);
-}
-
-void cg_signature(Cg *c, const Fn *f, const char *name, const char *extra, Str *s)
-{
-    int ret = f->out.n && f->out.p[0].role == OUT_RETURN;
-    putf(s, "%s %s(", ret ? real_t(c) : "void", name);
-    int first = 1;
-    for (int i = 0; i < f->in.n; i++) {
-        const Input *in = &f->in.p[i];
-        putf(s, "%s%s%s %s", first ? "" : ", ", in->ty.rank ? "const " : "", real_t(c),
-             c->in_names[i]);
-        if (in->ty.rank) {
-            puts_(s, "[");
-            for (int d = 0; d < in->ty.rank; d++)
-                putf(s, "%s%d", d ? " * " : "", (int)in->ty.dim[d]);
-            puts_(s, "]");
-        }
-        first = 0;
-    }
-    for (int i = ret; i < f->out.n; i++) {
-        const Output *o = &f->out.p[i];
-        putf(s, "%s%s %s%s", first ? "" : ", ", real_t(c), o->ty.rank ? "" : "*", c->out_names[i]);
-        if (o->ty.rank) {
-            puts_(s, "[");
-            for (int d = 0; d < o->ty.rank; d++)
-                putf(s, "%s%d", d ? " * " : "", (int)o->ty.dim[d]);
-            puts_(s, "]");
-        }
-        first = 0;
-    }
-    if (extra) {
-        putf(s, "%s%s", first ? "" : ", ", extra);
-        first = 0;
-    }
-    if (first)
-        puts_(s, "void");
-    puts_(s, ")");
-}
-
-/* out = v, *x_bar = v: output i when it was not computed in place. */
 static void output_copy(Cg *c, int i)
 {
     const Fn *f = c->f;
-    Ref v = resolve(c, f->out.p[i].ref);
+    Ref v = cg_resolve(c, f->out.p[i].ref);
     int line = f->v.p[v].line;
-    Ref r0 = resolve(c, f->out.p[0].ref);
+    Ref r0 = cg_resolve(c, f->out.p[0].ref);
     if (f->v.p[v].op == OP_PARAM || f->v.p[v].op == OP_CONST || !line)
         line = f->v.p[r0].line ? f->v.p[r0].line : f->line;
     if (f->out.p[i].ty.rank) {
@@ -1558,7 +868,7 @@ void cg_body(Cg *c, Str *decl)
     /* hoisted declarations */
     for (Ref v = 0; v < f->v.n; v++) {
         const Inst *in = &f->v.p[v];
-        if (var_of(c, v) != v || !c->hoist[v] || inlined(c, v) || !c->cname[v] ||
+        if (cg_var_of(c, v) != v || !c->hoist[v] || cg_inlined(c, v) || !c->cname[v] ||
             c->cname[v][0] == '*' || in->op == OP_PARAM || c->store[v] == ST_OUT)
             continue;
         if (in->ty.rank) {

@@ -1,12 +1,14 @@
 /*
  * cgen.h - the C generator's shared state, internal to codegen/.
  *
- *   cbody.c  the body of one function: which values become variables,
- *            their names, where arrays live, expressions, statements and
- *            loops (cg_prepare, then cg_body).
- *   cgen.c   the file around the bodies: entry points and their
- *            signatures, the stack budget and the workspace variants,
- *            helpers, the header (cg_c, cg_header, cg_check).
+ *   cnames.c   strings, sets of names, unique names, literals.
+ *   canalyse.c how one function will read: which values become
+ *              variables, their names, where arrays live (cg_prepare).
+ *   cbody.c    its statements: expressions, loops, line comments
+ *              (cg_body).
+ *   cgen.c     the file around the bodies: entry points and their
+ *              signatures, the stack budget and the workspace variants,
+ *              helpers, the header (cg_c, cg_header, cg_check).
  */
 #ifndef CGEN_H
 #define CGEN_H
@@ -81,16 +83,27 @@ typedef struct {
     VEC(const char *) active;  /* loop indices in scope */
 } Cg;
 
+/* cnames.c */
 const char *real_t(const Cg *c);
 const char *unique(Cg *c, Names *ns, const char *base);
 void literal(const Cg *c, double v, Str *s);
+
+/* canalyse.c */
 /* Analyses f and names everything; ws: local arrays go to the
  * workspace (their offsets and c->frame are computed either way). */
 void cg_prepare(Cg *c, const Fn *f, int ws);
+/* The C variable that holds v (an operand's, for NODIFF; an accumulation
+ * chain's or an if-result's when they share one). */
+Ref cg_var_of(const Cg *c, Ref v);
+Ref cg_resolve(const Cg *c, Ref v);     /* v, NODIFFs skipped */
+int cg_inlined(const Cg *c, Ref v);     /* written inside its user's expression */
+int cg_is_loop(const Inst *in);         /* GEN, RED or LOOP */
+/* The prototype of f under `name` (extra: a final parameter, or NULL). */
+void cg_signature(Cg *c, const Fn *f, const char *name, const char *extra, Str *s);
+
+/* cbody.c */
 /* Writes the statements of the prepared function to c->body and the
  * declarations that precede them to *decl. */
 void cg_body(Cg *c, Str *decl);
-/* The prototype of f under `name` (extra: a final parameter, or NULL). */
-void cg_signature(Cg *c, const Fn *f, const char *name, const char *extra, Str *s);
 
 #endif

@@ -1,0 +1,562 @@
+/*
+ * canalyse.c - how one generated C function will read, decided before a
+ * line of it is written (cg_prepare):
+ *
+ *  - An unnamed value used once, in its own region, is written inline in
+ *    its user's expression; a value with a source name (z, p_bar) gets a
+ *    statement of its own, so the code reads like the model.  A value is
+ *    never inlined into another region: one defined outside a loop is a
+ *    variable, not recomputed at every iteration.
+ *  - Adjoint accumulations (an ADD marked acc whose left operand is the
+ *    running sum) become `x_bar += ...` on one variable.
+ *  - A gradient output computed at the top level and used nowhere else is
+ *    accumulated in place through its pointer (`*x_bar = ...`); an array
+ *    output is computed straight into the caller's array.
+ *  - A value computed in a branch only to be yielded is computed into the
+ *    if's result variable (for arrays: its array, with no copy).
+ *  - Names come from the source, made unique against each other, C
+ *    keywords, the C library and the file's function names, in the order
+ *    a reader meets them.
+ *  - Every other array is a local array, with its place in the workspace
+ *    (its offset is used only by the _ws variants).
+ *
+ * Arrays are mutable only as ZEROS buffers (ACC adds to an element).  A
+ * read of such a buffer (IDX) is inlined only if no ACC to the buffer
+ * comes between the read and the statement it is written into, so no
+ * read moves across an accumulation; a read of a rank-0 cell after its
+ * last ACC is the cell's variable itself.
+ */
+#include "cgen.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------- analysis ---------------- */
+
+
+int cg_is_loop(const Inst *in)
+{
+    return in->op == OP_GEN || in->op == OP_RED || in->op == OP_LOOP;
+}
+
+/* NODIFF is the identity in C: every use reads its operand. */
+Ref cg_resolve(const Cg *c, Ref v)
+{
+    while (v != NOREF && c->f->v.p[v].op == OP_NODIFF)
+        v = c->f->v.p[v].arg[0];
+    return v;
+}
+
+static int within(const Fn *f, const Region *inner, const Region *outer)
+{
+    for (const Region *r = inner; r;) {
+        if (r == outer)
+            return 1;
+        if (r->owner == NOREF)
+            return 0;
+        r = f->v.p[r->owner].parent;
+    }
+    return 0;
+}
+
+/* A read of v by `user` (NOREF: a yield or an output) at position pos;
+ * read == 0 only notes where v must be visible (an ACC's buffer). */
+static void count_use(Cg *c, Ref v, const Region *where, Ref user, int pos, int read)
+{
+    v = cg_resolve(c, v);
+    if (v == NOREF)
+        return;
+    if (read) {
+        c->uses[v]++;
+        c->use_reg[v] = where;
+        c->user[v] = user;
+        c->use_pos[v] = pos;
+    }
+    if (!within(c->f, where, c->f->v.p[v].parent))
+        c->hoist[v] = 1;
+}
+
+static void analyse_region(Cg *c, const Region *r)
+{
+    const Fn *f = c->f;
+    for (int i = 0; i < r->ids.n; i++) {
+        Ref id = r->ids.p[i];
+        const Inst *in = &f->v.p[id];
+        int at = c->pos[id] = ++c->npos;
+        for (int k = 0; k < op_info[in->op].nargs && in->op != OP_RESULT; k++)
+            count_use(c, in->arg[k], r, id, at, !(in->op == OP_ACC && k == 0));
+        if (in->op == OP_LIT)
+            for (int k = 0; k < in->nix; k++)
+                count_use(c, in->list[k], r, id, at, 1);
+        switch (in->op) {
+        case OP_IF:
+            analyse_region(c, in->reg[0]);
+            analyse_region(c, in->reg[1]);
+            break;
+        case OP_GEN:
+        case OP_RED:
+        case OP_LOOP:
+            analyse_region(c, in->reg[0]);
+            /* `if (t > m) m = t;` reads t twice */
+            if (in->op == OP_RED && (in->k == RK_MAX || in->k == RK_MIN))
+                for (int k = 0; k < in->reg[0]->yield.n; k++) {
+                    Ref y = cg_resolve(c, in->reg[0]->yield.p[k]);
+                    if (f->v.p[y].op != OP_IDX && f->v.p[y].op != OP_CONST)
+                        c->force[y] = 1;
+                }
+            break;
+        case OP_RELU:
+        case OP_SIGN:
+        case OP_MIN:
+        case OP_MAX:
+            for (int k = 0; k < op_info[in->op].nargs; k++)
+                c->force[cg_resolve(c, in->arg[k])] = 1;
+            break;
+        case OP_POWI:
+            if (in->k == 2 || in->k == 3 || in->k == -2)
+                c->force[cg_resolve(c, in->arg[0])] = 1;
+            break;
+        default:
+            break;
+        }
+    }
+    int end = ++c->npos;
+    for (int i = 0; i < r->ids.n; i++)
+        c->region_end[r->ids.p[i]] = end;
+    int loop = r->owner != NOREF && f->v.p[r->owner].op != OP_IF;
+    for (int i = 0; i < r->yield.n; i++) {
+        count_use(c, r->yield.p[i], r, NOREF, end, 1);
+        if (loop)
+            c->loop_yield[cg_resolve(c, r->yield.p[i])] = 1;
+    }
+}
+
+static int is_bool(const Cg *c, Ref v)
+{
+    return c->f->v.p[v].ty.kind == TY_BOOL;
+}
+
+/* Written inside its user's expression rather than as a statement. */
+int cg_inlined(const Cg *c, Ref v)
+{
+    const Inst *in = &c->f->v.p[v];
+    if (in->op == OP_CONST || in->op == OP_IREAL)
+        return 1; /* constants, and (double)i: as cheap as a variable */
+    if (c->frozen[v])
+        return 1; /* a cell's final value: its name */
+    if (in->ty.rank || in->ty.kind == TY_NONE || in->ty.kind == TY_INDEX)
+        return 0;
+    switch (in->op) {
+    case OP_PARAM: case OP_RESULT: case OP_IF: case OP_ZEROS: case OP_NODIFF:
+        return 0;
+    default:
+        break;
+    }
+    if (is_bool(c, v))
+        return 1;
+    /* a named value read only by a loop's yield is written into the store
+     * (h[i] = ...), which names it */
+    return (!in->name || c->loop_yield[v]) && c->uses[v] == 1 &&
+           c->use_reg[v] == in->parent && !c->force[v] && !c->hoist[v];
+}
+
+/* The operands of a condition written in several places are variables,
+ * so that writing it again does not compute them again (nested
+ * conditions' operands are cheap and stay inline, unless they read a
+ * buffer).  A condition written in another region than its own has all
+ * its operands as variables: it must read the values of its own place. */
+static void force_operands(Cg *c, Ref b, int top, int all)
+{
+    const Inst *in = &c->f->v.p[b];
+    for (int k = 0; k < op_info[in->op].nargs; k++) {
+        Ref a = cg_resolve(c, in->arg[k]);
+        const Inst *ia = &c->f->v.p[a];
+        if (is_bool(c, a))
+            force_operands(c, a, 0, all);
+        else if (all || top ||
+                 (ia->op == OP_IDX && c->f->v.p[cg_resolve(c, ia->arg[0])].op == OP_ZEROS))
+            c->force[a] = 1;
+    }
+}
+
+static void force_bool_operands(Cg *c, const Region *r)
+{
+    for (int i = 0; i < r->ids.n; i++) {
+        Ref id = r->ids.p[i];
+        const Inst *in = &c->f->v.p[id];
+        if (in->op == OP_IF) {
+            force_bool_operands(c, in->reg[0]);
+            force_bool_operands(c, in->reg[1]);
+        } else if (cg_is_loop(in)) {
+            force_bool_operands(c, in->reg[0]);
+        }
+        if (!is_bool(c, id) || !c->uses[id])
+            continue;
+        if (c->use_reg[id] != in->parent)
+            force_operands(c, id, 1, 1);
+        else if (c->uses[id] > 1)
+            force_operands(c, id, 1, 0);
+    }
+}
+
+/* The position of the statement an inlined value is written into. */
+static int written_at(const Cg *c, Ref v)
+{
+    for (;;) {
+        Ref u = c->user[v];
+        if (u == NOREF || !cg_inlined(c, u))
+            return c->use_pos[v];
+        v = u;
+    }
+}
+
+/* The position of the first ACC to buffer b after position pos (INT_MAX
+ * if none). */
+static int first_acc_after(const Cg *c, Ref b, int pos)
+{
+    int lo = c->acc_start[b], hi = c->acc_start[b + 1], end = hi;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (c->acc_pos[mid] <= pos)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < end ? c->acc_pos[lo] : INT_MAX;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/* An inlined read of a ZEROS buffer must not pass an ACC to it. */
+static void guard_buffer_reads(Cg *c)
+{
+    const Fn *f = c->f;
+    int n = f->v.n;
+    c->acc_start = arena_alloc(c->p->arena, sizeof(int) * (size_t)(n + 2));
+    int nacc = 0;
+    for (Ref v = 0; v < n; v++)
+        if (f->v.p[v].op == OP_ACC) {
+            c->acc_start[f->v.p[v].arg[0] + 1]++;
+            nacc++;
+        }
+    for (Ref v = 0; v < n; v++)
+        c->acc_start[v + 1] += c->acc_start[v];
+    int *fill = arena_alloc(c->p->arena, sizeof(int) * (size_t)(n + 1));
+    c->acc_pos = arena_alloc(c->p->arena, sizeof(int) * (size_t)(nacc + 1));
+    for (Ref v = 0; v < n; v++)
+        if (f->v.p[v].op == OP_ACC) {
+            Ref b = f->v.p[v].arg[0];
+            c->acc_pos[c->acc_start[b] + fill[b]++] = c->pos[v];
+        }
+    for (Ref b = 0; b < n; b++) /* positions in program order */
+        qsort(c->acc_pos + c->acc_start[b], (size_t)(c->acc_start[b + 1] - c->acc_start[b]),
+              sizeof(int), cmp_int);
+    for (Ref v = 0; v < n; v++) {
+        const Inst *in = &f->v.p[v];
+        if (in->op != OP_IDX || f->v.p[cg_resolve(c, in->arg[0])].op != OP_ZEROS)
+            continue;
+        Ref b = cg_resolve(c, in->arg[0]);
+        /* a read of a rank-0 cell after its last ACC is the cell itself */
+        if (!in->nix && first_acc_after(c, b, c->pos[v]) >= c->region_end[v]) {
+            c->frozen[v] = 1;
+            continue;
+        }
+        if (!cg_inlined(c, v))
+            continue;
+        if (first_acc_after(c, b, c->pos[v]) < written_at(c, v))
+            c->force[v] = 1;
+    }
+}
+
+/* The value whose C variable holds v: itself, or the start of its
+ * accumulation chain, or the if-result it is yielded to. */
+Ref cg_var_of(const Cg *c, Ref v)
+{
+    v = cg_resolve(c, v);
+    while (c->var[v] != v)
+        v = c->var[v];
+    return v;
+}
+
+/* x_bar = ...; x_bar += ...: an accumulating ADD whose running sum is
+ * used only here shares its variable. */
+static void chain_region(Cg *c, const Region *r)
+{
+    const Fn *f = c->f;
+    for (int i = 0; i < r->ids.n; i++) {
+        Ref id = r->ids.p[i];
+        const Inst *in = &f->v.p[id];
+        if (in->op == OP_IF) {
+            chain_region(c, in->reg[0]);
+            chain_region(c, in->reg[1]);
+            continue;
+        }
+        if (cg_is_loop(in)) {
+            chain_region(c, in->reg[0]);
+            continue;
+        }
+        if (in->op != OP_ADD || !in->acc || cg_inlined(c, id))
+            continue;
+        Ref a = cg_resolve(c, in->arg[0]);
+        const Inst *ia = &f->v.p[a];
+        if (cg_inlined(c, a) || ia->op == OP_PARAM || ia->op == OP_ZEROS ||
+            c->uses[a] != 1 || ia->parent != in->parent || !ia->name || !in->name ||
+            strcmp(ia->name, in->name))
+            continue;
+        c->var[id] = cg_var_of(c, a);
+        if (c->hoist[id])
+            c->hoist[cg_var_of(c, a)] = 1;
+    }
+}
+
+/* A value computed in a branch only to be yielded is computed straight
+ * into the if's result variable (an array into the result's array). */
+static void share_yields(Cg *c, const Region *r)
+{
+    const Fn *f = c->f;
+    for (int i = 0; i < r->ids.n; i++) {
+        const Inst *in = &f->v.p[r->ids.p[i]];
+        if (cg_is_loop(in))
+            share_yields(c, in->reg[0]);
+        if (in->op != OP_IF)
+            continue;
+        int nr = ir_nresults(f, r, i);
+        for (int j = 0; j < nr; j++) {
+            Ref res = r->ids.p[i + 1 + j];
+            for (int s = 0; s < 2; s++) {
+                const Region *b = in->reg[s];
+                Ref y = cg_resolve(c, b->yield.p[(int)f->v.p[res].k]);
+                if (f->v.p[y].parent != b || c->uses[y] != 1 || cg_inlined(c, y) ||
+                    f->v.p[y].op == OP_PARAM || f->v.p[y].ty.rank != f->v.p[res].ty.rank)
+                    continue;
+                Ref root = cg_var_of(c, y);
+                if (f->v.p[root].parent == b && !c->hoist[root] && root != res)
+                    c->var[root] = res;
+            }
+        }
+        share_yields(c, in->reg[0]);
+        share_yields(c, in->reg[1]);
+    }
+}
+
+/* ---------------- names and storage ---------------- */
+
+/* Names variables in the order a reader meets them; an if's or a loop's
+ * results first, as they are declared before it. */
+static void name_one(Cg *c, Ref v)
+{
+    const Fn *f = c->f;
+    const Inst *in = &f->v.p[v];
+    if (c->cname[v] || cg_var_of(c, v) != v || cg_inlined(c, v) || in->op == OP_NODIFF ||
+        (c->uses[v] == 0 && in->op != OP_RESULT && in->op != OP_ZEROS))
+        return;
+    const char *base = in->name;
+    if (!base && f->out.n && v == cg_resolve(c, f->out.p[0].ref) && f->out.p[0].role == OUT_RETURN)
+        base = "y"; /* the value, as in the explainer's y = x^2 */
+    if (!base && in->op == OP_RESULT && f->v.p[in->arg[0]].op == OP_RED)
+        base = (const char *[]){"s", "p", "m", "m"}[(int)f->v.p[in->arg[0]].k];
+    if (!base)
+        base = arena_printf(c->p->arena, "t%d", ++c->tmp);
+    else if (in->lin)
+        base = arena_printf(c->p->arena, "%s_dot", base);
+    c->cname[v] = unique(c, &c->locals, base);
+}
+
+static void name_region(Cg *c, const Region *r)
+{
+    const Fn *f = c->f;
+    for (int i = 0; i < r->ids.n; i++) {
+        Ref id = r->ids.p[i];
+        const Inst *in = &f->v.p[id];
+        if (in->op == OP_IF || cg_is_loop(in)) {
+            int nr = ir_nresults(f, r, i);
+            for (int j = 0; j < nr; j++)
+                name_one(c, r->ids.p[i + 1 + j]);
+            name_region(c, in->reg[0]);
+            if (in->op == OP_IF)
+                name_region(c, in->reg[1]);
+        } else if (in->op != OP_PARAM && in->op != OP_IVAR) {
+            name_one(c, id);
+        }
+    }
+}
+
+/* Array outputs are computed in the caller's array when their variable
+ * is at the top level and not already another output's; scalar outputs
+ * used nowhere else go through their pointer. */
+static void place_outputs(Cg *c)
+{
+    const Fn *f = c->f;
+    int ret = f->out.n && f->out.p[0].role == OUT_RETURN;
+    for (int i = ret; i < f->out.n; i++) {
+        Ref v = cg_resolve(c, f->out.p[i].ref);
+        const Inst *in = &f->v.p[v];
+        if (f->out.p[i].ty.rank) {
+            Ref root = cg_var_of(c, v);
+            if (!in->ty.rank || f->v.p[root].op == OP_PARAM || f->v.p[root].parent != f->body ||
+                c->store[root] != ST_NONE)
+                continue;
+            c->store[root] = ST_OUT;
+            c->cname[root] = c->out_names[i];
+            c->in_place[i] = 1;
+            c->bar[root] = f->out.p[i].role == OUT_BAR;
+            continue;
+        }
+        if (cg_inlined(c, v) || in->op == OP_PARAM || c->uses[v] != 1 || in->parent != f->body ||
+            c->cname[cg_var_of(c, v)])
+            continue;
+        c->cname[cg_var_of(c, v)] = arena_printf(c->p->arena, "*%s", c->out_names[i]);
+        c->in_place[i] = 1;
+        c->bar[cg_var_of(c, v)] = f->out.p[i].role == OUT_BAR;
+    }
+}
+
+/* Every other array variable that is read or written is a local array:
+ * its place in the workspace, in program order. */
+static void place_locals(Cg *c, const Region *r)
+{
+    const Fn *f = c->f;
+    for (int i = 0; i < r->ids.n; i++) {
+        Ref id = r->ids.p[i];
+        const Inst *in = &f->v.p[id];
+        if (in->op == OP_IF) {
+            place_locals(c, in->reg[0]);
+            place_locals(c, in->reg[1]);
+        } else if (cg_is_loop(in)) {
+            place_locals(c, in->reg[0]);
+        }
+        Ref root = cg_var_of(c, id);
+        if (!in->ty.rank || in->op == OP_PARAM || in->op == OP_NODIFF || in->op == OP_IF ||
+            cg_is_loop(in) || c->store[root] != ST_NONE || !(in->op == OP_ZEROS || c->read[root]))
+            continue;
+        c->store[root] = ST_LOCAL;
+        c->off[root] = c->frame;
+        long long n = ty_size(f->v.p[root].ty);
+        c->frame += n;
+        if (c->largest == NOREF || n > ty_size(f->v.p[c->largest].ty))
+            c->largest = root;
+    }
+}
+
+void cg_prepare(Cg *c, const Fn *f, int ws)
+{
+    Arena *A = c->p->arena;
+    c->f = f;
+    c->ws = ws;
+    memset(&c->locals, 0, sizeof c->locals);
+    c->locals.a = A;
+    c->suffix_key = NULL;
+    c->suffix_val = NULL;
+    c->suffix_cap = c->nsuffix = 0;
+    size_t n = (size_t)f->v.n + 1;
+    c->uses = arena_alloc(A, sizeof(int) * n);
+    c->use_reg = arena_alloc(A, sizeof(Region *) * n);
+    c->user = arena_alloc(A, sizeof(Ref) * n);
+    c->pos = arena_alloc(A, sizeof(int) * n);
+    c->use_pos = arena_alloc(A, sizeof(int) * n);
+    c->npos = 0;
+    c->force = arena_alloc(A, n);
+    c->frozen = arena_alloc(A, n);
+    c->region_end = arena_alloc(A, sizeof(int) * n);
+    c->hoist = arena_alloc(A, n);
+    c->loop_yield = arena_alloc(A, n);
+    c->store = arena_alloc(A, n);
+    c->bar = arena_alloc(A, n);
+    c->read = arena_alloc(A, n);
+    c->off = arena_alloc(A, sizeof(long long) * n);
+    c->frame = 0;
+    c->largest = NOREF;
+    c->acc_pos = NULL;
+    c->var = arena_alloc(A, sizeof(Ref) * n);
+    for (Ref v = 0; v < f->v.n; v++)
+        c->var[v] = v;
+    c->cname = arena_alloc(A, sizeof(char *) * n);
+    c->tmp = 0;
+    analyse_region(c, f->body);
+    int ret = f->out.n && f->out.p[0].role == OUT_RETURN;
+    for (int i = 0; i < f->out.n; i++) {
+        count_use(c, f->out.p[i].ref, f->body, NOREF, ++c->npos, 1);
+        /* a scalar filling an array output is computed once */
+        if (i >= ret && f->out.p[i].ty.rank && !f->v.p[cg_resolve(c, f->out.p[i].ref)].ty.rank)
+            c->force[cg_resolve(c, f->out.p[i].ref)] = 1;
+    }
+    force_bool_operands(c, f->body);
+    guard_buffer_reads(c);
+    /* a gradient computes the value in its forward pass, by name */
+    if ((f->kind == FN_GRAD || f->kind == FN_VJP) && f->out.p[0].role == OUT_RETURN &&
+        f->v.p[cg_resolve(c, f->out.p[0].ref)].op != OP_CONST)
+        c->force[cg_resolve(c, f->out.p[0].ref)] = 1;
+    chain_region(c, f->body);
+    share_yields(c, f->body);
+
+    /* parameters, outputs and the workspace are named first: the
+     * prototype shows the model's names */
+    c->in_names = arena_alloc(A, sizeof(char *) * (size_t)(f->in.n + 1));
+    c->out_names = arena_alloc(A, sizeof(char *) * (size_t)(f->out.n + 1));
+    c->in_place = arena_alloc(A, (size_t)f->out.n + 1);
+    for (int i = 0; i < f->in.n; i++)
+        c->in_names[i] = unique(c, &c->locals, f->in.p[i].name);
+    for (int i = ret; i < f->out.n; i++)
+        c->out_names[i] = unique(c, &c->locals, f->out.p[i].name);
+    c->work = c->o->workspace ? unique(c, &c->locals, "work") : NULL;
+    for (int i = 0; i < f->body->ids.n; i++) {
+        Ref id = f->body->ids.p[i];
+        if (f->v.p[id].op == OP_PARAM) {
+            c->cname[id] = c->in_names[(int)f->v.p[id].k];
+            c->store[id] = ST_PARAM;
+        }
+    }
+    place_outputs(c);
+    name_region(c, f->body);
+    for (Ref v = 0; v < f->v.n; v++) {
+        if (!c->cname[v] && f->v.p[v].op != OP_IVAR)
+            c->cname[v] = c->cname[cg_var_of(c, v)];
+        if (c->uses[v])
+            c->read[cg_var_of(c, v)] = 1;
+    }
+    place_locals(c, f->body);
+}
+
+void cg_signature(Cg *c, const Fn *f, const char *name, const char *extra, Str *s)
+{
+    int ret = f->out.n && f->out.p[0].role == OUT_RETURN;
+    putf(s, "%s %s(", ret ? real_t(c) : "void", name);
+    int first = 1;
+    for (int i = 0; i < f->in.n; i++) {
+        const Input *in = &f->in.p[i];
+        putf(s, "%s%s%s %s", first ? "" : ", ", in->ty.rank ? "const " : "", real_t(c),
+             c->in_names[i]);
+        if (in->ty.rank) {
+            puts_(s, "[");
+            for (int d = 0; d < in->ty.rank; d++)
+                putf(s, "%s%d", d ? " * " : "", (int)in->ty.dim[d]);
+            puts_(s, "]");
+        }
+        first = 0;
+    }
+    for (int i = ret; i < f->out.n; i++) {
+        const Output *o = &f->out.p[i];
+        putf(s, "%s%s %s%s", first ? "" : ", ", real_t(c), o->ty.rank ? "" : "*", c->out_names[i]);
+        if (o->ty.rank) {
+            puts_(s, "[");
+            for (int d = 0; d < o->ty.rank; d++)
+                putf(s, "%s%d", d ? " * " : "", (int)o->ty.dim[d]);
+            puts_(s, "]");
+        }
+        first = 0;
+    }
+    if (extra) {
+        putf(s, "%s%s", first ? "" : ", ", extra);
+        first = 0;
+    }
+    if (first)
+        puts_(s, "void");
+    puts_(s, ")");
+}
+
+/* out = v, *x_bar = v: output i when it was not computed in place. */

@@ -1,0 +1,153 @@
+/*
+ * cnames.c - the C generator's strings, name sets and literals: growable
+ * strings, open-addressing sets of names in use, unique names (against C
+ * keywords, the C library, the file's functions and each other), and real
+ * literals that read back exactly.
+ */
+#include "cgen.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void reserve(Str *s, size_t n)
+{
+    if (s->n + n + 1 > s->cap) {
+        size_t c = s->cap ? s->cap : 256;
+        while (s->n + n + 1 > c)
+            c *= 2;
+        s->p = realloc(s->p, c);
+        if (!s->p)
+            BUG("out of memory");
+        s->cap = c;
+    }
+}
+
+void put(Str *s, const char *t, size_t n)
+{
+    reserve(s, n);
+    memcpy(s->p + s->n, t, n);
+    s->n += n;
+    s->p[s->n] = 0;
+}
+
+void puts_(Str *s, const char *t)
+{
+    put(s, t, strlen(t));
+}
+
+void putf(Str *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    reserve(s, (size_t)n);
+    va_start(ap, fmt);
+    vsnprintf(s->p + s->n, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    s->n += (size_t)n;
+}
+
+int names_has(const Names *ns, const char *s)
+{
+    if (!ns->cap)
+        return 0;
+    for (unsigned h = dx_hash(s) & (unsigned)(ns->cap - 1); ns->slot[h];
+         h = (h + 1) & (unsigned)(ns->cap - 1))
+        if (!strcmp(ns->slot[h], s))
+            return 1;
+    return 0;
+}
+
+void names_add(Names *ns, const char *s)
+{
+    if (2 * (ns->n + 1) > ns->cap) {
+        const char **old = ns->slot;
+        int oc = ns->cap;
+        ns->cap = oc ? 2 * oc : 64;
+        ns->slot = arena_alloc(ns->a, sizeof(char *) * (size_t)ns->cap);
+        ns->n = 0;
+        for (int i = 0; i < oc; i++)
+            if (old[i])
+                names_add(ns, old[i]);
+    }
+    unsigned h = dx_hash(s) & (unsigned)(ns->cap - 1);
+    while (ns->slot[h])
+        h = (h + 1) & (unsigned)(ns->cap - 1);
+    ns->slot[h] = s;
+    ns->n++;
+}
+
+const char *real_t(const Cg *c)
+{
+    return c->o->use_float ? "float" : "double";
+}
+
+/* The next suffix to try for a base name (so that naming n versions of
+ * one variable costs O(n), not O(n^2)). */
+static int *next_suffix(Cg *c, const char *base)
+{
+    if (2 * (c->nsuffix + 1) > c->suffix_cap) {
+        const char **ok = c->suffix_key;
+        int *ov = c->suffix_val, oc = c->suffix_cap;
+        c->suffix_cap = oc ? 2 * oc : 64;
+        c->suffix_key = arena_alloc(c->p->arena, sizeof(char *) * (size_t)c->suffix_cap);
+        c->suffix_val = arena_alloc(c->p->arena, sizeof(int) * (size_t)c->suffix_cap);
+        c->nsuffix = 0;
+        for (int i = 0; i < oc; i++)
+            if (ok[i])
+                *next_suffix(c, ok[i]) = ov[i];
+    }
+    unsigned h = dx_hash(base) & (unsigned)(c->suffix_cap - 1);
+    while (c->suffix_key[h] && strcmp(c->suffix_key[h], base))
+        h = (h + 1) & (unsigned)(c->suffix_cap - 1);
+    if (!c->suffix_key[h]) {
+        c->suffix_key[h] = base;
+        c->suffix_val[h] = 2;
+        c->nsuffix++;
+    }
+    return &c->suffix_val[h];
+}
+
+const char *unique(Cg *c, Names *ns, const char *base)
+{
+    const char *b = base;
+    if (sema_c_reserved(b) || names_has(&c->globals, b) || sema_is_builtin(b))
+        b = arena_printf(c->p->arena, "%s_", b);
+    const char *n = b;
+    if (names_has(ns, n) || (ns != &c->globals && names_has(&c->globals, n))) {
+        int *k = next_suffix(c, b);
+        do
+            n = arena_printf(c->p->arena, "%s_%d", b, (*k)++);
+        while (names_has(ns, n) || (ns != &c->globals && names_has(&c->globals, n)));
+    }
+    names_add(ns, n);
+    return n;
+}
+
+/* ---------------- literals ---------------- */
+
+/* The shortest decimal that reads back as v (in float with --real=float),
+ * always with a '.' or an exponent so C reads a floating constant. */
+void literal(const Cg *c, double v, Str *s)
+{
+    char buf[64];
+    if (v == 0)
+        v = 0; /* -0 prints as 0 */
+    if (isinf(v)) {
+        putf(s, "%sHUGE_VAL%s", v < 0 ? "-" : "", c->o->use_float ? "F" : "");
+        return;
+    }
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, v);
+        double back = strtod(buf, NULL);
+        if (c->o->use_float ? (float)back == (float)v : back == v)
+            break;
+    }
+    if (!strpbrk(buf, ".en"))
+        strcat(buf, ".0");
+    if (c->o->use_float)
+        strcat(buf, "f");
+    puts_(s, buf);
+}
