@@ -1090,6 +1090,12 @@ START_TEST(test_budget_error)
     ck_assert_int_eq(dxc("big", dx, "-o big.c --stack-budget=12Q", &err), 1);
     ck_assert_msg(strstr(err, "dxc: error: bad stack budget '12Q'"), "%s", err);
     free(err);
+    /* a function named like another's workspace macro */
+    ck_assert_int_eq(dxc("clash", "fn f(x) = x\nfn g(x) = x\n  fn f_WS_BYTES(x) = x\n",
+                         "-o clash.c --workspace", &err), 1);
+    ck_assert_msg(strstr(err, "clash.dx:3:6: error: function name 'f_WS_BYTES' clashes with the "
+                              "workspace size macro of 'f'\n"), "%s", err);
+    free(err);
 }
 END_TEST
 
