@@ -73,8 +73,15 @@ static void count_use(Cg *c, Ref v, const Region *where, Ref user, int pos, int 
         c->user[v] = user;
         c->use_pos[v] = pos;
     }
-    if (!within(c->f, where, c->f->v.p[v].parent))
+    if (!within(c->f, where, c->f->v.p[v].parent)) {
         c->hoist[v] = 1;
+        /* only an if's regions share their values with later ifs; a loop's
+         * body is gone when the loop ends (a tape must carry its values) */
+        for (const Region *r = c->f->v.p[v].parent; r && !within(c->f, where, r);
+             r = c->f->v.p[r->owner].parent)
+            if (cg_is_loop(&c->f->v.p[r->owner]))
+                BUG("cgen: a value is read outside the loop that computes it");
+    }
 }
 
 static void analyse_region(Cg *c, const Region *r)
