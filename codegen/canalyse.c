@@ -423,6 +423,43 @@ static void place_outputs(Cg *c)
     }
 }
 
+/* An array an if only picks (y = if c then x else z, both computed before
+ * it and never changed) is a pointer to one of them, not a copy. */
+static int pickable(const Cg *c, Ref y, Ref ifi)
+{
+    const Fn *f = c->f;
+    Ref root = cg_var_of(c, cg_resolve(c, y));
+    const Inst *in = &f->v.p[root];
+    if (!in->ty.rank || within(f, in->parent, f->v.p[ifi].reg[0]) ||
+        within(f, in->parent, f->v.p[ifi].reg[1]))
+        return 0;
+    return in->op == OP_PARAM || in->op == OP_LIT || c->store[root] == ST_PTR ||
+           (in->op == OP_RESULT && f->v.p[in->arg[0]].op == OP_GEN);
+}
+
+static void point_results(Cg *c, const Region *r)
+{
+    const Fn *f = c->f;
+    for (int i = 0; i < r->ids.n; i++) {
+        Ref id = r->ids.p[i];
+        const Inst *in = &f->v.p[id];
+        if (cg_is_loop(in))
+            point_results(c, in->reg[0]);
+        if (in->op != OP_IF)
+            continue;
+        point_results(c, in->reg[0]);
+        point_results(c, in->reg[1]);
+        for (int j = 0; j < ir_nresults(f, r, i); j++) {
+            Ref res = r->ids.p[i + 1 + j];
+            int k = (int)f->v.p[res].k;
+            if (f->v.p[res].ty.rank && cg_var_of(c, res) == res && !c->hoist[res] &&
+                c->store[res] == ST_NONE && pickable(c, in->reg[0]->yield.p[k], id) &&
+                pickable(c, in->reg[1]->yield.p[k], id))
+                c->store[res] = ST_PTR;
+        }
+    }
+}
+
 /* Every other array variable that is read or written is a local array:
  * its place in the workspace, in program order. */
 static void place_locals(Cg *c, const Region *r)
@@ -519,6 +556,7 @@ void cg_prepare(Cg *c, const Fn *f, int ws)
         }
     }
     place_outputs(c);
+    point_results(c, f->body);
     name_region(c, f->body);
     for (Ref v = 0; v < f->v.n; v++) {
         if (!c->cname[v] && f->v.p[v].op != OP_IVAR)

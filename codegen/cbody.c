@@ -577,6 +577,12 @@ static void emit_if(Cg *c, const Region *parent, int at)
     int nr = ir_nresults(f, parent, at);
     for (int j = 0; j < nr; j++) {
         Ref res = parent->ids.p[at + 1 + j];
+        if (c->store[res] == ST_PTR) {
+            indent(c);
+            putf(&c->body, "const %s *%s", real_t(c), c->cname[res]);
+            stmt_end(c, f->v.p[res].line);
+            continue;
+        }
         if (f->v.p[res].ty.rank) {
             declare_array(c, res, f->v.p[res].line);
             continue;
@@ -617,6 +623,12 @@ static void emit_if(Cg *c, const Region *parent, int at)
             Ref y = r->yield.p[(int)f->v.p[res].k];
             if (cg_var_of(c, y) == cg_var_of(c, res))
                 continue; /* computed in place */
+            if (c->store[res] == ST_PTR) {
+                indent(c);
+                putf(&c->body, "%s = %s", c->cname[res], c->cname[cg_var_of(c, y)]);
+                stmt_end(c, f->v.p[res].line);
+                continue;
+            }
             if (f->v.p[res].ty.rank) {
                 if (live(c, res))
                     fill(c, c->cname[cg_var_of(c, res)], f->v.p[res].ty, y, f->v.p[res].line);

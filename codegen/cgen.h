@@ -38,7 +38,13 @@ void names_add(Names *ns, const char *s);
 enum { H_SIGMOID, H_SOFTPLUS, H_COUNT };
 
 /* Where an array value lives (by the representative of its variable). */
-enum { ST_NONE, ST_LOCAL, ST_OUT, ST_PARAM };
+enum {
+    ST_NONE,
+    ST_LOCAL,  /* a local array (or its place in the workspace) */
+    ST_OUT,    /* the caller's output array */
+    ST_PARAM,  /* a parameter */
+    ST_PTR,    /* a pointer to one of the arrays an if picks from */
+};
 
 typedef struct {
     const Program *p;

@@ -869,6 +869,10 @@ static const char models_dx[] =
     "    h = relu(W1 @ x + b1)\n"
     "    z = W2 @ h + b2\n"
     "    return logsumexp(z) - dot(y, z)\n"
+    "}\n"
+    "fn pk(x[N], z[N], c) {\n"
+    "    y = if c > 0 then x else z\n"
+    "    return sum(y * y) + y[0]\n"
     "}\n";
 
 /* Every entry point of lowered models, compiled and run against the
@@ -888,6 +892,8 @@ START_TEST(test_models)
                                "const double out_bar[3], double out[3], double A_bar[3 * 4], "
                                "double x_bar[4])"), "%.3000s", code);
     ck_assert_msg(!strstr(code, "(double)j == (double)"), "%.3000s", code);
+    /* an if that only picks an array is a pointer, not a copy */
+    ck_assert_msg(strstr(code, "    const double *y;  /* line 38: "), "%.3000s", code);
     free(code);
     arena_free(b.a);
 }
