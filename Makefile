@@ -63,14 +63,18 @@ $(B)/%.o: %.c $(B)/parser.h $(B)/lexer.h $(wildcard */*.h) $(wildcard */*.def)
 $(B)/dxtest: $(TEST_OBJ) $(CORE_OBJ) $(B)/libdxrt.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(TEST_OBJ) $(CORE_OBJ) $(B)/libdxrt.a $(CHECK_LIBS) -lm -lpthread
 
-# The end-to-end tests find the compiler, the runtime and the examples here.
-check: $(B)/dxtest $(B)/dxc $(B)/libdxrt.a
-	DX_ROOT=$(CURDIR) DXC=$(CURDIR)/$(B)/dxc DXRT_DIR=$(CURDIR)/runtime DXRT_LIB=$(CURDIR)/$(B)/libdxrt.a \
+# The end-to-end tests find the compiler, the runtime (the one their
+# plainly compiled drivers link: RTLIB) and the examples here.
+RTLIB ?= $(B)/libdxrt.a
+check: $(B)/dxtest $(B)/dxc $(RTLIB)
+	DX_ROOT=$(CURDIR) DXC=$(CURDIR)/$(B)/dxc DXRT_DIR=$(CURDIR)/runtime DXRT_LIB=$(CURDIR)/$(RTLIB) \
 	    $(B)/dxtest
 
-# Sanitizers: the whole build again in build-asan/, then every suite.
-check-asan:
-	$(MAKE) B=build-asan CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" check
+# Sanitizers: the whole build again in build-asan/, then every suite.  The
+# drivers the end-to-end suites compile are not sanitized, so they link
+# the plain runtime.
+check-asan: build/libdxrt.a
+	$(MAKE) B=build-asan RTLIB=build/libdxrt.a CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" check
 
 # valgrind on the compiler itself over the example and hostile inputs.
 check-valgrind: $(B)/dxtest $(B)/dxc

@@ -559,6 +559,9 @@ typedef struct {
     unsigned char *live; /* array x: something was accumulated into ct[x] */
     Ref *tape;     /* g non-lin value in a GEN body -> h array holding it */
     Ref *tape_gen; /* ... and the GEN of g it belongs to */
+    Ref tape_active; /* the GEN whose reverse loop is recomputing its body:
+                        only its tapes are read (a nested GEN's tapes are
+                        local to the forward body that made them) */
     VEC(Frame) frames; /* reverse loops being built, outermost first */
     VEC(Ref) touched; /* every x whose ct changed, in order (rev_if reads it) */
     unsigned *stamp;  /* rev_if: dedupes touched entries */
@@ -579,7 +582,7 @@ static int has_ct(const Tr *T, Ref x)
 /* Taped value id of a GEN body, re-read inside its reverse loop. */
 static int tape_load(Tr *T, Ref id)
 {
-    if (T->tape[id] == NOREF)
+    if (T->tape[id] == NOREF || T->tape_gen[id] != T->tape_active)
         return 0;
     Ref gen = T->tape_gen[id];
     int nv = ir_nivars(T->g, gen);
@@ -699,8 +702,8 @@ static void fwd_loop(Tr *T, const Region *src, int at, Region *dst)
     mark_needed(g, in->reg[0], in->reg[0], need);
     for (int i = 0; i < in->reg[0]->ids.n; i++) {
         Ref v = in->reg[0]->ids.p[i];
-        if (!need[v] || cheap(g, v))
-            continue;
+        if (!need[v] || cheap(g, v) || is_array(g, v))
+            continue; /* recomputed in the reverse loop */
         Ref arr = NOREF;
         for (int q = 0; q < nr && arr == NOREF; q++) {
             Ref r = src->ids.p[at + 1 + q];
@@ -995,8 +998,11 @@ static void rev_loop(Tr *T, const Region *src, int at, Region *dst)
     fr.dst = dst;
     vec_push(h->arena, &T->frames, fr);
     int saved_rev = T->e.rev;
+    Ref saved_active = T->tape_active;
     T->e.rev = 0;
+    T->tape_active = id;
     fwd_region(T, in->reg[0], b);
+    T->tape_active = saved_active;
     T->e.rev = saved_rev;
     T->e.r = b;
     T->e.line = in->line;
@@ -1116,6 +1122,7 @@ Fn *ad_transpose(const Fn *g, const char *name, FnKind kind)
     T.live = arena_alloc(A, (size_t)g->v.n + 1);
     T.tape = ref_map(g);
     T.tape_gen = ref_map(g);
+    T.tape_active = NOREF;
     /* inputs: everything but the tangents keeps its index */
     for (int i = 0; i < g->in.n; i++)
         if (g->in.p[i].role != IN_TANGENT)
@@ -1204,6 +1211,7 @@ void ad_unit(Unit *u)
         h->out.cap = outs.cap;
         ir_verify(h);
         opt_all(h);
+        opt_store(h);
         u->hvp = h;
     }
 }

@@ -282,6 +282,7 @@ START_TEST(test_matvec_sigmoid)
     double x0[16];
     fill(x0, 16, 0.9);
     check_all(&b, x0, 1e-7);
+    arena_free(b.a);
 }
 END_TEST
 
@@ -303,6 +304,7 @@ START_TEST(test_triangular)
     double x0[12];
     fill(x0, 12, 1.1);
     check_all(&b, x0, 1e-7);
+    arena_free(b.a);
     /* the strict upper triangle of L has gradient exactly 0 */
 }
 END_TEST
@@ -320,6 +322,7 @@ START_TEST(test_max_prod)
         ret(&b, result(&b, top, r, rb, op(&b, rb, OP_SIN, t, NOREF)));
         double x0[6] = {0.3, -0.2, 0.7, 0.1, 0.5, 1.3};
         check_all(&b, x0, 1e-7);
+        arena_free(b.a);
     }
 }
 END_TEST
@@ -348,6 +351,7 @@ START_TEST(test_max_ties)
             ck_assert_msg(g[i] == want[kind][i], "kind %d: g[%d] = %g", kind, i, g[i]);
         double jv = jvp(&c, x0[kind], v);
         ck_assert(jv == (kind ? 2.5 : 1.5));
+        arena_free(b.a);
     }
 }
 END_TEST
@@ -379,6 +383,9 @@ static const char *const programs[] = {
     "fn f(W[2,2], v[2]) = sum(g(W, g(W, v)) * v)",
     /* nested comprehension with a reduction inside */
     "fn f(A[3,3]) = sum([sum(A[i, k] * A[k, j] for k in 0..3) for i in 0..3, j in 0..3] ^ 2)",
+    /* arrays local to a loop body (softmax of each row), their tapes */
+    "fn f(X[3,4], w[3,4]) = sum([softmax(X[i])[j] for i in 0..3, j in 0..4] * w)",
+    "fn f(X[2,3]) = sum([logsumexp(X[i] * X[i]) * norm(X[i]) for i in 0..2])",
 };
 
 START_TEST(test_programs)
@@ -393,6 +400,7 @@ START_TEST(test_programs)
     for (int k = 0; k < MAXX; k++)
         x0[k] = 0.3 + 0.7 * sin(2.1 * k + 0.5); /* in (-0.4, 1): away from kinks and ties */
     check_all(&b, x0, 2e-6);
+    arena_free(c.a);
 }
 END_TEST
 
@@ -465,6 +473,7 @@ START_TEST(test_programs_compiled)
     compiled_matches(&c, text, x0, "gcc");
     compiled_matches(&c, text, x0, "clang");
     tu_cleanup();
+    arena_free(cp.a);
 }
 END_TEST
 
