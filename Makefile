@@ -68,13 +68,13 @@ $(B)/dxtest: $(TEST_OBJ) $(CORE_OBJ) $(B)/libdxrt.a
 RTLIB ?= $(B)/libdxrt.a
 check: $(B)/dxtest $(B)/dxc $(RTLIB)
 	DX_ROOT=$(CURDIR) DXC=$(CURDIR)/$(B)/dxc DXRT_DIR=$(CURDIR)/runtime DXRT_LIB=$(CURDIR)/$(RTLIB) \
-	    $(B)/dxtest
+	    $(CHECK_ENV) $(B)/dxtest
 
 # Sanitizers: the whole build again in build-asan/, then every suite.  The
 # drivers the end-to-end suites compile are not sanitized, so they link
 # the plain runtime.
 check-asan: build/libdxrt.a
-	$(MAKE) B=build-asan RTLIB=build/libdxrt.a CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" check
+	$(MAKE) B=build-asan RTLIB=build/libdxrt.a CHECK_ENV="DX_SANITIZED=1 CK_DEFAULT_TIMEOUT=600" CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" check
 
 # valgrind on the compiler itself over the example and hostile inputs.
 check-valgrind: $(B)/dxtest $(B)/dxc

@@ -199,11 +199,42 @@ int ir_naffs(const Inst *in)
     switch (in->op) {
     case OP_IDX:
     case OP_ACC: return in->nix;
-    case OP_RED: return 2;
+    case OP_RED:
+    case OP_FOR: return 2;
     case OP_LOOP: return 2 * in->nix;
     case OP_IREAL: return 1;
     default: return 0;
     }
+}
+
+Ref ir_for_new(Fn *f, Region *r, int32_t lo, int32_t hi, int nix, const Ref *init)
+{
+    Ref l = ir_emit(f, r, OP_FOR, ty_none(), NOREF, NOREF, NOREF);
+    Region *body = ir_region_new(f, l, 0);
+    Inst *in = &f->v.p[l];
+    in->reg[0] = body;
+    in->nix = nix;
+    in->ix = arena_alloc(f->arena, sizeof(Aff) * 2);
+    in->ix[0] = aff_const(f->arena, lo);
+    in->ix[1] = aff_const(f->arena, hi);
+    in->list = arena_alloc(f->arena, sizeof(Ref) * (size_t)(nix + 1));
+    for (int j = 0; j < nix; j++)
+        f->v.p[l].list[j] = init[j];
+    Ref iv = ir_emit(f, body, OP_IVAR, ty_index(), NOREF, NOREF, NOREF);
+    f->v.p[iv].k = 0;
+    for (int j = 0; j < nix; j++) {
+        Ref c = ir_emit(f, body, OP_CARRY, f->v.p[init[j]].ty, NOREF, NOREF, NOREF);
+        f->v.p[c].k = j;
+        f->v.p[c].name = f->v.p[init[j]].name;
+    }
+    return l;
+}
+
+Ref ir_carry(const Fn *f, Ref loop, int j)
+{
+    Ref c = f->v.p[loop].reg[0]->ids.p[1 + j];
+    ASSERT(f->v.p[c].op == OP_CARRY && (int)f->v.p[c].k == j);
+    return c;
 }
 
 int ir_nivars(const Fn *f, Ref loop)
@@ -213,6 +244,7 @@ int ir_nivars(const Fn *f, Ref loop)
     case OP_GEN: return in->ty.rank;
     case OP_RED: return 1;
     case OP_LOOP: return in->nix;
+    case OP_FOR: return 1;
     default: BUG("ir_nivars: not a loop");
     }
 }

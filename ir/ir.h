@@ -13,11 +13,53 @@
  * jaxprs: a function is a region, a region is a list of instructions, and
  * control flow is an instruction that owns regions.  An `if` owns a then-
  * and an else-region; each region ends by yielding values, and the IF's
- * RESULT instructions (placed right after it) are the phi nodes.  Loops
- * (issue 4) will be a FOR instruction owning a body region whose
- * arguments are the index and the carried values; array operations over
- * index spaces (issue 3) will be instructions with a shape, and a body
- * region for comprehensions and reductions.
+ * RESULT instructions (placed right after it) are the phi nodes.
+ *
+ * Arrays.  Every value has a static shape (Type).  Array operations are
+ * never unrolled: they are operations over index spaces that own a body
+ * region computing one element, as in Halide or Dex:
+ *
+ *   GEN   ty = the index space [d0, d1, ...]; its region starts with one
+ *         IVAR per dimension (IVAR.k = 0, 1, ...; each runs 0..d-1) and
+ *         yields m scalars; the m RESULTs after the GEN are arrays of
+ *         shape ty (result k holds yield k at every index).  Elementwise
+ *         arithmetic, comprehensions, @, transpose, outer and sub-array
+ *         views X[t] all become GENs.
+ *   RED   a reduction (k: RK_SUM, RK_PROD, RK_MAX, RK_MIN) over one IVAR
+ *         running from ix[0] to ix[1] - 1, affine bounds in the IVARs of
+ *         enclosing loops (triangular sums); yields m scalars, each
+ *         reduced, giving m scalar RESULTs.
+ *   IDX   element arg0[ix[0], ..., ix[nix-1]] with nix == rank; indices
+ *         are affine (Aff) in the enclosing IVARs.
+ *   IREAL an affine index expression used as a real value (t * dt).
+ *   LIT   an array literal: its nix elements are list[0..nix), row-major.
+ *
+ * The reverse sweep adds effects: ZEROS makes a zeroed mutable buffer (an
+ * adjoint array, a tape, or a rank-0 accumulator cell), ACC adds a value
+ * into one element of it (k = 1: stores instead, when every element is
+ * written exactly once), and LOOP runs a region over an index space for
+ * its ACCs only.  A buffer is read (IDX, or as a whole array) only after
+ * every ACC into it; passes keep ACCs in order and never remove them
+ * while their buffer is read.  Adjoints: an IDX transposes to an ACC (a
+ * scatter-add), a GEN to a LOOP over the same space, a reduction to a
+ * broadcast of its adjoint into such a loop, and so a matmul to the
+ * transposed products.  Index variables and affine expressions are not
+ * values of the computation: an IVAR has type TY_INDEX and appears only
+ * in Affs.
+ *
+ * Loops.  `for i in a..b { body }` is a FOR: it runs its region reg[0]
+ * for i = ix[0] .. ix[1] - 1 (constants; backwards when k = 1).  The
+ * region starts with the loop's IVAR, then one CARRY per carried variable
+ * (CARRY.k = j, its type the variable's, scalar or array): the value at
+ * the start of the iteration.  The FOR's list[0..nix) holds the initial
+ * values; the region yields the nix values at the end of an iteration;
+ * the nix RESULTs after the FOR are the values after the last iteration
+ * (the initial ones if it runs no iteration).  Variables first assigned
+ * in the body are local to it.  Reverse mode records what its reverse
+ * loop needs in tapes: ZEROS buffers (k = 1) with one row per iteration,
+ * written by ACC stores at [i - a, ...] inside the forward loop and read
+ * by IDX in the reverse loop, a FOR with k = 1 whose carried values are
+ * the adjoints of the forward loop's.
  *
  * Values are indices (Ref) into the function's instruction array, as in
  * QBE: cloning, printing, comparing and reversing are loops over ints.
@@ -88,11 +130,12 @@ typedef struct {
     Ref arg[3];
     double k;         /* CONST value; POWI exponent; PARAM/RESULT/IVAR index;
                          RED kind; LOOP 1: backwards; ACC 1: store */
-    Region *reg[2];   /* IF: then, else; GEN/RED/LOOP: reg[0] the body */
-    int nix;          /* IDX/ACC: indices; LOOP: dimensions; LIT: elements */
-    Aff *ix;          /* IDX/ACC: nix indices; RED: lo, hi; LOOP: nix los
-                         then nix his; IREAL: ix[0] */
-    Ref *list;        /* LIT: the nix elements */
+    Region *reg[2];   /* IF: then, else; GEN/RED/LOOP/FOR: reg[0] the body */
+    int nix;          /* IDX/ACC: indices; LOOP: dimensions; LIT: elements;
+                         FOR: carried values */
+    Aff *ix;          /* IDX/ACC: nix indices; RED, FOR: lo, hi; LOOP: nix
+                         los then nix his; IREAL: ix[0] */
+    Ref *list;        /* LIT: the nix elements; FOR: the initial values */
     Region *parent;   /* the region that holds it */
     int line;         /* source line it comes from (0: none) */
     const char *name; /* source name ("p", "p_bar"), or NULL */
@@ -183,7 +226,11 @@ int aff_eq(Aff x, Aff y);
 Ref ir_loop_new(Fn *f, Region *r, Op op, Type ty, int nivars);
 Ref ir_ivar(const Fn *f, Ref loop, int k);     /* its k-th IVAR */
 int ir_nivars(const Fn *f, Ref loop);
-int ir_is_loop(const Inst *in);                /* GEN, RED or LOOP */
+int ir_is_loop(const Inst *in);                /* GEN, RED or LOOP (not FOR) */
+/* A FOR in r with nix carried values initialised from init[] over lo..hi:
+ * its region holds its IVAR and nix CARRYs (types from init). */
+Ref ir_for_new(Fn *f, Region *r, int32_t lo, int32_t hi, int nix, const Ref *init);
+Ref ir_carry(const Fn *f, Ref loop, int j);     /* FOR's j-th CARRY */
 int ir_naffs(const Inst *in);                  /* how many Affs in->ix holds */
 int ty_eq(Type a, Type b);
 long long ty_size(Type t);                 /* number of elements */

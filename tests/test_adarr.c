@@ -379,8 +379,8 @@ static const char *const programs[] = {
     "fn f(x[3]) = sum([if x[i] > 0 then x[i] * x[i] else sin(x[i]) for i in 0..3] * [1, 2, 3])",
     "fn f(x[3], c) {\n y = x * 2\n if c > 0 { y = y * x } else { y = exp(y) }\n return sum(y)\n}",
     /* calls with arrays, matrix results inside */
-    "fn g(W[2,2], v[2]) -> real[2] { return tanh(W @ v) }\n"
-    "fn f(W[2,2], v[2]) = sum(g(W, g(W, v)) * v)",
+    ("fn g(W[2,2], v[2]) -> real[2] { return tanh(W @ v) }\n"
+     "fn f(W[2,2], v[2]) = sum(g(W, g(W, v)) * v)"),
     /* nested comprehension with a reduction inside */
     "fn f(A[3,3]) = sum([sum(A[i, k] * A[k, j] for k in 0..3) for i in 0..3, j in 0..3] ^ 2)",
     /* arrays local to a loop body (softmax of each row), their tapes */

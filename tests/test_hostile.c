@@ -123,8 +123,8 @@ static int run_in(const char *text, size_t n, const char *prefix, char **errp)
 {
     ck_assert_int_eq(tu_write(tu_path("in.dx"), text, n), 0);
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "cd '%s' && rm -f out.c && %s timeout 60 '%s' in.dx -o out.c",
-             tu_tmpdir(), prefix ? prefix : "", tu_dxc());
+    snprintf(cmd, sizeof cmd, "cd '%s' && rm -f out.c && %s timeout %d '%s' in.dx -o out.c",
+             tu_tmpdir(), prefix ? prefix : "", getenv("DX_SANITIZED") ? 600 : 60, tu_dxc());
     char *err = NULL;
     int st = tu_run(cmd, NULL, &err);
     ck_assert_msg(st != -1, "dxc crashed (signal):\n%.2000s", err ? err : "");
@@ -421,7 +421,8 @@ START_TEST(test_hostile_table)
         n = b.n;
     }
     char *err = NULL;
-    int st = run_in(b.s, n, h->prefix, &err);
+    /* ASan reserves terabytes of address space: no ulimit -v under it */
+    int st = run_in(b.s, n, getenv("DX_SANITIZED") ? NULL : h->prefix, &err);
     if (h->expect == OK)
         ck_assert_msg(st == 0, "%s: dxc failed:\n%.2000s", h->name, err ? err : "");
     if (h->expect == ERR)
