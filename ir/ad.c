@@ -76,6 +76,17 @@ static Ref lin_zero(Lin *L, Region *r)
     return z;
 }
 
+/* A zero tangent shaped like f's value x. */
+static Ref lin_zero_like(Lin *L, Region *r, Ref x)
+{
+    Type t = L->f->v.p[x].ty;
+    if (!t.rank)
+        return lin_zero(L, r);
+    Ref z = ir_emit(L->g, r, OP_ZEROS, t, NOREF, NOREF, NOREF);
+    L->g->v.p[z].lin = 1;
+    return z;
+}
+
 static void lin_region(Lin *L, const Region *src, Region *dst);
 static Ref copy_inst(Fn *g, Region *dst, const Inst *in, const Ref *map);
 
@@ -367,6 +378,75 @@ static void lin_red_other(Lin *L, const Region *src, int at, Region *dst)
     L->tan[res] = lin_inst(L, dst, OP_DIV, num, cnt);
 }
 
+/* for: the tangent loop carries the primal values and the tangents of the
+ * active ones.  A carried value is active if its initial value has a
+ * tangent or its next value gets one from an active value: found by
+ * linearising the body again until the active set stops growing. */
+static void lin_for(Lin *L, const Region *src, int at, Region *dst)
+{
+    const Fn *f = L->f;
+    Fn *g = L->g;
+    Ref id = src->ids.p[at];
+    const Inst *in = &f->v.p[id];
+    const Region *sb = in->reg[0];
+    int nix = in->nix;
+    unsigned char *act = arena_alloc(g->arena, (size_t)nix + 1);
+    for (int j = 0; j < nix; j++)
+        act[j] = L->tan[in->list[j]] != NOREF;
+    int start = dst->ids.n;
+    for (;;) {
+        dst->ids.n = start; /* drop the previous attempt */
+        int nact = 0;
+        Ref *init = arena_alloc(g->arena, sizeof(Ref) * (size_t)(2 * nix + 1));
+        for (int j = 0; j < nix; j++)
+            init[j] = L->map[in->list[j]];
+        for (int j = 0; j < nix; j++)
+            if (act[j]) {
+                Ref t = L->tan[in->list[j]];
+                init[nix + nact++] = t != NOREF ? t : lin_zero_like(L, dst, in->list[j]);
+            }
+        Ref n = ir_for_new(g, dst, in->ix[0].c, in->ix[1].c, nix + nact, init);
+        g->v.p[n].line = in->line;
+        g->v.p[n].k = in->k;
+        g->v.p[n].rev = in->rev;
+        Region *b = g->v.p[n].reg[0];
+        L->map[sb->ids.p[0]] = b->ids.p[0];
+        g->v.p[b->ids.p[0]].name = f->v.p[sb->ids.p[0]].name;
+        for (int j = 0, t = 0; j < nix; j++) {
+            Ref c = ir_carry(f, id, j);
+            L->map[c] = ir_carry(g, n, j);
+            g->v.p[L->map[c]].name = f->v.p[c].name;
+            g->v.p[L->map[c]].line = f->v.p[c].line;
+            L->tan[c] = NOREF;
+            if (act[j]) {
+                Ref tc = ir_carry(g, n, nix + t++);
+                g->v.p[tc].lin = 1;
+                g->v.p[tc].name = f->v.p[c].name;
+                L->tan[c] = tc;
+            }
+        }
+        lin_region(L, sb, b);
+        int grew = 0;
+        for (int j = 0; j < nix; j++)
+            if (!act[j] && L->tan[sb->yield.p[j]] != NOREF)
+                act[j] = grew = 1;
+        if (grew)
+            continue;
+        for (int j = 0; j < nix; j++)
+            vec_push(g->arena, &b->yield, L->map[sb->yield.p[j]]);
+        for (int j = 0; j < nix; j++)
+            if (act[j]) {
+                Ref t = L->tan[sb->yield.p[j]];
+                vec_push(g->arena, &b->yield, t != NOREF ? t : lin_zero_like(L, b, sb->yield.p[j]));
+            }
+        int *tslot = arena_alloc(g->arena, sizeof(int) * (size_t)(nix + 1));
+        for (int j = 0, t = 0; j < nix; j++)
+            tslot[j] = act[j] ? nix + t++ : -1;
+        loop_results(L, src, at, n, tslot);
+        return;
+    }
+}
+
 /* GEN, sum RED, LOOP: one loop computing the primal yields and their
  * tangents. */
 static void lin_loop(Lin *L, const Region *src, int at, Region *dst)
@@ -404,8 +484,12 @@ static void lin_region(Lin *L, const Region *src, Region *dst)
     for (int i = 0; i < src->ids.n; i++) {
         Ref id = src->ids.p[i];
         const Inst *in = &f->v.p[id];
-        if (in->op == OP_RESULT || in->op == OP_IVAR)
-            continue; /* made by lin_if, lin_loop */
+        if (in->op == OP_RESULT || in->op == OP_IVAR || in->op == OP_CARRY)
+            continue; /* made by lin_if, lin_loop, lin_for */
+        if (in->op == OP_FOR) {
+            lin_for(L, src, i, dst);
+            continue;
+        }
         if (in->op == OP_IF) {
             lin_if(L, src, i, dst);
             continue;
@@ -559,6 +643,9 @@ typedef struct {
     unsigned char *live; /* array x: something was accumulated into ct[x] */
     Ref *tape;     /* g non-lin value in a GEN body -> h array holding it */
     Ref *tape_gen; /* ... and the GEN of g it belongs to */
+    Ref *ftape;    /* g non-lin CARRY of a FOR -> h tape (one row per
+                      iteration), or NOREF when the reverse loop does not
+                      need it */
     Ref tape_active; /* the GEN whose reverse loop is recomputing its body:
                         only its tapes are read (a nested GEN's tapes are
                         local to the forward body that made them) */
@@ -731,18 +818,221 @@ static void fwd_loop(Tr *T, const Region *src, int at, Region *dst)
     }
 }
 
+/* The non-lin values in region r (any depth) that lin code reads, and the
+ * conditions of ifs: the reverse sweep needs them. */
+typedef VEC(Ref) RefVec;
+
+static Ref emit_zeros(Tr *T, Region *r, Type ty, const char *name);
+static void emit_acc(Tr *T, Region *r, Ref buf, Aff *ix, int nix, Ref v);
+
+static void seed_needed(const Fn *g, const Region *r, unsigned char *need, RefVec *work, Arena *A)
+{
+    for (int i = 0; i < r->ids.n; i++) {
+        const Inst *in = &g->v.p[r->ids.p[i]];
+        if (in->op == OP_IF) {
+            if (!need[in->arg[0]]) {
+                need[in->arg[0]] = 1;
+                vec_push(A, work, in->arg[0]);
+            }
+            seed_needed(g, in->reg[0], need, work, A);
+            seed_needed(g, in->reg[1], need, work, A);
+            continue;
+        }
+        if (ir_is_loop(in) || in->op == OP_FOR)
+            seed_needed(g, in->reg[0], need, work, A);
+        if (!in->lin || in->op == OP_RESULT || in->op == OP_CARRY)
+            continue;
+        for (int k = 0; k < 3; k++) {
+            Ref a = in->arg[k];
+            if (a != NOREF && !g->v.p[a].lin && !need[a]) {
+                need[a] = 1;
+                vec_push(A, work, a);
+            }
+        }
+    }
+}
+
+/* Which non-lin carried values of FOR `id` its reverse loop needs: those
+ * that the values lin code reads depend on, within one iteration (the
+ * to-be-recorded analysis of Hascoet, Naumann and Pascual, TOMS 2005). */
+static void for_needs(const Fn *g, Ref id, unsigned char *stored)
+{
+    const Inst *in = &g->v.p[id];
+    Arena *A = g->arena;
+    unsigned char *need = arena_alloc(A, (size_t)g->v.n + 1);
+    RefVec work = {0};
+    seed_needed(g, in->reg[0], need, &work, A);
+    while (work.n) {
+        Ref v = work.p[--work.n];
+        const Inst *x = &g->v.p[v];
+        Ref deps[8];
+        int nd = 0;
+        for (int k = 0; k < 3; k++)
+            if (x->arg[k] != NOREF)
+                deps[nd++] = x->arg[k];
+        if (x->op == OP_RESULT) {
+            const Inst *o = &g->v.p[x->arg[0]];
+            nd = 0;
+            deps[nd++] = o->reg[0]->yield.p[(int)x->k];
+            if (o->op == OP_IF) {
+                deps[nd++] = o->reg[1]->yield.p[(int)x->k];
+                deps[nd++] = o->arg[0];
+            }
+            if (o->op == OP_FOR)
+                deps[nd++] = o->list[(int)x->k];
+        }
+        if (x->op == OP_CARRY && x->parent->owner != id) {
+            const Inst *o = &g->v.p[x->parent->owner];
+            deps[nd++] = o->list[(int)x->k];
+            deps[nd++] = o->reg[0]->yield.p[(int)x->k];
+        }
+        for (int k = 0; k < nd; k++) {
+            Ref d = deps[k];
+            if (!g->v.p[d].lin && !need[d]) {
+                need[d] = 1;
+                vec_push(A, &work, d);
+            }
+        }
+        if (x->op == OP_LIT)
+            for (int k = 0; k < x->nix; k++)
+                if (!need[x->list[k]]) {
+                    need[x->list[k]] = 1;
+                    vec_push(A, &work, x->list[k]);
+                }
+        /* a value inside a nested region needs what its region does */
+        if (x->parent && x->parent->owner != NOREF && x->parent->owner != id) {
+            const Inst *o = &g->v.p[x->parent->owner];
+            Ref od = o->op == OP_IF ? o->arg[0] : NOREF;
+            if (od != NOREF && !need[od]) {
+                need[od] = 1;
+                vec_push(A, &work, od);
+            }
+        }
+    }
+    for (int j = 0; j < in->nix; j++)
+        stored[j] = need[ir_carry(g, id, j)] && !g->v.p[ir_carry(g, id, j)].lin;
+}
+
+/* [i - lo, 0, 1, ...]: row i of a tape, element d of its value. */
+static Aff *tape_index(Fn *h, Ref iv, int32_t lo, Ref loop, int rank)
+{
+    Aff *ix = arena_alloc(h->arena, sizeof(Aff) * (size_t)(rank + 2));
+    ix[0] = aff_var(h->arena, iv);
+    ix[0].c = -lo;
+    for (int d = 0; d < rank; d++)
+        ix[1 + d] = aff_var(h->arena, ir_ivar(h, loop, d));
+    return ix;
+}
+
+/* The forward copy of a for loop: its primal carried values, and the
+ * recording of those its reverse loop needs, one row per iteration, in
+ * tapes (static buffers of the trip count's size: no allocation). */
+static void fwd_for(Tr *T, const Region *src, int at, Region *dst)
+{
+    const Fn *g = T->g;
+    Fn *h = T->h;
+    Ref id = src->ids.p[at];
+    const Inst *in = &g->v.p[id];
+    int nix = in->nix, nr = ir_nresults(g, src, at);
+    int32_t lo = in->ix[0].c, hi = in->ix[1].c;
+    unsigned char *stored = arena_alloc(h->arena, (size_t)nix + 1);
+    for_needs(g, id, stored);
+    int *to = arena_alloc(h->arena, sizeof(int) * (size_t)(nix + 1));
+    Ref *init = arena_alloc(h->arena, sizeof(Ref) * (size_t)(nix + 1));
+    int n = 0;
+    for (int j = 0; j < nix; j++) {
+        to[j] = -1;
+        if (g->v.p[ir_carry(g, id, j)].lin)
+            continue;
+        to[j] = n;
+        init[n++] = T->map[in->list[j]];
+    }
+    /* the tapes, before the loop */
+    for (int j = 0; j < nix; j++) {
+        if (!stored[j])
+            continue;
+        Ref c = ir_carry(g, id, j);
+        Type ct = g->v.p[c].ty, tt = ct;
+        tt.rank = (uint8_t)(ct.rank + 1);
+        tt.dim[0] = hi - lo;
+        for (int d = 0; d < ct.rank; d++)
+            tt.dim[1 + d] = ct.dim[d];
+        T->e.line = in->line;
+        Ref tape = emit_zeros(T, dst, tt, arena_printf(h->arena, "%s_tape",
+                                                           g->v.p[c].name ? g->v.p[c].name : "t"));
+        h->v.p[tape].k = 1; /* every row is written before it is read */
+        h->v.p[tape].rev = 0;
+        T->ftape[c] = tape;
+    }
+    int saved_rev = T->e.rev;
+    Ref l = ir_for_new(h, dst, lo, hi, n, init);
+    h->v.p[l].line = in->line;
+    h->v.p[l].k = in->k;
+    Region *b = h->v.p[l].reg[0];
+    Ref iv = b->ids.p[0];
+    T->map[in->reg[0]->ids.p[0]] = iv;
+    h->v.p[iv].name = g->v.p[in->reg[0]->ids.p[0]].name;
+    for (int j = 0; j < nix; j++) {
+        if (to[j] < 0)
+            continue;
+        Ref c = ir_carry(g, id, j), nc = ir_carry(h, l, to[j]);
+        T->map[c] = nc;
+        h->v.p[nc].name = g->v.p[c].name;
+        h->v.p[nc].line = g->v.p[c].line;
+        if (!stored[j])
+            continue;
+        /* record the value at the start of the iteration */
+        Type ct = g->v.p[c].ty;
+        T->e.line = in->line;
+        T->e.rev = 0;
+        if (!ct.rank) {
+            emit_acc(T, b, T->ftape[c], tape_index(h, iv, lo, NOREF, 0), 1, nc);
+        } else {
+            Ref cp = ir_loop_new(h, b, OP_LOOP, ty_none(), ct.rank);
+            h->v.p[cp].line = in->line;
+            for (int d = 0; d < ct.rank; d++) {
+                h->v.p[cp].ix[d] = aff_const(h->arena, 0);
+                h->v.p[cp].ix[ct.rank + d] = aff_const(h->arena, ct.dim[d]);
+            }
+            Region *save = T->e.r;
+            T->e.r = h->v.p[cp].reg[0];
+            Ref el = emit_idx(&T->e, nc, ivar_index(h, cp), ct.rank);
+            emit_acc(T, T->e.r, T->ftape[c], tape_index(h, iv, lo, cp, ct.rank), ct.rank + 1, el);
+            T->e.r = save;
+        }
+    }
+    T->e.rev = saved_rev;
+    fwd_region(T, in->reg[0], b);
+    for (int j = 0; j < nix; j++)
+        if (to[j] >= 0)
+            vec_push(h->arena, &b->yield, T->map[in->reg[0]->yield.p[j]]);
+    for (int q = 0; q < nr; q++) {
+        Ref r = src->ids.p[at + 1 + q];
+        int j = (int)g->v.p[r].k;
+        if (to[j] < 0)
+            continue;
+        Ref pr = ir_emit(h, dst, OP_RESULT, g->v.p[r].ty, l, NOREF, NOREF);
+        h->v.p[pr].k = to[j];
+        h->v.p[pr].name = g->v.p[r].name;
+        h->v.p[pr].line = g->v.p[r].line;
+        T->map[r] = pr;
+    }
+}
+
 static void fwd_region(Tr *T, const Region *src, Region *dst)
 {
     for (int i = 0; i < src->ids.n; i++) {
         Ref id = src->ids.p[i];
         const Inst *in = &T->g->v.p[id];
-        if (in->lin || in->op == OP_RESULT || in->op == OP_IVAR)
+        if (in->lin || in->op == OP_RESULT || in->op == OP_IVAR || in->op == OP_CARRY)
             continue;
         T->e.r = dst;
         if (tape_load(T, id))
             continue;
         if (in->op == OP_IF)
             fwd_if(T, src, i, dst);
+        else if (in->op == OP_FOR)
+            fwd_for(T, src, i, dst);
         else if (ir_is_loop(in))
             fwd_loop(T, src, i, dst);
         else
@@ -773,7 +1063,7 @@ static void emit_acc(Tr *T, Region *r, Ref buf, Aff *ix, int nix, Ref v)
     Inst *x = &T->h->v.p[a];
     x->nix = nix;
     x->ix = ix;
-    x->rev = 1;
+    x->rev = (uint8_t)T->e.rev;
     x->line = T->e.line;
 }
 
@@ -863,6 +1153,7 @@ static void accum(Tr *T, Region *r, Ref x, Ref v, int fresh)
 
 static void rev_region(Tr *T, const Region *src, Region *dst);
 static void zeros_for_region(Tr *T, const Region *src, Region *dst);
+static Aff *tape_index(Fn *h, Ref iv, int32_t lo, Ref loop, int rank);
 
 /* Is value x defined inside region r (at any depth)? */
 static int inside(const Fn *g, Ref x, const Region *r)
@@ -1026,6 +1317,141 @@ static void rev_loop(Tr *T, const Region *src, int at, Region *dst)
     }
 }
 
+/* The adjoint of a for loop: the same iterations backwards, carrying the
+ * adjoints of the loop's tangent carried values.  Each iteration restores
+ * the carried primal values its derivatives need from the tapes (row i:
+ * their values at the start of forward iteration i), recomputes the rest
+ * of the iteration's primal values from them, and runs the body's reverse
+ * sweep: the adjoints of the values the body yielded come in, those of the
+ * values it started from go out to the previous iteration. */
+static void rev_for(Tr *T, const Region *src, int at, Region *dst)
+{
+    const Fn *g = T->g;
+    Fn *h = T->h;
+    Ref id = src->ids.p[at];
+    const Inst *in = &g->v.p[id];
+    const Region *sb = in->reg[0];
+    int nix = in->nix, nr = ir_nresults(g, src, at), any = 0;
+    int32_t lo = in->ix[0].c, hi = in->ix[1].c;
+    for (int q = 0; q < nr; q++) {
+        Ref r = src->ids.p[at + 1 + q];
+        any |= g->v.p[r].lin && has_ct(T, r);
+    }
+    if (!any)
+        return;
+    /* the adjoints carried backwards: one per lin carried value */
+    int *to = arena_alloc(h->arena, sizeof(int) * (size_t)(nix + 1));
+    Ref *init = arena_alloc(h->arena, sizeof(Ref) * (size_t)(nix + 1));
+    int n = 0;
+    T->e.r = dst;
+    T->e.line = in->line;
+    for (int j = 0; j < nix; j++) {
+        to[j] = -1;
+        Ref c = ir_carry(g, id, j);
+        if (!g->v.p[c].lin)
+            continue;
+        Ref ctj = NOREF;
+        for (int q = 0; q < nr; q++) {
+            Ref r = src->ids.p[at + 1 + q];
+            if ((int)g->v.p[r].k == j && has_ct(T, r))
+                ctj = T->ct[r];
+        }
+        if (ctj == NOREF)
+            ctj = is_array(g, c) ? emit_zeros(T, dst, g->v.p[c].ty, NULL) : em_const(&T->e, 0);
+        to[j] = n;
+        init[n++] = ctj;
+    }
+    Ref l = ir_for_new(h, dst, lo, hi, n, init);
+    Inst *li = &h->v.p[l];
+    li->k = 1;
+    li->line = in->line;
+    li->rev = 1;
+    Region *b = li->reg[0];
+    Ref iv = b->ids.p[0];
+    T->map[sb->ids.p[0]] = iv;
+    h->v.p[iv].name = g->v.p[sb->ids.p[0]].name;
+    Frame fr = {0};
+    fr.src = sb;
+    fr.loop = l;
+    fr.dst = dst;
+    vec_push(h->arena, &T->frames, fr);
+    /* the carried primal values this iteration started from */
+    int saved_rev = T->e.rev;
+    T->e.rev = 0;
+    T->e.r = b;
+    for (int j = 0; j < nix; j++) {
+        Ref c = ir_carry(g, id, j);
+        if (g->v.p[c].lin)
+            continue;
+        Type ct = g->v.p[c].ty;
+        Ref tape = T->ftape[c];
+        if (tape == NOREF) { /* not needed: a placeholder that stays dead */
+            T->map[c] = ct.rank ? emit_zeros(T, b, ct, NULL) : em_const(&T->e, 0);
+            continue;
+        }
+        if (!ct.rank) {
+            T->map[c] = emit_idx(&T->e, tape, tape_index(h, iv, lo, NOREF, 0), 1);
+        } else {
+            Ref gen = ir_loop_new(h, b, OP_GEN, ct, ct.rank);
+            h->v.p[gen].line = in->line;
+            Region *gb = h->v.p[gen].reg[0];
+            T->e.r = gb;
+            Ref el = emit_idx(&T->e, tape, tape_index(h, iv, lo, gen, ct.rank), ct.rank + 1);
+            vec_push(h->arena, &gb->yield, el);
+            T->e.r = b;
+            T->map[c] = ir_emit(h, b, OP_RESULT, ct, gen, NOREF, NOREF);
+        }
+        h->v.p[T->map[c]].name = g->v.p[c].name;
+        h->v.p[T->map[c]].line = in->line;
+    }
+    fwd_region(T, sb, b);
+    T->e.rev = saved_rev;
+    zeros_for_region(T, sb, b);
+    T->e.r = b;
+    T->e.line = in->line;
+    for (int j = 0; j < nix; j++) {
+        if (to[j] < 0)
+            continue;
+        Ref rc = ir_carry(h, l, to[j]);
+        h->v.p[rc].name = bar_name(T, ir_carry(g, id, j));
+        h->v.p[rc].rev = 1;
+        Ref y = sb->yield.p[j];
+        if (is_array(g, y) && !g->v.p[y].lin)
+            continue;
+        accum(T, b, y, rc, 0);
+    }
+    rev_region(T, sb, b);
+    T->e.r = b;
+    for (int j = 0; j < nix; j++) {
+        if (to[j] < 0)
+            continue;
+        Ref c = ir_carry(g, id, j);
+        Ref v = T->ct[c];
+        if (v == NOREF || (is_array(g, c) && !T->live[c]))
+            v = is_array(g, c) ? emit_zeros(T, b, g->v.p[c].ty, NULL) : em_const(&T->e, 0);
+        vec_push(h->arena, &b->yield, v);
+    }
+    fr = T->frames.p[--T->frames.n];
+    /* the adjoints of the initial values */
+    for (int j = 0; j < nix; j++) {
+        if (to[j] < 0)
+            continue;
+        Ref res = ir_emit(h, dst, OP_RESULT, h->v.p[init[to[j]]].ty, l, NOREF, NOREF);
+        h->v.p[res].k = to[j];
+        h->v.p[res].rev = 1;
+        h->v.p[res].line = in->line;
+        h->v.p[res].name = bar_name(T, in->list[j]);
+        T->e.r = dst;
+        if (g->v.p[in->list[j]].lin)
+            accum(T, dst, in->list[j], res, 0);
+    }
+    for (int k = 0; k < fr.xs.n; k++) {
+        T->e.r = dst;
+        Ref v = emit_idx(&T->e, fr.cells.p[k], NULL, 0);
+        accum(T, dst, fr.xs.p[k], v, 1);
+    }
+}
+
 /* Adjoint arrays for the lin arrays defined in src, zeroed at the start
  * of its reverse sweep. */
 static void zeros_for_region(Tr *T, const Region *src, Region *dst)
@@ -1055,6 +1481,10 @@ static void rev_region(Tr *T, const Region *src, Region *dst)
             rev_loop(T, src, i, dst);
             continue;
         }
+        if (in->op == OP_FOR) {
+            rev_for(T, src, i, dst);
+            continue;
+        }
         if (!in->lin || !has_ct(T, id))
             continue;
         Ref ct = T->ct[id];
@@ -1066,6 +1496,8 @@ static void rev_region(Tr *T, const Region *src, Region *dst)
         case OP_PARAM:
         case OP_RESULT:
         case OP_ZEROS:
+        case OP_CARRY:
+        case OP_IVAR:
             break;
         case OP_IDX: {
             Aff *ix = arena_alloc(T->h->arena, sizeof(Aff) * (size_t)(in->nix + 1));
@@ -1123,6 +1555,7 @@ Fn *ad_transpose(const Fn *g, const char *name, FnKind kind)
     T.tape = ref_map(g);
     T.tape_gen = ref_map(g);
     T.tape_active = NOREF;
+    T.ftape = ref_map(g);
     /* inputs: everything but the tangents keeps its index */
     for (int i = 0; i < g->in.n; i++)
         if (g->in.p[i].role != IN_TANGENT)

@@ -131,6 +131,49 @@ static void run_loop(Interp *I, const Region *r, int at)
     }
 }
 
+/* A FOR: the CARRYs start at the initial values; after each iteration
+ * they take the yields (all at once); the RESULTs are their final values. */
+static void run_for(Interp *I, const Region *r, int at)
+{
+    const Fn *f = I->f;
+    Ref id = r->ids.p[at];
+    const Inst *in = &f->v.p[id];
+    const Region *b = in->reg[0];
+    size_t total = 0;
+    for (int j = 0; j < in->nix; j++)
+        total += (size_t)ty_size(f->v.p[in->list[j]].ty);
+    double *next = malloc(sizeof(double) * (total + 1));
+    if (!next)
+        BUG("interpreter: out of memory");
+    for (int j = 0; j < in->nix; j++)
+        memcpy(I->val[ir_carry(f, id, j)], I->val[in->list[j]],
+               sizeof(double) * (size_t)ty_size(f->v.p[in->list[j]].ty));
+    long lo = aff_eval(I, in->ix[0]), hi = aff_eval(I, in->ix[1]);
+    double *iv = I->val[b->ids.p[0]];
+    for (long t = 0; t < hi - lo; t++) {
+        iv[0] = (double)(in->k ? hi - 1 - t : lo + t);
+        run_region(I, b);
+        size_t off = 0;
+        for (int j = 0; j < in->nix; j++) {
+            size_t n = (size_t)ty_size(f->v.p[in->list[j]].ty);
+            memcpy(next + off, I->val[b->yield.p[j]], sizeof(double) * n);
+            off += n;
+        }
+        off = 0;
+        for (int j = 0; j < in->nix; j++) {
+            size_t n = (size_t)ty_size(f->v.p[in->list[j]].ty);
+            memcpy(I->val[ir_carry(f, id, j)], next + off, sizeof(double) * n);
+            off += n;
+        }
+    }
+    for (int q = 0; q < ir_nresults(f, r, at); q++) {
+        Ref res = r->ids.p[at + 1 + q];
+        memcpy(I->val[res], I->val[ir_carry(f, id, (int)f->v.p[res].k)],
+               sizeof(double) * (size_t)ty_size(f->v.p[res].ty));
+    }
+    free(next);
+}
+
 static void run_region(Interp *I, const Region *r)
 {
     const Fn *f = I->f;
@@ -165,6 +208,11 @@ static void run_region(Interp *I, const Region *r)
         case OP_LOOP:
             run_loop(I, r, i);
             break;
+        case OP_FOR:
+            run_for(I, r, i);
+            break;
+        case OP_CARRY:
+            break; /* set by its FOR */
         case OP_IDX:
             y[0] = I->val[in->arg[0]][offset(I, f->v.p[in->arg[0]].ty, in->ix, in->nix)];
             break;

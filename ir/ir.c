@@ -365,11 +365,30 @@ static void print_inst(Fn *f, Region *r, int at, int depth, FILE *out)
 {
     Ref id = r->ids.p[at];
     Inst *in = &f->v.p[id];
-    if (in->op == OP_RESULT || in->op == OP_IVAR)
-        return; /* printed with their IF, GEN, RED or LOOP */
+    if (in->op == OP_RESULT || in->op == OP_IVAR || in->op == OP_CARRY)
+        return; /* printed with their IF, GEN, RED, LOOP or FOR */
     fprintf(out, "%*s", 2 * depth + 2, "");
     if (in->op == OP_GEN || in->op == OP_RED || in->op == OP_LOOP) {
         print_loop(f, r, at, depth, out);
+        return;
+    }
+    if (in->op == OP_FOR) {
+        int n = 0;
+        for (int j = 0; j < ir_nresults(f, r, at); j++)
+            fprintf(out, "%s%%%d", n++ ? ", " : "", r->ids.p[at + 1 + j]);
+        fprintf(out, "%sfor%s %%%d in ", n ? " = " : "", in->k ? ".rev" : "", in->reg[0]->ids.p[0]);
+        print_aff(in->ix[0], out);
+        fputs("..", out);
+        print_aff(in->ix[1], out);
+        for (int j = 0; j < in->nix; j++) {
+            fprintf(out, "%s%%%d = ", j ? ", " : " carry ", ir_carry(f, id, j));
+            print_ref(f, in->list[j], out);
+        }
+        if (in->line)
+            fprintf(out, "    ; line %d", in->line);
+        fputs(" {\n", out);
+        print_region(f, in->reg[0], depth + 1, out);
+        fprintf(out, "%*s}\n", 2 * depth + 2, "");
         return;
     }
     if (in->op == OP_IF) {
@@ -493,6 +512,18 @@ static void verify_region(Fn *f, Region *r, unsigned char *seen)
                     ASSERT(seen[in->ix[j].iv[t]] && f->v.p[in->ix[j].iv[t]].op == OP_IVAR);
             verify_region(f, b, seen);
         }
+        if (in->op == OP_FOR) {
+            Region *b = in->reg[0];
+            ASSERT(b && b->owner == id && b->ids.n >= 1 + in->nix);
+            ASSERT(f->v.p[b->ids.p[0]].op == OP_IVAR);
+            for (int j = 0; j < in->nix; j++) {
+                ASSERT(seen[in->list[j]]);
+                Inst *c = &f->v.p[b->ids.p[1 + j]];
+                ASSERT(c->op == OP_CARRY && (int)c->k == j && ty_eq(c->ty, f->v.p[in->list[j]].ty));
+            }
+            verify_region(f, b, seen);
+            ASSERT(b->yield.n == in->nix);
+        }
         if (in->op == OP_IDX || in->op == OP_ACC) {
             ASSERT(in->nix == f->v.p[in->arg[0]].ty.rank);
             for (int j = 0; j < in->nix; j++)
@@ -512,7 +543,7 @@ static void verify_region(Fn *f, Region *r, unsigned char *seen)
         }
         if (in->op == OP_RESULT) {
             Inst *x = &f->v.p[in->arg[0]];
-            ASSERT(x->op == OP_IF || x->op == OP_GEN || x->op == OP_RED);
+            ASSERT(x->op == OP_IF || x->op == OP_GEN || x->op == OP_RED || x->op == OP_FOR);
             ASSERT((int)in->k < x->reg[0]->yield.n);
         }
         seen[id] = 1;

@@ -211,13 +211,6 @@ int lw_int_exponent(Lower *L, const Ast *e, double *n)
     return 0;
 }
 
-static Ref unsupported(Lower *L, const Ast *e, const char *what)
-{
-    if (!L->inlining && diag_error(L->d, e->loc, "%s are not supported yet", what))
-        L->stop = 1;
-    return lw_bad(L, e->loc);
-}
-
 static Ref lower_name(Lower *L, const Ast *e)
 {
     const IndexVar *iv = lw_index_find(L, e->name);
@@ -522,6 +515,11 @@ static Ref shape_of(const Slot *s)
 static void lower_assign(Lower *L, const Ast *st)
 {
     Ref v = lower_expr(L, st->a);
+    if (lw_index_find(L, st->name)) {
+        lw_errf(L, st->name_loc, "'%s' is an index variable and cannot be assigned",
+                diag_name(L->a, st->name));
+        return;
+    }
     lw_check_name(L, st->name, st->name_loc, "a variable"); /* bound anyway */
     int slot = lw_env_find(L, L->env, st->name, 1);
     Ref old = shape_of(&L->env->slot[slot]);
@@ -628,6 +626,94 @@ static void lower_if(Lower *L, const Ast *st)
     }
 }
 
+typedef VEC(const char *) NameVec;
+
+/* The names a block assigns, at any depth, each once, in order. */
+static void assigned_names(Lower *L, const AstList *body, NameVec *out)
+{
+    for (int i = 0; i < body->n; i++) {
+        const Ast *st = body->p[i];
+        if (st->kind == AST_ASSIGN) {
+            int seen = 0;
+            for (int k = 0; k < out->n && !seen; k++)
+                seen = !strcmp(out->p[k], st->name);
+            if (!seen)
+                vec_push(L->a, out, st->name);
+        } else if (st->kind == AST_IF) {
+            assigned_names(L, &st->body, out);
+            assigned_names(L, &st->els, out);
+        } else if (st->kind == AST_FOR) {
+            assigned_names(L, &st->body, out);
+        }
+    }
+}
+
+/* for i in a..b { body }: a FOR.  The variables the body assigns that are
+ * defined before the loop are carried: inside, each is a CARRY (its value
+ * at the start of an iteration), the body yields its value at the end,
+ * and after the loop it is the FOR's RESULT.  Variables first assigned in
+ * the body stay local to it. */
+static void lower_for(Lower *L, const Ast *st)
+{
+    const Ast *g = st->gens.p[0];
+    Aff lo, hi;
+    int ok = lower_affine(L, g->a, AK_STATIC, &lo);
+    ok = lower_affine(L, g->b, AK_STATIC, &hi) && ok;
+    if (!ok)
+        return;
+    int32_t a = lo.c, b = hi.c < lo.c ? lo.c : hi.c;
+    NameVec names = {0};
+    assigned_names(L, &st->body, &names);
+    VEC(int) slots = {0};
+    VEC(Ref) init = {0};
+    for (int k = 0; k < names.n; k++) {
+        int s = lw_env_find(L, L->env, names.p[k], 0);
+        if (s < 0 || L->env->slot[s].state != DEF)
+            continue;
+        vec_push(L->a, &slots, s);
+        vec_push(L->a, &init, L->env->slot[s].val);
+    }
+    Fn *f = L->f;
+    Ref loop = ir_for_new(f, L->r, a, b, slots.n, init.p);
+    f->v.p[loop].line = st->loc.line;
+    Region *saved = L->r, *body = f->v.p[loop].reg[0];
+    int mark = L->env->log.n;
+    for (int j = 0; j < slots.n; j++) {
+        Ref c = ir_carry(f, loop, j);
+        f->v.p[c].line = st->loc.line;
+        f->v.p[c].name = L->env->slot[slots.p[j]].name;
+        if (lw_is_bad(L, init.p[j]))
+            lw_mark_bad(L, c);
+        env_set(L, slots.p[j], c, DEF, 0, NOREF);
+    }
+    lw_check_index_name(L, g);
+    Ref iv = body->ids.p[0];
+    f->v.p[iv].name = g->name;
+    f->v.p[iv].line = st->loc.line;
+    lw_index_bind(L, g->name, g->loc, aff_var(L->a, iv), "for loop");
+    lw_domain_push(L, iv, aff_copy(L->a, lo), aff_const(L->a, b), g, NULL);
+    L->r = body;
+    lower_stmts(L, &st->body, 0);
+    Ref *out = arena_alloc(L->a, sizeof(Ref) * (size_t)(slots.n + 1));
+    for (int j = 0; j < slots.n; j++) {
+        const Slot *sl = &L->env->slot[slots.p[j]];
+        out[j] = sl->state == DEF ? sl->val : ir_carry(f, loop, j);
+        vec_push(L->a, &body->yield, out[j]);
+    }
+    L->r = saved;
+    lw_domain_pop(L, 1);
+    lw_index_unbind(L, 1);
+    env_undo(L->env, mark);
+    for (int j = 0; j < slots.n; j++) {
+        Ref res = lw_put(L, st->loc, OP_RESULT, f->v.p[init.p[j]].ty, loop, NOREF);
+        f->v.p[res].k = j;
+        f->v.p[res].name = L->env->slot[slots.p[j]].name;
+        if (lw_is_bad(L, out[j]) || lw_is_bad(L, init.p[j]))
+            lw_mark_bad(L, res);
+        env_set(L, slots.p[j], res, DEF, 0, NOREF);
+    }
+}
+
 static void lower_stmts(Lower *L, const AstList *body, int top)
 {
     for (int i = 0; i < body->n && !L->stop; i++) {
@@ -640,7 +726,7 @@ static void lower_stmts(Lower *L, const AstList *body, int top)
             lower_if(L, st);
             break;
         case AST_FOR:
-            unsupported(L, st, "for loops");
+            lower_for(L, st);
             break;
         case AST_RETURN:
             if (!top)

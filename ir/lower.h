@@ -158,6 +158,8 @@ void lw_index_bind(Lower *L, const char *name, Loc loc, Aff val, const char *wha
 /* Ends the scope of the innermost n index variables. */
 void lw_index_unbind(Lower *L, int n);
 IndexVar *lw_index_find(Lower *L, const char *name);
+/* The name of generator g may name an index variable here, or reports. */
+void lw_check_index_name(Lower *L, const Ast *g);
 /* An index variable out of scope with this name (for messages), or NULL. */
 IndexVar *lw_index_gone(Lower *L, const char *name);
 /* Pushes a level of the iteration domain: iv runs over lo..hi-1.  For a

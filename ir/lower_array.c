@@ -540,7 +540,7 @@ Ref lower_literal(Lower *L, const Ast *e)
 
 /* A generator's name: not a built-in, constant, function, variable, or
  * index variable already in scope. */
-static void check_index_name(Lower *L, const Ast *g)
+void lw_check_index_name(Lower *L, const Ast *g)
 {
     if (!lw_check_name(L, g->name, g->loc, "an index variable"))
         return;
@@ -597,7 +597,7 @@ Ref lower_comp(Lower *L, const Ast *e)
     Open o = open_loop(L, e->loc, OP_GEN, t, ng);
     for (int k = 0; k < ng; k++) {
         const Ast *g = e->gens.p[k];
-        check_index_name(L, g);
+        lw_check_index_name(L, g);
         Ref iv = name_ivar(L, o.loop, k, g->name);
         Aff v = aff_var(L->a, iv);
         v.c = lo[k];
@@ -647,7 +647,7 @@ Ref lower_reduce(Lower *L, const Ast *e)
         } else if (!lo.n && !hi.n && hi.c < lo.c) {
             hi = lo; /* empty either way */
         }
-        check_index_name(L, g);
+        lw_check_index_name(L, g);
         o[k] = open_red(L, e->loc, (RedKind)kind, lo, hi);
         Ref iv = name_ivar(L, o[k].loop, 0, g->name);
         lw_index_bind(L, g->name, g->loc, aff_var(L->a, iv), kinds[kind]);

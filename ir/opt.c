@@ -14,6 +14,14 @@
 #include <math.h>
 #include <string.h>
 
+typedef VEC(Ref) RefList;
+
+/* GEN, RED, LOOP and FOR own one region, reg[0]. */
+static int has_body(const Inst *in)
+{
+    return ir_is_loop(in) || in->op == OP_FOR;
+}
+
 static Ref resolve(Ref *repl, Ref r)
 {
     while (r != NOREF && repl[r] != NOREF)
@@ -27,14 +35,14 @@ static void rewrite_region(Fn *f, Region *r, Ref *repl)
         Inst *in = &f->v.p[r->ids.p[i]];
         for (int k = 0; k < 3; k++)
             in->arg[k] = resolve(repl, in->arg[k]);
-        if (in->op == OP_LIT)
+        if (in->op == OP_LIT || in->op == OP_FOR)
             for (int k = 0; k < in->nix; k++)
                 in->list[k] = resolve(repl, in->list[k]);
         if (in->op == OP_IF) {
             rewrite_region(f, in->reg[0], repl);
             rewrite_region(f, in->reg[1], repl);
         }
-        if (ir_is_loop(in))
+        if (has_body(in))
             rewrite_region(f, in->reg[0], repl);
     }
     for (int i = 0; i < r->yield.n; i++)
@@ -147,7 +155,9 @@ static int fold_region(Fn *f, Region *r, Ref *repl)
             changed |= fold_region(f, in->reg[1], repl);
             continue;
         }
-        if (ir_is_loop(in)) {
+        if (has_body(in)) {
+            for (int k = 0; in->op == OP_FOR && k < in->nix; k++)
+                in->list[k] = resolve(repl, in->list[k]);
             changed |= fold_region(f, in->reg[0], repl);
             continue;
         }
@@ -240,7 +250,9 @@ static void cse_region(Cse *C, Region *r, Ref *repl)
             cse_region(C, in->reg[1], repl);
             continue;
         }
-        if (ir_is_loop(in)) {
+        if (has_body(in)) {
+            for (int k = 0; in->op == OP_FOR && k < in->nix; k++)
+                in->list[k] = resolve(repl, in->list[k]);
             cse_region(C, in->reg[0], repl);
             continue;
         }
@@ -304,6 +316,7 @@ static void mark(Dce *D, Ref r)
 }
 
 static void prune_region(Dce *D, Region *r);
+static void prune_for(Dce *D, Region *parent, int at);
 
 /* Drop the dead results of a live IF, GEN or RED and the yields that
  * feed them. */
@@ -331,6 +344,44 @@ static void prune_if(Dce *D, Region *parent, int at)
     }
 }
 
+/* Drop the carried values of a live FOR that neither its body nor what
+ * follows it reads, renumbering the rest. */
+static void prune_for(Dce *D, Region *parent, int at)
+{
+    Fn *f = D->f;
+    Ref id = parent->ids.p[at];
+    Inst *in = &f->v.p[id];
+    Region *b = in->reg[0];
+    int nr = ir_nresults(f, parent, at);
+    int *to = arena_alloc(f->arena, sizeof(int) * (size_t)(in->nix + 1));
+    int n = 0;
+    for (int j = 0; j < in->nix; j++) {
+        int live = D->live[ir_carry(f, id, j)];
+        for (int q = 0; q < nr; q++) {
+            Ref res = parent->ids.p[at + 1 + q];
+            live |= D->live[res] && (int)f->v.p[res].k == j;
+        }
+        to[j] = live ? n++ : -1;
+    }
+    for (int j = 0; j < in->nix; j++) {
+        if (to[j] < 0)
+            continue;
+        Ref c = ir_carry(f, id, j);
+        in->list[to[j]] = in->list[j];
+        b->yield.p[to[j]] = b->yield.p[j];
+        D->live[c] = 1; /* kept even when only RESULT j is read */
+        f->v.p[c].k = to[j];
+    }
+    for (int q = 0; q < nr; q++) {
+        Inst *res = &f->v.p[parent->ids.p[at + 1 + q]];
+        if (to[(int)res->k] >= 0)
+            res->k = to[(int)res->k];
+    }
+    in->nix = n;
+    b->yield.n = n;
+    prune_region(D, b);
+}
+
 static void prune_region(Dce *D, Region *r)
 {
     int n = 0;
@@ -341,6 +392,8 @@ static void prune_region(Dce *D, Region *r)
             continue;
         if (in->op == OP_IF || in->op == OP_GEN || in->op == OP_RED)
             prune_if(D, r, i);
+        else if (in->op == OP_FOR)
+            prune_for(D, r, i);
         else if (in->op == OP_LOOP)
             prune_region(D, in->reg[0]);
         r->ids.p[n++] = id;
@@ -348,8 +401,25 @@ static void prune_region(Dce *D, Region *r)
     r->ids.n = n;
 }
 
+static void list_accs(Fn *f, Region *r, RefList *out)
+{
+    for (int i = 0; i < r->ids.n; i++) {
+        Inst *in = &f->v.p[r->ids.p[i]];
+        if (in->op == OP_ACC)
+            vec_push(f->arena, out, r->ids.p[i]);
+        if (in->op == OP_IF) {
+            list_accs(f, in->reg[0], out);
+            list_accs(f, in->reg[1], out);
+        }
+        if (has_body(in))
+            list_accs(f, in->reg[0], out);
+    }
+}
+
 void opt_dce(Fn *f)
 {
+    RefList accs = {0};
+    list_accs(f, f->body, &accs);
     Dce D = {0};
     D.f = f;
     D.live = arena_alloc(f->arena, (size_t)f->v.n + 1);
@@ -372,18 +442,27 @@ void opt_dce(Fn *f)
                 mark(&D, x->reg[0]->yield.p[(int)in->k]);
                 if (x->op == OP_IF)
                     mark(&D, x->reg[1]->yield.p[(int)in->k]);
+                if (x->op == OP_FOR) /* the value when no iteration runs */
+                    mark(&D, x->list[(int)in->k]);
+            }
+            if (in->op == OP_CARRY) { /* its initial and next values */
+                Inst *x = &f->v.p[in->parent->owner];
+                mark(&D, x->list[(int)in->k]);
+                mark(&D, x->reg[0]->yield.p[(int)in->k]);
             }
             /* an instruction inside a branch or loop keeps it alive */
             if (in->parent && in->parent->owner != NOREF)
                 mark(&D, in->parent->owner);
         }
-        /* an ACC is live when its buffer is read */
+        /* an ACC (in the function's regions) is live when its buffer is read */
         int more = 0;
-        for (int i = 0; i < f->v.n; i++)
-            if (f->v.p[i].op == OP_ACC && !D.live[i] && D.live[f->v.p[i].arg[0]]) {
+        for (int k = 0; k < accs.n; k++) {
+            Ref i = accs.p[k];
+            if (!D.live[i] && D.live[f->v.p[i].arg[0]]) {
                 mark(&D, i);
                 more = 1;
             }
+        }
         if (!more)
             break;
     }
@@ -397,7 +476,7 @@ static int count_region(Fn *f, Region *r)
         Inst *in = &f->v.p[r->ids.p[i]];
         if (in->op == OP_IF)
             n += count_region(f, in->reg[0]) + count_region(f, in->reg[1]);
-        if (ir_is_loop(in))
+        if (has_body(in))
             n += count_region(f, in->reg[0]);
     }
     return n;
@@ -566,6 +645,20 @@ static int body_cheap(const Fn *f, const Region *b)
     return n <= 8;
 }
 
+static int contains_for(const Fn *f, const Region *r)
+{
+    for (int i = 0; i < r->ids.n; i++) {
+        const Inst *in = &f->v.p[r->ids.p[i]];
+        if (in->op == OP_FOR)
+            return 1;
+        if (in->op == OP_IF && (contains_for(f, in->reg[0]) || contains_for(f, in->reg[1])))
+            return 1;
+        if (ir_is_loop(in) && contains_for(f, in->reg[0]))
+            return 1;
+    }
+    return 0;
+}
+
 /* Does the IDX `use` run once per element of `gen`? */
 static int runs_once(const Fn *f, Ref gen, Ref use)
 {
@@ -587,7 +680,7 @@ static int runs_once(const Fn *f, Ref gen, Ref use)
         if (o->op == OP_RED)
             return 0; /* a reduction's reverse loop recomputes its body:
                          keep the expensive array as its tape */
-        if (ir_is_loop(o)) {
+        if (has_body(o)) {
             for (int d = 0; d < ir_nivars(f, r->owner); d++) {
                 Ref iv = ir_ivar(f, r->owner, d);
                 int found = 0;
@@ -619,16 +712,16 @@ static void count_uses(Fn *f, Region *r, Uses *U)
                 U->uses[in->arg[k]]++;
                 U->user[in->arg[k]] = id;
             }
-        if (in->op == OP_LIT)
+        if (in->op == OP_LIT || in->op == OP_FOR)
             for (int k = 0; k < in->nix; k++) {
-                U->uses[in->list[k]]++;
+                U->uses[in->list[k]] += in->op == OP_FOR ? 2 : 1; /* FOR: whole value */
                 U->user[in->list[k]] = id;
             }
         if (in->op == OP_IF) {
             count_uses(f, in->reg[0], U);
             count_uses(f, in->reg[1], U);
         }
-        if (ir_is_loop(in))
+        if (has_body(in))
             count_uses(f, in->reg[0], U);
     }
     for (int i = 0; i < r->yield.n; i++) {
@@ -653,6 +746,8 @@ static int fuse_one(Fn *f, Region *r, int at, Uses *U, Ref *repl, int cap)
     Inst *g = &f->v.p[gen];
     if (g->reg[0]->yield.n != 1)
         return -1;
+    if (contains_for(f, g->reg[0]))
+        return -1; /* loops stay where they are */
     int cheap = body_cheap(f, g->reg[0]);
     if (!cheap && !(U->uses[arr] == 1 && runs_once(f, gen, use)))
         return -1;
@@ -694,7 +789,9 @@ static int fuse_region(Fn *f, Region *r, Uses *U, Ref *repl, int cap)
         if (in->op == OP_IF) {
             n += fuse_region(f, in->reg[0], U, repl, cap);
             n += fuse_region(f, in->reg[1], U, repl, cap);
-        } else if (ir_is_loop(in)) {
+        } else if (has_body(in)) {
+            for (int k = 0; in->op == OP_FOR && k < in->nix; k++)
+                in->list[k] = resolve(repl, in->list[k]);
             n += fuse_region(f, in->reg[0], U, repl, cap);
         } else if (in->op == OP_IDX) {
             int k = fuse_one(f, r, i, U, repl, cap);
@@ -745,7 +842,7 @@ static void find_accs(Fn *f, Region *r, int *nacc, Ref *acc)
             find_accs(f, in->reg[0], nacc, acc);
             find_accs(f, in->reg[1], nacc, acc);
         }
-        if (ir_is_loop(in))
+        if (has_body(in))
             find_accs(f, in->reg[0], nacc, acc);
     }
 }

@@ -457,6 +457,37 @@ static void compiled_matches(Ctx *c, const char *text, const double *x, const ch
     free(err);
 }
 
+/* for loops: carried scalars and arrays, branches, nesting, calls */
+static const char *const loop_programs[] = {
+    "fn f(k, c) {\n x = 1\n v = 0\n for i in 0..100 {\n a = -k * x - c * v\n"
+    " x = x + 0.01 * v\n v = v + 0.01 * a\n }\n return x\n}",
+    "fn f(x0, a) {\n x = x0\n for i in 0..200 { x = sin(x) * a + 0.5 * x }\n return x\n}",
+    "fn f(x0, a, b) {\n x = x0\n for i in 0..30 {\n if x > 1 { x = x * 0.5 + a } else { x = x * x + b }\n }\n"
+    " return x\n}",
+    "fn f(w[3], s0) {\n s = s0\n for i in 0..4 {\n for j in 0..3 { s = s * 0.9 + w[j] * i }\n }\n return s\n}",
+    "fn f(W[2,2], U[2,3], X[5,3], b[2]) {\n h = [0, 0]\n for t in 0..5 { h = tanh(W @ h + U @ X[t] + b) }\n"
+    " return sum(h ^ 2)\n}",
+    ("fn step(x, a) {\n for i in 0..3 { t = x * a\n x = x - 0.1 * sin(t) }\n return x\n}\n"
+     "fn f(x, a) = step(step(x, a), a * x)"),
+    "fn f(x[4]) {\n s = 0\n p = 1\n for i in 0..4 {\n s = s + x[i] * p\n p = p * x[3 - i]\n }\n return s\n}",
+};
+
+START_TEST(test_loop_programs)
+{
+    TuLowered c;
+    const char *text = loop_programs[_i];
+    ck_assert_msg(tu_lower(&c, text) == 0, "does not compile: %s", text);
+    B b;
+    b.a = c.a;
+    b.f = c.prog.units.p[c.prog.units.n - 1].primal;
+    double x0[MAXX];
+    for (int k = 0; k < MAXX; k++)
+        x0[k] = 0.3 + 0.7 * sin(2.1 * k + 0.5);
+    check_all(&b, x0, 2e-6);
+    arena_free(c.a);
+}
+END_TEST
+
 START_TEST(test_programs_compiled)
 {
     TuLowered cp;
@@ -488,6 +519,7 @@ Suite *suite_adarr(void)
     tcase_add_test(tc, test_max_ties);
     tcase_add_loop_test(tc, test_programs, 0, (int)(sizeof programs / sizeof *programs));
     tcase_add_loop_test(tc, test_programs_compiled, 0, (int)(sizeof programs / sizeof *programs));
+    tcase_add_loop_test(tc, test_loop_programs, 0, (int)(sizeof loop_programs / sizeof *loop_programs));
     tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
     return s;

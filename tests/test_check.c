@@ -69,7 +69,7 @@ static const struct {
     {"fn f(x) = x + f", 1, 15, "function, not a value"},
     {"fn f(x) = sin", 1, 11, "built-in function, not a value"},
     {"fn f(x[0]) = x", 1, 8, "must be positive"},
-    {"fn f(x) {\n for i in 0..3 {\n x = x + 1\n }\n return x\n}", 2, 2, "not supported yet"},
+    {"fn f(x) {\n for i in 0..3 {\n i = x + 1\n }\n return x\n}", 3, 2, "index variable and cannot be assigned"},
 };
 
 START_TEST(test_bad)
