@@ -937,6 +937,8 @@ static void fwd_for(Tr *T, const Region *src, int at, Region *dst)
     int32_t lo = in->ix[0].c, hi = in->ix[1].c;
     unsigned char *stored = arena_alloc(h->arena, (size_t)nix + 1);
     for_needs(g, id, stored);
+    for (int j = 0; j < nix && hi <= lo; j++)
+        stored[j] = 0; /* no iteration, nothing to record */
     int *to = arena_alloc(h->arena, sizeof(int) * (size_t)(nix + 1));
     Ref *init = arena_alloc(h->arena, sizeof(Ref) * (size_t)(nix + 1));
     int n = 0;

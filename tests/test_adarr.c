@@ -470,6 +470,7 @@ static const char *const loop_programs[] = {
     ("fn step(x, a) {\n for i in 0..3 { t = x * a\n x = x - 0.1 * sin(t) }\n return x\n}\n"
      "fn f(x, a) = step(step(x, a), a * x)"),
     "fn f(x[4]) {\n s = 0\n p = 1\n for i in 0..4 {\n s = s + x[i] * p\n p = p * x[3 - i]\n }\n return s\n}",
+    "fn f(x) {\n y = x * x\n for i in 3..3 { y = sin(y) }\n return y\n}",
 };
 
 START_TEST(test_loop_programs)
