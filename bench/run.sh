@@ -1,14 +1,20 @@
 #!/bin/sh
-# bench/run.sh - instructions per call of the MLP in bench/mlp.dx: the
-# function and gradient dxc generates against a hand-written baseline
-# (bench/mlp_hand.c), counted by callgrind.
+# bench/run.sh - instructions per call, counted by callgrind, of:
+#   - the MLP in bench/mlp.dx: the function and gradient dxc generates
+#     against a hand-written baseline (bench/mlp_hand.c);
+#   - two loops (issue 4): the LSTM of bench/lstm.dx (T = 50, H = 32) and
+#     the 10 000-step spring of tests/models/spring.dx, function and
+#     gradient as dxc generates them (driver bench/loops.c); no baselines,
+#     the figure is the gradient / function ratio.
 #
 #     DXC=build/dxc B=build sh bench/run.sh        (make bench does this)
 #
 # Environment: DXC (the compiler), B (build directory; output goes to
-# $B/bench), BENCH_CC (gcc), N (calls per measurement, 10).  MLP_C=x.c
-# benchmarks x.c, with x.h beside it, as the "generated" code instead of
-# running dxc: a way to test this script, or to time other code.
+# $B/bench), BENCH_CC (gcc), N (calls per measurement, 10), BENCH (which
+# benchmarks: "mlp loops" by default).  MLP_C=x.c benchmarks x.c, with x.h
+# beside it, as the "generated" code instead of running dxc: a way to test
+# this script, or to time other code; LSTM_C and SPRING_C do the same for
+# the loops.
 #
 # How one call is measured.  callgrind --toggle-collect=FN counts only the
 # instructions executed while FN is on the stack, so the count is FN's
@@ -22,7 +28,8 @@
 # difference divides evenly; the script says so if it does not.
 #
 # The script first checks that the generated gradient agrees with the
-# hand-written one to 1e-9 relative (bench compare) and fails if not.
+# hand-written one to 1e-9 relative (bench compare), and that the loops'
+# gradients agree with central differences (loops check); it fails if not.
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,56 +37,38 @@ DXC=${DXC:-$ROOT/build/dxc}
 B=${B:-$ROOT/build}
 CC=${BENCH_CC:-gcc}
 N=${N:-10}
+BENCH=${BENCH:-mlp loops}
 OUT=$B/bench
 CFLAGS="-O2 -std=c99"
 
 mkdir -p "$OUT"
-if [ -n "${MLP_C:-}" ]; then
-    echo "bench: using $MLP_C instead of dxc's output"
-    cp "$MLP_C" "$OUT/mlp.c"
-    cp "${MLP_C%.c}.h" "$OUT/mlp.h"
-else
-    "$DXC" "$ROOT/bench/mlp.dx" -o "$OUT/mlp.c" --header "$OUT/mlp.h"
-fi
 
-# Three translation units, so every measured call is a real call.
-$CC $CFLAGS -c "$OUT/mlp.c" -o "$OUT/mlp.o"
-$CC $CFLAGS -I"$ROOT/bench" -c "$ROOT/bench/mlp_hand.c" -o "$OUT/mlp_hand.o"
-$CC $CFLAGS -I"$OUT" -I"$ROOT/bench" -c "$ROOT/bench/bench.c" -o "$OUT/bench.o"
-$CC -o "$OUT/bench" "$OUT/bench.o" "$OUT/mlp.o" "$OUT/mlp_hand.o" -lm
-
-"$OUT/bench" compare || { echo "bench: the generated gradient disagrees with the hand one" >&2; exit 1; }
-
-# count MODE FN CALLS: instructions executed inside FN over CALLS calls.
+# count BIN MODE FN CALLS: instructions executed inside FN over CALLS calls
+# of BIN MODE CALLS.
 count() {
-    f="$OUT/callgrind.$1.$3.out"
-    if ! valgrind --tool=callgrind --callgrind-out-file="$f" --toggle-collect="$2" \
-            "$OUT/bench" "$1" "$3" >"$OUT/bench.log" 2>"$OUT/valgrind.log"; then
+    f="$OUT/callgrind.$2.$4.out"
+    if ! valgrind --tool=callgrind --callgrind-out-file="$f" --toggle-collect="$3" \
+            "$1" "$2" "$4" >"$OUT/bench.log" 2>"$OUT/valgrind.log"; then
         cat "$OUT/valgrind.log" >&2
-        echo "bench: valgrind failed on '$1 $3'" >&2
+        echo "bench: valgrind failed on '$2 $4'" >&2
         exit 1
     fi
     sed -n 's/^summary: *\([0-9][0-9]*\).*/\1/p' "$f"
 }
 
-# per_call MODE FN: steady-state instructions of one call of FN (see top).
+# per_call BIN MODE FN: steady-state instructions of one call of FN (see top).
 per_call() {
-    c1=$(count "$1" "$2" 1)
-    cn=$(count "$1" "$2" $((N + 1)))
+    c1=$(count "$1" "$2" "$3" 1)
+    cn=$(count "$1" "$2" "$3" $((N + 1)))
     if [ -z "$c1" ] || [ -z "$cn" ] || [ "$c1" -eq 0 ]; then
-        echo "bench: callgrind counted nothing inside $2 (no such function?)" >&2
+        echo "bench: callgrind counted nothing inside $3 (no such function?)" >&2
         exit 1
     fi
     if [ $(((cn - c1) % N)) -ne 0 ]; then
-        echo "bench: note: calls of $2 differ in cost; the mean is shown" >&2
+        echo "bench: note: calls of $3 differ in cost; the mean is shown" >&2
     fi
     echo $(((cn - c1) / N))
 }
-
-f=$(per_call f mlp)
-grad=$(per_call grad mlp_grad)
-hand_f=$(per_call hand_f mlp_hand)
-hand_grad=$(per_call hand_grad mlp_hand_grad)
 
 # verdict RATIO TARGET
 verdict() {
@@ -90,13 +79,74 @@ ratio() {
     awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'
 }
 
-r_gf=$(ratio "$grad" "$f")
-r_gh=$(ratio "$grad" "$hand_grad")
-r_hh=$(ratio "$hand_grad" "$hand_f")
-echo
-echo "MLP 784-128-10, instructions per call (callgrind, $CC $CFLAGS)"
-printf '  %-24s %12s\n' "f (generated)" "$f" "grad (generated)" "$grad" \
-    "hand_f" "$hand_f" "hand_grad" "$hand_grad"
-printf '  %-24s %12s   target <= 3    %s\n' "grad / f" "$r_gf" "$(verdict "$r_gf" 3)"
-printf '  %-24s %12s   target <= 1.1  %s\n' "grad / hand_grad" "$r_gh" "$(verdict "$r_gh" 1.1)"
-printf '  %-24s %12s   (for reference)\n' "hand_grad / hand_f" "$r_hh"
+# gen NAME DX OVERRIDE: NAME.c and NAME.h in $OUT, from dxc DX or copied
+# from OVERRIDE (x.c, with x.h beside it) when that is set.
+gen() {
+    if [ -n "$3" ]; then
+        echo "bench: using $3 instead of dxc's output"
+        cp "$3" "$OUT/$1.c"
+        cp "${3%.c}.h" "$OUT/$1.h"
+    else
+        "$DXC" "$2" -o "$OUT/$1.c" --header "$OUT/$1.h"
+    fi
+}
+
+bench_mlp() {
+    gen mlp "$ROOT/bench/mlp.dx" "${MLP_C:-}"
+
+    # Three translation units, so every measured call is a real call.
+    $CC $CFLAGS -c "$OUT/mlp.c" -o "$OUT/mlp.o"
+    $CC $CFLAGS -I"$ROOT/bench" -c "$ROOT/bench/mlp_hand.c" -o "$OUT/mlp_hand.o"
+    $CC $CFLAGS -I"$OUT" -I"$ROOT/bench" -c "$ROOT/bench/bench.c" -o "$OUT/bench.o"
+    $CC -o "$OUT/bench" "$OUT/bench.o" "$OUT/mlp.o" "$OUT/mlp_hand.o" -lm
+
+    "$OUT/bench" compare || { echo "bench: the generated gradient disagrees with the hand one" >&2; exit 1; }
+
+    f=$(per_call "$OUT/bench" f mlp)
+    grad=$(per_call "$OUT/bench" grad mlp_grad)
+    hand_f=$(per_call "$OUT/bench" hand_f mlp_hand)
+    hand_grad=$(per_call "$OUT/bench" hand_grad mlp_hand_grad)
+
+    r_gf=$(ratio "$grad" "$f")
+    r_gh=$(ratio "$grad" "$hand_grad")
+    r_hh=$(ratio "$hand_grad" "$hand_f")
+    echo
+    echo "MLP 784-128-10, instructions per call (callgrind, $CC $CFLAGS)"
+    printf '  %-24s %12s\n' "f (generated)" "$f" "grad (generated)" "$grad" \
+        "hand_f" "$hand_f" "hand_grad" "$hand_grad"
+    printf '  %-24s %12s   target <= 3    %s\n' "grad / f" "$r_gf" "$(verdict "$r_gf" 3)"
+    printf '  %-24s %12s   target <= 1.1  %s\n' "grad / hand_grad" "$r_gh" "$(verdict "$r_gh" 1.1)"
+    printf '  %-24s %12s   (for reference)\n' "hand_grad / hand_f" "$r_hh"
+}
+
+bench_loops() {
+    gen lstm "$ROOT/bench/lstm.dx" "${LSTM_C:-}"
+    gen spring "$ROOT/tests/models/spring.dx" "${SPRING_C:-}"
+    $CC $CFLAGS -c "$OUT/lstm.c" -o "$OUT/lstm.o"
+    $CC $CFLAGS -c "$OUT/spring.c" -o "$OUT/spring.o"
+    $CC $CFLAGS -I"$OUT" -c "$ROOT/bench/loops.c" -o "$OUT/loops.o"
+    $CC -o "$OUT/loops" "$OUT/loops.o" "$OUT/lstm.o" "$OUT/spring.o" -lm
+
+    "$OUT/loops" check || { echo "bench: a loop gradient disagrees with differences" >&2; exit 1; }
+
+    lf=$(per_call "$OUT/loops" lstm_f lstm)
+    lg=$(per_call "$OUT/loops" lstm_grad lstm_grad)
+    sf=$(per_call "$OUT/loops" spring_f spring)
+    sg=$(per_call "$OUT/loops" spring_grad spring_grad)
+    r_l=$(ratio "$lg" "$lf")
+    r_s=$(ratio "$sg" "$sf")
+    echo
+    echo "Loops, instructions per call (callgrind, $CC $CFLAGS)"
+    printf '  %-24s %12s\n' "lstm (T=50, H=32)" "$lf" "lstm_grad" "$lg" \
+        "spring (10 000 steps)" "$sf" "spring_grad" "$sg"
+    printf '  %-24s %12s   target <= 3    %s\n' "lstm_grad / lstm" "$r_l" "$(verdict "$r_l" 3)"
+    printf '  %-24s %12s   target <= 3    %s\n' "spring_grad / spring" "$r_s" "$(verdict "$r_s" 3)"
+}
+
+for b in $BENCH; do
+    case $b in
+    mlp) bench_mlp ;;
+    loops) bench_loops ;;
+    *) echo "bench: unknown benchmark '$b' (mlp, loops)" >&2; exit 1 ;;
+    esac
+done

@@ -5,8 +5,9 @@
  *
  * Build: dxc spring.dx -o spring.c --header spring.h, then compile this
  * file with -I runtime -I <dir of spring.h>, link spring.c, the runtime
- * (libdxrt.a) and -lm.  With dxc --workspace and -DDX_WS it also checks
- * spring_grad_ws and asserts the size of the tape (see below and README).
+ * (libdxrt.a) and -lm.  With dxc --workspace (and -DDX_WS, which then
+ * is implied) it also checks spring_grad_ws and asserts the size of the
+ * tape (see below and README).
  *
  * The reference is the same integrator written in C, carrying alongside
  * x and v their first and second derivatives with respect to k and c
@@ -27,7 +28,7 @@
  *   - spring_jvp against the sensitivities along a random direction;
  *   - spring_hvp against the second-order sensitivities and against
  *     dxrt_check_hvp (differences of spring_grad).
- * With -DDX_WS (the header from dxc --workspace), also:
+ * With the header from dxc --workspace (-DDX_WS), also:
  *   - spring_grad_WS_BYTES <= 2 * 8 * 10000 + 1024: the tape holds at
  *     most two doubles per step (issue 4), plus 1 KiB of slack;
  *   - spring_grad_ws on a malloc'ed workspace of exactly
@@ -49,6 +50,11 @@ enum { NSTEP = 10000 };         /* as in spring.dx */
 static const double dt = 0.001;
 enum { NP = 2 };                /* active parameters, packed: k, c */
 
+/* The workspace checks run with -DDX_WS, or whenever the header comes
+ * from dxc --workspace. */
+#if defined(spring_grad_WS_BYTES) && !defined(DX_WS)
+#define DX_WS 1
+#endif
 #ifdef DX_WS
 #ifndef spring_grad_WS_BYTES
 #error "-DDX_WS needs the header written by dxc --workspace (spring_grad_WS_BYTES)"
