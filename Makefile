@@ -82,7 +82,9 @@ check-valgrind: $(B)/dxtest $(B)/dxc
 	    DX_VALGRIND=1 CK_FORK=no valgrind --error-exitcode=1 --leak-check=full -q $(B)/dxtest
 
 # Instructions per call (callgrind) of the MLP gradient dxc generates from
-# bench/mlp.dx against a hand-written one; see bench/run.sh.  Not in check.
+# bench/mlp.dx against a hand-written one, and of the loops (the LSTM of
+# bench/lstm.dx, the spring of tests/models/spring.dx) with their
+# gradient/function ratios; see bench/run.sh.  Not in check.
 bench: $(B)/dxc
 	DXC=$(CURDIR)/$(B)/dxc B=$(CURDIR)/$(B) sh bench/run.sh
 
