@@ -37,7 +37,7 @@
 
 int cg_is_loop(const Inst *in)
 {
-    return in->op == OP_GEN || in->op == OP_RED || in->op == OP_LOOP;
+    return in->op == OP_GEN || in->op == OP_RED || in->op == OP_LOOP || in->op == OP_FOR;
 }
 
 /* NODIFF is the identity in C: every use reads its operand. */
@@ -72,6 +72,8 @@ static void count_use(Cg *c, Ref v, const Region *where, Ref user, int pos, int 
         c->use_reg[v] = where;
         c->user[v] = user;
         c->use_pos[v] = pos;
+        if (user == NOREF && pos > c->last_read[v])
+            c->last_read[v] = pos; /* a yield or an output: where it is read */
     }
     if (!within(c->f, where, c->f->v.p[v].parent)) {
         c->hoist[v] = 1;
@@ -93,9 +95,10 @@ static void analyse_region(Cg *c, const Region *r)
         int at = c->pos[id] = ++c->npos;
         for (int k = 0; k < op_info[in->op].nargs && in->op != OP_RESULT; k++)
             count_use(c, in->arg[k], r, id, at, !(in->op == OP_ACC && k == 0));
-        if (in->op == OP_LIT)
+        if (in->op == OP_LIT || in->op == OP_FOR)
             for (int k = 0; k < in->nix; k++)
                 count_use(c, in->list[k], r, id, at, 1);
+        vec_push(c->p->arena, &c->order, id);
         switch (in->op) {
         case OP_IF:
             analyse_region(c, in->reg[0]);
@@ -104,6 +107,7 @@ static void analyse_region(Cg *c, const Region *r)
         case OP_GEN:
         case OP_RED:
         case OP_LOOP:
+        case OP_FOR:
             analyse_region(c, in->reg[0]);
             /* `if (t > m) m = t;` reads t twice */
             if (in->op == OP_RED && (in->k == RK_MAX || in->k == RK_MIN))
@@ -155,7 +159,7 @@ int cg_inlined(const Cg *c, Ref v)
     if (in->ty.rank || in->ty.kind == TY_NONE || in->ty.kind == TY_INDEX)
         return 0;
     switch (in->op) {
-    case OP_PARAM: case OP_RESULT: case OP_IF: case OP_ZEROS: case OP_NODIFF:
+    case OP_PARAM: case OP_RESULT: case OP_IF: case OP_ZEROS: case OP_NODIFF: case OP_CARRY:
         return 0;
     default:
         break;
@@ -351,6 +355,292 @@ static void share_yields(Cg *c, const Region *r)
     }
 }
 
+/* ---------------- for loops ---------------- */
+
+/*
+ * A carried variable is one C variable: the FOR's RESULT (or, when the
+ * loop's value is not used, its CARRY) is the representative, and the
+ * CARRY shares it.  Two rewrites then save copies:
+ *
+ *  - The initial value is computed straight into it when nothing reads
+ *    that value's variable once the loop starts (x = x0 * 2 before the
+ *    loop; the carried variable of an enclosing loop, so nested loops
+ *    carrying s share one s).
+ *  - The body's new value is computed straight into it when nothing reads
+ *    the old value from where the new one starts being written (x = x +
+ *    dt * v; v_bar += ...).  Other new values are assigned at the end of
+ *    the iteration, in an order that reads every old value before it is
+ *    overwritten (cbody.c).
+ *
+ * Both rest on c->last_read[v], the position of the last statement that
+ * reads v (an inlined value is read where its user is written).
+ */
+
+int cg_is_tape(const Inst *in)
+{
+    size_t n = in->name ? strlen(in->name) : 0;
+    /* the AD marks tapes; until it does, they are the buffers it names x_tape */
+    return in->op == OP_ZEROS &&
+           (in->tape || (in->k == 1 && n >= 5 && !strcmp(in->name + n - 5, "_tape")));
+}
+
+static void find_last_reads(Cg *c)
+{
+    const Fn *f = c->f;
+    for (int i = c->order.n - 1; i >= 0; i--) {
+        Ref u = c->order.p[i];
+        const Inst *in = &f->v.p[u];
+        int at = cg_inlined(c, u) ? c->last_read[u] : c->pos[u];
+        Ref a[3] = {NOREF, NOREF, NOREF};
+        for (int k = 0; k < op_info[in->op].nargs && in->op != OP_RESULT; k++)
+            a[k] = in->arg[k]; /* an ACC's buffer too: it is written there */
+        for (int k = 0; k < 3; k++) {
+            Ref v = cg_resolve(c, a[k]);
+            if (v != NOREF && at > c->last_read[v])
+                c->last_read[v] = at;
+        }
+        if (in->op == OP_LIT || in->op == OP_FOR)
+            for (int k = 0; k < in->nix; k++) {
+                Ref v = cg_resolve(c, in->list[k]);
+                if (at > c->last_read[v])
+                    c->last_read[v] = at;
+            }
+    }
+}
+
+/* The instruction that first writes v's storage: its IF, GEN, RED or FOR
+ * for a RESULT, its FOR for a CARRY, v itself otherwise. */
+static Ref first_write(const Cg *c, Ref v)
+{
+    const Inst *in = &c->f->v.p[v];
+    if (in->op == OP_RESULT)
+        return in->arg[0];
+    if (in->op == OP_CARRY)
+        return in->parent->owner;
+    return v;
+}
+
+/* The last read of any value held in variable `root` among the
+ * instructions of order[from..) before position `end`. */
+static int class_last_read(const Cg *c, Ref root, int from, int end)
+{
+    int last = 0;
+    for (int k = from; k < c->order.n && c->pos[c->order.p[k]] < end; k++) {
+        Ref v = c->order.p[k];
+        if (cg_var_of(c, v) == root && c->last_read[v] > last)
+            last = c->last_read[v];
+    }
+    return last;
+}
+
+int cg_owns(const Cg *c, Ref id, Ref root)
+{
+    const Inst *in = &c->f->v.p[root];
+    return (in->op == OP_RESULT && in->arg[0] == id) ||
+           (in->op == OP_CARRY && in->parent->owner == id);
+}
+
+/* The source name of carried variable j of FOR id (x, x_dot), or NULL. */
+static const char *carried_name(const Cg *c, Ref id, int j)
+{
+    const Fn *f = c->f;
+    const Inst *in = &f->v.p[id];
+    Ref from[4] = {NOREF, ir_carry(f, id, j), cg_resolve(c, in->reg[0]->yield.p[j]),
+                   cg_resolve(c, in->list[j])};
+    for (int q = 0; q < in->parent->ids.n; q++) {
+        const Inst *x = &f->v.p[in->parent->ids.p[q]];
+        if (x->op == OP_RESULT && x->arg[0] == id && (int)x->k == j)
+            from[0] = in->parent->ids.p[q];
+    }
+    for (int q = 0; q < 4; q++) {
+        const Inst *x = from[q] == NOREF ? NULL : &f->v.p[from[q]];
+        if (x && x->name)
+            return x->lin && !strstr(x->name, "_dot") ? arena_printf(c->p->arena, "%s_dot", x->name)
+                                                      : x->name;
+    }
+    return NULL;
+}
+
+/* The initial value init of carried variable j of FOR id becomes the
+ * carried variable itself, if no read of its variable follows the loop's
+ * start within the loop's region. */
+static void share_init(Cg *c, Ref id, int j)
+{
+    const Fn *f = c->f;
+    const Inst *in = &f->v.p[id];
+    Ref cy = ir_carry(f, id, j), rep = cg_var_of(c, cy);
+    Ref init = cg_resolve(c, in->list[j]);
+    if (c->frozen[init]) /* a cell's final value: the cell */
+        init = cg_resolve(c, f->v.p[init].arg[0]);
+    Ref R = cg_var_of(c, init);
+    const Inst *ri = &f->v.p[R];
+    const Region *r = in->parent;
+    if (R == rep || cg_inlined(c, init) || cg_inlined(c, R) || c->hoist[R] || c->hoist[rep] ||
+        ri->op == OP_PARAM || ri->op == OP_CONST || ri->op == OP_IREAL ||
+        !ty_eq(ri->ty, f->v.p[cy].ty))
+        return;
+    /* R defined in the loop's region, or the variable that the loop whose
+     * body holds this one carries */
+    int enclosing = 0;
+    if (r->owner != NOREF && f->v.p[r->owner].op == OP_FOR)
+        for (int k = 0; k < f->v.p[r->owner].nix; k++)
+            enclosing |= cg_var_of(c, ir_carry(f, r->owner, k)) == R;
+    if (ri->parent != r && !enclosing)
+        return;
+    int from = c->order_at[r->ids.p[0]];
+    int end = r == f->body ? INT_MAX : c->region_end[id];
+    if (class_last_read(c, R, from, end) > c->pos[id])
+        return;
+    if (cg_owns(c, id, rep))
+        c->var[rep] = R;
+    else
+        c->var[R] = rep; /* rep is an if's result, declared before it */
+    Ref root = cg_var_of(c, R);
+    c->carried[root] = 1;
+    if (!f->v.p[root].name && !c->hint[root])
+        c->hint[root] = carried_name(c, id, j); /* named after the variable */
+}
+
+/* in is an IDX of element (i, j, ...) of GEN g's index space. */
+static int own_element(const Fn *f, Ref g, const Inst *in)
+{
+    if (in->nix != f->v.p[g].ty.rank)
+        return 0;
+    for (int d = 0; d < in->nix; d++) {
+        Aff x = in->ix[d];
+        int32_t coef = 0, other = 0;
+        for (int t = 0; t < x.n; t++) {
+            if (x.iv[t] == ir_ivar(f, g, d))
+                coef += x.a[t];
+            else
+                other |= x.a[t] != 0;
+        }
+        if (x.c || other || coef != 1)
+            return 0;
+    }
+    return 1;
+}
+
+static int reads_class(const Cg *c, Ref a, Ref root)
+{
+    return a != NOREF && cg_var_of(c, cg_resolve(c, a)) == root;
+}
+
+/* GEN g, the only writer of its one result, computes carried array root
+ * element by element in place (h = og * tanh(c), elementwise), if from
+ * g's start root's old value is read only at g's own element, by the
+ * body computing that element. */
+static int elementwise(const Cg *c, Ref g, Ref root, const Region *b)
+{
+    const Fn *f = c->f;
+    const Inst *gi = &f->v.p[g];
+    int at = 0;
+    while (at < b->ids.n && b->ids.p[at] != g)
+        at++;
+    if (gi->op != OP_GEN || at == b->ids.n || ir_nresults(f, b, at) != 1)
+        return 0;
+    int gend = c->region_end[gi->reg[0]->ids.p[0]], end = c->region_end[b->ids.p[0]];
+    for (int i = 0; i < b->yield.n; i++)
+        if (reads_class(c, b->yield.p[i], root))
+            return 0;
+    for (int k = c->order_at[b->ids.p[0]]; k < c->order.n && c->pos[c->order.p[k]] < end; k++) {
+        Ref u = c->order.p[k];
+        const Inst *in = &f->v.p[u];
+        if (c->pos[u] >= c->pos[g])
+            for (int s = 0; s < 2; s++)
+                for (int i = 0; in->reg[s] && i < in->reg[s]->yield.n; i++)
+                    if (reads_class(c, in->reg[s]->yield.p[i], root))
+                        return 0;
+        if ((cg_inlined(c, u) ? c->last_read[u] : c->pos[u]) < c->pos[g] || in->op == OP_RESULT)
+            continue;
+        if (in->op == OP_IDX && c->pos[u] > c->pos[g] && c->pos[u] < gend && own_element(f, g, in))
+            continue;
+        for (int q = 0; q < op_info[in->op].nargs; q++)
+            if (reads_class(c, in->arg[q], root))
+                return 0;
+        if (in->op == OP_LIT || in->op == OP_FOR)
+            for (int q = 0; q < in->nix; q++)
+                if (reads_class(c, in->list[q], root))
+                    return 0;
+    }
+    return 1;
+}
+
+/* The new value y of carried variable j is computed straight into it if
+ * no read of the old value comes at or after (for a plain scalar
+ * statement: after) the first write of y's variable. */
+static void share_next(Cg *c, Ref id, int j)
+{
+    const Fn *f = c->f;
+    const Inst *in = &f->v.p[id];
+    const Region *b = in->reg[0];
+    Ref cy = ir_carry(f, id, j), rep = cg_var_of(c, cy);
+    Ref y = cg_resolve(c, b->yield.p[j]), Y = cg_var_of(c, y);
+    /* x_bar = ...; x_bar += t, the last term written in the yield: the
+     * running sum is x_bar itself, and so is the yield, as a statement */
+    Ref chain = NOREF;
+    if (cg_inlined(c, y)) {
+        const Inst *in_y = &f->v.p[y];
+        Ref a = in_y->op == OP_ADD && in_y->acc ? cg_resolve(c, in_y->arg[0]) : NOREF;
+        if (a == NOREF || cg_inlined(c, a) || c->uses[a] != 1 || f->v.p[a].parent != b ||
+            !in_y->name || !f->v.p[a].name || strcmp(in_y->name, f->v.p[a].name))
+            return;
+        chain = y;
+        Y = cg_var_of(c, a);
+    }
+    const Inst *yi = &f->v.p[Y];
+    if (Y == rep || cg_inlined(c, Y) || c->hoist[Y] ||
+        f->v.p[first_write(c, Y)].parent != b || yi->op == OP_PARAM || yi->op == OP_CONST ||
+        !ty_eq(yi->ty, f->v.p[cy].ty))
+        return;
+    int plain = !yi->ty.rank && (op_info[yi->op].kind == K_ARITH ||
+                                 op_info[yi->op].kind == K_MATH || yi->op == OP_IDX);
+    int start = c->pos[first_write(c, Y)] + plain;
+    if (class_last_read(c, rep, c->order_at[b->ids.p[0]], c->region_end[b->ids.p[0]]) >= start &&
+        !(yi->op == OP_RESULT && elementwise(c, yi->arg[0], rep, b)))
+        return;
+    c->var[Y] = rep;
+    if (chain != NOREF) {
+        c->force[chain] = 1;
+        c->var[chain] = rep;
+    }
+}
+
+static void share_carries(Cg *c)
+{
+    const Fn *f = c->f;
+    int n = c->order.n;
+    c->order_at = arena_alloc(c->p->arena, sizeof(int) * (size_t)(f->v.n + 1));
+    for (int k = 0; k < n; k++)
+        c->order_at[c->order.p[k]] = k;
+    find_last_reads(c);
+    /* the representatives: a FOR's RESULT, or its CARRY */
+    for (int k = 0; k < n; k++) {
+        Ref v = c->order.p[k];
+        const Inst *in = &f->v.p[v];
+        if (in->op != OP_RESULT || f->v.p[in->arg[0]].op != OP_FOR)
+            continue;
+        Ref cy = ir_carry(f, in->arg[0], (int)in->k);
+        if (cg_var_of(c, cy) == cy)
+            c->var[cy] = cg_var_of(c, v);
+        else if (c->var[v] == v)
+            c->var[v] = cg_var_of(c, cy);
+    }
+    for (int k = 0; k < n; k++) {
+        Ref v = c->order.p[k];
+        if (f->v.p[v].op == OP_CARRY)
+            c->carried[cg_var_of(c, v)] = 1;
+    }
+    for (int k = 0; k < n; k++)
+        if (f->v.p[c->order.p[k]].op == OP_FOR)
+            for (int j = 0; j < f->v.p[c->order.p[k]].nix; j++)
+                share_init(c, c->order.p[k], j);
+    for (int k = n - 1; k >= 0; k--)
+        if (f->v.p[c->order.p[k]].op == OP_FOR)
+            for (int j = 0; j < f->v.p[c->order.p[k]].nix; j++)
+                share_next(c, c->order.p[k], j);
+}
+
 /* ---------------- names and storage ---------------- */
 
 /* Names variables in the order a reader meets them; an if's or a loop's
@@ -362,6 +652,10 @@ static void name_one(Cg *c, Ref v)
     if (c->cname[v] || cg_var_of(c, v) != v || cg_inlined(c, v) || in->op == OP_NODIFF ||
         (c->uses[v] == 0 && in->op != OP_RESULT && in->op != OP_ZEROS))
         return;
+    if (!in->name && c->hint[v]) { /* named after the loop variable it becomes */
+        c->cname[v] = unique(c, &c->locals, c->hint[v]);
+        return;
+    }
     const char *base = in->name;
     if (!base && f->out.n && v == cg_resolve(c, f->out.p[0].ref) && f->out.p[0].role == OUT_RETURN)
         base = "y"; /* the value, as in the explainer's y = x^2 */
@@ -374,13 +668,31 @@ static void name_one(Cg *c, Ref v)
     c->cname[v] = unique(c, &c->locals, base);
 }
 
+/* A carried variable is named after the loop's result, or the CARRY, or
+ * its new value, or its initial value, whichever has a source name. */
+static void name_carried(Cg *c, Ref id)
+{
+    const Fn *f = c->f;
+    const Inst *in = &f->v.p[id];
+    for (int j = 0; j < in->nix; j++) {
+        Ref root = cg_var_of(c, ir_carry(f, id, j));
+        if (c->cname[root] || !cg_owns(c, id, root))
+            continue;
+        const char *base = carried_name(c, id, j);
+        c->cname[root] = unique(c, &c->locals, base ? base : arena_printf(c->p->arena, "t%d", ++c->tmp));
+    }
+}
+
 static void name_region(Cg *c, const Region *r)
 {
     const Fn *f = c->f;
     for (int i = 0; i < r->ids.n; i++) {
         Ref id = r->ids.p[i];
         const Inst *in = &f->v.p[id];
-        if (in->op == OP_IF || cg_is_loop(in)) {
+        if (in->op == OP_FOR) {
+            name_carried(c, id);
+            name_region(c, in->reg[0]);
+        } else if (in->op == OP_IF || cg_is_loop(in)) {
             int nr = ir_nresults(f, r, i);
             for (int j = 0; j < nr; j++)
                 name_one(c, r->ids.p[i + 1 + j]);
@@ -415,7 +727,7 @@ static void place_outputs(Cg *c)
             continue;
         }
         if (cg_inlined(c, v) || in->op == OP_PARAM || c->uses[v] != 1 || in->parent != f->body ||
-            c->cname[cg_var_of(c, v)])
+            c->cname[cg_var_of(c, v)] || c->carried[cg_var_of(c, v)])
             continue;
         c->cname[cg_var_of(c, v)] = arena_printf(c->p->arena, "*%s", c->out_names[i]);
         c->in_place[i] = 1;
@@ -433,6 +745,8 @@ static int pickable(const Cg *c, Ref y, Ref ifi)
     if (!in->ty.rank || within(f, in->parent, f->v.p[ifi].reg[0]) ||
         within(f, in->parent, f->v.p[ifi].reg[1]))
         return 0;
+    if (c->carried[root])
+        return 0; /* a loop writes it */
     return in->op == OP_PARAM || in->op == OP_LIT || c->store[root] == ST_PTR ||
            (in->op == OP_RESULT && f->v.p[in->arg[0]].op == OP_GEN);
 }
@@ -452,7 +766,7 @@ static void point_results(Cg *c, const Region *r)
         for (int j = 0; j < ir_nresults(f, r, i); j++) {
             Ref res = r->ids.p[i + 1 + j];
             int k = (int)f->v.p[res].k;
-            if (f->v.p[res].ty.rank && cg_var_of(c, res) == res && !c->hoist[res] &&
+            if (f->v.p[res].ty.rank && cg_var_of(c, res) == res && !c->hoist[res] && !c->carried[res] &&
                 c->store[res] == ST_NONE && pickable(c, in->reg[0]->yield.p[k], id) &&
                 pickable(c, in->reg[1]->yield.p[k], id))
                 c->store[res] = ST_PTR;
@@ -476,7 +790,8 @@ static void place_locals(Cg *c, const Region *r)
         }
         Ref root = cg_var_of(c, id);
         if (!in->ty.rank || in->op == OP_PARAM || in->op == OP_NODIFF || in->op == OP_IF ||
-            cg_is_loop(in) || c->store[root] != ST_NONE || !(in->op == OP_ZEROS || c->read[root]))
+            cg_is_loop(in) || c->store[root] != ST_NONE ||
+            !(in->op == OP_ZEROS || c->read[root] || c->carried[root]))
             continue;
         c->store[root] = ST_LOCAL;
         c->off[root] = c->frame;
@@ -512,6 +827,10 @@ void cg_prepare(Cg *c, const Fn *f, int ws)
     c->store = arena_alloc(A, n);
     c->bar = arena_alloc(A, n);
     c->read = arena_alloc(A, n);
+    c->carried = arena_alloc(A, n);
+    c->hint = arena_alloc(A, sizeof(char *) * n);
+    c->last_read = arena_alloc(A, sizeof(int) * n);
+    c->order.n = 0;
     c->off = arena_alloc(A, sizeof(long long) * n);
     c->frame = 0;
     c->largest = NOREF;
@@ -537,6 +856,7 @@ void cg_prepare(Cg *c, const Fn *f, int ws)
         c->force[cg_resolve(c, f->out.p[0].ref)] = 1;
     chain_region(c, f->body);
     share_yields(c, f->body);
+    share_carries(c);
 
     /* parameters, outputs and the workspace are named first: the
      * prototype shows the model's names */

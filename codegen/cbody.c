@@ -86,6 +86,8 @@ static void index_put(const Cg *c, Str *s, Type t, const Aff *ix, int n)
 {
     long long k = 0;
     int started = 0, compound = 0;
+    if (ty_size(t) > INT_MAX)
+        puts_(s, "(long long)"); /* a tape past INT_MAX elements: 64-bit offsets */
     size_t mark = s->n;
     for (int d = 0; d < n; d++) {
         Aff x = ix[d];
@@ -391,8 +393,9 @@ static void indent(Cg *c)
         puts_(&c->body, "    ");
 }
 
-/* " / * line N: text * /" for a statement from source line `line`. */
-static void line_comment(Cg *c, int line)
+/* " / * line N: text * /" for a statement from source line `line`; how
+ * follows N (", backwards"). */
+static void line_comment_how(Cg *c, int line, const char *how)
 {
     const Source *src = c->f->src;
     if (line <= 0 || !src)
@@ -431,7 +434,12 @@ static void line_comment(Cg *c, int line)
     if (n && text[n - 1] == '/' && n > 1 && text[n - 2] == '*')
         n--;
     text[n] = 0;
-    putf(&c->body, "  /* line %d: %s%s */", line, text, cut ? " ..." : "");
+    putf(&c->body, "  /* line %d%s: %s%s */", line, how, text, cut ? " ..." : "");
+}
+
+static void line_comment(Cg *c, int line)
+{
+    line_comment_how(c, line, "");
 }
 
 static void stmt_end(Cg *c, int line)
@@ -439,6 +447,43 @@ static void stmt_end(Cg *c, int line)
     puts_(&c->body, ";");
     line_comment(c, line);
     puts_(&c->body, "\n");
+}
+
+/* ";  / * line N: note * /" where the source text would say less. */
+static void stmt_end_note(Cg *c, int line, const char *note)
+{
+    if (line > 0)
+        putf(&c->body, ";  /* line %d: %s */\n", line, note);
+    else
+        putf(&c->body, ";  /* %s */\n", note);
+}
+
+/* What tape buf holds, read or written at index ix[0] (Aff of the loop's
+ * index): "x at the start of iteration i" (a carried value), "a of
+ * iteration i" (a value of the body). */
+static const char *tape_what(const Cg *c, Ref buf, Aff at)
+{
+    const Fn *f = c->f;
+    const Inst *b = &f->v.p[buf];
+    Arena *A = c->p->arena;
+    size_t n = strlen(b->name ? b->name : "");
+    const char *what = n > 5 && !strcmp(b->name + n - 5, "_tape")
+                           ? arena_printf(A, "%.*s%s", (int)(n - 5), b->name, b->lin ? "_dot" : "")
+                           : "the value";
+    int carried = 0;
+    for (Ref v = 0; v < f->v.n && !carried; v++)
+        if (f->v.p[v].op == OP_ACC && f->v.p[v].arg[0] == buf) {
+            const Inst *x = &f->v.p[cg_resolve(c, f->v.p[v].arg[1])];
+            if (x->op == OP_IDX)
+                x = &f->v.p[cg_resolve(c, x->arg[0])];
+            carried = x->op == OP_CARRY;
+        }
+    const char *iv = NULL;
+    for (int k = 0; k < at.n && !iv; k++)
+        if (at.a[k])
+            iv = c->cname[at.iv[k]];
+    return arena_printf(A, "%s %s iteration %s", what, carried ? "at the start of" : "of",
+                        iv ? iv : "0");
 }
 
 static void emit_region(Cg *c, const Region *r);
@@ -458,6 +503,21 @@ static int is_bar_output(const Cg *c, Ref v)
     return c->bar[cg_var_of(c, v)];
 }
 
+/* The size of an array declaration: `128 * 784`; the product when it
+ * passes INT_MAX (a long tape); 1 for an empty one (a tape of a loop that
+ * runs no iteration: C has no empty arrays). */
+void cg_dims(const Cg *c, Str *s, Type t)
+{
+    (void)c;
+    long long n = ty_size(t);
+    if (n == 0 || n > INT_MAX) {
+        putf(s, "%lld", n ? n : 1);
+        return;
+    }
+    for (int d = 0; d < t.rank; d++)
+        putf(s, "%s%d", d ? " * " : "", (int)t.dim[d]);
+}
+
 /* `double h[128 * 784];`, or its place in the workspace. */
 static void declare_array(Cg *c, Ref v, int line)
 {
@@ -472,8 +532,7 @@ static void declare_array(Cg *c, Ref v, int line)
             putf(&c->body, " + %lld", c->off[root]);
     } else {
         putf(&c->body, "%s %s[", real_t(c), c->cname[root]);
-        for (int d = 0; d < t.rank; d++)
-            putf(&c->body, "%s%d", d ? " * " : "", (int)t.dim[d]);
+        cg_dims(c, &c->body, t);
         puts_(&c->body, "]");
     }
     stmt_end(c, line);
@@ -548,11 +607,12 @@ static void close_for(Cg *c, int n)
  * elements of dst, in one flat loop. */
 static void fill(Cg *c, const char *dst, Type t, Ref src, int line)
 {
+    if (!ty_size(t))
+        return;
     const char *iv = open_index(c, NULL);
     indent(c);
-    putf(&c->body, "for (int %s = 0; %s < ", iv, iv);
-    for (int d = 0; d < t.rank; d++)
-        putf(&c->body, "%s%d", d ? " * " : "", (int)t.dim[d]);
+    putf(&c->body, "for (%s %s = 0; %s < ", ty_size(t) > INT_MAX ? "long long" : "int", iv, iv);
+    cg_dims(c, &c->body, t);
     putf(&c->body, "; %s++) %s[%s] = ", iv, dst, iv);
     if (src == NOREF)
         literal(c, 0, &c->body);
@@ -734,6 +794,220 @@ static void emit_loop(Cg *c, const Region *r, int at)
     close_for(c, in->nix);
 }
 
+/* ---------------- for loops ---------------- */
+
+typedef VEC(Ref) Refs;
+
+/* The variables (by representative) that writing v reads. */
+static void reads_of(Cg *c, Ref v, Refs *out)
+{
+    v = cg_resolve(c, v);
+    const Inst *in = &c->f->v.p[v];
+    if (!cg_inlined(c, v)) {
+        vec_push(c->p->arena, out, cg_var_of(c, v));
+        return;
+    }
+    if (in->op == OP_IDX) {
+        vec_push(c->p->arena, out, cg_var_of(c, in->arg[0]));
+        return;
+    }
+    for (int k = 0; k < op_info[in->op].nargs; k++)
+        reads_of(c, in->arg[k], out);
+}
+
+/* The end of an iteration: carried variable var takes the new value y. */
+typedef struct {
+    Ref y, var;
+    const char *tmp;  /* y, saved in a temporary to break a cycle */
+    Refs reads;       /* the variables that writing y reads */
+    int line, done;
+} Update;
+
+/* A pending update other than j that still reads j's variable, or -1. */
+static int blocker(const Update *u, int n, int j)
+{
+    for (int k = 0; k < n; k++) {
+        if (k == j || u[k].done)
+            continue;
+        for (int q = 0; q < u[k].reads.n; q++)
+            if (u[k].reads.p[q] == u[j].var)
+                return k;
+    }
+    return -1;
+}
+
+static void write_update(Cg *c, Update *u)
+{
+    Type t = c->f->v.p[u->var].ty;
+    u->done = 1;
+    if (t.rank) {
+        fill(c, c->cname[u->var], t, u->y, u->line);
+        return;
+    }
+    indent(c);
+    putf(&c->body, "%s = ", c->cname[u->var]);
+    if (u->tmp)
+        puts_(&c->body, u->tmp);
+    else
+        expr(c, &c->body, u->y, 0);
+    stmt_end(c, u->line);
+}
+
+/* Carried arrays that take each other's old values (a, b = b, a): cyc[q]
+ * takes cyc[q + 1]'s, the last takes cyc[0]'s; one loop rotates them
+ * through a scalar. */
+static void rotate(Cg *c, Update *u, const int *cyc, int m)
+{
+    Type t = c->f->v.p[u[cyc[0]].var].ty;
+    const char *iv = open_index(c, NULL), *tmp = unique(c, &c->locals, "old");
+    indent(c);
+    putf(&c->body, "for (%s %s = 0; %s < ", ty_size(t) > INT_MAX ? "long long" : "int", iv, iv);
+    cg_dims(c, &c->body, t);
+    putf(&c->body, "; %s++) {  /* the carried arrays exchange their values */\n", iv);
+    c->indent++;
+    indent(c);
+    putf(&c->body, "%s %s = %s[%s];\n", real_t(c), tmp, c->cname[u[cyc[0]].var], iv);
+    for (int q = 0; q < m; q++) {
+        indent(c);
+        if (q + 1 < m)
+            putf(&c->body, "%s[%s] = %s[%s]", c->cname[u[cyc[q]].var], iv,
+                 c->cname[u[cyc[q + 1]].var], iv);
+        else
+            putf(&c->body, "%s[%s] = %s", c->cname[u[cyc[q]].var], iv, tmp);
+        stmt_end(c, u[cyc[q]].line);
+        u[cyc[q]].done = 1;
+    }
+    c->indent--;
+    indent(c);
+    puts_(&c->body, "}\n");
+    c->active.n--;
+}
+
+/*
+ * The end of an iteration of FOR id: every carried variable not computed
+ * in place takes its new value.  They change all at once, so an update
+ * waits until no other pending one reads its variable; a cycle of scalars
+ * (x, y = y, x) saves one new value in a temporary first, a cycle of
+ * arrays is rotated element by element.
+ */
+static void emit_updates(Cg *c, Ref id)
+{
+    const Fn *f = c->f;
+    const Inst *in = &f->v.p[id];
+    int n = in->nix;
+    Update *u = arena_alloc(c->p->arena, sizeof(Update) * (size_t)(n + 1));
+    int *seen = arena_alloc(c->p->arena, sizeof(int) * (size_t)(n + 1));
+    for (int j = 0; j < n; j++) {
+        Ref y = cg_resolve(c, in->reg[0]->yield.p[j]);
+        u[j].y = y;
+        u[j].var = cg_var_of(c, ir_carry(f, id, j));
+        u[j].line = f->v.p[y].line ? f->v.p[y].line : in->line;
+        u[j].done = cg_var_of(c, y) == u[j].var; /* computed in place */
+        if (!u[j].done)
+            reads_of(c, y, &u[j].reads);
+    }
+    for (;;) {
+        int pick = -1, left = 0;
+        for (int j = 0; j < n && pick < 0; j++)
+            if (!u[j].done) {
+                left = 1;
+                if (blocker(u, n, j) < 0)
+                    pick = j;
+            }
+        if (!left)
+            break;
+        if (pick >= 0) {
+            write_update(c, &u[pick]);
+            continue;
+        }
+        /* every pending update waits for another: a cycle */
+        int j = -1;
+        for (int k = 0; k < n && j < 0; k++)
+            if (!u[k].done && !u[k].tmp && !f->v.p[u[k].var].ty.rank)
+                j = k;
+        if (j >= 0) {
+            /* scalars wait only for scalars: walk back to one on the cycle */
+            memset(seen, 0, sizeof(int) * (size_t)n);
+            while (!seen[j]) {
+                seen[j] = 1;
+                j = blocker(u, n, j);
+            }
+            u[j].tmp = unique(c, &c->locals, arena_printf(c->p->arena, "%s_next", c->cname[u[j].var]));
+            indent(c);
+            putf(&c->body, "%s %s = ", real_t(c), u[j].tmp);
+            expr(c, &c->body, u[j].y, 0);
+            stmt_end(c, u[j].line);
+            u[j].reads.n = 0;
+            continue;
+        }
+        /* arrays, each reading one other's: permutation cycles */
+        int m = 0;
+        for (int k = 0; k < n && j < 0; k++)
+            if (!u[k].done)
+                j = k;
+        for (int k = j; m <= n;) {
+            seen[m++] = k;
+            int next = -1;
+            for (int q = 0; q < n && next < 0; q++)
+                if (!u[q].done && u[q].var == u[k].reads.p[0])
+                    next = q;
+            if (next < 0)
+                BUG("cgen: carried arrays wait for each other without a cycle");
+            if (next == j)
+                break;
+            k = next;
+        }
+        rotate(c, u, seen, m);
+    }
+}
+
+/* for (int i = lo; i < hi; i++) { body; updates }, backwards from hi - 1
+ * for k = 1, after the carried variables take their initial values. */
+static void emit_for(Cg *c, const Region *r, int at)
+{
+    const Fn *f = c->f;
+    Ref id = r->ids.p[at];
+    const Inst *in = &f->v.p[id];
+    for (int j = 0; j < in->nix; j++) {
+        Ref root = cg_var_of(c, ir_carry(f, id, j)), init = cg_resolve(c, in->list[j]);
+        if (cg_var_of(c, init) == root ||
+            (c->frozen[init] && cg_var_of(c, f->v.p[init].arg[0]) == root))
+            continue; /* computed in it */
+        Type t = f->v.p[root].ty;
+        int decl = cg_owns(c, id, root) && !declared_before(c, root);
+        if (t.rank) {
+            if (decl)
+                declare_array(c, root, in->line);
+            fill(c, c->cname[root], t, init, in->line);
+            continue;
+        }
+        indent(c);
+        if (decl)
+            putf(&c->body, "%s ", real_t(c));
+        putf(&c->body, "%s = ", c->cname[root]);
+        expr(c, &c->body, init, 0);
+        stmt_end(c, in->line);
+    }
+    if (in->ix[0].n || in->ix[1].n)
+        BUG("cgen: a for loop with bounds that are not constants");
+    long long lo = in->ix[0].c, hi = in->ix[1].c;
+    int back = in->k != 0;
+    Ref ivr = ir_ivar(f, id, 0);
+    const char *iv = c->cname[ivr] = open_index(c, f->v.p[ivr].name);
+    indent(c);
+    if (back)
+        putf(&c->body, "for (%s %s = %lld; %s >= %lld; %s--) {",
+             lo == INT_MIN || hi - 1 < INT_MIN ? "long long" : "int", iv, hi - 1, iv, lo, iv);
+    else
+        putf(&c->body, "for (int %s = %lld; %s < %lld; %s++) {", iv, lo, iv, hi, iv);
+    line_comment_how(c, in->line, back ? ", backwards" : "");
+    puts_(&c->body, "\n");
+    c->indent++;
+    emit_region(c, in->reg[0]);
+    emit_updates(c, id);
+    close_for(c, 1);
+}
+
 /* A fresh buffer: an adjoint array, or a rank-0 accumulator cell. */
 static void emit_zeros(Cg *c, Ref id)
 {
@@ -766,7 +1040,7 @@ static void emit_lit(Cg *c, Ref id)
     }
 }
 
-/* b[ix] += v (k == 1: b[ix] = v). */
+/* b[ix] += v (k == 1, or b not zeroed: b[ix] = v). */
 static void emit_acc(Cg *c, Ref id)
 {
     const Inst *in = &c->f->v.p[id];
@@ -778,9 +1052,16 @@ static void emit_acc(Cg *c, Ref id)
         index_put(c, &c->body, c->f->v.p[b].ty, in->ix, in->nix);
         puts_(&c->body, "]");
     }
-    puts_(&c->body, in->k ? " = " : " += ");
+    /* a buffer that is not zeroed holds nothing to add to: store */
+    int store = in->k || c->f->v.p[cg_resolve(c, in->arg[0])].k;
+    puts_(&c->body, store ? " = " : " += ");
     expr(c, &c->body, in->arg[1], 0);
-    stmt_end(c, in->line);
+    if (store && in->nix && cg_is_tape(&c->f->v.p[b]))
+        stmt_end_note(c, in->line,
+                      arena_printf(c->p->arena, "the tape keeps %s",
+                                   tape_what(c, b, in->ix[0])));
+    else
+        stmt_end(c, in->line);
 }
 
 static void output_copy(Cg *c, int i);
@@ -811,7 +1092,7 @@ static void emit_region(Cg *c, const Region *r)
         Ref id = r->ids.p[i];
         const Inst *in = &f->v.p[id];
         switch (in->op) {
-        case OP_PARAM: case OP_RESULT: case OP_IVAR: case OP_NODIFF:
+        case OP_PARAM: case OP_RESULT: case OP_IVAR: case OP_NODIFF: case OP_CARRY:
             continue;
         default:
             break;
@@ -825,6 +1106,7 @@ static void emit_region(Cg *c, const Region *r)
         case OP_GEN: emit_gen(c, r, i); continue;
         case OP_RED: emit_red(c, r, i); continue;
         case OP_LOOP: emit_loop(c, r, i); continue;
+        case OP_FOR: emit_for(c, r, i); continue;
         case OP_ZEROS: emit_zeros(c, id); continue;
         case OP_LIT: emit_lit(c, id); continue;
         case OP_ACC: emit_acc(c, id); continue;
@@ -846,7 +1128,12 @@ static void emit_region(Cg *c, const Region *r)
             putf(&c->body, "%s = ", c->cname[id]);
             expr_inner(c, &c->body, id);
         }
-        stmt_end(c, in->line);
+        if (in->op == OP_IDX && in->nix && cg_is_tape(&f->v.p[cg_var_of(c, in->arg[0])]))
+            stmt_end_note(c, in->line,
+                          arena_printf(c->p->arena, "%s, recorded by the forward pass",
+                                       tape_what(c, cg_var_of(c, in->arg[0]), in->ix[0])));
+        else
+            stmt_end(c, in->line);
     }
 }
 
@@ -892,8 +1179,7 @@ void cg_body(Cg *c, Str *decl)
                     putf(decl, " + %lld", c->off[v]);
             } else {
                 putf(decl, "    %s %s[", real_t(c), c->cname[v]);
-                for (int d = 0; d < in->ty.rank; d++)
-                    putf(decl, "%s%d", d ? " * " : "", (int)in->ty.dim[d]);
+                cg_dims(c, decl, in->ty);
                 puts_(decl, "]");
             }
             puts_(decl, ";  /* set in a branch, read in another */\n");

@@ -72,6 +72,11 @@ typedef struct {
     unsigned char *store;      /* ST_*: array storage, by representative */
     unsigned char *bar;        /* lives in a gradient output (x_bar) */
     unsigned char *read;       /* some value of the variable is read */
+    unsigned char *carried;    /* a for loop's carried variable */
+    const char **hint;         /* a name for a value the source leaves unnamed */
+    int *last_read;            /* position of the last statement reading v */
+    int *order_at;             /* v's index in order */
+    VEC(Ref) order;            /* every instruction, in program order */
     Ref *var;                  /* the value whose variable v is stored in */
     const char **cname;        /* variable (by class representative) */
     const char **in_names, **out_names;
@@ -103,11 +108,17 @@ void cg_prepare(Cg *c, const Fn *f, int ws);
 Ref cg_var_of(const Cg *c, Ref v);
 Ref cg_resolve(const Cg *c, Ref v);     /* v, NODIFFs skipped */
 int cg_inlined(const Cg *c, Ref v);     /* written inside its user's expression */
-int cg_is_loop(const Inst *in);         /* GEN, RED or LOOP */
+int cg_is_loop(const Inst *in);         /* GEN, RED, LOOP or FOR */
+int cg_is_tape(const Inst *in);         /* a for loop's tape */
+/* root is the variable FOR id carries (its RESULT or CARRY), declared
+ * with the loop rather than shared with another. */
+int cg_owns(const Cg *c, Ref id, Ref root);
 /* The prototype of f under `name` (extra: a final parameter, or NULL). */
 void cg_signature(Cg *c, const Fn *f, const char *name, const char *extra, Str *s);
 
 /* cbody.c */
+/* An array's size in a declaration (`128 * 784`). */
+void cg_dims(const Cg *c, Str *s, Type t);
 /* Writes the statements of the prepared function to c->body and the
  * declarations that precede them to *decl. */
 void cg_body(Cg *c, Str *decl);

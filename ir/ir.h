@@ -126,6 +126,7 @@ typedef struct {
     uint8_t lin;      /* a tangent: linear in the inputs' tangents */
     uint8_t acc;      /* an ADD that accumulates an adjoint */
     uint8_t rev;      /* part of the reverse sweep */
+    uint8_t tape;     /* ZEROS: a tape of a for loop (line: the loop's) */
     Type ty;
     Ref arg[3];
     double k;         /* CONST value; POWI exponent; PARAM/RESULT/IVAR index;
