@@ -812,6 +812,7 @@ static void fwd_loop(Tr *T, const Region *src, int at, Region *dst)
             for (int q = 0; q < nr && !base; q++)
                 base = g->v.p[src->ids.p[at + 1 + q]].name;
             h->v.p[arr].name = arena_printf(h->arena, "%s_tape", base ? base : "t");
+            h->v.p[arr].tape = 1;
         }
         T->tape[v] = arr;
         T->tape_gen[v] = id;
@@ -964,6 +965,7 @@ static void fwd_for(Tr *T, const Region *src, int at, Region *dst)
                                                            g->v.p[c].name ? g->v.p[c].name : "t"));
         h->v.p[tape].k = 1; /* every row is written before it is read */
         h->v.p[tape].rev = 0;
+        h->v.p[tape].tape = 1;
         T->ftape[c] = tape;
     }
     int saved_rev = T->e.rev;
