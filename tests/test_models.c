@@ -68,7 +68,8 @@ static void run_model(const char *model, const char *cc)
     free(err);
 }
 
-static const char *const models[] = {"logistic", "mlp", "gmm", "matfn"};
+static const char *const models[] = {"logistic", "mlp", "gmm", "matfn", "rnn", "lstm", "spring",
+                                      "sinx", "flip", "nested"};
 
 START_TEST(test_model_gcc)
 {
