@@ -797,8 +797,6 @@ static void place_locals(Cg *c, const Region *r)
         c->off[root] = c->frame;
         long long n = ty_size(f->v.p[root].ty);
         c->frame += n;
-        if (c->largest == NOREF || n > ty_size(f->v.p[c->largest].ty))
-            c->largest = root;
     }
 }
 
@@ -833,7 +831,6 @@ void cg_prepare(Cg *c, const Fn *f, int ws)
     c->order.n = 0;
     c->off = arena_alloc(A, sizeof(long long) * n);
     c->frame = 0;
-    c->largest = NOREF;
     c->acc_pos = NULL;
     c->var = arena_alloc(A, sizeof(Ref) * n);
     for (Ref v = 0; v < f->v.n; v++)

@@ -3,10 +3,12 @@
  * the bodies cbody.c writes, the helpers they use, and the stack budget.
  *
  * Local arrays (the values of comprehensions, array literals, adjoint
- * buffers, array-valued branches) live on the stack, declared where they
- * are computed.  Their total size per entry point is checked against a
- * budget (CgOpts.stack_budget, 1 MiB by default): over it, cg_check
- * reports an error naming the entry point and its largest array.
+ * buffers, array-valued branches, the tapes of for loops) live on the
+ * stack, declared where they are computed.  Their total size per entry
+ * point is checked against a budget (CgOpts.stack_budget, 1 MiB by
+ * default): over it, cg_check reports an error naming the entry point and
+ * its largest array (a loop's tapes count as one).  Sizes are 64-bit
+ * throughout: a loop of 10^9 iterations has a tape of 8 GB.
  *
  * With CgOpts.workspace, every entry point f also gets f_ws(..., void
  * *work), whose local arrays live in the caller's workspace at fixed
@@ -118,6 +120,53 @@ static Loc fn_loc(const Fn *f)
     return l;
 }
 
+/* The prepared function's largest local array, the tapes of one loop
+ * counted together ("the tape of the for loop on line 5", "'h' from line
+ * 3"), and its size in *bytes. */
+static const char *largest(const Cg *c, long long *bytes)
+{
+    const Fn *f = c->f;
+    Arena *A = c->p->arena;
+    long long *loop = arena_alloc(A, sizeof(long long) * (size_t)(f->v.n + 1));
+    int *ntapes = arena_alloc(A, sizeof(int) * (size_t)(f->v.n + 1));
+    int *line = arena_alloc(A, sizeof(int) * (size_t)(f->v.n + 1)), nloops = 0;
+    Ref big = NOREF;
+    int bigloop = -1;
+    long long best = -1;
+    for (Ref v = 0; v < f->v.n; v++) {
+        const Inst *in = &f->v.p[v];
+        if (c->store[v] != ST_LOCAL || cg_var_of(c, v) != v)
+            continue;
+        long long n = ty_size(in->ty) * real_size(c);
+        if (cg_is_tape(in)) { /* one entry per loop line */
+            int k = 0;
+            while (k < nloops && line[k] != in->line)
+                k++;
+            if (k == nloops)
+                line[nloops++] = in->line;
+            loop[k] += n;
+            ntapes[k]++;
+            if (loop[k] > best) {
+                best = loop[k];
+                bigloop = k;
+                big = NOREF;
+            }
+        } else if (n > best) {
+            best = n;
+            big = v;
+            bigloop = -1;
+        }
+    }
+    *bytes = best;
+    if (bigloop >= 0)
+        return arena_printf(A, "the tape%s of the for loop on line %d", ntapes[bigloop] > 1 ? "s" : "",
+                            line[bigloop]);
+    const Inst *in = &f->v.p[big];
+    return arena_printf(A, "%s from line %d",
+                        in->name ? arena_printf(A, "'%s'", diag_name(A, in->name)) : "an unnamed array",
+                        in->line);
+}
+
 typedef struct {
     Cg *c;
     Diag *d;
@@ -141,15 +190,13 @@ static void check_one(void *arg, const Fn *f)
     cg_prepare(c, f, 0);
     if (fits(c))
         return;
-    const Inst *big = &f->v.p[c->largest];
-    const char *what = big->name ? arena_printf(c->p->arena, "'%s'", diag_name(c->p->arena, big->name))
-                                 : "an unnamed array";
+    long long bytes;
+    const char *what = largest(c, &bytes);
     diag_error(ca->d, fn_loc(f),
                "'%s' needs %lld bytes of local arrays, over the stack budget of %lld bytes "
-               "(the largest, %s from line %d, takes %lld bytes); use --workspace or "
-               "--stack-budget",
-               f->name, c->frame * real_size(c), c->o->stack_budget, what, big->line,
-               ty_size(big->ty) * real_size(c));
+               "(the largest, %s, %s %lld bytes); use --workspace or --stack-budget",
+               f->name, c->frame * real_size(c), c->o->stack_budget, what,
+               strncmp(what, "the tapes ", 10) ? "takes" : "take", bytes);
 }
 
 int cg_check(const Program *p, const CgOpts *o, Diag *d)
@@ -384,6 +431,61 @@ void cg_header(const Program *p, const CgOpts *o, FILE *out)
     EmitArg pa = {&c, out};
     each_fn(p, proto_one, &pa);
     fprintf(out, "\n#endif\n");
+    free(c.body.p);
+}
+
+/* ---------------- --stats ---------------- */
+
+/* Bytes of the prepared function's tapes. */
+static long long tape_bytes(const Cg *c)
+{
+    long long n = 0;
+    for (Ref v = 0; v < c->f->v.n; v++)
+        if (c->store[v] == ST_LOCAL && cg_var_of(c, v) == v && cg_is_tape(&c->f->v.p[v]))
+            n += ty_size(c->f->v.p[v].ty);
+    return n * real_size(c);
+}
+
+/* A rough size of the prepared function's scalar variables: one real
+ * each (compilers keep many in registers, and add spills of their own). */
+static long long scalar_bytes(const Cg *c)
+{
+    const Fn *f = c->f;
+    long long n = 0;
+    for (Ref v = 0; v < f->v.n; v++) {
+        const Inst *in = &f->v.p[v];
+        if (cg_var_of(c, v) == v && c->cname[v] && c->cname[v][0] != '*' && !in->ty.rank &&
+            in->ty.kind == TY_REAL && in->op != OP_PARAM && !cg_inlined(c, v) &&
+            (c->uses[v] || c->carried[v] || in->op == OP_ZEROS))
+            n++;
+    }
+    return n * real_size(c);
+}
+
+static void stats_one(void *arg, const Fn *f)
+{
+    EmitArg *e = arg;
+    Cg *c = e->c;
+    cg_prepare(c, f, 0);
+    long long arrays = c->frame * real_size(c), scalars = scalar_bytes(c);
+    fprintf(e->out, "%s: tape %lld bytes, ", f->name, tape_bytes(c));
+    if (fits(c) || !c->o->workspace)
+        fprintf(e->out, "stack ~%lld bytes", arrays + scalars);
+    else
+        fprintf(e->out, "not generated: its local arrays exceed the stack budget of %lld bytes",
+                c->o->stack_budget);
+    if (c->o->workspace)
+        fprintf(e->out, " (workspace variant %s: %lld bytes in work, stack ~%lld bytes)",
+                ws_name(c, f), arrays, scalars);
+    fputc('\n', e->out);
+}
+
+void cg_stats(const Program *p, const CgOpts *o, FILE *out)
+{
+    Cg c;
+    init(&c, p, o);
+    EmitArg e = {&c, out};
+    each_fn(p, stats_one, &e);
     free(c.body.p);
 }
 

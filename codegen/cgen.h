@@ -84,7 +84,6 @@ typedef struct {
     const char *work;          /* the workspace parameter's name */
     long long *off;            /* local array: its offset in the workspace */
     long long frame;           /* elements of all local arrays */
-    Ref largest;               /* the largest local array, NOREF if none */
     int *acc_start, *acc_pos;  /* each buffer's ACC positions, in order */
     /* ---- while writing the body (cg_body) ---- */
     Str body;

@@ -32,6 +32,13 @@ void cg_c(const Program *p, const CgOpts *o, FILE *out);
 /* The header: guards, the prototypes of cg_c's entry points and (with
  * o->workspace) the f_WS_BYTES macros. */
 void cg_header(const Program *p, const CgOpts *o, FILE *out);
+/* One line per entry point cg_c writes: the bytes of its tapes and an
+ * estimate of its stack (local arrays, one real per scalar variable),
+ * and with o->workspace those of its f_ws variant:
+ *   f_grad: tape 160000 bytes, stack ~160096 bytes
+ *   f_grad: tape 160000 bytes, stack ~160096 bytes (workspace variant
+ *     f_grad_ws: 160000 bytes in work, stack ~96 bytes)   (one line) */
+void cg_stats(const Program *p, const CgOpts *o, FILE *out);
 /* The forward and adjoint graphs of every function, in Graphviz dot. */
 void cg_dot(const Program *p, FILE *out);
 /* The IR of every entry point, as text. */

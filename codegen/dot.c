@@ -37,8 +37,10 @@ static void label(const Fn *f, Ref id, FILE *out)
     fputs("\"", out);
 }
 
-/* A GEN, RED or LOOP: a cluster holding its body, labelled like the IR
- * printer ("gen 3x4", "sum", "loop"). */
+/* A GEN, RED, LOOP or FOR: a cluster holding its body, labelled like the
+ * IR printer ("gen 3x4", "sum", "loop", "for 0..10"); a FOR's carried
+ * values come from their initial values and, dashed, from the values
+ * the body ends with. */
 static void loop_cluster(const Fn *f, Ref id, const char *pre, FILE *out);
 
 static void nodes(const Fn *f, const Region *r, const char *pre, FILE *out)
@@ -53,7 +55,7 @@ static void nodes(const Fn *f, const Region *r, const char *pre, FILE *out)
             nodes(f, in->reg[1], pre, out);
             continue;
         }
-        if (in->op == OP_GEN || in->op == OP_RED || in->op == OP_LOOP) {
+        if (in->op == OP_GEN || in->op == OP_RED || in->op == OP_LOOP || in->op == OP_FOR) {
             loop_cluster(f, id, pre, out);
             continue;
         }
@@ -73,7 +75,8 @@ static void nodes(const Fn *f, const Region *r, const char *pre, FILE *out)
             int two = x->op == OP_IF;
             for (int s = 0; s < 1 + two; s++)
                 fprintf(out, "    %s%d -> %s%d [label=\"%s\"];\n", pre,
-                        x->reg[s]->yield.p[(int)in->k], pre, id, !two ? "each" : s ? "else" : "then");
+                        x->reg[s]->yield.p[(int)in->k], pre, id,
+                        x->op == OP_FOR ? "last" : !two ? "each" : s ? "else" : "then");
             continue;
         }
         for (int k = 0; k < op_info[in->op].nargs; k++)
@@ -94,12 +97,21 @@ static void loop_cluster(const Fn *f, Ref id, const char *pre, FILE *out)
         fputs("gen ", out);
         for (int d = 0; d < in->ty.rank; d++)
             fprintf(out, "%s%d", d ? "x" : "", (int)in->ty.dim[d]);
+    } else if (in->op == OP_FOR) {
+        fprintf(out, "for %d..%d%s", (int)in->ix[0].c, (int)in->ix[1].c, in->k ? " (backwards)" : "");
     } else {
         fputs(in->op == OP_RED ? red[(int)in->k] : in->k ? "loop (backwards)" : "loop", out);
     }
     fputs("\";\n", out);
     nodes(f, in->reg[0], pre, out);
     fputs("    }\n", out);
+    if (in->op == OP_FOR)
+        for (int j = 0; j < in->nix; j++) {
+            Ref cy = ir_carry(f, id, j);
+            fprintf(out, "    %s%d -> %s%d [label=\"init\"];\n", pre, in->list[j], pre, cy);
+            fprintf(out, "    %s%d -> %s%d [label=\"next\", style=dashed, constraint=false];\n", pre,
+                    in->reg[0]->yield.p[j], pre, cy);
+        }
 }
 
 static void graph(const Fn *f, const char *pre, const char *title, FILE *out)

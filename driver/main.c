@@ -2,8 +2,9 @@
  * main.c - the dxc driver: options, the pipeline written out in order,
  * and the output file.
  *
- *   parse_file -> sema_check -> ir_lower -> ad_unit (linearize, transpose,
- *   opt_*) -> cg_check (stack budget) -> cg_c / cg_header / cg_ir / cg_dot
+ *   parse_file -> sema_check -> ir_lower -> --only -> ad_unit (linearize,
+ *   transpose, opt_*) -> cg_check (stack budget) -> cg_c / cg_header /
+ *   cg_ir / cg_dot -> --stats
  *
  * Output goes to a temporary file beside the target, renamed over it
  * only when everything succeeded: on any error an existing file is left
@@ -26,6 +27,8 @@ typedef struct {
     int emit;
     int use_float;
     int workspace;
+    int stats;
+    const char *only;   /* --only: comma-separated function names */
     long long stack_budget;
     int status;
 } Options;
@@ -51,6 +54,14 @@ static const char usage[] =
     "  --workspace      also write f_ws(..., void *work) for every function f,\n"
     "                   its local arrays in the caller's workspace of\n"
     "                   f_WS_BYTES bytes (a macro in the header)\n"
+    "  --only=F[,G...]  compile only the functions named (each with all its\n"
+    "                   entry points); the others are checked, not emitted\n"
+    "  --stats          print to standard error, for every entry point, the\n"
+    "                   bytes of its tapes and an estimate of its stack:\n"
+    "                     f_grad: tape 160000 bytes, stack ~160096 bytes\n"
+    "                   with --workspace, followed on that line by\n"
+    "                     (workspace variant f_grad_ws: 160000 bytes in work,\n"
+    "                     stack ~96 bytes)\n"
     "  --help           show this help\n"
     "  --version        show the version\n";
 
@@ -112,6 +123,10 @@ static int parse_args(int argc, char **argv, Options *o)
             o->use_float = 1;
         } else if (!strcmp(a, "--workspace")) {
             o->workspace = 1;
+        } else if (!strcmp(a, "--stats")) {
+            o->stats = 1;
+        } else if (!strncmp(a, "--only=", 7)) {
+            o->only = a + 7;
         } else if (!strncmp(a, "--stack-budget=", 15)) {
             o->stack_budget = parse_size(a + 15);
             if (o->stack_budget < 0) {
@@ -134,6 +149,58 @@ static int parse_args(int argc, char **argv, Options *o)
         diag_plain("no input file (try --help)");
         return 1;
     }
+    return 0;
+}
+
+/* The length of the name at s in a --only list (up to ',' or the end). */
+static size_t name_len(const char *s)
+{
+    return strcspn(s, ",");
+}
+
+static int listed(const char *list, const char *name)
+{
+    for (const char *s = list;; s++) {
+        size_t n = name_len(s);
+        if (n == strlen(name) && !strncmp(s, name, n))
+            return 1;
+        s += n;
+        if (!*s)
+            return 0;
+    }
+}
+
+/* --only=f,g: keeps the units of the functions named, in file order; a
+ * name that is not a function of the file is an error. */
+static int keep_only(Program *p, const char *list, const char *path)
+{
+    int bad = 0;
+    if (!*list || list[0] == ',' || strstr(list, ",,") || list[strlen(list) - 1] == ',') {
+        diag_plain("--only needs function names separated by commas, not '%s'", list);
+        return 1;
+    }
+    for (const char *s = list;; s++) {
+        size_t n = name_len(s);
+        int found = 0;
+        for (int i = 0; i < p->units.n; i++) {
+            const char *f = p->units.p[i].primal->src_name;
+            found |= strlen(f) == n && !strncmp(f, s, n);
+        }
+        if (!found) {
+            diag_plain("--only: no function '%.*s' in '%s'", (int)n, s, path);
+            bad = 1;
+        }
+        s += n;
+        if (!*s)
+            break;
+    }
+    if (bad)
+        return 1;
+    int k = 0;
+    for (int i = 0; i < p->units.n; i++)
+        if (listed(list, p->units.p[i].primal->src_name))
+            p->units.p[k++] = p->units.p[i];
+    p->units.n = k;
     return 0;
 }
 
@@ -240,6 +307,8 @@ static int compile(Options *o)
         goto done;
     if (ir_lower(a, &d, &src, &file, s, &prog) != 0 || d.nerrors)
         goto done;
+    if (o->only && keep_only(&prog, o->only, o->input))
+        goto done;
     for (int i = 0; i < prog.units.n; i++)
         ad_unit(&prog.units.p[i]);
 
@@ -266,6 +335,8 @@ static int compile(Options *o)
     }
     if (o->header && out_commit(&hdr))
         goto done;
+    if (o->stats)
+        cg_stats(&prog, &co, stderr);
     status = 0;
 done:
     arena_free(a);
