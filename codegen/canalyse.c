@@ -77,6 +77,8 @@ static void count_use(Cg *c, Ref v, const Region *where, Ref user, int pos, int 
     }
     if (!within(c->f, where, c->f->v.p[v].parent)) {
         c->hoist[v] = 1;
+        if (!c->has_loops)
+            return; /* the check below walks the region chain: O(depth) */
         /* only an if's regions share their values with later ifs; a loop's
          * body is gone when the loop ends (a tape must carry its values) */
         for (const Region *r = c->f->v.p[v].parent; r && !within(c->f, where, r);
@@ -476,8 +478,12 @@ static void share_init(Cg *c, Ref id, int j)
     const Inst *ri = &f->v.p[R];
     const Region *r = in->parent;
     if (R == rep || cg_inlined(c, init) || cg_inlined(c, R) || c->hoist[R] || c->hoist[rep] ||
-        ri->op == OP_PARAM || ri->op == OP_CONST || ri->op == OP_IREAL ||
-        !ty_eq(ri->ty, f->v.p[cy].ty))
+        ri->op == OP_CONST || ri->op == OP_IREAL || !ty_eq(ri->ty, f->v.p[cy].ty))
+        return;
+    /* a scalar parameter passed by value may become the variable of the
+     * same name (for ... { a = b }), never an array (const) */
+    if (ri->op == OP_PARAM && (ri->ty.rank || !ri->name || !carried_name(c, id, j) ||
+                               strcmp(ri->name, carried_name(c, id, j)) || !cg_owns(c, id, rep)))
         return;
     /* R defined in the loop's region, or the variable that the loop whose
      * body holds this one carries */
@@ -817,6 +823,9 @@ void cg_prepare(Cg *c, const Fn *f, int ws)
     c->pos = arena_alloc(A, sizeof(int) * n);
     c->use_pos = arena_alloc(A, sizeof(int) * n);
     c->npos = 0;
+    c->has_loops = 0;
+    for (int i = 0; i < f->v.n; i++)
+        c->has_loops |= cg_is_loop(&f->v.p[i]);
     c->force = arena_alloc(A, n);
     c->frozen = arena_alloc(A, n);
     c->region_end = arena_alloc(A, sizeof(int) * n);

@@ -64,6 +64,7 @@ typedef struct {
     const Region **use_reg;    /* where the last read is */
     Ref *user;                 /* the last reader, NOREF for a yield or output */
     int *pos, *use_pos, npos;  /* program order of definitions and reads */
+    int has_loops;             /* the function has a GEN, RED, LOOP or FOR */
     int *region_end;           /* the position after v's region */
     unsigned char *force;      /* must be a variable */
     unsigned char *frozen;     /* reads a cell no ACC changes afterwards */
