@@ -1436,18 +1436,22 @@ static void rev_for(Tr *T, const Region *src, int at, Region *dst)
         vec_push(h->arena, &b->yield, v);
     }
     fr = T->frames.p[--T->frames.n];
-    /* the adjoints of the initial values */
+    /* the adjoints of the initial values (the RESULTs first: they must
+     * follow the loop) */
+    Ref *res = arena_alloc(h->arena, sizeof(Ref) * (size_t)(nix + 1));
     for (int j = 0; j < nix; j++) {
         if (to[j] < 0)
             continue;
-        Ref res = ir_emit(h, dst, OP_RESULT, h->v.p[init[to[j]]].ty, l, NOREF, NOREF);
-        h->v.p[res].k = to[j];
-        h->v.p[res].rev = 1;
-        h->v.p[res].line = in->line;
-        h->v.p[res].name = bar_name(T, in->list[j]);
+        res[j] = ir_emit(h, dst, OP_RESULT, h->v.p[init[to[j]]].ty, l, NOREF, NOREF);
+        h->v.p[res[j]].k = to[j];
+        h->v.p[res[j]].rev = 1;
+        h->v.p[res[j]].line = in->line;
+        h->v.p[res[j]].name = bar_name(T, in->list[j]);
+    }
+    for (int j = 0; j < nix; j++) {
         T->e.r = dst;
-        if (g->v.p[in->list[j]].lin)
-            accum(T, dst, in->list[j], res, 0);
+        if (to[j] >= 0 && g->v.p[in->list[j]].lin)
+            accum(T, dst, in->list[j], res[j], 0);
     }
     for (int k = 0; k < fr.xs.n; k++) {
         T->e.r = dst;

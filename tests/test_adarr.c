@@ -471,6 +471,12 @@ static const char *const loop_programs[] = {
      "fn f(x, a) = step(step(x, a), a * x)"),
     "fn f(x[4]) {\n s = 0\n p = 1\n for i in 0..4 {\n s = s + x[i] * p\n p = p * x[3 - i]\n }\n return s\n}",
     "fn f(x) {\n y = x * x\n for i in 3..3 { y = sin(y) }\n return y\n}",
+    /* regressions: an array carried by an inner loop beside an outer carried
+     * scalar (the reverse loop's RESULTs were split by an accumulation) */
+    "fn f(a) {\n M = [a, a]\n s = a\n for i in 0..2 {\n for j in 0..2 { M = M * 2 }\n"
+    " s = s * 2\n }\n return s + M[0]\n}",
+    "fn f(a) {\n M = [a, a]\n s = a\n for i in 0..2 {\n for j in 0..2 { M = M * 2\n s = s * 2 }\n"
+    " }\n return s + M[0]\n}",
 };
 
 START_TEST(test_loop_programs)
