@@ -182,6 +182,7 @@ static const char *const aff_what[] = {
     [AK_BOUND] = "a range bound must be an integer affine expression of enclosing index "
                  "variables and integer constants",
     [AK_STATIC] = "the range of a comprehension must be an integer constant expression",
+    [AK_LOOP] = "the range of a for loop must be an integer constant expression",
     [AK_DIM] = "a dimension must be an integer constant expression",
 };
 
@@ -232,7 +233,7 @@ static int name_lin(Lower *L, const Ast *e, AffKind kind, Lin *out)
 {
     const IndexVar *iv = lw_index_find(L, e->name);
     if (iv) {
-        if (kind == AK_STATIC || kind == AK_DIM)
+        if (kind == AK_STATIC || kind == AK_LOOP || kind == AK_DIM)
             return aff_err(L, e->loc, kind,
                            arena_printf(L->a, "'%s' is an index variable",
                                         diag_name(L->a, e->name)));

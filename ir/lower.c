@@ -657,8 +657,8 @@ static void lower_for(Lower *L, const Ast *st)
 {
     const Ast *g = st->gens.p[0];
     Aff lo, hi;
-    int ok = lower_affine(L, g->a, AK_STATIC, &lo);
-    ok = lower_affine(L, g->b, AK_STATIC, &hi) && ok;
+    int ok = lower_affine(L, g->a, AK_LOOP, &lo);
+    ok = lower_affine(L, g->b, AK_LOOP, &hi) && ok;
     if (!ok)
         return;
     int32_t a = lo.c, b = hi.c < lo.c ? lo.c : hi.c;

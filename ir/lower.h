@@ -148,6 +148,7 @@ typedef enum {
     AK_INDEX,  /* x[i + 1]: index variables and integer constants */
     AK_BOUND,  /* sum(... for j in 0..i+1): likewise */
     AK_STATIC, /* [... for i in 0..N]: integer constants only */
+    AK_LOOP,   /* for i in 0..N { ... }: likewise */
     AK_DIM,    /* w[N]: integer constants only */
 } AffKind;
 /* e as an affine form of the index variables in scope, or 0 after an

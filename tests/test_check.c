@@ -70,6 +70,8 @@ static const struct {
     {"fn f(x) = sin", 1, 11, "built-in function, not a value"},
     {"fn f(x[0]) = x", 1, 8, "must be positive"},
     {"fn f(x) {\n for i in 0..3 {\n i = x + 1\n }\n return x\n}", 3, 2, "index variable and cannot be assigned"},
+    {"fn f(x) {\n for i in 0..3 {\n for j in 0..i {\n x = x * 2\n }\n }\n return x\n}", 3, 14,
+     "range of a for loop must be an integer constant"},
 };
 
 START_TEST(test_bad)
