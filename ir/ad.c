@@ -166,6 +166,7 @@ static Ref copy_inst(Fn *g, Region *dst, const Inst *in, const Ref *map)
     x->line = in->line;
     x->acc = in->acc;
     x->rev = in->rev;
+    x->tape = in->tape;
     copy_index_data(g, x, in, map);
     return n;
 }
