@@ -137,6 +137,8 @@ static void analyse_region(Cg *c, const Region *r)
     int end = ++c->npos;
     for (int i = 0; i < r->ids.n; i++)
         c->region_end[r->ids.p[i]] = end;
+    if (r->owner != NOREF)
+        c->branch_end[r->side ? 1 : 0][r->owner] = end;
     int loop = r->owner != NOREF && f->v.p[r->owner].op != OP_IF;
     for (int i = 0; i < r->yield.n; i++) {
         count_use(c, r->yield.p[i], r, NOREF, end, 1);
@@ -442,17 +444,25 @@ int cg_owns(const Cg *c, Ref id, Ref root)
            (in->op == OP_CARRY && in->parent->owner == id);
 }
 
-/* The source name of carried variable j of FOR id (x, x_dot), or NULL. */
+/* The source name of carried variable j of FOR id (x, x_dot), or NULL:
+ * the loop's result's, the CARRY's, the new value's or the initial
+ * value's.  In a reverse sweep the new value's comes first: the adjoint
+ * carried backwards is x_bar inside the loop, whatever it ends as. */
 static const char *carried_name(const Cg *c, Ref id, int j)
 {
     const Fn *f = c->f;
     const Inst *in = &f->v.p[id];
+    int back = in->k != 0 || in->rev;
     Ref from[4] = {NOREF, ir_carry(f, id, j), cg_resolve(c, in->reg[0]->yield.p[j]),
                    cg_resolve(c, in->list[j])};
+    if (back) {
+        from[0] = from[2];
+        from[2] = NOREF;
+    }
     for (int q = 0; q < in->parent->ids.n; q++) {
         const Inst *x = &f->v.p[in->parent->ids.p[q]];
         if (x->op == OP_RESULT && x->arg[0] == id && (int)x->k == j)
-            from[0] = in->parent->ids.p[q];
+            from[back ? 2 : 0] = in->parent->ids.p[q];
     }
     for (int q = 0; q < 4; q++) {
         const Inst *x = from[q] == NOREF ? NULL : &f->v.p[from[q]];
@@ -572,6 +582,78 @@ static int elementwise(const Cg *c, Ref g, Ref root, const Region *b)
     return 1;
 }
 
+/* The last position in [lo, hi) where FOR body b reads a value of
+ * variable root (0: none). */
+static int reads_in(const Cg *c, Ref root, const Region *b, int lo, int hi)
+{
+    const Fn *f = c->f;
+    int last = 0, end = c->region_end[b->ids.p[0]];
+    for (int k = c->order_at[b->ids.p[0]]; k < c->order.n && c->pos[c->order.p[k]] < end; k++) {
+        Ref u = c->order.p[k];
+        const Inst *in = &f->v.p[u];
+        int any = 0;
+        for (int q = 0; q < op_info[in->op].nargs && in->op != OP_RESULT; q++)
+            any |= reads_class(c, in->arg[q], root);
+        for (int q = 0; (in->op == OP_LIT || in->op == OP_FOR) && q < in->nix; q++)
+            any |= reads_class(c, in->list[q], root);
+        if (any) {
+            /* an inlined value read in several places (a constant, a
+             * cell's final value) is read anywhere up to its last reader */
+            int from = cg_inlined(c, u) && c->uses[u] > 1 ? c->pos[u] : 0;
+            int at = cg_inlined(c, u) ? c->last_read[u] : c->pos[u];
+            if (from && from < hi && at >= lo)
+                at = at < hi ? at : hi - 1;
+            if (at >= lo && at < hi && at > last)
+                last = at;
+        }
+        for (int s = 0; s < 2; s++) /* a region's yields are read where it ends */
+            for (int i = 0; in->reg[s] && i < in->reg[s]->yield.n; i++) {
+                int at = c->branch_end[s][u];
+                if (reads_class(c, in->reg[s]->yield.p[i], root) && at >= lo && at < hi && at > last)
+                    last = at;
+            }
+    }
+    for (int i = 0; i < b->yield.n; i++)
+        if (reads_class(c, b->yield.p[i], root) && end >= lo && end < hi && end > last)
+            last = end;
+    return last;
+}
+
+static int plain(const Inst *in)
+{
+    return !in->ty.rank && (op_info[in->op].kind == K_ARITH || op_info[in->op].kind == K_MATH ||
+                            in->op == OP_IDX);
+}
+
+/* IF fi in FOR body b yields the new value of carried variable root
+ * through its result Y: each branch may compute Y in root itself if it
+ * reads root's old value only up to its first write of Y (at that
+ * statement, for a plain one), and nothing reads root after the if. */
+static int branchwise(const Cg *c, Ref fi, Ref Y, Ref root, const Region *b)
+{
+    const Fn *f = c->f;
+    const Inst *in = &f->v.p[fi];
+    int e0 = c->branch_end[0][fi], e1 = c->branch_end[1][fi];
+    if (reads_in(c, root, b, e1 + 1, INT_MAX))
+        return 0;
+    for (int s = 0; s < 2; s++) {
+        int lo = s ? e0 + 1 : c->pos[fi] + 1, hi = s ? e1 + 1 : e0 + 1;
+        if (cg_var_of(c, in->reg[s]->yield.p[(int)f->v.p[Y].k]) != Y)
+            return 0; /* assigned at the branch's end, with the others */
+        int w = INT_MAX, eq = 0;
+        for (int k = c->order_at[fi] + 1; k < c->order.n && c->pos[c->order.p[k]] < hi; k++) {
+            Ref m = c->order.p[k];
+            if (c->pos[m] >= lo && cg_var_of(c, m) == Y && c->pos[first_write(c, m)] < w) {
+                w = c->pos[first_write(c, m)];
+                eq = plain(&f->v.p[m]) && first_write(c, m) == m;
+            }
+        }
+        if (w == INT_MAX || reads_in(c, root, b, lo, hi) >= w + eq)
+            return 0;
+    }
+    return 1;
+}
+
 /* The new value y of carried variable j is computed straight into it if
  * no read of the old value comes at or after (for a plain scalar
  * statement: after) the first write of y's variable. */
@@ -599,11 +681,11 @@ static void share_next(Cg *c, Ref id, int j)
         f->v.p[first_write(c, Y)].parent != b || yi->op == OP_PARAM || yi->op == OP_CONST ||
         !ty_eq(yi->ty, f->v.p[cy].ty))
         return;
-    int plain = !yi->ty.rank && (op_info[yi->op].kind == K_ARITH ||
-                                 op_info[yi->op].kind == K_MATH || yi->op == OP_IDX);
-    int start = c->pos[first_write(c, Y)] + plain;
+    int start = c->pos[first_write(c, Y)] + plain(yi);
     if (class_last_read(c, rep, c->order_at[b->ids.p[0]], c->region_end[b->ids.p[0]]) >= start &&
-        !(yi->op == OP_RESULT && elementwise(c, yi->arg[0], rep, b)))
+        !(yi->op == OP_RESULT && elementwise(c, yi->arg[0], rep, b)) &&
+        !(yi->op == OP_RESULT && f->v.p[yi->arg[0]].op == OP_IF &&
+          branchwise(c, yi->arg[0], Y, rep, b)))
         return;
     c->var[Y] = rep;
     if (chain != NOREF) {
@@ -829,6 +911,8 @@ void cg_prepare(Cg *c, const Fn *f, int ws)
     c->force = arena_alloc(A, n);
     c->frozen = arena_alloc(A, n);
     c->region_end = arena_alloc(A, sizeof(int) * n);
+    c->branch_end[0] = arena_alloc(A, sizeof(int) * n);
+    c->branch_end[1] = arena_alloc(A, sizeof(int) * n);
     c->hoist = arena_alloc(A, n);
     c->loop_yield = arena_alloc(A, n);
     c->store = arena_alloc(A, n);

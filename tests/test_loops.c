@@ -1,0 +1,1054 @@
+/*
+ * test_loops.c - C code generation for for loops: carried variables,
+ * their simultaneous update, carried arrays, backwards loops reading
+ * tapes, nested loops and loops with branches, the stack budget and the
+ * workspace with tapes, --only, --stats and --emit=dot.
+ *
+ * The first part builds FOR IR by hand (so it tests the code generator
+ * apart from the front end and the AD), the second lowers .dx loop
+ * programs in process and differentiates them.  Either way cg_c writes
+ * the C, gcc and clang compile it under -std=c99 -Wall -Wextra -Wpedantic
+ * -Werror (-Wdouble-promotion for float), a generated driver calls every
+ * entry point on fixed inputs (outputs first filled with garbage) and
+ * prints every output, and the interpreter must agree.  Float runs use
+ * the f_ws variants, each on a workspace of exactly f_WS_BYTES bytes
+ * followed by a guard that must stay untouched.
+ *
+ * The last part runs $DXC: a 10^9-iteration loop whose tape is over the
+ * stack budget (the error, --only, --workspace), --stats, a 10 000-step
+ * spring's gradient in a workspace against differences, and dot.
+ */
+#include <check.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../codegen/codegen.h"
+#include "testutil.h"
+
+#define STRICT "-std=c99 -Wall -Wextra -Wpedantic -Werror"
+
+typedef struct {
+    char *s;
+    size_t n, cap;
+} Buf;
+
+static void bprintf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void bprintf(Buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    ck_assert(k >= 0);
+    if (b->n + (size_t)k + 1 > b->cap) {
+        b->cap = (b->n + (size_t)k + 1) * 2;
+        b->s = realloc(b->s, b->cap);
+        ck_assert_ptr_nonnull(b->s);
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->s + b->n, (size_t)k + 1, fmt, ap);
+    va_end(ap);
+    b->n += (size_t)k;
+}
+
+static void setup(void)
+{
+    tu_tmpdir();
+}
+
+static void teardown(void)
+{
+    tu_cleanup();
+}
+
+/* ---------------- the interpreter against the compiled C ---------------- */
+
+static double input_value(int which, long long k)
+{
+    return 0.9 * sin(1.7 * (double)k + 0.3 + 0.61 * which);
+}
+
+typedef struct {
+    Buf drv;
+    double *want;
+    int nwant, cap;
+} Run;
+
+static void expect(Run *r, double v)
+{
+    if (r->nwant == r->cap) {
+        r->cap = r->cap ? 2 * r->cap : 256;
+        r->want = realloc(r->want, sizeof(double) * (size_t)r->cap);
+        ck_assert_ptr_nonnull(r->want);
+    }
+    r->want[r->nwant++] = v;
+}
+
+/* One call of f (or f_ws) printing its outputs; the interpreter's go to
+ * r->want. */
+static void call(Run *r, const Fn *f, int ws, int use_float)
+{
+    const char *T = use_float ? "float" : "double";
+    Buf *d = &r->drv;
+    const double *in[32];
+    double *out[32];
+    ck_assert_int_lt(f->in.n, 32);
+    ck_assert_int_lt(f->out.n, 32);
+    bprintf(d, "    { /* %s%s */\n", f->name, ws ? "_ws" : "");
+    for (int i = 0; i < f->in.n; i++) {
+        long long n = ty_size(f->in.p[i].ty);
+        double *x = malloc(sizeof(double) * (size_t)n);
+        for (long long k = 0; k < n; k++)
+            x[k] = use_float ? (float)input_value(i, k) : input_value(i, k);
+        in[i] = x;
+        if (f->in.p[i].ty.rank) {
+            bprintf(d, "        static const %s in%d[%lld] = {", T, i, n);
+            for (long long k = 0; k < n; k++)
+                bprintf(d, "%s%.17g", k ? ", " : "", x[k]);
+            bprintf(d, "};\n");
+        } else {
+            bprintf(d, "        %s in%d = %.17g;\n", T, i, x[0]);
+        }
+    }
+    int ret = f->out.n && f->out.p[0].role == OUT_RETURN;
+    for (int i = 0; i < f->out.n; i++) {
+        long long n = ty_size(f->out.p[i].ty);
+        out[i] = calloc((size_t)n, sizeof(double));
+        if (i < ret)
+            continue;
+        if (f->out.p[i].ty.rank)
+            bprintf(d, "        %s out%d[%lld];\n        for (int k = 0; k < %lld; k++) out%d[k] = 1e30f;\n",
+                    T, i, n, n, i);
+        else
+            bprintf(d, "        %s out%d = 1e30f;\n", T, i);
+    }
+    if (ws)
+        bprintf(d, "        unsigned char *w = malloc(%s_WS_BYTES + 64);\n"
+                   "        memset(w, 0x5A, %s_WS_BYTES + 64);\n",
+                f->name, f->name);
+    bprintf(d, "        ");
+    if (ret)
+        bprintf(d, "%s out0 = ", T);
+    bprintf(d, "%s%s(", f->name, ws ? "_ws" : "");
+    int first = 1;
+    for (int i = 0; i < f->in.n; i++, first = 0)
+        bprintf(d, "%sin%d", first ? "" : ", ", i);
+    for (int i = ret; i < f->out.n; i++, first = 0)
+        bprintf(d, "%s%sout%d", first ? "" : ", ", f->out.p[i].ty.rank ? "" : "&", i);
+    if (ws)
+        bprintf(d, "%sw", first ? "" : ", ");
+    bprintf(d, ");\n");
+    if (ws)
+        bprintf(d, "        for (int k = 0; k < 64; k++) if (w[%s_WS_BYTES + k] != 0x5A) {\n"
+                   "            printf(\"workspace overrun\\n\"); return 1;\n        }\n"
+                   "        free(w);\n",
+                f->name);
+    for (int i = 0; i < f->out.n; i++) {
+        if (f->out.p[i].ty.rank)
+            bprintf(d, "        for (int k = 0; k < %lld; k++) printf(\"%%.17g\\n\", (double)out%d[k]);\n",
+                    ty_size(f->out.p[i].ty), i);
+        else
+            bprintf(d, "        printf(\"%%.17g\\n\", (double)out%d);\n", i);
+    }
+    bprintf(d, "    }\n");
+    ir_interp(f, in, out);
+    for (int i = 0; i < f->out.n; i++) {
+        for (long long k = 0; k < ty_size(f->out.p[i].ty); k++)
+            expect(r, out[i][k]);
+        free(out[i]);
+    }
+    for (int i = 0; i < f->in.n; i++)
+        free((void *)in[i]);
+}
+
+static int close_enough(double got, double want, double tol)
+{
+    if (isnan(want))
+        return isnan(got);
+    if (isinf(want))
+        return got == want;
+    return fabs(got - want) <= tol * (fabs(want) > 1 ? fabs(want) : 1);
+}
+
+/*
+ * Writes TAG.c and TAG.h, compiles them with gcc and clang (strict), runs
+ * every entry point (the _ws variants with a workspace, float) and
+ * compares each output with the interpreter.  Returns the C (malloc'ed).
+ */
+static char *check_c(Program *p, const char *tag, int use_float, int workspace)
+{
+    char name[128], cname[128];
+    CgOpts o = {use_float, "loops.dx", NULL, CG_STACK_BUDGET, workspace};
+    snprintf(name, sizeof name, "%s.h", tag);
+    snprintf(cname, sizeof cname, "%s.c", tag);
+    o.header = name;
+    Diag d = {0};
+    d.quiet = 1;
+    ck_assert_msg(cg_check(p, &o, &d) == 0, "cg_check: %s", d.last);
+    FILE *fc = fopen(tu_path(cname), "w");
+    FILE *fh = fopen(tu_path(name), "w");
+    ck_assert(fc && fh);
+    cg_c(p, &o, fc);
+    cg_header(p, &o, fh);
+    fclose(fc);
+    fclose(fh);
+    char *code = tu_read(tu_path(cname), NULL);
+    ck_assert(code);
+
+    Run r = {0};
+    bprintf(&r.drv, "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n"
+                    "#include \"%s.h\"\nint main(void)\n{\n",
+            tag);
+    for (int u = 0; u < p->units.n; u++) {
+        const Unit *un = &p->units.p[u];
+        const Fn *fs[] = {un->primal, un->grad, un->jvp, un->hvp};
+        for (int k = 0; k < 4; k++)
+            if (fs[k])
+                call(&r, fs[k], workspace, use_float);
+    }
+    bprintf(&r.drv, "    return 0;\n}\n");
+    ck_assert_int_eq(tu_write(tu_path(arena_printf(p->arena, "%s_drv.c", tag)), r.drv.s, (size_t)-1), 0);
+
+    const char *ccs[] = {"gcc", "clang"};
+    Buf cmd = {0};
+    bprintf(&cmd, "cd '%s' || exit 1; ", tu_tmpdir());
+    for (int k = 0; k < 2; k++)
+        bprintf(&cmd,
+                "(%s " STRICT " %s -O1 -c %s.c -o %s_%s.o && "
+                "%s -std=c99 -O0 -Wall -Wextra -Werror -c %s_drv.c -o %s_drv_%s.o && "
+                "%s -o %s_%s %s_%s.o %s_drv_%s.o -lm && ./%s_%s) >%s_%s.out 2>&1 & p%d=$!; ",
+                ccs[k], use_float ? "-Wdouble-promotion" : "", tag, tag, ccs[k], ccs[k], tag,
+                tag, ccs[k], ccs[k], tag, ccs[k], tag, ccs[k], tag, ccs[k], tag, ccs[k], tag,
+                ccs[k], k);
+    bprintf(&cmd, "wait $p0; s0=$?; wait $p1; s1=$?; exit $((s0 * 16 + s1))");
+    int st = tu_run(cmd.s, NULL, NULL);
+    free(cmd.s);
+    for (int k = 0; k < 2; k++) {
+        char *out = tu_read(tu_path(arena_printf(p->arena, "%s_%s.out", tag, ccs[k])), NULL);
+        int sk = st < 0 ? -1 : k ? st % 16 : st / 16;
+        ck_assert_msg(sk == 0, "%s on %s failed (%d):\n%s\n--- C ---\n%.4000s", ccs[k], tag, st,
+                      out ? out : "", code);
+        char *q = out;
+        for (int i = 0; i < r.nwant; i++) {
+            char *end;
+            double got = strtod(q, &end);
+            ck_assert_msg(end != q, "%s: output %d missing:\n%s", tag, i, out);
+            ck_assert_msg(close_enough(got, r.want[i], use_float ? 1e-3 : 1e-10),
+                          "%s (%s): output %d is %.17g, the interpreter says %.17g\n--- C ---\n%.6000s",
+                          tag, ccs[k], i, got, r.want[i], code);
+            q = end;
+        }
+        free(out);
+    }
+    free(r.drv.s);
+    free(r.want);
+    return code;
+}
+
+/* Double with arrays on the stack, float with the _ws variants; returns
+ * the double C. */
+static char *check_both(Program *p, const char *tag)
+{
+    char t[64];
+    snprintf(t, sizeof t, "%s_fws", tag);
+    free(check_c(p, t, 1, 1));
+    return check_c(p, tag, 0, 0);
+}
+
+static int count(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* The body of the generated function NAME (from its signature to the
+ * closing brace at column 0), malloc'ed. */
+static char *fn_text(const char *code, const char *sig)
+{
+    const char *p = strstr(code, sig);
+    ck_assert_msg(p != NULL, "no %s in\n%.3000s", sig, code);
+    const char *e = strstr(p, "\n}\n");
+    ck_assert(e);
+    size_t n = (size_t)(e - p) + 3;
+    char *s = malloc(n + 1);
+    memcpy(s, p, n);
+    s[n] = 0;
+    return s;
+}
+
+/* ---------------- building FOR IR by hand ---------------- */
+
+typedef struct {
+    Arena *a;
+    Program p;
+    Fn *f;
+} B;
+
+static B prog_new(void)
+{
+    B b = {0};
+    b.a = arena_new();
+    b.p.arena = b.a;
+    return b;
+}
+
+static void fn_new(B *b, const char *name)
+{
+    b->f = ir_fn_new(b->a, name, FN_PRIMAL);
+    b->f->src_name = name;
+}
+
+static Ref param(B *b, const char *name, int n)
+{
+    int32_t dims[1] = {n};
+    Input in = {0};
+    in.name = name;
+    in.ty = n ? ty_array(1, dims) : ty_scalar();
+    vec_push(b->a, &b->f->in, in);
+    Ref v = ir_param(b->f, b->f->body, b->f->in.n - 1);
+    b->f->v.p[v].name = name;
+    return v;
+}
+
+static Ref op(B *b, Region *r, Op o, Ref x, Ref y)
+{
+    return ir_emit(b->f, r, o, o >= OP_LT && o <= OP_NOT ? ty_bool() : ty_scalar(), x, y, NOREF);
+}
+
+static Ref cst(B *b, Region *r, double k)
+{
+    return ir_const(b->f, r, k);
+}
+
+static Ref named(B *b, Ref v, const char *name)
+{
+    b->f->v.p[v].name = name;
+    return v;
+}
+
+/* arr[ix...] */
+static Ref idx(B *b, Region *r, Ref arr, int n, const Aff *ix)
+{
+    Ref v = ir_emit(b->f, r, OP_IDX, ty_scalar(), arr, NOREF, NOREF);
+    Aff *x = arena_alloc(b->a, sizeof(Aff) * (size_t)(n + 1));
+    memcpy(x, ix, sizeof(Aff) * (size_t)n);
+    b->f->v.p[v].ix = x;
+    b->f->v.p[v].nix = n;
+    return v;
+}
+
+/* c + k * iv */
+static Aff VK(B *b, Ref iv, int k, int c)
+{
+    Aff x = aff_var(b->a, iv);
+    x.a[0] = k;
+    x.c = c;
+    return x;
+}
+
+/* A FOR over lo..hi (backwards if back) carrying n values from init. */
+static Ref for_new(B *b, Region *r, int lo, int hi, int back, int n, const Ref *init)
+{
+    Ref l = ir_for_new(b->f, r, lo, hi, n, init);
+    b->f->v.p[l].k = back;
+    return l;
+}
+
+static Region *body(B *b, Ref l)
+{
+    return b->f->v.p[l].reg[0];
+}
+
+/* The loop's RESULT j, after its body yielded. */
+static Ref for_result(B *b, Region *r, Ref l, int j)
+{
+    Ref res = ir_emit(b->f, r, OP_RESULT, b->f->v.p[ir_carry(b->f, l, j)].ty, l, NOREF, NOREF);
+    b->f->v.p[res].k = j;
+    return res;
+}
+
+/* A GEN over [n] whose element is yielded by the caller; *iv its index. */
+static Ref gen1(B *b, Region *r, int n, Region **gb, Ref *iv)
+{
+    int32_t d[1] = {n};
+    Ref g = ir_loop_new(b->f, r, OP_GEN, ty_array(1, d), 1);
+    *gb = b->f->v.p[g].reg[0];
+    *iv = ir_ivar(b->f, g, 0);
+    return g;
+}
+
+static Ref gen_result(B *b, Region *r, Ref g, Region *gb, Ref y)
+{
+    vec_push(b->a, &gb->yield, y);
+    Ref res = ir_emit(b->f, r, OP_RESULT, b->f->v.p[g].ty, g, NOREF, NOREF);
+    b->f->v.p[res].k = gb->yield.n - 1;
+    return res;
+}
+
+/* sum of arr[0..n) */
+static Ref total(B *b, Region *r, Ref arr, int n)
+{
+    Ref s = ir_loop_new(b->f, r, OP_RED, ty_scalar(), 1);
+    b->f->v.p[s].k = RK_SUM;
+    b->f->v.p[s].ix[0] = aff_const(b->a, 0);
+    b->f->v.p[s].ix[1] = aff_const(b->a, n);
+    Region *sb = b->f->v.p[s].reg[0];
+    Aff i = aff_var(b->a, ir_ivar(b->f, s, 0));
+    vec_push(b->a, &sb->yield, idx(b, sb, arr, 1, &i));
+    Ref res = ir_emit(b->f, r, OP_RESULT, ty_scalar(), s, NOREF, NOREF);
+    return res;
+}
+
+static void ret(B *b, Ref v)
+{
+    Output o = {0};
+    o.name = b->f->v.p[v].ty.rank ? "out" : "y";
+    o.ty = b->f->v.p[v].ty;
+    o.role = o.ty.rank ? OUT_ARRAY : OUT_RETURN;
+    o.ref = v;
+    vec_push(b->a, &b->f->out, o);
+    ir_verify(b->f);
+    Unit u = {0};
+    u.primal = b->f;
+    u.ret = o.ty;
+    vec_push(b->a, &b->p.units, u);
+}
+
+/* ---------------- hand-built loops ---------------- */
+
+/* fib(a, b): (a, b, c) <- (b, a + 0.5 b, c + a), six times: b's new value
+ * reads a's old one and a's reads b's (a cycle, one temporary); c's reads
+ * a's old value, so it is written before a. */
+START_TEST(test_simultaneous)
+{
+    B b = prog_new();
+    fn_new(&b, "fib");
+    Region *top = b.f->body;
+    Ref pa = param(&b, "a", 0), pb = param(&b, "b", 0);
+    Ref init[3] = {pa, pb, cst(&b, top, 0.25)};
+    Ref l = for_new(&b, top, 0, 6, 0, 3, init);
+    Region *lb = body(&b, l);
+    Ref a = ir_carry(b.f, l, 0), bb = ir_carry(b.f, l, 1), c = ir_carry(b.f, l, 2);
+    named(&b, c, "c");
+    Ref nb = named(&b, op(&b, lb, OP_ADD, a, op(&b, lb, OP_MUL, cst(&b, lb, 0.5), bb)), "b");
+    Ref nc = named(&b, op(&b, lb, OP_ADD, c, a), "c");
+    vec_push(b.a, &lb->yield, bb);
+    vec_push(b.a, &lb->yield, nb);
+    vec_push(b.a, &lb->yield, nc);
+    Ref ra = for_result(&b, top, l, 0), rb = for_result(&b, top, l, 1), rc = for_result(&b, top, l, 2);
+    Ref y = op(&b, top, OP_ADD, op(&b, top, OP_MUL, ra, cst(&b, top, 3)), op(&b, top, OP_ADD, rb, rc));
+    ret(&b, y);
+    /* by hand, at the harness's inputs */
+    double A = input_value(0, 0), Bv = input_value(1, 0), C = 0.25;
+    for (int i = 0; i < 6; i++) {
+        double na = Bv, nbv = A + 0.5 * Bv, ncv = C + A;
+        A = na, Bv = nbv, C = ncv;
+    }
+    double want = 3 * A + (Bv + C);
+    double got[1], *outs[1] = {got};
+    const double ia = input_value(0, 0), ib = input_value(1, 0);
+    const double *ins[2] = {&ia, &ib};
+    ir_interp(b.f, ins, outs);
+    ck_assert_msg(fabs(got[0] - want) < 1e-14, "interpreter %.17g, by hand %.17g", got[0], want);
+    char *code = check_both(&b.p, "fib");
+    /* one temporary breaks the cycle; c reads a before a changes */
+    ck_assert_msg(count(code, "_next") == 2, "%.3000s", code);
+    const char *cu = strstr(code, "c = c + a;"), *au = strstr(code, "a = a_next;");
+    ck_assert_msg(cu && au && cu < au, "c must read the old a:\n%.3000s", code);
+    free(code);
+    arena_free(b.a);
+}
+END_TEST
+
+/* Carried arrays: h <- [h[3 - i] * 0.5 + x[i]] reads across elements (a
+ * copy at the end), g <- [g[i] * 0.9 + h[i]] is elementwise (in place), and
+ * p, q <- q, p trade places (one loop rotates them). */
+START_TEST(test_carried_arrays)
+{
+    B b = prog_new();
+    fn_new(&b, "arrs");
+    Region *top = b.f->body, *gb;
+    Ref x = param(&b, "x", 4), z = param(&b, "z", 4);
+    Ref init[4] = {x, x, x, z};
+    Ref l = for_new(&b, top, 0, 3, 0, 4, init);
+    Region *lb = body(&b, l);
+    Ref h = named(&b, ir_carry(b.f, l, 0), "h"), g = named(&b, ir_carry(b.f, l, 1), "g");
+    Ref pp = named(&b, ir_carry(b.f, l, 2), "p"), qq = named(&b, ir_carry(b.f, l, 3), "q");
+    Ref iv;
+    Ref gh = gen1(&b, lb, 4, &gb, &iv);
+    Aff rev = VK(&b, iv, -1, 3), same = VK(&b, iv, 1, 0);
+    Ref e = op(&b, gb, OP_ADD, op(&b, gb, OP_MUL, idx(&b, gb, h, 1, &rev), cst(&b, gb, 0.5)),
+               idx(&b, gb, x, 1, &same));
+    Ref nh = named(&b, gen_result(&b, lb, gh, gb, e), "h");
+    Ref gg = gen1(&b, lb, 4, &gb, &iv);
+    same = VK(&b, iv, 1, 0);
+    Ref e2 = op(&b, gb, OP_ADD, op(&b, gb, OP_MUL, idx(&b, gb, g, 1, &same), cst(&b, gb, 0.9)),
+                idx(&b, gb, nh, 1, &same));
+    Ref ng = named(&b, gen_result(&b, lb, gg, gb, e2), "g");
+    vec_push(b.a, &lb->yield, nh);
+    vec_push(b.a, &lb->yield, ng);
+    vec_push(b.a, &lb->yield, qq);
+    vec_push(b.a, &lb->yield, pp);
+    Ref rh = for_result(&b, top, l, 0), rg = for_result(&b, top, l, 1);
+    Ref rp = for_result(&b, top, l, 2), rq = for_result(&b, top, l, 3);
+    Ref y = op(&b, top, OP_ADD, op(&b, top, OP_ADD, total(&b, top, rh, 4), total(&b, top, rg, 4)),
+               op(&b, top, OP_SUB, total(&b, top, rp, 4),
+                  op(&b, top, OP_MUL, cst(&b, top, 2), total(&b, top, rq, 4))));
+    ret(&b, y);
+    char *code = check_both(&b.p, "arrs");
+    ck_assert_msg(strstr(code, "h[j] = h_2[j];"), "h is copied at the end:\n%.4000s", code);
+    ck_assert_msg(strstr(code, "g[j] = g[j] * 0.9 + h_2[j];"), "g in place:\n%.4000s", code);
+    ck_assert_msg(strstr(code, "the carried arrays exchange their values"), "%.4000s", code);
+    free(code);
+    arena_free(b.a);
+}
+END_TEST
+
+/* A forward loop over 2..7 records x at the start of every iteration in a
+ * tape (row i - 2); a backwards loop reads it: s <- s * cos(x_i) + x_i.
+ * Then a loop of no iteration, with an empty tape. */
+START_TEST(test_tape_backwards)
+{
+    B b = prog_new();
+    fn_new(&b, "taped");
+    Region *top = b.f->body;
+    Ref x0 = param(&b, "x", 0);
+    int32_t five[1] = {5};
+    Ref tape = ir_emit(b.f, top, OP_ZEROS, ty_array(1, five), NOREF, NOREF, NOREF);
+    named(&b, tape, "x_tape");
+    b.f->v.p[tape].k = 1;
+    b.f->v.p[tape].tape = 1;
+    Ref l = for_new(&b, top, 2, 7, 0, 1, &x0);
+    Region *lb = body(&b, l);
+    Ref iv = ir_ivar(b.f, l, 0);
+    named(&b, iv, "i");
+    Ref x = ir_carry(b.f, l, 0);
+    Ref st = ir_emit(b.f, lb, OP_ACC, ty_none(), tape, x, NOREF);
+    Aff *row = arena_alloc(b.a, sizeof(Aff));
+    row[0] = VK(&b, iv, 1, -2);
+    b.f->v.p[st].ix = row;
+    b.f->v.p[st].nix = 1;
+    b.f->v.p[st].k = 1;
+    Ref nx = op(&b, lb, OP_ADD, op(&b, lb, OP_SIN, x, NOREF), op(&b, lb, OP_MUL, x, cst(&b, lb, 0.5)));
+    vec_push(b.a, &lb->yield, named(&b, nx, "x"));
+    Ref xr = for_result(&b, top, l, 0);
+    Ref one = cst(&b, top, 1);
+    Ref r = for_new(&b, top, 2, 7, 1, 1, &one);
+    Region *rb = body(&b, r);
+    Ref jv = named(&b, ir_ivar(b.f, r, 0), "i");
+    Aff at = VK(&b, jv, 1, -2);
+    Ref xi = named(&b, idx(&b, rb, tape, 1, &at), "x");
+    Ref s = ir_carry(b.f, r, 0);
+    Ref ns = op(&b, rb, OP_ADD, op(&b, rb, OP_MUL, s, op(&b, rb, OP_COS, xi, NOREF)), xi);
+    vec_push(b.a, &rb->yield, named(&b, ns, "s"));
+    Ref sr = for_result(&b, top, r, 0);
+    /* for i in 3..3: no iteration, an empty tape */
+    int32_t zero[1] = {0};
+    Ref et = named(&b, ir_emit(b.f, top, OP_ZEROS, ty_array(1, zero), NOREF, NOREF, NOREF), "e_tape");
+    b.f->v.p[et].k = 1;
+    b.f->v.p[et].tape = 1;
+    Ref e = for_new(&b, top, 3, 3, 0, 1, &sr);
+    Region *eb = body(&b, e);
+    Ref ei = ir_ivar(b.f, e, 0);
+    Ref ec = ir_carry(b.f, e, 0);
+    Ref est = ir_emit(b.f, eb, OP_ACC, ty_none(), et, ec, NOREF);
+    Aff *erow = arena_alloc(b.a, sizeof(Aff));
+    erow[0] = VK(&b, ei, 1, -3);
+    b.f->v.p[est].ix = erow;
+    b.f->v.p[est].nix = 1;
+    b.f->v.p[est].k = 1;
+    vec_push(b.a, &eb->yield, op(&b, eb, OP_EXP, ec, NOREF));
+    Ref er = for_result(&b, top, e, 0);
+    Ref eback = for_new(&b, top, 3, 3, 1, 1, &er);
+    Region *ebb = body(&b, eback);
+    Aff eat = VK(&b, ir_ivar(b.f, eback, 0), 1, -3);
+    vec_push(b.a, &ebb->yield, op(&b, ebb, OP_ADD, ir_carry(b.f, eback, 0), idx(&b, ebb, et, 1, &eat)));
+    ret(&b, op(&b, top, OP_ADD, xr, for_result(&b, top, eback, 0)));
+    char *code = check_both(&b.p, "taped");
+    ck_assert_msg(strstr(code, "for (int i = 2; i < 7; i++) {"), "%.3000s", code);
+    ck_assert_msg(strstr(code, "x_tape[i - 2] = x;  /* the tape keeps x at the start of iteration i */"),
+                  "%.3000s", code);
+    ck_assert_msg(strstr(code, "for (int i = 6; i >= 2; i--) {"), "%.3000s", code);
+    ck_assert_msg(strstr(code, "= x_tape[i - 2];  /* x at the start of iteration i, recorded by the "
+                               "forward pass */"),
+                  "%.3000s", code);
+    ck_assert_msg(strstr(code, "double e_tape[1];"), "an empty tape is one element:\n%.3000s", code);
+    free(code);
+    arena_free(b.a);
+}
+END_TEST
+
+/* for i in 0..4 { if s > 0.3 { s = s * 0.5 } else { s = s + 0.4 }; for j in
+ * 0..3 { s = s * 0.9 + j } }, and at the top level a loop inside a branch:
+ * nested loops share one variable, a branch picks the carried value. */
+START_TEST(test_nested_and_branches)
+{
+    B b = prog_new();
+    fn_new(&b, "nest");
+    Region *top = b.f->body;
+    Ref x = param(&b, "x", 0);
+    Ref l = for_new(&b, top, 0, 4, 0, 1, &x);
+    Region *lb = body(&b, l);
+    Ref s = named(&b, ir_carry(b.f, l, 0), "s");
+    Ref cond = op(&b, lb, OP_GT, s, cst(&b, lb, 0.3));
+    Ref ifi = ir_emit(b.f, lb, OP_IF, ty_none(), cond, NOREF, NOREF);
+    Region *t = ir_region_new(b.f, ifi, 0), *el = ir_region_new(b.f, ifi, 1);
+    b.f->v.p[ifi].reg[0] = t;
+    b.f->v.p[ifi].reg[1] = el;
+    vec_push(b.a, &t->yield, named(&b, op(&b, t, OP_MUL, s, cst(&b, t, 0.5)), "s"));
+    vec_push(b.a, &el->yield, named(&b, op(&b, el, OP_ADD, s, cst(&b, el, 0.4)), "s"));
+    Ref si = named(&b, ir_emit(b.f, lb, OP_RESULT, ty_scalar(), ifi, NOREF, NOREF), "s");
+    Ref in = for_new(&b, lb, 0, 3, 0, 1, &si);
+    Region *ib = body(&b, in);
+    Ref j = named(&b, ir_ivar(b.f, in, 0), "j");
+    Ref s2 = ir_carry(b.f, in, 0);
+    Ref jr = ir_emit(b.f, ib, OP_IREAL, ty_scalar(), NOREF, NOREF, NOREF);
+    b.f->v.p[jr].ix = arena_alloc(b.a, sizeof(Aff));
+    b.f->v.p[jr].ix[0] = aff_var(b.a, j);
+    vec_push(b.a, &ib->yield, named(&b, op(&b, ib, OP_ADD, op(&b, ib, OP_MUL, s2, cst(&b, ib, 0.9)), jr), "s"));
+    Ref sr = named(&b, for_result(&b, lb, in, 0), "s");
+    vec_push(b.a, &lb->yield, sr);
+    Ref out = named(&b, for_result(&b, top, l, 0), "s");
+    /* if x < 0 { for k in 0..5 { w = w * 1.5 } } else { w = x } */
+    Ref c2 = op(&b, top, OP_LT, x, cst(&b, top, 0));
+    Ref if2 = ir_emit(b.f, top, OP_IF, ty_none(), c2, NOREF, NOREF);
+    Region *t2 = ir_region_new(b.f, if2, 0), *e2 = ir_region_new(b.f, if2, 1);
+    b.f->v.p[if2].reg[0] = t2;
+    b.f->v.p[if2].reg[1] = e2;
+    Ref w0 = named(&b, op(&b, t2, OP_SUB, x, cst(&b, t2, 1)), "w");
+    Ref wl = for_new(&b, t2, 0, 5, 0, 1, &w0);
+    Region *wb = body(&b, wl);
+    vec_push(b.a, &wb->yield, named(&b, op(&b, wb, OP_MUL, ir_carry(b.f, wl, 0), cst(&b, wb, 1.5)), "w"));
+    vec_push(b.a, &t2->yield, for_result(&b, t2, wl, 0));
+    vec_push(b.a, &e2->yield, x);
+    Ref w = named(&b, ir_emit(b.f, top, OP_RESULT, ty_scalar(), if2, NOREF, NOREF), "w");
+    ret(&b, op(&b, top, OP_ADD, out, w));
+    /* by hand */
+    double S = input_value(0, 0);
+    for (int i = 0; i < 4; i++) {
+        S = S > 0.3 ? S * 0.5 : S + 0.4;
+        for (int k = 0; k < 3; k++)
+            S = S * 0.9 + k;
+    }
+    double xv = input_value(0, 0), W = xv;
+    if (xv < 0) {
+        W = xv - 1;
+        for (int k = 0; k < 5; k++)
+            W *= 1.5;
+    }
+    double got[1], *outs[1] = {got};
+    const double *ins[1] = {&xv};
+    ir_interp(b.f, ins, outs);
+    ck_assert_msg(fabs(got[0] - (S + W)) < 1e-12, "interpreter %.17g, by hand %.17g", got[0], S + W);
+    char *code = check_both(&b.p, "nest");
+    /* one s for both loops and the branch, no copies */
+    ck_assert_msg(count(code, "double s") == 1 && !strstr(code, "s_2"), "%.3000s", code);
+    ck_assert_msg(strstr(code, "s = s * 0.9 + (double)j;"), "%.3000s", code);
+    ck_assert_msg(strstr(code, "w = w * 1.5;"), "%.3000s", code);
+    free(code);
+    arena_free(b.a);
+}
+END_TEST
+
+/* A tape of 3 * 10^8 rows of 8: 2.4 * 10^9 elements, past INT_MAX, so its
+ * offsets are 64-bit; over the budget on the stack, fine in a workspace. */
+START_TEST(test_huge_tape)
+{
+    B b = prog_new();
+    fn_new(&b, "huge");
+    Region *top = b.f->body;
+    Ref x = param(&b, "x", 0);
+    int32_t dims[2] = {300000000, 8};
+    Ref tape = named(&b, ir_emit(b.f, top, OP_ZEROS, ty_array(2, dims), NOREF, NOREF, NOREF), "x_tape");
+    b.f->v.p[tape].k = 1;
+    b.f->v.p[tape].tape = 1;
+    b.f->v.p[tape].line = 7;
+    Ref l = for_new(&b, top, 0, 300000000, 0, 1, &x);
+    Region *lb = body(&b, l);
+    Ref iv = named(&b, ir_ivar(b.f, l, 0), "i");
+    Ref c = ir_carry(b.f, l, 0);
+    Ref st = ir_emit(b.f, lb, OP_ACC, ty_none(), tape, c, NOREF);
+    Aff *ix = arena_alloc(b.a, sizeof(Aff) * 2);
+    ix[0] = aff_var(b.a, iv);
+    ix[1] = aff_const(b.a, 7);
+    b.f->v.p[st].ix = ix;
+    b.f->v.p[st].nix = 2;
+    b.f->v.p[st].k = 1;
+    vec_push(b.a, &lb->yield, op(&b, lb, OP_SIN, c, NOREF));
+    Ref xr = for_result(&b, top, l, 0);
+    Aff rd[2] = {aff_const(b.a, 299999999), aff_const(b.a, 7)};
+    ret(&b, op(&b, top, OP_ADD, xr, idx(&b, top, tape, 2, rd)));
+
+    CgOpts o = {0, "huge.dx", NULL, CG_STACK_BUDGET, 0};
+    Diag d = {0};
+    d.quiet = 1;
+    ck_assert_int_eq(cg_check(&b.p, &o, &d), 1);
+    ck_assert_msg(strstr(d.last, "'huge' needs 19200000000 bytes of local arrays") &&
+                      strstr(d.last, "the tape of the for loop on line 7, takes 19200000000 bytes"),
+                  "%s", d.last);
+    o.workspace = 1;
+    ck_assert_int_eq(cg_check(&b.p, &o, &d), 0);
+    FILE *fc = fopen(tu_path("huge.c"), "w");
+    ck_assert(fc);
+    cg_c(&b.p, &o, fc);
+    fclose(fc);
+    char *code = tu_read(tu_path("huge.c"), NULL);
+    ck_assert_msg(strstr(code, "#define huge_WS_BYTES 19200000000"), "%.3000s", code);
+    ck_assert_msg(strstr(code, "x_tape[(long long)i * 8 + 7] = x;"), "%.3000s", code);
+    ck_assert_msg(strstr(code, "huge is not generated"), "%.3000s", code);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "cd '%s' && gcc " STRICT " -c huge.c && clang " STRICT " -c huge.c",
+             tu_tmpdir());
+    char *err = NULL;
+    ck_assert_msg(tu_run(cmd, NULL, &err) == 0, "%s\n%.3000s", err ? err : "", code);
+    free(err);
+    free(code);
+    arena_free(b.a);
+}
+END_TEST
+
+/* ---------------- loops from .dx, with their derivatives ---------------- */
+
+static const char loops_dx[] =
+    "const N = 4\n"
+    "const dt = 0.01\n"
+    "\n"
+    "fn spring(k, c, data x0, data v0) {\n"
+    "    x = x0\n"
+    "    v = v0\n"
+    "    for i in 0..100 {\n"
+    "        a = -k * x - c * v\n"
+    "        x = x + dt * v\n"
+    "        v = v + dt * a\n"
+    "    }\n"
+    "    return x\n"
+    "}\n"
+    "\n"
+    "fn swap(a, b) {\n"
+    "    for i in 0..7 {\n"
+    "        t = a\n"
+    "        a = b\n"
+    "        b = t * 0.9 + sin(b)\n"
+    "    }\n"
+    "    return a * 2 + b\n"
+    "}\n"
+    "\n"
+    "fn rnn(W[N, N], u[N], data h0[N]) {\n"
+    "    h = h0\n"
+    "    s = 0\n"
+    "    for t in 0..5 {\n"
+    "        h = tanh(W @ h + u * t)\n"
+    "        s = s + sum(h * h)\n"
+    "    }\n"
+    "    return s\n"
+    "}\n"
+    "\n"
+    "fn cell(W[N], U[N], data X[6, N]) {\n"
+    "    h = [0.1 for j in 0..N]\n"
+    "    c = [0.0 for j in 0..N]\n"
+    "    for t in 0..6 {\n"
+    "        c = sigmoid(W * X[t] + U * h) * c + tanh(X[t] - h)\n"
+    "        h = tanh(c) * sigmoid(U * h)\n"
+    "    }\n"
+    "    return logsumexp(h) + sum(c)\n"
+    "}\n"
+    "\n"
+    "fn nested(w[N], c) {\n"
+    "    s = 0\n"
+    "    for i in 0..3 {\n"
+    "        u = c * i\n"
+    "        for j in 0..N {\n"
+    "            s = s * 0.9 + w[j] * u + tanh(s + j)\n"
+    "        }\n"
+    "    }\n"
+    "    return s\n"
+    "}\n"
+    "\n"
+    "fn flip(x0, a, b) {\n"
+    "    x = x0\n"
+    "    for i in 0..20 {\n"
+    "        if x > 0.5 {\n"
+    "            x = x * 0.5 + a\n"
+    "        } else {\n"
+    "            y = x * x\n"
+    "            x = y + b\n"
+    "        }\n"
+    "    }\n"
+    "    return x\n"
+    "}\n"
+    "\n"
+    "fn inif(x, a) {\n"
+    "    if x > 0 {\n"
+    "        for i in 2..9 {\n"
+    "            x = x * cos(a * i) + 0.1\n"
+    "        }\n"
+    "    } else {\n"
+    "        x = x * a\n"
+    "    }\n"
+    "    return x\n"
+    "}\n"
+    "\n"
+    "fn empty(x) {\n"
+    "    y = x\n"
+    "    for i in 0..0 {\n"
+    "        y = sin(y)\n"
+    "    }\n"
+    "    return y * x\n"
+    "}\n"
+    "\n"
+    "fn helper(z) {\n"
+    "    for i in 0..3 {\n"
+    "        z = z * z * 0.5 + 0.1\n"
+    "    }\n"
+    "    return z\n"
+    "}\n"
+    "\n"
+    "fn twice(x) = helper(x) + helper(x * 2)\n"
+    "\n"
+    "fn seq(x) {\n"
+    "    for i in 0..3 {\n"
+    "        x = x * 1.1 + 0.1\n"
+    "    }\n"
+    "    for i in 0..4 {\n"
+    "        x = sin(x) + x\n"
+    "    }\n"
+    "    return x\n"
+    "}\n"
+    "\n"
+    "fn rollout(h0[N], W[N, N]) {\n"
+    "    h = h0\n"
+    "    for t in 0..3 {\n"
+    "        h = tanh(W @ h)\n"
+    "    }\n"
+    "    return h\n"
+    "}\n";
+
+START_TEST(test_dx_loops)
+{
+    TuLowered L;
+    ck_assert_msg(tu_lower(&L, loops_dx) == 0, "does not compile: %s", L.d.last);
+    for (int u = 0; u < L.prog.units.n; u++)
+        ad_unit(&L.prog.units.p[u]);
+    char *code = check_both(&L.prog, "dxloops");
+    char *s = fn_text(code, "double spring(");
+    ck_assert_msg(strstr(s, "        double a = -k * x - c * v;  /* line 8: a = -k * x - c * v */\n"
+                            "        x = x + 0.01 * v;  /* line 9: x = x + dt * v */\n"
+                            "        v = v + 0.01 * a;  /* line 10: v = v + dt * a */\n"),
+                  "%s", s);
+    free(s);
+    s = fn_text(code, "double spring_grad(");
+    ck_assert_msg(strstr(s, "x_tape[i] = x;  /* line 7: the tape keeps x at the start of iteration i */") &&
+                      strstr(s, "for (int i = 99; i >= 0; i--) {  /* line 7, backwards: for i in 0..100 { */"),
+                  "%s", s);
+    free(s);
+    s = fn_text(code, "double nested(");
+    ck_assert_msg(count(s, "double s") == 1, "one s for both loops:\n%s", s);
+    free(s);
+    s = fn_text(code, "double seq(");
+    ck_assert_msg(!strstr(s, "x_2"), "sequential loops share x:\n%s", s);
+    free(s);
+    s = fn_text(code, "double cell(");
+    ck_assert_msg(!strstr(s, "c_2") && !strstr(s, "h_2"), "elementwise updates in place:\n%s", s);
+    free(s);
+    free(code);
+    arena_free(L.a);
+}
+END_TEST
+
+/* ---------------- dxc ---------------- */
+
+static const char big_dx[] =
+    "# a loop of 10^9 steps: its tape is 8 GB\n"
+    "fn f(x) {\n"
+    "    y = x\n"
+    "    for i in 0..1000000000 {\n"
+    "        y = sin(y) * 0.5 + y\n"
+    "    }\n"
+    "    return y\n"
+    "}\n"
+    "\n"
+    "fn g(u) = u * u * 3\n";
+
+static int dxc(const char *args, char **out, char **err)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "cd '%s' && timeout %d '%s' %s", tu_tmpdir(),
+             getenv("DX_SANITIZED") ? 600 : 60, tu_dxc(), args);
+    return tu_run(cmd, out, err);
+}
+
+START_TEST(test_dx_big_tape)
+{
+    ck_assert_int_eq(tu_write(tu_path("big.dx"), big_dx, (size_t)-1), 0);
+    ck_assert_int_eq(tu_write(tu_path("big.c"), "old\n", (size_t)-1), 0);
+    char *out = NULL, *err = NULL;
+    ck_assert_int_eq(dxc("big.dx -o big.c", &out, &err), 1);
+    ck_assert_msg(strstr(err, "big.dx:2:4: error: 'f_grad' needs 8000000000 bytes of local arrays, "
+                              "over the stack budget of 1048576 bytes (the largest, the tape of the "
+                              "for loop on line 4, takes 8000000000 bytes); use --workspace or "
+                              "--stack-budget\n"),
+                  "%s", err);
+    ck_assert_msg(strstr(err, "'f_hvp' needs"), "%s", err);
+    char *old = tu_read(tu_path("big.c"), NULL);
+    ck_assert_str_eq(old, "old\n");
+    free(old);
+    free(out);
+    free(err);
+
+    /* --only: the rest of the file compiles */
+    ck_assert_int_eq(dxc("big.dx --only=g -o big.c --header big.h", &out, &err), 0);
+    char *code = tu_read(tu_path("big.c"), NULL);
+    ck_assert_msg(strstr(code, "double g_grad(double u, double *u_bar)") && !strstr(code, "f_grad"),
+                  "%s", code);
+    free(code);
+    free(out);
+    free(err);
+    ck_assert_int_eq(
+        tu_write(tu_path("gmain.c"),
+                 "#include <stdio.h>\n#include \"big.h\"\n"
+                 "int main(void) { double b; double y = g_grad(2.0, &b); printf(\"%g %g\\n\", y, b); return 0; }\n",
+                 (size_t)-1),
+        0);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "cd '%s' && gcc " STRICT " gmain.c big.c -lm -o gmain && ./gmain",
+             tu_tmpdir());
+    ck_assert_int_eq(tu_run(cmd, &out, &err), 0);
+    ck_assert_str_eq(out, "12 12\n");
+    free(out);
+    free(err);
+    ck_assert_int_eq(dxc("big.dx --only=g,h -o big.c", &out, &err), 1);
+    ck_assert_str_eq(err, "dxc: error: --only: no function 'h' in 'big.dx'\n");
+    free(out);
+    free(err);
+
+    /* --workspace: f_grad_ws with an 8 GB workspace (compiled, not run) */
+    ck_assert_int_eq(dxc("big.dx --workspace -o big.c --header big.h", &out, &err), 0);
+    char *hdr = tu_read(tu_path("big.h"), NULL);
+    ck_assert_msg(strstr(hdr, "#define f_grad_WS_BYTES 8000000000\n") &&
+                      strstr(hdr, "f_grad is not generated") &&
+                      strstr(hdr, "double f_grad_ws(double x, double *x_bar, void *work);"),
+                  "%s", hdr);
+    free(hdr);
+    free(out);
+    free(err);
+    snprintf(cmd, sizeof cmd, "cd '%s' && gcc " STRICT " -c big.c && clang " STRICT " -c big.c",
+             tu_tmpdir());
+    ck_assert_msg(tu_run(cmd, &out, &err) == 0, "%s", err);
+    free(out);
+    free(err);
+}
+END_TEST
+
+static const char spring_dx[] =
+    "const dt = 0.001\n"
+    "\n"
+    "fn spring(k, c, data x0, data v0) {\n"
+    "    x = x0\n"
+    "    v = v0\n"
+    "    for i in 0..10000 {\n"
+    "        a = -k * x - c * v\n"
+    "        x = x + dt * v\n"
+    "        v = v + dt * a\n"
+    "    }\n"
+    "    return x\n"
+    "}\n";
+
+/* --stats, then spring_grad_ws on a workspace of exactly its size with a
+ * guard after it, against spring_grad and central differences, in double
+ * and in float. */
+START_TEST(test_dx_spring_workspace)
+{
+    ck_assert_int_eq(tu_write(tu_path("spring.dx"), spring_dx, (size_t)-1), 0);
+    char *out = NULL, *err = NULL;
+    ck_assert_int_eq(dxc("spring.dx --stats -o spring.c", &out, &err), 0);
+    ck_assert_msg(strstr(err, "spring_grad: tape 160000 bytes, stack ~1600") && !strstr(err, "workspace"),
+                  "%s", err);
+    ck_assert_msg(strstr(err, "spring: tape 0 bytes, stack ~") && count(err, "\n") == 4, "%s", err);
+    ck_assert_msg(!out || !*out, "%s", out);
+    free(out);
+    free(err);
+    for (int fl = 0; fl < 2; fl++) {
+        const char *T = fl ? "float" : "double";
+        char args[256];
+        snprintf(args, sizeof args, "spring.dx --stats --workspace %s -o spring.c --header spring.h",
+                 fl ? "--real=float" : "");
+        ck_assert_int_eq(dxc(args, &out, &err), 0);
+        ck_assert_msg(strstr(err, fl ? "spring_grad: tape 80000 bytes, stack ~8" : "spring_grad: tape 160000 bytes, stack ~16") &&
+                          strstr(err, fl ? "(workspace variant spring_grad_ws: 80000 bytes in work, stack ~"
+                                         : "(workspace variant spring_grad_ws: 160000 bytes in work, stack ~"),
+                      "%s", err);
+        free(out);
+        free(err);
+        char drv[4096];
+        snprintf(drv, sizeof drv,
+                 "#include <math.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n"
+                 "#include \"spring.h\"\n"
+                 "int main(void)\n{\n"
+                 "    %s k = 2.0f, c = 0.5f, kb, cb, kb2, cb2;\n"
+                 "    unsigned char *w = malloc(spring_grad_WS_BYTES + 64);\n"
+                 "    memset(w, 0x5A, spring_grad_WS_BYTES + 64);\n"
+                 "    %s y = spring_grad_ws(k, c, 1.0f, 0.0f, &kb, &cb, w);\n"
+                 "    for (int i = 0; i < 64; i++) if (w[spring_grad_WS_BYTES + i] != 0x5A) return 2;\n"
+                 "    free(w);\n"
+                 "    %s y2 = spring_grad(k, c, 1.0f, 0.0f, &kb2, &cb2);\n"
+                 "    if (y != y2 || kb != kb2 || cb != cb2) return 3;\n"
+                 "    if (spring_grad_WS_BYTES != 10000 * 2 * sizeof(%s)) return 4;\n"
+                 "    double h = 1e-6;\n"
+                 "    double dk = ((double)spring((%s)(k + h), c, 1.0f, 0.0f) - (double)spring((%s)(k - h), c, 1.0f, 0.0f)) / (2 * h);\n"
+                 "    double dc = ((double)spring(k, (%s)(c + h), 1.0f, 0.0f) - (double)spring(k, (%s)(c - h), 1.0f, 0.0f)) / (2 * h);\n"
+                 "    printf(\"%%.9g %%.9g %%.9g %%.9g %%.9g\\n\", (double)y, (double)kb, dk, (double)cb, dc);\n"
+                 "    return %s;\n}\n",
+                 T, T, T, T, T, T, T, T,
+                 fl ? "0" : "fabs(kb - dk) > 1e-6 * (1 + fabs(dk)) || fabs(cb - dc) > 1e-6 * (1 + fabs(dc))");
+        ck_assert_int_eq(tu_write(tu_path("smain.c"), drv, (size_t)-1), 0);
+        char cmd[1024];
+        snprintf(cmd, sizeof cmd,
+                 "cd '%s' && gcc " STRICT " %s -O2 -c spring.c && gcc -std=c99 -O2 -c smain.c && "
+                 "gcc smain.o spring.o -lm -o smain && ./smain",
+                 tu_tmpdir(), fl ? "-Wdouble-promotion" : "");
+        int st = tu_run(cmd, &out, &err);
+        ck_assert_msg(st == 0, "%s (status %d): %s%s", T, st, out ? out : "", err ? err : "");
+        free(out);
+        free(err);
+    }
+}
+END_TEST
+
+START_TEST(test_dx_dot)
+{
+    ck_assert_int_eq(tu_write(tu_path("loops.dx"), loops_dx, (size_t)-1), 0);
+    char *out = NULL, *err = NULL;
+    ck_assert_int_eq(dxc("loops.dx --emit=dot", &out, &err), 0);
+    ck_assert_msg(strstr(out, "label=\"for 0..100\"") && strstr(out, "label=\"for 0..100 (backwards)\"") &&
+                      strstr(out, "[label=\"init\"]") && strstr(out, "label=\"x = carry\""),
+                  "%.3000s", out);
+    free(out);
+    free(err);
+}
+END_TEST
+
+Suite *suite_loops(void);
+Suite *suite_loops(void)
+{
+    Suite *s = suite_create("loops");
+    TCase *tc = tcase_create("loops");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_simultaneous);
+    tcase_add_test(tc, test_carried_arrays);
+    tcase_add_test(tc, test_tape_backwards);
+    tcase_add_test(tc, test_nested_and_branches);
+    tcase_add_test(tc, test_huge_tape);
+    tcase_add_test(tc, test_dx_loops);
+    tcase_add_test(tc, test_dx_big_tape);
+    tcase_add_test(tc, test_dx_spring_workspace);
+    tcase_add_test(tc, test_dx_dot);
+    suite_add_tcase(s, tc);
+    return s;
+}
