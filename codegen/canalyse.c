@@ -382,10 +382,7 @@ static void share_yields(Cg *c, const Region *r)
 
 int cg_is_tape(const Inst *in)
 {
-    size_t n = in->name ? strlen(in->name) : 0;
-    /* the AD marks tapes; until it does, they are the buffers it names x_tape */
-    return in->op == OP_ZEROS &&
-           (in->tape || (in->k == 1 && n >= 5 && !strcmp(in->name + n - 5, "_tape")));
+    return in->tape;
 }
 
 static void find_last_reads(Cg *c)

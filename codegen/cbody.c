@@ -1056,7 +1056,7 @@ static void emit_acc(Cg *c, Ref id)
     int store = in->k || c->f->v.p[cg_resolve(c, in->arg[0])].k;
     puts_(&c->body, store ? " = " : " += ");
     expr(c, &c->body, in->arg[1], 0);
-    if (store && in->nix && cg_is_tape(&c->f->v.p[b]))
+    if (store && in->nix && cg_is_tape(&c->f->v.p[b]) && c->f->v.p[b].op == OP_ZEROS)
         stmt_end_note(c, in->line,
                       arena_printf(c->p->arena, "the tape keeps %s",
                                    tape_what(c, b, in->ix[0])));
@@ -1128,7 +1128,8 @@ static void emit_region(Cg *c, const Region *r)
             putf(&c->body, "%s = ", c->cname[id]);
             expr_inner(c, &c->body, id);
         }
-        if (in->op == OP_IDX && in->nix && cg_is_tape(&f->v.p[cg_var_of(c, in->arg[0])]))
+        if (in->op == OP_IDX && in->nix && cg_is_tape(&f->v.p[cg_var_of(c, in->arg[0])]) &&
+            f->v.p[cg_var_of(c, in->arg[0])].op == OP_ZEROS)
             stmt_end_note(c, in->line,
                           arena_printf(c->p->arena, "%s, recorded by the forward pass",
                                        tape_what(c, cg_var_of(c, in->arg[0]), in->ix[0])));

@@ -138,7 +138,7 @@ static const char *largest(const Cg *c, long long *bytes)
         if (c->store[v] != ST_LOCAL || cg_var_of(c, v) != v)
             continue;
         long long n = ty_size(in->ty) * real_size(c);
-        if (cg_is_tape(in)) { /* one entry per loop line */
+        if (cg_is_tape(in) && in->op == OP_ZEROS) { /* a for loop's: one entry per loop */
             int k = 0;
             while (k < nloops && line[k] != in->line)
                 k++;

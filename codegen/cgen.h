@@ -110,7 +110,10 @@ Ref cg_var_of(const Cg *c, Ref v);
 Ref cg_resolve(const Cg *c, Ref v);     /* v, NODIFFs skipped */
 int cg_inlined(const Cg *c, Ref v);     /* written inside its user's expression */
 int cg_is_loop(const Inst *in);         /* GEN, RED, LOOP or FOR */
-int cg_is_tape(const Inst *in);         /* a for loop's tape */
+/* A tape: values the forward pass records for the backward pass, a for
+ * loop's (a ZEROS buffer, one row per iteration, line: the loop's) or a
+ * comprehension's (the array of a GEN). */
+int cg_is_tape(const Inst *in);
 /* root is the variable FOR id carries (its RESULT or CARRY), declared
  * with the loop rather than shared with another. */
 int cg_owns(const Cg *c, Ref id, Ref root);
