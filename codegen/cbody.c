@@ -863,10 +863,15 @@ static void rotate(Cg *c, Update *u, const int *cyc, int m)
     indent(c);
     putf(&c->body, "for (%s %s = 0; %s < ", ty_size(t) > INT_MAX ? "long long" : "int", iv, iv);
     cg_dims(c, &c->body, t);
-    putf(&c->body, "; %s++) {  /* the carried arrays exchange their values */\n", iv);
+    putf(&c->body, "; %s++) {", iv);
+    if (u[cyc[0]].line > 0)
+        putf(&c->body, "  /* line %d: the carried arrays exchange their values */\n", u[cyc[0]].line);
+    else
+        puts_(&c->body, "  /* the carried arrays exchange their values */\n");
     c->indent++;
     indent(c);
-    putf(&c->body, "%s %s = %s[%s];\n", real_t(c), tmp, c->cname[u[cyc[0]].var], iv);
+    putf(&c->body, "%s %s = %s[%s]", real_t(c), tmp, c->cname[u[cyc[0]].var], iv);
+    stmt_end(c, u[cyc[0]].line);
     for (int q = 0; q < m; q++) {
         indent(c);
         if (q + 1 < m)
