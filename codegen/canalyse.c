@@ -541,19 +541,20 @@ static int reads_class(const Cg *c, Ref a, Ref root)
 
 /* GEN g, the only writer of its one result, computes carried array root
  * element by element in place (h = og * tanh(c), elementwise), if from
- * g's start root's old value is read only at g's own element, by the
- * body computing that element. */
-static int elementwise(const Cg *c, Ref g, Ref root, const Region *b)
+ * g's start (up to position hi) root's old value is read only at g's own
+ * element, by the body computing that element.  b: the FOR body. */
+static int elementwise(const Cg *c, Ref g, Ref root, const Region *b, int hi)
 {
     const Fn *f = c->f;
     const Inst *gi = &f->v.p[g];
+    const Region *gr = gi->parent;
     int at = 0;
-    while (at < b->ids.n && b->ids.p[at] != g)
+    while (at < gr->ids.n && gr->ids.p[at] != g)
         at++;
-    if (gi->op != OP_GEN || at == b->ids.n || ir_nresults(f, b, at) != 1)
+    if (gi->op != OP_GEN || at == gr->ids.n || ir_nresults(f, gr, at) != 1)
         return 0;
     int gend = c->region_end[gi->reg[0]->ids.p[0]], end = c->region_end[b->ids.p[0]];
-    for (int i = 0; i < b->yield.n; i++)
+    for (int i = 0; i < b->yield.n && end < hi; i++)
         if (reads_class(c, b->yield.p[i], root))
             return 0;
     for (int k = c->order_at[b->ids.p[0]]; k < c->order.n && c->pos[c->order.p[k]] < end; k++) {
@@ -562,9 +563,10 @@ static int elementwise(const Cg *c, Ref g, Ref root, const Region *b)
         if (c->pos[u] >= c->pos[g])
             for (int s = 0; s < 2; s++)
                 for (int i = 0; in->reg[s] && i < in->reg[s]->yield.n; i++)
-                    if (reads_class(c, in->reg[s]->yield.p[i], root))
+                    if (c->branch_end[s][u] < hi && reads_class(c, in->reg[s]->yield.p[i], root))
                         return 0;
-        if ((cg_inlined(c, u) ? c->last_read[u] : c->pos[u]) < c->pos[g] || in->op == OP_RESULT)
+        int when = cg_inlined(c, u) ? c->last_read[u] : c->pos[u];
+        if (when < c->pos[g] || when >= hi || in->op == OP_RESULT)
             continue;
         if (in->op == OP_IDX && c->pos[u] > c->pos[g] && c->pos[u] < gend && own_element(f, g, in))
             continue;
@@ -623,9 +625,11 @@ static int plain(const Inst *in)
 }
 
 /* IF fi in FOR body b yields the new value of carried variable root
- * through its result Y: each branch may compute Y in root itself if it
- * reads root's old value only up to its first write of Y (at that
- * statement, for a plain one), and nothing reads root after the if. */
+ * through its result Y: each branch may compute Y in
+ * root itself if it reads root's old value only up to its first write of
+ * Y (at that statement, for a plain one; elementwise, for a GEN), or
+ * leave root as it is if it yields a value root holds; nothing may read
+ * root after the if. */
 static int branchwise(const Cg *c, Ref fi, Ref Y, Ref root, const Region *b)
 {
     const Fn *f = c->f;
@@ -635,17 +639,27 @@ static int branchwise(const Cg *c, Ref fi, Ref Y, Ref root, const Region *b)
         return 0;
     for (int s = 0; s < 2; s++) {
         int lo = s ? e0 + 1 : c->pos[fi] + 1, hi = s ? e1 + 1 : e0 + 1;
-        if (cg_var_of(c, in->reg[s]->yield.p[(int)f->v.p[Y].k]) != Y)
+        Ref y = cg_resolve(c, in->reg[s]->yield.p[(int)f->v.p[Y].k]);
+        /* a value root holds, read here: nothing wrote root since (any
+         * later write was allowed only if no read of root followed) */
+        if (cg_var_of(c, y) == root)
+            continue; /* unchanged */
+        if (cg_var_of(c, y) != Y)
             return 0; /* assigned at the branch's end, with the others */
         int w = INT_MAX, eq = 0;
+        Ref first = NOREF;
         for (int k = c->order_at[fi] + 1; k < c->order.n && c->pos[c->order.p[k]] < hi; k++) {
             Ref m = c->order.p[k];
             if (c->pos[m] >= lo && cg_var_of(c, m) == Y && c->pos[first_write(c, m)] < w) {
                 w = c->pos[first_write(c, m)];
                 eq = plain(&f->v.p[m]) && first_write(c, m) == m;
+                first = first_write(c, m);
             }
         }
-        if (w == INT_MAX || reads_in(c, root, b, lo, hi) >= w + eq)
+        if (w == INT_MAX)
+            return 0;
+        if (reads_in(c, root, b, lo, hi) >= w + eq &&
+            !(f->v.p[first].op == OP_GEN && elementwise(c, first, root, b, hi)))
             return 0;
     }
     return 1;
@@ -654,6 +668,36 @@ static int branchwise(const Cg *c, Ref fi, Ref Y, Ref root, const Region *b)
 /* The new value y of carried variable j is computed straight into it if
  * no read of the old value comes at or after (for a plain scalar
  * statement: after) the first write of y's variable. */
+/* Y, a variable written in FOR body b, may live in carried variable
+ * rep (whose CARRY is cy): nothing reads rep's old value from where Y is
+ * first written (after that statement, for a plain scalar one; other
+ * elements, for a GEN; the other branch, for an if). */
+static int share_ok(const Cg *c, Ref rep, Ref cy, Ref Y, const Region *b)
+{
+    const Fn *f = c->f;
+    const Inst *yi = &f->v.p[Y];
+    if (Y == rep || cg_inlined(c, Y) || c->hoist[Y] || f->v.p[first_write(c, Y)].parent != b ||
+        yi->op == OP_PARAM || yi->op == OP_CONST || !ty_eq(yi->ty, f->v.p[cy].ty))
+        return 0;
+    int start = c->pos[first_write(c, Y)] + plain(yi);
+    return class_last_read(c, rep, c->order_at[b->ids.p[0]], c->region_end[b->ids.p[0]]) < start ||
+           (yi->op == OP_RESULT && elementwise(c, yi->arg[0], rep, b, INT_MAX)) ||
+           (yi->op == OP_RESULT && f->v.p[yi->arg[0]].op == OP_IF &&
+            branchwise(c, yi->arg[0], Y, rep, b));
+}
+
+/* v's source name as the generated code spells it (x, x_dot). */
+static const char *spelled(const Cg *c, Ref v)
+{
+    const Inst *in = &c->f->v.p[v];
+    if (!in->name || !in->lin || strstr(in->name, "_dot"))
+        return in->name;
+    return arena_printf(c->p->arena, "%s_dot", in->name);
+}
+
+/* The versions of carried variable j that its body assigns (x = x * 1.5
+ * in a branch, then x = x - 0.1 * s), and its new value, live in the
+ * carried variable itself wherever share_ok allows. */
 static void share_next(Cg *c, Ref id, int j)
 {
     const Fn *f = c->f;
@@ -661,6 +705,13 @@ static void share_next(Cg *c, Ref id, int j)
     const Region *b = in->reg[0];
     Ref cy = ir_carry(f, id, j), rep = cg_var_of(c, cy);
     Ref y = cg_resolve(c, b->yield.p[j]), Y = cg_var_of(c, y);
+    const char *name = carried_name(c, id, j);
+    for (int i = 0; name && i < b->ids.n; i++) {
+        Ref v = b->ids.p[i];
+        const char *vn = spelled(c, v);
+        if (v != y && cg_var_of(c, v) == v && vn && !strcmp(vn, name) && share_ok(c, rep, cy, v, b))
+            c->var[v] = rep;
+    }
     /* x_bar = ...; x_bar += t, the last term written in the yield: the
      * running sum is x_bar itself, and so is the yield, as a statement */
     Ref chain = NOREF;
@@ -673,16 +724,7 @@ static void share_next(Cg *c, Ref id, int j)
         chain = y;
         Y = cg_var_of(c, a);
     }
-    const Inst *yi = &f->v.p[Y];
-    if (Y == rep || cg_inlined(c, Y) || c->hoist[Y] ||
-        f->v.p[first_write(c, Y)].parent != b || yi->op == OP_PARAM || yi->op == OP_CONST ||
-        !ty_eq(yi->ty, f->v.p[cy].ty))
-        return;
-    int start = c->pos[first_write(c, Y)] + plain(yi);
-    if (class_last_read(c, rep, c->order_at[b->ids.p[0]], c->region_end[b->ids.p[0]]) >= start &&
-        !(yi->op == OP_RESULT && elementwise(c, yi->arg[0], rep, b)) &&
-        !(yi->op == OP_RESULT && f->v.p[yi->arg[0]].op == OP_IF &&
-          branchwise(c, yi->arg[0], Y, rep, b)))
+    if (Y != rep && !share_ok(c, rep, cy, Y, b))
         return;
     c->var[Y] = rep;
     if (chain != NOREF) {

@@ -629,6 +629,24 @@ static int live(const Cg *c, Ref v)
     return c->store[cg_var_of(c, v)] != ST_NONE;
 }
 
+/* Side s of the IF at position at of parent writes nothing: no
+ * statement, and every result already in its variable (a loop's carried
+ * value left as it is). */
+static int branch_empty(const Cg *c, const Region *parent, int at, int s)
+{
+    const Fn *f = c->f;
+    const Region *r = f->v.p[parent->ids.p[at]].reg[s];
+    for (int i = 0; i < r->ids.n; i++)
+        if (!cg_inlined(c, r->ids.p[i]) && f->v.p[r->ids.p[i]].op != OP_CONST)
+            return 0;
+    for (int j = 0; j < ir_nresults(f, parent, at); j++) {
+        Ref res = parent->ids.p[at + 1 + j];
+        if (cg_var_of(c, r->yield.p[(int)f->v.p[res].k]) != cg_var_of(c, res))
+            return 0;
+    }
+    return 1;
+}
+
 static void emit_if(Cg *c, const Region *parent, int at)
 {
     const Fn *f = c->f;
@@ -653,12 +671,7 @@ static void emit_if(Cg *c, const Region *parent, int at)
         putf(&c->body, "%s %s", real_t(c), c->cname[res]);
         stmt_end(c, f->v.p[res].line);
     }
-    const Region *r0 = in->reg[0], *r1 = in->reg[1];
-    int empty0 = r0->yield.n == 0, empty1 = r1->yield.n == 0;
-    for (int i = 0; i < r0->ids.n && empty0; i++)
-        empty0 = cg_inlined(c, r0->ids.p[i]) || f->v.p[r0->ids.p[i]].op == OP_CONST;
-    for (int i = 0; i < r1->ids.n && empty1; i++)
-        empty1 = cg_inlined(c, r1->ids.p[i]) || f->v.p[r1->ids.p[i]].op == OP_CONST;
+    int empty0 = branch_empty(c, parent, at, 0), empty1 = branch_empty(c, parent, at, 1);
     if (empty0 && empty1)
         return;
     int flip = empty0;

@@ -860,6 +860,20 @@ static const char loops_dx[] =
     "    return s\n"
     "}\n"
     "\n"
+    "fn gate(x, w[N]) {\n"
+    "    h = [0.5 for j in 0..N]\n"
+    "    for i in 0..5 {\n"
+    "        if i > 2 {\n"
+    "            x = x * 1.5\n"
+    "        }\n"
+    "        if x > 0.2 {\n"
+    "            h = h * w + x\n"
+    "        }\n"
+    "        x = x - sum(h) * 0.1\n"
+    "    }\n"
+    "    return x + h[1]\n"
+    "}\n"
+    "\n"
     "fn rollout(h0[N], W[N, N]) {\n"
     "    h = h0\n"
     "    for t in 0..3 {\n"
@@ -891,6 +905,10 @@ START_TEST(test_dx_loops)
     free(s);
     s = fn_text(code, "double seq(");
     ck_assert_msg(!strstr(s, "x_2"), "sequential loops share x:\n%s", s);
+    free(s);
+    s = fn_text(code, "double gate(");
+    ck_assert_msg(strstr(s, "x = x * 1.5;") && strstr(s, "h[j] = h[j] * w[j] + x;") && !strstr(s, "else"),
+                  "branches update in place, and a branch that changes nothing is left out:\n%s", s);
     free(s);
     s = fn_text(code, "double cell(");
     ck_assert_msg(!strstr(s, "c_2") && !strstr(s, "h_2"), "elementwise updates in place:\n%s", s);
