@@ -181,17 +181,22 @@ int cg_inlined(const Cg *c, Ref v)
  * conditions' operands are cheap and stay inline, unless they read a
  * buffer).  A condition written in another region than its own has all
  * its operands as variables: it must read the values of its own place. */
-static void force_operands(Cg *c, Ref b, int top, int all)
+static void force_operands(Cg *c, Ref b, int top, int all, const Region *where)
 {
     const Inst *in = &c->f->v.p[b];
     for (int k = 0; k < op_info[in->op].nargs; k++) {
         Ref a = cg_resolve(c, in->arg[k]);
         const Inst *ia = &c->f->v.p[a];
-        if (is_bool(c, a))
-            force_operands(c, a, 0, all);
-        else if (all || top ||
-                 (ia->op == OP_IDX && c->f->v.p[cg_resolve(c, ia->arg[0])].op == OP_ZEROS))
+        if (is_bool(c, a)) {
+            force_operands(c, a, 0, all, where);
+        } else if (all || top ||
+                   (ia->op == OP_IDX && c->f->v.p[cg_resolve(c, ia->arg[0])].op == OP_ZEROS)) {
             c->force[a] = 1;
+            /* written again where the condition is read, in another
+             * region: declared where that region sees it */
+            if (all && ia->op != OP_PARAM && !within(c->f, where, ia->parent))
+                c->hoist[a] = 1;
+        }
     }
 }
 
@@ -209,9 +214,9 @@ static void force_bool_operands(Cg *c, const Region *r)
         if (!is_bool(c, id) || !c->uses[id])
             continue;
         if (c->use_reg[id] != in->parent)
-            force_operands(c, id, 1, 1);
+            force_operands(c, id, 1, 1, c->use_reg[id]);
         else if (c->uses[id] > 1)
-            force_operands(c, id, 1, 0);
+            force_operands(c, id, 1, 0, in->parent);
     }
 }
 

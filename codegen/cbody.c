@@ -1199,7 +1199,7 @@ void cg_body(Cg *c, Str *decl)
             } else {
                 putf(decl, "    %s %s[", real_t(c), c->cname[v]);
                 cg_dims(c, decl, in->ty);
-                puts_(decl, "]");
+                puts_(decl, "] = {0}"); /* the compiler cannot tell the branches agree */
             }
             puts_(decl, ";  /* set in a branch, read in another */\n");
             continue;
