@@ -4,6 +4,7 @@
  *   cnames.c   strings, sets of names, unique names, literals.
  *   canalyse.c how one function will read: which values become
  *              variables, their names, where arrays live (cg_prepare).
+ *   cfor.c     for loops' carried variables: which values share them.
  *   cbody.c    its statements: expressions, loops, line comments
  *              (cg_body).
  *   cgen.c     the file around the bodies: entry points and their
@@ -119,6 +120,13 @@ int cg_is_tape(const Inst *in);
 int cg_owns(const Cg *c, Ref id, Ref root);
 /* The prototype of f under `name` (extra: a final parameter, or NULL). */
 void cg_signature(Cg *c, const Fn *f, const char *name, const char *extra, Str *s);
+
+/* cfor.c */
+/* Carried variables: representatives, initial and new values computed
+ * in place (after chain_region and share_yields, before naming). */
+void cg_share_carries(Cg *c);
+/* The source name of carried variable j of FOR id (x, x_dot), or NULL. */
+const char *cg_carried_name(const Cg *c, Ref id, int j);
 
 /* cbody.c */
 /* An array's size in a declaration (`128 * 784`). */
