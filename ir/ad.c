@@ -253,8 +253,8 @@ static void lin_if(Lin *L, const Region *src, int at, Region *dst)
         if (t0 == NOREF && t1 == NOREF)
             continue;
         tslot[j] = nres + nt++;
-        vec_push(g->arena, &side[0]->yield, t0 != NOREF ? t0 : lin_zero(L, side[0]));
-        vec_push(g->arena, &side[1]->yield, t1 != NOREF ? t1 : lin_zero(L, side[1]));
+        vec_push(g->arena, &side[0]->yield, t0 != NOREF ? t0 : lin_zero_like(L, side[0], in->reg[0]->yield.p[j]));
+        vec_push(g->arena, &side[1]->yield, t1 != NOREF ? t1 : lin_zero_like(L, side[1], in->reg[1]->yield.p[j]));
     }
     /* results: the old RESULTs follow the IF in its region */
     for (int q = 0; q < nr; q++) {
