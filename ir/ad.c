@@ -992,6 +992,7 @@ static void fwd_for(Tr *T, const Region *src, int at, Region *dst)
         T->e.rev = 0;
         if (!ct.rank) {
             emit_acc(T, b, T->ftape[c], tape_index(h, iv, lo, NOREF, 0), 1, nc);
+            h->v.p[b->ids.p[b->ids.n - 1]].k = 1; /* a store: every row is written once */
         } else {
             Ref cp = ir_loop_new(h, b, OP_LOOP, ty_none(), ct.rank);
             h->v.p[cp].line = in->line;
@@ -1003,6 +1004,7 @@ static void fwd_for(Tr *T, const Region *src, int at, Region *dst)
             T->e.r = h->v.p[cp].reg[0];
             Ref el = emit_idx(&T->e, nc, ivar_index(h, cp), ct.rank);
             emit_acc(T, T->e.r, T->ftape[c], tape_index(h, iv, lo, cp, ct.rank), ct.rank + 1, el);
+            h->v.p[T->e.r->ids.p[T->e.r->ids.n - 1]].k = 1;
             T->e.r = save;
         }
     }
