@@ -6,6 +6,13 @@
  * Every value gets ty_size() doubles of storage, so the same loop serves
  * scalars now and arrays later.  Values of a branch not taken are never
  * read (the IR's visibility rule guarantees it).
+ *
+ * The optional decision trace (ir_interp_trace) records every choice
+ * that makes the function piecewise: the side of each IF and SELECT, the
+ * winner of each MAX/MIN (elementwise or a reduction), the sign of each
+ * RELU/ABS operand.  Two runs with equal traces evaluated the same smooth
+ * piece, so a finite difference between them is meaningful (the
+ * differential tester, tests/diffcheck.c, skips steps that change it).
  */
 #include "ir.h"
 
@@ -17,7 +24,32 @@ typedef struct {
     const Fn *f;
     double **val;
     const double *const *in;
+    unsigned char *tr;  /* the decision trace, or NULL */
+    size_t trcap, trn;
 } Interp;
+
+/* Set by ir_interp_trace, taken by the next ir_interp. */
+static _Thread_local struct {
+    unsigned char *buf;
+    size_t cap, *n;
+} pending;
+
+void ir_interp_trace(unsigned char *buf, size_t cap, size_t *n)
+{
+    pending.buf = buf;
+    pending.cap = cap;
+    pending.n = n;
+}
+
+/* One decision: stored while there is room, always counted. */
+static void decide(Interp *I, unsigned d)
+{
+    if (!I->tr)
+        return;
+    if (I->trn < I->trcap)
+        I->tr[I->trn] = (unsigned char)d;
+    I->trn++;
+}
 
 static void run_region(Interp *I, const Region *r);
 
@@ -68,6 +100,11 @@ static void run_loop(Interp *I, const Region *r, int at)
     const Region *b = in->reg[0];
     int nv = ir_nivars(f, id), nres = ir_nresults(f, r, at);
     int back = in->op == OP_LOOP && in->k != 0;
+    /* for the trace: the step at which each max/min result last changed */
+    int argbest = I->tr && in->op == OP_RED && (in->k == RK_MAX || in->k == RK_MIN);
+    long step = 0, *win = argbest ? calloc((size_t)nres + 1, sizeof(long)) : NULL;
+    if (argbest && !win)
+        BUG("interpreter: out of memory");
     for (int j = 0; j < nres; j++) {
         Ref res = r->ids.p[at + 1 + j];
         if (in->op == OP_RED)
@@ -92,7 +129,7 @@ static void run_loop(Interp *I, const Region *r, int at)
             }
             if (lo[d] >= hi[d]) { /* empty: back up */
                 if (d == 0)
-                    return;
+                    goto done;
                 d--;
                 goto next;
             }
@@ -102,12 +139,16 @@ static void run_loop(Interp *I, const Region *r, int at)
         }
         run_region(I, b);
         if (nv == 0)
-            return;
+            goto done;
+        step++;
         for (int j = 0; j < nres; j++) {
             Ref res = r->ids.p[at + 1 + j];
             double t = I->val[b->yield.p[j]][0];
             if (in->op == OP_RED) {
-                I->val[res][0] = red_step((int)in->k, I->val[res][0], t);
+                double was = I->val[res][0];
+                I->val[res][0] = red_step((int)in->k, was, t);
+                if (win && I->val[res][0] != was)
+                    win[j] = step;
             } else {
                 long off = 0;
                 for (int e = 0; e < nv; e++)
@@ -125,9 +166,17 @@ static void run_loop(Interp *I, const Region *r, int at)
                 break;
             }
             if (d == 0)
-                return;
+                goto done;
             d--;
         }
+    }
+done:
+    if (win) {
+        for (int j = 0; j < nres; j++) { /* the winner's step, two bytes */
+            decide(I, (unsigned)win[j] & 0xff);
+            decide(I, (unsigned)(win[j] >> 8) & 0xff);
+        }
+        free(win);
     }
 }
 
@@ -174,6 +223,20 @@ static void run_for(Interp *I, const Region *r, int at)
     free(next);
 }
 
+/* The decision of a piecewise scalar op, if it is one. */
+static void trace_op(Interp *I, Op op, const double *x)
+{
+    switch (op) {
+    case OP_SELECT: decide(I, x[0] != 0); break;
+    case OP_MAX:
+    case OP_MIN: decide(I, x[0] < x[1] ? 0 : x[0] > x[1] ? 1 : 2); break;
+    case OP_RELU:
+    case OP_ABS:
+    case OP_SIGN: decide(I, x[0] < 0 ? 0 : x[0] > 0 ? 1 : 2); break;
+    default: break;
+    }
+}
+
 static void run_region(Interp *I, const Region *r)
 {
     const Fn *f = I->f;
@@ -188,6 +251,7 @@ static void run_region(Interp *I, const Region *r)
         case OP_IF: {
             int side = I->val[in->arg[0]][0] != 0 ? 0 : 1;
             const Region *b = in->reg[side];
+            decide(I, (unsigned)side);
             run_region(I, b);
             /* the results follow the IF */
             for (int j = i + 1; j < r->ids.n; j++) {
@@ -237,6 +301,8 @@ static void run_region(Interp *I, const Region *r)
             for (int k = 0; k < op_info[in->op].nargs; k++)
                 x[k] = I->val[in->arg[k]][0];
             y[0] = ir_eval_scalar((Op)in->op, x, in->k);
+            if (I->tr)
+                trace_op(I, (Op)in->op, x);
             break;
         }
         }
@@ -245,7 +311,10 @@ static void run_region(Interp *I, const Region *r)
 
 int ir_interp(const Fn *f, const double *const *in, double *const *out)
 {
-    Interp I = {f, NULL, in};
+    Interp I = {f, NULL, in, pending.buf, pending.cap, 0};
+    size_t *trn = pending.n;
+    pending.buf = NULL;
+    pending.n = NULL;
     size_t total = 0;
     for (int i = 0; i < f->v.n; i++)
         total += (size_t)ty_size(f->v.p[i].ty);
@@ -259,6 +328,8 @@ int ir_interp(const Fn *f, const double *const *in, double *const *out)
         at += (size_t)ty_size(f->v.p[i].ty);
     }
     run_region(&I, f->body);
+    if (trn)
+        *trn = I.trn;
     for (int i = 0; i < f->out.n; i++)
         memcpy(out[i], I.val[f->out.p[i].ref],
                sizeof(double) * (size_t)ty_size(f->out.p[i].ty));

@@ -309,5 +309,16 @@ void opt_all(Fn *f);      /* fuse, then fold, cse, dce to a fixed point */
 /* Runs f: inputs in fn->in order (flat), outputs in fn->out order.  Each
  * input/output occupies ty_size() doubles.  Returns 0. */
 int ir_interp(const Fn *f, const double *const *in, double *const *out);
+/* Makes the next ir_interp call (on this thread) record its decisions, one
+ * byte each in run order, into buf[0..cap): the side of every IF (0 then,
+ * 1 else) and SELECT (1: its first value), every elementwise MAX/MIN
+ * (0: the second operand wins, 1: the first, 2: a tie) and the sign of
+ * every RELU/ABS/SIGN operand (0 negative, 1 positive, 2 zero), and, when
+ * a max/min reduction ends, the step (from 1, two bytes, low first) at
+ * which each of its results last changed.  *n receives the number of
+ * decisions, which may exceed cap (the rest are not stored).  Equal
+ * traces mean the same smooth piece of a piecewise function: the
+ * differential tester compares them at x and x +- h. */
+void ir_interp_trace(unsigned char *buf, size_t cap, size_t *n);
 
 #endif
