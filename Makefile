@@ -3,6 +3,7 @@
 #   make            build build/dxc and build/libdxrt.a
 #   make check      run every test suite (Check), end-to-end tests included
 #   make check-asan the same suites built with ASan and UBSan
+#   make fuzz-diff N=10000 [SEED=1] [CC_RUNS=1000] [JOBS=2]  the differential tester
 #   make install PREFIX=/usr/local [DESTDIR=...]
 #
 # Objects go to $(B) (build/ by default), so a sanitizer build can live
@@ -81,6 +82,20 @@ check-valgrind: $(B)/dxtest $(B)/dxc
 	DX_ROOT=$(CURDIR) DXC="$(CURDIR)/$(B)/dxc" DXRT_DIR=$(CURDIR)/runtime DXRT_LIB=$(CURDIR)/$(B)/libdxrt.a \
 	    DX_VALGRIND=1 CK_FORK=no valgrind --error-exitcode=1 --leak-check=full -q $(B)/dxtest
 
+# The differential tester (issue 5): N random programs through the
+# interpreter checks, CC_RUNS of them also compiled with dxc and gcc;
+# failures are reduced and saved under tests/regress/ (tools/fuzz_diff.c).
+N       ?= 1000
+SEED    ?= 1
+CC_RUNS ?= 100
+JOBS    ?= 2
+FUZZ_OBJ = $(B)/tools/fuzz_diff.o $(B)/tests/progen.o $(B)/tests/diffcheck.o $(B)/tests/testutil.o
+$(B)/fuzz_diff: $(FUZZ_OBJ) $(CORE_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lm -lpthread
+
+fuzz-diff: $(B)/fuzz_diff $(B)/dxc
+	$(B)/fuzz_diff -n $(N) -s $(SEED) -c $(CC_RUNS) -j $(JOBS) --dxc $(CURDIR)/$(B)/dxc --regress tests/regress
+
 # Instructions per call (callgrind) of the MLP gradient dxc generates from
 # bench/mlp.dx against a hand-written one, and of the loops (the LSTM of
 # bench/lstm.dx, the spring of tests/models/spring.dx) with their
@@ -110,4 +125,4 @@ uninstall:
 clean:
 	rm -rf build build-asan
 
-.PHONY: all bench check check-asan check-valgrind example install uninstall clean
+.PHONY: all bench check check-asan check-valgrind example fuzz-diff install uninstall clean

@@ -1,0 +1,1085 @@
+/*
+ * diffcheck.c - see diffcheck.h.
+ *
+ * Layout: every primal input of a function is stored flat, one after the
+ * other (off[i], len[i] doubles); tangents v and gradients g use the same
+ * layout, with 0 in the entries of data parameters.
+ *
+ * Finite differences: a central difference with step h = 1e-6 (1 + |x|)
+ * is compared with 1e-6 relative and 1e-7 of the function's size
+ * absolute; when it disagrees, steps 10 h, h / 10 and 100 h are tried as
+ * well (a large third derivative wants a smaller step, rounding a larger
+ * one): a derivative is wrong only if no step agrees.  A step whose
+ * decision trace (ir_interp_trace) differs from the one at x is not
+ * compared.
+ */
+#include "diffcheck.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "../ir/ir.h"
+#include "testutil.h"
+
+enum { TRCAP = 1 << 16 };
+
+typedef struct {
+    Unit *u;
+    int nin;              /* primal inputs */
+    int *off, *len;
+    int total;            /* doubles over all inputs */
+    unsigned char *act;   /* per entry: active */
+    int m;                /* doubles of the result */
+    double *x, *v, *ub;   /* the point, a tangent, a seed (array results) */
+    double *yraw;         /* the primal before the clean-up passes */
+    DcResult *r;
+    unsigned char *t0, *g0, *tr; /* traces: primal at x, grad at x, scratch */
+    size_t t0n, g0n;
+    double *scratch;      /* total doubles */
+} Ctx;
+
+static void fail(DcResult *r, const char *what, const char *sig, const char *f, ...)
+    __attribute__((format(printf, 4, 5)));
+static void fail(DcResult *r, const char *what, const char *sig, const char *f, ...)
+{
+    if (r->status != DC_OK)
+        return;
+    r->status = DC_FAIL;
+    snprintf(r->what, sizeof r->what, "%s", what);
+    snprintf(r->sig, sizeof r->sig, "%s", sig ? sig : what);
+    va_list ap;
+    va_start(ap, f);
+    vsnprintf(r->msg, sizeof r->msg, f, ap);
+    va_end(ap);
+}
+
+static void *xcalloc(size_t n, size_t s)
+{
+    void *p = calloc(n ? n : 1, s);
+    if (!p)
+        abort();
+    return p;
+}
+
+/* Runs entry point h: primal inputs from x, tangents from v, the seed
+ * from ub; the primal result to y, a jvp's tangent to od, bars to bars
+ * (zeroed first).  With tr, records the trace (length in *trn). */
+static void run(Ctx *c, const Fn *h, const double *x, const double *v, const double *ub, double *y,
+                double *od, double *bars, unsigned char *tr, size_t *trn)
+{
+    const double **in = xcalloc((size_t)h->in.n, sizeof *in);
+    double **out = xcalloc((size_t)h->out.n, sizeof *out);
+    int k = 0;
+    for (int i = 0; i < h->in.n; i++) {
+        const Input *p = &h->in.p[i];
+        in[i] = p->role == IN_PARAM ? x + c->off[k++] : p->role == IN_TANGENT ? v + c->off[p->of] : ub;
+    }
+    if (bars)
+        memset(bars, 0, sizeof(double) * (size_t)c->total);
+    for (int j = 0; j < h->out.n; j++)
+        out[j] = j == 0 ? y : h->kind == FN_JVP ? od : bars + c->off[h->out.p[j].of];
+    if (tr)
+        ir_interp_trace(tr, TRCAP, trn);
+    ir_interp(h, (const double *const *)in, out);
+    free(in);
+    free(out);
+}
+
+static int same_trace(const unsigned char *a, size_t an, const unsigned char *b, size_t bn)
+{
+    if (an != bn)
+        return 0;
+    return memcmp(a, b, an < TRCAP ? an : TRCAP) == 0;
+}
+
+static double dotp(const double *a, const double *b, int n, double *mag)
+{
+    double s = 0, m = 0;
+    for (int i = 0; i < n; i++) {
+        s += a[i] * b[i];
+        m += fabs(a[i] * b[i]);
+    }
+    if (mag)
+        *mag = m;
+    return s;
+}
+
+static int close_to(double got, double want, double rtol, double atol)
+{
+    return fabs(got - want) <= rtol * (fabs(got) + fabs(want)) + atol;
+}
+
+/* ---- finite differences ---- */
+
+typedef enum { EV_PRIM_W, EV_PRIM, EV_GRAD } Eval;
+
+/* out = (w . f, f, or the gradient) at x + t d; 1 if the decisions are
+ * those at x. */
+static int eval_at(Ctx *c, Eval ev, const double *d, double t, double *out)
+{
+    double *xt = c->scratch;
+    for (int i = 0; i < c->total; i++)
+        xt[i] = c->x[i] + t * d[i];
+    size_t n;
+    if (ev == EV_GRAD) {
+        double y;
+        run(c, c->u->grad, xt, NULL, NULL, &y, NULL, out, c->tr, &n);
+        return same_trace(c->tr, n, c->g0, c->g0n);
+    }
+    double *y = xcalloc((size_t)c->m, sizeof *y);
+    run(c, c->u->primal, xt, NULL, NULL, y, NULL, NULL, c->tr, &n);
+    if (ev == EV_PRIM_W)
+        out[0] = c->m == 1 && !c->u->primal->out.p[0].ty.rank ? y[0] : dotp(c->ub, y, c->m, NULL);
+    else
+        memcpy(out, y, sizeof(double) * (size_t)c->m);
+    free(y);
+    return same_trace(c->tr, n, c->t0, c->t0n);
+}
+
+/* Compares got[0..k) (entries with mask 0 skipped) with central
+ * differences of ev along d, at steps h0 times 1, 10, 1/10 and 100.  An
+ * entry passes if one step agrees.  Otherwise it is wrong if at least two
+ * steps keep the decisions and agree with each other (the differences
+ * are trustworthy), and skipped as ill-conditioned if not (a large third
+ * derivative against rounding, an iterated map, say). */
+static void fd_check(Ctx *c, const char *what, const char *entry, const double *got, int k,
+                     const unsigned char *mask, Eval ev, const double *d, double h0, double rtol,
+                     double atol)
+{
+    enum { NSTEP = 4 };
+    static const double steps[NSTEP] = {1, 10, 0.1, 100};
+    unsigned char *done = xcalloc((size_t)k, 1);
+    double *fp = xcalloc((size_t)k, sizeof *fp), *fm = xcalloc((size_t)k, sizeof *fm);
+    double *fd = xcalloc((size_t)k * NSTEP, sizeof *fd);
+    int left = 0, valid[NSTEP] = {0}, nvalid = 0;
+    for (int i = 0; i < k; i++) {
+        done[i] = mask && !mask[i];
+        left += !done[i];
+    }
+    for (int s = 0; s < NSTEP && left; s++) {
+        double h = h0 * steps[s];
+        if (!eval_at(c, ev, d, h, fp) || !eval_at(c, ev, d, -h, fm))
+            continue;
+        valid[s] = 1;
+        nvalid++;
+        for (int i = 0; i < k; i++) {
+            fd[i * NSTEP + s] = (fp[i] - fm[i]) / (2 * h);
+            if (!done[i] && close_to(got[i], fd[i * NSTEP + s], rtol, atol)) {
+                done[i] = 1;
+                left--;
+                c->r->checks++;
+            }
+        }
+    }
+    for (int i = 0; i < k && left; i++) {
+        if (done[i])
+            continue;
+        double lo = HUGE_VAL, hi = -HUGE_VAL, near = 0, err = HUGE_VAL;
+        for (int s = 0; s < NSTEP; s++) {
+            if (!valid[s])
+                continue;
+            double v = fd[i * NSTEP + s];
+            lo = fmin(lo, v);
+            hi = fmax(hi, v);
+            if (fabs(v - got[i]) < err || isnan(v)) {
+                err = fabs(v - got[i]);
+                near = v;
+            }
+        }
+        if (nvalid == 0) {
+            c->r->skips++; /* every step changes a decision */
+        } else if (nvalid < 2 || !(hi - lo <= rtol * (fabs(hi) + fabs(lo)) + atol)) {
+            c->r->unstable++; /* near a decision, or the differences do not converge */
+        } else {
+            fail(c->r, what, what,
+                 "%s %s[%d]: got %.17g, central differences give %.17g (steps %g to %g agree: %.17g to %.17g; "
+                 "%d inputs)",
+                 c->u->primal->name, entry, i, got[i], near, h0 * 0.1, h0 * 100, lo, hi, c->total);
+            break;
+        }
+    }
+    free(done);
+    free(fp);
+    free(fm);
+    free(fd);
+}
+
+/* ---- the interpreter checks of one function ---- */
+
+static int all_finite(const double *a, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!isfinite(a[i]))
+            return 0;
+    return 1;
+}
+
+static double maxabs(const double *a, int n)
+{
+    double m = 0;
+    for (int i = 0; i < n; i++)
+        m = fmax(m, fabs(a[i]));
+    return m;
+}
+
+static void check_values(Ctx *c, const char *what, const double *got, const double *want, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (!close_to(got[i], want[i], 1e-12, 1e-14 * (1 + maxabs(want, n)))) {
+            fail(c->r, what, what, "%s: %s[%d] is %.17g, the primal gives %.17g", c->u->primal->name, what, i,
+                 got[i], want[i]);
+            return;
+        }
+        c->r->checks++;
+    }
+}
+
+/* x moved by about 1e-12 of its size: a point where exact derivatives
+ * differ negligibly from those at x unless the function amplifies
+ * rounding (an iterated map), in which case computed ones differ by about
+ * the rounding noise of the identities checked. */
+static double *nudged(Ctx *c)
+{
+    double *xp = xcalloc((size_t)c->total, sizeof *xp);
+    for (int j = 0; j < c->total; j++)
+        xp[j] = c->x[j] + (j % 2 ? 1e-12 : -1e-12) * (1 + fabs(c->x[j]));
+    return xp;
+}
+
+/* How much <grad, v> and jvp(v) move at the nudged point. */
+static double dot_noise(Ctx *c, double gv, double uj)
+{
+    double *xp = nudged(c), *g = xcalloc((size_t)c->total, sizeof *g);
+    double *y = xcalloc((size_t)c->m, sizeof *y), *od = xcalloc((size_t)c->m, sizeof *od);
+    int scalar = !c->u->primal->out.p[0].ty.rank;
+    run(c, c->u->grad, xp, NULL, c->ub, y, NULL, g, NULL, NULL);
+    run(c, c->u->jvp, xp, c->v, NULL, y, od, NULL, NULL, NULL);
+    double n = fabs(dotp(g, c->v, c->total, NULL) - gv) +
+               fabs((scalar ? od[0] : dotp(c->ub, od, c->m, NULL)) - uj);
+    free(xp);
+    free(g);
+    free(y);
+    free(od);
+    return n;
+}
+
+/* How much <w, H v> and <v, H w> move at the nudged point. */
+static double sym_noise(Ctx *c, const double *w, double wHv, double vHw)
+{
+    double *xp = nudged(c), *hv = xcalloc((size_t)c->total, sizeof *hv), y;
+    run(c, c->u->hvp, xp, c->v, NULL, &y, NULL, hv, NULL, NULL);
+    double n = fabs(dotp(w, hv, c->total, NULL) - wHv);
+    run(c, c->u->hvp, xp, w, NULL, &y, NULL, hv, NULL, NULL);
+    n += fabs(dotp(c->v, hv, c->total, NULL) - vHw);
+    free(xp);
+    free(hv);
+    return n;
+}
+
+static void check_unit(Ctx *c)
+{
+    const Unit *u = c->u;
+    DcResult *r = c->r;
+    const char *name = u->primal->name;
+    int m = c->m, T = c->total, scalar = !u->primal->out.p[0].ty.rank;
+    double *y = xcalloc((size_t)m, sizeof *y), *y2 = xcalloc((size_t)m, sizeof *y2);
+    double *od = xcalloc((size_t)m, sizeof *od), *g = xcalloc((size_t)T, sizeof *g);
+    double *hv = xcalloc((size_t)T, sizeof *hv), *hv2 = xcalloc((size_t)T, sizeof *hv2);
+    double *w = xcalloc((size_t)T, sizeof *w), *e = xcalloc((size_t)T, sizeof *e);
+
+    run(c, u->primal, c->x, NULL, NULL, y, NULL, NULL, c->t0, &c->t0n);
+    if (!all_finite(y, m)) {
+        fail(r, "nonfinite", "nonfinite", "%s: the primal value is not finite (%g)", name, y[0]);
+        goto done;
+    }
+    for (int i = 0; i < m; i++) {
+        if (!close_to(y[i], c->yraw[i], 1e-12, 1e-14 * (1 + maxabs(y, m)))) {
+            fail(r, "opt", "opt", "%s: [%d] is %.17g after the clean-up passes, %.17g before", name, i, y[i],
+                 c->yraw[i]);
+            goto done;
+        }
+        r->checks++;
+    }
+    /* reverse mode, forward mode, and the dot product */
+    run(c, u->grad, c->x, NULL, c->ub, y2, NULL, g, c->g0, &c->g0n);
+    check_values(c, scalar ? "grad-value" : "vjp-value", y2, y, m);
+    run(c, u->jvp, c->x, c->v, NULL, y2, od, NULL, NULL, NULL);
+    check_values(c, "jvp-value", y2, y, m);
+    if (r->status)
+        goto done;
+    if (!all_finite(g, T) || !all_finite(od, m)) {
+        fail(r, "nonfinite-derivative", "nonfinite-derivative", "%s: a derivative is not finite", name);
+        goto done;
+    }
+    /* against differences of the primal, then each other */
+    double mag1, mag2;
+    double xmax = maxabs(c->x, T);
+    for (int j = 0; j < T && !r->status; j++) {
+        if (!c->act[j])
+            continue;
+        memset(e, 0, sizeof(double) * (size_t)T);
+        e[j] = 1;
+        double scale = 1 + fabs(y[0]);
+        if (!scalar) {
+            dotp(c->ub, y, m, &scale);
+            scale += 1;
+        }
+        char entry[48];
+        snprintf(entry, sizeof entry, "%s[%d]", scalar ? "grad" : "vjp", j);
+        fd_check(c, scalar ? "grad-fd" : "vjp-fd", entry, &g[j], 1, NULL, EV_PRIM_W, e, 1e-6 * (1 + fabs(c->x[j])),
+                 1e-6, 1e-7 * scale);
+    }
+    if (r->status)
+        goto done;
+    fd_check(c, "jvp-fd", "jvp", od, m, NULL, EV_PRIM, c->v, 1e-6 * (1 + xmax), 1e-6, 1e-7 * (1 + maxabs(y, m)));
+    if (r->status)
+        goto done;
+    double gv = dotp(g, c->v, T, &mag1);
+    double uj = scalar ? od[0] : dotp(c->ub, od, m, &mag2);
+    if (scalar)
+        mag2 = fabs(od[0]);
+    if (fabs(gv - uj) > 1e-10 * (mag1 + mag2) + 1e-9 * (1 + maxabs(y, m)) &&
+        fabs(gv - uj) > 10 * dot_noise(c, gv, uj)) {
+        fail(r, "dot", "dot", "%s: <%s, v> = %.17g but %s(v) gives %.17g", name, scalar ? "grad" : "vjp(u)", gv,
+             scalar ? "jvp" : "<u, jvp>", uj);
+        goto done;
+    }
+    r->checks++;
+    if (r->status || !u->hvp)
+        goto done;
+    /* Hessian-vector products */
+    run(c, u->hvp, c->x, c->v, NULL, y2, NULL, hv, NULL, NULL);
+    check_values(c, "hvp-value", y2, y, 1);
+    if (r->status)
+        goto done;
+    if (!all_finite(hv, T)) {
+        fail(r, "nonfinite-derivative", "nonfinite-derivative", "%s: f_hvp is not finite", name);
+        goto done;
+    }
+    fd_check(c, "hvp-fd", "hvp", hv, T, c->act, EV_GRAD, c->v, 1e-6 * (1 + xmax), 1e-5,
+             1e-6 * (1 + maxabs(g, T)));
+    if (r->status)
+        goto done;
+    for (int j = 0; j < T; j++)
+        w[j] = c->act[j] ? sin(1.3 * j + 0.7) : 0;
+    run(c, u->hvp, c->x, w, NULL, y2, NULL, hv2, NULL, NULL);
+    double wHv = dotp(w, hv, T, &mag1), vHw = dotp(c->v, hv2, T, &mag2);
+    if (fabs(wHv - vHw) > 1e-8 * (mag1 + mag2) + 1e-9 * (1 + fabs(y[0])) &&
+        fabs(wHv - vHw) > 10 * sym_noise(c, w, wHv, vHw)) {
+        fail(r, "hvp-sym", "hvp-sym", "%s: <w, H v> = %.17g but <v, H w> = %.17g", name, wHv, vHw);
+        goto done;
+    }
+    r->checks++;
+done:
+    free(y);
+    free(y2);
+    free(od);
+    free(g);
+    free(hv);
+    free(hv2);
+    free(w);
+    free(e);
+}
+
+/* ---- the compiled checks ---- */
+
+typedef struct {
+    char *p;
+    size_t n, cap;
+} Str;
+
+static void sput(Str *s, const char *f, ...) __attribute__((format(printf, 2, 3)));
+static void sput(Str *s, const char *f, ...)
+{
+    va_list ap;
+    for (;;) {
+        va_start(ap, f);
+        int k = vsnprintf(s->p ? s->p + s->n : NULL, s->p ? s->cap - s->n : 0, f, ap);
+        va_end(ap);
+        if (s->p && s->n + (size_t)k < s->cap) {
+            s->n += (size_t)k;
+            return;
+        }
+        s->cap = (s->n + (size_t)k + 1) * 2 + 256;
+        s->p = realloc(s->p, s->cap);
+        if (!s->p)
+            abort();
+    }
+}
+
+static const Fn *entry(const Unit *u, int k)
+{
+    return k == 0 ? u->primal : k == 1 ? u->grad : k == 2 ? u->jvp : u->hvp;
+}
+
+/* The driver's call of entry point h of unit c (variables named uU_...). */
+static void driver_call(Str *s, Ctx *c, int un, const Fn *h, int k)
+{
+    const char *names[] = {"x", "v", "ub"};
+    sput(s, "    {\n");
+    int q = 0;
+    for (int i = 0; i < h->in.n; i++) {
+        const Input *p = &h->in.p[i];
+        const double *src = p->role == IN_PARAM ? c->x + c->off[q++] : p->role == IN_TANGENT ? c->v + c->off[p->of] : c->ub;
+        int n = (int)ty_size(p->ty);
+        if (p->ty.rank == 0)
+            continue;
+        sput(s, "        static const double in%d[%d] = {", i, n);
+        for (int j = 0; j < n; j++)
+            sput(s, "%s%.17g", j ? ", " : "", src[j]);
+        sput(s, "};\n");
+    }
+    (void)names;
+    for (int j = 0; j < h->out.n; j++)
+        if (!(j == 0 && h->out.p[0].role == OUT_RETURN))
+            sput(s, "        double out%d[%lld];\n", j, ty_size(h->out.p[j].ty));
+    int ret = h->out.p[0].role == OUT_RETURN;
+    sput(s, "        %s%s(", ret ? "double r = " : "", h->name);
+    q = 0;
+    int first = 1;
+    for (int i = 0; i < h->in.n; i++, first = 0) {
+        const Input *p = &h->in.p[i];
+        const double *src = p->role == IN_PARAM ? c->x + c->off[q++] : p->role == IN_TANGENT ? c->v + c->off[p->of] : c->ub;
+        if (p->ty.rank == 0)
+            sput(s, "%s%.17g", first ? "" : ", ", src[0]);
+        else
+            sput(s, "%sin%d", first ? "" : ", ", i);
+    }
+    for (int j = ret; j < h->out.n; j++, first = 0)
+        sput(s, "%sout%d", first ? "" : ", ", j);
+    sput(s, ");\n");
+    if (ret)
+        sput(s, "        printf(\"%%.17g\\n\", r);\n");
+    for (int j = ret; j < h->out.n; j++)
+        sput(s, "        for (int k = 0; k < %lld; k++)\n            printf(\"%%.17g\\n\", out%d[k]);\n",
+             ty_size(h->out.p[j].ty), j);
+    sput(s, "    }\n");
+    (void)un;
+    (void)k;
+}
+
+/* The interpreter's outputs of h, in the driver's order. */
+static double *interp_outputs(Ctx *c, const Fn *h, int *n)
+{
+    const double **in = xcalloc((size_t)h->in.n, sizeof *in);
+    double **out = xcalloc((size_t)h->out.n, sizeof *out);
+    int q = 0;
+    long total = 0;
+    for (int i = 0; i < h->in.n; i++) {
+        const Input *p = &h->in.p[i];
+        in[i] = p->role == IN_PARAM ? c->x + c->off[q++] : p->role == IN_TANGENT ? c->v + c->off[p->of] : c->ub;
+    }
+    for (int j = 0; j < h->out.n; j++)
+        total += ty_size(h->out.p[j].ty);
+    double *vals = xcalloc((size_t)total, sizeof *vals);
+    long at = 0;
+    for (int j = 0; j < h->out.n; j++) {
+        out[j] = vals + at;
+        at += ty_size(h->out.p[j].ty);
+    }
+    ir_interp(h, (const double *const *)in, out);
+    free(in);
+    free(out);
+    *n = (int)total;
+    return vals;
+}
+
+/* The first error of text (or its first line), without the file and
+ * position, names in quotes replaced by _ and cut at a ';' (gcc's "did
+ * you mean"): a signature that survives renaming. */
+static void first_error(const char *text, char *sig, size_t cap)
+{
+    const char *p = text ? strstr(text, "error:") : NULL;
+    if (!p)
+        p = text ? text : "";
+    size_t k = 0;
+    int quoted = 0;
+    for (; *p && *p != '\n' && *p != ';' && k + 1 < cap; p++) {
+        /* names in quotes ('x', or gcc's UTF-8 quotes) become "_" */
+        int open = *p == '\'' ? !quoted : !strncmp(p, "\xe2\x80\x98", 3);
+        int close = *p == '\'' ? quoted : !strncmp(p, "\xe2\x80\x99", 3);
+        if (open && !quoted) {
+            quoted = 1;
+            sig[k++] = '_';
+            p += *p == '\'' ? 0 : 2;
+        } else if (close && quoted) {
+            quoted = 0;
+            p += *p == '\'' ? 0 : 2;
+        } else if (!quoted) {
+            sig[k++] = *p;
+        }
+    }
+    sig[k] = 0;
+}
+
+/* `sh -c cmd` in workdir, its output and errors (malloc'ed) kept in
+ * files there, so that checks in different directories run side by
+ * side.  The exit status, or -1 for a signal. */
+static int run_cmd(const char *workdir, const char *cmd, char **out, char **err)
+{
+    char full[8192], o[1100], e[1100];
+    snprintf(o, sizeof o, "%s/cmd.out", workdir);
+    snprintf(e, sizeof e, "%s/cmd.err", workdir);
+    snprintf(full, sizeof full, "cd '%s' && ( %s ) >'%s' 2>'%s'", workdir, cmd, o, e);
+    int st = system(full);
+    *out = tu_read(o, NULL);
+    *err = tu_read(e, NULL);
+    if (st == -1 || !WIFEXITED(st))
+        return -1;
+    return WEXITSTATUS(st) >= 128 ? -1 : WEXITSTATUS(st);
+}
+
+static void compiled_checks(Ctx *cs, int nu, const char *text, const DcOpts *o, DcResult *r)
+{
+    char path[1024], cmd[4096];
+    snprintf(path, sizeof path, "%s/p.dx", o->workdir);
+    if (tu_write(path, text, (size_t)-1)) {
+        fail(r, "dxc", "write", "cannot write %s", path);
+        return;
+    }
+    char *out = NULL, *err = NULL;
+    snprintf(cmd, sizeof cmd, "'%s' p.dx -o p.c --header p.h", o->dxc);
+    int st = run_cmd(o->workdir, cmd, &out, &err);
+    if (st != 0) {
+        char sig[160];
+        first_error(err, sig, sizeof sig);
+        fail(r, "dxc", sig, "dxc %s: %s", st < 0 ? "crashed" : "failed", err ? err : "");
+        goto done;
+    }
+    free(out);
+    free(err);
+    out = err = NULL;
+    Str s = {0};
+    sput(&s, "#include <stdio.h>\n#include \"p.h\"\n\nint main(void)\n{\n");
+    for (int un = 0; un < nu; un++)
+        for (int k = 0; k < 4; k++)
+            if (entry(cs[un].u, k))
+                driver_call(&s, &cs[un], un, entry(cs[un].u, k), k);
+    sput(&s, "    return 0;\n}\n");
+    snprintf(path, sizeof path, "%s/drv.c", o->workdir);
+    int wr = tu_write(path, s.p, (size_t)-1);
+    free(s.p);
+    if (wr) {
+        fail(r, "cc", "write", "cannot write %s", path);
+        goto done;
+    }
+    snprintf(cmd, sizeof cmd, "%s -std=c99 -O1 -Wall -Wextra -Wpedantic -Werror -o p p.c drv.c -lm",
+             o->cc ? o->cc : "gcc");
+    st = run_cmd(o->workdir, cmd, &out, &err);
+    if (st != 0) {
+        char sig[160];
+        first_error(err, sig, sizeof sig);
+        fail(r, "cc", sig, "%s", err ? err : "cc failed");
+        goto done;
+    }
+    free(out);
+    free(err);
+    out = err = NULL;
+    st = run_cmd(o->workdir, "./p", &out, &err);
+    if (st != 0) {
+        fail(r, "run", "run", "the compiled program %s: %s", st < 0 ? "crashed" : "failed", err ? err : "");
+        goto done;
+    }
+    char *p = out;
+    for (int un = 0; un < nu && !r->status; un++) {
+        for (int k = 0; k < 4 && !r->status; k++) {
+            const Fn *h = entry(cs[un].u, k);
+            if (!h)
+                continue;
+            int n;
+            double *want = interp_outputs(&cs[un], h, &n);
+            double scale = maxabs(want, n);
+            for (int i = 0; i < n; i++) {
+                char *end;
+                double got = strtod(p, &end);
+                if (end == p) {
+                    fail(r, "run", "run", "the compiled program printed too little");
+                    break;
+                }
+                p = end;
+                if (!close_to(got, want[i], 1e-10, 1e-10 * scale + 1e-14)) {
+                    char sig[64];
+                    snprintf(sig, sizeof sig, "compiled %s", k == 0 ? "f" : k == 1 ? "grad" : k == 2 ? "jvp" : "hvp");
+                    fail(r, "compiled", sig, "%s: output %d is %.17g compiled, %.17g interpreted", h->name, i, got,
+                         want[i]);
+                    break;
+                }
+                r->checks++;
+            }
+            free(want);
+        }
+    }
+    r->compiled = 1;
+done:
+    free(out);
+    free(err);
+}
+
+/* ---- one program, in the child ---- */
+
+static void checks(const char *text, const DcOpts *o, DcResult *r)
+{
+    TuLowered L;
+    if (tu_lower(&L, text)) {
+        char sig[160];
+        first_error(L.d.last, sig, sizeof sig);
+        snprintf(r->sig, sizeof r->sig, "%s", sig);
+        fail(r, "rejected", sig, "%d:%d: %s", L.d.last_loc.line, L.d.last_loc.col, L.d.last);
+        if (L.a)
+            arena_free(L.a);
+        return;
+    }
+    int nu = L.prog.units.n;
+    Ctx *cs = xcalloc((size_t)nu, sizeof *cs);
+    uint64_t rng = o->seed;
+    for (int un = 0; un < nu; un++) {
+        Ctx *c = &cs[un];
+        c->u = &L.prog.units.p[un];
+        c->r = r;
+        const Fn *f = c->u->primal;
+        c->nin = f->in.n;
+        c->off = xcalloc((size_t)c->nin + 1, sizeof(int));
+        c->len = xcalloc((size_t)c->nin + 1, sizeof(int));
+        for (int i = 0; i < c->nin; i++) {
+            c->off[i] = c->total;
+            c->len[i] = (int)ty_size(f->in.p[i].ty);
+            c->total += c->len[i];
+        }
+        c->m = (int)ty_size(f->out.p[0].ty);
+        c->act = xcalloc((size_t)c->total, 1);
+        c->x = xcalloc((size_t)c->total, sizeof(double));
+        c->v = xcalloc((size_t)c->total, sizeof(double));
+        c->scratch = xcalloc((size_t)c->total, sizeof(double));
+        c->ub = xcalloc((size_t)c->m, sizeof(double));
+        c->yraw = xcalloc((size_t)c->m, sizeof(double));
+        c->t0 = xcalloc(TRCAP, 1);
+        c->g0 = xcalloc(TRCAP, 1);
+        c->tr = xcalloc(TRCAP, 1);
+        for (int i = 0; i < c->nin; i++)
+            for (int j = 0; j < c->len[i]; j++) {
+                c->act[c->off[i] + j] = !f->in.p[i].is_data;
+                c->x[c->off[i] + j] = pg_uniform(&rng, -1.5, 1.5);
+                c->v[c->off[i] + j] = f->in.p[i].is_data ? 0 : pg_uniform(&rng, -1, 1);
+            }
+        for (int i = 0; i < c->m; i++)
+            c->ub[i] = pg_uniform(&rng, -1, 1);
+        /* the primal as lowered, before any pass */
+        run(c, f, c->x, NULL, NULL, c->yraw, NULL, NULL, NULL, NULL);
+    }
+    for (int un = 0; un < nu; un++)
+        ad_unit(&L.prog.units.p[un]);
+    for (int un = 0; un < nu && !r->status; un++)
+        check_unit(&cs[un]);
+    if (!r->status && o->compiled)
+        compiled_checks(cs, nu, text, o, r);
+    for (int un = 0; un < nu; un++) {
+        Ctx *c = &cs[un];
+        free(c->off);
+        free(c->len);
+        free(c->act);
+        free(c->x);
+        free(c->v);
+        free(c->scratch);
+        free(c->ub);
+        free(c->yraw);
+        free(c->t0);
+        free(c->g0);
+        free(c->tr);
+    }
+    free(cs);
+    arena_free(L.a);
+}
+
+DcResult dc_check(const char *text, const DcOpts *o)
+{
+    DcResult r;
+    memset(&r, 0, sizeof r);
+    char errpath[1024];
+    snprintf(errpath, sizeof errpath, "%s/child.err", o->workdir);
+    int fd[2];
+    if (pipe(fd) != 0) {
+        fail(&r, "crash", "pipe", "pipe: %s", strerror(errno));
+        return r;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        fail(&r, "crash", "fork", "fork: %s", strerror(errno));
+        close(fd[0]);
+        close(fd[1]);
+        return r;
+    }
+    if (pid == 0) {
+        close(fd[0]);
+        int e = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (e >= 0) {
+            dup2(e, 2);
+            close(e);
+        }
+        alarm((unsigned)(o->timeout ? o->timeout : 120));
+        checks(text, o, &r);
+        ssize_t w = write(fd[1], &r, sizeof r);
+        _exit(w == (ssize_t)sizeof r ? 0 : 3);
+    }
+    close(fd[1]);
+    size_t got = 0;
+    while (got < sizeof r) {
+        ssize_t k = read(fd[0], (char *)&r + got, sizeof r - got);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        got += (size_t)k;
+    }
+    close(fd[0]);
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    if (got != sizeof r) {
+        memset(&r, 0, sizeof r);
+        char *err = tu_read(errpath, NULL);
+        char sig[160];
+        const char *ie = err ? strstr(err, "internal error at ") : NULL;
+        if (ie) {
+            size_t n = strcspn(ie, "\n");
+            snprintf(sig, sizeof sig, "%.*s", (int)(n < 159 ? n : 159), ie);
+        } else {
+            snprintf(sig, sizeof sig, "signal %d", WIFSIGNALED(st) ? WTERMSIG(st) : -1);
+        }
+        fail(&r, WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM ? "timeout" : "crash", sig, "%s%s", sig,
+             err && !ie ? err : "");
+        free(err);
+    }
+    return r;
+}
+
+int dc_same(const DcResult *a, const DcResult *b)
+{
+    return a->status == b->status && !strcmp(a->what, b->what) && !strcmp(a->sig, b->sig);
+}
+
+/* ---- reduction ---- */
+
+typedef struct {
+    PgNode *parent;
+    int slot;
+    PgNode *fn;
+} Site;
+
+typedef struct {
+    Site *p;
+    int n, cap;
+} Sites;
+
+static void collect(PgNode *n, PgNode *fn, Sites *s)
+{
+    for (int i = 0; i < n->nkid; i++) {
+        if (s->n == s->cap) {
+            s->cap = s->cap ? 2 * s->cap : 64;
+            s->p = realloc(s->p, sizeof(Site) * (size_t)s->cap);
+            if (!s->p)
+                abort();
+        }
+        PgNode *k = n->kid[i];
+        s->p[s->n++] = (Site){n, i, fn};
+        collect(k, k->kind == PG_FN ? k : fn, s);
+    }
+}
+
+/* parent's children with slot replaced by the m nodes of with[]. */
+static void splice(Arena *a, PgNode *parent, int slot, PgNode **with, int m)
+{
+    int n = parent->nkid - 1 + m;
+    PgNode **k = arena_alloc(a, sizeof(PgNode *) * (size_t)(n ? n : 1));
+    memcpy(k, parent->kid, sizeof(PgNode *) * (size_t)slot);
+    memcpy(k + slot, with, sizeof(PgNode *) * (size_t)m);
+    memcpy(k + slot + m, parent->kid + slot + 1, sizeof(PgNode *) * (size_t)(parent->nkid - slot - 1));
+    parent->kid = k;
+    parent->nkid = n;
+}
+
+static int shape_eq(const PgNode *a, const PgNode *b)
+{
+    if (a->rank != b->rank)
+        return 0;
+    for (int i = 0; i < a->rank; i++)
+        if (a->dim[i] != b->dim[i])
+            return 0;
+    return 1;
+}
+
+/* Applies variant k of the edits of this phase at site s; 0 when there
+ * is none, -1 when variant k changes nothing.  Phase 0 deletes functions
+ * and statements and splices blocks, phase 1 replaces expressions by
+ * their operands or constants, phase 2 by parameters and lowers trip
+ * counts. */
+static int edit(Arena *a, const Site *s, int phase, int k)
+{
+    PgNode *n = s->parent->kid[s->slot];
+    int v = 0;
+    if (phase == 1)
+        goto operands;
+    if (phase == 2)
+        goto params;
+    /* delete it */
+    if (!n->keep && (s->parent->kind == PG_PROG || s->parent->kind == PG_BLOCK) && v++ == k) {
+        splice(a, s->parent, s->slot, NULL, 0);
+        return 1;
+    }
+    /* a statement holding blocks: replaced by one of them */
+    if (n->kind == PG_STMT && s->parent->kind == PG_BLOCK)
+        for (int i = 0; i < n->nkid; i++)
+            if (n->kid[i]->kind == PG_BLOCK && v++ == k) {
+                splice(a, s->parent, s->slot, n->kid[i]->kid, n->kid[i]->nkid);
+                return 1;
+            }
+    return 0;
+params:
+    if (n->kind == PG_NUM) {
+        if (n->num > n->num_min && v++ == k) {
+            n->num = n->num_min + (n->num - n->num_min) / 2;
+            return 1;
+        }
+        if (n->num > n->num_min && v++ == k) {
+            n->num--;
+            return 1;
+        }
+    }
+    if (n->kind == PG_EXPR && n->nkid == 0)
+        for (int i = 0; s->fn && i < s->fn->nparam; i++) {
+            const int *ps = s->fn->pshape[i];
+            int ok = ps[0] == n->rank;
+            for (int d = 0; ok && d < n->rank; d++)
+                ok = ps[d + 1] == n->dim[d];
+            if (ok && v++ == k) {
+                if (!strcmp(n->fmt, s->fn->pname[i]))
+                    return -1;
+                PgNode *c = pg_leaf_like(a, n, s->fn->pname[i]);
+                splice(a, s->parent, s->slot, &c, 1);
+                return 1;
+            }
+        }
+    return 0;
+operands:
+    if (n->kind == PG_EXPR || n->kind == PG_COND) {
+        for (int i = 0; i < n->nkid; i++) {
+            PgNode *c = n->kid[i];
+            if (c->kind == n->kind && (n->kind == PG_COND || shape_eq(c, n)) && v++ == k) {
+                splice(a, s->parent, s->slot, &c, 1);
+                return 1;
+            }
+        }
+    }
+    if (n->kind == PG_EXPR && !(n->nkid == 0 && !strcmp(n->fmt, "0.5"))) {
+        if (v++ == k) {
+            PgNode *c = pg_const_like(a, n);
+            if (!strcmp(c->fmt, n->fmt))
+                return -1;
+            splice(a, s->parent, s->slot, &c, 1);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* A set of the texts tried (their 64-bit hashes). */
+typedef struct {
+    uint64_t *h;
+    size_t n, cap;
+} Seen;
+
+static int seen_add(Seen *s, const char *text)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = text; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    h |= 1;
+    if (2 * (s->n + 1) > s->cap) {
+        Seen t = {xcalloc(s->cap ? 2 * s->cap : 1024, sizeof(uint64_t)), 0, s->cap ? 2 * s->cap : 1024};
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->h[i])
+                for (size_t j = s->h[i] % t.cap;; j = (j + 1) % t.cap)
+                    if (!t.h[j]) {
+                        t.h[j] = s->h[i];
+                        t.n++;
+                        break;
+                    }
+        free(s->h);
+        *s = t;
+    }
+    for (size_t j = h % s->cap;; j = (j + 1) % s->cap) {
+        if (s->h[j] == h)
+            return 0;
+        if (!s->h[j]) {
+            s->h[j] = h;
+            s->n++;
+            return 1;
+        }
+    }
+}
+
+/* One phase to a fixed point; returns 1 if anything changed. */
+static int reduce_phase(PgProg *p, int phase, const DcResult *fail0, const DcOpts *o, int max_tries,
+                        int *tries, Seen *seen)
+{
+    int start = 0, any = 0;
+    char *cur = pg_print(p->root);
+    size_t len = strlen(cur);
+    free(cur);
+    while (*tries < max_tries) {
+        Sites ss = {0};
+        collect(p->root, NULL, &ss);
+        int found = 0;
+        for (int si = start; si < ss.n && !found && *tries < max_tries; si++) {
+            for (int k = 0; *tries < max_tries; k++) {
+                Site s = ss.p[si];
+                PgNode **kids = s.parent->kid;
+                int nk = s.parent->nkid;
+                PgNode *n = kids[s.slot];
+                int num = n->num;
+                int e = edit(p->a, &s, phase, k);
+                if (e == 0)
+                    break;
+                if (e < 0)
+                    continue;
+                char *text = pg_print(p->root);
+                /* progress: a shorter text, or a lower trip count */
+                size_t tl = strlen(text);
+                if ((tl < len || (tl == len && n->kind == PG_NUM)) && seen_add(seen, text)) {
+                    DcResult r = dc_check(text, o);
+                    (*tries)++;
+                    if (dc_same(&r, fail0)) {
+                        len = tl;
+                        free(text);
+                        found = any = 1; /* the tree changed: collect the sites again, from here */
+                        start = si;
+                        break;
+                    }
+                }
+                free(text);
+                s.parent->kid = kids;
+                s.parent->nkid = nk;
+                n->num = num;
+            }
+        }
+        free(ss.p);
+        if (!found) {
+            if (start == 0)
+                break;
+            start = 0; /* one more pass over everything */
+        }
+    }
+    return any;
+}
+
+int dc_reduce(PgProg *p, const DcResult *fail0, const DcOpts *o, int max_tries)
+{
+    int tries = 0, changed = 1;
+    Seen seen = {0};
+    char *text = pg_print(p->root);
+    seen_add(&seen, text);
+    free(text);
+    while (changed && tries < max_tries) {
+        changed = 0;
+        for (int phase = 0; phase < 3; phase++)
+            changed |= reduce_phase(p, phase, fail0, o, max_tries, &tries, &seen);
+    }
+    free(seen.h);
+    return tries;
+}
+
+/* ---- seeds, loops, regression files ---- */
+
+uint64_t dc_program_seed(uint64_t run_seed, long i)
+{
+    uint64_t s = run_seed * 0x9e3779b97f4a7c15ULL + (uint64_t)i;
+    return pg_next(&s);
+}
+
+uint64_t dc_input_seed(uint64_t program_seed)
+{
+    return program_seed ^ 0x5bd1e995u;
+}
+
+int dc_loops_compile(const char *dxc, const char *cc, const char *workdir)
+{
+    char path[1100], cmd[4096], *out = NULL, *err = NULL;
+    snprintf(path, sizeof path, "%s/loop.dx", workdir);
+    if (tu_write(path, "fn f(x) {\n    y = x\n    for i in 0..3 { y = y * x + 1 }\n    return y\n}\n",
+                 (size_t)-1))
+        return 0;
+    snprintf(cmd, sizeof cmd, "'%s' loop.dx -o loop.c && %s -std=c99 -c loop.c -o loop.o", dxc, cc ? cc : "gcc");
+    int st = run_cmd(workdir, cmd, &out, &err);
+    free(out);
+    free(err);
+    return st == 0;
+}
+
+/* The text after "# KEY" on a comment line of text, or NULL. */
+static const char *comment(const char *text, const char *key)
+{
+    size_t n = strlen(key);
+    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        if (p[0] == '#' && p[1] == ' ' && !strncmp(p + 2, key, n) &&
+            (p[2 + n] == ':' || p[2 + n] == '\n' || p[2 + n] == 0))
+            return p + 2 + n;
+    return NULL;
+}
+
+/* Equal but for digits (an internal error's line moves as dxc changes). */
+static int same_loosely(const char *a, const char *b)
+{
+    for (;;) {
+        while (*a >= '0' && *a <= '9')
+            a++;
+        while (*b >= '0' && *b <= '9')
+            b++;
+        if (*a != *b)
+            return 0;
+        if (!*a)
+            return 1;
+        a++;
+        b++;
+    }
+}
+
+int dc_check_file(const char *text, const DcOpts *base, int loops_compile, DcResult *r, char *why,
+                  size_t cap)
+{
+    DcOpts o = *base;
+    const char *in = comment(text, "inputs");
+    o.seed = in ? strtoull(in + 1, NULL, 10) : 1;
+    o.compiled = comment(text, "compiled") && (loops_compile || !strstr(text, "for "));
+    *r = dc_check(text, &o);
+    const char *open = comment(text, "open");
+    if (!open) {
+        if (r->status)
+            snprintf(why, cap, "%s: %s", r->what, r->msg);
+        return r->status != DC_OK;
+    }
+    /* an open bug: it must still fail as recorded */
+    const char *f = comment(text, "failure");
+    char want[256] = "", got[256];
+    if (f) {
+        size_t n = strcspn(f + 2, "\n");
+        snprintf(want, sizeof want, "%.*s", (int)n, f + 2);
+    }
+    snprintf(got, sizeof got, "%s: %s", r->what, r->sig);
+    if (r->status == DC_OK) {
+        snprintf(why, cap, "it passes now: remove its '# open' line (it recorded: %s)", want);
+        return 1;
+    }
+    if (!same_loosely(got, want)) {
+        snprintf(why, cap, "it fails differently: %s (it recorded: %s)", got, want);
+        return 1;
+    }
+    return 0;
+}

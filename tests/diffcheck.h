@@ -1,0 +1,95 @@
+/*
+ * diffcheck.h - the differential tester's checks on one .dx program, and
+ * the reduction of a failing one (issue 5).
+ *
+ * dc_check runs, in a child process (a crash or an internal error of the
+ * compiler is a result, not the end of the run):
+ *
+ *   interpreter checks, on every function of the program (each is a unit
+ *   with its own entry points), at inputs drawn from the seed in
+ *   [-1.5, 1.5]:
+ *     opt       the primal before and after the clean-up passes agree;
+ *     value     every entry point returns the primal's value;
+ *     dot       <grad, v> = jvp(v) (scalar result), <vjp(u), v> =
+ *               <u, jvp(v)> (array result), to 1e-10 of the sum of the
+ *               terms' sizes;
+ *     grad-fd, vjp-fd, jvp-fd   against central differences of the primal;
+ *     hvp-fd    f_hvp against central differences of f_grad;
+ *     hvp-sym   <u, H v> = <v, H u>.
+ *   A difference whose steps change a branch decision, a max/min winner
+ *   or the sign of a relu/abs operand (ir_interp_trace) is skipped, not
+ *   compared.
+ *
+ *   compiled checks (DcOpts.compiled): dxc writes the C, a driver built
+ *   from the entry points' signatures calls every entry point of every
+ *   function, gcc compiles both strictly (-std=c99 -Wall -Wextra
+ *   -Wpedantic -Werror) and the printed results must match the
+ *   interpreter's to 1e-10 relative.
+ *
+ * A failure has a kind (`what`): one of the checks above, "rejected" (the
+ * front end refused the program), "crash" (an internal error or a
+ * signal, in process), "nonfinite" (a primal value is not finite: the
+ * generator left a domain), "dxc", "cc", "run" (the compiled path
+ * failed), "compiled" (a compiled result differs).
+ */
+#ifndef DIFFCHECK_H
+#define DIFFCHECK_H
+
+#include <stdint.h>
+
+#include "progen.h"
+
+typedef struct {
+    int compiled;          /* also compile with dxc and cc */
+    const char *dxc;       /* the compiler (compiled checks) */
+    const char *cc;        /* "gcc" by default */
+    const char *workdir;   /* for the compiled files; must exist */
+    uint64_t seed;         /* the inputs */
+    int timeout;           /* seconds per program, 0: 120 */
+} DcOpts;
+
+typedef enum { DC_OK, DC_FAIL } DcStatus;
+
+typedef struct {
+    DcStatus status;
+    char what[32];         /* the failed check */
+    char sig[160];         /* what identifies the failure (for reduction) */
+    char msg[1536];        /* details */
+    long checks, skips;    /* comparisons made, and skipped (a branch crossed) */
+    long unstable;         /* skipped: differences that do not converge */
+    int compiled;          /* 1 if the compiled checks ran */
+} DcResult;
+
+/* Every check on one program (in a child process). */
+DcResult dc_check(const char *text, const DcOpts *o);
+
+/* Reduces the failing program p in place (deleting functions and
+ * statements, replacing subexpressions by their operands, constants or
+ * parameters, splicing blocks, lowering trip counts) while dc_check keeps
+ * failing the same way.  Returns the number of programs tried. */
+int dc_reduce(PgProg *p, const DcResult *fail, const DcOpts *o, int max_tries);
+
+/* The same failure (kind and signature). */
+int dc_same(const DcResult *a, const DcResult *b);
+
+/* The seed of program i of a run, and of its inputs: one definition for
+ * the Check suite and tools/fuzz_diff.c. */
+uint64_t dc_program_seed(uint64_t run_seed, long i);
+uint64_t dc_input_seed(uint64_t program_seed);
+
+/* Does dxc compile a for loop (to C that cc accepts)?  Tried in workdir. */
+int dc_loops_compile(const char *dxc, const char *cc, const char *workdir);
+
+/* A regression file (tests/regress/NNN.dx) is a program whose comment
+ * lines say how to check it:
+ *   # failure: KIND: SIGNATURE   what failed when it was found
+ *   # inputs: N                  the seed of its inputs
+ *   # compiled                   also run the compiled checks
+ *   # open                       the bug is not fixed: the checks must
+ *                                still fail with KIND and SIGNATURE
+ * dc_check_file checks it so; 0 when it behaves as its comments say,
+ * else 1 with what went wrong in why. */
+int dc_check_file(const char *text, const DcOpts *base, int loops_compile, DcResult *r, char *why,
+                  size_t cap);
+
+#endif
