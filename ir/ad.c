@@ -712,8 +712,11 @@ static void fwd_if(Tr *T, const Region *src, int at, Region *dst)
         h->v.p[pr].name = g->v.p[r].name;
         h->v.p[pr].line = g->v.p[r].line;
         T->map[r] = pr;
+    }
+    /* after every RESULT: they must follow their IF */
+    for (int q = 0; q < nr; q++) {
         T->e.r = dst;
-        tape_load(T, r);
+        tape_load(T, src->ids.p[at + 1 + q]);
     }
 }
 
@@ -781,11 +784,14 @@ static void fwd_loop(Tr *T, const Region *src, int at, Region *dst)
         h->v.p[pr].name = g->v.p[r].name;
         h->v.p[pr].line = g->v.p[r].line;
         T->map[r] = pr;
-        T->e.r = dst;
-        tape_load(T, r);
     }
-    if (in->op != OP_GEN || !has_lin)
+    if (in->op != OP_GEN || !has_lin) {
+        for (int q = 0; q < nr; q++) {
+            T->e.r = dst;
+            tape_load(T, src->ids.p[at + 1 + q]);
+        }
         return;
+    }
     unsigned char *need = arena_alloc(h->arena, (size_t)g->v.n + 1);
     mark_needed(g, in->reg[0], in->reg[0], need);
     for (int i = 0; i < in->reg[0]->ids.n; i++) {
@@ -817,6 +823,11 @@ static void fwd_loop(Tr *T, const Region *src, int at, Region *dst)
         }
         T->tape[v] = arr;
         T->tape_gen[v] = id;
+    }
+    /* after every RESULT, tapes included: they must follow their GEN */
+    for (int q = 0; q < nr; q++) {
+        T->e.r = dst;
+        tape_load(T, src->ids.p[at + 1 + q]);
     }
 }
 
