@@ -3,7 +3,8 @@
 #   make            build build/dxc and build/libdxrt.a
 #   make check      run every test suite (Check), end-to-end tests included
 #   make check-asan the same suites built with ASan and UBSan
-#   make fuzz-diff N=10000 [SEED=1] [CC_RUNS=1000] [JOBS=2]  the differential tester
+#   make fuzz-diff N=10000 [SEED=1] [CC_RUNS=1000] [JOBS=2] [FUZZ_CC=gcc,clang]
+#                   the differential tester (tools/fuzz_diff.c)
 #   make install PREFIX=/usr/local [DESTDIR=...]
 #
 # Objects go to $(B) (build/ by default), so a sanitizer build can live
@@ -89,12 +90,13 @@ N       ?= 1000
 SEED    ?= 1
 CC_RUNS ?= 100
 JOBS    ?= 2
+FUZZ_CC ?= gcc
 FUZZ_OBJ = $(B)/tools/fuzz_diff.o $(B)/tests/progen.o $(B)/tests/diffcheck.o $(B)/tests/testutil.o
 $(B)/fuzz_diff: $(FUZZ_OBJ) $(CORE_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lm -lpthread
 
 fuzz-diff: $(B)/fuzz_diff $(B)/dxc
-	$(B)/fuzz_diff -n $(N) -s $(SEED) -c $(CC_RUNS) -j $(JOBS) --dxc $(CURDIR)/$(B)/dxc --regress tests/regress
+	$(B)/fuzz_diff -n $(N) -s $(SEED) -c $(CC_RUNS) -j $(JOBS) --cc $(FUZZ_CC) --dxc $(CURDIR)/$(B)/dxc --regress tests/regress
 
 # Instructions per call (callgrind) of the MLP gradient dxc generates from
 # bench/mlp.dx against a hand-written one, and of the loops (the LSTM of

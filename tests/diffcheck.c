@@ -69,6 +69,22 @@ static void *xcalloc(size_t n, size_t s)
     return p;
 }
 
+/* Where input i of entry point h comes from: the point x, the tangent v
+ * or the seed ub. */
+static const double *input_src(const Ctx *c, const Fn *h, int i, const double *x, const double *v,
+                               const double *ub)
+{
+    const Input *p = &h->in.p[i];
+    if (p->role == IN_TANGENT)
+        return v + c->off[p->of];
+    if (p->role == IN_SEED)
+        return ub;
+    int k = 0;
+    for (int j = 0; j < i; j++)
+        k += h->in.p[j].role == IN_PARAM;
+    return x + c->off[k];
+}
+
 /* Runs entry point h: primal inputs from x, tangents from v, the seed
  * from ub; the primal result to y, a jvp's tangent to od, bars to bars
  * (zeroed first).  With tr, records the trace (length in *trn). */
@@ -77,11 +93,8 @@ static void run(Ctx *c, const Fn *h, const double *x, const double *v, const dou
 {
     const double **in = xcalloc((size_t)h->in.n, sizeof *in);
     double **out = xcalloc((size_t)h->out.n, sizeof *out);
-    int k = 0;
-    for (int i = 0; i < h->in.n; i++) {
-        const Input *p = &h->in.p[i];
-        in[i] = p->role == IN_PARAM ? x + c->off[k++] : p->role == IN_TANGENT ? v + c->off[p->of] : ub;
-    }
+    for (int i = 0; i < h->in.n; i++)
+        in[i] = input_src(c, h, i, x, v, ub);
     if (bars)
         memset(bars, 0, sizeof(double) * (size_t)c->total);
     for (int j = 0; j < h->out.n; j++)
@@ -420,41 +433,33 @@ static const Fn *entry(const Unit *u, int k)
     return k == 0 ? u->primal : k == 1 ? u->grad : k == 2 ? u->jvp : u->hvp;
 }
 
-/* The driver's call of entry point h of unit c (variables named uU_...). */
-static void driver_call(Str *s, Ctx *c, int un, const Fn *h, int k)
+/* A block of the driver calling entry point h of unit c at its point
+ * and printing every output, in order. */
+static void driver_call(Str *s, Ctx *c, const Fn *h)
 {
-    const char *names[] = {"x", "v", "ub"};
     sput(s, "    {\n");
-    int q = 0;
     for (int i = 0; i < h->in.n; i++) {
-        const Input *p = &h->in.p[i];
-        const double *src = p->role == IN_PARAM ? c->x + c->off[q++] : p->role == IN_TANGENT ? c->v + c->off[p->of] : c->ub;
-        int n = (int)ty_size(p->ty);
-        if (p->ty.rank == 0)
+        const double *src = input_src(c, h, i, c->x, c->v, c->ub);
+        int n = (int)ty_size(h->in.p[i].ty);
+        if (h->in.p[i].ty.rank == 0)
             continue;
         sput(s, "        static const double in%d[%d] = {", i, n);
         for (int j = 0; j < n; j++)
             sput(s, "%s%.17g", j ? ", " : "", src[j]);
         sput(s, "};\n");
     }
-    (void)names;
-    for (int j = 0; j < h->out.n; j++)
-        if (!(j == 0 && h->out.p[0].role == OUT_RETURN))
-            sput(s, "        double out%d[%lld];\n", j, ty_size(h->out.p[j].ty));
     int ret = h->out.p[0].role == OUT_RETURN;
+    for (int j = ret; j < h->out.n; j++)
+        sput(s, "        double out%d[%lld];\n", j, ty_size(h->out.p[j].ty));
     sput(s, "        %s%s(", ret ? "double r = " : "", h->name);
-    q = 0;
-    int first = 1;
-    for (int i = 0; i < h->in.n; i++, first = 0) {
-        const Input *p = &h->in.p[i];
-        const double *src = p->role == IN_PARAM ? c->x + c->off[q++] : p->role == IN_TANGENT ? c->v + c->off[p->of] : c->ub;
-        if (p->ty.rank == 0)
-            sput(s, "%s%.17g", first ? "" : ", ", src[0]);
+    for (int i = 0; i < h->in.n; i++) {
+        if (h->in.p[i].ty.rank == 0)
+            sput(s, "%s%.17g", i ? ", " : "", input_src(c, h, i, c->x, c->v, c->ub)[0]);
         else
-            sput(s, "%sin%d", first ? "" : ", ", i);
+            sput(s, "%sin%d", i ? ", " : "", i);
     }
-    for (int j = ret; j < h->out.n; j++, first = 0)
-        sput(s, "%sout%d", first ? "" : ", ", j);
+    for (int j = ret; j < h->out.n; j++)
+        sput(s, "%sout%d", j > ret || h->in.n ? ", " : "", j);
     sput(s, ");\n");
     if (ret)
         sput(s, "        printf(\"%%.17g\\n\", r);\n");
@@ -462,8 +467,6 @@ static void driver_call(Str *s, Ctx *c, int un, const Fn *h, int k)
         sput(s, "        for (int k = 0; k < %lld; k++)\n            printf(\"%%.17g\\n\", out%d[k]);\n",
              ty_size(h->out.p[j].ty), j);
     sput(s, "    }\n");
-    (void)un;
-    (void)k;
 }
 
 /* The interpreter's outputs of h, in the driver's order. */
@@ -471,12 +474,9 @@ static double *interp_outputs(Ctx *c, const Fn *h, int *n)
 {
     const double **in = xcalloc((size_t)h->in.n, sizeof *in);
     double **out = xcalloc((size_t)h->out.n, sizeof *out);
-    int q = 0;
     long total = 0;
-    for (int i = 0; i < h->in.n; i++) {
-        const Input *p = &h->in.p[i];
-        in[i] = p->role == IN_PARAM ? c->x + c->off[q++] : p->role == IN_TANGENT ? c->v + c->off[p->of] : c->ub;
-    }
+    for (int i = 0; i < h->in.n; i++)
+        in[i] = input_src(c, h, i, c->x, c->v, c->ub);
     for (int j = 0; j < h->out.n; j++)
         total += ty_size(h->out.p[j].ty);
     double *vals = xcalloc((size_t)total, sizeof *vals);
@@ -562,7 +562,7 @@ static void compiled_checks(Ctx *cs, int nu, const char *text, const DcOpts *o, 
     for (int un = 0; un < nu; un++)
         for (int k = 0; k < 4; k++)
             if (entry(cs[un].u, k))
-                driver_call(&s, &cs[un], un, entry(cs[un].u, k), k);
+                driver_call(&s, &cs[un], entry(cs[un].u, k));
     sput(&s, "    return 0;\n}\n");
     snprintf(path, sizeof path, "%s/drv.c", o->workdir);
     int wr = tu_write(path, s.p, (size_t)-1);
@@ -896,25 +896,9 @@ typedef struct {
     size_t n, cap;
 } Seen;
 
-static int seen_add(Seen *s, const char *text)
+/* Puts h into the open-addressed table; 0 if it was there. */
+static int seen_put(Seen *s, uint64_t h)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (const char *p = text; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-    h |= 1;
-    if (2 * (s->n + 1) > s->cap) {
-        Seen t = {xcalloc(s->cap ? 2 * s->cap : 1024, sizeof(uint64_t)), 0, s->cap ? 2 * s->cap : 1024};
-        for (size_t i = 0; i < s->cap; i++)
-            if (s->h[i])
-                for (size_t j = s->h[i] % t.cap;; j = (j + 1) % t.cap)
-                    if (!t.h[j]) {
-                        t.h[j] = s->h[i];
-                        t.n++;
-                        break;
-                    }
-        free(s->h);
-        *s = t;
-    }
     for (size_t j = h % s->cap;; j = (j + 1) % s->cap) {
         if (s->h[j] == h)
             return 0;
@@ -924,6 +908,24 @@ static int seen_add(Seen *s, const char *text)
             return 1;
         }
     }
+}
+
+/* Adds text (its FNV-1a hash); 0 if it was tried before. */
+static int seen_add(Seen *s, const char *text)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = text; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    h |= 1; /* 0 marks a free slot */
+    if (2 * (s->n + 1) > s->cap) {
+        Seen t = {xcalloc(s->cap ? 2 * s->cap : 1024, sizeof(uint64_t)), 0, s->cap ? 2 * s->cap : 1024};
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->h[i])
+                seen_put(&t, s->h[i]);
+        free(s->h);
+        *s = t;
+    }
+    return seen_put(s, h);
 }
 
 /* One phase to a fixed point; returns 1 if anything changed. */

@@ -3,11 +3,13 @@
  *
  *   fuzz_diff [-n N] [-s SEED] [-c CC_RUNS] [-j JOBS] [--dxc PATH]
  *             [--cc CC] [--regress DIR] [--no-save] [-v] [FILE.dx ...]
- *   fuzz_diff -p PROGRAM_SEED [--compiled] [--print]
+ *   fuzz_diff -p PROGRAM_SEED [--compiled] [--print]   one program
+ *   fuzz_diff -n N -s SEED --print                     the programs, unchecked
  *
  * Generates N random programs (tests/progen.c) from SEED, runs the
  * interpreter checks on all of them and the compiled checks on CC_RUNS of
- * them, spread evenly (tests/diffcheck.c), in JOBS processes.  A failing
+ * them, spread evenly (tests/diffcheck.c), in JOBS processes; with
+ * --cc gcc,clang the compiled ones alternate between the compilers.  A failing
  * program is reduced, printed, and saved as DIR/NNN.dx with a comment
  * saying what failed (once per kind of failure and run; not when a file
  * of DIR already records the same failure).  With files, checks those
@@ -261,6 +263,17 @@ int main(int argc, char **argv)
 
     /* does dxc compile a for loop yet? */
     const char *tmp = tu_tmpdir();
+    /* --cc gcc,clang: the compiled programs alternate between them */
+    const char *ccs[4] = {cf.cc};
+    int ncc = 1;
+    char cclist[256];
+    snprintf(cclist, sizeof cclist, "%s", cf.cc);
+    if (strchr(cclist, ',')) {
+        ncc = 0;
+        for (char *t = strtok(cclist, ","); t && ncc < 4; t = strtok(NULL, ","))
+            ccs[ncc++] = t;
+        cf.cc = ccs[0];
+    }
     cf.loops_compile = dc_loops_compile(cf.dxc, cf.cc, tmp);
 
     DcOpts base = {0, cf.dxc, cf.cc, NULL, 1, 0};
@@ -292,6 +305,23 @@ int main(int argc, char **argv)
         tu_cleanup();
         return st.failures != 0;
     }
+    if (cf.print_only) { /* the programs of the run, not checked */
+        long every = cf.cc_runs ? cf.n / cf.cc_runs : 0;
+        for (long k = 0; k < cf.n; k++) {
+            int compiled = every && k % every == 0 && k / every < cf.cc_runs;
+            PgOpts po = pg_defaults();
+            if (compiled && !cf.loops_compile)
+                po.loops = 0;
+            uint64_t ps = dc_program_seed(cf.seed, k);
+            PgProg p = pg_generate(ps, &po);
+            char *t = pg_print(p.root);
+            printf("# program %ld, seed %llu%s\n%s", k, (unsigned long long)ps, compiled ? ", compiled" : "", t);
+            free(t);
+            pg_free(&p);
+        }
+        tu_cleanup();
+        return 0;
+    }
     printf("fuzz_diff: %ld programs from seed %llu, %ld compiled (for loops %s), %d jobs\n", cf.n,
            (unsigned long long)cf.seed, cf.cc_runs, cf.loops_compile ? "included" : "not compiled yet", cf.jobs);
     double t0 = now();
@@ -317,6 +347,7 @@ int main(int argc, char **argv)
             long every = cf.cc_runs ? cf.n / cf.cc_runs : 0;
             for (long k = w; k < cf.n; k += cf.jobs) {
                 int compiled = every && k % every == 0 && k / every < cf.cc_runs;
+                o.cc = ccs[(k / (every ? every : 1)) % ncc];
                 one(&cf, &o, &st, dc_program_seed(cf.seed, k), compiled, seen, &nseen);
                 if (w == 0 && k % 1000 < (long)cf.jobs && k)
                     printf("... %ld programs (%.0f s)\n", k, now() - t0);
