@@ -434,8 +434,9 @@ static const Fn *entry(const Unit *u, int k)
 }
 
 /* A block of the driver calling entry point h of unit c at its point
- * and printing every output, in order. */
-static void driver_call(Str *s, Ctx *c, const Fn *h)
+ * (its _ws variant on a workspace of NaNs with ws) and printing every
+ * output, in order.  Outputs start as NaNs: each must be overwritten. */
+static void driver_call(Str *s, Ctx *c, const Fn *h, int ws)
 {
     sput(s, "    {\n");
     for (int i = 0; i < h->in.n; i++) {
@@ -449,9 +450,15 @@ static void driver_call(Str *s, Ctx *c, const Fn *h)
         sput(s, "};\n");
     }
     int ret = h->out.p[0].role == OUT_RETURN;
-    for (int j = ret; j < h->out.n; j++)
+    for (int j = ret; j < h->out.n; j++) {
         sput(s, "        double out%d[%lld];\n", j, ty_size(h->out.p[j].ty));
-    sput(s, "        %s%s(", ret ? "double r = " : "", h->name);
+        sput(s, "        memset(out%d, 0xff, sizeof out%d);\n", j, j);
+    }
+    if (ws) {
+        sput(s, "        static double work[%s_WS_BYTES / sizeof(double) + 1];\n", h->name);
+        sput(s, "        memset(work, 0xff, sizeof work);\n");
+    }
+    sput(s, "        %s%s%s(", ret ? "double r = " : "", h->name, ws ? "_ws" : "");
     for (int i = 0; i < h->in.n; i++) {
         if (h->in.p[i].ty.rank == 0)
             sput(s, "%s%.17g", i ? ", " : "", input_src(c, h, i, c->x, c->v, c->ub)[0]);
@@ -460,7 +467,7 @@ static void driver_call(Str *s, Ctx *c, const Fn *h)
     }
     for (int j = ret; j < h->out.n; j++)
         sput(s, "%sout%d", j > ret || h->in.n ? ", " : "", j);
-    sput(s, ");\n");
+    sput(s, "%s);\n", ws ? ", work" : "");
     if (ret)
         sput(s, "        printf(\"%%.17g\\n\", r);\n");
     for (int j = ret; j < h->out.n; j++)
@@ -546,7 +553,7 @@ static void compiled_checks(Ctx *cs, int nu, const char *text, const DcOpts *o, 
         return;
     }
     char *out = NULL, *err = NULL;
-    snprintf(cmd, sizeof cmd, "'%s' p.dx -o p.c --header p.h", o->dxc);
+    snprintf(cmd, sizeof cmd, "'%s' p.dx -o p.c --header p.h%s", o->dxc, o->workspace ? " --workspace" : "");
     int st = run_cmd(o->workdir, cmd, &out, &err);
     if (st != 0) {
         char sig[160];
@@ -558,11 +565,12 @@ static void compiled_checks(Ctx *cs, int nu, const char *text, const DcOpts *o, 
     free(err);
     out = err = NULL;
     Str s = {0};
-    sput(&s, "#include <stdio.h>\n#include \"p.h\"\n\nint main(void)\n{\n");
+    sput(&s, "#include <stdio.h>\n#include <string.h>\n#include \"p.h\"\n\nint main(void)\n{\n");
     for (int un = 0; un < nu; un++)
         for (int k = 0; k < 4; k++)
-            if (entry(cs[un].u, k))
-                driver_call(&s, &cs[un], entry(cs[un].u, k));
+            for (int ws = 0; ws <= o->workspace; ws++)
+                if (entry(cs[un].u, k))
+                    driver_call(&s, &cs[un], entry(cs[un].u, k), ws);
     sput(&s, "    return 0;\n}\n");
     snprintf(path, sizeof path, "%s/drv.c", o->workdir);
     int wr = tu_write(path, s.p, (size_t)-1);
@@ -590,7 +598,8 @@ static void compiled_checks(Ctx *cs, int nu, const char *text, const DcOpts *o, 
     }
     char *p = out;
     for (int un = 0; un < nu && !r->status; un++) {
-        for (int k = 0; k < 4 && !r->status; k++) {
+        for (int kw = 0; kw < 4 * (1 + o->workspace) && !r->status; kw++) {
+            int k = kw / (1 + o->workspace), ws = kw % (1 + o->workspace);
             const Fn *h = entry(cs[un].u, k);
             if (!h)
                 continue;
@@ -607,9 +616,10 @@ static void compiled_checks(Ctx *cs, int nu, const char *text, const DcOpts *o, 
                 p = end;
                 if (!close_to(got, want[i], 1e-10, 1e-10 * scale + 1e-14)) {
                     char sig[64];
-                    snprintf(sig, sizeof sig, "compiled %s", k == 0 ? "f" : k == 1 ? "grad" : k == 2 ? "jvp" : "hvp");
-                    fail(r, "compiled", sig, "%s: output %d is %.17g compiled, %.17g interpreted", h->name, i, got,
-                         want[i]);
+                    snprintf(sig, sizeof sig, "compiled %s%s", k == 0 ? "f" : k == 1 ? "grad" : k == 2 ? "jvp" : "hvp",
+                             ws ? "_ws" : "");
+                    fail(r, "compiled", sig, "%s%s: output %d is %.17g compiled, %.17g interpreted", h->name,
+                         ws ? "_ws" : "", i, got, want[i]);
                     break;
                 }
                 r->checks++;

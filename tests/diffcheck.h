@@ -22,9 +22,13 @@
  *
  *   compiled checks (DcOpts.compiled): dxc writes the C, a driver built
  *   from the entry points' signatures calls every entry point of every
- *   function, gcc compiles both strictly (-std=c99 -Wall -Wextra
+ *   function (outputs filled with NaNs first: every one must be
+ *   overwritten), gcc compiles both strictly (-std=c99 -Wall -Wextra
  *   -Wpedantic -Werror) and the printed results must match the
- *   interpreter's to 1e-10 relative.
+ *   interpreter's to 1e-10 relative.  With DcOpts.workspace, dxc
+ *   --workspace, and every f_ws runs too, on a workspace of exactly
+ *   f_WS_BYTES filled with NaNs (nothing may be read before it is
+ *   written).
  *
  * A failure has a kind (`what`): one of the checks above, "rejected" (the
  * front end refused the program), "crash" (an internal error or a
@@ -46,6 +50,8 @@ typedef struct {
     const char *workdir;   /* for the compiled files; must exist */
     uint64_t seed;         /* the inputs */
     int timeout;           /* seconds per program, 0: 120 */
+    int workspace;         /* compiled with --workspace: also call every
+                              f_ws on a workspace filled with NaNs */
 } DcOpts;
 
 typedef enum { DC_OK, DC_FAIL } DcStatus;

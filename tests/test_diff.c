@@ -32,7 +32,7 @@ static DcOpts opts(int compiled)
 
 /* Program i of the sample: generated, checked; a failure shows the
  * program and what failed (make fuzz-diff reduces it). */
-static void sample(long i, int compiled, int loops_compile)
+static void sample(long i, int compiled, int loops_compile, int workspace)
 {
     uint64_t ps = dc_program_seed(run_seed, i);
     PgOpts po = pg_defaults();
@@ -42,6 +42,7 @@ static void sample(long i, int compiled, int loops_compile)
     char *text = pg_print(p.root);
     DcOpts o = opts(compiled);
     o.seed = dc_input_seed(ps);
+    o.workspace = workspace;
     DcResult r = dc_check(text, &o);
     ck_assert_msg(r.status == DC_OK, "program %ld (seed %llu, fuzz_diff -p %llu%s): %s: %s\n%s", i,
                   (unsigned long long)ps, (unsigned long long)ps, compiled ? " --compiled" : "", r.what, r.msg,
@@ -56,7 +57,7 @@ START_TEST(test_sample_interp)
 {
     tu_tmpdir();
     for (long i = _i * CHUNK; i < (_i + 1) * CHUNK; i++)
-        sample(i, 0, 0);
+        sample(i, 0, 0, 0);
     tu_cleanup();
 }
 END_TEST
@@ -65,7 +66,7 @@ START_TEST(test_sample_compiled)
 {
     DcOpts o = opts(1);
     int loops = dc_loops_compile(o.dxc, o.cc, o.workdir);
-    sample(SAMPLE + _i, 1, loops);
+    sample(SAMPLE + _i, 1, loops, _i % 2); /* every other one with --workspace */
     tu_cleanup();
 }
 END_TEST

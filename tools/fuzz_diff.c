@@ -3,13 +3,14 @@
  *
  *   fuzz_diff [-n N] [-s SEED] [-c CC_RUNS] [-j JOBS] [--dxc PATH]
  *             [--cc CC] [--regress DIR] [--no-save] [-v] [FILE.dx ...]
- *   fuzz_diff -p PROGRAM_SEED [--compiled] [--print]   one program
+ *   fuzz_diff -p PROGRAM_SEED [--compiled [--workspace]] [--print]   one program
  *   fuzz_diff -n N -s SEED --print                     the programs, unchecked
  *
  * Generates N random programs (tests/progen.c) from SEED, runs the
  * interpreter checks on all of them and the compiled checks on CC_RUNS of
  * them, spread evenly (tests/diffcheck.c), in JOBS processes; with
- * --cc gcc,clang the compiled ones alternate between the compilers.  A failing
+ * --cc gcc,clang the compiled ones alternate between the compilers, and
+ * every other one is compiled with --workspace (its f_ws run too).  A failing
  * program is reduced, printed, and saved as DIR/NNN.dx with a comment
  * saying what failed (once per kind of failure and run; not when a file
  * of DIR already records the same failure).  With files, checks those
@@ -44,7 +45,7 @@ typedef struct {
     uint64_t seed;
     int jobs, save, verbose, loops_compile;
     uint64_t one_seed;     /* -p: just this program */
-    int one_compiled, print_only;
+    int one_compiled, one_workspace, print_only;
     const char *dxc, *cc, *regress;
 } Conf;
 
@@ -184,7 +185,8 @@ static int usage(void)
 {
     fprintf(stderr, "usage: fuzz_diff [-n N] [-s SEED] [-c CC_RUNS] [-j JOBS] [--dxc PATH] [--cc CC] "
                     "[--regress DIR] [--no-save] [-v] [FILE.dx ...]\n"
-                    "       fuzz_diff -p PROGRAM_SEED [--compiled] [--print] [--dxc PATH] [--regress DIR]\n");
+                    "       fuzz_diff -p PROGRAM_SEED [--compiled [--workspace]] [--print] [--dxc PATH] "
+                    "[--regress DIR]\n");
     return 2;
 }
 
@@ -212,7 +214,7 @@ static int files(const Conf *cf, const DcOpts *base, char **argv, int argc)
 
 int main(int argc, char **argv)
 {
-    Conf cf = {1000, 100, 1, 1, 1, 0, 0, 0, 0, 0, NULL, "gcc", NULL};
+    Conf cf = {1000, 100, 1, 1, 1, 0, 0, 0, 0, 0, 0, NULL, "gcc", NULL};
     int i;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -237,6 +239,8 @@ int main(int argc, char **argv)
             cf.one_seed = strtoull(argv[++i], NULL, 0);
         else if (!strcmp(a, "--compiled"))
             cf.one_compiled = 1;
+        else if (!strcmp(a, "--workspace"))
+            cf.one_workspace = 1;
         else if (!strcmp(a, "--print"))
             cf.print_only = 1;
         else if (!strcmp(a, "-v"))
@@ -276,7 +280,7 @@ int main(int argc, char **argv)
     }
     cf.loops_compile = dc_loops_compile(cf.dxc, cf.cc, tmp);
 
-    DcOpts base = {0, cf.dxc, cf.cc, NULL, 1, 0};
+    DcOpts base = {0, cf.dxc, cf.cc, NULL, 1, 0, 0};
     if (i < argc) {
         base.workdir = tmp;
         int bad = files(&cf, &base, argv + i, argc - i);
@@ -300,6 +304,7 @@ int main(int argc, char **argv)
         static char seen1[256][200];
         int nseen = 0;
         base.workdir = tmp;
+        base.workspace = cf.one_workspace;
         cf.verbose = 1;
         one(&cf, &base, &st, cf.one_seed, cf.one_compiled, seen1, &nseen);
         tu_cleanup();
@@ -348,6 +353,7 @@ int main(int argc, char **argv)
             for (long k = w; k < cf.n; k += cf.jobs) {
                 int compiled = every && k % every == 0 && k / every < cf.cc_runs;
                 o.cc = ccs[(k / (every ? every : 1)) % ncc];
+                o.workspace = (k / (every ? every : 1)) / ncc % 2; /* every other one per compiler */
                 one(&cf, &o, &st, dc_program_seed(cf.seed, k), compiled, seen, &nseen);
                 if (w == 0 && k % 1000 < (long)cf.jobs && k)
                     printf("... %ld programs (%.0f s)\n", k, now() - t0);
