@@ -1070,6 +1070,13 @@ int dc_check_file(const char *text, const DcOpts *base, int loops_compile, DcRes
     const char *in = comment(text, "inputs");
     o.seed = in ? strtoull(in + 1, NULL, 10) : 1;
     o.compiled = comment(text, "compiled") && (loops_compile || !strstr(text, "for "));
+    o.workspace = comment(text, "workspace") != NULL;
+    const char *cc = comment(text, "cc");
+    char ccname[64];
+    if (cc && cc[0] == ':') {
+        snprintf(ccname, sizeof ccname, "%.*s", (int)strcspn(cc + 2, "\n"), cc + 2);
+        o.cc = ccname;
+    }
     *r = dc_check(text, &o);
     const char *open = comment(text, "open");
     if (!open) {

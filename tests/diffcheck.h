@@ -91,6 +91,8 @@ int dc_loops_compile(const char *dxc, const char *cc, const char *workdir);
  *   # failure: KIND: SIGNATURE   what failed when it was found
  *   # inputs: N                  the seed of its inputs
  *   # compiled                   also run the compiled checks
+ *   # workspace                  with dxc --workspace and the f_ws
+ *   # cc: CC                     with this compiler (gcc by default)
  *   # open                       the bug is not fixed: the checks must
  *                                still fail with KIND and SIGNATURE
  * dc_check_file checks it so; 0 when it behaves as its comments say,

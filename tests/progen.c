@@ -544,10 +544,11 @@ static E unary(G *g, Shape s, int d)
         return mk(g, s, a.b, "(-$)", 1, a.n);
     default: { /* integer powers */
         int k = rn(g, 7);
-        if (k >= 5) {
+        if (k >= 5) { /* of a value bounded away from 0, maybe negative */
             E p = pos(g, a);
-            int n = k == 5 ? -1 : -2;
-            return mk(g, s, pow(p.lo, n), fmt(g, chance(g, 0.5) ? "($) ^ %d" : "pow($, %d)", n), 1, p.n);
+            int n = k == 5 ? -1 : -2, neg = chance(g, 0.3);
+            const char *f = chance(g, 0.5) ? (neg ? "(-$) ^ %d" : "($) ^ %d") : (neg ? "pow(-$, %d)" : "pow($, %d)");
+            return mk(g, s, pow(p.lo, n), fmt(g, f, n), 1, p.n);
         }
         int n = k < 2 ? 2 : k == 2 ? 3 : k == 3 ? 1 : 0;
         if (n >= 2)

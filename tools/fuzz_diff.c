@@ -82,7 +82,7 @@ static int recorded(const char *dir, const DcResult *r)
 
 /* Saves the reduced program as the next free DIR/NNN.dx. */
 static void save(FILE *rep, const Conf *cf, const char *text, const DcResult *r, uint64_t pseed, uint64_t iseed,
-                 int compiled)
+                 int compiled, const char *cc, int workspace)
 {
     mkdir(cf->regress, 0755);
     for (int k = 1; k < 1000; k++) {
@@ -108,7 +108,7 @@ static void save(FILE *rep, const Conf *cf, const char *text, const DcResult *r,
         }
         fprintf(f, "# inputs: %llu\n", (unsigned long long)iseed);
         if (compiled)
-            fprintf(f, "# compiled\n");
+            fprintf(f, "# compiled\n# cc: %s\n%s", cc, workspace ? "# workspace\n" : "");
         fprintf(f, "# (the bug is open: delete the next line once it is fixed)\n# open\n");
         fputs(text, f);
         fclose(f);
@@ -166,7 +166,7 @@ static void one(const Conf *cf, const DcOpts *base, Stats *st, uint64_t pseed, i
             DcResult r2 = dc_check(small, &o);
             fprintf(rep, "--- reduced (%d programs tried):\n%s--- %s\n", tries, small, r2.msg);
             if (cf->save && cf->regress && !recorded(cf->regress, &r2)) {
-                save(rep, cf, small, &r2, pseed, o.seed, compiled);
+                save(rep, cf, small, &r2, pseed, o.seed, compiled, o.cc, o.workspace);
                 st->saved++;
             }
             free(small);
