@@ -924,7 +924,10 @@ static void emit_updates(Cg *c, Ref id)
         u[j].y = y;
         u[j].var = cg_var_of(c, ir_carry(f, id, j));
         u[j].line = f->v.p[y].line ? f->v.p[y].line : in->line;
-        u[j].done = cg_var_of(c, y) == u[j].var; /* computed in place */
+        /* computed in place, or a read of the scalar cell that is var */
+        u[j].done = cg_var_of(c, y) == u[j].var ||
+                    (cg_inlined(c, y) && f->v.p[y].op == OP_IDX && !f->v.p[y].nix &&
+                     cg_var_of(c, f->v.p[y].arg[0]) == u[j].var);
         if (!u[j].done)
             reads_of(c, y, &u[j].reads);
     }

@@ -76,6 +76,13 @@ static Ref fold_one(Fn *f, Ref id, Ref *repl)
 {
     Inst *in = &f->v.p[id];
     int n = op_info[in->op].nargs;
+    if (in->op == OP_RESULT && f->v.p[in->arg[0]].op == OP_IF) {
+        /* if c { yield x } else { yield x }: x, whichever way (the
+         * branches were folded first, their yields resolved) */
+        const Inst *fi = &f->v.p[in->arg[0]];
+        Ref y0 = fi->reg[0]->yield.p[(int)in->k], y1 = fi->reg[1]->yield.p[(int)in->k];
+        return y0 == y1 ? y0 : id;
+    }
     if (in->lin || op_info[in->op].kind == K_CTL)
         return id;
     for (int k = 0; k < n; k++)

@@ -359,11 +359,16 @@ static void check_unit(Ctx *c)
     double uj = scalar ? od[0] : dotp(c->ub, od, m, &mag2);
     if (scalar)
         mag2 = fabs(od[0]);
-    if (fabs(gv - uj) > 1e-10 * (mag1 + mag2) + 1e-9 * (1 + maxabs(y, m)) &&
-        fabs(gv - uj) > 10 * dot_noise(c, gv, uj)) {
-        fail(r, "dot", "dot", "%s: <%s, v> = %.17g but %s(v) gives %.17g", name, scalar ? "grad" : "vjp(u)", gv,
-             scalar ? "jvp" : "<u, jvp>", uj);
-        goto done;
+    if (fabs(gv - uj) > 1e-10 * (mag1 + mag2)) {
+        /* beyond the issue's bound: allowed only within the rounding
+         * noise of the two sides (measured by moving x by 1e-12), which
+         * cancellation inside a derivative can make larger */
+        if (fabs(gv - uj) > 1e-9 * (1 + maxabs(y, m)) && fabs(gv - uj) > 10 * dot_noise(c, gv, uj)) {
+            fail(r, "dot", "dot", "%s: <%s, v> = %.17g but %s(v) gives %.17g", name, scalar ? "grad" : "vjp(u)",
+                 gv, scalar ? "jvp" : "<u, jvp>", uj);
+            goto done;
+        }
+        r->noisy++;
     }
     r->checks++;
     if (r->status || !u->hvp)
@@ -385,10 +390,13 @@ static void check_unit(Ctx *c)
         w[j] = c->act[j] ? sin(1.3 * j + 0.7) : 0;
     run(c, u->hvp, c->x, w, NULL, y2, NULL, hv2, NULL, NULL);
     double wHv = dotp(w, hv, T, &mag1), vHw = dotp(c->v, hv2, T, &mag2);
-    if (fabs(wHv - vHw) > 1e-8 * (mag1 + mag2) + 1e-9 * (1 + fabs(y[0])) &&
-        fabs(wHv - vHw) > 10 * sym_noise(c, w, wHv, vHw)) {
-        fail(r, "hvp-sym", "hvp-sym", "%s: <w, H v> = %.17g but <v, H w> = %.17g", name, wHv, vHw);
-        goto done;
+    if (fabs(wHv - vHw) > 1e-10 * (mag1 + mag2)) {
+        if (fabs(wHv - vHw) > 1e-8 * (mag1 + mag2) + 1e-9 * (1 + fabs(y[0])) &&
+            fabs(wHv - vHw) > 10 * sym_noise(c, w, wHv, vHw)) {
+            fail(r, "hvp-sym", "hvp-sym", "%s: <w, H v> = %.17g but <v, H w> = %.17g", name, wHv, vHw);
+            goto done;
+        }
+        r->noisy++;
     }
     r->checks++;
 done:

@@ -63,6 +63,8 @@ typedef struct {
     char msg[1536];        /* details */
     long checks, skips;    /* comparisons made, and skipped (a branch crossed) */
     long unstable;         /* skipped: differences that do not converge */
+    long noisy;            /* identities that held only to their rounding
+                              noise, not to 1e-10 of their terms */
     int compiled;          /* 1 if the compiled checks ran */
 } DcResult;
 

@@ -37,7 +37,7 @@
 #include "../tests/testutil.h"
 
 typedef struct {
-    long programs, compiled, checks, skips, unstable, failures, saved;
+    long programs, compiled, checks, skips, unstable, noisy, failures, saved;
 } Stats;
 
 typedef struct {
@@ -141,6 +141,7 @@ static void one(const Conf *cf, const DcOpts *base, Stats *st, uint64_t pseed, i
     st->checks += r.checks;
     st->skips += r.skips;
     st->unstable += r.unstable;
+    st->noisy += r.noisy;
     if (cf->verbose)
         fprintf(rep, "program %llu: %s (%ld checks, %ld skips)\n", (unsigned long long)pseed,
                r.status ? r.what : "ok", r.checks, r.skips);
@@ -377,12 +378,15 @@ int main(int argc, char **argv)
         all.checks += st.checks;
         all.skips += st.skips;
         all.unstable += st.unstable;
+        all.noisy += st.noisy;
         all.failures += st.failures;
         all.saved += st.saved;
     }
     printf("\nfuzz_diff summary: %ld programs (%ld also compiled), %ld checks, %ld skipped (a branch "
-           "crossed), %ld skipped (ill-conditioned differences), %ld failures, %ld saved, %.1f s\n",
-           all.programs, all.compiled, all.checks, all.skips, all.unstable, all.failures, all.saved, now() - t0);
+           "crossed), %ld skipped (ill-conditioned differences), %ld identities held to their rounding noise only, "
+           "%ld failures, %ld saved, %.1f s\n",
+           all.programs, all.compiled, all.checks, all.skips, all.unstable, all.noisy, all.failures, all.saved,
+           now() - t0);
     free(pipes);
     free(pids);
     tu_cleanup();
