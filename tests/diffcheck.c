@@ -818,7 +818,8 @@ static void splice(Arena *a, PgNode *parent, int slot, PgNode **with, int m)
     int n = parent->nkid - 1 + m;
     PgNode **k = arena_alloc(a, sizeof(PgNode *) * (size_t)(n ? n : 1));
     memcpy(k, parent->kid, sizeof(PgNode *) * (size_t)slot);
-    memcpy(k + slot, with, sizeof(PgNode *) * (size_t)m);
+    if (m)
+        memcpy(k + slot, with, sizeof(PgNode *) * (size_t)m);
     memcpy(k + slot + m, parent->kid + slot + 1, sizeof(PgNode *) * (size_t)(parent->nkid - slot - 1));
     parent->kid = k;
     parent->nkid = n;
