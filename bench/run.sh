@@ -2,10 +2,13 @@
 # bench/run.sh - instructions per call, counted by callgrind, of:
 #   - the MLP in bench/mlp.dx: the function and gradient dxc generates
 #     against a hand-written baseline (bench/mlp_hand.c);
-#   - two loops (issue 4): the LSTM of bench/lstm.dx (T = 50, H = 32) and
-#     the 10 000-step spring of tests/models/spring.dx, function and
-#     gradient as dxc generates them (driver bench/loops.c); no baselines,
-#     the figure is the gradient / function ratio.
+#   - three loops (issue 4): the LSTM of bench/lstm.dx (T = 50, H = 32),
+#     the 10 000-step spring of tests/models/spring.dx and the tanh RNN of
+#     bench/rnn.dx (T = 50, H = 32, D = 16), function and gradient as dxc
+#     generates them (driver bench/loops.c); no baselines, the figure is
+#     the gradient / function ratio.  The RNN's gradient is generated
+#     twice, with the default --tape=fast and with --tape=small, and both
+#     are timed, with their tape sizes from dxc --stats.
 #
 #     DXC=build/dxc B=build sh bench/run.sh        (make bench does this)
 #
@@ -13,8 +16,9 @@
 # $B/bench), BENCH_CC (gcc), N (calls per measurement, 10), BENCH (which
 # benchmarks: "mlp loops" by default).  MLP_C=x.c benchmarks x.c, with x.h
 # beside it, as the "generated" code instead of running dxc: a way to test
-# this script, or to time other code; LSTM_C and SPRING_C do the same for
-# the loops.
+# this script, or to time other code; LSTM_C, SPRING_C, RNN_C and
+# RNN_SMALL_C (the --tape=small RNN) do the same for the loops (their tape
+# sizes are then not known and shown as "?").
 #
 # How one call is measured.  callgrind --toggle-collect=FN counts only the
 # instructions executed while FN is on the stack, so the count is FN's
@@ -79,16 +83,34 @@ ratio() {
     awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'
 }
 
-# gen NAME DX OVERRIDE: NAME.c and NAME.h in $OUT, from dxc DX or copied
-# from OVERRIDE (x.c, with x.h beside it) when that is set.
+# gen NAME DX OVERRIDE [DXC OPTIONS...]: NAME.c and NAME.h in $OUT, from
+# dxc DX with the options or copied from OVERRIDE (x.c, with x.h beside it)
+# when that is set.  dxc's --stats go to $OUT/NAME.stats (empty for an
+# override).
 gen() {
-    if [ -n "$3" ]; then
-        echo "bench: using $3 instead of dxc's output"
-        cp "$3" "$OUT/$1.c"
-        cp "${3%.c}.h" "$OUT/$1.h"
+    name=$1 dx=$2 override=$3
+    shift 3
+    if [ -n "$override" ]; then
+        echo "bench: using $override instead of dxc's output"
+        cp "$override" "$OUT/$name.c"
+        cp "${override%.c}.h" "$OUT/$name.h"
+        : >"$OUT/$name.stats"
     else
-        "$DXC" "$2" -o "$OUT/$1.c" --header "$OUT/$1.h"
+        "$DXC" "$dx" "$@" --stats -o "$OUT/$name.c" --header "$OUT/$name.h" \
+            2>"$OUT/$name.stats" || { cat "$OUT/$name.stats" >&2; exit 1; }
+        grep -v '^[A-Za-z0-9_]*: tape [0-9]* bytes' "$OUT/$name.stats" >&2 || :
     fi
+}
+
+# tape NAME FN: the tape bytes of FN in dxc's --stats for NAME ("?" if none).
+tape() {
+    t=$(sed -n "s/^$2: tape \([0-9][0-9]*\) bytes.*/\1/p" "$OUT/$1.stats")
+    echo "${t:-?}"
+}
+
+# protos H: the prototypes of header H (without its guard and comments).
+protos() {
+    grep -v '^#\|^/\*\|^$' "$1"
 }
 
 bench_mlp() {
@@ -122,25 +144,49 @@ bench_mlp() {
 bench_loops() {
     gen lstm "$ROOT/bench/lstm.dx" "${LSTM_C:-}"
     gen spring "$ROOT/tests/models/spring.dx" "${SPRING_C:-}"
-    $CC $CFLAGS -c "$OUT/lstm.c" -o "$OUT/lstm.o"
-    $CC $CFLAGS -c "$OUT/spring.c" -o "$OUT/spring.o"
+    gen rnn "$ROOT/bench/rnn.dx" "${RNN_C:-}"
+    gen rnn_small "$ROOT/bench/rnn.dx" "${RNN_SMALL_C:-}" --tape=small
+    # loops.c includes rnn.h; the same object links against either RNN.
+    protos "$OUT/rnn.h" >"$OUT/rnn.protos"
+    protos "$OUT/rnn_small.h" | cmp -s "$OUT/rnn.protos" - ||
+        { echo "bench: rnn.h and rnn_small.h declare different functions" >&2; exit 1; }
+    for u in lstm spring rnn rnn_small; do
+        $CC $CFLAGS -c "$OUT/$u.c" -o "$OUT/$u.o"
+    done
     $CC $CFLAGS -I"$OUT" -c "$ROOT/bench/loops.c" -o "$OUT/loops.o"
-    $CC -o "$OUT/loops" "$OUT/loops.o" "$OUT/lstm.o" "$OUT/spring.o" -lm
+    $CC -o "$OUT/loops" "$OUT/loops.o" "$OUT/lstm.o" "$OUT/spring.o" "$OUT/rnn.o" -lm
+    $CC -o "$OUT/loops_small" "$OUT/loops.o" "$OUT/lstm.o" "$OUT/spring.o" \
+        "$OUT/rnn_small.o" -lm
 
     "$OUT/loops" check || { echo "bench: a loop gradient disagrees with differences" >&2; exit 1; }
+    "$OUT/loops_small" check >"$OUT/check_small.log" ||
+        { cat "$OUT/check_small.log"
+          echo "bench: the --tape=small RNN gradient disagrees with differences" >&2; exit 1; }
+    echo "rnn --tape=small: ok"
 
     lf=$(per_call "$OUT/loops" lstm_f lstm)
     lg=$(per_call "$OUT/loops" lstm_grad lstm_grad)
     sf=$(per_call "$OUT/loops" spring_f spring)
     sg=$(per_call "$OUT/loops" spring_grad spring_grad)
+    rf=$(per_call "$OUT/loops" rnn_f rnn)
+    rg=$(per_call "$OUT/loops" rnn_grad rnn_grad)
+    rgs=$(per_call "$OUT/loops_small" rnn_grad rnn_grad)
     r_l=$(ratio "$lg" "$lf")
     r_s=$(ratio "$sg" "$sf")
+    r_r=$(ratio "$rg" "$rf")
+    r_rs=$(ratio "$rgs" "$rf")
     echo
     echo "Loops, instructions per call (callgrind, $CC $CFLAGS)"
     printf '  %-24s %12s\n' "lstm (T=50, H=32)" "$lf" "lstm_grad" "$lg" \
-        "spring (10 000 steps)" "$sf" "spring_grad" "$sg"
+        "spring (10 000 steps)" "$sf" "spring_grad" "$sg" \
+        "rnn (T=50, H=32, D=16)" "$rf" "rnn_grad" "$rg" "rnn_grad --tape=small" "$rgs"
     printf '  %-24s %12s   target <= 3    %s\n' "lstm_grad / lstm" "$r_l" "$(verdict "$r_l" 3)"
     printf '  %-24s %12s   target <= 3    %s\n' "spring_grad / spring" "$r_s" "$(verdict "$r_s" 3)"
+    printf '  %-24s %12s   target <= 3    %s\n' "rnn_grad / rnn" "$r_r" "$(verdict "$r_r" 3)"
+    printf '  %-24s %12s   (for reference)\n' "rnn_grad (small) / rnn" "$r_rs"
+    echo "Tape of rnn_grad, bytes (dxc --stats)"
+    printf '  %-24s %12s\n' "--tape=fast" "$(tape rnn rnn_grad)" \
+        "--tape=small" "$(tape rnn_small rnn_grad)"
 }
 
 for b in $BENCH; do

@@ -27,6 +27,7 @@ typedef struct {
     int emit;
     int use_float;
     int workspace;
+    int small_tape;
     int stats;
     const char *only;   /* --only: comma-separated function names */
     long long stack_budget;
@@ -51,6 +52,12 @@ static const char usage[] =
     "  --stack-budget=BYTES\n"
     "                   local arrays one function may keep on its stack\n"
     "                   (default 1M; K, M and G suffixes are powers of 1024)\n"
+    "  --tape=fast      loops in gradients record, besides their carried\n"
+    "                   values, the reductions and matrix products of each\n"
+    "                   step the backward pass needs (the default)\n"
+    "  --tape=small     loops record only their carried values; the backward\n"
+    "                   pass recomputes the rest of each step (smaller tapes,\n"
+    "                   more arithmetic)\n"
     "  --workspace      also write f_ws(..., void *work) for every function f,\n"
     "                   its local arrays in the caller's workspace of\n"
     "                   f_WS_BYTES bytes (a macro in the header)\n"
@@ -121,6 +128,10 @@ static int parse_args(int argc, char **argv, Options *o)
             o->use_float = 0;
         } else if (!strcmp(a, "--real=float")) {
             o->use_float = 1;
+        } else if (!strcmp(a, "--tape=fast")) {
+            o->small_tape = 0;
+        } else if (!strcmp(a, "--tape=small")) {
+            o->small_tape = 1;
         } else if (!strcmp(a, "--workspace")) {
             o->workspace = 1;
         } else if (!strcmp(a, "--stats")) {
@@ -309,8 +320,10 @@ static int compile(Options *o)
         goto done;
     if (o->only && keep_only(&prog, o->only, o->input))
         goto done;
-    for (int i = 0; i < prog.units.n; i++)
+    for (int i = 0; i < prog.units.n; i++) {
+        prog.units.p[i].small_tape = o->small_tape;
         ad_unit(&prog.units.p[i]);
+    }
 
     CgOpts co = {o->use_float, o->input, o->header, o->stack_budget, o->workspace};
     if ((o->emit == EMIT_C || o->header) && cg_check(&prog, &co, &d))

@@ -647,6 +647,11 @@ typedef struct {
     Ref *ftape;    /* g non-lin CARRY of a FOR -> h tape (one row per
                       iteration), or NOREF when the reverse loop does not
                       need it */
+    struct Replay **replay; /* g GEN/RED at the top of a FOR body -> the
+                               rows its forward copy recorded, or NULL */
+    Ref replay_for; /* the FOR whose reverse body is being built: its
+                       replayed loops read their rows instead of running */
+    int small_tape; /* record no loop's rows (dxc --tape=small) */
     Ref tape_active; /* the GEN whose reverse loop is recomputing its body:
                         only its tapes are read (a nested GEN's tapes are
                         local to the forward body that made them) */
@@ -656,6 +661,18 @@ typedef struct {
     unsigned nstamp;
     Emit e;
 } Tr;
+
+/* An expensive GEN or RED at the top of a FOR body (a reduction, or an
+ * array whose elements are reductions: a matvec) whose values the
+ * reverse loop needs: its forward copy records its results, and the
+ * element tapes its own reverse loop reads, one row per iteration, so
+ * the reverse loop reads them back instead of recomputing it. */
+typedef struct Replay {
+    int n;
+    Ref *x;          /* the g value of each row: a RESULT, or a taped value
+                        of the body (T->tape) */
+    Ref *tape;       /* the h tape of each row: [trip count, shape...] */
+} Replay;
 
 static int is_array(const Fn *f, Ref x)
 {
@@ -868,7 +885,7 @@ static void seed_needed(const Fn *g, const Region *r, unsigned char *need, RefVe
 /* Which non-lin carried values of FOR `id` its reverse loop needs: those
  * that the values lin code reads depend on, within one iteration (the
  * to-be-recorded analysis of Hascoet, Naumann and Pascual, TOMS 2005). */
-static void for_needs(const Fn *g, Ref id, unsigned char *stored)
+static unsigned char *for_needs(const Fn *g, Ref id, unsigned char *stored)
 {
     const Inst *in = &g->v.p[id];
     Arena *A = g->arena;
@@ -924,6 +941,65 @@ static void for_needs(const Fn *g, Ref id, unsigned char *stored)
     }
     for (int j = 0; j < in->nix; j++)
         stored[j] = need[ir_carry(g, id, j)] && !g->v.p[ir_carry(g, id, j)].lin;
+    return need;
+}
+
+static int has_loop(const Fn *g, const Region *r)
+{
+    for (int i = 0; i < r->ids.n; i++) {
+        const Inst *in = &g->v.p[r->ids.p[i]];
+        if (ir_is_loop(in) || in->op == OP_FOR)
+            return 1;
+        if (in->op == OP_IF && (has_loop(g, in->reg[0]) || has_loop(g, in->reg[1])))
+            return 1;
+    }
+    return 0;
+}
+
+static int needed_in(const Fn *g, const Region *r, const unsigned char *need)
+{
+    for (int i = 0; i < r->ids.n; i++) {
+        const Inst *in = &g->v.p[r->ids.p[i]];
+        if (need[r->ids.p[i]])
+            return 1;
+        for (int s = 0; s < 2; s++)
+            if (in->reg[s] && needed_in(g, in->reg[s], need))
+                return 1;
+    }
+    return 0;
+}
+
+/* The loops of FOR id's body whose rows its forward copy records (see
+ * Replay): a reduction whose value the reverse loop needs (one number
+ * per iteration instead of O(n) work), or a GEN with a loop inside (a
+ * matvec) no larger than the loop's carried state whose values or
+ * element tapes it needs (a few rows the size of the state instead of
+ * O(n k) work).  Every non-lin result of a replayed loop is recorded: the
+ * recomputed body may read any of them. */
+static unsigned char *replayed(const Fn *g, Ref id, const unsigned char *need)
+{
+    const Inst *in = &g->v.p[id];
+    const Region *b = in->reg[0];
+    unsigned char *rep = arena_alloc(g->arena, (size_t)b->ids.n + 1);
+    long long state = 0;
+    for (int j = 0; j < in->nix; j++)
+        if (!g->v.p[ir_carry(g, id, j)].lin)
+            state += ty_size(g->v.p[ir_carry(g, id, j)].ty);
+    for (int i = 0; i < b->ids.n; i++) {
+        Ref v = b->ids.p[i];
+        const Inst *x = &g->v.p[v];
+        if (x->lin || (x->op != OP_GEN && x->op != OP_RED) || in->ix[1].c <= in->ix[0].c)
+            continue;
+        if (x->op == OP_GEN && (!has_loop(g, x->reg[0]) || ty_size(x->ty) > state))
+            continue;
+        /* a GEN's element tapes are needed inside it; a reduction's
+         * reverse loop recomputes its elements anyway */
+        int nr = ir_nresults(g, b, i), used = x->op == OP_GEN && needed_in(g, x->reg[0], need);
+        for (int q = 0; q < nr; q++)
+            used |= need[b->ids.p[i + 1 + q]] && !g->v.p[b->ids.p[i + 1 + q]].lin;
+        rep[i] = (unsigned char)used;
+    }
+    return rep;
 }
 
 /* [i - lo, 0, 1, ...]: row i of a tape, element d of its value. */
@@ -935,6 +1011,145 @@ static Aff *tape_index(Fn *h, Ref iv, int32_t lo, Ref loop, int rank)
     for (int d = 0; d < rank; d++)
         ix[1 + d] = aff_var(h->arena, ir_ivar(h, loop, d));
     return ix;
+}
+
+/* tape[i - lo] = v: the row of iteration i (iv) of a tape, for a value v
+ * of type ct, appended to the FOR body b. */
+static void record_row(Tr *T, Region *b, Ref tape, Ref iv, int32_t lo, Ref v, Type ct)
+{
+    Fn *h = T->h;
+    int saved_rev = T->e.rev;
+    T->e.rev = 0;
+    if (!ct.rank) {
+        emit_acc(T, b, tape, tape_index(h, iv, lo, NOREF, 0), 1, v);
+        h->v.p[b->ids.p[b->ids.n - 1]].k = 1; /* a store: every row is written once */
+    } else {
+        Ref cp = ir_loop_new(h, b, OP_LOOP, ty_none(), ct.rank);
+        h->v.p[cp].line = T->e.line;
+        for (int d = 0; d < ct.rank; d++) {
+            h->v.p[cp].ix[d] = aff_const(h->arena, 0);
+            h->v.p[cp].ix[ct.rank + d] = aff_const(h->arena, ct.dim[d]);
+        }
+        Region *save = T->e.r;
+        T->e.r = h->v.p[cp].reg[0];
+        Ref el = emit_idx(&T->e, v, ivar_index(h, cp), ct.rank);
+        emit_acc(T, T->e.r, tape, tape_index(h, iv, lo, cp, ct.rank), ct.rank + 1, el);
+        h->v.p[T->e.r->ids.p[T->e.r->ids.n - 1]].k = 1;
+        T->e.r = save;
+    }
+    T->e.rev = saved_rev;
+}
+
+/* A tape of rows of type ct, one per iteration of lo..hi, emitted into r
+ * (the caller moves it before its FOR). */
+static Ref new_tape(Tr *T, Region *r, Type ct, int32_t lo, int32_t hi, const char *name)
+{
+    Fn *h = T->h;
+    Type tt = ct;
+    tt.kind = TY_REAL;
+    tt.rank = (uint8_t)(ct.rank + 1);
+    tt.dim[0] = hi - lo;
+    for (int d = 0; d < ct.rank; d++)
+        tt.dim[1 + d] = ct.dim[d];
+    Ref tape = emit_zeros(T, r, tt, arena_printf(h->arena, "%s_tape", name ? name : "t"));
+    h->v.p[tape].k = 1; /* every row is written before it is read */
+    h->v.p[tape].rev = 0;
+    h->v.p[tape].tape = 1;
+    return tape;
+}
+
+/* Moves the last instruction of r just before `at`. */
+static void move_before(Region *r, Ref at)
+{
+    Ref v = r->ids.p[r->ids.n - 1];
+    int k = r->ids.n - 1;
+    while (k > 0 && r->ids.p[k - 1] != at)
+        k--;
+    ASSERT(k > 0);
+    memmove(&r->ids.p[k], &r->ids.p[k - 1], sizeof(Ref) * (size_t)(r->ids.n - k));
+    r->ids.p[k - 1] = v;
+}
+
+/* After the forward copy of FOR body src (in b): records the rows of
+ * loop `id` of src (see Replay) in new tapes made before h's FOR l. */
+static void record_loop(Tr *T, const Region *src, int at, Region *b, Ref l, int32_t lo, int32_t hi)
+{
+    const Fn *g = T->g;
+    Fn *h = T->h;
+    Ref id = src->ids.p[at];
+    const Inst *in = &g->v.p[id];
+    Region *dst = h->v.p[l].parent;
+    int nr = ir_nresults(g, src, at), cap = nr + (in->op == OP_GEN ? in->reg[0]->ids.n : 0);
+    Replay *p = arena_alloc(h->arena, sizeof *p);
+    p->x = arena_alloc(h->arena, sizeof(Ref) * (size_t)(cap + 1));
+    p->tape = arena_alloc(h->arena, sizeof(Ref) * (size_t)(cap + 1));
+    Ref *from = arena_alloc(h->arena, sizeof(Ref) * (size_t)(cap + 1));
+    for (int k = 0; k < cap; k++) {
+        Ref x = k < nr ? src->ids.p[at + 1 + k] : in->reg[0]->ids.p[k - nr];
+        Ref hv = k < nr ? T->map[x] : T->tape_gen[x] == id ? T->tape[x] : NOREF;
+        if ((k < nr && g->v.p[x].lin) || hv == NOREF)
+            continue;
+        Ref tape = NOREF;
+        for (int q = 0; q < p->n && tape == NOREF; q++)
+            if (from[q] == hv)
+                tape = p->tape[q]; /* a yielded value taped as the result */
+        if (tape == NOREF) {
+            static const char *const red[] = {"sum", "prod", "max", "min"};
+            const char *nm = h->v.p[hv].name ? h->v.p[hv].name : in->op == OP_RED ? red[(int)in->k] : "v";
+            size_t n = strlen(nm);
+            if (n > 5 && !strcmp(nm + n - 5, "_tape")) /* an element tape: x_tape */
+                nm = arena_printf(h->arena, "%.*s", (int)(n - 5), nm);
+            T->e.line = g->v.p[x].line ? g->v.p[x].line : in->line;
+            tape = new_tape(T, dst, h->v.p[hv].ty, lo, hi, nm);
+            move_before(dst, l);
+            record_row(T, b, tape, ir_ivar(h, l, 0), lo, hv, h->v.p[hv].ty);
+        }
+        from[p->n] = hv;
+        p->x[p->n] = x;
+        p->tape[p->n++] = tape;
+    }
+    T->replay[id] = p;
+}
+
+/* In the reverse body of FOR for (reverse IVAR iv): loop id's values read
+ * from the rows its forward copy recorded. */
+static void replay_loop(Tr *T, Ref id, Ref iv, int32_t lo, Region *dst)
+{
+    Fn *h = T->h;
+    const Replay *p = T->replay[id];
+    Ref *got = arena_alloc(h->arena, sizeof(Ref) * (size_t)(p->n + 1));
+    for (int k = 0; k < p->n; k++) {
+        got[k] = NOREF;
+        for (int q = 0; q < k && got[k] == NOREF; q++)
+            if (p->tape[q] == p->tape[k])
+                got[k] = got[q];
+        if (got[k] == NOREF) {
+            Type ct = h->v.p[p->tape[k]].ty;
+            for (int d = 0; d + 1 < ct.rank; d++)
+                ct.dim[d] = ct.dim[d + 1];
+            ct.rank--;
+            T->e.r = dst;
+            T->e.line = T->g->v.p[id].line;
+            if (!ct.rank) {
+                got[k] = emit_idx(&T->e, p->tape[k], tape_index(h, iv, lo, NOREF, 0), 1);
+            } else {
+                Ref gen = ir_loop_new(h, dst, OP_GEN, ct, ct.rank);
+                h->v.p[gen].line = T->e.line;
+                Region *gb = h->v.p[gen].reg[0];
+                T->e.r = gb;
+                Ref el = emit_idx(&T->e, p->tape[k], tape_index(h, iv, lo, gen, ct.rank), ct.rank + 1);
+                vec_push(h->arena, &gb->yield, el);
+                T->e.r = dst;
+                got[k] = ir_emit(h, dst, OP_RESULT, ct, gen, NOREF, NOREF);
+                h->v.p[got[k]].line = T->e.line;
+            }
+            h->v.p[got[k]].name = T->g->v.p[p->x[k]].name;
+        }
+        if (T->g->v.p[p->x[k]].op == OP_RESULT && T->g->v.p[p->x[k]].arg[0] == id)
+            T->map[p->x[k]] = got[k];
+        else
+            T->tape[p->x[k]] = got[k];
+    }
 }
 
 /* The forward copy of a for loop: its primal carried values, and the
@@ -949,7 +1164,9 @@ static void fwd_for(Tr *T, const Region *src, int at, Region *dst)
     int nix = in->nix, nr = ir_nresults(g, src, at);
     int32_t lo = in->ix[0].c, hi = in->ix[1].c;
     unsigned char *stored = arena_alloc(h->arena, (size_t)nix + 1);
-    for_needs(g, id, stored);
+    unsigned char *need = for_needs(g, id, stored);
+    unsigned char *rep = T->small_tape ? arena_alloc(h->arena, (size_t)in->reg[0]->ids.n + 1)
+                                       : replayed(g, id, need);
     for (int j = 0; j < nix && hi <= lo; j++)
         stored[j] = 0; /* no iteration, nothing to record */
     int *to = arena_alloc(h->arena, sizeof(int) * (size_t)(nix + 1));
@@ -967,18 +1184,8 @@ static void fwd_for(Tr *T, const Region *src, int at, Region *dst)
         if (!stored[j])
             continue;
         Ref c = ir_carry(g, id, j);
-        Type ct = g->v.p[c].ty, tt = ct;
-        tt.rank = (uint8_t)(ct.rank + 1);
-        tt.dim[0] = hi - lo;
-        for (int d = 0; d < ct.rank; d++)
-            tt.dim[1 + d] = ct.dim[d];
         T->e.line = in->line;
-        Ref tape = emit_zeros(T, dst, tt, arena_printf(h->arena, "%s_tape",
-                                                           g->v.p[c].name ? g->v.p[c].name : "t"));
-        h->v.p[tape].k = 1; /* every row is written before it is read */
-        h->v.p[tape].rev = 0;
-        h->v.p[tape].tape = 1;
-        T->ftape[c] = tape;
+        T->ftape[c] = new_tape(T, dst, g->v.p[c].ty, lo, hi, g->v.p[c].name);
     }
     int saved_rev = T->e.rev;
     Ref l = ir_for_new(h, dst, lo, hi, n, init);
@@ -998,29 +1205,14 @@ static void fwd_for(Tr *T, const Region *src, int at, Region *dst)
         if (!stored[j])
             continue;
         /* record the value at the start of the iteration */
-        Type ct = g->v.p[c].ty;
         T->e.line = in->line;
-        T->e.rev = 0;
-        if (!ct.rank) {
-            emit_acc(T, b, T->ftape[c], tape_index(h, iv, lo, NOREF, 0), 1, nc);
-            h->v.p[b->ids.p[b->ids.n - 1]].k = 1; /* a store: every row is written once */
-        } else {
-            Ref cp = ir_loop_new(h, b, OP_LOOP, ty_none(), ct.rank);
-            h->v.p[cp].line = in->line;
-            for (int d = 0; d < ct.rank; d++) {
-                h->v.p[cp].ix[d] = aff_const(h->arena, 0);
-                h->v.p[cp].ix[ct.rank + d] = aff_const(h->arena, ct.dim[d]);
-            }
-            Region *save = T->e.r;
-            T->e.r = h->v.p[cp].reg[0];
-            Ref el = emit_idx(&T->e, nc, ivar_index(h, cp), ct.rank);
-            emit_acc(T, T->e.r, T->ftape[c], tape_index(h, iv, lo, cp, ct.rank), ct.rank + 1, el);
-            h->v.p[T->e.r->ids.p[T->e.r->ids.n - 1]].k = 1;
-            T->e.r = save;
-        }
+        record_row(T, b, T->ftape[c], iv, lo, nc, g->v.p[c].ty);
     }
     T->e.rev = saved_rev;
     fwd_region(T, in->reg[0], b);
+    for (int i = 0; i < in->reg[0]->ids.n; i++)
+        if (rep[i])
+            record_loop(T, in->reg[0], i, b, l, lo, hi);
     for (int j = 0; j < nix; j++)
         if (to[j] >= 0)
             vec_push(h->arena, &b->yield, T->map[in->reg[0]->yield.p[j]]);
@@ -1047,6 +1239,10 @@ static void fwd_region(Tr *T, const Region *src, Region *dst)
         T->e.r = dst;
         if (tape_load(T, id))
             continue;
+        if (T->replay_for != NOREF && T->replay[id] && src == T->g->v.p[T->replay_for].reg[0]) {
+            replay_loop(T, id, T->map[src->ids.p[0]], T->g->v.p[T->replay_for].ix[0].c, dst);
+            continue;
+        }
         if (in->op == OP_IF)
             fwd_if(T, src, i, dst);
         else if (in->op == OP_FOR)
@@ -1422,7 +1618,10 @@ static void rev_for(Tr *T, const Region *src, int at, Region *dst)
         h->v.p[T->map[c]].name = g->v.p[c].name;
         h->v.p[T->map[c]].line = in->line;
     }
+    Ref saved_for = T->replay_for;
+    T->replay_for = id;
     fwd_region(T, sb, b);
+    T->replay_for = saved_for;
     T->e.rev = saved_rev;
     zeros_for_region(T, sb, b);
     T->e.r = b;
@@ -1563,7 +1762,7 @@ static void rev_region(Tr *T, const Region *src, Region *dst)
     }
 }
 
-Fn *ad_transpose(const Fn *g, const char *name, FnKind kind)
+Fn *ad_transpose(const Fn *g, const char *name, FnKind kind, int small_tape)
 {
     Arena *A = g->arena;
     Tr T = {0};
@@ -1578,6 +1777,9 @@ Fn *ad_transpose(const Fn *g, const char *name, FnKind kind)
     T.tape_gen = ref_map(g);
     T.tape_active = NOREF;
     T.ftape = ref_map(g);
+    T.replay = arena_alloc(A, sizeof(Replay *) * (size_t)(g->v.n + 1));
+    T.replay_for = NOREF;
+    T.small_tape = small_tape;
     /* inputs: everything but the tangents keeps its index */
     for (int i = 0; i < g->in.n; i++)
         if (g->in.p[i].role != IN_TANGENT)
@@ -1641,7 +1843,7 @@ void ad_unit(Unit *u)
     if (getenv("DX_DUMP"))
         ir_print(lin, stderr);
     Fn *grad = ad_transpose(lin, arena_printf(A, "%s_%s", f->name, array ? "vjp" : "grad"),
-                            array ? FN_VJP : FN_GRAD);
+                            array ? FN_VJP : FN_GRAD, u->small_tape);
     if (getenv("DX_DUMP"))
         ir_print(grad, stderr);
     ir_verify(grad);

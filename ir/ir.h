@@ -195,6 +195,8 @@ typedef struct Fn {
 typedef struct {
     Fn *primal, *jvp, *grad, *hvp; /* grad is f_vjp for array results */
     Type ret;
+    int small_tape; /* dxc --tape=small: loops record only their carried
+                       values, and the reverse loop recomputes the rest */
 } Unit;
 
 typedef struct {
@@ -275,8 +277,9 @@ int ir_lower(Arena *a, Diag *d, const Source *src, const AstFile *file, Sema *s,
 /* ---- ad.c: differentiation, from the rules of rules.c ---- */
 /* f_jvp: the tangent program (primal and linear tangent code). */
 Fn *ad_linearize(const Fn *f, const char *name, FnKind kind);
-/* f_grad / f_vjp: transposes the linear part of a linearized Fn. */
-Fn *ad_transpose(const Fn *lin, const char *name, FnKind kind);
+/* f_grad / f_vjp: transposes the linear part of a linearized Fn
+ * (small_tape: see Unit). */
+Fn *ad_transpose(const Fn *lin, const char *name, FnKind kind, int small_tape);
 /* The whole derivative pipeline for one unit. */
 void ad_unit(Unit *u);
 

@@ -561,7 +561,8 @@ static void compiled_checks(Ctx *cs, int nu, const char *text, const DcOpts *o, 
         return;
     }
     char *out = NULL, *err = NULL;
-    snprintf(cmd, sizeof cmd, "'%s' p.dx -o p.c --header p.h%s", o->dxc, o->workspace ? " --workspace" : "");
+    snprintf(cmd, sizeof cmd, "'%s' p.dx -o p.c --header p.h%s%s", o->dxc, o->workspace ? " --workspace" : "",
+             o->small_tape ? " --tape=small" : "");
     int st = run_cmd(o->workdir, cmd, &out, &err);
     if (st != 0) {
         char sig[160];
@@ -692,8 +693,10 @@ static void checks(const char *text, const DcOpts *o, DcResult *r)
         /* the primal as lowered, before any pass */
         run(c, f, c->x, NULL, NULL, c->yraw, NULL, NULL, NULL, NULL);
     }
-    for (int un = 0; un < nu; un++)
+    for (int un = 0; un < nu; un++) {
+        L.prog.units.p[un].small_tape = o->small_tape;
         ad_unit(&L.prog.units.p[un]);
+    }
     for (int un = 0; un < nu && !r->status; un++)
         check_unit(&cs[un]);
     if (!r->status && o->compiled)
@@ -1030,6 +1033,11 @@ uint64_t dc_input_seed(uint64_t program_seed)
     return program_seed ^ 0x5bd1e995u;
 }
 
+int dc_small_tape(uint64_t program_seed)
+{
+    return (program_seed >> 17) % 4 == 3;
+}
+
 int dc_loops_compile(const char *dxc, const char *cc, const char *workdir)
 {
     char path[1100], cmd[4096], *out = NULL, *err = NULL;
@@ -1080,6 +1088,8 @@ int dc_check_file(const char *text, const DcOpts *base, int loops_compile, DcRes
     o.seed = in ? strtoull(in + 1, NULL, 10) : 1;
     o.compiled = comment(text, "compiled") && (loops_compile || !strstr(text, "for "));
     o.workspace = comment(text, "workspace") != NULL;
+    const char *tape = comment(text, "tape");
+    o.small_tape = tape && !strncmp(tape, ": small", 7);
     const char *cc = comment(text, "cc");
     char ccname[64];
     if (cc && cc[0] == ':') {

@@ -52,6 +52,7 @@ typedef struct {
     int timeout;           /* seconds per program, 0: 120 */
     int workspace;         /* compiled with --workspace: also call every
                               f_ws on a workspace filled with NaNs */
+    int small_tape;        /* differentiated as dxc --tape=small does */
 } DcOpts;
 
 typedef enum { DC_OK, DC_FAIL } DcStatus;
@@ -84,6 +85,8 @@ int dc_same(const DcResult *a, const DcResult *b);
  * the Check suite and tools/fuzz_diff.c. */
 uint64_t dc_program_seed(uint64_t run_seed, long i);
 uint64_t dc_input_seed(uint64_t program_seed);
+/* Is a program checked with --tape=small (a quarter of them)? */
+int dc_small_tape(uint64_t program_seed);
 
 /* Does dxc compile a for loop (to C that cc accepts)?  Tried in workdir. */
 int dc_loops_compile(const char *dxc, const char *cc, const char *workdir);
@@ -93,6 +96,7 @@ int dc_loops_compile(const char *dxc, const char *cc, const char *workdir);
  *   # failure: KIND: SIGNATURE   what failed when it was found
  *   # inputs: N                  the seed of its inputs
  *   # compiled                   also run the compiled checks
+ *   # tape: small                differentiate as dxc --tape=small
  *   # workspace                  with dxc --workspace and the f_ws
  *   # cc: CC                     with this compiler (gcc by default)
  *   # open                       the bug is not fixed: the checks must

@@ -43,6 +43,7 @@ static void sample(long i, int compiled, int loops_compile, int workspace)
     DcOpts o = opts(compiled);
     o.seed = dc_input_seed(ps);
     o.workspace = workspace;
+    o.small_tape = dc_small_tape(ps);
     DcResult r = dc_check(text, &o);
     ck_assert_msg(r.status == DC_OK, "program %ld (seed %llu, fuzz_diff -p %llu%s): %s: %s\n%s", i,
                   (unsigned long long)ps, (unsigned long long)ps, compiled ? " --compiled" : "", r.what, r.msg,

@@ -918,6 +918,71 @@ START_TEST(test_dx_loops)
 }
 END_TEST
 
+/* A recurrent cell whose step is a matvec: with the default tapes the
+ * forward loop records, besides the carried h, each step's new h, the
+ * tanh derivative the reverse loop reads, and the dot product, so the
+ * reverse loop does no matvec of Wh with h; with --tape=small (Unit
+ * small_tape) it records h only and recomputes the step.  Both are
+ * compiled and run against the interpreter (check_both), and their
+ * gradients, two different programs, must agree with each other and with
+ * central differences of the primal. */
+static const char rnn_dx[] =
+    "const N = 3\n"
+    "fn rnn(Wh[N, N], h0[N], v[N]) {\n"
+    "    h = h0\n"
+    "    loss = 0\n"
+    "    for t in 0..6 {\n"
+    "        h = tanh(Wh @ h + 0.1 * t)\n"
+    "        loss = loss + dot(v, h) ^ 2\n"
+    "    }\n"
+    "    return loss\n"
+    "}\n";
+
+START_TEST(test_dx_replay)
+{
+    enum { NIN = 9 + 3 + 3 };
+    double x[NIN], g[2][NIN];
+    for (int i = 0; i < NIN; i++)
+        x[i] = 0.9 * sin(1.7 * i + 0.3);
+    for (int small = 0; small < 2; small++) {
+        TuLowered L;
+        ck_assert_msg(tu_lower(&L, rnn_dx) == 0, "does not compile: %s", L.d.last);
+        L.prog.units.p[0].small_tape = small;
+        ad_unit(&L.prog.units.p[0]);
+        char *code = check_both(&L.prog, small ? "rnn_small" : "rnn_fast");
+        char *s = fn_text(code, "double rnn_grad(");
+        ck_assert_msg(count(s, "Wh[j * 3 + k] * h") == (small ? 2 : 1),
+                      "the matvec %s:\n%s", small ? "is recomputed backwards" : "runs forwards only", s);
+        ck_assert_msg(!small == (strstr(s, "the tape keeps h of iteration t") != NULL) &&
+                          !small == (strstr(s, "double sum_tape[6];") != NULL) &&
+                          strstr(s, "the tape keeps h at the start of iteration t"),
+                      "%s", s);
+        free(s);
+        free(code);
+        double y, *out[4] = {&y, g[small], g[small] + 9, g[small] + 12};
+        const double *in[3] = {x, x + 9, x + 12};
+        ir_interp(L.prog.units.p[0].grad, in, out);
+        for (int i = 0; i < NIN; i++) {
+            double h = 1e-6, xp[NIN], yp, ym, *o[1] = {&yp};
+            const double *ip[3] = {xp, xp + 9, xp + 12};
+            memcpy(xp, x, sizeof x);
+            xp[i] = x[i] + h;
+            ir_interp(L.prog.units.p[0].primal, ip, o);
+            o[0] = &ym;
+            xp[i] = x[i] - h;
+            ir_interp(L.prog.units.p[0].primal, ip, o);
+            double fd = (yp - ym) / (2 * h);
+            ck_assert_msg(fabs(g[small][i] - fd) <= 1e-6 * (1 + fabs(fd)), "%s: d/dx[%d] %.17g, differences %.17g",
+                          small ? "small" : "fast", i, g[small][i], fd);
+        }
+        arena_free(L.a);
+    }
+    for (int i = 0; i < NIN; i++)
+        ck_assert_msg(fabs(g[0][i] - g[1][i]) <= 1e-13 * (1 + fabs(g[1][i])), "[%d]: %.17g vs %.17g", i, g[0][i],
+                      g[1][i]);
+}
+END_TEST
+
 /* ---------------- dxc ---------------- */
 
 static const char big_dx[] =
@@ -1077,6 +1142,31 @@ START_TEST(test_dx_spring_workspace)
 }
 END_TEST
 
+/* dxc --tape: the RNN of test_dx_replay records 6 steps of h (18
+ * doubles) either way, and with the default also the new h, tanh's slope
+ * (18 each) and the dot (6); both gradients hold a per-step copy of
+ * tanh's slope (3) besides. */
+START_TEST(test_dx_tape_option)
+{
+    ck_assert_int_eq(tu_write(tu_path("rnn.dx"), rnn_dx, (size_t)-1), 0);
+    const char *args[3] = {"rnn.dx --stats -o rnn.c", "rnn.dx --tape=fast --stats -o rnn.c",
+                           "rnn.dx --stats --tape=small -o rnn.c"};
+    const char *want[3] = {"rnn_grad: tape 504 bytes", "rnn_grad: tape 504 bytes", "rnn_grad: tape 168 bytes"};
+    for (int k = 0; k < 3; k++) {
+        char *out = NULL, *err = NULL;
+        ck_assert_int_eq(dxc(args[k], &out, &err), 0);
+        ck_assert_msg(strstr(err, want[k]), "%s: %s", args[k], err);
+        free(out);
+        free(err);
+    }
+    char *out = NULL, *err = NULL;
+    ck_assert_int_eq(dxc("rnn.dx --tape=tiny -o rnn.c", &out, &err), 1);
+    ck_assert_msg(strstr(err, "unknown option '--tape=tiny'"), "%s", err);
+    free(out);
+    free(err);
+}
+END_TEST
+
 START_TEST(test_dx_dot)
 {
     ck_assert_int_eq(tu_write(tu_path("loops.dx"), loops_dx, (size_t)-1), 0);
@@ -1103,9 +1193,11 @@ Suite *suite_loops(void)
     tcase_add_test(tc, test_nested_and_branches);
     tcase_add_test(tc, test_huge_tape);
     tcase_add_test(tc, test_dx_loops);
+    tcase_add_test(tc, test_dx_replay);
     tcase_add_test(tc, test_dx_big_tape);
     tcase_add_test(tc, test_dx_spring_workspace);
     tcase_add_test(tc, test_dx_dot);
+    tcase_add_test(tc, test_dx_tape_option);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -107,6 +107,8 @@ static void save(FILE *rep, const Conf *cf, const char *text, const DcResult *r,
             m += n + (m[n] == '\n');
         }
         fprintf(f, "# inputs: %llu\n", (unsigned long long)iseed);
+        if (dc_small_tape(pseed))
+            fprintf(f, "# tape: small\n");
         if (compiled)
             fprintf(f, "# compiled\n# cc: %s\n%s", cc, workspace ? "# workspace\n" : "");
         fprintf(f, "# (the bug is open: delete the next line once it is fixed)\n# open\n");
@@ -129,6 +131,7 @@ static void one(const Conf *cf, const DcOpts *base, Stats *st, uint64_t pseed, i
     DcOpts o = *base;
     o.compiled = compiled;
     o.seed = dc_input_seed(pseed);
+    o.small_tape = dc_small_tape(pseed);
     DcResult r = dc_check(text, &o);
     /* the report is written at once: jobs share the output */
     char *buf = NULL;
