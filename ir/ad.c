@@ -26,6 +26,8 @@
  */
 #include "ir.h"
 
+#include <ctype.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,6 +87,22 @@ static Ref lin_zero_like(Lin *L, Region *r, Ref x)
     Ref z = ir_emit(L->g, r, OP_ZEROS, t, NOREF, NOREF, NOREF);
     L->g->v.p[z].lin = 1;
     return z;
+}
+
+/* A partial derivative that a rule built for a one-argument function
+ * (tanh, relu, ...) is named after it, d<f> ("drelu"): the generated code
+ * then reads h_bar[i] * drelu[i], relu's slope kept by the forward pass. */
+static void name_partial(Fn *g, const Inst *in, Ref p, int before)
+{
+    if (p == NOREF || p < before || g->v.p[p].name || g->v.p[p].op == OP_CONST ||
+        op_info[in->op].kind != K_MATH || op_info[in->op].nargs != 1 || in->op == OP_POWI ||
+        in->op == OP_SIGN)
+        return;
+    const char *n = op_info[in->op == OP_SQRTZ ? OP_SQRT : in->op].name;
+    char *s = arena_printf(g->arena, "d%s", n);
+    for (char *c = s; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    g->v.p[p].name = s;
 }
 
 static void lin_region(Lin *L, const Region *src, Region *dst);
@@ -521,7 +539,9 @@ static void lin_region(Lin *L, const Region *src, Region *dst)
                 if (tk == NOREF)
                     continue;
                 L->e.r = dst;
+                int before = g->v.n;
                 Ref p = rule_partial(&L->e, in, args, y, k);
+                name_partial(g, in, p, before);
                 t = lin_add(L, dst, t, lin_scale(L, dst, p, tk));
             }
         }
