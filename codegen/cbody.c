@@ -1077,8 +1077,7 @@ static void emit_acc(Cg *c, Ref id)
         index_put(c, &c->body, c->f->v.p[b].ty, in->ix, in->nix);
         puts_(&c->body, "]");
     }
-    /* a buffer that is not zeroed holds nothing to add to: store */
-    int store = in->k || c->f->v.p[cg_resolve(c, in->arg[0])].k;
+    int store = in->k != 0;
     puts_(&c->body, store ? " = " : " += ");
     expr(c, &c->body, in->arg[1], 0);
     if (store && in->nix && cg_is_tape(&c->f->v.p[b]) && c->f->v.p[b].op == OP_ZEROS)

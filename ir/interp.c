@@ -288,7 +288,11 @@ static void run_region(Interp *I, const Region *r)
                 y[j] = I->val[in->list[j]][0];
             break;
         case OP_ZEROS:
-            memset(y, 0, sizeof(double) * (size_t)ty_size(in->ty));
+            /* a buffer left uninitialised (k = 1: stores write it before
+             * anything reads it) starts as NaNs, so a read before its
+             * store shows */
+            for (long long j = 0; j < ty_size(in->ty); j++)
+                y[j] = in->k ? NAN : 0.0;
             break;
         case OP_ACC: {
             double *b = I->val[in->arg[0]] + offset(I, f->v.p[in->arg[0]].ty, in->ix, in->nix);

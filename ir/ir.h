@@ -303,8 +303,9 @@ void opt_dce(Fn *f);
 /* Substitutes GEN bodies into the IDXs that read them where no work is
  * repeated (loop fusion); removes the temporary arrays. */
 void opt_fuse(Fn *f);
-/* A zeroed buffer written once per element by one ACC: no zeroing, and
- * the ACC stores.  Run last: later passes must keep the pattern. */
+/* A zeroed buffer whose first use is a loop nest writing each element
+ * once by one ACC: no zeroing, and that ACC stores (x_bar[i] = ...; any
+ * later ACC still adds).  Run last: later passes must keep the pattern. */
 void opt_store(Fn *f);
 void opt_all(Fn *f);      /* fuse, then fold, cse, dce to a fixed point */
 

@@ -836,15 +836,15 @@ void opt_fuse(Fn *f)
 
 /* ---------------- stores instead of accumulation ---------------- */
 
+/* nacc[z]: how many ACCs write buffer z; acc[z]: the first of them in
+ * program order. */
 static void find_accs(Fn *f, Region *r, int *nacc, Ref *acc)
 {
     for (int i = 0; i < r->ids.n; i++) {
         Ref id = r->ids.p[i];
         Inst *in = &f->v.p[id];
-        if (in->op == OP_ACC) {
-            nacc[in->arg[0]]++;
+        if (in->op == OP_ACC && !nacc[in->arg[0]]++)
             acc[in->arg[0]] = id;
-        }
         if (in->op == OP_IF) {
             find_accs(f, in->reg[0], nacc, acc);
             find_accs(f, in->reg[1], nacc, acc);
@@ -852,6 +852,51 @@ static void find_accs(Fn *f, Region *r, int *nacc, Ref *acc)
         if (has_body(in))
             find_accs(f, in->reg[0], nacc, acc);
     }
+}
+
+/* Does instruction id, or anything inside it, use z (other than skip)? */
+static int uses(const Fn *f, Ref id, Ref z, Ref skip)
+{
+    const Inst *in = &f->v.p[id];
+    if (id == skip)
+        return 0;
+    for (int k = 0; k < 3; k++)
+        if (in->arg[k] == z)
+            return 1;
+    if (in->op == OP_LIT || in->op == OP_FOR)
+        for (int k = 0; k < in->nix; k++)
+            if (in->list[k] == z)
+                return 1;
+    for (int s = 0; s < 2; s++) {
+        const Region *r = in->reg[s];
+        if (!r || (s == 1 && in->op != OP_IF))
+            continue;
+        for (int i = 0; i < r->yield.n; i++)
+            if (r->yield.p[i] == z)
+                return 1;
+        for (int i = 0; i < r->ids.n; i++)
+            if (uses(f, r->ids.p[i], z, skip))
+                return 1;
+    }
+    return 0;
+}
+
+/* Is ACC a (writing every element of z once, see writes_each_once) the
+ * first thing to touch z: nothing between z and a's outermost loop, and
+ * nothing else inside that loop, uses z? */
+static int touches_first(const Fn *f, Ref z, Ref a)
+{
+    const Region *zr = f->v.p[z].parent;
+    Ref outer = a;
+    while (f->v.p[outer].parent != zr)
+        outer = f->v.p[outer].parent->owner;
+    int i = 0;
+    while (zr->ids.p[i] != z)
+        i++;
+    for (i++; zr->ids.p[i] != outer; i++)
+        if (uses(f, zr->ids.p[i], z, NOREF))
+            return 0;
+    return !uses(f, outer, z, a);
 }
 
 /* Does the ACC write every element of its buffer exactly once?  It must
@@ -901,9 +946,11 @@ void opt_store(Fn *f)
     Ref *acc = arena_alloc(f->arena, sizeof(Ref) * (size_t)(f->v.n + 1));
     find_accs(f, f->body, nacc, acc);
     for (int z = 0; z < f->v.n; z++) {
-        if (nacc[z] != 1 || f->v.p[z].op != OP_ZEROS)
+        if (!nacc[z] || f->v.p[z].op != OP_ZEROS)
             continue;
-        if (writes_each_once(f, acc[z])) {
+        /* the only write, or the first (x_bar[i] = ...; x_bar[i] +=
+         * ...), and nothing reads the zeros before it */
+        if (writes_each_once(f, acc[z]) && touches_first(f, z, acc[z])) {
             f->v.p[acc[z]].k = 1;
             f->v.p[z].k = 1;
         }

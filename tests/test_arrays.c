@@ -635,6 +635,61 @@ START_TEST(test_buffers)
 }
 END_TEST
 
+/* opt_store: the first of several accumulation loops into a zeroed
+ * buffer becomes a store (z[i] = 2 x[i]; z[i] += x[i]) when nothing uses
+ * the buffer before it; not when something reads it first (w), nor when
+ * its loop also writes another element (v). */
+START_TEST(test_store_first)
+{
+    B b = prog_new();
+    fn_new(&b, "stores");
+    Region *top = b.f->body, *l1, *l2, *l3, *l4, *l5;
+    Ref x = param(&b, "x", 1, 4, 0, 0);
+    Ref z = named(&b, zeros(&b, top, 1, 4, 0), "z", 2);
+    Ref a1 = loop1(&b, top, K(&b, 0), K(&b, 4), 0, &l1), i1 = iv(&b, a1, 0);
+    acc(&b, l1, z, op(&b, l1, OP_MUL, idx(&b, l1, x, 1, V(&b, i1)), cst(&b, l1, 2)), 0, 1, V(&b, i1));
+    Ref z1 = b.f->v.n - 1;
+    Ref a2 = loop1(&b, top, K(&b, 0), K(&b, 4), 0, &l2), i2 = iv(&b, a2, 0);
+    acc(&b, l2, z, idx(&b, l2, x, 1, V(&b, i2)), 0, 1, V(&b, i2));
+    Ref z2 = b.f->v.n - 1;
+    Ref w = named(&b, zeros(&b, top, 1, 4, 0), "w", 3);
+    Ref w0 = idx(&b, top, w, 1, K(&b, 1));
+    Ref a3 = loop1(&b, top, K(&b, 0), K(&b, 4), 0, &l3), i3 = iv(&b, a3, 0);
+    acc(&b, l3, w, op(&b, l3, OP_ADD, idx(&b, l3, x, 1, V(&b, i3)), w0), 0, 1, V(&b, i3));
+    Ref w1 = b.f->v.n - 1;
+    Ref v = named(&b, zeros(&b, top, 1, 4, 0), "v", 4);
+    Ref a4 = loop1(&b, top, K(&b, 0), K(&b, 4), 0, &l4), i4 = iv(&b, a4, 0);
+    acc(&b, l4, v, idx(&b, l4, x, 1, V(&b, i4)), 0, 1, V(&b, i4));
+    Ref v1 = b.f->v.n - 1;
+    acc(&b, l4, v, cst(&b, l4, 1), 0, 1, VK(&b, i4, -1, 3));
+    Region *gb;
+    Ref g = gen(&b, top, 1, 4, 0, &gb);
+    Ref j = ir_ivar(b.f, g, 0);
+    Ref e = op(&b, gb, OP_ADD, idx(&b, gb, z, 1, V(&b, j)),
+               op(&b, gb, OP_MUL, idx(&b, gb, w, 1, V(&b, j)), idx(&b, gb, v, 1, V(&b, j))));
+    (void)l5;
+    ret(&b, result(&b, top, g, gb, e));
+    double xin[4] = {0.5, -1.25, 2, 3}, before[4], after[4];
+    const double *in[1] = {xin};
+    double *out[1] = {before};
+    ir_interp(b.f, in, out);
+    opt_store(b.f);
+    ir_verify(b.f);
+    ck_assert_msg(b.f->v.p[z].k == 1 && b.f->v.p[z1].k == 1 && b.f->v.p[z2].k == 0,
+                  "z[i] = 2 x[i], then z[i] += x[i]");
+    ck_assert_msg(b.f->v.p[w].k == 0 && b.f->v.p[w1].k == 0, "w is read before its first accumulation");
+    ck_assert_msg(b.f->v.p[v].k == 0 && b.f->v.p[v1].k == 0, "v's first loop writes v[3 - i] too");
+    out[0] = after;
+    ir_interp(b.f, in, out);
+    for (int k = 0; k < 4; k++)
+        ck_assert_double_eq(before[k], after[k]);
+    /* z[0] = 3 x[0]; w[0] = x[0] + w[1] (0 when read); v[0] = x[0] + 1 (v[3 - i] at i = 3) */
+    ck_assert_double_eq(after[0], 3 * 0.5 + 0.5 * (0.5 + 1));
+    free(check_all(&b, "stores", 0));
+    arena_free(b.a);
+}
+END_TEST
+
 /* f(a, b) -> out[3] = [a, 2.5, a * b] + [0, 1, 2] (IREAL) as a GEN over
  * a LIT. */
 START_TEST(test_lit_ireal)
@@ -1121,6 +1176,7 @@ Suite *suite_arrays(void)
     tcase_add_test(tc, test_triangular);
     tcase_add_test(tc, test_reductions);
     tcase_add_test(tc, test_buffers);
+    tcase_add_test(tc, test_store_first);
     tcase_add_test(tc, test_lit_ireal);
     tcase_add_test(tc, test_3d);
     tcase_add_test(tc, test_if_arrays);
