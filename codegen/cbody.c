@@ -474,20 +474,30 @@ static const char *tape_what(const Cg *c, Ref buf, Aff at)
     const char *what = n > 5 && !strcmp(b->name + n - 5, "_tape")
                            ? arena_printf(A, "%.*s%s", (int)(n - 5), b->name, b->lin ? "_dot" : "")
                            : "the value";
-    int carried = 0;
-    for (Ref v = 0; v < f->v.n && !carried; v++)
+    /* carried: a row holds a carried value (at the start of an
+     * iteration); shared: rows hold a carried value's new values too, one
+     * row later (at the end of an iteration) */
+    int carried = 0, shared = 0;
+    for (Ref v = 0; v < f->v.n; v++)
         if (f->v.p[v].op == OP_ACC && f->v.p[v].arg[0] == buf) {
             const Inst *x = &f->v.p[cg_resolve(c, f->v.p[v].arg[1])];
             if (x->op == OP_IDX)
                 x = &f->v.p[cg_resolve(c, x->arg[0])];
-            carried = x->op == OP_CARRY;
+            carried |= x->op == OP_CARRY;
+            shared |= f->v.p[v].ix[0].n == 0; /* the row before the loop */
         }
-    const char *iv = NULL;
-    for (int k = 0; k < at.n && !iv; k++)
+    Ref iv = NOREF;
+    for (int k = 0; k < at.n && iv == NOREF; k++)
         if (at.a[k])
-            iv = c->cname[at.iv[k]];
-    return arena_printf(A, "%s %s iteration %s", what, carried ? "at the start of" : "of",
-                        iv ? iv : "0");
+            iv = at.iv[k];
+    if (iv == NOREF)
+        return arena_printf(A, "%s before the loop", what);
+    const Inst *loop = &f->v.p[f->v.p[iv].parent->owner];
+    long long off = at.c + (loop->op == OP_FOR ? loop->ix[0].c : 0);
+    const char *when = off == 1 && shared ? "at the end of"
+                       : carried || shared ? "at the start of"
+                                           : "of";
+    return arena_printf(A, "%s %s iteration %s", what, when, c->cname[iv]);
 }
 
 static void emit_region(Cg *c, const Region *r);

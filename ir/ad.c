@@ -672,6 +672,9 @@ typedef struct {
     Ref replay_for; /* the FOR whose reverse body is being built: its
                        replayed loops read their rows instead of running */
     int small_tape; /* record no loop's rows (dxc --tape=small) */
+    Ref *rowtape;   /* while fwd_for records: a replayed RESULT that is the
+                       new value of a recorded carried value -> the carried
+                       value's tape, whose row i - lo + 1 it fills */
     Ref tape_active; /* the GEN whose reverse loop is recomputing its body:
                         only its tapes are read (a nested GEN's tapes are
                         local to the forward body that made them) */
@@ -692,6 +695,7 @@ typedef struct Replay {
     Ref *x;          /* the g value of each row: a RESULT, or a taped value
                         of the body (T->tape) */
     Ref *tape;       /* the h tape of each row: [trip count, shape...] */
+    int *shift;      /* iteration i's row is i - lo + shift[k] */
 } Replay;
 
 static int is_array(const Fn *f, Ref x)
@@ -1026,7 +1030,7 @@ static unsigned char *replayed(const Fn *g, Ref id, const unsigned char *need)
 static Aff *tape_index(Fn *h, Ref iv, int32_t lo, Ref loop, int rank)
 {
     Aff *ix = arena_alloc(h->arena, sizeof(Aff) * (size_t)(rank + 2));
-    ix[0] = aff_var(h->arena, iv);
+    ix[0] = iv == NOREF ? aff_const(h->arena, 0) : aff_var(h->arena, iv); /* NOREF: row -lo */
     ix[0].c = -lo;
     for (int d = 0; d < rank; d++)
         ix[1 + d] = aff_var(h->arena, ir_ivar(h, loop, d));
@@ -1103,6 +1107,7 @@ static void record_loop(Tr *T, const Region *src, int at, Region *b, Ref l, int3
     Replay *p = arena_alloc(h->arena, sizeof *p);
     p->x = arena_alloc(h->arena, sizeof(Ref) * (size_t)(cap + 1));
     p->tape = arena_alloc(h->arena, sizeof(Ref) * (size_t)(cap + 1));
+    p->shift = arena_alloc(h->arena, sizeof(int) * (size_t)(cap + 1));
     Ref *from = arena_alloc(h->arena, sizeof(Ref) * (size_t)(cap + 1));
     for (int k = 0; k < cap; k++) {
         Ref x = k < nr ? src->ids.p[at + 1 + k] : in->reg[0]->ids.p[k - nr];
@@ -1110,9 +1115,19 @@ static void record_loop(Tr *T, const Region *src, int at, Region *b, Ref l, int3
         if ((k < nr && g->v.p[x].lin) || hv == NOREF)
             continue;
         Ref tape = NOREF;
+        int shift = 0;
         for (int q = 0; q < p->n && tape == NOREF; q++)
-            if (from[q] == hv)
-                tape = p->tape[q]; /* a yielded value taped as the result */
+            if (from[q] == hv) { /* a yielded value taped as the result */
+                tape = p->tape[q];
+                shift = p->shift[q];
+            }
+        if (tape == NOREF && k < nr && T->rowtape[x] != NOREF) {
+            /* the carried value's tape: its next row */
+            tape = T->rowtape[x];
+            shift = 1;
+            T->e.line = g->v.p[x].line ? g->v.p[x].line : in->line;
+            record_row(T, b, tape, ir_ivar(h, l, 0), lo - 1, hv, h->v.p[hv].ty);
+        }
         if (tape == NOREF) {
             static const char *const red[] = {"sum", "prod", "max", "min"};
             const char *nm = h->v.p[hv].name ? h->v.p[hv].name : in->op == OP_RED ? red[(int)in->k] : "v";
@@ -1126,6 +1141,7 @@ static void record_loop(Tr *T, const Region *src, int at, Region *b, Ref l, int3
         }
         from[p->n] = hv;
         p->x[p->n] = x;
+        p->shift[p->n] = shift;
         p->tape[p->n++] = tape;
     }
     T->replay[id] = p;
@@ -1141,8 +1157,9 @@ static void replay_loop(Tr *T, Ref id, Ref iv, int32_t lo, Region *dst)
     for (int k = 0; k < p->n; k++) {
         got[k] = NOREF;
         for (int q = 0; q < k && got[k] == NOREF; q++)
-            if (p->tape[q] == p->tape[k])
+            if (p->tape[q] == p->tape[k] && p->shift[q] == p->shift[k])
                 got[k] = got[q];
+        int32_t row0 = lo - p->shift[k];
         if (got[k] == NOREF) {
             Type ct = h->v.p[p->tape[k]].ty;
             for (int d = 0; d + 1 < ct.rank; d++)
@@ -1151,13 +1168,13 @@ static void replay_loop(Tr *T, Ref id, Ref iv, int32_t lo, Region *dst)
             T->e.r = dst;
             T->e.line = T->g->v.p[id].line;
             if (!ct.rank) {
-                got[k] = emit_idx(&T->e, p->tape[k], tape_index(h, iv, lo, NOREF, 0), 1);
+                got[k] = emit_idx(&T->e, p->tape[k], tape_index(h, iv, row0, NOREF, 0), 1);
             } else {
                 Ref gen = ir_loop_new(h, dst, OP_GEN, ct, ct.rank);
                 h->v.p[gen].line = T->e.line;
                 Region *gb = h->v.p[gen].reg[0];
                 T->e.r = gb;
-                Ref el = emit_idx(&T->e, p->tape[k], tape_index(h, iv, lo, gen, ct.rank), ct.rank + 1);
+                Ref el = emit_idx(&T->e, p->tape[k], tape_index(h, iv, row0, gen, ct.rank), ct.rank + 1);
                 vec_push(h->arena, &gb->yield, el);
                 T->e.r = dst;
                 got[k] = ir_emit(h, dst, OP_RESULT, ct, gen, NOREF, NOREF);
@@ -1199,13 +1216,27 @@ static void fwd_for(Tr *T, const Region *src, int at, Region *dst)
         to[j] = n;
         init[n++] = T->map[in->list[j]];
     }
-    /* the tapes, before the loop */
+    /* the tapes, before the loop.  A carried value whose new value is
+     * the result of a replayed loop (h = tanh(W @ h)) shares one tape with
+     * it: row i - lo holds the value iteration i starts from, row 0 the
+     * initial value, and the result of iteration i fills row i - lo + 1. */
+    unsigned char *shared = arena_alloc(h->arena, (size_t)nix + 1);
     for (int j = 0; j < nix; j++) {
         if (!stored[j])
             continue;
-        Ref c = ir_carry(g, id, j);
+        Ref c = ir_carry(g, id, j), y = in->reg[0]->yield.p[j];
+        const Inst *yi = &g->v.p[y];
+        if (yi->op == OP_RESULT && !yi->lin && g->v.p[yi->arg[0]].parent == in->reg[0] &&
+            T->rowtape[y] == NOREF)
+            for (int i = 0; i < in->reg[0]->ids.n; i++)
+                if (in->reg[0]->ids.p[i] == yi->arg[0])
+                    shared[j] = rep[i];
         T->e.line = in->line;
-        T->ftape[c] = new_tape(T, dst, g->v.p[c].ty, lo, hi, g->v.p[c].name);
+        T->ftape[c] = new_tape(T, dst, g->v.p[c].ty, lo, hi + shared[j], g->v.p[c].name);
+        if (shared[j]) {
+            T->rowtape[y] = T->ftape[c];
+            record_row(T, dst, T->ftape[c], NOREF, 0, T->map[in->list[j]], g->v.p[c].ty);
+        }
     }
     int saved_rev = T->e.rev;
     Ref l = ir_for_new(h, dst, lo, hi, n, init);
@@ -1222,7 +1253,7 @@ static void fwd_for(Tr *T, const Region *src, int at, Region *dst)
         T->map[c] = nc;
         h->v.p[nc].name = g->v.p[c].name;
         h->v.p[nc].line = g->v.p[c].line;
-        if (!stored[j])
+        if (!stored[j] || shared[j])
             continue;
         /* record the value at the start of the iteration */
         T->e.line = in->line;
@@ -1233,6 +1264,9 @@ static void fwd_for(Tr *T, const Region *src, int at, Region *dst)
     for (int i = 0; i < in->reg[0]->ids.n; i++)
         if (rep[i])
             record_loop(T, in->reg[0], i, b, l, lo, hi);
+    for (int j = 0; j < nix; j++)
+        if (shared[j])
+            T->rowtape[in->reg[0]->yield.p[j]] = NOREF;
     for (int j = 0; j < nix; j++)
         if (to[j] >= 0)
             vec_push(h->arena, &b->yield, T->map[in->reg[0]->yield.p[j]]);
@@ -1800,6 +1834,7 @@ Fn *ad_transpose(const Fn *g, const char *name, FnKind kind, int small_tape)
     T.replay = arena_alloc(A, sizeof(Replay *) * (size_t)(g->v.n + 1));
     T.replay_for = NOREF;
     T.small_tape = small_tape;
+    T.rowtape = ref_map(g);
     /* inputs: everything but the tangents keeps its index */
     for (int i = 0; i < g->in.n; i++)
         if (g->in.p[i].role != IN_TANGENT)
