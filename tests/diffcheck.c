@@ -636,6 +636,25 @@ static void compiled_checks(Ctx *cs, int nu, const char *text, const DcOpts *o, 
             free(want);
         }
     }
+    if (r->status)
+        goto done;
+    /* the float API of the same program compiles cleanly too, with no
+     * float promoted to double behind the user's back */
+    free(out);
+    free(err);
+    out = err = NULL;
+    snprintf(cmd, sizeof cmd,
+             "'%s' p.dx -o pf.c --real=float%s%s && %s -std=c99 -O1 -Wall -Wextra -Wpedantic -Wdouble-promotion "
+             "-Werror -c pf.c -o pf.o",
+             o->dxc, o->workspace ? " --workspace" : "", o->small_tape ? " --tape=small" : "", o->cc ? o->cc : "gcc");
+    st = run_cmd(o->workdir, cmd, &out, &err);
+    if (st != 0) {
+        char sig[160];
+        first_error(err, sig, sizeof sig);
+        fail(r, "float-cc", sig, "--real=float: %s", err ? err : "failed");
+        goto done;
+    }
+    r->checks++;
     r->compiled = 1;
 done:
     free(out);

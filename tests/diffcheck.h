@@ -28,13 +28,15 @@
  *   interpreter's to 1e-10 relative.  With DcOpts.workspace, dxc
  *   --workspace, and every f_ws runs too, on a workspace of exactly
  *   f_WS_BYTES filled with NaNs (nothing may be read before it is
- *   written).
+ *   written).  Then dxc --real=float, and cc must compile that under the
+ *   same flags and -Wdouble-promotion.
  *
  * A failure has a kind (`what`): one of the checks above, "rejected" (the
  * front end refused the program), "crash" (an internal error or a
  * signal, in process), "nonfinite" (a primal value is not finite: the
  * generator left a domain), "dxc", "cc", "run" (the compiled path
- * failed), "compiled" (a compiled result differs).
+ * failed), "compiled" (a compiled result differs), "float-cc" (the float
+ * C does not compile cleanly).
  */
 #ifndef DIFFCHECK_H
 #define DIFFCHECK_H

@@ -284,7 +284,10 @@ int main(int argc, char **argv)
     }
     cf.loops_compile = dc_loops_compile(cf.dxc, cf.cc, tmp);
 
-    DcOpts base = {0, cf.dxc, cf.cc, NULL, 1, 0, 0};
+    DcOpts base = {0};
+    base.dxc = cf.dxc;
+    base.cc = cf.cc;
+    base.seed = 1;
     if (i < argc) {
         base.workdir = tmp;
         int bad = files(&cf, &base, argv + i, argc - i);
