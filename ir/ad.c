@@ -725,6 +725,9 @@ static int tape_load(Tr *T, Ref id)
 }
 
 static void fwd_region(Tr *T, const Region *src, Region *dst);
+static unsigned char *for_needs(const Fn *g, Ref id, unsigned char *stored);
+static unsigned char *replayed(const Fn *g, Ref id, const unsigned char *need);
+static void record_loop(Tr *T, const Region *src, int at, Region *b, Ref l, int32_t lo, int32_t hi);
 
 static void fwd_if(Tr *T, const Region *src, int at, Region *dst)
 {
@@ -825,6 +828,13 @@ static void fwd_loop(Tr *T, const Region *src, int at, Region *dst)
         h->v.p[pr].name = g->v.p[r].name;
         h->v.p[pr].line = g->v.p[r].line;
         T->map[r] = pr;
+    }
+    if (in->op == OP_RED && has_lin && !T->small_tape) {
+        unsigned char *stored = NULL;
+        unsigned char *rep = replayed(g, id, for_needs(g, id, stored));
+        for (int i = 0; i < in->reg[0]->ids.n; i++)
+            if (rep[i])
+                record_loop(T, in->reg[0], i, b, n, in->ix[0].c, in->ix[1].c);
     }
     if (in->op != OP_GEN || !has_lin) {
         for (int q = 0; q < nr; q++) {
@@ -963,7 +973,7 @@ static unsigned char *for_needs(const Fn *g, Ref id, unsigned char *stored)
             }
         }
     }
-    for (int j = 0; j < in->nix; j++)
+    for (int j = 0; in->op == OP_FOR && j < in->nix; j++)
         stored[j] = need[ir_carry(g, id, j)] && !g->v.p[ir_carry(g, id, j)].lin;
     return need;
 }
@@ -999,20 +1009,32 @@ static int needed_in(const Fn *g, const Region *r, const unsigned char *need)
  * matvec) no larger than the loop's carried state whose values or
  * element tapes it needs (a few rows the size of the state instead of
  * O(n k) work).  Every non-lin result of a replayed loop is recorded: the
- * recomputed body may read any of them. */
+ * recomputed body may read any of them.  The same for the body of a sum
+ * RED id with fixed bounds (a sum over data points), its GENs' rows
+ * together no larger than the function's inputs. */
 static unsigned char *replayed(const Fn *g, Ref id, const unsigned char *need)
 {
     const Inst *in = &g->v.p[id];
     const Region *b = in->reg[0];
     unsigned char *rep = arena_alloc(g->arena, (size_t)b->ids.n + 1);
-    long long state = 0;
-    for (int j = 0; j < in->nix; j++)
-        if (!g->v.p[ir_carry(g, id, j)].lin)
-            state += ty_size(g->v.p[ir_carry(g, id, j)].ty);
+    long long state = 0, trip = (long long)in->ix[1].c - in->ix[0].c;
+    if (in->op == OP_FOR) {
+        for (int j = 0; j < in->nix; j++)
+            if (!g->v.p[ir_carry(g, id, j)].lin)
+                state += ty_size(g->v.p[ir_carry(g, id, j)].ty);
+    } else {
+        /* a reduction: all its rows no larger than the inputs */
+        for (int j = 0; j < g->in.n; j++)
+            if (g->in.p[j].role != IN_TANGENT)
+                state += ty_size(g->in.p[j].ty);
+        state = trip > 0 ? state / trip : 0;
+        if (in->ix[0].n || in->ix[1].n)
+            return rep; /* bounds that move: no fixed number of rows */
+    }
     for (int i = 0; i < b->ids.n; i++) {
         Ref v = b->ids.p[i];
         const Inst *x = &g->v.p[v];
-        if (x->lin || (x->op != OP_GEN && x->op != OP_RED) || in->ix[1].c <= in->ix[0].c)
+        if (x->lin || (x->op != OP_GEN && x->op != OP_RED) || trip <= 0)
             continue;
         if (x->op == OP_GEN && (!has_loop(g, x->reg[0]) || ty_size(x->ty) > state))
             continue;
@@ -1130,7 +1152,7 @@ static void record_loop(Tr *T, const Region *src, int at, Region *b, Ref l, int3
         }
         if (tape == NOREF) {
             static const char *const red[] = {"sum", "prod", "max", "min"};
-            const char *nm = h->v.p[hv].name ? h->v.p[hv].name : in->op == OP_RED ? red[(int)in->k] : "v";
+            const char *nm = h->v.p[hv].name ? h->v.p[hv].name : in->op == OP_RED ? red[(int)in->k] : "arr";
             size_t n = strlen(nm);
             if (n > 5 && !strcmp(nm + n - 5, "_tape")) /* an element tape: x_tape */
                 nm = arena_printf(h->arena, "%.*s", (int)(n - 5), nm);
@@ -1187,6 +1209,12 @@ static void replay_loop(Tr *T, Ref id, Ref iv, int32_t lo, Region *dst)
         else
             T->tape[p->x[k]] = got[k];
     }
+    /* id's own reverse loop (a sum's) recomputes its body with no forward
+     * copy of it here: the rows that copy would have recorded do not
+     * exist, so its loops run again */
+    const Region *b = T->g->v.p[id].reg[0];
+    for (int i = 0; i < b->ids.n; i++)
+        T->replay[b->ids.p[i]] = NULL;
 }
 
 /* The forward copy of a for loop: its primal carried values, and the
@@ -1560,7 +1588,10 @@ static void rev_loop(Tr *T, const Region *src, int at, Region *dst)
     Ref saved_active = T->tape_active;
     T->e.rev = 0;
     T->tape_active = id;
+    Ref saved_for = T->replay_for;
+    T->replay_for = id; /* a sum's body reads the rows it recorded */
     fwd_region(T, in->reg[0], b);
+    T->replay_for = saved_for;
     T->tape_active = saved_active;
     T->e.rev = saved_rev;
     T->e.r = b;

@@ -550,6 +550,13 @@ static void verify_region(Fn *f, Region *r, unsigned char *seen)
     }
     for (int i = 0; i < r->yield.n; i++)
         ASSERT(r->yield.p[i] >= 0 && seen[r->yield.p[i]]);
+    /* a loop body's values are out of scope after it (its RESULTs carry
+     * out what it yields).  A branch's stay visible: the adjoint branch
+     * that runs under the same condition reads them, and the generated
+     * C declares them before the if. */
+    if (r->owner != NOREF && f->v.p[r->owner].op != OP_IF)
+        for (int i = 0; i < r->ids.n; i++)
+            seen[r->ids.p[i]] = 0;
 }
 
 void ir_verify(Fn *f)
