@@ -67,7 +67,9 @@ typedef struct {
     long checks, skips;    /* comparisons made, and skipped (a branch crossed) */
     long unstable;         /* skipped: differences that do not converge */
     long noisy;            /* identities that held only to their rounding
-                              noise, not to 1e-10 of their terms */
+                              noise, not to 1e-10 of their terms, and
+                              entries off their differences by no more
+                              than their rounding noise */
     int compiled;          /* 1 if the compiled checks ran */
 } DcResult;
 

@@ -389,7 +389,7 @@ int main(int argc, char **argv)
         all.saved += st.saved;
     }
     printf("\nfuzz_diff summary: %ld programs (%ld also compiled), %ld checks, %ld skipped (a branch "
-           "crossed), %ld skipped (ill-conditioned differences), %ld identities held to their rounding noise only, "
+           "crossed), %ld skipped (ill-conditioned differences), %ld held only to their rounding noise, "
            "%ld failures, %ld saved, %.1f s\n",
            all.programs, all.compiled, all.checks, all.skips, all.unstable, all.noisy, all.failures, all.saved,
            now() - t0);
