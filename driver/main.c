@@ -52,7 +52,7 @@ static const char usage[] =
     "  --stack-budget=BYTES\n"
     "                   local arrays one function may keep on its stack\n"
     "                   (default 1M; K, M and G suffixes are powers of 1024)\n"
-    "  --tape=fast      loops in gradients record, besides their carried\n"
+    "  --tape=fast      loops and sums in gradients record, besides carried\n"
     "                   values, the reductions and matrix products of each\n"
     "                   step the backward pass needs (the default)\n"
     "  --tape=small     loops record only their carried values; the backward\n"
