@@ -4,6 +4,7 @@
 #   make check      run every test suite (Check), end-to-end tests included
 #   make check-asan the same suites built with ASan and UBSan
 #   make fuzz-diff N=10000 [SEED=1] [CC_RUNS=1000] [JOBS=2] [FUZZ_CC=gcc,clang]
+#                   [FUZZ_CFLAGS="-fsanitize=address,undefined"]
 #                   the differential tester (tools/fuzz_diff.c)
 #   make install PREFIX=/usr/local [DESTDIR=...]
 #
@@ -91,12 +92,13 @@ SEED    ?= 1
 CC_RUNS ?= 100
 JOBS    ?= 2
 FUZZ_CC ?= gcc
+FUZZ_CFLAGS ?=
 FUZZ_OBJ = $(B)/tools/fuzz_diff.o $(B)/tests/progen.o $(B)/tests/diffcheck.o $(B)/tests/testutil.o
 $(B)/fuzz_diff: $(FUZZ_OBJ) $(CORE_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lm -lpthread
 
 fuzz-diff: $(B)/fuzz_diff $(B)/dxc
-	$(B)/fuzz_diff -n $(N) -s $(SEED) -c $(CC_RUNS) -j $(JOBS) --cc $(FUZZ_CC) --dxc $(CURDIR)/$(B)/dxc --regress tests/regress
+	DX_DIFF_CFLAGS="$(FUZZ_CFLAGS)" $(B)/fuzz_diff -n $(N) -s $(SEED) -c $(CC_RUNS) -j $(JOBS) --cc $(FUZZ_CC) --dxc $(CURDIR)/$(B)/dxc --regress tests/regress
 
 # Instructions per call (callgrind) of the MLP gradient dxc generates from
 # bench/mlp.dx against a hand-written one, and of the loops (the LSTM of

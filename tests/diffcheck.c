@@ -633,8 +633,11 @@ static void compiled_checks(Ctx *cs, int nu, const char *text, const DcOpts *o, 
         fail(r, "cc", "write", "cannot write %s", path);
         goto done;
     }
-    snprintf(cmd, sizeof cmd, "%s -std=c99 -O1 -Wall -Wextra -Wpedantic -Werror -o p p.c drv.c -lm",
-             o->cc ? o->cc : "gcc");
+    /* DX_DIFF_CFLAGS adds flags: -fsanitize=address,undefined runs the
+     * generated code under the sanitizers (fuzz_diff --sanitize) */
+    const char *extra = getenv("DX_DIFF_CFLAGS");
+    snprintf(cmd, sizeof cmd, "%s -std=c99 -O1 -Wall -Wextra -Wpedantic -Werror %s -o p p.c drv.c -lm",
+             o->cc ? o->cc : "gcc", extra ? extra : "");
     st = run_cmd(o->workdir, cmd, &out, &err);
     if (st != 0) {
         char sig[160];

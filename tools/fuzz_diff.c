@@ -17,6 +17,10 @@
  * instead.  Prints a summary: programs, checks, skips, failures, time.
  * Exits 1 if anything failed.
  *
+ * DX_DIFF_CFLAGS in the environment adds flags to the compiles of the
+ * compiled checks: make fuzz-diff FUZZ_CFLAGS="-fsanitize=address,undefined
+ * -fno-sanitize-recover=all" runs the generated code under the sanitizers.
+ *
  * Programs with for loops go through the compiled checks only when dxc
  * compiles a loop (tried once at the start); otherwise the programs
  * chosen for compiling are generated without loops.
