@@ -494,6 +494,10 @@ static const char *tape_what(const Cg *c, Ref buf, Aff at)
         return arena_printf(A, "%s before the loop", what);
     const Inst *loop = &f->v.p[f->v.p[iv].parent->owner];
     long long off = at.c + (loop->op == OP_FOR ? loop->ix[0].c : 0);
+    /* one row more than the loop has iterations: a tangent's tape whose
+     * row before the loop stays 0 is shared too */
+    if (loop->op == OP_FOR && b->ty.rank && b->ty.dim[0] == loop->ix[1].c - loop->ix[0].c + 1)
+        shared = 1;
     const char *when = off == 1 && shared ? "at the end of"
                        : carried || shared ? "at the start of"
                                            : "of";
