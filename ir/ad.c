@@ -23,6 +23,14 @@
  *
  * Zero tangents are symbolic (NOREF): a value that does not depend on an
  * active input has none, and no code is emitted for it.
+ *
+ * What the reverse sweep reads it either recomputes or reads back from
+ * tapes the forward sweep wrote (the to-be-recorded analysis of Hascoet,
+ * Naumann and Pascual, TOMS 2005): a GEN keeps its expensive element
+ * values; a for loop keeps the carried values its derivatives need, one
+ * row per iteration; with --tape=fast a for loop, and a sum with fixed
+ * bounds, also keep the rows of the reductions and matvecs of their
+ * bodies (Replay), everything else being recomputed.
  */
 #include "ir.h"
 
@@ -667,10 +675,12 @@ typedef struct {
     Ref *ftape;    /* g non-lin CARRY of a FOR -> h tape (one row per
                       iteration), or NOREF when the reverse loop does not
                       need it */
-    struct Replay **replay; /* g GEN/RED at the top of a FOR body -> the
-                               rows its forward copy recorded, or NULL */
-    Ref replay_for; /* the FOR whose reverse body is being built: its
-                       replayed loops read their rows instead of running */
+    struct Replay **replay; /* g GEN/RED at the top of a FOR's or a sum's
+                               body -> the rows its forward copy recorded,
+                               or NULL */
+    Ref replay_for; /* the FOR or sum whose reverse body is being built:
+                       its replayed loops read their rows instead of
+                       running */
     int small_tape; /* record no loop's rows (dxc --tape=small) */
     Ref *rowtape;   /* while fwd_for records: a replayed RESULT that is the
                        new value of a recorded carried value -> the carried
@@ -685,11 +695,12 @@ typedef struct {
     Emit e;
 } Tr;
 
-/* An expensive GEN or RED at the top of a FOR body (a reduction, or an
- * array whose elements are reductions: a matvec) whose values the
- * reverse loop needs: its forward copy records its results, and the
- * element tapes its own reverse loop reads, one row per iteration, so
- * the reverse loop reads them back instead of recomputing it. */
+/* An expensive GEN or RED at the top of a FOR's or a sum's body (a
+ * reduction, or an array whose elements are reductions: a matvec) whose
+ * values the reverse loop needs: its forward copy records its results,
+ * and the element tapes its own reverse loop reads, one row per
+ * iteration, so the reverse loop reads them back instead of recomputing
+ * it. */
 typedef struct Replay {
     int n;
     Ref *x;          /* the g value of each row: a RESULT, or a taped value
