@@ -59,7 +59,12 @@
  * loop needs in tapes: ZEROS buffers (k = 1) with one row per iteration,
  * written by ACC stores at [i - a, ...] inside the forward loop and read
  * by IDX in the reverse loop, a FOR with k = 1 whose carried values are
- * the adjoints of the forward loop's.
+ * the adjoints of the forward loop's.  Besides carried values (row i - a:
+ * the value iteration i starts from), such tapes hold the results of the
+ * body's reductions and matvec GENs (row i - a: their values in iteration
+ * i); a carried value whose next value is such a result has one tape of
+ * b - a + 1 rows for both, its initial value in row 0.  A sum RED with
+ * constant bounds records the loops of its body the same way.
  *
  * Values are indices (Ref) into the function's instruction array, as in
  * QBE: cloning, printing, comparing and reversing are loops over ints.
@@ -70,6 +75,7 @@
  * the same side.  The reverse sweep uses this: the adjoint of a branch
  * reads the values its forward branch computed, as Tapenade's adjoint
  * code does.  The C generator declares such values at function scope.
+ * A loop body's values are never visible after it: ir_verify checks.
  */
 #ifndef IR_H
 #define IR_H
