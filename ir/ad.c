@@ -32,7 +32,7 @@
  * bounds, also keep the rows of the reductions and matvecs of their
  * bodies (Replay), everything else being recomputed.
  */
-#include "ir.h"
+#include "adjoint.h"
 
 #include <ctype.h>
 
@@ -219,7 +219,7 @@ static Ref clone_loop_head(const Fn *f, Ref id, Fn *g, Region *dst, Ref *map)
 }
 
 /* The affine index list [iv_0, ..., iv_{n-1}] of a loop's IVARs in g. */
-static Aff *ivar_index(Fn *g, Ref loop)
+Aff *ad_ivar_index(Fn *g, Ref loop)
 {
     int nv = ir_nivars(g, loop);
     Aff *ix = arena_alloc(g->arena, sizeof(Aff) * (size_t)(nv + 1));
@@ -228,7 +228,7 @@ static Aff *ivar_index(Fn *g, Ref loop)
     return ix;
 }
 
-static Ref emit_idx(Emit *e, Ref arr, Aff *ix, int nix)
+Ref ad_idx(Emit *e, Ref arr, Aff *ix, int nix)
 {
     Ref r = ir_emit(e->g, e->r, OP_IDX, ty_scalar(), arr, NOREF, NOREF);
     Inst *x = &e->g->v.p[r];
@@ -654,61 +654,6 @@ Fn *ad_linearize(const Fn *f, const char *name, FnKind kind)
 
 /* ---------------- transposition ---------------- */
 
-/* The reverse loop being built for a GEN/RED of g: the scalars defined
- * outside it that it accumulates into get a cell each, read after it. */
-typedef struct {
-    const Region *src;  /* the GEN/RED body in g */
-    Ref loop;           /* the LOOP in h */
-    Region *dst;        /* the region holding the LOOP */
-    VEC(Ref) xs, cells;
-} Frame;
-
-typedef struct {
-    const Fn *g;   /* linearized input */
-    Fn *h;         /* adjoint output */
-    Ref *map;      /* g non-lin value -> h value */
-    Ref *ct;       /* g lin value -> h cotangent, NOREF for zero; for an
-                      array, a ZEROS buffer (or the out_bar seed) */
-    unsigned char *live; /* array x: something was accumulated into ct[x] */
-    Ref *tape;     /* g non-lin value in a GEN body -> h array holding it */
-    Ref *tape_gen; /* ... and the GEN of g it belongs to */
-    Ref *ftape;    /* g non-lin CARRY of a FOR -> h tape (one row per
-                      iteration), or NOREF when the reverse loop does not
-                      need it */
-    struct Replay **replay; /* g GEN/RED at the top of a FOR's or a sum's
-                               body -> the rows its forward copy recorded,
-                               or NULL */
-    Ref replay_for; /* the FOR or sum whose reverse body is being built:
-                       its replayed loops read their rows instead of
-                       running */
-    int small_tape; /* record no loop's rows (dxc --tape=small) */
-    Ref *rowtape;   /* while fwd_for records: a replayed RESULT that is the
-                       new value of a recorded carried value -> the carried
-                       value's tape, whose row i - lo + 1 it fills */
-    Ref tape_active; /* the GEN whose reverse loop is recomputing its body:
-                        only its tapes are read (a nested GEN's tapes are
-                        local to the forward body that made them) */
-    VEC(Frame) frames; /* reverse loops being built, outermost first */
-    VEC(Ref) touched; /* every x whose ct changed, in order (rev_if reads it) */
-    unsigned *stamp;  /* rev_if: dedupes touched entries */
-    unsigned nstamp;
-    Emit e;
-} Tr;
-
-/* An expensive GEN or RED at the top of a FOR's or a sum's body (a
- * reduction, or an array whose elements are reductions: a matvec) whose
- * values the reverse loop needs: its forward copy records its results,
- * and the element tapes its own reverse loop reads, one row per
- * iteration, so the reverse loop reads them back instead of recomputing
- * it. */
-typedef struct Replay {
-    int n;
-    Ref *x;          /* the g value of each row: a RESULT, or a taped value
-                        of the body (T->tape) */
-    Ref *tape;       /* the h tape of each row: [trip count, shape...] */
-    int *shift;      /* iteration i's row is i - lo + shift[k] */
-} Replay;
-
 static int is_array(const Fn *f, Ref x)
 {
     return f->v.p[x].ty.rank > 0;
@@ -729,16 +674,13 @@ static int tape_load(Tr *T, Ref id)
     Aff *ix = arena_alloc(T->h->arena, sizeof(Aff) * (size_t)(nv + 1));
     for (int d = 0; d < nv; d++)
         ix[d] = aff_var(T->h->arena, T->map[ir_ivar(T->g, gen, d)]);
-    T->map[id] = emit_idx(&T->e, T->tape[id], ix, nv);
+    T->map[id] = ad_idx(&T->e, T->tape[id], ix, nv);
     if (T->g->v.p[id].ty.kind == TY_BOOL) /* a branch decision, kept as 0 or 1 */
         T->map[id] = em(&T->e, OP_NE, T->map[id], em_const(&T->e, 0), NOREF);
     return 1;
 }
 
 static void fwd_region(Tr *T, const Region *src, Region *dst);
-static unsigned char *for_needs(const Fn *g, Ref id, unsigned char *stored);
-static unsigned char *replayed(const Fn *g, Ref id, const unsigned char *need);
-static void record_loop(Tr *T, const Region *src, int at, Region *b, Ref l, int32_t lo, int32_t hi);
 
 static void fwd_if(Tr *T, const Region *src, int at, Region *dst)
 {
@@ -842,10 +784,10 @@ static void fwd_loop(Tr *T, const Region *src, int at, Region *dst)
     }
     if (in->op == OP_RED && has_lin && !T->small_tape) {
         unsigned char *stored = NULL;
-        unsigned char *rep = replayed(g, id, for_needs(g, id, stored));
+        unsigned char *rep = tape_replayed(g, id, tape_needs(g, id, stored));
         for (int i = 0; i < in->reg[0]->ids.n; i++)
             if (rep[i])
-                record_loop(T, in->reg[0], i, b, n, in->ix[0].c, in->ix[1].c);
+                tape_record_loop(T, in->reg[0], i, b, n, in->ix[0].c, in->ix[1].c);
     }
     if (in->op != OP_GEN || !has_lin) {
         for (int q = 0; q < nr; q++) {
@@ -893,341 +835,6 @@ static void fwd_loop(Tr *T, const Region *src, int at, Region *dst)
     }
 }
 
-/* The non-lin values in region r (any depth) that lin code reads, and the
- * conditions of ifs: the reverse sweep needs them. */
-typedef VEC(Ref) RefVec;
-
-static Ref emit_zeros(Tr *T, Region *r, Type ty, const char *name);
-static void emit_acc(Tr *T, Region *r, Ref buf, Aff *ix, int nix, Ref v);
-
-static void seed_needed(const Fn *g, const Region *r, unsigned char *need, RefVec *work, Arena *A)
-{
-    for (int i = 0; i < r->ids.n; i++) {
-        const Inst *in = &g->v.p[r->ids.p[i]];
-        if (in->op == OP_IF) {
-            if (!need[in->arg[0]]) {
-                need[in->arg[0]] = 1;
-                vec_push(A, work, in->arg[0]);
-            }
-            seed_needed(g, in->reg[0], need, work, A);
-            seed_needed(g, in->reg[1], need, work, A);
-            continue;
-        }
-        if (ir_is_loop(in) || in->op == OP_FOR)
-            seed_needed(g, in->reg[0], need, work, A);
-        if (!in->lin || in->op == OP_RESULT || in->op == OP_CARRY)
-            continue;
-        for (int k = 0; k < 3; k++) {
-            Ref a = in->arg[k];
-            if (a != NOREF && !g->v.p[a].lin && !need[a]) {
-                need[a] = 1;
-                vec_push(A, work, a);
-            }
-        }
-    }
-}
-
-/* Which non-lin carried values of FOR `id` its reverse loop needs: those
- * that the values lin code reads depend on, within one iteration (the
- * to-be-recorded analysis of Hascoet, Naumann and Pascual, TOMS 2005). */
-static unsigned char *for_needs(const Fn *g, Ref id, unsigned char *stored)
-{
-    const Inst *in = &g->v.p[id];
-    Arena *A = g->arena;
-    unsigned char *need = arena_alloc(A, (size_t)g->v.n + 1);
-    RefVec work = {0};
-    seed_needed(g, in->reg[0], need, &work, A);
-    while (work.n) {
-        Ref v = work.p[--work.n];
-        const Inst *x = &g->v.p[v];
-        Ref deps[8];
-        int nd = 0;
-        for (int k = 0; k < 3; k++)
-            if (x->arg[k] != NOREF)
-                deps[nd++] = x->arg[k];
-        if (x->op == OP_RESULT) {
-            const Inst *o = &g->v.p[x->arg[0]];
-            nd = 0;
-            deps[nd++] = o->reg[0]->yield.p[(int)x->k];
-            if (o->op == OP_IF) {
-                deps[nd++] = o->reg[1]->yield.p[(int)x->k];
-                deps[nd++] = o->arg[0];
-            }
-            if (o->op == OP_FOR)
-                deps[nd++] = o->list[(int)x->k];
-        }
-        if (x->op == OP_CARRY && x->parent->owner != id) {
-            const Inst *o = &g->v.p[x->parent->owner];
-            deps[nd++] = o->list[(int)x->k];
-            deps[nd++] = o->reg[0]->yield.p[(int)x->k];
-        }
-        for (int k = 0; k < nd; k++) {
-            Ref d = deps[k];
-            if (!g->v.p[d].lin && !need[d]) {
-                need[d] = 1;
-                vec_push(A, &work, d);
-            }
-        }
-        if (x->op == OP_LIT)
-            for (int k = 0; k < x->nix; k++)
-                if (!need[x->list[k]]) {
-                    need[x->list[k]] = 1;
-                    vec_push(A, &work, x->list[k]);
-                }
-        /* a value inside a nested region needs what its region does */
-        if (x->parent && x->parent->owner != NOREF && x->parent->owner != id) {
-            const Inst *o = &g->v.p[x->parent->owner];
-            Ref od = o->op == OP_IF ? o->arg[0] : NOREF;
-            if (od != NOREF && !need[od]) {
-                need[od] = 1;
-                vec_push(A, &work, od);
-            }
-        }
-    }
-    for (int j = 0; in->op == OP_FOR && j < in->nix; j++)
-        stored[j] = need[ir_carry(g, id, j)] && !g->v.p[ir_carry(g, id, j)].lin;
-    return need;
-}
-
-static int has_loop(const Fn *g, const Region *r)
-{
-    for (int i = 0; i < r->ids.n; i++) {
-        const Inst *in = &g->v.p[r->ids.p[i]];
-        if (ir_is_loop(in) || in->op == OP_FOR)
-            return 1;
-        if (in->op == OP_IF && (has_loop(g, in->reg[0]) || has_loop(g, in->reg[1])))
-            return 1;
-    }
-    return 0;
-}
-
-static int needed_in(const Fn *g, const Region *r, const unsigned char *need)
-{
-    for (int i = 0; i < r->ids.n; i++) {
-        const Inst *in = &g->v.p[r->ids.p[i]];
-        if (need[r->ids.p[i]])
-            return 1;
-        for (int s = 0; s < 2; s++)
-            if (in->reg[s] && needed_in(g, in->reg[s], need))
-                return 1;
-    }
-    return 0;
-}
-
-/* The loops of FOR id's body whose rows its forward copy records (see
- * Replay): a reduction whose value the reverse loop needs (one number
- * per iteration instead of O(n) work), or a GEN with a loop inside (a
- * matvec) no larger than the loop's carried state whose values or
- * element tapes it needs (a few rows the size of the state instead of
- * O(n k) work).  Every non-lin result of a replayed loop is recorded: the
- * recomputed body may read any of them.  The same for the body of a sum
- * RED id with fixed bounds (a sum over data points), its GENs' rows
- * together no larger than the function's inputs. */
-static unsigned char *replayed(const Fn *g, Ref id, const unsigned char *need)
-{
-    const Inst *in = &g->v.p[id];
-    const Region *b = in->reg[0];
-    unsigned char *rep = arena_alloc(g->arena, (size_t)b->ids.n + 1);
-    long long state = 0, trip = (long long)in->ix[1].c - in->ix[0].c;
-    if (in->op == OP_FOR) {
-        for (int j = 0; j < in->nix; j++)
-            if (!g->v.p[ir_carry(g, id, j)].lin)
-                state += ty_size(g->v.p[ir_carry(g, id, j)].ty);
-    } else {
-        /* a reduction: all its rows no larger than the inputs */
-        for (int j = 0; j < g->in.n; j++)
-            if (g->in.p[j].role != IN_TANGENT)
-                state += ty_size(g->in.p[j].ty);
-        state = trip > 0 ? state / trip : 0;
-        if (in->ix[0].n || in->ix[1].n)
-            return rep; /* bounds that move: no fixed number of rows */
-    }
-    for (int i = 0; i < b->ids.n; i++) {
-        Ref v = b->ids.p[i];
-        const Inst *x = &g->v.p[v];
-        if (x->lin || (x->op != OP_GEN && x->op != OP_RED) || trip <= 0)
-            continue;
-        if (x->op == OP_GEN && (!has_loop(g, x->reg[0]) || ty_size(x->ty) > state))
-            continue;
-        /* a GEN's element tapes are needed inside it; a reduction's
-         * reverse loop recomputes its elements anyway */
-        int nr = ir_nresults(g, b, i), used = x->op == OP_GEN && needed_in(g, x->reg[0], need);
-        for (int q = 0; q < nr; q++)
-            used |= need[b->ids.p[i + 1 + q]] && !g->v.p[b->ids.p[i + 1 + q]].lin;
-        rep[i] = (unsigned char)used;
-    }
-    return rep;
-}
-
-/* [i - lo, 0, 1, ...]: row i of a tape, element d of its value. */
-static Aff *tape_index(Fn *h, Ref iv, int32_t lo, Ref loop, int rank)
-{
-    Aff *ix = arena_alloc(h->arena, sizeof(Aff) * (size_t)(rank + 2));
-    ix[0] = iv == NOREF ? aff_const(h->arena, 0) : aff_var(h->arena, iv); /* NOREF: row -lo */
-    ix[0].c = -lo;
-    for (int d = 0; d < rank; d++)
-        ix[1 + d] = aff_var(h->arena, ir_ivar(h, loop, d));
-    return ix;
-}
-
-/* tape[i - lo] = v: the row of iteration i (iv) of a tape, for a value v
- * of type ct, appended to the FOR body b. */
-static void record_row(Tr *T, Region *b, Ref tape, Ref iv, int32_t lo, Ref v, Type ct)
-{
-    Fn *h = T->h;
-    int saved_rev = T->e.rev;
-    T->e.rev = 0;
-    if (!ct.rank) {
-        emit_acc(T, b, tape, tape_index(h, iv, lo, NOREF, 0), 1, v);
-        h->v.p[b->ids.p[b->ids.n - 1]].k = 1; /* a store: every row is written once */
-    } else {
-        Ref cp = ir_loop_new(h, b, OP_LOOP, ty_none(), ct.rank);
-        h->v.p[cp].line = T->e.line;
-        for (int d = 0; d < ct.rank; d++) {
-            h->v.p[cp].ix[d] = aff_const(h->arena, 0);
-            h->v.p[cp].ix[ct.rank + d] = aff_const(h->arena, ct.dim[d]);
-        }
-        Region *save = T->e.r;
-        T->e.r = h->v.p[cp].reg[0];
-        Ref el = emit_idx(&T->e, v, ivar_index(h, cp), ct.rank);
-        emit_acc(T, T->e.r, tape, tape_index(h, iv, lo, cp, ct.rank), ct.rank + 1, el);
-        h->v.p[T->e.r->ids.p[T->e.r->ids.n - 1]].k = 1;
-        T->e.r = save;
-    }
-    T->e.rev = saved_rev;
-}
-
-/* A tape of rows of type ct, one per iteration of lo..hi, emitted into r
- * (the caller moves it before its FOR). */
-static Ref new_tape(Tr *T, Region *r, Type ct, int32_t lo, int32_t hi, const char *name)
-{
-    Fn *h = T->h;
-    Type tt = ct;
-    tt.kind = TY_REAL;
-    tt.rank = (uint8_t)(ct.rank + 1);
-    tt.dim[0] = hi - lo;
-    for (int d = 0; d < ct.rank; d++)
-        tt.dim[1 + d] = ct.dim[d];
-    Ref tape = emit_zeros(T, r, tt, arena_printf(h->arena, "%s_tape", name ? name : "t"));
-    h->v.p[tape].k = 1; /* every row is written before it is read */
-    h->v.p[tape].rev = 0;
-    h->v.p[tape].tape = 1;
-    return tape;
-}
-
-/* Moves the last instruction of r just before `at`. */
-static void move_before(Region *r, Ref at)
-{
-    Ref v = r->ids.p[r->ids.n - 1];
-    int k = r->ids.n - 1;
-    while (k > 0 && r->ids.p[k - 1] != at)
-        k--;
-    ASSERT(k > 0);
-    memmove(&r->ids.p[k], &r->ids.p[k - 1], sizeof(Ref) * (size_t)(r->ids.n - k));
-    r->ids.p[k - 1] = v;
-}
-
-/* After the forward copy of FOR body src (in b): records the rows of
- * loop `id` of src (see Replay) in new tapes made before h's FOR l. */
-static void record_loop(Tr *T, const Region *src, int at, Region *b, Ref l, int32_t lo, int32_t hi)
-{
-    const Fn *g = T->g;
-    Fn *h = T->h;
-    Ref id = src->ids.p[at];
-    const Inst *in = &g->v.p[id];
-    Region *dst = h->v.p[l].parent;
-    int nr = ir_nresults(g, src, at), cap = nr + (in->op == OP_GEN ? in->reg[0]->ids.n : 0);
-    Replay *p = arena_alloc(h->arena, sizeof *p);
-    p->x = arena_alloc(h->arena, sizeof(Ref) * (size_t)(cap + 1));
-    p->tape = arena_alloc(h->arena, sizeof(Ref) * (size_t)(cap + 1));
-    p->shift = arena_alloc(h->arena, sizeof(int) * (size_t)(cap + 1));
-    Ref *from = arena_alloc(h->arena, sizeof(Ref) * (size_t)(cap + 1));
-    for (int k = 0; k < cap; k++) {
-        Ref x = k < nr ? src->ids.p[at + 1 + k] : in->reg[0]->ids.p[k - nr];
-        Ref hv = k < nr ? T->map[x] : T->tape_gen[x] == id ? T->tape[x] : NOREF;
-        if ((k < nr && g->v.p[x].lin) || hv == NOREF)
-            continue;
-        Ref tape = NOREF;
-        int shift = 0;
-        for (int q = 0; q < p->n && tape == NOREF; q++)
-            if (from[q] == hv) { /* a yielded value taped as the result */
-                tape = p->tape[q];
-                shift = p->shift[q];
-            }
-        if (tape == NOREF && k < nr && T->rowtape[x] != NOREF) {
-            /* the carried value's tape: its next row */
-            tape = T->rowtape[x];
-            shift = 1;
-            T->e.line = g->v.p[x].line ? g->v.p[x].line : in->line;
-            record_row(T, b, tape, ir_ivar(h, l, 0), lo - 1, hv, h->v.p[hv].ty);
-        }
-        if (tape == NOREF) {
-            static const char *const red[] = {"sum", "prod", "max", "min"};
-            const char *nm = h->v.p[hv].name ? h->v.p[hv].name : in->op == OP_RED ? red[(int)in->k] : "arr";
-            size_t n = strlen(nm);
-            if (n > 5 && !strcmp(nm + n - 5, "_tape")) /* an element tape: x_tape */
-                nm = arena_printf(h->arena, "%.*s", (int)(n - 5), nm);
-            T->e.line = g->v.p[x].line ? g->v.p[x].line : in->line;
-            tape = new_tape(T, dst, h->v.p[hv].ty, lo, hi, nm);
-            move_before(dst, l);
-            record_row(T, b, tape, ir_ivar(h, l, 0), lo, hv, h->v.p[hv].ty);
-        }
-        from[p->n] = hv;
-        p->x[p->n] = x;
-        p->shift[p->n] = shift;
-        p->tape[p->n++] = tape;
-    }
-    T->replay[id] = p;
-}
-
-/* In the reverse body of FOR for (reverse IVAR iv): loop id's values read
- * from the rows its forward copy recorded. */
-static void replay_loop(Tr *T, Ref id, Ref iv, int32_t lo, Region *dst)
-{
-    Fn *h = T->h;
-    const Replay *p = T->replay[id];
-    Ref *got = arena_alloc(h->arena, sizeof(Ref) * (size_t)(p->n + 1));
-    for (int k = 0; k < p->n; k++) {
-        got[k] = NOREF;
-        for (int q = 0; q < k && got[k] == NOREF; q++)
-            if (p->tape[q] == p->tape[k] && p->shift[q] == p->shift[k])
-                got[k] = got[q];
-        int32_t row0 = lo - p->shift[k];
-        if (got[k] == NOREF) {
-            Type ct = h->v.p[p->tape[k]].ty;
-            for (int d = 0; d + 1 < ct.rank; d++)
-                ct.dim[d] = ct.dim[d + 1];
-            ct.rank--;
-            T->e.r = dst;
-            T->e.line = T->g->v.p[id].line;
-            if (!ct.rank) {
-                got[k] = emit_idx(&T->e, p->tape[k], tape_index(h, iv, row0, NOREF, 0), 1);
-            } else {
-                Ref gen = ir_loop_new(h, dst, OP_GEN, ct, ct.rank);
-                h->v.p[gen].line = T->e.line;
-                Region *gb = h->v.p[gen].reg[0];
-                T->e.r = gb;
-                Ref el = emit_idx(&T->e, p->tape[k], tape_index(h, iv, row0, gen, ct.rank), ct.rank + 1);
-                vec_push(h->arena, &gb->yield, el);
-                T->e.r = dst;
-                got[k] = ir_emit(h, dst, OP_RESULT, ct, gen, NOREF, NOREF);
-                h->v.p[got[k]].line = T->e.line;
-            }
-            h->v.p[got[k]].name = T->g->v.p[p->x[k]].name;
-        }
-        if (T->g->v.p[p->x[k]].op == OP_RESULT && T->g->v.p[p->x[k]].arg[0] == id)
-            T->map[p->x[k]] = got[k];
-        else
-            T->tape[p->x[k]] = got[k];
-    }
-    /* id's own reverse loop (a sum's) recomputes its body with no forward
-     * copy of it here: the rows that copy would have recorded do not
-     * exist, so its loops run again */
-    const Region *b = T->g->v.p[id].reg[0];
-    for (int i = 0; i < b->ids.n; i++)
-        T->replay[b->ids.p[i]] = NULL;
-}
-
 /* The forward copy of a for loop: its primal carried values, and the
  * recording of those its reverse loop needs, one row per iteration, in
  * tapes (static buffers of the trip count's size: no allocation). */
@@ -1240,9 +847,9 @@ static void fwd_for(Tr *T, const Region *src, int at, Region *dst)
     int nix = in->nix, nr = ir_nresults(g, src, at);
     int32_t lo = in->ix[0].c, hi = in->ix[1].c;
     unsigned char *stored = arena_alloc(h->arena, (size_t)nix + 1);
-    unsigned char *need = for_needs(g, id, stored);
+    unsigned char *need = tape_needs(g, id, stored);
     unsigned char *rep = T->small_tape ? arena_alloc(h->arena, (size_t)in->reg[0]->ids.n + 1)
-                                       : replayed(g, id, need);
+                                       : tape_replayed(g, id, need);
     for (int j = 0; j < nix && hi <= lo; j++)
         stored[j] = 0; /* no iteration, nothing to record */
     int *to = arena_alloc(h->arena, sizeof(int) * (size_t)(nix + 1));
@@ -1256,7 +863,7 @@ static void fwd_for(Tr *T, const Region *src, int at, Region *dst)
         init[n++] = T->map[in->list[j]];
     }
     /* the tapes, before the loop.  A carried value whose new value is
-     * the result of a replayed loop (h = tanh(W @ h)) shares one tape with
+     * the result of a tape_replayed loop (h = tanh(W @ h)) shares one tape with
      * it: row i - lo holds the value iteration i starts from, row 0 the
      * initial value, and the result of iteration i fills row i - lo + 1. */
     unsigned char *shared = arena_alloc(h->arena, (size_t)nix + 1);
@@ -1271,10 +878,10 @@ static void fwd_for(Tr *T, const Region *src, int at, Region *dst)
                 if (in->reg[0]->ids.p[i] == yi->arg[0])
                     shared[j] = rep[i];
         T->e.line = in->line;
-        T->ftape[c] = new_tape(T, dst, g->v.p[c].ty, lo, hi + shared[j], g->v.p[c].name);
+        T->ftape[c] = tape_new(T, dst, g->v.p[c].ty, lo, hi + shared[j], g->v.p[c].name);
         if (shared[j]) {
             T->rowtape[y] = T->ftape[c];
-            record_row(T, dst, T->ftape[c], NOREF, 0, T->map[in->list[j]], g->v.p[c].ty);
+            tape_record_row(T, dst, T->ftape[c], NOREF, 0, T->map[in->list[j]], g->v.p[c].ty);
         }
     }
     int saved_rev = T->e.rev;
@@ -1296,13 +903,13 @@ static void fwd_for(Tr *T, const Region *src, int at, Region *dst)
             continue;
         /* record the value at the start of the iteration */
         T->e.line = in->line;
-        record_row(T, b, T->ftape[c], iv, lo, nc, g->v.p[c].ty);
+        tape_record_row(T, b, T->ftape[c], iv, lo, nc, g->v.p[c].ty);
     }
     T->e.rev = saved_rev;
     fwd_region(T, in->reg[0], b);
     for (int i = 0; i < in->reg[0]->ids.n; i++)
         if (rep[i])
-            record_loop(T, in->reg[0], i, b, l, lo, hi);
+            tape_record_loop(T, in->reg[0], i, b, l, lo, hi);
     for (int j = 0; j < nix; j++)
         if (shared[j])
             T->rowtape[in->reg[0]->yield.p[j]] = NOREF;
@@ -1333,7 +940,7 @@ static void fwd_region(Tr *T, const Region *src, Region *dst)
         if (tape_load(T, id))
             continue;
         if (T->replay_for != NOREF && T->replay[id] && src == T->g->v.p[T->replay_for].reg[0]) {
-            replay_loop(T, id, T->map[src->ids.p[0]], T->g->v.p[T->replay_for].ix[0].c, dst);
+            tape_replay_loop(T, id, T->map[src->ids.p[0]], T->g->v.p[T->replay_for].ix[0].c, dst);
             continue;
         }
         if (in->op == OP_IF)
@@ -1355,7 +962,7 @@ static const char *bar_name(Tr *T, Ref x)
 
 static int inside(const Fn *g, Ref x, const Region *r);
 
-static Ref emit_zeros(Tr *T, Region *r, Type ty, const char *name)
+Ref ad_zeros(Tr *T, Region *r, Type ty, const char *name)
 {
     Ref z = ir_emit(T->h, r, OP_ZEROS, ty, NOREF, NOREF, NOREF);
     T->h->v.p[z].name = name;
@@ -1364,7 +971,7 @@ static Ref emit_zeros(Tr *T, Region *r, Type ty, const char *name)
     return z;
 }
 
-static void emit_acc(Tr *T, Region *r, Ref buf, Aff *ix, int nix, Ref v)
+void ad_acc(Tr *T, Region *r, Ref buf, Aff *ix, int nix, Ref v)
 {
     Ref a = ir_emit(T->h, r, OP_ACC, ty_none(), buf, v, NOREF);
     Inst *x = &T->h->v.p[a];
@@ -1378,7 +985,7 @@ static void emit_acc(Tr *T, Region *r, Ref buf, Aff *ix, int nix, Ref v)
 static void acc_elem(Tr *T, Region *r, Ref x, Aff *ix, Ref v)
 {
     ASSERT(T->ct[x] != NOREF && T->h->v.p[T->ct[x]].op == OP_ZEROS);
-    emit_acc(T, r, T->ct[x], ix, T->g->v.p[x].ty.rank, v);
+    ad_acc(T, r, T->ct[x], ix, T->g->v.p[x].ty.rank, v);
     T->live[x] = 1;
 }
 
@@ -1395,8 +1002,8 @@ static void acc_whole(Tr *T, Region *r, Ref x, Ref arr)
     }
     Region *save = T->e.r;
     T->e.r = T->h->v.p[l].reg[0];
-    Ref v = emit_idx(&T->e, arr, ivar_index(T->h, l), t.rank);
-    acc_elem(T, T->e.r, x, ivar_index(T->h, l), v);
+    Ref v = ad_idx(&T->e, arr, ad_ivar_index(T->h, l), t.rank);
+    acc_elem(T, T->e.r, x, ad_ivar_index(T->h, l), v);
     T->e.r = save;
 }
 
@@ -1414,7 +1021,7 @@ static int acc_cell(Tr *T, Region *r, Ref x, Ref v)
             if (fr->xs.p[k] == x)
                 cell = fr->cells.p[k];
         if (cell == NOREF) {
-            cell = emit_zeros(T, fr->dst, ty_scalar(), bar_name(T, x));
+            cell = ad_zeros(T, fr->dst, ty_scalar(), bar_name(T, x));
             /* it belongs before the loop */
             Region *d = fr->dst;
             int at = d->ids.n - 1;
@@ -1426,7 +1033,7 @@ static int acc_cell(Tr *T, Region *r, Ref x, Ref v)
             vec_push(h->arena, &fr->xs, x);
             vec_push(h->arena, &fr->cells, cell);
         }
-        emit_acc(T, r, cell, NULL, 0, v);
+        ad_acc(T, r, cell, NULL, 0, v);
         return 1;
     }
     return 0;
@@ -1460,7 +1067,6 @@ static void accum(Tr *T, Region *r, Ref x, Ref v, int fresh)
 
 static void rev_region(Tr *T, const Region *src, Region *dst);
 static void zeros_for_region(Tr *T, const Region *src, Region *dst);
-static Aff *tape_index(Fn *h, Ref iv, int32_t lo, Ref loop, int rank);
 
 /* Is value x defined inside region r (at any depth)? */
 static int inside(const Fn *g, Ref x, const Region *r)
@@ -1614,7 +1220,7 @@ static void rev_loop(Tr *T, const Region *src, int at, Region *dst)
         Ref c = T->ct[r];
         T->e.r = b;
         if (in->op == OP_GEN)
-            c = emit_idx(&T->e, c, ivar_index(h, l), nv);
+            c = ad_idx(&T->e, c, ad_ivar_index(h, l), nv);
         accum(T, b, in->reg[0]->yield.p[(int)g->v.p[r].k], c, 0);
     }
     rev_region(T, in->reg[0], b);
@@ -1622,7 +1228,7 @@ static void rev_loop(Tr *T, const Region *src, int at, Region *dst)
     T->e.line = in->line;
     for (int k = 0; k < fr.xs.n; k++) {
         T->e.r = dst;
-        Ref v = emit_idx(&T->e, fr.cells.p[k], NULL, 0);
+        Ref v = ad_idx(&T->e, fr.cells.p[k], NULL, 0);
         accum(T, dst, fr.xs.p[k], v, 1);
     }
 }
@@ -1667,7 +1273,7 @@ static void rev_for(Tr *T, const Region *src, int at, Region *dst)
                 ctj = T->ct[r];
         }
         if (ctj == NOREF)
-            ctj = is_array(g, c) ? emit_zeros(T, dst, g->v.p[c].ty, NULL) : em_const(&T->e, 0);
+            ctj = is_array(g, c) ? ad_zeros(T, dst, g->v.p[c].ty, NULL) : em_const(&T->e, 0);
         to[j] = n;
         init[n++] = ctj;
     }
@@ -1696,17 +1302,17 @@ static void rev_for(Tr *T, const Region *src, int at, Region *dst)
         Type ct = g->v.p[c].ty;
         Ref tape = T->ftape[c];
         if (tape == NOREF) { /* not needed: a placeholder that stays dead */
-            T->map[c] = ct.rank ? emit_zeros(T, b, ct, NULL) : em_const(&T->e, 0);
+            T->map[c] = ct.rank ? ad_zeros(T, b, ct, NULL) : em_const(&T->e, 0);
             continue;
         }
         if (!ct.rank) {
-            T->map[c] = emit_idx(&T->e, tape, tape_index(h, iv, lo, NOREF, 0), 1);
+            T->map[c] = ad_idx(&T->e, tape, tape_index(h, iv, lo, NOREF, 0), 1);
         } else {
             Ref gen = ir_loop_new(h, b, OP_GEN, ct, ct.rank);
             h->v.p[gen].line = in->line;
             Region *gb = h->v.p[gen].reg[0];
             T->e.r = gb;
-            Ref el = emit_idx(&T->e, tape, tape_index(h, iv, lo, gen, ct.rank), ct.rank + 1);
+            Ref el = ad_idx(&T->e, tape, tape_index(h, iv, lo, gen, ct.rank), ct.rank + 1);
             vec_push(h->arena, &gb->yield, el);
             T->e.r = b;
             T->map[c] = ir_emit(h, b, OP_RESULT, ct, gen, NOREF, NOREF);
@@ -1741,7 +1347,7 @@ static void rev_for(Tr *T, const Region *src, int at, Region *dst)
         Ref c = ir_carry(g, id, j);
         Ref v = T->ct[c];
         if (v == NOREF || (is_array(g, c) && !T->live[c]))
-            v = is_array(g, c) ? emit_zeros(T, b, g->v.p[c].ty, NULL) : em_const(&T->e, 0);
+            v = is_array(g, c) ? ad_zeros(T, b, g->v.p[c].ty, NULL) : em_const(&T->e, 0);
         vec_push(h->arena, &b->yield, v);
     }
     fr = T->frames.p[--T->frames.n];
@@ -1764,7 +1370,7 @@ static void rev_for(Tr *T, const Region *src, int at, Region *dst)
     }
     for (int k = 0; k < fr.xs.n; k++) {
         T->e.r = dst;
-        Ref v = emit_idx(&T->e, fr.cells.p[k], NULL, 0);
+        Ref v = ad_idx(&T->e, fr.cells.p[k], NULL, 0);
         accum(T, dst, fr.xs.p[k], v, 1);
     }
 }
@@ -1778,7 +1384,7 @@ static void zeros_for_region(Tr *T, const Region *src, Region *dst)
         Ref x = src->ids.p[i];
         if (g->v.p[x].lin && is_array(g, x) && T->ct[x] == NOREF) {
             T->e.line = g->v.p[x].line;
-            T->ct[x] = emit_zeros(T, dst, g->v.p[x].ty, bar_name(T, x));
+            T->ct[x] = ad_zeros(T, dst, g->v.p[x].ty, bar_name(T, x));
         }
     }
 }
@@ -1828,7 +1434,7 @@ static void rev_region(Tr *T, const Region *src, Region *dst)
                 if (!g->v.p[in->list[j]].lin)
                     continue;
                 T->e.r = dst;
-                Ref v = emit_idx(&T->e, ct, flat_index(T->h->arena, in->ty, j), in->ty.rank);
+                Ref v = ad_idx(&T->e, ct, flat_index(T->h->arena, in->ty, j), in->ty.rank);
                 accum(T, dst, in->list[j], v, 1);
             }
             break;
@@ -1916,7 +1522,7 @@ Fn *ad_transpose(const Fn *g, const char *name, FnKind kind, int small_tape)
         T.e.r = T.h->body;
         o.ref = T.ct[id];
         if (o.ref == NOREF)
-            o.ref = is_array(g, id) ? emit_zeros(&T, T.h->body, ti->ty, o.name) : em_const(&T.e, 0);
+            o.ref = is_array(g, id) ? ad_zeros(&T, T.h->body, ti->ty, o.name) : em_const(&T.e, 0);
         vec_push(A, &T.h->out, o);
     }
     return T.h;

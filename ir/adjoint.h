@@ -1,0 +1,84 @@
+/*
+ * adjoint.h - what ad.c (transposition) and tape.c (what the reverse
+ * sweep reads back) share: the transposition's state and a few helpers.
+ * Internal to the AD passes; the rest of the compiler includes ir.h.
+ */
+#ifndef ADJOINT_H
+#define ADJOINT_H
+
+#include "ir.h"
+
+/* The reverse loop being built for a GEN/RED of g: the scalars defined
+ * outside it that it accumulates into get a cell each, read after it. */
+typedef struct {
+    const Region *src;  /* the GEN/RED body in g */
+    Ref loop;           /* the LOOP in h */
+    Region *dst;        /* the region holding the LOOP */
+    VEC(Ref) xs, cells;
+} Frame;
+
+typedef struct {
+    const Fn *g;   /* linearized input */
+    Fn *h;         /* adjoint output */
+    Ref *map;      /* g non-lin value -> h value */
+    Ref *ct;       /* g lin value -> h cotangent, NOREF for zero; for an
+                      array, a ZEROS buffer (or the out_bar seed) */
+    unsigned char *live; /* array x: something was accumulated into ct[x] */
+    Ref *tape;     /* g non-lin value in a GEN body -> h array holding it */
+    Ref *tape_gen; /* ... and the GEN of g it belongs to */
+    Ref *ftape;    /* g non-lin CARRY of a FOR -> h tape (one row per
+                      iteration), or NOREF when the reverse loop does not
+                      need it */
+    struct Replay **replay; /* g GEN/RED at the top of a FOR's or a sum's
+                               body -> the rows its forward copy recorded,
+                               or NULL */
+    Ref replay_for; /* the FOR or sum whose reverse body is being built:
+                       its replayed loops read their rows instead of
+                       running */
+    int small_tape; /* record no loop's rows (dxc --tape=small) */
+    Ref *rowtape;   /* while fwd_for records: a replayed RESULT that is the
+                       new value of a recorded carried value -> the carried
+                       value's tape, whose row i - lo + 1 it fills */
+    Ref tape_active; /* the GEN whose reverse loop is recomputing its body:
+                        only its tapes are read (a nested GEN's tapes are
+                        local to the forward body that made them) */
+    VEC(Frame) frames; /* reverse loops being built, outermost first */
+    VEC(Ref) touched; /* every x whose ct changed, in order (rev_if reads it) */
+    unsigned *stamp;  /* rev_if: dedupes touched entries */
+    unsigned nstamp;
+    Emit e;
+} Tr;
+
+/* An expensive GEN or RED at the top of a FOR's or a sum's body (a
+ * reduction, or an array whose elements are reductions: a matvec) whose
+ * values the reverse loop needs: its forward copy records its results,
+ * and the element tapes its own reverse loop reads, one row per
+ * iteration, so the reverse loop reads them back instead of recomputing
+ * it. */
+typedef struct Replay {
+    int n;
+    Ref *x;          /* the g value of each row: a RESULT, or a taped value
+                        of the body (T->tape) */
+    Ref *tape;       /* the h tape of each row: [trip count, shape...] */
+    int *shift;      /* iteration i's row is i - lo + shift[k] */
+} Replay;
+
+/* ---- ad.c ---- */
+Ref ad_idx(Emit *e, Ref arr, Aff *ix, int nix);        /* arr[ix...] */
+Aff *ad_ivar_index(Fn *g, Ref loop);                   /* [iv_0, ..., iv_n-1] */
+Ref ad_zeros(Tr *T, Region *r, Type ty, const char *name);
+void ad_acc(Tr *T, Region *r, Ref buf, Aff *ix, int nix, Ref v);
+
+/* ---- tape.c ---- */
+/* The non-lin values of FOR (or sum) id's body its reverse loop needs;
+ * for a FOR, stored[j]: carried value j is recorded. */
+unsigned char *tape_needs(const Fn *g, Ref id, unsigned char *stored);
+/* Which loops at the top of id's body record their rows (see Replay). */
+unsigned char *tape_replayed(const Fn *g, Ref id, const unsigned char *need);
+Aff *tape_index(Fn *h, Ref iv, int32_t lo, Ref loop, int rank);
+void tape_record_row(Tr *T, Region *b, Ref tape, Ref iv, int32_t lo, Ref v, Type ct);
+Ref tape_new(Tr *T, Region *r, Type ct, int32_t lo, int32_t hi, const char *name);
+void tape_record_loop(Tr *T, const Region *src, int at, Region *b, Ref l, int32_t lo, int32_t hi);
+void tape_replay_loop(Tr *T, Ref id, Ref iv, int32_t lo, Region *dst);
+
+#endif

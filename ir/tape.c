@@ -1,0 +1,350 @@
+/*
+ * tape.c - what the reverse sweep of a for loop or a sum reads back
+ * instead of recomputing, and the tapes that hold it.
+ *
+ * The to-be-recorded analysis (Hascoet, Naumann and Pascual, TOMS 2005)
+ * finds the non-lin values the reverse loop's derivatives read (seeded by
+ * the lin code, closed over their operands within one iteration): the
+ * carried values among them are recorded at the start of each iteration.
+ * With --tape=fast, the expensive loops at the top of the body (a
+ * reduction, a matvec GEN) are recorded too, one row per iteration
+ * (Replay), and the reverse loop reads their rows back.  A tape is a
+ * ZEROS buffer of [trip count, shape...] written by ACC stores at row
+ * i - lo: static memory, no allocation.
+ */
+#include "adjoint.h"
+
+#include <string.h>
+
+typedef VEC(Ref) RefVec;
+
+/* The non-lin values in region r (any depth) that lin code reads, and the
+ * conditions of ifs: the reverse sweep needs them. */
+static void seed_needed(const Fn *g, const Region *r, unsigned char *need, RefVec *work, Arena *A)
+{
+    for (int i = 0; i < r->ids.n; i++) {
+        const Inst *in = &g->v.p[r->ids.p[i]];
+        if (in->op == OP_IF) {
+            if (!need[in->arg[0]]) {
+                need[in->arg[0]] = 1;
+                vec_push(A, work, in->arg[0]);
+            }
+            seed_needed(g, in->reg[0], need, work, A);
+            seed_needed(g, in->reg[1], need, work, A);
+            continue;
+        }
+        if (ir_is_loop(in) || in->op == OP_FOR)
+            seed_needed(g, in->reg[0], need, work, A);
+        if (!in->lin || in->op == OP_RESULT || in->op == OP_CARRY)
+            continue;
+        for (int k = 0; k < 3; k++) {
+            Ref a = in->arg[k];
+            if (a != NOREF && !g->v.p[a].lin && !need[a]) {
+                need[a] = 1;
+                vec_push(A, work, a);
+            }
+        }
+    }
+}
+
+/* Which non-lin carried values of FOR `id` its reverse loop needs: those
+ * that the values lin code reads depend on, within one iteration (the
+ * to-be-recorded analysis of Hascoet, Naumann and Pascual, TOMS 2005). */
+unsigned char *tape_needs(const Fn *g, Ref id, unsigned char *stored)
+{
+    const Inst *in = &g->v.p[id];
+    Arena *A = g->arena;
+    unsigned char *need = arena_alloc(A, (size_t)g->v.n + 1);
+    RefVec work = {0};
+    seed_needed(g, in->reg[0], need, &work, A);
+    while (work.n) {
+        Ref v = work.p[--work.n];
+        const Inst *x = &g->v.p[v];
+        Ref deps[8];
+        int nd = 0;
+        for (int k = 0; k < 3; k++)
+            if (x->arg[k] != NOREF)
+                deps[nd++] = x->arg[k];
+        if (x->op == OP_RESULT) {
+            const Inst *o = &g->v.p[x->arg[0]];
+            nd = 0;
+            deps[nd++] = o->reg[0]->yield.p[(int)x->k];
+            if (o->op == OP_IF) {
+                deps[nd++] = o->reg[1]->yield.p[(int)x->k];
+                deps[nd++] = o->arg[0];
+            }
+            if (o->op == OP_FOR)
+                deps[nd++] = o->list[(int)x->k];
+        }
+        if (x->op == OP_CARRY && x->parent->owner != id) {
+            const Inst *o = &g->v.p[x->parent->owner];
+            deps[nd++] = o->list[(int)x->k];
+            deps[nd++] = o->reg[0]->yield.p[(int)x->k];
+        }
+        for (int k = 0; k < nd; k++) {
+            Ref d = deps[k];
+            if (!g->v.p[d].lin && !need[d]) {
+                need[d] = 1;
+                vec_push(A, &work, d);
+            }
+        }
+        if (x->op == OP_LIT)
+            for (int k = 0; k < x->nix; k++)
+                if (!need[x->list[k]]) {
+                    need[x->list[k]] = 1;
+                    vec_push(A, &work, x->list[k]);
+                }
+        /* a value inside a nested region needs what its region does */
+        if (x->parent && x->parent->owner != NOREF && x->parent->owner != id) {
+            const Inst *o = &g->v.p[x->parent->owner];
+            Ref od = o->op == OP_IF ? o->arg[0] : NOREF;
+            if (od != NOREF && !need[od]) {
+                need[od] = 1;
+                vec_push(A, &work, od);
+            }
+        }
+    }
+    for (int j = 0; in->op == OP_FOR && j < in->nix; j++)
+        stored[j] = need[ir_carry(g, id, j)] && !g->v.p[ir_carry(g, id, j)].lin;
+    return need;
+}
+
+static int has_loop(const Fn *g, const Region *r)
+{
+    for (int i = 0; i < r->ids.n; i++) {
+        const Inst *in = &g->v.p[r->ids.p[i]];
+        if (ir_is_loop(in) || in->op == OP_FOR)
+            return 1;
+        if (in->op == OP_IF && (has_loop(g, in->reg[0]) || has_loop(g, in->reg[1])))
+            return 1;
+    }
+    return 0;
+}
+
+static int needed_in(const Fn *g, const Region *r, const unsigned char *need)
+{
+    for (int i = 0; i < r->ids.n; i++) {
+        const Inst *in = &g->v.p[r->ids.p[i]];
+        if (need[r->ids.p[i]])
+            return 1;
+        for (int s = 0; s < 2; s++)
+            if (in->reg[s] && needed_in(g, in->reg[s], need))
+                return 1;
+    }
+    return 0;
+}
+
+/* The loops of FOR id's body whose rows its forward copy records (see
+ * Replay): a reduction whose value the reverse loop needs (one number
+ * per iteration instead of O(n) work), or a GEN with a loop inside (a
+ * matvec) no larger than the loop's carried state whose values or
+ * element tapes it needs (a few rows the size of the state instead of
+ * O(n k) work).  Every non-lin result of a tape_replayed loop is recorded: the
+ * recomputed body may read any of them.  The same for the body of a sum
+ * RED id with fixed bounds (a sum over data points), its GENs' rows
+ * together no larger than the function's inputs. */
+unsigned char *tape_replayed(const Fn *g, Ref id, const unsigned char *need)
+{
+    const Inst *in = &g->v.p[id];
+    const Region *b = in->reg[0];
+    unsigned char *rep = arena_alloc(g->arena, (size_t)b->ids.n + 1);
+    long long state = 0, trip = (long long)in->ix[1].c - in->ix[0].c;
+    if (in->op == OP_FOR) {
+        for (int j = 0; j < in->nix; j++)
+            if (!g->v.p[ir_carry(g, id, j)].lin)
+                state += ty_size(g->v.p[ir_carry(g, id, j)].ty);
+    } else {
+        /* a reduction: all its rows no larger than the inputs */
+        for (int j = 0; j < g->in.n; j++)
+            if (g->in.p[j].role != IN_TANGENT)
+                state += ty_size(g->in.p[j].ty);
+        state = trip > 0 ? state / trip : 0;
+        if (in->ix[0].n || in->ix[1].n)
+            return rep; /* bounds that move: no fixed number of rows */
+    }
+    for (int i = 0; i < b->ids.n; i++) {
+        Ref v = b->ids.p[i];
+        const Inst *x = &g->v.p[v];
+        if (x->lin || (x->op != OP_GEN && x->op != OP_RED) || trip <= 0)
+            continue;
+        if (x->op == OP_GEN && (!has_loop(g, x->reg[0]) || ty_size(x->ty) > state))
+            continue;
+        /* a GEN's element tapes are needed inside it; a reduction's
+         * reverse loop recomputes its elements anyway */
+        int nr = ir_nresults(g, b, i), used = x->op == OP_GEN && needed_in(g, x->reg[0], need);
+        for (int q = 0; q < nr; q++)
+            used |= need[b->ids.p[i + 1 + q]] && !g->v.p[b->ids.p[i + 1 + q]].lin;
+        rep[i] = (unsigned char)used;
+    }
+    return rep;
+}
+
+/* [i - lo, 0, 1, ...]: row i of a tape, element d of its value. */
+Aff *tape_index(Fn *h, Ref iv, int32_t lo, Ref loop, int rank)
+{
+    Aff *ix = arena_alloc(h->arena, sizeof(Aff) * (size_t)(rank + 2));
+    ix[0] = iv == NOREF ? aff_const(h->arena, 0) : aff_var(h->arena, iv); /* NOREF: row -lo */
+    ix[0].c = -lo;
+    for (int d = 0; d < rank; d++)
+        ix[1 + d] = aff_var(h->arena, ir_ivar(h, loop, d));
+    return ix;
+}
+
+/* tape[i - lo] = v: the row of iteration i (iv) of a tape, for a value v
+ * of type ct, appended to the FOR body b. */
+void tape_record_row(Tr *T, Region *b, Ref tape, Ref iv, int32_t lo, Ref v, Type ct)
+{
+    Fn *h = T->h;
+    int saved_rev = T->e.rev;
+    T->e.rev = 0;
+    if (!ct.rank) {
+        ad_acc(T, b, tape, tape_index(h, iv, lo, NOREF, 0), 1, v);
+        h->v.p[b->ids.p[b->ids.n - 1]].k = 1; /* a store: every row is written once */
+    } else {
+        Ref cp = ir_loop_new(h, b, OP_LOOP, ty_none(), ct.rank);
+        h->v.p[cp].line = T->e.line;
+        for (int d = 0; d < ct.rank; d++) {
+            h->v.p[cp].ix[d] = aff_const(h->arena, 0);
+            h->v.p[cp].ix[ct.rank + d] = aff_const(h->arena, ct.dim[d]);
+        }
+        Region *save = T->e.r;
+        T->e.r = h->v.p[cp].reg[0];
+        Ref el = ad_idx(&T->e, v, ad_ivar_index(h, cp), ct.rank);
+        ad_acc(T, T->e.r, tape, tape_index(h, iv, lo, cp, ct.rank), ct.rank + 1, el);
+        h->v.p[T->e.r->ids.p[T->e.r->ids.n - 1]].k = 1;
+        T->e.r = save;
+    }
+    T->e.rev = saved_rev;
+}
+
+/* A tape of rows of type ct, one per iteration of lo..hi, emitted into r
+ * (the caller moves it before its FOR). */
+Ref tape_new(Tr *T, Region *r, Type ct, int32_t lo, int32_t hi, const char *name)
+{
+    Fn *h = T->h;
+    Type tt = ct;
+    tt.kind = TY_REAL;
+    tt.rank = (uint8_t)(ct.rank + 1);
+    tt.dim[0] = hi - lo;
+    for (int d = 0; d < ct.rank; d++)
+        tt.dim[1 + d] = ct.dim[d];
+    Ref tape = ad_zeros(T, r, tt, arena_printf(h->arena, "%s_tape", name ? name : "t"));
+    h->v.p[tape].k = 1; /* every row is written before it is read */
+    h->v.p[tape].rev = 0;
+    h->v.p[tape].tape = 1;
+    return tape;
+}
+
+/* Moves the last instruction of r just before `at`. */
+static void move_before(Region *r, Ref at)
+{
+    Ref v = r->ids.p[r->ids.n - 1];
+    int k = r->ids.n - 1;
+    while (k > 0 && r->ids.p[k - 1] != at)
+        k--;
+    ASSERT(k > 0);
+    memmove(&r->ids.p[k], &r->ids.p[k - 1], sizeof(Ref) * (size_t)(r->ids.n - k));
+    r->ids.p[k - 1] = v;
+}
+
+/* After the forward copy of FOR body src (in b): records the rows of
+ * loop `id` of src (see Replay) in new tapes made before h's FOR l. */
+void tape_record_loop(Tr *T, const Region *src, int at, Region *b, Ref l, int32_t lo, int32_t hi)
+{
+    const Fn *g = T->g;
+    Fn *h = T->h;
+    Ref id = src->ids.p[at];
+    const Inst *in = &g->v.p[id];
+    Region *dst = h->v.p[l].parent;
+    int nr = ir_nresults(g, src, at), cap = nr + (in->op == OP_GEN ? in->reg[0]->ids.n : 0);
+    Replay *p = arena_alloc(h->arena, sizeof *p);
+    p->x = arena_alloc(h->arena, sizeof(Ref) * (size_t)(cap + 1));
+    p->tape = arena_alloc(h->arena, sizeof(Ref) * (size_t)(cap + 1));
+    p->shift = arena_alloc(h->arena, sizeof(int) * (size_t)(cap + 1));
+    Ref *from = arena_alloc(h->arena, sizeof(Ref) * (size_t)(cap + 1));
+    for (int k = 0; k < cap; k++) {
+        Ref x = k < nr ? src->ids.p[at + 1 + k] : in->reg[0]->ids.p[k - nr];
+        Ref hv = k < nr ? T->map[x] : T->tape_gen[x] == id ? T->tape[x] : NOREF;
+        if ((k < nr && g->v.p[x].lin) || hv == NOREF)
+            continue;
+        Ref tape = NOREF;
+        int shift = 0;
+        for (int q = 0; q < p->n && tape == NOREF; q++)
+            if (from[q] == hv) { /* a yielded value taped as the result */
+                tape = p->tape[q];
+                shift = p->shift[q];
+            }
+        if (tape == NOREF && k < nr && T->rowtape[x] != NOREF) {
+            /* the carried value's tape: its next row */
+            tape = T->rowtape[x];
+            shift = 1;
+            T->e.line = g->v.p[x].line ? g->v.p[x].line : in->line;
+            tape_record_row(T, b, tape, ir_ivar(h, l, 0), lo - 1, hv, h->v.p[hv].ty);
+        }
+        if (tape == NOREF) {
+            static const char *const red[] = {"sum", "prod", "max", "min"};
+            const char *nm = h->v.p[hv].name ? h->v.p[hv].name : in->op == OP_RED ? red[(int)in->k] : "arr";
+            size_t n = strlen(nm);
+            if (n > 5 && !strcmp(nm + n - 5, "_tape")) /* an element tape: x_tape */
+                nm = arena_printf(h->arena, "%.*s", (int)(n - 5), nm);
+            T->e.line = g->v.p[x].line ? g->v.p[x].line : in->line;
+            tape = tape_new(T, dst, h->v.p[hv].ty, lo, hi, nm);
+            move_before(dst, l);
+            tape_record_row(T, b, tape, ir_ivar(h, l, 0), lo, hv, h->v.p[hv].ty);
+        }
+        from[p->n] = hv;
+        p->x[p->n] = x;
+        p->shift[p->n] = shift;
+        p->tape[p->n++] = tape;
+    }
+    T->replay[id] = p;
+}
+
+/* In the reverse body of FOR for (reverse IVAR iv): loop id's values read
+ * from the rows its forward copy recorded. */
+void tape_replay_loop(Tr *T, Ref id, Ref iv, int32_t lo, Region *dst)
+{
+    Fn *h = T->h;
+    const Replay *p = T->replay[id];
+    Ref *got = arena_alloc(h->arena, sizeof(Ref) * (size_t)(p->n + 1));
+    for (int k = 0; k < p->n; k++) {
+        got[k] = NOREF;
+        for (int q = 0; q < k && got[k] == NOREF; q++)
+            if (p->tape[q] == p->tape[k] && p->shift[q] == p->shift[k])
+                got[k] = got[q];
+        int32_t row0 = lo - p->shift[k];
+        if (got[k] == NOREF) {
+            Type ct = h->v.p[p->tape[k]].ty;
+            for (int d = 0; d + 1 < ct.rank; d++)
+                ct.dim[d] = ct.dim[d + 1];
+            ct.rank--;
+            T->e.r = dst;
+            T->e.line = T->g->v.p[id].line;
+            if (!ct.rank) {
+                got[k] = ad_idx(&T->e, p->tape[k], tape_index(h, iv, row0, NOREF, 0), 1);
+            } else {
+                Ref gen = ir_loop_new(h, dst, OP_GEN, ct, ct.rank);
+                h->v.p[gen].line = T->e.line;
+                Region *gb = h->v.p[gen].reg[0];
+                T->e.r = gb;
+                Ref el = ad_idx(&T->e, p->tape[k], tape_index(h, iv, row0, gen, ct.rank), ct.rank + 1);
+                vec_push(h->arena, &gb->yield, el);
+                T->e.r = dst;
+                got[k] = ir_emit(h, dst, OP_RESULT, ct, gen, NOREF, NOREF);
+                h->v.p[got[k]].line = T->e.line;
+            }
+            h->v.p[got[k]].name = T->g->v.p[p->x[k]].name;
+        }
+        if (T->g->v.p[p->x[k]].op == OP_RESULT && T->g->v.p[p->x[k]].arg[0] == id)
+            T->map[p->x[k]] = got[k];
+        else
+            T->tape[p->x[k]] = got[k];
+    }
+    /* id's own reverse loop (a sum's) recomputes its body with no forward
+     * copy of it here: the rows that copy would have recorded do not
+     * exist, so its loops run again */
+    const Region *b = T->g->v.p[id].reg[0];
+    for (int i = 0; i < b->ids.n; i++)
+        T->replay[b->ids.p[i]] = NULL;
+}
+
