@@ -1,6 +1,7 @@
 /*
- * adjoint.h - what ad.c (transposition) and tape.c (what the reverse
- * sweep reads back) share: the transposition's state and a few helpers.
+ * adjoint.h - what linearize.c (forward mode), ad.c (transposition) and
+ * tape.c (what the reverse sweep reads back) share: the transposition's
+ * state and a few helpers.
  * Internal to the AD passes; the rest of the compiler includes ir.h.
  */
 #ifndef ADJOINT_H
@@ -63,9 +64,19 @@ typedef struct Replay {
     int *shift;      /* iteration i's row is i - lo + shift[k] */
 } Replay;
 
-/* ---- ad.c ---- */
+/* ---- linearize.c: copying IR from one function to another ---- */
 Ref ad_idx(Emit *e, Ref arr, Aff *ix, int nix);        /* arr[ix...] */
 Aff *ad_ivar_index(Fn *g, Ref loop);                   /* [iv_0, ..., iv_n-1] */
+/* in copied to dst of g, operands through map */
+Ref ad_copy_inst(Fn *g, Region *dst, const Inst *in, const Ref *map);
+/* a GEN/RED/LOOP's head (bounds, IVARs) copied, its body left empty */
+Ref ad_clone_loop_head(const Fn *f, Ref id, Fn *g, Region *dst, Ref *map);
+Aff *ad_flat_index(Arena *a, Type t, long flat);        /* element flat of t */
+const char *ad_suffixed(Arena *a, const char *name, const char *suffix);
+Fn *ad_derived(const Fn *f, const char *name, FnKind kind);
+Ref *ad_ref_map(const Fn *f);                          /* f's values -> NOREF */
+
+/* ---- ad.c ---- */
 Ref ad_zeros(Tr *T, Region *r, Type ty, const char *name);
 void ad_acc(Tr *T, Region *r, Ref buf, Aff *ix, int nix, Ref v);
 
