@@ -280,7 +280,8 @@ int sema_c_reserved(const char *name);
 int ir_lower(Arena *a, Diag *d, const Source *src, const AstFile *file, Sema *s,
              Program *out);
 
-/* ---- ad.c: differentiation, from the rules of rules.c ---- */
+/* ---- linearize.c, ad.c, tape.c: differentiation, from the rules of
+ * rules.c (adjoint.h holds what they share) ---- */
 /* f_jvp: the tangent program (primal and linear tangent code). */
 Fn *ad_linearize(const Fn *f, const char *name, FnKind kind);
 /* f_grad / f_vjp: transposes the linear part of a linearized Fn
