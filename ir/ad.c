@@ -250,7 +250,7 @@ static void fwd_for(Tr *T, const Region *src, int at, Region *dst)
         init[n++] = T->map[in->list[j]];
     }
     /* the tapes, before the loop.  A carried value whose new value is
-     * the result of a tape_replayed loop (h = tanh(W @ h)) shares one tape with
+     * the result of a replayed loop (h = tanh(W @ h)) shares one tape with
      * it: row i - lo holds the value iteration i starts from, row 0 the
      * initial value, and the result of iteration i fills row i - lo + 1. */
     unsigned char *shared = arena_alloc(h->arena, (size_t)nix + 1);

@@ -536,7 +536,7 @@ const char *ad_suffixed(Arena *a, const char *name, const char *suffix)
     return arena_printf(a, "%s%s", name ? name : "out", suffix);
 }
 
-/* A new entry point ad_derived from f, and a value map over f filled with
+/* A new entry point derived from f, and a value map over f filled with
  * NOREF. */
 Fn *ad_derived(const Fn *f, const char *name, FnKind kind)
 {

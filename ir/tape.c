@@ -109,6 +109,7 @@ unsigned char *tape_needs(const Fn *g, Ref id, unsigned char *stored)
     return need;
 }
 
+/* Is there a loop in region r (at any depth, through ifs)? */
 static int has_loop(const Fn *g, const Region *r)
 {
     for (int i = 0; i < r->ids.n; i++) {
@@ -121,6 +122,7 @@ static int has_loop(const Fn *g, const Region *r)
     return 0;
 }
 
+/* Is a value in region r (at any depth) needed? */
 static int needed_in(const Fn *g, const Region *r, const unsigned char *need)
 {
     for (int i = 0; i < r->ids.n; i++) {
@@ -139,7 +141,7 @@ static int needed_in(const Fn *g, const Region *r, const unsigned char *need)
  * per iteration instead of O(n) work), or a GEN with a loop inside (a
  * matvec) no larger than the loop's carried state whose values or
  * element tapes it needs (a few rows the size of the state instead of
- * O(n k) work).  Every non-lin result of a tape_replayed loop is recorded: the
+ * O(n k) work).  Every non-lin result of a replayed loop is recorded: the
  * recomputed body may read any of them.  The same for the body of a sum
  * RED id with fixed bounds (a sum over data points), its GENs' rows
  * together no larger than the function's inputs. */
