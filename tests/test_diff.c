@@ -17,7 +17,7 @@
 #include "progen.h"
 #include "testutil.h"
 
-enum { SAMPLE = 300, CHUNK = 50, COMPILED = 10 };
+enum { SAMPLE = 1000, CHUNK = 100, COMPILED = 24 };
 static const uint64_t run_seed = 2024;
 
 static DcOpts opts(int compiled)
@@ -32,7 +32,7 @@ static DcOpts opts(int compiled)
 
 /* Program i of the sample: generated, checked; a failure shows the
  * program and what failed (make fuzz-diff reduces it). */
-static void sample(long i, int compiled, int loops_compile, int workspace)
+static void sample(long i, int compiled, int loops_compile, int workspace, const char *cc)
 {
     uint64_t ps = dc_program_seed(run_seed, i);
     PgOpts po = pg_defaults();
@@ -44,6 +44,8 @@ static void sample(long i, int compiled, int loops_compile, int workspace)
     o.seed = dc_input_seed(ps);
     o.workspace = workspace;
     o.small_tape = dc_small_tape(ps);
+    if (cc)
+        o.cc = cc;
     DcResult r = dc_check(text, &o);
     ck_assert_msg(r.status == DC_OK, "program %ld (seed %llu, fuzz_diff -p %llu%s): %s: %s\n%s", i,
                   (unsigned long long)ps, (unsigned long long)ps, compiled ? " --compiled" : "", r.what, r.msg,
@@ -58,16 +60,18 @@ START_TEST(test_sample_interp)
 {
     tu_tmpdir();
     for (long i = _i * CHUNK; i < (_i + 1) * CHUNK; i++)
-        sample(i, 0, 0, 0);
+        sample(i, 0, 0, 0, NULL);
     tu_cleanup();
 }
 END_TEST
 
 START_TEST(test_sample_compiled)
 {
+    /* gcc and clang in turn, every other pair with --workspace */
+    const char *cc = _i % 2 ? "clang" : "gcc";
     DcOpts o = opts(1);
-    int loops = dc_loops_compile(o.dxc, o.cc, o.workdir);
-    sample(SAMPLE + _i, 1, loops, _i % 2); /* every other one with --workspace */
+    int loops = dc_loops_compile(o.dxc, cc, o.workdir);
+    sample(SAMPLE + _i, 1, loops, _i / 2 % 2, cc);
     tu_cleanup();
 }
 END_TEST
