@@ -47,9 +47,9 @@ static void sample(long i, int compiled, int loops_compile, int workspace, const
     if (cc)
         o.cc = cc;
     DcResult r = dc_check(text, &o);
-    ck_assert_msg(r.status == DC_OK, "program %ld (seed %llu, fuzz_diff -p %llu%s): %s: %s\n%s", i,
-                  (unsigned long long)ps, (unsigned long long)ps, compiled ? " --compiled" : "", r.what, r.msg,
-                  text);
+    ck_assert_msg(r.status == DC_OK, "program %ld (seed %llu, fuzz_diff -p %llu%s%s%s%s): %s: %s\n%s", i,
+                  (unsigned long long)ps, (unsigned long long)ps, compiled ? " --compiled" : "",
+                  workspace ? " --workspace" : "", cc ? " --cc " : "", cc ? cc : "", r.what, r.msg, text);
     ck_assert_int_gt(r.checks, 0);
     ck_assert(!compiled || r.compiled);
     free(text);
