@@ -91,11 +91,7 @@ static void fwd_if(Tr *T, const Region *src, int at, Region *dst)
         int j = (int)g->v.p[r].k;
         for (int s = 0; s < 2; s++)
             vec_push(h->arena, &h->v.p[nif].reg[s]->yield, T->map[in->reg[s]->yield.p[j]]);
-        Ref pr = ir_emit(h, dst, OP_RESULT, g->v.p[r].ty, nif, NOREF, NOREF);
-        h->v.p[pr].k = n++;
-        h->v.p[pr].name = g->v.p[r].name;
-        h->v.p[pr].line = g->v.p[r].line;
-        T->map[r] = pr;
+        T->map[r] = ad_result(h, dst, nif, n++, &g->v.p[r]);
     }
     /* after every RESULT: they must follow their IF */
     for (int q = 0; q < nr; q++) {
@@ -163,11 +159,7 @@ static void fwd_loop(Tr *T, const Region *src, int at, Region *dst)
             continue;
         }
         vec_push(h->arena, &b->yield, T->map[in->reg[0]->yield.p[(int)g->v.p[r].k]]);
-        Ref pr = ir_emit(h, dst, OP_RESULT, g->v.p[r].ty, n, NOREF, NOREF);
-        h->v.p[pr].k = ny++;
-        h->v.p[pr].name = g->v.p[r].name;
-        h->v.p[pr].line = g->v.p[r].line;
-        T->map[r] = pr;
+        T->map[r] = ad_result(h, dst, n, ny++, &g->v.p[r]);
     }
     if (in->op == OP_RED && has_lin && !T->small_tape) {
         unsigned char *stored = NULL;
@@ -308,11 +300,7 @@ static void fwd_for(Tr *T, const Region *src, int at, Region *dst)
         int j = (int)g->v.p[r].k;
         if (to[j] < 0)
             continue;
-        Ref pr = ir_emit(h, dst, OP_RESULT, g->v.p[r].ty, l, NOREF, NOREF);
-        h->v.p[pr].k = to[j];
-        h->v.p[pr].name = g->v.p[r].name;
-        h->v.p[pr].line = g->v.p[r].line;
-        T->map[r] = pr;
+        T->map[r] = ad_result(h, dst, l, to[j], &g->v.p[r]);
     }
 }
 

@@ -75,6 +75,7 @@ Aff *ad_flat_index(Arena *a, Type t, long flat);        /* element flat of t */
 const char *ad_suffixed(Arena *a, const char *name, const char *suffix);
 Fn *ad_derived(const Fn *f, const char *name, FnKind kind);
 Ref *ad_ref_map(const Fn *f);                          /* f's values -> NOREF */
+Ref ad_result(Fn *h, Region *dst, Ref owner, int k, const Inst *from);
 
 /* ---- ad.c ---- */
 Ref ad_zeros(Tr *T, Region *r, Type ty, const char *name);

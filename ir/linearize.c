@@ -257,10 +257,7 @@ static void lin_if(Lin *L, const Region *src, int at, Region *dst)
     for (int q = 0; q < nr; q++) {
         Ref r = src->ids.p[at + 1 + q];
         int j = (int)f->v.p[r].k;
-        Ref pr = ir_emit(g, dst, OP_RESULT, f->v.p[r].ty, nif, NOREF, NOREF);
-        g->v.p[pr].k = j;
-        g->v.p[pr].name = f->v.p[r].name;
-        g->v.p[pr].line = f->v.p[r].line;
+        Ref pr = ad_result(g, dst, nif, j, &f->v.p[r]);
         g->v.p[pr].lin = f->v.p[r].lin;
         L->map[r] = pr;
     }
@@ -269,10 +266,7 @@ static void lin_if(Lin *L, const Region *src, int at, Region *dst)
         int j = (int)f->v.p[r].k;
         if (tslot[j] < 0)
             continue;
-        Ref tr = ir_emit(g, dst, OP_RESULT, f->v.p[r].ty, nif, NOREF, NOREF);
-        g->v.p[tr].k = tslot[j];
-        g->v.p[tr].name = f->v.p[r].name;
-        g->v.p[tr].line = f->v.p[r].line;
+        Ref tr = ad_result(g, dst, nif, tslot[j], &f->v.p[r]);
         g->v.p[tr].lin = 1;
         L->tan[r] = tr;
     }
@@ -292,10 +286,7 @@ static void loop_results(Lin *L, const Region *src, int at, Ref n, const int *ts
             int j = (int)f->v.p[r].k;
             if (pass == 1 && (!tslot || tslot[j] < 0))
                 continue;
-            Ref nr_ = ir_emit(g, g->v.p[n].parent, OP_RESULT, f->v.p[r].ty, n, NOREF, NOREF);
-            g->v.p[nr_].k = pass ? tslot[j] : j;
-            g->v.p[nr_].name = f->v.p[r].name;
-            g->v.p[nr_].line = f->v.p[r].line;
+            Ref nr_ = ad_result(g, g->v.p[n].parent, n, pass ? tslot[j] : j, &f->v.p[r]);
             g->v.p[nr_].lin = (uint8_t)pass;
             if (pass)
                 L->tan[r] = nr_;
@@ -553,6 +544,17 @@ Ref *ad_ref_map(const Fn *f)
     for (int i = 0; i < f->v.n; i++)
         m[i] = NOREF;
     return m;
+}
+
+/* RESULT k of `owner` (in h, appended to dst), typed, named and placed
+ * like `from`, the value of another function it stands for. */
+Ref ad_result(Fn *h, Region *dst, Ref owner, int k, const Inst *from)
+{
+    Ref r = ir_emit(h, dst, OP_RESULT, from->ty, owner, NOREF, NOREF);
+    h->v.p[r].k = k;
+    h->v.p[r].name = from->name;
+    h->v.p[r].line = from->line;
+    return r;
 }
 
 Fn *ad_linearize(const Fn *f, const char *name, FnKind kind)
