@@ -27,33 +27,9 @@
 #include <string.h>
 
 #include "../codegen/codegen.h"
-#include "testutil.h"
+#include "cgrun.h"
 
 #define STRICT "-std=c99 -Wall -Wextra -Wpedantic -Werror"
-
-typedef struct {
-    char *s;
-    size_t n, cap;
-} Buf;
-
-static void bprintf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void bprintf(Buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    ck_assert(k >= 0);
-    if (b->n + (size_t)k + 1 > b->cap) {
-        b->cap = (b->n + (size_t)k + 1) * 2;
-        b->s = realloc(b->s, b->cap);
-        ck_assert_ptr_nonnull(b->s);
-    }
-    va_start(ap, fmt);
-    vsnprintf(b->s + b->n, (size_t)k + 1, fmt, ap);
-    va_end(ap);
-    b->n += (size_t)k;
-}
 
 static void setup(void)
 {
@@ -67,196 +43,14 @@ static void teardown(void)
 
 /* ---------------- the interpreter against the compiled C ---------------- */
 
-static double input_value(int which, long long k)
-{
-    return 0.9 * sin(1.7 * (double)k + 0.3 + 0.61 * which);
-}
-
-typedef struct {
-    Buf drv;
-    double *want;
-    int nwant, cap;
-} Run;
-
-static void expect(Run *r, double v)
-{
-    if (r->nwant == r->cap) {
-        r->cap = r->cap ? 2 * r->cap : 256;
-        r->want = realloc(r->want, sizeof(double) * (size_t)r->cap);
-        ck_assert_ptr_nonnull(r->want);
-    }
-    r->want[r->nwant++] = v;
-}
-
-/* One call of f (or f_ws) printing its outputs; the interpreter's go to
- * r->want. */
-static void call(Run *r, const Fn *f, int ws, int use_float)
-{
-    const char *T = use_float ? "float" : "double";
-    Buf *d = &r->drv;
-    const double *in[32];
-    double *out[32];
-    ck_assert_int_lt(f->in.n, 32);
-    ck_assert_int_lt(f->out.n, 32);
-    bprintf(d, "    { /* %s%s */\n", f->name, ws ? "_ws" : "");
-    for (int i = 0; i < f->in.n; i++) {
-        long long n = ty_size(f->in.p[i].ty);
-        double *x = malloc(sizeof(double) * (size_t)n);
-        for (long long k = 0; k < n; k++)
-            x[k] = use_float ? (float)input_value(i, k) : input_value(i, k);
-        in[i] = x;
-        if (f->in.p[i].ty.rank) {
-            bprintf(d, "        static const %s in%d[%lld] = {", T, i, n);
-            for (long long k = 0; k < n; k++)
-                bprintf(d, "%s%.17g", k ? ", " : "", x[k]);
-            bprintf(d, "};\n");
-        } else {
-            bprintf(d, "        %s in%d = %.17g;\n", T, i, x[0]);
-        }
-    }
-    int ret = f->out.n && f->out.p[0].role == OUT_RETURN;
-    for (int i = 0; i < f->out.n; i++) {
-        long long n = ty_size(f->out.p[i].ty);
-        out[i] = calloc((size_t)n, sizeof(double));
-        if (i < ret)
-            continue;
-        if (f->out.p[i].ty.rank)
-            bprintf(d, "        %s out%d[%lld];\n        for (int k = 0; k < %lld; k++) out%d[k] = 1e30f;\n",
-                    T, i, n, n, i);
-        else
-            bprintf(d, "        %s out%d = 1e30f;\n", T, i);
-    }
-    if (ws)
-        bprintf(d, "        unsigned char *w = malloc(%s_WS_BYTES + 64);\n"
-                   "        memset(w, 0x5A, %s_WS_BYTES + 64);\n",
-                f->name, f->name);
-    bprintf(d, "        ");
-    if (ret)
-        bprintf(d, "%s out0 = ", T);
-    bprintf(d, "%s%s(", f->name, ws ? "_ws" : "");
-    int first = 1;
-    for (int i = 0; i < f->in.n; i++, first = 0)
-        bprintf(d, "%sin%d", first ? "" : ", ", i);
-    for (int i = ret; i < f->out.n; i++, first = 0)
-        bprintf(d, "%s%sout%d", first ? "" : ", ", f->out.p[i].ty.rank ? "" : "&", i);
-    if (ws)
-        bprintf(d, "%sw", first ? "" : ", ");
-    bprintf(d, ");\n");
-    if (ws)
-        bprintf(d, "        for (int k = 0; k < 64; k++) if (w[%s_WS_BYTES + k] != 0x5A) {\n"
-                   "            printf(\"workspace overrun\\n\"); return 1;\n        }\n"
-                   "        free(w);\n",
-                f->name);
-    for (int i = 0; i < f->out.n; i++) {
-        if (f->out.p[i].ty.rank)
-            bprintf(d, "        for (int k = 0; k < %lld; k++) printf(\"%%.17g\\n\", (double)out%d[k]);\n",
-                    ty_size(f->out.p[i].ty), i);
-        else
-            bprintf(d, "        printf(\"%%.17g\\n\", (double)out%d);\n", i);
-    }
-    bprintf(d, "    }\n");
-    ir_interp(f, in, out);
-    for (int i = 0; i < f->out.n; i++) {
-        for (long long k = 0; k < ty_size(f->out.p[i].ty); k++)
-            expect(r, out[i][k]);
-        free(out[i]);
-    }
-    for (int i = 0; i < f->in.n; i++)
-        free((void *)in[i]);
-}
-
-static int close_enough(double got, double want, double tol)
-{
-    if (isnan(want))
-        return isnan(got);
-    if (isinf(want))
-        return got == want;
-    return fabs(got - want) <= tol * (fabs(want) > 1 ? fabs(want) : 1);
-}
-
-/*
- * Writes TAG.c and TAG.h, compiles them with gcc and clang (strict), runs
- * every entry point (the _ws variants with a workspace, float) and
- * compares each output with the interpreter.  Returns the C (malloc'ed).
- */
-static char *check_c(Program *p, const char *tag, int use_float, int workspace)
-{
-    char name[128], cname[128];
-    CgOpts o = {use_float, "loops.dx", NULL, CG_STACK_BUDGET, workspace};
-    snprintf(name, sizeof name, "%s.h", tag);
-    snprintf(cname, sizeof cname, "%s.c", tag);
-    o.header = name;
-    Diag d = {0};
-    d.quiet = 1;
-    ck_assert_msg(cg_check(p, &o, &d) == 0, "cg_check: %s", d.last);
-    FILE *fc = fopen(tu_path(cname), "w");
-    FILE *fh = fopen(tu_path(name), "w");
-    ck_assert(fc && fh);
-    cg_c(p, &o, fc);
-    cg_header(p, &o, fh);
-    fclose(fc);
-    fclose(fh);
-    char *code = tu_read(tu_path(cname), NULL);
-    ck_assert(code);
-
-    Run r = {0};
-    bprintf(&r.drv, "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n"
-                    "#include \"%s.h\"\nint main(void)\n{\n",
-            tag);
-    for (int u = 0; u < p->units.n; u++) {
-        const Unit *un = &p->units.p[u];
-        const Fn *fs[] = {un->primal, un->grad, un->jvp, un->hvp};
-        for (int k = 0; k < 4; k++)
-            if (fs[k])
-                call(&r, fs[k], workspace, use_float);
-    }
-    bprintf(&r.drv, "    return 0;\n}\n");
-    ck_assert_int_eq(tu_write(tu_path(arena_printf(p->arena, "%s_drv.c", tag)), r.drv.s, (size_t)-1), 0);
-
-    const char *ccs[] = {"gcc", "clang"};
-    Buf cmd = {0};
-    bprintf(&cmd, "cd '%s' || exit 1; ", tu_tmpdir());
-    for (int k = 0; k < 2; k++)
-        bprintf(&cmd,
-                "(%s " STRICT " %s -O1 -c %s.c -o %s_%s.o && "
-                "%s -std=c99 -O0 -Wall -Wextra -Werror -c %s_drv.c -o %s_drv_%s.o && "
-                "%s -o %s_%s %s_%s.o %s_drv_%s.o -lm && ./%s_%s) >%s_%s.out 2>&1 & p%d=$!; ",
-                ccs[k], use_float ? "-Wdouble-promotion" : "", tag, tag, ccs[k], ccs[k], tag,
-                tag, ccs[k], ccs[k], tag, ccs[k], tag, ccs[k], tag, ccs[k], tag, ccs[k], tag,
-                ccs[k], k);
-    bprintf(&cmd, "wait $p0; s0=$?; wait $p1; s1=$?; exit $((s0 * 16 + s1))");
-    int st = tu_run(cmd.s, NULL, NULL);
-    free(cmd.s);
-    for (int k = 0; k < 2; k++) {
-        char *out = tu_read(tu_path(arena_printf(p->arena, "%s_%s.out", tag, ccs[k])), NULL);
-        int sk = st < 0 ? -1 : k ? st % 16 : st / 16;
-        ck_assert_msg(sk == 0, "%s on %s failed (%d):\n%s\n--- C ---\n%.4000s", ccs[k], tag, st,
-                      out ? out : "", code);
-        char *q = out;
-        for (int i = 0; i < r.nwant; i++) {
-            char *end;
-            double got = strtod(q, &end);
-            ck_assert_msg(end != q, "%s: output %d missing:\n%s", tag, i, out);
-            ck_assert_msg(close_enough(got, r.want[i], use_float ? 1e-3 : 1e-10),
-                          "%s (%s): output %d is %.17g, the interpreter says %.17g\n--- C ---\n%.6000s",
-                          tag, ccs[k], i, got, r.want[i], code);
-            q = end;
-        }
-        free(out);
-    }
-    free(r.drv.s);
-    free(r.want);
-    return code;
-}
-
 /* Double with arrays on the stack, float with the _ws variants; returns
  * the double C. */
 static char *check_both(Program *p, const char *tag)
 {
     char t[64];
     snprintf(t, sizeof t, "%s_fws", tag);
-    free(check_c(p, t, 1, 1));
-    return check_c(p, tag, 0, 0);
+    free(cr_check(p, t, "loops.dx", 1, 1, CG_STACK_BUDGET, 1e-3));
+    return cr_check(p, tag, "loops.dx", 0, 0, CG_STACK_BUDGET, 1e-10);
 }
 
 static int count(const char *hay, const char *needle)
@@ -445,14 +239,14 @@ START_TEST(test_simultaneous)
     Ref y = op(&b, top, OP_ADD, op(&b, top, OP_MUL, ra, cst(&b, top, 3)), op(&b, top, OP_ADD, rb, rc));
     ret(&b, y);
     /* by hand, at the harness's inputs */
-    double A = input_value(0, 0), Bv = input_value(1, 0), C = 0.25;
+    double A = cr_input(0, 0), Bv = cr_input(1, 0), C = 0.25;
     for (int i = 0; i < 6; i++) {
         double na = Bv, nbv = A + 0.5 * Bv, ncv = C + A;
         A = na, Bv = nbv, C = ncv;
     }
     double want = 3 * A + (Bv + C);
     double got[1], *outs[1] = {got};
-    const double ia = input_value(0, 0), ib = input_value(1, 0);
+    const double ia = cr_input(0, 0), ib = cr_input(1, 0);
     const double *ins[2] = {&ia, &ib};
     ir_interp(b.f, ins, outs);
     ck_assert_msg(fabs(got[0] - want) < 1e-14, "interpreter %.17g, by hand %.17g", got[0], want);
@@ -630,13 +424,13 @@ START_TEST(test_nested_and_branches)
     Ref w = named(&b, ir_emit(b.f, top, OP_RESULT, ty_scalar(), if2, NOREF, NOREF), "w");
     ret(&b, op(&b, top, OP_ADD, out, w));
     /* by hand */
-    double S = input_value(0, 0);
+    double S = cr_input(0, 0);
     for (int i = 0; i < 4; i++) {
         S = S > 0.3 ? S * 0.5 : S + 0.4;
         for (int k = 0; k < 3; k++)
             S = S * 0.9 + k;
     }
-    double xv = input_value(0, 0), W = xv;
+    double xv = cr_input(0, 0), W = xv;
     if (xv < 0) {
         W = xv - 1;
         for (int k = 0; k < 5; k++)

@@ -22,6 +22,12 @@ char *tu_read(const char *path, size_t *len);
  * arguments).  Returns the exit status, or -1 if it did not exit normally
  * (signal), which a test must treat as a crash. */
 int tu_run(const char *cmd, char **out, char **err);
+/* A growing text buffer; tu_bprintf appends (aborts if out of memory). */
+typedef struct {
+    char *s;
+    size_t n, cap;
+} TuBuf;
+void tu_bprintf(TuBuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The compiler under test ($DXC, default build/dxc). */
 const char *tu_dxc(void);
 /* Source tree root ($DX_ROOT, default "."). */

@@ -1,0 +1,25 @@
+/*
+ * cgrun.h - the interpreter against the compiled C.
+ */
+#ifndef CGRUN_H
+#define CGRUN_H
+
+#include "testutil.h"
+
+/* The value of element k of input `which` of every call cr_check makes. */
+double cr_input(int which, long long k);
+
+/*
+ * Writes TAG.c and TAG.h for program p (SRC: the source name the comments
+ * give), compiles them with gcc and clang (strict, -Wdouble-promotion for
+ * float), runs every entry point on the cr_input values, outputs filled
+ * with garbage first (with workspace, the f_ws variant too, on a
+ * workspace of exactly f_WS_BYTES followed by a guard that must stay
+ * untouched; the plain f when its arrays fit budget), and compares every
+ * output with the interpreter's to tol relative.  Returns the generated C
+ * (malloc'ed) for the caller's checks on its text.
+ */
+char *cr_check(Program *p, const char *tag, const char *src, int use_float, int workspace, long long budget,
+               double tol);
+
+#endif
