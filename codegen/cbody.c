@@ -475,16 +475,14 @@ static const char *tape_what(const Cg *c, Ref buf, Aff at)
                            ? arena_printf(A, "%.*s%s", (int)(n - 5), b->name, b->lin ? "_dot" : "")
                            : "the value";
     /* carried: a row holds a carried value (at the start of an
-     * iteration); shared: rows hold a carried value's new values too, one
-     * row later (at the end of an iteration) */
-    int carried = 0, shared = 0;
+     * iteration) */
+    int carried = 0;
     for (Ref v = 0; v < f->v.n; v++)
         if (f->v.p[v].op == OP_ACC && f->v.p[v].arg[0] == buf) {
             const Inst *x = &f->v.p[cg_resolve(c, f->v.p[v].arg[1])];
             if (x->op == OP_IDX)
                 x = &f->v.p[cg_resolve(c, x->arg[0])];
             carried |= x->op == OP_CARRY;
-            shared |= f->v.p[v].ix[0].n == 0; /* the row before the loop */
         }
     Ref iv = NOREF;
     for (int k = 0; k < at.n && iv == NOREF; k++)
@@ -494,10 +492,10 @@ static const char *tape_what(const Cg *c, Ref buf, Aff at)
         return arena_printf(A, "%s before the loop", what);
     const Inst *loop = &f->v.p[f->v.p[iv].parent->owner];
     long long off = at.c + (loop->op == OP_FOR ? loop->ix[0].c : 0);
-    /* one row more than the loop has iterations: a tangent's tape whose
-     * row before the loop stays 0 is shared too */
-    if (loop->op == OP_FOR && b->ty.rank && b->ty.dim[0] == loop->ix[1].c - loop->ix[0].c + 1)
-        shared = 1;
+    /* shared: one row more than the loop has iterations, the value before
+     * the loop in row 0, and iteration i's new value one row after its
+     * start (at the end of the iteration) */
+    int shared = loop->op == OP_FOR && b->ty.rank && b->ty.dim[0] == loop->ix[1].c - loop->ix[0].c + 1;
     const char *when = off == 1 && shared ? "at the end of"
                        : carried || shared ? "at the start of"
                                            : "of";

@@ -162,8 +162,7 @@ static void fwd_loop(Tr *T, const Region *src, int at, Region *dst)
         T->map[r] = ad_result(h, dst, n, ny++, &g->v.p[r]);
     }
     if (in->op == OP_RED && has_lin && !T->small_tape) {
-        unsigned char *stored = NULL;
-        unsigned char *rep = tape_replayed(g, id, tape_needs(g, id, stored));
+        unsigned char *rep = tape_replayed(g, id, tape_needs(g, id, NULL));
         for (int i = 0; i < in->reg[0]->ids.n; i++)
             if (rep[i])
                 tape_record_loop(T, in->reg[0], i, b, n, in->ix[0].c, in->ix[1].c);

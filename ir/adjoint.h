@@ -83,7 +83,7 @@ void ad_acc(Tr *T, Region *r, Ref buf, Aff *ix, int nix, Ref v);
 
 /* ---- tape.c ---- */
 /* The non-lin values of FOR (or sum) id's body its reverse loop needs;
- * for a FOR, stored[j]: carried value j is recorded. */
+ * for a FOR, stored[j]: carried value j is recorded (NULL for a sum). */
 unsigned char *tape_needs(const Fn *g, Ref id, unsigned char *stored);
 /* Which loops at the top of id's body record their rows (see Replay). */
 unsigned char *tape_replayed(const Fn *g, Ref id, const unsigned char *need);
