@@ -250,17 +250,17 @@ static void fwd_for(Tr *T, const Region *src, int at, Region *dst)
             continue;
         Ref c = ir_carry(g, id, j), y = in->reg[0]->yield.p[j];
         const Inst *yi = &g->v.p[y];
-        if (yi->op == OP_RESULT && !yi->lin && g->v.p[yi->arg[0]].parent == in->reg[0] &&
-            T->rowtape[y] == NOREF)
+        int first = 1; /* one tape per result: the first carried value's */
+        for (int q = 0; q < j; q++)
+            first &= !(shared[q] && in->reg[0]->yield.p[q] == y);
+        if (yi->op == OP_RESULT && !yi->lin && g->v.p[yi->arg[0]].parent == in->reg[0] && first)
             for (int i = 0; i < in->reg[0]->ids.n; i++)
                 if (in->reg[0]->ids.p[i] == yi->arg[0])
                     shared[j] = rep[i];
         T->e.line = in->line;
         T->ftape[c] = tape_new(T, dst, g->v.p[c].ty, lo, hi + shared[j], g->v.p[c].name);
-        if (shared[j]) {
-            T->rowtape[y] = T->ftape[c];
+        if (shared[j])
             tape_record_row(T, dst, T->ftape[c], NOREF, 0, T->map[in->list[j]], g->v.p[c].ty);
-        }
     }
     int saved_rev = T->e.rev;
     Ref l = ir_for_new(h, dst, lo, hi, n, init);
@@ -288,9 +288,6 @@ static void fwd_for(Tr *T, const Region *src, int at, Region *dst)
     for (int i = 0; i < in->reg[0]->ids.n; i++)
         if (rep[i])
             tape_record_loop(T, in->reg[0], i, b, l, lo, hi);
-    for (int j = 0; j < nix; j++)
-        if (shared[j])
-            T->rowtape[in->reg[0]->yield.p[j]] = NOREF;
     for (int j = 0; j < nix; j++)
         if (to[j] >= 0)
             vec_push(h->arena, &b->yield, T->map[in->reg[0]->yield.p[j]]);
@@ -856,7 +853,6 @@ Fn *ad_transpose(const Fn *g, const char *name, FnKind kind, int small_tape)
     T.replay = arena_alloc(A, sizeof(Replay *) * (size_t)(g->v.n + 1));
     T.replay_for = NOREF;
     T.small_tape = small_tape;
-    T.rowtape = ad_ref_map(g);
     /* inputs: everything but the tangents keeps its index */
     for (int i = 0; i < g->in.n; i++)
         if (g->in.p[i].role != IN_TANGENT)

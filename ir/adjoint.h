@@ -37,9 +37,6 @@ typedef struct {
                        its replayed loops read their rows instead of
                        running */
     int small_tape; /* record no loop's rows (dxc --tape=small) */
-    Ref *rowtape;   /* while fwd_for records: a replayed RESULT that is the
-                       new value of a recorded carried value -> the carried
-                       value's tape, whose row i - lo + 1 it fills */
     Ref tape_active; /* the GEN whose reverse loop is recomputing its body:
                         only its tapes are read (a nested GEN's tapes are
                         local to the forward body that made them) */

@@ -249,6 +249,22 @@ static void move_before(Region *r, Ref at)
     r->ids.p[k - 1] = v;
 }
 
+/* The tape of the carried value of FOR body src whose new value is x,
+ * if it has a row for x (one more than the hi - lo iterations, see
+ * fwd_for), or NOREF. */
+static Ref shared_tape(const Tr *T, const Region *src, Ref x, int32_t lo, int32_t hi)
+{
+    const Fn *g = T->g;
+    if (src->owner == NOREF || g->v.p[src->owner].op != OP_FOR)
+        return NOREF;
+    for (int j = 0; j < src->yield.n; j++) {
+        Ref t = src->yield.p[j] == x ? T->ftape[ir_carry(g, src->owner, j)] : NOREF;
+        if (t != NOREF && T->h->v.p[t].ty.dim[0] == hi - lo + 1)
+            return t;
+    }
+    return NOREF;
+}
+
 /* After the forward copy of FOR body src (in b): records the rows of
  * loop `id` of src (see Replay) in new tapes made before h's FOR l. */
 void tape_record_loop(Tr *T, const Region *src, int at, Region *b, Ref l, int32_t lo, int32_t hi)
@@ -276,9 +292,8 @@ void tape_record_loop(Tr *T, const Region *src, int at, Region *b, Ref l, int32_
                 tape = p->tape[q];
                 shift = p->shift[q];
             }
-        if (tape == NOREF && k < nr && T->rowtape[x] != NOREF) {
+        if (tape == NOREF && k < nr && (tape = shared_tape(T, src, x, lo, hi)) != NOREF) {
             /* the carried value's tape: its next row */
-            tape = T->rowtape[x];
             shift = 1;
             T->e.line = g->v.p[x].line ? g->v.p[x].line : in->line;
             tape_record_row(T, b, tape, ir_ivar(h, l, 0), lo - 1, hv, h->v.p[hv].ty);
