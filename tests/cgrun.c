@@ -14,6 +14,35 @@
 
 #define STRICT "-std=c99 -Wall -Wextra -Wpedantic -Werror"
 
+IrB irb_new(void)
+{
+    IrB b = {0};
+    b.a = arena_new();
+    b.p.arena = b.a;
+    return b;
+}
+
+void irb_fn(IrB *b, const char *name)
+{
+    b->f = ir_fn_new(b->a, name, FN_PRIMAL);
+    b->f->src_name = name;
+}
+
+void irb_ret(IrB *b, Ref v)
+{
+    Output o = {0};
+    o.name = b->f->v.p[v].ty.rank ? "out" : "y";
+    o.ty = b->f->v.p[v].ty;
+    o.role = o.ty.rank ? OUT_ARRAY : OUT_RETURN;
+    o.ref = v;
+    vec_push(b->a, &b->f->out, o);
+    ir_verify(b->f);
+    Unit u = {0};
+    u.primal = b->f;
+    u.ret = o.ty;
+    vec_push(b->a, &b->p.units, u);
+}
+
 /* The value of element k of input `which` of a call. */
 double cr_input(int which, long long k)
 {

@@ -44,25 +44,7 @@ static void teardown(void)
 
 /* ---------------- building IR by hand ---------------- */
 
-typedef struct {
-    Arena *a;
-    Program p;
-    Fn *f;
-} B;
-
-static B prog_new(void)
-{
-    B b = {0};
-    b.a = arena_new();
-    b.p.arena = b.a;
-    return b;
-}
-
-static void fn_new(B *b, const char *name)
-{
-    b->f = ir_fn_new(b->a, name, FN_PRIMAL);
-    b->f->src_name = name;
-}
+typedef IrB B;
 
 static Ref param(B *b, const char *name, int rank, int d0, int d1, int is_data)
 {
@@ -192,23 +174,6 @@ static Ref named(B *b, Ref v, const char *name, int line)
     return v;
 }
 
-/* The function's value: returned (a scalar) or written to out (an array);
- * ends the function and adds its unit. */
-static void ret(B *b, Ref v)
-{
-    Output o = {0};
-    o.name = b->f->v.p[v].ty.rank ? "out" : "y";
-    o.ty = b->f->v.p[v].ty;
-    o.role = o.ty.rank ? OUT_ARRAY : OUT_RETURN;
-    o.ref = v;
-    vec_push(b->a, &b->f->out, o);
-    ir_verify(b->f);
-    Unit u = {0};
-    u.primal = b->f;
-    u.ret = o.ty;
-    vec_push(b->a, &b->p.units, u);
-}
-
 /* ---------------- the interpreter against the compiled C ---------------- */
 
 /* cr_check on b's program (cgrun.h). */
@@ -248,7 +213,7 @@ static int count(const char *hay, const char *needle)
 /* f(W[3,4], x[4]) = W @ x: a GEN of a RED, computed straight into out. */
 static void build_matvec(B *b, int m, int n)
 {
-    fn_new(b, "matvec");
+    irb_fn(b, "matvec");
     Region *top = b->f->body, *gb, *rb;
     Ref W = param(b, "W", 2, m, n, 0), x = param(b, "x", 1, n, 0, 0);
     Ref g = gen(b, top, 1, m, 0, &gb);
@@ -257,12 +222,12 @@ static void build_matvec(B *b, int m, int n)
     Ref j = named(b, iv(b, s, 0), "j", 0);
     Ref t = op(b, rb, OP_MUL, idx(b, rb, W, 2, V(b, i), V(b, j)), idx(b, rb, x, 1, V(b, j)));
     Ref sv = result(b, gb, s, rb, t);
-    ret(b, named(b, result(b, top, g, gb, sv), "y", 1));
+    irb_ret(b, named(b, result(b, top, g, gb, sv), "y", 1));
 }
 
 START_TEST(test_matvec)
 {
-    B b = prog_new();
+    B b = irb_new();
     build_matvec(&b, 3, 4);
     char *code = check_all(&b, "matvec", 1);
     /* loops stay loops, the result goes straight to out */
@@ -282,8 +247,8 @@ END_TEST
 /* sum_i sigmoid(W[i,:] . x) with every derivative: a scalar result. */
 START_TEST(test_matvec_sigmoid)
 {
-    B b = prog_new();
-    fn_new(&b, "f");
+    B b = irb_new();
+    irb_fn(&b, "f");
     Region *top = b.f->body, *gb, *rb, *sb;
     Ref W = param(&b, "W", 2, 3, 4, 0), x = param(&b, "x", 1, 4, 0, 1);
     Ref g = gen(&b, top, 1, 3, 0, &gb);
@@ -295,7 +260,7 @@ START_TEST(test_matvec_sigmoid)
     Ref h = named(&b, result(&b, top, g, gb, op(&b, gb, OP_SIGMOID, s, NOREF)), "h", 2);
     Ref q = red(&b, top, RK_SUM, K(&b, 0), K(&b, 3), &sb);
     Ref k = iv(&b, q, 0);
-    ret(&b, result(&b, top, q, sb, idx(&b, sb, h, 1, V(&b, k))));
+    irb_ret(&b, result(&b, top, q, sb, idx(&b, sb, h, 1, V(&b, k))));
     char *code = check_all(&b, "msig", 1);
     ck_assert_msg(strstr(code, "double f_grad(const double W[3 * 4], const double x[4], double W_bar[3 * 4])"),
                   "%.3000s", code);
@@ -309,8 +274,8 @@ END_TEST
  * on an enclosing index, reversed indices. */
 START_TEST(test_triangular)
 {
-    B b = prog_new();
-    fn_new(&b, "tri");
+    B b = irb_new();
+    irb_fn(&b, "tri");
     Region *top = b.f->body, *ob, *ib;
     Ref L = param(&b, "L", 2, 3, 3, 0), x = param(&b, "x", 1, 3, 0, 0);
     Ref o = red(&b, top, RK_SUM, K(&b, 0), K(&b, 3), &ob);
@@ -321,7 +286,7 @@ START_TEST(test_triangular)
     Ref s = result(&b, ob, in, ib, t);
     Ref sq = op(&b, ob, OP_MUL, s, s);
     Ref rx = op(&b, ob, OP_MUL, idx(&b, ob, x, 1, VK(&b, i, -1, 2)), idx(&b, ob, x, 1, V(&b, i)));
-    ret(&b, result(&b, top, o, ob, op(&b, ob, OP_ADD, sq, rx)));
+    irb_ret(&b, result(&b, top, o, ob, op(&b, ob, OP_ADD, sq, rx)));
     char *code = check_all(&b, "tri", 1);
     ck_assert_msg(strstr(code, "for (int j = 0; j < i + 1; j++) {"), "%.3000s", code);
     ck_assert_msg(strstr(code, "x[2 - i]"), "%.3000s", code);
@@ -335,14 +300,14 @@ START_TEST(test_reductions)
 {
     static const RedKind kinds[] = {RK_MAX, RK_MIN, RK_PROD};
     for (int kind = 0; kind < 3; kind++) {
-        B b = prog_new();
-        fn_new(&b, "f");
+        B b = irb_new();
+        irb_fn(&b, "f");
         Region *top = b.f->body, *rb;
         Ref x = param(&b, "x", 1, 5, 0, 0), w = param(&b, "w", 0, 0, 0, 0);
         Ref r = red(&b, top, kinds[kind], K(&b, 1), K(&b, 5), &rb);
         Ref j = iv(&b, r, 0);
         Ref t = op(&b, rb, OP_MUL, idx(&b, rb, x, 1, V(&b, j)), w);
-        ret(&b, result(&b, top, r, rb, op(&b, rb, OP_SIN, t, NOREF)));
+        irb_ret(&b, result(&b, top, r, rb, op(&b, rb, OP_SIN, t, NOREF)));
         char *code;
         if (kinds[kind] == RK_MAX) {
             code = check_all(&b, "red", 1);
@@ -372,8 +337,8 @@ END_TEST
  */
 START_TEST(test_buffers)
 {
-    B b = prog_new();
-    fn_new(&b, "buf");
+    B b = irb_new();
+    irb_fn(&b, "buf");
     Region *top = b.f->body, *l1, *l2, *l3;
     Ref x = param(&b, "x", 1, 5, 0, 0);
     Ref bf = named(&b, zeros(&b, top, 1, 5, 0), "b", 3);
@@ -397,7 +362,7 @@ START_TEST(test_buffers)
     Ref s = loop1(&b, top, K(&b, 3), K(&b, 5), 0, &l3);
     Ref m = iv(&b, s, 0);
     acc(&b, l3, bf, op(&b, l3, OP_ADD, idx(&b, l3, bf, 1, V(&b, m)), u), 1, 1, V(&b, m));
-    ret(&b, bf);
+    irb_ret(&b, bf);
     char *code = check_all(&b, "buf", 0);
     ck_assert_msg(strstr(code, "for (int i = 4; i >= 1; i--) {") ||
                   strstr(code, "for (int k = 4; k >= 1; k--) {"), "%.3000s", code);
@@ -418,8 +383,8 @@ END_TEST
  * its loop also writes another element (v). */
 START_TEST(test_store_first)
 {
-    B b = prog_new();
-    fn_new(&b, "stores");
+    B b = irb_new();
+    irb_fn(&b, "stores");
     Region *top = b.f->body, *l1, *l2, *l3, *l4, *l5;
     Ref x = param(&b, "x", 1, 4, 0, 0);
     Ref z = named(&b, zeros(&b, top, 1, 4, 0), "z", 2);
@@ -445,7 +410,7 @@ START_TEST(test_store_first)
     Ref e = op(&b, gb, OP_ADD, idx(&b, gb, z, 1, V(&b, j)),
                op(&b, gb, OP_MUL, idx(&b, gb, w, 1, V(&b, j)), idx(&b, gb, v, 1, V(&b, j))));
     (void)l5;
-    ret(&b, result(&b, top, g, gb, e));
+    irb_ret(&b, result(&b, top, g, gb, e));
     double xin[4] = {0.5, -1.25, 2, 3}, before[4], after[4];
     const double *in[1] = {xin};
     double *out[1] = {before};
@@ -471,8 +436,8 @@ END_TEST
  * a LIT. */
 START_TEST(test_lit_ireal)
 {
-    B b = prog_new();
-    fn_new(&b, "lit");
+    B b = irb_new();
+    irb_fn(&b, "lit");
     Region *top = b.f->body, *gb;
     Ref a = param(&b, "a", 0, 0, 0, 0), bb = param(&b, "b", 0, 0, 0, 0);
     int32_t d3[1] = {3};
@@ -488,7 +453,7 @@ START_TEST(test_lit_ireal)
     Ref i = iv(&b, g, 0);
     Ref ir = ir_emit(b.f, gb, OP_IREAL, ty_scalar(), NOREF, NOREF, NOREF);
     b.f->v.p[ir].ix = affs(&b, 1, (Aff[]){V(&b, i)});
-    ret(&b, result(&b, top, g, gb, op(&b, gb, OP_ADD, idx(&b, gb, l, 1, V(&b, i)), ir)));
+    irb_ret(&b, result(&b, top, g, gb, op(&b, gb, OP_ADD, idx(&b, gb, l, 1, V(&b, i)), ir)));
     char *code = check_all(&b, "lit", 1);
     ck_assert_msg(strstr(code, "v[1] = 2.5;"), "%.3000s", code);
     ck_assert_msg(strstr(code, "(double)i"), "%.3000s", code);
@@ -501,8 +466,8 @@ END_TEST
  * row-major indices of a 3-D array (not optimised: fusion would remove T) */
 START_TEST(test_3d)
 {
-    B b = prog_new();
-    fn_new(&b, "cube");
+    B b = irb_new();
+    irb_fn(&b, "cube");
     Region *top = b.f->body, *gb;
     Ref x = param(&b, "x", 1, 3, 0, 0);
     int32_t dims[3] = {2, 3, 4};
@@ -527,7 +492,7 @@ START_TEST(test_3d)
                 idx(&b, kb, T, 3, V(&b, qk), K(&b, 2), VK(&b, qj, -1, 3)));
     Ref r3 = result(&b, ib, q3, kb, pr);
     Ref r2 = result(&b, ob, q2, ib, r3);
-    ret(&b, result(&b, top, q, ob, r2));
+    irb_ret(&b, result(&b, top, q, ob, r2));
     char *code = check_all(&b, "cube", -1);
     ck_assert_msg(strstr(code, "(double)(k + 1)"), "%.3000s", code);
     ck_assert_msg(strstr(code, "T[(k * 3 + i) * 4 + j] = "), "%.3000s", code);
@@ -540,8 +505,8 @@ END_TEST
 /* Array-valued branches: computed into the result's array, or copied. */
 START_TEST(test_if_arrays)
 {
-    B b = prog_new();
-    fn_new(&b, "pick");
+    B b = irb_new();
+    irb_fn(&b, "pick");
     Region *top = b.f->body, *gb;
     Ref x = param(&b, "x", 1, 4, 0, 0), c = param(&b, "c", 0, 0, 0, 0);
     Ref cond = ir_emit(b.f, top, OP_GT, ty_bool(), c, cst(&b, top, 0), NOREF);
@@ -560,7 +525,7 @@ START_TEST(test_if_arrays)
     Region *hb;
     Ref h = gen(&b, top, 1, 4, 0, &hb);
     Ref k = iv(&b, h, 0);
-    ret(&b, result(&b, top, h, hb, op(&b, hb, OP_ADD, idx(&b, hb, res, 1, V(&b, k)),
+    irb_ret(&b, result(&b, top, h, hb, op(&b, hb, OP_ADD, idx(&b, hb, res, 1, V(&b, k)),
                                       idx(&b, hb, res, 1, VK(&b, k, -1, 3)))));
     char *code = check_all(&b, "ifarr", 1);
     ck_assert_msg(strstr(code, "r[i] = x[i] * c;"), "computed in place:\n%.3000s", code);
@@ -573,7 +538,7 @@ END_TEST
 /* The size of the generated code does not depend on the arrays' sizes. */
 START_TEST(test_size_independent)
 {
-    B b1 = prog_new(), b2 = prog_new();
+    B b1 = irb_new(), b2 = irb_new();
     build_matvec(&b1, 10, 10);
     build_matvec(&b2, 1000, 1000);
     for (int u = 0; u < 1; u++) {
@@ -601,7 +566,7 @@ END_TEST
  * twice, it is not fused into its readers). */
 static void build_twice(B *b, int n)
 {
-    fn_new(b, "twice");
+    irb_fn(b, "twice");
     Region *top = b->f->body, *gb, *rb;
     Ref a = param(b, "a", 1, n, 0, 0);
     Ref g = gen(b, top, 1, n, 0, &gb);
@@ -609,14 +574,14 @@ static void build_twice(B *b, int n)
     Ref e = named(b, result(b, top, g, gb, op(b, gb, OP_EXP, idx(b, gb, a, 1, V(b, i)), NOREF)), "e", 1);
     Ref r = red(b, top, RK_SUM, K(b, 0), K(b, n), &rb);
     Ref j = iv(b, r, 0);
-    ret(b, result(b, top, r, rb, op(b, rb, OP_MUL, idx(b, rb, e, 1, V(b, j)),
+    irb_ret(b, result(b, top, r, rb, op(b, rb, OP_MUL, idx(b, rb, e, 1, V(b, j)),
                                     idx(b, rb, e, 1, VK(b, j, -1, n - 1)))));
 }
 
 /* Over the stack budget: an error without --workspace; with it, f_ws only. */
 START_TEST(test_budget)
 {
-    B b = prog_new();
+    B b = irb_new();
     build_twice(&b, 50000); /* e: 400 000 bytes */
     ad_unit(&b.p.units.p[0]);
     CgOpts o = {0, "x.dx", NULL, 399999, 0};
@@ -633,7 +598,7 @@ START_TEST(test_budget)
     ck_assert_int_eq(cg_check(&b.p, &o, &d), 3);
     arena_free(b.a);
 
-    b = prog_new();
+    b = irb_new();
     build_twice(&b, 30);
     ad_unit(&b.p.units.p[0]);
     char *code = check_c(&b, "budget", 0, 1, 240);
@@ -651,7 +616,7 @@ END_TEST
 /* Compiles .dx source in-process (front end, lowering, AD) into b. */
 static void compile_dx(B *b, const char *text)
 {
-    *b = prog_new();
+    *b = irb_new();
     Source *src = arena_alloc(b->a, sizeof *src);
     *src = (Source){"arrays.dx", arena_strdup(b->a, text), strlen(text)};
     Diag d = {0};

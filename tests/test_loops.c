@@ -78,25 +78,7 @@ static char *fn_text(const char *code, const char *sig)
 
 /* ---------------- building FOR IR by hand ---------------- */
 
-typedef struct {
-    Arena *a;
-    Program p;
-    Fn *f;
-} B;
-
-static B prog_new(void)
-{
-    B b = {0};
-    b.a = arena_new();
-    b.p.arena = b.a;
-    return b;
-}
-
-static void fn_new(B *b, const char *name)
-{
-    b->f = ir_fn_new(b->a, name, FN_PRIMAL);
-    b->f->src_name = name;
-}
+typedef IrB B;
 
 static Ref param(B *b, const char *name, int n)
 {
@@ -199,21 +181,6 @@ static Ref total(B *b, Region *r, Ref arr, int n)
     return res;
 }
 
-static void ret(B *b, Ref v)
-{
-    Output o = {0};
-    o.name = b->f->v.p[v].ty.rank ? "out" : "y";
-    o.ty = b->f->v.p[v].ty;
-    o.role = o.ty.rank ? OUT_ARRAY : OUT_RETURN;
-    o.ref = v;
-    vec_push(b->a, &b->f->out, o);
-    ir_verify(b->f);
-    Unit u = {0};
-    u.primal = b->f;
-    u.ret = o.ty;
-    vec_push(b->a, &b->p.units, u);
-}
-
 /* ---------------- hand-built loops ---------------- */
 
 /* fib(a, b): (a, b, c) <- (b, a + 0.5 b, c + a), six times: b's new value
@@ -221,8 +188,8 @@ static void ret(B *b, Ref v)
  * a's old value, so it is written before a. */
 START_TEST(test_simultaneous)
 {
-    B b = prog_new();
-    fn_new(&b, "fib");
+    B b = irb_new();
+    irb_fn(&b, "fib");
     Region *top = b.f->body;
     Ref pa = param(&b, "a", 0), pb = param(&b, "b", 0);
     Ref init[3] = {pa, pb, cst(&b, top, 0.25)};
@@ -237,7 +204,7 @@ START_TEST(test_simultaneous)
     vec_push(b.a, &lb->yield, nc);
     Ref ra = for_result(&b, top, l, 0), rb = for_result(&b, top, l, 1), rc = for_result(&b, top, l, 2);
     Ref y = op(&b, top, OP_ADD, op(&b, top, OP_MUL, ra, cst(&b, top, 3)), op(&b, top, OP_ADD, rb, rc));
-    ret(&b, y);
+    irb_ret(&b, y);
     /* by hand, at the harness's inputs */
     double A = cr_input(0, 0), Bv = cr_input(1, 0), C = 0.25;
     for (int i = 0; i < 6; i++) {
@@ -265,8 +232,8 @@ END_TEST
  * p, q <- q, p trade places (one loop rotates them). */
 START_TEST(test_carried_arrays)
 {
-    B b = prog_new();
-    fn_new(&b, "arrs");
+    B b = irb_new();
+    irb_fn(&b, "arrs");
     Region *top = b.f->body, *gb;
     Ref x = param(&b, "x", 4), z = param(&b, "z", 4);
     Ref init[4] = {x, x, x, z};
@@ -294,7 +261,7 @@ START_TEST(test_carried_arrays)
     Ref y = op(&b, top, OP_ADD, op(&b, top, OP_ADD, total(&b, top, rh, 4), total(&b, top, rg, 4)),
                op(&b, top, OP_SUB, total(&b, top, rp, 4),
                   op(&b, top, OP_MUL, cst(&b, top, 2), total(&b, top, rq, 4))));
-    ret(&b, y);
+    irb_ret(&b, y);
     char *code = check_both(&b.p, "arrs");
     ck_assert_msg(strstr(code, "h[j] = h_2[j];"), "h is copied at the end:\n%.4000s", code);
     ck_assert_msg(strstr(code, "g[j] = g[j] * 0.9 + h_2[j];"), "g in place:\n%.4000s", code);
@@ -309,8 +276,8 @@ END_TEST
  * Then a loop of no iteration, with an empty tape. */
 START_TEST(test_tape_backwards)
 {
-    B b = prog_new();
-    fn_new(&b, "taped");
+    B b = irb_new();
+    irb_fn(&b, "taped");
     Region *top = b.f->body;
     Ref x0 = param(&b, "x", 0);
     int32_t five[1] = {5};
@@ -363,7 +330,7 @@ START_TEST(test_tape_backwards)
     Region *ebb = body(&b, eback);
     Aff eat = VK(&b, ir_ivar(b.f, eback, 0), 1, -3);
     vec_push(b.a, &ebb->yield, op(&b, ebb, OP_ADD, ir_carry(b.f, eback, 0), idx(&b, ebb, et, 1, &eat)));
-    ret(&b, op(&b, top, OP_ADD, xr, for_result(&b, top, eback, 0)));
+    irb_ret(&b, op(&b, top, OP_ADD, xr, for_result(&b, top, eback, 0)));
     char *code = check_both(&b.p, "taped");
     ck_assert_msg(strstr(code, "for (int i = 2; i < 7; i++) {"), "%.3000s", code);
     ck_assert_msg(strstr(code, "x_tape[i - 2] = x;  /* the tape keeps x at the start of iteration i */"),
@@ -383,8 +350,8 @@ END_TEST
  * nested loops share one variable, a branch picks the carried value. */
 START_TEST(test_nested_and_branches)
 {
-    B b = prog_new();
-    fn_new(&b, "nest");
+    B b = irb_new();
+    irb_fn(&b, "nest");
     Region *top = b.f->body;
     Ref x = param(&b, "x", 0);
     Ref l = for_new(&b, top, 0, 4, 0, 1, &x);
@@ -422,7 +389,7 @@ START_TEST(test_nested_and_branches)
     vec_push(b.a, &t2->yield, for_result(&b, t2, wl, 0));
     vec_push(b.a, &e2->yield, x);
     Ref w = named(&b, ir_emit(b.f, top, OP_RESULT, ty_scalar(), if2, NOREF, NOREF), "w");
-    ret(&b, op(&b, top, OP_ADD, out, w));
+    irb_ret(&b, op(&b, top, OP_ADD, out, w));
     /* by hand */
     double S = cr_input(0, 0);
     for (int i = 0; i < 4; i++) {
@@ -454,8 +421,8 @@ END_TEST
  * offsets are 64-bit; over the budget on the stack, fine in a workspace. */
 START_TEST(test_huge_tape)
 {
-    B b = prog_new();
-    fn_new(&b, "huge");
+    B b = irb_new();
+    irb_fn(&b, "huge");
     Region *top = b.f->body;
     Ref x = param(&b, "x", 0);
     int32_t dims[2] = {300000000, 8};
@@ -477,7 +444,7 @@ START_TEST(test_huge_tape)
     vec_push(b.a, &lb->yield, op(&b, lb, OP_SIN, c, NOREF));
     Ref xr = for_result(&b, top, l, 0);
     Aff rd[2] = {aff_const(b.a, 299999999), aff_const(b.a, 7)};
-    ret(&b, op(&b, top, OP_ADD, xr, idx(&b, top, tape, 2, rd)));
+    irb_ret(&b, op(&b, top, OP_ADD, xr, idx(&b, top, tape, 2, rd)));
 
     CgOpts o = {0, "huge.dx", NULL, CG_STACK_BUDGET, 0};
     Diag d = {0};
