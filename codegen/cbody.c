@@ -10,8 +10,10 @@
  *    updating an accumulator, LOOP a loop nest of statements, named after
  *    the source's index variables.  Elements are addressed row-major,
  *    W[i, j] as W[i * N + j], with constant indices folded.
- *  - Every statement ends with a comment naming the source line it comes
- *    from and that line's text.
+ *  - Source lines as block headers: a comment line "/ * line N: text * /"
+ *    above the consecutive statements line N gives, written once; a
+ *    trailing comment only where a statement says more (what a tape row
+ *    holds, a loop that runs backwards).  See announce().
  *
  * max and min reductions start at -HUGE_VAL (HUGE_VAL) and keep an element
  * only if it compares greater (less), as the interpreter does: NaN
@@ -397,13 +399,14 @@ static void indent(Cg *c)
         puts_(&c->body, "    ");
 }
 
-/* " / * line N: text * /" for a statement from source line `line`; how
- * follows N (", backwards"). */
-static void line_comment_how(Cg *c, int line, const char *how)
+/* The text of source line `line` as a comment may show it: ASCII, tabs
+ * and runs of blanks as one space, never a comment's end, cut at 48
+ * characters (" ..." follows) or at a # comment; NULL for no line. */
+static const char *source_text(Cg *c, int line)
 {
     const Source *src = c->f->src;
     if (line <= 0 || !src)
-        return;
+        return NULL;
     if (!c->line_start) { /* where each line begins, found once */
         VEC(size_t) ls = {0};
         vec_push(c->p->arena, &ls, 0);
@@ -414,7 +417,7 @@ static void line_comment_how(Cg *c, int line, const char *how)
         c->nlines = ls.n;
     }
     if (line > c->nlines)
-        return;
+        return NULL;
     size_t i = c->line_start[line - 1];
     while (i < src->len && (src->text[i] == ' ' || src->text[i] == '\t'))
         i++;
@@ -438,28 +441,71 @@ static void line_comment_how(Cg *c, int line, const char *how)
     if (n && text[n - 1] == '/' && n > 1 && text[n - 2] == '*')
         n--;
     text[n] = 0;
-    putf(&c->body, "  /* line %d%s: %s%s */", line, how, text, cut ? " ..." : "");
+    return arena_printf(c->p->arena, "%s%s", text, cut ? " ..." : "");
 }
 
-static void line_comment(Cg *c, int line)
+/* The source line last announced at nesting depth d (0: none yet). */
+static int *said(Cg *c, int d)
 {
-    line_comment_how(c, line, "");
+    while (c->said.n <= d)
+        vec_push(c->p->arena, &c->said, 0);
+    return &c->said.p[d];
+}
+
+/* Opens a block one level deeper: its statements start under the line
+ * announced around it (a loop body from the loop's own line says
+ * nothing more). */
+static void enter_block(Cg *c)
+{
+    int outer = *said(c, c->indent);
+    c->indent++;
+    *said(c, c->indent) = outer;
+}
+
+/*
+ * The statement being written (the body's last, unfinished line) comes
+ * from source line `line`.  Unless that line is the one last announced
+ * at this depth or inherited from an enclosing block, a comment line
+ * "/ * line N: text * /" goes in above the statement, at its indentation;
+ * at the top level of the function it is set off by a blank line from
+ * statements of another line (not at the start of the body or of a pass).
+ */
+static void announce(Cg *c, int line)
+{
+    int *s = said(c, c->indent);
+    const char *text = source_text(c, line);
+    if (text && *s != line) {
+        Str h = {0};
+        if (c->indent == 1 && !c->fresh && c->last_line != line)
+            puts_(&h, "\n");
+        for (int i = 0; i < c->indent; i++)
+            puts_(&h, "    ");
+        putf(&h, "/* line %d: %s */\n", line, text);
+        size_t at = c->body.n, n = c->body.n;
+        while (at && c->body.p[at - 1] != '\n')
+            at--;
+        put(&c->body, h.p, h.n); /* room, then the header before the statement */
+        memmove(c->body.p + at + h.n, c->body.p + at, n - at);
+        memcpy(c->body.p + at, h.p, h.n);
+        free(h.p);
+        *s = line;
+    }
+    c->last_line = line;
+    c->fresh = 0;
 }
 
 static void stmt_end(Cg *c, int line)
 {
-    puts_(&c->body, ";");
-    line_comment(c, line);
-    puts_(&c->body, "\n");
+    announce(c, line);
+    puts_(&c->body, ";\n");
 }
 
-/* ";  / * line N: note * /" where the source text would say less. */
+/* ";  / * note * /": a statement that says more than its source line
+ * (which is announced as for any other). */
 static void stmt_end_note(Cg *c, int line, const char *note)
 {
-    if (line > 0)
-        putf(&c->body, ";  /* line %d: %s */\n", line, note);
-    else
-        putf(&c->body, ";  /* %s */\n", note);
+    announce(c, line);
+    putf(&c->body, ";  /* %s */\n", note);
 }
 
 /* What tape buf holds, read or written at index ix[0] (Aff of the loop's
@@ -604,9 +650,9 @@ static void open_for(Cg *c, const char *iv, Aff lo, Aff hi, int back, int line)
         aff_put(c, &c->body, hi, 1);
         putf(&c->body, "; %s++) {", iv);
     }
-    line_comment(c, line);
+    announce(c, line);
     puts_(&c->body, "\n");
-    c->indent++;
+    enter_block(c);
 }
 
 static void close_for(Cg *c, int n)
@@ -695,7 +741,7 @@ static void emit_if(Cg *c, const Region *parent, int at)
     puts_(&c->body, flip ? "if (!(" : "if (");
     expr(c, &c->body, in->arg[0], 0);
     puts_(&c->body, flip ? ")) {" : ") {");
-    line_comment(c, in->line);
+    announce(c, in->line);
     puts_(&c->body, "\n");
     for (int s = flip; s < 2; s++) {
         const Region *r = in->reg[s];
@@ -705,7 +751,7 @@ static void emit_if(Cg *c, const Region *parent, int at)
             indent(c);
             puts_(&c->body, "} else {\n");
         }
-        c->indent++;
+        enter_block(c);
         emit_region(c, r);
         for (int j = 0; j < nr; j++) {
             Ref res = parent->ids.p[at + 1 + j];
@@ -893,11 +939,9 @@ static void rotate(Cg *c, Update *u, const int *cyc, int m)
     putf(&c->body, "for (%s %s = 0; %s < ", ty_size(t) > INT_MAX ? "long long" : "int", iv, iv);
     cg_dims(c, &c->body, t);
     putf(&c->body, "; %s++) {", iv);
-    if (u[cyc[0]].line > 0)
-        putf(&c->body, "  /* line %d: the carried arrays exchange their values */\n", u[cyc[0]].line);
-    else
-        puts_(&c->body, "  /* the carried arrays exchange their values */\n");
-    c->indent++;
+    announce(c, u[cyc[0]].line);
+    puts_(&c->body, "  /* the carried arrays exchange their values */\n");
+    enter_block(c);
     indent(c);
     putf(&c->body, "%s %s = %s[%s]", real_t(c), tmp, c->cname[u[cyc[0]].var], iv);
     stmt_end(c, u[cyc[0]].line);
@@ -1037,9 +1081,9 @@ static void emit_for(Cg *c, const Region *r, int at)
              lo == INT_MIN || hi - 1 < INT_MIN ? "long long" : "int", iv, hi - 1, iv, lo, iv);
     else
         putf(&c->body, "for (int %s = %lld; %s < %lld; %s++) {", iv, lo, iv, hi, iv);
-    line_comment_how(c, in->line, back ? ", backwards" : "");
-    puts_(&c->body, "\n");
-    c->indent++;
+    announce(c, in->line);
+    puts_(&c->body, back ? "  /* backwards */\n" : "\n");
+    enter_block(c);
     emit_region(c, in->reg[0]);
     emit_updates(c, id);
     close_for(c, 1);
@@ -1119,6 +1163,8 @@ static void backward_header(Cg *c, int at)
     puts_(&c->body, "\n");
     indent(c);
     puts_(&c->body, "/* backward pass: adjoints, from the result back to the inputs */\n");
+    *said(c, c->indent) = 0; /* the pass announces its lines anew */
+    c->fresh = 1;
 }
 
 static void emit_region(Cg *c, const Region *r)
@@ -1201,6 +1247,9 @@ void cg_body(Cg *c, Str *decl)
     c->indent = 1;
     c->backward_started = 0;
     c->active.n = 0;
+    c->said.n = 0;
+    c->last_line = 0;
+    c->fresh = 1;
     /* hoisted declarations */
     for (Ref v = 0; v < f->v.n; v++) {
         const Inst *in = &f->v.p[v];

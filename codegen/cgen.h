@@ -5,8 +5,8 @@
  *   canalyse.c how one function will read: which values become
  *              variables, their names, where arrays live (cg_prepare).
  *   cfor.c     for loops' carried variables: which values share them.
- *   cbody.c    its statements: expressions, loops, line comments
- *              (cg_body).
+ *   cbody.c    its statements: expressions, loops, the source lines
+ *              they come from (cg_body).
  *   cgen.c     the file around the bodies: entry points and their
  *              signatures, the stack budget and the workspace variants,
  *              helpers, the header (cg_c, cg_header, cg_check).
@@ -94,6 +94,9 @@ typedef struct {
     int backward_started;
     int tmp;
     VEC(const char *) active;  /* loop indices in scope */
+    VEC(int) said;             /* by nesting depth: the source line announced */
+    int last_line;             /* the source line of the last statement */
+    int fresh;                 /* nothing written since the body or a pass began */
 } Cg;
 
 /* cnames.c */

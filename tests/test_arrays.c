@@ -680,17 +680,19 @@ START_TEST(test_models)
     B b;
     compile_dx(&b, models_dx);
     char *code = check_all(&b, "models", -1);
-    /* readable: source names, loops, line comments */
-    ck_assert_msg(strstr(code, "double h[5];  /* line 33: h = relu(W1 @ x + b1) */"), "%.3000s", code);
+    /* readable: source names, loops, source lines as block headers */
+    ck_assert_msg(strstr(code, "    /* line 33: h = relu(W1 @ x + b1) */\n    double h[5];\n"), "%.3000s", code);
     /* the primal result is copied in the forward pass */
     ck_assert_msg(strstr(code, "    /* forward pass: the function, keeping what the backward pass reads */\n"
-                               "    for (int i = 0; i < 3; i++) out[i] = x[i];  /* line 22: "), "%.3000s", code);
+                               "    /* line 22: fn id(x[M]) = x */\n"
+                               "    for (int i = 0; i < 3; i++) out[i] = x[i];\n"), "%.3000s", code);
     ck_assert_msg(strstr(code, "void mv_vjp(const double A[3 * 4], const double x[4], "
                                "const double out_bar[3], double out[3], double A_bar[3 * 4], "
                                "double x_bar[4])"), "%.3000s", code);
     ck_assert_msg(!strstr(code, "(double)j == (double)"), "%.3000s", code);
     /* an if that only picks an array is a pointer, not a copy */
-    ck_assert_msg(strstr(code, "    const double *y;  /* line 38: "), "%.3000s", code);
+    ck_assert_msg(strstr(code, "    /* line 38: y = if c > 0 then x else z */\n    const double *y;\n"),
+                  "%.3000s", code);
     free(code);
     arena_free(b.a);
 }

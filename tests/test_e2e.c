@@ -1068,6 +1068,230 @@ START_TEST(test_real_float)
 }
 END_TEST
 
+/* ---- source lines: one header comment per run of statements ---- */
+
+/* dxc on PATH of the source tree; the C it writes (malloc'ed). */
+static char *dxc_tree(const char *path)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "timeout 60 '%s' '%s/%s'", tu_dxc(), tu_root(), path);
+    char *out = NULL, *err = NULL;
+    int st = tu_run(cmd, &out, &err);
+    ck_assert_msg(st == 0 && out, "dxc %s failed (status %d):\n%s", path, st, err ? err : "");
+    free(err);
+    return out;
+}
+
+/* The generated function from SIG to its closing brace (malloc'ed). */
+static char *fn_of(const char *code, const char *sig)
+{
+    const char *p = strstr(code, sig);
+    ck_assert_msg(p != NULL, "no %s in\n%.3000s", sig, code);
+    const char *e = strstr(p, "\n}\n");
+    ck_assert(e);
+    size_t n = (size_t)(e - p) + 3;
+    char *s = malloc(n + 1);
+    memcpy(s, p, n);
+    s[n] = 0;
+    return s;
+}
+
+/* How many lines of s hold what ("": every line). */
+static int lines_holding(const char *s, const char *what)
+{
+    int n = 0;
+    for (const char *l = s; *l;) {
+        const char *e = strchr(l, '\n');
+        size_t len = e ? (size_t)(e - l) : strlen(l);
+        for (size_t i = 0; i + strlen(what) <= len; i++)
+            if (!strncmp(l + i, what, strlen(what))) {
+                n++;
+                break;
+            }
+        l += len + (e != NULL);
+    }
+    return n;
+}
+
+/*
+ * Every source-line comment of code is a header, alone on its line, and
+ * announces a line other than the one already announced at its level
+ * (at 4 spaces per level) or inherited from the enclosing block: after
+ * `{` a block starts under its header's line; a function and its
+ * backward pass start under none.
+ */
+static void check_headers(const char *code, const char *what)
+{
+    int said[64] = {0};
+    for (const char *l = code; *l;) {
+        const char *e = strchr(l, '\n');
+        size_t len = e ? (size_t)(e - l) : strlen(l), sp = 0;
+        char line[1024];
+        snprintf(line, sizeof line, "%.*s", (int)len, l);
+        l += len + (e != NULL);
+        while (line[sp] == ' ')
+            sp++;
+        int d = (int)(sp / 4), n;
+        ck_assert_int_lt(d, 63);
+        char *c = strstr(line, "/* line ");
+        if (c) {
+            ck_assert_msg(c == line + sp && sscanf(c, "/* line %d: ", &n) == 1 &&
+                              !strcmp(line + strlen(line) - 2, "*/") && !strstr(c + 2, "/*"),
+                          "%s: a source-line comment that is not a header: %s", what, line);
+            ck_assert_msg(said[d] != n, "%s: line %d announced again:\n%s", what, n, line);
+            said[d] = n;
+            continue;
+        }
+        if (!strcmp(line, "{") || strstr(line, "/* backward pass")) {
+            said[1] = 0;
+            continue;
+        }
+        c = strstr(line, "  /* "); /* a trailing note */
+        if (c)
+            *c = 0;
+        if (len && line[strlen(line) - 1] == '{')
+            said[d + 1] = said[d];
+    }
+}
+
+/*
+ * The MLP's C names each source line once per run of statements, above
+ * them, not on every statement (it was 171 comments of 245 lines); the
+ * forward pass of mlp_grad announces every line of mlp's body.
+ */
+START_TEST(test_source_line_headers)
+{
+    char *code = dxc_tree("examples/mlp.dx");
+    check_headers(code, "examples/mlp.dx");
+    int total = lines_holding(code, ""), n = lines_holding(code, "/* line ");
+    ck_assert_msg(n >= 3 && n < 40, "%d of %d lines name a source line:\n%.1500s", n, total, code);
+    char *g = fn_of(code, "double mlp_grad(");
+    char *back = strstr(g, "/* backward pass");
+    ck_assert_ptr_nonnull(back);
+    *back = 0;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/examples/mlp.dx", tu_root());
+    char *src = tu_read(path, NULL);
+    ck_assert_ptr_nonnull(src);
+    int no = 0, in_fn = 0, checked = 0;
+    for (char *l = src, *e; *l; l = e + 1) {
+        e = strchr(l, '\n');
+        ck_assert_ptr_nonnull(e);
+        *e = 0;
+        no++;
+        if (!strncmp(l, "fn mlp(", 7)) {
+            in_fn = 1;
+            continue;
+        }
+        if (!strcmp(l, "}"))
+            in_fn = 0;
+        if (!in_fn)
+            continue;
+        char want[256];
+        snprintf(want, sizeof want, "\n    /* line %d: %s */\n", no, l + strspn(l, " "));
+        ck_assert_msg(strstr(g, want), "no header %s in the forward pass:\n%.1500s", want, g);
+        checked++;
+    }
+    ck_assert_int_eq(checked, 3);
+    free(src);
+    free(g);
+    free(code);
+}
+END_TEST
+
+/* The comments that say more than the source line stay on their
+ * statements: what each tape row holds, where it is read back, a loop
+ * that runs backwards; a loop body's own lines are announced inside it. */
+START_TEST(test_source_line_notes)
+{
+    char *code = dxc_tree("tests/models/spring.dx");
+    check_headers(code, "spring.dx");
+    char *g = fn_of(code, "double spring_grad(");
+    const char *want[] = {
+        "    /* forward pass: the function, keeping what the backward pass reads */\n"
+        "    /* line 14: for i in 0..10000 { */\n"
+        "    double x_tape[10000];\n",
+        "    for (int i = 0; i < 10000; i++) {\n"
+        "        x_tape[i] = x;  /* the tape keeps x at the start of iteration i */\n"
+        "        v_tape[i] = v;  /* the tape keeps v at the start of iteration i */\n"
+        "        /* line 15: a = -k * x - c * v */\n",
+        "    for (int i = 9999; i >= 0; i--) {  /* backwards */\n",
+        " = x_tape[i];  /* x at the start of iteration i, recorded by the forward pass */\n",
+        " = v_tape[i];  /* v at the start of iteration i, recorded by the forward pass */\n"
+        "        /* line 17: v = v + dt * a */\n"
+        "        double a_bar = v_bar * 0.001;\n"
+        "        /* line 16: x = x + dt * v */\n",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        ck_assert_msg(strstr(g, want[i]), "no\n%s\nin\n%.1500s", want[i], g);
+    free(g);
+    free(code);
+    code = dxc_tree("tests/models/rnn.dx");
+    check_headers(code, "rnn.dx");
+    g = fn_of(code, "double rnn_grad(");
+    const char *notes[] = {
+        "h_tape[i] = h0[i];  /* the tape keeps h before the loop */\n",
+        " = h_2[j];  /* the tape keeps h at the end of iteration t */\n",
+        " = dtanh_tape_2[j];  /* the tape keeps dtanh of iteration t */\n",
+        "sum_tape[t] = s_3;  /* the tape keeps sum of iteration t */\n",
+        "    for (int t = 19; t >= 0; t--) {  /* backwards */\n",
+    };
+    for (size_t i = 0; i < sizeof notes / sizeof notes[0]; i++)
+        ck_assert_msg(strstr(g, notes[i]), "no\n%s\nin\n%.1500s", notes[i], g);
+    free(g);
+    ck_assert_msg(strstr(code, " = dtanh_tape[t * 4 + j];  /* dtanh of iteration t, recorded by the "
+                               "forward pass */\n"),
+                  "rnn_hvp reads a tape:\n%.1500s", strstr(code, "double rnn_hvp("));
+    free(code);
+}
+END_TEST
+
+/* The format itself, on the README's two smallest examples: a pass
+ * starts with its first line's header, a new line at the top level is set
+ * off by a blank line, nothing trails a statement that its header says. */
+START_TEST(test_source_line_format)
+{
+    char *code = dxc_tree("examples/square.dx");
+    char *g = fn_of(code, "double square_grad(");
+    ck_assert_str_eq(g, "double square_grad(double x, double *x_bar)\n"
+                        "{\n"
+                        "    /* forward pass: the function, keeping what the backward pass reads */\n"
+                        "    /* line 2: fn square(x) = x ^ 2 */\n"
+                        "    double y = x * x;\n"
+                        "\n"
+                        "    /* backward pass: adjoints, from the result back to the inputs */\n"
+                        "    /* line 2: fn square(x) = x ^ 2 */\n"
+                        "    *x_bar = 2.0 * x;\n"
+                        "    return y;\n"
+                        "}\n");
+    free(g);
+    free(code);
+    code = dxc_tree("examples/graph.dx");
+    g = fn_of(code, "double f_grad(");
+    ck_assert_str_eq(g, "double f_grad(double a, double b, double c, double *a_bar, double *b_bar, "
+                        "double *c_bar)\n"
+                        "{\n"
+                        "    /* forward pass: the function, keeping what the backward pass reads */\n"
+                        "    /* line 4: s = a + b */\n"
+                        "    double s = a + b;\n"
+                        "\n"
+                        "    /* line 5: return s * c */\n"
+                        "    double y = s * c;\n"
+                        "\n"
+                        "    /* backward pass: adjoints, from the result back to the inputs */\n"
+                        "    /* line 5: return s * c */\n"
+                        "    *a_bar = c;\n"
+                        "    *b_bar = c;\n"
+                        "\n"
+                        "    /* line 4: s = a + b */\n"
+                        "    *c_bar = s;\n"
+                        "    return y;\n"
+                        "}\n");
+    free(g);
+    free(code);
+}
+END_TEST
+
 /* ---- regressions: bugs these tests found, now fixed ---- */
 
 /* Was a bug: `b - a / b` made f_hvp contain `--(...)`, which is not C; so
@@ -1133,6 +1357,9 @@ Suite *suite_e2e(void)
     tcase_add_test(tc, test_deterministic);
     tcase_add_test(tc, test_stability);
     tcase_add_test(tc, test_real_float);
+    tcase_add_test(tc, test_source_line_headers);
+    tcase_add_test(tc, test_source_line_notes);
+    tcase_add_test(tc, test_source_line_format);
     tcase_add_test(tc, test_bug_double_minus);
     tcase_add_test(tc, test_bug_sigmoid_tail);
     tcase_add_test(tc, test_bug_double_minus_silent);

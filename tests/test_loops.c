@@ -651,14 +651,24 @@ START_TEST(test_dx_loops)
         ad_unit(&L.prog.units.p[u]);
     char *code = check_both(&L.prog, "dxloops");
     char *s = fn_text(code, "double spring(");
-    ck_assert_msg(strstr(s, "        double a = -k * x - c * v;  /* line 8: a = -k * x - c * v */\n"
-                            "        x = x + 0.01 * v;  /* line 9: x = x + dt * v */\n"
-                            "        v = v + 0.01 * a;  /* line 10: v = v + dt * a */\n"),
+    /* a loop body's statements from other lines than the loop's are
+     * announced inside it, one header per source line */
+    ck_assert_msg(strstr(s, "    /* line 7: for i in 0..100 { */\n"
+                            "    double x = x0;\n"
+                            "    double v = v0;\n"
+                            "    for (int i = 0; i < 100; i++) {\n"
+                            "        /* line 8: a = -k * x - c * v */\n"
+                            "        double a = -k * x - c * v;\n"
+                            "        /* line 9: x = x + dt * v */\n"
+                            "        x = x + 0.01 * v;\n"
+                            "        /* line 10: v = v + dt * a */\n"
+                            "        v = v + 0.01 * a;\n"
+                            "    }\n"),
                   "%s", s);
     free(s);
     s = fn_text(code, "double spring_grad(");
-    ck_assert_msg(strstr(s, "x_tape[i] = x;  /* line 7: the tape keeps x at the start of iteration i */") &&
-                      strstr(s, "for (int i = 99; i >= 0; i--) {  /* line 7, backwards: for i in 0..100 { */"),
+    ck_assert_msg(strstr(s, "        x_tape[i] = x;  /* the tape keeps x at the start of iteration i */\n") &&
+                      strstr(s, "    for (int i = 99; i >= 0; i--) {  /* backwards */\n"),
                   "%s", s);
     free(s);
     s = fn_text(code, "double nested(");
