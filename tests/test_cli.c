@@ -79,6 +79,30 @@ START_TEST(test_help_version)
 }
 END_TEST
 
+/* --help's --stats example is what dxc --stats prints for that model. */
+START_TEST(test_help_stats_example)
+{
+    char *help = NULL, *stats = NULL;
+    ck_assert_int_eq(dxc("--help", &help, NULL), 0);
+    const char *line = help ? strstr(help, "spring_grad: tape") : NULL;
+    ck_assert_msg(line, "--help has no --stats example:\n%s", help);
+    char want[256];
+    snprintf(want, sizeof want, "%.*s", (int)strcspn(line, "\n"), line);
+    const char *ws = strstr(line, "(workspace variant spring_grad_ws");
+    ck_assert_ptr_nonnull(ws);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s' '%s/tests/models/spring.dx' --stats --workspace -o /dev/null 2>&1",
+             tu_dxc(), tu_root());
+    ck_assert_int_eq(tu_run(cmd, &stats, NULL), 0);
+    ck_assert_msg(stats && strstr(stats, want), "--help says '%s'; dxc --stats says:\n%s", want, stats);
+    char ws_want[256];
+    snprintf(ws_want, sizeof ws_want, "%.*s", (int)strcspn(ws, "\n"), ws);
+    ck_assert_msg(strstr(stats, ws_want), "--help says '%s'; dxc --stats says:\n%s", ws_want, stats);
+    free(help);
+    free(stats);
+}
+END_TEST
+
 static const char *bad_args[] = {
     "--bogus m.dx", "m.dx --bogus", "-x m.dx", "--emit=bogus m.dx", "--real=long m.dx",
     "m.dx -o",      "",             "-o out.c", "m.dx m.dx",        "m.dx --header",
@@ -496,6 +520,7 @@ Suite *suite_cli(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_help_version);
+    tcase_add_test(tc, test_help_stats_example);
     tcase_add_loop_test(tc, test_bad_options, 0, (int)(sizeof bad_args / sizeof bad_args[0]));
     tcase_add_test(tc, test_missing_input);
     tcase_add_test(tc, test_output_places);
