@@ -34,7 +34,7 @@ TEST_OBJ = $(TEST_SRC:%.c=$(B)/%.o)
 
 all: $(B)/dxc $(B)/libdxrt.a $(B)/dxrt.pc
 
-$(B)/dxc: $(B)/driver/main.o $(CORE_OBJ)
+$(B)/dxc: $(B)/driver/main.o $(B)/driver/output.o $(CORE_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lm -lpthread
 
 $(B)/libdxrt.a: $(RT_OBJ)
@@ -55,13 +55,19 @@ $(B)/parser.c $(B)/parser.h &: parser/parser.y
 
 # Generated scanner and parser: their own code is not held to our warnings.
 $(B)/lexer.o: $(B)/lexer.c $(B)/parser.h
-	$(CC) $(CFLAGS) $(DXCFLAGS) -Wno-unused-function -Wno-sign-compare -c -o $@ $<
+	$(CC) $(CFLAGS) $(DXCFLAGS) -Wno-unused-function -Wno-sign-compare -MMD -MP -c -o $@ $<
 $(B)/parser.o: $(B)/parser.c $(B)/lexer.h
-	$(CC) $(CFLAGS) $(DXCFLAGS) -Wno-unused-function -c -o $@ $<
+	$(CC) $(CFLAGS) $(DXCFLAGS) -Wno-unused-function -MMD -MP -c -o $@ $<
 
-$(B)/%.o: %.c $(B)/parser.h $(B)/lexer.h $(wildcard */*.h) $(wildcard */*.def)
+# Header dependencies come from the compiler (-MMD -MP writes a .d file
+# beside each object), so a header generated elsewhere under $(B) never
+# makes everything stale.  The scanner's and parser's headers are made
+# before any object that might include them (order-only).
+$(B)/%.o: %.c | $(B)/parser.h $(B)/lexer.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(DXCFLAGS) $(WARN) $(CHECK_CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) $(DXCFLAGS) $(WARN) $(CHECK_CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(wildcard $(B)/*.d $(B)/*/*.d)
 
 $(B)/dxtest: $(TEST_OBJ) $(CORE_OBJ) $(B)/libdxrt.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(TEST_OBJ) $(CORE_OBJ) $(B)/libdxrt.a $(CHECK_LIBS) -lm -lpthread
@@ -84,7 +90,7 @@ check-valgrind: $(B)/dxtest $(B)/dxc
 	DX_ROOT=$(CURDIR) DXC="$(CURDIR)/$(B)/dxc" DXRT_DIR=$(CURDIR)/runtime DXRT_LIB=$(CURDIR)/$(B)/libdxrt.a \
 	    DX_VALGRIND=1 CK_FORK=no valgrind --error-exitcode=1 --leak-check=full -q $(B)/dxtest
 
-# The differential tester (issue 5): N random programs through the
+# The differential tester: N random programs through the
 # interpreter checks, CC_RUNS of them also compiled with dxc and gcc;
 # failures are reduced and saved under tests/regress/ (tools/fuzz_diff.c).
 N       ?= 1000
@@ -107,9 +113,22 @@ fuzz-diff: $(B)/fuzz_diff $(B)/dxc
 bench: $(B)/dxc
 	DXC=$(CURDIR)/$(B)/dxc B=$(CURDIR)/$(B) sh bench/run.sh
 
+# The first run: dxc compiles the three seed examples (y = x^2, the graph
+# (a + b) * c, a neuron), a small C program calls each function and its
+# gradient, and prints them beside finite differences.
+EX = $(B)/example
 example: $(B)/dxc
-	$(B)/dxc examples/square.dx -o $(B)/square.c --header $(B)/square.h
-	cat $(B)/square.c
+	@mkdir -p $(EX)
+	$(B)/dxc examples/square.dx -o $(EX)/square.c --header $(EX)/square.h
+	$(B)/dxc examples/graph.dx -o $(EX)/graph.c --header $(EX)/graph.h
+	$(B)/dxc examples/neuron.dx -o $(EX)/neuron.c --header $(EX)/neuron.h
+	$(CC) -std=c99 -Wall -Wextra -Wpedantic -Werror -I$(EX) -o $(EX)/seed \
+	    examples/seed.c $(EX)/square.c $(EX)/graph.c $(EX)/neuron.c -lm
+	@echo
+	@$(EX)/seed
+	@echo
+	@echo "The C that dxc wrote is in $(EX)/ (square.c, graph.c, neuron.c): each"
+	@echo "function, then its gradient as a forward and a backward pass."
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \

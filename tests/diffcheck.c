@@ -405,7 +405,7 @@ static void check_unit(Ctx *c)
     if (scalar)
         mag2 = fabs(od[0]);
     if (fabs(gv - uj) > 1e-10 * (mag1 + mag2)) {
-        /* beyond the issue's bound: allowed only within the rounding
+        /* beyond that bound: allowed only within the rounding
          * noise of the two sides (measured by moving x by 1e-12), which
          * cancellation inside a derivative can make larger */
         if (fabs(gv - uj) > 1e-9 * (1 + maxabs(y, m)) && fabs(gv - uj) > 10 * dot_noise(c, gv, uj)) {

@@ -1,6 +1,6 @@
 /*
  * diffcheck.h - the differential tester's checks on one .dx program, and
- * the reduction of a failing one (issue 5).
+ * the reduction of a failing one.
  *
  * dc_check runs, in a child process (a crash or an internal error of the
  * compiler is a result, not the end of the run):

@@ -79,6 +79,30 @@ START_TEST(test_help_version)
 }
 END_TEST
 
+/* --help's --stats example is what dxc --stats prints for that model. */
+START_TEST(test_help_stats_example)
+{
+    char *help = NULL, *stats = NULL;
+    ck_assert_int_eq(dxc("--help", &help, NULL), 0);
+    const char *line = help ? strstr(help, "spring_grad: tape") : NULL;
+    ck_assert_msg(line, "--help has no --stats example:\n%s", help);
+    char want[256];
+    snprintf(want, sizeof want, "%.*s", (int)strcspn(line, "\n"), line);
+    const char *ws = strstr(line, "(workspace variant spring_grad_ws");
+    ck_assert_ptr_nonnull(ws);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s' '%s/tests/models/spring.dx' --stats --workspace -o /dev/null 2>&1",
+             tu_dxc(), tu_root());
+    ck_assert_int_eq(tu_run(cmd, &stats, NULL), 0);
+    ck_assert_msg(stats && strstr(stats, want), "--help says '%s'; dxc --stats says:\n%s", want, stats);
+    char ws_want[256];
+    snprintf(ws_want, sizeof ws_want, "%.*s", (int)strcspn(ws, "\n"), ws);
+    ck_assert_msg(strstr(stats, ws_want), "--help says '%s'; dxc --stats says:\n%s", ws_want, stats);
+    free(help);
+    free(stats);
+}
+END_TEST
+
 static const char *bad_args[] = {
     "--bogus m.dx", "m.dx --bogus", "-x m.dx", "--emit=bogus m.dx", "--real=long m.dx",
     "m.dx -o",      "",             "-o out.c", "m.dx m.dx",        "m.dx --header",
@@ -260,6 +284,233 @@ START_TEST(test_emit_dot)
 }
 END_TEST
 
+
+/* ---- where output goes: what cc does with -o ---- */
+
+/* The text dxc writes for m.dx, as printed on standard output. */
+static char *expected_c(void)
+{
+    char *out = NULL;
+    ck_assert_int_eq(dxc("m.dx", &out, NULL), 0);
+    ck_assert_ptr_nonnull(out);
+    return out;
+}
+
+static void assert_file(const char *name, const char *want)
+{
+    char *got = tu_read(tu_path(name), NULL);
+    ck_assert_msg(got, "%s was not written", name);
+    ck_assert_msg(!strcmp(got, want), "%s holds something else:\n%.300s", name, got);
+    free(got);
+}
+
+/* No temporary file is left in the directory. */
+static void assert_no_temp(void)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "cd '%s' && ls -aR | grep -c dxtmp", tu_tmpdir());
+    char *n = NULL;
+    tu_run(cmd, &n, NULL);
+    ck_assert_msg(n && atoi(n) == 0, "temporary files left behind: %s", n);
+    free(n);
+}
+
+/* -o or --header naming the input, or each other, is refused before
+ * anything is written. */
+static const char *clash_args[] = {
+    "m.dx -o m.dx",          "m.dx -o ./m.dx",           "m.dx -o x.c --header m.dx",
+    "m.dx -o lm.c",          "m.dx -o a.c --header a.c", "m.dx -o a.c --header ./a.c",
+    "m.dx --header -",       "m.dx -o - --header -",     "m.dx -o e.c --header e.c",
+};
+
+START_TEST(test_output_clash)
+{
+    const char *src = tu_read(tu_path("m.dx"), NULL);
+    ck_assert_int_eq(sh("ln -s m.dx lm.c && echo old > e.c%s", ""), 0);
+    char *out = NULL, *err = NULL;
+    ck_assert_int_eq(dxc(clash_args[_i], &out, &err), 1);
+    ck_assert_msg(err && match("^dxc: error: .*(input file|same file|standard output)", err),
+                  "dxc %s: %s", clash_args[_i], err);
+    ck_assert_msg(!out || !*out, "dxc %s printed: %s", clash_args[_i], out);
+    assert_file("m.dx", src);
+    assert_file("e.c", "old\n");
+    ck_assert_ptr_null(tu_read(tu_path("a.c"), NULL));
+    ck_assert_ptr_null(tu_read(tu_path("x.c"), NULL));
+    ck_assert_int_eq(sh("test -L lm.c%s", ""), 0);
+    assert_no_temp();
+    free((void *)src);
+    free(out);
+    free(err);
+}
+END_TEST
+
+/* A new file gets 0666 minus the umask; an existing one keeps its mode
+ * and is replaced by a rename (a new inode), leaving no temporary file. */
+START_TEST(test_output_modes)
+{
+    char *want = expected_c();
+    ck_assert_int_eq(sh("umask 027 && '%s' m.dx -o new.c --header new.h", tu_dxc()), 0);
+    ck_assert_int_eq(sh("test \"$(stat -c %%a new.c)\" = 640 && test \"$(stat -c %%a new.h)\" = 640%s", ""),
+                     0);
+    ck_assert_int_eq(sh("umask 0 && '%s' m.dx -o open.c", tu_dxc()), 0);
+    ck_assert_int_eq(sh("test \"$(stat -c %%a open.c)\" = 666%s", ""), 0);
+    ck_assert_int_eq(sh("echo old > old.c && chmod 604 old.c && stat -c %%i old.c > ino%s", ""), 0);
+    ck_assert_int_eq(sh("umask 077 && '%s' m.dx -o old.c", tu_dxc()), 0);
+    ck_assert_int_eq(sh("test \"$(stat -c %%a old.c)\" = 604%s", ""), 0);
+    ck_assert_int_eq(sh("test \"$(stat -c %%i old.c)\" != \"$(cat ino)\"%s", ""), 0);
+    assert_file("new.c", want);
+    assert_file("old.c", want);
+    assert_no_temp();
+    free(want);
+}
+END_TEST
+
+/* A symbolic link is written through, wherever it points, even when what
+ * it names does not exist yet; the link stays a link. */
+START_TEST(test_output_symlink)
+{
+    char *want = expected_c();
+    ck_assert_int_eq(sh("mkdir sub && echo old > sub/real.c && ln -s sub/real.c link.c && "
+                        "ln -s ../sub/new.c sub/dangling.c && ln -s link.c twice.c%s",
+                        ""),
+                     0);
+    ck_assert_int_eq(dxc("m.dx -o twice.c --header sub/dangling.c", NULL, NULL), 0);
+    ck_assert_int_eq(sh("test -L link.c && test -L twice.c && test -L sub/dangling.c%s", ""), 0);
+    assert_file("sub/real.c", want);
+    char *h = tu_read(tu_path("sub/new.c"), NULL);
+    ck_assert_msg(h && strstr(h, "#ifndef"), "the header did not go through the dangling link");
+    free(h);
+    /* a loop of links is an error, not a hang */
+    ck_assert_int_eq(sh("ln -s loop1 loop2 && ln -s loop2 loop1%s", ""), 0);
+    char *err = NULL;
+    ck_assert_int_eq(dxc("m.dx -o loop1", NULL, &err), 1);
+    ck_assert_msg(err && match("^dxc: error: cannot write 'loop1'", err), "%s", err);
+    free(err);
+    assert_no_temp();
+    free(want);
+}
+END_TEST
+
+/* A FIFO is written into (a reader gets the C), and stays a FIFO; a
+ * character device such as /dev/null is written into, not replaced. */
+START_TEST(test_output_fifo_device)
+{
+    char *want = expected_c();
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "mkfifo ff && { cat ff > got.c & pid=$!; timeout 20 '%s' m.dx -o ff; st=$?; "
+             "wait $pid; exit $st; }",
+             tu_dxc());
+    ck_assert_int_eq(sh("%s", cmd), 0);
+    ck_assert_int_eq(sh("test -p ff%s", ""), 0);
+    assert_file("got.c", want);
+    ck_assert_int_eq(dxc("m.dx -o /dev/null --header /dev/null", NULL, NULL), 1); /* the same file */
+    ck_assert_int_eq(dxc("m.dx -o /dev/null", NULL, NULL), 0);
+    ck_assert_int_eq(sh("test -c /dev/null%s", ""), 0);
+    /* /dev/stdout (a link to the caller's pipe) and "-" are standard output */
+    char *out = NULL;
+    ck_assert_int_eq(dxc("m.dx -o /dev/stdout", &out, NULL), 0);
+    ck_assert_msg(out && !strcmp(out, want), "-o /dev/stdout: %.200s", out);
+    free(out);
+    ck_assert_int_eq(dxc("-o - m.dx", &out, NULL), 0);
+    ck_assert_msg(out && !strcmp(out, want), "-o -: %.200s", out);
+    free(out);
+    /* a directory is an error */
+    char *err = NULL;
+    ck_assert_int_eq(sh("mkdir dir%s", ""), 0);
+    ck_assert_int_eq(dxc("m.dx -o dir", NULL, &err), 1);
+    ck_assert_msg(err && match("^dxc: error: cannot write 'dir': it is a directory", err), "%s", err);
+    free(err);
+    free(want);
+}
+END_TEST
+
+/* On any error no output is touched: a bad program, or a header that
+ * cannot be written while the C file could. */
+START_TEST(test_output_untouched_on_error)
+{
+    ck_assert_int_eq(sh("echo old > a.c && echo old > a.h && printf 'fn f(x) = y\\n' > bad.dx%s", ""),
+                     0);
+    ck_assert_int_eq(dxc("bad.dx -o a.c --header a.h", NULL, NULL), 1);
+    ck_assert_int_eq(dxc("m.dx -o a.c --header no/such/dir/a.h", NULL, NULL), 1);
+    assert_file("a.c", "old\n");
+    assert_file("a.h", "old\n");
+    char *out = NULL;
+    ck_assert_int_eq(dxc("bad.dx", &out, NULL), 1);
+    ck_assert_msg(!out || !*out, "a failed compilation printed: %s", out);
+    free(out);
+    assert_no_temp();
+}
+END_TEST
+
+/* "-" reads the program from standard input; errors name it <stdin>. */
+START_TEST(test_stdin_input)
+{
+    char *want = expected_c(), *out = NULL, *err = NULL;
+    ck_assert_int_eq(dxc("- < m.dx", &out, NULL), 0);
+    ck_assert_ptr_nonnull(out);
+    const char *a = strchr(want, '\n'), *b = strchr(out, '\n');
+    ck_assert_msg(a && b && !strcmp(a, b), "from stdin:\n%.300s", out);
+    ck_assert_msg(strstr(out, "from <stdin>"), "%.200s", out);
+    free(out);
+    ck_assert_int_eq(sh("printf 'fn f(x) = y\\n' > bad.dx%s", ""), 0);
+    ck_assert_int_eq(dxc("-o s.c - < bad.dx", NULL, &err), 1);
+    ck_assert_msg(err && match("^<stdin>:1:11: error: ", err), "%s", err);
+    ck_assert_ptr_null(tu_read(tu_path("s.c"), NULL));
+    free(err);
+    free(want);
+}
+END_TEST
+
+/* ---- the first run: make example, then make has nothing to do ---- */
+
+/* In a copy of the source tree: `make example` builds the compiler,
+ * compiles the seed examples, runs them and prints each derivative beside
+ * its finite difference; afterwards `make` is up to date (the headers
+ * make example generates under build/ are nobody's dependency). */
+START_TEST(test_make_example)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && mkdir src && cd '%s' && cp -R Makefile common lexer parser ir codegen "
+             "driver runtime examples '%s/src'",
+             tu_tmpdir(), tu_root(), tu_tmpdir());
+    ck_assert_int_eq(tu_run(cmd, NULL, NULL), 0);
+    /* make's own variables from an enclosing `make check` must not leak in */
+    const char *make = "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory";
+    char *out = NULL, *err = NULL;
+    snprintf(cmd, sizeof cmd, "cd '%s/src' && %s -j2 example", tu_tmpdir(), make);
+    int st = tu_run(cmd, &out, &err);
+    ck_assert_msg(st == 0, "make example failed (%d):\n%s\n%s", st, out, err);
+    const char *want[] = {
+        "square(3) = 9, dy/dx = 6 (finite differences: 6.000000)",
+        "f = 20, gradient (4, 4, 5) (finite differences: 4.000000, 4.000000, 5.000000)",
+        "y = 1.1, loss = 0.005, dloss/dw = 0.2, dloss/db = 0.1 (finite differences: 0.200000, "
+        "0.100000)",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        ck_assert_msg(strstr(out, want[i]), "make example does not print '%s':\n%s", want[i], out);
+    free(out);
+    free(err);
+    /* the rest of the build, then nothing left to do, even after another
+     * make example and a header written straight into build/ */
+    snprintf(cmd, sizeof cmd,
+             "cd '%s/src' && %s -j2 >/dev/null && %s example >/dev/null && "
+             "build/dxc examples/graph.dx -o build/graph.c --header build/graph.h && %s -q",
+             tu_tmpdir(), make, make, make);
+    st = tu_run(cmd, &out, &err);
+    ck_assert_msg(st == 0, "make is not up to date after make example (%d):\n%s\n%s", st, out, err);
+    free(out);
+    free(err);
+    /* and a header change rebuilds what includes it */
+    snprintf(cmd, sizeof cmd, "cd '%s/src' && touch ir/ir.h && %s -n | grep -c 'ir/opt.c'",
+             tu_tmpdir(), make);
+    st = tu_run(cmd, &out, NULL);
+    ck_assert_msg(st == 0 && out && atoi(out) >= 1, "touching ir/ir.h rebuilds nothing: %s", out);
+    free(out);
+}
+END_TEST
+
 Suite *suite_cli(void);
 
 Suite *suite_cli(void)
@@ -269,12 +520,24 @@ Suite *suite_cli(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_help_version);
+    tcase_add_test(tc, test_help_stats_example);
     tcase_add_loop_test(tc, test_bad_options, 0, (int)(sizeof bad_args / sizeof bad_args[0]));
     tcase_add_test(tc, test_missing_input);
     tcase_add_test(tc, test_output_places);
     tcase_add_test(tc, test_header);
     tcase_add_test(tc, test_emit_ir);
     tcase_add_test(tc, test_emit_dot);
+    tcase_add_loop_test(tc, test_output_clash, 0, (int)(sizeof clash_args / sizeof clash_args[0]));
+    tcase_add_test(tc, test_output_modes);
+    tcase_add_test(tc, test_output_symlink);
+    tcase_add_test(tc, test_output_fifo_device);
+    tcase_add_test(tc, test_output_untouched_on_error);
+    tcase_add_test(tc, test_stdin_input);
     suite_add_tcase(s, tc);
+    TCase *mk = tcase_create("make");
+    tcase_add_checked_fixture(mk, setup, teardown);
+    tcase_set_timeout(mk, 600);
+    tcase_add_test(mk, test_make_example);
+    suite_add_tcase(s, mk);
     return s;
 }

@@ -1,5 +1,5 @@
 /*
- * test_diff.c - the differential tester in `make check` (issue 5): a
+ * test_diff.c - the differential tester in `make check`: a
  * fixed-seed sample of random programs (tests/progen.c) through every
  * interpreter check and a few through compiled C (tests/diffcheck.c), the
  * regression programs of tests/regress/, and the pieces on their own: the

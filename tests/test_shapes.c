@@ -168,7 +168,7 @@ static const struct {
     {"const K = 2\nfn f(x[3]) = sum(x[K] for K in 0..3)", 2, 27, "'K' is a constant; an index variable cannot take its name"},
     {"fn g(v) = v\nfn f(x[3]) = sum(x[g] for g in 0..3)", 2, 27, "'g' is a function; an index variable cannot take its name"},
     {"fn f(x[3]) = i(2) + sum(x[i] for i in 0..3)", 1, 14, "no function named 'i'"},
-    /* for statements are issue 4 */
+    /* a for statement's body is checked over the iterations that run */
     {"fn f(x[3]) {\n s = 0\n for i in 0..4 {\n s = s + x[i]\n }\n return s\n}", 4, 12, "ranges over 0..3"},
 };
 

@@ -30,7 +30,7 @@
  *     dxrt_check_hvp (differences of spring_grad).
  * With the header from dxc --workspace (-DDX_WS), also:
  *   - spring_grad_WS_BYTES <= 2 * 8 * 10000 + 1024: the tape holds at
- *     most two doubles per step (issue 4), plus 1 KiB of slack;
+ *     most two doubles per step, plus 1 KiB of slack;
  *   - spring_grad_ws on a malloc'ed workspace of exactly
  *     spring_grad_WS_BYTES bytes, followed by a guard that must stay
  *     untouched, filled with different garbage on two calls: both give
@@ -261,7 +261,7 @@ int main(void)
            "spring_hvp_WS_BYTES %lu\n",
            (unsigned long)spring_WS_BYTES, (unsigned long)spring_grad_WS_BYTES,
            (unsigned long)spring_jvp_WS_BYTES, (unsigned long)spring_hvp_WS_BYTES);
-    /* issue 4: "needs no more than two doubles per step" */
+    /* the spring needs no more than two doubles per step */
     if (!((size_t)spring_grad_WS_BYTES <= (size_t)2 * 8 * NSTEP + 1024)) {
         printf("FAIL the tape of spring_grad takes %lu bytes, over two doubles per step (%lu)\n",
                (unsigned long)spring_grad_WS_BYTES, (unsigned long)(2 * 8 * NSTEP + 1024));

@@ -1,0 +1,298 @@
+/*
+ * output.c - dxc's output files: collected in memory while compiling,
+ * put in place only once everything succeeded (see output.h for the
+ * rules, which follow what a C compiler does with -o).
+ */
+#define _XOPEN_SOURCE 700 /* realpath */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../common/dx.h"
+#include "output.h"
+
+enum { OUT_STDOUT, OUT_DIRECT, OUT_REPLACE, OUT_IN_PLACE };
+enum { MAX_LINKS = 40 };
+
+static int is_stdout(const char *name)
+{
+    return !name || !strcmp(name, "-");
+}
+
+/* The directory part of path ("." when it has none), into dir. */
+static void dir_of(const char *path, char *dir, size_t cap)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, cap, ".");
+    else if (slash == path)
+        snprintf(dir, cap, "/");
+    else
+        snprintf(dir, cap, "%.*s", (int)(slash - path), path);
+}
+
+/* Follows name through symbolic links until it names something that is
+ * not a link (or nothing): the place a write to name really goes.  A
+ * relative link is read from the link's own directory.  Returns 0, or an
+ * errno value. */
+static int follow_links(const char *name, char *out, size_t cap)
+{
+    if (snprintf(out, cap, "%s", name) >= (int)cap)
+        return ENAMETOOLONG;
+    for (int hops = 0;; hops++) {
+        struct stat st;
+        if (lstat(out, &st) != 0 || !S_ISLNK(st.st_mode))
+            return 0;
+        if (hops == MAX_LINKS)
+            return ELOOP;
+        char link[PATH_MAX], dir[PATH_MAX];
+        ssize_t n = readlink(out, link, sizeof link - 1);
+        if (n < 0)
+            return errno;
+        link[n] = 0;
+        dir_of(out, dir, sizeof dir);
+        int w = link[0] == '/' ? snprintf(out, cap, "%s", link)
+                               : snprintf(out, cap, "%s/%s", dir, link);
+        if (w >= (int)cap)
+            return ENAMETOOLONG;
+    }
+}
+
+/* A name for the place a path writes to, comparable with another's: the
+ * device and inode when it exists, else its directory's real path and
+ * its last component. */
+typedef struct {
+    int exists;
+    dev_t dev;
+    ino_t ino;
+    char path[2 * PATH_MAX + 2];
+} Place;
+
+static void place_of(const char *name, Place *p)
+{
+    char target[PATH_MAX], dir[PATH_MAX], real[PATH_MAX];
+    struct stat st;
+    memset(p, 0, sizeof *p);
+    if (follow_links(name, target, sizeof target) != 0)
+        snprintf(target, sizeof target, "%s", name);
+    if (stat(target, &st) == 0) {
+        p->exists = 1;
+        p->dev = st.st_dev;
+        p->ino = st.st_ino;
+        return;
+    }
+    dir_of(target, dir, sizeof dir);
+    const char *base = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
+    if (realpath(dir, real))
+        snprintf(p->path, sizeof p->path, "%s/%s", real, base);
+    else
+        snprintf(p->path, sizeof p->path, "%s", target);
+}
+
+static int same_place(const char *a, const char *b)
+{
+    if (is_stdout(a) || is_stdout(b))
+        return is_stdout(a) && is_stdout(b);
+    Place pa, pb;
+    place_of(a, &pa);
+    place_of(b, &pb);
+    if (pa.exists || pb.exists)
+        return pa.exists && pb.exists && pa.dev == pb.dev && pa.ino == pb.ino;
+    return !strcmp(pa.path, pb.path);
+}
+
+static const char *what(int i)
+{
+    return i == 0 ? "output file" : "header file";
+}
+
+int out_check_names(const char *input, OutFile *const outs[], int n)
+{
+    for (int i = 0; i < n; i++) {
+        const char *name = outs[i]->name;
+        if (strcmp(input, "-") && !is_stdout(name) && same_place(input, name)) {
+            diag_plain("%s '%s' is the input file; dxc will not overwrite its own input", what(i),
+                       name);
+            return 1;
+        }
+        for (int j = 0; j < i; j++)
+            if (same_place(outs[j]->name, name)) {
+                if (is_stdout(name))
+                    diag_plain("the C code and the header cannot both go to standard output");
+                else
+                    diag_plain("%s '%s' and %s '%s' are the same file", what(j), outs[j]->name,
+                               what(i), name);
+                return 1;
+            }
+    }
+    return 0;
+}
+
+int out_open(OutFile *o, const char *name)
+{
+    memset(o, 0, sizeof *o);
+    o->name = name;
+    o->f = open_memstream(&o->buf, &o->len);
+    if (!o->f) {
+        diag_plain("out of memory");
+        return 1;
+    }
+    return 0;
+}
+
+FILE *out_stream(const OutFile *o)
+{
+    return o->f;
+}
+
+void out_discard(OutFile *o)
+{
+    if (o->f)
+        fclose(o->f);
+    free(o->buf);
+    o->f = NULL;
+    o->buf = NULL;
+}
+
+/* Writes all of buf to fd; 0 on success, else an errno value. */
+static int write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = write(fd, buf, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return w < 0 ? errno : EIO;
+        buf += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+static int fail(const OutFile *o, int err)
+{
+    diag_plain("cannot write '%s': %s", o->name, strerror(err));
+    return 1;
+}
+
+/* The permission bits of a new file: 0666 minus the umask. */
+static mode_t new_file_mode(void)
+{
+    mode_t mask = umask(0);
+    umask(mask);
+    return 0666 & ~mask;
+}
+
+/* Writes o's text to a new temporary file beside its regular (or not yet
+ * existing) target, with the target's mode; sets o->kind to OUT_REPLACE,
+ * or to OUT_IN_PLACE when the directory refuses a new file but the target
+ * itself may be written.  Returns 0, or an errno value. */
+static int write_temp(OutFile *o, const struct stat *old)
+{
+    char dir[PATH_MAX];
+    dir_of(o->target, dir, sizeof dir);
+    const char *base = strrchr(o->target, '/') ? strrchr(o->target, '/') + 1 : o->target;
+    if (snprintf(o->tmp, sizeof o->tmp, "%s/.%s.dxtmp.XXXXXX", dir, base) >= (int)sizeof o->tmp)
+        return ENAMETOOLONG;
+    int fd = mkstemp(o->tmp);
+    if (fd < 0) {
+        int e = errno;
+        o->tmp[0] = 0;
+        if (old && (e == EACCES || e == EPERM || e == EROFS) && access(o->target, W_OK) == 0) {
+            o->kind = OUT_IN_PLACE;
+            return 0;
+        }
+        return e;
+    }
+    o->kind = OUT_REPLACE;
+    int e = write_all(fd, o->buf, o->len);
+    if (!e && old && fchown(fd, old->st_uid, old->st_gid) != 0) {
+        /* not ours to give away: the file becomes ours, as with cp */
+    }
+    if (!e && fchmod(fd, old ? old->st_mode & 07777 : new_file_mode()) != 0)
+        e = errno;
+    if (close(fd) != 0 && !e)
+        e = errno;
+    return e;
+}
+
+/* Phase one for one output: decides where it goes and, for a regular
+ * file, writes its temporary file.  Touches nothing the user has. */
+static int prepare(OutFile *o)
+{
+    if (is_stdout(o->name)) {
+        o->kind = OUT_STDOUT;
+        return 0;
+    }
+    int e = follow_links(o->name, o->target, sizeof o->target);
+    if (e)
+        return fail(o, e);
+    struct stat st;
+    if (stat(o->target, &st) != 0) {
+        if (errno != ENOENT)
+            return fail(o, errno);
+        e = write_temp(o, NULL);
+    } else if (S_ISDIR(st.st_mode)) {
+        diag_plain("cannot write '%s': it is a directory", o->name);
+        return 1;
+    } else if (!S_ISREG(st.st_mode)) {
+        o->kind = OUT_DIRECT; /* a FIFO or a device: opened when committing */
+        return 0;
+    } else {
+        e = write_temp(o, &st);
+    }
+    return e ? fail(o, e) : 0;
+}
+
+/* Phase two for one output: puts it in place. */
+static int place(OutFile *o)
+{
+    int e = 0;
+    if (o->kind == OUT_STDOUT) {
+        if (fwrite(o->buf, 1, o->len, stdout) != o->len || fflush(stdout) != 0) {
+            diag_plain("cannot write to standard output");
+            return 1;
+        }
+        return 0;
+    }
+    if (o->kind == OUT_REPLACE) {
+        if (rename(o->tmp, o->target) != 0) {
+            e = errno;
+            unlink(o->tmp);
+        }
+        o->tmp[0] = 0;
+        return e ? fail(o, e) : 0;
+    }
+    int flags = O_WRONLY | (o->kind == OUT_IN_PLACE ? O_TRUNC : 0);
+    int fd = open(o->target, flags);
+    if (fd < 0)
+        return fail(o, errno);
+    e = write_all(fd, o->buf, o->len);
+    if (close(fd) != 0 && !e)
+        e = errno;
+    return e ? fail(o, e) : 0;
+}
+
+int out_commit_all(OutFile *const outs[], int n)
+{
+    int bad = 0;
+    for (int i = 0; i < n && !bad; i++) {
+        if (fflush(outs[i]->f) != 0 || ferror(outs[i]->f)) {
+            diag_plain("out of memory");
+            bad = 1;
+        }
+        bad = bad || prepare(outs[i]);
+    }
+    for (int i = 0; i < n; i++) {
+        if (bad && outs[i]->tmp[0])
+            unlink(outs[i]->tmp);
+        else if (!bad)
+            bad |= place(outs[i]);
+        out_discard(outs[i]);
+    }
+    return bad;
+}

@@ -1,0 +1,52 @@
+/*
+ * output.h - where dxc's output files go, written only when the whole
+ * compilation has succeeded.
+ *
+ * The compiler writes each output into memory (out_stream); out_commit_all
+ * then puts every output in place, the way a C compiler treats -o:
+ *
+ *   - no name, or "-": standard output;
+ *   - a symbolic link is followed, and what it names is written;
+ *   - a FIFO or a device is opened and written into directly;
+ *   - a regular file, or a name that does not exist yet, is replaced
+ *     atomically: a temporary file in the same directory, renamed over it.
+ *     An existing file keeps its permission bits (and, where allowed, its
+ *     owner); a new one gets 0666 minus the umask.  When the directory is
+ *     not writable but the file is, the file is rewritten in place.
+ *
+ * On any error nothing has been touched: every temporary file is written
+ * and closed before the first rename.
+ */
+#ifndef DX_OUTPUT_H
+#define DX_OUTPUT_H
+
+#include <stdio.h>
+
+typedef struct {
+    const char *name; /* as given: NULL or "-" for standard output */
+    char *buf;        /* what the compiler wrote (open_memstream) */
+    size_t len;
+    FILE *f;
+    /* set by out_commit_all */
+    char target[4096]; /* the name with every symbolic link followed */
+    char tmp[4096];    /* the temporary file beside a regular target */
+    int kind;          /* OUT_STDOUT, OUT_DIRECT, OUT_REPLACE, OUT_IN_PLACE */
+} OutFile;
+
+/* The place each output names must differ from the input and from each
+ * other ("-" and no name are all standard output).  Reports the clash as
+ * a plain error and returns 1. */
+int out_check_names(const char *input, OutFile *const outs[], int n);
+
+/* Starts collecting an output in memory; returns 1 (reported) on failure. */
+int out_open(OutFile *o, const char *name);
+/* The stream the compiler writes to. */
+FILE *out_stream(const OutFile *o);
+/* Drops what was collected; nothing is written. */
+void out_discard(OutFile *o);
+/* Puts every output in place, as described above; returns 1 (reported)
+ * if any could not be, having touched none when it was found before the
+ * first rename. */
+int out_commit_all(OutFile *const outs[], int n);
+
+#endif
