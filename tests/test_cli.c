@@ -476,8 +476,11 @@ START_TEST(test_make_example)
              "driver runtime examples '%s/src'",
              tu_tmpdir(), tu_root(), tu_tmpdir());
     ck_assert_int_eq(tu_run(cmd, NULL, NULL), 0);
-    /* make's own variables from an enclosing `make check` must not leak in */
-    const char *make = "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory";
+    /* make's own variables from an enclosing `make check` must not leak in,
+     * nor the variables make B=dir CC=... check exports (the copy builds in
+     * build/ with the defaults) */
+    const char *make = "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u B -u CC -u CFLAGS -u LDFLAGS make "
+                       "--no-print-directory";
     char *out = NULL, *err = NULL;
     snprintf(cmd, sizeof cmd, "cd '%s/src' && %s -j2 example", tu_tmpdir(), make);
     int st = tu_run(cmd, &out, &err);
