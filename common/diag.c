@@ -1,5 +1,6 @@
 /*
- * diag.c - user errors with a source line and a caret, and BUG().
+ * diag.c - user errors (and notes on them) with a source line and a
+ * caret, and BUG().
  *
  * The source line is shown as bytes: printable ASCII as is, tabs kept so
  * the caret lines up, anything else (NUL, invalid UTF-8, control bytes)
@@ -67,6 +68,23 @@ int diag_error(Diag *d, Loc loc, const char *fmt, ...)
             fprintf(stderr, "dxc: error: too many errors, stopping\n");
     }
     return d->nerrors >= DIAG_MAX_ERRORS;
+}
+
+void diag_note(Diag *d, Loc loc, const char *fmt, ...)
+{
+    if (d->nerrors >= DIAG_MAX_ERRORS)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(d->last_note, sizeof d->last_note, fmt, ap);
+    va_end(ap);
+    d->last_note_loc = loc;
+    d->nnotes++;
+    if (!d->quiet) {
+        fprintf(stderr, "%s:%d:%d: note: %s\n", d->src ? d->src->path : "<input>", loc.line,
+                loc.col, d->last_note);
+        show_line(d->src, loc);
+    }
 }
 
 void diag_plain(const char *fmt, ...)

@@ -8,7 +8,8 @@
  * arrays (vec_*) live in the arena too and simply abandon their old block.
  *
  * Two failure channels: user errors go through diag_error() and print
- * "FILE:LINE:COL: error: MESSAGE", the source line and a caret; internal
+ * "FILE:LINE:COL: error: MESSAGE", the source line and a caret (maybe
+ * followed by diag_note()s in the same form, "note:" for "error:"); internal
  * bugs go through BUG(), which names the C file and line and aborts.
  */
 #ifndef DX_H
@@ -66,16 +67,39 @@ typedef struct {
     int quiet; /* tests: count errors, print nothing */
     char last[512]; /* text of the most recent message (tests read it) */
     Loc last_loc;   /* and where it was reported */
+    int nnotes;
+    char last_note[512]; /* likewise for notes */
+    Loc last_note_loc;
 } Diag;
 
 /* Report a user error at loc.  Returns 1 when the cap is reached and the
  * caller should stop. */
 int diag_error(Diag *d, Loc loc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* A note on the error just reported, at another place:
+ * "FILE:LINE:COL: note: MESSAGE", the source line and a caret.  Notes are
+ * not errors; once the error cap is reached they are dropped too. */
+void diag_note(Diag *d, Loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* An error with no place in a file: "dxc: error: MESSAGE". */
 void diag_plain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A name shown in a message: long names are shortened with "...". */
 const char *diag_name(Arena *a, const char *name);
+
+/* ---- "did you mean" (common/near.c) ---- */
+/* The name closest to `name` among those offered, if close enough (see
+ * near.c for the limits). */
+typedef struct {
+    const char *name;
+    const char *best; /* NULL while none is close enough */
+    int dist, max;
+} Near;
+void near_init(Near *n, const char *name);
+void near_offer(Near *n, const char *candidate);
+/* "; did you mean 'x'?", or "" when no name was close enough. */
+const char *near_hint(Arena *a, const Near *n);
+/* The edit distance of a and b (insert, delete, substitute, swap two
+ * neighbours: 1 each), or max + 1 if it is above max. */
+int dx_edit_distance(const char *a, const char *b, int max);
 
 /* Internal error: a bug in dxc, never a user error. */
 _Noreturn void dx_bug(const char *file, int line, const char *msg);

@@ -47,17 +47,23 @@ static const char *const c_keywords[] = {
     "_BitInt", "_Decimal32", "_Decimal64", "_Decimal128", "asm", "fortran",
 };
 
-static const char *const c_library[] = {
-#include "cnames.inc"
-    /* C23 <math.h> additions newer than the headers the list came from */
-    "acospi", "asinpi", "atanpi", "atan2pi", "cospi", "sinpi", "tanpi", "compoundn",
-    "exp10m1", "exp2m1", "log10p1", "log2p1", "logp1", "pown", "powr", "rootn",
-    "rsqrt", "roundeven", "nextup", "nextdown", "fromfp", "ufromfp", "fromfpx",
-    "ufromfpx", "llogb", "totalorder", "totalordermag", "getpayload", "setpayload",
-    "setpayloadsig", "iscanonical", "issignaling", "issubnormal", "iszero", "fmaximum",
-    "fminimum", "daddl", "dsubl", "dmull", "ddivl", "dfmal", "dsqrtl", "fsqrt",
-    "main",
+/* The C names of ir/cnames.def (see ir/gen-cnames.sh for the kinds). */
+enum { CN_NONE, CN_MATH, CN_LIBC_FN, CN_LIBC_OBJ, CN_BUILTIN, CN_HEADER };
+
+typedef struct {
+    int kind;
+    const char *name;
+} CName;
+
+static const CName c_names[] = {
+#define CNAME(kind, name) {CN_##kind, name},
+#include "cnames.def"
+#undef CNAME
 };
+
+/* The suffixes of the type-generic variants of a <math.h> name. */
+static const char *const c_suffixes[] = {"f",    "l",    "f16",   "f32", "f64", "f128", "f32x",
+                                         "f64x", "f128x", "d32", "d64", "d128", "d64x"};
 
 int sema_is_builtin(const char *name)
 {
@@ -75,59 +81,107 @@ static int in_list(const char *name, const char *const *list, size_t n)
     return 0;
 }
 
-static int cmp_str(const void *a, const void *b)
+static int cmp_cname(const void *a, const void *b)
 {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
+    return strcmp(((const CName *)a)->name, ((const CName *)b)->name);
 }
 
-/* Is name one of the C library's identifiers?  The list is sorted once,
- * on first use (the compiler is single-threaded), then searched. */
-static int in_c_library(const char *name)
+/* The kind of name in ir/cnames.def, CN_NONE if it is not there.  The
+ * table is sorted once, on first use (the compiler is single-threaded),
+ * then searched. */
+static int c_name_kind(const char *name)
 {
-    enum { N = sizeof c_library / sizeof c_library[0] };
-    static const char *sorted[N];
+    enum { N = sizeof c_names / sizeof c_names[0] };
+    static CName sorted[N];
     static int ready;
     if (!ready) {
-        memcpy(sorted, c_library, sizeof sorted);
-        qsort(sorted, N, sizeof sorted[0], cmp_str);
+        memcpy(sorted, c_names, sizeof sorted);
+        qsort(sorted, N, sizeof sorted[0], cmp_cname);
         ready = 1;
     }
-    return bsearch(&name, sorted, N, sizeof sorted[0], cmp_str) != NULL;
+    CName key = {CN_NONE, name};
+    const CName *c = bsearch(&key, sorted, N, sizeof sorted[0], cmp_cname);
+    return c ? c->kind : CN_NONE;
 }
 
-/* Which C name space `name` would clash with: 0 none, 1 keyword, 2 the C
- * library (an identifier of <math.h> or another standard header,
- * including the f/l/fN/fNx/dN suffixed variants), 3 reserved for the
- * implementation (_X..., __...). */
-static int c_clash(const char *name)
+/* If name is a listed name of a kind `want` accepts (want(kind) != 0)
+ * plus one of c_suffixes, the suffix (static storage); else NULL. */
+static const char *suffixed(const char *name, int (*want)(int kind))
 {
-    if (in_list(name, c_keywords, sizeof c_keywords / sizeof c_keywords[0]))
-        return 1;
-    if (name[0] == '_' && (name[1] == '_' || (name[1] >= 'A' && name[1] <= 'Z')))
-        return 3;
-    if (in_c_library(name))
-        return 2;
-    static const char *const suffixes[] = {"f", "l", "f16", "f32", "f64", "f128", "f32x",
-                                           "f64x", "f128x", "d32", "d64", "d128", "d64x"};
     size_t len = strlen(name);
-    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-        size_t sl = strlen(suffixes[i]);
-        if (len > sl && !strcmp(name + len - sl, suffixes[i])) {
-            char base[64];
-            if (len - sl >= sizeof base)
-                continue;
-            memcpy(base, name, len - sl);
-            base[len - sl] = 0;
-            if (in_c_library(base))
-                return 2;
-        }
+    for (size_t i = 0; i < sizeof c_suffixes / sizeof c_suffixes[0]; i++) {
+        size_t sl = strlen(c_suffixes[i]);
+        char base[64];
+        if (len <= sl || len - sl >= sizeof base || strcmp(name + len - sl, c_suffixes[i]))
+            continue;
+        memcpy(base, name, len - sl);
+        base[len - sl] = 0;
+        if (want(c_name_kind(base)))
+            return c_suffixes[i];
     }
-    return 0;
+    return NULL;
 }
 
+static int is_math(int kind)
+{
+    return kind == CN_MATH;
+}
+
+static int is_listed(int kind)
+{
+    return kind != CN_NONE;
+}
+
+/* Reserved for the implementation in every scope: _X..., __... */
+static int impl_reserved(const char *name)
+{
+    return name[0] == '_' && (name[1] == '_' || (name[1] >= 'A' && name[1] <= 'Z'));
+}
+
+static int is_keyword(const char *name)
+{
+    return in_list(name, c_keywords, sizeof c_keywords / sizeof c_keywords[0]);
+}
+
+/* Why a function may not be named name in C (spec section 6). */
+typedef enum {
+    CLASH_NONE,
+    CLASH_KEYWORD,
+    CLASH_RESERVED,  /* _X..., __... */
+    CLASH_MATH,      /* an identifier of <math.h> */
+    CLASH_MATH_SUFFIX, /* a suffixed variant of one (*suffix says which) */
+    CLASH_LIBC_FN,   /* external linkage in the C standard library */
+    CLASH_LIBC_OBJ,
+    CLASH_BUILTIN,   /* a compiler's own built-in */
+    CLASH_MAIN,
+} Clash;
+
+static Clash fn_clash(const char *name, const char **suffix)
+{
+    if (is_keyword(name))
+        return CLASH_KEYWORD;
+    if (impl_reserved(name))
+        return CLASH_RESERVED;
+    if (!strcmp(name, "main"))
+        return CLASH_MAIN;
+    switch (c_name_kind(name)) {
+    case CN_MATH: return CLASH_MATH;
+    case CN_LIBC_FN: return CLASH_LIBC_FN;
+    case CN_LIBC_OBJ: return CLASH_LIBC_OBJ;
+    case CN_BUILTIN: return CLASH_BUILTIN;
+    }
+    *suffix = suffixed(name, is_math);
+    return *suffix ? CLASH_MATH_SUFFIX : CLASH_NONE;
+}
+
+/* Locals of the generated C step aside from more than functions must:
+ * from every identifier of the standard headers and its suffixed
+ * variants too (a macro such as EOF would break a file that includes the
+ * generated one after <stdio.h>). */
 int sema_c_reserved(const char *name)
 {
-    return c_clash(name) != 0;
+    return is_keyword(name) || impl_reserved(name) || !strcmp(name, "main") ||
+           c_name_kind(name) != CN_NONE || suffixed(name, is_listed) != NULL;
 }
 
 /* ---- the symbol table: open addressing on the name ---- */
@@ -188,7 +242,12 @@ static int cexpr(Sema *s, const Ast *e, int *is_int, double *v)
         }
         Sym *c = lookup(s, e->name);
         if (!c) {
-            err(s, e->loc, "'%s' is not defined", e->name);
+            Near n;
+            near_init(&n, e->name);
+            sema_offer_consts(s, &n);
+            if (diag_error(s->d, e->loc, "'%s' is not defined%s", diag_name(s->a, e->name),
+                           near_hint(s->a, &n)))
+                s->stop = 1;
             return 0;
         }
         if (c->def->kind != AST_CONST) {
@@ -275,6 +334,24 @@ const Ast *sema_fn(const Sema *s, const char *name)
 {
     Sym *c = lookup(s, name);
     return c && c->def->kind == AST_FN ? c->def : NULL;
+}
+
+void sema_offer_fns(const Sema *s, Near *n)
+{
+    for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
+        if (strcmp(builtins[i], "pi"))
+            near_offer(n, builtins[i]);
+    for (int i = 0; i < s->cap; i++)
+        if (s->tab[i].name && s->tab[i].def->kind == AST_FN)
+            near_offer(n, s->tab[i].name);
+}
+
+void sema_offer_consts(const Sema *s, Near *n)
+{
+    near_offer(n, "pi");
+    for (int i = 0; i < s->cap; i++)
+        if (s->tab[i].name && s->tab[i].def->kind == AST_CONST)
+            near_offer(n, s->tab[i].name);
 }
 
 /* ---- recursion: depth-first search over the call graph ---- */
@@ -371,21 +448,48 @@ double sema_inline_size(const Sema *s, const Ast *fn)
 static const char *const generated_suffixes[] = {"_grad", "_vjp", "_jvp", "_hvp", "_ws",
                                                  "_grad_ws", "_vjp_ws", "_jvp_ws", "_hvp_ws"};
 
+/* Reports a function name that C does not let the generated code
+ * define (fn_clash); returns 1 if it did. */
+static int check_c_clash(Sema *s, const Ast *fn)
+{
+    static const char *const why[] = {
+        [CLASH_KEYWORD] = "function name '%s' is a C keyword",
+        [CLASH_RESERVED] = "function name '%s' is reserved in C (names that start with '__', or "
+                           "with '_' and a capital letter, belong to the C implementation)",
+        [CLASH_MATH] = "function name '%s' clashes with an identifier of <math.h>, which the "
+                       "generated C includes",
+        [CLASH_LIBC_FN] = "function name '%s' is a function of the C standard library (C "
+                          "reserves it for external linkage)",
+        [CLASH_LIBC_OBJ] = "function name '%s' is an object of the C standard library (C "
+                           "reserves it for external linkage)",
+        [CLASH_BUILTIN] = "function name '%s' is a built-in function of clang, which rejects "
+                          "a function of that name",
+        [CLASH_MAIN] = "function name '%s' is the entry point of a C program, which the "
+                       "generated C must not define",
+    };
+    const char *suffix = NULL;
+    Clash c = fn_clash(fn->name, &suffix);
+    if (c == CLASH_NONE)
+        return 0;
+    if (c == CLASH_MATH_SUFFIX) {
+        const char *name = diag_name(s->a, fn->name);
+        char *base = arena_strndup(s->a, fn->name, strlen(fn->name) - strlen(suffix));
+        if (diag_error(s->d, fn->name_loc,
+                       "function name '%s' clashes with an identifier of <math.h>, which the "
+                       "generated C includes (the '%s' variant of '%s')",
+                       name, suffix, base))
+            s->stop = 1;
+        return 1;
+    }
+    err(s, fn->name_loc, why[c], fn->name);
+    return 1;
+}
+
 static void check_fn_name(Sema *s, const Ast *fn)
 {
     const char *name = fn->name;
-    switch (c_clash(name)) {
-    case 1:
-        err(s, fn->name_loc, "function name '%s' is a C keyword", name);
+    if (check_c_clash(s, fn))
         return;
-    case 2:
-        err(s, fn->name_loc,
-            "function name '%s' clashes with an identifier of <math.h> or the C library", name);
-        return;
-    case 3:
-        err(s, fn->name_loc, "function name '%s' is reserved in C", name);
-        return;
-    }
     size_t len = strlen(name);
     for (size_t i = 0; i < sizeof generated_suffixes / sizeof generated_suffixes[0]; i++) {
         size_t sl = strlen(generated_suffixes[i]);

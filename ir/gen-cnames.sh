@@ -1,26 +1,128 @@
 #!/bin/sh
-# Regenerates ir/cnames.inc: every identifier that <math.h> (with GNU
-# extensions) and the other C standard headers declare or define, as
-# glibc's headers give them.  sema_c_reserved() adds the keywords and the
-# suffixed variants (f, l, f32, f64x, ...) on top.  Run from the top.
+# Regenerates ir/cnames.def, the C names ir/check.c keeps away from, as
+# glibc's headers give them.  Run from the top of the tree:
+#
+#   sh ir/gen-cnames.sh            write ir/cnames.def
+#   sh ir/gen-cnames.sh --verify   also compile `double NAME(double x)`
+#                                  beside <math.h> for every identifier of
+#                                  glibc's headers (GNU extensions on) that
+#                                  a dx function may take, with gcc and
+#                                  clang under the generated code's flags,
+#                                  and list those that fail (there should
+#                                  be none)
+#
+# Every name is one line CNAME(KIND, "name"), sorted, each name once, in
+# the first kind that holds it:
+#
+#   MATH      an identifier <math.h> declares or defines, GNU extensions
+#             included (y0, gamma, M_PI), plus the C23 additions newer
+#             than these headers (HAND_MATH below)
+#   LIBC_FN   a function with external linkage of the other ISO C
+#   LIBC_OBJ  an object  /  headers (C99, C11 and C2x as glibc declares
+#             them in strict mode, extensions hidden): printf, exit, stdin
+#   BUILTIN   a name a compiler itself rejects as a function name though no
+#             header the generated code includes declares it (HAND_BUILTIN)
+#   HEADER    any other identifier of the ISO C headers (types, macros,
+#             struct members: FILE, size_t, EOF)
+#
+# A dx function may not take a MATH, LIBC_* or BUILTIN name, nor a suffixed
+# variant (sinf, fabsl, cosf64x) of a MATH name; a local variable of the
+# generated code steps aside from all of them and from HEADER names too.
+# Names reserved to the implementation (__x, _X) are left out: check.c
+# rejects them by their form.
 set -eu
+CC=${CC:-gcc}
+out=ir/cnames.def
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+
+HAND_MATH="acospi asinpi atanpi atan2pi cospi sinpi tanpi compoundn exp10m1 exp2m1
+  log10p1 log2p1 logp1 pown powr rootn rsqrt roundeven nextup nextdown fromfp
+  ufromfp fromfpx ufromfpx llogb totalorder totalordermag getpayload setpayload
+  setpayloadsig iscanonical issignaling issubnormal iszero fmaximum fminimum daddl
+  dsubl dmull ddivl dfmal dsqrtl fsqrt"
+# clang: "cannot redeclare builtin function" (va_*: macros of <stdarg.h>),
+# and -Wincompatible-library-redeclaration for vfork in every C mode
+HAND_BUILTIN="va_start va_end va_copy vfork"
+ISO_HEADERS="assert complex ctype errno fenv float inttypes iso646 limits locale
+  setjmp signal stdalign stdarg stdatomic stdbool stddef stdint stdio stdlib
+  stdnoreturn string tgmath threads time uchar wchar wctype"
+KEYWORDS='^(auto|break|case|char|const|continue|default|do|double|else|enum|extern|float|for|goto|if|inline|int|long|register|restrict|return|short|signed|sizeof|static|struct|switch|typedef|union|unsigned|void|volatile|while|bool|true|false|alignas|alignof|static_assert|thread_local|typeof|typeof_unqual|constexpr|nullptr|asm|fortran)$'
+
 printf '#define _GNU_SOURCE 1\n#include <math.h>\n' > "$tmp/m.c"
-{
-  for h in assert complex ctype errno fenv float inttypes iso646 limits locale \
-           setjmp signal stdalign stdarg stdatomic stdbool stddef stdint stdio \
-           stdlib stdnoreturn string tgmath threads time uchar wchar wctype; do
-    printf '#include <%s.h>\n' "$h"
-  done
-} > "$tmp/c.c"
+for h in $ISO_HEADERS; do printf '#include <%s.h>\n' "$h"; done > "$tmp/c.c"
+
+# Every identifier a file declares or defines (with the words of its
+# declarations: parameter and member names too), not reserved, no keyword.
 names() {
-  ${CC:-gcc} -std=c11 -E -dD "$1" | grep -oE '^#define [A-Za-z][A-Za-z0-9_]*' | awk '{print $2}'
-  ${CC:-gcc} -std=c11 -E "$1" | grep -v '^#' | grep -oE '\b[A-Za-z][A-Za-z0-9_]*\b' 
+  { $CC -std=c11 -E -dD "$1" | grep -oE '^#define [A-Za-z_][A-Za-z0-9_]*' | awk '{print $2}'
+    $CC -std=c11 -E "$1" | grep -v '^#' | grep -oE '\b[A-Za-z_][A-Za-z0-9_]*\b'
+  } | grep -vE '^(__|_[A-Z])' | grep -vE "$KEYWORDS" | sort -u
 }
+
+# The names of the `extern` declarations of the preprocessed file $2 under
+# -std=$1, as "F name" (a function) or "O name" (an object): declarations
+# are split at ';', attributes and asm labels dropped; a function's name
+# is the last word before its first '(', an object's the last word.
+externs() {
+  $CC -std="$1" -E -P "$2" | tr -s ' \t\n' ' ' | sed 's/;/;\n/g' \
+    | sed -E 's/^ *(__extension__ +)?//' | grep '^extern' \
+    | sed -E ':a; s/__attribute__ *\(\(([^()]|\([^()]*\))*\)\)//g; ta' \
+    | sed -E 's/__asm__ *\([^)]*\)//g' \
+    | awk '{ if (index($0, "(")) { s = substr($0, 1, index($0, "(") - 1); k = "F" }
+             else { s = $0; sub(/\[.*$/, "", s); k = "O" }
+             n = split(s, w, /[^A-Za-z0-9_]+/)
+             for (i = n; i >= 1; i--) if (w[i] != "") { print k " " w[i]; break } }' \
+    | grep -v ' _'
+}
+
+names "$tmp/m.c" > "$tmp/math0"
+printf '%s\n' $HAND_MATH | cat - "$tmp/math0" | sort -u > "$tmp/math"
+for std in c99 c11 c2x; do externs "$std" "$tmp/c.c"; done | sort -u > "$tmp/ext"
+{ names "$tmp/m.c"; names "$tmp/c.c"; } | sort -u > "$tmp/all"
+
+LC_ALL=C
+export LC_ALL
 {
-  names "$tmp/m.c"
-  names "$tmp/c.c"
-} | grep -vE '^(double|float|int|long|char|void|const|extern|restrict|struct|union|enum|typedef|unsigned|signed|short|static|inline|return|if|else|sizeof)$' \
-  | sort -u | awk 'BEGIN{print "/* generated by ir/gen-cnames.sh: identifiers of the C library headers */"} {printf "\"%s\",\n", $1}' > ir/cnames.inc
-wc -l ir/cnames.inc
+  sed 's/^/MATH /' "$tmp/math"
+  awk '$1 == "F" { print "LIBC_FN " $2 } $1 == "O" { print "LIBC_OBJ " $2 }' "$tmp/ext"
+  printf 'BUILTIN %s\n' $HAND_BUILTIN
+  sed 's/^/HEADER /' "$tmp/all"
+} | awk '!seen[$2]++' | sort -k2,2 > "$tmp/def"
+
+{
+  echo '/* generated by ir/gen-cnames.sh from glibc'"'"'s headers: CNAME(KIND, name), see there */'
+  awk '{ printf "CNAME(%s, \"%s\")\n", $1, $2 }' "$tmp/def"
+} > "$out"
+awk '{ n[$1]++ } END { for (k in n) printf "%s %d\n", k, n[k] }' "$tmp/def" | sort
+wc -l "$out"
+
+[ "${1:-}" = "--verify" ] || exit 0
+
+# Every identifier of every glibc header (extensions on) that the rule
+# lets a function take must compile as one under both compilers.
+for h in /usr/include/*.h /usr/include/sys/*.h; do
+  printf '#define _GNU_SOURCE 1\n#include <%s>\n' "${h#/usr/include/}" > "$tmp/one.c"
+  $CC -std=c11 -E "$tmp/one.c" >/dev/null 2>&1 || continue
+  externs gnu11 "$tmp/one.c" | awk '{print $2}'
+done | cat - "$tmp/all" | sort -u > "$tmp/universe"
+awk '$1 != "HEADER" { print $2 }' "$tmp/def" > "$tmp/banned"
+suffixes="f l f16 f32 f64 f128 f32x f64x f128x d32 d64 d128 d64x"
+grep -vxF -f "$tmp/banned" "$tmp/universe" | grep -vE "$KEYWORDS" | grep -vx main \
+  | while read -r n; do
+      for s in $suffixes; do
+        case $n in *"$s") grep -qx "MATH ${n%"$s"}" "$tmp/def" && continue 2 ;; esac
+      done
+      echo "$n"
+    done > "$tmp/allowed"
+echo "verifying $(wc -l < "$tmp/allowed") names a function may take"
+cat > "$tmp/one.sh" <<'EOF'
+d=$(mktemp -d)
+printf '#include <math.h>\ndouble %s(double x);\ndouble %s(double x) { return x; }\n' "$1" "$1" > "$d/t.c"
+for cc in gcc clang; do
+  $cc -std=c99 -Wall -Wextra -Wpedantic -Werror -c "$d/t.c" -o "$d/t.o" 2>/dev/null \
+    || echo "FAILS under $cc: $1"
+done
+rm -rf "$d"
+EOF
+xargs -P 4 -n 1 sh "$tmp/one.sh" < "$tmp/allowed"

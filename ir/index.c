@@ -268,7 +268,7 @@ static int name_lin(Lower *L, const Ast *e, AffKind kind, Lin *out)
         lw_errf(L, e->loc, "'%s' is not defined here (the index variable '%s' of the %s on line %d "
                 "exists only inside it)", n, n, g->what, g->line);
     else
-        lw_err(L, e->loc, "'%s' is not defined", e->name);
+        lw_errf(L, e->loc, "'%s' is not defined%s", n, lw_near_value(L, e->name));
     return 0;
 }
 

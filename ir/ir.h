@@ -269,10 +269,17 @@ const Ast *sema_fn(const Sema *s, const char *name);
  * but its definition had an error, 0 if there is no such constant. */
 int sema_const(const Sema *s, const char *name, int *is_int, double *v);
 int sema_is_builtin(const char *name);
+/* Offer to n the names a call may use (the built-in functions and the
+ * file's), or those of the constants and pi. */
+void sema_offer_fns(const Sema *s, Near *n);
+void sema_offer_consts(const Sema *s, Near *n);
 /* The number of syntax-tree nodes of fn once every call is inlined (a
  * measure of the code it will become; sema_check rejected recursion). */
 double sema_inline_size(const Sema *s, const Ast *fn);
-/* Reserved in C: keywords, <math.h> and C library names. */
+/* A name the locals of the generated C step aside from: C keywords,
+ * names reserved to the implementation, main, and every identifier of the
+ * C standard headers with its suffixed variants (wider than the names a
+ * function may not take, which sema_check reports). */
 int sema_c_reserved(const char *name);
 
 /* ---- lower.c: AST to SSA ---- */

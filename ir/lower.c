@@ -53,6 +53,24 @@ void lw_errf(Lower *L, Loc loc, const char *fmt, ...)
         L->stop = 1;
 }
 
+/* "; did you mean 'x'?" for a value named name that is not defined: the
+ * closest of the variables and index variables in scope, the constants
+ * and pi; or "". */
+const char *lw_near_value(Lower *L, const char *name)
+{
+    Near n;
+    near_init(&n, name);
+    for (int i = 0; i < L->ix.n; i++)
+        near_offer(&n, L->ix.p[i].name);
+    for (int i = 0; i < L->env->cap; i++) {
+        const Slot *s = &L->env->slot[i];
+        if (s->name && (s->state == DEF || s->state == PARTIAL))
+            near_offer(&n, s->name);
+    }
+    sema_offer_consts(L->s, &n);
+    return near_hint(L->a, &n);
+}
+
 /* ---- environment ---- */
 
 static void env_init(Lower *L, Env *e)
@@ -255,7 +273,8 @@ static Ref lower_name(Lower *L, const Ast *e)
                 "exists only inside it)", diag_name(L->a, e->name), diag_name(L->a, e->name),
                 g->what, g->line);
     else
-        lw_err(L, e->loc, "'%s' is not defined", e->name);
+        lw_errf(L, e->loc, "'%s' is not defined%s", diag_name(L->a, e->name),
+                lw_near_value(L, e->name));
     return lw_bad(L, e->loc);
 }
 
@@ -330,6 +349,16 @@ static Ref lower_user_call(Lower *L, const Ast *e, const Ast *g)
     return ok ? v : lw_bad(L, e->loc);
 }
 
+/* "; did you mean 'f'?" for a call of an unknown function name: the
+ * closest built-in or function of the file; or "". */
+static const char *near_fn(Lower *L, const char *name)
+{
+    Near n;
+    near_init(&n, name);
+    sema_offer_fns(L->s, &n);
+    return near_hint(L->a, &n);
+}
+
 static Ref lower_call(Lower *L, const Ast *e)
 {
     const Ast *g = sema_fn(L->s, e->name);
@@ -374,7 +403,8 @@ static Ref lower_call(Lower *L, const Ast *e)
     else if (lw_env_find(L, L->env, e->name, 0) >= 0 || lw_index_find(L, e->name))
         lw_err(L, e->loc, "'%s' is a variable, not a function", e->name);
     else
-        lw_err(L, e->loc, "no function named '%s'", e->name);
+        lw_errf(L, e->loc, "no function named '%s'%s", diag_name(L->a, e->name),
+                near_fn(L, e->name));
     return lw_bad(L, e->loc);
 }
 

@@ -112,6 +112,9 @@ Ref lw_mark_bad(Lower *L, Ref r);
 int lw_is_bad(const Lower *L, Ref r);
 Ref lower_expr(Lower *L, const Ast *e);
 int lw_check_name(Lower *L, const char *name, Loc loc, const char *what);
+/* "; did you mean 'x'?" for an undefined value name (variables and index
+ * variables in scope, constants, pi), or "". */
+const char *lw_near_value(Lower *L, const char *name);
 int lw_env_find(Lower *L, Env *e, const char *name, int create);
 /* An integer exponent: an integer literal or constant, maybe negated. */
 int lw_int_exponent(Lower *L, const Ast *e, double *n);

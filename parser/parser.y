@@ -17,7 +17,10 @@
  * '[' of an index, array or comprehension.
  *
  * The parser stops at the first syntax error (there is no error
- * recovery); yyreport_syntax_error below words it for people.  Bison's
+ * recovery); yyreport_syntax_error below words it for people, with a hint
+ * where the mistake looks like a habit of another language (`def`,
+ * `elif`, `x += 1`, `if x = 0`, `for i in range(n)`), and parse_file()
+ * then adds a note at a bracket that is never closed.  Bison's
  * stack is bounded (YYMAXDEPTH); input nested deeper comes out as
  * "expression is nested too deeply".
  */
@@ -48,7 +51,23 @@ typedef struct {
     size_t off;             /* its offset in src */
     size_t tok_off, tok_len; /* the last token, for messages */
     int depth;              /* open ( and [ */
+    /* What the parser has read, for the hints of its messages (kept by
+     * next_token below; kinds are token numbers, -1 for none): */
+    int cur, prev;          /* the last token (the lookahead at an error), the one before */
+    size_t cur_off, cur_len, prev_off, prev_len;
+    int solid;              /* the last token before cur that is no NEWLINE */
+    int nl;                 /* a NEWLINE came between solid and cur */
+    int range_seen;         /* an identifier `range` came right after `in`: */
+    size_t range_off;       /*   its offset */
+    Loc range_loc;          /*   and place */
+    int syntax_error;       /* yyreport_syntax_error reported one, at: */
+    size_t syntax_off;      /*   the offset of its token */
 } LexState;
+
+/* parse.c: if the text at st->range_off is `range(...)` ending right
+ * before end (blanks and a comment aside), reports "dx writes ranges as
+ * a..b" at `range` and returns 1; else returns 0. */
+int parse_range_error(LexState *st, size_t end);
 }
 
 %code {
@@ -64,6 +83,12 @@ typedef struct {
 
 static void yyerror(const Loc *loc, yyscan_t scanner, Arena *arena, Diag *diag,
                     AstFile *out, const char *msg);
+
+/* The parser reads its tokens through next_token, which remembers the
+ * last few for the hints of syntax errors.  (The macro is function-like
+ * so that next_token can still call the scanner's yylex.) */
+static int next_token(YYSTYPE *val, Loc *loc, yyscan_t scanner);
+#define yylex(val, loc, scanner) next_token(val, loc, scanner)
 }
 
 %define api.pure full
@@ -334,7 +359,99 @@ static int continues(yysymbol_kind_t k, int after_operand)
         || k == YYSYMBOL_NE || k == YYSYMBOL_AND || k == YYSYMBOL_OR;
 }
 
-/* "unexpected X[, expected A, B or C]", at the offending token. */
+/* The scanner's next token, with the last few kept in the LexState: the
+ * kinds and places of the last two, the last one that is no NEWLINE, and
+ * where an identifier `range` followed `in`. */
+static int next_token(YYSTYPE *val, Loc *loc, yyscan_t scanner)
+{
+    LexState *st = yyget_extra(scanner);
+    int t = (yylex)(val, loc, scanner);
+    if (st->cur != NEWLINE) {
+        st->solid = st->cur;
+        st->nl = 0;
+    } else {
+        st->nl = 1;
+    }
+    st->prev = st->cur;
+    st->prev_off = st->cur_off;
+    st->prev_len = st->cur_len;
+    if (t == IN)
+        st->range_seen = 0;
+    if (t == IDENT && st->prev == IN && !strcmp(val->IDENT, "range")) {
+        st->range_seen = 1;
+        st->range_off = st->tok_off;
+        st->range_loc = *loc;
+    }
+    st->cur = t;
+    st->cur_off = st->tok_off;
+    st->cur_len = st->tok_len;
+    return t;
+}
+
+/* Are the len bytes of source at off one of words (a space-separated
+ * list)? */
+static int ident_is(const LexState *st, size_t off, size_t len, const char *words)
+{
+    const char *text = st->src->text + off;
+    for (const char *w = words; *w;) {
+        size_t n = strcspn(w, " ");
+        if (n == len && !memcmp(w, text, n))
+            return 1;
+        w += n;
+        w += *w == ' ';
+    }
+    return 0;
+}
+
+static int expects(yysymbol_kind_t const *exp, int n, yysymbol_kind_t k)
+{
+    for (int i = 0; i < n; i++)
+        if (exp[i] == k)
+            return 1;
+    return 0;
+}
+
+/* A hint for a habit from another language, appended to the syntax error
+ * after "; " (tok is the unexpected token, exp the n expected ones), or
+ * NULL.  *replaces is set to 1 when the hint stands instead of the list
+ * of expected tokens. */
+static const char *syntax_hint(Arena *arena, const LexState *st, yysymbol_kind_t tok,
+                               yysymbol_kind_t const *exp, int n, int *replaces)
+{
+    const char *text = st->src->text;
+    *replaces = 1;
+    if (tok == YYSYMBOL_IDENT && expects(exp, n, YYSYMBOL_FN) &&
+        ident_is(st, st->tok_off, st->tok_len, "def function func fun"))
+        return "dx defines a function with 'fn'";
+    if (tok == YYSYMBOL_IDENT && expects(exp, n, YYSYMBOL_ELSE) &&
+        ident_is(st, st->tok_off, st->tok_len, "elif elsif elseif"))
+        return "dx writes 'else if'";
+    if (tok == YYSYMBOL_ELSE && st->nl && st->solid == '}')
+        return "'else' stands on the line of the '}' before it";
+    if (is_char(tok, '=') && expects(exp, n, YYSYMBOL_EQ))
+        return "to compare, write '=='";
+    *replaces = 0;
+    if (st->prev == IDENT && expects(exp, n, YYTRANSLATE('='))) {
+        if (ident_is(st, st->prev_off, st->prev_len, "elif elsif elseif"))
+            return "dx writes 'else if', on the line of the '}' before it";
+        if (tok == YYSYMBOL_IDENT && ident_is(st, st->prev_off, st->prev_len, "let var"))
+            return arena_printf(arena, "dx needs no '%.*s': write '%s = ...'",
+                                (int)st->prev_len, text + st->prev_off,
+                                diag_name(arena, arena_strndup(arena, text + st->tok_off,
+                                                               st->tok_len)));
+    }
+    static const char ops[] = "+-*/^";
+    if (st->prev == IDENT && expects(exp, n, YYTRANSLATE('=')) && st->tok_len == 1 &&
+        text[st->tok_off] && strchr(ops, text[st->tok_off]) && st->tok_off + 1 < st->src->len &&
+        text[st->tok_off + 1] == '=') {
+        const char *x = diag_name(arena, arena_strndup(arena, text + st->prev_off, st->prev_len));
+        char op = text[st->tok_off];
+        return arena_printf(arena, "dx has no '%c=': write %s = %s %c ...", op, x, x, op);
+    }
+    return NULL;
+}
+
+/* "unexpected X[, expected A, B or C][; HINT]", at the offending token. */
 static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, Arena *arena,
                                  Diag *diag, AstFile *out)
 {
@@ -354,6 +471,14 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, Aren
     }
     yysymbol_kind_t exp[YYNTOKENS], shown[YYNTOKENS];
     int n = yypcontext_expected_tokens(ctx, exp, YYNTOKENS), nshown = 0, any_expr = 0;
+    if (st->range_seen && expects(exp, n, YYSYMBOL_DOTDOT) && parse_range_error(st, st->tok_off))
+        return 0;
+    st->syntax_error = 1;
+    st->syntax_off = st->tok_off;
+    int replaces;
+    const char *hint = syntax_hint(arena, st, tok, exp, n, &replaces);
+    if (replaces)
+        n = 0;
     for (int i = 0; i < n; i++)
         if (exp[i] == YYSYMBOL_NUM)
             any_expr = 1;
@@ -372,6 +497,10 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, Aren
                      k == 0 ? "" : k == items - 1 ? " or " : ", ");
             put_symbol(msg, sizeof msg, shown[i]);
         }
+    }
+    if (hint) {
+        size_t len = strlen(msg);
+        snprintf(msg + len, sizeof msg - len, "; %s", hint);
     }
     diag_error(diag, *yypcontext_location(ctx), "%s", msg);
     return 0;

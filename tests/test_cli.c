@@ -488,8 +488,8 @@ START_TEST(test_make_example)
     const char *want[] = {
         "square(3) = 9, dy/dx = 6 (finite differences: 6.000000)",
         "f = 20, gradient (4, 4, 5) (finite differences: 4.000000, 4.000000, 5.000000)",
-        "y = 1.1, loss = 0.005, dloss/dw = 0.2, dloss/db = 0.1 (finite differences: 0.200000, "
-        "0.100000)",
+        ("y = 1.1, loss = 0.005, dloss/dw = 0.2, dloss/db = 0.1 (finite differences: 0.200000, "
+         "0.100000)"),
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         ck_assert_msg(strstr(out, want[i]), "make example does not print '%s':\n%s", want[i], out);

@@ -929,8 +929,8 @@ START_TEST(test_checker_fails)
         "bad.md: the fenced block at line 37 is never closed",
         "bad.md:1: ```: this looks like a dx program",
         "bad.md:4: ```dx: dxc rejects the program (status 1):\nmodel.dx:1:14: error: ",
-        "bad.md:7: ```console: the command at line 8, $ echo 41\n"
-        "should exit with status 0 and print:\n  42\nit exits with status 0 and prints:\n  41\n",
+        ("bad.md:7: ```console: the command at line 8, $ echo 41\n"
+         "should exit with status 0 and print:\n  42\nit exits with status 0 and prints:\n  41\n"),
         "bad.md:13: ```console: the command at line 14,",
         "should exit with status 1",
         "bad.md:17: ```c dxc examples/square.dx: line 20 of the document (line 3 of the excerpt)",

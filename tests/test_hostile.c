@@ -4,7 +4,8 @@
  * Whatever the input, dxc must exit with status 0 or 1 (never crash, never
  * hang: every run is under `timeout 60`), and on status 1 print only
  * diagnostics of the contract's form: `FILE:LINE:COL: error: MESSAGE`
- * followed by the source line and a caret line, or `dxc: error: MESSAGE`.
+ * followed by the source line and a caret line, or `dxc: error: MESSAGE`;
+ * an error may be followed by notes in its form (`note:` for `error:`).
  * Errors are checked for their exact line and column, and a failed
  * compilation leaves an existing output file untouched.
  *
@@ -76,8 +77,9 @@ static int match(const char *re, const char *s)
  */
 static void check_diagnostics(const char *err, const char *file)
 {
-    char re[512];
+    char re[512], note_re[512];
     snprintf(re, sizeof re, "^%s:[1-9][0-9]*:[1-9][0-9]*: error: .+$", file);
+    snprintf(note_re, sizeof note_re, "^%s:[1-9][0-9]*:[1-9][0-9]*: note: .+$", file);
     ck_assert_msg(err && *err, "status 1 but nothing on stderr");
     char *copy = strdup(err), *save = NULL;
     ck_assert_ptr_nonnull(copy);
@@ -98,8 +100,9 @@ static void check_diagnostics(const char *err, const char *file)
     (void)save;
     size_t nerr = 0;
     for (size_t i = 0; i < n; i++) {
-        if (match(re, lines[i])) {
-            nerr++;
+        int note = nerr > 0 && match(note_re, lines[i]);
+        if (note || match(re, lines[i])) {
+            nerr += !note;
             ck_assert_msg(i + 2 < n, "located error without source and caret lines:\n%s", err);
             ck_assert_msg(match("^[ \t]*\\^", lines[i + 2]), "no caret line after the source line:\n%.2000s",
                           err);
@@ -670,6 +673,12 @@ static const ErrCase errcases[] = {
     {"const N = 99999999999\nfn f(x) = x\n", {"in.dx:1:11:"}, "99999999999", NULL},
     {"fn f(x) = x\n\n\n    fn g(x) = q\n", {"in.dx:4:15:"}, "'q'", NULL},
     {"fn f(x) = x -> real\n", {"in.dx:1:13:"}, "", NULL},
+    /* habits of other languages */
+    {"fn f(x) = x ** 2\n", {"in.dx:1:13:"}, "write x ^ y for a power", NULL},
+    {"fn f(x) {\n    for i in range(10) {\n        x = x * 2\n    }\n    return x\n}\n",
+     {"in.dx:2:14:"}, "use 0..10", NULL},
+    {"fn f(x) = sigmod(x)\n", {"in.dx:1:11:"}, "did you mean 'sigmoid'?", NULL},
+    {"fn f(x) = (x + 1\n", {"in.dx:2:1:", "in.dx:1:11: note: '(' opened here"}, "')'", NULL},
 };
 
 #define NERR (sizeof errcases / sizeof errcases[0])
@@ -703,6 +712,22 @@ START_TEST(test_error_places)
         }
         ck_assert_msg(p != NULL, "fewer diagnostics than expected for\n%s\ngot:\n%s", c->src, err);
     }
+    free(err);
+}
+END_TEST
+
+/* A note follows its error in the same form: place, source line, caret. */
+START_TEST(test_note_format)
+{
+    const char *src = "fn f(x) {\n    y = g((x + 1)\n    return y\n}\n";
+    char *err = NULL;
+    ck_assert_int_eq(run_in(src, strlen(src), NULL, &err), 1);
+    ck_assert_str_eq(err, "in.dx:3:5: error: unexpected 'return', expected 'for', ')' or ','\n"
+                          "        return y\n"
+                          "        ^\n"
+                          "in.dx:2:10: note: '(' opened here has no matching ')'\n"
+                          "        y = g((x + 1)\n"
+                          "             ^\n");
     free(err);
 }
 END_TEST
@@ -741,6 +766,7 @@ Suite *suite_hostile(void)
     tcase_add_test(tc, test_output_untouched);
     tcase_add_loop_test(tc, test_error_places, 0, (int)NERR);
     tcase_add_test(tc, test_caret_column);
+    tcase_add_test(tc, test_note_format);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -117,7 +117,17 @@ static const struct {
 } errors[] = {
     {"$", 0, "unexpected character '$'", 1, 1},
     {"a\n  $ b $", 0, "unexpected character '$'", 2, 3},
-    {"a ! b", 0, "unexpected character '!'", 1, 3},
+    {"a ! b", 0, "'!' is not an operator in dx; write 'not'", 1, 3},
+    /* operators of other languages say what dx writes */
+    {"x = a ** 2", 0, "'**' is not an operator in dx; write x ^ y for a power", 1, 7},
+    {"x = a***2", 0, "'**' is not an operator in dx; write x ^ y for a power", 1, 6},
+    {"x = a && b", 0, "'&&' is not an operator in dx; write 'and'", 1, 7},
+    {"x = a || b", 0, "'||' is not an operator in dx; write 'or'", 1, 7},
+    {"if x > 0:\n", 0, "unexpected character ':'; dx puts a block in braces: if x > 0 { ... }", 1, 9},
+    {"if x > 0:  # c\n", 0, "unexpected character ':'; dx puts a block in braces: if x > 0 { ... }",
+     1, 9},
+    {"x[0:3]", 0, "unexpected character ':'", 1, 4},
+    {"a & b", 0, "unexpected character '&'", 1, 3},
     {"x = `", 0, "unexpected character '`'", 1, 5},
     {"x = \"s\"", 0, "unexpected character '\"'", 1, 5},
     {"x = 'c'", 0, "unexpected character '''", 1, 5},

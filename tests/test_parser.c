@@ -466,7 +466,7 @@ static const struct {
      2, 10},
     {"fn f(x) {\n  y = \n}", "unexpected end of line, expected expression", 2, 7},
     {"fn f(x) {\n  if x > 0 {\n    return 1\n  }\n  else {\n    return 2\n  }\n}",
-     "unexpected 'else'", 5, 3},
+     "unexpected 'else'; 'else' stands on the line of the '}' before it", 5, 3},
     {"fn f(x) {\n  if x > 0\n  {\n  }\n}", "unexpected end of line, expected '{'", 2, 11},
     {"fn f(x) { for i in 0..N\n { } }", "unexpected end of line, expected '{'", 1, 24},
     {"fn f(x) { return x }}", "unexpected '}', expected end of line or ';'", 1, 21},
@@ -504,6 +504,49 @@ static const struct {
     {"fn f(x) = x $ 1", "unexpected character '$'", 1, 13},
     {"fn f(x) = 1e400 + )", "number '1e400' is too large for a double", 1, 11},
     {"fn f(x) = x\0", "unexpected byte 0x00", 1, 12},
+    /* habits of other languages: the message says what dx writes */
+    {"fn f(x) = x ** 2", "'**' is not an operator in dx; write x ^ y for a power", 1, 13},
+    {"fn f(x) = if x > 0 && x < 1 then x else 0",
+     "'&&' is not an operator in dx; write 'and'", 1, 20},
+    {"def f(x):\n    return x", "unexpected identifier 'def'; dx defines a function with 'fn'", 1, 1},
+    {"fn f(x) = x\nfunction g(x) { return x }",
+     "unexpected identifier 'function'; dx defines a function with 'fn'", 2, 1},
+    {"fn f(x) {\n  if x > 0 {\n    y = 1\n  } elif x < 0 {\n    y = 2\n  }\n  return y\n}",
+     "unexpected identifier 'elif'; dx writes 'else if'", 4, 5},
+    {"fn f(x) {\n  if x > 0 {\n    y = 1\n  }\n  elif x < 0 {\n    y = 2\n  }\n  return y\n}",
+     "unexpected identifier 'x', expected '='; dx writes 'else if', on the line of the '}' before it",
+     5, 8},
+    {"fn f(x) {\n  if x = 0 {\n    return 1\n  }\n  return x\n}",
+     "unexpected '='; to compare, write '=='", 2, 8},
+    {"fn f(x) = if x = 0 then 1 else x", "unexpected '='; to compare, write '=='", 1, 16},
+    {"fn f(x) {\n  y = x\n  y += 1\n  return y\n}",
+     "unexpected '+', expected '='; dx has no '+=': write y = y + ...", 3, 5},
+    {"fn f(x) { total = x; total *= 2; return total }",
+     "unexpected '*', expected '='; dx has no '*=': write total = total * ...", 1, 28},
+    {"fn f(x) {\n  let y = x\n  return y\n}",
+     "unexpected identifier 'y', expected '='; dx needs no 'let': write 'y = ...'", 2, 7},
+    {"fn f(x) {\n  if x > 0:\n    return x\n}",
+     "unexpected character ':'; dx puts a block in braces: if x > 0 { ... }", 2, 11},
+    /* Python's range() in a for loop, a comprehension or a reduction */
+    {"fn f(x) {\n  for i in range(10) {\n    x = x * 2\n  }\n  return x\n}",
+     "dx writes ranges as a..b: use 0..10", 2, 12},
+    {"fn f(x) {\n  for i in range(10):\n    x = x * 2\n  return x\n}",
+     "dx writes ranges as a..b: use 0..10", 2, 12},
+    {"fn f(x) {\n  for i in range( 2 , N + 1 )  # all\n  {", "dx writes ranges as a..b: use 2..N + 1",
+     2, 12},
+    {"fn f(x[3]) = [x[i] for i in range(3)]", "dx writes ranges as a..b: use 0..3", 1, 29},
+    {"fn f(x[3]) = sum(x[i] for i in range(N))", "dx writes ranges as a..b: use 0..N", 1, 32},
+    {"fn f(x[3, 3]) = [x[i, j] for i in 0..3, j in range(1, 3)]",
+     "dx writes ranges as a..b: use 1..3", 1, 46},
+    {"fn f(x[3]) = sum(x[i] for i in range(len(x)))",
+     "dx writes ranges as a..b (a, a + 1, ..., b - 1), not with range()", 1, 32},
+    {"fn f(x[3]) = sum(x[i] for i in range(0, 3, 1))",
+     "dx writes ranges as a..b (a, a + 1, ..., b - 1), not with range()", 1, 32},
+    /* a name range elsewhere is just a name */
+    {"fn f(x[3]) = sum(x[i] for i in 0..range(3) 1)",
+     "unexpected number '1', expected ')' or ','", 1, 44},
+    {"fn f(x[3]) = sum(x[i] for i in g range(3))",
+     "unexpected identifier 'range', expected '..'", 1, 34},
 };
 
 START_TEST(test_errors)
@@ -516,6 +559,62 @@ START_TEST(test_errors)
     ck_assert_str_eq(diag.last, errors[_i].msg);
     ck_assert_int_eq(diag.last_loc.line, errors[_i].line);
     ck_assert_int_eq(diag.last_loc.col, errors[_i].col);
+}
+END_TEST
+
+/* ---- after a syntax error, a note at a bracket that is never closed ---- */
+
+static const struct {
+    const char *src, *msg;
+    int line, col;    /* of the error */
+    const char *note; /* NULL: no note */
+    int nline, ncol;
+} unclosed[] = {
+    {"fn f(x) = (x + 1\n", "unexpected end of file, expected ')'", 2, 1,
+     "'(' opened here has no matching ')'", 1, 11},
+    {"fn f(x) = (x + 1\nfn g(y) = y", "unexpected 'fn', expected ')'", 2, 1,
+     "'(' opened here has no matching ')'", 1, 11},
+    {"fn f(x) = g((x + 1)\n\nfn g(y) = y\n", "unexpected 'fn', expected 'for', ')' or ','", 3, 1,
+     "'(' opened here has no matching ')'", 1, 12},
+    {"fn f(x[3]) = [x[0], x[1]\n", "unexpected end of file, expected ']' or ','", 2, 1,
+     "'[' opened here has no matching ']'", 1, 14},
+    {"fn f(x) {\n  return x\n", "unexpected end of file", 3, 1,
+     "'{' opened here has no matching '}'", 1, 9},
+    {"fn f(x) {\n  y = (x + 1\n  return y\n}\n", "unexpected 'return', expected ')'", 3, 3,
+     "'(' opened here has no matching ')'", 2, 7},
+    /* mismatched closers: the note is at the bracket they fail to close */
+    {"fn f(x) = (x]", "unexpected ']', expected ')'", 1, 13, "'(' opened here has no matching ')'",
+     1, 11},
+    {"fn f(x) {\n  y = [f(x]\n  return y\n}\n", "unexpected ']', expected 'for', ')' or ','", 2, 11,
+     "'(' opened here has no matching ')'", 2, 9},
+    {"fn f(x) {\n  y = (x + 1 }\n", "unexpected '}', expected ')'", 2, 14,
+     "'(' opened here has no matching ')'", 2, 7},
+    /* comments do not count */
+    {"fn f(x) = (x # )\n", "unexpected end of file, expected ')'", 2, 1,
+     "'(' opened here has no matching ')'", 1, 11},
+    /* brackets that are closed, or opened after the error, get no note */
+    {"fn f(x) = (x + * 1)", "unexpected '*', expected expression", 1, 16, NULL, 0, 0},
+    {"fn f(x) { return x }}", "unexpected '}', expected end of line or ';'", 1, 21, NULL, 0, 0},
+    {"fn f(x) {\n  y = x +\n  return (y\n}", "unexpected end of line, expected expression", 2, 10,
+     NULL, 0, 0},
+    {"fn f(x) = x $ (", "unexpected character '$'", 1, 13, NULL, 0, 0},
+};
+
+START_TEST(test_unclosed)
+{
+    ck_assert_int_ne(parse(unclosed[_i].src), 0);
+    ck_assert_int_eq(diag.nerrors, 1);
+    ck_assert_str_eq(diag.last, unclosed[_i].msg);
+    ck_assert_int_eq(diag.last_loc.line, unclosed[_i].line);
+    ck_assert_int_eq(diag.last_loc.col, unclosed[_i].col);
+    if (!unclosed[_i].note) {
+        ck_assert_int_eq(diag.nnotes, 0);
+        return;
+    }
+    ck_assert_int_eq(diag.nnotes, 1);
+    ck_assert_str_eq(diag.last_note, unclosed[_i].note);
+    ck_assert_int_eq(diag.last_note_loc.line, unclosed[_i].nline);
+    ck_assert_int_eq(diag.last_note_loc.col, unclosed[_i].ncol);
 }
 END_TEST
 
@@ -653,6 +752,7 @@ Suite *suite_parser(void)
     tcase_add_test(tc, test_nodes);
     tcase_add_test(tc, test_reduce_nodes);
     tcase_add_loop_test(tc, test_errors, 0, (int)(sizeof errors / sizeof errors[0]));
+    tcase_add_loop_test(tc, test_unclosed, 0, (int)(sizeof unclosed / sizeof unclosed[0]));
     suite_add_tcase(s, tc);
 
     TCase *hostile = tcase_create("hostile");
