@@ -27,6 +27,7 @@ CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
 
 CORE_SRC = $(wildcard common/*.c) $(wildcard parser/*.c) $(wildcard ir/*.c) $(wildcard codegen/*.c)
 CORE_OBJ = $(CORE_SRC:%.c=$(B)/%.o) $(B)/lexer.o $(B)/parser.o
+DRIVER_OBJ = $(B)/driver/main.o $(B)/driver/output.o
 RT_SRC   = $(wildcard runtime/*.c)
 RT_OBJ   = $(RT_SRC:%.c=$(B)/%.o)
 TEST_SRC = $(wildcard tests/*.c)
@@ -34,7 +35,7 @@ TEST_OBJ = $(TEST_SRC:%.c=$(B)/%.o)
 
 all: $(B)/dxc $(B)/libdxrt.a $(B)/dxrt.pc
 
-$(B)/dxc: $(B)/driver/main.o $(B)/driver/output.o $(CORE_OBJ)
+$(B)/dxc: $(DRIVER_OBJ) $(CORE_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lm -lpthread
 
 $(B)/libdxrt.a: $(RT_OBJ)
@@ -63,11 +64,17 @@ $(B)/parser.o: $(B)/parser.c $(B)/lexer.h
 # beside each object), so a header generated elsewhere under $(B) never
 # makes everything stale.  The scanner's and parser's headers are made
 # before any object that might include them (order-only).
-$(B)/%.o: %.c | $(B)/parser.h $(B)/lexer.h
+# An object without its .d (built before dependencies were tracked) is
+# rebuilt: the .d is a prerequisite whose rule, when it is missing, makes
+# everything that needs it out of date (Paul Smith's "Auto-Dependency
+# Generation" recipe).
+$(B)/%.o: %.c $(B)/%.d | $(B)/parser.h $(B)/lexer.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(DXCFLAGS) $(WARN) $(CHECK_CFLAGS) -MMD -MP -c -o $@ $<
 
--include $(wildcard $(B)/*.d $(B)/*/*.d)
+DEPS = $(patsubst %.o,%.d,$(CORE_OBJ) $(RT_OBJ) $(TEST_OBJ) $(DRIVER_OBJ) $(B)/tools/fuzz_diff.o)
+$(DEPS):
+-include $(wildcard $(DEPS))
 
 $(B)/dxtest: $(TEST_OBJ) $(CORE_OBJ) $(B)/libdxrt.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(TEST_OBJ) $(CORE_OBJ) $(B)/libdxrt.a $(CHECK_LIBS) -lm -lpthread
@@ -132,18 +139,20 @@ example: $(B)/dxc
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
-	    $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1
+	    $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1 \
+	    $(DESTDIR)$(PREFIX)/share/doc/dx
 	install -m 755 $(B)/dxc $(DESTDIR)$(PREFIX)/bin/dxc
 	install -m 644 $(B)/libdxrt.a $(DESTDIR)$(PREFIX)/lib/libdxrt.a
 	install -m 644 runtime/dxrt.h $(DESTDIR)$(PREFIX)/include/dxrt.h
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' runtime/dxrt.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/dxrt.pc
 	install -m 644 docs/dxc.1 $(DESTDIR)$(PREFIX)/share/man/man1/dxc.1
+	install -m 644 docs/language.md $(DESTDIR)$(PREFIX)/share/doc/dx/language.md
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/dxc $(DESTDIR)$(PREFIX)/lib/libdxrt.a \
 	    $(DESTDIR)$(PREFIX)/include/dxrt.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/dxrt.pc \
-	    $(DESTDIR)$(PREFIX)/share/man/man1/dxc.1
+	    $(DESTDIR)$(PREFIX)/share/man/man1/dxc.1 $(DESTDIR)$(PREFIX)/share/doc/dx/language.md
 
 clean:
 	rm -rf build build-asan

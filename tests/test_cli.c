@@ -98,6 +98,21 @@ START_TEST(test_help_stats_example)
     char ws_want[256];
     snprintf(ws_want, sizeof ws_want, "%.*s", (int)strcspn(ws, "\n"), ws);
     ck_assert_msg(strstr(stats, ws_want), "--help says '%s'; dxc --stats says:\n%s", ws_want, stats);
+    /* and the man page's example lines are dxc's too */
+    snprintf(cmd, sizeof cmd, "%s/docs/dxc.1", tu_root());
+    char *man = tu_read(cmd, NULL);
+    ck_assert_ptr_nonnull(man);
+    int seen = 0;
+    for (const char *m = strstr(man, "\nspring"); m; m = strstr(m + 1, "\nspring")) {
+        char line[256];
+        snprintf(line, sizeof line, "%.*s", (int)strcspn(m + 1, "\n("), m + 1);
+        while (*line && line[strlen(line) - 1] == ' ')
+            line[strlen(line) - 1] = 0;
+        ck_assert_msg(strstr(stats, line), "the man page says '%s'; dxc --stats says:\n%s", line, stats);
+        seen++;
+    }
+    ck_assert_msg(seen >= 1, "the man page shows no --stats line");
+    free(man);
     free(help);
     free(stats);
 }
@@ -464,6 +479,25 @@ END_TEST
 
 /* ---- the first run: make example, then make has nothing to do ---- */
 
+/* The README's ```text make example block is what make example printed
+ * (out): the block, as one piece, appears in it. */
+static void assert_readme_shows(const char *out)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/README.md", tu_root());
+    char *readme = tu_read(path, NULL);
+    ck_assert_ptr_nonnull(readme);
+    const char *open = strstr(readme, "```text make example\n");
+    ck_assert_msg(open, "README.md has no ```text make example block");
+    open = strchr(open, '\n') + 1;
+    const char *close = strstr(open, "```");
+    ck_assert_ptr_nonnull(close);
+    char *block = strndup(open, (size_t)(close - open));
+    ck_assert_msg(strstr(out, block), "README.md shows:\n%s\nmake example prints:\n%s", block, out);
+    free(block);
+    free(readme);
+}
+
 /* In a copy of the source tree: `make example` builds the compiler,
  * compiles the seed examples, runs them and prints each derivative beside
  * its finite difference; afterwards `make` is up to date (the headers
@@ -493,6 +527,7 @@ START_TEST(test_make_example)
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         ck_assert_msg(strstr(out, want[i]), "make example does not print '%s':\n%s", want[i], out);
+    assert_readme_shows(out);
     free(out);
     free(err);
     /* the rest of the build, then nothing left to do, even after another
