@@ -242,3 +242,16 @@ char *cr_check(Program *p, const char *tag, const char *src, int use_float, int 
     free(hdr);
     return code;
 }
+
+char *cr_fn_text(const char *code, const char *sig)
+{
+    const char *p = strstr(code, sig);
+    ck_assert_msg(p != NULL, "no %s in\n%.3000s", sig, code);
+    const char *e = strstr(p, "\n}\n");
+    ck_assert(e);
+    size_t n = (size_t)(e - p) + 3;
+    char *s = malloc(n + 1);
+    memcpy(s, p, n);
+    s[n] = 0;
+    return s;
+}

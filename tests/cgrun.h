@@ -34,4 +34,8 @@ double cr_input(int which, long long k);
 char *cr_check(Program *p, const char *tag, const char *src, int use_float, int workspace, long long budget,
                double tol);
 
+/* The generated C function whose signature starts with sig, up to its
+ * closing brace at column 0 (malloc'ed); fails the test if absent. */
+char *cr_fn_text(const char *code, const char *sig);
+
 #endif

@@ -104,11 +104,12 @@ START_TEST(test_help_stats_example)
     ck_assert_ptr_nonnull(man);
     int seen = 0;
     for (const char *m = strstr(man, "\nspring"); m; m = strstr(m + 1, "\nspring")) {
-        char line[256];
-        snprintf(line, sizeof line, "%.*s", (int)strcspn(m + 1, "\n("), m + 1);
-        while (*line && line[strlen(line) - 1] == ' ')
-            line[strlen(line) - 1] = 0;
-        ck_assert_msg(strstr(stats, line), "the man page says '%s'; dxc --stats says:\n%s", line, stats);
+        char shown[256];
+        snprintf(shown, sizeof shown, "%.*s", (int)strcspn(m + 1, "\n("), m + 1);
+        while (*shown && shown[strlen(shown) - 1] == ' ')
+            shown[strlen(shown) - 1] = 0;
+        ck_assert_msg(strstr(stats, shown), "the man page says '%s'; dxc --stats says:\n%s", shown,
+                      stats);
         seen++;
     }
     ck_assert_msg(seen >= 1, "the man page shows no --stats line");

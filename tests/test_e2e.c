@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cgrun.h"
 #include "testutil.h"
 
 /* ---- small helpers ---- */
@@ -1082,20 +1083,6 @@ static char *dxc_tree(const char *path)
     return out;
 }
 
-/* The generated function from SIG to its closing brace (malloc'ed). */
-static char *fn_of(const char *code, const char *sig)
-{
-    const char *p = strstr(code, sig);
-    ck_assert_msg(p != NULL, "no %s in\n%.3000s", sig, code);
-    const char *e = strstr(p, "\n}\n");
-    ck_assert(e);
-    size_t n = (size_t)(e - p) + 3;
-    char *s = malloc(n + 1);
-    memcpy(s, p, n);
-    s[n] = 0;
-    return s;
-}
-
 /* How many lines of s hold what ("": every line). */
 static int lines_holding(const char *s, const char *what)
 {
@@ -1165,7 +1152,7 @@ START_TEST(test_source_line_headers)
     check_headers(code, "examples/mlp.dx");
     int total = lines_holding(code, ""), n = lines_holding(code, "/* line ");
     ck_assert_msg(n >= 3 && n < 40, "%d of %d lines name a source line:\n%.1500s", n, total, code);
-    char *g = fn_of(code, "double mlp_grad(");
+    char *g = cr_fn_text(code, "double mlp_grad(");
     char *back = strstr(g, "/* backward pass");
     ck_assert_ptr_nonnull(back);
     *back = 0;
@@ -1206,7 +1193,7 @@ START_TEST(test_source_line_notes)
 {
     char *code = dxc_tree("tests/models/spring.dx");
     check_headers(code, "spring.dx");
-    char *g = fn_of(code, "double spring_grad(");
+    char *g = cr_fn_text(code, "double spring_grad(");
     const char *want[] = {
         "    /* forward pass: the function, keeping what the backward pass reads */\n"
         "    /* line 14: for i in 0..10000 { */\n"
@@ -1228,7 +1215,7 @@ START_TEST(test_source_line_notes)
     free(code);
     code = dxc_tree("tests/models/rnn.dx");
     check_headers(code, "rnn.dx");
-    g = fn_of(code, "double rnn_grad(");
+    g = cr_fn_text(code, "double rnn_grad(");
     const char *notes[] = {
         "h_tape[i] = h0[i];  /* the tape keeps h before the loop */\n",
         " = h_2[j];  /* the tape keeps h at the end of iteration t */\n",
@@ -1252,7 +1239,7 @@ END_TEST
 START_TEST(test_source_line_format)
 {
     char *code = dxc_tree("examples/square.dx");
-    char *g = fn_of(code, "double square_grad(");
+    char *g = cr_fn_text(code, "double square_grad(");
     ck_assert_str_eq(g, "double square_grad(double x, double *x_bar)\n"
                         "{\n"
                         "    /* forward pass: the function, keeping what the backward pass reads */\n"
@@ -1267,7 +1254,7 @@ START_TEST(test_source_line_format)
     free(g);
     free(code);
     code = dxc_tree("examples/graph.dx");
-    g = fn_of(code, "double f_grad(");
+    g = cr_fn_text(code, "double f_grad(");
     ck_assert_str_eq(g, "double f_grad(double a, double b, double c, double *a_bar, double *b_bar, "
                         "double *c_bar)\n"
                         "{\n"

@@ -61,21 +61,6 @@ static int count(const char *hay, const char *needle)
     return n;
 }
 
-/* The body of the generated function NAME (from its signature to the
- * closing brace at column 0), malloc'ed. */
-static char *fn_text(const char *code, const char *sig)
-{
-    const char *p = strstr(code, sig);
-    ck_assert_msg(p != NULL, "no %s in\n%.3000s", sig, code);
-    const char *e = strstr(p, "\n}\n");
-    ck_assert(e);
-    size_t n = (size_t)(e - p) + 3;
-    char *s = malloc(n + 1);
-    memcpy(s, p, n);
-    s[n] = 0;
-    return s;
-}
-
 /* ---------------- building FOR IR by hand ---------------- */
 
 typedef IrB B;
@@ -650,7 +635,7 @@ START_TEST(test_dx_loops)
     for (int u = 0; u < L.prog.units.n; u++)
         ad_unit(&L.prog.units.p[u]);
     char *code = check_both(&L.prog, "dxloops");
-    char *s = fn_text(code, "double spring(");
+    char *s = cr_fn_text(code, "double spring(");
     /* a loop body's statements from other lines than the loop's are
      * announced inside it, one header per source line */
     ck_assert_msg(strstr(s, "    /* line 7: for i in 0..100 { */\n"
@@ -666,22 +651,22 @@ START_TEST(test_dx_loops)
                             "    }\n"),
                   "%s", s);
     free(s);
-    s = fn_text(code, "double spring_grad(");
+    s = cr_fn_text(code, "double spring_grad(");
     ck_assert_msg(strstr(s, "        x_tape[i] = x;  /* the tape keeps x at the start of iteration i */\n") &&
                       strstr(s, "    for (int i = 99; i >= 0; i--) {  /* backwards */\n"),
                   "%s", s);
     free(s);
-    s = fn_text(code, "double nested(");
+    s = cr_fn_text(code, "double nested(");
     ck_assert_msg(count(s, "double s") == 1, "one s for both loops:\n%s", s);
     free(s);
-    s = fn_text(code, "double seq(");
+    s = cr_fn_text(code, "double seq(");
     ck_assert_msg(!strstr(s, "x_2"), "sequential loops share x:\n%s", s);
     free(s);
-    s = fn_text(code, "double gate(");
+    s = cr_fn_text(code, "double gate(");
     ck_assert_msg(strstr(s, "x = x * 1.5;") && strstr(s, "h[j] = h[j] * w[j] + x;") && !strstr(s, "else"),
                   "branches update in place, and a branch that changes nothing is left out:\n%s", s);
     free(s);
-    s = fn_text(code, "double cell(");
+    s = cr_fn_text(code, "double cell(");
     ck_assert_msg(!strstr(s, "c_2") && !strstr(s, "h_2"), "elementwise updates in place:\n%s", s);
     free(s);
     free(code);
@@ -722,7 +707,7 @@ START_TEST(test_dx_replay)
         L.prog.units.p[0].small_tape = small;
         ad_unit(&L.prog.units.p[0]);
         char *code = check_both(&L.prog, small ? "rnn_small" : "rnn_fast");
-        char *s = fn_text(code, "double rnn_grad(");
+        char *s = cr_fn_text(code, "double rnn_grad(");
         ck_assert_msg(count(s, "Wh[j * 3 + k] * h") == (small ? 2 : 1),
                       "the matvec %s:\n%s", small ? "is recomputed backwards" : "runs forwards only", s);
         ck_assert_msg(!small == (strstr(s, "the tape keeps h at the end of iteration t") != NULL) &&
