@@ -50,6 +50,14 @@ static void show_line(const Source *s, Loc loc)
     fputs("^\n", stderr);
 }
 
+/* Prints "FILE:LINE:COL: KIND: TEXT", the source line and a caret. */
+static void report(const Diag *d, Loc loc, const char *kind, const char *text)
+{
+    fprintf(stderr, "%s:%d:%d: %s: %s\n", d->src ? d->src->path : "<input>", loc.line, loc.col,
+            kind, text);
+    show_line(d->src, loc);
+}
+
 int diag_error(Diag *d, Loc loc, const char *fmt, ...)
 {
     if (d->nerrors >= DIAG_MAX_ERRORS)
@@ -61,9 +69,7 @@ int diag_error(Diag *d, Loc loc, const char *fmt, ...)
     d->last_loc = loc;
     d->nerrors++;
     if (!d->quiet) {
-        fprintf(stderr, "%s:%d:%d: error: %s\n", d->src ? d->src->path : "<input>",
-                loc.line, loc.col, d->last);
-        show_line(d->src, loc);
+        report(d, loc, "error", d->last);
         if (d->nerrors == DIAG_MAX_ERRORS)
             fprintf(stderr, "dxc: error: too many errors, stopping\n");
     }
@@ -80,11 +86,8 @@ void diag_note(Diag *d, Loc loc, const char *fmt, ...)
     va_end(ap);
     d->last_note_loc = loc;
     d->nnotes++;
-    if (!d->quiet) {
-        fprintf(stderr, "%s:%d:%d: note: %s\n", d->src ? d->src->path : "<input>", loc.line,
-                loc.col, d->last_note);
-        show_line(d->src, loc);
-    }
+    if (!d->quiet)
+        report(d, loc, "note", d->last_note);
 }
 
 void diag_plain(const char *fmt, ...)
