@@ -2,11 +2,11 @@
  * pipeline.c - the compiler, every pass in the order it runs, in one
  * place (ir_pipeline):
  *
- *   parse, check, lower (and --only)        the front end: one primal
- *                                           function per .dx function
- *   ir_passes[1..], on each unit in turn   its derivatives, cleaned up
- *   cg_check, then cg_c / cg_header /      codegen: the stack budget,
- *   cg_ir / cg_dot, cg_stats                then what --emit asks for
+ *   parse, check, lower, --only        the front end: one unit, holding
+ *                                      a primal function, per .dx function
+ *   ir_passes[1..], each unit in turn  its derivatives, cleaned up
+ *   cg_check, then cg_c, cg_header,    codegen: the stack budget, then
+ *   cg_ir or cg_dot, cg_stats          what --emit asks for
  *
  * Every pass over a unit has one shape, void pass(Unit *), and a name in
  * ir_passes, the table --emit=ir=PASS and --help read; "lower" heads the
@@ -17,7 +17,10 @@
  *
  * The passes themselves live in their own files (ad_linearize in
  * linearize.c, ad_transpose in ad.c, opt_* in opt.c); here each is only
- * applied to the function of the unit it works on.
+ * applied to the function of the unit it works on.  This file is in ir/,
+ * not driver/, because the tests and the differential tester, which link
+ * the compiler without its driver, run the same passes (ad_unit); it is
+ * the one file of ir/ that calls codegen/.
  */
 #include "../codegen/codegen.h"
 #include "adjoint.h"
@@ -185,7 +188,13 @@ static void store_hvp(Unit *u)
 
 /* ---------------- the pipeline ---------------- */
 
-/* Every pass after which the IR can be printed, in the order they run. */
+/* Every pass after which the IR can be printed, in the order they run.
+ *
+ * lower (ir_lower, lower.c; run by ir_pipeline, as it makes the units).
+ * Needs: an AST sema_check accepted.  Guarantees: one unit per .dx
+ * function (with --only, per function named), in file order, holding its
+ * primal f in SSA form with every call inlined; no f_jvp, f_grad or f_hvp
+ * yet.  The other passes' comments are above their definitions. */
 const IrPass ir_passes[] = {
     {"lower", NULL, "each function to SSA, calls inlined (--only: those named)"},
     {"opt-primal", opt_primal, "f: fuse loops, fold constants, CSE, remove dead code"},
@@ -245,7 +254,7 @@ int ir_pipeline(Arena *a, Diag *d, const Job *j)
         return 1;
     if (ir_lower(a, d, j->src, &file, s, &prog) != 0 || d->nerrors) /* lower */
         return 1;
-    if (j->only && keep_only(&prog, j->only, j->path))
+    if (j->only && keep_only(&prog, j->only, j->path)) /* --only */
         return 1;
 
     /* ir_passes, one unit at a time; --emit=ir=PASS stops after PASS */
