@@ -525,11 +525,14 @@ static void place_locals(Cg *c, const Region *r)
     }
 }
 
-void cg_prepare(Cg *c, const Fn *f, int ws)
+/* ---------------- the phases, in order ---------------- */
+
+/* Every per-value table of the analysis, zeroed (each value its own
+ * variable), and the rest of the per-function state reset. */
+static void alloc_tables(Cg *c)
 {
+    const Fn *f = c->f;
     Arena *A = c->p->arena;
-    c->f = f;
-    c->ws = ws;
     memset(&c->locals, 0, sizeof c->locals);
     c->locals.a = A;
     c->suffix_key = NULL;
@@ -542,9 +545,6 @@ void cg_prepare(Cg *c, const Fn *f, int ws)
     c->pos = arena_alloc(A, sizeof(int) * n);
     c->use_pos = arena_alloc(A, sizeof(int) * n);
     c->npos = 0;
-    c->has_loops = 0;
-    for (int i = 0; i < f->v.n; i++)
-        c->has_loops |= cg_is_loop(&f->v.p[i]);
     c->force = arena_alloc(A, n);
     c->frozen = arena_alloc(A, n);
     c->region_end = arena_alloc(A, sizeof(int) * n);
@@ -567,32 +567,55 @@ void cg_prepare(Cg *c, const Fn *f, int ws)
         c->var[v] = v;
     c->cname = arena_alloc(A, sizeof(char *) * n);
     c->tmp = 0;
-    analyse_region(c, f->body);
-    int ret = f->out.n && f->out.p[0].role == OUT_RETURN;
+}
+
+static int any_loop(const Fn *f)
+{
+    for (int i = 0; i < f->v.n; i++)
+        if (cg_is_loop(&f->v.p[i]))
+            return 1;
+    return 0;
+}
+
+static int has_return(const Fn *f)
+{
+    return f->out.n && f->out.p[0].role == OUT_RETURN;
+}
+
+/* The outputs are read after the body; a scalar filling an array output
+ * is computed once. */
+static void count_outputs(Cg *c)
+{
+    const Fn *f = c->f;
     for (int i = 0; i < f->out.n; i++) {
         count_use(c, f->out.p[i].ref, f->body, NOREF, ++c->npos, 1);
-        /* a scalar filling an array output is computed once */
-        if (i >= ret && f->out.p[i].ty.rank && !f->v.p[cg_resolve(c, f->out.p[i].ref)].ty.rank)
+        if (i >= has_return(f) && f->out.p[i].ty.rank &&
+            !f->v.p[cg_resolve(c, f->out.p[i].ref)].ty.rank)
             c->force[cg_resolve(c, f->out.p[i].ref)] = 1;
     }
-    force_bool_operands(c, f->body);
-    guard_buffer_reads(c);
-    /* a gradient computes the value in its forward pass, by name */
-    if ((f->kind == FN_GRAD || f->kind == FN_VJP) && f->out.p[0].role == OUT_RETURN &&
+}
+
+/* A gradient computes the value in its forward pass, by name. */
+static void force_value(Cg *c)
+{
+    const Fn *f = c->f;
+    if ((f->kind == FN_GRAD || f->kind == FN_VJP) && has_return(f) &&
         f->v.p[cg_resolve(c, f->out.p[0].ref)].op != OP_CONST)
         c->force[cg_resolve(c, f->out.p[0].ref)] = 1;
-    chain_region(c, f->body);
-    share_yields(c, f->body);
-    cg_share_carries(c);
+}
 
-    /* parameters, outputs and the workspace are named first: the
-     * prototype shows the model's names */
+/* Parameters, outputs and the workspace are named first: the prototype
+ * shows the model's names. */
+static void name_interface(Cg *c)
+{
+    const Fn *f = c->f;
+    Arena *A = c->p->arena;
     c->in_names = arena_alloc(A, sizeof(char *) * (size_t)(f->in.n + 1));
     c->out_names = arena_alloc(A, sizeof(char *) * (size_t)(f->out.n + 1));
     c->in_place = arena_alloc(A, (size_t)f->out.n + 1);
     for (int i = 0; i < f->in.n; i++)
         c->in_names[i] = unique(c, &c->locals, f->in.p[i].name);
-    for (int i = ret; i < f->out.n; i++)
+    for (int i = has_return(f); i < f->out.n; i++)
         c->out_names[i] = unique(c, &c->locals, f->out.p[i].name);
     c->work = c->o->workspace ? unique(c, &c->locals, "work") : NULL;
     for (int i = 0; i < f->body->ids.n; i++) {
@@ -602,16 +625,41 @@ void cg_prepare(Cg *c, const Fn *f, int ws)
             c->store[id] = ST_PARAM;
         }
     }
-    place_outputs(c);
-    point_results(c, f->body);
-    name_region(c, f->body);
+}
+
+/* Every value takes its variable's name; a variable is read if any of its
+ * values is. */
+static void share_names(Cg *c)
+{
+    const Fn *f = c->f;
     for (Ref v = 0; v < f->v.n; v++) {
         if (!c->cname[v] && f->v.p[v].op != OP_IVAR)
             c->cname[v] = c->cname[cg_var_of(c, v)];
         if (c->uses[v])
             c->read[cg_var_of(c, v)] = 1;
     }
-    place_locals(c, f->body);
+}
+
+void cg_prepare(Cg *c, const Fn *f, int ws)
+{
+    c->f = f;
+    c->ws = ws;
+    alloc_tables(c);
+    c->has_loops = any_loop(f);      /* count_use's scope check needs loops */
+    analyse_region(c, f->body);      /* positions, reads, regions' ends, forced values */
+    count_outputs(c);                /* the outputs' reads, after the body */
+    force_bool_operands(c, f->body); /* operands of conditions written twice */
+    guard_buffer_reads(c);           /* no inlined read of a buffer passes an ACC */
+    force_value(c);                  /* a gradient's value is a variable */
+    chain_region(c, f->body);        /* x_bar = ...; x_bar += ... share a variable */
+    share_yields(c, f->body);        /* a branch's yielded value: the if's variable */
+    cg_share_carries(c);             /* for loops' carried variables (cfor.c) */
+    name_interface(c);               /* parameters, outputs, the workspace */
+    place_outputs(c);                /* outputs computed in the caller's memory */
+    point_results(c, f->body);       /* an array an if only picks: a pointer */
+    name_region(c, f->body);         /* every other variable, as a reader meets it */
+    share_names(c);                  /* each value its variable's name; what is read */
+    place_locals(c, f->body);        /* local arrays and their workspace offsets */
 }
 
 void cg_signature(Cg *c, const Fn *f, const char *name, const char *extra, Str *s)

@@ -14,7 +14,7 @@
  * keep on the stack (--stack-budget). */
 #define CG_STACK_BUDGET (1LL << 20)
 
-typedef struct {
+typedef struct CgOpts {
     int use_float;          /* --real=float */
     const char *src_path;   /* shown in the banner */
     const char *header;     /* --header: its file name, for the guard */

@@ -1,10 +1,7 @@
 /*
- * main.c - the dxc driver: options, the pipeline written out in order,
- * and the output file.
- *
- *   parse_file -> sema_check -> ir_lower -> --only -> ad_unit (linearize,
- *   transpose, opt_*) -> cg_check (stack budget) -> cg_c / cg_header /
- *   cg_ir / cg_dot -> --stats
+ * main.c - the dxc driver: options, the input and the output files
+ * around the compiler's pipeline (ir_pipeline, ir/pipeline.c: every pass
+ * in order).
  *
  * Output is collected in memory and put in place only when everything
  * succeeded (output.c: a regular file is replaced atomically, a symbolic
@@ -24,11 +21,10 @@
 #include "../codegen/codegen.h"
 #include "output.h"
 
-enum { EMIT_C, EMIT_IR, EMIT_DOT };
-
 typedef struct {
     const char *input, *output, *header;
     int emit;
+    int stop;           /* --emit=ir=PASS: PASS's index in ir_passes, or -1 */
     int use_float;
     int workspace;
     int small_tape;
@@ -52,6 +48,8 @@ static const char usage[] =
     "  --header FILE    also write a header with the prototypes\n"
     "  --emit=c         C code (the default)\n"
     "  --emit=ir        the SSA IR of every entry point, primal and adjoint\n"
+    "  --emit=ir=PASS   the IR of every function as it stands after PASS (one\n"
+    "                   of the passes below), and nothing else\n"
     "  --emit=dot       the forward and adjoint graphs, for Graphviz\n"
     "  --real=double    the scalar type of the generated code (the default)\n"
     "  --real=float     float API, f-suffixed literals, expf and friends\n"
@@ -76,7 +74,43 @@ static const char usage[] =
     "                   with --workspace, followed on that line by\n"
     "                     (workspace variant spring_grad_ws: 160000 bytes in work, stack ~88 bytes)\n"
     "  --help           show this help\n"
-    "  --version        show the version\n";
+    "  --version        show the version\n"
+    "\n"
+    "passes (--emit=ir=PASS), in the order they run:\n";
+
+/* The passes --emit=ir=PASS names, one a line, for --help. */
+static void print_passes(FILE *out)
+{
+    for (int k = 0; k < ir_npasses; k++)
+        fprintf(out, "  %-16s %s\n", ir_passes[k].name, ir_passes[k].what);
+}
+
+/* --emit=WHAT: c, ir, dot, or ir=PASS (an unknown PASS is an error that
+ * names every pass).  Returns 1, -1 after an error, or 0 when WHAT is none
+ * of them. */
+static int set_emit(Options *o, const char *what)
+{
+    static const char *const kinds[] = {[EMIT_C] = "c", [EMIT_IR] = "ir", [EMIT_DOT] = "dot"};
+    for (int k = 0; k < 3; k++)
+        if (!strcmp(what, kinds[k])) {
+            o->emit = k;
+            o->stop = -1;
+            return 1;
+        }
+    if (strncmp(what, "ir=", 3))
+        return 0;
+    const char *pass = what + 3;
+    o->emit = EMIT_IR;
+    o->stop = ir_pass_find(pass);
+    if (o->stop >= 0)
+        return 1;
+    char names[512] = "";
+    size_t n = 0;
+    for (int k = 0; k < ir_npasses && n < sizeof names; k++)
+        n += (size_t)snprintf(names + n, sizeof names - n, "%s%s", k ? ", " : "", ir_passes[k].name);
+    diag_plain("--emit=ir=%s: unknown pass; the passes are %s", pass, names);
+    return -1;
+}
 
 /* BYTES, BYTESK, BYTESM or BYTESG (powers of 1024); -1 if malformed. */
 static long long parse_size(const char *s)
@@ -106,10 +140,13 @@ static long long parse_size(const char *s)
 static int parse_args(int argc, char **argv, Options *o)
 {
     o->stack_budget = CG_STACK_BUDGET;
+    o->stop = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        int emit;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             fputs(usage, stdout);
+            print_passes(stdout);
             exit(0);
         } else if (!strcmp(a, "--version")) {
             printf("dxc %s\n", DX_VERSION);
@@ -124,12 +161,9 @@ static int parse_args(int argc, char **argv, Options *o)
             o->output = a + 2;
         } else if (!strncmp(a, "--header=", 9)) {
             o->header = a + 9;
-        } else if (!strcmp(a, "--emit=c")) {
-            o->emit = EMIT_C;
-        } else if (!strcmp(a, "--emit=ir")) {
-            o->emit = EMIT_IR;
-        } else if (!strcmp(a, "--emit=dot")) {
-            o->emit = EMIT_DOT;
+        } else if (!strncmp(a, "--emit=", 7) && (emit = set_emit(o, a + 7)) != 0) {
+            if (emit < 0)
+                return 1;
         } else if (!strcmp(a, "--real=double")) {
             o->use_float = 0;
         } else if (!strcmp(a, "--real=float")) {
@@ -166,58 +200,11 @@ static int parse_args(int argc, char **argv, Options *o)
         diag_plain("no input file (try --help)");
         return 1;
     }
-    return 0;
-}
-
-/* The length of the name at s in a --only list (up to ',' or the end). */
-static size_t name_len(const char *s)
-{
-    return strcspn(s, ",");
-}
-
-static int listed(const char *list, const char *name)
-{
-    for (const char *s = list;; s++) {
-        size_t n = name_len(s);
-        if (n == strlen(name) && !strncmp(s, name, n))
-            return 1;
-        s += n;
-        if (!*s)
-            return 0;
-    }
-}
-
-/* --only=f,g: keeps the units of the functions named, in file order; a
- * name that is not a function of the file is an error. */
-static int keep_only(Program *p, const char *list, const char *path)
-{
-    int bad = 0;
-    if (!*list || list[0] == ',' || strstr(list, ",,") || list[strlen(list) - 1] == ',') {
-        diag_plain("--only needs function names separated by commas, not '%s'", list);
+    if (o->stop >= 0 && (o->header || o->stats)) {
+        diag_plain("--emit=ir=%s stops after that pass: it writes no %s", ir_passes[o->stop].name,
+                   o->header ? "header" : "--stats");
         return 1;
     }
-    for (const char *s = list;; s++) {
-        size_t n = name_len(s);
-        int found = 0;
-        for (int i = 0; i < p->units.n; i++) {
-            const char *f = p->units.p[i].primal->src_name;
-            found |= strlen(f) == n && !strncmp(f, s, n);
-        }
-        if (!found) {
-            diag_plain("--only: no function '%.*s' in '%s'", (int)n, s, path);
-            bad = 1;
-        }
-        s += n;
-        if (!*s)
-            break;
-    }
-    if (bad)
-        return 1;
-    int k = 0;
-    for (int i = 0; i < p->units.n; i++)
-        if (listed(list, p->units.p[i].primal->src_name))
-            p->units.p[k++] = p->units.p[i];
-    p->units.n = k;
     return 0;
 }
 
@@ -255,6 +242,9 @@ static char *read_file(const char *path, size_t *len)
     return buf;
 }
 
+/* Reads the input, runs the pipeline into outputs held in memory, and
+ * puts them in place only if it succeeded; --stats goes to standard error
+ * after them. */
 static int compile(Options *o)
 {
     OutFile names[2] = {{.name = o->output}, {.name = o->header}};
@@ -270,50 +260,23 @@ static int compile(Options *o)
     Diag d = {0};
     d.src = &src;
     Arena *a = arena_new();
-    AstFile file;
-    Program prog;
-    int status = 1;
-    Sema *s = NULL;
-
-    if (parse_file(a, &d, &src, &file) != 0)
-        goto done;
-    s = sema_check(a, &d, &file);
-    if (!s)
-        goto done;
-    if (ir_lower(a, &d, &src, &file, s, &prog) != 0 || d.nerrors)
-        goto done;
-    if (o->only && keep_only(&prog, o->only, o->input))
-        goto done;
-    for (int i = 0; i < prog.units.n; i++) {
-        prog.units.p[i].small_tape = o->small_tape;
-        ad_unit(&prog.units.p[i]);
-    }
-
     CgOpts co = {o->use_float, src.path, o->header, o->stack_budget, o->workspace};
-    if ((o->emit == EMIT_C || o->header) && cg_check(&prog, &co, &d))
-        goto done;
-    OutFile out, hdr;
+    OutFile out = {0}, hdr = {0}, stats = {0};
     OutFile *outs[2] = {&out, &hdr};
-    int nout = o->header ? 2 : 1;
-    if (out_open(&out, o->output))
-        goto done;
-    if (o->header && out_open(&hdr, o->header)) {
-        out_discard(&out);
-        goto done;
+    int status = 1;
+    if (!out_open(&out, o->output) && !(o->header && out_open(&hdr, o->header)) &&
+        !(o->stats && out_open(&stats, NULL))) {
+        Job j = {&src, o->input, o->only, o->small_tape, o->stop, o->emit, &co,
+                 out_stream(&out), out_stream(&hdr), out_stream(&stats)};
+        if (ir_pipeline(a, &d, &j) == 0 && out_commit_all(outs, o->header ? 2 : 1) == 0) {
+            status = 0;
+            if (o->stats && fflush(out_stream(&stats)) == 0)
+                fwrite(stats.buf, 1, stats.len, stderr);
+        }
     }
-    switch (o->emit) {
-    case EMIT_C: cg_c(&prog, &co, out_stream(&out)); break;
-    case EMIT_IR: cg_ir(&prog, out_stream(&out)); break;
-    case EMIT_DOT: cg_dot(&prog, out_stream(&out)); break;
-    }
-    if (o->header)
-        cg_header(&prog, &co, out_stream(&hdr));
-    if (out_commit_all(outs, nout))
-        goto done;
-    if (o->stats)
-        cg_stats(&prog, &co, stderr);
-    status = 0;
-done:
+    out_discard(&out);
+    out_discard(&hdr);
+    out_discard(&stats);
     arena_free(a);
     free(text);
     return status;

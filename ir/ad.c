@@ -1,9 +1,8 @@
 /*
- * ad.c - reverse mode (ad_transpose) and the derivative pipeline of one
- * function (ad_unit).  Automatic differentiation is a set of IR-to-IR
- * passes; reverse mode is linearise-then-transpose, as in JAX (Frostig,
- * Johnson, Leary, Maclaurin, "Decomposing reverse-mode automatic
- * differentiation", 2021):
+ * ad.c - reverse mode (ad_transpose).  Automatic differentiation is a set
+ * of IR-to-IR passes (pipeline.c runs them in order); reverse mode is
+ * linearise-then-transpose, as in JAX (Frostig, Johnson, Leary,
+ * Maclaurin, "Decomposing reverse-mode automatic differentiation", 2021):
  *
  *   ad_linearize  (linearize.c) copies the primal program and, after
  *                 every instruction, emits its tangent: the sum over
@@ -36,7 +35,6 @@
  */
 #include "adjoint.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 /* ---------------- transposition ---------------- */
@@ -896,52 +894,4 @@ Fn *ad_transpose(const Fn *g, const char *name, FnKind kind, int small_tape)
         vec_push(A, &T.h->out, o);
     }
     return T.h;
-}
-
-/* ---------------- the pipeline for one function ---------------- */
-
-void ad_unit(Unit *u)
-{
-    Fn *f = u->primal;
-    Arena *A = f->arena;
-    int array = f->out.p[0].ty.rank > 0;
-    opt_all(f);
-    ir_verify(f);
-
-    Fn *lin = ad_linearize(f, arena_printf(A, "%s_jvp", f->name), FN_JVP);
-    ir_verify(lin);
-    opt_all(lin);
-    u->jvp = lin;
-
-    if (getenv("DX_DUMP"))
-        ir_print(lin, stderr);
-    Fn *grad = ad_transpose(lin, arena_printf(A, "%s_%s", f->name, array ? "vjp" : "grad"),
-                            array ? FN_VJP : FN_GRAD, u->small_tape);
-    if (getenv("DX_DUMP"))
-        ir_print(grad, stderr);
-    ir_verify(grad);
-    opt_all(grad);
-    opt_store(grad);
-    u->grad = grad;
-
-    if (!array) {
-        /* forward over reverse: the tangents of the gradient outputs */
-        Fn *h = ad_linearize(grad, arena_printf(A, "%s_hvp", f->name), FN_HVP);
-        int nb = grad->out.n - 1;
-        VEC(Output) outs = {0};
-        vec_push(A, &outs, h->out.p[0]);
-        for (int i = 0; i < nb; i++) {
-            Output o = h->out.p[grad->out.n + 1 + i];
-            o.name = ad_suffixed(A, f->in.p[o.of].name, "_hv");
-            o.role = OUT_BAR;
-            vec_push(A, &outs, o);
-        }
-        h->out.p = outs.p;
-        h->out.n = outs.n;
-        h->out.cap = outs.cap;
-        ir_verify(h);
-        opt_all(h);
-        opt_store(h);
-        u->hvp = h;
-    }
 }

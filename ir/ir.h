@@ -7,7 +7,8 @@
  *       --ad_linearize--> tangent Fn (f_jvp)
  *       --ad_transpose--> adjoint Fn (f_grad / f_vjp)
  *       --ad_linearize of the adjoint--> f_hvp
- *   each followed by opt_fold, opt_cse, opt_dce, then codegen/.
+ *   each followed by opt_fold, opt_cse, opt_dce, then codegen/;
+ *   pipeline.c runs every pass in order (ir_pipeline, ir_passes).
  *
  * The IR is structured SSA, in the style of MLIR's scf dialect and JAX's
  * jaxprs: a function is a region, a region is a list of instructions, and
@@ -294,8 +295,6 @@ Fn *ad_linearize(const Fn *f, const char *name, FnKind kind);
 /* f_grad / f_vjp: transposes the linear part of a linearized Fn
  * (small_tape: see Unit). */
 Fn *ad_transpose(const Fn *lin, const char *name, FnKind kind, int small_tape);
-/* The whole derivative pipeline for one unit. */
-void ad_unit(Unit *u);
 
 /* rules.c: the partial derivative of instruction `at` in operand k,
  * emitted into region r of g; x is the operand map (old Ref -> g Ref). */
@@ -322,6 +321,43 @@ void opt_fuse(Fn *f);
  * later ACC still adds).  Run last: later passes must keep the pattern. */
 void opt_store(Fn *f);
 void opt_all(Fn *f);      /* fuse, then fold, cse, dce to a fixed point */
+
+/* ---- pipeline.c: the compiler, every pass in order ---- */
+/* A pass after which the IR can be printed (--emit=ir=PASS), each
+ * void pass(Unit *); ir_passes lists them in the order they run.  The
+ * first, lower, makes the units (ir_lower), so its run is NULL. */
+typedef struct {
+    const char *name;
+    void (*run)(Unit *u);
+    const char *what;     /* one line, for --help */
+} IrPass;
+extern const IrPass ir_passes[];
+extern const int ir_npasses;
+int ir_pass_find(const char *name);   /* its index in ir_passes, or -1 */
+/* Every pass after lower on u (its derivatives, cleaned up), ir_verify
+ * after each: what ir_pipeline does to each unit. */
+void ad_unit(Unit *u);
+
+typedef enum { EMIT_C, EMIT_IR, EMIT_DOT } EmitKind;
+struct CgOpts;
+/* One compilation: its input, its options and where its output goes. */
+typedef struct {
+    const Source *src;
+    const char *path;    /* the input as named on the command line */
+    const char *only;    /* --only: comma-separated function names, or NULL */
+    int small_tape;      /* --tape=small */
+    int stop;            /* --emit=ir=PASS: PASS's index in ir_passes; -1 */
+    EmitKind emit;       /* what out receives (unless stop >= 0: the IR) */
+    const struct CgOpts *cg;
+    FILE *out;
+    FILE *header;        /* --header, or NULL */
+    FILE *stats;         /* --stats, or NULL */
+} Job;
+/* Compiles j->src into j's outputs: parse, check, lower, --only,
+ * ir_passes on each unit, then codegen (the stack budget, the output).
+ * Everything lives in a; errors go to d (or are plain, for --only).
+ * Returns 0, or 1 after an error, when the outputs hold nothing of use. */
+int ir_pipeline(Arena *a, Diag *d, const Job *j);
 
 /* ---- interp.c: the IR interpreter ---- */
 /* Runs f: inputs in fn->in order (flat), outputs in fn->out order.  Each

@@ -1,0 +1,283 @@
+/*
+ * pipeline.c - the compiler, every pass in the order it runs, in one
+ * place (ir_pipeline):
+ *
+ *   parse, check, lower, --only        the front end: one unit, holding
+ *                                      a primal function, per .dx function
+ *   ir_passes[1..], each unit in turn  its derivatives, cleaned up
+ *   cg_check, then cg_c, cg_header,    codegen: the stack budget, then
+ *   cg_ir or cg_dot, cg_stats          what --emit asks for
+ *
+ * Every pass over a unit has one shape, void pass(Unit *), and a name in
+ * ir_passes, the table --emit=ir=PASS and --help read; "lower" heads the
+ * table because the IR first exists after it.  The comment above each
+ * pass says what it needs and what it guarantees.  ir_verify checks every
+ * function of the unit after each pass (run_passes, the one place it is
+ * called), so a pass that breaks the IR is caught where it ran.
+ *
+ * The passes themselves live in their own files (ad_linearize in
+ * linearize.c, ad_transpose in ad.c, opt_* in opt.c); here each is only
+ * applied to the function of the unit it works on.  This file is in ir/,
+ * not driver/, because the tests and the differential tester, which link
+ * the compiler without its driver, run the same passes (ad_unit); it is
+ * the one file of ir/ that calls codegen/.
+ */
+#include "../codegen/codegen.h"
+#include "adjoint.h"
+
+#include <string.h>
+
+/* ---------------- the front end: --only ---------------- */
+
+/* The length of the name at s in a --only list (up to ',' or the end). */
+static size_t name_len(const char *s)
+{
+    return strcspn(s, ",");
+}
+
+static int listed(const char *list, const char *name)
+{
+    for (const char *s = list;; s++) {
+        size_t n = name_len(s);
+        if (n == strlen(name) && !strncmp(s, name, n))
+            return 1;
+        s += n;
+        if (!*s)
+            return 0;
+    }
+}
+
+/* --only=f,g: keeps the units of the functions named, in file order; a
+ * name that is not a function of the file is an error. */
+static int keep_only(Program *p, const char *list, const char *path)
+{
+    int bad = 0;
+    if (!*list || list[0] == ',' || strstr(list, ",,") || list[strlen(list) - 1] == ',') {
+        diag_plain("--only needs function names separated by commas, not '%s'", list);
+        return 1;
+    }
+    for (const char *s = list;; s++) {
+        size_t n = name_len(s);
+        int found = 0;
+        for (int i = 0; i < p->units.n; i++) {
+            const char *f = p->units.p[i].primal->src_name;
+            found |= strlen(f) == n && !strncmp(f, s, n);
+        }
+        if (!found) {
+            diag_plain("--only: no function '%.*s' in '%s'", (int)n, s, path);
+            bad = 1;
+        }
+        s += n;
+        if (!*s)
+            break;
+    }
+    if (bad)
+        return 1;
+    int k = 0;
+    for (int i = 0; i < p->units.n; i++)
+        if (listed(list, p->units.p[i].primal->src_name))
+            p->units.p[k++] = p->units.p[i];
+    p->units.n = k;
+    return 0;
+}
+
+/* ---------------- the passes over one unit ---------------- */
+
+/* opt-primal.  Needs: f as lowered.  Guarantees: f with each GEN fused
+ * into the IDX that reads it where no work is repeated, constants folded,
+ * common subexpressions merged and dead code removed, to a fixed point
+ * (opt_all). */
+static void opt_primal(Unit *u)
+{
+    opt_all(u->primal);
+}
+
+/* linearize.  Needs: f optimised (f_jvp copies it, so the clean-up is
+ * done once).  Guarantees: u->jvp, f_jvp: f's parameters, then a tangent
+ * x_dot for each active one; every instruction of f followed by its
+ * tangent, marked lin (ADD, SUB, NEG, and MUL or DIV by a primal value:
+ * linear in the x_dots); two outputs, the value and its tangent. */
+static void linearize(Unit *u)
+{
+    Fn *f = u->primal;
+    u->jvp = ad_linearize(f, arena_printf(f->arena, "%s_jvp", f->name), FN_JVP);
+}
+
+/* opt-jvp.  Needs: f_jvp.  Guarantees: f_jvp cleaned up as by opt-primal,
+ * its lin instructions still in the forms transpose reads (folding leaves
+ * them alone). */
+static void opt_jvp(Unit *u)
+{
+    opt_all(u->jvp);
+}
+
+/* transpose.  Needs: f_jvp as opt-jvp leaves it.  Guarantees: u->grad,
+ * f_grad (a scalar result, seeded with 1) or f_vjp (an array result,
+ * seeded with the input out_bar): f_jvp's primal instructions as the
+ * forward sweep, keeping in tapes what the backward sweep reads back
+ * (--tape: u->small_tape), then the backward sweep, adjoints accumulated
+ * by adds and ACCs into zeroed buffers; outputs the value, then x_bar for
+ * every tangent input of f_jvp. */
+static void transpose(Unit *u)
+{
+    Fn *f = u->primal;
+    int array = f->out.p[0].ty.rank > 0;
+    const char *name = arena_printf(f->arena, "%s_%s", f->name, array ? "vjp" : "grad");
+    u->grad = ad_transpose(u->jvp, name, array ? FN_VJP : FN_GRAD, u->small_tape);
+}
+
+/* opt-grad.  Needs: f_grad (or f_vjp).  Guarantees: it is cleaned up as
+ * by opt-primal; every ACC stays, in order, while its buffer is read. */
+static void opt_grad(Unit *u)
+{
+    opt_all(u->grad);
+}
+
+/* store-grad.  Needs: f_grad cleaned up (no clean-up may run on it after
+ * this one).  Guarantees: a zeroed buffer whose first use is a loop nest
+ * writing each element once by one ACC is not zeroed, and that ACC stores
+ * (x_bar[i] = ...) instead of adding (opt_store). */
+static void store_grad(Unit *u)
+{
+    opt_store(u->grad);
+}
+
+/* linearize-grad: forward over reverse.  Needs: f_grad as store-grad
+ * leaves it.  Guarantees: for a scalar result, u->hvp, f_hvp: f_grad
+ * linearised along the x_dot directions, its outputs the value and, for
+ * every x_bar, its tangent renamed x_hv (the Hessian times the
+ * directions).  An array result (f_vjp) has no f_hvp: u->hvp stays NULL. */
+static void linearize_grad(Unit *u)
+{
+    Fn *f = u->primal, *grad = u->grad;
+    Arena *A = f->arena;
+    if (f->out.p[0].ty.rank > 0)
+        return;
+    Fn *h = ad_linearize(grad, arena_printf(A, "%s_hvp", f->name), FN_HVP);
+    int nb = grad->out.n - 1;
+    VEC(Output) outs = {0};
+    vec_push(A, &outs, h->out.p[0]);
+    for (int i = 0; i < nb; i++) {
+        Output o = h->out.p[grad->out.n + 1 + i];
+        o.name = ad_suffixed(A, f->in.p[o.of].name, "_hv");
+        o.role = OUT_BAR;
+        vec_push(A, &outs, o);
+    }
+    h->out.p = outs.p;
+    h->out.n = outs.n;
+    h->out.cap = outs.cap;
+    u->hvp = h;
+}
+
+/* opt-hvp.  Needs: f_hvp, if any.  Guarantees: it is cleaned up as by
+ * opt-primal. */
+static void opt_hvp(Unit *u)
+{
+    if (u->hvp)
+        opt_all(u->hvp);
+}
+
+/* store-hvp.  Needs: f_hvp cleaned up.  Guarantees: its buffers written
+ * once per element are stored, not zeroed and added to, as by
+ * store-grad. */
+static void store_hvp(Unit *u)
+{
+    if (u->hvp)
+        opt_store(u->hvp);
+}
+
+/* ---------------- the pipeline ---------------- */
+
+/* Every pass after which the IR can be printed, in the order they run.
+ *
+ * lower (ir_lower, lower.c; run by ir_pipeline, as it makes the units).
+ * Needs: an AST sema_check accepted.  Guarantees: one unit per .dx
+ * function (with --only, per function named), in file order, holding its
+ * primal f in SSA form with every call inlined; no f_jvp, f_grad or f_hvp
+ * yet.  The other passes' comments are above their definitions. */
+const IrPass ir_passes[] = {
+    {"lower", NULL, "each function to SSA, calls inlined (--only: those named)"},
+    {"opt-primal", opt_primal, "f: fuse loops, fold constants, CSE, remove dead code"},
+    {"linearize", linearize, "f_jvp: each instruction of f followed by its tangent"},
+    {"opt-jvp", opt_jvp, "f_jvp: the clean-up of opt-primal"},
+    {"transpose", transpose, "f_grad or f_vjp: the forward sweep, then the backward one"},
+    {"opt-grad", opt_grad, "f_grad: the clean-up of opt-primal"},
+    {"store-grad", store_grad, "f_grad: buffers written once per element are stored"},
+    {"linearize-grad", linearize_grad, "f_hvp: f_grad linearised (scalar results only)"},
+    {"opt-hvp", opt_hvp, "f_hvp: the clean-up of opt-primal"},
+    {"store-hvp", store_hvp, "f_hvp: buffers written once per element are stored"},
+};
+const int ir_npasses = (int)(sizeof ir_passes / sizeof ir_passes[0]);
+
+int ir_pass_find(const char *name)
+{
+    for (int k = 0; k < ir_npasses; k++)
+        if (!strcmp(ir_passes[k].name, name))
+            return k;
+    return -1;
+}
+
+static void verify(Unit *u)
+{
+    Fn *fs[] = {u->primal, u->jvp, u->grad, u->hvp};
+    for (size_t k = 0; k < sizeof fs / sizeof fs[0]; k++)
+        if (fs[k])
+            ir_verify(fs[k]);
+}
+
+/* ir_passes[1..last] on u, in order; every function of u is verified
+ * before the first (lowering made it) and after each. */
+static void run_passes(Unit *u, int last)
+{
+    verify(u);
+    for (int k = 1; k <= last; k++) {
+        ir_passes[k].run(u);
+        verify(u);
+    }
+}
+
+void ad_unit(Unit *u)
+{
+    run_passes(u, ir_npasses - 1);
+}
+
+int ir_pipeline(Arena *a, Diag *d, const Job *j)
+{
+    AstFile file;
+    Program prog;
+    Sema *s;
+
+    /* the front end */
+    if (parse_file(a, d, j->src, &file) != 0) /* parse */
+        return 1;
+    if (!(s = sema_check(a, d, &file))) /* check */
+        return 1;
+    if (ir_lower(a, d, j->src, &file, s, &prog) != 0 || d->nerrors) /* lower */
+        return 1;
+    if (j->only && keep_only(&prog, j->only, j->path)) /* --only */
+        return 1;
+
+    /* ir_passes, one unit at a time; --emit=ir=PASS stops after PASS */
+    for (int i = 0; i < prog.units.n; i++) {
+        prog.units.p[i].small_tape = j->small_tape;
+        run_passes(&prog.units.p[i], j->stop >= 0 ? j->stop : ir_npasses - 1);
+    }
+    if (j->stop >= 0) {
+        cg_ir(&prog, j->out);
+        return 0;
+    }
+
+    /* codegen: the stack budget, then the output */
+    if ((j->emit == EMIT_C || j->header) && cg_check(&prog, j->cg, d))
+        return 1;
+    switch (j->emit) {
+    case EMIT_C: cg_c(&prog, j->cg, j->out); break;
+    case EMIT_IR: cg_ir(&prog, j->out); break;
+    case EMIT_DOT: cg_dot(&prog, j->out); break;
+    }
+    if (j->header)
+        cg_header(&prog, j->cg, j->header);
+    if (j->stats)
+        cg_stats(&prog, j->cg, j->stats);
+    return 0;
+}

@@ -1,0 +1,249 @@
+/*
+ * test_pipeline.c - the pipeline of ir/pipeline.c seen from the command
+ * line: --emit=ir=PASS for every pass, in order, each changing the IR of
+ * a program chosen so that every pass has work to do; the list of passes
+ * in the error for an unknown one, in --help and in the documents; and
+ * the DX_DUMP variable of old, which does nothing now.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+/* The passes, in order, and the entry points that exist after each. */
+static const struct {
+    const char *name;
+    const char *fns; /* of f in t.dx, space-separated */
+} passes[] = {
+    {"lower", "f"},
+    {"opt-primal", "f"},
+    {"linearize", "f f_jvp"},
+    {"opt-jvp", "f f_jvp"},
+    {"transpose", "f f_jvp f_grad"},
+    {"opt-grad", "f f_jvp f_grad"},
+    {"store-grad", "f f_jvp f_grad"},
+    {"linearize-grad", "f f_jvp f_grad f_hvp"},
+    {"opt-hvp", "f f_jvp f_grad f_hvp"},
+    {"store-hvp", "f f_jvp f_grad f_hvp"},
+};
+enum { NPASSES = sizeof passes / sizeof passes[0] };
+
+/* Every pass has work here: opt-primal removes `unused` and merges the
+ * two h * h, the clean-ups fold what the AD passes leave, and the store
+ * passes turn the first accumulation into W_bar and h_bar (and their
+ * tangents) into stores.  v has an array result: f_vjp, no f_hvp. */
+static void setup(void)
+{
+    tu_tmpdir();
+    ck_assert_int_eq(tu_write(tu_path("t.dx"),
+                              "fn f(W[2, 3], x[3]) {\n"
+                              "    unused = sum(x * x)\n"
+                              "    h = tanh(W @ x)\n"
+                              "    return sum(h * h) + sum(h * h)\n"
+                              "}\n",
+                              (size_t)-1),
+                     0);
+    ck_assert_int_eq(tu_write(tu_path("v.dx"), "fn v(x[2]) = x * sin(x)\n", (size_t)-1), 0);
+}
+
+static void teardown(void)
+{
+    tu_cleanup();
+}
+
+static int dxc(const char *args, char **out, char **err)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "cd '%s' && timeout 60 '%s' %s", tu_tmpdir(), tu_dxc(), args);
+    int st = tu_run(cmd, out, err);
+    ck_assert_msg(st != -1, "dxc %s crashed", args);
+    return st;
+}
+
+/* The IR dxc prints after pass k of t.dx. */
+static char *ir_after(int k)
+{
+    char args[256], *out = NULL, *err = NULL;
+    snprintf(args, sizeof args, "--emit=ir=%s t.dx", passes[k].name);
+    int st = dxc(args, &out, &err);
+    ck_assert_msg(st == 0 && out && (!err || !*err), "dxc %s: status %d, stderr: %s", args, st, err);
+    free(err);
+    return out;
+}
+
+static int in_name(char c)
+{
+    return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* Does the IR text hold the name fn (f_jvp, ...) as a whole word? */
+static int names(const char *ir, const char *fn)
+{
+    size_t n = strlen(fn);
+    for (const char *p = strstr(ir, fn); p; p = strstr(p + 1, fn))
+        if ((p == ir || !in_name(p[-1])) && !in_name(p[n]))
+            return 1;
+    return 0;
+}
+
+/* After each pass: exactly the entry points it has made so far, no C,
+ * and an IR that differs from the previous pass's. */
+START_TEST(test_each_pass)
+{
+    char *ir = ir_after(_i);
+    ck_assert_msg(!strstr(ir, "#include"), "--emit=ir=%s wrote C", passes[_i].name);
+    const char *all[] = {"f_jvp", "f_grad", "f_hvp"};
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) {
+        int want = strstr(passes[_i].fns, all[k]) != NULL;
+        ck_assert_msg(names(ir, all[k]) == want, "after %s, %s is %s:\n%s", passes[_i].name, all[k],
+                      want ? "missing" : "there already", ir);
+    }
+    if (_i > 0) {
+        char *prev = ir_after(_i - 1);
+        ck_assert_msg(strcmp(prev, ir), "%s changes nothing in:\n%s", passes[_i].name, ir);
+        free(prev);
+    }
+    free(ir);
+}
+END_TEST
+
+/* The last pass leaves what --emit=ir prints: the final IR. */
+START_TEST(test_last_is_final)
+{
+    char *last = ir_after(NPASSES - 1), *final = NULL;
+    ck_assert_int_eq(dxc("--emit=ir t.dx", &final, NULL), 0);
+    ck_assert_str_eq(last, final);
+    free(last);
+    free(final);
+}
+END_TEST
+
+/* An array result: transpose makes f_vjp, linearize-grad nothing. */
+START_TEST(test_vjp_has_no_hvp)
+{
+    char *out = NULL;
+    ck_assert_int_eq(dxc("--emit=ir=transpose v.dx", &out, NULL), 0);
+    ck_assert_msg(out && names(out, "v_vjp") && !names(out, "v_grad"), "%s", out);
+    free(out);
+    ck_assert_int_eq(dxc("--emit=ir=store-hvp v.dx", &out, NULL), 0);
+    ck_assert_msg(out && names(out, "v_vjp") && !names(out, "v_hvp"), "%s", out);
+    free(out);
+}
+END_TEST
+
+/* The error for an unknown pass lists them all, in order. */
+START_TEST(test_unknown_pass)
+{
+    const char *bad[] = {"--emit=ir=bogus", "--emit=ir=", "--emit=ir=Lower", "--emit=ir=opt"};
+    TuBuf want = {0};
+    for (int k = 0; k < NPASSES; k++)
+        tu_bprintf(&want, "%s%s", k ? ", " : "", passes[k].name);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char args[128], *out = NULL, *err = NULL;
+        snprintf(args, sizeof args, "%s t.dx -o t.ir", bad[i]);
+        ck_assert_int_eq(dxc(args, &out, &err), 1);
+        TuBuf line = {0};
+        tu_bprintf(&line, "dxc: error: %s: unknown pass; the passes are %s\n", bad[i], want.s);
+        ck_assert_msg(err && !strcmp(err, line.s), "dxc %s:\n%s\nwanted:\n%s", args, err, line.s);
+        ck_assert_ptr_null(tu_read(tu_path("t.ir"), NULL));
+        free(line.s);
+        free(out);
+        free(err);
+    }
+    free(want.s);
+}
+END_TEST
+
+/* --emit=ir=PASS stops after PASS: no header, no --stats; a later --emit
+ * wins; --only selects the functions printed. */
+START_TEST(test_stop_options)
+{
+    char *out = NULL, *err = NULL;
+    ck_assert_int_eq(dxc("--emit=ir=lower --header t.h t.dx", &out, &err), 1);
+    ck_assert_msg(err && strstr(err, "dxc: error: --emit=ir=lower stops after that pass"), "%s", err);
+    free(out);
+    free(err);
+    ck_assert_int_eq(dxc("--stats --emit=ir=transpose t.dx", &out, &err), 1);
+    ck_assert_msg(err && strstr(err, "dxc: error: --emit=ir=transpose"), "%s", err);
+    free(out);
+    free(err);
+    ck_assert_int_eq(dxc("--emit=ir=lower --emit=c t.dx", &out, NULL), 0);
+    ck_assert_msg(out && strstr(out, "#include <math.h>"), "%s", out);
+    free(out);
+    ck_assert_int_eq(tu_write(tu_path("two.dx"), "fn sqr(x) = x * x\nfn plus(x) = sqr(x) + 1\n", (size_t)-1), 0);
+    ck_assert_int_eq(dxc("--only=plus --emit=ir=linearize two.dx", &out, NULL), 0);
+    ck_assert_msg(out && names(out, "plus_jvp") && !names(out, "sqr") && !names(out, "sqr_jvp"), "%s", out);
+    free(out);
+}
+END_TEST
+
+/* --help, the man page, the language reference and the README's "How it
+ * works" name every pass. */
+START_TEST(test_documented)
+{
+    char *help = NULL, path[1024];
+    ck_assert_int_eq(dxc("--help", &help, NULL), 0);
+    const char *docs[] = {"docs/dxc.1", "docs/language.md", "README.md"};
+    char *text[3];
+    for (int d = 0; d < 3; d++) {
+        snprintf(path, sizeof path, "%s/%s", tu_root(), docs[d]);
+        text[d] = tu_read(path, NULL);
+        ck_assert_msg(text[d], "cannot read %s", path);
+    }
+    char *how = strstr(text[2], "## How it works");
+    ck_assert_msg(how, "README.md has no How it works");
+    for (int k = 0; k < NPASSES; k++) {
+        char roff[64], *o = roff; /* the man page writes '-' as '\-' */
+        for (const char *s = passes[k].name; *s && o < roff + sizeof roff - 3; s++) {
+            if (*s == '-')
+                *o++ = '\\';
+            *o++ = *s;
+        }
+        *o = 0;
+        ck_assert_msg(strstr(help, passes[k].name), "--help lacks %s", passes[k].name);
+        ck_assert_msg(strstr(text[0], roff), "docs/dxc.1 lacks %s", roff);
+        ck_assert_msg(strstr(text[1], passes[k].name), "docs/language.md lacks %s", passes[k].name);
+        ck_assert_msg(strstr(how, passes[k].name), "README's How it works lacks %s", passes[k].name);
+    }
+    for (int d = 0; d < 3; d++)
+        free(text[d]);
+    free(help);
+}
+END_TEST
+
+/* DX_DUMP once printed the IR to standard error; it does nothing now. */
+START_TEST(test_no_dx_dump)
+{
+    char *plain = NULL, *out = NULL, *err = NULL;
+    ck_assert_int_eq(dxc("t.dx", &plain, NULL), 0);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "cd '%s' && DX_DUMP=1 '%s' t.dx", tu_tmpdir(), tu_dxc());
+    ck_assert_int_eq(tu_run(cmd, &out, &err), 0);
+    ck_assert_msg(!err || !*err, "DX_DUMP=1 printed:\n%s", err);
+    ck_assert_str_eq(out, plain);
+    free(plain);
+    free(out);
+    free(err);
+}
+END_TEST
+
+Suite *suite_pipeline(void);
+
+Suite *suite_pipeline(void)
+{
+    Suite *s = suite_create("pipeline");
+    TCase *tc = tcase_create("pipeline");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_loop_test(tc, test_each_pass, 0, NPASSES);
+    tcase_add_test(tc, test_last_is_final);
+    tcase_add_test(tc, test_vjp_has_no_hvp);
+    tcase_add_test(tc, test_unknown_pass);
+    tcase_add_test(tc, test_stop_options);
+    tcase_add_test(tc, test_documented);
+    tcase_add_test(tc, test_no_dx_dump);
+    suite_add_tcase(s, tc);
+    return s;
+}
