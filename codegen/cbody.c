@@ -13,7 +13,8 @@
  *  - Source lines as block headers: a comment line "/ * line N: text * /"
  *    above the consecutive statements line N gives, written once; a
  *    trailing comment only where a statement says more (what a tape row
- *    holds, a loop that runs backwards).  See announce().
+ *    holds, a loop that runs backwards).  Every statement starts with
+ *    begin_stmt(), which writes the header first where one is due.
  *
  * max and min reductions start at -HUGE_VAL (HUGE_VAL) and keep an element
  * only if it compares greater (less), as the interpreter does: NaN
@@ -527,48 +528,46 @@ static void enter_block(Cg *c)
 }
 
 /*
- * The statement being written (the body's last, unfinished line) comes
- * from source line `line`.  Unless that line is the one last announced
- * at this depth or inherited from an enclosing block, a comment line
- * "/ * line N: text * /" goes in above the statement, at its indentation;
- * at the top level of the function it is set off by a blank line from
- * statements of another line (not at the start of the body or of a pass).
+ * The statement about to be written comes from source line `line`.
+ * Unless that line is the one last announced at this depth or inherited
+ * from an enclosing block, a comment line "/ * line N: text * /" goes
+ * first, at the statement's indentation; at the top level of the function
+ * it is set off by a blank line from statements of another line (not at
+ * the start of the body or of a pass).
  */
 static void announce(Cg *c, int line)
 {
     int *s = said(c, c->indent);
     const char *text = source_text(c, line);
+    if (c->body.n && c->body.p[c->body.n - 1] != '\n')
+        BUG("cgen: a statement announced in the middle of a line");
     if (text && *s != line) {
-        Str h = {0};
         if (c->indent == 1 && !c->fresh && c->last_line != line)
-            puts_(&h, "\n");
-        for (int i = 0; i < c->indent; i++)
-            puts_(&h, "    ");
-        putf(&h, "/* line %d: %s */\n", line, text);
-        size_t at = c->body.n, n = c->body.n;
-        while (at && c->body.p[at - 1] != '\n')
-            at--;
-        put(&c->body, h.p, h.n); /* room, then the header before the statement */
-        memmove(c->body.p + at + h.n, c->body.p + at, n - at);
-        memcpy(c->body.p + at, h.p, h.n);
-        free(h.p);
+            puts_(&c->body, "\n");
+        indent(c);
+        putf(&c->body, "/* line %d: %s */\n", line, text);
         *s = line;
     }
     c->last_line = line;
     c->fresh = 0;
 }
 
-static void stmt_end(Cg *c, int line)
+/* Starts a statement, or the first line of a block (for, if), that comes
+ * from source line `line`: its header if it needs one, its indentation. */
+static void begin_stmt(Cg *c, int line)
 {
     announce(c, line);
+    indent(c);
+}
+
+static void stmt_end(Cg *c)
+{
     puts_(&c->body, ";\n");
 }
 
-/* ";  / * note * /": a statement that says more than its source line
- * (which is announced as for any other). */
-static void stmt_end_note(Cg *c, int line, const char *note)
+/* ";  / * note * /": a statement that says more than its source line. */
+static void stmt_end_note(Cg *c, const char *note)
 {
-    announce(c, line);
     putf(&c->body, ";  /* %s */\n", note);
 }
 
@@ -650,7 +649,7 @@ static void declare_array(Cg *c, Ref v, int line)
     Ref root = cg_var_of(c, v);
     if (declared_before(c, v) || c->store[root] != ST_LOCAL)
         return;
-    indent(c);
+    begin_stmt(c, line);
     Type t = c->f->v.p[root].ty;
     if (c->ws) {
         putf(&c->body, "%s *%s = (%s *)%s", real_t(c), c->cname[root], real_t(c), c->work);
@@ -661,7 +660,7 @@ static void declare_array(Cg *c, Ref v, int line)
         cg_dims(c, &c->body, t);
         puts_(&c->body, "]");
     }
-    stmt_end(c, line);
+    stmt_end(c);
 }
 
 static int index_taken(const Cg *c, const char *n)
@@ -700,7 +699,7 @@ static const char *open_index(Cg *c, const char *base)
 /* for (int i = lo; i < hi; i++) {, or backwards from hi - 1 */
 static void open_for(Cg *c, const char *iv, Aff lo, Aff hi, int back, int line)
 {
-    indent(c);
+    begin_stmt(c, line);
     putf(&c->body, "for (int %s = ", iv);
     if (back) {
         hi.c -= 1;
@@ -714,7 +713,6 @@ static void open_for(Cg *c, const char *iv, Aff lo, Aff hi, int back, int line)
         aff_put(c, &c->body, hi, 1);
         putf(&c->body, "; %s++) {", iv);
     }
-    announce(c, line);
     puts_(&c->body, "\n");
     enter_block(c);
 }
@@ -736,7 +734,7 @@ static void fill(Cg *c, const char *dst, Type t, Ref src, int line)
     if (!ty_size(t))
         return;
     const char *iv = open_index(c, NULL);
-    indent(c);
+    begin_stmt(c, line);
     putf(&c->body, "for (%s %s = 0; %s < ", ty_size(t) > INT_MAX ? "long long" : "int", iv, iv);
     cg_dims(c, &c->body, t);
     putf(&c->body, "; %s++) %s[%s] = ", iv, dst, iv);
@@ -746,7 +744,7 @@ static void fill(Cg *c, const char *dst, Type t, Ref src, int line)
         putf(&c->body, "%s[%s]", c->cname[cg_var_of(c, src)], iv);
     else
         expr(c, &c->body, src, P_ANY);
-    stmt_end(c, line);
+    stmt_end(c);
     c->active.n--;
 }
 
@@ -782,9 +780,9 @@ static void emit_if(Cg *c, const Region *parent, int at)
     for (int j = 0; j < nr; j++) {
         Ref res = parent->ids.p[at + 1 + j];
         if (c->store[res] == ST_PTR) {
-            indent(c);
+            begin_stmt(c, f->v.p[res].line);
             putf(&c->body, "const %s *%s", real_t(c), c->cname[res]);
-            stmt_end(c, f->v.p[res].line);
+            stmt_end(c);
             continue;
         }
         if (f->v.p[res].ty.rank) {
@@ -793,19 +791,18 @@ static void emit_if(Cg *c, const Region *parent, int at)
         }
         if (declared_before(c, res))
             continue;
-        indent(c);
+        begin_stmt(c, f->v.p[res].line);
         putf(&c->body, "%s %s", real_t(c), c->cname[res]);
-        stmt_end(c, f->v.p[res].line);
+        stmt_end(c);
     }
     int empty0 = branch_empty(c, parent, at, 0), empty1 = branch_empty(c, parent, at, 1);
     if (empty0 && empty1)
         return;
     int flip = empty0;
-    indent(c);
+    begin_stmt(c, in->line);
     puts_(&c->body, flip ? "if (!(" : "if (");
     expr(c, &c->body, in->arg[0], P_ANY);
     puts_(&c->body, flip ? ")) {" : ") {");
-    announce(c, in->line);
     puts_(&c->body, "\n");
     for (int s = flip; s < 2; s++) {
         const Region *r = in->reg[s];
@@ -823,9 +820,9 @@ static void emit_if(Cg *c, const Region *parent, int at)
             if (cg_var_of(c, y) == cg_var_of(c, res))
                 continue; /* computed in place */
             if (c->store[res] == ST_PTR) {
-                indent(c);
+                begin_stmt(c, f->v.p[res].line);
                 putf(&c->body, "%s = %s", c->cname[res], c->cname[cg_var_of(c, y)]);
-                stmt_end(c, f->v.p[res].line);
+                stmt_end(c);
                 continue;
             }
             if (f->v.p[res].ty.rank) {
@@ -833,10 +830,10 @@ static void emit_if(Cg *c, const Region *parent, int at)
                     fill(c, c->cname[cg_var_of(c, res)], f->v.p[res].ty, y, f->v.p[res].line);
                 continue;
             }
-            indent(c);
+            begin_stmt(c, f->v.p[res].line);
             putf(&c->body, "%s = ", c->cname[cg_var_of(c, res)]);
             expr(c, &c->body, y, P_ANY);
-            stmt_end(c, f->v.p[res].line);
+            stmt_end(c);
         }
         c->indent--;
     }
@@ -868,12 +865,12 @@ static void emit_gen(Cg *c, const Region *r, int at)
         Ref res = r->ids.p[at + 1 + j];
         if (!live(c, res))
             continue;
-        indent(c);
+        begin_stmt(c, f->v.p[res].line ? f->v.p[res].line : in->line);
         putf(&c->body, "%s[", c->cname[cg_var_of(c, res)]);
         gen_index_put(c, &c->body, id);
         puts_(&c->body, "] = ");
         expr(c, &c->body, in->reg[0]->yield.p[(int)f->v.p[res].k], P_ANY);
-        stmt_end(c, f->v.p[res].line ? f->v.p[res].line : in->line);
+        stmt_end(c);
     }
     close_for(c, rank);
 }
@@ -888,12 +885,12 @@ static void emit_red(Cg *c, const Region *r, int at)
     static const double init[] = {0, 1, -HUGE_VAL, HUGE_VAL};
     for (int j = 0; j < nr; j++) {
         Ref res = r->ids.p[at + 1 + j];
-        indent(c);
+        begin_stmt(c, f->v.p[res].line ? f->v.p[res].line : in->line);
         if (!declared_before(c, res))
             putf(&c->body, "%s ", real_t(c));
         putf(&c->body, "%s = ", c->cname[cg_var_of(c, res)]);
         literal(c, init[kind], &c->body);
-        stmt_end(c, f->v.p[res].line ? f->v.p[res].line : in->line);
+        stmt_end(c);
     }
     Ref iv = ir_ivar(f, id, 0);
     c->cname[iv] = open_index(c, f->v.p[iv].name);
@@ -903,7 +900,7 @@ static void emit_red(Cg *c, const Region *r, int at)
         Ref res = r->ids.p[at + 1 + j];
         const char *acc = c->cname[cg_var_of(c, res)];
         Ref y = in->reg[0]->yield.p[(int)f->v.p[res].k];
-        indent(c);
+        begin_stmt(c, f->v.p[res].line ? f->v.p[res].line : in->line);
         if (kind == RK_SUM || kind == RK_PROD) {
             putf(&c->body, "%s %s= ", acc, kind == RK_SUM ? "+" : "*");
             expr(c, &c->body, y, P_ANY);
@@ -914,7 +911,7 @@ static void emit_red(Cg *c, const Region *r, int at)
             putf(&c->body, " %s %s) %s = ", op_info[cmp].cname, acc, acc);
             expr(c, &c->body, y, P_ANY);
         }
-        stmt_end(c, f->v.p[res].line ? f->v.p[res].line : in->line);
+        stmt_end(c);
     }
     close_for(c, 1);
 }
@@ -984,13 +981,13 @@ static void write_update(Cg *c, Update *u)
         fill(c, c->cname[u->var], t, u->y, u->line);
         return;
     }
-    indent(c);
+    begin_stmt(c, u->line);
     putf(&c->body, "%s = ", c->cname[u->var]);
     if (u->tmp)
         puts_(&c->body, u->tmp);
     else
         expr(c, &c->body, u->y, P_ANY);
-    stmt_end(c, u->line);
+    stmt_end(c);
 }
 
 /* Carried arrays that take each other's old values (a, b = b, a): cyc[q]
@@ -1000,24 +997,23 @@ static void rotate(Cg *c, Update *u, const int *cyc, int m)
 {
     Type t = c->f->v.p[u[cyc[0]].var].ty;
     const char *iv = open_index(c, NULL), *tmp = unique(c, &c->locals, "old");
-    indent(c);
+    begin_stmt(c, u[cyc[0]].line);
     putf(&c->body, "for (%s %s = 0; %s < ", ty_size(t) > INT_MAX ? "long long" : "int", iv, iv);
     cg_dims(c, &c->body, t);
     putf(&c->body, "; %s++) {", iv);
-    announce(c, u[cyc[0]].line);
     puts_(&c->body, "  /* the carried arrays exchange their values */\n");
     enter_block(c);
-    indent(c);
+    begin_stmt(c, u[cyc[0]].line);
     putf(&c->body, "%s %s = %s[%s]", real_t(c), tmp, c->cname[u[cyc[0]].var], iv);
-    stmt_end(c, u[cyc[0]].line);
+    stmt_end(c);
     for (int q = 0; q < m; q++) {
-        indent(c);
+        begin_stmt(c, u[cyc[q]].line);
         if (q + 1 < m)
             putf(&c->body, "%s[%s] = %s[%s]", c->cname[u[cyc[q]].var], iv,
                  c->cname[u[cyc[q + 1]].var], iv);
         else
             putf(&c->body, "%s[%s] = %s", c->cname[u[cyc[q]].var], iv, tmp);
-        stmt_end(c, u[cyc[q]].line);
+        stmt_end(c);
         u[cyc[q]].done = 1;
     }
     c->indent--;
@@ -1079,10 +1075,10 @@ static void emit_updates(Cg *c, Ref id)
                 j = blocker(u, n, j);
             }
             u[j].tmp = unique(c, &c->locals, arena_printf(c->p->arena, "%s_next", c->cname[u[j].var]));
-            indent(c);
+            begin_stmt(c, u[j].line);
             putf(&c->body, "%s %s = ", real_t(c), u[j].tmp);
             expr(c, &c->body, u[j].y, P_ANY);
-            stmt_end(c, u[j].line);
+            stmt_end(c);
             u[j].reads.n = 0;
             continue;
         }
@@ -1127,12 +1123,12 @@ static void emit_for(Cg *c, const Region *r, int at)
             fill(c, c->cname[root], t, init, in->line);
             continue;
         }
-        indent(c);
+        begin_stmt(c, in->line);
         if (decl)
             putf(&c->body, "%s ", real_t(c));
         putf(&c->body, "%s = ", c->cname[root]);
         expr(c, &c->body, init, P_ANY);
-        stmt_end(c, in->line);
+        stmt_end(c);
     }
     if (in->ix[0].n || in->ix[1].n)
         BUG("cgen: a for loop with bounds that are not constants");
@@ -1140,13 +1136,12 @@ static void emit_for(Cg *c, const Region *r, int at)
     int back = in->k != 0;
     Ref ivr = ir_ivar(f, id, 0);
     const char *iv = c->cname[ivr] = open_index(c, f->v.p[ivr].name);
-    indent(c);
+    begin_stmt(c, in->line);
     if (back)
         putf(&c->body, "for (%s %s = %lld; %s >= %lld; %s--) {",
              lo == INT_MIN || hi - 1 < INT_MIN ? "long long" : "int", iv, hi - 1, iv, lo, iv);
     else
         putf(&c->body, "for (int %s = %lld; %s < %lld; %s++) {", iv, lo, iv, hi, iv);
-    announce(c, in->line);
     puts_(&c->body, back ? "  /* backwards */\n" : "\n");
     enter_block(c);
     emit_region(c, in->reg[0]);
@@ -1159,12 +1154,12 @@ static void emit_zeros(Cg *c, Ref id)
 {
     const Inst *in = &c->f->v.p[id];
     if (!in->ty.rank) {
-        indent(c);
+        begin_stmt(c, in->line);
         if (!declared_before(c, id))
             putf(&c->body, "%s ", real_t(c));
         putf(&c->body, "%s = ", c->cname[cg_var_of(c, id)]);
         zero(c, &c->body);
-        stmt_end(c, in->line);
+        stmt_end(c);
         return;
     }
     declare_array(c, id, in->line);
@@ -1179,10 +1174,10 @@ static void emit_lit(Cg *c, Ref id)
         return;
     declare_array(c, id, in->line);
     for (int j = 0; j < in->nix; j++) {
-        indent(c);
+        begin_stmt(c, in->line);
         putf(&c->body, "%s[%d] = ", c->cname[cg_var_of(c, id)], j);
         expr(c, &c->body, in->list[j], P_ANY);
-        stmt_end(c, in->line);
+        stmt_end(c);
     }
 }
 
@@ -1191,7 +1186,7 @@ static void emit_acc(Cg *c, Ref id)
 {
     const Inst *in = &c->f->v.p[id];
     Ref b = cg_var_of(c, in->arg[0]);
-    indent(c);
+    begin_stmt(c, in->line);
     puts_(&c->body, c->cname[b]);
     if (in->nix) {
         puts_(&c->body, "[");
@@ -1202,11 +1197,10 @@ static void emit_acc(Cg *c, Ref id)
     puts_(&c->body, store ? " = " : " += ");
     expr(c, &c->body, in->arg[1], P_ANY);
     if (store && in->nix && cg_is_tape(&c->f->v.p[b]) && c->f->v.p[b].op == OP_ZEROS)
-        stmt_end_note(c, in->line,
-                      arena_printf(c->p->arena, "the tape keeps %s",
-                                   tape_what(c, b, in->ix[0])));
+        stmt_end_note(c, arena_printf(c->p->arena, "the tape keeps %s",
+                                      tape_what(c, b, in->ix[0])));
     else
-        stmt_end(c, in->line);
+        stmt_end(c);
 }
 
 static void output_copy(Cg *c, int i);
@@ -1261,7 +1255,7 @@ static void emit_region(Cg *c, const Region *r)
         }
         if (c->uses[id] == 0 && !is_bar_output(c, id))
             continue; /* dead */
-        indent(c);
+        begin_stmt(c, in->line);
         Ref k = cg_var_of(c, id);
         if (k != id && in->op == OP_ADD && in->acc && cg_var_of(c, in->arg[0]) == k) {
             putf(&c->body, "%s += ", c->cname[k]);
@@ -1277,11 +1271,10 @@ static void emit_region(Cg *c, const Region *r)
         }
         if (in->op == OP_IDX && in->nix && cg_is_tape(&f->v.p[cg_var_of(c, in->arg[0])]) &&
             f->v.p[cg_var_of(c, in->arg[0])].op == OP_ZEROS)
-            stmt_end_note(c, in->line,
-                          arena_printf(c->p->arena, "%s, recorded by the forward pass",
-                                       tape_what(c, cg_var_of(c, in->arg[0]), in->ix[0])));
+            stmt_end_note(c, arena_printf(c->p->arena, "%s, recorded by the forward pass",
+                                          tape_what(c, cg_var_of(c, in->arg[0]), in->ix[0])));
         else
-            stmt_end(c, in->line);
+            stmt_end(c);
     }
 }
 
@@ -1297,10 +1290,10 @@ static void output_copy(Cg *c, int i)
         fill(c, c->out_names[i], f->out.p[i].ty, v, line);
         return;
     }
-    indent(c);
+    begin_stmt(c, line);
     putf(&c->body, "*%s = ", c->out_names[i]);
     expr(c, &c->body, v, P_ANY);
-    stmt_end(c, line);
+    stmt_end(c);
 }
 
 void cg_body(Cg *c, Str *decl)
