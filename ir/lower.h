@@ -1,12 +1,18 @@
 /*
  * lower.h - private to the lowering of the syntax tree into IR:
  *
- *   lower.c        the environment, scalar expressions, statements, functions
+ *   lower.c        scalar expressions, statements, functions (ir_lower)
  *   lower_array.c  array operations: elementwise arithmetic and built-ins,
  *                  @, literals, comprehensions, reductions, indexing
  *   index.c        index expressions as affine forms, the iteration domain
  *                  of the index variables in scope, and the compile-time
  *                  proofs that every index stays in range
+ *   lower_state.c  what they all do with Lower: errors, the environment,
+ *                  emitting instructions
+ *
+ * Each file calls only those listed after it, except that lower.c and
+ * lower_array.c call each other (an array expression holds scalar ones
+ * and the other way round).
  *
  * Shapes are static: every value's shape is its IR Type, so lowering
  * never looks at array sizes (a [784, 128] matrix-vector product is a GEN
@@ -96,7 +102,7 @@ typedef struct {
     long enum_left;     /* index.c: enumeration steps left for this function */
 } Lower;
 
-/* ---- lower.c ---- */
+/* ---- lower_state.c ---- */
 /* Errors, suppressed while inlining (a callee reports its own once). */
 void lw_err(Lower *L, Loc loc, const char *fmt, const char *name);
 void lw_errf(Lower *L, Loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -110,17 +116,25 @@ Ref lw_const(Lower *L, Loc loc, double k);
 Ref lw_bad(Lower *L, Loc loc);
 Ref lw_mark_bad(Lower *L, Ref r);
 int lw_is_bad(const Lower *L, Ref r);
-Ref lower_expr(Lower *L, const Ast *e);
-int lw_check_name(Lower *L, const char *name, Loc loc, const char *what);
 /* "; did you mean 'x'?" for an undefined value name (variables and index
  * variables in scope, constants, pi), or "". */
 const char *lw_near_value(Lower *L, const char *name);
+void lw_env_init(Lower *L, Env *e);
+/* The slot of name in e, or -1; create: a new UNDEF slot if none. */
 int lw_env_find(Lower *L, Env *e, const char *name, int create);
+/* Sets a slot of L->env, logged for lw_env_undo. */
+void lw_env_set(Lower *L, int slot, Ref val, int state, int if_line, Ref shape);
+/* Unwinds the log of e back to its length `mark`. */
+void lw_env_undo(Env *e, int mark);
+static inline Type lw_type_of(const Lower *L, Ref r) { return L->f->v.p[r].ty; }
+
+/* ---- lower.c ---- */
+Ref lower_expr(Lower *L, const Ast *e);
+int lw_check_name(Lower *L, const char *name, Loc loc, const char *what);
 /* An integer exponent: an integer literal or constant, maybe negated. */
 int lw_int_exponent(Lower *L, const Ast *e, double *n);
 /* "'f' takes 2 arguments, but 1 was given" at the call; returns lw_bad(). */
 Ref lw_arity_error(Lower *L, const Ast *e, int want);
-static inline Type lw_type_of(const Lower *L, Ref r) { return L->f->v.p[r].ty; }
 
 /* ---- lower_array.c ---- */
 /* op over a and b (b NOREF for a unary op; k the POWI exponent),
