@@ -6,7 +6,8 @@
  *    its user's expression; a value with a source name (z, p_bar) gets a
  *    statement of its own, so the code reads like the model.  A value is
  *    never inlined into another region: one defined outside a loop is a
- *    variable, not recomputed at every iteration.
+ *    variable, not recomputed at every iteration.  (cvars.c answers the
+ *    question, cg_inlined, from the counts and marks made here.)
  *  - Adjoint accumulations (an ADD marked acc whose left operand is the
  *    running sum) become `x_bar += ...` on one variable.
  *  - A gradient output computed at the top level and used nowhere else is
