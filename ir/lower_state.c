@@ -9,7 +9,7 @@
  * lowered, its changes are read off the log, and the log is unwound
  * before the other branch.  Nothing here calls back into the lowering.
  */
-#include "lower.h"
+#include "lower_state.h"
 
 #include <stdarg.h>
 #include <string.h>
