@@ -6,7 +6,8 @@
  *    its user's expression; a value with a source name (z, p_bar) gets a
  *    statement of its own, so the code reads like the model.  A value is
  *    never inlined into another region: one defined outside a loop is a
- *    variable, not recomputed at every iteration.
+ *    variable, not recomputed at every iteration.  (cvars.c answers the
+ *    question, cg_inlined, from the counts and marks made here.)
  *  - Adjoint accumulations (an ADD marked acc whose left operand is the
  *    running sum) become `x_bar += ...` on one variable.
  *  - A gradient output computed at the top level and used nowhere else is
@@ -40,14 +41,6 @@
 int cg_is_loop(const Inst *in)
 {
     return in->op == OP_GEN || in->op == OP_RED || in->op == OP_LOOP || in->op == OP_FOR;
-}
-
-/* NODIFF is the identity in C: every use reads its operand. */
-Ref cg_resolve(const Cg *c, Ref v)
-{
-    while (v != NOREF && c->f->v.p[v].op == OP_NODIFF)
-        v = c->f->v.p[v].arg[0];
-    return v;
 }
 
 static int within(const Fn *f, const Region *inner, const Region *outer)
@@ -152,30 +145,6 @@ static void analyse_region(Cg *c, const Region *r)
 static int is_bool(const Cg *c, Ref v)
 {
     return c->f->v.p[v].ty.kind == TY_BOOL;
-}
-
-/* Written inside its user's expression rather than as a statement. */
-int cg_inlined(const Cg *c, Ref v)
-{
-    const Inst *in = &c->f->v.p[v];
-    if (in->op == OP_CONST || in->op == OP_IREAL)
-        return 1; /* constants, and (double)i: as cheap as a variable */
-    if (c->frozen[v])
-        return 1; /* a cell's final value: its name */
-    if (in->ty.rank || in->ty.kind == TY_NONE || in->ty.kind == TY_INDEX)
-        return 0;
-    switch (in->op) {
-    case OP_PARAM: case OP_RESULT: case OP_IF: case OP_ZEROS: case OP_NODIFF: case OP_CARRY:
-        return 0;
-    default:
-        break;
-    }
-    if (is_bool(c, v))
-        return 1;
-    /* a named value read only by a loop's yield is written into the store
-     * (h[i] = ...), which names it */
-    return (!in->name || c->loop_yield[v]) && c->uses[v] == 1 &&
-           c->use_reg[v] == in->parent && !c->force[v] && !c->hoist[v];
 }
 
 /* The operands of a condition written in several places are variables,
@@ -293,16 +262,6 @@ static void guard_buffer_reads(Cg *c)
         if (first_acc_after(c, b, c->pos[v]) < written_at(c, v))
             c->force[v] = 1;
     }
-}
-
-/* The value whose C variable holds v: itself, or the start of its
- * accumulation chain, or the if-result it is yielded to. */
-Ref cg_var_of(const Cg *c, Ref v)
-{
-    v = cg_resolve(c, v);
-    while (c->var[v] != v)
-        v = c->var[v];
-    return v;
 }
 
 /* x_bar = ...; x_bar += ...: an accumulating ADD whose running sum is

@@ -13,7 +13,8 @@
  *  - Source lines as block headers: a comment line "/ * line N: text * /"
  *    above the consecutive statements line N gives, written once; a
  *    trailing comment only where a statement says more (what a tape row
- *    holds, a loop that runs backwards).  See announce().
+ *    holds, a loop that runs backwards).  Every statement starts with
+ *    begin_stmt(), which writes the header first where one is due.
  *
  * max and min reductions start at -HUGE_VAL (HUGE_VAL) and keep an element
  * only if it compares greater (less), as the interpreter does: NaN
@@ -83,44 +84,40 @@ static void aff_put(const Cg *c, Str *s, Aff x, int first)
 
 /* The row-major offset of element ix[0..n) of an array of type t, in
  * Horner form: W[i, j] is i * N + j, T[k, i, j] is (k * D + i) * D + j; a
- * constant prefix of indices is folded (X[2, j] is 2 * N + j). */
+ * constant prefix of indices is folded (X[2, j] is 2 * N + j).  A prefix
+ * that is a sum is parenthesised before it is multiplied: how many open
+ * at the start is counted before anything is written. */
 static void index_put(const Cg *c, Str *s, Type t, const Aff *ix, int n)
 {
     long long k = 0;
-    int started = 0, compound = 0;
+    int d = 0;
     if (ty_size(t) > INT_MAX)
         puts_(s, "(long long)"); /* a tape past INT_MAX elements: 64-bit offsets */
-    size_t mark = s->n;
-    for (int d = 0; d < n; d++) {
-        Aff x = ix[d];
-        if (!started && aff_terms(x) == (x.c != 0)) {
-            k = k * t.dim[d] + x.c;
-            continue;
-        }
-        if (!started) {
-            started = 1;
-            if (k) {
-                putf(s, "%lld * %d", k, (int)t.dim[d]);
-                aff_put(c, s, x, 0);
-                compound = aff_terms(x) > 0;
-            } else {
-                aff_put(c, s, x, 1);
-                compound = aff_terms(x) > 1;
-            }
-            continue;
-        }
-        if (compound) {
-            put(s, " ", 1);
-            memmove(s->p + mark + 1, s->p + mark, s->n - 1 - mark);
-            s->p[mark] = '(';
-            put(s, ")", 1);
-        }
-        putf(s, " * %d", (int)t.dim[d]);
-        aff_put(c, s, x, 0);
-        compound = aff_terms(x) > 0;
-    }
-    if (!started)
+    for (; d < n && aff_terms(ix[d]) == (ix[d].c != 0); d++)
+        k = k * t.dim[d] + ix[d].c;
+    if (d == n) {
         putf(s, "%lld", k);
+        return;
+    }
+    /* compound: the offset so far is a sum (after dimension e) */
+    int compound = k ? aff_terms(ix[d]) > 0 : aff_terms(ix[d]) > 1, open = 0;
+    for (int e = d + 1; e < n; e++) {
+        open += compound;
+        compound = aff_terms(ix[e]) > 0;
+    }
+    for (int i = 0; i < open; i++)
+        puts_(s, "(");
+    if (k)
+        putf(s, "%lld * %d", k, (int)t.dim[d]);
+    aff_put(c, s, ix[d], !k);
+    compound = k ? aff_terms(ix[d]) > 0 : aff_terms(ix[d]) > 1;
+    for (int e = d + 1; e < n; e++) {
+        if (compound)
+            puts_(s, ")");
+        putf(s, " * %d", (int)t.dim[e]);
+        aff_put(c, s, ix[e], 0);
+        compound = aff_terms(ix[e]) > 0;
+    }
 }
 
 /* The index of the element the loop nest of GEN g is at. */
@@ -140,41 +137,47 @@ static void gen_index_put(const Cg *c, Str *s, Ref g)
 
 /* ---------------- expressions ---------------- */
 
-static void expr(Cg *c, Str *s, Ref v, int minprec);
+/*
+ * Expressions are written at the least parentheses C needs, with the
+ * precedences of ops.def: an operand is parenthesised when its expression
+ * binds less tightly than its place asks (the op's lhs for the first
+ * operand, rhs for the last).  Every spelling is decided before it is
+ * written.
+ */
 
-/* The C precedence of the expression that computes v. */
-static int op_prec(const Inst *in)
+static void expr(Cg *c, Str *s, Ref v, CPrec minprec);
+
+/* How x^n is written: x * x (* x), 1 / x, 1 / (x * x), or pow(x, n). */
+typedef enum { PW_PRODUCT, PW_QUOTIENT, PW_CALL } PowForm;
+
+static PowForm pow_form(double n)
 {
-    switch (in->op) {
-    case OP_CONST: return in->k < 0 ? 8 : 100;
-    case OP_ADD: case OP_SUB: return 6;
-    case OP_MUL: case OP_DIV: return 7;
-    case OP_NEG: case OP_NOT: case OP_IREAL: return 8;
-    case OP_LT: case OP_LE: case OP_GT: case OP_GE: return 5;
-    case OP_EQ: case OP_NE: return 4;
-    case OP_AND: return 3;
-    case OP_OR: return 2;
-    case OP_SELECT: case OP_RELU: case OP_SIGN: case OP_MIN: case OP_MAX: return 1;
-    case OP_POWI:
-        return in->k == 2 || in->k == 3 ? 7 : in->k == -1 || in->k == -2 ? 7 : 100;
-    default: return 100;
-    }
+    if (n == 2 || n == 3)
+        return PW_PRODUCT;
+    return n == -1 || n == -2 ? PW_QUOTIENT : PW_CALL;
+}
+
+/* The C precedence of the expression that computes v: its op's, but a
+ * negative constant is a unary minus and an integer power may be a
+ * product or a quotient. */
+static CPrec op_prec(const Inst *in)
+{
+    if (in->op == OP_CONST && in->k < 0)
+        return op_info[OP_NEG].prec;
+    if (in->op == OP_POWI && pow_form(in->k) == PW_PRODUCT)
+        return op_info[OP_MUL].prec;
+    if (in->op == OP_POWI && pow_form(in->k) == PW_QUOTIENT)
+        return op_info[OP_DIV].prec;
+    return op_info[in->op].prec;
 }
 
 /* ... and of v as an operand: a variable is a primary expression, an
  * output pointer *x a unary one. */
-static int prec_of(const Cg *c, Ref v)
+static CPrec prec_of(const Cg *c, Ref v)
 {
     if (cg_inlined(c, v))
         return op_prec(&c->f->v.p[v]);
-    return c->cname[cg_var_of(c, v)][0] == '*' ? 8 : 100;
-}
-
-static void call1(Cg *c, Str *s, const char *fname, Ref a)
-{
-    putf(s, "%s%s(", fname, c->o->use_float ? "f" : "");
-    expr(c, s, a, 0);
-    puts_(s, ")");
+    return c->cname[cg_var_of(c, v)][0] == '*' ? P_UNARY : P_PRIMARY;
 }
 
 /* v as an affine index expression: an inlined IREAL, or an integral
@@ -218,11 +221,202 @@ static void zero(Cg *c, Str *s)
     literal(c, 0, s);
 }
 
+/* Whether the literal C writes for v starts with a minus sign. */
+static int literal_negative(const Cg *c, double v)
+{
+    Str t = {0};
+    literal(c, v, &t);
+    int neg = t.p[0] == '-';
+    free(t.p);
+    return neg;
+}
+
+/* Whether v, written as the operand of a prefix operator, starts with
+ * '-' (so that "-" before it would make "--").  At that place every
+ * expression looser than a unary one is parenthesised, and the unary and
+ * primary ones start with their own text: a name, a call, a cast, a
+ * literal, or the operator. */
+static int starts_with_minus(const Cg *c, Ref v)
+{
+    v = cg_resolve(c, v);
+    if (prec_of(c, v) < P_UNARY)
+        return 0; /* "(" */
+    if (!cg_inlined(c, v))
+        return c->cname[cg_var_of(c, v)][0] == '-';
+    const Inst *in = &c->f->v.p[v];
+    Aff x = in->op == OP_IREAL ? in->ix[0] : (Aff){0, 0, NULL, NULL};
+    switch (in->op) {
+    case OP_CONST:
+        return in->ty.kind != TY_BOOL && literal_negative(c, in->k);
+    case OP_IREAL: /* (double)i, or a constant's literal */
+        return aff_terms(x) == (x.c != 0) && literal_negative(c, x.c);
+    default: /* prefix operators: theirs; the rest start with a name */
+        return op_info[in->op].prec == P_UNARY && op_info[in->op].cname[0] == '-';
+    }
+}
+
+/* -a, !a; a that starts with '-' in parentheses: "--x" would be a
+ * decrement. */
+static void prefix_put(Cg *c, Str *s, const Inst *in)
+{
+    const OpInfo *o = &op_info[in->op];
+    int paren = starts_with_minus(c, in->arg[0]);
+    puts_(s, o->cname);
+    puts_(s, paren ? "(" : "");
+    expr(c, s, in->arg[0], o->rhs);
+    puts_(s, paren ? ")" : "");
+}
+
+/* a op b. */
+static void infix_put(Cg *c, Str *s, Op op, Ref a, Ref b)
+{
+    expr(c, s, a, op_info[op].lhs);
+    putf(s, " %s ", op_info[op].cname);
+    expr(c, s, b, op_info[op].rhs);
+}
+
+/* a op 0, for the conditionals that relu and sign are written as. */
+static void compare_zero(Cg *c, Str *s, Op op, Ref a)
+{
+    expr(c, s, a, op_info[op].lhs);
+    putf(s, " %s ", op_info[op].cname);
+    zero(c, s);
+}
+
+/* cond ? a : b, both values given as Refs. */
+static void select_put(Cg *c, Str *s, Ref cond, Ref a, Ref b)
+{
+    expr(c, s, cond, op_info[OP_SELECT].lhs);
+    puts_(s, " ? ");
+    expr(c, s, a, op_info[OP_SELECT].lhs);
+    puts_(s, " : ");
+    expr(c, s, b, op_info[OP_SELECT].rhs);
+}
+
+/* relu(a): a > 0 ? a : 0; sign(a): a > 0 ? 1 : (a < 0 ? -1 : 0). */
+static void kink_put(Cg *c, Str *s, const Inst *in)
+{
+    Ref a = in->arg[0];
+    compare_zero(c, s, OP_GT, a);
+    puts_(s, " ? ");
+    if (in->op == OP_RELU) {
+        expr(c, s, a, op_info[OP_SELECT].lhs);
+        puts_(s, " : ");
+        zero(c, s);
+        return;
+    }
+    literal(c, 1, s);
+    puts_(s, " : (");
+    compare_zero(c, s, OP_LT, a);
+    puts_(s, " ? ");
+    literal(c, -1, s);
+    puts_(s, " : ");
+    zero(c, s);
+    puts_(s, ")");
+}
+
+/* min(a, b): a < b ? a : b; max(a, b): a > b ? a : b. */
+static void extremum_put(Cg *c, Str *s, const Inst *in)
+{
+    Op cmp = in->op == OP_MIN ? OP_LT : OP_GT;
+    infix_put(c, s, cmp, in->arg[0], in->arg[1]);
+    puts_(s, " ? ");
+    expr(c, s, in->arg[0], op_info[OP_SELECT].lhs);
+    puts_(s, " : ");
+    expr(c, s, in->arg[1], op_info[OP_SELECT].rhs);
+}
+
+/* a * a (* a): n factors. */
+static void product_put(Cg *c, Str *s, Ref a, int n)
+{
+    expr(c, s, a, op_info[OP_MUL].lhs);
+    for (int i = 1; i < n; i++) {
+        puts_(s, " * ");
+        expr(c, s, a, op_info[OP_MUL].rhs);
+    }
+}
+
+/* a^n, n an integer, as pow_form says. */
+static void powi_put(Cg *c, Str *s, Ref a, double n)
+{
+    switch (pow_form(n)) {
+    case PW_PRODUCT:
+        product_put(c, s, a, (int)n);
+        return;
+    case PW_QUOTIENT:
+        literal(c, 1, s);
+        puts_(s, " / ");
+        if (n == -1) {
+            expr(c, s, a, op_info[OP_DIV].rhs);
+        } else { /* a product is looser than a divisor */
+            puts_(s, "(");
+            product_put(c, s, a, (int)-n);
+            puts_(s, ")");
+        }
+        return;
+    case PW_CALL:
+        putf(s, "pow%s(", c->o->use_float ? "f" : "");
+        expr(c, s, a, P_ANY);
+        puts_(s, ", ");
+        literal(c, n, s);
+        puts_(s, ")");
+        return;
+    }
+}
+
+/* name(a, b, ...): a libm function (exp, expf) or one of the file's
+ * helpers (sigmoid, softplus). */
+static void call_put(Cg *c, Str *s, const Inst *in)
+{
+    if (in->op == OP_SIGMOID || in->op == OP_SOFTPLUS) {
+        int h = in->op == OP_SIGMOID ? H_SIGMOID : H_SOFTPLUS;
+        c->helper_used[h] = 1;
+        putf(s, "%s(", c->helper[h]);
+    } else {
+        if (op_info[in->op].kind != K_MATH || !op_info[in->op].cname[0])
+            BUG("cgen: no C form for this op");
+        putf(s, "%s%s(", op_info[in->op].cname, c->o->use_float ? "f" : "");
+    }
+    for (int k = 0; k < op_info[in->op].nargs; k++) {
+        puts_(s, k ? ", " : "");
+        expr(c, s, in->arg[k], P_ANY);
+    }
+    puts_(s, ")");
+}
+
+/* An element x[i * N + j], or a rank-0 cell x. */
+static void element_put(Cg *c, Str *s, const Inst *in)
+{
+    Ref arr = cg_var_of(c, in->arg[0]);
+    puts_(s, c->cname[arr]);
+    if (in->nix) {
+        puts_(s, "[");
+        index_put(c, s, c->f->v.p[arr].ty, in->ix, in->nix);
+        puts_(s, "]");
+    }
+}
+
+/* An index expression as a real: (double)i, (double)(i + 1), or a
+ * constant's literal. */
+static void ireal_put(Cg *c, Str *s, Aff x)
+{
+    int n = aff_terms(x), bare = n == 1 && !x.c;
+    if (n == (x.c != 0)) {
+        literal(c, x.c, s);
+        return;
+    }
+    for (int i = 0; i < x.n; i++)
+        bare &= x.a[i] == 0 || x.a[i] == 1;
+    putf(s, "(%s)%s", real_t(c), bare ? "" : "(");
+    aff_put(c, s, x, 1);
+    puts_(s, bare ? "" : ")");
+}
+
+/* The expression that computes v, without parentheses around it. */
 static void expr_inner(Cg *c, Str *s, Ref v)
 {
     const Inst *in = &c->f->v.p[v];
-    Ref a = in->arg[0], b = in->arg[1];
-    int p = op_prec(in);
+    const OpInfo *o = &op_info[in->op];
     switch (in->op) {
     case OP_CONST:
         if (in->ty.kind == TY_BOOL)
@@ -230,164 +424,35 @@ static void expr_inner(Cg *c, Str *s, Ref v)
         else
             literal(c, in->k, s);
         return;
-    case OP_IDX: {
-        Ref arr = cg_var_of(c, a);
-        puts_(s, c->cname[arr]);
-        if (in->nix) {
-            puts_(s, "[");
-            index_put(c, s, c->f->v.p[arr].ty, in->ix, in->nix);
-            puts_(s, "]");
-        }
-        return;
+    case OP_IDX: element_put(c, s, in); return;
+    case OP_IREAL: ireal_put(c, s, in->ix[0]); return;
+    case OP_SELECT: select_put(c, s, in->arg[0], in->arg[1], in->arg[2]); return;
+    case OP_RELU: case OP_SIGN: kink_put(c, s, in); return;
+    case OP_MIN: case OP_MAX: extremum_put(c, s, in); return;
+    case OP_POWI: powi_put(c, s, in->arg[0], in->k); return;
+    default: break;
     }
-    case OP_IREAL: {
-        Aff x = in->ix[0];
-        int n = aff_terms(x), bare = n == 1 && !x.c;
-        if (n == (x.c != 0)) {
-            literal(c, x.c, s);
-            return;
-        }
-        for (int i = 0; i < x.n; i++)
-            bare &= x.a[i] == 0 || x.a[i] == 1;
-        putf(s, "(%s)%s", real_t(c), bare ? "" : "(");
-        aff_put(c, s, x, 1);
-        puts_(s, bare ? "" : ")");
-        return;
-    }
-    case OP_LT: case OP_LE: case OP_GT: case OP_GE: case OP_EQ: case OP_NE:
-        if (index_compare(c, s, in))
-            return;
-        /* fall through */
-    case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV:
-        expr(c, s, a, p);
-        putf(s, " %s ", op_info[in->op].cname);
-        expr(c, s, b, p + 1);
-        return;
-    case OP_AND: case OP_OR:
-        /* && inside || is parenthesised, as -Wparentheses asks */
-        expr(c, s, a, in->op == OP_OR ? 4 : p);
-        putf(s, " %s ", op_info[in->op].cname);
-        expr(c, s, b, in->op == OP_OR ? 4 : p + 1);
-        return;
-    case OP_NEG:
-    case OP_NOT: {
-        puts_(s, in->op == OP_NEG ? "-" : "!");
-        size_t at = s->n;
-        expr(c, s, a, 8);
-        if (s->p[at] == '-') { /* "--x" would be a decrement: -(-x) */
-            put(s, " ", 1);
-            memmove(s->p + at + 1, s->p + at, s->n - 1 - at);
-            s->p[at] = '(';
-            put(s, ")", 1);
-        }
-        return;
-    }
-    case OP_SELECT:
-        expr(c, s, a, 2);
-        puts_(s, " ? ");
-        expr(c, s, b, 2);
-        puts_(s, " : ");
-        expr(c, s, in->arg[2], 1);
-        return;
-    case OP_RELU:
-        expr(c, s, a, 6);
-        puts_(s, " > ");
-        zero(c, s);
-        puts_(s, " ? ");
-        expr(c, s, a, 2);
-        puts_(s, " : ");
-        zero(c, s);
-        return;
-    case OP_SIGN:
-        expr(c, s, a, 6);
-        puts_(s, " > ");
-        zero(c, s);
-        puts_(s, " ? ");
-        literal(c, 1, s);
-        puts_(s, " : (");
-        expr(c, s, a, 6);
-        puts_(s, " < ");
-        zero(c, s);
-        puts_(s, " ? ");
-        literal(c, -1, s);
-        puts_(s, " : ");
-        zero(c, s);
-        puts_(s, ")");
-        return;
-    case OP_MIN:
-    case OP_MAX:
-        expr(c, s, a, 6);
-        puts_(s, in->op == OP_MIN ? " < " : " > ");
-        expr(c, s, b, 6);
-        puts_(s, " ? ");
-        expr(c, s, a, 2);
-        puts_(s, " : ");
-        expr(c, s, b, 1);
-        return;
-    case OP_POWI: {
-        int n = (int)in->k;
-        if (n == 2 || n == 3) {
-            expr(c, s, a, 7);
-            for (int i = 1; i < n; i++) {
-                puts_(s, " * ");
-                expr(c, s, a, 8);
-            }
-        } else if (n == -1 || n == -2) {
-            literal(c, 1, s);
-            puts_(s, " / ");
-            if (n == -2)
-                puts_(s, "(");
-            expr(c, s, a, 8);
-            if (n == -2) {
-                puts_(s, " * ");
-                expr(c, s, a, 8);
-                puts_(s, ")");
-            }
-        } else {
-            putf(s, "pow%s(", c->o->use_float ? "f" : "");
-            expr(c, s, a, 0);
-            puts_(s, ", ");
-            literal(c, in->k, s);
-            puts_(s, ")");
-        }
-        return;
-    }
-    case OP_SIGMOID:
-    case OP_SOFTPLUS: {
-        int h = in->op == OP_SIGMOID ? H_SIGMOID : H_SOFTPLUS;
-        c->helper_used[h] = 1;
-        putf(s, "%s(", c->helper[h]);
-        expr(c, s, a, 0);
-        puts_(s, ")");
-        return;
-    }
-    default:
-        if (op_info[in->op].kind != K_MATH || !op_info[in->op].cname[0])
-            BUG("cgen: no C form for this op");
-        if (op_info[in->op].nargs == 1) {
-            call1(c, s, op_info[in->op].cname, a);
-        } else {
-            putf(s, "%s%s(", op_info[in->op].cname, c->o->use_float ? "f" : "");
-            expr(c, s, a, 0);
-            puts_(s, ", ");
-            expr(c, s, b, 0);
-            puts_(s, ")");
-        }
-        return;
-    }
+    if (o->kind == K_BOOL && (o->prec == P_REL || o->prec == P_EQ) && index_compare(c, s, in))
+        return; /* a comparison of index values */
+    if ((o->kind == K_ARITH || o->kind == K_BOOL) && o->nargs == 1)
+        prefix_put(c, s, in);
+    else if (o->kind == K_ARITH || o->kind == K_BOOL)
+        infix_put(c, s, (Op)in->op, in->arg[0], in->arg[1]);
+    else
+        call_put(c, s, in);
 }
 
-static void expr(Cg *c, Str *s, Ref v, int minprec)
+static void expr(Cg *c, Str *s, Ref v, CPrec minprec)
 {
     v = cg_resolve(c, v);
-    int p = prec_of(c, v);
-    if (p < minprec)
+    int paren = prec_of(c, v) < minprec;
+    if (paren)
         puts_(s, "(");
     if (cg_inlined(c, v))
         expr_inner(c, s, v);
     else
         puts_(s, c->cname[cg_var_of(c, v)]);
-    if (p < minprec)
+    if (paren)
         puts_(s, ")");
 }
 
@@ -463,48 +528,46 @@ static void enter_block(Cg *c)
 }
 
 /*
- * The statement being written (the body's last, unfinished line) comes
- * from source line `line`.  Unless that line is the one last announced
- * at this depth or inherited from an enclosing block, a comment line
- * "/ * line N: text * /" goes in above the statement, at its indentation;
- * at the top level of the function it is set off by a blank line from
- * statements of another line (not at the start of the body or of a pass).
+ * The statement about to be written comes from source line `line`.
+ * Unless that line is the one last announced at this depth or inherited
+ * from an enclosing block, a comment line "/ * line N: text * /" goes
+ * first, at the statement's indentation; at the top level of the function
+ * it is set off by a blank line from statements of another line (not at
+ * the start of the body or of a pass).
  */
 static void announce(Cg *c, int line)
 {
     int *s = said(c, c->indent);
     const char *text = source_text(c, line);
+    if (c->body.n && c->body.p[c->body.n - 1] != '\n')
+        BUG("cgen: a statement announced in the middle of a line");
     if (text && *s != line) {
-        Str h = {0};
         if (c->indent == 1 && !c->fresh && c->last_line != line)
-            puts_(&h, "\n");
-        for (int i = 0; i < c->indent; i++)
-            puts_(&h, "    ");
-        putf(&h, "/* line %d: %s */\n", line, text);
-        size_t at = c->body.n, n = c->body.n;
-        while (at && c->body.p[at - 1] != '\n')
-            at--;
-        put(&c->body, h.p, h.n); /* room, then the header before the statement */
-        memmove(c->body.p + at + h.n, c->body.p + at, n - at);
-        memcpy(c->body.p + at, h.p, h.n);
-        free(h.p);
+            puts_(&c->body, "\n");
+        indent(c);
+        putf(&c->body, "/* line %d: %s */\n", line, text);
         *s = line;
     }
     c->last_line = line;
     c->fresh = 0;
 }
 
-static void stmt_end(Cg *c, int line)
+/* Starts a statement, or the first line of a block (for, if), that comes
+ * from source line `line`: its header if it needs one, its indentation. */
+static void begin_stmt(Cg *c, int line)
 {
     announce(c, line);
+    indent(c);
+}
+
+static void stmt_end(Cg *c)
+{
     puts_(&c->body, ";\n");
 }
 
-/* ";  / * note * /": a statement that says more than its source line
- * (which is announced as for any other). */
-static void stmt_end_note(Cg *c, int line, const char *note)
+/* ";  / * note * /": a statement that says more than its source line. */
+static void stmt_end_note(Cg *c, const char *note)
 {
-    announce(c, line);
     putf(&c->body, ";  /* %s */\n", note);
 }
 
@@ -586,7 +649,7 @@ static void declare_array(Cg *c, Ref v, int line)
     Ref root = cg_var_of(c, v);
     if (declared_before(c, v) || c->store[root] != ST_LOCAL)
         return;
-    indent(c);
+    begin_stmt(c, line);
     Type t = c->f->v.p[root].ty;
     if (c->ws) {
         putf(&c->body, "%s *%s = (%s *)%s", real_t(c), c->cname[root], real_t(c), c->work);
@@ -597,7 +660,7 @@ static void declare_array(Cg *c, Ref v, int line)
         cg_dims(c, &c->body, t);
         puts_(&c->body, "]");
     }
-    stmt_end(c, line);
+    stmt_end(c);
 }
 
 static int index_taken(const Cg *c, const char *n)
@@ -636,7 +699,7 @@ static const char *open_index(Cg *c, const char *base)
 /* for (int i = lo; i < hi; i++) {, or backwards from hi - 1 */
 static void open_for(Cg *c, const char *iv, Aff lo, Aff hi, int back, int line)
 {
-    indent(c);
+    begin_stmt(c, line);
     putf(&c->body, "for (int %s = ", iv);
     if (back) {
         hi.c -= 1;
@@ -650,7 +713,6 @@ static void open_for(Cg *c, const char *iv, Aff lo, Aff hi, int back, int line)
         aff_put(c, &c->body, hi, 1);
         putf(&c->body, "; %s++) {", iv);
     }
-    announce(c, line);
     puts_(&c->body, "\n");
     enter_block(c);
 }
@@ -672,7 +734,7 @@ static void fill(Cg *c, const char *dst, Type t, Ref src, int line)
     if (!ty_size(t))
         return;
     const char *iv = open_index(c, NULL);
-    indent(c);
+    begin_stmt(c, line);
     putf(&c->body, "for (%s %s = 0; %s < ", ty_size(t) > INT_MAX ? "long long" : "int", iv, iv);
     cg_dims(c, &c->body, t);
     putf(&c->body, "; %s++) %s[%s] = ", iv, dst, iv);
@@ -681,8 +743,8 @@ static void fill(Cg *c, const char *dst, Type t, Ref src, int line)
     else if (c->f->v.p[cg_resolve(c, src)].ty.rank)
         putf(&c->body, "%s[%s]", c->cname[cg_var_of(c, src)], iv);
     else
-        expr(c, &c->body, src, 0);
-    stmt_end(c, line);
+        expr(c, &c->body, src, P_ANY);
+    stmt_end(c);
     c->active.n--;
 }
 
@@ -718,9 +780,9 @@ static void emit_if(Cg *c, const Region *parent, int at)
     for (int j = 0; j < nr; j++) {
         Ref res = parent->ids.p[at + 1 + j];
         if (c->store[res] == ST_PTR) {
-            indent(c);
+            begin_stmt(c, f->v.p[res].line);
             putf(&c->body, "const %s *%s", real_t(c), c->cname[res]);
-            stmt_end(c, f->v.p[res].line);
+            stmt_end(c);
             continue;
         }
         if (f->v.p[res].ty.rank) {
@@ -729,19 +791,18 @@ static void emit_if(Cg *c, const Region *parent, int at)
         }
         if (declared_before(c, res))
             continue;
-        indent(c);
+        begin_stmt(c, f->v.p[res].line);
         putf(&c->body, "%s %s", real_t(c), c->cname[res]);
-        stmt_end(c, f->v.p[res].line);
+        stmt_end(c);
     }
     int empty0 = branch_empty(c, parent, at, 0), empty1 = branch_empty(c, parent, at, 1);
     if (empty0 && empty1)
         return;
     int flip = empty0;
-    indent(c);
+    begin_stmt(c, in->line);
     puts_(&c->body, flip ? "if (!(" : "if (");
-    expr(c, &c->body, in->arg[0], 0);
+    expr(c, &c->body, in->arg[0], P_ANY);
     puts_(&c->body, flip ? ")) {" : ") {");
-    announce(c, in->line);
     puts_(&c->body, "\n");
     for (int s = flip; s < 2; s++) {
         const Region *r = in->reg[s];
@@ -759,9 +820,9 @@ static void emit_if(Cg *c, const Region *parent, int at)
             if (cg_var_of(c, y) == cg_var_of(c, res))
                 continue; /* computed in place */
             if (c->store[res] == ST_PTR) {
-                indent(c);
+                begin_stmt(c, f->v.p[res].line);
                 putf(&c->body, "%s = %s", c->cname[res], c->cname[cg_var_of(c, y)]);
-                stmt_end(c, f->v.p[res].line);
+                stmt_end(c);
                 continue;
             }
             if (f->v.p[res].ty.rank) {
@@ -769,10 +830,10 @@ static void emit_if(Cg *c, const Region *parent, int at)
                     fill(c, c->cname[cg_var_of(c, res)], f->v.p[res].ty, y, f->v.p[res].line);
                 continue;
             }
-            indent(c);
+            begin_stmt(c, f->v.p[res].line);
             putf(&c->body, "%s = ", c->cname[cg_var_of(c, res)]);
-            expr(c, &c->body, y, 0);
-            stmt_end(c, f->v.p[res].line);
+            expr(c, &c->body, y, P_ANY);
+            stmt_end(c);
         }
         c->indent--;
     }
@@ -804,12 +865,12 @@ static void emit_gen(Cg *c, const Region *r, int at)
         Ref res = r->ids.p[at + 1 + j];
         if (!live(c, res))
             continue;
-        indent(c);
+        begin_stmt(c, f->v.p[res].line ? f->v.p[res].line : in->line);
         putf(&c->body, "%s[", c->cname[cg_var_of(c, res)]);
         gen_index_put(c, &c->body, id);
         puts_(&c->body, "] = ");
-        expr(c, &c->body, in->reg[0]->yield.p[(int)f->v.p[res].k], 0);
-        stmt_end(c, f->v.p[res].line ? f->v.p[res].line : in->line);
+        expr(c, &c->body, in->reg[0]->yield.p[(int)f->v.p[res].k], P_ANY);
+        stmt_end(c);
     }
     close_for(c, rank);
 }
@@ -824,12 +885,12 @@ static void emit_red(Cg *c, const Region *r, int at)
     static const double init[] = {0, 1, -HUGE_VAL, HUGE_VAL};
     for (int j = 0; j < nr; j++) {
         Ref res = r->ids.p[at + 1 + j];
-        indent(c);
+        begin_stmt(c, f->v.p[res].line ? f->v.p[res].line : in->line);
         if (!declared_before(c, res))
             putf(&c->body, "%s ", real_t(c));
         putf(&c->body, "%s = ", c->cname[cg_var_of(c, res)]);
         literal(c, init[kind], &c->body);
-        stmt_end(c, f->v.p[res].line ? f->v.p[res].line : in->line);
+        stmt_end(c);
     }
     Ref iv = ir_ivar(f, id, 0);
     c->cname[iv] = open_index(c, f->v.p[iv].name);
@@ -839,17 +900,18 @@ static void emit_red(Cg *c, const Region *r, int at)
         Ref res = r->ids.p[at + 1 + j];
         const char *acc = c->cname[cg_var_of(c, res)];
         Ref y = in->reg[0]->yield.p[(int)f->v.p[res].k];
-        indent(c);
+        begin_stmt(c, f->v.p[res].line ? f->v.p[res].line : in->line);
         if (kind == RK_SUM || kind == RK_PROD) {
             putf(&c->body, "%s %s= ", acc, kind == RK_SUM ? "+" : "*");
-            expr(c, &c->body, y, 0);
+            expr(c, &c->body, y, P_ANY);
         } else {
+            Op cmp = kind == RK_MAX ? OP_GT : OP_LT;
             puts_(&c->body, "if (");
-            expr(c, &c->body, y, 6);
-            putf(&c->body, " %c %s) %s = ", kind == RK_MAX ? '>' : '<', acc, acc);
-            expr(c, &c->body, y, 0);
+            expr(c, &c->body, y, op_info[cmp].lhs);
+            putf(&c->body, " %s %s) %s = ", op_info[cmp].cname, acc, acc);
+            expr(c, &c->body, y, P_ANY);
         }
-        stmt_end(c, f->v.p[res].line ? f->v.p[res].line : in->line);
+        stmt_end(c);
     }
     close_for(c, 1);
 }
@@ -919,13 +981,13 @@ static void write_update(Cg *c, Update *u)
         fill(c, c->cname[u->var], t, u->y, u->line);
         return;
     }
-    indent(c);
+    begin_stmt(c, u->line);
     putf(&c->body, "%s = ", c->cname[u->var]);
     if (u->tmp)
         puts_(&c->body, u->tmp);
     else
-        expr(c, &c->body, u->y, 0);
-    stmt_end(c, u->line);
+        expr(c, &c->body, u->y, P_ANY);
+    stmt_end(c);
 }
 
 /* Carried arrays that take each other's old values (a, b = b, a): cyc[q]
@@ -935,24 +997,23 @@ static void rotate(Cg *c, Update *u, const int *cyc, int m)
 {
     Type t = c->f->v.p[u[cyc[0]].var].ty;
     const char *iv = open_index(c, NULL), *tmp = unique(c, &c->locals, "old");
-    indent(c);
+    begin_stmt(c, u[cyc[0]].line);
     putf(&c->body, "for (%s %s = 0; %s < ", ty_size(t) > INT_MAX ? "long long" : "int", iv, iv);
     cg_dims(c, &c->body, t);
     putf(&c->body, "; %s++) {", iv);
-    announce(c, u[cyc[0]].line);
     puts_(&c->body, "  /* the carried arrays exchange their values */\n");
     enter_block(c);
-    indent(c);
+    begin_stmt(c, u[cyc[0]].line);
     putf(&c->body, "%s %s = %s[%s]", real_t(c), tmp, c->cname[u[cyc[0]].var], iv);
-    stmt_end(c, u[cyc[0]].line);
+    stmt_end(c);
     for (int q = 0; q < m; q++) {
-        indent(c);
+        begin_stmt(c, u[cyc[q]].line);
         if (q + 1 < m)
             putf(&c->body, "%s[%s] = %s[%s]", c->cname[u[cyc[q]].var], iv,
                  c->cname[u[cyc[q + 1]].var], iv);
         else
             putf(&c->body, "%s[%s] = %s", c->cname[u[cyc[q]].var], iv, tmp);
-        stmt_end(c, u[cyc[q]].line);
+        stmt_end(c);
         u[cyc[q]].done = 1;
     }
     c->indent--;
@@ -1014,10 +1075,10 @@ static void emit_updates(Cg *c, Ref id)
                 j = blocker(u, n, j);
             }
             u[j].tmp = unique(c, &c->locals, arena_printf(c->p->arena, "%s_next", c->cname[u[j].var]));
-            indent(c);
+            begin_stmt(c, u[j].line);
             putf(&c->body, "%s %s = ", real_t(c), u[j].tmp);
-            expr(c, &c->body, u[j].y, 0);
-            stmt_end(c, u[j].line);
+            expr(c, &c->body, u[j].y, P_ANY);
+            stmt_end(c);
             u[j].reads.n = 0;
             continue;
         }
@@ -1062,12 +1123,12 @@ static void emit_for(Cg *c, const Region *r, int at)
             fill(c, c->cname[root], t, init, in->line);
             continue;
         }
-        indent(c);
+        begin_stmt(c, in->line);
         if (decl)
             putf(&c->body, "%s ", real_t(c));
         putf(&c->body, "%s = ", c->cname[root]);
-        expr(c, &c->body, init, 0);
-        stmt_end(c, in->line);
+        expr(c, &c->body, init, P_ANY);
+        stmt_end(c);
     }
     if (in->ix[0].n || in->ix[1].n)
         BUG("cgen: a for loop with bounds that are not constants");
@@ -1075,13 +1136,12 @@ static void emit_for(Cg *c, const Region *r, int at)
     int back = in->k != 0;
     Ref ivr = ir_ivar(f, id, 0);
     const char *iv = c->cname[ivr] = open_index(c, f->v.p[ivr].name);
-    indent(c);
+    begin_stmt(c, in->line);
     if (back)
         putf(&c->body, "for (%s %s = %lld; %s >= %lld; %s--) {",
              lo == INT_MIN || hi - 1 < INT_MIN ? "long long" : "int", iv, hi - 1, iv, lo, iv);
     else
         putf(&c->body, "for (int %s = %lld; %s < %lld; %s++) {", iv, lo, iv, hi, iv);
-    announce(c, in->line);
     puts_(&c->body, back ? "  /* backwards */\n" : "\n");
     enter_block(c);
     emit_region(c, in->reg[0]);
@@ -1094,12 +1154,12 @@ static void emit_zeros(Cg *c, Ref id)
 {
     const Inst *in = &c->f->v.p[id];
     if (!in->ty.rank) {
-        indent(c);
+        begin_stmt(c, in->line);
         if (!declared_before(c, id))
             putf(&c->body, "%s ", real_t(c));
         putf(&c->body, "%s = ", c->cname[cg_var_of(c, id)]);
         zero(c, &c->body);
-        stmt_end(c, in->line);
+        stmt_end(c);
         return;
     }
     declare_array(c, id, in->line);
@@ -1114,10 +1174,10 @@ static void emit_lit(Cg *c, Ref id)
         return;
     declare_array(c, id, in->line);
     for (int j = 0; j < in->nix; j++) {
-        indent(c);
+        begin_stmt(c, in->line);
         putf(&c->body, "%s[%d] = ", c->cname[cg_var_of(c, id)], j);
-        expr(c, &c->body, in->list[j], 0);
-        stmt_end(c, in->line);
+        expr(c, &c->body, in->list[j], P_ANY);
+        stmt_end(c);
     }
 }
 
@@ -1126,7 +1186,7 @@ static void emit_acc(Cg *c, Ref id)
 {
     const Inst *in = &c->f->v.p[id];
     Ref b = cg_var_of(c, in->arg[0]);
-    indent(c);
+    begin_stmt(c, in->line);
     puts_(&c->body, c->cname[b]);
     if (in->nix) {
         puts_(&c->body, "[");
@@ -1135,13 +1195,12 @@ static void emit_acc(Cg *c, Ref id)
     }
     int store = in->k != 0;
     puts_(&c->body, store ? " = " : " += ");
-    expr(c, &c->body, in->arg[1], 0);
+    expr(c, &c->body, in->arg[1], P_ANY);
     if (store && in->nix && cg_is_tape(&c->f->v.p[b]) && c->f->v.p[b].op == OP_ZEROS)
-        stmt_end_note(c, in->line,
-                      arena_printf(c->p->arena, "the tape keeps %s",
-                                   tape_what(c, b, in->ix[0])));
+        stmt_end_note(c, arena_printf(c->p->arena, "the tape keeps %s",
+                                      tape_what(c, b, in->ix[0])));
     else
-        stmt_end(c, in->line);
+        stmt_end(c);
 }
 
 static void output_copy(Cg *c, int i);
@@ -1196,11 +1255,11 @@ static void emit_region(Cg *c, const Region *r)
         }
         if (c->uses[id] == 0 && !is_bar_output(c, id))
             continue; /* dead */
-        indent(c);
+        begin_stmt(c, in->line);
         Ref k = cg_var_of(c, id);
         if (k != id && in->op == OP_ADD && in->acc && cg_var_of(c, in->arg[0]) == k) {
             putf(&c->body, "%s += ", c->cname[k]);
-            expr(c, &c->body, in->arg[1], 6 + 1);
+            expr(c, &c->body, in->arg[1], op_info[OP_ADD].rhs); /* as in x = x + t */
         } else if (k != id) {
             putf(&c->body, "%s = ", c->cname[k]);
             expr_inner(c, &c->body, id);
@@ -1212,11 +1271,10 @@ static void emit_region(Cg *c, const Region *r)
         }
         if (in->op == OP_IDX && in->nix && cg_is_tape(&f->v.p[cg_var_of(c, in->arg[0])]) &&
             f->v.p[cg_var_of(c, in->arg[0])].op == OP_ZEROS)
-            stmt_end_note(c, in->line,
-                          arena_printf(c->p->arena, "%s, recorded by the forward pass",
-                                       tape_what(c, cg_var_of(c, in->arg[0]), in->ix[0])));
+            stmt_end_note(c, arena_printf(c->p->arena, "%s, recorded by the forward pass",
+                                          tape_what(c, cg_var_of(c, in->arg[0]), in->ix[0])));
         else
-            stmt_end(c, in->line);
+            stmt_end(c);
     }
 }
 
@@ -1232,10 +1290,10 @@ static void output_copy(Cg *c, int i)
         fill(c, c->out_names[i], f->out.p[i].ty, v, line);
         return;
     }
-    indent(c);
+    begin_stmt(c, line);
     putf(&c->body, "*%s = ", c->out_names[i]);
-    expr(c, &c->body, v, 0);
-    stmt_end(c, line);
+    expr(c, &c->body, v, P_ANY);
+    stmt_end(c);
 }
 
 void cg_body(Cg *c, Str *decl)
@@ -1288,7 +1346,7 @@ void cg_body(Cg *c, Str *decl)
     if (ret) {
         indent(c);
         puts_(&c->body, "return ");
-        expr(c, &c->body, f->out.p[0].ref, 0);
+        expr(c, &c->body, f->out.p[0].ref, P_ANY);
         puts_(&c->body, ";\n");
     }
 }

@@ -122,8 +122,8 @@ static Loc fn_loc(const Fn *f)
 
 /* The prepared function's largest local array, the tapes of one loop
  * counted together ("the tape of the for loop on line 5", "'h' from line
- * 3"), and its size in *bytes. */
-static const char *largest(const Cg *c, long long *bytes)
+ * 3"), its size in *bytes, and *plural: it is several tapes. */
+static const char *largest(const Cg *c, long long *bytes, int *plural)
 {
     const Fn *f = c->f;
     Arena *A = c->p->arena;
@@ -158,6 +158,7 @@ static const char *largest(const Cg *c, long long *bytes)
         }
     }
     *bytes = best;
+    *plural = bigloop >= 0 && ntapes[bigloop] > 1;
     if (bigloop >= 0)
         return arena_printf(A, "the tape%s of the for loop on line %d", ntapes[bigloop] > 1 ? "s" : "",
                             line[bigloop]);
@@ -191,12 +192,13 @@ static void check_one(void *arg, const Fn *f)
     if (fits(c))
         return;
     long long bytes;
-    const char *what = largest(c, &bytes);
+    int plural;
+    const char *what = largest(c, &bytes, &plural);
     diag_error(ca->d, fn_loc(f),
                "'%s' needs %lld bytes of local arrays, over the stack budget of %lld bytes "
                "(the largest, %s, %s %lld bytes); use --workspace or --stack-budget",
                f->name, c->frame * real_size(c), c->o->stack_budget, what,
-               strncmp(what, "the tapes ", 10) ? "takes" : "take", bytes);
+               plural ? "take" : "takes", bytes);
 }
 
 int cg_check(const Program *p, const CgOpts *o, Diag *d)

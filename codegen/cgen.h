@@ -2,9 +2,11 @@
  * cgen.h - the C generator's shared state, internal to codegen/.
  *
  *   cnames.c   strings, sets of names, unique names, literals.
+ *   cvars.c    what the analysis says of a value: its variable, whether
+ *              it is written inline.
+ *   cfor.c     for loops' carried variables: which values share them.
  *   canalyse.c how one function will read: which values become
  *              variables, their names, where arrays live (cg_prepare).
- *   cfor.c     for loops' carried variables: which values share them.
  *   cbody.c    its statements: expressions, loops, the source lines
  *              they come from (cg_body).
  *   cgen.c     the file around the bodies: entry points and their
@@ -104,23 +106,18 @@ const char *real_t(const Cg *c);
 const char *unique(Cg *c, Names *ns, const char *base);
 void literal(const Cg *c, double v, Str *s);
 
-/* canalyse.c */
-/* Analyses f and names everything; ws: local arrays go to the
- * workspace (their offsets and c->frame are computed either way). */
-void cg_prepare(Cg *c, const Fn *f, int ws);
+/* cvars.c */
 /* The C variable that holds v (an operand's, for NODIFF; an accumulation
  * chain's or an if-result's when they share one). */
 Ref cg_var_of(const Cg *c, Ref v);
 Ref cg_resolve(const Cg *c, Ref v);     /* v, NODIFFs skipped */
 int cg_inlined(const Cg *c, Ref v);     /* written inside its user's expression */
+
+/* canalyse.c */
+/* Analyses f and names everything; ws: local arrays go to the
+ * workspace (their offsets and c->frame are computed either way). */
+void cg_prepare(Cg *c, const Fn *f, int ws);
 int cg_is_loop(const Inst *in);         /* GEN, RED, LOOP or FOR */
-/* A tape: values the forward pass records for the backward pass, a for
- * loop's (a ZEROS buffer, one row per iteration, line: the loop's) or a
- * comprehension's (the array of a GEN). */
-int cg_is_tape(const Inst *in);
-/* root is the variable FOR id carries (its RESULT or CARRY), declared
- * with the loop rather than shared with another. */
-int cg_owns(const Cg *c, Ref id, Ref root);
 /* The prototype of f under `name` (extra: a final parameter, or NULL). */
 void cg_signature(Cg *c, const Fn *f, const char *name, const char *extra, Str *s);
 
@@ -130,6 +127,13 @@ void cg_signature(Cg *c, const Fn *f, const char *name, const char *extra, Str *
 void cg_share_carries(Cg *c);
 /* The source name of carried variable j of FOR id (x, x_dot), or NULL. */
 const char *cg_carried_name(const Cg *c, Ref id, int j);
+/* A tape: values the forward pass records for the backward pass, a for
+ * loop's (a ZEROS buffer, one row per iteration, line: the loop's) or a
+ * comprehension's (the array of a GEN). */
+int cg_is_tape(const Inst *in);
+/* root is the variable FOR id carries (its RESULT or CARRY), declared
+ * with the loop rather than shared with another. */
+int cg_owns(const Cg *c, Ref id, Ref root);
 
 /* cbody.c */
 /* An array's size in a declaration (`128 * 784`). */

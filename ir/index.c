@@ -42,7 +42,7 @@
  * Arithmetic is in 64 bits with overflow checks; the affine forms the IR
  * holds (Aff) have 32-bit coefficients, checked as they are built.
  */
-#include "lower.h"
+#include "index.h"
 
 #include <inttypes.h>
 #include <stdlib.h>

@@ -90,6 +90,50 @@ static double red_step(int kind, double acc, double t)
     }
 }
 
+/* The range lo..hi-1 of dimension d of GEN/RED/LOOP `in` (nv dims), at
+ * the current values of the IVARs outside it. */
+static void bounds(Interp *I, const Inst *in, int d, int nv, long *lo, long *hi)
+{
+    if (in->op == OP_GEN) {
+        *lo = 0;
+        *hi = in->ty.dim[d];
+    } else if (in->op == OP_RED) {
+        *lo = aff_eval(I, in->ix[0]);
+        *hi = aff_eval(I, in->ix[1]);
+    } else {
+        *lo = aff_eval(I, in->ix[d]);
+        *hi = aff_eval(I, in->ix[nv + d]);
+    }
+}
+
+/* The end of iteration `step` of the GEN or RED at position `at` of r:
+ * each result takes its yield, stored at the current index (GEN) or
+ * reduced into it (RED; win, if not NULL: win[j] is the step at which
+ * result j last changed). */
+static void take_yields(Interp *I, const Region *r, int at, long step, long *win)
+{
+    const Fn *f = I->f;
+    Ref id = r->ids.p[at];
+    const Inst *in = &f->v.p[id];
+    const Region *b = in->reg[0];
+    int nv = ir_nivars(f, id), nres = ir_nresults(f, r, at);
+    for (int j = 0; j < nres; j++) {
+        Ref res = r->ids.p[at + 1 + j];
+        double t = I->val[b->yield.p[j]][0];
+        if (in->op == OP_RED) {
+            double was = I->val[res][0];
+            I->val[res][0] = red_step((int)in->k, was, t);
+            if (win && I->val[res][0] != was)
+                win[j] = step;
+        } else {
+            long off = 0;
+            for (int e = 0; e < nv; e++)
+                off = off * in->ty.dim[e] + (long)I->val[ir_ivar(f, id, e)][0];
+            I->val[res][off] = t;
+        }
+    }
+}
+
 /* Runs the body of a GEN/RED/LOOP at position `at` of r over its index
  * space (row-major, or backwards for a LOOP with k = 1). */
 static void run_loop(Interp *I, const Region *r, int at)
@@ -117,16 +161,7 @@ static void run_loop(Interp *I, const Region *r, int at)
     for (;;) {
         if (d < nv) { /* start dim d */
             Ref iv = ir_ivar(f, id, d);
-            if (in->op == OP_GEN) {
-                lo[d] = 0;
-                hi[d] = in->ty.dim[d];
-            } else if (in->op == OP_RED) {
-                lo[d] = aff_eval(I, in->ix[0]);
-                hi[d] = aff_eval(I, in->ix[1]);
-            } else {
-                lo[d] = aff_eval(I, in->ix[d]);
-                hi[d] = aff_eval(I, in->ix[nv + d]);
-            }
+            bounds(I, in, d, nv, &lo[d], &hi[d]);
             if (lo[d] >= hi[d]) { /* empty: back up */
                 if (d == 0)
                     goto done;
@@ -140,22 +175,7 @@ static void run_loop(Interp *I, const Region *r, int at)
         run_region(I, b);
         if (nv == 0)
             goto done;
-        step++;
-        for (int j = 0; j < nres; j++) {
-            Ref res = r->ids.p[at + 1 + j];
-            double t = I->val[b->yield.p[j]][0];
-            if (in->op == OP_RED) {
-                double was = I->val[res][0];
-                I->val[res][0] = red_step((int)in->k, was, t);
-                if (win && I->val[res][0] != was)
-                    win[j] = step;
-            } else {
-                long off = 0;
-                for (int e = 0; e < nv; e++)
-                    off = off * in->ty.dim[e] + (long)I->val[ir_ivar(f, id, e)][0];
-                I->val[res][off] = t;
-            }
-        }
+        take_yields(I, r, at, ++step, win);
         d = nv - 1;
     next:
         for (;;) {

@@ -8,7 +8,8 @@
 #include <string.h>
 
 const OpInfo op_info[OP_COUNT] = {
-#define OP(name, nargs, kind, cname, rule) [OP_##name] = {#name, nargs, kind, cname},
+#define OP(name, nargs, kind, cname, prec, lhs, rhs, rule) \
+    [OP_##name] = {#name, nargs, kind, cname, prec, lhs, rhs},
 #include "ops.def"
 #undef OP
 };

@@ -87,7 +87,7 @@
 #include "../parser/ast.h"
 
 typedef enum {
-#define OP(name, nargs, kind, cname, rule) OP_##name,
+#define OP(name, nargs, kind, cname, prec, lhs, rhs, rule) OP_##name,
 #include "ops.def"
 #undef OP
     OP_COUNT
@@ -95,11 +95,19 @@ typedef enum {
 
 typedef enum { K_CTL, K_ARITH, K_MATH, K_BOOL } OpKind;
 
+/* C's precedence levels, loosest first: P_ANY is any expression (inside
+ * parentheses), P_PRIMARY a name, a call or an element. */
+typedef enum {
+    P_ANY, P_COND, P_OR, P_AND, P_EQ, P_REL, P_ADD, P_MUL, P_UNARY, P_PRIMARY
+} CPrec;
+
 typedef struct {
     const char *name;  /* lower-case, for the printer */
     int nargs;
     OpKind kind;
     const char *cname;
+    CPrec prec;        /* of the C expression the op is written as */
+    CPrec lhs, rhs;    /* the least its first and last operands take unparenthesised */
 } OpInfo;
 extern const OpInfo op_info[OP_COUNT];
 

@@ -8,9 +8,9 @@
  * maps to its current value, an `if` merges its branches' values into the
  * IF's results (the phi nodes), and reassignment just rebinds the name.
  *
- * The environment is a hash table of slots with an undo log: a branch is
- * lowered, its changes are read off the log, and the log is unwound
- * before the other branch.
+ * A branch is lowered, its changes to the environment (lower_state.c)
+ * are read off the undo log, and the log is unwound before the other
+ * branch.
  *
  * Calls to user functions are inlined (recursion was rejected by
  * sema_check), so derivatives flow through every argument that depends
@@ -22,170 +22,14 @@
  * whole life, on every path.  After an error, the expression's value is
  * a "bad" constant that silences the shape errors of everything computed
  * from it, so one mistake gives one message.  Array operations are in
- * lower_array.c, index expressions and their range proofs in index.c.
+ * lower_array.c, index expressions and their range proofs in index.c, and
+ * what all of them use (errors, the environment, emitting instructions)
+ * in lower_state.c.
  */
 #include "lower.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <string.h>
-
-/* ---- errors ---- */
-
-void lw_err(Lower *L, Loc loc, const char *fmt, const char *name)
-{
-    if (L->inlining)
-        return;
-    if (diag_error(L->d, loc, fmt, name ? diag_name(L->a, name) : ""))
-        L->stop = 1;
-}
-
-void lw_errf(Lower *L, Loc loc, const char *fmt, ...)
-{
-    if (L->inlining)
-        return;
-    char msg[sizeof L->d->last];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (diag_error(L->d, loc, "%s", msg))
-        L->stop = 1;
-}
-
-/* "; did you mean 'x'?" for a value named name that is not defined: the
- * closest of the variables and index variables in scope, the constants
- * and pi; or "". */
-const char *lw_near_value(Lower *L, const char *name)
-{
-    Near n;
-    near_init(&n, name);
-    for (int i = 0; i < L->ix.n; i++)
-        near_offer(&n, L->ix.p[i].name);
-    for (int i = 0; i < L->env->cap; i++) {
-        const Slot *s = &L->env->slot[i];
-        if (s->name && (s->state == DEF || s->state == PARTIAL))
-            near_offer(&n, s->name);
-    }
-    sema_offer_consts(L->s, &n);
-    return near_hint(L->a, &n);
-}
-
-/* ---- environment ---- */
-
-static void env_init(Lower *L, Env *e)
-{
-    memset(e, 0, sizeof *e);
-    e->cap = 64;
-    e->slot = arena_alloc(L->a, sizeof(Slot) * (size_t)e->cap);
-}
-
-int lw_env_find(Lower *L, Env *e, const char *name, int create)
-{
-    if (create && 2 * (e->n + 1) > e->cap) {
-        Slot *old = e->slot;
-        int oc = e->cap;
-        e->cap *= 2;
-        e->slot = arena_alloc(L->a, sizeof(Slot) * (size_t)e->cap);
-        /* slot numbers are kept in the undo log: rehash by remapping */
-        int *remap = arena_alloc(L->a, sizeof(int) * (size_t)oc);
-        for (int i = 0; i < oc; i++) {
-            if (!old[i].name)
-                continue;
-            unsigned h = dx_hash(old[i].name) & (unsigned)(e->cap - 1);
-            while (e->slot[h].name)
-                h = (h + 1) & (unsigned)(e->cap - 1);
-            e->slot[h] = old[i];
-            remap[i] = (int)h;
-        }
-        for (int i = 0; i < e->log.n; i++)
-            e->log.p[i].slot = remap[e->log.p[i].slot];
-    }
-    unsigned h = dx_hash(name) & (unsigned)(e->cap - 1);
-    while (e->slot[h].name) {
-        if (!strcmp(e->slot[h].name, name))
-            return (int)h;
-        h = (h + 1) & (unsigned)(e->cap - 1);
-    }
-    if (!create)
-        return -1;
-    e->slot[h].name = name;
-    e->slot[h].val = NOREF;
-    e->slot[h].shape = NOREF;
-    e->slot[h].state = UNDEF;
-    e->n++;
-    return (int)h;
-}
-
-/* shape: a value with the variable's shape (val itself when DEF). */
-static void env_set(Lower *L, int slot, Ref val, int state, int if_line, Ref shape)
-{
-    Env *e = L->env;
-    Slot *s = &e->slot[slot];
-    Undo u = {slot, s->val, s->shape, s->state, s->if_line};
-    vec_push(L->a, &e->log, u);
-    s->val = val;
-    s->shape = state == DEF ? val : shape;
-    s->state = state;
-    s->if_line = if_line;
-}
-
-static void env_undo(Env *e, int mark)
-{
-    while (e->log.n > mark) {
-        Undo u = e->log.p[--e->log.n];
-        e->slot[u.slot].val = u.val;
-        e->slot[u.slot].shape = u.shape;
-        e->slot[u.slot].state = u.state;
-        e->slot[u.slot].if_line = u.if_line;
-    }
-}
-
-/* ---- emitting ---- */
-
-Ref lw_put(Lower *L, Loc loc, Op op, Type ty, Ref a, Ref b)
-{
-    Ref r = ir_emit(L->f, L->r, op, ty, a, b, NOREF);
-    L->f->v.p[r].line = loc.line;
-    /* MAX_NODES bounds the syntax trees; array built-ins lower to a few
-     * operations per dimension, so a tree under it can still get here */
-    if (L->f->v.n > MAX_INSTS && !L->stop) {
-        diag_error(L->d, loc, "function '%s' is too large once its calls are inlined "
-                   "(more than %d operations)", diag_name(L->a, L->fn_name), MAX_INSTS);
-        L->stop = 1;
-    }
-    return r;
-}
-
-Ref lw_emit(Lower *L, Loc loc, Op op, Ref a, Ref b)
-{
-    return lw_put(L, loc, op, op_info[op].kind == K_BOOL ? ty_bool() : ty_scalar(), a, b);
-}
-
-Ref lw_const(Lower *L, Loc loc, double k)
-{
-    Ref r = ir_const(L->f, L->r, k);
-    L->f->v.p[r].line = loc.line;
-    return r;
-}
-
-Ref lw_mark_bad(Lower *L, Ref r)
-{
-    while (L->bad.n <= r)
-        vec_push(L->a, &L->bad, 0);
-    L->bad.p[r] = 1;
-    return r;
-}
-
-Ref lw_bad(Lower *L, Loc loc)
-{
-    return lw_mark_bad(L, lw_const(L, loc, 0));
-}
-
-int lw_is_bad(const Lower *L, Ref r)
-{
-    return r < L->bad.n && L->bad.p[r];
-}
 
 /* ---- expressions ---- */
 
@@ -323,7 +167,7 @@ static Ref lower_user_call(Lower *L, const Ast *e, const Ast *g)
     LevelVec saved_dom = L->dom;
     memset(&L->ix, 0, sizeof L->ix);
     memset(&L->dom, 0, sizeof L->dom);
-    env_init(L, &callee);
+    lw_env_init(L, &callee);
     L->env = &callee;
     Type *pt = param_types(L, g);
     for (int i = 0; ok && i < g->params.n; i++) {
@@ -338,7 +182,7 @@ static Ref lower_user_call(Lower *L, const Ast *e, const Ast *g)
     Ref v;
     if (ok) {
         for (int i = 0; i < g->params.n; i++)
-            env_set(L, lw_env_find(L, &callee, g->params.p[i]->name, 1), args[i], DEF, 0, NOREF);
+            lw_env_set(L, lw_env_find(L, &callee, g->params.p[i]->name, 1), args[i], DEF, 0, NOREF);
         L->inlining++;
         v = lower_body(L, g);
         L->inlining--;
@@ -564,7 +408,7 @@ static void lower_assign(Lower *L, const Ast *st)
     Inst *in = &L->f->v.p[v];
     if (!in->name && in->op != OP_CONST && in->op != OP_PARAM)
         in->name = st->name;
-    env_set(L, slot, v, DEF, 0, NOREF);
+    lw_env_set(L, slot, v, DEF, 0, NOREF);
 }
 
 typedef struct {
@@ -617,7 +461,7 @@ static void lower_if(Lower *L, const Ast *st)
         L->r = r;
         lower_stmts(L, arm[s], 0);
         collect(L, mark, &ch[s], &order);
-        env_undo(L->env, mark);
+        lw_env_undo(L->env, mark);
     }
     L->r = saved;
     int nres = 0;
@@ -640,7 +484,7 @@ static void lower_if(Lower *L, const Ast *st)
                 lw_errf(L, st->loc, "'%s' is %s after the then branch but %s after the else "
                         "branch (a variable keeps its shape)", diag_name(L->a, slot->name),
                         lw_describe(L, t), lw_describe(L, lw_type_of(L, v[1].val)));
-                env_set(L, s, lw_bad(L, st->loc), DEF, 0, NOREF);
+                lw_env_set(L, s, lw_bad(L, st->loc), DEF, 0, NOREF);
                 continue;
             }
             for (int k = 0; k < 2; k++)
@@ -648,10 +492,10 @@ static void lower_if(Lower *L, const Ast *st)
             Ref res = lw_put(L, st->loc, OP_RESULT, t, nif, NOREF);
             f->v.p[res].k = nres++;
             f->v.p[res].name = slot->name;
-            env_set(L, s, err ? lw_mark_bad(L, res) : res, DEF, 0, NOREF);
+            lw_env_set(L, s, err ? lw_mark_bad(L, res) : res, DEF, 0, NOREF);
         } else if (v[0].state != UNDEF || v[1].state != UNDEF) {
             Ref shape = v[0].shape != NOREF ? v[0].shape : v[1].shape;
-            env_set(L, s, NOREF, PARTIAL, st->loc.line, shape);
+            lw_env_set(L, s, NOREF, PARTIAL, st->loc.line, shape);
         }
     }
 }
@@ -714,7 +558,7 @@ static void lower_for(Lower *L, const Ast *st)
         f->v.p[c].name = L->env->slot[slots.p[j]].name;
         if (lw_is_bad(L, init.p[j]))
             lw_mark_bad(L, c);
-        env_set(L, slots.p[j], c, DEF, 0, NOREF);
+        lw_env_set(L, slots.p[j], c, DEF, 0, NOREF);
     }
     lw_check_index_name(L, g);
     Ref iv = body->ids.p[0];
@@ -733,14 +577,14 @@ static void lower_for(Lower *L, const Ast *st)
     L->r = saved;
     lw_domain_pop(L, 1);
     lw_index_unbind(L, 1);
-    env_undo(L->env, mark);
+    lw_env_undo(L->env, mark);
     for (int j = 0; j < slots.n; j++) {
         Ref res = lw_put(L, st->loc, OP_RESULT, f->v.p[init.p[j]].ty, loop, NOREF);
         f->v.p[res].k = j;
         f->v.p[res].name = L->env->slot[slots.p[j]].name;
         if (lw_is_bad(L, out[j]) || lw_is_bad(L, init.p[j]))
             lw_mark_bad(L, res);
-        env_set(L, slots.p[j], res, DEF, 0, NOREF);
+        lw_env_set(L, slots.p[j], res, DEF, 0, NOREF);
     }
 }
 
@@ -815,7 +659,7 @@ static Fn *lower_fn(Lower *L, const Ast *fn, const Source *src)
     L->bad.n = 0;
     lw_domain_reset(L);
     Env env;
-    env_init(L, &env);
+    lw_env_init(L, &env);
     L->env = &env;
     for (int i = 0; i < fn->params.n; i++) {
         const Ast *p = fn->params.p[i];
@@ -834,7 +678,7 @@ static Fn *lower_fn(Lower *L, const Ast *fn, const Source *src)
             lw_err(L, p->name_loc, "duplicate parameter '%s'", p->name);
             continue;
         }
-        env_set(L, slot, r, DEF, 0, NOREF);
+        lw_env_set(L, slot, r, DEF, 0, NOREF);
     }
     Type want = ty_scalar();
     int declared = fn->ret && (!fn->ret->dims.n || lw_declared_type(L, &fn->ret->dims,

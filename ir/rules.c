@@ -67,7 +67,7 @@ static Ref extremum(Emit *e, Ref a, Ref b, int k, int less)
 int rule_has(Op op)
 {
     switch (op) {
-#define OP(name, nargs, kind, cname, rule) case OP_##name: return #rule[0] != 'N' || #rule[1] != 'O';
+#define OP(name, nargs, kind, cname, prec, lhs, rhs, rule) case OP_##name: return #rule[0] != 'N' || #rule[1] != 'O';
 #include "ops.def"
 #undef OP
     default: return 0;

@@ -1,0 +1,51 @@
+/*
+ * cvars.c - the questions every part of the generator asks about a value
+ * once canalyse.c has decided how the function reads: which C variable
+ * holds it (cg_var_of), whether it is written inside its user's
+ * expression instead (cg_inlined), and what a NODIFF stands for
+ * (cg_resolve).  They read the analysis (Cg's per-function tables) and
+ * change nothing, so canalyse.c, cfor.c and cbody.c all stand on them.
+ */
+#include "cgen.h"
+
+/* NODIFF is the identity in C: every use reads its operand. */
+Ref cg_resolve(const Cg *c, Ref v)
+{
+    while (v != NOREF && c->f->v.p[v].op == OP_NODIFF)
+        v = c->f->v.p[v].arg[0];
+    return v;
+}
+
+/* The value whose C variable holds v: itself, or the start of its
+ * accumulation chain, or the if-result it is yielded to. */
+Ref cg_var_of(const Cg *c, Ref v)
+{
+    v = cg_resolve(c, v);
+    while (c->var[v] != v)
+        v = c->var[v];
+    return v;
+}
+
+/* Written inside its user's expression rather than as a statement. */
+int cg_inlined(const Cg *c, Ref v)
+{
+    const Inst *in = &c->f->v.p[v];
+    if (in->op == OP_CONST || in->op == OP_IREAL)
+        return 1; /* constants, and (double)i: as cheap as a variable */
+    if (c->frozen[v])
+        return 1; /* a cell's final value: its name */
+    if (in->ty.rank || in->ty.kind == TY_NONE || in->ty.kind == TY_INDEX)
+        return 0;
+    switch (in->op) {
+    case OP_PARAM: case OP_RESULT: case OP_IF: case OP_ZEROS: case OP_NODIFF: case OP_CARRY:
+        return 0;
+    default:
+        break;
+    }
+    if (in->ty.kind == TY_BOOL) /* a condition: written where it is tested */
+        return 1;
+    /* a named value read only by a loop's yield is written into the store
+     * (h[i] = ...), which names it */
+    return (!in->name || c->loop_yield[v]) && c->uses[v] == 1 &&
+           c->use_reg[v] == in->parent && !c->force[v] && !c->hoist[v];
+}
