@@ -146,7 +146,7 @@ static void expr(Cg *c, Str *s, Ref v, int minprec);
 static int op_prec(const Inst *in)
 {
     switch (in->op) {
-    case OP_CONST: return in->k < 0 ? 8 : 100;
+    case OP_CONST: return in->num < 0 ? 8 : 100;
     case OP_ADD: case OP_SUB: return 6;
     case OP_MUL: case OP_DIV: return 7;
     case OP_NEG: case OP_NOT: case OP_IREAL: return 8;
@@ -156,7 +156,7 @@ static int op_prec(const Inst *in)
     case OP_OR: return 2;
     case OP_SELECT: case OP_RELU: case OP_SIGN: case OP_MIN: case OP_MAX: return 1;
     case OP_POWI:
-        return in->k == 2 || in->k == 3 ? 7 : in->k == -1 || in->k == -2 ? 7 : 100;
+        return in->n == 2 || in->n == 3 ? 7 : in->n == -1 || in->n == -2 ? 7 : 100;
     default: return 100;
     }
 }
@@ -187,9 +187,9 @@ static int as_index(const Cg *c, Ref v, Aff *x)
         *x = in->ix[0];
         return 1;
     }
-    if (in->op == OP_CONST && in->ty.kind == TY_REAL && in->k == floor(in->k) &&
-        fabs(in->k) < 1e9) {
-        *x = (Aff){(int32_t)in->k, 0, NULL, NULL};
+    if (in->op == OP_CONST && in->ty.kind == TY_REAL && in->num == floor(in->num) &&
+        fabs(in->num) < 1e9) {
+        *x = (Aff){(int32_t)in->num, 0, NULL, NULL};
         return 1;
     }
     return 0;
@@ -226,9 +226,9 @@ static void expr_inner(Cg *c, Str *s, Ref v)
     switch (in->op) {
     case OP_CONST:
         if (in->ty.kind == TY_BOOL)
-            puts_(s, in->k != 0 ? "1" : "0");
+            puts_(s, in->num != 0 ? "1" : "0");
         else
-            literal(c, in->k, s);
+            literal(c, in->num, s);
         return;
     case OP_IDX: {
         Ref arr = cg_var_of(c, a);
@@ -325,7 +325,7 @@ static void expr_inner(Cg *c, Str *s, Ref v)
         expr(c, s, b, 1);
         return;
     case OP_POWI: {
-        int n = (int)in->k;
+        int n = in->n;
         if (n == 2 || n == 3) {
             expr(c, s, a, 7);
             for (int i = 1; i < n; i++) {
@@ -347,7 +347,7 @@ static void expr_inner(Cg *c, Str *s, Ref v)
             putf(s, "pow%s(", c->o->use_float ? "f" : "");
             expr(c, s, a, 0);
             puts_(s, ", ");
-            literal(c, in->k, s);
+            literal(c, in->n, s);
             puts_(s, ")");
         }
         return;
@@ -516,9 +516,8 @@ static const char *tape_what(const Cg *c, Ref buf, Aff at)
     const Fn *f = c->f;
     const Inst *b = &f->v.p[buf];
     Arena *A = c->p->arena;
-    size_t n = strlen(b->name ? b->name : "");
-    const char *what = n > 5 && !strcmp(b->name + n - 5, "_tape")
-                           ? arena_printf(A, "%.*s%s", (int)(n - 5), b->name, b->lin ? "_dot" : "")
+    const char *what = ir_is_tape(b) && b->name
+                           ? arena_printf(A, "%s%s", b->name, b->role == ROLE_TANGENT ? "_dot" : "")
                            : "the value";
     /* carried: a row holds a carried value (at the start of an
      * iteration) */
@@ -703,7 +702,7 @@ static int branch_empty(const Cg *c, const Region *parent, int at, int s)
             return 0;
     for (int j = 0; j < ir_nresults(f, parent, at); j++) {
         Ref res = parent->ids.p[at + 1 + j];
-        if (cg_var_of(c, r->yield.p[(int)f->v.p[res].k]) != cg_var_of(c, res))
+        if (cg_var_of(c, r->yield.p[f->v.p[res].n]) != cg_var_of(c, res))
             return 0;
     }
     return 1;
@@ -755,7 +754,7 @@ static void emit_if(Cg *c, const Region *parent, int at)
         emit_region(c, r);
         for (int j = 0; j < nr; j++) {
             Ref res = parent->ids.p[at + 1 + j];
-            Ref y = r->yield.p[(int)f->v.p[res].k];
+            Ref y = r->yield.p[f->v.p[res].n];
             if (cg_var_of(c, y) == cg_var_of(c, res))
                 continue; /* computed in place */
             if (c->store[res] == ST_PTR) {
@@ -808,7 +807,7 @@ static void emit_gen(Cg *c, const Region *r, int at)
         putf(&c->body, "%s[", c->cname[cg_var_of(c, res)]);
         gen_index_put(c, &c->body, id);
         puts_(&c->body, "] = ");
-        expr(c, &c->body, in->reg[0]->yield.p[(int)f->v.p[res].k], 0);
+        expr(c, &c->body, in->reg[0]->yield.p[f->v.p[res].n], 0);
         stmt_end(c, f->v.p[res].line ? f->v.p[res].line : in->line);
     }
     close_for(c, rank);
@@ -820,7 +819,7 @@ static void emit_red(Cg *c, const Region *r, int at)
     const Fn *f = c->f;
     Ref id = r->ids.p[at];
     const Inst *in = &f->v.p[id];
-    int nr = ir_nresults(f, r, at), kind = (int)in->k;
+    int nr = ir_nresults(f, r, at), kind = in->red;
     static const double init[] = {0, 1, -HUGE_VAL, HUGE_VAL};
     for (int j = 0; j < nr; j++) {
         Ref res = r->ids.p[at + 1 + j];
@@ -838,7 +837,7 @@ static void emit_red(Cg *c, const Region *r, int at)
     for (int j = 0; j < nr; j++) {
         Ref res = r->ids.p[at + 1 + j];
         const char *acc = c->cname[cg_var_of(c, res)];
-        Ref y = in->reg[0]->yield.p[(int)f->v.p[res].k];
+        Ref y = in->reg[0]->yield.p[f->v.p[res].n];
         indent(c);
         if (kind == RK_SUM || kind == RK_PROD) {
             putf(&c->body, "%s %s= ", acc, kind == RK_SUM ? "+" : "*");
@@ -862,7 +861,7 @@ static void emit_loop(Cg *c, const Region *r, int at)
     for (int d = 0; d < in->nix; d++) {
         Ref iv = ir_ivar(f, id, d);
         c->cname[iv] = open_index(c, f->v.p[iv].name);
-        open_for(c, c->cname[iv], in->ix[d], in->ix[in->nix + d], in->k != 0,
+        open_for(c, c->cname[iv], in->ix[d], in->ix[in->nix + d], (in->flags & IF_BACKWARDS) != 0,
                  d == 0 ? in->line : 0);
     }
     emit_region(c, in->reg[0]);
@@ -1072,7 +1071,7 @@ static void emit_for(Cg *c, const Region *r, int at)
     if (in->ix[0].n || in->ix[1].n)
         BUG("cgen: a for loop with bounds that are not constants");
     long long lo = in->ix[0].c, hi = in->ix[1].c;
-    int back = in->k != 0;
+    int back = (in->flags & IF_BACKWARDS) != 0;
     Ref ivr = ir_ivar(f, id, 0);
     const char *iv = c->cname[ivr] = open_index(c, f->v.p[ivr].name);
     indent(c);
@@ -1103,7 +1102,7 @@ static void emit_zeros(Cg *c, Ref id)
         return;
     }
     declare_array(c, id, in->line);
-    if (!in->k)
+    if (!(in->flags & IF_NOINIT))
         fill(c, c->cname[cg_var_of(c, id)], in->ty, NOREF, in->line);
 }
 
@@ -1133,7 +1132,7 @@ static void emit_acc(Cg *c, Ref id)
         index_put(c, &c->body, c->f->v.p[b].ty, in->ix, in->nix);
         puts_(&c->body, "]");
     }
-    int store = in->k != 0;
+    int store = (in->flags & IF_STORE) != 0;
     puts_(&c->body, store ? " = " : " += ");
     expr(c, &c->body, in->arg[1], 0);
     if (store && in->nix && cg_is_tape(&c->f->v.p[b]) && c->f->v.p[b].op == OP_ZEROS)
@@ -1181,7 +1180,7 @@ static void emit_region(Cg *c, const Region *r)
         }
         if (cg_inlined(c, id))
             continue;
-        if (r == f->body && (in->rev || is_bar_output(c, id)))
+        if (r == f->body && (ir_is_rev(in) || is_bar_output(c, id)))
             backward_header(c, c->pos[id]);
         switch (in->op) {
         case OP_IF: emit_if(c, r, i); continue;
@@ -1198,7 +1197,7 @@ static void emit_region(Cg *c, const Region *r)
             continue; /* dead */
         indent(c);
         Ref k = cg_var_of(c, id);
-        if (k != id && in->op == OP_ADD && in->acc && cg_var_of(c, in->arg[0]) == k) {
+        if (k != id && in->op == OP_ADD && (in->flags & IF_ACC) && cg_var_of(c, in->arg[0]) == k) {
             putf(&c->body, "%s += ", c->cname[k]);
             expr(c, &c->body, in->arg[1], 6 + 1);
         } else if (k != id) {
