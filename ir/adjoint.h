@@ -67,7 +67,9 @@ const char *ad_suffixed(Arena *a, const char *name, const char *suffix);
 Fn *ad_derived(const Fn *f, const char *name, FnKind kind);
 Ref *ad_ref_map(const Fn *f);                          /* f's values -> NOREF */
 /* RESULT k of owner at `at`, typed, named and placed (line) like `from`,
- * the value of another function it stands for. */
+ * the value of another function it stands for.  Standing for a tape as
+ * no tape (f_hvp's copy of f_grad's element tape, which f_hvp does not
+ * count as one: --stats), it takes the tape's spelled name (x_tape). */
 Ref ad_result(IrAt at, Ref owner, int k, const Inst *from);
 
 /* ---- tape.c (ad.c calls it; it calls only ir.c and linearize.c) ---- */

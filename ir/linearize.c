@@ -188,17 +188,12 @@ Aff *ad_flat_index(Arena *a, Type t, long flat)
     return ix;
 }
 
-/* Where the RESULT standing for f's RESULT r goes (tangent: its tangent):
- * a tape's copy is a tape, its tangent a tangent of a tape. */
-static IrAt res_at(Lin *L, Region *dst, const Inst *r, int tangent)
+/* Where a RESULT standing for one of f's goes (tangent: for its tangent):
+ * primal or tangent, even for a tape of f_grad (see ad_result). */
+static IrAt res_at(Lin *L, Region *dst, int tangent)
 {
     IrAt at = ir_at(L->g, dst);
-    if (tangent) {
-        at.role = ROLE_TANGENT;
-        at.flags = ir_is_tape(r) ? IF_TAPE : 0;
-    } else if (ir_is_tape(r)) {
-        at.role = ROLE_TAPE;
-    }
+    at.role = tangent ? ROLE_TANGENT : ROLE_PRIMAL;
     return at;
 }
 
@@ -242,14 +237,14 @@ static void lin_if(Lin *L, const Region *src, int at, Region *dst)
     for (int q = 0; q < nr; q++) {
         Ref r = src->ids.p[at + 1 + q];
         int j = f->v.p[r].n;
-        L->map[r] = ad_result(res_at(L, dst, &f->v.p[r], 0), nif, j, &f->v.p[r]);
+        L->map[r] = ad_result(res_at(L, dst, 0), nif, j, &f->v.p[r]);
     }
     for (int q = 0; q < nr; q++) {
         Ref r = src->ids.p[at + 1 + q];
         int j = f->v.p[r].n;
         if (tslot[j] < 0)
             continue;
-        L->tan[r] = ad_result(res_at(L, dst, &f->v.p[r], 1), nif, tslot[j], &f->v.p[r]);
+        L->tan[r] = ad_result(res_at(L, dst, 1), nif, tslot[j], &f->v.p[r]);
     }
 }
 
@@ -267,7 +262,7 @@ static void loop_results(Lin *L, const Region *src, int at, Ref n, const int *ts
             int j = f->v.p[r].n;
             if (pass == 1 && (!tslot || tslot[j] < 0))
                 continue;
-            IrAt rat = res_at(L, g->v.p[n].parent, &f->v.p[r], pass);
+            IrAt rat = res_at(L, g->v.p[n].parent, pass);
             Ref nr_ = ad_result(rat, n, pass ? tslot[j] : j, &f->v.p[r]);
             if (pass)
                 L->tan[r] = nr_;
@@ -541,7 +536,8 @@ Ref ad_result(IrAt at, Ref owner, int k, const Inst *from)
 {
     at.line = from->line;
     Ref r = ir_result(at, from->ty, owner, k);
-    at.f->v.p[r].name = from->name;
+    int tape = at.role == ROLE_TAPE || (at.flags & IF_TAPE);
+    at.f->v.p[r].name = tape ? from->name : ir_shown_name(at.f->arena, from);
     return r;
 }
 
