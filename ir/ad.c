@@ -9,14 +9,15 @@
  *                 every instruction, emits its tangent: the sum over
  *                 operands of
  *                 partial_k * tangent_k, with the partials from rules.c.
- *                 Tangent instructions are marked `lin`; they are linear
- *                 in the input tangents and use only ADD, SUB, NEG, MUL
- *                 and DIV by a primal value.  This is f_jvp.
+ *                 Tangent instructions (ROLE_TANGENT, "lin" below) are
+ *                 linear in the input tangents and use only ADD, SUB,
+ *                 NEG, MUL and DIV by a primal value.  This is f_jvp.
  *   ad_transpose  keeps the primal (non-lin) instructions as the forward
  *                 sweep, then walks the lin instructions backwards and
- *                 emits the transpose of each: the reverse sweep, with
- *                 adjoints ("cotangents") accumulated by adds.  This is
- *                 f_grad (or f_vjp).
+ *                 emits the transpose of each: the reverse sweep
+ *                 (ROLE_ADJOINT, each instruction with the rule facts of
+ *                 the one it transposes), with adjoints ("cotangents")
+ *                 accumulated by adds.  This is f_grad (or f_vjp).
  *
  * The adjoint code is ordinary primal IR, so linearising it again gives
  * forward-over-reverse Hessian-vector products (f_hvp), with the same
@@ -31,8 +32,16 @@
  * values; a for loop keeps the carried values its derivatives need, one
  * row per iteration; with --tape=fast a for loop, and a sum with fixed
  * bounds, also keep the rows of the reductions and matvecs of their
- * bodies (Replay), everything else being recomputed.  tape.c decides and
- * records; this file reads back.
+ * bodies (Replay), everything else being recomputed.  tape.c decides,
+ * records and reads rows back (this file calls it; it calls no function
+ * of this file).
+ *
+ * Every function that emits takes the region it emits into; the line,
+ * role and rule of what it emits go in an IrAt built where they are
+ * known (prim_at, adj_at, rule_at).  The lines some statements take are
+ * those of the statement before them (rev_region returns the line it
+ * ends at, Fwd carries the line the forward copy is at): the generated
+ * code's line comments rest on them.
  */
 #include "adjoint.h"
 

@@ -1,7 +1,8 @@
 /*
  * adjoint.h - what linearize.c (forward mode), ad.c (transposition) and
  * tape.c (what the reverse sweep reads back) share: the transposition's
- * state and a few helpers.
+ * maps and a few helpers.  ad.c calls tape.c and linearize.c, tape.c
+ * calls linearize.c, linearize.c neither.
  * Internal to the AD passes; the rest of the compiler includes ir.h.
  */
 #ifndef ADJOINT_H

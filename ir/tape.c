@@ -10,7 +10,8 @@
  * reduction, a matvec GEN) are recorded too, one row per iteration
  * (Replay), and the reverse loop reads their rows back.  A tape is a
  * ZEROS buffer of [trip count, shape...] written by ACC stores at row
- * i - lo: static memory, no allocation.
+ * i - lo: static memory, no allocation; tape_read_row reads a row back.
+ * Tapes are ROLE_TAPE, their writes and reads primal.
  */
 #include "adjoint.h"
 
