@@ -311,10 +311,10 @@ static void lin_red_other(Lin *L, const Region *src, int at, Region *dst)
         Ref j2 = ir_ivar(g, n2, 0);
         Ref n3 = lin_loop_copy(L, id, b2, RK_PROD);
         Region *b3 = g->v.p[n3].reg[0];
-        Ref ik = ir_emit(g, b3, OP_IREAL, ty_scalar(), NOREF, NOREF, NOREF);
+        Ref ik = ir_add(ir_at(g, b3), OP_IREAL, ty_scalar(), NOREF, NOREF, NOREF);
         g->v.p[ik].ix = arena_alloc(g->arena, sizeof(Aff));
         g->v.p[ik].ix[0] = aff_var(g->arena, ir_ivar(g, n3, 0));
-        Ref ij = ir_emit(g, b3, OP_IREAL, ty_scalar(), NOREF, NOREF, NOREF);
+        Ref ij = ir_add(ir_at(g, b3), OP_IREAL, ty_scalar(), NOREF, NOREF, NOREF);
         g->v.p[ij].ix = arena_alloc(g->arena, sizeof(Aff));
         g->v.p[ij].ix[0] = aff_var(g->arena, j2);
         IrAt pat3 = pat; /* after n3's body: the line of its last rule */
@@ -322,7 +322,7 @@ static void lin_red_other(Lin *L, const Region *src, int at, Region *dst)
         pat3.line = tat.line = L->rule_line;
         Ref same = ir_op(pat3, OP_EQ, ik, ij, NOREF);
         vec_push(g->arena, &b3->yield, ir_op(pat3, OP_SELECT, same, ir_num(pat3, 1), L->map[y]));
-        Ref q = ir_emit(g, b2, OP_RESULT, ty_scalar(), n3, NOREF, NOREF);
+        Ref q = ir_result(ir_at(g, b2), ty_scalar(), n3, 0);
         vec_push(g->arena, &b2->yield, lin_scale(L, tat, q, t));
         tat.r = dst;
         tat.line = in->line;
