@@ -300,10 +300,11 @@ Ref ir_loop(IrAt at, Op op, Type ty, int nivars, RedKind kind);
  * get crole[j] (NULL: all primal), named like their initial values. */
 Ref ir_for(IrAt at, int32_t lo, int32_t hi, int nix, const Ref *init, const uint8_t *crole);
 /* A copy of in (of any Fn) appended at `at`: op, type, red, n, num,
- * name and index data from in, line, role, flags and rule from at.  Its
- * operands, list and indices go through map (old Ref -> new Ref; an entry
- * NOREF, or map NULL: unchanged).  A GEN, RED or LOOP gets a new empty
- * body with its IVARs (the caller maps in's to them); an IF gets none. */
+ * name and index data from in; line, role, flags and rule from at.  Its
+ * operands and list go through map (old Ref -> new Ref; an entry NOREF:
+ * unchanged), its indices too (map must hold their IVARs); map NULL
+ * copies all of them unchanged.  A GEN, RED or LOOP gets a new empty body
+ * with its IVARs (the caller maps in's to them); an IF gets none. */
 Ref ir_copy_at(IrAt at, const Inst *in, const Ref *map);
 /* The copy that keeps every fact of in: ir_copy_at(ir_at_of(g, dst, in)). */
 Ref ir_copy_inst(Fn *g, Region *dst, const Inst *in, const Ref *map);
