@@ -107,7 +107,7 @@ static void analyse_region(Cg *c, const Region *r)
         case OP_FOR:
             analyse_region(c, in->reg[0]);
             /* `if (t > m) m = t;` reads t twice */
-            if (in->op == OP_RED && (in->k == RK_MAX || in->k == RK_MIN))
+            if (in->op == OP_RED && (in->red == RK_MAX || in->red == RK_MIN))
                 for (int k = 0; k < in->reg[0]->yield.n; k++) {
                     Ref y = cg_resolve(c, in->reg[0]->yield.p[k]);
                     if (f->v.p[y].op != OP_IDX && f->v.p[y].op != OP_CONST)
@@ -122,7 +122,7 @@ static void analyse_region(Cg *c, const Region *r)
                 c->force[cg_resolve(c, in->arg[k])] = 1;
             break;
         case OP_POWI:
-            if (in->k == 2 || in->k == 3 || in->k == -2)
+            if (in->n == 2 || in->n == 3 || in->n == -2)
                 c->force[cg_resolve(c, in->arg[0])] = 1;
             break;
         default:
@@ -281,7 +281,7 @@ static void chain_region(Cg *c, const Region *r)
             chain_region(c, in->reg[0]);
             continue;
         }
-        if (in->op != OP_ADD || !in->acc || cg_inlined(c, id))
+        if (in->op != OP_ADD || !(in->flags & IF_ACC) || cg_inlined(c, id))
             continue;
         Ref a = cg_resolve(c, in->arg[0]);
         const Inst *ia = &f->v.p[a];
@@ -311,7 +311,7 @@ static void share_yields(Cg *c, const Region *r)
             Ref res = r->ids.p[i + 1 + j];
             for (int s = 0; s < 2; s++) {
                 const Region *b = in->reg[s];
-                Ref y = cg_resolve(c, b->yield.p[(int)f->v.p[res].k]);
+                Ref y = cg_resolve(c, b->yield.p[f->v.p[res].n]);
                 if (f->v.p[y].parent != b || c->uses[y] != 1 || cg_inlined(c, y) ||
                     f->v.p[y].op == OP_PARAM || f->v.p[y].ty.rank != f->v.p[res].ty.rank)
                     continue;
@@ -340,14 +340,14 @@ static void name_one(Cg *c, Ref v)
         c->cname[v] = unique(c, &c->locals, c->hint[v]);
         return;
     }
-    const char *base = in->name;
+    const char *base = ir_shown_name(c->p->arena, in);
     if (!base && f->out.n && v == cg_resolve(c, f->out.p[0].ref) && f->out.p[0].role == OUT_RETURN)
         base = "y"; /* the value, as in the explainer's y = x^2 */
     if (!base && in->op == OP_RESULT && f->v.p[in->arg[0]].op == OP_RED)
-        base = (const char *[]){"s", "p", "m", "m"}[(int)f->v.p[in->arg[0]].k];
+        base = (const char *[]){"s", "p", "m", "m"}[f->v.p[in->arg[0]].red];
     if (!base)
         base = arena_printf(c->p->arena, "t%d", ++c->tmp);
-    else if (in->lin)
+    else if (in->role == ROLE_TANGENT)
         base = arena_printf(c->p->arena, "%s_dot", base);
     c->cname[v] = unique(c, &c->locals, base);
 }
@@ -449,7 +449,7 @@ static void point_results(Cg *c, const Region *r)
         point_results(c, in->reg[1]);
         for (int j = 0; j < ir_nresults(f, r, i); j++) {
             Ref res = r->ids.p[i + 1 + j];
-            int k = (int)f->v.p[res].k;
+            int k = f->v.p[res].n;
             if (f->v.p[res].ty.rank && cg_var_of(c, res) == res && !c->hoist[res] && !c->carried[res] &&
                 c->store[res] == ST_NONE && pickable(c, in->reg[0]->yield.p[k], id) &&
                 pickable(c, in->reg[1]->yield.p[k], id))
@@ -580,7 +580,7 @@ static void name_interface(Cg *c)
     for (int i = 0; i < f->body->ids.n; i++) {
         Ref id = f->body->ids.p[i];
         if (f->v.p[id].op == OP_PARAM) {
-            c->cname[id] = c->in_names[(int)f->v.p[id].k];
+            c->cname[id] = c->in_names[f->v.p[id].n];
             c->store[id] = ST_PARAM;
         }
     }

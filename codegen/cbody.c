@@ -162,11 +162,11 @@ static PowForm pow_form(double n)
  * product or a quotient. */
 static CPrec op_prec(const Inst *in)
 {
-    if (in->op == OP_CONST && in->k < 0)
+    if (in->op == OP_CONST && in->num < 0)
         return op_info[OP_NEG].prec;
-    if (in->op == OP_POWI && pow_form(in->k) == PW_PRODUCT)
+    if (in->op == OP_POWI && pow_form(in->n) == PW_PRODUCT)
         return op_info[OP_MUL].prec;
-    if (in->op == OP_POWI && pow_form(in->k) == PW_QUOTIENT)
+    if (in->op == OP_POWI && pow_form(in->n) == PW_QUOTIENT)
         return op_info[OP_DIV].prec;
     return op_info[in->op].prec;
 }
@@ -190,9 +190,9 @@ static int as_index(const Cg *c, Ref v, Aff *x)
         *x = in->ix[0];
         return 1;
     }
-    if (in->op == OP_CONST && in->ty.kind == TY_REAL && in->k == floor(in->k) &&
-        fabs(in->k) < 1e9) {
-        *x = (Aff){(int32_t)in->k, 0, NULL, NULL};
+    if (in->op == OP_CONST && in->ty.kind == TY_REAL && in->num == floor(in->num) &&
+        fabs(in->num) < 1e9) {
+        *x = (Aff){(int32_t)in->num, 0, NULL, NULL};
         return 1;
     }
     return 0;
@@ -247,7 +247,7 @@ static int starts_with_minus(const Cg *c, Ref v)
     Aff x = in->op == OP_IREAL ? in->ix[0] : (Aff){0, 0, NULL, NULL};
     switch (in->op) {
     case OP_CONST:
-        return in->ty.kind != TY_BOOL && literal_negative(c, in->k);
+        return in->ty.kind != TY_BOOL && literal_negative(c, in->num);
     case OP_IREAL: /* (double)i, or a constant's literal */
         return aff_terms(x) == (x.c != 0) && literal_negative(c, x.c);
     default: /* prefix operators: theirs; the rest start with a name */
@@ -420,16 +420,16 @@ static void expr_inner(Cg *c, Str *s, Ref v)
     switch (in->op) {
     case OP_CONST:
         if (in->ty.kind == TY_BOOL)
-            puts_(s, in->k != 0 ? "1" : "0");
+            puts_(s, in->num != 0 ? "1" : "0");
         else
-            literal(c, in->k, s);
+            literal(c, in->num, s);
         return;
     case OP_IDX: element_put(c, s, in); return;
     case OP_IREAL: ireal_put(c, s, in->ix[0]); return;
     case OP_SELECT: select_put(c, s, in->arg[0], in->arg[1], in->arg[2]); return;
     case OP_RELU: case OP_SIGN: kink_put(c, s, in); return;
     case OP_MIN: case OP_MAX: extremum_put(c, s, in); return;
-    case OP_POWI: powi_put(c, s, in->arg[0], in->k); return;
+    case OP_POWI: powi_put(c, s, in->arg[0], in->n); return;
     default: break;
     }
     if (o->kind == K_BOOL && (o->prec == P_REL || o->prec == P_EQ) && index_compare(c, s, in))
@@ -579,9 +579,8 @@ static const char *tape_what(const Cg *c, Ref buf, Aff at)
     const Fn *f = c->f;
     const Inst *b = &f->v.p[buf];
     Arena *A = c->p->arena;
-    size_t n = strlen(b->name ? b->name : "");
-    const char *what = n > 5 && !strcmp(b->name + n - 5, "_tape")
-                           ? arena_printf(A, "%.*s%s", (int)(n - 5), b->name, b->lin ? "_dot" : "")
+    const char *what = ir_is_tape(b) && b->name
+                           ? arena_printf(A, "%s%s", b->name, b->role == ROLE_TANGENT ? "_dot" : "")
                            : "the value";
     /* carried: a row holds a carried value (at the start of an
      * iteration) */
@@ -765,7 +764,7 @@ static int branch_empty(const Cg *c, const Region *parent, int at, int s)
             return 0;
     for (int j = 0; j < ir_nresults(f, parent, at); j++) {
         Ref res = parent->ids.p[at + 1 + j];
-        if (cg_var_of(c, r->yield.p[(int)f->v.p[res].k]) != cg_var_of(c, res))
+        if (cg_var_of(c, r->yield.p[f->v.p[res].n]) != cg_var_of(c, res))
             return 0;
     }
     return 1;
@@ -816,7 +815,7 @@ static void emit_if(Cg *c, const Region *parent, int at)
         emit_region(c, r);
         for (int j = 0; j < nr; j++) {
             Ref res = parent->ids.p[at + 1 + j];
-            Ref y = r->yield.p[(int)f->v.p[res].k];
+            Ref y = r->yield.p[f->v.p[res].n];
             if (cg_var_of(c, y) == cg_var_of(c, res))
                 continue; /* computed in place */
             if (c->store[res] == ST_PTR) {
@@ -869,7 +868,7 @@ static void emit_gen(Cg *c, const Region *r, int at)
         putf(&c->body, "%s[", c->cname[cg_var_of(c, res)]);
         gen_index_put(c, &c->body, id);
         puts_(&c->body, "] = ");
-        expr(c, &c->body, in->reg[0]->yield.p[(int)f->v.p[res].k], P_ANY);
+        expr(c, &c->body, in->reg[0]->yield.p[f->v.p[res].n], P_ANY);
         stmt_end(c);
     }
     close_for(c, rank);
@@ -881,7 +880,7 @@ static void emit_red(Cg *c, const Region *r, int at)
     const Fn *f = c->f;
     Ref id = r->ids.p[at];
     const Inst *in = &f->v.p[id];
-    int nr = ir_nresults(f, r, at), kind = (int)in->k;
+    int nr = ir_nresults(f, r, at), kind = in->red;
     static const double init[] = {0, 1, -HUGE_VAL, HUGE_VAL};
     for (int j = 0; j < nr; j++) {
         Ref res = r->ids.p[at + 1 + j];
@@ -899,7 +898,7 @@ static void emit_red(Cg *c, const Region *r, int at)
     for (int j = 0; j < nr; j++) {
         Ref res = r->ids.p[at + 1 + j];
         const char *acc = c->cname[cg_var_of(c, res)];
-        Ref y = in->reg[0]->yield.p[(int)f->v.p[res].k];
+        Ref y = in->reg[0]->yield.p[f->v.p[res].n];
         begin_stmt(c, f->v.p[res].line ? f->v.p[res].line : in->line);
         if (kind == RK_SUM || kind == RK_PROD) {
             putf(&c->body, "%s %s= ", acc, kind == RK_SUM ? "+" : "*");
@@ -924,7 +923,7 @@ static void emit_loop(Cg *c, const Region *r, int at)
     for (int d = 0; d < in->nix; d++) {
         Ref iv = ir_ivar(f, id, d);
         c->cname[iv] = open_index(c, f->v.p[iv].name);
-        open_for(c, c->cname[iv], in->ix[d], in->ix[in->nix + d], in->k != 0,
+        open_for(c, c->cname[iv], in->ix[d], in->ix[in->nix + d], (in->flags & IF_BACKWARDS) != 0,
                  d == 0 ? in->line : 0);
     }
     emit_region(c, in->reg[0]);
@@ -1133,7 +1132,7 @@ static void emit_for(Cg *c, const Region *r, int at)
     if (in->ix[0].n || in->ix[1].n)
         BUG("cgen: a for loop with bounds that are not constants");
     long long lo = in->ix[0].c, hi = in->ix[1].c;
-    int back = in->k != 0;
+    int back = (in->flags & IF_BACKWARDS) != 0;
     Ref ivr = ir_ivar(f, id, 0);
     const char *iv = c->cname[ivr] = open_index(c, f->v.p[ivr].name);
     begin_stmt(c, in->line);
@@ -1163,7 +1162,7 @@ static void emit_zeros(Cg *c, Ref id)
         return;
     }
     declare_array(c, id, in->line);
-    if (!in->k)
+    if (!(in->flags & IF_NOINIT))
         fill(c, c->cname[cg_var_of(c, id)], in->ty, NOREF, in->line);
 }
 
@@ -1193,7 +1192,7 @@ static void emit_acc(Cg *c, Ref id)
         index_put(c, &c->body, c->f->v.p[b].ty, in->ix, in->nix);
         puts_(&c->body, "]");
     }
-    int store = in->k != 0;
+    int store = (in->flags & IF_STORE) != 0;
     puts_(&c->body, store ? " = " : " += ");
     expr(c, &c->body, in->arg[1], P_ANY);
     if (store && in->nix && cg_is_tape(&c->f->v.p[b]) && c->f->v.p[b].op == OP_ZEROS)
@@ -1240,7 +1239,7 @@ static void emit_region(Cg *c, const Region *r)
         }
         if (cg_inlined(c, id))
             continue;
-        if (r == f->body && (in->rev || is_bar_output(c, id)))
+        if (r == f->body && (ir_is_rev(in) || is_bar_output(c, id)))
             backward_header(c, c->pos[id]);
         switch (in->op) {
         case OP_IF: emit_if(c, r, i); continue;
@@ -1257,7 +1256,7 @@ static void emit_region(Cg *c, const Region *r)
             continue; /* dead */
         begin_stmt(c, in->line);
         Ref k = cg_var_of(c, id);
-        if (k != id && in->op == OP_ADD && in->acc && cg_var_of(c, in->arg[0]) == k) {
+        if (k != id && in->op == OP_ADD && (in->flags & IF_ACC) && cg_var_of(c, in->arg[0]) == k) {
             putf(&c->body, "%s += ", c->cname[k]);
             expr(c, &c->body, in->arg[1], op_info[OP_ADD].rhs); /* as in x = x + t */
         } else if (k != id) {

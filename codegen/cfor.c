@@ -33,7 +33,7 @@
 
 int cg_is_tape(const Inst *in)
 {
-    return in->tape;
+    return ir_is_tape(in);
 }
 
 static void find_last_reads(Cg *c)
@@ -92,6 +92,19 @@ int cg_owns(const Cg *c, Ref id, Ref root)
            (in->op == OP_CARRY && in->parent->owner == id);
 }
 
+/* v's source name as the carried variables spell it (x, x_dot, x_tape):
+ * a tangent's takes _dot, unless the user's name has one already (a
+ * variable named x_dot: its tangent is spelled x_dot too, as the output
+ * always was; the role, not the name, says it is a tangent). */
+static const char *spelled(const Cg *c, Ref v)
+{
+    const Inst *in = &c->f->v.p[v];
+    const char *n = ir_shown_name(c->p->arena, in);
+    if (!n || in->role != ROLE_TANGENT || strstr(n, "_dot"))
+        return n;
+    return arena_printf(c->p->arena, "%s_dot", n);
+}
+
 /* The source name of carried variable j of FOR id (x, x_dot), or NULL:
  * the loop's result's, the CARRY's, the new value's or the initial
  * value's.  In a reverse sweep the new value's comes first: the adjoint
@@ -100,7 +113,7 @@ const char *cg_carried_name(const Cg *c, Ref id, int j)
 {
     const Fn *f = c->f;
     const Inst *in = &f->v.p[id];
-    int back = in->k != 0 || in->rev;
+    int back = (in->flags & IF_BACKWARDS) || ir_is_rev(in);
     Ref from[4] = {NOREF, ir_carry(f, id, j), cg_resolve(c, in->reg[0]->yield.p[j]),
                    cg_resolve(c, in->list[j])};
     if (back) {
@@ -109,15 +122,12 @@ const char *cg_carried_name(const Cg *c, Ref id, int j)
     }
     for (int q = 0; q < in->parent->ids.n; q++) {
         const Inst *x = &f->v.p[in->parent->ids.p[q]];
-        if (x->op == OP_RESULT && x->arg[0] == id && (int)x->k == j)
+        if (x->op == OP_RESULT && x->arg[0] == id && x->n == j)
             from[back ? 2 : 0] = in->parent->ids.p[q];
     }
-    for (int q = 0; q < 4; q++) {
-        const Inst *x = from[q] == NOREF ? NULL : &f->v.p[from[q]];
-        if (x && x->name)
-            return x->lin && !strstr(x->name, "_dot") ? arena_printf(c->p->arena, "%s_dot", x->name)
-                                                      : x->name;
-    }
+    for (int q = 0; q < 4; q++)
+        if (from[q] != NOREF && f->v.p[from[q]].name)
+            return spelled(c, from[q]);
     return NULL;
 }
 
@@ -290,7 +300,7 @@ static int branchwise(const Cg *c, Ref fi, Ref Y, Ref root, const Region *b)
         return 0;
     for (int s = 0; s < 2; s++) {
         int lo = s ? e0 + 1 : c->pos[fi] + 1, hi = s ? e1 + 1 : e0 + 1;
-        Ref y = cg_resolve(c, in->reg[s]->yield.p[(int)f->v.p[Y].k]);
+        Ref y = cg_resolve(c, in->reg[s]->yield.p[f->v.p[Y].n]);
         /* a value root holds, read here: nothing wrote root since (any
          * later write was allowed only if no read of root followed) */
         if (cg_var_of(c, y) == root)
@@ -337,15 +347,6 @@ static int share_ok(const Cg *c, Ref rep, Ref cy, Ref Y, const Region *b)
             branchwise(c, yi->arg[0], Y, rep, b));
 }
 
-/* v's source name as the generated code spells it (x, x_dot). */
-static const char *spelled(const Cg *c, Ref v)
-{
-    const Inst *in = &c->f->v.p[v];
-    if (!in->name || !in->lin || strstr(in->name, "_dot"))
-        return in->name;
-    return arena_printf(c->p->arena, "%s_dot", in->name);
-}
-
 /* The versions of carried variable j that its body assigns (x = x * 1.5
  * in a branch, then x = x - 0.1 * s), and its new value, live in the
  * carried variable itself wherever share_ok allows. */
@@ -368,7 +369,7 @@ static void share_next(Cg *c, Ref id, int j)
     Ref chain = NOREF;
     if (cg_inlined(c, y)) {
         const Inst *in_y = &f->v.p[y];
-        Ref a = in_y->op == OP_ADD && in_y->acc ? cg_resolve(c, in_y->arg[0]) : NOREF;
+        Ref a = in_y->op == OP_ADD && (in_y->flags & IF_ACC) ? cg_resolve(c, in_y->arg[0]) : NOREF;
         if (a == NOREF || cg_inlined(c, a) || c->uses[a] != 1 || f->v.p[a].parent != b ||
             !in_y->name || !f->v.p[a].name || strcmp(in_y->name, f->v.p[a].name))
             return;
@@ -398,7 +399,7 @@ void cg_share_carries(Cg *c)
         const Inst *in = &f->v.p[v];
         if (in->op != OP_RESULT || f->v.p[in->arg[0]].op != OP_FOR)
             continue;
-        Ref cy = ir_carry(f, in->arg[0], (int)in->k);
+        Ref cy = ir_carry(f, in->arg[0], in->n);
         if (cg_var_of(c, cy) == cy)
             c->var[cy] = cg_var_of(c, v);
         else if (c->var[v] == v)

@@ -164,7 +164,7 @@ static const char *largest(const Cg *c, long long *bytes, int *plural)
                             line[bigloop]);
     const Inst *in = &f->v.p[big];
     return arena_printf(A, "%s from line %d",
-                        in->name ? arena_printf(A, "'%s'", diag_name(A, in->name)) : "an unnamed array",
+                        in->name ? arena_printf(A, "'%s'", diag_name(A, ir_shown_name(A, in))) : "an unnamed array",
                         in->line);
 }
 

@@ -19,18 +19,18 @@ static void label(const Fn *f, Ref id, FILE *out)
     op[n] = 0;
     fputs("label=\"", out);
     if (in->op == OP_CONST) {
-        fprintf(out, "%g", in->k);
+        fprintf(out, "%g", in->num);
     } else if (in->op == OP_PARAM) {
-        fprintf(out, "%s", f->in.p[(int)in->k].name);
+        fprintf(out, "%s", f->in.p[in->n].name);
     } else {
         if (in->name) {
             for (const char *c = in->name; *c; c++)
                 if (*c != '"' && *c != '\\')
                     fputc(*c, out);
-            fprintf(out, "%s = ", in->lin ? "_dot" : "");
+            fprintf(out, "%s%s = ", ir_is_tape(in) ? "_tape" : "", in->role == ROLE_TANGENT ? "_dot" : "");
         }
         if (in->op == OP_POWI)
-            fprintf(out, "^%g", in->k);
+            fprintf(out, "^%g", (double)in->n);
         else
             fputs(op, out);
     }
@@ -67,7 +67,7 @@ static void nodes(const Fn *f, const Region *r, const char *pre, FILE *out)
             fputs(", shape=box, style=filled, fillcolor=lightblue", out);
         else if (in->ty.rank || in->op == OP_ZEROS)
             fputs(", shape=box3d", out);
-        if (in->op != OP_PARAM && in->rev)
+        if (in->op != OP_PARAM && ir_is_rev(in))
             fputs(", style=filled, fillcolor=mistyrose", out);
         fputs("];\n", out);
         if (in->op == OP_RESULT) {
@@ -75,7 +75,7 @@ static void nodes(const Fn *f, const Region *r, const char *pre, FILE *out)
             int two = x->op == OP_IF;
             for (int s = 0; s < 1 + two; s++)
                 fprintf(out, "    %s%d -> %s%d [label=\"%s\"];\n", pre,
-                        x->reg[s]->yield.p[(int)in->k], pre, id,
+                        x->reg[s]->yield.p[in->n], pre, id,
                         x->op == OP_FOR ? "last" : !two ? "each" : s ? "else" : "then");
             continue;
         }
@@ -98,9 +98,9 @@ static void loop_cluster(const Fn *f, Ref id, const char *pre, FILE *out)
         for (int d = 0; d < in->ty.rank; d++)
             fprintf(out, "%s%d", d ? "x" : "", (int)in->ty.dim[d]);
     } else if (in->op == OP_FOR) {
-        fprintf(out, "for %d..%d%s", (int)in->ix[0].c, (int)in->ix[1].c, in->k ? " (backwards)" : "");
+        fprintf(out, "for %d..%d%s", (int)in->ix[0].c, (int)in->ix[1].c, in->flags & IF_BACKWARDS ? " (backwards)" : "");
     } else {
-        fputs(in->op == OP_RED ? red[(int)in->k] : in->k ? "loop (backwards)" : "loop", out);
+        fputs(in->op == OP_RED ? red[in->red] : in->flags & IF_BACKWARDS ? "loop (backwards)" : "loop", out);
     }
     fputs("\";\n", out);
     nodes(f, in->reg[0], pre, out);

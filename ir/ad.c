@@ -8,14 +8,15 @@
  *                 every instruction, emits its tangent: the sum over
  *                 operands of
  *                 partial_k * tangent_k, with the partials from rules.c.
- *                 Tangent instructions are marked `lin`; they are linear
- *                 in the input tangents and use only ADD, SUB, NEG, MUL
- *                 and DIV by a primal value.  This is f_jvp.
+ *                 Tangent instructions (ROLE_TANGENT, "lin" below) are
+ *                 linear in the input tangents and use only ADD, SUB,
+ *                 NEG, MUL and DIV by a primal value.  This is f_jvp.
  *   ad_transpose  keeps the primal (non-lin) instructions as the forward
  *                 sweep, then walks the lin instructions backwards and
- *                 emits the transpose of each: the reverse sweep, with
- *                 adjoints ("cotangents") accumulated by adds.  This is
- *                 f_grad (or f_vjp).
+ *                 emits the transpose of each: the reverse sweep
+ *                 (ROLE_ADJOINT, each instruction with the rule facts of
+ *                 the one it transposes), with adjoints ("cotangents")
+ *                 accumulated by adds.  This is f_grad (or f_vjp).
  *
  * The adjoint code is ordinary primal IR, so linearising it again gives
  * forward-over-reverse Hessian-vector products (f_hvp), with the same
@@ -30,8 +31,16 @@
  * values; a for loop keeps the carried values its derivatives need, one
  * row per iteration; with --tape=fast a for loop, and a sum with fixed
  * bounds, also keep the rows of the reductions and matvecs of their
- * bodies (Replay), everything else being recomputed.  tape.c decides and
- * records; this file reads back.
+ * bodies (Replay), everything else being recomputed.  tape.c decides,
+ * records and reads rows back (this file calls it; it calls no function
+ * of this file).
+ *
+ * Every function that emits takes the region it emits into; the line,
+ * role and rule of what it emits go in an IrAt built where they are
+ * known (prim_at, adj_at, rule_at).  The lines some statements take are
+ * those of the statement before them (rev_region returns the line it
+ * ends at, Fwd carries the line the forward copy is at): the generated
+ * code's line comments rest on them.
  */
 #include "adjoint.h"
 
@@ -44,58 +53,113 @@ static int is_array(const Fn *f, Ref x)
     return f->v.p[x].ty.rank > 0;
 }
 
+static int is_lin(const Fn *g, Ref x)
+{
+    return g->v.p[x].role == ROLE_TANGENT;
+}
+
 static int has_ct(const Tr *T, Ref x)
 {
     return is_array(T->g, x) ? T->live[x] : T->ct[x] != NOREF;
 }
 
-/* Taped value id of a GEN body, re-read inside its reverse loop. */
-static int tape_load(Tr *T, Ref id)
+/* Where the forward copy (primal) and the reverse sweep (adjoint) emit:
+ * region r of h, from source line `line`. */
+static IrAt prim_at(const Tr *T, Region *r, int line)
 {
-    if (T->tape[id] == NOREF || T->tape_gen[id] != T->tape_active)
+    IrAt at = ir_at(T->h, r);
+    at.line = line;
+    return at;
+}
+
+static IrAt adj_at(const Tr *T, Region *r, int line)
+{
+    IrAt at = prim_at(T, r, line);
+    at.role = ROLE_ADJOINT;
+    return at;
+}
+
+/* The transpose of g's tangent instruction `in`: adjoint, from in's line,
+ * with in's rule facts. */
+static IrAt rule_at(const Tr *T, Region *r, const Inst *in)
+{
+    IrAt at = adj_at(T, r, in->line);
+    at.rule_op = in->rule_op;
+    at.rule_arg = in->rule_arg;
+    return at;
+}
+
+/* A zeroed adjoint buffer at `at` (adjoint whatever at says), named. */
+static Ref zeros(IrAt at, Type ty, const char *name)
+{
+    at.role = ROLE_ADJOINT;
+    Ref z = ir_add(at, OP_ZEROS, ty, NOREF, NOREF, NOREF);
+    at.f->v.p[z].name = name;
+    return z;
+}
+
+/* What the forward copy being made is part of.  At the top, nothing
+ * (NOREF, NOREF).  In the body of a reverse loop it recomputes: `active`
+ * is the GEN whose element tapes it reads back, `replay` the FOR or sum
+ * whose recorded rows its loops read instead of running.  `line` is the
+ * line what it reads back takes: that reverse loop's, then that of the
+ * last tape it wrote or read rows of (the copying updates it). */
+typedef struct {
+    Ref active, replay;
+    int line;
+} Fwd;
+
+/* Taped value id of a GEN body, re-read inside its reverse loop. */
+static int tape_load(Tr *T, Ref id, Region *dst, Fwd *w)
+{
+    if (T->tape[id] == NOREF || T->tape_gen[id] != w->active)
         return 0;
     Ref gen = T->tape_gen[id];
     int nv = ir_nivars(T->g, gen);
     Aff *ix = arena_alloc(T->h->arena, sizeof(Aff) * (size_t)(nv + 1));
     for (int d = 0; d < nv; d++)
         ix[d] = aff_var(T->h->arena, T->map[ir_ivar(T->g, gen, d)]);
-    T->map[id] = ad_idx(&T->e, T->tape[id], ix, nv);
+    IrAt at = prim_at(T, dst, w->line);
+    T->map[id] = ir_idx(at, T->tape[id], ix, nv);
     if (T->g->v.p[id].ty.kind == TY_BOOL) /* a branch decision, kept as 0 or 1 */
-        T->map[id] = em(&T->e, OP_NE, T->map[id], em_const(&T->e, 0), NOREF);
+        T->map[id] = ir_op(at, OP_NE, T->map[id], ir_num(at, 0), NOREF);
     return 1;
 }
 
-static void fwd_region(Tr *T, const Region *src, Region *dst);
+/* The RESULTs of g's src[at] that are read back from tapes, after every
+ * RESULT: they must follow their IF or loop. */
+static void load_results(Tr *T, const Region *src, int at, Region *dst, Fwd *w)
+{
+    for (int q = 0; q < ir_nresults(T->g, src, at); q++)
+        tape_load(T, src->ids.p[at + 1 + q], dst, w);
+}
 
-static void fwd_if(Tr *T, const Region *src, int at, Region *dst)
+static void fwd_region(Tr *T, const Region *src, Region *dst, Fwd *w);
+
+static void fwd_if(Tr *T, const Region *src, int at, Region *dst, Fwd *w)
 {
     const Fn *g = T->g;
     Ref id = src->ids.p[at];
     int nr = ir_nresults(g, src, at);
     Fn *h = T->h;
     const Inst *in = &g->v.p[id];
-    Ref nif = ir_emit(h, dst, OP_IF, in->ty, T->map[in->arg[0]], NOREF, NOREF);
-    h->v.p[nif].line = in->line;
+    Ref nif = ir_add(prim_at(T, dst, in->line), OP_IF, in->ty, T->map[in->arg[0]], NOREF, NOREF);
     for (int s = 0; s < 2; s++) {
         Region *r = ir_region_new(h, nif, s);
         h->v.p[nif].reg[s] = r;
-        fwd_region(T, in->reg[s], r);
+        fwd_region(T, in->reg[s], r, w);
     }
     int n = 0;
     for (int q = 0; q < nr; q++) {
         Ref r = src->ids.p[at + 1 + q];
-        if (g->v.p[r].lin)
+        if (is_lin(g, r))
             continue;
-        int j = (int)g->v.p[r].k;
+        int j = g->v.p[r].n;
         for (int s = 0; s < 2; s++)
             vec_push(h->arena, &h->v.p[nif].reg[s]->yield, T->map[in->reg[s]->yield.p[j]]);
-        T->map[r] = ad_result(h, dst, nif, n++, &g->v.p[r]);
+        T->map[r] = ad_result(ir_at(h, dst), nif, n++, &g->v.p[r]);
     }
-    /* after every RESULT: they must follow their IF */
-    for (int q = 0; q < nr; q++) {
-        T->e.r = dst;
-        tape_load(T, src->ids.p[at + 1 + q]);
-    }
+    load_results(T, src, at, dst, w);
 }
 
 /* Is v cheap to recompute in a reverse loop (a load, an index)? */
@@ -120,58 +184,33 @@ static void mark_needed(const Fn *g, const Region *b, const Region *r, unsigned 
         } else if (ir_is_loop(in)) {
             mark_needed(g, b, in->reg[0], need);
             continue;
-        } else if (!in->lin || in->op == OP_RESULT) {
+        } else if (in->role != ROLE_TANGENT || in->op == OP_RESULT) {
             continue;
         }
         for (int k = 0; k < 3; k++)
-            if (ops[k] != NOREF && !g->v.p[ops[k]].lin && g->v.p[ops[k]].parent == b)
+            if (ops[k] != NOREF && !is_lin(g, ops[k]) && g->v.p[ops[k]].parent == b)
                 need[ops[k]] = 1;
         if (in->op == OP_LIT)
             for (int k = 0; k < in->nix; k++)
-                if (!g->v.p[in->list[k]].lin && g->v.p[in->list[k]].parent == b)
+                if (!is_lin(g, in->list[k]) && g->v.p[in->list[k]].parent == b)
                     need[in->list[k]] = 1;
     }
 }
 
-/* The forward copy of a GEN or RED: its non-lin part.  A GEN with
- * tangent results also yields, as extra arrays (tapes), the expensive
- * values its reverse loop needs, so that loop reads them instead of
- * recomputing them (the to-be-recorded values of Hascoet et al.); cheap
- * ones (loads, constants) are recomputed there. */
-static void fwd_loop(Tr *T, const Region *src, int at, Region *dst)
+/* The element tapes of GEN src[at] of g, whose forward copy n (in dst)
+ * yields ny values so far: the expensive values of its body its reverse
+ * loop needs become extra yields and RESULTs (ROLE_TAPE), or are found
+ * among its results, so that loop reads them instead of recomputing
+ * them (the to-be-recorded values of Hascoet et al.); cheap ones (loads,
+ * constants) are recomputed there. */
+static void element_tapes(Tr *T, const Region *src, int at, Ref n, Region *dst, int ny, Fwd *w)
 {
     const Fn *g = T->g;
     Fn *h = T->h;
     Ref id = src->ids.p[at];
     const Inst *in = &g->v.p[id];
-    ASSERT(in->op != OP_LOOP);
     int nr = ir_nresults(g, src, at);
-    Ref n = ad_clone_loop_head(g, id, h, dst, T->map);
     Region *b = h->v.p[n].reg[0];
-    fwd_region(T, in->reg[0], b);
-    int ny = 0, has_lin = 0;
-    for (int q = 0; q < nr; q++) {
-        Ref r = src->ids.p[at + 1 + q];
-        if (g->v.p[r].lin) {
-            has_lin = 1;
-            continue;
-        }
-        vec_push(h->arena, &b->yield, T->map[in->reg[0]->yield.p[(int)g->v.p[r].k]]);
-        T->map[r] = ad_result(h, dst, n, ny++, &g->v.p[r]);
-    }
-    if (in->op == OP_RED && has_lin && !T->small_tape) {
-        unsigned char *rep = tape_replayed(g, id, tape_needs(g, id, NULL));
-        for (int i = 0; i < in->reg[0]->ids.n; i++)
-            if (rep[i])
-                tape_record_loop(T, in->reg[0], i, b, n, in->ix[0].c, in->ix[1].c);
-    }
-    if (in->op != OP_GEN || !has_lin) {
-        for (int q = 0; q < nr; q++) {
-            T->e.r = dst;
-            tape_load(T, src->ids.p[at + 1 + q]);
-        }
-        return;
-    }
     unsigned char *need = arena_alloc(h->arena, (size_t)g->v.n + 1);
     mark_needed(g, in->reg[0], in->reg[0], need);
     for (int i = 0; i < in->reg[0]->ids.n; i++) {
@@ -181,40 +220,123 @@ static void fwd_loop(Tr *T, const Region *src, int at, Region *dst)
         Ref arr = NOREF;
         for (int q = 0; q < nr && arr == NOREF; q++) {
             Ref r = src->ids.p[at + 1 + q];
-            if (!g->v.p[r].lin && in->reg[0]->yield.p[(int)g->v.p[r].k] == v)
+            if (!is_lin(g, r) && in->reg[0]->yield.p[g->v.p[r].n] == v)
                 arr = T->map[r];
         }
         if (arr == NOREF) {
             Ref tv = T->map[v];
             if (g->v.p[v].ty.kind == TY_BOOL) {
-                T->e.r = b;
-                T->e.line = g->v.p[v].line;
-                tv = em(&T->e, OP_SELECT, tv, em_const(&T->e, 1), em_const(&T->e, 0));
+                IrAt sat = prim_at(T, b, w->line = g->v.p[v].line);
+                tv = ir_op(sat, OP_SELECT, tv, ir_num(sat, 1), ir_num(sat, 0));
             }
             vec_push(h->arena, &b->yield, tv);
-            arr = ir_emit(h, dst, OP_RESULT, h->v.p[n].ty, n, NOREF, NOREF);
-            h->v.p[arr].k = ny++;
-            h->v.p[arr].line = g->v.p[v].line;
+            IrAt tat = prim_at(T, dst, g->v.p[v].line);
+            tat.role = ROLE_TAPE;
+            arr = ir_result(tat, h->v.p[n].ty, n, ny++);
             const char *base = g->v.p[v].name;
             for (int q = 0; q < nr && !base; q++)
                 base = g->v.p[src->ids.p[at + 1 + q]].name;
-            h->v.p[arr].name = arena_printf(h->arena, "%s_tape", base ? base : "t");
-            h->v.p[arr].tape = 1;
+            h->v.p[arr].name = base ? base : "t";
         }
         T->tape[v] = arr;
         T->tape_gen[v] = id;
     }
-    /* after every RESULT, tapes included: they must follow their GEN */
+}
+
+/* The forward copy of a GEN or RED: its non-lin part.  A GEN with
+ * tangent results also yields its element tapes (element_tapes). */
+static void fwd_loop(Tr *T, const Region *src, int at, Region *dst, Fwd *w)
+{
+    const Fn *g = T->g;
+    Fn *h = T->h;
+    Ref id = src->ids.p[at];
+    const Inst *in = &g->v.p[id];
+    ASSERT(in->op != OP_LOOP);
+    int nr = ir_nresults(g, src, at);
+    Ref n = ad_clone_loop_head(g, id, h, dst, (RedKind)in->red, T->map);
+    Region *b = h->v.p[n].reg[0];
+    fwd_region(T, in->reg[0], b, w);
+    int ny = 0, has_lin = 0;
     for (int q = 0; q < nr; q++) {
-        T->e.r = dst;
-        tape_load(T, src->ids.p[at + 1 + q]);
+        Ref r = src->ids.p[at + 1 + q];
+        if (is_lin(g, r)) {
+            has_lin = 1;
+            continue;
+        }
+        vec_push(h->arena, &b->yield, T->map[in->reg[0]->yield.p[g->v.p[r].n]]);
+        T->map[r] = ad_result(ir_at(h, dst), n, ny++, &g->v.p[r]);
+    }
+    if (in->op == OP_RED && has_lin && !T->small_tape) {
+        unsigned char *rep = tape_replayed(g, id, tape_needs(g, id, NULL));
+        for (int i = 0; i < in->reg[0]->ids.n; i++)
+            if (rep[i])
+                w->line = tape_record_loop(T, in->reg[0], i, b, n, in->ix[0].c, in->ix[1].c, w->line);
+    }
+    if (in->op == OP_GEN && has_lin)
+        element_tapes(T, src, at, n, dst, ny, w);
+    /* after every RESULT, tapes included: they must follow their GEN */
+    load_results(T, src, at, dst, w);
+}
+
+/* The tapes of FOR id's carried values its reverse loop reads (stored),
+ * made in dst before the loop, one row per iteration.  A carried value
+ * whose new value is the result of a replayed loop (h = tanh(W @ h))
+ * shares one tape with it (shared[j]): row i - lo holds the value
+ * iteration i starts from, row 0 the initial value, and the result of
+ * iteration i fills row i - lo + 1. */
+static void for_tapes(Tr *T, Ref id, Region *dst, const unsigned char *stored,
+                      const unsigned char *rep, unsigned char *shared)
+{
+    const Fn *g = T->g;
+    const Inst *in = &g->v.p[id];
+    int32_t lo = in->ix[0].c, hi = in->ix[1].c;
+    IrAt at = prim_at(T, dst, in->line);
+    for (int j = 0; j < in->nix; j++) {
+        if (!stored[j])
+            continue;
+        Ref c = ir_carry(g, id, j), y = in->reg[0]->yield.p[j];
+        const Inst *yi = &g->v.p[y];
+        int first = 1; /* one tape per result: the first carried value's */
+        for (int q = 0; q < j; q++)
+            first &= !(shared[q] && in->reg[0]->yield.p[q] == y);
+        if (yi->op == OP_RESULT && !is_lin(g, y) && g->v.p[yi->arg[0]].parent == in->reg[0] && first)
+            for (int i = 0; i < in->reg[0]->ids.n; i++)
+                if (in->reg[0]->ids.p[i] == yi->arg[0])
+                    shared[j] = rep[i];
+        T->ftape[c] = tape_new(at, g->v.p[c].ty, lo, hi + shared[j], g->v.p[c].name);
+        if (shared[j])
+            tape_record_row(at, T->ftape[c], NOREF, 0, T->map[in->list[j]], g->v.p[c].ty);
+    }
+}
+
+/* The CARRYs of h's FOR l, the forward copy of g's FOR id (carried value
+ * j is l's to[j], or not carried if -1), and the recording of the values
+ * each iteration starts from in their tapes. */
+static void for_carries(Tr *T, Ref id, Ref l, const int *to, const unsigned char *stored,
+                        const unsigned char *shared)
+{
+    const Fn *g = T->g;
+    Fn *h = T->h;
+    const Inst *in = &g->v.p[id];
+    Region *b = h->v.p[l].reg[0];
+    Ref iv = b->ids.p[0];
+    for (int j = 0; j < in->nix; j++) {
+        if (to[j] < 0)
+            continue;
+        Ref c = ir_carry(g, id, j), nc = ir_carry(h, l, to[j]);
+        T->map[c] = nc;
+        h->v.p[nc].name = g->v.p[c].name;
+        h->v.p[nc].line = g->v.p[c].line;
+        if (!stored[j] || shared[j])
+            continue;
+        tape_record_row(prim_at(T, b, in->line), T->ftape[c], iv, in->ix[0].c, nc, g->v.p[c].ty);
     }
 }
 
 /* The forward copy of a for loop: its primal carried values, and the
  * recording of those its reverse loop needs, one row per iteration, in
  * tapes (static buffers of the trip count's size: no allocation). */
-static void fwd_for(Tr *T, const Region *src, int at, Region *dst)
+static void fwd_for(Tr *T, const Region *src, int at, Region *dst, Fwd *w)
 {
     const Fn *g = T->g;
     Fn *h = T->h;
@@ -233,93 +355,64 @@ static void fwd_for(Tr *T, const Region *src, int at, Region *dst)
     int n = 0;
     for (int j = 0; j < nix; j++) {
         to[j] = -1;
-        if (g->v.p[ir_carry(g, id, j)].lin)
+        if (is_lin(g, ir_carry(g, id, j)))
             continue;
         to[j] = n;
         init[n++] = T->map[in->list[j]];
     }
-    /* the tapes, before the loop.  A carried value whose new value is
-     * the result of a replayed loop (h = tanh(W @ h)) shares one tape with
-     * it: row i - lo holds the value iteration i starts from, row 0 the
-     * initial value, and the result of iteration i fills row i - lo + 1. */
     unsigned char *shared = arena_alloc(h->arena, (size_t)nix + 1);
-    for (int j = 0; j < nix; j++) {
-        if (!stored[j])
-            continue;
-        Ref c = ir_carry(g, id, j), y = in->reg[0]->yield.p[j];
-        const Inst *yi = &g->v.p[y];
-        int first = 1; /* one tape per result: the first carried value's */
-        for (int q = 0; q < j; q++)
-            first &= !(shared[q] && in->reg[0]->yield.p[q] == y);
-        if (yi->op == OP_RESULT && !yi->lin && g->v.p[yi->arg[0]].parent == in->reg[0] && first)
-            for (int i = 0; i < in->reg[0]->ids.n; i++)
-                if (in->reg[0]->ids.p[i] == yi->arg[0])
-                    shared[j] = rep[i];
-        T->e.line = in->line;
-        T->ftape[c] = tape_new(T, dst, g->v.p[c].ty, lo, hi + shared[j], g->v.p[c].name);
-        if (shared[j])
-            tape_record_row(T, dst, T->ftape[c], NOREF, 0, T->map[in->list[j]], g->v.p[c].ty);
-    }
-    int saved_rev = T->e.rev;
-    Ref l = ir_for_new(h, dst, lo, hi, n, init);
-    h->v.p[l].line = in->line;
-    h->v.p[l].k = in->k;
+    for (int j = 0; j < nix; j++)
+        if (stored[j])
+            w->line = in->line; /* the line of its tapes */
+    for_tapes(T, id, dst, stored, rep, shared);
+    IrAt fat = prim_at(T, dst, in->line);
+    fat.flags = in->flags & IF_BACKWARDS;
+    Ref l = ir_for(fat, lo, hi, n, init, NULL);
     Region *b = h->v.p[l].reg[0];
-    Ref iv = b->ids.p[0];
-    T->map[in->reg[0]->ids.p[0]] = iv;
-    h->v.p[iv].name = g->v.p[in->reg[0]->ids.p[0]].name;
-    for (int j = 0; j < nix; j++) {
-        if (to[j] < 0)
-            continue;
-        Ref c = ir_carry(g, id, j), nc = ir_carry(h, l, to[j]);
-        T->map[c] = nc;
-        h->v.p[nc].name = g->v.p[c].name;
-        h->v.p[nc].line = g->v.p[c].line;
-        if (!stored[j] || shared[j])
-            continue;
-        /* record the value at the start of the iteration */
-        T->e.line = in->line;
-        tape_record_row(T, b, T->ftape[c], iv, lo, nc, g->v.p[c].ty);
-    }
-    T->e.rev = saved_rev;
-    fwd_region(T, in->reg[0], b);
+    T->map[in->reg[0]->ids.p[0]] = b->ids.p[0];
+    h->v.p[b->ids.p[0]].name = g->v.p[in->reg[0]->ids.p[0]].name;
+    for_carries(T, id, l, to, stored, shared);
+    fwd_region(T, in->reg[0], b, w);
     for (int i = 0; i < in->reg[0]->ids.n; i++)
         if (rep[i])
-            tape_record_loop(T, in->reg[0], i, b, l, lo, hi);
+            w->line = tape_record_loop(T, in->reg[0], i, b, l, lo, hi, w->line);
     for (int j = 0; j < nix; j++)
         if (to[j] >= 0)
             vec_push(h->arena, &b->yield, T->map[in->reg[0]->yield.p[j]]);
     for (int q = 0; q < nr; q++) {
         Ref r = src->ids.p[at + 1 + q];
-        int j = (int)g->v.p[r].k;
+        int j = g->v.p[r].n;
         if (to[j] < 0)
             continue;
-        T->map[r] = ad_result(h, dst, l, to[j], &g->v.p[r]);
+        T->map[r] = ad_result(ir_at(h, dst), l, to[j], &g->v.p[r]);
     }
 }
 
-static void fwd_region(Tr *T, const Region *src, Region *dst)
+/* Copies the non-lin instructions of g's src to h's dst (the forward
+ * sweep, or its recomputation in a reverse loop: see Fwd). */
+static void fwd_region(Tr *T, const Region *src, Region *dst, Fwd *w)
 {
     for (int i = 0; i < src->ids.n; i++) {
         Ref id = src->ids.p[i];
         const Inst *in = &T->g->v.p[id];
-        if (in->lin || in->op == OP_RESULT || in->op == OP_IVAR || in->op == OP_CARRY)
+        if (in->role == ROLE_TANGENT || in->op == OP_RESULT || in->op == OP_IVAR || in->op == OP_CARRY)
             continue;
-        T->e.r = dst;
-        if (tape_load(T, id))
+        if (tape_load(T, id, dst, w))
             continue;
-        if (T->replay_for != NOREF && T->replay[id] && src == T->g->v.p[T->replay_for].reg[0]) {
-            tape_replay_loop(T, id, T->map[src->ids.p[0]], T->g->v.p[T->replay_for].ix[0].c, dst);
+        if (w->replay != NOREF && T->replay[id] && src == T->g->v.p[w->replay].reg[0]) {
+            if (T->replay[id]->n)
+                w->line = in->line; /* the line of the rows it reads */
+            tape_replay_loop(T, id, T->map[src->ids.p[0]], T->g->v.p[w->replay].ix[0].c, dst);
             continue;
         }
         if (in->op == OP_IF)
-            fwd_if(T, src, i, dst);
+            fwd_if(T, src, i, dst, w);
         else if (in->op == OP_FOR)
-            fwd_for(T, src, i, dst);
+            fwd_for(T, src, i, dst, w);
         else if (ir_is_loop(in))
-            fwd_loop(T, src, i, dst);
+            fwd_loop(T, src, i, dst, w);
         else
-            T->map[id] = ad_copy_inst(T->h, dst, in, T->map);
+            T->map[id] = ir_copy_inst(T->h, dst, in, T->map);
     }
 }
 
@@ -331,54 +424,32 @@ static const char *bar_name(Tr *T, Ref x)
 
 static int inside(const Fn *g, Ref x, const Region *r);
 
-Ref ad_zeros(Tr *T, Region *r, Type ty, const char *name)
-{
-    Ref z = ir_emit(T->h, r, OP_ZEROS, ty, NOREF, NOREF, NOREF);
-    T->h->v.p[z].name = name;
-    T->h->v.p[z].rev = 1;
-    T->h->v.p[z].line = T->e.line;
-    return z;
-}
-
-void ad_acc(Tr *T, Region *r, Ref buf, Aff *ix, int nix, Ref v)
-{
-    Ref a = ir_emit(T->h, r, OP_ACC, ty_none(), buf, v, NOREF);
-    Inst *x = &T->h->v.p[a];
-    x->nix = nix;
-    x->ix = ix;
-    x->rev = (uint8_t)T->e.rev;
-    x->line = T->e.line;
-}
-
 /* ct[x][ix] += v for an array x of g (ix already in h's IVARs). */
-static void acc_elem(Tr *T, Region *r, Ref x, Aff *ix, Ref v)
+static void acc_elem(Tr *T, IrAt at, Ref x, Aff *ix, Ref v)
 {
     ASSERT(T->ct[x] != NOREF && T->h->v.p[T->ct[x]].op == OP_ZEROS);
-    ad_acc(T, r, T->ct[x], ix, T->g->v.p[x].ty.rank, v);
+    ir_acc(at, T->ct[x], ix, T->g->v.p[x].ty.rank, v);
     T->live[x] = 1;
 }
 
 /* ct[x] += arr, elementwise, for an array x of g. */
-static void acc_whole(Tr *T, Region *r, Ref x, Ref arr)
+static void acc_whole(Tr *T, IrAt at, Ref x, Ref arr)
 {
     Type t = T->g->v.p[x].ty;
-    Ref l = ir_loop_new(T->h, r, OP_LOOP, ty_none(), t.rank);
-    T->h->v.p[l].line = T->e.line;
-    T->h->v.p[l].rev = 1;
+    Ref l = ir_loop(at, OP_LOOP, ty_none(), t.rank, RK_SUM);
     for (int d = 0; d < t.rank; d++) {
         T->h->v.p[l].ix[d] = aff_const(T->h->arena, 0);
         T->h->v.p[l].ix[t.rank + d] = aff_const(T->h->arena, t.dim[d]);
     }
-    Region *save = T->e.r;
-    T->e.r = T->h->v.p[l].reg[0];
-    Ref v = ad_idx(&T->e, arr, ad_ivar_index(T->h, l), t.rank);
-    acc_elem(T, T->e.r, x, ad_ivar_index(T->h, l), v);
-    T->e.r = save;
+    IrAt body = at;
+    body.r = T->h->v.p[l].reg[0];
+    Ref v = ir_idx(body, arr, ad_ivar_index(T->h, l), t.rank);
+    acc_elem(T, body, x, ad_ivar_index(T->h, l), v);
 }
 
 /* A scalar x of g defined outside a reverse loop being built: its
  * cotangent goes into a cell of the outermost such loop. */
-static int acc_cell(Tr *T, Region *r, Ref x, Ref v)
+static int acc_cell(Tr *T, IrAt at, Ref x, Ref v)
 {
     Fn *h = T->h;
     for (int i = 0; i < T->frames.n; i++) {
@@ -390,35 +461,39 @@ static int acc_cell(Tr *T, Region *r, Ref x, Ref v)
             if (fr->xs.p[k] == x)
                 cell = fr->cells.p[k];
         if (cell == NOREF) {
-            cell = ad_zeros(T, fr->dst, ty_scalar(), bar_name(T, x));
+            IrAt cat = at;
+            cat.r = fr->dst;
+            cell = zeros(cat, ty_scalar(), bar_name(T, x));
             /* it belongs before the loop */
             Region *d = fr->dst;
-            int at = d->ids.n - 1;
-            while (d->ids.p[at - 1] != fr->loop)
-                at--;
-            for (int k = d->ids.n - 1; k >= at; k--)
-                d->ids.p[k] = d->ids.p[k - 1];
-            d->ids.p[at - 1] = cell;
+            int k = d->ids.n - 1;
+            while (d->ids.p[k - 1] != fr->loop)
+                k--;
+            for (int q = d->ids.n - 1; q >= k; q--)
+                d->ids.p[q] = d->ids.p[q - 1];
+            d->ids.p[k - 1] = cell;
             vec_push(h->arena, &fr->xs, x);
             vec_push(h->arena, &fr->cells, cell);
         }
-        ad_acc(T, r, cell, NULL, 0, v);
+        ir_acc(at, cell, NULL, 0, v);
         return 1;
     }
     return 0;
 }
 
-/* ct[x] += v.  `fresh`: v was made for x alone and may take its name. */
-static void accum(Tr *T, Region *r, Ref x, Ref v, int fresh)
+/* ct[x] += v, at `at` (an accumulation: no rule's).  `fresh`: v was made
+ * for x alone and may take its name. */
+static void accum(Tr *T, IrAt at, Ref x, Ref v, int fresh)
 {
     if (v == NOREF)
         return;
     Fn *h = T->h;
+    at.rule_op = 0;
     if (is_array(T->g, x)) {
-        acc_whole(T, r, x, v);
+        acc_whole(T, at, x, v);
         return;
     }
-    if (acc_cell(T, r, x, v))
+    if (acc_cell(T, at, x, v))
         return;
     vec_push(h->arena, &T->touched, x);
     if (T->ct[x] == NOREF) {
@@ -427,15 +502,25 @@ static void accum(Tr *T, Region *r, Ref x, Ref v, int fresh)
         T->ct[x] = v;
         return;
     }
-    T->e.r = r;
-    Ref s = em(&T->e, OP_ADD, T->ct[x], v, NOREF);
-    h->v.p[s].acc = 1;
+    IrAt sum = at;
+    sum.flags |= IF_ACC;
+    Ref s = ir_op(sum, OP_ADD, T->ct[x], v, NOREF);
     h->v.p[s].name = bar_name(T, x);
     T->ct[x] = s;
 }
 
-static void rev_region(Tr *T, const Region *src, Region *dst);
-static void zeros_for_region(Tr *T, const Region *src, Region *dst);
+/* The cells of a reverse loop just built (frame fr), accumulated after
+ * it at `at`. */
+static void acc_cells(Tr *T, const Frame *fr, IrAt at)
+{
+    for (int k = 0; k < fr->xs.n; k++) {
+        Ref v = ir_idx(at, fr->cells.p[k], NULL, 0);
+        accum(T, at, fr->xs.p[k], v, 1);
+    }
+}
+
+static int rev_region(Tr *T, const Region *src, Region *dst, int line);
+static int zeros_for_region(Tr *T, const Region *src, Region *dst, int line);
 
 /* Is value x defined inside region r (at any depth)? */
 static int inside(const Fn *g, Ref x, const Region *r)
@@ -450,49 +535,15 @@ static int inside(const Fn *g, Ref x, const Region *r)
     return 0;
 }
 
-/* The adjoint of `if c { A } else { B }` is `if c { A' } else { B' }`,
- * where A' is A's reverse sweep; the cotangents it changes of values
- * defined before the if become the results of the adjoint if. */
-static void rev_if(Tr *T, const Region *src, int at, Region *dst)
+/* After the adjoint nif of g's IF id (in dst): the values defined before
+ * the if whose cotangent a branch changed (from saved to after[s] since
+ * touched entry `mark`), in the order of their first change, become its
+ * RESULTs.  Returns how many. */
+static int if_results(Tr *T, Ref id, Ref nif, Region *dst, int mark, const Ref *saved, Ref *const *after)
 {
     const Fn *g = T->g;
-    Ref id = src->ids.p[at];
-    int nr = ir_nresults(g, src, at);
     Fn *h = T->h;
     const Inst *in = &g->v.p[id];
-    int any = 0;
-    for (int q = 0; q < nr; q++)
-        if (g->v.p[src->ids.p[at + 1 + q]].lin && has_ct(T, src->ids.p[at + 1 + q]))
-            any = 1;
-    if (!any)
-        return;
-    size_t nb = sizeof(Ref) * (size_t)g->v.n;
-    Ref *saved = arena_alloc(h->arena, nb);
-    Ref *after[2];
-    memcpy(saved, T->ct, nb);
-    int mark = T->touched.n;
-    Ref nif = ir_emit(h, dst, OP_IF, ty_scalar(), T->map[in->arg[0]], NOREF, NOREF);
-    h->v.p[nif].line = in->line;
-    h->v.p[nif].rev = 1;
-    for (int s = 0; s < 2; s++) {
-        Region *r = ir_region_new(h, nif, s);
-        h->v.p[nif].reg[s] = r;
-        memcpy(T->ct, saved, nb);
-        zeros_for_region(T, in->reg[s], r);
-        for (int qi = 0; qi < nr; qi++) {
-            Ref q = src->ids.p[at + 1 + qi];
-            if (!g->v.p[q].lin || saved[q] == NOREF || (is_array(g, q) && !T->live[q]))
-                continue;
-            T->e.line = g->v.p[q].line;
-            accum(T, r, in->reg[s]->yield.p[(int)g->v.p[q].k], saved[q], 0);
-        }
-        rev_region(T, in->reg[s], r);
-        after[s] = arena_alloc(h->arena, nb);
-        memcpy(after[s], T->ct, nb);
-    }
-    memcpy(T->ct, saved, nb);
-    /* the values defined before the if whose cotangent a branch changed,
-     * in the order of their first change */
     VEC(Ref) changed = {0};
     unsigned stamp = ++T->nstamp;
     for (int i = mark; i < T->touched.n; i++) {
@@ -506,25 +557,65 @@ static void rev_if(Tr *T, const Region *src, int at, Region *dst)
             continue;
         vec_push(h->arena, &changed, x);
     }
-    int n = 0;
+    IrAt at = adj_at(T, dst, in->line);
     for (int i = 0; i < changed.n; i++) {
         Ref x = changed.p[i];
-        T->e.line = in->line;
         for (int s = 0; s < 2; s++) {
+            IrAt side = at;
+            side.r = h->v.p[nif].reg[s];
             Ref v = after[s][x];
-            if (v == NOREF) {
-                T->e.r = h->v.p[nif].reg[s];
-                v = em_const(&T->e, 0);
-            }
-            vec_push(h->arena, &h->v.p[nif].reg[s]->yield, v);
+            if (v == NOREF)
+                v = ir_num(side, 0);
+            vec_push(h->arena, &side.r->yield, v);
         }
-        Ref res = ir_emit(h, dst, OP_RESULT, ty_scalar(), nif, NOREF, NOREF);
-        h->v.p[res].k = n++;
+        Ref res = ir_result(at, ty_scalar(), nif, i);
         h->v.p[res].name = bar_name(T, x);
-        h->v.p[res].line = in->line;
-        h->v.p[res].rev = 1;
         T->ct[x] = res;
     }
+    return changed.n;
+}
+
+/* The adjoint of `if c { A } else { B }` is `if c { A' } else { B' }`,
+ * where A' is A's reverse sweep; the cotangents it changes of values
+ * defined before the if become the results of the adjoint if.  Returns
+ * the line its reverse sweep ends at (see rev_region). */
+static int rev_if(Tr *T, const Region *src, int at, Region *dst, int line)
+{
+    const Fn *g = T->g;
+    Ref id = src->ids.p[at];
+    int nr = ir_nresults(g, src, at);
+    Fn *h = T->h;
+    const Inst *in = &g->v.p[id];
+    int any = 0;
+    for (int q = 0; q < nr; q++)
+        if (is_lin(g, src->ids.p[at + 1 + q]) && has_ct(T, src->ids.p[at + 1 + q]))
+            any = 1;
+    if (!any)
+        return line;
+    size_t nb = sizeof(Ref) * (size_t)g->v.n;
+    Ref *saved = arena_alloc(h->arena, nb);
+    Ref *after[2];
+    memcpy(saved, T->ct, nb);
+    int mark = T->touched.n;
+    Ref nif = ir_add(adj_at(T, dst, in->line), OP_IF, ty_scalar(), T->map[in->arg[0]], NOREF, NOREF);
+    for (int s = 0; s < 2; s++) {
+        Region *r = ir_region_new(h, nif, s);
+        h->v.p[nif].reg[s] = r;
+        memcpy(T->ct, saved, nb);
+        line = zeros_for_region(T, in->reg[s], r, line);
+        for (int qi = 0; qi < nr; qi++) {
+            Ref q = src->ids.p[at + 1 + qi];
+            if (!is_lin(g, q) || saved[q] == NOREF || (is_array(g, q) && !T->live[q]))
+                continue;
+            line = g->v.p[q].line;
+            accum(T, adj_at(T, r, line), in->reg[s]->yield.p[g->v.p[q].n], saved[q], 0);
+        }
+        line = rev_region(T, in->reg[s], r, line);
+        after[s] = arena_alloc(h->arena, nb);
+        memcpy(after[s], T->ct, nb);
+    }
+    memcpy(T->ct, saved, nb);
+    return if_results(T, id, nif, dst, mark, saved, after) ? in->line : line;
 }
 
 /* The adjoint of a GEN or sum RED with tangent results: a LOOP over the
@@ -532,7 +623,7 @@ static void rev_if(Tr *T, const Region *src, int at, Region *dst)
  * values it needs, seeds each lin yield with the result's cotangent (an
  * element of the adjoint array for a GEN; the adjoint scalar, broadcast,
  * for a reduction) and runs the body's reverse sweep. */
-static void rev_loop(Tr *T, const Region *src, int at, Region *dst)
+static int rev_loop(Tr *T, const Region *src, int at, Region *dst, int line)
 {
     const Fn *g = T->g;
     Fn *h = T->h;
@@ -541,17 +632,14 @@ static void rev_loop(Tr *T, const Region *src, int at, Region *dst)
     int nr = ir_nresults(g, src, at), any = 0;
     for (int q = 0; q < nr; q++) {
         Ref r = src->ids.p[at + 1 + q];
-        any |= g->v.p[r].lin && has_ct(T, r);
+        any |= is_lin(g, r) && has_ct(T, r);
     }
     if (!any)
-        return;
-    ASSERT(in->op == OP_GEN || in->k == RK_SUM);
+        return line;
+    ASSERT(in->op == OP_GEN || in->red == RK_SUM);
     int nv = ir_nivars(g, id);
-    T->e.line = in->line;
-    Ref l = ir_loop_new(h, dst, OP_LOOP, ty_none(), nv);
+    Ref l = ir_loop(adj_at(T, dst, in->line), OP_LOOP, ty_none(), nv, RK_SUM);
     Inst *li = &h->v.p[l];
-    li->line = in->line;
-    li->rev = 1;
     for (int d = 0; d < nv; d++) {
         if (in->op == OP_GEN) {
             li->ix[d] = aff_const(h->arena, 0);
@@ -570,46 +658,123 @@ static void rev_loop(Tr *T, const Region *src, int at, Region *dst)
     fr.loop = l;
     fr.dst = dst;
     vec_push(h->arena, &T->frames, fr);
-    int saved_rev = T->e.rev;
-    Ref saved_active = T->tape_active;
-    T->e.rev = 0;
-    T->tape_active = id;
-    Ref saved_for = T->replay_for;
-    T->replay_for = id; /* a sum's body reads the rows it recorded */
-    fwd_region(T, in->reg[0], b);
-    T->replay_for = saved_for;
-    T->tape_active = saved_active;
-    T->e.rev = saved_rev;
-    T->e.r = b;
-    T->e.line = in->line;
+    /* its body's primal values: its element tapes, or the rows a sum's
+     * body recorded, or recomputed */
+    fwd_region(T, in->reg[0], b, &(Fwd){id, id, in->line});
+    IrAt bat = adj_at(T, b, in->line);
     for (int q = 0; q < nr; q++) {
         Ref r = src->ids.p[at + 1 + q];
-        if (!g->v.p[r].lin || !has_ct(T, r))
+        if (!is_lin(g, r) || !has_ct(T, r))
             continue;
         Ref c = T->ct[r];
-        T->e.r = b;
         if (in->op == OP_GEN)
-            c = ad_idx(&T->e, c, ad_ivar_index(h, l), nv);
-        accum(T, b, in->reg[0]->yield.p[(int)g->v.p[r].k], c, 0);
+            c = ir_idx(bat, c, ad_ivar_index(h, l), nv);
+        accum(T, bat, in->reg[0]->yield.p[g->v.p[r].n], c, 0);
     }
-    rev_region(T, in->reg[0], b);
+    rev_region(T, in->reg[0], b, in->line);
     fr = T->frames.p[--T->frames.n];
-    T->e.line = in->line;
-    for (int k = 0; k < fr.xs.n; k++) {
-        T->e.r = dst;
-        Ref v = ad_idx(&T->e, fr.cells.p[k], NULL, 0);
-        accum(T, dst, fr.xs.p[k], v, 1);
+    acc_cells(T, &fr, adj_at(T, dst, in->line));
+    return in->line;
+}
+
+/* The adjoints the reverse loop of g's FOR src[at] carries backwards, one
+ * per lin carried value j (to[j] its index, -1 for none), starting from
+ * the cotangents of the loop's results or zeros (init).  Returns how
+ * many. */
+static int rev_for_init(Tr *T, const Region *src, int at, Region *dst, int *to, Ref *init)
+{
+    const Fn *g = T->g;
+    Ref id = src->ids.p[at];
+    const Inst *in = &g->v.p[id];
+    int nr = ir_nresults(g, src, at), n = 0;
+    IrAt zat = adj_at(T, dst, in->line);
+    for (int j = 0; j < in->nix; j++) {
+        to[j] = -1;
+        Ref c = ir_carry(g, id, j);
+        if (!is_lin(g, c))
+            continue;
+        Ref ctj = NOREF;
+        for (int q = 0; q < nr; q++) {
+            Ref r = src->ids.p[at + 1 + q];
+            if (g->v.p[r].n == j && has_ct(T, r))
+                ctj = T->ct[r];
+        }
+        if (ctj == NOREF)
+            ctj = is_array(g, c) ? zeros(zat, g->v.p[c].ty, NULL) : ir_num(zat, 0);
+        to[j] = n;
+        init[n++] = ctj;
     }
+    return n;
+}
+
+/* At the start of reverse body b of FOR id (IVAR iv): the carried primal
+ * values its iteration started from, read back from their tapes (row i:
+ * the value at the start of forward iteration i), or placeholders that
+ * stay dead where the reverse loop needs none. */
+static void rev_for_restore(Tr *T, Ref id, Region *b, Ref iv)
+{
+    const Fn *g = T->g;
+    Fn *h = T->h;
+    const Inst *in = &g->v.p[id];
+    IrAt at = prim_at(T, b, in->line);
+    for (int j = 0; j < in->nix; j++) {
+        Ref c = ir_carry(g, id, j);
+        if (is_lin(g, c))
+            continue;
+        Type ct = g->v.p[c].ty;
+        Ref tape = T->ftape[c];
+        if (tape == NOREF) {
+            T->map[c] = ct.rank ? zeros(at, ct, NULL) : ir_num(at, 0);
+            continue;
+        }
+        T->map[c] = tape_read_row(at, tape, iv, in->ix[0].c);
+        h->v.p[T->map[c]].name = g->v.p[c].name;
+    }
+}
+
+/* The reverse sweep of FOR id's body in b, h's reverse loop l: the
+ * adjoints carried in (to[j]: l's carried value for j) seed the values
+ * the body yielded; those of the values it started from are yielded.
+ * Returns the line the body's reverse sweep ends at (see rev_region). */
+static int rev_for_body(Tr *T, Ref id, Ref l, const int *to)
+{
+    const Fn *g = T->g;
+    Fn *h = T->h;
+    const Inst *in = &g->v.p[id];
+    const Region *sb = in->reg[0];
+    Region *b = h->v.p[l].reg[0];
+    IrAt at = adj_at(T, b, in->line);
+    for (int j = 0; j < in->nix; j++) {
+        if (to[j] < 0)
+            continue;
+        Ref rc = ir_carry(h, l, to[j]);
+        h->v.p[rc].name = bar_name(T, ir_carry(g, id, j));
+        Ref y = sb->yield.p[j];
+        if (is_array(g, y) && !is_lin(g, y))
+            continue;
+        accum(T, at, y, rc, 0);
+    }
+    at.line = rev_region(T, sb, b, in->line);
+    for (int j = 0; j < in->nix; j++) {
+        if (to[j] < 0)
+            continue;
+        Ref c = ir_carry(g, id, j);
+        Ref v = T->ct[c];
+        if (v == NOREF || (is_array(g, c) && !T->live[c]))
+            v = is_array(g, c) ? zeros(at, g->v.p[c].ty, NULL) : ir_num(at, 0);
+        vec_push(h->arena, &b->yield, v);
+    }
+    return at.line;
 }
 
 /* The adjoint of a for loop: the same iterations backwards, carrying the
  * adjoints of the loop's tangent carried values.  Each iteration restores
- * the carried primal values its derivatives need from the tapes (row i:
- * their values at the start of forward iteration i), recomputes the rest
- * of the iteration's primal values from them, and runs the body's reverse
- * sweep: the adjoints of the values the body yielded come in, those of the
- * values it started from go out to the previous iteration. */
-static void rev_for(Tr *T, const Region *src, int at, Region *dst)
+ * the carried primal values its derivatives need from the tapes,
+ * recomputes the rest of the iteration's primal values from them, and
+ * runs the body's reverse sweep (rev_for_body).  The adjoints it ends
+ * with are those of the initial values; accumulating them takes the line
+ * the body's reverse sweep ends at, which it returns (see rev_region). */
+static int rev_for(Tr *T, const Region *src, int at, Region *dst, int line)
 {
     const Fn *g = T->g;
     Fn *h = T->h;
@@ -617,41 +782,21 @@ static void rev_for(Tr *T, const Region *src, int at, Region *dst)
     const Inst *in = &g->v.p[id];
     const Region *sb = in->reg[0];
     int nix = in->nix, nr = ir_nresults(g, src, at), any = 0;
-    int32_t lo = in->ix[0].c, hi = in->ix[1].c;
     for (int q = 0; q < nr; q++) {
         Ref r = src->ids.p[at + 1 + q];
-        any |= g->v.p[r].lin && has_ct(T, r);
+        any |= is_lin(g, r) && has_ct(T, r);
     }
     if (!any)
-        return;
-    /* the adjoints carried backwards: one per lin carried value */
+        return line;
     int *to = arena_alloc(h->arena, sizeof(int) * (size_t)(nix + 1));
     Ref *init = arena_alloc(h->arena, sizeof(Ref) * (size_t)(nix + 1));
-    int n = 0;
-    T->e.r = dst;
-    T->e.line = in->line;
-    for (int j = 0; j < nix; j++) {
-        to[j] = -1;
-        Ref c = ir_carry(g, id, j);
-        if (!g->v.p[c].lin)
-            continue;
-        Ref ctj = NOREF;
-        for (int q = 0; q < nr; q++) {
-            Ref r = src->ids.p[at + 1 + q];
-            if ((int)g->v.p[r].k == j && has_ct(T, r))
-                ctj = T->ct[r];
-        }
-        if (ctj == NOREF)
-            ctj = is_array(g, c) ? ad_zeros(T, dst, g->v.p[c].ty, NULL) : em_const(&T->e, 0);
-        to[j] = n;
-        init[n++] = ctj;
-    }
-    Ref l = ir_for_new(h, dst, lo, hi, n, init);
-    Inst *li = &h->v.p[l];
-    li->k = 1;
-    li->line = in->line;
-    li->rev = 1;
-    Region *b = li->reg[0];
+    int n = rev_for_init(T, src, at, dst, to, init);
+    IrAt fat = adj_at(T, dst, in->line);
+    fat.flags = IF_BACKWARDS;
+    uint8_t *crole = arena_alloc(h->arena, (size_t)n + 1);
+    memset(crole, ROLE_ADJOINT, (size_t)n);
+    Ref l = ir_for(fat, in->ix[0].c, in->ix[1].c, n, init, crole);
+    Region *b = h->v.p[l].reg[0];
     Ref iv = b->ids.p[0];
     T->map[sb->ids.p[0]] = iv;
     h->v.p[iv].name = g->v.p[sb->ids.p[0]].name;
@@ -660,177 +805,122 @@ static void rev_for(Tr *T, const Region *src, int at, Region *dst)
     fr.loop = l;
     fr.dst = dst;
     vec_push(h->arena, &T->frames, fr);
-    /* the carried primal values this iteration started from */
-    int saved_rev = T->e.rev;
-    T->e.rev = 0;
-    T->e.r = b;
-    for (int j = 0; j < nix; j++) {
-        Ref c = ir_carry(g, id, j);
-        if (g->v.p[c].lin)
-            continue;
-        Type ct = g->v.p[c].ty;
-        Ref tape = T->ftape[c];
-        if (tape == NOREF) { /* not needed: a placeholder that stays dead */
-            T->map[c] = ct.rank ? ad_zeros(T, b, ct, NULL) : em_const(&T->e, 0);
-            continue;
-        }
-        if (!ct.rank) {
-            T->map[c] = ad_idx(&T->e, tape, tape_index(h, iv, lo, NOREF, 0), 1);
-        } else {
-            Ref gen = ir_loop_new(h, b, OP_GEN, ct, ct.rank);
-            h->v.p[gen].line = in->line;
-            Region *gb = h->v.p[gen].reg[0];
-            T->e.r = gb;
-            Ref el = ad_idx(&T->e, tape, tape_index(h, iv, lo, gen, ct.rank), ct.rank + 1);
-            vec_push(h->arena, &gb->yield, el);
-            T->e.r = b;
-            T->map[c] = ir_emit(h, b, OP_RESULT, ct, gen, NOREF, NOREF);
-        }
-        h->v.p[T->map[c]].name = g->v.p[c].name;
-        h->v.p[T->map[c]].line = in->line;
-    }
-    Ref saved_for = T->replay_for;
-    T->replay_for = id;
-    fwd_region(T, sb, b);
-    T->replay_for = saved_for;
-    T->e.rev = saved_rev;
-    zeros_for_region(T, sb, b);
-    T->e.r = b;
-    T->e.line = in->line;
-    for (int j = 0; j < nix; j++) {
-        if (to[j] < 0)
-            continue;
-        Ref rc = ir_carry(h, l, to[j]);
-        h->v.p[rc].name = bar_name(T, ir_carry(g, id, j));
-        h->v.p[rc].rev = 1;
-        Ref y = sb->yield.p[j];
-        if (is_array(g, y) && !g->v.p[y].lin)
-            continue;
-        accum(T, b, y, rc, 0);
-    }
-    rev_region(T, sb, b);
-    T->e.r = b;
-    for (int j = 0; j < nix; j++) {
-        if (to[j] < 0)
-            continue;
-        Ref c = ir_carry(g, id, j);
-        Ref v = T->ct[c];
-        if (v == NOREF || (is_array(g, c) && !T->live[c]))
-            v = is_array(g, c) ? ad_zeros(T, b, g->v.p[c].ty, NULL) : em_const(&T->e, 0);
-        vec_push(h->arena, &b->yield, v);
-    }
+    rev_for_restore(T, id, b, iv);
+    fwd_region(T, sb, b, &(Fwd){NOREF, id, in->line});
+    zeros_for_region(T, sb, b, 0);
+    IrAt end = adj_at(T, dst, rev_for_body(T, id, l, to));
     fr = T->frames.p[--T->frames.n];
     /* the adjoints of the initial values (the RESULTs first: they must
      * follow the loop) */
+    IrAt rat = adj_at(T, dst, in->line);
     Ref *res = arena_alloc(h->arena, sizeof(Ref) * (size_t)(nix + 1));
     for (int j = 0; j < nix; j++) {
         if (to[j] < 0)
             continue;
-        res[j] = ir_emit(h, dst, OP_RESULT, h->v.p[init[to[j]]].ty, l, NOREF, NOREF);
-        h->v.p[res[j]].k = to[j];
-        h->v.p[res[j]].rev = 1;
-        h->v.p[res[j]].line = in->line;
+        res[j] = ir_result(rat, h->v.p[init[to[j]]].ty, l, to[j]);
         h->v.p[res[j]].name = bar_name(T, in->list[j]);
     }
-    for (int j = 0; j < nix; j++) {
-        T->e.r = dst;
-        if (to[j] >= 0 && g->v.p[in->list[j]].lin)
-            accum(T, dst, in->list[j], res[j], 0);
-    }
-    for (int k = 0; k < fr.xs.n; k++) {
-        T->e.r = dst;
-        Ref v = ad_idx(&T->e, fr.cells.p[k], NULL, 0);
-        accum(T, dst, fr.xs.p[k], v, 1);
-    }
+    for (int j = 0; j < nix; j++)
+        if (to[j] >= 0 && is_lin(g, in->list[j]))
+            accum(T, end, in->list[j], res[j], 0);
+    acc_cells(T, &fr, end);
+    return end.line;
 }
 
 /* Adjoint arrays for the lin arrays defined in src, zeroed at the start
- * of its reverse sweep. */
-static void zeros_for_region(Tr *T, const Region *src, Region *dst)
+ * of its reverse sweep.  Returns the line of the last (line if none). */
+static int zeros_for_region(Tr *T, const Region *src, Region *dst, int line)
 {
     const Fn *g = T->g;
     for (int i = 0; i < src->ids.n; i++) {
         Ref x = src->ids.p[i];
-        if (g->v.p[x].lin && is_array(g, x) && T->ct[x] == NOREF) {
-            T->e.line = g->v.p[x].line;
-            T->ct[x] = ad_zeros(T, dst, g->v.p[x].ty, bar_name(T, x));
+        if (is_lin(g, x) && is_array(g, x) && T->ct[x] == NOREF) {
+            line = g->v.p[x].line;
+            T->ct[x] = zeros(adj_at(T, dst, line), g->v.p[x].ty, bar_name(T, x));
         }
+    }
+    return line;
+}
+
+/* The transpose of g's scalar or array tangent instruction id, whose
+ * cotangent is ct, at `at` (in's rule facts). */
+static void transpose(Tr *T, Ref id, Ref ct, IrAt at)
+{
+    const Fn *g = T->g;
+    const Inst *in = &g->v.p[id];
+    Ref a = in->arg[0], b = in->arg[1];
+    switch ((Op)in->op) {
+    case OP_CONST:
+    case OP_PARAM:
+    case OP_RESULT:
+    case OP_ZEROS:
+    case OP_CARRY:
+    case OP_IVAR:
+        break;
+    case OP_IDX: {
+        Aff *ix = arena_alloc(T->h->arena, sizeof(Aff) * (size_t)(in->nix + 1));
+        for (int j = 0; j < in->nix; j++)
+            ix[j] = aff_remap(T->h->arena, in->ix[j], T->map);
+        acc_elem(T, at, a, ix, ct);
+        break;
+    }
+    case OP_LIT:
+        for (int j = 0; j < in->nix; j++) {
+            if (!is_lin(g, in->list[j]))
+                continue;
+            Ref v = ir_idx(at, ct, ad_flat_index(T->h->arena, in->ty, j), in->ty.rank);
+            accum(T, at, in->list[j], v, 1);
+        }
+        break;
+    case OP_ADD:
+        accum(T, at, a, ct, 0);
+        accum(T, at, b, ct, 0);
+        break;
+    case OP_SUB:
+        accum(T, at, a, ct, 0);
+        accum(T, at, b, ir_op(at, OP_NEG, ct, NOREF, NOREF), 1);
+        break;
+    case OP_NEG:
+        accum(T, at, a, ir_op(at, OP_NEG, ct, NOREF, NOREF), 1);
+        break;
+    case OP_MUL: /* t * p or p * t, with p a primal value */
+        if (is_lin(g, a))
+            accum(T, at, a, ir_op(at, OP_MUL, ct, T->map[b], NOREF), 1);
+        else
+            accum(T, at, b, ir_op(at, OP_MUL, ct, T->map[a], NOREF), 1);
+        break;
+    case OP_DIV:
+        accum(T, at, a, ir_op(at, OP_DIV, ct, T->map[b], NOREF), 1);
+        break;
+    default:
+        BUG("ad_transpose: a linear instruction without a transpose rule");
     }
 }
 
-static void rev_region(Tr *T, const Region *src, Region *dst)
+/* The reverse sweep of src into dst: its instructions backwards, each
+ * tangent one with a cotangent transposed.  Returns the source line of
+ * the last one transposed (line, the one before, if none): the
+ * accumulations that close a reverse loop's iterations take it (0 when
+ * that is a tangent CARRY or PARAM, which have no line). */
+static int rev_region(Tr *T, const Region *src, Region *dst, int line)
 {
     const Fn *g = T->g;
-    zeros_for_region(T, src, dst);
+    line = zeros_for_region(T, src, dst, line);
     for (int i = src->ids.n - 1; i >= 0; i--) {
         Ref id = src->ids.p[i];
         const Inst *in = &g->v.p[id];
         if (in->op == OP_IF) {
-            rev_if(T, src, i, dst);
-            continue;
-        }
-        if (in->op == OP_GEN || in->op == OP_RED) {
-            rev_loop(T, src, i, dst);
-            continue;
-        }
-        if (in->op == OP_FOR) {
-            rev_for(T, src, i, dst);
-            continue;
-        }
-        if (!in->lin || !has_ct(T, id))
-            continue;
-        Ref ct = T->ct[id];
-        Ref a = in->arg[0], b = in->arg[1];
-        T->e.r = dst;
-        T->e.line = in->line;
-        switch ((Op)in->op) {
-        case OP_CONST:
-        case OP_PARAM:
-        case OP_RESULT:
-        case OP_ZEROS:
-        case OP_CARRY:
-        case OP_IVAR:
-            break;
-        case OP_IDX: {
-            Aff *ix = arena_alloc(T->h->arena, sizeof(Aff) * (size_t)(in->nix + 1));
-            for (int j = 0; j < in->nix; j++)
-                ix[j] = aff_remap(T->h->arena, in->ix[j], T->map);
-            acc_elem(T, dst, a, ix, ct);
-            break;
-        }
-        case OP_LIT:
-            for (int j = 0; j < in->nix; j++) {
-                if (!g->v.p[in->list[j]].lin)
-                    continue;
-                T->e.r = dst;
-                Ref v = ad_idx(&T->e, ct, ad_flat_index(T->h->arena, in->ty, j), in->ty.rank);
-                accum(T, dst, in->list[j], v, 1);
-            }
-            break;
-        case OP_ADD:
-            accum(T, dst, a, ct, 0);
-            accum(T, dst, b, ct, 0);
-            break;
-        case OP_SUB:
-            accum(T, dst, a, ct, 0);
-            accum(T, dst, b, em(&T->e, OP_NEG, ct, NOREF, NOREF), 1);
-            break;
-        case OP_NEG:
-            accum(T, dst, a, em(&T->e, OP_NEG, ct, NOREF, NOREF), 1);
-            break;
-        case OP_MUL: /* t * p or p * t, with p a primal value */
-            if (g->v.p[a].lin)
-                accum(T, dst, a, em(&T->e, OP_MUL, ct, T->map[b], NOREF), 1);
-            else
-                accum(T, dst, b, em(&T->e, OP_MUL, ct, T->map[a], NOREF), 1);
-            break;
-        case OP_DIV:
-            accum(T, dst, a, em(&T->e, OP_DIV, ct, T->map[b], NOREF), 1);
-            break;
-        default:
-            BUG("ad_transpose: a linear instruction without a transpose rule");
+            line = rev_if(T, src, i, dst, line);
+        } else if (in->op == OP_GEN || in->op == OP_RED) {
+            line = rev_loop(T, src, i, dst, line);
+        } else if (in->op == OP_FOR) {
+            line = rev_for(T, src, i, dst, line);
+        } else if (is_lin(g, id) && has_ct(T, id)) {
+            transpose(T, id, T->ct[id], rule_at(T, dst, in));
+            line = in->line;
         }
     }
+    return line;
 }
 
 Fn *ad_transpose(const Fn *g, const char *name, FnKind kind, int small_tape)
@@ -839,17 +929,14 @@ Fn *ad_transpose(const Fn *g, const char *name, FnKind kind, int small_tape)
     Tr T = {0};
     T.g = g;
     T.h = ad_derived(g, name, kind);
-    T.e.g = T.h;
     T.map = ad_ref_map(g);
     T.ct = ad_ref_map(g);
     T.stamp = arena_alloc(A, sizeof(unsigned) * (size_t)(g->v.n + 1));
     T.live = arena_alloc(A, (size_t)g->v.n + 1);
     T.tape = ad_ref_map(g);
     T.tape_gen = ad_ref_map(g);
-    T.tape_active = NOREF;
     T.ftape = ad_ref_map(g);
     T.replay = arena_alloc(A, sizeof(Replay *) * (size_t)(g->v.n + 1));
-    T.replay_for = NOREF;
     T.small_tape = small_tape;
     /* inputs: everything but the tangents keeps its index */
     for (int i = 0; i < g->in.n; i++)
@@ -858,39 +945,35 @@ Fn *ad_transpose(const Fn *g, const char *name, FnKind kind, int small_tape)
     ASSERT(g->out.n == 2);
     Output prim = g->out.p[0], tout = g->out.p[1];
     Ref seed;
-    fwd_region(&T, g->body, T.h->body);
-    T.e.r = T.h->body;
-    T.e.line = 0;
+    fwd_region(&T, g->body, T.h->body, &(Fwd){NOREF, NOREF, 0});
     if (prim.ty.rank == 0) {
-        seed = em_const(&T.e, 1);
+        seed = ir_num(prim_at(&T, T.h->body, 0), 1);
     } else {
         Input s = {.name = "out_bar", .ty = prim.ty, .role = IN_SEED};
         vec_push(A, &T.h->in, s);
         seed = ir_param(T.h, T.h->body, T.h->in.n - 1);
     }
-    if (g->v.p[tout.ref].lin) {
+    if (is_lin(g, tout.ref)) {
         T.ct[tout.ref] = seed;
         T.live[tout.ref] = 1;
     }
-    T.e.rev = 1;
-    rev_region(&T, g->body, T.h->body);
+    IrAt zat = adj_at(&T, T.h->body, rev_region(&T, g->body, T.h->body, 0));
     prim.ref = T.map[prim.ref];
     vec_push(A, &T.h->out, prim);
     for (int i = 0; i < g->body->ids.n; i++) {
         Ref id = g->body->ids.p[i];
         const Inst *in = &g->v.p[id];
-        if (in->op != OP_PARAM || g->in.p[(int)in->k].role != IN_TANGENT)
+        if (in->op != OP_PARAM || g->in.p[in->n].role != IN_TANGENT)
             continue;
-        const Input *ti = &g->in.p[(int)in->k];
+        const Input *ti = &g->in.p[in->n];
         Output o = {0};
         o.name = ad_suffixed(A, g->in.p[ti->of].name, "_bar");
         o.ty = ti->ty;
         o.role = OUT_BAR;
         o.of = ti->of;
-        T.e.r = T.h->body;
         o.ref = T.ct[id];
         if (o.ref == NOREF)
-            o.ref = is_array(g, id) ? ad_zeros(&T, T.h->body, ti->ty, o.name) : em_const(&T.e, 0);
+            o.ref = is_array(g, id) ? zeros(zat, ti->ty, o.name) : ir_num(zat, 0);
         vec_push(A, &T.h->out, o);
     }
     return T.h;

@@ -1,7 +1,8 @@
 /*
  * adjoint.h - what linearize.c (forward mode), ad.c (transposition) and
  * tape.c (what the reverse sweep reads back) share: the transposition's
- * state and a few helpers.
+ * maps and a few helpers.  ad.c calls tape.c and linearize.c, tape.c
+ * calls linearize.c, linearize.c neither.
  * Internal to the AD passes; the rest of the compiler includes ir.h.
  */
 #ifndef ADJOINT_H
@@ -18,6 +19,9 @@ typedef struct {
     VEC(Ref) xs, cells;
 } Frame;
 
+/* The transposition's maps from values of g to values of h.  Where the
+ * next instruction goes is never kept here: every function that emits
+ * takes its region (and builds its IrAt) as an argument. */
 typedef struct {
     const Fn *g;   /* linearized input */
     Fn *h;         /* adjoint output */
@@ -33,18 +37,11 @@ typedef struct {
     struct Replay **replay; /* g GEN/RED at the top of a FOR's or a sum's
                                body -> the rows its forward copy recorded,
                                or NULL */
-    Ref replay_for; /* the FOR or sum whose reverse body is being built:
-                       its replayed loops read their rows instead of
-                       running */
     int small_tape; /* record no loop's rows (dxc --tape=small) */
-    Ref tape_active; /* the GEN whose reverse loop is recomputing its body:
-                        only its tapes are read (a nested GEN's tapes are
-                        local to the forward body that made them) */
     VEC(Frame) frames; /* reverse loops being built, outermost first */
     VEC(Ref) touched; /* every x whose ct changed, in order (rev_if reads it) */
     unsigned *stamp;  /* rev_if: dedupes touched entries */
     unsigned nstamp;
-    Emit e;
 } Tr;
 
 /* An expensive GEN or RED at the top of a FOR's or a sum's body (a
@@ -62,32 +59,38 @@ typedef struct Replay {
 } Replay;
 
 /* ---- linearize.c: copying IR from one function to another ---- */
-Ref ad_idx(Emit *e, Ref arr, Aff *ix, int nix);        /* arr[ix...] */
 Aff *ad_ivar_index(Fn *g, Ref loop);                   /* [iv_0, ..., iv_n-1] */
-/* in copied to dst of g, operands through map */
-Ref ad_copy_inst(Fn *g, Region *dst, const Inst *in, const Ref *map);
-/* a GEN/RED/LOOP's head (bounds, IVARs) copied, its body left empty */
-Ref ad_clone_loop_head(const Fn *f, Ref id, Fn *g, Region *dst, Ref *map);
+/* a GEN/RED/LOOP's head (bounds, IVARs; red: kind) copied to dst of g,
+ * primal, its body left empty */
+Ref ad_clone_loop_head(const Fn *f, Ref id, Fn *g, Region *dst, RedKind kind, Ref *map);
 Aff *ad_flat_index(Arena *a, Type t, long flat);        /* element flat of t */
 const char *ad_suffixed(Arena *a, const char *name, const char *suffix);
 Fn *ad_derived(const Fn *f, const char *name, FnKind kind);
 Ref *ad_ref_map(const Fn *f);                          /* f's values -> NOREF */
-Ref ad_result(Fn *h, Region *dst, Ref owner, int k, const Inst *from);
+/* RESULT k of owner at `at`, typed, named and placed (line) like `from`,
+ * the value of another function it stands for.  Standing for a tape as
+ * no tape (f_hvp's copy of f_grad's element tape, which f_hvp does not
+ * count as one: --stats), it takes the tape's spelled name (x_tape). */
+Ref ad_result(IrAt at, Ref owner, int k, const Inst *from);
 
-/* ---- ad.c ---- */
-Ref ad_zeros(Tr *T, Region *r, Type ty, const char *name);
-void ad_acc(Tr *T, Region *r, Ref buf, Aff *ix, int nix, Ref v);
-
-/* ---- tape.c ---- */
+/* ---- tape.c (ad.c calls it; it calls only ir.c and linearize.c) ---- */
 /* The non-lin values of FOR (or sum) id's body its reverse loop needs;
  * for a FOR, stored[j]: carried value j is recorded (NULL for a sum). */
 unsigned char *tape_needs(const Fn *g, Ref id, unsigned char *stored);
 /* Which loops at the top of id's body record their rows (see Replay). */
 unsigned char *tape_replayed(const Fn *g, Ref id, const unsigned char *need);
-Aff *tape_index(Fn *h, Ref iv, int32_t lo, Ref loop, int rank);
-void tape_record_row(Tr *T, Region *b, Ref tape, Ref iv, int32_t lo, Ref v, Type ct);
-Ref tape_new(Tr *T, Region *r, Type ct, int32_t lo, int32_t hi, const char *name);
-void tape_record_loop(Tr *T, const Region *src, int at, Region *b, Ref l, int32_t lo, int32_t hi);
+/* tape[i - lo] = v (iv NOREF: row 0), stored at `at` (a FOR body). */
+void tape_record_row(IrAt at, Ref tape, Ref iv, int32_t lo, Ref v, Type ct);
+/* The row of iteration iv (row iv - lo) of tape, read at `at`: an IDX,
+ * or for a row of arrays a GEN's RESULT. */
+Ref tape_read_row(IrAt at, Ref tape, Ref iv, int32_t lo);
+/* A tape for a value of type ct (named after it), one row per iteration
+ * of lo..hi, at `at`. */
+Ref tape_new(IrAt at, Type ct, int32_t lo, int32_t hi, const char *name);
+/* After the forward copy of FOR (or sum) body src into b of h's loop l:
+ * records the rows of loop src[at] (see Replay) in new tapes made before
+ * l.  Returns the line of the last row it records (line if none). */
+int tape_record_loop(Tr *T, const Region *src, int at, Region *b, Ref l, int32_t lo, int32_t hi, int line);
 void tape_replay_loop(Tr *T, Ref id, Ref iv, int32_t lo, Region *dst);
 
 #endif

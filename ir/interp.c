@@ -122,7 +122,7 @@ static void take_yields(Interp *I, const Region *r, int at, long step, long *win
         double t = I->val[b->yield.p[j]][0];
         if (in->op == OP_RED) {
             double was = I->val[res][0];
-            I->val[res][0] = red_step((int)in->k, was, t);
+            I->val[res][0] = red_step(in->red, was, t);
             if (win && I->val[res][0] != was)
                 win[j] = step;
         } else {
@@ -135,7 +135,7 @@ static void take_yields(Interp *I, const Region *r, int at, long step, long *win
 }
 
 /* Runs the body of a GEN/RED/LOOP at position `at` of r over its index
- * space (row-major, or backwards for a LOOP with k = 1). */
+ * space (row-major, or backwards for a LOOP with IF_BACKWARDS). */
 static void run_loop(Interp *I, const Region *r, int at)
 {
     const Fn *f = I->f;
@@ -143,16 +143,16 @@ static void run_loop(Interp *I, const Region *r, int at)
     const Inst *in = &f->v.p[id];
     const Region *b = in->reg[0];
     int nv = ir_nivars(f, id), nres = ir_nresults(f, r, at);
-    int back = in->op == OP_LOOP && in->k != 0;
+    int back = in->op == OP_LOOP && (in->flags & IF_BACKWARDS);
     /* for the trace: the step at which each max/min result last changed */
-    int argbest = I->tr && in->op == OP_RED && (in->k == RK_MAX || in->k == RK_MIN);
+    int argbest = I->tr && in->op == OP_RED && (in->red == RK_MAX || in->red == RK_MIN);
     long step = 0, *win = argbest ? calloc((size_t)nres + 1, sizeof(long)) : NULL;
     if (argbest && !win)
         BUG("interpreter: out of memory");
     for (int j = 0; j < nres; j++) {
         Ref res = r->ids.p[at + 1 + j];
         if (in->op == OP_RED)
-            I->val[res][0] = red_init((int)in->k);
+            I->val[res][0] = red_init(in->red);
     }
     /* an odometer over the dimensions; bounds of inner dims may depend on
      * outer IVARs, so they are evaluated when a dim (re)starts */
@@ -220,7 +220,7 @@ static void run_for(Interp *I, const Region *r, int at)
     long lo = aff_eval(I, in->ix[0]), hi = aff_eval(I, in->ix[1]);
     double *iv = I->val[b->ids.p[0]];
     for (long t = 0; t < hi - lo; t++) {
-        iv[0] = (double)(in->k ? hi - 1 - t : lo + t);
+        iv[0] = (double)(in->flags & IF_BACKWARDS ? hi - 1 - t : lo + t);
         run_region(I, b);
         size_t off = 0;
         for (int j = 0; j < in->nix; j++) {
@@ -237,7 +237,7 @@ static void run_for(Interp *I, const Region *r, int at)
     }
     for (int q = 0; q < ir_nresults(f, r, at); q++) {
         Ref res = r->ids.p[at + 1 + q];
-        memcpy(I->val[res], I->val[ir_carry(f, id, (int)f->v.p[res].k)],
+        memcpy(I->val[res], I->val[ir_carry(f, id, f->v.p[res].n)],
                sizeof(double) * (size_t)ty_size(f->v.p[res].ty));
     }
     free(next);
@@ -266,7 +266,7 @@ static void run_region(Interp *I, const Region *r)
         double *y = I->val[id];
         switch (in->op) {
         case OP_PARAM:
-            memcpy(y, I->in[(int)in->k], sizeof(double) * (size_t)ty_size(in->ty));
+            memcpy(y, I->in[in->n], sizeof(double) * (size_t)ty_size(in->ty));
             break;
         case OP_IF: {
             int side = I->val[in->arg[0]][0] != 0 ? 0 : 1;
@@ -278,7 +278,7 @@ static void run_region(Interp *I, const Region *r)
                 const Inst *res = &f->v.p[r->ids.p[j]];
                 if (res->op != OP_RESULT || res->arg[0] != id)
                     break;
-                Ref src = b->yield.p[(int)res->k];
+                Ref src = b->yield.p[res->n];
                 memcpy(I->val[r->ids.p[j]], I->val[src],
                        sizeof(double) * (size_t)ty_size(res->ty));
             }
@@ -308,23 +308,23 @@ static void run_region(Interp *I, const Region *r)
                 y[j] = I->val[in->list[j]][0];
             break;
         case OP_ZEROS:
-            /* a buffer left uninitialised (k = 1: stores write it before
+            /* a buffer left uninitialised (IF_NOINIT: stores write it before
              * anything reads it) starts as NaNs, so a read before its
              * store shows */
             for (long long j = 0; j < ty_size(in->ty); j++)
-                y[j] = in->k ? NAN : 0.0;
+                y[j] = in->flags & IF_NOINIT ? NAN : 0.0;
             break;
         case OP_ACC: {
             double *b = I->val[in->arg[0]] + offset(I, f->v.p[in->arg[0]].ty, in->ix, in->nix);
             double v = I->val[in->arg[1]][0];
-            *b = in->k ? v : *b + v;
+            *b = in->flags & IF_STORE ? v : *b + v;
             break;
         }
         default: {
             double x[3] = {0, 0, 0};
             for (int k = 0; k < op_info[in->op].nargs; k++)
                 x[k] = I->val[in->arg[k]][0];
-            y[0] = ir_eval_scalar((Op)in->op, x, in->k);
+            y[0] = ir_eval_scalar((Op)in->op, x, in->op == OP_POWI ? in->n : in->num);
             if (I->tr)
                 trace_op(I, (Op)in->op, x);
             break;

@@ -141,46 +141,125 @@ Region *ir_region_new(Fn *f, Ref owner, int side)
     return r;
 }
 
-Ref ir_emit(Fn *f, Region *r, Op op, Type ty, Ref a, Ref b, Ref c)
+IrAt ir_at(Fn *f, Region *r)
+{
+    IrAt at = {0};
+    at.f = f;
+    at.r = r;
+    at.rule_arg = -1;
+    return at;
+}
+
+IrAt ir_at_of(Fn *f, Region *r, const Inst *in)
+{
+    IrAt at = ir_at(f, r);
+    at.line = in->line;
+    at.role = in->role;
+    at.flags = in->flags;
+    at.rule_op = in->rule_op;
+    at.rule_arg = in->rule_arg;
+    return at;
+}
+
+Ref ir_add(IrAt at, Op op, Type ty, Ref a, Ref b, Ref c)
 {
     Inst in = {0};
     in.op = (uint16_t)op;
+    in.role = at.role;
+    in.flags = at.flags;
+    in.rule_op = at.rule_op;
+    in.rule_arg = at.rule_op ? at.rule_arg : -1;
+    in.line = at.line;
     in.ty = ty;
     in.arg[0] = a;
     in.arg[1] = b;
     in.arg[2] = c;
-    in.parent = r;
+    in.parent = at.r;
+    Fn *f = at.f;
     vec_push(f->arena, &f->v, in);
     Ref id = f->v.n - 1;
-    vec_push(f->arena, &r->ids, id);
+    vec_push(f->arena, &at.r->ids, id);
     return id;
+}
+
+Ref ir_op(IrAt at, Op op, Ref a, Ref b, Ref c)
+{
+    return ir_add(at, op, op_info[op].kind == K_BOOL ? ty_bool() : ty_scalar(), a, b, c);
+}
+
+Ref ir_num(IrAt at, double v)
+{
+    Ref c = ir_add(at, OP_CONST, ty_scalar(), NOREF, NOREF, NOREF);
+    at.f->v.p[c].num = v;
+    return c;
+}
+
+Ref ir_powi(IrAt at, Ref a, int n)
+{
+    Ref r = ir_add(at, OP_POWI, ty_scalar(), a, NOREF, NOREF);
+    at.f->v.p[r].n = n;
+    return r;
+}
+
+Ref ir_idx(IrAt at, Ref arr, Aff *ix, int nix)
+{
+    Ref r = ir_add(at, OP_IDX, ty_scalar(), arr, NOREF, NOREF);
+    at.f->v.p[r].nix = nix;
+    at.f->v.p[r].ix = ix;
+    return r;
+}
+
+Ref ir_acc(IrAt at, Ref buf, Aff *ix, int nix, Ref v)
+{
+    Ref a = ir_add(at, OP_ACC, ty_none(), buf, v, NOREF);
+    at.f->v.p[a].nix = nix;
+    at.f->v.p[a].ix = ix;
+    return a;
+}
+
+Ref ir_result(IrAt at, Type ty, Ref owner, int n)
+{
+    Ref r = ir_add(at, OP_RESULT, ty, owner, NOREF, NOREF);
+    at.f->v.p[r].n = n;
+    return r;
+}
+
+Ref ir_emit(Fn *f, Region *r, Op op, Type ty, Ref a, Ref b, Ref c)
+{
+    return ir_add(ir_at(f, r), op, ty, a, b, c);
 }
 
 Ref ir_const(Fn *f, Region *r, double k)
 {
-    Ref c = ir_emit(f, r, OP_CONST, ty_scalar(), NOREF, NOREF, NOREF);
-    f->v.p[c].k = k;
-    return c;
+    return ir_num(ir_at(f, r), k);
 }
 
 Ref ir_param(Fn *f, Region *r, int index)
 {
     Ref p = ir_emit(f, r, OP_PARAM, f->in.p[index].ty, NOREF, NOREF, NOREF);
-    f->v.p[p].k = index;
+    f->v.p[p].n = index;
     f->v.p[p].name = f->in.p[index].name;
     return p;
 }
 
-Ref ir_loop_new(Fn *f, Region *r, Op op, Type ty, int nivars)
+/* The IVARs 0..n-1 of loop l, at the start of its body (primal). */
+static void add_ivars(Fn *f, Ref l, int n)
+{
+    IrAt at = ir_at(f, f->v.p[l].reg[0]);
+    for (int k = 0; k < n; k++) {
+        Ref iv = ir_add(at, OP_IVAR, ty_index(), NOREF, NOREF, NOREF);
+        f->v.p[iv].n = k;
+    }
+}
+
+Ref ir_loop(IrAt at, Op op, Type ty, int nivars, RedKind kind)
 {
     ASSERT(op == OP_GEN || op == OP_RED || op == OP_LOOP);
-    Ref l = ir_emit(f, r, op, ty, NOREF, NOREF, NOREF);
-    Region *body = ir_region_new(f, l, 0);
-    f->v.p[l].reg[0] = body;
-    for (int k = 0; k < nivars; k++) {
-        Ref iv = ir_emit(f, body, OP_IVAR, ty_index(), NOREF, NOREF, NOREF);
-        f->v.p[iv].k = k;
-    }
+    Fn *f = at.f;
+    Ref l = ir_add(at, op, ty, NOREF, NOREF, NOREF);
+    f->v.p[l].reg[0] = ir_region_new(f, l, 0);
+    f->v.p[l].red = (uint8_t)kind;
+    add_ivars(f, l, nivars);
     if (op == OP_LOOP) {
         f->v.p[l].nix = nivars;
         f->v.p[l].ix = arena_alloc(f->arena, sizeof(Aff) * (size_t)(2 * nivars + 1));
@@ -188,6 +267,18 @@ Ref ir_loop_new(Fn *f, Region *r, Op op, Type ty, int nivars)
         f->v.p[l].ix = arena_alloc(f->arena, sizeof(Aff) * 2);
     }
     return l;
+}
+
+Ref ir_loop_new(Fn *f, Region *r, Op op, Type ty, int nivars)
+{
+    return ir_loop(ir_at(f, r), op, ty, nivars, RK_SUM);
+}
+
+const char *ir_shown_name(Arena *a, const Inst *in)
+{
+    if (!in->name || !ir_is_tape(in))
+        return in->name;
+    return arena_printf(a, "%s_tape", in->name);
 }
 
 int ir_is_loop(const Inst *in)
@@ -208,9 +299,10 @@ int ir_naffs(const Inst *in)
     }
 }
 
-Ref ir_for_new(Fn *f, Region *r, int32_t lo, int32_t hi, int nix, const Ref *init)
+Ref ir_for(IrAt at, int32_t lo, int32_t hi, int nix, const Ref *init, const uint8_t *crole)
 {
-    Ref l = ir_emit(f, r, OP_FOR, ty_none(), NOREF, NOREF, NOREF);
+    Fn *f = at.f;
+    Ref l = ir_add(at, OP_FOR, ty_none(), NOREF, NOREF, NOREF);
     Region *body = ir_region_new(f, l, 0);
     Inst *in = &f->v.p[l];
     in->reg[0] = body;
@@ -221,20 +313,75 @@ Ref ir_for_new(Fn *f, Region *r, int32_t lo, int32_t hi, int nix, const Ref *ini
     in->list = arena_alloc(f->arena, sizeof(Ref) * (size_t)(nix + 1));
     for (int j = 0; j < nix; j++)
         f->v.p[l].list[j] = init[j];
-    Ref iv = ir_emit(f, body, OP_IVAR, ty_index(), NOREF, NOREF, NOREF);
-    f->v.p[iv].k = 0;
+    add_ivars(f, l, 1);
+    IrAt cat = ir_at(f, body);
     for (int j = 0; j < nix; j++) {
-        Ref c = ir_emit(f, body, OP_CARRY, f->v.p[init[j]].ty, NOREF, NOREF, NOREF);
-        f->v.p[c].k = j;
+        cat.role = crole ? crole[j] : ROLE_PRIMAL;
+        Ref c = ir_add(cat, OP_CARRY, f->v.p[init[j]].ty, NOREF, NOREF, NOREF);
+        f->v.p[c].n = j;
         f->v.p[c].name = f->v.p[init[j]].name;
     }
     return l;
 }
 
+Ref ir_for_new(Fn *f, Region *r, int32_t lo, int32_t hi, int nix, const Ref *init)
+{
+    return ir_for(ir_at(f, r), lo, hi, nix, init, NULL);
+}
+
+/* r through map (NULL, or an entry NOREF: unchanged). */
+static Ref through(const Ref *map, Ref r)
+{
+    return r == NOREF || !map || map[r] == NOREF ? r : map[r];
+}
+
+/* Copies the index data of `in` to the new instruction x, through map. */
+static void copy_index_data(Fn *g, Inst *x, const Inst *in, const Ref *map)
+{
+    x->nix = in->nix;
+    int na = ir_naffs(in);
+    if (na) {
+        x->ix = arena_alloc(g->arena, sizeof(Aff) * (size_t)na);
+        for (int j = 0; j < na; j++)
+            x->ix[j] = map ? aff_remap(g->arena, in->ix[j], map) : aff_copy(g->arena, in->ix[j]);
+    }
+    if (in->op == OP_LIT) {
+        x->list = arena_alloc(g->arena, sizeof(Ref) * (size_t)(in->nix + 1));
+        for (int j = 0; j < in->nix; j++)
+            x->list[j] = through(map, in->list[j]);
+    }
+}
+
+Ref ir_copy_at(IrAt at, const Inst *in, const Ref *map)
+{
+    Fn *g = at.f;
+    Inst old = *in; /* emitting may move in, if it is g's */
+    Ref n;
+    if (ir_is_loop(&old)) {
+        int nv = old.op == OP_GEN ? old.ty.rank : old.op == OP_RED ? 1 : old.nix;
+        n = ir_loop(at, (Op)old.op, old.ty, nv, (RedKind)old.red);
+    } else {
+        n = ir_add(at, (Op)old.op, old.ty, NOREF, NOREF, NOREF);
+    }
+    Inst *x = &g->v.p[n];
+    for (int k = 0; k < 3; k++)
+        x->arg[k] = through(map, old.arg[k]);
+    x->n = old.n;
+    x->num = old.num;
+    x->name = old.name;
+    copy_index_data(g, x, &old, map);
+    return n;
+}
+
+Ref ir_copy_inst(Fn *g, Region *dst, const Inst *in, const Ref *map)
+{
+    return ir_copy_at(ir_at_of(g, dst, in), in, map);
+}
+
 Ref ir_carry(const Fn *f, Ref loop, int j)
 {
     Ref c = f->v.p[loop].reg[0]->ids.p[1 + j];
-    ASSERT(f->v.p[c].op == OP_CARRY && (int)f->v.p[c].k == j);
+    ASSERT(f->v.p[c].op == OP_CARRY && f->v.p[c].n == j);
     return c;
 }
 
@@ -255,13 +402,13 @@ Ref ir_ivar(const Fn *f, Ref loop, int k)
     const Region *b = f->v.p[loop].reg[0];
     ASSERT(k < b->ids.n);
     Ref iv = b->ids.p[k];
-    ASSERT(f->v.p[iv].op == OP_IVAR && (int)f->v.p[iv].k == k);
+    ASSERT(f->v.p[iv].op == OP_IVAR && f->v.p[iv].n == k);
     return iv;
 }
 
 int ir_is_const(Fn *f, Ref r, double k)
 {
-    return r != NOREF && f->v.p[r].op == OP_CONST && f->v.p[r].k == k;
+    return r != NOREF && f->v.p[r].op == OP_CONST && f->v.p[r].num == k;
 }
 
 int ir_nresults(const Fn *f, const Region *r, int at)
@@ -288,10 +435,40 @@ static void print_ref(Fn *f, Ref r, FILE *out)
         return;
     }
     Inst *in = &f->v.p[r];
-    if (in->op == OP_CONST && !in->lin)
-        fprintf(out, "%.17g", in->k);
+    if (in->op == OP_CONST && in->role != ROLE_TANGENT)
+        fprintf(out, "%.17g", in->num);
     else
         fprintf(out, "%%%d", r);
+}
+
+/* What the instruction is, before its op: "tangent.", "adjoint.", "tape.",
+ * "tangent.rev." (a tangent of the reverse sweep), "tangent.tape.". */
+static void print_role(const Inst *in, FILE *out)
+{
+    static const char *role[] = {"", "tangent.", "adjoint.", "tape."};
+    fputs(role[in->role], out);
+    if (in->flags & IF_REV)
+        fputs("rev.", out);
+    if (in->flags & IF_TAPE)
+        fputs("tape.", out);
+}
+
+/* The comment after an instruction: its name, line and rule. */
+static void print_note(const Inst *in, FILE *out)
+{
+    if (in->name || in->line || in->rule_op)
+        fputs("    ;", out);
+    if (in->name)
+        fprintf(out, " %s", in->name);
+    if (in->line)
+        fprintf(out, " line %d", in->line);
+    if (in->rule_op) {
+        fputs(" rule ", out);
+        for (const char *c = op_info[in->rule_op].name; *c; c++)
+            fputc(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c, out);
+        if (in->rule_arg >= 0)
+            fprintf(out, "/%d", in->rule_arg);
+    }
 }
 
 static void print_aff(Aff x, FILE *out)
@@ -335,19 +512,20 @@ static void print_loop(Fn *f, Region *r, int at, int depth, FILE *out)
     int n = 0;
     for (int j = 0; j < ir_nresults(f, r, at); j++)
         fprintf(out, "%s%%%d", n++ ? ", " : "", r->ids.p[at + 1 + j]);
-    fprintf(out, "%s%s", n ? " = " : "", in->lin ? "lin." : "");
+    fputs(n ? " = " : "", out);
+    print_role(in, out);
     int nv = ir_nivars(f, id);
     if (in->op == OP_GEN) {
         fputs("gen", out);
         for (int d = 0; d < nv; d++)
             fprintf(out, " %%%d<%d", ir_ivar(f, id, d), (int)in->ty.dim[d]);
     } else if (in->op == OP_RED) {
-        fprintf(out, "red.%s %%%d in ", red[(int)in->k], ir_ivar(f, id, 0));
+        fprintf(out, "red.%s %%%d in ", red[in->red], ir_ivar(f, id, 0));
         print_aff(in->ix[0], out);
         fputs("..", out);
         print_aff(in->ix[1], out);
     } else {
-        fprintf(out, "loop%s", in->k ? ".rev" : "");
+        fprintf(out, "loop%s", in->flags & IF_BACKWARDS ? ".rev" : "");
         for (int d = 0; d < nv; d++) {
             fprintf(out, "%s%%%d in ", d ? "," : " ", ir_ivar(f, id, d));
             print_aff(in->ix[d], out);
@@ -377,7 +555,9 @@ static void print_inst(Fn *f, Region *r, int at, int depth, FILE *out)
         int n = 0;
         for (int j = 0; j < ir_nresults(f, r, at); j++)
             fprintf(out, "%s%%%d", n++ ? ", " : "", r->ids.p[at + 1 + j]);
-        fprintf(out, "%sfor%s %%%d in ", n ? " = " : "", in->k ? ".rev" : "", in->reg[0]->ids.p[0]);
+        fputs(n ? " = " : "", out);
+        print_role(in, out);
+        fprintf(out, "for%s %%%d in ", in->flags & IF_BACKWARDS ? ".rev" : "", in->reg[0]->ids.p[0]);
         print_aff(in->ix[0], out);
         fputs("..", out);
         print_aff(in->ix[1], out);
@@ -405,18 +585,21 @@ static void print_inst(Fn *f, Region *r, int at, int depth, FILE *out)
         fprintf(out, "%*s}\n", 2 * depth + 2, "");
         return;
     }
-    if (in->ty.kind == TY_NONE)
-        fprintf(out, "%s", in->lin ? "lin." : "");
-    else
-        fprintf(out, "%%%d = %s", id, in->lin ? "lin." : "");
+    if (in->ty.kind != TY_NONE)
+        fprintf(out, "%%%d = ", id);
+    print_role(in, out);
     for (const char *c = op_info[in->op].name; *c; c++)
         fputc(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c, out);
-    if (in->op == OP_CONST || in->op == OP_POWI)
-        fprintf(out, " %.17g", in->k);
-    if (in->op == OP_PARAM)
-        fprintf(out, " %d", (int)in->k);
-    if ((in->op == OP_ACC || in->op == OP_ZEROS) && in->k)
-        fputs(in->op == OP_ACC ? ".store" : ".noinit", out);
+    if (in->op == OP_CONST)
+        fprintf(out, " %.17g", in->num);
+    if (in->op == OP_POWI || in->op == OP_PARAM)
+        fprintf(out, " %d", (int)in->n);
+    if (in->flags & IF_STORE)
+        fputs(".store", out);
+    if (in->flags & IF_NOINIT)
+        fputs(".noinit", out);
+    if (in->flags & IF_ACC)
+        fputs(".acc", out);
     if (in->ty.rank) {
         fputs(" <", out);
         for (int d = 0; d < in->ty.rank; d++)
@@ -438,12 +621,7 @@ static void print_inst(Fn *f, Region *r, int at, int depth, FILE *out)
             fputs(i ? ", " : " ", out);
             print_ref(f, in->list[i], out);
         }
-    if (in->name || in->line)
-        fputs("    ;", out);
-    if (in->name)
-        fprintf(out, " %s", in->name);
-    if (in->line)
-        fprintf(out, " line %d", in->line);
+    print_note(in, out);
     fputc('\n', out);
 }
 
@@ -504,7 +682,7 @@ static void verify_region(Fn *f, Region *r, unsigned char *seen)
             int nv = ir_nivars(f, id);
             ASSERT(b->ids.n >= nv);
             for (int d = 0; d < nv; d++)
-                ASSERT(f->v.p[b->ids.p[d]].op == OP_IVAR && (int)f->v.p[b->ids.p[d]].k == d);
+                ASSERT(f->v.p[b->ids.p[d]].op == OP_IVAR && f->v.p[b->ids.p[d]].n == d);
             if (in->op == OP_LOOP)
                 ASSERT(b->yield.n == 0);
             int nb = in->op == OP_RED ? 2 : in->op == OP_LOOP ? 2 * nv : 0;
@@ -520,7 +698,7 @@ static void verify_region(Fn *f, Region *r, unsigned char *seen)
             for (int j = 0; j < in->nix; j++) {
                 ASSERT(seen[in->list[j]]);
                 Inst *c = &f->v.p[b->ids.p[1 + j]];
-                ASSERT(c->op == OP_CARRY && (int)c->k == j && ty_eq(c->ty, f->v.p[in->list[j]].ty));
+                ASSERT(c->op == OP_CARRY && c->n == j && ty_eq(c->ty, f->v.p[in->list[j]].ty));
             }
             verify_region(f, b, seen);
             ASSERT(b->yield.n == in->nix);
@@ -545,7 +723,7 @@ static void verify_region(Fn *f, Region *r, unsigned char *seen)
         if (in->op == OP_RESULT) {
             Inst *x = &f->v.p[in->arg[0]];
             ASSERT(x->op == OP_IF || x->op == OP_GEN || x->op == OP_RED || x->op == OP_FOR);
-            ASSERT((int)in->k < x->reg[0]->yield.n);
+            ASSERT(in->n < x->reg[0]->yield.n);
         }
         seen[id] = 1;
     }

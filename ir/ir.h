@@ -21,12 +21,12 @@
  * region computing one element, as in Halide or Dex:
  *
  *   GEN   ty = the index space [d0, d1, ...]; its region starts with one
- *         IVAR per dimension (IVAR.k = 0, 1, ...; each runs 0..d-1) and
+ *         IVAR per dimension (IVAR.n = 0, 1, ...; each runs 0..d-1) and
  *         yields m scalars; the m RESULTs after the GEN are arrays of
  *         shape ty (result k holds yield k at every index).  Elementwise
  *         arithmetic, comprehensions, @, transpose, outer and sub-array
  *         views X[t] all become GENs.
- *   RED   a reduction (k: RK_SUM, RK_PROD, RK_MAX, RK_MIN) over one IVAR
+ *   RED   a reduction (red: RK_SUM, RK_PROD, RK_MAX, RK_MIN) over one IVAR
  *         running from ix[0] to ix[1] - 1, affine bounds in the IVARs of
  *         enclosing loops (triangular sums); yields m scalars, each
  *         reduced, giving m scalar RESULTs.
@@ -37,7 +37,7 @@
  *
  * The reverse sweep adds effects: ZEROS makes a zeroed mutable buffer (an
  * adjoint array, a tape, or a rank-0 accumulator cell), ACC adds a value
- * into one element of it (k = 1: stores instead, when every element is
+ * into one element of it (IF_STORE: stores instead, when every element is
  * written exactly once), and LOOP runs a region over an index space for
  * its ACCs only.  A buffer is read (IDX, or as a whole array) only after
  * every ACC into it; passes keep ACCs in order and never remove them
@@ -49,17 +49,17 @@
  * in Affs.
  *
  * Loops.  `for i in a..b { body }` is a FOR: it runs its region reg[0]
- * for i = ix[0] .. ix[1] - 1 (constants; backwards when k = 1).  The
+ * for i = ix[0] .. ix[1] - 1 (constants; backwards with IF_BACKWARDS).  The
  * region starts with the loop's IVAR, then one CARRY per carried variable
- * (CARRY.k = j, its type the variable's, scalar or array): the value at
+ * (CARRY.n = j, its type the variable's, scalar or array): the value at
  * the start of the iteration.  The FOR's list[0..nix) holds the initial
  * values; the region yields the nix values at the end of an iteration;
  * the nix RESULTs after the FOR are the values after the last iteration
  * (the initial ones if it runs no iteration).  Variables first assigned
  * in the body are local to it.  Reverse mode records what its reverse
- * loop needs in tapes: ZEROS buffers (k = 1) with one row per iteration,
+ * loop needs in tapes: ZEROS buffers (ROLE_TAPE, IF_NOINIT) with one row per iteration,
  * written by ACC stores at [i - a, ...] inside the forward loop and read
- * by IDX in the reverse loop, a FOR with k = 1 whose carried values are
+ * by IDX in the reverse loop, a FOR with IF_BACKWARDS whose carried values are
  * the adjoints of the forward loop's.  Besides carried values (row i - a:
  * the value iteration i starts from), such tapes hold the results of the
  * body's reductions and matvec GENs (row i - a: their values in iteration
@@ -136,16 +136,72 @@ typedef struct {
 
 typedef enum { RK_SUM, RK_PROD, RK_MAX, RK_MIN } RedKind;
 
+/* What an instruction is in the derivative program (Inst.role).  The
+ * AD passes set it when they emit the instruction; copies keep it.
+ *
+ *   ROLE_PRIMAL   the computation itself: the primal program, its copy in
+ *                 every derivative, the partials a rule builds from primal
+ *                 values, the forward recomputation inside a reverse loop
+ *                 and the writes and reads of tape rows (what was neither
+ *                 `lin`, `rev` nor `tape`).
+ *   ROLE_TANGENT  linear in the input tangents (was `lin`): what
+ *                 ad_linearize emits for the tangents, in f_jvp and f_hvp.
+ *                 In f_hvp, the tangent of a value of f_grad's reverse
+ *                 sweep also has IF_REV (was lin + rev), and that of a
+ *                 tape IF_TAPE (was lin + tape).
+ *   ROLE_ADJOINT  the reverse sweep (was `rev` without `lin`): what
+ *                 ad_transpose emits for the cotangents (their zeroed
+ *                 buffers, the transposed instructions, the accumulations,
+ *                 the reverse loops and ifs), and its copy in f_hvp (the
+ *                 primal program of f_hvp, still the adjoint of f's).
+ *   ROLE_TAPE     a tape (was `tape`): a for loop's ZEROS buffer of rows
+ *                 and a GEN's RESULT that records an element value, both
+ *                 written by the forward sweep and read by the reverse
+ *                 one.  Its name is the recorded value's ("x"); the C
+ *                 generator spells it x_tape.
+ *
+ * So f_jvp holds PRIMAL and TANGENT; f_grad and f_vjp PRIMAL, TAPE and
+ * ADJOINT; f_hvp all four.  As before the roles, f_hvp's copy of a
+ * structured instruction of f_grad's reverse sweep is PRIMAL where
+ * ad_linearize builds it anew (an IF, a GEN/RED/LOOP head, a RESULT: only
+ * a FOR keeps ADJOINT), and its copy of an element tape's RESULT is no
+ * tape (it is named x_tape instead: see ad_result).
+ *
+ * Inst.flags: IF_ACC an ADD accumulating an adjoint (was acc); IF_BACKWARDS
+ * a LOOP or FOR that runs backwards, IF_STORE an ACC that stores instead
+ * of adding, IF_NOINIT a ZEROS that needs no zeroing (each was k = 1);
+ * IF_REV and IF_TAPE beside ROLE_TANGENT, as above. */
+typedef enum { ROLE_PRIMAL, ROLE_TANGENT, ROLE_ADJOINT, ROLE_TAPE } Role;
+enum {
+    IF_ACC = 1 << 0,
+    IF_BACKWARDS = 1 << 1,
+    IF_STORE = 1 << 2,
+    IF_NOINIT = 1 << 3,
+    IF_REV = 1 << 4,
+    IF_TAPE = 1 << 5,
+};
+
 typedef struct {
     uint16_t op;
-    uint8_t lin;      /* a tangent: linear in the inputs' tangents */
-    uint8_t acc;      /* an ADD that accumulates an adjoint */
-    uint8_t rev;      /* part of the reverse sweep */
-    uint8_t tape;     /* ZEROS: a tape of a for loop (line: the loop's) */
+    uint8_t role;     /* Role */
+    uint8_t flags;    /* IF_* */
+    uint8_t red;      /* RED: its RedKind */
     Type ty;
     Ref arg[3];
-    double k;         /* CONST value; POWI exponent; PARAM/RESULT/IVAR index;
-                         RED kind; LOOP 1: backwards; ACC 1: store */
+    int32_t n;        /* PARAM: input index; RESULT: which result; IVAR:
+                         which dimension; CARRY: which carried value; POWI:
+                         the exponent */
+    double num;       /* CONST: the value */
+    /* The derivative rule that made it (ops.def RULE, rules.c; the
+     * structural ones of ad_linearize and ad_transpose for IDX, LIT, ACC,
+     * ZEROS and the loops): the op whose rule it is, and the operand the
+     * partial is with respect to, or -1 for an instruction of the rule
+     * tied to no one operand (the sum of the terms).  A transposed
+     * instruction inherits the facts of the tangent one it transposes.
+     * rule_op 0 (CONST, which has no rule) and rule_arg -1: made by no
+     * rule (copies of primal code, accumulations, zeros, tapes). */
+    uint16_t rule_op;
+    int8_t rule_arg;
     Region *reg[2];   /* IF: then, else; GEN/RED/LOOP/FOR: reg[0] the body */
     int nix;          /* IDX/ACC: indices; LOOP: dimensions; LIT: elements;
                          FOR: carried values */
@@ -223,9 +279,61 @@ typedef struct {
 /* ---- ir.c: building, querying, printing, verifying ---- */
 Fn *ir_fn_new(Arena *a, const char *name, FnKind kind);
 Region *ir_region_new(Fn *f, Ref owner, int side);
+/* Builders.  An IrAt says where an instruction goes (appended to region r
+ * of f) and what it is (line, role, flags, rule: see Inst); each builder
+ * sets every fact at emission and returns the new instruction.  IrAt is a
+ * value: a caller passes a changed copy (IrAt in = at; in.r = body)
+ * instead of moving a cursor and restoring it.  A zero rule_op means no
+ * rule (rule_arg then becomes -1). */
+typedef struct {
+    Fn *f;
+    Region *r;
+    int line;
+    uint8_t role, flags;
+    uint16_t rule_op;
+    int8_t rule_arg;
+} IrAt;
+IrAt ir_at(Fn *f, Region *r);                  /* primal, no line, no rule */
+IrAt ir_at_of(Fn *f, Region *r, const Inst *in); /* in's line, role, flags, rule */
+Ref ir_add(IrAt at, Op op, Type ty, Ref a, Ref b, Ref c);
+Ref ir_op(IrAt at, Op op, Ref a, Ref b, Ref c); /* scalar (bool for K_BOOL) */
+Ref ir_num(IrAt at, double v);                  /* CONST v */
+Ref ir_powi(IrAt at, Ref a, int n);             /* a ^ n */
+Ref ir_idx(IrAt at, Ref arr, Aff *ix, int nix); /* arr[ix...] */
+Ref ir_acc(IrAt at, Ref buf, Aff *ix, int nix, Ref v); /* buf[ix...] += v */
+Ref ir_result(IrAt at, Type ty, Ref owner, int n);     /* RESULT n of owner */
+/* A loop-like instruction (see ir_loop_new) with at's facts; its IVARs
+ * are primal.  RED: kind; for the others kind is 0. */
+Ref ir_loop(IrAt at, Op op, Type ty, int nivars, RedKind kind);
+/* A FOR (see ir_for_new) with at's facts; its IVAR is primal, its CARRYs
+ * get crole[j] (NULL: all primal), named like their initial values. */
+Ref ir_for(IrAt at, int32_t lo, int32_t hi, int nix, const Ref *init, const uint8_t *crole);
+/* A copy of in (of any Fn) appended at `at`: op, type, red, n, num,
+ * name and index data from in; line, role, flags and rule from at.  Its
+ * operands and list go through map (old Ref -> new Ref; an entry NOREF:
+ * unchanged), its indices too (map must hold their IVARs); map NULL
+ * copies all of them unchanged.  A GEN, RED or LOOP gets a new empty body
+ * with its IVARs (the caller maps in's to them); an IF gets none. */
+Ref ir_copy_at(IrAt at, const Inst *in, const Ref *map);
+/* The copy that keeps every fact of in: ir_copy_at(ir_at_of(g, dst, in)). */
+Ref ir_copy_inst(Fn *g, Region *dst, const Inst *in, const Ref *map);
+/* The old shapes, for code that builds primal IR: primal, no line. */
 Ref ir_emit(Fn *f, Region *r, Op op, Type ty, Ref a, Ref b, Ref c);
 Ref ir_const(Fn *f, Region *r, double k);
 Ref ir_param(Fn *f, Region *r, int index);
+/* Is in part of the reverse sweep (ROLE_ADJOINT, or a tangent of it)?
+ * Is it a tape (ROLE_TAPE, or a tangent of one)? */
+static inline int ir_is_rev(const Inst *in)
+{
+    return in->role == ROLE_ADJOINT || (in->flags & IF_REV);
+}
+static inline int ir_is_tape(const Inst *in)
+{
+    return in->role == ROLE_TAPE || (in->flags & IF_TAPE);
+}
+/* The source name of in as the generated code and the views spell it: a
+ * tape's is its value's with "_tape" (x_tape); NULL if it has none. */
+const char *ir_shown_name(Arena *a, const Inst *in);
 Type ty_scalar(void);
 Type ty_bool(void);
 Type ty_index(void);
@@ -240,7 +348,7 @@ Aff aff_remap(Arena *a, Aff x, const Ref *map);
 int aff_eq(Aff x, Aff y);
 /* Loop-like instructions own reg[0], which starts with their IVARs:
  * GEN: rank of ty; RED: 1; LOOP: nix.  ir_loop_new builds the
- * instruction, its region and its IVARs (IVAR.k = 0, 1, ...). */
+ * instruction, its region and its IVARs (IVAR.n = 0, 1, ...). */
 Ref ir_loop_new(Fn *f, Region *r, Op op, Type ty, int nivars);
 Ref ir_ivar(const Fn *f, Ref loop, int k);     /* its k-th IVAR */
 int ir_nivars(const Fn *f, Ref loop);
@@ -304,18 +412,12 @@ Fn *ad_linearize(const Fn *f, const char *name, FnKind kind);
  * (small_tape: see Unit). */
 Fn *ad_transpose(const Fn *lin, const char *name, FnKind kind, int small_tape);
 
-/* rules.c: the partial derivative of instruction `at` in operand k,
- * emitted into region r of g; x is the operand map (old Ref -> g Ref). */
-typedef struct {
-    Fn *g;           /* the function being built */
-    Region *r;       /* where to emit */
-    int line;        /* source line for emitted instructions */
-    int rev;         /* emitting the reverse sweep */
-} Emit;
-Ref rule_partial(Emit *e, const Inst *at, const Ref *args, Ref y, int k);
+/* rules.c: the partial derivative of instruction `in` in operand k,
+ * emitted at `at` (of the function being built) with the rule's facts
+ * (rule_op in->op, rule_arg k); x maps in's operands to values of that
+ * function, y is in's own value there.  NOREF: identically 0. */
+Ref rule_partial(IrAt at, const Inst *in, const Ref *x, Ref y, int k);
 int rule_has(Op op);
-Ref em(Emit *e, Op op, Ref a, Ref b, Ref c);
-Ref em_const(Emit *e, double k);
 
 /* ---- opt.c: clean-up passes, each void pass(Fn *) ---- */
 void opt_fold(Fn *f);

@@ -2,8 +2,10 @@
  * linearize.c - forward mode as an IR-to-IR pass (ad_linearize): after
  * every primal instruction, its tangent, the sum over operands of
  * partial_k * tangent_k with the partials of rules.c.  Tangent
- * instructions are marked `lin`; they are linear in the input tangents
- * and use only ADD, SUB, NEG, MUL and DIV by a primal value.  The result
+ * instructions have ROLE_TANGENT and the rule facts of the op they come
+ * from (see Inst); they are linear in the input tangents and use only
+ * ADD, SUB, NEG, MUL and DIV by a primal value.  Every instruction is
+ * built at an explicit IrAt, its facts set as it is emitted.  The result
  * is f_jvp, the input of the transposition (ad.c) that gives f_grad, and,
  * applied to f_grad, f_hvp.  Also the copying helpers both passes share.
  */
@@ -17,55 +19,58 @@ typedef struct {
     Fn *g;
     Ref *map;  /* f value -> g value */
     Ref *tan;  /* f value -> g tangent, NOREF for zero */
-    Emit e;
+    int rule_line; /* the line of the last op whose rule was applied: a
+                      zero tangent made after it takes it */
 } Lin;
 
-static Ref lin_inst(Lin *L, Region *r, Op op, Ref a, Ref b)
+/* Where a tangent goes: region r of g, from source line `line`, by the
+ * rule of op (operand k; -1: not one operand's; op 0: no rule). */
+static IrAt tan_at(Lin *L, Region *r, int line, Op op, int k)
 {
-    L->e.r = r;
-    Ref t = em(&L->e, op, a, b, NOREF);
-    L->g->v.p[t].lin = 1;
-    return t;
+    IrAt at = ir_at(L->g, r);
+    at.line = line;
+    at.role = ROLE_TANGENT;
+    at.rule_op = (uint16_t)op;
+    at.rule_arg = (int8_t)k;
+    return at;
 }
 
 /* t * p, with p = 1 and p = -1 simplified. */
-static Ref lin_scale(Lin *L, Region *r, Ref p, Ref t)
+static Ref lin_scale(Lin *L, IrAt at, Ref p, Ref t)
 {
     if (p == NOREF || t == NOREF)
         return NOREF;
     if (ir_is_const(L->g, p, 1))
         return t;
     if (ir_is_const(L->g, p, -1))
-        return lin_inst(L, r, OP_NEG, t, NOREF);
-    return lin_inst(L, r, OP_MUL, t, p);
+        return ir_op(at, OP_NEG, t, NOREF, NOREF);
+    return ir_op(at, OP_MUL, t, p, NOREF);
 }
 
-static Ref lin_add(Lin *L, Region *r, Ref a, Ref b)
+static Ref lin_add(IrAt at, Ref a, Ref b)
 {
     if (a == NOREF)
         return b;
     if (b == NOREF)
         return a;
-    return lin_inst(L, r, OP_ADD, a, b);
+    return ir_op(at, OP_ADD, a, b, NOREF);
 }
 
-static Ref lin_zero(Lin *L, Region *r)
+/* A zero tangent at `at` (its line: rule_line's). */
+static Ref lin_zero(Lin *L, IrAt at)
 {
-    L->e.r = r;
-    Ref z = em_const(&L->e, 0);
-    L->g->v.p[z].lin = 1;
-    return z;
+    at.line = L->rule_line;
+    return ir_num(at, 0);
 }
 
-/* A zero tangent shaped like f's value x. */
-static Ref lin_zero_like(Lin *L, Region *r, Ref x)
+/* A zero tangent shaped like f's value x (an array's with no line). */
+static Ref lin_zero_like(Lin *L, IrAt at, Ref x)
 {
     Type t = L->f->v.p[x].ty;
     if (!t.rank)
-        return lin_zero(L, r);
-    Ref z = ir_emit(L->g, r, OP_ZEROS, t, NOREF, NOREF, NOREF);
-    L->g->v.p[z].lin = 1;
-    return z;
+        return lin_zero(L, at);
+    at.line = 0;
+    return ir_add(at, OP_ZEROS, t, NOREF, NOREF, NOREF);
 }
 
 /* A partial derivative that a rule built for a one-argument function
@@ -85,18 +90,29 @@ static void name_partial(Fn *g, const Inst *in, Ref p, int before)
 }
 
 static void lin_region(Lin *L, const Region *src, Region *dst);
-Ref ad_copy_inst(Fn *g, Region *dst, const Inst *in, const Ref *map);
+
+/* The tangent of array op `in` (IDX, LIT, ZEROS, ACC): the same op on
+ * tangents, with in's facts as a tangent's (in f_hvp, a tangent of the
+ * reverse sweep or of a tape says so: IF_REV, IF_TAPE). */
+static IrAt array_tan_at(Lin *L, Region *dst, const Inst *in)
+{
+    IrAt at = tan_at(L, dst, in->line, (Op)in->op, in->op == OP_IDX ? 0 : -1);
+    at.flags = (uint8_t)(in->flags & (in->op == OP_ZEROS ? ~IF_NOINIT : 0xff));
+    at.flags |= (uint8_t)((ir_is_rev(in) ? IF_REV : 0) | (ir_is_tape(in) ? IF_TAPE : 0));
+    return at;
+}
 
 /* IDX, LIT, ZEROS, ACC: the primal copy and the same op on tangents. */
 static void lin_array_op(Lin *L, const Inst *in, Ref id, Region *dst)
 {
     Fn *g = L->g;
-    Ref y = ad_copy_inst(g, dst, in, L->map);
+    Ref y = ir_copy_inst(g, dst, in, L->map);
     Ref t = NOREF;
+    IrAt at = array_tan_at(L, dst, in);
     switch (in->op) {
     case OP_IDX:
         if (L->tan[in->arg[0]] != NOREF) {
-            t = ad_copy_inst(g, dst, in, L->map);
+            t = ir_copy_at(at, in, L->map);
             g->v.p[t].arg[0] = L->tan[in->arg[0]];
         }
         break;
@@ -109,19 +125,18 @@ static void lin_array_op(Lin *L, const Inst *in, Ref id, Region *dst)
         Ref *el = arena_alloc(g->arena, sizeof(Ref) * (size_t)(in->nix + 1));
         for (int j = 0; j < in->nix; j++) {
             Ref tj = L->tan[in->list[j]];
-            el[j] = tj != NOREF ? tj : lin_zero(L, dst);
+            el[j] = tj != NOREF ? tj : lin_zero(L, tan_at(L, dst, 0, OP_LIT, -1));
         }
-        t = ad_copy_inst(g, dst, in, L->map);
+        t = ir_copy_at(at, in, L->map);
         g->v.p[t].list = el;
         break;
     }
     case OP_ZEROS:
-        t = ad_copy_inst(g, dst, in, L->map);
-        g->v.p[t].k = 0;
+        t = ir_copy_at(at, in, L->map);
         break;
     case OP_ACC:
         if (L->tan[in->arg[0]] != NOREF && L->tan[in->arg[1]] != NOREF) {
-            t = ad_copy_inst(g, dst, in, L->map);
+            t = ir_copy_at(at, in, L->map);
             g->v.p[t].arg[0] = L->tan[in->arg[0]];
             g->v.p[t].arg[1] = L->tan[in->arg[1]];
         }
@@ -129,58 +144,21 @@ static void lin_array_op(Lin *L, const Inst *in, Ref id, Region *dst)
     default:
         BUG("lin_array_op");
     }
-    if (t != NOREF)
-        g->v.p[t].lin = 1;
     L->map[id] = y;
     L->tan[id] = t;
 }
 
-/* Copies the index data of `in` to the new instruction x, through map. */
-static void copy_index_data(Fn *g, Inst *x, const Inst *in, const Ref *map)
-{
-    x->nix = in->nix;
-    int na = ir_naffs(in);
-    if (na) {
-        x->ix = arena_alloc(g->arena, sizeof(Aff) * (size_t)na);
-        for (int j = 0; j < na; j++)
-            x->ix[j] = aff_remap(g->arena, in->ix[j], map);
-    }
-    if (in->op == OP_LIT) {
-        x->list = arena_alloc(g->arena, sizeof(Ref) * (size_t)(in->nix + 1));
-        for (int j = 0; j < in->nix; j++)
-            x->list[j] = map[in->list[j]];
-    }
-}
-
-Ref ad_copy_inst(Fn *g, Region *dst, const Inst *in, const Ref *map)
-{
-    Ref n = ir_emit(g, dst, (Op)in->op, in->ty, NOREF, NOREF, NOREF);
-    Inst *x = &g->v.p[n];
-    for (int k = 0; k < 3; k++)
-        x->arg[k] = in->arg[k] == NOREF ? NOREF : map[in->arg[k]];
-    x->k = in->k;
-    x->name = in->name;
-    x->line = in->line;
-    x->acc = in->acc;
-    x->rev = in->rev;
-    x->tape = in->tape;
-    copy_index_data(g, x, in, map);
-    return n;
-}
-
 /* A new GEN/RED/LOOP in g like f's `id`, its bounds remapped and its
  * IVARs mapped to the new ones. */
-Ref ad_clone_loop_head(const Fn *f, Ref id, Fn *g, Region *dst, Ref *map)
+Ref ad_clone_loop_head(const Fn *f, Ref id, Fn *g, Region *dst, RedKind kind, Ref *map)
 {
-    const Inst *in = &f->v.p[id];
+    Inst in = f->v.p[id];
     int nv = ir_nivars(f, id);
-    Ref n = ir_loop_new(g, dst, (Op)in->op, in->ty, nv);
-    Inst *x = &g->v.p[n];
-    x->k = in->k;
-    x->line = in->line;
-    x->name = in->name;
-    for (int j = 0; j < ir_naffs(in); j++)
-        x->ix[j] = aff_remap(g->arena, in->ix[j], map);
+    in.red = (uint8_t)kind;
+    IrAt at = ir_at(g, dst); /* primal, even for a loop of a reverse sweep */
+    at.line = in.line;
+    at.flags = in.flags & IF_BACKWARDS;
+    Ref n = ir_copy_at(at, &in, map);
     for (int d = 0; d < nv; d++) {
         Ref old = ir_ivar(f, id, d), nw = ir_ivar(g, n, d);
         map[old] = nw;
@@ -199,17 +177,6 @@ Aff *ad_ivar_index(Fn *g, Ref loop)
     return ix;
 }
 
-Ref ad_idx(Emit *e, Ref arr, Aff *ix, int nix)
-{
-    Ref r = ir_emit(e->g, e->r, OP_IDX, ty_scalar(), arr, NOREF, NOREF);
-    Inst *x = &e->g->v.p[r];
-    x->nix = nix;
-    x->ix = ix;
-    x->line = e->line;
-    x->rev = (uint8_t)e->rev;
-    return r;
-}
-
 /* Element `flat` of an array of type t, as constant indices. */
 Aff *ad_flat_index(Arena *a, Type t, long flat)
 {
@@ -219,6 +186,15 @@ Aff *ad_flat_index(Arena *a, Type t, long flat)
         flat /= t.dim[d];
     }
     return ix;
+}
+
+/* Where a RESULT standing for one of f's goes (tangent: for its tangent):
+ * primal or tangent, even for a tape of f_grad (see ad_result). */
+static IrAt res_at(Lin *L, Region *dst, int tangent)
+{
+    IrAt at = ir_at(L->g, dst);
+    at.role = tangent ? ROLE_TANGENT : ROLE_PRIMAL;
+    return at;
 }
 
 /* if c { A } else { B }: the tangent program branches the same way; its
@@ -231,8 +207,10 @@ static void lin_if(Lin *L, const Region *src, int at, Region *dst)
     int nr = ir_nresults(f, src, at);
     const Inst *in = &f->v.p[id];
     Fn *g = L->g;
-    Ref nif = ir_emit(g, dst, OP_IF, in->ty, L->map[in->arg[0]], NOREF, NOREF);
-    g->v.p[nif].line = in->line;
+    IrAt ifat = ir_at(g, dst);
+    ifat.line = in->line;
+    Ref nif = ir_add(ifat, OP_IF, in->ty, L->map[in->arg[0]], NOREF, NOREF);
+    IrAt zat = tan_at(L, dst, in->line, OP_IF, -1);
     Region *side[2];
     for (int s = 0; s < 2; s++) {
         side[s] = ir_region_new(g, nif, s);
@@ -250,25 +228,23 @@ static void lin_if(Lin *L, const Region *src, int at, Region *dst)
         if (t0 == NOREF && t1 == NOREF)
             continue;
         tslot[j] = nres + nt++;
-        vec_push(g->arena, &side[0]->yield, t0 != NOREF ? t0 : lin_zero_like(L, side[0], in->reg[0]->yield.p[j]));
-        vec_push(g->arena, &side[1]->yield, t1 != NOREF ? t1 : lin_zero_like(L, side[1], in->reg[1]->yield.p[j]));
+        zat.r = side[0];
+        vec_push(g->arena, &side[0]->yield, t0 != NOREF ? t0 : lin_zero_like(L, zat, in->reg[0]->yield.p[j]));
+        zat.r = side[1];
+        vec_push(g->arena, &side[1]->yield, t1 != NOREF ? t1 : lin_zero_like(L, zat, in->reg[1]->yield.p[j]));
     }
     /* results: the old RESULTs follow the IF in its region */
     for (int q = 0; q < nr; q++) {
         Ref r = src->ids.p[at + 1 + q];
-        int j = (int)f->v.p[r].k;
-        Ref pr = ad_result(g, dst, nif, j, &f->v.p[r]);
-        g->v.p[pr].lin = f->v.p[r].lin;
-        L->map[r] = pr;
+        int j = f->v.p[r].n;
+        L->map[r] = ad_result(res_at(L, dst, 0), nif, j, &f->v.p[r]);
     }
     for (int q = 0; q < nr; q++) {
         Ref r = src->ids.p[at + 1 + q];
-        int j = (int)f->v.p[r].k;
+        int j = f->v.p[r].n;
         if (tslot[j] < 0)
             continue;
-        Ref tr = ad_result(g, dst, nif, tslot[j], &f->v.p[r]);
-        g->v.p[tr].lin = 1;
-        L->tan[r] = tr;
+        L->tan[r] = ad_result(res_at(L, dst, 1), nif, tslot[j], &f->v.p[r]);
     }
 }
 
@@ -283,11 +259,11 @@ static void loop_results(Lin *L, const Region *src, int at, Ref n, const int *ts
     for (int pass = 0; pass < 2; pass++)
         for (int q = 0; q < nr; q++) {
             Ref r = src->ids.p[at + 1 + q];
-            int j = (int)f->v.p[r].k;
+            int j = f->v.p[r].n;
             if (pass == 1 && (!tslot || tslot[j] < 0))
                 continue;
-            Ref nr_ = ad_result(g, g->v.p[n].parent, n, pass ? tslot[j] : j, &f->v.p[r]);
-            g->v.p[nr_].lin = (uint8_t)pass;
+            IrAt rat = res_at(L, g->v.p[n].parent, pass);
+            Ref nr_ = ad_result(rat, n, pass ? tslot[j] : j, &f->v.p[r]);
             if (pass)
                 L->tan[r] = nr_;
             else
@@ -298,9 +274,7 @@ static void loop_results(Lin *L, const Region *src, int at, Ref n, const int *ts
 /* A linearised copy of f's loop `id` in dst with its body; returns it. */
 static Ref lin_loop_copy(Lin *L, Ref id, Region *dst, RedKind kind)
 {
-    Ref n = ad_clone_loop_head(L->f, id, L->g, dst, L->map);
-    if (L->f->v.p[id].op == OP_RED)
-        L->g->v.p[n].k = kind;
+    Ref n = ad_clone_loop_head(L->f, id, L->g, dst, kind, L->map);
     lin_region(L, L->f->v.p[id].reg[0], L->g->v.p[n].reg[0]);
     return n;
 }
@@ -318,7 +292,7 @@ static void lin_red_other(Lin *L, const Region *src, int at, Region *dst)
     const Inst *in = &f->v.p[id];
     ASSERT(in->reg[0]->yield.n == 1);
     Ref y = in->reg[0]->yield.p[0];
-    Ref n1 = lin_loop_copy(L, id, dst, (RedKind)in->k);
+    Ref n1 = lin_loop_copy(L, id, dst, (RedKind)in->red);
     vec_push(g->arena, &g->v.p[n1].reg[0]->yield, L->map[y]);
     loop_results(L, src, at, n1, NULL);
     if (L->tan[y] == NOREF || ir_nresults(f, src, at) == 0)
@@ -326,45 +300,43 @@ static void lin_red_other(Lin *L, const Region *src, int at, Region *dst)
     Ref res = src->ids.p[at + 1];
     Ref m = L->map[res];
     Ref n2 = lin_loop_copy(L, id, dst, RK_SUM);
+    L->rule_line = in->line;
     Region *b2 = g->v.p[n2].reg[0];
-    L->e.r = b2;
-    L->e.line = in->line;
+    IrAt pat = ir_at(g, b2); /* the mask: a partial of the reduction's rule */
+    pat.line = in->line;
+    pat.rule_op = in->op;
+    IrAt tat = tan_at(L, b2, in->line, (Op)in->op, -1);
     Ref x = L->map[y], t = L->tan[y];
-    if (in->k == RK_PROD) {
+    if (in->red == RK_PROD) {
         Ref j2 = ir_ivar(g, n2, 0);
         Ref n3 = lin_loop_copy(L, id, b2, RK_PROD);
         Region *b3 = g->v.p[n3].reg[0];
-        L->e.r = b3;
-        Ref ik = ir_emit(g, b3, OP_IREAL, ty_scalar(), NOREF, NOREF, NOREF);
+        Ref ik = ir_add(ir_at(g, b3), OP_IREAL, ty_scalar(), NOREF, NOREF, NOREF);
         g->v.p[ik].ix = arena_alloc(g->arena, sizeof(Aff));
         g->v.p[ik].ix[0] = aff_var(g->arena, ir_ivar(g, n3, 0));
-        Ref ij = ir_emit(g, b3, OP_IREAL, ty_scalar(), NOREF, NOREF, NOREF);
+        Ref ij = ir_add(ir_at(g, b3), OP_IREAL, ty_scalar(), NOREF, NOREF, NOREF);
         g->v.p[ij].ix = arena_alloc(g->arena, sizeof(Aff));
         g->v.p[ij].ix[0] = aff_var(g->arena, j2);
-        Ref same = em(&L->e, OP_EQ, ik, ij, NOREF);
-        vec_push(g->arena, &b3->yield, em(&L->e, OP_SELECT, same, em_const(&L->e, 1), L->map[y]));
-        Ref q = ir_emit(g, b2, OP_RESULT, ty_scalar(), n3, NOREF, NOREF);
-        vec_push(g->arena, &b2->yield, lin_scale(L, b2, q, t));
-        int tslot[1] = {0};
-        Ref sr = ir_emit(g, dst, OP_RESULT, ty_scalar(), n2, NOREF, NOREF);
-        (void)tslot;
-        g->v.p[sr].lin = 1;
-        g->v.p[sr].line = in->line;
-        L->tan[res] = sr;
+        IrAt pat3 = pat; /* after n3's body: the line of its last rule */
+        pat3.r = b3;
+        pat3.line = tat.line = L->rule_line;
+        Ref same = ir_op(pat3, OP_EQ, ik, ij, NOREF);
+        vec_push(g->arena, &b3->yield, ir_op(pat3, OP_SELECT, same, ir_num(pat3, 1), L->map[y]));
+        Ref q = ir_result(ir_at(g, b2), ty_scalar(), n3, 0);
+        vec_push(g->arena, &b2->yield, lin_scale(L, tat, q, t));
+        tat.r = dst;
+        tat.line = in->line;
+        L->tan[res] = ir_result(tat, ty_scalar(), n2, 0);
         return;
     }
-    Ref hit = em(&L->e, OP_EQ, x, m, NOREF);
-    Ref mask = em(&L->e, OP_SELECT, hit, em_const(&L->e, 1), em_const(&L->e, 0));
-    vec_push(g->arena, &b2->yield, lin_scale(L, b2, mask, t));
+    Ref hit = ir_op(pat, OP_EQ, x, m, NOREF);
+    Ref mask = ir_op(pat, OP_SELECT, hit, ir_num(pat, 1), ir_num(pat, 0));
+    vec_push(g->arena, &b2->yield, lin_scale(L, tat, mask, t));
     vec_push(g->arena, &b2->yield, mask);
-    Ref num = ir_emit(g, dst, OP_RESULT, ty_scalar(), n2, NOREF, NOREF);
-    g->v.p[num].lin = 1;
-    g->v.p[num].line = in->line;
-    Ref cnt = ir_emit(g, dst, OP_RESULT, ty_scalar(), n2, NOREF, NOREF);
-    g->v.p[cnt].k = 1;
-    g->v.p[cnt].line = in->line;
-    L->e.r = dst;
-    L->tan[res] = lin_inst(L, dst, OP_DIV, num, cnt);
+    tat.r = pat.r = dst;
+    Ref num = ir_result(tat, ty_scalar(), n2, 0);
+    Ref cnt = ir_result(pat, ty_scalar(), n2, 1);
+    L->tan[res] = ir_op(tat, OP_DIV, num, cnt, NOREF);
 }
 
 /* for: the tangent loop carries the primal values and the tangents of the
@@ -383,6 +355,14 @@ static void lin_for(Lin *L, const Region *src, int at, Region *dst)
     for (int j = 0; j < nix; j++)
         act[j] = L->tan[in->list[j]] != NOREF;
     int start = dst->ids.n;
+    IrAt zat = tan_at(L, dst, in->line, OP_FOR, -1);
+    IrAt at_ = ir_at(g, dst); /* the loop: a copy of in (in f_hvp, maybe adjoint) */
+    at_.line = in->line;
+    at_.role = ir_is_rev(in) ? ROLE_ADJOINT : ROLE_PRIMAL;
+    at_.flags = in->flags & IF_BACKWARDS;
+    uint8_t *crole = arena_alloc(g->arena, (size_t)(2 * nix + 1));
+    for (int j = 0; j < 2 * nix; j++)
+        crole[j] = j < nix ? ROLE_PRIMAL : ROLE_TANGENT;
     for (;;) {
         dst->ids.n = start; /* drop the previous attempt */
         int nact = 0;
@@ -392,12 +372,9 @@ static void lin_for(Lin *L, const Region *src, int at, Region *dst)
         for (int j = 0; j < nix; j++)
             if (act[j]) {
                 Ref t = L->tan[in->list[j]];
-                init[nix + nact++] = t != NOREF ? t : lin_zero_like(L, dst, in->list[j]);
+                init[nix + nact++] = t != NOREF ? t : lin_zero_like(L, zat, in->list[j]);
             }
-        Ref n = ir_for_new(g, dst, in->ix[0].c, in->ix[1].c, nix + nact, init);
-        g->v.p[n].line = in->line;
-        g->v.p[n].k = in->k;
-        g->v.p[n].rev = in->rev;
+        Ref n = ir_for(at_, in->ix[0].c, in->ix[1].c, nix + nact, init, crole);
         Region *b = g->v.p[n].reg[0];
         L->map[sb->ids.p[0]] = b->ids.p[0];
         g->v.p[b->ids.p[0]].name = f->v.p[sb->ids.p[0]].name;
@@ -409,7 +386,6 @@ static void lin_for(Lin *L, const Region *src, int at, Region *dst)
             L->tan[c] = NOREF;
             if (act[j]) {
                 Ref tc = ir_carry(g, n, nix + t++);
-                g->v.p[tc].lin = 1;
                 g->v.p[tc].name = f->v.p[c].name;
                 L->tan[c] = tc;
             }
@@ -426,7 +402,8 @@ static void lin_for(Lin *L, const Region *src, int at, Region *dst)
         for (int j = 0; j < nix; j++)
             if (act[j]) {
                 Ref t = L->tan[sb->yield.p[j]];
-                vec_push(g->arena, &b->yield, t != NOREF ? t : lin_zero_like(L, b, sb->yield.p[j]));
+                zat.r = b;
+                vec_push(g->arena, &b->yield, t != NOREF ? t : lin_zero_like(L, zat, sb->yield.p[j]));
             }
         int *tslot = arena_alloc(g->arena, sizeof(int) * (size_t)(nix + 1));
         for (int j = 0, t = 0; j < nix; j++)
@@ -444,7 +421,7 @@ static void lin_loop(Lin *L, const Region *src, int at, Region *dst)
     Fn *g = L->g;
     Ref id = src->ids.p[at];
     const Inst *in = &f->v.p[id];
-    if (in->op == OP_RED && in->k != RK_SUM) {
+    if (in->op == OP_RED && in->red != RK_SUM) {
         lin_red_other(L, src, at, dst);
         return;
     }
@@ -464,6 +441,30 @@ static void lin_loop(Lin *L, const Region *src, int at, Region *dst)
         vec_push(g->arena, &b->yield, t);
     }
     loop_results(L, src, at, n, tslot);
+}
+
+/* The tangent of scalar op `in` (y its copy in dst): the sum over its
+ * operands k with a tangent of partial_k * tangent_k, each term emitted
+ * with rule facts (in->op, k), the sum with (in->op, -1). */
+static Ref lin_rule(Lin *L, const Inst *in, Ref y, Region *dst)
+{
+    Fn *g = L->g;
+    IrAt at = ir_at(g, dst);
+    at.line = L->rule_line = in->line;
+    Ref args[3] = {NOREF, NOREF, NOREF}, t = NOREF;
+    for (int k = 0; k < op_info[in->op].nargs; k++)
+        args[k] = L->map[in->arg[k]];
+    for (int k = 0; k < op_info[in->op].nargs; k++) {
+        Ref tk = L->tan[in->arg[k]];
+        if (tk == NOREF)
+            continue;
+        int before = g->v.n;
+        Ref p = rule_partial(at, in, args, y, k);
+        name_partial(g, in, p, before);
+        Ref term = lin_scale(L, tan_at(L, dst, in->line, (Op)in->op, k), p, tk);
+        t = lin_add(tan_at(L, dst, in->line, (Op)in->op, -1), t, term);
+    }
+    return t;
 }
 
 static void lin_region(Lin *L, const Region *src, Region *dst)
@@ -492,29 +493,12 @@ static void lin_region(Lin *L, const Region *src, Region *dst)
             continue;
         }
         if (in->op == OP_PARAM) {
-            L->map[id] = ir_param(g, dst, (int)in->k);
+            L->map[id] = ir_param(g, dst, in->n);
             L->tan[id] = NOREF;
             continue;
         }
-        Ref y = ad_copy_inst(g, dst, in, L->map);
-        Ref t = NOREF;
-        if (rule_has((Op)in->op)) {
-            L->e.r = dst;
-            L->e.line = in->line;
-            Ref args[3] = {NOREF, NOREF, NOREF};
-            for (int k = 0; k < op_info[in->op].nargs; k++)
-                args[k] = L->map[in->arg[k]];
-            for (int k = 0; k < op_info[in->op].nargs; k++) {
-                Ref tk = L->tan[in->arg[k]];
-                if (tk == NOREF)
-                    continue;
-                L->e.r = dst;
-                int before = g->v.n;
-                Ref p = rule_partial(&L->e, in, args, y, k);
-                name_partial(g, in, p, before);
-                t = lin_add(L, dst, t, lin_scale(L, dst, p, tk));
-            }
-        }
+        Ref y = ir_copy_inst(g, dst, in, L->map);
+        Ref t = rule_has((Op)in->op) ? lin_rule(L, in, y, dst) : NOREF;
         if (t != NOREF && !g->v.p[t].name)
             g->v.p[t].name = in->name;
         L->map[id] = y;
@@ -548,12 +532,12 @@ Ref *ad_ref_map(const Fn *f)
 
 /* RESULT k of `owner` (in h, appended to dst), typed, named and placed
  * like `from`, the value of another function it stands for. */
-Ref ad_result(Fn *h, Region *dst, Ref owner, int k, const Inst *from)
+Ref ad_result(IrAt at, Ref owner, int k, const Inst *from)
 {
-    Ref r = ir_emit(h, dst, OP_RESULT, from->ty, owner, NOREF, NOREF);
-    h->v.p[r].k = k;
-    h->v.p[r].name = from->name;
-    h->v.p[r].line = from->line;
+    at.line = from->line;
+    Ref r = ir_result(at, from->ty, owner, k);
+    int tape = at.role == ROLE_TAPE || (at.flags & IF_TAPE);
+    at.f->v.p[r].name = tape ? from->name : ir_shown_name(at.f->arena, from);
     return r;
 }
 
@@ -563,7 +547,6 @@ Fn *ad_linearize(const Fn *f, const char *name, FnKind kind)
     Lin L = {0};
     L.f = f;
     L.g = ad_derived(f, name, kind);
-    L.e.g = L.g;
     L.map = ad_ref_map(f);
     L.tan = ad_ref_map(f);
     int nin = f->in.n;
@@ -588,12 +571,13 @@ Fn *ad_linearize(const Fn *f, const char *name, FnKind kind)
         const Inst *in = &f->v.p[id];
         if (in->op != OP_PARAM)
             continue;
-        int k = (int)in->k;
+        int k = in->n;
         L.map[id] = ir_param(L.g, L.g->body, k);
         L.g->v.p[L.map[id]].line = in->line;
         if (tparam[k] != NOREF) {
-            Ref t = ir_param(L.g, L.g->body, tparam[k]);
-            L.g->v.p[t].lin = 1;
+            IrAt at = tan_at(&L, L.g->body, 0, OP_CONST, -1);
+            Ref t = ir_add(at, OP_PARAM, L.g->in.p[tparam[k]].ty, NOREF, NOREF, NOREF);
+            L.g->v.p[t].n = tparam[k];
             L.g->v.p[t].name = f->in.p[k].name;
             L.tan[id] = t;
         }
@@ -613,11 +597,10 @@ Fn *ad_linearize(const Fn *f, const char *name, FnKind kind)
     for (int i = 0; i < f->out.n; i++) {
         Output o = f->out.p[i];
         Ref t = L.tan[o.ref];
-        if (t == NOREF && o.ty.rank) {
-            t = ir_emit(L.g, L.g->body, OP_ZEROS, o.ty, NOREF, NOREF, NOREF);
-            L.g->v.p[t].lin = 1;
-        }
-        o.ref = t != NOREF ? t : lin_zero(&L, L.g->body);
+        IrAt at = tan_at(&L, L.g->body, 0, OP_CONST, -1);
+        if (t == NOREF && o.ty.rank)
+            t = ir_add(at, OP_ZEROS, o.ty, NOREF, NOREF, NOREF);
+        o.ref = t != NOREF ? t : lin_zero(&L, at);
         o.role = o.ty.rank ? OUT_ARRAY : OUT_BAR;
         o.name = ad_suffixed(A, o.name, "_dot");
         vec_push(A, &L.g->out, o);

@@ -490,7 +490,7 @@ static void lower_if(Lower *L, const Ast *st)
             for (int k = 0; k < 2; k++)
                 vec_push(L->a, &f->v.p[nif].reg[k]->yield, v[k].val);
             Ref res = lw_put(L, st->loc, OP_RESULT, t, nif, NOREF);
-            f->v.p[res].k = nres++;
+            f->v.p[res].n = nres++;
             f->v.p[res].name = slot->name;
             lw_env_set(L, s, err ? lw_mark_bad(L, res) : res, DEF, 0, NOREF);
         } else if (v[0].state != UNDEF || v[1].state != UNDEF) {
@@ -580,7 +580,7 @@ static void lower_for(Lower *L, const Ast *st)
     lw_env_undo(L->env, mark);
     for (int j = 0; j < slots.n; j++) {
         Ref res = lw_put(L, st->loc, OP_RESULT, f->v.p[init.p[j]].ty, loop, NOREF);
-        f->v.p[res].k = j;
+        f->v.p[res].n = j;
         f->v.p[res].name = L->env->slot[slots.p[j]].name;
         if (lw_is_bad(L, out[j]) || lw_is_bad(L, init.p[j]))
             lw_mark_bad(L, res);

@@ -121,7 +121,7 @@ static Open open_red(Lower *L, Loc loc, RedKind kind, Aff lo, Aff hi)
 {
     Open o = open_loop(L, loc, OP_RED, ty_scalar(), 1);
     Inst *in = &L->f->v.p[o.loop];
-    in->k = kind;
+    in->red = (uint8_t)kind;
     in->ix[0] = lo;
     in->ix[1] = hi;
     return o;
@@ -175,7 +175,7 @@ Ref lw_lift(Lower *L, Loc loc, Op op, Ref a, Ref b, double k)
     Type ta = lw_type_of(L, a), tb = b != NOREF ? lw_type_of(L, b) : ty_scalar();
     if (!ta.rank && !tb.rank) {
         Ref r = lw_emit(L, loc, op, a, b);
-        L->f->v.p[r].k = k;
+        L->f->v.p[r].n = (int32_t)k;
         return r;
     }
     Type t = ta.rank ? ta : tb;
@@ -185,7 +185,7 @@ Ref lw_lift(Lower *L, Loc loc, Op op, Ref a, Ref b, double k)
     Ref x = elem(L, loc, a, iv);
     Ref y = b != NOREF ? elem(L, loc, b, iv) : NOREF;
     Ref r = lw_emit(L, loc, op, x, y);
-    L->f->v.p[r].k = k;
+    L->f->v.p[r].n = (int32_t)k;
     return close_loop(L, loc, g, r);
 }
 

@@ -6,7 +6,7 @@
  * Folding and CSE record replacements (repl[v] = w) and then rewrite
  * every use; the replaced instruction stays in its region until
  * opt_dce() drops it with everything else that no output needs.
- * Tangent (lin) instructions are left alone by folding: the transpose
+ * Tangent (ROLE_TANGENT) instructions are left alone by folding: the transpose
  * pass relies on their exact form.
  */
 #include "ir.h"
@@ -68,7 +68,7 @@ static Ref *new_repl(Fn *f)
 
 static int is_k(Fn *f, Ref r, double k)
 {
-    return ir_is_const(f, r, k) && !f->v.p[r].lin;
+    return ir_is_const(f, r, k) && f->v.p[r].role != ROLE_TANGENT;
 }
 
 /* The value `id` simplifies to (itself if none), folding in place. */
@@ -80,10 +80,10 @@ static Ref fold_one(Fn *f, Ref id, Ref *repl)
         /* if c { yield x } else { yield x }: x, whichever way (the
          * branches were folded first, their yields resolved) */
         const Inst *fi = &f->v.p[in->arg[0]];
-        Ref y0 = fi->reg[0]->yield.p[(int)in->k], y1 = fi->reg[1]->yield.p[(int)in->k];
+        Ref y0 = fi->reg[0]->yield.p[in->n], y1 = fi->reg[1]->yield.p[in->n];
         return y0 == y1 ? y0 : id;
     }
-    if (in->lin || op_info[in->op].kind == K_CTL)
+    if (in->role == ROLE_TANGENT || op_info[in->op].kind == K_CTL)
         return id;
     for (int k = 0; k < n; k++)
         in->arg[k] = resolve(repl, in->arg[k]);
@@ -92,14 +92,15 @@ static Ref fold_one(Fn *f, Ref id, Ref *repl)
     double x[3];
     for (int k = 0; k < n; k++) {
         Inst *ak = &f->v.p[in->arg[k]];
-        allk &= ak->op == OP_CONST && !ak->lin;
-        x[k] = ak->k;
+        allk &= ak->op == OP_CONST && ak->role != ROLE_TANGENT;
+        x[k] = ak->num;
     }
     if (allk) {
-        double v = ir_eval_scalar((Op)in->op, x, in->k);
+        double v = ir_eval_scalar((Op)in->op, x, in->n);
         if (isfinite(v)) {
             in->op = OP_CONST;
-            in->k = v;
+            in->num = v;
+            in->n = 0;
             in->arg[0] = in->arg[1] = in->arg[2] = NOREF;
             return id;
         }
@@ -131,16 +132,16 @@ static Ref fold_one(Fn *f, Ref id, Ref *repl)
             return a;
         break;
     case OP_NEG:
-        if (f->v.p[a].op == OP_NEG && !f->v.p[a].lin)
+        if (f->v.p[a].op == OP_NEG && f->v.p[a].role != ROLE_TANGENT)
             return f->v.p[a].arg[0];
         break;
     case OP_POWI:
-        if (in->k == 1)
+        if (in->n == 1)
             return a;
         break;
     case OP_SELECT:
         if (f->v.p[a].op == OP_CONST)
-            return f->v.p[a].k != 0 ? b : in->arg[2];
+            return f->v.p[a].num != 0 ? b : in->arg[2];
         if (b == in->arg[2])
             return b;
         break;
@@ -173,7 +174,7 @@ static int fold_region(Fn *f, Region *r, Ref *repl)
         if (to != id) {
             repl[id] = to;
             if (!f->v.p[to].name && in->name && f->v.p[to].op != OP_CONST &&
-                f->v.p[to].rev == in->rev)
+                ir_is_rev(&f->v.p[to]) == ir_is_rev(in))
                 f->v.p[to].name = in->name;
             changed = 1;
         } else if (f->v.p[id].op != before) {
@@ -206,11 +207,12 @@ typedef struct {
 
 static unsigned hash_inst(const Inst *in)
 {
-    unsigned h = in->op * 2654435761u ^ in->lin * 97u;
+    unsigned h = in->op * 2654435761u ^ (in->role == ROLE_TANGENT) * 97u;
     for (int k = 0; k < 3; k++)
         h = (h ^ (unsigned)(in->arg[k] + 1)) * 16777619u;
     uint64_t bits;
-    memcpy(&bits, &in->k, sizeof bits);
+    double k = in->op == OP_CONST ? in->num : in->n; /* the old k of a pure op */
+    memcpy(&bits, &k, sizeof bits);
     h ^= (unsigned)(bits ^ (bits >> 32)) * 40503u;
     int n = in->op == OP_IDX ? in->nix : in->op == OP_IREAL ? 1 : 0;
     for (int i = 0; i < n; i++) {
@@ -223,9 +225,10 @@ static unsigned hash_inst(const Inst *in)
 
 static int same_inst(const Inst *a, const Inst *b)
 {
-    if (!(a->op == b->op && a->lin == b->lin && a->arg[0] == b->arg[0] &&
-          a->arg[1] == b->arg[1] && a->arg[2] == b->arg[2] &&
-          memcmp(&a->k, &b->k, sizeof a->k) == 0 && ty_eq(a->ty, b->ty)))
+    if (!(a->op == b->op && (a->role == ROLE_TANGENT) == (b->role == ROLE_TANGENT) &&
+          a->arg[0] == b->arg[0] && a->arg[1] == b->arg[1] && a->arg[2] == b->arg[2] &&
+          memcmp(&a->num, &b->num, sizeof a->num) == 0 && a->n == b->n && a->red == b->red &&
+          ty_eq(a->ty, b->ty)))
         return 0;
     int n = a->op == OP_IDX ? a->nix : a->op == OP_IREAL ? 1 : 0;
     for (int i = 0; i < n; i++)
@@ -276,7 +279,7 @@ static void cse_region(Cse *C, Region *r, Ref *repl)
             if (same_inst(&f->v.p[s], in)) {
                 repl[id] = s;
                 if (!f->v.p[s].name && in->name && f->v.p[s].op != OP_CONST &&
-                    f->v.p[s].rev == in->rev)
+                    ir_is_rev(&f->v.p[s]) == ir_is_rev(in))
                     f->v.p[s].name = in->name;
                 break;
             }
@@ -340,10 +343,10 @@ static void prune_if(Dce *D, Region *parent, int at)
             break;
         if (!D->live[parent->ids.p[i]])
             continue;
-        int j = (int)res->k;
+        int j = res->n;
         for (int s = 0; s < nreg; s++)
             in->reg[s]->yield.p[n] = in->reg[s]->yield.p[j];
-        res->k = n++;
+        res->n = n++;
     }
     for (int s = 0; s < nreg; s++) {
         in->reg[s]->yield.n = n;
@@ -366,7 +369,7 @@ static void prune_for(Dce *D, Region *parent, int at)
         int live = D->live[ir_carry(f, id, j)];
         for (int q = 0; q < nr; q++) {
             Ref res = parent->ids.p[at + 1 + q];
-            live |= D->live[res] && (int)f->v.p[res].k == j;
+            live |= D->live[res] && f->v.p[res].n == j;
         }
         to[j] = live ? n++ : -1;
     }
@@ -377,12 +380,12 @@ static void prune_for(Dce *D, Region *parent, int at)
         in->list[to[j]] = in->list[j];
         b->yield.p[to[j]] = b->yield.p[j];
         D->live[c] = 1; /* kept even when only RESULT j is read */
-        f->v.p[c].k = to[j];
+        f->v.p[c].n = to[j];
     }
     for (int q = 0; q < nr; q++) {
         Inst *res = &f->v.p[parent->ids.p[at + 1 + q]];
-        if (to[(int)res->k] >= 0)
-            res->k = to[(int)res->k];
+        if (to[res->n] >= 0)
+            res->n = to[res->n];
     }
     in->nix = n;
     b->yield.n = n;
@@ -446,16 +449,16 @@ void opt_dce(Fn *f)
                     mark(&D, in->list[k]);
             if (in->op == OP_RESULT) {
                 Inst *x = &f->v.p[in->arg[0]];
-                mark(&D, x->reg[0]->yield.p[(int)in->k]);
+                mark(&D, x->reg[0]->yield.p[in->n]);
                 if (x->op == OP_IF)
-                    mark(&D, x->reg[1]->yield.p[(int)in->k]);
+                    mark(&D, x->reg[1]->yield.p[in->n]);
                 if (x->op == OP_FOR) /* the value when no iteration runs */
-                    mark(&D, x->list[(int)in->k]);
+                    mark(&D, x->list[in->n]);
             }
             if (in->op == OP_CARRY) { /* its initial and next values */
                 Inst *x = &f->v.p[in->parent->owner];
-                mark(&D, x->list[(int)in->k]);
-                mark(&D, x->reg[0]->yield.p[(int)in->k]);
+                mark(&D, x->list[in->n]);
+                mark(&D, x->reg[0]->yield.p[in->n]);
             }
             /* an instruction inside a branch or loop keeps it alive */
             if (in->parent && in->parent->owner != NOREF)
@@ -547,7 +550,7 @@ static Aff subst_aff(Subst *S, Aff x)
     int cap = x.n;
     for (int i = 0; i < x.n; i++)
         if (S->f->v.p[x.iv[i]].parent->owner == S->gen)
-            cap += S->ix[(int)S->f->v.p[x.iv[i]].k].n;
+            cap += S->ix[S->f->v.p[x.iv[i]].n].n;
     Aff y = {0};
     y.c = x.c;
     y.iv = arena_alloc(A, sizeof(Ref) * (size_t)(cap + 1));
@@ -555,7 +558,7 @@ static Aff subst_aff(Subst *S, Aff x)
     for (int i = 0; i < x.n; i++) {
         Ref iv = x.iv[i];
         if (S->f->v.p[iv].parent->owner == S->gen) {
-            Aff by = S->ix[(int)S->f->v.p[iv].k];
+            Aff by = S->ix[S->f->v.p[iv].n];
             y.c += x.a[i] * by.c;
             for (int t = 0; t < by.n; t++)
                 aff_add_term(A, &y, by.iv[t], x.a[i] * by.a[t], cap);
@@ -588,39 +591,19 @@ static void clone_region(Subst *S, const Region *src, Region *dst)
         Inst in = f->v.p[id]; /* by value: emitting may move f->v */
         if (in.op == OP_IVAR)
             continue;
-        Ref n;
-        if (ir_is_loop(&in)) {
-            n = ir_loop_new(f, dst, (Op)in.op, in.ty, ir_nivars(f, id));
-            for (int d = 0; d < ir_nivars(f, id); d++) {
-                S->map[ir_ivar(f, id, d)] = ir_ivar(f, n, d);
-                f->v.p[ir_ivar(f, n, d)].name = f->v.p[ir_ivar(f, id, d)].name;
-            }
-        } else {
-            n = ir_emit(f, dst, (Op)in.op, in.ty, NOREF, NOREF, NOREF);
+        Ref n = ir_copy_inst(f, dst, &in, NULL);
+        for (int d = 0; ir_is_loop(&in) && d < ir_nivars(f, id); d++) {
+            S->map[ir_ivar(f, id, d)] = ir_ivar(f, n, d);
+            f->v.p[ir_ivar(f, n, d)].name = f->v.p[ir_ivar(f, id, d)].name;
         }
+        /* operands and indices: substituted */
         Inst *x = &f->v.p[n];
         for (int k = 0; k < 3; k++)
             x->arg[k] = mapped(S, in.arg[k]);
-        x->k = in.k;
-        x->lin = in.lin;
-        x->acc = in.acc;
-        x->rev = in.rev;
-        x->line = in.line;
-        x->name = in.name;
-        x->nix = in.nix;
-        int na = ir_naffs(&in);
-        if (na) {
-            Aff *ix = arena_alloc(f->arena, sizeof(Aff) * (size_t)na);
-            for (int j = 0; j < na; j++)
-                ix[j] = subst_aff(S, in.ix[j]);
-            f->v.p[n].ix = ix;
-        }
-        if (in.op == OP_LIT) {
-            Ref *l = arena_alloc(f->arena, sizeof(Ref) * (size_t)(in.nix + 1));
-            for (int j = 0; j < in.nix; j++)
-                l[j] = mapped(S, in.list[j]);
-            f->v.p[n].list = l;
-        }
+        for (int j = 0; j < ir_naffs(&in); j++)
+            x->ix[j] = subst_aff(S, in.ix[j]);
+        for (int j = 0; in.op == OP_LIT && j < in.nix; j++)
+            x->list[j] = mapped(S, in.list[j]);
         S->map[id] = n;
         if (in.op == OP_IF) {
             for (int s = 0; s < 2; s++) {
@@ -930,7 +913,7 @@ static int writes_each_once(Fn *f, Ref a)
         return 0;
     for (int d = 0; d < n; d++) {
         Inst *l = &f->v.p[f->v.p[ivs[d]].parent->owner];
-        int k = (int)f->v.p[ivs[d]].k;
+        int k = f->v.p[ivs[d]].n;
         if (l->ix[k].c != 0 || l->ix[l->nix + k].c != z->ty.dim[d])
             return 0;
         Aff x = in->ix[d];
@@ -951,8 +934,8 @@ void opt_store(Fn *f)
         /* the only write, or the first (x_bar[i] = ...; x_bar[i] +=
          * ...), and nothing reads the zeros before it */
         if (writes_each_once(f, acc[z]) && touches_first(f, z, acc[z])) {
-            f->v.p[acc[z]].k = 1;
-            f->v.p[z].k = 1;
+            f->v.p[acc[z]].flags |= IF_STORE;
+            f->v.p[z].flags |= IF_NOINIT;
         }
     }
 }

@@ -10,7 +10,8 @@
  * reduction, a matvec GEN) are recorded too, one row per iteration
  * (Replay), and the reverse loop reads their rows back.  A tape is a
  * ZEROS buffer of [trip count, shape...] written by ACC stores at row
- * i - lo: static memory, no allocation.
+ * i - lo: static memory, no allocation; tape_read_row reads a row back.
+ * Tapes are ROLE_TAPE, their writes and reads primal.
  */
 #include "adjoint.h"
 
@@ -35,11 +36,11 @@ static void seed_needed(const Fn *g, const Region *r, unsigned char *need, RefVe
         }
         if (ir_is_loop(in) || in->op == OP_FOR)
             seed_needed(g, in->reg[0], need, work, A);
-        if (!in->lin || in->op == OP_RESULT || in->op == OP_CARRY)
+        if (in->role != ROLE_TANGENT || in->op == OP_RESULT || in->op == OP_CARRY)
             continue;
         for (int k = 0; k < 3; k++) {
             Ref a = in->arg[k];
-            if (a != NOREF && !g->v.p[a].lin && !need[a]) {
+            if (a != NOREF && g->v.p[a].role != ROLE_TANGENT && !need[a]) {
                 need[a] = 1;
                 vec_push(A, work, a);
             }
@@ -68,22 +69,22 @@ unsigned char *tape_needs(const Fn *g, Ref id, unsigned char *stored)
         if (x->op == OP_RESULT) {
             const Inst *o = &g->v.p[x->arg[0]];
             nd = 0;
-            deps[nd++] = o->reg[0]->yield.p[(int)x->k];
+            deps[nd++] = o->reg[0]->yield.p[x->n];
             if (o->op == OP_IF) {
-                deps[nd++] = o->reg[1]->yield.p[(int)x->k];
+                deps[nd++] = o->reg[1]->yield.p[x->n];
                 deps[nd++] = o->arg[0];
             }
             if (o->op == OP_FOR)
-                deps[nd++] = o->list[(int)x->k];
+                deps[nd++] = o->list[x->n];
         }
         if (x->op == OP_CARRY && x->parent->owner != id) {
             const Inst *o = &g->v.p[x->parent->owner];
-            deps[nd++] = o->list[(int)x->k];
-            deps[nd++] = o->reg[0]->yield.p[(int)x->k];
+            deps[nd++] = o->list[x->n];
+            deps[nd++] = o->reg[0]->yield.p[x->n];
         }
         for (int k = 0; k < nd; k++) {
             Ref d = deps[k];
-            if (!g->v.p[d].lin && !need[d]) {
+            if (g->v.p[d].role != ROLE_TANGENT && !need[d]) {
                 need[d] = 1;
                 vec_push(A, &work, d);
             }
@@ -105,7 +106,7 @@ unsigned char *tape_needs(const Fn *g, Ref id, unsigned char *stored)
         }
     }
     for (int j = 0; in->op == OP_FOR && j < in->nix; j++)
-        stored[j] = need[ir_carry(g, id, j)] && !g->v.p[ir_carry(g, id, j)].lin;
+        stored[j] = need[ir_carry(g, id, j)] && g->v.p[ir_carry(g, id, j)].role != ROLE_TANGENT;
     return need;
 }
 
@@ -153,7 +154,7 @@ unsigned char *tape_replayed(const Fn *g, Ref id, const unsigned char *need)
     long long state = 0, trip = (long long)in->ix[1].c - in->ix[0].c;
     if (in->op == OP_FOR) {
         for (int j = 0; j < in->nix; j++)
-            if (!g->v.p[ir_carry(g, id, j)].lin)
+            if (g->v.p[ir_carry(g, id, j)].role != ROLE_TANGENT)
                 state += ty_size(g->v.p[ir_carry(g, id, j)].ty);
     } else {
         /* a reduction: all its rows no larger than the inputs */
@@ -167,7 +168,7 @@ unsigned char *tape_replayed(const Fn *g, Ref id, const unsigned char *need)
     for (int i = 0; i < b->ids.n; i++) {
         Ref v = b->ids.p[i];
         const Inst *x = &g->v.p[v];
-        if (x->lin || (x->op != OP_GEN && x->op != OP_RED) || trip <= 0)
+        if (x->role == ROLE_TANGENT || (x->op != OP_GEN && x->op != OP_RED) || trip <= 0)
             continue;
         if (x->op == OP_GEN && (!has_loop(g, x->reg[0]) || ty_size(x->ty) > state))
             continue;
@@ -175,14 +176,14 @@ unsigned char *tape_replayed(const Fn *g, Ref id, const unsigned char *need)
          * reverse loop recomputes its elements anyway */
         int nr = ir_nresults(g, b, i), used = x->op == OP_GEN && needed_in(g, x->reg[0], need);
         for (int q = 0; q < nr; q++)
-            used |= need[b->ids.p[i + 1 + q]] && !g->v.p[b->ids.p[i + 1 + q]].lin;
+            used |= need[b->ids.p[i + 1 + q]] && g->v.p[b->ids.p[i + 1 + q]].role != ROLE_TANGENT;
         rep[i] = (unsigned char)used;
     }
     return rep;
 }
 
 /* [i - lo, 0, 1, ...]: row i of a tape, element d of its value. */
-Aff *tape_index(Fn *h, Ref iv, int32_t lo, Ref loop, int rank)
+static Aff *row_index(Fn *h, Ref iv, int32_t lo, Ref loop, int rank)
 {
     Aff *ix = arena_alloc(h->arena, sizeof(Aff) * (size_t)(rank + 2));
     ix[0] = iv == NOREF ? aff_const(h->arena, 0) : aff_var(h->arena, iv); /* NOREF: row -lo */
@@ -192,48 +193,55 @@ Aff *tape_index(Fn *h, Ref iv, int32_t lo, Ref loop, int rank)
     return ix;
 }
 
-/* tape[i - lo] = v: the row of iteration i (iv) of a tape, for a value v
- * of type ct, appended to the FOR body b. */
-void tape_record_row(Tr *T, Region *b, Ref tape, Ref iv, int32_t lo, Ref v, Type ct)
+void tape_record_row(IrAt at, Ref tape, Ref iv, int32_t lo, Ref v, Type ct)
 {
-    Fn *h = T->h;
-    int saved_rev = T->e.rev;
-    T->e.rev = 0;
+    Fn *h = at.f;
+    IrAt st = at; /* a store: every row is written once */
+    st.flags |= IF_STORE;
     if (!ct.rank) {
-        ad_acc(T, b, tape, tape_index(h, iv, lo, NOREF, 0), 1, v);
-        h->v.p[b->ids.p[b->ids.n - 1]].k = 1; /* a store: every row is written once */
-    } else {
-        Ref cp = ir_loop_new(h, b, OP_LOOP, ty_none(), ct.rank);
-        h->v.p[cp].line = T->e.line;
-        for (int d = 0; d < ct.rank; d++) {
-            h->v.p[cp].ix[d] = aff_const(h->arena, 0);
-            h->v.p[cp].ix[ct.rank + d] = aff_const(h->arena, ct.dim[d]);
-        }
-        Region *save = T->e.r;
-        T->e.r = h->v.p[cp].reg[0];
-        Ref el = ad_idx(&T->e, v, ad_ivar_index(h, cp), ct.rank);
-        ad_acc(T, T->e.r, tape, tape_index(h, iv, lo, cp, ct.rank), ct.rank + 1, el);
-        h->v.p[T->e.r->ids.p[T->e.r->ids.n - 1]].k = 1;
-        T->e.r = save;
+        ir_acc(st, tape, row_index(h, iv, lo, NOREF, 0), 1, v);
+        return;
     }
-    T->e.rev = saved_rev;
+    Ref cp = ir_loop(at, OP_LOOP, ty_none(), ct.rank, RK_SUM);
+    for (int d = 0; d < ct.rank; d++) {
+        h->v.p[cp].ix[d] = aff_const(h->arena, 0);
+        h->v.p[cp].ix[ct.rank + d] = aff_const(h->arena, ct.dim[d]);
+    }
+    at.r = st.r = h->v.p[cp].reg[0];
+    Ref el = ir_idx(at, v, ad_ivar_index(h, cp), ct.rank);
+    ir_acc(st, tape, row_index(h, iv, lo, cp, ct.rank), ct.rank + 1, el);
 }
 
-/* A tape of rows of type ct, one per iteration of lo..hi, emitted into r
- * (the caller moves it before its FOR). */
-Ref tape_new(Tr *T, Region *r, Type ct, int32_t lo, int32_t hi, const char *name)
+Ref tape_read_row(IrAt at, Ref tape, Ref iv, int32_t lo)
 {
-    Fn *h = T->h;
+    Fn *h = at.f;
+    Type ct = h->v.p[tape].ty;
+    for (int d = 0; d + 1 < ct.rank; d++)
+        ct.dim[d] = ct.dim[d + 1];
+    ct.rank--;
+    if (!ct.rank)
+        return ir_idx(at, tape, row_index(h, iv, lo, NOREF, 0), 1);
+    Ref gen = ir_loop(at, OP_GEN, ct, ct.rank, RK_SUM);
+    IrAt in = at;
+    in.r = h->v.p[gen].reg[0];
+    Ref el = ir_idx(in, tape, row_index(h, iv, lo, gen, ct.rank), ct.rank + 1);
+    vec_push(h->arena, &in.r->yield, el);
+    return ir_result(at, ct, gen, 0);
+}
+
+Ref tape_new(IrAt at, Type ct, int32_t lo, int32_t hi, const char *name)
+{
     Type tt = ct;
     tt.kind = TY_REAL;
     tt.rank = (uint8_t)(ct.rank + 1);
     tt.dim[0] = hi - lo;
     for (int d = 0; d < ct.rank; d++)
         tt.dim[1 + d] = ct.dim[d];
-    Ref tape = ad_zeros(T, r, tt, arena_printf(h->arena, "%s_tape", name ? name : "t"));
-    h->v.p[tape].k = 1; /* every row is written before it is read */
-    h->v.p[tape].rev = 0;
-    h->v.p[tape].tape = 1;
+    at.role = ROLE_TAPE;
+    at.flags = IF_NOINIT; /* every row is written before it is read */
+    at.rule_op = 0;
+    Ref tape = ir_add(at, OP_ZEROS, tt, NOREF, NOREF, NOREF);
+    at.f->v.p[tape].name = name ? name : "t";
     return tape;
 }
 
@@ -267,7 +275,7 @@ static Ref shared_tape(const Tr *T, const Region *src, Ref x, int32_t lo, int32_
 
 /* After the forward copy of FOR body src (in b): records the rows of
  * loop `id` of src (see Replay) in new tapes made before h's FOR l. */
-void tape_record_loop(Tr *T, const Region *src, int at, Region *b, Ref l, int32_t lo, int32_t hi)
+int tape_record_loop(Tr *T, const Region *src, int at, Region *b, Ref l, int32_t lo, int32_t hi, int line)
 {
     const Fn *g = T->g;
     Fn *h = T->h;
@@ -283,8 +291,10 @@ void tape_record_loop(Tr *T, const Region *src, int at, Region *b, Ref l, int32_
     for (int k = 0; k < cap; k++) {
         Ref x = k < nr ? src->ids.p[at + 1 + k] : in->reg[0]->ids.p[k - nr];
         Ref hv = k < nr ? T->map[x] : T->tape_gen[x] == id ? T->tape[x] : NOREF;
-        if ((k < nr && g->v.p[x].lin) || hv == NOREF)
+        if ((k < nr && g->v.p[x].role == ROLE_TANGENT) || hv == NOREF)
             continue;
+        IrAt rec = ir_at(h, b);
+        rec.line = g->v.p[x].line ? g->v.p[x].line : in->line;
         Ref tape = NOREF;
         int shift = 0;
         for (int q = 0; q < p->n && tape == NOREF; q++)
@@ -295,19 +305,18 @@ void tape_record_loop(Tr *T, const Region *src, int at, Region *b, Ref l, int32_
         if (tape == NOREF && k < nr && (tape = shared_tape(T, src, x, lo, hi)) != NOREF) {
             /* the carried value's tape: its next row */
             shift = 1;
-            T->e.line = g->v.p[x].line ? g->v.p[x].line : in->line;
-            tape_record_row(T, b, tape, ir_ivar(h, l, 0), lo - 1, hv, h->v.p[hv].ty);
+            line = rec.line;
+            tape_record_row(rec, tape, ir_ivar(h, l, 0), lo - 1, hv, h->v.p[hv].ty);
         }
         if (tape == NOREF) {
             static const char *const red[] = {"sum", "prod", "max", "min"};
-            const char *nm = h->v.p[hv].name ? h->v.p[hv].name : in->op == OP_RED ? red[(int)in->k] : "arr";
-            size_t n = strlen(nm);
-            if (n > 5 && !strcmp(nm + n - 5, "_tape")) /* an element tape: x_tape */
-                nm = arena_printf(h->arena, "%.*s", (int)(n - 5), nm);
-            T->e.line = g->v.p[x].line ? g->v.p[x].line : in->line;
-            tape = tape_new(T, dst, h->v.p[hv].ty, lo, hi, nm);
+            const char *nm = h->v.p[hv].name ? h->v.p[hv].name : in->op == OP_RED ? red[in->red] : "arr";
+            IrAt tat = rec;
+            tat.r = dst;
+            line = rec.line;
+            tape = tape_new(tat, h->v.p[hv].ty, lo, hi, nm);
             move_before(dst, l);
-            tape_record_row(T, b, tape, ir_ivar(h, l, 0), lo, hv, h->v.p[hv].ty);
+            tape_record_row(rec, tape, ir_ivar(h, l, 0), lo, hv, h->v.p[hv].ty);
         }
         from[p->n] = hv;
         p->x[p->n] = x;
@@ -315,6 +324,7 @@ void tape_record_loop(Tr *T, const Region *src, int at, Region *b, Ref l, int32_
         p->tape[p->n++] = tape;
     }
     T->replay[id] = p;
+    return line;
 }
 
 /* In the reverse body of FOR for (reverse IVAR iv): loop id's values read
@@ -329,27 +339,10 @@ void tape_replay_loop(Tr *T, Ref id, Ref iv, int32_t lo, Region *dst)
         for (int q = 0; q < k && got[k] == NOREF; q++)
             if (p->tape[q] == p->tape[k] && p->shift[q] == p->shift[k])
                 got[k] = got[q];
-        int32_t row0 = lo - p->shift[k];
         if (got[k] == NOREF) {
-            Type ct = h->v.p[p->tape[k]].ty;
-            for (int d = 0; d + 1 < ct.rank; d++)
-                ct.dim[d] = ct.dim[d + 1];
-            ct.rank--;
-            T->e.r = dst;
-            T->e.line = T->g->v.p[id].line;
-            if (!ct.rank) {
-                got[k] = ad_idx(&T->e, p->tape[k], tape_index(h, iv, row0, NOREF, 0), 1);
-            } else {
-                Ref gen = ir_loop_new(h, dst, OP_GEN, ct, ct.rank);
-                h->v.p[gen].line = T->e.line;
-                Region *gb = h->v.p[gen].reg[0];
-                T->e.r = gb;
-                Ref el = ad_idx(&T->e, p->tape[k], tape_index(h, iv, row0, gen, ct.rank), ct.rank + 1);
-                vec_push(h->arena, &gb->yield, el);
-                T->e.r = dst;
-                got[k] = ir_emit(h, dst, OP_RESULT, ct, gen, NOREF, NOREF);
-                h->v.p[got[k]].line = T->e.line;
-            }
+            IrAt at = ir_at(h, dst);
+            at.line = T->g->v.p[id].line;
+            got[k] = tape_read_row(at, p->tape[k], iv, lo - p->shift[k]);
             h->v.p[got[k]].name = T->g->v.p[p->x[k]].name;
         }
         if (T->g->v.p[p->x[k]].op == OP_RESULT && T->g->v.p[p->x[k]].arg[0] == id)

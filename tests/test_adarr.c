@@ -78,8 +78,7 @@ static Ref gen1(B *b, Region *r, int n, Region **body, Ref *iv)
 
 static Ref red(B *b, Region *r, RedKind k, Aff lo, Aff hi, Region **body, Ref *iv)
 {
-    Ref g = ir_loop_new(b->f, r, OP_RED, ty_scalar(), 1);
-    b->f->v.p[g].k = k;
+    Ref g = ir_loop(ir_at(b->f, r), OP_RED, ty_scalar(), 1, k);
     b->f->v.p[g].ix[0] = lo;
     b->f->v.p[g].ix[1] = hi;
     *body = b->f->v.p[g].reg[0];

@@ -101,10 +101,9 @@ static void acc(B *b, Region *r, Ref buf, Ref val, int store, int n, ...)
     for (int i = 0; i < n; i++)
         x[i] = va_arg(ap, Aff);
     va_end(ap);
-    Ref v = ir_emit(b->f, r, OP_ACC, ty_none(), buf, val, NOREF);
-    b->f->v.p[v].ix = affs(b, n, x);
-    b->f->v.p[v].nix = n;
-    b->f->v.p[v].k = store;
+    IrAt at = ir_at(b->f, r);
+    at.flags = store ? IF_STORE : 0;
+    ir_acc(at, buf, affs(b, n, x), n, val);
 }
 
 static Ref op(B *b, Region *r, Op o, Ref x, Ref y)
@@ -127,8 +126,7 @@ static Ref gen(B *b, Region *r, int rank, int d0, int d1, Region **body)
 
 static Ref red(B *b, Region *r, RedKind k, Aff lo, Aff hi, Region **body)
 {
-    Ref g = ir_loop_new(b->f, r, OP_RED, ty_scalar(), 1);
-    b->f->v.p[g].k = k;
+    Ref g = ir_loop(ir_at(b->f, r), OP_RED, ty_scalar(), 1, k);
     b->f->v.p[g].ix[0] = lo;
     b->f->v.p[g].ix[1] = hi;
     *body = b->f->v.p[g].reg[0];
@@ -137,10 +135,11 @@ static Ref red(B *b, Region *r, RedKind k, Aff lo, Aff hi, Region **body)
 
 static Ref loop1(B *b, Region *r, Aff lo, Aff hi, int back, Region **body)
 {
-    Ref l = ir_loop_new(b->f, r, OP_LOOP, ty_none(), 1);
+    IrAt at = ir_at(b->f, r);
+    at.flags = back ? IF_BACKWARDS : 0;
+    Ref l = ir_loop(at, OP_LOOP, ty_none(), 1, RK_SUM);
     b->f->v.p[l].ix[0] = lo;
     b->f->v.p[l].ix[1] = hi;
-    b->f->v.p[l].k = back;
     *body = b->f->v.p[l].reg[0];
     return l;
 }
@@ -156,9 +155,7 @@ static Ref result(B *b, Region *r, Ref loop, Region *body, Ref y)
     vec_push(b->a, &body->yield, y);
     const Inst *in = &b->f->v.p[loop];
     Type t = in->op == OP_GEN ? in->ty : in->op == OP_IF ? b->f->v.p[y].ty : ty_scalar();
-    Ref res = ir_emit(b->f, r, OP_RESULT, t, loop, NOREF, NOREF);
-    b->f->v.p[res].k = body->yield.n - 1;
-    return res;
+    return ir_result(ir_at(b->f, r), t, loop, body->yield.n - 1);
 }
 
 static Ref zeros(B *b, Region *r, int rank, int d0, int d1)
@@ -417,10 +414,10 @@ START_TEST(test_store_first)
     ir_interp(b.f, in, out);
     opt_store(b.f);
     ir_verify(b.f);
-    ck_assert_msg(b.f->v.p[z].k == 1 && b.f->v.p[z1].k == 1 && b.f->v.p[z2].k == 0,
+    ck_assert_msg(b.f->v.p[z].flags == IF_NOINIT && b.f->v.p[z1].flags == IF_STORE && b.f->v.p[z2].flags == 0,
                   "z[i] = 2 x[i], then z[i] += x[i]");
-    ck_assert_msg(b.f->v.p[w].k == 0 && b.f->v.p[w1].k == 0, "w is read before its first accumulation");
-    ck_assert_msg(b.f->v.p[v].k == 0 && b.f->v.p[v1].k == 0, "v's first loop writes v[3 - i] too");
+    ck_assert_msg(b.f->v.p[w].flags == 0 && b.f->v.p[w1].flags == 0, "w is read before its first accumulation");
+    ck_assert_msg(b.f->v.p[v].flags == 0 && b.f->v.p[v1].flags == 0, "v's first loop writes v[3 - i] too");
     out[0] = after;
     ir_interp(b.f, in, out);
     for (int k = 0; k < 4; k++)

@@ -93,6 +93,24 @@ static Ref named(B *b, Ref v, const char *name)
     return v;
 }
 
+/* A for loop's tape named after its value (the C says x_tape): every
+ * row is stored before it is read. */
+static Ref tape_buf(B *b, Region *r, Type t, const char *value)
+{
+    IrAt at = ir_at(b->f, r);
+    at.role = ROLE_TAPE;
+    at.flags = IF_NOINIT;
+    return named(b, ir_add(at, OP_ZEROS, t, NOREF, NOREF, NOREF), value);
+}
+
+/* tape[ix...] = v */
+static Ref store(B *b, Region *r, Ref tape, Aff *ix, int nix, Ref v)
+{
+    IrAt at = ir_at(b->f, r);
+    at.flags = IF_STORE;
+    return ir_acc(at, tape, ix, nix, v);
+}
+
 /* arr[ix...] */
 static Ref idx(B *b, Region *r, Ref arr, int n, const Aff *ix)
 {
@@ -116,9 +134,9 @@ static Aff VK(B *b, Ref iv, int k, int c)
 /* A FOR over lo..hi (backwards if back) carrying n values from init. */
 static Ref for_new(B *b, Region *r, int lo, int hi, int back, int n, const Ref *init)
 {
-    Ref l = ir_for_new(b->f, r, lo, hi, n, init);
-    b->f->v.p[l].k = back;
-    return l;
+    IrAt at = ir_at(b->f, r);
+    at.flags = back ? IF_BACKWARDS : 0;
+    return ir_for(at, lo, hi, n, init, NULL);
 }
 
 static Region *body(B *b, Ref l)
@@ -129,9 +147,7 @@ static Region *body(B *b, Ref l)
 /* The loop's RESULT j, after its body yielded. */
 static Ref for_result(B *b, Region *r, Ref l, int j)
 {
-    Ref res = ir_emit(b->f, r, OP_RESULT, b->f->v.p[ir_carry(b->f, l, j)].ty, l, NOREF, NOREF);
-    b->f->v.p[res].k = j;
-    return res;
+    return ir_result(ir_at(b->f, r), b->f->v.p[ir_carry(b->f, l, j)].ty, l, j);
 }
 
 /* A GEN over [n] whose element is yielded by the caller; *iv its index. */
@@ -147,16 +163,13 @@ static Ref gen1(B *b, Region *r, int n, Region **gb, Ref *iv)
 static Ref gen_result(B *b, Region *r, Ref g, Region *gb, Ref y)
 {
     vec_push(b->a, &gb->yield, y);
-    Ref res = ir_emit(b->f, r, OP_RESULT, b->f->v.p[g].ty, g, NOREF, NOREF);
-    b->f->v.p[res].k = gb->yield.n - 1;
-    return res;
+    return ir_result(ir_at(b->f, r), b->f->v.p[g].ty, g, gb->yield.n - 1);
 }
 
 /* sum of arr[0..n) */
 static Ref total(B *b, Region *r, Ref arr, int n)
 {
-    Ref s = ir_loop_new(b->f, r, OP_RED, ty_scalar(), 1);
-    b->f->v.p[s].k = RK_SUM;
+    Ref s = ir_loop(ir_at(b->f, r), OP_RED, ty_scalar(), 1, RK_SUM);
     b->f->v.p[s].ix[0] = aff_const(b->a, 0);
     b->f->v.p[s].ix[1] = aff_const(b->a, n);
     Region *sb = b->f->v.p[s].reg[0];
@@ -266,21 +279,15 @@ START_TEST(test_tape_backwards)
     Region *top = b.f->body;
     Ref x0 = param(&b, "x", 0);
     int32_t five[1] = {5};
-    Ref tape = ir_emit(b.f, top, OP_ZEROS, ty_array(1, five), NOREF, NOREF, NOREF);
-    named(&b, tape, "x_tape");
-    b.f->v.p[tape].k = 1;
-    b.f->v.p[tape].tape = 1;
+    Ref tape = tape_buf(&b, top, ty_array(1, five), "x");
     Ref l = for_new(&b, top, 2, 7, 0, 1, &x0);
     Region *lb = body(&b, l);
     Ref iv = ir_ivar(b.f, l, 0);
     named(&b, iv, "i");
     Ref x = ir_carry(b.f, l, 0);
-    Ref st = ir_emit(b.f, lb, OP_ACC, ty_none(), tape, x, NOREF);
     Aff *row = arena_alloc(b.a, sizeof(Aff));
     row[0] = VK(&b, iv, 1, -2);
-    b.f->v.p[st].ix = row;
-    b.f->v.p[st].nix = 1;
-    b.f->v.p[st].k = 1;
+    store(&b, lb, tape, row, 1, x);
     Ref nx = op(&b, lb, OP_ADD, op(&b, lb, OP_SIN, x, NOREF), op(&b, lb, OP_MUL, x, cst(&b, lb, 0.5)));
     vec_push(b.a, &lb->yield, named(&b, nx, "x"));
     Ref xr = for_result(&b, top, l, 0);
@@ -296,19 +303,14 @@ START_TEST(test_tape_backwards)
     Ref sr = for_result(&b, top, r, 0);
     /* for i in 3..3: no iteration, an empty tape */
     int32_t zero[1] = {0};
-    Ref et = named(&b, ir_emit(b.f, top, OP_ZEROS, ty_array(1, zero), NOREF, NOREF, NOREF), "e_tape");
-    b.f->v.p[et].k = 1;
-    b.f->v.p[et].tape = 1;
+    Ref et = tape_buf(&b, top, ty_array(1, zero), "e");
     Ref e = for_new(&b, top, 3, 3, 0, 1, &sr);
     Region *eb = body(&b, e);
     Ref ei = ir_ivar(b.f, e, 0);
     Ref ec = ir_carry(b.f, e, 0);
-    Ref est = ir_emit(b.f, eb, OP_ACC, ty_none(), et, ec, NOREF);
     Aff *erow = arena_alloc(b.a, sizeof(Aff));
     erow[0] = VK(&b, ei, 1, -3);
-    b.f->v.p[est].ix = erow;
-    b.f->v.p[est].nix = 1;
-    b.f->v.p[est].k = 1;
+    store(&b, eb, et, erow, 1, ec);
     vec_push(b.a, &eb->yield, op(&b, eb, OP_EXP, ec, NOREF));
     Ref er = for_result(&b, top, e, 0);
     Ref eback = for_new(&b, top, 3, 3, 1, 1, &er);
@@ -411,21 +413,16 @@ START_TEST(test_huge_tape)
     Region *top = b.f->body;
     Ref x = param(&b, "x", 0);
     int32_t dims[2] = {300000000, 8};
-    Ref tape = named(&b, ir_emit(b.f, top, OP_ZEROS, ty_array(2, dims), NOREF, NOREF, NOREF), "x_tape");
-    b.f->v.p[tape].k = 1;
-    b.f->v.p[tape].tape = 1;
+    Ref tape = tape_buf(&b, top, ty_array(2, dims), "x");
     b.f->v.p[tape].line = 7;
     Ref l = for_new(&b, top, 0, 300000000, 0, 1, &x);
     Region *lb = body(&b, l);
     Ref iv = named(&b, ir_ivar(b.f, l, 0), "i");
     Ref c = ir_carry(b.f, l, 0);
-    Ref st = ir_emit(b.f, lb, OP_ACC, ty_none(), tape, c, NOREF);
     Aff *ix = arena_alloc(b.a, sizeof(Aff) * 2);
     ix[0] = aff_var(b.a, iv);
     ix[1] = aff_const(b.a, 7);
-    b.f->v.p[st].ix = ix;
-    b.f->v.p[st].nix = 2;
-    b.f->v.p[st].k = 1;
+    store(&b, lb, tape, ix, 2, c);
     vec_push(b.a, &lb->yield, op(&b, lb, OP_SIN, c, NOREF));
     Ref xr = for_result(&b, top, l, 0);
     Aff rd[2] = {aff_const(b.a, 299999999), aff_const(b.a, 7)};

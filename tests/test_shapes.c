@@ -300,7 +300,7 @@ START_TEST(test_ir_form)
         if (f->v.p[b->ids.p[i]].op == OP_RED)
             red = b->ids.p[i];
     ck_assert_int_ne(red, NOREF);
-    ck_assert_int_eq((int)f->v.p[red].k, RK_SUM);
+    ck_assert_int_eq(f->v.p[red].red, RK_SUM);
     ck_assert_int_eq(f->v.p[red].ix[0].c, 0);
     ck_assert_int_eq(f->v.p[red].ix[1].c, 4);
     ck_assert_str_eq(f->v.p[ir_ivar(f, red, 0)].name, "j");
