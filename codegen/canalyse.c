@@ -337,7 +337,7 @@ static void name_one(Cg *c, Ref v)
         (c->uses[v] == 0 && in->op != OP_RESULT && in->op != OP_ZEROS))
         return;
     if (!in->name && c->hint[v]) { /* named after the loop variable it becomes */
-        c->cname[v] = unique(c, &c->locals, c->hint[v]);
+        c->cname[v] = cg_unique(c, &c->locals, c->hint[v]);
         return;
     }
     const char *base = ir_shown_name(c->p->arena, in);
@@ -349,7 +349,7 @@ static void name_one(Cg *c, Ref v)
         base = arena_printf(c->p->arena, "t%d", ++c->tmp);
     else if (in->role == ROLE_TANGENT)
         base = arena_printf(c->p->arena, "%s_dot", base);
-    c->cname[v] = unique(c, &c->locals, base);
+    c->cname[v] = cg_unique(c, &c->locals, base);
 }
 
 /* A carried variable is named after the loop's result, or the CARRY, or
@@ -363,7 +363,7 @@ static void name_carried(Cg *c, Ref id)
         if (c->cname[root] || !cg_owns(c, id, root))
             continue;
         const char *base = cg_carried_name(c, id, j);
-        c->cname[root] = unique(c, &c->locals, base ? base : arena_printf(c->p->arena, "t%d", ++c->tmp));
+        c->cname[root] = cg_unique(c, &c->locals, base ? base : arena_printf(c->p->arena, "t%d", ++c->tmp));
     }
 }
 
@@ -573,10 +573,10 @@ static void name_interface(Cg *c)
     c->out_names = arena_alloc(A, sizeof(char *) * (size_t)(f->out.n + 1));
     c->in_place = arena_alloc(A, (size_t)f->out.n + 1);
     for (int i = 0; i < f->in.n; i++)
-        c->in_names[i] = unique(c, &c->locals, f->in.p[i].name);
+        c->in_names[i] = cg_unique(c, &c->locals, f->in.p[i].name);
     for (int i = has_return(f); i < f->out.n; i++)
-        c->out_names[i] = unique(c, &c->locals, f->out.p[i].name);
-    c->work = c->o->workspace ? unique(c, &c->locals, "work") : NULL;
+        c->out_names[i] = cg_unique(c, &c->locals, f->out.p[i].name);
+    c->work = c->o->workspace ? cg_unique(c, &c->locals, "work") : NULL;
     for (int i = 0; i < f->body->ids.n; i++) {
         Ref id = f->body->ids.p[i];
         if (f->v.p[id].op == OP_PARAM) {
@@ -624,38 +624,38 @@ void cg_prepare(Cg *c, const Fn *f, int ws)
 void cg_signature(Cg *c, const Fn *f, const char *name, const char *extra, Str *s)
 {
     int ret = f->out.n && f->out.p[0].role == OUT_RETURN;
-    putf(s, "%s %s(", ret ? real_t(c) : "void", name);
+    cg_putf(s, "%s %s(", ret ? cg_real_t(c) : "void", name);
     int first = 1;
     for (int i = 0; i < f->in.n; i++) {
         const Input *in = &f->in.p[i];
-        putf(s, "%s%s%s %s", first ? "" : ", ", in->ty.rank ? "const " : "", real_t(c),
+        cg_putf(s, "%s%s%s %s", first ? "" : ", ", in->ty.rank ? "const " : "", cg_real_t(c),
              c->in_names[i]);
         if (in->ty.rank) {
-            puts_(s, "[");
+            cg_puts(s, "[");
             for (int d = 0; d < in->ty.rank; d++)
-                putf(s, "%s%d", d ? " * " : "", (int)in->ty.dim[d]);
-            puts_(s, "]");
+                cg_putf(s, "%s%d", d ? " * " : "", (int)in->ty.dim[d]);
+            cg_puts(s, "]");
         }
         first = 0;
     }
     for (int i = ret; i < f->out.n; i++) {
         const Output *o = &f->out.p[i];
-        putf(s, "%s%s %s%s", first ? "" : ", ", real_t(c), o->ty.rank ? "" : "*", c->out_names[i]);
+        cg_putf(s, "%s%s %s%s", first ? "" : ", ", cg_real_t(c), o->ty.rank ? "" : "*", c->out_names[i]);
         if (o->ty.rank) {
-            puts_(s, "[");
+            cg_puts(s, "[");
             for (int d = 0; d < o->ty.rank; d++)
-                putf(s, "%s%d", d ? " * " : "", (int)o->ty.dim[d]);
-            puts_(s, "]");
+                cg_putf(s, "%s%d", d ? " * " : "", (int)o->ty.dim[d]);
+            cg_puts(s, "]");
         }
         first = 0;
     }
     if (extra) {
-        putf(s, "%s%s", first ? "" : ", ", extra);
+        cg_putf(s, "%s%s", first ? "" : ", ", extra);
         first = 0;
     }
     if (first)
-        puts_(s, "void");
-    puts_(s, ")");
+        cg_puts(s, "void");
+    cg_puts(s, ")");
 }
 
 /* out = v, *x_bar = v: output i when it was not computed in place. */

@@ -45,12 +45,12 @@ static void aff_term(const Cg *c, Str *s, long long a, Ref iv, int *any)
 {
     long long m = a < 0 ? -a : a;
     if (*any)
-        puts_(s, a < 0 ? " - " : " + ");
+        cg_puts(s, a < 0 ? " - " : " + ");
     else if (a < 0)
-        puts_(s, "-");
+        cg_puts(s, "-");
     if (m != 1)
-        putf(s, "%lld * ", m);
-    puts_(s, c->cname[iv]);
+        cg_putf(s, "%lld * ", m);
+    cg_puts(s, c->cname[iv]);
     *any = 1;
 }
 
@@ -66,20 +66,20 @@ static void aff_put(const Cg *c, Str *s, Aff x, int first)
     if (x.c > 0 || (x.c && !any)) {
         long long k = x.c;
         if (any)
-            putf(s, " %c %lld", k < 0 ? '-' : '+', k < 0 ? -k : k);
+            cg_putf(s, " %c %lld", k < 0 ? '-' : '+', k < 0 ? -k : k);
         else
-            putf(s, "%lld", k);
+            cg_putf(s, "%lld", k);
         any = wrote_c = 1;
     }
     for (int i = 0; i < x.n; i++)
         if (x.a[i] < 0)
             aff_term(c, s, x.a[i], x.iv[i], &any);
     if (x.c && !wrote_c) {
-        putf(s, " - %lld", -(long long)x.c);
+        cg_putf(s, " - %lld", -(long long)x.c);
         any = 1;
     }
     if (!any)
-        puts_(s, "0");
+        cg_puts(s, "0");
 }
 
 /* The row-major offset of element ix[0..n) of an array of type t, in
@@ -92,11 +92,11 @@ static void index_put(const Cg *c, Str *s, Type t, const Aff *ix, int n)
     long long k = 0;
     int d = 0;
     if (ty_size(t) > INT_MAX)
-        puts_(s, "(long long)"); /* a tape past INT_MAX elements: 64-bit offsets */
+        cg_puts(s, "(long long)"); /* a tape past INT_MAX elements: 64-bit offsets */
     for (; d < n && aff_terms(ix[d]) == (ix[d].c != 0); d++)
         k = k * t.dim[d] + ix[d].c;
     if (d == n) {
-        putf(s, "%lld", k);
+        cg_putf(s, "%lld", k);
         return;
     }
     /* compound: the offset so far is a sum (after dimension e) */
@@ -106,15 +106,15 @@ static void index_put(const Cg *c, Str *s, Type t, const Aff *ix, int n)
         compound = aff_terms(ix[e]) > 0;
     }
     for (int i = 0; i < open; i++)
-        puts_(s, "(");
+        cg_puts(s, "(");
     if (k)
-        putf(s, "%lld * %d", k, (int)t.dim[d]);
+        cg_putf(s, "%lld * %d", k, (int)t.dim[d]);
     aff_put(c, s, ix[d], !k);
     compound = k ? aff_terms(ix[d]) > 0 : aff_terms(ix[d]) > 1;
     for (int e = d + 1; e < n; e++) {
         if (compound)
-            puts_(s, ")");
-        putf(s, " * %d", (int)t.dim[e]);
+            cg_puts(s, ")");
+        cg_putf(s, " * %d", (int)t.dim[e]);
         aff_put(c, s, ix[e], 0);
         compound = aff_terms(ix[e]) > 0;
     }
@@ -207,25 +207,25 @@ static int index_compare(const Cg *c, Str *s, const Inst *in)
         (aff_terms(x) == (x.c != 0) && aff_terms(y) == (y.c != 0)))
         return 0;
     if (aff_eq(x, y)) { /* i >= i: known, and C compilers warn about it */
-        puts_(s, in->op == OP_EQ || in->op == OP_LE || in->op == OP_GE ? "1" : "0");
+        cg_puts(s, in->op == OP_EQ || in->op == OP_LE || in->op == OP_GE ? "1" : "0");
         return 1;
     }
     aff_put(c, s, x, 1);
-    putf(s, " %s ", op_info[in->op].cname);
+    cg_putf(s, " %s ", op_info[in->op].cname);
     aff_put(c, s, y, 1);
     return 1;
 }
 
 static void zero(Cg *c, Str *s)
 {
-    literal(c, 0, s);
+    cg_literal(c, 0, s);
 }
 
 /* Whether the literal C writes for v starts with a minus sign. */
 static int literal_negative(const Cg *c, double v)
 {
     Str t = {0};
-    literal(c, v, &t);
+    cg_literal(c, v, &t);
     int neg = t.p[0] == '-';
     free(t.p);
     return neg;
@@ -261,17 +261,17 @@ static void prefix_put(Cg *c, Str *s, const Inst *in)
 {
     const OpInfo *o = &op_info[in->op];
     int paren = starts_with_minus(c, in->arg[0]);
-    puts_(s, o->cname);
-    puts_(s, paren ? "(" : "");
+    cg_puts(s, o->cname);
+    cg_puts(s, paren ? "(" : "");
     expr(c, s, in->arg[0], o->rhs);
-    puts_(s, paren ? ")" : "");
+    cg_puts(s, paren ? ")" : "");
 }
 
 /* a op b. */
 static void infix_put(Cg *c, Str *s, Op op, Ref a, Ref b)
 {
     expr(c, s, a, op_info[op].lhs);
-    putf(s, " %s ", op_info[op].cname);
+    cg_putf(s, " %s ", op_info[op].cname);
     expr(c, s, b, op_info[op].rhs);
 }
 
@@ -279,7 +279,7 @@ static void infix_put(Cg *c, Str *s, Op op, Ref a, Ref b)
 static void compare_zero(Cg *c, Str *s, Op op, Ref a)
 {
     expr(c, s, a, op_info[op].lhs);
-    putf(s, " %s ", op_info[op].cname);
+    cg_putf(s, " %s ", op_info[op].cname);
     zero(c, s);
 }
 
@@ -287,9 +287,9 @@ static void compare_zero(Cg *c, Str *s, Op op, Ref a)
 static void select_put(Cg *c, Str *s, Ref cond, Ref a, Ref b)
 {
     expr(c, s, cond, op_info[OP_SELECT].lhs);
-    puts_(s, " ? ");
+    cg_puts(s, " ? ");
     expr(c, s, a, op_info[OP_SELECT].lhs);
-    puts_(s, " : ");
+    cg_puts(s, " : ");
     expr(c, s, b, op_info[OP_SELECT].rhs);
 }
 
@@ -298,21 +298,21 @@ static void kink_put(Cg *c, Str *s, const Inst *in)
 {
     Ref a = in->arg[0];
     compare_zero(c, s, OP_GT, a);
-    puts_(s, " ? ");
+    cg_puts(s, " ? ");
     if (in->op == OP_RELU) {
         expr(c, s, a, op_info[OP_SELECT].lhs);
-        puts_(s, " : ");
+        cg_puts(s, " : ");
         zero(c, s);
         return;
     }
-    literal(c, 1, s);
-    puts_(s, " : (");
+    cg_literal(c, 1, s);
+    cg_puts(s, " : (");
     compare_zero(c, s, OP_LT, a);
-    puts_(s, " ? ");
-    literal(c, -1, s);
-    puts_(s, " : ");
+    cg_puts(s, " ? ");
+    cg_literal(c, -1, s);
+    cg_puts(s, " : ");
     zero(c, s);
-    puts_(s, ")");
+    cg_puts(s, ")");
 }
 
 /* min(a, b): a < b ? a : b; max(a, b): a > b ? a : b. */
@@ -320,9 +320,9 @@ static void extremum_put(Cg *c, Str *s, const Inst *in)
 {
     Op cmp = in->op == OP_MIN ? OP_LT : OP_GT;
     infix_put(c, s, cmp, in->arg[0], in->arg[1]);
-    puts_(s, " ? ");
+    cg_puts(s, " ? ");
     expr(c, s, in->arg[0], op_info[OP_SELECT].lhs);
-    puts_(s, " : ");
+    cg_puts(s, " : ");
     expr(c, s, in->arg[1], op_info[OP_SELECT].rhs);
 }
 
@@ -331,7 +331,7 @@ static void product_put(Cg *c, Str *s, Ref a, int n)
 {
     expr(c, s, a, op_info[OP_MUL].lhs);
     for (int i = 1; i < n; i++) {
-        puts_(s, " * ");
+        cg_puts(s, " * ");
         expr(c, s, a, op_info[OP_MUL].rhs);
     }
 }
@@ -344,22 +344,22 @@ static void powi_put(Cg *c, Str *s, Ref a, double n)
         product_put(c, s, a, (int)n);
         return;
     case PW_QUOTIENT:
-        literal(c, 1, s);
-        puts_(s, " / ");
+        cg_literal(c, 1, s);
+        cg_puts(s, " / ");
         if (n == -1) {
             expr(c, s, a, op_info[OP_DIV].rhs);
         } else { /* a product is looser than a divisor */
-            puts_(s, "(");
+            cg_puts(s, "(");
             product_put(c, s, a, (int)-n);
-            puts_(s, ")");
+            cg_puts(s, ")");
         }
         return;
     case PW_CALL:
-        putf(s, "pow%s(", c->o->use_float ? "f" : "");
+        cg_putf(s, "pow%s(", c->o->use_float ? "f" : "");
         expr(c, s, a, P_ANY);
-        puts_(s, ", ");
-        literal(c, n, s);
-        puts_(s, ")");
+        cg_puts(s, ", ");
+        cg_literal(c, n, s);
+        cg_puts(s, ")");
         return;
     }
 }
@@ -371,28 +371,28 @@ static void call_put(Cg *c, Str *s, const Inst *in)
     if (in->op == OP_SIGMOID || in->op == OP_SOFTPLUS) {
         int h = in->op == OP_SIGMOID ? H_SIGMOID : H_SOFTPLUS;
         c->helper_used[h] = 1;
-        putf(s, "%s(", c->helper[h]);
+        cg_putf(s, "%s(", c->helper[h]);
     } else {
         if (op_info[in->op].kind != K_MATH || !op_info[in->op].cname[0])
             BUG("cgen: no C form for this op");
-        putf(s, "%s%s(", op_info[in->op].cname, c->o->use_float ? "f" : "");
+        cg_putf(s, "%s%s(", op_info[in->op].cname, c->o->use_float ? "f" : "");
     }
     for (int k = 0; k < op_info[in->op].nargs; k++) {
-        puts_(s, k ? ", " : "");
+        cg_puts(s, k ? ", " : "");
         expr(c, s, in->arg[k], P_ANY);
     }
-    puts_(s, ")");
+    cg_puts(s, ")");
 }
 
 /* An element x[i * N + j], or a rank-0 cell x. */
 static void element_put(Cg *c, Str *s, const Inst *in)
 {
     Ref arr = cg_var_of(c, in->arg[0]);
-    puts_(s, c->cname[arr]);
+    cg_puts(s, c->cname[arr]);
     if (in->nix) {
-        puts_(s, "[");
+        cg_puts(s, "[");
         index_put(c, s, c->f->v.p[arr].ty, in->ix, in->nix);
-        puts_(s, "]");
+        cg_puts(s, "]");
     }
 }
 
@@ -402,14 +402,14 @@ static void ireal_put(Cg *c, Str *s, Aff x)
 {
     int n = aff_terms(x), bare = n == 1 && !x.c;
     if (n == (x.c != 0)) {
-        literal(c, x.c, s);
+        cg_literal(c, x.c, s);
         return;
     }
     for (int i = 0; i < x.n; i++)
         bare &= x.a[i] == 0 || x.a[i] == 1;
-    putf(s, "(%s)%s", real_t(c), bare ? "" : "(");
+    cg_putf(s, "(%s)%s", cg_real_t(c), bare ? "" : "(");
     aff_put(c, s, x, 1);
-    puts_(s, bare ? "" : ")");
+    cg_puts(s, bare ? "" : ")");
 }
 
 /* The expression that computes v, without parentheses around it. */
@@ -420,9 +420,9 @@ static void expr_inner(Cg *c, Str *s, Ref v)
     switch (in->op) {
     case OP_CONST:
         if (in->ty.kind == TY_BOOL)
-            puts_(s, in->num != 0 ? "1" : "0");
+            cg_puts(s, in->num != 0 ? "1" : "0");
         else
-            literal(c, in->num, s);
+            cg_literal(c, in->num, s);
         return;
     case OP_IDX: element_put(c, s, in); return;
     case OP_IREAL: ireal_put(c, s, in->ix[0]); return;
@@ -447,13 +447,13 @@ static void expr(Cg *c, Str *s, Ref v, CPrec minprec)
     v = cg_resolve(c, v);
     int paren = prec_of(c, v) < minprec;
     if (paren)
-        puts_(s, "(");
+        cg_puts(s, "(");
     if (cg_inlined(c, v))
         expr_inner(c, s, v);
     else
-        puts_(s, c->cname[cg_var_of(c, v)]);
+        cg_puts(s, c->cname[cg_var_of(c, v)]);
     if (paren)
-        puts_(s, ")");
+        cg_puts(s, ")");
 }
 
 /* ---------------- statements ---------------- */
@@ -461,7 +461,7 @@ static void expr(Cg *c, Str *s, Ref v, CPrec minprec)
 static void indent(Cg *c)
 {
     for (int i = 0; i < c->indent; i++)
-        puts_(&c->body, "    ");
+        cg_puts(&c->body, "    ");
 }
 
 /* The text of source line `line` as a comment may show it: ASCII, tabs
@@ -543,9 +543,9 @@ static void announce(Cg *c, int line)
         BUG("cgen: a statement announced in the middle of a line");
     if (text && *s != line) {
         if (c->indent == 1 && !c->fresh && c->last_line != line)
-            puts_(&c->body, "\n");
+            cg_puts(&c->body, "\n");
         indent(c);
-        putf(&c->body, "/* line %d: %s */\n", line, text);
+        cg_putf(&c->body, "/* line %d: %s */\n", line, text);
         *s = line;
     }
     c->last_line = line;
@@ -562,13 +562,13 @@ static void begin_stmt(Cg *c, int line)
 
 static void stmt_end(Cg *c)
 {
-    puts_(&c->body, ";\n");
+    cg_puts(&c->body, ";\n");
 }
 
 /* ";  / * note * /": a statement that says more than its source line. */
 static void stmt_end_note(Cg *c, const char *note)
 {
-    putf(&c->body, ";  /* %s */\n", note);
+    cg_putf(&c->body, ";  /* %s */\n", note);
 }
 
 /* What tape buf holds, read or written at index ix[0] (Aff of the loop's
@@ -635,11 +635,11 @@ void cg_dims(const Cg *c, Str *s, Type t)
     (void)c;
     long long n = ty_size(t);
     if (n == 0 || n > INT_MAX) {
-        putf(s, "%lld", n ? n : 1);
+        cg_putf(s, "%lld", n ? n : 1);
         return;
     }
     for (int d = 0; d < t.rank; d++)
-        putf(s, "%s%d", d ? " * " : "", (int)t.dim[d]);
+        cg_putf(s, "%s%d", d ? " * " : "", (int)t.dim[d]);
 }
 
 /* `double h[128 * 784];`, or its place in the workspace. */
@@ -651,20 +651,20 @@ static void declare_array(Cg *c, Ref v, int line)
     begin_stmt(c, line);
     Type t = c->f->v.p[root].ty;
     if (c->ws) {
-        putf(&c->body, "%s *%s = (%s *)%s", real_t(c), c->cname[root], real_t(c), c->work);
+        cg_putf(&c->body, "%s *%s = (%s *)%s", cg_real_t(c), c->cname[root], cg_real_t(c), c->work);
         if (c->off[root])
-            putf(&c->body, " + %lld", c->off[root]);
+            cg_putf(&c->body, " + %lld", c->off[root]);
     } else {
-        putf(&c->body, "%s %s[", real_t(c), c->cname[root]);
+        cg_putf(&c->body, "%s %s[", cg_real_t(c), c->cname[root]);
         cg_dims(c, &c->body, t);
-        puts_(&c->body, "]");
+        cg_puts(&c->body, "]");
     }
     stmt_end(c);
 }
 
 static int index_taken(const Cg *c, const char *n)
 {
-    if (names_has(&c->locals, n))
+    if (cg_names_has(&c->locals, n))
         return 1;
     for (int i = 0; i < c->active.n; i++)
         if (!strcmp(c->active.p[i], n))
@@ -686,7 +686,7 @@ static const char *open_index(Cg *c, const char *base)
             base = deflt[c->active.n % 6];
     }
     const char *b = base;
-    if (sema_c_reserved(b) || names_has(&c->globals, b) || sema_is_builtin(b))
+    if (sema_c_reserved(b) || cg_names_has(&c->globals, b) || sema_is_builtin(b))
         b = arena_printf(c->p->arena, "%s_", b);
     const char *n = b;
     for (int k = 2; index_taken(c, n); k++)
@@ -699,20 +699,20 @@ static const char *open_index(Cg *c, const char *base)
 static void open_for(Cg *c, const char *iv, Aff lo, Aff hi, int back, int line)
 {
     begin_stmt(c, line);
-    putf(&c->body, "for (int %s = ", iv);
+    cg_putf(&c->body, "for (int %s = ", iv);
     if (back) {
         hi.c -= 1;
         aff_put(c, &c->body, hi, 1);
-        putf(&c->body, "; %s >= ", iv);
+        cg_putf(&c->body, "; %s >= ", iv);
         aff_put(c, &c->body, lo, 1);
-        putf(&c->body, "; %s--) {", iv);
+        cg_putf(&c->body, "; %s--) {", iv);
     } else {
         aff_put(c, &c->body, lo, 1);
-        putf(&c->body, "; %s < ", iv);
+        cg_putf(&c->body, "; %s < ", iv);
         aff_put(c, &c->body, hi, 1);
-        putf(&c->body, "; %s++) {", iv);
+        cg_putf(&c->body, "; %s++) {", iv);
     }
-    puts_(&c->body, "\n");
+    cg_puts(&c->body, "\n");
     enter_block(c);
 }
 
@@ -721,7 +721,7 @@ static void close_for(Cg *c, int n)
     for (int d = 0; d < n; d++) {
         c->indent--;
         indent(c);
-        puts_(&c->body, "}\n");
+        cg_puts(&c->body, "}\n");
         c->active.n--;
     }
 }
@@ -734,13 +734,13 @@ static void fill(Cg *c, const char *dst, Type t, Ref src, int line)
         return;
     const char *iv = open_index(c, NULL);
     begin_stmt(c, line);
-    putf(&c->body, "for (%s %s = 0; %s < ", ty_size(t) > INT_MAX ? "long long" : "int", iv, iv);
+    cg_putf(&c->body, "for (%s %s = 0; %s < ", ty_size(t) > INT_MAX ? "long long" : "int", iv, iv);
     cg_dims(c, &c->body, t);
-    putf(&c->body, "; %s++) %s[%s] = ", iv, dst, iv);
+    cg_putf(&c->body, "; %s++) %s[%s] = ", iv, dst, iv);
     if (src == NOREF)
-        literal(c, 0, &c->body);
+        cg_literal(c, 0, &c->body);
     else if (c->f->v.p[cg_resolve(c, src)].ty.rank)
-        putf(&c->body, "%s[%s]", c->cname[cg_var_of(c, src)], iv);
+        cg_putf(&c->body, "%s[%s]", c->cname[cg_var_of(c, src)], iv);
     else
         expr(c, &c->body, src, P_ANY);
     stmt_end(c);
@@ -780,7 +780,7 @@ static void emit_if(Cg *c, const Region *parent, int at)
         Ref res = parent->ids.p[at + 1 + j];
         if (c->store[res] == ST_PTR) {
             begin_stmt(c, f->v.p[res].line);
-            putf(&c->body, "const %s *%s", real_t(c), c->cname[res]);
+            cg_putf(&c->body, "const %s *%s", cg_real_t(c), c->cname[res]);
             stmt_end(c);
             continue;
         }
@@ -791,7 +791,7 @@ static void emit_if(Cg *c, const Region *parent, int at)
         if (declared_before(c, res))
             continue;
         begin_stmt(c, f->v.p[res].line);
-        putf(&c->body, "%s %s", real_t(c), c->cname[res]);
+        cg_putf(&c->body, "%s %s", cg_real_t(c), c->cname[res]);
         stmt_end(c);
     }
     int empty0 = branch_empty(c, parent, at, 0), empty1 = branch_empty(c, parent, at, 1);
@@ -799,17 +799,17 @@ static void emit_if(Cg *c, const Region *parent, int at)
         return;
     int flip = empty0;
     begin_stmt(c, in->line);
-    puts_(&c->body, flip ? "if (!(" : "if (");
+    cg_puts(&c->body, flip ? "if (!(" : "if (");
     expr(c, &c->body, in->arg[0], P_ANY);
-    puts_(&c->body, flip ? ")) {" : ") {");
-    puts_(&c->body, "\n");
+    cg_puts(&c->body, flip ? ")) {" : ") {");
+    cg_puts(&c->body, "\n");
     for (int s = flip; s < 2; s++) {
         const Region *r = in->reg[s];
         if (s == 1 && !flip) {
             if (empty1)
                 break;
             indent(c);
-            puts_(&c->body, "} else {\n");
+            cg_puts(&c->body, "} else {\n");
         }
         enter_block(c);
         emit_region(c, r);
@@ -820,7 +820,7 @@ static void emit_if(Cg *c, const Region *parent, int at)
                 continue; /* computed in place */
             if (c->store[res] == ST_PTR) {
                 begin_stmt(c, f->v.p[res].line);
-                putf(&c->body, "%s = %s", c->cname[res], c->cname[cg_var_of(c, y)]);
+                cg_putf(&c->body, "%s = %s", c->cname[res], c->cname[cg_var_of(c, y)]);
                 stmt_end(c);
                 continue;
             }
@@ -830,14 +830,14 @@ static void emit_if(Cg *c, const Region *parent, int at)
                 continue;
             }
             begin_stmt(c, f->v.p[res].line);
-            putf(&c->body, "%s = ", c->cname[cg_var_of(c, res)]);
+            cg_putf(&c->body, "%s = ", c->cname[cg_var_of(c, res)]);
             expr(c, &c->body, y, P_ANY);
             stmt_end(c);
         }
         c->indent--;
     }
     indent(c);
-    puts_(&c->body, "}\n");
+    cg_puts(&c->body, "}\n");
 }
 
 /* The results of GEN: the loop nest over its index space, storing each
@@ -865,9 +865,9 @@ static void emit_gen(Cg *c, const Region *r, int at)
         if (!live(c, res))
             continue;
         begin_stmt(c, f->v.p[res].line ? f->v.p[res].line : in->line);
-        putf(&c->body, "%s[", c->cname[cg_var_of(c, res)]);
+        cg_putf(&c->body, "%s[", c->cname[cg_var_of(c, res)]);
         gen_index_put(c, &c->body, id);
-        puts_(&c->body, "] = ");
+        cg_puts(&c->body, "] = ");
         expr(c, &c->body, in->reg[0]->yield.p[f->v.p[res].n], P_ANY);
         stmt_end(c);
     }
@@ -886,9 +886,9 @@ static void emit_red(Cg *c, const Region *r, int at)
         Ref res = r->ids.p[at + 1 + j];
         begin_stmt(c, f->v.p[res].line ? f->v.p[res].line : in->line);
         if (!declared_before(c, res))
-            putf(&c->body, "%s ", real_t(c));
-        putf(&c->body, "%s = ", c->cname[cg_var_of(c, res)]);
-        literal(c, init[kind], &c->body);
+            cg_putf(&c->body, "%s ", cg_real_t(c));
+        cg_putf(&c->body, "%s = ", c->cname[cg_var_of(c, res)]);
+        cg_literal(c, init[kind], &c->body);
         stmt_end(c);
     }
     Ref iv = ir_ivar(f, id, 0);
@@ -901,13 +901,13 @@ static void emit_red(Cg *c, const Region *r, int at)
         Ref y = in->reg[0]->yield.p[f->v.p[res].n];
         begin_stmt(c, f->v.p[res].line ? f->v.p[res].line : in->line);
         if (kind == RK_SUM || kind == RK_PROD) {
-            putf(&c->body, "%s %s= ", acc, kind == RK_SUM ? "+" : "*");
+            cg_putf(&c->body, "%s %s= ", acc, kind == RK_SUM ? "+" : "*");
             expr(c, &c->body, y, P_ANY);
         } else {
             Op cmp = kind == RK_MAX ? OP_GT : OP_LT;
-            puts_(&c->body, "if (");
+            cg_puts(&c->body, "if (");
             expr(c, &c->body, y, op_info[cmp].lhs);
-            putf(&c->body, " %s %s) %s = ", op_info[cmp].cname, acc, acc);
+            cg_putf(&c->body, " %s %s) %s = ", op_info[cmp].cname, acc, acc);
             expr(c, &c->body, y, P_ANY);
         }
         stmt_end(c);
@@ -981,9 +981,9 @@ static void write_update(Cg *c, Update *u)
         return;
     }
     begin_stmt(c, u->line);
-    putf(&c->body, "%s = ", c->cname[u->var]);
+    cg_putf(&c->body, "%s = ", c->cname[u->var]);
     if (u->tmp)
-        puts_(&c->body, u->tmp);
+        cg_puts(&c->body, u->tmp);
     else
         expr(c, &c->body, u->y, P_ANY);
     stmt_end(c);
@@ -995,29 +995,29 @@ static void write_update(Cg *c, Update *u)
 static void rotate(Cg *c, Update *u, const int *cyc, int m)
 {
     Type t = c->f->v.p[u[cyc[0]].var].ty;
-    const char *iv = open_index(c, NULL), *tmp = unique(c, &c->locals, "old");
+    const char *iv = open_index(c, NULL), *tmp = cg_unique(c, &c->locals, "old");
     begin_stmt(c, u[cyc[0]].line);
-    putf(&c->body, "for (%s %s = 0; %s < ", ty_size(t) > INT_MAX ? "long long" : "int", iv, iv);
+    cg_putf(&c->body, "for (%s %s = 0; %s < ", ty_size(t) > INT_MAX ? "long long" : "int", iv, iv);
     cg_dims(c, &c->body, t);
-    putf(&c->body, "; %s++) {", iv);
-    puts_(&c->body, "  /* the carried arrays exchange their values */\n");
+    cg_putf(&c->body, "; %s++) {", iv);
+    cg_puts(&c->body, "  /* the carried arrays exchange their values */\n");
     enter_block(c);
     begin_stmt(c, u[cyc[0]].line);
-    putf(&c->body, "%s %s = %s[%s]", real_t(c), tmp, c->cname[u[cyc[0]].var], iv);
+    cg_putf(&c->body, "%s %s = %s[%s]", cg_real_t(c), tmp, c->cname[u[cyc[0]].var], iv);
     stmt_end(c);
     for (int q = 0; q < m; q++) {
         begin_stmt(c, u[cyc[q]].line);
         if (q + 1 < m)
-            putf(&c->body, "%s[%s] = %s[%s]", c->cname[u[cyc[q]].var], iv,
+            cg_putf(&c->body, "%s[%s] = %s[%s]", c->cname[u[cyc[q]].var], iv,
                  c->cname[u[cyc[q + 1]].var], iv);
         else
-            putf(&c->body, "%s[%s] = %s", c->cname[u[cyc[q]].var], iv, tmp);
+            cg_putf(&c->body, "%s[%s] = %s", c->cname[u[cyc[q]].var], iv, tmp);
         stmt_end(c);
         u[cyc[q]].done = 1;
     }
     c->indent--;
     indent(c);
-    puts_(&c->body, "}\n");
+    cg_puts(&c->body, "}\n");
     c->active.n--;
 }
 
@@ -1073,9 +1073,9 @@ static void emit_updates(Cg *c, Ref id)
                 seen[j] = 1;
                 j = blocker(u, n, j);
             }
-            u[j].tmp = unique(c, &c->locals, arena_printf(c->p->arena, "%s_next", c->cname[u[j].var]));
+            u[j].tmp = cg_unique(c, &c->locals, arena_printf(c->p->arena, "%s_next", c->cname[u[j].var]));
             begin_stmt(c, u[j].line);
-            putf(&c->body, "%s %s = ", real_t(c), u[j].tmp);
+            cg_putf(&c->body, "%s %s = ", cg_real_t(c), u[j].tmp);
             expr(c, &c->body, u[j].y, P_ANY);
             stmt_end(c);
             u[j].reads.n = 0;
@@ -1124,8 +1124,8 @@ static void emit_for(Cg *c, const Region *r, int at)
         }
         begin_stmt(c, in->line);
         if (decl)
-            putf(&c->body, "%s ", real_t(c));
-        putf(&c->body, "%s = ", c->cname[root]);
+            cg_putf(&c->body, "%s ", cg_real_t(c));
+        cg_putf(&c->body, "%s = ", c->cname[root]);
         expr(c, &c->body, init, P_ANY);
         stmt_end(c);
     }
@@ -1137,11 +1137,11 @@ static void emit_for(Cg *c, const Region *r, int at)
     const char *iv = c->cname[ivr] = open_index(c, f->v.p[ivr].name);
     begin_stmt(c, in->line);
     if (back)
-        putf(&c->body, "for (%s %s = %lld; %s >= %lld; %s--) {",
+        cg_putf(&c->body, "for (%s %s = %lld; %s >= %lld; %s--) {",
              lo == INT_MIN || hi - 1 < INT_MIN ? "long long" : "int", iv, hi - 1, iv, lo, iv);
     else
-        putf(&c->body, "for (int %s = %lld; %s < %lld; %s++) {", iv, lo, iv, hi, iv);
-    puts_(&c->body, back ? "  /* backwards */\n" : "\n");
+        cg_putf(&c->body, "for (int %s = %lld; %s < %lld; %s++) {", iv, lo, iv, hi, iv);
+    cg_puts(&c->body, back ? "  /* backwards */\n" : "\n");
     enter_block(c);
     emit_region(c, in->reg[0]);
     emit_updates(c, id);
@@ -1155,8 +1155,8 @@ static void emit_zeros(Cg *c, Ref id)
     if (!in->ty.rank) {
         begin_stmt(c, in->line);
         if (!declared_before(c, id))
-            putf(&c->body, "%s ", real_t(c));
-        putf(&c->body, "%s = ", c->cname[cg_var_of(c, id)]);
+            cg_putf(&c->body, "%s ", cg_real_t(c));
+        cg_putf(&c->body, "%s = ", c->cname[cg_var_of(c, id)]);
         zero(c, &c->body);
         stmt_end(c);
         return;
@@ -1174,7 +1174,7 @@ static void emit_lit(Cg *c, Ref id)
     declare_array(c, id, in->line);
     for (int j = 0; j < in->nix; j++) {
         begin_stmt(c, in->line);
-        putf(&c->body, "%s[%d] = ", c->cname[cg_var_of(c, id)], j);
+        cg_putf(&c->body, "%s[%d] = ", c->cname[cg_var_of(c, id)], j);
         expr(c, &c->body, in->list[j], P_ANY);
         stmt_end(c);
     }
@@ -1186,14 +1186,14 @@ static void emit_acc(Cg *c, Ref id)
     const Inst *in = &c->f->v.p[id];
     Ref b = cg_var_of(c, in->arg[0]);
     begin_stmt(c, in->line);
-    puts_(&c->body, c->cname[b]);
+    cg_puts(&c->body, c->cname[b]);
     if (in->nix) {
-        puts_(&c->body, "[");
+        cg_puts(&c->body, "[");
         index_put(c, &c->body, c->f->v.p[b].ty, in->ix, in->nix);
-        puts_(&c->body, "]");
+        cg_puts(&c->body, "]");
     }
     int store = (in->flags & IF_STORE) != 0;
-    puts_(&c->body, store ? " = " : " += ");
+    cg_puts(&c->body, store ? " = " : " += ");
     expr(c, &c->body, in->arg[1], P_ANY);
     if (store && in->nix && cg_is_tape(&c->f->v.p[b]) && c->f->v.p[b].op == OP_ZEROS)
         stmt_end_note(c, arena_printf(c->p->arena, "the tape keeps %s",
@@ -1218,9 +1218,9 @@ static void backward_header(Cg *c, int at)
             output_copy(c, i);
             c->in_place[i] = 1;
         }
-    puts_(&c->body, "\n");
+    cg_puts(&c->body, "\n");
     indent(c);
-    puts_(&c->body, "/* backward pass: adjoints, from the result back to the inputs */\n");
+    cg_puts(&c->body, "/* backward pass: adjoints, from the result back to the inputs */\n");
     *said(c, c->indent) = 0; /* the pass announces its lines anew */
     c->fresh = 1;
 }
@@ -1257,15 +1257,15 @@ static void emit_region(Cg *c, const Region *r)
         begin_stmt(c, in->line);
         Ref k = cg_var_of(c, id);
         if (k != id && in->op == OP_ADD && (in->flags & IF_ACC) && cg_var_of(c, in->arg[0]) == k) {
-            putf(&c->body, "%s += ", c->cname[k]);
+            cg_putf(&c->body, "%s += ", c->cname[k]);
             expr(c, &c->body, in->arg[1], op_info[OP_ADD].rhs); /* as in x = x + t */
         } else if (k != id) {
-            putf(&c->body, "%s = ", c->cname[k]);
+            cg_putf(&c->body, "%s = ", c->cname[k]);
             expr_inner(c, &c->body, id);
         } else {
             if (!declared_before(c, id))
-                putf(&c->body, "%s ", real_t(c));
-            putf(&c->body, "%s = ", c->cname[id]);
+                cg_putf(&c->body, "%s ", cg_real_t(c));
+            cg_putf(&c->body, "%s = ", c->cname[id]);
             expr_inner(c, &c->body, id);
         }
         if (in->op == OP_IDX && in->nix && cg_is_tape(&f->v.p[cg_var_of(c, in->arg[0])]) &&
@@ -1290,7 +1290,7 @@ static void output_copy(Cg *c, int i)
         return;
     }
     begin_stmt(c, line);
-    putf(&c->body, "*%s = ", c->out_names[i]);
+    cg_putf(&c->body, "*%s = ", c->out_names[i]);
     expr(c, &c->body, v, P_ANY);
     stmt_end(c);
 }
@@ -1317,20 +1317,20 @@ void cg_body(Cg *c, Str *decl)
             if (c->store[v] != ST_LOCAL)
                 continue;
             if (c->ws) {
-                putf(decl, "    %s *%s = (%s *)%s", real_t(c), c->cname[v], real_t(c), c->work);
+                cg_putf(decl, "    %s *%s = (%s *)%s", cg_real_t(c), c->cname[v], cg_real_t(c), c->work);
                 if (c->off[v])
-                    putf(decl, " + %lld", c->off[v]);
+                    cg_putf(decl, " + %lld", c->off[v]);
             } else {
-                putf(decl, "    %s %s[", real_t(c), c->cname[v]);
+                cg_putf(decl, "    %s %s[", cg_real_t(c), c->cname[v]);
                 cg_dims(c, decl, in->ty);
-                puts_(decl, "] = {0}"); /* the compiler cannot tell the branches agree */
+                cg_puts(decl, "] = {0}"); /* the compiler cannot tell the branches agree */
             }
-            puts_(decl, ";  /* set in a branch, read in another */\n");
+            cg_puts(decl, ";  /* set in a branch, read in another */\n");
             continue;
         }
-        putf(decl, "    %s %s = ", real_t(c), c->cname[v]);
-        literal(c, 0, decl);
-        puts_(decl, ";  /* set in a branch, read in another */\n");
+        cg_putf(decl, "    %s %s = ", cg_real_t(c), c->cname[v]);
+        cg_literal(c, 0, decl);
+        cg_puts(decl, ";  /* set in a branch, read in another */\n");
     }
 
     emit_region(c, f->body);
@@ -1344,8 +1344,8 @@ void cg_body(Cg *c, Str *decl)
     }
     if (ret) {
         indent(c);
-        puts_(&c->body, "return ");
+        cg_puts(&c->body, "return ");
         expr(c, &c->body, f->out.p[0].ref, P_ANY);
-        puts_(&c->body, ";\n");
+        cg_puts(&c->body, ";\n");
     }
 }

@@ -55,16 +55,16 @@ static const char *ws_macro(const Cg *c, const Fn *f)
 static void add_global(void *arg, const Fn *f)
 {
     Cg *c = arg;
-    names_add(&c->globals, f->name);
+    cg_names_add(&c->globals, f->name);
 }
 
 static void add_ws_globals(void *arg, const Fn *f)
 {
     Cg *c = arg;
-    if (!names_has(&c->globals, ws_name(c, f)))
-        names_add(&c->globals, ws_name(c, f));
-    if (!names_has(&c->globals, ws_macro(c, f)))
-        names_add(&c->globals, ws_macro(c, f));
+    if (!cg_names_has(&c->globals, ws_name(c, f)))
+        cg_names_add(&c->globals, ws_name(c, f));
+    if (!cg_names_has(&c->globals, ws_macro(c, f)))
+        cg_names_add(&c->globals, ws_macro(c, f));
 }
 
 static void init(Cg *c, const Program *p, const CgOpts *o)
@@ -76,8 +76,8 @@ static void init(Cg *c, const Program *p, const CgOpts *o)
     each_fn(p, add_global, c);
     if (o->workspace)
         each_fn(p, add_ws_globals, c);
-    c->helper[H_SIGMOID] = unique(c, &c->globals, "dx_sigmoid");
-    c->helper[H_SOFTPLUS] = unique(c, &c->globals, "dx_softplus");
+    c->helper[H_SIGMOID] = cg_unique(c, &c->globals, "dx_sigmoid");
+    c->helper[H_SOFTPLUS] = cg_unique(c, &c->globals, "dx_softplus");
 }
 
 static long long real_size(const Cg *c)
@@ -317,7 +317,7 @@ static void emit_fn(Cg *c, const Fn *f, FILE *out)
     }
     cg_signature(c, f, f->name, NULL, &sig);
     fprintf(out, "\n/* %s: %s, with its workspace on the stack. */\n%s\n{\n", f->name, ws, sig.p);
-    fprintf(out, "    %s %s[%s / sizeof(%s)];\n", real_t(c), c->work, macro, real_t(c));
+    fprintf(out, "    %s %s[%s / sizeof(%s)];\n", cg_real_t(c), c->work, macro, cg_real_t(c));
     write_call(c, ws, 1, out);
     fputs("}\n", out);
     free(sig.p);
@@ -325,7 +325,7 @@ static void emit_fn(Cg *c, const Fn *f, FILE *out)
 
 static void helpers(Cg *c, FILE *out)
 {
-    const char *t = real_t(c), *f = c->o->use_float ? "f" : "";
+    const char *t = cg_real_t(c), *f = c->o->use_float ? "f" : "";
     if (c->helper_used[H_SIGMOID])
         fprintf(out,
                 "\n/* sigmoid(x) = 1 / (1 + exp(-x)), computed by the sign of x so exp never\n"

@@ -24,9 +24,9 @@ typedef struct {
     size_t n, cap;
 } Str;
 
-void put(Str *s, const char *t, size_t n);
-void puts_(Str *s, const char *t);
-void putf(Str *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cg_put(Str *s, const char *t, size_t n);
+void cg_puts(Str *s, const char *t);
+void cg_putf(Str *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* A set of names in use, open addressing. */
 typedef struct {
@@ -35,8 +35,8 @@ typedef struct {
     Arena *a;
 } Names;
 
-int names_has(const Names *ns, const char *s);
-void names_add(Names *ns, const char *s);
+int cg_names_has(const Names *ns, const char *s);
+void cg_names_add(Names *ns, const char *s);
 
 enum { H_SIGMOID, H_SOFTPLUS, H_COUNT };
 
@@ -102,9 +102,9 @@ typedef struct {
 } Cg;
 
 /* cnames.c */
-const char *real_t(const Cg *c);
-const char *unique(Cg *c, Names *ns, const char *base);
-void literal(const Cg *c, double v, Str *s);
+const char *cg_real_t(const Cg *c);
+const char *cg_unique(Cg *c, Names *ns, const char *base);
+void cg_literal(const Cg *c, double v, Str *s);
 
 /* cvars.c */
 /* The C variable that holds v (an operand's, for NODIFF; an accumulation

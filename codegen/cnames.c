@@ -23,7 +23,7 @@ static void reserve(Str *s, size_t n)
     }
 }
 
-void put(Str *s, const char *t, size_t n)
+void cg_put(Str *s, const char *t, size_t n)
 {
     reserve(s, n);
     memcpy(s->p + s->n, t, n);
@@ -31,12 +31,12 @@ void put(Str *s, const char *t, size_t n)
     s->p[s->n] = 0;
 }
 
-void puts_(Str *s, const char *t)
+void cg_puts(Str *s, const char *t)
 {
-    put(s, t, strlen(t));
+    cg_put(s, t, strlen(t));
 }
 
-void putf(Str *s, const char *fmt, ...)
+void cg_putf(Str *s, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -49,7 +49,7 @@ void putf(Str *s, const char *fmt, ...)
     s->n += (size_t)n;
 }
 
-int names_has(const Names *ns, const char *s)
+int cg_names_has(const Names *ns, const char *s)
 {
     if (!ns->cap)
         return 0;
@@ -60,7 +60,7 @@ int names_has(const Names *ns, const char *s)
     return 0;
 }
 
-void names_add(Names *ns, const char *s)
+void cg_names_add(Names *ns, const char *s)
 {
     if (2 * (ns->n + 1) > ns->cap) {
         const char **old = ns->slot;
@@ -70,7 +70,7 @@ void names_add(Names *ns, const char *s)
         ns->n = 0;
         for (int i = 0; i < oc; i++)
             if (old[i])
-                names_add(ns, old[i]);
+                cg_names_add(ns, old[i]);
     }
     unsigned h = dx_hash(s) & (unsigned)(ns->cap - 1);
     while (ns->slot[h])
@@ -79,7 +79,7 @@ void names_add(Names *ns, const char *s)
     ns->n++;
 }
 
-const char *real_t(const Cg *c)
+const char *cg_real_t(const Cg *c)
 {
     return c->o->use_float ? "float" : "double";
 }
@@ -110,19 +110,19 @@ static int *next_suffix(Cg *c, const char *base)
     return &c->suffix_val[h];
 }
 
-const char *unique(Cg *c, Names *ns, const char *base)
+const char *cg_unique(Cg *c, Names *ns, const char *base)
 {
     const char *b = base;
-    if (sema_c_reserved(b) || names_has(&c->globals, b) || sema_is_builtin(b))
+    if (sema_c_reserved(b) || cg_names_has(&c->globals, b) || sema_is_builtin(b))
         b = arena_printf(c->p->arena, "%s_", b);
     const char *n = b;
-    if (names_has(ns, n) || (ns != &c->globals && names_has(&c->globals, n))) {
+    if (cg_names_has(ns, n) || (ns != &c->globals && cg_names_has(&c->globals, n))) {
         int *k = next_suffix(c, b);
         do
             n = arena_printf(c->p->arena, "%s_%d", b, (*k)++);
-        while (names_has(ns, n) || (ns != &c->globals && names_has(&c->globals, n)));
+        while (cg_names_has(ns, n) || (ns != &c->globals && cg_names_has(&c->globals, n)));
     }
-    names_add(ns, n);
+    cg_names_add(ns, n);
     return n;
 }
 
@@ -130,13 +130,13 @@ const char *unique(Cg *c, Names *ns, const char *base)
 
 /* The shortest decimal that reads back as v (in float with --real=float),
  * always with a '.' or an exponent so C reads a floating constant. */
-void literal(const Cg *c, double v, Str *s)
+void cg_literal(const Cg *c, double v, Str *s)
 {
     char buf[64];
     if (v == 0)
         v = 0; /* -0 prints as 0 */
     if (isinf(v)) {
-        putf(s, "%sHUGE_VAL%s", v < 0 ? "-" : "", c->o->use_float ? "F" : "");
+        cg_putf(s, "%sHUGE_VAL%s", v < 0 ? "-" : "", c->o->use_float ? "F" : "");
         return;
     }
     for (int prec = 1; prec <= 17; prec++) {
@@ -149,5 +149,5 @@ void literal(const Cg *c, double v, Str *s)
         strcat(buf, ".0");
     if (c->o->use_float)
         strcat(buf, "f");
-    puts_(s, buf);
+    cg_puts(s, buf);
 }

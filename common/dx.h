@@ -99,7 +99,7 @@ void near_offer(Near *n, const char *candidate);
 const char *near_hint(Arena *a, const Near *n);
 /* The edit distance of a and b (insert, delete, substitute, swap two
  * neighbours: 1 each), or max + 1 if it is above max. */
-int dx_edit_distance(const char *a, const char *b, int max);
+int near_distance(const char *a, const char *b, int max);
 
 /* Internal error: a bug in dxc, never a user error. */
 _Noreturn void dx_bug(const char *file, int line, const char *msg);

@@ -17,7 +17,7 @@
 
 enum { NEAR_MAX_LEN = 64 };
 
-int dx_edit_distance(const char *a, const char *b, int max)
+int near_distance(const char *a, const char *b, int max)
 {
     size_t la = strlen(a), lb = strlen(b);
     if (la > NEAR_MAX_LEN || lb > NEAR_MAX_LEN || (la > lb ? la - lb : lb - la) > (size_t)max)
@@ -63,7 +63,7 @@ void near_offer(Near *n, const char *cand)
 {
     if (n->max == 0 || !strcmp(cand, n->name))
         return;
-    int d = dx_edit_distance(n->name, cand, n->max);
+    int d = near_distance(n->name, cand, n->max);
     if (d < n->dist || (d == n->dist && d <= n->max && strcmp(cand, n->best) < 0)) {
         n->dist = d;
         n->best = cand;

@@ -9,7 +9,7 @@
 #include <math.h>
 
 /* sigmoid by the sign of x: exp never overflows (READING.md, Numerics). */
-double dx_sigmoid(double x)
+double ir_sigmoid(double x)
 {
     if (x >= 0)
         return 1 / (1 + exp(-x));
@@ -18,7 +18,7 @@ double dx_sigmoid(double x)
 }
 
 /* softplus(x) = max(x, 0) + log1p(exp(-|x|)) */
-double dx_softplus(double x)
+double ir_softplus(double x)
 {
     return (x > 0 ? x : 0) + log1p(exp(-fabs(x)));
 }
@@ -69,9 +69,9 @@ double ir_eval_scalar(Op op, const double *x, double k)
     case OP_ERF: return erf(x[0]);
     case OP_ABS: return fabs(x[0]);
     case OP_SIGN: return x[0] > 0 ? 1 : x[0] < 0 ? -1 : 0;
-    case OP_SIGMOID: return dx_sigmoid(x[0]);
+    case OP_SIGMOID: return ir_sigmoid(x[0]);
     case OP_RELU: return x[0] > 0 ? x[0] : 0;
-    case OP_SOFTPLUS: return dx_softplus(x[0]);
+    case OP_SOFTPLUS: return ir_softplus(x[0]);
     case OP_ATAN2: return atan2(x[0], x[1]);
     case OP_HYPOT: return hypot(x[0], x[1]);
     case OP_MIN: return x[0] < x[1] ? x[0] : x[1];

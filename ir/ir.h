@@ -372,8 +372,8 @@ void ir_verify(Fn *f);
 /* ---- eval.c: the value of a scalar op (interpreter and folder) ---- */
 double ir_eval_scalar(Op op, const double *x, double k);
 /* Stable forms used here and emitted as C helpers by codegen. */
-double dx_sigmoid(double x);
-double dx_softplus(double x);
+double ir_sigmoid(double x);
+double ir_softplus(double x);
 
 /* ---- check.c: whole-file checks before lowering ---- */
 typedef struct Sema Sema;

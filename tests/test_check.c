@@ -261,13 +261,13 @@ END_TEST
 /* The distance itself: swaps count 1, the limit cuts off early. */
 START_TEST(test_edit_distance)
 {
-    ck_assert_int_eq(dx_edit_distance("sigmoid", "sigmod", 2), 1);
-    ck_assert_int_eq(dx_edit_distance("sigmoid", "sigomid", 2), 1);
-    ck_assert_int_eq(dx_edit_distance("abc", "abc", 2), 0);
-    ck_assert_int_eq(dx_edit_distance("kitten", "sitting", 5), 3);
-    ck_assert_int_eq(dx_edit_distance("kitten", "sitting", 2), 3);
-    ck_assert_int_eq(dx_edit_distance("a", "abcdef", 2), 3);
-    ck_assert_int_eq(dx_edit_distance("", "ab", 2), 2);
+    ck_assert_int_eq(near_distance("sigmoid", "sigmod", 2), 1);
+    ck_assert_int_eq(near_distance("sigmoid", "sigomid", 2), 1);
+    ck_assert_int_eq(near_distance("abc", "abc", 2), 0);
+    ck_assert_int_eq(near_distance("kitten", "sitting", 5), 3);
+    ck_assert_int_eq(near_distance("kitten", "sitting", 2), 3);
+    ck_assert_int_eq(near_distance("a", "abcdef", 2), 3);
+    ck_assert_int_eq(near_distance("", "ab", 2), 2);
     /* ties go to the first name in strcmp order, whatever the order offered */
     Near n;
     near_init(&n, "mix");
