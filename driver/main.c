@@ -255,6 +255,25 @@ static char *read_file(const char *path, size_t *len)
     return buf;
 }
 
+/* FILE.ir: the IR `dxc --emit=ir` writes, read back (ir/irread.c). */
+static int is_ir_file(const char *path)
+{
+    size_t n = strlen(path);
+    return n > 3 && !strcmp(path + n - 3, ".ir");
+}
+
+/* The final IR of every unit from the text of a .ir file, and --only.
+ * Errors in the C generator's checks then point into the .dx lines it
+ * carries (d->src). */
+static int read_ir(Arena *a, Diag *d, const Source *src, const Options *o, Program *prog)
+{
+    if (ir_read(a, d, src, prog) != 0)
+        return 1;
+    if (prog->src)
+        d->src = prog->src;
+    return o->only && keep_only(prog, o->only, o->input);
+}
+
 static int compile(Options *o)
 {
     OutFile names[2] = {{.name = o->output}, {.name = o->header}};
@@ -275,6 +294,11 @@ static int compile(Options *o)
     int status = 1;
     Sema *s = NULL;
 
+    if (is_ir_file(o->input)) {
+        if (read_ir(a, &d, &src, o, &prog))
+            goto done;
+        goto emit;
+    }
     if (parse_file(a, &d, &src, &file) != 0)
         goto done;
     s = sema_check(a, &d, &file);
@@ -289,6 +313,7 @@ static int compile(Options *o)
         ad_unit(&prog.units.p[i]);
     }
 
+emit:;
     CgOpts co = {o->use_float, src.path, o->header, o->stack_budget, o->workspace};
     if ((o->emit == EMIT_C || o->header) && cg_check(&prog, &co, &d))
         goto done;
