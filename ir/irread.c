@@ -414,8 +414,24 @@ static Inst *inst(Reader *R, Ref r)
     return &R->f->v.p[r];
 }
 
-/* A Ref used as an operand: defined before, and visible here. */
-static Ref read_use(Reader *R)
+static int has_results(Op op)
+{
+    return op == OP_IF || op == OP_GEN || op == OP_RED || op == OP_FOR;
+}
+
+/* Instructions that are values: not an if, gen, red, loop or for (their
+ * results are), an acc, nor an ivar (an index, used in affs). */
+static int is_value(const Inst *in)
+{
+    switch (in->op) {
+    case OP_IF: case OP_GEN: case OP_RED: case OP_LOOP: case OP_FOR: case OP_ACC: case OP_IVAR:
+        return 0;
+    default: return 1;
+    }
+}
+
+/* A Ref defined before, and visible here. */
+static Ref read_seen(Reader *R)
 {
     if (R->t.kind != T_REF)
         expected(R, "a value (%N)");
@@ -428,28 +444,35 @@ static Ref read_use(Reader *R)
     return r;
 }
 
-/* The values used, separated by commas; n of them unless n < 0. */
-static int read_uses(Reader *R, Ref *out, int n)
+/* A Ref used as an operand: a value, defined before and visible here. */
+static Ref read_use(Reader *R)
 {
-    int k = 0;
-    while (n < 0 ? R->t.kind == T_REF : k < n) {
-        if (k)
-            expect_punct(R, ',');
-        out[k++] = read_use(R);
-        if (n < 0 && !is_punct(R, ','))
-            break;
-        if (n < 0)
-            next(R);
-    }
-    return k;
+    Loc at = R->t.loc;
+    Ref r = read_seen(R);
+    if (!is_value(inst(R, r)))
+        fail(R, at, "%%%d is %s %s, not a value%s", r, inst(R, r)->op == OP_IF ? "an" : "a",
+             ir_op_name(inst(R, r)->op),
+             inst(R, r)->op == OP_IVAR ? " (ivars are used in indices)"
+             : has_results(inst(R, r)->op) ? " (its results are)" : "");
+    return r;
 }
 
+/* n values, separated by commas. */
+static void read_uses(Reader *R, Ref *out, int n)
+{
+    for (int k = 0; k < n; k++) {
+        if (k)
+            expect_punct(R, ',');
+        out[k] = read_use(R);
+    }
+}
+
+/* Values separated by commas, as many as there are (maybe none). */
 static Ref *read_list(Reader *R, int *n)
 {
     VEC(Ref) v = {0};
     while (R->t.kind == T_REF) {
-        Ref r;
-        read_uses(R, &r, 1);
+        Ref r = read_use(R);
         vec_push(R->a, &v, r);
         if (!is_punct(R, ','))
             break;
@@ -484,7 +507,7 @@ static Aff read_aff(Reader *R)
         if (has_c)
             next(R);
         Loc at = R->t.loc;
-        Ref r = read_use(R);
+        Ref r = read_seen(R);
         if (inst(R, r)->op != OP_IVAR)
             fail(R, at, "%%%d is not an index variable (an ivar)", r);
         vec_push(R->a, &iv, r);
@@ -585,10 +608,15 @@ static void parse_facts(Reader *R, Inst *in)
         } else if (kflag && is_word(R, kword)) {
             set_flag(R, &kset);
             in->k = 1;
-        } else if (!k_has_meaning(in->op) && is_word(R, "k")) {
+        } else if (is_word(R, "k")) {
+            if (k_has_meaning(in->op))
+                fail(R, R->t.loc, "a %s has no k= (its facts say k)", ir_op_name(in->op));
             set_flag(R, &kset);
             expect_punct(R, '=');
             in->k = read_num(R);
+        } else if (is_word(R, "backwards") || is_word(R, "store") || is_word(R, "noinit")) {
+            fail(R, R->t.loc, "a %s is not '%s' (%s)", ir_op_name(in->op), R->t.s,
+                 R->t.s[0] == 'b' ? "a loop or a for is" : R->t.s[0] == 's' ? "an acc is" : "a zeros is");
         } else {
             return;
         }
@@ -686,6 +714,7 @@ static void read_operands(Reader *R, Ref id)
         memcpy(in->ix + lo.n, hi.p, sizeof(Aff) * (size_t)lo.n);
         break;
     }
+    case OP_RESULT: in->arg[0] = read_seen(R); break;
     default: read_uses(R, in->arg, op_info[in->op].nargs); break;
     }
 }
@@ -763,7 +792,7 @@ static void check_result(Reader *R, Ref id, Loc at, const Region *r)
     const Inst *in = inst(R, id);
     Ref o = in->arg[0], prev = r->ids.n ? r->ids.p[r->ids.n - 1] : NOREF;
     const Inst *x = inst(R, o);
-    if (!has_regions(x->op) || x->op == OP_LOOP)
+    if (!has_results(x->op))
         fail(R, at, "%%%d is a %s: results are those of an if, gen, red or for", o, ir_op_name(x->op));
     if (prev != o && !(prev != NOREF && inst(R, prev)->op == OP_RESULT && inst(R, prev)->arg[0] == o))
         fail(R, at, "a result of %%%d must come right after it (or after its other results)", o);
@@ -809,8 +838,8 @@ static void check_array_op(Reader *R, Ref id, Loc at)
             fail(R, at, "an acc accumulates into a zeros buffer, and %%%d is a %s", in->arg[0],
                  ir_op_name(a->op));
         if (a->ty.kind != TY_REAL || a->ty.rank != in->nix)
-            fail(R, at, "%%%d is %s: it takes %d indices, not %d", in->arg[0], type_text(R, a->ty),
-                 a->ty.rank, in->nix);
+            fail(R, at, "%%%d is %s: it takes %d ind%s, not %d", in->arg[0], type_text(R, a->ty),
+                 a->ty.rank, a->ty.rank == 1 ? "ex" : "ices", in->nix);
         if (in->op == OP_ACC)
             want_type(R, at, id, in->arg[1], ty_scalar(), "the value");
         want_self(R, at, id, in->op == OP_ACC ? ty_none() : ty_scalar());
@@ -1076,7 +1105,8 @@ static void check_outputs(Reader *R, const Fn *f, const Loc *at)
         fail(R, R->t.loc, "%s has no output", f->name);
     for (int i = 0; i < f->out.n; i++) {
         const Output *o = &f->out.p[i];
-        if (o->ref >= f->v.n || (R->state[o->ref] & (DEFINED | SEEN)) != (DEFINED | SEEN))
+        if (o->ref >= f->v.n || (R->state[o->ref] & (DEFINED | SEEN)) != (DEFINED | SEEN) ||
+            !is_value(inst(R, o->ref)))
             fail(R, at[i], "%%%d is not a value of the function's body", o->ref);
         Type t = inst(R, o->ref)->ty;
         if (!ty_eq(t, o->ty) && !(o->ty.rank && o->ty.kind == TY_REAL && ty_eq(t, ty_scalar())))
@@ -1085,20 +1115,9 @@ static void check_outputs(Reader *R, const Fn *f, const Loc *at)
     }
 }
 
-/* fn NAME KIND [line=N], its inputs and outputs, and its body. */
-static Fn *read_fn(Reader *R)
+/* [line=N], the inputs and outputs, and the body of f. */
+static void read_fn(Reader *R, Fn *f)
 {
-    static const char *const kinds[] = {"primal", "jvp", "grad", "vjp", "hvp"};
-    next(R);
-    const char *name = read_name(R, "the function's name");
-    int kind = 0;
-    while (kind < 5 && !is_word(R, kinds[kind]))
-        kind++;
-    if (kind == 5)
-        expected(R, "primal, jvp, grad, vjp or hvp");
-    next(R);
-    Fn *f = ir_fn_new(R->a, name, (FnKind)kind);
-    f->src_name = R->unit_name;
     if (is_word(R, "line")) {
         next(R);
         expect_punct(R, '=');
@@ -1131,7 +1150,6 @@ static Fn *read_fn(Reader *R)
     expect_eol(R);
     check_outputs(R, f, at.p + f->in.n);
     ir_verify(f);
-    return f;
 }
 
 /* ---- units and the file ---- */
@@ -1170,13 +1188,24 @@ static void read_unit(Reader *R)
     R->unit = &R->p->units.p[R->p->units.n - 1];
 }
 
-/* A function into its unit's slot; C names are the program's own. */
+/* fn NAME KIND ...: a function into its unit's slot, under a C name
+ * of its own. */
 static void place_fn(Reader *R)
 {
+    static const char *const kinds[] = {"primal", "jvp", "grad", "vjp", "hvp"};
     Loc at = R->t.loc;
     if (!R->unit)
         fail(R, at, "a function belongs to a unit: a 'unit' line comes first");
-    Fn *f = read_fn(R);
+    next(R);
+    const char *name = read_name(R, "the function's name");
+    int kind = 0;
+    while (kind < 5 && !is_word(R, kinds[kind]))
+        kind++;
+    if (kind == 5)
+        expected(R, "primal, jvp, grad, vjp or hvp");
+    next(R);
+    Fn *f = ir_fn_new(R->a, name, (FnKind)kind);
+    f->src_name = R->unit_name;
     for (int i = 0; i < R->p->units.n; i++) {
         Unit *u = &R->p->units.p[i];
         const Fn *fs[] = {u->primal, u->jvp, u->grad, u->hvp};
@@ -1187,7 +1216,8 @@ static void place_fn(Reader *R)
     Fn **s = slot(R->unit, f->kind);
     if (*s)
         fail(R, at, "unit '%s' already has its %s function", diag_name(R->a, R->unit_name),
-             f->kind == FN_VJP || f->kind == FN_GRAD ? "grad (or vjp)" : f->name);
+             f->kind == FN_VJP || f->kind == FN_GRAD ? "grad (or vjp)" : kinds[kind]);
+    read_fn(R, f);
     *s = f;
 }
 

@@ -285,6 +285,559 @@ START_TEST(test_pass_file)
 }
 END_TEST
 
+/* ---- the reader's errors ---- */
+
+#define HEAD "unit f : real\nfn f primal\n  in x : real\n  out y : real return = %1\n{\n"
+
+static const struct {
+    const char *text;
+    int line, col;
+    const char *msg;
+} bad[] = {
+    {"%0 = mul\n",
+     1, 1, "expected 'source', 'line', 'unit' or 'fn', found '%0'"},
+    {"fn f primal\n",
+     1, 1, "a function belongs to a unit: a 'unit' line comes first"},
+    {HEAD
+     "  %0 = param 0 : real name=x\n"
+     "  %1 = mull %0, %0 : real\n"
+     "}\n",
+     7, 8, "unknown operation 'mull'; did you mean 'mul'?"},
+    {HEAD
+     "  %0 = param 0 : real name=x\n"
+     "  %1 = mul %0, %5 : real\n"
+     "}\n",
+     7, 16, "%5 is not defined before this use"},
+    {HEAD
+     "  %0 = param 0 : real name=x\n"
+     "  %0 = mul %0, %0 : real\n"
+     "}\n",
+     7, 3, "%0 is defined twice"},
+    {HEAD
+     "  %0 = param 0 : real name=x\n"
+     "  %1 = mul %0 : real\n"
+     "}\n",
+     7, 15, "expected ',', found ':'"},
+    {HEAD
+     "  %0 = param 0 : real name=x\n"
+     "  %1 = mul %0, %0 : bool\n"
+     "}\n",
+     7, 3, "%1 must be real (mul), not bool"},
+    {HEAD
+     "  %0 = param 0 : real name=x\n"
+     "  %1 = not %0 : bool\n"
+     "}\n",
+     7, 3, "operand 1 of %1 must be bool, but %0 is real"},
+    {HEAD
+     "  %0 = param 3 : real\n"
+     "}\n",
+     6, 3, "param 3: the function has 1 input"},
+    {HEAD
+     "  %0 = param 0 : real[2]\n"
+     "}\n",
+     6, 3, "%0 must be real (param), not real[2]"},
+    {"source \"abc\n",
+     1, 8, "this string has no closing '\"'"},
+    {"source \"a\\qb\"\n",
+     1, 10, "unknown escape in a string (\\\\, \\\", \\t, \\r and \\xHH are known)"},
+    {HEAD
+     "  %0 = param 0 : real name=x\n"
+     "  %1 = mul %0, %0 : real $\n"
+     "}\n",
+     7, 26, "unexpected character '$'"},
+    {HEAD
+     "  %0 = param 0 : real name=x\n",
+     7, 1, "expected an instruction ('%N = ...'), 'yield' or '}', found the end of the file"},
+    {"unit f : real\n"
+     "fn f primal\n"
+     "  in x : real\n"
+     "  out y : real return = %7\n"
+     "{\n"
+     "  %0 = param 0 : real name=x\n"
+     "  %1 = mul %0, %0 : real\n"
+     "}\n",
+     4, 25, "%7 is not a value of the function's body"},
+    {"unit f : real\n"
+     "fn f primal\n"
+     "  in x : real\n"
+     "  out y : real[2] array = %1\n"
+     "{\n"
+     "  %0 = param 0 : real name=x\n"
+     "  %1 = lt %0, %0 : bool\n"
+     "}\n",
+     4, 27, "output 'y' is real[2], but %1 is bool"},
+    {HEAD
+     "  %0 = param 0 : real name=x\n"
+     "  %2 = gt %0, %0 : bool\n"
+     "  %3 = if %2 {\n"
+     "    yield %0\n"
+     "  } else {\n"
+     "    yield %0\n"
+     "  }\n"
+     "  %4 = exp %0 : real\n"
+     "  %1 = result 0 %3 : real\n"
+     "}\n",
+     14, 3, "a result of %3 must come right after it (or after its other results)"},
+    {HEAD
+     "  %0 = param 0 : real name=x\n"
+     "  %2 = gt %0, %0 : bool\n"
+     "  %3 = if %2 {\n"
+     "    yield %0\n"
+     "  } else {\n"
+     "    yield %0\n"
+     "  }\n"
+     "  %1 = result 1 %3 : real\n"
+     "}\n",
+     13, 3, "%3 yields 1 value: it has no result 1"},
+    {HEAD
+     "  %0 = param 0 : real name=x\n"
+     "  %2 = gt %0, %0 : bool\n"
+     "  %3 = if %2 {\n"
+     "    yield %0\n"
+     "  } else {\n"
+     "  }\n"
+     "  %1 = result 0 %3 : real\n"
+     "}\n",
+     8, 3, "the branches of %3 yield 1 and 0 values"},
+    {HEAD
+     "  %0 = param 0 : real name=x\n"
+     "  %2 = ivar 0 : index\n"
+     "  %1 = mul %0, %0 : real\n"
+     "}\n",
+     7, 3, "ivar 0 has no place here: a body's ivars and carries come first, one each"},
+    {HEAD
+     "  %0 = param 0 : real name=x\n"
+     "  %2 = gen : real[3,2] {\n"
+     "    %3 = ivar 0 : index\n"
+     "    yield %0\n"
+     "  }\n"
+     "  %1 = mul %0, %0 : real\n"
+     "}\n",
+     10, 3, "the body of %2 ends before its 2 ivars"},
+    {HEAD
+     "  %0 = param 0 : real name=x\n"
+     "  %2 = gen : real[3,2] {\n"
+     "    %3 = ivar 1 : index\n"
+     "    %4 = ivar 0 : index\n"
+     "    yield %0\n"
+     "  }\n"
+     "  %1 = mul %0, %0 : real\n"
+     "}\n",
+     8, 5, "expected 'ivar 0' here: the body of %2 starts with one ivar per dimension"},
+    {HEAD
+     "  %0 = param 0 : real name=x\n"
+     "  %2 = for 0..3, %0 {\n"
+     "    %3 = ivar 0 : index\n"
+     "    %4 = carry 0 : real\n"
+     "  }\n"
+     "  %1 = result 0 %2 : real\n"
+     "}\n",
+     7, 3, "%2 carries 1 value and yields 0"},
+    {HEAD
+     "  %0 = param 0 : real name=x\n"
+     "  %2 = for 0..3, %0 {\n"
+     "    %3 = ivar 0 : index\n"
+     "    %4 = carry 0 : real[2]\n"
+     "    yield %0\n"
+     "  }\n"
+     "  %1 = result 0 %2 : real\n"
+     "}\n",
+     9, 5, "%4 must be real (carry), not real[2]"},
+    {HEAD
+     "  %0 = param 0 : real name=x\n"
+     "  %5 = loop 0..2 {\n"
+     "    %6 = ivar 0 : index\n"
+     "    %2 = for 0..%6, %0 {\n"
+     "      %3 = ivar 0 : index\n"
+     "      %4 = carry 0 : real\n"
+     "      yield %4\n"
+     "    }\n"
+     "  }\n"
+     "  %1 = mul %0, %0 : real\n"
+     "}\n",
+     9, 5, "a for runs between constants"},
+    {"unit f : real\n"
+     "fn f primal\n"
+     "  in x : real[3]\n"
+     "  out y : real return = %1\n"
+     "{\n"
+     "  %0 = param 0 : real[3]\n"
+     "  %1 = idx %0[1, 2] : real\n"
+     "}\n",
+     7, 3, "%0 is real[3]: it takes 1 index, not 2"},
+    {"unit f : real\n"
+     "fn f primal\n"
+     "  in x : real[3]\n"
+     "  out y : real return = %1\n"
+     "{\n"
+     "  %0 = param 0 : real[3]\n"
+     "  %2 = const 1 : real\n"
+     "  %3 = acc %0[1], %2\n"
+     "  %1 = idx %0[1] : real\n"
+     "}\n",
+     8, 3, "an acc accumulates into a zeros buffer, and %0 is a param"},
+    {"unit f : real\n"
+     "fn f primal\n"
+     "  in x : real[3]\n"
+     "  out y : real return = %1\n"
+     "{\n"
+     "  %0 = param 0 : real[3]\n"
+     "  %2 = const 1 : real\n"
+     "  %1 = idx %0[%2] : real\n"
+     "}\n",
+     8, 15, "%2 is not an index variable (an ivar)"},
+    {"unit f : real\n"
+     "fn f primal\n"
+     "  in x : real[3]\n"
+     "  out y : real return = %1\n"
+     "{\n"
+     "  %0 = param 0 : real[3]\n"
+     "  %2 = red sum 0..3 : real {\n"
+     "    %3 = ivar 0 : index\n"
+     "    %4 = idx %0[%3] : real\n"
+     "    yield %4\n"
+     "  }\n"
+     "  %1 = exp %4 : real\n"
+     "}\n",
+     12, 12, "%4 is not visible here (it is defined in a loop body that has ended)"},
+    {"unit f : real\n"
+     "fn f_jvp jvp\n"
+     "  in x : real\n"
+     "  out y : real return = %0\n"
+     "{\n"
+     "  %0 = param 0 : real\n"
+     "}\n",
+     1, 1, "unit 'f' has no primal function"},
+    {HEAD
+     "  %0 = param 0 : real name=x\n"
+     "  %1 = mul %0, %0 : real\n"
+     "}\n"
+     "fn g jvp\n"
+     "  in x : real\n"
+     "  out y : real return = %0\n"
+     "{\n"
+     "  %0 = param 0 : real\n"
+     "}\n"
+     "fn h jvp\n",
+     15, 1, "unit 'f' already has its jvp function"},
+    {"source \"f.dx\"\n"
+     "line 2 \"a\"\n"
+     "line 2 \"b\"\n",
+     3, 6, "line 2 is given twice"},
+    {"line 2 \"a\"\n",
+     1, 1, "a 'line' needs the 'source' line before it"},
+    {HEAD
+     "  %0 = param 0 : real name=x\n"
+     "  %1 = mul %0, %0 : real foo=1\n"
+     "}\n",
+     7, 26, "unknown attribute 'foo' (name=, line= or nix=; facts such as lin come right after the operation)"},
+    {HEAD
+     "  %0 = param 0 : real name=x\n"
+     "  %1 = mul %0, %0 : real lin\n"
+     "}\n",
+     7, 26, "unknown attribute 'lin' (name=, line= or nix=; facts such as lin come right after the operation)"},
+    {HEAD
+     "  %0 = param 0 : real name=x\n"
+     "  %1 = mul store %0, %0 : real\n"
+     "}\n",
+     7, 12, "a mul is not 'store' (an acc is)"},
+    {HEAD
+     "  %0 = param 99999999999 : real\n"
+     "}\n",
+     6, 14, "an index must be from 0 to 2147483647"},
+    {"unit f : real\n"
+     "fn f primal\n"
+     "  in x : real[0]\n"
+     "  out y : real return = %1\n"
+     "{\n",
+     3, 15, "a dimension must be from 1 to 2147483647"},
+    {"unit f : real\n"
+     "fn f primal\n"
+     "  in x : real[1,1,1,1,1,1,1,1,1]\n"
+     "  out y : real return = %1\n"
+     "{\n",
+     3, 31, "an array has at most 8 dimensions"},
+    {HEAD
+     "  %0 = param 0 : real name=x\n"
+     "  %99999999 = mul %0, %0 : real\n"
+     "}\n",
+     7, 3, "this value number is too large for the file (at most 4624)"},
+    {HEAD
+     "  %0 = param 0 : real name=x\n"
+     "  %2 = const 12abc : real\n"
+     "}\n",
+     7, 14, "malformed number"},
+    {HEAD
+     "  %0 = param 0 : real name=x\n"
+     "  %2 = const 1 k=2 : real\n"
+     "}\n",
+     7, 16, "a const has no k= (its facts say k)"},
+    {HEAD
+     "  %0 = param 0 : real name=x\n"
+     "  %2 = gt %0, %0 : bool\n"
+     "  %3 = if %2 {\n"
+     "    yield %0\n"
+     "  }\n"
+     "  %1 = mul %0, %0 : real\n"
+     "}\n",
+     10, 4, "expected 'else', found the end of the line"},
+    {HEAD
+     "  %0 = param 0 : real name=x\n"
+     "  %1 = mul %0, %0 : real {\n"
+     "}\n",
+     7, 26, "a mul has no region"},
+    {HEAD
+     "  %0 = param 0 : real name=x\n"
+     "  %2 = gen : real[3]\n"
+     "  %1 = mul %0, %0 : real\n"
+     "}\n",
+     7, 21, "expected '{' (a gen has a region), found the end of the line"},
+    {HEAD
+     "  %0 = param 0 : real name=x\n"
+     "  %2 = gt %0, %0 : bool\n"
+     "  %3 = if %2 {\n"
+     "    yield %0\n"
+     "    %4 = exp %0 : real\n"
+     "  } else {\n"
+     "    yield %0\n"
+     "  }\n"
+     "  %1 = result 0 %3 : real\n"
+     "}\n",
+     10, 5, "expected '}' (a yield ends its region), found '%4'"},
+    {"unit f : real\n"
+     "fn f primal\n"
+     "  in x : real\n"
+     "  out z : real bar 0 = %1\n"
+     "  out y : real return = %1\n"
+     "{\n"
+     "  %0 = param 0 : real name=x\n"
+     "  %1 = mul %0, %0 : real\n"
+     "}\n",
+     5, 16, "only the first output may be returned, and it is a real"},
+    {"unit f : real\n"
+     "fn f primal\n"
+     "  in x : real tangent 1\n",
+     3, 23, "a tangent is that of an input before it"},
+    {"unit f : real\n"
+     "fn f primal\n"
+     "  in x : real\n"
+     "  out y : real bar 1 = %0\n",
+     4, 20, "bar 1: the function has 1 input"},
+    {HEAD
+     "  %0 = param 0 : real name=x\n"
+     "  %2 = red mean 0..3 : real {\n"
+     "}\n",
+     7, 12, "expected sum, prod, max or min, found 'mean'"},
+    {HEAD
+     "  %0 = param 0 : real name=x\n"
+     "  %2 = lit %0, %0 : real[3]\n"
+     "  %1 = mul %0, %0 : real\n"
+     "}\n",
+     7, 3, "a lit of 2 elements must be a real array of 2 elements"},
+    {HEAD
+     "  %0 = param 0 : real name=\"a\\x00b\"\n"
+     "}\n",
+     6, 28, "a name may not hold a NUL byte"},
+    {HEAD
+     "  %0 = param 0 : real name=x\n"
+     "  %2 = loop 0..3 {\n"
+     "    %3 = ivar 0 : index\n"
+     "    yield %0\n"
+     "  }\n"
+     "  %1 = mul %0, %0 : real\n"
+     "}\n",
+     7, 3, "a loop yields nothing (it runs for its accs)"},
+    {HEAD
+     "  %0 = param 0 : real name=x\n"
+     "  %1 = mul %0, %0 : real nix=1\n"
+     "}\n",
+     7, 26, "only an ireal has nix= (the operands of mul give it)"},
+    {"unit f : real\n"
+     "fn f primal\n"
+     "  out y : real return = %0\n"
+     "  in x : real\n",
+     4, 3, "inputs come before outputs"},
+    {HEAD
+     "  %0 = param 0 : real name=x\n"
+     "  %3 = if %0 {\n"
+     "    yield %0\n"
+     "  } else {\n"
+     "    yield %0\n"
+     "  }\n"
+     "  %1 = result 0 %3 : real\n"
+     "}\n",
+     7, 3, "the condition of %3 must be bool, but %0 is real"},
+    {HEAD
+     "  %0 = param 0 : real name=x\n"
+     "  %1 = mul %0, %0 : real\n"
+     "}\n"
+     "unit g : real\n"
+     "fn f primal\n",
+     10, 1, "a second function 'f'"},
+};
+
+START_TEST(test_reader_errors)
+{
+    TuLowered c;
+    ck_assert_msg(tu_read_ir(&c, "t.ir", HEAD "  %0 = param 0 : real name=x\n  %1 = mul %0, %0 : real\n}\n") == 0,
+                  "the valid text: %s", c.d.last);
+    arena_free(c.a);
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        ck_assert_msg(tu_read_ir(&c, "t.ir", bad[i].text) == 1, "case %zu: read, or %d errors", i,
+                      c.d.nerrors);
+        ck_assert_msg(c.d.last_loc.line == bad[i].line && c.d.last_loc.col == bad[i].col &&
+                          !strcmp(c.d.last, bad[i].msg),
+                      "case %zu: got %d:%d: %s\nwant %d:%d: %s", i, c.d.last_loc.line,
+                      c.d.last_loc.col, c.d.last, bad[i].line, bad[i].col, bad[i].msg);
+        arena_free(c.a);
+    }
+}
+END_TEST
+
+/* ---- mutated and truncated texts ---- */
+
+static const char *const seeds[] = {
+    "fn f(x, y) {\n z = x * y\n if z > 1 { z = sin(z) * x } else { z = z ^ 3 }\n return z * y\n}",
+    "fn f(W[3,4], x[4], data t[3]) = sum((W @ x - t) ^ 2) + max(x) * prod(x[i] for i in 0..2)",
+    "fn f(X[5,3], w[3], s0) {\n s = s0\n h = [0, 0, 0]\n for t in 0..5 {\n"
+    "  h = tanh(h * 0.5 + X[t] * w)\n  s = s + dot(h, w)\n }\n return s\n}",
+    "fn g(a[2]) -> real[2] { return [a[1], a[0] * a[1]] }\nfn f(u[2], c) = sum(g(u) * c)",
+};
+
+static char *program_text(const char *dx, int small_tape)
+{
+    TuLowered c;
+    ck_assert_msg(tu_lower(&c, dx) == 0, "%s: %s", dx, c.d.last);
+    for (int i = 0; i < c.prog.units.n; i++) {
+        c.prog.units.p[i].small_tape = small_tape;
+        ad_unit(&c.prog.units.p[i]);
+    }
+    char *s = NULL;
+    size_t n = 0;
+    FILE *m = open_memstream(&s, &n);
+    ir_print_program(&c.prog, m);
+    fclose(m);
+    arena_free(c.a);
+    return s;
+}
+
+static unsigned rnd(unsigned *state)
+{
+    *state ^= *state << 13;
+    *state ^= *state >> 17;
+    *state ^= *state << 5;
+    return *state;
+}
+
+/* A copy of t with a few random edits: bytes replaced, deleted or
+ * inserted, numbers changed, a line repeated, or the end cut off. */
+static char *mutate(const char *t, unsigned *st)
+{
+    static const char alphabet[] = "%0123456789,[]{}:=.-+* \nabdeilnrstxy\"_#";
+    size_t n = strlen(t);
+    char *s = malloc(2 * n + 64);
+    memcpy(s, t, n + 1);
+    int edits = 1 + (int)(rnd(st) % 3);
+    for (int e = 0; e < edits && n; e++) {
+        size_t at = rnd(st) % n;
+        switch (rnd(st) % 6) {
+        case 0: s[at] = alphabet[rnd(st) % (sizeof alphabet - 1)]; break;
+        case 1: memmove(s + at, s + at + 1, n - at); n--; break;
+        case 2:
+            memmove(s + at + 1, s + at, n - at + 1);
+            s[at] = alphabet[rnd(st) % (sizeof alphabet - 1)];
+            n++;
+            break;
+        case 3:
+            while (at < n && (s[at] < '0' || s[at] > '9'))
+                at++;
+            if (at < n)
+                s[at] = (char)('0' + (s[at] - '0' + 1 + (int)(rnd(st) % 9)) % 10);
+            break;
+        case 4: { /* the line at `at` again, after itself */
+            size_t b = at, end = at;
+            while (b && s[b - 1] != '\n')
+                b--;
+            while (end < n && s[end] != '\n')
+                end++;
+            size_t len = end - b + 1;
+            if (end < n && n + len < 2 * n + 63) {
+                memmove(s + end + 1 + len, s + end + 1, n - end);
+                memcpy(s + end + 1, s + b, len);
+                n += len;
+            }
+            break;
+        }
+        default: s[at] = 0; n = at; break;
+        }
+    }
+    return s;
+}
+
+/* A text the reader took: it prints and reads back to the same text, and
+ * the C generator takes it. */
+static void accepted(TuLowered *c, const char *text)
+{
+    char *p1 = NULL, *p2 = NULL;
+    size_t n1 = 0, n2 = 0;
+    FILE *m = open_memstream(&p1, &n1);
+    ir_print_program(&c->prog, m);
+    fclose(m);
+    TuLowered c2;
+    ck_assert_msg(tu_read_ir(&c2, "m.ir", p1) == 0, "printed text not read back: %s\n%s\nfrom\n%s",
+                  c2.d.last, p1, text);
+    m = open_memstream(&p2, &n2);
+    ir_print_program(&c2.prog, m);
+    fclose(m);
+    ck_assert_msg(!strcmp(p1, p2), "print(read(print(read(t)))) differs for\n%s", text);
+    FILE *null = fopen("/dev/null", "w");
+    for (int fl = 0; fl < 2; fl++) {
+        CgOpts o = {fl, "m.ir", NULL, CG_STACK_BUDGET, fl};
+        Diag d = {0};
+        d.quiet = 1;
+        if (cg_check(&c->prog, &o, &d) == 0)
+            cg_c(&c->prog, &o, null);
+    }
+    fclose(null);
+    free(p1);
+    free(p2);
+    arena_free(c2.a);
+}
+
+START_TEST(test_mutations)
+{
+    unsigned st = 12345u + 7919u * (unsigned)_i;
+    char *text = program_text(seeds[_i % 4], _i >= 4);
+    int ok = 0, n = 0, want = getenv("DX_MUTANTS") ? atoi(getenv("DX_MUTANTS")) : 300;
+    for (; n < want; n++) {
+        char *m = mutate(text, &st);
+        TuLowered c;
+        if (tu_read_ir(&c, "m.ir", m) == 0) {
+            ok++;
+            if (getenv("DX_DUMP_MUTANT")) tu_write(getenv("DX_DUMP_MUTANT"), m, (size_t)-1);
+            accepted(&c, m);
+        } else {
+            ck_assert_msg(c.d.nerrors == 1 && c.d.last[0], "an error without a message");
+        }
+        arena_free(c.a);
+        free(m);
+    }
+    /* every cut at a line's end is refused or complete */
+    for (size_t k = 0; text[k]; k++) {
+        if (text[k] != '\n')
+            continue;
+        char *cut = strndup(text, k + 1);
+        TuLowered c;
+        if (tu_read_ir(&c, "m.ir", cut) == 0)
+            accepted(&c, cut);
+        arena_free(c.a);
+        free(cut);
+    }
+    ck_assert_msg(ok > n / 20, "only %d of %d mutants read: the mutations test little", ok, n);
+    free(text);
+}
+END_TEST
+
 Suite *suite_irtext(void);
 Suite *suite_irtext(void)
 {
@@ -296,6 +849,11 @@ Suite *suite_irtext(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("passes");
     tcase_add_loop_test(tc, test_pass_file, 0, passes.n);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("reader");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_reader_errors);
+    tcase_add_loop_test(tc, test_mutations, 0, 8);
     suite_add_tcase(s, tc);
     return s;
 }
