@@ -43,6 +43,13 @@ void irb_ret(IrB *b, Ref v)
     vec_push(b->a, &b->p.units, u);
 }
 
+Program *cr_read(TuLowered *c, const char *text)
+{
+    ck_assert_msg(tu_read_ir(c, "test.ir", text) == 0, "test.ir:%d:%d: %s", c->d.last_loc.line,
+                  c->d.last_loc.col, c->d.last);
+    return &c->prog;
+}
+
 /* The value of element k of input `which` of a call. */
 double cr_input(int which, long long k)
 {

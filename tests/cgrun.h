@@ -18,6 +18,10 @@ IrB irb_new(void);
 void irb_fn(IrB *b, const char *name);
 void irb_ret(IrB *b, Ref v);
 
+/* A program stated as IR text (docs/ir.md), read into c as it is
+ * (tu_read_ir); a text the reader refuses fails the test. */
+Program *cr_read(TuLowered *c, const char *text);
+
 /* The value of element k of input `which` of every call cr_check makes. */
 double cr_input(int which, long long k);
 
