@@ -398,7 +398,7 @@ static Type read_type(Reader *R)
         next(R);
         if (t.rank == DX_MAXRANK)
             fail(R, R->t.loc, "an array has at most %d dimensions", DX_MAXRANK);
-        t.dim[t.rank] = (int32_t)read_int(R, 1, INT32_MAX, "a dimension");
+        t.dim[t.rank] = (int32_t)read_int(R, 0, INT32_MAX, "a dimension");
         size *= t.dim[t.rank++];
         if (size > (1LL << 48))
             fail(R, at, "this array is too large");

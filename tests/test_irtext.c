@@ -547,10 +547,10 @@ static const struct {
      6, 14, "an index must be from 0 to 2147483647"},
     {"unit f : real\n"
      "fn f primal\n"
-     "  in x : real[0]\n"
+     "  in x : real[-1]\n"
      "  out y : real return = %1\n"
      "{\n",
-     3, 15, "a dimension must be from 1 to 2147483647"},
+     3, 15, "a dimension must be from 0 to 2147483647"},
     {"unit f : real\n"
      "fn f primal\n"
      "  in x : real[1,1,1,1,1,1,1,1,1]\n"
