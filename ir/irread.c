@@ -70,7 +70,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { MAX_LINE = 1 << 24 };
+/* Source lines are below MAX_LINE; regions nest at most MAX_DEPTH deep
+ * (deeper than the .dx parser's stack allows, within the reader's). */
+enum { MAX_LINE = 1 << 24, MAX_DEPTH = 10000 };
 
 typedef enum { T_EOF, T_EOL, T_WORD, T_NUM, T_REF, T_STR, T_PUNCT } TokKind;
 
@@ -110,6 +112,7 @@ typedef struct {
     unsigned char *state; /* per Ref: DEFINED | SEEN */
     int cap;
     long long maxref;
+    int depth; /* of the region being read */
 } Reader;
 
 /* ---- errors ---- */
@@ -161,7 +164,11 @@ static int is_digit(int c)
 
 static int hex(int c)
 {
-    return is_digit(c) ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    if (is_digit(c))
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
 static int peekc(Reader *R, size_t k)
@@ -192,7 +199,8 @@ static void lex_string(Reader *R)
             } else if (e == 't' || e == 'r') {
                 c = e == 't' ? '\t' : '\r';
             } else {
-                fail(R, at, "unknown escape in a string (\\\\, \\\", \\t, \\r and \\xHH are known)");
+                fail(R, at, "unknown escape in a string "
+                            "(\\\\, \\\", \\t, \\r and \\xHH are known)");
             }
         }
         vec_push(R->a, &b, (char)c);
@@ -233,7 +241,8 @@ static void lex_ref(Reader *R)
     while (is_digit(peekc(R, 0))) {
         v = v * 10 + (peekc(R, 0) - '0');
         if (v > R->maxref)
-            fail(R, R->t.loc, "this value number is too large for the file (at most %lld)", R->maxref);
+            fail(R, R->t.loc, "this value number is too large for the file (at most %lld)",
+                 R->maxref);
         R->pos++;
     }
     R->t.kind = T_REF;
@@ -439,7 +448,8 @@ static Ref read_seen(Reader *R)
     if (r >= R->f->v.n || !(R->state[r] & DEFINED))
         fail(R, R->t.loc, "%%%d is not defined before this use", r);
     if (!(R->state[r] & SEEN))
-        fail(R, R->t.loc, "%%%d is not visible here (it is defined in a loop body that has ended)", r);
+        fail(R, R->t.loc,
+             "%%%d is not visible here (it is defined in a loop body that has ended)", r);
     next(R);
     return r;
 }
@@ -615,8 +625,9 @@ static void parse_facts(Reader *R, Inst *in)
             expect_punct(R, '=');
             in->k = read_num(R);
         } else if (is_word(R, "backwards") || is_word(R, "store") || is_word(R, "noinit")) {
-            fail(R, R->t.loc, "a %s is not '%s' (%s)", ir_op_name(in->op), R->t.s,
-                 R->t.s[0] == 'b' ? "a loop or a for is" : R->t.s[0] == 's' ? "an acc is" : "a zeros is");
+            const char *w = R->t.s;
+            fail(R, R->t.loc, "a %s is not '%s' (%s)", ir_op_name(in->op), w,
+                 w[0] == 'b' ? "a loop or a for is" : w[0] == 's' ? "an acc is" : "a zeros is");
         } else {
             return;
         }
@@ -630,7 +641,8 @@ static const char *type_text(Reader *R, Type t)
     static const char *const names[] = {"real", "bool", "index", "none"};
     const char *s = names[t.kind];
     for (int d = 0; d < t.rank; d++)
-        s = arena_printf(R->a, "%s%s%d%s", s, d ? "," : "[", (int)t.dim[d], d + 1 == t.rank ? "]" : "");
+        s = arena_printf(R->a, "%s%s%d%s", s, d ? "," : "[", (int)t.dim[d],
+                         d + 1 == t.rank ? "]" : "");
     return s;
 }
 
@@ -741,7 +753,8 @@ static void read_attrs(Reader *R, Inst *in)
             in->line = (int)read_int(R, 0, MAX_LINE, "a line number");
         } else {
             if (in->op != OP_IREAL)
-                fail(R, at, "only an ireal has nix= (the operands of %s give it)", ir_op_name(in->op));
+                fail(R, at, "only an ireal has nix= (the operands of %s give it)",
+                     ir_op_name(in->op));
             in->nix = (int)read_int(R, 0, 1, "an ireal's nix");
         }
     }
@@ -793,8 +806,10 @@ static void check_result(Reader *R, Ref id, Loc at, const Region *r)
     Ref o = in->arg[0], prev = r->ids.n ? r->ids.p[r->ids.n - 1] : NOREF;
     const Inst *x = inst(R, o);
     if (!has_results(x->op))
-        fail(R, at, "%%%d is a %s: results are those of an if, gen, red or for", o, ir_op_name(x->op));
-    if (prev != o && !(prev != NOREF && inst(R, prev)->op == OP_RESULT && inst(R, prev)->arg[0] == o))
+        fail(R, at, "%%%d is a %s: results are those of an if, gen, red or for", o,
+             ir_op_name(x->op));
+    int sibling = prev != NOREF && inst(R, prev)->op == OP_RESULT && inst(R, prev)->arg[0] == o;
+    if (prev != o && !sibling)
         fail(R, at, "a result of %%%d must come right after it (or after its other results)", o);
     int k = index_of(in), n = x->reg[0]->yield.n;
     if (k >= n)
@@ -827,7 +842,8 @@ static void check_array_op(Reader *R, Ref id, Loc at)
         break;
     case OP_LIT:
         if (in->ty.kind != TY_REAL || !in->ty.rank || ty_size(in->ty) != in->nix)
-            fail(R, at, "a lit of %d elements must be a real array of %d elements", in->nix, in->nix);
+            fail(R, at, "a lit of %d elements must be a real array of %d elements", in->nix,
+                 in->nix);
         for (int k = 0; k < in->nix; k++)
             want_type(R, at, id, in->list[k], ty_scalar(), arena_printf(R->a, "element %d", k));
         break;
@@ -867,7 +883,8 @@ static void check_inst(Reader *R, Ref id, Loc at, const Region *r)
         if (r != f->body)
             fail(R, at, "a param belongs to the function's body, not to a region in it");
         if (k >= f->in.n)
-            fail(R, at, "param %d: the function has %d input%s", k, f->in.n, f->in.n == 1 ? "" : "s");
+            fail(R, at, "param %d: the function has %d input%s", k, f->in.n,
+                 f->in.n == 1 ? "" : "s");
         want_self(R, at, id, f->in.p[k].ty);
         break;
     }
@@ -882,7 +899,9 @@ static void check_inst(Reader *R, Ref id, Loc at, const Region *r)
         if (in->ix[0].n || in->ix[1].n)
             fail(R, at, "a for runs between constants");
         break;
-    case OP_GEN: case OP_LIT: case OP_IDX: case OP_ACC: case OP_ZEROS: check_array_op(R, id, at); break;
+    case OP_GEN: case OP_LIT: case OP_IDX: case OP_ACC: case OP_ZEROS:
+        check_array_op(R, id, at);
+        break;
     default: check_scalar(R, id, at); break;
     }
     if (in->op == OP_NODIFF)
@@ -900,7 +919,8 @@ static void check_yields(Reader *R, Ref id, Loc at)
     if (in->op == OP_LOOP && n)
         fail(R, at, "a loop yields nothing (it runs for its accs)");
     if (in->op == OP_FOR && n != in->nix)
-        fail(R, at, "%%%d carries %d value%s and yields %d", id, in->nix, in->nix == 1 ? "" : "s", n);
+        fail(R, at, "%%%d carries %d value%s and yields %d", id, in->nix,
+             in->nix == 1 ? "" : "s", n);
     for (int k = 0; k < n; k++) {
         Type t = inst(R, b->yield.p[k])->ty, want = t;
         if (in->op == OP_IF)
@@ -943,11 +963,15 @@ static void read_bodies(Reader *R, Ref id, Loc at)
         } else if (!is_punct(R, '{')) {
             expected(R, arena_printf(R->a, "'{' (a %s has a region)", ir_op_name(inst(R, id)->op)));
         }
+        if (R->depth == MAX_DEPTH)
+            fail(R, R->t.loc, "regions nested too deeply (the limit is %d)", MAX_DEPTH);
         next(R);
         expect_eol(R);
         Region *b = ir_region_new(R->f, id, s);
         inst(R, id)->reg[s] = b;
+        R->depth++;
         read_region(R, b);
+        R->depth--;
         expect_punct(R, '}');
     }
     check_yields(R, id, at);
@@ -1082,7 +1106,8 @@ static void read_output(Reader *R, Fn *f, Loc *ref_at)
         at = R->t.loc;
         o.of = (int)read_int(R, 0, INT32_MAX, "an input's index");
         if (o.of >= f->in.n)
-            fail(R, at, "bar %d: the function has %d input%s", o.of, f->in.n, f->in.n == 1 ? "" : "s");
+            fail(R, at, "bar %d: the function has %d input%s", o.of, f->in.n,
+                 f->in.n == 1 ? "" : "s");
     } else {
         expected(R, "return, array or bar");
     }

@@ -694,6 +694,37 @@ START_TEST(test_reader_errors)
 }
 END_TEST
 
+/* Regions nested n deep: ifs on one condition, each yielding x. */
+static char *nested_ifs(int n)
+{
+    TuBuf b = {0};
+    tu_bprintf(&b, "%s  %%0 = param 0 : real\n  %%2 = gt %%0, %%0 : bool\n", HEAD);
+    for (int i = 0; i < n; i++)
+        tu_bprintf(&b, "%%%d = if %%2 : real {\n", 3 + 2 * i);
+    for (int i = n - 1; i >= 0; i--)
+        tu_bprintf(&b, "yield %%%d\n} else {\nyield %%0\n}\n%%%d = result 0 %%%d : real\n",
+                   i == n - 1 ? 0 : 4 + 2 * (i + 1), 4 + 2 * i, 3 + 2 * i);
+    tu_bprintf(&b, "%%1 = mul %%4, %%4 : real\n}\n");
+    return b.s;
+}
+
+START_TEST(test_nesting)
+{
+    TuLowered c;
+    char *t = nested_ifs(2000);
+    ck_assert_msg(tu_read_ir(&c, "t.ir", t) == 0, "%d:%d: %s", c.d.last_loc.line, c.d.last_loc.col,
+                  c.d.last);
+    arena_free(c.a);
+    free(t);
+    t = nested_ifs(10001);
+    ck_assert_int_eq(tu_read_ir(&c, "t.ir", t), 1);
+    ck_assert_str_eq(c.d.last, "regions nested too deeply (the limit is 10000)");
+    ck_assert_int_eq(c.d.last_loc.line, 6 + 2 + 10000);
+    arena_free(c.a);
+    free(t);
+}
+END_TEST
+
 /* ---- mutated and truncated texts ---- */
 
 static const char *const seeds[] = {
@@ -853,6 +884,7 @@ Suite *suite_irtext(void)
     tc = tcase_create("reader");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_reader_errors);
+    tcase_add_test(tc, test_nesting);
     tcase_add_loop_test(tc, test_mutations, 0, 8);
     suite_add_tcase(s, tc);
     return s;
