@@ -5,7 +5,8 @@
  *    $DXC under four option sets: `--emit=ir` read back and written again
  *    is the same text, byte for byte, and the C, the header and any error
  *    dxc writes from the .ir are those it writes from the .dx (but for the
- *    input's name in the first comment).
+ *    input's name in the first comment).  The same in process for 200
+ *    random programs of tests/progen.c.
  *  - The passes on IR stated as text: each tests/ir/NAME.ir holds a
  *    `# pass: P ...` line, the input program, a `# expect:` line and the
  *    functions the passes must make, exactly (DX_IR_UPDATE=1 rewrites the
@@ -22,6 +23,7 @@
 #include <string.h>
 
 #include "../codegen/codegen.h"
+#include "progen.h"
 #include "testutil.h"
 
 /* ---- the files of the tree ---- */
@@ -149,6 +151,70 @@ START_TEST(test_roundtrip)
     for (size_t k = 0; k < sizeof opts / sizeof *opts; k++)
         roundtrip(programs.p[_i], opts[k]);
     tu_cleanup();
+}
+END_TEST
+
+/* ---- round trip in process: random programs (tests/progen.c) ---- */
+
+static char *print_program(const Program *p)
+{
+    char *s = NULL;
+    size_t n = 0;
+    FILE *m = open_memstream(&s, &n);
+    ir_print_program(p, m);
+    fclose(m);
+    return s;
+}
+
+static char *c_of(const Program *p, const CgOpts *o)
+{
+    char *s = NULL;
+    size_t n = 0;
+    FILE *m = open_memstream(&s, &n);
+    Diag d = {0};
+    d.quiet = 1;
+    if (cg_check(p, o, &d) == 0)
+        cg_c(p, o, m);
+    else
+        fprintf(m, "%d:%d: %s\n", d.last_loc.line, d.last_loc.col, d.last);
+    fclose(m);
+    return s;
+}
+
+/* 25 random programs per run (every tape mode and option): the IR read
+ * back prints the same and compiles to the same C, or the same error. */
+START_TEST(test_random_programs)
+{
+    PgOpts po = pg_defaults();
+    for (int k = 0; k < 25; k++) {
+        uint64_t seed = 1000 + 25 * (uint64_t)_i + (uint64_t)k;
+        PgProg pg = pg_generate(seed, &po);
+        char *dx = pg_print(pg.root);
+        TuLowered c, r;
+        ck_assert_msg(tu_lower(&c, dx) == 0, "seed %llu: %s", (unsigned long long)seed, c.d.last);
+        for (int u = 0; u < c.prog.units.n; u++) {
+            c.prog.units.p[u].small_tape = (int)(seed & 1);
+            ad_unit(&c.prog.units.p[u]);
+        }
+        char *t1 = print_program(&c.prog);
+        ck_assert_msg(tu_read_ir(&r, "p.ir", t1) == 0, "seed %llu: %d:%d: %s",
+                      (unsigned long long)seed, r.d.last_loc.line, r.d.last_loc.col, r.d.last);
+        char *t2 = print_program(&r.prog);
+        ck_assert_msg(!strcmp(t1, t2), "seed %llu: the IR read back prints differently",
+                      (unsigned long long)seed);
+        CgOpts o = {(int)(seed >> 1 & 1), "p.dx", NULL, CG_STACK_BUDGET, (int)(seed >> 2 & 1)};
+        char *c1 = c_of(&c.prog, &o), *c2 = c_of(&r.prog, &o);
+        ck_assert_msg(!strcmp(c1, c2), "seed %llu: the IR read back compiles to other C",
+                      (unsigned long long)seed);
+        free(c1);
+        free(c2);
+        free(t1);
+        free(t2);
+        free(dx);
+        arena_free(c.a);
+        arena_free(r.a);
+        pg_free(&pg);
+    }
 }
 END_TEST
 
@@ -877,6 +943,7 @@ Suite *suite_irtext(void)
     TCase *tc = tcase_create("roundtrip");
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_roundtrip, 0, programs.n);
+    tcase_add_loop_test(tc, test_random_programs, 0, 8);
     suite_add_tcase(s, tc);
     tc = tcase_create("passes");
     tcase_add_loop_test(tc, test_pass_file, 0, passes.n);
