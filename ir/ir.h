@@ -68,6 +68,9 @@
  *
  * Values are indices (Ref) into the function's instruction array, as in
  * QBE: cloning, printing, comparing and reversing are loops over ints.
+ * The IR has an exact text form (irprint.c writes it, `dxc --emit=ir`;
+ * irread.c reads it back, `dxc f.ir`; docs/ir.md), in which tests state
+ * a pass's input and expected output (tests/ir/).
  *
  * Visibility: an instruction may use any value defined earlier in an
  * enclosing region, and, in addition, a value defined inside a region of
