@@ -91,8 +91,9 @@ typedef struct {
     size_t len;
 } SrcLine;
 
-/* The body being read: which Refs are defined, and which visible. */
-enum { DEFINED = 1, SEEN = 2 };
+/* The body being read: which Refs are defined, which visible, and which
+ * are being defined (their line or regions not read to the end). */
+enum { DEFINED = 1, SEEN = 2, OPEN = 4 };
 
 typedef struct {
     Arena *a;
@@ -282,7 +283,7 @@ static void next(Reader *R)
         R->pos += 2;
         R->t.kind = T_PUNCT;
         R->t.punct = '.';
-    } else if (strchr("=:,[]{}*+-", c)) {
+    } else if (c && strchr("=:,[]{}*+-", c)) {
         R->pos++;
         R->t.kind = T_PUNCT;
         R->t.punct = c;
@@ -447,6 +448,8 @@ static Ref read_seen(Reader *R)
     Ref r = (Ref)R->t.ref;
     if (r >= R->f->v.n || !(R->state[r] & DEFINED))
         fail(R, R->t.loc, "%%%d is not defined before this use", r);
+    if (R->state[r] & OPEN)
+        fail(R, R->t.loc, "%%%d is used in its own definition", r);
     if (!(R->state[r] & SEEN))
         fail(R, R->t.loc,
              "%%%d is not visible here (it is defined in a loop body that has ended)", r);
@@ -509,7 +512,8 @@ static Aff read_aff(Reader *R)
         long long c = 1;
         int has_c = R->t.kind == T_NUM;
         if (has_c)
-            c = read_int(R, 0, INT32_MAX, "an index coefficient or constant");
+            c = read_int(R, 0, neg ? -(long long)INT32_MIN : INT32_MAX,
+                         "an index coefficient or constant");
         if (has_c && !is_punct(R, '*')) {
             x.c = (int32_t)(neg ? -c : c);
             break; /* the constant ends the expression */
@@ -997,7 +1001,7 @@ static Ref define(Reader *R)
     }
     if (R->state[id] & DEFINED)
         fail(R, R->t.loc, "%%%d is defined twice", id);
-    R->state[id] = DEFINED;
+    R->state[id] = DEFINED | OPEN;
     next(R);
     return id;
 }
@@ -1027,7 +1031,7 @@ static void read_inst(Reader *R, Region *r)
         fail(R, R->t.loc, "a %s has no region", ir_op_name(in->op));
     expect_eol(R);
     vec_push(R->a, &r->ids, id);
-    R->state[id] |= SEEN;
+    R->state[id] = DEFINED | SEEN;
 }
 
 /* Instructions up to the "}" that closes r (not read), maybe a yield

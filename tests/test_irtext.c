@@ -154,6 +154,46 @@ START_TEST(test_roundtrip)
 }
 END_TEST
 
+/* The options on a .ir: --only, --stats, and the C generator's errors,
+ * which point into the .dx lines the file carries. */
+START_TEST(test_ir_options)
+{
+    static const char dx[] = "fn f(x[300]) = sum(x * x)\n"
+X
+                             "fn g(x[300], y) = sum(exp(x) * y) * sum(exp(x))\n";
+    const char *d = tu_tmpdir();
+    char path[512], *e1 = NULL, *e2 = NULL;
+    snprintf(path, sizeof path, "%s/m.dx", d);
+    ck_assert_int_eq(tu_write(path, dx, (size_t)-1), 0);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' m.dx --emit=ir -o m.ir", d, tu_dxc());
+    ck_assert_int_eq(tu_run(cmd, NULL, NULL), 0);
+    static const char *const opts[] = {"--only=g", "--stats --workspace", "--stack-budget=2K",
+                                       "--only=h", "--only=g --real=float --header m.h"};
+    for (size_t k = 0; k < sizeof opts / sizeof *opts; k++) {
+        char *o1 = NULL, *o2 = NULL;
+        snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s m.dx", d, tu_dxc(), opts[k]);
+        int s1 = tu_run(cmd, &o1, &e1);
+        snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s m.ir", d, tu_dxc(), opts[k]);
+        int s2 = tu_run(cmd, &o2, &e2);
+        ck_assert_msg(s1 == s2, "%s: status %d from the .dx, %d from the .ir", opts[k], s1, s2);
+        if (k == 3) /* --only names the input */
+            ck_assert_msg(e2 && strstr(e2, "dxc: error: --only: no function 'h' in 'm.ir'"), "%s", e2);
+        else
+            ck_assert_msg(!strcmp(e1, e2), "%s: from the .dx:\n%s\nfrom the .ir:\n%s", opts[k], e1, e2);
+        ck_assert_msg(!strcmp(after_first(o1), after_first(o2)), "%s: other output", opts[k]);
+        if (k == 2)
+            ck_assert_msg(strstr(e2, "m.dx:3:4: error: 'g' needs ") && strstr(e2, "    fn g(x[300]"),
+                          "%s", e2);
+        free(o1);
+        free(o2);
+        free(e1);
+        free(e2);
+    }
+    tu_cleanup();
+}
+END_TEST
+
 /* ---- round trip in process: random programs (tests/progen.c) ---- */
 
 static char *print_program(const Program *p)
@@ -944,6 +984,7 @@ Suite *suite_irtext(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_roundtrip, 0, programs.n);
     tcase_add_loop_test(tc, test_random_programs, 0, 8);
+    tcase_add_test(tc, test_ir_options);
     suite_add_tcase(s, tc);
     tc = tcase_create("passes");
     tcase_add_loop_test(tc, test_pass_file, 0, passes.n);
