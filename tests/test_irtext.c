@@ -159,7 +159,7 @@ END_TEST
 START_TEST(test_ir_options)
 {
     static const char dx[] = "fn f(x[300]) = sum(x * x)\n"
-X
+                             "# g's array: 2400 bytes\n"
                              "fn g(x[300], y) = sum(exp(x) * y) * sum(exp(x))\n";
     const char *d = tu_tmpdir();
     char path[512], *e1 = NULL, *e2 = NULL;
