@@ -491,13 +491,7 @@ void cg_stats(const Program *p, const CgOpts *o, FILE *out)
     free(c.body.p);
 }
 
-static void ir_one(void *arg, const Fn *f)
-{
-    ir_print((Fn *)f, arg);
-    fputc('\n', (FILE *)arg);
-}
-
 void cg_ir(const Program *p, FILE *out)
 {
-    each_fn(p, ir_one, out);
+    ir_print_program(p, out);
 }

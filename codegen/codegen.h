@@ -1,6 +1,6 @@
 /*
  * codegen.h - writing a compiled Program: C source, a C header, and the
- * two views for readers (the IR as text is ir_print; the graph for
+ * two views for readers (the IR as text is ir_print_program; the graph for
  * Graphviz is cg_dot).
  */
 #ifndef CODEGEN_H
@@ -41,7 +41,7 @@ void cg_header(const Program *p, const CgOpts *o, FILE *out);
 void cg_stats(const Program *p, const CgOpts *o, FILE *out);
 /* The forward and adjoint graphs of every function, in Graphviz dot. */
 void cg_dot(const Program *p, FILE *out);
-/* The IR of every entry point, as text. */
+/* The IR of every entry point, as text that dxc reads back (ir_print_program). */
 void cg_ir(const Program *p, FILE *out);
 
 #endif

@@ -36,6 +36,7 @@ typedef struct {
 
 static const char usage[] =
     "usage: dxc [options] FILE.dx   (FILE \"-\" reads standard input)\n"
+    "       dxc [options] FILE.ir   (the IR --emit=ir writes, compiled as is)\n"
     "\n"
     "Compiles a .dx model to one standalone C99 file holding every function\n"
     "and its derivatives: f, f_grad (scalar result) or f_vjp (array result),\n"
@@ -47,7 +48,8 @@ static const char usage[] =
     "                   when the compilation succeeds\n"
     "  --header FILE    also write a header with the prototypes\n"
     "  --emit=c         C code (the default)\n"
-    "  --emit=ir        the SSA IR of every entry point, primal and adjoint\n"
+    "  --emit=ir        the SSA IR of every entry point, primal and adjoint, as\n"
+    "                   text that dxc reads back from a FILE.ir (docs/ir.md)\n"
     "  --emit=ir=PASS   the IR of every function as it stands after PASS (one\n"
     "                   of the passes below), and nothing else\n"
     "  --emit=dot       the forward and adjoint graphs, for Graphviz\n"

@@ -227,7 +227,8 @@ static void element_tapes(Tr *T, const Region *src, int at, Ref n, Region *dst, 
             Ref tv = T->map[v];
             if (g->v.p[v].ty.kind == TY_BOOL) {
                 IrAt sat = prim_at(T, b, w->line = g->v.p[v].line);
-                tv = ir_op(sat, OP_SELECT, tv, ir_num(sat, 1), ir_num(sat, 0));
+                Ref one = ir_num(sat, 1); /* in this order, whatever the compiler */
+                tv = ir_op(sat, OP_SELECT, tv, one, ir_num(sat, 0));
             }
             vec_push(h->arena, &b->yield, tv);
             IrAt tat = prim_at(T, dst, g->v.p[v].line);

@@ -69,6 +69,9 @@
  *
  * Values are indices (Ref) into the function's instruction array, as in
  * QBE: cloning, printing, comparing and reversing are loops over ints.
+ * The IR has an exact text form (irprint.c writes it, `dxc --emit=ir`;
+ * irread.c reads it back, `dxc f.ir`; docs/ir.md), in which tests state
+ * a pass's input and expected output (tests/ir/).
  *
  * Visibility: an instruction may use any value defined earlier in an
  * enclosing region, and, in addition, a value defined inside a region of
@@ -276,7 +279,7 @@ typedef struct {
     Arena *arena;
 } Program;
 
-/* ---- ir.c: building, querying, printing, verifying ---- */
+/* ---- ir.c: building, querying, verifying ---- */
 Fn *ir_fn_new(Arena *a, const char *name, FnKind kind);
 Region *ir_region_new(Fn *f, Ref owner, int side);
 /* Builders.  An IrAt says where an instruction goes (appended to region r
@@ -365,9 +368,31 @@ int ir_is_const(Fn *f, Ref r, double k);   /* r is CONST k */
 /* How many RESULTs follow the IF at position `at` of region r (they are
  * r->ids.p[at + 1] onwards). */
 int ir_nresults(const Fn *f, const Region *r, int at);
-void ir_print(Fn *f, FILE *out);
 /* Checks SSA order, operand kinds and region structure; BUG() on failure. */
 void ir_verify(Fn *f);
+
+/* ---- irprint.c, irread.c: the IR as text (docs/ir.md), exact both ways ---- */
+/* One function: its header, inputs, outputs and body. */
+void ir_print(const Fn *f, FILE *out);
+/* What `dxc --emit=ir` writes: the source lines the functions come from,
+ * then every unit and its entry points. */
+void ir_print_program(const Program *p, FILE *out);
+/* Reads the text of ir_print_program from src into *out, every function
+ * final (no pass runs on it).  Malformed or inconsistent text is a user
+ * error at its place in src (through d); returns 0 on success, nonzero
+ * after an error.  out->src and every Fn's src are the source lines the
+ * text carries, under the path it names (NULL when it carries none). */
+int ir_read(Arena *a, Diag *d, const Source *src, Program *out);
+const char *ir_op_name(Op op);     /* "mul": the printer's name of op */
+int ir_is_word(const char *s);     /* [A-Za-z_][A-Za-z0-9_]*: printed bare */
+/* The words of the text form for Inst.role and the Inst.flags bits. */
+extern const char *const ir_role_words[4];
+typedef struct {
+    uint8_t flag;
+    const char *word;
+} IrFlagWord;
+enum { IR_NFLAG_WORDS = 6 };
+extern const IrFlagWord ir_flag_words[IR_NFLAG_WORDS];
 
 /* ---- eval.c: the value of a scalar op (interpreter and folder) ---- */
 double ir_eval_scalar(Op op, const double *x, double k);

@@ -330,7 +330,8 @@ static void lin_red_other(Lin *L, const Region *src, int at, Region *dst)
         return;
     }
     Ref hit = ir_op(pat, OP_EQ, x, m, NOREF);
-    Ref mask = ir_op(pat, OP_SELECT, hit, ir_num(pat, 1), ir_num(pat, 0));
+    Ref one = ir_num(pat, 1); /* in this order, whatever the compiler */
+    Ref mask = ir_op(pat, OP_SELECT, hit, one, ir_num(pat, 0));
     vec_push(g->arena, &b2->yield, lin_scale(L, tat, mask, t));
     vec_push(g->arena, &b2->yield, mask);
     tat.r = pat.r = dst;

@@ -379,7 +379,10 @@ Ref lower_array_call(Lower *L, const Ast *e)
         Open g = open_loop(L, loc, OP_GEN, t, 2);
         Ref iv[2];
         ivars_of(L, g.loop, iv);
-        Ref x = lw_emit(L, loc, OP_MUL, elem(L, loc, a, iv), elem(L, loc, b, iv + 1));
+        /* b's element first, then a's: one order whatever the compiler
+         * (the one the generated code has always had) */
+        Ref eb = elem(L, loc, b, iv + 1);
+        Ref x = lw_emit(L, loc, OP_MUL, elem(L, loc, a, iv), eb);
         return close_loop(L, loc, g, x);
     }
     if (!strcmp(n, "transpose")) {

@@ -241,24 +241,52 @@ void ad_unit(Unit *u)
     run_passes(u, ir_npasses - 1);
 }
 
+/* A FILE.ir: the IR --emit=ir writes, read back (ir/irread.c). */
+static int is_ir_path(const char *path)
+{
+    size_t n = strlen(path);
+    return n > 3 && !strcmp(path + n - 3, ".ir");
+}
+
+/* The front end: a .dx text parsed, checked and lowered, or a .ir text
+ * read back, whose units are final (*final = 1: no pass runs on them);
+ * then --only.  Errors of a .ir's later checks point into the .dx lines
+ * it carries.  Returns 0, or 1 after reporting. */
+static int front_end(Arena *a, Diag *d, const Job *j, Program *prog, int *final)
+{
+    *final = is_ir_path(j->path);
+    if (*final) {
+        if (ir_read(a, d, j->src, prog) != 0)
+            return 1;
+        if (prog->src)
+            d->src = prog->src;
+    } else {
+        AstFile file;
+        Sema *s;
+        if (parse_file(a, d, j->src, &file) != 0) /* parse */
+            return 1;
+        if (!(s = sema_check(a, d, &file))) /* check */
+            return 1;
+        if (ir_lower(a, d, j->src, &file, s, prog) != 0 || d->nerrors) /* lower */
+            return 1;
+    }
+    return j->only && keep_only(prog, j->only, j->path); /* --only */
+}
+
 int ir_pipeline(Arena *a, Diag *d, const Job *j)
 {
-    AstFile file;
     Program prog;
-    Sema *s;
-
-    /* the front end */
-    if (parse_file(a, d, j->src, &file) != 0) /* parse */
+    int final;
+    if (front_end(a, d, j, &prog, &final))
         return 1;
-    if (!(s = sema_check(a, d, &file))) /* check */
+    if (final && j->stop >= 0) {
+        diag_plain("--emit=ir=%s: '%s' holds final IR, on which no pass runs",
+                   ir_passes[j->stop].name, j->path);
         return 1;
-    if (ir_lower(a, d, j->src, &file, s, &prog) != 0 || d->nerrors) /* lower */
-        return 1;
-    if (j->only && keep_only(&prog, j->only, j->path)) /* --only */
-        return 1;
+    }
 
     /* ir_passes, one unit at a time; --emit=ir=PASS stops after PASS */
-    for (int i = 0; i < prog.units.n; i++) {
+    for (int i = 0; i < prog.units.n && !final; i++) {
         prog.units.p[i].small_tape = j->small_tape;
         run_passes(&prog.units.p[i], j->stop >= 0 ? j->stop : ir_npasses - 1);
     }

@@ -36,7 +36,8 @@ static Ref extremum(IrAt at, Ref a, Ref b, int k, int less)
     Ref mine = k == 0 ? a : b, other = k == 0 ? b : a;
     Ref wins = ir_op(at, less ? OP_LT : OP_GT, mine, other, NOREF);
     Ref ties = ir_op(at, OP_EQ, mine, other, NOREF);
-    Ref half = ir_op(at, OP_SELECT, ties, ir_num(at, 0.5), ir_num(at, 0));
+    Ref h = ir_num(at, 0.5), zero = ir_num(at, 0);
+    Ref half = ir_op(at, OP_SELECT, ties, h, zero);
     return ir_op(at, OP_SELECT, wins, ir_num(at, 1), half);
 }
 
@@ -50,6 +51,10 @@ int rule_has(Op op)
     }
 }
 
+/* Every instruction is emitted in the order the code reads (left to
+ * right): two emitting calls are never arguments of one call, whose
+ * order of evaluation C leaves open, so the IR is the same whatever
+ * compiler built dxc. */
 Ref rule_partial(IrAt at, const Inst *in, const Ref *x, Ref y, int k)
 {
     at.rule_op = in->op;
@@ -61,53 +66,85 @@ Ref rule_partial(IrAt at, const Inst *in, const Ref *x, Ref y, int k)
     case OP_NEG: return ir_num(at, -1);
     case OP_MUL: return k == 0 ? b : a;
     case OP_DIV: /* d(a/b)/da = 1/b, d(a/b)/db = -(a/b)/b */
-        return k == 0 ? quot(at, ir_num(at, 1), b) : ir_op(at, OP_NEG, quot(at, y, b), NOREF, NOREF);
-    case OP_POW: /* d(a^b)/da = b a^(b-1), d(a^b)/db = log(a) a^b */
         if (k == 0)
-            return ir_op(at, OP_MUL, b, ir_op(at, OP_POW, a, ir_op(at, OP_SUB, b, ir_num(at, 1), NOREF), NOREF), NOREF);
+            return quot(at, ir_num(at, 1), b);
+        return ir_op(at, OP_NEG, quot(at, y, b), NOREF, NOREF);
+    case OP_POW: /* d(a^b)/da = b a^(b-1), d(a^b)/db = log(a) a^b */
+        if (k == 0) {
+            Ref bm1 = ir_op(at, OP_SUB, b, ir_num(at, 1), NOREF);
+            return ir_op(at, OP_MUL, b, ir_op(at, OP_POW, a, bm1, NOREF), NOREF);
+        }
         return ir_op(at, OP_MUL, ir_op(at, OP_LOG, a, NOREF, NOREF), y, NOREF);
     case OP_POWI: /* d(a^n)/da = n a^(n-1); x^0 has derivative 0 */
         if (in->n == 0)
             return NOREF;
         if (in->n == 1)
             return ir_num(at, 1);
-        return ir_op(at, OP_MUL, ir_num(at, in->n), ir_powi(at, a, in->n - 1), NOREF);
+        Ref n = ir_num(at, in->n);
+        return ir_op(at, OP_MUL, n, ir_powi(at, a, in->n - 1), NOREF);
     case OP_SELECT:
         if (k == 0)
             return NOREF;
-        return ir_op(at, OP_SELECT, a, ir_num(at, k == 1), ir_num(at, k == 2));
+        Ref first = ir_num(at, k == 1);
+        return ir_op(at, OP_SELECT, a, first, ir_num(at, k == 2));
     case OP_EXP: return y;
     case OP_LOG: return quot(at, ir_num(at, 1), a);
-    case OP_LOG1P: return quot(at, ir_num(at, 1), ir_op(at, OP_ADD, ir_num(at, 1), a, NOREF));
+    case OP_LOG1P: {
+        Ref one = ir_num(at, 1);
+        return quot(at, one, ir_op(at, OP_ADD, ir_num(at, 1), a, NOREF));
+    }
     case OP_EXPM1: return ir_op(at, OP_ADD, y, ir_num(at, 1), NOREF);
     case OP_SQRT: return quot(at, ir_num(at, 0.5), y);
     case OP_SQRTZ: /* norm: 0.5 / sqrt(a), but 0 at the origin (spec section 5) */
-        return ir_op(at, OP_SELECT, ir_op(at, OP_GT, y, ir_num(at, 0), NOREF),
-                  quot(at, ir_num(at, 0.5), safe_den(at, y)), ir_num(at, 0));
+    {
+        Ref pos = ir_op(at, OP_GT, y, ir_num(at, 0), NOREF);
+        Ref half = ir_num(at, 0.5);
+        Ref q = quot(at, half, safe_den(at, y));
+        return ir_op(at, OP_SELECT, pos, q, ir_num(at, 0));
+    }
     case OP_SIN: return ir_op(at, OP_COS, a, NOREF, NOREF);
     case OP_COS: return ir_op(at, OP_NEG, ir_op(at, OP_SIN, a, NOREF, NOREF), NOREF, NOREF);
-    case OP_TAN: return ir_op(at, OP_ADD, ir_num(at, 1), ir_powi(at, y, 2), NOREF);
+    case OP_TAN: {
+        Ref one = ir_num(at, 1);
+        return ir_op(at, OP_ADD, one, ir_powi(at, y, 2), NOREF);
+    }
     case OP_ASIN:
     case OP_ACOS: { /* +-1 / sqrt(1 - a^2) */
-        Ref s = ir_op(at, OP_SQRT, ir_op(at, OP_SUB, ir_num(at, 1), ir_powi(at, a, 2), NOREF), NOREF, NOREF);
+        Ref one = ir_num(at, 1);
+        Ref s = ir_op(at, OP_SQRT, ir_op(at, OP_SUB, one, ir_powi(at, a, 2), NOREF), NOREF, NOREF);
         return quot(at, ir_num(at, in->op == OP_ASIN ? 1 : -1), s);
     }
-    case OP_ATAN: return quot(at, ir_num(at, 1), ir_op(at, OP_ADD, ir_num(at, 1), ir_powi(at, a, 2), NOREF));
+    case OP_ATAN: {
+        Ref num = ir_num(at, 1), one = ir_num(at, 1);
+        return quot(at, num, ir_op(at, OP_ADD, one, ir_powi(at, a, 2), NOREF));
+    }
     case OP_SINH: return ir_op(at, OP_COSH, a, NOREF, NOREF);
     case OP_COSH: return ir_op(at, OP_SINH, a, NOREF, NOREF);
-    case OP_TANH: return ir_op(at, OP_SUB, ir_num(at, 1), ir_powi(at, y, 2), NOREF);
+    case OP_TANH: {
+        Ref one = ir_num(at, 1);
+        return ir_op(at, OP_SUB, one, ir_powi(at, y, 2), NOREF);
+    }
     case OP_ERF: /* 2/sqrt(pi) exp(-a^2) */
-        return ir_op(at, OP_MUL, ir_num(at, 1.12837916709551257390) /* 2/sqrt(pi) */,
-                  ir_op(at, OP_EXP, ir_op(at, OP_NEG, ir_powi(at, a, 2), NOREF, NOREF), NOREF, NOREF), NOREF);
+    {
+        Ref c = ir_num(at, 1.12837916709551257390); /* 2/sqrt(pi) */
+        return ir_op(at, OP_MUL, c,
+                     ir_op(at, OP_EXP, ir_op(at, OP_NEG, ir_powi(at, a, 2), NOREF, NOREF), NOREF, NOREF),
+                     NOREF);
+    }
     case OP_ABS: return ir_op(at, OP_SIGN, a, NOREF, NOREF);
     case OP_SIGMOID: /* s(x) (1 - s(x)) = s(x) s(-x): accurate in both tails */
         return ir_op(at, OP_MUL, y, ir_op(at, OP_SIGMOID, ir_op(at, OP_NEG, a, NOREF, NOREF), NOREF, NOREF),
                   NOREF);
     case OP_RELU:
-        return ir_op(at, OP_SELECT, ir_op(at, OP_GT, a, ir_num(at, 0), NOREF), ir_num(at, 1), ir_num(at, 0));
+    {
+        Ref pos = ir_op(at, OP_GT, a, ir_num(at, 0), NOREF);
+        Ref one = ir_num(at, 1);
+        return ir_op(at, OP_SELECT, pos, one, ir_num(at, 0));
+    }
     case OP_SOFTPLUS: return ir_op(at, OP_SIGMOID, a, NOREF, NOREF);
     case OP_ATAN2: { /* atan2(a, b): d/da = b/(a^2+b^2), d/db = -a/(a^2+b^2) */
-        Ref den = safe_den(at, ir_op(at, OP_ADD, ir_powi(at, a, 2), ir_powi(at, b, 2), NOREF));
+        Ref a2 = ir_powi(at, a, 2);
+        Ref den = safe_den(at, ir_op(at, OP_ADD, a2, ir_powi(at, b, 2), NOREF));
         return k == 0 ? quot(at, b, den) : quot(at, ir_op(at, OP_NEG, a, NOREF, NOREF), den);
     }
     case OP_HYPOT: /* d/da = a / hypot(a, b) */

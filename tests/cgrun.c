@@ -1,7 +1,7 @@
 /*
  * cgrun.c - the interpreter against the compiled C, for the suites that
- * build programs (by hand or from source) and check the C generator: see
- * cgrun.h.
+ * check the C generator on programs stated as IR text or compiled from
+ * source: see cgrun.h.
  */
 #include <check.h>
 #include <math.h>
@@ -14,33 +14,11 @@
 
 #define STRICT "-std=c99 -Wall -Wextra -Wpedantic -Werror"
 
-IrB irb_new(void)
+Program *cr_read(TuLowered *c, const char *text)
 {
-    IrB b = {0};
-    b.a = arena_new();
-    b.p.arena = b.a;
-    return b;
-}
-
-void irb_fn(IrB *b, const char *name)
-{
-    b->f = ir_fn_new(b->a, name, FN_PRIMAL);
-    b->f->src_name = name;
-}
-
-void irb_ret(IrB *b, Ref v)
-{
-    Output o = {0};
-    o.name = b->f->v.p[v].ty.rank ? "out" : "y";
-    o.ty = b->f->v.p[v].ty;
-    o.role = o.ty.rank ? OUT_ARRAY : OUT_RETURN;
-    o.ref = v;
-    vec_push(b->a, &b->f->out, o);
-    ir_verify(b->f);
-    Unit u = {0};
-    u.primal = b->f;
-    u.ret = o.ty;
-    vec_push(b->a, &b->p.units, u);
+    ck_assert_msg(tu_read_ir(c, "test.ir", text) == 0, "test.ir:%d:%d: %s", c->d.last_loc.line,
+                  c->d.last_loc.col, c->d.last);
+    return &c->prog;
 }
 
 /* The value of element k of input `which` of a call. */

@@ -6,17 +6,9 @@
 
 #include "testutil.h"
 
-/* A program built by hand, one function at a time: irb_new, then per
- * function irb_fn, its IR, and irb_ret, which sets its result (an array:
- * output "out"; a scalar: returned "y"), verifies it and adds its unit. */
-typedef struct {
-    Arena *a;
-    Program p;
-    Fn *f;
-} IrB;
-IrB irb_new(void);
-void irb_fn(IrB *b, const char *name);
-void irb_ret(IrB *b, Ref v);
+/* A program stated as IR text (docs/ir.md), read into c as it is
+ * (tu_read_ir); a text the reader refuses fails the test. */
+Program *cr_read(TuLowered *c, const char *text);
 
 /* The value of element k of input `which` of every call cr_check makes. */
 double cr_input(int which, long long k);

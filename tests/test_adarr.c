@@ -1,9 +1,10 @@
 /*
- * test_adarr.c - the AD passes on array IR, built by hand so that they
- * are tested apart from the front end: every derivative entry point is
- * run by the interpreter and compared with central finite differences of
- * the primal (f_grad, f_jvp) or of f_grad (f_hvp), and f_grad with f_jvp
- * by the dot product.
+ * test_adarr.c - the AD passes on array IR, stated as IR text (docs/ir.md)
+ * so that they are tested apart from the front end, then on array
+ * programs from source: every derivative entry point is run by the
+ * interpreter and compared with central finite differences of the primal
+ * (f_grad, f_jvp) or of f_grad (f_hvp), and f_grad with f_jvp by the dot
+ * product.
  */
 #include <check.h>
 #include <math.h>
@@ -12,97 +13,6 @@
 
 #include "../ir/ir.h"
 #include "testutil.h"
-
-/* ---- building IR by hand ---- */
-
-typedef struct {
-    Arena *a;
-    Fn *f;
-} B;
-
-static B new_fn(const char *name)
-{
-    B b;
-    b.a = arena_new();
-    b.f = ir_fn_new(b.a, name, FN_PRIMAL);
-    return b;
-}
-
-static Ref param(B *b, const char *name, int rank, int d0, int d1, int is_data)
-{
-    int32_t dims[2] = {d0, d1};
-    Input in = {0};
-    in.name = name;
-    in.ty = rank ? ty_array(rank, dims) : ty_scalar();
-    in.is_data = is_data;
-    vec_push(b->a, &b->f->in, in);
-    return ir_param(b->f, b->f->body, b->f->in.n - 1);
-}
-
-static Aff V(B *b, Ref iv) { return aff_var(b->a, iv); }
-static Aff K(B *b, int c) { return aff_const(b->a, c); }
-
-/* c + k * iv */
-static Aff VK(B *b, Ref iv, int k, int c)
-{
-    Aff x = aff_var(b->a, iv);
-    x.a[0] = k;
-    x.c = c;
-    return x;
-}
-
-static Ref idx(B *b, Region *r, Ref arr, int n, Aff i0, Aff i1)
-{
-    Ref x = ir_emit(b->f, r, OP_IDX, ty_scalar(), arr, NOREF, NOREF);
-    Aff *ix = arena_alloc(b->a, sizeof(Aff) * 2);
-    ix[0] = i0;
-    ix[1] = i1;
-    b->f->v.p[x].ix = ix;
-    b->f->v.p[x].nix = n;
-    return x;
-}
-
-static Ref op(B *b, Region *r, Op o, Ref x, Ref y)
-{
-    return ir_emit(b->f, r, o, ty_scalar(), x, y, NOREF);
-}
-
-static Ref gen1(B *b, Region *r, int n, Region **body, Ref *iv)
-{
-    int32_t d[1] = {n};
-    Ref g = ir_loop_new(b->f, r, OP_GEN, ty_array(1, d), 1);
-    *body = b->f->v.p[g].reg[0];
-    *iv = ir_ivar(b->f, g, 0);
-    return g;
-}
-
-static Ref red(B *b, Region *r, RedKind k, Aff lo, Aff hi, Region **body, Ref *iv)
-{
-    Ref g = ir_loop(ir_at(b->f, r), OP_RED, ty_scalar(), 1, k);
-    b->f->v.p[g].ix[0] = lo;
-    b->f->v.p[g].ix[1] = hi;
-    *body = b->f->v.p[g].reg[0];
-    *iv = ir_ivar(b->f, g, 0);
-    return g;
-}
-
-/* The loop's single result, after yielding y from its body. */
-static Ref result(B *b, Region *r, Ref loop, Region *body, Ref y)
-{
-    vec_push(b->a, &body->yield, y);
-    Type t = b->f->v.p[loop].op == OP_GEN ? b->f->v.p[loop].ty : ty_scalar();
-    return ir_emit(b->f, r, OP_RESULT, t, loop, NOREF, NOREF);
-}
-
-static void ret(B *b, Ref v)
-{
-    Output o = {0};
-    o.name = "y";
-    o.ty = b->f->v.p[v].ty;
-    o.role = o.ty.rank ? OUT_ARRAY : OUT_RETURN;
-    o.ref = v;
-    vec_push(b->a, &b->f->out, o);
-}
 
 /* ---- checking ---- */
 
@@ -201,12 +111,12 @@ static void close_to(double got, double want, double tol, const char *what, int 
                   what, j, got, want);
 }
 
-/* Differentiates b's function and checks every entry point at x. */
-static void check_all(B *b, const double *x0, double tol)
+/* Differentiates f and checks every entry point at x. */
+static void check_all(Fn *f, const double *x0, double tol)
 {
     Ctx c = {0};
-    c.u.primal = b->f;
-    ir_verify(b->f);
+    c.u.primal = f;
+    ir_verify(f);
     ad_unit(&c.u);
     ck_assert_ptr_nonnull(c.u.grad);
     ck_assert_ptr_nonnull(c.u.jvp);
@@ -263,82 +173,160 @@ static void fill(double *x, int n, double scale)
         x[i] = scale * sin(1.7 * i + 0.3);
 }
 
+/* The primal of IR text (docs/ir.md), read as it is. */
+static TuLowered read_ir(const char *name, const char *text)
+{
+    TuLowered c;
+    ck_assert_msg(tu_read_ir(&c, name, text) == 0, "%s:%d:%d: %s", name, c.d.last_loc.line,
+                  c.d.last_loc.col, c.d.last);
+    return c;
+}
+
 /* f(W[3,4], x[4]) = sum_i sigmoid(sum_j W[i,j] x[j]): matvec, a GEN of
  * RED, then a reduction over the GEN's result. */
+static const char matvec_sigmoid[] =
+    "unit f : real\n"
+    "fn f primal\n"
+    "  in W : real[3,4]\n"
+    "  in x : real[4]\n"
+    "  out y : real return = %15\n"
+    "{\n"
+    "  %0 = param 0 : real[3,4] name=W\n"
+    "  %1 = param 1 : real[4] name=x\n"
+    "  %2 = gen : real[3] {\n"
+    "    %3 = ivar 0 : index\n"
+    "    %4 = red sum 0..4 : real {\n"
+    "      %5 = ivar 0 : index\n"
+    "      %6 = idx %1[%5] : real\n"
+    "      %7 = idx %0[%3, %5] : real\n"
+    "      %8 = mul %7, %6 : real\n"
+    "      yield %8\n"
+    "    }\n"
+    "    %9 = result 0 %4 : real\n"
+    "    %10 = sigmoid %9 : real\n"
+    "    yield %10\n"
+    "  }\n"
+    "  %11 = result 0 %2 : real[3]\n"
+    "  %12 = red sum 0..3 : real {\n"
+    "    %13 = ivar 0 : index\n"
+    "    %14 = idx %11[%13] : real\n"
+    "    yield %14\n"
+    "  }\n"
+    "  %15 = result 0 %12 : real\n"
+    "}\n";
+
 START_TEST(test_matvec_sigmoid)
 {
-    B b = new_fn("f");
-    Region *top = b.f->body, *gb, *rb, *sb;
-    Ref W = param(&b, "W", 2, 3, 4, 0), x = param(&b, "x", 1, 4, 0, 0);
-    Ref i, j, k;
-    Ref g = gen1(&b, top, 3, &gb, &i);
-    Ref r = red(&b, gb, RK_SUM, K(&b, 0), K(&b, 4), &rb, &j);
-    Ref t = op(&b, rb, OP_MUL, idx(&b, rb, W, 2, V(&b, i), V(&b, j)), idx(&b, rb, x, 1, V(&b, j), K(&b, 0)));
-    Ref s = result(&b, gb, r, rb, t);
-    Ref h = result(&b, top, g, gb, op(&b, gb, OP_SIGMOID, s, NOREF));
-    Ref q = red(&b, top, RK_SUM, K(&b, 0), K(&b, 3), &sb, &k);
-    ret(&b, result(&b, top, q, sb, idx(&b, sb, h, 1, V(&b, k), K(&b, 0))));
+    TuLowered c = read_ir("matvec_sigmoid.ir", matvec_sigmoid);
     double x0[16];
     fill(x0, 16, 0.9);
-    check_all(&b, x0, 1e-7);
-    arena_free(b.a);
+    check_all(c.prog.units.p[0].primal, x0, 1e-7);
+    arena_free(c.a);
 }
 END_TEST
 
 /* f(L[3,3], x[3]) = sum_i (sum_{j < i+1} L[i,j] x[j])^2 + x[2-i] x[i]:
- * triangular bounds and reversed indices. */
+ * triangular bounds and reversed indices.  The strict upper triangle of
+ * L has gradient exactly 0. */
+static const char triangular[] =
+    "unit f : real\n"
+    "fn f primal\n"
+    "  in L : real[3,3]\n"
+    "  in x : real[3]\n"
+    "  out y : real return = %15\n"
+    "{\n"
+    "  %0 = param 0 : real[3,3] name=L\n"
+    "  %1 = param 1 : real[3] name=x\n"
+    "  %2 = red sum 0..3 : real {\n"
+    "    %3 = ivar 0 : index\n"
+    "    %4 = red sum 0..%3 + 1 : real {\n"
+    "      %5 = ivar 0 : index\n"
+    "      %6 = idx %1[%5] : real\n"
+    "      %7 = idx %0[%3, %5] : real\n"
+    "      %8 = mul %7, %6 : real\n"
+    "      yield %8\n"
+    "    }\n"
+    "    %9 = result 0 %4 : real\n"
+    "    %10 = mul %9, %9 : real\n"
+    "    %11 = idx %1[%3] : real\n"
+    "    %12 = idx %1[-%3 + 2] : real\n"
+    "    %13 = mul %12, %11 : real\n"
+    "    %14 = add %10, %13 : real\n"
+    "    yield %14\n"
+    "  }\n"
+    "  %15 = result 0 %2 : real\n"
+    "}\n";
+
 START_TEST(test_triangular)
 {
-    B b = new_fn("f");
-    Region *top = b.f->body, *ob, *ib;
-    Ref L = param(&b, "L", 2, 3, 3, 0), x = param(&b, "x", 1, 3, 0, 0);
-    Ref i, j;
-    Ref o = red(&b, top, RK_SUM, K(&b, 0), K(&b, 3), &ob, &i);
-    Ref in = red(&b, ob, RK_SUM, K(&b, 0), VK(&b, i, 1, 1), &ib, &j);
-    Ref t = op(&b, ib, OP_MUL, idx(&b, ib, L, 2, V(&b, i), V(&b, j)), idx(&b, ib, x, 1, V(&b, j), K(&b, 0)));
-    Ref s = result(&b, ob, in, ib, t);
-    Ref sq = op(&b, ob, OP_MUL, s, s);
-    Ref rx = op(&b, ob, OP_MUL, idx(&b, ob, x, 1, VK(&b, i, -1, 2), K(&b, 0)), idx(&b, ob, x, 1, V(&b, i), K(&b, 0)));
-    ret(&b, result(&b, top, o, ob, op(&b, ob, OP_ADD, sq, rx)));
+    TuLowered c = read_ir("triangular.ir", triangular);
     double x0[12];
     fill(x0, 12, 1.1);
-    check_all(&b, x0, 1e-7);
-    arena_free(b.a);
-    /* the strict upper triangle of L has gradient exactly 0 */
+    check_all(c.prog.units.p[0].primal, x0, 1e-7);
+    arena_free(c.a);
 }
 END_TEST
+
+/* max_x sin(x * w) or prod_x sin(x * w) (%s: the reduction). */
+static const char reduce_sin[] =
+    "unit f : real\n"
+    "fn f primal\n"
+    "  in x : real[5]\n"
+    "  in w : real\n"
+    "  out y : real return = %%7\n"
+    "{\n"
+    "  %%0 = param 0 : real[5] name=x\n"
+    "  %%1 = param 1 : real name=w\n"
+    "  %%2 = red %s 0..5 : real {\n"
+    "    %%3 = ivar 0 : index\n"
+    "    %%4 = idx %%0[%%3] : real\n"
+    "    %%5 = mul %%4, %%1 : real\n"
+    "    %%6 = sin %%5 : real\n"
+    "    yield %%6\n"
+    "  }\n"
+    "  %%7 = result 0 %%2 : real\n"
+    "}\n";
 
 /* max and prod reductions: ties share the gradient, zeros are exact. */
 START_TEST(test_max_prod)
 {
     for (int kind = 0; kind < 2; kind++) {
-        B b = new_fn("f");
-        Region *top = b.f->body, *rb;
-        Ref x = param(&b, "x", 1, 5, 0, 0), w = param(&b, "w", 0, 0, 0, 0);
-        Ref j;
-        Ref r = red(&b, top, kind ? RK_PROD : RK_MAX, K(&b, 0), K(&b, 5), &rb, &j);
-        Ref t = op(&b, rb, OP_MUL, idx(&b, rb, x, 1, V(&b, j), K(&b, 0)), w);
-        ret(&b, result(&b, top, r, rb, op(&b, rb, OP_SIN, t, NOREF)));
+        char text[sizeof reduce_sin];
+        snprintf(text, sizeof text, reduce_sin, kind ? "prod" : "max");
+        TuLowered c = read_ir("reduce_sin.ir", text);
         double x0[6] = {0.3, -0.2, 0.7, 0.1, 0.5, 1.3};
-        check_all(&b, x0, 1e-7);
-        arena_free(b.a);
+        check_all(c.prog.units.p[0].primal, x0, 1e-7);
+        arena_free(c.a);
     }
 }
 END_TEST
+
+/* max_x x or min_x x (%s: the reduction). */
+static const char reduce[] =
+    "unit f : real\n"
+    "fn f primal\n"
+    "  in x : real[4]\n"
+    "  out y : real return = %%4\n"
+    "{\n"
+    "  %%0 = param 0 : real[4] name=x\n"
+    "  %%1 = red %s 0..4 : real {\n"
+    "    %%2 = ivar 0 : index\n"
+    "    %%3 = idx %%0[%%2] : real\n"
+    "    yield %%3\n"
+    "  }\n"
+    "  %%4 = result 0 %%1 : real\n"
+    "}\n";
 
 /* max over x with a tie: the gradient is shared equally by the tied
  * elements, and the tangent is the mean of their tangents (spec §5). */
 START_TEST(test_max_ties)
 {
     for (int kind = 0; kind < 2; kind++) {
-        B b = new_fn("f");
-        Region *top = b.f->body, *rb;
-        Ref x = param(&b, "x", 1, 4, 0, 0);
-        Ref j;
-        Ref r = red(&b, top, kind ? RK_MIN : RK_MAX, K(&b, 0), K(&b, 4), &rb, &j);
-        ret(&b, result(&b, top, r, rb, idx(&b, rb, x, 1, V(&b, j), K(&b, 0))));
+        char text[sizeof reduce];
+        snprintf(text, sizeof text, reduce, kind ? "min" : "max");
+        TuLowered t = read_ir("reduce.ir", text);
         Ctx c = {0};
-        c.u.primal = b.f;
+        c.u.primal = t.prog.units.p[0].primal;
         ad_unit(&c.u);
         layout(&c);
         double x0[2][4] = {{1, 3, 3, 2}, {2, -1, 5, -1}};
@@ -350,7 +338,7 @@ START_TEST(test_max_ties)
             ck_assert_msg(g[i] == want[kind][i], "kind %d: g[%d] = %g", kind, i, g[i]);
         double jv = jvp(&c, x0[kind], v);
         ck_assert(jv == (kind ? 2.5 : 1.5));
-        arena_free(b.a);
+        arena_free(t.a);
     }
 }
 END_TEST
@@ -392,13 +380,10 @@ START_TEST(test_programs)
     TuLowered c;
     const char *text = programs[_i];
     ck_assert_msg(tu_lower(&c, text) == 0, "does not compile: %s", text);
-    B b;
-    b.a = c.a;
-    b.f = c.prog.units.p[c.prog.units.n - 1].primal;
     double x0[MAXX];
     for (int k = 0; k < MAXX; k++)
         x0[k] = 0.3 + 0.7 * sin(2.1 * k + 0.5); /* in (-0.4, 1): away from kinks and ties */
-    check_all(&b, x0, 2e-6);
+    check_all(c.prog.units.p[c.prog.units.n - 1].primal, x0, 2e-6);
     arena_free(c.a);
 }
 END_TEST
@@ -483,13 +468,10 @@ START_TEST(test_loop_programs)
     TuLowered c;
     const char *text = loop_programs[_i];
     ck_assert_msg(tu_lower(&c, text) == 0, "does not compile: %s", text);
-    B b;
-    b.a = c.a;
-    b.f = c.prog.units.p[c.prog.units.n - 1].primal;
     double x0[MAXX];
     for (int k = 0; k < MAXX; k++)
         x0[k] = 0.3 + 0.7 * sin(2.1 * k + 0.5);
-    check_all(&b, x0, 2e-6);
+    check_all(c.prog.units.p[c.prog.units.n - 1].primal, x0, 2e-6);
     arena_free(c.a);
 }
 END_TEST

@@ -3,9 +3,10 @@
  * reductions, buffers and accumulations, array outputs, the stack budget
  * and the workspace variants.
  *
- * The first half builds array IR by hand (so it tests the code generator
- * apart from the front end), runs cg_c on it, and compiles the C with gcc
- * and clang under -std=c99 -Wall -Wextra -Wpedantic -Werror.  A driver
+ * The first half states array IR as text (docs/ir.md), so that it tests
+ * the code generator apart from the front end, runs cg_c on it, and
+ * compiles the C with gcc and clang under -std=c99 -Wall -Wextra
+ * -Wpedantic -Werror.  A driver
  * generated from each entry point's inputs and outputs calls it on fixed
  * inputs (its outputs first filled with garbage: they must be
  * overwritten) and prints every output; the interpreter runs the same IR
@@ -20,7 +21,6 @@
  */
 #include <check.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,159 +42,30 @@ static void teardown(void)
     tu_cleanup();
 }
 
-/* ---------------- building IR by hand ---------------- */
-
-typedef IrB B;
-
-static Ref param(B *b, const char *name, int rank, int d0, int d1, int is_data)
-{
-    int32_t dims[2] = {d0, d1};
-    Input in = {0};
-    in.name = name;
-    in.ty = rank ? ty_array(rank, dims) : ty_scalar();
-    in.is_data = is_data;
-    vec_push(b->a, &b->f->in, in);
-    return ir_param(b->f, b->f->body, b->f->in.n - 1);
-}
-
-static Aff V(B *b, Ref iv) { return aff_var(b->a, iv); }
-static Aff K(B *b, int c) { return aff_const(b->a, c); }
-
-/* c + k * iv */
-static Aff VK(B *b, Ref iv, int k, int c)
-{
-    Aff x = aff_var(b->a, iv);
-    x.a[0] = k;
-    x.c = c;
-    return x;
-}
-
-static Aff *affs(B *b, int n, const Aff *x)
-{
-    Aff *ix = arena_alloc(b->a, sizeof(Aff) * (size_t)(n + 1));
-    for (int i = 0; i < n; i++)
-        ix[i] = x[i];
-    return ix;
-}
-
-/* arr[ix...] (n indices) */
-static Ref idx(B *b, Region *r, Ref arr, int n, ...)
-{
-    Aff x[4];
-    va_list ap;
-    va_start(ap, n);
-    for (int i = 0; i < n; i++)
-        x[i] = va_arg(ap, Aff);
-    va_end(ap);
-    Ref v = ir_emit(b->f, r, OP_IDX, ty_scalar(), arr, NOREF, NOREF);
-    b->f->v.p[v].ix = affs(b, n, x);
-    b->f->v.p[v].nix = n;
-    return v;
-}
-
-/* buf[ix...] += val (store: =) */
-static void acc(B *b, Region *r, Ref buf, Ref val, int store, int n, ...)
-{
-    Aff x[4];
-    va_list ap;
-    va_start(ap, n);
-    for (int i = 0; i < n; i++)
-        x[i] = va_arg(ap, Aff);
-    va_end(ap);
-    IrAt at = ir_at(b->f, r);
-    at.flags = store ? IF_STORE : 0;
-    ir_acc(at, buf, affs(b, n, x), n, val);
-}
-
-static Ref op(B *b, Region *r, Op o, Ref x, Ref y)
-{
-    return ir_emit(b->f, r, o, ty_scalar(), x, y, NOREF);
-}
-
-static Ref cst(B *b, Region *r, double k)
-{
-    return ir_const(b->f, r, k);
-}
-
-static Ref gen(B *b, Region *r, int rank, int d0, int d1, Region **body)
-{
-    int32_t d[2] = {d0, d1};
-    Ref g = ir_loop_new(b->f, r, OP_GEN, ty_array(rank, d), rank);
-    *body = b->f->v.p[g].reg[0];
-    return g;
-}
-
-static Ref red(B *b, Region *r, RedKind k, Aff lo, Aff hi, Region **body)
-{
-    Ref g = ir_loop(ir_at(b->f, r), OP_RED, ty_scalar(), 1, k);
-    b->f->v.p[g].ix[0] = lo;
-    b->f->v.p[g].ix[1] = hi;
-    *body = b->f->v.p[g].reg[0];
-    return g;
-}
-
-static Ref loop1(B *b, Region *r, Aff lo, Aff hi, int back, Region **body)
-{
-    IrAt at = ir_at(b->f, r);
-    at.flags = back ? IF_BACKWARDS : 0;
-    Ref l = ir_loop(at, OP_LOOP, ty_none(), 1, RK_SUM);
-    b->f->v.p[l].ix[0] = lo;
-    b->f->v.p[l].ix[1] = hi;
-    *body = b->f->v.p[l].reg[0];
-    return l;
-}
-
-static Ref iv(B *b, Ref loop, int k)
-{
-    return ir_ivar(b->f, loop, k);
-}
-
-/* The next result of a GEN, RED or IF, yielding y from its body. */
-static Ref result(B *b, Region *r, Ref loop, Region *body, Ref y)
-{
-    vec_push(b->a, &body->yield, y);
-    const Inst *in = &b->f->v.p[loop];
-    Type t = in->op == OP_GEN ? in->ty : in->op == OP_IF ? b->f->v.p[y].ty : ty_scalar();
-    return ir_result(ir_at(b->f, r), t, loop, body->yield.n - 1);
-}
-
-static Ref zeros(B *b, Region *r, int rank, int d0, int d1)
-{
-    int32_t d[2] = {d0, d1};
-    return ir_emit(b->f, r, OP_ZEROS, rank ? ty_array(rank, d) : ty_scalar(), NOREF, NOREF, NOREF);
-}
-
-static Ref named(B *b, Ref v, const char *name, int line)
-{
-    b->f->v.p[v].name = name;
-    b->f->v.p[v].line = line;
-    return v;
-}
-
 /* ---------------- the interpreter against the compiled C ---------------- */
 
-/* cr_check on b's program (cgrun.h). */
-static char *check_c(B *b, const char *tag, int use_float, int workspace, long long budget)
+/* cr_check on program p (cgrun.h). */
+static char *check_c(Program *p, const char *tag, int use_float, int workspace, long long budget)
 {
-    return cr_check(&b->p, tag, "hand.dx", use_float, workspace, budget, use_float ? 2e-5 : 1e-12);
+    return cr_check(p, tag, "hand.dx", use_float, workspace, budget, use_float ? 2e-5 : 1e-12);
 }
 
 /* Both precisions and both places for arrays (the stack, the workspace);
  * the derivatives too when ad > 0, the IR as built (not optimised) when
  * ad < 0.  Returns the double C with arrays on the stack. */
-static char *check_all(B *b, const char *tag, int ad)
+static char *check_all(Program *p, const char *tag, int ad)
 {
-    for (int u = 0; u < b->p.units.n; u++) {
+    for (int u = 0; u < p->units.n; u++) {
         if (ad > 0)
-            ad_unit(&b->p.units.p[u]);
+            ad_unit(&p->units.p[u]);
         else if (ad == 0)
-            opt_all(b->p.units.p[u].primal);
+            opt_all(p->units.p[u].primal);
     }
     /* float with the _ws variants, double with arrays on the stack */
     char t[64];
     snprintf(t, sizeof t, "%s_fws", tag);
-    free(check_c(b, t, 1, 1, CG_STACK_BUDGET));
-    return check_c(b, tag, 0, 0, CG_STACK_BUDGET);
+    free(check_c(p, t, 1, 1, CG_STACK_BUDGET));
+    return check_c(p, tag, 0, 0, CG_STACK_BUDGET);
 }
 
 static int count(const char *hay, const char *needle)
@@ -205,28 +76,54 @@ static int count(const char *hay, const char *needle)
     return n;
 }
 
-/* ---------------- hand-built IR ---------------- */
+/* ---------------- IR stated as text ---------------- */
 
-/* f(W[3,4], x[4]) = W @ x: a GEN of a RED, computed straight into out. */
-static void build_matvec(B *b, int m, int n)
+/* f(W[M,N], x[N]) = W @ x: a GEN of a RED, computed straight into out
+ * ($1: M, $2: N). */
+static const char matvec_ir[] =
+    "unit matvec : real[$1]\n"
+    "fn matvec primal\n"
+    "  in W : real[$1,$2]\n"
+    "  in x : real[$2]\n"
+    "  out out : real[$1] array = %10\n"
+    "{\n"
+    "  %0 = param 0 : real[$1,$2] name=W\n"
+    "  %1 = param 1 : real[$2] name=x\n"
+    "  %2 = gen : real[$1] {\n"
+    "    %3 = ivar 0 : index name=i\n"
+    "    %4 = red sum 0..$2 : real {\n"
+    "      %5 = ivar 0 : index name=j\n"
+    "      %6 = idx %1[%5] : real\n"
+    "      %7 = idx %0[%3, %5] : real\n"
+    "      %8 = mul %7, %6 : real\n"
+    "      yield %8\n"
+    "    }\n"
+    "    %9 = result 0 %4 : real\n"
+    "    yield %9\n"
+    "  }\n"
+    "  %10 = result 0 %2 : real[$1] name=y line=1\n"
+    "}\n";
+
+/* The program of template t (matvec_ir, twice_ir) with $1 and $2 the
+ * sizes m and n. */
+static Program *sized(TuLowered *c, const char *t, int m, int n)
 {
-    irb_fn(b, "matvec");
-    Region *top = b->f->body, *gb, *rb;
-    Ref W = param(b, "W", 2, m, n, 0), x = param(b, "x", 1, n, 0, 0);
-    Ref g = gen(b, top, 1, m, 0, &gb);
-    Ref i = named(b, iv(b, g, 0), "i", 0);
-    Ref s = red(b, gb, RK_SUM, K(b, 0), K(b, n), &rb);
-    Ref j = named(b, iv(b, s, 0), "j", 0);
-    Ref t = op(b, rb, OP_MUL, idx(b, rb, W, 2, V(b, i), V(b, j)), idx(b, rb, x, 1, V(b, j)));
-    Ref sv = result(b, gb, s, rb, t);
-    irb_ret(b, named(b, result(b, top, g, gb, sv), "y", 1));
+    TuBuf b = {0};
+    for (; *t; t++) {
+        if (t[0] == '$' && (t[1] == '1' || t[1] == '2'))
+            tu_bprintf(&b, "%d", *++t == '1' ? m : n);
+        else
+            tu_bprintf(&b, "%c", *t);
+    }
+    Program *p = cr_read(c, b.s);
+    free(b.s); /* the program keeps nothing of its text */
+    return p;
 }
 
 START_TEST(test_matvec)
 {
-    B b = irb_new();
-    build_matvec(&b, 3, 4);
-    char *code = check_all(&b, "matvec", 1);
+    TuLowered c;
+    char *code = check_all(sized(&c, matvec_ir, 3, 4), "matvec", 1);
     /* loops stay loops, the result goes straight to out */
     ck_assert_msg(strstr(code, "void matvec(const double W[3 * 4], const double x[4], double out[3])"),
                   "%.3000s", code);
@@ -237,91 +134,142 @@ START_TEST(test_matvec)
     ck_assert_msg(!strstr(code, "double y["), "a temporary for out:\n%.3000s", code);
     ck_assert_msg(strstr(code, "void matvec_vjp("), "%.3000s", code);
     free(code);
-    arena_free(b.a);
+    arena_free(c.a);
 }
 END_TEST
 
 /* sum_i sigmoid(W[i,:] . x) with every derivative: a scalar result. */
+static const char msig_ir[] =
+    "unit f : real\n"
+    "fn f primal\n"
+    "  in W : real[3,4]\n"
+    "  in data x : real[4]\n"
+    "  out y : real return = %15\n"
+    "{\n"
+    "  %0 = param 0 : real[3,4] name=W\n"
+    "  %1 = param 1 : real[4] name=x\n"
+    "  %2 = gen : real[3] {\n"
+    "    %3 = ivar 0 : index\n"
+    "    %4 = red sum 0..4 : real {\n"
+    "      %5 = ivar 0 : index\n"
+    "      %6 = idx %1[%5] : real\n"
+    "      %7 = idx %0[%3, %5] : real\n"
+    "      %8 = mul %7, %6 : real\n"
+    "      yield %8\n"
+    "    }\n"
+    "    %9 = result 0 %4 : real\n"
+    "    %10 = sigmoid %9 : real\n"
+    "    yield %10\n"
+    "  }\n"
+    "  %11 = result 0 %2 : real[3] name=h line=2\n"
+    "  %12 = red sum 0..3 : real {\n"
+    "    %13 = ivar 0 : index\n"
+    "    %14 = idx %11[%13] : real\n"
+    "    yield %14\n"
+    "  }\n"
+    "  %15 = result 0 %12 : real\n"
+    "}\n";
+
 START_TEST(test_matvec_sigmoid)
 {
-    B b = irb_new();
-    irb_fn(&b, "f");
-    Region *top = b.f->body, *gb, *rb, *sb;
-    Ref W = param(&b, "W", 2, 3, 4, 0), x = param(&b, "x", 1, 4, 0, 1);
-    Ref g = gen(&b, top, 1, 3, 0, &gb);
-    Ref i = iv(&b, g, 0);
-    Ref r = red(&b, gb, RK_SUM, K(&b, 0), K(&b, 4), &rb);
-    Ref j = iv(&b, r, 0);
-    Ref t = op(&b, rb, OP_MUL, idx(&b, rb, W, 2, V(&b, i), V(&b, j)), idx(&b, rb, x, 1, V(&b, j)));
-    Ref s = result(&b, gb, r, rb, t);
-    Ref h = named(&b, result(&b, top, g, gb, op(&b, gb, OP_SIGMOID, s, NOREF)), "h", 2);
-    Ref q = red(&b, top, RK_SUM, K(&b, 0), K(&b, 3), &sb);
-    Ref k = iv(&b, q, 0);
-    irb_ret(&b, result(&b, top, q, sb, idx(&b, sb, h, 1, V(&b, k))));
-    char *code = check_all(&b, "msig", 1);
+    TuLowered c;
+    char *code = check_all(cr_read(&c, msig_ir), "msig", 1);
     ck_assert_msg(strstr(code, "double f_grad(const double W[3 * 4], const double x[4], double W_bar[3 * 4])"),
                   "%.3000s", code);
     ck_assert_msg(strstr(code, "double f_hvp("), "%.3000s", code);
     free(code);
-    arena_free(b.a);
+    arena_free(c.a);
 }
 END_TEST
 
 /* sum_i (sum_{j < i+1} L[i,j] x[j])^2 + x[2-i] x[i]: bounds that depend
  * on an enclosing index, reversed indices. */
+static const char tri_ir[] =
+    "unit tri : real\n"
+    "fn tri primal\n"
+    "  in L : real[3,3]\n"
+    "  in x : real[3]\n"
+    "  out y : real return = %15\n"
+    "{\n"
+    "  %0 = param 0 : real[3,3] name=L\n"
+    "  %1 = param 1 : real[3] name=x\n"
+    "  %2 = red sum 0..3 : real {\n"
+    "    %3 = ivar 0 : index name=i\n"
+    "    %4 = red sum 0..%3 + 1 : real {\n"
+    "      %5 = ivar 0 : index name=j\n"
+    "      %6 = idx %1[%5] : real\n"
+    "      %7 = idx %0[%3, %5] : real\n"
+    "      %8 = mul %7, %6 : real\n"
+    "      yield %8\n"
+    "    }\n"
+    "    %9 = result 0 %4 : real\n"
+    "    %10 = mul %9, %9 : real\n"
+    "    %11 = idx %1[%3] : real\n"
+    "    %12 = idx %1[-%3 + 2] : real\n"
+    "    %13 = mul %12, %11 : real\n"
+    "    %14 = add %10, %13 : real\n"
+    "    yield %14\n"
+    "  }\n"
+    "  %15 = result 0 %2 : real\n"
+    "}\n";
+
 START_TEST(test_triangular)
 {
-    B b = irb_new();
-    irb_fn(&b, "tri");
-    Region *top = b.f->body, *ob, *ib;
-    Ref L = param(&b, "L", 2, 3, 3, 0), x = param(&b, "x", 1, 3, 0, 0);
-    Ref o = red(&b, top, RK_SUM, K(&b, 0), K(&b, 3), &ob);
-    Ref i = named(&b, iv(&b, o, 0), "i", 0);
-    Ref in = red(&b, ob, RK_SUM, K(&b, 0), VK(&b, i, 1, 1), &ib);
-    Ref j = named(&b, iv(&b, in, 0), "j", 0);
-    Ref t = op(&b, ib, OP_MUL, idx(&b, ib, L, 2, V(&b, i), V(&b, j)), idx(&b, ib, x, 1, V(&b, j)));
-    Ref s = result(&b, ob, in, ib, t);
-    Ref sq = op(&b, ob, OP_MUL, s, s);
-    Ref rx = op(&b, ob, OP_MUL, idx(&b, ob, x, 1, VK(&b, i, -1, 2)), idx(&b, ob, x, 1, V(&b, i)));
-    irb_ret(&b, result(&b, top, o, ob, op(&b, ob, OP_ADD, sq, rx)));
-    char *code = check_all(&b, "tri", 1);
+    TuLowered c;
+    char *code = check_all(cr_read(&c, tri_ir), "tri", 1);
     ck_assert_msg(strstr(code, "for (int j = 0; j < i + 1; j++) {"), "%.3000s", code);
     ck_assert_msg(strstr(code, "x[2 - i]"), "%.3000s", code);
     free(code);
-    arena_free(b.a);
+    arena_free(c.a);
 }
 END_TEST
+
+/* sin(x[j] * w) reduced over j in 1..5 (%s: max, min or prod). */
+static const char red_ir[] =
+    "unit f : real\n"
+    "fn f primal\n"
+    "  in x : real[5]\n"
+    "  in w : real\n"
+    "  out y : real return = %%7\n"
+    "{\n"
+    "  %%0 = param 0 : real[5] name=x\n"
+    "  %%1 = param 1 : real name=w\n"
+    "  %%2 = red %s 1..5 : real {\n"
+    "    %%3 = ivar 0 : index\n"
+    "    %%4 = idx %%0[%%3] : real\n"
+    "    %%5 = mul %%4, %%1 : real\n"
+    "    %%6 = sin %%5 : real\n"
+    "    yield %%6\n"
+    "  }\n"
+    "  %%7 = result 0 %%2 : real\n"
+    "}\n";
 
 /* max, min and prod reductions, and every derivative of max (ties). */
 START_TEST(test_reductions)
 {
-    static const RedKind kinds[] = {RK_MAX, RK_MIN, RK_PROD};
+    static const char *const kinds[] = {"max", "min", "prod"};
     for (int kind = 0; kind < 3; kind++) {
-        B b = irb_new();
-        irb_fn(&b, "f");
-        Region *top = b.f->body, *rb;
-        Ref x = param(&b, "x", 1, 5, 0, 0), w = param(&b, "w", 0, 0, 0, 0);
-        Ref r = red(&b, top, kinds[kind], K(&b, 1), K(&b, 5), &rb);
-        Ref j = iv(&b, r, 0);
-        Ref t = op(&b, rb, OP_MUL, idx(&b, rb, x, 1, V(&b, j)), w);
-        irb_ret(&b, result(&b, top, r, rb, op(&b, rb, OP_SIN, t, NOREF)));
+        TuLowered c;
+        char text[1024];
+        snprintf(text, sizeof text, red_ir, kinds[kind]);
+        Program *p = cr_read(&c, text);
         char *code;
-        if (kinds[kind] == RK_MAX) {
-            code = check_all(&b, "red", 1);
+        if (kind == 0) {
+            code = check_all(p, "red", 1);
         } else {
-            ad_unit(&b.p.units.p[0]);
-            code = check_c(&b, "red", 0, 0, CG_STACK_BUDGET);
+            ad_unit(&p->units.p[0]);
+            code = check_c(p, "red", 0, 0, CG_STACK_BUDGET);
         }
-        if (kinds[kind] == RK_MAX)
+        if (kind == 0)
             ck_assert_msg(strstr(code, "double y = -HUGE_VAL;") && strstr(code, " > y) y = "),
                           "%.3000s", code);
-        if (kinds[kind] == RK_MIN)
+        if (kind == 1)
             ck_assert_msg(strstr(code, "double y = HUGE_VAL;") && strstr(code, " < y) y = "),
                           "%.3000s", code);
-        if (kinds[kind] == RK_PROD)
+        if (kind == 2)
             ck_assert_msg(strstr(code, "double y = 1.0;") && strstr(code, "y *= "), "%.3000s", code);
         free(code);
-        arena_free(b.a);
+        arena_free(c.a);
     }
 }
 END_TEST
@@ -332,35 +280,50 @@ END_TEST
  * and a read of the buffer before an accumulation to it that must not
  * move after it.
  */
+static const char buf_ir[] =
+    "unit buf : real[5]\n"
+    "fn buf primal\n"
+    "  in x : real[5]\n"
+    "  out out : real[5] array = %1\n"
+    "{\n"
+    "  %0 = param 0 : real[5] name=x\n"
+    "  %1 = zeros : real[5] name=b line=3\n"
+    "  %2 = zeros : real name=c line=4\n"
+    "  %3 = loop 0..5 {\n"
+    "    %4 = ivar 0 : index name=i\n"
+    "    %5 = idx %0[%4] : real\n"
+    "    %6 = const 2 : real\n"
+    "    %7 = mul %5, %6 : real\n"
+    "    %8 = acc %1[%4], %7\n"
+    "    %9 = idx %0[%4] : real\n"
+    "    %10 = acc %1[-%4 + 4], %9\n"
+    "    %11 = mul %5, %5 : real\n"
+    "    %12 = acc %2[], %11\n"
+    "  }\n"
+    "  %13 = loop backwards 1..5 {\n"
+    "    %14 = ivar 0 : index\n"
+    "    %15 = idx %1[%14 - 1] : real\n"
+    "    %16 = acc %1[%14], %15\n"
+    "  }\n"
+    "  %17 = idx %1[0] : real\n"
+    "  %18 = const 1 : real\n"
+    "  %19 = acc %1[0], %18\n"
+    "  %20 = idx %2[] : real\n"
+    "  %21 = const 3 : real\n"
+    "  %22 = mul %17, %21 : real\n"
+    "  %23 = add %22, %20 : real\n"
+    "  %24 = loop 3..5 {\n"
+    "    %25 = ivar 0 : index\n"
+    "    %26 = idx %1[%25] : real\n"
+    "    %27 = add %26, %23 : real\n"
+    "    %28 = acc store %1[%25], %27\n"
+    "  }\n"
+    "}\n";
+
 START_TEST(test_buffers)
 {
-    B b = irb_new();
-    irb_fn(&b, "buf");
-    Region *top = b.f->body, *l1, *l2, *l3;
-    Ref x = param(&b, "x", 1, 5, 0, 0);
-    Ref bf = named(&b, zeros(&b, top, 1, 5, 0), "b", 3);
-    Ref cell = named(&b, zeros(&b, top, 0, 0, 0), "c", 4);
-    Ref a = loop1(&b, top, K(&b, 0), K(&b, 5), 0, &l1);
-    Ref i = named(&b, iv(&b, a, 0), "i", 0);
-    Ref xi = idx(&b, l1, x, 1, V(&b, i));
-    acc(&b, l1, bf, op(&b, l1, OP_MUL, xi, cst(&b, l1, 2)), 0, 1, V(&b, i));
-    acc(&b, l1, bf, idx(&b, l1, x, 1, V(&b, i)), 0, 1, VK(&b, i, -1, 4));
-    acc(&b, l1, cell, op(&b, l1, OP_MUL, xi, xi), 0, 0);
-    /* backwards: b[k] += b[k - 1] for k = 4 .. 1 reads the old b[k - 1] */
-    Ref l = loop1(&b, top, K(&b, 1), K(&b, 5), 1, &l2);
-    Ref k = iv(&b, l, 0);
-    acc(&b, l2, bf, idx(&b, l2, bf, 1, VK(&b, k, 1, -1)), 0, 1, V(&b, k));
-    /* t = b[0]; b[0] += 1; ... t is the old value */
-    Ref t0 = idx(&b, top, bf, 1, K(&b, 0));
-    acc(&b, top, bf, cst(&b, top, 1), 0, 1, K(&b, 0));
-    Ref c0 = idx(&b, top, cell, 0);
-    Ref u = op(&b, top, OP_ADD, op(&b, top, OP_MUL, t0, cst(&b, top, 3)), c0);
-    /* a store loop: b[m] = b[m] + u for the last two */
-    Ref s = loop1(&b, top, K(&b, 3), K(&b, 5), 0, &l3);
-    Ref m = iv(&b, s, 0);
-    acc(&b, l3, bf, op(&b, l3, OP_ADD, idx(&b, l3, bf, 1, V(&b, m)), u), 1, 1, V(&b, m));
-    irb_ret(&b, bf);
-    char *code = check_all(&b, "buf", 0);
+    TuLowered c;
+    char *code = check_all(cr_read(&c, buf_ir), "buf", 0);
     ck_assert_msg(strstr(code, "for (int i = 4; i >= 1; i--) {") ||
                   strstr(code, "for (int k = 4; k >= 1; k--) {"), "%.3000s", code);
     ck_assert_msg(strstr(code, "out[i] = 0.0;"), "zeroed in place:\n%.3000s", code);
@@ -370,261 +333,279 @@ START_TEST(test_buffers)
     ck_assert_msg(strstr(code, "double t2 = out[0];\n    out[0] += 1.0;"), "%.3000s", code);
     ck_assert_msg(strstr(code, "double c = 0.0;"), "%.3000s", code);
     free(code);
-    arena_free(b.a);
+    arena_free(c.a);
 }
 END_TEST
 
-/* opt_store: the first of several accumulation loops into a zeroed
- * buffer becomes a store (z[i] = 2 x[i]; z[i] += x[i]) when nothing uses
- * the buffer before it; not when something reads it first (w), nor when
- * its loop also writes another element (v). */
+/* The program before the "# expect:" line of tests/ir/NAME. */
+static Program *pass_input(TuLowered *c, const char *name)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/ir/%s", tu_root(), name);
+    char *text = tu_read(path, NULL);
+    ck_assert_msg(text != NULL, "cannot read %s", path);
+    char *mark = strstr(text, "# expect:\n");
+    if (mark)
+        *mark = 0;
+    ck_assert_msg(tu_read_ir(c, name, text) == 0, "%s:%d:%d: %s", name, c->d.last_loc.line,
+                  c->d.last_loc.col, c->d.last);
+    free(text); /* the program keeps nothing of its text */
+    return &c->prog;
+}
+
+/* opt_store on tests/ir/store_first.ir (the irtext suite checks what it
+ * makes: the first of several accumulation loops into a zeroed buffer
+ * stores, but not when something reads the buffer before it, nor when
+ * its loop writes another element too) keeps the values, and the C
+ * computes them. */
 START_TEST(test_store_first)
 {
-    B b = irb_new();
-    irb_fn(&b, "stores");
-    Region *top = b.f->body, *l1, *l2, *l3, *l4, *l5;
-    Ref x = param(&b, "x", 1, 4, 0, 0);
-    Ref z = named(&b, zeros(&b, top, 1, 4, 0), "z", 2);
-    Ref a1 = loop1(&b, top, K(&b, 0), K(&b, 4), 0, &l1), i1 = iv(&b, a1, 0);
-    acc(&b, l1, z, op(&b, l1, OP_MUL, idx(&b, l1, x, 1, V(&b, i1)), cst(&b, l1, 2)), 0, 1, V(&b, i1));
-    Ref z1 = b.f->v.n - 1;
-    Ref a2 = loop1(&b, top, K(&b, 0), K(&b, 4), 0, &l2), i2 = iv(&b, a2, 0);
-    acc(&b, l2, z, idx(&b, l2, x, 1, V(&b, i2)), 0, 1, V(&b, i2));
-    Ref z2 = b.f->v.n - 1;
-    Ref w = named(&b, zeros(&b, top, 1, 4, 0), "w", 3);
-    Ref w0 = idx(&b, top, w, 1, K(&b, 1));
-    Ref a3 = loop1(&b, top, K(&b, 0), K(&b, 4), 0, &l3), i3 = iv(&b, a3, 0);
-    acc(&b, l3, w, op(&b, l3, OP_ADD, idx(&b, l3, x, 1, V(&b, i3)), w0), 0, 1, V(&b, i3));
-    Ref w1 = b.f->v.n - 1;
-    Ref v = named(&b, zeros(&b, top, 1, 4, 0), "v", 4);
-    Ref a4 = loop1(&b, top, K(&b, 0), K(&b, 4), 0, &l4), i4 = iv(&b, a4, 0);
-    acc(&b, l4, v, idx(&b, l4, x, 1, V(&b, i4)), 0, 1, V(&b, i4));
-    Ref v1 = b.f->v.n - 1;
-    acc(&b, l4, v, cst(&b, l4, 1), 0, 1, VK(&b, i4, -1, 3));
-    Region *gb;
-    Ref g = gen(&b, top, 1, 4, 0, &gb);
-    Ref j = ir_ivar(b.f, g, 0);
-    Ref e = op(&b, gb, OP_ADD, idx(&b, gb, z, 1, V(&b, j)),
-               op(&b, gb, OP_MUL, idx(&b, gb, w, 1, V(&b, j)), idx(&b, gb, v, 1, V(&b, j))));
-    (void)l5;
-    irb_ret(&b, result(&b, top, g, gb, e));
+    TuLowered c;
+    Program *p = pass_input(&c, "store_first.ir");
+    Fn *f = p->units.p[0].primal;
     double xin[4] = {0.5, -1.25, 2, 3}, before[4], after[4];
     const double *in[1] = {xin};
     double *out[1] = {before};
-    ir_interp(b.f, in, out);
-    opt_store(b.f);
-    ir_verify(b.f);
-    ck_assert_msg(b.f->v.p[z].flags == IF_NOINIT && b.f->v.p[z1].flags == IF_STORE && b.f->v.p[z2].flags == 0,
-                  "z[i] = 2 x[i], then z[i] += x[i]");
-    ck_assert_msg(b.f->v.p[w].flags == 0 && b.f->v.p[w1].flags == 0, "w is read before its first accumulation");
-    ck_assert_msg(b.f->v.p[v].flags == 0 && b.f->v.p[v1].flags == 0, "v's first loop writes v[3 - i] too");
+    ir_interp(f, in, out);
+    opt_store(f);
+    ir_verify(f);
     out[0] = after;
-    ir_interp(b.f, in, out);
+    ir_interp(f, in, out);
     for (int k = 0; k < 4; k++)
         ck_assert_double_eq(before[k], after[k]);
     /* z[0] = 3 x[0]; w[0] = x[0] + w[1] (0 when read); v[0] = x[0] + 1 (v[3 - i] at i = 3) */
     ck_assert_double_eq(after[0], 3 * 0.5 + 0.5 * (0.5 + 1));
-    free(check_all(&b, "stores", 0));
-    arena_free(b.a);
+    free(check_all(p, "stores", 0));
+    arena_free(c.a);
 }
 END_TEST
 
 /* f(a, b) -> out[3] = [a, 2.5, a * b] + [0, 1, 2] (IREAL) as a GEN over
  * a LIT. */
+static const char lit_ir[] =
+    "unit lit : real[3]\n"
+    "fn lit primal\n"
+    "  in a : real\n"
+    "  in b : real\n"
+    "  out out : real[3] array = %10\n"
+    "{\n"
+    "  %0 = param 0 : real name=a\n"
+    "  %1 = param 1 : real name=b\n"
+    "  %2 = const 2.5 : real\n"
+    "  %3 = mul %0, %1 : real\n"
+    "  %4 = lit %0, %2, %3 : real[3] name=v line=2\n"
+    "  %5 = gen : real[3] {\n"
+    "    %6 = ivar 0 : index\n"
+    "    %7 = ireal %6 : real nix=0\n"
+    "    %8 = idx %4[%6] : real\n"
+    "    %9 = add %8, %7 : real\n"
+    "    yield %9\n"
+    "  }\n"
+    "  %10 = result 0 %5 : real[3]\n"
+    "}\n";
+
 START_TEST(test_lit_ireal)
 {
-    B b = irb_new();
-    irb_fn(&b, "lit");
-    Region *top = b.f->body, *gb;
-    Ref a = param(&b, "a", 0, 0, 0, 0), bb = param(&b, "b", 0, 0, 0, 0);
-    int32_t d3[1] = {3};
-    Ref *el = arena_alloc(b.a, sizeof(Ref) * 3);
-    el[0] = a;
-    el[1] = cst(&b, top, 2.5);
-    el[2] = op(&b, top, OP_MUL, a, bb);
-    Ref l = ir_emit(b.f, top, OP_LIT, ty_array(1, d3), NOREF, NOREF, NOREF);
-    b.f->v.p[l].list = el;
-    b.f->v.p[l].nix = 3;
-    named(&b, l, "v", 2);
-    Ref g = gen(&b, top, 1, 3, 0, &gb);
-    Ref i = iv(&b, g, 0);
-    Ref ir = ir_emit(b.f, gb, OP_IREAL, ty_scalar(), NOREF, NOREF, NOREF);
-    b.f->v.p[ir].ix = affs(&b, 1, (Aff[]){V(&b, i)});
-    irb_ret(&b, result(&b, top, g, gb, op(&b, gb, OP_ADD, idx(&b, gb, l, 1, V(&b, i)), ir)));
-    char *code = check_all(&b, "lit", 1);
+    TuLowered c;
+    char *code = check_all(cr_read(&c, lit_ir), "lit", 1);
     ck_assert_msg(strstr(code, "v[1] = 2.5;"), "%.3000s", code);
     ck_assert_msg(strstr(code, "(double)i"), "%.3000s", code);
     free(code);
-    arena_free(b.a);
+    arena_free(c.a);
 }
 END_TEST
 
 /* T[2,3,4] = GEN of (k+1) * x[i] - j; y = sum T[1, i, j] * T[k, 2, 3 - j]:
  * row-major indices of a 3-D array (not optimised: fusion would remove T) */
+static const char cube_ir[] =
+    "unit cube : real\n"
+    "fn cube primal\n"
+    "  in x : real[3]\n"
+    "  out y : real return = %22\n"
+    "{\n"
+    "  %0 = param 0 : real[3] name=x\n"
+    "  %1 = gen : real[2,3,4] {\n"
+    "    %2 = ivar 0 : index name=k\n"
+    "    %3 = ivar 1 : index name=i\n"
+    "    %4 = ivar 2 : index name=j\n"
+    "    %5 = ireal %2 + 1 : real nix=0\n"
+    "    %6 = ireal %4 : real nix=0\n"
+    "    %7 = idx %0[%3] : real\n"
+    "    %8 = mul %5, %7 : real\n"
+    "    %9 = sub %8, %6 : real\n"
+    "    yield %9\n"
+    "  }\n"
+    "  %10 = result 0 %1 : real[2,3,4] name=T line=5\n"
+    "  %11 = red sum 0..3 : real {\n"
+    "    %12 = ivar 0 : index\n"
+    "    %13 = red sum 0..4 : real {\n"
+    "      %14 = ivar 0 : index\n"
+    "      %15 = red sum 0..2 : real {\n"
+    "        %16 = ivar 0 : index\n"
+    "        %17 = idx %10[%16, 2, -%14 + 3] : real\n"
+    "        %18 = idx %10[1, %12, %14] : real\n"
+    "        %19 = mul %18, %17 : real\n"
+    "        yield %19\n"
+    "      }\n"
+    "      %20 = result 0 %15 : real\n"
+    "      yield %20\n"
+    "    }\n"
+    "    %21 = result 0 %13 : real\n"
+    "    yield %21\n"
+    "  }\n"
+    "  %22 = result 0 %11 : real\n"
+    "}\n";
+
 START_TEST(test_3d)
 {
-    B b = irb_new();
-    irb_fn(&b, "cube");
-    Region *top = b.f->body, *gb;
-    Ref x = param(&b, "x", 1, 3, 0, 0);
-    int32_t dims[3] = {2, 3, 4};
-    Ref G = ir_loop_new(b.f, top, OP_GEN, ty_array(3, dims), 3);
-    gb = b.f->v.p[G].reg[0];
-    Ref k = named(&b, iv(&b, G, 0), "k", 0), i2 = named(&b, iv(&b, G, 1), "i", 0);
-    Ref j2 = named(&b, iv(&b, G, 2), "j", 0);
-    Ref kr = ir_emit(b.f, gb, OP_IREAL, ty_scalar(), NOREF, NOREF, NOREF);
-    b.f->v.p[kr].ix = affs(&b, 1, (Aff[]){VK(&b, k, 1, 1)});
-    Ref jr = ir_emit(b.f, gb, OP_IREAL, ty_scalar(), NOREF, NOREF, NOREF);
-    b.f->v.p[jr].ix = affs(&b, 1, (Aff[]){V(&b, j2)});
-    Ref e = op(&b, gb, OP_SUB, op(&b, gb, OP_MUL, kr, idx(&b, gb, x, 1, V(&b, i2))), jr);
-    Ref T = named(&b, result(&b, top, G, gb, e), "T", 5);
-    Region *ob, *ib, *kb;
-    Ref q = red(&b, top, RK_SUM, K(&b, 0), K(&b, 3), &ob);
-    Ref qi = iv(&b, q, 0);
-    Ref q2 = red(&b, ob, RK_SUM, K(&b, 0), K(&b, 4), &ib);
-    Ref qj = iv(&b, q2, 0);
-    Ref q3 = red(&b, ib, RK_SUM, K(&b, 0), K(&b, 2), &kb);
-    Ref qk = iv(&b, q3, 0);
-    Ref pr = op(&b, kb, OP_MUL, idx(&b, kb, T, 3, K(&b, 1), V(&b, qi), V(&b, qj)),
-                idx(&b, kb, T, 3, V(&b, qk), K(&b, 2), VK(&b, qj, -1, 3)));
-    Ref r3 = result(&b, ib, q3, kb, pr);
-    Ref r2 = result(&b, ob, q2, ib, r3);
-    irb_ret(&b, result(&b, top, q, ob, r2));
-    char *code = check_all(&b, "cube", -1);
+    TuLowered c;
+    char *code = check_all(cr_read(&c, cube_ir), "cube", -1);
     ck_assert_msg(strstr(code, "(double)(k + 1)"), "%.3000s", code);
     ck_assert_msg(strstr(code, "T[(k * 3 + i) * 4 + j] = "), "%.3000s", code);
     ck_assert_msg(strstr(code, "T[(1 * 3 + i) * 4 + j] * T[(k * 3 + 2) * 4 + 3 - j]"), "%.3000s", code);
     free(code);
-    arena_free(b.a);
+    arena_free(c.a);
 }
 END_TEST
 
-/* Array-valued branches: computed into the result's array, or copied. */
+/* Array-valued branches: computed into the result's array, or copied;
+ * and the result is read again: out = r + r[3 - i]. */
+static const char pick_ir[] =
+    "unit pick : real[4]\n"
+    "fn pick primal\n"
+    "  in x : real[4]\n"
+    "  in c : real\n"
+    "  out out : real[4] array = %16\n"
+    "{\n"
+    "  %0 = param 0 : real[4] name=x\n"
+    "  %1 = param 1 : real name=c\n"
+    "  %2 = const 0 : real\n"
+    "  %3 = gt %1, %2 : bool\n"
+    "  %4 = if %3 {\n"
+    "    %5 = gen : real[4] {\n"
+    "      %6 = ivar 0 : index\n"
+    "      %7 = idx %0[%6] : real\n"
+    "      %8 = mul %7, %1 : real\n"
+    "      yield %8\n"
+    "    }\n"
+    "    %9 = result 0 %5 : real[4]\n"
+    "    yield %9\n"
+    "  } else {\n"
+    "    yield %0\n"
+    "  }\n"
+    "  %10 = result 0 %4 : real[4] name=r line=3\n"
+    "  %11 = gen : real[4] {\n"
+    "    %12 = ivar 0 : index\n"
+    "    %13 = idx %10[-%12 + 3] : real\n"
+    "    %14 = idx %10[%12] : real\n"
+    "    %15 = add %14, %13 : real\n"
+    "    yield %15\n"
+    "  }\n"
+    "  %16 = result 0 %11 : real[4]\n"
+    "}\n";
+
 START_TEST(test_if_arrays)
 {
-    B b = irb_new();
-    irb_fn(&b, "pick");
-    Region *top = b.f->body, *gb;
-    Ref x = param(&b, "x", 1, 4, 0, 0), c = param(&b, "c", 0, 0, 0, 0);
-    Ref cond = ir_emit(b.f, top, OP_GT, ty_bool(), c, cst(&b, top, 0), NOREF);
-    Ref ifi = ir_emit(b.f, top, OP_IF, ty_none(), cond, NOREF, NOREF);
-    Region *th = ir_region_new(b.f, ifi, 0), *el = ir_region_new(b.f, ifi, 1);
-    b.f->v.p[ifi].reg[0] = th;
-    b.f->v.p[ifi].reg[1] = el;
-    Ref g = gen(&b, th, 1, 4, 0, &gb);
-    Ref i = iv(&b, g, 0);
-    Ref sq = result(&b, th, g, gb, op(&b, gb, OP_MUL, idx(&b, gb, x, 1, V(&b, i)), c));
-    vec_push(b.a, &th->yield, sq);
-    vec_push(b.a, &el->yield, x);
-    Ref res = ir_emit(b.f, top, OP_RESULT, b.f->v.p[x].ty, ifi, NOREF, NOREF);
-    named(&b, res, "r", 3);
-    /* and the result is read again: out = r + r[3 - i] */
-    Region *hb;
-    Ref h = gen(&b, top, 1, 4, 0, &hb);
-    Ref k = iv(&b, h, 0);
-    irb_ret(&b, result(&b, top, h, hb, op(&b, hb, OP_ADD, idx(&b, hb, res, 1, V(&b, k)),
-                                      idx(&b, hb, res, 1, VK(&b, k, -1, 3)))));
-    char *code = check_all(&b, "ifarr", 1);
+    TuLowered c;
+    char *code = check_all(cr_read(&c, pick_ir), "ifarr", 1);
     ck_assert_msg(strstr(code, "r[i] = x[i] * c;"), "computed in place:\n%.3000s", code);
     ck_assert_msg(strstr(code, "r[i] = x[i];"), "copied:\n%.3000s", code);
     free(code);
-    arena_free(b.a);
+    arena_free(c.a);
 }
 END_TEST
 
 /* The size of the generated code does not depend on the arrays' sizes. */
 START_TEST(test_size_independent)
 {
-    B b1 = irb_new(), b2 = irb_new();
-    build_matvec(&b1, 10, 10);
-    build_matvec(&b2, 1000, 1000);
-    for (int u = 0; u < 1; u++) {
-        ad_unit(&b1.p.units.p[u]);
-        ad_unit(&b2.p.units.p[u]);
-    }
+    TuLowered c1, c2;
+    Program *p1 = sized(&c1, matvec_ir, 10, 10), *p2 = sized(&c2, matvec_ir, 1000, 1000);
+    ad_unit(&p1->units.p[0]);
+    ad_unit(&p2->units.p[0]);
     CgOpts o = {0, "x.dx", NULL, CG_STACK_BUDGET, 0};
     char *t1 = NULL, *t2 = NULL;
     size_t n1 = 0, n2 = 0;
     FILE *f1 = open_memstream(&t1, &n1), *f2 = open_memstream(&t2, &n2);
-    cg_c(&b1.p, &o, f1);
-    cg_c(&b2.p, &o, f2);
+    cg_c(p1, &o, f1);
+    cg_c(p2, &o, f2);
     fclose(f1);
     fclose(f2);
     ck_assert_int_eq(count(t1, "\n"), count(t2, "\n"));
     ck_assert_int_lt(count(t2, "\n"), 120);
     free(t1);
     free(t2);
-    arena_free(b1.a);
-    arena_free(b2.a);
+    arena_free(c1.a);
+    arena_free(c2.a);
 }
 END_TEST
 
 /* f(a[n]) = sum_i e[i] * e[n-1-i], e = exp(a): e is a local array (read
- * twice, it is not fused into its readers). */
-static void build_twice(B *b, int n)
-{
-    irb_fn(b, "twice");
-    Region *top = b->f->body, *gb, *rb;
-    Ref a = param(b, "a", 1, n, 0, 0);
-    Ref g = gen(b, top, 1, n, 0, &gb);
-    Ref i = iv(b, g, 0);
-    Ref e = named(b, result(b, top, g, gb, op(b, gb, OP_EXP, idx(b, gb, a, 1, V(b, i)), NOREF)), "e", 1);
-    Ref r = red(b, top, RK_SUM, K(b, 0), K(b, n), &rb);
-    Ref j = iv(b, r, 0);
-    irb_ret(b, result(b, top, r, rb, op(b, rb, OP_MUL, idx(b, rb, e, 1, V(b, j)),
-                                    idx(b, rb, e, 1, VK(b, j, -1, n - 1)))));
-}
+ * twice, it is not fused into its readers) ($1: n, $2: n - 1). */
+static const char twice_ir[] =
+    "unit twice : real\n"
+    "fn twice primal\n"
+    "  in a : real[$1]\n"
+    "  out y : real return = %11\n"
+    "{\n"
+    "  %0 = param 0 : real[$1] name=a\n"
+    "  %1 = gen : real[$1] {\n"
+    "    %2 = ivar 0 : index\n"
+    "    %3 = idx %0[%2] : real\n"
+    "    %4 = exp %3 : real\n"
+    "    yield %4\n"
+    "  }\n"
+    "  %5 = result 0 %1 : real[$1] name=e line=1\n"
+    "  %6 = red sum 0..$1 : real {\n"
+    "    %7 = ivar 0 : index\n"
+    "    %8 = idx %5[-%7 + $2] : real\n"
+    "    %9 = idx %5[%7] : real\n"
+    "    %10 = mul %9, %8 : real\n"
+    "    yield %10\n"
+    "  }\n"
+    "  %11 = result 0 %6 : real\n"
+    "}\n";
 
 /* Over the stack budget: an error without --workspace; with it, f_ws only. */
 START_TEST(test_budget)
 {
-    B b = irb_new();
-    build_twice(&b, 50000); /* e: 400 000 bytes */
-    ad_unit(&b.p.units.p[0]);
+    TuLowered c;
+    Program *p = sized(&c, twice_ir, 50000, 49999); /* e: 400 000 bytes */
+    ad_unit(&p->units.p[0]);
     CgOpts o = {0, "x.dx", NULL, 399999, 0};
     Diag d = {0};
     d.quiet = !getenv("DX_VERBOSE");
-    ck_assert_int_ge(cg_check(&b.p, &o, &d), 1);
+    ck_assert_int_ge(cg_check(p, &o, &d), 1);
     ck_assert_msg(strstr(d.last, "bytes of local arrays, over the stack budget of 399999 bytes "
                                  "(the largest, 'e' from line 1, takes 400000 bytes)"), "%s", d.last);
     ck_assert_int_eq(d.nerrors, 4); /* twice, twice_grad, twice_jvp, twice_hvp */
     o.use_float = 1; /* halves it: twice fits */
-    ck_assert_int_eq(cg_check(&b.p, &o, &d), 3);
+    ck_assert_int_eq(cg_check(p, &o, &d), 3);
     o.use_float = 0;
     o.stack_budget = 400000;
-    ck_assert_int_eq(cg_check(&b.p, &o, &d), 3);
-    arena_free(b.a);
+    ck_assert_int_eq(cg_check(p, &o, &d), 3);
+    arena_free(c.a);
 
-    b = irb_new();
-    build_twice(&b, 30);
-    ad_unit(&b.p.units.p[0]);
-    char *code = check_c(&b, "budget", 0, 1, 240);
+    p = sized(&c, twice_ir, 30, 29);
+    ad_unit(&p->units.p[0]);
+    char *code = check_c(p, "budget", 0, 1, 240);
     ck_assert_msg(strstr(code, "#define twice_WS_BYTES 240"), "%.3000s", code);
     ck_assert_msg(strstr(code, "double twice(const double a[30])\n{"), "%.3000s", code);
     ck_assert_msg(strstr(code, "twice_grad is not generated"), "%.3000s", code);
     ck_assert_msg(strstr(code, "double twice_grad_ws("), "%.3000s", code);
     free(code);
-    arena_free(b.a);
+    arena_free(c.a);
 }
 END_TEST
 
 /* ---------------- .dx programs ---------------- */
 
-/* Compiles .dx source in-process (front end, lowering, AD) into b. */
-static void compile_dx(B *b, const char *text)
+/* Compiles .dx source in-process (front end, lowering, AD) into c. */
+static Program *compile_dx(TuLowered *c, const char *text)
 {
-    *b = irb_new();
-    Source *src = arena_alloc(b->a, sizeof *src);
-    *src = (Source){"arrays.dx", arena_strdup(b->a, text), strlen(text)};
-    Diag d = {0};
-    d.src = src;
-    d.quiet = 1;
-    AstFile file;
-    ck_assert_msg(parse_file(b->a, &d, src, &file) == 0, "%s", d.last);
-    Sema *s = sema_check(b->a, &d, &file);
-    ck_assert_msg(s && ir_lower(b->a, &d, src, &file, s, &b->p) == 0 && !d.nerrors, "%s", d.last);
-    for (int u = 0; u < b->p.units.n; u++)
-        ad_unit(&b->p.units.p[u]);
+    ck_assert_msg(tu_lower(c, text) == 0, "%s", c->d.last);
+    for (int u = 0; u < c->prog.units.n; u++)
+        ad_unit(&c->prog.units.p[u]);
+    return &c->prog;
 }
 
 static const char models_dx[] =
@@ -674,9 +655,8 @@ static const char models_dx[] =
  * plain and _ws. */
 START_TEST(test_models)
 {
-    B b;
-    compile_dx(&b, models_dx);
-    char *code = check_all(&b, "models", -1);
+    TuLowered c;
+    char *code = check_all(compile_dx(&c, models_dx), "models", -1);
     /* readable: source names, loops, source lines as block headers */
     ck_assert_msg(strstr(code, "    /* line 33: h = relu(W1 @ x + b1) */\n    double h[5];\n"), "%.3000s", code);
     /* the primal result is copied in the forward pass */
@@ -691,7 +671,7 @@ START_TEST(test_models)
     ck_assert_msg(strstr(code, "    /* line 38: y = if c > 0 then x else z */\n    const double *y;\n"),
                   "%.3000s", code);
     free(code);
-    arena_free(b.a);
+    arena_free(c.a);
 }
 END_TEST
 
@@ -900,7 +880,7 @@ START_TEST(test_views)
     ck_assert_msg(dxc("views", models_dx, "-o views.ir --emit=ir", &err) == 0, "%s", err);
     free(err);
     t = tu_read(tu_path("views.ir"), NULL);
-    ck_assert_msg(t && strstr(t, "fn mlp_grad(") && strstr(t, "red.max"), "%s", t);
+    ck_assert_msg(t && strstr(t, "fn mlp_grad grad") && strstr(t, "red max"), "%s", t);
     free(t);
 }
 END_TEST
@@ -909,7 +889,7 @@ Suite *suite_arrays(void);
 Suite *suite_arrays(void)
 {
     Suite *s = suite_create("arrays");
-    TCase *tc = tcase_create("hand-built IR");
+    TCase *tc = tcase_create("IR text");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_matvec);

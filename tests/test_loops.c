@@ -4,15 +4,15 @@
  * tapes, nested loops and loops with branches, the stack budget and the
  * workspace with tapes, --only, --stats and --emit=dot.
  *
- * The first part builds FOR IR by hand (so it tests the code generator
- * apart from the front end and the AD), the second lowers .dx loop
- * programs in process and differentiates them.  Either way cg_c writes
- * the C, gcc and clang compile it under -std=c99 -Wall -Wextra -Wpedantic
- * -Werror (-Wdouble-promotion for float), a generated driver calls every
- * entry point on fixed inputs (outputs first filled with garbage) and
- * prints every output, and the interpreter must agree.  Float runs use
- * the f_ws variants, each on a workspace of exactly f_WS_BYTES bytes
- * followed by a guard that must stay untouched.
+ * The first part states FOR IR as text (docs/ir.md), so that it tests
+ * the code generator apart from the front end and the AD; the second
+ * lowers .dx loop programs in process and differentiates them.  Either
+ * way cg_c writes the C, gcc and clang compile it under -std=c99 -Wall
+ * -Wextra -Wpedantic -Werror (-Wdouble-promotion for float), a generated
+ * driver calls every entry point on fixed inputs (outputs first filled
+ * with garbage) and prints every output, and the interpreter must agree.
+ * Float runs use the f_ws variants, each on a workspace of exactly
+ * f_WS_BYTES bytes followed by a guard that must stay untouched.
  *
  * The last part runs $DXC: a 10^9-iteration loop whose tape is over the
  * stack budget (the error, --only, --workspace), --stats, a 10 000-step
@@ -61,148 +61,45 @@ static int count(const char *hay, const char *needle)
     return n;
 }
 
-/* ---------------- building FOR IR by hand ---------------- */
-
-typedef IrB B;
-
-static Ref param(B *b, const char *name, int n)
-{
-    int32_t dims[1] = {n};
-    Input in = {0};
-    in.name = name;
-    in.ty = n ? ty_array(1, dims) : ty_scalar();
-    vec_push(b->a, &b->f->in, in);
-    Ref v = ir_param(b->f, b->f->body, b->f->in.n - 1);
-    b->f->v.p[v].name = name;
-    return v;
-}
-
-static Ref op(B *b, Region *r, Op o, Ref x, Ref y)
-{
-    return ir_emit(b->f, r, o, o >= OP_LT && o <= OP_NOT ? ty_bool() : ty_scalar(), x, y, NOREF);
-}
-
-static Ref cst(B *b, Region *r, double k)
-{
-    return ir_const(b->f, r, k);
-}
-
-static Ref named(B *b, Ref v, const char *name)
-{
-    b->f->v.p[v].name = name;
-    return v;
-}
-
-/* A for loop's tape named after its value (the C says x_tape): every
- * row is stored before it is read. */
-static Ref tape_buf(B *b, Region *r, Type t, const char *value)
-{
-    IrAt at = ir_at(b->f, r);
-    at.role = ROLE_TAPE;
-    at.flags = IF_NOINIT;
-    return named(b, ir_add(at, OP_ZEROS, t, NOREF, NOREF, NOREF), value);
-}
-
-/* tape[ix...] = v */
-static Ref store(B *b, Region *r, Ref tape, Aff *ix, int nix, Ref v)
-{
-    IrAt at = ir_at(b->f, r);
-    at.flags = IF_STORE;
-    return ir_acc(at, tape, ix, nix, v);
-}
-
-/* arr[ix...] */
-static Ref idx(B *b, Region *r, Ref arr, int n, const Aff *ix)
-{
-    Ref v = ir_emit(b->f, r, OP_IDX, ty_scalar(), arr, NOREF, NOREF);
-    Aff *x = arena_alloc(b->a, sizeof(Aff) * (size_t)(n + 1));
-    memcpy(x, ix, sizeof(Aff) * (size_t)n);
-    b->f->v.p[v].ix = x;
-    b->f->v.p[v].nix = n;
-    return v;
-}
-
-/* c + k * iv */
-static Aff VK(B *b, Ref iv, int k, int c)
-{
-    Aff x = aff_var(b->a, iv);
-    x.a[0] = k;
-    x.c = c;
-    return x;
-}
-
-/* A FOR over lo..hi (backwards if back) carrying n values from init. */
-static Ref for_new(B *b, Region *r, int lo, int hi, int back, int n, const Ref *init)
-{
-    IrAt at = ir_at(b->f, r);
-    at.flags = back ? IF_BACKWARDS : 0;
-    return ir_for(at, lo, hi, n, init, NULL);
-}
-
-static Region *body(B *b, Ref l)
-{
-    return b->f->v.p[l].reg[0];
-}
-
-/* The loop's RESULT j, after its body yielded. */
-static Ref for_result(B *b, Region *r, Ref l, int j)
-{
-    return ir_result(ir_at(b->f, r), b->f->v.p[ir_carry(b->f, l, j)].ty, l, j);
-}
-
-/* A GEN over [n] whose element is yielded by the caller; *iv its index. */
-static Ref gen1(B *b, Region *r, int n, Region **gb, Ref *iv)
-{
-    int32_t d[1] = {n};
-    Ref g = ir_loop_new(b->f, r, OP_GEN, ty_array(1, d), 1);
-    *gb = b->f->v.p[g].reg[0];
-    *iv = ir_ivar(b->f, g, 0);
-    return g;
-}
-
-static Ref gen_result(B *b, Region *r, Ref g, Region *gb, Ref y)
-{
-    vec_push(b->a, &gb->yield, y);
-    return ir_result(ir_at(b->f, r), b->f->v.p[g].ty, g, gb->yield.n - 1);
-}
-
-/* sum of arr[0..n) */
-static Ref total(B *b, Region *r, Ref arr, int n)
-{
-    Ref s = ir_loop(ir_at(b->f, r), OP_RED, ty_scalar(), 1, RK_SUM);
-    b->f->v.p[s].ix[0] = aff_const(b->a, 0);
-    b->f->v.p[s].ix[1] = aff_const(b->a, n);
-    Region *sb = b->f->v.p[s].reg[0];
-    Aff i = aff_var(b->a, ir_ivar(b->f, s, 0));
-    vec_push(b->a, &sb->yield, idx(b, sb, arr, 1, &i));
-    Ref res = ir_emit(b->f, r, OP_RESULT, ty_scalar(), s, NOREF, NOREF);
-    return res;
-}
-
-/* ---------------- hand-built loops ---------------- */
+/* ---------------- FOR IR stated as text ---------------- */
 
 /* fib(a, b): (a, b, c) <- (b, a + 0.5 b, c + a), six times: b's new value
  * reads a's old one and a's reads b's (a cycle, one temporary); c's reads
  * a's old value, so it is written before a. */
+static const char fib_ir[] =
+    "unit fib : real\n"
+    "fn fib primal\n"
+    "  in a : real\n"
+    "  in b : real\n"
+    "  out y : real return = %18\n"
+    "{\n"
+    "  %0 = param 0 : real name=a\n"
+    "  %1 = param 1 : real name=b\n"
+    "  %2 = const 0.25 : real\n"
+    "  %3 = for 0..6, %0, %1, %2 {\n"
+    "    %4 = ivar 0 : index\n"
+    "    %5 = carry 0 : real name=a\n"
+    "    %6 = carry 1 : real name=b\n"
+    "    %7 = carry 2 : real name=c\n"
+    "    %8 = const 0.5 : real\n"
+    "    %9 = mul %8, %6 : real\n"
+    "    %10 = add %5, %9 : real name=b\n"
+    "    %11 = add %7, %5 : real name=c\n"
+    "    yield %6, %10, %11\n"
+    "  }\n"
+    "  %12 = result 0 %3 : real\n"
+    "  %13 = result 1 %3 : real\n"
+    "  %14 = result 2 %3 : real\n"
+    "  %15 = add %13, %14 : real\n"
+    "  %16 = const 3 : real\n"
+    "  %17 = mul %12, %16 : real\n"
+    "  %18 = add %17, %15 : real\n"
+    "}\n";
+
 START_TEST(test_simultaneous)
 {
-    B b = irb_new();
-    irb_fn(&b, "fib");
-    Region *top = b.f->body;
-    Ref pa = param(&b, "a", 0), pb = param(&b, "b", 0);
-    Ref init[3] = {pa, pb, cst(&b, top, 0.25)};
-    Ref l = for_new(&b, top, 0, 6, 0, 3, init);
-    Region *lb = body(&b, l);
-    Ref a = ir_carry(b.f, l, 0), bb = ir_carry(b.f, l, 1), c = ir_carry(b.f, l, 2);
-    named(&b, c, "c");
-    Ref nb = named(&b, op(&b, lb, OP_ADD, a, op(&b, lb, OP_MUL, cst(&b, lb, 0.5), bb)), "b");
-    Ref nc = named(&b, op(&b, lb, OP_ADD, c, a), "c");
-    vec_push(b.a, &lb->yield, bb);
-    vec_push(b.a, &lb->yield, nb);
-    vec_push(b.a, &lb->yield, nc);
-    Ref ra = for_result(&b, top, l, 0), rb = for_result(&b, top, l, 1), rc = for_result(&b, top, l, 2);
-    Ref y = op(&b, top, OP_ADD, op(&b, top, OP_MUL, ra, cst(&b, top, 3)), op(&b, top, OP_ADD, rb, rc));
-    irb_ret(&b, y);
+    TuLowered c;
+    Program *p = cr_read(&c, fib_ir);
     /* by hand, at the harness's inputs */
     double A = cr_input(0, 0), Bv = cr_input(1, 0), C = 0.25;
     for (int i = 0; i < 6; i++) {
@@ -213,112 +110,163 @@ START_TEST(test_simultaneous)
     double got[1], *outs[1] = {got};
     const double ia = cr_input(0, 0), ib = cr_input(1, 0);
     const double *ins[2] = {&ia, &ib};
-    ir_interp(b.f, ins, outs);
+    ir_interp(p->units.p[0].primal, ins, outs);
     ck_assert_msg(fabs(got[0] - want) < 1e-14, "interpreter %.17g, by hand %.17g", got[0], want);
-    char *code = check_both(&b.p, "fib");
+    char *code = check_both(p, "fib");
     /* one temporary breaks the cycle; c reads a before a changes */
     ck_assert_msg(count(code, "_next") == 2, "%.3000s", code);
     const char *cu = strstr(code, "c = c + a;"), *au = strstr(code, "a = a_next;");
     ck_assert_msg(cu && au && cu < au, "c must read the old a:\n%.3000s", code);
     free(code);
-    arena_free(b.a);
+    arena_free(c.a);
 }
 END_TEST
 
 /* Carried arrays: h <- [h[3 - i] * 0.5 + x[i]] reads across elements (a
  * copy at the end), g <- [g[i] * 0.9 + h[i]] is elementwise (in place), and
  * p, q <- q, p trade places (one loop rotates them). */
+static const char arrs_ir[] =
+    "unit arrs : real\n"
+    "fn arrs primal\n"
+    "  in x : real[4]\n"
+    "  in z : real[4]\n"
+    "  out y : real return = %48\n"
+    "{\n"
+    "  %0 = param 0 : real[4] name=x\n"
+    "  %1 = param 1 : real[4] name=z\n"
+    "  %2 = for 0..3, %0, %0, %0, %1 {\n"
+    "    %3 = ivar 0 : index\n"
+    "    %4 = carry 0 : real[4] name=h\n"
+    "    %5 = carry 1 : real[4] name=g\n"
+    "    %6 = carry 2 : real[4] name=p\n"
+    "    %7 = carry 3 : real[4] name=q\n"
+    "    %8 = gen : real[4] {\n"
+    "      %9 = ivar 0 : index\n"
+    "      %10 = idx %0[%9] : real\n"
+    "      %11 = const 0.5 : real\n"
+    "      %12 = idx %4[-%9 + 3] : real\n"
+    "      %13 = mul %12, %11 : real\n"
+    "      %14 = add %13, %10 : real\n"
+    "      yield %14\n"
+    "    }\n"
+    "    %15 = result 0 %8 : real[4] name=h\n"
+    "    %16 = gen : real[4] {\n"
+    "      %17 = ivar 0 : index\n"
+    "      %18 = idx %15[%17] : real\n"
+    "      %19 = const 0.9 : real\n"
+    "      %20 = idx %5[%17] : real\n"
+    "      %21 = mul %20, %19 : real\n"
+    "      %22 = add %21, %18 : real\n"
+    "      yield %22\n"
+    "    }\n"
+    "    %23 = result 0 %16 : real[4] name=g\n"
+    "    yield %15, %23, %7, %6\n"
+    "  }\n"
+    "  %24 = result 0 %2 : real[4]\n"
+    "  %25 = result 1 %2 : real[4]\n"
+    "  %26 = result 2 %2 : real[4]\n"
+    "  %27 = result 3 %2 : real[4]\n"
+    "  %28 = red sum 0..4 : real {\n"
+    "    %29 = ivar 0 : index\n"
+    "    %30 = idx %27[%29] : real\n"
+    "    yield %30\n"
+    "  }\n"
+    "  %31 = result 0 %28 : real\n"
+    "  %32 = const 2 : real\n"
+    "  %33 = mul %32, %31 : real\n"
+    "  %34 = red sum 0..4 : real {\n"
+    "    %35 = ivar 0 : index\n"
+    "    %36 = idx %26[%35] : real\n"
+    "    yield %36\n"
+    "  }\n"
+    "  %37 = result 0 %34 : real\n"
+    "  %38 = sub %37, %33 : real\n"
+    "  %39 = red sum 0..4 : real {\n"
+    "    %40 = ivar 0 : index\n"
+    "    %41 = idx %25[%40] : real\n"
+    "    yield %41\n"
+    "  }\n"
+    "  %42 = result 0 %39 : real\n"
+    "  %43 = red sum 0..4 : real {\n"
+    "    %44 = ivar 0 : index\n"
+    "    %45 = idx %24[%44] : real\n"
+    "    yield %45\n"
+    "  }\n"
+    "  %46 = result 0 %43 : real\n"
+    "  %47 = add %46, %42 : real\n"
+    "  %48 = add %47, %38 : real\n"
+    "}\n";
+
 START_TEST(test_carried_arrays)
 {
-    B b = irb_new();
-    irb_fn(&b, "arrs");
-    Region *top = b.f->body, *gb;
-    Ref x = param(&b, "x", 4), z = param(&b, "z", 4);
-    Ref init[4] = {x, x, x, z};
-    Ref l = for_new(&b, top, 0, 3, 0, 4, init);
-    Region *lb = body(&b, l);
-    Ref h = named(&b, ir_carry(b.f, l, 0), "h"), g = named(&b, ir_carry(b.f, l, 1), "g");
-    Ref pp = named(&b, ir_carry(b.f, l, 2), "p"), qq = named(&b, ir_carry(b.f, l, 3), "q");
-    Ref iv;
-    Ref gh = gen1(&b, lb, 4, &gb, &iv);
-    Aff rev = VK(&b, iv, -1, 3), same = VK(&b, iv, 1, 0);
-    Ref e = op(&b, gb, OP_ADD, op(&b, gb, OP_MUL, idx(&b, gb, h, 1, &rev), cst(&b, gb, 0.5)),
-               idx(&b, gb, x, 1, &same));
-    Ref nh = named(&b, gen_result(&b, lb, gh, gb, e), "h");
-    Ref gg = gen1(&b, lb, 4, &gb, &iv);
-    same = VK(&b, iv, 1, 0);
-    Ref e2 = op(&b, gb, OP_ADD, op(&b, gb, OP_MUL, idx(&b, gb, g, 1, &same), cst(&b, gb, 0.9)),
-                idx(&b, gb, nh, 1, &same));
-    Ref ng = named(&b, gen_result(&b, lb, gg, gb, e2), "g");
-    vec_push(b.a, &lb->yield, nh);
-    vec_push(b.a, &lb->yield, ng);
-    vec_push(b.a, &lb->yield, qq);
-    vec_push(b.a, &lb->yield, pp);
-    Ref rh = for_result(&b, top, l, 0), rg = for_result(&b, top, l, 1);
-    Ref rp = for_result(&b, top, l, 2), rq = for_result(&b, top, l, 3);
-    Ref y = op(&b, top, OP_ADD, op(&b, top, OP_ADD, total(&b, top, rh, 4), total(&b, top, rg, 4)),
-               op(&b, top, OP_SUB, total(&b, top, rp, 4),
-                  op(&b, top, OP_MUL, cst(&b, top, 2), total(&b, top, rq, 4))));
-    irb_ret(&b, y);
-    char *code = check_both(&b.p, "arrs");
+    TuLowered c;
+    Program *p = cr_read(&c, arrs_ir);
+    char *code = check_both(p, "arrs");
     ck_assert_msg(strstr(code, "h[j] = h_2[j];"), "h is copied at the end:\n%.4000s", code);
     ck_assert_msg(strstr(code, "g[j] = g[j] * 0.9 + h_2[j];"), "g in place:\n%.4000s", code);
     ck_assert_msg(strstr(code, "the carried arrays exchange their values"), "%.4000s", code);
     free(code);
-    arena_free(b.a);
+    arena_free(c.a);
 }
 END_TEST
 
 /* A forward loop over 2..7 records x at the start of every iteration in a
  * tape (row i - 2); a backwards loop reads it: s <- s * cos(x_i) + x_i.
  * Then a loop of no iteration, with an empty tape. */
+static const char taped_ir[] =
+    "unit taped : real\n"
+    "fn taped primal\n"
+    "  in x : real\n"
+    "  out y : real return = %33\n"
+    "{\n"
+    "  %0 = param 0 : real name=x\n"
+    "  %1 = zeros tape noinit : real[5] name=x\n"
+    "  %2 = for 2..7, %0 {\n"
+    "    %3 = ivar 0 : index name=i\n"
+    "    %4 = carry 0 : real name=x\n"
+    "    %5 = acc store %1[%3 - 2], %4\n"
+    "    %6 = const 0.5 : real\n"
+    "    %7 = mul %4, %6 : real\n"
+    "    %8 = sin %4 : real\n"
+    "    %9 = add %8, %7 : real name=x\n"
+    "    yield %9\n"
+    "  }\n"
+    "  %10 = result 0 %2 : real\n"
+    "  %11 = const 1 : real\n"
+    "  %12 = for backwards 2..7, %11 {\n"
+    "    %13 = ivar 0 : index name=i\n"
+    "    %14 = carry 0 : real\n"
+    "    %15 = idx %1[%13 - 2] : real name=x\n"
+    "    %16 = cos %15 : real\n"
+    "    %17 = mul %14, %16 : real\n"
+    "    %18 = add %17, %15 : real name=s\n"
+    "    yield %18\n"
+    "  }\n"
+    "  %19 = result 0 %12 : real\n"
+    "  %20 = zeros tape noinit : real[0] name=e\n"
+    "  %21 = for 3..3, %19 {\n"
+    "    %22 = ivar 0 : index\n"
+    "    %23 = carry 0 : real\n"
+    "    %24 = acc store %20[%22 - 3], %23\n"
+    "    %25 = exp %23 : real\n"
+    "    yield %25\n"
+    "  }\n"
+    "  %26 = result 0 %21 : real\n"
+    "  %27 = for backwards 3..3, %26 {\n"
+    "    %28 = ivar 0 : index\n"
+    "    %29 = carry 0 : real\n"
+    "    %30 = idx %20[%28 - 3] : real\n"
+    "    %31 = add %29, %30 : real\n"
+    "    yield %31\n"
+    "  }\n"
+    "  %32 = result 0 %27 : real\n"
+    "  %33 = add %10, %32 : real\n"
+    "}\n";
+
 START_TEST(test_tape_backwards)
 {
-    B b = irb_new();
-    irb_fn(&b, "taped");
-    Region *top = b.f->body;
-    Ref x0 = param(&b, "x", 0);
-    int32_t five[1] = {5};
-    Ref tape = tape_buf(&b, top, ty_array(1, five), "x");
-    Ref l = for_new(&b, top, 2, 7, 0, 1, &x0);
-    Region *lb = body(&b, l);
-    Ref iv = ir_ivar(b.f, l, 0);
-    named(&b, iv, "i");
-    Ref x = ir_carry(b.f, l, 0);
-    Aff *row = arena_alloc(b.a, sizeof(Aff));
-    row[0] = VK(&b, iv, 1, -2);
-    store(&b, lb, tape, row, 1, x);
-    Ref nx = op(&b, lb, OP_ADD, op(&b, lb, OP_SIN, x, NOREF), op(&b, lb, OP_MUL, x, cst(&b, lb, 0.5)));
-    vec_push(b.a, &lb->yield, named(&b, nx, "x"));
-    Ref xr = for_result(&b, top, l, 0);
-    Ref one = cst(&b, top, 1);
-    Ref r = for_new(&b, top, 2, 7, 1, 1, &one);
-    Region *rb = body(&b, r);
-    Ref jv = named(&b, ir_ivar(b.f, r, 0), "i");
-    Aff at = VK(&b, jv, 1, -2);
-    Ref xi = named(&b, idx(&b, rb, tape, 1, &at), "x");
-    Ref s = ir_carry(b.f, r, 0);
-    Ref ns = op(&b, rb, OP_ADD, op(&b, rb, OP_MUL, s, op(&b, rb, OP_COS, xi, NOREF)), xi);
-    vec_push(b.a, &rb->yield, named(&b, ns, "s"));
-    Ref sr = for_result(&b, top, r, 0);
-    /* for i in 3..3: no iteration, an empty tape */
-    int32_t zero[1] = {0};
-    Ref et = tape_buf(&b, top, ty_array(1, zero), "e");
-    Ref e = for_new(&b, top, 3, 3, 0, 1, &sr);
-    Region *eb = body(&b, e);
-    Ref ei = ir_ivar(b.f, e, 0);
-    Ref ec = ir_carry(b.f, e, 0);
-    Aff *erow = arena_alloc(b.a, sizeof(Aff));
-    erow[0] = VK(&b, ei, 1, -3);
-    store(&b, eb, et, erow, 1, ec);
-    vec_push(b.a, &eb->yield, op(&b, eb, OP_EXP, ec, NOREF));
-    Ref er = for_result(&b, top, e, 0);
-    Ref eback = for_new(&b, top, 3, 3, 1, 1, &er);
-    Region *ebb = body(&b, eback);
-    Aff eat = VK(&b, ir_ivar(b.f, eback, 0), 1, -3);
-    vec_push(b.a, &ebb->yield, op(&b, ebb, OP_ADD, ir_carry(b.f, eback, 0), idx(&b, ebb, et, 1, &eat)));
-    irb_ret(&b, op(&b, top, OP_ADD, xr, for_result(&b, top, eback, 0)));
-    char *code = check_both(&b.p, "taped");
+    TuLowered c;
+    char *code = check_both(cr_read(&c, taped_ir), "taped");
     ck_assert_msg(strstr(code, "for (int i = 2; i < 7; i++) {"), "%.3000s", code);
     ck_assert_msg(strstr(code, "x_tape[i - 2] = x;  /* the tape keeps x at the start of iteration i */"),
                   "%.3000s", code);
@@ -328,55 +276,73 @@ START_TEST(test_tape_backwards)
                   "%.3000s", code);
     ck_assert_msg(strstr(code, "double e_tape[1];"), "an empty tape is one element:\n%.3000s", code);
     free(code);
-    arena_free(b.a);
+    arena_free(c.a);
 }
 END_TEST
 
 /* for i in 0..4 { if s > 0.3 { s = s * 0.5 } else { s = s + 0.4 }; for j in
  * 0..3 { s = s * 0.9 + j } }, and at the top level a loop inside a branch:
  * nested loops share one variable, a branch picks the carried value. */
+static const char nest_ir[] =
+    "unit nest : real\n"
+    "fn nest primal\n"
+    "  in x : real\n"
+    "  out y : real return = %33\n"
+    "{\n"
+    "  %0 = param 0 : real name=x\n"
+    "  %1 = for 0..4, %0 {\n"
+    "    %2 = ivar 0 : index\n"
+    "    %3 = carry 0 : real name=s\n"
+    "    %4 = const 0.3 : real\n"
+    "    %5 = gt %3, %4 : bool\n"
+    "    %6 = if %5 {\n"
+    "      %7 = const 0.5 : real\n"
+    "      %8 = mul %3, %7 : real name=s\n"
+    "      yield %8\n"
+    "    } else {\n"
+    "      %9 = const 0.4 : real\n"
+    "      %10 = add %3, %9 : real name=s\n"
+    "      yield %10\n"
+    "    }\n"
+    "    %11 = result 0 %6 : real name=s\n"
+    "    %12 = for 0..3, %11 {\n"
+    "      %13 = ivar 0 : index name=j\n"
+    "      %14 = carry 0 : real name=s\n"
+    "      %15 = ireal %13 : real nix=0\n"
+    "      %16 = const 0.9 : real\n"
+    "      %17 = mul %14, %16 : real\n"
+    "      %18 = add %17, %15 : real name=s\n"
+    "      yield %18\n"
+    "    }\n"
+    "    %19 = result 0 %12 : real name=s\n"
+    "    yield %19\n"
+    "  }\n"
+    "  %20 = result 0 %1 : real name=s\n"
+    "  %21 = const 0 : real\n"
+    "  %22 = lt %0, %21 : bool\n"
+    "  %23 = if %22 {\n"
+    "    %24 = const 1 : real\n"
+    "    %25 = sub %0, %24 : real name=w\n"
+    "    %26 = for 0..5, %25 {\n"
+    "      %27 = ivar 0 : index\n"
+    "      %28 = carry 0 : real name=w\n"
+    "      %29 = const 1.5 : real\n"
+    "      %30 = mul %28, %29 : real name=w\n"
+    "      yield %30\n"
+    "    }\n"
+    "    %31 = result 0 %26 : real\n"
+    "    yield %31\n"
+    "  } else {\n"
+    "    yield %0\n"
+    "  }\n"
+    "  %32 = result 0 %23 : real name=w\n"
+    "  %33 = add %20, %32 : real\n"
+    "}\n";
+
 START_TEST(test_nested_and_branches)
 {
-    B b = irb_new();
-    irb_fn(&b, "nest");
-    Region *top = b.f->body;
-    Ref x = param(&b, "x", 0);
-    Ref l = for_new(&b, top, 0, 4, 0, 1, &x);
-    Region *lb = body(&b, l);
-    Ref s = named(&b, ir_carry(b.f, l, 0), "s");
-    Ref cond = op(&b, lb, OP_GT, s, cst(&b, lb, 0.3));
-    Ref ifi = ir_emit(b.f, lb, OP_IF, ty_none(), cond, NOREF, NOREF);
-    Region *t = ir_region_new(b.f, ifi, 0), *el = ir_region_new(b.f, ifi, 1);
-    b.f->v.p[ifi].reg[0] = t;
-    b.f->v.p[ifi].reg[1] = el;
-    vec_push(b.a, &t->yield, named(&b, op(&b, t, OP_MUL, s, cst(&b, t, 0.5)), "s"));
-    vec_push(b.a, &el->yield, named(&b, op(&b, el, OP_ADD, s, cst(&b, el, 0.4)), "s"));
-    Ref si = named(&b, ir_emit(b.f, lb, OP_RESULT, ty_scalar(), ifi, NOREF, NOREF), "s");
-    Ref in = for_new(&b, lb, 0, 3, 0, 1, &si);
-    Region *ib = body(&b, in);
-    Ref j = named(&b, ir_ivar(b.f, in, 0), "j");
-    Ref s2 = ir_carry(b.f, in, 0);
-    Ref jr = ir_emit(b.f, ib, OP_IREAL, ty_scalar(), NOREF, NOREF, NOREF);
-    b.f->v.p[jr].ix = arena_alloc(b.a, sizeof(Aff));
-    b.f->v.p[jr].ix[0] = aff_var(b.a, j);
-    vec_push(b.a, &ib->yield, named(&b, op(&b, ib, OP_ADD, op(&b, ib, OP_MUL, s2, cst(&b, ib, 0.9)), jr), "s"));
-    Ref sr = named(&b, for_result(&b, lb, in, 0), "s");
-    vec_push(b.a, &lb->yield, sr);
-    Ref out = named(&b, for_result(&b, top, l, 0), "s");
-    /* if x < 0 { for k in 0..5 { w = w * 1.5 } } else { w = x } */
-    Ref c2 = op(&b, top, OP_LT, x, cst(&b, top, 0));
-    Ref if2 = ir_emit(b.f, top, OP_IF, ty_none(), c2, NOREF, NOREF);
-    Region *t2 = ir_region_new(b.f, if2, 0), *e2 = ir_region_new(b.f, if2, 1);
-    b.f->v.p[if2].reg[0] = t2;
-    b.f->v.p[if2].reg[1] = e2;
-    Ref w0 = named(&b, op(&b, t2, OP_SUB, x, cst(&b, t2, 1)), "w");
-    Ref wl = for_new(&b, t2, 0, 5, 0, 1, &w0);
-    Region *wb = body(&b, wl);
-    vec_push(b.a, &wb->yield, named(&b, op(&b, wb, OP_MUL, ir_carry(b.f, wl, 0), cst(&b, wb, 1.5)), "w"));
-    vec_push(b.a, &t2->yield, for_result(&b, t2, wl, 0));
-    vec_push(b.a, &e2->yield, x);
-    Ref w = named(&b, ir_emit(b.f, top, OP_RESULT, ty_scalar(), if2, NOREF, NOREF), "w");
-    irb_ret(&b, op(&b, top, OP_ADD, out, w));
+    TuLowered c;
+    Program *p = cr_read(&c, nest_ir);
     /* by hand */
     double S = cr_input(0, 0);
     for (int i = 0; i < 4; i++) {
@@ -392,54 +358,56 @@ START_TEST(test_nested_and_branches)
     }
     double got[1], *outs[1] = {got};
     const double *ins[1] = {&xv};
-    ir_interp(b.f, ins, outs);
+    ir_interp(p->units.p[0].primal, ins, outs);
     ck_assert_msg(fabs(got[0] - (S + W)) < 1e-12, "interpreter %.17g, by hand %.17g", got[0], S + W);
-    char *code = check_both(&b.p, "nest");
+    char *code = check_both(p, "nest");
     /* one s for both loops and the branch, no copies */
     ck_assert_msg(count(code, "double s") == 1 && !strstr(code, "s_2"), "%.3000s", code);
     ck_assert_msg(strstr(code, "s = s * 0.9 + (double)j;"), "%.3000s", code);
     ck_assert_msg(strstr(code, "w = w * 1.5;"), "%.3000s", code);
     free(code);
-    arena_free(b.a);
+    arena_free(c.a);
 }
 END_TEST
 
 /* A tape of 3 * 10^8 rows of 8: 2.4 * 10^9 elements, past INT_MAX, so its
  * offsets are 64-bit; over the budget on the stack, fine in a workspace. */
+static const char huge_ir[] =
+    "unit huge : real\n"
+    "fn huge primal\n"
+    "  in x : real\n"
+    "  out y : real return = %9\n"
+    "{\n"
+    "  %0 = param 0 : real name=x\n"
+    "  %1 = zeros tape noinit : real[300000000,8] name=x line=7\n"
+    "  %2 = for 0..300000000, %0 {\n"
+    "    %3 = ivar 0 : index name=i\n"
+    "    %4 = carry 0 : real name=x\n"
+    "    %5 = acc store %1[%3, 7], %4\n"
+    "    %6 = sin %4 : real\n"
+    "    yield %6\n"
+    "  }\n"
+    "  %7 = result 0 %2 : real\n"
+    "  %8 = idx %1[299999999, 7] : real\n"
+    "  %9 = add %7, %8 : real\n"
+    "}\n";
+
 START_TEST(test_huge_tape)
 {
-    B b = irb_new();
-    irb_fn(&b, "huge");
-    Region *top = b.f->body;
-    Ref x = param(&b, "x", 0);
-    int32_t dims[2] = {300000000, 8};
-    Ref tape = tape_buf(&b, top, ty_array(2, dims), "x");
-    b.f->v.p[tape].line = 7;
-    Ref l = for_new(&b, top, 0, 300000000, 0, 1, &x);
-    Region *lb = body(&b, l);
-    Ref iv = named(&b, ir_ivar(b.f, l, 0), "i");
-    Ref c = ir_carry(b.f, l, 0);
-    Aff *ix = arena_alloc(b.a, sizeof(Aff) * 2);
-    ix[0] = aff_var(b.a, iv);
-    ix[1] = aff_const(b.a, 7);
-    store(&b, lb, tape, ix, 2, c);
-    vec_push(b.a, &lb->yield, op(&b, lb, OP_SIN, c, NOREF));
-    Ref xr = for_result(&b, top, l, 0);
-    Aff rd[2] = {aff_const(b.a, 299999999), aff_const(b.a, 7)};
-    irb_ret(&b, op(&b, top, OP_ADD, xr, idx(&b, top, tape, 2, rd)));
-
+    TuLowered c;
+    Program *p = cr_read(&c, huge_ir);
     CgOpts o = {0, "huge.dx", NULL, CG_STACK_BUDGET, 0};
     Diag d = {0};
     d.quiet = 1;
-    ck_assert_int_eq(cg_check(&b.p, &o, &d), 1);
+    ck_assert_int_eq(cg_check(p, &o, &d), 1);
     ck_assert_msg(strstr(d.last, "'huge' needs 19200000000 bytes of local arrays") &&
                       strstr(d.last, "the tape of the for loop on line 7, takes 19200000000 bytes"),
                   "%s", d.last);
     o.workspace = 1;
-    ck_assert_int_eq(cg_check(&b.p, &o, &d), 0);
+    ck_assert_int_eq(cg_check(p, &o, &d), 0);
     FILE *fc = fopen(tu_path("huge.c"), "w");
     ck_assert(fc);
-    cg_c(&b.p, &o, fc);
+    cg_c(p, &o, fc);
     fclose(fc);
     char *code = tu_read(tu_path("huge.c"), NULL);
     ck_assert_msg(strstr(code, "#define huge_WS_BYTES 19200000000"), "%.3000s", code);
@@ -452,7 +420,7 @@ START_TEST(test_huge_tape)
     ck_assert_msg(tu_run(cmd, NULL, &err) == 0, "%s\n%.3000s", err ? err : "", code);
     free(err);
     free(code);
-    arena_free(b.a);
+    arena_free(c.a);
 }
 END_TEST
 

@@ -78,13 +78,20 @@ static int in_name(char c)
     return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
-/* Does the IR text hold the name fn (f_jvp, ...) as a whole word? */
+/* Does the IR text define the function fn (f_jvp, ...): "fn NAME KIND"? */
 static int names(const char *ir, const char *fn)
 {
     size_t n = strlen(fn);
-    for (const char *p = strstr(ir, fn); p; p = strstr(p + 1, fn))
-        if ((p == ir || !in_name(p[-1])) && !in_name(p[n]))
+    for (const char *p = strstr(ir, fn); p; p = strstr(p + 1, fn)) {
+        /* "fn NAME KIND" at the start of a line (maybe indented) */
+        const char *b = p;
+        if (b - ir < 3 || strncmp(b - 3, "fn ", 3) || in_name(p[n]))
+            continue;
+        for (b -= 3; b > ir && b[-1] == ' ';)
+            b--;
+        if (b == ir || b[-1] == '\n')
             return 1;
+    }
     return 0;
 }
 

@@ -126,6 +126,18 @@ int tu_lower(TuLowered *c, const char *text)
     return c->d.nerrors;
 }
 
+int tu_read_ir(TuLowered *c, const char *path, const char *text)
+{
+    memset(c, 0, sizeof *c);
+    c->a = arena_new();
+    c->src = (Source){path, text, strlen(text)};
+    c->d.src = &c->src;
+    c->d.quiet = 1;
+    if (ir_read(c->a, &c->d, &c->src, &c->prog) && !c->d.nerrors)
+        c->d.nerrors = 1;
+    return c->d.nerrors;
+}
+
 void tu_bprintf(TuBuf *b, const char *fmt, ...)
 {
     va_list ap;

@@ -45,5 +45,9 @@ typedef struct {
 } TuLowered;
 /* Returns the number of errors (0: c->prog holds every function). */
 int tu_lower(TuLowered *c, const char *text);
+/* The same from IR text (ir_read, docs/ir.md): c->prog holds the
+ * functions it states, as they are (no pass runs).  PATH names the text
+ * in messages. */
+int tu_read_ir(TuLowered *c, const char *path, const char *text);
 
 #endif
