@@ -55,11 +55,9 @@ int rule_has(Op op)
  * right): two emitting calls are never arguments of one call, whose
  * order of evaluation C leaves open, so the IR is the same whatever
  * compiler built dxc. */
-Ref rule_partial(IrAt at, const Inst *in, const Ref *x, Ref y, int k)
+/* The partials of arithmetic, powers and select (operands a, b; result y). */
+static Ref arith_partial(IrAt at, const Inst *in, Ref a, Ref b, Ref y, int k)
 {
-    at.rule_op = in->op;
-    at.rule_arg = (int8_t)k;
-    Ref a = x[0], b = x[1];
     switch ((Op)in->op) {
     case OP_ADD: return ir_num(at, 1);
     case OP_SUB: return ir_num(at, k == 0 ? 1 : -1);
@@ -87,6 +85,14 @@ Ref rule_partial(IrAt at, const Inst *in, const Ref *x, Ref y, int k)
             return NOREF;
         Ref first = ir_num(at, k == 1);
         return ir_op(at, OP_SELECT, a, first, ir_num(at, k == 2));
+    default: return NOREF;
+    }
+}
+
+/* The partials of the elementwise maths (operands a, b; result y). */
+static Ref math_partial(IrAt at, const Inst *in, Ref a, Ref b, Ref y, int k)
+{
+    switch ((Op)in->op) {
     case OP_EXP: return y;
     case OP_LOG: return quot(at, ir_num(at, 1), a);
     case OP_LOG1P: {
@@ -152,5 +158,18 @@ Ref rule_partial(IrAt at, const Inst *in, const Ref *x, Ref y, int k)
     case OP_MIN: return extremum(at, a, b, k, 1);
     case OP_MAX: return extremum(at, a, b, k, 0);
     default: return NOREF;
+    }
+}
+
+Ref rule_partial(IrAt at, const Inst *in, const Ref *x, Ref y, int k)
+{
+    at.rule_op = in->op;
+    at.rule_arg = (int8_t)k;
+    switch ((Op)in->op) {
+    case OP_ADD: case OP_SUB: case OP_NEG: case OP_MUL: case OP_DIV: case OP_POW: case OP_POWI:
+    case OP_SELECT:
+        return arith_partial(at, in, x[0], x[1], y, k);
+    default:
+        return math_partial(at, in, x[0], x[1], y, k);
     }
 }
