@@ -93,30 +93,10 @@ static int fits(const Cg *c)
 
 /* ---------------- the stack budget ---------------- */
 
-/* Where f is defined: the column of its name on its line. */
+/* Where f's errors point: the name of its .dx function. */
 static Loc fn_loc(const Fn *f)
 {
-    Loc l = {f->line, 1};
-    const Source *s = f->src;
-    if (!s || f->line < 1)
-        return l;
-    size_t i = 0;
-    for (int n = 1; n < f->line && i < s->len; i++)
-        if (s->text[i] == '\n')
-            n++;
-    size_t start = i, len = strlen(f->src_name);
-    for (; i + 2 < s->len && s->text[i] != '\n'; i++) {
-        if (strncmp(s->text + i, "fn", 2) || (i > start && s->text[i - 1] != ' ' &&
-                                              s->text[i - 1] != '\t' && s->text[i - 1] != ';'))
-            continue;
-        size_t k = i + 2;
-        while (k < s->len && (s->text[k] == ' ' || s->text[k] == '\t'))
-            k++;
-        if (k > i + 2 && k + len <= s->len && !strncmp(s->text + k, f->src_name, len)) {
-            l.col = (int)(k - start) + 1;
-            break;
-        }
-    }
+    Loc l = {f->line, f->col ? f->col : 1};
     return l;
 }
 

@@ -256,7 +256,7 @@ typedef struct Fn {
     const char *name;       /* C name: f, f_grad, ... */
     const char *src_name;   /* the .dx function */
     FnKind kind;
-    int line;
+    int line, col;          /* where the .dx function's name is (0: unknown) */
     VEC(Inst) v;
     Region *body;
     VEC(Input) in;

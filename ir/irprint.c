@@ -331,6 +331,8 @@ void ir_print(const Fn *f, FILE *out)
     fprintf(out, " %s", kind_names[f->kind]);
     if (f->line)
         fprintf(out, " line=%d", f->line);
+    if (f->col)
+        fprintf(out, " col=%d", f->col);
     fputc('\n', out);
     print_inputs(f, out);
     fputs("{\n", out);

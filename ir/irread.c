@@ -14,7 +14,7 @@
  *                            a .dx function's entry points: the `fn`s up
  *                            to the next `unit` (a primal, and maybe a
  *                            jvp, a grad or vjp, and an hvp)
- *   fn NAME KIND [line=N]    KIND: primal jvp grad vjp hvp
+ *   fn NAME KIND [line=N] [col=N]   KIND: primal jvp grad vjp hvp
  *     in [data] NAME : TYPE [tangent N | seed]
  *     out NAME : TYPE (return | array | bar N) = %REF
  *   {
@@ -1205,13 +1205,18 @@ static void check_outputs(Reader *R, const Fn *f, const Loc *at)
     }
 }
 
-/* [line=N], the inputs and outputs, and the body of f. */
+/* [line=N] [col=N], the inputs and outputs, and the body of f. */
 static void read_fn(Reader *R, Fn *f)
 {
     if (is_word(R, "line")) {
         next(R);
         expect_punct(R, '=');
         f->line = (int)read_int(R, 0, MAX_LINE, "a line number");
+    }
+    if (is_word(R, "col")) {
+        next(R);
+        expect_punct(R, '=');
+        f->col = (int)read_int(R, 0, MAX_LINE, "a column number");
     }
     expect_eol(R);
     VEC(Loc) at = {0};

@@ -520,6 +520,7 @@ Fn *ad_derived(const Fn *f, const char *name, FnKind kind)
     g->src_name = f->src_name;
     g->src = f->src;
     g->line = f->line;
+    g->col = f->col;
     return g;
 }
 

@@ -654,6 +654,7 @@ static Fn *lower_fn(Lower *L, const Ast *fn, const Source *src)
     f->src_name = fn->name;
     f->src = src;
     f->line = fn->loc.line;
+    f->col = fn->name_loc.col;
     L->f = f;
     L->r = f->body;
     L->bad.n = 0;
