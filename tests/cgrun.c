@@ -233,3 +233,13 @@ char *cr_fn_text(const char *code, const char *sig)
     s[n] = 0;
     return s;
 }
+
+int cr_dxc(const char *args, char **out, char **err)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "cd '%s' && timeout %d '%s' %s", tu_tmpdir(),
+             getenv("DX_SANITIZED") ? 600 : 60, tu_dxc(), args);
+    int st = tu_run(cmd, out, err);
+    ck_assert_msg(st != -1, "dxc %s crashed", args);
+    return st;
+}

@@ -30,4 +30,10 @@ char *cr_check(Program *p, const char *tag, const char *src, int use_float, int 
  * closing brace at column 0 (malloc'ed); fails the test if absent. */
 char *cr_fn_text(const char *code, const char *sig);
 
+/* Runs the compiler under test with args (a shell word list) in
+ * tu_tmpdir(), capturing what it prints (out, err may be NULL); returns
+ * its exit status and fails the test if it crashed (a timeout of 60 s,
+ * 600 s under sanitizers: DX_SANITIZED). */
+int cr_dxc(const char *args, char **out, char **err);
+
 #endif

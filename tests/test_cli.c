@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cgrun.h"
 #include "testutil.h"
 
 static void setup(void)
@@ -26,15 +27,6 @@ static void teardown(void)
     tu_cleanup();
 }
 
-/* Run dxc with args in the temporary directory. */
-static int dxc(const char *args, char **out, char **err)
-{
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "cd '%s' && timeout 60 '%s' %s", tu_tmpdir(), tu_dxc(), args);
-    int st = tu_run(cmd, out, err);
-    ck_assert_msg(st != -1, "dxc %s crashed", args);
-    return st;
-}
 
 static int sh(const char *fmt, const char *a)
 {
@@ -61,18 +53,18 @@ static int match(const char *re, const char *s)
 START_TEST(test_help_version)
 {
     char *out = NULL, *err = NULL;
-    ck_assert_int_eq(dxc("--help", &out, &err), 0);
+    ck_assert_int_eq(cr_dxc("--help", &out, &err), 0);
     ck_assert_msg(out && strstr(out, "usage") && strstr(out, "-o") && strstr(out, "--header") &&
                       strstr(out, "--emit") && strstr(out, "--real"),
                   "--help: %s", out);
     free(out);
     free(err);
-    ck_assert_int_eq(dxc("--version", &out, &err), 0);
+    ck_assert_int_eq(cr_dxc("--version", &out, &err), 0);
     ck_assert_msg(out && match("^dxc [0-9]+\\.[0-9]+\\.[0-9]+", out), "--version: %s", out);
     free(out);
     free(err);
     /* --help wins over an input file and does not compile it */
-    ck_assert_int_eq(dxc("m.dx --help", &out, &err), 0);
+    ck_assert_int_eq(cr_dxc("m.dx --help", &out, &err), 0);
     ck_assert_msg(out && strstr(out, "usage"), "m.dx --help: %s", out);
     free(out);
     free(err);
@@ -83,7 +75,7 @@ END_TEST
 START_TEST(test_help_stats_example)
 {
     char *help = NULL, *stats = NULL;
-    ck_assert_int_eq(dxc("--help", &help, NULL), 0);
+    ck_assert_int_eq(cr_dxc("--help", &help, NULL), 0);
     const char *line = help ? strstr(help, "spring_grad: tape") : NULL;
     ck_assert_msg(line, "--help has no --stats example:\n%s", help);
     char want[256];
@@ -127,7 +119,7 @@ static const char *bad_args[] = {
 START_TEST(test_bad_options)
 {
     char *out = NULL, *err = NULL;
-    int st = dxc(bad_args[_i], &out, &err);
+    int st = cr_dxc(bad_args[_i], &out, &err);
     ck_assert_msg(st == 1, "dxc %s: status %d", bad_args[_i], st);
     ck_assert_msg(err && match("^dxc: error: .+", err), "dxc %s: stderr '%s'", bad_args[_i], err);
     ck_assert_msg(!out || !strstr(out, "#include"), "dxc %s printed C", bad_args[_i]);
@@ -139,7 +131,7 @@ END_TEST
 START_TEST(test_missing_input)
 {
     char *err = NULL;
-    ck_assert_int_eq(dxc("nothere.dx -o out.c", NULL, &err), 1);
+    ck_assert_int_eq(cr_dxc("nothere.dx -o out.c", NULL, &err), 1);
     ck_assert_msg(err && match("^dxc: error: .*nothere\\.dx", err), "%s", err);
     free(err);
     ck_assert_ptr_null(tu_read(tu_path("out.c"), NULL));
@@ -150,12 +142,12 @@ START_TEST(test_output_places)
 {
     char *out = NULL, *err = NULL;
     /* without -o: stdout */
-    ck_assert_int_eq(dxc("m.dx", &out, &err), 0);
+    ck_assert_int_eq(cr_dxc("m.dx", &out, &err), 0);
     ck_assert_msg(out && strstr(out, "#include <math.h>") && strstr(out, "f_grad("), "stdout: %s", out);
     char *stdout_c = out;
     free(err);
     /* -o writes the file, prints nothing */
-    ck_assert_int_eq(dxc("m.dx -o a.c", &out, &err), 0);
+    ck_assert_int_eq(cr_dxc("m.dx -o a.c", &out, &err), 0);
     ck_assert_msg(!out || !*out, "-o also printed: %s", out);
     free(out);
     free(err);
@@ -163,8 +155,8 @@ START_TEST(test_output_places)
     ck_assert_ptr_nonnull(a);
     ck_assert_str_eq(a, stdout_c);
     /* options after the input file, and before */
-    ck_assert_int_eq(dxc("-o b.c m.dx", NULL, NULL), 0);
-    ck_assert_int_eq(dxc("m.dx --real=double -o c.c --emit=c", NULL, NULL), 0);
+    ck_assert_int_eq(cr_dxc("-o b.c m.dx", NULL, NULL), 0);
+    ck_assert_int_eq(cr_dxc("m.dx --real=double -o c.c --emit=c", NULL, NULL), 0);
     char *b = tu_read(tu_path("b.c"), NULL), *c = tu_read(tu_path("c.c"), NULL);
     ck_assert_ptr_nonnull(b);
     ck_assert_ptr_nonnull(c);
@@ -172,12 +164,12 @@ START_TEST(test_output_places)
     ck_assert_str_eq(a, c);
     /* an existing output is overwritten on success */
     ck_assert_int_eq(tu_write(tu_path("d.c"), "old\n", (size_t)-1), 0);
-    ck_assert_int_eq(dxc("m.dx -o d.c", NULL, NULL), 0);
+    ck_assert_int_eq(cr_dxc("m.dx -o d.c", NULL, NULL), 0);
     char *d = tu_read(tu_path("d.c"), NULL);
     ck_assert_ptr_nonnull(d);
     ck_assert_str_eq(a, d);
     /* --real=float after the input */
-    ck_assert_int_eq(dxc("m.dx -o fl.c --real=float", NULL, NULL), 0);
+    ck_assert_int_eq(cr_dxc("m.dx -o fl.c --real=float", NULL, NULL), 0);
     char *fl = tu_read(tu_path("fl.c"), NULL);
     ck_assert_ptr_nonnull(fl);
     ck_assert_msg(strstr(fl, "float f(float x, float y)"), "no float API:\n%s", fl);
@@ -192,7 +184,7 @@ END_TEST
 
 START_TEST(test_header)
 {
-    ck_assert_int_eq(dxc("m.dx -o m.c --header m.h", NULL, NULL), 0);
+    ck_assert_int_eq(cr_dxc("m.dx -o m.c --header m.h", NULL, NULL), 0);
     char *h = tu_read(tu_path("m.h"), NULL), *c = tu_read(tu_path("m.c"), NULL);
     ck_assert_ptr_nonnull(h);
     ck_assert_ptr_nonnull(c);
@@ -233,7 +225,7 @@ START_TEST(test_header)
     ck_assert_int_eq(tu_write(tu_path("sep.c"), "#include \"m.h\"\n", (size_t)-1), 0);
     ck_assert_int_eq(sh("gcc -std=c99 -Wall -Wextra -Wpedantic -Werror -c sep.c -o sep.o%s", ""), 0);
     /* float header */
-    ck_assert_int_eq(dxc("--real=float --header mf.h m.dx -o mf.c", NULL, NULL), 0);
+    ck_assert_int_eq(cr_dxc("--real=float --header mf.h m.dx -o mf.c", NULL, NULL), 0);
     char *hf = tu_read(tu_path("mf.h"), NULL);
     ck_assert_ptr_nonnull(hf);
     ck_assert_msg(strstr(hf, "float f_grad(float x, float y, float *x_bar, float *y_bar);"), "%s", hf);
@@ -246,14 +238,14 @@ END_TEST
 START_TEST(test_emit_ir)
 {
     char *out = NULL, *err = NULL;
-    ck_assert_int_eq(dxc("m.dx --emit=ir", &out, &err), 0);
+    ck_assert_int_eq(cr_dxc("m.dx --emit=ir", &out, &err), 0);
     ck_assert_msg(out && strstr(out, "fn f_grad grad") && strstr(out, "fn f primal") &&
                       strstr(out, "fn g_grad grad"),
                   "IR: %s", out);
     ck_assert_msg(!strstr(out, "#include"), "--emit=ir printed C");
     free(out);
     free(err);
-    ck_assert_int_eq(dxc("--emit=ir -o m.ir m.dx", NULL, NULL), 0);
+    ck_assert_int_eq(cr_dxc("--emit=ir -o m.ir m.dx", NULL, NULL), 0);
     char *ir = tu_read(tu_path("m.ir"), NULL);
     ck_assert_ptr_nonnull(ir);
     ck_assert_msg(strstr(ir, "fn f_grad"), "%s", ir);
@@ -264,7 +256,7 @@ END_TEST
 START_TEST(test_emit_dot)
 {
     char *out = NULL, *err = NULL;
-    ck_assert_int_eq(dxc("m.dx --emit=dot -o m.gv", NULL, NULL), 0);
+    ck_assert_int_eq(cr_dxc("m.dx --emit=dot -o m.gv", NULL, NULL), 0);
     char *gv = tu_read(tu_path("m.gv"), NULL);
     ck_assert_ptr_nonnull(gv);
     ck_assert_msg(match("^(strict )?digraph", gv), "not a digraph: %.200s", gv);
@@ -294,7 +286,7 @@ START_TEST(test_emit_dot)
     } else {
         fprintf(stderr, "test_emit_dot: graphviz's dot not installed; dot -Tsvg skipped\n");
     }
-    ck_assert_int_eq(dxc("m.dx --emit=dot", &out, &err), 0);
+    ck_assert_int_eq(cr_dxc("m.dx --emit=dot", &out, &err), 0);
     ck_assert_msg(out && strstr(out, "digraph"), "%s", out);
     free(out);
     free(err);
@@ -308,7 +300,7 @@ END_TEST
 static char *expected_c(void)
 {
     char *out = NULL;
-    ck_assert_int_eq(dxc("m.dx", &out, NULL), 0);
+    ck_assert_int_eq(cr_dxc("m.dx", &out, NULL), 0);
     ck_assert_ptr_nonnull(out);
     return out;
 }
@@ -345,7 +337,7 @@ START_TEST(test_output_clash)
     const char *src = tu_read(tu_path("m.dx"), NULL);
     ck_assert_int_eq(sh("ln -s m.dx lm.c && echo old > e.c%s", ""), 0);
     char *out = NULL, *err = NULL;
-    ck_assert_int_eq(dxc(clash_args[_i], &out, &err), 1);
+    ck_assert_int_eq(cr_dxc(clash_args[_i], &out, &err), 1);
     ck_assert_msg(err && match("^dxc: error: .*(input file|same file|standard output)", err),
                   "dxc %s: %s", clash_args[_i], err);
     ck_assert_msg(!out || !*out, "dxc %s printed: %s", clash_args[_i], out);
@@ -391,7 +383,7 @@ START_TEST(test_output_symlink)
                         "ln -s ../sub/new.c sub/dangling.c && ln -s link.c twice.c%s",
                         ""),
                      0);
-    ck_assert_int_eq(dxc("m.dx -o twice.c --header sub/dangling.c", NULL, NULL), 0);
+    ck_assert_int_eq(cr_dxc("m.dx -o twice.c --header sub/dangling.c", NULL, NULL), 0);
     ck_assert_int_eq(sh("test -L link.c && test -L twice.c && test -L sub/dangling.c%s", ""), 0);
     assert_file("sub/real.c", want);
     char *h = tu_read(tu_path("sub/new.c"), NULL);
@@ -400,7 +392,7 @@ START_TEST(test_output_symlink)
     /* a loop of links is an error, not a hang */
     ck_assert_int_eq(sh("ln -s loop1 loop2 && ln -s loop2 loop1%s", ""), 0);
     char *err = NULL;
-    ck_assert_int_eq(dxc("m.dx -o loop1", NULL, &err), 1);
+    ck_assert_int_eq(cr_dxc("m.dx -o loop1", NULL, &err), 1);
     ck_assert_msg(err && match("^dxc: error: cannot write 'loop1'", err), "%s", err);
     free(err);
     assert_no_temp();
@@ -421,21 +413,21 @@ START_TEST(test_output_fifo_device)
     ck_assert_int_eq(sh("%s", cmd), 0);
     ck_assert_int_eq(sh("test -p ff%s", ""), 0);
     assert_file("got.c", want);
-    ck_assert_int_eq(dxc("m.dx -o /dev/null --header /dev/null", NULL, NULL), 1); /* the same file */
-    ck_assert_int_eq(dxc("m.dx -o /dev/null", NULL, NULL), 0);
+    ck_assert_int_eq(cr_dxc("m.dx -o /dev/null --header /dev/null", NULL, NULL), 1); /* the same file */
+    ck_assert_int_eq(cr_dxc("m.dx -o /dev/null", NULL, NULL), 0);
     ck_assert_int_eq(sh("test -c /dev/null%s", ""), 0);
     /* /dev/stdout (a link to the caller's pipe) and "-" are standard output */
     char *out = NULL;
-    ck_assert_int_eq(dxc("m.dx -o /dev/stdout", &out, NULL), 0);
+    ck_assert_int_eq(cr_dxc("m.dx -o /dev/stdout", &out, NULL), 0);
     ck_assert_msg(out && !strcmp(out, want), "-o /dev/stdout: %.200s", out);
     free(out);
-    ck_assert_int_eq(dxc("-o - m.dx", &out, NULL), 0);
+    ck_assert_int_eq(cr_dxc("-o - m.dx", &out, NULL), 0);
     ck_assert_msg(out && !strcmp(out, want), "-o -: %.200s", out);
     free(out);
     /* a directory is an error */
     char *err = NULL;
     ck_assert_int_eq(sh("mkdir dir%s", ""), 0);
-    ck_assert_int_eq(dxc("m.dx -o dir", NULL, &err), 1);
+    ck_assert_int_eq(cr_dxc("m.dx -o dir", NULL, &err), 1);
     ck_assert_msg(err && match("^dxc: error: cannot write 'dir': it is a directory", err), "%s", err);
     free(err);
     free(want);
@@ -448,12 +440,12 @@ START_TEST(test_output_untouched_on_error)
 {
     ck_assert_int_eq(sh("echo old > a.c && echo old > a.h && printf 'fn f(x) = y\\n' > bad.dx%s", ""),
                      0);
-    ck_assert_int_eq(dxc("bad.dx -o a.c --header a.h", NULL, NULL), 1);
-    ck_assert_int_eq(dxc("m.dx -o a.c --header no/such/dir/a.h", NULL, NULL), 1);
+    ck_assert_int_eq(cr_dxc("bad.dx -o a.c --header a.h", NULL, NULL), 1);
+    ck_assert_int_eq(cr_dxc("m.dx -o a.c --header no/such/dir/a.h", NULL, NULL), 1);
     assert_file("a.c", "old\n");
     assert_file("a.h", "old\n");
     char *out = NULL;
-    ck_assert_int_eq(dxc("bad.dx", &out, NULL), 1);
+    ck_assert_int_eq(cr_dxc("bad.dx", &out, NULL), 1);
     ck_assert_msg(!out || !*out, "a failed compilation printed: %s", out);
     free(out);
     assert_no_temp();
@@ -464,14 +456,14 @@ END_TEST
 START_TEST(test_stdin_input)
 {
     char *want = expected_c(), *out = NULL, *err = NULL;
-    ck_assert_int_eq(dxc("- < m.dx", &out, NULL), 0);
+    ck_assert_int_eq(cr_dxc("- < m.dx", &out, NULL), 0);
     ck_assert_ptr_nonnull(out);
     const char *a = strchr(want, '\n'), *b = strchr(out, '\n');
     ck_assert_msg(a && b && !strcmp(a, b), "from stdin:\n%.300s", out);
     ck_assert_msg(strstr(out, "from <stdin>"), "%.200s", out);
     free(out);
     ck_assert_int_eq(sh("printf 'fn f(x) = y\\n' > bad.dx%s", ""), 0);
-    ck_assert_int_eq(dxc("-o s.c - < bad.dx", NULL, &err), 1);
+    ck_assert_int_eq(cr_dxc("-o s.c - < bad.dx", NULL, &err), 1);
     ck_assert_msg(err && match("^<stdin>:1:11: error: ", err), "%s", err);
     ck_assert_ptr_null(tu_read(tu_path("s.c"), NULL));
     free(err);

@@ -721,20 +721,12 @@ static const char big_dx[] =
     "\n"
     "fn g(u) = u * u * 3\n";
 
-static int dxc(const char *args, char **out, char **err)
-{
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "cd '%s' && timeout %d '%s' %s", tu_tmpdir(),
-             getenv("DX_SANITIZED") ? 600 : 60, tu_dxc(), args);
-    return tu_run(cmd, out, err);
-}
-
 START_TEST(test_dx_big_tape)
 {
     ck_assert_int_eq(tu_write(tu_path("big.dx"), big_dx, (size_t)-1), 0);
     ck_assert_int_eq(tu_write(tu_path("big.c"), "old\n", (size_t)-1), 0);
     char *out = NULL, *err = NULL;
-    ck_assert_int_eq(dxc("big.dx -o big.c", &out, &err), 1);
+    ck_assert_int_eq(cr_dxc("big.dx -o big.c", &out, &err), 1);
     ck_assert_msg(strstr(err, "big.dx:2:4: error: 'f_grad' needs 8000000000 bytes of local arrays, "
                               "over the stack budget of 1048576 bytes (the largest, the tape of the "
                               "for loop on line 4, takes 8000000000 bytes); use --workspace or "
@@ -748,7 +740,7 @@ START_TEST(test_dx_big_tape)
     free(err);
 
     /* --only: the rest of the file compiles */
-    ck_assert_int_eq(dxc("big.dx --only=g -o big.c --header big.h", &out, &err), 0);
+    ck_assert_int_eq(cr_dxc("big.dx --only=g -o big.c --header big.h", &out, &err), 0);
     char *code = tu_read(tu_path("big.c"), NULL);
     ck_assert_msg(strstr(code, "double g_grad(double u, double *u_bar)") && !strstr(code, "f_grad"),
                   "%s", code);
@@ -768,13 +760,13 @@ START_TEST(test_dx_big_tape)
     ck_assert_str_eq(out, "12 12\n");
     free(out);
     free(err);
-    ck_assert_int_eq(dxc("big.dx --only=g,h -o big.c", &out, &err), 1);
+    ck_assert_int_eq(cr_dxc("big.dx --only=g,h -o big.c", &out, &err), 1);
     ck_assert_str_eq(err, "dxc: error: --only: no function 'h' in 'big.dx'\n");
     free(out);
     free(err);
 
     /* --workspace: f_grad_ws with an 8 GB workspace (compiled, not run) */
-    ck_assert_int_eq(dxc("big.dx --workspace -o big.c --header big.h", &out, &err), 0);
+    ck_assert_int_eq(cr_dxc("big.dx --workspace -o big.c --header big.h", &out, &err), 0);
     char *hdr = tu_read(tu_path("big.h"), NULL);
     ck_assert_msg(strstr(hdr, "#define f_grad_WS_BYTES 8000000000\n") &&
                       strstr(hdr, "f_grad is not generated") &&
@@ -812,7 +804,7 @@ START_TEST(test_dx_spring_workspace)
 {
     ck_assert_int_eq(tu_write(tu_path("spring.dx"), spring_dx, (size_t)-1), 0);
     char *out = NULL, *err = NULL;
-    ck_assert_int_eq(dxc("spring.dx --stats -o spring.c", &out, &err), 0);
+    ck_assert_int_eq(cr_dxc("spring.dx --stats -o spring.c", &out, &err), 0);
     ck_assert_msg(strstr(err, "spring_grad: tape 160000 bytes, stack ~1600") && !strstr(err, "workspace"),
                   "%s", err);
     ck_assert_msg(strstr(err, "spring: tape 0 bytes, stack ~") && count(err, "\n") == 4, "%s", err);
@@ -824,7 +816,7 @@ START_TEST(test_dx_spring_workspace)
         char args[256];
         snprintf(args, sizeof args, "spring.dx --stats --workspace %s -o spring.c --header spring.h",
                  fl ? "--real=float" : "");
-        ck_assert_int_eq(dxc(args, &out, &err), 0);
+        ck_assert_int_eq(cr_dxc(args, &out, &err), 0);
         ck_assert_msg(strstr(err, fl ? "spring_grad: tape 80000 bytes, stack ~8" : "spring_grad: tape 160000 bytes, stack ~16") &&
                           strstr(err, fl ? "(workspace variant spring_grad_ws: 80000 bytes in work, stack ~"
                                          : "(workspace variant spring_grad_ws: 160000 bytes in work, stack ~"),
@@ -879,13 +871,13 @@ START_TEST(test_dx_tape_option)
     const char *want[3] = {"rnn_grad: tape 384 bytes", "rnn_grad: tape 384 bytes", "rnn_grad: tape 168 bytes"};
     for (int k = 0; k < 3; k++) {
         char *out = NULL, *err = NULL;
-        ck_assert_int_eq(dxc(args[k], &out, &err), 0);
+        ck_assert_int_eq(cr_dxc(args[k], &out, &err), 0);
         ck_assert_msg(strstr(err, want[k]), "%s: %s", args[k], err);
         free(out);
         free(err);
     }
     char *out = NULL, *err = NULL;
-    ck_assert_int_eq(dxc("rnn.dx --tape=tiny -o rnn.c", &out, &err), 1);
+    ck_assert_int_eq(cr_dxc("rnn.dx --tape=tiny -o rnn.c", &out, &err), 1);
     ck_assert_msg(strstr(err, "unknown option '--tape=tiny'"), "%s", err);
     free(out);
     free(err);
@@ -896,7 +888,7 @@ START_TEST(test_dx_dot)
 {
     ck_assert_int_eq(tu_write(tu_path("loops.dx"), loops_dx, (size_t)-1), 0);
     char *out = NULL, *err = NULL;
-    ck_assert_int_eq(dxc("loops.dx --emit=dot", &out, &err), 0);
+    ck_assert_int_eq(cr_dxc("loops.dx --emit=dot", &out, &err), 0);
     ck_assert_msg(strstr(out, "label=\"for 0..100\"") && strstr(out, "label=\"for 0..100 (backwards)\"") &&
                       strstr(out, "[label=\"init\"]") && strstr(out, "label=\"x = carry\""),
                   "%.3000s", out);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cgrun.h"
 #include "testutil.h"
 
 /* The passes, in order, and the entry points that exist after each. */
@@ -53,21 +54,13 @@ static void teardown(void)
     tu_cleanup();
 }
 
-static int dxc(const char *args, char **out, char **err)
-{
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "cd '%s' && timeout 60 '%s' %s", tu_tmpdir(), tu_dxc(), args);
-    int st = tu_run(cmd, out, err);
-    ck_assert_msg(st != -1, "dxc %s crashed", args);
-    return st;
-}
 
 /* The IR dxc prints after pass k of t.dx. */
 static char *ir_after(int k)
 {
     char args[256], *out = NULL, *err = NULL;
     snprintf(args, sizeof args, "--emit=ir=%s t.dx", passes[k].name);
-    int st = dxc(args, &out, &err);
+    int st = cr_dxc(args, &out, &err);
     ck_assert_msg(st == 0 && out && (!err || !*err), "dxc %s: status %d, stderr: %s", args, st, err);
     free(err);
     return out;
@@ -120,7 +113,7 @@ END_TEST
 START_TEST(test_last_is_final)
 {
     char *last = ir_after(NPASSES - 1), *final = NULL;
-    ck_assert_int_eq(dxc("--emit=ir t.dx", &final, NULL), 0);
+    ck_assert_int_eq(cr_dxc("--emit=ir t.dx", &final, NULL), 0);
     ck_assert_str_eq(last, final);
     free(last);
     free(final);
@@ -131,10 +124,10 @@ END_TEST
 START_TEST(test_vjp_has_no_hvp)
 {
     char *out = NULL;
-    ck_assert_int_eq(dxc("--emit=ir=transpose v.dx", &out, NULL), 0);
+    ck_assert_int_eq(cr_dxc("--emit=ir=transpose v.dx", &out, NULL), 0);
     ck_assert_msg(out && names(out, "v_vjp") && !names(out, "v_grad"), "%s", out);
     free(out);
-    ck_assert_int_eq(dxc("--emit=ir=store-hvp v.dx", &out, NULL), 0);
+    ck_assert_int_eq(cr_dxc("--emit=ir=store-hvp v.dx", &out, NULL), 0);
     ck_assert_msg(out && names(out, "v_vjp") && !names(out, "v_hvp"), "%s", out);
     free(out);
 }
@@ -150,7 +143,7 @@ START_TEST(test_unknown_pass)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char args[128], *out = NULL, *err = NULL;
         snprintf(args, sizeof args, "%s t.dx -o t.ir", bad[i]);
-        ck_assert_int_eq(dxc(args, &out, &err), 1);
+        ck_assert_int_eq(cr_dxc(args, &out, &err), 1);
         TuBuf line = {0};
         tu_bprintf(&line, "dxc: error: %s: unknown pass; the passes are %s\n", bad[i], want.s);
         ck_assert_msg(err && !strcmp(err, line.s), "dxc %s:\n%s\nwanted:\n%s", args, err, line.s);
@@ -168,19 +161,19 @@ END_TEST
 START_TEST(test_stop_options)
 {
     char *out = NULL, *err = NULL;
-    ck_assert_int_eq(dxc("--emit=ir=lower --header t.h t.dx", &out, &err), 1);
+    ck_assert_int_eq(cr_dxc("--emit=ir=lower --header t.h t.dx", &out, &err), 1);
     ck_assert_msg(err && strstr(err, "dxc: error: --emit=ir=lower stops after that pass"), "%s", err);
     free(out);
     free(err);
-    ck_assert_int_eq(dxc("--stats --emit=ir=transpose t.dx", &out, &err), 1);
+    ck_assert_int_eq(cr_dxc("--stats --emit=ir=transpose t.dx", &out, &err), 1);
     ck_assert_msg(err && strstr(err, "dxc: error: --emit=ir=transpose"), "%s", err);
     free(out);
     free(err);
-    ck_assert_int_eq(dxc("--emit=ir=lower --emit=c t.dx", &out, NULL), 0);
+    ck_assert_int_eq(cr_dxc("--emit=ir=lower --emit=c t.dx", &out, NULL), 0);
     ck_assert_msg(out && strstr(out, "#include <math.h>"), "%s", out);
     free(out);
     ck_assert_int_eq(tu_write(tu_path("two.dx"), "fn sqr(x) = x * x\nfn plus(x) = sqr(x) + 1\n", (size_t)-1), 0);
-    ck_assert_int_eq(dxc("--only=plus --emit=ir=linearize two.dx", &out, NULL), 0);
+    ck_assert_int_eq(cr_dxc("--only=plus --emit=ir=linearize two.dx", &out, NULL), 0);
     ck_assert_msg(out && names(out, "plus_jvp") && !names(out, "sqr") && !names(out, "sqr_jvp"), "%s", out);
     free(out);
 }
@@ -191,7 +184,7 @@ END_TEST
 START_TEST(test_documented)
 {
     char *help = NULL, path[1024];
-    ck_assert_int_eq(dxc("--help", &help, NULL), 0);
+    ck_assert_int_eq(cr_dxc("--help", &help, NULL), 0);
     const char *docs[] = {"docs/dxc.1", "docs/language.md", "README.md"};
     char *text[3];
     for (int d = 0; d < 3; d++) {
@@ -224,7 +217,7 @@ END_TEST
 START_TEST(test_no_dx_dump)
 {
     char *plain = NULL, *out = NULL, *err = NULL;
-    ck_assert_int_eq(dxc("t.dx", &plain, NULL), 0);
+    ck_assert_int_eq(cr_dxc("t.dx", &plain, NULL), 0);
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "cd '%s' && DX_DUMP=1 '%s' t.dx", tu_tmpdir(), tu_dxc());
     ck_assert_int_eq(tu_run(cmd, &out, &err), 0);
