@@ -1349,7 +1349,8 @@ static const Source *rebuild_source(Reader *R)
 {
     if (!R->path)
         return NULL;
-    qsort(R->lines.p, (size_t)R->lines.n, sizeof(SrcLine), by_number);
+    if (R->lines.n)
+        qsort(R->lines.p, (size_t)R->lines.n, sizeof(SrcLine), by_number);
     size_t len = 0;
     int at = 1;
     for (int i = 0; i < R->lines.n; i++) {
