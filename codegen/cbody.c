@@ -26,6 +26,7 @@
  */
 #include "cgen.h"
 
+#include <ctype.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -625,6 +626,120 @@ static int declared_before(const Cg *c, Ref v)
 static int is_bar_output(const Cg *c, Ref v)
 {
     return c->bar[cg_var_of(c, v)];
+}
+
+/* The primal instruction whose rule made v (--explain): one of op
+ * rule_op on v's line that no rule made, in v's region or at the top
+ * level (where its operands have their C names), preferring one that shares an
+ * operand with v, then the last before v; NOREF if there is none. */
+static Ref rule_source(const Cg *c, Ref v)
+{
+    const Fn *f = c->f;
+    const Inst *in = &f->v.p[v];
+    Ref best = NOREF;
+    int top = -1;
+    for (Ref u = 0; u < f->v.n; u++) {
+        const Inst *p = &f->v.p[u];
+        if (p->op != in->rule_op || p->rule_op || p->role != ROLE_PRIMAL || p->line != in->line ||
+            (p->parent != in->parent && p->parent != f->body))
+            continue;
+        int score = u < v;
+        for (int i = 0; i < op_info[p->op].nargs; i++)
+            for (int j = 0; j < op_info[in->op].nargs; j++)
+                if (in->arg[j] != NOREF && (in->arg[j] == u || in->arg[j] == p->arg[i]))
+                    score += 2;
+        if (score >= top) {
+            top = score;
+            best = u;
+        }
+    }
+    return best;
+}
+
+/* Can expr() write scalar v here: a variable with its C name, or an
+ * inlined arithmetic or maths expression of such (depth levels deep)? */
+static int writable(const Cg *c, Ref v, int depth)
+{
+    if (v == NOREF || depth == 0)
+        return 0;
+    v = cg_resolve(c, v);
+    const Inst *in = &c->f->v.p[v];
+    if (in->ty.rank)
+        return 0;
+    if (!cg_inlined(c, v))
+        return c->cname[cg_var_of(c, v)] != NULL;
+    if (in->op == OP_CONST)
+        return 1;
+    if (op_info[in->op].kind == K_CTL || op_info[in->op].nargs < 0)
+        return 0;
+    for (int i = 0; i < op_info[in->op].nargs; i++)
+        if (!writable(c, in->arg[i], depth - 1))
+            return 0;
+    return 1;
+}
+
+/* The C text of scalar value v, as an expression would write it (NULL
+ * where it cannot: see writable); writing it changes nothing in the
+ * output. */
+static const char *c_text(Cg *c, Ref v)
+{
+    if (!writable(c, v, 6))
+        return NULL;
+    int used[H_COUNT];
+    memcpy(used, c->helper_used, sizeof used);
+    Str s = {0};
+    expr(c, &s, v, P_ANY);
+    memcpy(c->helper_used, used, sizeof used);
+    const char *t = arena_printf(c->p->arena, "%s", s.p ? s.p : "");
+    free(s.p);
+    return t;
+}
+
+/* x_bar for a value named x in the source or in C, else adj(t) for the
+ * adjoint of the expression t. */
+static const char *bar_of(Cg *c, Ref v, const char *t)
+{
+    const char *n = c->f->v.p[v].name;
+    if (n)
+        return arena_printf(c->p->arena, "%s_bar", n);
+    for (const char *q = t; *q; q++)
+        if (!isalnum((unsigned char)*q) && *q != '_')
+            return arena_printf(c->p->arena, "adj(%s)", t);
+    return arena_printf(c->p->arena, "%s_bar", t);
+}
+
+/* With --explain, the chain-rule step of the gradient's statement that
+ * computes v ("line 3: p = sigmoid(z); dp/dz = ..., so z_bar += ..."),
+ * or NULL: no --explain, not a gradient, or made by no rule.  out: v is
+ * copied to a gradient output (it accumulates, whatever its role). */
+static const char *explain_note(Cg *c, Ref v, int out)
+{
+    const Inst *in = &c->f->v.p[v];
+    if (in->op == OP_ADD && (in->flags & IF_ACC) && !in->rule_op && cg_inlined(c, in->arg[1])) {
+        v = cg_resolve(c, in->arg[1]); /* x_bar += t: t says the step */
+        in = &c->f->v.p[v];
+        out = 1;
+    }
+    if (!c->o->explain || (c->f->kind != FN_GRAD && c->f->kind != FN_VJP) || !in->rule_op ||
+        in->rule_arg < 0 || in->role == ROLE_TANGENT)
+        return NULL;
+    Ref p = rule_source(c, v);
+    if (p == NOREF)
+        return NULL;
+    const Inst *src = &c->f->v.p[p];
+    CgExplain e = {(Op)src->op, in->rule_arg, src->n, in->line, NULL, {NULL, NULL, NULL}, NULL, NULL};
+    for (int i = 0; i < op_info[src->op].nargs; i++)
+        if (!(e.arg[i] = c_text(c, src->arg[i])))
+            return NULL;
+    const char *y = c_text(c, p);
+    if (!y)
+        return NULL;
+    e.y = cg_inlined(c, p) ? NULL : y;
+    if (out || in->role == ROLE_ADJOINT || is_bar_output(c, v)) {
+        e.xbar = bar_of(c, src->arg[e.k], e.arg[e.k]);
+        e.ybar = e.y || c->f->v.p[p].name ? bar_of(c, p, y) : NULL;
+    }
+    return cg_explain_text(c->p->arena, &e);
 }
 
 /* The size of an array declaration: `128 * 784`; the product when it
@@ -1272,6 +1387,8 @@ static void emit_region(Cg *c, const Region *r)
             f->v.p[cg_var_of(c, in->arg[0])].op == OP_ZEROS)
             stmt_end_note(c, arena_printf(c->p->arena, "%s, recorded by the forward pass",
                                           tape_what(c, cg_var_of(c, in->arg[0]), in->ix[0])));
+        else if (explain_note(c, id, 0))
+            stmt_end_note(c, explain_note(c, id, 0));
         else
             stmt_end(c);
     }
@@ -1292,7 +1409,11 @@ static void output_copy(Cg *c, int i)
     begin_stmt(c, line);
     cg_putf(&c->body, "*%s = ", c->out_names[i]);
     expr(c, &c->body, v, P_ANY);
-    stmt_end(c);
+    const char *note = cg_inlined(c, v) ? explain_note(c, v, 1) : NULL; /* not a variable's copy */
+    if (note)
+        stmt_end_note(c, note);
+    else
+        stmt_end(c);
 }
 
 void cg_body(Cg *c, Str *decl)

@@ -9,6 +9,7 @@
  *              variables, their names, where arrays live (cg_prepare).
  *   cbody.c    its statements: expressions, loops, the source lines
  *              they come from (cg_body).
+ *   cexplain.c the chain-rule comments of --explain.
  *   cgen.c     the file around the bodies: entry points and their
  *              signatures, the stack budget and the workspace variants,
  *              helpers, the header (cg_c, cg_header, cg_check).
@@ -37,6 +38,21 @@ typedef struct {
 
 int cg_names_has(const Names *ns, const char *s);
 void cg_names_add(Names *ns, const char *s);
+
+/* One statement a derivative rule made, for --explain: the rule's op, the
+ * operand k it differentiates by, POWI's exponent n, the source line, the
+ * C text of the result (NULL: write the op's form) and of the operands,
+ * and where the adjoint accumulates (xbar += ybar * d; xbar NULL: a local
+ * derivative the forward pass computes). */
+typedef struct {
+    Op op;
+    int k, n, line;
+    const char *y, *arg[3], *xbar, *ybar;
+} CgExplain;
+
+/* The comment text for e ("line 3: p = sigmoid(z); dp/dz = ..."), safe
+ * inside a C comment, or NULL where the op has no rule for operand k. */
+const char *cg_explain_text(Arena *A, const CgExplain *e);
 
 enum { H_SIGMOID, H_SOFTPLUS, H_COUNT };
 

@@ -20,6 +20,7 @@ typedef struct CgOpts {
     const char *header;     /* --header: its file name, for the guard */
     long long stack_budget; /* bytes; CG_STACK_BUDGET unless told */
     int workspace;          /* --workspace: add the f_ws variants */
+    int explain;            /* --explain: chain-rule comments (only comments change) */
 } CgOpts;
 
 /* Errors that stop cg_c before it writes anything: an entry point whose

@@ -29,6 +29,7 @@ typedef struct {
     int workspace;
     int small_tape;
     int stats;
+    int explain;
     const char *only;   /* --only: comma-separated function names */
     long long stack_budget;
     int status;
@@ -75,6 +76,9 @@ static const char usage[] =
     "                     spring_grad: tape 160000 bytes, stack ~160088 bytes\n"
     "                   with --workspace, followed on that line by\n"
     "                     (workspace variant spring_grad_ws: 160000 bytes in work, stack ~88 bytes)\n"
+    "  --explain        comment each statement of a gradient a derivative rule\n"
+    "                   made with the chain-rule step it takes, in the\n"
+    "                   source's names (only comments change)\n"
     "  --help           show this help\n"
     "  --version        show the version\n"
     "\n"
@@ -178,6 +182,8 @@ static int parse_args(int argc, char **argv, Options *o)
             o->workspace = 1;
         } else if (!strcmp(a, "--stats")) {
             o->stats = 1;
+        } else if (!strcmp(a, "--explain")) {
+            o->explain = 1;
         } else if (!strncmp(a, "--only=", 7)) {
             o->only = a + 7;
         } else if (!strncmp(a, "--stack-budget=", 15)) {
@@ -262,7 +268,7 @@ static int compile(Options *o)
     Diag d = {0};
     d.src = &src;
     Arena *a = arena_new();
-    CgOpts co = {o->use_float, src.path, o->header, o->stack_budget, o->workspace};
+    CgOpts co = {o->use_float, src.path, o->header, o->stack_budget, o->workspace, o->explain};
     OutFile out = {0}, hdr = {0}, stats = {0};
     OutFile *outs[2] = {&out, &hdr};
     int status = 1;

@@ -1,0 +1,173 @@
+/*
+ * test_explain.c - dxc --explain: the chain-rule comments of the
+ * gradients.  The exact comments of the seed examples and of a sigmoid;
+ * only comments change (every model and example, compared with comments
+ * stripped by the preprocessor); comments stay ASCII C whatever the
+ * names, and the code compiles under gcc and clang with -Werror.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cgrun.h"
+#include "testutil.h"
+
+static void setup(void)
+{
+    tu_tmpdir();
+}
+
+static void teardown(void)
+{
+    tu_cleanup();
+}
+
+/* dxc ARGS in the temporary directory; its standard output. */
+static char *dxc_out(const char *args)
+{
+    char *out = NULL, *err = NULL;
+    ck_assert_msg(cr_dxc(args, &out, &err) == 0, "dxc %s: %s", args, err ? err : "");
+    free(err);
+    return out;
+}
+
+/* The C of dxc --explain FILE (under the source tree) holds want. */
+static void says(const char *file, const char *want)
+{
+    char args[1024];
+    snprintf(args, sizeof args, "--explain '%s/%s'", tu_root(), file);
+    char *out = dxc_out(args);
+    ck_assert_msg(out && strstr(out, want), "%s: no\n%s\nin:\n%s", file, want, out);
+    free(out);
+}
+
+START_TEST(test_explain_seeds)
+{
+    says("examples/square.dx",
+         "    *x_bar = 2.0 * x;  /* line 2: y = x^2; dy/dx = 2*x, so x_bar += y_bar * 2*x */\n");
+    says("examples/neuron.dx",
+         "    double drelu = t1 > 0.0 ? 1.0 : 0.0;  /* line 2: y = relu(t1); dy/dt1 = (t1 > 0 ? 1 : 0) */\n");
+    says("examples/neuron.dx",
+         "    *w_bar = drelu * x;  /* line 2: d(x * w)/dw = x, so w_bar += adj(x * w) * x */\n");
+    says("examples/neuron.dx", "    double t2 = y_bar * drelu;  /* line 2: y = relu(t1); dy/dt1 = (t1 > 0 ? 1 : 0), "
+                               "so t1_bar += y_bar * (t1 > 0 ? 1 : 0) */\n");
+    says("examples/neuron.dx", "    *b_bar = drelu;\n"); /* a copy of drelu: no rule of its own */
+    says("examples/neuron.dx", "    double y_bar = 0.5 * (2.0 * err);  /* line 7: d(err^2)/derr = 2*err, "
+                               "so err_bar += adj(err^2) * 2*err */\n");
+    /* (a + b) * c: the optimiser leaves no statement a rule made (the
+     * adjoints are c, c and s themselves), so the gradient is as without
+     * the option */
+    char args[1024];
+    snprintf(args, sizeof args, "'%s/examples/graph.dx'", tu_root());
+    char *plain = dxc_out(args);
+    snprintf(args, sizeof args, "--explain '%s/examples/graph.dx'", tu_root());
+    char *expl = dxc_out(args);
+    ck_assert_str_eq(plain, expl);
+    free(plain);
+    free(expl);
+}
+END_TEST
+
+START_TEST(test_explain_sigmoid)
+{
+    ck_assert_int_eq(tu_write(tu_path("s.dx"),
+                              "fn logit(w, b, data x) {\n"
+                              "    z = w * x + b\n"
+                              "    p = sigmoid(z)\n"
+                              "    return log(p) + z\n"
+                              "}\n",
+                              (size_t)-1),
+                     0);
+    char *out = dxc_out("--explain s.dx");
+    const char *want[] = {
+        "    double dsigmoid = p * dx_sigmoid(-z);  /* line 3: p = sigmoid(z); dp/dz = p*(1 - p) */\n",
+        "    double dlog = 1.0 / p;  /* line 4: d(log(p))/dp = 1/p */\n",
+        "    double z_bar = 1.0 + dlog * dsigmoid;  /* line 3: p = sigmoid(z); dp/dz = p*(1 - p), "
+        "so z_bar += p_bar * p*(1 - p) */\n",
+        "    *w_bar = z_bar * x;  /* line 2: d(w * x)/dw = x, so w_bar += adj(w * x) * x */\n",
+        "    *b_bar = z_bar;\n",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        ck_assert_msg(strstr(out, want[i]), "no\n%s\nin:\n%s", want[i], out);
+    free(out);
+}
+END_TEST
+
+/* With and without --explain, file f compiles to the same C once the
+ * preprocessor strips the comments (gcc -fpreprocessed). */
+static void same_code(const char *f)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && '%s' '%s' -o a.c && '%s' --explain '%s' -o b.c && "
+             "gcc -fpreprocessed -dD -E -P a.c > a.i && gcc -fpreprocessed -dD -E -P b.c > b.i && "
+             "cmp -s a.i b.i",
+             tu_tmpdir(), tu_dxc(), f, tu_dxc(), f);
+    char *err = NULL;
+    int st = tu_run(cmd, NULL, &err);
+    ck_assert_msg(st == 0, "%s: the code differs with --explain: %s", f, err ? err : "");
+    free(err);
+}
+
+START_TEST(test_explain_only_comments)
+{
+    const char *files[] = {"examples/square.dx", "examples/neuron.dx", "examples/mlp.dx",
+                           "tests/models/logistic.dx", "tests/models/lstm.dx", "tests/models/rnn.dx",
+                           "tests/models/gmm.dx", "tests/models/spring.dx", "tests/models/sinx.dx",
+                           "tests/models/matfn.dx", "tests/models/nested.dx", "tests/models/flip.dx",
+                           "tests/models/mlp.dx"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char p[1024];
+        snprintf(p, sizeof p, "%s/%s", tu_root(), files[i]);
+        same_code(p);
+    }
+}
+END_TEST
+
+START_TEST(test_explain_odd_names)
+{
+    ck_assert_int_eq(tu_write(tu_path("odd.dx"),
+                              "fn f(int, _, x__bar, data y_bar) {\n"
+                              "    double = int * _ / x__bar  # a */ comment /* \xc3\xa9\n"
+                              "    p = sigmoid(double)\n"
+                              "    return p ^ 3 / y_bar + max(_, int) - abs(x__bar) + atan2(int, _)"
+                              " + hypot(_, x__bar) + min(p, 2) + tanh(_) * exp(int) / sqrt(x__bar)\n"
+                              "}\n",
+                              (size_t)-1),
+                     0);
+    free(dxc_out("--explain odd.dx -o odd.c"));
+    char *out = tu_read(tu_path("odd.c"), NULL);
+    ck_assert_ptr_nonnull(out);
+    ck_assert_msg(strstr(out, "dp/ddouble_ = p*(1 - p), so double_bar += p_bar * p*(1 - p) */"), "%s", out);
+    for (const char *q = out; *q; q++)
+        ck_assert_msg((unsigned char)*q < 0x80, "non-ASCII output:\n%s", out);
+    free(out);
+    const char *cc[] = {"gcc", "clang"};
+    for (int i = 0; i < 2; i++) {
+        char cmd[1024];
+        snprintf(cmd, sizeof cmd,
+                 "cd '%s' && %s -std=c99 -Wall -Wextra -Wpedantic -Werror -c odd.c -o odd.o", tu_tmpdir(),
+                 cc[i]);
+        char *err = NULL;
+        ck_assert_msg(tu_run(cmd, NULL, &err) == 0, "%s: %s", cc[i], err ? err : "");
+        free(err);
+    }
+}
+END_TEST
+
+Suite *suite_explain(void);
+
+Suite *suite_explain(void)
+{
+    Suite *s = suite_create("explain");
+    TCase *tc = tcase_create("explain");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_explain_seeds);
+    tcase_add_test(tc, test_explain_sigmoid);
+    tcase_add_test(tc, test_explain_only_comments);
+    tcase_add_test(tc, test_explain_odd_names);
+    suite_add_tcase(s, tc);
+    return s;
+}
