@@ -35,10 +35,9 @@ static void each_fn(const Program *p, void (*fn)(void *, const Fn *), void *arg)
 {
     for (int i = 0; i < p->units.n; i++) {
         const Unit *u = &p->units.p[i];
-        const Fn *fs[] = {u->primal, u->grad, u->jvp, u->hvp};
-        for (size_t k = 0; k < 4; k++)
-            if (fs[k])
-                fn(arg, fs[k]);
+        Fn *fs[4];
+        for (int k = 0, n = ir_unit_fns(u, fs); k < n; k++)
+            fn(arg, fs[k]);
     }
 }
 

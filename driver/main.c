@@ -268,7 +268,12 @@ static int compile(Options *o)
     Diag d = {0};
     d.src = &src;
     Arena *a = arena_new();
-    CgOpts co = {o->use_float, src.path, o->header, o->stack_budget, o->workspace, o->explain};
+    CgOpts co = {.use_float = o->use_float,
+                 .src_path = src.path,
+                 .header = o->header,
+                 .stack_budget = o->stack_budget,
+                 .workspace = o->workspace,
+                 .explain = o->explain};
     OutFile out = {0}, hdr = {0}, stats = {0};
     OutFile *outs[2] = {&out, &hdr};
     int status = 1;

@@ -412,6 +412,16 @@ int ir_is_const(Fn *f, Ref r, double k)
     return r != NOREF && f->v.p[r].op == OP_CONST && f->v.p[r].num == k;
 }
 
+int ir_unit_fns(const Unit *u, Fn *fs[4])
+{
+    Fn *all[] = {u->primal, u->grad, u->jvp, u->hvp};
+    int n = 0;
+    for (int k = 0; k < 4; k++)
+        if (all[k])
+            fs[n++] = all[k];
+    return n;
+}
+
 int ir_nresults(const Fn *f, const Region *r, int at)
 {
     Ref id = r->ids.p[at];

@@ -368,6 +368,9 @@ int ir_is_const(Fn *f, Ref r, double k);   /* r is CONST k */
 /* How many RESULTs follow the IF at position `at` of region r (they are
  * r->ids.p[at + 1] onwards). */
 int ir_nresults(const Fn *f, const Region *r, int at);
+/* The entry points of u that exist, in the order the C file holds them
+ * (f, f_grad or f_vjp, f_jvp, f_hvp), into fs; returns how many. */
+int ir_unit_fns(const Unit *u, Fn *fs[4]);
 /* Checks SSA order, operand kinds and region structure; BUG() on failure. */
 void ir_verify(Fn *f);
 

@@ -368,10 +368,8 @@ static void print_source(const Program *p, FILE *out)
         BUG("out of memory");
     for (int u = 0; u < p->units.n; u++) {
         const Unit *un = &p->units.p[u];
-        const Fn *fs[] = {un->primal, un->grad, un->jvp, un->hvp};
-        for (int k = 0; k < 4; k++) {
-            if (!fs[k])
-                continue;
+        Fn *fs[4];
+        for (int k = 0, n = ir_unit_fns(un, fs); k < n; k++) {
             if (fs[k]->line > 0 && fs[k]->line <= nlines)
                 used[fs[k]->line] = 1;
             mark_lines(fs[k], fs[k]->body, used, nlines);
@@ -404,12 +402,10 @@ void ir_print_program(const Program *p, FILE *out)
         fputs(" : ", out);
         put_type(out, un->ret);
         fputs(un->small_tape ? " small_tape\n" : "\n", out);
-        const Fn *fs[] = {un->primal, un->grad, un->jvp, un->hvp};
-        for (int k = 0; k < 4; k++) {
-            if (fs[k]) {
-                fputc('\n', out);
-                ir_print(fs[k], out);
-            }
+        Fn *fs[4];
+        for (int k = 0, n = ir_unit_fns(un, fs); k < n; k++) {
+            fputc('\n', out);
+            ir_print(fs[k], out);
         }
     }
 }

@@ -1303,9 +1303,9 @@ static void place_fn(Reader *R)
     f->src_name = R->unit_name;
     for (int i = 0; i < R->p->units.n; i++) {
         Unit *u = &R->p->units.p[i];
-        const Fn *fs[] = {u->primal, u->jvp, u->grad, u->hvp};
-        for (int k = 0; k < 4; k++)
-            if (fs[k] && !strcmp(fs[k]->name, f->name))
+        Fn *fs[4];
+        for (int k = 0, n = ir_unit_fns(u, fs); k < n; k++)
+            if (!strcmp(fs[k]->name, f->name))
                 fail(R, at, "a second function '%s'", diag_name(R->a, f->name));
     }
     Fn **s = slot(R->unit, f->kind);
@@ -1416,10 +1416,9 @@ int ir_read(Arena *a, Diag *d, const Source *src, Program *out)
     out->src = rebuild_source(R);
     for (int i = 0; i < out->units.n; i++) {
         Unit *u = &out->units.p[i];
-        Fn *fs[] = {u->primal, u->jvp, u->grad, u->hvp};
-        for (int k = 0; k < 4; k++)
-            if (fs[k])
-                fs[k]->src = out->src;
+        Fn *fs[4];
+        for (int k = 0, n = ir_unit_fns(u, fs); k < n; k++)
+            fs[k]->src = out->src;
     }
     return 0;
 }

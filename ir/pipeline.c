@@ -219,10 +219,9 @@ int ir_pass_find(const char *name)
 
 static void verify(Unit *u)
 {
-    Fn *fs[] = {u->primal, u->jvp, u->grad, u->hvp};
-    for (size_t k = 0; k < sizeof fs / sizeof fs[0]; k++)
-        if (fs[k])
-            ir_verify(fs[k]);
+    Fn *fs[4];
+    for (int k = 0, n = ir_unit_fns(u, fs); k < n; k++)
+        ir_verify(fs[k]);
 }
 
 /* ir_passes[1..last] on u, in order; every function of u is verified

@@ -145,7 +145,11 @@ char *cr_check(Program *p, const char *tag, const char *src, int use_float, int 
                double tol)
 {
     char name[128];
-    CgOpts o = {use_float, src, NULL, budget, workspace};
+    CgOpts o = {.use_float = use_float,
+                .src_path = src,
+                .header = NULL,
+                .stack_budget = budget,
+                .workspace = workspace};
     snprintf(name, sizeof name, "%s.h", tag);
     o.header = name;
     Diag d = {0};
@@ -168,10 +172,8 @@ char *cr_check(Program *p, const char *tag, const char *src, int use_float, int 
                tag);
     for (int u = 0; u < p->units.n; u++) {
         const Unit *un = &p->units.p[u];
-        const Fn *fs[] = {un->primal, un->grad, un->jvp, un->hvp};
-        for (int k = 0; k < 4; k++) {
-            if (!fs[k])
-                continue;
+        Fn *fs[4];
+        for (int k = 0, nf = ir_unit_fns(un, fs); k < nf; k++) {
             long long bytes = workspace ? header_macro(hdr, arena_printf(p->arena, "%s_WS_BYTES", fs[k]->name)) : 0;
             ck_assert_msg(bytes >= 0, "no %s_WS_BYTES in\n%s", fs[k]->name, hdr);
             if (bytes <= budget)

@@ -522,7 +522,7 @@ START_TEST(test_size_independent)
     Program *p1 = sized(&c1, matvec_ir, 10, 10), *p2 = sized(&c2, matvec_ir, 1000, 1000);
     ad_unit(&p1->units.p[0]);
     ad_unit(&p2->units.p[0]);
-    CgOpts o = {0, "x.dx", NULL, CG_STACK_BUDGET, 0};
+    CgOpts o = {.src_path = "x.dx", .stack_budget = CG_STACK_BUDGET};
     char *t1 = NULL, *t2 = NULL;
     size_t n1 = 0, n2 = 0;
     FILE *f1 = open_memstream(&t1, &n1), *f2 = open_memstream(&t2, &n2);
@@ -571,7 +571,7 @@ START_TEST(test_budget)
     TuLowered c;
     Program *p = sized(&c, twice_ir, 50000, 49999); /* e: 400 000 bytes */
     ad_unit(&p->units.p[0]);
-    CgOpts o = {0, "x.dx", NULL, 399999, 0};
+    CgOpts o = {.src_path = "x.dx", .stack_budget = 399999};
     Diag d = {0};
     d.quiet = !getenv("DX_VERBOSE");
     ck_assert_int_ge(cg_check(p, &o, &d), 1);

@@ -242,7 +242,11 @@ START_TEST(test_random_programs)
         char *t2 = print_program(&r.prog);
         ck_assert_msg(!strcmp(t1, t2), "seed %llu: the IR read back prints differently",
                       (unsigned long long)seed);
-        CgOpts o = {(int)(seed >> 1 & 1), "p.dx", NULL, CG_STACK_BUDGET, (int)(seed >> 2 & 1)};
+        CgOpts o = {.use_float = (int)(seed >> 1 & 1),
+                    .src_path = "p.dx",
+                    .header = NULL,
+                    .stack_budget = CG_STACK_BUDGET,
+                    .workspace = (int)(seed >> 2 & 1)};
         char *c1 = c_of(&c.prog, &o), *c2 = c_of(&r.prog, &o);
         ck_assert_msg(!strcmp(c1, c2), "seed %llu: the IR read back compiles to other C",
                       (unsigned long long)seed);
@@ -305,10 +309,9 @@ static void run_pass(Program *p, FnList *cur, const char *pass, const char *file
         } else if (!strcmp(pass, "ad_unit")) {
             Unit *u = &p->units.p[i];
             ad_unit(u);
-            Fn *fs[] = {u->primal, u->grad, u->jvp, u->hvp};
-            for (int k = 0; k < 4; k++)
-                if (fs[k])
-                    vec_push(A, &out, fs[k]);
+            Fn *fs[4];
+            for (int k = 0, n = ir_unit_fns(u, fs); k < n; k++)
+                vec_push(A, &out, fs[k]);
             continue;
         } else {
             ck_abort_msg("%s: unknown pass '%s'", file, pass);
@@ -366,10 +369,9 @@ START_TEST(test_pass_file)
     FnList cur = {0};
     for (int i = 0; i < c.prog.units.n; i++) {
         Unit *u = &c.prog.units.p[i];
-        Fn *fs[] = {u->primal, u->grad, u->jvp, u->hvp};
-        for (int k = 0; k < 4; k++)
-            if (fs[k])
-                vec_push(c.a, &cur, fs[k]);
+        Fn *fs[4];
+        for (int k = 0, n = ir_unit_fns(u, fs); k < n; k++)
+            vec_push(c.a, &cur, fs[k]);
     }
     char *line = strndup(list + 7, strcspn(list + 7, "\n"));
     for (char *save = NULL, *p = strtok_r(line, " ", &save); p; p = strtok_r(NULL, " ", &save))
@@ -935,7 +937,7 @@ static void accepted(TuLowered *c, const char *text)
     ck_assert_msg(!strcmp(p1, p2), "print(read(print(read(t)))) differs for\n%s", text);
     FILE *null = fopen("/dev/null", "w");
     for (int fl = 0; fl < 2; fl++) {
-        CgOpts o = {fl, "m.ir", NULL, CG_STACK_BUDGET, fl};
+        CgOpts o = {.use_float = fl, .src_path = "m.ir", .header = NULL, .stack_budget = CG_STACK_BUDGET, .workspace = fl};
         Diag d = {0};
         d.quiet = 1;
         if (cg_check(&c->prog, &o, &d) == 0)

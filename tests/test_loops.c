@@ -396,7 +396,11 @@ START_TEST(test_huge_tape)
 {
     TuLowered c;
     Program *p = cr_read(&c, huge_ir);
-    CgOpts o = {0, "huge.dx", NULL, CG_STACK_BUDGET, 0};
+    CgOpts o = {.use_float = 0,
+                .src_path = "huge.dx",
+                .header = NULL,
+                .stack_budget = CG_STACK_BUDGET,
+                .workspace = 0};
     Diag d = {0};
     d.quiet = 1;
     ck_assert_int_eq(cg_check(p, &o, &d), 1);
