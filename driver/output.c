@@ -240,8 +240,11 @@ static int prepare(OutFile *o)
         diag_plain("cannot write '%s': it is a directory", o->name);
         return 1;
     } else if (!S_ISREG(st.st_mode)) {
-        o->kind = OUT_DIRECT; /* a FIFO or a device: opened when committing */
-        return 0;
+        /* a FIFO or a device: opened when committing (opening a FIFO
+         * waits for its reader), so its permission is checked now, before
+         * any other output is renamed into place */
+        o->kind = OUT_DIRECT;
+        return access(o->target, W_OK) == 0 ? 0 : fail(o, errno);
     } else {
         e = write_temp(o, &st);
     }

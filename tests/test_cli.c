@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cgrun.h"
 #include "testutil.h"
@@ -452,6 +453,36 @@ START_TEST(test_output_untouched_on_error)
 }
 END_TEST
 
+/* A FIFO that may not be written is found before the C file beside it is
+ * replaced.  Root may write anything, so as root the check runs as
+ * nobody (skipped, and said so, where su cannot do that). */
+START_TEST(test_output_fifo_refused)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && mkdir u && cp m.dx u/ && cd u && echo old > keep.c && "
+             "mkfifo -m 0444 ro.fifo && chmod 777 . && chmod 666 keep.c",
+             tu_tmpdir());
+    ck_assert_int_eq(tu_run(cmd, NULL, NULL), 0);
+    const char *run = "'%s' m.dx -o keep.c --header ro.fifo";
+    char inner[1024];
+    snprintf(inner, sizeof inner, run, tu_dxc());
+    if (getuid() == 0)
+        snprintf(cmd, sizeof cmd, "cd '%s/u' && su nobody -s /bin/sh -c \"%s\"", tu_tmpdir(), inner);
+    else
+        snprintf(cmd, sizeof cmd, "cd '%s/u' && %s", tu_tmpdir(), inner);
+    char *err = NULL;
+    int st = tu_run(cmd, NULL, &err);
+    if (getuid() == 0 && (!err || !strstr(err, "dxc: error"))) {
+        fprintf(stderr, "test_output_fifo_refused: cannot run dxc as nobody here; skipped\n");
+    } else {
+        ck_assert_msg(st == 1 && match("^dxc: error: cannot write 'ro.fifo'", err), "%d %s", st, err);
+        assert_file("u/keep.c", "old\n");
+    }
+    free(err);
+}
+END_TEST
+
 /* "-" reads the program from standard input; errors name it <stdin>. */
 START_TEST(test_stdin_input)
 {
@@ -564,6 +595,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, test_output_symlink);
     tcase_add_test(tc, test_output_fifo_device);
     tcase_add_test(tc, test_output_untouched_on_error);
+    tcase_add_test(tc, test_output_fifo_refused);
     tcase_add_test(tc, test_stdin_input);
     suite_add_tcase(s, tc);
     TCase *mk = tcase_create("make");
