@@ -145,34 +145,33 @@ typedef enum { RK_SUM, RK_PROD, RK_MAX, RK_MIN } RedKind;
  *   ROLE_PRIMAL   the computation itself: the primal program, its copy in
  *                 every derivative, the partials a rule builds from primal
  *                 values, the forward recomputation inside a reverse loop
- *                 and the writes and reads of tape rows (what was neither
- *                 `lin`, `rev` nor `tape`).
- *   ROLE_TANGENT  linear in the input tangents (was `lin`): what
+ *                 and the writes and reads of tape rows.
+ *   ROLE_TANGENT  linear in the input tangents: what
  *                 ad_linearize emits for the tangents, in f_jvp and f_hvp.
  *                 In f_hvp, the tangent of a value of f_grad's reverse
- *                 sweep also has IF_REV (was lin + rev), and that of a
- *                 tape IF_TAPE (was lin + tape).
- *   ROLE_ADJOINT  the reverse sweep (was `rev` without `lin`): what
+ *                 sweep also has IF_REV, and that of a tape IF_TAPE.
+ *   ROLE_ADJOINT  the reverse sweep: what
  *                 ad_transpose emits for the cotangents (their zeroed
  *                 buffers, the transposed instructions, the accumulations,
  *                 the reverse loops and ifs), and its copy in f_hvp (the
  *                 primal program of f_hvp, still the adjoint of f's).
- *   ROLE_TAPE     a tape (was `tape`): a for loop's ZEROS buffer of rows
+ *   ROLE_TAPE     a tape: a for loop's ZEROS buffer of rows
  *                 and a GEN's RESULT that records an element value, both
  *                 written by the forward sweep and read by the reverse
  *                 one.  Its name is the recorded value's ("x"); the C
  *                 generator spells it x_tape.
  *
  * So f_jvp holds PRIMAL and TANGENT; f_grad and f_vjp PRIMAL, TAPE and
- * ADJOINT; f_hvp all four.  As before the roles, f_hvp's copy of a
+ * ADJOINT; f_hvp all four.  Two exceptions keep --stats and the C as
+ * they were before roles existed: f_hvp's copy of a
  * structured instruction of f_grad's reverse sweep is PRIMAL where
  * ad_linearize builds it anew (an IF, a GEN/RED/LOOP head, a RESULT: only
  * a FOR keeps ADJOINT), and its copy of an element tape's RESULT is no
  * tape (it is named x_tape instead: see ad_result).
  *
- * Inst.flags: IF_ACC an ADD accumulating an adjoint (was acc); IF_BACKWARDS
+ * Inst.flags: IF_ACC an ADD accumulating an adjoint; IF_BACKWARDS
  * a LOOP or FOR that runs backwards, IF_STORE an ACC that stores instead
- * of adding, IF_NOINIT a ZEROS that needs no zeroing (each was k = 1);
+ * of adding, IF_NOINIT a ZEROS that needs no zeroing;
  * IF_REV and IF_TAPE beside ROLE_TANGENT, as above. */
 typedef enum { ROLE_PRIMAL, ROLE_TANGENT, ROLE_ADJOINT, ROLE_TAPE } Role;
 enum {
