@@ -120,6 +120,24 @@ static char *comment_safe(Arena *A, const char *s)
     return t;
 }
 
+const char *cg_partial_text(Arena *A, Op op, int k, const char *const arg[3], const char *y, int n)
+{
+    const Rule *r = find_rule(op);
+    if (!r || k < 0 || k > 2 || !r->d[k])
+        return NULL;
+    CgExplain e = {op, k, n, 0, y, {arg[0], arg[1], arg[2]}, NULL, NULL};
+    Str form = {0}, s = {0};
+    if (!e.y) {
+        expand(&form, A, r->form, &e);
+        e.y = form.p;
+    }
+    expand(&s, A, r->d[k], &e);
+    const char *t = arena_printf(A, "%s", s.p);
+    free(s.p);
+    free(form.p);
+    return t;
+}
+
 const char *cg_explain_text(Arena *A, const CgExplain *e)
 {
     const Rule *r = find_rule(e->op);

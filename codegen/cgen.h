@@ -53,6 +53,11 @@ typedef struct {
 /* The comment text for e ("line 3: p = sigmoid(z); dp/dz = ..."), safe
  * inside a C comment, or NULL where the op has no rule for operand k. */
 const char *cg_explain_text(Arena *A, const CgExplain *e);
+/* The local derivative d y / d operand k of op, symbolic: operands
+ * arg[0..2] (parenthesised unless plain names), the result y (NULL: the
+ * op's form), POWI's exponent n ("2*x", "p*(1 - p)"); NULL where op has
+ * no rule for operand k.  The learning views label edges with it. */
+const char *cg_partial_text(Arena *A, Op op, int k, const char *const arg[3], const char *y, int n);
 
 enum { H_SIGMOID, H_SOFTPLUS, H_COUNT };
 

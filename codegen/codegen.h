@@ -1,7 +1,6 @@
 /*
- * codegen.h - writing a compiled Program: C source, a C header, and the
- * two views for readers (the IR as text is ir_print_program; the graph for
- * Graphviz is cg_dot).
+ * codegen.h - writing a compiled Program: C source, a C header, the IR
+ * as text (ir_print_program), and the learning views of view.h.
  */
 #ifndef CODEGEN_H
 #define CODEGEN_H
@@ -40,8 +39,11 @@ void cg_header(const Program *p, const CgOpts *o, FILE *out);
  *   f_grad: tape 160000 bytes, stack ~160096 bytes (workspace variant
  *     f_grad_ws: 160000 bytes in work, stack ~96 bytes)   (one line) */
 void cg_stats(const Program *p, const CgOpts *o, FILE *out);
-/* The forward and adjoint graphs of every function, in Graphviz dot. */
-void cg_dot(const Program *p, FILE *out);
+/* The learning views (view.h): --emit=dot, mermaid, json, html, or the
+ * text report of --at, of every unit of p (with --at: of the one
+ * function j->only names, or the file's only one, at j->at's point).
+ * Returns 0, or 1 after reporting an error (nothing was written). */
+int cg_views(const Program *p, const Job *j);
 /* The IR of every entry point, as text that dxc reads back (ir_print_program). */
 void cg_ir(const Program *p, FILE *out);
 

@@ -5,7 +5,7 @@
  * edges carry values from operand to user, as in the seed's pictures of
  * (a + b) * c.
  */
-#include "codegen.h"
+#include "view.h"
 
 #include <string.h>
 
@@ -126,7 +126,7 @@ static void graph(const Fn *f, const char *pre, const char *title, FILE *out)
     fputs("  }\n", out);
 }
 
-void cg_dot(const Program *p, FILE *out)
+void cg_dot_ir(const Program *p, FILE *out)
 {
     fputs("digraph dx {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n", out);
     for (int i = 0; i < p->units.n; i++) {

@@ -31,6 +31,9 @@ typedef struct {
     int stats;
     int explain;
     const char *only;   /* --only: comma-separated function names */
+    const char **at;    /* --at NAME=VALUE, in order */
+    int nat;
+    int emit_set;       /* --emit was given */
     long long stack_budget;
     int status;
 } Options;
@@ -96,8 +99,11 @@ static void print_passes(FILE *out)
  * of them. */
 static int set_emit(Options *o, const char *what)
 {
-    static const char *const kinds[] = {[EMIT_C] = "c", [EMIT_IR] = "ir", [EMIT_DOT] = "dot"};
-    for (int k = 0; k < 3; k++)
+    static const char *const kinds[] = {[EMIT_C] = "c",       [EMIT_IR] = "ir",
+                                        [EMIT_DOT] = "dot",   [EMIT_MERMAID] = "mermaid",
+                                        [EMIT_JSON] = "json", [EMIT_HTML] = "html"};
+    o->emit_set = 1;
+    for (int k = 0; k < (int)(sizeof kinds / sizeof kinds[0]); k++)
         if (!strcmp(what, kinds[k])) {
             o->emit = k;
             o->stop = -1;
@@ -147,6 +153,11 @@ static int parse_args(int argc, char **argv, Options *o)
 {
     o->stack_budget = CG_STACK_BUDGET;
     o->stop = -1;
+    o->at = calloc((size_t)argc, sizeof *o->at);
+    if (!o->at) {
+        diag_plain("out of memory");
+        return 1;
+    }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int emit;
@@ -184,6 +195,12 @@ static int parse_args(int argc, char **argv, Options *o)
             o->stats = 1;
         } else if (!strcmp(a, "--explain")) {
             o->explain = 1;
+        } else if (!strcmp(a, "--at") || !strncmp(a, "--at=", 5)) {
+            if (!a[4] && i + 1 >= argc) {
+                diag_plain("option '--at' needs NAME=VALUE");
+                return 1;
+            }
+            o->at[o->nat++] = a[4] ? a + 5 : argv[++i];
         } else if (!strncmp(a, "--only=", 7)) {
             o->only = a + 7;
         } else if (!strncmp(a, "--stack-budget=", 15)) {
@@ -206,6 +223,13 @@ static int parse_args(int argc, char **argv, Options *o)
     }
     if (!o->input) {
         diag_plain("no input file (try --help)");
+        return 1;
+    }
+    if (o->nat && !o->emit_set)
+        o->emit = EMIT_VALUES;
+    if (o->nat && (o->emit == EMIT_C || o->emit == EMIT_IR)) {
+        diag_plain("--at shows values in the learning views (no --emit, or --emit=json, "
+                   "dot, mermaid or html), not in --emit=%s", o->emit == EMIT_C ? "c" : "ir");
         return 1;
     }
     if (o->stop >= 0 && (o->header || o->stats)) {
@@ -280,7 +304,8 @@ static int compile(Options *o)
     if (!out_open(&out, o->output) && !(o->header && out_open(&hdr, o->header)) &&
         !(o->stats && out_open(&stats, NULL))) {
         Job j = {&src, o->input, o->only, o->small_tape, o->stop, o->emit, &co,
-                 out_stream(&out), out_stream(&hdr), out_stream(&stats)};
+                 out_stream(&out), out_stream(&hdr), out_stream(&stats),
+                 (const char *const *)o->at, o->nat};
         if (ir_pipeline(a, &d, &j) == 0 && out_commit_all(outs, o->header ? 2 : 1) == 0) {
             status = 0;
             if (o->stats && fflush(out_stream(&stats)) == 0)

@@ -14,7 +14,7 @@
  * piece, so a finite difference between them is meaningful (the
  * differential tester, tests/diffcheck.c, skips steps that change it).
  */
-#include "ir.h"
+#include "record.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -26,7 +26,27 @@ typedef struct {
     const double *const *in;
     unsigned char *tr;  /* the decision trace, or NULL */
     size_t trcap, trn;
+    Rec *rec;           /* ir_record's recorder, or NULL */
 } Interp;
+
+/* Recording (record.h): instruction id's element j takes a value that
+ * flows unchanged from entry `from` (a copy, derivative 1). */
+static void rec_copy(Interp *I, Ref id, long j, long from, int shown)
+{
+    long e = rec_new(I->rec, id, I->val[id][j], shown);
+    rec_edge(I->rec, e, from, 1);
+    rec_ent(I->rec, id)[j] = e;
+}
+
+/* Every element of id copied from the matching element of src. */
+static void rec_copies(Interp *I, Ref id, Ref src)
+{
+    if (!I->rec)
+        return;
+    long *from = rec_ent(I->rec, src);
+    for (long long j = 0; j < ty_size(I->f->v.p[id].ty); j++)
+        rec_copy(I, id, (long)j, from[j], 1);
+}
 
 /* Set by ir_interp_trace, taken by the next ir_interp. */
 static _Thread_local struct {
@@ -106,6 +126,21 @@ static void bounds(Interp *I, const Inst *in, int d, int nv, long *lo, long *hi)
     }
 }
 
+/* Recording a reduction's step acc' = step(acc, t): a running total,
+ * not shown (the RESULT shows its final value). */
+static void rec_red(Interp *I, int kind, Ref res, Ref y, double acc, double t)
+{
+    long *ent = rec_ent(I->rec, res), from = ent[0];
+    long e = rec_new(I->rec, res, I->val[res][0], 0);
+    long te = rec_ent(I->rec, y)[0];
+    switch (kind) {
+    case RK_SUM: rec_edge(I->rec, e, from, 1); rec_edge(I->rec, e, te, 1); break;
+    case RK_PROD: rec_edge(I->rec, e, from, t); rec_edge(I->rec, e, te, acc); break;
+    default: rec_edge(I->rec, e, I->val[res][0] != acc ? te : from, 1); break;
+    }
+    ent[0] = e;
+}
+
 /* The end of iteration `step` of the GEN or RED at position `at` of r:
  * each result takes its yield, stored at the current index (GEN) or
  * reduced into it (RED; win, if not NULL: win[j] is the step at which
@@ -125,11 +160,15 @@ static void take_yields(Interp *I, const Region *r, int at, long step, long *win
             I->val[res][0] = red_step(in->red, was, t);
             if (win && I->val[res][0] != was)
                 win[j] = step;
+            if (I->rec)
+                rec_red(I, in->red, res, b->yield.p[j], was, t);
         } else {
             long off = 0;
             for (int e = 0; e < nv; e++)
                 off = off * in->ty.dim[e] + (long)I->val[ir_ivar(f, id, e)][0];
             I->val[res][off] = t;
+            if (I->rec)
+                rec_copy(I, res, off, rec_ent(I->rec, b->yield.p[j])[0], 1);
         }
     }
 }
@@ -153,6 +192,8 @@ static void run_loop(Interp *I, const Region *r, int at)
         Ref res = r->ids.p[at + 1 + j];
         if (in->op == OP_RED)
             I->val[res][0] = red_init(in->red);
+        if (I->rec && in->op == OP_RED)
+            rec_ent(I->rec, res)[0] = -1;
     }
     /* an odometer over the dimensions; bounds of inner dims may depend on
      * outer IVARs, so they are evaluated when a dim (re)starts */
@@ -191,12 +232,38 @@ static void run_loop(Interp *I, const Region *r, int at)
         }
     }
 done:
+    for (int j = 0; I->rec && in->op == OP_RED && j < nres; j++) {
+        Ref res = r->ids.p[at + 1 + j];
+        rec_copy(I, res, 0, rec_ent(I->rec, res)[0], 1);
+    }
     if (win) {
         for (int j = 0; j < nres; j++) { /* the winner's step, two bytes */
             decide(I, (unsigned)win[j] & 0xff);
             decide(I, (unsigned)(win[j] >> 8) & 0xff);
         }
         free(win);
+    }
+}
+
+/* The entries of id's value when recording, else NULL. */
+static const long *rec_ent_or_null(Interp *I, Ref id)
+{
+    return I->rec ? rec_ent(I->rec, id) : NULL;
+}
+
+/* Recording: carried value cy takes the values of entries from, as a
+ * shown entry each at the start of an iteration that runs (`runs`), or
+ * else (after the last) as those entries themselves. */
+static void rec_carry(Interp *I, Ref cy, const long *from, int runs)
+{
+    if (!I->rec)
+        return;
+    long *ent = rec_ent(I->rec, cy);
+    for (long long j = 0; j < ty_size(I->f->v.p[cy].ty); j++) {
+        if (runs)
+            rec_copy(I, cy, (long)j, from[j], 1);
+        else
+            ent[j] = from[j];
     }
 }
 
@@ -212,12 +279,15 @@ static void run_for(Interp *I, const Region *r, int at)
     for (int j = 0; j < in->nix; j++)
         total += (size_t)ty_size(f->v.p[in->list[j]].ty);
     double *next = malloc(sizeof(double) * (total + 1));
-    if (!next)
+    long *nextent = I->rec ? malloc(sizeof(long) * (total + 1)) : NULL;
+    if (!next || (I->rec && !nextent))
         BUG("interpreter: out of memory");
-    for (int j = 0; j < in->nix; j++)
+    long lo = aff_eval(I, in->ix[0]), hi = aff_eval(I, in->ix[1]);
+    for (int j = 0; j < in->nix; j++) {
         memcpy(I->val[ir_carry(f, id, j)], I->val[in->list[j]],
                sizeof(double) * (size_t)ty_size(f->v.p[in->list[j]].ty));
-    long lo = aff_eval(I, in->ix[0]), hi = aff_eval(I, in->ix[1]);
+        rec_carry(I, ir_carry(f, id, j), rec_ent_or_null(I, in->list[j]), hi > lo);
+    }
     double *iv = I->val[b->ids.p[0]];
     for (long t = 0; t < hi - lo; t++) {
         iv[0] = (double)(in->flags & IF_BACKWARDS ? hi - 1 - t : lo + t);
@@ -226,12 +296,15 @@ static void run_for(Interp *I, const Region *r, int at)
         for (int j = 0; j < in->nix; j++) {
             size_t n = (size_t)ty_size(f->v.p[in->list[j]].ty);
             memcpy(next + off, I->val[b->yield.p[j]], sizeof(double) * n);
+            if (nextent)
+                memcpy(nextent + off, rec_ent(I->rec, b->yield.p[j]), sizeof(long) * n);
             off += n;
         }
         off = 0;
         for (int j = 0; j < in->nix; j++) {
             size_t n = (size_t)ty_size(f->v.p[in->list[j]].ty);
             memcpy(I->val[ir_carry(f, id, j)], next + off, sizeof(double) * n);
+            rec_carry(I, ir_carry(f, id, j), nextent ? nextent + off : NULL, t + 1 < hi - lo);
             off += n;
         }
     }
@@ -239,8 +312,22 @@ static void run_for(Interp *I, const Region *r, int at)
         Ref res = r->ids.p[at + 1 + q];
         memcpy(I->val[res], I->val[ir_carry(f, id, f->v.p[res].n)],
                sizeof(double) * (size_t)ty_size(f->v.p[res].ty));
+        rec_copies(I, res, ir_carry(f, id, f->v.p[res].n));
     }
     free(next);
+    free(nextent);
+}
+
+/* Recording an ACC into element off of its buffer: the element's new
+ * entry (not shown) adds, or stores, the operand's. */
+static void rec_acc(Interp *I, const Inst *in, long off)
+{
+    long *ent = rec_ent(I->rec, in->arg[0]);
+    long e = rec_new(I->rec, in->arg[0], I->val[in->arg[0]][off], 0);
+    if (!(in->flags & IF_STORE))
+        rec_edge(I->rec, e, ent[off], 1);
+    rec_edge(I->rec, e, rec_ent(I->rec, in->arg[1])[0], 1);
+    ent[off] = e;
 }
 
 /* The decision of a piecewise scalar op, if it is one. */
@@ -267,6 +354,8 @@ static void run_region(Interp *I, const Region *r)
         switch (in->op) {
         case OP_PARAM:
             memcpy(y, I->in[in->n], sizeof(double) * (size_t)ty_size(in->ty));
+            for (long long j = 0; I->rec && j < ty_size(in->ty); j++)
+                rec_ent(I->rec, id)[j] = rec_new(I->rec, id, y[j], 1);
             break;
         case OP_IF: {
             int side = I->val[in->arg[0]][0] != 0 ? 0 : 1;
@@ -281,6 +370,7 @@ static void run_region(Interp *I, const Region *r)
                 Ref src = b->yield.p[res->n];
                 memcpy(I->val[r->ids.p[j]], I->val[src],
                        sizeof(double) * (size_t)ty_size(res->ty));
+                rec_copies(I, r->ids.p[j], src);
             }
             break;
         }
@@ -297,27 +387,42 @@ static void run_region(Interp *I, const Region *r)
             break;
         case OP_CARRY:
             break; /* set by its FOR */
-        case OP_IDX:
-            y[0] = I->val[in->arg[0]][offset(I, f->v.p[in->arg[0]].ty, in->ix, in->nix)];
+        case OP_IDX: {
+            long off = offset(I, f->v.p[in->arg[0]].ty, in->ix, in->nix);
+            y[0] = I->val[in->arg[0]][off];
+            if (I->rec)
+                rec_copy(I, id, 0, rec_ent(I->rec, in->arg[0])[off], 1);
             break;
+        }
         case OP_IREAL:
             y[0] = (double)aff_eval(I, in->ix[0]);
+            if (I->rec)
+                rec_copy(I, id, 0, -1, 1);
             break;
         case OP_LIT:
-            for (int j = 0; j < in->nix; j++)
+            for (int j = 0; j < in->nix; j++) {
                 y[j] = I->val[in->list[j]][0];
+                if (I->rec)
+                    rec_copy(I, id, j, rec_ent(I->rec, in->list[j])[0], 1);
+            }
             break;
         case OP_ZEROS:
             /* a buffer left uninitialised (IF_NOINIT: stores write it before
              * anything reads it) starts as NaNs, so a read before its
              * store shows */
-            for (long long j = 0; j < ty_size(in->ty); j++)
+            for (long long j = 0; j < ty_size(in->ty); j++) {
                 y[j] = in->flags & IF_NOINIT ? NAN : 0.0;
+                if (I->rec)
+                    rec_copy(I, id, (long)j, -1, 1);
+            }
             break;
         case OP_ACC: {
-            double *b = I->val[in->arg[0]] + offset(I, f->v.p[in->arg[0]].ty, in->ix, in->nix);
+            long off = offset(I, f->v.p[in->arg[0]].ty, in->ix, in->nix);
+            double *b = I->val[in->arg[0]] + off;
             double v = I->val[in->arg[1]][0];
             *b = in->flags & IF_STORE ? v : *b + v;
+            if (I->rec)
+                rec_acc(I, in, off);
             break;
         }
         default: {
@@ -325,6 +430,8 @@ static void run_region(Interp *I, const Region *r)
             for (int k = 0; k < op_info[in->op].nargs; k++)
                 x[k] = I->val[in->arg[k]][0];
             y[0] = ir_eval_scalar((Op)in->op, x, in->op == OP_POWI ? in->n : in->num);
+            if (I->rec)
+                rec_scalar(I->rec, f, id, x, y[0]);
             if (I->tr)
                 trace_op(I, (Op)in->op, x);
             break;
@@ -335,7 +442,12 @@ static void run_region(Interp *I, const Region *r)
 
 int ir_interp(const Fn *f, const double *const *in, double *const *out)
 {
-    Interp I = {f, NULL, in, pending.buf, pending.cap, 0};
+    return ir_interp_record(f, in, out, NULL);
+}
+
+int ir_interp_record(const Fn *f, const double *const *in, double *const *out, Rec *R)
+{
+    Interp I = {f, NULL, in, pending.buf, pending.cap, 0, R};
     size_t *trn = pending.n;
     pending.buf = NULL;
     pending.n = NULL;

@@ -398,6 +398,9 @@ extern const IrFlagWord ir_flag_words[IR_NFLAG_WORDS];
 
 /* ---- eval.c: the value of a scalar op (interpreter and folder) ---- */
 double ir_eval_scalar(Op op, const double *x, double k);
+/* The value of rules.c's partial d in / d operand k at operand values x
+ * and result y (0 where the rule has none). */
+double ir_partial_value(const Inst *in, const double *x, double y, int k);
 /* Stable forms used here and emitted as C helpers by codegen. */
 double ir_sigmoid(double x);
 double ir_softplus(double x);
@@ -475,7 +478,9 @@ int ir_pass_find(const char *name);   /* its index in ir_passes, or -1 */
  * after each: what ir_pipeline does to each unit. */
 void ad_unit(Unit *u);
 
-typedef enum { EMIT_C, EMIT_IR, EMIT_DOT } EmitKind;
+/* What --emit asks for: C, the IR text, or a learning view (view.h):
+ * EMIT_VALUES is the text report --at prints when no --emit is given. */
+typedef enum { EMIT_C, EMIT_IR, EMIT_DOT, EMIT_MERMAID, EMIT_JSON, EMIT_HTML, EMIT_VALUES } EmitKind;
 struct CgOpts;
 /* One compilation: its input, its options and where its output goes. */
 typedef struct {
@@ -489,6 +494,8 @@ typedef struct {
     FILE *out;
     FILE *header;        /* --header, or NULL */
     FILE *stats;         /* --stats, or NULL */
+    const char *const *at; /* --at NAME=VALUE, nat of them */
+    int nat;
 } Job;
 /* Compiles j->src into j's outputs: parse, check, lower, --only,
  * ir_passes on each unit, then codegen (the stack budget, the output).
@@ -511,5 +518,31 @@ int ir_interp(const Fn *f, const double *const *in, double *const *out);
  * traces mean the same smooth piece of a piecewise function: the
  * differential tester compares them at x and x +- h. */
 void ir_interp_trace(unsigned char *buf, size_t cap, size_t *n);
+struct Rec;
+/* ir_interp, recording every value into R (record.c does). */
+int ir_interp_record(const Fn *f, const double *const *in, double *const *out, struct Rec *R);
+
+/* ---- record.c: every value at a point, and its adjoint ---- */
+/* The values one instruction took in a run, in the order it took them
+ * (ty_size per execution: once outside loops, once per iteration inside
+ * one, never in a branch not taken), and the adjoint d result / d value
+ * of each. */
+typedef struct {
+    long n;
+    double *val, *adj;   /* adj: NULL without adjoints */
+} IrTrace;
+typedef struct {
+    int too_big;         /* the run computes too many values to record:
+                            nothing else is set */
+    IrTrace *tr;         /* one per instruction of the function */
+    double **out;        /* its outputs */
+    double **grad;       /* with adjoints: d out[0] / d input i, per
+                            element; NULL otherwise */
+} IrRecord;
+/* Runs primal function f at in[] (one array per input) and records every
+ * value; with adjoints and a scalar first output, sweeps the record
+ * backwards from it with seed 1 (a dynamic reverse mode, independent of
+ * ad.c but for the rules). */
+IrRecord *ir_record(Arena *A, const Fn *f, const double *const *in, int adjoints);
 
 #endif

@@ -6,7 +6,7 @@
  *                                      a primal function, per .dx function
  *   ir_passes[1..], each unit in turn  its derivatives, cleaned up
  *   cg_check, then cg_c, cg_header,    codegen: the stack budget, then
- *   cg_ir or cg_dot, cg_stats          what --emit asks for
+ *   cg_ir or cg_views, cg_stats        what --emit asks for
  *
  * Every pass over a unit has one shape, void pass(Unit *), and a name in
  * ir_passes, the table --emit=ir=PASS and --help read; "lower" heads the
@@ -300,7 +300,10 @@ int ir_pipeline(Arena *a, Diag *d, const Job *j)
     switch (j->emit) {
     case EMIT_C: cg_c(&prog, j->cg, j->out); break;
     case EMIT_IR: cg_ir(&prog, j->out); break;
-    case EMIT_DOT: cg_dot(&prog, j->out); break;
+    default:
+        if (cg_views(&prog, j))
+            return 1;
+        break;
     }
     if (j->header)
         cg_header(&prog, j->cg, j->header);

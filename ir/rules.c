@@ -15,6 +15,7 @@
 #include "ir.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 /* 1 / (1 + a*a) and the like: num / den. */
 static Ref quot(IrAt at, Ref num, Ref den)
@@ -172,4 +173,44 @@ Ref rule_partial(IrAt at, const Inst *in, const Ref *x, Ref y, int k)
     default:
         return math_partial(at, in, x[0], x[1], y, k);
     }
+}
+
+double ir_partial_value(const Inst *in, const double *x, double y, int k)
+{
+    switch ((Op)in->op) { /* the common ones without building anything */
+    case OP_ADD: return 1;
+    case OP_SUB: return k == 0 ? 1 : -1;
+    case OP_NEG: return -1;
+    case OP_MUL: return x[1 - k];
+    default: break;
+    }
+    if (!rule_has((Op)in->op))
+        return 0;
+    Arena *A = arena_new(); /* the rule is built into a scratch function */
+    Fn *f = ir_fn_new(A, "partial", FN_PRIMAL);
+    IrAt at = ir_at(f, f->body);
+    Ref xs[3] = {NOREF, NOREF, NOREF};
+    for (int j = 0; j < op_info[in->op].nargs; j++)
+        xs[j] = ir_num(at, x[j]);
+    Ref yr = ir_num(at, y);
+    Ref d = rule_partial(at, in, xs, yr, k);
+    if (d == NOREF) {
+        arena_free(A);
+        return 0;
+    }
+    double *v = malloc(sizeof(double) * (size_t)(f->v.n + 1));
+    if (!v)
+        BUG("rules: out of memory");
+    for (int i = 0; i <= d; i++) {
+        const Inst *p = &f->v.p[i];
+        double a[3] = {0, 0, 0};
+        for (int j = 0; j < op_info[p->op].nargs; j++)
+            a[j] = v[p->arg[j]];
+        v[i] = p->op == OP_CONST ? p->num
+                                 : ir_eval_scalar((Op)p->op, a, p->op == OP_POWI ? p->n : p->num);
+    }
+    double r = v[d];
+    free(v);
+    arena_free(A);
+    return r;
 }

@@ -1,0 +1,497 @@
+/*
+ * view.c - the model every learning view draws from (view_build, see
+ * view.h), and cg_views, which picks the functions, reads the point of
+ * --at and calls the emitter --emit names.
+ *
+ * The graph is read off the primal IR in one walk of its regions: a node
+ * per instruction a reader can name, an edge per operand with the
+ * symbolic local derivative of the op's rule (cg_partial_text, the
+ * table --explain uses), a cluster per loop and branch.  Whether a node
+ * is active (has an adjoint) is the activity analysis of Hascoet and
+ * Pascual's Tapenade ("varied" from the differentiated inputs and
+ * "useful" for the result, both to a fixed point because a carried
+ * value's "next" edge runs backwards).  Values and adjoints at a point
+ * come from ir_record (ir/record.c), which runs the function once and
+ * sweeps its recorded operations backwards.
+ */
+#include "view.h"
+#include "cgen.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    Arena *A;
+    const Fn *f;
+    View *v;
+    int *node;          /* instruction -> node index, or -1 */
+    int ncap, ecap, ccap;
+} Vb;
+
+/* ---------------- numbers ---------------- */
+
+const char *view_num(Arena *A, double x)
+{
+    if (isnan(x))
+        return "nan";
+    if (isinf(x))
+        return x > 0 ? "inf" : "-inf";
+    char buf[40];
+    snprintf(buf, sizeof buf, "%.6g", x == 0 ? 0.0 : x);
+    return arena_strdup(A, buf);
+}
+
+const char *view_summary(Arena *A, const double *v, long n, Type ty, int first)
+{
+    if (ty.rank == 0 && n == 1)
+        return view_num(A, v[0]);
+    Str s = {0};
+    cg_puts(&s, "[");
+    for (int d = 0; d < ty.rank; d++)
+        cg_putf(&s, "%s%d", d ? ", " : "", (int)ty.dim[d]);
+    if (ty.rank == 0)
+        cg_putf(&s, "%ld", n);
+    cg_puts(&s, "]:");
+    double sq = 0;
+    for (long i = 0; i < n; i++) {
+        if (i < first)
+            cg_putf(&s, "%s %s", i ? "," : "", view_num(A, v[i]));
+        sq += v[i] * v[i];
+    }
+    if (n > first)
+        cg_puts(&s, ", ...");
+    cg_putf(&s, " (|v| = %s)", view_num(A, sqrt(sq)));
+    const char *t = arena_strdup(A, s.p);
+    free(s.p);
+    return t;
+}
+
+/* ---------------- labels ---------------- */
+
+static const char *lower_op(Arena *A, Op op)
+{
+    char *s = arena_strdup(A, op_info[op].name);
+    for (char *c = s; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    return s;
+}
+
+/* An affine index as text, IVARs by their names ("t + 1", "2*i"). */
+static const char *aff_text(Arena *A, const Fn *f, Aff x)
+{
+    Str s = {0};
+    for (int i = 0; i < x.n; i++) {
+        const char *iv = f->v.p[x.iv[i]].name ? f->v.p[x.iv[i]].name : "i";
+        if (x.a[i] == 1)
+            cg_putf(&s, "%s%s", i ? " + " : "", iv);
+        else
+            cg_putf(&s, "%s%d*%s", i ? " + " : "", (int)x.a[i], iv);
+    }
+    if (x.c || !x.n)
+        cg_putf(&s, x.n ? " %c %d" : "%c%d", x.c < 0 ? '-' : x.n ? '+' : ' ',
+                (int)(x.c < 0 ? -x.c : x.c));
+    const char *t = arena_strdup(A, s.p[0] == ' ' ? s.p + 1 : s.p);
+    free(s.p);
+    return t;
+}
+
+/* The label of operand k of instruction `in`, or "?" */
+static const char *arg_label(const Vb *b, Ref r)
+{
+    if (r == NOREF)
+        return "?";
+    const Inst *a = &b->f->v.p[r];
+    if (a->op == OP_IVAR || a->op == OP_IREAL)
+        return a->name ? a->name : "i";
+    int n = b->node[r];
+    return n >= 0 ? b->v->nodes[n].label : "?";
+}
+
+static const char *shorten(Arena *A, const char *s)
+{
+    size_t n = strlen(s);
+    if (n <= 40)
+        return s;
+    return arena_printf(A, "%.37s...", s);
+}
+
+/* What a picture writes for an unnamed instruction: its expression. */
+static const char *form(const Vb *b, const Inst *in)
+{
+    Arena *A = b->A;
+    const char *x = arg_label(b, in->arg[0]), *y = arg_label(b, in->arg[1]);
+    const OpInfo *oi = &op_info[in->op];
+    const char *cn = oi->cname;
+    int nargs = oi->nargs;
+    switch ((Op)in->op) {
+    case OP_CONST: return view_num(A, in->num);
+    case OP_POWI: return arena_printf(A, "%s^%d", x, (int)in->n);
+    case OP_POW: return arena_printf(A, "%s^%s", x, y);
+    case OP_SELECT: return arena_printf(A, "%s ? %s : %s", x, y, arg_label(b, in->arg[2]));
+    case OP_IREAL: return aff_text(A, b->f, in->ix[0]);
+    case OP_IDX: {
+        Str s = {0};
+        cg_putf(&s, "%s[", x);
+        for (int d = 0; d < in->nix; d++)
+            cg_putf(&s, "%s%s", d ? ", " : "", aff_text(A, b->f, in->ix[d]));
+        cg_puts(&s, "]");
+        const char *t = arena_strdup(A, s.p);
+        free(s.p);
+        return t;
+    }
+    case OP_LIT: return arena_printf(A, "[%d values]", in->nix);
+    case OP_ABS: return arena_printf(A, "abs(%s)", x);
+    case OP_SQRTZ: return arena_printf(A, "sqrt(%s)", x);
+    default: break;
+    }
+    if ((oi->kind == K_ARITH || oi->kind == K_BOOL) && *cn)
+        return nargs == 1 ? arena_printf(A, "%s%s", cn, x) : arena_printf(A, "%s %s %s", x, cn, y);
+    if (oi->kind == K_MATH)
+        return nargs == 1 ? arena_printf(A, "%s(%s)", lower_op(A, (Op)in->op), x)
+                          : arena_printf(A, "%s(%s, %s)", lower_op(A, (Op)in->op), x, y);
+    return lower_op(A, (Op)in->op);
+}
+
+/* ---------------- building ---------------- */
+
+static int add_node(Vb *b, Ref id, const char *label)
+{
+    View *v = b->v;
+    if (v->nnodes == b->ncap) {
+        b->ncap = b->ncap ? 2 * b->ncap : 64;
+        VNode *p = arena_alloc(b->A, sizeof *p * (size_t)b->ncap);
+        memcpy(p, v->nodes, sizeof *p * (size_t)v->nnodes);
+        v->nodes = p;
+    }
+    const Inst *in = &b->f->v.p[id];
+    VNode *n = &v->nodes[v->nnodes];
+    memset(n, 0, sizeof *n);
+    n->id = id;
+    n->op = lower_op(b->A, (Op)in->op);
+    n->name = in->op == OP_PARAM ? b->f->in.p[in->n].name : in->name;
+    n->label = shorten(b->A, n->name ? n->name : label);
+    n->expr = label;
+    n->line = in->line;
+    n->ty = in->ty;
+    n->param = in->op == OP_PARAM ? in->n : -1;
+    n->cluster = -1;
+    b->node[id] = v->nnodes;
+    return v->nnodes++;
+}
+
+static void add_edge(Vb *b, Ref from, int to, int k, const char *kind, const char *d)
+{
+    View *v = b->v;
+    if (from == NOREF || b->node[from] < 0)
+        return;
+    if (v->nedges == b->ecap) {
+        b->ecap = b->ecap ? 2 * b->ecap : 64;
+        VEdge *p = arena_alloc(b->A, sizeof *p * (size_t)b->ecap);
+        memcpy(p, v->edges, sizeof *p * (size_t)v->nedges);
+        v->edges = p;
+    }
+    VEdge *e = &v->edges[v->nedges++];
+    memset(e, 0, sizeof *e);
+    e->from = b->node[from];
+    e->to = to;
+    e->k = k;
+    e->kind = kind;
+    e->d = d;
+}
+
+static int add_cluster(Vb *b, const char *kind, const char *label, int parent, int line)
+{
+    View *v = b->v;
+    if (v->nclusters == b->ccap) {
+        b->ccap = b->ccap ? 2 * b->ccap : 16;
+        VCluster *p = arena_alloc(b->A, sizeof *p * (size_t)b->ccap);
+        memcpy(p, v->clusters, sizeof *p * (size_t)v->nclusters);
+        v->clusters = p;
+    }
+    VCluster *c = &v->clusters[v->nclusters];
+    c->kind = kind;
+    c->label = label;
+    c->parent = parent;
+    c->line = line;
+    c->head = -1;
+    return v->nclusters++;
+}
+
+/* The operand edges of an ordinary instruction (node n), each with its
+ * rule's local derivative in the operands' labels. */
+static void operand_edges(Vb *b, const Inst *in, int n)
+{
+    const char *args[3] = {arg_label(b, in->arg[0]), arg_label(b, in->arg[1]),
+                           arg_label(b, in->arg[2])};
+    const char *y = b->v->nodes[n].name ? b->v->nodes[n].label : NULL;
+    int nargs = op_info[in->op].nargs;
+    for (int k = 0; k < nargs; k++) {
+        const char *d = NULL;
+        if (in->op == OP_IDX)
+            d = "1";
+        else if (rule_has((Op)in->op))
+            d = cg_partial_text(b->A, (Op)in->op, k, args, y, (int)in->n);
+        add_edge(b, in->arg[k], n, k, NULL, d);
+    }
+    if (in->op == OP_LIT)
+        for (int k = 0; k < in->nix; k++)
+            add_edge(b, in->list[k], n, k, NULL, "1");
+}
+
+static void walk(Vb *b, const Region *r, int cl);
+
+static const char *red_name(int red)
+{
+    static const char *const names[] = {"sum", "prod", "max", "min"};
+    return names[red];
+}
+
+/* The label of a GEN, RED or FOR's cluster ("for t in 0..10"). */
+static const char *loop_label(Vb *b, Ref id)
+{
+    const Fn *f = b->f;
+    const Inst *in = &f->v.p[id];
+    Arena *A = b->A;
+    if (in->op == OP_FOR || in->op == OP_RED) {
+        const Inst *iv = &f->v.p[ir_ivar(f, id, 0)];
+        return arena_printf(A, "%s %s in %s..%s", in->op == OP_FOR ? "for" : red_name(in->red),
+                            iv->name ? iv->name : "i", aff_text(A, f, in->ix[0]),
+                            aff_text(A, f, in->ix[1]));
+    }
+    Str s = {0};
+    cg_puts(&s, "each ");
+    for (int d = 0; d < in->ty.rank; d++) {
+        const Inst *iv = &f->v.p[ir_ivar(f, id, d)];
+        cg_putf(&s, "%s%s in 0..%d", d ? ", " : "", iv->name ? iv->name : "i", (int)in->ty.dim[d]);
+    }
+    const char *t = arena_strdup(A, s.p);
+    free(s.p);
+    return t;
+}
+
+/* The RESULTs following a GEN/RED/FOR/IF at position `at` of r: nodes,
+ * with their edges from what the body (or each branch) yields. */
+static void results(Vb *b, const Region *r, int at, int cl)
+{
+    const Fn *f = b->f;
+    Ref id = r->ids.p[at];
+    const Inst *own = &f->v.p[id];
+    int n = ir_nresults(f, r, at);
+    for (int j = 0; j < n; j++) {
+        Ref res = r->ids.p[at + 1 + j];
+        const Inst *in = &f->v.p[res];
+        const char *lab;
+        if (own->op == OP_IF)
+            lab = arena_printf(b->A, "%s ? %s : %s", arg_label(b, own->arg[0]),
+                               arg_label(b, own->reg[0]->yield.p[in->n]),
+                               arg_label(b, own->reg[1]->yield.p[in->n]));
+        else if (own->op == OP_RED)
+            lab = arena_printf(b->A, "%s(%s)", red_name(own->red), arg_label(b, own->reg[0]->yield.p[in->n]));
+        else if (own->op == OP_GEN)
+            lab = arena_printf(b->A, "[%s]", arg_label(b, own->reg[0]->yield.p[in->n]));
+        else
+            lab = arg_label(b, own->reg[0]->yield.p[in->n]);
+        int nd = add_node(b, res, lab);
+        b->v->nodes[nd].cluster = cl;
+        if (own->op == OP_IF) {
+            add_edge(b, own->reg[0]->yield.p[in->n], nd, -1, "then", "1");
+            add_edge(b, own->reg[1]->yield.p[in->n], nd, -1, "else", "1");
+            add_edge(b, own->arg[0], nd, -1, "cond", NULL);
+            continue;
+        }
+        const char *kind = own->op == OP_GEN ? "each" : own->op == OP_FOR ? "last" : red_name(own->red);
+        const char *d = "1";
+        if (own->op == OP_RED && own->red == RK_PROD)
+            d = arena_printf(b->A, "%s/%s", b->v->nodes[nd].label,
+                             arg_label(b, own->reg[0]->yield.p[in->n]));
+        else if (own->op == OP_RED && own->red >= RK_MAX)
+            d = arena_printf(b->A, "1 where %s wins", arg_label(b, own->reg[0]->yield.p[in->n]));
+        add_edge(b, own->reg[0]->yield.p[in->n], nd, -1, kind, d);
+    }
+}
+
+/* A GEN, RED or FOR: its cluster, its carried values, its body. */
+static void loop(Vb *b, const Region *r, int at, int cl)
+{
+    const Fn *f = b->f;
+    Ref id = r->ids.p[at];
+    const Inst *in = &f->v.p[id];
+    const char *kind = in->op == OP_FOR ? "for" : in->op == OP_GEN ? "gen" : red_name(in->red);
+    int c = add_cluster(b, kind, loop_label(b, id), cl, in->line);
+    const Region *body = in->reg[0];
+    int first = b->v->nnodes;
+    for (int i = 0; i < body->ids.n; i++) { /* the carried values first */
+        const Inst *cy = &f->v.p[body->ids.p[i]];
+        if (cy->op != OP_CARRY)
+            continue;
+        int nd = add_node(b, body->ids.p[i], arena_printf(b->A, "carried %d", (int)cy->n));
+        b->v->nodes[nd].cluster = c;
+        add_edge(b, in->list[cy->n], nd, -1, "init", "1");
+    }
+    int ncarry = b->v->nnodes - first;
+    walk(b, body, c);
+    for (int j = 0; j < ncarry; j++) {
+        const VNode *cy = &b->v->nodes[first + j];
+        add_edge(b, body->yield.p[f->v.p[cy->id].n], first + j, -1, "next", "1");
+    }
+    if (ir_nresults(f, r, at) > 0)
+        b->v->clusters[c].head = b->v->nnodes;
+    results(b, r, at, cl);
+}
+
+static void branch(Vb *b, const Region *r, int at, int cl)
+{
+    const Inst *in = &b->f->v.p[r->ids.p[at]];
+    const char *cond = arg_label(b, in->arg[0]);
+    int head = b->v->nnodes;
+    for (int s = 0; s < 2; s++) {
+        int c = add_cluster(b, s ? "else" : "then",
+                            s ? arena_printf(b->A, "else (not %s)", cond)
+                              : arena_printf(b->A, "then (%s)", cond),
+                            cl, in->line);
+        walk(b, in->reg[s], c);
+        head = b->v->nnodes;
+        b->v->clusters[c].head = ir_nresults(b->f, r, at) > 0 ? head : -1;
+    }
+    results(b, r, at, cl);
+}
+
+static void walk(Vb *b, const Region *r, int cl)
+{
+    const Fn *f = b->f;
+    for (int i = 0; i < r->ids.n; i++) {
+        Ref id = r->ids.p[i];
+        const Inst *in = &f->v.p[id];
+        switch ((Op)in->op) {
+        case OP_IVAR:
+        case OP_CARRY: /* the loop made it */
+        case OP_RESULT: continue; /* made with its owner */
+        case OP_GEN:
+        case OP_RED:
+        case OP_FOR: loop(b, r, i, cl); continue;
+        case OP_IF: branch(b, r, i, cl); continue;
+        default: break;
+        }
+        int n = add_node(b, id, form(b, in));
+        b->v->nodes[n].cluster = cl;
+        operand_edges(b, in, n);
+    }
+}
+
+/* Activity: varied from the differentiated parameters along edges with
+ * a derivative, useful for the result against them; to a fixed point. */
+static void activity(View *v)
+{
+    unsigned char *var = calloc((size_t)v->nnodes + 1, 2), *use = var + v->nnodes;
+    if (!var)
+        BUG("view: out of memory");
+    for (int i = 0; i < v->nparams; i++)
+        var[v->params[i].node] = !v->params[i].data;
+    if (v->result >= 0)
+        use[v->result] = 1;
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (int e = 0; e < v->nedges; e++) {
+            const VEdge *x = &v->edges[e];
+            if (!x->d)
+                continue;
+            if (var[x->from] && !var[x->to])
+                changed = var[x->to] = 1;
+            if (use[x->to] && !use[x->from])
+                changed = use[x->from] = 1;
+        }
+    }
+    for (int i = 0; i < v->nnodes; i++)
+        v->nodes[i].active = var[i] && use[i];
+    free(var);
+}
+
+static void params(Vb *b)
+{
+    const Fn *f = b->f;
+    View *v = b->v;
+    v->nparams = f->in.n;
+    v->params = arena_alloc(b->A, sizeof *v->params * (size_t)(f->in.n + 1));
+    for (int i = 0; i < f->in.n; i++) {
+        v->params[i].name = f->in.p[i].name;
+        v->params[i].ty = f->in.p[i].ty;
+        v->params[i].data = f->in.p[i].is_data;
+        v->params[i].node = -1;
+    }
+    for (int n = 0; n < v->nnodes; n++)
+        if (v->nodes[n].param >= 0)
+            v->params[v->nodes[n].param].node = n;
+    for (int i = 0; i < f->in.n; i++)
+        if (v->params[i].node < 0) { /* an unused parameter still shows */
+            Ref id = NOREF;
+            for (int k = 0; k < f->v.n && id == NOREF; k++)
+                if (f->v.p[k].op == OP_PARAM && f->v.p[k].n == i)
+                    id = k;
+            if (id != NOREF)
+                v->params[i].node = add_node(b, id, f->in.p[i].name);
+        }
+}
+
+/* The values and adjoints of ir_record, on the nodes, params and edges
+ * that ran once. */
+static void values(Vb *b, const double *const *at)
+{
+    View *v = b->v;
+    const Fn *f = b->f;
+    IrRecord *rec = ir_record(b->A, f, at, v->scalar);
+    v->at = 1;
+    v->value = rec->out[0];
+    for (int n = 0; n < v->nnodes; n++) {
+        VNode *x = &v->nodes[n];
+        const IrTrace *t = &rec->tr[x->id];
+        x->nval = t->n;
+        x->val = t->val;
+        x->adj = x->active ? t->adj : NULL;
+    }
+    for (int i = 0; i < v->nparams; i++) {
+        VParam *p = &v->params[i];
+        p->val = at[i];
+        p->grad = v->scalar && !p->data ? rec->grad[i] : NULL;
+    }
+    for (int e = 0; e < v->nedges; e++) {
+        VEdge *x = &v->edges[e];
+        const VNode *to = &v->nodes[x->to];
+        const Inst *in = &f->v.p[to->id];
+        if (!x->d || x->k < 0 || to->nval != 1 || in->op == OP_IDX || in->op == OP_LIT)
+            continue;
+        double a[3] = {0, 0, 0};
+        for (int k = 0; k < op_info[in->op].nargs; k++) {
+            const IrTrace *t = &rec->tr[in->arg[k]];
+            if (t->n != 1)
+                goto skip;
+            a[k] = t->val[0];
+        }
+        x->dval = ir_partial_value(in, a, to->val[0], x->k);
+        x->has_dval = 1;
+    skip:;
+    }
+}
+
+View *view_build(Arena *A, const Unit *u, const double *const *at)
+{
+    const Fn *f = u->primal;
+    View *v = arena_alloc(A, sizeof *v);
+    Vb b = {A, f, v, arena_alloc(A, sizeof(int) * (size_t)(f->v.n + 1)), 0, 0, 0};
+    for (int i = 0; i < f->v.n; i++)
+        b.node[i] = -1;
+    v->f = f;
+    walk(&b, f->body, -1);
+    params(&b);
+    v->result = b.node[f->out.p[0].ref];
+    for (int i = 0; i < v->nnodes; i++) {
+        VNode *n = &v->nodes[i];
+        n->var = n->name ? n->name : i == v->result ? f->src_name : arena_printf(A, "t%d", i);
+    }
+    v->scalar = f->out.p[0].ty.rank == 0;
+    activity(v);
+    if (at)
+        values(&b, at);
+    return v;
+}
