@@ -203,7 +203,7 @@ START_TEST(test_at_square)
     const char *want = "square(x = 3) = 9\n"
                        "\n"
                        "forward pass, in the order it computes:\n"
-                       "  line 2   square = x^2                     9\n"
+                       "  line 2   square = x^2                    9\n"
                        "\n"
                        "backward pass, from dsquare/dsquare = 1 (x_bar is dsquare/dx):\n"
                        "           square_bar = 1\n"
@@ -249,8 +249,8 @@ START_TEST(test_at_neuron)
     /* relu(2*0.5 + 0.1) = 1.1, err = 0.1, loss = 0.005; dloss/dw = err*x,
      * dloss/db = err */
     char *out = run_ok("examples/neuron.dx --only=loss --at w=0.5 --at b=0.1 --at x=2 --at target=1");
-    ck_assert_msg(strstr(out, "  line 2   y = relu(x * w + b)              1.1\n") &&
-                      strstr(out, "  line 6   err = y - target                 0.1\n") &&
+    ck_assert_msg(strstr(out, "  line 2   y = relu(x * w + b)             1.1\n") &&
+                      strstr(out, "  line 6   err = y - target                0.1\n") &&
                       strstr(out, "  dloss/dw = 0.2\n  dloss/db = 0.1\n  x is data: no gradient\n"),
                   "%s", out);
     free(out);
