@@ -455,6 +455,10 @@ static void values(Vb *b, const double *const *at)
     View *v = b->v;
     const Fn *f = b->f;
     IrRecord *rec = ir_record(b->A, f, at, v->scalar);
+    if (rec->too_big) {
+        v->too_big = 1;
+        return;
+    }
     v->at = 1;
     v->value = rec->out[0];
     for (int n = 0; n < v->nnodes; n++) {

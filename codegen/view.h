@@ -107,6 +107,8 @@ typedef struct {
     int nparams;
     int result;         /* the node of the (first) result */
     int at;             /* values present (--at) */
+    int too_big;        /* --at: the run computes too many values to
+                           record (ir_record): no values */
     int scalar;         /* the result is a scalar: adjoints present */
     const double *value;/* --at: the result, ty_size(result type) values */
 } View;

@@ -149,6 +149,12 @@ int cg_views(const Program *p, const Job *j)
     View **vs = arena_alloc(A, sizeof(View *) * (size_t)(n + 1));
     for (int i = 0; i < n; i++)
         vs[i] = view_build(A, &p->units.p[i], (const double *const *)at);
+    if (at && vs[0]->too_big) {
+        diag_plain("--at: %s computes more values than dxc records (8388608): too big to "
+                   "show at a point",
+                   p->units.p[0].primal->src_name);
+        return 1;
+    }
     switch (j->emit) {
     case EMIT_JSON: cg_json(A, vs, n, j->out); break;
     case EMIT_DOT: cg_dot_ir(p, j->out); cg_dot(A, vs, n, j->out); break;

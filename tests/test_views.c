@@ -329,6 +329,12 @@ START_TEST(test_at_errors)
              "--at evaluates one function, and 'examples/neuron.dx' has 2 (neuron, loss): choose one with --only=F");
     at_error("examples/neuron.dx --only=loss --at w=1e --at b=0 --at x=0 --at target=0", "'1e' is not a number");
     at_error("mv.dx --emit=c --at W=1", "--at shows values in the learning views");
+    ck_assert_int_eq(tu_write(tu_path("big.dx"),
+                              "fn big(x) {\n    h = x\n    for t in 0..3000000 {\n        h = sin(h) * 0.5 + x\n"
+                              "    }\n    return h\n}\n",
+                              (size_t)-1),
+                     0);
+    at_error("big.dx --at x=1", "dxc: error: --at: big computes more values than dxc records (8388608)");
     /* nested brackets only group */
     char *out = run_ok("mv.dx --at W=[[1,2,3],[4,5,6]] --at v=[1,1,1]");
     ck_assert_msg(strstr(out, ") = 21\n") && strstr(out, "v is data: no gradient"), "%s", out);
