@@ -36,12 +36,15 @@ static const char *shown(Arena *A, const VNode *n, const double *v)
     if (n->ty.rank)
         return arena_printf(A, "%ld runs, all values %s", n->nval / size,
                             view_summary(A, v, n->nval, (Type){0}, FIRST));
-    Str s = {0};
-    cg_puts(&s, "by run:");
-    for (long i = 0; i < n->nval && i < FIRST; i++)
+    Str s = {0}; /* the first and the last runs: a gradient's flow shows */
+    cg_putf(&s, "by run (%ld):", n->nval);
+    for (long i = 0; i < n->nval; i++) {
+        if (n->nval > 2 * FIRST && i == FIRST / 2) {
+            cg_puts(&s, ", ...");
+            i = n->nval - FIRST / 2;
+        }
         cg_putf(&s, "%s %s", i ? "," : "", view_num(A, v[i]));
-    if (n->nval > FIRST)
-        cg_putf(&s, ", ... (%ld runs)", n->nval);
+    }
     const char *t = arena_strdup(A, s.p);
     free(s.p);
     return t;
@@ -87,6 +90,12 @@ static void adjoint(Arena *A, const View *v, int i, FILE *out)
         if (ed->from != i || !ed->d || !y->active)
             continue;
         const char *step = arena_printf(A, "%s_bar += %s_bar * %s", x->var, y->var, ed->d);
+        if (ed->kind && !strcmp(ed->kind, "next"))
+            step = arena_printf(A, "%s_bar += %s_bar of the step after", x->var, y->var);
+        else if (ed->kind && !strcmp(ed->kind, "init"))
+            step = arena_printf(A, "%s_bar += %s_bar of the first step", x->var, y->var);
+        else if (ed->kind && !strcmp(ed->kind, "last"))
+            step = arena_printf(A, "%s_bar += %s_bar, at the last step", x->var, y->var);
         if (ed->has_dval && y->adj && y->nval == 1)
             step = arena_printf(A, "%s = %s * %s", step, view_num(A, y->adj[0]), view_num(A, ed->dval));
         fprintf(out, "  line %-3d %s\n", y->line, step);
