@@ -163,8 +163,13 @@ const char *cg_explain_text(Arena *A, const CgExplain *e)
     }
     if (spaced)
         d = arena_printf(A, "(%s)", d);
-    if (e->xbar)
-        cg_putf(&s, ", so %s += %s * %s", e->xbar, e->ybar ? e->ybar : arena_printf(A, "adj(%s)", form.p), d);
+    const char *ybar = e->ybar ? e->ybar : arena_printf(A, "adj(%s)", form.p);
+    if (e->xbar && !strcmp(d, "1"))
+        cg_putf(&s, ", so %s += %s", e->xbar, ybar);
+    else if (e->xbar && !strcmp(d, "-1"))
+        cg_putf(&s, ", so %s -= %s", e->xbar, ybar);
+    else if (e->xbar)
+        cg_putf(&s, ", so %s += %s * %s", e->xbar, ybar, d);
     char *out = comment_safe(A, s.p);
     free(s.p);
     free(form.p);
