@@ -628,14 +628,54 @@ static int is_bar_output(const Cg *c, Ref v)
     return c->bar[cg_var_of(c, v)];
 }
 
-/* Can expr() write scalar v here: a variable with its C name, or an
- * inlined arithmetic or maths expression of such (depth levels deep)? */
+/* Do the index variables of ix[0..n) have C names here? */
+static int named_ix(const Cg *c, const Aff *ix, int n)
+{
+    for (int d = 0; d < n; d++)
+        for (int t = 0; t < ix[d].n; t++)
+            if (!c->cname[ix[d].iv[t]])
+                return 0;
+    return 1;
+}
+
+/* An element of array arr at ix[0..n) as the source would name it, with
+ * suffix after the name: "B[2, j]", "B_bar[2, j]"; a tape's element is
+ * the value it recorded ("h").  NULL where an index has no C name. */
+static const char *element_text(Cg *c, Ref arr, const Aff *ix, int n, const char *suffix)
+{
+    arr = cg_var_of(c, arr);
+    const Inst *a = &c->f->v.p[arr];
+    const char *name = a->name ? a->name : c->cname[arr];
+    if (!name || !named_ix(c, ix, n))
+        return NULL;
+    size_t k = strlen(name);
+    if (k > 4 && !strcmp(name + k - 4, "_bar") && a->role == ROLE_ADJOINT) /* its value's name */
+        name = arena_printf(c->p->arena, "%.*s", (int)(k - 4), name);
+    if (cg_is_tape(a))
+        return arena_printf(c->p->arena, "%s%s", name, suffix);
+    Str s = {0};
+    cg_putf(&s, "%s%s", name, suffix);
+    for (int d = 0; d < n; d++) {
+        cg_puts(&s, d ? ", " : "[");
+        aff_put(c, &s, ix[d], 1);
+    }
+    cg_puts(&s, n ? "]" : "");
+    const char *t = arena_printf(c->p->arena, "%s", s.p);
+    free(s.p);
+    return t;
+}
+
+/* Can expr() write scalar v here: a variable with its C name, an
+ * element of a named array, or an inlined arithmetic or maths
+ * expression of such (depth levels deep)? */
 static int writable(const Cg *c, Ref v, int depth)
 {
     if (v == NOREF || depth == 0)
         return 0;
     v = cg_resolve(c, v);
     const Inst *in = &c->f->v.p[v];
+    if (in->op == OP_IDX && cg_inlined(c, v))
+        return c->cname[cg_var_of(c, in->arg[0])] && named_ix(c, in->ix, in->nix);
     if (in->ty.rank)
         return 0;
     if (!cg_inlined(c, v))
@@ -655,6 +695,10 @@ static int writable(const Cg *c, Ref v, int depth)
  * output. */
 static const char *c_text(Cg *c, Ref v)
 {
+    Ref r = cg_resolve(c, v);
+    const Inst *in = &c->f->v.p[r];
+    if (in->op == OP_IDX && !in->ty.rank) /* an element: as the source names it */
+        return element_text(c, in->arg[0], in->ix, in->nix, "");
     if (!writable(c, v, 6))
         return NULL;
     int used[H_COUNT];
@@ -671,6 +715,12 @@ static const char *c_text(Cg *c, Ref v)
  * adjoint of the expression t. */
 static const char *bar_of(Cg *c, Ref v, const char *t)
 {
+    const Inst *in = &c->f->v.p[cg_resolve(c, v)];
+    if (in->op == OP_IDX && !in->ty.rank) {
+        const char *e = element_text(c, in->arg[0], in->ix, in->nix, "_bar");
+        if (e)
+            return e;
+    }
     const char *n = c->f->v.p[v].name;
     if (n)
         return arena_printf(c->p->arena, "%s_bar", n);
@@ -1375,6 +1425,15 @@ static void emit_acc(Cg *c, Ref id)
                                           : "");
     else if (!store)
         note = explain_note(c, in->arg[1], cg_inlined(c, in->arg[1]) ? 1 : -1, c->cname[b]);
+    if (!note && explaining(c) && in->rule_op == OP_IDX && in->nix) {
+        /* the transpose of reading an element: its adjoint goes back there */
+        const char *x = element_text(c, b, in->ix, in->nix, "");
+        const char *xbar = element_text(c, b, in->ix, in->nix, "_bar");
+        if (x && xbar && strcmp(x, xbar))
+            note = cg_comment_safe(c->p->arena, arena_printf(c->p->arena, "line %d reads %s: the adjoint "
+                                                             "of that read accumulates into %s",
+                                                             in->line, x, xbar));
+    }
     if (note)
         stmt_end_note(c, note);
     else

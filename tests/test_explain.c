@@ -169,7 +169,7 @@ START_TEST(test_explain_odd_names)
 END_TEST
 
 /* A loop model: the tape writes say what they keep and why, the reverse
- * loop says it undoes the steps. */
+ * loop says it undoes the steps, the accumulations in it their step. */
 START_TEST(test_explain_loop)
 {
     char args[1024];
@@ -181,6 +181,11 @@ START_TEST(test_explain_loop)
         "for (int t = 9; t >= 0; t--) {  /* backwards: undo step t of the forward loop, the last step first, "
         "each adjoint taking the local derivatives of that step */\n",
         "double t4 = h_tape[t * 4 + j];  /* h at the start of iteration t, recorded by the forward pass */\n",
+        /* adjoint accumulations inside the reverse loop, in the source's names */
+        "B_bar[2 * 4 + j] += t17;  /* line 20 reads B[2, j]: the adjoint of that read accumulates into "
+        "B_bar[2, j] */\n",
+        "U_bar[j] += t22 * t19;  /* line 18 reads U[0, j]: the adjoint of that read accumulates into U_bar[0, j] */\n",
+        "h_bar_3[j] += t15 * exp(h_2[j] - t13);  /* line 24: d(exp(h_2[j] - t13))/d(h_2[j] - t13) = exp(h_2[j] - t13)",
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         ck_assert_msg(strstr(out, want[i]), "no\n%s\nin:\n%s", want[i], out);
