@@ -628,42 +628,54 @@ static int is_bar_output(const Cg *c, Ref v)
     return c->bar[cg_var_of(c, v)];
 }
 
-/* The primal instruction whose rule made v (--explain): one of op
- * rule_op on v's line that no rule made, in v's region or at the top
- * level (where its operands have their C names), preferring one that shares an
- * operand with v, then the last before v; NOREF if there is none. */
-static Ref rule_source(const Cg *c, Ref v)
+/* Do the index variables of ix[0..n) have C names here? */
+static int named_ix(const Cg *c, const Aff *ix, int n)
 {
-    const Fn *f = c->f;
-    const Inst *in = &f->v.p[v];
-    Ref best = NOREF;
-    int top = -1;
-    for (Ref u = 0; u < f->v.n; u++) {
-        const Inst *p = &f->v.p[u];
-        if (p->op != in->rule_op || p->rule_op || p->role != ROLE_PRIMAL || p->line != in->line ||
-            (p->parent != in->parent && p->parent != f->body))
-            continue;
-        int score = u < v;
-        for (int i = 0; i < op_info[p->op].nargs; i++)
-            for (int j = 0; j < op_info[in->op].nargs; j++)
-                if (in->arg[j] != NOREF && (in->arg[j] == u || in->arg[j] == p->arg[i]))
-                    score += 2;
-        if (score >= top) {
-            top = score;
-            best = u;
-        }
-    }
-    return best;
+    for (int d = 0; d < n; d++)
+        for (int t = 0; t < ix[d].n; t++)
+            if (!c->cname[ix[d].iv[t]])
+                return 0;
+    return 1;
 }
 
-/* Can expr() write scalar v here: a variable with its C name, or an
- * inlined arithmetic or maths expression of such (depth levels deep)? */
+/* An element of array arr at ix[0..n) as the source would name it, with
+ * suffix after the name: "B[2, j]", "B_bar[2, j]"; a tape's element is
+ * the value it recorded ("h").  NULL where an index has no C name. */
+static const char *element_text(Cg *c, Ref arr, const Aff *ix, int n, const char *suffix)
+{
+    arr = cg_var_of(c, arr);
+    const Inst *a = &c->f->v.p[arr];
+    const char *name = a->name ? a->name : c->cname[arr];
+    if (!name || !named_ix(c, ix, n))
+        return NULL;
+    size_t k = strlen(name);
+    if (k > 4 && !strcmp(name + k - 4, "_bar") && a->role == ROLE_ADJOINT) /* its value's name */
+        name = arena_printf(c->p->arena, "%.*s", (int)(k - 4), name);
+    if (cg_is_tape(a))
+        return arena_printf(c->p->arena, "%s%s", name, suffix);
+    Str s = {0};
+    cg_putf(&s, "%s%s", name, suffix);
+    for (int d = 0; d < n; d++) {
+        cg_puts(&s, d ? ", " : "[");
+        aff_put(c, &s, ix[d], 1);
+    }
+    cg_puts(&s, n ? "]" : "");
+    const char *t = arena_printf(c->p->arena, "%s", s.p);
+    free(s.p);
+    return t;
+}
+
+/* Can expr() write scalar v here: a variable with its C name, an
+ * element of a named array, or an inlined arithmetic or maths
+ * expression of such (depth levels deep)? */
 static int writable(const Cg *c, Ref v, int depth)
 {
     if (v == NOREF || depth == 0)
         return 0;
     v = cg_resolve(c, v);
     const Inst *in = &c->f->v.p[v];
+    if (in->op == OP_IDX && cg_inlined(c, v))
+        return c->cname[cg_var_of(c, in->arg[0])] && named_ix(c, in->ix, in->nix);
     if (in->ty.rank)
         return 0;
     if (!cg_inlined(c, v))
@@ -683,6 +695,10 @@ static int writable(const Cg *c, Ref v, int depth)
  * output. */
 static const char *c_text(Cg *c, Ref v)
 {
+    Ref r = cg_resolve(c, v);
+    const Inst *in = &c->f->v.p[r];
+    if (in->op == OP_IDX && !in->ty.rank) /* an element: as the source names it */
+        return element_text(c, in->arg[0], in->ix, in->nix, "");
     if (!writable(c, v, 6))
         return NULL;
     int used[H_COUNT];
@@ -699,6 +715,12 @@ static const char *c_text(Cg *c, Ref v)
  * adjoint of the expression t. */
 static const char *bar_of(Cg *c, Ref v, const char *t)
 {
+    const Inst *in = &c->f->v.p[cg_resolve(c, v)];
+    if (in->op == OP_IDX && !in->ty.rank) {
+        const char *e = element_text(c, in->arg[0], in->ix, in->nix, "_bar");
+        if (e)
+            return e;
+    }
     const char *n = c->f->v.p[v].name;
     if (n)
         return arena_printf(c->p->arena, "%s_bar", n);
@@ -708,26 +730,19 @@ static const char *bar_of(Cg *c, Ref v, const char *t)
     return arena_printf(c->p->arena, "%s_bar", t);
 }
 
-/* With --explain, the chain-rule step of the gradient's statement that
- * computes v ("line 3: p = sigmoid(z); dp/dz = ..., so z_bar += ..."),
- * or NULL: no --explain, not a gradient, or made by no rule.  out: v is
- * copied to a gradient output (it accumulates, whatever its role). */
-static const char *explain_note(Cg *c, Ref v, int out)
+/* Is --explain on, and f a gradient (f_grad, f_vjp)? */
+static int explaining(const Cg *c)
 {
-    const Inst *in = &c->f->v.p[v];
-    if (in->op == OP_ADD && (in->flags & IF_ACC) && !in->rule_op && cg_inlined(c, in->arg[1])) {
-        v = cg_resolve(c, in->arg[1]); /* x_bar += t: t says the step */
-        in = &c->f->v.p[v];
-        out = 1;
-    }
-    if (!c->o->explain || (c->f->kind != FN_GRAD && c->f->kind != FN_VJP) || !in->rule_op ||
-        in->rule_arg < 0 || in->role == ROLE_TANGENT)
-        return NULL;
-    Ref p = rule_source(c, v);
-    if (p == NOREF)
-        return NULL;
+    return c->o->explain && (c->f->kind == FN_GRAD || c->f->kind == FN_VJP);
+}
+
+/* The chain-rule step of primal p's rule (operand k) as cg_explain_text
+ * writes it; acc: say where the adjoint accumulates.  NULL where an
+ * operand or p itself has no C text here. */
+static const char *rule_step(Cg *c, Ref p, int k, int line, int acc)
+{
     const Inst *src = &c->f->v.p[p];
-    CgExplain e = {(Op)src->op, in->rule_arg, src->n, in->line, NULL, {NULL, NULL, NULL}, NULL, NULL};
+    CgExplain e = {(Op)src->op, k, src->n, line, NULL, {NULL, NULL, NULL}, NULL, NULL};
     for (int i = 0; i < op_info[src->op].nargs; i++)
         if (!(e.arg[i] = c_text(c, src->arg[i])))
             return NULL;
@@ -735,11 +750,99 @@ static const char *explain_note(Cg *c, Ref v, int out)
     if (!y)
         return NULL;
     e.y = cg_inlined(c, p) ? NULL : y;
-    if (out || in->role == ROLE_ADJOINT || is_bar_output(c, v)) {
-        e.xbar = bar_of(c, src->arg[e.k], e.arg[e.k]);
-        e.ybar = e.y || c->f->v.p[p].name ? bar_of(c, p, y) : NULL;
+    if (acc) {
+        e.xbar = bar_of(c, src->arg[k], e.arg[k]);
+        e.ybar = e.y || src->name ? bar_of(c, p, y) : NULL;
     }
     return cg_explain_text(c->p->arena, &e);
+}
+
+/* The steps that make the adjoint of primal x: one per operand slot of
+ * a primal instruction with a rule that reads x ("line 4: s = a + b;
+ * ds/da = 1, so a_bar += s_bar"), joined by "; ", in x's region or at
+ * the top; NULL if none has C text here. */
+static const char *use_steps(Cg *c, Ref x)
+{
+    const Fn *f = c->f;
+    Str s = {0};
+    for (Ref u = 0; u < f->v.n; u++) {
+        const Inst *p = &f->v.p[u];
+        if (p->role != ROLE_PRIMAL || p->rule_op || !rule_has((Op)p->op) ||
+            (p->parent != f->v.p[x].parent && p->parent != f->body) || cg_resolve(c, u) != u)
+            continue;
+        for (int k = 0; k < op_info[p->op].nargs; k++) {
+            const char *t = p->arg[k] == x ? rule_step(c, u, k, p->line, 1) : NULL;
+            if (t)
+                cg_putf(&s, "%s%s", s.n ? "; " : "", t);
+        }
+    }
+    const char *t = s.n ? arena_printf(c->p->arena, "%s", s.p) : NULL;
+    free(s.p);
+    return t;
+}
+
+/* The primal value named `name` that v's adjoint is of: a parameter or a
+ * primal instruction so named in v's region or at the top, the last one
+ * before v; NOREF if none. */
+static Ref primal_named(const Cg *c, Ref v, const char *name)
+{
+    const Fn *f = c->f;
+    Ref best = NOREF;
+    for (Ref u = 0; u < f->v.n && (u < v || best == NOREF); u++) {
+        const Inst *p = &f->v.p[u];
+        if (p->role == ROLE_PRIMAL && !p->rule_op && p->name && !strcmp(p->name, name) &&
+            (p->parent == f->v.p[v].parent || p->parent == f->body))
+            best = u;
+    }
+    return best;
+}
+
+/* The primal whose adjoint the C variable `var` ("y_bar") holds, unless
+ * that is the value `said` the step before names ("err_bar"). */
+static Ref bar_primal(const Cg *c, Ref v, const char *var, const char *said)
+{
+    size_t n = var ? strlen(var) : 0;
+    if (n <= 4 || strcmp(var + n - 4, "_bar") || (said && !strcmp(said, var)))
+        return NOREF;
+    return primal_named(c, v, arena_printf(c->p->arena, "%.*s", (int)(n - 4), var));
+}
+
+/* With --explain, the chain-rule steps of the gradient's statement that
+ * computes v into the C variable var ("line 3: p = sigmoid(z); dp/dz =
+ * ..., so z_bar += ..."), or NULL: no --explain, not a gradient, or no
+ * step found.  out: v is copied to a gradient output (it accumulates,
+ * whatever its role); -1: v is a variable copied there, whose own
+ * statement said its step.  A statement the optimiser folded to a copy or a
+ * sum (a_bar = s_bar) says the steps of the uses of the value whose
+ * adjoint var holds; one whose rule names another value than var's
+ * (err_bar, in y_bar) says how var's value's adjoint follows from it. */
+static const char *explain_note(Cg *c, Ref v, int out, const char *var)
+{
+    if (!explaining(c))
+        return NULL;
+    const Inst *in = &c->f->v.p[v];
+    if (out >= 0 && in->op == OP_ADD && (in->flags & IF_ACC) && !in->rule_op && cg_inlined(c, in->arg[1])) {
+        v = cg_resolve(c, in->arg[1]); /* x_bar += t: t says the step */
+        in = &c->f->v.p[v];
+        out = 1;
+    }
+    const char *note = NULL, *said = NULL;
+    if (out >= 0 && in->rule_op && in->rule_arg >= 0 && in->role != ROLE_TANGENT && in->rule_src != NOREF) {
+        const Inst *src = &c->f->v.p[in->rule_src];
+        int acc = out || in->role == ROLE_ADJOINT || is_bar_output(c, v);
+        note = rule_step(c, in->rule_src, in->rule_arg, in->line, acc);
+        if (note && acc && in->rule_arg < op_info[src->op].nargs) {
+            const char *t = c_text(c, src->arg[in->rule_arg]);
+            said = t ? bar_of(c, src->arg[in->rule_arg], t) : NULL;
+        }
+        if (!acc)
+            return note;
+    }
+    Ref x = bar_primal(c, v, var, said);
+    const char *more = x != NOREF ? use_steps(c, x) : NULL;
+    if (!note || !more)
+        return note ? note : more;
+    return arena_printf(c->p->arena, "%s; %s", note, more);
 }
 
 /* The size of an array declaration: `128 * 784`; the product when it
@@ -1256,7 +1359,11 @@ static void emit_for(Cg *c, const Region *r, int at)
              lo == INT_MIN || hi - 1 < INT_MIN ? "long long" : "int", iv, hi - 1, iv, lo, iv);
     else
         cg_putf(&c->body, "for (int %s = %lld; %s < %lld; %s++) {", iv, lo, iv, hi, iv);
-    cg_puts(&c->body, back ? "  /* backwards */\n" : "\n");
+    if (back && explaining(c))
+        cg_putf(&c->body, "  /* backwards: undo step %s of the forward loop, the last step first, "
+                "each adjoint taking the local derivatives of that step */\n", iv);
+    else
+        cg_puts(&c->body, back ? "  /* backwards */\n" : "\n");
     enter_block(c);
     emit_region(c, in->reg[0]);
     emit_updates(c, id);
@@ -1310,9 +1417,25 @@ static void emit_acc(Cg *c, Ref id)
     int store = (in->flags & IF_STORE) != 0;
     cg_puts(&c->body, store ? " = " : " += ");
     expr(c, &c->body, in->arg[1], P_ANY);
+    const char *note = NULL;
     if (store && in->nix && cg_is_tape(&c->f->v.p[b]) && c->f->v.p[b].op == OP_ZEROS)
-        stmt_end_note(c, arena_printf(c->p->arena, "the tape keeps %s",
-                                      tape_what(c, b, in->ix[0])));
+        note = arena_printf(c->p->arena, "the tape keeps %s%s", tape_what(c, b, in->ix[0]),
+                            explaining(c) ? ": the backward pass reads it back for the local "
+                                            "derivatives of that step instead of recomputing it"
+                                          : "");
+    else if (!store)
+        note = explain_note(c, in->arg[1], cg_inlined(c, in->arg[1]) ? 1 : -1, c->cname[b]);
+    if (!note && explaining(c) && in->rule_op == OP_IDX && in->nix) {
+        /* the transpose of reading an element: its adjoint goes back there */
+        const char *x = element_text(c, b, in->ix, in->nix, "");
+        const char *xbar = element_text(c, b, in->ix, in->nix, "_bar");
+        if (x && xbar && strcmp(x, xbar))
+            note = cg_comment_safe(c->p->arena, arena_printf(c->p->arena, "line %d reads %s: the adjoint "
+                                                             "of that read accumulates into %s",
+                                                             in->line, x, xbar));
+    }
+    if (note)
+        stmt_end_note(c, note);
     else
         stmt_end(c);
 }
@@ -1387,8 +1510,8 @@ static void emit_region(Cg *c, const Region *r)
             f->v.p[cg_var_of(c, in->arg[0])].op == OP_ZEROS)
             stmt_end_note(c, arena_printf(c->p->arena, "%s, recorded by the forward pass",
                                           tape_what(c, cg_var_of(c, in->arg[0]), in->ix[0])));
-        else if (explain_note(c, id, 0))
-            stmt_end_note(c, explain_note(c, id, 0));
+        else if (explain_note(c, id, 0, c->cname[k]))
+            stmt_end_note(c, explain_note(c, id, 0, c->cname[k]));
         else
             stmt_end(c);
     }
@@ -1409,7 +1532,7 @@ static void output_copy(Cg *c, int i)
     begin_stmt(c, line);
     cg_putf(&c->body, "*%s = ", c->out_names[i]);
     expr(c, &c->body, v, P_ANY);
-    const char *note = cg_inlined(c, v) ? explain_note(c, v, 1) : NULL; /* not a variable's copy */
+    const char *note = explain_note(c, v, cg_inlined(c, v) ? 1 : -1, arena_printf(c->p->arena, "%s", c->out_names[i]));
     if (note)
         stmt_end_note(c, note);
     else

@@ -69,12 +69,16 @@ static const Rule *find_rule(Op op)
     return NULL;
 }
 
-/* Is s a plain name or number (needs no parentheses)? */
+/* Is s a plain name or number, maybe an element (x[i, j + 1]): needs
+ * no parentheses? */
 static int plain(const char *s)
 {
-    for (; *s; s++)
-        if (!isalnum((unsigned char)*s) && *s != '_' && *s != '.')
+    int depth = 0;
+    for (; *s; s++) {
+        depth += *s == '[' ? 1 : *s == ']' ? -1 : 0;
+        if (!depth && !isalnum((unsigned char)*s) && *s != '_' && *s != '.' && *s != ']')
             return 0;
+    }
     return 1;
 }
 
@@ -91,8 +95,13 @@ static void expand(Str *s, Arena *A, const char *tmpl, const CgExplain *e)
             cg_put(s, p, 1);
             continue;
         }
+        /* an operand alone between a call's parentheses or commas needs none of its own */
+        int alone = p > tmpl && (p[-1] == '(' || p[-1] == ' ') && (p[2] == ')' || p[2] == ',') &&
+                    (p[-1] == '(' || (p - 1 > tmpl && p[-2] == ','));
         p++;
-        if (*p >= 'a' && *p <= 'c')
+        if (*p >= 'a' && *p <= 'c' && alone)
+            cg_puts(s, e->arg[*p - 'a'] ? e->arg[*p - 'a'] : "?");
+        else if (*p >= 'a' && *p <= 'c')
             cg_puts(s, paren(A, e->arg[*p - 'a'] ? e->arg[*p - 'a'] : "?"));
         else if (*p == 'y')
             cg_puts(s, paren(A, e->y));
@@ -105,8 +114,7 @@ static void expand(Str *s, Arena *A, const char *tmpl, const CgExplain *e)
     }
 }
 
-/* s made safe inside a C comment: printable ASCII, no comment delimiter. */
-static char *comment_safe(Arena *A, const char *s)
+char *cg_comment_safe(Arena *A, const char *s)
 {
     size_t n = strlen(s);
     char *t = arena_alloc(A, 2 * n + 1), *q = t;
@@ -163,9 +171,14 @@ const char *cg_explain_text(Arena *A, const CgExplain *e)
     }
     if (spaced)
         d = arena_printf(A, "(%s)", d);
-    if (e->xbar)
-        cg_putf(&s, ", so %s += %s * %s", e->xbar, e->ybar ? e->ybar : arena_printf(A, "adj(%s)", form.p), d);
-    char *out = comment_safe(A, s.p);
+    const char *ybar = e->ybar ? e->ybar : arena_printf(A, "adj(%s)", form.p);
+    if (e->xbar && !strcmp(d, "1"))
+        cg_putf(&s, ", so %s += %s", e->xbar, ybar);
+    else if (e->xbar && !strcmp(d, "-1"))
+        cg_putf(&s, ", so %s -= %s", e->xbar, ybar);
+    else if (e->xbar)
+        cg_putf(&s, ", so %s += %s * %s", e->xbar, ybar, d);
+    char *out = cg_comment_safe(A, s.p);
     free(s.p);
     free(form.p);
     return out;

@@ -53,6 +53,8 @@ typedef struct {
 /* The comment text for e ("line 3: p = sigmoid(z); dp/dz = ..."), safe
  * inside a C comment, or NULL where the op has no rule for operand k. */
 const char *cg_explain_text(Arena *A, const CgExplain *e);
+/* s made safe inside a C comment: printable ASCII, no comment delimiter. */
+char *cg_comment_safe(Arena *A, const char *s);
 /* The local derivative d y / d operand k of op, symbolic: operands
  * arg[0..2] (parenthesised unless plain names), the result y (NULL: the
  * op's form), POWI's exponent n ("2*x", "p*(1 - p)"); NULL where op has

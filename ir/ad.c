@@ -86,6 +86,7 @@ static IrAt rule_at(const Tr *T, Region *r, const Inst *in)
     IrAt at = adj_at(T, r, in->line);
     at.rule_op = in->rule_op;
     at.rule_arg = in->rule_arg;
+    at.rule_src = in->rule_src != NOREF ? T->map[in->rule_src] : NOREF;
     return at;
 }
 

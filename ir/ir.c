@@ -148,6 +148,7 @@ IrAt ir_at(Fn *f, Region *r)
     at.f = f;
     at.r = r;
     at.rule_arg = -1;
+    at.rule_src = NOREF;
     return at;
 }
 
@@ -159,6 +160,7 @@ IrAt ir_at_of(Fn *f, Region *r, const Inst *in)
     at.flags = in->flags;
     at.rule_op = in->rule_op;
     at.rule_arg = in->rule_arg;
+    at.rule_src = in->rule_src;
     return at;
 }
 
@@ -170,6 +172,7 @@ Ref ir_add(IrAt at, Op op, Type ty, Ref a, Ref b, Ref c)
     in.flags = at.flags;
     in.rule_op = at.rule_op;
     in.rule_arg = at.rule_op ? at.rule_arg : -1;
+    in.rule_src = at.rule_op ? at.rule_src : NOREF;
     in.line = at.line;
     in.ty = ty;
     in.arg[0] = a;
@@ -376,7 +379,10 @@ Ref ir_copy_at(IrAt at, const Inst *in, const Ref *map)
 
 Ref ir_copy_inst(Fn *g, Region *dst, const Inst *in, const Ref *map)
 {
-    return ir_copy_at(ir_at_of(g, dst, in), in, map);
+    IrAt at = ir_at_of(g, dst, in);
+    if (map && in->rule_src != NOREF) /* another Fn's: its copy, if made */
+        at.rule_src = map[in->rule_src];
+    return ir_copy_at(at, in, map);
 }
 
 Ref ir_carry(const Fn *f, Ref loop, int j)
@@ -452,6 +458,7 @@ static void verify_region(Fn *f, Region *r, unsigned char *seen)
                 ASSERT(seen[in->arg[k]]);
             }
         }
+        ASSERT(in->rule_src == NOREF || (in->rule_op && in->rule_src >= 0 && in->rule_src < f->v.n));
         if (in->op == OP_GEN || in->op == OP_RED || in->op == OP_LOOP) {
             Region *b = in->reg[0];
             ASSERT(b && b->owner == id);

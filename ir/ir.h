@@ -201,9 +201,14 @@ typedef struct {
      * tied to no one operand (the sum of the terms).  A transposed
      * instruction inherits the facts of the tangent one it transposes.
      * rule_op 0 (CONST, which has no rule) and rule_arg -1: made by no
-     * rule (copies of primal code, accumulations, zeros, tapes). */
+     * rule (copies of primal code, accumulations, zeros, tapes).
+     * rule_src: the primal instruction of this Fn whose rule it is (the
+     * copy of the one rule_op names), set by the AD passes and kept
+     * through copies; NOREF when unknown or made by no rule.  --explain
+     * reads it; nothing else does, so it never changes the code. */
     uint16_t rule_op;
     int8_t rule_arg;
+    Ref rule_src;
     Region *reg[2];   /* IF: then, else; GEN/RED/LOOP/FOR: reg[0] the body */
     int nix;          /* IDX/ACC: indices; LOOP: dimensions; LIT: elements;
                          FOR: carried values */
@@ -286,7 +291,7 @@ Region *ir_region_new(Fn *f, Ref owner, int side);
  * sets every fact at emission and returns the new instruction.  IrAt is a
  * value: a caller passes a changed copy (IrAt in = at; in.r = body)
  * instead of moving a cursor and restoring it.  A zero rule_op means no
- * rule (rule_arg then becomes -1). */
+ * rule (rule_arg then becomes -1, rule_src NOREF). */
 typedef struct {
     Fn *f;
     Region *r;
@@ -294,6 +299,7 @@ typedef struct {
     uint8_t role, flags;
     uint16_t rule_op;
     int8_t rule_arg;
+    Ref rule_src;
 } IrAt;
 IrAt ir_at(Fn *f, Region *r);                  /* primal, no line, no rule */
 IrAt ir_at_of(Fn *f, Region *r, const Inst *in); /* in's line, role, flags, rule */
@@ -317,7 +323,8 @@ Ref ir_for(IrAt at, int32_t lo, int32_t hi, int nix, const Ref *init, const uint
  * copies all of them unchanged.  A GEN, RED or LOOP gets a new empty body
  * with its IVARs (the caller maps in's to them); an IF gets none. */
 Ref ir_copy_at(IrAt at, const Inst *in, const Ref *map);
-/* The copy that keeps every fact of in: ir_copy_at(ir_at_of(g, dst, in)). */
+/* The copy that keeps every fact of in: ir_copy_at(ir_at_of(g, dst, in)),
+ * its rule_src through map (when map is given: another Fn's). */
 Ref ir_copy_inst(Fn *g, Region *dst, const Inst *in, const Ref *map);
 /* The old shapes, for code that builds primal IR: primal, no line. */
 Ref ir_emit(Fn *f, Region *r, Op op, Type ty, Ref a, Ref b, Ref c);

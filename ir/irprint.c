@@ -5,14 +5,15 @@
  * irread.c and in docs/ir.md.
  *
  * The text is exact: every field of every instruction a region holds is
- * written, so that reading it back rebuilds the same Program and the C
+ * written (but a rule_src naming a dead instruction, which only --explain
+ * reads), so that reading it back rebuilds the same Program and the C
  * generator writes the same C from it.  Instructions keep their Refs
  * (%N), so a Fn's dead instructions (left in Fn.v by the passes, in no
  * region) leave gaps in the numbering; they are not written.
  *
  * print_facts is the only function here that knows the fields of an
  * instruction that are facts about it rather than its structure (role,
- * flags, n, num, red, rule_op, rule_arg); parse_facts in irread.c is its
+ * flags, n, num, red, rule_op, rule_arg, rule_src); parse_facts in irread.c is its
  * inverse.
  */
 #include "ir.h"
@@ -167,7 +168,19 @@ const IrFlagWord ir_flag_words[IR_NFLAG_WORDS] = {
     {IF_NOINIT, "noinit"}, {IF_REV, "rev"},           {IF_TAPE, "taped"},
 };
 
-static void print_facts(FILE *out, const Inst *in)
+/* Does a region of f hold x (in a region that one of f's holds)? */
+static int is_live(const Fn *f, Ref x)
+{
+    const Region *r = f->v.p[x].parent;
+    if (!r)
+        return 0;
+    int found = 0;
+    for (int i = 0; i < r->ids.n && !found; i++)
+        found = r->ids.p[i] == x;
+    return found && (r->owner == NOREF || is_live(f, r->owner));
+}
+
+static void print_facts(const Fn *f, FILE *out, const Inst *in)
 {
     int own_n = 0, own_num = 0, own_red = 0;
     switch (in->op) {
@@ -198,6 +211,8 @@ static void print_facts(FILE *out, const Inst *in)
         fprintf(out, " red=%d", in->red);
     if (in->rule_op != 0 || in->rule_arg != -1)
         fprintf(out, " rule=%s arg=%d", ir_op_name((Op)in->rule_op), in->rule_arg);
+    if (in->rule_src != NOREF && is_live(f, in->rule_src)) /* a dead one is not written */
+        fprintf(out, " of=%%%d", in->rule_src);
 }
 
 /* nix where the operands do not say it: 1 for ireal, 0 elsewhere. */
@@ -256,7 +271,7 @@ static void print_inst(const Fn *f, Ref id, int depth, FILE *out)
 {
     const Inst *in = &f->v.p[id];
     fprintf(out, "%*s%%%d = %s", 2 * depth, "", id, ir_op_name(in->op));
-    print_facts(out, in);
+    print_facts(f, out, in);
     print_operands(out, in);
     if (in->ty.kind != TY_NONE || in->ty.rank) {
         fputs(" : ", out);

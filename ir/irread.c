@@ -35,8 +35,9 @@
  *           the role (tangent, adjoint or tape; none: primal); the flags
  *           acc backwards store noinit rev taped; n=INT, num=NUMBER and
  *           red=INT where the operation gives them no meaning;
- *           rule=OP arg=K, the rule a derivative instruction came from
- *           (K: the operand, -1 for none)
+ *           rule=OP arg=K [of=%S], the rule a derivative instruction came
+ *           from (K: the operand, -1 for none; %S: the primal instruction
+ *           whose rule it is, when known and live)
  *   OPERANDS  by operation:
  *           idx %A[AFF, ...]          acc %A[AFF, ...], %V
  *           ireal AFF                 lit %E, ...
@@ -605,6 +606,17 @@ static void parse_rule(Reader *R, Inst *in)
     expect_word(R, "arg");
     expect_punct(R, '=');
     in->rule_arg = (int8_t)read_int(R, -1, 2, "an operand number (-1 to 2)");
+    if (!is_word(R, "of"))
+        return;
+    next(R);
+    expect_punct(R, '=');
+    if (R->t.kind != T_REF)
+        expected(R, "the instruction whose rule it is (%N)");
+    Ref r = (Ref)R->t.ref;
+    if (r >= R->f->v.n || !(R->state[r] & DEFINED) || (R->state[r] & OPEN))
+        fail(R, R->t.loc, "%%%d is not an instruction defined before this one", r);
+    in->rule_src = r;
+    next(R);
 }
 
 /* The number an operation reads right after its name (print_facts). */
@@ -660,6 +672,7 @@ static void check_own(Reader *R, const Inst *in, const char *field)
 static void parse_facts(Reader *R, Inst *in)
 {
     in->rule_arg = -1;
+    in->rule_src = NOREF;
     parse_own(R, in);
     uint8_t role = 0, flags = 0, seen[4] = {0};
     for (;;) {

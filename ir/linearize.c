@@ -94,9 +94,10 @@ static void lin_region(Lin *L, const Region *src, Region *dst);
 /* The tangent of array op `in` (IDX, LIT, ZEROS, ACC): the same op on
  * tangents, with in's facts as a tangent's (in f_hvp, a tangent of the
  * reverse sweep or of a tape says so: IF_REV, IF_TAPE). */
-static IrAt array_tan_at(Lin *L, Region *dst, const Inst *in)
+static IrAt array_tan_at(Lin *L, Region *dst, const Inst *in, Ref y)
 {
     IrAt at = tan_at(L, dst, in->line, (Op)in->op, in->op == OP_IDX ? 0 : -1);
+    at.rule_src = y;
     at.flags = (uint8_t)(in->flags & (in->op == OP_ZEROS ? ~IF_NOINIT : 0xff));
     at.flags |= (uint8_t)((ir_is_rev(in) ? IF_REV : 0) | (ir_is_tape(in) ? IF_TAPE : 0));
     return at;
@@ -108,7 +109,7 @@ static void lin_array_op(Lin *L, const Inst *in, Ref id, Region *dst)
     Fn *g = L->g;
     Ref y = ir_copy_inst(g, dst, in, L->map);
     Ref t = NOREF;
-    IrAt at = array_tan_at(L, dst, in);
+    IrAt at = array_tan_at(L, dst, in, y);
     switch (in->op) {
     case OP_IDX:
         if (L->tan[in->arg[0]] != NOREF) {
@@ -446,12 +447,14 @@ static void lin_loop(Lin *L, const Region *src, int at, Region *dst)
 
 /* The tangent of scalar op `in` (y its copy in dst): the sum over its
  * operands k with a tangent of partial_k * tangent_k, each term emitted
- * with rule facts (in->op, k), the sum with (in->op, -1). */
+ * with rule facts (in->op, k), the sum with (in->op, -1), all with y as
+ * their rule_src. */
 static Ref lin_rule(Lin *L, const Inst *in, Ref y, Region *dst)
 {
     Fn *g = L->g;
     IrAt at = ir_at(g, dst);
     at.line = L->rule_line = in->line;
+    at.rule_src = y;
     Ref args[3] = {NOREF, NOREF, NOREF}, t = NOREF;
     for (int k = 0; k < op_info[in->op].nargs; k++)
         args[k] = L->map[in->arg[k]];
@@ -462,8 +465,10 @@ static Ref lin_rule(Lin *L, const Inst *in, Ref y, Region *dst)
         int before = g->v.n;
         Ref p = rule_partial(at, in, args, y, k);
         name_partial(g, in, p, before);
-        Ref term = lin_scale(L, tan_at(L, dst, in->line, (Op)in->op, k), p, tk);
-        t = lin_add(tan_at(L, dst, in->line, (Op)in->op, -1), t, term);
+        IrAt tat = tan_at(L, dst, in->line, (Op)in->op, k), sat = tan_at(L, dst, in->line, (Op)in->op, -1);
+        tat.rule_src = sat.rule_src = y;
+        Ref term = lin_scale(L, tat, p, tk);
+        t = lin_add(sat, t, term);
     }
     return t;
 }

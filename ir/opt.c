@@ -604,6 +604,7 @@ static void clone_region(Subst *S, const Region *src, Region *dst)
             x->ix[j] = subst_aff(S, in.ix[j]);
         for (int j = 0; in.op == OP_LIT && j < in.nix; j++)
             x->list[j] = mapped(S, in.list[j]);
+        x->rule_src = mapped(S, in.rule_src);
         S->map[id] = n;
         if (in.op == OP_IF) {
             for (int s = 0; s < 2; s++) {

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cgrun.h"
+#include "progen.h"
 #include "testutil.h"
 
 static void setup(void)
@@ -49,23 +50,20 @@ START_TEST(test_explain_seeds)
     says("examples/neuron.dx",
          "    double drelu = t1 > 0.0 ? 1.0 : 0.0;  /* line 2: y = relu(t1); dy/dt1 = (t1 > 0 ? 1 : 0) */\n");
     says("examples/neuron.dx",
-         "    *w_bar = drelu * x;  /* line 2: d(x * w)/dw = x, so w_bar += adj(x * w) * x */\n");
+         "    *w_bar = t2 * x;  /* line 2: d(x * w)/dw = x, so w_bar += adj(x * w) * x */\n");
     says("examples/neuron.dx", "    double t2 = y_bar * drelu;  /* line 2: y = relu(t1); dy/dt1 = (t1 > 0 ? 1 : 0), "
                                "so t1_bar += y_bar * (t1 > 0 ? 1 : 0) */\n");
-    says("examples/neuron.dx", "    *b_bar = drelu;\n"); /* a copy of drelu: no rule of its own */
+    /* a copy of t2, whose statement said its step: the step that makes b's adjoint */
+    says("examples/neuron.dx", "    *b_bar = t2;  /* line 2: t1 = (x * w) + b; dt1/db = 1, so b_bar += t1_bar */\n");
+    /* y_bar (the C name) holds err's adjoint too: the comment says both, in source names */
     says("examples/neuron.dx", "    double y_bar = 0.5 * (2.0 * err);  /* line 7: d(err^2)/derr = 2*err, "
-                               "so err_bar += adj(err^2) * 2*err */\n");
-    /* (a + b) * c: the optimiser leaves no statement a rule made (the
-     * adjoints are c, c and s themselves), so the gradient is as without
-     * the option */
-    char args[1024];
-    snprintf(args, sizeof args, "'%s/examples/graph.dx'", tu_root());
-    char *plain = dxc_out(args);
-    snprintf(args, sizeof args, "--explain '%s/examples/graph.dx'", tu_root());
-    char *expl = dxc_out(args);
-    ck_assert_str_eq(plain, expl);
-    free(plain);
-    free(expl);
+                               "so err_bar += adj(err^2) * 2*err; line 6: err = y - target; derr/dy = 1, "
+                               "so y_bar += err_bar */\n");
+    /* (a + b) * c: the optimiser folds the adjoints to copies of c and s;
+     * each still says its step */
+    says("examples/graph.dx", "    *a_bar = c;  /* line 4: s = a + b; ds/da = 1, so a_bar += s_bar */\n");
+    says("examples/graph.dx", "    *b_bar = c;  /* line 4: s = a + b; ds/db = 1, so b_bar += s_bar */\n");
+    says("examples/graph.dx", "    *c_bar = s;  /* line 5: y = s * c; dy/dc = s, so c_bar += y_bar * s */\n");
 }
 END_TEST
 
@@ -86,7 +84,7 @@ START_TEST(test_explain_sigmoid)
         "    double z_bar = 1.0 + dlog * dsigmoid;  /* line 3: p = sigmoid(z); dp/dz = p*(1 - p), "
         "so z_bar += p_bar * p*(1 - p) */\n",
         "    *w_bar = z_bar * x;  /* line 2: d(w * x)/dw = x, so w_bar += adj(w * x) * x */\n",
-        "    *b_bar = z_bar;\n",
+        "    *b_bar = z_bar;  /* line 2: z = (w * x) + b; dz/db = 1, so b_bar += z_bar */\n",
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         ck_assert_msg(strstr(out, want[i]), "no\n%s\nin:\n%s", want[i], out);
@@ -112,15 +110,29 @@ static void same_code(const char *f)
 
 START_TEST(test_explain_only_comments)
 {
-    const char *files[] = {"examples/square.dx", "examples/neuron.dx", "examples/mlp.dx",
-                           "tests/models/logistic.dx", "tests/models/lstm.dx", "tests/models/rnn.dx",
-                           "tests/models/gmm.dx", "tests/models/spring.dx", "tests/models/sinx.dx",
-                           "tests/models/matfn.dx", "tests/models/nested.dx", "tests/models/flip.dx",
-                           "tests/models/mlp.dx"};
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+    /* every model, example and benchmark */
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "cd '%s' && ls tests/models/*.dx examples/*.dx bench/*.dx", tu_root());
+    char *list = NULL;
+    ck_assert_int_eq(tu_run(cmd, &list, NULL), 0);
+    int n = 0;
+    for (char *save = NULL, *f = strtok_r(list, "\n", &save); f; f = strtok_r(NULL, "\n", &save), n++) {
         char p[1024];
-        snprintf(p, sizeof p, "%s/%s", tu_root(), files[i]);
+        snprintf(p, sizeof p, "%s/%s", tu_root(), f);
         same_code(p);
+    }
+    ck_assert_int_gt(n, 15);
+    free(list);
+    /* and a sample of random programs */
+    PgOpts po = pg_defaults();
+    for (uint64_t seed = 1; seed <= 12; seed++) {
+        PgProg g = pg_generate(seed, &po);
+        char *text = pg_print(g.root), p[1024];
+        snprintf(p, sizeof p, "%s/rand%llu.dx", tu_tmpdir(), (unsigned long long)seed);
+        ck_assert_int_eq(tu_write(p, text, (size_t)-1), 0);
+        same_code(p);
+        free(text);
+        pg_free(&g);
     }
 }
 END_TEST
@@ -156,6 +168,70 @@ START_TEST(test_explain_odd_names)
 }
 END_TEST
 
+/* A loop model: the tape writes say what they keep and why, the reverse
+ * loop says it undoes the steps, the accumulations in it their step. */
+START_TEST(test_explain_loop)
+{
+    char args[1024];
+    snprintf(args, sizeof args, "--explain '%s/tests/models/lstm.dx'", tu_root());
+    char *out = dxc_out(args);
+    const char *want[] = {
+        "h_tape[t * 4 + j] = h[j];  /* the tape keeps h at the start of iteration t: the backward pass reads "
+        "it back for the local derivatives of that step instead of recomputing it */\n",
+        "for (int t = 9; t >= 0; t--) {  /* backwards: undo step t of the forward loop, the last step first, "
+        "each adjoint taking the local derivatives of that step */\n",
+        "double t4 = h_tape[t * 4 + j];  /* h at the start of iteration t, recorded by the forward pass */\n",
+        /* adjoint accumulations inside the reverse loop, in the source's names */
+        "B_bar[2 * 4 + j] += t17;  /* line 20 reads B[2, j]: the adjoint of that read accumulates into "
+        "B_bar[2, j] */\n",
+        "U_bar[j] += t22 * t19;  /* line 18 reads U[0, j]: the adjoint of that read accumulates into U_bar[0, j] */\n",
+        "h_bar_3[j] += t15 * exp(h_2[j] - t13);  /* line 24: d(exp(h_2[j] - t13))/d(h_2[j] - t13) = exp(h_2[j] - t13)",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        ck_assert_msg(strstr(out, want[i]), "no\n%s\nin:\n%s", want[i], out);
+    free(out);
+    /* without the option, the plain words */
+    snprintf(args, sizeof args, "'%s/tests/models/lstm.dx'", tu_root());
+    out = dxc_out(args);
+    ck_assert_ptr_nonnull(strstr(out, "for (int t = 9; t >= 0; t--) {  /* backwards */\n"));
+    ck_assert_ptr_null(strstr(out, "reads it back"));
+    free(out);
+}
+END_TEST
+
+/* x / y * z and a division by a product: rule texts with '/' and '*'
+ * side by side; every comment ends its line, and gcc -Werror takes it. */
+START_TEST(test_explain_slash_star)
+{
+    ck_assert_int_eq(tu_write(tu_path("q.dx"),
+                              "fn q(x, y, z) {\n    u = sin(x / y * z)\n    return u / y * z / (x*z)\n}\n",
+                              (size_t)-1),
+                     0);
+    free(dxc_out("--explain q.dx -o q.c"));
+    char *c = tu_read(tu_path("q.c"), NULL);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_msg(strstr(c, "/* line 2: "), "no comment in:\n%s", c);
+    /* a comment closed on its line closes at its end: nothing closed it early */
+    for (char *l = c; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        char *open = strstr(l, "/*"), *eol = strchr(l, '\n');
+        if (!open || (eol && open > eol))
+            continue;
+        char *close = strstr(open + 2, "*/");
+        if (!close || (eol && close > eol))
+            continue; /* the file's head comment, over several lines */
+        ck_assert_msg(close + 2 == (eol ? eol : close + 2),
+                      "a comment that does not end its line:\n%.*s", (int)(eol ? eol - l : 80), l);
+    }
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "cd '%s' && gcc -std=c99 -Wall -Wextra -Wpedantic -Werror -Wcomment -c q.c -o q.o",
+             tu_tmpdir());
+    char *e2 = NULL;
+    ck_assert_msg(tu_run(cmd, NULL, &e2) == 0, "gcc: %s", e2 ? e2 : "");
+    free(e2);
+    free(c);
+}
+END_TEST
+
 Suite *suite_explain(void);
 
 Suite *suite_explain(void)
@@ -168,6 +244,8 @@ Suite *suite_explain(void)
     tcase_add_test(tc, test_explain_sigmoid);
     tcase_add_test(tc, test_explain_only_comments);
     tcase_add_test(tc, test_explain_odd_names);
+    tcase_add_test(tc, test_explain_loop);
+    tcase_add_test(tc, test_explain_slash_star);
     suite_add_tcase(s, tc);
     return s;
 }
