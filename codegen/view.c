@@ -27,6 +27,7 @@ typedef struct {
     const Fn *f;
     View *v;
     int *node;          /* instruction -> node index, or -1 */
+    CPrec *prec;        /* instruction -> the precedence of its expr */
     int ncap, ecap, ccap;
 } Vb;
 
@@ -117,19 +118,44 @@ static const char *shorten(Arena *A, const char *s)
     return arena_printf(A, "%.37s...", s);
 }
 
+/* The label of operand r, parenthesised unless its expression binds at
+ * least as tightly as `need` (C's precedence levels, as ops.def). */
+static const char *opnd(const Vb *b, Ref r, CPrec need)
+{
+    const char *s = arg_label(b, r);
+    if (r == NOREF || b->node[r] < 0 || b->v->nodes[b->node[r]].name || b->prec[r] >= need)
+        return s;
+    return arena_printf(b->A, "(%s)", s);
+}
+
+/* The precedence of the expression form() writes for `in`. */
+static CPrec form_prec(const Inst *in)
+{
+    const OpInfo *oi = &op_info[in->op];
+    switch ((Op)in->op) {
+    case OP_CONST: return in->num < 0 ? P_UNARY : P_PRIMARY;
+    case OP_POWI:
+    case OP_POW: return P_UNARY;
+    case OP_SELECT: return P_COND;
+    default: return (oi->kind == K_ARITH || oi->kind == K_BOOL) && *oi->cname ? oi->prec : P_PRIMARY;
+    }
+}
+
 /* What a picture writes for an unnamed instruction: its expression. */
 static const char *form(const Vb *b, const Inst *in)
 {
     Arena *A = b->A;
-    const char *x = arg_label(b, in->arg[0]), *y = arg_label(b, in->arg[1]);
     const OpInfo *oi = &op_info[in->op];
+    const char *x = arg_label(b, in->arg[0]), *y = arg_label(b, in->arg[1]);
     const char *cn = oi->cname;
     int nargs = oi->nargs;
     switch ((Op)in->op) {
     case OP_CONST: return view_num(A, in->num);
-    case OP_POWI: return arena_printf(A, "%s^%d", x, (int)in->n);
-    case OP_POW: return arena_printf(A, "%s^%s", x, y);
-    case OP_SELECT: return arena_printf(A, "%s ? %s : %s", x, y, arg_label(b, in->arg[2]));
+    case OP_POWI: return arena_printf(A, "%s^%d", opnd(b, in->arg[0], P_PRIMARY), (int)in->n);
+    case OP_POW: return arena_printf(A, "%s^%s", opnd(b, in->arg[0], P_PRIMARY), opnd(b, in->arg[1], P_PRIMARY));
+    case OP_SELECT:
+        return arena_printf(A, "%s ? %s : %s", opnd(b, in->arg[0], P_OR), opnd(b, in->arg[1], P_COND),
+                            opnd(b, in->arg[2], P_COND));
     case OP_IREAL: return aff_text(A, b->f, in->ix[0]);
     case OP_IDX: {
         Str s = {0};
@@ -147,7 +173,9 @@ static const char *form(const Vb *b, const Inst *in)
     default: break;
     }
     if ((oi->kind == K_ARITH || oi->kind == K_BOOL) && *cn)
-        return nargs == 1 ? arena_printf(A, "%s%s", cn, x) : arena_printf(A, "%s %s %s", x, cn, y);
+        return nargs == 1 ? arena_printf(A, "%s%s", cn, opnd(b, in->arg[0], oi->rhs))
+                          : arena_printf(A, "%s %s %s", opnd(b, in->arg[0], oi->lhs), cn,
+                                         opnd(b, in->arg[1], oi->rhs));
     if (oi->kind == K_MATH)
         return nargs == 1 ? arena_printf(A, "%s(%s)", lower_op(A, (Op)in->op), x)
                           : arena_printf(A, "%s(%s, %s)", lower_op(A, (Op)in->op), x, y);
@@ -219,20 +247,19 @@ static int add_cluster(Vb *b, const char *kind, const char *label, int parent, i
     return v->nclusters++;
 }
 
-/* The operand edges of an ordinary instruction (node n), each with its
- * rule's local derivative in the operands' labels. */
+/* The operand edges of an ordinary instruction (node n); those of a
+ * rule get its local derivative from partials(). */
+static const char rule_pending[] = "(rule)";
+
 static void operand_edges(Vb *b, const Inst *in, int n)
 {
-    const char *args[3] = {arg_label(b, in->arg[0]), arg_label(b, in->arg[1]),
-                           arg_label(b, in->arg[2])};
-    const char *y = b->v->nodes[n].name ? b->v->nodes[n].label : NULL;
     int nargs = op_info[in->op].nargs;
     for (int k = 0; k < nargs; k++) {
         const char *d = NULL;
         if (in->op == OP_IDX)
             d = "1";
         else if (rule_has((Op)in->op))
-            d = cg_partial_text(b->A, (Op)in->op, k, args, y, (int)in->n);
+            d = rule_pending; /* partials(), once every label is final */
         add_edge(b, in->arg[k], n, k, NULL, d);
     }
     if (in->op == OP_LIT)
@@ -389,8 +416,26 @@ static void walk(Vb *b, const Region *r, int cl)
         default: break;
         }
         int n = add_node(b, id, form(b, in));
+        b->prec[id] = form_prec(in);
         b->v->nodes[n].cluster = cl;
         operand_edges(b, in, n);
+    }
+}
+
+/* Each rule edge's local derivative, in the operands' final labels
+ * (a loop's h[t] is named after the walk). */
+static void partials(Vb *b)
+{
+    View *v = b->v;
+    for (int e = 0; e < v->nedges; e++) {
+        VEdge *x = &v->edges[e];
+        if (x->d != rule_pending)
+            continue;
+        const VNode *to = &v->nodes[x->to];
+        const Inst *in = &b->f->v.p[to->id];
+        const char *args[3] = {arg_label(b, in->arg[0]), arg_label(b, in->arg[1]),
+                               arg_label(b, in->arg[2])};
+        x->d = cg_partial_text(b->A, (Op)in->op, x->k, args, to->name ? to->label : NULL, (int)in->n);
     }
 }
 
@@ -502,11 +547,13 @@ View *view_build(Arena *A, const Unit *u, const double *const *at)
 {
     const Fn *f = u->primal;
     View *v = arena_alloc(A, sizeof *v);
-    Vb b = {A, f, v, arena_alloc(A, sizeof(int) * (size_t)(f->v.n + 1)), 0, 0, 0};
+    Vb b = {A, f, v, arena_alloc(A, sizeof(int) * (size_t)(f->v.n + 1)),
+            arena_alloc(A, sizeof(CPrec) * (size_t)(f->v.n + 1)), 0, 0, 0};
     for (int i = 0; i < f->v.n; i++)
         b.node[i] = -1;
     v->f = f;
     walk(&b, f->body, -1);
+    partials(&b);
     params(&b);
     v->result = b.node[f->out.p[0].ref];
     for (int i = 0; i < v->nnodes; i++) {
