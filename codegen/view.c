@@ -28,6 +28,8 @@ typedef struct {
     View *v;
     int *node;          /* instruction -> node index, or -1 */
     CPrec *prec;        /* instruction -> the precedence of its expr */
+    const char **ivname;/* IVAR -> its name (i, j, k... when unnamed) */
+    int depth;          /* index variables of the loops around the walk */
     int ncap, ecap, ccap;
 } Vb;
 
@@ -80,11 +82,12 @@ static const char *lower_op(Arena *A, Op op)
 }
 
 /* An affine index as text, IVARs by their names ("t + 1", "2*i"). */
-static const char *aff_text(Arena *A, const Fn *f, Aff x)
+static const char *aff_text(const Vb *b, Aff x)
 {
+    Arena *A = b->A;
     Str s = {0};
     for (int i = 0; i < x.n; i++) {
-        const char *iv = f->v.p[x.iv[i]].name ? f->v.p[x.iv[i]].name : "i";
+        const char *iv = b->ivname[x.iv[i]] ? b->ivname[x.iv[i]] : "i";
         if (x.a[i] == 1)
             cg_putf(&s, "%s%s", i ? " + " : "", iv);
         else
@@ -104,8 +107,10 @@ static const char *arg_label(const Vb *b, Ref r)
     if (r == NOREF)
         return "?";
     const Inst *a = &b->f->v.p[r];
-    if (a->op == OP_IVAR || a->op == OP_IREAL)
-        return a->name ? a->name : "i";
+    if (a->op == OP_IVAR)
+        return b->ivname[r] ? b->ivname[r] : "i";
+    if (a->op == OP_IREAL)
+        return aff_text(b, a->ix[0]);
     int n = b->node[r];
     return n >= 0 ? b->v->nodes[n].label : "?";
 }
@@ -156,12 +161,12 @@ static const char *form(const Vb *b, const Inst *in)
     case OP_SELECT:
         return arena_printf(A, "%s ? %s : %s", opnd(b, in->arg[0], P_OR), opnd(b, in->arg[1], P_COND),
                             opnd(b, in->arg[2], P_COND));
-    case OP_IREAL: return aff_text(A, b->f, in->ix[0]);
+    case OP_IREAL: return aff_text(b, in->ix[0]);
     case OP_IDX: {
         Str s = {0};
         cg_putf(&s, "%s[", x);
         for (int d = 0; d < in->nix; d++)
-            cg_putf(&s, "%s%s", d ? ", " : "", aff_text(A, b->f, in->ix[d]));
+            cg_putf(&s, "%s%s", d ? ", " : "", aff_text(b, in->ix[d]));
         cg_puts(&s, "]");
         const char *t = arena_strdup(A, s.p);
         free(s.p);
@@ -282,16 +287,14 @@ static const char *loop_label(Vb *b, Ref id)
     const Inst *in = &f->v.p[id];
     Arena *A = b->A;
     if (in->op == OP_FOR || in->op == OP_RED) {
-        const Inst *iv = &f->v.p[ir_ivar(f, id, 0)];
         return arena_printf(A, "%s %s in %s..%s", in->op == OP_FOR ? "for" : red_name(in->red),
-                            iv->name ? iv->name : "i", aff_text(A, f, in->ix[0]),
-                            aff_text(A, f, in->ix[1]));
+                            b->ivname[ir_ivar(f, id, 0)], aff_text(b, in->ix[0]),
+                            aff_text(b, in->ix[1]));
     }
     Str s = {0};
     cg_puts(&s, "each ");
     for (int d = 0; d < in->ty.rank; d++) {
-        const Inst *iv = &f->v.p[ir_ivar(f, id, d)];
-        cg_putf(&s, "%s%s in 0..%d", d ? ", " : "", iv->name ? iv->name : "i", (int)in->ty.dim[d]);
+        cg_putf(&s, "%s%s in 0..%d", d ? ", " : "", b->ivname[ir_ivar(f, id, d)], (int)in->ty.dim[d]);
     }
     const char *t = arena_strdup(A, s.p);
     free(s.p);
@@ -322,6 +325,9 @@ static void results(Vb *b, const Region *r, int at, int cl)
             lab = arg_label(b, own->reg[0]->yield.p[in->n]);
         int nd = add_node(b, res, lab);
         b->v->nodes[nd].cluster = cl;
+        b->prec[res] = own->op == OP_IF  ? P_COND
+                       : own->op == OP_FOR ? b->prec[own->reg[0]->yield.p[in->n]]
+                                           : P_PRIMARY;
         if (own->op == OP_IF) {
             add_edge(b, own->reg[0]->yield.p[in->n], nd, -1, "then", "1");
             add_edge(b, own->reg[1]->yield.p[in->n], nd, -1, "else", "1");
@@ -346,6 +352,12 @@ static void loop(Vb *b, const Region *r, int at, int cl)
     Ref id = r->ids.p[at];
     const Inst *in = &f->v.p[id];
     const char *kind = in->op == OP_FOR ? "for" : in->op == OP_GEN ? "gen" : red_name(in->red);
+    int nv = ir_nivars(f, id);
+    for (int d = 0; d < nv; d++) { /* unnamed index variables: i, j, k, ... */
+        Ref iv = ir_ivar(f, id, d);
+        b->ivname[iv] = f->v.p[iv].name ? f->v.p[iv].name
+                                         : arena_printf(b->A, "%c", "ijklmnopqr"[(b->depth + d) % 10]);
+    }
     int c = add_cluster(b, kind, loop_label(b, id), cl, in->line);
     const Region *body = in->reg[0];
     int first = b->v->nnodes;
@@ -354,18 +366,20 @@ static void loop(Vb *b, const Region *r, int at, int cl)
         if (cy->op != OP_CARRY)
             continue;
         int nd = add_node(b, body->ids.p[i], arena_printf(b->A, "carried %d", (int)cy->n));
+        b->prec[body->ids.p[i]] = P_PRIMARY;
         b->v->nodes[nd].cluster = c;
         add_edge(b, in->list[cy->n], nd, -1, "init", "1");
     }
     int ncarry = b->v->nnodes - first;
-    const char *t = f->v.p[ir_ivar(f, id, 0)].name;
-    t = t ? t : "t";
+    const char *t = b->ivname[ir_ivar(f, id, 0)];
     for (int j = 0; j < ncarry; j++) { /* h[t]: the value step t starts from */
         VNode *cy = &b->v->nodes[first + j];
         if (cy->name)
             cy->label = arena_printf(b->A, "%s[%s]", cy->name, t);
     }
+    b->depth += nv;
     walk(b, body, c);
+    b->depth -= nv;
     for (int j = 0; j < ncarry; j++) {
         VNode *cy = &b->v->nodes[first + j];
         Ref y = body->yield.p[f->v.p[cy->id].n];
@@ -422,6 +436,16 @@ static void walk(Vb *b, const Region *r, int cl)
     }
 }
 
+/* How a derivative names operand r: its label, or past 16 characters
+ * its var (t7), which the views show beside the label. */
+static const char *short_name(const Vb *b, Ref r)
+{
+    const char *s = arg_label(b, r);
+    if (r == NOREF || b->node[r] < 0 || strlen(s) <= 16)
+        return s;
+    return b->v->nodes[b->node[r]].var;
+}
+
 /* Each rule edge's local derivative, in the operands' final labels
  * (a loop's h[t] is named after the walk). */
 static void partials(Vb *b)
@@ -433,9 +457,10 @@ static void partials(Vb *b)
             continue;
         const VNode *to = &v->nodes[x->to];
         const Inst *in = &b->f->v.p[to->id];
-        const char *args[3] = {arg_label(b, in->arg[0]), arg_label(b, in->arg[1]),
-                               arg_label(b, in->arg[2])};
-        x->d = cg_partial_text(b->A, (Op)in->op, x->k, args, to->name ? to->label : NULL, (int)in->n);
+        const char *args[3] = {short_name(b, in->arg[0]), short_name(b, in->arg[1]),
+                               short_name(b, in->arg[2])};
+        const char *y = to->name || strlen(to->label) > 12 ? to->var : NULL;
+        x->d = cg_partial_text(b->A, (Op)in->op, x->k, args, y, (int)in->n);
     }
 }
 
@@ -548,12 +573,12 @@ View *view_build(Arena *A, const Unit *u, const double *const *at)
     const Fn *f = u->primal;
     View *v = arena_alloc(A, sizeof *v);
     Vb b = {A, f, v, arena_alloc(A, sizeof(int) * (size_t)(f->v.n + 1)),
-            arena_alloc(A, sizeof(CPrec) * (size_t)(f->v.n + 1)), 0, 0, 0};
+            arena_alloc(A, sizeof(CPrec) * (size_t)(f->v.n + 1)),
+            arena_alloc(A, sizeof(char *) * (size_t)(f->v.n + 1)), 0, 0, 0, 0};
     for (int i = 0; i < f->v.n; i++)
         b.node[i] = -1;
     v->f = f;
     walk(&b, f->body, -1);
-    partials(&b);
     params(&b);
     v->result = b.node[f->out.p[0].ref];
     for (int i = 0; i < v->nnodes; i++) {
@@ -563,6 +588,7 @@ View *view_build(Arena *A, const Unit *u, const double *const *at)
                  : i == v->result                ? f->src_name
                                                  : arena_printf(A, "t%d", i);
     }
+    partials(&b);
     v->scalar = f->out.p[0].ty.rank == 0;
     activity(v);
     if (at)
