@@ -17,7 +17,7 @@
  * never written out, so a large model's page stays small.
  *
  * The page is the same bytes for the same input: no dates, no random
- * ids.  With "#selftest" in its address the script walks the stepper to
+ * ids.  An address ending in "#step=N" opens at step N.  With "#selftest" in its address the script walks the stepper to
  * the end, highlights every source line in turn and writes what it saw
  * into <pre id="selftest"> (the tests read it from a headless browser).
  */
@@ -528,7 +528,8 @@ static const char JS[] =
     "function init(){prev=document.getElementById('prev');next=document.getElementById('next');\n"
     " out=document.getElementById('steptext');cnt=document.getElementById('count');\n"
     " if(S.length>1){prev.addEventListener('click',function(){go(cur-1);});\n"
-    "  next.addEventListener('click',function(){go(cur+1);});go(0);}\n"
+    "  next.addEventListener('click',function(){go(cur+1);});\n"
+    "  var m=/^#step=([0-9]+)$/.exec(location.hash);go(m?+m[1]:0);}\n"
     " document.body.setAttribute('data-ready-ms',performance.now().toFixed(1));\n"
     " if(location.hash==='#selftest')selftest();}\n"
     "if(document.readyState==='loading')document.addEventListener('DOMContentLoaded',init);"

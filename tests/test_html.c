@@ -194,6 +194,16 @@ START_TEST(test_html_neuron)
         says("neuron", r, "line 2: nodes x * w, x * w + b, y, y_bar");
         says("neuron", r, "line 6: nodes err, err_bar; forward /* line 6: err = y - target */");
         free(r);
+        char cmd0[2048], *dom = NULL;
+        snprintf(cmd0, sizeof cmd0,
+                 "timeout 120 '%s' --headless --no-sandbox --disable-gpu --virtual-time-budget=5000 "
+                 "--dump-dom 'file://%s/neuron.html#step=15'",
+                 browser(), tu_tmpdir());
+        ck_assert_int_eq(tu_run(cmd0, &dom, NULL), 0);
+        ck_assert_msg(dom && strstr(dom, "Step 15 of 18, backward pass") &&
+                          strstr(dom, "t5_bar += y_bar * ((x * w + b) &gt; 0 ? 1 : 0) = 0.1 * 1"),
+                      "neuron.html#step=15 does not open at step 15");
+        free(dom);
         r = selftest("neuron", 375, 0); /* a phone */
         fits("neuron", r);
         char cmd[2048], dir[1024];
