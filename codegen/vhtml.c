@@ -510,7 +510,7 @@ static const char JS[] =
     " if(n)n.classList.add('cur');if(L)L.classList.add('cur');\n"
     " cnt.textContent='Step '+k+' of '+(S.length-1)+(k?(s.b?', backward pass':', forward pass'):'');\n"
     " out.textContent=s.t;prev.disabled=k===0;next.disabled=k===S.length-1;}\n"
-    "function selftest(){var r=['steps '+(S.length-1)],n=0;\n"
+    "function selftest(){var r=['steps '+Math.max(0,S.length-1)],n=0;\n"
     " if(S.length>1){while(cur<S.length-1&&n++<100000)next.click();\n"
     "  r.push('at end '+(cur===S.length-1));\n"
     "  P.forEach(function(p){var e=document.getElementById(p[1]+'v');\n"

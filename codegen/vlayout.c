@@ -134,7 +134,7 @@ static void chains(Arena *A, Ord *o)
 
 /* 2: the order within each layer; pos[i] is node i's place, centred on
  * 0 so layers of different widths compare. */
-static void order(Arena *A, Ord *o, int nl, int **rows, int *rlen, double *pos)
+static void order(Ord *o, int nl, int **rows, int *rlen, double *pos)
 {
     VLayout *g = o->g;
     for (int s = 0; s < SWEEPS; s++) {
@@ -159,7 +159,6 @@ static void order(Arena *A, Ord *o, int nl, int **rows, int *rlen, double *pos)
                 pos[rows[l][j]] = j - (rlen[l] - 1) / 2.0;
         }
     }
-    (void)A;
 }
 
 /* 3: coordinates, each layer centred on the widest. */
@@ -217,6 +216,6 @@ void view_layout(Arena *A, VLayout *g)
              arena_alloc(A, sizeof(double) * (size_t)(g->ncl + 1)),
              arena_alloc(A, sizeof(int) * (size_t)(g->ncl + 1))};
     chains(A, &o);
-    order(A, &o, nl, rows, rlen, pos);
+    order(&o, nl, rows, rlen, pos);
     place(g, nl, rows, rlen);
 }

@@ -280,6 +280,27 @@ START_TEST(test_html_escapes)
 }
 END_TEST
 
+/* Without --at, every function of the file: a graph and code each. */
+START_TEST(test_html_two)
+{
+    char args[1024];
+    snprintf(args, sizeof args, "'%s/examples/neuron.dx'", tu_root());
+    char *s = page(args, "two", NULL);
+    self_contained("two", s);
+    ck_assert_msg(strstr(s, "id=\"g0n0\"") && strstr(s, "id=\"g1n0\"") && strstr(s, "id=\"graph1\""),
+                  "two: a graph per function");
+    ck_assert_msg(strstr(s, "Forward code: <code>neuron</code>") && strstr(s, "Adjoint code: <code>loss_grad</code>"),
+                  "two: the code of both functions");
+    char *r = selftest("two", 1024, 0);
+    if (r) {
+        says("two", r, "steps 0\n");
+        says("two", r, "line 6: nodes err, err_bar; forward /* line 6: err = y - target */");
+    }
+    free(r);
+    free(s);
+}
+END_TEST
+
 /* Deterministic pseudo-random numbers, as text: a bracketed list. */
 static void values(FILE *f, long n, double scale, unsigned *seed)
 {
@@ -349,6 +370,7 @@ Suite *suite_html(void)
     tcase_add_test(tc, test_html_neuron);
     tcase_add_test(tc, test_html_loop);
     tcase_add_test(tc, test_html_escapes);
+    tcase_add_test(tc, test_html_two);
     tcase_add_test(tc, test_html_mlp);
     suite_add_tcase(s, tc);
     return s;
