@@ -15,9 +15,3 @@ void cg_mermaid(Arena *A, View *const *vs, int n, FILE *out)
     (void)A, (void)vs, (void)n, (void)out;
     diag_plain("--emit=mermaid is not built yet");
 }
-
-void cg_html(Arena *A, const Program *p, const CgOpts *o, View *const *vs, int n, FILE *out)
-{
-    (void)A, (void)p, (void)o, (void)vs, (void)n, (void)out;
-    diag_plain("--emit=html is not built yet");
-}

@@ -6,7 +6,8 @@
  * bracketed list in row-major order ("[1, 2, 3]"; inner brackets, as in
  * "[[1, 2], [3, 4]]", only group).  Every parameter of the function,
  * data ones included, needs exactly one.  Each mistake is its own error
- * naming what is wrong, and nothing is written.
+ * naming what is wrong, and nothing is written.  NAME=@FILE reads the
+ * value from FILE: a large array does not fit on a command line.
  */
 #include "view.h"
 #include "cgen.h"
@@ -69,6 +70,28 @@ static int well_bracketed(const char *name, const char *text)
     return depth == 0;
 }
 
+/* The text of FILE for NAME=@FILE (arena'ed), or NULL after an error. */
+static const char *at_file(Arena *A, const char *name, const char *path)
+{
+    FILE *in = fopen(path, "rb");
+    Str s = {0};
+    char buf[65536];
+    size_t n;
+    if (!in) {
+        diag_plain("--at %s=@%s: cannot read '%s'", name, path, path);
+        return NULL;
+    }
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        cg_put(&s, buf, n);
+    fclose(in);
+    char *t = arena_strdup(A, s.p ? s.p : "");
+    free(s.p);
+    for (char *c = t; *c; c++)
+        if (*c == '\n' || *c == '\r')
+            *c = ' ';
+    return t;
+}
+
 /* One --at item into its parameter's slot of vals; 1 after an error. */
 static int one(Arena *A, const Fn *f, const char *item, double **vals)
 {
@@ -78,6 +101,8 @@ static int one(Arena *A, const Fn *f, const char *item, double **vals)
         return 1;
     }
     const char *name = arena_printf(A, "%.*s", (int)(eq - item), item), *text = eq + 1;
+    if (*text == '@' && !(text = at_file(A, name, text + 1)))
+        return 1;
     int p = -1;
     for (int i = 0; i < f->in.n; i++)
         if (!strcmp(f->in.p[i].name, name))
