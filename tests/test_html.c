@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cgrun.h"
 #include "testutil.h"
@@ -206,7 +207,7 @@ START_TEST(test_html_neuron)
         free(dom);
         r = selftest("neuron", 375, 0); /* a phone */
         fits("neuron", r);
-        char cmd[2048], dir[1024];
+        char cmd[8192], dir[1024];
         snprintf(dir, sizeof dir, "%s", tu_dxc());
         *(strrchr(dir, '/') ? strrchr(dir, '/') : dir) = 0;
         snprintf(cmd, sizeof cmd,
@@ -252,7 +253,7 @@ START_TEST(test_html_loop)
     char *r = selftest("loop", 1024, 0);
     if (r) {
         says("loop", r, "adjoint w = 0.600419\nadjoint x = 1.20021\n");
-        says("loop", r, "line 5: nodes w * h, w * h + x, h, h_bar, t5_bar, t4_bar; forward /* line 5: h = "
+        says("loop", r, "line 5: nodes w * h[t], w * h[t] + x, h[t+1], h[t+1]_bar, t5_bar, t4_bar; forward /* line 5: h = "
                         "tanh(w * h + x) */ h = tanh(w * h + x);");
     }
     free(r);
