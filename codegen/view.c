@@ -172,7 +172,7 @@ static int add_node(Vb *b, Ref id, const char *label)
     n->op = lower_op(b->A, (Op)in->op);
     n->name = in->op == OP_PARAM ? b->f->in.p[in->n].name : in->name;
     n->label = shorten(b->A, n->name ? n->name : label);
-    n->expr = label;
+    n->expr = in->op == OP_PARAM ? n->name : label;
     n->line = in->line;
     n->ty = in->ty;
     n->param = in->op == OP_PARAM ? in->n : -1;
@@ -331,10 +331,24 @@ static void loop(Vb *b, const Region *r, int at, int cl)
         add_edge(b, in->list[cy->n], nd, -1, "init", "1");
     }
     int ncarry = b->v->nnodes - first;
+    const char *t = f->v.p[ir_ivar(f, id, 0)].name;
+    t = t ? t : "t";
+    for (int j = 0; j < ncarry; j++) { /* h[t]: the value step t starts from */
+        VNode *cy = &b->v->nodes[first + j];
+        if (cy->name)
+            cy->label = arena_printf(b->A, "%s[%s]", cy->name, t);
+    }
     walk(b, body, c);
     for (int j = 0; j < ncarry; j++) {
-        const VNode *cy = &b->v->nodes[first + j];
-        add_edge(b, body->yield.p[f->v.p[cy->id].n], first + j, -1, "next", "1");
+        VNode *cy = &b->v->nodes[first + j];
+        Ref y = body->yield.p[f->v.p[cy->id].n];
+        add_edge(b, y, first + j, -1, "next", "1");
+        int yn = b->node[y]; /* h[t+1]: the value step t ends with */
+        if (cy->name && yn >= 0 && b->v->nodes[yn].cluster == c && b->v->nodes[yn].name &&
+            !strcmp(b->v->nodes[yn].name, cy->name))
+            b->v->nodes[yn].label = arena_printf(b->A, "%s[%s+1]", cy->name, t);
+        cy->expr = arena_printf(b->A, "%s, then %s of the step before",
+                                arg_label(b, in->list[f->v.p[cy->id].n]), cy->name ? cy->name : "it");
     }
     if (ir_nresults(f, r, at) > 0)
         b->v->clusters[c].head = b->v->nnodes;
@@ -450,6 +464,12 @@ static void values(Vb *b, const double *const *at)
         x->val = t->val;
         x->adj = x->active ? t->adj : NULL;
     }
+    for (int n = 0; n < v->nnodes; n++) { /* a body's runs: its nodes' */
+        const VNode *x = &v->nodes[n];
+        long size = (long)ty_size(x->ty), runs = size ? x->nval / size : 0;
+        if (x->cluster >= 0 && runs > v->clusters[x->cluster].runs)
+            v->clusters[x->cluster].runs = runs;
+    }
     for (int i = 0; i < v->nparams; i++) {
         VParam *p = &v->params[i];
         p->val = at[i];
@@ -487,7 +507,10 @@ View *view_build(Arena *A, const Unit *u, const double *const *at)
     v->result = b.node[f->out.p[0].ref];
     for (int i = 0; i < v->nnodes; i++) {
         VNode *n = &v->nodes[i];
-        n->var = n->name ? n->name : i == v->result ? f->src_name : arena_printf(A, "t%d", i);
+        n->var = n->name && !strchr(n->label, '[') ? n->name
+                 : n->name                       ? n->label
+                 : i == v->result                ? f->src_name
+                                                 : arena_printf(A, "t%d", i);
     }
     v->scalar = f->out.p[0].ty.rank == 0;
     activity(v);

@@ -98,8 +98,12 @@ static void node(const View *v, int i, FILE *out)
     str(out, n->op);
     fputs(", \"name\": ", out);
     str(out, n->name);
+    fputs(", \"var\": ", out);
+    str(out, n->var);
     fputs(", \"label\": ", out);
     str(out, n->label);
+    fputs(", \"expr\": ", out);
+    str(out, n->expr);
     fprintf(out, ", \"line\": %d, \"shape\": ", n->line);
     shape(out, n->ty);
     fprintf(out, ", \"cluster\": %d, \"active\": %s, \"inputs\": [", n->cluster,
@@ -138,7 +142,7 @@ static void edges(const View *v, FILE *out)
         }
         fputc('}', out);
     }
-    fputs("\n      ],\n", out);
+    fputs(v->nedges ? "\n      ],\n" : "],\n", out);
 }
 
 static void clusters(const View *v, FILE *out)
@@ -150,9 +154,12 @@ static void clusters(const View *v, FILE *out)
         str(out, c->kind);
         fputs(", \"label\": ", out);
         str(out, c->label);
-        fprintf(out, ", \"parent\": %d, \"line\": %d}", c->parent, c->line);
+        fprintf(out, ", \"parent\": %d, \"line\": %d", c->parent, c->line);
+        if (v->at)
+            fprintf(out, ", \"runs\": %ld", c->runs);
+        fputc('}', out);
     }
-    fputs("\n      ]\n", out);
+    fputs(v->nclusters ? "\n      ]\n" : "]\n", out);
 }
 
 static void function(const View *v, FILE *out)

@@ -33,11 +33,18 @@ static const char *shown(Arena *A, const VNode *n, const double *v)
         return "(not computed: a branch not taken)";
     if (n->nval == size)
         return view_summary(A, v, n->nval, n->ty, FIRST);
-    Type t = n->ty;
-    const char *s = view_summary(A, v, n->nval, (Type){0}, FIRST);
-    if (t.rank)
-        return arena_printf(A, "%ld runs of %s", n->nval / size, s);
-    return arena_printf(A, "one per run %s", strchr(s, ':') ? strchr(s, ':') + 1 : s);
+    if (n->ty.rank)
+        return arena_printf(A, "%ld runs, all values %s", n->nval / size,
+                            view_summary(A, v, n->nval, (Type){0}, FIRST));
+    Str s = {0};
+    cg_puts(&s, "by run:");
+    for (long i = 0; i < n->nval && i < FIRST; i++)
+        cg_putf(&s, "%s %s", i ? "," : "", view_num(A, v[i]));
+    if (n->nval > FIRST)
+        cg_putf(&s, ", ... (%ld runs)", n->nval);
+    const char *t = arena_strdup(A, s.p);
+    free(s.p);
+    return t;
 }
 
 /* The name the result goes by in derivatives: its own, or the function's. */
@@ -66,7 +73,7 @@ static void forward(Arena *A, const View *v, FILE *out)
         if (n->param >= 0 || !strcmp(n->op, "const"))
             continue;
         const char *what = arena_printf(A, "%s = %s", n->var, n->expr);
-        fprintf(out, "  line %-3d %-32s %s\n", n->line, what, shown(A, n, n->val));
+        fprintf(out, "  line %-3d %-30s  %s\n", n->line, what, shown(A, n, n->val));
     }
 }
 

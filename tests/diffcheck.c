@@ -341,6 +341,40 @@ static double sym_noise(Ctx *c, const double *w, double wHv, double vHw)
     return n;
 }
 
+/* record: the recording interpreter behind dxc --at (ir_record, a
+ * dynamic reverse mode sharing only the rules with ad.c) gives the
+ * primal's value and f_grad's gradient. */
+static void record_check(Ctx *c, double y, const double *g)
+{
+    const Fn *f = c->u->primal;
+    const double **in = xcalloc((size_t)f->in.n + 1, sizeof *in);
+    for (int i = 0; i < f->in.n; i++)
+        in[i] = input_src(c, f, i, c->x, NULL, NULL);
+    Arena *A = arena_new();
+    IrRecord *rec = ir_record(A, f, in, 1);
+    if (rec->too_big) {
+        arena_free(A);
+        free(in);
+        return;
+    }
+    if (!close_to(rec->out[0][0], y, 1e-12, 1e-14 * (1 + fabs(y))))
+        fail(c->r, "record", "record-value", "%s: ir_record's value %.17g, the interpreter's %.17g", f->name,
+             rec->out[0][0], y);
+    double gmax = maxabs(g, c->total);
+    for (int i = 0; i < f->in.n && !c->r->status; i++)
+        for (int k = 0; k < c->len[i] && !c->r->status; k++) {
+            int j = c->off[i] + k;
+            if (!c->act[j])
+                continue;
+            if (!close_to(rec->grad[i][k], g[j], 1e-9, 1e-12 * (1 + gmax)))
+                fail(c->r, "record", "record-grad", "%s: ir_record's gradient [%d] is %.17g, f_grad's %.17g",
+                     f->name, j, rec->grad[i][k], g[j]);
+            c->r->checks++;
+        }
+    arena_free(A);
+    free(in);
+}
+
 static void check_unit(Ctx *c)
 {
     const Unit *u = c->u;
@@ -376,6 +410,10 @@ static void check_unit(Ctx *c)
         fail(r, "nonfinite-derivative", "nonfinite-derivative", "%s: a derivative is not finite", name);
         goto done;
     }
+    if (scalar)
+        record_check(c, y[0], g);
+    if (r->status)
+        goto done;
     /* against differences of the primal, then each other */
     double mag1, mag2;
     double xmax = maxabs(c->x, T);
