@@ -88,8 +88,9 @@ static int node_kind(const View *v, int i)
     return !strcmp(n->op, "carry") ? G_CARRY : G_OP;
 }
 
-/* "s = a + b\nadd\n= 5": the node's name and expression, what it is,
- * and with --at its value. */
+/* "s = a + b\nadd\n= 5": the node's name and expression, what it is
+ * ("carried: 0, then h of the step before" for a loop's h[t]), and with
+ * --at its value. */
 static const char *node_label(Arena *A, const View *v, int i)
 {
     const VNode *n = &v->nodes[i];
@@ -98,7 +99,7 @@ static const char *node_label(Arena *A, const View *v, int i)
     if (kind == G_PARAM || kind == G_DATA)
         what = kind == G_DATA ? "data" : "parameter";
     else if (kind == G_CARRY)
-        what = "carried value";
+        what = arena_printf(A, "carried: %s", shorten(A, n->expr));
     else if (kind != G_CONST && strcmp(n->expr, n->var))
         head = arena_printf(A, "%s = %s", n->var, shorten(A, n->expr));
     if (kind == G_RESULT)

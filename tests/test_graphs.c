@@ -366,28 +366,29 @@ START_TEST(test_loop)
     snprintf(opts, sizeof opts, "%s --emit=dot", at);
     char *t = picture(dx, opts), *body = dot_block(t, "subgraph \"cluster_f0_c0\"");
     has(body, "    label=\"for t in 0..5\";\n");
-    has(body, "[label=\"h\\ncarried value\\n5 runs: 0, 0.761594, 0.983041, 0.998147, ...");
-    has(body, "[label=\"h = tanh(w * h + u * x[t])\\ntanh\\n5 runs: 0.761594, ");
-    has(body, "[label=\"h_bar\\n5 runs: ");
-    ck_assert_int_eq(count(t, "label=\"h = tanh"), 1); /* never unrolled */
+    has(body, "[label=\"h[t]\\ncarried: 0, then h of the step before\\n"
+              "5 runs: 0, 0.761594, 0.983041, 0.998147, ...");
+    has(body, "[label=\"h[t+1] = tanh(w * h[t] + u * x[t])\\ntanh\\n5 runs: 0.761594, ");
+    has(body, "[label=\"h[t]_bar\\n5 runs: ");
+    ck_assert_int_eq(count(t, "label=\"h[t+1] = tanh"), 1); /* never unrolled */
     has(t, "  \"f0_n3\" -> \"f0_n4\" [label=\"init\"];\n");
     has(t, "  \"f0_n9\" -> \"f0_n4\" [label=\"next\", constraint=false];\n");
-    has(t, "  \"f0_b9\" -> \"f0_b4\" [label=\"next: h_bar\", dir=back");
-    has(t, "[label=\"h_bar * (1 - h^2)\", dir=back");
-    has(t, "  \"f0_n8\" -> \"f0_n9\" [label=\"dh/dt8 = 1 - h^2\"];\n");
+    has(t, "  \"f0_b9\" -> \"f0_b4\" [label=\"next: h[t]_bar\", dir=back");
+    has(t, "[label=\"h[t+1]_bar * (1 - h^2)\", dir=back");
+    has(t, "  \"f0_n8\" -> \"f0_n9\" [label=\"dh[t+1]/dt8 = 1 - h^2\"];\n");
     free(body);
     free(t);
     snprintf(opts, sizeof opts, "%s --emit=mermaid", at);
     t = picture(dx, opts);
     body = mm_block(t, "  subgraph f0_fn[");
     has(body, "\n  subgraph f0_c0[\"for t in 0..5\"]\n");
-    has(body, "    f0_n4[\\\"h<br>carried value<br>5 runs: ");
+    has(body, "    f0_n4[\\\"h[t]<br>carried: 0, then h of the step before<br>5 runs: ");
     has(t, "  f0_n3 -->|\"init\"| f0_n4\n");
     has(t, "  f0_n9 -->|\"next\"| f0_n4\n");
-    has(t, "  f0_b4 -.->|\"next: h_bar\"| f0_b9\n");
+    has(t, "  f0_b4 -.->|\"next: h[t]_bar\"| f0_b9\n");
     free(body);
     free(t);
-    const char *labels[] = {"for t in 0..5", "carried value", "init", "next", "dh/dt8 = 1", NULL};
+    const char *labels[] = {"for t in 0..5", "carried: 0, then h", "init", "next", "dh[t+1]/dt8 = 1", NULL};
     renders("loop", dx, at, labels);
 }
 END_TEST

@@ -897,8 +897,8 @@ START_TEST(test_dx_dot)
      * loop, "next" from the body's end, and their adjoints backwards */
     ck_assert_msg(strstr(out, "    label=\"for i in 0..100\";\n") && strstr(out, "    label=\"for i in 0..7\";\n") &&
                       strstr(out, "[label=\"init\"]") && strstr(out, "[label=\"next\", constraint=false]") &&
-                      strstr(out, "[label=\"x\\ncarried value\"") &&
-                      strstr(out, "[label=\"next: x_bar\", dir=back"),
+                      strstr(out, "[label=\"x[i]\\ncarried: x0, then x of the step before\"") &&
+                      strstr(out, "[label=\"next: x[i]_bar\", dir=back"),
                   "%.3000s", out);
     ck_assert_int_eq(count(out, "label=\"for i in 0..100\""), 1);
     free(out);
