@@ -260,7 +260,8 @@ static void dot_cluster(Arena *A, const Pic *p, int c, FILE *out)
 {
     const View *v = p->v;
     fputs("  subgraph ", out);
-    dot_str(c < 0 ? arena_printf(A, "cluster_%sfn", p->pre) : arena_printf(A, "cluster_%sc%d", p->pre, c), out);
+    dot_str(c < 0 ? arena_printf(A, "cluster_%sfn", p->pre)
+                  : arena_printf(A, "cluster_%sc%d", p->pre, c), out);
     fputs(" {\n    label=", out);
     dot_str(c < 0 ? p->title : v->clusters[c].label, out);
     if (c < 0)
