@@ -130,7 +130,6 @@ void cg_json(Arena *A, View *const *vs, int n, FILE *out);     /* vjson.c */
 void cg_values(Arena *A, View *const *vs, int n, FILE *out);   /* vtext.c: --at alone */
 void cg_dot(Arena *A, View *const *vs, int n, FILE *out);      /* vgraph.c */
 void cg_mermaid(Arena *A, View *const *vs, int n, FILE *out);  /* vgraph.c */
-void cg_dot_ir(const Program *p, FILE *out);                   /* dot.c, until vgraph.c */
 /* vhtml.c: the page also shows p's C code (forward and adjoint). */
 void cg_html(Arena *A, const Program *p, const CgOpts *o, View *const *vs, int n, FILE *out);
 

@@ -182,7 +182,7 @@ int cg_views(const Program *p, const Job *j)
     }
     switch (j->emit) {
     case EMIT_JSON: cg_json(A, vs, n, j->out); break;
-    case EMIT_DOT: cg_dot_ir(p, j->out); cg_dot(A, vs, n, j->out); break;
+    case EMIT_DOT: cg_dot(A, vs, n, j->out); break;
     case EMIT_MERMAID: cg_mermaid(A, vs, n, j->out); break;
     case EMIT_HTML: cg_html(A, p, j->cg, vs, n, j->out); break;
     default: cg_values(A, vs, n, j->out); break;

@@ -873,8 +873,11 @@ START_TEST(test_views)
     ck_assert_msg(dxc("views", models_dx, "-o views.dot --emit=dot", &err) == 0, "%s", err);
     free(err);
     char *t = tu_read(tu_path("views.dot"), NULL);
-    ck_assert_msg(t && strstr(t, "label=\"gen 3\"") && strstr(t, "label=\"sum\"") &&
-                  strstr(t, "label=\"max\"") && strstr(t, "shape=box3d"), "%s", t);
+    ck_assert_msg(t && strstr(t, "    label=\"each i in 0..3\";\n") &&
+                      strstr(t, "    label=\"sum j in 0..i + 1\";\n") &&
+                      strstr(t, "    label=\"max i in 0..4\";\n") && strstr(t, "shape=box3d") &&
+                      strstr(t, "    label=\"then (c > 0)\";\n"),
+                  "%s", t);
     ck_assert_int_eq(count(t, "{"), count(t, "}"));
     free(t);
     ck_assert_msg(dxc("views", models_dx, "-o views.ir --emit=ir", &err) == 0, "%s", err);

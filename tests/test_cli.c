@@ -278,6 +278,12 @@ START_TEST(test_emit_dot)
         }
     }
     ck_assert_int_eq(depth, 0);
+    /* both functions, forward and backward: a derivative on each arrow,
+     * an adjoint for every parameter but the data k */
+    ck_assert_msg(strstr(gv, "label=\"f(x, y)\"") && strstr(gv, "label=\"g(a, k)\"") &&
+                      strstr(gv, "[label=\"dt2/dx = 2*x\"]") && strstr(gv, "label=\"a_bar = dg/da\"") &&
+                      strstr(gv, "label=\"y_bar = df/dy\"") && !strstr(gv, "k_bar"),
+                  "%s", gv);
     free(gv);
     if (tu_run("command -v dot", NULL, NULL) == 0) {
         ck_assert_int_eq(sh("dot -Tsvg m.gv -o m.svg%s", ""), 0);

@@ -893,9 +893,14 @@ START_TEST(test_dx_dot)
     ck_assert_int_eq(tu_write(tu_path("loops.dx"), loops_dx, (size_t)-1), 0);
     char *out = NULL, *err = NULL;
     ck_assert_int_eq(cr_dxc("loops.dx --emit=dot", &out, &err), 0);
-    ck_assert_msg(strstr(out, "label=\"for 0..100\"") && strstr(out, "label=\"for 0..100 (backwards)\"") &&
-                      strstr(out, "[label=\"init\"]") && strstr(out, "label=\"x = carry\""),
+    /* each loop once, with its carried values: "init" from before the
+     * loop, "next" from the body's end, and their adjoints backwards */
+    ck_assert_msg(strstr(out, "    label=\"for i in 0..100\";\n") && strstr(out, "    label=\"for i in 0..7\";\n") &&
+                      strstr(out, "[label=\"init\"]") && strstr(out, "[label=\"next\", constraint=false]") &&
+                      strstr(out, "[label=\"x[i]\\ncarried: x0, then x of the step before\"") &&
+                      strstr(out, "[label=\"next: x[i]_bar\", dir=back"),
                   "%.3000s", out);
+    ck_assert_int_eq(count(out, "label=\"for i in 0..100\""), 1);
     free(out);
     free(err);
 }
