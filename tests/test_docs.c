@@ -26,7 +26,7 @@
  *                           line (FILE:LINE:COL: error: ... or dxc:
  *                           error: ...), 0 otherwise.
  *   ```c dxc ARGS           an excerpt of what `dxc ARGS` writes on
- *                           standard output (run in the scratch
+ *   ```mermaid dxc ARGS     standard output (run in the scratch
  *                           directory): its lines appear there, in order,
  *                           as runs of consecutive lines, indentation
  *                           included; a line "..." (maybe indented) skips
@@ -263,8 +263,9 @@ static const char *parse_info(const char *info, Info *in)
         in->kind = K_CONSOLE;
         return info[first] ? "a console block takes nothing after 'console'" : NULL;
     }
-    if (first == 1 && info[0] == 'c' && !strncmp(info + 1 + strspn(info + 1, " \t"), "dxc", 3)) {
-        const char *rest = info + 1 + strspn(info + 1, " \t") + 3;
+    int lang = (first == 1 && info[0] == 'c') || (first == 7 && !strncmp(info, "mermaid", 7));
+    if (lang && !strncmp(info + first + strspn(info + first, " \t"), "dxc", 3)) {
+        const char *rest = info + first + strspn(info + first, " \t") + 3;
         if (*rest && *rest != ' ' && *rest != '\t')
             return NULL; /* "c dxcfoo": an ordinary c block */
         in->kind = K_EXCERPT;
