@@ -147,12 +147,17 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' runtime/dxrt.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/dxrt.pc
 	install -m 644 docs/dxc.1 $(DESTDIR)$(PREFIX)/share/man/man1/dxc.1
-	install -m 644 docs/language.md $(DESTDIR)$(PREFIX)/share/doc/dx/language.md
+	install -m 644 docs/language.md docs/json.md docs/tutorial.md $(DESTDIR)$(PREFIX)/share/doc/dx/
+	install -d $(DESTDIR)$(PREFIX)/share/doc/dx/images
+	install -m 644 docs/images/neuron.png $(DESTDIR)$(PREFIX)/share/doc/dx/images/neuron.png
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/dxc $(DESTDIR)$(PREFIX)/lib/libdxrt.a \
 	    $(DESTDIR)$(PREFIX)/include/dxrt.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/dxrt.pc \
-	    $(DESTDIR)$(PREFIX)/share/man/man1/dxc.1 $(DESTDIR)$(PREFIX)/share/doc/dx/language.md
+	    $(DESTDIR)$(PREFIX)/share/man/man1/dxc.1 $(DESTDIR)$(PREFIX)/share/doc/dx/language.md \
+	    $(DESTDIR)$(PREFIX)/share/doc/dx/json.md $(DESTDIR)$(PREFIX)/share/doc/dx/tutorial.md \
+	    $(DESTDIR)$(PREFIX)/share/doc/dx/images/neuron.png
+	-rmdir $(DESTDIR)$(PREFIX)/share/doc/dx/images 2>/dev/null
 
 clean:
 	rm -rf build build-asan
