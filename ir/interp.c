@@ -344,6 +344,56 @@ static void trace_op(Interp *I, Op op, const double *x)
     }
 }
 
+/* The array and index instructions: an element, an index as a real, a
+ * literal, a fresh buffer, an accumulation into one. */
+static void run_data(Interp *I, Ref id)
+{
+    const Fn *f = I->f;
+    const Inst *in = &f->v.p[id];
+    double *y = I->val[id];
+    switch (in->op) {
+    case OP_IDX: {
+        long off = offset(I, f->v.p[in->arg[0]].ty, in->ix, in->nix);
+        y[0] = I->val[in->arg[0]][off];
+        if (I->rec)
+            rec_copy(I, id, 0, rec_ent(I->rec, in->arg[0])[off], 1);
+        break;
+    }
+    case OP_IREAL:
+        y[0] = (double)aff_eval(I, in->ix[0]);
+        if (I->rec)
+            rec_copy(I, id, 0, -1, 1);
+        break;
+    case OP_LIT:
+        for (int j = 0; j < in->nix; j++) {
+            y[j] = I->val[in->list[j]][0];
+            if (I->rec)
+                rec_copy(I, id, j, rec_ent(I->rec, in->list[j])[0], 1);
+        }
+        break;
+    case OP_ZEROS:
+        /* a buffer left uninitialised (IF_NOINIT: stores write it before
+         * anything reads it) starts as NaNs, so a read before its
+         * store shows */
+        for (long long j = 0; j < ty_size(in->ty); j++) {
+            y[j] = in->flags & IF_NOINIT ? NAN : 0.0;
+            if (I->rec)
+                rec_copy(I, id, (long)j, -1, 1);
+        }
+        break;
+    case OP_ACC: {
+        long off = offset(I, f->v.p[in->arg[0]].ty, in->ix, in->nix);
+        double *b = I->val[in->arg[0]] + off;
+        double v = I->val[in->arg[1]][0];
+        *b = in->flags & IF_STORE ? v : *b + v;
+        if (I->rec)
+            rec_acc(I, in, off);
+        break;
+    }
+    default: break;
+    }
+}
+
 static void run_region(Interp *I, const Region *r)
 {
     const Fn *f = I->f;
@@ -387,44 +437,13 @@ static void run_region(Interp *I, const Region *r)
             break;
         case OP_CARRY:
             break; /* set by its FOR */
-        case OP_IDX: {
-            long off = offset(I, f->v.p[in->arg[0]].ty, in->ix, in->nix);
-            y[0] = I->val[in->arg[0]][off];
-            if (I->rec)
-                rec_copy(I, id, 0, rec_ent(I->rec, in->arg[0])[off], 1);
-            break;
-        }
+        case OP_IDX:
         case OP_IREAL:
-            y[0] = (double)aff_eval(I, in->ix[0]);
-            if (I->rec)
-                rec_copy(I, id, 0, -1, 1);
-            break;
         case OP_LIT:
-            for (int j = 0; j < in->nix; j++) {
-                y[j] = I->val[in->list[j]][0];
-                if (I->rec)
-                    rec_copy(I, id, j, rec_ent(I->rec, in->list[j])[0], 1);
-            }
-            break;
         case OP_ZEROS:
-            /* a buffer left uninitialised (IF_NOINIT: stores write it before
-             * anything reads it) starts as NaNs, so a read before its
-             * store shows */
-            for (long long j = 0; j < ty_size(in->ty); j++) {
-                y[j] = in->flags & IF_NOINIT ? NAN : 0.0;
-                if (I->rec)
-                    rec_copy(I, id, (long)j, -1, 1);
-            }
+        case OP_ACC:
+            run_data(I, id);
             break;
-        case OP_ACC: {
-            long off = offset(I, f->v.p[in->arg[0]].ty, in->ix, in->nix);
-            double *b = I->val[in->arg[0]] + off;
-            double v = I->val[in->arg[1]][0];
-            *b = in->flags & IF_STORE ? v : *b + v;
-            if (I->rec)
-                rec_acc(I, in, off);
-            break;
-        }
         default: {
             double x[3] = {0, 0, 0};
             for (int k = 0; k < op_info[in->op].nargs; k++)
