@@ -32,23 +32,6 @@ enum { FIRST = 6 };
 
 /* ---------------- text ---------------- */
 
-void cg_html_esc(FILE *out, const char *s)
-{
-    for (const unsigned char *c = (const unsigned char *)s; c && *c; c++)
-        switch (*c) {
-        case '&': fputs("&amp;", out); break;
-        case '<': fputs("&lt;", out); break;
-        case '>': fputs("&gt;", out); break;
-        case '"': fputs("&quot;", out); break;
-        case '\'': fputs("&#39;", out); break;
-        default:
-            if (*c < 0x20 && *c != '\n' && *c != '\t')
-                fputs("\xef\xbf\xbd", out); /* U+FFFD */
-            else
-                fputc(*c, out);
-        }
-}
-
 /* s as a JavaScript string literal that cannot end a <script>. */
 static void jstr(FILE *out, const char *s)
 {
@@ -64,36 +47,6 @@ static void jstr(FILE *out, const char *s)
             fputc(*c, out);
     }
     fputc('"', out);
-}
-
-static double norm(const double *v, long n)
-{
-    double s = 0;
-    for (long i = 0; i < n; i++)
-        s += v[i] * v[i];
-    return sqrt(s);
-}
-
-const char *cg_html_short(Arena *A, const VNode *n, const double *v)
-{
-    long size = (long)ty_size(n->ty);
-    if (!v || n->nval == 0)
-        return "";
-    if (n->nval == 1)
-        return view_num(A, v[0]);
-    Str s = {0};
-    if (n->nval > size)
-        cg_putf(&s, "%ld runs, ", size ? n->nval / size : 0);
-    if (n->ty.rank) {
-        cg_puts(&s, "[");
-        for (int d = 0; d < n->ty.rank; d++)
-            cg_putf(&s, "%s%d", d ? "," : "", (int)n->ty.dim[d]);
-        cg_putf(&s, "] |v|=%s", view_num(A, norm(v, n->nval)));
-    } else
-        cg_putf(&s, "last %s", view_num(A, v[n->nval - 1]));
-    const char *t = arena_strdup(A, s.p);
-    free(s.p);
-    return t;
 }
 
 /* A node's values (or adjoints) for a sentence: a number or a summary. */
@@ -391,7 +344,7 @@ static void flow_pane(Arena *A, const View *v, FILE *out)
     double lo = INFINITY, hi = -INFINITY;
     for (int i = 0; i < v->nnodes; i++) {
         const VNode *n = &v->nodes[i];
-        double m = n->adj ? norm(n->adj, n->nval) : 0;
+        double m = n->adj ? cg_html_norm(n->adj, n->nval) : 0;
         if (n->active && m > 0 && isfinite(m)) {
             lo = log10(m) < lo ? log10(m) : lo;
             hi = log10(m) > hi ? log10(m) : hi;
@@ -406,7 +359,7 @@ static void flow_pane(Arena *A, const View *v, FILE *out)
         const VNode *n = &v->nodes[i];
         if (!n->active)
             continue;
-        double m = n->adj ? norm(n->adj, n->nval) : 0;
+        double m = n->adj ? cg_html_norm(n->adj, n->nval) : 0;
         double pct = !(m > 0) || !isfinite(m) ? 0 : hi > lo ? 4 + 96 * (log10(m) - lo) / (hi - lo) : 100;
         fprintf(out, "<div class=\"fl\" data-line=\"%d\"><span class=\"fn\">", n->line);
         cg_html_esc(out, arena_printf(A, "%s_bar", n->var));

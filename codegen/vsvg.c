@@ -12,7 +12,10 @@
  */
 #include "vhtml.h"
 #include "vlayout.h"
+#include "cgen.h"
 
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define NODE_H 34.0
@@ -37,6 +40,55 @@ typedef struct {
     int *layer;
     double width, height;
 } Pic;
+
+/* ---------------- text, shared with the page ---------------- */
+
+void cg_html_esc(FILE *out, const char *s)
+{
+    for (const unsigned char *c = (const unsigned char *)s; c && *c; c++)
+        switch (*c) {
+        case '&': fputs("&amp;", out); break;
+        case '<': fputs("&lt;", out); break;
+        case '>': fputs("&gt;", out); break;
+        case '"': fputs("&quot;", out); break;
+        case '\'': fputs("&#39;", out); break;
+        default:
+            if (*c < 0x20 && *c != '\n' && *c != '\t')
+                fputs("\xef\xbf\xbd", out); /* U+FFFD */
+            else
+                fputc(*c, out);
+        }
+}
+
+double cg_html_norm(const double *v, long n)
+{
+    double s = 0;
+    for (long i = 0; i < n; i++)
+        s += v[i] * v[i];
+    return sqrt(s);
+}
+
+const char *cg_html_short(Arena *A, const VNode *n, const double *v)
+{
+    long size = (long)ty_size(n->ty);
+    if (!v || n->nval == 0)
+        return "";
+    if (n->nval == 1)
+        return view_num(A, v[0]);
+    Str s = {0};
+    if (n->nval > size)
+        cg_putf(&s, "%ld runs, ", size ? n->nval / size : 0);
+    if (n->ty.rank) {
+        cg_puts(&s, "[");
+        for (int d = 0; d < n->ty.rank; d++)
+            cg_putf(&s, "%s%d", d ? "," : "", (int)n->ty.dim[d]);
+        cg_putf(&s, "] |v|=%s", view_num(A, cg_html_norm(v, n->nval)));
+    } else
+        cg_putf(&s, "last %s", view_num(A, v[n->nval - 1]));
+    const char *t = arena_strdup(A, s.p);
+    free(s.p);
+    return t;
+}
 
 static const char *node_id(Arena *A, const Pic *p, int i)
 {

@@ -14,7 +14,7 @@
  * piece, so a finite difference between them is meaningful (the
  * differential tester, tests/diffcheck.c, skips steps that change it).
  */
-#include "record.h"
+#include "wengert.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -29,7 +29,7 @@ typedef struct {
     Rec *rec;           /* ir_record's recorder, or NULL */
 } Interp;
 
-/* Recording (record.h): instruction id's element j takes a value that
+/* Recording (wengert.h): instruction id's element j takes a value that
  * flows unchanged from entry `from` (a copy, derivative 1). */
 static void rec_copy(Interp *I, Ref id, long j, long from, int shown)
 {

@@ -2,7 +2,7 @@
  * record.c - every value of a function at a point, and the adjoint of
  * each (ir_record): what the learning views show with --at.
  *
- * The interpreter runs the function once with a Rec (record.h) and
+ * The interpreter runs the function once with a Rec (wengert.h) and
  * writes a Wengert list: one entry per value computed, in the order
  * computed, with edges to its operands' entries weighted by the local
  * derivatives of rules.c, evaluated at the point (ir_partial_value).
@@ -16,81 +16,13 @@
  * This is a second, dynamic reverse mode beside the compiled one (ad.c),
  * sharing only the rules: the tests compare the two.  It records every
  * value, so it is meant for one point of a model, not for training; a
- * run of more than REC_MAX values is refused.
+ * run of more than REC_MAX values is refused.  The list itself is
+ * wengert.c's; the interpreter writes it.
  */
-#include "record.h"
+#include "wengert.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-enum { REC_MAX = 1 << 23 };
-
-typedef struct {
-    Ref id;
-    uint8_t shown, nedge;
-    long from[3];
-    double d[3];
-    double val;
-} Ent;
-
-struct Rec {
-    const Fn *f;
-    Ent *e;
-    long n, cap;
-    int over;       /* more than REC_MAX entries were asked for */
-    long **ent;     /* per instruction, ty_size entry indices */
-};
-
-long *rec_ent(Rec *R, Ref id)
-{
-    return R->ent[id];
-}
-
-long rec_new(Rec *R, Ref id, double v, int shown)
-{
-    if (R->n == R->cap) {
-        if (R->cap >= REC_MAX) {
-            R->over = 1;
-            return -1;
-        }
-        R->cap = R->cap ? 2 * R->cap : 1024;
-        Ent *p = realloc(R->e, sizeof(Ent) * (size_t)R->cap);
-        if (!p)
-            BUG("recorder: out of memory");
-        R->e = p;
-    }
-    Ent *x = &R->e[R->n];
-    x->id = id;
-    x->shown = (uint8_t)shown;
-    x->nedge = 0;
-    x->val = v;
-    return R->n++;
-}
-
-void rec_edge(Rec *R, long e, long from, double d)
-{
-    if (e < 0 || from < 0)
-        return;
-    Ent *x = &R->e[e];
-    if (x->nedge == 3)
-        BUG("recorder: more than three operands");
-    x->from[x->nedge] = from;
-    x->d[x->nedge++] = d;
-}
-
-void rec_scalar(Rec *R, const Fn *f, Ref id, const double *x, double y)
-{
-    const Inst *in = &f->v.p[id];
-    long e = rec_new(R, id, y, 1);
-    R->ent[id][0] = e;
-    if (e < 0 || !rule_has((Op)in->op))
-        return;
-    for (int k = 0; k < op_info[in->op].nargs; k++) {
-        long from = R->ent[in->arg[k]][0];
-        if (from >= 0)
-            rec_edge(R, e, from, ir_partial_value(in, x, y, k));
-    }
-}
 
 /* The backward sweep: adj[e] = d result / d entry e. */
 static double *sweep(const Rec *R, long seed)

@@ -1,6 +1,6 @@
 /*
- * record.h - between the interpreter (interp.c) and the recorder
- * (record.c): what ir_record hooks into a run.
+ * wengert.h - the Wengert list ir_record keeps of a run: the interpreter
+ * (interp.c) writes it, the recorder (record.c) sweeps it backwards.
  *
  * While the interpreter runs with a Rec, every value it computes becomes
  * an entry of a Wengert list (Wengert, "A simple automatic derivative
@@ -11,12 +11,30 @@
  * to differentiate).  A "shown" entry is a value the instruction takes
  * (its history in the views); a reduction's running totals are not.
  */
-#ifndef DX_RECORD_H
-#define DX_RECORD_H
+#ifndef DX_WENGERT_H
+#define DX_WENGERT_H
 
 #include "ir.h"
 
-typedef struct Rec Rec;
+enum { REC_MAX = 1 << 23 }; /* entries a run may make */
+
+/* One value: the instruction, whether it is shown, the entries it was
+ * computed from with the local derivatives. */
+typedef struct {
+    Ref id;
+    uint8_t shown, nedge;
+    long from[3];
+    double d[3];
+    double val;
+} Ent;
+
+typedef struct Rec {
+    const Fn *f;
+    Ent *e;
+    long n, cap;
+    int over;       /* more than REC_MAX entries were asked for */
+    long **ent;     /* per instruction, ty_size entry indices */
+} Rec;
 
 /* The entry indices of instruction id's current value (ty_size of them). */
 long *rec_ent(Rec *R, Ref id);
