@@ -139,8 +139,7 @@ static const char *back_label(Arena *A, const View *v, const VEdge *e)
 {
     const VNode *y = &v->nodes[e->to];
     const char *d = e->d;
-    if (strchr(d, ' ') && d[0] != '(')
-        d = arena_printf(A, "(%s)", d); /* "h_bar * (1 - h^2)" */
+    d = view_factor(A, d); /* "h_bar * (1 - h^2)" */
     const char *s = strcmp(d, "1") ? arena_printf(A, "%s_bar * %s", y->var, d)
                                    : arena_printf(A, "%s_bar", y->var);
     if (e->has_dval && y->adj && y->nval == 1)

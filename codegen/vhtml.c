@@ -235,7 +235,7 @@ static void backward_steps(Arena *A, const View *v, FILE *out)
             const VNode *y = &v->nodes[ed->to];
             if (ed->from != i || !ed->d || !y->active)
                 continue;
-            cg_putf(&s, "\nline %d: %s_bar += %s_bar * %s", y->line, x->var, y->var, ed->d);
+            cg_putf(&s, "\nline %d: %s_bar += %s_bar * %s", y->line, x->var, y->var, view_factor(A, ed->d));
             if (ed->has_dval && y->adj && y->nval == 1)
                 cg_putf(&s, " = %s * %s", view_num(A, y->adj[0]), view_num(A, ed->dval));
         }

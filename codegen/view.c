@@ -71,6 +71,17 @@ const char *view_summary(Arena *A, const double *v, long n, Type ty, int first)
     return t;
 }
 
+const char *view_factor(Arena *A, const char *d)
+{
+    int depth = 0;
+    for (const char *c = d; *c; c++) {
+        depth += *c == '(' ? 1 : *c == ')' ? -1 : 0;
+        if (*c == ' ' && depth == 0)
+            return arena_printf(A, "(%s)", d);
+    }
+    return d;
+}
+
 /* ---------------- labels ---------------- */
 
 static const char *lower_op(Arena *A, Op op)

@@ -125,6 +125,10 @@ const char *view_num(Arena *A, double x);
  * elements. */
 const char *view_summary(Arena *A, const double *v, long n, Type ty, int first);
 
+/* A derivative d as a factor: parenthesised if it has a space outside
+ * parentheses ("y_bar * (1 - h^2)", "y_bar * 2*x"). */
+const char *view_factor(Arena *A, const char *d);
+
 /* The emitters, each of n views (vs[0..n)), to out. */
 void cg_json(Arena *A, View *const *vs, int n, FILE *out);     /* vjson.c */
 void cg_values(Arena *A, View *const *vs, int n, FILE *out);   /* vtext.c: --at alone */

@@ -80,18 +80,6 @@ static void forward(Arena *A, const View *v, FILE *out)
     }
 }
 
-/* d, parenthesised if it has a space outside parentheses ("1 - h^2"). */
-static const char *factor(Arena *A, const char *d)
-{
-    int depth = 0;
-    for (const char *c = d; *c; c++) {
-        depth += *c == '(' ? 1 : *c == ')' ? -1 : 0;
-        if (*c == ' ' && depth == 0)
-            return arena_printf(A, "(%s)", d);
-    }
-    return d;
-}
-
 /* The adjoint of node i: each of its uses adds to it (one line each). */
 static void adjoint(Arena *A, const View *v, int i, FILE *out)
 {
@@ -101,7 +89,7 @@ static void adjoint(Arena *A, const View *v, int i, FILE *out)
         const VNode *y = &v->nodes[ed->to];
         if (ed->from != i || !ed->d || !y->active)
             continue;
-        const char *step = arena_printf(A, "%s_bar += %s_bar * %s", x->var, y->var, factor(A, ed->d));
+        const char *step = arena_printf(A, "%s_bar += %s_bar * %s", x->var, y->var, view_factor(A, ed->d));
         if (ed->kind && !strcmp(ed->kind, "next"))
             step = arena_printf(A, "%s_bar += %s_bar of the step after", x->var, y->var);
         else if (ed->kind && !strcmp(ed->kind, "init"))
