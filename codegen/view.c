@@ -206,7 +206,8 @@ static int add_node(Vb *b, Ref id, const char *label)
     if (v->nnodes == b->ncap) {
         b->ncap = b->ncap ? 2 * b->ncap : 64;
         VNode *p = arena_alloc(b->A, sizeof *p * (size_t)b->ncap);
-        memcpy(p, v->nodes, sizeof *p * (size_t)v->nnodes);
+        if (v->nnodes)
+            memcpy(p, v->nodes, sizeof *p * (size_t)v->nnodes);
         v->nodes = p;
     }
     const Inst *in = &b->f->v.p[id];
@@ -233,7 +234,8 @@ static void add_edge(Vb *b, Ref from, int to, int k, const char *kind, const cha
     if (v->nedges == b->ecap) {
         b->ecap = b->ecap ? 2 * b->ecap : 64;
         VEdge *p = arena_alloc(b->A, sizeof *p * (size_t)b->ecap);
-        memcpy(p, v->edges, sizeof *p * (size_t)v->nedges);
+        if (v->nedges)
+            memcpy(p, v->edges, sizeof *p * (size_t)v->nedges);
         v->edges = p;
     }
     VEdge *e = &v->edges[v->nedges++];
@@ -251,7 +253,8 @@ static int add_cluster(Vb *b, const char *kind, const char *label, int parent, i
     if (v->nclusters == b->ccap) {
         b->ccap = b->ccap ? 2 * b->ccap : 16;
         VCluster *p = arena_alloc(b->A, sizeof *p * (size_t)b->ccap);
-        memcpy(p, v->clusters, sizeof *p * (size_t)v->nclusters);
+        if (v->nclusters)
+            memcpy(p, v->clusters, sizeof *p * (size_t)v->nclusters);
         v->clusters = p;
     }
     VCluster *c = &v->clusters[v->nclusters];

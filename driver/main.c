@@ -332,8 +332,10 @@ static void *run(void *arg)
 int main(int argc, char **argv)
 {
     Options o = {0};
-    if (parse_args(argc, argv, &o))
+    if (parse_args(argc, argv, &o)) {
+        free(o.at);
         return 1;
+    }
     pthread_attr_t attr;
     pthread_t t;
     /* 1 GiB of address space for the stack; only what is touched is used */
@@ -343,5 +345,6 @@ int main(int argc, char **argv)
     } else {
         o.status = compile(&o);
     }
+    free(o.at);
     return o.status;
 }

@@ -81,8 +81,8 @@ START_TEST(test_explain_sigmoid)
     const char *want[] = {
         "    double dsigmoid = p * dx_sigmoid(-z);  /* line 3: p = sigmoid(z); dp/dz = p*(1 - p) */\n",
         "    double dlog = 1.0 / p;  /* line 4: d(log(p))/dp = 1/p */\n",
-        "    double z_bar = 1.0 + dlog * dsigmoid;  /* line 3: p = sigmoid(z); dp/dz = p*(1 - p), "
-        "so z_bar += p_bar * p*(1 - p) */\n",
+        ("    double z_bar = 1.0 + dlog * dsigmoid;  /* line 3: p = sigmoid(z); dp/dz = p*(1 - p), "
+         "so z_bar += p_bar * p*(1 - p) */\n"),
         "    *w_bar = z_bar * x;  /* line 2: d(w * x)/dw = x, so w_bar += adj(w * x) * x */\n",
         "    *b_bar = z_bar;  /* line 2: z = (w * x) + b; dz/db = 1, so b_bar += z_bar */\n",
     };

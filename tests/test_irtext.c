@@ -844,8 +844,8 @@ END_TEST
 static const char *const seeds[] = {
     "fn f(x, y) {\n z = x * y\n if z > 1 { z = sin(z) * x } else { z = z ^ 3 }\n return z * y\n}",
     "fn f(W[3,4], x[4], data t[3]) = sum((W @ x - t) ^ 2) + max(x) * prod(x[i] for i in 0..2)",
-    "fn f(X[5,3], w[3], s0) {\n s = s0\n h = [0, 0, 0]\n for t in 0..5 {\n"
-    "  h = tanh(h * 0.5 + X[t] * w)\n  s = s + dot(h, w)\n }\n return s\n}",
+    ("fn f(X[5,3], w[3], s0) {\n s = s0\n h = [0, 0, 0]\n for t in 0..5 {\n"
+     "  h = tanh(h * 0.5 + X[t] * w)\n  s = s + dot(h, w)\n }\n return s\n}"),
     "fn g(a[2]) -> real[2] { return [a[1], a[0] * a[1]] }\nfn f(u[2], c) = sum(g(u) * c)",
 };
 
