@@ -716,7 +716,7 @@ static const char *result_name(const Cg *c, Ref p)
     return us ? arena_printf(c->p->arena, "%.*s", (int)(us - f->name), f->name) : f->name;
 }
 
-enum { ALIAS_AT = 24 }; /* an operand longer is called by a short name */
+enum { ALIAS_AT = 16 }; /* an operand longer is called by a short name */
 
 /* Does word w occur in s as a whole name? */
 static int has_word(const char *s, const char *w)

@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { LONG_TEXT = 44 };
+enum { LONG_TEXT = 60 };
 
 /* The function, and the C names of its index variables (an index the
  * source does not name is written as the C loop writes it). */
@@ -171,9 +171,13 @@ static void put_result(Str *s, const Src *S, const Inst *in, int depth)
     if (l->op == OP_RED && put_product(s, S, l))
         return;
     static const char *const red[] = {"sum", "prod", "max", "min"};
-    if (l->op == OP_RED && l->red < 4 && l->reg[0]->yield.n == 1) {
-        cg_putf(s, "%s_%s(", red[l->red], iv_name(S, l->reg[0]->ids.p[0]));
-        put_value(s, S, l->reg[0]->yield.p[0], depth - 1, 0);
+    if (l->op == OP_RED && l->red < 4) { /* a removed copy may have lost its yield */
+        const Region *b = l->reg[0];
+        cg_putf(s, "%s_%s(", red[l->red], b->ids.n ? iv_name(S, b->ids.p[0]) : "i");
+        if (b->yield.n == 1)
+            put_value(s, S, b->yield.p[0], depth - 1, 0);
+        else
+            cg_puts(s, "...");
         cg_puts(s, ")");
         return;
     }
@@ -286,7 +290,7 @@ const char *cg_source_text(Arena *A, const Fn *f, const char *const *cname, Ref 
 {
     Src S = {f, cname};
     const char *t = NULL;
-    for (int depth = 4; depth >= 1 && (!t || strlen(t) > LONG_TEXT); depth--) {
+    for (int depth = 4; depth >= 2 && (!t || strlen(t) > LONG_TEXT); depth--) {
         Str s = {0};
         put_value(&s, &S, v, depth, !named);
         t = arena_printf(A, "%s", s.p ? s.p : "?");
