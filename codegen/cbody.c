@@ -665,69 +665,16 @@ static const char *element_text(Cg *c, Ref arr, const Aff *ix, int n, const char
     return t;
 }
 
-/* Can expr() write scalar v here: a variable with its C name, an
- * element of a named array, or an inlined arithmetic or maths
- * expression of such (depth levels deep)? */
-static int writable(const Cg *c, Ref v, int depth)
+/* The adjoint of a value the source writes t: x_bar for a name x,
+ * h_bar[k] for an element h[k], else adj(t). */
+static const char *bar_of(Cg *c, const char *t)
 {
-    if (v == NOREF || depth == 0)
-        return 0;
-    v = cg_resolve(c, v);
-    const Inst *in = &c->f->v.p[v];
-    if (in->op == OP_IDX && cg_inlined(c, v))
-        return c->cname[cg_var_of(c, in->arg[0])] && named_ix(c, in->ix, in->nix);
-    if (in->ty.rank)
-        return 0;
-    if (!cg_inlined(c, v))
-        return c->cname[cg_var_of(c, v)] != NULL;
-    if (in->op == OP_CONST)
-        return 1;
-    if (op_info[in->op].kind == K_CTL || op_info[in->op].nargs < 0)
-        return 0;
-    for (int i = 0; i < op_info[in->op].nargs; i++)
-        if (!writable(c, in->arg[i], depth - 1))
-            return 0;
-    return 1;
-}
-
-/* The C text of scalar value v, as an expression would write it (NULL
- * where it cannot: see writable); writing it changes nothing in the
- * output. */
-static const char *c_text(Cg *c, Ref v)
-{
-    Ref r = cg_resolve(c, v);
-    const Inst *in = &c->f->v.p[r];
-    if (in->op == OP_IDX && !in->ty.rank) /* an element: as the source names it */
-        return element_text(c, in->arg[0], in->ix, in->nix, "");
-    if (!writable(c, v, 6))
-        return NULL;
-    int used[H_COUNT];
-    memcpy(used, c->helper_used, sizeof used);
-    Str s = {0};
-    expr(c, &s, v, P_ANY);
-    memcpy(c->helper_used, used, sizeof used);
-    const char *t = arena_printf(c->p->arena, "%s", s.p ? s.p : "");
-    free(s.p);
-    return t;
-}
-
-/* x_bar for a value named x in the source or in C, else adj(t) for the
- * adjoint of the expression t. */
-static const char *bar_of(Cg *c, Ref v, const char *t)
-{
-    const Inst *in = &c->f->v.p[cg_resolve(c, v)];
-    if (in->op == OP_IDX && !in->ty.rank) {
-        const char *e = element_text(c, in->arg[0], in->ix, in->nix, "_bar");
-        if (e)
-            return e;
-    }
-    const char *n = c->f->v.p[v].name;
-    if (n)
-        return arena_printf(c->p->arena, "%s_bar", n);
-    for (const char *q = t; *q; q++)
-        if (!isalnum((unsigned char)*q) && *q != '_')
-            return arena_printf(c->p->arena, "adj(%s)", t);
-    return arena_printf(c->p->arena, "%s_bar", t);
+    const char *q = t;
+    while (isalnum((unsigned char)*q) || *q == '_')
+        q++;
+    if (q == t || (*q && (*q != '[' || t[strlen(t) - 1] != ']' || strchr(q + 1, '['))))
+        return arena_printf(c->p->arena, "adj(%s)", t);
+    return arena_printf(c->p->arena, "%.*s_bar%s", (int)(q - t), t, q);
 }
 
 /* Is --explain on, and f a gradient (f_grad, f_vjp)? */
@@ -736,25 +683,102 @@ static int explaining(const Cg *c)
     return c->o->explain && (c->f->kind == FN_GRAD || c->f->kind == FN_VJP);
 }
 
+/* For an operand x of a rule on source line `line` that is a row of a
+ * loop's tape (h, read back) where that line assigns the same name (h =
+ * tanh(Wh @ h ...)): which h it is, "h at the start of iteration t";
+ * else NULL. */
+static const char *step_of(const Cg *c, Ref x, int line)
+{
+    const Fn *f = c->f;
+    const Inst *in = &f->v.p[x];
+    if (in->op != OP_IDX || !in->nix)
+        return NULL;
+    const Inst *b = &f->v.p[in->arg[0]];
+    if (!ir_is_tape(b) || b->op != OP_ZEROS || !b->name)
+        return NULL;
+    for (Ref u = 0; u < f->v.n; u++) {
+        const Inst *p = &f->v.p[u];
+        if (p->line == line && p->name && !strcmp(p->name, b->name) && p->role == ROLE_PRIMAL &&
+            p->op != OP_IDX && p->op != OP_CARRY && p->op != OP_ZEROS)
+            return tape_what(c, in->arg[0], in->ix[0]);
+    }
+    return NULL;
+}
+
+/* The function's name (square, of square_grad) if p is the value it
+ * returns, unnamed in the source (fn square(x) = x ^ 2); else NULL. */
+static const char *result_name(const Cg *c, Ref p)
+{
+    const Fn *f = c->f;
+    if (!f->out.n || f->out.p[0].role != OUT_RETURN || cg_resolve(c, f->out.p[0].ref) != cg_resolve(c, p))
+        return NULL;
+    const char *us = strrchr(f->name, '_');
+    return us ? arena_printf(c->p->arena, "%.*s", (int)(us - f->name), f->name) : f->name;
+}
+
+enum { ALIAS_AT = 16 }; /* an operand longer is called by a short name */
+
+/* Does word w occur in s as a whole name? */
+static int has_word(const char *s, const char *w)
+{
+    size_t n = strlen(w);
+    for (const char *q = s; s && (q = strstr(q, w)); q++)
+        if ((q == s || !(isalnum((unsigned char)q[-1]) || q[-1] == '_')) &&
+            !(isalnum((unsigned char)q[n]) || q[n] == '_'))
+            return 1;
+    return 0;
+}
+
+/* A short name for a long operand of e, used by none of its texts. */
+static const char *alias_for(const CgExplain *e)
+{
+    static const char *const names[] = {"z", "u", "q", "r", "z1", "z2"};
+    for (int i = 0; i < 5; i++) {
+        int used = e->y && has_word(e->y, names[i]);
+        for (int k = 0; k < 3; k++)
+            used |= e->arg[k] && has_word(e->arg[k], names[i]);
+        if (!used)
+            return names[i];
+    }
+    return names[5];
+}
+
 /* The chain-rule step of primal p's rule (operand k) as cg_explain_text
- * writes it; acc: say where the adjoint accumulates.  NULL where an
+ * writes it; acc: say where the adjoint accumulates (-1: neither, and
+ * name the indices as if no loop had C names yet: the forward pass).  NULL where an
  * operand or p itself has no C text here. */
 static const char *rule_step(Cg *c, Ref p, int k, int line, int acc)
 {
     const Inst *src = &c->f->v.p[p];
-    CgExplain e = {(Op)src->op, k, src->n, line, NULL, {NULL, NULL, NULL}, NULL, NULL};
+    Arena *A = c->p->arena;
+    const char *const *cn = acc >= 0 ? (const char *const *)c->cname : NULL;
+    CgExplain e = {(Op)src->op, k, src->n, line, NULL, {NULL, NULL, NULL}, NULL, NULL, NULL};
     for (int i = 0; i < op_info[src->op].nargs; i++)
-        if (!(e.arg[i] = c_text(c, src->arg[i])))
-            return NULL;
-    const char *y = c_text(c, p);
-    if (!y)
-        return NULL;
-    e.y = cg_inlined(c, p) ? NULL : y;
-    if (acc) {
-        e.xbar = bar_of(c, src->arg[k], e.arg[k]);
-        e.ybar = e.y || src->name ? bar_of(c, p, y) : NULL;
+        e.arg[i] = cg_source_text(A, c->f, cn, src->arg[i], 1);
+    e.y = src->name && src->role != ROLE_ADJOINT ? src->name : result_name(c, p);
+    e.form = cg_source_text(A, c->f, cn, p, 0);
+    const char *alias = NULL, *meant = NULL;
+    for (int i = 0; i < op_info[src->op].nargs && !alias; i++)
+        if (strlen(e.arg[i]) > ALIAS_AT) {
+            alias = alias_for(&e);
+            meant = e.arg[i];
+            e.arg[i] = alias;
+            e.form = NULL; /* the op's form of the short names */
+        }
+    if (acc > 0 && k < op_info[src->op].nargs) {
+        e.xbar = e.arg[k] == alias ? arena_printf(A, "adj(%s)", alias) : bar_of(c, e.arg[k]);
+        e.ybar = e.y ? bar_of(c, e.y) : NULL;
     }
-    return cg_explain_text(c->p->arena, &e);
+    const char *t = cg_explain_text(A, &e);
+    if (t && alias)
+        t = cg_comment_safe(A, arena_printf(A, "%s, where %s = %s", t, alias, meant));
+    for (int i = 0; t && cn && i < op_info[src->op].nargs; i++) {
+        const char *when = step_of(c, src->arg[i], src->line);
+        const char *n = c->f->v.p[c->f->v.p[src->arg[i]].arg[0]].name;
+        if (when)
+            t = cg_comment_safe(A, arena_printf(A, "%s; %s is the value %s", t, n, when + strlen(n) + 1));
+    }
+    return t;
 }
 
 /* The steps that make the adjoint of primal x: one per operand slot of
@@ -797,6 +821,20 @@ static Ref primal_named(const Cg *c, Ref v, const char *name)
     return best;
 }
 
+/* What the source calls the variable of v: x_bar where C says x_bar_2
+ * (v's IR name or its variable's, if an adjoint's), else its C name. */
+static const char *var_text(const Cg *c, Ref v)
+{
+    Ref k = cg_var_of(c, v);
+    for (int i = 0; i < 2; i++) {
+        const char *n = c->f->v.p[i ? k : v].name;
+        size_t len = n ? strlen(n) : 0;
+        if (len > 4 && !strcmp(n + len - 4, "_bar"))
+            return n;
+    }
+    return c->cname[k];
+}
+
 /* The primal whose adjoint the C variable `var` ("y_bar") holds, unless
  * that is the value `said` the step before names ("err_bar"). */
 static Ref bar_primal(const Cg *c, Ref v, const char *var, const char *said)
@@ -831,10 +869,8 @@ static const char *explain_note(Cg *c, Ref v, int out, const char *var)
         const Inst *src = &c->f->v.p[in->rule_src];
         int acc = out || in->role == ROLE_ADJOINT || is_bar_output(c, v);
         note = rule_step(c, in->rule_src, in->rule_arg, in->line, acc);
-        if (note && acc && in->rule_arg < op_info[src->op].nargs) {
-            const char *t = c_text(c, src->arg[in->rule_arg]);
-            said = t ? bar_of(c, src->arg[in->rule_arg], t) : NULL;
-        }
+        if (note && acc && in->rule_arg < op_info[src->op].nargs)
+            said = bar_of(c, cg_source_text(c->p->arena, c->f, (const char *const *)c->cname, src->arg[in->rule_arg], 1));
         if (!acc)
             return note;
     }
@@ -1200,11 +1236,17 @@ static void write_update(Cg *c, Update *u)
     }
     begin_stmt(c, u->line);
     cg_putf(&c->body, "%s = ", c->cname[u->var]);
-    if (u->tmp)
+    const char *note = NULL;
+    if (u->tmp) {
         cg_puts(&c->body, u->tmp);
-    else
+    } else {
         expr(c, &c->body, u->y, P_ANY);
-    stmt_end(c);
+        note = explain_note(c, u->y, 0, var_text(c, u->var));
+    }
+    if (note)
+        stmt_end_note(c, note);
+    else
+        stmt_end(c);
 }
 
 /* Carried arrays that take each other's old values (a, b = b, a): cyc[q]
@@ -1295,7 +1337,11 @@ static void emit_updates(Cg *c, Ref id)
             begin_stmt(c, u[j].line);
             cg_putf(&c->body, "%s %s = ", cg_real_t(c), u[j].tmp);
             expr(c, &c->body, u[j].y, P_ANY);
-            stmt_end(c);
+            const char *note = explain_note(c, u[j].y, 0, var_text(c, u[j].var));
+            if (note)
+                stmt_end_note(c, note);
+            else
+                stmt_end(c);
             u[j].reads.n = 0;
             continue;
         }
@@ -1318,6 +1364,24 @@ static void emit_updates(Cg *c, Ref id)
         }
         rotate(c, u, seen, m);
     }
+}
+
+/* With --explain, what the first value init of a reverse loop's carried
+ * adjoint x_bar says: the steps of x's uses after the loop, or the seed
+ * (the function returns x: dx/dx = 1); NULL if neither. */
+static const char *seed_note(Cg *c, Ref carry, Ref init)
+{
+    const Fn *f = c->f;
+    if (!explaining(c) || f->v.p[carry].role != ROLE_ADJOINT)
+        return NULL;
+    const char *var = var_text(c, carry), *note = explain_note(c, init, -1, var);
+    const Inst *in = &f->v.p[init], *out = &f->v.p[f->out.p[0].ref];
+    size_t n = var ? strlen(var) : 0;
+    if (note || in->op != OP_CONST || in->num != 1 || n <= 4 || !out->name ||
+        strncmp(out->name, var, n - 4) || out->name[n - 4])
+        return note;
+    return cg_comment_safe(c->p->arena, arena_printf(c->p->arena, "the seed: the function returns %s, "
+                                                     "and d%s/d%s = 1", out->name, out->name, out->name));
 }
 
 /* for (int i = lo; i < hi; i++) { body; updates }, backwards from hi - 1
@@ -1345,7 +1409,11 @@ static void emit_for(Cg *c, const Region *r, int at)
             cg_putf(&c->body, "%s ", cg_real_t(c));
         cg_putf(&c->body, "%s = ", c->cname[root]);
         expr(c, &c->body, init, P_ANY);
-        stmt_end(c);
+        const char *note = seed_note(c, ir_carry(f, id, j), init);
+        if (note)
+            stmt_end_note(c, note);
+        else
+            stmt_end(c);
     }
     if (in->ix[0].n || in->ix[1].n)
         BUG("cgen: a for loop with bounds that are not constants");
@@ -1402,6 +1470,53 @@ static void emit_lit(Cg *c, Ref id)
     }
 }
 
+/* With --explain, what the backward pass needs tape b for: the local
+ * derivatives of the rules whose adjoint statements read b's rows,
+ * directly or through primal values recomputed from them ("d(Wh[j, k] *
+ * h[k])/dWh[j, k] = h[k] (line 14)"), the first two and how many more,
+ * joined by "; "; NULL if none is found. */
+static const char *tape_uses(Cg *c, Ref b)
+{
+    const Fn *f = c->f;
+    unsigned char *dep = arena_alloc(c->p->arena, (size_t)f->v.n + 1);
+    for (int changed = 1, round = 0; changed && round < 64; round++) {
+        changed = 0;
+        for (Ref u = 0; u < f->v.n; u++) {
+            const Inst *in = &f->v.p[u];
+            int d = in->op == OP_IDX && in->arg[0] == b && in->role == ROLE_PRIMAL;
+            for (int k = 0; k < 3 && !d && in->role == ROLE_PRIMAL && in->op != OP_ACC; k++)
+                d = in->arg[k] != NOREF && dep[in->arg[k]];
+            if (d && !dep[u] && c->uses[u] > 0)
+                dep[u] = changed = 1;
+        }
+    }
+    const char *said[2] = {NULL, NULL};
+    int more = 0;
+    for (Ref u = 0; u < f->v.n; u++) {
+        const Inst *in = &f->v.p[u];
+        if (in->role != ROLE_ADJOINT || !in->rule_op || in->rule_arg < 0 || in->rule_src == NOREF ||
+            (c->uses[u] == 0 && in->op != OP_ACC))
+            continue;
+        int d = 0;
+        for (int k = 0; k < 3; k++)
+            d |= in->arg[k] != NOREF && dep[in->arg[k]];
+        const char *t = d ? rule_step(c, in->rule_src, in->rule_arg, in->line, -1) : NULL;
+        const char *colon = t ? strstr(t, ": ") : NULL;
+        if (colon) /* "line 14: d..." as "d... (line 14)" */
+            t = arena_printf(c->p->arena, "%s (%.*s)", colon + 2, (int)(colon - t), t);
+        if (!t || (said[0] && !strcmp(t, said[0])) || (said[1] && !strcmp(t, said[1])))
+            continue;
+        if (said[0] && said[1])
+            more++;
+        else
+            said[said[0] != NULL] = t;
+    }
+    if (!said[0])
+        return NULL;
+    return arena_printf(c->p->arena, "%s%s%s%s", said[0], said[1] ? "; " : "", said[1] ? said[1] : "",
+                        more ? arena_printf(c->p->arena, "; and %d more", more) : "");
+}
+
 /* b[ix] += v (k == 1, or b not zeroed: b[ix] = v). */
 static void emit_acc(Cg *c, Ref id)
 {
@@ -1418,13 +1533,21 @@ static void emit_acc(Cg *c, Ref id)
     cg_puts(&c->body, store ? " = " : " += ");
     expr(c, &c->body, in->arg[1], P_ANY);
     const char *note = NULL;
-    if (store && in->nix && cg_is_tape(&c->f->v.p[b]) && c->f->v.p[b].op == OP_ZEROS)
+    const char *needs = NULL;
+    if (store && in->nix && cg_is_tape(&c->f->v.p[b]) && c->f->v.p[b].op == OP_ZEROS && explaining(c))
+        needs = tape_uses(c, b);
+    if (needs)
+        note = cg_comment_safe(c->p->arena, arena_printf(c->p->arena, "the tape keeps %s: the backward "
+                                                         "pass needs it for %s", tape_what(c, b, in->ix[0]), needs));
+    else if (store && in->nix && cg_is_tape(&c->f->v.p[b]) && c->f->v.p[b].op == OP_ZEROS)
         note = arena_printf(c->p->arena, "the tape keeps %s%s", tape_what(c, b, in->ix[0]),
                             explaining(c) ? ": the backward pass reads it back for the local "
                                             "derivatives of that step instead of recomputing it"
                                           : "");
+    else if (!store && explaining(c) && in->rule_op && in->rule_op != OP_IDX && in->rule_src != NOREF)
+        note = rule_step(c, in->rule_src, in->rule_arg, in->line, 1); /* a_bar += s_bar */
     else if (!store)
-        note = explain_note(c, in->arg[1], cg_inlined(c, in->arg[1]) ? 1 : -1, c->cname[b]);
+        note = explain_note(c, in->arg[1], cg_inlined(c, in->arg[1]) ? 1 : -1, var_text(c, b));
     if (!note && explaining(c) && in->rule_op == OP_IDX && in->nix) {
         /* the transpose of reading an element: its adjoint goes back there */
         const char *x = element_text(c, b, in->ix, in->nix, "");
@@ -1510,8 +1633,8 @@ static void emit_region(Cg *c, const Region *r)
             f->v.p[cg_var_of(c, in->arg[0])].op == OP_ZEROS)
             stmt_end_note(c, arena_printf(c->p->arena, "%s, recorded by the forward pass",
                                           tape_what(c, cg_var_of(c, in->arg[0]), in->ix[0])));
-        else if (explain_note(c, id, 0, c->cname[k]))
-            stmt_end_note(c, explain_note(c, id, 0, c->cname[k]));
+        else if (explain_note(c, id, 0, var_text(c, k)))
+            stmt_end_note(c, explain_note(c, id, 0, var_text(c, k)));
         else
             stmt_end(c);
     }

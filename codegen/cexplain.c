@@ -69,14 +69,15 @@ static const Rule *find_rule(Op op)
     return NULL;
 }
 
-/* Is s a plain name or number, maybe an element (x[i, j + 1]): needs
- * no parentheses? */
+/* Is s a plain name or number, maybe an element (x[i, j + 1]) or a call
+ * (tanh(s + j)): needs no parentheses? */
 static int plain(const char *s)
 {
     int depth = 0;
     for (; *s; s++) {
-        depth += *s == '[' ? 1 : *s == ']' ? -1 : 0;
-        if (!depth && !isalnum((unsigned char)*s) && *s != '_' && *s != '.' && *s != ']')
+        int open = *s == '[' || *s == '(', close = *s == ']' || *s == ')';
+        depth += open - close;
+        if (!depth && !close && !isalnum((unsigned char)*s) && *s != '_' && *s != '.')
             return 0;
     }
     return 1;
@@ -85,6 +86,16 @@ static int plain(const char *s)
 static const char *paren(Arena *A, const char *s)
 {
     return plain(s) ? s : arena_printf(A, "(%s)", s);
+}
+
+/* s as the d of a derivative writes it: a name or element bare (dx,
+ * dw[j]), anything else parenthesised (d(tanh(z))). */
+static const char *dparen(Arena *A, const char *s)
+{
+    int call = 0;
+    for (const char *p = s; *p && *p != '['; p++)
+        call |= *p == '(';
+    return plain(s) && !call ? s : arena_printf(A, "(%s)", s);
 }
 
 /* tmpl with its $ placeholders replaced (operands parenthesised). */
@@ -133,7 +144,7 @@ const char *cg_partial_text(Arena *A, Op op, int k, const char *const arg[3], co
     const Rule *r = find_rule(op);
     if (!r || k < 0 || k > 2 || !r->d[k])
         return NULL;
-    CgExplain e = {op, k, n, 0, y, {arg[0], arg[1], arg[2]}, NULL, NULL};
+    CgExplain e = {op, k, n, 0, y, {arg[0], arg[1], arg[2]}, NULL, NULL, NULL};
     Str form = {0}, s = {0};
     if (!e.y) {
         expand(&form, A, r->form, &e);
@@ -152,21 +163,24 @@ const char *cg_explain_text(Arena *A, const CgExplain *e)
     if (!r || e->k < 0 || e->k > 2 || !r->d[e->k] || !e->arg[e->k])
         return NULL;
     Str s = {0}, form = {0};
-    expand(&form, A, r->form, e);
+    if (e->form)
+        cg_puts(&form, e->form);
+    else
+        expand(&form, A, r->form, e);
     CgExplain named = *e;
     if (!named.y)
         named.y = form.p;
     const char *y = named.y, *x = e->arg[e->k];
     if (e->y)
-        cg_putf(&s, "line %d: %s = %s; d%s/d%s = ", e->line, y, form.p, paren(A, y), paren(A, x));
+        cg_putf(&s, "line %d: %s = %s; d%s/d%s = ", e->line, y, form.p, dparen(A, y), dparen(A, x));
     else
-        cg_putf(&s, "line %d: d%s/d%s = ", e->line, paren(A, y), paren(A, x));
+        cg_putf(&s, "line %d: d%s/d%s = ", e->line, dparen(A, y), dparen(A, x));
     size_t at = s.n;
     expand(&s, A, r->d[e->k], &named);
     const char *d = arena_printf(A, "%s", s.p + at);
     int depth = 0, spaced = 0;
     for (const char *q = d; *q; q++) {
-        depth += *q == '(' ? 1 : *q == ')' ? -1 : 0;
+        depth += *q == '(' || *q == '[' ? 1 : *q == ')' || *q == ']' ? -1 : 0;
         spaced |= *q == ' ' && depth == 0;
     }
     if (spaced)

@@ -43,16 +43,24 @@ void cg_names_add(Names *ns, const char *s);
  * operand k it differentiates by, POWI's exponent n, the source line, the
  * C text of the result (NULL: write the op's form) and of the operands,
  * and where the adjoint accumulates (xbar += ybar * d; xbar NULL: a local
- * derivative the forward pass computes). */
+ * derivative the forward pass computes); form, if not NULL, the
+ * primal expression as the source writes it, instead of the op's form
+ * of the operands. */
 typedef struct {
     Op op;
     int k, n, line;
-    const char *y, *arg[3], *xbar, *ybar;
+    const char *y, *arg[3], *xbar, *ybar, *form;
 } CgExplain;
 
 /* The comment text for e ("line 3: p = sigmoid(z); dp/dz = ..."), safe
  * inside a C comment, or NULL where the op has no rule for operand k. */
 const char *cg_explain_text(Arena *A, const CgExplain *e);
+/* Primal value v of f as the source writes it (csource.c): its source
+ * name if it has one and `named`, else its expression in its operands'
+ * source texts ("relu(x * w + b)", "(Wh @ h)[j]"), inner parts "..."
+ * when long; an index the source does not name by its C name in cname
+ * (may be NULL).  v need not be live. */
+const char *cg_source_text(Arena *A, const Fn *f, const char *const *cname, Ref v, int named);
 /* s made safe inside a C comment: printable ASCII, no comment delimiter. */
 char *cg_comment_safe(Arena *A, const char *s);
 /* The local derivative d y / d operand k of op, symbolic: operands

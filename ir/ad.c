@@ -48,6 +48,8 @@
 
 /* ---------------- transposition ---------------- */
 
+enum { STEP = 2 }; /* accum's `fresh`: the accumulation is a rule's step */
+
 static int is_array(const Fn *f, Ref x)
 {
     return f->v.p[x].ty.rank > 0;
@@ -465,6 +467,7 @@ static int acc_cell(Tr *T, IrAt at, Ref x, Ref v)
         if (cell == NOREF) {
             IrAt cat = at;
             cat.r = fr->dst;
+            cat.rule_op = 0; /* the cell is no rule's step */
             cell = zeros(cat, ty_scalar(), bar_name(T, x));
             /* it belongs before the loop */
             Region *d = fr->dst;
@@ -483,14 +486,16 @@ static int acc_cell(Tr *T, IrAt at, Ref x, Ref v)
     return 0;
 }
 
-/* ct[x] += v, at `at` (an accumulation: no rule's).  `fresh`: v was made
- * for x alone and may take its name. */
+/* ct[x] += v, at `at` (an accumulation: no rule's, unless fresh is
+ * STEP: see accum_step).  `fresh` 1: v was made for x alone and may take
+ * its name. */
 static void accum(Tr *T, IrAt at, Ref x, Ref v, int fresh)
 {
     if (v == NOREF)
         return;
     Fn *h = T->h;
-    at.rule_op = 0;
+    if (fresh != STEP)
+        at.rule_op = 0;
     if (is_array(T->g, x)) {
         acc_whole(T, at, x, v);
         return;
@@ -499,7 +504,7 @@ static void accum(Tr *T, IrAt at, Ref x, Ref v, int fresh)
         return;
     vec_push(h->arena, &T->touched, x);
     if (T->ct[x] == NOREF) {
-        if (fresh && !h->v.p[v].name)
+        if (fresh == 1 && !h->v.p[v].name)
             h->v.p[v].name = bar_name(T, x);
         T->ct[x] = v;
         return;
@@ -519,6 +524,20 @@ static void acc_cells(Tr *T, const Frame *fr, IrAt at)
         Ref v = ir_idx(at, fr->cells.p[k], NULL, 0);
         accum(T, at, fr->xs.p[k], v, 1);
     }
+}
+
+/* The transpose of g's sum `in` (the tangent of a + b or a - b: rule
+ * facts (ADD or SUB, -1)) accumulates its cotangent ct into operand j
+ * as it is: that accumulation is then the whole chain-rule step of
+ * operand j (a_bar += s_bar), and takes the rule facts (op, j) --explain
+ * reads.  An operand the rule made itself (-t) keeps none. */
+static void accum_step(Tr *T, IrAt at, const Inst *in, int j, Ref ct)
+{
+    Ref x = in->arg[j];
+    int step = (in->rule_op == OP_ADD || (in->rule_op == OP_SUB && j == 0)) && in->rule_arg < 0 &&
+               at.rule_src != NOREF && T->g->v.p[x].rule_src != in->rule_src;
+    at.rule_arg = (int8_t)(step ? j : -1);
+    accum(T, at, x, ct, step ? STEP : 0);
 }
 
 static int rev_region(Tr *T, const Region *src, Region *dst, int line);
@@ -875,11 +894,11 @@ static void transpose(Tr *T, Ref id, Ref ct, IrAt at)
         }
         break;
     case OP_ADD:
-        accum(T, at, a, ct, 0);
-        accum(T, at, b, ct, 0);
+        accum_step(T, at, in, 0, ct);
+        accum_step(T, at, in, 1, ct);
         break;
     case OP_SUB:
-        accum(T, at, a, ct, 0);
+        accum_step(T, at, in, 0, ct);
         accum(T, at, b, ir_op(at, OP_NEG, ct, NOREF, NOREF), 1);
         break;
     case OP_NEG:

@@ -6,6 +6,7 @@
  * names, and the code compiles under gcc and clang with -Werror.
  */
 #include <check.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,15 +47,16 @@ static void says(const char *file, const char *want)
 START_TEST(test_explain_seeds)
 {
     says("examples/square.dx",
-         "    *x_bar = 2.0 * x;  /* line 2: y = x^2; dy/dx = 2*x, so x_bar += y_bar * 2*x */\n");
-    says("examples/neuron.dx",
-         "    double drelu = t1 > 0.0 ? 1.0 : 0.0;  /* line 2: y = relu(t1); dy/dt1 = (t1 > 0 ? 1 : 0) */\n");
+         "    *x_bar = 2.0 * x;  /* line 2: square = x^2; dsquare/dx = 2*x, so x_bar += square_bar * 2*x */\n");
+    /* an unnamed operand (the C temporary t1) as the source writes it */
+    says("examples/neuron.dx", "    double drelu = t1 > 0.0 ? 1.0 : 0.0;  /* line 2: y = relu(x * w + b); "
+                               "dy/d(x * w + b) = ((x * w + b) > 0 ? 1 : 0) */\n");
     says("examples/neuron.dx",
          "    *w_bar = t2 * x;  /* line 2: d(x * w)/dw = x, so w_bar += adj(x * w) * x */\n");
-    says("examples/neuron.dx", "    double t2 = y_bar * drelu;  /* line 2: y = relu(t1); dy/dt1 = (t1 > 0 ? 1 : 0), "
-                               "so t1_bar += y_bar * (t1 > 0 ? 1 : 0) */\n");
-    /* a copy of t2, whose statement said its step: the step that makes b's adjoint */
-    says("examples/neuron.dx", "    *b_bar = t2;  /* line 2: t1 = (x * w) + b; dt1/db = 1, so b_bar += t1_bar */\n");
+    says("examples/neuron.dx", "    double t2 = y_bar * drelu;  /* line 2: y = relu(x * w + b); dy/d(x * w + b) = "
+                               "((x * w + b) > 0 ? 1 : 0), so adj(x * w + b) += y_bar * ((x * w + b) > 0 ? 1 : 0) */\n");
+    /* a copy of t2: the step that makes b's adjoint */
+    says("examples/neuron.dx", "    *b_bar = t2;  /* line 2: d(x * w + b)/db = 1, so b_bar += adj(x * w + b) */\n");
     /* y_bar (the C name) holds err's adjoint too: the comment says both, in source names */
     says("examples/neuron.dx", "    double y_bar = 0.5 * (2.0 * err);  /* line 7: d(err^2)/derr = 2*err, "
                                "so err_bar += adj(err^2) * 2*err; line 6: err = y - target; derr/dy = 1, "
@@ -63,7 +65,8 @@ START_TEST(test_explain_seeds)
      * each still says its step */
     says("examples/graph.dx", "    *a_bar = c;  /* line 4: s = a + b; ds/da = 1, so a_bar += s_bar */\n");
     says("examples/graph.dx", "    *b_bar = c;  /* line 4: s = a + b; ds/db = 1, so b_bar += s_bar */\n");
-    says("examples/graph.dx", "    *c_bar = s;  /* line 5: y = s * c; dy/dc = s, so c_bar += y_bar * s */\n");
+    /* the value returned, unnamed in the source: named after the function */
+    says("examples/graph.dx", "    *c_bar = s;  /* line 5: f = s * c; df/dc = s, so c_bar += f_bar * s */\n");
 }
 END_TEST
 
@@ -84,7 +87,7 @@ START_TEST(test_explain_sigmoid)
         ("    double z_bar = 1.0 + dlog * dsigmoid;  /* line 3: p = sigmoid(z); dp/dz = p*(1 - p), "
          "so z_bar += p_bar * p*(1 - p) */\n"),
         "    *w_bar = z_bar * x;  /* line 2: d(w * x)/dw = x, so w_bar += adj(w * x) * x */\n",
-        "    *b_bar = z_bar;  /* line 2: z = (w * x) + b; dz/db = 1, so b_bar += z_bar */\n",
+        "    *b_bar = z_bar;  /* line 2: z = w * x + b; dz/db = 1, so b_bar += z_bar */\n",
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         ck_assert_msg(strstr(out, want[i]), "no\n%s\nin:\n%s", want[i], out);
@@ -151,7 +154,8 @@ START_TEST(test_explain_odd_names)
     free(dxc_out("--explain odd.dx -o odd.c"));
     char *out = tu_read(tu_path("odd.c"), NULL);
     ck_assert_ptr_nonnull(out);
-    ck_assert_msg(strstr(out, "dp/ddouble_ = p*(1 - p), so double_bar += p_bar * p*(1 - p) */"), "%s", out);
+    /* the source's name (double), not the C one (double_) */
+    ck_assert_msg(strstr(out, "dp/ddouble = p*(1 - p), so double_bar += p_bar * p*(1 - p) */"), "%s", out);
     for (const char *q = out; *q; q++)
         ck_assert_msg((unsigned char)*q < 0x80, "non-ASCII output:\n%s", out);
     free(out);
@@ -176,16 +180,20 @@ START_TEST(test_explain_loop)
     snprintf(args, sizeof args, "--explain '%s/tests/models/lstm.dx'", tu_root());
     char *out = dxc_out(args);
     const char *want[] = {
-        "h_tape[t * 4 + j] = h[j];  /* the tape keeps h at the start of iteration t: the backward pass reads "
-        "it back for the local derivatives of that step instead of recomputing it */\n",
+        /* the tape says which derivatives need it */
+        "h_tape[t * 4 + j] = h[j];  /* the tape keeps h at the start of iteration t: the backward pass needs "
+        "it for d(U[2, j] * h[j])/dU[2, j] = h[j] (line 20); d(U[3, j] * h[j])/dU[3, j] = h[j] (line 21); "
+        "and 2 more */\n",
         "for (int t = 9; t >= 0; t--) {  /* backwards: undo step t of the forward loop, the last step first, "
         "each adjoint taking the local derivatives of that step */\n",
         "double t4 = h_tape[t * 4 + j];  /* h at the start of iteration t, recorded by the forward pass */\n",
         /* adjoint accumulations inside the reverse loop, in the source's names */
         "B_bar[2 * 4 + j] += t17;  /* line 20 reads B[2, j]: the adjoint of that read accumulates into "
         "B_bar[2, j] */\n",
-        "U_bar[j] += t22 * t19;  /* line 18 reads U[0, j]: the adjoint of that read accumulates into U_bar[0, j] */\n",
-        "h_bar_3[j] += t15 * exp(h_2[j] - t13);  /* line 24: d(exp(h_2[j] - t13))/d(h_2[j] - t13) = exp(h_2[j] - t13)",
+        "U_bar[j] += t22 * t19;  /* line 18: d(U[0, j] * h[j])/dU[0, j] = h[j], so U_bar[0, j] += "
+        "adj(U[0, j] * h[j]) * h[j] */\n",
+        /* h_2 and t13 (a tape read of a max) in the source's names */
+        "h_bar_3[j] += t15 * exp(h_2[j] - t13);  /* line 24: d(exp(h[j] - max))/d(h[j] - max) = exp(h[j] - max)",
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         ck_assert_msg(strstr(out, want[i]), "no\n%s\nin:\n%s", want[i], out);
@@ -195,7 +203,152 @@ START_TEST(test_explain_loop)
     out = dxc_out(args);
     ck_assert_ptr_nonnull(strstr(out, "for (int t = 9; t >= 0; t--) {  /* backwards */\n"));
     ck_assert_ptr_null(strstr(out, "reads it back"));
+    ck_assert_ptr_null(strstr(out, "needs it for"));
     free(out);
+}
+END_TEST
+
+/* Is s (length n) a name, maybe an element: x, h_bar_2[j], B[2 * 4 + j]? */
+static int is_ref(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && (isalnum((unsigned char)s[i]) || s[i] == '_'))
+        i++;
+    if (i == 0 || i == n)
+        return i == n && i > 0;
+    if (s[i] != '[' || s[n - 1] != ']')
+        return 0;
+    for (size_t k = i + 1; k < n - 1; k++)
+        if (s[k] == '[' || s[k] == ']')
+            return 0;
+    return 1;
+}
+
+/* The adjoint statements of function fn's backward pass (from its
+ * "backward pass" comment to its closing brace) in the C text c that
+ * have no comment, appended to *miss, and how many there are.  An
+ * adjoint statement is an assignment (=, +=, -=) whose target's name
+ * holds "_bar" (x_bar, h_bar_2[j], *k_bar), or to a temporary t<N> whose
+ * right side reads such a name; not counted, as no rule makes them: a
+ * fill with 0.0, a plain copy (x_bar = x_bar_2, h_bar[j] = h_bar_2[j])
+ * and a loop header before a statement is skipped. */
+static int uncommented(const char *c, const char *fn, char **miss)
+{
+    char head[256];
+    snprintf(head, sizeof head, " %s(", fn);
+    const char *p = strstr(c, head);
+    while (p && (strchr(p, '\n') ? strchr(p, '\n')[-1] == ';' : 1))
+        p = strstr(p + 1, head);
+    ck_assert_msg(p, "no definition of %s", fn);
+    const char *end = strstr(p, "\n}\n"), *back = strstr(p, "backward pass");
+    ck_assert_msg(end && back && back < end, "%s: no backward pass", fn);
+    int n = 0;
+    for (const char *l = strchr(back, '\n') + 1; l < end; l = strchr(l, '\n') + 1) {
+        const char *eol = strchr(l, '\n'), *com = strstr(l, "/*");
+        const char *stop = com && com < eol ? com : eol;
+        while (*l == ' ')
+            l++;
+        const char *line = l;
+        if (!strncmp(l, "for (", 5)) { /* for (...) x[i] = y; */
+            int depth = 0;
+            const char *q = l;
+            for (; q < stop; q++) {
+                depth += *q == '(' ? 1 : *q == ')' ? -1 : 0;
+                if (*q == ')' && !depth)
+                    break;
+            }
+            l = q < stop ? q + 1 : stop;
+            while (*l == ' ')
+                l++;
+        }
+        if (!strncmp(l, "double ", 7))
+            l += 7;
+        const char *semi = stop;
+        while (semi > l && semi[-1] == ' ')
+            semi--;
+        if (semi == l || semi[-1] != ';')
+            continue;
+        semi--;
+        const char *eq = strstr(l, " = "), *pe = strstr(l, " += "), *me = strstr(l, " -= ");
+        const char *op = pe && pe < semi ? pe : me && me < semi ? me : eq && eq < semi ? eq : NULL;
+        if (!op)
+            continue;
+        const char *rhs = op + (op == eq ? 3 : 4);
+        char lhs[256], right[512];
+        snprintf(lhs, sizeof lhs, "%.*s", (int)(op - l), l);
+        snprintf(right, sizeof right, "%.*s", (int)(semi - rhs), rhs);
+        int temp = lhs[0] == 't' && isdigit((unsigned char)lhs[1]);
+        if (!strstr(lhs, "_bar") && !(temp && strstr(right, "_bar")))
+            continue;
+        if (!strcmp(right, "0.0") || (op == eq && is_ref(right, strlen(right))))
+            continue;
+        n++;
+        if (!(com && com < eol)) {
+            size_t k = *miss ? strlen(*miss) : 0, m = (size_t)(eol - line);
+            *miss = realloc(*miss, k + m + 64);
+            snprintf(*miss + k, m + 64, "%s: %.*s\n", fn, (int)m, line);
+        }
+    }
+    return n;
+}
+
+/* Every adjoint statement a rule made has its comment, in the backward
+ * passes of loop models (the reverse loop recomputes or reads back the
+ * values the rules name) and of the MLP; a sample says what it says. */
+START_TEST(test_explain_every_statement)
+{
+    static const char *const models[][2] = {
+        {"tests/models/spring.dx", "spring_grad"}, {"tests/models/rnn.dx", "rnn_grad"},
+        {"tests/models/lstm.dx", "lstm_grad"},     {"tests/models/mlp.dx", "mlp_grad"},
+        {"tests/models/flip.dx", "flip_grad"},     {"tests/models/nested.dx", "sweep_grad"},
+    };
+    for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
+        char args[1024];
+        snprintf(args, sizeof args, "--explain '%s/%s'", tu_root(), models[i][0]);
+        char *out = dxc_out(args), *miss = NULL;
+        int n = uncommented(out, models[i][1], &miss);
+        ck_assert_msg(n >= 4, "%s: only %d adjoint statements found", models[i][1], n);
+        ck_assert_msg(!miss, "adjoint statements without a comment:\n%s", miss);
+        free(out);
+    }
+    /* in the reverse loop: the rule of a product the loop did not
+     * recompute, the carried adjoint's update, the seed, the tapes */
+    says("tests/models/spring.dx", "        v_bar += x_bar * 0.001;  /* line 16: d(0.001 * v)/dv = 0.001, "
+                                   "so v_bar += adj(0.001 * v) * 0.001 */\n");
+    says("tests/models/spring.dx", "        x_bar = x_bar + a_bar * -k;  /* line 15: d(-k * x)/dx = (-k), "
+                                   "so x_bar += adj(-k * x) * (-k) */\n");
+    says("tests/models/spring.dx", "    double x_bar = 1.0;  /* the seed: the function returns x, and dx/dx = 1 */\n");
+    says("tests/models/spring.dx", "        v_tape[i] = v;  /* the tape keeps v at the start of iteration i: the "
+                                   "backward pass needs it for d(c * v)/dc = v (line 15) */\n");
+    /* a sum seen as the source wrote it; h of the line that assigns h:
+     * which one */
+    says("tests/models/rnn.dx", "where z = (Wh @ h)[j] + (Wx @ X[t])[j] + b[j] */\n");
+    says("tests/models/rnn.dx", "                Wh_bar[j * 4 + k] += t2 * h_tape[t * 4 + k];  /* line 14: "
+                                "d(Wh[j, k] * h[k])/dWh[j, k] = h[k], so Wh_bar[j, k] += adj(Wh[j, k] * h[k]) "
+                                "* h[k]; h is the value at the start of iteration t */\n");
+    says("tests/models/rnn.dx", "        sum_tape[t] = s_3;  /* the tape keeps sum of iteration t: the backward "
+                                "pass needs it for d(e * e)/de = e (line 16) */\n");
+    /* a sum's operand accumulated as it is: a_bar += x_bar */
+    says("tests/models/flip.dx", "            a_bar_2 += x_bar;  /* line 12: x = x * 0.5 + a; dx/da = 1, "
+                                 "so a_bar += x_bar */\n");
+}
+END_TEST
+
+/* The counter itself: a statement without its comment is found, a copy
+ * and a fill are not counted. */
+START_TEST(test_explain_counter)
+{
+    const char *c = "double f_grad(double x)\n{\n    /* backward pass: adjoints */\n"
+                    "    double x_bar = 0.0;\n    x_bar = x_bar_2;\n"
+                    "    for (int i = 0; i < 4; i++) h_bar[i] = h_bar_2[i];\n"
+                    "    x_bar += t1 * 2.0;  /* line 2: ... */\n"
+                    "    double t3 = -a_bar;\n    *k_bar = k_bar_2;\n    w_bar[j] += t3 * h[j];\n}\n";
+    char *miss = NULL;
+    ck_assert_int_eq(uncommented(c, "f_grad", &miss), 3);
+    ck_assert_ptr_nonnull(miss);
+    ck_assert_ptr_nonnull(strstr(miss, "double t3 = -a_bar;"));
+    ck_assert_ptr_nonnull(strstr(miss, "w_bar[j] += t3 * h[j];"));
+    free(miss);
 }
 END_TEST
 
@@ -246,6 +399,8 @@ Suite *suite_explain(void)
     tcase_add_test(tc, test_explain_odd_names);
     tcase_add_test(tc, test_explain_loop);
     tcase_add_test(tc, test_explain_slash_star);
+    tcase_add_test(tc, test_explain_every_statement);
+    tcase_add_test(tc, test_explain_counter);
     suite_add_tcase(s, tc);
     return s;
 }
