@@ -335,6 +335,17 @@ START_TEST(test_at_errors)
                               (size_t)-1),
                      0);
     at_error("big.dx --at x=1", "dxc: error: --at: big computes more values than dxc records (8388608)");
+    at_error("mv.dx --at W=@nothere.txt --at v=[1,2,3]", "dxc: error: --at W=@nothere.txt: cannot read 'nothere.txt'");
+    ck_assert_int_eq(tu_write(tu_path("w.txt"), "[1, 2, 3,\n 4, 5, 6]\n", (size_t)-1), 0);
+    char *fromfile = run_ok("mv.dx --at W=@w.txt --at v=[1,0,0]");
+    ck_assert_msg(strstr(fromfile, ") = 5\n"), "%s", fromfile);
+    free(fromfile);
+    /* --help names the views and --at */
+    char *help = run_ok("--help");
+    ck_assert_msg(strstr(help, "--emit=json") && strstr(help, "--emit=html") && strstr(help, "--emit=mermaid") &&
+                      strstr(help, "--at NAME=VALUE"),
+                  "%s", help);
+    free(help);
     /* nested brackets only group */
     char *out = run_ok("mv.dx --at W=[[1,2,3],[4,5,6]] --at v=[1,1,1]");
     ck_assert_msg(strstr(out, ") = 21\n") && strstr(out, "v is data: no gradient"), "%s", out);
