@@ -49,18 +49,6 @@ static void jstr(FILE *out, const char *s)
     fputc('"', out);
 }
 
-/* A node's values (or adjoints) for a sentence: a number or a summary. */
-static const char *shown(Arena *A, const VNode *n, const double *v)
-{
-    long size = (long)ty_size(n->ty);
-    if (!v || n->nval == 0)
-        return "(not computed: a branch not taken)";
-    if (n->nval == size)
-        return view_summary(A, v, n->nval, n->ty, FIRST);
-    return arena_printf(A, "%ld runs: %s", n->nval / size,
-                        view_summary(A, v, n->nval, (Type){0}, FIRST));
-}
-
 /* ---------------- the source and the C ---------------- */
 
 /* Which source lines a node or a statement names (hot[line] = 1). */
@@ -210,9 +198,9 @@ static void forward_steps(Arena *A, const View *v, FILE *out)
         if (!strcmp(n->op, "const"))
             continue;
         const char *t = n->param >= 0
-                            ? arena_printf(A, "forward: parameter %s = %s", n->var, shown(A, n, n->val))
+                            ? arena_printf(A, "forward: parameter %s = %s", n->var, view_values(A, n, n->val))
                             : arena_printf(A, "forward, line %d:\n%s = %s\n  = %s", n->line, n->var,
-                                           n->expr, shown(A, n, n->val));
+                                           n->expr, view_values(A, n, n->val));
         step(out, arena_printf(A, "g0n%d", i), n->line, 0, t, cg_html_short(A, n, n->val));
     }
 }
@@ -235,11 +223,9 @@ static void backward_steps(Arena *A, const View *v, FILE *out)
             const VNode *y = &v->nodes[ed->to];
             if (ed->from != i || !ed->d || !y->active)
                 continue;
-            cg_putf(&s, "\nline %d: %s_bar += %s_bar * %s", y->line, x->var, y->var, view_factor(A, ed->d));
-            if (ed->has_dval && y->adj && y->nval == 1)
-                cg_putf(&s, " = %s * %s", view_num(A, y->adj[0]), view_num(A, ed->dval));
+            cg_putf(&s, "\nline %d: %s", y->line, view_step(A, v, ed));
         }
-        cg_putf(&s, "\n%s_bar = %s", x->var, shown(A, x, x->adj));
+        cg_putf(&s, "\n%s_bar = %s", x->var, view_values(A, x, x->adj));
         step(out, arena_printf(A, "g0b%d", i), x->line, 1, s.p, cg_html_short(A, x, x->adj));
         free(s.p);
     }

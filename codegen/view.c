@@ -82,6 +82,48 @@ const char *view_factor(Arena *A, const char *d)
     return d;
 }
 
+/* ---------------- sentences the views share ---------------- */
+
+const char *view_values(Arena *A, const VNode *n, const double *v)
+{
+    enum { FIRST = 6 };
+    long size = (long)ty_size(n->ty);
+    if (!v || n->nval == 0)
+        return "(not computed: a branch not taken)";
+    if (n->nval == size)
+        return view_summary(A, v, n->nval, n->ty, FIRST);
+    if (n->ty.rank)
+        return arena_printf(A, "%ld runs, all values %s", n->nval / size,
+                            view_summary(A, v, n->nval, (Type){0}, FIRST));
+    Str s = {0}; /* the first and the last runs: a gradient's flow shows */
+    cg_putf(&s, "by run (%ld):", n->nval);
+    for (long i = 0; i < n->nval; i++) {
+        if (n->nval > 2 * FIRST && i == FIRST / 2) {
+            cg_puts(&s, ", ...");
+            i = n->nval - FIRST / 2;
+        }
+        cg_putf(&s, "%s %s", i ? "," : "", view_num(A, v[i]));
+    }
+    const char *t = arena_strdup(A, s.p);
+    free(s.p);
+    return t;
+}
+
+const char *view_step(Arena *A, const View *v, const VEdge *e)
+{
+    const VNode *x = &v->nodes[e->from], *y = &v->nodes[e->to];
+    const char *step = arena_printf(A, "%s_bar += %s_bar * %s", x->var, y->var, view_factor(A, e->d));
+    if (e->kind && !strcmp(e->kind, "next"))
+        step = arena_printf(A, "%s_bar += %s_bar of the step after", x->var, y->var);
+    else if (e->kind && !strcmp(e->kind, "init"))
+        step = arena_printf(A, "%s_bar += %s_bar of the first step", x->var, y->var);
+    else if (e->kind && !strcmp(e->kind, "last"))
+        step = arena_printf(A, "%s_bar += %s_bar, at the last step", x->var, y->var);
+    if (e->has_dval && y->adj && y->nval == 1)
+        step = arena_printf(A, "%s = %s * %s", step, view_num(A, y->adj[0]), view_num(A, e->dval));
+    return step;
+}
+
 /* ---------------- labels ---------------- */
 
 static const char *lower_op(Arena *A, Op op)

@@ -129,6 +129,15 @@ const char *view_summary(Arena *A, const double *v, long n, Type ty, int first);
  * parentheses ("y_bar * (1 - h^2)", "y_bar * 2*x"). */
 const char *view_factor(Arena *A, const char *d);
 
+/* Node n's values (v: n->val) or adjoints (v: n->adj) for a sentence:
+ * one number, an array's summary, or a value in a loop body by run ("by
+ * run (30): 1, 0.73, 0.67, ..., 0.66"); a node that never ran says so. */
+const char *view_values(Arena *A, const VNode *n, const double *v);
+/* The chain-rule step of edge e in the backward pass, "x_bar += y_bar *
+ * d" (a carried value's: "of the step after", "of the first step", "at
+ * the last step"), with " = adjoint * derivative" where both are known. */
+const char *view_step(Arena *A, const View *v, const VEdge *e);
+
 /* The emitters, each of n views (vs[0..n)), to out. */
 void cg_json(Arena *A, View *const *vs, int n, FILE *out);     /* vjson.c */
 void cg_values(Arena *A, View *const *vs, int n, FILE *out);   /* vtext.c: --at alone */

@@ -25,31 +25,6 @@
 
 enum { FIRST = 6 };
 
-/* The values of node n (or its adjoints): one number, or a summary. */
-static const char *shown(Arena *A, const VNode *n, const double *v)
-{
-    long size = (long)ty_size(n->ty);
-    if (!v || n->nval == 0)
-        return "(not computed: a branch not taken)";
-    if (n->nval == size)
-        return view_summary(A, v, n->nval, n->ty, FIRST);
-    if (n->ty.rank)
-        return arena_printf(A, "%ld runs, all values %s", n->nval / size,
-                            view_summary(A, v, n->nval, (Type){0}, FIRST));
-    Str s = {0}; /* the first and the last runs: a gradient's flow shows */
-    cg_putf(&s, "by run (%ld):", n->nval);
-    for (long i = 0; i < n->nval; i++) {
-        if (n->nval > 2 * FIRST && i == FIRST / 2) {
-            cg_puts(&s, ", ...");
-            i = n->nval - FIRST / 2;
-        }
-        cg_putf(&s, "%s %s", i ? "," : "", view_num(A, v[i]));
-    }
-    const char *t = arena_strdup(A, s.p);
-    free(s.p);
-    return t;
-}
-
 /* The name the result goes by in derivatives: its own, or the function's. */
 static const char *result_name(const View *v)
 {
@@ -76,7 +51,7 @@ static void forward(Arena *A, const View *v, FILE *out)
         if (n->param >= 0 || !strcmp(n->op, "const"))
             continue;
         const char *what = arena_printf(A, "%s = %s", n->var, n->expr);
-        fprintf(out, "  line %-3d %-30s  %s\n", n->line, what, shown(A, n, n->val));
+        fprintf(out, "  line %-3d %-30s  %s\n", n->line, what, view_values(A, n, n->val));
     }
 }
 
@@ -89,18 +64,10 @@ static void adjoint(Arena *A, const View *v, int i, FILE *out)
         const VNode *y = &v->nodes[ed->to];
         if (ed->from != i || !ed->d || !y->active)
             continue;
-        const char *step = arena_printf(A, "%s_bar += %s_bar * %s", x->var, y->var, view_factor(A, ed->d));
-        if (ed->kind && !strcmp(ed->kind, "next"))
-            step = arena_printf(A, "%s_bar += %s_bar of the step after", x->var, y->var);
-        else if (ed->kind && !strcmp(ed->kind, "init"))
-            step = arena_printf(A, "%s_bar += %s_bar of the first step", x->var, y->var);
-        else if (ed->kind && !strcmp(ed->kind, "last"))
-            step = arena_printf(A, "%s_bar += %s_bar, at the last step", x->var, y->var);
-        if (ed->has_dval && y->adj && y->nval == 1)
-            step = arena_printf(A, "%s = %s * %s", step, view_num(A, y->adj[0]), view_num(A, ed->dval));
+        const char *step = view_step(A, v, ed);
         fprintf(out, "  line %-3d %s\n", y->line, step);
     }
-    fprintf(out, "  %*s %s_bar = %s\n", 8, "", x->var, shown(A, x, x->adj));
+    fprintf(out, "  %*s %s_bar = %s\n", 8, "", x->var, view_values(A, x, x->adj));
 }
 
 static void backward(Arena *A, const View *v, FILE *out)
