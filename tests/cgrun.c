@@ -236,6 +236,16 @@ char *cr_fn_text(const char *code, const char *sig)
     return s;
 }
 
+char *cr_dxc_ok(const char *args)
+{
+    char *out = NULL, *err = NULL;
+    int rc = cr_dxc(args, &out, &err);
+    ck_assert_msg(rc == 0, "dxc %s: exit %d: %s", args, rc, err ? err : "");
+    ck_assert_ptr_nonnull(out);
+    free(err);
+    return out;
+}
+
 int cr_dxc(const char *args, char **out, char **err)
 {
     char cmd[2048];

@@ -35,5 +35,8 @@ char *cr_fn_text(const char *code, const char *sig);
  * its exit status and fails the test if it crashed (a timeout of 60 s,
  * 600 s under sanitizers: DX_SANITIZED). */
 int cr_dxc(const char *args, char **out, char **err);
+/* cr_dxc that must succeed: what dxc printed on standard output
+ * (malloc'ed); the test fails, showing standard error, otherwise. */
+char *cr_dxc_ok(const char *args);
 
 #endif

@@ -337,12 +337,7 @@ static void report(Doc *d, const Block *b, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int k = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    char *msg = malloc((size_t)k + 1);
-    ck_assert_ptr_nonnull(msg);
-    va_start(ap, fmt);
-    vsnprintf(msg, (size_t)k + 1, fmt, ap);
+    char *msg = tu_vprintf(fmt, ap);
     va_end(ap);
     if (b)
         tu_bprintf(&d->fails, "%s:%d: ```%s: %s\n", d->name, b->line, b->info, msg);

@@ -25,21 +25,12 @@ static void teardown(void)
     tu_cleanup();
 }
 
-/* dxc ARGS in the temporary directory; its standard output. */
-static char *dxc_out(const char *args)
-{
-    char *out = NULL, *err = NULL;
-    ck_assert_msg(cr_dxc(args, &out, &err) == 0, "dxc %s: %s", args, err ? err : "");
-    free(err);
-    return out;
-}
-
 /* The C of dxc --explain FILE (under the source tree) holds want. */
 static void says(const char *file, const char *want)
 {
     char args[1024];
     snprintf(args, sizeof args, "--explain '%s/%s'", tu_root(), file);
-    char *out = dxc_out(args);
+    char *out = cr_dxc_ok(args);
     ck_assert_msg(out && strstr(out, want), "%s: no\n%s\nin:\n%s", file, want, out);
     free(out);
 }
@@ -80,7 +71,7 @@ START_TEST(test_explain_sigmoid)
                               "}\n",
                               (size_t)-1),
                      0);
-    char *out = dxc_out("--explain s.dx");
+    char *out = cr_dxc_ok("--explain s.dx");
     const char *want[] = {
         "    double dsigmoid = p * dx_sigmoid(-z);  /* line 3: p = sigmoid(z); dp/dz = p*(1 - p) */\n",
         "    double dlog = 1.0 / p;  /* line 4: d(log(p))/dp = 1/p */\n",
@@ -151,7 +142,7 @@ START_TEST(test_explain_odd_names)
                               "}\n",
                               (size_t)-1),
                      0);
-    free(dxc_out("--explain odd.dx -o odd.c"));
+    free(cr_dxc_ok("--explain odd.dx -o odd.c"));
     char *out = tu_read(tu_path("odd.c"), NULL);
     ck_assert_ptr_nonnull(out);
     /* the source's name (double), not the C one (double_) */
@@ -178,7 +169,7 @@ START_TEST(test_explain_loop)
 {
     char args[1024];
     snprintf(args, sizeof args, "--explain '%s/tests/models/lstm.dx'", tu_root());
-    char *out = dxc_out(args);
+    char *out = cr_dxc_ok(args);
     const char *want[] = {
         /* the tape says which derivatives need it */
         "h_tape[t * 4 + j] = h[j];  /* the tape keeps h at the start of iteration t: the backward pass needs "
@@ -200,7 +191,7 @@ START_TEST(test_explain_loop)
     free(out);
     /* without the option, the plain words */
     snprintf(args, sizeof args, "'%s/tests/models/lstm.dx'", tu_root());
-    out = dxc_out(args);
+    out = cr_dxc_ok(args);
     ck_assert_ptr_nonnull(strstr(out, "for (int t = 9; t >= 0; t--) {  /* backwards */\n"));
     ck_assert_ptr_null(strstr(out, "reads it back"));
     ck_assert_ptr_null(strstr(out, "needs it for"));
@@ -305,7 +296,7 @@ START_TEST(test_explain_every_statement)
     for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
         char args[1024];
         snprintf(args, sizeof args, "--explain '%s/%s'", tu_root(), models[i][0]);
-        char *out = dxc_out(args), *miss = NULL;
+        char *out = cr_dxc_ok(args), *miss = NULL;
         int n = uncommented(out, models[i][1], &miss);
         ck_assert_msg(n >= 4, "%s: only %d adjoint statements found", models[i][1], n);
         ck_assert_msg(!miss, "adjoint statements without a comment:\n%s", miss);
@@ -360,7 +351,7 @@ START_TEST(test_explain_slash_star)
                               "fn q(x, y, z) {\n    u = sin(x / y * z)\n    return u / y * z / (x*z)\n}\n",
                               (size_t)-1),
                      0);
-    free(dxc_out("--explain q.dx -o q.c"));
+    free(cr_dxc_ok("--explain q.dx -o q.c"));
     char *c = tu_read(tu_path("q.c"), NULL);
     ck_assert_ptr_nonnull(c);
     ck_assert_msg(strstr(c, "/* line 2: "), "no comment in:\n%s", c);

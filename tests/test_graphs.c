@@ -30,16 +30,6 @@ static void teardown(void)
     tu_cleanup();
 }
 
-/* dxc ARGS in the temporary directory; its standard output. */
-static char *dxc_out(const char *args)
-{
-    char *out = NULL, *err = NULL;
-    ck_assert_msg(cr_dxc(args, &out, &err) == 0, "dxc %s: %s", args, err ? err : "");
-    free(err);
-    ck_assert_ptr_nonnull(out);
-    return out;
-}
-
 /* The picture of dxc FILE (under the source tree, or absolute) with the
  * options. */
 static char *picture(const char *file, const char *opts)
@@ -49,7 +39,7 @@ static char *picture(const char *file, const char *opts)
         snprintf(args, sizeof args, "'%s' %s", file, opts);
     else
         snprintf(args, sizeof args, "'%s/%s' %s", tu_root(), file, opts);
-    return dxc_out(args);
+    return cr_dxc_ok(args);
 }
 
 static int count(const char *hay, const char *needle)

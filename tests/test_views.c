@@ -16,7 +16,6 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,25 +24,10 @@
 #include "diffcheck.h"
 #include "testutil.h"
 
-static char *vw_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *vw_printf(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    char *s = malloc((size_t)n + 1);
-    ck_assert_ptr_nonnull(s);
-    va_start(ap, fmt);
-    vsnprintf(s, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    return s;
-}
-
 /* rel inside the source tree (malloc'ed). */
 static char *vw_root_path(const char *rel)
 {
-    return vw_printf("%s/%s", tu_root(), rel);
+    return tu_printf("%s/%s", tu_root(), rel);
 }
 
 /* ---- a strict JSON parser (RFC 8259), for validity only ---- */
@@ -169,15 +153,6 @@ END_TEST
 
 /* ---- the seed examples, by hand ---- */
 
-static char *run_ok(const char *args)
-{
-    char *out = NULL, *err = NULL;
-    int rc = cr_dxc(args, &out, &err);
-    ck_assert_msg(rc == 0, "dxc %s: exit %d: %s", args, rc, err);
-    free(err);
-    return out;
-}
-
 static void copy_example(const char *name)
 {
     char *t = tu_read(tu_path(name), NULL);
@@ -189,7 +164,7 @@ static void copy_example(const char *name)
     t = tu_read(src, NULL);
     free(src);
     ck_assert_msg(t, "no %s", name);
-    char *dir = vw_printf("mkdir -p '%s/examples'", tu_tmpdir());
+    char *dir = tu_printf("mkdir -p '%s/examples'", tu_tmpdir());
     ck_assert_int_eq(tu_run(dir, NULL, NULL), 0);
     free(dir);
     ck_assert_int_eq(tu_write(tu_path(name), t, (size_t)-1), 0);
@@ -199,7 +174,7 @@ static void copy_example(const char *name)
 START_TEST(test_at_square)
 {
     copy_example("examples/square.dx");
-    char *out = run_ok("examples/square.dx --at x=3");
+    char *out = cr_dxc_ok("examples/square.dx --at x=3");
     const char *want = "square(x = 3) = 9\n"
                        "\n"
                        "forward pass, in the order it computes:\n"
@@ -220,7 +195,7 @@ END_TEST
 START_TEST(test_at_graph_json)
 {
     copy_example("examples/graph.dx");
-    char *out = run_ok("examples/graph.dx --at a=2 --at b=3 --at c=4 --emit=json");
+    char *out = cr_dxc_ok("examples/graph.dx --at a=2 --at b=3 --at c=4 --emit=json");
     ck_assert_msg(json_valid(out), "%s", out);
     ck_assert_msg(strstr(out, "\"name\": \"a\", \"shape\": [], \"data\": false, \"node\": 0, \"value\": 2, "
                               "\"grad\": 4}") &&
@@ -237,7 +212,7 @@ START_TEST(test_at_graph_json)
                   "%s", out);
     free(out);
     /* without --at: no values */
-    out = run_ok("examples/graph.dx --emit=json");
+    out = cr_dxc_ok("examples/graph.dx --emit=json");
     ck_assert_msg(json_valid(out) && !strstr(out, "\"value\"") && !strstr(out, "\"grad\""), "%s", out);
     free(out);
 }
@@ -248,14 +223,14 @@ START_TEST(test_at_neuron)
     copy_example("examples/neuron.dx");
     /* relu(2*0.5 + 0.1) = 1.1, err = 0.1, loss = 0.005; dloss/dw = err*x,
      * dloss/db = err */
-    char *out = run_ok("examples/neuron.dx --only=loss --at w=0.5 --at b=0.1 --at x=2 --at target=1");
+    char *out = cr_dxc_ok("examples/neuron.dx --only=loss --at w=0.5 --at b=0.1 --at x=2 --at target=1");
     ck_assert_msg(strstr(out, "  line 2   y = relu(x * w + b)             1.1\n") &&
                       strstr(out, "  line 6   err = y - target                0.1\n") &&
                       strstr(out, "  dloss/dw = 0.2\n  dloss/db = 0.1\n  x is data: no gradient\n"),
                   "%s", out);
     free(out);
     /* below the kink, relu passes nothing back */
-    out = run_ok("examples/neuron.dx --only=loss --at w=-0.5 --at b=0.1 --at x=2 --at target=1");
+    out = cr_dxc_ok("examples/neuron.dx --only=loss --at w=-0.5 --at b=0.1 --at x=2 --at target=1");
     ck_assert_msg(strstr(out, "  dloss/dw = 0\n  dloss/db = 0\n"), "%s", out);
     free(out);
 }
@@ -272,7 +247,7 @@ START_TEST(test_at_loop)
                       "    return h\n"
                       "}\n";
     ck_assert_int_eq(tu_write(tu_path("pw.dx"), src, (size_t)-1), 0);
-    char *out = run_ok("pw.dx --at x=2 --emit=json");
+    char *out = cr_dxc_ok("pw.dx --at x=2 --emit=json");
     ck_assert_msg(json_valid(out), "%s", out);
     /* h at the start of each of the four steps: 1, 2, 4, 8; adjoints
      * d(x^4)/dh_t = x^(4-t): 16, 8, 4, 2; dx = 4 x^3 = 32 */
@@ -286,7 +261,7 @@ END_TEST
 START_TEST(test_at_nonfinite_json)
 {
     ck_assert_int_eq(tu_write(tu_path("lg.dx"), "fn lg(x) = log(x) * 2\n", (size_t)-1), 0);
-    char *out = run_ok("lg.dx --at x=0 --emit=json");
+    char *out = cr_dxc_ok("lg.dx --at x=0 --emit=json");
     ck_assert_msg(json_valid(out) && strstr(out, "\"value\": null"), "%s", out);
     free(out);
 }
@@ -297,7 +272,7 @@ END_TEST
 static void at_error(const char *args, const char *want)
 {
     ck_assert_int_eq(tu_write(tu_path("keep.out"), "untouched\n", (size_t)-1), 0);
-    char *cmd = vw_printf("%s -o keep.out", args);
+    char *cmd = tu_printf("%s -o keep.out", args);
     char *out = NULL, *err = NULL;
     int rc = cr_dxc(cmd, &out, &err);
     ck_assert_msg(rc == 1, "dxc %s: exit %d", cmd, rc);
@@ -337,17 +312,17 @@ START_TEST(test_at_errors)
     at_error("big.dx --at x=1", "dxc: error: --at: big computes more values than dxc records (8388608)");
     at_error("mv.dx --at W=@nothere.txt --at v=[1,2,3]", "dxc: error: --at W=@nothere.txt: cannot read 'nothere.txt'");
     ck_assert_int_eq(tu_write(tu_path("w.txt"), "[1, 2, 3,\n 4, 5, 6]\n", (size_t)-1), 0);
-    char *fromfile = run_ok("mv.dx --at W=@w.txt --at v=[1,0,0]");
+    char *fromfile = cr_dxc_ok("mv.dx --at W=@w.txt --at v=[1,0,0]");
     ck_assert_msg(strstr(fromfile, ") = 5\n"), "%s", fromfile);
     free(fromfile);
     /* --help names the views and --at */
-    char *help = run_ok("--help");
+    char *help = cr_dxc_ok("--help");
     ck_assert_msg(strstr(help, "--emit=json") && strstr(help, "--emit=html") && strstr(help, "--emit=mermaid") &&
                       strstr(help, "--at NAME=VALUE"),
                   "%s", help);
     free(help);
     /* nested brackets only group */
-    char *out = run_ok("mv.dx --at W=[[1,2,3],[4,5,6]] --at v=[1,1,1]");
+    char *out = cr_dxc_ok("mv.dx --at W=[[1,2,3],[4,5,6]] --at v=[1,1,1]");
     ck_assert_msg(strstr(out, ") = 21\n") && strstr(out, "v is data: no gradient"), "%s", out);
     free(out);
 }
@@ -436,7 +411,7 @@ static void models_in(const char *dir, int fd)
     int n = dx_files(dir, names, 64);
     ck_assert_int_gt(n, 0);
     for (int i = 0; i < n; i++) {
-        char *rel = vw_printf("%s/%s", dir, names[i]);
+        char *rel = tu_printf("%s/%s", dir, names[i]);
         char *path = vw_root_path(rel);
         char *text = tu_read(path, NULL);
         ck_assert_msg(text, "%s", path);
@@ -447,8 +422,8 @@ static void models_in(const char *dir, int fd)
             /* "nonfinite": its random point left the model's domain */
             ck_assert_msg(r.status == DC_OK || !strcmp(r.what, "nonfinite"), "%s: %s: %s", rel, r.what, r.msg);
         }
-        char *cmd = vw_printf("'%s' --emit=json", path);
-        char *out = run_ok(cmd);
+        char *cmd = tu_printf("'%s' --emit=json", path);
+        char *out = cr_dxc_ok(cmd);
         ck_assert_msg(json_valid(out), "%s: invalid JSON", rel);
         free(out);
         free(cmd);

@@ -157,3 +157,25 @@ void tu_bprintf(TuBuf *b, const char *fmt, ...)
     va_end(ap);
     b->n += (size_t)k;
 }
+
+char *tu_vprintf(const char *fmt, va_list ap)
+{
+    va_list again;
+    va_copy(again, ap);
+    int k = vsnprintf(NULL, 0, fmt, ap);
+    char *s = k < 0 ? NULL : malloc((size_t)k + 1);
+    if (!s)
+        abort();
+    vsnprintf(s, (size_t)k + 1, fmt, again);
+    va_end(again);
+    return s;
+}
+
+char *tu_printf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = tu_vprintf(fmt, ap);
+    va_end(ap);
+    return s;
+}

@@ -5,6 +5,7 @@
 #ifndef TESTUTIL_H
 #define TESTUTIL_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #include "../ir/ir.h"
@@ -28,6 +29,9 @@ typedef struct {
     size_t n, cap;
 } TuBuf;
 void tu_bprintf(TuBuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The formatted text, malloc'ed (aborts if out of memory). */
+char *tu_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *tu_vprintf(const char *fmt, va_list ap);
 /* The compiler under test ($DXC, default build/dxc). */
 const char *tu_dxc(void);
 /* Source tree root ($DX_ROOT, default "."). */
