@@ -431,7 +431,7 @@ static void loop(Vb *b, const Region *r, int at, int cl)
     for (int j = 0; j < ncarry; j++) { /* h[t]: the value step t starts from */
         VNode *cy = &b->v->nodes[first + j];
         if (cy->name)
-            cy->label = arena_printf(b->A, "%s[%s]", cy->name, t);
+            cy->label = cy->var = arena_printf(b->A, "%s[%s]", cy->name, t);
     }
     b->depth += nv;
     walk(b, body, c);
@@ -443,7 +443,7 @@ static void loop(Vb *b, const Region *r, int at, int cl)
         int yn = b->node[y]; /* h[t+1]: the value step t ends with */
         if (cy->name && yn >= 0 && b->v->nodes[yn].cluster == c && b->v->nodes[yn].name &&
             !strcmp(b->v->nodes[yn].name, cy->name))
-            b->v->nodes[yn].label = arena_printf(b->A, "%s[%s+1]", cy->name, t);
+            b->v->nodes[yn].label = b->v->nodes[yn].var = arena_printf(b->A, "%s[%s+1]", cy->name, t);
         cy->expr = arena_printf(b->A, "%s, then %s of the step before",
                                 arg_label(b, in->list[f->v.p[cy->id].n]), cy->name ? cy->name : "it");
     }
@@ -637,12 +637,10 @@ View *view_build(Arena *A, const Unit *u, const double *const *at)
     walk(&b, f->body, -1);
     params(&b);
     v->result = b.node[f->out.p[0].ref];
-    for (int i = 0; i < v->nnodes; i++) {
+    for (int i = 0; i < v->nnodes; i++) { /* loop() named h[t] and h[t+1] */
         VNode *n = &v->nodes[i];
-        n->var = n->name && !strchr(n->label, '[') ? n->name
-                 : n->name                       ? n->label
-                 : i == v->result                ? f->src_name
-                                                 : arena_printf(A, "t%d", i);
+        if (!n->var)
+            n->var = n->name ? n->name : i == v->result ? f->src_name : arena_printf(A, "t%d", i);
     }
     partials(&b);
     v->scalar = f->out.p[0].ty.rank == 0;

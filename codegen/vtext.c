@@ -25,12 +25,6 @@
 
 enum { FIRST = 6 };
 
-/* The name the result goes by in derivatives: its own, or the function's. */
-static const char *result_name(const View *v)
-{
-    return v->nodes[v->result].var;
-}
-
 static void header(Arena *A, const View *v, FILE *out)
 {
     fprintf(out, "%s(", v->f->src_name);
@@ -72,7 +66,7 @@ static void adjoint(Arena *A, const View *v, int i, FILE *out)
 
 static void backward(Arena *A, const View *v, FILE *out)
 {
-    const char *r = result_name(v);
+    const char *r = v->nodes[v->result].var;
     fprintf(out, "\nbackward pass, from d%s/d%s = 1 (x_bar is d%s/dx):\n", r, r, r);
     fprintf(out, "  %*s %s_bar = 1\n", 8, "", v->nodes[v->result].var);
     for (int i = v->nnodes - 1; i >= 0; i--) {
@@ -85,7 +79,7 @@ static void backward(Arena *A, const View *v, FILE *out)
 
 static void gradient(Arena *A, const View *v, FILE *out)
 {
-    const char *r = result_name(v);
+    const char *r = v->nodes[v->result].var;
     fputs("\ngradient:\n", out);
     for (int i = 0; i < v->nparams; i++) {
         const VParam *p = &v->params[i];
