@@ -51,6 +51,7 @@ typedef struct {
     size_t off;             /* its offset in src */
     size_t tok_off, tok_len; /* the last token, for messages */
     int depth;              /* open ( and [ */
+    int cont;               /* the last token continues its line (lexer.l) */
     /* What the parser has read, for the hints of its messages (kept by
      * next_token below; kinds are token numbers, -1 for none): */
     int cur, prev;          /* the last token (the lookahead at an error), the one before */
@@ -431,6 +432,10 @@ static const char *syntax_hint(Arena *arena, const LexState *st, yysymbol_kind_t
     if (is_char(tok, '=') && expects(exp, n, YYSYMBOL_EQ))
         return "to compare, write '=='";
     *replaces = 0;
+    size_t after = st->prev_off + st->prev_len; /* a line after the operator was joined */
+    if (tok == YYSYMBOL_YYEOF && st->cont && after < st->src->len &&
+        memchr(text + after, '\n', st->src->len - after))
+        return "the last line ends with an operator or a comma, so it continues past the end of the file";
     if (st->prev == IDENT && expects(exp, n, YYTRANSLATE('='))) {
         if (ident_is(st, st->prev_off, st->prev_len, "elif elsif elseif"))
             return "dx writes 'else if', on the line of the '}' before it";

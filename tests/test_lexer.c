@@ -67,7 +67,21 @@ static const struct {
     {"[1,\n 2]\n", "[ NUM(1) , NUM(2) ] NL EOF"},
     {"((a)\n[b\n])\nc", "( ( IDENT(a) ) [ IDENT(b) ] ) NL IDENT(c) EOF"},
     {"{\n}", "{ NL } EOF"},
-    {"x = a +\n b", "IDENT(x) = IDENT(a) + NL IDENT(b) EOF"},
+    /* a line ending with a binary operator, a comma, = or ( [ continues */
+    {"x = a +\n b", "IDENT(x) = IDENT(a) + IDENT(b) EOF"},
+    {"a -\nb *\nc /\nd ^\ne @\nf\n", "IDENT(a) - IDENT(b) * IDENT(c) / IDENT(d) ^ IDENT(e) @ "
+                                       "IDENT(f) NL EOF"},
+    {"a ==\nb !=\nc <\nd <=\ne >\nf >=\ng\n", "IDENT(a) == IDENT(b) != IDENT(c) < IDENT(d) <= "
+                                            "IDENT(e) > IDENT(f) >= IDENT(g) NL EOF"},
+    {"a and\nb or\nc\n", "IDENT(a) AND IDENT(b) OR IDENT(c) NL EOF"},
+    {"x =\n 1 ..\n 2 ,\n3\n", "IDENT(x) = NUM(1) .. NUM(2) , NUM(3) NL EOF"},
+    {"a + # note\n\n  # more\n\n b\nc", "IDENT(a) + IDENT(b) NL IDENT(c) EOF"},
+    {"a +\r\n b", "IDENT(a) + IDENT(b) EOF"},
+    {"not\nx", "NOT NL IDENT(x) EOF"},
+    {"{\nx }\n", "{ NL IDENT(x) } NL EOF"},
+    {"a ->\nb", "IDENT(a) -> NL IDENT(b) EOF"},
+    {"a ;\nb", "IDENT(a) ; NL IDENT(b) EOF"},
+    {"a +\n", "IDENT(a) + EOF"},
     {")\nx", ") NL IDENT(x) EOF"},
     {"\t a\t;b", "IDENT(a) ; IDENT(b) EOF"},
 };
@@ -95,6 +109,8 @@ static const struct {
     {"\tq # c", "IDENT(q)@1:2 EOF@1:7"},
     {"f(\n\n  y)", "IDENT(f)@1:1 (@1:2 IDENT(y)@3:3 )@3:4 EOF@3:5"},
     {"ab..cd", "IDENT(ab)@1:1 ..@1:3 IDENT(cd)@1:5 EOF@1:7"},
+    {"y = a +\n  b\nc", "IDENT(y)@1:1 =@1:3 IDENT(a)@1:5 +@1:7 IDENT(b)@2:3 NL@2:4 IDENT(c)@3:1 EOF@3:2"},
+    {"a * # c\n\nb", "IDENT(a)@1:1 *@1:3 IDENT(b)@3:1 EOF@3:2"},
 };
 
 START_TEST(test_locations)

@@ -292,6 +292,11 @@ static const struct {
     {"f(a,\n  b)", "f(a, b)"},
     {"[1,\n 2\n]", "[1, 2]"},
     {"(a\n + b)", "(a + b)"},
+    {"a +\n  b * c", "(a + (b * c))"},
+    {"a -\n b", "(a - b)"},
+    {"-a *   # note\n\n   # more\n  b ^\n 2", "((-a) * (b ^ 2))"},
+    {"if a > 0 and\n b < 1 or\n c == 2 then 1 else 2",
+     "(if (((a > 0) and (b < 1)) or (c == 2)) then 1 else 2)"},
 };
 
 START_TEST(test_exprs)
@@ -350,6 +355,9 @@ static const struct {
      "fn f(x) { return x }\nfn g(x) = f(x)\nconst c = 1"},
     {"\n# lead\nconst a = 1 # trailing\n\n;;fn f(x) = x;\n# end", "const a = 1\nfn f(x) = x"},
     {"fn f(x) = x\r\nfn g(x) = x\r\n", "fn f(x) = x\nfn g(x) = x"},
+    {"const N =\n  2 *\n  3\nfn f(a,\n  b) =\n  a @\n  b\nfn g(x) {\n  y = x +\n    1\n"
+     "  return y\n}",
+     "const N = (2 * 3)\nfn f(a, b) = (a @ b)\nfn g(x) { y = (x + 1); return y }"},
 };
 
 START_TEST(test_files)
@@ -462,9 +470,14 @@ static const struct {
     {"fn f(x = x", "unexpected '=', expected ')' or ','", 1, 8},
     {"fn f(x) = (x + 1\n", "unexpected end of file, expected ')'", 2, 1},
     {"fn f(x) = (x + 1\nfn g(y) = y", "unexpected 'fn', expected ')'", 2, 1},
-    {"fn f(a) {\n  x = a +\n    b\n  return x\n}", "unexpected end of line, expected expression",
-     2, 10},
-    {"fn f(x) {\n  y = \n}", "unexpected end of line, expected expression", 2, 7},
+    {"fn f(a) {\n  x = a +\n}", "unexpected '}', expected expression", 3, 1},
+    {"fn f(x) {\n  y = \n}", "unexpected '}', expected expression", 3, 1},
+    {"fn f(x) {\n  y = -x -\n  # c\n\n}", "unexpected '}', expected expression", 5, 1},
+    {"fn f(x) {\n  if not\n  x > 0 { }\n}", "unexpected end of line, expected expression", 2, 9},
+    {"fn f(x) = x *", "unexpected end of file, expected expression", 1, 14},
+    {"fn f(x) = x *\n  # c\n", "unexpected end of file, expected expression; the last line ends "
+     "with an operator or a comma, so it continues past the end of the file", 3, 1},
+    {"fn f(x) {\n  y = x +\n  z = 1\n}", "unexpected '=', expected end of line, ';' or '}'", 3, 5},
     {"fn f(x) {\n  if x > 0 {\n    return 1\n  }\n  else {\n    return 2\n  }\n}",
      "unexpected 'else'; 'else' stands on the line of the '}' before it", 5, 3},
     {"fn f(x) {\n  if x > 0\n  {\n  }\n}", "unexpected end of line, expected '{'", 2, 11},
@@ -595,7 +608,7 @@ static const struct {
     /* brackets that are closed, or opened after the error, get no note */
     {"fn f(x) = (x + * 1)", "unexpected '*', expected expression", 1, 16, NULL, 0, 0},
     {"fn f(x) { return x }}", "unexpected '}', expected end of line or ';'", 1, 21, NULL, 0, 0},
-    {"fn f(x) {\n  y = x +\n  return (y\n}", "unexpected end of line, expected expression", 2, 10,
+    {"fn f(x) {\n  y = x +\n  return (y\n}", "unexpected 'return', expected expression", 3, 3,
      NULL, 0, 0},
     {"fn f(x) = x $ (", "unexpected character '$'", 1, 13, NULL, 0, 0},
 };
