@@ -369,8 +369,11 @@ static void powi_put(Cg *c, Str *s, Ref a, double n)
  * helpers (sigmoid, softplus). */
 static void call_put(Cg *c, Str *s, const Inst *in)
 {
-    if (in->op == OP_SIGMOID || in->op == OP_SOFTPLUS) {
-        int h = in->op == OP_SIGMOID ? H_SIGMOID : H_SOFTPLUS;
+    if (in->op == OP_SIGMOID || in->op == OP_SOFTPLUS || in->op == OP_DIGAMMA ||
+        in->op == OP_TRIGAMMA || in->op == OP_TETRAGAMMA) {
+        int h = in->op == OP_SIGMOID    ? H_SIGMOID
+                : in->op == OP_SOFTPLUS ? H_SOFTPLUS
+                                        : H_DIGAMMA + (in->op - OP_DIGAMMA);
         c->helper_used[h] = 1;
         cg_putf(s, "%s(", c->helper[h]);
     } else {

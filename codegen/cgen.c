@@ -77,6 +77,9 @@ static void init(Cg *c, const Program *p, const CgOpts *o)
         each_fn(p, add_ws_globals, c);
     c->helper[H_SIGMOID] = cg_unique(c, &c->globals, "dx_sigmoid");
     c->helper[H_SOFTPLUS] = cg_unique(c, &c->globals, "dx_softplus");
+    c->helper[H_DIGAMMA] = cg_unique(c, &c->globals, "dx_digamma");
+    c->helper[H_TRIGAMMA] = cg_unique(c, &c->globals, "dx_trigamma");
+    c->helper[H_TETRAGAMMA] = cg_unique(c, &c->globals, "dx_tetragamma");
 }
 
 static long long real_size(const Cg *c)
@@ -321,6 +324,9 @@ static void helpers(Cg *c, FILE *out)
                 "static %s %s(%s x)\n{\n"
                 "    return (x > 0%s ? x : 0%s) + log1p%s(exp%s(-fabs%s(x)));\n}\n",
                 t, c->helper[H_SOFTPLUS], t, f[0] ? ".0f" : ".0", f[0] ? ".0f" : ".0", f, f, f);
+    for (int n = 0; n < 3; n++)
+        if (c->helper_used[H_DIGAMMA + n])
+            cg_polygamma_helper(out, n, c->helper[H_DIGAMMA + n], c->o->use_float);
 }
 
 typedef struct {

@@ -34,6 +34,7 @@ static const char *const builtins[] = {
     "sinh", "cosh", "tanh", "erf", "abs", "sigmoid", "relu", "softplus", "pow", "atan2",
     "hypot", "min", "max", "sum", "mean", "prod", "norm", "dot", "logsumexp", "softmax",
     "transpose", "outer", "pi",
+    "inf", "lgamma", "digamma",
 };
 
 static const char *const c_keywords[] = {
@@ -64,6 +65,11 @@ static const CName c_names[] = {
 /* The suffixes of the type-generic variants of a <math.h> name. */
 static const char *const c_suffixes[] = {"f",    "l",    "f16",   "f32", "f64", "f128", "f32x",
                                          "f64x", "f128x", "d32", "d64", "d128", "d64x"};
+
+const char *sema_builtin_noun(const char *name)
+{
+    return !strcmp(name, "pi") || !strcmp(name, "inf") ? "constant" : "function";
+}
 
 int sema_is_builtin(const char *name)
 {
@@ -240,6 +246,11 @@ static int cexpr(Sema *s, const Ast *e, int *is_int, double *v)
             *v = 3.14159265358979323846;
             return 1;
         }
+        if (!strcmp(e->name, "inf")) {
+            *is_int = 0;
+            *v = INFINITY;
+            return 1;
+        }
         Sym *c = lookup(s, e->name);
         if (!c) {
             Near n;
@@ -291,7 +302,11 @@ static int cexpr(Sema *s, const Ast *e, int *is_int, double *v)
             diag_error(s->d, e->loc, "integer constant expression overflows the 32-bit range");
             return 0;
         }
-        if (!isfinite(*v)) {
+        if (isnan(*v)) { /* inf - inf, 0 * inf */
+            diag_error(s->d, e->loc, "constant expression is not a number");
+            return 0;
+        }
+        if (!isfinite(*v) && isfinite(a) && isfinite(b)) { /* inf only from inf */
             diag_error(s->d, e->loc, "constant expression is not a finite number");
             return 0;
         }
@@ -299,7 +314,7 @@ static int cexpr(Sema *s, const Ast *e, int *is_int, double *v)
     }
     default:
         diag_error(s->d, e->loc,
-                   "a constant expression may only use numbers, constants, pi and + - * / ^");
+                   "a constant expression may only use numbers, constants, pi, inf and + - * / ^");
         return 0;
     }
 }
@@ -339,7 +354,7 @@ const Ast *sema_fn(const Sema *s, const char *name)
 void sema_offer_fns(const Sema *s, Near *n)
 {
     for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
-        if (strcmp(builtins[i], "pi"))
+        if (strcmp(builtins[i], "pi") && strcmp(builtins[i], "inf"))
             near_offer(n, builtins[i]);
     for (int i = 0; i < s->cap; i++)
         if (s->tab[i].name && s->tab[i].def->kind == AST_FN)
@@ -349,6 +364,7 @@ void sema_offer_fns(const Sema *s, Near *n)
 void sema_offer_consts(const Sema *s, Near *n)
 {
     near_offer(n, "pi");
+    near_offer(n, "inf");
     for (int i = 0; i < s->cap; i++)
         if (s->tab[i].name && s->tab[i].def->kind == AST_CONST)
             near_offer(n, s->tab[i].name);
@@ -519,7 +535,9 @@ Sema *sema_check(Arena *a, Diag *d, const AstFile *file)
     for (int i = 0; i < file->items.n && !s->stop; i++) {
         const Ast *it = file->items.p[i];
         if (sema_is_builtin(it->name)) {
-            err(s, it->name_loc, "'%s' is the name of a built-in function and cannot be redefined",
+            err(s, it->name_loc,
+                arena_printf(s->a, "'%%s' is the name of a built-in %s and cannot be redefined",
+                             sema_builtin_noun(it->name)),
                 it->name);
             continue;
         }

@@ -72,6 +72,10 @@ double ir_eval_scalar(Op op, const double *x, double k)
     case OP_SIGMOID: return ir_sigmoid(x[0]);
     case OP_RELU: return x[0] > 0 ? x[0] : 0;
     case OP_SOFTPLUS: return ir_softplus(x[0]);
+    case OP_LGAMMA: return lgamma(x[0]);
+    case OP_DIGAMMA: return ir_polygamma(0, x[0]);
+    case OP_TRIGAMMA: return ir_polygamma(1, x[0]);
+    case OP_TETRAGAMMA: return ir_polygamma(2, x[0]);
     case OP_ATAN2: return atan2(x[0], x[1]);
     case OP_HYPOT: return hypot(x[0], x[1]);
     case OP_MIN: return x[0] < x[1] ? x[0] : x[1];

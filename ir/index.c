@@ -259,6 +259,8 @@ static int name_lin(Lower *L, const Ast *e, AffKind kind, Lin *out)
     }
     if (!strcmp(e->name, "pi"))
         return aff_err(L, e->loc, kind, "'pi' is a real constant");
+    if (!strcmp(e->name, "inf"))
+        return aff_err(L, e->loc, kind, "'inf' is a real constant");
     if (lw_env_find(L, L->env, e->name, 0) >= 0)
         return aff_err(L, e->loc, kind, arena_printf(L->a, "'%s' is a variable", n));
     if (sema_fn(L->s, e->name) || sema_is_builtin(e->name))

@@ -412,6 +412,15 @@ double ir_partial_value(const Inst *in, const double *x, double y, int k);
 double ir_sigmoid(double x);
 double ir_softplus(double x);
 
+/* ---- polygamma.c: psi^(n)(x), n = 0 (digamma), 1 (trigamma), 2 ---- */
+enum { IR_PSI_TERMS = 8 };  /* terms of the asymptotic series */
+#define IR_PSI_SHIFT 10.0   /* the recurrence shifts x up to this */
+double ir_polygamma(int n, double x);
+/* The series' coefficient of z^(k+1) for psi^(n), k = 0..IR_PSI_TERMS-1. */
+double ir_polygamma_coef(int n, int k);
+/* The constant of the reflection term: -pi, pi^2, -2 pi^3. */
+double ir_polygamma_refl(int n);
+
 /* ---- check.c: whole-file checks before lowering ---- */
 typedef struct Sema Sema;
 /* Names, duplicates, constants, recursion and C-name clashes.  Errors go
@@ -423,6 +432,8 @@ const Ast *sema_fn(const Sema *s, const char *name);
  * but its definition had an error, 0 if there is no such constant. */
 int sema_const(const Sema *s, const char *name, int *is_int, double *v);
 int sema_is_builtin(const char *name);
+/* "constant" for the built-in constants pi and inf, else "function". */
+const char *sema_builtin_noun(const char *name);
 /* Offer to n the names a call may use (the built-in functions and the
  * file's), or those of the constants and pi. */
 void sema_offer_fns(const Sema *s, Near *n);

@@ -50,6 +50,7 @@ static const Builtin scalar_builtins[] = {
     {"sigmoid", OP_SIGMOID, 1}, {"relu", OP_RELU, 1}, {"softplus", OP_SOFTPLUS, 1},
     {"pow", OP_POW, 2}, {"atan2", OP_ATAN2, 2}, {"hypot", OP_HYPOT, 2}, {"min", OP_MIN, 2},
     {"max", OP_MAX, 2},
+    {"lgamma", OP_LGAMMA, 1}, {"digamma", OP_DIGAMMA, 1},
 };
 
 int lw_int_exponent(Lower *L, const Ast *e, double *n)
@@ -107,6 +108,8 @@ static Ref lower_name(Lower *L, const Ast *e)
         return lw_bad(L, e->loc); /* its definition was reported */
     if (!strcmp(e->name, "pi"))
         return lw_const(L, e->loc, 3.14159265358979323846);
+    if (!strcmp(e->name, "inf"))
+        return lw_const(L, e->loc, INFINITY);
     const IndexVar *g = lw_index_gone(L, e->name);
     if (sema_fn(L->s, e->name))
         lw_err(L, e->loc, "'%s' is a function, not a value", e->name);
@@ -357,8 +360,8 @@ int lw_check_name(Lower *L, const char *name, Loc loc, const char *what)
     double v;
     if (sema_is_builtin(name)) {
         if (!L->inlining &&
-            diag_error(L->d, loc, "'%s' is the name of a built-in function; %s cannot take it",
-                       diag_name(L->a, name), what))
+            diag_error(L->d, loc, "'%s' is the name of a built-in %s; %s cannot take it",
+                       diag_name(L->a, name), sema_builtin_noun(name), what))
             L->stop = 1;
         return 0;
     }

@@ -149,6 +149,11 @@ static Ref math_partial(IrAt at, const Inst *in, Ref a, Ref b, Ref y, int k)
         return ir_op(at, OP_SELECT, pos, one, ir_num(at, 0));
     }
     case OP_SOFTPLUS: return ir_op(at, OP_SIGMOID, a, NOREF, NOREF);
+    /* lgamma' = digamma, digamma' = trigamma, trigamma' = tetragamma: all
+     * infinite (or NaN) at the poles 0, -1, -2, ... */
+    case OP_LGAMMA: return ir_op(at, OP_DIGAMMA, a, NOREF, NOREF);
+    case OP_DIGAMMA: return ir_op(at, OP_TRIGAMMA, a, NOREF, NOREF);
+    case OP_TRIGAMMA: return ir_op(at, OP_TETRAGAMMA, a, NOREF, NOREF);
     case OP_ATAN2: { /* atan2(a, b): d/da = b/(a^2+b^2), d/db = -a/(a^2+b^2) */
         Ref a2 = ir_powi(at, a, 2);
         Ref den = safe_den(at, ir_op(at, OP_ADD, a2, ir_powi(at, b, 2), NOREF));

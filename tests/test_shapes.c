@@ -164,7 +164,7 @@ static const struct {
      "'i' is already an index variable here (line 1); an index variable cannot reuse the name of an enclosing one"},
     {"fn f(x[3]) = sum(x[i] for i in 0..3, i in 0..2)", 1, 38, "'i' is already an index variable here"},
     {"fn f(x[3]) = [x[i] + 1 for i in 0..3, i in 0..3]", 1, 39, "already an index variable"},
-    {"fn f(x[3]) = sum(x[pi] for pi in 0..3)", 1, 28, "'pi' is the name of a built-in function; an index variable cannot take it"},
+    {"fn f(x[3]) = sum(x[pi] for pi in 0..3)", 1, 28, "'pi' is the name of a built-in constant; an index variable cannot take it"},
     {"const K = 2\nfn f(x[3]) = sum(x[K] for K in 0..3)", 2, 27, "'K' is a constant; an index variable cannot take its name"},
     {"fn g(v) = v\nfn f(x[3]) = sum(x[g] for g in 0..3)", 2, 27, "'g' is a function; an index variable cannot take its name"},
     {"fn f(x[3]) = i(2) + sum(x[i] for i in 0..3)", 1, 14, "no function named 'i'"},
