@@ -27,9 +27,11 @@
  *       psi2(x) ~ -z (1 + 1/x + sum (2k+1) B_2k z^k)
  *     The first term left out is below 1e-16 of the value for x >= 10
  *     (the terms' size is B_18 / x^18 and the like).
- * Measured against mpmath at 50 digits: relative error below 1e-15 over
- * the positive reals, except near digamma's root 1.4616..., where the
- * absolute error stays near 1e-16.
+ * Measured against mpmath (700 points over -30..1e12): relative error
+ * below 1e-15 for trigamma and tetragamma, below 8e-15 for digamma (the
+ * worst on the negative axis), except near digamma's zeros (1.4616...,
+ * and one between each two negative poles), where the absolute error
+ * stays near 4e-16.
  */
 #include "ir.h"
 

@@ -480,6 +480,13 @@ static E unary(G *g, Shape s, int d)
         return r;
     case 1: {
         E p = pos(g, a);
+        if (chance(g, 0.25)) { /* away from the poles 0, -1, ...: p >= lo > 0 */
+            if (rn(g, 2)) /* lgamma's least value is -0.1215 (at 1.4616) */
+                return mk(g, s, fmax(fmax(fabs(lgamma(p.lo)), fabs(lgamma(p.b))), 0.13), "lgamma($)", 1,
+                          p.n);
+            /* digamma is increasing, above -1/x - 0.5773 and below log x */
+            return mk(g, s, fmax(1 / p.lo + 0.58, fabs(log(p.b))), "digamma($)", 1, p.n);
+        }
         return mk(g, s, fmax(fabs(log(p.lo)), fabs(log(p.b))), "log($)", 1, p.n);
     }
     case 2:

@@ -879,7 +879,7 @@ static const char bad_md[] =
     "fn f(x) = x\n"
     "```\n"
     "```dx\n"                                /* 4: does not compile */
-    "fn f(x) = x +\n"
+    "fn f(x) = x +)\n"
     "```\n"
     "```console\n"                           /* 7: wrong output */
     "$ echo 41\n"

@@ -668,7 +668,7 @@ static const ErrCase errcases[] = {
     {"fn f(x) {\n    return x\n    y = 2\n}\n", {"in.dx:3:5:"}, "return", NULL},
     {"fn f(x) {\n    y = x\n}\n", {"in.dx:1:4:"}, "return", "in.dx:3:1:"},
     {"fn f(x) {\n    if x > 0 { return x }\n    return 1\n}\n", {"in.dx:2:16:"}, "return", NULL},
-    {"fn f(x) = x +\n", {"in.dx:1:14:"}, "", NULL},
+    {"fn f(x) = x +\n", {"in.dx:2:1:"}, "", NULL},
     {"fn f(x) = x * 1e400\n", {"in.dx:1:15:"}, "1e400", NULL},
     {"const N = 99999999999\nfn f(x) = x\n", {"in.dx:1:11:"}, "99999999999", NULL},
     {"fn f(x) = x\n\n\n    fn g(x) = q\n", {"in.dx:4:15:"}, "'q'", NULL},
