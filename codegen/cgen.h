@@ -10,6 +10,7 @@
  *   cbody.c    its statements: expressions, loops, the source lines
  *              they come from (cg_body).
  *   cexplain.c the chain-rule comments of --explain.
+ *   cpoly.c    the digamma, trigamma and tetragamma helpers.
  *   cgen.c     the file around the bodies: entry points and their
  *              signatures, the stack budget and the workspace variants,
  *              helpers, the header (cg_c, cg_header, cg_check).
