@@ -401,6 +401,35 @@ START_TEST(test_heat)
 }
 END_TEST
 
+/* The primal writes the stored element only (the array is updated in
+ * place), and a row store loops over its row only; the gradient's
+ * forward sweep too. */
+START_TEST(test_in_place)
+{
+    char *args = tu_printf("%s/examples/heat1d.dx", tu_root());
+    char *code = cr_dxc_ok(args);
+    free(args);
+    char *s = cr_fn_text(code, "double heat(");
+    ck_assert_msg(strstr(s, "            double t2 = t1 + r * (u[i - 1] - 2.0 * t1 + u[i + 1]);\n"
+                            "            v[i] = t2;\n") && !strstr(s, "== i"), "%s", s);
+    free(s);
+    s = cr_fn_text(code, "double heat_grad(");
+    ck_assert_msg(strstr(s, "            v[i] = t2;\n"), "%s", s);
+    free(s);
+    free(code);
+    tu_write(tu_path("row.dx"), programs[1], -1);
+    code = cr_dxc_ok("row.dx");
+    s = cr_fn_text(code, "void f(");
+    ck_assert_msg(strstr(s, "            for (int j = 0; j < 4; j++) {\n"
+                            "                out[t * 4 + j] = t1[j];\n"
+                            "            }\n") &&
+                      strstr(s, "        out[(2 - t) * 4 + t + 1] = t3;\n"),
+                  "%s", s);
+    free(s);
+    free(code);
+}
+END_TEST
+
 /* ---------------- the views and --stats ---------------- */
 
 static const char view_dx[] =
@@ -460,6 +489,7 @@ Suite *suite_store(void)
     tcase_add_loop_test(tc, test_compiled, 0, 2 * np);
     tcase_add_loop_test(tc, test_hand, 0, 3 * (int)(sizeof hand / sizeof hand[0]));
     tcase_add_loop_test(tc, test_heat, 0, 3);
+    tcase_add_test(tc, test_in_place);
     tcase_add_test(tc, test_views);
     tcase_set_timeout(tc, 300);
     suite_add_tcase(s, tc);
