@@ -1097,10 +1097,165 @@ static void emit_if(Cg *c, const Region *parent, int at)
     cg_puts(&c->body, "}\n");
 }
 
+/* ---------------- element and row stores ---------------- */
+
+/*
+ * x[i] = e is a GEN over x's space yielding k == i ? e : x[k] (ir/
+ * lower_store.c).  When the GEN computes x in place, every element but
+ * the stored ones already holds its value, so only those are written:
+ * x[i] = e, or a loop over the rest of a row.  A Store holds the pattern.
+ */
+typedef struct {
+    int n;                   /* leading dimensions fixed by the store */
+    Aff ix[DX_MAXRANK];      /* their indices, free of the GEN's IVARs */
+    Ref part[4 * DX_MAXRANK]; /* the condition's instructions */
+    int np;
+    Ref value;               /* the element written */
+} Store;
+
+/* Is the affine x 1 * (IVAR d of g)?  Returns d, or -1. */
+static int gen_ivar_of(const Fn *f, Ref g, Aff x)
+{
+    if (x.c || x.n != 1 || x.a[0] != 1)
+        return -1;
+    for (int d = 0; d < f->v.p[g].ty.rank; d++)
+        if (x.iv[0] == ir_ivar(f, g, d))
+            return d;
+    return -1;
+}
+
+static int mentions_gen(const Fn *f, Ref g, Aff x)
+{
+    for (int t = 0; t < x.n; t++)
+        for (int d = 0; d < f->v.p[g].ty.rank; d++)
+            if (x.a[t] && x.iv[t] == ir_ivar(f, g, d))
+                return 1;
+    return 0;
+}
+
+/* cond, inlined, is a conjunction of (IVAR d of g) == aff, each d once. */
+static int store_cond(const Cg *c, Ref g, Ref cond, Store *st, unsigned *seen)
+{
+    const Fn *f = c->f;
+    const Inst *in = &f->v.p[cond];
+    if (!cg_inlined(c, cond) || st->np + 3 > (int)(sizeof st->part / sizeof st->part[0]))
+        return 0;
+    st->part[st->np++] = cond;
+    if (in->op == OP_AND)
+        return store_cond(c, g, in->arg[0], st, seen) && store_cond(c, g, in->arg[1], st, seen);
+    if (in->op != OP_EQ)
+        return 0;
+    const Inst *a = &f->v.p[in->arg[0]], *b = &f->v.p[in->arg[1]];
+    if (a->op != OP_IREAL || b->op != OP_IREAL)
+        return 0;
+    int d = gen_ivar_of(f, g, a->ix[0]);
+    Aff other = b->ix[0];
+    if (d < 0) {
+        d = gen_ivar_of(f, g, b->ix[0]);
+        other = a->ix[0];
+    }
+    if (d < 0 || (*seen >> d & 1) || mentions_gen(f, g, other))
+        return 0;
+    *seen |= 1u << d;
+    st->ix[d] = other;
+    st->part[st->np++] = in->arg[0];
+    st->part[st->np++] = in->arg[1];
+    return 1;
+}
+
+/* Nothing in region r but the store's own instructions (skip) reads
+ * IVARs 0..n-1 of g, directly or through the condition. */
+static int rest_free(const Cg *c, Ref g, const Region *r, const Store *st, Ref skip)
+{
+    const Fn *f = c->f;
+    for (int i = 0; i < r->ids.n; i++) {
+        Ref u = r->ids.p[i];
+        const Inst *in = &f->v.p[u];
+        int own = u == skip;
+        for (int k = 0; k < st->np; k++)
+            own |= u == st->part[k];
+        if (own || in->op == OP_IVAR)
+            continue;
+        for (int q = 0; q < 3; q++)
+            for (int k = 0; k < st->np; k++)
+                if (in->arg[q] != NOREF && in->arg[q] == st->part[k])
+                    return 0;
+        int na = in->op == OP_IDX || in->op == OP_ACC ? in->nix : in->op == OP_IREAL ? 1
+               : in->op == OP_RED ? 2 : in->op == OP_LOOP ? 2 * in->nix : 0;
+        for (int k = 0; k < na; k++)
+            for (int t = 0; t < in->ix[k].n; t++)
+                for (int d = 0; d < st->n; d++)
+                    if (in->ix[k].iv[t] == ir_ivar(f, g, d) && in->ix[k].a[t])
+                        return 0;
+        for (int s = 0; s < 2; s++)
+            if (in->reg[s] && !rest_free(c, g, in->reg[s], st, skip))
+                return 0;
+    }
+    return 1;
+}
+
+/* GEN id (one result res) is a store computed in place. */
+static int in_place_store(const Cg *c, Ref id, Ref res, Store *st)
+{
+    const Fn *f = c->f;
+    const Inst *in = &f->v.p[id];
+    Ref y = in->reg[0]->yield.p[0];
+    const Inst *sel = &f->v.p[y];
+    if (sel->op != OP_SELECT || !cg_inlined(c, y))
+        return 0;
+    const Inst *old = &f->v.p[sel->arg[2]];
+    if (old->op != OP_IDX || !cg_inlined(c, sel->arg[2]) || old->nix != in->ty.rank ||
+        cg_var_of(c, old->arg[0]) != cg_var_of(c, res))
+        return 0;
+    for (int d = 0; d < old->nix; d++)
+        if (gen_ivar_of(f, id, old->ix[d]) != d)
+            return 0;
+    unsigned seen = 0;
+    st->np = 0;
+    if (!store_cond(c, id, sel->arg[0], st, &seen) || (seen & (seen + 1)))
+        return 0;
+    for (st->n = 0; seen >> st->n & 1; st->n++)
+        ;
+    st->part[st->np++] = sel->arg[2];
+    st->value = sel->arg[1];
+    return rest_free(c, id, in->reg[0], st, y);
+}
+
+/* x[i, j] = e (or a loop over the rest of a row), for in_place_store. */
+static void emit_store(Cg *c, Ref id, Ref res, Store *st)
+{
+    const Fn *f = c->f;
+    const Inst *in = &f->v.p[id];
+    int32_t one = 1;
+    Ref iv[DX_MAXRANK];
+    declare_array(c, res, f->v.p[res].line ? f->v.p[res].line : in->line);
+    for (int d = st->n; d < in->ty.rank; d++) {
+        iv[d] = ir_ivar(f, id, d);
+        c->cname[iv[d]] = open_index(c, f->v.p[iv[d]].name);
+        Aff lo = {0, 0, NULL, NULL}, hi = {in->ty.dim[d], 0, NULL, NULL};
+        open_for(c, c->cname[iv[d]], lo, hi, 0, d == st->n ? in->line : 0);
+        st->ix[d] = (Aff){0, 1, &iv[d], &one};
+    }
+    emit_region(c, in->reg[0]);
+    begin_stmt(c, f->v.p[res].line ? f->v.p[res].line : in->line);
+    cg_putf(&c->body, "%s[", c->cname[cg_var_of(c, res)]);
+    index_put(c, &c->body, in->ty, st->ix, in->ty.rank);
+    cg_puts(&c->body, "] = ");
+    expr(c, &c->body, st->value, P_ANY);
+    stmt_end(c);
+    close_for(c, in->ty.rank - st->n);
+}
+
 /* The results of GEN: the loop nest over its index space, storing each
  * yield into its result array. */
 static void emit_gen(Cg *c, const Region *r, int at)
 {
+    Store st;
+    if (ir_nresults(c->f, r, at) == 1 && live(c, r->ids.p[at + 1]) &&
+        in_place_store(c, r->ids.p[at], r->ids.p[at + 1], &st)) {
+        emit_store(c, r->ids.p[at], r->ids.p[at + 1], &st);
+        return;
+    }
     const Fn *f = c->f;
     Ref id = r->ids.p[at];
     const Inst *in = &f->v.p[id];

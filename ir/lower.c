@@ -597,7 +597,10 @@ static void lower_stmts(Lower *L, const AstList *body, int top)
         const Ast *st = body->p[i];
         switch (st->kind) {
         case AST_ASSIGN:
-            lower_assign(L, st);
+            if (st->args.n)
+                lw_lower_store(L, st);
+            else
+                lower_assign(L, st);
             break;
         case AST_IF:
             lower_if(L, st);

@@ -7,6 +7,7 @@
  *   index.c        index expressions as affine forms, the iteration domain
  *                  of the index variables in scope, and the compile-time
  *                  proofs that every index stays in range
+ *   lower_store.c  element and row stores x[i] = e (lower.c calls it)
  *   lower_state.c  what they all do with Lower: errors, the environment,
  *                  emitting instructions
  *
@@ -57,5 +58,10 @@ int lw_array_type(Lower *L, Loc loc, int rank, const int32_t *dim, Type *out);
 int lw_declared_type(Lower *L, const AstList *dims, Loc loc, Type *out);
 /* The name of generator g may name an index variable here, or reports. */
 void lw_check_index_name(Lower *L, const Ast *g);
+
+/* ---- lower_store.c ---- */
+/* x[i, j] = e or X[t] = v (st an AST_ASSIGN with indices): rebinds x to
+ * a copy of its value with that element or row replaced. */
+void lw_lower_store(Lower *L, const Ast *st);
 
 #endif

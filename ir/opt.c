@@ -71,6 +71,22 @@ static int is_k(Fn *f, Ref r, double k)
     return ir_is_const(f, r, k) && f->v.p[r].role != ROLE_TANGENT;
 }
 
+/* Whether a and b are index values (IREALs) whose difference a - b is a
+ * known constant *d: the same index variables with the same coefficients
+ * (x[i] read right after x[i] = e compares i with i). */
+static int index_diff(const Fn *f, Ref a, Ref b, double *d)
+{
+    const Inst *x = &f->v.p[a], *y = &f->v.p[b];
+    if (x->op != OP_IREAL || y->op != OP_IREAL)
+        return 0;
+    Aff u = x->ix[0], v = y->ix[0];
+    u.c = v.c = 0;
+    if (!aff_eq(u, v))
+        return 0;
+    *d = (double)x->ix[0].c - (double)y->ix[0].c;
+    return 1;
+}
+
 /* The value `id` simplifies to (itself if none), folding in place. */
 static Ref fold_one(Fn *f, Ref id, Ref *repl)
 {
@@ -104,6 +120,14 @@ static Ref fold_one(Fn *f, Ref id, Ref *repl)
             in->arg[0] = in->arg[1] = in->arg[2] = NOREF;
             return id;
         }
+    }
+    double d;
+    if (op_info[in->op].kind == K_BOOL && n == 2 && index_diff(f, a, b, &d)) {
+        double z[2] = {d, 0};
+        in->num = ir_eval_scalar((Op)in->op, z, 0);
+        in->op = OP_CONST;
+        in->arg[0] = in->arg[1] = NOREF;
+        return id;
     }
     switch (in->op) {
     case OP_ADD:

@@ -160,6 +160,13 @@ Ast *ast_assign(Arena *a, Loc loc, const char *name, Ast *value)
     return x;
 }
 
+Ast *ast_store(Arena *a, Loc loc, const char *name, AstList indices, Ast *value)
+{
+    Ast *x = ast_assign(a, loc, name, value);
+    x->args = indices;
+    return x;
+}
+
 Ast *ast_if(Arena *a, Loc loc, Ast *cond, AstList then, AstList els, int has_else)
 {
     Ast *x = ast_new(a, AST_IF, loc);

@@ -32,7 +32,8 @@ typedef enum {
     AST_OR,      /* cond, cond2 */
     AST_NOT,     /* cond */
     /* statements */
-    AST_ASSIGN,  /* name, a = value */
+    AST_ASSIGN,  /* name, a = value; an element store x[i, j] = value
+                    also has args = the indices */
     AST_IF,      /* cond, body = then block, els = else block or NULL
                     (an `else if` is an else block holding one AST_IF) */
     AST_FOR,     /* gens (exactly one), body */
@@ -105,6 +106,8 @@ Ast *ast_ifexpr(Arena *a, Loc loc, Ast *cond, Ast *then, Ast *els);
 Ast *ast_gen(Arena *a, Loc loc, const char *name, Ast *lo, Ast *hi);
 /* Statements; a return is ast_unary(a, AST_RETURN, loc, value). */
 Ast *ast_assign(Arena *a, Loc loc, const char *name, Ast *value);
+/* x[indices] = value: an AST_ASSIGN whose args hold the indices. */
+Ast *ast_store(Arena *a, Loc loc, const char *name, AstList indices, Ast *value);
 Ast *ast_if(Arena *a, Loc loc, Ast *cond, AstList then, AstList els, int has_else);
 Ast *ast_for(Arena *a, Loc loc, Ast *gen, AstList body);
 /* Top level.  ast_fn: an expression body is `expr` (body empty), a block

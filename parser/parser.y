@@ -197,6 +197,7 @@ stmts
 
 stmt
     : IDENT '=' expr            { $$ = ast_assign(arena, @1, $1, $3); }
+    | IDENT '[' args ']' '=' expr { $$ = ast_store(arena, @1, $1, $3, $6); }
     | RETURN expr               { $$ = ast_unary(arena, AST_RETURN, @1, $2); }
     | FOR gen block             { $$ = ast_for(arena, @1, $2, $3); }
     | if_stmt

@@ -912,9 +912,30 @@ static Shape rand_shape(G *g)
     return chance(g, 0.5) ? scal() : rand_array(g);
 }
 
+/* v[i] = e or v[t] = row (v an existing array): an element or a row,
+ * squashed when v is carried by a loop; the rest of v keeps its bound. */
+static PgNode *store(G *g, Var *v)
+{
+    int k = between(g, 1, v->s.rank);
+    Shape rest = scal();
+    rest.rank = v->s.rank - k;
+    for (int d = 0; d < rest.rank; d++)
+        rest.dim[d] = v->s.dim[k + d];
+    const char *ix = indices(g, v->s, k);
+    E e = gen(g, rest, g->o.depth);
+    if (v->loop < g->loop)
+        e = squash(g, e, v->b);
+    PgNode *st = node(g, PG_STMT, fmt(g, "%s%s = $", v->name, ix), 1);
+    st->kid[0] = e.n;
+    v->b = fmax(v->b, e.b);
+    return st;
+}
+
 /* v = e (v existing): squashed when v is carried by a loop. */
 static PgNode *reassign(G *g, Var *v)
 {
+    if (v->s.rank && chance(g, 0.3))
+        return store(g, v);
     E e = gen(g, v->s, g->o.depth);
     PgNode *st;
     if (v->loop < g->loop) {
