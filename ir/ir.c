@@ -83,6 +83,8 @@ Aff aff_copy(Arena *a, Aff x)
         memcpy(y.iv, x.iv, sizeof *y.iv * (size_t)x.n);
         memcpy(y.a, x.a, sizeof *y.a * (size_t)x.n);
     }
+    if (x.nq)
+        y.q = aff_q_copy(a, x.q, x.nq, NULL);
     return y;
 }
 
@@ -93,6 +95,8 @@ Aff aff_remap(Arena *a, Aff x, const Ref *map)
         ASSERT(map[x.iv[i]] != NOREF);
         y.iv[i] = map[x.iv[i]];
     }
+    if (x.nq)
+        y.q = aff_q_copy(a, x.q, x.nq, map);
     return y;
 }
 
@@ -103,7 +107,7 @@ int aff_eq(Aff x, Aff y)
     for (int i = 0; i < x.n; i++)
         if (x.iv[i] != y.iv[i] || x.a[i] != y.a[i])
             return 0;
-    return 1;
+    return x.nq == y.nq && (!x.nq || aff_q_eq(x.q, y.q, x.nq));
 }
 
 int ty_eq(Type a, Type b)

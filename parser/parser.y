@@ -110,6 +110,7 @@ static int next_token(YYSTYPE *val, Loc *loc, yyscan_t scanner);
 %token RETURN "'return'" FOR "'for'" IN "'in'" IF "'if'" THEN "'then'"
 %token ELSE "'else'" AND "'and'" OR "'or'" NOT "'not'"
 %token EQ "'=='" NE "'!='" LE "'<='" GE "'>='" DOTDOT "'..'" ARROW "'->'"
+%token IDIV "'//'"
 
 %type <Ast *> item ret_opt param stmt if_stmt gen
 %type <Ast *> expr cond and_cond not_cond cmp arith term unary power postfix primary
@@ -268,6 +269,8 @@ term
     | term '*' unary            { $$ = ast_bin(arena, @2, '*', $1, $3); }
     | term '/' unary            { $$ = ast_bin(arena, @2, '/', $1, $3); }
     | term '@' unary            { $$ = ast_bin(arena, @2, '@', $1, $3); }
+    | term '%' unary            { $$ = ast_bin(arena, @2, '%', $1, $3); }
+    | term IDIV unary           { $$ = ast_bin(arena, @2, AST_IDIV, $1, $3); }
     ;
 
 unary
