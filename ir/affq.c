@@ -90,3 +90,56 @@ int aff_value(Aff x, long long (*val)(void *ctx, Ref iv), void *ctx, long long *
     *out = v;
     return 1;
 }
+
+static void put(char *buf, size_t cap, const char *s)
+{
+    size_t len = strlen(buf);
+    snprintf(buf + len, cap - len, "%s", s);
+}
+
+/* x in dx's syntax into buf (see aff_src_text). */
+static void src(char *buf, size_t cap, Aff x, AffName name, const void *ctx)
+{
+    char tmp[32];
+    int any = 0;
+    for (int i = 0; i < x.n; i++) {
+        if (!x.a[i])
+            continue;
+        if (x.a[i] == 1 || x.a[i] == -1)
+            snprintf(tmp, sizeof tmp, "%s", any ? (x.a[i] < 0 ? " - " : " + ") : x.a[i] < 0 ? "-" : "");
+        else
+            snprintf(tmp, sizeof tmp, "%s%d*", any ? " + " : "", (int)x.a[i]);
+        put(buf, cap, tmp);
+        put(buf, cap, name(ctx, x.iv[i]));
+        any = 1;
+    }
+    for (int k = 0; k < x.nq; k++) {
+        const AffQ *q = &x.q[k];
+        if (q->b == 1 || q->b == -1)
+            snprintf(tmp, sizeof tmp, "%s", any ? (q->b < 0 ? " - " : " + ") : q->b < 0 ? "-" : "");
+        else
+            snprintf(tmp, sizeof tmp, "%s%d*", any ? " + " : "", (int)q->b);
+        put(buf, cap, tmp);
+        int px = q->x.n + q->x.nq + (q->x.c != 0) > 1, py = q->y.n + q->y.nq + (q->y.c != 0) > 1;
+        put(buf, cap, px ? "(" : "");
+        src(buf, cap, q->x, name, ctx);
+        put(buf, cap, px ? ")" : "");
+        put(buf, cap, q->op == AQ_MUL ? "*" : q->op == AQ_DIV ? "//" : "%");
+        put(buf, cap, py ? "(" : "");
+        src(buf, cap, q->y, name, ctx);
+        put(buf, cap, py ? ")" : "");
+        any = 1;
+    }
+    if (x.c || !any) {
+        snprintf(tmp, sizeof tmp, any ? " %c %d" : "%c%d", x.c < 0 ? '-' : '+',
+                 (int)(x.c < 0 ? -(int64_t)x.c : x.c));
+        put(buf, cap, any ? tmp : tmp + (x.c >= 0));
+    }
+}
+
+const char *aff_src_text(Arena *a, Aff x, AffName name, const void *ctx)
+{
+    char buf[400] = "";
+    src(buf, sizeof buf, x, name, ctx);
+    return arena_strdup(a, buf);
+}

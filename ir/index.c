@@ -181,8 +181,8 @@ typedef struct {
 } Lin;
 
 static const char *const aff_what[] = {
-    [AK_INDEX] = "an index must be an integer affine expression of index variables and "
-                 "integer constants",
+    [AK_INDEX] = "an index must be an integer expression of index variables and integer "
+                 "constants",
     [AK_BOUND] = "a range bound must be an integer affine expression of enclosing index "
                  "variables and integer constants",
     [AK_STATIC] = "the range of a comprehension must be an integer constant expression",
@@ -358,6 +358,16 @@ static int int_op(Lower *L, const Ast *e, AffKind kind, const Lin *x, const Lin 
         }
         out->c = e->op == '%' ? x->c % y->c : x->c / y->c;
         return 1;
+    }
+    if (is_const(y) && y->c <= 0) {
+        lw_errf(L, e->b->loc, y->c ? "'%s' needs non-negative operands, but %s is %" PRId64
+                                   : "the divisor of '%s' is 0", op, lw_text(L, e->b), y->c);
+        return 0;
+    }
+    if (is_const(x) && x->c < 0) {
+        lw_errf(L, e->a->loc, "'%s' needs non-negative operands, but %s is %" PRId64, op,
+                lw_text(L, e->a), x->c);
+        return 0;
     }
     if (!poly_ok(kind))
         return aff_err(L, e->loc, kind,

@@ -447,6 +447,18 @@ int ir_nresults(const Fn *f, const Region *r, int at)
 
 /* ---- verifier ---- */
 
+/* The operands of x's non-affine terms use visible IVARs only. */
+static void verify_q(const Fn *f, Aff x, const unsigned char *seen)
+{
+    for (int k = 0; k < x.nq; k++)
+        for (int s = 0; s < 2; s++) {
+            Aff y = s ? x.q[k].y : x.q[k].x;
+            for (int t = 0; t < y.n; t++)
+                ASSERT(seen[y.iv[t]] && f->v.p[y.iv[t]].op == OP_IVAR);
+            verify_q(f, y, seen);
+        }
+}
+
 static void verify_region(Fn *f, Region *r, unsigned char *seen)
 {
     for (int i = 0; i < r->ids.n; i++) {
@@ -496,6 +508,9 @@ static void verify_region(Fn *f, Region *r, unsigned char *seen)
                 for (int t = 0; t < in->ix[j].n; t++)
                     ASSERT(seen[in->ix[j].iv[t]] && f->v.p[in->ix[j].iv[t]].op == OP_IVAR);
         }
+        if (in->op == OP_IDX || in->op == OP_ACC || in->op == OP_IREAL)
+            for (int j = 0; j < in->nix; j++)
+                verify_q(f, in->ix[j], seen);
         if (in->op == OP_ACC)
             ASSERT(f->v.p[in->arg[0]].op == OP_ZEROS && in->ty.kind == TY_NONE);
         if (in->op == OP_LIT)

@@ -380,6 +380,10 @@ const char *aff_q_op(int op);
  * whether two term lists are equal: aff_copy, aff_remap, aff_eq. */
 AffQ *aff_q_copy(Arena *a, const AffQ *q, int n, const Ref *map);
 int aff_q_eq(const AffQ *p, const AffQ *q, int n);
+/* x in dx's own syntax ("i*(i - 1)//2 + j"), each IVAR as name(ctx, iv):
+ * the views and the source-like comments show a non-affine index so. */
+typedef const char *(*AffName)(const void *ctx, Ref iv);
+const char *aff_src_text(Arena *a, Aff x, AffName name, const void *ctx);
 /* Loop-like instructions own reg[0], which starts with their IVARs:
  * GEN: rank of ty; RED: 1; LOOP: nix.  ir_loop_new builds the
  * instruction, its region and its IVARs (IVAR.n = 0, 1, ...). */

@@ -574,6 +574,14 @@ static Aff subst_aff(Subst *S, Aff x)
             y.a[n++] = y.a[i];
         }
     y.n = n;
+    if (x.nq) { /* non-affine terms: their operands substituted alike */
+        y.nq = x.nq;
+        y.q = aff_q_copy(A, x.q, x.nq, NULL);
+        for (int k = 0; k < x.nq; k++) {
+            y.q[k].x = subst_aff(S, x.q[k].x);
+            y.q[k].y = subst_aff(S, x.q[k].y);
+        }
+    }
     return y;
 }
 
@@ -657,7 +665,7 @@ static int runs_once(const Fn *f, Ref gen, Ref use)
     const Region *top = f->v.p[gen].parent;
     /* every index is a constant or +1 times an index variable, all distinct */
     for (int d = 0; d < u->nix; d++) {
-        if (u->ix[d].n > 1 || (u->ix[d].n == 1 && u->ix[d].a[0] != 1))
+        if (u->ix[d].n > 1 || (u->ix[d].n == 1 && u->ix[d].a[0] != 1) || u->ix[d].nq)
             return 0;
         for (int e = 0; e < d; e++)
             if (u->ix[d].n && u->ix[e].n && u->ix[d].iv[0] == u->ix[e].iv[0])
@@ -918,7 +926,7 @@ static int writes_each_once(Fn *f, Ref a)
         if (l->ix[k].c != 0 || l->ix[l->nix + k].c != z->ty.dim[d])
             return 0;
         Aff x = in->ix[d];
-        if (x.n != 1 || x.a[0] != 1 || x.c != 0 || x.iv[0] != ivs[d])
+        if (x.n != 1 || x.a[0] != 1 || x.c != 0 || x.iv[0] != ivs[d] || x.nq)
             return 0;
     }
     return 1;

@@ -356,6 +356,8 @@ static int continues(yysymbol_kind_t k, int after_operand)
     for (const char *c = ops; *c; c++)
         if (is_char(k, *c))
             return 1;
+    if (is_char(k, '%') || k == YYSYMBOL_IDIV)
+        return 1;
     if (after_operand && (is_char(k, '[') || is_char(k, '(')))
         return 1;
     return k == YYSYMBOL_YYEOF || k == YYSYMBOL_LE || k == YYSYMBOL_GE || k == YYSYMBOL_EQ
