@@ -544,6 +544,38 @@ static void aff_add_term(Arena *a, Aff *x, Ref iv, int32_t k, int cap)
     x->a[x->n++] = k;
 }
 
+static Aff subst_aff(Subst *S, Aff x);
+
+/* y (x substituted, but for non-affine terms) with those terms: x's own,
+ * their operands substituted, and those of the indices its GEN's IVARs
+ * become, times their coefficients. */
+static Aff subst_q(Subst *S, Aff x, Aff y)
+{
+    int nq = x.nq;
+    for (int i = 0; i < x.n; i++)
+        if (S->f->v.p[x.iv[i]].parent->owner == S->gen)
+            nq += S->ix[S->f->v.p[x.iv[i]].n].nq;
+    if (!nq)
+        return y;
+    y.q = arena_alloc(S->f->arena, sizeof *y.q * (size_t)nq);
+    for (int i = 0; i < x.n; i++)
+        if (S->f->v.p[x.iv[i]].parent->owner == S->gen) {
+            Aff by = S->ix[S->f->v.p[x.iv[i]].n];
+            for (int k = 0; k < by.nq; k++) {
+                y.q[y.nq] = by.q[k];
+                y.q[y.nq].x = aff_copy(S->f->arena, by.q[k].x);
+                y.q[y.nq].y = aff_copy(S->f->arena, by.q[k].y);
+                y.q[y.nq++].b = by.q[k].b * x.a[i];
+            }
+        }
+    for (int k = 0; k < x.nq; k++) {
+        y.q[y.nq] = x.q[k];
+        y.q[y.nq].x = subst_aff(S, x.q[k].x);
+        y.q[y.nq++].y = subst_aff(S, x.q[k].y);
+    }
+    return y;
+}
+
 static Aff subst_aff(Subst *S, Aff x)
 {
     Arena *A = S->f->arena;
@@ -574,15 +606,7 @@ static Aff subst_aff(Subst *S, Aff x)
             y.a[n++] = y.a[i];
         }
     y.n = n;
-    if (x.nq) { /* non-affine terms: their operands substituted alike */
-        y.nq = x.nq;
-        y.q = aff_q_copy(A, x.q, x.nq, NULL);
-        for (int k = 0; k < x.nq; k++) {
-            y.q[k].x = subst_aff(S, x.q[k].x);
-            y.q[k].y = subst_aff(S, x.q[k].y);
-        }
-    }
-    return y;
+    return subst_q(S, x, y);
 }
 
 static Ref mapped(const Subst *S, Ref r)
