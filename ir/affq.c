@@ -65,6 +65,12 @@ int aff_uses(Aff x, Ref iv)
     return 0;
 }
 
+/* Does v fit the C int the generated code computes an index in? */
+static int fits_int(long long v)
+{
+    return v >= INT32_MIN && v <= INT32_MAX;
+}
+
 int aff_value(Aff x, long long (*val)(void *ctx, Ref iv), void *ctx, long long *out)
 {
     long long v = x.c, t;
@@ -76,8 +82,10 @@ int aff_value(Aff x, long long (*val)(void *ctx, Ref iv), void *ctx, long long *
         long long a, b;
         if (!aff_value(x.q[k].x, val, ctx, &a) || !aff_value(x.q[k].y, val, ctx, &b))
             return 0;
+        if (!fits_int(a) || !fits_int(b))
+            return 0;
         if (x.q[k].op == AQ_MUL) {
-            if (__builtin_mul_overflow(a, b, &t))
+            if (__builtin_mul_overflow(a, b, &t) || !fits_int(t))
                 return 0;
         } else {
             if (a < 0 || b <= 0)

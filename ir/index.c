@@ -879,7 +879,8 @@ static int q_operand(Lower *L, const Ast *e, Aff x, const char *op, int is_div)
         return 1;
     const char *what = lw_text(L, e);
     if (k == R_OVERFLOW)
-        lw_errf(L, e->loc, "%s (an operand of '%s') overflows 64-bit arithmetic", what, op);
+        lw_errf(L, e->loc, "%s (an operand of '%s') overflows the 32-bit range in some "
+                "iteration", what, op);
     else if (k == R_BOUND)
         lw_errf(L, e->loc, "%s (an operand of '%s') cannot be proved %s: it lies within "
                 "%" PRId64 "..%" PRId64 " (a bound; the exact check was too long)", what, op,
@@ -916,7 +917,7 @@ Ref lw_int_value(Lower *L, const Ast *e)
         return lw_const(L, e->loc, x.c);
     int64_t mn = 0, mx = 0, at[MAX_DEPTH];
     if (!L->inlining && poly_range(L, x, &mn, &mx, at, at) == R_OVERFLOW) {
-        lw_errf(L, e->loc, "%s overflows 64-bit arithmetic", lw_text(L, e));
+        lw_errf(L, e->loc, "%s overflows the 32-bit range in some iteration", lw_text(L, e));
         return lw_bad(L, e->loc);
     }
     Ref r = lw_put(L, e->loc, OP_IREAL, ty_scalar(), NOREF, NOREF);

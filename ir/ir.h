@@ -370,8 +370,9 @@ Aff aff_copy(Arena *a, Aff x);
 Aff aff_remap(Arena *a, Aff x, const Ref *map);
 int aff_eq(Aff x, Aff y);
 /* Non-affine terms (affq.c): does x (or an operand of its terms) use iv;
- * x's value given every IVAR's value (val(ctx, iv)), 0 when some
- * intermediate leaves 64 bits or a divisor is not positive; the text of a
+ * x's value given every IVAR's value (val(ctx, iv)), 0 when an operand
+ * or a product of a term leaves 32 bits, the sum 64 bits, or an operand
+ * of // or % is negative (the divisor not positive); the text of a
  * term's operator. */
 int aff_uses(Aff x, Ref iv);
 int aff_value(Aff x, long long (*val)(void *ctx, Ref iv), void *ctx, long long *out);

@@ -74,6 +74,9 @@ static const struct {
     /* bounds stay affine */
     {"fn f(x[9]) = sum(sum(x[j] for j in 0..i % 3) for i in 0..9)", 1, 41,
      "a range bound must be an integer affine expression"},
+    /* C's int would overflow in a product, though the index fits */
+    {"fn f(x[3]) = sum(x[(i * i) % 3] for i in 0..50000)", 1, 23,
+     "overflows the 32-bit range in some iteration"},
     /* too many points to enumerate, and the bound does not prove it */
     {"fn f(x[2]) = sum(sum(x[i * j - j * i] for j in 0..5000) for i in 0..5000)", 1, 30,
      "cannot be proved in range"},
