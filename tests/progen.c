@@ -334,12 +334,16 @@ static const char *index_text(G *g, int dim)
                 break;
             }
             case 9: { /* a packed triangle, i * (i + 1) // 2 + j (j <= i), or i * j */
-                const IVar *p = v->tri == 1 ? &g->iv[v->par] : NULL;
                 IVar *w = &g->iv[rn(g, g->niv)];
-                if (p && p->lo >= 0 && lo >= 0 && p->hi * (p->hi + 1) / 2 + p->hi <= dim - 1)
-                    return fmt(g, "%s * (%s + 1) // 2 + %s", p->name, p->name, v->name);
+                for (int k = g->niv - 1; k >= 0; k--) { /* the innermost triangular level */
+                    const IVar *t = &g->iv[k], *p = t->tri == 1 ? &g->iv[t->par] : NULL;
+                    if (p && p->lo >= 0 && t->lo >= 0 && p->hi * (p->hi + 1) / 2 + p->hi <= dim - 1)
+                        return fmt(g, "%s * (%s + 1) // 2 + %s", p->name, p->name, t->name);
+                }
                 if (w != v && lo >= 0 && w->lo >= 0 && hi * w->hi <= dim - 1)
                     return fmt(g, "%s * %s", v->name, w->name);
+                if (lo >= 0 && hi * (hi + 1) / 2 <= dim - 1) /* a triangular number */
+                    return fmt(g, "%s * (%s + 1) // 2", v->name, v->name);
                 break;
             }
             default: /* triangular differences */
