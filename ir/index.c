@@ -41,6 +41,17 @@
  *
  * Arithmetic is in 64 bits with overflow checks; the affine forms the IR
  * holds (Aff) have 32-bit coefficients, checked as they are built.
+ *
+ * Non-affine indices (i * (i - 1) // 2 + j, (i + 1) % N: Aff terms, see
+ * affq.c) have no endpoint rule.  Their range is found by evaluating them
+ * at every point that runs (levels they do not use, full and not depended
+ * on, take one value), which is exact, up to POLY_BUDGET points; past it,
+ * by interval arithmetic over each variable's extreme range, a sound
+ * bound whose failure the message calls a bound.  The operands of // and
+ * % are proved non-negative (the divisor positive) the same way when the
+ * term is built, so the C code's / and % are floor division and
+ * remainder; constant operands are folded, and a negative one or a zero
+ * divisor is reported where it is written.
  */
 #include "index.h"
 
@@ -421,6 +432,9 @@ static int lin(Lower *L, const Ast *e, AffKind kind, Lin *out)
             if (!lin_add(out, !is_const(&x) ? &x : &y, !is_const(&x) ? y.c : x.c))
                 return 0;
         } else if (!lin_add(out, &x, 1) || !lin_add(out, &y, e->op == '-' ? -1 : 1)) {
+            if (out->nq == MAX_Q) /* else the nesting limit, reported */
+                lw_errf(L, e->loc, "%s has too many non-affine terms (the limit is %d)",
+                        lw_text(L, e), MAX_Q);
             return 0;
         }
         return lin_check(L, e->loc, out);

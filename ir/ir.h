@@ -31,7 +31,8 @@
  *         enclosing loops (triangular sums); yields m scalars, each
  *         reduced, giving m scalar RESULTs.
  *   IDX   element arg0[ix[0], ..., ix[nix-1]] with nix == rank; indices
- *         are affine (Aff) in the enclosing IVARs.
+ *         are affine (Aff) in the enclosing IVARs, maybe with non-affine
+ *         terms (products, // and %: affq.c).
  *   IREAL an affine index expression used as a real value (t * dt).
  *   LIT   an array literal: its nix elements are list[0..nix), row-major.
  *

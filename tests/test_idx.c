@@ -71,6 +71,9 @@ static const struct {
     {"fn f(x[3], y) = x[y % 2]", 1, 19, "an index must be an integer expression"},
     {"fn f(x[3]) = sum(x[i / 2] for i in 0..3)", 1, 22, "'//' divides integers, rounding down"},
     {"fn f(x[3]) = x[0.5 // 1]", 1, 16, "0.5 is a real number"},
+    /* limits */
+    {"fn f(x[99]) = sum(x[i*i%2 + i*i%3 + i*i%4 + i*i%5 + i*i%6 + i*i%7 + i*i%8 + i*i%9 + "
+     "i*i%10] for i in 0..3)", 1, 83, "has too many non-affine terms (the limit is 8)"},
     /* bounds stay affine */
     {"fn f(x[9]) = sum(sum(x[j] for j in 0..i % 3) for i in 0..9)", 1, 41,
      "a range bound must be an integer affine expression"},
@@ -131,6 +134,17 @@ START_TEST(test_good)
     ir_interp(f, ins, outs);
     ck_assert_msg(fabs(out[0] - good[_i].out) <= 1e-12, "%s: %.17g, want %.17g", good[_i].src,
                   out[0], good[_i].out);
+    arena_free(c.a);
+}
+END_TEST
+
+/* Too many points to enumerate (25 million), but the interval bound
+ * proves (i * j) % 7 in 0..6. */
+START_TEST(test_bound_accepts)
+{
+    TuLowered c;
+    const char *src = "fn f(x[7]) = sum(sum(x[(i * j) % 7] for j in 0..5000) for i in 0..5000)";
+    ck_assert_msg(tu_lower(&c, src) == 0, "%s", c.d.last);
     arena_free(c.a);
 }
 END_TEST
@@ -338,6 +352,7 @@ Suite *suite_idx(void)
     tcase_set_timeout(tc, 600);
     tcase_add_loop_test(tc, test_bad, 0, (int)(sizeof bad / sizeof bad[0]));
     tcase_add_loop_test(tc, test_good, 0, (int)(sizeof good / sizeof good[0]));
+    tcase_add_test(tc, test_bound_accepts);
     tcase_add_test(tc, test_tri);
     tcase_add_loop_test(tc, test_diff, 0, (int)(sizeof progs / sizeof progs[0]));
     tcase_add_test(tc, test_ir_roundtrip);
