@@ -39,7 +39,43 @@ static int aff_terms(Aff x)
     int n = x.c != 0;
     for (int i = 0; i < x.n; i++)
         n += x.a[i] != 0;
+    for (int k = 0; k < x.nq; k++)
+        n += x.q[k].b != 0;
     return n;
+}
+
+static void aff_put(const Cg *c, Str *s, Aff x, int first);
+
+/* An operand of a non-affine term: bare when it is an index variable or
+ * a constant (or, on the left, a term itself: C's * / % associate
+ * left), else in parentheses. */
+static void q_operand(const Cg *c, Str *s, Aff x, int left)
+{
+    int bare = (x.nq == 0 && x.n == 0 && x.c >= 0) ||
+               (x.nq == 0 && x.n == 1 && x.a[0] == 1 && !x.c) ||
+               (left && x.nq == 1 && x.n == 0 && !x.c && x.q[0].b == 1);
+    cg_puts(s, bare ? "" : "(");
+    aff_put(c, s, x, 1);
+    cg_puts(s, bare ? "" : ")");
+}
+
+/* b * (x OP y) as C, signed like aff_term: `i * (i - 1) / 2`, `2 * (i % 3)`
+ * (C's / and % are floor division and remainder on the non-negative
+ * operands the compiler proved). */
+static void q_term_put(const Cg *c, Str *s, const AffQ *q, int *any)
+{
+    long long m = q->b < 0 ? -(long long)q->b : q->b;
+    if (*any)
+        cg_puts(s, q->b < 0 ? " - " : " + ");
+    else if (q->b < 0)
+        cg_puts(s, "-");
+    if (m != 1)
+        cg_putf(s, "%lld * (", m);
+    q_operand(c, s, q->x, 1);
+    cg_puts(s, q->op == AQ_MUL ? " * " : q->op == AQ_DIV ? " / " : " % ");
+    q_operand(c, s, q->y, 0);
+    cg_puts(s, m != 1 ? ")" : "");
+    *any = 1;
 }
 
 static void aff_term(const Cg *c, Str *s, long long a, Ref iv, int *any)
@@ -64,6 +100,9 @@ static void aff_put(const Cg *c, Str *s, Aff x, int first)
     for (int i = 0; i < x.n; i++)
         if (x.a[i] > 0)
             aff_term(c, s, x.a[i], x.iv[i], &any);
+    for (int k = 0; k < x.nq; k++)
+        if (x.q[k].b > 0)
+            q_term_put(c, s, &x.q[k], &any);
     if (x.c > 0 || (x.c && !any)) {
         long long k = x.c;
         if (any)
@@ -75,6 +114,9 @@ static void aff_put(const Cg *c, Str *s, Aff x, int first)
     for (int i = 0; i < x.n; i++)
         if (x.a[i] < 0)
             aff_term(c, s, x.a[i], x.iv[i], &any);
+    for (int k = 0; k < x.nq; k++)
+        if (x.q[k].b < 0)
+            q_term_put(c, s, &x.q[k], &any);
     if (x.c && !wrote_c) {
         cg_putf(s, " - %lld", -(long long)x.c);
         any = 1;
@@ -131,7 +173,7 @@ static void gen_index_put(const Cg *c, Str *s, Ref g)
     int32_t one = 1;
     for (int d = 0; d < t.rank; d++) {
         iv[d] = ir_ivar(f, g, d);
-        ix[d] = (Aff){0, 1, &iv[d], &one};
+        ix[d] = (Aff){0, 1, &iv[d], &one, 0, NULL};
     }
     index_put(c, s, t, ix, t.rank);
 }
@@ -193,7 +235,7 @@ static int as_index(const Cg *c, Ref v, Aff *x)
     }
     if (in->op == OP_CONST && in->ty.kind == TY_REAL && in->num == floor(in->num) &&
         fabs(in->num) < 1e9) {
-        *x = (Aff){(int32_t)in->num, 0, NULL, NULL};
+        *x = (Aff){(int32_t)in->num, 0, NULL, NULL, 0, NULL};
         return 1;
     }
     return 0;
@@ -245,7 +287,7 @@ static int starts_with_minus(const Cg *c, Ref v)
     if (!cg_inlined(c, v))
         return c->cname[cg_var_of(c, v)][0] == '-';
     const Inst *in = &c->f->v.p[v];
-    Aff x = in->op == OP_IREAL ? in->ix[0] : (Aff){0, 0, NULL, NULL};
+    Aff x = in->op == OP_IREAL ? in->ix[0] : (Aff){0, 0, NULL, NULL, 0, NULL};
     switch (in->op) {
     case OP_CONST:
         return in->ty.kind != TY_BOOL && literal_negative(c, in->num);
@@ -411,6 +453,7 @@ static void ireal_put(Cg *c, Str *s, Aff x)
     }
     for (int i = 0; i < x.n; i++)
         bare &= x.a[i] == 0 || x.a[i] == 1;
+    bare &= !x.nq; /* (double)(i % 3): a cast binds tighter than % */
     cg_putf(s, "(%s)%s", cg_real_t(c), bare ? "" : "(");
     aff_put(c, s, x, 1);
     cg_puts(s, bare ? "" : ")");
@@ -634,10 +677,14 @@ static int is_bar_output(const Cg *c, Ref v)
 /* Do the index variables of ix[0..n) have C names here? */
 static int named_ix(const Cg *c, const Aff *ix, int n)
 {
-    for (int d = 0; d < n; d++)
+    for (int d = 0; d < n; d++) {
         for (int t = 0; t < ix[d].n; t++)
             if (!c->cname[ix[d].iv[t]])
                 return 0;
+        for (int k = 0; k < ix[d].nq; k++)
+            if (!named_ix(c, &ix[d].q[k].x, 1) || !named_ix(c, &ix[d].q[k].y, 1))
+                return 0;
+    }
     return 1;
 }
 
@@ -1268,7 +1315,7 @@ static void emit_gen(Cg *c, const Region *r, int at)
     for (int d = 0; d < rank; d++) {
         Ref iv = ir_ivar(f, id, d);
         c->cname[iv] = open_index(c, f->v.p[iv].name);
-        Aff lo = {0, 0, NULL, NULL}, hi = {in->ty.dim[d], 0, NULL, NULL};
+        Aff lo = {0, 0, NULL, NULL, 0, NULL}, hi = {in->ty.dim[d], 0, NULL, NULL, 0, NULL};
         open_for(c, c->cname[iv], lo, hi, 0, d == 0 ? in->line : 0);
     }
     emit_region(c, in->reg[0]);

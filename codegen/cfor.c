@@ -189,7 +189,7 @@ static int own_element(const Fn *f, Ref g, const Inst *in)
             else
                 other |= x.a[t] != 0;
         }
-        if (x.c || other || coef != 1)
+        if (x.c || other || coef != 1 || x.nq)
             return 0;
     }
     return 1;

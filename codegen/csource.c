@@ -47,9 +47,20 @@ static const char *iv_name(const Src *S, Ref iv)
     return by_depth[depth < 6 ? depth - (depth > 0) : 5];
 }
 
+static const char *iv_name_cb(const void *ctx, Ref iv)
+{
+    return iv_name(ctx, iv);
+}
+
 /* Affine index x, by its index variables' names ("t + 1"). */
 static void put_aff(Str *s, const Src *S, Aff x)
 {
+    if (x.nq) { /* a polynomial index, in dx's syntax */
+        Arena *A = arena_new();
+        cg_puts(s, aff_src_text(A, x, iv_name_cb, S));
+        arena_free(A);
+        return;
+    }
     for (int i = 0; i < x.n; i++) {
         if (x.a[i] == 1)
             cg_putf(s, "%s%s", i ? " + " : "", iv_name(S, x.iv[i]));
@@ -112,12 +123,11 @@ static int put_row(Str *s, const Src *S, Ref x, Ref k)
     if ((ir_is_tape(a) && !from) || in->nix <= from)
         return 0;
     const Aff *last = &in->ix[in->nix - 1];
-    if (last->n != 1 || last->iv[0] != k || last->a[0] != 1 || last->c)
+    if (last->n != 1 || last->iv[0] != k || last->a[0] != 1 || last->c || last->nq)
         return 0;
     for (int d = 0; d < in->nix - 1; d++)
-        for (int t = 0; t < in->ix[d].n; t++)
-            if (in->ix[d].iv[t] == k)
-                return 0;
+        if (aff_uses(in->ix[d], k))
+            return 0;
     cg_puts(s, array_name(S, in->arg[0]));
     for (int d = from; d < in->nix - 1; d++) {
         cg_puts(s, d > from ? ", " : "[");

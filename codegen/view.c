@@ -135,9 +135,17 @@ static const char *lower_op(Arena *A, Op op)
 }
 
 /* An affine index as text, IVARs by their names ("t + 1", "2*i"). */
+static const char *view_iv_name(const void *ctx, Ref iv)
+{
+    const Vb *b = ctx;
+    return b->ivname[iv] ? b->ivname[iv] : "i";
+}
+
 static const char *aff_text(const Vb *b, Aff x)
 {
     Arena *A = b->A;
+    if (x.nq) /* a polynomial index, in dx's syntax */
+        return aff_src_text(A, x, view_iv_name, b);
     Str s = {0};
     for (int i = 0; i < x.n; i++) {
         const char *iv = b->ivname[x.iv[i]] ? b->ivname[x.iv[i]] : "i";

@@ -227,6 +227,29 @@ enum { INT_LIMIT = 2147483647 };
 
 static int eval_const(Sema *s, Sym *c);
 
+/* a % b or a // b (e) of integer constants: both must be integers, a >= 0
+ * and b > 0; reports at the operand that is not. */
+static int int_op(Sema *s, const Ast *e, int ia, double a, int ib, double b, double *v)
+{
+    const char *op = ast_op_text(e->op);
+    if (!ia || !ib) {
+        diag_error(s->d, (ia ? e->b : e->a)->loc,
+                   "'%s' is an integer operator, but this operand is a real number", op);
+        return 0;
+    }
+    if (a < 0 || b < 0) {
+        diag_error(s->d, (a < 0 ? e->a : e->b)->loc,
+                   "'%s' needs non-negative operands, but this one is %.0f", op, a < 0 ? a : b);
+        return 0;
+    }
+    if (b == 0) {
+        diag_error(s->d, e->b->loc, "the divisor of '%s' is 0", op);
+        return 0;
+    }
+    *v = e->op == '%' ? fmod(a, b) : floor(a / b);
+    return 1;
+}
+
 /* Evaluates a constant expression.  *is_int tells whether it is an
  * integer constant expression (literals, + - * and integer constants). */
 static int cexpr(Sema *s, const Ast *e, int *is_int, double *v)
@@ -287,6 +310,10 @@ static int cexpr(Sema *s, const Ast *e, int *is_int, double *v)
         double a, b;
         if (!cexpr(s, e->a, &ia, &a) || !cexpr(s, e->b, &ib, &b))
             return 0;
+        if (e->op == '%' || e->op == AST_IDIV) {
+            *is_int = 1;
+            return int_op(s, e, ia, a, ib, b, v);
+        }
         switch (e->op) {
         case '+': *v = a + b; break;
         case '-': *v = a - b; break;

@@ -41,6 +41,17 @@
  *
  * Arithmetic is in 64 bits with overflow checks; the affine forms the IR
  * holds (Aff) have 32-bit coefficients, checked as they are built.
+ *
+ * Non-affine indices (i * (i - 1) // 2 + j, (i + 1) % N: Aff terms, see
+ * affq.c) have no endpoint rule.  Their range is found by evaluating them
+ * at every point that runs (levels they do not use, full and not depended
+ * on, take one value), which is exact, up to POLY_BUDGET points; past it,
+ * by interval arithmetic over each variable's extreme range, a sound
+ * bound whose failure the message calls a bound.  The operands of // and
+ * % are proved non-negative (the divisor positive) the same way when the
+ * term is built, so the C code's / and % are floor division and
+ * remainder; constant operands are folded, and a negative one or a zero
+ * divisor is reported where it is written.
  */
 #include "index.h"
 
@@ -59,7 +70,7 @@ static int prec(const Ast *e)
 {
     switch (e->kind) {
     case AST_BIN:
-        return e->op == '+' || e->op == '-' ? 1 : e->op == '^' ? 4 : 2;
+        return e->op == '+' || e->op == '-' ? 1 : e->op == '^' ? 4 : 2; /* * / % // @: 2 */
     case AST_NEG:
         return 3;
     default:
@@ -98,8 +109,7 @@ static void text(Lower *L, const Ast *e, char *buf, size_t cap, int need)
     case AST_BIN: {
         int q = prec(e);
         text(L, e->a, buf, cap, e->op == '^' ? q + 1 : q);
-        tmp[0] = (char)e->op;
-        tmp[1] = 0;
+        snprintf(tmp, sizeof tmp, "%s", ast_op_text(e->op));
         app(buf, cap, e->op == '@' ? " @ " : tmp);
         text(L, e->b, buf, cap, e->op == '^' ? q : q + 1);
         break;
@@ -168,22 +178,29 @@ void lw_index_unbind(Lower *L, int n)
 
 /* ---- affine forms from the syntax tree ---- */
 
-/* c + sum a[t] * iv[t], in 64 bits while it is built. */
+/* c + sum a[t] * iv[t] + sum qb[k] * q[k], in 64 bits while it is
+ * built; q[k] are non-affine terms (their b unused until lin_aff). */
+enum { MAX_Q = 8 };
 typedef struct {
     int64_t c;
     int n;
     Ref iv[MAX_DEPTH];
     int64_t a[MAX_DEPTH];
+    int nq;
+    AffQ q[MAX_Q];
+    int64_t qb[MAX_Q];
 } Lin;
 
 static const char *const aff_what[] = {
-    [AK_INDEX] = "an index must be an integer affine expression of index variables and "
-                 "integer constants",
+    [AK_INDEX] = "an index must be an integer expression of index variables and integer "
+                 "constants",
     [AK_BOUND] = "a range bound must be an integer affine expression of enclosing index "
                  "variables and integer constants",
     [AK_STATIC] = "the range of a comprehension must be an integer constant expression",
     [AK_LOOP] = "the range of a for loop must be an integer constant expression",
     [AK_DIM] = "a dimension must be an integer constant expression",
+    [AK_VALUE] = "'%' and '//' are integer operators: their operands must be integer "
+                 "expressions of index variables and integer constants",
 };
 
 static int aff_err(Lower *L, Loc loc, AffKind kind, const char *why)
@@ -202,6 +219,8 @@ static int lin_check(Lower *L, Loc loc, const Lin *x)
     int ok = fits32(x->c);
     for (int t = 0; t < x->n; t++)
         ok = ok && fits32(x->a[t]);
+    for (int k = 0; k < x->nq; k++)
+        ok = ok && fits32(x->qb[k]);
     if (!ok)
         lw_errf(L, loc, "integer expression overflows the 32-bit range");
     return ok;
@@ -226,7 +245,57 @@ static int lin_add(Lin *x, const Lin *y, int64_t k)
         }
         x->a[s] += k * y->a[t];
     }
+    for (int t = 0; t < y->nq; t++) {
+        int s = 0;
+        while (s < x->nq && !(x->q[s].op == y->q[t].op && aff_eq(x->q[s].x, y->q[t].x) &&
+                              aff_eq(x->q[s].y, y->q[t].y)))
+            s++;
+        if (s == MAX_Q)
+            return 0;
+        if (s == x->nq) {
+            x->q[s] = y->q[t];
+            x->qb[s] = 0;
+            x->nq++;
+        }
+        x->qb[s] += k * y->qb[t];
+    }
     return 1;
+}
+
+static int is_const(const Lin *x)
+{
+    if (x->nq)
+        return 0;
+    for (int t = 0; t < x->n; t++)
+        if (x->a[t])
+            return 0;
+    return 1;
+}
+
+/* x as an Aff (zero terms dropped). */
+static Aff lin_aff(Lower *L, const Lin *x)
+{
+    int n = 0, nq = 0;
+    for (int t = 0; t < x->n; t++)
+        n += x->a[t] != 0;
+    for (int k = 0; k < x->nq; k++)
+        nq += x->qb[k] != 0;
+    Aff y = aff_const(L->a, (int32_t)x->c);
+    y.iv = arena_alloc(L->a, sizeof *y.iv * (size_t)(n + 1));
+    y.a = arena_alloc(L->a, sizeof *y.a * (size_t)(n + 1));
+    for (int t = 0; t < x->n; t++)
+        if (x->a[t]) {
+            y.iv[y.n] = x->iv[t];
+            y.a[y.n++] = (int32_t)x->a[t];
+        }
+    if (nq)
+        y.q = arena_alloc(L->a, sizeof *y.q * (size_t)nq);
+    for (int k = 0; k < x->nq; k++)
+        if (x->qb[k]) {
+            y.q[y.nq] = x->q[k];
+            y.q[y.nq++].b = (int32_t)x->qb[k];
+        }
+    return y;
 }
 
 static int name_lin(Lower *L, const Ast *e, AffKind kind, Lin *out)
@@ -274,10 +343,56 @@ static int name_lin(Lower *L, const Ast *e, AffKind kind, Lin *out)
     return 0;
 }
 
+/* ---- non-affine terms (defined with the domain, below) ---- */
+
+/* Terms may be non-affine in indices (and values), not in bounds. */
+static int poly_ok(AffKind kind)
+{
+    return kind == AK_INDEX || kind == AK_VALUE;
+}
+
+static int q_term(Lower *L, const Ast *e, int op, const Lin *x, const Lin *y, Lin *out);
+
+/* x % y or x // y (e): folded when both are constants (a >= 0, b > 0,
+ * reported at the operand that is not), else a non-affine term. */
+static int int_op(Lower *L, const Ast *e, AffKind kind, const Lin *x, const Lin *y, Lin *out)
+{
+    const char *op = ast_op_text(e->op);
+    if (is_const(x) && is_const(y)) {
+        if (x->c < 0 || y->c < 0) {
+            lw_errf(L, (x->c < 0 ? e->a : e->b)->loc,
+                    "'%s' needs non-negative operands, but %s is %" PRId64, op,
+                    lw_text(L, x->c < 0 ? e->a : e->b), x->c < 0 ? x->c : y->c);
+            return 0;
+        }
+        if (y->c == 0) {
+            lw_errf(L, e->b->loc, "the divisor of '%s' is 0", op);
+            return 0;
+        }
+        out->c = e->op == '%' ? x->c % y->c : x->c / y->c;
+        return 1;
+    }
+    if (is_const(y) && y->c <= 0) {
+        lw_errf(L, e->b->loc, y->c ? "'%s' needs non-negative operands, but %s is %" PRId64
+                                   : "the divisor of '%s' is 0", op, lw_text(L, e->b), y->c);
+        return 0;
+    }
+    if (is_const(x) && x->c < 0) {
+        lw_errf(L, e->a->loc, "'%s' needs non-negative operands, but %s is %" PRId64, op,
+                lw_text(L, e->a), x->c);
+        return 0;
+    }
+    if (!poly_ok(kind))
+        return aff_err(L, e->loc, kind,
+                       arena_printf(L->a, "%s uses '%s' on an index variable", lw_text(L, e), op));
+    return q_term(L, e, e->op == '%' ? AQ_MOD : AQ_DIV, x, y, out);
+}
+
 static int lin(Lower *L, const Ast *e, AffKind kind, Lin *out)
 {
     out->c = 0;
     out->n = 0;
+    out->nq = 0;
     switch (e->kind) {
     case AST_NUM:
         if (!e->is_int)
@@ -298,22 +413,30 @@ static int lin(Lower *L, const Ast *e, AffKind kind, Lin *out)
         return lin_add(out, &x, -1) && lin_check(L, e->loc, out);
     }
     case AST_BIN: {
-        if (e->op != '+' && e->op != '-' && e->op != '*') {
-            char why[64];
-            snprintf(why, sizeof why, "'%c' is not allowed", e->op);
+        if (e->op != '+' && e->op != '-' && e->op != '*' && e->op != '%' && e->op != AST_IDIV) {
+            char why[96];
+            snprintf(why, sizeof why, "'%s' is not allowed%s", ast_op_text(e->op),
+                     e->op == '/' ? "; '//' divides integers, rounding down" : "");
             return aff_err(L, e->loc, kind, why);
         }
         Lin x, y;
         if (!lin(L, e->a, kind, &x) || !lin(L, e->b, kind, &y))
             return 0;
+        if (e->op == '%' || e->op == AST_IDIV)
+            return int_op(L, e, kind, &x, &y, out);
+        if (e->op == '*' && !is_const(&x) && !is_const(&y) && poly_ok(kind))
+            return q_term(L, e, AQ_MUL, &x, &y, out);
         if (e->op == '*') {
-            if (x.n && y.n)
+            if (!is_const(&x) && !is_const(&y))
                 return aff_err(L, e->loc, kind,
                                arena_printf(L->a, "%s multiplies index variables",
                                             lw_text(L, e)));
-            if (!lin_add(out, x.n ? &x : &y, x.n ? y.c : x.c))
+            if (!lin_add(out, !is_const(&x) ? &x : &y, !is_const(&x) ? y.c : x.c))
                 return 0;
         } else if (!lin_add(out, &x, 1) || !lin_add(out, &y, e->op == '-' ? -1 : 1)) {
+            if (out->nq == MAX_Q) /* else the nesting limit, reported */
+                lw_errf(L, e->loc, "%s has too many non-affine terms (the limit is %d)",
+                        lw_text(L, e), MAX_Q);
             return 0;
         }
         return lin_check(L, e->loc, out);
@@ -337,18 +460,7 @@ int lower_affine(Lower *L, const Ast *e, AffKind kind, Aff *out)
     Lin x;
     if (!lin(L, e, kind, &x))
         return 0;
-    int n = 0;
-    for (int t = 0; t < x.n; t++)
-        n += x.a[t] != 0;
-    Aff y = aff_const(L->a, (int32_t)x.c);
-    y.iv = arena_alloc(L->a, sizeof *y.iv * (size_t)(n + 1));
-    y.a = arena_alloc(L->a, sizeof *y.a * (size_t)(n + 1));
-    for (int t = 0; t < x.n; t++)
-        if (x.a[t]) {
-            y.iv[y.n] = x.iv[t];
-            y.a[y.n++] = (int32_t)x.a[t];
-        }
-    *out = y;
+    *out = lin_aff(L, &x);
     return 1;
 }
 
@@ -585,6 +697,252 @@ static RangeKind form_range(const Level *dom0, int n, const Form *e, int64_t *mn
     return k;
 }
 
+/* ---- non-affine indices: their range by enumeration ---- */
+
+/* Enumeration steps for one non-affine range question: below it the
+ * check is exact. */
+#define POLY_BUDGET 10000000L
+
+/* Walks every point of the levels that runs (levels that x does not use,
+ * that are full and that no inner level depends on take one value) and
+ * evaluates x there: its least and greatest values and where they are. */
+typedef struct {
+    const Level *dom;
+    int n;
+    Aff x;
+    int64_t vals[MAX_DEPTH];
+    uint8_t skip[MAX_DEPTH];
+    long steps, budget;
+    int found, overflow;
+    int64_t mn, mx;
+    int64_t at_mn[MAX_DEPTH], at_mx[MAX_DEPTH];
+} PWalk;
+
+static long long pw_val(void *ctx, Ref iv)
+{
+    const PWalk *w = ctx;
+    for (int l = 0; l < w->n; l++)
+        if (w->dom[l].iv == iv)
+            return w->vals[l];
+    return 0; /* not reached: every IVAR of an index has a level */
+}
+
+static int pwalk(PWalk *w, int l)
+{
+    if (l == w->n) {
+        long long v;
+        if (!aff_value(w->x, pw_val, w, &v))
+            return w->overflow = 1, 0;
+        if (!w->found || v < w->mn) {
+            w->mn = v;
+            memcpy(w->at_mn, w->vals, sizeof w->vals);
+        }
+        if (!w->found || v > w->mx) {
+            w->mx = v;
+            memcpy(w->at_mx, w->vals, sizeof w->vals);
+        }
+        w->found = 1;
+        return 1;
+    }
+    int64_t lo, last;
+    if (!form_eval(&w->dom[l].lo, l, w->vals, &lo) ||
+        !form_eval(&w->dom[l].last, l, w->vals, &last))
+        return w->overflow = 1, 0;
+    if (w->skip[l])
+        last = lo;
+    for (int64_t v = lo; v <= last; v++) {
+        if (++w->steps > w->budget)
+            return 0;
+        w->vals[l] = v;
+        if (!pwalk(w, l + 1))
+            return 0;
+    }
+    return 1;
+}
+
+/* [*mn, *mx] bounds x given each level's IVAR in [lo[l], hi[l]]: sound
+ * interval arithmetic; 0 on overflow or when an operand of // or % is
+ * not provably non-negative (divisor positive). */
+static int interval(const Level *dom, int n, Aff x, const int64_t *lo, const int64_t *hi,
+                    int64_t *mn, int64_t *mx)
+{
+    int64_t a = x.c, b = x.c, s, t;
+    for (int i = 0; i < x.n; i++) {
+        int l = 0;
+        while (l < n && dom[l].iv != x.iv[i])
+            l++;
+        if (l == n || __builtin_mul_overflow((int64_t)x.a[i], lo[l], &s) ||
+            __builtin_mul_overflow((int64_t)x.a[i], hi[l], &t))
+            return 0;
+        if (__builtin_add_overflow(a, s < t ? s : t, &a) ||
+            __builtin_add_overflow(b, s < t ? t : s, &b))
+            return 0;
+    }
+    for (int k = 0; k < x.nq; k++) {
+        int64_t p0, p1, q0, q1, r0, r1, c[4];
+        if (!interval(dom, n, x.q[k].x, lo, hi, &p0, &p1) ||
+            !interval(dom, n, x.q[k].y, lo, hi, &q0, &q1))
+            return 0;
+        if (x.q[k].op == AQ_MUL) {
+            if (__builtin_mul_overflow(p0, q0, &c[0]) || __builtin_mul_overflow(p0, q1, &c[1]) ||
+                __builtin_mul_overflow(p1, q0, &c[2]) || __builtin_mul_overflow(p1, q1, &c[3]))
+                return 0;
+            r0 = r1 = c[0];
+            for (int m = 1; m < 4; m++) {
+                r0 = c[m] < r0 ? c[m] : r0;
+                r1 = c[m] > r1 ? c[m] : r1;
+            }
+        } else if (p0 < 0 || q0 <= 0) {
+            return 0;
+        } else if (x.q[k].op == AQ_DIV) {
+            r0 = p0 / q1;
+            r1 = p1 / q0;
+        } else {
+            r0 = 0;
+            r1 = p1 < q1 - 1 ? p1 : q1 - 1;
+        }
+        if (__builtin_mul_overflow((int64_t)x.q[k].b, r0, &s) ||
+            __builtin_mul_overflow((int64_t)x.q[k].b, r1, &t) ||
+            __builtin_add_overflow(a, s < t ? s : t, &a) ||
+            __builtin_add_overflow(b, s < t ? t : s, &b))
+            return 0;
+    }
+    *mn = a;
+    *mx = b;
+    return 1;
+}
+
+/* The range of x over the points of dom[0..n) that run; at_mn and at_mx
+ * receive the points of the extremes when exact (R_EXACT). */
+static RangeKind poly_range(Lower *L, Aff x, int64_t *mn, int64_t *mx, int64_t *at_mn,
+                            int64_t *at_mx)
+{
+    const Level *dom = L->dom.p;
+    int n = L->dom.n;
+    if (n > MAX_DEPTH)
+        return R_EMPTY; /* past the nesting limit, reported */
+    if (n && dom[n - 1].dead)
+        return R_EMPTY;
+    PWalk *w = calloc(1, sizeof *w);
+    if (!w)
+        BUG("out of memory");
+    w->dom = dom;
+    w->n = n;
+    w->x = x;
+    for (int l = 0; l < n; l++) {
+        int used = aff_uses(x, dom[l].iv);
+        for (int m = l + 1; m < n; m++)
+            used |= dom[m].lo.a[l] || dom[m].last.a[l];
+        w->skip[l] = dom[l].full && !used;
+    }
+    w->budget = L->enum_left < POLY_BUDGET ? L->enum_left : POLY_BUDGET;
+    int ok = pwalk(w, 0);
+    L->enum_left -= w->steps < L->enum_left ? w->steps : L->enum_left;
+    RangeKind k = R_EXACT;
+    if (ok && !w->found) {
+        k = R_EMPTY;
+    } else if (ok) {
+        *mn = w->mn;
+        *mx = w->mx;
+        memcpy(at_mn, w->at_mn, sizeof w->at_mn);
+        memcpy(at_mx, w->at_mx, sizeof w->at_mx);
+    } else if (w->overflow) {
+        k = R_OVERFLOW;
+    } else {
+        /* too many points: bound each IVAR over its level's extremes */
+        int64_t lo[MAX_DEPTH], hi[MAX_DEPTH], a, b;
+        k = R_BOUND;
+        for (int l = 0; l < n && k == R_BOUND; l++) {
+            RangeKind r1 = form_range(dom, l, &dom[l].lo, &lo[l], &a, &L->enum_left);
+            RangeKind r2 = form_range(dom, l, &dom[l].last, &b, &hi[l], &L->enum_left);
+            if (r1 == R_OVERFLOW || r2 == R_OVERFLOW)
+                k = R_OVERFLOW;
+        }
+        if (k == R_BOUND && !interval(dom, n, x, lo, hi, mn, mx))
+            k = R_OVERFLOW;
+    }
+    free(w);
+    return k;
+}
+
+/* "i = 0, j = 2": the values at a point of the IVARs that x uses. */
+static const char *at_text(Lower *L, Aff x, const int64_t *vals)
+{
+    char buf[200] = "";
+    for (int l = 0; l < L->dom.n && l < MAX_DEPTH; l++) {
+        Ref iv = L->dom.p[l].iv;
+        if (!aff_uses(x, iv))
+            continue;
+        const char *name = "?";
+        for (int i = 0; i < L->ix.n; i++)
+            if (L->ix.p[i].val.n == 1 && L->ix.p[i].val.iv[0] == iv && L->ix.p[i].val.a[0] == 1 &&
+                !L->ix.p[i].val.c)
+                name = diag_name(L->a, L->ix.p[i].name);
+        size_t len = strlen(buf);
+        snprintf(buf + len, sizeof buf - len, "%s%s = %" PRId64, len ? ", " : "", name, vals[l]);
+    }
+    return arena_strdup(L->a, buf);
+}
+
+/* The operand x of // or % (e) is >= 0 (the divisor, is_div, > 0) in
+ * every iteration that runs; else reported at e. */
+static int q_operand(Lower *L, const Ast *e, Aff x, const char *op, int is_div)
+{
+    int64_t mn = 0, mx = 0, at_mn[MAX_DEPTH], at_mx[MAX_DEPTH];
+    RangeKind k = poly_range(L, x, &mn, &mx, at_mn, at_mx);
+    int64_t least = is_div;
+    if (k == R_EMPTY || (k != R_OVERFLOW && mn >= least))
+        return 1;
+    const char *what = lw_text(L, e);
+    if (k == R_OVERFLOW)
+        lw_errf(L, e->loc, "%s (an operand of '%s') overflows the 32-bit range in some "
+                "iteration", what, op);
+    else if (k == R_BOUND)
+        lw_errf(L, e->loc, "%s (an operand of '%s') cannot be proved %s: it lies within "
+                "%" PRId64 "..%" PRId64 " (a bound; the exact check was too long)", what, op,
+                is_div ? "positive" : "non-negative", mn, mx);
+    else if (is_div && mn == 0)
+        lw_errf(L, e->loc, "the divisor of '%s' can be 0: %s is 0 at %s", op, what,
+                at_text(L, x, at_mn));
+    else
+        lw_errf(L, e->loc, "'%s' needs non-negative operands, but %s is %" PRId64 " at %s", op,
+                what, mn, at_text(L, x, at_mn));
+    return 0;
+}
+
+static int q_term(Lower *L, const Ast *e, int op, const Lin *x, const Lin *y, Lin *out)
+{
+    Aff ax = lin_aff(L, x), ay = lin_aff(L, y);
+    if (op != AQ_MUL && !L->inlining &&
+        (!q_operand(L, e->a, ax, aff_q_op(op), 0) | !q_operand(L, e->b, ay, aff_q_op(op), 1)))
+        return 0;
+    out->c = 0;
+    out->n = 0;
+    out->nq = 1;
+    out->q[0] = (AffQ){op, 0, ax, ay};
+    out->qb[0] = 1;
+    return 1;
+}
+
+Ref lw_int_value(Lower *L, const Ast *e)
+{
+    Aff x;
+    if (!lower_affine(L, e, AK_VALUE, &x))
+        return lw_bad(L, e->loc);
+    if (!x.n && !x.nq)
+        return lw_const(L, e->loc, x.c);
+    int64_t mn = 0, mx = 0, at[MAX_DEPTH];
+    if (!L->inlining && poly_range(L, x, &mn, &mx, at, at) == R_OVERFLOW) {
+        lw_errf(L, e->loc, "%s overflows the 32-bit range in some iteration", lw_text(L, e));
+        return lw_bad(L, e->loc);
+    }
+    Ref r = lw_put(L, e->loc, OP_IREAL, ty_scalar(), NOREF, NOREF);
+    L->f->v.p[r].nix = 1;
+    L->f->v.p[r].ix = arena_alloc(L->a, sizeof(Aff));
+    L->f->v.p[r].ix[0] = x;
+    return r;
+}
+
 /* ---- the domain ---- */
 
 void lw_domain_push(Lower *L, Ref iv, Aff lo, Aff hi, const Ast *gen, const char *need_one)
@@ -649,10 +1007,36 @@ void lw_domain_reset(Lower *L)
     L->enum_left = FN_ENUM_BUDGET;
 }
 
+/* lw_check_index for a non-affine index: exact by enumeration below
+ * POLY_BUDGET points, a sound bound otherwise. */
+static void check_poly(Lower *L, const Ast *e, Aff ix, int32_t n, const char *arr, int d)
+{
+    int64_t mn = 0, mx = 0, at_mn[MAX_DEPTH], at_mx[MAX_DEPTH];
+    RangeKind k = poly_range(L, ix, &mn, &mx, at_mn, at_mx);
+    if (k == R_EMPTY || (k != R_OVERFLOW && mn >= 0 && mx < n))
+        return;
+    const char *what = arena_printf(L->a, "index %s of %s", lw_text(L, e), arr);
+    const char *dim = arena_printf(L->a, "dimension %d of %s has size %d (valid 0..%d)", d, arr,
+                                   (int)n, (int)n - 1);
+    if (k == R_OVERFLOW)
+        lw_errf(L, e->loc, "%s overflows the 32-bit range in some iteration; %s", what, dim);
+    else if (k == R_BOUND)
+        lw_errf(L, e->loc, "%s cannot be proved in range: it lies within %" PRId64 "..%" PRId64
+                " (a bound; the exact check was too long), but %s", what, mn, mx, dim);
+    else
+        lw_errf(L, e->loc, "%s ranges over %" PRId64 "..%" PRId64 ", but %s; it is %" PRId64
+                " at %s", what, mn, mx, dim, mn < 0 ? mn : mx,
+                at_text(L, ix, mn < 0 ? at_mn : at_mx));
+}
+
 void lw_check_index(Lower *L, const Ast *e, Aff ix, int32_t n, const char *arr, int d)
 {
     if (L->inlining)
         return;
+    if (ix.nq) {
+        check_poly(L, e, ix, n, arr, d);
+        return;
+    }
     Form f;
     if (!to_form(L, ix, &f))
         return;

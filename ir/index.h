@@ -14,6 +14,7 @@ typedef enum {
     AK_STATIC, /* [... for i in 0..N]: integer constants only */
     AK_LOOP,   /* for i in 0..N { ... }: likewise */
     AK_DIM,    /* w[N]: integer constants only */
+    AK_VALUE,  /* i % 3 used as a real value: like AK_INDEX */
 } AffKind;
 /* e as an affine form of the index variables in scope, or 0 after an
  * error at the offending part of e. */
@@ -36,6 +37,8 @@ void lw_domain_reset(Lower *L);
  * `arr` written at e, lies in 0..n-1 in every iteration that runs, or
  * reports at e. */
 void lw_check_index(Lower *L, const Ast *e, Aff ix, int32_t n, const char *arr, int d);
+/* e, a % b or a // b used as a real value (an IREAL, or a constant). */
+Ref lw_int_value(Lower *L, const Ast *e);
 /* The source text of an expression, for messages ("N-1-i"). */
 const char *lw_text(Lower *L, const Ast *e);
 

@@ -73,8 +73,20 @@ static void decide(Interp *I, unsigned d)
 
 static void run_region(Interp *I, const Region *r);
 
+static long long iv_value(void *ctx, Ref iv)
+{
+    const Interp *I = ctx;
+    return (long long)I->val[iv][0];
+}
+
 static long aff_eval(const Interp *I, Aff x)
 {
+    if (x.nq) {
+        long long v;
+        if (!aff_value(x, iv_value, (void *)I, &v))
+            BUG("interpreter: an index overflows");
+        return (long)v;
+    }
     long v = x.c;
     for (int i = 0; i < x.n; i++)
         v += (long)x.a[i] * (long)I->val[x.iv[i]][0];

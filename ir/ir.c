@@ -83,6 +83,8 @@ Aff aff_copy(Arena *a, Aff x)
         memcpy(y.iv, x.iv, sizeof *y.iv * (size_t)x.n);
         memcpy(y.a, x.a, sizeof *y.a * (size_t)x.n);
     }
+    if (x.nq)
+        y.q = aff_q_copy(a, x.q, x.nq, NULL);
     return y;
 }
 
@@ -93,6 +95,8 @@ Aff aff_remap(Arena *a, Aff x, const Ref *map)
         ASSERT(map[x.iv[i]] != NOREF);
         y.iv[i] = map[x.iv[i]];
     }
+    if (x.nq)
+        y.q = aff_q_copy(a, x.q, x.nq, map);
     return y;
 }
 
@@ -103,7 +107,7 @@ int aff_eq(Aff x, Aff y)
     for (int i = 0; i < x.n; i++)
         if (x.iv[i] != y.iv[i] || x.a[i] != y.a[i])
             return 0;
-    return 1;
+    return x.nq == y.nq && (!x.nq || aff_q_eq(x.q, y.q, x.nq));
 }
 
 int ty_eq(Type a, Type b)
@@ -443,6 +447,18 @@ int ir_nresults(const Fn *f, const Region *r, int at)
 
 /* ---- verifier ---- */
 
+/* The operands of x's non-affine terms use visible IVARs only. */
+static void verify_q(const Fn *f, Aff x, const unsigned char *seen)
+{
+    for (int k = 0; k < x.nq; k++)
+        for (int s = 0; s < 2; s++) {
+            Aff y = s ? x.q[k].y : x.q[k].x;
+            for (int t = 0; t < y.n; t++)
+                ASSERT(seen[y.iv[t]] && f->v.p[y.iv[t]].op == OP_IVAR);
+            verify_q(f, y, seen);
+        }
+}
+
 static void verify_region(Fn *f, Region *r, unsigned char *seen)
 {
     for (int i = 0; i < r->ids.n; i++) {
@@ -492,6 +508,9 @@ static void verify_region(Fn *f, Region *r, unsigned char *seen)
                 for (int t = 0; t < in->ix[j].n; t++)
                     ASSERT(seen[in->ix[j].iv[t]] && f->v.p[in->ix[j].iv[t]].op == OP_IVAR);
         }
+        if (in->op == OP_IDX || in->op == OP_ACC || in->op == OP_IREAL)
+            for (int j = 0; j < in->nix; j++)
+                verify_q(f, in->ix[j], seen);
         if (in->op == OP_ACC)
             ASSERT(f->v.p[in->arg[0]].op == OP_ZEROS && in->ty.kind == TY_NONE);
         if (in->op == OP_LIT)

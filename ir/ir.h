@@ -31,7 +31,8 @@
  *         enclosing loops (triangular sums); yields m scalars, each
  *         reduced, giving m scalar RESULTs.
  *   IDX   element arg0[ix[0], ..., ix[nix-1]] with nix == rank; indices
- *         are affine (Aff) in the enclosing IVARs.
+ *         are affine (Aff) in the enclosing IVARs, maybe with non-affine
+ *         terms (products, // and %: affq.c).
  *   IREAL an affine index expression used as a real value (t * dt).
  *   LIT   an array literal: its nix elements are list[0..nix), row-major.
  *
@@ -129,13 +130,27 @@ typedef struct Region Region;
 
 /* An affine integer expression c + a[0]*iv[0] + ... + a[n-1]*iv[n-1] of
  * index variables (IVAR instructions).  Arena-allocated, never shared
- * between instructions that a pass rewrites independently. */
+ * between instructions that a pass rewrites independently.
+ *
+ * A polynomial index (i * (i - 1) // 2 + j, (i + 1) % N) adds nq > 0
+ * non-affine terms q[k].b * (q[k].x OP q[k].y), whose operands are Affs
+ * again (affq.c explains the design).  Every Aff of a program without
+ * such an index has nq == 0, and code that sees only those is unchanged. */
+typedef struct AffQ AffQ;
 typedef struct {
     int32_t c;
     int n;
     Ref *iv;
     int32_t *a;
+    int nq;
+    AffQ *q;
 } Aff;
+typedef enum { AQ_MUL, AQ_DIV, AQ_MOD } AffQOp; /* *, // (floor), % */
+struct AffQ {
+    int op;    /* AffQOp */
+    int32_t b; /* its coefficient */
+    Aff x, y;  /* the operands: for // and %, x >= 0 and y > 0 wherever it runs */
+};
 
 typedef enum { RK_SUM, RK_PROD, RK_MAX, RK_MIN } RedKind;
 
@@ -355,6 +370,22 @@ Aff aff_copy(Arena *a, Aff x);
 /* x with every iv replaced by map[iv] (map: old Ref -> new Ref). */
 Aff aff_remap(Arena *a, Aff x, const Ref *map);
 int aff_eq(Aff x, Aff y);
+/* Non-affine terms (affq.c): does x (or an operand of its terms) use iv;
+ * x's value given every IVAR's value (val(ctx, iv)), 0 when an operand
+ * or a product of a term leaves 32 bits, the sum 64 bits, or an operand
+ * of // or % is negative (the divisor not positive); the text of a
+ * term's operator. */
+int aff_uses(Aff x, Ref iv);
+int aff_value(Aff x, long long (*val)(void *ctx, Ref iv), void *ctx, long long *out);
+const char *aff_q_op(int op);
+/* The n terms q copied (IVARs through map when it is not NULL), and
+ * whether two term lists are equal: aff_copy, aff_remap, aff_eq. */
+AffQ *aff_q_copy(Arena *a, const AffQ *q, int n, const Ref *map);
+int aff_q_eq(const AffQ *p, const AffQ *q, int n);
+/* x in dx's own syntax ("i*(i - 1)//2 + j"), each IVAR as name(ctx, iv):
+ * the views and the source-like comments show a non-affine index so. */
+typedef const char *(*AffName)(const void *ctx, Ref iv);
+const char *aff_src_text(Arena *a, Aff x, AffName name, const void *ctx);
 /* Loop-like instructions own reg[0], which starts with their IVARs:
  * GEN: rank of ty; RED: 1; LOOP: nix.  ir_loop_new builds the
  * instruction, its region and its IVARs (IVAR.n = 0, 1, ...). */

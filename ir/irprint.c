@@ -119,6 +119,25 @@ static void put_type(FILE *out, Type t)
 
 /* c + a0*%iv0 + ...: the terms in their order (coefficient 1 unwritten),
  * then the constant unless it is 0 after some term. */
+static void put_aff(FILE *out, Aff x);
+
+/* A non-affine term, after the affine ones: [-][B*]{X mul|div|mod Y}. */
+static void put_q(FILE *out, const AffQ *q, int first)
+{
+    long long b = q->b;
+    if (!first)
+        fputs(b < 0 ? " - " : " + ", out);
+    else if (b < 0)
+        fputc('-', out);
+    if (llabs(b) != 1)
+        fprintf(out, "%lld*", llabs(b));
+    fputc('{', out);
+    put_aff(out, q->x);
+    fprintf(out, " %s ", q->op == AQ_MUL ? "mul" : q->op == AQ_DIV ? "div" : "mod");
+    put_aff(out, q->y);
+    fputc('}', out);
+}
+
 static void put_aff(FILE *out, Aff x)
 {
     for (int i = 0; i < x.n; i++) {
@@ -131,7 +150,9 @@ static void put_aff(FILE *out, Aff x)
             fprintf(out, "%lld*", llabs(a));
         fprintf(out, "%%%d", x.iv[i]);
     }
-    if (!x.n)
+    for (int k = 0; k < x.nq; k++)
+        put_q(out, &x.q[k], !x.n && !k);
+    if (!x.n && !x.nq)
         fprintf(out, "%d", (int)x.c);
     else if (x.c)
         fprintf(out, " %c %lld", x.c < 0 ? '-' : '+', llabs((long long)x.c));

@@ -499,11 +499,42 @@ static Ref *read_list(Reader *R, int *n)
     return v.n ? v.p : arena_alloc(R->a, sizeof(Ref));
 }
 
-/* [-][C*]%IVAR joined by + and -, then a constant; alone, a constant. */
+static Aff read_aff(Reader *R);
+
+typedef VEC(AffQ) AffQVec;
+
+/* {X mul|div|mod Y}, a non-affine term with coefficient b. */
+static void read_q(Reader *R, AffQVec *q, int32_t b)
+{
+    AffQ t = {0};
+    t.b = b;
+    next(R);
+    t.x = read_aff(R);
+    Loc at = R->t.loc;
+    if (is_word(R, "mul"))
+        t.op = AQ_MUL;
+    else if (is_word(R, "div"))
+        t.op = AQ_DIV;
+    else if (is_word(R, "mod"))
+        t.op = AQ_MOD;
+    else
+        fail(R, at, "expected mul, div or mod in an index term");
+    next(R);
+    at = R->t.loc;
+    t.y = read_aff(R);
+    if (t.op != AQ_MUL && !t.y.n && !t.y.nq && t.y.c <= 0)
+        fail(R, at, "the divisor of an index term must be positive");
+    expect_punct(R, '}');
+    vec_push(R->a, q, t);
+}
+
+/* [-][C*]%IVAR or [-][C*]{X OP Y} joined by + and -, then a constant;
+ * alone, a constant. */
 static Aff read_aff(Reader *R)
 {
     VEC(Ref) iv = {0};
     VEC(int32_t) co = {0};
+    AffQVec q = {0};
     Aff x = {0};
     for (int first = 1;; first = 0) {
         int neg = 0;
@@ -524,6 +555,10 @@ static Aff read_aff(Reader *R)
         }
         if (has_c)
             next(R);
+        if (is_punct(R, '{')) { /* a non-affine term */
+            read_q(R, &q, (int32_t)(neg ? -c : c));
+            continue;
+        }
         Loc at = R->t.loc;
         Ref r = read_seen(R);
         if (inst(R, r)->op != OP_IVAR)
@@ -534,6 +569,8 @@ static Aff read_aff(Reader *R)
     x.n = iv.n;
     x.iv = iv.p;
     x.a = co.p;
+    x.nq = q.n;
+    x.q = q.p;
     return x;
 }
 

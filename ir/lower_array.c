@@ -271,6 +271,8 @@ static Ref matmul(Lower *L, const Ast *e, Ref a, Ref b)
 
 Ref lower_bin(Lower *L, const Ast *e)
 {
+    if (e->op == '%' || e->op == AST_IDIV)
+        return lw_int_value(L, e); /* integer operators: an index value */
     Ref a = lower_expr(L, e->a);
     if (e->op == '^')
         return power(L, e->loc, a, e->b, "'^'");

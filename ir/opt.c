@@ -568,6 +568,38 @@ static void aff_add_term(Arena *a, Aff *x, Ref iv, int32_t k, int cap)
     x->a[x->n++] = k;
 }
 
+static Aff subst_aff(Subst *S, Aff x);
+
+/* y (x substituted, but for non-affine terms) with those terms: x's own,
+ * their operands substituted, and those of the indices its GEN's IVARs
+ * become, times their coefficients. */
+static Aff subst_q(Subst *S, Aff x, Aff y)
+{
+    int nq = x.nq;
+    for (int i = 0; i < x.n; i++)
+        if (S->f->v.p[x.iv[i]].parent->owner == S->gen)
+            nq += S->ix[S->f->v.p[x.iv[i]].n].nq;
+    if (!nq)
+        return y;
+    y.q = arena_alloc(S->f->arena, sizeof *y.q * (size_t)nq);
+    for (int i = 0; i < x.n; i++)
+        if (S->f->v.p[x.iv[i]].parent->owner == S->gen) {
+            Aff by = S->ix[S->f->v.p[x.iv[i]].n];
+            for (int k = 0; k < by.nq; k++) {
+                y.q[y.nq] = by.q[k];
+                y.q[y.nq].x = aff_copy(S->f->arena, by.q[k].x);
+                y.q[y.nq].y = aff_copy(S->f->arena, by.q[k].y);
+                y.q[y.nq++].b = by.q[k].b * x.a[i];
+            }
+        }
+    for (int k = 0; k < x.nq; k++) {
+        y.q[y.nq] = x.q[k];
+        y.q[y.nq].x = subst_aff(S, x.q[k].x);
+        y.q[y.nq++].y = subst_aff(S, x.q[k].y);
+    }
+    return y;
+}
+
 static Aff subst_aff(Subst *S, Aff x)
 {
     Arena *A = S->f->arena;
@@ -598,7 +630,7 @@ static Aff subst_aff(Subst *S, Aff x)
             y.a[n++] = y.a[i];
         }
     y.n = n;
-    return y;
+    return subst_q(S, x, y);
 }
 
 static Ref mapped(const Subst *S, Ref r)
@@ -681,7 +713,7 @@ static int runs_once(const Fn *f, Ref gen, Ref use)
     const Region *top = f->v.p[gen].parent;
     /* every index is a constant or +1 times an index variable, all distinct */
     for (int d = 0; d < u->nix; d++) {
-        if (u->ix[d].n > 1 || (u->ix[d].n == 1 && u->ix[d].a[0] != 1))
+        if (u->ix[d].n > 1 || (u->ix[d].n == 1 && u->ix[d].a[0] != 1) || u->ix[d].nq)
             return 0;
         for (int e = 0; e < d; e++)
             if (u->ix[d].n && u->ix[e].n && u->ix[d].iv[0] == u->ix[e].iv[0])
@@ -942,7 +974,7 @@ static int writes_each_once(Fn *f, Ref a)
         if (l->ix[k].c != 0 || l->ix[l->nix + k].c != z->ty.dim[d])
             return 0;
         Aff x = in->ix[d];
-        if (x.n != 1 || x.a[0] != 1 || x.c != 0 || x.iv[0] != ivs[d])
+        if (x.n != 1 || x.a[0] != 1 || x.c != 0 || x.iv[0] != ivs[d] || x.nq)
             return 0;
     }
     return 1;

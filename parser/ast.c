@@ -77,6 +77,18 @@ const char *ast_kind_name(AstKind k)
     return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "?";
 }
 
+const char *ast_op_text(int op)
+{
+    static const char *const text[] = {"+", "-", "*", "/", "^", "@", "%"};
+    static const char ops[] = "+-*/^@%";
+    if (op == AST_IDIV)
+        return "//";
+    for (int i = 0; ops[i]; i++)
+        if (ops[i] == op)
+            return text[i];
+    return "?";
+}
+
 AstList ast_list0(void)
 {
     AstList l = {0};

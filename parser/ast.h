@@ -48,6 +48,9 @@ typedef enum {
 } AstKind;
 
 enum { CMP_LT, CMP_LE, CMP_GT, CMP_GE, CMP_EQ, CMP_NE };
+/* AST_BIN's op for floor division `//` ('%', the remainder, is itself);
+ * both are integer operators (constants and indices only). */
+enum { AST_IDIV = 'D' };
 
 /* A list of nodes. */
 typedef struct {
@@ -135,4 +138,6 @@ int lex_dump(Arena *a, Diag *d, const Source *src, int flags, char *buf, size_t 
 
 /* Source text of a node kind, for messages. */
 const char *ast_kind_name(AstKind k);
+/* Source text of an AST_BIN operator: "+", "//", ... */
+const char *ast_op_text(int op);
 #endif

@@ -234,6 +234,7 @@ static const char *token_text(int tok)
         {IF, "IF"},        {THEN, "THEN"}, {ELSE, "ELSE"},     {AND, "AND"},
         {OR, "OR"},        {NOT, "NOT"},   {EQ, "=="},         {NE, "!="},
         {LE, "<="},        {GE, ">="},     {DOTDOT, ".."},     {ARROW, "->"},
+        {IDIV, "//"},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (names[i].tok == tok)

@@ -111,6 +111,7 @@ static int next_token(YYSTYPE *val, Loc *loc, yyscan_t scanner);
 %token RETURN "'return'" FOR "'for'" IN "'in'" IF "'if'" THEN "'then'"
 %token ELSE "'else'" AND "'and'" OR "'or'" NOT "'not'"
 %token EQ "'=='" NE "'!='" LE "'<='" GE "'>='" DOTDOT "'..'" ARROW "'->'"
+%token IDIV "'//'"
 
 %type <Ast *> item ret_opt param stmt if_stmt gen
 %type <Ast *> expr cond and_cond not_cond cmp arith term unary power postfix primary
@@ -270,6 +271,8 @@ term
     | term '*' unary            { $$ = ast_bin(arena, @2, '*', $1, $3); }
     | term '/' unary            { $$ = ast_bin(arena, @2, '/', $1, $3); }
     | term '@' unary            { $$ = ast_bin(arena, @2, '@', $1, $3); }
+    | term '%' unary            { $$ = ast_bin(arena, @2, '%', $1, $3); }
+    | term IDIV unary           { $$ = ast_bin(arena, @2, AST_IDIV, $1, $3); }
     ;
 
 unary
@@ -355,6 +358,8 @@ static int continues(yysymbol_kind_t k, int after_operand)
     for (const char *c = ops; *c; c++)
         if (is_char(k, *c))
             return 1;
+    if (is_char(k, '%') || k == YYSYMBOL_IDIV)
+        return 1;
     if (after_operand && (is_char(k, '[') || is_char(k, '(')))
         return 1;
     return k == YYSYMBOL_YYEOF || k == YYSYMBOL_LE || k == YYSYMBOL_GE || k == YYSYMBOL_EQ

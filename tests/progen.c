@@ -283,7 +283,7 @@ static const char *index_text(G *g, int dim)
         for (int tries = 0; tries < 6; tries++) {
             IVar *v = &g->iv[rn(g, g->niv)];
             int lo = v->lo, hi = v->hi;
-            switch (rn(g, 7)) {
+            switch (rn(g, 10)) {
             case 0:
             case 1:
                 if (lo >= 0 && hi <= dim - 1)
@@ -318,6 +318,32 @@ static const char *index_text(G *g, int dim)
                 IVar *w = &g->iv[rn(g, g->niv)];
                 if (w != v && lo + w->lo >= 0 && hi + w->hi <= dim - 1)
                     return fmt(g, "%s + %s", v->name, w->name);
+                break;
+            }
+            case 7: /* (i + c) % dim: always in range */
+                if (lo + 3 >= 0)
+                    return fmt(g, "(%s + %d) %% %s", v->name, between(g, lo < 0 ? -lo : 0, 3),
+                               num(g, dim));
+                break;
+            case 8: { /* i // k + c */
+                int k = between(g, 2, 3), cl = -(lo / k), ch = dim - 1 - hi / k;
+                if (lo >= 0 && cl <= ch) {
+                    int c = between(g, cl, ch);
+                    return c ? fmt(g, "%s // %d + %d", v->name, k, c) : fmt(g, "%s // %d", v->name, k);
+                }
+                break;
+            }
+            case 9: { /* a packed triangle, i * (i + 1) // 2 + j (j <= i), or i * j */
+                IVar *w = &g->iv[rn(g, g->niv)];
+                for (int k = g->niv - 1; k >= 0; k--) { /* the innermost triangular level */
+                    const IVar *t = &g->iv[k], *p = t->tri == 1 ? &g->iv[t->par] : NULL;
+                    if (p && p->lo >= 0 && t->lo >= 0 && p->hi * (p->hi + 1) / 2 + p->hi <= dim - 1)
+                        return fmt(g, "%s * (%s + 1) // 2 + %s", p->name, p->name, t->name);
+                }
+                if (w != v && lo >= 0 && w->lo >= 0 && hi * w->hi <= dim - 1)
+                    return fmt(g, "%s * %s", v->name, w->name);
+                if (lo >= 0 && hi * (hi + 1) / 2 <= dim - 1) /* a triangular number */
+                    return fmt(g, "%s * (%s + 1) // 2", v->name, v->name);
                 break;
             }
             default: /* triangular differences */
@@ -371,6 +397,11 @@ static E scalar_leaf(G *g)
     if (r < 15 && g->niv) {
         IVar *v = &g->iv[rn(g, g->niv)];
         double b = fmax(abs(v->lo), abs(v->hi));
+        if (v->lo >= 0 && chance(g, 0.2)) { /* an integer operator's value */
+            int k = between(g, 2, 3);
+            return chance(g, 0.5) ? mk(g, scal(), k - 1, fmt(g, "(%s %% %d)", v->name, k), 0)
+                                  : mk(g, scal(), b / k, fmt(g, "(%s // %d)", v->name, k), 0);
+        }
         if (b < CAP)
             return mk(g, scal(), b, v->name, 0);
     }
@@ -1148,7 +1179,11 @@ PgProg pg_generate(uint64_t seed, const PgOpts *o)
     for (int i = 0; i < g->nci; i++) {
         g->ci_name[i] = fmt(g, "K%d", i + 1);
         g->ci_val[i] = between(g, 1, 4);
-        root->kid[i] = node(g, PG_ITEM, fmt(g, "const %s = %d", g->ci_name[i], g->ci_val[i]), 0);
+        int m = between(g, 2, 4), v = g->ci_val[i];
+        const char *def = rn(g, 3) ? fmt(g, "%d", v)                                   /* K */
+                          : chance(g, 0.5) ? fmt(g, "%d // %d", v * m + rn(g, m), m)   /* K // m */
+                                           : fmt(g, "%d %% %d", v + (v + m) * m, v + m); /* K % n */
+        root->kid[i] = node(g, PG_ITEM, fmt(g, "const %s = %s", g->ci_name[i], def), 0);
     }
     for (int i = 0; i < g->ncr; i++) {
         double v;

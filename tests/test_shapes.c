@@ -120,9 +120,9 @@ static const struct {
      "no values in some iteration that runs"},
     /* index expressions */
     {"fn f(x[10], k) = sum(x[k] for i in 0..3)", 1, 24,
-     "an index must be an integer affine expression of index variables and integer constants ('k' is a variable)"},
-    {"fn f(x[10]) = sum(x[i*i] for i in 0..3)", 1, 22, "(i*i multiplies index variables)"},
-    {"fn f(x[10]) = sum(x[i/2] for i in 0..3)", 1, 22, "('/' is not allowed)"},
+     "an index must be an integer expression of index variables and integer constants ('k' is a variable)"},
+    {"fn f(x[4]) = sum(x[i*i] for i in 0..3)", 1, 21, "index i*i of x ranges over 0..4"},
+    {"fn f(x[10]) = sum(x[i/2] for i in 0..3)", 1, 22, "('/' is not allowed; '//' divides"},
     {"fn f(x[10]) = sum(x[2^i] for i in 0..3)", 1, 22, "('^' is not allowed)"},
     {"const c = 0.5\nfn f(x[10]) = x[c]", 2, 17, "('c' is a real constant)"},
     {"fn f(x[10]) = x[1.0]", 1, 17, "(1.0 is a real number)"},

@@ -1,0 +1,153 @@
+/*
+ * affq.c - the non-affine terms of index expressions: products of index
+ * variables, floor division `//` and remainder `%` (i * (i - 1) // 2 + j
+ * reads a packed triangle, (i + 1) % N wraps a stencil around).
+ *
+ * Design.  An index stays an Aff: c + sum a_k * iv_k, plus nq terms
+ * b * (X op Y) whose operands X and Y are Affs themselves (so nested terms
+ * such as (i * (i - 1)) // 2 are trees).  The leaves are still IVARs and
+ * constants only.  This was chosen over a new index-valued instruction
+ * that an Aff term would reference: such an instruction would have to be
+ * placed in a region, kept alive by dead-code elimination, recomputed in
+ * every reverse loop (transposition moves an IDX's index into a LOOP as
+ * an ACC's) and substituted by GEN fusion, each of which reasons about
+ * values through instruction operands.  A self-contained tree needs none
+ * of that: every pass that moves an index already moves its Aff through
+ * aff_copy / aff_remap (and opt.c's substitution), which copy the terms
+ * too, so the transposed ACC, the tangent copy and the fused loop get the
+ * same polynomial index with their own IVARs.  Programs without such an
+ * index have nq == 0 everywhere: the affine code paths, and so their
+ * generated C, are unchanged.  Code that reasons about an index's shape
+ * (the C generator's loop analysis, fusion, stores) treats an Aff with
+ * terms as "not a plain index variable", which is always safe.
+ *
+ * The operands of // and % are non-negative and the divisor positive in
+ * every iteration that runs (index.c proves it when it builds the term),
+ * so C's / and % compute them, and aff_value here is exact.
+ */
+#include "ir.h"
+
+#include <string.h>
+
+const char *aff_q_op(int op)
+{
+    return op == AQ_MUL ? "*" : op == AQ_DIV ? "//" : "%";
+}
+
+AffQ *aff_q_copy(Arena *a, const AffQ *q, int n, const Ref *map)
+{
+    AffQ *p = arena_alloc(a, sizeof *p * (size_t)n);
+    for (int k = 0; k < n; k++) {
+        p[k] = q[k];
+        p[k].x = map ? aff_remap(a, q[k].x, map) : aff_copy(a, q[k].x);
+        p[k].y = map ? aff_remap(a, q[k].y, map) : aff_copy(a, q[k].y);
+    }
+    return p;
+}
+
+int aff_q_eq(const AffQ *p, const AffQ *q, int n)
+{
+    for (int k = 0; k < n; k++)
+        if (p[k].op != q[k].op || p[k].b != q[k].b || !aff_eq(p[k].x, q[k].x) ||
+            !aff_eq(p[k].y, q[k].y))
+            return 0;
+    return 1;
+}
+
+int aff_uses(Aff x, Ref iv)
+{
+    for (int i = 0; i < x.n; i++)
+        if (x.iv[i] == iv && x.a[i])
+            return 1;
+    for (int k = 0; k < x.nq; k++)
+        if (aff_uses(x.q[k].x, iv) || aff_uses(x.q[k].y, iv))
+            return 1;
+    return 0;
+}
+
+/* Does v fit the C int the generated code computes an index in? */
+static int fits_int(long long v)
+{
+    return v >= INT32_MIN && v <= INT32_MAX;
+}
+
+int aff_value(Aff x, long long (*val)(void *ctx, Ref iv), void *ctx, long long *out)
+{
+    long long v = x.c, t;
+    for (int i = 0; i < x.n; i++)
+        if (__builtin_mul_overflow((long long)x.a[i], val(ctx, x.iv[i]), &t) ||
+            __builtin_add_overflow(v, t, &v))
+            return 0;
+    for (int k = 0; k < x.nq; k++) {
+        long long a, b;
+        if (!aff_value(x.q[k].x, val, ctx, &a) || !aff_value(x.q[k].y, val, ctx, &b))
+            return 0;
+        if (!fits_int(a) || !fits_int(b))
+            return 0;
+        if (x.q[k].op == AQ_MUL) {
+            if (__builtin_mul_overflow(a, b, &t) || !fits_int(t))
+                return 0;
+        } else {
+            if (a < 0 || b <= 0)
+                return 0;
+            t = x.q[k].op == AQ_DIV ? a / b : a % b;
+        }
+        if (__builtin_mul_overflow((long long)x.q[k].b, t, &t) || __builtin_add_overflow(v, t, &v))
+            return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+static void put(char *buf, size_t cap, const char *s)
+{
+    size_t len = strlen(buf);
+    snprintf(buf + len, cap - len, "%s", s);
+}
+
+/* x in dx's syntax into buf (see aff_src_text). */
+static void src(char *buf, size_t cap, Aff x, AffName name, const void *ctx)
+{
+    char tmp[32];
+    int any = 0;
+    for (int i = 0; i < x.n; i++) {
+        if (!x.a[i])
+            continue;
+        if (x.a[i] == 1 || x.a[i] == -1)
+            snprintf(tmp, sizeof tmp, "%s", any ? (x.a[i] < 0 ? " - " : " + ") : x.a[i] < 0 ? "-" : "");
+        else
+            snprintf(tmp, sizeof tmp, "%s%d*", any ? " + " : "", (int)x.a[i]);
+        put(buf, cap, tmp);
+        put(buf, cap, name(ctx, x.iv[i]));
+        any = 1;
+    }
+    for (int k = 0; k < x.nq; k++) {
+        const AffQ *q = &x.q[k];
+        if (q->b == 1 || q->b == -1)
+            snprintf(tmp, sizeof tmp, "%s", any ? (q->b < 0 ? " - " : " + ") : q->b < 0 ? "-" : "");
+        else
+            snprintf(tmp, sizeof tmp, "%s%d*", any ? " + " : "", (int)q->b);
+        put(buf, cap, tmp);
+        int px = q->x.n + q->x.nq + (q->x.c != 0) > 1, py = q->y.n + q->y.nq + (q->y.c != 0) > 1;
+        put(buf, cap, px ? "(" : "");
+        src(buf, cap, q->x, name, ctx);
+        put(buf, cap, px ? ")" : "");
+        put(buf, cap, q->op == AQ_MUL ? "*" : q->op == AQ_DIV ? "//" : "%");
+        put(buf, cap, py ? "(" : "");
+        src(buf, cap, q->y, name, ctx);
+        put(buf, cap, py ? ")" : "");
+        any = 1;
+    }
+    if (x.c || !any) {
+        snprintf(tmp, sizeof tmp, any ? " %c %d" : "%c%d", x.c < 0 ? '-' : '+',
+                 (int)(x.c < 0 ? -(int64_t)x.c : x.c));
+        put(buf, cap, any ? tmp : tmp + (x.c >= 0));
+    }
+}
+
+const char *aff_src_text(Arena *a, Aff x, AffName name, const void *ctx)
+{
+    char buf[400] = "";
+    src(buf, sizeof buf, x, name, ctx);
+    return arena_strdup(a, buf);
+}
