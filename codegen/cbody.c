@@ -1279,9 +1279,9 @@ static void emit_store(Cg *c, Ref id, Ref res, Store *st)
     for (int d = st->n; d < in->ty.rank; d++) {
         iv[d] = ir_ivar(f, id, d);
         c->cname[iv[d]] = open_index(c, f->v.p[iv[d]].name);
-        Aff lo = {0, 0, NULL, NULL}, hi = {in->ty.dim[d], 0, NULL, NULL};
+        Aff lo = {.c = 0}, hi = {.c = in->ty.dim[d]};
         open_for(c, c->cname[iv[d]], lo, hi, 0, d == st->n ? in->line : 0);
-        st->ix[d] = (Aff){0, 1, &iv[d], &one};
+        st->ix[d] = (Aff){.c = 0, .n = 1, .iv = &iv[d], .a = &one};
     }
     emit_region(c, in->reg[0]);
     begin_stmt(c, f->v.p[res].line ? f->v.p[res].line : in->line);

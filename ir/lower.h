@@ -41,6 +41,10 @@ Ref lw_lift(Lower *L, Loc loc, Op op, Ref a, Ref b, double k);
 Ref lower_bin(Lower *L, const Ast *e);
 Ref lower_pow_call(Lower *L, const Ast *e);
 Ref lower_index(Lower *L, const Ast *e);
+/* The affine forms of an indexing's indices (args) into ix, each checked
+ * in range of t's dimensions (arr names the array in messages); returns
+ * how many index dimensions (at most t.rank), or -1 after an error. */
+int lw_indices(Lower *L, const AstList *args, Type t, const char *arr, Aff *ix);
 Ref lower_literal(Lower *L, const Ast *e);
 Ref lower_comp(Lower *L, const Ast *e);
 Ref lower_reduce(Lower *L, const Ast *e);

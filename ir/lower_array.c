@@ -425,6 +425,23 @@ Ref lower_array_call(Lower *L, const Ast *e)
 
 /* ---- indexing ---- */
 
+int lw_indices(Lower *L, const AstList *args, Type t, const char *arr, Aff *ix)
+{
+    int n = args->n < t.rank ? args->n : t.rank, ok = 1;
+    for (int d = 0; d < n; d++)
+        ok &= lower_affine(L, args->p[d], AK_INDEX, &ix[d]);
+    if (args->n > t.rank) {
+        lw_errf(L, args->p[t.rank]->loc, "too many indices: %s has %d dimension%s", arr,
+                t.rank, t.rank == 1 ? "" : "s");
+        return -1;
+    }
+    if (!ok)
+        return -1;
+    for (int d = 0; d < n; d++)
+        lw_check_index(L, args->p[d], ix[d], t.dim[d], arr, d);
+    return n;
+}
+
 Ref lower_index(Lower *L, const Ast *e)
 {
     Ref base = lower_expr(L, e->a);
@@ -439,19 +456,10 @@ Ref lower_index(Lower *L, const Ast *e)
             lw_errf(L, e->loc, "a scalar cannot be indexed");
         return lw_bad(L, e->loc);
     }
-    int n = e->args.n < t.rank ? e->args.n : t.rank, ok = 1;
     Aff ix[DX_MAXRANK];
-    for (int d = 0; d < n; d++)
-        ok &= lower_affine(L, e->args.p[d], AK_INDEX, &ix[d]);
-    if (e->args.n > t.rank) {
-        lw_errf(L, e->args.p[t.rank]->loc, "too many indices: %s has %d dimension%s", arr,
-                t.rank, t.rank == 1 ? "" : "s");
+    int n = lw_indices(L, &e->args, t, arr, ix);
+    if (n < 0)
         return lw_bad(L, e->loc);
-    }
-    if (!ok)
-        return lw_bad(L, e->loc);
-    for (int d = 0; d < n; d++)
-        lw_check_index(L, e->args.p[d], ix[d], t.dim[d], arr, d);
     if (n == t.rank)
         return idx(L, e->loc, base, ix);
     /* a sub-array: the remaining dimensions */

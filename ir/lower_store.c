@@ -65,26 +65,6 @@ static int store_slot(Lower *L, const Ast *st)
     return slot;
 }
 
-/* The indices of st as affine forms, checked against shape t like the
- * indices of a read; returns how many, or -1 after an error. */
-static int store_indices(Lower *L, const Ast *st, Type t, Aff *ix)
-{
-    const char *nm = diag_name(L->a, st->name);
-    int n = st->args.n < t.rank ? st->args.n : t.rank, ok = 1;
-    for (int d = 0; d < n; d++)
-        ok &= lower_affine(L, st->args.p[d], AK_INDEX, &ix[d]);
-    if (st->args.n > t.rank) {
-        lw_errf(L, st->args.p[t.rank]->loc, "too many indices: %s has %d dimension%s", nm,
-                t.rank, t.rank == 1 ? "" : "s");
-        return -1;
-    }
-    if (!ok)
-        return -1;
-    for (int d = 0; d < n; d++)
-        lw_check_index(L, st->args.p[d], ix[d], t.dim[d], nm, d);
-    return n;
-}
-
 /* An affine index expression as a real value (an IREAL). */
 static Ref ireal(Lower *L, Loc loc, Aff x)
 {
@@ -154,7 +134,7 @@ void lw_lower_store(Lower *L, const Ast *st)
     Ref old = L->env->slot[slot].val;
     Type t = lw_type_of(L, old);
     Aff ix[DX_MAXRANK];
-    int n = store_indices(L, st, t, ix);
+    int n = lw_indices(L, &st->args, t, diag_name(L->a, st->name), ix);
     if (n < 0 || lw_is_bad(L, v))
         return;
     Type want = n == t.rank ? ty_scalar() : ty_array(t.rank - n, t.dim + n);
