@@ -69,7 +69,7 @@ char *cg_comment_safe(Arena *A, const char *s);
  * no rule for operand k.  The learning views label edges with it. */
 const char *cg_partial_text(Arena *A, Op op, int k, const char *const arg[3], const char *y, int n);
 
-enum { H_SIGMOID, H_SOFTPLUS, H_COUNT };
+enum { H_SIGMOID, H_SOFTPLUS, H_MULZ, H_DIVZ, H_COUNT };
 
 /* Where an array value lives (by the representative of its variable). */
 enum {
