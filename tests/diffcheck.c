@@ -328,17 +328,22 @@ static double dot_noise(Ctx *c, double gv, double uj)
     return n;
 }
 
-/* How much <w, H v> and <v, H w> move at the nudged point. */
+/* How much <w, H v> and <v, H w> move at the three nudged points (the
+ * most: one nudge may leave a cancellation's rounding as it was). */
 static double sym_noise(Ctx *c, const double *w, double wHv, double vHw)
 {
-    double *xp = nudged(c), *hv = xcalloc((size_t)c->total, sizeof *hv), y;
-    run(c, c->u->hvp, xp, c->v, NULL, &y, NULL, hv, NULL, NULL);
-    double n = fabs(dotp(w, hv, c->total, NULL) - wHv);
-    run(c, c->u->hvp, xp, w, NULL, &y, NULL, hv, NULL, NULL);
-    n += fabs(dotp(c->v, hv, c->total, NULL) - vHw);
-    free(xp);
+    double *hv = xcalloc((size_t)c->total, sizeof *hv), y, most = 0;
+    for (int t = 0; t < 3; t++) {
+        double *xp = nudged_by(c, t);
+        run(c, c->u->hvp, xp, c->v, NULL, &y, NULL, hv, NULL, NULL);
+        double n = fabs(dotp(w, hv, c->total, NULL) - wHv);
+        run(c, c->u->hvp, xp, w, NULL, &y, NULL, hv, NULL, NULL);
+        n += fabs(dotp(c->v, hv, c->total, NULL) - vHw);
+        most = fmax(most, n);
+        free(xp);
+    }
     free(hv);
-    return n;
+    return most;
 }
 
 /* record: the recording interpreter behind dxc --at (ir_record, a
