@@ -479,6 +479,14 @@ static Ref lin_term(Lin *L, IrAt at, const Inst *in, int k, Ref p, Ref t)
     return ir_op(at, OP_MULZ, t, p, NOREF);
 }
 
+/* Is `in` a quotient by a finite nonzero constant (a mean)?  Its tangent
+ * stays t * (1/b), a product by a constant. */
+static int by_constant(Lin *L, const Inst *in)
+{
+    const Inst *bi = &L->g->v.p[L->map[in->arg[1]]];
+    return bi->op == OP_CONST && bi->num != 0 && isfinite(bi->num);
+}
+
 /* The tangent of y = a / b (DIV, DIVZ) as one quotient, so that nothing
  * overflows where y does not and a zero numerator gives 0 even at b = 0:
  * DIVZ(a_dot - MULZ(y, b_dot), b).  The terms have rule facts (op, k),
@@ -499,9 +507,7 @@ static Ref lin_quot(Lin *L, const Inst *in, Ref y, Region *dst)
         Ref q = ir_op(tat[1], OP_MULZ, y, tb, NOREF);
         num = ta == NOREF ? ir_op(sat, OP_NEG, q, NOREF, NOREF) : ir_op(sat, OP_SUB, ta, q, NOREF);
     }
-    const Inst *bi = &L->g->v.p[b]; /* by a constant: a plain quotient */
-    Op div = bi->op == OP_CONST && bi->num != 0 && isfinite(bi->num) ? OP_DIV : OP_DIVZ;
-    return ir_op(tb != NOREF ? sat : tat[0], div, num, b, NOREF);
+    return ir_op(tb != NOREF ? sat : tat[0], OP_DIVZ, num, b, NOREF);
 }
 
 /* The tangent of scalar op `in` (y its copy in dst): the sum over its
@@ -514,7 +520,7 @@ static Ref lin_rule(Lin *L, const Inst *in, Ref y, Region *dst)
     IrAt at = ir_at(g, dst);
     at.line = L->rule_line = in->line;
     at.rule_src = y;
-    if (in->op == OP_DIV || in->op == OP_DIVZ)
+    if ((in->op == OP_DIV || in->op == OP_DIVZ) && !by_constant(L, in))
         return lin_quot(L, in, y, dst);
     Ref args[3] = {NOREF, NOREF, NOREF}, t = NOREF;
     for (int k = 0; k < op_info[in->op].nargs; k++)
