@@ -472,10 +472,10 @@ static Ref lin_term(Lin *L, IrAt at, const Inst *in, int k, Ref p, Ref t)
     if (p == NOREF || t == NOREF)
         return NOREF;
     const Inst *pi = &L->g->v.p[p];
-    if (pi->op == OP_CONST && pi->num == 0)
-        return NOREF;
-    if (pi->op == OP_CONST || !lin_strong((Op)in->op, k))
+    if (!lin_strong((Op)in->op, k))
         return lin_scale(L, at, p, t);
+    if (pi->op == OP_CONST) /* 0: nothing; else finite, a plain product */
+        return pi->num == 0 ? NOREF : lin_scale(L, at, p, t);
     return ir_op(at, OP_MULZ, t, p, NOREF);
 }
 
