@@ -6,6 +6,7 @@
 #   make fuzz-diff N=10000 [SEED=1] [CC_RUNS=1000] [JOBS=2] [FUZZ_CC=gcc,clang]
 #                   [FUZZ_CFLAGS="-fsanitize=address,undefined"]
 #                   the differential tester (tools/fuzz_diff.c)
+#   make fuzz-edge N=2000 [SEED=1]   the same at edge inputs (--edge)
 #   make install PREFIX=/usr/local [DESTDIR=...]
 #
 # Objects go to $(B) (build/ by default), so a sanitizer build can live
@@ -113,6 +114,12 @@ $(B)/fuzz_diff: $(FUZZ_OBJ) $(CORE_OBJ)
 fuzz-diff: $(B)/fuzz_diff $(B)/dxc
 	DX_DIFF_CFLAGS="$(FUZZ_CFLAGS)" $(B)/fuzz_diff -n $(N) -s $(SEED) -c $(CC_RUNS) -j $(JOBS) --cc $(FUZZ_CC) --dxc $(CURDIR)/$(B)/dxc --regress tests/regress
 
+# The edge campaign: programs with guarded singular constructs, checked at
+# edge inputs (0, tiny, huge, ties) too: no derivative may be NaN where the
+# function is finite and its differences settle (interpreter checks only).
+fuzz-edge: $(B)/fuzz_diff $(B)/dxc
+	$(B)/fuzz_diff --edge -n $(N) -s $(SEED) -c 0 -j $(JOBS) --dxc $(CURDIR)/$(B)/dxc --regress tests/regress
+
 # Instructions per call (callgrind) of the MLP gradient dxc generates from
 # bench/mlp.dx against a hand-written one, and of the loops (the LSTM of
 # bench/lstm.dx, the spring of tests/models/spring.dx) with their
@@ -162,4 +169,4 @@ uninstall:
 clean:
 	rm -rf build build-asan
 
-.PHONY: all bench check check-asan check-valgrind example fuzz-diff install uninstall clean
+.PHONY: all bench check check-asan check-valgrind example fuzz-diff fuzz-edge install uninstall clean

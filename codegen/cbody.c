@@ -408,13 +408,15 @@ static void powi_put(Cg *c, Str *s, Ref a, double n)
 }
 
 /* name(a, b, ...): a libm function (exp, expf) or one of the file's
- * helpers (sigmoid, softplus). */
+ * helpers (sigmoid, softplus, the strong-zero mulz and divz). */
 static void call_put(Cg *c, Str *s, const Inst *in)
 {
     if (in->op == OP_SIGMOID || in->op == OP_SOFTPLUS || in->op == OP_DIGAMMA ||
-        in->op == OP_TRIGAMMA || in->op == OP_TETRAGAMMA) {
+        in->op == OP_TRIGAMMA || in->op == OP_TETRAGAMMA || in->op == OP_MULZ || in->op == OP_DIVZ) {
         int h = in->op == OP_SIGMOID    ? H_SIGMOID
                 : in->op == OP_SOFTPLUS ? H_SOFTPLUS
+                : in->op == OP_MULZ     ? H_MULZ
+                : in->op == OP_DIVZ     ? H_DIVZ
                                         : H_DIGAMMA + (in->op - OP_DIGAMMA);
         c->helper_used[h] = 1;
         cg_putf(s, "%s(", c->helper[h]);

@@ -62,6 +62,9 @@ static const Rule rules[] = {
     {OP_HYPOT, "hypot($a, $b)", {"$a/$y", "$b/$y", NULL}},
     {OP_MIN, "min($a, $b)", {"($a < $b ? 1 : $a == $b ? 0.5 : 0)", "($b < $a ? 1 : $a == $b ? 0.5 : 0)", NULL}},
     {OP_MAX, "max($a, $b)", {"($a > $b ? 1 : $a == $b ? 0.5 : 0)", "($b > $a ? 1 : $a == $b ? 0.5 : 0)", NULL}},
+    /* the strong-zero product and quotient of derivative code */
+    {OP_MULZ, "$a * $b", {"$b", "$a", NULL}},
+    {OP_DIVZ, "$a / $b", {"1/$b", "-$a/$b^2", NULL}},
 };
 
 static const Rule *find_rule(Op op)

@@ -80,6 +80,8 @@ static void init(Cg *c, const Program *p, const CgOpts *o)
     c->helper[H_DIGAMMA] = cg_unique(c, &c->globals, "dx_digamma");
     c->helper[H_TRIGAMMA] = cg_unique(c, &c->globals, "dx_trigamma");
     c->helper[H_TETRAGAMMA] = cg_unique(c, &c->globals, "dx_tetragamma");
+    c->helper[H_MULZ] = cg_unique(c, &c->globals, "dx_mulz");
+    c->helper[H_DIVZ] = cg_unique(c, &c->globals, "dx_divz");
 }
 
 static long long real_size(const Cg *c)
@@ -305,6 +307,26 @@ static void emit_fn(Cg *c, const Fn *f, FILE *out)
     free(sig.p);
 }
 
+/* The strong-zero product and quotient of derivative code (ops MULZ,
+ * DIVZ): a zero factor or numerator gives 0 even against inf or 0. */
+static void strong_zero_helpers(Cg *c, FILE *out)
+{
+    const char *t = cg_real_t(c), *z = c->o->use_float ? "0.0f" : "0.0";
+    if (c->helper_used[H_MULZ])
+        fprintf(out,
+                "\n/* a * b, but 0 where a or b is 0, even if the other is infinite: a zero\n"
+                " * derivative factor contributes nothing. */\n"
+                "static %s %s(%s a, %s b)\n{\n"
+                "    return a == %s || b == %s ? %s : a * b;\n}\n",
+                t, c->helper[H_MULZ], t, t, z, z, z);
+    if (c->helper_used[H_DIVZ])
+        fprintf(out,
+                "\n/* a / b, but 0 where a is 0, even if b is 0. */\n"
+                "static %s %s(%s a, %s b)\n{\n"
+                "    return a == %s ? %s : a / b;\n}\n",
+                t, c->helper[H_DIVZ], t, t, z, z);
+}
+
 static void helpers(Cg *c, FILE *out)
 {
     const char *t = cg_real_t(c), *f = c->o->use_float ? "f" : "";
@@ -327,6 +349,7 @@ static void helpers(Cg *c, FILE *out)
     for (int n = 0; n < 3; n++)
         if (c->helper_used[H_DIGAMMA + n])
             cg_polygamma_helper(out, n, c->helper[H_DIGAMMA + n], c->o->use_float);
+    strong_zero_helpers(c, out);
 }
 
 typedef struct {

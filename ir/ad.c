@@ -10,7 +10,8 @@
  *                 partial_k * tangent_k, with the partials from rules.c.
  *                 Tangent instructions (ROLE_TANGENT, "lin" below) are
  *                 linear in the input tangents and use only ADD, SUB,
- *                 NEG, MUL and DIV by a primal value.  This is f_jvp.
+ *                 NEG, MUL and DIV by a primal value (and MULZ, DIVZ:
+ *                 the same with a strong zero).  This is f_jvp.
  *   ad_transpose  keeps the primal (non-lin) instructions as the forward
  *                 sweep, then walks the lin instructions backwards and
  *                 emits the transpose of each: the reverse sweep
@@ -910,8 +911,15 @@ static void transpose(Tr *T, Ref id, Ref ct, IrAt at)
         else
             accum(T, at, b, ir_op(at, OP_MUL, ct, T->map[a], NOREF), 1);
         break;
+    case OP_MULZ: /* strong zero: an adjoint 0 stays 0 whatever p is */
+        if (is_lin(g, a))
+            accum(T, at, a, ir_op(at, OP_MULZ, ct, T->map[b], NOREF), 1);
+        else
+            accum(T, at, b, ir_op(at, OP_MULZ, ct, T->map[a], NOREF), 1);
+        break;
     case OP_DIV:
-        accum(T, at, a, ir_op(at, OP_DIV, ct, T->map[b], NOREF), 1);
+    case OP_DIVZ:
+        accum(T, at, a, ir_op(at, (Op)in->op, ct, T->map[b], NOREF), 1);
         break;
     default:
         BUG("ad_transpose: a linear instruction without a transpose rule");

@@ -89,6 +89,8 @@ double ir_eval_scalar(Op op, const double *x, double k)
     case OP_AND: return x[0] != 0 && x[1] != 0;
     case OP_OR: return x[0] != 0 || x[1] != 0;
     case OP_NOT: return x[0] == 0;
+    case OP_MULZ: return x[0] == 0 || x[1] == 0 ? 0 : x[0] * x[1];
+    case OP_DIVZ: return x[0] == 0 ? 0 : x[0] / x[1];
     default: BUG("ir_eval_scalar: not a scalar op");
     }
 }

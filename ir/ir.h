@@ -497,6 +497,10 @@ Fn *ad_transpose(const Fn *lin, const char *name, FnKind kind, int small_tape);
  * function, y is in's own value there.  NOREF: identically 0. */
 Ref rule_partial(IrAt at, const Inst *in, const Ref *x, Ref y, int k);
 int rule_has(Op op);
+/* rules.c: 1 if partial k of op may be infinite (or NaN) where op's value
+ * is finite (sqrt'(0), log'(0), ...): its term in tangent code is a
+ * strong-zero product MULZ, so an exactly zero tangent contributes 0. */
+int rule_strong(Op op, int k);
 
 /* ---- opt.c: clean-up passes, each void pass(Fn *) ---- */
 void opt_fold(Fn *f);

@@ -4,7 +4,8 @@
  * partial_k * tangent_k with the partials of rules.c.  Tangent
  * instructions have ROLE_TANGENT and the rule facts of the op they come
  * from (see Inst); they are linear in the input tangents and use only
- * ADD, SUB, NEG, MUL and DIV by a primal value.  Every instruction is
+ * ADD, SUB, NEG, MUL and DIV by a primal value, and the strong-zero
+ * MULZ and DIVZ by one (lin_term, lin_quot).  Every instruction is
  * built at an explicit IrAt, its facts set as it is emitted.  The result
  * is f_jvp, the input of the transposition (ad.c) that gives f_grad, and,
  * applied to f_grad, f_hvp.  Also the copying helpers both passes share.
@@ -12,6 +13,7 @@
 #include "adjoint.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <string.h>
 
 typedef struct {
@@ -33,6 +35,19 @@ static IrAt tan_at(Lin *L, Region *r, int line, Op op, int k)
     at.rule_op = (uint16_t)op;
     at.rule_arg = (int8_t)k;
     return at;
+}
+
+/* Is partial k of op one whose product with a tangent needs a strong
+ * zero (lin_term)?  The infinite ones (rule_strong) and the selecting
+ * ones, whose partial is 0 for the operand not selected. */
+static int lin_strong(Op op, int k)
+{
+    switch (op) {
+    case OP_SELECT: case OP_MAX: case OP_MIN: case OP_RELU: case OP_ABS:
+        return 1;
+    default:
+        return rule_strong(op, k);
+    }
 }
 
 /* t * p, with p = 1 and p = -1 simplified. */
@@ -282,7 +297,8 @@ static Ref lin_loop_copy(Lin *L, Ref id, Region *dst, RedKind kind)
 
 /* max/min reductions: the tangent is the mean of the tangents of the
  * elements equal to the extremum (the spec's tie rule), a second pass
- * over the same range: sum(t_j [x_j == m]) / sum([x_j == m]).
+ * over the same range: sum(t_j [x_j == m]) / sum([x_j == m]), the
+ * product a strong zero (MULZ).
  * prod: d(prod x) = sum_j t_j prod_{k != j} x_k, exact with zeros
  * (O(n^2); prod is for short ranges). */
 static void lin_red_other(Lin *L, const Region *src, int at, Region *dst)
@@ -333,7 +349,8 @@ static void lin_red_other(Lin *L, const Region *src, int at, Region *dst)
     Ref hit = ir_op(pat, OP_EQ, x, m, NOREF);
     Ref one = ir_num(pat, 1); /* in this order, whatever the compiler */
     Ref mask = ir_op(pat, OP_SELECT, hit, one, ir_num(pat, 0));
-    vec_push(g->arena, &b2->yield, lin_scale(L, tat, mask, t));
+    /* a strong zero: an element not selected contributes nothing */
+    vec_push(g->arena, &b2->yield, ir_op(tat, OP_MULZ, t, mask, NOREF));
     vec_push(g->arena, &b2->yield, mask);
     tat.r = pat.r = dst;
     Ref num = ir_result(tat, ty_scalar(), n2, 0);
@@ -445,16 +462,66 @@ static void lin_loop(Lin *L, const Region *src, int at, Region *dst)
     loop_results(L, src, at, n, tslot);
 }
 
+/* partial p times tangent t for operand k of `in`: where the partial may
+ * be infinite (rule_strong) or selects (a 0/1 mask: select, max, min,
+ * relu, abs), a strong-zero product MULZ(t, p), so that a zero tangent,
+ * or an unselected operand, contributes exactly 0 (no 0 * inf = NaN:
+ * "Derivatives never invent a NaN", docs/language.md); else t * p. */
+static Ref lin_term(Lin *L, IrAt at, const Inst *in, int k, Ref p, Ref t)
+{
+    if (p == NOREF || t == NOREF)
+        return NOREF;
+    const Inst *pi = &L->g->v.p[p];
+    if (!lin_strong((Op)in->op, k))
+        return lin_scale(L, at, p, t);
+    if (pi->op == OP_CONST) /* 0: nothing; else finite, a plain product */
+        return pi->num == 0 ? NOREF : lin_scale(L, at, p, t);
+    return ir_op(at, OP_MULZ, t, p, NOREF);
+}
+
+/* Is `in` a quotient by a finite nonzero constant (a mean)?  Its tangent
+ * stays t * (1/b), a product by a constant. */
+static int by_constant(Lin *L, const Inst *in)
+{
+    const Inst *bi = &L->g->v.p[L->map[in->arg[1]]];
+    return bi->op == OP_CONST && bi->num != 0 && isfinite(bi->num);
+}
+
+/* The tangent of y = a / b (DIV, DIVZ) as one quotient, so that nothing
+ * overflows where y does not and a zero numerator gives 0 even at b = 0:
+ * DIVZ(a_dot - MULZ(y, b_dot), b).  The terms have rule facts (op, k),
+ * the difference and the quotient (op, -1). */
+static Ref lin_quot(Lin *L, const Inst *in, Ref y, Region *dst)
+{
+    IrAt tat[2], sat = tan_at(L, dst, in->line, (Op)in->op, -1);
+    for (int k = 0; k < 2; k++) {
+        tat[k] = tan_at(L, dst, in->line, (Op)in->op, k);
+        tat[k].rule_src = y;
+    }
+    sat.rule_src = y;
+    Ref ta = L->tan[in->arg[0]], tb = L->tan[in->arg[1]], b = L->map[in->arg[1]];
+    if (ta == NOREF && tb == NOREF)
+        return NOREF;
+    Ref num = ta;
+    if (tb != NOREF) {
+        Ref q = ir_op(tat[1], OP_MULZ, y, tb, NOREF);
+        num = ta == NOREF ? ir_op(sat, OP_NEG, q, NOREF, NOREF) : ir_op(sat, OP_SUB, ta, q, NOREF);
+    }
+    return ir_op(tb != NOREF ? sat : tat[0], OP_DIVZ, num, b, NOREF);
+}
+
 /* The tangent of scalar op `in` (y its copy in dst): the sum over its
- * operands k with a tangent of partial_k * tangent_k, each term emitted
- * with rule facts (in->op, k), the sum with (in->op, -1), all with y as
- * their rule_src. */
+ * operands k with a tangent of partial_k * tangent_k (lin_term), each
+ * term emitted with rule facts (in->op, k), the sum with (in->op, -1),
+ * all with y as their rule_src; quotients by lin_quot. */
 static Ref lin_rule(Lin *L, const Inst *in, Ref y, Region *dst)
 {
     Fn *g = L->g;
     IrAt at = ir_at(g, dst);
     at.line = L->rule_line = in->line;
     at.rule_src = y;
+    if ((in->op == OP_DIV || in->op == OP_DIVZ) && !by_constant(L, in))
+        return lin_quot(L, in, y, dst);
     Ref args[3] = {NOREF, NOREF, NOREF}, t = NOREF;
     for (int k = 0; k < op_info[in->op].nargs; k++)
         args[k] = L->map[in->arg[k]];
@@ -467,7 +534,7 @@ static Ref lin_rule(Lin *L, const Inst *in, Ref y, Region *dst)
         name_partial(g, in, p, before);
         IrAt tat = tan_at(L, dst, in->line, (Op)in->op, k), sat = tan_at(L, dst, in->line, (Op)in->op, -1);
         tat.rule_src = sat.rule_src = y;
-        Ref term = lin_scale(L, tat, p, tk);
+        Ref term = lin_term(L, tat, in, k, p, tk);
         t = lin_add(sat, t, term);
     }
     return t;

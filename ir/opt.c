@@ -87,6 +87,12 @@ static int index_diff(const Fn *f, Ref a, Ref b, double *d)
     return 1;
 }
 
+/* A finite constant (not a tangent's). */
+static int is_finite_k(Fn *f, Ref r)
+{
+    return f->v.p[r].op == OP_CONST && f->v.p[r].role != ROLE_TANGENT && isfinite(f->v.p[r].num);
+}
+
 /* The value `id` simplifies to (itself if none), folding in place. */
 static Ref fold_one(Fn *f, Ref id, Ref *repl)
 {
@@ -154,6 +160,18 @@ static Ref fold_one(Fn *f, Ref id, Ref *repl)
     case OP_DIV:
         if (is_k(f, b, 1))
             return a;
+        break;
+    case OP_MULZ: /* strong zero: by a constant it is a plain product */
+        if (is_k(f, a, 0) || is_k(f, b, 0))
+            return is_k(f, a, 0) ? a : b;
+        if (is_finite_k(f, a) || is_finite_k(f, b))
+            in->op = OP_MUL;
+        break;
+    case OP_DIVZ:
+        if (is_k(f, a, 0))
+            return a;
+        if ((is_finite_k(f, b) && f->v.p[b].num != 0) || is_finite_k(f, a))
+            in->op = OP_DIV; /* a nonzero constant numerator too */
         break;
     case OP_NEG:
         if (f->v.p[a].op == OP_NEG && f->v.p[a].role != ROLE_TANGENT)

@@ -11,6 +11,11 @@
  * Kinks follow the language spec (section 5): relu'(0) = abs'(0) = 0;
  * max/min share the derivative equally on ties; hypot and atan2 have
  * derivative 0 at the origin; x^n with integer n is exact.
+ *
+ * Derivatives never invent a NaN (docs/language.md): the partials that
+ * can be infinite at a finite point are listed in rule_strong, and the
+ * passes multiply them by tangents with MULZ (0 * inf = 0); x^y at x = 0,
+ * y > 0 has d/dy = 0, its partials being strong-zero products too.
  */
 #include "ir.h"
 
@@ -52,6 +57,29 @@ int rule_has(Op op)
     }
 }
 
+/* The partials that may be infinite (or NaN) where the function is
+ * finite: sqrt, log and friends at the edge of their domain, pow at 0,
+ * and the strong-zero ops themselves (whose partials are their operands).
+ * One table: a new op with such a partial joins it here. */
+int rule_strong(Op op, int k)
+{
+    (void)k;
+    switch (op) {
+    case OP_SQRT: case OP_LOG: case OP_LOG1P: case OP_POW: case OP_ASIN: case OP_ACOS:
+    case OP_LGAMMA: case OP_DIGAMMA: case OP_TRIGAMMA: /* poles at 0, -1, -2, ... */
+    case OP_MULZ: case OP_DIVZ:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* a * b with a strong zero (MULZ), as a partial: pow's. */
+static Ref mulz(IrAt at, Ref a, Ref b)
+{
+    return ir_op(at, OP_MULZ, a, b, NOREF);
+}
+
 /* Every instruction is emitted in the order the code reads (left to
  * right): two emitting calls are never arguments of one call, whose
  * order of evaluation C leaves open, so the IR is the same whatever
@@ -65,15 +93,20 @@ static Ref arith_partial(IrAt at, const Inst *in, Ref a, Ref b, Ref y, int k)
     case OP_NEG: return ir_num(at, -1);
     case OP_MUL: return k == 0 ? b : a;
     case OP_DIV: /* d(a/b)/da = 1/b, d(a/b)/db = -(a/b)/b */
+    case OP_DIVZ: /* (the tangent code writes them as one quotient: lin_quot) */
         if (k == 0)
             return quot(at, ir_num(at, 1), b);
         return ir_op(at, OP_NEG, quot(at, y, b), NOREF, NOREF);
-    case OP_POW: /* d(a^b)/da = b a^(b-1), d(a^b)/db = log(a) a^b */
+    case OP_MULZ: return k == 0 ? b : a;
+    case OP_POW: /* d(a^b)/da = b a^(b-1), d(a^b)/db = log(a) a^b, both with
+                  * a strong zero: d/db is 0 where a^b is (a = 0, b > 0), and
+                  * 1^0 a^-1 at a = 0, b = 1 is 1, not NaN (also when f_hvp
+                  * differentiates these partials) */
         if (k == 0) {
             Ref bm1 = ir_op(at, OP_SUB, b, ir_num(at, 1), NOREF);
-            return ir_op(at, OP_MUL, b, ir_op(at, OP_POW, a, bm1, NOREF), NOREF);
+            return mulz(at, b, ir_op(at, OP_POW, a, bm1, NOREF));
         }
-        return ir_op(at, OP_MUL, ir_op(at, OP_LOG, a, NOREF, NOREF), y, NOREF);
+        return mulz(at, ir_op(at, OP_LOG, a, NOREF, NOREF), y);
     case OP_POWI: /* d(a^n)/da = n a^(n-1); x^0 has derivative 0 */
         if (in->n == 0)
             return NOREF;
@@ -173,7 +206,7 @@ Ref rule_partial(IrAt at, const Inst *in, const Ref *x, Ref y, int k)
     at.rule_arg = (int8_t)k;
     switch ((Op)in->op) {
     case OP_ADD: case OP_SUB: case OP_NEG: case OP_MUL: case OP_DIV: case OP_POW: case OP_POWI:
-    case OP_SELECT:
+    case OP_SELECT: case OP_MULZ: case OP_DIVZ:
         return arith_partial(at, in, x[0], x[1], y, k);
     default:
         return math_partial(at, in, x[0], x[1], y, k);

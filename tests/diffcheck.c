@@ -328,17 +328,22 @@ static double dot_noise(Ctx *c, double gv, double uj)
     return n;
 }
 
-/* How much <w, H v> and <v, H w> move at the nudged point. */
+/* How much <w, H v> and <v, H w> move at the three nudged points (the
+ * most: one nudge may leave a cancellation's rounding as it was). */
 static double sym_noise(Ctx *c, const double *w, double wHv, double vHw)
 {
-    double *xp = nudged(c), *hv = xcalloc((size_t)c->total, sizeof *hv), y;
-    run(c, c->u->hvp, xp, c->v, NULL, &y, NULL, hv, NULL, NULL);
-    double n = fabs(dotp(w, hv, c->total, NULL) - wHv);
-    run(c, c->u->hvp, xp, w, NULL, &y, NULL, hv, NULL, NULL);
-    n += fabs(dotp(c->v, hv, c->total, NULL) - vHw);
-    free(xp);
+    double *hv = xcalloc((size_t)c->total, sizeof *hv), y, most = 0;
+    for (int t = 0; t < 3; t++) {
+        double *xp = nudged_by(c, t);
+        run(c, c->u->hvp, xp, c->v, NULL, &y, NULL, hv, NULL, NULL);
+        double n = fabs(dotp(w, hv, c->total, NULL) - wHv);
+        run(c, c->u->hvp, xp, w, NULL, &y, NULL, hv, NULL, NULL);
+        n += fabs(dotp(c->v, hv, c->total, NULL) - vHw);
+        most = fmax(most, n);
+        free(xp);
+    }
     free(hv);
-    return n;
+    return most;
 }
 
 /* record: the recording interpreter behind dxc --at (ir_record, a
@@ -749,6 +754,226 @@ done:
 
 /* ---- one program, in the child ---- */
 
+/* ---- edge inputs: "derivatives never invent a NaN" ---- */
+
+enum { EDGE_AXES = 6 }; /* coordinate axes tried per edge point */
+
+/* s(x): the scalar result, or <ub, f(x)>; 0 if a value is not finite. */
+static int edge_s(Ctx *c, const double *x, double *s)
+{
+    double *y = xcalloc((size_t)c->m, sizeof *y);
+    run(c, c->u->primal, x, NULL, NULL, y, NULL, NULL, NULL, NULL);
+    *s = c->u->primal->out.p[0].ty.rank ? dotp(c->ub, y, c->m, NULL) : y[0];
+    int ok = all_finite(y, c->m) && isfinite(*s);
+    free(y);
+    return ok;
+}
+
+/* f_grad (f_vjp seeded with ub) at x into g; 0 if an entry is not finite. */
+static int edge_grad(Ctx *c, const double *x, double *g)
+{
+    double *y = xcalloc((size_t)c->m, sizeof *y);
+    run(c, c->u->grad, x, NULL, c->ub, y, NULL, g, NULL, NULL);
+    int ok = all_finite(g, c->total);
+    free(y);
+    return ok;
+}
+
+/* Is every value the primal computes at x finite, at most 1e200 in size
+ * and not subnormal (ir_record)?  At such a point an infinite partial
+ * derivative comes from a singular op (sqrt, log, pow, a quotient) at the
+ * edge of its domain, not from the product of two huge values or an
+ * underflow (whose inf or 0 in derivative code IEEE arithmetic allows:
+ * tanh(x * y) with x, y 1e150; norm(x * x) with x 1e-160). */
+static int edge_clean(Ctx *c, const double *x)
+{
+    const Fn *f = c->u->primal;
+    const double **in = xcalloc((size_t)f->in.n + 1, sizeof *in);
+    for (int i = 0; i < f->in.n; i++)
+        in[i] = input_src(c, f, i, x, NULL, NULL);
+    Arena *A = arena_new();
+    IrRecord *rec = ir_record(A, f, in, 0);
+    int ok = !rec->too_big;
+    for (int i = 0; ok && i < f->v.n; i++)
+        for (long k = 0; ok && k < rec->tr[i].n; k++)
+            ok = fabs(rec->tr[i].val[k]) <= 1e200 && fpclassify(rec->tr[i].val[k]) != FP_SUBNORMAL;
+    arena_free(A);
+    free(in);
+    return ok;
+}
+
+/* The recorder's gradient at x (malloc'ed, total entries), or NULL if
+ * the run is too big to record. */
+static double *edge_record(Ctx *c, const double *x)
+{
+    const Fn *f = c->u->primal;
+    const double **in = xcalloc((size_t)f->in.n + 1, sizeof *in);
+    for (int i = 0; i < f->in.n; i++)
+        in[i] = input_src(c, f, i, x, NULL, NULL);
+    Arena *A = arena_new();
+    IrRecord *rec = ir_record(A, f, in, 1);
+    double *g = NULL;
+    if (!rec->too_big) {
+        g = xcalloc((size_t)c->total, sizeof *g);
+        for (int i = 0; i < f->in.n; i++)
+            for (int k = 0; k < c->len[i]; k++)
+                g[c->off[i] + k] = rec->grad[i] ? rec->grad[i][k] : 0;
+    }
+    arena_free(A);
+    free(in);
+    return g;
+}
+
+/* At a point xp next to an edge point: is entry j of f_grad finite, and
+ * with a huge entry (huge), f_jvp along axis j not NaN?  (A huge entry
+ * multiplies tangents: forward mode may overflow near the point, and
+ * then legitimately at it.) */
+static int edge_near(Ctx *c, const double *xp, int j, double *g, int huge)
+{
+    double *y = xcalloc((size_t)c->m, sizeof *y), *od = xcalloc((size_t)c->m, sizeof *od);
+    double *e = xcalloc((size_t)c->total, sizeof *e);
+    run(c, c->u->grad, xp, NULL, c->ub, y, NULL, g, NULL, NULL);
+    int ok = isfinite(g[j]);
+    if (ok && huge) {
+        e[j] = 1;
+        run(c, c->u->jvp, xp, e, NULL, y, od, NULL, NULL, NULL);
+        for (int i = 0; i < c->m; i++)
+            ok &= !isnan(od[i]);
+    }
+    free(y);
+    free(od);
+    free(e);
+    return ok;
+}
+
+/* Central differences along axis j of n values (grad 0: s, n = 1; grad 1:
+ * f_grad, n = total) at steps h, h/8 and h/64: settled[i] is 1 where all
+ * three are finite, at most 1e200 in size and agree (to 1e-3 of their
+ * size, or 1e-9 absolutely), and (grad 0) edge_near holds at the points
+ * nearest x: where the derivative is finite near x and computing it
+ * overflows nothing there (a derivative that overflows near x may
+ * legitimately meet inf - inf or 0 * inf at x). */
+static void edge_settled(Ctx *c, int grad, const double *x, int j, unsigned char *settled, int huge)
+{
+    int n = grad ? c->total : 1;
+    double h = 1e-4 * (1 + fabs(x[j])), *v[6], *xp = xcalloc((size_t)c->total, sizeof *xp);
+    double *gn = xcalloc((size_t)c->total, sizeof *gn);
+    static const double step[6] = {1, -1, 0.125, -0.125, 1.0 / 64, -1.0 / 64};
+    int ok = 1;
+    memset(settled, 0, (size_t)n);
+    for (int k = 0; k < 6; k++) {
+        v[k] = xcalloc((size_t)n, sizeof(double));
+        memcpy(xp, x, sizeof(double) * (size_t)c->total);
+        xp[j] += step[k] * h;
+        ok &= grad ? edge_grad(c, xp, v[k]) : edge_s(c, xp, v[k]) && (k < 4 || edge_near(c, xp, j, gn, huge));
+    }
+    for (int i = 0; ok && i < n; i++) {
+        int agree = 1;
+        double d[3];
+        for (int k = 0; k < 3; k++) {
+            d[k] = (v[2 * k][i] - v[2 * k + 1][i]) / (2 * step[2 * k] * h);
+            agree &= isfinite(d[k]) && fabs(d[k]) <= 1e200;
+        }
+        for (int k = 1; k < 3 && agree; k++)
+            agree = fabs(d[k] - d[0]) <= 1e-3 * fmax(fabs(d[k]), fabs(d[0])) + 1e-9;
+        settled[i] = (unsigned char)agree;
+    }
+    for (int k = 0; k < 6; k++)
+        free(v[k]);
+    free(xp);
+    free(gn);
+}
+
+/* A NaN where the differences settled: the edge-nan failure. */
+static void edge_nan(Ctx *c, const char *what, int i, double got, int settled, const double *x, int j)
+{
+    c->r->checks++;
+    if (!settled || !isnan(got))
+        return;
+    char pt[512] = "";
+    for (int k = 0, n = 0; k < c->total && n < (int)sizeof pt - 40; k++)
+        n += snprintf(pt + n, sizeof pt - (size_t)n, "%s%g", k ? ", " : "", x[k]);
+    fail(c->r, "edge-nan", what, "%s: %s[%d] is NaN (along axis %d) at the edge point x = (%s), where f and "
+         "every value it computes are finite and its differences settle", c->u->primal->name, what, i, j, pt);
+}
+
+/* The edge checks at point x (see diffcheck.h). */
+static void edge_point(Ctx *c, const double *x, uint64_t *rng)
+{
+    const Unit *u = c->u;
+    int T = c->total, m = c->m, scalar = !u->primal->out.p[0].ty.rank;
+    double s;
+    c->r->edge_points++;
+    if (!edge_s(c, x, &s) || !edge_clean(c, x))
+        return;
+    c->r->edge_clean++;
+    double *g = xcalloc((size_t)T, sizeof *g), *e = xcalloc((size_t)T, sizeof *e);
+    double *y = xcalloc((size_t)m, sizeof *y), *od = xcalloc((size_t)m, sizeof *od);
+    double *hv = xcalloc((size_t)T, sizeof *hv);
+    unsigned char *st = xcalloc((size_t)T, 1), s1;
+    run(c, u->grad, x, NULL, c->ub, y, NULL, g, NULL, NULL);
+    double *rg = scalar ? edge_record(c, x) : NULL; /* the recorder's (dxc --at) */
+    /* second derivatives only where no entry is tiny or huge: they scale
+     * as its square or inverse square and overflow legitimately
+     * (-1/y^2 at y = 1e-160; (1e150 x)^2 inside atan) */
+    int moderate = maxabs(g, T) <= 1e100, huge = 0;
+    for (int j = 0; j < T; j++) {
+        moderate &= x[j] == 0 || (fabs(x[j]) >= 1e-100 && fabs(x[j]) <= 1e100);
+        huge |= fabs(x[j]) > 1e100;
+    }
+    /* with a huge entry, a gradient that overflows says the tangents it
+     * multiplies grow past the range (a loop: 1e150^k) */
+    for (int a = 0; a < EDGE_AXES && !c->r->status && (!huge || all_finite(g, T)); a++) {
+        int j = (int)(pg_next(rng) % (uint64_t)T);
+        /* not along a tiny entry: d(1/y)/dy = -1/y^2 overflows */
+        if (!c->act[j] || (x[j] != 0 && fabs(x[j]) < 1e-100))
+            continue;
+        edge_settled(c, 0, x, j, &s1, huge);
+        edge_nan(c, scalar ? "grad" : "vjp", j, g[j], s1, x, j);
+        if (rg)
+            edge_nan(c, "record-grad", j, rg[j], s1, x, j);
+        memset(e, 0, sizeof(double) * (size_t)T);
+        e[j] = 1;
+        run(c, u->jvp, x, e, NULL, y, od, NULL, NULL, NULL);
+        edge_nan(c, "jvp", j, scalar ? od[0] : dotp(c->ub, od, m, NULL), s1, x, j);
+        if (!u->hvp || c->r->status || !moderate)
+            continue;
+        edge_settled(c, 1, x, j, st, 0);
+        run(c, u->hvp, x, e, NULL, y, NULL, hv, NULL, NULL);
+        for (int i = 0; i < T && !c->r->status; i++)
+            if (c->act[i])
+                edge_nan(c, "hvp", i, hv[i], st[i], x, j);
+    }
+    free(g);
+    free(e);
+    free(y);
+    free(od);
+    free(hv);
+    free(st);
+    free(rg);
+}
+
+/* The edge points of one function: all zeros, then the random point
+ * with entries replaced by edge values or ties. */
+static void edge_unit(Ctx *c, uint64_t seed)
+{
+    static const double ev[] = {0, 1e-300, -1e-300, 1e-160, -1e-160, 1e150, -1e150};
+    uint64_t rng = seed ^ 0x6a09e667f3bcc909ULL;
+    double *x = xcalloc((size_t)c->total, sizeof *x);
+    edge_point(c, x, &rng);
+    for (int p = 0; p < 8 && !c->r->status; p++) {
+        /* zeros and ties, and one tiny or huge entry: two would make
+         * products that underflow or overflow in their own right */
+        for (int j = 0; j < c->total; j++) {
+            int k = (int)(pg_next(&rng) % 4);
+            x[j] = k == 0 ? 0 : k == 1 && j ? x[j - 1] : c->x[j];
+        }
+        x[pg_next(&rng) % (uint64_t)c->total] = ev[1 + pg_next(&rng) % 6];
+        edge_point(c, x, &rng);
+    }
+    free(x);
+}
+
 static void checks(const char *text, const DcOpts *o, DcResult *r)
 {
     TuLowered L;
@@ -804,6 +1029,8 @@ static void checks(const char *text, const DcOpts *o, DcResult *r)
     }
     for (int un = 0; un < nu && !r->status; un++)
         check_unit(&cs[un]);
+    for (int un = 0; un < nu && !r->status && o->edge; un++)
+        edge_unit(&cs[un], o->seed + (uint64_t)un);
     if (!r->status && o->compiled)
         compiled_checks(cs, nu, text, o, r);
     for (int un = 0; un < nu; un++) {
@@ -1193,6 +1420,7 @@ int dc_check_file(const char *text, const DcOpts *base, int loops_compile, DcRes
     o.seed = in ? strtoull(in + 1, NULL, 10) : 1;
     o.compiled = comment(text, "compiled") && (loops_compile || !strstr(text, "for "));
     o.workspace = comment(text, "workspace") != NULL;
+    o.edge = comment(text, "edge") != NULL;
     const char *tape = comment(text, "tape");
     o.small_tape = tape && !strncmp(tape, ": small", 7);
     const char *cc = comment(text, "cc");

@@ -31,6 +31,23 @@
  *   written).  Then dxc --real=float, and cc must compile that under the
  *   same flags and -Wdouble-promotion.
  *
+ *   edge checks (DcOpts.edge), after the others: at edge points (all
+ *   zeros; the random point with entries replaced by 0 or the entry
+ *   before it, a tie, and one by +-1e-300, +-1e-160 or +-1e150), where
+ *   every value the primal computes is finite, at most 1e200 and not
+ *   subnormal:
+ *     edge-nan  no entry of f_grad/f_vjp, of f_jvp along a coordinate
+ *               axis (not a tiny entry's), of f_hvp along one (at points with no tiny or
+ *               huge entry and a gradient of at most 1e100), or of the recorder's gradient is NaN where
+ *               central differences (of the primal, or of f_grad for
+ *               f_hvp) at three steps agree on a finite value and that
+ *               derivative is finite at the nearest of them (f_jvp not
+ *               NaN there too, and f_grad finite at the point, with a
+ *               huge entry): "derivatives never
+ *               invent a NaN".  An infinite entry there is allowed (IEEE:
+ *               sqrt'(0) = inf), and so is any value where the
+ *               differences do not settle.
+ *
  * A failure has a kind (`what`): one of the checks above, "rejected" (the
  * front end refused the program), "crash" (an internal error or a
  * signal, in process), "nonfinite" (a primal value is not finite: the
@@ -55,6 +72,7 @@ typedef struct {
     int workspace;         /* compiled with --workspace: also call every
                               f_ws on a workspace filled with NaNs */
     int small_tape;        /* differentiated as dxc --tape=small does */
+    int edge;              /* also the edge checks (see edge-nan above) */
 } DcOpts;
 
 typedef enum { DC_OK, DC_FAIL } DcStatus;
@@ -71,6 +89,8 @@ typedef struct {
                               entries off their differences by no more
                               than their rounding noise */
     int compiled;          /* 1 if the compiled checks ran */
+    long edge_points;      /* edge points tried, and those where f and */
+    long edge_clean;       /* every value it computes are finite */
 } DcResult;
 
 /* Every check on one program (in a child process). */

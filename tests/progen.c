@@ -42,7 +42,7 @@ double pg_uniform(uint64_t *s, double lo, double hi)
 
 PgOpts pg_defaults(void)
 {
-    PgOpts o = {4, 1, 20, 3};
+    PgOpts o = {4, 1, 20, 3, 0};
     return o;
 }
 
@@ -883,13 +883,56 @@ static E to_matrix(G *g, Shape s, int d)
     }
 }
 
+/* The text of a scalar leaf (a name, an element, a literal) to be read
+ * twice, or NULL. */
+static const char *twice(G *g)
+{
+    E v = scalar_leaf(g);
+    return v.n->nkid ? NULL : v.n->fmt;
+}
+
+/* Edge mode (PgOpts.edge): the guarded constructs "Derivatives never
+ * invent a NaN" is about, whose unguarded part has an infinite partial
+ * derivative (or an overflowing quotient) at the edge inputs the tester
+ * tries: 0, +-1e-300, +-1e-160, +-1e150, ties. */
+static E edge_expr(G *g, Shape s, int d)
+{
+    E a = gen(g, s, d - 1), u = leaf(g, s, 0), w = leaf(g, s, 0), r;
+    const char *t = twice(g);
+    switch (rn(g, 7)) {
+    case 0:
+        return mk(g, s, a.b * 1e12, "($ / max(sqrt(($) ^ 2 + ($) ^ 2), 1e-12))", 3, a.n, u.n, w.n);
+    case 1:
+        return mk(g, s, a.b * 1e6, "($ * min(1 / sqrt(($) ^ 2 + ($) ^ 2), 1e6))", 3, a.n, u.n, w.n);
+    case 2:
+        w = squash(g, w, 1);
+        return mk(g, s, fmax(a.b, 1) * fmax(a.b, 1), "pow(abs($), 1 + ($) ^ 2)", 2, a.n, w.n);
+    case 3:
+        if (t)
+            return mk(g, s, fmax(a.b, 10), fmt(g, "(if %s > 0 then %s(%s) else $)", t,
+                                              chance(g, 0.5) ? "sqrt" : "log", t), 1, a.n);
+        /* fall through */
+    case 4:
+        if (t)
+            return mk(g, s, a.b * 1e12, fmt(g, "($ / (if abs(%s) > 0 then %s else 1))", t, t), 1, a.n);
+        /* fall through */
+    case 5:
+        r = mk(g, s, sqrt(a.b), chance(g, 0.5) ? "sqrt(relu($))" : "relu(-sqrt(abs($)))", 1, a.n);
+        return r;
+    default:
+        return mk(g, s, fmax(a.b, u.b), chance(g, 0.5) ? "max($, $)" : "min($, $)", 2, a.n, u.n);
+    }
+}
+
 static E gen(G *g, Shape s, int d)
 {
     if (d <= 0 || g->size > 300 || chance(g, 0.15))
         return leaf(g, s, d);
     E r;
     int k = rn(g, 100);
-    if (k < 22)
+    if (g->o.edge && s.rank == 0 && k < 12)
+        r = edge_expr(g, s, d);
+    else if (k < 22)
         r = unary(g, s, d);
     else if (k < 44)
         r = binary(g, s, d);

@@ -61,6 +61,10 @@ typedef struct {
     int loops;       /* generate for loops */
     int max_inputs;  /* scalar inputs per function, at most */
     int depth;       /* expression depth */
+    int edge;        /* also guarded singular constructs for the edge
+                        inputs of the differential tester (0, tiny, huge,
+                        ties): max(sqrt(..), eps), pow(|x|, y), x / y with
+                        y maybe tiny, an if with sqrt or log untaken at 0 */
 } PgOpts;
 
 /* Defaults: 4 functions, loops, 20 inputs, depth 3. */

@@ -2,7 +2,8 @@
  * test_diff.c - the differential tester in `make check`: a
  * fixed-seed sample of random programs (tests/progen.c) through every
  * interpreter check and a few through compiled C (tests/diffcheck.c), the
- * regression programs of tests/regress/, and the pieces on their own: the
+ * regression programs of tests/regress/, a sample of the edge campaign
+ * (make fuzz-edge), and the pieces on their own: the
  * decision trace of the interpreter, the generator's determinism, the
  * reducer.  `make fuzz-diff` runs many more (tools/fuzz_diff.c).
  */
@@ -17,7 +18,7 @@
 #include "progen.h"
 #include "testutil.h"
 
-enum { SAMPLE = 1000, CHUNK = 100, COMPILED = 24 };
+enum { SAMPLE = 1000, CHUNK = 100, COMPILED = 24, EDGE_SAMPLE = 100 };
 static const uint64_t run_seed = 2024;
 
 static DcOpts opts(int compiled)
@@ -72,6 +73,33 @@ START_TEST(test_sample_compiled)
     DcOpts o = opts(1);
     int loops = dc_loops_compile(o.dxc, cc, o.workdir);
     sample(SAMPLE + _i, 1, loops, _i / 2 % 2, cc);
+    tu_cleanup();
+}
+END_TEST
+
+/* The edge campaign (make fuzz-edge) on a small sample: guarded singular
+ * constructs (PgOpts.edge) checked at edge inputs (DcOpts.edge): no
+ * derivative is NaN where the function is finite and differentiable. */
+START_TEST(test_sample_edge)
+{
+    tu_tmpdir();
+    PgOpts po = pg_defaults();
+    po.edge = 1;
+    for (long i = _i * CHUNK; i < (_i + 1) * CHUNK; i++) {
+        uint64_t ps = dc_program_seed(run_seed + 1, i);
+        PgProg p = pg_generate(ps, &po);
+        char *text = pg_print(p.root);
+        DcOpts o = opts(0);
+        o.seed = dc_input_seed(ps);
+        o.small_tape = dc_small_tape(ps);
+        o.edge = 1;
+        DcResult r = dc_check(text, &o);
+        ck_assert_msg(r.status == DC_OK, "edge program %ld (seed %llu, fuzz_diff --edge -p %llu): %s: %s\n%s", i,
+                      (unsigned long long)ps, (unsigned long long)ps, r.what, r.msg, text);
+        ck_assert_int_gt(r.edge_clean, 0);
+        free(text);
+        pg_free(&p);
+    }
     tu_cleanup();
 }
 END_TEST
@@ -262,6 +290,7 @@ Suite *suite_diff(void)
     tcase_add_test(tc, test_reduce);
     tcase_add_loop_test(tc, test_sample_interp, 0, SAMPLE / CHUNK);
     tcase_add_loop_test(tc, test_sample_compiled, 0, COMPILED);
+    tcase_add_loop_test(tc, test_sample_edge, 0, EDGE_SAMPLE / CHUNK);
     tcase_add_test(tc, test_regress);
     tcase_set_timeout(tc, 300);
     suite_add_tcase(s, tc);

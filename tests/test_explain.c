@@ -44,7 +44,7 @@ START_TEST(test_explain_seeds)
                                "dy/d(x * w + b) = ((x * w + b) > 0 ? 1 : 0) */\n");
     says("examples/neuron.dx",
          "    *w_bar = t2 * x;  /* line 2: d(x * w)/dw = x, so w_bar += adj(x * w) * x */\n");
-    says("examples/neuron.dx", "    double t2 = y_bar * drelu;  /* line 2: y = relu(x * w + b); dy/d(x * w + b) = "
+    says("examples/neuron.dx", "    double t2 = dx_mulz(y_bar, drelu);  /* line 2: y = relu(x * w + b); dy/d(x * w + b) = "
                                "((x * w + b) > 0 ? 1 : 0), so adj(x * w + b) += y_bar * ((x * w + b) > 0 ? 1 : 0) */\n");
     /* a copy of t2: the step that makes b's adjoint */
     says("examples/neuron.dx", "    *b_bar = t2;  /* line 2: d(x * w + b)/db = 1, so b_bar += adj(x * w + b) */\n");

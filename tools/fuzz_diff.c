@@ -2,7 +2,7 @@
  * fuzz_diff.c - the differential tester, standalone (`make fuzz-diff`).
  *
  *   fuzz_diff [-n N] [-s SEED] [-c CC_RUNS] [-j JOBS] [--dxc PATH]
- *             [--cc CC] [--regress DIR] [--no-save] [-v] [FILE.dx ...]
+ *             [--cc CC] [--regress DIR] [--no-save] [--edge] [-v] [FILE.dx ...]
  *   fuzz_diff -p PROGRAM_SEED [--compiled [--workspace]] [--print]   one program
  *   fuzz_diff -n N -s SEED --print                     the programs, unchecked
  *
@@ -15,6 +15,10 @@
  * saying what failed (once per kind of failure and run; not when a file
  * of DIR already records the same failure).  With files, checks those
  * instead.  Prints a summary: programs, checks, skips, failures, time.
+ * --edge: the programs also have the guarded singular constructs
+ * (PgOpts.edge) and are checked at edge inputs too (DcOpts.edge: no
+ * derivative is NaN where the function is finite and differentiable);
+ * the summary counts the edge points.
  * Exits 1 if anything failed.
  *
  * DX_DIFF_CFLAGS in the environment adds flags to the compiles of the
@@ -42,6 +46,7 @@
 
 typedef struct {
     long programs, compiled, checks, skips, unstable, noisy, failures, saved;
+    long edge_points, edge_clean;
 } Stats;
 
 typedef struct {
@@ -51,6 +56,7 @@ typedef struct {
     uint64_t one_seed;     /* -p: just this program */
     int one_compiled, one_workspace, print_only;
     const char *dxc, *cc, *regress;
+    int edge;              /* --edge: edge constructs and edge checks */
 } Conf;
 
 static double now(void)
@@ -113,6 +119,8 @@ static void save(FILE *rep, const Conf *cf, const char *text, const DcResult *r,
         fprintf(f, "# inputs: %llu\n", (unsigned long long)iseed);
         if (dc_small_tape(pseed))
             fprintf(f, "# tape: small\n");
+        if (cf->edge)
+            fprintf(f, "# edge\n");
         if (compiled)
             fprintf(f, "# compiled\n# cc: %s\n%s", cc, workspace ? "# workspace\n" : "");
         fprintf(f, "# (the bug is open: delete the next line once it is fixed)\n# open\n");
@@ -130,9 +138,11 @@ static void one(const Conf *cf, const DcOpts *base, Stats *st, uint64_t pseed, i
     PgOpts po = pg_defaults();
     if (compiled && !cf->loops_compile)
         po.loops = 0;
+    po.edge = cf->edge;
     PgProg p = pg_generate(pseed, &po);
     char *text = pg_print(p.root);
     DcOpts o = *base;
+    o.edge = cf->edge;
     o.compiled = compiled;
     o.seed = dc_input_seed(pseed);
     o.small_tape = dc_small_tape(pseed);
@@ -149,6 +159,8 @@ static void one(const Conf *cf, const DcOpts *base, Stats *st, uint64_t pseed, i
     st->skips += r.skips;
     st->unstable += r.unstable;
     st->noisy += r.noisy;
+    st->edge_points += r.edge_points;
+    st->edge_clean += r.edge_clean;
     if (cf->verbose)
         fprintf(rep, "program %llu: %s (%ld checks, %ld skips)\n", (unsigned long long)pseed,
                r.status ? r.what : "ok", r.checks, r.skips);
@@ -192,7 +204,7 @@ static void one(const Conf *cf, const DcOpts *base, Stats *st, uint64_t pseed, i
 static int usage(void)
 {
     fprintf(stderr, "usage: fuzz_diff [-n N] [-s SEED] [-c CC_RUNS] [-j JOBS] [--dxc PATH] [--cc CC] "
-                    "[--regress DIR] [--no-save] [-v] [FILE.dx ...]\n"
+                    "[--regress DIR] [--no-save] [--edge] [-v] [FILE.dx ...]\n"
                     "       fuzz_diff -p PROGRAM_SEED [--compiled [--workspace]] [--print] [--dxc PATH] "
                     "[--regress DIR]\n");
     return 2;
@@ -222,7 +234,7 @@ static int files(const Conf *cf, const DcOpts *base, char **argv, int argc)
 
 int main(int argc, char **argv)
 {
-    Conf cf = {1000, 100, 1, 1, 1, 0, 0, 0, 0, 0, 0, NULL, "gcc", NULL};
+    Conf cf = {1000, 100, 1, 1, 1, 0, 0, 0, 0, 0, 0, NULL, "gcc", NULL, 0};
     int i;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -253,6 +265,8 @@ int main(int argc, char **argv)
             cf.print_only = 1;
         else if (!strcmp(a, "-v"))
             cf.verbose = 1;
+        else if (!strcmp(a, "--edge"))
+            cf.edge = 1;
         else if (a[0] == '-')
             return usage();
         else
@@ -303,6 +317,7 @@ int main(int argc, char **argv)
             PgOpts po = pg_defaults();
             if (cf.one_compiled && !cf.loops_compile)
                 po.loops = 0;
+            po.edge = cf.edge;
             PgProg p = pg_generate(cf.one_seed, &po);
             char *t = pg_print(p.root);
             fputs(t, stdout);
@@ -328,6 +343,7 @@ int main(int argc, char **argv)
             PgOpts po = pg_defaults();
             if (compiled && !cf.loops_compile)
                 po.loops = 0;
+            po.edge = cf.edge;
             uint64_t ps = dc_program_seed(cf.seed, k);
             PgProg p = pg_generate(ps, &po);
             char *t = pg_print(p.root);
@@ -391,12 +407,17 @@ int main(int argc, char **argv)
         all.noisy += st.noisy;
         all.failures += st.failures;
         all.saved += st.saved;
+        all.edge_points += st.edge_points;
+        all.edge_clean += st.edge_clean;
     }
     printf("\nfuzz_diff summary: %ld programs (%ld also compiled), %ld checks, %ld skipped (a branch "
            "crossed), %ld skipped (ill-conditioned differences), %ld held only to their rounding noise, "
            "%ld failures, %ld saved, %.1f s\n",
            all.programs, all.compiled, all.checks, all.skips, all.unstable, all.noisy, all.failures, all.saved,
            now() - t0);
+    if (cf.edge)
+        printf("edge points: %ld tried, %ld where f and every value it computes are finite\n", all.edge_points,
+               all.edge_clean);
     free(pipes);
     free(pids);
     tu_cleanup();
