@@ -14,6 +14,7 @@ typedef enum {
     AK_STATIC, /* [... for i in 0..N]: integer constants only */
     AK_LOOP,   /* for i in 0..N { ... }: likewise */
     AK_DIM,    /* w[N]: integer constants only */
+    AK_WHILE,  /* while c max N { ... }: likewise */
 } AffKind;
 /* e as an affine form of the index variables in scope, or 0 after an
  * error at the offending part of e. */
