@@ -145,6 +145,18 @@ static void pr(Str *s, const Ast *x)
         pr_block(s, &x->body);
         break;
     case AST_RETURN: put(s, "return "); pr(s, x->a); break;
+    case AST_WHILE:
+        put(s, "while ");
+        pr(s, x->cond);
+        if (x->a) {
+            put(s, " %s ", x->name);
+            pr(s, x->a);
+        }
+        put(s, " ");
+        pr_block(s, &x->body);
+        break;
+    case AST_BREAK: put(s, "break"); break;
+    case AST_CONTINUE: put(s, "continue"); break;
     case AST_GEN:
         put(s, "%s in ", x->name);
         pr(s, x->a);
@@ -350,6 +362,10 @@ static const struct {
      "fn f(x) { return x }\nfn g(x) = f(x)\nconst c = 1"},
     {"\n# lead\nconst a = 1 # trailing\n\n;;fn f(x) = x;\n# end", "const a = 1\nfn f(x) = x"},
     {"fn f(x) = x\r\nfn g(x) = x\r\n", "fn f(x) = x\nfn g(x) = x"},
+    {"fn f(x) {\n  while x > max(1, 2) max N + 1 { x = x - 1; if x < 3 { break } }\n  return x\n}",
+     "fn f(x) { while (x > max(1, 2)) max (N + 1) { x = (x - 1); if (x < 3) { break } }; return x }"},
+    {"fn f(x) { for i in 0..3 { if x > 1 { continue }; x = x + 1 }; while x > 0 { }; return x }",
+     "fn f(x) { for i in 0..3 { if (x > 1) { continue }; x = (x + 1) }; while (x > 0) { }; return x }"},
 };
 
 START_TEST(test_files)
