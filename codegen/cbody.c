@@ -1433,6 +1433,15 @@ static void emit_for(Cg *c, const Region *r, int at)
     else
         cg_puts(&c->body, back ? "  /* backwards */\n" : "\n");
     enter_block(c);
+    int flag = cg_exit_flag(c, id);
+    if (flag >= 0) {
+        begin_stmt(c, in->line);
+        cg_puts(&c->body, "if (");
+        expr(c, &c->body, ir_carry(f, id, flag), P_EQ);
+        cg_puts(&c->body, " == ");
+        zero(c, &c->body);
+        cg_puts(&c->body, ") break;  /* stopped: the iterations left change nothing */\n");
+    }
     emit_region(c, in->reg[0]);
     emit_updates(c, id);
     close_for(c, 1);

@@ -420,3 +420,71 @@ void cg_share_carries(Cg *c)
                 share_next(c, c->order.p[k], j);
 }
 
+
+/* ---------------- leaving a loop early ---------------- */
+
+/* Does region r (but not the region skip) hold an instruction with an
+ * effect (an accumulation into a buffer)? */
+static int has_effects(const Fn *f, const Region *r, const Region *skip)
+{
+    if (!r || r == skip)
+        return 0;
+    for (int i = 0; i < r->ids.n; i++) {
+        const Inst *x = &f->v.p[r->ids.p[i]];
+        if (x->op == OP_ACC || x->op == OP_LOOP || x->op == OP_ZEROS)
+            return 1;
+        for (int k = 0; k < 2; k++)
+            if (cg_is_loop(x) || x->op == OP_IF ? has_effects(f, x->reg[k], skip) : 0)
+                return 1;
+    }
+    return 0;
+}
+
+/* The carried flag k such that the IF fi of FOR id's body runs on
+ * `carry k != 0` (maybe `and` more), or -1. */
+static int flag_of(const Cg *c, Ref id, Ref fi)
+{
+    const Fn *f = c->f;
+    const Inst *cond = &f->v.p[cg_resolve(c, f->v.p[fi].arg[0])];
+    if (cond->op == OP_AND)
+        cond = &f->v.p[cg_resolve(c, cond->arg[0])];
+    if (cond->op != OP_NE)
+        return -1;
+    Ref a = cg_resolve(c, cond->arg[0]), z = cg_resolve(c, cond->arg[1]);
+    const Inst *x = &f->v.p[a], *zero = &f->v.p[z];
+    if (x->op != OP_CARRY || zero->op != OP_CONST || zero->num != 0 || ir_carry(f, id, x->n) != a)
+        return -1;
+    return x->n;
+}
+
+/* A while loop's body is one IF on its flag whose else branch keeps every
+ * carried value and sets the flag to 0 (lower_loop.c): once the flag is
+ * 0, no iteration changes anything, and where no backward pass reads the
+ * later iterations' tapes (f and f_jvp) the loop may stop there. */
+int cg_exit_flag(const Cg *c, Ref id)
+{
+    const Fn *f = c->f;
+    const Inst *in = &f->v.p[id];
+    if ((f->kind != FN_PRIMAL && f->kind != FN_JVP) || (in->flags & IF_BACKWARDS))
+        return -1;
+    const Region *b = in->reg[0];
+    for (int i = 0; i < b->ids.n; i++) {
+        Ref fi = b->ids.p[i];
+        int k = f->v.p[fi].op == OP_IF ? flag_of(c, id, fi) : -1;
+        if (k < 0 || has_effects(f, b, f->v.p[fi].reg[0]))
+            continue;
+        int ok = 1;
+        for (int j = 0; j < in->nix && ok; j++) {
+            Ref y = cg_resolve(c, b->yield.p[j]), cy = ir_carry(f, id, j);
+            if (y == cy)
+                continue;
+            const Inst *r = &f->v.p[y];
+            Ref e = r->op == OP_RESULT && r->arg[0] == fi
+                        ? cg_resolve(c, f->v.p[fi].reg[1]->yield.p[r->n]) : NOREF;
+            ok = e != NOREF && (e == cy || (j == k && f->v.p[e].op == OP_CONST && f->v.p[e].num == 0));
+        }
+        if (ok)
+            return k;
+    }
+    return -1;
+}

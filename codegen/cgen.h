@@ -158,6 +158,9 @@ void cg_signature(Cg *c, const Fn *f, const char *name, const char *extra, Str *
 void cg_share_carries(Cg *c);
 /* The source name of carried variable j of FOR id (x, x_dot), or NULL. */
 const char *cg_carried_name(const Cg *c, Ref id, int j);
+/* The carried flag of a while loop (or of a for loop holding a break)
+ * after which FOR id may stop early, in f and f_jvp: its index, or -1. */
+int cg_exit_flag(const Cg *c, Ref id);
 /* A tape: values the forward pass records for the backward pass, a for
  * loop's (a ZEROS buffer, one row per iteration, line: the loop's) or a
  * comprehension's (the array of a GEN). */
