@@ -943,6 +943,23 @@ static PgNode *with_jump(G *g, PgNode *blk)
     return b;
 }
 
+/* blk with, at a random place and at times, `if COND { break }` (or
+ * continue), so that loops often stop early or skip the rest of an
+ * iteration. */
+static PgNode *jump_if(G *g, PgNode *blk)
+{
+    if (!chance(g, 0.35))
+        return blk;
+    PgNode *st = node(g, PG_STMT, "if $ $", 2);
+    st->kid[0] = cond(g, 1);
+    st->kid[1] = with_jump(g, node(g, PG_BLOCK, NULL, 0));
+    PgNode *b = node(g, PG_BLOCK, NULL, blk->nkid + 1);
+    int at = rn(g, blk->nkid + 1);
+    for (int i = 0, k = 0; i <= blk->nkid; i++)
+        b->kid[i] = i == at ? st : blk->kid[k++];
+    return b;
+}
+
 /* while COND max N { ... }: half the time a scalar from outside counts
  * up to a literal by data-dependent steps, so that the loop stops after
  * a number of iterations that depends on the inputs; otherwise any
@@ -976,6 +993,7 @@ static PgNode *while_loop(G *g)
         st->kid[0] = cond(g, 1);
         st->kid[2] = block(g, between(g, 1, 3), 1);
     }
+    st->kid[2] = jump_if(g, st->kid[2]);
     g->loop--;
     return st;
 }
@@ -1022,7 +1040,7 @@ static PgNode *stmt(G *g)
         hi->num_min = lo;
         st->kid[0] = hi;
         g->loop++;
-        st->kid[1] = block(g, between(g, 1, 3), 1);
+        st->kid[1] = jump_if(g, block(g, between(g, 1, 3), 1));
         g->loop--;
         g->niv--;
         return st;
