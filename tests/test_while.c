@@ -426,6 +426,16 @@ START_TEST(test_dxc_options)
         free(out);
     }
     free(path);
+    /* break and continue in the views */
+    ck_assert_int_eq(tu_write(tu_path("progs.dx"), progs_dx, (size_t)-1), 0);
+    static const char *const views[] = {"", "--emit=json", "--emit=dot", "--emit=html"};
+    for (size_t i = 0; i < sizeof views / sizeof views[0]; i++) {
+        out = cr_dxc_ok(tu_printf("progs.dx --only=both --at a=0.3 --at b=0.9 %s", views[i]));
+        ck_assert_msg(strlen(out) > 0, "%s prints nothing", views[i]);
+        if (!*views[i])
+            ck_assert_msg(strstr(out, "both(a = 0.3, b = 0.9) = 31.0508"), "%s", out);
+        free(out);
+    }
 }
 END_TEST
 
