@@ -486,9 +486,10 @@ void lw_branches(Lower *L, Loc loc, Ref c, const AstList *const arm[2], int else
             v[k] = x ? *x : (Change){s, slot->val, shape_of(slot), slot->state};
         }
         for (int k = 0; k < 2; k++) /* a path that left the iteration needs no value */
-            if (jumped[k] && v[k].state != DEF && v[1 - k].state == DEF)
-                v[k].val = lw_jumped_value(L, nif, k, lw_type_of(L, v[1 - k].val)),
+            if (jumped[k] && v[k].state != DEF && v[1 - k].state == DEF) {
+                v[k].val = lw_jumped_value(L, nif, k, lw_type_of(L, v[1 - k].val));
                 v[k].state = DEF;
+            }
         if (v[0].state == DEF && v[1].state == DEF) {
             Type t = lw_type_of(L, v[0].val);
             int err = lw_is_bad(L, v[0].val) || lw_is_bad(L, v[1].val);
@@ -536,7 +537,8 @@ static void assigned_names(Lower *L, const AstList *body, NameVec *out)
  * defined before the loop are carried: inside, each is a CARRY (its value
  * at the start of an iteration), the body yields its value at the end,
  * and after the loop it is the FOR's RESULT.  Variables first assigned in
- * the body stay local to it. */
+ * the body stay local to it.  A while loop is a FOR over 0..N, and a loop
+ * holding break or continue carries flags besides (lower_loop.c). */
 static void lower_for(Lower *L, const Ast *st)
 {
     const Ast *g = st->kind == AST_FOR ? st->gens.p[0] : NULL; /* NULL: a while loop */
