@@ -13,7 +13,8 @@
  *
  * Each file calls only those listed after it, except that lower.c and
  * lower_array.c call each other (an array expression holds scalar ones
- * and the other way round).  This header declares the first two; index.h
+ * and the other way round), and so do lower.c and lower_loop.c (a loop
+ * body holds statements).  This header declares the first two; index.h
  * and lower_state.h, which it includes, the others.
  *
  * Shapes are static: every value's shape is its IR Type, so lowering
