@@ -516,6 +516,7 @@ static void alloc_tables(Cg *c)
     c->read = arena_alloc(A, n);
     c->carried = arena_alloc(A, n);
     c->hint = arena_alloc(A, sizeof(char *) * n);
+    c->stop_n = arena_alloc(A, sizeof(char *) * n);
     c->last_read = arena_alloc(A, sizeof(int) * n);
     c->order.n = 0;
     c->off = arena_alloc(A, sizeof(long long) * n);

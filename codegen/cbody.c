@@ -1591,6 +1591,41 @@ static const char *seed_note(Cg *c, Ref carry, Ref init)
                                                      "and d%s/d%s = 1", out->name, out->name, out->name));
 }
 
+/* `int ran = hi;` before a loop that may stop early, whose backward loop
+ * rev then starts from its last iteration: the variable's name. */
+static const char *stop_count(Cg *c, Ref rev, int line, long long hi)
+{
+    const char *n = c->stop_n[rev] = cg_unique(c, &c->locals, "ran");
+    begin_stmt(c, line);
+    cg_putf(&c->body, "int %s = %lld;  /* iterations run, for the backward pass */\n", n, hi);
+    return n;
+}
+
+/* if (running == 0) break;, first recording the iterations run in ran
+ * (or NULL). */
+static void emit_exit(Cg *c, Ref flag, int line, const char *ran, const char *iv)
+{
+    begin_stmt(c, line);
+    cg_puts(&c->body, "if (");
+    expr(c, &c->body, flag, P_EQ);
+    cg_puts(&c->body, " == ");
+    zero(c, &c->body);
+    if (ran)
+        cg_putf(&c->body, ") {  /* stopped: the iterations left change nothing */\n");
+    else
+        cg_puts(&c->body, ") break;  /* stopped: the iterations left change nothing */\n");
+    if (!ran)
+        return;
+    c->indent++;
+    begin_stmt(c, line);
+    cg_putf(&c->body, "%s = %s;\n", ran, iv);
+    begin_stmt(c, line);
+    cg_puts(&c->body, "break;\n");
+    c->indent--;
+    begin_stmt(c, line);
+    cg_puts(&c->body, "}\n");
+}
+
 /* for (int i = lo; i < hi; i++) { body; updates }, backwards from hi - 1
  * for k = 1, after the carried variables take their initial values. */
 static void emit_for(Cg *c, const Region *r, int at)
@@ -1626,10 +1661,14 @@ static void emit_for(Cg *c, const Region *r, int at)
         BUG("cgen: a for loop with bounds that are not constants");
     long long lo = in->ix[0].c, hi = in->ix[1].c;
     int back = (in->flags & IF_BACKWARDS) != 0;
-    Ref ivr = ir_ivar(f, id, 0);
+    Ref rev, ivr = ir_ivar(f, id, 0);
+    int flag = cg_exit_flag(c, id, &rev);
+    const char *ran = rev != NOREF ? stop_count(c, rev, in->line, hi) : NULL;
     const char *iv = c->cname[ivr] = open_index(c, f->v.p[ivr].name);
     begin_stmt(c, in->line);
-    if (back)
+    if (back && c->stop_n[id])
+        cg_putf(&c->body, "for (int %s = %s - 1; %s >= %lld; %s--) {", iv, c->stop_n[id], iv, lo, iv);
+    else if (back)
         cg_putf(&c->body, "for (%s %s = %lld; %s >= %lld; %s--) {",
              lo == INT_MIN || hi - 1 < INT_MIN ? "long long" : "int", iv, hi - 1, iv, lo, iv);
     else
@@ -1640,6 +1679,8 @@ static void emit_for(Cg *c, const Region *r, int at)
     else
         cg_puts(&c->body, back ? "  /* backwards */\n" : "\n");
     enter_block(c);
+    if (flag >= 0)
+        emit_exit(c, ir_carry(f, id, flag), in->line, ran, iv);
     emit_region(c, in->reg[0]);
     emit_updates(c, id);
     close_for(c, 1);

@@ -420,3 +420,144 @@ void cg_share_carries(Cg *c)
                 share_next(c, c->order.p[k], j);
 }
 
+
+/* ---------------- leaving a loop early ---------------- */
+
+enum { MAX_STOP_TAPES = 64 };
+
+typedef struct {
+    Ref t[MAX_STOP_TAPES]; /* tape buffers the loop writes */
+    int n;
+    int tapes_ok;          /* 0: any effect disqualifies (f, f_jvp) */
+} Tapes;
+
+/* Whether region r allows leaving early: outside the region `then` (the
+ * branch that runs while the loop goes on) it has no effect, except, with
+ * tapes_ok, stores into tapes, collected with those of `then` in tp. */
+static int effects_ok(const Fn *f, const Region *r, const Region *then, int in_then, Tapes *tp)
+{
+    if (!r)
+        return 1;
+    in_then |= r == then;
+    for (int i = 0; i < r->ids.n; i++) {
+        const Inst *x = &f->v.p[r->ids.p[i]];
+        int tape = x->op == OP_ACC && tp->tapes_ok && cg_is_tape(&f->v.p[x->arg[0]]);
+        if (tape) {
+            int seen = 0;
+            for (int k = 0; k < tp->n; k++)
+                seen |= tp->t[k] == x->arg[0];
+            if (!seen && tp->n == MAX_STOP_TAPES)
+                return 0;
+            if (!seen)
+                tp->t[tp->n++] = x->arg[0];
+        } else if (!in_then && (x->op == OP_ACC || x->op == OP_LOOP || x->op == OP_ZEROS)) {
+            return 0;
+        }
+        for (int k = 0; k < 2; k++)
+            if ((cg_is_loop(x) || x->op == OP_IF) && !effects_ok(f, x->reg[k], then, in_then, tp))
+                return 0;
+    }
+    return 1;
+}
+
+/* The carried flag k such that the IF fi of FOR id's body runs on
+ * `carry k != 0` (maybe `and` more), or -1. */
+static int flag_of(const Cg *c, Ref id, Ref fi)
+{
+    const Fn *f = c->f;
+    const Inst *cond = &f->v.p[cg_resolve(c, f->v.p[fi].arg[0])];
+    if (cond->op == OP_AND)
+        cond = &f->v.p[cg_resolve(c, cond->arg[0])];
+    if (cond->op != OP_NE)
+        return -1;
+    Ref a = cg_resolve(c, cond->arg[0]), z = cg_resolve(c, cond->arg[1]);
+    const Inst *x = &f->v.p[a], *zero = &f->v.p[z];
+    if (x->op != OP_CARRY || zero->op != OP_CONST || zero->num != 0 || ir_carry(f, id, x->n) != a)
+        return -1;
+    return x->n;
+}
+
+/* The nearest FOR around instruction u, or NOREF. */
+static Ref loop_around(const Fn *f, Ref u)
+{
+    for (const Region *r = f->v.p[u].parent; r && r->owner != NOREF; r = f->v.p[r->owner].parent)
+        if (f->v.p[r->owner].op == OP_FOR)
+            return r->owner;
+    return NOREF;
+}
+
+static int is_tape_of(const Tapes *tp, Ref v)
+{
+    for (int k = 0; k < tp->n; k++)
+        if (tp->t[k] == v)
+            return 1;
+    return 0;
+}
+
+/* The backward loop that reads FOR id's tapes, when it alone reads them
+ * (the rows of the iterations after the stop are then read nowhere else)
+ * and both loops stand in the function's body; else NOREF. */
+static Ref reverse_of(const Cg *c, Ref id, const Tapes *tp)
+{
+    const Fn *f = c->f;
+    Ref R = NOREF;
+    for (int i = 0; i < c->order.n; i++) {
+        Ref u = c->order.p[i];
+        const Inst *x = &f->v.p[u];
+        for (int k = 0; k < op_info[x->op].nargs; k++) {
+            if (!is_tape_of(tp, x->arg[k]) || (x->op == OP_ACC && k == 0 && loop_around(f, u) == id))
+                continue;
+            Ref r = x->op == OP_IDX && k == 0 ? loop_around(f, u) : NOREF;
+            if (r == NOREF || (R != NOREF && r != R))
+                return NOREF;
+            R = r;
+        }
+        if (x->op == OP_LIT || x->op == OP_FOR)
+            for (int k = 0; k < x->nix; k++)
+                if (is_tape_of(tp, x->list[k]))
+                    return NOREF;
+    }
+    const Inst *in = &f->v.p[id], *rv = R != NOREF ? &f->v.p[R] : NULL;
+    if (!rv || !(rv->flags & IF_BACKWARDS) || rv->parent != f->body || in->parent != f->body ||
+        rv->ix[0].c != in->ix[0].c || rv->ix[1].c != in->ix[1].c)
+        return NOREF;
+    return R;
+}
+
+/* A while loop's body is one IF on its flag whose else branch keeps every
+ * carried value and sets the flag to 0 (lower_loop.c): once the flag is
+ * 0, no iteration changes anything, and the loop may stop there.  In f
+ * and f_jvp nothing else needs checking; in a gradient the loop's tapes
+ * must be read by one backward loop alone (*rev), which then starts from
+ * the last iteration that ran. */
+int cg_exit_flag(const Cg *c, Ref id, Ref *rev)
+{
+    const Fn *f = c->f;
+    const Inst *in = &f->v.p[id];
+    *rev = NOREF;
+    if (in->flags & IF_BACKWARDS)
+        return -1;
+    const Region *b = in->reg[0];
+    for (int i = 0; i < b->ids.n; i++) {
+        Ref fi = b->ids.p[i];
+        int k = f->v.p[fi].op == OP_IF ? flag_of(c, id, fi) : -1;
+        Tapes tp = {.n = 0, .tapes_ok = f->kind != FN_PRIMAL && f->kind != FN_JVP};
+        if (k < 0 || !effects_ok(f, b, f->v.p[fi].reg[0], 0, &tp))
+            continue;
+        int ok = 1;
+        for (int j = 0; j < in->nix && ok; j++) {
+            Ref y = cg_resolve(c, b->yield.p[j]), cy = ir_carry(f, id, j);
+            if (y == cy)
+                continue;
+            const Inst *r = &f->v.p[y];
+            Ref e = r->op == OP_RESULT && r->arg[0] == fi
+                        ? cg_resolve(c, f->v.p[fi].reg[1]->yield.p[r->n]) : NOREF;
+            ok = e != NOREF && (e == cy || (j == k && f->v.p[e].op == OP_CONST && f->v.p[e].num == 0));
+        }
+        if (ok && tp.tapes_ok && tp.n)
+            *rev = reverse_of(c, id, &tp);
+        if (ok && (!tp.tapes_ok || *rev != NOREF))
+            return k;
+    }
+    return -1;
+}

@@ -124,6 +124,8 @@ typedef struct {
     long long *off;            /* local array: its offset in the workspace */
     long long frame;           /* elements of all local arrays */
     int *acc_start, *acc_pos;  /* each buffer's ACC positions, in order */
+    const char **stop_n;       /* a backward FOR: the variable holding the
+                                  iterations its forward loop ran (cg_exit_flag) */
     /* ---- while writing the body (cg_body) ---- */
     Str body;
     int indent;
@@ -161,6 +163,10 @@ void cg_signature(Cg *c, const Fn *f, const char *name, const char *extra, Str *
 void cg_share_carries(Cg *c);
 /* The source name of carried variable j of FOR id (x, x_dot), or NULL. */
 const char *cg_carried_name(const Cg *c, Ref id, int j);
+/* The carried flag of a while loop (or of a for loop holding a break)
+ * once FOR id may stop early: its index, or -1.  In a gradient, *rev is
+ * the backward loop that then starts from the last iteration that ran. */
+int cg_exit_flag(const Cg *c, Ref id, Ref *rev);
 /* A tape: values the forward pass records for the backward pass, a for
  * loop's (a ZEROS buffer, one row per iteration, line: the loop's) or a
  * comprehension's (the array of a GEN). */

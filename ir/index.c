@@ -201,6 +201,7 @@ static const char *const aff_what[] = {
     [AK_DIM] = "a dimension must be an integer constant expression",
     [AK_VALUE] = "'%' and '//' are integer operators: their operands must be integer "
                  "expressions of index variables and integer constants",
+    [AK_WHILE] = "the bound of a while loop (max N) must be an integer constant expression",
 };
 
 static int aff_err(Lower *L, Loc loc, AffKind kind, const char *why)
@@ -302,7 +303,7 @@ static int name_lin(Lower *L, const Ast *e, AffKind kind, Lin *out)
 {
     const IndexVar *iv = lw_index_find(L, e->name);
     if (iv) {
-        if (kind == AK_STATIC || kind == AK_LOOP || kind == AK_DIM)
+        if (kind == AK_STATIC || kind == AK_LOOP || kind == AK_DIM || kind == AK_WHILE)
             return aff_err(L, e->loc, kind,
                            arena_printf(L->a, "'%s' is an index variable",
                                         diag_name(L->a, e->name)));

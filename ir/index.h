@@ -15,6 +15,7 @@ typedef enum {
     AK_LOOP,   /* for i in 0..N { ... }: likewise */
     AK_DIM,    /* w[N]: integer constants only */
     AK_VALUE,  /* i % 3 used as a real value: like AK_INDEX */
+    AK_WHILE,  /* while c max N { ... }: likewise */
 } AffKind;
 /* e as an affine form of the index variables in scope, or 0 after an
  * error at the offending part of e. */

@@ -33,7 +33,6 @@
 
 /* ---- expressions ---- */
 
-static Ref lower_cond(Lower *L, const Ast *e);
 static Ref lower_body(Lower *L, const Ast *fn);
 
 typedef struct {
@@ -325,7 +324,7 @@ static Ref compared(Lower *L, const Ast *e)
     return lw_bad(L, e->loc);
 }
 
-static Ref lower_cond(Lower *L, const Ast *e)
+Ref lower_cond(Lower *L, const Ast *e)
 {
     static const Op cmp[] = {[CMP_LT] = OP_LT, [CMP_LE] = OP_LE, [CMP_GT] = OP_GT,
                              [CMP_GE] = OP_GE, [CMP_EQ] = OP_EQ, [CMP_NE] = OP_NE};
@@ -350,8 +349,6 @@ static Ref lower_cond(Lower *L, const Ast *e)
 }
 
 /* ---- statements ---- */
-
-static void lower_stmts(Lower *L, const AstList *body, int top);
 
 /* A name that a variable may take (assignments and parameters). */
 int lw_check_name(Lower *L, const char *name, Loc loc, const char *what)
@@ -451,21 +448,32 @@ static const Change *find_change(const Change *c, int n, int slot)
 static void lower_if(Lower *L, const Ast *st)
 {
     Ref c = lower_cond(L, st->cond);
+    const AstList *arm[2] = {&st->body, &st->els};
+    lw_branches(L, st->loc, c, arm, 0);
+}
+
+void lw_branches(Lower *L, Loc loc, Ref c, const AstList *const arm[2], int else_jumped)
+{
     Fn *f = L->f;
-    Ref nif = lw_put(L, st->loc, OP_IF, ty_scalar(), c, NOREF);
+    Ref nif = lw_put(L, loc, OP_IF, ty_scalar(), c, NOREF);
     Region *saved = L->r;
     int mark = L->env->log.n;
     ChangeVec ch[2] = {{0}};
     IntVec order = {0};
-    const AstList *arm[2] = {&st->body, &st->els};
+    int jumped[2] = {0, else_jumped};
     for (int s = 0; s < 2; s++) {
         Region *r = ir_region_new(f, nif, s);
         f->v.p[nif].reg[s] = r;
         L->r = r;
-        lower_stmts(L, arm[s], 0);
+        if (L->loop)
+            L->loop->jumped = 0;
+        lw_stmts(L, arm[s], 0);
+        jumped[s] |= L->loop && L->loop->jumped;
         collect(L, mark, &ch[s], &order);
         lw_env_undo(L->env, mark);
     }
+    if (L->loop)
+        L->loop->jumped = jumped[0] && jumped[1];
     L->r = saved;
     int nres = 0;
     unsigned stamp = ++L->stamp;
@@ -480,30 +488,33 @@ static void lower_if(Lower *L, const Ast *st)
             const Change *x = find_change(ch[k].p, ch[k].n, s);
             v[k] = x ? *x : (Change){s, slot->val, shape_of(slot), slot->state};
         }
+        for (int k = 0; k < 2; k++) /* a path that left the iteration needs no value */
+            if (jumped[k] && v[k].state != DEF && v[1 - k].state == DEF) {
+                v[k].val = lw_jumped_value(L, nif, k, lw_type_of(L, v[1 - k].val));
+                v[k].state = DEF;
+            }
         if (v[0].state == DEF && v[1].state == DEF) {
             Type t = lw_type_of(L, v[0].val);
             int err = lw_is_bad(L, v[0].val) || lw_is_bad(L, v[1].val);
             if (!err && !ty_eq(t, lw_type_of(L, v[1].val))) {
-                lw_errf(L, st->loc, "'%s' is %s after the then branch but %s after the else "
+                lw_errf(L, loc, "'%s' is %s after the then branch but %s after the else "
                         "branch (a variable keeps its shape)", diag_name(L->a, slot->name),
                         lw_describe(L, t), lw_describe(L, lw_type_of(L, v[1].val)));
-                lw_env_set(L, s, lw_bad(L, st->loc), DEF, 0, NOREF);
+                lw_env_set(L, s, lw_bad(L, loc), DEF, 0, NOREF);
                 continue;
             }
             for (int k = 0; k < 2; k++)
                 vec_push(L->a, &f->v.p[nif].reg[k]->yield, v[k].val);
-            Ref res = lw_put(L, st->loc, OP_RESULT, t, nif, NOREF);
+            Ref res = lw_put(L, loc, OP_RESULT, t, nif, NOREF);
             f->v.p[res].n = nres++;
             f->v.p[res].name = slot->name;
             lw_env_set(L, s, err ? lw_mark_bad(L, res) : res, DEF, 0, NOREF);
         } else if (v[0].state != UNDEF || v[1].state != UNDEF) {
             Ref shape = v[0].shape != NOREF ? v[0].shape : v[1].shape;
-            lw_env_set(L, s, NOREF, PARTIAL, st->loc.line, shape);
+            lw_env_set(L, s, NOREF, PARTIAL, loc.line, shape);
         }
     }
 }
-
-typedef VEC(const char *) NameVec;
 
 /* The names a block assigns, at any depth, each once, in order. */
 static void assigned_names(Lower *L, const AstList *body, NameVec *out)
@@ -519,7 +530,7 @@ static void assigned_names(Lower *L, const AstList *body, NameVec *out)
         } else if (st->kind == AST_IF) {
             assigned_names(L, &st->body, out);
             assigned_names(L, &st->els, out);
-        } else if (st->kind == AST_FOR) {
+        } else if (st->kind == AST_FOR || st->kind == AST_WHILE) {
             assigned_names(L, &st->body, out);
         }
     }
@@ -529,18 +540,21 @@ static void assigned_names(Lower *L, const AstList *body, NameVec *out)
  * defined before the loop are carried: inside, each is a CARRY (its value
  * at the start of an iteration), the body yields its value at the end,
  * and after the loop it is the FOR's RESULT.  Variables first assigned in
- * the body stay local to it. */
+ * the body stay local to it.  A while loop is a FOR over 0..N, and a loop
+ * holding break or continue carries flags besides (lower_loop.c). */
 static void lower_for(Lower *L, const Ast *st)
 {
-    const Ast *g = st->gens.p[0];
+    const Ast *g = st->kind == AST_FOR ? st->gens.p[0] : NULL; /* NULL: a while loop */
     Aff lo, hi;
-    int ok = lower_affine(L, g->a, AK_LOOP, &lo);
-    ok = lower_affine(L, g->b, AK_LOOP, &hi) && ok;
+    int ok = g ? lower_affine(L, g->a, AK_LOOP, &lo) : lw_while_range(L, st, &lo, &hi);
+    ok = (!g || lower_affine(L, g->b, AK_LOOP, &hi)) && ok;
     if (!ok)
         return;
     int32_t a = lo.c, b = hi.c < lo.c ? lo.c : hi.c;
     NameVec names = {0};
     assigned_names(L, &st->body, &names);
+    LwLoop lp;
+    lw_loop_begin(L, st, &lp, &names);
     VEC(int) slots = {0};
     VEC(Ref) init = {0};
     for (int k = 0; k < names.n; k++) {
@@ -563,14 +577,16 @@ static void lower_for(Lower *L, const Ast *st)
             lw_mark_bad(L, c);
         lw_env_set(L, slots.p[j], c, DEF, 0, NOREF);
     }
-    lw_check_index_name(L, g);
+    if (g)
+        lw_check_index_name(L, g);
     Ref iv = body->ids.p[0];
-    f->v.p[iv].name = g->name;
+    f->v.p[iv].name = g ? g->name : "iter";
     f->v.p[iv].line = st->loc.line;
-    lw_index_bind(L, g->name, g->loc, aff_var(L->a, iv), "for loop");
-    lw_domain_push(L, iv, aff_copy(L->a, lo), aff_const(L->a, b), g, NULL);
+    if (g)
+        lw_index_bind(L, g->name, g->loc, aff_var(L->a, iv), "for loop");
+    lw_domain_push(L, iv, aff_copy(L->a, lo), aff_const(L->a, b), g ? g : st, NULL);
     L->r = body;
-    lower_stmts(L, &st->body, 0);
+    lw_loop_body(L, st);
     Ref *out = arena_alloc(L->a, sizeof(Ref) * (size_t)(slots.n + 1));
     for (int j = 0; j < slots.n; j++) {
         const Slot *sl = &L->env->slot[slots.p[j]];
@@ -579,7 +595,8 @@ static void lower_for(Lower *L, const Ast *st)
     }
     L->r = saved;
     lw_domain_pop(L, 1);
-    lw_index_unbind(L, 1);
+    if (g)
+        lw_index_unbind(L, 1);
     lw_env_undo(L->env, mark);
     for (int j = 0; j < slots.n; j++) {
         Ref res = lw_put(L, st->loc, OP_RESULT, f->v.p[init.p[j]].ty, loop, NOREF);
@@ -589,12 +606,14 @@ static void lower_for(Lower *L, const Ast *st)
             lw_mark_bad(L, res);
         lw_env_set(L, slots.p[j], res, DEF, 0, NOREF);
     }
+    lw_loop_end(L, &lp);
 }
 
-static void lower_stmts(Lower *L, const AstList *body, int top)
+void lw_stmts(Lower *L, const AstList *body, int top)
 {
     for (int i = 0; i < body->n && !L->stop; i++) {
         const Ast *st = body->p[i];
+        int jumps0 = L->loop ? L->loop->jumps : 0;
         switch (st->kind) {
         case AST_ASSIGN:
             if (st->args.n)
@@ -606,7 +625,12 @@ static void lower_stmts(Lower *L, const AstList *body, int top)
             lower_if(L, st);
             break;
         case AST_FOR:
+        case AST_WHILE:
             lower_for(L, st);
+            break;
+        case AST_BREAK:
+        case AST_CONTINUE:
+            lw_jump(L, st);
             break;
         case AST_RETURN:
             if (!top)
@@ -618,6 +642,8 @@ static void lower_stmts(Lower *L, const AstList *body, int top)
         default:
             BUG("lower_stmts: not a statement");
         }
+        if (lw_guard_rest(L, body, i, jumps0))
+            return;
     }
 }
 
@@ -625,13 +651,15 @@ static void lower_stmts(Lower *L, const AstList *body, int top)
 static Ref lower_body(Lower *L, const Ast *fn)
 {
     const char *saved_name = L->fn_name;
+    struct LwLoop *saved_loop = L->loop; /* a callee's break is not the caller's */
+    L->loop = NULL;
     if (!L->inlining)
         L->fn_name = fn->name;
     Ref v;
     if (fn->a) {
         v = lower_expr(L, fn->a);
     } else {
-        lower_stmts(L, &fn->body, 1);
+        lw_stmts(L, &fn->body, 1);
         const Ast *last = fn->body.n ? fn->body.p[fn->body.n - 1] : NULL;
         if (!last || last->kind != AST_RETURN) {
             lw_err(L, fn->name_loc, "function '%s' does not end with a return statement", fn->name);
@@ -641,6 +669,7 @@ static Ref lower_body(Lower *L, const Ast *fn)
         }
     }
     L->fn_name = saved_name;
+    L->loop = saved_loop;
     return v;
 }
 

@@ -86,6 +86,7 @@ typedef struct {
     IndexVec gone;      /* index variables whose scope has ended, for messages */
     VEC(uint8_t) bad;   /* bad.p[r]: value r stands for an expression in error */
     long enum_left;     /* index.c: enumeration steps left for this function */
+    struct LwLoop *loop; /* lower_loop.c: the innermost loop being lowered, or NULL */
 } Lower;
 
 /* ---- lower_state.c ---- */

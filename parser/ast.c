@@ -73,6 +73,7 @@ const char *ast_kind_name(AstKind k)
         "index", "array literal", "comprehension", "if-expression",
         "comparison", "and", "or", "not", "assignment", "if", "for",
         "return", "generator", "const", "fn", "parameter", "type",
+        "while", "break", "continue",
     };
     return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "?";
 }
@@ -193,6 +194,18 @@ Ast *ast_for(Arena *a, Loc loc, Ast *gen, AstList body)
 {
     Ast *x = ast_new(a, AST_FOR, loc);
     x->gens = ast_list1(a, gen);
+    x->body = body;
+    return x;
+}
+
+Ast *ast_while(Arena *a, Loc loc, Ast *cond, const char *word, Loc word_loc, Ast *bound,
+               AstList body)
+{
+    Ast *x = ast_new(a, AST_WHILE, loc);
+    x->cond = cond;
+    x->name = word;
+    x->name_loc = word_loc;
+    x->a = bound;
     x->body = body;
     return x;
 }

@@ -45,6 +45,11 @@ typedef enum {
     AST_FN,      /* name, params, ret (or NULL), body (block) or a (expression body) */
     AST_PARAM,   /* name, dims (may be empty), is_data */
     AST_TYPE,    /* dims: `real` has none, `real[N, M]` has two */
+    /* loops with a data-dependent trip count, and jumps (statements) */
+    AST_WHILE,   /* cond, name = the word after it (`max`), name_loc = its
+                    place, a = the bound (NULL: no `max N` was written), body */
+    AST_BREAK,   /* leaves the innermost loop */
+    AST_CONTINUE, /* goes to the next iteration of the innermost loop */
 } AstKind;
 
 enum { CMP_LT, CMP_LE, CMP_GT, CMP_GE, CMP_EQ, CMP_NE };
@@ -113,6 +118,10 @@ Ast *ast_assign(Arena *a, Loc loc, const char *name, Ast *value);
 Ast *ast_store(Arena *a, Loc loc, const char *name, AstList indices, Ast *value);
 Ast *ast_if(Arena *a, Loc loc, Ast *cond, AstList then, AstList els, int has_else);
 Ast *ast_for(Arena *a, Loc loc, Ast *gen, AstList body);
+/* while cond WORD bound { body }: word is NULL (and bound NULL) when the
+ * loop was written without a bound; the checker reports both. */
+Ast *ast_while(Arena *a, Loc loc, Ast *cond, const char *word, Loc word_loc, Ast *bound,
+               AstList body);
 /* Top level.  ast_fn: an expression body is `expr` (body empty), a block
  * body is `body` (expr NULL); ret may be NULL. */
 Ast *ast_const(Arena *a, Loc loc, const char *name, Ast *value);

@@ -110,10 +110,11 @@ static int next_token(YYSTYPE *val, Loc *loc, yyscan_t scanner);
 %token FN "'fn'" CONST "'const'" DATA "'data'" REAL "'real'"
 %token RETURN "'return'" FOR "'for'" IN "'in'" IF "'if'" THEN "'then'"
 %token ELSE "'else'" AND "'and'" OR "'or'" NOT "'not'"
+%token WHILE "'while'" BREAK "'break'" CONTINUE "'continue'"
 %token EQ "'=='" NE "'!='" LE "'<='" GE "'>='" DOTDOT "'..'" ARROW "'->'"
 %token IDIV "'//'"
 
-%type <Ast *> item ret_opt param stmt if_stmt gen
+%type <Ast *> item ret_opt param stmt if_stmt gen while_stmt
 %type <Ast *> expr cond and_cond not_cond cmp arith term unary power postfix primary
 %type <AstList> params_opt params dims_opt block stmts args_opt args gens
 %type <int> cmpop
@@ -202,6 +203,19 @@ stmt
     | RETURN expr               { $$ = ast_unary(arena, AST_RETURN, @1, $2); }
     | FOR gen block             { $$ = ast_for(arena, @1, $2, $3); }
     | if_stmt
+    | while_stmt
+    | BREAK                     { $$ = ast_new(arena, AST_BREAK, @1); }
+    | CONTINUE                  { $$ = ast_new(arena, AST_CONTINUE, @1); }
+    ;
+
+/* while cond max N { stmts }: `max` is a word here, not a keyword (it
+ * names a built-in too); the checker reports another word, and a loop
+ * written without a bound (at its '{'). */
+while_stmt
+    : WHILE cond IDENT expr block
+        { $$ = ast_while(arena, @1, $2, $3, @3, $4, $5); }
+    | WHILE cond block
+        { $$ = ast_while(arena, @1, $2, NULL, @3, NULL, $3); }
     ;
 
 /* `else` stands on the line of the '}' before it: a newline there ends

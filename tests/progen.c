@@ -17,7 +17,9 @@
  *
  * Loops: a variable assigned inside a for loop that was defined outside
  * it is carried; its new value is squashed to the bound it had before the
- * loop, so that no iteration can grow it.
+ * loop, so that no iteration can grow it.  While loops (while_loop) and
+ * break and continue at the end of an if's then block (with_jump) stop
+ * loops after a number of iterations that depends on the inputs.
  */
 #include "progen.h"
 
@@ -1031,6 +1033,73 @@ static PgNode *reassign(G *g, Var *v)
     return st;
 }
 
+/* blk with `break` or `continue` after its statements (for the then
+ * block of an if inside a loop: the else block never gets one, so that
+ * statements after the if always run on some path). */
+static PgNode *with_jump(G *g, PgNode *blk)
+{
+    PgNode *b = node(g, PG_BLOCK, NULL, blk->nkid + 1);
+    for (int i = 0; i < blk->nkid; i++)
+        b->kid[i] = blk->kid[i];
+    b->kid[blk->nkid] = node(g, PG_STMT, chance(g, 0.5) ? "break" : "continue", 0);
+    return b;
+}
+
+/* blk with, at a random place and at times, `if COND { break }` (or
+ * continue), so that loops often stop early or skip the rest of an
+ * iteration. */
+static PgNode *jump_if(G *g, PgNode *blk)
+{
+    if (!chance(g, 0.35))
+        return blk;
+    PgNode *st = node(g, PG_STMT, "if $ $", 2);
+    st->kid[0] = cond(g, 1);
+    st->kid[1] = with_jump(g, node(g, PG_BLOCK, NULL, 0));
+    PgNode *b = node(g, PG_BLOCK, NULL, blk->nkid + 1);
+    int at = rn(g, blk->nkid + 1);
+    for (int i = 0, k = 0; i <= blk->nkid; i++)
+        b->kid[i] = i == at ? st : blk->kid[k++];
+    return b;
+}
+
+/* while COND max N { ... }: half the time a scalar from outside counts
+ * up to a literal by data-dependent steps, so that the loop stops after
+ * a number of iterations that depends on the inputs; otherwise any
+ * condition. */
+static PgNode *while_loop(G *g)
+{
+    Var *v = NULL;
+    for (int t = 0; t < 4 && !v && g->nv && chance(g, 0.5); t++) {
+        Var *c = &g->v[rn(g, g->nv)];
+        v = c->s.rank ? NULL : c;
+    }
+    PgNode *st = node(g, PG_STMT, "while $ max $ $", 3);
+    PgNode *n = node(g, PG_NUM, NULL, 0);
+    n->num = between(g, 0, g->loop ? 5 : 15);
+    n->num_min = 0;
+    st->kid[1] = n;
+    g->loop++;
+    if (v) {
+        int lim = between(g, 1, 4);
+        st->kid[0] = node(g, PG_COND, fmt(g, "%s < %d", v->name, lim), 0);
+        v->b = fmax(v->b, lim + 0.5);
+        PgNode *step = node(g, PG_STMT, fmt(g, "%s = %s + 0.2 + 0.3 * sigmoid($)", v->name, v->name), 1);
+        step->kid[0] = gen(g, scal(), 1).n;
+        PgNode *rest = block(g, between(g, 1, 2), 0);
+        PgNode *b = node(g, PG_BLOCK, NULL, rest->nkid + 1);
+        b->kid[0] = step;
+        for (int i = 0; i < rest->nkid; i++)
+            b->kid[i + 1] = rest->kid[i];
+        st->kid[2] = b;
+    } else {
+        st->kid[0] = cond(g, 1);
+        st->kid[2] = block(g, between(g, 1, 3), 1);
+    }
+    st->kid[2] = jump_if(g, st->kid[2]);
+    g->loop--;
+    return st;
+}
+
 static PgNode *stmt(G *g)
 {
     int k = rn(g, 100);
@@ -1043,6 +1112,8 @@ static PgNode *stmt(G *g)
         PgNode *st = node(g, PG_STMT, nb == 1 ? "if $ $" : "if $ $ else $", nb == 1 ? 2 : 3);
         st->kid[0] = c;
         st->kid[1] = block(g, between(g, 1, 2), 1);
+        if (g->loop && chance(g, 0.3))
+            st->kid[1] = with_jump(g, st->kid[1]);
         if (nb == 3) {
             PgNode *inner = node(g, PG_STMT, "if $ $ else $", 3);
             inner->kid[0] = cond(g, 1);
@@ -1054,6 +1125,8 @@ static PgNode *stmt(G *g)
         }
         return st;
     }
+    if (k < 58 && g->o.loops && g->loop < 2 && chance(g, 0.3))
+        return while_loop(g);
     if (k < 58 && g->o.loops && g->loop < 2) {
         int lo = chance(g, 0.75) ? 0 : between(g, 1, 3);
         int trips = chance(g, 0.03) ? 0 : between(g, 1, g->loop ? 4 : 12);
@@ -1069,7 +1142,7 @@ static PgNode *stmt(G *g)
         hi->num_min = lo;
         st->kid[0] = hi;
         g->loop++;
-        st->kid[1] = block(g, between(g, 1, 3), 1);
+        st->kid[1] = jump_if(g, block(g, between(g, 1, 3), 1));
         g->loop--;
         g->niv--;
         return st;

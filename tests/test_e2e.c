@@ -539,10 +539,10 @@ static const Prog progs[] = {
      "fn nm3(printf, main, isnan, HUGE_VAL, exp2, INFINITY) = printf * main + isnan * HUGE_VAL + exp2 - INFINITY",
      "a * b + c * d + e - f", 1, {{0.5, 1, -0.3, 2, 1.5, 3}}},
     {"nm4", 3,
-     "fn nm4(static, while, char) {\n"
-     "    void = static * while\n"
+     "fn nm4(static, do, char) {\n"
+     "    void = static * do\n"
      "    register = void + char\n"
-     "    return register * keyword_fn(while)\n"
+     "    return register * keyword_fn(do)\n"
      "}",
      "return (a * b + c) * (b * 3);", 2, {{0.5, 1, -0.3}, {-1, 2, 0.4}}},
     {"keyword_fn", 1, "fn keyword_fn(restrict) = restrict * 3", "a * 3", 1, {{2}}},

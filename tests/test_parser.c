@@ -145,6 +145,18 @@ static void pr(Str *s, const Ast *x)
         pr_block(s, &x->body);
         break;
     case AST_RETURN: put(s, "return "); pr(s, x->a); break;
+    case AST_WHILE:
+        put(s, "while ");
+        pr(s, x->cond);
+        if (x->a) {
+            put(s, " %s ", x->name);
+            pr(s, x->a);
+        }
+        put(s, " ");
+        pr_block(s, &x->body);
+        break;
+    case AST_BREAK: put(s, "break"); break;
+    case AST_CONTINUE: put(s, "continue"); break;
     case AST_GEN:
         put(s, "%s in ", x->name);
         pr(s, x->a);
@@ -358,6 +370,10 @@ static const struct {
     {"const N =\n  2 *\n  3\nfn f(a,\n  b) =\n  a @\n  b\nfn g(x) {\n  y = x +\n    1\n"
      "  return y\n}",
      "const N = (2 * 3)\nfn f(a, b) = (a @ b)\nfn g(x) { y = (x + 1); return y }"},
+    {"fn f(x) {\n  while x > max(1, 2) max N + 1 { x = x - 1; if x < 3 { break } }\n  return x\n}",
+     "fn f(x) { while (x > max(1, 2)) max (N + 1) { x = (x - 1); if (x < 3) { break } }; return x }"},
+    {"fn f(x) { for i in 0..3 { if x > 1 { continue }; x = x + 1 }; while x > 0 { }; return x }",
+     "fn f(x) { for i in 0..3 { if (x > 1) { continue }; x = (x + 1) }; while (x > 0) { }; return x }"},
 };
 
 START_TEST(test_files)
