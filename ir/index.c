@@ -1008,6 +1008,25 @@ void lw_domain_reset(Lower *L)
     L->enum_left = FN_ENUM_BUDGET;
 }
 
+/* The words of an index range error: *what names the index, *dim the
+ * dimension it must fit.  Reports the errors that are the same for every
+ * index (an overflow, a bound that is not exact) and returns 1 then;
+ * returns 0 when the caller says how the index leaves the range. */
+static int range_words(Lower *L, const Ast *e, const char *arr, int d, int32_t n, RangeKind k,
+                       int64_t mn, int64_t mx, const char *overflow, const char **what,
+                       const char **dim)
+{
+    *what = arena_printf(L->a, "index %s of %s", lw_text(L, e), arr);
+    *dim = arena_printf(L->a, "dimension %d of %s has size %d (valid 0..%d)", d, arr, (int)n,
+                        (int)n - 1);
+    if (k == R_OVERFLOW)
+        lw_errf(L, e->loc, "%s overflows %s; %s", *what, overflow, *dim);
+    else if (k == R_BOUND)
+        lw_errf(L, e->loc, "%s cannot be proved in range: it lies within %" PRId64 "..%" PRId64
+                " (a bound; the exact check was too long), but %s", *what, mn, mx, *dim);
+    return k == R_OVERFLOW || k == R_BOUND;
+}
+
 /* lw_check_index for a non-affine index: exact by enumeration below
  * POLY_BUDGET points, a sound bound otherwise. */
 static void check_poly(Lower *L, const Ast *e, Aff ix, int32_t n, const char *arr, int d)
@@ -1016,18 +1035,12 @@ static void check_poly(Lower *L, const Ast *e, Aff ix, int32_t n, const char *ar
     RangeKind k = poly_range(L, ix, &mn, &mx, at_mn, at_mx);
     if (k == R_EMPTY || (k != R_OVERFLOW && mn >= 0 && mx < n))
         return;
-    const char *what = arena_printf(L->a, "index %s of %s", lw_text(L, e), arr);
-    const char *dim = arena_printf(L->a, "dimension %d of %s has size %d (valid 0..%d)", d, arr,
-                                   (int)n, (int)n - 1);
-    if (k == R_OVERFLOW)
-        lw_errf(L, e->loc, "%s overflows the 32-bit range in some iteration; %s", what, dim);
-    else if (k == R_BOUND)
-        lw_errf(L, e->loc, "%s cannot be proved in range: it lies within %" PRId64 "..%" PRId64
-                " (a bound; the exact check was too long), but %s", what, mn, mx, dim);
-    else
-        lw_errf(L, e->loc, "%s ranges over %" PRId64 "..%" PRId64 ", but %s; it is %" PRId64
-                " at %s", what, mn, mx, dim, mn < 0 ? mn : mx,
-                at_text(L, ix, mn < 0 ? at_mn : at_mx));
+    const char *what, *dim;
+    if (range_words(L, e, arr, d, n, k, mn, mx, "the 32-bit range in some iteration", &what,
+                    &dim))
+        return;
+    lw_errf(L, e->loc, "%s ranges over %" PRId64 "..%" PRId64 ", but %s; it is %" PRId64
+            " at %s", what, mn, mx, dim, mn < 0 ? mn : mx, at_text(L, ix, mn < 0 ? at_mn : at_mx));
 }
 
 void lw_check_index(Lower *L, const Ast *e, Aff ix, int32_t n, const char *arr, int d)
@@ -1045,15 +1058,10 @@ void lw_check_index(Lower *L, const Ast *e, Aff ix, int32_t n, const char *arr, 
     RangeKind k = form_range(L->dom.p, L->dom.n, &f, &mn, &mx, &L->enum_left);
     if (k == R_EMPTY || (k != R_OVERFLOW && mn >= 0 && mx < n))
         return;
-    const char *what = arena_printf(L->a, "index %s of %s", lw_text(L, e), arr);
-    const char *dim = arena_printf(L->a, "dimension %d of %s has size %d (valid 0..%d)", d, arr,
-                                   (int)n, (int)n - 1);
-    if (k == R_OVERFLOW)
-        lw_errf(L, e->loc, "%s overflows 64-bit arithmetic; %s", what, dim);
-    else if (k == R_BOUND)
-        lw_errf(L, e->loc, "%s cannot be proved in range: it lies within %" PRId64 "..%" PRId64
-                " (a bound; the exact check was too long), but %s", what, mn, mx, dim);
-    else if (mn == mx && !strcmp(lw_text(L, e), arena_printf(L->a, "%" PRId64, mn)))
+    const char *what, *dim;
+    if (range_words(L, e, arr, d, n, k, mn, mx, "64-bit arithmetic", &what, &dim))
+        return;
+    if (mn == mx && !strcmp(lw_text(L, e), arena_printf(L->a, "%" PRId64, mn)))
         lw_errf(L, e->loc, "%s is out of range: %s", what, dim);
     else if (mn == mx)
         lw_errf(L, e->loc, "%s is %" PRId64 ", but %s", what, mn, dim);

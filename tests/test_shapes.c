@@ -29,11 +29,7 @@ static Unit *unit(TuLowered *c, const char *name)
 
 /* ---- errors: exactly one, at its place, with its words ---- */
 
-static const struct {
-    const char *src;
-    int line, col;
-    const char *msg;
-} bad[] = {
+static const TuBad bad[] = {
     /* elementwise shapes, at the operator or call */
     {"fn f(a[3], b[4]) = sum(a + b)", 1, 26, "elementwise '+' of arrays of different shapes [3] and [4]"},
     {"fn f(a[3], b[3, 1]) = a * b", 1, 25, "different shapes [3] and [3, 1]"},
@@ -174,16 +170,8 @@ static const struct {
 
 START_TEST(test_bad)
 {
-    TuLowered c;
-    int n = tu_lower(&c, bad[_i].src);
-    ck_assert_msg(n == 1, "%s\n  gives %d errors (want 1), the last '%s' at %d:%d", bad[_i].src, n,
-                  c.d.last, c.d.last_loc.line, c.d.last_loc.col);
-    ck_assert_msg(strstr(c.d.last, bad[_i].msg), "%s\n  gives '%s', want '%s'", bad[_i].src,
-                  c.d.last, bad[_i].msg);
-    ck_assert_msg(c.d.last_loc.line == bad[_i].line && c.d.last_loc.col == bad[_i].col,
-                  "%s\n  at %d:%d, want %d:%d", bad[_i].src, c.d.last_loc.line, c.d.last_loc.col,
-                  bad[_i].line, bad[_i].col);
-    done(&c);
+    char *why = tu_bad_mismatch(&bad[_i], 1);
+    ck_assert_msg(!why, "%s", why);
 }
 END_TEST
 

@@ -126,6 +126,20 @@ int tu_lower(TuLowered *c, const char *text)
     return c->d.nerrors;
 }
 
+char *tu_bad_mismatch(const TuBad *b, int one)
+{
+    TuLowered c;
+    int n = tu_lower(&c, b->src);
+    char *why = NULL;
+    if (n == 0 || (one && n != 1))
+        why = tu_printf("%s\n  gives %d errors (want %s)", b->src, n, one ? "1" : "some");
+    else if (!strstr(c.d.last, b->msg) || c.d.last_loc.line != b->line || c.d.last_loc.col != b->col)
+        why = tu_printf("%s\n  gives %d:%d: %s\n  want  %d:%d: ...%s...", b->src, c.d.last_loc.line,
+                        c.d.last_loc.col, c.d.last, b->line, b->col, b->msg);
+    arena_free(c.a);
+    return why;
+}
+
 int tu_read_ir(TuLowered *c, const char *path, const char *text)
 {
     memset(c, 0, sizeof *c);

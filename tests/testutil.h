@@ -54,4 +54,16 @@ int tu_lower(TuLowered *c, const char *text);
  * in messages. */
 int tu_read_ir(TuLowered *c, const char *path, const char *text);
 
+/* A program that must be refused: with an error at line:col whose
+ * message contains msg. */
+typedef struct {
+    const char *src;
+    int line, col;
+    const char *msg;
+} TuBad;
+/* Lowers b->src: NULL when it is refused as b says (with exactly one
+ * error when `one`, the last error otherwise), else what happened
+ * instead, malloc'd, for the test's failure message. */
+char *tu_bad_mismatch(const TuBad *b, int one);
+
 #endif
