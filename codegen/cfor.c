@@ -454,7 +454,8 @@ static int effects_ok(const Fn *f, const Region *r, const Region *then, int in_t
             return 0;
         }
         for (int k = 0; k < 2; k++)
-            if ((cg_is_loop(x) || x->op == OP_IF) && !effects_ok(f, x->reg[k], then, in_then, tp))
+            if ((ir_is_loop(x) || x->op == OP_FOR || x->op == OP_IF) &&
+                !effects_ok(f, x->reg[k], then, in_then, tp))
                 return 0;
     }
     return 1;

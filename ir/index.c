@@ -43,7 +43,7 @@
  * holds (Aff) have 32-bit coefficients, checked as they are built.
  *
  * Non-affine indices (i * (i - 1) // 2 + j, (i + 1) % N: Aff terms, see
- * affq.c) have no endpoint rule.  Their range is found by evaluating them
+ * aff.c) have no endpoint rule.  Their range is found by evaluating them
  * at every point that runs (levels they do not use, full and not depended
  * on, take one value), which is exact, up to POLY_BUDGET points; past it,
  * by interval arithmetic over each variable's extreme range, a sound

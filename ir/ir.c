@@ -53,63 +53,6 @@ Type ty_array(int rank, const int32_t *dim)
     return t;
 }
 
-/* ---- affine index expressions ---- */
-
-Aff aff_const(Arena *a, int32_t c)
-{
-    (void)a;
-    Aff x = {0};
-    x.c = c;
-    return x;
-}
-
-Aff aff_var(Arena *a, Ref iv)
-{
-    Aff x = {0};
-    x.n = 1;
-    x.iv = arena_alloc(a, sizeof *x.iv);
-    x.a = arena_alloc(a, sizeof *x.a);
-    x.iv[0] = iv;
-    x.a[0] = 1;
-    return x;
-}
-
-Aff aff_copy(Arena *a, Aff x)
-{
-    Aff y = x;
-    if (x.n) {
-        y.iv = arena_alloc(a, sizeof *y.iv * (size_t)x.n);
-        y.a = arena_alloc(a, sizeof *y.a * (size_t)x.n);
-        memcpy(y.iv, x.iv, sizeof *y.iv * (size_t)x.n);
-        memcpy(y.a, x.a, sizeof *y.a * (size_t)x.n);
-    }
-    if (x.nq)
-        y.q = aff_q_copy(a, x.q, x.nq, NULL);
-    return y;
-}
-
-Aff aff_remap(Arena *a, Aff x, const Ref *map)
-{
-    Aff y = aff_copy(a, x);
-    for (int i = 0; i < y.n; i++) {
-        ASSERT(map[x.iv[i]] != NOREF);
-        y.iv[i] = map[x.iv[i]];
-    }
-    if (x.nq)
-        y.q = aff_q_copy(a, x.q, x.nq, map);
-    return y;
-}
-
-int aff_eq(Aff x, Aff y)
-{
-    if (x.c != y.c || x.n != y.n)
-        return 0;
-    for (int i = 0; i < x.n; i++)
-        if (x.iv[i] != y.iv[i] || x.a[i] != y.a[i])
-            return 0;
-    return x.nq == y.nq && (!x.nq || aff_q_eq(x.q, y.q, x.nq));
-}
-
 int ty_eq(Type a, Type b)
 {
     if (a.kind != b.kind || a.rank != b.rank)

@@ -32,7 +32,7 @@
  *         reduced, giving m scalar RESULTs.
  *   IDX   element arg0[ix[0], ..., ix[nix-1]] with nix == rank; indices
  *         are affine (Aff) in the enclosing IVARs, maybe with non-affine
- *         terms (products, // and %: affq.c).
+ *         terms (products, // and %: aff.c).
  *   IREAL an affine index expression used as a real value (t * dt).
  *   LIT   an array literal: its nix elements are list[0..nix), row-major.
  *
@@ -134,7 +134,7 @@ typedef struct Region Region;
  *
  * A polynomial index (i * (i - 1) // 2 + j, (i + 1) % N) adds nq > 0
  * non-affine terms q[k].b * (q[k].x OP q[k].y), whose operands are Affs
- * again (affq.c explains the design).  Every Aff of a program without
+ * again (aff.c explains the design).  Every Aff of a program without
  * such an index has nq == 0, and code that sees only those is unchanged. */
 typedef struct AffQ AffQ;
 typedef struct {
@@ -363,14 +363,14 @@ Type ty_bool(void);
 Type ty_index(void);
 Type ty_none(void);
 Type ty_array(int rank, const int32_t *dim);
-/* Affine expressions (ir.c) */
+/* Affine expressions (aff.c) */
 Aff aff_const(Arena *a, int32_t c);
 Aff aff_var(Arena *a, Ref iv);                 /* 1 * iv */
 Aff aff_copy(Arena *a, Aff x);
 /* x with every iv replaced by map[iv] (map: old Ref -> new Ref). */
 Aff aff_remap(Arena *a, Aff x, const Ref *map);
 int aff_eq(Aff x, Aff y);
-/* Non-affine terms (affq.c): does x (or an operand of its terms) use iv;
+/* Non-affine terms (aff.c): does x (or an operand of its terms) use iv;
  * x's value given every IVAR's value (val(ctx, iv)), 0 when an operand
  * or a product of a term leaves 32 bits, the sum 64 bits, or an operand
  * of // or % is negative (the divisor not positive); the text of a

@@ -1,7 +1,8 @@
 /*
- * affq.c - the non-affine terms of index expressions: products of index
- * variables, floor division `//` and remainder `%` (i * (i - 1) // 2 + j
- * reads a packed triangle, (i + 1) % N wraps a stencil around).
+ * aff.c - index expressions: affine forms c + sum a_k * iv_k of index
+ * variables, and their non-affine terms: products of index variables,
+ * floor division `//` and remainder `%` (i * (i - 1) // 2 + j reads a
+ * packed triangle, (i + 1) % N wraps a stencil around).
  *
  * Design.  An index stays an Aff: c + sum a_k * iv_k, plus nq terms
  * b * (X op Y) whose operands X and Y are Affs themselves (so nested terms
@@ -28,6 +29,65 @@
 #include "ir.h"
 
 #include <string.h>
+
+/* ---- affine forms ---- */
+
+Aff aff_const(Arena *a, int32_t c)
+{
+    (void)a;
+    Aff x = {0};
+    x.c = c;
+    return x;
+}
+
+Aff aff_var(Arena *a, Ref iv)
+{
+    Aff x = {0};
+    x.n = 1;
+    x.iv = arena_alloc(a, sizeof *x.iv);
+    x.a = arena_alloc(a, sizeof *x.a);
+    x.iv[0] = iv;
+    x.a[0] = 1;
+    return x;
+}
+
+Aff aff_copy(Arena *a, Aff x)
+{
+    Aff y = x;
+    if (x.n) {
+        y.iv = arena_alloc(a, sizeof *y.iv * (size_t)x.n);
+        y.a = arena_alloc(a, sizeof *y.a * (size_t)x.n);
+        memcpy(y.iv, x.iv, sizeof *y.iv * (size_t)x.n);
+        memcpy(y.a, x.a, sizeof *y.a * (size_t)x.n);
+    }
+    if (x.nq)
+        y.q = aff_q_copy(a, x.q, x.nq, NULL);
+    return y;
+}
+
+Aff aff_remap(Arena *a, Aff x, const Ref *map)
+{
+    Aff y = aff_copy(a, x);
+    for (int i = 0; i < y.n; i++) {
+        ASSERT(map[x.iv[i]] != NOREF);
+        y.iv[i] = map[x.iv[i]];
+    }
+    if (x.nq)
+        y.q = aff_q_copy(a, x.q, x.nq, map);
+    return y;
+}
+
+int aff_eq(Aff x, Aff y)
+{
+    if (x.c != y.c || x.n != y.n)
+        return 0;
+    for (int i = 0; i < x.n; i++)
+        if (x.iv[i] != y.iv[i] || x.a[i] != y.a[i])
+            return 0;
+    return x.nq == y.nq && (!x.nq || aff_q_eq(x.q, y.q, x.nq));
+}
+
+/* ---- non-affine terms ---- */
 
 const char *aff_q_op(int op)
 {
