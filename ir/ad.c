@@ -261,6 +261,8 @@ static void fwd_loop(Tr *T, const Region *src, int at, Region *dst, Fwd *w)
     Ref n = ad_clone_loop_head(g, id, h, dst, (RedKind)in->red, T->map);
     Region *b = h->v.p[n].reg[0];
     fwd_region(T, in->reg[0], b, w);
+    if (ad_store_gen(g, id) && !is_lin(g, src->ids.p[at + 1]))
+        h->v.p[n].flags |= IF_SETELEM; /* the same store: f_hvp's tangent stores too */
     int ny = 0, has_lin = 0;
     for (int q = 0; q < nr; q++) {
         Ref r = src->ids.p[at + 1 + q];
@@ -921,6 +923,14 @@ static void transpose(Tr *T, Ref id, Ref ct, IrAt at)
     case OP_DIVZ:
         accum(T, at, a, ir_op(at, (Op)in->op, ct, T->map[b], NOREF), 1);
         break;
+    case OP_SELECT: { /* a store's tangent c ? a : b (lin_store): each side its part */
+        Ref c = T->map[in->arg[0]], z = ir_num(at, 0);
+        if (is_lin(g, b))
+            accum(T, at, b, ir_op(at, OP_SELECT, c, ct, z), 1);
+        if (is_lin(g, in->arg[2]))
+            accum(T, at, in->arg[2], ir_op(at, OP_SELECT, c, z, ct), 1);
+        break;
+    }
     default:
         BUG("ad_transpose: a linear instruction without a transpose rule");
     }

@@ -96,6 +96,7 @@ static Ref stored(Lower *L, Loc loc, Ref old, Type t, const Aff *ix, int n, Ref 
     Fn *f = L->f;
     Ref g = ir_loop_new(f, L->r, OP_GEN, t, t.rank);
     f->v.p[g].line = loc.line;
+    f->v.p[g].flags |= IF_SETELEM;
     Region *outer = L->r, *body = f->v.p[g].reg[0];
     L->r = body;
     Ref iv[DX_MAXRANK];

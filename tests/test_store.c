@@ -430,6 +430,35 @@ START_TEST(test_in_place)
 }
 END_TEST
 
+/* ---------------- what the derivatives cost ---------------- */
+
+/* A recurrence whose loop carries x and changes it by one element store
+ * per iteration. */
+static const char rec_dx[] = "const N = 60\n"
+                             "fn f(a[N], c) {\n"
+                             "    x = a\n"
+                             "    for i in 1..N {\n"
+                             "        x[i] = c * x[i-1] + a[i]\n"
+                             "    }\n"
+                             "    return sum(x)\n"
+                             "}\n";
+
+/* f_jvp stores the tangent of the stored element in place, as f stores
+ * the element: no pass over the array selecting the index, no product
+ * with a mask. */
+START_TEST(test_cost_jvp)
+{
+    tu_write(tu_path("rec.dx"), rec_dx, -1);
+    char *code = cr_dxc_ok("rec.dx");
+    char *s = cr_fn_text(code, "double f_jvp(");
+    ck_assert_msg(strstr(s, "        x[i] = t2;\n") && strstr(s, "        x_dot[i] = t3;\n") &&
+                      !strstr(s, "== i") && !strstr(s, "dx_mulz"),
+                  "%s", s);
+    free(s);
+    free(code);
+}
+END_TEST
+
 /* ---------------- the views and --stats ---------------- */
 
 static const char view_dx[] =
@@ -470,7 +499,7 @@ START_TEST(test_views)
     char *err = NULL;
     out = NULL;
     ck_assert_int_eq(cr_dxc("v.dx --stats -o v.c", &out, &err), 0);
-    ck_assert_msg(strstr(err, "f_grad: tape 288 bytes") && strstr(err, "f_hvp: tape "), "%s", err);
+    ck_assert_msg(strstr(err, "f_grad: tape 96 bytes") && strstr(err, "f_hvp: tape "), "%s", err);
     free(out);
     free(err);
 }
@@ -490,6 +519,7 @@ Suite *suite_store(void)
     tcase_add_loop_test(tc, test_hand, 0, 3 * (int)(sizeof hand / sizeof hand[0]));
     tcase_add_loop_test(tc, test_heat, 0, 3);
     tcase_add_test(tc, test_in_place);
+    tcase_add_test(tc, test_cost_jvp);
     tcase_add_test(tc, test_views);
     tcase_set_timeout(tc, 300);
     suite_add_tcase(s, tc);
