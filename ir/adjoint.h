@@ -34,6 +34,10 @@ typedef struct {
     Ref *ftape;    /* g non-lin CARRY of a FOR -> h tape (one row per
                       iteration), or NOREF when the reverse loop does not
                       need it */
+    Ref *egen;     /* g non-lin CARRY changed by one store per iteration
+                      (carry_store) -> that store GEN of g, or NOREF */
+    Ref *etape;    /* ... -> h tape of the elements (rows) it overwrote */
+    Ref *xbuf;     /* ... -> h buffer the reverse loop rebuilds it in */
     struct Replay **replay; /* g GEN/RED at the top of a FOR's or a sum's
                                body -> the rows its forward copy recorded,
                                or NULL */

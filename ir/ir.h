@@ -65,7 +65,10 @@
  * the value iteration i starts from), such tapes hold the results of the
  * body's reductions and matvec GENs (row i - a: their values in iteration
  * i); a carried value whose next value is such a result has one tape of
- * b - a + 1 rows for both, its initial value in row 0.  A sum RED with
+ * b - a + 1 rows for both, its initial value in row 0.  A carried array
+ * that the body changes only by one store and reads only by elements has
+ * instead a tape of the elements (rows) the store overwrites, and the
+ * reverse loop rebuilds the array in a buffer (ad.c's carry_store).  A sum RED with
  * constant bounds records the loops of its body the same way.
  *
  * Values are indices (Ref) into the function's instruction array, as in

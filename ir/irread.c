@@ -685,9 +685,9 @@ static void check_flag(Reader *R, const Inst *in, uint8_t flag)
     const char *w = R->t.s;
     if ((flag == IF_BACKWARDS && in->op != OP_LOOP && in->op != OP_FOR) ||
         (flag == IF_STORE && in->op != OP_ACC) || (flag == IF_NOINIT && in->op != OP_ZEROS) ||
-        (flag == IF_SETELEM && in->op != OP_GEN))
+        (flag == IF_SETELEM && in->op != OP_GEN && in->op != OP_ACC))
         fail(R, R->t.loc, "a %s is not '%s' (%s)", ir_op_name(in->op), w,
-             w[0] == 'b' ? "a loop or a for is" : flag == IF_SETELEM ? "a gen is"
+             w[0] == 'b' ? "a loop or a for is" : flag == IF_SETELEM ? "a gen or an acc is"
              : w[0] == 's' ? "an acc is" : "a zeros is");
 }
 

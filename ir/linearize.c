@@ -150,13 +150,20 @@ static void lin_array_op(Lin *L, const Inst *in, Ref id, Region *dst)
     case OP_ZEROS:
         t = ir_copy_at(at, in, L->map);
         break;
-    case OP_ACC:
-        if (L->tan[in->arg[0]] != NOREF && L->tan[in->arg[1]] != NOREF) {
+    case OP_ACC: {
+        Ref tv = L->tan[in->arg[1]];
+        if (tv == NOREF && (in->flags & IF_SETELEM) && L->tan[in->arg[0]] != NOREF) {
+            IrAt zat = at; /* a store's zeroing (rev_store): the tangent's too */
+            zat.flags = 0;
+            tv = lin_zero(L, zat);
+        }
+        if (L->tan[in->arg[0]] != NOREF && tv != NOREF) {
             t = ir_copy_at(at, in, L->map);
             g->v.p[t].arg[0] = L->tan[in->arg[0]];
-            g->v.p[t].arg[1] = L->tan[in->arg[1]];
+            g->v.p[t].arg[1] = tv;
         }
         break;
+    }
     default:
         BUG("lin_array_op");
     }
