@@ -622,7 +622,8 @@ static void stmt_end_note(Cg *c, const char *note)
 
 /* What tape buf holds, read or written at index ix[0] (Aff of the loop's
  * index): "x at the start of iteration i" (a carried value), "a of
- * iteration i" (a value of the body). */
+ * iteration i" (a value of the body), "the element of x that iteration i
+ * overwrites" (a tape of a store's old elements, ad.c's elem_tape). */
 static const char *tape_what(const Cg *c, Ref buf, Aff at)
 {
     const Fn *f = c->f;
@@ -633,13 +634,14 @@ static const char *tape_what(const Cg *c, Ref buf, Aff at)
                            : "the value";
     /* carried: a row holds a carried value (at the start of an
      * iteration) */
-    int carried = 0;
+    int carried = 0, elem = 0; /* elem: the elements a store overwrites */
     for (Ref v = 0; v < f->v.n; v++)
         if (f->v.p[v].op == OP_ACC && f->v.p[v].arg[0] == buf) {
             const Inst *x = &f->v.p[cg_resolve(c, f->v.p[v].arg[1])];
             if (x->op == OP_IDX)
                 x = &f->v.p[cg_resolve(c, x->arg[0])];
             carried |= x->op == OP_CARRY;
+            elem |= x->op == OP_CARRY && x->ty.rank >= b->ty.rank;
         }
     Ref iv = NOREF;
     for (int k = 0; k < at.n && iv == NOREF; k++)
@@ -656,6 +658,9 @@ static const char *tape_what(const Cg *c, Ref buf, Aff at)
     const char *when = off == 1 && shared ? "at the end of"
                        : carried || shared ? "at the start of"
                                            : "of";
+    if (elem)
+        return arena_printf(A, "the %s of %s that iteration %s overwrites", b->ty.rank > 1 ? "row" : "element",
+                            what, c->cname[iv]);
     return arena_printf(A, "%s %s iteration %s", what, when, c->cname[iv]);
 }
 

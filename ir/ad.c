@@ -51,6 +51,12 @@
 
 enum { STEP = 2 }; /* accum's `fresh`: the accumulation is a rule's step */
 
+static Ref carry_store(const Tr *T, Ref id, int j);
+static void elem_tape(Tr *T, Ref id, int j, Region *dst);
+static void elem_record(Tr *T, Ref c, Region *b, Ref iv, int32_t lo);
+static void elem_buffer(Tr *T, Ref c, Ref fin, Region *dst, int line);
+static void elem_restore(Tr *T, Ref c, Region *b, Ref iv, int32_t lo);
+
 static int is_array(const Fn *f, Ref x)
 {
     return f->v.p[x].ty.rank > 0;
@@ -261,6 +267,8 @@ static void fwd_loop(Tr *T, const Region *src, int at, Region *dst, Fwd *w)
     Ref n = ad_clone_loop_head(g, id, h, dst, (RedKind)in->red, T->map);
     Region *b = h->v.p[n].reg[0];
     fwd_region(T, in->reg[0], b, w);
+    if (ad_store_gen(g, id) && !is_lin(g, src->ids.p[at + 1]))
+        h->v.p[n].flags |= IF_SETELEM; /* the same store: f_hvp's tangent stores too */
     int ny = 0, has_lin = 0;
     for (int q = 0; q < nr; q++) {
         Ref r = src->ids.p[at + 1 + q];
@@ -299,6 +307,11 @@ static void for_tapes(Tr *T, Ref id, Region *dst, const unsigned char *stored,
     for (int j = 0; j < in->nix; j++) {
         if (!stored[j])
             continue;
+        T->egen[ir_carry(g, id, j)] = carry_store(T, id, j);
+        if (T->egen[ir_carry(g, id, j)] != NOREF) {
+            elem_tape(T, id, j, dst); /* the overwritten elements only */
+            continue;
+        }
         Ref c = ir_carry(g, id, j), y = in->reg[0]->yield.p[j];
         const Inst *yi = &g->v.p[y];
         int first = 1; /* one tape per result: the first carried value's */
@@ -334,8 +347,43 @@ static void for_carries(Tr *T, Ref id, Ref l, const int *to, const unsigned char
         h->v.p[nc].line = g->v.p[c].line;
         if (!stored[j] || shared[j])
             continue;
+        if (T->egen[c] != NOREF) {
+            elem_record(T, c, b, iv, in->ix[0].c);
+            continue;
+        }
         tape_record_row(prim_at(T, b, in->line), T->ftape[c], iv, in->ix[0].c, nc, g->v.p[c].ty);
     }
+}
+
+/* After h's FOR l, the forward copy of g's FOR src[at] (its carried
+ * value j l's to[j]): the buffers its reverse loop rebuilds the stored
+ * carries (carry_store) in, copies of their final values (a RESULT made
+ * here, after the others, where g has none). */
+static void elem_buffers(Tr *T, const Region *src, int at, Ref l, const int *to,
+                         const unsigned char *stored, Region *dst)
+{
+    const Fn *g = T->g;
+    Fn *h = T->h;
+    Ref id = src->ids.p[at];
+    const Inst *in = &g->v.p[id];
+    int nix = in->nix, nr = ir_nresults(g, src, at);
+    Ref *fin = arena_alloc(h->arena, sizeof(Ref) * (size_t)(nix + 1));
+    for (int pass = 0; pass < 2; pass++)
+        for (int j = 0; j < nix; j++) {
+            Ref c = ir_carry(g, id, j);
+            if (!stored[j] || T->egen[c] == NOREF)
+                continue;
+            if (pass) {
+                elem_buffer(T, c, fin[j], dst, in->line);
+                continue;
+            }
+            fin[j] = NOREF;
+            for (int q = 0; q < nr; q++)
+                if (g->v.p[src->ids.p[at + 1 + q]].n == j)
+                    fin[j] = T->map[src->ids.p[at + 1 + q]];
+            if (fin[j] == NOREF)
+                fin[j] = ir_result(ir_at(h, dst), g->v.p[c].ty, l, to[j]);
+        }
 }
 
 /* The forward copy of a for loop: its primal carried values, and the
@@ -391,6 +439,7 @@ static void fwd_for(Tr *T, const Region *src, int at, Region *dst, Fwd *w)
             continue;
         T->map[r] = ad_result(ir_at(h, dst), l, to[j], &g->v.p[r]);
     }
+    elem_buffers(T, src, at, l, to, stored, dst);
 }
 
 /* Copies the non-lin instructions of g's src to h's dst (the forward
@@ -699,11 +748,317 @@ static int rev_loop(Tr *T, const Region *src, int at, Region *dst, int line)
     return in->line;
 }
 
+/* ---------------- stores ---------------- */
+
+/* cond, in the body of g's GEN gen, is a conjunction of (IVAR d of
+ * gen) == index, each d at most once, the index free of gen's IVARs:
+ * ix[d] gets the index, seen bit d is set. */
+static int store_cond(const Fn *g, Ref gen, Ref cond, Aff *ix, unsigned *seen)
+{
+    const Inst *in = &g->v.p[cond];
+    if (in->op == OP_AND)
+        return store_cond(g, gen, in->arg[0], ix, seen) && store_cond(g, gen, in->arg[1], ix, seen);
+    if (in->op != OP_EQ || g->v.p[in->arg[0]].op != OP_IREAL || g->v.p[in->arg[1]].op != OP_IREAL)
+        return 0;
+    int rank = g->v.p[gen].ty.rank;
+    for (int side = 0; side < 2; side++) {
+        Aff a = g->v.p[in->arg[side]].ix[0], b = g->v.p[in->arg[1 - side]].ix[0];
+        if (a.c || a.n != 1 || a.a[0] != 1 || a.nq)
+            continue;
+        int d = 0;
+        while (d < rank && a.iv[0] != ir_ivar(g, gen, d))
+            d++;
+        int free = d < rank && !(*seen >> d & 1);
+        for (int e = 0; e < rank && free; e++)
+            free = !aff_uses(b, ir_ivar(g, gen, e));
+        if (!free)
+            continue;
+        *seen |= 1u << d;
+        ix[d] = b;
+        return 1;
+    }
+    return 0;
+}
+
+/* The stored value's tangent tv of g's store GEN gen (n fixed leading
+ * indices): 1 if it is a row of a lin array, IDX(v, [iv_n, ...]), 0 if
+ * it is a scalar defined before the GEN (or no tangent at all), -1 else. */
+static int store_value(const Fn *g, Ref gen, int n, Ref tv)
+{
+    const Inst *in = &g->v.p[tv];
+    int rank = g->v.p[gen].ty.rank;
+    if (in->parent != g->v.p[gen].reg[0])
+        return n == rank ? 0 : -1;
+    if (!is_lin(g, tv))
+        return in->op == OP_CONST && n == rank ? 0 : -1;
+    if (in->op != OP_IDX || in->nix != rank - n || !is_lin(g, in->arg[0]))
+        return -1;
+    for (int d = 0; d < in->nix; d++) {
+        Aff x = in->ix[d];
+        if (x.c || x.n != 1 || x.a[0] != 1 || x.nq || x.iv[0] != ir_ivar(g, gen, n + d))
+            return -1;
+    }
+    return 1;
+}
+
+/* A LOOP over dimensions n.. of type t in `at`: its body's IrAt, and in
+ * ix[n..] its IVARs (ix[0..n) are the caller's). */
+static IrAt row_loop(Tr *T, IrAt at, Type t, int n, Aff *ix)
+{
+    if (n == t.rank)
+        return at;
+    Fn *h = T->h;
+    Ref l = ir_loop(at, OP_LOOP, ty_none(), t.rank - n, RK_SUM);
+    for (int d = n; d < t.rank; d++) {
+        h->v.p[l].ix[d - n] = aff_const(h->arena, 0);
+        h->v.p[l].ix[t.rank - n + d - n] = aff_const(h->arena, t.dim[d]);
+        ix[d] = aff_var(h->arena, ir_ivar(h, l, d - n));
+    }
+    at.r = h->v.p[l].reg[0];
+    return at;
+}
+
+/* The adjoint of a store's tangent (lin_store): y_dot = x_dot with
+ * y_dot[i] = v_dot.  With B the adjoint buffer of y, it is
+ *
+ *     v_bar += B[i];  B[i] = 0;  x_bar = B
+ *
+ * (a loop over the row for a row store): B becomes x's adjoint buffer
+ * when nothing was accumulated into x's yet and x is of the store's
+ * region, else it is added to x's.  The zeroing ACC is a store marked
+ * setelem (f_hvp stores a zero tangent there too).  Returns 0, emitting
+ * nothing, where the GEN is not in that form (rev_loop transposes it). */
+static int rev_store(Tr *T, const Region *src, int at, Region *dst)
+{
+    const Fn *g = T->g;
+    Fn *h = T->h;
+    Ref id = src->ids.p[at], r = src->ids.p[at + 1];
+    const Inst *in = &g->v.p[id];
+    if (!ad_store_gen(g, id) || ir_nresults(g, src, at) != 1 || !is_lin(g, r))
+        return 0;
+    const Inst *sel = &g->v.p[in->reg[0]->yield.p[0]];
+    Ref x = g->v.p[sel->arg[2]].arg[0], B = T->ct[r];
+    Aff ix[DX_MAXRANK];
+    unsigned seen = 0;
+    if (!is_lin(g, x) || !has_ct(T, r) || h->v.p[B].op != OP_ZEROS ||
+        !store_cond(g, id, sel->arg[0], ix, &seen) || (seen & (seen + 1)))
+        return 0;
+    int n = 0, rank = in->ty.rank;
+    while (seen >> n & 1)
+        n++;
+    int kind = store_value(g, id, n, sel->arg[1]);
+    if (n == 0 || kind < 0)
+        return 0;
+    if (kind == 1) {
+        Ref cv = T->ct[g->v.p[sel->arg[1]].arg[0]];
+        if (cv == NOREF || h->v.p[cv].op != OP_ZEROS)
+            return 0;
+    }
+    Aff *ex = arena_alloc(h->arena, sizeof(Aff) * (size_t)rank);
+    for (int d = 0; d < n; d++)
+        ex[d] = aff_remap(h->arena, ix[d], T->map);
+    IrAt sat = adj_at(T, dst, in->line);
+    sat.rule_op = OP_SELECT;
+    IrAt bat = row_loop(T, sat, in->ty, n, ex);
+    Ref e = ir_idx(bat, B, ex, rank);
+    if (kind == 1) {
+        Aff *vx = arena_alloc(h->arena, sizeof(Aff) * (size_t)(rank - n));
+        for (int d = n; d < rank; d++)
+            vx[d - n] = aff_copy(h->arena, ex[d]);
+        acc_elem(T, bat, g->v.p[sel->arg[1]].arg[0], vx, e);
+    }
+    else if (is_lin(g, sel->arg[1]))
+        accum(T, bat, sel->arg[1], e, 1);
+    Aff *zx = arena_alloc(h->arena, sizeof(Aff) * (size_t)rank);
+    IrAt zat = row_loop(T, sat, in->ty, n, zx);
+    for (int d = 0; d < n; d++)
+        zx[d] = aff_copy(h->arena, ex[d]);
+    Ref zero = ir_num(zat, 0);
+    zat.flags = IF_STORE | IF_SETELEM;
+    ir_acc(zat, B, zx, rank, zero);
+    if (!T->live[x] && g->v.p[x].parent == in->parent) {
+        T->ct[x] = B;
+        T->live[x] = 1;
+    } else {
+        accum(T, sat, x, B, 0);
+    }
+    return 1;
+}
+
+/* Is carried value j of g's FOR id an array that the body changes by
+ * stores only, its next value a chain of store GENs' results (in the
+ * body) that starts from the value the iteration started from?  Its
+ * adjoint is then one buffer the reverse loop updates in place (rev_for);
+ * no other carried value's chain passes through it. */
+static int stored_carry(const Fn *g, Ref id, int j)
+{
+    const Region *b = g->v.p[id].reg[0];
+    Ref c = ir_carry(g, id, j), x = b->yield.p[j];
+    if (!is_lin(g, c) || !is_array(g, c) || x == c)
+        return 0;
+    while (x != c) {
+        const Inst *r = &g->v.p[x];
+        if (r->op != OP_RESULT || !ad_store_gen(g, r->arg[0]) || g->v.p[r->arg[0]].parent != b)
+            return 0;
+        const Inst *gen = &g->v.p[r->arg[0]];
+        x = g->v.p[g->v.p[gen->reg[0]->yield.p[0]].arg[2]].arg[0];
+    }
+    return 1;
+}
+
+/* ---------------- tapes of overwritten elements ---------------- */
+
+/* Does region r (any depth) use c only as the array of an IDX? */
+static int read_by_elements(const Fn *g, const Region *r, Ref c)
+{
+    for (int i = 0; i < r->yield.n; i++)
+        if (r->yield.p[i] == c)
+            return 0;
+    for (int i = 0; i < r->ids.n; i++) {
+        const Inst *in = &g->v.p[r->ids.p[i]];
+        for (int k = in->op == OP_IDX ? 1 : 0; k < 3; k++)
+            if (in->arg[k] == c)
+                return 0;
+        for (int k = 0; (in->op == OP_LIT || in->op == OP_FOR) && k < in->nix; k++)
+            if (in->list[k] == c)
+                return 0;
+        for (int q = 0; q < 2; q++)
+            if (in->reg[q] && (q == 0 || in->op == OP_IF) && !read_by_elements(g, in->reg[q], c))
+                return 0;
+    }
+    return 1;
+}
+
+/* The store of carried value j of g's FOR id, when the body changes it by
+ * that one store and nothing else (its next value is a store GEN's result,
+ * at the top of the body, of the value the iteration started from) and
+ * reads it only by elements; else NOREF.  Its reverse loop then needs,
+ * per iteration, only the elements the store overwrote: the to-be-
+ * recorded analysis (Hascoet, Naumann and Pascual, FGCS 2005) applied
+ * to the elements of an array. */
+static Ref carry_store(const Tr *T, Ref id, int j)
+{
+    const Fn *g = T->g;
+    const Inst *in = &g->v.p[id];
+    Ref c = ir_carry(g, id, j), y = in->reg[0]->yield.p[j];
+    if (is_lin(g, c) || !is_array(g, c) || is_lin(g, y) || g->v.p[y].op != OP_RESULT)
+        return NOREF;
+    Ref gen = g->v.p[y].arg[0];
+    if (!ad_store_gen(g, gen) || g->v.p[gen].parent != in->reg[0])
+        return NOREF;
+    const Inst *sel = &g->v.p[g->v.p[gen].reg[0]->yield.p[0]];
+    Aff ix[DX_MAXRANK];
+    unsigned seen = 0;
+    if (g->v.p[sel->arg[2]].arg[0] != c || !store_cond(g, gen, sel->arg[0], ix, &seen) ||
+        !seen || (seen & (seen + 1)) || !read_by_elements(g, in->reg[0], c))
+        return NOREF;
+    return gen;
+}
+
+/* The store's leading indices in h (T->map; out NULL: none), in an
+ * array of rank slots; returns how many. */
+static int elem_index(Tr *T, Ref c, Aff *out)
+{
+    const Fn *g = T->g;
+    Ref gen = T->egen[c];
+    const Inst *sel = &g->v.p[g->v.p[gen].reg[0]->yield.p[0]];
+    Aff ix[DX_MAXRANK];
+    unsigned seen = 0;
+    store_cond(g, gen, sel->arg[0], ix, &seen);
+    int n = 0;
+    for (; seen >> n & 1; n++)
+        if (out)
+            out[n] = aff_remap(T->h->arena, ix[n], T->map);
+    return n;
+}
+
+/* The tape of carried value j's overwritten elements (or rows): one
+ * element (row) per iteration, made in dst before the loop. */
+static void elem_tape(Tr *T, Ref id, int j, Region *dst)
+{
+    const Fn *g = T->g;
+    const Inst *in = &g->v.p[id];
+    Ref c = ir_carry(g, id, j);
+    int n = elem_index(T, c, NULL);
+    Type t = g->v.p[c].ty, row = ty_scalar();
+    row.rank = (uint8_t)(t.rank - n);
+    for (int d = n; d < t.rank; d++)
+        row.dim[d - n] = t.dim[d];
+    T->ftape[c] = NOREF;
+    T->etape[c] = tape_new(prim_at(T, dst, in->line), row, in->ix[0].c, in->ix[1].c,
+                           g->v.p[c].name);
+}
+
+/* [iv - lo, ix[n..]]: where an element of row iv of an element tape is. */
+static Aff *elem_row(Tr *T, Ref iv, int32_t lo, const Aff *ix, int n, int rank)
+{
+    Aff *tx = arena_alloc(T->h->arena, sizeof(Aff) * (size_t)(rank - n + 1));
+    tx[0] = aff_var(T->h->arena, iv);
+    tx[0].c = -lo;
+    for (int d = n; d < rank; d++)
+        tx[1 + d - n] = aff_copy(T->h->arena, ix[d]);
+    return tx;
+}
+
+/* At the start of forward iteration iv (body b): the elements of c the
+ * store will overwrite, recorded in row iv - lo of its element tape. */
+static void elem_record(Tr *T, Ref c, Region *b, Ref iv, int32_t lo)
+{
+    Fn *h = T->h;
+    Type t = T->g->v.p[c].ty;
+    Aff *ix = arena_alloc(h->arena, sizeof(Aff) * (size_t)t.rank);
+    int n = elem_index(T, c, ix);
+    IrAt at = row_loop(T, prim_at(T, b, T->g->v.p[c].line), t, n, ix);
+    Ref old = ir_idx(at, T->map[c], ix, t.rank);
+    at.flags = IF_STORE;
+    ir_acc(at, T->etape[c], elem_row(T, iv, lo, ix, n, t.rank), t.rank - n + 1, old);
+}
+
+/* After the forward loop (in dst): the buffer its reverse loop rebuilds
+ * c in, a copy of the final value fin. */
+static void elem_buffer(Tr *T, Ref c, Ref fin, Region *dst, int line)
+{
+    Fn *h = T->h;
+    Type t = T->g->v.p[c].ty;
+    IrAt at = prim_at(T, dst, line);
+    at.flags = IF_NOINIT; /* every element is written below */
+    Ref x = ir_add(at, OP_ZEROS, t, NOREF, NOREF, NOREF);
+    h->v.p[x].name = T->g->v.p[c].name;
+    at.flags = 0;
+    Aff *ix = arena_alloc(h->arena, sizeof(Aff) * (size_t)t.rank);
+    IrAt b = row_loop(T, at, t, 0, ix);
+    Aff *ax = arena_alloc(h->arena, sizeof(Aff) * (size_t)t.rank);
+    for (int d = 0; d < t.rank; d++)
+        ax[d] = aff_copy(h->arena, ix[d]);
+    Ref e = ir_idx(b, fin, ix, t.rank);
+    b.flags = IF_STORE;
+    ir_acc(b, x, ax, t.rank, e);
+    T->xbuf[c] = x;
+}
+
+/* At the start of reverse iteration iv (body b): the buffer holds c at
+ * the end of iteration iv; putting back the elements its store overwrote
+ * makes it c at the start, the value the iteration's recomputation reads. */
+static void elem_restore(Tr *T, Ref c, Region *b, Ref iv, int32_t lo)
+{
+    Fn *h = T->h;
+    Type t = T->g->v.p[c].ty;
+    Aff *ix = arena_alloc(h->arena, sizeof(Aff) * (size_t)t.rank);
+    int n = elem_index(T, c, ix);
+    IrAt at = row_loop(T, prim_at(T, b, T->g->v.p[c].line), t, n, ix);
+    Ref old = ir_idx(at, T->etape[c], elem_row(T, iv, lo, ix, n, t.rank), t.rank - n + 1);
+    at.flags = IF_STORE;
+    ir_acc(at, T->xbuf[c], ix, t.rank, old);
+    T->map[c] = T->xbuf[c];
+}
+
 /* The adjoints the reverse loop of g's FOR src[at] carries backwards, one
  * per lin carried value j (to[j] its index, -1 for none), starting from
- * the cotangents of the loop's results or zeros (init).  Returns how
- * many. */
-static int rev_for_init(Tr *T, const Region *src, int at, Region *dst, int *to, Ref *init)
+ * the cotangents of the loop's results or zeros (init).  A stored carry
+ * (stored_carry) is no carried value but a buffer xb[j] made before the
+ * loop (or the result's adjoint buffer), which every reverse iteration
+ * changes in place.  Returns how many carried values. */
+static int rev_for_init(Tr *T, const Region *src, int at, Region *dst, int *to, Ref *init, Ref *xb)
 {
     const Fn *g = T->g;
     Ref id = src->ids.p[at];
@@ -712,6 +1067,7 @@ static int rev_for_init(Tr *T, const Region *src, int at, Region *dst, int *to, 
     IrAt zat = adj_at(T, dst, in->line);
     for (int j = 0; j < in->nix; j++) {
         to[j] = -1;
+        xb[j] = NOREF;
         Ref c = ir_carry(g, id, j);
         if (!is_lin(g, c))
             continue;
@@ -720,6 +1076,10 @@ static int rev_for_init(Tr *T, const Region *src, int at, Region *dst, int *to, 
             Ref r = src->ids.p[at + 1 + q];
             if (g->v.p[r].n == j && has_ct(T, r))
                 ctj = T->ct[r];
+        }
+        if (stored_carry(g, id, j) && (ctj == NOREF || T->h->v.p[ctj].op == OP_ZEROS)) {
+            xb[j] = ctj != NOREF ? ctj : zeros(zat, g->v.p[c].ty, bar_name(T, c));
+            continue;
         }
         if (ctj == NOREF)
             ctj = is_array(g, c) ? zeros(zat, g->v.p[c].ty, NULL) : ir_num(zat, 0);
@@ -745,6 +1105,10 @@ static void rev_for_restore(Tr *T, Ref id, Region *b, Ref iv)
             continue;
         Type ct = g->v.p[c].ty;
         Ref tape = T->ftape[c];
+        if (T->egen[c] != NOREF && T->xbuf[c] != NOREF) {
+            elem_restore(T, c, b, iv, in->ix[0].c);
+            continue;
+        }
         if (tape == NOREF) {
             T->map[c] = ct.rank ? zeros(at, ct, NULL) : ir_num(at, 0);
             continue;
@@ -754,11 +1118,31 @@ static void rev_for_restore(Tr *T, Ref id, Region *b, Ref iv)
     }
 }
 
+/* At the end of a reverse iteration: buffer xb holds v, the adjoint of
+ * the carried value the iteration started from (zero if NOREF), unless
+ * it is v already: a copy, in a loop of stores. */
+static void store_buffer(Tr *T, IrAt at, Ref xb, Ref v)
+{
+    if (v == xb)
+        return;
+    Fn *h = T->h;
+    Type t = h->v.p[xb].ty;
+    Aff *ix = arena_alloc(h->arena, sizeof(Aff) * (size_t)t.rank);
+    IrAt b = row_loop(T, at, t, 0, ix);
+    Aff *ax = arena_alloc(h->arena, sizeof(Aff) * (size_t)t.rank);
+    for (int d = 0; d < t.rank; d++)
+        ax[d] = aff_copy(h->arena, ix[d]);
+    Ref e = v == NOREF ? ir_num(b, 0) : ir_idx(b, v, ix, t.rank);
+    b.flags = IF_STORE | IF_SETELEM;
+    ir_acc(b, xb, ax, t.rank, e);
+}
+
 /* The reverse sweep of FOR id's body in b, h's reverse loop l: the
- * adjoints carried in (to[j]: l's carried value for j) seed the values
- * the body yielded; those of the values it started from are yielded.
- * Returns the line the body's reverse sweep ends at (see rev_region). */
-static int rev_for_body(Tr *T, Ref id, Ref l, const int *to)
+ * adjoints carried in (to[j]: l's carried value for j; or the buffer
+ * xb[j]) seed the values the body yielded; those of the values it
+ * started from are yielded (or left in the buffer).  Returns the line
+ * the body's reverse sweep ends at (see rev_region). */
+static int rev_for_body(Tr *T, Ref id, Ref l, const int *to, const Ref *xb)
 {
     const Fn *g = T->g;
     Fn *h = T->h;
@@ -767,20 +1151,31 @@ static int rev_for_body(Tr *T, Ref id, Ref l, const int *to)
     Region *b = h->v.p[l].reg[0];
     IrAt at = adj_at(T, b, in->line);
     for (int j = 0; j < in->nix; j++) {
+        Ref y = sb->yield.p[j];
+        if (xb[j] != NOREF && !T->live[y]) {
+            T->ct[y] = xb[j];
+            T->live[y] = 1;
+            continue;
+        }
+        if (xb[j] != NOREF) {
+            accum(T, at, y, xb[j], 0);
+            continue;
+        }
         if (to[j] < 0)
             continue;
         Ref rc = ir_carry(h, l, to[j]);
         h->v.p[rc].name = bar_name(T, ir_carry(g, id, j));
-        Ref y = sb->yield.p[j];
         if (is_array(g, y) && !is_lin(g, y))
             continue;
         accum(T, at, y, rc, 0);
     }
     at.line = rev_region(T, sb, b, in->line);
     for (int j = 0; j < in->nix; j++) {
+        Ref c = ir_carry(g, id, j);
+        if (xb[j] != NOREF)
+            store_buffer(T, at, xb[j], T->live[c] ? T->ct[c] : NOREF);
         if (to[j] < 0)
             continue;
-        Ref c = ir_carry(g, id, j);
         Ref v = T->ct[c];
         if (v == NOREF || (is_array(g, c) && !T->live[c]))
             v = is_array(g, c) ? zeros(at, g->v.p[c].ty, NULL) : ir_num(at, 0);
@@ -812,7 +1207,8 @@ static int rev_for(Tr *T, const Region *src, int at, Region *dst, int line)
         return line;
     int *to = arena_alloc(h->arena, sizeof(int) * (size_t)(nix + 1));
     Ref *init = arena_alloc(h->arena, sizeof(Ref) * (size_t)(nix + 1));
-    int n = rev_for_init(T, src, at, dst, to, init);
+    Ref *xb = arena_alloc(h->arena, sizeof(Ref) * (size_t)(nix + 1));
+    int n = rev_for_init(T, src, at, dst, to, init, xb);
     IrAt fat = adj_at(T, dst, in->line);
     fat.flags = IF_BACKWARDS;
     uint8_t *crole = arena_alloc(h->arena, (size_t)n + 1);
@@ -830,7 +1226,7 @@ static int rev_for(Tr *T, const Region *src, int at, Region *dst, int line)
     rev_for_restore(T, id, b, iv);
     fwd_region(T, sb, b, &(Fwd){NOREF, id, in->line});
     zeros_for_region(T, sb, b, 0);
-    IrAt end = adj_at(T, dst, rev_for_body(T, id, l, to));
+    IrAt end = adj_at(T, dst, rev_for_body(T, id, l, to, xb));
     fr = T->frames.p[--T->frames.n];
     /* the adjoints of the initial values (the RESULTs first: they must
      * follow the loop) */
@@ -842,9 +1238,19 @@ static int rev_for(Tr *T, const Region *src, int at, Region *dst, int line)
         res[j] = ir_result(rat, h->v.p[init[to[j]]].ty, l, to[j]);
         h->v.p[res[j]].name = bar_name(T, in->list[j]);
     }
-    for (int j = 0; j < nix; j++)
-        if (to[j] >= 0 && is_lin(g, in->list[j]))
-            accum(T, end, in->list[j], res[j], 0);
+    for (int j = 0; j < nix; j++) {
+        Ref x = in->list[j];
+        if (to[j] >= 0 && is_lin(g, x))
+            accum(T, end, x, res[j], 0);
+        if (xb[j] == NOREF || !is_lin(g, x))
+            continue;
+        if (!T->live[x] && g->v.p[x].parent == in->parent && T->ct[x] != NOREF) {
+            T->ct[x] = xb[j]; /* nothing else was accumulated into it: the buffer is it */
+            T->live[x] = 1;
+        } else {
+            accum(T, end, x, xb[j], 0);
+        }
+    }
     acc_cells(T, &fr, end);
     return end.line;
 }
@@ -921,6 +1327,14 @@ static void transpose(Tr *T, Ref id, Ref ct, IrAt at)
     case OP_DIVZ:
         accum(T, at, a, ir_op(at, (Op)in->op, ct, T->map[b], NOREF), 1);
         break;
+    case OP_SELECT: { /* a store's tangent c ? a : b (lin_store): each side its part */
+        Ref c = T->map[in->arg[0]], z = ir_num(at, 0);
+        if (is_lin(g, b))
+            accum(T, at, b, ir_op(at, OP_SELECT, c, ct, z), 1);
+        if (is_lin(g, in->arg[2]))
+            accum(T, at, in->arg[2], ir_op(at, OP_SELECT, c, z, ct), 1);
+        break;
+    }
     default:
         BUG("ad_transpose: a linear instruction without a transpose rule");
     }
@@ -940,6 +1354,8 @@ static int rev_region(Tr *T, const Region *src, Region *dst, int line)
         const Inst *in = &g->v.p[id];
         if (in->op == OP_IF) {
             line = rev_if(T, src, i, dst, line);
+        } else if (in->op == OP_GEN && rev_store(T, src, i, dst)) {
+            line = in->line;
         } else if (in->op == OP_GEN || in->op == OP_RED) {
             line = rev_loop(T, src, i, dst, line);
         } else if (in->op == OP_FOR) {
@@ -965,6 +1381,9 @@ Fn *ad_transpose(const Fn *g, const char *name, FnKind kind, int small_tape)
     T.tape = ad_ref_map(g);
     T.tape_gen = ad_ref_map(g);
     T.ftape = ad_ref_map(g);
+    T.egen = ad_ref_map(g);
+    T.etape = ad_ref_map(g);
+    T.xbuf = ad_ref_map(g);
     T.replay = arena_alloc(A, sizeof(Replay *) * (size_t)(g->v.n + 1));
     T.small_tape = small_tape;
     /* inputs: everything but the tangents keeps its index */

@@ -34,6 +34,10 @@ typedef struct {
     Ref *ftape;    /* g non-lin CARRY of a FOR -> h tape (one row per
                       iteration), or NOREF when the reverse loop does not
                       need it */
+    Ref *egen;     /* g non-lin CARRY changed by one store per iteration
+                      (carry_store) -> that store GEN of g, or NOREF */
+    Ref *etape;    /* ... -> h tape of the elements (rows) it overwrote */
+    Ref *xbuf;     /* ... -> h buffer the reverse loop rebuilds it in */
     struct Replay **replay; /* g GEN/RED at the top of a FOR's or a sum's
                                body -> the rows its forward copy recorded,
                                or NULL */
@@ -64,6 +68,9 @@ Aff *ad_ivar_index(Fn *g, Ref loop);                   /* [iv_0, ..., iv_n-1] */
  * primal, its body left empty */
 Ref ad_clone_loop_head(const Fn *f, Ref id, Fn *g, Region *dst, RedKind kind, Ref *map);
 Aff *ad_flat_index(Arena *a, Type t, long flat);        /* element flat of t */
+/* Is f's GEN id an element or row store (IF_SETELEM) still in the form
+ * lower_store.c gives it: one yield SELECT(cond, v, old[k...])? */
+int ad_store_gen(const Fn *f, Ref id);
 const char *ad_suffixed(Arena *a, const char *name, const char *suffix);
 Fn *ad_derived(const Fn *f, const char *name, FnKind kind);
 Ref *ad_ref_map(const Fn *f);                          /* f's values -> NOREF */

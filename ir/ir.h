@@ -65,7 +65,10 @@
  * the value iteration i starts from), such tapes hold the results of the
  * body's reductions and matvec GENs (row i - a: their values in iteration
  * i); a carried value whose next value is such a result has one tape of
- * b - a + 1 rows for both, its initial value in row 0.  A sum RED with
+ * b - a + 1 rows for both, its initial value in row 0.  A carried array
+ * that the body changes only by one store and reads only by elements has
+ * instead a tape of the elements (rows) the store overwrites, and the
+ * reverse loop rebuilds the array in a buffer (ad.c's carry_store).  A sum RED with
  * constant bounds records the loops of its body the same way.
  *
  * Values are indices (Ref) into the function's instruction array, as in
@@ -187,7 +190,11 @@ typedef enum { RK_SUM, RK_PROD, RK_MAX, RK_MIN } RedKind;
  * Inst.flags: IF_ACC an ADD accumulating an adjoint; IF_BACKWARDS
  * a LOOP or FOR that runs backwards, IF_STORE an ACC that stores instead
  * of adding, IF_NOINIT a ZEROS that needs no zeroing;
- * IF_REV and IF_TAPE beside ROLE_TANGENT, as above. */
+ * IF_REV and IF_TAPE beside ROLE_TANGENT, as above; IF_SETELEM a GEN that
+ * is an element or row store (lower_store.c): its one yield is
+ * SELECT(k == i, e, x[k]), so its derivatives are stores too (ad_linearize
+ * stores the tangent, ad_transpose reads and zeroes the stored adjoint)
+ * and the C generator writes only the stored element when it can. */
 typedef enum { ROLE_PRIMAL, ROLE_TANGENT, ROLE_ADJOINT, ROLE_TAPE } Role;
 enum {
     IF_ACC = 1 << 0,
@@ -196,6 +203,7 @@ enum {
     IF_NOINIT = 1 << 3,
     IF_REV = 1 << 4,
     IF_TAPE = 1 << 5,
+    IF_SETELEM = 1 << 6,
 };
 
 typedef struct {
@@ -431,7 +439,7 @@ typedef struct {
     uint8_t flag;
     const char *word;
 } IrFlagWord;
-enum { IR_NFLAG_WORDS = 6 };
+enum { IR_NFLAG_WORDS = 7 };
 extern const IrFlagWord ir_flag_words[IR_NFLAG_WORDS];
 
 /* ---- eval.c: the value of a scalar op (interpreter and folder) ---- */

@@ -150,13 +150,20 @@ static void lin_array_op(Lin *L, const Inst *in, Ref id, Region *dst)
     case OP_ZEROS:
         t = ir_copy_at(at, in, L->map);
         break;
-    case OP_ACC:
-        if (L->tan[in->arg[0]] != NOREF && L->tan[in->arg[1]] != NOREF) {
+    case OP_ACC: {
+        Ref tv = L->tan[in->arg[1]];
+        if (tv == NOREF && (in->flags & IF_SETELEM) && L->tan[in->arg[0]] != NOREF) {
+            IrAt zat = at; /* a store's zeroing (rev_store): the tangent's too */
+            zat.flags = 0;
+            tv = lin_zero(L, zat);
+        }
+        if (L->tan[in->arg[0]] != NOREF && tv != NOREF) {
             t = ir_copy_at(at, in, L->map);
             g->v.p[t].arg[0] = L->tan[in->arg[0]];
-            g->v.p[t].arg[1] = L->tan[in->arg[1]];
+            g->v.p[t].arg[1] = tv;
         }
         break;
+    }
     default:
         BUG("lin_array_op");
     }
@@ -432,6 +439,72 @@ static void lin_for(Lin *L, const Region *src, int at, Region *dst)
     }
 }
 
+/* Is region r (or a region inside it) where x is defined? */
+static int defined_in(const Fn *f, Ref x, const Region *r)
+{
+    for (const Region *p = f->v.p[x].parent; p; p = p->owner == NOREF ? NULL : f->v.p[p->owner].parent)
+        if (p == r)
+            return 1;
+    return 0;
+}
+
+/* Is f's GEN id a store as lower_store.c makes it (IF_SETELEM, one
+ * yield SELECT(cond, v, old[k0, k1, ...]), old defined before the GEN)?
+ * Passes may have reshaped a flagged GEN; then it is an ordinary one. */
+int ad_store_gen(const Fn *f, Ref id)
+{
+    const Inst *in = &f->v.p[id];
+    if (in->op != OP_GEN || !(in->flags & IF_SETELEM) || in->reg[0]->yield.n != 1)
+        return 0;
+    const Inst *s = &f->v.p[in->reg[0]->yield.p[0]];
+    if (s->op != OP_SELECT)
+        return 0;
+    const Inst *o = &f->v.p[s->arg[2]];
+    if (o->op != OP_IDX || o->nix != in->ty.rank || defined_in(f, o->arg[0], in->reg[0]))
+        return 0;
+    for (int d = 0; d < o->nix; d++) {
+        Aff x = o->ix[d];
+        if (x.c || x.n != 1 || x.a[0] != 1 || x.nq || x.iv[0] != ir_ivar(f, id, d))
+            return 0;
+    }
+    return 1;
+}
+
+/* A store y = x with y[i] = v (ad_store_gen): its tangent is the same
+ * store on tangents, y_dot = x_dot with y_dot[i] = v_dot, a second GEN
+ * yielding SELECT(cond, v_dot, x_dot[k]) (a zero for a missing one),
+ * also IF_SETELEM: the C generator writes it in place, one element, as
+ * it does the primal store, and ad_transpose reads and zeroes one
+ * element of its adjoint.  No product with a 0/1 mask, so no NaN. */
+static void lin_store(Lin *L, const Region *src, int at, Region *dst)
+{
+    const Fn *f = L->f;
+    Fn *g = L->g;
+    Ref id = src->ids.p[at];
+    const Inst *in = &f->v.p[id];
+    Ref y = in->reg[0]->yield.p[0];
+    Ref n1 = lin_loop_copy(L, id, dst, RK_SUM);
+    g->v.p[n1].flags |= IF_SETELEM;
+    vec_push(g->arena, &g->v.p[n1].reg[0]->yield, L->map[y]);
+    loop_results(L, src, at, n1, NULL);
+    if (L->tan[y] == NOREF || ir_nresults(f, src, at) == 0)
+        return;
+    Ref n2 = lin_loop_copy(L, id, dst, RK_SUM); /* maps the body anew */
+    g->v.p[n2].flags |= IF_SETELEM;
+    Region *b2 = g->v.p[n2].reg[0];
+    const Inst *s = &f->v.p[y];
+    IrAt tat = tan_at(L, b2, in->line, OP_SELECT, -1);
+    tat.rule_src = L->map[y];
+    Ref tv = L->tan[s->arg[1]], tx = L->tan[s->arg[2]];
+    if (tv == NOREF)
+        tv = ir_num(tat, 0);
+    if (tx == NOREF)
+        tx = ir_num(tat, 0);
+    vec_push(g->arena, &b2->yield, ir_op(tat, OP_SELECT, L->map[s->arg[0]], tv, tx));
+    Ref res = src->ids.p[at + 1];
+    L->tan[res] = ad_result(res_at(L, dst, 1), n2, 0, &f->v.p[res]);
+}
+
 /* GEN, sum RED, LOOP: one loop computing the primal yields and their
  * tangents. */
 static void lin_loop(Lin *L, const Region *src, int at, Region *dst)
@@ -442,6 +515,10 @@ static void lin_loop(Lin *L, const Region *src, int at, Region *dst)
     const Inst *in = &f->v.p[id];
     if (in->op == OP_RED && in->red != RK_SUM) {
         lin_red_other(L, src, at, dst);
+        return;
+    }
+    if (ad_store_gen(f, id)) {
+        lin_store(L, src, at, dst);
         return;
     }
     Ref n = lin_loop_copy(L, id, dst, RK_SUM);

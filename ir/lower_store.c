@@ -18,8 +18,15 @@
  *
  * The indices go through the same entry points as reading (lower_affine
  * with AK_INDEX, lw_check_index), so they obey the same rules and the
- * same compile-time range check over the iterations that run.  The cost
- * is one pass over x per store in the generated C.
+ * same compile-time range check over the iterations that run.
+ *
+ * The GEN is flagged IF_SETELEM, so that the passes after it know the
+ * pattern without re-deriving it: ad_linearize stores the tangent
+ * (lin_store), ad_transpose reads and clears one element of the adjoint
+ * (rev_store) and tapes only the overwritten elements of a carried array
+ * (carry_store), and the C generator writes only the stored element when
+ * x's old value is dead (cbody.c's in_place_store): O(1) per element
+ * store in f, f_jvp, f_grad and f_hvp.
  */
 #include <string.h>
 
@@ -96,6 +103,7 @@ static Ref stored(Lower *L, Loc loc, Ref old, Type t, const Aff *ix, int n, Ref 
     Fn *f = L->f;
     Ref g = ir_loop_new(f, L->r, OP_GEN, t, t.rank);
     f->v.p[g].line = loc.line;
+    f->v.p[g].flags |= IF_SETELEM;
     Region *outer = L->r, *body = f->v.p[g].reg[0];
     L->r = body;
     Ref iv[DX_MAXRANK];

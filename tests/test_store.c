@@ -161,6 +161,26 @@ static const char *const programs[] = {
     "    }\n"
     "    return x\n"
     "}\n",
+    /* one row store per iteration, reading the row it overwrites: the
+     * gradient tapes those rows only */
+    "fn f(X[4, 3], v[3]) {\n"
+    "    for t in 1..4 {\n"
+    "        X[t] = X[t-1] * v + sin(X[t])\n"
+    "    }\n"
+    "    return sum(X * X)\n"
+    "}\n",
+    /* element stores in a nested loop, the inner loop's tape of
+     * overwritten elements made again in each outer reverse iteration */
+    "fn f(A[3, 4], c) {\n"
+    "    s = 0\n"
+    "    for i in 0..3 {\n"
+    "        for j in 1..4 {\n"
+    "            A[i, j] = A[i, j-1] * c + cos(A[i, j])\n"
+    "        }\n"
+    "        s = s + A[i, 3] * A[i, 1]\n"
+    "    }\n"
+    "    return s\n"
+    "}\n",
 };
 
 START_TEST(test_fd)
@@ -420,6 +440,90 @@ START_TEST(test_in_place)
 }
 END_TEST
 
+/* ---------------- what the derivatives cost ---------------- */
+
+/* A recurrence whose loop carries x and changes it by one element store
+ * per iteration. */
+static const char rec_dx[] = "const N = 60\n"
+                             "fn f(a[N], c) {\n"
+                             "    x = a\n"
+                             "    for i in 1..N {\n"
+                             "        x[i] = c * x[i-1] + a[i]\n"
+                             "    }\n"
+                             "    return sum(x)\n"
+                             "}\n";
+
+/* f_jvp stores the tangent of the stored element in place, as f stores
+ * the element: no pass over the array selecting the index, no product
+ * with a mask. */
+START_TEST(test_cost_jvp)
+{
+    tu_write(tu_path("rec.dx"), rec_dx, -1);
+    char *code = cr_dxc_ok("rec.dx");
+    char *s = cr_fn_text(code, "double f_jvp(");
+    ck_assert_msg(strstr(s, "        x[i] = t2;\n") && strstr(s, "        x_dot[i] = t3;\n") &&
+                      !strstr(s, "== i") && !strstr(s, "dx_mulz"),
+                  "%s", s);
+    free(s);
+    free(code);
+}
+END_TEST
+
+/* The body of the first backwards loop of function text s, up to its
+ * closing brace (a copy). */
+static char *backward_body(const char *s)
+{
+    const char *b = strstr(s, "/* backwards */");
+    ck_assert_ptr_nonnull(b);
+    const char *e = strstr(b, "\n    }\n");
+    ck_assert_ptr_nonnull(e);
+    return tu_printf("%.*s", (int)(e - b), b);
+}
+
+/* The reverse loops of f_grad and f_hvp read the stored element's
+ * adjoint and clear it (y_bar[i] = 0), in place: no loop over x. */
+START_TEST(test_cost_grad)
+{
+    tu_write(tu_path("rec.dx"), rec_dx, -1);
+    char *code = cr_dxc_ok("rec.dx");
+    static const char *const fns[] = {"double f_grad(", "double f_hvp("};
+    for (int k = 0; k < 2; k++) {
+        char *s = cr_fn_text(code, fns[k]);
+        char *b = backward_body(s);
+        ck_assert_msg(strstr(b, "        x_bar[i] = 0.0;\n") && !strstr(b, "for (") &&
+                          !strstr(b, "== i") && (k == 0 || strstr(b, "x_bar_dot[i] = 0.0;\n")),
+                      "%s", s);
+        free(b);
+        free(s);
+    }
+    free(code);
+}
+END_TEST
+
+/* The gradient's tape holds, per iteration, the one element the store
+ * overwrites (the backward pass reads it: c_bar += x_bar[i] * x[i-1]),
+ * not all of x: N - 1 numbers, O(N), where a row of x per iteration
+ * would be O(N^2); f_hvp twice that (the element's tangent too).  The
+ * reverse loop puts each element back into a copy of the final x. */
+START_TEST(test_cost_tape)
+{
+    tu_write(tu_path("rec.dx"), rec_dx, -1);
+    char *out = NULL, *err = NULL;
+    ck_assert_int_eq(cr_dxc("rec.dx --stats -o rec.c", &out, &err), 0);
+    ck_assert_msg(strstr(err, "f_grad: tape 472 bytes") && strstr(err, "f_hvp: tape 944 bytes"), "%s", err);
+    free(out);
+    free(err);
+    char *code = tu_read(tu_path("rec.c"), NULL);
+    char *s = cr_fn_text(code, "double f_grad(");
+    char *b = backward_body(s);
+    ck_assert_msg(strstr(s, "        x_tape[i - 1] = x[i];") && strstr(b, "        x_2[i] = x_tape[i - 1];\n"),
+                  "%s", s);
+    free(b);
+    free(s);
+    free(code);
+}
+END_TEST
+
 /* ---------------- the views and --stats ---------------- */
 
 static const char view_dx[] =
@@ -460,7 +564,7 @@ START_TEST(test_views)
     char *err = NULL;
     out = NULL;
     ck_assert_int_eq(cr_dxc("v.dx --stats -o v.c", &out, &err), 0);
-    ck_assert_msg(strstr(err, "f_grad: tape 288 bytes") && strstr(err, "f_hvp: tape "), "%s", err);
+    ck_assert_msg(strstr(err, "f_grad: tape 96 bytes") && strstr(err, "f_hvp: tape "), "%s", err);
     free(out);
     free(err);
 }
@@ -480,6 +584,9 @@ Suite *suite_store(void)
     tcase_add_loop_test(tc, test_hand, 0, 3 * (int)(sizeof hand / sizeof hand[0]));
     tcase_add_loop_test(tc, test_heat, 0, 3);
     tcase_add_test(tc, test_in_place);
+    tcase_add_test(tc, test_cost_jvp);
+    tcase_add_test(tc, test_cost_grad);
+    tcase_add_test(tc, test_cost_tape);
     tcase_add_test(tc, test_views);
     tcase_set_timeout(tc, 300);
     suite_add_tcase(s, tc);
