@@ -460,7 +460,8 @@ int ad_store_gen(const Fn *f, Ref id)
     if (s->op != OP_SELECT)
         return 0;
     const Inst *o = &f->v.p[s->arg[2]];
-    if (o->op != OP_IDX || o->nix != in->ty.rank || defined_in(f, o->arg[0], in->reg[0]))
+    if (o->op != OP_IDX || o->nix != in->ty.rank || defined_in(f, o->arg[0], in->reg[0]) ||
+        !ty_eq(f->v.p[o->arg[0]].ty, in->ty)) /* fusion may read a larger array */
         return 0;
     for (int d = 0; d < o->nix; d++) {
         Aff x = o->ix[d];
