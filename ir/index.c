@@ -961,7 +961,10 @@ void lw_domain_push(Lower *L, Ref iv, Aff lo, Aff hi, const Ast *gen, const char
 {
     if (L->dom.n >= MAX_DEPTH) {
         if (L->dom.n == MAX_DEPTH)
-            lw_errf(L, gen->loc, "index variables are nested too deeply (the limit is %d)",
+            lw_errf(L, gen->loc, gen->kind == AST_WHILE
+                                     ? "loops are nested too deeply (the limit is %d, loops and "
+                                       "index variables together)"
+                                     : "index variables are nested too deeply (the limit is %d)",
                     MAX_DEPTH);
         Level none = {0};
         none.iv = NOREF; /* found by no IVAR: indices inside go unchecked */

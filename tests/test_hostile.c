@@ -367,6 +367,11 @@ static void g_while_60(Bytes *b)
     nest_while(b, 60);
 }
 
+static void g_while_600(Bytes *b)
+{
+    nest_while(b, 600);
+}
+
 static void g_while_10k(Bytes *b)
 {
     nest_while(b, 10000);
@@ -472,6 +477,8 @@ static const Hostile hostile[] = {
      "in.dx:1:4: error: 'f_grad' needs", "ulimit -v 4000000;", 0},
     {"60 nested whiles and ifs with break", g_while_60, NULL, 0, OK, 1, NULL, NULL, 0},
     {"10000 nested whiles and ifs with break", g_while_10k, NULL, 0, ERR, 0, NULL, NULL, 0},
+    {"600 nested whiles and ifs with break", g_while_600, NULL, 0, ERR, 0,
+     "in.dx:195:1: error: loops are nested too deeply", NULL, 0},
     {"i*i*i*i overflows 32 bits", NULL,
      "fn f(x[10]) = sum(x[i * i * i * i % 10] for i in 0..100000)\n", 0, ERR, 0,
      "in.dx:1:31: error: i*i*i*i (an operand of '%') overflows", NULL, 0},
