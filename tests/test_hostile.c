@@ -1001,6 +1001,10 @@ static const ErrCase errcases[] = {
      {"in.dx:2:14:"}, "use 0..10", NULL},
     {"fn f(x) = sigmod(x)\n", {"in.dx:1:11:"}, "did you mean 'sigmoid'?", NULL},
     {"fn f(x) = (x + 1\n", {"in.dx:2:1:", "in.dx:1:11: note: '(' opened here"}, "')'", NULL},
+    /* a store: its target's errors first, then its value's */
+    {"fn f(x[3]) {\n    y = x\n    y[5] = x[7]\n    return sum(y)\n}\n", {"in.dx:3:7:", "in.dx:3:14:"},
+     "index 5 of y", NULL},
+    {"fn f(x[3]) {\n    z[0] = q\n    return sum(x)\n}\n", {"in.dx:2:5:", "in.dx:2:12:"}, "'z'", NULL},
 };
 
 #define NERR (sizeof errcases / sizeof errcases[0])
