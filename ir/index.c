@@ -354,6 +354,16 @@ static int poly_ok(AffKind kind)
 
 static int q_term(Lower *L, const Ast *e, int op, const Lin *x, const Lin *y, Lin *out);
 
+/* How a message names the operand a of value v: its text, or "this one"
+ * when the text is the number itself ("but -3 is -3" says nothing). */
+static const char *operand_name(Lower *L, const Ast *a, int64_t v)
+{
+    const char *t = lw_text(L, a);
+    char num[32];
+    snprintf(num, sizeof num, "%" PRId64, v);
+    return strcmp(t, num) ? t : "this one";
+}
+
 /* x % y or x // y (e): folded when both are constants (a >= 0, b > 0,
  * reported at the operand that is not), else a non-affine term. */
 static int int_op(Lower *L, const Ast *e, AffKind kind, const Lin *x, const Lin *y, Lin *out)
@@ -363,7 +373,8 @@ static int int_op(Lower *L, const Ast *e, AffKind kind, const Lin *x, const Lin 
         if (x->c < 0 || y->c < 0) {
             lw_errf(L, (x->c < 0 ? e->a : e->b)->loc,
                     "'%s' needs non-negative operands, but %s is %" PRId64, op,
-                    lw_text(L, x->c < 0 ? e->a : e->b), x->c < 0 ? x->c : y->c);
+                    operand_name(L, x->c < 0 ? e->a : e->b, x->c < 0 ? x->c : y->c),
+                    x->c < 0 ? x->c : y->c);
             return 0;
         }
         if (y->c == 0) {
@@ -375,12 +386,12 @@ static int int_op(Lower *L, const Ast *e, AffKind kind, const Lin *x, const Lin 
     }
     if (is_const(y) && y->c <= 0) {
         lw_errf(L, e->b->loc, y->c ? "'%s' needs non-negative operands, but %s is %" PRId64
-                                   : "the divisor of '%s' is 0", op, lw_text(L, e->b), y->c);
+                                   : "the divisor of '%s' is 0", op, operand_name(L, e->b, y->c), y->c);
         return 0;
     }
     if (is_const(x) && x->c < 0) {
         lw_errf(L, e->a->loc, "'%s' needs non-negative operands, but %s is %" PRId64, op,
-                lw_text(L, e->a), x->c);
+                operand_name(L, e->a, x->c), x->c);
         return 0;
     }
     if (!poly_ok(kind))
@@ -950,7 +961,10 @@ void lw_domain_push(Lower *L, Ref iv, Aff lo, Aff hi, const Ast *gen, const char
 {
     if (L->dom.n >= MAX_DEPTH) {
         if (L->dom.n == MAX_DEPTH)
-            lw_errf(L, gen->loc, "index variables are nested too deeply (the limit is %d)",
+            lw_errf(L, gen->loc, gen->kind == AST_WHILE
+                                     ? "loops are nested too deeply (the limit is %d, loops and "
+                                       "index variables together)"
+                                     : "index variables are nested too deeply (the limit is %d)",
                     MAX_DEPTH);
         Level none = {0};
         none.iv = NOREF; /* found by no IVAR: indices inside go unchecked */

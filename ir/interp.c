@@ -226,7 +226,7 @@ static void run_loop(Interp *I, const Region *r, int at)
             continue;
         }
         run_region(I, b);
-        if (nv == 0)
+        if (nv == 0 || (I->rec && I->rec->over)) /* a recording past its limit */
             goto done;
         take_yields(I, r, at, ++step, win);
         d = nv - 1;
@@ -279,6 +279,74 @@ static void rec_carry(Interp *I, Ref cy, const long *from, int runs)
     }
 }
 
+/* Whether region r, in the body of a FOR, has no effect (an ACC, a LOOP,
+ * a ZEROS) outside the region `then`. */
+static int quiet_outside(const Fn *f, const Region *r, const Region *then)
+{
+    if (!r || r == then)
+        return 1;
+    for (int i = 0; i < r->ids.n; i++) {
+        const Inst *x = &f->v.p[r->ids.p[i]];
+        if (x->op == OP_ACC || x->op == OP_LOOP || x->op == OP_ZEROS)
+            return 0;
+        for (int k = 0; k < 2; k++)
+            if ((x->op == OP_IF || x->op == OP_GEN || x->op == OP_RED || x->op == OP_FOR) &&
+                !quiet_outside(f, x->reg[k], then))
+                return 0;
+    }
+    return 1;
+}
+
+/* Whether the else branch of IF fi in FOR id's body b keeps every carried
+ * value and sets carried value k to 0. */
+static int else_keeps(const Fn *f, Ref id, Ref fi, int k)
+{
+    const Inst *in = &f->v.p[id];
+    const Region *b = in->reg[0], *els = f->v.p[fi].reg[1];
+    for (int j = 0; j < in->nix; j++) {
+        Ref y = b->yield.p[j], cy = ir_carry(f, id, j);
+        if (y == cy)
+            continue;
+        const Inst *r = &f->v.p[y];
+        if (r->op != OP_RESULT || r->arg[0] != fi || !els)
+            return 0;
+        const Inst *e = &f->v.p[els->yield.p[r->n]];
+        if (els->yield.p[r->n] != cy && !(j == k && e->op == OP_CONST && e->num == 0))
+            return 0;
+    }
+    return 1;
+}
+
+/* The carried flag of FOR id when the FOR is a while loop (lower_loop.c):
+ * its body holds an IF on `carry k != 0` (maybe `and` more) whose else
+ * branch keeps every carried value and sets the flag to 0, and nothing
+ * outside the IF's then branch has an effect.  Once the flag is 0 no
+ * iteration changes anything (values, buffers or, recorded, adjoints:
+ * the rest are copies), so the interpreter leaves the loop there, as the
+ * generated C does (cfor.c, cg_exit_flag); a while loop of `max
+ * 2147483647` runs as many iterations as it needs.  -1 if it is not one. */
+static int stop_flag(const Fn *f, Ref id)
+{
+    const Region *b = f->v.p[id].reg[0];
+    for (int i = 0; i < b->ids.n; i++) {
+        Ref fi = b->ids.p[i];
+        if (f->v.p[fi].op != OP_IF)
+            continue;
+        const Inst *c = &f->v.p[f->v.p[fi].arg[0]];
+        if (c->op == OP_AND)
+            c = &f->v.p[c->arg[0]];
+        if (c->op != OP_NE)
+            continue;
+        const Inst *cy = &f->v.p[c->arg[0]], *z = &f->v.p[c->arg[1]];
+        if (cy->op != OP_CARRY || z->op != OP_CONST || z->num != 0 ||
+            ir_carry(f, id, cy->n) != c->arg[0])
+            continue;
+        if (else_keeps(f, id, fi, cy->n) && quiet_outside(f, b, f->v.p[fi].reg[0]))
+            return cy->n;
+    }
+    return -1;
+}
+
 /* A FOR: the CARRYs start at the initial values; after each iteration
  * they take the yields (all at once); the RESULTs are their final values. */
 static void run_for(Interp *I, const Region *r, int at)
@@ -301,6 +369,7 @@ static void run_for(Interp *I, const Region *r, int at)
         rec_carry(I, ir_carry(f, id, j), rec_ent_or_null(I, in->list[j]), hi > lo);
     }
     double *iv = I->val[b->ids.p[0]];
+    int k = stop_flag(f, id);
     for (long t = 0; t < hi - lo; t++) {
         iv[0] = (double)(in->flags & IF_BACKWARDS ? hi - 1 - t : lo + t);
         run_region(I, b);
@@ -312,13 +381,18 @@ static void run_for(Interp *I, const Region *r, int at)
                 memcpy(nextent + off, rec_ent(I->rec, b->yield.p[j]), sizeof(long) * n);
             off += n;
         }
+        /* a while loop that has stopped, or a recording past its limit */
+        int stop = (k >= 0 && I->val[b->yield.p[k]][0] == 0) || (I->rec && I->rec->over);
         off = 0;
         for (int j = 0; j < in->nix; j++) {
             size_t n = (size_t)ty_size(f->v.p[in->list[j]].ty);
             memcpy(I->val[ir_carry(f, id, j)], next + off, sizeof(double) * n);
-            rec_carry(I, ir_carry(f, id, j), nextent ? nextent + off : NULL, t + 1 < hi - lo);
+            rec_carry(I, ir_carry(f, id, j), nextent ? nextent + off : NULL,
+                      !stop && t + 1 < hi - lo);
             off += n;
         }
+        if (stop)
+            break;
     }
     for (int q = 0; q < ir_nresults(f, r, at); q++) {
         Ref res = r->ids.p[at + 1 + q];

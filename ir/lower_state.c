@@ -46,7 +46,7 @@ const char *lw_near_value(Lower *L, const char *name)
     near_init(&n, name);
     for (int i = 0; i < L->ix.n; i++)
         near_offer(&n, L->ix.p[i].name);
-    for (int i = 0; i < L->env->cap; i++) {
+    for (int i = 0; i < L->env->n; i++) {
         const Slot *s = &L->env->slot[i];
         if (s->name && (s->state == DEF || s->state == PARTIAL))
             near_offer(&n, s->name);
@@ -60,45 +60,56 @@ const char *lw_near_value(Lower *L, const char *name)
 void lw_env_init(Lower *L, Env *e)
 {
     memset(e, 0, sizeof *e);
-    e->cap = 64;
+    e->cap = 32;
     e->slot = arena_alloc(L->a, sizeof(Slot) * (size_t)e->cap);
+    e->tcap = 64;
+    e->tab = arena_alloc(L->a, sizeof(int) * (size_t)e->tcap);
+}
+
+/* Slot numbers are kept by the undo log, by the lowering of loops and
+ * branches while their bodies are lowered (and those may create slots), so
+ * a slot keeps its number for good: the slots are an array in order of
+ * creation, and the hash table (open addressing, kept at most half full)
+ * holds slot number + 1 (0: empty). */
+static void env_grow(Lower *L, Env *e)
+{
+    if (e->n == e->cap) {
+        Slot *old = e->slot;
+        e->cap *= 2;
+        e->slot = arena_alloc(L->a, sizeof(Slot) * (size_t)e->cap);
+        memcpy(e->slot, old, sizeof(Slot) * (size_t)e->n);
+    }
+    if (2 * (e->n + 1) > e->tcap) {
+        e->tcap *= 2;
+        e->tab = arena_alloc(L->a, sizeof(int) * (size_t)e->tcap);
+        for (int i = 0; i < e->n; i++) {
+            unsigned h = dx_hash(e->slot[i].name) & (unsigned)(e->tcap - 1);
+            while (e->tab[h])
+                h = (h + 1) & (unsigned)(e->tcap - 1);
+            e->tab[h] = i + 1;
+        }
+    }
 }
 
 int lw_env_find(Lower *L, Env *e, const char *name, int create)
 {
-    if (create && 2 * (e->n + 1) > e->cap) {
-        Slot *old = e->slot;
-        int oc = e->cap;
-        e->cap *= 2;
-        e->slot = arena_alloc(L->a, sizeof(Slot) * (size_t)e->cap);
-        /* slot numbers are kept in the undo log: rehash by remapping */
-        int *remap = arena_alloc(L->a, sizeof(int) * (size_t)oc);
-        for (int i = 0; i < oc; i++) {
-            if (!old[i].name)
-                continue;
-            unsigned h = dx_hash(old[i].name) & (unsigned)(e->cap - 1);
-            while (e->slot[h].name)
-                h = (h + 1) & (unsigned)(e->cap - 1);
-            e->slot[h] = old[i];
-            remap[i] = (int)h;
-        }
-        for (int i = 0; i < e->log.n; i++)
-            e->log.p[i].slot = remap[e->log.p[i].slot];
-    }
-    unsigned h = dx_hash(name) & (unsigned)(e->cap - 1);
-    while (e->slot[h].name) {
-        if (!strcmp(e->slot[h].name, name))
-            return (int)h;
-        h = (h + 1) & (unsigned)(e->cap - 1);
+    if (create)
+        env_grow(L, e);
+    unsigned h = dx_hash(name) & (unsigned)(e->tcap - 1);
+    while (e->tab[h]) {
+        if (!strcmp(e->slot[e->tab[h] - 1].name, name))
+            return e->tab[h] - 1;
+        h = (h + 1) & (unsigned)(e->tcap - 1);
     }
     if (!create)
         return -1;
-    e->slot[h].name = name;
-    e->slot[h].val = NOREF;
-    e->slot[h].shape = NOREF;
-    e->slot[h].state = UNDEF;
-    e->n++;
-    return (int)h;
+    int k = e->n++;
+    e->tab[h] = k + 1;
+    e->slot[k].name = name;
+    e->slot[k].val = NOREF;
+    e->slot[k].shape = NOREF;
+    e->slot[k].state = UNDEF;
+    return k;
 }
 
 /* shape: a value with the variable's shape (val itself when DEF). */

@@ -37,8 +37,10 @@ typedef struct {
 } Undo;
 
 typedef struct {
-    Slot *slot;
+    Slot *slot;    /* n slots in order of creation (cap allocated) */
     int cap, n;
+    int *tab;      /* hash table of tcap entries: slot number + 1, 0 empty */
+    int tcap;
     VEC(Undo) log;
 } Env;
 

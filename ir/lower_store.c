@@ -133,16 +133,20 @@ static const char *target_text(Lower *L, const Ast *st)
     return arena_printf(L->a, "%s]", s);
 }
 
+/* The target, its indices, then the value: errors come in the order of
+ * the source. */
 void lw_lower_store(Lower *L, const Ast *st)
 {
-    Ref v = lower_expr(L, st->a);
     int slot = store_slot(L, st);
-    if (slot < 0)
+    if (slot < 0) {
+        lower_expr(L, st->a); /* for its own errors */
         return;
-    Ref old = L->env->slot[slot].val;
-    Type t = lw_type_of(L, old);
+    }
+    Type t = lw_type_of(L, L->env->slot[slot].val);
     Aff ix[DX_MAXRANK];
     int n = lw_indices(L, &st->args, t, diag_name(L->a, st->name), ix);
+    Ref v = lower_expr(L, st->a);
+    Ref old = L->env->slot[slot].val;
     if (n < 0 || lw_is_bad(L, v))
         return;
     Type want = n == t.rank ? ty_scalar() : ty_array(t.rank - n, t.dim + n);

@@ -412,7 +412,9 @@ static void check_unit(Ctx *c)
     if (r->status)
         goto done;
     if (!all_finite(g, T) || !all_finite(od, m)) {
-        fail(r, "nonfinite-derivative", "nonfinite-derivative", "%s: a derivative is not finite", name);
+        fail(r, "nonfinite-derivative", "nonfinite-derivative",
+             "%s: a derivative is not finite (value %g, x[0] = %g, grad[0] = %g, jvp[0] = %g)", name,
+             y[0], c->x[0], g[0], od[0]);
         goto done;
     }
     if (scalar)

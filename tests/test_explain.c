@@ -322,6 +322,9 @@ START_TEST(test_explain_every_statement)
     /* a sum's operand accumulated as it is: a_bar += x_bar */
     says("tests/models/flip.dx", "            a_bar_2 += x_bar;  /* line 12: x = x * 0.5 + a; dx/da = 1, "
                                  "so a_bar += x_bar */\n");
+    /* x * x in a while loop: which x it is, said once */
+    says("examples/newton_sqrt.dx", "        x_bar += (t5 + t5) * x_2;  /* line 7: d(x * x)/dx = x, so x_bar "
+                                    "+= adj(x * x) * x; x is the value at the start of iteration iter */\n");
 }
 END_TEST
 

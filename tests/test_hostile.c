@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "testutil.h"
 
@@ -342,6 +343,63 @@ static void g_many_reassign(Bytes *b)
     reassign(b, 20000);
 }
 
+
+/* ---- version 2: while, break, continue, stores, % and //, inf ---- */
+
+/* n nested loops and ifs, alternately: `while y > i max 2` holding an
+ * `if y < 0 { break }`, and `if y > i`. */
+static void nest_while(Bytes *b, int n)
+{
+    char line[96];
+    puts_(b, "fn f(x) {\n    y = x\n");
+    for (int i = 0; i < n; i++) {
+        snprintf(line, sizeof line, i % 2 ? "if y > %d {\n" : "while y > %d max 2 {\nif y < 0 { break }\n",
+                 i);
+        puts_(b, line);
+    }
+    puts_(b, "y = y * 0.5\n");
+    rep(b, "}\n", (size_t)n);
+    puts_(b, "    return y\n}\n");
+}
+
+static void g_while_60(Bytes *b)
+{
+    nest_while(b, 60);
+}
+
+static void g_while_600(Bytes *b)
+{
+    nest_while(b, 600);
+}
+
+static void g_while_10k(Bytes *b)
+{
+    nest_while(b, 10000);
+}
+
+/* A constant continued over 100 000 lines (each ends with +). */
+static void g_continued(Bytes *b)
+{
+    puts_(b, "const C =\n");
+    rep(b, "1 +\n", 100000);
+    puts_(b, "1\nfn f(x) = x * (\n    C +\n    1)\n");
+}
+
+static void g_continued_commas(Bytes *b)
+{
+    puts_(b, "fn f(x) = max(\n");
+    rep(b, "x,\n", 100000);
+    puts_(b, "x)\n");
+}
+
+/* A while loop inside a for loop, both of 2e9 iterations: the tapes of
+ * the gradient are over any stack budget (an error), and dxc allocates
+ * nothing of their size. */
+static const char while_in_huge_for[] =
+    "fn f(x) {\n    y = x\n    for i in 0..2000000000 {\n"
+    "        while y > 1 max 2000000000 { y = y / 2 }\n        y = y + 1\n    }\n"
+    "    return y\n}\n";
+
 static const Hostile hostile[] = {
     {"nul in code", NULL, "fn f(x) = x\0 + 1\n", 17, ERR, 0, "in.dx:1:12:", NULL, 0},
     {"nul in comment", NULL, "fn f(x) = x # c\0mm\nfn g(x) = x\n", 30, ANY, 1, NULL, NULL, 0},
@@ -407,6 +465,76 @@ static const Hostile hostile[] = {
     {"bad exponent", NULL, "fn f(x) = x * 1e\n", 0, ERR, 0, NULL, NULL, 0},
     {"control bytes", NULL, "fn f(x) = x \x01\x02\x1b[31m\n", 0, ERR, 0, "in.dx:1:13:", NULL, 0},
     {"high bytes in a name", NULL, "fn f\x80\x81(x) = x\n", 0, ERR, 0, NULL, NULL, 0},
+    {"while max 2147483647: tapes over the stack budget", NULL,
+     "fn f(x) {\n    y = x\n    while y > 1 max 2147483647 { y = y / 2 }\n    return y\n}\n", 0, ERR,
+     0, "in.dx:1:4: error: 'f_grad' needs", "ulimit -v 4000000;", 0},
+    {"while max 2147483648", NULL,
+     "fn f(x) {\n    y = x\n    while y > 1 max 2147483648 { y = y / 2 }\n    return y\n}\n", 0, ERR,
+     0, "in.dx:3:21:", NULL, 0},
+    {"while max inf", NULL, "fn f(x) {\n    y = x\n    while y > 1 max inf { y = y / 2 }\n    return y\n}\n",
+     0, ERR, 0, "in.dx:3:21:", NULL, 0},
+    {"while inside a for, 2e9 iterations each", NULL, while_in_huge_for, 0, ERR, 0,
+     "in.dx:1:4: error: 'f_grad' needs", "ulimit -v 4000000;", 0},
+    {"60 nested whiles and ifs with break", g_while_60, NULL, 0, OK, 1, NULL, NULL, 0},
+    {"10000 nested whiles and ifs with break", g_while_10k, NULL, 0, ERR, 0, NULL, NULL, 0},
+    {"600 nested whiles and ifs with break", g_while_600, NULL, 0, ERR, 0,
+     "in.dx:195:1: error: loops are nested too deeply", NULL, 0},
+    {"i*i*i*i overflows 32 bits", NULL,
+     "fn f(x[10]) = sum(x[i * i * i * i % 10] for i in 0..100000)\n", 0, ERR, 0,
+     "in.dx:1:31: error: i*i*i*i (an operand of '%') overflows", NULL, 0},
+    {"i*i*i*i as an index overflows 32 bits", NULL,
+     "fn f(x[10]) = sum(x[i * i * i * i] for i in 0..100000)\n", 0, ERR, 0, "in.dx:1:31:", NULL, 0},
+    {"10^12 index points, in range", NULL,
+     "fn f(x[10]) = sum(x[(i * j) % 10] for i in 0..1000000, j in 0..1000000)\n", 0, OK, 1, NULL,
+     NULL, 0},
+    {"10^12 index points, not provably in range", NULL,
+     "fn f(x[10]) = sum(x[(i * j) % 11] for i in 0..1000000, j in 0..1000000)\n", 0, ERR, 0,
+     "in.dx:1:29:", NULL, 0},
+    {"% by 0 in an index", NULL, "fn f(x[10]) = sum(x[i % 0] for i in 0..3)\n", 0, ERR, 0,
+     "in.dx:1:25: error: the divisor of '%' is 0", NULL, 0},
+    {"% by a negative constant in an index", NULL, "fn f(x[10]) = sum(x[i % -3] for i in 0..3)\n", 0,
+     ERR, 0, "in.dx:1:25: error: '%' needs non-negative operands, but this one is -3", NULL, 0},
+    {"% by 0 in a constant", NULL, "const N = 5 % 0\nfn f(x) = x * N\n", 0, ERR, 0, "in.dx:1:15:",
+     NULL, 0},
+    {"// by 0 in a constant", NULL, "const N = 5 // 0\nfn f(x) = x * N\n", 0, ERR, 0, "in.dx:1:16:",
+     NULL, 0},
+    {"% of a negative constant", NULL, "const N = -5 % 2\nfn f(x) = x * N\n", 0, ERR, 0,
+     "in.dx:1:11:", NULL, 0},
+    {"// in a real expression", NULL, "fn f(x) = x // 2\n", 0, ERR, 0, "in.dx:1:11:", NULL, 0},
+    {"% in a real expression", NULL, "fn f(x) = x % 2\n", 0, ERR, 0, "in.dx:1:11:", NULL, 0},
+    {"a store out of range in one iteration", NULL,
+     "fn f(x[5]) {\n    y = x\n    for i in 0..5 {\n        if x[0] > 0 { y[i + 1] = x[i] }\n    }\n"
+     "    return sum(y)\n}\n",
+     0, ERR, 0, "in.dx:4:27:", NULL, 0},
+    {"a store out of range in the first iterations", NULL,
+     "fn f(x[5]) {\n    y = x\n    for i in 0..5 {\n        y[2 * i - 4] = x[i]\n    }\n"
+     "    return sum(y)\n}\n",
+     0, ERR, 0, "in.dx:4:17:", NULL, 0},
+    {"end of file after +", NULL, "fn f(x) = x +", 0, ERR, 0, "in.dx:1:14:", NULL, 0},
+    {"end of file after a comma", NULL, "fn f(x) = max(x,", 0, ERR, 0, "in.dx:1:17:", NULL, 0},
+    {"end of file after a comma in parameters", NULL, "fn f(x, ", 0, ERR, 0, "in.dx:1:9:", NULL, 0},
+    {"end of file after = and newlines", NULL, "fn f(x) =\n\n", 0, ERR, 0, NULL, NULL, 0},
+    {"a line continued 100000 times", g_continued, NULL, 0, OK, 1, NULL, NULL, 0},
+    {"a call continued over 100000 commas", g_continued_commas, NULL, 0, ERR, 0, "in.dx:1:11:", NULL,
+     0},
+    {"inf as a dimension", NULL, "fn f(x[inf]) = sum(x)\n", 0, ERR, 0, "in.dx:1:8:", NULL, 0},
+    {"inf as a range bound", NULL, "fn f(x) = sum(x for i in 0..inf)\n", 0, ERR, 0, "in.dx:1:29:",
+     NULL, 0},
+    {"a constant inf as a dimension", NULL, "const N = inf\nfn f(x[N]) = sum(x)\n", 0, ERR, 0,
+     "in.dx:2:8:", NULL, 0},
+    {"inf as an index", NULL, "fn f(x[3]) = x[inf]\n", 0, ERR, 0, "in.dx:1:16:", NULL, 0},
+    {"inf assigned", NULL, "fn f(x) {\n    inf = x\n    return x\n}\n", 0, ERR, 0, "in.dx:2:5:", NULL,
+     0},
+    {"lgamma at a pole in a constant", NULL, "const C = lgamma(0)\nfn f(x) = x * C\n", 0, ERR, 0,
+     "in.dx:1:11:", NULL, 0},
+    {"digamma at a pole in a constant", NULL, "const C = digamma(-1)\nfn f(x) = x * C\n", 0, ERR, 0,
+     "in.dx:1:11:", NULL, 0},
+    {"lgamma and digamma at poles", NULL, "fn f(x) = lgamma(0) * x + digamma(-2) * x + lgamma(-inf)\n",
+     0, OK, 1, NULL, NULL, 0},
+    {"break outside a loop", NULL, "fn f(x) {\n    break\n    return x\n}\n", 0, ERR, 0, "in.dx:2:5:",
+     NULL, 0},
+    {"continue in a comprehension", NULL, "fn f(x) = sum(continue for i in 0..3)\n", 0, ERR, 0, NULL,
+     NULL, 0},
 };
 
 #define NHOSTILE (sizeof hostile / sizeof hostile[0])
@@ -541,6 +669,200 @@ START_TEST(test_truncated)
     /* the whole program compiles and the C is valid */
     ck_assert_int_eq(run_in(valid_program, n, NULL, NULL), 0);
     cc_out();
+}
+END_TEST
+
+/* A program with every construct of version 2: while, break, continue,
+ * element stores, % and //, polynomial indices, inf, lgamma, digamma,
+ * lines continued after an operator, a comma and `=`. */
+static const char v2_program[] =
+    "# every construct of version 2\n"
+    "const N = 6\n"
+    "const H = N // 2 + N % 4\n"
+    "fn g(a, b) = lgamma(a * a + 1) + digamma(b * b + 2)\n"
+    "fn f(x[N], s) {\n"
+    "    y = x\n"
+    "    y[0] = s * 2 +\n"
+    "        x[1]\n"
+    "    t = min(s, inf)\n"
+    "    for i in 0..N {\n"
+    "        if y[i] > 100 {\n"
+    "            break\n"
+    "        }\n"
+    "        if y[i] < -100 { continue }\n"
+    "        y[(i * i + 1) % N] = y[i] * t + g(y[i // 2],\n"
+    "            s)\n"
+    "    }\n"
+    "    while abs(t) > 1e-9 max 40 {\n"
+    "        t = t / 2\n"
+    "        if t < 1e-6 { break }\n"
+    "    }\n"
+    "    return sum(y[i * (i + 1) // 2] for i in 0..3) + t + x[H]\n"
+    "}\n";
+
+/* Every prefix that ends at the end of a word or an operator (cutting
+ * inside a word or a run of blanks tells little more, and takes time). */
+START_TEST(test_v2_truncated)
+{
+    size_t n = strlen(v2_program);
+    int runs = 0;
+    for (size_t k = 0; k < n; k++) {
+        char c = v2_program[k], d = k ? v2_program[k - 1] : ' ';
+        int word = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+        int dword = (d >= 'a' && d <= 'z') || (d >= '0' && d <= '9') || d == '_';
+        if ((word && dword) || c == ' ' || (d == ' ' && k > 0 && v2_program[k - 2] == ' '))
+            continue;
+        run_in(v2_program, k, NULL, NULL);
+        runs++;
+    }
+    ck_assert_int_gt(runs, 200);
+    ck_assert_int_eq(run_in(v2_program, n, NULL, NULL), 0);
+    cc_out();
+}
+END_TEST
+
+/* The v2 program cut into tokens (runs of letters and digits, runs of
+ * blanks, single other bytes), then each round deletes, duplicates, swaps
+ * or replaces a few of them (replacements from the language's tokens). */
+START_TEST(test_v2_mutations)
+{
+    static const char *toks[] = {"while ", " max ", "break", "continue", "%", "//", "inf", "lgamma(",
+                                 "digamma(", "[", "]", "=", "\n", "+", ",", "(", ")", "{", "}",
+                                 "0", "-1", "2147483647", "99999999999", "i", "y[i]", " for ",
+                                 " in ", "..", "if ", "return ", "max(", "*", "^", "-"};
+    enum { NT = sizeof toks / sizeof toks[0], MAXTOK = 1024 };
+    const char *tok[MAXTOK];
+    size_t len[MAXTOK], nt = 0;
+    for (const char *p = v2_program; *p && nt < MAXTOK; nt++) {
+        const char *q = p + 1;
+        int alnum = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9');
+        while (*q && (alnum ? ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
+                               (*q >= '0' && *q <= '9') || *q == '_')
+                            : (*p == ' ' && *q == ' ')))
+            q++;
+        tok[nt] = p;
+        len[nt] = (size_t)(q - p);
+        p = q;
+    }
+    uint64_t seed = 14014;
+    for (int round = 0; round < 80; round++) {
+        Bytes b = {0};
+        size_t at[4];
+        int kind[4];
+        for (int m = 0; m < 4; m++) {
+            at[m] = rng(&seed) % nt;
+            kind[m] = (int)(rng(&seed) % 4);
+        }
+        for (size_t i = 0; i < nt; i++) {
+            int done = 0;
+            for (int m = 0; m < 1 + round % 4 && !done; m++) {
+                if (at[m] != i)
+                    continue;
+                done = 1;
+                if (kind[m] == 1) { /* duplicate */
+                    put(&b, tok[i], len[i]);
+                    put(&b, tok[i], len[i]);
+                } else if (kind[m] == 2 && i + 1 < nt) { /* swap with the next */
+                    put(&b, tok[i + 1], len[i + 1]);
+                    put(&b, tok[i], len[i]);
+                    i++;
+                } else if (kind[m] == 3) { /* replace */
+                    puts_(&b, toks[rng(&seed) % NT]);
+                } /* else delete */
+            }
+            if (!done)
+                put(&b, tok[i], len[i]);
+        }
+        run_in(b.s, b.n, NULL, NULL);
+        free(b.s);
+    }
+}
+END_TEST
+
+/* Run dxc with args on in.dx holding src; status, stdout in *out. */
+static int run_args(const char *src, const char *args, char **out, char **err)
+{
+    ck_assert_int_eq(tu_write(tu_path("in.dx"), src, (size_t)-1), 0);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "cd '%s' && timeout %d '%s' in.dx %s", tu_tmpdir(),
+             getenv("DX_SANITIZED") ? 600 : 60, tu_dxc(), args);
+    return tu_run(cmd, out, err);
+}
+
+/* --at runs a while loop for the iterations it needs, not for its bound
+ * (the interpreter leaves a stopped while loop, as the C does): at x = 3,
+ * `while y > 1 max 2147483647 { y = y / 2 }` runs twice, y = 0.75 and
+ * dy/dx = 0.25, at once.  A recording over dxc's limit stops there too:
+ * a sum over 2e9 points is refused at once. */
+START_TEST(test_at_stops)
+{
+    const char *w = "fn f(x) {\n    y = x\n    while y > 1 max 2147483647 { y = y / 2 }\n    return y\n}\n";
+    char *out = NULL, *err = NULL;
+    time_t t0 = time(NULL);
+    int st = run_args(w, "--at x=3 -o -", &out, &err);
+    ck_assert_msg(st == 0, "status %d: %s", st, err ? err : "");
+    ck_assert_msg(out && strstr(out, "dy/dx = 0.25"), "output:\n%s", out ? out : "");
+    free(out);
+    free(err);
+    out = err = NULL;
+    st = run_args("fn f(x) = sum(x * i for i in 0..2000000000)\n", "--at x=3 -o -", &out, &err);
+    ck_assert_msg(st == 1 && err && strstr(err, "too big to show"), "status %d: %s", st,
+                  err ? err : "");
+    if (!getenv("DX_SANITIZED") && !getenv("DX_VALGRIND"))
+        ck_assert_msg(time(NULL) - t0 < 20, "--at took %ld s", (long)(time(NULL) - t0));
+    free(out);
+    free(err);
+}
+END_TEST
+
+/* A function with more than 31 variables used to lose assignments: the
+ * lowering's table of variables moved its slots when it grew, while a
+ * loop or an if being lowered still held their old numbers, so y below
+ * kept its value from before the loop (f = x), and 30 nested while loops
+ * with break (a flag each) lowered to f = x too.  Values from --at
+ * against values worked out by hand. */
+static void at_value(const char *src, const char *x, const char *want)
+{
+    char args[128], *out = NULL, *err = NULL;
+    snprintf(args, sizeof args, "--at x=%s -o -", x);
+    int st = run_args(src, args, &out, &err);
+    ck_assert_msg(st == 0, "status %d: %s", st, err ? err : "");
+    ck_assert_msg(out && strstr(out, want), "want %s at x = %s, got:\n%.1500s", want, x,
+                  out ? out : "");
+    free(out);
+    free(err);
+}
+
+START_TEST(test_many_variables)
+{
+    Bytes b = {0};
+    char line[64];
+    puts_(&b, "fn f(x) {\n    y = x\n    for i in 0..3 {\n");
+    for (int k = 0; k < 40; k++) {
+        snprintf(line, sizeof line, "        a%d = y * %d\n", k, k + 1);
+        puts_(&b, line);
+    }
+    puts_(&b, "        y = y * 0.5 + a1 * 0\n    }\n    return y\n}\n");
+    at_value(b.s, "2", "f(x = 2) = 0.25\n"); /* 2 / 2^3 */
+    free(b.s);
+    b = (Bytes){0};
+    puts_(&b, "fn f(x) {\n    y = x\n    if x > 0 {\n        y = x * 2\n    } else {\n");
+    for (int k = 0; k < 40; k++) {
+        snprintf(line, sizeof line, "        a%d = y * %d\n", k, k + 1);
+        puts_(&b, line);
+    }
+    puts_(&b, "        y = a3\n    }\n    return y\n}\n");
+    at_value(b.s, "2", "f(x = 2) = 4\n");
+    at_value(b.s, "-2", "f(x = -2) = -8\n");
+    free(b.s);
+    /* 30 nested whiles, each `while y > 2k max 2 { if y < 0 { break } if y > 2k+1 {`,
+     * the innermost y = y * 0.5: at x = 61 every condition holds once and
+     * y halves once (30.5); at x = 3 the third while does not start */
+    b = (Bytes){0};
+    nest_while(&b, 60);
+    at_value(b.s, "61", "f(x = 61) = 30.5\n");
+    at_value(b.s, "3", "f(x = 3) = 3\n");
+    free(b.s);
 }
 END_TEST
 
@@ -679,6 +1001,10 @@ static const ErrCase errcases[] = {
      {"in.dx:2:14:"}, "use 0..10", NULL},
     {"fn f(x) = sigmod(x)\n", {"in.dx:1:11:"}, "did you mean 'sigmoid'?", NULL},
     {"fn f(x) = (x + 1\n", {"in.dx:2:1:", "in.dx:1:11: note: '(' opened here"}, "')'", NULL},
+    /* a store: its target's errors first, then its value's */
+    {"fn f(x[3]) {\n    y = x\n    y[5] = x[7]\n    return sum(y)\n}\n", {"in.dx:3:7:", "in.dx:3:14:"},
+     "index 5 of y", NULL},
+    {"fn f(x[3]) {\n    z[0] = q\n    return sum(x)\n}\n", {"in.dx:2:5:", "in.dx:2:12:"}, "'z'", NULL},
 };
 
 #define NERR (sizeof errcases / sizeof errcases[0])
@@ -762,6 +1088,10 @@ Suite *suite_hostile(void)
     tcase_add_test(tc, test_long_sum);
     tcase_add_test(tc, test_random_bytes);
     tcase_add_test(tc, test_truncated);
+    tcase_add_test(tc, test_v2_truncated);
+    tcase_add_test(tc, test_v2_mutations);
+    tcase_add_test(tc, test_at_stops);
+    tcase_add_test(tc, test_many_variables);
     tcase_add_test(tc, test_missing_and_directory);
     tcase_add_test(tc, test_output_untouched);
     tcase_add_loop_test(tc, test_error_places, 0, (int)NERR);

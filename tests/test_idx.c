@@ -214,8 +214,9 @@ START_TEST(test_tri)
 {
     const char *dir = tu_tmpdir();
     ck_assert_int_eq(tu_write(tu_path("tri_drv.c"), tri_drv, (size_t)-1), 0);
-    char *out = cr_dxc_ok(tu_printf("'%s/examples/tri.dx' -o tri.c --header tri.h", tu_root()));
-    free(out);
+    char *args = tu_printf("'%s/examples/tri.dx' -o tri.c --header tri.h", tu_root());
+    free(cr_dxc_ok(args));
+    free(args);
     const char *ccs[] = {"gcc", "clang"};
     for (int k = 0; k < 2; k++) {
         char *cmd = tu_printf("cd '%s' && %s " STRICT " -O2 -c tri.c -o tri_%s.o && "
@@ -313,17 +314,22 @@ START_TEST(test_views)
     tu_tmpdir();
     ck_assert_int_eq(tu_write(tu_path("p.dx"), progs[0], (size_t)-1), 0);
     const char *at = "--at x=[1,2,3,4] --at d=[1,1,1,1] --at l=[1,2,3,4,5,6]";
-    char *txt = cr_dxc_ok(tu_printf("p.dx --only=quad %s", at));
-    free(txt);
+    char *args = tu_printf("p.dx --only=quad %s", at);
+    free(cr_dxc_ok(args));
+    free(args);
     for (int k = 0; k < 3; k++) {
         static const char *const emit[] = {"json", "dot", "html"};
-        free(cr_dxc_ok(tu_printf("p.dx --only=quad %s --emit=%s -o v.%s", at, emit[k], emit[k])));
-        char *v = tu_read(tu_path(tu_printf("v.%s", emit[k])), NULL);
+        args = tu_printf("p.dx --only=quad %s --emit=%s -o v.%s", at, emit[k], emit[k]);
+        free(cr_dxc_ok(args));
+        free(args);
+        char name[16];
+        snprintf(name, sizeof name, "v.%s", emit[k]);
+        char *v = tu_read(tu_path(name), NULL);
         ck_assert_msg(v && strstr(v, "i*(i - 1)//2"), "--emit=%s", emit[k]);
         free(v);
     }
     char *err = NULL;
-    ck_assert_int_eq(cr_dxc(tu_printf("p.dx --only=ring --emit=dot -o r.dot"), NULL, NULL), 0);
+    ck_assert_int_eq(cr_dxc("p.dx --only=ring --emit=dot -o r.dot", NULL, NULL), 0);
     ck_assert_int_eq(cr_dxc("p.dx --stats --tape=small --workspace --real=float -o f.c", NULL, &err),
                      0);
     ck_assert_ptr_nonnull(strstr(err, "quad_grad: tape"));

@@ -305,10 +305,13 @@ END_TEST
 
 static Unit *lower_example(TuLowered *L, const char *file)
 {
-    char *text = tu_read(tu_printf("%s/examples/%s", tu_root(), file), NULL);
+    static char *text; /* the Source keeps pointing at it */
+    char *path = tu_printf("%s/examples/%s", tu_root(), file);
+    free(text);
+    text = tu_read(path, NULL);
+    free(path);
     ck_assert_msg(text != NULL, "no examples/%s", file);
     ck_assert_msg(tu_lower(L, text) == 0, "%s does not compile: %s", file, L->d.last);
-    /* the Source keeps pointing at text: freed with the test's process */
     Unit *u = &L->prog.units.p[0];
     ad_unit(u);
     return u;
@@ -400,7 +403,9 @@ START_TEST(test_dxc_options)
 {
     char *path = tu_printf("%s/examples/newton_sqrt.dx", tu_root());
     char *err = NULL, *out;
-    ck_assert_int_eq(cr_dxc(tu_printf("--stats -o n.c %s", path), NULL, &err), 0);
+    char *args = tu_printf("--stats -o n.c %s", path);
+    ck_assert_int_eq(cr_dxc(args, NULL, &err), 0);
+    free(args);
     ck_assert_msg(strstr(err, "newton_sqrt_grad: tape 800 bytes"), "tapes are sized for N:\n%s", err);
     free(err);
     static const char *const opts[] = {
@@ -409,7 +414,9 @@ START_TEST(test_dxc_options)
         "--at a=2 --emit=html",
     };
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
-        out = cr_dxc_ok(tu_printf("%s %s", opts[i], path));
+        args = tu_printf("%s %s", opts[i], path);
+        out = cr_dxc_ok(args);
+        free(args);
         ck_assert_msg(strlen(out) > 0, "%s prints nothing", opts[i]);
         if (!strcmp(opts[i], "--at a=2"))
             ck_assert_msg(strstr(out, "newton_sqrt(a = 2) = 1.41421"), "%s", out);
@@ -420,7 +427,9 @@ START_TEST(test_dxc_options)
     ck_assert_int_eq(tu_write(tu_path("progs.dx"), progs_dx, (size_t)-1), 0);
     static const char *const views[] = {"", "--emit=json", "--emit=dot", "--emit=html"};
     for (size_t i = 0; i < sizeof views / sizeof views[0]; i++) {
-        out = cr_dxc_ok(tu_printf("progs.dx --only=both --at a=0.3 --at b=0.9 %s", views[i]));
+        args = tu_printf("progs.dx --only=both --at a=0.3 --at b=0.9 %s", views[i]);
+        out = cr_dxc_ok(args);
+        free(args);
         ck_assert_msg(strlen(out) > 0, "%s prints nothing", views[i]);
         if (!*views[i])
             ck_assert_msg(strstr(out, "both(a = 0.3, b = 0.9) = 31.0508"), "%s", out);
