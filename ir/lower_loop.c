@@ -11,8 +11,10 @@
  *
  * Once the flag is 0 every later iteration takes the empty branch: the
  * carried values pass through unchanged, and so do their adjoints in the
- * reverse loop, which runs all N iterations backwards (tapes have N
- * rows).  The condition is a condition of an IF, so it is never
+ * reverse loop (tapes have N rows).  So the generated C may leave the
+ * loop once the flag is 0, and the backward loop may start at the last
+ * iteration that ran (codegen/cfor.c: cg_exit_flag); the interpreter
+ * stops there too.  The condition is a condition of an IF, so it is never
  * differentiated, and the flag, made of constants only, has no tangent
  * and no adjoint.
  *
