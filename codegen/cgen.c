@@ -157,6 +157,28 @@ typedef struct {
     Diag *d;
 } CheckArg;
 
+/* Whether f's local arrays fit the stack budget whatever the code
+ * generator's analysis decides, so that checking the budget need not run
+ * it.  place_locals gives each instruction that may own a local array
+ * (an array value that is no parameter, branch or loop) at most one
+ * variable, of some array value's size: their number times the largest
+ * array bounds the frame. */
+static int surely_fits(const Cg *c, const Fn *f)
+{
+    long long n = 0, largest = 0;
+    for (Ref v = 0; v < f->v.n; v++) {
+        const Inst *in = &f->v.p[v];
+        if (!in->ty.rank)
+            continue;
+        long long size = ty_size(in->ty);
+        largest = size > largest ? size : largest;
+        if (in->op != OP_PARAM && in->op != OP_NODIFF && in->op != OP_IF && !cg_is_loop(in))
+            n++;
+    }
+    return !n || (double)n * (double)largest * (double)real_size(c) <=
+                     (double)c->o->stack_budget;
+}
+
 static void check_one(void *arg, const Fn *f)
 {
     CheckArg *ca = arg;
@@ -172,6 +194,8 @@ static void check_one(void *arg, const Fn *f)
         }
         return;
     }
+    if (surely_fits(c, f))
+        return;
     cg_prepare(c, f, 0);
     if (fits(c))
         return;

@@ -41,9 +41,9 @@ void arena_free(Arena *a)
     free(a);
 }
 
-void *arena_alloc(Arena *a, size_t n)
+/* n bytes, n a multiple of 16, not cleared. */
+static void *alloc_raw(Arena *a, size_t n)
 {
-    n = (n + 15) & ~(size_t)15;
     Block *b = a->head;
     if (!b || b->size - b->used < n) {
         size_t size = n > BLOCK_SIZE ? n : BLOCK_SIZE;
@@ -59,15 +59,28 @@ void *arena_alloc(Arena *a, size_t n)
     }
     void *p = b->data + b->used;
     b->used += n;
+    return p;
+}
+
+void *arena_alloc(Arena *a, size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    void *p = alloc_raw(a, n);
     memset(p, 0, n);
     return p;
 }
 
+/* The copied part is not cleared first: growing vectors (vec_push) is
+ * much of the compiler's allocation. */
 void *arena_grow(Arena *a, void *p, size_t old, size_t n)
 {
-    void *q = arena_alloc(a, n);
-    if (p && old)
-        memcpy(q, p, old < n ? old : n);
+    if (!p || !old)
+        return arena_alloc(a, n);
+    size_t keep = old < n ? old : n;
+    n = (n + 15) & ~(size_t)15;
+    char *q = alloc_raw(a, n);
+    memcpy(q, p, keep);
+    memset(q + keep, 0, n - keep);
     return q;
 }
 

@@ -71,20 +71,31 @@ const char *sema_builtin_noun(const char *name)
     return !strcmp(name, "pi") || !strcmp(name, "inf") ? "constant" : "function";
 }
 
-int sema_is_builtin(const char *name)
+static int cmp_str(const void *a, const void *b)
 {
-    for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
-        if (!strcmp(name, builtins[i]))
-            return 1;
-    return 0;
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static int in_list(const char *name, const char *const *list, size_t n)
+/* Whether name is one of the n names of list.  The code generator asks
+ * this for every variable it names, so the list is copied into sorted
+ * (n entries) and sorted on first use (*ready), then searched. */
+static int in_list(const char *name, const char *const *list, const char **sorted, int *ready,
+                   size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (!strcmp(name, list[i]))
-            return 1;
-    return 0;
+    if (!*ready) {
+        memcpy(sorted, list, n * sizeof *sorted);
+        qsort(sorted, n, sizeof *sorted, cmp_str);
+        *ready = 1;
+    }
+    return bsearch(&name, sorted, n, sizeof *sorted, cmp_str) != NULL;
+}
+
+int sema_is_builtin(const char *name)
+{
+    enum { N = sizeof builtins / sizeof builtins[0] };
+    static const char *sorted[N];
+    static int ready;
+    return in_list(name, builtins, sorted, &ready, N);
 }
 
 static int cmp_cname(const void *a, const void *b)
@@ -146,7 +157,10 @@ static int impl_reserved(const char *name)
 
 static int is_keyword(const char *name)
 {
-    return in_list(name, c_keywords, sizeof c_keywords / sizeof c_keywords[0]);
+    enum { N = sizeof c_keywords / sizeof c_keywords[0] };
+    static const char *sorted[N];
+    static int ready;
+    return in_list(name, c_keywords, sorted, &ready, N);
 }
 
 /* Why a function may not be named name in C (spec section 6). */
