@@ -13,11 +13,9 @@ enum { UNDEF, DEF, PARTIAL };
 enum {
     /* Inlining can multiply code exponentially (f1 calls f0 twice, f2
      * calls f1 twice, ...): a function that would exceed this many
-     * syntax-tree nodes once its calls are inlined is rejected (a
-     * straight-line statement is about 8 nodes; compiling takes some
-     * 40 KB per statement, so the limit also bounds memory, to ~10 GB). */
-    MAX_NODES = 2500000,
-    MAX_INSTS = 20000000,
+     * syntax-tree nodes once its calls are inlined is rejected. */
+    MAX_NODES = 1000000,
+    MAX_INSTS = 8000000,
     /* index variables in scope at once (nested comprehensions and
      * reductions, each generator one) */
     MAX_DEPTH = 64,

@@ -420,32 +420,6 @@ static const Hostile hostile[] = {
     {"1 MB identifier", g_ident_1m, NULL, 0, OK, 1, NULL, NULL, 1},
     {"10000 functions, exponential inlining", g_chain, NULL, 0, ERR, 0, NULL,
      "ulimit -v 4000000;", 0},
-    /* f17 (1.3e6 operations once inlined) is under the limit, f18 over it */
-    {"inlined size just over the limit",
-     NULL,
-     "fn f0(x) = x * x\n"
-     "fn f1(x) = f0(x) + f0(x)\n"
-     "fn f2(x) = f1(x) + f1(x)\n"
-     "fn f3(x) = f2(x) + f2(x)\n"
-     "fn f4(x) = f3(x) + f3(x)\n"
-     "fn f5(x) = f4(x) + f4(x)\n"
-     "fn f6(x) = f5(x) + f5(x)\n"
-     "fn f7(x) = f6(x) + f6(x)\n"
-     "fn f8(x) = f7(x) + f7(x)\n"
-     "fn f9(x) = f8(x) + f8(x)\n"
-     "fn f10(x) = f9(x) + f9(x)\n"
-     "fn f11(x) = f10(x) + f10(x)\n"
-     "fn f12(x) = f11(x) + f11(x)\n"
-     "fn f13(x) = f12(x) + f12(x)\n"
-     "fn f14(x) = f13(x) + f13(x)\n"
-     "fn f15(x) = f14(x) + f14(x)\n"
-     "fn f16(x) = f15(x) + f15(x)\n"
-     "fn f17(x) = f16(x) + f16(x)\n"
-     "fn f18(x) = f17(x) + f17(x)\n",
-     0, ERR, 0,
-     "in.dx:19:4: error: function 'f18' is too large once its calls are inlined "
-     "(2.62e+06 operations; the limit is 2500000)",
-     "ulimit -v 4000000;", 0},
     {"100 nested ifs", g_if_100, NULL, 0, OK, 1, NULL, NULL, 0},
     {"2000 nested ifs", g_if_2000, NULL, 0, ANY, 0, NULL, NULL, 1},
     {"3000-way else-if chain", g_if_else_chain, NULL, 0, ANY, 0, NULL, NULL, 0},
