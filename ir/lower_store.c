@@ -16,9 +16,9 @@
  * operand it selected.  A row store X[t] = v (fewer indices than the
  * rank) compares the leading indices and takes v's element at the rest.
  *
- * The indices go through the same entry points as reading (lower_affine
- * with AK_INDEX, lw_check_index), so they obey the same rules and the
- * same compile-time range check over the iterations that run.
+ * The indices go through the same entry point as reading (lw_indices),
+ * so they obey the same rules and the same compile-time range check over
+ * the iterations that run.
  *
  * The GEN is flagged IF_SETELEM, so that the passes after it know the
  * pattern without re-deriving it: ad_linearize stores the tangent
