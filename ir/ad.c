@@ -53,9 +53,8 @@ enum { STEP = 2 }; /* accum's `fresh`: the accumulation is a rule's step */
 
 static Ref carry_store(const Tr *T, Ref id, int j);
 static void elem_tape(Tr *T, Ref id, int j, Region *dst);
-static void elem_record(Tr *T, Ref c, Region *b, Ref iv, int32_t lo);
+static void elem_move(Tr *T, Ref c, Region *b, Ref iv, int32_t lo, int restore);
 static void elem_buffer(Tr *T, Ref c, Ref fin, Region *dst, int line);
-static void elem_restore(Tr *T, Ref c, Region *b, Ref iv, int32_t lo);
 
 static int is_array(const Fn *f, Ref x)
 {
@@ -348,7 +347,7 @@ static void for_carries(Tr *T, Ref id, Ref l, const int *to, const unsigned char
         if (!stored[j] || shared[j])
             continue;
         if (T->egen[c] != NOREF) {
-            elem_record(T, c, b, iv, in->ix[0].c);
+            elem_move(T, c, b, iv, in->ix[0].c, 0);
             continue;
         }
         tape_record_row(prim_at(T, b, in->line), T->ftape[c], iv, in->ix[0].c, nc, g->v.p[c].ty);
@@ -1000,18 +999,29 @@ static Aff *elem_row(Tr *T, Ref iv, int32_t lo, const Aff *ix, int n, int rank)
     return tx;
 }
 
-/* At the start of forward iteration iv (body b): the elements of c the
- * store will overwrite, recorded in row iv - lo of its element tape. */
-static void elem_record(Tr *T, Ref c, Region *b, Ref iv, int32_t lo)
+/* The elements of c that the store of iteration iv (body b) overwrites,
+ * moved between c and row iv - lo of its element tape: at the start of
+ * a forward iteration they are recorded (restore 0); at the start of a
+ * reverse iteration, when the buffer holds c at the end of iteration iv,
+ * they are put back (restore 1), making it c at the iteration's start,
+ * the value the iteration's recomputation reads. */
+static void elem_move(Tr *T, Ref c, Region *b, Ref iv, int32_t lo, int restore)
 {
     Fn *h = T->h;
     Type t = T->g->v.p[c].ty;
     Aff *ix = arena_alloc(h->arena, sizeof(Aff) * (size_t)t.rank);
     int n = elem_index(T, c, ix);
     IrAt at = row_loop(T, prim_at(T, b, T->g->v.p[c].line), t, n, ix);
-    Ref old = ir_idx(at, T->map[c], ix, t.rank);
+    Aff *row = elem_row(T, iv, lo, ix, n, t.rank);
+    Ref x = restore ? T->xbuf[c] : T->map[c];
+    Ref old = restore ? ir_idx(at, T->etape[c], row, t.rank - n + 1) : ir_idx(at, x, ix, t.rank);
     at.flags = IF_STORE;
-    ir_acc(at, T->etape[c], elem_row(T, iv, lo, ix, n, t.rank), t.rank - n + 1, old);
+    if (restore) {
+        ir_acc(at, x, ix, t.rank, old);
+        T->map[c] = x;
+    } else {
+        ir_acc(at, T->etape[c], row, t.rank - n + 1, old);
+    }
 }
 
 /* After the forward loop (in dst): the buffer its reverse loop rebuilds
@@ -1034,22 +1044,6 @@ static void elem_buffer(Tr *T, Ref c, Ref fin, Region *dst, int line)
     b.flags = IF_STORE;
     ir_acc(b, x, ax, t.rank, e);
     T->xbuf[c] = x;
-}
-
-/* At the start of reverse iteration iv (body b): the buffer holds c at
- * the end of iteration iv; putting back the elements its store overwrote
- * makes it c at the start, the value the iteration's recomputation reads. */
-static void elem_restore(Tr *T, Ref c, Region *b, Ref iv, int32_t lo)
-{
-    Fn *h = T->h;
-    Type t = T->g->v.p[c].ty;
-    Aff *ix = arena_alloc(h->arena, sizeof(Aff) * (size_t)t.rank);
-    int n = elem_index(T, c, ix);
-    IrAt at = row_loop(T, prim_at(T, b, T->g->v.p[c].line), t, n, ix);
-    Ref old = ir_idx(at, T->etape[c], elem_row(T, iv, lo, ix, n, t.rank), t.rank - n + 1);
-    at.flags = IF_STORE;
-    ir_acc(at, T->xbuf[c], ix, t.rank, old);
-    T->map[c] = T->xbuf[c];
 }
 
 /* The adjoints the reverse loop of g's FOR src[at] carries backwards, one
@@ -1106,7 +1100,7 @@ static void rev_for_restore(Tr *T, Ref id, Region *b, Ref iv)
         Type ct = g->v.p[c].ty;
         Ref tape = T->ftape[c];
         if (T->egen[c] != NOREF && T->xbuf[c] != NOREF) {
-            elem_restore(T, c, b, iv, in->ix[0].c);
+            elem_move(T, c, b, iv, in->ix[0].c, 1);
             continue;
         }
         if (tape == NOREF) {
