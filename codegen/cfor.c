@@ -461,23 +461,6 @@ static int effects_ok(const Fn *f, const Region *r, const Region *then, int in_t
     return 1;
 }
 
-/* The carried flag k such that the IF fi of FOR id's body runs on
- * `carry k != 0` (maybe `and` more), or -1. */
-static int flag_of(const Cg *c, Ref id, Ref fi)
-{
-    const Fn *f = c->f;
-    const Inst *cond = &f->v.p[cg_resolve(c, f->v.p[fi].arg[0])];
-    if (cond->op == OP_AND)
-        cond = &f->v.p[cg_resolve(c, cond->arg[0])];
-    if (cond->op != OP_NE)
-        return -1;
-    Ref a = cg_resolve(c, cond->arg[0]), z = cg_resolve(c, cond->arg[1]);
-    const Inst *x = &f->v.p[a], *zero = &f->v.p[z];
-    if (x->op != OP_CARRY || zero->op != OP_CONST || zero->num != 0 || ir_carry(f, id, x->n) != a)
-        return -1;
-    return x->n;
-}
-
 /* The nearest FOR around instruction u, or NOREF. */
 static Ref loop_around(const Fn *f, Ref u)
 {
@@ -525,9 +508,9 @@ static Ref reverse_of(const Cg *c, Ref id, const Tapes *tp)
     return R;
 }
 
-/* A while loop's body is one IF on its flag whose else branch keeps every
- * carried value and sets the flag to 0 (lower_loop.c): once the flag is
- * 0, no iteration changes anything, and the loop may stop there.  In f
+/* A while loop's body holds the IF on its flag that ir_stop_if
+ * recognises: once the flag is 0, no iteration changes anything, and the
+ * loop may stop there.  In f
  * and f_jvp nothing else needs checking; in a gradient the loop's tapes
  * must be read by one backward loop alone (*rev), which then starts from
  * the last iteration that ran. */
@@ -541,23 +524,13 @@ int cg_exit_flag(const Cg *c, Ref id, Ref *rev)
     const Region *b = in->reg[0];
     for (int i = 0; i < b->ids.n; i++) {
         Ref fi = b->ids.p[i];
-        int k = f->v.p[fi].op == OP_IF ? flag_of(c, id, fi) : -1;
+        int k = ir_stop_if(f, id, fi);
         Tapes tp = {.n = 0, .tapes_ok = f->kind != FN_PRIMAL && f->kind != FN_JVP};
         if (k < 0 || !effects_ok(f, b, f->v.p[fi].reg[0], 0, &tp))
             continue;
-        int ok = 1;
-        for (int j = 0; j < in->nix && ok; j++) {
-            Ref y = cg_resolve(c, b->yield.p[j]), cy = ir_carry(f, id, j);
-            if (y == cy)
-                continue;
-            const Inst *r = &f->v.p[y];
-            Ref e = r->op == OP_RESULT && r->arg[0] == fi
-                        ? cg_resolve(c, f->v.p[fi].reg[1]->yield.p[r->n]) : NOREF;
-            ok = e != NOREF && (e == cy || (j == k && f->v.p[e].op == OP_CONST && f->v.p[e].num == 0));
-        }
-        if (ok && tp.tapes_ok && tp.n)
+        if (tp.tapes_ok && tp.n)
             *rev = reverse_of(c, id, &tp);
-        if (ok && (!tp.tapes_ok || *rev != NOREF))
+        if (!tp.tapes_ok || *rev != NOREF)
             return k;
     }
     return -1;

@@ -297,30 +297,9 @@ static int quiet_outside(const Fn *f, const Region *r, const Region *then)
     return 1;
 }
 
-/* Whether the else branch of IF fi in FOR id's body b keeps every carried
- * value and sets carried value k to 0. */
-static int else_keeps(const Fn *f, Ref id, Ref fi, int k)
-{
-    const Inst *in = &f->v.p[id];
-    const Region *b = in->reg[0], *els = f->v.p[fi].reg[1];
-    for (int j = 0; j < in->nix; j++) {
-        Ref y = b->yield.p[j], cy = ir_carry(f, id, j);
-        if (y == cy)
-            continue;
-        const Inst *r = &f->v.p[y];
-        if (r->op != OP_RESULT || r->arg[0] != fi || !els)
-            return 0;
-        const Inst *e = &f->v.p[els->yield.p[r->n]];
-        if (els->yield.p[r->n] != cy && !(j == k && e->op == OP_CONST && e->num == 0))
-            return 0;
-    }
-    return 1;
-}
-
 /* The carried flag of FOR id when the FOR is a while loop (lower_loop.c):
- * its body holds an IF on `carry k != 0` (maybe `and` more) whose else
- * branch keeps every carried value and sets the flag to 0, and nothing
- * outside the IF's then branch has an effect.  Once the flag is 0 no
+ * its body holds an IF that ir_stop_if recognises, and nothing outside
+ * the IF's then branch has an effect.  Once the flag is 0 no
  * iteration changes anything (values, buffers or, recorded, adjoints:
  * the rest are copies), so the interpreter leaves the loop there, as the
  * generated C does (cfor.c, cg_exit_flag); a while loop of `max
@@ -330,19 +309,9 @@ static int stop_flag(const Fn *f, Ref id)
     const Region *b = f->v.p[id].reg[0];
     for (int i = 0; i < b->ids.n; i++) {
         Ref fi = b->ids.p[i];
-        if (f->v.p[fi].op != OP_IF)
-            continue;
-        const Inst *c = &f->v.p[f->v.p[fi].arg[0]];
-        if (c->op == OP_AND)
-            c = &f->v.p[c->arg[0]];
-        if (c->op != OP_NE)
-            continue;
-        const Inst *cy = &f->v.p[c->arg[0]], *z = &f->v.p[c->arg[1]];
-        if (cy->op != OP_CARRY || z->op != OP_CONST || z->num != 0 ||
-            ir_carry(f, id, cy->n) != c->arg[0])
-            continue;
-        if (else_keeps(f, id, fi, cy->n) && quiet_outside(f, b, f->v.p[fi].reg[0]))
-            return cy->n;
+        int k = ir_stop_if(f, id, fi);
+        if (k >= 0 && quiet_outside(f, b, f->v.p[fi].reg[0]))
+            return k;
     }
     return -1;
 }

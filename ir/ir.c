@@ -339,6 +339,44 @@ Ref ir_carry(const Fn *f, Ref loop, int j)
     return c;
 }
 
+/* v, past any NODIFF (the identity outside derivatives). */
+static Ref past_nodiff(const Fn *f, Ref v)
+{
+    while (v != NOREF && f->v.p[v].op == OP_NODIFF)
+        v = f->v.p[v].arg[0];
+    return v;
+}
+
+int ir_stop_if(const Fn *f, Ref id, Ref fi)
+{
+    const Inst *in = &f->v.p[id], *ifi = &f->v.p[fi];
+    if (ifi->op != OP_IF)
+        return -1;
+    const Inst *cond = &f->v.p[past_nodiff(f, ifi->arg[0])];
+    if (cond->op == OP_AND)
+        cond = &f->v.p[past_nodiff(f, cond->arg[0])];
+    if (cond->op != OP_NE)
+        return -1;
+    Ref a = past_nodiff(f, cond->arg[0]), z = past_nodiff(f, cond->arg[1]);
+    const Inst *x = &f->v.p[a], *zero = &f->v.p[z];
+    if (x->op != OP_CARRY || zero->op != OP_CONST || zero->num != 0 || ir_carry(f, id, x->n) != a)
+        return -1;
+    int k = x->n;
+    const Region *b = in->reg[0], *els = ifi->reg[1];
+    for (int j = 0; j < in->nix; j++) { /* the else branch keeps the rest */
+        Ref y = past_nodiff(f, b->yield.p[j]), cy = ir_carry(f, id, j);
+        if (y == cy)
+            continue;
+        const Inst *r = &f->v.p[y];
+        if (r->op != OP_RESULT || r->arg[0] != fi || !els)
+            return -1;
+        Ref e = past_nodiff(f, els->yield.p[r->n]);
+        if (e != cy && !(j == k && f->v.p[e].op == OP_CONST && f->v.p[e].num == 0))
+            return -1;
+    }
+    return k;
+}
+
 int ir_nivars(const Fn *f, Ref loop)
 {
     const Inst *in = &f->v.p[loop];

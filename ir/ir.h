@@ -405,6 +405,12 @@ int ir_is_loop(const Inst *in);                /* GEN, RED or LOOP (not FOR) */
  * its region holds its IVAR and nix CARRYs (types from init). */
 Ref ir_for_new(Fn *f, Region *r, int32_t lo, int32_t hi, int nix, const Ref *init);
 Ref ir_carry(const Fn *f, Ref loop, int j);     /* FOR's j-th CARRY */
+/* Whether IF fi of FOR id's body stops a while loop (ir/lower_loop.c): it
+ * runs on `carry k != 0` (maybe `and` more), and its else branch keeps
+ * every carried value and sets carry k to 0, so once the flag is 0 no
+ * iteration changes a value.  Returns k, or -1.  The interpreter and the
+ * C generator leave such a loop early where nothing else has effects. */
+int ir_stop_if(const Fn *f, Ref id, Ref fi);
 int ir_naffs(const Inst *in);                  /* how many Affs in->ix holds */
 int ty_eq(Type a, Type b);
 long long ty_size(Type t);                 /* number of elements */
