@@ -622,9 +622,30 @@ void cg_prepare(Cg *c, const Fn *f, int ws)
     place_locals(c, f->body);        /* local arrays and their workspace offsets */
 }
 
-void cg_signature(Cg *c, const Fn *f, const char *name, const char *extra, Str *s)
+/* Whether restrict can matter in f's definition: it writes through a
+ * pointer (an output that is not the return value, or the workspace) and
+ * reads or writes an array.  A function of scalars keeps the plain
+ * prototype a reader expects (double *x_bar). */
+static int wants_restrict(const Fn *f, const char *extra)
+{
+    int ret = f->out.n && f->out.p[0].role == OUT_RETURN, arrays = extra != NULL;
+    for (int i = 0; i < f->in.n; i++)
+        arrays |= f->in.p[i].ty.rank > 0;
+    for (int i = ret; i < f->out.n; i++)
+        arrays |= f->out.p[i].ty.rank > 0;
+    return arrays && (extra || f->out.n > ret);
+}
+
+void cg_signature(Cg *c, const Fn *f, const char *name, const char *extra, int def, Str *s)
 {
     int ret = f->out.n && f->out.p[0].role == OUT_RETURN;
+    /* In a definition that writes memory, every pointer is restrict: the
+     * interface promises that outputs overlap neither inputs nor each
+     * other (C99 6.7.3.1), which lets the compiler keep an output in a
+     * register across a loop and vectorise loops that write one.  The
+     * header's prototypes leave it out: qualifiers of a parameter are not
+     * part of the function's type (C99 6.7.5.3p15). */
+    const char *rs = def && wants_restrict(f, extra) ? "restrict " : "";
     cg_putf(s, "%s %s(", ret ? cg_real_t(c) : "void", name);
     int first = 1;
     for (int i = 0; i < f->in.n; i++) {
@@ -632,7 +653,7 @@ void cg_signature(Cg *c, const Fn *f, const char *name, const char *extra, Str *
         cg_putf(s, "%s%s%s %s", first ? "" : ", ", in->ty.rank ? "const " : "", cg_real_t(c),
              c->in_names[i]);
         if (in->ty.rank) {
-            cg_puts(s, "[");
+            cg_putf(s, "[%s", rs);
             for (int d = 0; d < in->ty.rank; d++)
                 cg_putf(s, "%s%d", d ? " * " : "", (int)in->ty.dim[d]);
             cg_puts(s, "]");
@@ -641,9 +662,10 @@ void cg_signature(Cg *c, const Fn *f, const char *name, const char *extra, Str *
     }
     for (int i = ret; i < f->out.n; i++) {
         const Output *o = &f->out.p[i];
-        cg_putf(s, "%s%s %s%s", first ? "" : ", ", cg_real_t(c), o->ty.rank ? "" : "*", c->out_names[i]);
+        cg_putf(s, "%s%s %s%s%s", first ? "" : ", ", cg_real_t(c), o->ty.rank ? "" : "*",
+                o->ty.rank ? "" : rs, c->out_names[i]);
         if (o->ty.rank) {
-            cg_puts(s, "[");
+            cg_putf(s, "[%s", rs);
             for (int d = 0; d < o->ty.rank; d++)
                 cg_putf(s, "%s%d", d ? " * " : "", (int)o->ty.dim[d]);
             cg_puts(s, "]");

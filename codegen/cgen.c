@@ -255,7 +255,8 @@ static void write_fn(Cg *c, const char *name, const char *comment, FILE *out)
     const Fn *f = c->f;
     Str sig = {0}, decl = {0};
     cg_body(c, &decl);
-    cg_signature(c, f, name, c->ws ? arena_printf(c->p->arena, "void *%s", c->work) : NULL, &sig);
+    cg_signature(c, f, name, c->ws ? arena_printf(c->p->arena, "void *restrict %s", c->work) : NULL, 1,
+                 &sig);
     fprintf(out, "\n/* %s */\n%s\n{\n", comment, sig.p);
     for (int i = 0; i < f->body->ids.n; i++) {
         Ref id = f->body->ids.p[i];
@@ -302,7 +303,7 @@ static void emit_fn(Cg *c, const Fn *f, FILE *out)
         write_fn(c, f->name, purpose(f, A), out);
         fprintf(out, "\n/* %s: the same as %s, which needs no workspace. */\n#define %s 0\n", ws,
                 f->name, macro);
-        cg_signature(c, f, ws, arena_printf(A, "void *%s", c->work), &sig);
+        cg_signature(c, f, ws, arena_printf(A, "void *restrict %s", c->work), 1, &sig);
         fprintf(out, "%s\n{\n    (void)%s;\n", sig.p, c->work);
         write_call(c, f->name, 0, out);
         fputs("}\n", out);
@@ -323,7 +324,7 @@ static void emit_fn(Cg *c, const Fn *f, FILE *out)
                 f->name, c->frame * real_size(c), c->o->stack_budget, ws, macro);
         return;
     }
-    cg_signature(c, f, f->name, NULL, &sig);
+    cg_signature(c, f, f->name, NULL, 1, &sig);
     fprintf(out, "\n/* %s: %s, with its workspace on the stack. */\n%s\n{\n", f->name, ws, sig.p);
     fprintf(out, "    %s %s[%s / sizeof(%s)];\n", cg_real_t(c), c->work, macro, cg_real_t(c));
     write_call(c, ws, 1, out);
@@ -421,21 +422,21 @@ static void proto_one(void *arg, const Fn *f)
     cg_prepare(c, f, 0);
     Str s = {0};
     if (!c->o->workspace) {
-        cg_signature(c, f, f->name, NULL, &s);
+        cg_signature(c, f, f->name, NULL, 0, &s);
         fprintf(pa->out, "%s;\n", s.p);
         free(s.p);
         return;
     }
     fprintf(pa->out, "#define %s %lld\n", ws_macro(c, f), c->frame * real_size(c));
     if (fits(c)) {
-        cg_signature(c, f, f->name, NULL, &s);
+        cg_signature(c, f, f->name, NULL, 0, &s);
         fprintf(pa->out, "%s;\n", s.p);
         s.n = 0;
     } else {
         fprintf(pa->out, "/* %s is not generated: its arrays exceed the stack budget */\n",
                 f->name);
     }
-    cg_signature(c, f, ws_name(c, f), arena_printf(A, "void *%s", c->work), &s);
+    cg_signature(c, f, ws_name(c, f), arena_printf(A, "void *%s", c->work), 0, &s);
     fprintf(pa->out, "%s;\n", s.p);
     free(s.p);
 }

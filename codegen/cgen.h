@@ -154,8 +154,9 @@ int cg_inlined(const Cg *c, Ref v);     /* written inside its user's expression 
  * workspace (their offsets and c->frame are computed either way). */
 void cg_prepare(Cg *c, const Fn *f, int ws);
 int cg_is_loop(const Inst *in);         /* GEN, RED, LOOP or FOR */
-/* The prototype of f under `name` (extra: a final parameter, or NULL). */
-void cg_signature(Cg *c, const Fn *f, const char *name, const char *extra, Str *s);
+/* The prototype of f under `name` (extra: a final parameter, or NULL);
+ * def: for the definition, whose pointers are restrict. */
+void cg_signature(Cg *c, const Fn *f, const char *name, const char *extra, int def, Str *s);
 
 /* cfor.c */
 /* Carried variables: representatives, initial and new values computed

@@ -125,7 +125,8 @@ START_TEST(test_matvec)
     TuLowered c;
     char *code = check_all(sized(&c, matvec_ir, 3, 4), "matvec", 1);
     /* loops stay loops, the result goes straight to out */
-    ck_assert_msg(strstr(code, "void matvec(const double W[3 * 4], const double x[4], double out[3])"),
+    ck_assert_msg(strstr(code, "void matvec(const double W[restrict 3 * 4], const double x[restrict 4], "
+                                "double out[restrict 3])"),
                   "%.3000s", code);
     ck_assert_msg(strstr(code, "for (int i = 0; i < 3; i++) {"), "%.3000s", code);
     ck_assert_msg(strstr(code, "for (int j = 0; j < 4; j++) {"), "%.3000s", code);
@@ -174,7 +175,8 @@ START_TEST(test_matvec_sigmoid)
 {
     TuLowered c;
     char *code = check_all(cr_read(&c, msig_ir), "msig", 1);
-    ck_assert_msg(strstr(code, "double f_grad(const double W[3 * 4], const double x[4], double W_bar[3 * 4])"),
+    ck_assert_msg(strstr(code, "double f_grad(const double W[restrict 3 * 4], const double x[restrict 4], "
+                                "double W_bar[restrict 3 * 4])"),
                   "%.3000s", code);
     ck_assert_msg(strstr(code, "double f_hvp("), "%.3000s", code);
     free(code);
@@ -663,9 +665,9 @@ START_TEST(test_models)
     ck_assert_msg(strstr(code, "    /* forward pass: the function, keeping what the backward pass reads */\n"
                                "    /* line 22: fn id(x[M]) = x */\n"
                                "    for (int i = 0; i < 3; i++) out[i] = x[i];\n"), "%.3000s", code);
-    ck_assert_msg(strstr(code, "void mv_vjp(const double A[3 * 4], const double x[4], "
-                               "const double out_bar[3], double out[3], double A_bar[3 * 4], "
-                               "double x_bar[4])"), "%.3000s", code);
+    ck_assert_msg(strstr(code, "void mv_vjp(const double A[restrict 3 * 4], const double x[restrict 4], "
+                               "const double out_bar[restrict 3], double out[restrict 3], "
+                               "double A_bar[restrict 3 * 4], double x_bar[restrict 4])"), "%.3000s", code);
     ck_assert_msg(!strstr(code, "(double)j == (double)"), "%.3000s", code);
     /* an if that only picks an array is a pointer, not a copy */
     ck_assert_msg(strstr(code, "    /* line 38: y = if c > 0 then x else z */\n    const double *y;\n"),
