@@ -49,8 +49,9 @@
 # $B/bench), BENCH_CC (gcc), N (calls per callgrind count, 10), RUNS
 # (timed runs, 11), BENCH (the rows, by name: "toy mlp gmm_adbench lstm
 # spring rnn rnn_small gmm gmm_small" by default), TORCH=0 to skip
-# PyTorch, PYTHON (a Python with torch; else python3 or /usr/bin/python3
-# if either imports torch; else PyTorch is skipped).
+# PyTorch, PYTHON (the Python to run it with; by default python3, or
+# /usr/bin/python3 when that one imports torch and python3 does not;
+# PyTorch is skipped when neither can import torch).
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -126,11 +127,11 @@ timed() {
     sed -n "s/^$1 \([^ ]*\) .*/\1/p" "$dir/time.txt"
 }
 
-# torch_python: the first of $PYTHON, python3 and /usr/bin/python3 (where
-# Debian's python3-torch installs, when another python3 comes first in the
-# PATH) that can import torch.
+# torch_python: $PYTHON if set, else the first of python3 and
+# /usr/bin/python3 (where Debian's python3-torch installs, when another
+# python3 comes first in the PATH), if it can import torch.
 torch_python() {
-    for py in ${PYTHON:-} python3 /usr/bin/python3; do
+    for py in ${PYTHON:-python3 /usr/bin/python3}; do
         if "$py" -c "import torch" 2>/dev/null; then
             echo "$py"
             return 0
