@@ -15,7 +15,8 @@
  *                        hand_grad for a model with a hand-written
  *                        gradient): what callgrind counts
  *     drv time RUNS      wall time of one call of each MODE, the median of
- *                        RUNS timed runs (below); prints "MODE ns" lines
+ *                        RUNS timed runs (below); prints "MODE ns calls
+ *                        ratio" lines
  *     drv dump FILE      the inputs (p, then each data array), f and the
  *                        gradient as text, for bench/torch_bench.py
  *
@@ -35,8 +36,11 @@
  * number of calls in the loop is chosen first for each entry point so one
  * loop takes about 20 ms.  Then RUNS rounds each time one loop of every
  * entry point in turn (interleaved, so a change of load on the machine
- * hits them all alike), and each entry point's figure is the median over
- * the rounds of the time per call.
+ * hits them all alike).  Each entry point's time is the median over the
+ * rounds of its time per call, and its ratio the median over the rounds
+ * of its time divided by f's in the same round (hand_grad's by hand_f's):
+ * on a loaded machine that pairing keeps a slow round from skewing the
+ * ratio.
  *
  * Inputs come from splitmix64 (Steele, Lea & Flood, "Fast splittable
  * pseudorandom number generators", OOPSLA 2014) with a fixed seed: the
@@ -157,7 +161,7 @@ static int cmp_double(const void *a, const void *b)
 
 static int time_all(int runs)
 {
-    static double per[NMODES][1000];
+    static double per[NMODES][1000], ratio[NMODES][1000];
     long reps[NMODES];
     if (runs < 1 || runs > 1000)
         runs = 11;
@@ -172,9 +176,18 @@ static int time_all(int runs)
     for (int r = 0; r < runs; r++)
         for (int m = 0; m < nmodes; m++)
             per[m][r] = loop(m, reps[m]) / reps[m];
+    /* each run's ratio to the function of the same run (hand_grad's to
+     * hand_f's) */
+    for (int m = 0; m < nmodes; m++) {
+        int base = m == M_HAND_GRAD ? M_HAND_F : M_F;
+        for (int r = 0; r < runs; r++)
+            ratio[m][r] = per[m][r] / per[base][r];
+    }
     for (int m = 0; m < nmodes; m++) {
         qsort(per[m], runs, sizeof per[m][0], cmp_double);
-        printf("%s %.6g %ld\n", mode_name[m], 1e9 * per[m][runs / 2], reps[m]);
+        qsort(ratio[m], runs, sizeof ratio[m][0], cmp_double);
+        printf("%s %.6g %ld %.6g\n", mode_name[m], 1e9 * per[m][runs / 2], reps[m],
+               ratio[m][runs / 2]);
     }
     return 0;
 }

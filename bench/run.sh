@@ -25,12 +25,15 @@
 #          resolving exp and log, about 700 instructions), so the driver
 #          runs twice, with 1 call and with N + 1 calls, and the figure is
 #          (count(N + 1) - count(1)) / N: the steady-state cost of a call.
-#   time   wall time per call: the median of RUNS timed runs, each a loop
-#          of calls taking about 20 ms, clock_gettime(CLOCK_MONOTONIC)
-#          around it, the entry points timed in turn within each run (see
-#          bench/harness.h).  Noisy on a shared machine; instr is exact.
+#   time   wall time: RUNS timed runs, each timing in turn a loop of calls
+#          of every entry point, the loop taking about 20 ms,
+#          clock_gettime(CLOCK_MONOTONIC) around it; the ratio is the
+#          median over the runs of the entry point's time per call over
+#          f's in the same run (see bench/harness.h).  Noisy on a shared
+#          machine; instr is exact.
 #
-# "f instr" and "f us" are f's own instructions and microseconds per call.
+# "f instr" and "f us" are f's own instructions and microseconds (median)
+# per call.
 # Beside grad: "hand", the hand-written gradient's cost over its own
 # function's, where there is one; "tape", the bytes of grad's tape (dxc
 # --stats); and PyTorch's f time and (f + backward) / f time
@@ -122,9 +125,15 @@ verdict() {
     awk -v r="$1" -v t="$2" 'BEGIN { if (t == "-" || r == "-") print "-"; else print (r + 0 <= t + 0 ? "met" : "MISSED") }'
 }
 
-# timed MODE: the median ns of MODE in $dir/time.txt
+# timed MODE: the median ns per call of MODE in $dir/time.txt
 timed() {
     sed -n "s/^$1 \([^ ]*\) .*/\1/p" "$dir/time.txt"
+}
+
+# timed_ratio MODE: the median of MODE's time over f's, run by run
+timed_ratio() {
+    r=$(sed -n "s/^$1 [^ ]* [^ ]* \([^ ]*\)\$/\1/p" "$dir/time.txt")
+    awk -v r="$r" 'BEGIN { printf "%.3f", r }'
 }
 
 # torch_python: $PYTHON if set, else the first of python3 and
@@ -159,8 +168,12 @@ for r in $BENCH; do
     $CC $CFLAGS -I"$dir" -I"$ROOT/bench" -c "$ROOT/bench/drv_$drv.c" -o "$dir/drv.o"
     $CC -o "$dir/drv" $objs -lm
 
-    echo "== $r: $dx${opts:+ $opts}"
-    "$dir/drv" check || { echo "bench: $r: an entry point is WRONG (above); nothing measured" >&2; exit 1; }
+    if ! "$dir/drv" check >"$dir/check.log" 2>&1; then
+        cat "$dir/check.log"
+        echo "bench: $r: an entry point is WRONG (above); nothing measured" >&2
+        exit 1
+    fi
+    echo "$r ($dx${opts:+ $opts}): $(grep -c ' ok$' "$dir/check.log") checks ok ($dir/check.log)"
     "$dir/drv" dump "$dir/inputs.txt"
 
     fi_=$(per_call "$dir/drv" f "$fn")
@@ -175,13 +188,13 @@ for r in $BENCH; do
     fi
     "$dir/drv" time "$RUNS" >"$dir/time.txt"
     ft=$(timed f)
-    [ -n "$hand" ] && hand_t=$(ratio "$(timed hand_grad)" "$(timed hand_f)")
+    [ -n "$hand" ] && hand_t=$(timed_ratio hand_grad)
     tape=$(sed -n "s/^${fn}_grad: tape \([0-9][0-9]*\) bytes.*/\1/p" "$dir/stats")
     # one line per entry point: row mode f_instr f_us ratio_instr ratio_time goal hand_i hand_t tape
     for m in grad jvp hvp; do
         case $m in grad) c=$gi goal=$gg ;; jvp) c=$ji goal=$gj ;; hvp) c=$hi goal=$gh ;; esac
         echo "$r $m $fi_ $(awk -v t="$ft" 'BEGIN { printf "%.2f", t / 1000 }') $(ratio "$c" "$fi_")" \
-            "$(ratio "$(timed $m)" "$ft")" "$goal" "$hand_i" "$hand_t" "${tape:--}" >>"$OUT/table.txt"
+            "$(timed_ratio $m)" "$goal" "$hand_i" "$hand_t" "${tape:--}" >>"$OUT/table.txt"
         hand_i=- hand_t=- tape=-
     done
     case $r in toy|mlp|gmm_adbench|lstm|spring) torch_rows="$torch_rows $r" ;; esac
@@ -195,7 +208,7 @@ if [ "$TORCH" = 0 ]; then
 elif [ -z "$torch_rows" ]; then
     :
 elif py=$(torch_python); then
-    echo "== PyTorch ($py):$torch_rows"
+    echo "PyTorch ($py):$torch_rows"
     "$py" "$ROOT/bench/torch_bench.py" --runs "$RUNS" "$OUT" $torch_rows >"$OUT/torch.txt" ||
         { cat "$OUT/torch.txt"; echo "bench: bench/torch_bench.py failed (above)" >&2; exit 1; }
     sed -n 's/^check/  &/p' "$OUT/torch.txt"

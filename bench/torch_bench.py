@@ -12,10 +12,11 @@ checks that its value and gradient agree with dxc's, and times
     f           the model under torch.no_grad()
     f+backward  the model with autograd, then .backward()
 
-each the median of R runs (11) of a loop of calls taking about 20 ms (one
-call when a call takes longer).  It prints a line "check ROW ..." per
-model, then "ROW f_us ratio" with f's microseconds per call and
-(f+backward) / f; it exits 1 when a value or gradient disagrees.
+in R rounds (11 at least), each timing a loop of calls of each in turn,
+the loop taking about 20 ms (one call when a call takes longer).  It
+prints a line "check ROW ..." per model, then "ROW f_us ratio": the
+median of f's microseconds per call, and the median over the rounds of
+(f+backward) / f.  It exits 1 when a value or gradient disagrees.
 """
 import argparse
 import math
@@ -126,26 +127,33 @@ def spring(p, d):
 MODELS = {"toy": toy, "mlp": mlp, "gmm_adbench": gmm_adbench, "lstm": lstm, "spring": spring}
 
 
-def median_time(fn, runs):
-    """Median seconds per call of fn over runs loops of about 20 ms."""
-    n, t = 1, 0.0
+def calls_for(fn):
+    """How many calls of fn take about 20 ms (at least 1)."""
+    n = 1
     while True:
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        t = time.perf_counter() - t0
-        if t >= 0.005:
-            break
-        n *= 2
-    n = max(1, math.ceil(n * 0.020 / t))
-    per = []
-    for _ in range(runs):
         t0 = time.monotonic()
         for _ in range(n):
             fn()
-        per.append((time.monotonic() - t0) / n)
-    per.sort()
-    return per[len(per) // 2]
+        t = time.monotonic() - t0
+        if t >= 0.005:
+            return max(1, math.ceil(n * 0.020 / t))
+        n *= 2
+
+
+def timed(fns, runs):
+    """For each of fns, the median seconds per call over runs rounds that
+    time a loop of each in turn, and the median over the rounds of its
+    time over the first one's in the same round."""
+    reps = [calls_for(fn) for fn in fns]
+    per = [[] for _ in fns]
+    for _ in range(runs):
+        for i, fn in enumerate(fns):
+            t0 = time.monotonic()
+            for _ in range(reps[i]):
+                fn()
+            per[i].append((time.monotonic() - t0) / reps[i])
+    ratios = [sorted(a / b for a, b in zip(per[i], per[0])) for i in range(len(fns))]
+    return [(sorted(p)[runs // 2], r[runs // 2]) for p, r in zip(per, ratios)]
 
 
 def main():
@@ -183,9 +191,8 @@ def main():
             model(q, d).backward()
             return q.grad
 
-        tf = median_time(f_only, runs)
-        tg = median_time(f_backward, runs)
-        print(f"{row} {tf * 1e6:.2f} {tg / tf:.3f}")
+        (tf, _), (_, ratio) = timed([f_only, f_backward], runs)
+        print(f"{row} {tf * 1e6:.2f} {ratio:.3f}")
         sys.stdout.flush()
     return 1 if bad else 0
 
