@@ -163,8 +163,10 @@ static int time_all(int runs)
 {
     static double per[NMODES][1000], ratio[NMODES][1000];
     long reps[NMODES];
-    if (runs < 1 || runs > 1000)
+    if (runs < 11)              /* a median of fewer says little */
         runs = 11;
+    if (runs > 1000)
+        runs = 1000;
     for (int m = 0; m < nmodes; m++) {
         long n = 1;
         double t;

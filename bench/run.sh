@@ -40,9 +40,10 @@
 # (bench/torch_bench.py, float64, one thread) on the same inputs.  Each
 # goal is judged on both ratios: "met" or "MISSED" for instr, then time.
 #
-# Everything is compiled with $BENCH_CC -O2 -std=c99, each generated file
-# in its own translation unit, apart from the driver (bench/drv_MODEL.c
-# with bench/harness.h), so every call is a real call.  Before anything is
+# Everything is compiled with $BENCH_CC -O2 -std=c99, the generated file
+# and the hand-written one each in a translation unit of its own, apart
+# from the driver's (bench/drv_MODEL.c with bench/harness.h), so every
+# call is a real call.  Before anything is
 # measured, the driver checks every entry point (harness.h: grad against
 # central differences, jvp against grad . v, hvp against central
 # differences of grad, the hand gradient against grad); the script stops
@@ -50,7 +51,7 @@
 #
 # Environment: DXC (the compiler), B (build directory; output goes to
 # $B/bench), BENCH_CC (gcc), N (calls per callgrind count, 10), RUNS
-# (timed runs, 11), BENCH (the rows, by name: "toy mlp gmm_adbench lstm
+# (timed runs, 11 at least), BENCH (the rows, by name: "toy mlp gmm_adbench lstm
 # spring rnn rnn_small gmm gmm_small" by default), TORCH=0 to skip
 # PyTorch, PYTHON (the Python to run it with; by default python3, or
 # /usr/bin/python3 when that one imports torch and python3 does not;
@@ -219,6 +220,8 @@ fi
 
 echo
 echo "Derivatives against the function: cost ratios, instructions (callgrind, N = $N) and wall time (median of $RUNS runs); $CC $CFLAGS"
+[ -r /proc/loadavg ] &&
+    echo "(load average $(cut -d' ' -f1-3 /proc/loadavg) on $(getconf _NPROCESSORS_ONLN 2>/dev/null || echo ?) cores: above that, the time columns are noisy)"
 fmt='%-26s %11s %9s  %-5s %7s %7s  %-6s %-6s %-6s  %6s %6s %8s  %9s %6s\n'
 printf "$fmt" "model" "f instr" "f us" "ratio" "instr" "time" "goal" "instr" "time" \
     "hand" "hand" "tape" "torch f" "torch"
