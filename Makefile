@@ -120,10 +120,10 @@ fuzz-diff: $(B)/fuzz_diff $(B)/dxc
 fuzz-edge: $(B)/fuzz_diff $(B)/dxc
 	$(B)/fuzz_diff --edge -n $(N) -s $(SEED) -c 0 -j $(JOBS) --dxc $(CURDIR)/$(B)/dxc --regress tests/regress
 
-# Instructions per call (callgrind) of the MLP gradient dxc generates from
-# bench/mlp.dx against a hand-written one, and of the loops (the LSTM of
-# bench/lstm.dx, the spring of tests/models/spring.dx) with their
-# gradient/function ratios; see bench/run.sh.  Not in check.
+# One table of what f_grad, f_jvp and f_hvp cost against f, in
+# instructions (callgrind) and wall time, for the models of bench/ (toy,
+# MLP, ADBench's GMM, LSTM, spring, RNN, GMM), beside hand-written
+# gradients and PyTorch; see bench/run.sh (BENCH=, N=, RUNS=).  Not in check.
 bench: $(B)/dxc
 	DXC=$(CURDIR)/$(B)/dxc B=$(CURDIR)/$(B) sh bench/run.sh
 

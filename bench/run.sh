@@ -1,41 +1,61 @@
 #!/bin/sh
-# bench/run.sh - instructions per call, counted by callgrind, of:
-#   - the MLP in bench/mlp.dx: the function and gradient dxc generates
-#     against a hand-written baseline (bench/mlp_hand.c);
-#   - four models with loops and sums: the LSTM of bench/lstm.dx (T = 50,
-#     H = 32), the 10 000-step spring of tests/models/spring.dx, the tanh
-#     RNN of bench/rnn.dx (T = 50, H = 32, D = 16) and the Gaussian mixture of
-#     bench/gmm.dx (K = 10, D = 8, N = 200), function and gradient as dxc
-#     generates them (driver bench/loops.c); no baselines, the figure is
-#     the gradient / function ratio (for the GMM only for reference: it is
-#     not under the <= 3 target).  The RNN's and the GMM's gradients are
-#     generated twice, with the default --tape=fast and with --tape=small,
-#     and both are timed, with their tape sizes from dxc --stats.
+# bench/run.sh - one table: what the derivatives dxc generates cost against
+# the function they differentiate, for these models
+#
+#   toy          bench/toy.dx: sum of (exp(sin(x[i])) x[i + 1])^2, n = 100,
+#                beside the hand-written gradient of bench/toy_hand.c
+#   mlp          bench/mlp.dx: the 784-128-10 MLP with softmax cross-entropy,
+#                beside the hand-written gradient of bench/mlp_hand.c
+#   gmm_adbench  bench/gmm_adbench.dx: ADBench's Gaussian mixture objective
+#                with its Wishart prior, D = 10, K = 25, N = 100
+#   lstm         bench/lstm.dx: an LSTM, T = 40 steps, H = 32
+#   spring       tests/models/spring.dx: 10 000 Euler steps of a spring
+# and, as extra rows without goals, the tanh RNN of bench/rnn.dx and the
+# Gaussian mixture of bench/gmm.dx, each also with --tape=small.
 #
 #     DXC=build/dxc B=build sh bench/run.sh        (make bench does this)
 #
+# For each model and each derivative entry point (grad: f_grad; jvp: f_jvp;
+# hvp: f_hvp) the table gives its cost divided by f's, twice:
+#
+#   instr  instructions per call, counted by callgrind.  --toggle-collect=FN
+#          counts only what executes while FN is on the stack (its own code
+#          and everything it calls: exp, log, ...; nothing of the driver).
+#          The first call also pays one-time costs (the dynamic linker
+#          resolving exp and log, about 700 instructions), so the driver
+#          runs twice, with 1 call and with N + 1 calls, and the figure is
+#          (count(N + 1) - count(1)) / N: the steady-state cost of a call.
+#   time   wall time: RUNS timed runs, each timing in turn a loop of calls
+#          of every entry point, the loop taking about 20 ms,
+#          clock_gettime(CLOCK_MONOTONIC) around it; the ratio is the
+#          median over the runs of the entry point's time per call over
+#          f's in the same run (see bench/harness.h).  Noisy on a shared
+#          machine; instr is exact.
+#
+# "f instr" and "f us" are f's own instructions and microseconds (median)
+# per call.
+# Beside grad: "hand", the hand-written gradient's cost over its own
+# function's, where there is one; "tape", the bytes of grad's tape (dxc
+# --stats); and PyTorch's f time and (f + backward) / f time
+# (bench/torch_bench.py, float64, one thread) on the same inputs.  Each
+# goal is judged on both ratios: "met" or "MISSED" for instr, then time.
+#
+# Everything is compiled with $BENCH_CC -O2 -std=c99, the generated file
+# and the hand-written one each in a translation unit of its own, apart
+# from the driver's (bench/drv_MODEL.c with bench/harness.h), so every
+# call is a real call.  Before anything is
+# measured, the driver checks every entry point (harness.h: grad against
+# central differences, jvp against grad . v, hvp against central
+# differences of grad, the hand gradient against grad); the script stops
+# if one is wrong.
+#
 # Environment: DXC (the compiler), B (build directory; output goes to
-# $B/bench), BENCH_CC (gcc), N (calls per measurement, 10), BENCH (which
-# benchmarks: "mlp loops" by default).  MLP_C=x.c benchmarks x.c, with x.h
-# beside it, as the "generated" code instead of running dxc: a way to test
-# this script, or to time other code; LSTM_C, SPRING_C, RNN_C,
-# RNN_SMALL_C (the --tape=small RNN), GMM_C and GMM_SMALL_C do the same for
-# the loops (their tape sizes are then not known and shown as "?").
-#
-# How one call is measured.  callgrind --toggle-collect=FN counts only the
-# instructions executed while FN is on the stack, so the count is FN's
-# inclusive cost: its own code and everything it calls (exp, log, any
-# helper), nothing of the driver.  The first call of FN also pays one-time
-# costs, chiefly the dynamic linker resolving exp and log on first use
-# (about 700 instructions), so rather than divide by the number of calls
-# the script runs the driver twice, with 1 call and with N+1 calls, and
-# takes (count(N+1) - count(1)) / N: the steady-state cost of one call.
-# Every call does exactly the same work on the same inputs, so the
-# difference divides evenly; the script says so if it does not.
-#
-# The script first checks that the generated gradient agrees with the
-# hand-written one to 1e-9 relative (bench compare), and that the loops'
-# gradients agree with central differences (loops check); it fails if not.
+# $B/bench), BENCH_CC (gcc), N (calls per callgrind count, 10), RUNS
+# (timed runs, 11 at least), BENCH (the rows, by name: "toy mlp gmm_adbench lstm
+# spring rnn rnn_small gmm gmm_small" by default), TORCH=0 to skip
+# PyTorch, PYTHON (the Python to run it with; by default python3, or
+# /usr/bin/python3 when that one imports torch and python3 does not;
+# PyTorch is skipped when neither can import torch).
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,26 +63,47 @@ DXC=${DXC:-$ROOT/build/dxc}
 B=${B:-$ROOT/build}
 CC=${BENCH_CC:-gcc}
 N=${N:-10}
-BENCH=${BENCH:-mlp loops}
+RUNS=${RUNS:-11}
+BENCH=${BENCH:-toy mlp gmm_adbench lstm spring rnn rnn_small gmm gmm_small}
+TORCH=${TORCH:-1}
 OUT=$B/bench
 CFLAGS="-O2 -std=c99"
 
-mkdir -p "$OUT"
+# row NAME: sets dx (source), opts (dxc options), fn (the function), drv
+# (driver), hand (hand-written file, or ""), label, and the goals gg, gj,
+# gh ("-" for none).
+row() {
+    opts="" hand="" gg=- gj=- gh=-
+    case $1 in
+    toy) dx=bench/toy.dx fn=toy hand=toy_hand label="toy (n=100)" gg=1.6 gj=1.5 gh=4 ;;
+    mlp) dx=bench/mlp.dx fn=mlp hand=mlp_hand label="mlp 784-128-10" gg=1.7 gj=1.5 gh=4 ;;
+    gmm_adbench) dx=bench/gmm_adbench.dx fn=gmm_adbench label="gmm ADBench D10 K25 N100"
+        gg=2.4 gj=1.5 gh=4 ;;
+    lstm) dx=bench/lstm.dx fn=lstm label="lstm T=40 H=32" gg=2.3 gj=1.5 gh=4 ;;
+    spring) dx=tests/models/spring.dx fn=spring label="spring 10000 steps" gg=2.5 gh=6 ;;
+    rnn) dx=bench/rnn.dx fn=rnn label="rnn T=50 H=32 D=16" ;;
+    rnn_small) dx=bench/rnn.dx opts=--tape=small fn=rnn label="rnn --tape=small" ;;
+    gmm) dx=bench/gmm.dx fn=gmm label="gmm K=10 D=8 N=200" ;;
+    gmm_small) dx=bench/gmm.dx opts=--tape=small fn=gmm label="gmm --tape=small" ;;
+    *) echo "bench: unknown row '$1' (toy mlp gmm_adbench lstm spring rnn rnn_small gmm gmm_small)" >&2
+       exit 1 ;;
+    esac
+    drv=$fn
+}
 
-# count BIN MODE FN CALLS: instructions executed inside FN over CALLS calls
-# of BIN MODE CALLS.
+# count BIN MODE FN CALLS: instructions executed inside FN over CALLS calls.
 count() {
-    f="$OUT/callgrind.$2.$4.out"
+    f="$dir/callgrind.$2.$4.out"
     if ! valgrind --tool=callgrind --callgrind-out-file="$f" --toggle-collect="$3" \
-            "$1" "$2" "$4" >"$OUT/bench.log" 2>"$OUT/valgrind.log"; then
-        cat "$OUT/valgrind.log" >&2
-        echo "bench: valgrind failed on '$2 $4'" >&2
+            "$1" count "$2" "$4" >"$dir/count.log" 2>"$dir/valgrind.log"; then
+        cat "$dir/valgrind.log" >&2
+        echo "bench: valgrind failed on '$1 count $2 $4'" >&2
         exit 1
     fi
     sed -n 's/^summary: *\([0-9][0-9]*\).*/\1/p' "$f"
 }
 
-# per_call BIN MODE FN: steady-state instructions of one call of FN (see top).
+# per_call BIN MODE FN: steady-state instructions of one call of FN.
 per_call() {
     c1=$(count "$1" "$2" "$3" 1)
     cn=$(count "$1" "$2" "$3" $((N + 1)))
@@ -76,142 +117,130 @@ per_call() {
     echo $(((cn - c1) / N))
 }
 
-# verdict RATIO TARGET
-verdict() {
-    awk -v r="$1" -v t="$2" 'BEGIN { print (r <= t ? "met" : "MISSED") }'
-}
-
 ratio() {
-    awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'
+    awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "-"; else printf "%.3f", a / b }'
 }
 
-# gen NAME DX OVERRIDE [DXC OPTIONS...]: NAME.c and NAME.h in $OUT, from
-# dxc DX with the options or copied from OVERRIDE (x.c, with x.h beside it)
-# when that is set.  dxc's --stats go to $OUT/NAME.stats (empty for an
-# override).
-gen() {
-    name=$1 dx=$2 override=$3
-    shift 3
-    if [ -n "$override" ]; then
-        echo "bench: using $override instead of dxc's output"
-        cp "$override" "$OUT/$name.c"
-        cp "${override%.c}.h" "$OUT/$name.h"
-        : >"$OUT/$name.stats"
-    else
-        "$DXC" "$dx" "$@" --stats -o "$OUT/$name.c" --header "$OUT/$name.h" \
-            2>"$OUT/$name.stats" || { cat "$OUT/$name.stats" >&2; exit 1; }
-        grep -v '^[A-Za-z0-9_]*: tape [0-9]* bytes' "$OUT/$name.stats" >&2 || :
+# verdict RATIO GOAL
+verdict() {
+    awk -v r="$1" -v t="$2" 'BEGIN { if (t == "-" || r == "-") print "-"; else print (r + 0 <= t + 0 ? "met" : "MISSED") }'
+}
+
+# timed MODE: the median ns per call of MODE in $dir/time.txt
+timed() {
+    sed -n "s/^$1 \([^ ]*\) .*/\1/p" "$dir/time.txt"
+}
+
+# timed_ratio MODE: the median of MODE's time over f's, run by run
+timed_ratio() {
+    r=$(sed -n "s/^$1 [^ ]* [^ ]* \([^ ]*\)\$/\1/p" "$dir/time.txt")
+    awk -v r="$r" 'BEGIN { printf "%.3f", r }'
+}
+
+# torch_python: $PYTHON if set, else the first of python3 and
+# /usr/bin/python3 (where Debian's python3-torch installs, when another
+# python3 comes first in the PATH), if it can import torch.
+torch_python() {
+    for py in ${PYTHON:-python3 /usr/bin/python3}; do
+        if "$py" -c "import torch" 2>/dev/null; then
+            echo "$py"
+            return 0
+        fi
+    done
+    return 1
+}
+
+mkdir -p "$OUT"
+: >"$OUT/table.txt"
+torch_rows=""
+
+for r in $BENCH; do
+    row "$r"
+    dir=$OUT/$r
+    mkdir -p "$dir"
+    "$DXC" "$ROOT/$dx" $opts --stats -o "$dir/$fn.c" --header "$dir/$fn.h" 2>"$dir/stats" ||
+        { cat "$dir/stats" >&2; echo "bench: dxc failed on $dx" >&2; exit 1; }
+    $CC $CFLAGS -c "$dir/$fn.c" -o "$dir/$fn.o"
+    objs="$dir/drv.o $dir/$fn.o"
+    if [ -n "$hand" ]; then
+        $CC $CFLAGS -I"$ROOT/bench" -c "$ROOT/bench/$hand.c" -o "$dir/$hand.o"
+        objs="$objs $dir/$hand.o"
     fi
-}
+    $CC $CFLAGS -I"$dir" -I"$ROOT/bench" -c "$ROOT/bench/drv_$drv.c" -o "$dir/drv.o"
+    $CC -o "$dir/drv" $objs -lm
 
-# tape NAME FN: the tape bytes of FN in dxc's --stats for NAME ("?" if none).
-tape() {
-    t=$(sed -n "s/^$2: tape \([0-9][0-9]*\) bytes.*/\1/p" "$OUT/$1.stats")
-    echo "${t:-?}"
-}
+    if ! "$dir/drv" check >"$dir/check.log" 2>&1; then
+        cat "$dir/check.log"
+        echo "bench: $r: an entry point is WRONG (above); nothing measured" >&2
+        exit 1
+    fi
+    echo "$r ($dx${opts:+ $opts}): $(grep -c ' ok$' "$dir/check.log") checks ok ($dir/check.log)"
+    "$dir/drv" dump "$dir/inputs.txt"
 
-# protos H: the prototypes of header H (without its guard and comments).
-protos() {
-    grep -v '^#\|^/\*\|^$' "$1"
-}
-
-bench_mlp() {
-    gen mlp "$ROOT/bench/mlp.dx" "${MLP_C:-}"
-
-    # Three translation units, so every measured call is a real call.
-    $CC $CFLAGS -c "$OUT/mlp.c" -o "$OUT/mlp.o"
-    $CC $CFLAGS -I"$ROOT/bench" -c "$ROOT/bench/mlp_hand.c" -o "$OUT/mlp_hand.o"
-    $CC $CFLAGS -I"$OUT" -I"$ROOT/bench" -c "$ROOT/bench/bench.c" -o "$OUT/bench.o"
-    $CC -o "$OUT/bench" "$OUT/bench.o" "$OUT/mlp.o" "$OUT/mlp_hand.o" -lm
-
-    "$OUT/bench" compare || { echo "bench: the generated gradient disagrees with the hand one" >&2; exit 1; }
-
-    f=$(per_call "$OUT/bench" f mlp)
-    grad=$(per_call "$OUT/bench" grad mlp_grad)
-    hand_f=$(per_call "$OUT/bench" hand_f mlp_hand)
-    hand_grad=$(per_call "$OUT/bench" hand_grad mlp_hand_grad)
-
-    r_gf=$(ratio "$grad" "$f")
-    r_gh=$(ratio "$grad" "$hand_grad")
-    r_hh=$(ratio "$hand_grad" "$hand_f")
-    echo
-    echo "MLP 784-128-10, instructions per call (callgrind, $CC $CFLAGS)"
-    printf '  %-24s %12s\n' "f (generated)" "$f" "grad (generated)" "$grad" \
-        "hand_f" "$hand_f" "hand_grad" "$hand_grad"
-    printf '  %-24s %12s   target <= 3    %s\n' "grad / f" "$r_gf" "$(verdict "$r_gf" 3)"
-    printf '  %-24s %12s   target <= 1.1  %s\n' "grad / hand_grad" "$r_gh" "$(verdict "$r_gh" 1.1)"
-    printf '  %-24s %12s   (for reference)\n' "hand_grad / hand_f" "$r_hh"
-}
-
-bench_loops() {
-    gen lstm "$ROOT/bench/lstm.dx" "${LSTM_C:-}"
-    gen spring "$ROOT/tests/models/spring.dx" "${SPRING_C:-}"
-    gen rnn "$ROOT/bench/rnn.dx" "${RNN_C:-}"
-    gen rnn_small "$ROOT/bench/rnn.dx" "${RNN_SMALL_C:-}" --tape=small
-    gen gmm "$ROOT/bench/gmm.dx" "${GMM_C:-}"
-    gen gmm_small "$ROOT/bench/gmm.dx" "${GMM_SMALL_C:-}" --tape=small
-    # loops.c includes rnn.h and gmm.h; the same object links against
-    # either build of each.
-    for m in rnn gmm; do
-        protos "$OUT/$m.h" >"$OUT/$m.protos"
-        protos "$OUT/${m}_small.h" | cmp -s "$OUT/$m.protos" - ||
-            { echo "bench: $m.h and ${m}_small.h declare different functions" >&2; exit 1; }
+    fi_=$(per_call "$dir/drv" f "$fn")
+    gi=$(per_call "$dir/drv" grad "${fn}_grad")
+    ji=$(per_call "$dir/drv" jvp "${fn}_jvp")
+    hi=$(per_call "$dir/drv" hvp "${fn}_hvp")
+    hand_i=- hand_t=-
+    if [ -n "$hand" ]; then
+        hfi=$(per_call "$dir/drv" hand_f "$hand")
+        hgi=$(per_call "$dir/drv" hand_grad "${hand}_grad")
+        hand_i=$(ratio "$hgi" "$hfi")
+    fi
+    "$dir/drv" time "$RUNS" >"$dir/time.txt"
+    ft=$(timed f)
+    [ -n "$hand" ] && hand_t=$(timed_ratio hand_grad)
+    tape=$(sed -n "s/^${fn}_grad: tape \([0-9][0-9]*\) bytes.*/\1/p" "$dir/stats")
+    # one line per entry point: row mode f_instr f_us ratio_instr ratio_time goal hand_i hand_t tape
+    for m in grad jvp hvp; do
+        case $m in grad) c=$gi goal=$gg ;; jvp) c=$ji goal=$gj ;; hvp) c=$hi goal=$gh ;; esac
+        echo "$r $m $fi_ $(awk -v t="$ft" 'BEGIN { printf "%.2f", t / 1000 }') $(ratio "$c" "$fi_")" \
+            "$(timed_ratio $m)" "$goal" "$hand_i" "$hand_t" "${tape:--}" >>"$OUT/table.txt"
+        hand_i=- hand_t=- tape=-
     done
-    for u in lstm spring rnn rnn_small gmm gmm_small; do
-        $CC $CFLAGS -c "$OUT/$u.c" -o "$OUT/$u.o"
-    done
-    $CC $CFLAGS -I"$OUT" -c "$ROOT/bench/loops.c" -o "$OUT/loops.o"
-    $CC -o "$OUT/loops" "$OUT/loops.o" "$OUT/lstm.o" "$OUT/spring.o" "$OUT/rnn.o" \
-        "$OUT/gmm.o" -lm
-    $CC -o "$OUT/loops_small" "$OUT/loops.o" "$OUT/lstm.o" "$OUT/spring.o" \
-        "$OUT/rnn_small.o" "$OUT/gmm_small.o" -lm
-
-    "$OUT/loops" check || { echo "bench: a loop gradient disagrees with differences" >&2; exit 1; }
-    "$OUT/loops_small" check >"$OUT/check_small.log" ||
-        { cat "$OUT/check_small.log"
-          echo "bench: a --tape=small gradient (RNN or GMM) disagrees with differences" >&2
-          exit 1; }
-    echo "rnn, gmm --tape=small: ok"
-
-    lf=$(per_call "$OUT/loops" lstm_f lstm)
-    lg=$(per_call "$OUT/loops" lstm_grad lstm_grad)
-    sf=$(per_call "$OUT/loops" spring_f spring)
-    sg=$(per_call "$OUT/loops" spring_grad spring_grad)
-    rf=$(per_call "$OUT/loops" rnn_f rnn)
-    rg=$(per_call "$OUT/loops" rnn_grad rnn_grad)
-    rgs=$(per_call "$OUT/loops_small" rnn_grad rnn_grad)
-    gf=$(per_call "$OUT/loops" gmm_f gmm)
-    gg=$(per_call "$OUT/loops" gmm_grad gmm_grad)
-    ggs=$(per_call "$OUT/loops_small" gmm_grad gmm_grad)
-    r_l=$(ratio "$lg" "$lf")
-    r_s=$(ratio "$sg" "$sf")
-    r_r=$(ratio "$rg" "$rf")
-    r_rs=$(ratio "$rgs" "$rf")
-    r_g=$(ratio "$gg" "$gf")
-    r_gs=$(ratio "$ggs" "$gf")
-    echo
-    echo "Loops, instructions per call (callgrind, $CC $CFLAGS)"
-    printf '  %-24s %12s\n' "lstm (T=50, H=32)" "$lf" "lstm_grad" "$lg" \
-        "spring (10 000 steps)" "$sf" "spring_grad" "$sg" \
-        "rnn (T=50, H=32, D=16)" "$rf" "rnn_grad" "$rg" "rnn_grad --tape=small" "$rgs" \
-        "gmm (K=10, D=8, N=200)" "$gf" "gmm_grad" "$gg" "gmm_grad --tape=small" "$ggs"
-    printf '  %-24s %12s   target <= 3    %s\n' "lstm_grad / lstm" "$r_l" "$(verdict "$r_l" 3)"
-    printf '  %-24s %12s   target <= 3    %s\n' "spring_grad / spring" "$r_s" "$(verdict "$r_s" 3)"
-    printf '  %-24s %12s   target <= 3    %s\n' "rnn_grad / rnn" "$r_r" "$(verdict "$r_r" 3)"
-    printf '  %-24s %12s   (for reference)\n' "rnn_grad (small) / rnn" "$r_rs" \
-        "gmm_grad / gmm" "$r_g" "gmm_grad (small) / gmm" "$r_gs"
-    echo "Tape of rnn_grad, bytes (dxc --stats)"
-    printf '  %-24s %12s\n' "--tape=fast" "$(tape rnn rnn_grad)" \
-        "--tape=small" "$(tape rnn_small rnn_grad)"
-    echo "Tape of gmm_grad, bytes (dxc --stats)"
-    printf '  %-24s %12s\n' "--tape=fast" "$(tape gmm gmm_grad)" \
-        "--tape=small" "$(tape gmm_small gmm_grad)"
-}
-
-for b in $BENCH; do
-    case $b in
-    mlp) bench_mlp ;;
-    loops) bench_loops ;;
-    *) echo "bench: unknown benchmark '$b' (mlp, loops)" >&2; exit 1 ;;
-    esac
+    case $r in toy|mlp|gmm_adbench|lstm|spring) torch_rows="$torch_rows $r" ;; esac
 done
+
+# PyTorch on the same inputs (the drivers' dumps): "row f_us ratio" lines.
+: >"$OUT/torch.txt"
+torch_note=""
+if [ "$TORCH" = 0 ]; then
+    torch_note="PyTorch: skipped (TORCH=0)"
+elif [ -z "$torch_rows" ]; then
+    :
+elif py=$(torch_python); then
+    echo "PyTorch ($py):$torch_rows"
+    "$py" "$ROOT/bench/torch_bench.py" --runs "$RUNS" "$OUT" $torch_rows >"$OUT/torch.txt" ||
+        { cat "$OUT/torch.txt"; echo "bench: bench/torch_bench.py failed (above)" >&2; exit 1; }
+    sed -n 's/^check/  &/p' "$OUT/torch.txt"
+    torch_note="PyTorch $("$py" -c 'import torch; print(torch.__version__)'): float64, CPU, torch.set_num_threads(1); f under no_grad and f + backward, medians of $RUNS runs"
+else
+    torch_note="PyTorch: skipped (python3-torch not installed)"
+fi
+
+echo
+echo "Derivatives against the function: cost ratios, instructions (callgrind, N = $N) and wall time (median of $RUNS runs); $CC $CFLAGS"
+[ -r /proc/loadavg ] &&
+    echo "(load average $(cut -d' ' -f1-3 /proc/loadavg) on $(getconf _NPROCESSORS_ONLN 2>/dev/null || echo ?) cores: above that, the time columns are noisy)"
+fmt='%-26s %11s %9s  %-5s %7s %7s  %-6s %-6s %-6s  %6s %6s %8s  %9s %6s\n'
+printf "$fmt" "model" "f instr" "f us" "ratio" "instr" "time" "goal" "instr" "time" \
+    "hand" "hand" "tape" "torch f" "torch"
+printf "$fmt" "" "" "" "" "" "" "" "" "" "instr" "time" "bytes" "us" "grad/f"
+while read -r r m fi_ fus ri rt goal hi ht tape; do
+    row "$r"
+    tf=$(sed -n "s/^$r \([^ ]*\) \([^ ]*\)\$/\1/p" "$OUT/torch.txt")
+    tr=$(sed -n "s/^$r \([^ ]*\) \([^ ]*\)\$/\2/p" "$OUT/torch.txt")
+    tf=${tf:--} tr=${tr:--}
+    if [ "$m" = grad ]; then
+        name=$label
+    else
+        name="" fi_="" fus="" tf="" tr="" hi="" ht="" tape=""
+    fi
+    [ "$goal" = - ] && g="" || g="<=$goal"
+    vi=$(verdict "$ri" "$goal") vt=$(verdict "$rt" "$goal")
+    [ "$goal" = - ] && vi="" vt=""
+    printf "$fmt" "$name" "$fi_" "$fus" "$m/f" "$ri" "$rt" "$g" "$vi" "$vt" "$hi" "$ht" "$tape" \
+        "$tf" "$tr" | sed 's/ *$//'
+done <"$OUT/table.txt"
+[ -n "$torch_note" ] && echo "$torch_note"
+exit 0
