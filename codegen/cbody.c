@@ -1842,6 +1842,54 @@ static void backward_header(Cg *c, int at)
     c->fresh = 1;
 }
 
+/* Whether id is a forward loop that holds the backward pass of its
+ * iterations (opt_join, ir/onepass.c). */
+static int joined(const Cg *c, Ref id)
+{
+    const Inst *in = &c->f->v.p[id];
+    if (in->op != OP_RED || ir_is_rev(in))
+        return 0;
+    const Region *b = in->reg[0];
+    for (int i = 0; i < b->ids.n; i++)
+        if (ir_is_rev(&c->f->v.p[b->ids.p[i]]))
+            return 1;
+    return 0;
+}
+
+/* Whether the statements of r from position i on are zeroed adjoints up
+ * to a joined loop: they belong to it, under its comment. */
+static int joined_ahead(const Cg *c, const Region *r, int i)
+{
+    for (; i < r->ids.n; i++) {
+        Ref id = r->ids.p[i];
+        const Inst *in = &c->f->v.p[id];
+        if (joined(c, id))
+            return 1;
+        if (in->op != OP_ZEROS && !cg_inlined(c, id))
+            return 0;
+    }
+    return 0;
+}
+
+static void joined_header(Cg *c)
+{
+    if (c->joined_said)
+        return;
+    c->joined_said = 1;
+    if (!c->body.n)
+        c->joined_first = 1;
+    else
+        cg_puts(&c->body, "\n");
+    indent(c);
+    cg_puts(&c->body, "/* forward and backward pass in one loop: nothing after this sum feeds\n");
+    indent(c);
+    cg_puts(&c->body, " * back into it, so its adjoint is known before it runs, and each\n");
+    indent(c);
+    cg_puts(&c->body, " * iteration adds its adjoints right after computing its value */\n");
+    *said(c, c->indent) = 0;
+    c->fresh = 1;
+}
+
 static void emit_region(Cg *c, const Region *r)
 {
     const Fn *f = c->f;
@@ -1856,8 +1904,12 @@ static void emit_region(Cg *c, const Region *r)
         }
         if (cg_inlined(c, id))
             continue;
-        if (r == f->body && (ir_is_rev(in) || is_bar_output(c, id)))
+        if (r == f->body && (in->op == OP_ZEROS || joined(c, id)) && joined_ahead(c, r, i))
+            joined_header(c);
+        else if (r == f->body && (ir_is_rev(in) || is_bar_output(c, id)))
             backward_header(c, c->pos[id]);
+        if (joined(c, id))
+            c->joined_said = 0; /* the next joined loop says it again */
         switch (in->op) {
         case OP_IF: emit_if(c, r, i); continue;
         case OP_GEN: emit_gen(c, r, i); continue;
@@ -1926,6 +1978,7 @@ void cg_body(Cg *c, Str *decl)
         c->body.p[0] = 0;
     c->indent = 1;
     c->backward_started = 0;
+    c->joined_said = c->joined_first = 0;
     c->active.n = 0;
     c->said.n = 0;
     c->last_line = 0;

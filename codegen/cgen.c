@@ -263,7 +263,7 @@ static void write_fn(Cg *c, const char *name, const char *comment, FILE *out)
         if (f->v.p[id].op == OP_PARAM && c->uses[id] == 0)
             fprintf(out, "    (void)%s;\n", c->cname[id]);
     }
-    if (f->kind == FN_GRAD || f->kind == FN_VJP)
+    if ((f->kind == FN_GRAD || f->kind == FN_VJP) && !c->joined_first)
         fputs("    /* forward pass: the function, keeping what the backward pass reads */\n", out);
     if (decl.n)
         fputs(decl.p, out);

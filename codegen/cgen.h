@@ -130,6 +130,8 @@ typedef struct {
     Str body;
     int indent;
     int backward_started;
+    int joined_said;           /* a joined loop's comment is written */
+    int joined_first;          /* ... first of all: no forward pass before it */
     int tmp;
     VEC(const char *) active;  /* loop indices in scope */
     VEC(int) said;             /* by nesting depth: the source line announced */

@@ -279,7 +279,7 @@ static void fwd_loop(Tr *T, const Region *src, int at, Region *dst, Fwd *w)
         T->map[r] = ad_result(ir_at(h, dst), n, ny++, &g->v.p[r]);
     }
     if (in->op == OP_RED && has_lin && !T->small_tape) {
-        unsigned char *rep = tape_replayed(g, id, tape_needs(g, id, NULL));
+        unsigned char *rep = tape_replayed(g, id, tape_needs(g, id, NULL), 0);
         for (int i = 0; i < in->reg[0]->ids.n; i++)
             if (rep[i])
                 w->line = tape_record_loop(T, in->reg[0], i, b, n, in->ix[0].c, in->ix[1].c, w->line);
@@ -399,7 +399,7 @@ static void fwd_for(Tr *T, const Region *src, int at, Region *dst, Fwd *w)
     unsigned char *stored = arena_alloc(h->arena, (size_t)nix + 1);
     unsigned char *need = tape_needs(g, id, stored);
     unsigned char *rep = T->small_tape ? arena_alloc(h->arena, (size_t)in->reg[0]->ids.n + 1)
-                                       : tape_replayed(g, id, need);
+                                       : tape_replayed(g, id, need, T->keep_bytes);
     for (int j = 0; j < nix && hi <= lo; j++)
         stored[j] = 0; /* no iteration, nothing to record */
     int *to = arena_alloc(h->arena, sizeof(int) * (size_t)(nix + 1));
@@ -1362,7 +1362,7 @@ static int rev_region(Tr *T, const Region *src, Region *dst, int line)
     return line;
 }
 
-Fn *ad_transpose(const Fn *g, const char *name, FnKind kind, int small_tape)
+Fn *ad_transpose(const Fn *g, const char *name, FnKind kind, int small_tape, long long keep_bytes)
 {
     Arena *A = g->arena;
     Tr T = {0};
@@ -1380,6 +1380,7 @@ Fn *ad_transpose(const Fn *g, const char *name, FnKind kind, int small_tape)
     T.xbuf = ad_ref_map(g);
     T.replay = arena_alloc(A, sizeof(Replay *) * (size_t)(g->v.n + 1));
     T.small_tape = small_tape;
+    T.keep_bytes = small_tape ? 0 : keep_bytes;
     /* inputs: everything but the tangents keeps its index */
     for (int i = 0; i < g->in.n; i++)
         if (g->in.p[i].role != IN_TANGENT)

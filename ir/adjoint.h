@@ -42,6 +42,7 @@ typedef struct {
                                body -> the rows its forward copy recorded,
                                or NULL */
     int small_tape; /* record no loop's rows (dxc --tape=small) */
+    long long keep_bytes; /* Unit.keep_bytes (0 with small_tape) */
     VEC(Frame) frames; /* reverse loops being built, outermost first */
     VEC(Ref) touched; /* every x whose ct changed, in order (rev_if reads it) */
     unsigned *stamp;  /* rev_if: dedupes touched entries */
@@ -85,7 +86,7 @@ Ref ad_result(IrAt at, Ref owner, int k, const Inst *from);
  * for a FOR, stored[j]: carried value j is recorded (NULL for a sum). */
 unsigned char *tape_needs(const Fn *g, Ref id, unsigned char *stored);
 /* Which loops at the top of id's body record their rows (see Replay). */
-unsigned char *tape_replayed(const Fn *g, Ref id, const unsigned char *need);
+unsigned char *tape_replayed(const Fn *g, Ref id, const unsigned char *need, long long keep);
 /* tape[i - lo] = v (iv NOREF: row 0), stored at `at` (a FOR body). */
 void tape_record_row(IrAt at, Ref tape, Ref iv, int32_t lo, Ref v, Type ct);
 /* The row of iteration iv (row iv - lo) of tape, read at `at`: an IDX,

@@ -298,6 +298,10 @@ typedef struct {
     Type ret;
     int small_tape; /* dxc --tape=small: loops record only their carried
                        values, and the reverse loop recomputes the rest */
+    long long keep_bytes; /* without small_tape: the bytes of rows one for
+                       loop may record to keep an elementwise step that
+                       calls exp, tanh, ... instead of recomputing it (a
+                       share of the stack budget; 0: recompute them) */
 } Unit;
 
 typedef struct {
@@ -502,8 +506,8 @@ int ir_lower(Arena *a, Diag *d, const Source *src, const AstFile *file, Sema *s,
 /* f_jvp: the tangent program (primal and linear tangent code). */
 Fn *ad_linearize(const Fn *f, const char *name, FnKind kind);
 /* f_grad / f_vjp: transposes the linear part of a linearized Fn
- * (small_tape: see Unit). */
-Fn *ad_transpose(const Fn *lin, const char *name, FnKind kind, int small_tape);
+ * (small_tape, keep_bytes: see Unit). */
+Fn *ad_transpose(const Fn *lin, const char *name, FnKind kind, int small_tape, long long keep_bytes);
 
 /* rules.c: the partial derivative of instruction `in` in operand k,
  * emitted at `at` (of the function being built) with the rule's facts
@@ -528,6 +532,17 @@ void opt_fuse(Fn *f);
  * later ACC still adds).  Run last: later passes must keep the pattern. */
 void opt_store(Fn *f);
 void opt_all(Fn *f);      /* fuse, then fold, cse, dce to a fixed point */
+/* Every operand in r and its regions through repl (old Ref -> new Ref,
+ * NOREF: unchanged; chains followed). */
+void opt_rewrite_region(Fn *f, Region *r, Ref *repl);
+
+/* ---- onepass.c ---- */
+/* In a gradient, the backward loop of a reduction whose adjoint is known
+ * before the reduction runs joins the reduction's loop, whose tape rows
+ * read in the same iteration become the values; with keep, reductions a
+ * backward loop would compute again are kept by the forward one instead
+ * (then opt_all). */
+void opt_join(Fn *f, int keep);
 
 /* ---- pipeline.c: the compiler, every pass in order ---- */
 /* A pass after which the IR can be printed (--emit=ir=PASS), each

@@ -693,6 +693,26 @@ Ref ad_result(IrAt at, Ref owner, int k, const Inst *from)
     return r;
 }
 
+/* A buffer whose elements are all stored before they are read
+ * (IF_NOINIT: a tape) has a tangent stored alike when every store into it
+ * has a tangent store: then the tangent needs no zeroing either (f_hvp's
+ * tangent tapes). */
+static void noinit_tangents(Lin *L)
+{
+    const Fn *f = L->f;
+    unsigned char *partial = arena_alloc(L->g->arena, (size_t)f->v.n + 1);
+    for (Ref v = 0; v < f->v.n; v++) {
+        const Inst *in = &f->v.p[v];
+        if (in->op == OP_ACC && L->tan[in->arg[0]] != NOREF && L->tan[v] == NOREF)
+            partial[in->arg[0]] = 1;
+    }
+    for (Ref v = 0; v < f->v.n; v++) {
+        const Inst *in = &f->v.p[v];
+        if (in->op == OP_ZEROS && (in->flags & IF_NOINIT) && L->tan[v] != NOREF && !partial[v])
+            L->g->v.p[L->tan[v]].flags |= IF_NOINIT;
+    }
+}
+
 Fn *ad_linearize(const Fn *f, const char *name, FnKind kind)
 {
     Arena *A = f->arena;
@@ -740,6 +760,7 @@ Fn *ad_linearize(const Fn *f, const char *name, FnKind kind)
         if (f->v.p[rest.ids.p[i]].op != OP_PARAM)
             vec_push(A, &body.ids, rest.ids.p[i]);
     lin_region(&L, &body, L.g->body);
+    noinit_tangents(&L);
     /* outputs: the primal outputs, then their tangents */
     for (int i = 0; i < f->out.n; i++) {
         Output o = f->out.p[i];

@@ -29,7 +29,7 @@ static Ref resolve(Ref *repl, Ref r)
     return r;
 }
 
-static void rewrite_region(Fn *f, Region *r, Ref *repl)
+void opt_rewrite_region(Fn *f, Region *r, Ref *repl)
 {
     for (int i = 0; i < r->ids.n; i++) {
         Inst *in = &f->v.p[r->ids.p[i]];
@@ -39,11 +39,11 @@ static void rewrite_region(Fn *f, Region *r, Ref *repl)
             for (int k = 0; k < in->nix; k++)
                 in->list[k] = resolve(repl, in->list[k]);
         if (in->op == OP_IF) {
-            rewrite_region(f, in->reg[0], repl);
-            rewrite_region(f, in->reg[1], repl);
+            opt_rewrite_region(f, in->reg[0], repl);
+            opt_rewrite_region(f, in->reg[1], repl);
         }
         if (has_body(in))
-            rewrite_region(f, in->reg[0], repl);
+            opt_rewrite_region(f, in->reg[0], repl);
     }
     for (int i = 0; i < r->yield.n; i++)
         r->yield.p[i] = resolve(repl, r->yield.p[i]);
@@ -51,7 +51,7 @@ static void rewrite_region(Fn *f, Region *r, Ref *repl)
 
 static void rewrite(Fn *f, Ref *repl)
 {
-    rewrite_region(f, f->body, repl);
+    opt_rewrite_region(f, f->body, repl);
     for (int i = 0; i < f->out.n; i++)
         f->out.p[i].ref = resolve(repl, f->out.p[i].ref);
 }
@@ -813,6 +813,10 @@ static int fuse_one(Fn *f, Region *r, int at, Uses *U, Ref *repl, int cap)
         return -1;
     if (contains_for(f, g->reg[0]))
         return -1; /* loops stay where they are */
+    RefList accs = {0};
+    list_accs(f, g->reg[0], &accs);
+    if (accs.n)
+        return -1; /* a GEN that keeps values (onepass.c) writes them once */
     int cheap = body_cheap(f, g->reg[0]);
     if (!cheap && !(U->uses[arr] == 1 && runs_once(f, gen, use)))
         return -1;

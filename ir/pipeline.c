@@ -123,7 +123,7 @@ static void transpose(Unit *u)
     Fn *f = u->primal;
     int array = f->out.p[0].ty.rank > 0;
     const char *name = arena_printf(f->arena, "%s_%s", f->name, array ? "vjp" : "grad");
-    u->grad = ad_transpose(u->jvp, name, array ? FN_VJP : FN_GRAD, u->small_tape);
+    u->grad = ad_transpose(u->jvp, name, array ? FN_VJP : FN_GRAD, u->small_tape, u->keep_bytes);
 }
 
 /* opt-grad.  Needs: f_grad (or f_vjp).  Guarantees: it is cleaned up as
@@ -131,6 +131,17 @@ static void transpose(Unit *u)
 static void opt_grad(Unit *u)
 {
     opt_all(u->grad);
+}
+
+/* join-grad.  Needs: f_grad cleaned up.  Guarantees: the backward loop
+ * of a reduction whose adjoint is known before it runs is part of the
+ * reduction's loop, one pass over the data instead of two, and (but with
+ * --tape=small) a reduction that a backward loop would compute again is
+ * kept by its forward loop instead (opt_join, onepass.c); cleaned up
+ * again. */
+static void join_grad(Unit *u)
+{
+    opt_join(u->grad, !u->small_tape);
 }
 
 /* store-grad.  Needs: f_grad cleaned up (no clean-up may run on it after
@@ -202,6 +213,7 @@ const IrPass ir_passes[] = {
     {"opt-jvp", opt_jvp, "f_jvp: the clean-up of opt-primal"},
     {"transpose", transpose, "f_grad or f_vjp: the forward sweep, then the backward one"},
     {"opt-grad", opt_grad, "f_grad: the clean-up of opt-primal"},
+    {"join-grad", join_grad, "f_grad: a sum's backward loop joins its forward loop"},
     {"store-grad", store_grad, "f_grad: buffers written once per element are stored"},
     {"linearize-grad", linearize_grad, "f_hvp: f_grad linearised (scalar results only)"},
     {"opt-hvp", opt_hvp, "f_hvp: the clean-up of opt-primal"},
@@ -287,6 +299,9 @@ int ir_pipeline(Arena *a, Diag *d, const Job *j)
     /* ir_passes, one unit at a time; --emit=ir=PASS stops after PASS */
     for (int i = 0; i < prog.units.n && !final; i++) {
         prog.units.p[i].small_tape = j->small_tape;
+        /* a quarter of the stack budget for kept steps: f_hvp, which
+         * records their tangents too, fits where f_grad does */
+        prog.units.p[i].keep_bytes = j->cg ? j->cg->stack_budget / 4 : 0;
         run_passes(&prog.units.p[i], j->stop >= 0 ? j->stop : ir_npasses - 1);
     }
     if (j->stop >= 0) {

@@ -15,6 +15,7 @@
  */
 #include "adjoint.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 typedef VEC(Ref) RefVec;
@@ -123,6 +124,55 @@ static int has_loop(const Fn *g, const Region *r)
     return 0;
 }
 
+/* Does region r (at any depth) call a transcendental function, which
+ * costs tens of additions to recompute? */
+static int has_call(const Fn *g, const Region *r)
+{
+    for (int i = 0; i < r->ids.n; i++) {
+        const Inst *in = &g->v.p[r->ids.p[i]];
+        switch (in->op) {
+        case OP_ABS: case OP_SIGN: case OP_RELU: case OP_MIN: case OP_MAX: case OP_POWI:
+        case OP_MULZ: case OP_DIVZ:
+            break;
+        default:
+            if (op_info[in->op].kind == K_MATH)
+                return 1;
+        }
+        for (int s = 0; s < 2; s++)
+            if (in->reg[s] && has_call(g, in->reg[s]))
+                return 1;
+    }
+    return 0;
+}
+
+static int cmp_ref(const void *a, const void *b)
+{
+    Ref x = *(const Ref *)a, y = *(const Ref *)b;
+    return (x > y) - (x < y);
+}
+
+/* How many values of region r (at its top) lin code in it reads: the
+ * element tapes of a GEN with body r. */
+static int lin_reads(const Fn *g, const Region *r)
+{
+    RefVec v = {0};
+    for (int i = 0; i < r->ids.n; i++) {
+        const Inst *u = &g->v.p[r->ids.p[i]];
+        if (u->role != ROLE_TANGENT)
+            continue;
+        for (int k = 0; k < 3; k++)
+            if (u->arg[k] != NOREF && g->v.p[u->arg[k]].parent == r &&
+                g->v.p[u->arg[k]].role != ROLE_TANGENT)
+                vec_push(g->arena, &v, u->arg[k]);
+    }
+    if (v.n)
+        qsort(v.p, (size_t)v.n, sizeof(Ref), cmp_ref);
+    int n = 0;
+    for (int i = 0; i < v.n; i++)
+        n += !i || v.p[i] != v.p[i - 1];
+    return n;
+}
+
 /* Is a value in region r (at any depth) needed? */
 static int needed_in(const Fn *g, const Region *r, const unsigned char *need)
 {
@@ -142,11 +192,16 @@ static int needed_in(const Fn *g, const Region *r, const unsigned char *need)
  * per iteration instead of O(n) work), or a GEN with a loop inside (a
  * matvec) no larger than the loop's carried state whose values or
  * element tapes it needs (a few rows the size of the state instead of
- * O(n k) work).  Every non-lin result of a replayed loop is recorded: the
+ * O(n k) work), or, for a FOR, an elementwise GEN no larger than the
+ * state that calls a transcendental function, while the rows of such
+ * steps fit in keep bytes (recomputing a step costs as much as the
+ * forward step; keeping it, a few loads: store or recompute by cost, as
+ * in Griewank & Walther, "Evaluating Derivatives", 2008, ch. 12).
+ * Every non-lin result of a replayed loop is recorded: the
  * recomputed body may read any of them.  The same for the body of a sum
  * RED id with fixed bounds (a sum over data points), its GENs' rows
  * together no larger than the function's inputs. */
-unsigned char *tape_replayed(const Fn *g, Ref id, const unsigned char *need)
+unsigned char *tape_replayed(const Fn *g, Ref id, const unsigned char *need, long long keep)
 {
     const Inst *in = &g->v.p[id];
     const Region *b = in->reg[0];
@@ -170,8 +225,18 @@ unsigned char *tape_replayed(const Fn *g, Ref id, const unsigned char *need)
         const Inst *x = &g->v.p[v];
         if (x->role == ROLE_TANGENT || (x->op != OP_GEN && x->op != OP_RED) || trip <= 0)
             continue;
-        if (x->op == OP_GEN && (!has_loop(g, x->reg[0]) || ty_size(x->ty) > state))
+        if (x->op == OP_GEN && ty_size(x->ty) > state)
             continue;
+        if (x->op == OP_GEN && !has_loop(g, x->reg[0])) {
+            /* an elementwise step: kept only if it calls exp, tanh, ...
+             * and its rows (its results and the values its reverse loop
+             * reads, each the GEN's size) fit what is left of keep */
+            long long rows = ir_nresults(g, b, i) + lin_reads(g, x->reg[0]);
+            long long bytes = rows * ty_size(x->ty) * trip * 8;
+            if (!has_call(g, x->reg[0]) || bytes > keep)
+                continue;
+            keep -= bytes;
+        }
         /* a GEN's element tapes are needed inside it; a reduction's
          * reverse loop recomputes its elements anyway */
         int nr = ir_nresults(g, b, i), used = x->op == OP_GEN && needed_in(g, x->reg[0], need);

@@ -172,19 +172,20 @@ START_TEST(test_explain_loop)
     char *out = cr_dxc_ok(args);
     const char *want[] = {
         /* the tape says which derivatives need it */
-        "h_tape[t * 4 + j] = h[j];  /* the tape keeps h at the start of iteration t: the backward pass needs "
-        "it for d(U[2, j] * h[j])/dU[2, j] = h[j] (line 20); d(U[3, j] * h[j])/dU[3, j] = h[j] (line 21); "
-        "and 2 more */\n",
+        "h_tape[(t + 1) * 4 + j] = h_2[j];  /* the tape keeps h at the end of iteration t: the backward "
+        "pass needs it for d(exp(h[j] - max))/d(h[j] - max) = exp(h[j] - max) (line 24); "
+        "d(U[2, j] * h[j])/dU[2, j] = h[j] (line 20); and 3 more */\n",
         "for (int t = 9; t >= 0; t--) {  /* backwards: undo step t of the forward loop, the last step first, "
         "each adjoint taking the local derivatives of that step */\n",
-        "double t4 = h_tape[t * 4 + j];  /* h at the start of iteration t, recorded by the forward pass */\n",
+        "double t17 = h_tape[t * 4 + j];  /* h at the start of iteration t, recorded by the forward pass */\n",
         /* adjoint accumulations inside the reverse loop, in the source's names */
-        "B_bar[2 * 4 + j] += t17;  /* line 20 reads B[2, j]: the adjoint of that read accumulates into "
+        "B_bar[2 * 4 + j] += t15;  /* line 20 reads B[2, j]: the adjoint of that read accumulates into "
         "B_bar[2, j] */\n",
-        "U_bar[j] += t22 * t19;  /* line 18: d(U[0, j] * h[j])/dU[0, j] = h[j], so U_bar[0, j] += "
+        "U_bar[j] += t20 * t17;  /* line 18: d(U[0, j] * h[j])/dU[0, j] = h[j], so U_bar[0, j] += "
         "adj(U[0, j] * h[j]) * h[j] */\n",
-        /* h_2 and t13 (a tape read of a max) in the source's names */
-        "h_bar_3[j] += t15 * exp(h_2[j] - t13);  /* line 24: d(exp(h[j] - max))/d(h[j] - max) = exp(h[j] - max)",
+        /* a tape row of h and t11 (a tape read of a max) in the source's names */
+        "h_bar_3[j] += t13 * exp(h_tape[(t + 1) * 4 + j] - t11);  /* line 24: d(exp(h[j] - max))/d(h[j] - max) = "
+        "exp(h[j] - max)",
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         ck_assert_msg(strstr(out, want[i]), "no\n%s\nin:\n%s", want[i], out);

@@ -138,7 +138,7 @@ START_TEST(test_derivatives)
     opt_all(f);
     Fn *lin = ad_linearize(f, "f_jvp", FN_JVP);
     ir_verify(lin);
-    Fn *grad = ad_transpose(lin, "f_grad", FN_GRAD, 0);
+    Fn *grad = ad_transpose(lin, "f_grad", FN_GRAD, 0, 0);
     ir_verify(grad);
     int idx[8], n = active(f, idx);
     double g[16], v0 = run(f, t->x, NULL);

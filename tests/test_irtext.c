@@ -305,7 +305,7 @@ static void run_pass(Program *p, FnList *cur, const char *pass, const char *file
         } else if (!strcmp(pass, "ad_transpose")) {
             int array = f->out.p[0].ty.rank > 0;
             g = ad_transpose(f, arena_printf(A, "%s_%s", f->src_name, array ? "vjp" : "grad"),
-                             array ? FN_VJP : FN_GRAD, p->units.p[0].small_tape);
+                             array ? FN_VJP : FN_GRAD, p->units.p[0].small_tape, 0);
         } else if (!strcmp(pass, "ad_unit")) {
             Unit *u = &p->units.p[i];
             ad_unit(u);

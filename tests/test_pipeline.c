@@ -24,6 +24,7 @@ static const struct {
     {"opt-jvp", "f f_jvp"},
     {"transpose", "f f_jvp f_grad"},
     {"opt-grad", "f f_jvp f_grad"},
+    {"join-grad", "f f_jvp f_grad"},
     {"store-grad", "f f_jvp f_grad"},
     {"linearize-grad", "f f_jvp f_grad f_hvp"},
     {"opt-hvp", "f f_jvp f_grad f_hvp"},
@@ -31,10 +32,13 @@ static const struct {
 };
 enum { NPASSES = sizeof passes / sizeof passes[0] };
 
-/* Every pass has work here: opt-primal removes `unused` and merges the
- * two h * h, the clean-ups fold what the AD passes leave, and the store
- * passes turn the first accumulation into W_bar and h_bar (and their
- * tangents) into stores.  v has an array result: f_vjp, no f_hvp. */
+/* Every pass but store-hvp has work here: opt-primal removes `unused`
+ * and merges the two h * h, the clean-ups fold what the AD passes leave,
+ * join-grad runs sum(x * x) and its backward loop as one, and store-grad
+ * turns the first accumulation into W_bar and h_bar into stores, which
+ * linearize-grad carries to their tangents (as it leaves f_hvp's tangent
+ * tapes unzeroed), so store-hvp finds nothing left.  v has an array
+ * result: f_vjp, no f_hvp. */
 static void setup(void)
 {
     tu_tmpdir();
@@ -42,7 +46,7 @@ static void setup(void)
                               "fn f(W[2, 3], x[3]) {\n"
                               "    unused = sum(x * x)\n"
                               "    h = tanh(W @ x)\n"
-                              "    return sum(h * h) + sum(h * h)\n"
+                              "    return log(sum(h * h) + sum(h * h)) + sum(x * x)\n"
                               "}\n",
                               (size_t)-1),
                      0);
@@ -100,7 +104,7 @@ START_TEST(test_each_pass)
         ck_assert_msg(names(ir, all[k]) == want, "after %s, %s is %s:\n%s", passes[_i].name, all[k],
                       want ? "missing" : "there already", ir);
     }
-    if (_i > 0) {
+    if (_i > 0 && strcmp(passes[_i].name, "store-hvp")) {
         char *prev = ir_after(_i - 1);
         ck_assert_msg(strcmp(prev, ir), "%s changes nothing in:\n%s", passes[_i].name, ir);
         free(prev);

@@ -1,0 +1,761 @@
+/*
+ * onepass.c - one loop instead of two: the backward loop of a reduction
+ * whose adjoint is known before the reduction runs joins the reduction's
+ * forward loop (opt_join).
+ *
+ * In f_grad of  y = sum(g(x[i]) for i in 0..n)  the adjoint of y is the
+ * seed, 1, known before the sum runs, so the backward loop (a LOOP over
+ * the same i adding g'(x[i]) into x_bar) can run inside the forward loop,
+ * each iteration's adjoint right after its value.  CSE then merges what
+ * the backward loop recomputed (g's intermediate values) with what the
+ * forward loop computed, and a tape row written in an iteration and read
+ * back in the same one becomes the value itself, so the tape goes.  This
+ * is loop fusion (Allen & Kennedy, "Optimizing Compilers for Modern
+ * Architectures", 2001, section 8.6) of a forward-sweep loop with the
+ * reverse-sweep loop that transposes it: legal because the reverse loop's
+ * iterations are independent (the transpose of a reduction or GEN is a
+ * parallel loop) and what they read from the forward loop is only the
+ * tape rows of their own iteration.
+ *
+ * The conditions, for a sum RED R (f_hvp's derivative of a max, min or
+ * prod reduction copies its body twice: its effects too) and a later
+ * LOOP L over the same constant
+ * range in one region, L running forwards and part of the reverse sweep,
+ * both from the same source line (L is R's transpose: unrelated loops
+ * are left apart, as a reader of the code expects them):
+ *   - L reads no result of R, even through the instructions between them
+ *     (those it reads are hoisted above R, and must not contain effects);
+ *   - no instruction between them adds into a buffer L reads, or stores
+ *     into one L adds to (adds into the same buffer may change order: the
+ *     gradient then differs from the two-loop one in rounding only);
+ *   - every buffer R's body writes and L reads is a tape row of the same
+ *     iteration: one store of a value, or a loop copying an array.
+ */
+#include "ir.h"
+
+#include <string.h>
+
+typedef VEC(Ref) RefList;
+
+typedef void (*Visit)(void *arg, Fn *f, Ref user, Ref used, int is_acc_buffer);
+
+/* Calls v on every operand of every instruction in r and the regions it
+ * holds (yields included): user is the instruction (NOREF for a yield). */
+static void each_operand(Fn *f, Region *r, Visit v, void *arg)
+{
+    for (int i = 0; i < r->ids.n; i++) {
+        Ref id = r->ids.p[i];
+        Inst *in = &f->v.p[id];
+        for (int k = 0; k < op_info[in->op].nargs; k++)
+            if (in->arg[k] != NOREF)
+                v(arg, f, id, in->arg[k], in->op == OP_ACC && k == 0);
+        if (in->op == OP_LIT || in->op == OP_FOR)
+            for (int k = 0; k < in->nix; k++)
+                v(arg, f, id, in->list[k], 0);
+        for (int s = 0; s < 2; s++)
+            if (in->reg[s])
+                each_operand(f, in->reg[s], v, arg);
+    }
+    for (int i = 0; i < r->yield.n; i++)
+        v(arg, f, NOREF, r->yield.p[i], 0);
+}
+
+/* The ACCs of r and its regions, into out. */
+static void list_accs(Fn *f, Region *r, RefList *out)
+{
+    for (int i = 0; i < r->ids.n; i++) {
+        Inst *in = &f->v.p[r->ids.p[i]];
+        if (in->op == OP_ACC)
+            vec_push(f->arena, out, r->ids.p[i]);
+        for (int s = 0; s < 2; s++)
+            if (in->reg[s])
+                list_accs(f, in->reg[s], out);
+    }
+}
+
+static int const_aff(Aff a)
+{
+    return a.n == 0 && a.nq == 0;
+}
+
+typedef struct {
+    Region *r;       /* the region holding R and L */
+    int *pos;        /* an instruction's position in r, or -1 */
+    int at_r, at_l;
+    unsigned char *hoist; /* the instructions between R and L that L reads */
+    unsigned char *read;  /* buffers the hoisted instructions read */
+    Ref self;        /* whose operands are being visited: L or a hoisted one */
+    RefList work;
+    int bad;
+} Join;
+
+/* The instruction at the top of region r that holds v (v itself when it
+ * is there). */
+static Ref top_of(const Fn *f, Ref v, const Region *r)
+{
+    while (f->v.p[v].parent != r && f->v.p[v].parent->owner != NOREF)
+        v = f->v.p[v].parent->owner;
+    return v;
+}
+
+/* An operand of L or of an instruction hoisted with it: one between R and
+ * L is hoisted too (with what it reads); one inside another instruction's
+ * region (an if's value read from a later if) or R itself stop the join. */
+static void want(void *arg, Fn *f, Ref user, Ref used, int is_acc_buffer)
+{
+    Join *J = arg;
+    (void)user;
+    Ref top = top_of(f, used, J->r);
+    if (top != used) {
+        if (top != J->self)
+            J->bad = 1;
+        return;
+    }
+    if (J->self != J->r->ids.p[J->at_l] && !is_acc_buffer && f->v.p[used].op == OP_ZEROS)
+        J->read[used] = 1;
+    int p = J->pos[used];
+    if (p <= J->at_r || p >= J->at_l) {
+        if (p == J->at_r)
+            J->bad = 1;
+        return;
+    }
+    if (J->hoist[used])
+        return;
+    J->hoist[used] = 1;
+    vec_push(f->arena, &J->work, used);
+}
+
+/* Marks every instruction between R and L that L needs, with what it
+ * needs in turn; fails (J->bad) if that includes R or an effect. */
+static void close_hoisted(Join *J, Fn *f, Ref L)
+{
+    J->self = L;
+    each_operand(f, f->v.p[L].reg[0], want, J);
+    while (J->work.n && !J->bad) {
+        Ref m = J->work.p[--J->work.n];
+        Inst *in = &f->v.p[m];
+        J->self = m;
+        if (in->op == OP_RESULT && in->arg[0] != NOREF && J->pos[in->arg[0]] == J->at_r) {
+            J->bad = 1;
+            break;
+        }
+        /* a structured instruction moves with its results */
+        int p = J->pos[m];
+        for (int q = p + 1; q < J->at_l; q++) {
+            Ref x = J->r->ids.p[q];
+            if (f->v.p[x].op != OP_RESULT || f->v.p[x].arg[0] != m)
+                break;
+            if (!J->hoist[x]) {
+                J->hoist[x] = 1;
+                vec_push(f->arena, &J->work, x);
+            }
+        }
+        RefList accs = {0};
+        if (in->op == OP_ACC)
+            J->bad = 1;
+        for (int s = 0; s < 2; s++)
+            if (in->reg[s]) {
+                list_accs(f, in->reg[s], &accs);
+                each_operand(f, in->reg[s], want, J);
+            }
+        for (int k = 0; k < op_info[in->op].nargs; k++)
+            if (in->arg[k] != NOREF)
+                want(J, f, m, in->arg[k], 0);
+        if ((in->op == OP_LIT || in->op == OP_FOR))
+            for (int k = 0; k < in->nix; k++)
+                want(J, f, m, in->list[k], 0);
+        if (accs.n)
+            J->bad = 1;
+    }
+}
+
+/* What L does with buffers: reads (any use but as an ACC's target) and
+ * adds or stores. */
+typedef struct {
+    unsigned char *read, *added, *stored;
+} Touch;
+
+static void touch(void *arg, Fn *f, Ref user, Ref used, int is_acc_buffer)
+{
+    Touch *T = arg;
+    if (f->v.p[used].op != OP_ZEROS)
+        return;
+    if (!is_acc_buffer)
+        T->read[used] = 1;
+    else if (f->v.p[user].flags & IF_STORE)
+        T->stored[used] = 1;
+    else
+        T->added[used] = 1;
+}
+
+/* How R's body stored what the tape read rd of L's body reads back in
+ * the same iteration, ix being rd's indices in R's IVAR: 0 not so (or
+ * not known), 1 as a value (*val), 2 as a row its loop copied from array
+ * *val, read at rd's last indices from *row on. */
+static int tape_match(Fn *f, Ref R, const Inst *rd, const Aff *ix, Ref acc, Ref *val, int *row)
+{
+    const Inst *a = &f->v.p[acc];
+    Region *p = a->parent, *body = f->v.p[R].reg[0];
+    if (rd->op != OP_IDX || rd->nix != a->nix || !(a->flags & IF_STORE))
+        return 0;
+    if (p == body) {
+        for (int k = 0; k < a->nix; k++)
+            if (!aff_eq(ix[k], a->ix[k]))
+                return 0;
+        *val = a->arg[1];
+        return 1;
+    }
+    /* LOOP(j...) { ACC T[row..., j...] = IDX A[j...] } in R's body */
+    const Inst *owner = p->owner == NOREF ? NULL : &f->v.p[p->owner];
+    if (!owner || owner->op != OP_LOOP || (owner->flags & IF_BACKWARDS) || owner->parent != body)
+        return 0;
+    int m = owner->nix, r0 = a->nix - m;
+    const Inst *v = &f->v.p[a->arg[1]];
+    if (r0 < 0 || v->op != OP_IDX || v->nix != m || v->parent != p ||
+        f->v.p[v->arg[0]].parent == p)
+        return 0;
+    for (int d = 0; d < m; d++) {
+        Aff one = aff_var(f->arena, ir_ivar(f, p->owner, d));
+        if (!aff_eq(a->ix[r0 + d], one) || !aff_eq(v->ix[d], one) ||
+            !const_aff(owner->ix[d]) || owner->ix[d].c != 0 ||
+            owner->ix[m + d].c != f->v.p[v->arg[0]].ty.dim[d])
+            return 0;
+    }
+    for (int k = 0; k < r0; k++)
+        if (!aff_eq(ix[k], a->ix[k]))
+            return 0;
+    *val = v->arg[0];
+    *row = r0;
+    return 2;
+}
+
+/* Every Aff in r and its regions through map. */
+static void remap_region(Fn *f, Region *r, const Ref *map)
+{
+    for (int i = 0; i < r->ids.n; i++) {
+        Inst *in = &f->v.p[r->ids.p[i]];
+        for (int k = 0; k < ir_naffs(in); k++)
+            in->ix[k] = aff_remap(f->arena, in->ix[k], map);
+        for (int s = 0; s < 2; s++)
+            if (in->reg[s])
+                remap_region(f, in->reg[s], map);
+    }
+}
+
+/* The IDXs of r and its regions that read a buffer in `tape`. */
+typedef struct {
+    const unsigned char *tape;
+    RefList reads;
+    int other; /* a use that is not an IDX */
+} TapeUse;
+
+static void tape_use(void *arg, Fn *f, Ref user, Ref used, int is_acc_buffer)
+{
+    TapeUse *U = arg;
+    if (!U->tape[used])
+        return;
+    if (user != NOREF && f->v.p[user].op == OP_IDX && !is_acc_buffer)
+        vec_push(f->arena, &U->reads, user);
+    else
+        U->other = 1;
+}
+
+/* The rule_src of the instructions in region rg (and its regions) that
+ * move above the instructions between R and L: one that names an
+ * instruction staying there is forgotten (NOREF: --explain alone reads
+ * it), so every name still comes before its reader. */
+static void forget_later(Fn *f, Region *rg, const Join *J)
+{
+    for (int q = 0; q < rg->ids.n; q++) {
+        Inst *in = &f->v.p[rg->ids.p[q]];
+        if (in->rule_src != NOREF) {
+            int p = J->pos[top_of(f, in->rule_src, J->r)];
+            if (p >= J->at_r && p < J->at_l && !J->hoist[top_of(f, in->rule_src, J->r)])
+                in->rule_src = NOREF;
+        }
+        for (int s = 0; s < 2; s++)
+            if (in->reg[s])
+                forget_later(f, in->reg[s], J);
+    }
+}
+
+/* Joins L (at j) into R (at i) of region r if the conditions at the top
+ * hold; returns whether it did. */
+static int join_pair(Fn *f, Region *r, int *pos, int i, int j)
+{
+    Ref R = r->ids.p[i], L = r->ids.p[j];
+    Inst *red = &f->v.p[R], *loop = &f->v.p[L];
+    Arena *A = f->arena;
+    size_t n = (size_t)f->v.n + 1;
+    Join J = {r, pos, i, j, arena_alloc(A, n), arena_alloc(A, n), NOREF, {0}, 0};
+    close_hoisted(&J, f, L);
+    if (J.bad)
+        return 0;
+
+    /* buffers the instructions left between R and L write */
+    RefList between = {0};
+    for (int q = i + 1; q < j; q++) {
+        Ref x = r->ids.p[q];
+        if (J.hoist[x])
+            continue;
+        Inst *in = &f->v.p[x];
+        if (in->op == OP_ACC)
+            vec_push(A, &between, x);
+        for (int s = 0; s < 2; s++)
+            if (in->reg[s])
+                list_accs(f, in->reg[s], &between);
+    }
+    Touch T = {arena_alloc(A, n), arena_alloc(A, n), arena_alloc(A, n)};
+    each_operand(f, loop->reg[0], touch, &T);
+    /* what stays between them writes nothing L or the hoisted read */
+    for (int k = 0; k < between.n; k++) {
+        const Inst *a = &f->v.p[between.p[k]];
+        Ref b = a->arg[0];
+        if (T.read[b] || J.read[b] || T.stored[b] || (T.added[b] && (a->flags & IF_STORE)))
+            return 0;
+    }
+
+    /* tapes R's body writes: L may only read their rows of its iteration */
+    RefList raccs = {0};
+    list_accs(f, red->reg[0], &raccs);
+    unsigned char *tape = arena_alloc(A, n);
+    Ref *acc_of = arena_alloc(A, sizeof(Ref) * n);
+    for (int k = 0; k < raccs.n; k++) {
+        Ref b = f->v.p[raccs.p[k]].arg[0];
+        if (J.read[b] || T.added[b] || T.stored[b])
+            return 0; /* read above R once hoisted, or written by both */
+        acc_of[b] = tape[b] ? NOREF : raccs.p[k]; /* one store per buffer */
+        tape[b] = 1;
+    }
+    TapeUse U = {tape, {0}, 0};
+    each_operand(f, loop->reg[0], tape_use, &U);
+    if (U.other)
+        return 0;
+
+    /* every read matches a store of R's body, or nothing changes */
+    Ref *map = arena_alloc(A, sizeof(Ref) * n);
+    for (Ref v = 0; v < f->v.n; v++)
+        map[v] = v;
+    map[ir_ivar(f, L, 0)] = ir_ivar(f, R, 0);
+    Ref *val = arena_alloc(A, sizeof(Ref) * (size_t)(U.reads.n + 1));
+    int *kind = arena_alloc(A, sizeof(int) * (size_t)(U.reads.n + 1));
+    int *row = arena_alloc(A, sizeof(int) * (size_t)(U.reads.n + 1));
+    for (int k = 0; k < U.reads.n; k++) {
+        const Inst *rd = &f->v.p[U.reads.p[k]];
+        Ref acc = acc_of[rd->arg[0]];
+        Aff *ix = arena_alloc(A, sizeof(Aff) * (size_t)(rd->nix + 1));
+        for (int d = 0; d < rd->nix; d++)
+            ix[d] = aff_remap(A, rd->ix[d], map);
+        kind[k] = acc == NOREF ? 0 : tape_match(f, R, rd, ix, acc, &val[k], &row[k]);
+        if (!kind[k])
+            return 0;
+    }
+
+    remap_region(f, loop->reg[0], map);
+    Ref *repl = arena_alloc(A, sizeof(Ref) * n);
+    for (Ref v = 0; v < f->v.n; v++)
+        repl[v] = NOREF;
+    for (int k = 0; k < U.reads.n; k++) {
+        Inst *rd = &f->v.p[U.reads.p[k]];
+        if (kind[k] == 1) {
+            repl[U.reads.p[k]] = val[k];
+        } else { /* read the copied array where the row was read */
+            rd->arg[0] = val[k];
+            rd->ix += row[k];
+            rd->nix -= row[k];
+        }
+    }
+    opt_rewrite_region(f, loop->reg[0], repl);
+
+    for (int q = i + 1; q < j; q++) {
+        Ref x = r->ids.p[q];
+        if (!J.hoist[x])
+            continue;
+        Region one = {{&r->ids.p[q], 1, 1}, {0}, NOREF, 0};
+        forget_later(f, &one, &J);
+    }
+    forget_later(f, loop->reg[0], &J);
+
+    /* the new order: before R, the hoisted, R and its results, the rest */
+    RefList order = {0};
+    for (int q = 0; q < i; q++)
+        vec_push(A, &order, r->ids.p[q]);
+    for (int q = i + 1; q < j; q++)
+        if (J.hoist[r->ids.p[q]])
+            vec_push(A, &order, r->ids.p[q]);
+    vec_push(A, &order, R);
+    for (int q = i + 1; q < r->ids.n; q++)
+        if (q != j && !J.hoist[r->ids.p[q]])
+            vec_push(A, &order, r->ids.p[q]);
+    ASSERT(order.n == r->ids.n - 1);
+    for (int q = 0; q < order.n; q++)
+        r->ids.p[q] = order.p[q];
+    r->ids.n = order.n;
+
+    /* L's body, but for its IVAR, at the end of R's */
+    Region *b = red->reg[0], *lb = loop->reg[0];
+    for (int q = 1; q < lb->ids.n; q++) {
+        vec_push(A, &b->ids, lb->ids.p[q]);
+        f->v.p[lb->ids.p[q]].parent = b;
+    }
+    lb->ids.n = 1;
+    return 1;
+}
+
+/* One join in region r (and, failing that, none): returns 1 if it made
+ * one. */
+static int join_region(Fn *f, Region *r)
+{
+    int *pos = arena_alloc(f->arena, sizeof(int) * (size_t)(f->v.n + 1));
+    for (Ref v = 0; v < f->v.n; v++)
+        pos[v] = -1;
+    for (int q = 0; q < r->ids.n; q++)
+        pos[r->ids.p[q]] = q;
+    for (int j = 0; j < r->ids.n; j++) {
+        const Inst *l = &f->v.p[r->ids.p[j]];
+        if (l->op != OP_LOOP || l->nix != 1 || (l->flags & IF_BACKWARDS) || !ir_is_rev(l) ||
+            !const_aff(l->ix[0]) || !const_aff(l->ix[1]))
+            continue;
+        for (int i = j - 1; i >= 0; i--) {
+            const Inst *red = &f->v.p[r->ids.p[i]];
+            if (red->op != OP_RED || red->red != RK_SUM || ir_is_rev(red) || !const_aff(red->ix[0]) ||
+                !const_aff(red->ix[1]) || red->ix[0].c != l->ix[0].c ||
+                red->ix[1].c != l->ix[1].c || red->line != l->line)
+                continue;
+            if (join_pair(f, r, pos, i, j))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* ---------------- reductions the backward loop recomputes ----------------
+ *
+ * The backward loop over k of a GEN over k recomputes the reductions in
+ * the GEN's body that its local derivatives need: a Gaussian mixture's
+ * row sums of L_k (x - mu_k), computed once forwards for the quadratic
+ * form and again backwards for its gradient.  When the two are the same
+ * computation (same_region: the same instructions, operands and bounds,
+ * the backward loop's index variables standing for the GEN's), the GEN
+ * stores each result in a buffer indexed like the loops around it, and
+ * the backward loop reads it there: the recomputation goes (common
+ * subexpression elimination across loops, the "store" side of store or
+ * recompute; Griewank & Walther, "Evaluating Derivatives", 2008, ch. 12).
+ * Only reductions at the top of the two bodies, or one loop down inside
+ * a reduction of the same constant bounds, are matched; their bodies may
+ * read no mutable buffer. */
+
+static int same_region(Fn *f, const Region *a, const Region *b, Ref *map);
+
+/* Is instruction b (of the backward loop) the same computation as a,
+ * given map (b's values to a's, identity elsewhere)?  Maps b to a. */
+static int same_inst(Fn *f, Ref a, Ref b, Ref *map)
+{
+    const Inst *x = &f->v.p[a], *y = &f->v.p[b];
+    if (x->op != y->op || !ty_eq(x->ty, y->ty) || x->red != y->red || x->n != y->n ||
+        x->nix != y->nix || ((x->flags ^ y->flags) & (IF_SETELEM | IF_BACKWARDS)))
+        return 0;
+    switch (x->op) {
+    case OP_LIT: case OP_FOR: case OP_ACC: case OP_ZEROS: case OP_IF: case OP_LOOP: case OP_PARAM:
+        return 0;
+    case OP_CONST:
+        if (memcmp(&x->num, &y->num, sizeof x->num))
+            return 0;
+        break;
+    case OP_IDX:
+        if (f->v.p[x->arg[0]].op == OP_ZEROS)
+            return 0; /* a buffer: its contents may differ */
+        break;
+    default:
+        break;
+    }
+    for (int k = 0; k < op_info[x->op].nargs; k++)
+        if ((y->arg[k] == NOREF ? NOREF : map[y->arg[k]]) != x->arg[k])
+            return 0;
+    for (int k = 0; k < ir_naffs(x); k++)
+        if (!aff_eq(aff_remap(f->arena, y->ix[k], map), x->ix[k]))
+            return 0;
+    map[b] = a;
+    return !x->reg[0] || same_region(f, x->reg[0], y->reg[0], map);
+}
+
+static int same_region(Fn *f, const Region *a, const Region *b, Ref *map)
+{
+    if (a->ids.n != b->ids.n || a->yield.n != b->yield.n)
+        return 0;
+    for (int i = 0; i < a->ids.n; i++)
+        if (!same_inst(f, a->ids.p[i], b->ids.p[i], map))
+            return 0;
+    for (int i = 0; i < a->yield.n; i++)
+        if (map[b->yield.p[i]] != a->yield.p[i])
+            return 0;
+    return 1;
+}
+
+/* Puts the last instruction of region r right after position at. */
+static void place_after(Region *r, int at)
+{
+    Ref v = r->ids.p[r->ids.n - 1];
+    memmove(&r->ids.p[at + 2], &r->ids.p[at + 1], sizeof(Ref) * (size_t)(r->ids.n - 2 - at));
+    r->ids.p[at + 1] = v;
+}
+
+/* [iv0, iv1 - lo1]: the buffer index of the loops around a reduction. */
+static Aff *buffer_index(Fn *f, Ref iv0, Ref iv1, int32_t lo1)
+{
+    Aff *ix = arena_alloc(f->arena, sizeof(Aff) * 2);
+    ix[0] = aff_var(f->arena, iv0);
+    if (iv1 != NOREF) {
+        ix[1] = aff_var(f->arena, iv1);
+        ix[1].c = -lo1;
+    }
+    return ix;
+}
+
+/* RED R (at position at of region rb, inside GEN g's body at depth 1 or
+ * inside y, a reduction of that body) is the same as R2 (at at2 of rb2,
+ * inside the backward loop l): R's results go to a buffer made in region
+ * x before g, and R2's readers read them there. */
+static void reuse(Fn *f, Region *x, Ref g, Ref y, Region *rb, int at, Ref l, Ref y2, Region *rb2,
+                  int at2)
+{
+    Arena *A = f->arena;
+    Ref R = rb->ids.p[at], R2 = rb2->ids.p[at2];
+    int nr = ir_nresults(f, rb, at), nr2 = ir_nresults(f, rb2, at2);
+    Ref *from = arena_alloc(A, sizeof(Ref) * (size_t)(nr2 + 1)), *to = arena_alloc(A, sizeof(Ref) * (size_t)(nr2 + 1));
+    int nrepl = 0;
+    int32_t lo = y != NOREF ? f->v.p[y].ix[0].c : 0;
+    for (int q2 = 0; q2 < nr2; q2++) {
+        Ref res2 = rb2->ids.p[at2 + 1 + q2], res = NOREF;
+        for (int q = 0; q < nr; q++)
+            if (f->v.p[rb->ids.p[at + 1 + q]].n == f->v.p[res2].n)
+                res = rb->ids.p[at + 1 + q];
+        if (res == NOREF)
+            continue;
+        Type bt = ty_scalar();
+        bt.rank = y != NOREF ? 2 : 1;
+        bt.dim[0] = f->v.p[g].ty.dim[0];
+        if (y != NOREF)
+            bt.dim[1] = f->v.p[y].ix[1].c - lo;
+        IrAt zat = ir_at(f, x);
+        zat.role = ROLE_TAPE;
+        zat.flags = IF_NOINIT; /* the GEN stores every element */
+        zat.line = f->v.p[R].line;
+        Ref buf = ir_add(zat, OP_ZEROS, bt, NOREF, NOREF, NOREF);
+        f->v.p[buf].name = f->v.p[res].name ? f->v.p[res].name : "sum";
+        int gpos = 0;
+        while (x->ids.p[gpos] != g)
+            gpos++;
+        x->ids.n--; /* the buffer goes just before g */
+        memmove(&x->ids.p[gpos + 1], &x->ids.p[gpos], sizeof(Ref) * (size_t)(x->ids.n - gpos));
+        x->ids.p[gpos] = buf;
+        x->ids.n++;
+        IrAt sat = ir_at(f, rb);
+        sat.flags = IF_STORE;
+        sat.line = f->v.p[R].line;
+        Ref iv1 = y != NOREF ? ir_ivar(f, y, 0) : NOREF;
+        ir_acc(sat, buf, buffer_index(f, ir_ivar(f, g, 0), iv1, lo), bt.rank, res);
+        place_after(rb, at + nr);
+        IrAt rat = ir_at(f, rb2);
+        rat.line = f->v.p[R2].line;
+        Ref iv2 = y2 != NOREF ? ir_ivar(f, y2, 0) : NOREF;
+        Ref rd = ir_idx(rat, buf, buffer_index(f, ir_ivar(f, l, 0), iv2, lo), bt.rank);
+        f->v.p[rd].name = f->v.p[res2].name;
+        place_after(rb2, at2 + nr2);
+        from[nrepl] = res2;
+        to[nrepl++] = rd;
+    }
+    Ref *repl = arena_alloc(A, sizeof(Ref) * (size_t)(f->v.n + 1));
+    for (int v = 0; v < f->v.n; v++)
+        repl[v] = NOREF;
+    for (int k = 0; k < nrepl; k++)
+        repl[from[k]] = to[k];
+    opt_rewrite_region(f, rb2, repl);
+}
+
+static int red_bounds_const(const Inst *in)
+{
+    return (in->op == OP_RED || (in->op == OP_LOOP && in->nix == 1)) && const_aff(in->ix[0]) &&
+           const_aff(in->ix[1]);
+}
+
+/* The reductions of backward loop l's body (and of a loop in it) that GEN
+ * g's body computes the same way; returns how many it reused. */
+static int reuse_pair(Fn *f, Region *x, Ref g, Ref l)
+{
+    Region *gb = f->v.p[g].reg[0], *lb = f->v.p[l].reg[0];
+    Ref *map = arena_alloc(f->arena, sizeof(Ref) * (size_t)(f->v.n + 1));
+    for (Ref v = 0; v < f->v.n; v++)
+        map[v] = v;
+    map[ir_ivar(f, l, 0)] = ir_ivar(f, g, 0);
+    for (int i2 = 0; i2 < lb->ids.n; i2++) {
+        Ref a2 = lb->ids.p[i2];
+        const Inst *in2 = &f->v.p[a2];
+        for (int i = 0; i < gb->ids.n; i++) {
+            Ref a = gb->ids.p[i];
+            const Inst *in = &f->v.p[a];
+            if (in2->op == OP_RED && in->op == OP_RED && same_inst(f, a, a2, map)) {
+                reuse(f, x, g, NOREF, gb, i, l, NOREF, lb, i2);
+                return 1;
+            }
+            /* one loop down: y2 a loop or reduction over y's range */
+            if (!red_bounds_const(in2) || in->op != OP_RED || !red_bounds_const(in) ||
+                in->ix[0].c != in2->ix[0].c || in->ix[1].c != in2->ix[1].c)
+                continue;
+            map[ir_ivar(f, a2, 0)] = ir_ivar(f, a, 0);
+            Region *yb = in->reg[0], *yb2 = in2->reg[0];
+            for (int j2 = 0; j2 < yb2->ids.n; j2++) {
+                if (f->v.p[yb2->ids.p[j2]].op != OP_RED)
+                    continue;
+                for (int j = 0; j < yb->ids.n; j++)
+                    if (f->v.p[yb->ids.p[j]].op == OP_RED &&
+                        same_inst(f, yb->ids.p[j], yb2->ids.p[j2], map)) {
+                        reuse(f, x, g, a, yb, j, l, a2, yb2, j2);
+                        return 1;
+                    }
+            }
+        }
+    }
+    return 0;
+}
+
+/* One reuse in region r or the regions below it; returns 1 if it made one. */
+static int reuse_region(Fn *f, Region *r)
+{
+    for (int j = 0; j < r->ids.n; j++) {
+        Ref l = r->ids.p[j];
+        const Inst *li = &f->v.p[l];
+        for (int s = 0; s < 2; s++)
+            if (li->reg[s] && reuse_region(f, li->reg[s]))
+                return 1;
+        if (li->op != OP_LOOP || li->nix != 1 || (li->flags & IF_BACKWARDS) || !ir_is_rev(li) ||
+            !const_aff(li->ix[0]) || li->ix[0].c != 0 || !const_aff(li->ix[1]))
+            continue;
+        for (int i = j - 1; i >= 0; i--) {
+            const Inst *gi = &f->v.p[r->ids.p[i]];
+            if (gi->op == OP_GEN && !ir_is_rev(gi) && gi->ty.rank == 1 &&
+                gi->ty.dim[0] == li->ix[1].c && reuse_pair(f, r, r->ids.p[i], l))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* ---------------- copies of a buffer's row ----------------
+ *
+ * A local buffer T filled by one loop copying a row of another buffer,
+ * LOOP(j...) { T[j...] = B[pre..., j...] }, as a reduction's tape inside
+ * a backward loop becomes once it reads kept values: every read T[e...]
+ * reads B[pre..., e...] instead, and T goes.  B is read only after its
+ * last write (the IR's rule for buffers), so it still holds the row. */
+
+/* Is every index variable of x one of the loops around region r? */
+static int in_scope(const Fn *f, Aff x, const Region *r)
+{
+    for (int k = 0; k < x.n; k++) {
+        const Region *p = r;
+        while (p && p->owner != NOREF && f->v.p[x.iv[k]].parent != f->v.p[p->owner].reg[0])
+            p = f->v.p[p->owner].parent;
+        if (!p || p->owner == NOREF)
+            return 0;
+    }
+    return x.nq == 0;
+}
+
+typedef struct {
+    Ref t;        /* the copy */
+    int uses;     /* its uses but as the ACC's target */
+    int other;    /* a use that is not an IDX */
+    RefList reads;
+} CopyUse;
+
+static void copy_use(void *arg, Fn *f, Ref user, Ref used, int is_acc_buffer)
+{
+    CopyUse *U = arg;
+    if (used != U->t || is_acc_buffer)
+        return;
+    if (user != NOREF && f->v.p[user].op == OP_IDX)
+        vec_push(f->arena, &U->reads, user);
+    else
+        U->other = 1;
+}
+
+/* One copy forwarded in f; returns 1 if it made one. */
+static int forward_copy(Fn *f)
+{
+    RefList accs = {0};
+    list_accs(f, f->body, &accs);
+    for (int k = 0; k < accs.n; k++) {
+        Inst *a = &f->v.p[accs.p[k]];
+        Ref t = a->arg[0];
+        const Inst *ti = &f->v.p[t];
+        Region *p = a->parent;
+        if (!(a->flags & IF_STORE) || !(ti->flags & IF_NOINIT) || ti->role != ROLE_TAPE ||
+            p->owner == NOREF)
+            continue;
+        const Inst *lp = &f->v.p[p->owner], *v = &f->v.p[a->arg[1]];
+        int m = ti->ty.rank;
+        /* a LOOP over T's shape, or a reduction over its one dimension
+         * that reduces nothing */
+        int red = lp->op == OP_RED && m == 1 && !p->yield.n;
+        if ((lp->op != OP_LOOP || lp->nix != m) && !red)
+            continue;
+        if (a->nix != m || v->op != OP_IDX || v->parent != p || v->nix < m ||
+            p->ids.n != m + 2 || lp->parent != ti->parent)
+            continue;
+        int row = v->nix - m, ok = f->v.p[v->arg[0]].op == OP_ZEROS;
+        for (int d = 0; d < m && ok; d++) {
+            Aff one = aff_var(f->arena, ir_ivar(f, p->owner, d));
+            Aff lo = lp->ix[red ? 0 : d], hi = lp->ix[red ? 1 : m + d];
+            ok = aff_eq(a->ix[d], one) && aff_eq(v->ix[row + d], one) && const_aff(lo) &&
+                 lo.c == 0 && const_aff(hi) && hi.c == ti->ty.dim[d];
+        }
+        for (int d = 0; d < row && ok; d++)
+            ok = in_scope(f, v->ix[d], ti->parent);
+        int others = 0;
+        for (int q = 0; q < accs.n; q++)
+            others += q != k && f->v.p[accs.p[q]].arg[0] == t;
+        if (!ok || others)
+            continue;
+        CopyUse U = {t, 0, 0, {0}};
+        each_operand(f, f->body, copy_use, &U);
+        if (U.other)
+            continue;
+        for (int q = 0; q < U.reads.n; q++) {
+            Inst *rd = &f->v.p[U.reads.p[q]];
+            Aff *ix = arena_alloc(f->arena, sizeof(Aff) * (size_t)(row + m));
+            for (int d = 0; d < row; d++)
+                ix[d] = v->ix[d];
+            for (int d = 0; d < m; d++)
+                ix[row + d] = rd->ix[d];
+            rd->arg[0] = v->arg[0];
+            rd->ix = ix;
+            rd->nix = row + m;
+        }
+        opt_dce(f); /* the copy, now unread */
+        return 1;
+    }
+    return 0;
+}
+
+void opt_join(Fn *f, int keep)
+{
+    int joined = 0;
+    while (join_region(f, f->body))
+        joined = 1;
+    if (joined) {
+        ir_verify(f);
+        opt_all(f);
+    }
+    int reused = 0;
+    while (keep && reuse_region(f, f->body)) {
+        opt_dce(f); /* the recomputation, now unread, goes */
+        reused = 1;
+    }
+    while (reused && forward_copy(f))
+        ;
+    if (reused) {
+        ir_verify(f);
+        opt_all(f);
+    }
+}

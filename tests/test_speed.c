@@ -1,0 +1,318 @@
+/*
+ * test_speed.c - what makes the generated gradients fast, checked on the
+ * code's text and on its values:
+ *   - a sum whose adjoint is known before it runs is differentiated in
+ *     one loop (ir/onepass.c): the toy sum of (exp(sin x_i) x_{i+1})^2
+ *     calls sin, cos and exp once per element in f_grad, and the GMM's
+ *     per-point tapes are gone; a sum whose adjoint depends on it (log of
+ *     a sum) keeps two loops; the GMM's inner row sums, computed
+ *     forwards, are kept for its backward loop over the components
+ *     instead of computed again.  Each gradient, f_jvp and f_hvp agree with
+ *     central differences, with each other and, compiled by gcc, with the
+ *     interpreter (the differential tester's checks, dc_check), and the
+ *     toy's gradient with its hand-derived formula;
+ *   - a for loop's elementwise steps that call exp, tanh, ... are kept on
+ *     the tape, not recomputed backwards, within a share of the stack
+ *     budget (the LSTM's gates), and f_hvp's tangent tapes are not
+ *     zeroed when the forward loop writes them in full;
+ *   - definitions take restrict pointers where they write memory and
+ *     touch arrays, while the header keeps the plain prototypes: both in
+ *     one translation unit compile cleanly with gcc and clang.
+ * (How fast they are is measured by `make bench`, never here.)
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cgrun.h"
+#include "diffcheck.h"
+#include "testutil.h"
+
+#define STRICT "-std=c99 -Wall -Wextra -Wpedantic -Werror"
+
+static void setup(void)
+{
+    tu_tmpdir();
+}
+
+static void teardown(void)
+{
+    tu_cleanup();
+}
+
+static int count(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* text without its comments (malloc'ed): the code alone. */
+static char *code_only(const char *text)
+{
+    char *s = malloc(strlen(text) + 1), *o = s;
+    ck_assert_ptr_nonnull(s);
+    while (*text) {
+        if (text[0] == '/' && text[1] == '*') {
+            const char *e = strstr(text + 2, "*/");
+            text = e ? e + 2 : text + strlen(text);
+        } else {
+            *o++ = *text++;
+        }
+    }
+    *o = 0;
+    return s;
+}
+
+/* The differential tester's checks, compiled too, on one program. */
+static void checks_pass(const char *text)
+{
+    DcOpts o = {0};
+    o.compiled = 1;
+    o.dxc = tu_dxc();
+    o.cc = "gcc";
+    o.workdir = tu_tmpdir();
+    o.seed = 15;
+    DcResult r = dc_check(text, &o);
+    ck_assert_msg(r.status == DC_OK, "%s: %s\n%s", r.what, r.msg, text);
+    ck_assert_int_gt(r.checks, 0);
+    ck_assert(r.compiled);
+}
+
+/* The C of text for function fn's entry point sig (dxc in the temp dir). */
+static char *entry_text(const char *text, const char *sig)
+{
+    ck_assert_int_eq(tu_write(tu_path("m.dx"), text, (size_t)-1), 0);
+    char *code = cr_dxc_ok("m.dx -o -");
+    char *fn = cr_fn_text(code, sig);
+    free(code);
+    return fn;
+}
+
+static const char toy_dx[] =
+    "const n = 12\n"
+    "fn toy(x[n]) = sum((exp(sin(x[i])) * x[i + 1]) ^ 2 for i in 0..n-1)\n";
+
+START_TEST(test_join_toy)
+{
+    char *g = entry_text(toy_dx, "double toy_grad(");
+    char *gc = code_only(g);
+    /* one loop over the elements besides the zeroing of x_bar */
+    ck_assert_msg(count(gc, "for (int") == 2, "%s", g);
+    ck_assert_msg(count(gc, "sin(") == 1 && count(gc, "cos(") == 1 && count(gc, "exp(") == 1, "%s", g);
+    ck_assert_msg(!strstr(g, "backward pass: adjoints"), "no backward pass of its own:\n%s", g);
+    free(gc);
+    ck_assert_msg(strstr(g, "/* forward and backward pass in one loop:"), "%s", g);
+    ck_assert_msg(!strstr(g, "_tape"), "%s", g);
+    free(g);
+    char *h = entry_text(toy_dx, "double toy_hvp(");
+    char *hc = code_only(h);
+    ck_assert_msg(count(hc, "exp(") == 1 && count(hc, "for (int") == 2, "the Hessian product in one loop too:\n%s", h);
+    free(h);
+    free(hc);
+    checks_pass(toy_dx);
+
+    /* against the hand-derived gradient: with t_i = exp(sin x_i) x_{i+1},
+     * d/dx_i = 2 t_i cos(x_i) t_i and d/dx_{i+1} = 2 t_i exp(sin x_i) */
+    ck_assert_int_eq(tu_write(tu_path("toy.dx"), toy_dx, (size_t)-1), 0);
+    free(cr_dxc_ok("toy.dx -o toy.c --header toy.h"));
+    static const char main_c[] =
+        "#include <math.h>\n#include <stdio.h>\n#include \"toy.h\"\n"
+        "int main(void)\n{\n"
+        "    double x[12], g[12], want[12] = {0};\n"
+        "    for (int i = 0; i < 12; i++) x[i] = 0.3 * i - 1.4;\n"
+        "    double y = toy_grad(x, g), f = 0;\n"
+        "    for (int i = 0; i < 11; i++) {\n"
+        "        double e = exp(sin(x[i])), t = e * x[i + 1];\n"
+        "        f += t * t;\n"
+        "        want[i] += 2 * t * t * cos(x[i]);\n"
+        "        want[i + 1] += 2 * t * e;\n"
+        "    }\n"
+        "    int bad = fabs(y - f) > 1e-12 * fabs(f);\n"
+        "    for (int i = 0; i < 12; i++)\n"
+        "        if (fabs(g[i] - want[i]) > 1e-12 * (1 + fabs(want[i]))) {\n"
+        "            printf(\"x_bar[%d] = %.17g, by hand %.17g\\n\", i, g[i], want[i]);\n"
+        "            bad = 1;\n"
+        "        }\n"
+        "    return bad;\n}\n";
+    ck_assert_int_eq(tu_write(tu_path("main.c"), main_c, (size_t)-1), 0);
+    char *cmd = tu_printf("cd '%s' && gcc " STRICT " main.c toy.c -lm -o toy && ./toy", tu_tmpdir());
+    char *out = NULL, *err = NULL;
+    ck_assert_msg(tu_run(cmd, &out, &err) == 0, "%s%s", out, err);
+    free(cmd);
+    free(out);
+    free(err);
+}
+END_TEST
+
+/* The adjoint of the sum is 1 / sum: it needs the sum first. */
+static const char lse_dx[] = "fn lse(x[6]) = log(sum(exp(x[i]) for i in 0..6))\n";
+
+START_TEST(test_join_refused)
+{
+    char *g = entry_text(lse_dx, "double lse_grad(");
+    ck_assert_msg(!strstr(g, "in one loop"), "%s", g);
+    char *gc = code_only(g);
+    ck_assert_msg(count(gc, "for (int") == 2, "a forward and a backward loop:\n%s", g);
+    free(gc);
+    free(g);
+    checks_pass(lse_dx);
+}
+END_TEST
+
+/* A Gaussian mixture as ADBench writes it (log-diagonal Ld, strictly
+ * lower part Lo), small: each point's scores, their max and their sum
+ * are used in the same iteration that computes them. */
+static const char gmm_dx[] =
+    "const K = 3\n"
+    "const D = 3\n"
+    "const N = 4\n"
+    "fn gmm(alpha[K], mu[K, D], Ld[K, D], Lo[K, D, D], data x[N, D]) {\n"
+    "    total = sum(logsumexp([alpha[k] + sum(Ld[k, i] for i in 0..D)\n"
+    "        - 0.5 * sum((exp(Ld[k, i]) * (x[n, i] - mu[k, i])\n"
+    "                     + sum(Lo[k, i, j] * (x[n, j] - mu[k, j]) for j in 0..i)) ^ 2\n"
+    "                    for i in 0..D)\n"
+    "        for k in 0..K]) for n in 0..N)\n"
+    "    return total - N * logsumexp(alpha)\n"
+    "}\n";
+
+START_TEST(test_join_gmm)
+{
+    char *g = entry_text(gmm_dx, "double gmm_grad(");
+    ck_assert_msg(strstr(g, "/* forward and backward pass in one loop:"), "%s", g);
+    ck_assert_msg(!strstr(g, "arr_tape") && !strstr(g, "max_tape"), "%s", g);
+    /* each row sum of Lo_k (x_n - mu_k) is computed once, forwards, and
+     * kept for the backward loop over the components */
+    char *gc = code_only(g);
+    ck_assert_msg(count(gc, "+= Lo[") == 1, "%s", g);
+    ck_assert_msg(strstr(gc, "sum_tape[k * 3 + i] = "), "%s", g);
+    free(gc);
+    free(g);
+    checks_pass(gmm_dx);
+}
+END_TEST
+
+/* The LSTM of tests/models/lstm.dx: its gates call sigmoid and tanh. */
+static char *lstm_text(void)
+{
+    char *path = tu_printf("%s/tests/models/lstm.dx", tu_root());
+    char *text = tu_read(path, NULL);
+    ck_assert_ptr_nonnull(text);
+    free(path);
+    return text;
+}
+
+/* The tape bytes dxc --stats reports for entry point fn with options. */
+static long tape_bytes(const char *opts, const char *fn)
+{
+    char *args = tu_printf("m.dx --stats %s -o m.c", opts), *out = NULL, *err = NULL;
+    ck_assert_int_eq(cr_dxc(args, &out, &err), 0);
+    char *key = tu_printf("%s: tape ", fn);
+    const char *at = strstr(err, key);
+    ck_assert_msg(at, "%s", err);
+    long n = strtol(at + strlen(key), NULL, 10);
+    free(args);
+    free(key);
+    free(out);
+    free(err);
+    return n;
+}
+
+START_TEST(test_keep_gates)
+{
+    char *text = lstm_text();
+    char *g = entry_text(text, "double lstm_grad(");
+    char *gc = code_only(g);
+    /* the forward pass calls tanh twice per element; the backward pass
+     * reads the gates from the tape instead of calling them again */
+    ck_assert_msg(count(gc, "tanh(") == 2, "%s", g);
+    free(g);
+    free(gc);
+    long keep = tape_bytes("", "lstm_grad"), small = tape_bytes("--tape=small", "lstm_grad");
+    /* a quarter of 12K keeps one of the two steps, of 4K neither */
+    long tight = tape_bytes("--stack-budget=12K", "lstm_grad");
+    long none = tape_bytes("--stack-budget=4K", "lstm_grad");
+    ck_assert_msg(keep > tight && tight > none && none > small, "%ld %ld %ld %ld", keep, tight, none,
+                  small);
+    /* with a budget too small to keep the gates, they are recomputed */
+    free(cr_dxc_ok("m.dx --stack-budget=4K -o m.c"));
+    char *c = tu_read(tu_path("m.c"), NULL);
+    char *g2 = cr_fn_text(c, "double lstm_grad(");
+    char *gc2 = code_only(g2);
+    ck_assert_msg(count(gc2, "tanh(") == 4, "%s", g2);
+    free(c);
+    free(g2);
+    free(gc2);
+    checks_pass(text);
+    free(text);
+}
+END_TEST
+
+/* f_hvp's tangent tapes, written in full by the forward loop, are not
+ * zeroed first (the interpreter fills such a buffer with NaN, so the
+ * checks would see a row read before it is written). */
+START_TEST(test_hvp_tapes)
+{
+    char *path = tu_printf("%s/tests/models/spring.dx", tu_root());
+    char *text = tu_read(path, NULL);
+    ck_assert_ptr_nonnull(text);
+    char *h = entry_text(text, "double spring_hvp(");
+    ck_assert_msg(strstr(h, "x_tape_dot[i] = x_dot;") && !strstr(h, "x_tape_dot[i] = 0.0"), "%s", h);
+    free(h);
+    checks_pass(text);
+    free(text);
+    free(path);
+}
+END_TEST
+
+static const char mixed_dx[] =
+    "fn mv(W[3, 4], x[4]) = W @ x\n"
+    "fn sq(x) = x * x\n"
+    "fn nrm(x[4]) = sum(x * x)\n";
+
+START_TEST(test_restrict)
+{
+    ck_assert_int_eq(tu_write(tu_path("m.dx"), mixed_dx, (size_t)-1), 0);
+    free(cr_dxc_ok("m.dx -o m.c --header m.h"));
+    char *c = tu_read(tu_path("m.c"), NULL), *h = tu_read(tu_path("m.h"), NULL);
+    ck_assert_msg(!strstr(h, "restrict"), "the header keeps the plain prototypes:\n%s", h);
+    ck_assert_msg(strstr(c, "void mv(const double W[restrict 3 * 4], const double x[restrict 4], "
+                            "double out[restrict 3])"),
+                  "%s", c);
+    ck_assert_msg(strstr(c, "double nrm_grad(const double x[restrict 4], double x_bar[restrict 4])"),
+                  "%s", c);
+    /* functions of scalars, and those writing nothing, keep them plain */
+    ck_assert_msg(strstr(c, "double sq_grad(double x, double *x_bar)"), "%s", c);
+    ck_assert_msg(strstr(c, "double nrm(const double x[4])"), "%s", c);
+    free(c);
+    free(h);
+    /* the header's prototypes and the definitions in one unit */
+    ck_assert_int_eq(tu_write(tu_path("both.c"), "#include \"m.h\"\n#include \"m.c\"\n", (size_t)-1), 0);
+    char *cmd = tu_printf("cd '%s' && gcc " STRICT " -c both.c && clang " STRICT " -c both.c",
+                          tu_tmpdir());
+    char *out = NULL, *err = NULL;
+    ck_assert_msg(tu_run(cmd, &out, &err) == 0, "%s%s", out, err);
+    free(cmd);
+    free(out);
+    free(err);
+}
+END_TEST
+
+Suite *suite_speed(void);
+Suite *suite_speed(void)
+{
+    Suite *s = suite_create("speed");
+    TCase *tc = tcase_create("speed");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_join_toy);
+    tcase_add_test(tc, test_join_refused);
+    tcase_add_test(tc, test_join_gmm);
+    tcase_add_test(tc, test_keep_gates);
+    tcase_add_test(tc, test_hvp_tapes);
+    tcase_add_test(tc, test_restrict);
+    suite_add_tcase(s, tc);
+    return s;
+}
