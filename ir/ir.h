@@ -6,6 +6,7 @@
  *   .dx --parse_file--> AST --ir_lower--> primal Fn (SSA)
  *       --ad_linearize--> tangent Fn (f_jvp)
  *       --ad_transpose--> adjoint Fn (f_grad / f_vjp)
+ *       --opt_join--> a sum's backward loop inside its forward loop
  *       --ad_linearize of the adjoint--> f_hvp
  *   each followed by opt_fold, opt_cse, opt_dce, then codegen/;
  *   pipeline.c runs every pass in order (ir_pipeline, ir_passes).

@@ -194,6 +194,40 @@ START_TEST(test_join_gmm)
 }
 END_TEST
 
+/* More sums of log-sum-exps over components of nested reductions, whose
+ * inner reductions are kept (the first two) or, where the sum's adjoint
+ * needs the sum, taped per point as before (the last two). */
+static const char *const kept_dx[] = {
+    "fn f(W[3, 4, 2], x[5, 2]) = sum(logsumexp([sum(tanh(sum(W[k, i, j] * x[n, j] for j in 0..2)) ^ 2 "
+    "for i in 0..4) for k in 0..3]) for n in 0..5)\n",
+    "fn f(W[3, 4, 4], x[2, 4]) = sum(log(sum([exp(-sum(sum(W[k, i, j] * x[n, j] for j in 0..i+1) ^ 2 "
+    "for i in 0..4)) for k in 0..3])) for n in 0..2)\n",
+    "fn f(A[2, 3, 3], m[2, 3], x[4, 3]) {\n"
+    "    s = sum(logsumexp([sum(sum(A[k, i, j] * (x[n, j] - m[k, j]) for j in 0..3) ^ 2 for i in 0..3) "
+    "* -0.5 for k in 0..2]) for n in 0..4)\n"
+    "    return s * s\n"
+    "}\n",
+    "fn f(A[2, 3, 3], m[2, 3], x[4, 3]) {\n"
+    "    s = 0\n"
+    "    for n in 0..4 {\n"
+    "        s = s + logsumexp([sum(sum(A[k, i, j] * (x[n, j] - m[k, j]) for j in 0..3) ^ 2 for i in "
+    "0..3) * -0.5 for k in 0..2])\n"
+    "    }\n"
+    "    return s\n"
+    "}\n",
+};
+
+START_TEST(test_kept_programs)
+{
+    char *g = entry_text(kept_dx[_i], "double f_grad(");
+    char *gc = code_only(g);
+    ck_assert_msg((strstr(gc, "_tape[k * 4 + i] = ") != NULL) == (_i < 2), "%s", g);
+    free(g);
+    free(gc);
+    checks_pass(kept_dx[_i]);
+}
+END_TEST
+
 /* The LSTM of tests/models/lstm.dx: its gates call sigmoid and tanh. */
 static char *lstm_text(void)
 {
@@ -310,6 +344,7 @@ Suite *suite_speed(void)
     tcase_add_test(tc, test_join_toy);
     tcase_add_test(tc, test_join_refused);
     tcase_add_test(tc, test_join_gmm);
+    tcase_add_loop_test(tc, test_kept_programs, 0, (int)(sizeof kept_dx / sizeof kept_dx[0]));
     tcase_add_test(tc, test_keep_gates);
     tcase_add_test(tc, test_hvp_tapes);
     tcase_add_test(tc, test_restrict);
