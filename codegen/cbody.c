@@ -411,9 +411,11 @@ static void powi_put(Cg *c, Str *s, Ref a, double n)
  * helpers (sigmoid, softplus, the strong-zero mulz and divz). */
 static void call_put(Cg *c, Str *s, const Inst *in)
 {
-    if (in->op == OP_SIGMOID || in->op == OP_SOFTPLUS || in->op == OP_DIGAMMA ||
-        in->op == OP_TRIGAMMA || in->op == OP_TETRAGAMMA || in->op == OP_MULZ || in->op == OP_DIVZ) {
+    if (in->op == OP_SIGMOID || in->op == OP_DSIGMOID || in->op == OP_SOFTPLUS ||
+        in->op == OP_DIGAMMA || in->op == OP_TRIGAMMA || in->op == OP_TETRAGAMMA ||
+        in->op == OP_MULZ || in->op == OP_DIVZ) {
         int h = in->op == OP_SIGMOID    ? H_SIGMOID
+                : in->op == OP_DSIGMOID ? H_DSIGMOID
                 : in->op == OP_SOFTPLUS ? H_SOFTPLUS
                 : in->op == OP_MULZ     ? H_MULZ
                 : in->op == OP_DIVZ     ? H_DIVZ

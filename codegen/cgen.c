@@ -76,6 +76,7 @@ static void init(Cg *c, const Program *p, const CgOpts *o)
     if (o->workspace)
         each_fn(p, add_ws_globals, c);
     c->helper[H_SIGMOID] = cg_unique(c, &c->globals, "dx_sigmoid");
+    c->helper[H_DSIGMOID] = cg_unique(c, &c->globals, "dx_dsigmoid");
     c->helper[H_SOFTPLUS] = cg_unique(c, &c->globals, "dx_softplus");
     c->helper[H_DIGAMMA] = cg_unique(c, &c->globals, "dx_digamma");
     c->helper[H_TRIGAMMA] = cg_unique(c, &c->globals, "dx_trigamma");
@@ -355,22 +356,41 @@ static void strong_zero_helpers(Cg *c, FILE *out)
 static void helpers(Cg *c, FILE *out)
 {
     const char *t = cg_real_t(c), *f = c->o->use_float ? "f" : "";
+    const char *one = f[0] ? "1.0f" : "1.0", *zero = f[0] ? "0.0f" : "0.0";
+    if (c->helper_used[H_SIGMOID] || c->helper_used[H_DSIGMOID] || c->helper_used[H_SOFTPLUS])
+        fprintf(out,
+                "\n/* exp has no effect this code reads (errno is not read), so gcc and clang\n"
+                " * may compute exp(-|x|) once for sigmoid(x), sigmoid'(x) and softplus(x)\n"
+                " * of the same x. */\n"
+                "#if defined(__GNUC__)\n#pragma GCC diagnostic push\n"
+                "#pragma GCC diagnostic ignored \"-Wredundant-decls\"\n"
+                "__attribute__((const)) %s (exp%s)(%s);\n"
+                "#pragma GCC diagnostic pop\n#endif\n",
+                t, f, t);
     if (c->helper_used[H_SIGMOID])
         fprintf(out,
-                "\n/* sigmoid(x) = 1 / (1 + exp(-x)), computed by the sign of x so exp never\n"
+                "\n/* sigmoid(x) = 1 / (1 + exp(-x)), from e = exp(-|x|) so exp never\n"
                 " * overflows. */\n"
                 "static %s %s(%s x)\n{\n"
-                "    if (x >= 0%s)\n        return 1%s / (1%s + exp%s(-x));\n"
-                "    %s e = exp%s(x);\n    return e / (1%s + e);\n}\n",
-                t, c->helper[H_SIGMOID], t, f[0] ? ".0f" : ".0", f[0] ? ".0f" : ".0",
-                f[0] ? ".0f" : ".0", f, t, f, f[0] ? ".0f" : ".0");
+                "    %s e = exp%s(x >= %s ? -x : x);\n"
+                "    if (x >= %s)\n        return %s / (%s + e);\n"
+                "    return e / (%s + e);\n}\n",
+                t, c->helper[H_SIGMOID], t, t, f, zero, zero, one, one, one);
+    if (c->helper_used[H_DSIGMOID])
+        fprintf(out,
+                "\n/* sigmoid'(x) = sigmoid(x) sigmoid(-x) = e / (1 + e)^2 with e = exp(-|x|),\n"
+                " * accurate in both tails. */\n"
+                "static %s %s(%s x)\n{\n"
+                "    %s e = exp%s(x >= %s ? -x : x);\n"
+                "    return e / ((%s + e) * (%s + e));\n}\n",
+                t, c->helper[H_DSIGMOID], t, t, f, zero, one, one);
     if (c->helper_used[H_SOFTPLUS])
         fprintf(out,
                 "\n/* softplus(x) = log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)), stable for\n"
                 " * any x. */\n"
                 "static %s %s(%s x)\n{\n"
-                "    return (x > 0%s ? x : 0%s) + log1p%s(exp%s(-fabs%s(x)));\n}\n",
-                t, c->helper[H_SOFTPLUS], t, f[0] ? ".0f" : ".0", f[0] ? ".0f" : ".0", f, f, f);
+                "    return (x > %s ? x : %s) + log1p%s(exp%s(x >= %s ? -x : x));\n}\n",
+                t, c->helper[H_SOFTPLUS], t, zero, zero, f, f, zero);
     for (int n = 0; n < 3; n++)
         if (c->helper_used[H_DIGAMMA + n])
             cg_polygamma_helper(out, n, c->helper[H_DIGAMMA + n], c->o->use_float);

@@ -70,7 +70,8 @@ char *cg_comment_safe(Arena *A, const char *s);
  * no rule for operand k.  The learning views label edges with it. */
 const char *cg_partial_text(Arena *A, Op op, int k, const char *const arg[3], const char *y, int n);
 
-enum { H_SIGMOID, H_SOFTPLUS, H_DIGAMMA, H_TRIGAMMA, H_TETRAGAMMA, H_MULZ, H_DIVZ, H_COUNT };
+enum { H_SIGMOID, H_DSIGMOID, H_SOFTPLUS, H_DIGAMMA, H_TRIGAMMA, H_TETRAGAMMA, H_MULZ, H_DIVZ,
+       H_COUNT };
 /* cpoly.c: the static helper for psi^(n) (n = 0, 1, 2) named name. */
 void cg_polygamma_helper(FILE *out, int n, const char *name, int use_float);
 

@@ -17,6 +17,13 @@ double ir_sigmoid(double x)
     return e / (1 + e);
 }
 
+/* sigmoid'(x) = s(x) s(-x) = e / (1 + e)^2 with e = exp(-|x|), either sign */
+double ir_dsigmoid(double x)
+{
+    double e = exp(-fabs(x));
+    return e / ((1 + e) * (1 + e));
+}
+
 /* softplus(x) = max(x, 0) + log1p(exp(-|x|)) */
 double ir_softplus(double x)
 {
@@ -70,6 +77,7 @@ double ir_eval_scalar(Op op, const double *x, double k)
     case OP_ABS: return fabs(x[0]);
     case OP_SIGN: return x[0] > 0 ? 1 : x[0] < 0 ? -1 : 0;
     case OP_SIGMOID: return ir_sigmoid(x[0]);
+    case OP_DSIGMOID: return ir_dsigmoid(x[0]);
     case OP_RELU: return x[0] > 0 ? x[0] : 0;
     case OP_SOFTPLUS: return ir_softplus(x[0]);
     case OP_LGAMMA: return lgamma(x[0]);

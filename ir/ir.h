@@ -460,6 +460,7 @@ double ir_eval_scalar(Op op, const double *x, double k);
 double ir_partial_value(const Inst *in, const double *x, double y, int k);
 /* Stable forms used here and emitted as C helpers by codegen. */
 double ir_sigmoid(double x);
+double ir_dsigmoid(double x);
 double ir_softplus(double x);
 
 /* ---- polygamma.c: psi^(n)(x), n = 0 (digamma), 1 (trigamma), 2 ---- */

@@ -172,9 +172,14 @@ static Ref math_partial(IrAt at, const Inst *in, Ref a, Ref b, Ref y, int k)
                      NOREF);
     }
     case OP_ABS: return ir_op(at, OP_SIGN, a, NOREF, NOREF);
-    case OP_SIGMOID: /* s(x) (1 - s(x)) = s(x) s(-x): accurate in both tails */
-        return ir_op(at, OP_MUL, y, ir_op(at, OP_SIGMOID, ir_op(at, OP_NEG, a, NOREF, NOREF), NOREF, NOREF),
-                  NOREF);
+    case OP_SIGMOID: /* s(x) (1 - s(x)) = s(x) s(-x) = e / (1 + e)^2, e = exp(-|x|):
+                      * accurate in both tails, and the C helpers compute e
+                      * once for s(x) and s'(x) */
+        return ir_op(at, OP_DSIGMOID, a, NOREF, NOREF);
+    case OP_DSIGMOID: /* s'(x) (s(-x) - s(x)) = -s'(x) tanh(x / 2) */
+        return ir_op(at, OP_MUL, ir_op(at, OP_NEG, y, NOREF, NOREF),
+                     ir_op(at, OP_TANH, ir_op(at, OP_MUL, ir_num(at, 0.5), a, NOREF), NOREF, NOREF),
+                     NOREF);
     case OP_RELU:
     {
         Ref pos = ir_op(at, OP_GT, a, ir_num(at, 0), NOREF);

@@ -73,7 +73,7 @@ START_TEST(test_explain_sigmoid)
                      0);
     char *out = cr_dxc_ok("--explain s.dx");
     const char *want[] = {
-        "    double dsigmoid = p * dx_sigmoid(-z);  /* line 3: p = sigmoid(z); dp/dz = p*(1 - p) */\n",
+        "    double dsigmoid = dx_dsigmoid(z);  /* line 3: p = sigmoid(z); dp/dz = p*(1 - p) */\n",
         "    double dlog = 1.0 / p;  /* line 4: d(log(p))/dp = 1/p */\n",
         ("    double z_bar = 1.0 + dlog * dsigmoid;  /* line 3: p = sigmoid(z); dp/dz = p*(1 - p), "
          "so z_bar += p_bar * p*(1 - p) */\n"),

@@ -15,6 +15,8 @@
  *     the tape, not recomputed backwards, within a share of the stack
  *     budget (the LSTM's gates), and f_hvp's tangent tapes are not
  *     zeroed when the forward loop writes them in full;
+ *   - sigmoid' is e / (1 + e)^2, e = exp(-|x|), the exp sigmoid computes
+ *     too (accurate in both tails: checked against s(x) s(-x));
  *   - definitions take restrict pointers where they write memory and
  *     touch arrays, while the header keeps the plain prototypes: both in
  *     one translation unit compile cleanly with gcc and clang.
@@ -301,6 +303,57 @@ START_TEST(test_hvp_tapes)
 }
 END_TEST
 
+/* sigmoid' is one helper, e / (1 + e)^2 with e = exp(-|x|), sharing
+ * sigmoid's exp; against s(x) s(-x) computed independently, in both tails
+ * and at 0, in double and float; the second derivative (f_hvp) against
+ * s'(x) (s(-x) - s(x)). */
+START_TEST(test_sigmoid)
+{
+    ck_assert_int_eq(tu_write(tu_path("s.dx"), "fn s(x) = sigmoid(x)\n", (size_t)-1), 0);
+    static const char main_c[] =
+        "#include <math.h>\n#include <stdio.h>\n#include \"s.h\"\n"
+        "static double sg(double x) { return x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x)); }\n"
+        "int main(void)\n{\n"
+        "    const double xs[] = {-700, -40, -3, -0.5, 0, 0.5, 3, 40, 700};\n"
+        "    int bad = 0;\n"
+        "    for (int i = 0; i < 9; i++) {\n"
+        "        double x = xs[i], d1 = sg(x) * sg(-x), d2 = d1 * (sg(-x) - sg(x));\n"
+        "        if (sizeof(real) < sizeof(double) && fabs(x) > 80)\n"
+        "            continue; /* float's range ends at about exp(-87) */\n"
+        "        real g = 0, h = 0, dir = 1;\n"
+        "        s_grad((real)x, &g);\n"
+        "        s_hvp((real)x, dir, &h);\n"
+        "        if (fabs(g - d1) > TOL * d1 || fabs(h - d2) > TOL * fabs(d2) + 1e-300) {\n"
+        "            printf(\"x = %g: s' %.17g (want %.17g), s'' %.17g (want %.17g)\\n\", x, (double)g, d1,\n"
+        "                   (double)h, d2);\n"
+        "            bad = 1;\n"
+        "        }\n"
+        "    }\n"
+        "    return bad;\n}\n";
+    ck_assert_int_eq(tu_write(tu_path("main.c"), main_c, (size_t)-1), 0);
+    static const char *const real[] = {"double", "float"};
+    for (int r = 0; r < 2; r++) {
+        char *args = tu_printf("s.dx --real=%s -o s.c --header s.h", real[r]);
+        free(cr_dxc_ok(args));
+        free(args);
+        char *c = tu_read(tu_path("s.c"), NULL);
+        char *g = cr_fn_text(c, r ? "float s_grad(" : "double s_grad(");
+        ck_assert_msg(strstr(g, r ? "dx_dsigmoid(x)" : "dx_dsigmoid(x)") && !strstr(g, "(-x)"), "%s", g);
+        ck_assert_msg(strstr(c, "__attribute__((const))"), "%s", c);
+        free(g);
+        free(c);
+        /* float: its exp is accurate to a few ulps */
+        char *cmd = tu_printf("cd '%s' && gcc " STRICT " -Dreal=%s -DTOL=%s main.c s.c -lm -o m && ./m",
+                              tu_tmpdir(), real[r], r ? "1e-5" : "1e-14");
+        char *out = NULL, *err = NULL;
+        ck_assert_msg(tu_run(cmd, &out, &err) == 0, "%s: %s%s", real[r], out, err);
+        free(cmd);
+        free(out);
+        free(err);
+    }
+}
+END_TEST
+
 static const char mixed_dx[] =
     "fn mv(W[3, 4], x[4]) = W @ x\n"
     "fn sq(x) = x * x\n"
@@ -347,6 +400,7 @@ Suite *suite_speed(void)
     tcase_add_loop_test(tc, test_kept_programs, 0, (int)(sizeof kept_dx / sizeof kept_dx[0]));
     tcase_add_test(tc, test_keep_gates);
     tcase_add_test(tc, test_hvp_tapes);
+    tcase_add_test(tc, test_sigmoid);
     tcase_add_test(tc, test_restrict);
     suite_add_tcase(s, tc);
     return s;
