@@ -225,13 +225,17 @@ static void verify(Unit *u)
 }
 
 /* ir_passes[1..last] on u, in order; every function of u is verified
- * before the first (lowering made it) and after each. */
+ * before the first (lowering made it) and after each.  Between passes no
+ * pointer into an instruction array is held, so the old copies of the
+ * arrays a pass grew are freed there (arena_collect). */
 static void run_passes(Unit *u, int last)
 {
     verify(u);
+    arena_collect(u->primal->arena);
     for (int k = 1; k <= last; k++) {
         ir_passes[k].run(u);
         verify(u);
+        arena_collect(u->primal->arena);
     }
 }
 
