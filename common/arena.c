@@ -8,7 +8,9 @@
  *     old one, which stays readable until arena_collect frees it (the
  *     pipeline calls that between passes, when no pointer into an old
  *     copy can remain);
- *   - arena_drop frees at once a large table its pass is done with.
+ *   - arena_drop frees at once a large table its pass is done with;
+ *   - arena_shrink gives back the unused end of a large array (the
+ *     pipeline trims each function's instruction array between passes).
  *
  * Without these, every doubling of an instruction array and every
  * per-pass table lived until dxc ended, and memory grew with the number
@@ -170,6 +172,25 @@ void arena_drop(Arena *a, void *p, size_t n)
         unlink_big(a, b);
         free(b);
     }
+}
+
+void *arena_shrink(Arena *a, void *p, size_t old, size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    Block *b = big_of(p, (old + 15) & ~(size_t)15);
+    if (!b || n <= BIG || n >= b->size)
+        return p;
+    unlink_big(a, b);
+    Block *q = realloc(b, sizeof *b + n);
+    if (q)
+        b = q; /* else the larger block stays */
+    b->size = b->used = q ? n : b->size;
+    b->prev = NULL;
+    b->next = a->big;
+    if (a->big)
+        a->big->prev = b;
+    a->big = b;
+    return b->data;
 }
 
 void arena_collect(Arena *a)

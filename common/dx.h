@@ -33,6 +33,10 @@ void *arena_grow(Arena *a, void *p, size_t old, size_t n);
 /* Frees p (n bytes, as allocated) now if it is large; else nothing.  No
  * pointer into it may be used again. */
 void arena_drop(Arena *a, void *p, size_t n);
+/* p (old bytes, as allocated) cut to n bytes, maybe moved (a large one
+ * gives its end back; a small one stays as it is).  No pointer into the
+ * old p may be used again. */
+void *arena_shrink(Arena *a, void *p, size_t old, size_t n);
 /* Frees the old copies of large arrays arena_grow moved; no pointer into
  * an old copy may be used again. */
 void arena_collect(Arena *a);

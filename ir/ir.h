@@ -496,6 +496,14 @@ int sema_c_reserved(const char *name);
 /* Lowers every function (calls are inlined).  Errors go to d. */
 int ir_lower(Arena *a, Diag *d, const Source *src, const AstFile *file, Sema *s,
              Program *out);
+/* The most operations (sema_inline_size) a function may have once its
+ * calls are inlined, unless dxc --max-ops says otherwise: it admits a
+ * straight-line function of 200 000 statements (bench/bigprog.py, 1.7e6)
+ * and keeps exponential inlining from exhausting memory. */
+enum { IR_MAX_OPS = 2000000, IR_MAX_OPS_CEILING = 100000000 };
+/* ir_lower with that limit set to max_ops (1 .. IR_MAX_OPS_CEILING). */
+int ir_lower_max(Arena *a, Diag *d, const Source *src, const AstFile *file, Sema *s,
+                 long max_ops, Program *out);
 
 /* ---- linearize.c, ad.c, tape.c: differentiation, from the rules of
  * rules.c (adjoint.h holds what they share) ---- */
@@ -555,6 +563,7 @@ typedef struct {
     const char *path;    /* the input as named on the command line */
     const char *only;    /* --only: comma-separated function names, or NULL */
     int small_tape;      /* --tape=small */
+    long max_ops;        /* --max-ops (0: IR_MAX_OPS) */
     int stop;            /* --emit=ir=PASS: PASS's index in ir_passes; -1 */
     EmitKind emit;       /* what out receives (unless stop >= 0: the IR) */
     const struct CgOpts *cg;

@@ -224,18 +224,34 @@ static void verify(Unit *u)
         ir_verify(fs[k]);
 }
 
+/* Between passes, when no pointer into an instruction array is held:
+ * frees the old copies of the arrays the pass grew, and gives back the
+ * unused end of each function's instruction array (doubling left up to
+ * half of it empty), so memory stays proportional to the program. */
+static void compact(Unit *u)
+{
+    Fn *fs[4];
+    for (int k = 0, n = ir_unit_fns(u, fs); k < n; k++) {
+        Fn *f = fs[k];
+        if (f->v.cap > f->v.n) {
+            f->v.p = arena_shrink(f->arena, f->v.p, sizeof(Inst) * (size_t)f->v.cap,
+                                  sizeof(Inst) * (size_t)f->v.n);
+            f->v.cap = f->v.n;
+        }
+    }
+    arena_collect(u->primal->arena);
+}
+
 /* ir_passes[1..last] on u, in order; every function of u is verified
- * before the first (lowering made it) and after each.  Between passes no
- * pointer into an instruction array is held, so the old copies of the
- * arrays a pass grew are freed there (arena_collect). */
+ * before the first (lowering made it) and after each, then compacted. */
 static void run_passes(Unit *u, int last)
 {
     verify(u);
-    arena_collect(u->primal->arena);
+    compact(u);
     for (int k = 1; k <= last; k++) {
         ir_passes[k].run(u);
         verify(u);
-        arena_collect(u->primal->arena);
+        compact(u);
     }
 }
 
@@ -270,7 +286,8 @@ static int front_end(Arena *a, Diag *d, const Job *j, Program *prog, int *final)
             return 1;
         if (!(s = sema_check(a, d, &file))) /* check */
             return 1;
-        if (ir_lower(a, d, j->src, &file, s, prog) != 0 || d->nerrors) /* lower */
+        long max_ops = j->max_ops > 0 ? j->max_ops : IR_MAX_OPS;
+        if (ir_lower_max(a, d, j->src, &file, s, max_ops, prog) != 0 || d->nerrors) /* lower */
             return 1;
     }
     return j->only && keep_only(prog, j->only, j->path); /* --only */
