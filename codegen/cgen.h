@@ -93,6 +93,7 @@ typedef struct {
     int nlines;
     /* ---- per function (cg_prepare) ---- */
     const Fn *f;
+    size_t ntab;               /* the per-value tables' length (0: none yet) */
     int ws;                    /* local arrays live in the caller's workspace */
     Names locals;
     const char **suffix_key;   /* next_suffix's table */

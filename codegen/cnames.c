@@ -71,6 +71,7 @@ void cg_names_add(Names *ns, const char *s)
         for (int i = 0; i < oc; i++)
             if (old[i])
                 cg_names_add(ns, old[i]);
+        arena_drop(ns->a, (void *)old, sizeof(char *) * (size_t)oc);
     }
     unsigned h = dx_hash(s) & (unsigned)(ns->cap - 1);
     while (ns->slot[h])

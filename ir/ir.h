@@ -309,6 +309,12 @@ typedef struct {
 /* ---- ir.c: building, querying, verifying ---- */
 Fn *ir_fn_new(Arena *a, const char *name, FnKind kind);
 Region *ir_region_new(Fn *f, Ref owner, int side);
+/* Room for n instructions in f without moving them: a pass that knows
+ * about how large the function it builds will be reserves that, so its
+ * array is not copied at every doubling (a large reservation costs address
+ * space, not memory, until it is used; the pipeline gives back what is
+ * left unused when the pass ends). */
+void ir_reserve(Fn *f, int n);
 /* Builders.  An IrAt says where an instruction goes (appended to region r
  * of f) and what it is (line, role, flags, rule: see Inst); each builder
  * sets every fact at emission and returns the new instruction.  IrAt is a
