@@ -372,9 +372,15 @@ void opt_cse(Fn *f)
 
 /* ---------------- dead code ---------------- */
 
+/* Marking sweeps the instruction array from its end: a value is visited
+ * (its operands marked) when the sweep reaches it, or at once if it lies
+ * above the sweep (a value marked above `below` goes on the work list).
+ * The live set is the same in any order; the sweep's is the one that
+ * reads memory in sequence. */
 typedef struct {
     Fn *f;
     unsigned char *live;
+    Ref below;       /* values under it are left to the sweep */
     VEC(Ref) work;
 } Dce;
 
@@ -383,7 +389,8 @@ static void mark(Dce *D, Ref r)
     if (r == NOREF || D->live[r])
         return;
     D->live[r] = 1;
-    vec_push(D->f->arena, &D->work, r);
+    if (r >= D->below)
+        vec_push(D->f->arena, &D->work, r);
 }
 
 static void prune_region(Dce *D, Region *r);
@@ -494,12 +501,20 @@ void opt_dce(Fn *f)
     Dce D = {0};
     D.f = f;
     D.live = arena_alloc(f->arena, (size_t)f->v.n + 1);
+    D.below = f->v.n;
     for (int i = 0; i < f->out.n; i++)
         mark(&D, f->out.p[i].ref);
-    for (int i = 0; i < f->v.n; i++)
-        if (f->v.p[i].op == OP_PARAM)
-            mark(&D, i);
-    for (;;) {
+    for (int sweep = f->v.n - 1;; sweep--) {
+        if (sweep >= 0) {
+            D.below = sweep;
+            if (f->v.p[sweep].op == OP_PARAM)
+                D.live[sweep] = 1;
+            if (!D.live[sweep])
+                continue;
+            vec_push(f->arena, &D.work, sweep);
+        } else if (sweep == -1) {
+            D.below = 0; /* from here every value marked is visited at once */
+        }
         while (D.work.n) {
             Ref id = D.work.p[--D.work.n];
             Inst *in = &f->v.p[id];
@@ -525,6 +540,8 @@ void opt_dce(Fn *f)
             if (in->parent && in->parent->owner != NOREF)
                 mark(&D, in->parent->owner);
         }
+        if (sweep >= 0)
+            continue;
         /* an ACC (in the function's regions) is live when its buffer is read */
         int more = 0;
         for (int k = 0; k < accs.n; k++) {
