@@ -210,7 +210,6 @@ typedef struct {
     uint16_t op;
     uint8_t role;     /* Role */
     uint8_t flags;    /* IF_* */
-    uint8_t red;      /* RED: its RedKind */
     Type ty;
     Ref arg[3];
     int32_t n;        /* PARAM: input index; RESULT: which result; IVAR:
@@ -231,15 +230,17 @@ typedef struct {
      * reads it; nothing else does, so it never changes the code. */
     uint16_t rule_op;
     int8_t rule_arg;
+    uint8_t red;      /* RED: its RedKind (here, and line after nix, so
+                         that Inst has no holes: 128 bytes) */
     Ref rule_src;
     Region *reg[2];   /* IF: then, else; GEN/RED/LOOP/FOR: reg[0] the body */
     int nix;          /* IDX/ACC: indices; LOOP: dimensions; LIT: elements;
                          FOR: carried values */
+    int line;         /* source line it comes from (0: none) */
     Aff *ix;          /* IDX/ACC: nix indices; RED, FOR: lo, hi; LOOP: nix
                          los then nix his; IREAL: ix[0] */
     Ref *list;        /* LIT: the nix elements; FOR: the initial values */
     Region *parent;   /* the region that holds it */
-    int line;         /* source line it comes from (0: none) */
     const char *name; /* source name ("p", "p_bar"), or NULL */
 } Inst;
 
