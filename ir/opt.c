@@ -237,16 +237,22 @@ static int fold_region(Fn *f, Region *r, Ref *repl, int *nrepl)
     return changed;
 }
 
-/* The rewrite of every use is skipped when nothing was replaced (the
- * confirming round of opt_all, most of the time). */
-void opt_fold(Fn *f)
+/* Folds f; returns 1 if anything changed.  The rewrite of every use is
+ * skipped when nothing was replaced. */
+static int fold(Fn *f)
 {
     Ref *repl = new_repl(f);
     int nrepl = 0;
-    fold_region(f, f->body, repl, &nrepl);
+    int changed = fold_region(f, f->body, repl, &nrepl);
     if (nrepl)
         rewrite(f, repl);
     drop_repl(f, repl);
+    return changed;
+}
+
+void opt_fold(Fn *f)
+{
+    fold(f);
 }
 
 /* ---------------- common subexpressions ---------------- */
@@ -571,12 +577,19 @@ static int count_region(Fn *f, Region *r)
     return n;
 }
 
+/* Rounds of fold, CSE and dead-code removal until one removes nothing.
+ * A round after the first whose folding changes nothing would change
+ * nothing at all, and is not run: CSE resolves each operand before it
+ * looks an instruction up, so it leaves no common subexpression behind
+ * for a second CSE to find, and the dead-code removal after it left none
+ * either. */
 void opt_all(Fn *f)
 {
     int before = -1;
     opt_fuse(f);
     for (int round = 0; round < 8; round++) {
-        opt_fold(f);
+        if (!fold(f) && round > 0)
+            break;
         opt_cse(f);
         opt_dce(f);
         int now = count_region(f, f->body);
