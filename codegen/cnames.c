@@ -36,16 +36,22 @@ void cg_puts(Str *s, const char *t)
     cg_put(s, t, strlen(t));
 }
 
+/* Formats straight into the string's free room, and only when that is
+ * too small a second time after making room (formatting is much of the
+ * C generator's work). */
 void cg_putf(Str *s, const char *fmt, ...)
 {
     va_list ap;
+    size_t room = s->cap ? s->cap - s->n : 0;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(room ? s->p + s->n : NULL, room, fmt, ap);
     va_end(ap);
-    reserve(s, (size_t)n);
-    va_start(ap, fmt);
-    vsnprintf(s->p + s->n, (size_t)n + 1, fmt, ap);
-    va_end(ap);
+    if ((size_t)n >= room) {
+        reserve(s, (size_t)n);
+        va_start(ap, fmt);
+        vsnprintf(s->p + s->n, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
     s->n += (size_t)n;
 }
 
