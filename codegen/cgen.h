@@ -91,6 +91,7 @@ typedef struct {
     int helper_used[H_COUNT];
     size_t *line_start;        /* offsets of the source's lines */
     int nlines;
+    const char **line_text;    /* each line's text for comments, once made */
     /* ---- per function (cg_prepare) ---- */
     const Fn *f;
     size_t ntab;               /* the per-value tables' length (0: none yet) */
