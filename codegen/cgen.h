@@ -30,9 +30,11 @@ void cg_put(Str *s, const char *t, size_t n);
 void cg_puts(Str *s, const char *t);
 void cg_putf(Str *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* A set of names in use, open addressing. */
+/* A set of names in use, open addressing; each slot keeps its name's
+ * hash, so a probe rarely reads the name and growing hashes nothing. */
 typedef struct {
     const char **slot;
+    unsigned *hash;
     int cap, n;
     Arena *a;
 } Names;
