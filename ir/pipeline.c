@@ -282,12 +282,14 @@ static int front_end(Arena *a, Diag *d, const Job *j, Program *prog, int *final)
     } else {
         AstFile file;
         Sema *s;
-        if (parse_file(a, d, j->src, &file) != 0) /* parse */
-            return 1;
-        if (!(s = sema_check(a, d, &file))) /* check */
-            return 1;
         long max_ops = j->max_ops > 0 ? j->max_ops : IR_MAX_OPS;
-        if (ir_lower_max(a, d, j->src, &file, s, max_ops, prog) != 0 || d->nerrors) /* lower */
+        Arena *tree = arena_new(); /* the syntax tree, freed once lowered */
+        int bad = parse_file_in(a, tree, d, j->src, &file) != 0 ||        /* parse */
+                  !(s = sema_check(a, d, &file)) ||                        /* check */
+                  ir_lower_max(a, d, j->src, &file, s, max_ops, prog) != 0 || /* lower */
+                  d->nerrors;
+        arena_free(tree);
+        if (bad)
             return 1;
     }
     return j->only && keep_only(prog, j->only, j->path); /* --only */
