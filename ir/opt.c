@@ -928,6 +928,13 @@ static int fuse_region(Fn *f, Region *r, Uses *U, Ref *repl, Ref *map, int cap)
 
 void opt_fuse(Fn *f)
 {
+    int gens = 0;
+    for (int i = 0; i < f->v.n && !gens; i++)
+        gens = f->v.p[i].op == OP_GEN;
+    if (!gens) { /* nothing to fuse: a round would only remove dead code */
+        opt_dce(f);
+        return;
+    }
     for (int round = 0; round < 64; round++) {
         Uses U;
         U.uses = arena_alloc(f->arena, sizeof(int) * (size_t)(f->v.n + 1));
