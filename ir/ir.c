@@ -535,4 +535,5 @@ void ir_verify(Fn *f)
     verify_region(f, f->body, seen);
     for (int i = 0; i < f->out.n; i++)
         ASSERT(seen[f->out.p[i].ref]);
+    arena_drop(f->arena, seen, (size_t)f->v.n + 1);
 }
