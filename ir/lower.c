@@ -765,6 +765,7 @@ int ir_lower_max(Arena *a, Diag *d, const Source *src, const AstFile *file, Sema
         u.primal = lower_fn(&L, it, src);
         u.ret = u.primal->out.p[0].ty;
         vec_push(a, &out->units, u);
+        arena_collect(a); /* the old copies of the arrays it grew */
     }
     return d->nerrors > before ? -1 : 0;
 }
