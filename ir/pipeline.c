@@ -295,6 +295,23 @@ static int front_end(Arena *a, Diag *d, const Job *j, Program *prog, int *final)
     return j->only && keep_only(prog, j->only, j->path); /* --only */
 }
 
+/* cg_c's `written`: frees the instructions of prog's function f, which
+ * nothing reads again (the largest part of the memory a compilation
+ * holds while it writes the last function). */
+static void drop_instructions(const Fn *f, void *arg)
+{
+    Program *prog = arg;
+    for (int i = 0; i < prog->units.n; i++) {
+        Fn *fs[4];
+        for (int k = 0, n = ir_unit_fns(&prog->units.p[i], fs); k < n; k++)
+            if (fs[k] == f) {
+                arena_drop(f->arena, fs[k]->v.p, sizeof(Inst) * (size_t)fs[k]->v.cap);
+                fs[k]->v.p = NULL;
+                fs[k]->v.n = fs[k]->v.cap = 0;
+            }
+    }
+}
+
 int ir_pipeline(Arena *a, Diag *d, const Job *j)
 {
     Program prog;
@@ -320,8 +337,13 @@ int ir_pipeline(Arena *a, Diag *d, const Job *j)
     /* codegen: the stack budget, then the output */
     if ((j->emit == EMIT_C || j->header) && cg_check(&prog, j->cg, d))
         return 1;
+    CgOpts co = *j->cg;
+    if (!j->header && !j->stats) { /* nothing reads a function once written */
+        co.written = drop_instructions;
+        co.written_arg = &prog;
+    }
     switch (j->emit) {
-    case EMIT_C: cg_c(&prog, j->cg, j->out); break;
+    case EMIT_C: cg_c(&prog, &co, j->out); break;
     case EMIT_IR: cg_ir(&prog, j->out); break;
     default:
         if (cg_views(&prog, j))
