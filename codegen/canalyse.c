@@ -486,12 +486,39 @@ static void place_locals(Cg *c, const Region *r)
 
 /* ---------------- the phases, in order ---------------- */
 
+/* The previous function's tables, handed back: nothing reads them once
+ * the next function is prepared, and they are as large as its IR. */
+static void drop_tables(Cg *c)
+{
+    Arena *A = c->p->arena;
+    size_t n = c->ntab;
+    if (!n)
+        return;
+    void *one[] = {c->force, c->frozen, c->hoist, c->loop_yield, c->store, c->bar, c->read,
+                   c->carried};
+    void *four[] = {c->uses, c->user, c->pos, c->use_pos, c->region_end, c->branch_end[0],
+                    c->branch_end[1], c->last_read, c->var};
+    void *ptr[] = {(void *)c->use_reg, (void *)c->hint, (void *)c->stop_n, (void *)c->cname};
+    for (size_t i = 0; i < sizeof one / sizeof one[0]; i++)
+        arena_drop(A, one[i], n);
+    for (size_t i = 0; i < sizeof four / sizeof four[0]; i++)
+        arena_drop(A, four[i], 4 * n);
+    for (size_t i = 0; i < sizeof ptr / sizeof ptr[0]; i++)
+        arena_drop(A, ptr[i], sizeof(void *) * n);
+    arena_drop(A, c->off, sizeof(long long) * n);
+    arena_drop(A, (void *)c->locals.slot, sizeof(char *) * (size_t)c->locals.cap);
+    arena_drop(A, c->locals.hash, sizeof(unsigned) * (size_t)c->locals.cap);
+    arena_collect(A); /* the old copies of the vectors the function grew */
+    c->ntab = 0;
+}
+
 /* Every per-value table of the analysis, zeroed (each value its own
  * variable), and the rest of the per-function state reset. */
 static void alloc_tables(Cg *c)
 {
     const Fn *f = c->f;
     Arena *A = c->p->arena;
+    drop_tables(c);
     memset(&c->locals, 0, sizeof c->locals);
     c->locals.a = A;
     c->suffix_key = NULL;
@@ -526,6 +553,7 @@ static void alloc_tables(Cg *c)
     for (Ref v = 0; v < f->v.n; v++)
         c->var[v] = v;
     c->cname = arena_alloc(A, sizeof(char *) * n);
+    c->ntab = n;
     c->tmp = 0;
 }
 

@@ -531,9 +531,12 @@ static const char *source_text(Cg *c, int line)
                 vec_push(c->p->arena, &ls, k + 1);
         c->line_start = ls.p;
         c->nlines = ls.n;
+        c->line_text = arena_alloc(c->p->arena, sizeof(char *) * (size_t)(ls.n + 1));
     }
     if (line > c->nlines)
         return NULL;
+    if (c->line_text[line - 1]) /* each line's text is made once */
+        return c->line_text[line - 1];
     size_t i = c->line_start[line - 1];
     while (i < src->len && (src->text[i] == ' ' || src->text[i] == '\t'))
         i++;
@@ -557,7 +560,7 @@ static const char *source_text(Cg *c, int line)
     if (n && text[n - 1] == '/' && n > 1 && text[n - 2] == '*')
         n--;
     text[n] = 0;
-    return arena_printf(c->p->arena, "%s%s", text, cut ? " ..." : "");
+    return c->line_text[line - 1] = arena_printf(c->p->arena, "%s%s", text, cut ? " ..." : "");
 }
 
 /* The source line last announced at nesting depth d (0: none yet). */
@@ -589,10 +592,10 @@ static void enter_block(Cg *c)
 static void announce(Cg *c, int line)
 {
     int *s = said(c, c->indent);
-    const char *text = source_text(c, line);
     if (c->body.n && c->body.p[c->body.n - 1] != '\n')
         BUG("cgen: a statement announced in the middle of a line");
-    if (text && *s != line) {
+    const char *text = *s != line ? source_text(c, line) : NULL;
+    if (text) {
         if (c->indent == 1 && !c->fresh && c->last_line != line)
             cg_puts(&c->body, "\n");
         indent(c);

@@ -406,6 +406,8 @@ static void emit_one(void *arg, const Fn *f)
 {
     EmitArg *e = arg;
     emit_fn(e->c, f, e->out);
+    if (e->c->o->written)
+        e->c->o->written(f, e->c->o->written_arg);
 }
 
 void cg_c(const Program *p, const CgOpts *o, FILE *out)

@@ -30,9 +30,11 @@ void cg_put(Str *s, const char *t, size_t n);
 void cg_puts(Str *s, const char *t);
 void cg_putf(Str *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* A set of names in use, open addressing. */
+/* A set of names in use, open addressing; each slot keeps its name's
+ * hash, so a probe rarely reads the name and growing hashes nothing. */
 typedef struct {
     const char **slot;
+    unsigned *hash;
     int cap, n;
     Arena *a;
 } Names;
@@ -92,8 +94,10 @@ typedef struct {
     int helper_used[H_COUNT];
     size_t *line_start;        /* offsets of the source's lines */
     int nlines;
+    const char **line_text;    /* each line's text for comments, once made */
     /* ---- per function (cg_prepare) ---- */
     const Fn *f;
+    size_t ntab;               /* the per-value tables' length (0: none yet) */
     int ws;                    /* local arrays live in the caller's workspace */
     Names locals;
     const char **suffix_key;   /* next_suffix's table */

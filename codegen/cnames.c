@@ -36,47 +36,74 @@ void cg_puts(Str *s, const char *t)
     cg_put(s, t, strlen(t));
 }
 
+/* Formats straight into the string's free room, and only when that is
+ * too small a second time after making room (formatting is much of the
+ * C generator's work). */
 void cg_putf(Str *s, const char *fmt, ...)
 {
     va_list ap;
+    size_t room = s->cap ? s->cap - s->n : 0;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(room ? s->p + s->n : NULL, room, fmt, ap);
     va_end(ap);
-    reserve(s, (size_t)n);
-    va_start(ap, fmt);
-    vsnprintf(s->p + s->n, (size_t)n + 1, fmt, ap);
-    va_end(ap);
+    if ((size_t)n >= room) {
+        reserve(s, (size_t)n);
+        va_start(ap, fmt);
+        vsnprintf(s->p + s->n, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
     s->n += (size_t)n;
 }
 
-int cg_names_has(const Names *ns, const char *s)
+/* Whether s, of hash hs (dx_hash), is in ns. */
+static int has_h(const Names *ns, const char *s, unsigned hs)
 {
     if (!ns->cap)
         return 0;
-    for (unsigned h = dx_hash(s) & (unsigned)(ns->cap - 1); ns->slot[h];
+    for (unsigned h = hs & (unsigned)(ns->cap - 1); ns->slot[h];
          h = (h + 1) & (unsigned)(ns->cap - 1))
-        if (!strcmp(ns->slot[h], s))
+        if (ns->hash[h] == hs && !strcmp(ns->slot[h], s))
             return 1;
     return 0;
 }
 
-void cg_names_add(Names *ns, const char *s)
+static void put_h(Names *ns, const char *s, unsigned hs)
 {
-    if (2 * (ns->n + 1) > ns->cap) {
-        const char **old = ns->slot;
-        int oc = ns->cap;
-        ns->cap = oc ? 2 * oc : 64;
-        ns->slot = arena_alloc(ns->a, sizeof(char *) * (size_t)ns->cap);
-        ns->n = 0;
-        for (int i = 0; i < oc; i++)
-            if (old[i])
-                cg_names_add(ns, old[i]);
-    }
-    unsigned h = dx_hash(s) & (unsigned)(ns->cap - 1);
+    unsigned h = hs & (unsigned)(ns->cap - 1);
     while (ns->slot[h])
         h = (h + 1) & (unsigned)(ns->cap - 1);
     ns->slot[h] = s;
+    ns->hash[h] = hs;
     ns->n++;
+}
+
+static void add_h(Names *ns, const char *s, unsigned hs)
+{
+    if (2 * (ns->n + 1) > ns->cap) {
+        const char **old = ns->slot;
+        unsigned *oh = ns->hash;
+        int oc = ns->cap;
+        ns->cap = oc ? 2 * oc : 64;
+        ns->slot = arena_alloc(ns->a, sizeof(char *) * (size_t)ns->cap);
+        ns->hash = arena_alloc(ns->a, sizeof(unsigned) * (size_t)ns->cap);
+        ns->n = 0;
+        for (int i = 0; i < oc; i++)
+            if (old[i])
+                put_h(ns, old[i], oh[i]);
+        arena_drop(ns->a, (void *)old, sizeof(char *) * (size_t)oc);
+        arena_drop(ns->a, oh, sizeof(unsigned) * (size_t)oc);
+    }
+    put_h(ns, s, hs);
+}
+
+int cg_names_has(const Names *ns, const char *s)
+{
+    return has_h(ns, s, dx_hash(s));
+}
+
+void cg_names_add(Names *ns, const char *s)
+{
+    add_h(ns, s, dx_hash(s));
 }
 
 const char *cg_real_t(const Cg *c)
@@ -113,16 +140,20 @@ static int *next_suffix(Cg *c, const char *base)
 const char *cg_unique(Cg *c, Names *ns, const char *base)
 {
     const char *b = base;
-    if (sema_c_reserved(b) || cg_names_has(&c->globals, b) || sema_is_builtin(b))
+    unsigned h = dx_hash(b);
+    if (sema_c_reserved(b) || has_h(&c->globals, b, h) || sema_is_builtin(b)) {
         b = arena_printf(c->p->arena, "%s_", b);
-    const char *n = b;
-    if (cg_names_has(ns, n) || (ns != &c->globals && cg_names_has(&c->globals, n))) {
-        int *k = next_suffix(c, b);
-        do
-            n = arena_printf(c->p->arena, "%s_%d", b, (*k)++);
-        while (cg_names_has(ns, n) || (ns != &c->globals && cg_names_has(&c->globals, n)));
+        h = dx_hash(b);
     }
-    cg_names_add(ns, n);
+    const char *n = b;
+    if (has_h(ns, n, h) || (ns != &c->globals && has_h(&c->globals, n, h))) {
+        int *k = next_suffix(c, b);
+        do {
+            n = arena_printf(c->p->arena, "%s_%d", b, (*k)++);
+            h = dx_hash(n);
+        } while (has_h(ns, n, h) || (ns != &c->globals && has_h(&c->globals, n, h)));
+    }
+    add_h(ns, n, h);
     return n;
 }
 

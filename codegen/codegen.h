@@ -20,6 +20,11 @@ typedef struct CgOpts {
     long long stack_budget; /* bytes; CG_STACK_BUDGET unless told */
     int workspace;          /* --workspace: add the f_ws variants */
     int explain;            /* --explain: chain-rule comments (only comments change) */
+    /* Called by cg_c once it has written a function, which it reads no
+     * more (the pipeline frees its instructions when nothing else will
+     * read them); NULL: none. */
+    void (*written)(const struct Fn *f, void *arg);
+    void *written_arg;
 } CgOpts;
 
 /* Errors that stop cg_c before it writes anything: an entry point whose

@@ -1,6 +1,20 @@
 /*
- * arena.c - bump allocator, one per compilation.  Blocks are chained and
- * freed together by arena_free().
+ * arena.c - bump allocator, one per compilation.  Small allocations share
+ * 64 KB blocks, freed together by arena_free().  A large one (over BIG
+ * bytes: a function's instruction array, a table sized by it) gets a block
+ * of its own, so that memory need not grow with every pass that ran:
+ *
+ *   - arena_grow moves a large array into a new block and *retires* the
+ *     old one, which stays readable until arena_collect frees it (the
+ *     pipeline calls that between passes, when no pointer into an old
+ *     copy can remain);
+ *   - arena_drop frees at once a large table its pass is done with;
+ *   - arena_shrink gives back the unused end of a large array (the
+ *     pipeline trims each function's instruction array between passes).
+ *
+ * Without these, every doubling of an instruction array and every
+ * per-pass table lived until dxc ended, and memory grew with the number
+ * of passes times the program's size.
  */
 #include "dx.h"
 
@@ -9,51 +23,103 @@
 #include <string.h>
 
 typedef struct Block {
-    struct Block *next;
+    struct Block *next, *prev; /* prev: large blocks only */
     size_t used, size;
+    unsigned magic;            /* BIG_MAGIC on a large block */
     _Alignas(16) unsigned char data[];
 } Block;
 
 struct Arena {
-    Block *head;
+    Block *head;    /* small allocations: the current block first */
+    Block *big;     /* large allocations in use */
+    Block *retired; /* large blocks arena_grow replaced */
 };
 
-enum { BLOCK_SIZE = 1 << 16 };
+enum { BLOCK_SIZE = 1 << 16, BIG = BLOCK_SIZE / 4 };
+#define BIG_MAGIC 0x0d1a7b16u
+
+static void oom(void)
+{
+    fputs("dxc: error: out of memory\n", stderr);
+    exit(1);
+}
 
 Arena *arena_new(void)
 {
     Arena *a = calloc(1, sizeof *a);
-    if (!a) {
-        fputs("dxc: error: out of memory\n", stderr);
-        exit(1);
-    }
+    if (!a)
+        oom();
     return a;
+}
+
+static void free_list(Block *b)
+{
+    for (Block *next; b; b = next) {
+        next = b->next;
+        free(b);
+    }
 }
 
 void arena_free(Arena *a)
 {
     if (!a)
         return;
-    for (Block *b = a->head, *next; b; b = next) {
-        next = b->next;
-        free(b);
-    }
+    free_list(a->head);
+    free_list(a->big);
+    free_list(a->retired);
     free(a);
+}
+
+/* A large block of n bytes (a multiple of 16), zeroed when asked: calloc
+ * gets fresh pages from the system already zero, without touching them. */
+static void *alloc_big(Arena *a, size_t n, int zero)
+{
+    Block *b = zero ? calloc(1, sizeof *b + n) : malloc(sizeof *b + n);
+    if (!b)
+        oom();
+    b->size = b->used = n;
+    b->magic = BIG_MAGIC;
+    b->prev = NULL;
+    b->next = a->big;
+    if (a->big)
+        a->big->prev = b;
+    a->big = b;
+    return b->data;
+}
+
+/* The large block holding p, an allocation of n (rounded) bytes; NULL if
+ * p is a small allocation. */
+static Block *big_of(void *p, size_t n)
+{
+    if (!p || n <= BIG)
+        return NULL;
+    Block *b = (Block *)((unsigned char *)p - offsetof(Block, data));
+    return b->magic == BIG_MAGIC ? b : NULL;
+}
+
+static void unlink_big(Arena *a, Block *b)
+{
+    if (b->prev)
+        b->prev->next = b->next;
+    else
+        a->big = b->next;
+    if (b->next)
+        b->next->prev = b->prev;
 }
 
 /* n bytes, n a multiple of 16, not cleared. */
 static void *alloc_raw(Arena *a, size_t n)
 {
+    if (n > BIG)
+        return alloc_big(a, n, 0);
     Block *b = a->head;
     if (!b || b->size - b->used < n) {
-        size_t size = n > BLOCK_SIZE ? n : BLOCK_SIZE;
-        b = malloc(sizeof *b + size);
-        if (!b) {
-            fputs("dxc: error: out of memory\n", stderr);
-            exit(1);
-        }
-        b->size = size;
+        b = malloc(sizeof *b + BLOCK_SIZE);
+        if (!b)
+            oom();
+        b->size = BLOCK_SIZE;
         b->used = 0;
+        b->magic = 0;
         b->next = a->head;
         a->head = b;
     }
@@ -65,23 +131,72 @@ static void *alloc_raw(Arena *a, size_t n)
 void *arena_alloc(Arena *a, size_t n)
 {
     n = (n + 15) & ~(size_t)15;
+    if (n > BIG)
+        return alloc_big(a, n, 1);
     void *p = alloc_raw(a, n);
     memset(p, 0, n);
     return p;
 }
 
 /* The copied part is not cleared first: growing vectors (vec_push) is
- * much of the compiler's allocation. */
+ * much of the compiler's allocation.  A large p is retired, not freed:
+ * a caller may still read the old copy until the next arena_collect. */
 void *arena_grow(Arena *a, void *p, size_t old, size_t n)
 {
     if (!p || !old)
         return arena_alloc(a, n);
     size_t keep = old < n ? old : n;
     n = (n + 15) & ~(size_t)15;
-    char *q = alloc_raw(a, n);
-    memcpy(q, p, keep);
-    memset(q + keep, 0, n - keep);
+    char *q;
+    if (n > BIG) {
+        q = alloc_big(a, n, 1);
+        memcpy(q, p, keep);
+    } else {
+        q = alloc_raw(a, n);
+        memcpy(q, p, keep);
+        memset(q + keep, 0, n - keep);
+    }
+    Block *b = big_of(p, (old + 15) & ~(size_t)15);
+    if (b) {
+        unlink_big(a, b);
+        b->next = a->retired;
+        a->retired = b;
+    }
     return q;
+}
+
+void arena_drop(Arena *a, void *p, size_t n)
+{
+    Block *b = big_of(p, (n + 15) & ~(size_t)15);
+    if (b) {
+        unlink_big(a, b);
+        free(b);
+    }
+}
+
+void *arena_shrink(Arena *a, void *p, size_t old, size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    Block *b = big_of(p, (old + 15) & ~(size_t)15);
+    if (!b || n <= BIG || n >= b->size)
+        return p;
+    unlink_big(a, b);
+    Block *q = realloc(b, sizeof *b + n);
+    if (q)
+        b = q; /* else the larger block stays */
+    b->size = b->used = q ? n : b->size;
+    b->prev = NULL;
+    b->next = a->big;
+    if (a->big)
+        a->big->prev = b;
+    a->big = b;
+    return b->data;
+}
+
+void arena_collect(Arena *a)
+{
+    free_list(a->retired);
+    a->retired = NULL;
 }
 
 char *arena_strndup(Arena *a, const char *s, size_t n)
@@ -97,12 +212,17 @@ char *arena_strdup(Arena *a, const char *s)
     return arena_strndup(a, s, strlen(s));
 }
 
+/* Short results (names, mostly) are formatted once, into a buffer on
+ * the stack, and copied; longer ones a second time, in place. */
 char *arena_printf(Arena *a, const char *fmt, ...)
 {
+    char buf[128];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
+    if ((size_t)n < sizeof buf)
+        return arena_strndup(a, buf, (size_t)n);
     char *p = arena_alloc(a, (size_t)n + 1);
     va_start(ap, fmt);
     vsnprintf(p, (size_t)n + 1, fmt, ap);

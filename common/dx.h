@@ -4,8 +4,11 @@
  *
  * Allocation policy: one arena per compilation (arena_new/arena_free).
  * Everything the front end, the IR and the code generator build lives in
- * it and dies with it in one call; nothing is freed piecemeal.  Growable
- * arrays (vec_*) live in the arena too and simply abandon their old block.
+ * it and dies with it in one call.  Growable arrays (vec_*) live in the
+ * arena too and abandon their old block; a large one's old block is freed
+ * by the next arena_collect (between passes), and a pass may hand back a
+ * large table it is done with (arena_drop), so memory stays proportional
+ * to the program, not to the number of passes run over it.
  *
  * Two failure channels: user errors go through diag_error() and print
  * "FILE:LINE:COL: error: MESSAGE", the source line and a caret (maybe
@@ -27,6 +30,16 @@ Arena *arena_new(void);
 void arena_free(Arena *a);
 void *arena_alloc(Arena *a, size_t n);            /* zeroed, 16-aligned */
 void *arena_grow(Arena *a, void *p, size_t old, size_t n);
+/* Frees p (n bytes, as allocated) now if it is large; else nothing.  No
+ * pointer into it may be used again. */
+void arena_drop(Arena *a, void *p, size_t n);
+/* p (old bytes, as allocated) cut to n bytes, maybe moved (a large one
+ * gives its end back; a small one stays as it is).  No pointer into the
+ * old p may be used again. */
+void *arena_shrink(Arena *a, void *p, size_t old, size_t n);
+/* Frees the old copies of large arrays arena_grow moved; no pointer into
+ * an old copy may be used again. */
+void arena_collect(Arena *a);
 char *arena_strdup(Arena *a, const char *s);
 char *arena_strndup(Arena *a, const char *s, size_t n);
 char *arena_printf(Arena *a, const char *fmt, ...)

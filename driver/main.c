@@ -35,6 +35,7 @@ typedef struct {
     int nat;
     int emit_set;       /* --emit was given */
     long long stack_budget;
+    long max_ops;       /* --max-ops */
     int status;
 } Options;
 
@@ -76,6 +77,10 @@ static const char usage[] =
     "  --stack-budget=BYTES\n"
     "                   local arrays one function may keep on its stack\n"
     "                   (default 1M; K, M and G suffixes are powers of 1024)\n"
+    "  --max-ops=N      the most operations a function may have once every\n"
+    "                   call is inlined (default 2000000, about 230 000\n"
+    "                   straight-line statements); a larger one is an error\n"
+    "                   rather than a compilation that exhausts memory\n"
     "  --tape=fast      loops and sums in gradients record, besides carried\n"
     "                   values, the reductions and matrix products of each\n"
     "                   step the backward pass needs, and a loop's\n"
@@ -165,6 +170,20 @@ static long long parse_size(const char *s)
     return v << shift;
 }
 
+/* A decimal count from 1 to max; -1 if malformed or out of range. */
+static long parse_count(const char *s, long max)
+{
+    long v = 0;
+    if (*s < '0' || *s > '9')
+        return -1;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        v = v * 10 + (*s - '0');
+        if (v > max)
+            return -1;
+    }
+    return *s || v < 1 ? -1 : v;
+}
+
 static int parse_args(int argc, char **argv, Options *o)
 {
     o->stack_budget = CG_STACK_BUDGET;
@@ -225,6 +244,13 @@ static int parse_args(int argc, char **argv, Options *o)
                 diag_plain("bad stack budget '%s': expected a number of bytes, maybe "
                            "followed by K, M or G",
                            a + 15);
+                return 1;
+            }
+        } else if (!strncmp(a, "--max-ops=", 10)) {
+            o->max_ops = parse_count(a + 10, IR_MAX_OPS_CEILING);
+            if (o->max_ops < 1) {
+                diag_plain("bad --max-ops '%s': expected a number of operations from 1 to %d",
+                           a + 10, IR_MAX_OPS_CEILING);
                 return 1;
             }
         } else if (a[0] == '-' && a[1]) {
@@ -319,7 +345,7 @@ static int compile(Options *o)
     int status = 1;
     if (!out_open(&out, o->output) && !(o->header && out_open(&hdr, o->header)) &&
         !(o->stats && out_open(&stats, NULL))) {
-        Job j = {&src, o->input, o->only, o->small_tape, o->stop, o->emit, &co,
+        Job j = {&src, o->input, o->only, o->small_tape, o->max_ops, o->stop, o->emit, &co,
                  out_stream(&out), out_stream(&hdr), out_stream(&stats),
                  (const char *const *)o->at, o->nat};
         if (ir_pipeline(a, &d, &j) == 0 && out_commit_all(outs, o->header ? 2 : 1) == 0) {

@@ -71,54 +71,58 @@ const char *sema_builtin_noun(const char *name)
     return !strcmp(name, "pi") || !strcmp(name, "inf") ? "constant" : "function";
 }
 
-static int cmp_str(const void *a, const void *b)
+/* The code generator asks about every variable it names, so each list
+ * of names goes into a hash table (open addressing, a power of two of
+ * slots above twice its length) on first use (the compiler is
+ * single-threaded), then is searched in constant time. */
+static unsigned slot_of(const char *const *slot, unsigned cap, const char *name)
 {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
+    unsigned h = dx_hash(name) & (cap - 1);
+    while (slot[h] && strcmp(slot[h], name))
+        h = (h + 1) & (cap - 1);
+    return h;
 }
 
-/* Whether name is one of the n names of list.  The code generator asks
- * this for every variable it names, so the list is copied into sorted
- * (n entries) and sorted on first use (*ready), then searched. */
-static int in_list(const char *name, const char *const *list, const char **sorted, int *ready,
-                   size_t n)
+/* Whether name is one of the n names of list (slot: its table, cap
+ * slots). */
+static int in_list(const char *name, const char *const *list, const char **slot, unsigned cap,
+                   int *ready, size_t n)
 {
     if (!*ready) {
-        memcpy(sorted, list, n * sizeof *sorted);
-        qsort(sorted, n, sizeof *sorted, cmp_str);
+        for (size_t i = 0; i < n; i++)
+            slot[slot_of(slot, cap, list[i])] = list[i];
         *ready = 1;
     }
-    return bsearch(&name, sorted, n, sizeof *sorted, cmp_str) != NULL;
+    return slot[slot_of(slot, cap, name)] != NULL;
 }
 
 int sema_is_builtin(const char *name)
 {
-    enum { N = sizeof builtins / sizeof builtins[0] };
-    static const char *sorted[N];
+    enum { N = sizeof builtins / sizeof builtins[0], CAP = 128 };
+    _Static_assert(CAP > 2 * N, "the table of built-ins is too small");
+    static const char *slot[CAP];
     static int ready;
-    return in_list(name, builtins, sorted, &ready, N);
+    return in_list(name, builtins, slot, CAP, &ready, N);
 }
 
-static int cmp_cname(const void *a, const void *b)
-{
-    return strcmp(((const CName *)a)->name, ((const CName *)b)->name);
-}
-
-/* The kind of name in ir/cnames.def, CN_NONE if it is not there.  The
- * table is sorted once, on first use (the compiler is single-threaded),
- * then searched. */
+/* The kind of name in ir/cnames.def, CN_NONE if it is not there. */
 static int c_name_kind(const char *name)
 {
-    enum { N = sizeof c_names / sizeof c_names[0] };
-    static CName sorted[N];
+    enum { N = sizeof c_names / sizeof c_names[0], CAP = 8192 };
+    _Static_assert(CAP > 2 * N, "the table of C names is too small");
+    static const char *slot[CAP];
+    static int kind[CAP];
     static int ready;
     if (!ready) {
-        memcpy(sorted, c_names, sizeof sorted);
-        qsort(sorted, N, sizeof sorted[0], cmp_cname);
+        for (size_t i = 0; i < N; i++) {
+            unsigned h = slot_of(slot, CAP, c_names[i].name);
+            slot[h] = c_names[i].name;
+            kind[h] = c_names[i].kind;
+        }
         ready = 1;
     }
-    CName key = {CN_NONE, name};
-    const CName *c = bsearch(&key, sorted, N, sizeof sorted[0], cmp_cname);
-    return c ? c->kind : CN_NONE;
+    unsigned h = slot_of(slot, CAP, name);
+    return slot[h] ? kind[h] : CN_NONE;
 }
 
 /* If name is a listed name of a kind `want` accepts (want(kind) != 0)
@@ -157,10 +161,11 @@ static int impl_reserved(const char *name)
 
 static int is_keyword(const char *name)
 {
-    enum { N = sizeof c_keywords / sizeof c_keywords[0] };
-    static const char *sorted[N];
+    enum { N = sizeof c_keywords / sizeof c_keywords[0], CAP = 256 };
+    _Static_assert(CAP > 2 * N, "the table of keywords is too small");
+    static const char *slot[CAP];
     static int ready;
-    return in_list(name, c_keywords, sorted, &ready, N);
+    return in_list(name, c_keywords, slot, CAP, &ready, N);
 }
 
 /* Why a function may not be named name in C (spec section 6). */

@@ -81,6 +81,14 @@ Fn *ir_fn_new(Arena *a, const char *name, FnKind kind)
     return f;
 }
 
+void ir_reserve(Fn *f, int n)
+{
+    if (f->v.cap >= n)
+        return;
+    f->v.p = arena_grow(f->arena, f->v.p, sizeof(Inst) * (size_t)f->v.cap, sizeof(Inst) * (size_t)n);
+    f->v.cap = n;
+}
+
 Region *ir_region_new(Fn *f, Ref owner, int side)
 {
     Region *r = arena_alloc(f->arena, sizeof *r);
@@ -527,4 +535,5 @@ void ir_verify(Fn *f)
     verify_region(f, f->body, seen);
     for (int i = 0; i < f->out.n; i++)
         ASSERT(seen[f->out.p[i].ref]);
+    arena_drop(f->arena, seen, (size_t)f->v.n + 1);
 }

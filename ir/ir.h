@@ -211,7 +211,6 @@ typedef struct {
     uint16_t op;
     uint8_t role;     /* Role */
     uint8_t flags;    /* IF_* */
-    uint8_t red;      /* RED: its RedKind */
     Type ty;
     Ref arg[3];
     int32_t n;        /* PARAM: input index; RESULT: which result; IVAR:
@@ -232,15 +231,17 @@ typedef struct {
      * reads it; nothing else does, so it never changes the code. */
     uint16_t rule_op;
     int8_t rule_arg;
+    uint8_t red;      /* RED: its RedKind (here, and line after nix, so
+                         that Inst has no holes: 128 bytes) */
     Ref rule_src;
     Region *reg[2];   /* IF: then, else; GEN/RED/LOOP/FOR: reg[0] the body */
     int nix;          /* IDX/ACC: indices; LOOP: dimensions; LIT: elements;
                          FOR: carried values */
+    int line;         /* source line it comes from (0: none) */
     Aff *ix;          /* IDX/ACC: nix indices; RED, FOR: lo, hi; LOOP: nix
                          los then nix his; IREAL: ix[0] */
     Ref *list;        /* LIT: the nix elements; FOR: the initial values */
     Region *parent;   /* the region that holds it */
-    int line;         /* source line it comes from (0: none) */
     const char *name; /* source name ("p", "p_bar"), or NULL */
 } Inst;
 
@@ -314,6 +315,12 @@ typedef struct {
 /* ---- ir.c: building, querying, verifying ---- */
 Fn *ir_fn_new(Arena *a, const char *name, FnKind kind);
 Region *ir_region_new(Fn *f, Ref owner, int side);
+/* Room for n instructions in f without moving them: a pass that knows
+ * about how large the function it builds will be reserves that, so its
+ * array is not copied at every doubling (a large reservation costs address
+ * space, not memory, until it is used; the pipeline gives back what is
+ * left unused when the pass ends). */
+void ir_reserve(Fn *f, int n);
 /* Builders.  An IrAt says where an instruction goes (appended to region r
  * of f) and what it is (line, role, flags, rule: see Inst); each builder
  * sets every fact at emission and returns the new instruction.  IrAt is a
@@ -502,6 +509,14 @@ int sema_c_reserved(const char *name);
 /* Lowers every function (calls are inlined).  Errors go to d. */
 int ir_lower(Arena *a, Diag *d, const Source *src, const AstFile *file, Sema *s,
              Program *out);
+/* The most operations (sema_inline_size) a function may have once its
+ * calls are inlined, unless dxc --max-ops says otherwise: it admits a
+ * straight-line function of 200 000 statements (bench/bigprog.py, 1.7e6)
+ * and keeps exponential inlining from exhausting memory. */
+enum { IR_MAX_OPS = 2000000, IR_MAX_OPS_CEILING = 100000000 };
+/* ir_lower with that limit set to max_ops (1 .. IR_MAX_OPS_CEILING). */
+int ir_lower_max(Arena *a, Diag *d, const Source *src, const AstFile *file, Sema *s,
+                 long max_ops, Program *out);
 
 /* ---- linearize.c, ad.c, tape.c: differentiation, from the rules of
  * rules.c (adjoint.h holds what they share) ---- */
@@ -572,6 +587,7 @@ typedef struct {
     const char *path;    /* the input as named on the command line */
     const char *only;    /* --only: comma-separated function names, or NULL */
     int small_tape;      /* --tape=small */
+    long max_ops;        /* --max-ops (0: IR_MAX_OPS) */
     int stop;            /* --emit=ir=PASS: PASS's index in ir_passes; -1 */
     EmitKind emit;       /* what out receives (unless stop >= 0: the IR) */
     const struct CgOpts *cg;

@@ -671,6 +671,7 @@ Fn *ad_derived(const Fn *f, const char *name, FnKind kind)
     g->src = f->src;
     g->line = f->line;
     g->col = f->col;
+    ir_reserve(g, 4 * f->v.n);
     return g;
 }
 

@@ -720,11 +720,11 @@ static Fn *lower_fn(Lower *L, const Ast *fn, const Source *src)
     int declared = fn->ret && (!fn->ret->dims.n || lw_declared_type(L, &fn->ret->dims,
                                                                  fn->ret->loc, &want));
     double size = sema_inline_size(L->s, fn);
-    if (size > MAX_NODES) {
+    if (size > L->max_ops) {
         if (diag_error(L->d, fn->name_loc,
                        "function '%s' is too large once its calls are inlined "
-                       "(%.3g operations; the limit is %d)",
-                       diag_name(L->a, fn->name), size, MAX_NODES))
+                       "(%.3g operations; the limit is %ld, which --max-ops raises)",
+                       diag_name(L->a, fn->name), size, L->max_ops))
             L->stop = 1;
         Output o = {"out", ty_scalar(), OUT_RETURN, 0, lw_const(L, fn->loc, 0)};
         vec_push(L->a, &f->out, o);
@@ -742,10 +742,17 @@ static Fn *lower_fn(Lower *L, const Ast *fn, const Source *src)
 
 int ir_lower(Arena *a, Diag *d, const Source *src, const AstFile *file, Sema *s, Program *out)
 {
+    return ir_lower_max(a, d, src, file, s, IR_MAX_OPS, out);
+}
+
+int ir_lower_max(Arena *a, Diag *d, const Source *src, const AstFile *file, Sema *s,
+                 long max_ops, Program *out)
+{
     Lower L = {0};
     L.a = a;
     L.d = d;
     L.s = s;
+    L.max_ops = max_ops;
     memset(out, 0, sizeof *out);
     out->src = src;
     out->arena = a;
@@ -758,6 +765,7 @@ int ir_lower(Arena *a, Diag *d, const Source *src, const AstFile *file, Sema *s,
         u.primal = lower_fn(&L, it, src);
         u.ret = u.primal->out.p[0].ty;
         vec_push(a, &out->units, u);
+        arena_collect(a); /* the old copies of the arrays it grew */
     }
     return d->nerrors > before ? -1 : 0;
 }

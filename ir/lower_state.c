@@ -142,11 +142,12 @@ Ref lw_put(Lower *L, Loc loc, Op op, Type ty, Ref a, Ref b)
 {
     Ref r = ir_emit(L->f, L->r, op, ty, a, b, NOREF);
     L->f->v.p[r].line = loc.line;
-    /* MAX_NODES bounds the syntax trees; array built-ins lower to a few
+    /* max_ops bounds the syntax trees; array built-ins lower to a few
      * operations per dimension, so a tree under it can still get here */
-    if (L->f->v.n > MAX_INSTS && !L->stop) {
+    if (L->f->v.n > INSTS_PER_OP * L->max_ops && !L->stop) {
         diag_error(L->d, loc, "function '%s' is too large once its calls are inlined "
-                   "(more than %d operations)", diag_name(L->a, L->fn_name), MAX_INSTS);
+                   "(more than %ld operations; --max-ops raises the limit)",
+                   diag_name(L->a, L->fn_name), INSTS_PER_OP * L->max_ops);
         L->stop = 1;
     }
     return r;

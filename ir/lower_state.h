@@ -12,10 +12,11 @@
 enum { UNDEF, DEF, PARTIAL };
 enum {
     /* Inlining can multiply code exponentially (f1 calls f0 twice, f2
-     * calls f1 twice, ...): a function that would exceed this many
-     * syntax-tree nodes once its calls are inlined is rejected. */
-    MAX_NODES = 1000000,
-    MAX_INSTS = 8000000,
+     * calls f1 twice, ...): a function that would exceed Lower.max_ops
+     * syntax-tree nodes once its calls are inlined is rejected (dxc
+     * --max-ops, by default IR_MAX_OPS), and so is one whose lowering
+     * passes INSTS_PER_OP times that many instructions. */
+    INSTS_PER_OP = 8,
     /* index variables in scope at once (nested comprehensions and
      * reductions, each generator one) */
     MAX_DEPTH = 64,
@@ -83,6 +84,7 @@ typedef struct {
     int stop;
     unsigned stamp;
     const char *fn_name;
+    long max_ops;       /* the limit on a function's size (see INSTS_PER_OP) */
     IndexVec ix;        /* index variables in scope, innermost last */
     LevelVec dom;       /* the iteration domain: one level per index variable */
     IndexVec gone;      /* index variables whose scope has ended, for messages */

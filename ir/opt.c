@@ -56,12 +56,19 @@ static void rewrite(Fn *f, Ref *repl)
         f->out.p[i].ref = resolve(repl, f->out.p[i].ref);
 }
 
+/* A replacement table for f as it is now (no instruction is added while
+ * it is in use); drop_repl hands it back. */
 static Ref *new_repl(Fn *f)
 {
     Ref *repl = arena_alloc(f->arena, sizeof(Ref) * (size_t)(f->v.n + 1));
     for (int i = 0; i < f->v.n; i++)
         repl[i] = NOREF;
     return repl;
+}
+
+static void drop_repl(Fn *f, Ref *repl)
+{
+    arena_drop(f->arena, repl, sizeof(Ref) * (size_t)(f->v.n + 1));
 }
 
 /* ---------------- constant folding ---------------- */
@@ -193,7 +200,8 @@ static Ref fold_one(Fn *f, Ref id, Ref *repl)
     return id;
 }
 
-static int fold_region(Fn *f, Region *r, Ref *repl)
+/* Returns 1 if it changed anything; *nrepl counts the replacements. */
+static int fold_region(Fn *f, Region *r, Ref *repl, int *nrepl)
 {
     int changed = 0;
     for (int i = 0; i < r->ids.n; i++) {
@@ -201,20 +209,21 @@ static int fold_region(Fn *f, Region *r, Ref *repl)
         Inst *in = &f->v.p[id];
         if (in->op == OP_IF) {
             in->arg[0] = resolve(repl, in->arg[0]);
-            changed |= fold_region(f, in->reg[0], repl);
-            changed |= fold_region(f, in->reg[1], repl);
+            changed |= fold_region(f, in->reg[0], repl, nrepl);
+            changed |= fold_region(f, in->reg[1], repl, nrepl);
             continue;
         }
         if (has_body(in)) {
             for (int k = 0; in->op == OP_FOR && k < in->nix; k++)
                 in->list[k] = resolve(repl, in->list[k]);
-            changed |= fold_region(f, in->reg[0], repl);
+            changed |= fold_region(f, in->reg[0], repl, nrepl);
             continue;
         }
         Op before = (Op)in->op;
         Ref to = fold_one(f, id, repl);
         if (to != id) {
             repl[id] = to;
+            ++*nrepl;
             if (!f->v.p[to].name && in->name && f->v.p[to].op != OP_CONST &&
                 ir_is_rev(&f->v.p[to]) == ir_is_rev(in))
                 f->v.p[to].name = in->name;
@@ -228,11 +237,22 @@ static int fold_region(Fn *f, Region *r, Ref *repl)
     return changed;
 }
 
-void opt_fold(Fn *f)
+/* Folds f; returns 1 if anything changed.  The rewrite of every use is
+ * skipped when nothing was replaced. */
+static int fold(Fn *f)
 {
     Ref *repl = new_repl(f);
-    fold_region(f, f->body, repl);
-    rewrite(f, repl);
+    int nrepl = 0;
+    int changed = fold_region(f, f->body, repl, &nrepl);
+    if (nrepl)
+        rewrite(f, repl);
+    drop_repl(f, repl);
+    return changed;
+}
+
+void opt_fold(Fn *f)
+{
+    fold(f);
 }
 
 /* ---------------- common subexpressions ---------------- */
@@ -244,6 +264,7 @@ typedef struct {
     Fn *f;
     Ref *slot;
     int cap;
+    int nrepl;    /* replacements made */
     VEC(int) undo;
 } Cse;
 
@@ -320,6 +341,7 @@ static void cse_region(Cse *C, Region *r, Ref *repl)
             }
             if (same_inst(&f->v.p[s], in)) {
                 repl[id] = s;
+                C->nrepl++;
                 if (!f->v.p[s].name && in->name && f->v.p[s].op != OP_CONST &&
                     ir_is_rev(&f->v.p[s]) == ir_is_rev(in))
                     f->v.p[s].name = in->name;
@@ -348,14 +370,23 @@ void opt_cse(Fn *f)
         C.slot[i] = NOREF;
     Ref *repl = new_repl(f);
     cse_region(&C, f->body, repl);
-    rewrite(f, repl);
+    if (C.nrepl)
+        rewrite(f, repl);
+    drop_repl(f, repl);
+    arena_drop(f->arena, C.slot, sizeof(Ref) * (size_t)C.cap);
 }
 
 /* ---------------- dead code ---------------- */
 
+/* Marking sweeps the instruction array from its end: a value is visited
+ * (its operands marked) when the sweep reaches it, or at once if it lies
+ * above the sweep (a value marked above `below` goes on the work list).
+ * The live set is the same in any order; the sweep's is the one that
+ * reads memory in sequence. */
 typedef struct {
     Fn *f;
     unsigned char *live;
+    Ref below;       /* values under it are left to the sweep */
     VEC(Ref) work;
 } Dce;
 
@@ -364,7 +395,8 @@ static void mark(Dce *D, Ref r)
     if (r == NOREF || D->live[r])
         return;
     D->live[r] = 1;
-    vec_push(D->f->arena, &D->work, r);
+    if (r >= D->below)
+        vec_push(D->f->arena, &D->work, r);
 }
 
 static void prune_region(Dce *D, Region *r);
@@ -475,12 +507,20 @@ void opt_dce(Fn *f)
     Dce D = {0};
     D.f = f;
     D.live = arena_alloc(f->arena, (size_t)f->v.n + 1);
+    D.below = f->v.n;
     for (int i = 0; i < f->out.n; i++)
         mark(&D, f->out.p[i].ref);
-    for (int i = 0; i < f->v.n; i++)
-        if (f->v.p[i].op == OP_PARAM)
-            mark(&D, i);
-    for (;;) {
+    for (int sweep = f->v.n - 1;; sweep--) {
+        if (sweep >= 0) {
+            D.below = sweep;
+            if (f->v.p[sweep].op == OP_PARAM)
+                D.live[sweep] = 1;
+            if (!D.live[sweep])
+                continue;
+            vec_push(f->arena, &D.work, sweep);
+        } else if (sweep == -1) {
+            D.below = 0; /* from here every value marked is visited at once */
+        }
         while (D.work.n) {
             Ref id = D.work.p[--D.work.n];
             Inst *in = &f->v.p[id];
@@ -506,6 +546,8 @@ void opt_dce(Fn *f)
             if (in->parent && in->parent->owner != NOREF)
                 mark(&D, in->parent->owner);
         }
+        if (sweep >= 0)
+            continue;
         /* an ACC (in the function's regions) is live when its buffer is read */
         int more = 0;
         for (int k = 0; k < accs.n; k++) {
@@ -519,6 +561,7 @@ void opt_dce(Fn *f)
             break;
     }
     prune_region(&D, f->body);
+    arena_drop(f->arena, D.live, (size_t)f->v.n + 1);
 }
 
 static int count_region(Fn *f, Region *r)
@@ -534,12 +577,19 @@ static int count_region(Fn *f, Region *r)
     return n;
 }
 
+/* Rounds of fold, CSE and dead-code removal until one removes nothing.
+ * A round after the first whose folding changes nothing would change
+ * nothing at all, and is not run: CSE resolves each operand before it
+ * looks an instruction up, so it leaves no common subexpression behind
+ * for a second CSE to find, and the dead-code removal after it left none
+ * either. */
 void opt_all(Fn *f)
 {
     int before = -1;
     opt_fuse(f);
     for (int round = 0; round < 8; round++) {
-        opt_fold(f);
+        if (!fold(f) && round > 0)
+            break;
         opt_cse(f);
         opt_dce(f);
         int now = count_region(f, f->body);
@@ -570,7 +620,8 @@ typedef struct {
     Fn *f;
     Ref gen;         /* the GEN being substituted */
     const Aff *ix;   /* its IVAR d -> ix[d] */
-    Ref *map;        /* old value -> copy */
+    Ref *map;        /* old value -> copy (NOREF: none) */
+    RefList *set;    /* the entries of map set, to clear after the copy */
 } Subst;
 
 static void aff_add_term(Arena *a, Aff *x, Ref iv, int32_t k, int cap)
@@ -668,6 +719,7 @@ static void clone_region(Subst *S, const Region *src, Region *dst)
         Ref n = ir_copy_inst(f, dst, &in, NULL);
         for (int d = 0; ir_is_loop(&in) && d < ir_nivars(f, id); d++) {
             S->map[ir_ivar(f, id, d)] = ir_ivar(f, n, d);
+            vec_push(f->arena, S->set, ir_ivar(f, id, d));
             f->v.p[ir_ivar(f, n, d)].name = f->v.p[ir_ivar(f, id, d)].name;
         }
         /* operands and indices: substituted */
@@ -680,6 +732,7 @@ static void clone_region(Subst *S, const Region *src, Region *dst)
             x->list[j] = mapped(S, in.list[j]);
         x->rule_src = mapped(S, in.rule_src);
         S->map[id] = n;
+        vec_push(f->arena, S->set, id);
         if (in.op == OP_IF) {
             for (int s = 0; s < 2; s++) {
                 Region *r = ir_region_new(f, n, s);
@@ -798,8 +851,10 @@ static void count_uses(Fn *f, Region *r, Uses *U)
 static int count_region(Fn *f, Region *r);
 
 /* Fuses the IDX at position `at` of r; returns the number of
- * instructions inserted before it, or -1. */
-static int fuse_one(Fn *f, Region *r, int at, Uses *U, Ref *repl, int cap)
+ * instructions inserted before it, or -1.  map (cap entries, all NOREF)
+ * is the copy's, cleared again after it, so that a round costs the size
+ * of what it copies, not that times the function's. */
+static int fuse_one(Fn *f, Region *r, int at, Uses *U, Ref *repl, Ref *map, int cap)
 {
     Ref use = r->ids.p[at];
     Inst *u = &f->v.p[use];
@@ -822,13 +877,13 @@ static int fuse_one(Fn *f, Region *r, int at, Uses *U, Ref *repl, int cap)
         return -1;
     if (f->v.n + 2 * count_region(f, g->reg[0]) + 16 >= cap)
         return -1; /* next round */
-    Subst S = {f, gen, u->ix, NULL};
-    S.map = arena_alloc(f->arena, sizeof(Ref) * (size_t)(f->v.n * 2 + 64));
-    for (int i = 0; i < f->v.n * 2 + 64; i++)
-        S.map[i] = NOREF;
+    RefList set = {0};
+    Subst S = {f, gen, u->ix, map, &set};
     Region tmp = {0};
     tmp.owner = r->owner;
     clone_region(&S, g->reg[0], &tmp);
+    for (int i = 0; i < set.n; i++)
+        map[set.p[i]] = NOREF;
     Ref val = tmp.yield.p[0];
     /* splice before the IDX */
     int k = tmp.ids.n;
@@ -847,7 +902,7 @@ static int fuse_one(Fn *f, Region *r, int at, Uses *U, Ref *repl, int cap)
     return k;
 }
 
-static int fuse_region(Fn *f, Region *r, Uses *U, Ref *repl, int cap)
+static int fuse_region(Fn *f, Region *r, Uses *U, Ref *repl, Ref *map, int cap)
 {
     int n = 0;
     for (int i = 0; i < r->ids.n; i++) {
@@ -856,14 +911,14 @@ static int fuse_region(Fn *f, Region *r, Uses *U, Ref *repl, int cap)
         for (int k = 0; k < 3; k++)
             in->arg[k] = resolve(repl, in->arg[k]);
         if (in->op == OP_IF) {
-            n += fuse_region(f, in->reg[0], U, repl, cap);
-            n += fuse_region(f, in->reg[1], U, repl, cap);
+            n += fuse_region(f, in->reg[0], U, repl, map, cap);
+            n += fuse_region(f, in->reg[1], U, repl, map, cap);
         } else if (has_body(in)) {
             for (int k = 0; in->op == OP_FOR && k < in->nix; k++)
                 in->list[k] = resolve(repl, in->list[k]);
-            n += fuse_region(f, in->reg[0], U, repl, cap);
+            n += fuse_region(f, in->reg[0], U, repl, map, cap);
         } else if (in->op == OP_IDX) {
-            int k = fuse_one(f, r, i, U, repl, cap);
+            int k = fuse_one(f, r, i, U, repl, map, cap);
             if (k >= 0) {
                 n++;
                 i += k; /* the copies are fused in the next round */
@@ -877,6 +932,13 @@ static int fuse_region(Fn *f, Region *r, Uses *U, Ref *repl, int cap)
 
 void opt_fuse(Fn *f)
 {
+    int gens = 0;
+    for (int i = 0; i < f->v.n && !gens; i++)
+        gens = f->v.p[i].op == OP_GEN;
+    if (!gens) { /* nothing to fuse: a round would only remove dead code */
+        opt_dce(f);
+        return;
+    }
     for (int round = 0; round < 64; round++) {
         Uses U;
         U.uses = arena_alloc(f->arena, sizeof(int) * (size_t)(f->v.n + 1));
@@ -884,12 +946,18 @@ void opt_fuse(Fn *f)
         count_uses(f, f->body, &U);
         for (int i = 0; i < f->out.n; i++)
             U.uses[f->out.p[i].ref] += 2;
-        int cap = 4 * f->v.n + 4096;
+        int nv = f->v.n, cap = 4 * nv + 4096;
         Ref *repl = arena_alloc(f->arena, sizeof(Ref) * (size_t)cap);
+        Ref *map = arena_alloc(f->arena, sizeof(Ref) * (size_t)cap);
         for (int i = 0; i < cap; i++)
-            repl[i] = NOREF;
-        int n = fuse_region(f, f->body, &U, repl, cap);
-        rewrite(f, repl);
+            repl[i] = map[i] = NOREF;
+        int n = fuse_region(f, f->body, &U, repl, map, cap);
+        if (n)
+            rewrite(f, repl);
+        arena_drop(f->arena, repl, sizeof(Ref) * (size_t)cap);
+        arena_drop(f->arena, map, sizeof(Ref) * (size_t)cap);
+        arena_drop(f->arena, U.uses, sizeof(int) * (size_t)(nv + 1));
+        arena_drop(f->arena, U.user, sizeof(Ref) * (size_t)(nv + 1));
         opt_dce(f);
         if (!n)
             break;
@@ -1017,4 +1085,6 @@ void opt_store(Fn *f)
             f->v.p[z].flags |= IF_NOINIT;
         }
     }
+    arena_drop(f->arena, nacc, sizeof(int) * (size_t)(f->v.n + 1));
+    arena_drop(f->arena, acc, sizeof(Ref) * (size_t)(f->v.n + 1));
 }

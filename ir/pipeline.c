@@ -236,14 +236,34 @@ static void verify(Unit *u)
         ir_verify(fs[k]);
 }
 
+/* Between passes, when no pointer into an instruction array is held:
+ * frees the old copies of the arrays the pass grew, and gives back the
+ * unused end of each function's instruction array (doubling left up to
+ * half of it empty), so memory stays proportional to the program. */
+static void compact(Unit *u)
+{
+    Fn *fs[4];
+    for (int k = 0, n = ir_unit_fns(u, fs); k < n; k++) {
+        Fn *f = fs[k];
+        if (f->v.cap > f->v.n) {
+            f->v.p = arena_shrink(f->arena, f->v.p, sizeof(Inst) * (size_t)f->v.cap,
+                                  sizeof(Inst) * (size_t)f->v.n);
+            f->v.cap = f->v.n;
+        }
+    }
+    arena_collect(u->primal->arena);
+}
+
 /* ir_passes[1..last] on u, in order; every function of u is verified
- * before the first (lowering made it) and after each. */
+ * before the first (lowering made it) and after each, then compacted. */
 static void run_passes(Unit *u, int last)
 {
     verify(u);
+    compact(u);
     for (int k = 1; k <= last; k++) {
         ir_passes[k].run(u);
         verify(u);
+        compact(u);
     }
 }
 
@@ -274,14 +294,34 @@ static int front_end(Arena *a, Diag *d, const Job *j, Program *prog, int *final)
     } else {
         AstFile file;
         Sema *s;
-        if (parse_file(a, d, j->src, &file) != 0) /* parse */
-            return 1;
-        if (!(s = sema_check(a, d, &file))) /* check */
-            return 1;
-        if (ir_lower(a, d, j->src, &file, s, prog) != 0 || d->nerrors) /* lower */
+        long max_ops = j->max_ops > 0 ? j->max_ops : IR_MAX_OPS;
+        Arena *tree = arena_new(); /* the syntax tree, freed once lowered */
+        int bad = parse_file_in(a, tree, d, j->src, &file) != 0 ||        /* parse */
+                  !(s = sema_check(a, d, &file)) ||                        /* check */
+                  ir_lower_max(a, d, j->src, &file, s, max_ops, prog) != 0 || /* lower */
+                  d->nerrors;
+        arena_free(tree);
+        if (bad)
             return 1;
     }
     return j->only && keep_only(prog, j->only, j->path); /* --only */
+}
+
+/* cg_c's `written`: frees the instructions of prog's function f, which
+ * nothing reads again (the largest part of the memory a compilation
+ * holds while it writes the last function). */
+static void drop_instructions(const Fn *f, void *arg)
+{
+    Program *prog = arg;
+    for (int i = 0; i < prog->units.n; i++) {
+        Fn *fs[4];
+        for (int k = 0, n = ir_unit_fns(&prog->units.p[i], fs); k < n; k++)
+            if (fs[k] == f) {
+                arena_drop(f->arena, fs[k]->v.p, sizeof(Inst) * (size_t)fs[k]->v.cap);
+                fs[k]->v.p = NULL;
+                fs[k]->v.n = fs[k]->v.cap = 0;
+            }
+    }
 }
 
 int ir_pipeline(Arena *a, Diag *d, const Job *j)
@@ -312,8 +352,13 @@ int ir_pipeline(Arena *a, Diag *d, const Job *j)
     /* codegen: the stack budget, then the output */
     if ((j->emit == EMIT_C || j->header) && cg_check(&prog, j->cg, d))
         return 1;
+    CgOpts co = *j->cg;
+    if (!j->header && !j->stats) { /* nothing reads a function once written */
+        co.written = drop_instructions;
+        co.written_arg = &prog;
+    }
     switch (j->emit) {
-    case EMIT_C: cg_c(&prog, j->cg, j->out); break;
+    case EMIT_C: cg_c(&prog, &co, j->out); break;
     case EMIT_IR: cg_ir(&prog, j->out); break;
     default:
         if (cg_views(&prog, j))

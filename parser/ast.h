@@ -133,6 +133,10 @@ Ast *ast_type(Arena *a, Loc loc, AstList dims);
 /* parse_file (parser/parse.c): parse src into *out.  Syntax errors go to
  * d (the parser stops after the first one).  Returns 0 on success. */
 int parse_file(Arena *a, Diag *d, const Source *src, AstFile *out);
+/* The same with the syntax tree's nodes and lists in arena tree, and the
+ * names and messages in a: the compiler frees tree once the tree is
+ * lowered, while the IR keeps pointing at the names. */
+int parse_file_in(Arena *a, Arena *tree, Diag *d, const Source *src, AstFile *out);
 
 /* lex_dump (parser/parse.c), for tests and debugging: the tokens of src as
  * text, separated by spaces, e.g. "NUM(0) .. IDENT(N) NL EOF".  Numbers

@@ -188,13 +188,18 @@ static void note_unclosed(Arena *a, Diag *d, const Source *src, size_t end)
 
 int parse_file(Arena *a, Diag *d, const Source *src, AstFile *out)
 {
+    return parse_file_in(a, a, d, src, out);
+}
+
+int parse_file_in(Arena *a, Arena *tree, Diag *d, const Source *src, AstFile *out)
+{
     memset(out, 0, sizeof *out);
     int before = d->nerrors;
     LexState st;
     yyscan_t sc = open_scanner(&st, a, d, src);
     if (!sc)
         return 1;
-    int rc = yyparse(sc, a, d, out);
+    int rc = yyparse(sc, tree, d, out);
     yylex_destroy(sc);
     if (st.syntax_error)
         note_unclosed(a, d, src, st.syntax_off);

@@ -115,6 +115,7 @@ END_TEST
 static const char *bad_args[] = {
     "--bogus m.dx", "m.dx --bogus", "-x m.dx", "--emit=bogus m.dx", "--real=long m.dx",
     "m.dx -o",      "",             "-o out.c", "m.dx m.dx",        "m.dx --header",
+    "--max-ops=0 m.dx", "--max-ops=1e6 m.dx",
 };
 
 START_TEST(test_bad_options)

@@ -420,6 +420,33 @@ static const Hostile hostile[] = {
     {"1 MB identifier", g_ident_1m, NULL, 0, OK, 1, NULL, NULL, 1},
     {"10000 functions, exponential inlining", g_chain, NULL, 0, ERR, 0, NULL,
      "ulimit -v 4000000;", 0},
+    /* the default --max-ops: f17 (1.3e6 operations once inlined) is under
+     * it, f18 over it */
+    {"inlined size just over the default limit",
+     NULL,
+     "fn f0(x) = x * x\n"
+     "fn f1(x) = f0(x) + f0(x)\n"
+     "fn f2(x) = f1(x) + f1(x)\n"
+     "fn f3(x) = f2(x) + f2(x)\n"
+     "fn f4(x) = f3(x) + f3(x)\n"
+     "fn f5(x) = f4(x) + f4(x)\n"
+     "fn f6(x) = f5(x) + f5(x)\n"
+     "fn f7(x) = f6(x) + f6(x)\n"
+     "fn f8(x) = f7(x) + f7(x)\n"
+     "fn f9(x) = f8(x) + f8(x)\n"
+     "fn f10(x) = f9(x) + f9(x)\n"
+     "fn f11(x) = f10(x) + f10(x)\n"
+     "fn f12(x) = f11(x) + f11(x)\n"
+     "fn f13(x) = f12(x) + f12(x)\n"
+     "fn f14(x) = f13(x) + f13(x)\n"
+     "fn f15(x) = f14(x) + f14(x)\n"
+     "fn f16(x) = f15(x) + f15(x)\n"
+     "fn f17(x) = f16(x) + f16(x)\n"
+     "fn f18(x) = f17(x) + f17(x)\n",
+     0, ERR, 0,
+     "in.dx:19:4: error: function 'f18' is too large once its calls are inlined "
+     "(2.62e+06 operations; the limit is 2000000, which --max-ops raises)",
+     "ulimit -v 4000000;", 0},
     {"100 nested ifs", g_if_100, NULL, 0, OK, 1, NULL, NULL, 0},
     {"2000 nested ifs", g_if_2000, NULL, 0, ANY, 0, NULL, NULL, 1},
     {"3000-way else-if chain", g_if_else_chain, NULL, 0, ANY, 0, NULL, NULL, 0},
@@ -1058,6 +1085,42 @@ START_TEST(test_note_format)
 }
 END_TEST
 
+/* --max-ops: a function over the limit is refused at its name, with the
+ * usual diagnostic, status 1 and no output; the option raises the limit;
+ * a limit that is not a whole number from 1 to 100000000 is refused. */
+START_TEST(test_max_ops)
+{
+    const char *src = "fn f(x) {\n    a = x * x + 1\n    b = a * x - sin(a)\n    return a * b\n}\n";
+    char *out = NULL, *err = NULL;
+    int st = run_args(src, "--max-ops=10 -o out.c", &out, &err);
+    ck_assert_msg(st == 1, "--max-ops=10: status %d", st);
+    check_diagnostics(err, "in.dx");
+    ck_assert_msg(match("^in\\.dx:1:4: error: function 'f' is too large once its calls are "
+                        "inlined \\([0-9.e+]+ operations; the limit is 10, which --max-ops "
+                        "raises\\)",
+                        err),
+                  "%s", err);
+    ck_assert_ptr_null(tu_read(tu_path("out.c"), NULL));
+    free(out);
+    free(err);
+    out = err = NULL;
+    st = run_args(src, "--max-ops=1000 -o out.c", &out, &err);
+    ck_assert_msg(st == 0, "--max-ops=1000: status %d\n%s", st, err ? err : "");
+    free(out);
+    free(err);
+    static const char *const bad[] = {"--max-ops=0", "--max-ops=", "--max-ops=12k",
+                                      "--max-ops=100000001", "--max-ops=-5"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        out = err = NULL;
+        st = run_args(src, bad[i], &out, &err);
+        ck_assert_msg(st == 1 && err && match("^dxc: error: bad --max-ops", err),
+                      "%s: status %d\n%s", bad[i], st, err ? err : "");
+        free(out);
+        free(err);
+    }
+}
+END_TEST
+
 /* The caret stands under the reported column. */
 START_TEST(test_caret_column)
 {
@@ -1097,6 +1160,7 @@ Suite *suite_hostile(void)
     tcase_add_loop_test(tc, test_error_places, 0, (int)NERR);
     tcase_add_test(tc, test_caret_column);
     tcase_add_test(tc, test_note_format);
+    tcase_add_test(tc, test_max_ops);
     suite_add_tcase(s, tc);
     return s;
 }
