@@ -89,6 +89,9 @@ static const char usage[] =
     "  --tape=small     loops record only their carried values; the backward\n"
     "                   pass recomputes the rest of each step (smaller tapes,\n"
     "                   more arithmetic)\n"
+    ;
+/* The rest of the options (C99 promises string literals of 4095 bytes). */
+static const char usage2[] =
     "  --workspace      also write f_ws(..., void *work) for every function f,\n"
     "                   its local arrays in the caller's workspace of\n"
     "                   f_WS_BYTES bytes (a macro in the header)\n"
@@ -198,6 +201,7 @@ static int parse_args(int argc, char **argv, Options *o)
         int emit;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             fputs(usage, stdout);
+            fputs(usage2, stdout);
             print_passes(stdout);
             exit(0);
         } else if (!strcmp(a, "--version")) {

@@ -78,12 +78,25 @@ static int const_aff(Aff a)
     return a.n == 0 && a.nq == 0;
 }
 
+/* The tables of opt_join, made once for the function (a join adds no
+ * instruction, so they keep their size): a mark is set when it holds the
+ * current stamp, and each attempt takes a new stamp instead of clearing
+ * them, so trying a pair costs what the pair holds, not the function. */
+typedef struct {
+    unsigned st;
+    unsigned *hoist, *read, *t_read, *t_added, *t_stored, *tape;
+    Ref *acc_of, *map, *repl;
+    int *pos;
+    RefList *writes; /* a top-level instruction of the region: its ACCs */
+} Scratch;
+
 typedef struct {
     Region *r;       /* the region holding R and L */
-    int *pos;        /* an instruction's position in r, or -1 */
+    const int *pos;  /* an instruction's position in r, or -1 */
     int at_r, at_l;
-    unsigned char *hoist; /* the instructions between R and L that L reads */
-    unsigned char *read;  /* buffers the hoisted instructions read */
+    unsigned *hoist; /* the instructions between R and L that L reads */
+    unsigned *read;  /* buffers the hoisted instructions read */
+    unsigned st;     /* the stamp that sets a mark */
     Ref self;        /* whose operands are being visited: L or a hoisted one */
     RefList work;
     int bad;
@@ -112,16 +125,16 @@ static void want(void *arg, Fn *f, Ref user, Ref used, int is_acc_buffer)
         return;
     }
     if (J->self != J->r->ids.p[J->at_l] && !is_acc_buffer && f->v.p[used].op == OP_ZEROS)
-        J->read[used] = 1;
+        J->read[used] = J->st;
     int p = J->pos[used];
     if (p <= J->at_r || p >= J->at_l) {
         if (p == J->at_r)
             J->bad = 1;
         return;
     }
-    if (J->hoist[used])
+    if (J->hoist[used] == J->st)
         return;
-    J->hoist[used] = 1;
+    J->hoist[used] = J->st;
     vec_push(f->arena, &J->work, used);
 }
 
@@ -143,10 +156,10 @@ static void close_hoisted(Join *J, Fn *f, Ref L)
         int p = J->pos[m];
         for (int q = p + 1; q < J->at_l; q++) {
             Ref x = J->r->ids.p[q];
-            if (f->v.p[x].op != OP_RESULT || f->v.p[x].arg[0] != m)
+            if (x == NOREF || f->v.p[x].op != OP_RESULT || f->v.p[x].arg[0] != m)
                 break;
-            if (!J->hoist[x]) {
-                J->hoist[x] = 1;
+            if (J->hoist[x] != J->st) {
+                J->hoist[x] = J->st;
                 vec_push(f->arena, &J->work, x);
             }
         }
@@ -172,7 +185,8 @@ static void close_hoisted(Join *J, Fn *f, Ref L)
 /* What L does with buffers: reads (any use but as an ACC's target) and
  * adds or stores. */
 typedef struct {
-    unsigned char *read, *added, *stored;
+    unsigned *read, *added, *stored;
+    unsigned st;
 } Touch;
 
 static void touch(void *arg, Fn *f, Ref user, Ref used, int is_acc_buffer)
@@ -181,11 +195,11 @@ static void touch(void *arg, Fn *f, Ref user, Ref used, int is_acc_buffer)
     if (f->v.p[used].op != OP_ZEROS)
         return;
     if (!is_acc_buffer)
-        T->read[used] = 1;
+        T->read[used] = T->st;
     else if (f->v.p[user].flags & IF_STORE)
-        T->stored[used] = 1;
+        T->stored[used] = T->st;
     else
-        T->added[used] = 1;
+        T->added[used] = T->st;
 }
 
 /* How R's body stored what the tape read rd of L's body reads back in
@@ -244,7 +258,8 @@ static void remap_region(Fn *f, Region *r, const Ref *map)
 
 /* The IDXs of r and its regions that read a buffer in `tape`. */
 typedef struct {
-    const unsigned char *tape;
+    const unsigned *tape;
+    unsigned st;
     RefList reads;
     int other; /* a use that is not an IDX */
 } TapeUse;
@@ -252,7 +267,7 @@ typedef struct {
 static void tape_use(void *arg, Fn *f, Ref user, Ref used, int is_acc_buffer)
 {
     TapeUse *U = arg;
-    if (!U->tape[used])
+    if (U->tape[used] != U->st)
         return;
     if (user != NOREF && f->v.p[user].op == OP_IDX && !is_acc_buffer)
         vec_push(f->arena, &U->reads, user);
@@ -270,7 +285,7 @@ static void forget_later(Fn *f, Region *rg, const Join *J)
         Inst *in = &f->v.p[rg->ids.p[q]];
         if (in->rule_src != NOREF) {
             int p = J->pos[top_of(f, in->rule_src, J->r)];
-            if (p >= J->at_r && p < J->at_l && !J->hoist[top_of(f, in->rule_src, J->r)])
+            if (p >= J->at_r && p < J->at_l && J->hoist[top_of(f, in->rule_src, J->r)] != J->st)
                 in->rule_src = NOREF;
         }
         for (int s = 0; s < 2; s++)
@@ -281,62 +296,53 @@ static void forget_later(Fn *f, Region *rg, const Join *J)
 
 /* Joins L (at j) into R (at i) of region r if the conditions at the top
  * hold; returns whether it did. */
-static int join_pair(Fn *f, Region *r, int *pos, int i, int j)
+static int join_pair(Fn *f, Region *r, Scratch *S, int i, int j)
 {
     Ref R = r->ids.p[i], L = r->ids.p[j];
     Inst *red = &f->v.p[R], *loop = &f->v.p[L];
     Arena *A = f->arena;
-    size_t n = (size_t)f->v.n + 1;
-    Join J = {r, pos, i, j, arena_alloc(A, n), arena_alloc(A, n), NOREF, {0}, 0};
+    unsigned st = ++S->st;
+    Join J = {r, S->pos, i, j, S->hoist, S->read, st, NOREF, {0}, 0};
     close_hoisted(&J, f, L);
     if (J.bad)
         return 0;
 
-    /* buffers the instructions left between R and L write */
-    RefList between = {0};
-    for (int q = i + 1; q < j; q++) {
-        Ref x = r->ids.p[q];
-        if (J.hoist[x])
-            continue;
-        Inst *in = &f->v.p[x];
-        if (in->op == OP_ACC)
-            vec_push(A, &between, x);
-        for (int s = 0; s < 2; s++)
-            if (in->reg[s])
-                list_accs(f, in->reg[s], &between);
-    }
-    Touch T = {arena_alloc(A, n), arena_alloc(A, n), arena_alloc(A, n)};
+    Touch T = {S->t_read, S->t_added, S->t_stored, st};
     each_operand(f, loop->reg[0], touch, &T);
     /* what stays between them writes nothing L or the hoisted read */
-    for (int k = 0; k < between.n; k++) {
-        const Inst *a = &f->v.p[between.p[k]];
-        Ref b = a->arg[0];
-        if (T.read[b] || J.read[b] || T.stored[b] || (T.added[b] && (a->flags & IF_STORE)))
-            return 0;
+    for (int q = i + 1; q < j; q++) {
+        Ref x = r->ids.p[q];
+        if (x == NOREF || J.hoist[x] == st)
+            continue;
+        const RefList *w = &S->writes[x];
+        for (int k = 0; k < w->n; k++) {
+            const Inst *a = &f->v.p[w->p[k]];
+            Ref b = a->arg[0];
+            if (T.read[b] == st || J.read[b] == st || T.stored[b] == st ||
+                (T.added[b] == st && (a->flags & IF_STORE)))
+                return 0;
+        }
     }
 
     /* tapes R's body writes: L may only read their rows of its iteration */
-    RefList raccs = {0};
-    list_accs(f, red->reg[0], &raccs);
-    unsigned char *tape = arena_alloc(A, n);
-    Ref *acc_of = arena_alloc(A, sizeof(Ref) * n);
+    RefList raccs = S->writes[R];
+    unsigned *tape = S->tape;
+    Ref *acc_of = S->acc_of;
     for (int k = 0; k < raccs.n; k++) {
         Ref b = f->v.p[raccs.p[k]].arg[0];
-        if (J.read[b] || T.added[b] || T.stored[b])
+        if (J.read[b] == st || T.added[b] == st || T.stored[b] == st)
             return 0; /* read above R once hoisted, or written by both */
-        acc_of[b] = tape[b] ? NOREF : raccs.p[k]; /* one store per buffer */
-        tape[b] = 1;
+        acc_of[b] = tape[b] == st ? NOREF : raccs.p[k]; /* one store per buffer */
+        tape[b] = st;
     }
-    TapeUse U = {tape, {0}, 0};
+    TapeUse U = {tape, st, {0}, 0};
     each_operand(f, loop->reg[0], tape_use, &U);
     if (U.other)
         return 0;
 
     /* every read matches a store of R's body, or nothing changes */
-    Ref *map = arena_alloc(A, sizeof(Ref) * n);
-    for (Ref v = 0; v < f->v.n; v++)
-        map[v] = v;
-    map[ir_ivar(f, L, 0)] = ir_ivar(f, R, 0);
+    Ref *map = S->map, liv = ir_ivar(f, L, 0); /* the identity, but for L's IVAR */
+    map[liv] = ir_ivar(f, R, 0);
     Ref *val = arena_alloc(A, sizeof(Ref) * (size_t)(U.reads.n + 1));
     int *kind = arena_alloc(A, sizeof(int) * (size_t)(U.reads.n + 1));
     int *row = arena_alloc(A, sizeof(int) * (size_t)(U.reads.n + 1));
@@ -347,14 +353,15 @@ static int join_pair(Fn *f, Region *r, int *pos, int i, int j)
         for (int d = 0; d < rd->nix; d++)
             ix[d] = aff_remap(A, rd->ix[d], map);
         kind[k] = acc == NOREF ? 0 : tape_match(f, R, rd, ix, acc, &val[k], &row[k]);
-        if (!kind[k])
+        if (!kind[k]) {
+            map[liv] = liv;
             return 0;
+        }
     }
 
     remap_region(f, loop->reg[0], map);
-    Ref *repl = arena_alloc(A, sizeof(Ref) * n);
-    for (Ref v = 0; v < f->v.n; v++)
-        repl[v] = NOREF;
+    map[liv] = liv;
+    Ref *repl = S->repl; /* all NOREF between joins */
     for (int k = 0; k < U.reads.n; k++) {
         Inst *rd = &f->v.p[U.reads.p[k]];
         if (kind[k] == 1) {
@@ -366,33 +373,40 @@ static int join_pair(Fn *f, Region *r, int *pos, int i, int j)
         }
     }
     opt_rewrite_region(f, loop->reg[0], repl);
+    for (int k = 0; k < U.reads.n; k++)
+        repl[U.reads.p[k]] = NOREF;
 
     for (int q = i + 1; q < j; q++) {
         Ref x = r->ids.p[q];
-        if (!J.hoist[x])
+        if (x == NOREF || J.hoist[x] != st)
             continue;
         Region one = {{&r->ids.p[q], 1, 1}, {0}, NOREF, 0};
         forget_later(f, &one, &J);
     }
     forget_later(f, loop->reg[0], &J);
 
-    /* the new order: before R, the hoisted, R and its results, the rest */
+    /* the new order of positions i..j: the hoisted, R and its results, the
+     * rest, and a hole where L was (join_region closes the holes) */
     RefList order = {0};
-    for (int q = 0; q < i; q++)
-        vec_push(A, &order, r->ids.p[q]);
     for (int q = i + 1; q < j; q++)
-        if (J.hoist[r->ids.p[q]])
+        if (r->ids.p[q] != NOREF && J.hoist[r->ids.p[q]] == st)
             vec_push(A, &order, r->ids.p[q]);
     vec_push(A, &order, R);
-    for (int q = i + 1; q < r->ids.n; q++)
-        if (q != j && !J.hoist[r->ids.p[q]])
+    for (int q = i + 1; q < j; q++)
+        if (r->ids.p[q] == NOREF || J.hoist[r->ids.p[q]] != st)
             vec_push(A, &order, r->ids.p[q]);
-    ASSERT(order.n == r->ids.n - 1);
-    for (int q = 0; q < order.n; q++)
-        r->ids.p[q] = order.p[q];
-    r->ids.n = order.n;
+    vec_push(A, &order, NOREF);
+    ASSERT(order.n == j - i + 1);
+    for (int q = 0; q < order.n; q++) {
+        r->ids.p[i + q] = order.p[q];
+        if (order.p[q] != NOREF)
+            S->pos[order.p[q]] = i + q;
+    }
 
-    /* L's body, but for its IVAR, at the end of R's */
+    /* L's body, but for its IVAR, at the end of R's, and its writes R's */
+    for (int k = 0; k < S->writes[L].n; k++)
+        vec_push(A, &S->writes[R], S->writes[L].p[k]);
+    S->writes[L].n = 0;
     Region *b = red->reg[0], *lb = loop->reg[0];
     for (int q = 1; q < lb->ids.n; q++) {
         vec_push(A, &b->ids, lb->ids.p[q]);
@@ -402,31 +416,56 @@ static int join_pair(Fn *f, Region *r, int *pos, int i, int j)
     return 1;
 }
 
-/* One join in region r (and, failing that, none): returns 1 if it made
- * one. */
-static int join_region(Fn *f, Region *r)
+/* How far back from a backward loop its sum is looked for: enough for a
+ * model's code between the two, and compile time stays linear. */
+enum { JOIN_WINDOW = 512 };
+
+/* Every join in region r; returns how many it made.  A join leaves a hole
+ * where L was (so no position after it moves); the holes are closed at
+ * the end. */
+static int join_region(Fn *f, Region *r, Scratch *S)
 {
-    int *pos = arena_alloc(f->arena, sizeof(int) * (size_t)(f->v.n + 1));
-    for (Ref v = 0; v < f->v.n; v++)
-        pos[v] = -1;
-    for (int q = 0; q < r->ids.n; q++)
-        pos[r->ids.p[q]] = q;
+    int joins = 0;
+    for (int q = 0; q < r->ids.n; q++) {
+        Ref x = r->ids.p[q];
+        Inst *in = &f->v.p[x];
+        S->pos[x] = q;
+        S->writes[x].n = 0;
+        if (in->op == OP_ACC)
+            vec_push(f->arena, &S->writes[x], x);
+        for (int k = 0; k < 2; k++)
+            if (in->reg[k])
+                list_accs(f, in->reg[k], &S->writes[x]);
+    }
     for (int j = 0; j < r->ids.n; j++) {
-        const Inst *l = &f->v.p[r->ids.p[j]];
+        Ref L = r->ids.p[j];
+        const Inst *l = &f->v.p[L];
         if (l->op != OP_LOOP || l->nix != 1 || (l->flags & IF_BACKWARDS) || !ir_is_rev(l) ||
             !const_aff(l->ix[0]) || !const_aff(l->ix[1]))
             continue;
-        for (int i = j - 1; i >= 0; i--) {
+        for (int i = j - 1; i >= 0 && i >= j - JOIN_WINDOW; i--) {
+            if (r->ids.p[i] == NOREF)
+                continue;
             const Inst *red = &f->v.p[r->ids.p[i]];
             if (red->op != OP_RED || red->red != RK_SUM || ir_is_rev(red) || !const_aff(red->ix[0]) ||
                 !const_aff(red->ix[1]) || red->ix[0].c != l->ix[0].c ||
                 red->ix[1].c != l->ix[1].c || red->line != l->line)
                 continue;
-            if (join_pair(f, r, pos, i, j))
-                return 1;
+            if (join_pair(f, r, S, i, j)) {
+                joins++;
+                S->pos[L] = -1;
+                break;
+            }
         }
     }
-    return 0;
+    int n = 0;
+    for (int q = 0; q < r->ids.n; q++)
+        if (r->ids.p[q] != NOREF) {
+            S->pos[r->ids.p[q]] = -1;
+            r->ids.p[n++] = r->ids.p[q];
+        }
+    r->ids.n = n;
+    return joins;
 }
 
 /* ---------------- reductions the backward loop recomputes ----------------
@@ -445,12 +484,45 @@ static int join_region(Fn *f, Region *r)
  * a reduction of the same constant bounds, are matched; their bodies may
  * read no mutable buffer. */
 
-static int same_region(Fn *f, const Region *a, const Region *b, Ref *map);
+/* The map of same_inst: b's values to a's, the identity but where set;
+ * each set entry is listed, to be put back after an attempt. */
+typedef struct {
+    Ref *map;
+    int cap;
+    RefList set;
+} SameMap;
+
+static void map_fit(Fn *f, SameMap *M)
+{
+    if (f->v.n + 1 <= M->cap)
+        return;
+    M->cap = 2 * (f->v.n + 1);
+    M->map = arena_alloc(f->arena, sizeof(Ref) * (size_t)M->cap);
+    for (Ref v = 0; v < M->cap; v++)
+        M->map[v] = v;
+    M->set.n = 0;
+}
+
+static void map_set(Fn *f, SameMap *M, Ref b, Ref a)
+{
+    M->map[b] = a;
+    vec_push(f->arena, &M->set, b);
+}
+
+static void map_reset(SameMap *M)
+{
+    for (int k = 0; k < M->set.n; k++)
+        M->map[M->set.p[k]] = M->set.p[k];
+    M->set.n = 0;
+}
+
+static int same_region(Fn *f, const Region *a, const Region *b, SameMap *M);
 
 /* Is instruction b (of the backward loop) the same computation as a,
  * given map (b's values to a's, identity elsewhere)?  Maps b to a. */
-static int same_inst(Fn *f, Ref a, Ref b, Ref *map)
+static int same_inst(Fn *f, Ref a, Ref b, SameMap *M)
 {
+    const Ref *map = M->map;
     const Inst *x = &f->v.p[a], *y = &f->v.p[b];
     if (x->op != y->op || !ty_eq(x->ty, y->ty) || x->red != y->red || x->n != y->n ||
         x->nix != y->nix || ((x->flags ^ y->flags) & (IF_SETELEM | IF_BACKWARDS)))
@@ -475,19 +547,19 @@ static int same_inst(Fn *f, Ref a, Ref b, Ref *map)
     for (int k = 0; k < ir_naffs(x); k++)
         if (!aff_eq(aff_remap(f->arena, y->ix[k], map), x->ix[k]))
             return 0;
-    map[b] = a;
-    return !x->reg[0] || same_region(f, x->reg[0], y->reg[0], map);
+    map_set(f, M, b, a);
+    return !x->reg[0] || same_region(f, x->reg[0], y->reg[0], M);
 }
 
-static int same_region(Fn *f, const Region *a, const Region *b, Ref *map)
+static int same_region(Fn *f, const Region *a, const Region *b, SameMap *M)
 {
     if (a->ids.n != b->ids.n || a->yield.n != b->yield.n)
         return 0;
     for (int i = 0; i < a->ids.n; i++)
-        if (!same_inst(f, a->ids.p[i], b->ids.p[i], map))
+        if (!same_inst(f, a->ids.p[i], b->ids.p[i], M))
             return 0;
     for (int i = 0; i < a->yield.n; i++)
-        if (map[b->yield.p[i]] != a->yield.p[i])
+        if (M->map[b->yield.p[i]] != a->yield.p[i])
             return 0;
     return 1;
 }
@@ -581,20 +653,19 @@ static int red_bounds_const(const Inst *in)
 
 /* The reductions of backward loop l's body (and of a loop in it) that GEN
  * g's body computes the same way; returns how many it reused. */
-static int reuse_pair(Fn *f, Region *x, Ref g, Ref l)
+static int reuse_pair(Fn *f, Region *x, Ref g, Ref l, SameMap *M)
 {
     Region *gb = f->v.p[g].reg[0], *lb = f->v.p[l].reg[0];
-    Ref *map = arena_alloc(f->arena, sizeof(Ref) * (size_t)(f->v.n + 1));
-    for (Ref v = 0; v < f->v.n; v++)
-        map[v] = v;
-    map[ir_ivar(f, l, 0)] = ir_ivar(f, g, 0);
+    map_fit(f, M);
+    map_set(f, M, ir_ivar(f, l, 0), ir_ivar(f, g, 0));
     for (int i2 = 0; i2 < lb->ids.n; i2++) {
         Ref a2 = lb->ids.p[i2];
         const Inst *in2 = &f->v.p[a2];
         for (int i = 0; i < gb->ids.n; i++) {
             Ref a = gb->ids.p[i];
             const Inst *in = &f->v.p[a];
-            if (in2->op == OP_RED && in->op == OP_RED && same_inst(f, a, a2, map)) {
+            if (in2->op == OP_RED && in->op == OP_RED && same_inst(f, a, a2, M)) {
+                map_reset(M);
                 reuse(f, x, g, NOREF, gb, i, l, NOREF, lb, i2);
                 return 1;
             }
@@ -602,31 +673,33 @@ static int reuse_pair(Fn *f, Region *x, Ref g, Ref l)
             if (!red_bounds_const(in2) || in->op != OP_RED || !red_bounds_const(in) ||
                 in->ix[0].c != in2->ix[0].c || in->ix[1].c != in2->ix[1].c)
                 continue;
-            map[ir_ivar(f, a2, 0)] = ir_ivar(f, a, 0);
+            map_set(f, M, ir_ivar(f, a2, 0), ir_ivar(f, a, 0));
             Region *yb = in->reg[0], *yb2 = in2->reg[0];
             for (int j2 = 0; j2 < yb2->ids.n; j2++) {
                 if (f->v.p[yb2->ids.p[j2]].op != OP_RED)
                     continue;
                 for (int j = 0; j < yb->ids.n; j++)
                     if (f->v.p[yb->ids.p[j]].op == OP_RED &&
-                        same_inst(f, yb->ids.p[j], yb2->ids.p[j2], map)) {
+                        same_inst(f, yb->ids.p[j], yb2->ids.p[j2], M)) {
+                        map_reset(M);
                         reuse(f, x, g, a, yb, j, l, a2, yb2, j2);
                         return 1;
                     }
             }
         }
     }
+    map_reset(M);
     return 0;
 }
 
 /* One reuse in region r or the regions below it; returns 1 if it made one. */
-static int reuse_region(Fn *f, Region *r)
+static int reuse_region(Fn *f, Region *r, SameMap *M)
 {
     for (int j = 0; j < r->ids.n; j++) {
         Ref l = r->ids.p[j];
         const Inst *li = &f->v.p[l];
         for (int s = 0; s < 2; s++)
-            if (li->reg[s] && reuse_region(f, li->reg[s]))
+            if (li->reg[s] && reuse_region(f, li->reg[s], M))
                 return 1;
         if (li->op != OP_LOOP || li->nix != 1 || (li->flags & IF_BACKWARDS) || !ir_is_rev(li) ||
             !const_aff(li->ix[0]) || li->ix[0].c != 0 || !const_aff(li->ix[1]))
@@ -634,7 +707,7 @@ static int reuse_region(Fn *f, Region *r)
         for (int i = j - 1; i >= 0; i--) {
             const Inst *gi = &f->v.p[r->ids.p[i]];
             if (gi->op == OP_GEN && !ir_is_rev(gi) && gi->ty.rank == 1 &&
-                gi->ty.dim[0] == li->ix[1].c && reuse_pair(f, r, r->ids.p[i], l))
+                gi->ty.dim[0] == li->ix[1].c && reuse_pair(f, r, r->ids.p[i], l, M))
                 return 1;
         }
     }
@@ -740,15 +813,35 @@ static int forward_copy(Fn *f)
 
 void opt_join(Fn *f, int keep)
 {
+    Arena *A = f->arena;
+    size_t n = (size_t)f->v.n + 1;
+    Scratch S = {0};
+    S.hoist = arena_alloc(A, sizeof(unsigned) * n);
+    S.read = arena_alloc(A, sizeof(unsigned) * n);
+    S.t_read = arena_alloc(A, sizeof(unsigned) * n);
+    S.t_added = arena_alloc(A, sizeof(unsigned) * n);
+    S.t_stored = arena_alloc(A, sizeof(unsigned) * n);
+    S.tape = arena_alloc(A, sizeof(unsigned) * n);
+    S.acc_of = arena_alloc(A, sizeof(Ref) * n);
+    S.map = arena_alloc(A, sizeof(Ref) * n);
+    S.repl = arena_alloc(A, sizeof(Ref) * n);
+    S.pos = arena_alloc(A, sizeof(int) * n);
+    S.writes = arena_alloc(A, sizeof(RefList) * n);
+    for (Ref v = 0; v < f->v.n; v++) {
+        S.map[v] = v;
+        S.repl[v] = NOREF;
+        S.pos[v] = -1;
+    }
     int joined = 0;
-    while (join_region(f, f->body))
+    while (join_region(f, f->body, &S))
         joined = 1;
     if (joined) {
         ir_verify(f);
         opt_all(f);
     }
     int reused = 0;
-    while (keep && reuse_region(f, f->body)) {
+    SameMap M = {0};
+    while (keep && reuse_region(f, f->body, &M)) {
         opt_dce(f); /* the recomputation, now unread, goes */
         reused = 1;
     }
