@@ -70,6 +70,17 @@ void arena_free(Arena *a)
     free(a);
 }
 
+/* Puts large block b first in a's list of them; returns its data. */
+static void *link_big(Arena *a, Block *b)
+{
+    b->prev = NULL;
+    b->next = a->big;
+    if (a->big)
+        a->big->prev = b;
+    a->big = b;
+    return b->data;
+}
+
 /* A large block of n bytes (a multiple of 16), zeroed when asked: calloc
  * gets fresh pages from the system already zero, without touching them. */
 static void *alloc_big(Arena *a, size_t n, int zero)
@@ -79,12 +90,7 @@ static void *alloc_big(Arena *a, size_t n, int zero)
         oom();
     b->size = b->used = n;
     b->magic = BIG_MAGIC;
-    b->prev = NULL;
-    b->next = a->big;
-    if (a->big)
-        a->big->prev = b;
-    a->big = b;
-    return b->data;
+    return link_big(a, b);
 }
 
 /* The large block holding p, an allocation of n (rounded) bytes; NULL if
@@ -185,12 +191,7 @@ void *arena_shrink(Arena *a, void *p, size_t old, size_t n)
     if (q)
         b = q; /* else the larger block stays */
     b->size = b->used = q ? n : b->size;
-    b->prev = NULL;
-    b->next = a->big;
-    if (a->big)
-        a->big->prev = b;
-    a->big = b;
-    return b->data;
+    return link_big(a, b);
 }
 
 void arena_collect(Arena *a)

@@ -51,6 +51,17 @@ static int count(const char *hay, const char *needle)
     return n;
 }
 
+/* Runs cmd (malloc'ed, freed here) in the temp dir; the test fails with
+ * what it printed if it fails. */
+static void run_ok(char *cmd)
+{
+    char *out = NULL, *err = NULL;
+    ck_assert_msg(tu_run(cmd, &out, &err) == 0, "%s\n%s%s", cmd, out, err);
+    free(cmd);
+    free(out);
+    free(err);
+}
+
 /* text without its comments (malloc'ed): the code alone. */
 static char *code_only(const char *text)
 {
@@ -140,12 +151,7 @@ START_TEST(test_join_toy)
         "        }\n"
         "    return bad;\n}\n";
     ck_assert_int_eq(tu_write(tu_path("main.c"), main_c, (size_t)-1), 0);
-    char *cmd = tu_printf("cd '%s' && gcc " STRICT " main.c toy.c -lm -o toy && ./toy", tu_tmpdir());
-    char *out = NULL, *err = NULL;
-    ck_assert_msg(tu_run(cmd, &out, &err) == 0, "%s%s", out, err);
-    free(cmd);
-    free(out);
-    free(err);
+    run_ok(tu_printf("cd '%s' && gcc " STRICT " main.c toy.c -lm -o toy && ./toy", tu_tmpdir()));
 }
 END_TEST
 
@@ -343,13 +349,8 @@ START_TEST(test_sigmoid)
         free(g);
         free(c);
         /* float: its exp is accurate to a few ulps */
-        char *cmd = tu_printf("cd '%s' && gcc " STRICT " -Dreal=%s -DTOL=%s main.c s.c -lm -o m && ./m",
-                              tu_tmpdir(), real[r], r ? "1e-5" : "1e-14");
-        char *out = NULL, *err = NULL;
-        ck_assert_msg(tu_run(cmd, &out, &err) == 0, "%s: %s%s", real[r], out, err);
-        free(cmd);
-        free(out);
-        free(err);
+        run_ok(tu_printf("cd '%s' && gcc " STRICT " -Dreal=%s -DTOL=%s main.c s.c -lm -o m && ./m",
+                         tu_tmpdir(), real[r], r ? "1e-5" : "1e-14"));
     }
 }
 END_TEST
@@ -377,13 +378,8 @@ START_TEST(test_restrict)
     free(h);
     /* the header's prototypes and the definitions in one unit */
     ck_assert_int_eq(tu_write(tu_path("both.c"), "#include \"m.h\"\n#include \"m.c\"\n", (size_t)-1), 0);
-    char *cmd = tu_printf("cd '%s' && gcc " STRICT " -c both.c && clang " STRICT " -c both.c",
-                          tu_tmpdir());
-    char *out = NULL, *err = NULL;
-    ck_assert_msg(tu_run(cmd, &out, &err) == 0, "%s%s", out, err);
-    free(cmd);
-    free(out);
-    free(err);
+    run_ok(tu_printf("cd '%s' && gcc " STRICT " -c both.c && clang " STRICT " -c both.c",
+                          tu_tmpdir()));
 }
 END_TEST
 
