@@ -53,7 +53,7 @@ static const Rule rules[] = {
     {OP_ERF, "erf($a)", {"2/sqrt(pi)*exp(-$a^2)", NULL, NULL}},
     {OP_ABS, "abs($a)", {"sign($a)", NULL, NULL}},
     {OP_SIGMOID, "sigmoid($a)", {"$y*(1 - $y)", NULL, NULL}},
-    {OP_DSIGMOID, "sigmoid'($a)", {"-$y*tanh($a/2)", NULL, NULL}},
+    {OP_DSIGMOID, "sigmoid'($a)", {"$y*(1 - 2*sigmoid($a))", NULL, NULL}},
     {OP_RELU, "relu($a)", {"($a > 0 ? 1 : 0)", NULL, NULL}},
     {OP_SOFTPLUS, "softplus($a)", {"sigmoid($a)", NULL, NULL}},
     {OP_LGAMMA, "lgamma($a)", {"digamma($a)", NULL, NULL}},

@@ -176,9 +176,11 @@ static Ref math_partial(IrAt at, const Inst *in, Ref a, Ref b, Ref y, int k)
                       * accurate in both tails, and the C helpers compute e
                       * once for s(x) and s'(x) */
         return ir_op(at, OP_DSIGMOID, a, NOREF, NOREF);
-    case OP_DSIGMOID: /* s'(x) (s(-x) - s(x)) = -s'(x) tanh(x / 2) */
-        return ir_op(at, OP_MUL, ir_op(at, OP_NEG, y, NOREF, NOREF),
-                     ir_op(at, OP_TANH, ir_op(at, OP_MUL, ir_num(at, 0.5), a, NOREF), NOREF, NOREF),
+    case OP_DSIGMOID: /* s'(x) (1 - 2 s(x)), the sigmoid f_hvp has computed */
+        return ir_op(at, OP_MUL, y,
+                     ir_op(at, OP_SUB, ir_num(at, 1),
+                           ir_op(at, OP_MUL, ir_num(at, 2), ir_op(at, OP_SIGMOID, a, NOREF, NOREF), NOREF),
+                           NOREF),
                      NOREF);
     case OP_RELU:
     {
