@@ -19,17 +19,23 @@
  *
  * The conditions, for a sum RED R (f_hvp's derivative of a max, min or
  * prod reduction copies its body twice: its effects too) and a later
- * LOOP L over the same constant
- * range in one region, L running forwards and part of the reverse sweep,
+ * LOOP L over the same constant range in one region, at most JOIN_WINDOW
+ * instructions apart, L running forwards and part of the reverse sweep,
  * both from the same source line (L is R's transpose: unrelated loops
  * are left apart, as a reader of the code expects them):
  *   - L reads no result of R, even through the instructions between them
- *     (those it reads are hoisted above R, and must not contain effects);
+ *     (those it reads are hoisted above R, and must hold no effect, read
+ *     no buffer written after them and no value inside another
+ *     instruction's region);
  *   - no instruction between them adds into a buffer L reads, or stores
  *     into one L adds to (adds into the same buffer may change order: the
  *     gradient then differs from the two-loop one in rounding only);
  *   - every buffer R's body writes and L reads is a tape row of the same
  *     iteration: one store of a value, or a loop copying an array.
+ *
+ * The second half of the file keeps, in the same spirit, the reductions a
+ * backward loop would compute again (reuse), and forwards the row copies
+ * that leaves (forward_copy).
  */
 #include "ir.h"
 
