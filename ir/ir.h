@@ -569,6 +569,8 @@ typedef struct {
     const char *name;
     void (*run)(Unit *u);
     const char *what;     /* one line, for --help */
+    FnKind fn;            /* the function it builds or changes (FN_GRAD: f_grad
+                             or f_vjp), which ir_verify checks after it */
 } IrPass;
 extern const IrPass ir_passes[];
 extern const int ir_npasses;

@@ -11,9 +11,10 @@
  * Every pass over a unit has one shape, void pass(Unit *), and a name in
  * ir_passes, the table --emit=ir=PASS and --help read; "lower" heads the
  * table because the IR first exists after it.  The comment above each
- * pass says what it needs and what it guarantees.  ir_verify checks every
- * function of the unit after each pass (run_passes, the one place it is
- * called), so a pass that breaks the IR is caught where it ran.
+ * pass says what it needs and what it guarantees.  ir_verify checks the
+ * function a pass built or changed after it runs (run_passes, the one
+ * place it is called; IrPass.fn says which), so a pass that breaks the IR
+ * is caught where it ran.
  *
  * The passes themselves live in their own files (ad_linearize in
  * linearize.c, ad_transpose in ad.c, opt_* in opt.c); here each is only
@@ -207,17 +208,17 @@ static void store_hvp(Unit *u)
  * primal f in SSA form with every call inlined; no f_jvp, f_grad or f_hvp
  * yet.  The other passes' comments are above their definitions. */
 const IrPass ir_passes[] = {
-    {"lower", NULL, "each function to SSA, calls inlined (--only: those named)"},
-    {"opt-primal", opt_primal, "f: fuse loops, fold constants, CSE, remove dead code"},
-    {"linearize", linearize, "f_jvp: each instruction of f followed by its tangent"},
-    {"opt-jvp", opt_jvp, "f_jvp: the clean-up of opt-primal"},
-    {"transpose", transpose, "f_grad or f_vjp: the forward sweep, then the backward one"},
-    {"opt-grad", opt_grad, "f_grad: the clean-up of opt-primal"},
-    {"join-grad", join_grad, "f_grad: a sum's backward loop joins its forward loop"},
-    {"store-grad", store_grad, "f_grad: buffers written once per element are stored"},
-    {"linearize-grad", linearize_grad, "f_hvp: f_grad linearised (scalar results only)"},
-    {"opt-hvp", opt_hvp, "f_hvp: the clean-up of opt-primal"},
-    {"store-hvp", store_hvp, "f_hvp: buffers written once per element are stored"},
+    {"lower", NULL, "each function to SSA, calls inlined (--only: those named)", FN_PRIMAL},
+    {"opt-primal", opt_primal, "f: fuse loops, fold constants, CSE, remove dead code", FN_PRIMAL},
+    {"linearize", linearize, "f_jvp: each instruction of f followed by its tangent", FN_JVP},
+    {"opt-jvp", opt_jvp, "f_jvp: the clean-up of opt-primal", FN_JVP},
+    {"transpose", transpose, "f_grad or f_vjp: the forward sweep, then the backward one", FN_GRAD},
+    {"opt-grad", opt_grad, "f_grad: the clean-up of opt-primal", FN_GRAD},
+    {"join-grad", join_grad, "f_grad: a sum's backward loop joins its forward loop", FN_GRAD},
+    {"store-grad", store_grad, "f_grad: buffers written once per element are stored", FN_GRAD},
+    {"linearize-grad", linearize_grad, "f_hvp: f_grad linearised (scalar results only)", FN_HVP},
+    {"opt-hvp", opt_hvp, "f_hvp: the clean-up of opt-primal", FN_HVP},
+    {"store-hvp", store_hvp, "f_hvp: buffers written once per element are stored", FN_HVP},
 };
 const int ir_npasses = (int)(sizeof ir_passes / sizeof ir_passes[0]);
 
@@ -229,11 +230,14 @@ int ir_pass_find(const char *name)
     return -1;
 }
 
-static void verify(Unit *u)
+/* ir_verify on the function of u that pass k built or changed (each of
+ * the others is as the pass before it left it, checked then). */
+static void verify(Unit *u, int k)
 {
-    Fn *fs[4];
-    for (int k = 0, n = ir_unit_fns(u, fs); k < n; k++)
-        ir_verify(fs[k]);
+    FnKind w = ir_passes[k].fn;
+    Fn *f = w == FN_PRIMAL ? u->primal : w == FN_JVP ? u->jvp : w == FN_GRAD ? u->grad : u->hvp;
+    if (f)
+        ir_verify(f);
 }
 
 /* Between passes, when no pointer into an instruction array is held:
@@ -258,11 +262,11 @@ static void compact(Unit *u)
  * before the first (lowering made it) and after each, then compacted. */
 static void run_passes(Unit *u, int last)
 {
-    verify(u);
+    verify(u, 0);
     compact(u);
     for (int k = 1; k <= last; k++) {
         ir_passes[k].run(u);
-        verify(u);
+        verify(u, k);
         compact(u);
     }
 }
