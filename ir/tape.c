@@ -232,10 +232,10 @@ unsigned char *tape_replayed(const Fn *g, Ref id, const unsigned char *need, lon
              * and its rows (its results and the values its reverse loop
              * reads, each the GEN's size) fit what is left of keep */
             long long rows = ir_nresults(g, b, i) + lin_reads(g, x->reg[0]);
-            long long bytes = rows * ty_size(x->ty) * trip * 8;
-            if (!has_call(g, x->reg[0]) || bytes > keep)
+            double bytes = (double)rows * (double)ty_size(x->ty) * (double)trip * 8; /* no overflow */
+            if (!has_call(g, x->reg[0]) || bytes > (double)keep)
                 continue;
-            keep -= bytes;
+            keep -= (long long)bytes;
         }
         /* a GEN's element tapes are needed inside it; a reduction's
          * reverse loop recomputes its elements anyway */
