@@ -421,6 +421,18 @@ int ir_unit_fns(const Unit *u, Fn *fs[4])
     return n;
 }
 
+void ir_accs(Fn *f, const Region *r, IrRefs *out)
+{
+    for (int i = 0; i < r->ids.n; i++) {
+        const Inst *in = &f->v.p[r->ids.p[i]];
+        if (in->op == OP_ACC)
+            vec_push(f->arena, out, r->ids.p[i]);
+        for (int s = 0; s < 2; s++)
+            if (in->reg[s])
+                ir_accs(f, in->reg[s], out);
+    }
+}
+
 int ir_nresults(const Fn *f, const Region *r, int at)
 {
     Ref id = r->ids.p[at];

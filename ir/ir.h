@@ -431,6 +431,12 @@ int ir_is_const(Fn *f, Ref r, double k);   /* r is CONST k */
 /* How many RESULTs follow the IF at position `at` of region r (they are
  * r->ids.p[at + 1] onwards). */
 int ir_nresults(const Fn *f, const Region *r, int at);
+/* A list of instructions (a VEC of Ref with a name, so that files can
+ * pass one to another). */
+typedef VEC(Ref) IrRefs;
+/* Appends to out the ACCs of region r and of the regions inside it, in
+ * order. */
+void ir_accs(Fn *f, const Region *r, IrRefs *out);
 /* The entry points of u that exist, in the order the C file holds them
  * (f, f_grad or f_vjp, f_jvp, f_hvp), into fs; returns how many. */
 int ir_unit_fns(const Unit *u, Fn *fs[4]);

@@ -35,13 +35,13 @@
  *
  * The second half of the file keeps, in the same spirit, the reductions a
  * backward loop would compute again (reuse), and forwards the row copies
- * that leaves (forward_copy).
+ * that leaves (forward_copies).
  */
 #include "ir.h"
 
 #include <string.h>
 
-typedef VEC(Ref) RefList;
+typedef IrRefs RefList;
 
 typedef void (*Visit)(void *arg, Fn *f, Ref user, Ref used, int is_acc_buffer);
 
@@ -64,19 +64,6 @@ static void each_operand(Fn *f, Region *r, Visit v, void *arg)
     }
     for (int i = 0; i < r->yield.n; i++)
         v(arg, f, NOREF, r->yield.p[i], 0);
-}
-
-/* The ACCs of r and its regions, into out. */
-static void list_accs(Fn *f, Region *r, RefList *out)
-{
-    for (int i = 0; i < r->ids.n; i++) {
-        Inst *in = &f->v.p[r->ids.p[i]];
-        if (in->op == OP_ACC)
-            vec_push(f->arena, out, r->ids.p[i]);
-        for (int s = 0; s < 2; s++)
-            if (in->reg[s])
-                list_accs(f, in->reg[s], out);
-    }
 }
 
 static int const_aff(Aff a)
@@ -174,7 +161,7 @@ static void close_hoisted(Join *J, Fn *f, Ref L)
             J->bad = 1;
         for (int s = 0; s < 2; s++)
             if (in->reg[s]) {
-                list_accs(f, in->reg[s], &accs);
+                ir_accs(f, in->reg[s], &accs);
                 each_operand(f, in->reg[s], want, J);
             }
         for (int k = 0; k < op_info[in->op].nargs; k++)
@@ -208,6 +195,40 @@ static void touch(void *arg, Fn *f, Ref user, Ref used, int is_acc_buffer)
         T->added[used] = T->st;
 }
 
+/* Whether ACC acc is the store of a loop that only copies a row: its loop
+ * (a LOOP running forwards, or a RED that reduces nothing) over the index
+ * variables j... from 0 holds just  v = IDX A[pre..., j...]  and
+ *   ACC T[row..., j...] = v,  each j running over the whole trailing
+ * dimensions of A and T, A made outside the loop.  Gives A and how many
+ * leading indices T (trow) and A (srow) have.  Tapes of arrays are
+ * written so (tape_record_row), and so are the kept rows reuse reads. */
+static int copy_loop(const Fn *f, Ref acc, Ref *src, int *trow, int *srow)
+{
+    const Inst *a = &f->v.p[acc];
+    const Region *p = a->parent;
+    if (!(a->flags & IF_STORE) || p->owner == NOREF)
+        return 0;
+    const Inst *lp = &f->v.p[p->owner], *v = &f->v.p[a->arg[1]];
+    int red = lp->op == OP_RED && !p->yield.n, m = red ? 1 : lp->nix;
+    if ((lp->op != OP_LOOP && !red) || (lp->flags & IF_BACKWARDS) || p->ids.n != m + 2 ||
+        v->op != OP_IDX || v->parent != p || a->nix < m || v->nix < m ||
+        f->v.p[v->arg[0]].parent == p)
+        return 0;
+    int tr = a->nix - m, sr = v->nix - m;
+    const Type *at = &f->v.p[a->arg[0]].ty, *vt = &f->v.p[v->arg[0]].ty;
+    for (int d = 0; d < m; d++) {
+        Aff one = aff_var(f->arena, ir_ivar(f, p->owner, d));
+        Aff lo = lp->ix[red ? 0 : d], hi = lp->ix[red ? 1 : m + d];
+        if (!aff_eq(a->ix[tr + d], one) || !aff_eq(v->ix[sr + d], one) || !const_aff(lo) ||
+            lo.c != 0 || !const_aff(hi) || hi.c != vt->dim[sr + d] || hi.c != at->dim[tr + d])
+            return 0;
+    }
+    *src = v->arg[0];
+    *trow = tr;
+    *srow = sr;
+    return 1;
+}
+
 /* How R's body stored what the tape read rd of L's body reads back in
  * the same iteration, ix being rd's indices in R's IVAR: 0 not so (or
  * not known), 1 as a value (*val), 2 as a row its loop copied from array
@@ -225,26 +246,14 @@ static int tape_match(Fn *f, Ref R, const Inst *rd, const Aff *ix, Ref acc, Ref 
         *val = a->arg[1];
         return 1;
     }
-    /* LOOP(j...) { ACC T[row..., j...] = IDX A[j...] } in R's body */
-    const Inst *owner = p->owner == NOREF ? NULL : &f->v.p[p->owner];
-    if (!owner || owner->op != OP_LOOP || (owner->flags & IF_BACKWARDS) || owner->parent != body)
+    /* a loop in R's body copying array A (whole) into a row of the tape */
+    int r0, sr;
+    if (p->owner == NOREF || f->v.p[p->owner].parent != body || !copy_loop(f, acc, val, &r0, &sr) ||
+        sr != 0)
         return 0;
-    int m = owner->nix, r0 = a->nix - m;
-    const Inst *v = &f->v.p[a->arg[1]];
-    if (r0 < 0 || v->op != OP_IDX || v->nix != m || v->parent != p ||
-        f->v.p[v->arg[0]].parent == p)
-        return 0;
-    for (int d = 0; d < m; d++) {
-        Aff one = aff_var(f->arena, ir_ivar(f, p->owner, d));
-        if (!aff_eq(a->ix[r0 + d], one) || !aff_eq(v->ix[d], one) ||
-            !const_aff(owner->ix[d]) || owner->ix[d].c != 0 ||
-            owner->ix[m + d].c != f->v.p[v->arg[0]].ty.dim[d])
-            return 0;
-    }
     for (int k = 0; k < r0; k++)
         if (!aff_eq(ix[k], a->ix[k]))
             return 0;
-    *val = v->arg[0];
     *row = r0;
     return 2;
 }
@@ -441,7 +450,7 @@ static int join_region(Fn *f, Region *r, Scratch *S)
             vec_push(f->arena, &S->writes[x], x);
         for (int k = 0; k < 2; k++)
             if (in->reg[k])
-                list_accs(f, in->reg[k], &S->writes[x]);
+                ir_accs(f, in->reg[k], &S->writes[x]);
     }
     for (int j = 0; j < r->ids.n; j++) {
         Ref L = r->ids.p[j];
@@ -759,42 +768,30 @@ static void copy_use(void *arg, Fn *f, Ref user, Ref used, int is_acc_buffer)
         U->other = 1;
 }
 
-/* One copy forwarded in f; returns 1 if it made one. */
-static int forward_copy(Fn *f)
+/* Every such copy in f forwarded: its reads read the source instead. */
+static void forward_copies(Fn *f)
 {
     RefList accs = {0};
-    list_accs(f, f->body, &accs);
+    ir_accs(f, f->body, &accs);
+    int *stores = arena_alloc(f->arena, sizeof(int) * (size_t)(f->v.n + 1));
+    for (int k = 0; k < accs.n; k++)
+        stores[f->v.p[accs.p[k]].arg[0]]++;
     for (int k = 0; k < accs.n; k++) {
         Inst *a = &f->v.p[accs.p[k]];
-        Ref t = a->arg[0];
+        Ref t = a->arg[0], b;
         const Inst *ti = &f->v.p[t];
-        Region *p = a->parent;
-        if (!(a->flags & IF_STORE) || !(ti->flags & IF_NOINIT) || ti->role != ROLE_TAPE ||
-            p->owner == NOREF)
+        int trow, row;
+        /* T, a tape written by this copy alone, whole (trow 0), in the
+         * same region as its loop, from a buffer B */
+        if (!(ti->flags & IF_NOINIT) || ti->role != ROLE_TAPE || stores[t] != 1 ||
+            !copy_loop(f, accs.p[k], &b, &trow, &row) || trow != 0 || f->v.p[b].op != OP_ZEROS ||
+            f->v.p[a->parent->owner].parent != ti->parent)
             continue;
-        const Inst *lp = &f->v.p[p->owner], *v = &f->v.p[a->arg[1]];
-        int m = ti->ty.rank;
-        /* a LOOP over T's shape, or a reduction over its one dimension
-         * that reduces nothing */
-        int red = lp->op == OP_RED && m == 1 && !p->yield.n;
-        if ((lp->op != OP_LOOP || lp->nix != m) && !red)
-            continue;
-        if (a->nix != m || v->op != OP_IDX || v->parent != p || v->nix < m ||
-            p->ids.n != m + 2 || lp->parent != ti->parent)
-            continue;
-        int row = v->nix - m, ok = f->v.p[v->arg[0]].op == OP_ZEROS;
-        for (int d = 0; d < m && ok; d++) {
-            Aff one = aff_var(f->arena, ir_ivar(f, p->owner, d));
-            Aff lo = lp->ix[red ? 0 : d], hi = lp->ix[red ? 1 : m + d];
-            ok = aff_eq(a->ix[d], one) && aff_eq(v->ix[row + d], one) && const_aff(lo) &&
-                 lo.c == 0 && const_aff(hi) && hi.c == ti->ty.dim[d];
-        }
+        const Inst *v = &f->v.p[a->arg[1]];
+        int m = ti->ty.rank, ok = 1;
         for (int d = 0; d < row && ok; d++)
             ok = in_scope(f, v->ix[d], ti->parent);
-        int others = 0;
-        for (int q = 0; q < accs.n; q++)
-            others += q != k && f->v.p[accs.p[q]].arg[0] == t;
-        if (!ok || others)
+        if (!ok)
             continue;
         CopyUse U = {t, 0, 0, {0}};
         each_operand(f, f->body, copy_use, &U);
@@ -807,14 +804,11 @@ static int forward_copy(Fn *f)
                 ix[d] = v->ix[d];
             for (int d = 0; d < m; d++)
                 ix[row + d] = rd->ix[d];
-            rd->arg[0] = v->arg[0];
+            rd->arg[0] = b;
             rd->ix = ix;
             rd->nix = row + m;
         }
-        opt_dce(f); /* the copy, now unread */
-        return 1;
     }
-    return 0;
 }
 
 void opt_join(Fn *f, int keep)
@@ -841,20 +835,16 @@ void opt_join(Fn *f, int keep)
     int joined = 0;
     while (join_region(f, f->body, &S))
         joined = 1;
-    if (joined) {
-        ir_verify(f);
+    if (joined)
         opt_all(f);
-    }
     int reused = 0;
     SameMap M = {0};
     while (keep && reuse_region(f, f->body, &M)) {
         opt_dce(f); /* the recomputation, now unread, goes */
         reused = 1;
     }
-    while (reused && forward_copy(f))
-        ;
     if (reused) {
-        ir_verify(f);
-        opt_all(f);
+        forward_copies(f);
+        opt_all(f); /* the copies, now unread, go; the pipeline verifies f */
     }
 }

@@ -14,7 +14,7 @@
 #include <math.h>
 #include <string.h>
 
-typedef VEC(Ref) RefList;
+typedef IrRefs RefList;
 
 /* GEN, RED, LOOP and FOR own one region, reg[0]. */
 static int has_body(const Inst *in)
@@ -485,25 +485,10 @@ static void prune_region(Dce *D, Region *r)
     r->ids.n = n;
 }
 
-static void list_accs(Fn *f, Region *r, RefList *out)
-{
-    for (int i = 0; i < r->ids.n; i++) {
-        Inst *in = &f->v.p[r->ids.p[i]];
-        if (in->op == OP_ACC)
-            vec_push(f->arena, out, r->ids.p[i]);
-        if (in->op == OP_IF) {
-            list_accs(f, in->reg[0], out);
-            list_accs(f, in->reg[1], out);
-        }
-        if (has_body(in))
-            list_accs(f, in->reg[0], out);
-    }
-}
-
 void opt_dce(Fn *f)
 {
     RefList accs = {0};
-    list_accs(f, f->body, &accs);
+    ir_accs(f, f->body, &accs);
     Dce D = {0};
     D.f = f;
     D.live = arena_alloc(f->arena, (size_t)f->v.n + 1);
@@ -869,7 +854,7 @@ static int fuse_one(Fn *f, Region *r, int at, Uses *U, Ref *repl, Ref *map, int 
     if (contains_for(f, g->reg[0]))
         return -1; /* loops stay where they are */
     RefList accs = {0};
-    list_accs(f, g->reg[0], &accs);
+    ir_accs(f, g->reg[0], &accs);
     if (accs.n)
         return -1; /* a GEN that keeps values (onepass.c) writes them once */
     int cheap = body_cheap(f, g->reg[0]);

@@ -188,30 +188,20 @@ static void run(const char *opts, const char *cc, const char *defs)
     free(err);
 }
 
-static const char dbl[] = "-DR=double -DTINY=1e-160 -DSMALL=1e-300 -DHUGE=1e150 -DRTOL=1e-13";
-static const char flt[] = "-DR=float -DTINY=1e-20f -DSMALL=1e-36f -DHUGE=1e18f -DRTOL=1e-5";
+/* double and float (TINY and HUGE scaled to float's range), each built
+ * by gcc and by clang. */
+static const struct {
+    const char *opts, *cc, *defs;
+} builds[] = {
+    {"", "gcc", "-DR=double -DTINY=1e-160 -DSMALL=1e-300 -DHUGE=1e150 -DRTOL=1e-13"},
+    {"", "clang", "-DR=double -DTINY=1e-160 -DSMALL=1e-300 -DHUGE=1e150 -DRTOL=1e-13"},
+    {"--real=float", "gcc", "-DR=float -DTINY=1e-20f -DSMALL=1e-36f -DHUGE=1e18f -DRTOL=1e-5"},
+    {"--real=float", "clang", "-DR=float -DTINY=1e-20f -DSMALL=1e-36f -DHUGE=1e18f -DRTOL=1e-5"},
+};
 
-START_TEST(test_double_gcc)
+START_TEST(test_builds)
 {
-    run("", "gcc", dbl);
-}
-END_TEST
-
-START_TEST(test_double_clang)
-{
-    run("", "clang", dbl);
-}
-END_TEST
-
-START_TEST(test_float_gcc)
-{
-    run("--real=float", "gcc", flt);
-}
-END_TEST
-
-START_TEST(test_float_clang)
-{
-    run("--real=float", "clang", flt);
+    run(builds[_i].opts, builds[_i].cc, builds[_i].defs);
 }
 END_TEST
 
@@ -222,10 +212,7 @@ Suite *suite_nonan(void)
     TCase *tc = tcase_create("nonan");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 300);
-    tcase_add_test(tc, test_double_gcc);
-    tcase_add_test(tc, test_double_clang);
-    tcase_add_test(tc, test_float_gcc);
-    tcase_add_test(tc, test_float_clang);
+    tcase_add_loop_test(tc, test_builds, 0, (int)(sizeof builds / sizeof builds[0]));
     suite_add_tcase(s, tc);
     return s;
 }
