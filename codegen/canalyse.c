@@ -346,9 +346,9 @@ static void name_one(Cg *c, Ref v)
     if (!base && in->op == OP_RESULT && f->v.p[in->arg[0]].op == OP_RED)
         base = (const char *[]){"s", "p", "m", "m"}[f->v.p[in->arg[0]].red];
     if (!base)
-        base = arena_printf(c->p->arena, "t%d", ++c->tmp);
+        base = arena_name(c->p->arena, "t", "", ++c->tmp);
     else if (in->role == ROLE_TANGENT)
-        base = arena_printf(c->p->arena, "%s_dot", base);
+        base = arena_name(c->p->arena, base, "_dot", -1);
     c->cname[v] = cg_unique(c, &c->locals, base);
 }
 
@@ -363,7 +363,7 @@ static void name_carried(Cg *c, Ref id)
         if (c->cname[root] || !cg_owns(c, id, root))
             continue;
         const char *base = cg_carried_name(c, id, j);
-        c->cname[root] = cg_unique(c, &c->locals, base ? base : arena_printf(c->p->arena, "t%d", ++c->tmp));
+        c->cname[root] = cg_unique(c, &c->locals, base ? base : arena_name(c->p->arena, "t", "", ++c->tmp));
     }
 }
 

@@ -102,7 +102,7 @@ static const char *spelled(const Cg *c, Ref v)
     const char *n = ir_shown_name(c->p->arena, in);
     if (!n || in->role != ROLE_TANGENT || strstr(n, "_dot"))
         return n;
-    return arena_printf(c->p->arena, "%s_dot", n);
+    return arena_name(c->p->arena, n, "_dot", -1);
 }
 
 /* The source name of carried variable j of FOR id (x, x_dot), or NULL:

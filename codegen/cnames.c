@@ -208,14 +208,14 @@ const char *cg_unique(Cg *c, Names *ns, const char *base)
     const char *b = base;
     unsigned h = dx_hash(b);
     if (sema_c_reserved(b) || has_h(&c->globals, b, h) || sema_is_builtin(b)) {
-        b = arena_printf(c->p->arena, "%s_", b);
+        b = arena_name(c->p->arena, b, "_", -1);
         h = dx_hash(b);
     }
     const char *n = b;
     if (has_h(ns, n, h) || (ns != &c->globals && has_h(&c->globals, n, h))) {
         int *k = next_suffix(c, b);
         do {
-            n = arena_printf(c->p->arena, "%s_%d", b, (*k)++);
+            n = arena_name(c->p->arena, b, "_", (*k)++);
             h = dx_hash(n);
         } while (has_h(ns, n, h) || (ns != &c->globals && has_h(&c->globals, n, h)));
     }
@@ -224,6 +224,44 @@ const char *cg_unique(Cg *c, Names *ns, const char *base)
 }
 
 /* ---------------- literals ---------------- */
+
+/* What "%.*g" writes for the integer v (|v| < 2^24) at the smallest
+ * precision that reads back as v in double and in float: its digits
+ * without trailing zeros, in fixed notation when the exponent is below
+ * the precision (C11 7.21.6.1, the g conversion), else as d.ddde+XX.
+ * Integers are most of a program's literals, and snprintf with strtod
+ * costs a thousand instructions a try. */
+static void int_literal(long v, char *buf)
+{
+    char d[16];
+    int n = 0;
+    unsigned long u = v < 0 ? (unsigned long)-v : (unsigned long)v;
+    do
+        d[n++] = (char)('0' + u % 10);
+    while (u /= 10);
+    int exp = n - 1, prec = n;
+    while (prec > 1 && d[n - prec] == '0')
+        prec--;
+    char *p = buf;
+    if (v < 0)
+        *p++ = '-';
+    if (exp < prec) {
+        for (int i = n - 1; i >= 0; i--)
+            *p++ = d[i];
+    } else {
+        *p++ = d[n - 1];
+        if (prec > 1)
+            *p++ = '.';
+        for (int i = 1; i < prec; i++)
+            *p++ = d[n - 1 - i];
+        *p++ = 'e';
+        *p++ = '+';
+        if (exp < 10)
+            *p++ = '0';
+        p += sprintf(p, "%d", exp);
+    }
+    *p = 0;
+}
 
 /* The shortest decimal that reads back as v (in float with --real=float),
  * always with a '.' or an exponent so C reads a floating constant. */
@@ -236,11 +274,15 @@ void cg_literal(const Cg *c, double v, Str *s)
         cg_putf(s, "%sHUGE_VAL%s", v < 0 ? "-" : "", c->o->use_float ? "F" : "");
         return;
     }
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, sizeof buf, "%.*g", prec, v);
-        double back = strtod(buf, NULL);
-        if (c->o->use_float ? (float)back == (float)v : back == v)
-            break;
+    if (v == (long)v && fabs(v) < 16777216.0) {
+        int_literal((long)v, buf);
+    } else {
+        for (int prec = 1; prec <= 17; prec++) {
+            snprintf(buf, sizeof buf, "%.*g", prec, v);
+            double back = strtod(buf, NULL);
+            if (c->o->use_float ? (float)back == (float)v : back == v)
+                break;
+        }
     }
     if (!strpbrk(buf, ".en"))
         strcat(buf, ".0");

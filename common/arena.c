@@ -231,6 +231,22 @@ char *arena_printf(Arena *a, const char *fmt, ...)
     return p;
 }
 
+char *arena_name(Arena *a, const char *s, const char *tail, long k)
+{
+    char num[24], *e = num + sizeof num, *d = e;
+    if (k >= 0)
+        do
+            *--d = (char)('0' + k % 10);
+        while (k /= 10);
+    size_t ls = strlen(s), lt = strlen(tail), ld = (size_t)(e - d);
+    char *p = arena_alloc(a, ls + lt + ld + 1);
+    memcpy(p, s, ls);
+    memcpy(p + ls, tail, lt);
+    memcpy(p + ls + lt, d, ld);
+    p[ls + lt + ld] = 0;
+    return p;
+}
+
 unsigned dx_hash(const char *s)
 {
     unsigned h = 2166136261u;

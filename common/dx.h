@@ -44,6 +44,9 @@ char *arena_strdup(Arena *a, const char *s);
 char *arena_strndup(Arena *a, const char *s, size_t n);
 char *arena_printf(Arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* s then tail then, when k >= 0, k in decimal: a name such as "t12",
+ * "x_dot" or "a_2" without vsnprintf's cost. */
+char *arena_name(Arena *a, const char *s, const char *tail, long k);
 
 /* FNV-1a, for the name tables of the checker, lowering and codegen. */
 unsigned dx_hash(const char *s);

@@ -472,7 +472,7 @@ static void fwd_region(Tr *T, const Region *src, Region *dst, Fwd *w)
 static const char *bar_name(Tr *T, Ref x)
 {
     const char *n = T->g->v.p[x].name;
-    return n ? arena_printf(T->h->arena, "%s_bar", n) : NULL;
+    return n ? arena_name(T->h->arena, n, "_bar", -1) : NULL;
 }
 
 static int inside(const Fn *g, Ref x, const Region *r);

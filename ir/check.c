@@ -126,14 +126,24 @@ static int c_name_kind(const char *name)
 }
 
 /* If name is a listed name of a kind `want` accepts (want(kind) != 0)
- * plus one of c_suffixes, the suffix (static storage); else NULL. */
+ * plus one of c_suffixes, the suffix (static storage); else NULL. The
+ * code generator asks this of every name it makes, and most end in a
+ * character no suffix ends in, so the last character is compared first. */
 static const char *suffixed(const char *name, int (*want)(int kind))
 {
+    enum { N = sizeof c_suffixes / sizeof c_suffixes[0] };
+    static size_t slen[N];
+    if (!slen[0])
+        for (size_t i = 0; i < N; i++)
+            slen[i] = strlen(c_suffixes[i]);
     size_t len = strlen(name);
-    for (size_t i = 0; i < sizeof c_suffixes / sizeof c_suffixes[0]; i++) {
-        size_t sl = strlen(c_suffixes[i]);
+    if (!len)
+        return NULL;
+    for (size_t i = 0; i < N; i++) {
+        size_t sl = slen[i];
         char base[64];
-        if (len <= sl || len - sl >= sizeof base || strcmp(name + len - sl, c_suffixes[i]))
+        if (len <= sl || name[len - 1] != c_suffixes[i][sl - 1] || len - sl >= sizeof base ||
+            memcmp(name + len - sl, c_suffixes[i], sl))
             continue;
         memcpy(base, name, len - sl);
         base[len - sl] = 0;

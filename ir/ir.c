@@ -237,7 +237,7 @@ const char *ir_shown_name(Arena *a, const Inst *in)
 {
     if (!in->name || !ir_is_tape(in))
         return in->name;
-    return arena_printf(a, "%s_tape", in->name);
+    return arena_name(a, in->name, "_tape", -1);
 }
 
 int ir_is_loop(const Inst *in)
