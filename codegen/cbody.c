@@ -1639,6 +1639,23 @@ static void emit_exit(Cg *c, Ref flag, int line, const char *ran, const char *iv
     cg_puts(&c->body, "}\n");
 }
 
+/* The iterations of the source loop one iteration of the checkpointing
+ * loop id (IF_CKPT, ckpt.c) runs: the trip counts of the loops of its
+ * line nested in it, down to the innermost. */
+static long long segment_len(const Fn *f, Ref id)
+{
+    const Inst *in = &f->v.p[id];
+    for (int i = 0; i < in->reg[0]->ids.n; i++) {
+        Ref x = in->reg[0]->ids.p[i];
+        const Inst *l = &f->v.p[x];
+        if (l->op == OP_FOR && l->line == in->line) {
+            long long n = (long long)l->ix[1].c - l->ix[0].c;
+            return l->flags & IF_CKPT ? n * segment_len(f, x) : n;
+        }
+    }
+    return 1;
+}
+
 /* for (int i = lo; i < hi; i++) { body; updates }, backwards from hi - 1
  * for k = 1, after the carried variables take their initial values. */
 static void emit_for(Cg *c, const Region *r, int at)
@@ -1686,7 +1703,12 @@ static void emit_for(Cg *c, const Region *r, int at)
              lo == INT_MIN || hi - 1 < INT_MIN ? "long long" : "int", iv, hi - 1, iv, lo, iv);
     else
         cg_putf(&c->body, "for (int %s = %lld; %s < %lld; %s++) {", iv, lo, iv, hi, iv);
-    if (back && explaining(c))
+    if (in->flags & IF_CKPT)
+        cg_putf(&c->body, back ? "  /* backwards, a segment of %lld steps at a time: run it forward "
+                                 "again from its snapshot, then back */\n"
+                               : "  /* checkpointing: %lld steps per iteration */\n",
+                segment_len(f, id));
+    else if (back && explaining(c))
         cg_putf(&c->body, "  /* backwards: undo step %s of the forward loop, the last step first, "
                 "each adjoint taking the local derivatives of that step */\n", iv);
     else

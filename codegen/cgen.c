@@ -108,7 +108,7 @@ static Loc fn_loc(const Fn *f)
 /* The prepared function's largest local array, the tapes of one loop
  * counted together ("the tape of the for loop on line 5", "'h' from line
  * 3"), its size in *bytes, and *plural: it is several tapes. */
-static const char *largest(const Cg *c, long long *bytes, int *plural)
+static const char *largest(const Cg *c, long long *bytes, int *plural, int *tape_line)
 {
     const Fn *f = c->f;
     Arena *A = c->p->arena;
@@ -144,6 +144,7 @@ static const char *largest(const Cg *c, long long *bytes, int *plural)
     }
     *bytes = best;
     *plural = bigloop >= 0 && ntapes[bigloop] > 1;
+    *tape_line = bigloop >= 0 ? line[bigloop] : 0;
     if (bigloop >= 0)
         return arena_printf(A, "the tape%s of the for loop on line %d", ntapes[bigloop] > 1 ? "s" : "",
                             line[bigloop]);
@@ -201,13 +202,27 @@ static void check_one(void *arg, const Fn *f)
     if (fits(c))
         return;
     long long bytes;
-    int plural;
-    const char *what = largest(c, &bytes, &plural);
+    int plural, line;
+    const char *what = largest(c, &bytes, &plural, &line);
     diag_error(ca->d, fn_loc(f),
                "'%s' needs %lld bytes of local arrays, over the stack budget of %lld bytes "
                "(the largest, %s, %s %lld bytes); use --workspace or --stack-budget",
                f->name, c->frame * real_size(c), c->o->stack_budget, what,
                plural ? "take" : "takes", bytes);
+}
+
+long long cg_frame(const Program *p, const CgOpts *o, const Fn *f, int *tape_line)
+{
+    Cg c;
+    init(&c, p, o);
+    *tape_line = 0;
+    if (o->workspace || surely_fits(&c, f))
+        return 0;
+    cg_prepare(&c, f, 0);
+    long long bytes;
+    int plural;
+    largest(&c, &bytes, &plural, tape_line);
+    return c.frame * real_size(&c);
 }
 
 int cg_check(const Program *p, const CgOpts *o, Diag *d)

@@ -31,6 +31,11 @@ typedef struct CgOpts {
  * local arrays exceed the stack budget (without --workspace), a function
  * named like a workspace macro.  Returns their number. */
 int cg_check(const Program *p, const CgOpts *o, Diag *d);
+/* The bytes of local arrays f's C would keep on the stack, 0 when they
+ * surely fit the budget (or live in the workspace); *tape_line: the
+ * source line of the for loop whose tapes are the largest of them, 0
+ * when the largest is no loop's tape. */
+long long cg_frame(const Program *p, const CgOpts *o, const struct Fn *f, int *tape_line);
 /* The C file: every unit's f, f_grad (or f_vjp), f_jvp and f_hvp, and
  * with o->workspace their f_ws variants.  Call cg_check first. */
 void cg_c(const Program *p, const CgOpts *o, FILE *out);

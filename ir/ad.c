@@ -418,7 +418,7 @@ static void fwd_for(Tr *T, const Region *src, int at, Region *dst, Fwd *w)
             w->line = in->line; /* the line of its tapes */
     for_tapes(T, id, dst, stored, rep, shared);
     IrAt fat = prim_at(T, dst, in->line);
-    fat.flags = in->flags & IF_BACKWARDS;
+    fat.flags = in->flags & (IF_BACKWARDS | IF_CKPT);
     Ref l = ir_for(fat, lo, hi, n, init, NULL);
     Region *b = h->v.p[l].reg[0];
     T->map[in->reg[0]->ids.p[0]] = b->ids.p[0];
@@ -1204,7 +1204,7 @@ static int rev_for(Tr *T, const Region *src, int at, Region *dst, int line)
     Ref *xb = arena_alloc(h->arena, sizeof(Ref) * (size_t)(nix + 1));
     int n = rev_for_init(T, src, at, dst, to, init, xb);
     IrAt fat = adj_at(T, dst, in->line);
-    fat.flags = IF_BACKWARDS;
+    fat.flags = IF_BACKWARDS | (in->flags & IF_CKPT);
     uint8_t *crole = arena_alloc(h->arena, (size_t)n + 1);
     memset(crole, ROLE_ADJOINT, (size_t)n);
     Ref l = ir_for(fat, in->ix[0].c, in->ix[1].c, n, init, crole);

@@ -77,6 +77,47 @@ Aff aff_remap(Arena *a, Aff x, const Ref *map)
     return y;
 }
 
+Aff aff_subst(Arena *a, Aff x, Ref iv, Aff by)
+{
+    ASSERT(!by.nq);
+    int k = -1;
+    for (int i = 0; i < x.n; i++)
+        if (x.iv[i] == iv)
+            k = i;
+    Aff y = {0};
+    y.c = x.c;
+    y.iv = arena_alloc(a, sizeof *y.iv * (size_t)(x.n + by.n + 1));
+    y.a = arena_alloc(a, sizeof *y.a * (size_t)(x.n + by.n + 1));
+    for (int i = 0; i < x.n; i++)
+        if (i != k) {
+            y.iv[y.n] = x.iv[i];
+            y.a[y.n++] = x.a[i];
+        }
+    if (k >= 0) {
+        y.c += x.a[k] * by.c;
+        for (int t = 0; t < by.n; t++) {
+            int j = 0;
+            while (j < y.n && y.iv[j] != by.iv[t])
+                j++;
+            if (j == y.n) {
+                y.iv[y.n] = by.iv[t];
+                y.a[y.n++] = 0;
+            }
+            y.a[j] += x.a[k] * by.a[t];
+        }
+    }
+    y.nq = x.nq;
+    if (x.nq) {
+        y.q = arena_alloc(a, sizeof *y.q * (size_t)x.nq);
+        for (int t = 0; t < x.nq; t++) {
+            y.q[t] = x.q[t];
+            y.q[t].x = aff_subst(a, x.q[t].x, iv, by);
+            y.q[t].y = aff_subst(a, x.q[t].y, iv, by);
+        }
+    }
+    return y;
+}
+
 int aff_eq(Aff x, Aff y)
 {
     if (x.c != y.c || x.n != y.n)

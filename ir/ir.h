@@ -195,7 +195,9 @@ typedef enum { RK_SUM, RK_PROD, RK_MAX, RK_MIN } RedKind;
  * is an element or row store (lower_store.c): its one yield is
  * SELECT(k == i, e, x[k]), so its derivatives are stores too (ad_linearize
  * stores the tangent, ad_transpose reads and zeroes the stored adjoint)
- * and the C generator writes only the stored element when it can. */
+ * and the C generator writes only the stored element when it can;
+ * IF_CKPT an outer FOR that checkpointing added around a long loop
+ * (ckpt.c): its iterations are segments of the loop. */
 typedef enum { ROLE_PRIMAL, ROLE_TANGENT, ROLE_ADJOINT, ROLE_TAPE } Role;
 enum {
     IF_ACC = 1 << 0,
@@ -205,6 +207,7 @@ enum {
     IF_REV = 1 << 4,
     IF_TAPE = 1 << 5,
     IF_SETELEM = 1 << 6,
+    IF_CKPT = 1 << 7,
 };
 
 typedef struct {
@@ -304,6 +307,8 @@ typedef struct {
                        loop may record to keep an elementwise step that
                        calls exp, tanh, ... instead of recomputing it (a
                        share of the stack budget; 0: recompute them) */
+    Fn *ckpt_jvp;   /* f_jvp with its long loops nested (ckpt.c), which
+                       transpose reads instead of jvp; NULL: none */
 } Unit;
 
 typedef struct {
@@ -389,6 +394,9 @@ Aff aff_var(Arena *a, Ref iv);                 /* 1 * iv */
 Aff aff_copy(Arena *a, Aff x);
 /* x with every iv replaced by map[iv] (map: old Ref -> new Ref). */
 Aff aff_remap(Arena *a, Aff x, const Ref *map);
+/* x with the index variable iv replaced by the affine form by (no
+ * non-affine terms), in its terms' operands too. */
+Aff aff_subst(Arena *a, Aff x, Ref iv, Aff by);
 int aff_eq(Aff x, Aff y);
 /* Non-affine terms (aff.c): does x (or an operand of its terms) use iv;
  * x's value given every IVAR's value (val(ctx, iv)), 0 when an operand
@@ -439,6 +447,12 @@ typedef VEC(Ref) IrRefs;
 void ir_accs(Fn *f, const Region *r, IrRefs *out);
 /* The entry points of u that exist, in the order the C file holds them
  * (f, f_grad or f_vjp, f_jvp, f_hvp), into fs; returns how many. */
+/* Checkpointing (ckpt.c): every FOR of f on source line `line` run as
+ * `levels` nested loops (the function and its derivatives unchanged in
+ * value); how many FORs it split.  The most levels that can help a FOR
+ * of that line (log2 of its trip count). */
+int ckpt_split(Fn *f, int line, int levels);
+int ckpt_max_levels(const Fn *f, int line);
 int ir_unit_fns(const Unit *u, Fn *fs[4]);
 /* Checks SSA order, operand kinds and region structure; BUG() on failure. */
 void ir_verify(Fn *f);
@@ -463,7 +477,7 @@ typedef struct {
     uint8_t flag;
     const char *word;
 } IrFlagWord;
-enum { IR_NFLAG_WORDS = 7 };
+enum { IR_NFLAG_WORDS = 8 };
 extern const IrFlagWord ir_flag_words[IR_NFLAG_WORDS];
 
 /* ---- eval.c: the value of a scalar op (interpreter and folder) ---- */

@@ -678,16 +678,18 @@ static void parse_own(Reader *R, Inst *in)
     }
 }
 
-/* backwards, store, noinit and setelem belong to the operations that
- * read them. */
+/* backwards, store, noinit, setelem and checkpoint belong to the
+ * operations that read them. */
 static void check_flag(Reader *R, const Inst *in, uint8_t flag)
 {
     const char *w = R->t.s;
     if ((flag == IF_BACKWARDS && in->op != OP_LOOP && in->op != OP_FOR) ||
+        (flag == IF_CKPT && in->op != OP_FOR) ||
         (flag == IF_STORE && in->op != OP_ACC) || (flag == IF_NOINIT && in->op != OP_ZEROS) ||
         (flag == IF_SETELEM && in->op != OP_GEN && in->op != OP_ACC))
         fail(R, R->t.loc, "a %s is not '%s' (%s)", ir_op_name(in->op), w,
              w[0] == 'b' ? "a loop or a for is" : flag == IF_SETELEM ? "a gen or an acc is"
+             : flag == IF_CKPT ? "a for is"
              : w[0] == 's' ? "an acc is" : "a zeros is");
 }
 

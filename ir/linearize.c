@@ -385,7 +385,7 @@ static void lin_for(Lin *L, const Region *src, int at, Region *dst)
     IrAt at_ = ir_at(g, dst); /* the loop: a copy of in (in f_hvp, maybe adjoint) */
     at_.line = in->line;
     at_.role = ir_is_rev(in) ? ROLE_ADJOINT : ROLE_PRIMAL;
-    at_.flags = in->flags & IF_BACKWARDS;
+    at_.flags = in->flags & (IF_BACKWARDS | IF_CKPT);
     uint8_t *crole = arena_alloc(g->arena, (size_t)(2 * nix + 1));
     for (int j = 0; j < 2 * nix; j++)
         crole[j] = j < nix ? ROLE_PRIMAL : ROLE_TANGENT;

@@ -124,7 +124,8 @@ static void transpose(Unit *u)
     Fn *f = u->primal;
     int array = f->out.p[0].ty.rank > 0;
     const char *name = arena_printf(f->arena, "%s_%s", f->name, array ? "vjp" : "grad");
-    u->grad = ad_transpose(u->jvp, name, array ? FN_VJP : FN_GRAD, u->small_tape, u->keep_bytes);
+    u->grad = ad_transpose(u->ckpt_jvp ? u->ckpt_jvp : u->jvp, name, array ? FN_VJP : FN_GRAD,
+                           u->small_tape, u->keep_bytes);
 }
 
 /* opt-grad.  Needs: f_grad (or f_vjp).  Guarantees: it is cleaned up as
@@ -276,6 +277,128 @@ void ad_unit(Unit *u)
     run_passes(u, ir_npasses - 1);
 }
 
+/* ---------------- checkpointing ---------------- */
+
+/* Which for loops (by source line) run as how many levels of nested
+ * loops (ckpt.c). */
+typedef struct {
+    int n, cap;
+    int *line, *levels;
+} Plan;
+
+/* One more level for the loops of `line` (2 for the first); 0 when they
+ * have as many as can help already. */
+static int plan_bump(Plan *pl, Arena *A, const Fn *primal, int line)
+{
+    int k = 0;
+    while (k < pl->n && pl->line[k] != line)
+        k++;
+    if (k == pl->n) {
+        if (pl->n == pl->cap) {
+            int cap = pl->cap ? 2 * pl->cap : 4;
+            pl->line = arena_grow(A, pl->line, sizeof(int) * (size_t)pl->cap, sizeof(int) * (size_t)cap);
+            pl->levels = arena_grow(A, pl->levels, sizeof(int) * (size_t)pl->cap, sizeof(int) * (size_t)cap);
+            pl->cap = cap;
+        }
+        pl->line[k] = line;
+        pl->levels[k] = 1;
+        pl->n++;
+    }
+    if (pl->levels[k] >= ckpt_max_levels(primal, line))
+        return 0;
+    pl->levels[k]++;
+    return 1;
+}
+
+/* u's derivatives again from a fresh f_jvp whose loops pl nests: the
+ * passes from transpose to `last`. */
+static void rebuild(Unit *u, const Plan *pl, int last)
+{
+    Fn *jv = ad_linearize(u->primal, u->jvp->name, FN_JVP);
+    opt_all(jv);
+    for (int i = 0; i < pl->n; i++)
+        ckpt_split(jv, pl->line[i], pl->levels[i]);
+    ir_verify(jv);
+    u->ckpt_jvp = jv;
+    u->grad = u->hvp = NULL;
+    for (int k = ir_pass_find("transpose"); k <= last; k++) {
+        ir_passes[k].run(u);
+        verify(u, k);
+        compact(u);
+    }
+    u->ckpt_jvp = NULL;
+}
+
+/* The bytes of local arrays f needs on the stack when they exceed the
+ * budget (*line: the for loop whose tapes are the largest), else 0. */
+static long long over(const Program *prog, const CgOpts *o, const Fn *f, int *line)
+{
+    long long b = f ? cg_frame(prog, o, f, line) : 0;
+    return b > o->stack_budget ? b : 0;
+}
+
+/* Nests the loops of the function `which` of u (the last pass that
+ * builds it: `last`) one level more at a time, the loop with the largest
+ * tapes first, until its local arrays fit the budget.  Returns 1 after
+ * reporting when they cannot (with the smallest budget one of the plans
+ * tried fits), 0 when they fit, and also when the largest array is none
+ * of a loop's (cg_check reports it). */
+static int fit(Program *prog, Unit *u, const Job *j, Diag *d, int last, Fn **which)
+{
+    Plan pl = {0};
+    Arena *A = u->primal->arena;
+    long long best = 0;
+    int line, worse = 0;
+    long long b = over(prog, j->cg, *which, &line);
+    while (b && line) {
+        best = !best || b < best ? b : best;
+        worse = b > best ? worse + 1 : 0;
+        if (worse > 2 || !plan_bump(&pl, A, u->primal, line)) {
+            if (!pl.n)
+                return 0;
+            const Fn *f = *which;
+            Loc at = {f->line, f->col ? f->col : 1};
+            diag_error(d, at,
+                       "'%s' needs %lld bytes of local arrays even with the for loop on line %d "
+                       "checkpointed, over the stack budget of %lld bytes; use --stack-budget=%lld "
+                       "or more, or --workspace",
+                       f->name, best, line, j->cg->stack_budget, best);
+            return 1;
+        }
+        rebuild(u, &pl, last);
+        b = over(prog, j->cg, *which, &line);
+    }
+    return 0;
+}
+
+/* The checkpointed derivatives: when f_grad's or f_hvp's local arrays
+ * exceed the stack budget because of a for loop's tapes, the loop is
+ * nested (fit), for each of the two on its own, so that f_grad keeps the
+ * fewest levels it needs when only f_hvp, which records tangents too,
+ * needs more.  f and f_jvp stay as they were. */
+static int checkpoint(Program *prog, Unit *u, const Job *j, Diag *d)
+{
+    int line, hlast = ir_npasses - 1, glast = ir_pass_find("store-grad");
+    if (j->cg->workspace || (!over(prog, j->cg, u->grad, &line) && !over(prog, j->cg, u->hvp, &line)))
+        return 0;
+    Fn *grad = u->grad, *hvp = u->hvp;
+    if (hvp && over(prog, j->cg, hvp, &line)) {
+        if (fit(prog, u, j, d, hlast, &u->hvp))
+            return 1;
+        hvp = u->hvp;
+        u->grad = grad; /* as it was: it may need fewer levels */
+    }
+    if (over(prog, j->cg, grad, &line)) {
+        u->hvp = NULL;
+        if (fit(prog, u, j, d, glast, &u->grad))
+            return 1;
+        grad = u->grad;
+    }
+    u->grad = grad;
+    u->hvp = hvp;
+    return 0;
+}
+
 /* A FILE.ir: the IR --emit=ir writes, read back (ir/irread.c). */
 static int is_ir_path(const char *path)
 {
@@ -347,6 +470,8 @@ int ir_pipeline(Arena *a, Diag *d, const Job *j)
          * records their tangents too, fits where f_grad does */
         prog.units.p[i].keep_bytes = j->cg ? j->cg->stack_budget / 4 : 0;
         run_passes(&prog.units.p[i], j->stop >= 0 ? j->stop : ir_npasses - 1);
+        if (j->stop < 0 && j->cg && checkpoint(&prog, &prog.units.p[i], j, d))
+            return 1;
     }
     if (j->stop >= 0) {
         cg_ir(&prog, j->out);
