@@ -10,6 +10,8 @@
 #                with its Wishart prior, D = 10, K = 25, N = 100
 #   lstm         bench/lstm.dx: an LSTM, T = 40 steps, H = 32
 #   spring       tests/models/spring.dx: 10 000 Euler steps of a spring
+#   spring_long  bench/spring_long.dx: 10^6 steps, checkpointed
+#                into a 16 KiB stack budget (--stack-budget=16K)
 # and, as extra rows without goals, the tanh RNN of bench/rnn.dx and the
 # Gaussian mixture of bench/gmm.dx, each also with --tape=small.
 #
@@ -52,7 +54,7 @@
 # Environment: DXC (the compiler), B (build directory; output goes to
 # $B/bench), BENCH_CC (gcc), N (calls per callgrind count, 10), RUNS
 # (timed runs, 11 at least), BENCH (the rows, by name: "toy mlp gmm_adbench lstm
-# spring rnn rnn_small gmm gmm_small" by default), TORCH=0 to skip
+# spring spring_long rnn rnn_small gmm gmm_small" by default), TORCH=0 to skip
 # PyTorch, PYTHON (the Python to run it with; by default python3, or
 # /usr/bin/python3 when that one imports torch and python3 does not;
 # PyTorch is skipped when neither can import torch).
@@ -64,7 +66,7 @@ B=${B:-$ROOT/build}
 CC=${BENCH_CC:-gcc}
 N=${N:-10}
 RUNS=${RUNS:-11}
-BENCH=${BENCH:-toy mlp gmm_adbench lstm spring rnn rnn_small gmm gmm_small}
+BENCH=${BENCH:-toy mlp gmm_adbench lstm spring spring_long rnn rnn_small gmm gmm_small}
 TORCH=${TORCH:-1}
 OUT=$B/bench
 CFLAGS="-O2 -std=c99"
@@ -81,11 +83,13 @@ row() {
         gg=2.4 gj=1.5 gh=4 ;;
     lstm) dx=bench/lstm.dx fn=lstm label="lstm T=40 H=32" gg=2.3 gj=1.5 gh=4 ;;
     spring) dx=tests/models/spring.dx fn=spring label="spring 10000 steps" gg=2.5 gh=6 ;;
+    spring_long) dx=bench/spring_long.dx opts=--stack-budget=16K fn=spring
+        label="spring 10^6 steps, 16 KiB" gg=6 ;;
     rnn) dx=bench/rnn.dx fn=rnn label="rnn T=50 H=32 D=16" ;;
     rnn_small) dx=bench/rnn.dx opts=--tape=small fn=rnn label="rnn --tape=small" ;;
     gmm) dx=bench/gmm.dx fn=gmm label="gmm K=10 D=8 N=200" ;;
     gmm_small) dx=bench/gmm.dx opts=--tape=small fn=gmm label="gmm --tape=small" ;;
-    *) echo "bench: unknown row '$1' (toy mlp gmm_adbench lstm spring rnn rnn_small gmm gmm_small)" >&2
+    *) echo "bench: unknown row '$1' (toy mlp gmm_adbench lstm spring spring_long rnn rnn_small gmm gmm_small)" >&2
        exit 1 ;;
     esac
     drv=$fn

@@ -216,7 +216,7 @@ long long cg_frame(const Program *p, const CgOpts *o, const Fn *f, int *tape_lin
     Cg c;
     init(&c, p, o);
     *tape_line = 0;
-    if (o->workspace || surely_fits(&c, f))
+    if (surely_fits(&c, f))
         return 0;
     cg_prepare(&c, f, 0);
     long long bytes;
@@ -534,6 +534,67 @@ static long long scalar_bytes(const Cg *c)
     return n * real_size(c);
 }
 
+/* How many iterations of the for loops of source line `line` r runs
+ * forward (backwards loops not counted), m times over: the checkpointing
+ * loops (IF_CKPT) count through the loops they hold. */
+static long long forward_steps(const Fn *f, const Region *r, int line, long long m)
+{
+    long long n = 0;
+    for (int i = 0; i < r->ids.n; i++) {
+        const Inst *in = &f->v.p[r->ids.p[i]];
+        if (in->op == OP_FOR) {
+            long long trip = (long long)in->ix[1].c - in->ix[0].c;
+            if (in->line == line && !(in->flags & (IF_CKPT | IF_BACKWARDS)))
+                n += m * trip;
+            n += forward_steps(f, in->reg[0], line, m * trip);
+        } else if (in->op == OP_IF) {
+            n += forward_steps(f, in->reg[0], line, m) + forward_steps(f, in->reg[1], line, m);
+        }
+    }
+    return n;
+}
+
+/* --stats for a checkpointed f: for each loop it nests, the levels (the
+ * trip counts of its first nest in the forward sweep) and how many times
+ * the loop's steps run forward against f's once. */
+static void ckpt_stats(const Cg *c, const Fn *f, FILE *out)
+{
+    const Fn *primal = NULL;
+    for (int i = 0; i < c->p->units.n; i++)
+        if (c->p->units.p[i].grad == f || c->p->units.p[i].hvp == f)
+            primal = c->p->units.p[i].primal;
+    for (Ref v = 0; primal && v < f->v.n; v++) {
+        const Inst *in = &f->v.p[v];
+        if (in->op != OP_FOR || (in->flags & (IF_CKPT | IF_BACKWARDS)) != IF_CKPT)
+            continue;
+        int line = in->line, seen = 0;
+        for (Ref w = 0; w < v && !seen; w++)
+            seen = f->v.p[w].op == OP_FOR && f->v.p[w].line == line && (f->v.p[w].flags & IF_CKPT);
+        if (seen)
+            continue; /* one report per loop */
+        fprintf(out, ", the loop on line %d checkpointed as ", line);
+        for (Ref x = v;;) {
+            const Inst *l = &f->v.p[x];
+            fprintf(out, "%lld", (long long)l->ix[1].c - l->ix[0].c);
+            if (!(l->flags & IF_CKPT))
+                break;
+            Ref next = NOREF;
+            for (int i = 0; i < l->reg[0]->ids.n && next == NOREF; i++) {
+                Ref y = l->reg[0]->ids.p[i];
+                if (f->v.p[y].op == OP_FOR && f->v.p[y].line == line)
+                    next = y;
+            }
+            if (next == NOREF)
+                break;
+            fputs(" x ", out);
+            x = next;
+        }
+        long long once = forward_steps(primal, primal->body, line, 1);
+        long long runs = forward_steps(f, f->body, line, 1);
+        fprintf(out, " steps, run forward %.2f times", once ? (double)runs / (double)once : 0.0);
+    }
+}
+
 static void stats_one(void *arg, const Fn *f)
 {
     EmitArg *e = arg;
@@ -549,6 +610,7 @@ static void stats_one(void *arg, const Fn *f)
     if (c->o->workspace)
         fprintf(e->out, " (workspace variant %s: %lld bytes in work, stack ~%lld bytes)",
                 ws_name(c, f), arrays, scalars);
+    ckpt_stats(c, f, e->out);
     fputc('\n', e->out);
 }
 

@@ -31,8 +31,9 @@ typedef struct CgOpts {
  * local arrays exceed the stack budget (without --workspace), a function
  * named like a workspace macro.  Returns their number. */
 int cg_check(const Program *p, const CgOpts *o, Diag *d);
-/* The bytes of local arrays f's C would keep on the stack, 0 when they
- * surely fit the budget (or live in the workspace); *tape_line: the
+/* The bytes of local arrays f's C would keep on the stack (or, with
+ * o->workspace, in the workspace), 0 when they surely fit the budget;
+ * *tape_line: the
  * source line of the for loop whose tapes are the largest of them, 0
  * when the largest is no loop's tape. */
 long long cg_frame(const Program *p, const CgOpts *o, const struct Fn *f, int *tape_line);

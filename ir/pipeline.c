@@ -361,7 +361,7 @@ static int fit(Program *prog, Unit *u, const Job *j, Diag *d, int last, Fn **whi
             diag_error(d, at,
                        "'%s' needs %lld bytes of local arrays even with the for loop on line %d "
                        "checkpointed, over the stack budget of %lld bytes; use --stack-budget=%lld "
-                       "or more, or --workspace",
+                       "or more",
                        f->name, best, line, j->cg->stack_budget, best);
             return 1;
         }
@@ -375,11 +375,12 @@ static int fit(Program *prog, Unit *u, const Job *j, Diag *d, int last, Fn **whi
  * exceed the stack budget because of a for loop's tapes, the loop is
  * nested (fit), for each of the two on its own, so that f_grad keeps the
  * fewest levels it needs when only f_hvp, which records tangents too,
- * needs more.  f and f_jvp stay as they were. */
+ * needs more.  f and f_jvp stay as they were.  With --workspace the
+ * budget bounds the workspace: the snapshots and tapes live there. */
 static int checkpoint(Program *prog, Unit *u, const Job *j, Diag *d)
 {
     int line, hlast = ir_npasses - 1, glast = ir_pass_find("store-grad");
-    if (j->cg->workspace || (!over(prog, j->cg, u->grad, &line) && !over(prog, j->cg, u->hvp, &line)))
+    if (!over(prog, j->cg, u->grad, &line) && !over(prog, j->cg, u->hvp, &line))
         return 0;
     Fn *grad = u->grad, *hvp = u->hvp;
     if (hvp && over(prog, j->cg, hvp, &line)) {

@@ -377,6 +377,16 @@ static long long record_vs_grad(const char *rel, const char *text)
             out[k] = calloc((size_t)ty_size(g->out.p[k].ty) + 1, sizeof(double));
         ir_interp(g, (const double *const *)in, out);
         IrRecord *rec = ir_record(c.a, f, (const double *const *)in, 1);
+        if (strstr(rel, "spring_long.dx")) { /* a million steps: over the limit, by design */
+            ck_assert_msg(rec->too_big, "%s: recorded", rel);
+            for (int k = 0; k < f->in.n; k++)
+                free(in[k]);
+            for (int k = 0; k < g->out.n; k++)
+                free(out[k]);
+            free(in);
+            free(out);
+            continue;
+        }
         ck_assert_msg(!rec->too_big, "%s: too big to record", rel);
         ck_assert_msg(rec->out[0][0] == out[0][0] || (isnan(rec->out[0][0]) && isnan(out[0][0])), "%s: %s: recorded %.17g, f_grad %.17g", rel, f->name,
                       rec->out[0][0], out[0][0]);
