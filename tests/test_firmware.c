@@ -19,6 +19,7 @@
  * read.
  */
 #include <check.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,44 @@ static int count(const char *hay, const char *needle)
 
 /* ---- examples/firmware under qemu ---- */
 
+/* README.md's ```text firmware run block against what the board printed
+ * (out): the same "name value" lines, in the same order, the values
+ * within compare.awk's float tolerance (a newer toolchain may round
+ * differently; the README shows one). */
+static void assert_readme_run(const char *out)
+{
+    char *path = tu_printf("%s/README.md", tu_root());
+    char *readme = tu_read(path, NULL);
+    free(path);
+    ck_assert_msg(readme, "cannot read README.md");
+    const char *open = strstr(readme, "```text firmware run\n");
+    ck_assert_msg(open, "README.md has no ```text firmware run block");
+    const char *p = strchr(open, '\n') + 1, *end = strstr(p, "```");
+    ck_assert_msg(end, "README.md's ```text firmware run block is not closed");
+    const char *q = out;
+    int n = 0;
+    while (p < end) {
+        const char *eol = strchr(p, '\n');
+        char line[256], name[128];
+        float want;
+        snprintf(line, sizeof line, "%.*s", (int)(eol - p), p);
+        p = eol + 1;
+        if (line[0] == '#' || sscanf(line, "%127s %f", name, &want) != 2)
+            continue;
+        char *key = tu_printf("\n%s ", name);
+        q = strstr(q, key);
+        ck_assert_msg(q, "the board did not print README's line '%s' (in that order):\n%s", line, out);
+        q += strlen(key);
+        float got = strtof(q, NULL);
+        ck_assert_msg(fabsf(got - want) <= 1e-4f * fmaxf(fabsf(got), fabsf(want)) + 1e-6f,
+                      "README shows '%s', the board printed %.9g", line, (double)got);
+        free(key);
+        n++;
+    }
+    ck_assert_msg(n == 19, "README's ```text firmware run block has %d values, not 19", n);
+    free(readme);
+}
+
 START_TEST(test_firmware_qemu)
 {
     if (!have("arm-none-eabi-gcc") || !have("qemu-system-arm")) {
@@ -94,6 +133,7 @@ START_TEST(test_firmware_qemu)
         ck_assert_msg(strstr(out, want[i]), "make check in examples/firmware printed no '%s':\n%s",
                       want[i], out);
     ck_assert_msg(!strstr(out, "FAIL"), "a check failed on the board:\n%s", out);
+    assert_readme_run(out);
     free(out);
 
     /* the size table: one row per generated function, numbers in it */
