@@ -113,9 +113,9 @@ static void assert_readme_run(const char *out)
 START_TEST(test_firmware_qemu)
 {
     if (!have("arm-none-eabi-gcc") || !have("qemu-system-arm")) {
-        fprintf(stderr, "test_firmware_qemu: arm-none-eabi-gcc or qemu-system-arm not installed; "
-                        "the Cortex-M4 example is skipped (apt-get install gcc-arm-none-eabi "
-                        "libnewlib-arm-none-eabi qemu-system-arm)\n");
+        fprintf(stderr, "test_firmware_qemu: the Cortex-M4 example SKIPPED: arm-none-eabi-gcc or "
+                        "qemu-system-arm is not installed (.ci/run installs them: apt-get install "
+                        "gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)\n");
         return;
     }
     char *cmd = tu_printf(MAKE " -j2 -C '%s/examples/firmware' O='%s/fw' DXC='%s' check",
@@ -232,8 +232,8 @@ END_TEST
 START_TEST(test_cmake_function)
 {
     if (!have("cmake")) {
-        fprintf(stderr, "test_cmake_function: cmake not installed; dx_generate() is not tested "
-                        "(apt-get install cmake)\n");
+        fprintf(stderr, "test_cmake_function: dx_generate() SKIPPED: cmake is not installed "
+                        "(.ci/run installs it: apt-get install cmake)\n");
         return;
     }
     install_and_copy("cm");
