@@ -144,7 +144,7 @@ example: $(B)/dxc
 	@echo "The C that dxc wrote is in $(EX)/ (square.c, graph.c, neuron.c): each"
 	@echo "function, then its gradient as a forward and a backward pass."
 
-install: all
+install: all install-integration
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 	    $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1 \
 	    $(DESTDIR)$(PREFIX)/share/doc/dx
@@ -165,8 +165,23 @@ uninstall:
 	    $(DESTDIR)$(PREFIX)/share/doc/dx/json.md $(DESTDIR)$(PREFIX)/share/doc/dx/tutorial.md \
 	    $(DESTDIR)$(PREFIX)/share/doc/dx/images/neuron.png
 	-rmdir $(DESTDIR)$(PREFIX)/share/doc/dx/images 2>/dev/null
+	rm -f $(DXSHARE)/dx.mk $(DXSHARE)/cmake/dx-config.cmake \
+	    $(DXSHARE)/cmake/dx-config-version.cmake $(DXSHARE)/cmake/DxGenerate.cmake
+	-rmdir $(DXSHARE)/cmake $(DXSHARE) 2>/dev/null
+
+# Build-system support (integration/): dx.mk, the Make rule, in
+# $(PREFIX)/share/dx; the CMake package find_package(dx) reads, with
+# dx_generate(), in $(PREFIX)/share/dx/cmake.  Needs nothing built.
+DXSHARE = $(DESTDIR)$(PREFIX)/share/dx
+install-integration:
+	install -d $(DXSHARE)/cmake
+	install -m 644 integration/dx.mk $(DXSHARE)/dx.mk
+	install -m 644 integration/dx-config.cmake integration/DxGenerate.cmake $(DXSHARE)/cmake/
+	sed -e 's|@VERSION@|$(VERSION)|g' integration/dx-config-version.cmake.in \
+	    > $(DXSHARE)/cmake/dx-config-version.cmake
 
 clean:
 	rm -rf build build-asan
 
 .PHONY: all bench check check-asan check-valgrind example fuzz-diff fuzz-edge install uninstall clean
+.PHONY: install-integration
