@@ -555,8 +555,9 @@ static long long forward_steps(const Fn *f, const Region *r, int line, long long
 }
 
 /* --stats for a checkpointed f: for each loop it nests, the levels (the
- * trip counts of its first nest in the forward sweep) and how many times
- * the loop's steps run forward against f's once. */
+ * trip counts of its first nest in the forward sweep), the snapshots (an
+ * outer level keeps one per iteration) and how many times the loop's
+ * steps run forward against f's once. */
 static void ckpt_stats(const Cg *c, const Fn *f, FILE *out)
 {
     const Fn *primal = NULL;
@@ -573,11 +574,13 @@ static void ckpt_stats(const Cg *c, const Fn *f, FILE *out)
         if (seen)
             continue; /* one report per loop */
         fprintf(out, ", the loop on line %d checkpointed as ", line);
+        long long snaps = 0;
         for (Ref x = v;;) {
             const Inst *l = &f->v.p[x];
             fprintf(out, "%lld", (long long)l->ix[1].c - l->ix[0].c);
             if (!(l->flags & IF_CKPT))
                 break;
+            snaps += (long long)l->ix[1].c - l->ix[0].c;
             Ref next = NOREF;
             for (int i = 0; i < l->reg[0]->ids.n && next == NOREF; i++) {
                 Ref y = l->reg[0]->ids.p[i];
@@ -591,7 +594,8 @@ static void ckpt_stats(const Cg *c, const Fn *f, FILE *out)
         }
         long long once = forward_steps(primal, primal->body, line, 1);
         long long runs = forward_steps(f, f->body, line, 1);
-        fprintf(out, " steps, run forward %.2f times", once ? (double)runs / (double)once : 0.0);
+        fprintf(out, " steps (%lld snapshots), run forward %.2f times", snaps,
+                once ? (double)runs / (double)once : 0.0);
     }
 }
 

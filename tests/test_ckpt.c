@@ -165,7 +165,7 @@ START_TEST(test_spring_levels)
     char *err = NULL;
     ck_assert_int_eq(cr_dxc("--stats --stack-budget=16K m.dx -o m.c", NULL, &err), 0);
     ck_assert_msg(strstr(err, "spring_grad: tape 4800 bytes, stack ~4936 bytes, the loop on line 6 "
-                              "checkpointed as 100 x 100 x 100 steps, run forward 3.00 times\n"),
+                              "checkpointed as 100 x 100 x 100 steps (200 snapshots), run forward 3.00 times\n"),
                   "%s", err);
     ck_assert_msg(strstr(err, "spring: tape 0 bytes"), "%s", err);
     free(err);

@@ -732,7 +732,7 @@ START_TEST(test_dx_big_tape)
     char *out = NULL, *err = NULL;
     ck_assert_int_eq(cr_dxc("big.dx -o big.c --stats", &out, &err), 0);
     ck_assert_msg(strstr(err, "f_grad: tape 506000 bytes, stack ~506040 bytes, the loop on line 4 "
-                              "checkpointed as 31250 x 32000 steps, run forward 2.00 times\n"),
+                              "checkpointed as 31250 x 32000 steps (31250 snapshots), run forward 2.00 times\n"),
                   "%s", err);
     char *code = tu_read(tu_path("big.c"), NULL);
     ck_assert_msg(strstr(code, "/* checkpointing: 32000 steps per iteration */"), "%s", code);
