@@ -500,8 +500,23 @@ static void acc_whole(Tr *T, IrAt at, Ref x, Ref arr)
     acc_elem(T, body, x, ad_ivar_index(T->h, l), v);
 }
 
+/* Moves the last instruction of region d to just before `loop`. */
+static void before_loop(Region *d, Ref loop)
+{
+    Ref last = d->ids.p[d->ids.n - 1];
+    int k = d->ids.n - 1;
+    while (d->ids.p[k - 1] != loop)
+        k--;
+    for (int q = d->ids.n - 1; q >= k; q--)
+        d->ids.p[q] = d->ids.p[q - 1];
+    d->ids.p[k - 1] = last;
+}
+
 /* A scalar x of g defined outside a reverse loop being built: its
- * cotangent goes into a cell of the outermost such loop. */
+ * cotangent goes into a cell of the outermost such loop.  The cell of a
+ * for loop starts from x's cotangent so far, which it then replaces:
+ * the iterations add to it one by one, in the order one loop would, so
+ * a loop split in two (ckpt.c) sums to the same bits. */
 static int acc_cell(Tr *T, IrAt at, Ref x, Ref v)
 {
     Fn *h = T->h;
@@ -518,16 +533,15 @@ static int acc_cell(Tr *T, IrAt at, Ref x, Ref v)
             cat.r = fr->dst;
             cat.rule_op = 0; /* the cell is no rule's step */
             cell = zeros(cat, ty_scalar(), bar_name(T, x));
-            /* it belongs before the loop */
-            Region *d = fr->dst;
-            int k = d->ids.n - 1;
-            while (d->ids.p[k - 1] != fr->loop)
-                k--;
-            for (int q = d->ids.n - 1; q >= k; q--)
-                d->ids.p[q] = d->ids.p[q - 1];
-            d->ids.p[k - 1] = cell;
+            before_loop(fr->dst, fr->loop); /* it belongs before the loop */
+            char chain = T->g->v.p[fr->src->owner].op == OP_FOR && T->ct[x] != NOREF;
+            if (chain) {
+                ir_acc(cat, cell, NULL, 0, T->ct[x]);
+                before_loop(fr->dst, fr->loop);
+            }
             vec_push(h->arena, &fr->xs, x);
             vec_push(h->arena, &fr->cells, cell);
+            vec_push(h->arena, &fr->chained, chain);
         }
         ir_acc(at, cell, NULL, 0, v);
         return 1;
@@ -570,8 +584,14 @@ static void accum(Tr *T, IrAt at, Ref x, Ref v, int fresh)
 static void acc_cells(Tr *T, const Frame *fr, IrAt at)
 {
     for (int k = 0; k < fr->xs.n; k++) {
-        Ref v = ir_idx(at, fr->cells.p[k], NULL, 0);
-        accum(T, at, fr->xs.p[k], v, 1);
+        Ref v = ir_idx(at, fr->cells.p[k], NULL, 0), x = fr->xs.p[k];
+        if (fr->chained.p[k]) {
+            vec_push(T->h->arena, &T->touched, x);
+            T->h->v.p[v].name = bar_name(T, x);
+            T->ct[x] = v;
+        } else {
+            accum(T, at, x, v, 1);
+        }
     }
 }
 

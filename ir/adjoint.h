@@ -17,6 +17,8 @@ typedef struct {
     Ref loop;           /* the LOOP in h */
     Region *dst;        /* the region holding the LOOP */
     VEC(Ref) xs, cells;
+    VEC(char) chained; /* cells[k] started from x's cotangent so far (a
+                          for loop's: ad.c, acc_cell) */
 } Frame;
 
 /* The transposition's maps from values of g to values of h.  Where the

@@ -35,7 +35,10 @@
  *
  * A trip count with no factors near N^(1/L) (a prime, say) is split as
  * N = r + q * b^(L-1): a head loop of r < b^(L-1) iterations, itself
- * split one level less, then the q * b^(L-1) others nested exactly.
+ * split one level less, then the q * b^(L-1) others nested exactly.  The
+ * bits stay those of one loop because the reverse loop of a for starts
+ * its parameters' adjoint sums from what the loops after it left (ad.c,
+ * acc_cell) rather than from zero.
  *
  * ir/pipeline.c decides when: the C generator measures the gradient's
  * frame, and while it exceeds the budget the loop owning the largest
