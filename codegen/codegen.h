@@ -20,6 +20,14 @@ typedef struct CgOpts {
     long long stack_budget; /* bytes; CG_STACK_BUDGET unless told */
     int workspace;          /* --workspace: add the f_ws variants */
     int explain;            /* --explain: chain-rule comments (only comments change) */
+    const char *prefix;     /* --prefix: starts every function's name (the
+                               pipeline adds it) and the header's macros; or NULL */
+    int line_directives;    /* --line-directives: #line into the .dx file */
+    int no_hooks;           /* maths called by <math.h>'s names, not through the
+                               DX_EXP hooks (the HTML view, read by learners) */
+    const char *c_path;     /* the C file's name the #lines return to */
+    int entries;            /* --entries: ENTRY_* bits of the entry points the C
+                               file, the header, --stats and the IR hold (0: all) */
     /* Called by cg_c once it has written a function, which it reads no
      * more (the pipeline frees its instructions when nothing else will
      * read them); NULL: none. */
@@ -49,7 +57,8 @@ void cg_stats(const Program *p, const CgOpts *o, FILE *out);
  * function j->only names, or the file's only one, at j->at's point).
  * Returns 0, or 1 after reporting an error (nothing was written). */
 int cg_views(const Program *p, const Job *j);
-/* The IR of every entry point, as text that dxc reads back (ir_print_program). */
-void cg_ir(const Program *p, FILE *out);
+/* The IR of every entry point (with o, of each f and the derivatives
+ * o->entries selects), as text that dxc reads back (ir_print_program). */
+void cg_ir(const Program *p, const CgOpts *o, FILE *out);
 
 #endif
