@@ -165,7 +165,8 @@ static void c_pane(const char *title, const char *code, const char *name, FILE *
 }
 
 /* The C of p (what --emit=c writes, but that it calls exp, not its hook
- * DX_EXP, and has no #line), malloc'ed. */
+ * DX_EXP, has no #line and every entry point, whatever --entries says),
+ * malloc'ed. */
 static char *c_code(const Program *p, const CgOpts *o)
 {
     char *buf = NULL;
@@ -176,6 +177,7 @@ static char *c_code(const Program *p, const CgOpts *o)
     CgOpts plain = *o;
     plain.no_hooks = 1;
     plain.line_directives = 0;
+    plain.entries = 0;
     cg_c(p, &plain, mem);
     fclose(mem);
     return buf;
