@@ -29,6 +29,7 @@ static const char *const fns[] = {"pow",   "exp",  "log",   "log1p", "expm1", "s
                                   "sinh",  "cosh", "tanh",  "erf",   "fabs",  "lgamma",
                                   "atan2", "hypot", "round"};
 enum { NFNS = sizeof fns / sizeof fns[0] };
+_Static_assert((int)NFNS == (int)CG_MATHS, "CG_MATHS (cgen.h) counts fns");
 
 /* The hook of fns[k], of the float function with fl: "DX_EXPF". */
 static void hook_name(char buf[32], int k, int fl)

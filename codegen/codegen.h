@@ -39,8 +39,10 @@ typedef struct CgOpts {
  * local arrays exceed the stack budget (without --workspace), a function
  * named like a workspace macro.  Returns their number. */
 int cg_check(const Program *p, const CgOpts *o, Diag *d);
-/* The C file: every unit's f, f_grad (or f_vjp), f_jvp and f_hvp, and
- * with o->workspace their f_ws variants.  Call cg_check first. */
+/* The C file: every unit's f, f_grad (or f_vjp), f_jvp and f_hvp (those
+ * o->entries selects), and with o->workspace their f_ws variants; the
+ * maths hooks they call; with o->line_directives, #line directives.
+ * Call cg_check first. */
 void cg_c(const Program *p, const CgOpts *o, FILE *out);
 /* The header: guards, the prototypes of cg_c's entry points and (with
  * o->workspace) the f_WS_BYTES macros. */
