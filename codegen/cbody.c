@@ -14,7 +14,9 @@
  *    above the consecutive statements line N gives, written once; a
  *    trailing comment only where a statement says more (what a tape row
  *    holds, a loop that runs backwards).  Every statement starts with
- *    begin_stmt(), which writes the header first where one is due.
+ *    begin_stmt(), which writes the header first where one is due (and,
+ *    with --line-directives, the mark clines.c makes a #line of).
+ *  - <math.h> through the maths hooks (DX_EXP(x), cmaths.c).
  *
  * max and min reductions start at -HUGE_VAL (HUGE_VAL) and keep an element
  * only if it compares greater (less), as the interpreter does: NaN
@@ -398,7 +400,7 @@ static void powi_put(Cg *c, Str *s, Ref a, double n)
         }
         return;
     case PW_CALL:
-        cg_putf(s, "pow%s(", c->o->use_float ? "f" : "");
+        cg_putf(s, "%s(", cg_maths(c, "pow", c->o->use_float));
         expr(c, s, a, P_ANY);
         cg_puts(s, ", ");
         cg_literal(c, n, s);
@@ -407,8 +409,9 @@ static void powi_put(Cg *c, Str *s, Ref a, double n)
     }
 }
 
-/* name(a, b, ...): a libm function (exp, expf) or one of the file's
- * helpers (sigmoid, softplus, the strong-zero mulz and divz). */
+/* name(a, b, ...): a libm function through its hook (DX_EXP, DX_EXPF) or
+ * one of the file's helpers (sigmoid, softplus, the strong-zero mulz and
+ * divz). */
 static void call_put(Cg *c, Str *s, const Inst *in)
 {
     if (in->op == OP_SIGMOID || in->op == OP_DSIGMOID || in->op == OP_SOFTPLUS ||
@@ -425,7 +428,7 @@ static void call_put(Cg *c, Str *s, const Inst *in)
     } else {
         if (op_info[in->op].kind != K_MATH || !op_info[in->op].cname[0])
             BUG("cgen: no C form for this op");
-        cg_putf(s, "%s%s(", op_info[in->op].cname, c->o->use_float ? "f" : "");
+        cg_putf(s, "%s(", cg_maths(c, op_info[in->op].cname, c->o->use_float));
     }
     for (int k = 0; k < op_info[in->op].nargs; k++) {
         cg_puts(s, k ? ", " : "");
@@ -606,11 +609,20 @@ static void announce(Cg *c, int line)
     c->fresh = 0;
 }
 
+/* With --line-directives, the mark that the next line, a statement,
+ * comes from source line `line` (clines.c). */
+static void mark_line(Cg *c, int line)
+{
+    if (c->o->line_directives && line > 0)
+        cg_putf(&c->body, "%c%d\n", CG_LINE_MARK, line);
+}
+
 /* Starts a statement, or the first line of a block (for, if), that comes
  * from source line `line`: its header if it needs one, its indentation. */
 static void begin_stmt(Cg *c, int line)
 {
     announce(c, line);
+    mark_line(c, line);
     indent(c);
 }
 
@@ -767,15 +779,14 @@ static const char *step_of(const Cg *c, Ref x, int line)
     return NULL;
 }
 
-/* The function's name (square, of square_grad) if p is the value it
+/* The .dx function's name (square, of square_grad) if p is the value it
  * returns, unnamed in the source (fn square(x) = x ^ 2); else NULL. */
 static const char *result_name(const Cg *c, Ref p)
 {
     const Fn *f = c->f;
     if (!f->out.n || f->out.p[0].role != OUT_RETURN || cg_resolve(c, f->out.p[0].ref) != cg_resolve(c, p))
         return NULL;
-    const char *us = strrchr(f->name, '_');
-    return us ? arena_printf(c->p->arena, "%.*s", (int)(us - f->name), f->name) : f->name;
+    return f->src_name;
 }
 
 enum { ALIAS_AT = 16 }; /* an operand longer is called by a short name */
@@ -2046,6 +2057,7 @@ void cg_body(Cg *c, Str *decl)
             output_copy(c, i);
     }
     if (ret) {
+        mark_line(c, f->v.p[f->out.p[0].ref].line);
         indent(c);
         cg_puts(&c->body, "return ");
         expr(c, &c->body, f->out.p[0].ref, P_ANY);

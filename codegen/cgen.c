@@ -31,13 +31,21 @@
 
 /* ---------------- the program's entry points ---------------- */
 
-static void each_fn(const Program *p, void (*fn)(void *, const Fn *), void *arg)
+/* f is one of the entry points o->entries selects (--entries). */
+static int selected(const CgOpts *o, const Fn *f)
+{
+    return !o || !o->entries || (o->entries & ir_entry_bit(f->kind));
+}
+
+/* fn on each entry point of p that o selects (o NULL: every one). */
+static void each_fn(const Program *p, const CgOpts *o, void (*fn)(void *, const Fn *), void *arg)
 {
     for (int i = 0; i < p->units.n; i++) {
         const Unit *u = &p->units.p[i];
         Fn *fs[4];
         for (int k = 0, n = ir_unit_fns(u, fs); k < n; k++)
-            fn(arg, fs[k]);
+            if (selected(o, fs[k]))
+                fn(arg, fs[k]);
     }
 }
 
@@ -72,9 +80,10 @@ static void init(Cg *c, const Program *p, const CgOpts *o)
     c->p = p;
     c->o = o;
     c->globals.a = p->arena;
-    each_fn(p, add_global, c);
+    each_fn(p, NULL, add_global, c);
     if (o->workspace)
-        each_fn(p, add_ws_globals, c);
+        each_fn(p, NULL, add_ws_globals, c);
+    cg_maths_reserve(c);
     c->helper[H_SIGMOID] = cg_unique(c, &c->globals, "dx_sigmoid");
     c->helper[H_DSIGMOID] = cg_unique(c, &c->globals, "dx_dsigmoid");
     c->helper[H_SOFTPLUS] = cg_unique(c, &c->globals, "dx_softplus");
@@ -230,32 +239,40 @@ int cg_check(const Program *p, const CgOpts *o, Diag *d)
     Cg c;
     init(&c, p, o);
     int before = d->nerrors;
+    for (int i = 0; i < p->units.n; i++) {
+        const Fn *f = p->units.p[i].primal;
+        if (cg_maths_hook(f->name))
+            diag_error(d, fn_loc(f), "function name '%s' is a maths hook's macro",
+                       diag_name(p->arena, f->name));
+    }
     CheckArg ca = {&c, d};
-    each_fn(p, check_one, &ca);
+    each_fn(p, o, check_one, &ca);
     return d->nerrors - before;
 }
 
 /* ---------------- the C file ---------------- */
 
+/* The comment above f: its C name (with --prefix, P f_grad), then what
+ * it computes, in the .dx function's name. */
 static const char *purpose(const Fn *f, Arena *a)
 {
-    const char *n = f->src_name;
+    const char *c = f->name, *n = f->src_name;
     switch (f->kind) {
     case FN_PRIMAL:
-        return arena_printf(a, "%s: the function, as written in the model", n);
+        return arena_printf(a, "%s: the function, as written in the model", c);
     case FN_GRAD:
-        return arena_printf(a, "%s_grad: reverse mode (backpropagation).  Returns %s and\n"
+        return arena_printf(a, "%s: reverse mode (backpropagation).  Returns %s and\n"
                                " * writes its gradient, d %s / d param, to each *param_bar",
-                            n, n, n);
+                            c, n, n);
     case FN_VJP:
-        return arena_printf(a, "%s_vjp: reverse mode.  Writes %s to out and the\n"
-                               " * vector-Jacobian product of out_bar to each param_bar", n, n);
+        return arena_printf(a, "%s: reverse mode.  Writes %s to out and the\n"
+                               " * vector-Jacobian product of out_bar to each param_bar", c, n);
     case FN_JVP:
-        return arena_printf(a, "%s_jvp: forward mode.  Returns %s and writes its\n"
-                               " * directional derivative along the param_dot tangents", n, n);
+        return arena_printf(a, "%s: forward mode.  Returns %s and writes its\n"
+                               " * directional derivative along the param_dot tangents", c, n);
     case FN_HVP:
-        return arena_printf(a, "%s_hvp: forward over reverse.  Returns %s and writes the\n"
-                               " * Hessian times the tangent direction to each param_hv", n, n);
+        return arena_printf(a, "%s: forward over reverse.  Returns %s and writes the\n"
+                               " * Hessian times the tangent direction to each param_hv", c, n);
     }
     return "";
 }
@@ -372,7 +389,9 @@ static void helpers(Cg *c, FILE *out)
 {
     const char *t = cg_real_t(c), *f = c->o->use_float ? "f" : "";
     const char *one = f[0] ? "1.0f" : "1.0", *zero = f[0] ? "0.0f" : "0.0";
-    if (c->helper_used[H_SIGMOID] || c->helper_used[H_DSIGMOID] || c->helper_used[H_SOFTPLUS])
+    const char *ex = NULL; /* the hook the helpers call exp through */
+    if (c->helper_used[H_SIGMOID] || c->helper_used[H_DSIGMOID] || c->helper_used[H_SOFTPLUS]) {
+        ex = cg_maths(c, "exp", c->o->use_float);
         fprintf(out,
                 "\n/* exp has no effect this code reads (errno is not read), so gcc and clang\n"
                 " * may compute exp(-|x|) once for sigmoid(x), sigmoid'(x) and softplus(x)\n"
@@ -382,33 +401,35 @@ static void helpers(Cg *c, FILE *out)
                 "__attribute__((const)) %s (exp%s)(%s);\n"
                 "#pragma GCC diagnostic pop\n#endif\n",
                 t, f, t);
+    }
     if (c->helper_used[H_SIGMOID])
         fprintf(out,
                 "\n/* sigmoid(x) = 1 / (1 + exp(-x)), from e = exp(-|x|) so exp never\n"
                 " * overflows. */\n"
                 "static %s %s(%s x)\n{\n"
-                "    %s e = exp%s(x >= %s ? -x : x);\n"
+                "    %s e = %s(x >= %s ? -x : x);\n"
                 "    if (x >= %s)\n        return %s / (%s + e);\n"
                 "    return e / (%s + e);\n}\n",
-                t, c->helper[H_SIGMOID], t, t, f, zero, zero, one, one, one);
+                t, c->helper[H_SIGMOID], t, t, ex, zero, zero, one, one, one);
     if (c->helper_used[H_DSIGMOID])
         fprintf(out,
                 "\n/* sigmoid'(x) = sigmoid(x) sigmoid(-x) = e / (1 + e)^2 with e = exp(-|x|),\n"
                 " * accurate in both tails. */\n"
                 "static %s %s(%s x)\n{\n"
-                "    %s e = exp%s(x >= %s ? -x : x);\n"
+                "    %s e = %s(x >= %s ? -x : x);\n"
                 "    return e / ((%s + e) * (%s + e));\n}\n",
-                t, c->helper[H_DSIGMOID], t, t, f, zero, one, one);
+                t, c->helper[H_DSIGMOID], t, t, ex, zero, one, one);
     if (c->helper_used[H_SOFTPLUS])
         fprintf(out,
                 "\n/* softplus(x) = log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)), stable for\n"
                 " * any x. */\n"
                 "static %s %s(%s x)\n{\n"
-                "    return (x > %s ? x : %s) + log1p%s(exp%s(x >= %s ? -x : x));\n}\n",
-                t, c->helper[H_SOFTPLUS], t, zero, zero, f, f, zero);
+                "    return (x > %s ? x : %s) + %s(%s(x >= %s ? -x : x));\n}\n",
+                t, c->helper[H_SOFTPLUS], t, zero, zero, cg_maths(c, "log1p", c->o->use_float), ex,
+                zero);
     for (int n = 0; n < 3; n++)
         if (c->helper_used[H_DIGAMMA + n])
-            cg_polygamma_helper(out, n, c->helper[H_DIGAMMA + n], c->o->use_float);
+            cg_polygamma_helper(c, out, n, c->helper[H_DIGAMMA + n]);
     strong_zero_helpers(c, out);
 }
 
@@ -425,27 +446,46 @@ static void emit_one(void *arg, const Fn *f)
         e->c->o->written(f, e->c->o->written_arg);
 }
 
+static FILE *mem_open(char **buf, size_t *len)
+{
+    FILE *mem = open_memstream(buf, len);
+    if (!mem)
+        BUG("open_memstream failed");
+    return mem;
+}
+
 void cg_c(const Program *p, const CgOpts *o, FILE *out)
 {
     Cg c;
     init(&c, p, o);
-    /* functions go to a buffer first: the helpers they use come before */
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&buf, &len);
-    if (!mem)
-        BUG("open_memstream failed");
+    /* functions go to a buffer first, then the helpers they use: the
+     * helpers, and the maths hooks both call, come before them */
+    char *fns = NULL, *hs = NULL, *all = NULL;
+    size_t nfns = 0, nhs = 0, nall = 0;
+    FILE *mem = mem_open(&fns, &nfns);
     EmitArg e = {&c, mem};
-    each_fn(p, emit_one, &e);
+    each_fn(p, o, emit_one, &e);
     fclose(mem);
-    fprintf(out, "/* Generated by dxc %s from %s.  Do not edit.\n"
-                 " * Standalone C99: it needs <math.h> and -lm only, allocates nothing and\n"
-                 " * keeps no state, so every function is reentrant. */\n"
-                 "#include <math.h>\n",
+    mem = mem_open(&hs, &nhs);
+    helpers(&c, mem);
+    fclose(mem);
+    FILE *to = o->line_directives ? mem_open(&all, &nall) : out;
+    fprintf(to, "/* Generated by dxc %s from %s.  Do not edit.\n"
+                " * Standalone C99: it needs <math.h> and -lm only, allocates nothing and\n"
+                " * keeps no state, so every function is reentrant. */\n"
+                "#include <math.h>\n",
             DX_VERSION, o->src_path ? o->src_path : "<input>");
-    helpers(&c, out);
-    fwrite(buf, 1, len, out);
-    free(buf);
+    cg_maths_hooks(&c, to);
+    fwrite(hs, 1, nhs, to);
+    fwrite(fns, 1, nfns, to);
+    if (to != out) {
+        fclose(to);
+        cg_line_directives(p->src && p->src->path ? p->src->path : o->src_path ? o->src_path : "<input>",
+                           o->c_path ? o->c_path : "<stdout>", all, nall, out);
+    }
+    free(all);
+    free(hs);
+    free(fns);
     free(c.body.p);
 }
 
@@ -482,13 +522,15 @@ void cg_header(const Program *p, const CgOpts *o, FILE *out)
 {
     Cg c;
     init(&c, p, o);
-    char guard[128] = "DX_";
-    size_t n = 3;
+    /* the guard: --prefix, then DX_ and the file's name (DX_MODEL_H) */
+    const char *pre = o->prefix ? o->prefix : "";
+    char *guard = arena_alloc(p->arena, strlen(pre) + 128);
+    size_t n = (size_t)sprintf(guard, "%sDX_", pre), end = n + 123;
     const char *base = o->header ? o->header : "model.h";
     const char *slash = strrchr(base, '/');
     if (slash)
         base = slash + 1;
-    for (const char *s = base; *s && n < sizeof guard - 2; s++) {
+    for (const char *s = base; *s && n < end; s++) {
         unsigned char ch = (unsigned char)*s;
         guard[n++] = (char)(ch >= 'a' && ch <= 'z' ? ch - 32
                             : (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ? ch : '_');
@@ -501,7 +543,7 @@ void cg_header(const Program *p, const CgOpts *o, FILE *out)
               " * f_WS_BYTES bytes (0: work is not used) aligned for double. */\n",
               out);
     EmitArg pa = {&c, out};
-    each_fn(p, proto_one, &pa);
+    each_fn(p, o, proto_one, &pa);
     fprintf(out, "\n#endif\n");
     free(c.body.p);
 }
@@ -623,11 +665,25 @@ void cg_stats(const Program *p, const CgOpts *o, FILE *out)
     Cg c;
     init(&c, p, o);
     EmitArg e = {&c, out};
-    each_fn(p, stats_one, &e);
+    each_fn(p, o, stats_one, &e);
     free(c.body.p);
 }
 
-void cg_ir(const Program *p, FILE *out)
+void cg_ir(const Program *p, const CgOpts *o, FILE *out)
 {
-    ir_print_program(p, out);
+    /* a copy of p without the derivatives o does not select (a unit
+     * always holds its f) */
+    Program q = *p;
+    q.units.p = arena_alloc(p->arena, sizeof(Unit) * (size_t)(p->units.n + 1));
+    for (int i = 0; i < p->units.n; i++) {
+        Unit u = p->units.p[i];
+        if (u.jvp && !selected(o, u.jvp))
+            u.jvp = NULL;
+        if (u.grad && !selected(o, u.grad))
+            u.grad = NULL;
+        if (u.hvp && !selected(o, u.hvp))
+            u.hvp = NULL;
+        q.units.p[i] = u;
+    }
+    ir_print_program(&q, out);
 }

@@ -11,6 +11,8 @@
  *              they come from (cg_body).
  *   cexplain.c the chain-rule comments of --explain.
  *   cpoly.c    the digamma, trigamma and tetragamma helpers.
+ *   cmaths.c   the maths hooks: <math.h> called through DX_EXP, ...
+ *   clines.c   --line-directives: #line before each statement.
  *   cgen.c     the file around the bodies: entry points and their
  *              signatures, the stack budget and the workspace variants,
  *              helpers, the header (cg_c, cg_header, cg_check).
@@ -74,8 +76,12 @@ const char *cg_partial_text(Arena *A, Op op, int k, const char *const arg[3], co
 
 enum { H_SIGMOID, H_DSIGMOID, H_SOFTPLUS, H_DIGAMMA, H_TRIGAMMA, H_TETRAGAMMA, H_MULZ, H_DIVZ,
        H_COUNT };
+struct Cg;
 /* cpoly.c: the static helper for psi^(n) (n = 0, 1, 2) named name. */
-void cg_polygamma_helper(FILE *out, int n, const char *name, int use_float);
+void cg_polygamma_helper(struct Cg *c, FILE *out, int n, const char *name);
+
+/* The <math.h> functions generated code may call (cmaths.c). */
+enum { CG_MATHS = 21 };
 
 /* Where an array value lives (by the representative of its variable). */
 enum {
@@ -86,12 +92,13 @@ enum {
     ST_PTR,    /* a pointer to one of the arrays an if picks from */
 };
 
-typedef struct {
+typedef struct Cg {
     const Program *p;
     const CgOpts *o;
     Names globals;             /* entry points, helpers, workspace macros */
     const char *helper[H_COUNT];
     int helper_used[H_COUNT];
+    unsigned char maths_used[2 * CG_MATHS]; /* cmaths.c: the hooks called */
     size_t *line_start;        /* offsets of the source's lines */
     int nlines;
     const char **line_text;    /* each line's text for comments, once made */
@@ -148,6 +155,27 @@ typedef struct {
 const char *cg_real_t(const Cg *c);
 const char *cg_unique(Cg *c, Names *ns, const char *base);
 void cg_literal(const Cg *c, double v, Str *s);
+
+/* cmaths.c */
+/* The hook through which the code calls <math.h>'s fn ("exp"; with
+ * use_float its float form, expf): "DX_EXP", "DX_EXPF"; marked called. */
+const char *cg_maths(Cg *c, const char *fn, int use_float);
+/* name is one of the hooks' macros. */
+int cg_maths_hook(const char *name);
+/* Reserves every hook's name in c->globals: no variable takes one. */
+void cg_maths_reserve(Cg *c);
+/* The hooks the code calls, each defined as its libm function unless
+ * defined already, and the DX_MATH_HEADER include; nothing if none. */
+void cg_maths_hooks(const Cg *c, FILE *out);
+
+/* clines.c */
+/* The line before a statement from source line N, with --line-directives:
+ * CG_LINE_MARK, N, newline; cg_line_directives makes it a #line. */
+#define CG_LINE_MARK '\001'
+/* text (the C file, holding marks) to out, each mark a #line directive
+ * into the .dx file dx, and the first line of code after marked
+ * statements preceded by a #line back into the C file cfile. */
+void cg_line_directives(const char *dx, const char *cfile, const char *text, size_t len, FILE *out);
 
 /* cvars.c */
 /* The C variable that holds v (an operand's, for NODIFF; an accumulation

@@ -20,6 +20,14 @@ typedef struct CgOpts {
     long long stack_budget; /* bytes; CG_STACK_BUDGET unless told */
     int workspace;          /* --workspace: add the f_ws variants */
     int explain;            /* --explain: chain-rule comments (only comments change) */
+    const char *prefix;     /* --prefix: starts every function's name (the
+                               pipeline adds it) and the header's macros; or NULL */
+    int line_directives;    /* --line-directives: #line into the .dx file */
+    int no_hooks;           /* maths called by <math.h>'s names, not through the
+                               DX_EXP hooks (the HTML view, read by learners) */
+    const char *c_path;     /* the C file's name the #lines return to */
+    int entries;            /* --entries: ENTRY_* bits of the entry points the C
+                               file, the header, --stats and the IR hold (0: all) */
     /* Called by cg_c once it has written a function, which it reads no
      * more (the pipeline frees its instructions when nothing else will
      * read them); NULL: none. */
@@ -37,8 +45,10 @@ int cg_check(const Program *p, const CgOpts *o, Diag *d);
  * source line of the for loop whose tapes are the largest of them, 0
  * when the largest is no loop's tape. */
 long long cg_frame(const Program *p, const CgOpts *o, const struct Fn *f, int *tape_line);
-/* The C file: every unit's f, f_grad (or f_vjp), f_jvp and f_hvp, and
- * with o->workspace their f_ws variants.  Call cg_check first. */
+/* The C file: every unit's f, f_grad (or f_vjp), f_jvp and f_hvp (those
+ * o->entries selects), and with o->workspace their f_ws variants; the
+ * maths hooks they call; with o->line_directives, #line directives.
+ * Call cg_check first. */
 void cg_c(const Program *p, const CgOpts *o, FILE *out);
 /* The header: guards, the prototypes of cg_c's entry points and (with
  * o->workspace) the f_WS_BYTES macros. */
@@ -55,7 +65,8 @@ void cg_stats(const Program *p, const CgOpts *o, FILE *out);
  * function j->only names, or the file's only one, at j->at's point).
  * Returns 0, or 1 after reporting an error (nothing was written). */
 int cg_views(const Program *p, const Job *j);
-/* The IR of every entry point, as text that dxc reads back (ir_print_program). */
-void cg_ir(const Program *p, FILE *out);
+/* The IR of every entry point (with o, of each f and the derivatives
+ * o->entries selects), as text that dxc reads back (ir_print_program). */
+void cg_ir(const Program *p, const CgOpts *o, FILE *out);
 
 #endif

@@ -9,7 +9,8 @@
  * computes what the interpreter computes, operation for operation.  The
  * helper always computes in double; with --real=float it takes and
  * returns float (one rounding at the end), which keeps the series'
- * coefficients exact and costs little next to the loop.
+ * coefficients exact and costs little next to the loop.  Its maths
+ * calls go through the double hooks (DX_LOG, DX_TAN, ...: cmaths.c).
  */
 #include "cgen.h"
 
@@ -33,18 +34,20 @@ static void series(FILE *out, int n)
 
 /* x <= 0: the reflection term r (and s = -1 for trigamma), x = 1 - x;
  * f = x - round(x) as in ir/polygamma.c, c = cot(pi x), t = sin(pi x). */
-static void reflection(FILE *out, int n)
+static void reflection(Cg *c, FILE *out, int n)
 {
     const double pi = 3.14159265358979323846;
     fputs("    if (x <= 0.0) {\n", out);
-    fputs("        double f = x - round(x);\n", out);
+    fprintf(out, "        double f = x - %s(x);\n", cg_maths(c, "round", 0));
     fprintf(out, "        if (!(f < 0.0 || f > 0.0)) /* a pole, or -inf */\n            return %s;\n",
             n == 1 ? "HUGE_VAL" : "NAN");
-    if (n != 1)
-        fprintf(out, "        c = f < -0.25 ? -tan(%.17g * (0.5 + f)) : f > 0.25 ? tan(%.17g * (0.5 - f))\n"
-                     "                                : 1.0 / tan(%.17g * f);\n", pi, pi, pi);
+    if (n != 1) {
+        const char *tn = cg_maths(c, "tan", 0);
+        fprintf(out, "        c = f < -0.25 ? -%s(%.17g * (0.5 + f)) : f > 0.25 ? %s(%.17g * (0.5 - f))\n"
+                     "                                : 1.0 / %s(%.17g * f);\n", tn, pi, tn, pi, tn, pi);
+    }
     if (n != 0)
-        fprintf(out, "        t = sin(%.17g * f);\n", pi);
+        fprintf(out, "        t = %s(%.17g * f);\n", cg_maths(c, "sin", 0), pi);
     if (n == 0)
         fprintf(out, "        r = %.17g * c;\n", ir_polygamma_refl(0));
     else if (n == 1)
@@ -54,8 +57,9 @@ static void reflection(FILE *out, int n)
     fputs("        x = 1.0 - x;\n    }\n", out);
 }
 
-void cg_polygamma_helper(FILE *out, int n, const char *name, int use_float)
+void cg_polygamma_helper(Cg *c, FILE *out, int n, const char *name)
 {
+    int use_float = c->o->use_float;
     static const char *const step[3] = {"a -= 1.0 / x", "a += 1.0 / (x * x)",
                                         "a -= 2.0 / (x * x * x)"};
     fprintf(out,
@@ -69,12 +73,12 @@ void cg_polygamma_helper(FILE *out, int n, const char *name, int use_float)
     else
         fprintf(out, "static double %s(double x)\n{\n", name);
     fprintf(out, "    double r = 0.0, a = 0.0, z%s;\n", n == 0 ? ", c" : n == 1 ? ", s = 1.0, t" : ", c, t");
-    reflection(out, n);
+    reflection(c, out, n);
     fprintf(out, "    for (; x < %.1f; x += 1.0)\n        %s;\n    z = 1.0 / (x * x);\n",
             IR_PSI_SHIFT, step[n]);
     fprintf(out, "    return %sr + %s(a + ", use_float ? "(float)(" : "", n == 1 ? "s * " : "");
     if (n == 0)
-        fputs("(log(x) - 0.5 / x - z * (", out);
+        fprintf(out, "(%s(x) - 0.5 / x - z * (", cg_maths(c, "log", 0));
     else if (n == 1)
         fputs("((1.0 + 0.5 / x + z * (", out);
     else

@@ -164,7 +164,9 @@ static void c_pane(const char *title, const char *code, const char *name, FILE *
     fputs("</pre></section>\n", out);
 }
 
-/* The C of p (what --emit=c writes), malloc'ed. */
+/* The C of p (what --emit=c writes, but that it calls exp, not its hook
+ * DX_EXP, has no #line and every entry point, whatever --entries says),
+ * malloc'ed. */
 static char *c_code(const Program *p, const CgOpts *o)
 {
     char *buf = NULL;
@@ -172,7 +174,11 @@ static char *c_code(const Program *p, const CgOpts *o)
     FILE *mem = open_memstream(&buf, &len);
     if (!mem)
         BUG("open_memstream failed");
-    cg_c(p, o, mem);
+    CgOpts plain = *o;
+    plain.no_hooks = 1;
+    plain.line_directives = 0;
+    plain.entries = 0;
+    cg_c(p, &plain, mem);
     fclose(mem);
     return buf;
 }

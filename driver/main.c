@@ -31,6 +31,9 @@ typedef struct {
     int stats;
     int explain;
     const char *only;   /* --only: comma-separated function names */
+    int entries;        /* --entries: ENTRY_* bits (0: all) */
+    const char *prefix; /* --prefix */
+    int line_directives; /* --line-directives */
     const char **at;    /* --at NAME=VALUE, in order */
     int nat;
     int emit_set;       /* --emit was given */
@@ -97,6 +100,18 @@ static const char usage2[] =
     "                   f_WS_BYTES bytes (a macro in the header)\n"
     "  --only=F[,G...]  compile only the functions named (each with all its\n"
     "                   entry points); the others are checked, not emitted\n"
+    "  --entries=LIST   write only these entry points of every function: LIST\n"
+    "                   is a comma-separated subset of f, grad (f_grad or\n"
+    "                   f_vjp), jvp and hvp (default all four); only they\n"
+    "                   count against the stack budget, and without hvp no\n"
+    "                   f_hvp is built\n"
+    "  --prefix=P       start every function's C name with P (P f, P f_grad,\n"
+    "                   P f_ws, ...) and every macro of the header (its guard,\n"
+    "                   P f_WS_BYTES); P starts a C identifier\n"
+    "  --line-directives\n"
+    "                   #line directives tie each statement to its .dx line,\n"
+    "                   so compiler messages and debuggers point into the\n"
+    "                   .dx file (the other lines to the C file's own)\n"
     "  --stats          print to standard error, for every entry point, the\n"
     "                   bytes of its tapes and an estimate of its stack; for\n"
     "                   the 10 000-step spring of tests/models/spring.dx:\n"
@@ -108,6 +123,11 @@ static const char usage2[] =
     "                   source's names (only comments change)\n"
     "  --help           show this help\n"
     "  --version        show the version\n"
+    "\n"
+    "The C calls <math.h> through macros: DX_EXP for exp, DX_EXPF for expf, and\n"
+    "so on.  Define one (cc -DDX_EXP=my_exp), or name a header that defines\n"
+    "them and declares your functions (cc -DDX_MATH_HEADER='\"my_math.h\"'),\n"
+    "to use your own (docs/language.md, \"Maths hooks\").\n"
     "\n"
     "passes (--emit=ir=PASS), in the order they run:\n";
 
@@ -146,6 +166,37 @@ static int set_emit(Options *o, const char *what)
         n += (size_t)snprintf(names + n, sizeof names - n, "%s%s", k ? ", " : "", ir_passes[k].name);
     diag_plain("--emit=ir=%s: unknown pass; the passes are %s", pass, names);
     return -1;
+}
+
+/* --entries=LIST: the ENTRY_* bits of a comma-separated list of f, grad,
+ * jvp and hvp, each at most once; -1 after an error. */
+static int parse_entries(const char *list)
+{
+    static const char *const names[] = {"f", "grad", "jvp", "hvp"};
+    static const int bits[] = {ENTRY_F, ENTRY_GRAD, ENTRY_JVP, ENTRY_HVP};
+    if (!*list || list[0] == ',' || strstr(list, ",,") || list[strlen(list) - 1] == ',') {
+        diag_plain("--entries needs entry points separated by commas (f, grad, jvp, hvp), "
+                   "not '%s'", list);
+        return -1;
+    }
+    int set = 0;
+    for (const char *s = list; *s; s += *s == ',') {
+        size_t n = strcspn(s, ",");
+        int k = 0;
+        while (k < 4 && (strlen(names[k]) != n || strncmp(s, names[k], n)))
+            k++;
+        if (k == 4) {
+            diag_plain("--entries: no entry point '%.*s'; they are f, grad, jvp and hvp", (int)n, s);
+            return -1;
+        }
+        if (set & bits[k]) {
+            diag_plain("--entries: '%s' is listed twice", names[k]);
+            return -1;
+        }
+        set |= bits[k];
+        s += n;
+    }
+    return set;
 }
 
 /* BYTES, BYTESK, BYTESM or BYTESG (powers of 1024); -1 if malformed. */
@@ -234,6 +285,8 @@ static int parse_args(int argc, char **argv, Options *o)
             o->stats = 1;
         } else if (!strcmp(a, "--explain")) {
             o->explain = 1;
+        } else if (!strcmp(a, "--line-directives")) {
+            o->line_directives = 1;
         } else if (!strcmp(a, "--at") || !strncmp(a, "--at=", 5)) {
             if (!a[4] && i + 1 >= argc) {
                 diag_plain("option '--at' needs NAME=VALUE");
@@ -242,6 +295,18 @@ static int parse_args(int argc, char **argv, Options *o)
             o->at[o->nat++] = a[4] ? a + 5 : argv[++i];
         } else if (!strncmp(a, "--only=", 7)) {
             o->only = a + 7;
+        } else if (!strncmp(a, "--prefix=", 9)) {
+            o->prefix = a + 9;
+            if (strspn(o->prefix, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_") < 1 ||
+                o->prefix[strspn(o->prefix, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_"
+                                            "0123456789")]) {
+                diag_plain("bad --prefix '%s': expected the start of a C identifier (letters, "
+                           "digits and '_', not a digit first)", o->prefix);
+                return 1;
+            }
+        } else if (!strncmp(a, "--entries=", 10)) {
+            if ((o->entries = parse_entries(a + 10)) < 0)
+                return 1;
         } else if (!strncmp(a, "--stack-budget=", 15)) {
             o->stack_budget = parse_size(a + 15);
             if (o->stack_budget < 0) {
@@ -320,6 +385,23 @@ static char *read_file(const char *path, size_t *len)
     return buf;
 }
 
+/* The C file's name the #lines of --line-directives return to: -o's,
+ * or for standard output the input's with .c for .dx (dxc model.dx >
+ * model.c), or "<stdout>" when that is standard input too. */
+static const char *c_path(const char *output, const char *input)
+{
+    static char name[4096];
+    if (output && strcmp(output, "-"))
+        return output;
+    size_t n = strlen(input);
+    if (!strcmp(input, "-") || n + 3 > sizeof name)
+        return "<stdout>";
+    if (n > 3 && (!strcmp(input + n - 3, ".dx") || !strcmp(input + n - 3, ".ir")))
+        n -= 3;
+    snprintf(name, sizeof name, "%.*s.c", (int)n, input);
+    return name;
+}
+
 /* Reads the input, runs the pipeline into outputs held in memory, and
  * puts them in place only if it succeeded; --stats goes to standard error
  * after them. */
@@ -343,7 +425,11 @@ static int compile(Options *o)
                  .header = o->header,
                  .stack_budget = o->stack_budget,
                  .workspace = o->workspace,
-                 .explain = o->explain};
+                 .explain = o->explain,
+                 .entries = o->entries,
+                 .prefix = o->prefix,
+                 .line_directives = o->line_directives,
+                 .c_path = c_path(o->output, o->input)};
     OutFile out = {0}, hdr = {0}, stats = {0};
     OutFile *outs[2] = {&out, &hdr};
     int status = 1;

@@ -421,6 +421,18 @@ int ir_unit_fns(const Unit *u, Fn *fs[4])
     return n;
 }
 
+int ir_entry_bit(FnKind k)
+{
+    switch (k) {
+    case FN_PRIMAL: return ENTRY_F;
+    case FN_JVP: return ENTRY_JVP;
+    case FN_GRAD:
+    case FN_VJP: return ENTRY_GRAD;
+    case FN_HVP: return ENTRY_HVP;
+    }
+    return 0;
+}
+
 void ir_accs(Fn *f, const Region *r, IrRefs *out)
 {
     for (int i = 0; i < r->ids.n; i++) {

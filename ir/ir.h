@@ -284,6 +284,12 @@ typedef struct {
 
 typedef enum { FN_PRIMAL, FN_JVP, FN_GRAD, FN_VJP, FN_HVP } FnKind;
 
+/* dxc --entries: which entry points a compilation emits, one bit each
+ * (ENTRY_GRAD names f_grad and f_vjp); 0 means all of them. */
+enum { ENTRY_F = 1, ENTRY_GRAD = 2, ENTRY_JVP = 4, ENTRY_HVP = 8, ENTRY_ALL = 15 };
+/* The bit of entries a function of kind k is emitted under. */
+int ir_entry_bit(FnKind k);
+
 typedef struct Fn {
     const char *name;       /* C name: f, f_grad, ... */
     const char *src_name;   /* the .dx function */
@@ -309,6 +315,8 @@ typedef struct {
                        share of the stack budget; 0: recompute them) */
     Fn *ckpt_jvp;   /* f_jvp with its long loops nested (ckpt.c), which
                        transpose reads instead of jvp; NULL: none */
+    int entries;    /* the entry points wanted (ENTRY_*; 0: all): the
+                       passes build only what they need */
 } Unit;
 
 typedef struct {

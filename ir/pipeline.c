@@ -82,7 +82,35 @@ static int keep_only(Program *p, const char *list, const char *path)
     return 0;
 }
 
+/* --prefix=P: every function's C name starts with P (f becomes P f, and
+ * f_grad, f_jvp and f_hvp, named after it, P f_grad, ...); a name that
+ * becomes one C or its library reserves is an error. */
+static int add_prefix(Program *p, const char *prefix)
+{
+    int bad = 0;
+    for (int i = 0; i < p->units.n; i++) {
+        Fn *fs[4];
+        for (int k = 0, n = ir_unit_fns(&p->units.p[i], fs); k < n; k++) {
+            fs[k]->name = arena_printf(fs[k]->arena, "%s%s", prefix, fs[k]->name);
+            if (sema_c_reserved(fs[k]->name)) {
+                diag_plain("--prefix=%s: '%s' is a name C or its library reserves", prefix,
+                           fs[k]->name);
+                bad = 1;
+            }
+        }
+    }
+    return bad;
+}
+
 /* ---------------- the passes over one unit ---------------- */
+
+/* --entries: u's entry points need a function that one of `bits` names
+ * (f_jvp is built for f_jvp itself and for f_grad and f_hvp, which
+ * derive from it; f_grad for itself and f_hvp). */
+static int wanted(const Unit *u, int bits)
+{
+    return !u->entries || (u->entries & bits);
+}
 
 /* opt-primal.  Needs: f as lowered.  Guarantees: f with each GEN fused
  * into the IDX that reads it where no work is repeated, constants folded,
@@ -97,19 +125,23 @@ static void opt_primal(Unit *u)
  * done once).  Guarantees: u->jvp, f_jvp: f's parameters, then a tangent
  * x_dot for each active one; every instruction of f followed by its
  * tangent, marked lin (ADD, SUB, NEG, and MUL or DIV by a primal value:
- * linear in the x_dots); two outputs, the value and its tangent. */
+ * linear in the x_dots); two outputs, the value and its tangent.  When
+ * --entries wants only f, nothing: u->jvp stays NULL. */
 static void linearize(Unit *u)
 {
     Fn *f = u->primal;
+    if (!wanted(u, ENTRY_JVP | ENTRY_GRAD | ENTRY_HVP))
+        return;
     u->jvp = ad_linearize(f, arena_printf(f->arena, "%s_jvp", f->name), FN_JVP);
 }
 
-/* opt-jvp.  Needs: f_jvp.  Guarantees: f_jvp cleaned up as by opt-primal,
- * its lin instructions still in the forms transpose reads (folding leaves
- * them alone). */
+/* opt-jvp.  Needs: f_jvp, if any.  Guarantees: f_jvp cleaned up as by
+ * opt-primal, its lin instructions still in the forms transpose reads
+ * (folding leaves them alone). */
 static void opt_jvp(Unit *u)
 {
-    opt_all(u->jvp);
+    if (u->jvp)
+        opt_all(u->jvp);
 }
 
 /* transpose.  Needs: f_jvp as opt-jvp leaves it.  Guarantees: u->grad,
@@ -118,21 +150,26 @@ static void opt_jvp(Unit *u)
  * forward sweep, keeping in tapes what the backward sweep reads back
  * (--tape: u->small_tape), then the backward sweep, adjoints accumulated
  * by adds and ACCs into zeroed buffers; outputs the value, then x_bar for
- * every tangent input of f_jvp. */
+ * every tangent input of f_jvp.  When --entries wants neither f_grad nor
+ * f_hvp, nothing: u->grad stays NULL. */
 static void transpose(Unit *u)
 {
     Fn *f = u->primal;
+    if (!wanted(u, ENTRY_GRAD | ENTRY_HVP))
+        return;
     int array = f->out.p[0].ty.rank > 0;
     const char *name = arena_printf(f->arena, "%s_%s", f->name, array ? "vjp" : "grad");
     u->grad = ad_transpose(u->ckpt_jvp ? u->ckpt_jvp : u->jvp, name, array ? FN_VJP : FN_GRAD,
                            u->small_tape, u->keep_bytes);
 }
 
-/* opt-grad.  Needs: f_grad (or f_vjp).  Guarantees: it is cleaned up as
- * by opt-primal; every ACC stays, in order, while its buffer is read. */
+/* opt-grad.  Needs: f_grad (or f_vjp), if any.  Guarantees: it is cleaned
+ * up as by opt-primal; every ACC stays, in order, while its buffer is
+ * read. */
 static void opt_grad(Unit *u)
 {
-    opt_all(u->grad);
+    if (u->grad)
+        opt_all(u->grad);
 }
 
 /* join-grad.  Needs: f_grad cleaned up.  Guarantees: the backward loop
@@ -143,7 +180,8 @@ static void opt_grad(Unit *u)
  * again. */
 static void join_grad(Unit *u)
 {
-    opt_join(u->grad, !u->small_tape);
+    if (u->grad)
+        opt_join(u->grad, !u->small_tape);
 }
 
 /* store-grad.  Needs: f_grad cleaned up (no clean-up may run on it after
@@ -152,19 +190,21 @@ static void join_grad(Unit *u)
  * (x_bar[i] = ...) instead of adding (opt_store). */
 static void store_grad(Unit *u)
 {
-    opt_store(u->grad);
+    if (u->grad)
+        opt_store(u->grad);
 }
 
 /* linearize-grad: forward over reverse.  Needs: f_grad as store-grad
  * leaves it.  Guarantees: for a scalar result, u->hvp, f_hvp: f_grad
  * linearised along the x_dot directions, its outputs the value and, for
  * every x_bar, its tangent renamed x_hv (the Hessian times the
- * directions).  An array result (f_vjp) has no f_hvp: u->hvp stays NULL. */
+ * directions).  An array result (f_vjp) has no f_hvp, and --entries may
+ * want none: then u->hvp stays NULL. */
 static void linearize_grad(Unit *u)
 {
     Fn *f = u->primal, *grad = u->grad;
     Arena *A = f->arena;
-    if (f->out.p[0].ty.rank > 0)
+    if (f->out.p[0].ty.rank > 0 || !wanted(u, ENTRY_HVP))
         return;
     Fn *h = ad_linearize(grad, arena_printf(A, "%s_hvp", f->name), FN_HVP);
     int nb = grad->out.n - 1;
@@ -432,7 +472,9 @@ static int front_end(Arena *a, Diag *d, const Job *j, Program *prog, int *final)
         if (bad)
             return 1;
     }
-    return j->only && keep_only(prog, j->only, j->path); /* --only */
+    if (j->only && keep_only(prog, j->only, j->path)) /* --only */
+        return 1;
+    return j->cg && j->cg->prefix && add_prefix(prog, j->cg->prefix); /* --prefix */
 }
 
 /* cg_c's `written`: frees the instructions of prog's function f, which
@@ -470,12 +512,16 @@ int ir_pipeline(Arena *a, Diag *d, const Job *j)
         /* a quarter of the stack budget for kept steps: f_hvp, which
          * records their tangents too, fits where f_grad does */
         prog.units.p[i].keep_bytes = j->cg ? j->cg->stack_budget / 4 : 0;
+        /* --entries: the C file and the IR build only what they emit;
+         * the learning views show f and its gradient whatever it says */
+        if (j->cg && (j->emit == EMIT_C || j->emit == EMIT_IR))
+            prog.units.p[i].entries = j->cg->entries;
         run_passes(&prog.units.p[i], j->stop >= 0 ? j->stop : ir_npasses - 1);
         if (j->stop < 0 && j->cg && checkpoint(&prog, &prog.units.p[i], j, d))
             return 1;
     }
     if (j->stop >= 0) {
-        cg_ir(&prog, j->out);
+        cg_ir(&prog, NULL, j->out);
         return 0;
     }
 
@@ -489,7 +535,7 @@ int ir_pipeline(Arena *a, Diag *d, const Job *j)
     }
     switch (j->emit) {
     case EMIT_C: cg_c(&prog, &co, j->out); break;
-    case EMIT_IR: cg_ir(&prog, j->out); break;
+    case EMIT_IR: cg_ir(&prog, j->cg, j->out); break;
     default:
         if (cg_views(&prog, j))
             return 1;

@@ -184,7 +184,7 @@ START_TEST(test_explain_loop)
         "U_bar[j] += t20 * t17;  /* line 18: d(U[0, j] * h[j])/dU[0, j] = h[j], so U_bar[0, j] += "
         "adj(U[0, j] * h[j]) * h[j] */\n",
         /* a tape row of h and t11 (a tape read of a max) in the source's names */
-        "h_bar_3[j] += t13 * exp(h_tape[(t + 1) * 4 + j] - t11);  /* line 24: d(exp(h[j] - max))/d(h[j] - max) = "
+        "h_bar_3[j] += t13 * DX_EXP(h_tape[(t + 1) * 4 + j] - t11);  /* line 24: d(exp(h[j] - max))/d(h[j] - max) = "
         "exp(h[j] - max)",
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
