@@ -315,16 +315,7 @@ static void split_digits(Fn *f, Ref id, int L, long long n)
             f->v.p[id].list[j] = y;
         }
         f->v.p[id].ix[0] = aff_const(f->arena, lo + r);
-        /* head and its results before id */
-        int k = tmp.ids.n;
-        for (int i = 0; i < k; i++)
-            vec_push(f->arena, &reg->ids, NOREF);
-        for (int i = reg->ids.n - 1; i >= pos + k; i--)
-            reg->ids.p[i] = reg->ids.p[i - k];
-        for (int i = 0; i < k; i++) {
-            reg->ids.p[pos + i] = tmp.ids.p[i];
-            f->v.p[tmp.ids.p[i]].parent = reg;
-        }
+        ir_splice(f, reg, pos, &tmp); /* head and its results before id */
         split(f, head, L - 1);
     }
     int32_t *bs = arena_alloc(f->arena, sizeof(int32_t) * (size_t)L);

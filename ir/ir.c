@@ -340,6 +340,19 @@ Ref ir_copy_inst(Fn *g, Region *dst, const Inst *in, const Ref *map)
     return ir_copy_at(at, in, map);
 }
 
+void ir_splice(Fn *f, Region *r, int at, const Region *src)
+{
+    int k = src->ids.n;
+    for (int i = 0; i < k; i++)
+        vec_push(f->arena, &r->ids, NOREF);
+    for (int i = r->ids.n - 1; i >= at + k; i--)
+        r->ids.p[i] = r->ids.p[i - k];
+    for (int i = 0; i < k; i++) {
+        r->ids.p[at + i] = src->ids.p[i];
+        f->v.p[src->ids.p[i]].parent = r;
+    }
+}
+
 Ref ir_carry(const Fn *f, Ref loop, int j)
 {
     Ref c = f->v.p[loop].reg[0]->ids.p[1 + j];

@@ -374,6 +374,9 @@ Ref ir_copy_at(IrAt at, const Inst *in, const Ref *map);
 /* The copy that keeps every fact of in: ir_copy_at(ir_at_of(g, dst, in)),
  * its rule_src through map (when map is given: another Fn's). */
 Ref ir_copy_inst(Fn *g, Region *dst, const Inst *in, const Ref *map);
+/* The instructions of src (built in a scratch region) moved into r at
+ * position at, before what was there; their parent becomes r. */
+void ir_splice(Fn *f, Region *r, int at, const Region *src);
 /* The old shapes, for code that builds primal IR: primal, no line. */
 Ref ir_emit(Fn *f, Region *r, Op op, Type ty, Ref a, Ref b, Ref c);
 Ref ir_const(Fn *f, Region *r, double k);

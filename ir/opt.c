@@ -872,14 +872,7 @@ static int fuse_one(Fn *f, Region *r, int at, Uses *U, Ref *repl, Ref *map, int 
     Ref val = tmp.yield.p[0];
     /* splice before the IDX */
     int k = tmp.ids.n;
-    for (int i = 0; i < k; i++)
-        vec_push(f->arena, &r->ids, NOREF);
-    for (int i = r->ids.n - 1; i >= at + k; i--)
-        r->ids.p[i] = r->ids.p[i - k];
-    for (int i = 0; i < k; i++) {
-        r->ids.p[at + i] = tmp.ids.p[i];
-        f->v.p[tmp.ids.p[i]].parent = r;
-    }
+    ir_splice(f, r, at, &tmp);
     /* regions owned by copies keep their owner; the copies' names stay */
     repl[use] = val;
     if (!f->v.p[val].name)
