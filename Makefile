@@ -114,6 +114,12 @@ $(B)/fuzz_diff: $(FUZZ_OBJ) $(CORE_OBJ)
 fuzz-diff: $(B)/fuzz_diff $(B)/dxc
 	DX_DIFF_CFLAGS="$(FUZZ_CFLAGS)" $(B)/fuzz_diff -n $(N) -s $(SEED) -c $(CC_RUNS) -j $(JOBS) --cc $(FUZZ_CC) --dxc $(CURDIR)/$(B)/dxc --regress tests/regress
 
+# The checkpointing campaign: every compiled program with a 4 KiB stack
+# budget, so that its loops are checkpointed (DX_DIFF_DXFLAGS); a program
+# whose arrays cannot fit even so is counted as refused, not failed.
+fuzz-ckpt: $(B)/fuzz_diff $(B)/dxc
+	DX_DIFF_DXFLAGS=--stack-budget=4K $(B)/fuzz_diff -n $(N) -s $(SEED) -c $(N) -j $(JOBS) --cc $(FUZZ_CC) --dxc $(CURDIR)/$(B)/dxc --regress tests/regress
+
 # The edge campaign: programs with guarded singular constructs, checked at
 # edge inputs (0, tiny, huge, ties) too: no derivative may be NaN where the
 # function is finite and its differences settle (interpreter checks only).
@@ -183,5 +189,5 @@ install-integration:
 clean:
 	rm -rf build build-asan
 
-.PHONY: all bench check check-asan check-valgrind example fuzz-diff fuzz-edge install uninstall clean
+.PHONY: all bench check check-asan check-valgrind example fuzz-ckpt fuzz-diff fuzz-edge install uninstall clean
 .PHONY: install-integration

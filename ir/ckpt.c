@@ -165,8 +165,8 @@ static void nest(Fn *f, Ref id, const int32_t *b, int L)
         init[j] = in.list[j];
         crole[j] = f->v.p[ir_carry(f, id, j)].role;
     }
-    /* take id and its results out of r; the outermost loop and the same
-     * RESULT instructions go back in their place */
+    /* the outer loops are built in a scratch region; the outermost takes
+     * id's place in r, and id's RESULTs there become its own */
     Region tmp = {0};
     tmp.owner = r->owner;
     Region *at = &tmp;

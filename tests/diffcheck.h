@@ -89,6 +89,9 @@ typedef struct {
                               entries off their differences by no more
                               than their rounding noise */
     int compiled;          /* 1 if the compiled checks ran */
+    int refused;           /* 1 if dxc refused it over the stack budget
+                              DX_DIFF_DXFLAGS set (or left a plain entry
+                              point out): not a failure */
     long edge_points;      /* edge points tried, and those where f and */
     long edge_clean;       /* every value it computes are finite */
 } DcResult;

@@ -45,7 +45,7 @@
 #include "../tests/testutil.h"
 
 typedef struct {
-    long programs, compiled, checks, skips, unstable, noisy, failures, saved;
+    long programs, compiled, checks, skips, unstable, noisy, failures, saved, refused;
     long edge_points, edge_clean;
 } Stats;
 
@@ -155,6 +155,7 @@ static void one(const Conf *cf, const DcOpts *base, Stats *st, uint64_t pseed, i
         abort();
     st->programs++;
     st->compiled += r.compiled;
+    st->refused += r.refused;
     st->checks += r.checks;
     st->skips += r.skips;
     st->unstable += r.unstable;
@@ -401,6 +402,7 @@ int main(int argc, char **argv)
         waitpid(pids[w], &status, 0);
         all.programs += st.programs;
         all.compiled += st.compiled;
+        all.refused += st.refused;
         all.checks += st.checks;
         all.skips += st.skips;
         all.unstable += st.unstable;
@@ -415,6 +417,8 @@ int main(int argc, char **argv)
            "%ld failures, %ld saved, %.1f s\n",
            all.programs, all.compiled, all.checks, all.skips, all.unstable, all.noisy, all.failures, all.saved,
            now() - t0);
+    if (all.refused)
+        printf("%ld refused by the stack budget of DX_DIFF_DXFLAGS (not failures)\n", all.refused);
     if (cf.edge)
         printf("edge points: %ld tried, %ld where f and every value it computes are finite\n", all.edge_points,
                all.edge_clean);
