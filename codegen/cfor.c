@@ -522,6 +522,14 @@ int cg_exit_flag(const Cg *c, Ref id, Ref *rev)
     if (in->flags & IF_BACKWARDS)
         return -1;
     const Region *b = in->reg[0];
+    if (in->flags & IF_CKPT) { /* a checkpointed while loop: its segments */
+        int k = ir_stop_carry(f, id);
+        Tapes tp = {.n = 0, .tapes_ok = 1};
+        if (k < 0 || !effects_ok(f, b, NULL, 0, &tp) || !tp.n)
+            return -1;
+        *rev = reverse_of(c, id, &tp);
+        return *rev != NOREF ? k : -1;
+    }
     for (int i = 0; i < b->ids.n; i++) {
         Ref fi = b->ids.p[i];
         int k = ir_stop_if(f, id, fi);

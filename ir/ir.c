@@ -398,6 +398,50 @@ int ir_stop_if(const Fn *f, Ref id, Ref fi)
     return k;
 }
 
+/* The flag carry of FOR id: by its IF (ir_stop_if), or, for a
+ * checkpointing loop, through the loop nested in it. */
+static int stop_flag(const Fn *f, Ref id)
+{
+    const Region *b = f->v.p[id].reg[0];
+    if (f->v.p[id].flags & IF_CKPT)
+        return ir_stop_carry(f, id);
+    for (int i = 0; i < b->ids.n; i++) {
+        int k = ir_stop_if(f, id, b->ids.p[i]);
+        if (k >= 0)
+            return k;
+    }
+    return -1;
+}
+
+int ir_stop_carry(const Fn *f, Ref id)
+{
+    const Inst *in = &f->v.p[id];
+    const Region *b = in->reg[0];
+    if (!(in->flags & IF_CKPT) || (in->flags & IF_BACKWARDS))
+        return -1;
+    Ref n = NOREF;
+    for (int i = 0; i < b->ids.n; i++) {
+        Ref x = b->ids.p[i];
+        if (f->v.p[x].op == OP_FOR && f->v.p[x].line == in->line) {
+            if (n != NOREF)
+                return -1;
+            n = x;
+        }
+    }
+    int kn = n != NOREF ? stop_flag(f, n) : -1;
+    if (kn < 0 || f->v.p[n].nix != in->nix)
+        return -1;
+    /* each carried value goes in and comes out through the same slot of n */
+    for (int j = 0; j < in->nix; j++) {
+        Ref y = past_nodiff(f, b->yield.p[j]);
+        const Inst *r = &f->v.p[y];
+        if (past_nodiff(f, f->v.p[n].list[j]) != ir_carry(f, id, j) || r->op != OP_RESULT ||
+            r->arg[0] != n || r->n != j)
+            return -1;
+    }
+    return kn;
+}
+
 int ir_nivars(const Fn *f, Ref loop)
 {
     const Inst *in = &f->v.p[loop];

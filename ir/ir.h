@@ -442,6 +442,11 @@ Ref ir_carry(const Fn *f, Ref loop, int j);     /* FOR's j-th CARRY */
  * iteration changes a value.  Returns k, or -1.  The interpreter and the
  * C generator leave such a loop early where nothing else has effects. */
 int ir_stop_if(const Fn *f, Ref id, Ref fi);
+/* The same for a checkpointing FOR id (IF_CKPT, ckpt.c): the k of its
+ * carry that is the flag of the loop nested in it (through any levels),
+ * passed in and out unchanged with the other carried values, so that
+ * once it is 0 no iteration of id changes a value; -1 if none. */
+int ir_stop_carry(const Fn *f, Ref id);
 int ir_naffs(const Inst *in);                  /* how many Affs in->ix holds */
 int ty_eq(Type a, Type b);
 long long ty_size(Type t);                 /* number of elements */

@@ -7,7 +7,8 @@
  *     the budget as --stats says, and the C compiles with gcc and clang
  *     under the strict flags;
  *   - the same for an RNN (matvec steps), the LSTM (elementwise gates
- *     kept on the tape), a while loop and a for loop inside a for loop;
+ *     kept on the tape), a while loop (whose segments stop with it) and a
+ *     for loop inside a for loop;
  *   - with --workspace the budget bounds f_WS_BYTES, and f_ws on a buffer
  *     of exactly that size gives the same bits;
  *   - a trip count with no factors (a prime): right to central
@@ -330,6 +331,14 @@ START_TEST(test_while_nested_bits)
         char *got = build_run("ck", "--stack-budget=8K");
         ck_assert_msg(!strcmp(ref, got), "%s: %s vs taped %s", srcs[k], got, ref);
         check_stats_fit("--stack-budget=8K", 8192);
+        if (k == 0) { /* the while loop's segments stop with it, and so does the backward pass */
+            char *code = tu_read(tu_path("ck.c"), NULL);
+            char *grad = cr_fn_text(code, "double spring_grad(");
+            ck_assert_msg(strstr(grad, "ran = iter_cp1;") && strstr(grad, "for (int iter_cp1 = ran - 1; iter_cp1 >= 0;"),
+                          "%s", grad);
+            free(grad);
+            free(code);
+        }
         free(ref);
         free(got);
     }
