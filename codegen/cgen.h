@@ -99,6 +99,7 @@ typedef struct Cg {
     const char *helper[H_COUNT];
     int helper_used[H_COUNT];
     unsigned char maths_used[2 * CG_MATHS]; /* cmaths.c: the hooks called */
+    const char *maths_hook[2 * CG_MATHS]; /* their names, once made */
     size_t *line_start;        /* offsets of the source's lines */
     int nlines;
     const char **line_text;    /* each line's text for comments, once made */

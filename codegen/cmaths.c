@@ -53,8 +53,11 @@ const char *cg_maths(Cg *c, const char *fn, int use_float)
         return use_float ? arena_printf(c->p->arena, "%sf", fn) : fn;
     for (int k = 0; k < NFNS; k++)
         if (!strcmp(fns[k], fn)) {
-            c->maths_used[2 * k + use_float] = 1;
-            return hook(c->p->arena, k, use_float);
+            int i = 2 * k + use_float;
+            c->maths_used[i] = 1;
+            if (!c->maths_hook[i])
+                c->maths_hook[i] = hook(c->p->arena, k, use_float);
+            return c->maths_hook[i];
         }
     BUG("cgen: a maths function without a hook");
 }
