@@ -68,6 +68,14 @@ static const char spring_src[] =
     "    return x\n"
     "}\n";
 
+/* m.dx: the spring over `steps` steps. */
+static void write_spring(int steps)
+{
+    char *src = tu_printf(spring_src, steps);
+    ck_assert_int_eq(tu_write(tu_path("m.dx"), src, (size_t)-1), 0);
+    free(src);
+}
+
 static const char spring_drv[] =
     "#include <stdio.h>\n"
     "#include \"m.h\"\n"
@@ -138,9 +146,7 @@ START_TEST(test_spring_bits)
     static const long long budgets[] = {1600000, 16384, 2048};
     ck_assert_int_eq(tu_write(tu_path("drv.c"), spring_drv, (size_t)-1), 0);
     for (int s = 0; s < 2; s++) {
-        char *src = tu_printf(spring_src, steps[s]);
-        ck_assert_int_eq(tu_write(tu_path("m.dx"), src, (size_t)-1), 0);
-        free(src);
+        write_spring(steps[s]);
         char *ref = build_run("ref", "--stack-budget=1G");
         for (int b = 0; b < 3; b++) {
             char *args = tu_printf("--stack-budget=%lld", budgets[b]);
@@ -160,9 +166,7 @@ END_TEST
  * sweeps, the loops and their comments in the C. */
 START_TEST(test_spring_levels)
 {
-    char *src = tu_printf(spring_src, 1000000);
-    ck_assert_int_eq(tu_write(tu_path("m.dx"), src, (size_t)-1), 0);
-    free(src);
+    write_spring(1000000);
     char *err = NULL;
     ck_assert_int_eq(cr_dxc("--stats --stack-budget=16K m.dx -o m.c", NULL, &err), 0);
     ck_assert_msg(strstr(err, "spring_grad: tape 4800 bytes, stack ~4936 bytes, the loop on line 6 "
@@ -349,9 +353,7 @@ END_TEST
  * exactly f_WS_BYTES gives the taped bits. */
 START_TEST(test_workspace)
 {
-    char *src = tu_printf(spring_src, 100000);
-    ck_assert_int_eq(tu_write(tu_path("m.dx"), src, (size_t)-1), 0);
-    free(src);
+    write_spring(100000);
     static const char drv[] =
         "#include <stdio.h>\n"
         "#include <stdlib.h>\n"
@@ -381,9 +383,7 @@ END_TEST
  * central differences, and the taped bits. */
 START_TEST(test_prime_trip)
 {
-    char *src = tu_printf(spring_src, 10007);
-    ck_assert_int_eq(tu_write(tu_path("m.dx"), src, (size_t)-1), 0);
-    free(src);
+    write_spring(10007);
     static const char drv[] =
         "#include <math.h>\n"
         "#include <stdio.h>\n"
@@ -419,9 +419,7 @@ END_TEST
  * of -O0's (every variable in memory), never below -O2's. */
 START_TEST(test_stack_usage)
 {
-    char *src = tu_printf(spring_src, 1000000);
-    ck_assert_int_eq(tu_write(tu_path("m.dx"), src, (size_t)-1), 0);
-    free(src);
+    write_spring(1000000);
     static const char *budgets[] = {"16K", "2K"};
     for (int b = 0; b < 2; b++) {
         char *err = NULL;
@@ -463,9 +461,7 @@ END_TEST
  * compiles; the old output stays. */
 START_TEST(test_too_small)
 {
-    char *src = tu_printf(spring_src, 1000000);
-    ck_assert_int_eq(tu_write(tu_path("m.dx"), src, (size_t)-1), 0);
-    free(src);
+    write_spring(1000000);
     ck_assert_int_eq(tu_write(tu_path("m.c"), "old\n", (size_t)-1), 0);
     char *err = NULL;
     ck_assert_int_eq(cr_dxc("--stack-budget=256 m.dx -o m.c", NULL, &err), 1);
