@@ -197,6 +197,45 @@ const char *dxrt_version(void);
  * name (or "check" if NULL), to out. */
 void dxrt_report_print(FILE *out, const char *name, const dxrt_report *rep);
 
+/* ---- training: optimisers and gradient clipping (dxrt_train.c) ----
+ *
+ * The update rules of PyTorch's optimisers, on flat arrays the caller
+ * owns: no allocation, no state of the library's own.  Each has a float
+ * variant, suffix f.  The optimiser's state (velocity, m, v) is the
+ * caller's, zero before the first step. */
+
+/* torch.optim.SGD (no dampening, no Nesterov): g = grad + weight_decay *
+ * param; with momentum, velocity = momentum * velocity + g and the step
+ * uses velocity (NULL when momentum is 0); param -= lr * step. */
+void dxrt_sgd(size_t n, double *param, const double *grad, double *velocity,
+              double lr, double momentum, double weight_decay);
+void dxrt_sgdf(size_t n, float *param, const float *grad, float *velocity,
+               float lr, float momentum, float weight_decay);
+
+/* torch.optim.Adam (amsgrad off; weight decay added to the gradient):
+ * g = grad + weight_decay * param; m += (1 - beta1) (g - m);
+ * v = beta2 v + (1 - beta2) g^2; param -= lr / (1 - beta1^t) *
+ * m / (sqrt(v) / sqrt(1 - beta2^t) + eps), for step t = 1, 2, ... */
+typedef struct { double lr, beta1, beta2, eps, weight_decay; } dxrt_adam;
+dxrt_adam dxrt_adam_defaults(double lr); /* 0.9, 0.999, 1e-8, 0 */
+void dxrt_adam_step(const dxrt_adam *opt, long t, size_t n, double *param,
+                    const double *grad, double *m, double *v);
+typedef struct { float lr, beta1, beta2, eps, weight_decay; } dxrt_adamf;
+dxrt_adamf dxrt_adamf_defaults(float lr);
+void dxrt_adamf_step(const dxrt_adamf *opt, long t, size_t n, float *param,
+                     const float *grad, float *m, float *v);
+
+/* torch.nn.utils.clip_grad_norm_: the global 2-norm over all nparts parts
+ * (part k: grad[k], n[k] values), returned; when max_norm / (norm + 1e-6)
+ * < 1 every gradient is scaled by it. */
+double dxrt_clip_grad_norm(double max_norm, size_t nparts, double *const grad[], const size_t n[]);
+float dxrt_clip_grad_normf(float max_norm, size_t nparts, float *const grad[], const size_t n[]);
+
+/* The 2-norm of each part, into norms[0..nparts-1]; returns the global
+ * one (the 2-norm of the parts' norms, as clip_grad_norm_ computes it). */
+double dxrt_grad_norms(size_t nparts, const double *const grad[], const size_t n[], double *norms);
+float dxrt_grad_normsf(size_t nparts, const float *const grad[], const size_t n[], float *norms);
+
 #ifdef __cplusplus
 }
 #endif
