@@ -236,6 +236,17 @@ float dxrt_clip_grad_normf(float max_norm, size_t nparts, float *const grad[], c
 double dxrt_grad_norms(size_t nparts, const double *const grad[], const size_t n[], double *norms);
 float dxrt_grad_normsf(size_t nparts, const float *const grad[], const size_t n[], float *norms);
 
+/* Initial weights of a layer with fan_in inputs and fan_out outputs, n
+ * values into w, from the seeded generator (dxrt_splitmix64's *state):
+ * Xavier (Glorot and Bengio, AISTATS 2010; torch.nn.init.xavier_uniform_)
+ * uniform in +-sqrt(6 / (fan_in + fan_out)); He (He, Zhang, Ren and Sun,
+ * ICCV 2015; torch.nn.init.kaiming_normal_ for relu) normal with
+ * standard deviation sqrt(2 / fan_in), by the Box-Muller transform. */
+void dxrt_init_xavier(size_t fan_in, size_t fan_out, double *w, size_t n, uint64_t *state);
+void dxrt_init_he(size_t fan_in, double *w, size_t n, uint64_t *state);
+void dxrt_init_xavierf(size_t fan_in, size_t fan_out, float *w, size_t n, uint64_t *state);
+void dxrt_init_hef(size_t fan_in, float *w, size_t n, uint64_t *state);
+
 #ifdef __cplusplus
 }
 #endif

@@ -102,3 +102,30 @@ NORMS(dxrt_grad_normsf, float, sqrtf)
 
 CLIP(dxrt_clip_grad_norm, dxrt_grad_norms, double)
 CLIP(dxrt_clip_grad_normf, dxrt_grad_normsf, float)
+
+/* ---- initial weights ---- */
+
+/* A standard normal value: the Box-Muller transform (Box and Muller,
+ * Ann. Math. Statist. 1958) of two uniform ones in (0, 1]. */
+static double normal(uint64_t *state)
+{
+    double u1 = 0.5 * (1 - dxrt_uniform(state)), u2 = 0.5 * (1 - dxrt_uniform(state));
+    return sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+#define INIT(XNAME, HNAME, T)                                                                     \
+    void XNAME(size_t fan_in, size_t fan_out, T *w, size_t n, uint64_t *state)                    \
+    {                                                                                             \
+        double a = sqrt(6.0 / (double)(fan_in + fan_out));                                       \
+        for (size_t i = 0; i < n; i++)                                                            \
+            w[i] = (T)(a * dxrt_uniform(state));                                                  \
+    }                                                                                             \
+    void HNAME(size_t fan_in, T *w, size_t n, uint64_t *state)                                    \
+    {                                                                                             \
+        double sd = sqrt(2.0 / (double)fan_in);                                                  \
+        for (size_t i = 0; i < n; i++)                                                            \
+            w[i] = (T)(sd * normal(state));                                                       \
+    }
+
+INIT(dxrt_init_xavier, dxrt_init_he, double)
+INIT(dxrt_init_xavierf, dxrt_init_hef, float)

@@ -7,6 +7,8 @@
  *     defaults;
  *   - per-part gradient norms and clipping by the global norm: the norm
  *     returned, the gradients scaled above max_norm and untouched below;
+ *   - Xavier and He initial weights: bounds, mean, variance (and He's
+ *     kurtosis) over 20 000 draws, the same for the same seed;
  *   - all three against PyTorch's torch.optim.SGD, torch.optim.Adam and
  *     torch.nn.utils.clip_grad_norm_ (float64) where python3 imports
  *     torch (skipped, with a message, where it does not).
@@ -202,6 +204,44 @@ START_TEST(test_against_torch)
 }
 END_TEST
 
+/* Xavier within its bound and He's spread, over 20 000 draws; the same
+ * seed the same weights, in double and float. */
+START_TEST(test_init)
+{
+    enum { M = 20000 };
+    static double w[M], w2[M];
+    static float wf[M];
+    uint64_t st = 42, st2 = 42, stf = 42;
+    dxrt_init_xavier(100, 50, w, M, &st);
+    dxrt_init_xavier(100, 50, w2, M, &st2);
+    dxrt_init_xavierf(100, 50, wf, M, &stf);
+    double a = sqrt(6.0 / 150), s1 = 0, s2 = 0;
+    for (int i = 0; i < M; i++) {
+        ck_assert(fabs(w[i]) <= a && w[i] == w2[i] && wf[i] == (float)w[i]);
+        s1 += w[i];
+        s2 += w[i] * w[i];
+    }
+    /* uniform on (-a, a): mean 0, variance a^2 / 3 */
+    ck_assert_msg(fabs(s1 / M) < 0.02 * a && fabs(s2 / M / (a * a / 3) - 1) < 0.03, "%g %g", s1 / M, s2 / M);
+    st = 7;
+    dxrt_init_he(200, w, M, &st);
+    s1 = s2 = 0;
+    double s4 = 0, sd = sqrt(2.0 / 200);
+    for (int i = 0; i < M; i++) {
+        ck_assert(isfinite(w[i]));
+        s1 += w[i];
+        s2 += w[i] * w[i];
+        s4 += pow(w[i] / sd, 4);
+    }
+    /* normal: mean 0, variance 2 / fan_in, kurtosis 3 */
+    ck_assert_msg(fabs(s1 / M) < 0.03 * sd && fabs(s2 / M / (sd * sd) - 1) < 0.04 && fabs(s4 / M - 3) < 0.25,
+                  "%g %g %g", s1 / M, s2 / M, s4 / M);
+    stf = 7;
+    dxrt_init_hef(200, wf, M, &stf);
+    ck_assert(wf[0] == (float)w[0] && wf[M - 1] == (float)w[M - 1]);
+}
+END_TEST
+
 static void setup(void)
 {
     tu_tmpdir();
@@ -222,6 +262,7 @@ Suite *suite_train(void)
     tcase_add_test(tc, test_sgd_rule);
     tcase_add_test(tc, test_adam_rule);
     tcase_add_test(tc, test_clip);
+    tcase_add_test(tc, test_init);
     tcase_add_test(tc, test_against_torch);
     suite_add_tcase(s, tc);
     return s;
