@@ -9,6 +9,7 @@
  *     returned, the gradients scaled above max_norm and untouched below;
  *   - Xavier and He initial weights: bounds, mean, variance (and He's
  *     kurtosis) over 20 000 draws, the same for the same seed;
+ *   - the progress line, in a file and on a terminal;
  *   - all three against PyTorch's torch.optim.SGD, torch.optim.Adam and
  *     torch.nn.utils.clip_grad_norm_ (float64) where python3 imports
  *     torch (skipped, with a message, where it does not).
@@ -242,6 +243,52 @@ START_TEST(test_init)
 }
 END_TEST
 
+/* The progress line: plain lines in a file; on a terminal (script(1)
+ * gives the program one) rewritten in place with \r and an erase to the
+ * end of the line, ending at the last epoch. */
+START_TEST(test_progress)
+{
+    const char *path = tu_path("progress.txt");
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    dxrt_progress(f, 3, 50, 0.421349, 0.9333, 1.2345, 2.08);
+    dxrt_progress(f, 50, 50, 0.05, -1, -1, -1);
+    fclose(f);
+    char *got = tu_read(path, NULL);
+    ck_assert_str_eq(got, "epoch  3/50  loss 0.4213  accuracy  93.3%  |grad| 1.23  2.1 s\n"
+                          "epoch 50/50  loss 0.0500\n");
+    free(got);
+    double t0 = dxrt_seconds(), t1 = dxrt_seconds();
+    ck_assert(t0 > 0 && t1 >= t0);
+    const char *dir = getenv("DXRT_DIR"), *lib = getenv("DXRT_LIB");
+    char *cmd = tu_printf("command -v script >/dev/null");
+    int have = dir && lib && tu_run(cmd, NULL, NULL) == 0;
+    free(cmd);
+    if (!have) {
+        fprintf(stderr, "train: SKIPPED the progress line on a terminal (no script(1) or DXRT_DIR)\n");
+        return;
+    }
+    ck_assert_int_eq(tu_write(tu_path("p.c"),
+                              "#include \"dxrt.h\"\n"
+                              "int main(void)\n{\n"
+                              "    for (long e = 1; e <= 3; e++)\n"
+                              "        dxrt_progress(stdout, e, 3, 1.0 / e, -1, -1, -1);\n"
+                              "    return 0;\n}\n",
+                              (size_t)-1),
+                     0);
+    cmd = tu_printf("cd '%s' && cc -std=c99 -I'%s' p.c '%s' -lm -o p && script -qec ./p /dev/null", tu_tmpdir(), dir,
+                    lib);
+    char *out = NULL, *err = NULL;
+    ck_assert_msg(tu_run(cmd, &out, &err) == 0, "%s%s", out, err);
+    ck_assert_msg(strstr(out, "\repoch 1/3  loss 1.0000\033[K\repoch 2/3  loss 0.5000\033[K"
+                              "\repoch 3/3  loss 0.3333\033[K"),
+                  "%s", out);
+    free(cmd);
+    free(out);
+    free(err);
+}
+END_TEST
+
 static void setup(void)
 {
     tu_tmpdir();
@@ -263,6 +310,7 @@ Suite *suite_train(void)
     tcase_add_test(tc, test_adam_rule);
     tcase_add_test(tc, test_clip);
     tcase_add_test(tc, test_init);
+    tcase_add_test(tc, test_progress);
     tcase_add_test(tc, test_against_torch);
     suite_add_tcase(s, tc);
     return s;
