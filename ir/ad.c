@@ -580,12 +580,16 @@ static void accum(Tr *T, IrAt at, Ref x, Ref v, int fresh)
 }
 
 /* The cells of a reverse loop just built (frame fr), accumulated after
- * it at `at`. */
-static void acc_cells(Tr *T, const Frame *fr, IrAt at)
+ * it at `at`: those that started from their x's cotangent (`chained`:
+ * they replace it, so they come first, before anything else the loop's
+ * end adds to x), or the others. */
+static void acc_cells(Tr *T, const Frame *fr, IrAt at, int chained)
 {
     for (int k = 0; k < fr->xs.n; k++) {
+        if (fr->chained.p[k] != chained)
+            continue;
         Ref v = ir_idx(at, fr->cells.p[k], NULL, 0), x = fr->xs.p[k];
-        if (fr->chained.p[k]) {
+        if (chained) {
             vec_push(T->h->arena, &T->touched, x);
             T->h->v.p[v].name = bar_name(T, x);
             T->ct[x] = v;
@@ -763,7 +767,7 @@ static int rev_loop(Tr *T, const Region *src, int at, Region *dst, int line)
     }
     rev_region(T, in->reg[0], b, in->line);
     fr = T->frames.p[--T->frames.n];
-    acc_cells(T, &fr, adj_at(T, dst, in->line));
+    acc_cells(T, &fr, adj_at(T, dst, in->line), 0);
     return in->line;
 }
 
@@ -1252,6 +1256,7 @@ static int rev_for(Tr *T, const Region *src, int at, Region *dst, int line)
         res[j] = ir_result(rat, h->v.p[init[to[j]]].ty, l, to[j]);
         h->v.p[res[j]].name = bar_name(T, in->list[j]);
     }
+    acc_cells(T, &fr, end, 1);
     for (int j = 0; j < nix; j++) {
         Ref x = in->list[j];
         if (to[j] >= 0 && is_lin(g, x))
@@ -1265,7 +1270,7 @@ static int rev_for(Tr *T, const Region *src, int at, Region *dst, int line)
             accum(T, end, x, xb[j], 0);
         }
     }
-    acc_cells(T, &fr, end);
+    acc_cells(T, &fr, end, 0);
     return end.line;
 }
 
