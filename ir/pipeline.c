@@ -299,17 +299,24 @@ static void compact(Unit *u)
     arena_collect(u->primal->arena);
 }
 
-/* ir_passes[1..last] on u, in order; every function of u is verified
- * before the first (lowering made it) and after each, then compacted. */
-static void run_passes(Unit *u, int last)
+/* ir_passes[first..last] on u, in order, each verified and compacted
+ * after it runs. */
+static void passes_from(Unit *u, int first, int last)
 {
-    verify(u, 0);
-    compact(u);
-    for (int k = 1; k <= last; k++) {
+    for (int k = first; k <= last; k++) {
         ir_passes[k].run(u);
         verify(u, k);
         compact(u);
     }
+}
+
+/* ir_passes[1..last] on u; every function of u is verified before the
+ * first (lowering made it) too. */
+static void run_passes(Unit *u, int last)
+{
+    verify(u, 0);
+    compact(u);
+    passes_from(u, 1, last);
 }
 
 void ad_unit(Unit *u)
@@ -361,11 +368,7 @@ static void rebuild(Unit *u, const Plan *pl, int last)
     ir_verify(jv);
     u->ckpt_jvp = jv;
     u->grad = u->hvp = NULL;
-    for (int k = ir_pass_find("transpose"); k <= last; k++) {
-        ir_passes[k].run(u);
-        verify(u, k);
-        compact(u);
-    }
+    passes_from(u, ir_pass_find("transpose"), last);
     u->ckpt_jvp = NULL;
 }
 

@@ -54,26 +54,21 @@ static char *run_ok(const char *cmd)
     return out;
 }
 
-static const char spring_src[] =
-    "const dt = 0.001\n"
-    "\n"
-    "fn spring(k, c, data x0, data v0) {\n"
-    "    x = x0\n"
-    "    v = v0\n"
-    "    for i in 0..%d {\n"
-    "        a = -k * x - c * v\n"
-    "        x = x + dt * v\n"
-    "        v = v + dt * a\n"
-    "    }\n"
-    "    return x\n"
-    "}\n";
-
-/* m.dx: the spring over `steps` steps. */
+/* m.dx: the spring of tests/models/spring.dx (its loop on line 14, the
+ * function on line 11) over `steps` steps instead of 10 000. */
 static void write_spring(int steps)
 {
-    char *src = tu_printf(spring_src, steps);
-    ck_assert_int_eq(tu_write(tu_path("m.dx"), src, (size_t)-1), 0);
+    char *path = tu_printf("%s/tests/models/spring.dx", tu_root());
+    char *src = tu_read(path, NULL);
+    ck_assert_ptr_nonnull(src);
+    char *loop = strstr(src, "for i in 0..10000 {");
+    ck_assert_ptr_nonnull(loop);
+    *loop = 0;
+    char *text = tu_printf("%sfor i in 0..%d {%s", src, steps, loop + strlen("for i in 0..10000 {"));
+    ck_assert_int_eq(tu_write(tu_path("m.dx"), text, (size_t)-1), 0);
+    free(text);
     free(src);
+    free(path);
 }
 
 static const char spring_drv[] =
@@ -169,7 +164,7 @@ START_TEST(test_spring_levels)
     write_spring(1000000);
     char *err = NULL;
     ck_assert_int_eq(cr_dxc("--stats --stack-budget=16K m.dx -o m.c", NULL, &err), 0);
-    ck_assert_msg(strstr(err, "spring_grad: tape 4800 bytes, stack ~4936 bytes, the loop on line 6 "
+    ck_assert_msg(strstr(err, "spring_grad: tape 4800 bytes, stack ~4936 bytes, the loop on line 14 "
                               "checkpointed as 100 x 100 x 100 steps (200 snapshots), run forward 3.00 times\n"),
                   "%s", err);
     ck_assert_msg(strstr(err, "spring: tape 0 bytes"), "%s", err);
@@ -361,12 +356,13 @@ START_TEST(test_workspace)
         "int main(void)\n"
         "{\n"
         "    double kb, cb, kh, ch;\n"
-        "    double *w = malloc(spring_grad_WS_BYTES + spring_hvp_WS_BYTES + 16);\n"
+        "    double *wg = malloc(spring_grad_WS_BYTES), *wh = malloc(spring_hvp_WS_BYTES);\n"
         "    if (spring_grad_WS_BYTES > 16384 || spring_hvp_WS_BYTES > 16384) return 2;\n"
-        "    double y = spring_grad_ws(2.0, 0.05, 1.0, 0.5, &kb, &cb, w);\n"
-        "    double z = spring_hvp_ws(2.0, 0.05, 1.0, 0.5, 0.3, -0.7, &kh, &ch, w);\n"
+        "    double y = spring_grad_ws(2.0, 0.05, 1.0, 0.5, &kb, &cb, wg);\n"
+        "    double z = spring_hvp_ws(2.0, 0.05, 1.0, 0.5, 0.3, -0.7, &kh, &ch, wh);\n"
         "    printf(\"%a %a %a %a %a %a\\n\", y, kb, cb, z, kh, ch);\n"
-        "    free(w);\n"
+        "    free(wg);\n"
+        "    free(wh);\n"
         "    return 0;\n"
         "}\n";
     ck_assert_int_eq(tu_write(tu_path("drv.c"), spring_drv, (size_t)-1), 0);
@@ -465,10 +461,10 @@ START_TEST(test_too_small)
     ck_assert_int_eq(tu_write(tu_path("m.c"), "old\n", (size_t)-1), 0);
     char *err = NULL;
     ck_assert_int_eq(cr_dxc("--stack-budget=256 m.dx -o m.c", NULL, &err), 1);
-    const char *p = strstr(err, "m.dx:3:4: error: 'spring_hvp' needs ");
+    const char *p = strstr(err, "m.dx:11:4: error: 'spring_hvp' needs ");
     ck_assert_msg(p, "%s", err);
-    long long need = atoll(p + strlen("m.dx:3:4: error: 'spring_hvp' needs "));
-    char *want = tu_printf("bytes of local arrays even with the for loop on line 6 checkpointed, over the "
+    long long need = atoll(p + strlen("m.dx:11:4: error: 'spring_hvp' needs "));
+    char *want = tu_printf("bytes of local arrays even with the for loop on line 14 checkpointed, over the "
                            "stack budget of 256 bytes; use --stack-budget=%lld or more\n",
                            need);
     ck_assert_msg(strstr(err, want), "%s", err);
