@@ -55,6 +55,15 @@ $(B)/parser.c $(B)/parser.h &: parser/parser.y
 	@mkdir -p $(B)
 	$(BISON) -Wall -Werror --defines=$(B)/parser.h -o $(B)/parser.c $<
 
+# The check program's harness (dxc --emit=check), a C string built into dxc.
+$(B)/checkmain.h: codegen/checkmain.tpl
+	@mkdir -p $(B)
+	{ echo '/* Generated from codegen/checkmain.tpl by the Makefile. */'; \
+	  echo 'static const char *const checkmain_tpl[] = {'; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$$/",/' $<; \
+	  echo '    0};'; } > $@
+$(B)/codegen/ccheck.o: $(B)/checkmain.h
+
 # Generated scanner and parser: their own code is not held to our warnings.
 $(B)/lexer.o: $(B)/lexer.c $(B)/parser.h
 	$(CC) $(CFLAGS) $(DXCFLAGS) -Wno-unused-function -Wno-sign-compare -MMD -MP -c -o $@ $<

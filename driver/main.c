@@ -60,6 +60,11 @@ static const char usage[] =
     "                   text that dxc reads back from a FILE.ir (docs/ir.md)\n"
     "  --emit=ir=PASS   the IR of every function as it stands after PASS (one\n"
     "                   of the passes below), and nothing else\n"
+    "  --emit=check     the C code and a main program that checks every entry\n"
+    "                   point at seeded random points (central differences,\n"
+    "                   the dot-product test, the Hessian's symmetry), prints\n"
+    "                   a table of the worst relative errors and exits 1 when\n"
+    "                   one is out of tolerance\n"
     "  --emit=dot       each function's forward and backward graph in one\n"
     "                   picture, for Graphviz (with --at, its values)\n"
     "  --emit=mermaid   the same picture as a Mermaid flowchart\n"
@@ -146,10 +151,11 @@ static int set_emit(Options *o, const char *what)
 {
     static const char *const kinds[] = {[EMIT_C] = "c",       [EMIT_IR] = "ir",
                                         [EMIT_DOT] = "dot",   [EMIT_MERMAID] = "mermaid",
-                                        [EMIT_JSON] = "json", [EMIT_HTML] = "html"};
+                                        [EMIT_JSON] = "json", [EMIT_HTML] = "html",
+                                        [EMIT_VALUES] = NULL, [EMIT_CHECK] = "check"};
     o->emit_set = 1;
     for (int k = 0; k < (int)(sizeof kinds / sizeof kinds[0]); k++)
-        if (!strcmp(what, kinds[k])) {
+        if (kinds[k] && !strcmp(what, kinds[k])) {
             o->emit = k;
             o->stop = -1;
             return 1;
@@ -339,11 +345,15 @@ static int parse_args(int argc, char **argv, Options *o)
     }
     if (o->nat && !o->emit_set)
         o->emit = EMIT_VALUES;
-    if (o->nat && (o->emit == EMIT_C || o->emit == EMIT_IR)) {
+    if (o->nat && (o->emit == EMIT_C || o->emit == EMIT_IR || o->emit == EMIT_CHECK)) {
         diag_plain("--at shows values in the learning views (no --emit, or --emit=json, "
-                   "dot, mermaid or html), not in --emit=%s", o->emit == EMIT_C ? "c" : "ir");
+                   "dot, mermaid or html), not in --emit=%s",
+                   o->emit == EMIT_C ? "c" : o->emit == EMIT_IR ? "ir" : "check");
         return 1;
     }
+    /* the check program calls f, whatever --entries says */
+    if (o->emit == EMIT_CHECK && o->entries)
+        o->entries |= ENTRY_F;
     if (o->stop >= 0 && (o->header || o->stats)) {
         diag_plain("--emit=ir=%s stops after that pass: it writes no %s", ir_passes[o->stop].name,
                    o->header ? "header" : "--stats");

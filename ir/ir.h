@@ -617,7 +617,10 @@ void ad_unit(Unit *u);
 
 /* What --emit asks for: C, the IR text, or a learning view (view.h):
  * EMIT_VALUES is the text report --at prints when no --emit is given. */
-typedef enum { EMIT_C, EMIT_IR, EMIT_DOT, EMIT_MERMAID, EMIT_JSON, EMIT_HTML, EMIT_VALUES } EmitKind;
+typedef enum {
+    EMIT_C, EMIT_IR, EMIT_DOT, EMIT_MERMAID, EMIT_JSON, EMIT_HTML, EMIT_VALUES,
+    EMIT_CHECK /* the C file and a main program that checks it (ccheck.c) */
+} EmitKind;
 struct CgOpts;
 /* One compilation: its input, its options and where its output goes. */
 typedef struct {

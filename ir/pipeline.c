@@ -517,7 +517,7 @@ int ir_pipeline(Arena *a, Diag *d, const Job *j)
         prog.units.p[i].keep_bytes = j->cg ? j->cg->stack_budget / 4 : 0;
         /* --entries: the C file and the IR build only what they emit;
          * the learning views show f and its gradient whatever it says */
-        if (j->cg && (j->emit == EMIT_C || j->emit == EMIT_IR))
+        if (j->cg && (j->emit == EMIT_C || j->emit == EMIT_IR || j->emit == EMIT_CHECK))
             prog.units.p[i].entries = j->cg->entries;
         run_passes(&prog.units.p[i], j->stop >= 0 ? j->stop : ir_npasses - 1);
         if (j->stop < 0 && j->cg && checkpoint(&prog, &prog.units.p[i], j, d))
@@ -529,7 +529,10 @@ int ir_pipeline(Arena *a, Diag *d, const Job *j)
     }
 
     /* codegen: the stack budget, then the output */
-    if ((j->emit == EMIT_C || j->header) && cg_check(&prog, j->cg, d))
+    int c_file = j->emit == EMIT_C || j->emit == EMIT_CHECK;
+    if ((c_file || j->header) && cg_check(&prog, j->cg, d))
+        return 1;
+    if (j->emit == EMIT_CHECK && cg_check_prog_check(&prog, d))
         return 1;
     CgOpts co = *j->cg;
     if (!j->header && !j->stats) { /* nothing reads a function once written */
@@ -538,6 +541,7 @@ int ir_pipeline(Arena *a, Diag *d, const Job *j)
     }
     switch (j->emit) {
     case EMIT_C: cg_c(&prog, &co, j->out); break;
+    case EMIT_CHECK: cg_check_program(&prog, &co, j->out); break;
     case EMIT_IR: cg_ir(&prog, j->cg, j->out); break;
     default:
         if (cg_views(&prog, j))
