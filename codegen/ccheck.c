@@ -271,13 +271,15 @@ void cg_check_program(const Program *p, const CgOpts *o, FILE *out)
     if (fl)
         fprintf(out, "#define %sEPS 1.1920928955078125e-07\n#define %sSTEP 4.921566601151848e-03\n"
                      "#define %sFD_RTOL 1e-2\n#define %sFD_ATOL 1e-4\n"
-                     "#define %sEXACT_RTOL 1e-3\n#define %sEXACT_ATOL 1e-6\n#define %sHUGE 3e32\n",
-                pre, pre, pre, pre, pre, pre, pre);
+                     "#define %sEXACT_RTOL 1e-2\n#define %sEXACT_ATOL 1e-6\n#define %sHUGE 3e32\n"
+                     "#define %sNOISE_ULPS 64\n",
+                pre, pre, pre, pre, pre, pre, pre, pre);
     else
         fprintf(out, "#define %sEPS 2.220446049250313e-16\n#define %sSTEP 6.0554544523933395e-06\n"
                      "#define %sFD_RTOL 1e-6\n#define %sFD_ATOL 1e-8\n"
-                     "#define %sEXACT_RTOL 1e-10\n#define %sEXACT_ATOL 1e-12\n#define %sHUGE 1e302\n",
-                pre, pre, pre, pre, pre, pre, pre);
+                     "#define %sEXACT_RTOL 1e-10\n#define %sEXACT_ATOL 1e-12\n#define %sHUGE 1e302\n"
+                     "#define %sNOISE_ULPS 16\n",
+                pre, pre, pre, pre, pre, pre, pre, pre);
 
     /* the wrappers first, to a buffer: they give the largest sizes */
     char *buf = NULL;

@@ -129,10 +129,11 @@ static void dxchk_cmp(dxchk_tally *t, double ad, double ref, double terms, int w
 }
 
 /* The rounding error of a central difference of values fp and fm over a
- * distance dx (16 ulps each, for functions that sum many terms). */
+ * distance dx (dxchk_NOISE_ULPS each, for functions that sum many
+ * terms). */
 static double dxchk_noise(double fp, double fm, double dx)
 {
-    return 16 * dxchk_EPS * (fabs(fp) + fabs(fm)) / fabs(dx);
+    return dxchk_NOISE_ULPS * dxchk_EPS * (fabs(fp) + fabs(fm)) / fabs(dx);
 }
 
 static dxchk_real dxchk_x[dxchk_NMAX], dxchk_xs[dxchk_NMAX], dxchk_v[dxchk_NMAX],
@@ -461,7 +462,7 @@ static int dxchk_number(const char *s, double *x)
 int main(int argc, char **argv)
 {
     double seed = 1, points = 3, coords = 64;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {
         double *opt = 0;
         if (argv[i][0] == '-' && argv[i][1] && argv[i][2] == 0)
             opt = argv[i][1] == 's'   ? &seed
@@ -482,7 +483,6 @@ int main(int argc, char **argv)
                    argv[0]);
             return 2;
         }
-        i++;
     }
     printf("gradient check of %s (%s): seed %.0f, %.0f point%s per function\n\n", dxchk_SOURCE,
            dxchk_REAL_NAME, seed, points, points == 1 ? "" : "s");
