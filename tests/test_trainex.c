@@ -1,6 +1,8 @@
 /*
  * test_trainex.c - the training examples, end to end:
  *
+ *   - README.md's model is examples/train/iris.dx, and what it shows the
+ *     board printing is what the board prints;
  *   - examples/train on the host, built through its Makefile: the iris
  *     classifier trains from its fixed seed, prints one progress line
  *     per epoch in the plain (not a terminal) format, its loss falls,
@@ -21,6 +23,7 @@
  * read.
  */
 #include <check.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +87,40 @@ static int held_out(const char *out)
         return -1;
     return k;
 }
+
+/* ---- README.md ---- */
+
+/* The text of README.md's block opened by the fence line `open`
+ * (malloc'ed), or fails. */
+static char *readme_block(const char *open)
+{
+    char *path = tu_printf("%s/README.md", tu_root());
+    char *readme = tu_read(path, NULL);
+    free(path);
+    ck_assert_msg(readme, "cannot read README.md");
+    const char *p = strstr(readme, open);
+    ck_assert_msg(p, "README.md has no block %s", open);
+    p += strlen(open);
+    const char *end = strstr(p, "```");
+    ck_assert_msg(end, "README.md's block %s is not closed", open);
+    char *text = tu_printf("%.*s", (int)(end - p), p);
+    free(readme);
+    return text;
+}
+
+/* README's model is examples/train/iris.dx, as it is. */
+START_TEST(test_readme_model)
+{
+    char *shown = readme_block("```dx file=iris.dx\n");
+    char *path = tu_printf("%s/examples/train/iris.dx", tu_root());
+    char *file = tu_read(path, NULL);
+    ck_assert_msg(file, "cannot read %s", path);
+    ck_assert_msg(!strcmp(shown, file), "README.md's iris.dx is not examples/train/iris.dx:\n%.3000s", shown);
+    free(shown);
+    free(file);
+    free(path);
+}
+END_TEST
 
 /* ---- examples/train on the host ---- */
 
@@ -247,6 +284,30 @@ START_TEST(test_on_device)
     ck_assert_msg(p && atoi(p + 18) >= 28, "fewer than 28 of 30 held-out flowers correct on the board:\n%.3000s", out);
     /* the host's run of the same program agrees value by value */
     ck_assert_msg(strstr(out, "compare: 31 values, 0 differences\n"), "the board and the host differ:\n%.3000s", out);
+    /* README's ```text firmware train block: each of its "name value"
+     * lines the board printed, in that order, within float tolerance */
+    char *shown = readme_block("```text firmware train\n");
+    const char *q = out;
+    int n = 0;
+    for (const char *line = shown; *line; line = strchr(line, '\n') + 1) {
+        char name[128];
+        double want;
+        if (line[0] != '#' && sscanf(line, "%127s %lf", name, &want) == 2) {
+            char *key = tu_printf("\n%s ", name);
+            q = strstr(q, key);
+            ck_assert_msg(q, "the board did not print README's '%s' (in that order):\n%.3000s", name, out);
+            q += strlen(key);
+            double got = strtod(q, NULL);
+            ck_assert_msg(fabs(got - want) <= 1e-4 * fmax(fabs(got), fabs(want)) + 1e-6,
+                          "README shows %s %g, the board printed %.9g", name, want, got);
+            free(key);
+            n++;
+        }
+        if (!strchr(line, '\n'))
+            break;
+    }
+    ck_assert_msg(n >= 3, "README's ```text firmware train block shows %d values", n);
+    free(shown);
     free(out);
 
     cmd = tu_printf(MAKE " -s -C '%s/examples/firmware' O='%s/fw' DXC='%s' DXRT_DIR='%s' train-sizes",
@@ -257,11 +318,11 @@ START_TEST(test_on_device)
                                 "dxrt_init_xavierf", "dxrt_splitmix64"};
     for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
         char *row = tu_printf("| `%s` | ", fns[i]);
-        const char *q = strstr(out, row);
+        const char *at = strstr(out, row);
         long flash = -1, stack = -1;
-        ck_assert_msg(q && sscanf(q + strlen(row), "%ld | %ld |", &flash, &stack) == 2 && flash > 0 &&
+        ck_assert_msg(at && sscanf(at + strlen(row), "%ld | %ld |", &flash, &stack) == 2 && flash > 0 &&
                           stack >= 0,
-                      "make train-sizes: no numbers for %s:\n%s", fns[i], out);
+                      "make train-sizes: no numbers for %s:\n%.3000s", fns[i], out);
         free(row);
     }
     /* only what the program links: not loss_hvp, not the double Adam */
@@ -284,6 +345,7 @@ Suite *suite_trainex(void)
     TCase *tc = tcase_create("trainex");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_readme_model);
     tcase_add_test(tc, test_host_example);
     tcase_add_test(tc, test_grad_differences);
     tcase_add_test(tc, test_on_device);
