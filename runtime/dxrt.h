@@ -250,7 +250,8 @@ void dxrt_init_hef(size_t fan_in, float *w, size_t n, uint64_t *state);
 /* A training loop's progress line (dxrt_progress.c), e.g.
  *     epoch  3/50  loss 0.4213  accuracy  93.3%  |grad| 1.23  2.1 s
  * accuracy in [0, 1], grad_norm and seconds (since the start: see
- * dxrt_seconds) are left out when negative.  On a terminal the line is
+ * dxrt_seconds; under a second shown in milliseconds, "5 ms") are left
+ * out when negative.  On a terminal the line is
  * rewritten in place and ends at the last epoch; otherwise (a file, a
  * pipe) each call prints a plain line. */
 void dxrt_progress(FILE *out, long epoch, long epochs, double loss, double accuracy, double grad_norm,

@@ -37,8 +37,9 @@ void dxrt_progress(FILE *out, long epoch, long epochs, double loss, double accur
         k += (size_t)snprintf(line + k, sizeof line - k, "  accuracy %5.1f%%", 100 * accuracy);
     if (grad_norm >= 0 && k < sizeof line)
         k += (size_t)snprintf(line + k, sizeof line - k, "  |grad| %.3g", grad_norm);
-    if (seconds >= 0 && k < sizeof line)
-        snprintf(line + k, sizeof line - k, "  %.1f s", seconds);
+    if (seconds >= 0 && k < sizeof line) /* a fast loop's time in milliseconds */
+        snprintf(line + k, sizeof line - k, seconds < 0.9995 ? "  %.0f ms" : "  %.1f s",
+                 seconds < 0.9995 ? 1000 * seconds : seconds);
     if (isatty(fileno(out))) /* one line, rewritten in place: \r, then erase to its end */
         fprintf(out, "\r%s\033[K%s", line, epoch >= epochs ? "\n" : "");
     else

@@ -252,10 +252,14 @@ START_TEST(test_progress)
     FILE *f = fopen(path, "w");
     ck_assert_ptr_nonnull(f);
     dxrt_progress(f, 3, 50, 0.421349, 0.9333, 1.2345, 2.08);
+    dxrt_progress(f, 4, 50, 0.4, -1, -1, 0.0047);
+    dxrt_progress(f, 5, 50, 0.4, -1, -1, 0.9996);
     dxrt_progress(f, 50, 50, 0.05, -1, -1, -1);
     fclose(f);
     char *got = tu_read(path, NULL);
     ck_assert_str_eq(got, "epoch  3/50  loss 0.4213  accuracy  93.3%  |grad| 1.23  2.1 s\n"
+                          "epoch  4/50  loss 0.4000  5 ms\n"
+                          "epoch  5/50  loss 0.4000  1.0 s\n"
                           "epoch 50/50  loss 0.0500\n");
     free(got);
     double t0 = dxrt_seconds(), t1 = dxrt_seconds();
