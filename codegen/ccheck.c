@@ -78,20 +78,6 @@ static void put_template(int *line, const char *pre, FILE *out)
     }
 }
 
-/* s as a C string literal's contents. */
-static void put_cstring(const char *s, FILE *out)
-{
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            fprintf(out, "\\%c", ch);
-        else if (ch < 32 || ch > 126)
-            fprintf(out, "\\%03o", ch);
-        else
-            fputc(ch, out);
-    }
-}
-
 /* The entry point u offers for one of ENTRY_GRAD, JVP, HVP, when o
  * selects it; NULL otherwise. */
 static const Fn *entry(const Unit *u, const CgOpts *o, int bit)
@@ -195,9 +181,8 @@ static void unit_wrappers(const Unit *u, const CgOpts *o, int k, const char *pre
             *m == 1 ? "" : "s");
     fprintf(out, "static const char *const %snames%d[] = {", pre, k);
     for (int i = 0; i < f->in.n; i++) {
-        fprintf(out, "%s\"", i ? ", " : "");
-        put_cstring(f->in.p[i].name, out);
-        fputc('"', out);
+        fputs(i ? ", " : "", out);
+        cg_fput_quoted(out, f->in.p[i].name);
     }
     fprintf(out, "%s};\nstatic const int %soff%d[] = {", f->in.n ? "" : "0", pre, k);
     for (int i = 0; i <= f->in.n; i++)
@@ -262,9 +247,9 @@ void cg_check_program(const Program *p, const CgOpts *o, FILE *out)
     fprintf(out, "\n");
     fprintf(out, "typedef %s %sreal;\n", fl ? "float" : "double", pre);
     fprintf(out, "#define %sREAL_NAME \"%s\"\n", pre, fl ? "float" : "double");
-    fprintf(out, "#define %sSOURCE \"", pre);
-    put_cstring(o->src_path ? o->src_path : "<input>", out);
-    fprintf(out, "\"\n#define %sNFN %d\n#define %sNAME_WIDTH %d\n", pre, p->units.n, pre,
+    fprintf(out, "#define %sSOURCE ", pre);
+    cg_fput_quoted(out, o->src_path ? o->src_path : "<input>");
+    fprintf(out, "\n#define %sNFN %d\n#define %sNAME_WIDTH %d\n", pre, p->units.n, pre,
             (int)width);
     /* the unit roundoff of the type; the step cbrt(eps) balances a central
      * difference's truncation (h^2) against its rounding (eps / h) */
@@ -301,9 +286,9 @@ void cg_check_program(const Program *p, const CgOpts *o, FILE *out)
         long long n = 0;
         for (int k = 0; k < f->in.n; k++)
             n += ty_size(f->in.p[k].ty);
-        fprintf(mem, "    {\"");
-        put_cstring(f->src_name ? f->src_name : f->name, mem);
-        fprintf(mem, "\", \"%s\", %lld, %lld, %d, %snames%d, %soff%d, %sact%d, %sf%d", f->name, n,
+        fprintf(mem, "    {");
+        cg_fput_quoted(mem, f->src_name ? f->src_name : f->name);
+        fprintf(mem, ", \"%s\", %lld, %lld, %d, %snames%d, %soff%d, %sact%d, %sf%d", f->name, n,
                 ty_size(f->out.p[0].ty), f->in.n, pre, i, pre, i, pre, i, pre, i);
         static const struct {
             int bit;

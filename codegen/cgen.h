@@ -31,6 +31,9 @@ typedef struct {
 void cg_put(Str *s, const char *t, size_t n);
 void cg_puts(Str *s, const char *t);
 void cg_putf(Str *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* s as a C string literal, quotes included ("a\"b", octal escapes for
+ * what is not printable ASCII). */
+void cg_fput_quoted(FILE *out, const char *s);
 
 /* A set of names in use, open addressing; each slot keeps its name's
  * hash, so a probe rarely reads the name and growing hashes nothing. */

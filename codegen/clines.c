@@ -18,22 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* s as a C string literal. */
-static void put_quoted(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            fprintf(out, "\\%c", ch);
-        else if (ch < 32 || ch > 126)
-            fprintf(out, "\\%03o", ch);
-        else
-            fputc(ch, out);
-    }
-    fputc('"', out);
-}
-
 /* The line s[0..n) holds no code: it is blank, or one comment. */
 static int no_code(const char *s, size_t n)
 {
@@ -67,7 +51,7 @@ void cg_line_directives(const char *dx, const char *cfile, const char *text, siz
             long line = strtol(s + 1, NULL, 10);
             if (!in_dx || next != line) {
                 fprintf(out, "#line %ld ", line);
-                put_quoted(out, dx);
+                cg_fput_quoted(out, dx);
                 fputc('\n', out);
                 written++;
                 in_dx = 1;
@@ -78,7 +62,7 @@ void cg_line_directives(const char *dx, const char *cfile, const char *text, siz
         }
         if (in_dx && !marked && !no_code(s, n)) {
             fprintf(out, "#line %ld ", written + 2);
-            put_quoted(out, cfile);
+            cg_fput_quoted(out, cfile);
             fputc('\n', out);
             written++;
             in_dx = 0;

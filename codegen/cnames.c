@@ -38,6 +38,21 @@ void cg_puts(Str *s, const char *t)
     cg_put(s, t, strlen(t));
 }
 
+void cg_fput_quoted(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            fprintf(out, "\\%c", ch);
+        else if (ch < 32 || ch > 126)
+            fprintf(out, "\\%03o", ch);
+        else
+            fputc(ch, out);
+    }
+    fputc('"', out);
+}
+
 /* Whether fmt converts only %s, %c, %d, %ld, %lld and %%: the formats
  * the generator writes most, which cg_putf writes itself (vsnprintf costs
  * several hundred instructions a call, about a fifth of dxc's time). */

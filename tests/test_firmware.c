@@ -36,19 +36,6 @@ static void teardown(void)
     tu_cleanup();
 }
 
-/* make without what an enclosing `make check` (or check-asan's B=, CC=,
- * CFLAGS=) passes down to it. */
-#define MAKE "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u B -u O -u CC -u CFLAGS -u LDFLAGS " \
-             "make --no-print-directory"
-
-static int have(const char *prog)
-{
-    char *cmd = tu_printf("command -v '%s' >/dev/null 2>&1", prog);
-    int ok = tu_run(cmd, NULL, NULL) == 0;
-    free(cmd);
-    return ok;
-}
-
 /* Runs cmd; fails the test, with what it printed, unless it exits 0.
  * Returns standard output (malloc'ed). */
 static char *run_ok(const char *what, const char *cmd)
@@ -112,13 +99,13 @@ static void assert_readme_run(const char *out)
 
 START_TEST(test_firmware_qemu)
 {
-    if (!have("arm-none-eabi-gcc") || !have("qemu-system-arm")) {
+    if (!tu_have("arm-none-eabi-gcc") || !tu_have("qemu-system-arm")) {
         fprintf(stderr, "test_firmware_qemu: the Cortex-M4 example SKIPPED: arm-none-eabi-gcc or "
                         "qemu-system-arm is not installed (.ci/run installs them: apt-get install "
                         "gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)\n");
         return;
     }
-    char *cmd = tu_printf(MAKE " -j2 -C '%s/examples/firmware' O='%s/fw' DXC='%s' check",
+    char *cmd = tu_printf(TU_MAKE " -j2 -C '%s/examples/firmware' O='%s/fw' DXC='%s' check",
                           tu_root(), tu_tmpdir(), tu_dxc());
     char *out = run_ok("make -C examples/firmware check", cmd);
     free(cmd);
@@ -137,7 +124,7 @@ START_TEST(test_firmware_qemu)
     free(out);
 
     /* the size table: one row per generated function, numbers in it */
-    cmd = tu_printf(MAKE " -s -C '%s/examples/firmware' O='%s/fw' DXC='%s' sizes", tu_root(),
+    cmd = tu_printf(TU_MAKE " -s -C '%s/examples/firmware' O='%s/fw' DXC='%s' sizes", tu_root(),
                     tu_tmpdir(), tu_dxc());
     out = run_ok("make -C examples/firmware sizes", cmd);
     free(cmd);
@@ -163,7 +150,7 @@ START_TEST(test_firmware_qemu)
                     tu_tmpdir(), tu_root());
     free(run_ok("editing main.c", cmd));
     free(cmd);
-    cmd = tu_printf("cd '%s' && " MAKE " -C '%s/examples/firmware' O='%s/fw7' DXC='%s' "
+    cmd = tu_printf("cd '%s' && " TU_MAKE " -C '%s/examples/firmware' O='%s/fw7' DXC='%s' "
                     "MAIN='%s/main.c' run 2>&1; echo \"status $?\"",
                     tu_tmpdir(), tu_root(), tu_tmpdir(), tu_dxc(), tu_tmpdir());
     out = run_ok("make run", cmd);
@@ -184,7 +171,7 @@ static const char ball_out[] =
  * examples/buildsys in tu_path(dir). */
 static void install_and_copy(const char *dir)
 {
-    char *cmd = tu_printf(MAKE " -C '%s' install-integration PREFIX='%s/prefix' >/dev/null && "
+    char *cmd = tu_printf(TU_MAKE " -C '%s' install-integration PREFIX='%s/prefix' >/dev/null && "
                           "cp -R '%s/examples/buildsys' '%s/%s'",
                           tu_root(), tu_tmpdir(), tu_root(), tu_tmpdir(), dir);
     free(run_ok("make install-integration", cmd));
@@ -194,7 +181,7 @@ static void install_and_copy(const char *dir)
 START_TEST(test_make_rule)
 {
     install_and_copy("mk");
-    char *make = tu_printf("cd '%s/mk' && " MAKE " DX_MK='%s/prefix/share/dx/dx.mk' DXC='%s'",
+    char *make = tu_printf("cd '%s/mk' && " TU_MAKE " DX_MK='%s/prefix/share/dx/dx.mk' DXC='%s'",
                            tu_tmpdir(), tu_tmpdir(), tu_dxc());
     char *cmd = tu_printf("%s -j2", make);
     char *out = run_ok("make with dx.mk", cmd);
@@ -220,7 +207,7 @@ START_TEST(test_make_rule)
     free(out);
     /* DX_OUTDIR puts the generated files elsewhere */
     cmd = tu_printf("cd '%s/mk' && printf 'DX_OUTDIR = gen/\\ninclude %s/prefix/share/dx/dx.mk\\n"
-                    "all: gen/ball.c gen/ball.h\\n' > out.mk && " MAKE " -f out.mk DXC='%s' && "
+                    "all: gen/ball.c gen/ball.h\\n' > out.mk && " TU_MAKE " -f out.mk DXC='%s' && "
                     "test -s gen/ball.c && grep -q 'ball_grad' gen/ball.h",
                     tu_tmpdir(), tu_tmpdir(), tu_dxc());
     free(run_ok("dx.mk with DX_OUTDIR", cmd));
@@ -231,7 +218,7 @@ END_TEST
 
 START_TEST(test_cmake_function)
 {
-    if (!have("cmake")) {
+    if (!tu_have("cmake")) {
         fprintf(stderr, "test_cmake_function: dx_generate() SKIPPED: cmake is not installed "
                         "(.ci/run installs it: apt-get install cmake)\n");
         return;

@@ -40,18 +40,6 @@ static void teardown(void)
     tu_cleanup();
 }
 
-/* make without what an enclosing `make check` passes down to it. */
-#define MAKE "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u B -u O -u CC -u CFLAGS -u LDFLAGS " \
-             "make --no-print-directory"
-
-static int have(const char *prog)
-{
-    char *cmd = tu_printf("command -v '%s' >/dev/null 2>&1", prog);
-    int ok = tu_run(cmd, NULL, NULL) == 0;
-    free(cmd);
-    return ok;
-}
-
 /* The runtime's header directory and library: DXRT_DIR and DXRT_LIB, as
  * make check sets them, or the tree's own. */
 static char *rt_dir(void)
@@ -127,7 +115,7 @@ END_TEST
 START_TEST(test_host_example)
 {
     char *dir = rt_dir(), *lib = rt_lib();
-    char *cmd = tu_printf(MAKE " -C '%s/examples/train' O='%s/train' DXC='%s' DXRT_DIR='%s' "
+    char *cmd = tu_printf(TU_MAKE " -C '%s/examples/train' O='%s/train' DXC='%s' DXRT_DIR='%s' "
                           "DXRT_LIB='%s'",
                           tu_root(), tu_tmpdir(), tu_dxc(), dir, lib);
     free(run_ok("make -C examples/train", cmd));
@@ -228,7 +216,7 @@ START_TEST(test_grad_differences)
     static const char *const ccs[] = {"gcc", "clang"};
     int compiled = 0;
     for (int i = 0; i < 2; i++) {
-        if (!have(ccs[i])) {
+        if (!tu_have(ccs[i])) {
             fprintf(stderr, "trainex: SKIPPED %s: not installed\n", ccs[i]);
             continue;
         }
@@ -255,14 +243,14 @@ END_TEST
 
 START_TEST(test_on_device)
 {
-    if (!have("arm-none-eabi-gcc") || !have("qemu-system-arm")) {
+    if (!tu_have("arm-none-eabi-gcc") || !tu_have("qemu-system-arm")) {
         fprintf(stderr, "test_on_device: on-device training SKIPPED: arm-none-eabi-gcc or "
                         "qemu-system-arm is not installed (.ci/run installs them: apt-get install "
                         "gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)\n");
         return;
     }
     char *dir = rt_dir();
-    char *cmd = tu_printf(MAKE " -j2 -C '%s/examples/firmware' O='%s/fw' DXC='%s' DXRT_DIR='%s' train-check",
+    char *cmd = tu_printf(TU_MAKE " -j2 -C '%s/examples/firmware' O='%s/fw' DXC='%s' DXRT_DIR='%s' train-check",
                           tu_root(), tu_tmpdir(), tu_dxc(), dir);
     char *out = run_ok("make -C examples/firmware train-check", cmd);
     free(cmd);
@@ -310,7 +298,7 @@ START_TEST(test_on_device)
     free(shown);
     free(out);
 
-    cmd = tu_printf(MAKE " -s -C '%s/examples/firmware' O='%s/fw' DXC='%s' DXRT_DIR='%s' train-sizes",
+    cmd = tu_printf(TU_MAKE " -s -C '%s/examples/firmware' O='%s/fw' DXC='%s' DXRT_DIR='%s' train-sizes",
                     tu_root(), tu_tmpdir(), tu_dxc(), dir);
     out = run_ok("make -C examples/firmware train-sizes", cmd);
     free(cmd);

@@ -109,6 +109,14 @@ const char *tu_root(void)
     return d && *d ? d : ".";
 }
 
+int tu_have(const char *prog)
+{
+    char *cmd = tu_printf("command -v '%s' >/dev/null 2>&1", prog);
+    int ok = tu_run(cmd, NULL, NULL) == 0;
+    free(cmd);
+    return ok;
+}
+
 int tu_lower(TuLowered *c, const char *text)
 {
     memset(c, 0, sizeof *c);

@@ -36,6 +36,12 @@ char *tu_vprintf(const char *fmt, va_list ap);
 const char *tu_dxc(void);
 /* Source tree root ($DX_ROOT, default "."). */
 const char *tu_root(void);
+/* prog is a command on PATH. */
+int tu_have(const char *prog);
+/* make without what an enclosing `make check` (or check-asan's B=, CC=,
+ * CFLAGS=) passes down to it. */
+#define TU_MAKE "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u B -u O -u CC -u CFLAGS -u LDFLAGS " \
+                "make --no-print-directory"
 
 /* A .dx text parsed, checked and lowered (the pipeline up to the primal
  * IR, in process).  Errors are counted in d, quietly; the last one is in
