@@ -7,6 +7,8 @@
 #                   [FUZZ_CFLAGS="-fsanitize=address,undefined"]
 #                   the differential tester (tools/fuzz_diff.c)
 #   make fuzz-edge N=2000 [SEED=1]   the same at edge inputs (--edge)
+#   make fuzz-check N=1000 [SEED=1] [REAL=float]   the random programs
+#                   through dxc --emit=check, compiled and run
 #   make train      train the iris classifier of examples/train
 #   make install PREFIX=/usr/local [DESTDIR=...]
 #
@@ -130,6 +132,12 @@ fuzz-diff: $(B)/fuzz_diff $(B)/dxc
 fuzz-ckpt: $(B)/fuzz_diff $(B)/dxc
 	DX_DIFF_DXFLAGS=--stack-budget=4K $(B)/fuzz_diff -n $(N) -s $(SEED) -c $(N) -j $(JOBS) --cc $(FUZZ_CC) --dxc $(CURDIR)/$(B)/dxc --regress tests/regress
 
+# The check-program campaign: fuzz_diff's random programs through dxc
+# --emit=check (double, or REAL=float), compiled and run; none may fail.
+REAL ?= double
+fuzz-check: $(B)/fuzz_diff $(B)/dxc
+	B=$(B) sh tools/fuzz_check.sh $(N) $(SEED) $(REAL)
+
 # The edge campaign: programs with guarded singular constructs, checked at
 # edge inputs (0, tiny, huge, ties) too: no derivative may be NaN where the
 # function is finite and its differences settle (interpreter checks only).
@@ -207,5 +215,5 @@ install-integration:
 clean:
 	rm -rf build build-asan
 
-.PHONY: all bench check check-asan check-valgrind example fuzz-ckpt fuzz-diff fuzz-edge install uninstall clean
+.PHONY: all bench check check-asan check-valgrind example fuzz-check fuzz-ckpt fuzz-diff fuzz-edge install uninstall clean
 .PHONY: install-integration train

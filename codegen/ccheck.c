@@ -256,7 +256,7 @@ void cg_check_program(const Program *p, const CgOpts *o, FILE *out)
     if (fl)
         fprintf(out, "#define %sEPS 1.1920928955078125e-07\n#define %sSTEP 4.921566601151848e-03\n"
                      "#define %sFD_RTOL 1e-2\n#define %sFD_ATOL 1e-4\n"
-                     "#define %sEXACT_RTOL 1e-2\n#define %sEXACT_ATOL 1e-6\n#define %sHUGE 3e32\n"
+                     "#define %sEXACT_RTOL 1e-2\n#define %sEXACT_ATOL 1e-5\n#define %sHUGE 3e32\n"
                      "#define %sNOISE_ULPS 64\n",
                 pre, pre, pre, pre, pre, pre, pre, pre);
     else
