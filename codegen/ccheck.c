@@ -86,11 +86,11 @@ static const Fn *entry(const Unit *u, const CgOpts *o, int bit)
     return f && (!o->entries || (o->entries & bit)) ? f : NULL;
 }
 
-enum { RETURNS = 1, USES_SEED = 2, USES_RES = 4 };
+enum { RETURNS = 1, USES_SEED = 2, USES_RES = 4, USES_IN = 8, USES_DIR = 16 };
 
 /* The arguments of f's call, on the flat arrays in, dir, seed, out and
  * res of the wrapper; off: where each parameter starts.  Returns
- * RETURNS when f returns its value, and which of seed and res it uses. */
+ * RETURNS when f returns its value, and which arrays it uses (USES_*). */
 static int call_args(const Fn *f, const Fn *primal, const long long *off, const char *pre, Str *s)
 {
     int first = 1, used = 0;
@@ -105,6 +105,7 @@ static int call_args(const Fn *f, const Fn *primal, const long long *off, const 
         }
         int k = in->role == IN_TANGENT ? in->of : i;
         const char *arr = in->role == IN_TANGENT ? "dir" : "in";
+        used |= in->role == IN_TANGENT ? USES_DIR : USES_IN;
         if (primal->in.p[k].ty.rank)
             cg_putf(s, "%s%s + %lld", pre, arr, off[k]);
         else
@@ -138,6 +139,7 @@ static void wrapper(const Fn *f, const Fn *primal, const long long *off, const c
                     int k, FILE *out)
 {
     Str s = {0};
+    cg_puts(&s, ""); /* no argument: an empty list, not NULL */
     int use = call_args(f, primal, off, pre, &s);
     const char *mid = w == 'f'   ? ""
                       : w == 'g' ? arena_printf(primal->arena, "const %sreal *%sseed, ", pre, pre)
@@ -147,8 +149,13 @@ static void wrapper(const Fn *f, const Fn *primal, const long long *off, const c
     if (w != 'f')
         fprintf(out, ", %sreal *%sres", pre, pre);
     fprintf(out, ")\n{\n");
+    /* the wrapper's arrays the call does not read */
+    if (!(use & USES_IN))
+        fprintf(out, "    (void)%sin;\n", pre);
     if (w == 'g' && !(use & USES_SEED))
         fprintf(out, "    (void)%sseed;\n", pre);
+    if ((w == 'j' || w == 'h') && !(use & USES_DIR))
+        fprintf(out, "    (void)%sdir;\n", pre);
     if (w != 'f' && !(use & USES_RES))
         fprintf(out, "    (void)%sres;\n", pre);
     if (use & RETURNS)

@@ -15,7 +15,8 @@
  *     skipped, not failed; where derivatives overflow, they are skipped
  *     as overflows; where f is nowhere finite it fails;
  *   - --prefix, --entries and --only; a model function named like the
- *     harness's prefix; a function named printf and --at are errors.
+ *     harness's prefix; functions without parameters, with data only,
+ *     of rank-3 arrays; a function named printf and --at are errors.
  */
 #include <check.h>
 #include <stdio.h>
@@ -385,6 +386,26 @@ START_TEST(test_options_and_names)
     build("gcc", "names.dx", "names");
     out = check_run("names", "", &st);
     ck_assert_msg(st == 0 && strstr(out, "checks passed"), "%s", out);
+    free(out);
+
+    /* shapes: no parameter, data only, a rank-3 parameter and a
+     * rank-2 result */
+    ck_assert_int_eq(tu_write(tu_path("shapes.dx"),
+                              "fn c() = 1.5\n"
+                              "fn d(data x, data y[2]) = x * y[0]\n"
+                              "fn big(w[3, 4, 5], data t) -> real[2, 3] {\n"
+                              "    return [sum(w[i, j, k] for k in 0..5) * t for i in 0..2, j in 0..3]\n"
+                              "}\n",
+                              (size_t)-1),
+                     0);
+    build("gcc", "shapes.dx", "shapes");
+    build("clang", "shapes.dx", "shapes2");
+    out = check_run("shapes", "", &st);
+    ck_assert_msg(st == 0 && strstr(out, "all 15 checks passed"), "%s", out);
+    ck_assert_int_eq(want_row(out, "big_vjp", grad_rows[0], "ok"), 180);
+    ck_assert_int_eq(want_row(out, "big", "every entry point", "ok"), 36);
+    want_row(out, "c_hvp", "symmetry", "ok");
+    ck_assert_ptr_null(row(out, "d_grad", grad_rows[0]));
     free(out);
 
     /* errors */
