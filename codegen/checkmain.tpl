@@ -154,6 +154,7 @@ typedef struct {
 enum { dxchk_LMAX = (dxchk_NMAX > dxchk_MMAX ? dxchk_NMAX : dxchk_MMAX) + 1 };
 static dxchk_want dxchk_w[dxchk_LMAX];
 static double dxchk_r1[dxchk_LMAX], dxchk_n1[dxchk_LMAX], dxchk_r2[dxchk_LMAX], dxchk_n2[dxchk_LMAX];
+static unsigned char dxchk_jp1[dxchk_LMAX], dxchk_jp2[dxchk_LMAX];
 
 /* A random direction over the active inputs (0 on data ones). */
 static void dxchk_direction(const dxchk_fn *d, dxchk_real *v)
@@ -179,13 +180,23 @@ static double dxchk_phi(const dxchk_real *y, int m)
     return s;
 }
 
-/* The central differences a group checks, with step h, into r and their
- * rounding into nz:
+/* Is the value c at x far from the mean of its values p and m at x + h
+ * and x - h, farther than their difference (f jumps at x: a branch
+ * whose condition flips at x itself, an equality test on reals)?  A
+ * smooth f is within h^2 f''/2 of it. */
+static unsigned char dxchk_jump(double c, double p, double m)
+{
+    return fabs(c - 0.5 * (p + m)) > dxchk_FD_RTOL * (1 + fabs(c)) + fabs(p - m);
+}
+
+/* The central differences a group checks, with step h, into r, their
+ * rounding into nz and whether f jumps at x into jp:
  *   'c': <ybar, f> along input i;
  *   'v': <ybar, f> along v, then each output of f along v;
  *   'h': the gradient along v, every input. */
 enum { dxchk_COORD = 'c', dxchk_ALONG = 'v', dxchk_HESS = 'h' };
-static void dxchk_refs(int kind, const dxchk_fn *d, int i, double h, double *r, double *nz)
+static void dxchk_refs(int kind, const dxchk_fn *d, int i, double h, double *r, double *nz,
+                       unsigned char *jp)
 {
     if (kind == dxchk_COORD) {
         for (int k = 0; k < d->n; k++)
@@ -199,6 +210,7 @@ static void dxchk_refs(int kind, const dxchk_fn *d, int i, double h, double *r, 
         double dx = (double)xp - (double)xm;
         r[0] = (fp - fm) / dx;
         nz[0] = dxchk_noise(fp, fm, dx);
+        jp[0] = dxchk_jump(dxchk_phi(dxchk_y, d->m), fp, fm);
         return;
     }
     if (kind == dxchk_ALONG) {
@@ -209,9 +221,11 @@ static void dxchk_refs(int kind, const dxchk_fn *d, int i, double h, double *r, 
         double fp = dxchk_phi(dxchk_yp, d->m), fm = dxchk_phi(dxchk_ym, d->m);
         r[0] = (fp - fm) / (2 * h);
         nz[0] = dxchk_noise(fp, fm, 2 * h);
+        jp[0] = dxchk_jump(dxchk_phi(dxchk_y, d->m), fp, fm);
         for (int k = 0; k < d->m; k++) {
             r[k + 1] = (dxchk_yp[k] - dxchk_ym[k]) / (2 * h);
             nz[k + 1] = dxchk_noise(dxchk_yp[k], dxchk_ym[k], 2 * h);
+            jp[k + 1] = dxchk_jump(dxchk_y[k], dxchk_yp[k], dxchk_ym[k]);
         }
         return;
     }
@@ -222,6 +236,7 @@ static void dxchk_refs(int kind, const dxchk_fn *d, int i, double h, double *r, 
     for (int k = 0; k < d->n; k++) {
         r[k] = (dxchk_gp[k] - dxchk_gm[k]) / (2 * h);
         nz[k] = dxchk_noise(dxchk_gp[k], dxchk_gm[k], 2 * h);
+        jp[k] = dxchk_jump(dxchk_xbar[k], dxchk_gp[k], dxchk_gm[k]);
     }
 }
 
@@ -230,18 +245,19 @@ static void dxchk_refs(int kind, const dxchk_fn *d, int i, double h, double *r, 
  * it passes when it agrees with either difference; it fails when the two
  * differences agree with each other (f is smooth there, so the code is
  * wrong); otherwise f is not smooth at this scale (a kink of relu, abs or
- * max within h, or chaos) and the value is skipped. */
+ * max within h, or chaos) and the value is skipped, as it is when f
+ * jumps at x itself (dxchk_jump). */
 static void dxchk_judge(int kind, const dxchk_fn *d, int nw, int i, double h, int point)
 {
     double rel, rel2;
     int again = 0;
-    dxchk_refs(kind, d, i, h, dxchk_r1, dxchk_n1);
+    dxchk_refs(kind, d, i, h, dxchk_r1, dxchk_n1, dxchk_jp1);
     for (int k = 0; k < nw; k++) {
         const dxchk_want *w = &dxchk_w[k];
         again |= w->row && !(dxchk_ratio(w->ad, dxchk_r1[k], w->terms, dxchk_n1[k], 0, &rel) <= 1);
     }
     if (again)
-        dxchk_refs(kind, d, i, h / 16, dxchk_r2, dxchk_n2);
+        dxchk_refs(kind, d, i, h / 16, dxchk_r2, dxchk_n2, dxchk_jp2);
     for (int k = 0; k < nw; k++) {
         const dxchk_want *w = &dxchk_w[k];
         if (!w->row)
@@ -255,7 +271,7 @@ static void dxchk_judge(int kind, const dxchk_fn *d, int nw, int i, double h, in
                 q = dxchk_ratio(w->ad, dxchk_r2[k], w->terms, dxchk_n2[k], 0, &rel);
                 ref = dxchk_r2[k];
             }
-            if (!(q <= 1) && !(settle <= 1)) {
+            if (!(q <= 1) && (!(settle <= 1) || dxchk_jp1[k] || dxchk_jp2[k])) {
                 w->row->skipped++;
                 continue;
             }
@@ -527,7 +543,8 @@ int main(int argc, char **argv)
                 printf("%8d %14s %8s  skipped\n", 0, "-", "-");
             if (t->skipped)
                 printf("    %ld more skipped: the central differences did not settle (f is not\n"
-                       "    smooth within the step: a kink of relu, abs or max, or chaos; try -r)\n",
+                       "    smooth within the step: a kink of relu, abs or max, a branch, chaos;\n"
+                       "    try -r)\n",
                        t->skipped);
             if (t->overflow)
                 printf("    %ld more skipped: not finite where a derivative overflows (try -r)\n",
