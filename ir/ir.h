@@ -593,9 +593,10 @@ void opt_rewrite_region(Fn *f, Region *r, Ref *repl);
 /* In a gradient, the backward loop of a reduction whose adjoint is known
  * before the reduction runs joins the reduction's loop, whose tape rows
  * read in the same iteration become the values; with keep, reductions a
- * backward loop would compute again are kept by the forward one instead
- * (then opt_all). */
-void opt_join(Fn *f, int keep);
+ * backward loop would compute again are kept by the forward one instead,
+ * and so are the calls (exp, log, ...) of a sum's elements that a
+ * backward loop would make again, within keep_bytes (then opt_all). */
+void opt_join(Fn *f, int keep, long long keep_bytes);
 
 /* ---- pipeline.c: the compiler, every pass in order ---- */
 /* A pass after which the IR can be printed (--emit=ir=PASS), each

@@ -729,6 +729,170 @@ static int reuse_region(Fn *f, Region *r, SameMap *M)
     return 0;
 }
 
+/* ---------------- calls a backward loop would make again ----------------
+ *
+ * The elementwise part of a sum is computed again by the loop that
+ * transposes it: in f_grad of logsumexp(v) = m + log(sum(exp(v[i] - m))),
+ * the sum's loop calls exp(v[i] - m) and the backward loop
+ * v_bar[i] += exp(v[i] - m) * s_bar calls it again.  When a later loop of
+ * the reverse sweep over the same range computes a call (exp, log, tanh,
+ * ...; not the cheap ones of tape.c's has_call) the same way as a sum's
+ * body (same_inst, the later loop's index variable standing for the
+ * sum's), the sum stores each value in a buffer indexed by its iteration
+ * and the later loop reads it there: store rather than recompute what
+ * costs a call (Griewank & Walther, "Evaluating Derivatives", 2008, ch.
+ * 12), within the bytes the caller allows. */
+
+/* Is in a call that costs far more than a load? */
+static int costly_call(const Inst *in)
+{
+    switch (in->op) {
+    case OP_ABS: case OP_SIGN: case OP_RELU: case OP_MIN: case OP_MAX: case OP_POWI:
+    case OP_MULZ: case OP_DIVZ:
+        return 0;
+    default:
+        return op_info[in->op].kind == K_MATH;
+    }
+}
+
+/* Is some use of v in region r (not below it) or r's yields not one of
+ * the instructions M maps (not part of the common computation)? */
+static int read_beyond(Fn *f, const Region *r, Ref v, const SameMap *M)
+{
+    for (int i = 0; i < r->ids.n; i++) {
+        Ref u = r->ids.p[i];
+        const Inst *in = &f->v.p[u];
+        if (M->map[u] != u)
+            continue;
+        for (int k = 0; k < op_info[in->op].nargs; k++)
+            if (in->arg[k] == v)
+                return 1;
+        if ((in->op == OP_LIT || in->op == OP_FOR) && in->nix)
+            for (int k = 0; k < in->nix; k++)
+                if (in->list[k] == v)
+                    return 1;
+        if (in->reg[0] || in->reg[1])
+            return 1; /* read inside a nested region, maybe: keep it */
+    }
+    for (int i = 0; i < r->yield.n; i++)
+        if (r->yield.p[i] == v)
+            return 1;
+    return 0;
+}
+
+/* Sum R (at position at of region r) and later loop l of the reverse
+ * sweep: each call of l's body that R's body computes the same way is
+ * stored by R and read by l.  Returns the bytes kept. */
+static long long keep_pair(Fn *f, Region *r, int at, Ref l, SameMap *M, long long budget)
+{
+    Ref R = r->ids.p[at];
+    Region *rb = f->v.p[R].reg[0], *lb = f->v.p[l].reg[0];
+    long long n = f->v.p[R].ix[1].c, bytes = n * (long long)sizeof(double);
+    if (bytes > budget)
+        return 0;
+    map_fit(f, M);
+    map_set(f, M, ir_ivar(f, l, 0), ir_ivar(f, R, 0));
+    /* two NODIFFs of one value are the same value (the shift of a
+     * logsumexp is one in the sum and another in its transpose) */
+    for (int i = 0; i < r->ids.n; i++) {
+        const Inst *x = &f->v.p[r->ids.p[i]];
+        for (int k = 0; x->op == OP_NODIFF && k < i; k++) {
+            const Inst *y = &f->v.p[r->ids.p[k]];
+            if (y->op == OP_NODIFF && y->arg[0] == x->arg[0]) {
+                map_set(f, M, r->ids.p[i], r->ids.p[k]);
+                break;
+            }
+        }
+    }
+    for (int j = 0; j < lb->ids.n; j++)
+        for (int i = 0; i < rb->ids.n; i++)
+            if (f->v.p[rb->ids.p[i]].op != OP_IVAR && same_inst(f, rb->ids.p[i], lb->ids.p[j], M))
+                break;
+    /* the calls to keep: matched, and read by what is not matched */
+    RefList keep = {0};
+    for (int j = 0; j < lb->ids.n; j++) {
+        Ref b = lb->ids.p[j];
+        if (M->map[b] != b && costly_call(&f->v.p[b]) && read_beyond(f, lb, b, M))
+            vec_push(f->arena, &keep, b);
+    }
+    long long kept = 0;
+    for (int q = 0; q < keep.n && kept + bytes <= budget; q++) {
+        Ref b = keep.p[q], a = M->map[b];
+        int ai = 0, bi = 0;
+        while (rb->ids.p[ai] != a)
+            ai++;
+        while (lb->ids.p[bi] != b)
+            bi++;
+        /* the buffer, just before R */
+        IrAt zat = ir_at(f, r);
+        zat.role = ROLE_TAPE;
+        zat.flags = IF_NOINIT; /* R stores every element */
+        zat.line = f->v.p[a].line;
+        Ref buf = ir_add(zat, OP_ZEROS, ty_array(1, (int32_t[]){(int32_t)n}), NOREF, NOREF, NOREF);
+        f->v.p[buf].name = f->v.p[a].name ? f->v.p[a].name : op_info[f->v.p[a].op].cname;
+        r->ids.n--;
+        memmove(&r->ids.p[at + 1], &r->ids.p[at], sizeof(Ref) * (size_t)(r->ids.n - at));
+        r->ids.p[at++] = buf;
+        r->ids.n++;
+        /* R stores the value, l reads it */
+        IrAt sat = ir_at(f, rb);
+        sat.flags = IF_STORE;
+        sat.line = f->v.p[a].line;
+        ir_acc(sat, buf, buffer_index(f, ir_ivar(f, R, 0), NOREF, 0), 1, a);
+        place_after(rb, ai);
+        IrAt rat = ir_at(f, lb);
+        rat.line = f->v.p[b].line;
+        Ref rd = ir_idx(rat, buf, buffer_index(f, ir_ivar(f, l, 0), NOREF, 0), 1);
+        f->v.p[rd].name = f->v.p[b].name;
+        place_after(lb, bi);
+        Ref *repl = arena_alloc(f->arena, sizeof(Ref) * (size_t)(f->v.n + 1));
+        for (Ref v = 0; v < f->v.n; v++)
+            repl[v] = NOREF;
+        repl[b] = rd;
+        opt_rewrite_region(f, lb, repl);
+        kept += bytes;
+    }
+    map_reset(M);
+    return kept;
+}
+
+/* Every pair of a sum and a later loop of region r (and below), within
+ * budget bytes; returns the bytes kept. */
+static long long keep_calls(Fn *f, Region *r, SameMap *M, long long budget)
+{
+    long long kept = 0;
+    for (int j = 0; j < r->ids.n; j++) {
+        Ref l = r->ids.p[j];
+        const Inst *li = &f->v.p[l];
+        for (int s = 0; s < 2; s++)
+            if (li->reg[s])
+                kept += keep_calls(f, li->reg[s], M, budget - kept);
+        li = &f->v.p[l];
+        int n;
+        if (li->op == OP_GEN && li->ty.rank == 1 && ir_is_rev(li))
+            n = li->ty.dim[0];
+        else if (li->op == OP_LOOP && li->nix == 1 && !(li->flags & IF_BACKWARDS) && ir_is_rev(li) &&
+                 const_aff(li->ix[0]) && li->ix[0].c == 0 && const_aff(li->ix[1]))
+            n = li->ix[1].c;
+        else
+            continue;
+        for (int i = j - 1; i >= 0; i--) {
+            const Inst *ri = &f->v.p[r->ids.p[i]];
+            if (ri->op != OP_RED || ri->red != RK_SUM || ir_is_rev(ri) || ir_nivars(f, r->ids.p[i]) != 1 ||
+                (ri->flags & IF_BACKWARDS) || !const_aff(ri->ix[0]) || ri->ix[0].c != 0 ||
+                !const_aff(ri->ix[1]) || ri->ix[1].c != n)
+                continue;
+            long long k = keep_pair(f, r, i, l, M, budget - kept);
+            if (k) {
+                kept += k;
+                j += 1; /* the buffer went before the sum: l moved by one */
+                break;
+            }
+        }
+    }
+    return kept;
+}
+
 /* ---------------- copies of a buffer's row ----------------
  *
  * A local buffer T filled by one loop copying a row of another buffer,
@@ -811,7 +975,7 @@ static void forward_copies(Fn *f)
     }
 }
 
-void opt_join(Fn *f, int keep)
+void opt_join(Fn *f, int keep, long long keep_bytes)
 {
     Arena *A = f->arena;
     size_t n = (size_t)f->v.n + 1;
@@ -847,4 +1011,6 @@ void opt_join(Fn *f, int keep)
         forward_copies(f);
         opt_all(f); /* the copies, now unread, go; the pipeline verifies f */
     }
+    if (keep && keep_bytes > 0 && keep_calls(f, f->body, &M, keep_bytes))
+        opt_all(f); /* the calls computed again, now unread, go */
 }

@@ -181,7 +181,7 @@ static void opt_grad(Unit *u)
 static void join_grad(Unit *u)
 {
     if (u->grad)
-        opt_join(u->grad, !u->small_tape);
+        opt_join(u->grad, !u->small_tape, u->keep_bytes);
 }
 
 /* store-grad.  Needs: f_grad cleaned up (no clean-up may run on it after
