@@ -17,8 +17,11 @@
  * magnitudes), noise the rounding a central difference divides by its
  * step.  A value that fails is checked again with a step 16 times
  * smaller; if the two differences disagree, f is not smooth at that scale
- * (a kink of relu, abs or max between x - h and x + h, or chaos) and the
- * value is skipped, not failed.  Points are drawn uniformly from [-1, 1)
+ * (a kink of relu, abs or max between x - h and x + h, or chaos), and if
+ * f(x) is far from the mean of f(x - h) and f(x + h), f jumps at x (a
+ * branch that flips there): either way the value is skipped, not failed,
+ * and so is a value that is not finite where a derivative overflows.
+ * Points are drawn uniformly from [-1, 1)
  * (times -r), then, when f is not finite there, from [0.1, 1), so log and
  * sqrt have a point.
  *
