@@ -13,6 +13,12 @@
  *   jvp:  (in, dir, out, res)   res = J dir
  *   hvp:  (in, dir, out, res)   res = H dir
  *
+ * The references are central differences of f and of the gradient in
+ * double: the wrappers f and g themselves, or for a float model a second
+ * copy of f and its gradient written in double (double_copy: the same
+ * IR, functions PREd_NAME), so that float derivatives are compared with
+ * accurate ones.
+ *
  * Every name the harness defines starts with one prefix, dxchk_ unless a
  * function of the model starts so; it declares printf itself rather than
  * including <stdio.h>, so a model's function may be named like anything
@@ -134,29 +140,33 @@ static int call_args(const Fn *f, const Fn *primal, const long long *off, const 
     return used | (ret ? RETURNS : 0);
 }
 
-/* One wrapper: static void PREwK(...) calling f. */
+/* One wrapper: static void PREwK(...) calling f, w one of f, g, j, h
+ * (on the model's real type) or F, G (the references' double copy of f
+ * and of its gradient). */
 static void wrapper(const Fn *f, const Fn *primal, const long long *off, const char *pre, char w,
                     int k, FILE *out)
 {
     Str s = {0};
     cg_puts(&s, ""); /* no argument: an empty list, not NULL */
     int use = call_args(f, primal, off, pre, &s);
-    const char *mid = w == 'f'   ? ""
-                      : w == 'g' ? arena_printf(primal->arena, "const %sreal *%sseed, ", pre, pre)
-                                 : arena_printf(primal->arena, "const %sreal *%sdir, ", pre, pre);
-    fprintf(out, "static void %s%c%d(const %sreal *%sin, %s%sreal *%sout", pre, w, k, pre, pre, mid,
-            pre, pre);
-    if (w != 'f')
-        fprintf(out, ", %sreal *%sres", pre, pre);
+    char kind = (char)(w | 0x20); /* F and G as f and g */
+    const char *real = w == 'F' || w == 'G' ? "double" : arena_name(primal->arena, pre, "real", -1);
+    const char *mid = kind == 'f'   ? ""
+                      : kind == 'g' ? arena_printf(primal->arena, "const %s *%sseed, ", real, pre)
+                                    : arena_printf(primal->arena, "const %s *%sdir, ", real, pre);
+    fprintf(out, "static void %s%c%d(const %s *%sin, %s%s *%sout", pre, w, k, real, pre, mid, real,
+            pre);
+    if (kind != 'f')
+        fprintf(out, ", %s *%sres", real, pre);
     fprintf(out, ")\n{\n");
     /* the wrapper's arrays the call does not read */
     if (!(use & USES_IN))
         fprintf(out, "    (void)%sin;\n", pre);
-    if (w == 'g' && !(use & USES_SEED))
+    if (kind == 'g' && !(use & USES_SEED))
         fprintf(out, "    (void)%sseed;\n", pre);
-    if ((w == 'j' || w == 'h') && !(use & USES_DIR))
+    if ((kind == 'j' || kind == 'h') && !(use & USES_DIR))
         fprintf(out, "    (void)%sdir;\n", pre);
-    if (w != 'f' && !(use & USES_RES))
+    if (kind != 'f' && !(use & USES_RES))
         fprintf(out, "    (void)%sres;\n", pre);
     if (use & RETURNS)
         fprintf(out, "    %sout[0] = %s(%s);\n}\n", pre, f->name, s.p);
@@ -165,9 +175,10 @@ static void wrapper(const Fn *f, const Fn *primal, const long long *off, const c
     free(s.p);
 }
 
-/* Unit k's tables and wrappers; *n and *m get its inputs and outputs. */
-static void unit_wrappers(const Unit *u, const CgOpts *o, int k, const char *pre, long long *n,
-                          long long *m, FILE *out)
+/* Unit k's tables and wrappers (and those of ref, its double copy, if
+ * not NULL); *n and *m get its inputs and outputs. */
+static void unit_wrappers(const Unit *u, const Unit *ref, const CgOpts *o, int k, const char *pre,
+                          long long *n, long long *m, FILE *out)
 {
     const Fn *f = u->primal;
     Arena *A = f->arena;
@@ -208,6 +219,11 @@ static void unit_wrappers(const Unit *u, const CgOpts *o, int k, const char *pre
         if (e)
             wrapper(e, f, off, pre, kinds[i].w, k, out);
     }
+    if (ref) { /* the references' double copy */
+        wrapper(ref->primal, f, off, pre, 'F', k, out);
+        if (ref->grad)
+            wrapper(ref->grad, f, off, pre, 'G', k, out);
+    }
 }
 
 /* The harness's size limits: a function's inputs and outputs index int
@@ -236,12 +252,54 @@ int cg_check_prog_check(const Program *p, Diag *d)
     return errors;
 }
 
+/* The double copy of p's f and gradients that the references of a float
+ * check take their differences of (the same IR, written in double): each
+ * function named PREd_NAME, its helpers PREd_sigmoid, ... */
+static Program *double_copy(const Program *p, const CgOpts *o, const char *pre, FILE *out)
+{
+    Arena *A = p->arena;
+    const char *dpre = arena_name(A, pre, "d_", -1);
+    Program *q = arena_alloc(A, sizeof *q);
+    *q = *p;
+    q->units.p = arena_alloc(A, sizeof(Unit) * (size_t)(p->units.n + 1));
+    for (int i = 0; i < p->units.n; i++) {
+        const Unit *u = &p->units.p[i];
+        Unit *v = &q->units.p[i];
+        memset(v, 0, sizeof *v);
+        v->ret = u->ret;
+        const Fn *from[2] = {u->primal, u->grad};
+        Fn **to[2] = {&v->primal, &v->grad};
+        for (int k = 0; k < 2; k++) {
+            if (!from[k])
+                continue;
+            Fn *f = arena_alloc(A, sizeof *f);
+            *f = *from[k];
+            f->name = arena_name(A, dpre, from[k]->name, -1);
+            *to[k] = f;
+        }
+    }
+    CgOpts co = *o;
+    co.use_float = 0;
+    co.entries = ENTRY_F | ENTRY_GRAD;
+    co.prefix = NULL;
+    co.header = NULL;
+    co.line_directives = 0;
+    co.explain = 0;
+    co.workspace = 0;
+    co.written = NULL;
+    co.helper_prefix = dpre;
+    fprintf(out, "\n/* ---------------- the same model in double, for the references ---------------- */\n");
+    cg_c(q, &co, out);
+    return q;
+}
+
 void cg_check_program(const Program *p, const CgOpts *o, FILE *out)
 {
     cg_c(p, o, out);
     Arena *A = p->arena;
     const char *pre = prefix_for(p, A);
     int fl = o->use_float;
+    const Program *ref = fl ? double_copy(p, o, pre, out) : NULL;
     size_t width = 5; /* "entry" */
     for (int i = 0; i < p->units.n; i++) {
         Fn *fs[4];
@@ -258,20 +316,20 @@ void cg_check_program(const Program *p, const CgOpts *o, FILE *out)
     cg_fput_quoted(out, o->src_path ? o->src_path : "<input>");
     fprintf(out, "\n#define %sNFN %d\n#define %sNAME_WIDTH %d\n", pre, p->units.n, pre,
             (int)width);
-    /* the unit roundoff of the type; the step cbrt(eps) balances a central
-     * difference's truncation (h^2) against its rounding (eps / h) */
+    /* tolerances: against the references' differences (FD, double in
+     * both cases: float's are its own rounding), and for what holds to
+     * rounding (EXACT: a long loop in float drifts) */
     if (fl)
-        fprintf(out, "#define %sEPS 1.1920928955078125e-07\n#define %sSTEP 4.921566601151848e-03\n"
-                     "#define %sFD_RTOL 1e-2\n#define %sFD_ATOL 1e-4\n"
-                     "#define %sEXACT_RTOL 1e-2\n#define %sEXACT_ATOL 1e-5\n#define %sHUGE 3e32\n"
-                     "#define %sNOISE_ULPS 64\n",
-                pre, pre, pre, pre, pre, pre, pre, pre);
+        fprintf(out, "#define %sFD_RTOL 1e-2\n#define %sFD_ATOL 1e-4\n"
+                     "#define %sEXACT_RTOL 1e-2\n#define %sEXACT_ATOL 1e-5\n#define %sHUGE 3e32\n",
+                pre, pre, pre, pre, pre);
     else
-        fprintf(out, "#define %sEPS 2.220446049250313e-16\n#define %sSTEP 6.0554544523933395e-06\n"
-                     "#define %sFD_RTOL 1e-6\n#define %sFD_ATOL 1e-8\n"
-                     "#define %sEXACT_RTOL 1e-10\n#define %sEXACT_ATOL 1e-12\n#define %sHUGE 1e302\n"
-                     "#define %sNOISE_ULPS 16\n",
-                pre, pre, pre, pre, pre, pre, pre, pre);
+        fprintf(out, "#define %sFD_RTOL 1e-6\n#define %sFD_ATOL 1e-8\n"
+                     "#define %sEXACT_RTOL 1e-10\n#define %sEXACT_ATOL 1e-12\n#define %sHUGE 1e302\n",
+                pre, pre, pre, pre, pre);
+    /* the references' step, in double: cbrt(eps) balances a central
+     * difference's truncation (h^2) against its rounding (eps / h) */
+    fprintf(out, "#define %sSTEP 6.0554544523933395e-06\n", pre);
 
     /* the wrappers first, to a buffer: they give the largest sizes */
     char *buf = NULL;
@@ -282,7 +340,7 @@ void cg_check_program(const Program *p, const CgOpts *o, FILE *out)
     long long nmax = 1, mmax = 1;
     for (int i = 0; i < p->units.n; i++) {
         long long n, m;
-        unit_wrappers(&p->units.p[i], o, i, pre, &n, &m, mem);
+        unit_wrappers(&p->units.p[i], ref ? &ref->units.p[i] : NULL, o, i, pre, &n, &m, mem);
         nmax = n > nmax ? n : nmax;
         mmax = m > mmax ? m : mmax;
     }
@@ -310,7 +368,14 @@ void cg_check_program(const Program *p, const CgOpts *o, FILE *out)
             const Fn *e = entry(u, o, kinds[k].bit);
             fprintf(mem, e ? ", \"%s\"" : ", 0", e ? e->name : "");
         }
-        fprintf(mem, "},\n");
+        /* the references: f and the gradient themselves, or in float the
+         * double copy's (any built gradient: an f_hvp needs one) */
+        char rf = ref ? 'F' : 'f', rg = ref ? 'G' : 'g';
+        fprintf(mem, ", %s%c%d", pre, rf, i);
+        if (ref ? u->grad != NULL : entry(u, o, ENTRY_GRAD) != NULL)
+            fprintf(mem, ", %s%c%d},\n", pre, rg, i);
+        else
+            fprintf(mem, ", 0},\n");
     }
     fprintf(mem, "};\n\n");
     fclose(mem);

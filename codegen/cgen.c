@@ -84,14 +84,13 @@ static void init(Cg *c, const Program *p, const CgOpts *o)
     if (o->workspace)
         each_fn(p, NULL, add_ws_globals, c);
     cg_maths_reserve(c);
-    c->helper[H_SIGMOID] = cg_unique(c, &c->globals, "dx_sigmoid");
-    c->helper[H_DSIGMOID] = cg_unique(c, &c->globals, "dx_dsigmoid");
-    c->helper[H_SOFTPLUS] = cg_unique(c, &c->globals, "dx_softplus");
-    c->helper[H_DIGAMMA] = cg_unique(c, &c->globals, "dx_digamma");
-    c->helper[H_TRIGAMMA] = cg_unique(c, &c->globals, "dx_trigamma");
-    c->helper[H_TETRAGAMMA] = cg_unique(c, &c->globals, "dx_tetragamma");
-    c->helper[H_MULZ] = cg_unique(c, &c->globals, "dx_mulz");
-    c->helper[H_DIVZ] = cg_unique(c, &c->globals, "dx_divz");
+    static const char *const helpers[H_COUNT] = {
+        [H_SIGMOID] = "sigmoid", [H_DSIGMOID] = "dsigmoid", [H_SOFTPLUS] = "softplus",
+        [H_DIGAMMA] = "digamma", [H_TRIGAMMA] = "trigamma",  [H_TETRAGAMMA] = "tetragamma",
+        [H_MULZ] = "mulz",       [H_DIVZ] = "divz"};
+    const char *pre = o->helper_prefix ? o->helper_prefix : "dx_";
+    for (int h = 0; h < H_COUNT; h++)
+        c->helper[h] = cg_unique(c, &c->globals, arena_name(p->arena, pre, helpers[h], -1));
 }
 
 static long long real_size(const Cg *c)

@@ -12,7 +12,10 @@
  *     symmetry <u, H v> = <v, H u>;
  *   - that every entry point computes f's own value.
  *
- * A value passes when |ad - ref| <= atol + rtol * scale + noise: scale is
+ * The references are central differences in double: of f and the
+ * gradient themselves, or for a float model of the double copy of it
+ * written above.  A value passes when |ad - ref| <= atol + rtol * scale
+ * + noise: scale is
  * the larger magnitude (or, for inner products, the sum of the terms'
  * magnitudes), noise the rounding a central difference divides by its
  * step.  A value that fails is checked again with a step 16 times
@@ -43,6 +46,11 @@ typedef struct {
     void (*jvp)(const dxchk_real *x, const dxchk_real *v, dxchk_real *y, dxchk_real *ydot);
     void (*hvp)(const dxchk_real *x, const dxchk_real *v, dxchk_real *y, dxchk_real *hv);
     const char *grad_name, *jvp_name, *hvp_name; /* their C names */
+    /* the references' f and gradient, in double: f and grad themselves,
+     * or with --real=float a double copy of the model (rgrad NULL when
+     * there is no gradient) */
+    void (*rf)(const double *x, double *y);
+    void (*rgrad)(const double *x, const double *ybar, double *y, double *xbar);
 } dxchk_fn;
 
 /* The checks, one row of the table each per function. */
@@ -131,20 +139,25 @@ static void dxchk_cmp(dxchk_tally *t, double ad, double ref, double terms, int w
     dxchk_record(t, ratio, rel, ad, ref, where, where >= 0, point);
 }
 
-/* The rounding error of a central difference of values fp and fm over a
- * distance dx (dxchk_NOISE_ULPS each, for functions that sum many
+/* The rounding error of a central difference (in double) of values fp
+ * and fm over a distance dx (16 ulps each, for functions that sum many
  * terms). */
 static double dxchk_noise(double fp, double fm, double dx)
 {
-    return dxchk_NOISE_ULPS * dxchk_EPS * (fabs(fp) + fabs(fm)) / fabs(dx);
+    return 16 * 2.220446049250313e-16 * (fabs(fp) + fabs(fm)) / fabs(dx);
 }
 
-static dxchk_real dxchk_x[dxchk_NMAX], dxchk_xs[dxchk_NMAX], dxchk_v[dxchk_NMAX],
-    dxchk_u[dxchk_NMAX], dxchk_xbar[dxchk_NMAX], dxchk_gp[dxchk_NMAX], dxchk_gm[dxchk_NMAX],
-    dxchk_hv[dxchk_NMAX], dxchk_hu[dxchk_NMAX];
+static dxchk_real dxchk_x[dxchk_NMAX], dxchk_v[dxchk_NMAX], dxchk_u[dxchk_NMAX],
+    dxchk_xbar[dxchk_NMAX], dxchk_hv[dxchk_NMAX], dxchk_hu[dxchk_NMAX];
 static dxchk_real dxchk_y[dxchk_MMAX], dxchk_y2[dxchk_MMAX], dxchk_ybar[dxchk_MMAX],
-    dxchk_ydot[dxchk_MMAX], dxchk_yp[dxchk_MMAX], dxchk_ym[dxchk_MMAX];
+    dxchk_ydot[dxchk_MMAX];
 static int dxchk_coords[dxchk_NMAX];
+/* the references' side, in double: x, v and ybar, f and the gradient at
+ * x, and at the points the differences take */
+static double dxchk_rx[dxchk_NMAX], dxchk_rxs[dxchk_NMAX], dxchk_rv[dxchk_NMAX],
+    dxchk_rxbar[dxchk_NMAX], dxchk_rgp[dxchk_NMAX], dxchk_rgm[dxchk_NMAX];
+static double dxchk_ry[dxchk_MMAX], dxchk_rybar[dxchk_MMAX], dxchk_ryp[dxchk_MMAX],
+    dxchk_rym[dxchk_MMAX];
 
 /* The values one group of central differences checks (dxchk_judge):
  * the derivative code's value, its terms' magnitudes (for inner
@@ -167,19 +180,19 @@ static void dxchk_direction(const dxchk_fn *d, dxchk_real *v)
             v[i] = d->act[p] ? (dxchk_real)dxchk_uniform() : 0;
 }
 
-/* xs = x + s * v. */
-static void dxchk_move(const dxchk_fn *d, const dxchk_real *v, double s)
+/* rxs = rx + s * rv. */
+static void dxchk_move(const dxchk_fn *d, double s)
 {
     for (int i = 0; i < d->n; i++)
-        dxchk_xs[i] = (dxchk_real)(dxchk_x[i] + s * v[i]);
+        dxchk_rxs[i] = dxchk_rx[i] + s * dxchk_rv[i];
 }
 
 /* <ybar, y> over m outputs. */
-static double dxchk_phi(const dxchk_real *y, int m)
+static double dxchk_phi(const double *y, int m)
 {
     double s = 0;
     for (int k = 0; k < m; k++)
-        s += (double)dxchk_ybar[k] * y[k];
+        s += dxchk_rybar[k] * y[k];
     return s;
 }
 
@@ -189,11 +202,12 @@ static double dxchk_phi(const dxchk_real *y, int m)
  * smooth f is within h^2 f''/2 of it. */
 static unsigned char dxchk_jump(double c, double p, double m)
 {
-    return fabs(c - 0.5 * (p + m)) > dxchk_FD_RTOL * (1 + fabs(c)) + fabs(p - m);
+    return fabs(c - 0.5 * (p + m)) > 1e-6 * (1 + fabs(c)) + fabs(p - m); /* in double */
 }
 
 /* The central differences a group checks, with step h, into r, their
- * rounding into nz and whether f jumps at x into jp:
+ * rounding into nz and whether f jumps at x into jp, all in double (the
+ * references' f and gradient):
  *   'c': <ybar, f> along input i;
  *   'v': <ybar, f> along v, then each output of f along v;
  *   'h': the gradient along v, every input. */
@@ -203,43 +217,42 @@ static void dxchk_refs(int kind, const dxchk_fn *d, int i, double h, double *r, 
 {
     if (kind == dxchk_COORD) {
         for (int k = 0; k < d->n; k++)
-            dxchk_xs[k] = dxchk_x[k];
-        dxchk_real xp = (dxchk_real)(dxchk_x[i] + h), xm = (dxchk_real)(dxchk_x[i] - h);
-        dxchk_xs[i] = xp;
-        d->f(dxchk_xs, dxchk_yp);
-        dxchk_xs[i] = xm;
-        d->f(dxchk_xs, dxchk_ym);
-        double fp = dxchk_phi(dxchk_yp, d->m), fm = dxchk_phi(dxchk_ym, d->m);
-        double dx = (double)xp - (double)xm;
-        r[0] = (fp - fm) / dx;
-        nz[0] = dxchk_noise(fp, fm, dx);
-        jp[0] = dxchk_jump(dxchk_phi(dxchk_y, d->m), fp, fm);
+            dxchk_rxs[k] = dxchk_rx[k];
+        double xp = dxchk_rx[i] + h, xm = dxchk_rx[i] - h;
+        dxchk_rxs[i] = xp;
+        d->rf(dxchk_rxs, dxchk_ryp);
+        dxchk_rxs[i] = xm;
+        d->rf(dxchk_rxs, dxchk_rym);
+        double fp = dxchk_phi(dxchk_ryp, d->m), fm = dxchk_phi(dxchk_rym, d->m);
+        r[0] = (fp - fm) / (xp - xm);
+        nz[0] = dxchk_noise(fp, fm, xp - xm);
+        jp[0] = dxchk_jump(dxchk_phi(dxchk_ry, d->m), fp, fm);
         return;
     }
     if (kind == dxchk_ALONG) {
-        dxchk_move(d, dxchk_v, h);
-        d->f(dxchk_xs, dxchk_yp);
-        dxchk_move(d, dxchk_v, -h);
-        d->f(dxchk_xs, dxchk_ym);
-        double fp = dxchk_phi(dxchk_yp, d->m), fm = dxchk_phi(dxchk_ym, d->m);
+        dxchk_move(d, h);
+        d->rf(dxchk_rxs, dxchk_ryp);
+        dxchk_move(d, -h);
+        d->rf(dxchk_rxs, dxchk_rym);
+        double fp = dxchk_phi(dxchk_ryp, d->m), fm = dxchk_phi(dxchk_rym, d->m);
         r[0] = (fp - fm) / (2 * h);
         nz[0] = dxchk_noise(fp, fm, 2 * h);
-        jp[0] = dxchk_jump(dxchk_phi(dxchk_y, d->m), fp, fm);
+        jp[0] = dxchk_jump(dxchk_phi(dxchk_ry, d->m), fp, fm);
         for (int k = 0; k < d->m; k++) {
-            r[k + 1] = (dxchk_yp[k] - dxchk_ym[k]) / (2 * h);
-            nz[k + 1] = dxchk_noise(dxchk_yp[k], dxchk_ym[k], 2 * h);
-            jp[k + 1] = dxchk_jump(dxchk_y[k], dxchk_yp[k], dxchk_ym[k]);
+            r[k + 1] = (dxchk_ryp[k] - dxchk_rym[k]) / (2 * h);
+            nz[k + 1] = dxchk_noise(dxchk_ryp[k], dxchk_rym[k], 2 * h);
+            jp[k + 1] = dxchk_jump(dxchk_ry[k], dxchk_ryp[k], dxchk_rym[k]);
         }
         return;
     }
-    dxchk_move(d, dxchk_v, h);
-    d->grad(dxchk_xs, dxchk_ybar, dxchk_yp, dxchk_gp);
-    dxchk_move(d, dxchk_v, -h);
-    d->grad(dxchk_xs, dxchk_ybar, dxchk_ym, dxchk_gm);
+    dxchk_move(d, h);
+    d->rgrad(dxchk_rxs, dxchk_rybar, dxchk_ryp, dxchk_rgp);
+    dxchk_move(d, -h);
+    d->rgrad(dxchk_rxs, dxchk_rybar, dxchk_rym, dxchk_rgm);
     for (int k = 0; k < d->n; k++) {
-        r[k] = (dxchk_gp[k] - dxchk_gm[k]) / (2 * h);
-        nz[k] = dxchk_noise(dxchk_gp[k], dxchk_gm[k], 2 * h);
-        jp[k] = dxchk_jump(dxchk_xbar[k], dxchk_gp[k], dxchk_gm[k]);
+        r[k] = (dxchk_rgp[k] - dxchk_rgm[k]) / (2 * h);
+        nz[k] = dxchk_noise(dxchk_rgp[k], dxchk_rgm[k], 2 * h);
+        jp[k] = dxchk_jump(dxchk_rxbar[k], dxchk_rgp[k], dxchk_rgm[k]);
     }
 }
 
@@ -346,6 +359,16 @@ static void dxchk_point(int fi, const dxchk_fn *d, int point, int ncoords)
     for (int k = 0; k < d->m; k++)
         dxchk_ybar[k] = (dxchk_real)(d->m == 1 ? 1 : dxchk_uniform());
     dxchk_direction(d, dxchk_v);
+    for (int i = 0; i < d->n; i++) {
+        dxchk_rx[i] = dxchk_x[i];
+        dxchk_rv[i] = dxchk_v[i];
+        dxchk_rxbar[i] = 0;
+    }
+    for (int k = 0; k < d->m; k++)
+        dxchk_rybar[k] = dxchk_ybar[k];
+    d->rf(dxchk_rx, dxchk_ry);
+    if (d->rgrad)
+        d->rgrad(dxchk_rx, dxchk_rybar, dxchk_ryp, dxchk_rxbar);
     double big = 1; /* the step along v: dxchk_STEP times the largest input */
     for (int i = 0; i < d->n; i++)
         big = fmax(big, fabs(dxchk_x[i]));
@@ -405,7 +428,7 @@ static void dxchk_point(int fi, const dxchk_fn *d, int point, int ncoords)
         dxchk_cmp(&row[dxchk_DOT], lhs, dot, lterms + terms, -1, point);
     }
     if (d->hvp) {
-        if (d->grad) {
+        if (d->rgrad) {
             for (int p = 0; p < d->np; p++)
                 for (int i = d->poff[p]; i < d->poff[p + 1]; i++) {
                     dxchk_want wi = {dxchk_hv[i], 0, i, 0, d->act[p] ? &row[dxchk_HVP_FD] : 0};

@@ -28,6 +28,9 @@ typedef struct CgOpts {
     const char *c_path;     /* the C file's name the #lines return to */
     int entries;            /* --entries: ENTRY_* bits of the entry points the C
                                file, the header, --stats and the IR hold (0: all) */
+    const char *helper_prefix; /* starts the names of the static helpers
+                               (dx_sigmoid, ...): "dx_" unless told (a second
+                               copy of a model in one file takes another) */
     /* Called by cg_c once it has written a function, which it reads no
      * more (the pipeline frees its instructions when nothing else will
      * read them); NULL: none. */

@@ -535,7 +535,9 @@ int ir_pipeline(Arena *a, Diag *d, const Job *j)
     if (j->emit == EMIT_CHECK && cg_check_prog_check(&prog, d))
         return 1;
     CgOpts co = *j->cg;
-    if (!j->header && !j->stats) { /* nothing reads a function once written */
+    /* nothing reads a function once written (but --emit=check writes a
+     * float model twice: the second time in double) */
+    if (!j->header && !j->stats && j->emit != EMIT_CHECK) {
         co.written = drop_instructions;
         co.written_arg = &prog;
     }

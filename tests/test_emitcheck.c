@@ -302,10 +302,19 @@ START_TEST(test_float)
         free(out);
         free(args);
     }
-    /* a gradient 5% off fails in float too */
+    /* the float program holds a double copy of the model, whose
+     * differences are the references */
+    int st3;
+    char *c = run(tu_printf("'%s' --real=float sq.dx --emit=check -o fc.c && grep -c "
+                            "'^double dxchk_d_loss_grad(\\|^float loss_grad(\\|^void dxchk_d_layer_vjp(' fc.c",
+                            tu_dxc()),
+                  &st3);
+    ck_assert_msg(st3 == 0 && atoi(c) == 3, "%s", c);
+    free(c);
+    /* a gradient 2% off fails in float too */
     int st2;
     char *out = run(tu_printf("'%s' --real=float sq.dx --emit=check -o f.c && "
-                              "sed -i '/^static void dxchk_g0(/,/^}/ s/^}/    dxchk_res[0] *= 1.05f;\\n}/' f.c && "
+                              "sed -i '/^static void dxchk_g0(/,/^}/ s/^}/    dxchk_res[0] *= 1.02f;\\n}/' f.c && "
                               "gcc " STRICT " f.c -lm -o f && ./f",
                               tu_dxc()),
                     &st2);
