@@ -244,9 +244,10 @@ static void guard_buffer_reads(Cg *c)
             Ref b = f->v.p[v].arg[0];
             c->acc_pos[c->acc_start[b] + fill[b]++] = c->pos[v];
         }
-    for (Ref b = 0; b < n; b++) /* positions in program order */
-        qsort(c->acc_pos + c->acc_start[b], (size_t)(c->acc_start[b + 1] - c->acc_start[b]),
-              sizeof(int), cmp_int);
+    for (Ref b = 0; b < n; b++) /* positions in program order (most values are no buffer) */
+        if (c->acc_start[b + 1] - c->acc_start[b] > 1)
+            qsort(c->acc_pos + c->acc_start[b], (size_t)(c->acc_start[b + 1] - c->acc_start[b]),
+                  sizeof(int), cmp_int);
     for (Ref v = 0; v < n; v++) {
         const Inst *in = &f->v.p[v];
         if (in->op != OP_IDX || f->v.p[cg_resolve(c, in->arg[0])].op != OP_ZEROS)

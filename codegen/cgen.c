@@ -80,6 +80,7 @@ static void init(Cg *c, const Program *p, const CgOpts *o)
     c->p = p;
     c->o = o;
     c->globals.a = p->arena;
+    c->plain.a = p->arena;
     each_fn(p, NULL, add_global, c);
     if (o->workspace)
         each_fn(p, NULL, add_ws_globals, c);

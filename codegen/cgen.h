@@ -99,6 +99,8 @@ typedef struct Cg {
     const Program *p;
     const CgOpts *o;
     Names globals;             /* entry points, helpers, workspace macros */
+    Names plain;               /* names known to be neither C's nor a
+                                  built-in (cg_unique asks once a name) */
     const char *helper[H_COUNT];
     int helper_used[H_COUNT];
     unsigned char maths_used[2 * CG_MATHS]; /* cmaths.c: the hooks called */
