@@ -263,6 +263,11 @@ static void guard_buffer_reads(Cg *c)
         if (first_acc_after(c, b, c->pos[v]) < written_at(c, v))
             c->force[v] = 1;
     }
+    /* nothing asks about ACCs again: hand the tables back */
+    arena_drop(c->p->arena, c->acc_start, sizeof(int) * (size_t)(n + 2));
+    arena_drop(c->p->arena, fill, sizeof(int) * (size_t)(n + 1));
+    arena_drop(c->p->arena, c->acc_pos, sizeof(int) * (size_t)(nacc + 1));
+    c->acc_start = c->acc_pos = NULL;
 }
 
 /* x_bar = ...; x_bar += ...: an accumulating ADD whose running sum is
@@ -498,7 +503,7 @@ static void drop_tables(Cg *c)
     void *one[] = {c->force, c->frozen, c->hoist, c->loop_yield, c->store, c->bar, c->read,
                    c->carried};
     void *four[] = {c->uses, c->user, c->pos, c->use_pos, c->region_end, c->branch_end[0],
-                    c->branch_end[1], c->last_read, c->var};
+                    c->branch_end[1], c->last_read, c->var, c->order_at};
     void *ptr[] = {(void *)c->use_reg, (void *)c->hint, (void *)c->stop_n, (void *)c->cname};
     for (size_t i = 0; i < sizeof one / sizeof one[0]; i++)
         arena_drop(A, one[i], n);
@@ -511,6 +516,11 @@ static void drop_tables(Cg *c)
     arena_drop(A, c->locals.hash, sizeof(unsigned) * (size_t)c->locals.cap);
     arena_collect(A); /* the old copies of the vectors the function grew */
     c->ntab = 0;
+}
+
+void cg_release(Cg *c)
+{
+    drop_tables(c);
 }
 
 /* Every per-value table of the analysis, zeroed (each value its own

@@ -469,6 +469,9 @@ void cg_c(const Program *p, const CgOpts *o, FILE *out)
     size_t nhs = 0, nall = 0;
     EmitArg e = {&c, NULL, &fns};
     each_fn(p, o, emit_one, &e);
+    cg_release(&c); /* before the text is copied out: lower peak memory */
+    free(c.body.p);
+    c.body = (Str){0};
     FILE *mem = mem_open(&hs, &nhs);
     helpers(&c, mem);
     fclose(mem);

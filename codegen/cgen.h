@@ -194,6 +194,9 @@ int cg_inlined(const Cg *c, Ref v);     /* written inside its user's expression 
 /* Analyses f and names everything; ws: local arrays go to the
  * workspace (their offsets and c->frame are computed either way). */
 void cg_prepare(Cg *c, const Fn *f, int ws);
+/* Hands back the last prepared function's tables (as large as its IR)
+ * once nothing reads them. */
+void cg_release(Cg *c);
 int cg_is_loop(const Inst *in);         /* GEN, RED, LOOP or FOR */
 /* The prototype of f under `name` (extra: a final parameter, or NULL);
  * def: for the definition, whose pointers are restrict. */
