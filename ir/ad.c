@@ -1444,5 +1444,12 @@ Fn *ad_transpose(const Fn *g, const char *name, FnKind kind, int small_tape, lon
             o.ref = is_array(g, id) ? zeros(zat, ti->ty, o.name) : ir_num(zat, 0);
         vec_push(A, &T.h->out, o);
     }
+    /* the tables as large as g, handed back */
+    Ref *maps[] = {T.map, T.ct, T.tape, T.tape_gen, T.ftape, T.egen, T.etape, T.xbuf};
+    for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++)
+        ad_ref_map_drop(g, maps[i]);
+    arena_drop(A, T.stamp, sizeof(unsigned) * (size_t)(g->v.n + 1));
+    arena_drop(A, T.live, (size_t)g->v.n + 1);
+    arena_drop(A, T.replay, sizeof(Replay *) * (size_t)(g->v.n + 1));
     return T.h;
 }

@@ -77,6 +77,8 @@ int ad_store_gen(const Fn *f, Ref id);
 const char *ad_suffixed(Arena *a, const char *name, const char *suffix);
 Fn *ad_derived(const Fn *f, const char *name, FnKind kind);
 Ref *ad_ref_map(const Fn *f);                          /* f's values -> NOREF */
+/* Hands back m, a map ad_ref_map(f) made, while f has as many values. */
+void ad_ref_map_drop(const Fn *f, Ref *m);
 /* RESULT k of owner at `at`, typed, named and placed (line) like `from`,
  * the value of another function it stands for.  Standing for a tape as
  * no tape (f_hvp's copy of f_grad's element tape, which f_hvp does not

@@ -847,4 +847,10 @@ void opt_join(Fn *f, int keep)
         forward_copies(f);
         opt_all(f); /* the copies, now unread, go; the pipeline verifies f */
     }
+    /* the scratch tables, as large as f was: handed back */
+    void *four[] = {S.hoist, S.read, S.t_read, S.t_added, S.t_stored, S.tape, S.acc_of, S.map,
+                    S.repl, S.pos};
+    for (size_t i = 0; i < sizeof four / sizeof four[0]; i++)
+        arena_drop(A, four[i], 4 * n);
+    arena_drop(A, S.writes, sizeof(RefList) * n);
 }
