@@ -299,6 +299,10 @@ static void write_fn(Cg *c, const char *name, const char *comment, Str *out)
     }
     if ((f->kind == FN_GRAD || f->kind == FN_VJP) && !c->joined_first)
         cg_puts(out, "    /* forward pass: the function, keeping what the backward pass reads */\n");
+    /* nothing reads the analysis again (emit_fn needs only the names of
+     * the interface): its tables, as large as f, go before the body is
+     * copied, when memory peaks */
+    cg_release(c);
     if (decl.n)
         cg_put(out, decl.p, decl.n);
     if (c->body.n)
