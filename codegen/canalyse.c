@@ -132,7 +132,7 @@ static void analyse_region(Cg *c, const Region *r)
     int end = ++c->npos;
     for (int i = 0; i < r->ids.n; i++)
         c->region_end[r->ids.p[i]] = end;
-    if (r->owner != NOREF)
+    if (r->owner != NOREF && c->has_loops)
         c->branch_end[r->side ? 1 : 0][r->owner] = end;
     int loop = r->owner != NOREF && f->v.p[r->owner].op != OP_IF;
     for (int i = 0; i < r->yield.n; i++) {
@@ -342,7 +342,7 @@ static void name_one(Cg *c, Ref v)
     if (c->cname[v] || cg_var_of(c, v) != v || cg_inlined(c, v) || in->op == OP_NODIFF ||
         (c->uses[v] == 0 && in->op != OP_RESULT && in->op != OP_ZEROS))
         return;
-    if (!in->name && c->hint[v]) { /* named after the loop variable it becomes */
+    if (!in->name && c->hint && c->hint[v]) { /* named after the loop variable it becomes */
         c->cname[v] = cg_unique(c, &c->locals, c->hint[v]);
         return;
     }
@@ -523,6 +523,14 @@ void cg_release(Cg *c)
     drop_tables(c);
 }
 
+static int any_loop(const Fn *f)
+{
+    for (int i = 0; i < f->v.n; i++)
+        if (cg_is_loop(&f->v.p[i]))
+            return 1;
+    return 0;
+}
+
 /* Every per-value table of the analysis, zeroed (each value its own
  * variable), and the rest of the per-function state reset. */
 static void alloc_tables(Cg *c)
@@ -545,16 +553,19 @@ static void alloc_tables(Cg *c)
     c->force = arena_alloc(A, n);
     c->frozen = arena_alloc(A, n);
     c->region_end = arena_alloc(A, sizeof(int) * n);
-    c->branch_end[0] = arena_alloc(A, sizeof(int) * n);
-    c->branch_end[1] = arena_alloc(A, sizeof(int) * n);
+    /* the tables only for loops (for loops' carried variables, cfor.c),
+     * none in a function without: they are a fifth of the memory */
+    c->has_loops = any_loop(f);
+    c->branch_end[0] = c->has_loops ? arena_alloc(A, sizeof(int) * n) : NULL;
+    c->branch_end[1] = c->has_loops ? arena_alloc(A, sizeof(int) * n) : NULL;
     c->hoist = arena_alloc(A, n);
     c->loop_yield = arena_alloc(A, n);
     c->store = arena_alloc(A, n);
     c->bar = arena_alloc(A, n);
     c->read = arena_alloc(A, n);
     c->carried = arena_alloc(A, n);
-    c->hint = arena_alloc(A, sizeof(char *) * n);
-    c->stop_n = arena_alloc(A, sizeof(char *) * n);
+    c->hint = c->has_loops ? arena_alloc(A, sizeof(char *) * n) : NULL;
+    c->stop_n = c->has_loops ? arena_alloc(A, sizeof(char *) * n) : NULL;
     c->last_read = arena_alloc(A, sizeof(int) * n);
     c->order.n = 0;
     c->off = arena_alloc(A, sizeof(long long) * n);
@@ -568,13 +579,6 @@ static void alloc_tables(Cg *c)
     c->tmp = 0;
 }
 
-static int any_loop(const Fn *f)
-{
-    for (int i = 0; i < f->v.n; i++)
-        if (cg_is_loop(&f->v.p[i]))
-            return 1;
-    return 0;
-}
 
 static int has_return(const Fn *f)
 {
@@ -643,8 +647,7 @@ void cg_prepare(Cg *c, const Fn *f, int ws)
 {
     c->f = f;
     c->ws = ws;
-    alloc_tables(c);
-    c->has_loops = any_loop(f);      /* count_use's scope check needs loops */
+    alloc_tables(c);                 /* and has_loops: count_use's scope check needs it */
     analyse_region(c, f->body);      /* positions, reads, regions' ends, forced values */
     count_outputs(c);                /* the outputs' reads, after the body */
     force_bool_operands(c, f->body); /* operands of conditions written twice */

@@ -121,7 +121,8 @@ typedef struct Cg {
     int *pos, *use_pos, npos;  /* program order of definitions and reads */
     int has_loops;             /* the function has a GEN, RED, LOOP or FOR */
     int *region_end;           /* the position after v's region */
-    int *branch_end[2];        /* where an IF's then/else (a loop's body) ends */
+    int *branch_end[2];        /* where an IF's then/else (a loop's body) ends;
+                                  NULL, as hint and stop_n, without loops */
     unsigned char *force;      /* must be a variable */
     unsigned char *frozen;     /* reads a cell no ACC changes afterwards */
     unsigned char *hoist;      /* declared at function scope */
