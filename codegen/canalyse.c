@@ -501,7 +501,7 @@ static void drop_tables(Cg *c)
     if (!n)
         return;
     void *one[] = {c->force, c->frozen, c->hoist, c->loop_yield, c->store, c->bar, c->read,
-                   c->carried};
+                   c->carried, c->inlined};
     void *four[] = {c->uses, c->user, c->pos, c->use_pos, c->region_end, c->branch_end[0],
                     c->branch_end[1], c->last_read, c->var, c->order_at};
     void *ptr[] = {(void *)c->use_reg, (void *)c->hint, (void *)c->stop_n, (void *)c->cname};
@@ -564,6 +564,7 @@ static void alloc_tables(Cg *c)
     c->bar = arena_alloc(A, n);
     c->read = arena_alloc(A, n);
     c->carried = arena_alloc(A, n);
+    c->inlined = NULL;
     c->hint = c->has_loops ? arena_alloc(A, sizeof(char *) * n) : NULL;
     c->stop_n = c->has_loops ? arena_alloc(A, sizeof(char *) * n) : NULL;
     c->last_read = arena_alloc(A, sizeof(int) * n);
@@ -643,6 +644,15 @@ static void share_names(Cg *c)
     }
 }
 
+/* What cg_inlined says of every value, once nothing it reads changes. */
+static void keep_inlined(Cg *c)
+{
+    unsigned char *t = arena_alloc(c->p->arena, c->ntab);
+    for (Ref v = 0; v < c->f->v.n; v++)
+        t[v] = (unsigned char)cg_inlined(c, v);
+    c->inlined = t;
+}
+
 void cg_prepare(Cg *c, const Fn *f, int ws)
 {
     c->f = f;
@@ -662,6 +672,7 @@ void cg_prepare(Cg *c, const Fn *f, int ws)
     name_region(c, f->body);         /* every other variable, as a reader meets it */
     share_names(c);                  /* each value its variable's name; what is read */
     place_locals(c, f->body);        /* local arrays and their workspace offsets */
+    keep_inlined(c);                 /* the analysis is final: cg_inlined's answers */
 }
 
 /* Whether restrict can matter in f's definition: it writes through a

@@ -131,6 +131,9 @@ typedef struct Cg {
     unsigned char *bar;        /* lives in a gradient output (x_bar) */
     unsigned char *read;       /* some value of the variable is read */
     unsigned char *carried;    /* a for loop's carried variable */
+    unsigned char *inlined;    /* cg_inlined's answers, kept once cg_prepare
+                                  is done (NULL before): cbody.c asks them
+                                  again and again */
     const char **hint;         /* a name for a value the source leaves unnamed */
     int *last_read;            /* position of the last statement reading v */
     int *order_at;             /* v's index in order */

@@ -15,6 +15,8 @@
 /* Written inside its user's expression rather than as a statement. */
 int cg_inlined(const Cg *c, Ref v)
 {
+    if (c->inlined)
+        return c->inlined[v];
     const Inst *in = &c->f->v.p[v];
     if (in->op == OP_CONST || in->op == OP_IREAL)
         return 1; /* constants, and (double)i: as cheap as a variable */
