@@ -569,6 +569,7 @@ static void alloc_tables(Cg *c)
     c->stop_n = c->has_loops ? arena_alloc(A, sizeof(char *) * n) : NULL;
     c->last_read = arena_alloc(A, sizeof(int) * n);
     c->order.n = 0;
+    c->order_at = NULL; /* cg_share_carries makes it, if f has a for loop */
     c->off = arena_alloc(A, sizeof(long long) * n);
     c->frame = 0;
     c->acc_pos = NULL;

@@ -388,7 +388,11 @@ static void share_next(Cg *c, Ref id, int j)
 void cg_share_carries(Cg *c)
 {
     const Fn *f = c->f;
-    int n = c->order.n;
+    int n = c->order.n, fors = 0;
+    for (int k = 0; k < n && !fors; k++)
+        fors = f->v.p[c->order.p[k]].op == OP_FOR;
+    if (!fors)
+        return; /* no carried variable: nothing here reads last_read or order_at */
     c->order_at = arena_alloc(c->p->arena, sizeof(int) * (size_t)(f->v.n + 1));
     for (int k = 0; k < n; k++)
         c->order_at[c->order.p[k]] = k;
