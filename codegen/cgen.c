@@ -81,6 +81,7 @@ static void init(Cg *c, const Program *p, const CgOpts *o)
     c->o = o;
     c->globals.a = p->arena;
     c->plain.a = p->arena;
+    c->lits = arena_alloc(p->arena, sizeof *c->lits);
     each_fn(p, NULL, add_global, c);
     if (o->workspace)
         each_fn(p, NULL, add_ws_globals, c);

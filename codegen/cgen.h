@@ -95,12 +95,23 @@ enum {
     ST_PTR,    /* a pointer to one of the arrays an if picks from */
 };
 
+/* The texts cg_literal made for values not integers, by the bits of the
+ * value: programs repeat their constants (0.5, 1e-3), and finding the
+ * shortest digits costs thousands of instructions (snprintf and strtod
+ * at each precision).  Open addressing; text NULL: an empty slot. */
+struct CgLits {
+    uint64_t *key;
+    const char **text;
+    int cap, n;
+};
+
 typedef struct Cg {
     const Program *p;
     const CgOpts *o;
     Names globals;             /* entry points, helpers, workspace macros */
     Names plain;               /* names known to be neither C's nor a
                                   built-in (cg_unique asks once a name) */
+    struct CgLits *lits;       /* cg_literal's texts of non-integers */
     const char *helper[H_COUNT];
     int helper_used[H_COUNT];
     unsigned char maths_used[2 * CG_MATHS]; /* cmaths.c: the hooks called */

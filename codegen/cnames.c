@@ -288,6 +288,32 @@ static void int_literal(long v, char *buf)
     *p = 0;
 }
 
+static unsigned lit_slot(const struct CgLits *l, uint64_t bits)
+{
+    unsigned h = (unsigned)((bits ^ (bits >> 32)) * 0x9e3779b97f4a7c15u >> 32) & (unsigned)(l->cap - 1);
+    while (l->text[h] && l->key[h] != bits)
+        h = (h + 1) & (unsigned)(l->cap - 1);
+    return h;
+}
+
+static void lit_add(Arena *A, struct CgLits *l, uint64_t bits, const char *text)
+{
+    if (2 * (l->n + 1) > l->cap) {
+        struct CgLits old = *l;
+        l->cap = old.cap ? 2 * old.cap : 64;
+        l->key = arena_alloc(A, sizeof(uint64_t) * (size_t)l->cap);
+        l->text = arena_alloc(A, sizeof(char *) * (size_t)l->cap);
+        l->n = 0;
+        for (int i = 0; i < old.cap; i++)
+            if (old.text[i])
+                lit_add(A, l, old.key[i], old.text[i]);
+    }
+    unsigned h = lit_slot(l, bits);
+    l->key[h] = bits;
+    l->text[h] = text;
+    l->n++;
+}
+
 /* The shortest decimal that reads back as v (in float with --real=float),
  * always with a '.' or an exponent so C reads a floating constant. */
 void cg_literal(const Cg *c, double v, Str *s)
@@ -299,9 +325,18 @@ void cg_literal(const Cg *c, double v, Str *s)
         cg_putf(s, "%sHUGE_VAL%s", v < 0 ? "-" : "", c->o->use_float ? "F" : "");
         return;
     }
+    uint64_t bits = 0;
     if (v == (long)v && fabs(v) < 16777216.0) {
         int_literal((long)v, buf);
     } else {
+        memcpy(&bits, &v, sizeof bits);
+        if (c->lits->cap) {
+            unsigned h = lit_slot(c->lits, bits);
+            if (c->lits->text[h]) {
+                cg_puts(s, c->lits->text[h]);
+                return;
+            }
+        }
         for (int prec = 1; prec <= 17; prec++) {
             snprintf(buf, sizeof buf, "%.*g", prec, v);
             double back = strtod(buf, NULL);
@@ -314,4 +349,6 @@ void cg_literal(const Cg *c, double v, Str *s)
     if (c->o->use_float)
         strcat(buf, "f");
     cg_puts(s, buf);
+    if (bits)
+        lit_add(c->p->arena, c->lits, bits, arena_strdup(c->p->arena, buf));
 }
