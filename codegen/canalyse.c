@@ -501,9 +501,9 @@ static void drop_tables(Cg *c)
     if (!n)
         return;
     void *one[] = {c->force, c->frozen, c->hoist, c->loop_yield, c->store, c->bar, c->read,
-                   c->carried, c->inlined};
+                   c->carried, c->inlined, c->tape_rows};
     void *four[] = {c->uses, c->user, c->pos, c->use_pos, c->region_end, c->branch_end[0],
-                    c->branch_end[1], c->last_read, c->var, c->order_at};
+                    c->branch_end[1], c->last_read, c->var, c->order_at, c->class_last};
     void *ptr[] = {(void *)c->use_reg, (void *)c->hint, (void *)c->stop_n, (void *)c->cname};
     for (size_t i = 0; i < sizeof one / sizeof one[0]; i++)
         arena_drop(A, one[i], n);
@@ -569,7 +569,8 @@ static void alloc_tables(Cg *c)
     c->stop_n = c->has_loops ? arena_alloc(A, sizeof(char *) * n) : NULL;
     c->last_read = arena_alloc(A, sizeof(int) * n);
     c->order.n = 0;
-    c->order_at = NULL; /* cg_share_carries makes it, if f has a for loop */
+    c->order_at = c->class_last = NULL; /* cg_share_carries makes them, if f has a for loop */
+    c->tape_rows = NULL;                  /* cg_body makes it, if f has loops */
     c->off = arena_alloc(A, sizeof(long long) * n);
     c->frame = 0;
     c->acc_pos = NULL;

@@ -161,14 +161,21 @@ static void share_init(Cg *c, Ref id, int j)
             enclosing |= cg_var_of(c, ir_carry(f, r->owner, k)) == R;
     if (ri->parent != r && !enclosing)
         return;
+    /* (a loop at the top: its region is the function, whose classes'
+     * last reads class_last keeps, rather than a scan for each loop) */
     int from = c->order_at[r->ids.p[0]];
     int end = r == f->body ? INT_MAX : c->region_end[id];
-    if (class_last_read(c, R, from, end) > c->pos[id])
+    if ((r == f->body ? c->class_last[R] : class_last_read(c, R, from, end)) > c->pos[id])
         return;
-    if (cg_owns(c, id, rep))
+    if (cg_owns(c, id, rep)) {
         c->var[rep] = R;
-    else
+        if (c->class_last[rep] > c->class_last[R])
+            c->class_last[R] = c->class_last[rep];
+    } else {
         c->var[R] = rep; /* rep is an if's result, declared before it */
+        if (c->class_last[R] > c->class_last[rep])
+            c->class_last[rep] = c->class_last[R];
+    }
     Ref root = cg_var_of(c, R);
     c->carried[root] = 1;
     if (!f->v.p[root].name && !c->hint[root])
@@ -413,6 +420,14 @@ void cg_share_carries(Cg *c)
         Ref v = c->order.p[k];
         if (f->v.p[v].op == OP_CARRY)
             c->carried[cg_var_of(c, v)] = 1;
+    }
+    /* every class's last read, which share_init keeps as it joins
+     * classes (each joined at its root) */
+    c->class_last = arena_alloc(c->p->arena, sizeof(int) * (size_t)(f->v.n + 1));
+    for (int k = 0; k < n; k++) {
+        Ref v = c->order.p[k], root = cg_var_of(c, v);
+        if (c->last_read[v] > c->class_last[root])
+            c->class_last[root] = c->last_read[v];
     }
     for (int k = 0; k < n; k++)
         if (f->v.p[c->order.p[k]].op == OP_FOR)

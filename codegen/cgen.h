@@ -147,6 +147,11 @@ typedef struct Cg {
                                   again and again */
     const char **hint;         /* a name for a value the source leaves unnamed */
     int *last_read;            /* position of the last statement reading v */
+    int *class_last;           /* by variable: the last read of any of its
+                                  values (cg_share_carries, while it shares
+                                  initial values) */
+    unsigned char *tape_rows;  /* by tape buffer: what its rows hold
+                                  (cbody.c's tape_what; NULL without loops) */
     int *order_at;             /* v's index in order */
     VEC(Ref) order;            /* every instruction, in program order */
     Ref *var;                  /* the value whose variable v is stored in */
