@@ -503,7 +503,8 @@ static void drop_tables(Cg *c)
     void *one[] = {c->force, c->frozen, c->hoist, c->loop_yield, c->store, c->bar, c->read,
                    c->carried, c->inlined, c->tape_rows};
     void *four[] = {c->uses, c->user, c->pos, c->use_pos, c->region_end, c->branch_end[0],
-                    c->branch_end[1], c->last_read, c->var, c->order_at, c->class_last};
+                    c->branch_end[1], c->last_read, c->var, c->order_at, c->class_last,
+                    c->carry_result};
     void *ptr[] = {(void *)c->use_reg, (void *)c->hint, (void *)c->stop_n, (void *)c->cname};
     for (size_t i = 0; i < sizeof one / sizeof one[0]; i++)
         arena_drop(A, one[i], n);
@@ -570,6 +571,7 @@ static void alloc_tables(Cg *c)
     c->last_read = arena_alloc(A, sizeof(int) * n);
     c->order.n = 0;
     c->order_at = c->class_last = NULL; /* cg_share_carries makes them, if f has a for loop */
+    c->carry_result = NULL;
     c->tape_rows = NULL;                  /* cg_body makes it, if f has loops */
     c->off = arena_alloc(A, sizeof(long long) * n);
     c->frame = 0;

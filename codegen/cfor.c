@@ -120,11 +120,9 @@ const char *cg_carried_name(const Cg *c, Ref id, int j)
         from[0] = from[2];
         from[2] = NOREF;
     }
-    for (int q = 0; q < in->parent->ids.n; q++) {
-        const Inst *x = &f->v.p[in->parent->ids.p[q]];
-        if (x->op == OP_RESULT && x->arg[0] == id && x->n == j)
-            from[back ? 2 : 0] = in->parent->ids.p[q];
-    }
+    Ref res = c->carry_result[from[1]];
+    if (res != NOREF)
+        from[back ? 2 : 0] = res;
     for (int q = 0; q < 4; q++)
         if (from[q] != NOREF && f->v.p[from[q]].name)
             return spelled(c, from[q]);
@@ -403,6 +401,17 @@ void cg_share_carries(Cg *c)
     c->order_at = arena_alloc(c->p->arena, sizeof(int) * (size_t)(f->v.n + 1));
     for (int k = 0; k < n; k++)
         c->order_at[c->order.p[k]] = k;
+    /* each carried value's RESULT (the last in its loop's region, if
+     * several), for cg_carried_name: one pass, not one for each name */
+    c->carry_result = arena_alloc(c->p->arena, sizeof(Ref) * (size_t)(f->v.n + 1));
+    for (Ref v = 0; v < f->v.n; v++)
+        c->carry_result[v] = NOREF;
+    for (int k = 0; k < n; k++) {
+        Ref x = c->order.p[k], id = f->v.p[x].arg[0];
+        if (f->v.p[x].op == OP_RESULT && f->v.p[id].op == OP_FOR &&
+            f->v.p[x].parent == f->v.p[id].parent)
+            c->carry_result[ir_carry(f, id, f->v.p[x].n)] = x;
+    }
     find_last_reads(c);
     /* the representatives: a FOR's RESULT, or its CARRY */
     for (int k = 0; k < n; k++) {

@@ -147,6 +147,9 @@ typedef struct Cg {
                                   again and again */
     const char **hint;         /* a name for a value the source leaves unnamed */
     int *last_read;            /* position of the last statement reading v */
+    Ref *carry_result;         /* by CARRY: the FOR's RESULT for it, NOREF
+                                  if none (cg_share_carries; NULL without
+                                  for loops) */
     int *class_last;           /* by variable: the last read of any of its
                                   values (cg_share_carries, while it shares
                                   initial values) */
