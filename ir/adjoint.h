@@ -89,6 +89,8 @@ Ref ad_result(IrAt at, Ref owner, int k, const Inst *from);
 /* The non-lin values of FOR (or sum) id's body its reverse loop needs;
  * for a FOR, stored[j]: carried value j is recorded (NULL for a sum). */
 unsigned char *tape_needs(const Fn *g, Ref id, unsigned char *stored);
+/* Hands back a table tape_needs made (as large as g). */
+void tape_needs_drop(const Fn *g, unsigned char *need);
 /* Which loops at the top of id's body record their rows (see Replay). */
 unsigned char *tape_replayed(const Fn *g, Ref id, const unsigned char *need, long long keep);
 /* tape[i - lo] = v (iv NOREF: row 0), stored at `at` (a FOR body). */

@@ -52,6 +52,20 @@ static void seed_needed(const Fn *g, const Region *r, unsigned char *need, RefVe
 /* Which non-lin carried values of FOR `id` its reverse loop needs: those
  * that the values lin code reads depend on, within one iteration (the
  * to-be-recorded analysis of Hascoet, Naumann and Pascual, TOMS 2005). */
+void tape_needs_drop(const Fn *g, unsigned char *need)
+{
+    arena_drop(g->arena, need, (size_t)g->v.n + 1);
+}
+
+/* Is v inside the body of loop id (at any depth)? */
+static int inside(const Fn *g, Ref v, Ref id)
+{
+    for (const Region *r = g->v.p[v].parent; r && r->owner != NOREF; r = g->v.p[r->owner].parent)
+        if (r->owner == id)
+            return 1;
+    return 0;
+}
+
 unsigned char *tape_needs(const Fn *g, Ref id, unsigned char *stored)
 {
     const Inst *in = &g->v.p[id];
@@ -61,6 +75,11 @@ unsigned char *tape_needs(const Fn *g, Ref id, unsigned char *stored)
     seed_needed(g, in->reg[0], need, &work, A);
     while (work.n) {
         Ref v = work.p[--work.n];
+        /* a value from before the loop is needed, but what it reads is
+         * from before the loop too, of which nothing here asks: following
+         * it took time and memory quadratic in the number of loops */
+        if (!inside(g, v, id))
+            continue;
         const Inst *x = &g->v.p[v];
         Ref deps[8];
         int nd = 0;
