@@ -66,6 +66,18 @@ static int inside(const Fn *g, Ref v, Ref id)
     return 0;
 }
 
+/* The outermost loop whose body holds loop id, or id.  A value from
+ * before it reads only values from before it: no loop around carries
+ * one of them back into it. */
+static Ref outermost_loop(const Fn *g, Ref id)
+{
+    Ref top = id;
+    for (const Region *r = g->v.p[id].parent; r && r->owner != NOREF; r = g->v.p[r->owner].parent)
+        if (g->v.p[r->owner].op != OP_IF)
+            top = r->owner;
+    return top;
+}
+
 unsigned char *tape_needs(const Fn *g, Ref id, unsigned char *stored)
 {
     const Inst *in = &g->v.p[id];
@@ -73,12 +85,15 @@ unsigned char *tape_needs(const Fn *g, Ref id, unsigned char *stored)
     unsigned char *need = arena_alloc(A, (size_t)g->v.n + 1);
     RefVec work = {0};
     seed_needed(g, in->reg[0], need, &work, A);
+    /* a value from before the outermost loop around id is needed, but
+     * what it reads is from before that loop too, of which nothing here
+     * asks (only the body's values, and the carried values of loops
+     * around id lead back into it): following it took time quadratic in
+     * the number of loops */
+    Ref top = outermost_loop(g, id);
     while (work.n) {
         Ref v = work.p[--work.n];
-        /* a value from before the loop is needed, but what it reads is
-         * from before the loop too, of which nothing here asks: following
-         * it took time and memory quadratic in the number of loops */
-        if (!inside(g, v, id))
+        if (!inside(g, v, top))
             continue;
         const Inst *x = &g->v.p[v];
         Ref deps[8];
