@@ -132,7 +132,7 @@ static void analyse_region(Cg *c, const Region *r)
     int end = ++c->npos;
     for (int i = 0; i < r->ids.n; i++)
         c->region_end[r->ids.p[i]] = end;
-    if (r->owner != NOREF)
+    if (r->owner != NOREF && c->has_loops)
         c->branch_end[r->side ? 1 : 0][r->owner] = end;
     int loop = r->owner != NOREF && f->v.p[r->owner].op != OP_IF;
     for (int i = 0; i < r->yield.n; i++) {
@@ -244,9 +244,10 @@ static void guard_buffer_reads(Cg *c)
             Ref b = f->v.p[v].arg[0];
             c->acc_pos[c->acc_start[b] + fill[b]++] = c->pos[v];
         }
-    for (Ref b = 0; b < n; b++) /* positions in program order */
-        qsort(c->acc_pos + c->acc_start[b], (size_t)(c->acc_start[b + 1] - c->acc_start[b]),
-              sizeof(int), cmp_int);
+    for (Ref b = 0; b < n; b++) /* positions in program order (most values are no buffer) */
+        if (c->acc_start[b + 1] - c->acc_start[b] > 1)
+            qsort(c->acc_pos + c->acc_start[b], (size_t)(c->acc_start[b + 1] - c->acc_start[b]),
+                  sizeof(int), cmp_int);
     for (Ref v = 0; v < n; v++) {
         const Inst *in = &f->v.p[v];
         if (in->op != OP_IDX || f->v.p[cg_resolve(c, in->arg[0])].op != OP_ZEROS)
@@ -262,6 +263,11 @@ static void guard_buffer_reads(Cg *c)
         if (first_acc_after(c, b, c->pos[v]) < written_at(c, v))
             c->force[v] = 1;
     }
+    /* nothing asks about ACCs again: hand the tables back */
+    arena_drop(c->p->arena, c->acc_start, sizeof(int) * (size_t)(n + 2));
+    arena_drop(c->p->arena, fill, sizeof(int) * (size_t)(n + 1));
+    arena_drop(c->p->arena, c->acc_pos, sizeof(int) * (size_t)(nacc + 1));
+    c->acc_start = c->acc_pos = NULL;
 }
 
 /* x_bar = ...; x_bar += ...: an accumulating ADD whose running sum is
@@ -336,7 +342,7 @@ static void name_one(Cg *c, Ref v)
     if (c->cname[v] || cg_var_of(c, v) != v || cg_inlined(c, v) || in->op == OP_NODIFF ||
         (c->uses[v] == 0 && in->op != OP_RESULT && in->op != OP_ZEROS))
         return;
-    if (!in->name && c->hint[v]) { /* named after the loop variable it becomes */
+    if (!in->name && c->hint && c->hint[v]) { /* named after the loop variable it becomes */
         c->cname[v] = cg_unique(c, &c->locals, c->hint[v]);
         return;
     }
@@ -495,9 +501,10 @@ static void drop_tables(Cg *c)
     if (!n)
         return;
     void *one[] = {c->force, c->frozen, c->hoist, c->loop_yield, c->store, c->bar, c->read,
-                   c->carried};
+                   c->carried, c->inlined, c->tape_rows};
     void *four[] = {c->uses, c->user, c->pos, c->use_pos, c->region_end, c->branch_end[0],
-                    c->branch_end[1], c->last_read, c->var};
+                    c->branch_end[1], c->last_read, c->var, c->order_at, c->class_last,
+                    c->carry_result};
     void *ptr[] = {(void *)c->use_reg, (void *)c->hint, (void *)c->stop_n, (void *)c->cname};
     for (size_t i = 0; i < sizeof one / sizeof one[0]; i++)
         arena_drop(A, one[i], n);
@@ -510,6 +517,19 @@ static void drop_tables(Cg *c)
     arena_drop(A, c->locals.hash, sizeof(unsigned) * (size_t)c->locals.cap);
     arena_collect(A); /* the old copies of the vectors the function grew */
     c->ntab = 0;
+}
+
+void cg_release(Cg *c)
+{
+    drop_tables(c);
+}
+
+static int any_loop(const Fn *f)
+{
+    for (int i = 0; i < f->v.n; i++)
+        if (cg_is_loop(&f->v.p[i]))
+            return 1;
+    return 0;
 }
 
 /* Every per-value table of the analysis, zeroed (each value its own
@@ -534,18 +554,25 @@ static void alloc_tables(Cg *c)
     c->force = arena_alloc(A, n);
     c->frozen = arena_alloc(A, n);
     c->region_end = arena_alloc(A, sizeof(int) * n);
-    c->branch_end[0] = arena_alloc(A, sizeof(int) * n);
-    c->branch_end[1] = arena_alloc(A, sizeof(int) * n);
+    /* the tables only for loops (for loops' carried variables, cfor.c),
+     * none in a function without: they are a fifth of the memory */
+    c->has_loops = any_loop(f);
+    c->branch_end[0] = c->has_loops ? arena_alloc(A, sizeof(int) * n) : NULL;
+    c->branch_end[1] = c->has_loops ? arena_alloc(A, sizeof(int) * n) : NULL;
     c->hoist = arena_alloc(A, n);
     c->loop_yield = arena_alloc(A, n);
     c->store = arena_alloc(A, n);
     c->bar = arena_alloc(A, n);
     c->read = arena_alloc(A, n);
     c->carried = arena_alloc(A, n);
-    c->hint = arena_alloc(A, sizeof(char *) * n);
-    c->stop_n = arena_alloc(A, sizeof(char *) * n);
+    c->inlined = NULL;
+    c->hint = c->has_loops ? arena_alloc(A, sizeof(char *) * n) : NULL;
+    c->stop_n = c->has_loops ? arena_alloc(A, sizeof(char *) * n) : NULL;
     c->last_read = arena_alloc(A, sizeof(int) * n);
     c->order.n = 0;
+    c->order_at = c->class_last = NULL; /* cg_share_carries makes them, if f has a for loop */
+    c->carry_result = NULL;
+    c->tape_rows = NULL;                  /* cg_body makes it, if f has loops */
     c->off = arena_alloc(A, sizeof(long long) * n);
     c->frame = 0;
     c->acc_pos = NULL;
@@ -557,13 +584,6 @@ static void alloc_tables(Cg *c)
     c->tmp = 0;
 }
 
-static int any_loop(const Fn *f)
-{
-    for (int i = 0; i < f->v.n; i++)
-        if (cg_is_loop(&f->v.p[i]))
-            return 1;
-    return 0;
-}
 
 static int has_return(const Fn *f)
 {
@@ -628,12 +648,20 @@ static void share_names(Cg *c)
     }
 }
 
+/* What cg_inlined says of every value, once nothing it reads changes. */
+static void keep_inlined(Cg *c)
+{
+    unsigned char *t = arena_alloc(c->p->arena, c->ntab);
+    for (Ref v = 0; v < c->f->v.n; v++)
+        t[v] = (unsigned char)cg_inlined(c, v);
+    c->inlined = t;
+}
+
 void cg_prepare(Cg *c, const Fn *f, int ws)
 {
     c->f = f;
     c->ws = ws;
-    alloc_tables(c);
-    c->has_loops = any_loop(f);      /* count_use's scope check needs loops */
+    alloc_tables(c);                 /* and has_loops: count_use's scope check needs it */
     analyse_region(c, f->body);      /* positions, reads, regions' ends, forced values */
     count_outputs(c);                /* the outputs' reads, after the body */
     force_bool_operands(c, f->body); /* operands of conditions written twice */
@@ -648,6 +676,7 @@ void cg_prepare(Cg *c, const Fn *f, int ws)
     name_region(c, f->body);         /* every other variable, as a reader meets it */
     share_names(c);                  /* each value its variable's name; what is read */
     place_locals(c, f->body);        /* local arrays and their workspace offsets */
+    keep_inlined(c);                 /* the analysis is final: cg_inlined's answers */
 }
 
 /* Whether restrict can matter in f's definition: it writes through a

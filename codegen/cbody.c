@@ -637,6 +637,31 @@ static void stmt_end_note(Cg *c, const char *note)
     cg_putf(&c->body, ";  /* %s */\n", note);
 }
 
+enum { ROWS_CARRIED = 1, ROWS_ELEM = 2 };
+
+/* What the rows of every buffer hold, for tape_what, in one pass over
+ * f's ACCs (a pass for each tape statement took time quadratic in the
+ * program's size): ROWS_CARRIED, a row holds a carried value (at the
+ * start of an iteration); ROWS_ELEM, the elements a store overwrites. */
+static void note_tape_rows(Cg *c)
+{
+    const Fn *f = c->f;
+    if (!c->has_loops)
+        return; /* no tape */
+    c->tape_rows = arena_alloc(c->p->arena, c->ntab);
+    for (Ref v = 0; v < f->v.n; v++)
+        if (f->v.p[v].op == OP_ACC) {
+            Ref buf = f->v.p[v].arg[0];
+            const Inst *x = &f->v.p[cg_resolve(c, f->v.p[v].arg[1])];
+            if (x->op == OP_IDX)
+                x = &f->v.p[cg_resolve(c, x->arg[0])];
+            if (x->op == OP_CARRY)
+                c->tape_rows[buf] |= ROWS_CARRIED;
+            if (x->op == OP_CARRY && x->ty.rank >= f->v.p[buf].ty.rank)
+                c->tape_rows[buf] |= ROWS_ELEM;
+        }
+}
+
 /* What tape buf holds, read or written at index ix[0] (Aff of the loop's
  * index): "x at the start of iteration i" (a carried value), "a of
  * iteration i" (a value of the body), "the element of x that iteration i
@@ -649,17 +674,8 @@ static const char *tape_what(const Cg *c, Ref buf, Aff at)
     const char *what = ir_is_tape(b) && b->name
                            ? arena_printf(A, "%s%s", b->name, b->role == ROLE_TANGENT ? "_dot" : "")
                            : "the value";
-    /* carried: a row holds a carried value (at the start of an
-     * iteration) */
-    int carried = 0, elem = 0; /* elem: the elements a store overwrites */
-    for (Ref v = 0; v < f->v.n; v++)
-        if (f->v.p[v].op == OP_ACC && f->v.p[v].arg[0] == buf) {
-            const Inst *x = &f->v.p[cg_resolve(c, f->v.p[v].arg[1])];
-            if (x->op == OP_IDX)
-                x = &f->v.p[cg_resolve(c, x->arg[0])];
-            carried |= x->op == OP_CARRY;
-            elem |= x->op == OP_CARRY && x->ty.rank >= b->ty.rank;
-        }
+    int rows = c->tape_rows ? c->tape_rows[buf] : 0; /* none without loops */
+    int carried = rows & ROWS_CARRIED, elem = rows & ROWS_ELEM;
     Ref iv = NOREF;
     for (int k = 0; k < at.n && iv == NOREF; k++)
         if (at.a[k])
@@ -2021,6 +2037,7 @@ void cg_body(Cg *c, Str *decl)
     c->said.n = 0;
     c->last_line = 0;
     c->fresh = 1;
+    note_tape_rows(c);
     /* hoisted declarations */
     for (Ref v = 0; v < f->v.n; v++) {
         const Inst *in = &f->v.p[v];

@@ -120,11 +120,9 @@ const char *cg_carried_name(const Cg *c, Ref id, int j)
         from[0] = from[2];
         from[2] = NOREF;
     }
-    for (int q = 0; q < in->parent->ids.n; q++) {
-        const Inst *x = &f->v.p[in->parent->ids.p[q]];
-        if (x->op == OP_RESULT && x->arg[0] == id && x->n == j)
-            from[back ? 2 : 0] = in->parent->ids.p[q];
-    }
+    Ref res = c->carry_result[from[1]];
+    if (res != NOREF)
+        from[back ? 2 : 0] = res;
     for (int q = 0; q < 4; q++)
         if (from[q] != NOREF && f->v.p[from[q]].name)
             return spelled(c, from[q]);
@@ -161,14 +159,21 @@ static void share_init(Cg *c, Ref id, int j)
             enclosing |= cg_var_of(c, ir_carry(f, r->owner, k)) == R;
     if (ri->parent != r && !enclosing)
         return;
+    /* (a loop at the top: its region is the function, whose classes'
+     * last reads class_last keeps, rather than a scan for each loop) */
     int from = c->order_at[r->ids.p[0]];
     int end = r == f->body ? INT_MAX : c->region_end[id];
-    if (class_last_read(c, R, from, end) > c->pos[id])
+    if ((r == f->body ? c->class_last[R] : class_last_read(c, R, from, end)) > c->pos[id])
         return;
-    if (cg_owns(c, id, rep))
+    if (cg_owns(c, id, rep)) {
         c->var[rep] = R;
-    else
+        if (c->class_last[rep] > c->class_last[R])
+            c->class_last[R] = c->class_last[rep];
+    } else {
         c->var[R] = rep; /* rep is an if's result, declared before it */
+        if (c->class_last[R] > c->class_last[rep])
+            c->class_last[rep] = c->class_last[R];
+    }
     Ref root = cg_var_of(c, R);
     c->carried[root] = 1;
     if (!f->v.p[root].name && !c->hint[root])
@@ -388,10 +393,25 @@ static void share_next(Cg *c, Ref id, int j)
 void cg_share_carries(Cg *c)
 {
     const Fn *f = c->f;
-    int n = c->order.n;
+    int n = c->order.n, fors = 0;
+    for (int k = 0; k < n && !fors; k++)
+        fors = f->v.p[c->order.p[k]].op == OP_FOR;
+    if (!fors)
+        return; /* no carried variable: nothing here reads last_read or order_at */
     c->order_at = arena_alloc(c->p->arena, sizeof(int) * (size_t)(f->v.n + 1));
     for (int k = 0; k < n; k++)
         c->order_at[c->order.p[k]] = k;
+    /* each carried value's RESULT (the last in its loop's region, if
+     * several), for cg_carried_name: one pass, not one for each name */
+    c->carry_result = arena_alloc(c->p->arena, sizeof(Ref) * (size_t)(f->v.n + 1));
+    for (Ref v = 0; v < f->v.n; v++)
+        c->carry_result[v] = NOREF;
+    for (int k = 0; k < n; k++) {
+        Ref x = c->order.p[k], id = f->v.p[x].arg[0];
+        if (f->v.p[x].op == OP_RESULT && f->v.p[id].op == OP_FOR &&
+            f->v.p[x].parent == f->v.p[id].parent)
+            c->carry_result[ir_carry(f, id, f->v.p[x].n)] = x;
+    }
     find_last_reads(c);
     /* the representatives: a FOR's RESULT, or its CARRY */
     for (int k = 0; k < n; k++) {
@@ -409,6 +429,14 @@ void cg_share_carries(Cg *c)
         Ref v = c->order.p[k];
         if (f->v.p[v].op == OP_CARRY)
             c->carried[cg_var_of(c, v)] = 1;
+    }
+    /* every class's last read, which share_init keeps as it joins
+     * classes (each joined at its root) */
+    c->class_last = arena_alloc(c->p->arena, sizeof(int) * (size_t)(f->v.n + 1));
+    for (int k = 0; k < n; k++) {
+        Ref v = c->order.p[k], root = cg_var_of(c, v);
+        if (c->last_read[v] > c->class_last[root])
+            c->class_last[root] = c->last_read[v];
     }
     for (int k = 0; k < n; k++)
         if (f->v.p[c->order.p[k]].op == OP_FOR)

@@ -80,6 +80,8 @@ static void init(Cg *c, const Program *p, const CgOpts *o)
     c->p = p;
     c->o = o;
     c->globals.a = p->arena;
+    c->plain.a = p->arena;
+    c->lits = arena_alloc(p->arena, sizeof *c->lits);
     each_fn(p, NULL, add_global, c);
     if (o->workspace)
         each_fn(p, NULL, add_ws_globals, c);
@@ -282,46 +284,50 @@ static int returns(const Fn *f)
 }
 
 /* The body of the prepared function under `name`. */
-static void write_fn(Cg *c, const char *name, const char *comment, FILE *out)
+static void write_fn(Cg *c, const char *name, const char *comment, Str *out)
 {
     const Fn *f = c->f;
     Str sig = {0}, decl = {0};
     cg_body(c, &decl);
     cg_signature(c, f, name, c->ws ? arena_printf(c->p->arena, "void *restrict %s", c->work) : NULL, 1,
                  &sig);
-    fprintf(out, "\n/* %s */\n%s\n{\n", comment, sig.p);
+    cg_putf(out, "\n/* %s */\n%s\n{\n", comment, sig.p);
     for (int i = 0; i < f->body->ids.n; i++) {
         Ref id = f->body->ids.p[i];
         if (f->v.p[id].op == OP_PARAM && c->uses[id] == 0)
-            fprintf(out, "    (void)%s;\n", c->cname[id]);
+            cg_putf(out, "    (void)%s;\n", c->cname[id]);
     }
     if ((f->kind == FN_GRAD || f->kind == FN_VJP) && !c->joined_first)
-        fputs("    /* forward pass: the function, keeping what the backward pass reads */\n", out);
+        cg_puts(out, "    /* forward pass: the function, keeping what the backward pass reads */\n");
+    /* nothing reads the analysis again (emit_fn needs only the names of
+     * the interface): its tables, as large as f, go before the body is
+     * copied, when memory peaks */
+    cg_release(c);
     if (decl.n)
-        fputs(decl.p, out);
+        cg_put(out, decl.p, decl.n);
     if (c->body.n)
-        fputs(c->body.p, out);
-    fputs("}\n", out);
+        cg_put(out, c->body.p, c->body.n);
+    cg_puts(out, "}\n");
     free(sig.p);
     free(decl.p);
 }
 
 /* `name(args)`: a call passing the prepared function's own parameters. */
-static void write_call(Cg *c, const char *callee, int with_work, FILE *out)
+static void write_call(Cg *c, const char *callee, int with_work, Str *out)
 {
     const Fn *f = c->f;
-    fprintf(out, "    %s%s(", returns(f) ? "return " : "", callee);
+    cg_putf(out, "    %s%s(", returns(f) ? "return " : "", callee);
     int first = 1;
     for (int i = 0; i < f->in.n; i++, first = 0)
-        fprintf(out, "%s%s", first ? "" : ", ", c->in_names[i]);
+        cg_putf(out, "%s%s", first ? "" : ", ", c->in_names[i]);
     for (int i = returns(f); i < f->out.n; i++, first = 0)
-        fprintf(out, "%s%s", first ? "" : ", ", c->out_names[i]);
+        cg_putf(out, "%s%s", first ? "" : ", ", c->out_names[i]);
     if (with_work)
-        fprintf(out, "%s%s", first ? "" : ", ", c->work);
-    fputs(");\n", out);
+        cg_putf(out, "%s%s", first ? "" : ", ", c->work);
+    cg_puts(out, ");\n");
 }
 
-static void emit_fn(Cg *c, const Fn *f, FILE *out)
+static void emit_fn(Cg *c, const Fn *f, Str *out)
 {
     Arena *A = c->p->arena;
     cg_prepare(c, f, 0);
@@ -333,17 +339,17 @@ static void emit_fn(Cg *c, const Fn *f, FILE *out)
     Str sig = {0};
     if (!c->frame) {
         write_fn(c, f->name, purpose(f, A), out);
-        fprintf(out, "\n/* %s: the same as %s, which needs no workspace. */\n#define %s 0\n", ws,
+        cg_putf(out, "\n/* %s: the same as %s, which needs no workspace. */\n#define %s 0\n", ws,
                 f->name, macro);
         cg_signature(c, f, ws, arena_printf(A, "void *restrict %s", c->work), 1, &sig);
-        fprintf(out, "%s\n{\n    (void)%s;\n", sig.p, c->work);
+        cg_putf(out, "%s\n{\n    (void)%s;\n", sig.p, c->work);
         write_call(c, f->name, 0, out);
-        fputs("}\n", out);
+        cg_puts(out, "}\n");
         free(sig.p);
         return;
     }
     c->ws = 1;
-    fprintf(out, "\n#define %s %lld\n", macro, c->frame * real_size(c));
+    cg_putf(out, "\n#define %s %lld\n", macro, c->frame * real_size(c));
     write_fn(c, ws,
              arena_printf(A, "%s_ws: %s with its local arrays in the caller's workspace,\n"
                              " * work: %s bytes, aligned for double.\n * %s",
@@ -351,16 +357,16 @@ static void emit_fn(Cg *c, const Fn *f, FILE *out)
              out);
     c->ws = 0;
     if (!fits(c)) {
-        fprintf(out, "\n/* %s is not generated: its local arrays (%lld bytes) exceed the stack\n"
+        cg_putf(out, "\n/* %s is not generated: its local arrays (%lld bytes) exceed the stack\n"
                      " * budget of %lld bytes.  Call %s with %s bytes of workspace. */\n",
                 f->name, c->frame * real_size(c), c->o->stack_budget, ws, macro);
         return;
     }
     cg_signature(c, f, f->name, NULL, 1, &sig);
-    fprintf(out, "\n/* %s: %s, with its workspace on the stack. */\n%s\n{\n", f->name, ws, sig.p);
-    fprintf(out, "    %s %s[%s / sizeof(%s)];\n", cg_real_t(c), c->work, macro, cg_real_t(c));
+    cg_putf(out, "\n/* %s: %s, with its workspace on the stack. */\n%s\n{\n", f->name, ws, sig.p);
+    cg_putf(out, "    %s %s[%s / sizeof(%s)];\n", cg_real_t(c), c->work, macro, cg_real_t(c));
     write_call(c, ws, 1, out);
-    fputs("}\n", out);
+    cg_puts(out, "}\n");
     free(sig.p);
 }
 
@@ -435,12 +441,13 @@ static void helpers(Cg *c, FILE *out)
 typedef struct {
     Cg *c;
     FILE *out;
+    Str *text; /* cg_c: the functions' text */
 } EmitArg;
 
 static void emit_one(void *arg, const Fn *f)
 {
     EmitArg *e = arg;
-    emit_fn(e->c, f, e->out);
+    emit_fn(e->c, f, e->text);
     if (e->c->o->written)
         e->c->o->written(f, e->c->o->written_arg);
 }
@@ -458,14 +465,18 @@ void cg_c(const Program *p, const CgOpts *o, FILE *out)
     Cg c;
     init(&c, p, o);
     /* functions go to a buffer first, then the helpers they use: the
-     * helpers, and the maths hooks both call, come before them */
-    char *fns = NULL, *hs = NULL, *all = NULL;
-    size_t nfns = 0, nhs = 0, nall = 0;
-    FILE *mem = mem_open(&fns, &nfns);
-    EmitArg e = {&c, mem};
+     * helpers, and the maths hooks both call, come before them (a Str,
+     * not a memory stream: realloc grows a large block in place, where
+     * a stream copies all of it into a new one each time it grows) */
+    Str fns = {0};
+    char *hs = NULL, *all = NULL;
+    size_t nhs = 0, nall = 0;
+    EmitArg e = {&c, NULL, &fns};
     each_fn(p, o, emit_one, &e);
-    fclose(mem);
-    mem = mem_open(&hs, &nhs);
+    cg_release(&c); /* before the text is copied out: lower peak memory */
+    free(c.body.p);
+    c.body = (Str){0};
+    FILE *mem = mem_open(&hs, &nhs);
     helpers(&c, mem);
     fclose(mem);
     FILE *to = o->line_directives ? mem_open(&all, &nall) : out;
@@ -476,7 +487,8 @@ void cg_c(const Program *p, const CgOpts *o, FILE *out)
             DX_VERSION, o->src_path ? o->src_path : "<input>");
     cg_maths_hooks(&c, to);
     fwrite(hs, 1, nhs, to);
-    fwrite(fns, 1, nfns, to);
+    if (fns.n)
+        fwrite(fns.p, 1, fns.n, to);
     if (to != out) {
         fclose(to);
         cg_line_directives(p->src && p->src->path ? p->src->path : o->src_path ? o->src_path : "<input>",
@@ -484,7 +496,7 @@ void cg_c(const Program *p, const CgOpts *o, FILE *out)
     }
     free(all);
     free(hs);
-    free(fns);
+    free(fns.p);
     free(c.body.p);
 }
 
@@ -541,7 +553,7 @@ void cg_header(const Program *p, const CgOpts *o, FILE *out)
         fputs("/* f_ws(..., void *work) is f with its local arrays in work, which must hold\n"
               " * f_WS_BYTES bytes (0: work is not used) aligned for double. */\n",
               out);
-    EmitArg pa = {&c, out};
+    EmitArg pa = {&c, out, NULL};
     each_fn(p, o, proto_one, &pa);
     fprintf(out, "\n#endif\n");
     free(c.body.p);
@@ -663,7 +675,7 @@ void cg_stats(const Program *p, const CgOpts *o, FILE *out)
 {
     Cg c;
     init(&c, p, o);
-    EmitArg e = {&c, out};
+    EmitArg e = {&c, out, NULL};
     each_fn(p, o, stats_one, &e);
     free(c.body.p);
 }

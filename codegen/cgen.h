@@ -95,10 +95,23 @@ enum {
     ST_PTR,    /* a pointer to one of the arrays an if picks from */
 };
 
+/* The texts cg_literal made for values not integers, by the bits of the
+ * value: programs repeat their constants (0.5, 1e-3), and finding the
+ * shortest digits costs thousands of instructions (snprintf and strtod
+ * at each precision).  Open addressing; text NULL: an empty slot. */
+struct CgLits {
+    uint64_t *key;
+    const char **text;
+    int cap, n;
+};
+
 typedef struct Cg {
     const Program *p;
     const CgOpts *o;
     Names globals;             /* entry points, helpers, workspace macros */
+    Names plain;               /* names known to be neither C's nor a
+                                  built-in (cg_unique asks once a name) */
+    struct CgLits *lits;       /* cg_literal's texts of non-integers */
     const char *helper[H_COUNT];
     int helper_used[H_COUNT];
     unsigned char maths_used[2 * CG_MATHS]; /* cmaths.c: the hooks called */
@@ -119,7 +132,8 @@ typedef struct Cg {
     int *pos, *use_pos, npos;  /* program order of definitions and reads */
     int has_loops;             /* the function has a GEN, RED, LOOP or FOR */
     int *region_end;           /* the position after v's region */
-    int *branch_end[2];        /* where an IF's then/else (a loop's body) ends */
+    int *branch_end[2];        /* where an IF's then/else (a loop's body) ends;
+                                  NULL, as hint and stop_n, without loops */
     unsigned char *force;      /* must be a variable */
     unsigned char *frozen;     /* reads a cell no ACC changes afterwards */
     unsigned char *hoist;      /* declared at function scope */
@@ -128,8 +142,19 @@ typedef struct Cg {
     unsigned char *bar;        /* lives in a gradient output (x_bar) */
     unsigned char *read;       /* some value of the variable is read */
     unsigned char *carried;    /* a for loop's carried variable */
+    unsigned char *inlined;    /* cg_inlined's answers, kept once cg_prepare
+                                  is done (NULL before): cbody.c asks them
+                                  again and again */
     const char **hint;         /* a name for a value the source leaves unnamed */
     int *last_read;            /* position of the last statement reading v */
+    Ref *carry_result;         /* by CARRY: the FOR's RESULT for it, NOREF
+                                  if none (cg_share_carries; NULL without
+                                  for loops) */
+    int *class_last;           /* by variable: the last read of any of its
+                                  values (cg_share_carries, while it shares
+                                  initial values) */
+    unsigned char *tape_rows;  /* by tape buffer: what its rows hold
+                                  (cbody.c's tape_what; NULL without loops) */
     int *order_at;             /* v's index in order */
     VEC(Ref) order;            /* every instruction, in program order */
     Ref *var;                  /* the value whose variable v is stored in */
@@ -182,16 +207,34 @@ void cg_maths_hooks(const Cg *c, FILE *out);
 void cg_line_directives(const char *dx, const char *cfile, const char *text, size_t len, FILE *out);
 
 /* cvars.c */
+/* v, NODIFFs skipped: NODIFF is the identity in C, every use reads its
+ * operand. */
+static inline Ref cg_resolve(const Cg *c, Ref v)
+{
+    while (v != NOREF && c->f->v.p[v].op == OP_NODIFF)
+        v = c->f->v.p[v].arg[0];
+    return v;
+}
 /* The C variable that holds v (an operand's, for NODIFF; an accumulation
- * chain's or an if-result's when they share one). */
-Ref cg_var_of(const Cg *c, Ref v);
-Ref cg_resolve(const Cg *c, Ref v);     /* v, NODIFFs skipped */
+ * chain's or an if-result's when they share one): the value it starts
+ * with, itself or the start of its accumulation chain or the if-result
+ * it is yielded to. */
+static inline Ref cg_var_of(const Cg *c, Ref v)
+{
+    v = cg_resolve(c, v);
+    while (c->var[v] != v)
+        v = c->var[v];
+    return v;
+}
 int cg_inlined(const Cg *c, Ref v);     /* written inside its user's expression */
 
 /* canalyse.c */
 /* Analyses f and names everything; ws: local arrays go to the
  * workspace (their offsets and c->frame are computed either way). */
 void cg_prepare(Cg *c, const Fn *f, int ws);
+/* Hands back the last prepared function's tables (as large as its IR)
+ * once nothing reads them. */
+void cg_release(Cg *c);
 int cg_is_loop(const Inst *in);         /* GEN, RED, LOOP or FOR */
 /* The prototype of f under `name` (extra: a final parameter, or NULL);
  * def: for the definition, whose pointers are restrict. */

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Room for n more bytes and the NUL (cg_put checks first: growing is
+ * rare, and the check is most of what a short cg_put costs). */
 static void reserve(Str *s, size_t n)
 {
     if (s->n + n + 1 > s->cap) {
@@ -27,7 +29,8 @@ static void reserve(Str *s, size_t n)
 
 void cg_put(Str *s, const char *t, size_t n)
 {
-    reserve(s, n);
+    if (s->n + n + 1 > s->cap)
+        reserve(s, n);
     memcpy(s->p + s->n, t, n);
     s->n += n;
     s->p[s->n] = 0;
@@ -53,25 +56,6 @@ void cg_fput_quoted(FILE *out, const char *s)
     fputc('"', out);
 }
 
-/* Whether fmt converts only %s, %c, %d, %ld, %lld and %%: the formats
- * the generator writes most, which cg_putf writes itself (vsnprintf costs
- * several hundred instructions a call, about a fifth of dxc's time). */
-static int simple_format(const char *f)
-{
-    for (; *f; f++) {
-        if (*f != '%')
-            continue;
-        f++;
-        if (*f == 'l')
-            f += f[1] == 'l' ? 2 : 1;
-        if (*f != 's' && *f != 'c' && *f != 'd' && *f != '%')
-            return 0;
-        if (*f == 'd' && f[-1] != 'l' && f[-1] != '%')
-            return 0;
-    }
-    return 1;
-}
-
 static void put_int(Str *s, long long v)
 {
     char buf[24], *e = buf + sizeof buf, *p = e;
@@ -84,49 +68,62 @@ static void put_int(Str *s, long long v)
     cg_put(s, p, (size_t)(e - p));
 }
 
-/* Formats straight into the string's free room, and only when that is
- * too small a second time after making room; the simple formats without
- * vsnprintf (simple_format). */
+/* Formats straight into the string.  The conversions the generator
+ * writes most (%s, %c, %d, %ld, %lld and %%) cg_putf writes itself, in
+ * one pass over fmt (vsnprintf costs several hundred instructions a
+ * call, about a fifth of dxc's time); at any other conversion it takes
+ * back what it wrote and hands the whole format to vsnprintf, into the
+ * string's free room, and only when that is too small a second time
+ * after making room. */
 void cg_putf(Str *s, const char *fmt, ...)
 {
-    va_list ap;
+    va_list ap, again;
     va_start(ap, fmt);
-    if (simple_format(fmt)) {
-        const char *f = fmt;
-        while (*f) {
-            const char *pc = strchr(f, '%');
-            size_t run = pc ? (size_t)(pc - f) : strlen(f);
-            if (run)
-                cg_put(s, f, run);
-            if (!pc)
-                break;
-            f = pc + 1;
-            int longs = 0;
-            while (*f == 'l') {
-                longs++;
-                f++;
-            }
-            switch (*f++) {
-            case 's': cg_puts(s, va_arg(ap, const char *)); break;
-            case 'c': {
-                char ch = (char)va_arg(ap, int);
-                cg_put(s, &ch, 1);
-                break;
-            }
-            case 'd':
-                put_int(s, longs == 2 ? va_arg(ap, long long) : longs ? va_arg(ap, long) : va_arg(ap, int));
-                break;
-            default: cg_put(s, "%", 1); break;
-            }
+    va_copy(again, ap);
+    size_t start = s->n;
+    const char *run = fmt, *f = fmt;
+    for (; *f; f++) {
+        if (*f != '%')
+            continue;
+        const char *conv = f + 1;
+        int longs = 0;
+        while (*conv == 'l' && longs < 2) {
+            longs++;
+            conv++;
         }
-        va_end(ap);
-        if (!s->p)
-            cg_put(s, "", 0);
-        return;
+        if (*conv == 's' || *conv == 'c' || *conv == '%' ? longs != 0 : *conv != 'd')
+            goto general;
+        if (f > run)
+            cg_put(s, run, (size_t)(f - run));
+        switch (*conv) {
+        case 's': cg_puts(s, va_arg(ap, const char *)); break;
+        case 'c': {
+            char ch = (char)va_arg(ap, int);
+            cg_put(s, &ch, 1);
+            break;
+        }
+        case 'd':
+            put_int(s, longs == 2 ? va_arg(ap, long long) : longs ? va_arg(ap, long) : va_arg(ap, int));
+            break;
+        default: cg_put(s, "%", 1); break;
+        }
+        f = conv;
+        run = conv + 1;
+    }
+    if (f > run || !s->p)
+        cg_put(s, run, (size_t)(f - run));
+    va_end(ap);
+    va_end(again);
+    return;
+general:
+    va_end(ap);
+    if (s->p) { /* what the simple conversions wrote, taken back */
+        s->n = start;
+        s->p[start] = 0;
     }
     size_t room = s->cap ? s->cap - s->n : 0;
-    int n = vsnprintf(room ? s->p + s->n : NULL, room, fmt, ap);
-    va_end(ap);
+    int n = vsnprintf(room ? s->p + s->n : NULL, room, fmt, again);
+    va_end(again);
     if ((size_t)n >= room) {
         reserve(s, (size_t)n);
         va_start(ap, fmt);
@@ -218,11 +215,24 @@ static int *next_suffix(Cg *c, const char *base)
     return &c->suffix_val[h];
 }
 
+/* Whether b (of hash h) is a name of C or of a dx built-in.  Every
+ * function's names ask again (x, x_dot, t1, ...), and the answer costs
+ * several hundred instructions, so the names found free are kept. */
+static int reserved(Cg *c, const char *b, unsigned h)
+{
+    if (has_h(&c->plain, b, h))
+        return 0;
+    if (sema_c_reserved(b) || sema_is_builtin(b))
+        return 1;
+    add_h(&c->plain, b, h);
+    return 0;
+}
+
 const char *cg_unique(Cg *c, Names *ns, const char *base)
 {
     const char *b = base;
     unsigned h = dx_hash(b);
-    if (sema_c_reserved(b) || has_h(&c->globals, b, h) || sema_is_builtin(b)) {
+    if (reserved(c, b, h) || has_h(&c->globals, b, h)) {
         b = arena_name(c->p->arena, b, "_", -1);
         h = dx_hash(b);
     }
@@ -278,6 +288,32 @@ static void int_literal(long v, char *buf)
     *p = 0;
 }
 
+static unsigned lit_slot(const struct CgLits *l, uint64_t bits)
+{
+    unsigned h = (unsigned)((bits ^ (bits >> 32)) * 0x9e3779b97f4a7c15u >> 32) & (unsigned)(l->cap - 1);
+    while (l->text[h] && l->key[h] != bits)
+        h = (h + 1) & (unsigned)(l->cap - 1);
+    return h;
+}
+
+static void lit_add(Arena *A, struct CgLits *l, uint64_t bits, const char *text)
+{
+    if (2 * (l->n + 1) > l->cap) {
+        struct CgLits old = *l;
+        l->cap = old.cap ? 2 * old.cap : 64;
+        l->key = arena_alloc(A, sizeof(uint64_t) * (size_t)l->cap);
+        l->text = arena_alloc(A, sizeof(char *) * (size_t)l->cap);
+        l->n = 0;
+        for (int i = 0; i < old.cap; i++)
+            if (old.text[i])
+                lit_add(A, l, old.key[i], old.text[i]);
+    }
+    unsigned h = lit_slot(l, bits);
+    l->key[h] = bits;
+    l->text[h] = text;
+    l->n++;
+}
+
 /* The shortest decimal that reads back as v (in float with --real=float),
  * always with a '.' or an exponent so C reads a floating constant. */
 void cg_literal(const Cg *c, double v, Str *s)
@@ -289,9 +325,18 @@ void cg_literal(const Cg *c, double v, Str *s)
         cg_putf(s, "%sHUGE_VAL%s", v < 0 ? "-" : "", c->o->use_float ? "F" : "");
         return;
     }
+    uint64_t bits = 0;
     if (v == (long)v && fabs(v) < 16777216.0) {
         int_literal((long)v, buf);
     } else {
+        memcpy(&bits, &v, sizeof bits);
+        if (c->lits->cap) {
+            unsigned h = lit_slot(c->lits, bits);
+            if (c->lits->text[h]) {
+                cg_puts(s, c->lits->text[h]);
+                return;
+            }
+        }
         for (int prec = 1; prec <= 17; prec++) {
             snprintf(buf, sizeof buf, "%.*g", prec, v);
             double back = strtod(buf, NULL);
@@ -304,4 +349,6 @@ void cg_literal(const Cg *c, double v, Str *s)
     if (c->o->use_float)
         strcat(buf, "f");
     cg_puts(s, buf);
+    if (bits)
+        lit_add(c->p->arena, c->lits, bits, arena_strdup(c->p->arena, buf));
 }

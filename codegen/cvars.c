@@ -3,32 +3,20 @@
  * once canalyse.c has decided how the function reads: which C variable
  * holds it (cg_var_of), whether it is written inside its user's
  * expression instead (cg_inlined), and what a NODIFF stands for
- * (cg_resolve).  They read the analysis (Cg's per-function tables) and
+ * (cg_resolve; these two, the smallest, inline in cgen.h).  They read the analysis (Cg's per-function tables) and
  * change nothing, so canalyse.c, cfor.c and cbody.c all stand on them.
  */
 #include "cgen.h"
 
-/* NODIFF is the identity in C: every use reads its operand. */
-Ref cg_resolve(const Cg *c, Ref v)
-{
-    while (v != NOREF && c->f->v.p[v].op == OP_NODIFF)
-        v = c->f->v.p[v].arg[0];
-    return v;
-}
-
-/* The value whose C variable holds v: itself, or the start of its
- * accumulation chain, or the if-result it is yielded to. */
-Ref cg_var_of(const Cg *c, Ref v)
-{
-    v = cg_resolve(c, v);
-    while (c->var[v] != v)
-        v = c->var[v];
-    return v;
-}
+/* cg_resolve and cg_var_of are in cgen.h: every part of the generator
+ * asks them, millions of times for a large program, and a call to
+ * another file costs more than their answer. */
 
 /* Written inside its user's expression rather than as a statement. */
 int cg_inlined(const Cg *c, Ref v)
 {
+    if (c->inlined)
+        return c->inlined[v];
     const Inst *in = &c->f->v.p[v];
     if (in->op == OP_CONST || in->op == OP_IREAL)
         return 1; /* constants, and (double)i: as cheap as a variable */

@@ -12,6 +12,9 @@
  * expressions such as a 50 000-term sum recurse safely.
  */
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h> /* mallopt */
+#endif
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -473,6 +476,15 @@ static void *run(void *arg)
 int main(int argc, char **argv)
 {
     Options o = {0};
+#ifdef __GLIBC__
+    /* Large blocks (the arena's tables and instruction arrays, over a
+     * megabyte) from mmap, handed back to the system when freed.  glibc
+     * otherwise raises this threshold to the size of the first one freed
+     * (up to 32 MB), and later tables of that size come from the heap,
+     * where those freed stay resident: a tenth of the peak memory of a
+     * large program. */
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
+#endif
     if (parse_args(argc, argv, &o)) {
         free(o.at);
         return 1;

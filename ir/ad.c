@@ -279,7 +279,9 @@ static void fwd_loop(Tr *T, const Region *src, int at, Region *dst, Fwd *w)
         T->map[r] = ad_result(ir_at(h, dst), n, ny++, &g->v.p[r]);
     }
     if (in->op == OP_RED && has_lin && !T->small_tape) {
-        unsigned char *rep = tape_replayed(g, id, tape_needs(g, id, NULL), 0);
+        unsigned char *need = tape_needs(g, id, NULL);
+        unsigned char *rep = tape_replayed(g, id, need, 0);
+        tape_needs_drop(g, need);
         for (int i = 0; i < in->reg[0]->ids.n; i++)
             if (rep[i])
                 w->line = tape_record_loop(T, in->reg[0], i, b, n, in->ix[0].c, in->ix[1].c, w->line);
@@ -400,6 +402,7 @@ static void fwd_for(Tr *T, const Region *src, int at, Region *dst, Fwd *w)
     unsigned char *need = tape_needs(g, id, stored);
     unsigned char *rep = T->small_tape ? arena_alloc(h->arena, (size_t)in->reg[0]->ids.n + 1)
                                        : tape_replayed(g, id, need, T->keep_bytes);
+    tape_needs_drop(g, need);
     for (int j = 0; j < nix && hi <= lo; j++)
         stored[j] = 0; /* no iteration, nothing to record */
     int *to = arena_alloc(h->arena, sizeof(int) * (size_t)(nix + 1));
@@ -709,7 +712,13 @@ static int rev_if(Tr *T, const Region *src, int at, Region *dst, int line)
         memcpy(after[s], T->ct, nb);
     }
     memcpy(T->ct, saved, nb);
-    return if_results(T, id, nif, dst, mark, saved, after) ? in->line : line;
+    int results = if_results(T, id, nif, dst, mark, saved, after);
+    /* the three copies of the cotangents are as large as g: handed back
+     * (an if in a loop of a long program left three such per if) */
+    arena_drop(h->arena, saved, nb);
+    arena_drop(h->arena, after[0], nb);
+    arena_drop(h->arena, after[1], nb);
+    return results ? in->line : line;
 }
 
 /* The adjoint of a GEN or sum RED with tangent results: a LOOP over the
@@ -1444,5 +1453,12 @@ Fn *ad_transpose(const Fn *g, const char *name, FnKind kind, int small_tape, lon
             o.ref = is_array(g, id) ? zeros(zat, ti->ty, o.name) : ir_num(zat, 0);
         vec_push(A, &T.h->out, o);
     }
+    /* the tables as large as g, handed back */
+    Ref *maps[] = {T.map, T.ct, T.tape, T.tape_gen, T.ftape, T.egen, T.etape, T.xbuf};
+    for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++)
+        ad_ref_map_drop(g, maps[i]);
+    arena_drop(A, T.stamp, sizeof(unsigned) * (size_t)(g->v.n + 1));
+    arena_drop(A, T.live, (size_t)g->v.n + 1);
+    arena_drop(A, T.replay, sizeof(Replay *) * (size_t)(g->v.n + 1));
     return T.h;
 }

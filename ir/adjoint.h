@@ -77,6 +77,8 @@ int ad_store_gen(const Fn *f, Ref id);
 const char *ad_suffixed(Arena *a, const char *name, const char *suffix);
 Fn *ad_derived(const Fn *f, const char *name, FnKind kind);
 Ref *ad_ref_map(const Fn *f);                          /* f's values -> NOREF */
+/* Hands back m, a map ad_ref_map(f) made, while f has as many values. */
+void ad_ref_map_drop(const Fn *f, Ref *m);
 /* RESULT k of owner at `at`, typed, named and placed (line) like `from`,
  * the value of another function it stands for.  Standing for a tape as
  * no tape (f_hvp's copy of f_grad's element tape, which f_hvp does not
@@ -87,6 +89,8 @@ Ref ad_result(IrAt at, Ref owner, int k, const Inst *from);
 /* The non-lin values of FOR (or sum) id's body its reverse loop needs;
  * for a FOR, stored[j]: carried value j is recorded (NULL for a sum). */
 unsigned char *tape_needs(const Fn *g, Ref id, unsigned char *stored);
+/* Hands back a table tape_needs made (as large as g). */
+void tape_needs_drop(const Fn *g, unsigned char *need);
 /* Which loops at the top of id's body record their rows (see Replay). */
 unsigned char *tape_replayed(const Fn *g, Ref id, const unsigned char *need, long long keep);
 /* tape[i - lo] = v (iv NOREF: row 0), stored at `at` (a FOR body). */

@@ -683,6 +683,11 @@ Ref *ad_ref_map(const Fn *f)
     return m;
 }
 
+void ad_ref_map_drop(const Fn *f, Ref *m)
+{
+    arena_drop(f->arena, m, sizeof(Ref) * (size_t)(f->v.n + 1));
+}
+
 /* RESULT k of `owner` (in h, appended to dst), typed, named and placed
  * like `from`, the value of another function it stands for. */
 Ref ad_result(IrAt at, Ref owner, int k, const Inst *from)
@@ -712,6 +717,7 @@ static void noinit_tangents(Lin *L)
         if (in->op == OP_ZEROS && (in->flags & IF_NOINIT) && L->tan[v] != NOREF && !partial[v])
             L->g->v.p[L->tan[v]].flags |= IF_NOINIT;
     }
+    arena_drop(L->g->arena, partial, (size_t)f->v.n + 1);
 }
 
 Fn *ad_linearize(const Fn *f, const char *name, FnKind kind)
@@ -779,5 +785,10 @@ Fn *ad_linearize(const Fn *f, const char *name, FnKind kind)
         o.name = ad_suffixed(A, o.name, "_dot");
         vec_push(A, &L.g->out, o);
     }
+    /* the maps are as large as f: the tables of the functions still to
+     * come need the memory more */
+    ad_ref_map_drop(f, L.map);
+    ad_ref_map_drop(f, L.tan);
+    arena_drop(A, body.ids.p, sizeof(Ref) * (size_t)body.ids.cap);
     return L.g;
 }

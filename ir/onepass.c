@@ -1013,4 +1013,10 @@ void opt_join(Fn *f, int keep, long long keep_bytes)
     }
     if (keep && keep_bytes > 0 && keep_calls(f, f->body, &M, keep_bytes))
         opt_all(f); /* the calls computed again, now unread, go */
+    /* the scratch tables, as large as f was: handed back */
+    void *four[] = {S.hoist, S.read, S.t_read, S.t_added, S.t_stored, S.tape, S.acc_of, S.map,
+                    S.repl, S.pos};
+    for (size_t i = 0; i < sizeof four / sizeof four[0]; i++)
+        arena_drop(A, four[i], 4 * n);
+    arena_drop(A, S.writes, sizeof(RefList) * n);
 }

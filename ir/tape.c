@@ -52,6 +52,32 @@ static void seed_needed(const Fn *g, const Region *r, unsigned char *need, RefVe
 /* Which non-lin carried values of FOR `id` its reverse loop needs: those
  * that the values lin code reads depend on, within one iteration (the
  * to-be-recorded analysis of Hascoet, Naumann and Pascual, TOMS 2005). */
+void tape_needs_drop(const Fn *g, unsigned char *need)
+{
+    arena_drop(g->arena, need, (size_t)g->v.n + 1);
+}
+
+/* Is v inside the body of loop id (at any depth)? */
+static int inside(const Fn *g, Ref v, Ref id)
+{
+    for (const Region *r = g->v.p[v].parent; r && r->owner != NOREF; r = g->v.p[r->owner].parent)
+        if (r->owner == id)
+            return 1;
+    return 0;
+}
+
+/* The outermost loop whose body holds loop id, or id.  A value from
+ * before it reads only values from before it: no loop around carries
+ * one of them back into it. */
+static Ref outermost_loop(const Fn *g, Ref id)
+{
+    Ref top = id;
+    for (const Region *r = g->v.p[id].parent; r && r->owner != NOREF; r = g->v.p[r->owner].parent)
+        if (g->v.p[r->owner].op != OP_IF)
+            top = r->owner;
+    return top;
+}
+
 unsigned char *tape_needs(const Fn *g, Ref id, unsigned char *stored)
 {
     const Inst *in = &g->v.p[id];
@@ -59,8 +85,16 @@ unsigned char *tape_needs(const Fn *g, Ref id, unsigned char *stored)
     unsigned char *need = arena_alloc(A, (size_t)g->v.n + 1);
     RefVec work = {0};
     seed_needed(g, in->reg[0], need, &work, A);
+    /* a value from before the outermost loop around id is needed, but
+     * what it reads is from before that loop too, of which nothing here
+     * asks (only the body's values, and the carried values of loops
+     * around id lead back into it): following it took time quadratic in
+     * the number of loops */
+    Ref top = outermost_loop(g, id);
     while (work.n) {
         Ref v = work.p[--work.n];
+        if (!inside(g, v, top))
+            continue;
         const Inst *x = &g->v.p[v];
         Ref deps[8];
         int nd = 0;
