@@ -206,26 +206,8 @@ void cg_maths_hooks(const Cg *c, FILE *out);
  * statements preceded by a #line back into the C file cfile. */
 void cg_line_directives(const char *dx, const char *cfile, const char *text, size_t len, FILE *out);
 
-/* cvars.c */
-/* v, NODIFFs skipped: NODIFF is the identity in C, every use reads its
- * operand. */
-static inline Ref cg_resolve(const Cg *c, Ref v)
-{
-    while (v != NOREF && c->f->v.p[v].op == OP_NODIFF)
-        v = c->f->v.p[v].arg[0];
-    return v;
-}
-/* The C variable that holds v (an operand's, for NODIFF; an accumulation
- * chain's or an if-result's when they share one): the value it starts
- * with, itself or the start of its accumulation chain or the if-result
- * it is yielded to. */
-static inline Ref cg_var_of(const Cg *c, Ref v)
-{
-    v = cg_resolve(c, v);
-    while (c->var[v] != v)
-        v = c->var[v];
-    return v;
-}
+/* cvars.c; cg_resolve and cg_var_of, inline, in cvars.h */
+#include "cvars.h"
 int cg_inlined(const Cg *c, Ref v);     /* written inside its user's expression */
 
 /* canalyse.c */

@@ -3,12 +3,12 @@
  * once canalyse.c has decided how the function reads: which C variable
  * holds it (cg_var_of), whether it is written inside its user's
  * expression instead (cg_inlined), and what a NODIFF stands for
- * (cg_resolve; these two, the smallest, inline in cgen.h).  They read the analysis (Cg's per-function tables) and
+ * (cg_resolve; these two, the smallest, inline in cvars.h).  They read the analysis (Cg's per-function tables) and
  * change nothing, so canalyse.c, cfor.c and cbody.c all stand on them.
  */
 #include "cgen.h"
 
-/* cg_resolve and cg_var_of are in cgen.h: every part of the generator
+/* cg_resolve and cg_var_of are in cvars.h: every part of the generator
  * asks them, millions of times for a large program, and a call to
  * another file costs more than their answer. */
 
