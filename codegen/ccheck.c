@@ -92,6 +92,21 @@ static const Fn *entry(const Unit *u, const CgOpts *o, int bit)
     return f && (!o->entries || (o->entries & bit)) ? f : NULL;
 }
 
+/* The derivative entry points a check calls, and their wrappers' letters. */
+static const struct {
+    int bit;
+    char w;
+} KINDS[3] = {{ENTRY_GRAD, 'g'}, {ENTRY_JVP, 'j'}, {ENTRY_HVP, 'h'}};
+
+/* f's inputs, every parameter flattened one after the other. */
+static long long flat_inputs(const Fn *f)
+{
+    long long n = 0;
+    for (int k = 0; k < f->in.n; k++)
+        n += ty_size(f->in.p[k].ty);
+    return n;
+}
+
 enum { RETURNS = 1, USES_SEED = 2, USES_RES = 4, USES_IN = 8, USES_DIR = 16 };
 
 /* The arguments of f's call, on the flat arrays in, dir, seed, out and
@@ -210,14 +225,10 @@ static void unit_wrappers(const Unit *u, const Unit *ref, const CgOpts *o, int k
         fprintf(out, "%s%d", i ? ", " : "", !f->in.p[i].is_data);
     fprintf(out, "%s};\n", f->in.n ? "" : "0");
     wrapper(f, f, off, pre, 'f', k, out);
-    static const struct {
-        int bit;
-        char w;
-    } kinds[] = {{ENTRY_GRAD, 'g'}, {ENTRY_JVP, 'j'}, {ENTRY_HVP, 'h'}};
     for (int i = 0; i < 3; i++) {
-        const Fn *e = entry(u, o, kinds[i].bit);
+        const Fn *e = entry(u, o, KINDS[i].bit);
         if (e)
-            wrapper(e, f, off, pre, kinds[i].w, k, out);
+            wrapper(e, f, off, pre, KINDS[i].w, k, out);
     }
     if (ref) { /* the references' double copy */
         wrapper(ref->primal, f, off, pre, 'F', k, out);
@@ -230,15 +241,13 @@ static void unit_wrappers(const Unit *u, const Unit *ref, const CgOpts *o, int k
  * arrays. */
 enum { MAX_FLAT = 1 << 28 };
 
-int cg_check_prog_check(const Program *p, Diag *d)
+int cg_check_program_limits(const Program *p, Diag *d)
 {
     int errors = 0;
     for (int i = 0; i < p->units.n; i++) {
         const Fn *f = p->units.p[i].primal;
         Loc at = {f->line, f->col};
-        long long n = 0;
-        for (int k = 0; k < f->in.n; k++)
-            n += ty_size(f->in.p[k].ty);
+        long long n = flat_inputs(f);
         if (!strcmp(f->name, "printf")) {
             diag_error(d, at, "--emit=check: the check program calls the C library's printf, "
                               "so no function may be named 'printf' (rename it, or use --prefix)");
@@ -348,24 +357,17 @@ void cg_check_program(const Program *p, const CgOpts *o, FILE *out)
     for (int i = 0; i < p->units.n; i++) {
         const Unit *u = &p->units.p[i];
         const Fn *f = u->primal;
-        long long n = 0;
-        for (int k = 0; k < f->in.n; k++)
-            n += ty_size(f->in.p[k].ty);
         fprintf(mem, "    {");
         cg_fput_quoted(mem, f->src_name ? f->src_name : f->name);
-        fprintf(mem, ", \"%s\", %lld, %lld, %d, %snames%d, %soff%d, %sact%d, %sf%d", f->name, n,
-                ty_size(f->out.p[0].ty), f->in.n, pre, i, pre, i, pre, i, pre, i);
-        static const struct {
-            int bit;
-            char w;
-        } kinds[] = {{ENTRY_GRAD, 'g'}, {ENTRY_JVP, 'j'}, {ENTRY_HVP, 'h'}};
+        fprintf(mem, ", \"%s\", %lld, %lld, %d, %snames%d, %soff%d, %sact%d, %sf%d", f->name,
+                flat_inputs(f), ty_size(f->out.p[0].ty), f->in.n, pre, i, pre, i, pre, i, pre, i);
         for (int k = 0; k < 3; k++)
-            if (entry(u, o, kinds[k].bit))
-                fprintf(mem, ", %s%c%d", pre, kinds[k].w, i);
+            if (entry(u, o, KINDS[k].bit))
+                fprintf(mem, ", %s%c%d", pre, KINDS[k].w, i);
             else
                 fprintf(mem, ", 0");
         for (int k = 0; k < 3; k++) {
-            const Fn *e = entry(u, o, kinds[k].bit);
+            const Fn *e = entry(u, o, KINDS[k].bit);
             fprintf(mem, e ? ", \"%s\"" : ", 0", e ? e->name : "");
         }
         /* the references: f and the gradient themselves, or in float the

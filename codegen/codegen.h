@@ -56,11 +56,11 @@ void cg_c(const Program *p, const CgOpts *o, FILE *out);
 /* --emit=check: the C file of cg_c, then a main program that checks
  * every entry point it holds against central differences and each other
  * at seeded random points and prints a table (ccheck.c).  Call
- * cg_check and cg_check_prog_check first. */
+ * cg_check and cg_check_program_limits first. */
 void cg_check_program(const Program *p, const CgOpts *o, FILE *out);
 /* The errors that stop --emit=check: a function named printf, or one
  * too large for the check program.  Returns their number. */
-int cg_check_prog_check(const Program *p, Diag *d);
+int cg_check_program_limits(const Program *p, Diag *d);
 /* The header: guards, the prototypes of cg_c's entry points and (with
  * o->workspace) the f_WS_BYTES macros. */
 void cg_header(const Program *p, const CgOpts *o, FILE *out);

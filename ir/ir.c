@@ -240,6 +240,17 @@ const char *ir_shown_name(Arena *a, const Inst *in)
     return arena_name(a, in->name, "_tape", -1);
 }
 
+int ir_costly_op(Op op)
+{
+    switch (op) {
+    case OP_ABS: case OP_SIGN: case OP_RELU: case OP_MIN: case OP_MAX: case OP_POWI:
+    case OP_MULZ: case OP_DIVZ:
+        return 0;
+    default:
+        return op_info[op].kind == K_MATH;
+    }
+}
+
 int ir_is_loop(const Inst *in)
 {
     return in->op == OP_GEN || in->op == OP_RED || in->op == OP_LOOP;

@@ -432,6 +432,10 @@ Ref ir_loop_new(Fn *f, Region *r, Op op, Type ty, int nivars);
 Ref ir_ivar(const Fn *f, Ref loop, int k);     /* its k-th IVAR */
 int ir_nivars(const Fn *f, Ref loop);
 int ir_is_loop(const Inst *in);                /* GEN, RED or LOOP (not FOR) */
+/* A call of a transcendental function (exp, log, tanh, ...; not abs,
+ * relu, min, max, an integer power or the zero-safe products), which
+ * costs tens of additions: worth keeping rather than computing again. */
+int ir_costly_op(Op op);
 /* A FOR in r with nix carried values initialised from init[] over lo..hi:
  * its region holds its IVAR and nix CARRYs (types from init). */
 Ref ir_for_new(Fn *f, Region *r, int32_t lo, int32_t hi, int nix, const Ref *init);

@@ -599,6 +599,38 @@ static Aff *buffer_index(Fn *f, Ref iv0, Ref iv1, int32_t lo1)
     return ix;
 }
 
+/* A row buffer of type bt made in region x at position pos (ROLE_TAPE,
+ * not zeroed: its filler writes every element), named name: region fill
+ * stores v into it at index six right after position fat, and region use
+ * reads it at index rix right after position uat.  Returns the read,
+ * named rname; line and rline: the source lines of the two. */
+static Ref tape_between(Fn *f, Region *x, int pos, Type bt, const char *name, int line,
+                        Region *fill, int fat, Ref v, Aff *six, Region *use, int uat, Aff *rix,
+                        const char *rname, int rline)
+{
+    IrAt zat = ir_at(f, x);
+    zat.role = ROLE_TAPE;
+    zat.flags = IF_NOINIT;
+    zat.line = line;
+    Ref buf = ir_add(zat, OP_ZEROS, bt, NOREF, NOREF, NOREF);
+    f->v.p[buf].name = name;
+    x->ids.n--; /* ir_add put it last */
+    memmove(&x->ids.p[pos + 1], &x->ids.p[pos], sizeof(Ref) * (size_t)(x->ids.n - pos));
+    x->ids.p[pos] = buf;
+    x->ids.n++;
+    IrAt sat = ir_at(f, fill);
+    sat.flags = IF_STORE;
+    sat.line = line;
+    ir_acc(sat, buf, six, bt.rank, v);
+    place_after(fill, fat);
+    IrAt rat = ir_at(f, use);
+    rat.line = rline;
+    Ref rd = ir_idx(rat, buf, rix, bt.rank);
+    f->v.p[rd].name = rname;
+    place_after(use, uat);
+    return rd;
+}
+
 /* RED R (at position at of region rb, inside GEN g's body at depth 1 or
  * inside y, a reduction of that body) is the same as R2 (at at2 of rb2,
  * inside the backward loop l): R's results go to a buffer made in region
@@ -624,31 +656,15 @@ static void reuse(Fn *f, Region *x, Ref g, Ref y, Region *rb, int at, Ref l, Ref
         bt.dim[0] = f->v.p[g].ty.dim[0];
         if (y != NOREF)
             bt.dim[1] = f->v.p[y].ix[1].c - lo;
-        IrAt zat = ir_at(f, x);
-        zat.role = ROLE_TAPE;
-        zat.flags = IF_NOINIT; /* the GEN stores every element */
-        zat.line = f->v.p[R].line;
-        Ref buf = ir_add(zat, OP_ZEROS, bt, NOREF, NOREF, NOREF);
-        f->v.p[buf].name = f->v.p[res].name ? f->v.p[res].name : "sum";
-        int gpos = 0;
+        int gpos = 0; /* the buffer goes just before g */
         while (x->ids.p[gpos] != g)
             gpos++;
-        x->ids.n--; /* the buffer goes just before g */
-        memmove(&x->ids.p[gpos + 1], &x->ids.p[gpos], sizeof(Ref) * (size_t)(x->ids.n - gpos));
-        x->ids.p[gpos] = buf;
-        x->ids.n++;
-        IrAt sat = ir_at(f, rb);
-        sat.flags = IF_STORE;
-        sat.line = f->v.p[R].line;
-        Ref iv1 = y != NOREF ? ir_ivar(f, y, 0) : NOREF;
-        ir_acc(sat, buf, buffer_index(f, ir_ivar(f, g, 0), iv1, lo), bt.rank, res);
-        place_after(rb, at + nr);
-        IrAt rat = ir_at(f, rb2);
-        rat.line = f->v.p[R2].line;
-        Ref iv2 = y2 != NOREF ? ir_ivar(f, y2, 0) : NOREF;
-        Ref rd = ir_idx(rat, buf, buffer_index(f, ir_ivar(f, l, 0), iv2, lo), bt.rank);
-        f->v.p[rd].name = f->v.p[res2].name;
-        place_after(rb2, at2 + nr2);
+        Ref iv1 = y != NOREF ? ir_ivar(f, y, 0) : NOREF, iv2 = y2 != NOREF ? ir_ivar(f, y2, 0) : NOREF;
+        Ref rd = tape_between(f, x, gpos, bt, f->v.p[res].name ? f->v.p[res].name : "sum",
+                              f->v.p[R].line, rb, at + nr, res,
+                              buffer_index(f, ir_ivar(f, g, 0), iv1, lo), rb2, at2 + nr2,
+                              buffer_index(f, ir_ivar(f, l, 0), iv2, lo), f->v.p[res2].name,
+                              f->v.p[R2].line);
         from[nrepl] = res2;
         to[nrepl++] = rd;
     }
@@ -736,24 +752,12 @@ static int reuse_region(Fn *f, Region *r, SameMap *M)
  * the sum's loop calls exp(v[i] - m) and the backward loop
  * v_bar[i] += exp(v[i] - m) * s_bar calls it again.  When a later loop of
  * the reverse sweep over the same range computes a call (exp, log, tanh,
- * ...; not the cheap ones of tape.c's has_call) the same way as a sum's
+ * ...: ir_costly_op) the same way as a sum's
  * body (same_inst, the later loop's index variable standing for the
  * sum's), the sum stores each value in a buffer indexed by its iteration
  * and the later loop reads it there: store rather than recompute what
  * costs a call (Griewank & Walther, "Evaluating Derivatives", 2008, ch.
  * 12), within the bytes the caller allows. */
-
-/* Is in a call that costs far more than a load? */
-static int costly_call(const Inst *in)
-{
-    switch (in->op) {
-    case OP_ABS: case OP_SIGN: case OP_RELU: case OP_MIN: case OP_MAX: case OP_POWI:
-    case OP_MULZ: case OP_DIVZ:
-        return 0;
-    default:
-        return op_info[in->op].kind == K_MATH;
-    }
-}
 
 /* Is some use of v in region r (not below it) or r's yields not one of
  * the instructions M maps (not part of the common computation)? */
@@ -792,18 +796,6 @@ static long long keep_pair(Fn *f, Region *r, int at, Ref l, SameMap *M, long lon
         return 0;
     map_fit(f, M);
     map_set(f, M, ir_ivar(f, l, 0), ir_ivar(f, R, 0));
-    /* two NODIFFs of one value are the same value (the shift of a
-     * logsumexp is one in the sum and another in its transpose) */
-    for (int i = 0; i < r->ids.n; i++) {
-        const Inst *x = &f->v.p[r->ids.p[i]];
-        for (int k = 0; x->op == OP_NODIFF && k < i; k++) {
-            const Inst *y = &f->v.p[r->ids.p[k]];
-            if (y->op == OP_NODIFF && y->arg[0] == x->arg[0]) {
-                map_set(f, M, r->ids.p[i], r->ids.p[k]);
-                break;
-            }
-        }
-    }
     for (int j = 0; j < lb->ids.n; j++)
         for (int i = 0; i < rb->ids.n; i++)
             if (f->v.p[rb->ids.p[i]].op != OP_IVAR && same_inst(f, rb->ids.p[i], lb->ids.p[j], M))
@@ -812,7 +804,7 @@ static long long keep_pair(Fn *f, Region *r, int at, Ref l, SameMap *M, long lon
     RefList keep = {0};
     for (int j = 0; j < lb->ids.n; j++) {
         Ref b = lb->ids.p[j];
-        if (M->map[b] != b && costly_call(&f->v.p[b]) && read_beyond(f, lb, b, M))
+        if (M->map[b] != b && ir_costly_op(f->v.p[b].op) && read_beyond(f, lb, b, M))
             vec_push(f->arena, &keep, b);
     }
     long long kept = 0;
@@ -823,28 +815,12 @@ static long long keep_pair(Fn *f, Region *r, int at, Ref l, SameMap *M, long lon
             ai++;
         while (lb->ids.p[bi] != b)
             bi++;
-        /* the buffer, just before R */
-        IrAt zat = ir_at(f, r);
-        zat.role = ROLE_TAPE;
-        zat.flags = IF_NOINIT; /* R stores every element */
-        zat.line = f->v.p[a].line;
-        Ref buf = ir_add(zat, OP_ZEROS, ty_array(1, (int32_t[]){(int32_t)n}), NOREF, NOREF, NOREF);
-        f->v.p[buf].name = f->v.p[a].name ? f->v.p[a].name : op_info[f->v.p[a].op].cname;
-        r->ids.n--;
-        memmove(&r->ids.p[at + 1], &r->ids.p[at], sizeof(Ref) * (size_t)(r->ids.n - at));
-        r->ids.p[at++] = buf;
-        r->ids.n++;
-        /* R stores the value, l reads it */
-        IrAt sat = ir_at(f, rb);
-        sat.flags = IF_STORE;
-        sat.line = f->v.p[a].line;
-        ir_acc(sat, buf, buffer_index(f, ir_ivar(f, R, 0), NOREF, 0), 1, a);
-        place_after(rb, ai);
-        IrAt rat = ir_at(f, lb);
-        rat.line = f->v.p[b].line;
-        Ref rd = ir_idx(rat, buf, buffer_index(f, ir_ivar(f, l, 0), NOREF, 0), 1);
-        f->v.p[rd].name = f->v.p[b].name;
-        place_after(lb, bi);
+        /* the buffer just before R, which stores the value; l reads it */
+        Ref rd = tape_between(f, r, at++, ty_array(1, (int32_t[]){(int32_t)n}),
+                              f->v.p[a].name ? f->v.p[a].name : op_info[f->v.p[a].op].cname,
+                              f->v.p[a].line, rb, ai, a, buffer_index(f, ir_ivar(f, R, 0), NOREF, 0),
+                              lb, bi, buffer_index(f, ir_ivar(f, l, 0), NOREF, 0), f->v.p[b].name,
+                              f->v.p[b].line);
         Ref *repl = arena_alloc(f->arena, sizeof(Ref) * (size_t)(f->v.n + 1));
         for (Ref v = 0; v < f->v.n; v++)
             repl[v] = NOREF;

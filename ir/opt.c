@@ -306,7 +306,8 @@ static int cse_ok(const Fn *f, const Inst *in)
 {
     if (in->op == OP_IDX)
         return f->v.p[in->arg[0]].op != OP_ZEROS;
-    return in->op == OP_IREAL || in->op == OP_CONST || op_info[in->op].kind != K_CTL;
+    return in->op == OP_IREAL || in->op == OP_CONST || in->op == OP_NODIFF ||
+           op_info[in->op].kind != K_CTL;
 }
 
 static void cse_region(Cse *C, Region *r, Ref *repl)

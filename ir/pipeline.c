@@ -532,7 +532,7 @@ int ir_pipeline(Arena *a, Diag *d, const Job *j)
     int c_file = j->emit == EMIT_C || j->emit == EMIT_CHECK;
     if ((c_file || j->header) && cg_check(&prog, j->cg, d))
         return 1;
-    if (j->emit == EMIT_CHECK && cg_check_prog_check(&prog, d))
+    if (j->emit == EMIT_CHECK && cg_check_program_limits(&prog, d))
         return 1;
     CgOpts co = *j->cg;
     /* nothing reads a function once written (but --emit=check writes a

@@ -164,14 +164,8 @@ static int has_call(const Fn *g, const Region *r)
 {
     for (int i = 0; i < r->ids.n; i++) {
         const Inst *in = &g->v.p[r->ids.p[i]];
-        switch (in->op) {
-        case OP_ABS: case OP_SIGN: case OP_RELU: case OP_MIN: case OP_MAX: case OP_POWI:
-        case OP_MULZ: case OP_DIVZ:
-            break;
-        default:
-            if (op_info[in->op].kind == K_MATH)
-                return 1;
-        }
+        if (ir_costly_op(in->op))
+            return 1;
         for (int s = 0; s < 2; s++)
             if (in->reg[s] && has_call(g, in->reg[s]))
                 return 1;

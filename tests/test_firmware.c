@@ -99,12 +99,8 @@ static void assert_readme_run(const char *out)
 
 START_TEST(test_firmware_qemu)
 {
-    if (!tu_have("arm-none-eabi-gcc") || !tu_have("qemu-system-arm")) {
-        fprintf(stderr, "test_firmware_qemu: the Cortex-M4 example SKIPPED: arm-none-eabi-gcc or "
-                        "qemu-system-arm is not installed (.ci/run installs them: apt-get install "
-                        "gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)\n");
+    if (!tu_have_cortex_m4("test_firmware_qemu: the Cortex-M4 example"))
         return;
-    }
     char *cmd = tu_printf(TU_MAKE " -j2 -C '%s/examples/firmware' O='%s/fw' DXC='%s' check",
                           tu_root(), tu_tmpdir(), tu_dxc());
     char *out = run_ok("make -C examples/firmware check", cmd);

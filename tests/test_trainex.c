@@ -243,12 +243,8 @@ END_TEST
 
 START_TEST(test_on_device)
 {
-    if (!tu_have("arm-none-eabi-gcc") || !tu_have("qemu-system-arm")) {
-        fprintf(stderr, "test_on_device: on-device training SKIPPED: arm-none-eabi-gcc or "
-                        "qemu-system-arm is not installed (.ci/run installs them: apt-get install "
-                        "gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)\n");
+    if (!tu_have_cortex_m4("test_on_device: on-device training"))
         return;
-    }
     char *dir = rt_dir();
     char *cmd = tu_printf(TU_MAKE " -j2 -C '%s/examples/firmware' O='%s/fw' DXC='%s' DXRT_DIR='%s' train-check",
                           tu_root(), tu_tmpdir(), tu_dxc(), dir);

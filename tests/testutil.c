@@ -117,6 +117,17 @@ int tu_have(const char *prog)
     return ok;
 }
 
+int tu_have_cortex_m4(const char *what)
+{
+    if (tu_have("arm-none-eabi-gcc") && tu_have("qemu-system-arm"))
+        return 1;
+    fprintf(stderr, "%s SKIPPED: arm-none-eabi-gcc or qemu-system-arm is not installed (.ci/run "
+                    "installs them: apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi "
+                    "qemu-system-arm)\n",
+            what);
+    return 0;
+}
+
 int tu_lower(TuLowered *c, const char *text)
 {
     memset(c, 0, sizeof *c);

@@ -38,6 +38,9 @@ const char *tu_dxc(void);
 const char *tu_root(void);
 /* prog is a command on PATH. */
 int tu_have(const char *prog);
+/* The tools of the emulated Cortex-M4 (arm-none-eabi-gcc, qemu-system-arm)
+ * are installed; if not, says that `what` is skipped, and returns 0. */
+int tu_have_cortex_m4(const char *what);
 /* make without what an enclosing `make check` (or check-asan's B=, CC=,
  * CFLAGS=) passes down to it. */
 #define TU_MAKE "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u B -u O -u CC -u CFLAGS -u LDFLAGS " \
