@@ -6,7 +6,6 @@
  */
 enum { NI = 784, NH = 128, NO = 10 };
 #define NP (NH * NI + NH + NO * NH + NO)
-#define HAVE_HAND
 #include "harness.h"
 
 #include "mlp.h"

@@ -7,6 +7,9 @@
 #include "harness.h"
 
 #include "spring.h"
+#ifdef HAVE_HAND
+#include "spring_hand.h"
+#endif
 
 static double x0 = 1.0, v0 = 0.0;
 
@@ -30,3 +33,10 @@ static double model_hvp(const double *kc, const double *v, double *h)
 {
     return spring_hvp(kc[0], kc[1], x0, v0, v[0], v[1], &h[0], &h[1]);
 }
+#ifdef HAVE_HAND
+static double model_hand_f(const double *kc) { return spring_hand(kc[0], kc[1], x0, v0); }
+static double model_hand_grad(const double *kc, double *g)
+{
+    return spring_hand_grad(kc[0], kc[1], x0, v0, &g[0], &g[1]);
+}
+#endif

@@ -3,7 +3,6 @@
  * for its hand-written gradient bench/toy_hand.c.  x uniform in [-1, 1).
  */
 #define NP 100
-#define HAVE_HAND
 #include "harness.h"
 
 #include "toy.h"

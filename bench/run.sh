@@ -9,7 +9,8 @@
 #   gmm_adbench  bench/gmm_adbench.dx: ADBench's Gaussian mixture objective
 #                with its Wishart prior, D = 10, K = 25, N = 100
 #   lstm         bench/lstm.dx: an LSTM, T = 40 steps, H = 32
-#   spring       tests/models/spring.dx: 10 000 Euler steps of a spring
+#   spring       tests/models/spring.dx: 10 000 Euler steps of a spring,
+#                beside the hand-written gradient of bench/spring_hand.c
 #   spring_long  bench/spring_long.dx: 10^6 steps, checkpointed
 #                into a 16 KiB stack budget (--stack-budget=16K)
 # and, as extra rows without goals, the tanh RNN of bench/rnn.dx and the
@@ -82,7 +83,7 @@ row() {
     gmm_adbench) dx=bench/gmm_adbench.dx fn=gmm_adbench label="gmm ADBench D10 K25 N100"
         gg=2.4 gj=1.5 gh=4 ;;
     lstm) dx=bench/lstm.dx fn=lstm label="lstm T=40 H=32" gg=2.3 gj=1.5 gh=4 ;;
-    spring) dx=tests/models/spring.dx fn=spring label="spring 10000 steps" gg=2.5 gh=6 ;;
+    spring) dx=tests/models/spring.dx fn=spring hand=spring_hand label="spring 10000 steps" gg=2.5 gh=6 ;;
     spring_long) dx=bench/spring_long.dx opts=--stack-budget=16K fn=spring
         label="spring 10^6 steps, 16 KiB" gg=6 ;;
     rnn) dx=bench/rnn.dx fn=rnn label="rnn T=50 H=32 D=16" ;;
@@ -170,7 +171,7 @@ for r in $BENCH; do
         $CC $CFLAGS -I"$ROOT/bench" -c "$ROOT/bench/$hand.c" -o "$dir/$hand.o"
         objs="$objs $dir/$hand.o"
     fi
-    $CC $CFLAGS -I"$dir" -I"$ROOT/bench" -c "$ROOT/bench/drv_$drv.c" -o "$dir/drv.o"
+    $CC $CFLAGS -I"$dir" -I"$ROOT/bench" ${hand:+-DHAVE_HAND} -c "$ROOT/bench/drv_$drv.c" -o "$dir/drv.o"
     $CC -o "$dir/drv" $objs -lm
 
     if ! "$dir/drv" check >"$dir/check.log" 2>&1; then

@@ -287,7 +287,7 @@ static void chain_region(Cg *c, const Region *r)
             chain_region(c, in->reg[0]);
             continue;
         }
-        if (in->op != OP_ADD || !(in->flags & IF_ACC) || cg_inlined(c, id))
+        if (!ir_is_acc(in) || cg_inlined(c, id))
             continue;
         Ref a = cg_resolve(c, in->arg[0]);
         const Inst *ia = &f->v.p[a];

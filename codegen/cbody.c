@@ -937,6 +937,31 @@ static Ref bar_primal(const Cg *c, Ref v, const char *var, const char *said)
     return primal_named(c, v, arena_printf(c->p->arena, "%.*s", (int)(n - 4), var));
 }
 
+/* Did opt_signs take a negation into accumulation `in` (x_bar -= t), and
+ * give it the negation's rule? */
+static int took_negation(const Inst *in)
+{
+    return in->rule_op && in->rule_src != NOREF &&
+           ((in->op == OP_SUB && (in->flags & IF_ACC)) || (in->op == OP_ACC && (in->flags & IF_SUB)));
+}
+
+static const char *explain_note(Cg *c, Ref v, int out, const char *var);
+
+/* The steps of x_bar -= t: the negation's ("da/d(c * v) = -1, so adj(c *
+ * v) -= a_bar"), then t's when t is written in the statement. */
+static const char *negation_note(Cg *c, const Inst *in, const char *var)
+{
+    const char *neg = rule_step(c, in->rule_src, in->rule_arg, in->line, 1);
+    Ref t = in->arg[1];
+    const char *rest = cg_inlined(c, t) ? explain_note(c, cg_resolve(c, t), 1, var) : NULL;
+    if (!neg || !rest)
+        return neg ? neg : rest;
+    const char *line = arena_printf(c->p->arena, "line %d: ", in->line);
+    if (!strncmp(neg, line, strlen(line)) && !strncmp(rest, line, strlen(line)))
+        rest += strlen(line); /* one line: say it once */
+    return arena_printf(c->p->arena, "%s; %s", neg, rest);
+}
+
 /* With --explain, the chain-rule steps of the gradient's statement that
  * computes v into the C variable var ("line 3: p = sigmoid(z); dp/dz =
  * ..., so z_bar += ..."), or NULL: no --explain, not a gradient, or no
@@ -951,7 +976,9 @@ static const char *explain_note(Cg *c, Ref v, int out, const char *var)
     if (!explaining(c))
         return NULL;
     const Inst *in = &c->f->v.p[v];
-    if (out >= 0 && in->op == OP_ADD && (in->flags & IF_ACC) && !in->rule_op && cg_inlined(c, in->arg[1])) {
+    if (out >= 0 && took_negation(in))
+        return negation_note(c, in, var);
+    if (out >= 0 && ir_is_acc(in) && !in->rule_op && cg_inlined(c, in->arg[1])) {
         v = cg_resolve(c, in->arg[1]); /* x_bar += t: t says the step */
         in = &c->f->v.p[v];
         out = 1;
@@ -1827,7 +1854,7 @@ static const char *tape_uses(Cg *c, Ref b)
                         more ? arena_printf(c->p->arena, "; and %d more", more) : "");
 }
 
-/* b[ix] += v (k == 1, or b not zeroed: b[ix] = v). */
+/* b[ix] += v (b not zeroed: b[ix] = v; IF_SUB: b[ix] -= v). */
 static void emit_acc(Cg *c, Ref id)
 {
     const Inst *in = &c->f->v.p[id];
@@ -1840,7 +1867,7 @@ static void emit_acc(Cg *c, Ref id)
         cg_puts(&c->body, "]");
     }
     int store = (in->flags & IF_STORE) != 0;
-    cg_puts(&c->body, store ? " = " : " += ");
+    cg_puts(&c->body, store ? " = " : in->flags & IF_SUB ? " -= " : " += ");
     expr(c, &c->body, in->arg[1], P_ANY);
     const char *note = NULL;
     const char *needs = NULL;
@@ -1854,6 +1881,8 @@ static void emit_acc(Cg *c, Ref id)
                             explaining(c) ? ": the backward pass reads it back for the local "
                                             "derivatives of that step instead of recomputing it"
                                           : "");
+    else if (!store && explaining(c) && took_negation(in))
+        note = negation_note(c, in, var_text(c, b)); /* x_bar -= t */
     else if (!store && explaining(c) && in->rule_op && in->rule_op != OP_IDX && in->rule_src != NOREF)
         note = rule_step(c, in->rule_src, in->rule_arg, in->line, 1); /* a_bar += s_bar */
     else if (!store)
@@ -1979,9 +2008,9 @@ static void emit_region(Cg *c, const Region *r)
             continue; /* dead */
         begin_stmt(c, in->line);
         Ref k = cg_var_of(c, id);
-        if (k != id && in->op == OP_ADD && (in->flags & IF_ACC) && cg_var_of(c, in->arg[0]) == k) {
-            cg_putf(&c->body, "%s += ", c->cname[k]);
-            expr(c, &c->body, in->arg[1], op_info[OP_ADD].rhs); /* as in x = x + t */
+        if (k != id && ir_is_acc(in) && cg_var_of(c, in->arg[0]) == k) {
+            cg_putf(&c->body, "%s %s= ", c->cname[k], op_info[in->op].cname);
+            expr(c, &c->body, in->arg[1], op_info[in->op].rhs); /* as in x = x + t */
         } else if (k != id) {
             cg_putf(&c->body, "%s = ", c->cname[k]);
             expr_inner(c, &c->body, id);

@@ -374,7 +374,7 @@ static void share_next(Cg *c, Ref id, int j)
     Ref chain = NOREF;
     if (cg_inlined(c, y)) {
         const Inst *in_y = &f->v.p[y];
-        Ref a = in_y->op == OP_ADD && (in_y->flags & IF_ACC) ? cg_resolve(c, in_y->arg[0]) : NOREF;
+        Ref a = ir_is_acc(in_y) ? cg_resolve(c, in_y->arg[0]) : NOREF;
         if (a == NOREF || cg_inlined(c, a) || c->uses[a] != 1 || f->v.p[a].parent != b ||
             !in_y->name || !f->v.p[a].name || strcmp(in_y->name, f->v.p[a].name))
             return;

@@ -440,7 +440,7 @@ static void run_data(Interp *I, Ref id)
         long off = offset(I, f->v.p[in->arg[0]].ty, in->ix, in->nix);
         double *b = I->val[in->arg[0]] + off;
         double v = I->val[in->arg[1]][0];
-        *b = in->flags & IF_STORE ? v : *b + v;
+        *b = in->flags & IF_STORE ? v : in->flags & IF_SUB ? *b - v : *b + v;
         if (I->rec)
             rec_acc(I, in, off);
         break;

@@ -122,7 +122,7 @@ IrAt ir_at_of(Fn *f, Region *r, const Inst *in)
 Ref ir_add(IrAt at, Op op, Type ty, Ref a, Ref b, Ref c)
 {
     Inst in = {0};
-    in.op = (uint16_t)op;
+    in.op = (uint8_t)op;
     in.role = at.role;
     in.flags = at.flags;
     in.rule_op = at.rule_op;

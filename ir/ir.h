@@ -188,7 +188,8 @@ typedef enum { RK_SUM, RK_PROD, RK_MAX, RK_MIN } RedKind;
  * a FOR keeps ADJOINT), and its copy of an element tape's RESULT is no
  * tape (it is named x_tape instead: see ad_result).
  *
- * Inst.flags: IF_ACC an ADD accumulating an adjoint; IF_BACKWARDS
+ * Inst.flags: IF_ACC an ADD accumulating an adjoint (a SUB after
+ * opt_signs); IF_BACKWARDS
  * a LOOP or FOR that runs backwards, IF_STORE an ACC that stores instead
  * of adding, IF_NOINIT a ZEROS that needs no zeroing;
  * IF_REV and IF_TAPE beside ROLE_TANGENT, as above; IF_SETELEM a GEN that
@@ -197,7 +198,8 @@ typedef enum { RK_SUM, RK_PROD, RK_MAX, RK_MIN } RedKind;
  * stores the tangent, ad_transpose reads and zeroes the stored adjoint)
  * and the C generator writes only the stored element when it can;
  * IF_CKPT an outer FOR that checkpointing added around a long loop
- * (ckpt.c): its iterations are segments of the loop. */
+ * (ckpt.c): its iterations are segments of the loop; IF_SUB an ACC that
+ * subtracts (arg0[ix] -= arg1: opt_signs took a negation into it). */
 typedef enum { ROLE_PRIMAL, ROLE_TANGENT, ROLE_ADJOINT, ROLE_TAPE } Role;
 enum {
     IF_ACC = 1 << 0,
@@ -208,12 +210,13 @@ enum {
     IF_TAPE = 1 << 5,
     IF_SETELEM = 1 << 6,
     IF_CKPT = 1 << 7,
+    IF_SUB = 1 << 8,
 };
 
 typedef struct {
-    uint16_t op;
+    uint8_t op;
     uint8_t role;     /* Role */
-    uint8_t flags;    /* IF_* */
+    uint16_t flags;   /* IF_* */
     Type ty;
     Ref arg[3];
     int32_t n;        /* PARAM: input index; RESULT: which result; IVAR:
@@ -344,7 +347,8 @@ typedef struct {
     Fn *f;
     Region *r;
     int line;
-    uint8_t role, flags;
+    uint8_t role;
+    uint16_t flags;
     uint16_t rule_op;
     int8_t rule_arg;
     Ref rule_src;
@@ -390,6 +394,12 @@ static inline int ir_is_rev(const Inst *in)
 static inline int ir_is_tape(const Inst *in)
 {
     return in->role == ROLE_TAPE || (in->flags & IF_TAPE);
+}
+/* Does in accumulate an adjoint, x_bar + t (or x_bar - t once opt_signs
+ * took a negation of t into it)? */
+static inline int ir_is_acc(const Inst *in)
+{
+    return (in->op == OP_ADD || in->op == OP_SUB) && (in->flags & IF_ACC);
 }
 /* The source name of in as the generated code and the views spell it: a
  * tape's is its value's with "_tape" (x_tape); NULL if it has none. */
@@ -494,10 +504,10 @@ int ir_is_word(const char *s);     /* [A-Za-z_][A-Za-z0-9_]*: printed bare */
 /* The words of the text form for Inst.role and the Inst.flags bits. */
 extern const char *const ir_role_words[4];
 typedef struct {
-    uint8_t flag;
+    uint16_t flag;
     const char *word;
 } IrFlagWord;
-enum { IR_NFLAG_WORDS = 8 };
+enum { IR_NFLAG_WORDS = 9 };
 extern const IrFlagWord ir_flag_words[IR_NFLAG_WORDS];
 
 /* ---- eval.c: the value of a scalar op (interpreter and folder) ---- */
@@ -589,6 +599,10 @@ void opt_fuse(Fn *f);
  * later ACC still adds).  Run last: later passes must keep the pattern. */
 void opt_store(Fn *f);
 void opt_all(Fn *f);      /* fuse, then fold, cse, dce to a fixed point */
+/* signs.c: the negations of derivative code moved into the additions and
+ * subtractions that use them (x_bar += -(a * b): x_bar -= a * b), with
+ * the same values; then dce.  The last pass over a derivative. */
+void opt_signs(Fn *f);
 /* Every operand in r and its regions through repl (old Ref -> new Ref,
  * NOREF: unchanged; chains followed). */
 void opt_rewrite_region(Fn *f, Region *r, Ref *repl);
@@ -610,8 +624,9 @@ typedef struct {
     const char *name;
     void (*run)(Unit *u);
     const char *what;     /* one line, for --help */
-    FnKind fn;            /* the function it builds or changes (FN_GRAD: f_grad
-                             or f_vjp), which ir_verify checks after it */
+    int fns;              /* the functions it builds or changes, ENTRY_* bits
+                             (ENTRY_GRAD: f_grad or f_vjp), which ir_verify
+                             checks after it */
 } IrPass;
 extern const IrPass ir_passes[];
 extern const int ir_npasses;

@@ -178,7 +178,7 @@ static void put_refs(FILE *out, const Ref *r, int n, const char *first)
  * number the operation reads (const: its value; powi: the exponent;
  * param, result, ivar, carry: an index; red: sum, prod, max or min), its
  * role (tangent, adjoint, tape; nothing for primal), its flags (acc,
- * backwards, store, noinit, rev, taped, setelem, checkpoint), n=, num= and red= where the
+ * backwards, store, noinit, rev, taped, setelem, checkpoint, sub), n=, num= and red= where the
  * operation gives them no meaning but they are not 0, and rule=OP arg=K for
  * the rule a derivative instruction came from.  parse_facts (irread.c)
  * reads exactly this.
@@ -187,7 +187,7 @@ const char *const ir_role_words[4] = {"primal", "tangent", "adjoint", "tape"};
 const IrFlagWord ir_flag_words[IR_NFLAG_WORDS] = {
     {IF_ACC, "acc"},     {IF_BACKWARDS, "backwards"}, {IF_STORE, "store"},
     {IF_NOINIT, "noinit"}, {IF_REV, "rev"},           {IF_TAPE, "taped"},
-    {IF_SETELEM, "setelem"}, {IF_CKPT, "checkpoint"},
+    {IF_SETELEM, "setelem"}, {IF_CKPT, "checkpoint"}, {IF_SUB, "sub"},
 };
 
 /* Does a region of f hold x (in a region that one of f's holds)? */

@@ -680,17 +680,20 @@ static void parse_own(Reader *R, Inst *in)
 
 /* backwards, store, noinit, setelem and checkpoint belong to the
  * operations that read them. */
-static void check_flag(Reader *R, const Inst *in, uint8_t flag)
+static void check_flag(Reader *R, const Inst *in, uint16_t flag)
 {
     const char *w = R->t.s;
     if ((flag == IF_BACKWARDS && in->op != OP_LOOP && in->op != OP_FOR) ||
         (flag == IF_CKPT && in->op != OP_FOR) ||
-        (flag == IF_STORE && in->op != OP_ACC) || (flag == IF_NOINIT && in->op != OP_ZEROS) ||
+        ((flag == IF_STORE || flag == IF_SUB) && in->op != OP_ACC) ||
+        (flag == IF_NOINIT && in->op != OP_ZEROS) ||
         (flag == IF_SETELEM && in->op != OP_GEN && in->op != OP_ACC))
         fail(R, R->t.loc, "a %s is not '%s' (%s)", ir_op_name(in->op), w,
              w[0] == 'b' ? "a loop or a for is" : flag == IF_SETELEM ? "a gen or an acc is"
              : flag == IF_CKPT ? "a for is"
              : w[0] == 's' ? "an acc is" : "a zeros is");
+    if (flag == IF_SUB && (in->flags & IF_STORE))
+        fail(R, R->t.loc, "an acc that stores does not subtract");
 }
 
 /* n=, num= and red= are for the operations that do not read that field
@@ -716,7 +719,8 @@ static void parse_facts(Reader *R, Inst *in)
     in->rule_arg = -1;
     in->rule_src = NOREF;
     parse_own(R, in);
-    uint8_t role = 0, flags = 0, seen[4] = {0};
+    uint8_t role = 0, seen[4] = {0};
+    uint16_t flags = 0;
     for (;;) {
         int w;
         if ((w = fact_word(R, ir_role_words + 1, 3)) >= 0) {

@@ -113,7 +113,7 @@ static IrAt array_tan_at(Lin *L, Region *dst, const Inst *in, Ref y)
 {
     IrAt at = tan_at(L, dst, in->line, (Op)in->op, in->op == OP_IDX ? 0 : -1);
     at.rule_src = y;
-    at.flags = (uint8_t)(in->flags & (in->op == OP_ZEROS ? ~IF_NOINIT : 0xff));
+    at.flags = (uint16_t)(in->flags & (in->op == OP_ZEROS ? ~IF_NOINIT : 0xffff));
     at.flags |= (uint8_t)((ir_is_rev(in) ? IF_REV : 0) | (ir_is_tape(in) ? IF_TAPE : 0));
     return at;
 }

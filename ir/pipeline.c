@@ -239,6 +239,19 @@ static void store_hvp(Unit *u)
         opt_store(u->hvp);
 }
 
+/* signs.  Needs: every derivative final (no pass reads its tangent forms
+ * any more).  Guarantees: in f_jvp, f_grad and f_hvp, but not in their
+ * copies of f's code, a negation that feeds an addition or subtraction
+ * is taken into it (x_bar += -(a * b): x_bar -= a * b), the values the
+ * same (opt_signs, signs.c). */
+static void signs(Unit *u)
+{
+    Fn *fs[4];
+    for (int k = 0, n = ir_unit_fns(u, fs); k < n; k++)
+        if (fs[k] != u->primal)
+            opt_signs(fs[k]);
+}
+
 /* ---------------- the pipeline ---------------- */
 
 /* Every pass after which the IR can be printed, in the order they run.
@@ -249,17 +262,18 @@ static void store_hvp(Unit *u)
  * primal f in SSA form with every call inlined; no f_jvp, f_grad or f_hvp
  * yet.  The other passes' comments are above their definitions. */
 const IrPass ir_passes[] = {
-    {"lower", NULL, "each function to SSA, calls inlined (--only: those named)", FN_PRIMAL},
-    {"opt-primal", opt_primal, "f: fuse loops, fold constants, CSE, remove dead code", FN_PRIMAL},
-    {"linearize", linearize, "f_jvp: each instruction of f followed by its tangent", FN_JVP},
-    {"opt-jvp", opt_jvp, "f_jvp: the clean-up of opt-primal", FN_JVP},
-    {"transpose", transpose, "f_grad or f_vjp: the forward sweep, then the backward one", FN_GRAD},
-    {"opt-grad", opt_grad, "f_grad: the clean-up of opt-primal", FN_GRAD},
-    {"join-grad", join_grad, "f_grad: a sum's backward loop joins its forward loop", FN_GRAD},
-    {"store-grad", store_grad, "f_grad: buffers written once per element are stored", FN_GRAD},
-    {"linearize-grad", linearize_grad, "f_hvp: f_grad linearised (scalar results only)", FN_HVP},
-    {"opt-hvp", opt_hvp, "f_hvp: the clean-up of opt-primal", FN_HVP},
-    {"store-hvp", store_hvp, "f_hvp: buffers written once per element are stored", FN_HVP},
+    {"lower", NULL, "each function to SSA, calls inlined (--only: those named)", ENTRY_F},
+    {"opt-primal", opt_primal, "f: fuse loops, fold constants, CSE, remove dead code", ENTRY_F},
+    {"linearize", linearize, "f_jvp: each instruction of f followed by its tangent", ENTRY_JVP},
+    {"opt-jvp", opt_jvp, "f_jvp: the clean-up of opt-primal", ENTRY_JVP},
+    {"transpose", transpose, "f_grad or f_vjp: the forward sweep, then the backward one", ENTRY_GRAD},
+    {"opt-grad", opt_grad, "f_grad: the clean-up of opt-primal", ENTRY_GRAD},
+    {"join-grad", join_grad, "f_grad: a sum's backward loop joins its forward loop", ENTRY_GRAD},
+    {"store-grad", store_grad, "f_grad: buffers written once per element are stored", ENTRY_GRAD},
+    {"linearize-grad", linearize_grad, "f_hvp: f_grad linearised (scalar results only)", ENTRY_HVP},
+    {"opt-hvp", opt_hvp, "f_hvp: the clean-up of opt-primal", ENTRY_HVP},
+    {"store-hvp", store_hvp, "f_hvp: buffers written once per element are stored", ENTRY_HVP},
+    {"signs", signs, "derivatives: negations taken into the sums that use them", ENTRY_JVP | ENTRY_GRAD | ENTRY_HVP},
 };
 const int ir_npasses = (int)(sizeof ir_passes / sizeof ir_passes[0]);
 
@@ -271,14 +285,14 @@ int ir_pass_find(const char *name)
     return -1;
 }
 
-/* ir_verify on the function of u that pass k built or changed (each of
+/* ir_verify on the functions of u that pass k built or changed (each of
  * the others is as the pass before it left it, checked then). */
 static void verify(Unit *u, int k)
 {
-    FnKind w = ir_passes[k].fn;
-    Fn *f = w == FN_PRIMAL ? u->primal : w == FN_JVP ? u->jvp : w == FN_GRAD ? u->grad : u->hvp;
-    if (f)
-        ir_verify(f);
+    Fn *fs[4];
+    for (int i = 0, n = ir_unit_fns(u, fs); i < n; i++)
+        if (ir_passes[k].fns & ir_entry_bit(fs[i]->kind))
+            ir_verify(fs[i]);
 }
 
 /* Between passes, when no pointer into an instruction array is held:

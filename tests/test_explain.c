@@ -177,14 +177,19 @@ START_TEST(test_explain_loop)
         "d(U[2, j] * h[j])/dU[2, j] = h[j] (line 20); and 3 more */\n",
         "for (int t = 9; t >= 0; t--) {  /* backwards: undo step t of the forward loop, the last step first, "
         "each adjoint taking the local derivatives of that step */\n",
-        "double t17 = h_tape[t * 4 + j];  /* h at the start of iteration t, recorded by the forward pass */\n",
+        "double t16 = h_tape[t * 4 + j];  /* h at the start of iteration t, recorded by the forward pass */\n",
         /* adjoint accumulations inside the reverse loop, in the source's names */
-        "B_bar[2 * 4 + j] += t15;  /* line 20 reads B[2, j]: the adjoint of that read accumulates into "
+        "B_bar[2 * 4 + j] += t14;  /* line 20 reads B[2, j]: the adjoint of that read accumulates into "
         "B_bar[2, j] */\n",
-        "U_bar[j] += t20 * t17;  /* line 18: d(U[0, j] * h[j])/dU[0, j] = h[j], so U_bar[0, j] += "
+        "U_bar[j] += t19 * t16;  /* line 18: d(U[0, j] * h[j])/dU[0, j] = h[j], so U_bar[0, j] += "
         "adj(U[0, j] * h[j]) * h[j] */\n",
+        /* a negation taken into an accumulation says its step, then the
+         * product's */
+        "h_bar_3[j] -= loss_bar * Y[t * 4 + j];  /* line 24: loss = z - (Y @ h)[t]; dloss/d((Y @ h)[t]) = -1, "
+        "so adj((Y @ h)[t]) -= loss_bar, where z = 0 + (max + log(sum)); d(Y[t, j] * h[j])/dh[j] = Y[t, j], "
+        "so h_bar[j] += adj(Y[t, j] * h[j]) * Y[t, j] */\n",
         /* a tape row of h and t11 (a tape read of a max) in the source's names */
-        "h_bar_3[j] += t13 * DX_EXP(h_tape[(t + 1) * 4 + j] - t11);  /* line 24: d(exp(h[j] - max))/d(h[j] - max) = "
+        "h_bar_3[j] += t12 * DX_EXP(h_tape[(t + 1) * 4 + j] - t11);  /* line 24: d(exp(h[j] - max))/d(h[j] - max) = "
         "exp(h[j] - max)",
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
@@ -307,8 +312,14 @@ START_TEST(test_explain_every_statement)
      * recompute, the carried adjoint's update, the seed, the tapes */
     says("tests/models/spring.dx", "        v_bar += x_bar * 0.001;  /* line 16: d(0.001 * v)/dv = 0.001, "
                                    "so v_bar += adj(0.001 * v) * 0.001 */\n");
-    says("tests/models/spring.dx", "        x_bar = x_bar + a_bar * -k;  /* line 15: d(-k * x)/dx = (-k), "
+    says("tests/models/spring.dx", "        x_bar = x_bar - a_bar * k;  /* line 15: d(-k * x)/dx = (-k), "
                                    "so x_bar += adj(-k * x) * (-k) */\n");
+    /* a negation taken into an accumulation: both its step and the
+     * product's */
+    says("tests/models/spring.dx", "        c_bar_2 -= a_bar * v_2;  /* line 15: a = -k * x - c * v; da/d(c * v) "
+                                   "= -1, so adj(c * v) -= a_bar; d(c * v)/dc = v, so c_bar += adj(c * v) * v */\n");
+    says("tests/models/spring.dx", "        k_bar_2 -= a_bar * x_2;  /* line 15: d(-k)/dk = -1, so k_bar -= adj(-k); "
+                                   "d(-k * x)/d(-k) = x, so adj(-k) += adj(-k * x) * x */\n");
     says("tests/models/spring.dx", "    double x_bar = 1.0;  /* the seed: the function returns x, and dx/dx = 1 */\n");
     says("tests/models/spring.dx", "        v_tape[i] = v;  /* the tape keeps v at the start of iteration i: the "
                                    "backward pass needs it for d(c * v)/dc = v (line 15) */\n");

@@ -650,6 +650,17 @@ static const struct {
      "}\n",
      7, 12, "a mul is not 'store' (an acc is)"},
     {HEAD
+     "  %0 = param 0 : real name=x\n"
+     "  %1 = sub sub %0, %0 : real\n"
+     "}\n",
+     7, 12, "a sub is not 'sub' (an acc is)"},
+    {HEAD
+     "  %0 = param 0 : real name=x\n"
+     "  %1 = zeros : real[2]\n"
+     "  %2 = acc store sub %1[0], %0\n"
+     "}\n",
+     8, 18, "an acc that stores does not subtract"},
+    {HEAD
      "  %0 = param 99999999999 : real\n"
      "}\n",
      6, 14, "an index must be from 0 to 2147483647"},

@@ -29,6 +29,7 @@ static const struct {
     {"linearize-grad", "f f_jvp f_grad f_hvp"},
     {"opt-hvp", "f f_jvp f_grad f_hvp"},
     {"store-hvp", "f f_jvp f_grad f_hvp"},
+    {"signs", "f f_jvp f_grad f_hvp"},
 };
 enum { NPASSES = sizeof passes / sizeof passes[0] };
 
@@ -37,7 +38,8 @@ enum { NPASSES = sizeof passes / sizeof passes[0] };
  * join-grad runs sum(x * x) and its backward loop as one, and store-grad
  * turns the first accumulation into W_bar and h_bar into stores, which
  * linearize-grad carries to their tangents (as it leaves f_hvp's tangent
- * tapes unzeroed), so store-hvp finds nothing left.  v has an array
+ * tapes unzeroed), so store-hvp finds nothing left; signs writes
+ * x_bar -= ... for the adjoint of - x[0] * sum(x * x).  v has an array
  * result: f_vjp, no f_hvp. */
 static void setup(void)
 {
@@ -46,7 +48,7 @@ static void setup(void)
                               "fn f(W[2, 3], x[3]) {\n"
                               "    unused = sum(x * x)\n"
                               "    h = tanh(W @ x)\n"
-                              "    return log(sum(h * h) + sum(h * h)) + sum(x * x)\n"
+                              "    return log(sum(h * h) + sum(h * h)) - x[0] * sum(x * x)\n"
                               "}\n",
                               (size_t)-1),
                      0);
@@ -233,6 +235,77 @@ START_TEST(test_no_dx_dump)
 }
 END_TEST
 
+/* The signs pass changes instructions, not values: the C of the IR as
+ * store-hvp leaves it (no signs) and the C dxc writes give the same
+ * numbers, compared with ==, for every derivative, with gcc and clang at
+ * -O2 (no -ffast-math: each compiler keeps the written operations).  The
+ * model subtracts, negates and divides inside a loop, in products and
+ * sums, and into array adjoints. */
+START_TEST(test_signs_same_values)
+{
+    ck_assert_int_eq(tu_write(tu_path("m.dx"),
+                              "fn f(k, c, w[3], data x0) {\n"
+                              "    x = x0\n"
+                              "    v = 0.0\n"
+                              "    for i in 0..50 {\n"
+                              "        a = -k * x - c * v - w[0] * x * v - w[1] * (x - v) / (1 + w[2] * w[2])\n"
+                              "        x = x + 0.01 * v\n"
+                              "        v = v - 0.01 * a\n"
+                              "    }\n"
+                              "    return x - sum(w * w) * c - sum(-w * x0)\n"
+                              "}\n",
+                              (size_t)-1),
+                     0);
+    ck_assert_int_eq(cr_dxc("--emit=ir=store-hvp m.dx -o m.ir", NULL, NULL), 0);
+    ck_assert_int_eq(cr_dxc("m.ir --prefix=b_ -o b.c --header b.h", NULL, NULL), 0);
+    ck_assert_int_eq(cr_dxc("m.dx --prefix=a_ -o a.c --header a.h", NULL, NULL), 0);
+    char *a = tu_read(tu_path("a.c"), NULL), *b = tu_read(tu_path("b.c"), NULL);
+    ck_assert_msg(a && strstr(a, " -= ") && b && !strstr(b, " -= "), "signs had no work:\n%s", a);
+    free(a);
+    free(b);
+    ck_assert_int_eq(tu_write(tu_path("drv.c"),
+                              "#include <stdio.h>\n"
+                              "#include \"a.h\"\n"
+                              "#include \"b.h\"\n"
+                              "static int same(double p, double q) { return p == q || (p != p && q != q); }\n"
+                              "int main(void)\n"
+                              "{\n"
+                              "    int bad = 0;\n"
+                              "    for (int t = 0; t < 20; t++) {\n"
+                              "        double k = 0.3 + 0.2 * t, c = 1.5 - 0.1 * t, x0 = 0.7 - 0.05 * t;\n"
+                              "        double w[3] = {0.1 * t - 1, 0.5, -0.3 + 0.02 * t}, wd[3] = {1, -2, 0.5};\n"
+                              "        double g[2][5], j[2], h[2][5];\n"
+                              "        double ya = a_f_grad(k, c, w, x0, &g[0][0], &g[0][1], &g[0][2]);\n"
+                              "        double yb = b_f_grad(k, c, w, x0, &g[1][0], &g[1][1], &g[1][2]);\n"
+                              "        a_f_jvp(k, c, w, x0, 0.5, -1, wd, &j[0]);\n"
+                              "        b_f_jvp(k, c, w, x0, 0.5, -1, wd, &j[1]);\n"
+                              "        a_f_hvp(k, c, w, x0, 0.5, -1, wd, &h[0][0], &h[0][1], &h[0][2]);\n"
+                              "        b_f_hvp(k, c, w, x0, 0.5, -1, wd, &h[1][0], &h[1][1], &h[1][2]);\n"
+                              "        bad += !same(ya, yb) || !same(j[0], j[1]);\n"
+                              "        for (int i = 0; i < 5; i++)\n"
+                              "            bad += !same(g[0][i], g[1][i]) || !same(h[0][i], h[1][i]);\n"
+                              "    }\n"
+                              "    printf(\"%d differ\\n\", bad);\n"
+                              "    return bad != 0;\n"
+                              "}\n",
+                              (size_t)-1),
+                     0);
+    const char *cc[] = {"gcc", "clang"};
+    for (int i = 0; i < 2; i++) {
+        char cmd[1024], *out = NULL, *err = NULL;
+        snprintf(cmd, sizeof cmd,
+                 "cd '%s' && %s -std=c99 -Wall -Wextra -Wpedantic -Werror -O2 drv.c a.c b.c -o drv -lm && "
+                 "./drv",
+                 tu_tmpdir(), cc[i]);
+        int st = tu_run(cmd, &out, &err);
+        ck_assert_msg(st == 0 && out && !strcmp(out, "0 differ\n"), "%s: status %d: %s%s", cc[i], st,
+                      out ? out : "", err ? err : "");
+        free(out);
+        free(err);
+    }
+}
+END_TEST
+
 Suite *suite_pipeline(void);
 
 Suite *suite_pipeline(void)
@@ -248,6 +321,7 @@ Suite *suite_pipeline(void)
     tcase_add_test(tc, test_stop_options);
     tcase_add_test(tc, test_documented);
     tcase_add_test(tc, test_no_dx_dump);
+    tcase_add_test(tc, test_signs_same_values);
     suite_add_tcase(s, tc);
     return s;
 }
