@@ -31,8 +31,8 @@
  * only bypassed, so it may (its other uses keep it, and dead-code removal
  * drops it when none is left).
  *
- * --explain says the step of each negation a rule made ("da/d(c * v) =
- * -1, so adj(c * v) -= a_bar") on its statement.  When the negation goes,
+ * --explain says the step of each negation a rule made in a gradient
+ * ("da/d(c * v) = -1, so adj(c * v) -= a_bar") on its statement.  When the negation goes,
  * the accumulation that takes it in says that step instead (its rule
  * fields take the negation's: keep_step), so a negation with a step is
  * taken in only by an accumulation with no rule of its own, one at a
@@ -127,11 +127,13 @@ static int negatable(Signs *S, Ref m)
     return yes;
 }
 
-/* A negation made by a rule (--explain says its step, "da/d(c * v) =
- * -1, so adj(c * v) -= a_bar"). */
-static int has_step(const Inst *in)
+/* A negation made by a rule, in a gradient (--explain says its step,
+ * "da/d(c * v) = -1, so adj(c * v) -= a_bar"; it comments no other
+ * function). */
+static int has_step(const Signs *S, const Inst *in)
 {
-    return in->op == OP_NEG && in->rule_op && in->rule_src != NOREF;
+    return (S->f->kind == FN_GRAD || S->f->kind == FN_VJP) && in->op == OP_NEG && in->rule_op &&
+           in->rule_src != NOREF;
 }
 
 /* m' for a negatable m: the operand of a negation, or m rewritten in
@@ -142,7 +144,7 @@ static Ref absorb(Signs *S, Ref m)
     Ref a = in->arg[0], b = in->arg[1];
     switch (in->op) {
     case OP_NEG:
-        if (has_step(in))
+        if (has_step(S, in))
             S->said = m;
         return a;
     case OP_MUL:
@@ -175,7 +177,7 @@ static int steps_in(Signs *S, Ref m)
     Ref a = in->arg[0], b = in->arg[1];
     switch (in->op) {
     case OP_NEG:
-        return has_step(in);
+        return has_step(S, in);
     case OP_MUL:
     case OP_DIV:
         return steps_in(S, negatable(S, a) ? a : b);
@@ -206,9 +208,9 @@ static int may_absorb(Signs *S, Ref id, Ref m)
 
 /* The consumer `id`, an accumulation with no rule of its own that says
  * a step (may_absorb), took a negation in: it takes the rule of the
- * negation absorb bypassed, so
- * that --explain still says the step ("da/d(c * v) = -1, so adj(c * v)
- * -= a_bar") the negation's statement said before. */
+ * negation absorb bypassed, so that --explain still says the step
+ * ("da/d(c * v) = -1, so adj(c * v) -= a_bar") the negation's statement
+ * said before. */
 static void keep_step(Signs *S, Ref id)
 {
     Inst *in = &S->f->v.p[id];
@@ -249,7 +251,8 @@ static void signs_region(Signs *S, const Region *r)
             if (negatable(S, b) && may_absorb(S, id, b)) { /* x + m, x - m */
                 in->arg[1] = absorb(S, b);
                 in->op = in->op == OP_ADD ? OP_SUB : OP_ADD;
-            } else if (in->op == OP_ADD && negatable(S, a) && may_absorb(S, id, a)) { /* m + x */
+            } else if (in->op == OP_ADD && !(in->flags & IF_ACC) && negatable(S, a) &&
+                       may_absorb(S, id, a)) { /* m + x (an accumulator stays first) */
                 in->arg[0] = b;
                 in->arg[1] = absorb(S, a);
                 in->op = OP_SUB;
