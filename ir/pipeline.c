@@ -27,6 +27,9 @@
 #include "adjoint.h"
 
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h> /* malloc_trim */
+#endif
 
 /* ---------------- the front end: --only ---------------- */
 
@@ -472,6 +475,13 @@ static int front_end(Arena *a, Diag *d, const Job *j, Program *prog, int *final)
                   ir_lower_max(a, d, j->src, &file, s, max_ops, prog) != 0 || /* lower */
                   d->nerrors;
         arena_free(tree);
+#ifdef __GLIBC__
+        /* The tree's blocks (small ones, from the heap) are free now but
+         * stay resident, a fifth of the peak memory of a large program
+         * (330 MB of 1.9 GB for 200 000 statements), since nothing later
+         * allocates blocks of their size again: give their pages back. */
+        malloc_trim(0);
+#endif
         if (bad)
             return 1;
     }
