@@ -629,3 +629,94 @@ void ir_verify(Fn *f)
         ASSERT(seen[f->out.p[i].ref]);
     arena_drop(f->arena, seen, (size_t)f->v.n + 1);
 }
+
+/* ---------------- compaction ---------------- */
+
+/* Marks every instruction of r and of the regions inside it. */
+static void mark_kept(const Fn *f, const Region *r, unsigned char *kept)
+{
+    for (int i = 0; i < r->ids.n; i++) {
+        const Inst *in = &f->v.p[r->ids.p[i]];
+        kept[r->ids.p[i]] = 1;
+        if (in->op == OP_IF || ir_is_loop(in) || in->op == OP_FOR)
+            mark_kept(f, in->reg[0], kept);
+        if (in->op == OP_IF)
+            mark_kept(f, in->reg[1], kept);
+    }
+}
+
+static Ref renumbered(const Ref *to, Ref r)
+{
+    if (r == NOREF)
+        return NOREF;
+    ASSERT(to[r] != NOREF);
+    return to[r];
+}
+
+/* The Refs of r and of the regions inside it through `to`: region
+ * owners, instructions, yields and every operand they hold. */
+static void renumber_region(Fn *f, Region *r, const Ref *to)
+{
+    if (r->owner != NOREF)
+        r->owner = to[r->owner];
+    for (int i = 0; i < r->ids.n; i++) {
+        Ref id = r->ids.p[i] = to[r->ids.p[i]];
+        Inst *in = &f->v.p[id];
+        for (int k = 0; k < 3; k++)
+            in->arg[k] = renumbered(to, in->arg[k]);
+        /* --explain, which reads it, compiles without compaction */
+        in->rule_src = in->rule_src == NOREF ? NOREF : to[in->rule_src];
+        if ((in->op == OP_LIT || in->op == OP_FOR) && in->nix) {
+            /* a copy: an instruction may share its list with another */
+            Ref *list = arena_alloc(f->arena, sizeof(Ref) * (size_t)in->nix);
+            for (int k = 0; k < in->nix; k++)
+                list[k] = renumbered(to, in->list[k]);
+            in->list = list;
+        }
+        int na = ir_naffs(in), any = 0;
+        for (int j = 0; j < na; j++)
+            any |= in->ix[j].n || in->ix[j].nq;
+        if (any) { /* index variables in an index: new copies, as above */
+            Aff *ix = arena_alloc(f->arena, sizeof(Aff) * (size_t)na);
+            for (int j = 0; j < na; j++)
+                ix[j] = aff_remap(f->arena, in->ix[j], to);
+            in->ix = ix;
+        }
+        if (in->op == OP_IF || ir_is_loop(in) || in->op == OP_FOR)
+            renumber_region(f, in->reg[0], to);
+        if (in->op == OP_IF)
+            renumber_region(f, in->reg[1], to);
+    }
+    for (int i = 0; i < r->yield.n; i++)
+        r->yield.p[i] = renumbered(to, r->yield.p[i]);
+}
+
+void ir_compact(Fn *f)
+{
+    int n = f->v.n;
+    unsigned char *kept = arena_alloc(f->arena, (size_t)n + 1);
+    mark_kept(f, f->body, kept);
+    int live = 0;
+    for (Ref v = 0; v < n; v++)
+        live += kept[v];
+    if (live > n - n / 32) { /* not worth a pass over every instruction */
+        arena_drop(f->arena, kept, (size_t)n + 1);
+        return;
+    }
+    /* the kept instructions in their order, so that every comparison of
+     * two values' numbers gives what it gave before; each moves down (or
+     * stays), so the array is compacted in place (the pipeline gives
+     * back its unused end) */
+    Ref *to = arena_alloc(f->arena, sizeof(Ref) * (size_t)(n + 1));
+    for (Ref old = 0, k = 0; old < n; old++) {
+        to[old] = kept[old] ? k : NOREF;
+        if (kept[old])
+            f->v.p[k++] = f->v.p[old];
+    }
+    f->v.n = live;
+    renumber_region(f, f->body, to);
+    for (int i = 0; i < f->out.n; i++)
+        f->out.p[i].ref = renumbered(to, f->out.p[i].ref);
+    arena_drop(f->arena, to, sizeof(Ref) * (size_t)(n + 1));
+    arena_drop(f->arena, kept, (size_t)n + 1);
+}

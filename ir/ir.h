@@ -317,6 +317,10 @@ typedef struct {
                        transpose reads instead of jvp; NULL: none */
     int entries;    /* the entry points wanted (ENTRY_*; 0: all): the
                        passes build only what they need */
+    int compact;    /* nothing will print a value number or read
+                       rule_src: each pass's function is compacted
+                       after it (ir_compact), for the passes after it and
+                       the C generator */
 } Unit;
 
 typedef struct {
@@ -476,6 +480,13 @@ int ckpt_max_levels(const Fn *f, int line);
 int ir_unit_fns(const Unit *u, Fn *fs[4]);
 /* Checks SSA order, operand kinds and region structure; BUG() on failure. */
 void ir_verify(Fn *f);
+/* Drops the instructions no region holds (what dead-code removal took
+ * out) and numbers the rest 0, 1, ... in their old order, every Ref of f
+ * renumbered; a rule_src of a dropped instruction becomes NOREF.  Does
+ * nothing when under a 32nd of them would go.  Only where no value
+ * number is printed (--emit=ir shows them) and --explain, which reads
+ * rule_src, is off. */
+void ir_compact(Fn *f);
 
 /* ---- irprint.c, irread.c: the IR as text (docs/ir.md), exact both ways ---- */
 /* One function: its header, inputs, outputs and body. */
