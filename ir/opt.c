@@ -200,22 +200,41 @@ static Ref fold_one(Fn *f, Ref id, Ref *repl)
     return id;
 }
 
-/* Returns 1 if it changed anything; *nrepl counts the replacements. */
+/* Every operand of in through repl (its list's too), as rewrite does. */
+static void resolve_operands(Inst *in, Ref *repl)
+{
+    for (int k = 0; k < 3; k++)
+        in->arg[k] = resolve(repl, in->arg[k]);
+    if (in->op == OP_LIT || in->op == OP_FOR)
+        for (int k = 0; k < in->nix; k++)
+            in->list[k] = resolve(repl, in->list[k]);
+}
+
+/* The outputs through repl. */
+static void resolve_outputs(Fn *f, Ref *repl)
+{
+    for (int i = 0; i < f->out.n; i++)
+        f->out.p[i].ref = resolve(repl, f->out.p[i].ref);
+}
+
+/* Returns 1 if it changed anything; *nrepl counts the replacements.
+ * Every operand is resolved when its instruction is visited: a value is
+ * visited before any instruction that reads it (SSA order), and so is
+ * what it is replaced by, so no rewrite of the whole function is needed
+ * afterwards (but for the outputs). */
 static int fold_region(Fn *f, Region *r, Ref *repl, int *nrepl)
 {
     int changed = 0;
     for (int i = 0; i < r->ids.n; i++) {
         Ref id = r->ids.p[i];
         Inst *in = &f->v.p[id];
+        resolve_operands(in, repl);
         if (in->op == OP_IF) {
-            in->arg[0] = resolve(repl, in->arg[0]);
             changed |= fold_region(f, in->reg[0], repl, nrepl);
             changed |= fold_region(f, in->reg[1], repl, nrepl);
             continue;
         }
         if (has_body(in)) {
-            for (int k = 0; in->op == OP_FOR && k < in->nix; k++)
-                in->list[k] = resolve(repl, in->list[k]);
             changed |= fold_region(f, in->reg[0], repl, nrepl);
             continue;
         }
@@ -237,15 +256,14 @@ static int fold_region(Fn *f, Region *r, Ref *repl, int *nrepl)
     return changed;
 }
 
-/* Folds f; returns 1 if anything changed.  The rewrite of every use is
- * skipped when nothing was replaced. */
+/* Folds f; returns 1 if anything changed. */
 static int fold(Fn *f)
 {
     Ref *repl = new_repl(f);
     int nrepl = 0;
     int changed = fold_region(f, f->body, repl, &nrepl);
     if (nrepl)
-        rewrite(f, repl);
+        resolve_outputs(f, repl);
     drop_repl(f, repl);
     return changed;
 }
@@ -317,16 +335,13 @@ static void cse_region(Cse *C, Region *r, Ref *repl)
     for (int i = 0; i < r->ids.n; i++) {
         Ref id = r->ids.p[i];
         Inst *in = &f->v.p[id];
-        for (int k = 0; k < 3; k++)
-            in->arg[k] = resolve(repl, in->arg[k]);
+        resolve_operands(in, repl); /* as in fold_region: no rewrite after */
         if (in->op == OP_IF) {
             cse_region(C, in->reg[0], repl);
             cse_region(C, in->reg[1], repl);
             continue;
         }
         if (has_body(in)) {
-            for (int k = 0; in->op == OP_FOR && k < in->nix; k++)
-                in->list[k] = resolve(repl, in->list[k]);
             cse_region(C, in->reg[0], repl);
             continue;
         }
@@ -372,7 +387,7 @@ void opt_cse(Fn *f)
     Ref *repl = new_repl(f);
     cse_region(&C, f->body, repl);
     if (C.nrepl)
-        rewrite(f, repl);
+        resolve_outputs(f, repl);
     drop_repl(f, repl);
     arena_drop(f->arena, C.slot, sizeof(Ref) * (size_t)C.cap);
 }
@@ -389,6 +404,7 @@ typedef struct {
     unsigned char *live;
     Ref below;       /* values under it are left to the sweep */
     VEC(Ref) work;
+    int kept;        /* instructions the regions hold after pruning */
 } Dce;
 
 static void mark(Dce *D, Ref r)
@@ -484,9 +500,12 @@ static void prune_region(Dce *D, Region *r)
         r->ids.p[n++] = id;
     }
     r->ids.n = n;
+    D->kept += n;
 }
 
-void opt_dce(Fn *f)
+/* Removes f's dead code; returns how many instructions its regions hold
+ * then (what count_region would find). */
+static int dce(Fn *f)
 {
     RefList accs = {0};
     ir_accs(f, f->body, &accs);
@@ -548,6 +567,12 @@ void opt_dce(Fn *f)
     }
     prune_region(&D, f->body);
     arena_drop(f->arena, D.live, (size_t)f->v.n + 1);
+    return D.kept;
+}
+
+void opt_dce(Fn *f)
+{
+    dce(f);
 }
 
 static int count_region(Fn *f, Region *r)
@@ -577,8 +602,7 @@ void opt_all(Fn *f)
         if (!fold(f) && round > 0)
             break;
         opt_cse(f);
-        opt_dce(f);
-        int now = count_region(f, f->body);
+        int now = dce(f);
         if (now == before)
             break;
         before = now;
