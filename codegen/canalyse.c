@@ -513,8 +513,7 @@ static void drop_tables(Cg *c)
     for (size_t i = 0; i < sizeof ptr / sizeof ptr[0]; i++)
         arena_drop(A, ptr[i], sizeof(void *) * n);
     arena_drop(A, c->off, sizeof(long long) * n);
-    arena_drop(A, (void *)c->locals.slot, sizeof(char *) * (size_t)c->locals.cap);
-    arena_drop(A, c->locals.hash, sizeof(unsigned) * (size_t)c->locals.cap);
+    arena_drop(A, c->locals.slot, sizeof(NameSlot) * (size_t)c->locals.cap);
     arena_collect(A); /* the old copies of the vectors the function grew */
     c->ntab = 0;
 }

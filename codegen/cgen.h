@@ -36,10 +36,14 @@ void cg_putf(Str *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)))
 void cg_fput_quoted(FILE *out, const char *s);
 
 /* A set of names in use, open addressing; each slot keeps its name's
- * hash, so a probe rarely reads the name and growing hashes nothing. */
+ * hash beside it, so a probe reads one slot (a large program's sets do
+ * not fit in the cache), rarely the name, and growing hashes nothing. */
 typedef struct {
-    const char **slot;
-    unsigned *hash;
+    const char *name; /* NULL: an empty slot */
+    unsigned hash;
+} NameSlot;
+typedef struct {
+    NameSlot *slot;
     int cap, n;
     Arena *a;
 } Names;
