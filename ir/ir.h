@@ -600,6 +600,7 @@ void opt_fuse(Fn *f);
  * later ACC still adds).  Run last: later passes must keep the pattern. */
 void opt_store(Fn *f);
 void opt_all(Fn *f);      /* fuse, then fold, cse, dce to a fixed point */
+void opt_rounds(Fn *f);   /* opt_all but for the fusion (opt_fuse) before them */
 /* Every operand in r and its regions through repl (old Ref -> new Ref,
  * NOREF: unchanged; chains followed). */
 void opt_rewrite_region(Fn *f, Region *r, Ref *repl);

@@ -279,8 +279,12 @@ void opt_fold(Fn *f)
  * undo stack, leaving it removes what the region added, so a value is
  * only reused where it dominates. */
 typedef struct {
+    Ref id;        /* NOREF: empty */
+    unsigned hash; /* hash_inst of id: a probe compares it before reading id */
+} CseSlot;
+typedef struct {
     Fn *f;
-    Ref *slot;
+    CseSlot *slot;
     int cap;
     int nrepl;    /* replacements made */
     VEC(int) undo;
@@ -347,15 +351,16 @@ static void cse_region(Cse *C, Region *r, Ref *repl)
         }
         if (!cse_ok(f, in))
             continue;
-        unsigned h = hash_inst(in) & (unsigned)(C->cap - 1);
+        unsigned hash = hash_inst(in), h = hash & (unsigned)(C->cap - 1);
         for (;;) {
-            Ref s = C->slot[h];
+            Ref s = C->slot[h].id;
             if (s == NOREF) {
-                C->slot[h] = id;
+                C->slot[h].id = id;
+                C->slot[h].hash = hash;
                 vec_push(f->arena, &C->undo, (int)h);
                 break;
             }
-            if (same_inst(&f->v.p[s], in)) {
+            if (C->slot[h].hash == hash && same_inst(&f->v.p[s], in)) {
                 repl[id] = s;
                 C->nrepl++;
                 if (!f->v.p[s].name && in->name && f->v.p[s].op != OP_CONST &&
@@ -371,25 +376,25 @@ static void cse_region(Cse *C, Region *r, Ref *repl)
     /* Linear probing: removing in reverse order of insertion keeps every
      * remaining probe chain intact. */
     while (C->undo.n > mark)
-        C->slot[C->undo.p[--C->undo.n]] = NOREF;
+        C->slot[C->undo.p[--C->undo.n]].id = NOREF;
 }
 
 void opt_cse(Fn *f)
 {
     Cse C = {0};
     C.f = f;
-    C.cap = 16;
-    while (C.cap < 2 * f->v.n + 2)
+    C.cap = 16; /* at most two thirds full */
+    while (C.cap < f->v.n + f->v.n / 2 + 2)
         C.cap *= 2;
-    C.slot = arena_alloc(f->arena, sizeof(Ref) * (size_t)C.cap);
+    C.slot = arena_alloc(f->arena, sizeof(CseSlot) * (size_t)C.cap);
     for (int i = 0; i < C.cap; i++)
-        C.slot[i] = NOREF;
+        C.slot[i].id = NOREF;
     Ref *repl = new_repl(f);
     cse_region(&C, f->body, repl);
     if (C.nrepl)
         resolve_outputs(f, repl);
     drop_repl(f, repl);
-    arena_drop(f->arena, C.slot, sizeof(Ref) * (size_t)C.cap);
+    arena_drop(f->arena, C.slot, sizeof(CseSlot) * (size_t)C.cap);
 }
 
 /* ---------------- dead code ---------------- */
@@ -508,7 +513,8 @@ static void prune_region(Dce *D, Region *r)
 static int dce(Fn *f)
 {
     RefList accs = {0};
-    ir_accs(f, f->body, &accs);
+    int any_acc = 0, have_accs = 0; /* the ACCs are listed once the sweep is done,
+                                       and only if the function has one */
     Dce D = {0};
     D.f = f;
     D.live = arena_alloc(f->arena, (size_t)f->v.n + 1);
@@ -520,6 +526,7 @@ static int dce(Fn *f)
             D.below = sweep;
             if (f->v.p[sweep].op == OP_PARAM)
                 D.live[sweep] = 1;
+            any_acc |= f->v.p[sweep].op == OP_ACC;
             if (!D.live[sweep])
                 continue;
             vec_push(f->arena, &D.work, sweep);
@@ -554,6 +561,10 @@ static int dce(Fn *f)
         if (sweep >= 0)
             continue;
         /* an ACC (in the function's regions) is live when its buffer is read */
+        if (any_acc && !have_accs) {
+            ir_accs(f, f->body, &accs);
+            have_accs = 1;
+        }
         int more = 0;
         for (int k = 0; k < accs.n; k++) {
             Ref i = accs.p[k];
@@ -594,10 +605,9 @@ static int count_region(Fn *f, Region *r)
  * looks an instruction up, so it leaves no common subexpression behind
  * for a second CSE to find, and the dead-code removal after it left none
  * either. */
-void opt_all(Fn *f)
+void opt_rounds(Fn *f)
 {
     int before = -1;
-    opt_fuse(f);
     for (int round = 0; round < 8; round++) {
         if (!fold(f) && round > 0)
             break;
@@ -607,6 +617,12 @@ void opt_all(Fn *f)
             break;
         before = now;
     }
+}
+
+void opt_all(Fn *f)
+{
+    opt_fuse(f);
+    opt_rounds(f);
 }
 
 /* ---------------- fusion ---------------- */
