@@ -235,16 +235,17 @@ static void guard_buffer_reads(Cg *c)
             c->acc_start[f->v.p[v].arg[0] + 1]++;
             nacc++;
         }
-    for (Ref v = 0; v < n; v++)
-        c->acc_start[v + 1] += c->acc_start[v];
-    int *fill = arena_alloc(c->p->arena, sizeof(int) * (size_t)(n + 1));
+    /* without an ACC (f, f_jvp) every buffer has none: acc_start is all 0 */
+    int *fill = nacc ? arena_alloc(c->p->arena, sizeof(int) * (size_t)(n + 1)) : NULL;
     c->acc_pos = arena_alloc(c->p->arena, sizeof(int) * (size_t)(nacc + 1));
-    for (Ref v = 0; v < n; v++)
+    for (Ref v = 0; nacc && v < n; v++)
+        c->acc_start[v + 1] += c->acc_start[v];
+    for (Ref v = 0; nacc && v < n; v++)
         if (f->v.p[v].op == OP_ACC) {
             Ref b = f->v.p[v].arg[0];
             c->acc_pos[c->acc_start[b] + fill[b]++] = c->pos[v];
         }
-    for (Ref b = 0; b < n; b++) /* positions in program order (most values are no buffer) */
+    for (Ref b = 0; nacc && b < n; b++) /* positions in program order (most values are no buffer) */
         if (c->acc_start[b + 1] - c->acc_start[b] > 1)
             qsort(c->acc_pos + c->acc_start[b], (size_t)(c->acc_start[b + 1] - c->acc_start[b]),
                   sizeof(int), cmp_int);
@@ -265,7 +266,8 @@ static void guard_buffer_reads(Cg *c)
     }
     /* nothing asks about ACCs again: hand the tables back */
     arena_drop(c->p->arena, c->acc_start, sizeof(int) * (size_t)(n + 2));
-    arena_drop(c->p->arena, fill, sizeof(int) * (size_t)(n + 1));
+    if (fill)
+        arena_drop(c->p->arena, fill, sizeof(int) * (size_t)(n + 1));
     arena_drop(c->p->arena, c->acc_pos, sizeof(int) * (size_t)(nacc + 1));
     c->acc_start = c->acc_pos = NULL;
 }
@@ -523,14 +525,6 @@ void cg_release(Cg *c)
     drop_tables(c);
 }
 
-static int any_loop(const Fn *f)
-{
-    for (int i = 0; i < f->v.n; i++)
-        if (cg_is_loop(&f->v.p[i]))
-            return 1;
-    return 0;
-}
-
 /* Every per-value table of the analysis, zeroed (each value its own
  * variable), and the rest of the per-function state reset. */
 static void alloc_tables(Cg *c)
@@ -553,9 +547,15 @@ static void alloc_tables(Cg *c)
     c->force = arena_alloc(A, n);
     c->frozen = arena_alloc(A, n);
     c->region_end = arena_alloc(A, sizeof(int) * n);
+    /* each value its own variable, and whether f has a loop: one pass */
+    c->var = arena_alloc(A, sizeof(Ref) * n);
+    c->has_loops = 0;
+    for (Ref v = 0; v < f->v.n; v++) {
+        c->var[v] = v;
+        c->has_loops |= cg_is_loop(&f->v.p[v]);
+    }
     /* the tables only for loops (for loops' carried variables, cfor.c),
      * none in a function without: they are a fifth of the memory */
-    c->has_loops = any_loop(f);
     c->branch_end[0] = c->has_loops ? arena_alloc(A, sizeof(int) * n) : NULL;
     c->branch_end[1] = c->has_loops ? arena_alloc(A, sizeof(int) * n) : NULL;
     c->hoist = arena_alloc(A, n);
@@ -575,9 +575,6 @@ static void alloc_tables(Cg *c)
     c->off = arena_alloc(A, sizeof(long long) * n);
     c->frame = 0;
     c->acc_pos = NULL;
-    c->var = arena_alloc(A, sizeof(Ref) * n);
-    for (Ref v = 0; v < f->v.n; v++)
-        c->var[v] = v;
     c->cname = arena_alloc(A, sizeof(char *) * n);
     c->ntab = n;
     c->tmp = 0;
