@@ -547,12 +547,14 @@ static void alloc_tables(Cg *c)
     c->force = arena_alloc(A, n);
     c->frozen = arena_alloc(A, n);
     c->region_end = arena_alloc(A, sizeof(int) * n);
-    /* each value its own variable, and whether f has a loop: one pass */
+    /* each value its own variable, and whether f has a loop or an if:
+     * one pass */
     c->var = arena_alloc(A, sizeof(Ref) * n);
-    c->has_loops = 0;
+    c->has_loops = c->has_ifs = 0;
     for (Ref v = 0; v < f->v.n; v++) {
         c->var[v] = v;
         c->has_loops |= cg_is_loop(&f->v.p[v]);
+        c->has_ifs |= f->v.p[v].op == OP_IF;
     }
     /* the tables only for loops (for loops' carried variables, cfor.c),
      * none in a function without: they are a fifth of the memory */
@@ -664,11 +666,13 @@ void cg_prepare(Cg *c, const Fn *f, int ws)
     guard_buffer_reads(c);           /* no inlined read of a buffer passes an ACC */
     force_value(c);                  /* a gradient's value is a variable */
     chain_region(c, f->body);        /* x_bar = ...; x_bar += ... share a variable */
-    share_yields(c, f->body);        /* a branch's yielded value: the if's variable */
+    if (c->has_ifs)
+        share_yields(c, f->body);    /* a branch's yielded value: the if's variable */
     cg_share_carries(c);             /* for loops' carried variables (cfor.c) */
     name_interface(c);               /* parameters, outputs, the workspace */
     place_outputs(c);                /* outputs computed in the caller's memory */
-    point_results(c, f->body);       /* an array an if only picks: a pointer */
+    if (c->has_ifs)
+        point_results(c, f->body);   /* an array an if only picks: a pointer */
     name_region(c, f->body);         /* every other variable, as a reader meets it */
     share_names(c);                  /* each value its variable's name; what is read */
     place_locals(c, f->body);        /* local arrays and their workspace offsets */

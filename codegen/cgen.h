@@ -135,6 +135,8 @@ typedef struct Cg {
     Ref *user;                 /* the last reader, NOREF for a yield or output */
     int *pos, *use_pos, npos;  /* program order of definitions and reads */
     int has_loops;             /* the function has a GEN, RED, LOOP or FOR */
+    int has_ifs;               /* ... an IF (else the phases about branches
+                                  have nothing to do) */
     int *region_end;           /* the position after v's region */
     int *branch_end[2];        /* where an IF's then/else (a loop's body) ends;
                                   NULL, as hint and stop_n, without loops */
