@@ -624,11 +624,13 @@ static void name_interface(Cg *c)
     for (int i = has_return(f); i < f->out.n; i++)
         c->out_names[i] = cg_unique(c, &c->locals, f->out.p[i].name);
     c->work = c->o->workspace ? cg_unique(c, &c->locals, "work") : NULL;
+    c->params.n = 0;
     for (int i = 0; i < f->body->ids.n; i++) {
         Ref id = f->body->ids.p[i];
         if (f->v.p[id].op == OP_PARAM) {
             c->cname[id] = c->in_names[f->v.p[id].n];
             c->store[id] = ST_PARAM;
+            vec_push(A, &c->params, id);
         }
     }
 }

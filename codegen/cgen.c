@@ -292,11 +292,9 @@ static void write_fn(Cg *c, const char *name, const char *comment, Str *out)
     cg_signature(c, f, name, c->ws ? arena_printf(c->p->arena, "void *restrict %s", c->work) : NULL, 1,
                  &sig);
     cg_putf(out, "\n/* %s */\n%s\n{\n", comment, sig.p);
-    for (int i = 0; i < f->body->ids.n; i++) {
-        Ref id = f->body->ids.p[i];
-        if (f->v.p[id].op == OP_PARAM && c->uses[id] == 0)
-            cg_putf(out, "    (void)%s;\n", c->cname[id]);
-    }
+    for (int i = 0; i < c->params.n; i++)
+        if (c->uses[c->params.p[i]] == 0)
+            cg_putf(out, "    (void)%s;\n", c->cname[c->params.p[i]]);
     if ((f->kind == FN_GRAD || f->kind == FN_VJP) && !c->joined_first)
         cg_puts(out, "    /* forward pass: the function, keeping what the backward pass reads */\n");
     /* nothing reads the analysis again (emit_fn needs only the names of

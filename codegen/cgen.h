@@ -166,6 +166,7 @@ typedef struct Cg {
     Ref *var;                  /* the value whose variable v is stored in */
     const char **cname;        /* variable (by class representative) */
     const char **in_names, **out_names;
+    VEC(Ref) params;           /* the body's PARAMs, in its order */
     unsigned char *in_place;   /* output i is computed in its pointer */
     const char *work;          /* the workspace parameter's name */
     long long *off;            /* local array: its offset in the workspace */
