@@ -211,15 +211,23 @@ enum {
 };
 
 typedef struct {
+    /* The first 64 bytes hold what most passes read of every instruction
+     * (a large function's array is far larger than the cache, so a walk
+     * over it costs a cache line per instruction for these): the op, its
+     * operands, its place, its names, the kind and rank of its type.  The
+     * rest, after them, only some ops use (the dimensions, the regions of
+     * branches and loops, indices, lists). */
     uint16_t op;
     uint8_t role;     /* Role */
     uint8_t flags;    /* IF_* */
-    Type ty;
     Ref arg[3];
     int32_t n;        /* PARAM: input index; RESULT: which result; IVAR:
                          which dimension; CARRY: which carried value; POWI:
                          the exponent */
+    int nix;          /* IDX/ACC: indices; LOOP: dimensions; LIT: elements;
+                         FOR: carried values */
     double num;       /* CONST: the value */
+    Region *parent;   /* the region that holds it */
     /* The derivative rule that made it (ops.def RULE, rules.c; the
      * structural ones of ad_linearize and ad_transpose for IDX, LIT, ACC,
      * ZEROS and the loops): the op whose rule it is, and the operand the
@@ -232,20 +240,18 @@ typedef struct {
      * copy of the one rule_op names), set by the AD passes and kept
      * through copies; NOREF when unknown or made by no rule.  --explain
      * reads it; nothing else does, so it never changes the code. */
+    Ref rule_src;
+    int line;         /* source line it comes from (0: none) */
+    const char *name; /* source name ("p", "p_bar"), or NULL */
     uint16_t rule_op;
     int8_t rule_arg;
-    uint8_t red;      /* RED: its RedKind (here, and line after nix, so
-                         that Inst has no holes: 128 bytes) */
-    Ref rule_src;
+    uint8_t red;      /* RED: its RedKind (here, so that Inst has no
+                         holes: 128 bytes on a 64-bit host) */
+    Type ty;          /* its kind and rank end the first 64 bytes */
     Region *reg[2];   /* IF: then, else; GEN/RED/LOOP/FOR: reg[0] the body */
-    int nix;          /* IDX/ACC: indices; LOOP: dimensions; LIT: elements;
-                         FOR: carried values */
-    int line;         /* source line it comes from (0: none) */
     Aff *ix;          /* IDX/ACC: nix indices; RED, FOR: lo, hi; LOOP: nix
                          los then nix his; IREAL: ix[0] */
     Ref *list;        /* LIT: the nix elements; FOR: the initial values */
-    Region *parent;   /* the region that holds it */
-    const char *name; /* source name ("p", "p_bar"), or NULL */
 } Inst;
 
 struct Region {
