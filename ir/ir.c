@@ -507,6 +507,10 @@ void ir_accs(Fn *f, const Region *r, IrRefs *out)
         const Inst *in = &f->v.p[r->ids.p[i]];
         if (in->op == OP_ACC)
             vec_push(f->arena, out, r->ids.p[i]);
+        /* only these own regions: no other op's reg is read (it lies
+         * past the part of an instruction a walk reads) */
+        if (in->op != OP_IF && in->op != OP_FOR && !ir_is_loop(in))
+            continue;
         for (int s = 0; s < 2; s++)
             if (in->reg[s])
                 ir_accs(f, in->reg[s], out);

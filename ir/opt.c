@@ -509,8 +509,11 @@ static void prune_region(Dce *D, Region *r)
 }
 
 /* Removes f's dead code; returns how many instructions its regions hold
- * then (what count_region would find). */
-static int dce(Fn *f)
+ * then (what count_region would find).  With unless_gen, when f has a
+ * GEN (opt_fuse has work then), it stops before it changes anything and
+ * returns -1: the sweep that marks the live values reads every
+ * instruction anyway. */
+static int dce(Fn *f, int unless_gen)
 {
     RefList accs = {0};
     int any_acc = 0, have_accs = 0; /* the ACCs are listed once the sweep is done,
@@ -524,6 +527,10 @@ static int dce(Fn *f)
     for (int sweep = f->v.n - 1;; sweep--) {
         if (sweep >= 0) {
             D.below = sweep;
+            if (unless_gen && f->v.p[sweep].op == OP_GEN) {
+                arena_drop(f->arena, D.live, (size_t)f->v.n + 1);
+                return -1;
+            }
             if (f->v.p[sweep].op == OP_PARAM)
                 D.live[sweep] = 1;
             any_acc |= f->v.p[sweep].op == OP_ACC;
@@ -583,7 +590,7 @@ static int dce(Fn *f)
 
 void opt_dce(Fn *f)
 {
-    dce(f);
+    dce(f, 0);
 }
 
 static int count_region(Fn *f, Region *r)
@@ -612,7 +619,7 @@ void opt_rounds(Fn *f)
         if (!fold(f) && round > 0)
             break;
         opt_cse(f);
-        int now = dce(f);
+        int now = dce(f, 0);
         if (now == before)
             break;
         before = now;
@@ -951,13 +958,8 @@ static int fuse_region(Fn *f, Region *r, Uses *U, Ref *repl, Ref *map, int cap)
 
 void opt_fuse(Fn *f)
 {
-    int gens = 0;
-    for (int i = 0; i < f->v.n && !gens; i++)
-        gens = f->v.p[i].op == OP_GEN;
-    if (!gens) { /* nothing to fuse: a round would only remove dead code */
-        opt_dce(f);
-        return;
-    }
+    if (dce(f, 1) >= 0)
+        return; /* no GEN, nothing to fuse: a round would only remove dead code */
     for (int round = 0; round < 64; round++) {
         Uses U;
         U.uses = arena_alloc(f->arena, sizeof(int) * (size_t)(f->v.n + 1));
