@@ -158,6 +158,8 @@ static const char *largest(const Cg *c, long long *bytes, int *plural, int *tape
     if (bigloop >= 0)
         return arena_printf(A, "the tape%s of the for loop on line %d", ntapes[bigloop] > 1 ? "s" : "",
                             line[bigloop]);
+    if (big == NOREF) /* cg_frame asks of a function with no local array too */
+        return "no local array";
     const Inst *in = &f->v.p[big];
     return arena_printf(A, "%s from line %d",
                         in->name ? arena_printf(A, "'%s'", diag_name(A, ir_shown_name(A, in))) : "an unnamed array",
