@@ -235,16 +235,17 @@ static void guard_buffer_reads(Cg *c)
             c->acc_start[f->v.p[v].arg[0] + 1]++;
             nacc++;
         }
-    for (Ref v = 0; v < n; v++)
-        c->acc_start[v + 1] += c->acc_start[v];
-    int *fill = arena_alloc(c->p->arena, sizeof(int) * (size_t)(n + 1));
+    /* without an ACC (f, f_jvp) every buffer has none: acc_start is all 0 */
+    int *fill = nacc ? arena_alloc(c->p->arena, sizeof(int) * (size_t)(n + 1)) : NULL;
     c->acc_pos = arena_alloc(c->p->arena, sizeof(int) * (size_t)(nacc + 1));
-    for (Ref v = 0; v < n; v++)
+    for (Ref v = 0; nacc && v < n; v++)
+        c->acc_start[v + 1] += c->acc_start[v];
+    for (Ref v = 0; nacc && v < n; v++)
         if (f->v.p[v].op == OP_ACC) {
             Ref b = f->v.p[v].arg[0];
             c->acc_pos[c->acc_start[b] + fill[b]++] = c->pos[v];
         }
-    for (Ref b = 0; b < n; b++) /* positions in program order (most values are no buffer) */
+    for (Ref b = 0; nacc && b < n; b++) /* positions in program order (most values are no buffer) */
         if (c->acc_start[b + 1] - c->acc_start[b] > 1)
             qsort(c->acc_pos + c->acc_start[b], (size_t)(c->acc_start[b + 1] - c->acc_start[b]),
                   sizeof(int), cmp_int);
@@ -265,7 +266,8 @@ static void guard_buffer_reads(Cg *c)
     }
     /* nothing asks about ACCs again: hand the tables back */
     arena_drop(c->p->arena, c->acc_start, sizeof(int) * (size_t)(n + 2));
-    arena_drop(c->p->arena, fill, sizeof(int) * (size_t)(n + 1));
+    if (fill)
+        arena_drop(c->p->arena, fill, sizeof(int) * (size_t)(n + 1));
     arena_drop(c->p->arena, c->acc_pos, sizeof(int) * (size_t)(nacc + 1));
     c->acc_start = c->acc_pos = NULL;
 }
@@ -513,8 +515,7 @@ static void drop_tables(Cg *c)
     for (size_t i = 0; i < sizeof ptr / sizeof ptr[0]; i++)
         arena_drop(A, ptr[i], sizeof(void *) * n);
     arena_drop(A, c->off, sizeof(long long) * n);
-    arena_drop(A, (void *)c->locals.slot, sizeof(char *) * (size_t)c->locals.cap);
-    arena_drop(A, c->locals.hash, sizeof(unsigned) * (size_t)c->locals.cap);
+    arena_drop(A, c->locals.slot, sizeof(NameSlot) * (size_t)c->locals.cap);
     arena_collect(A); /* the old copies of the vectors the function grew */
     c->ntab = 0;
 }
@@ -522,14 +523,6 @@ static void drop_tables(Cg *c)
 void cg_release(Cg *c)
 {
     drop_tables(c);
-}
-
-static int any_loop(const Fn *f)
-{
-    for (int i = 0; i < f->v.n; i++)
-        if (cg_is_loop(&f->v.p[i]))
-            return 1;
-    return 0;
 }
 
 /* Every per-value table of the analysis, zeroed (each value its own
@@ -554,9 +547,17 @@ static void alloc_tables(Cg *c)
     c->force = arena_alloc(A, n);
     c->frozen = arena_alloc(A, n);
     c->region_end = arena_alloc(A, sizeof(int) * n);
+    /* each value its own variable, and whether f has a loop or an if:
+     * one pass */
+    c->var = arena_alloc(A, sizeof(Ref) * n);
+    c->has_loops = c->has_ifs = 0;
+    for (Ref v = 0; v < f->v.n; v++) {
+        c->var[v] = v;
+        c->has_loops |= cg_is_loop(&f->v.p[v]);
+        c->has_ifs |= f->v.p[v].op == OP_IF;
+    }
     /* the tables only for loops (for loops' carried variables, cfor.c),
      * none in a function without: they are a fifth of the memory */
-    c->has_loops = any_loop(f);
     c->branch_end[0] = c->has_loops ? arena_alloc(A, sizeof(int) * n) : NULL;
     c->branch_end[1] = c->has_loops ? arena_alloc(A, sizeof(int) * n) : NULL;
     c->hoist = arena_alloc(A, n);
@@ -576,9 +577,6 @@ static void alloc_tables(Cg *c)
     c->off = arena_alloc(A, sizeof(long long) * n);
     c->frame = 0;
     c->acc_pos = NULL;
-    c->var = arena_alloc(A, sizeof(Ref) * n);
-    for (Ref v = 0; v < f->v.n; v++)
-        c->var[v] = v;
     c->cname = arena_alloc(A, sizeof(char *) * n);
     c->ntab = n;
     c->tmp = 0;
@@ -626,11 +624,13 @@ static void name_interface(Cg *c)
     for (int i = has_return(f); i < f->out.n; i++)
         c->out_names[i] = cg_unique(c, &c->locals, f->out.p[i].name);
     c->work = c->o->workspace ? cg_unique(c, &c->locals, "work") : NULL;
+    c->params.n = 0;
     for (int i = 0; i < f->body->ids.n; i++) {
         Ref id = f->body->ids.p[i];
         if (f->v.p[id].op == OP_PARAM) {
             c->cname[id] = c->in_names[f->v.p[id].n];
             c->store[id] = ST_PARAM;
+            vec_push(A, &c->params, id);
         }
     }
 }
@@ -668,11 +668,13 @@ void cg_prepare(Cg *c, const Fn *f, int ws)
     guard_buffer_reads(c);           /* no inlined read of a buffer passes an ACC */
     force_value(c);                  /* a gradient's value is a variable */
     chain_region(c, f->body);        /* x_bar = ...; x_bar += ... share a variable */
-    share_yields(c, f->body);        /* a branch's yielded value: the if's variable */
+    if (c->has_ifs)
+        share_yields(c, f->body);    /* a branch's yielded value: the if's variable */
     cg_share_carries(c);             /* for loops' carried variables (cfor.c) */
     name_interface(c);               /* parameters, outputs, the workspace */
     place_outputs(c);                /* outputs computed in the caller's memory */
-    point_results(c, f->body);       /* an array an if only picks: a pointer */
+    if (c->has_ifs)
+        point_results(c, f->body);   /* an array an if only picks: a pointer */
     name_region(c, f->body);         /* every other variable, as a reader meets it */
     share_names(c);                  /* each value its variable's name; what is read */
     place_locals(c, f->body);        /* local arrays and their workspace offsets */

@@ -941,7 +941,7 @@ static Ref bar_primal(const Cg *c, Ref v, const char *var, const char *said)
  * give it the negation's rule? */
 static int took_negation(const Inst *in)
 {
-    return in->rule_op && in->rule_src != NOREF &&
+    return in->rule_op && in->rule_arg >= 0 && in->rule_src != NOREF &&
            ((in->op == OP_SUB && (in->flags & IF_ACC)) || (in->op == OP_ACC && (in->flags & IF_SUB)));
 }
 

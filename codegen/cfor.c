@@ -394,6 +394,8 @@ void cg_share_carries(Cg *c)
 {
     const Fn *f = c->f;
     int n = c->order.n, fors = 0;
+    if (!c->has_loops)
+        return; /* no for loop (the scan below would find none) */
     for (int k = 0; k < n && !fors; k++)
         fors = f->v.p[c->order.p[k]].op == OP_FOR;
     if (!fors)

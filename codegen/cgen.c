@@ -158,6 +158,8 @@ static const char *largest(const Cg *c, long long *bytes, int *plural, int *tape
     if (bigloop >= 0)
         return arena_printf(A, "the tape%s of the for loop on line %d", ntapes[bigloop] > 1 ? "s" : "",
                             line[bigloop]);
+    if (big == NOREF) /* cg_frame asks of a function with no local array too */
+        return "no local array";
     const Inst *in = &f->v.p[big];
     return arena_printf(A, "%s from line %d",
                         in->name ? arena_printf(A, "'%s'", diag_name(A, ir_shown_name(A, in))) : "an unnamed array",
@@ -292,11 +294,9 @@ static void write_fn(Cg *c, const char *name, const char *comment, Str *out)
     cg_signature(c, f, name, c->ws ? arena_printf(c->p->arena, "void *restrict %s", c->work) : NULL, 1,
                  &sig);
     cg_putf(out, "\n/* %s */\n%s\n{\n", comment, sig.p);
-    for (int i = 0; i < f->body->ids.n; i++) {
-        Ref id = f->body->ids.p[i];
-        if (f->v.p[id].op == OP_PARAM && c->uses[id] == 0)
-            cg_putf(out, "    (void)%s;\n", c->cname[id]);
-    }
+    for (int i = 0; i < c->params.n; i++)
+        if (c->uses[c->params.p[i]] == 0)
+            cg_putf(out, "    (void)%s;\n", c->cname[c->params.p[i]]);
     if ((f->kind == FN_GRAD || f->kind == FN_VJP) && !c->joined_first)
         cg_puts(out, "    /* forward pass: the function, keeping what the backward pass reads */\n");
     /* nothing reads the analysis again (emit_fn needs only the names of

@@ -36,10 +36,14 @@ void cg_putf(Str *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)))
 void cg_fput_quoted(FILE *out, const char *s);
 
 /* A set of names in use, open addressing; each slot keeps its name's
- * hash, so a probe rarely reads the name and growing hashes nothing. */
+ * hash beside it, so a probe reads one slot (a large program's sets do
+ * not fit in the cache), rarely the name, and growing hashes nothing. */
 typedef struct {
-    const char **slot;
-    unsigned *hash;
+    const char *name; /* NULL: an empty slot */
+    unsigned hash;
+} NameSlot;
+typedef struct {
+    NameSlot *slot;
     int cap, n;
     Arena *a;
 } Names;
@@ -131,6 +135,8 @@ typedef struct Cg {
     Ref *user;                 /* the last reader, NOREF for a yield or output */
     int *pos, *use_pos, npos;  /* program order of definitions and reads */
     int has_loops;             /* the function has a GEN, RED, LOOP or FOR */
+    int has_ifs;               /* ... an IF (else the phases about branches
+                                  have nothing to do) */
     int *region_end;           /* the position after v's region */
     int *branch_end[2];        /* where an IF's then/else (a loop's body) ends;
                                   NULL, as hint and stop_n, without loops */
@@ -160,6 +166,7 @@ typedef struct Cg {
     Ref *var;                  /* the value whose variable v is stored in */
     const char **cname;        /* variable (by class representative) */
     const char **in_names, **out_names;
+    VEC(Ref) params;           /* the body's PARAMs, in its order */
     unsigned char *in_place;   /* output i is computed in its pointer */
     const char *work;          /* the workspace parameter's name */
     long long *off;            /* local array: its offset in the workspace */

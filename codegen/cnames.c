@@ -138,9 +138,9 @@ static int has_h(const Names *ns, const char *s, unsigned hs)
 {
     if (!ns->cap)
         return 0;
-    for (unsigned h = hs & (unsigned)(ns->cap - 1); ns->slot[h];
+    for (unsigned h = hs & (unsigned)(ns->cap - 1); ns->slot[h].name;
          h = (h + 1) & (unsigned)(ns->cap - 1))
-        if (ns->hash[h] == hs && !strcmp(ns->slot[h], s))
+        if (ns->slot[h].hash == hs && !strcmp(ns->slot[h].name, s))
             return 1;
     return 0;
 }
@@ -148,28 +148,25 @@ static int has_h(const Names *ns, const char *s, unsigned hs)
 static void put_h(Names *ns, const char *s, unsigned hs)
 {
     unsigned h = hs & (unsigned)(ns->cap - 1);
-    while (ns->slot[h])
+    while (ns->slot[h].name)
         h = (h + 1) & (unsigned)(ns->cap - 1);
-    ns->slot[h] = s;
-    ns->hash[h] = hs;
+    ns->slot[h].name = s;
+    ns->slot[h].hash = hs;
     ns->n++;
 }
 
 static void add_h(Names *ns, const char *s, unsigned hs)
 {
     if (2 * (ns->n + 1) > ns->cap) {
-        const char **old = ns->slot;
-        unsigned *oh = ns->hash;
+        NameSlot *old = ns->slot;
         int oc = ns->cap;
         ns->cap = oc ? 2 * oc : 64;
-        ns->slot = arena_alloc(ns->a, sizeof(char *) * (size_t)ns->cap);
-        ns->hash = arena_alloc(ns->a, sizeof(unsigned) * (size_t)ns->cap);
+        ns->slot = arena_alloc(ns->a, sizeof(NameSlot) * (size_t)ns->cap);
         ns->n = 0;
         for (int i = 0; i < oc; i++)
-            if (old[i])
-                put_h(ns, old[i], oh[i]);
-        arena_drop(ns->a, (void *)old, sizeof(char *) * (size_t)oc);
-        arena_drop(ns->a, oh, sizeof(unsigned) * (size_t)oc);
+            if (old[i].name)
+                put_h(ns, old[i].name, old[i].hash);
+        arena_drop(ns->a, old, sizeof(NameSlot) * (size_t)oc);
     }
     put_h(ns, s, hs);
 }

@@ -507,6 +507,10 @@ void ir_accs(Fn *f, const Region *r, IrRefs *out)
         const Inst *in = &f->v.p[r->ids.p[i]];
         if (in->op == OP_ACC)
             vec_push(f->arena, out, r->ids.p[i]);
+        /* only these own regions: no other op's reg is read (it lies
+         * past the part of an instruction a walk reads) */
+        if (in->op != OP_IF && in->op != OP_FOR && !ir_is_loop(in))
+            continue;
         for (int s = 0; s < 2; s++)
             if (in->reg[s])
                 ir_accs(f, in->reg[s], out);
@@ -628,4 +632,99 @@ void ir_verify(Fn *f)
     for (int i = 0; i < f->out.n; i++)
         ASSERT(seen[f->out.p[i].ref]);
     arena_drop(f->arena, seen, (size_t)f->v.n + 1);
+}
+
+/* ---------------- compaction ---------------- */
+
+/* Marks every instruction of r and of the regions inside it; returns
+ * how many. */
+static int mark_kept(const Fn *f, const Region *r, unsigned char *kept)
+{
+    int n = r->ids.n;
+    for (int i = 0; i < r->ids.n; i++) {
+        const Inst *in = &f->v.p[r->ids.p[i]];
+        kept[r->ids.p[i]] = 1;
+        if (in->op == OP_IF || ir_is_loop(in) || in->op == OP_FOR)
+            n += mark_kept(f, in->reg[0], kept);
+        if (in->op == OP_IF)
+            n += mark_kept(f, in->reg[1], kept);
+    }
+    return n;
+}
+
+static Ref renumbered(const Ref *to, Ref r)
+{
+    if (r == NOREF)
+        return NOREF;
+    ASSERT(to[r] != NOREF);
+    return to[r];
+}
+
+/* The instructions and yields of region r through `to`. */
+static void renumber_region(Region *r, const Ref *to)
+{
+    for (int i = 0; i < r->ids.n; i++)
+        r->ids.p[i] = renumbered(to, r->ids.p[i]);
+    for (int i = 0; i < r->yield.n; i++)
+        r->yield.p[i] = renumbered(to, r->yield.p[i]);
+}
+
+/* Every Ref instruction in holds through `to`, and those of the regions
+ * it owns (their owner: in itself, now numbered id). */
+static void renumber_inst(Fn *f, Inst *in, Ref id, const Ref *to)
+{
+    for (int k = 0; k < 3; k++)
+        in->arg[k] = renumbered(to, in->arg[k]);
+    /* --explain, which reads it, compiles without compaction */
+    in->rule_src = in->rule_src == NOREF ? NOREF : to[in->rule_src];
+    if ((in->op == OP_LIT || in->op == OP_FOR) && in->nix) {
+        /* a copy: an instruction may share its list with another */
+        Ref *list = arena_alloc(f->arena, sizeof(Ref) * (size_t)in->nix);
+        for (int k = 0; k < in->nix; k++)
+            list[k] = renumbered(to, in->list[k]);
+        in->list = list;
+    }
+    int na = ir_naffs(in), any = 0;
+    for (int j = 0; j < na; j++)
+        any |= in->ix[j].n || in->ix[j].nq;
+    if (any) { /* index variables in an index: new copies, as above */
+        Aff *ix = arena_alloc(f->arena, sizeof(Aff) * (size_t)na);
+        for (int j = 0; j < na; j++)
+            ix[j] = aff_remap(f->arena, in->ix[j], to);
+        in->ix = ix;
+    }
+    int nreg = in->op == OP_IF ? 2 : ir_is_loop(in) || in->op == OP_FOR ? 1 : 0;
+    for (int s = 0; s < nreg; s++) {
+        in->reg[s]->owner = id;
+        renumber_region(in->reg[s], to);
+    }
+}
+
+void ir_compact(Fn *f)
+{
+    int n = f->v.n;
+    unsigned char *kept = arena_alloc(f->arena, (size_t)n + 1);
+    int live = mark_kept(f, f->body, kept);
+    if (live > n - n / 32) { /* not worth a pass over every instruction */
+        arena_drop(f->arena, kept, (size_t)n + 1);
+        return;
+    }
+    /* the kept instructions in their order, so that every comparison of
+     * two values' numbers gives what it gave before; each moves down (or
+     * stays), so the array is compacted in place (the pipeline gives
+     * back its unused end), and is renumbered as it moves */
+    Ref *to = arena_alloc(f->arena, sizeof(Ref) * (size_t)(n + 1));
+    for (Ref old = 0, k = 0; old < n; old++)
+        to[old] = kept[old] ? k++ : NOREF;
+    for (Ref old = 0; old < n; old++)
+        if (kept[old]) {
+            f->v.p[to[old]] = f->v.p[old];
+            renumber_inst(f, &f->v.p[to[old]], to[old], to);
+        }
+    f->v.n = live;
+    renumber_region(f->body, to);
+    for (int i = 0; i < f->out.n; i++)
+        f->out.p[i].ref = renumbered(to, f->out.p[i].ref);
+    arena_drop(f->arena, to, sizeof(Ref) * (size_t)(n + 1));
+    arena_drop(f->arena, kept, (size_t)n + 1);
 }

@@ -214,15 +214,23 @@ enum {
 };
 
 typedef struct {
+    /* The first 64 bytes hold what most passes read of every instruction
+     * (a large function's array is far larger than the cache, so a walk
+     * over it costs a cache line per instruction for these): the op, its
+     * operands, its place, its names, the kind and rank of its type.  The
+     * rest, after them, only some ops use (the dimensions, the regions of
+     * branches and loops, indices, lists). */
     uint8_t op;
     uint8_t role;     /* Role */
     uint16_t flags;   /* IF_* */
-    Type ty;
     Ref arg[3];
     int32_t n;        /* PARAM: input index; RESULT: which result; IVAR:
                          which dimension; CARRY: which carried value; POWI:
                          the exponent */
+    int nix;          /* IDX/ACC: indices; LOOP: dimensions; LIT: elements;
+                         FOR: carried values */
     double num;       /* CONST: the value */
+    Region *parent;   /* the region that holds it */
     /* The derivative rule that made it (ops.def RULE, rules.c; the
      * structural ones of ad_linearize and ad_transpose for IDX, LIT, ACC,
      * ZEROS and the loops): the op whose rule it is, and the operand the
@@ -235,20 +243,18 @@ typedef struct {
      * copy of the one rule_op names), set by the AD passes and kept
      * through copies; NOREF when unknown or made by no rule.  --explain
      * reads it; nothing else does, so it never changes the code. */
+    Ref rule_src;
+    int line;         /* source line it comes from (0: none) */
+    const char *name; /* source name ("p", "p_bar"), or NULL */
     uint16_t rule_op;
     int8_t rule_arg;
-    uint8_t red;      /* RED: its RedKind (here, and line after nix, so
-                         that Inst has no holes: 128 bytes) */
-    Ref rule_src;
+    uint8_t red;      /* RED: its RedKind (here, so that Inst has no
+                         holes: 128 bytes on a 64-bit host) */
+    Type ty;          /* its kind and rank end the first 64 bytes */
     Region *reg[2];   /* IF: then, else; GEN/RED/LOOP/FOR: reg[0] the body */
-    int nix;          /* IDX/ACC: indices; LOOP: dimensions; LIT: elements;
-                         FOR: carried values */
-    int line;         /* source line it comes from (0: none) */
     Aff *ix;          /* IDX/ACC: nix indices; RED, FOR: lo, hi; LOOP: nix
                          los then nix his; IREAL: ix[0] */
     Ref *list;        /* LIT: the nix elements; FOR: the initial values */
-    Region *parent;   /* the region that holds it */
-    const char *name; /* source name ("p", "p_bar"), or NULL */
 } Inst;
 
 struct Region {
@@ -320,6 +326,10 @@ typedef struct {
                        transpose reads instead of jvp; NULL: none */
     int entries;    /* the entry points wanted (ENTRY_*; 0: all): the
                        passes build only what they need */
+    int compact;    /* nothing will print a value number or read
+                       rule_src: each pass's function is compacted
+                       after it (ir_compact), for the passes after it and
+                       the C generator */
 } Unit;
 
 typedef struct {
@@ -486,6 +496,13 @@ int ckpt_max_levels(const Fn *f, int line);
 int ir_unit_fns(const Unit *u, Fn *fs[4]);
 /* Checks SSA order, operand kinds and region structure; BUG() on failure. */
 void ir_verify(Fn *f);
+/* Drops the instructions no region holds (what dead-code removal took
+ * out) and numbers the rest 0, 1, ... in their old order, every Ref of f
+ * renumbered; a rule_src of a dropped instruction becomes NOREF.  Does
+ * nothing when under a 32nd of them would go.  Only where no value
+ * number is printed (--emit=ir shows them) and --explain, which reads
+ * rule_src, is off. */
+void ir_compact(Fn *f);
 
 /* ---- irprint.c, irread.c: the IR as text (docs/ir.md), exact both ways ---- */
 /* One function: its header, inputs, outputs and body. */
@@ -599,6 +616,7 @@ void opt_fuse(Fn *f);
  * later ACC still adds).  Run last: later passes must keep the pattern. */
 void opt_store(Fn *f);
 void opt_all(Fn *f);      /* fuse, then fold, cse, dce to a fixed point */
+void opt_rounds(Fn *f);   /* opt_all but for the fusion (opt_fuse) before them */
 /* signs.c: the negations of derivative code moved into the additions and
  * subtractions that use them (x_bar += -(a * b): x_bar -= a * b), with
  * the same values; then dce.  The last pass over a derivative. */

@@ -200,22 +200,41 @@ static Ref fold_one(Fn *f, Ref id, Ref *repl)
     return id;
 }
 
-/* Returns 1 if it changed anything; *nrepl counts the replacements. */
+/* Every operand of in through repl (its list's too), as rewrite does. */
+static void resolve_operands(Inst *in, Ref *repl)
+{
+    for (int k = 0; k < 3; k++)
+        in->arg[k] = resolve(repl, in->arg[k]);
+    if (in->op == OP_LIT || in->op == OP_FOR)
+        for (int k = 0; k < in->nix; k++)
+            in->list[k] = resolve(repl, in->list[k]);
+}
+
+/* The outputs through repl. */
+static void resolve_outputs(Fn *f, Ref *repl)
+{
+    for (int i = 0; i < f->out.n; i++)
+        f->out.p[i].ref = resolve(repl, f->out.p[i].ref);
+}
+
+/* Returns 1 if it changed anything; *nrepl counts the replacements.
+ * Every operand is resolved when its instruction is visited: a value is
+ * visited before any instruction that reads it (SSA order), and so is
+ * what it is replaced by, so no rewrite of the whole function is needed
+ * afterwards (but for the outputs). */
 static int fold_region(Fn *f, Region *r, Ref *repl, int *nrepl)
 {
     int changed = 0;
     for (int i = 0; i < r->ids.n; i++) {
         Ref id = r->ids.p[i];
         Inst *in = &f->v.p[id];
+        resolve_operands(in, repl);
         if (in->op == OP_IF) {
-            in->arg[0] = resolve(repl, in->arg[0]);
             changed |= fold_region(f, in->reg[0], repl, nrepl);
             changed |= fold_region(f, in->reg[1], repl, nrepl);
             continue;
         }
         if (has_body(in)) {
-            for (int k = 0; in->op == OP_FOR && k < in->nix; k++)
-                in->list[k] = resolve(repl, in->list[k]);
             changed |= fold_region(f, in->reg[0], repl, nrepl);
             continue;
         }
@@ -237,15 +256,14 @@ static int fold_region(Fn *f, Region *r, Ref *repl, int *nrepl)
     return changed;
 }
 
-/* Folds f; returns 1 if anything changed.  The rewrite of every use is
- * skipped when nothing was replaced. */
+/* Folds f; returns 1 if anything changed. */
 static int fold(Fn *f)
 {
     Ref *repl = new_repl(f);
     int nrepl = 0;
     int changed = fold_region(f, f->body, repl, &nrepl);
     if (nrepl)
-        rewrite(f, repl);
+        resolve_outputs(f, repl);
     drop_repl(f, repl);
     return changed;
 }
@@ -261,8 +279,12 @@ void opt_fold(Fn *f)
  * undo stack, leaving it removes what the region added, so a value is
  * only reused where it dominates. */
 typedef struct {
+    Ref id;        /* NOREF: empty */
+    unsigned hash; /* hash_inst of id: a probe compares it before reading id */
+} CseSlot;
+typedef struct {
     Fn *f;
-    Ref *slot;
+    CseSlot *slot;
     int cap;
     int nrepl;    /* replacements made */
     VEC(int) undo;
@@ -317,30 +339,28 @@ static void cse_region(Cse *C, Region *r, Ref *repl)
     for (int i = 0; i < r->ids.n; i++) {
         Ref id = r->ids.p[i];
         Inst *in = &f->v.p[id];
-        for (int k = 0; k < 3; k++)
-            in->arg[k] = resolve(repl, in->arg[k]);
+        resolve_operands(in, repl); /* as in fold_region: no rewrite after */
         if (in->op == OP_IF) {
             cse_region(C, in->reg[0], repl);
             cse_region(C, in->reg[1], repl);
             continue;
         }
         if (has_body(in)) {
-            for (int k = 0; in->op == OP_FOR && k < in->nix; k++)
-                in->list[k] = resolve(repl, in->list[k]);
             cse_region(C, in->reg[0], repl);
             continue;
         }
         if (!cse_ok(f, in))
             continue;
-        unsigned h = hash_inst(in) & (unsigned)(C->cap - 1);
+        unsigned hash = hash_inst(in), h = hash & (unsigned)(C->cap - 1);
         for (;;) {
-            Ref s = C->slot[h];
+            Ref s = C->slot[h].id;
             if (s == NOREF) {
-                C->slot[h] = id;
+                C->slot[h].id = id;
+                C->slot[h].hash = hash;
                 vec_push(f->arena, &C->undo, (int)h);
                 break;
             }
-            if (same_inst(&f->v.p[s], in)) {
+            if (C->slot[h].hash == hash && same_inst(&f->v.p[s], in)) {
                 repl[id] = s;
                 C->nrepl++;
                 if (!f->v.p[s].name && in->name && f->v.p[s].op != OP_CONST &&
@@ -356,25 +376,25 @@ static void cse_region(Cse *C, Region *r, Ref *repl)
     /* Linear probing: removing in reverse order of insertion keeps every
      * remaining probe chain intact. */
     while (C->undo.n > mark)
-        C->slot[C->undo.p[--C->undo.n]] = NOREF;
+        C->slot[C->undo.p[--C->undo.n]].id = NOREF;
 }
 
 void opt_cse(Fn *f)
 {
     Cse C = {0};
     C.f = f;
-    C.cap = 16;
-    while (C.cap < 2 * f->v.n + 2)
+    C.cap = 16; /* at most two thirds full */
+    while (C.cap < f->v.n + f->v.n / 2 + 2)
         C.cap *= 2;
-    C.slot = arena_alloc(f->arena, sizeof(Ref) * (size_t)C.cap);
+    C.slot = arena_alloc(f->arena, sizeof(CseSlot) * (size_t)C.cap);
     for (int i = 0; i < C.cap; i++)
-        C.slot[i] = NOREF;
+        C.slot[i].id = NOREF;
     Ref *repl = new_repl(f);
     cse_region(&C, f->body, repl);
     if (C.nrepl)
-        rewrite(f, repl);
+        resolve_outputs(f, repl);
     drop_repl(f, repl);
-    arena_drop(f->arena, C.slot, sizeof(Ref) * (size_t)C.cap);
+    arena_drop(f->arena, C.slot, sizeof(CseSlot) * (size_t)C.cap);
 }
 
 /* ---------------- dead code ---------------- */
@@ -389,6 +409,7 @@ typedef struct {
     unsigned char *live;
     Ref below;       /* values under it are left to the sweep */
     VEC(Ref) work;
+    int kept;        /* instructions the regions hold after pruning */
 } Dce;
 
 static void mark(Dce *D, Ref r)
@@ -484,12 +505,19 @@ static void prune_region(Dce *D, Region *r)
         r->ids.p[n++] = id;
     }
     r->ids.n = n;
+    D->kept += n;
 }
 
-void opt_dce(Fn *f)
+/* Removes f's dead code; returns how many instructions its regions hold
+ * then (what count_region would find).  With unless_gen, when f has a
+ * GEN (opt_fuse has work then), it stops before it changes anything and
+ * returns -1: the sweep that marks the live values reads every
+ * instruction anyway. */
+static int dce(Fn *f, int unless_gen)
 {
     RefList accs = {0};
-    ir_accs(f, f->body, &accs);
+    int any_acc = 0, have_accs = 0; /* the ACCs are listed once the sweep is done,
+                                       and only if the function has one */
     Dce D = {0};
     D.f = f;
     D.live = arena_alloc(f->arena, (size_t)f->v.n + 1);
@@ -499,8 +527,13 @@ void opt_dce(Fn *f)
     for (int sweep = f->v.n - 1;; sweep--) {
         if (sweep >= 0) {
             D.below = sweep;
+            if (unless_gen && f->v.p[sweep].op == OP_GEN) {
+                arena_drop(f->arena, D.live, (size_t)f->v.n + 1);
+                return -1;
+            }
             if (f->v.p[sweep].op == OP_PARAM)
                 D.live[sweep] = 1;
+            any_acc |= f->v.p[sweep].op == OP_ACC;
             if (!D.live[sweep])
                 continue;
             vec_push(f->arena, &D.work, sweep);
@@ -535,6 +568,10 @@ void opt_dce(Fn *f)
         if (sweep >= 0)
             continue;
         /* an ACC (in the function's regions) is live when its buffer is read */
+        if (any_acc && !have_accs) {
+            ir_accs(f, f->body, &accs);
+            have_accs = 1;
+        }
         int more = 0;
         for (int k = 0; k < accs.n; k++) {
             Ref i = accs.p[k];
@@ -548,6 +585,12 @@ void opt_dce(Fn *f)
     }
     prune_region(&D, f->body);
     arena_drop(f->arena, D.live, (size_t)f->v.n + 1);
+    return D.kept;
+}
+
+void opt_dce(Fn *f)
+{
+    dce(f, 0);
 }
 
 static int count_region(Fn *f, Region *r)
@@ -569,20 +612,24 @@ static int count_region(Fn *f, Region *r)
  * looks an instruction up, so it leaves no common subexpression behind
  * for a second CSE to find, and the dead-code removal after it left none
  * either. */
-void opt_all(Fn *f)
+void opt_rounds(Fn *f)
 {
     int before = -1;
-    opt_fuse(f);
     for (int round = 0; round < 8; round++) {
         if (!fold(f) && round > 0)
             break;
         opt_cse(f);
-        opt_dce(f);
-        int now = count_region(f, f->body);
+        int now = dce(f, 0);
         if (now == before)
             break;
         before = now;
     }
+}
+
+void opt_all(Fn *f)
+{
+    opt_fuse(f);
+    opt_rounds(f);
 }
 
 /* ---------------- fusion ---------------- */
@@ -911,13 +958,8 @@ static int fuse_region(Fn *f, Region *r, Uses *U, Ref *repl, Ref *map, int cap)
 
 void opt_fuse(Fn *f)
 {
-    int gens = 0;
-    for (int i = 0; i < f->v.n && !gens; i++)
-        gens = f->v.p[i].op == OP_GEN;
-    if (!gens) { /* nothing to fuse: a round would only remove dead code */
-        opt_dce(f);
-        return;
-    }
+    if (dce(f, 1) >= 0)
+        return; /* no GEN, nothing to fuse: a round would only remove dead code */
     for (int round = 0; round < 64; round++) {
         Uses U;
         U.uses = arena_alloc(f->arena, sizeof(int) * (size_t)(f->v.n + 1));

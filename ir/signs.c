@@ -129,11 +129,12 @@ static int negatable(Signs *S, Ref m)
 
 /* A negation made by a rule, in a gradient (--explain says its step,
  * "da/d(c * v) = -1, so adj(c * v) -= a_bar"; it comments no other
- * function). */
+ * function).  Not whether its rule_src is known: that depends on whether
+ * the function was compacted (ir_compact), and the C must not. */
 static int has_step(const Signs *S, const Inst *in)
 {
     return (S->f->kind == FN_GRAD || S->f->kind == FN_VJP) && in->op == OP_NEG && in->rule_op &&
-           in->rule_src != NOREF;
+           in->rule_arg >= 0;
 }
 
 /* m' for a negatable m: the operand of a negation, or m rewritten in

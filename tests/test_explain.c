@@ -117,9 +117,10 @@ START_TEST(test_explain_only_comments)
     }
     ck_assert_int_gt(n, 15);
     free(list);
-    /* and a sample of random programs */
+    /* and a sample of random programs (the notes of negations taken into
+     * sums once read a rule with no operand: a crash) */
     PgOpts po = pg_defaults();
-    for (uint64_t seed = 1; seed <= 12; seed++) {
+    for (uint64_t seed = 1; seed <= 80; seed++) {
         PgProg g = pg_generate(seed, &po);
         char *text = pg_print(g.root), p[1024];
         snprintf(p, sizeof p, "%s/rand%llu.dx", tu_tmpdir(), (unsigned long long)seed);
@@ -128,6 +129,59 @@ START_TEST(test_explain_only_comments)
         free(text);
         pg_free(&g);
     }
+}
+END_TEST
+
+/* A random program whose gradient takes a negation made by a rule with
+ * no operand (a sum's "-" as a whole) into an accumulation: --explain
+ * once read that rule's operand (there is none) and crashed; now it
+ * writes the same code as without --explain. */
+START_TEST(test_explain_negation_without_operand)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/neg.dx", tu_tmpdir());
+    ck_assert_int_eq(tu_write(p,
+        "const c1 = 0.25\n"
+        "const c2 = 0.1\n"
+        "fn g1(z, x) {\n"
+        "    if not (acos(c1) > min([(-1.18) for i1 in 0..2, j2 in 0..1])) {\n"
+        "        z = c1\n"
+        "        v3 = asin(asin(c2))\n"
+        "    } else {\n"
+        "        z = logsumexp(sinh(cos([1.5 for i4 in 0..2])))\n"
+        "        v5 = [c2, (-0.25), z]\n"
+        "    }\n"
+        "    v6 = exp(asin((0.9 * sin([z, z]))))\n"
+        "    for t7 in 0..5 {\n"
+        "        z = 0.39\n"
+        "        v9 = prod(erf(v6[0]) for j8 in t7..5)\n"
+        "        v9 = norm([v9])\n"
+        "    }\n"
+        "    v12 = sum(norm(hypot([0.5, x, v6[0], z], cosh([z for i11 in 0..4]))) for j10 in 0..3)\n"
+        "    return (0.63 * atan(((if min([c2, (-0.9), z]) > z then [[v6[1], v6[1], c2, (-2.5)], [c1, v12, c2, c1]] else (if v12 > c1 then [[(-0.9) for i13 in 0..4], [0.81 for i14 in 0..4]] else [[v12 for i15 in 0..4], [v6[1] for i16 in 0..4]])) @ [[v6[i17] for i17 in 0..1], [x for i18 in 0..1], [c1], [v6[0] for i19 in 2..3]])))\n"
+        "}\n"
+        "fn g2(A[1, 3], data u[3, 3], c, data W[1, 1]) {\n"
+        "    v21 = sum(A[2 * j20, 0 - j20] for j20 in 0..1)\n"
+        "    return [([u[0, 0] for i22 in 0..4] * [0.75, c, A[0, 1], 0.25]), [u[1, 0], c, 1.06, c]]\n"
+        "}\n"
+        "fn g3(A[3, 3]) -> real {\n"
+        "    A = [A[2], [A[0, 2], 0.25, A[0, 0]], A[0]]\n"
+        "    v31 = [sin((([A[i23, 0 - i23] for i25 in 0..4] @ [A[i23, 0] for i26 in 0..4, j27 in 0..3]) @ ([A[2, i28] for i28 in 0..3, j29 in 0..1] @ [A[i30, i30] for i30 in 1..2]))) for i23 in 0..1, j24 in 0..4]\n"
+        "    return max(((-v31[0, 2]) / exp(sin(dot([v31[0, 3], v31[0, 0]], [(-2) for i32 in 0..2])))), hypot(([[c1, A[1, 0]]])[0, 0], (abs(tan(c1)) + 0.5)))\n"
+        "}\n"
+        "fn f(z) {\n"
+        "    v35 = (sqrt(hypot([(-0.5) for i33 in 0..4, j34 in 0..4], 0.5)) @ hypot(asin((0.9 * sin([c1, c1, c1, 1.8]))), (abs([z, c2, 0.98, 0.3]) + 0.5)))\n"
+        "    if (-1.25) > mean([v35[3 - j37] for i36 in 2..5, j37 in 0..3]) {\n"
+        "        v35 = (if min(0.1 for j38 in 1..4) >= v35[3] then sin([0.9 for i39 in 1..5]) else [mean([j42 for i41 in 0..3, j42 in 0..1]) for i40 in 0..4])\n"
+        "        v44 = asin((0.9 * tanh(min(sin(pi) for j43 in 0..3))))\n"
+        "    }\n"
+        "    v48 = [[z for i45 in 1..2, j46 in 0..2], cos(outer([v35[i47] for i47 in 0..1], [(-0.35), v35[1]]))]\n"
+        "    v48 = [[1 for i49 in 0..1, j50 in 0..2], [1.64 for i51 in 2..3, j52 in 2..4]]\n"
+        "    return (cosh(g3([z for i53 in 0..3, j54 in 0..3])) - v48[1, 0, 1])\n"
+        "}\n",
+                              (size_t)-1),
+                     0);
+    same_code(p);
 }
 END_TEST
 
@@ -406,6 +460,7 @@ Suite *suite_explain(void)
     tcase_add_test(tc, test_explain_loop);
     tcase_add_test(tc, test_explain_slash_star);
     tcase_add_test(tc, test_explain_every_statement);
+    tcase_add_test(tc, test_explain_negation_without_operand);
     tcase_add_test(tc, test_explain_counter);
     suite_add_tcase(s, tc);
     return s;
