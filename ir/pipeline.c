@@ -180,8 +180,10 @@ static void opt_grad(Unit *u)
  * again. */
 static void join_grad(Unit *u)
 {
-    if (u->grad)
+    if (u->grad) {
         opt_join(u->grad, !u->small_tape, u->keep_bytes);
+        opt_interchange(u->grad);
+    }
 }
 
 /* store-grad.  Needs: f_grad cleaned up (no clean-up may run on it after
