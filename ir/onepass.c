@@ -832,8 +832,20 @@ static long long keep_pair(Fn *f, Region *r, int at, Ref l, SameMap *M, long lon
     return kept;
 }
 
-/* Every pair of a sum and a later loop of region r (and below), within
- * budget bytes; returns the bytes kept. */
+/* Does region r itself (not below) hold a call keep_pair could keep? */
+static int has_call(const Fn *f, const Region *r)
+{
+    for (int i = 0; i < r->ids.n; i++)
+        if (ir_costly_op(f->v.p[r->ids.p[i]].op))
+            return 1;
+    return 0;
+}
+
+/* Every pair of a sum and a later loop of region r (and below), at most
+ * JOIN_WINDOW instructions apart, within budget bytes, the loop taking
+ * calls from the nearest sum first; returns the bytes kept.  A pair whose
+ * sum or loop calls nothing is not compared: each comparison costs the
+ * product of their sizes. */
 static long long keep_calls(Fn *f, Region *r, SameMap *M, long long budget)
 {
     long long kept = 0;
@@ -852,18 +864,19 @@ static long long keep_calls(Fn *f, Region *r, SameMap *M, long long budget)
             n = li->ix[1].c;
         else
             continue;
-        for (int i = j - 1; i >= 0; i--) {
+        if (!has_call(f, li->reg[0]))
+            continue;
+        for (int i = j - 1; i >= 0 && i >= j - JOIN_WINDOW; i--) {
             const Inst *ri = &f->v.p[r->ids.p[i]];
             if (ri->op != OP_RED || ri->red != RK_SUM || ir_is_rev(ri) || ir_nivars(f, r->ids.p[i]) != 1 ||
                 (ri->flags & IF_BACKWARDS) || !const_aff(ri->ix[0]) || ri->ix[0].c != 0 ||
-                !const_aff(ri->ix[1]) || ri->ix[1].c != n)
+                !const_aff(ri->ix[1]) || ri->ix[1].c != n || !has_call(f, ri->reg[0]))
                 continue;
             long long k = keep_pair(f, r, i, l, M, budget - kept);
-            if (k) {
-                kept += k;
-                j += 1; /* the buffer went before the sum: l moved by one */
-                break;
-            }
+            /* its buffers went before the sum (at i: the older sums below
+             * stay where they are), so l moved by as many */
+            kept += k;
+            j += (int)(k / (n * (long long)sizeof(double)));
         }
     }
     return kept;
