@@ -34,9 +34,11 @@
  *     interchange puts in a register), and each of its values is made
  *     from Li's own instructions, values from outside Lj, and real scalars
  *     of Lj's body (the T's);
- *   - no buffer an ACC of Li adds to is read in Lj (adds into the same
- *     buffer change order only: the gradient differs in rounding only,
- *     as with opt_join).
+ *   - no buffer an ACC of Li adds to is read or stored into in Lj, and no
+ *     buffer Li reads is written in Lj (adds into the same buffer change
+ *     order only: the gradient differs in rounding only, as with
+ *     opt_join);
+ *   - it pays (body_ok).
  * Each of Li's instructions that does not depend on j goes to the new
  * outer loop, once per i; the rest to the new inner one.
  */
@@ -122,6 +124,20 @@ static int movable(const Inst *in)
     }
 }
 
+/* Does region r or a region below it add to or store into buffer buf? */
+static int writes(const Fn *f, const Region *r, Ref buf)
+{
+    for (int i = 0; i < r->ids.n; i++) {
+        const Inst *in = &f->v.p[r->ids.p[i]];
+        if (in->op == OP_ACC && in->arg[0] == buf)
+            return 1;
+        for (int s = 0; s < 2; s++)
+            if (in->reg[s] && writes(f, in->reg[s], buf))
+                return 1;
+    }
+    return 0;
+}
+
 /* Checks the conditions on Li's body (see the top) and marks in
  * N->inner what must run for each (j, i): what depends on j, and every
  * ACC (an add that did not depend on j still ran once per j).  Then
@@ -140,6 +156,8 @@ static int body_ok(Nest *N)
             return 0;
         if (in->op == OP_ACC && reads(f, bj, in->arg[0]))
             return 0;
+        if (in->op == OP_IDX && writes(f, bj, in->arg[0]))
+            return 0; /* it would read the buffer after all of Lj's writes */
         int dep = in->op == OP_ACC || ix_uses(in, N->j);
         for (int k = 0; k < op_info[in->op].nargs; k++) {
             Ref x = in->arg[k];
