@@ -146,6 +146,11 @@ static Ref absorb(Signs *S, Ref m)
     case OP_NEG:
         if (has_step(S, in))
             S->said = m;
+        /* the consumer reads p itself now: one use more, so a product p
+         * is no longer rewritten in place if the negation stays */
+        S->uses[a]++;
+        S->uses[m]--;
+        S->known[a] = -1;
         return a;
     case OP_MUL:
     case OP_DIV:
