@@ -38,7 +38,8 @@
  *     buffer Li reads is written in Lj (adds into the same buffer change
  *     order only: the gradient differs in rounding only, as with
  *     opt_join);
- *   - it pays (body_ok).
+ *   - it pays (body_ok), and Li is not a loop the C compiler vectorises
+ *     as it stands (unit_stride).
  * Each of Li's instructions that does not depend on j goes to the new
  * outer loop, once per i; the rest to the new inner one.
  */
@@ -138,6 +139,30 @@ static int writes(const Fn *f, const Region *r, Ref buf)
     return 0;
 }
 
+/* Does every array access of Li's body that moves with i step through
+ * memory one element per i (i, with coefficient 1, in its last index
+ * only)?  Such an inner loop the C compiler vectorises as it is; turned
+ * inside out it would stride, so it is left alone. */
+static int unit_stride(const Nest *N)
+{
+    const Fn *f = N->f;
+    const Region *bi = f->v.p[N->li].reg[0];
+    for (int q = 0; q < bi->ids.n; q++) {
+        const Inst *in = &f->v.p[bi->ids.p[q]];
+        if ((in->op != OP_IDX && in->op != OP_ACC) || !in->nix || !ix_uses(in, N->i))
+            continue;
+        const Aff *last = &in->ix[in->nix - 1];
+        int ok = last->nq == 0;
+        for (int t = 0; t < last->n; t++)
+            ok &= last->iv[t] != N->i || last->a[t] == 1;
+        for (int k = 0; k + 1 < in->nix; k++)
+            ok &= !aff_uses(in->ix[k], N->i);
+        if (!ok || !aff_uses(*last, N->i))
+            return 0;
+    }
+    return 1;
+}
+
 /* Checks the conditions on Li's body (see the top) and marks in
  * N->inner what must run for each (j, i): what depends on j, and every
  * ACC (an add that did not depend on j still ran once per j).  Then
@@ -197,7 +222,7 @@ static int body_ok(Nest *N)
         }
         ts += used;
     }
-    return rows > 0 && 2 * rows + once > ts;
+    return rows > 0 && 2 * rows + once > ts && !unit_stride(N);
 }
 
 /* Moves the last instruction of r to position at. */
