@@ -621,6 +621,10 @@ void opt_rounds(Fn *f);   /* opt_all but for the fusion (opt_fuse) before them *
  * subtractions that use them (x_bar += -(a * b): x_bar -= a * b), with
  * the same values; then dce.  The last pass over a derivative. */
 void opt_signs(Fn *f);
+/* interchange.c: a triangular nest of f_grad's reverse sweep whose inner
+ * loop adds to an element that does not depend on the outer index runs
+ * with the loops interchanged, that element's sum in a cell. */
+void opt_interchange(Fn *f);
 /* Every operand in r and its regions through repl (old Ref -> new Ref,
  * NOREF: unchanged; chains followed). */
 void opt_rewrite_region(Fn *f, Region *r, Ref *repl);

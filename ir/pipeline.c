@@ -202,6 +202,16 @@ static void join_grad(Unit *u)
         opt_join(u->grad, !u->small_tape, u->keep_bytes);
 }
 
+/* interchange-grad.  Needs: f_grad as join-grad leaves it.  Guarantees: a
+ * triangular nest of the backward sweep whose inner loop adds to an
+ * element free of the outer index runs with its loops interchanged, that
+ * element's sum in a cell (opt_interchange, interchange.c). */
+static void interchange_grad(Unit *u)
+{
+    if (u->grad)
+        opt_interchange(u->grad);
+}
+
 /* store-grad.  Needs: f_grad cleaned up (no clean-up may run on it after
  * this one).  Guarantees: a zeroed buffer whose first use is a loop nest
  * writing each element once by one ACC is not zeroed, and that ACC stores
@@ -287,6 +297,7 @@ const IrPass ir_passes[] = {
     {"transpose", transpose, "f_grad or f_vjp: the forward sweep, then the backward one", ENTRY_GRAD},
     {"opt-grad", opt_grad, "f_grad: the clean-up of opt-primal", ENTRY_GRAD},
     {"join-grad", join_grad, "f_grad: a sum's backward loop joins its forward loop", ENTRY_GRAD},
+    {"interchange-grad", interchange_grad, "f_grad: triangular backward loops interchanged", ENTRY_GRAD},
     {"store-grad", store_grad, "f_grad: buffers written once per element are stored", ENTRY_GRAD},
     {"linearize-grad", linearize_grad, "f_hvp: f_grad linearised (scalar results only)", ENTRY_HVP},
     {"opt-hvp", opt_hvp, "f_hvp: the clean-up of opt-primal", ENTRY_HVP},
