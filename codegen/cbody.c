@@ -863,12 +863,14 @@ static const char *rule_step(Cg *c, Ref p, int k, int line, int acc)
         t = cg_comment_safe(A, arena_printf(A, "%s, where %s = %s", t, alias, meant));
     for (int i = 0; t && cn && i < op_info[src->op].nargs; i++) {
         const char *when = step_of(c, src->arg[i], src->line);
-        const char *n = c->f->v.p[c->f->v.p[src->arg[i]].arg[0]].name;
         for (int j = 0; j < i && when; j++) /* x * x: say it once */
             if (src->arg[j] == src->arg[i])
                 when = NULL;
-        if (when)
-            t = cg_comment_safe(A, arena_printf(A, "%s; %s is the value %s", t, n, when + strlen(n) + 1));
+        if (!when)
+            continue;
+        /* a tape's row (step_of): its buffer has the name */
+        const char *n = c->f->v.p[c->f->v.p[src->arg[i]].arg[0]].name;
+        t = cg_comment_safe(A, arena_printf(A, "%s; %s is the value %s", t, n, when + strlen(n) + 1));
     }
     return t;
 }

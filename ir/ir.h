@@ -619,7 +619,8 @@ void opt_all(Fn *f);      /* fuse, then fold, cse, dce to a fixed point */
 void opt_rounds(Fn *f);   /* opt_all but for the fusion (opt_fuse) before them */
 /* signs.c: the negations of derivative code moved into the additions and
  * subtractions that use them (x_bar += -(a * b): x_bar -= a * b), with
- * the same values; then dce.  The last pass over a derivative. */
+ * the same values; the negations left unused go.  The last pass over a
+ * derivative. */
 void opt_signs(Fn *f);
 /* interchange.c: a triangular nest of f_grad's reverse sweep whose inner
  * loop adds to an element that does not depend on the outer index runs

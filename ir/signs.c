@@ -28,8 +28,8 @@
  * and a product of two negatables, (-p)(-q), becomes p q.  A product or
  * sum is rewritten in place, so it must have no other use, and no name (a
  * variable a_dot holding -a_dot would mislead its reader); a negation is
- * only bypassed, so it may (its other uses keep it, and dead-code removal
- * drops it when none is left).
+ * only bypassed, so it may (its other uses keep it, and the pass drops it
+ * when none is left: sweep).
  *
  * --explain says the step of each negation a rule made in a gradient
  * ("da/d(c * v) = -1, so adj(c * v) -= a_bar") on its statement.  When the negation goes,
@@ -63,6 +63,7 @@ typedef struct {
     signed char *known;  /* negatable(v): -1 not yet asked, else 0 or 1 */
     Ref said;            /* the first negation absorb bypassed that a rule
                             made (--explain says its step), or NOREF */
+    int dead;            /* some negation has no use left */
 } Signs;
 
 static void count_uses(Signs *S, const Region *r)
@@ -150,8 +151,9 @@ static Ref absorb(Signs *S, Ref m)
         /* the consumer reads p itself now: one use more, so a product p
          * is no longer rewritten in place if the negation stays */
         S->uses[a]++;
-        S->uses[m]--;
         S->known[a] = -1;
+        if (--S->uses[m] == 0)
+            S->dead = 1; /* swept at the end */
         return a;
     case OP_MUL:
     case OP_DIV:
@@ -281,9 +283,28 @@ static void signs_region(Signs *S, const Region *r)
     }
 }
 
+/* Drops from r and the regions in it the negations left without a use
+ * (the only instructions this pass leaves dead: one walk, not opt_dce's
+ * marking of the whole function). */
+static void sweep(const Signs *S, Region *r)
+{
+    const Fn *f = S->f;
+    int k = 0;
+    for (int i = 0; i < r->ids.n; i++) {
+        Ref id = r->ids.p[i];
+        const Inst *in = &f->v.p[id];
+        for (int s = 0; s < 2; s++)
+            if (in->reg[s])
+                sweep(S, in->reg[s]);
+        if (in->op != OP_NEG || S->uses[id] != 0)
+            r->ids.p[k++] = id;
+    }
+    r->ids.n = k;
+}
+
 void opt_signs(Fn *f)
 {
-    Signs S = {f, calloc((size_t)f->v.n, sizeof(int)), malloc((size_t)f->v.n), NOREF};
+    Signs S = {f, calloc((size_t)f->v.n, sizeof(int)), malloc((size_t)f->v.n), NOREF, 0};
     if (!S.uses || !S.known)
         abort();
     memset(S.known, -1, (size_t)f->v.n);
@@ -291,7 +312,8 @@ void opt_signs(Fn *f)
     for (int i = 0; i < f->out.n; i++)
         S.uses[f->out.p[i].ref]++;
     signs_region(&S, f->body);
+    if (S.dead)
+        sweep(&S, f->body);
     free(S.uses);
     free(S.known);
-    opt_dce(f);
 }
