@@ -94,20 +94,23 @@ static int inside(const Fn *f, Ref x, Ref l)
     return 0;
 }
 
-/* Is buffer buf read (IDX) or stored into (an ACC that stores: it would
- * no longer come before the adds of later iterations) in region r or
- * below? */
-static int reads(const Fn *f, const Region *r, Ref buf)
+/* What region r and the regions below it do with buffer buf: BUF_READ
+ * (an IDX), BUF_ADD (an ACC that adds), BUF_STORE (an ACC that stores). */
+enum { BUF_READ = 1, BUF_ADD = 2, BUF_STORE = 4 };
+static int buffer_use(const Fn *f, const Region *r, Ref buf)
 {
+    int use = 0;
     for (int i = 0; i < r->ids.n; i++) {
         const Inst *in = &f->v.p[r->ids.p[i]];
-        if ((in->op == OP_IDX || (in->op == OP_ACC && (in->flags & IF_STORE))) && in->arg[0] == buf)
-            return 1;
+        if (in->arg[0] == buf && in->op == OP_IDX)
+            use |= BUF_READ;
+        if (in->arg[0] == buf && in->op == OP_ACC)
+            use |= in->flags & IF_STORE ? BUF_STORE : BUF_ADD;
         for (int s = 0; s < 2; s++)
-            if (in->reg[s] && reads(f, in->reg[s], buf))
-                return 1;
+            if (in->reg[s])
+                use |= buffer_use(f, in->reg[s], buf);
     }
-    return 0;
+    return use;
 }
 
 /* May an instruction of Li's body be moved into the new nest? */
@@ -123,20 +126,6 @@ static int movable(const Inst *in)
     default:
         return op_info[in->op].kind != K_CTL;
     }
-}
-
-/* Does region r or a region below it add to or store into buffer buf? */
-static int writes(const Fn *f, const Region *r, Ref buf)
-{
-    for (int i = 0; i < r->ids.n; i++) {
-        const Inst *in = &f->v.p[r->ids.p[i]];
-        if (in->op == OP_ACC && in->arg[0] == buf)
-            return 1;
-        for (int s = 0; s < 2; s++)
-            if (in->reg[s] && writes(f, in->reg[s], buf))
-                return 1;
-    }
-    return 0;
 }
 
 /* Does every array access of Li's body that moves with i step through
@@ -179,10 +168,12 @@ static int body_ok(Nest *N)
         const Inst *in = &f->v.p[id];
         if (!movable(in) || (in->op == OP_IVAR && id != N->i))
             return 0;
-        if (in->op == OP_ACC && reads(f, bj, in->arg[0]))
+        /* an add would come after the nest's reads and stores of its
+         * buffer; a read, after all of the nest's writes */
+        if (in->op == OP_ACC && (buffer_use(f, bj, in->arg[0]) & (BUF_READ | BUF_STORE)))
             return 0;
-        if (in->op == OP_IDX && writes(f, bj, in->arg[0]))
-            return 0; /* it would read the buffer after all of Lj's writes */
+        if (in->op == OP_IDX && (buffer_use(f, bj, in->arg[0]) & (BUF_ADD | BUF_STORE)))
+            return 0;
         int dep = in->op == OP_ACC || ix_uses(in, N->j);
         for (int k = 0; k < op_info[in->op].nargs; k++) {
             Ref x = in->arg[k];
