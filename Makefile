@@ -96,7 +96,7 @@ $(B)/dxtest: $(TEST_OBJ) $(CORE_OBJ) $(B)/libdxrt.a
 # plainly compiled drivers link: RTLIB) and the examples here.
 RTLIB ?= $(B)/libdxrt.a
 check: $(B)/dxtest $(B)/dxc $(RTLIB)
-	DX_ROOT=$(CURDIR) DXC=$(CURDIR)/$(B)/dxc DXRT_DIR=$(CURDIR)/runtime DXRT_LIB=$(CURDIR)/$(RTLIB) \
+	DX_ROOT=$(CURDIR) DXC=$(abspath $(B))/dxc DXRT_DIR=$(CURDIR)/runtime DXRT_LIB=$(abspath $(RTLIB)) \
 	    $(CHECK_ENV) $(B)/dxtest
 
 # Sanitizers: the whole build again in build-asan/, then every suite.  The
@@ -107,7 +107,7 @@ check-asan: build/libdxrt.a
 
 # valgrind on the compiler itself over the example and hostile inputs.
 check-valgrind: $(B)/dxtest $(B)/dxc
-	DX_ROOT=$(CURDIR) DXC="$(CURDIR)/$(B)/dxc" DXRT_DIR=$(CURDIR)/runtime DXRT_LIB=$(CURDIR)/$(B)/libdxrt.a \
+	DX_ROOT=$(CURDIR) DXC="$(abspath $(B))/dxc" DXRT_DIR=$(CURDIR)/runtime DXRT_LIB=$(abspath $(B))/libdxrt.a \
 	    DX_VALGRIND=1 CK_FORK=no valgrind --error-exitcode=1 --leak-check=full -q $(B)/dxtest
 
 # The differential tester: N random programs through the
@@ -124,13 +124,13 @@ $(B)/fuzz_diff: $(FUZZ_OBJ) $(CORE_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lm -lpthread
 
 fuzz-diff: $(B)/fuzz_diff $(B)/dxc
-	DX_DIFF_CFLAGS="$(FUZZ_CFLAGS)" $(B)/fuzz_diff -n $(N) -s $(SEED) -c $(CC_RUNS) -j $(JOBS) --cc $(FUZZ_CC) --dxc $(CURDIR)/$(B)/dxc --regress tests/regress
+	DX_DIFF_CFLAGS="$(FUZZ_CFLAGS)" $(B)/fuzz_diff -n $(N) -s $(SEED) -c $(CC_RUNS) -j $(JOBS) --cc $(FUZZ_CC) --dxc $(abspath $(B))/dxc --regress tests/regress
 
 # The checkpointing campaign: every compiled program with a 4 KiB stack
 # budget, so that its loops are checkpointed (DX_DIFF_DXFLAGS); a program
 # whose arrays cannot fit even so is counted as refused, not failed.
 fuzz-ckpt: $(B)/fuzz_diff $(B)/dxc
-	DX_DIFF_DXFLAGS=--stack-budget=4K $(B)/fuzz_diff -n $(N) -s $(SEED) -c $(N) -j $(JOBS) --cc $(FUZZ_CC) --dxc $(CURDIR)/$(B)/dxc --regress tests/regress
+	DX_DIFF_DXFLAGS=--stack-budget=4K $(B)/fuzz_diff -n $(N) -s $(SEED) -c $(N) -j $(JOBS) --cc $(FUZZ_CC) --dxc $(abspath $(B))/dxc --regress tests/regress
 
 # The check-program campaign: fuzz_diff's random programs through dxc
 # --emit=check (double, or REAL=float), compiled and run; none may fail.
@@ -142,14 +142,14 @@ fuzz-check: $(B)/fuzz_diff $(B)/dxc
 # edge inputs (0, tiny, huge, ties) too: no derivative may be NaN where the
 # function is finite and its differences settle (interpreter checks only).
 fuzz-edge: $(B)/fuzz_diff $(B)/dxc
-	$(B)/fuzz_diff --edge -n $(N) -s $(SEED) -c 0 -j $(JOBS) --dxc $(CURDIR)/$(B)/dxc --regress tests/regress
+	$(B)/fuzz_diff --edge -n $(N) -s $(SEED) -c 0 -j $(JOBS) --dxc $(abspath $(B))/dxc --regress tests/regress
 
 # One table of what f_grad, f_jvp and f_hvp cost against f, in
 # instructions (callgrind) and wall time, for the models of bench/ (toy,
 # MLP, ADBench's GMM, LSTM, spring, RNN, GMM), beside hand-written
 # gradients and PyTorch; see bench/run.sh (BENCH=, N=, RUNS=).  Not in check.
 bench: $(B)/dxc
-	DXC=$(CURDIR)/$(B)/dxc B=$(CURDIR)/$(B) sh bench/run.sh
+	DXC=$(abspath $(B))/dxc B=$(abspath $(B)) sh bench/run.sh
 
 # The first run: dxc compiles the three seed examples (y = x^2, the graph
 # (a + b) * c, a neuron), a small C program calls each function and its
@@ -173,8 +173,8 @@ example: $(B)/dxc
 # (examples/train/Makefile; it fails when fewer than 28 of the 30
 # held-out flowers are classified correctly).
 train: $(B)/dxc $(B)/libdxrt.a
-	$(MAKE) -C examples/train DXC=$(CURDIR)/$(B)/dxc DXRT_DIR=$(CURDIR)/runtime \
-	    DXRT_LIB=$(CURDIR)/$(B)/libdxrt.a O=$(CURDIR)/$(B)/train run
+	$(MAKE) -C examples/train DXC=$(abspath $(B))/dxc DXRT_DIR=$(CURDIR)/runtime \
+	    DXRT_LIB=$(abspath $(B))/libdxrt.a O=$(abspath $(B))/train run
 
 install: all install-integration
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \

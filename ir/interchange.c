@@ -163,6 +163,8 @@ static int body_ok(Nest *N)
     Fn *f = N->f;
     const Region *bi = f->v.p[N->li].reg[0], *bj = f->v.p[N->lj].reg[0];
     int rows = 0, once = 0, ts = 0;
+    for (int q = 0; q < bj->ids.n; q++)
+        N->inner[bj->ids.p[q]] = 0; /* marks which of Lj's values are counted */
     for (int q = 0; q < bi->ids.n; q++) {
         Ref id = bi->ids.p[q];
         const Inst *in = &f->v.p[id];
@@ -193,6 +195,8 @@ static int body_ok(Nest *N)
                 if (xi->ty.kind != TY_REAL || xi->ty.rank)
                     return 0;
                 dep = 1;
+                ts += !N->inner[x]; /* each counted once (marked below) */
+                N->inner[x] = 1;
             } else if (inside(f, x, N->lj)) {
                 return 0; /* deeper in Lj's body (a branch's value) */
             }
@@ -201,18 +205,7 @@ static int body_ok(Nest *N)
         rows += in->op == OP_ACC && !ix_uses(in, N->j);
         once += !dep && in->op != OP_IVAR && in->op != OP_CONST;
     }
-    /* the T's: Lj's values (not constants) Li reads, each counted once */
-    for (int q = 0; q < bj->ids.n; q++) {
-        Ref x = bj->ids.p[q];
-        const Inst *xi = &f->v.p[x];
-        int used = 0;
-        for (int p = 0; p < bi->ids.n && !used && xi->op != OP_CONST; p++) {
-            const Inst *in = &f->v.p[bi->ids.p[p]];
-            for (int k = 0; k < op_info[in->op].nargs; k++)
-                used |= in->arg[k] == x && !((in->op == OP_ACC || in->op == OP_IDX) && k == 0);
-        }
-        ts += used;
-    }
+
     return rows > 0 && 2 * rows + once > ts && !unit_stride(N);
 }
 
