@@ -118,6 +118,11 @@ Aff aff_subst(Arena *a, Aff x, Ref iv, Aff by)
     return y;
 }
 
+int aff_is_const(Aff x)
+{
+    return x.n == 0 && x.nq == 0;
+}
+
 int aff_eq(Aff x, Aff y)
 {
     if (x.c != y.c || x.n != y.n)

@@ -429,6 +429,7 @@ Aff aff_remap(Arena *a, Aff x, const Ref *map);
  * non-affine terms), in its terms' operands too. */
 Aff aff_subst(Arena *a, Aff x, Ref iv, Aff by);
 int aff_eq(Aff x, Aff y);
+int aff_is_const(Aff x);                     /* no index variable, no term */
 /* Non-affine terms (aff.c): does x (or an operand of its terms) use iv;
  * x's value given every IVAR's value (val(ctx, iv)), 0 when an operand
  * or a product of a term leaves 32 bits, the sum 64 bits, or an operand

@@ -66,11 +66,6 @@ static void each_operand(Fn *f, Region *r, Visit v, void *arg)
         v(arg, f, NOREF, r->yield.p[i], 0);
 }
 
-static int const_aff(Aff a)
-{
-    return a.n == 0 && a.nq == 0;
-}
-
 /* The tables of opt_join, made once for the function (a join adds no
  * instruction, so they keep their size): a mark is set when it holds the
  * current stamp, and each attempt takes a new stamp instead of clearing
@@ -219,8 +214,8 @@ static int copy_loop(const Fn *f, Ref acc, Ref *src, int *trow, int *srow)
     for (int d = 0; d < m; d++) {
         Aff one = aff_var(f->arena, ir_ivar(f, p->owner, d));
         Aff lo = lp->ix[red ? 0 : d], hi = lp->ix[red ? 1 : m + d];
-        if (!aff_eq(a->ix[tr + d], one) || !aff_eq(v->ix[sr + d], one) || !const_aff(lo) ||
-            lo.c != 0 || !const_aff(hi) || hi.c != vt->dim[sr + d] || hi.c != at->dim[tr + d])
+        if (!aff_eq(a->ix[tr + d], one) || !aff_eq(v->ix[sr + d], one) || !aff_is_const(lo) ||
+            lo.c != 0 || !aff_is_const(hi) || hi.c != vt->dim[sr + d] || hi.c != at->dim[tr + d])
             return 0;
     }
     *src = v->arg[0];
@@ -456,14 +451,14 @@ static int join_region(Fn *f, Region *r, Scratch *S)
         Ref L = r->ids.p[j];
         const Inst *l = &f->v.p[L];
         if (l->op != OP_LOOP || l->nix != 1 || (l->flags & IF_BACKWARDS) || !ir_is_rev(l) ||
-            !const_aff(l->ix[0]) || !const_aff(l->ix[1]))
+            !aff_is_const(l->ix[0]) || !aff_is_const(l->ix[1]))
             continue;
         for (int i = j - 1; i >= 0 && i >= j - JOIN_WINDOW; i--) {
             if (r->ids.p[i] == NOREF)
                 continue;
             const Inst *red = &f->v.p[r->ids.p[i]];
-            if (red->op != OP_RED || red->red != RK_SUM || ir_is_rev(red) || !const_aff(red->ix[0]) ||
-                !const_aff(red->ix[1]) || red->ix[0].c != l->ix[0].c ||
+            if (red->op != OP_RED || red->red != RK_SUM || ir_is_rev(red) || !aff_is_const(red->ix[0]) ||
+                !aff_is_const(red->ix[1]) || red->ix[0].c != l->ix[0].c ||
                 red->ix[1].c != l->ix[1].c || red->line != l->line)
                 continue;
             if (join_pair(f, r, S, i, j)) {
@@ -678,8 +673,8 @@ static void reuse(Fn *f, Region *x, Ref g, Ref y, Region *rb, int at, Ref l, Ref
 
 static int red_bounds_const(const Inst *in)
 {
-    return (in->op == OP_RED || (in->op == OP_LOOP && in->nix == 1)) && const_aff(in->ix[0]) &&
-           const_aff(in->ix[1]);
+    return (in->op == OP_RED || (in->op == OP_LOOP && in->nix == 1)) && aff_is_const(in->ix[0]) &&
+           aff_is_const(in->ix[1]);
 }
 
 /* The reductions of backward loop l's body (and of a loop in it) that GEN
@@ -733,7 +728,7 @@ static int reuse_region(Fn *f, Region *r, SameMap *M)
             if (li->reg[s] && reuse_region(f, li->reg[s], M))
                 return 1;
         if (li->op != OP_LOOP || li->nix != 1 || (li->flags & IF_BACKWARDS) || !ir_is_rev(li) ||
-            !const_aff(li->ix[0]) || li->ix[0].c != 0 || !const_aff(li->ix[1]))
+            !aff_is_const(li->ix[0]) || li->ix[0].c != 0 || !aff_is_const(li->ix[1]))
             continue;
         for (int i = j - 1; i >= 0; i--) {
             const Inst *gi = &f->v.p[r->ids.p[i]];
@@ -860,7 +855,7 @@ static long long keep_calls(Fn *f, Region *r, SameMap *M, long long budget)
         if (li->op == OP_GEN && li->ty.rank == 1 && ir_is_rev(li))
             n = li->ty.dim[0];
         else if (li->op == OP_LOOP && li->nix == 1 && !(li->flags & IF_BACKWARDS) && ir_is_rev(li) &&
-                 const_aff(li->ix[0]) && li->ix[0].c == 0 && const_aff(li->ix[1]))
+                 aff_is_const(li->ix[0]) && li->ix[0].c == 0 && aff_is_const(li->ix[1]))
             n = li->ix[1].c;
         else
             continue;
@@ -869,8 +864,8 @@ static long long keep_calls(Fn *f, Region *r, SameMap *M, long long budget)
         for (int i = j - 1; i >= 0 && i >= j - JOIN_WINDOW; i--) {
             const Inst *ri = &f->v.p[r->ids.p[i]];
             if (ri->op != OP_RED || ri->red != RK_SUM || ir_is_rev(ri) || ir_nivars(f, r->ids.p[i]) != 1 ||
-                (ri->flags & IF_BACKWARDS) || !const_aff(ri->ix[0]) || ri->ix[0].c != 0 ||
-                !const_aff(ri->ix[1]) || ri->ix[1].c != n || !has_call(f, ri->reg[0]))
+                (ri->flags & IF_BACKWARDS) || !aff_is_const(ri->ix[0]) || ri->ix[0].c != 0 ||
+                !aff_is_const(ri->ix[1]) || ri->ix[1].c != n || !has_call(f, ri->reg[0]))
                 continue;
             long long k = keep_pair(f, r, i, l, M, budget - kept);
             /* its buffers went before the sum (at i: the older sums below

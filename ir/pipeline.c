@@ -276,7 +276,7 @@ static void signs(Unit *u)
 {
     Fn *fs[4];
     for (int k = 0, n = ir_unit_fns(u, fs); k < n; k++)
-        if (fs[k] != u->primal)
+        if (fs[k]->kind != FN_PRIMAL)
             opt_signs(fs[k]);
 }
 
@@ -324,14 +324,25 @@ static int last_change(int k, int bit)
     return 1;
 }
 
+/* The functions of u that pass k builds or changes (its fns), in fs;
+ * returns how many. */
+static int pass_fns(const Unit *u, int k, Fn *fs[4])
+{
+    Fn *all[4];
+    int n = 0;
+    for (int i = 0, m = ir_unit_fns(u, all); i < m; i++)
+        if (ir_passes[k].fns & ir_entry_bit(all[i]->kind))
+            fs[n++] = all[i];
+    return n;
+}
+
 /* ir_verify on the functions of u that pass k built or changed (each of
  * the others is as the pass before it left it, checked then). */
 static void verify(Unit *u, int k)
 {
     Fn *fs[4];
-    for (int i = 0, n = ir_unit_fns(u, fs); i < n; i++)
-        if (ir_passes[k].fns & ir_entry_bit(fs[i]->kind))
-            ir_verify(fs[i]);
+    for (int i = 0, n = pass_fns(u, k, fs); i < n; i++)
+        ir_verify(fs[i]);
 }
 
 /* Between passes, when no pointer into an instruction array is held:
@@ -362,11 +373,9 @@ static void passes_from(Unit *u, int first, int last)
         ir_passes[k].run(u);
         verify(u, k);
         Fn *fs[4];
-        for (int i = 0, n = u->compact ? ir_unit_fns(u, fs) : 0; i < n; i++) {
-            int bit = ir_entry_bit(fs[i]->kind);
-            if ((ir_passes[k].fns & bit) && last_change(k, bit))
+        for (int i = 0, n = u->compact ? pass_fns(u, k, fs) : 0; i < n; i++)
+            if (last_change(k, ir_entry_bit(fs[i]->kind)))
                 ir_compact(fs[i]);
-        }
         compact(u);
     }
 }
