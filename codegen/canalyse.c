@@ -95,7 +95,7 @@ static void analyse_region(Cg *c, const Region *r)
         if (in->op == OP_LIT || in->op == OP_FOR)
             for (int k = 0; k < in->nix; k++)
                 count_use(c, in->list[k], r, id, at, 1);
-        vec_push(c->p->arena, &c->order, id);
+        vec_push(c->A, &c->order, id);
         switch (in->op) {
         case OP_IF:
             analyse_region(c, in->reg[0]);
@@ -228,7 +228,7 @@ static void guard_buffer_reads(Cg *c)
 {
     const Fn *f = c->f;
     int n = f->v.n;
-    c->acc_start = arena_alloc(c->p->arena, sizeof(int) * (size_t)(n + 2));
+    c->acc_start = arena_alloc(c->A, sizeof(int) * (size_t)(n + 2));
     int nacc = 0;
     for (Ref v = 0; v < n; v++)
         if (f->v.p[v].op == OP_ACC) {
@@ -236,8 +236,8 @@ static void guard_buffer_reads(Cg *c)
             nacc++;
         }
     /* without an ACC (f, f_jvp) every buffer has none: acc_start is all 0 */
-    int *fill = nacc ? arena_alloc(c->p->arena, sizeof(int) * (size_t)(n + 1)) : NULL;
-    c->acc_pos = arena_alloc(c->p->arena, sizeof(int) * (size_t)(nacc + 1));
+    int *fill = nacc ? arena_alloc(c->A, sizeof(int) * (size_t)(n + 1)) : NULL;
+    c->acc_pos = arena_alloc(c->A, sizeof(int) * (size_t)(nacc + 1));
     for (Ref v = 0; nacc && v < n; v++)
         c->acc_start[v + 1] += c->acc_start[v];
     for (Ref v = 0; nacc && v < n; v++)
@@ -265,10 +265,10 @@ static void guard_buffer_reads(Cg *c)
             c->force[v] = 1;
     }
     /* nothing asks about ACCs again: hand the tables back */
-    arena_drop(c->p->arena, c->acc_start, sizeof(int) * (size_t)(n + 2));
+    arena_drop(c->A, c->acc_start, sizeof(int) * (size_t)(n + 2));
     if (fill)
-        arena_drop(c->p->arena, fill, sizeof(int) * (size_t)(n + 1));
-    arena_drop(c->p->arena, c->acc_pos, sizeof(int) * (size_t)(nacc + 1));
+        arena_drop(c->A, fill, sizeof(int) * (size_t)(n + 1));
+    arena_drop(c->A, c->acc_pos, sizeof(int) * (size_t)(nacc + 1));
     c->acc_start = c->acc_pos = NULL;
 }
 
@@ -348,15 +348,15 @@ static void name_one(Cg *c, Ref v)
         c->cname[v] = cg_unique(c, &c->locals, c->hint[v]);
         return;
     }
-    const char *base = ir_shown_name(c->p->arena, in);
+    const char *base = ir_shown_name(c->A, in);
     if (!base && f->out.n && v == cg_resolve(c, f->out.p[0].ref) && f->out.p[0].role == OUT_RETURN)
         base = "y"; /* the value, as in the explainer's y = x^2 */
     if (!base && in->op == OP_RESULT && f->v.p[in->arg[0]].op == OP_RED)
         base = (const char *[]){"s", "p", "m", "m"}[f->v.p[in->arg[0]].red];
     if (!base)
-        base = arena_name(c->p->arena, "t", "", ++c->tmp);
+        base = arena_name(c->A, "t", "", ++c->tmp);
     else if (in->role == ROLE_TANGENT)
-        base = arena_name(c->p->arena, base, "_dot", -1);
+        base = arena_name(c->A, base, "_dot", -1);
     c->cname[v] = cg_unique(c, &c->locals, base);
 }
 
@@ -371,7 +371,7 @@ static void name_carried(Cg *c, Ref id)
         if (c->cname[root] || !cg_owns(c, id, root))
             continue;
         const char *base = cg_carried_name(c, id, j);
-        c->cname[root] = cg_unique(c, &c->locals, base ? base : arena_name(c->p->arena, "t", "", ++c->tmp));
+        c->cname[root] = cg_unique(c, &c->locals, base ? base : arena_name(c->A, "t", "", ++c->tmp));
     }
 }
 
@@ -421,7 +421,7 @@ static void place_outputs(Cg *c)
         if (cg_inlined(c, v) || in->op == OP_PARAM || c->uses[v] != 1 || in->parent != f->body ||
             c->cname[cg_var_of(c, v)] || c->carried[cg_var_of(c, v)])
             continue;
-        c->cname[cg_var_of(c, v)] = arena_printf(c->p->arena, "*%s", c->out_names[i]);
+        c->cname[cg_var_of(c, v)] = arena_printf(c->A, "*%s", c->out_names[i]);
         c->in_place[i] = 1;
         c->bar[cg_var_of(c, v)] = f->out.p[i].role == OUT_BAR;
     }
@@ -498,7 +498,7 @@ static void place_locals(Cg *c, const Region *r)
  * the next function is prepared, and they are as large as its IR. */
 static void drop_tables(Cg *c)
 {
-    Arena *A = c->p->arena;
+    Arena *A = c->A;
     size_t n = c->ntab;
     if (!n)
         return;
@@ -530,7 +530,7 @@ void cg_release(Cg *c)
 static void alloc_tables(Cg *c)
 {
     const Fn *f = c->f;
-    Arena *A = c->p->arena;
+    Arena *A = c->A;
     drop_tables(c);
     memset(&c->locals, 0, sizeof c->locals);
     c->locals.a = A;
@@ -615,7 +615,7 @@ static void force_value(Cg *c)
 static void name_interface(Cg *c)
 {
     const Fn *f = c->f;
-    Arena *A = c->p->arena;
+    Arena *A = c->A;
     c->in_names = arena_alloc(A, sizeof(char *) * (size_t)(f->in.n + 1));
     c->out_names = arena_alloc(A, sizeof(char *) * (size_t)(f->out.n + 1));
     c->in_place = arena_alloc(A, (size_t)f->out.n + 1);
@@ -651,7 +651,7 @@ static void share_names(Cg *c)
 /* What cg_inlined says of every value, once nothing it reads changes. */
 static void keep_inlined(Cg *c)
 {
-    unsigned char *t = arena_alloc(c->p->arena, c->ntab);
+    unsigned char *t = arena_alloc(c->A, c->ntab);
     for (Ref v = 0; v < c->f->v.n; v++)
         t[v] = (unsigned char)cg_inlined(c, v);
     c->inlined = t;

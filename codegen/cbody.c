@@ -518,29 +518,12 @@ static void indent(Cg *c)
         cg_puts(&c->body, "    ");
 }
 
-/* The text of source line `line` as a comment may show it: ASCII, tabs
- * and runs of blanks as one space, never a comment's end, cut at 48
- * characters (" ..." follows) or at a # comment; NULL for no line. */
-static const char *source_text(Cg *c, int line)
+/* The text of a source line as a comment may show it: ASCII, tabs and
+ * runs of blanks as one space, never a comment's end, cut at 48
+ * characters (" ..." follows) or at a # comment.  The line starts at
+ * offset i of src. */
+static const char *line_comment(Arena *A, const Source *src, size_t i)
 {
-    const Source *src = c->f->src;
-    if (line <= 0 || !src)
-        return NULL;
-    if (!c->line_start) { /* where each line begins, found once */
-        VEC(size_t) ls = {0};
-        vec_push(c->p->arena, &ls, 0);
-        for (size_t k = 0; k < src->len; k++)
-            if (src->text[k] == '\n')
-                vec_push(c->p->arena, &ls, k + 1);
-        c->line_start = ls.p;
-        c->nlines = ls.n;
-        c->line_text = arena_alloc(c->p->arena, sizeof(char *) * (size_t)(ls.n + 1));
-    }
-    if (line > c->nlines)
-        return NULL;
-    if (c->line_text[line - 1]) /* each line's text is made once */
-        return c->line_text[line - 1];
-    size_t i = c->line_start[line - 1];
     while (i < src->len && (src->text[i] == ' ' || src->text[i] == '\t'))
         i++;
     char text[64];
@@ -563,14 +546,39 @@ static const char *source_text(Cg *c, int line)
     if (n && text[n - 1] == '/' && n > 1 && text[n - 2] == '*')
         n--;
     text[n] = 0;
-    return c->line_text[line - 1] = arena_printf(c->p->arena, "%s%s", text, cut ? " ..." : "");
+    return arena_printf(A, "%s%s", text, cut ? " ..." : "");
+}
+
+void cg_source_lines(Cg *c, const Source *src)
+{
+    if (c->line_text || !src)
+        return;
+    VEC(size_t) ls = {0};
+    vec_push(c->A, &ls, 0);
+    for (size_t k = 0; k < src->len; k++)
+        if (src->text[k] == '\n')
+            vec_push(c->A, &ls, k + 1);
+    c->nlines = ls.n;
+    c->line_text = arena_alloc(c->A, sizeof(char *) * (size_t)(ls.n + 1));
+    for (int l = 0; l < ls.n; l++)
+        c->line_text[l] = line_comment(c->A, src, ls.p[l]);
+}
+
+/* The text of source line `line` as a comment shows it; NULL for no
+ * line. */
+static const char *source_text(Cg *c, int line)
+{
+    if (line <= 0 || !c->f->src)
+        return NULL;
+    cg_source_lines(c, c->f->src);
+    return line > c->nlines ? NULL : c->line_text[line - 1];
 }
 
 /* The source line last announced at nesting depth d (0: none yet). */
 static int *said(Cg *c, int d)
 {
     while (c->said.n <= d)
-        vec_push(c->p->arena, &c->said, 0);
+        vec_push(c->A, &c->said, 0);
     return &c->said.p[d];
 }
 
@@ -648,7 +656,7 @@ static void note_tape_rows(Cg *c)
     const Fn *f = c->f;
     if (!c->has_loops)
         return; /* no tape */
-    c->tape_rows = arena_alloc(c->p->arena, c->ntab);
+    c->tape_rows = arena_alloc(c->A, c->ntab);
     for (Ref v = 0; v < f->v.n; v++)
         if (f->v.p[v].op == OP_ACC) {
             Ref buf = f->v.p[v].arg[0];
@@ -670,7 +678,7 @@ static const char *tape_what(const Cg *c, Ref buf, Aff at)
 {
     const Fn *f = c->f;
     const Inst *b = &f->v.p[buf];
-    Arena *A = c->p->arena;
+    Arena *A = c->A;
     const char *what = ir_is_tape(b) && b->name
                            ? arena_printf(A, "%s%s", b->name, b->role == ROLE_TANGENT ? "_dot" : "")
                            : "the value";
@@ -740,9 +748,9 @@ static const char *element_text(Cg *c, Ref arr, const Aff *ix, int n, const char
         return NULL;
     size_t k = strlen(name);
     if (k > 4 && !strcmp(name + k - 4, "_bar") && a->role == ROLE_ADJOINT) /* its value's name */
-        name = arena_printf(c->p->arena, "%.*s", (int)(k - 4), name);
+        name = arena_printf(c->A, "%.*s", (int)(k - 4), name);
     if (cg_is_tape(a))
-        return arena_printf(c->p->arena, "%s%s", name, suffix);
+        return arena_printf(c->A, "%s%s", name, suffix);
     Str s = {0};
     cg_putf(&s, "%s%s", name, suffix);
     for (int d = 0; d < n; d++) {
@@ -750,7 +758,7 @@ static const char *element_text(Cg *c, Ref arr, const Aff *ix, int n, const char
         aff_put(c, &s, ix[d], 1);
     }
     cg_puts(&s, n ? "]" : "");
-    const char *t = arena_printf(c->p->arena, "%s", s.p);
+    const char *t = arena_printf(c->A, "%s", s.p);
     free(s.p);
     return t;
 }
@@ -763,8 +771,8 @@ static const char *bar_of(Cg *c, const char *t)
     while (isalnum((unsigned char)*q) || *q == '_')
         q++;
     if (q == t || (*q && (*q != '[' || t[strlen(t) - 1] != ']' || strchr(q + 1, '['))))
-        return arena_printf(c->p->arena, "adj(%s)", t);
-    return arena_printf(c->p->arena, "%.*s_bar%s", (int)(q - t), t, q);
+        return arena_printf(c->A, "adj(%s)", t);
+    return arena_printf(c->A, "%.*s_bar%s", (int)(q - t), t, q);
 }
 
 /* Is --explain on, and f a gradient (f_grad, f_vjp)? */
@@ -839,7 +847,7 @@ static const char *alias_for(const CgExplain *e)
 static const char *rule_step(Cg *c, Ref p, int k, int line, int acc)
 {
     const Inst *src = &c->f->v.p[p];
-    Arena *A = c->p->arena;
+    Arena *A = c->A;
     const char *const *cn = acc >= 0 ? (const char *const *)c->cname : NULL;
     CgExplain e = {(Op)src->op, k, src->n, line, NULL, {NULL, NULL, NULL}, NULL, NULL, NULL};
     for (int i = 0; i < op_info[src->op].nargs; i++)
@@ -894,7 +902,7 @@ static const char *use_steps(Cg *c, Ref x)
                 cg_putf(&s, "%s%s", s.n ? "; " : "", t);
         }
     }
-    const char *t = s.n ? arena_printf(c->p->arena, "%s", s.p) : NULL;
+    const char *t = s.n ? arena_printf(c->A, "%s", s.p) : NULL;
     free(s.p);
     return t;
 }
@@ -936,7 +944,7 @@ static Ref bar_primal(const Cg *c, Ref v, const char *var, const char *said)
     size_t n = var ? strlen(var) : 0;
     if (n <= 4 || strcmp(var + n - 4, "_bar") || (said && !strcmp(said, var)))
         return NOREF;
-    return primal_named(c, v, arena_printf(c->p->arena, "%.*s", (int)(n - 4), var));
+    return primal_named(c, v, arena_printf(c->A, "%.*s", (int)(n - 4), var));
 }
 
 /* Did opt_signs take a negation into accumulation `in` (x_bar -= t), and
@@ -958,10 +966,10 @@ static const char *negation_note(Cg *c, const Inst *in, const char *var)
     const char *rest = cg_inlined(c, t) ? explain_note(c, cg_resolve(c, t), 1, var) : NULL;
     if (!neg || !rest)
         return neg ? neg : rest;
-    const char *line = arena_printf(c->p->arena, "line %d: ", in->line);
+    const char *line = arena_printf(c->A, "line %d: ", in->line);
     if (!strncmp(neg, line, strlen(line)) && !strncmp(rest, line, strlen(line)))
         rest += strlen(line); /* one line: say it once */
-    return arena_printf(c->p->arena, "%s; %s", neg, rest);
+    return arena_printf(c->A, "%s; %s", neg, rest);
 }
 
 /* With --explain, the chain-rule steps of the gradient's statement that
@@ -991,7 +999,7 @@ static const char *explain_note(Cg *c, Ref v, int out, const char *var)
         int acc = out || in->role == ROLE_ADJOINT || is_bar_output(c, v);
         note = rule_step(c, in->rule_src, in->rule_arg, in->line, acc);
         if (note && acc && in->rule_arg < op_info[src->op].nargs)
-            said = bar_of(c, cg_source_text(c->p->arena, c->f, (const char *const *)c->cname, src->arg[in->rule_arg], 1));
+            said = bar_of(c, cg_source_text(c->A, c->f, (const char *const *)c->cname, src->arg[in->rule_arg], 1));
         if (!acc)
             return note;
     }
@@ -999,7 +1007,7 @@ static const char *explain_note(Cg *c, Ref v, int out, const char *var)
     const char *more = x != NOREF ? use_steps(c, x) : NULL;
     if (!note || !more)
         return note ? note : more;
-    return arena_printf(c->p->arena, "%s; %s", note, more);
+    return arena_printf(c->A, "%s; %s", note, more);
 }
 
 /* The size of an array declaration: `128 * 784`; the product when it
@@ -1062,11 +1070,11 @@ static const char *open_index(Cg *c, const char *base)
     }
     const char *b = base;
     if (sema_c_reserved(b) || cg_names_has(&c->globals, b) || sema_is_builtin(b))
-        b = arena_printf(c->p->arena, "%s_", b);
+        b = arena_printf(c->A, "%s_", b);
     const char *n = b;
     for (int k = 2; index_taken(c, n); k++)
-        n = arena_printf(c->p->arena, "%s_%d", b, k);
-    vec_push(c->p->arena, &c->active, n);
+        n = arena_printf(c->A, "%s_%d", b, k);
+    vec_push(c->A, &c->active, n);
     return n;
 }
 
@@ -1470,11 +1478,11 @@ static void reads_of(Cg *c, Ref v, Refs *out)
     v = cg_resolve(c, v);
     const Inst *in = &c->f->v.p[v];
     if (!cg_inlined(c, v)) {
-        vec_push(c->p->arena, out, cg_var_of(c, v));
+        vec_push(c->A, out, cg_var_of(c, v));
         return;
     }
     if (in->op == OP_IDX) {
-        vec_push(c->p->arena, out, cg_var_of(c, in->arg[0]));
+        vec_push(c->A, out, cg_var_of(c, in->arg[0]));
         return;
     }
     for (int k = 0; k < op_info[in->op].nargs; k++)
@@ -1569,8 +1577,8 @@ static void emit_updates(Cg *c, Ref id)
     const Fn *f = c->f;
     const Inst *in = &f->v.p[id];
     int n = in->nix;
-    Update *u = arena_alloc(c->p->arena, sizeof(Update) * (size_t)(n + 1));
-    int *seen = arena_alloc(c->p->arena, sizeof(int) * (size_t)(n + 1));
+    Update *u = arena_alloc(c->A, sizeof(Update) * (size_t)(n + 1));
+    int *seen = arena_alloc(c->A, sizeof(int) * (size_t)(n + 1));
     for (int j = 0; j < n; j++) {
         Ref y = cg_resolve(c, in->reg[0]->yield.p[j]);
         u[j].y = y;
@@ -1609,7 +1617,7 @@ static void emit_updates(Cg *c, Ref id)
                 seen[j] = 1;
                 j = blocker(u, n, j);
             }
-            u[j].tmp = cg_unique(c, &c->locals, arena_printf(c->p->arena, "%s_next", c->cname[u[j].var]));
+            u[j].tmp = cg_unique(c, &c->locals, arena_printf(c->A, "%s_next", c->cname[u[j].var]));
             begin_stmt(c, u[j].line);
             cg_putf(&c->body, "%s %s = ", cg_real_t(c), u[j].tmp);
             expr(c, &c->body, u[j].y, P_ANY);
@@ -1656,7 +1664,7 @@ static const char *seed_note(Cg *c, Ref carry, Ref init)
     if (note || in->op != OP_CONST || in->num != 1 || n <= 4 || !out->name ||
         strncmp(out->name, var, n - 4) || out->name[n - 4])
         return note;
-    return cg_comment_safe(c->p->arena, arena_printf(c->p->arena, "the seed: the function returns %s, "
+    return cg_comment_safe(c->A, arena_printf(c->A, "the seed: the function returns %s, "
                                                      "and d%s/d%s = 1", out->name, out->name, out->name));
 }
 
@@ -1817,7 +1825,7 @@ static void emit_lit(Cg *c, Ref id)
 static const char *tape_uses(Cg *c, Ref b)
 {
     const Fn *f = c->f;
-    unsigned char *dep = arena_alloc(c->p->arena, (size_t)f->v.n + 1);
+    unsigned char *dep = arena_alloc(c->A, (size_t)f->v.n + 1);
     for (int changed = 1, round = 0; changed && round < 64; round++) {
         changed = 0;
         for (Ref u = 0; u < f->v.n; u++) {
@@ -1842,7 +1850,7 @@ static const char *tape_uses(Cg *c, Ref b)
         const char *t = d ? rule_step(c, in->rule_src, in->rule_arg, in->line, -1) : NULL;
         const char *colon = t ? strstr(t, ": ") : NULL;
         if (colon) /* "line 14: d..." as "d... (line 14)" */
-            t = arena_printf(c->p->arena, "%s (%.*s)", colon + 2, (int)(colon - t), t);
+            t = arena_printf(c->A, "%s (%.*s)", colon + 2, (int)(colon - t), t);
         if (!t || (said[0] && !strcmp(t, said[0])) || (said[1] && !strcmp(t, said[1])))
             continue;
         if (said[0] && said[1])
@@ -1852,8 +1860,8 @@ static const char *tape_uses(Cg *c, Ref b)
     }
     if (!said[0])
         return NULL;
-    return arena_printf(c->p->arena, "%s%s%s%s", said[0], said[1] ? "; " : "", said[1] ? said[1] : "",
-                        more ? arena_printf(c->p->arena, "; and %d more", more) : "");
+    return arena_printf(c->A, "%s%s%s%s", said[0], said[1] ? "; " : "", said[1] ? said[1] : "",
+                        more ? arena_printf(c->A, "; and %d more", more) : "");
 }
 
 /* b[ix] += v (b not zeroed: b[ix] = v; IF_SUB: b[ix] -= v). */
@@ -1876,10 +1884,10 @@ static void emit_acc(Cg *c, Ref id)
     if (store && in->nix && cg_is_tape(&c->f->v.p[b]) && c->f->v.p[b].op == OP_ZEROS && explaining(c))
         needs = tape_uses(c, b);
     if (needs)
-        note = cg_comment_safe(c->p->arena, arena_printf(c->p->arena, "the tape keeps %s: the backward "
+        note = cg_comment_safe(c->A, arena_printf(c->A, "the tape keeps %s: the backward "
                                                          "pass needs it for %s", tape_what(c, b, in->ix[0]), needs));
     else if (store && in->nix && cg_is_tape(&c->f->v.p[b]) && c->f->v.p[b].op == OP_ZEROS)
-        note = arena_printf(c->p->arena, "the tape keeps %s%s", tape_what(c, b, in->ix[0]),
+        note = arena_printf(c->A, "the tape keeps %s%s", tape_what(c, b, in->ix[0]),
                             explaining(c) ? ": the backward pass reads it back for the local "
                                             "derivatives of that step instead of recomputing it"
                                           : "");
@@ -1894,7 +1902,7 @@ static void emit_acc(Cg *c, Ref id)
         const char *x = element_text(c, b, in->ix, in->nix, "");
         const char *xbar = element_text(c, b, in->ix, in->nix, "_bar");
         if (x && xbar && strcmp(x, xbar))
-            note = cg_comment_safe(c->p->arena, arena_printf(c->p->arena, "line %d reads %s: the adjoint "
+            note = cg_comment_safe(c->A, arena_printf(c->A, "line %d reads %s: the adjoint "
                                                              "of that read accumulates into %s",
                                                              in->line, x, xbar));
     }
@@ -2024,7 +2032,7 @@ static void emit_region(Cg *c, const Region *r)
         }
         if (in->op == OP_IDX && in->nix && cg_is_tape(&f->v.p[cg_var_of(c, in->arg[0])]) &&
             f->v.p[cg_var_of(c, in->arg[0])].op == OP_ZEROS)
-            stmt_end_note(c, arena_printf(c->p->arena, "%s, recorded by the forward pass",
+            stmt_end_note(c, arena_printf(c->A, "%s, recorded by the forward pass",
                                           tape_what(c, cg_var_of(c, in->arg[0]), in->ix[0])));
         else if (explain_note(c, id, 0, var_text(c, k)))
             stmt_end_note(c, explain_note(c, id, 0, var_text(c, k)));
@@ -2048,7 +2056,7 @@ static void output_copy(Cg *c, int i)
     begin_stmt(c, line);
     cg_putf(&c->body, "*%s = ", c->out_names[i]);
     expr(c, &c->body, v, P_ANY);
-    const char *note = explain_note(c, v, cg_inlined(c, v) ? 1 : -1, arena_printf(c->p->arena, "%s", c->out_names[i]));
+    const char *note = explain_note(c, v, cg_inlined(c, v) ? 1 : -1, arena_printf(c->A, "%s", c->out_names[i]));
     if (note)
         stmt_end_note(c, note);
     else

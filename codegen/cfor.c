@@ -99,10 +99,10 @@ int cg_owns(const Cg *c, Ref id, Ref root)
 static const char *spelled(const Cg *c, Ref v)
 {
     const Inst *in = &c->f->v.p[v];
-    const char *n = ir_shown_name(c->p->arena, in);
+    const char *n = ir_shown_name(c->A, in);
     if (!n || in->role != ROLE_TANGENT || strstr(n, "_dot"))
         return n;
-    return arena_name(c->p->arena, n, "_dot", -1);
+    return arena_name(c->A, n, "_dot", -1);
 }
 
 /* The source name of carried variable j of FOR id (x, x_dot), or NULL:
@@ -400,12 +400,12 @@ void cg_share_carries(Cg *c)
         fors = f->v.p[c->order.p[k]].op == OP_FOR;
     if (!fors)
         return; /* no carried variable: nothing here reads last_read or order_at */
-    c->order_at = arena_alloc(c->p->arena, sizeof(int) * (size_t)(f->v.n + 1));
+    c->order_at = arena_alloc(c->A, sizeof(int) * (size_t)(f->v.n + 1));
     for (int k = 0; k < n; k++)
         c->order_at[c->order.p[k]] = k;
     /* each carried value's RESULT (the last in its loop's region, if
      * several), for cg_carried_name: one pass, not one for each name */
-    c->carry_result = arena_alloc(c->p->arena, sizeof(Ref) * (size_t)(f->v.n + 1));
+    c->carry_result = arena_alloc(c->A, sizeof(Ref) * (size_t)(f->v.n + 1));
     for (Ref v = 0; v < f->v.n; v++)
         c->carry_result[v] = NOREF;
     for (int k = 0; k < n; k++) {
@@ -434,7 +434,7 @@ void cg_share_carries(Cg *c)
     }
     /* every class's last read, which share_init keeps as it joins
      * classes (each joined at its root) */
-    c->class_last = arena_alloc(c->p->arena, sizeof(int) * (size_t)(f->v.n + 1));
+    c->class_last = arena_alloc(c->A, sizeof(int) * (size_t)(f->v.n + 1));
     for (int k = 0; k < n; k++) {
         Ref v = c->order.p[k], root = cg_var_of(c, v);
         if (c->last_read[v] > c->class_last[root])

@@ -26,6 +26,7 @@
  */
 #include "cgen.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,12 +52,12 @@ static void each_fn(const Program *p, const CgOpts *o, void (*fn)(void *, const 
 
 static const char *ws_name(const Cg *c, const Fn *f)
 {
-    return arena_printf(c->p->arena, "%s_ws", f->name);
+    return arena_printf(c->A, "%s_ws", f->name);
 }
 
 static const char *ws_macro(const Cg *c, const Fn *f)
 {
-    return arena_printf(c->p->arena, "%s_WS_BYTES", f->name);
+    return arena_printf(c->A, "%s_WS_BYTES", f->name);
 }
 
 static void add_global(void *arg, const Fn *f)
@@ -79,6 +80,7 @@ static void init(Cg *c, const Program *p, const CgOpts *o)
     memset(c, 0, sizeof *c);
     c->p = p;
     c->o = o;
+    c->A = p->arena;
     c->globals.a = p->arena;
     c->plain.a = p->arena;
     c->lits = arena_alloc(p->arena, sizeof *c->lits);
@@ -121,7 +123,7 @@ static Loc fn_loc(const Fn *f)
 static const char *largest(const Cg *c, long long *bytes, int *plural, int *tape_line)
 {
     const Fn *f = c->f;
-    Arena *A = c->p->arena;
+    Arena *A = c->A;
     long long *loop = arena_alloc(A, sizeof(long long) * (size_t)(f->v.n + 1));
     int *ntapes = arena_alloc(A, sizeof(int) * (size_t)(f->v.n + 1));
     int *line = arena_alloc(A, sizeof(int) * (size_t)(f->v.n + 1)), nloops = 0;
@@ -204,7 +206,7 @@ static void check_one(void *arg, const Fn *f)
             if (g != f && !strcmp(ws_macro(c, f), g->name))
                 diag_error(ca->d, fn_loc(g),
                            "function name '%s' clashes with the workspace size macro of '%s'",
-                           diag_name(c->p->arena, g->name), diag_name(c->p->arena, f->name));
+                           diag_name(c->A, g->name), diag_name(c->A, f->name));
         }
         return;
     }
@@ -291,7 +293,7 @@ static void write_fn(Cg *c, const char *name, const char *comment, Str *out)
     const Fn *f = c->f;
     Str sig = {0}, decl = {0};
     cg_body(c, &decl);
-    cg_signature(c, f, name, c->ws ? arena_printf(c->p->arena, "void *restrict %s", c->work) : NULL, 1,
+    cg_signature(c, f, name, c->ws ? arena_printf(c->A, "void *restrict %s", c->work) : NULL, 1,
                  &sig);
     cg_putf(out, "\n/* %s */\n%s\n{\n", comment, sig.p);
     for (int i = 0; i < c->params.n; i++)
@@ -329,7 +331,7 @@ static void write_call(Cg *c, const char *callee, int with_work, Str *out)
 
 static void emit_fn(Cg *c, const Fn *f, Str *out)
 {
-    Arena *A = c->p->arena;
+    Arena *A = c->A;
     cg_prepare(c, f, 0);
     if (!c->o->workspace) {
         write_fn(c, f->name, purpose(f, A), out);
@@ -438,18 +440,138 @@ static void helpers(Cg *c, FILE *out)
     strong_zero_helpers(c, out);
 }
 
-typedef struct {
-    Cg *c;
-    FILE *out;
-    Str *text; /* cg_c: the functions' text */
-} EmitArg;
+/* ---------------- the functions, on several threads ---------------- */
 
-static void emit_one(void *arg, const Fn *f)
+/* One entry point's text.  Each is written by a Cg of its own, a copy of
+ * the file's with its own arena and caches, so that writers share only
+ * what they read (the program, the file's names); what a function calls
+ * (helpers, maths hooks) is merged into the file's Cg afterwards.  So the
+ * text of a function does not depend on which thread wrote it, nor on
+ * what that thread wrote before: the C file is the same for any --jobs. */
+typedef struct {
+    const Fn *f;
+    Str text;
+    int helper_used[H_COUNT];
+    unsigned char maths_used[2 * CG_MATHS];
+} Piece;
+
+typedef struct {
+    const Cg *file; /* read only while the writers run */
+    Piece *pieces;  /* in the file's order */
+    int *order;     /* indices of pieces, the largest function first */
+    int n, next;    /* next: the next of order no writer has taken */
+    int threads;    /* writers running */
+    pthread_mutex_t lock;
+} Pieces;
+
+/* What a writer keeps from one function to the next: its arena, and the
+ * caches that only spare work (names known plain, literals' texts). */
+typedef struct {
+    Arena *A;
+    Names plain;
+    struct CgLits *lits;
+} Writer;
+
+static void write_piece(const Cg *file, Writer *w, Piece *pc)
 {
-    EmitArg *e = arg;
-    emit_fn(e->c, f, e->text);
-    if (e->c->o->written)
-        e->c->o->written(f, e->c->o->written_arg);
+    Cg c = *file;
+    c.A = w->A;
+    c.plain = w->plain;
+    c.lits = w->lits;
+    emit_fn(&c, pc->f, &pc->text);
+    cg_release(&c);
+    free(c.body.p);
+    w->plain = c.plain;
+    memcpy(pc->helper_used, c.helper_used, sizeof pc->helper_used);
+    memcpy(pc->maths_used, c.maths_used, sizeof pc->maths_used);
+}
+
+/* A writer: takes functions, the largest first, until none is left. */
+static void *writer(void *arg)
+{
+    Pieces *ps = arg;
+    Writer w = {ps->threads > 1 ? arena_new_written() : arena_new(), {0}, NULL};
+    w.plain.a = w.A;
+    w.lits = arena_alloc(w.A, sizeof *w.lits);
+    for (;;) {
+        pthread_mutex_lock(&ps->lock);
+        int k = ps->next < ps->n ? ps->order[ps->next++] : -1;
+        pthread_mutex_unlock(&ps->lock);
+        if (k < 0)
+            break;
+        write_piece(ps->file, &w, &ps->pieces[k]);
+        const CgOpts *o = ps->file->o;
+        if (o->written) { /* it frees in the program's arena: one at a time */
+            pthread_mutex_lock(&ps->lock);
+            o->written(ps->pieces[k].f, o->written_arg);
+            pthread_mutex_unlock(&ps->lock);
+        }
+    }
+    arena_free(w.A);
+    return NULL;
+}
+
+static void add_piece(void *arg, const Fn *f)
+{
+    Pieces *ps = arg;
+    ps->pieces[ps->n++].f = f;
+}
+
+static void count_fn(void *arg, const Fn *f)
+{
+    (void)f;
+    ++*(int *)arg;
+}
+
+/* Writes every selected function of the program into ps->pieces, on up
+ * to o->jobs threads (this one among them), each with a large stack as
+ * the compiler's own: expressions are written recursively. */
+static void write_pieces(Cg *c, Pieces *ps)
+{
+    const Program *p = c->p;
+    int n = 0;
+    each_fn(p, c->o, count_fn, &n);
+    ps->file = c;
+    ps->pieces = calloc((size_t)n + 1, sizeof *ps->pieces);
+    ps->order = calloc((size_t)n + 1, sizeof *ps->order);
+    if (!ps->pieces || !ps->order)
+        BUG("cgen: out of memory");
+    each_fn(p, c->o, add_piece, ps);
+    if (n)
+        cg_source_lines(c, ps->pieces[0].f->src); /* shared, read only */
+    int extra = (c->o->jobs < n ? c->o->jobs : n) - 1, started = 0;
+    ps->threads = extra + 1;
+    /* one writer: in file order, each function's instructions freed
+     * (o->written) before the next, larger one is written; several: the
+     * largest first, so that none is left to write alone at the end */
+    for (int i = 0; i < n; i++) {
+        int k = i;
+        while (k > 0 && extra > 0 && ps->pieces[ps->order[k - 1]].f->v.n < ps->pieces[i].f->v.n) {
+            ps->order[k] = ps->order[k - 1];
+            k--;
+        }
+        ps->order[k] = i;
+    }
+    pthread_mutex_init(&ps->lock, NULL);
+    pthread_t *t = extra > 0 ? calloc((size_t)extra, sizeof *t) : NULL;
+    pthread_attr_t attr;
+    if (t && pthread_attr_init(&attr) == 0) {
+        if (pthread_attr_setstacksize(&attr, (size_t)1 << 30) == 0)
+            while (started < extra && pthread_create(&t[started], &attr, writer, ps) == 0)
+                started++;
+        pthread_attr_destroy(&attr);
+    }
+    writer(ps); /* what no thread could be started for is written here */
+    for (int i = 0; i < started; i++)
+        pthread_join(t[i], NULL);
+    free(t);
+    pthread_mutex_destroy(&ps->lock);
+    for (int i = 0; i < n; i++) {
+        for (int h = 0; h < H_COUNT; h++)
+            c->helper_used[h] |= ps->pieces[i].helper_used[h];
+        for (int m = 0; m < 2 * CG_MATHS; m++)
+            c->maths_used[m] |= ps->pieces[i].maths_used[m];
+    }
 }
 
 static FILE *mem_open(char **buf, size_t *len)
@@ -464,18 +586,12 @@ void cg_c(const Program *p, const CgOpts *o, FILE *out)
 {
     Cg c;
     init(&c, p, o);
-    /* functions go to a buffer first, then the helpers they use: the
-     * helpers, and the maths hooks both call, come before them (a Str,
-     * not a memory stream: realloc grows a large block in place, where
-     * a stream copies all of it into a new one each time it grows) */
-    Str fns = {0};
+    /* functions first, then the helpers they use: the helpers, and the
+     * maths hooks both call, come before them in the file */
+    Pieces ps = {0};
+    write_pieces(&c, &ps);
     char *hs = NULL, *all = NULL;
     size_t nhs = 0, nall = 0;
-    EmitArg e = {&c, NULL, &fns};
-    each_fn(p, o, emit_one, &e);
-    cg_release(&c); /* before the text is copied out: lower peak memory */
-    free(c.body.p);
-    c.body = (Str){0};
     FILE *mem = mem_open(&hs, &nhs);
     helpers(&c, mem);
     fclose(mem);
@@ -487,8 +603,11 @@ void cg_c(const Program *p, const CgOpts *o, FILE *out)
             DX_VERSION, o->src_path ? o->src_path : "<input>");
     cg_maths_hooks(&c, to);
     fwrite(hs, 1, nhs, to);
-    if (fns.n)
-        fwrite(fns.p, 1, fns.n, to);
+    for (int i = 0; i < ps.n; i++) {
+        if (ps.pieces[i].text.n)
+            fwrite(ps.pieces[i].text.p, 1, ps.pieces[i].text.n, to);
+        free(ps.pieces[i].text.p);
+    }
     if (to != out) {
         fclose(to);
         cg_line_directives(p->src && p->src->path ? p->src->path : o->src_path ? o->src_path : "<input>",
@@ -496,17 +615,23 @@ void cg_c(const Program *p, const CgOpts *o, FILE *out)
     }
     free(all);
     free(hs);
-    free(fns.p);
-    free(c.body.p);
+    free(ps.pieces);
+    free(ps.order);
 }
 
 /* ---------------- the header ---------------- */
+
+typedef struct {
+    Cg *c;
+    FILE *out;
+    Str *text;
+} EmitArg;
 
 static void proto_one(void *arg, const Fn *f)
 {
     EmitArg *pa = arg;
     Cg *c = pa->c;
-    Arena *A = c->p->arena;
+    Arena *A = c->A;
     cg_prepare(c, f, 0);
     Str s = {0};
     if (!c->o->workspace) {

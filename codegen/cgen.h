@@ -112,6 +112,9 @@ struct CgLits {
 typedef struct Cg {
     const Program *p;
     const CgOpts *o;
+    Arena *A;                  /* where this writer allocates: the program's
+                                  arena, or one of its own when functions are
+                                  written in parallel (cg_c) */
     Names globals;             /* entry points, helpers, workspace macros */
     Names plain;               /* names known to be neither C's nor a
                                   built-in (cg_unique asks once a name) */
@@ -120,9 +123,9 @@ typedef struct Cg {
     int helper_used[H_COUNT];
     unsigned char maths_used[2 * CG_MATHS]; /* cmaths.c: the hooks called */
     const char *maths_hook[2 * CG_MATHS]; /* their names, once made */
-    size_t *line_start;        /* offsets of the source's lines */
     int nlines;
-    const char **line_text;    /* each line's text for comments, once made */
+    const char **line_text;    /* each source line's text for comments
+                                  (cg_source_lines), NULL before */
     /* ---- per function (cg_prepare) ---- */
     const Fn *f;
     size_t ntab;               /* the per-value tables' length (0: none yet) */
@@ -253,5 +256,9 @@ void cg_dims(const Cg *c, Str *s, Type t);
 /* Writes the statements of the prepared function to c->body and the
  * declarations that precede them to *decl. */
 void cg_body(Cg *c, Str *decl);
+/* Makes c->line_text, the text of each line of src as a statement's
+ * comment shows it, once: before functions are written in parallel,
+ * which only read it. */
+void cg_source_lines(Cg *c, const Source *src);
 
 #endif

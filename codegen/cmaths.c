@@ -50,13 +50,13 @@ static const char *hook(Arena *A, int k, int fl)
 const char *cg_maths(Cg *c, const char *fn, int use_float)
 {
     if (c->o->no_hooks)
-        return use_float ? arena_printf(c->p->arena, "%sf", fn) : fn;
+        return use_float ? arena_printf(c->A, "%sf", fn) : fn;
     for (int k = 0; k < NFNS; k++)
         if (!strcmp(fns[k], fn)) {
             int i = 2 * k + use_float;
             c->maths_used[i] = 1;
             if (!c->maths_hook[i])
-                c->maths_hook[i] = hook(c->p->arena, k, use_float);
+                c->maths_hook[i] = hook(c->A, k, use_float);
             return c->maths_hook[i];
         }
     BUG("cgen: a maths function without a hook");
@@ -79,7 +79,7 @@ void cg_maths_reserve(Cg *c)
     for (int k = 0; k < 2 * NFNS; k++) {
         hook_name(buf, k / 2, k % 2);
         if (!cg_names_has(&c->globals, buf))
-            cg_names_add(&c->globals, arena_strdup(c->p->arena, buf));
+            cg_names_add(&c->globals, arena_strdup(c->A, buf));
     }
     if (!cg_names_has(&c->globals, "DX_MATH_HEADER"))
         cg_names_add(&c->globals, "DX_MATH_HEADER");
@@ -101,7 +101,7 @@ void cg_maths_hooks(const Cg *c, FILE *out)
     for (int k = 0; k < NFNS; k++)
         for (int fl = 0; fl < 2; fl++)
             if (c->maths_used[2 * k + fl]) {
-                const char *h = hook(c->p->arena, k, fl);
+                const char *h = hook(c->A, k, fl);
                 fprintf(out, "#ifndef %s\n#define %s %s%s\n#endif\n", h, h, fns[k], fl ? "f" : "");
             }
 }

@@ -194,8 +194,8 @@ static int *next_suffix(Cg *c, const char *base)
         const char **ok = c->suffix_key;
         int *ov = c->suffix_val, oc = c->suffix_cap;
         c->suffix_cap = oc ? 2 * oc : 64;
-        c->suffix_key = arena_alloc(c->p->arena, sizeof(char *) * (size_t)c->suffix_cap);
-        c->suffix_val = arena_alloc(c->p->arena, sizeof(int) * (size_t)c->suffix_cap);
+        c->suffix_key = arena_alloc(c->A, sizeof(char *) * (size_t)c->suffix_cap);
+        c->suffix_val = arena_alloc(c->A, sizeof(int) * (size_t)c->suffix_cap);
         c->nsuffix = 0;
         for (int i = 0; i < oc; i++)
             if (ok[i])
@@ -230,14 +230,14 @@ const char *cg_unique(Cg *c, Names *ns, const char *base)
     const char *b = base;
     unsigned h = dx_hash(b);
     if (reserved(c, b, h) || has_h(&c->globals, b, h)) {
-        b = arena_name(c->p->arena, b, "_", -1);
+        b = arena_name(c->A, b, "_", -1);
         h = dx_hash(b);
     }
     const char *n = b;
     if (has_h(ns, n, h) || (ns != &c->globals && has_h(&c->globals, n, h))) {
         int *k = next_suffix(c, b);
         do {
-            n = arena_name(c->p->arena, b, "_", (*k)++);
+            n = arena_name(c->A, b, "_", (*k)++);
             h = dx_hash(n);
         } while (has_h(ns, n, h) || (ns != &c->globals && has_h(&c->globals, n, h)));
     }
@@ -347,5 +347,5 @@ void cg_literal(const Cg *c, double v, Str *s)
         strcat(buf, "f");
     cg_puts(s, buf);
     if (bits)
-        lit_add(c->p->arena, c->lits, bits, arena_strdup(c->p->arena, buf));
+        lit_add(c->A, c->lits, bits, arena_strdup(c->A, buf));
 }

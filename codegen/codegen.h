@@ -36,6 +36,8 @@ typedef struct CgOpts {
      * read them); NULL: none. */
     void (*written)(const struct Fn *f, void *arg);
     void *written_arg;
+    int jobs;               /* --jobs: threads cg_c writes functions on (0, 1:
+                               the calling thread alone); the C is the same */
 } CgOpts;
 
 /* Errors that stop cg_c before it writes anything: an entry point whose

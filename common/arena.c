@@ -30,6 +30,7 @@ typedef struct Block {
 } Block;
 
 struct Arena {
+    int written;    /* arena_new_written: large blocks zeroed by memset */
     Block *head;    /* small allocations: the current block first */
     Block *big;     /* large allocations in use */
     Block *retired; /* large blocks arena_grow replaced */
@@ -49,6 +50,13 @@ Arena *arena_new(void)
     Arena *a = calloc(1, sizeof *a);
     if (!a)
         oom();
+    return a;
+}
+
+Arena *arena_new_written(void)
+{
+    Arena *a = arena_new();
+    a->written = 1;
     return a;
 }
 
@@ -82,12 +90,15 @@ static void *link_big(Arena *a, Block *b)
 }
 
 /* A large block of n bytes (a multiple of 16), zeroed when asked: calloc
- * gets fresh pages from the system already zero, without touching them. */
+ * gets fresh pages from the system already zero, without touching them
+ * (but for an arena_new_written). */
 static void *alloc_big(Arena *a, size_t n, int zero)
 {
-    Block *b = zero ? calloc(1, sizeof *b + n) : malloc(sizeof *b + n);
+    Block *b = zero && !a->written ? calloc(1, sizeof *b + n) : malloc(sizeof *b + n);
     if (!b)
         oom();
+    if (zero && a->written)
+        memset(b->data, 0, n);
     b->size = b->used = n;
     b->magic = BIG_MAGIC;
     return link_big(a, b);

@@ -27,6 +27,13 @@
 /* ---- arena (common/arena.c) ---- */
 typedef struct Arena Arena;
 Arena *arena_new(void);
+/* An arena whose large blocks are written (zeroed) as they are allocated,
+ * for a thread that shares its address space with others: memory the
+ * system hands over untouched maps a shared zero page on the first read,
+ * and the write after it must flush that mapping from every processor
+ * running one of the threads (an interrupt each), where a first write
+ * costs the faulting processor alone.  Its tables are filled anyway. */
+Arena *arena_new_written(void);
 void arena_free(Arena *a);
 void *arena_alloc(Arena *a, size_t n);            /* zeroed, 16-aligned */
 void *arena_grow(Arena *a, void *p, size_t old, size_t n);

@@ -42,6 +42,7 @@ typedef struct {
     int emit_set;       /* --emit was given */
     long long stack_budget;
     long max_ops;       /* --max-ops */
+    int jobs;           /* --jobs: threads the C is written on */
     int status;
 } Options;
 
@@ -127,6 +128,9 @@ static const char usage2[] =
     "                     spring_grad: tape 160000 bytes, stack ~160080 bytes\n"
     "                   with --workspace, followed on that line by\n"
     "                     (workspace variant spring_grad_ws: 160000 bytes in work, stack ~80 bytes)\n"
+    "  --jobs=N         write the functions' C on up to N threads (default:\n"
+    "                   the processors online, at most 8); the C is the same\n"
+    "                   for every N\n"
     "  --explain        comment each statement of a gradient a derivative rule\n"
     "                   made with the chain-rule step it takes, in the\n"
     "                   source's names (only comments change)\n"
@@ -248,6 +252,16 @@ static long parse_count(const char *s, long max)
     return *s || v < 1 ? -1 : v;
 }
 
+enum { MAX_JOBS = 64, DEFAULT_MAX_JOBS = 8 };
+
+/* --jobs unset: a thread per processor online, at most DEFAULT_MAX_JOBS
+ * (a unit has four functions; a file of several units may use more). */
+static int default_jobs(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > DEFAULT_MAX_JOBS ? DEFAULT_MAX_JOBS : (int)n;
+}
+
 static int parse_args(int argc, char **argv, Options *o)
 {
     o->stack_budget = CG_STACK_BUDGET;
@@ -323,6 +337,13 @@ static int parse_args(int argc, char **argv, Options *o)
                 diag_plain("bad stack budget '%s': expected a number of bytes, maybe "
                            "followed by K, M or G",
                            a + 15);
+                return 1;
+            }
+        } else if (!strncmp(a, "--jobs=", 7)) {
+            o->jobs = (int)parse_count(a + 7, MAX_JOBS);
+            if (o->jobs < 1) {
+                diag_plain("bad --jobs '%s': expected a number of threads from 1 to %d", a + 7,
+                           MAX_JOBS);
                 return 1;
             }
         } else if (!strncmp(a, "--max-ops=", 10)) {
@@ -443,7 +464,8 @@ static int compile(Options *o)
                  .entries = o->entries,
                  .prefix = o->prefix,
                  .line_directives = o->line_directives,
-                 .c_path = c_path(o->output, o->input)};
+                 .c_path = c_path(o->output, o->input),
+                 .jobs = o->jobs ? o->jobs : default_jobs()};
     OutFile out = {0}, hdr = {0}, stats = {0};
     OutFile *outs[2] = {&out, &hdr};
     int status = 1;

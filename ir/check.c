@@ -7,6 +7,7 @@
 #include "ir.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,8 +74,22 @@ const char *sema_builtin_noun(const char *name)
 
 /* The code generator asks about every variable it names, so each list
  * of names goes into a hash table (open addressing, a power of two of
- * slots above twice its length) on first use (the compiler is
- * single-threaded), then is searched in constant time. */
+ * slots above twice its length), filled once (fill_tables, under
+ * pthread_once: the C generator writes functions on several threads) and
+ * then searched in constant time. */
+enum { BUILTIN_CAP = 128, CNAME_CAP = 8192, KEYWORD_CAP = 256 };
+enum { NBUILTINS = sizeof builtins / sizeof builtins[0], NCNAMES = sizeof c_names / sizeof c_names[0],
+       NKEYWORDS = sizeof c_keywords / sizeof c_keywords[0],
+       NSUFFIXES = sizeof c_suffixes / sizeof c_suffixes[0] };
+_Static_assert(BUILTIN_CAP > 2 * NBUILTINS, "the table of built-ins is too small");
+_Static_assert(CNAME_CAP > 2 * NCNAMES, "the table of C names is too small");
+_Static_assert(KEYWORD_CAP > 2 * NKEYWORDS, "the table of keywords is too small");
+
+static const char *builtin_slot[BUILTIN_CAP], *cname_slot[CNAME_CAP], *keyword_slot[KEYWORD_CAP];
+static int cname_kind[CNAME_CAP];
+static size_t suffix_len[NSUFFIXES];
+static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
+
 static unsigned slot_of(const char *const *slot, unsigned cap, const char *name)
 {
     unsigned h = dx_hash(name) & (cap - 1);
@@ -83,46 +98,43 @@ static unsigned slot_of(const char *const *slot, unsigned cap, const char *name)
     return h;
 }
 
-/* Whether name is one of the n names of list (slot: its table, cap
- * slots). */
-static int in_list(const char *name, const char *const *list, const char **slot, unsigned cap,
-                   int *ready, size_t n)
+static void fill_list(const char *const *list, size_t n, const char **slot, unsigned cap)
 {
-    if (!*ready) {
-        for (size_t i = 0; i < n; i++)
-            slot[slot_of(slot, cap, list[i])] = list[i];
-        *ready = 1;
+    for (size_t i = 0; i < n; i++)
+        slot[slot_of(slot, cap, list[i])] = list[i];
+}
+
+static void fill_tables(void)
+{
+    fill_list(builtins, NBUILTINS, builtin_slot, BUILTIN_CAP);
+    fill_list(c_keywords, NKEYWORDS, keyword_slot, KEYWORD_CAP);
+    for (size_t i = 0; i < NCNAMES; i++) {
+        unsigned h = slot_of(cname_slot, CNAME_CAP, c_names[i].name);
+        cname_slot[h] = c_names[i].name;
+        cname_kind[h] = c_names[i].kind;
     }
-    return slot[slot_of(slot, cap, name)] != NULL;
+    for (size_t i = 0; i < NSUFFIXES; i++)
+        suffix_len[i] = strlen(c_suffixes[i]);
+}
+
+static void tables_ready(void)
+{
+    if (pthread_once(&tables_once, fill_tables) != 0)
+        BUG("check: pthread_once failed");
 }
 
 int sema_is_builtin(const char *name)
 {
-    enum { N = sizeof builtins / sizeof builtins[0], CAP = 128 };
-    _Static_assert(CAP > 2 * N, "the table of built-ins is too small");
-    static const char *slot[CAP];
-    static int ready;
-    return in_list(name, builtins, slot, CAP, &ready, N);
+    tables_ready();
+    return builtin_slot[slot_of(builtin_slot, BUILTIN_CAP, name)] != NULL;
 }
 
 /* The kind of name in ir/cnames.def, CN_NONE if it is not there. */
 static int c_name_kind(const char *name)
 {
-    enum { N = sizeof c_names / sizeof c_names[0], CAP = 8192 };
-    _Static_assert(CAP > 2 * N, "the table of C names is too small");
-    static const char *slot[CAP];
-    static int kind[CAP];
-    static int ready;
-    if (!ready) {
-        for (size_t i = 0; i < N; i++) {
-            unsigned h = slot_of(slot, CAP, c_names[i].name);
-            slot[h] = c_names[i].name;
-            kind[h] = c_names[i].kind;
-        }
-        ready = 1;
-    }
-    unsigned h = slot_of(slot, CAP, name);
-    return slot[h] ? kind[h] : CN_NONE;
+    tables_ready();
+    unsigned h = slot_of(cname_slot, CNAME_CAP, name);
+    return cname_slot[h] ? cname_kind[h] : CN_NONE;
 }
 
 /* If name is a listed name of a kind `want` accepts (want(kind) != 0)
@@ -131,16 +143,12 @@ static int c_name_kind(const char *name)
  * character no suffix ends in, so the last character is compared first. */
 static const char *suffixed(const char *name, int (*want)(int kind))
 {
-    enum { N = sizeof c_suffixes / sizeof c_suffixes[0] };
-    static size_t slen[N];
-    if (!slen[0])
-        for (size_t i = 0; i < N; i++)
-            slen[i] = strlen(c_suffixes[i]);
+    tables_ready();
     size_t len = strlen(name);
     if (!len)
         return NULL;
-    for (size_t i = 0; i < N; i++) {
-        size_t sl = slen[i];
+    for (size_t i = 0; i < NSUFFIXES; i++) {
+        size_t sl = suffix_len[i];
         char base[64];
         if (len <= sl || name[len - 1] != c_suffixes[i][sl - 1] || len - sl >= sizeof base ||
             memcmp(name + len - sl, c_suffixes[i], sl))
@@ -171,11 +179,8 @@ static int impl_reserved(const char *name)
 
 static int is_keyword(const char *name)
 {
-    enum { N = sizeof c_keywords / sizeof c_keywords[0], CAP = 256 };
-    _Static_assert(CAP > 2 * N, "the table of keywords is too small");
-    static const char *slot[CAP];
-    static int ready;
-    return in_list(name, c_keywords, slot, CAP, &ready, N);
+    tables_ready();
+    return keyword_slot[slot_of(keyword_slot, KEYWORD_CAP, name)] != NULL;
 }
 
 /* Why a function may not be named name in C (spec section 6). */

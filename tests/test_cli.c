@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cgrun.h"
+#include "progen.h"
 #include "testutil.h"
 
 static void setup(void)
@@ -115,7 +116,7 @@ END_TEST
 static const char *bad_args[] = {
     "--bogus m.dx", "m.dx --bogus", "-x m.dx", "--emit=bogus m.dx", "--real=long m.dx",
     "m.dx -o",      "",             "-o out.c", "m.dx m.dx",        "m.dx --header",
-    "--max-ops=0 m.dx", "--max-ops=1e6 m.dx",
+    "--max-ops=0 m.dx", "--max-ops=1e6 m.dx", "--jobs=0 m.dx", "--jobs=65 m.dx", "--jobs=two m.dx",
 };
 
 START_TEST(test_bad_options)
@@ -127,6 +128,54 @@ START_TEST(test_bad_options)
     ck_assert_msg(!out || !strstr(out, "#include"), "dxc %s printed C", bad_args[_i]);
     free(out);
     free(err);
+}
+END_TEST
+
+/* The C is the same whatever the number of threads writing it: every
+ * model, example and benchmark under four option sets, random programs,
+ * and a file of several functions, with one thread and with three. */
+static void same_for_jobs(const char *f, const char *opts)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && mkdir -p j1 j3 && (cd j1 && '%s' --jobs=1 %s '%s' -o m.c --header m.h) && "
+             "(cd j3 && '%s' --jobs=3 %s '%s' -o m.c --header m.h) && cmp j1/m.c j3/m.c && "
+             "cmp j1/m.h j3/m.h",
+             tu_tmpdir(), tu_dxc(), opts, f, tu_dxc(), opts, f);
+    char *err = NULL;
+    int st = tu_run(cmd, NULL, &err);
+    ck_assert_msg(st == 0, "dxc %s %s: the C differs with --jobs=3: %s", opts, f, err ? err : "");
+    free(err);
+}
+
+START_TEST(test_jobs_same_code)
+{
+    static const char *const opts[] = {"", "--real=float --workspace", "--explain --tape=small",
+                                       "--entries=grad,hvp --line-directives"};
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "cd '%s' && ls tests/models/*.dx examples/*.dx bench/*.dx", tu_root());
+    char *list = NULL;
+    ck_assert_int_eq(tu_run(cmd, &list, NULL), 0);
+    int n = 0;
+    for (char *save = NULL, *f = strtok_r(list, "\n", &save); f; f = strtok_r(NULL, "\n", &save), n++) {
+        char p[1024];
+        snprintf(p, sizeof p, "%s/%s", tu_root(), f);
+        for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++)
+            same_for_jobs(p, opts[k]);
+    }
+    ck_assert_int_gt(n, 15);
+    free(list);
+    PgOpts po = pg_defaults();
+    for (uint64_t seed = 1; seed <= 40; seed++) {
+        PgProg g = pg_generate(seed, &po);
+        char *text = pg_print(g.root), p[1024];
+        snprintf(p, sizeof p, "%s/rand%llu.dx", tu_tmpdir(), (unsigned long long)seed);
+        ck_assert_int_eq(tu_write(p, text, (size_t)-1), 0);
+        same_for_jobs(p, seed % 2 ? "" : "--real=float");
+        free(text);
+        pg_free(&g);
+    }
+    same_for_jobs(tu_path("m.dx"), ""); /* f, g and their derivatives: 8 functions */
 }
 END_TEST
 
@@ -593,6 +642,11 @@ Suite *suite_cli(void)
     tcase_add_test(tc, test_help_stats_example);
     tcase_add_loop_test(tc, test_bad_options, 0, (int)(sizeof bad_args / sizeof bad_args[0]));
     tcase_add_test(tc, test_missing_input);
+    TCase *jobs = tcase_create("jobs");
+    tcase_add_checked_fixture(jobs, setup, teardown);
+    tcase_set_timeout(jobs, 300);
+    tcase_add_test(jobs, test_jobs_same_code);
+    suite_add_tcase(s, jobs);
     tcase_add_test(tc, test_output_places);
     tcase_add_test(tc, test_header);
     tcase_add_test(tc, test_emit_ir);
