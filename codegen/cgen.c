@@ -287,9 +287,18 @@ static int returns(const Fn *f)
     return f->out.n && f->out.p[0].role == OUT_RETURN;
 }
 
-/* The body of the prepared function under `name`. */
-static void write_fn(Cg *c, const char *name, const char *comment, Str *out)
+/* A function's C: the body cbody.c wrote, moved rather than copied (it
+ * is most of the text, and a copy would hold it twice at the peak), and
+ * the text before and after it. */
+typedef struct {
+    Str head, body, tail;
+} FnText;
+
+/* The prepared function under `name`: its signature and declarations go
+ * to t->head, the body to t->body, the closing brace to t->tail. */
+static void write_fn(Cg *c, const char *name, const char *comment, FnText *t)
 {
+    Str *out = &t->head;
     const Fn *f = c->f;
     Str sig = {0}, decl = {0};
     cg_body(c, &decl);
@@ -307,9 +316,9 @@ static void write_fn(Cg *c, const char *name, const char *comment, Str *out)
     cg_release(c);
     if (decl.n)
         cg_put(out, decl.p, decl.n);
-    if (c->body.n)
-        cg_put(out, c->body.p, c->body.n);
-    cg_puts(out, "}\n");
+    t->body = c->body;
+    c->body = (Str){0};
+    cg_puts(&t->tail, "}\n");
     free(sig.p);
     free(decl.p);
 }
@@ -329,18 +338,22 @@ static void write_call(Cg *c, const char *callee, int with_work, Str *out)
     cg_puts(out, ");\n");
 }
 
-static void emit_fn(Cg *c, const Fn *f, Str *out)
+/* f's C, and with the workspace its variants, into t: what comes before
+ * the body's function in t->head, what after it in t->tail. */
+static void emit_fn(Cg *c, const Fn *f, FnText *t)
 {
+    Str *out = &t->head;
     Arena *A = c->A;
     cg_prepare(c, f, 0);
     if (!c->o->workspace) {
-        write_fn(c, f->name, purpose(f, A), out);
+        write_fn(c, f->name, purpose(f, A), t);
         return;
     }
     const char *ws = ws_name(c, f), *macro = ws_macro(c, f);
     Str sig = {0};
     if (!c->frame) {
-        write_fn(c, f->name, purpose(f, A), out);
+        write_fn(c, f->name, purpose(f, A), t);
+        out = &t->tail;
         cg_putf(out, "\n/* %s: the same as %s, which needs no workspace. */\n#define %s 0\n", ws,
                 f->name, macro);
         cg_signature(c, f, ws, arena_printf(A, "void *restrict %s", c->work), 1, &sig);
@@ -356,7 +369,8 @@ static void emit_fn(Cg *c, const Fn *f, Str *out)
              arena_printf(A, "%s_ws: %s with its local arrays in the caller's workspace,\n"
                              " * work: %s bytes, aligned for double.\n * %s",
                           f->name, f->name, macro, purpose(f, A)),
-             out);
+             t);
+    out = &t->tail;
     c->ws = 0;
     if (!fits(c)) {
         cg_putf(out, "\n/* %s is not generated: its local arrays (%lld bytes) exceed the stack\n"
@@ -450,7 +464,7 @@ static void helpers(Cg *c, FILE *out)
  * what that thread wrote before: the C file is the same for any --jobs. */
 typedef struct {
     const Fn *f;
-    Str text;
+    FnText text;
     int helper_used[H_COUNT];
     unsigned char maths_used[2 * CG_MATHS];
 } Piece;
@@ -604,9 +618,12 @@ void cg_c(const Program *p, const CgOpts *o, FILE *out)
     cg_maths_hooks(&c, to);
     fwrite(hs, 1, nhs, to);
     for (int i = 0; i < ps.n; i++) {
-        if (ps.pieces[i].text.n)
-            fwrite(ps.pieces[i].text.p, 1, ps.pieces[i].text.n, to);
-        free(ps.pieces[i].text.p);
+        Str *parts[3] = {&ps.pieces[i].text.head, &ps.pieces[i].text.body, &ps.pieces[i].text.tail};
+        for (int k = 0; k < 3; k++) {
+            if (parts[k]->n)
+                fwrite(parts[k]->p, 1, parts[k]->n, to);
+            free(parts[k]->p);
+        }
     }
     if (to != out) {
         fclose(to);
