@@ -473,7 +473,8 @@ typedef struct {
     const Cg *file; /* read only while the writers run */
     Piece *pieces;  /* in the file's order */
     int *order;     /* indices of pieces, the largest function first */
-    int n, next;    /* next: the next of order no writer has taken */
+    int n;
+    int first, last; /* order[first..last-1]: what no writer has taken */
     int threads;    /* writers running */
     pthread_mutex_t lock;
 } Pieces;
@@ -500,16 +501,26 @@ static void write_piece(const Cg *file, Writer *w, Piece *pc)
     memcpy(pc->maths_used, c.maths_used, sizeof pc->maths_used);
 }
 
-/* A writer: takes functions, the largest first, until none is left. */
+/* A writer: takes functions until none is left.  The calling thread
+ * takes the largest left, the threads it starts the smallest: the
+ * largest (f_hvp) is written beside the others from the start, and these
+ * are written smallest first, so that the instructions of most of them
+ * are freed before the larger tables of the last one are made. */
+typedef struct {
+    Pieces *ps;
+    int smallest;
+} WriterArg;
+
 static void *writer(void *arg)
 {
-    Pieces *ps = arg;
+    Pieces *ps = ((WriterArg *)arg)->ps;
+    int smallest = ((WriterArg *)arg)->smallest;
     Writer w = {ps->threads > 1 ? arena_new_written() : arena_new(), {0}, NULL};
     w.plain.a = w.A;
     w.lits = arena_alloc(w.A, sizeof *w.lits);
     for (;;) {
         pthread_mutex_lock(&ps->lock);
-        int k = ps->next < ps->n ? ps->order[ps->next++] : -1;
+        int k = ps->first == ps->last ? -1 : smallest ? ps->order[--ps->last] : ps->order[ps->first++];
         pthread_mutex_unlock(&ps->lock);
         if (k < 0)
             break;
@@ -556,8 +567,8 @@ static void write_pieces(Cg *c, Pieces *ps)
     int extra = (c->o->jobs < n ? c->o->jobs : n) - 1, started = 0;
     ps->threads = extra + 1;
     /* one writer: in file order, each function's instructions freed
-     * (o->written) before the next, larger one is written; several: the
-     * largest first, so that none is left to write alone at the end */
+     * (o->written) before the next, larger one is written; several: by
+     * size, the largest at the front (see writer) */
     for (int i = 0; i < n; i++) {
         int k = i;
         while (k > 0 && extra > 0 && ps->pieces[ps->order[k - 1]].f->v.n < ps->pieces[i].f->v.n) {
@@ -567,15 +578,18 @@ static void write_pieces(Cg *c, Pieces *ps)
         ps->order[k] = i;
     }
     pthread_mutex_init(&ps->lock, NULL);
+    ps->first = 0;
+    ps->last = n;
+    WriterArg calling = {ps, 0}, others = {ps, 1};
     pthread_t *t = extra > 0 ? calloc((size_t)extra, sizeof *t) : NULL;
     pthread_attr_t attr;
     if (t && pthread_attr_init(&attr) == 0) {
         if (pthread_attr_setstacksize(&attr, (size_t)1 << 30) == 0)
-            while (started < extra && pthread_create(&t[started], &attr, writer, ps) == 0)
+            while (started < extra && pthread_create(&t[started], &attr, writer, &others) == 0)
                 started++;
         pthread_attr_destroy(&attr);
     }
-    writer(ps); /* what no thread could be started for is written here */
+    writer(&calling); /* what no thread could be started for is written here */
     for (int i = 0; i < started; i++)
         pthread_join(t[i], NULL);
     free(t);
