@@ -1329,6 +1329,25 @@ void pg_free(PgProg *p)
     p->root = NULL;
 }
 
+char *pg_save(uint64_t seed, const PgOpts *o, const char *dir)
+{
+    PgProg g = pg_generate(seed, o);
+    char *text = pg_print(g.root);
+    size_t n = strlen(dir) + 48;
+    char *path = malloc(n);
+    if (!path)
+        abort();
+    snprintf(path, n, "%s/rand%llu.dx", dir, (unsigned long long)seed);
+    FILE *f = fopen(path, "w");
+    if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
+        fprintf(stderr, "pg_save: cannot write %s\n", path);
+        abort();
+    }
+    free(text);
+    pg_free(&g);
+    return path;
+}
+
 /* ---- printing ---- */
 
 typedef struct {

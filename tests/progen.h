@@ -80,6 +80,9 @@ PgProg pg_generate(uint64_t seed, const PgOpts *o);
 /* Its text, malloc'ed. */
 char *pg_print(const PgNode *root);
 void pg_free(PgProg *p);
+/* The program of this seed written to dir/randSEED.dx; returns the path
+ * (malloc'ed). */
+char *pg_save(uint64_t seed, const PgOpts *o, const char *dir);
 
 /* The splitmix64 generator, also used for the inputs. */
 uint64_t pg_next(uint64_t *state);

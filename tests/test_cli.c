@@ -148,32 +148,23 @@ static void same_for_jobs(const char *f, const char *opts)
     free(err);
 }
 
-START_TEST(test_jobs_same_code)
+static void same_for_jobs_all(const char *f, void *arg)
 {
+    (void)arg;
     static const char *const opts[] = {"", "--real=float --workspace", "--explain --tape=small",
                                        "--entries=grad,hvp --line-directives"};
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "cd '%s' && ls tests/models/*.dx examples/*.dx bench/*.dx", tu_root());
-    char *list = NULL;
-    ck_assert_int_eq(tu_run(cmd, &list, NULL), 0);
-    int n = 0;
-    for (char *save = NULL, *f = strtok_r(list, "\n", &save); f; f = strtok_r(NULL, "\n", &save), n++) {
-        char p[1024];
-        snprintf(p, sizeof p, "%s/%s", tu_root(), f);
-        for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++)
-            same_for_jobs(p, opts[k]);
-    }
-    ck_assert_int_gt(n, 15);
-    free(list);
+    for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++)
+        same_for_jobs(f, opts[k]);
+}
+
+START_TEST(test_jobs_same_code)
+{
+    ck_assert_int_gt(tu_each_model(same_for_jobs_all, NULL), 15);
     PgOpts po = pg_defaults();
     for (uint64_t seed = 1; seed <= 40; seed++) {
-        PgProg g = pg_generate(seed, &po);
-        char *text = pg_print(g.root), p[1024];
-        snprintf(p, sizeof p, "%s/rand%llu.dx", tu_tmpdir(), (unsigned long long)seed);
-        ck_assert_int_eq(tu_write(p, text, (size_t)-1), 0);
+        char *p = pg_save(seed, &po, tu_tmpdir());
         same_for_jobs(p, seed % 2 ? "" : "--real=float");
-        free(text);
-        pg_free(&g);
+        free(p);
     }
     same_for_jobs(tu_path("m.dx"), ""); /* f, g and their derivatives: 8 functions */
 }

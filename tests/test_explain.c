@@ -102,32 +102,23 @@ static void same_code(const char *f)
     free(err);
 }
 
+static void same_code_each(const char *f, void *arg)
+{
+    (void)arg;
+    same_code(f);
+}
+
 START_TEST(test_explain_only_comments)
 {
     /* every model, example and benchmark */
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "cd '%s' && ls tests/models/*.dx examples/*.dx bench/*.dx", tu_root());
-    char *list = NULL;
-    ck_assert_int_eq(tu_run(cmd, &list, NULL), 0);
-    int n = 0;
-    for (char *save = NULL, *f = strtok_r(list, "\n", &save); f; f = strtok_r(NULL, "\n", &save), n++) {
-        char p[1024];
-        snprintf(p, sizeof p, "%s/%s", tu_root(), f);
-        same_code(p);
-    }
-    ck_assert_int_gt(n, 15);
-    free(list);
+    ck_assert_int_gt(tu_each_model(same_code_each, NULL), 15);
     /* and a sample of random programs (the notes of negations taken into
      * sums once read a rule with no operand: a crash) */
     PgOpts po = pg_defaults();
     for (uint64_t seed = 1; seed <= 80; seed++) {
-        PgProg g = pg_generate(seed, &po);
-        char *text = pg_print(g.root), p[1024];
-        snprintf(p, sizeof p, "%s/rand%llu.dx", tu_tmpdir(), (unsigned long long)seed);
-        ck_assert_int_eq(tu_write(p, text, (size_t)-1), 0);
+        char *p = pg_save(seed, &po, tu_tmpdir());
         same_code(p);
-        free(text);
-        pg_free(&g);
+        free(p);
     }
 }
 END_TEST

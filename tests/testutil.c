@@ -109,6 +109,22 @@ const char *tu_root(void)
     return d && *d ? d : ".";
 }
 
+int tu_each_model(void (*fn)(const char *path, void *arg), void *arg)
+{
+    char *cmd = tu_printf("cd '%s' && ls tests/models/*.dx examples/*.dx bench/*.dx", tu_root());
+    char *list = NULL;
+    int n = 0;
+    if (tu_run(cmd, &list, NULL) == 0 && list)
+        for (char *save = NULL, *f = strtok_r(list, "\n", &save); f; f = strtok_r(NULL, "\n", &save), n++) {
+            char *path = tu_printf("%s/%s", tu_root(), f);
+            fn(path, arg);
+            free(path);
+        }
+    free(list);
+    free(cmd);
+    return n;
+}
+
 int tu_have(const char *prog)
 {
     char *cmd = tu_printf("command -v '%s' >/dev/null 2>&1", prog);

@@ -36,6 +36,9 @@ char *tu_vprintf(const char *fmt, va_list ap);
 const char *tu_dxc(void);
 /* Source tree root ($DX_ROOT, default "."). */
 const char *tu_root(void);
+/* fn on the path of every model, example and benchmark of the tree
+ * (tests/models, examples, bench); returns how many. */
+int tu_each_model(void (*fn)(const char *path, void *arg), void *arg);
 /* prog is a command on PATH. */
 int tu_have(const char *prog);
 /* The tools of the emulated Cortex-M4 (arm-none-eabi-gcc, qemu-system-arm)
