@@ -9,6 +9,8 @@
 #   make fuzz-edge N=2000 [SEED=1]   the same at edge inputs (--edge)
 #   make fuzz-check N=1000 [SEED=1] [REAL=float]   the random programs
 #                   through dxc --emit=check, compiled and run
+#   make bench      the derivatives' cost against f's (bench/run.sh)
+#   make bench-compile   compile time and memory against program size
 #   make train      train the iris classifier of examples/train
 #   make install PREFIX=/usr/local [DESTDIR=...]
 #
@@ -151,6 +153,10 @@ fuzz-edge: $(B)/fuzz_diff $(B)/dxc
 bench: $(B)/dxc
 	DXC=$(abspath $(B))/dxc B=$(abspath $(B)) sh bench/run.sh
 
+# Compile time and memory against program size (bench/compile_time.sh).
+bench-compile: $(B)/dxc
+	DXC=$(abspath $(B))/dxc B=$(abspath $(B)) sh bench/compile_time.sh
+
 # The first run: dxc compiles the three seed examples (y = x^2, the graph
 # (a + b) * c, a neuron), a small C program calls each function and its
 # gradient, and prints them beside finite differences.
@@ -215,5 +221,5 @@ install-integration:
 clean:
 	rm -rf build build-asan
 
-.PHONY: all bench check check-asan check-valgrind example fuzz-check fuzz-ckpt fuzz-diff fuzz-edge install uninstall clean
+.PHONY: all bench bench-compile check check-asan check-valgrind example fuzz-check fuzz-ckpt fuzz-diff fuzz-edge install uninstall clean
 .PHONY: install-integration train
