@@ -714,7 +714,7 @@ void cg_signature(Cg *c, const Fn *f, const char *name, const char *extra, int d
         if (in->ty.rank) {
             cg_putf(s, "[%s", rs);
             for (int d = 0; d < in->ty.rank; d++)
-                cg_putf(s, "%s%d", d ? " * " : "", (int)in->ty.dim[d]);
+                cg_putf(s, "%s%d", d ? " * " : "", (int)ty_dim(in->ty, d));
             cg_puts(s, "]");
         }
         first = 0;
@@ -726,7 +726,7 @@ void cg_signature(Cg *c, const Fn *f, const char *name, const char *extra, int d
         if (o->ty.rank) {
             cg_putf(s, "[%s", rs);
             for (int d = 0; d < o->ty.rank; d++)
-                cg_putf(s, "%s%d", d ? " * " : "", (int)o->ty.dim[d]);
+                cg_putf(s, "%s%d", d ? " * " : "", (int)ty_dim(o->ty, d));
             cg_puts(s, "]");
         }
         first = 0;

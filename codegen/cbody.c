@@ -139,7 +139,7 @@ static void index_put(const Cg *c, Str *s, Type t, const Aff *ix, int n)
     if (ty_size(t) > INT_MAX)
         cg_puts(s, "(long long)"); /* a tape past INT_MAX elements: 64-bit offsets */
     for (; d < n && aff_terms(ix[d]) == (ix[d].c != 0); d++)
-        k = k * t.dim[d] + ix[d].c;
+        k = k * ty_dim(t, d) + ix[d].c;
     if (d == n) {
         cg_putf(s, "%lld", k);
         return;
@@ -153,13 +153,13 @@ static void index_put(const Cg *c, Str *s, Type t, const Aff *ix, int n)
     for (int i = 0; i < open; i++)
         cg_puts(s, "(");
     if (k)
-        cg_putf(s, "%lld * %d", k, (int)t.dim[d]);
+        cg_putf(s, "%lld * %d", k, (int)ty_dim(t, d));
     aff_put(c, s, ix[d], !k);
     compound = k ? aff_terms(ix[d]) > 0 : aff_terms(ix[d]) > 1;
     for (int e = d + 1; e < n; e++) {
         if (compound)
             cg_puts(s, ")");
-        cg_putf(s, " * %d", (int)t.dim[e]);
+        cg_putf(s, " * %d", (int)ty_dim(t, e));
         aff_put(c, s, ix[e], 0);
         compound = aff_terms(ix[e]) > 0;
     }
@@ -695,7 +695,7 @@ static const char *tape_what(const Cg *c, Ref buf, Aff at)
     /* shared: one row more than the loop has iterations, the value before
      * the loop in row 0, and iteration i's new value one row after its
      * start (at the end of the iteration) */
-    int shared = loop->op == OP_FOR && b->ty.rank && b->ty.dim[0] == loop->ix[1].c - loop->ix[0].c + 1;
+    int shared = loop->op == OP_FOR && b->ty.rank && ty_dim(b->ty, 0) == loop->ix[1].c - loop->ix[0].c + 1;
     const char *when = off == 1 && shared ? "at the end of"
                        : carried || shared ? "at the start of"
                                            : "of";
@@ -1022,7 +1022,7 @@ void cg_dims(const Cg *c, Str *s, Type t)
         return;
     }
     for (int d = 0; d < t.rank; d++)
-        cg_putf(s, "%s%d", d ? " * " : "", (int)t.dim[d]);
+        cg_putf(s, "%s%d", d ? " * " : "", (int)ty_dim(t, d));
 }
 
 /* `double h[128 * 784];`, or its place in the workspace. */
@@ -1358,7 +1358,7 @@ static void emit_store(Cg *c, Ref id, Ref res, Store *st)
     for (int d = st->n; d < in->ty.rank; d++) {
         iv[d] = ir_ivar(f, id, d);
         c->cname[iv[d]] = open_index(c, f->v.p[iv[d]].name);
-        Aff lo = {.c = 0}, hi = {.c = in->ty.dim[d]};
+        Aff lo = {.c = 0}, hi = {.c = ty_dim(in->ty, d)};
         open_for(c, c->cname[iv[d]], lo, hi, 0, d == st->n ? in->line : 0);
         st->ix[d] = (Aff){.c = 0, .n = 1, .iv = &iv[d], .a = &one};
     }
@@ -1394,7 +1394,7 @@ static void emit_gen(Cg *c, const Region *r, int at)
     for (int d = 0; d < rank; d++) {
         Ref iv = ir_ivar(f, id, d);
         c->cname[iv] = open_index(c, f->v.p[iv].name);
-        Aff lo = {0, 0, NULL, NULL, 0, NULL}, hi = {in->ty.dim[d], 0, NULL, NULL, 0, NULL};
+        Aff lo = {0, 0, NULL, NULL, 0, NULL}, hi = {ty_dim(in->ty, d), 0, NULL, NULL, 0, NULL};
         open_for(c, c->cname[iv], lo, hi, 0, d == 0 ? in->line : 0);
     }
     emit_region(c, in->reg[0]);

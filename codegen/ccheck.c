@@ -206,7 +206,7 @@ static void unit_wrappers(const Unit *u, const Unit *ref, const CgOpts *o, int k
         fprintf(out, "%s%s%s", i ? ", " : "", in->is_data ? "data " : "",
                 cg_comment_safe(A, in->name));
         for (int d = 0; d < in->ty.rank; d++)
-            fprintf(out, "%s%d%s", d ? ", " : "[", (int)in->ty.dim[d], d + 1 == in->ty.rank ? "]" : "");
+            fprintf(out, "%s%d%s", d ? ", " : "[", (int)ty_dim(in->ty, d), d + 1 == in->ty.rank ? "]" : "");
     }
     *n = off[f->in.n];
     *m = ty_size(f->out.p[0].ty);

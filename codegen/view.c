@@ -53,7 +53,7 @@ const char *view_summary(Arena *A, const double *v, long n, Type ty, int first)
     Str s = {0};
     cg_puts(&s, "[");
     for (int d = 0; d < ty.rank; d++)
-        cg_putf(&s, "%s%d", d ? ", " : "", (int)ty.dim[d]);
+        cg_putf(&s, "%s%d", d ? ", " : "", (int)ty_dim(ty, d));
     if (ty.rank == 0)
         cg_putf(&s, "%ld", n);
     cg_puts(&s, "]:");
@@ -358,7 +358,7 @@ static const char *loop_label(Vb *b, Ref id)
     Str s = {0};
     cg_puts(&s, "each ");
     for (int d = 0; d < in->ty.rank; d++) {
-        cg_putf(&s, "%s%s in 0..%d", d ? ", " : "", b->ivname[ir_ivar(f, id, d)], (int)in->ty.dim[d]);
+        cg_putf(&s, "%s%s in 0..%d", d ? ", " : "", b->ivname[ir_ivar(f, id, d)], (int)ty_dim(in->ty, d));
     }
     const char *t = arena_strdup(A, s.p);
     free(s.p);

@@ -64,7 +64,7 @@ static void shape(FILE *out, Type ty)
 {
     fputc('[', out);
     for (int d = 0; d < ty.rank; d++)
-        fprintf(out, "%s%d", d ? ", " : "", (int)ty.dim[d]);
+        fprintf(out, "%s%d", d ? ", " : "", (int)ty_dim(ty, d));
     fputc(']', out);
 }
 

@@ -26,7 +26,7 @@ static const char *shape_text(Arena *A, Type ty)
     size_t n = 0;
     long long all = ty_size(ty);
     for (int d = 0; d < ty.rank; d++)
-        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%d", d ? ", " : "", (int)ty.dim[d]);
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%d", d ? ", " : "", (int)ty_dim(ty, d));
     return arena_printf(A, "[%s]: %lld value%s in row-major order", buf, all, all == 1 ? "" : "s");
 }
 

@@ -81,7 +81,7 @@ const char *cg_html_short(Arena *A, const VNode *n, const double *v)
     if (n->ty.rank) {
         cg_puts(&s, "[");
         for (int d = 0; d < n->ty.rank; d++)
-            cg_putf(&s, "%s%d", d ? "," : "", (int)n->ty.dim[d]);
+            cg_putf(&s, "%s%d", d ? "," : "", (int)ty_dim(n->ty, d));
         cg_putf(&s, "] |v|=%s", view_num(A, cg_html_norm(v, n->nval)));
     } else
         cg_putf(&s, "last %s", view_num(A, v[n->nval - 1]));

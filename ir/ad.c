@@ -495,7 +495,7 @@ static void acc_whole(Tr *T, IrAt at, Ref x, Ref arr)
     Ref l = ir_loop(at, OP_LOOP, ty_none(), t.rank, RK_SUM);
     for (int d = 0; d < t.rank; d++) {
         T->h->v.p[l].ix[d] = aff_const(T->h->arena, 0);
-        T->h->v.p[l].ix[t.rank + d] = aff_const(T->h->arena, t.dim[d]);
+        T->h->v.p[l].ix[t.rank + d] = aff_const(T->h->arena, ty_dim(t, d));
     }
     IrAt body = at;
     body.r = T->h->v.p[l].reg[0];
@@ -746,7 +746,7 @@ static int rev_loop(Tr *T, const Region *src, int at, Region *dst, int line)
     for (int d = 0; d < nv; d++) {
         if (in->op == OP_GEN) {
             li->ix[d] = aff_const(h->arena, 0);
-            li->ix[nv + d] = aff_const(h->arena, in->ty.dim[d]);
+            li->ix[nv + d] = aff_const(h->arena, ty_dim(in->ty, d));
         } else {
             li->ix[0] = aff_remap(h->arena, in->ix[0], T->map);
             li->ix[1] = aff_remap(h->arena, in->ix[1], T->map);
@@ -843,7 +843,7 @@ static IrAt row_loop(Tr *T, IrAt at, Type t, int n, Aff *ix)
     Ref l = ir_loop(at, OP_LOOP, ty_none(), t.rank - n, RK_SUM);
     for (int d = n; d < t.rank; d++) {
         h->v.p[l].ix[d - n] = aff_const(h->arena, 0);
-        h->v.p[l].ix[t.rank - n + d - n] = aff_const(h->arena, t.dim[d]);
+        h->v.p[l].ix[t.rank - n + d - n] = aff_const(h->arena, ty_dim(t, d));
         ix[d] = aff_var(h->arena, ir_ivar(h, l, d - n));
     }
     at.r = h->v.p[l].reg[0];
@@ -1012,10 +1012,7 @@ static void elem_tape(Tr *T, Ref id, int j, Region *dst)
     const Inst *in = &g->v.p[id];
     Ref c = ir_carry(g, id, j);
     int n = elem_index(T, c, NULL);
-    Type t = g->v.p[c].ty, row = ty_scalar();
-    row.rank = (uint8_t)(t.rank - n);
-    for (int d = n; d < t.rank; d++)
-        row.dim[d - n] = t.dim[d];
+    Type t = g->v.p[c].ty, row = ty_array((int)t.rank - n, ty_dims(t) + n);
     T->ftape[c] = NOREF;
     T->etape[c] = tape_new(prim_at(T, dst, in->line), row, in->ix[0].c, in->ix[1].c,
                            g->v.p[c].name);

@@ -99,9 +99,9 @@ static long offset(const Interp *I, Type t, const Aff *ix, int n)
     long off = 0;
     for (int d = 0; d < n; d++) {
         long k = aff_eval(I, ix[d]);
-        if (k < 0 || k >= t.dim[d])
+        if (k < 0 || k >= ty_dim(t, d))
             BUG("interpreter: index out of range");
-        off = off * t.dim[d] + k;
+        off = off * ty_dim(t, d) + k;
     }
     return off;
 }
@@ -128,7 +128,7 @@ static void bounds(Interp *I, const Inst *in, int d, int nv, long *lo, long *hi)
 {
     if (in->op == OP_GEN) {
         *lo = 0;
-        *hi = in->ty.dim[d];
+        *hi = ty_dim(in->ty, d);
     } else if (in->op == OP_RED) {
         *lo = aff_eval(I, in->ix[0]);
         *hi = aff_eval(I, in->ix[1]);
@@ -177,7 +177,7 @@ static void take_yields(Interp *I, const Region *r, int at, long step, long *win
         } else {
             long off = 0;
             for (int e = 0; e < nv; e++)
-                off = off * in->ty.dim[e] + (long)I->val[ir_ivar(f, id, e)][0];
+                off = off * ty_dim(in->ty, e) + (long)I->val[ir_ivar(f, id, e)][0];
             I->val[res][off] = t;
             if (I->rec)
                 rec_copy(I, res, off, rec_ent(I->rec, b->yield.p[j])[0], 1);

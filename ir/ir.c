@@ -43,34 +43,6 @@ Type ty_none(void)
     return t;
 }
 
-Type ty_array(int rank, const int32_t *dim)
-{
-    Type t = {0};
-    t.kind = TY_REAL;
-    t.rank = (uint8_t)rank;
-    for (int i = 0; i < rank; i++)
-        t.dim[i] = dim[i];
-    return t;
-}
-
-int ty_eq(Type a, Type b)
-{
-    if (a.kind != b.kind || a.rank != b.rank)
-        return 0;
-    for (int i = 0; i < a.rank; i++)
-        if (a.dim[i] != b.dim[i])
-            return 0;
-    return 1;
-}
-
-long long ty_size(Type t)
-{
-    long long n = 1;
-    for (int i = 0; i < t.rank; i++)
-        n *= t.dim[i];
-    return n;
-}
-
 Fn *ir_fn_new(Arena *a, const char *name, FnKind kind)
 {
     Fn *f = arena_alloc(a, sizeof *f);

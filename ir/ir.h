@@ -121,11 +121,15 @@ extern const OpInfo op_info[OP_COUNT];
 
 enum { DX_MAXRANK = 8 };
 typedef enum { TY_REAL, TY_BOOL, TY_INDEX, TY_NONE } TypeKind;
-/* A static shape: rank 0 is a scalar. */
+/* A static type: its kind, and for an array its rank and shape (rank 0
+ * is a scalar).  The dimensions live in a table of the shapes met
+ * (shapes.c): `shape` is its number there, 0 for a scalar's.  ty_array
+ * makes an array type, ty_dim and ty_dims read its dimensions. */
+enum { TY_SHAPE_BITS = 26 };
 typedef struct {
-    uint8_t kind, rank;
-    int32_t dim[DX_MAXRANK];
+    unsigned kind : 2, rank : 4, shape : TY_SHAPE_BITS;
 } Type;
+_Static_assert(DX_MAXRANK < 16, "Type.rank has 4 bits");
 
 typedef int Ref;   /* index into Fn.v; NOREF for none */
 enum { NOREF = -1 };
@@ -249,13 +253,14 @@ typedef struct {
     uint16_t rule_op;
     int8_t rule_arg;
     uint8_t red;      /* RED: its RedKind (here, so that Inst has no
-                         holes: 128 bytes on a 64-bit host) */
-    Type ty;          /* its kind and rank end the first 64 bytes */
+                         holes: 96 bytes on a 64-bit host) */
+    Type ty;          /* ends the first 64 bytes */
     Region *reg[2];   /* IF: then, else; GEN/RED/LOOP/FOR: reg[0] the body */
     Aff *ix;          /* IDX/ACC: nix indices; RED, FOR: lo, hi; LOOP: nix
                          los then nix his; IREAL: ix[0] */
     Ref *list;        /* LIT: the nix elements; FOR: the initial values */
 } Inst;
+_Static_assert(sizeof(void *) != 8 || sizeof(Inst) == 96, "Inst: 96 bytes, its hot fields the first 64");
 
 struct Region {
     VEC(Ref) ids;     /* instructions, in order */
@@ -475,6 +480,10 @@ int ir_stop_carry(const Fn *f, Ref id);
 int ir_naffs(const Inst *in);                  /* how many Affs in->ix holds */
 int ty_eq(Type a, Type b);
 long long ty_size(Type t);                 /* number of elements */
+/* t's DX_MAXRANK dimensions, zero past its rank (shapes.c; they never
+ * move, so the pointer stays good). */
+const int32_t *ty_dims(Type t);
+static inline int32_t ty_dim(Type t, int d) { return ty_dims(t)[d]; }
 static inline Inst *ir_inst(Fn *f, Ref r) { return &f->v.p[r]; }
 int ir_is_const(Fn *f, Ref r, double k);   /* r is CONST k */
 /* How many RESULTs follow the IF at position `at` of region r (they are

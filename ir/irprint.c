@@ -112,7 +112,7 @@ static void put_type(FILE *out, Type t)
     if (t.rank) {
         fputc('[', out);
         for (int d = 0; d < t.rank; d++)
-            fprintf(out, "%s%d", d ? "," : "", (int)t.dim[d]);
+            fprintf(out, "%s%d", d ? "," : "", (int)ty_dim(t, d));
         fputc(']', out);
     }
 }

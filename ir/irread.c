@@ -408,17 +408,21 @@ static Type read_type(Reader *R)
         return t;
     Loc at = R->t.loc;
     long long size = 1;
+    int32_t dim[DX_MAXRANK];
+    int rank = 0;
     do {
         next(R);
-        if (t.rank == DX_MAXRANK)
+        if (rank == DX_MAXRANK)
             fail(R, R->t.loc, "an array has at most %d dimensions", DX_MAXRANK);
-        t.dim[t.rank] = (int32_t)read_int(R, 0, INT32_MAX, "a dimension");
-        size *= t.dim[t.rank++];
+        dim[rank] = (int32_t)read_int(R, 0, INT32_MAX, "a dimension");
+        size *= dim[rank++];
         if (size > (1LL << 48))
             fail(R, at, "this array is too large");
     } while (is_punct(R, ','));
     expect_punct(R, ']');
-    return t;
+    Type a = ty_array(rank, dim);
+    a.kind = t.kind;
+    return a;
 }
 
 /* ---- values and their visibility ---- */
@@ -765,7 +769,7 @@ static const char *type_text(Reader *R, Type t)
     static const char *const names[] = {"real", "bool", "index", "none"};
     const char *s = names[t.kind];
     for (int d = 0; d < t.rank; d++)
-        s = arena_printf(R->a, "%s%s%d%s", s, d ? "," : "[", (int)t.dim[d],
+        s = arena_printf(R->a, "%s%s%d%s", s, d ? "," : "[", (int)ty_dim(t, d),
                          d + 1 == t.rank ? "]" : "");
     return s;
 }

@@ -205,8 +205,8 @@ Aff *ad_flat_index(Arena *a, Type t, long flat)
 {
     Aff *ix = arena_alloc(a, sizeof(Aff) * (size_t)(t.rank + 1));
     for (int d = t.rank - 1; d >= 0; d--) {
-        ix[d] = aff_const(a, (int32_t)(flat % t.dim[d]));
-        flat /= t.dim[d];
+        ix[d] = aff_const(a, (int32_t)(flat % ty_dim(t, d)));
+        flat /= ty_dim(t, d);
     }
     return ix;
 }

@@ -35,7 +35,7 @@ static const char *dims_text(Lower *L, int rank, const int32_t *dim)
 
 const char *lw_shape_text(Lower *L, Type t)
 {
-    return dims_text(L, t.rank, t.dim);
+    return dims_text(L, t.rank, ty_dims(t));
 }
 
 const char *lw_describe(Lower *L, Type t)
@@ -244,18 +244,18 @@ static Ref matmul(Lower *L, const Ast *e, Ref a, Ref b)
             return lw_bad(L, e->loc);
         }
     }
-    int32_t n = ta.dim[ta.rank - 1];
-    if (n != tb.dim[0]) {
+    int32_t n = ty_dim(ta, ta.rank - 1);
+    if (n != ty_dim(tb, 0)) {
         lw_errf(L, e->loc, "'@' of %s and %s: the inner dimensions %d and %d differ",
-                lw_shape_text(L, ta), lw_shape_text(L, tb), (int)n, (int)tb.dim[0]);
+                lw_shape_text(L, ta), lw_shape_text(L, tb), (int)n, (int)ty_dim(tb, 0));
         return lw_bad(L, e->loc);
     }
     int32_t dim[2];
     int r = 0;
     if (ta.rank == 2)
-        dim[r++] = ta.dim[0];
+        dim[r++] = ty_dim(ta, 0);
     if (tb.rank == 2)
-        dim[r++] = tb.dim[1];
+        dim[r++] = ty_dim(tb, 1);
     if (r == 0)
         return contract(L, e->loc, a, NOREF, b, NOREF, n);
     Type t;
@@ -300,7 +300,7 @@ static Ref reduce_all(Lower *L, Loc loc, RedKind kind, Ref x, ElemMode mode, Ref
     Open o[DX_MAXRANK];
     Ref iv[DX_MAXRANK];
     for (int d = 0; d < t.rank; d++) {
-        o[d] = open_red(L, loc, kind, aff_const(L->a, 0), aff_const(L->a, t.dim[d]));
+        o[d] = open_red(L, loc, kind, aff_const(L->a, 0), aff_const(L->a, ty_dim(t, d)));
         iv[d] = ir_ivar(L->f, o[d].loop, 0);
     }
     Ref v = elem(L, loc, x, iv);
@@ -366,7 +366,7 @@ Ref lower_array_call(Lower *L, const Ast *e)
     if (!strcmp(n, "dot") || !strcmp(n, "outer")) {
         if (!want_rank(L, e, 0, a, 1, "two vectors") || !want_rank(L, e, 1, b, 1, "two vectors"))
             return lw_bad(L, loc);
-        int32_t dim[2] = {lw_type_of(L, a).dim[0], lw_type_of(L, b).dim[0]};
+        int32_t dim[2] = {ty_dim(lw_type_of(L, a), 0), ty_dim(lw_type_of(L, b), 0)};
         if (n[0] == 'd') {
             if (dim[0] != dim[1]) {
                 lw_errf(L, loc, "'dot' of vectors of different lengths %d and %d", (int)dim[0],
@@ -391,7 +391,7 @@ Ref lower_array_call(Lower *L, const Ast *e)
         if (!want_rank(L, e, 0, a, 2, "a matrix"))
             return lw_bad(L, loc);
         Type ta = lw_type_of(L, a);
-        int32_t dim[2] = {ta.dim[1], ta.dim[0]};
+        int32_t dim[2] = {ty_dim(ta, 1), ty_dim(ta, 0)};
         Open g = open_loop(L, loc, OP_GEN, ty_array(2, dim), 2);
         Ref iv[2], vi[2];
         ivars_of(L, g.loop, iv);
@@ -438,7 +438,7 @@ int lw_indices(Lower *L, const AstList *args, Type t, const char *arr, Aff *ix)
     if (!ok)
         return -1;
     for (int d = 0; d < n; d++)
-        lw_check_index(L, args->p[d], ix[d], t.dim[d], arr, d);
+        lw_check_index(L, args->p[d], ix[d], ty_dim(t, d), arr, d);
     return n;
 }
 
@@ -463,7 +463,7 @@ Ref lower_index(Lower *L, const Ast *e)
     if (n == t.rank)
         return idx(L, e->loc, base, ix);
     /* a sub-array: the remaining dimensions */
-    Open g = open_loop(L, e->loc, OP_GEN, ty_array(t.rank - n, t.dim + n), t.rank - n);
+    Open g = open_loop(L, e->loc, OP_GEN, ty_array(t.rank - n, ty_dims(t) + n), t.rank - n);
     Ref iv[DX_MAXRANK];
     ivars_of(L, g.loop, iv);
     for (int d = n; d < t.rank; d++)
@@ -517,7 +517,7 @@ Ref lower_literal(Lower *L, const Ast *e)
     }
     int32_t dim[DX_MAXRANK + 1];
     dim[0] = n;
-    memcpy(dim + 1, t0.dim, sizeof(int32_t) * t0.rank);
+    memcpy(dim + 1, ty_dims(t0), sizeof(int32_t) * t0.rank);
     Type t;
     if (!lw_array_type(L, e->loc, t0.rank + 1, dim, &t))
         return lw_bad(L, e->loc);

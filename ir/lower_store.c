@@ -149,7 +149,7 @@ void lw_lower_store(Lower *L, const Ast *st)
     Ref old = L->env->slot[slot].val;
     if (n < 0 || lw_is_bad(L, v))
         return;
-    Type want = n == t.rank ? ty_scalar() : ty_array(t.rank - n, t.dim + n);
+    Type want = n == t.rank ? ty_scalar() : ty_array(t.rank - n, ty_dims(t) + n);
     if (!ty_eq(want, lw_type_of(L, v))) {
         lw_errf(L, st->a->loc, "%s is %s; it cannot be assigned %s", target_text(L, st),
                 lw_describe(L, want), lw_describe(L, lw_type_of(L, v)));

@@ -215,7 +215,7 @@ static int copy_loop(const Fn *f, Ref acc, Ref *src, int *trow, int *srow)
         Aff one = aff_var(f->arena, ir_ivar(f, p->owner, d));
         Aff lo = lp->ix[red ? 0 : d], hi = lp->ix[red ? 1 : m + d];
         if (!aff_eq(a->ix[tr + d], one) || !aff_eq(v->ix[sr + d], one) || !aff_is_const(lo) ||
-            lo.c != 0 || !aff_is_const(hi) || hi.c != vt->dim[sr + d] || hi.c != at->dim[tr + d])
+            lo.c != 0 || !aff_is_const(hi) || hi.c != ty_dim(*vt, sr + d) || hi.c != ty_dim(*at, tr + d))
             return 0;
     }
     *src = v->arg[0];
@@ -646,11 +646,8 @@ static void reuse(Fn *f, Region *x, Ref g, Ref y, Region *rb, int at, Ref l, Ref
                 res = rb->ids.p[at + 1 + q];
         if (res == NOREF)
             continue;
-        Type bt = ty_scalar();
-        bt.rank = y != NOREF ? 2 : 1;
-        bt.dim[0] = f->v.p[g].ty.dim[0];
-        if (y != NOREF)
-            bt.dim[1] = f->v.p[y].ix[1].c - lo;
+        int32_t bdim[2] = {ty_dim(f->v.p[g].ty, 0), y != NOREF ? f->v.p[y].ix[1].c - lo : 0};
+        Type bt = ty_array(y != NOREF ? 2 : 1, bdim);
         int gpos = 0; /* the buffer goes just before g */
         while (x->ids.p[gpos] != g)
             gpos++;
@@ -733,7 +730,7 @@ static int reuse_region(Fn *f, Region *r, SameMap *M)
         for (int i = j - 1; i >= 0; i--) {
             const Inst *gi = &f->v.p[r->ids.p[i]];
             if (gi->op == OP_GEN && !ir_is_rev(gi) && gi->ty.rank == 1 &&
-                gi->ty.dim[0] == li->ix[1].c && reuse_pair(f, r, r->ids.p[i], l, M))
+                ty_dim(gi->ty, 0) == li->ix[1].c && reuse_pair(f, r, r->ids.p[i], l, M))
                 return 1;
         }
     }
@@ -853,7 +850,7 @@ static long long keep_calls(Fn *f, Region *r, SameMap *M, long long budget)
         li = &f->v.p[l];
         int n;
         if (li->op == OP_GEN && li->ty.rank == 1 && ir_is_rev(li))
-            n = li->ty.dim[0];
+            n = ty_dim(li->ty, 0);
         else if (li->op == OP_LOOP && li->nix == 1 && !(li->flags & IF_BACKWARDS) && ir_is_rev(li) &&
                  aff_is_const(li->ix[0]) && li->ix[0].c == 0 && aff_is_const(li->ix[1]))
             n = li->ix[1].c;

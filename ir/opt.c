@@ -1082,7 +1082,7 @@ static int writes_each_once(Fn *f, Ref a)
     for (int d = 0; d < n; d++) {
         Inst *l = &f->v.p[f->v.p[ivs[d]].parent->owner];
         int k = f->v.p[ivs[d]].n;
-        if (l->ix[k].c != 0 || l->ix[l->nix + k].c != z->ty.dim[d])
+        if (l->ix[k].c != 0 || l->ix[l->nix + k].c != ty_dim(z->ty, d))
             return 0;
         Aff x = in->ix[d];
         if (x.n != 1 || x.a[0] != 1 || x.c != 0 || x.iv[0] != ivs[d] || x.nq)

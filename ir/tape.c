@@ -298,7 +298,7 @@ void tape_record_row(IrAt at, Ref tape, Ref iv, int32_t lo, Ref v, Type ct)
     Ref cp = ir_loop(at, OP_LOOP, ty_none(), ct.rank, RK_SUM);
     for (int d = 0; d < ct.rank; d++) {
         h->v.p[cp].ix[d] = aff_const(h->arena, 0);
-        h->v.p[cp].ix[ct.rank + d] = aff_const(h->arena, ct.dim[d]);
+        h->v.p[cp].ix[ct.rank + d] = aff_const(h->arena, ty_dim(ct, d));
     }
     at.r = st.r = h->v.p[cp].reg[0];
     Ref el = ir_idx(at, v, ad_ivar_index(h, cp), ct.rank);
@@ -308,10 +308,8 @@ void tape_record_row(IrAt at, Ref tape, Ref iv, int32_t lo, Ref v, Type ct)
 Ref tape_read_row(IrAt at, Ref tape, Ref iv, int32_t lo)
 {
     Fn *h = at.f;
-    Type ct = h->v.p[tape].ty;
-    for (int d = 0; d + 1 < ct.rank; d++)
-        ct.dim[d] = ct.dim[d + 1];
-    ct.rank--;
+    Type tape_ty = h->v.p[tape].ty, ct = ty_array((int)tape_ty.rank - 1, ty_dims(tape_ty) + 1);
+    ct.kind = tape_ty.kind;
     if (!ct.rank)
         return ir_idx(at, tape, row_index(h, iv, lo, NOREF, 0), 1);
     Ref gen = ir_loop(at, OP_GEN, ct, ct.rank, RK_SUM);
@@ -324,12 +322,10 @@ Ref tape_read_row(IrAt at, Ref tape, Ref iv, int32_t lo)
 
 Ref tape_new(IrAt at, Type ct, int32_t lo, int32_t hi, const char *name)
 {
-    Type tt = ct;
-    tt.kind = TY_REAL;
-    tt.rank = (uint8_t)(ct.rank + 1);
-    tt.dim[0] = hi - lo;
-    for (int d = 0; d < ct.rank; d++)
-        tt.dim[1 + d] = ct.dim[d];
+    int32_t dim[DX_MAXRANK];
+    dim[0] = hi - lo;
+    memcpy(dim + 1, ty_dims(ct), sizeof(int32_t) * ct.rank);
+    Type tt = ty_array((int)ct.rank + 1, dim);
     at.role = ROLE_TAPE;
     at.flags = IF_NOINIT; /* every row is written before it is read */
     at.rule_op = 0;
@@ -360,7 +356,7 @@ static Ref shared_tape(const Tr *T, const Region *src, Ref x, int32_t lo, int32_
         return NOREF;
     for (int j = 0; j < src->yield.n; j++) {
         Ref t = src->yield.p[j] == x ? T->ftape[ir_carry(g, src->owner, j)] : NOREF;
-        if (t != NOREF && T->h->v.p[t].ty.dim[0] == hi - lo + 1)
+        if (t != NOREF && ty_dim(T->h->v.p[t].ty, 0) == hi - lo + 1)
             return t;
     }
     return NOREF;

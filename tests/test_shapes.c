@@ -268,12 +268,12 @@ START_TEST(test_ir_form)
     Fn *f = u->primal;
     ir_verify(f);
     ck_assert_int_eq(u->ret.rank, 1);
-    ck_assert_int_eq(u->ret.dim[0], 3);
+    ck_assert_int_eq(ty_dim(u->ret, 0), 3);
     ck_assert_int_eq(f->out.n, 1);
     ck_assert_int_eq(f->out.p[0].role, OUT_ARRAY);
     ck_assert_str_eq(f->out.p[0].name, "out");
     ck_assert_int_eq(f->in.p[0].ty.rank, 2);
-    ck_assert_int_eq(f->in.p[0].ty.dim[1], 4);
+    ck_assert_int_eq(ty_dim(f->in.p[0].ty, 1), 4);
     /* the result is the GEN's RESULT, named after the variable */
     const Inst *res = &f->v.p[f->out.p[0].ref];
     ck_assert_int_eq(res->op, OP_RESULT);
@@ -320,7 +320,7 @@ START_TEST(test_dependent_bounds)
     ck_assert_int_eq(ix[0].iv[0], i);
     ck_assert_int_eq(ix[0].c, 1);
     ck_assert_int_eq(ix[1].c, 3);
-    ck_assert_int_eq(f->v.p[gen].ty.dim[0], 3);
+    ck_assert_int_eq(ty_dim(f->v.p[gen].ty, 0), 3);
     done(&c);
 }
 END_TEST
