@@ -8,6 +8,7 @@
  */
 #include <check.h>
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "../ir/ir.h"
@@ -571,6 +572,47 @@ static const ValueCase values[] = {
      {1, 2, 3, 4, 5, 6}, 4, {10, 20, 28, 56}},
 };
 
+/* Types name their shapes in a table (ir/shapes.c): equal dimensions
+ * give the same shape, a shape's dimensions never move, rank 0 is the
+ * scalar's shape, and a shape is read the same from other threads. */
+static void *dims_from_thread(void *arg)
+{
+    Type *t = arg;
+    static int32_t got[DX_MAXRANK];
+    memcpy(got, ty_dims(*t), sizeof got);
+    return got;
+}
+
+START_TEST(test_shape_table)
+{
+    int32_t d23[2] = {2, 3}, d32[2] = {3, 2}, d8[DX_MAXRANK] = {1, 2, 3, 4, 5, 6, 7, 8};
+    Type a = ty_array(2, d23), b = ty_array(2, d23), c = ty_array(2, d32), e = ty_array(1, d23);
+    ck_assert(a.shape != 0 && a.shape == b.shape && ty_eq(a, b));
+    ck_assert(!ty_eq(a, c) && a.shape != c.shape);
+    ck_assert(!ty_eq(a, e) && e.rank == 1 && ty_dim(e, 0) == 2 && ty_dim(e, 1) == 0);
+    ck_assert_int_eq(ty_size(a), 6);
+    const int32_t *p = ty_dims(a);
+    for (int k = 0; k < 3000; k++) { /* thousands more shapes: a chunk's rows never move */
+        int32_t d[3] = {k + 1, 7, 9};
+        ck_assert_int_eq(ty_dim(ty_array(3, d), 0), k + 1);
+    }
+    ck_assert(p == ty_dims(a) && p[0] == 2 && p[1] == 3);
+    Type s = ty_array(0, NULL);
+    ck_assert(s.shape == 0 && ty_eq(s, ty_scalar()) && ty_size(s) == 1 && ty_dim(s, 0) == 0);
+    Type big = ty_array(DX_MAXRANK, d8);
+    ck_assert_int_eq(ty_size(big), 40320);
+    ck_assert_int_eq(ty_dim(big, DX_MAXRANK - 1), 8);
+    Type bt = big;
+    bt.kind = TY_BOOL;
+    ck_assert(!ty_eq(big, bt) && bt.shape == big.shape);
+    pthread_t th;
+    void *got = NULL;
+    ck_assert_int_eq(pthread_create(&th, NULL, dims_from_thread, &big), 0);
+    ck_assert_int_eq(pthread_join(th, &got), 0);
+    ck_assert(!memcmp(got, d8, sizeof d8));
+}
+END_TEST
+
 START_TEST(test_values)
 {
     const ValueCase *t = &values[_i];
@@ -603,6 +645,7 @@ Suite *suite_shapes(void)
     tcase_add_loop_test(tc, test_bad, 0, (int)(sizeof bad / sizeof bad[0]));
     tcase_add_loop_test(tc, test_good, 0, (int)(sizeof good / sizeof good[0]));
     tcase_add_test(tc, test_loop_shaped);
+    tcase_add_test(tc, test_shape_table);
     tcase_add_test(tc, test_ir_form);
     tcase_add_test(tc, test_dependent_bounds);
     tcase_add_test(tc, test_empty_inner_ranges);
