@@ -456,12 +456,14 @@ static void helpers(Cg *c, FILE *out)
 
 /* ---------------- the functions, on several threads ---------------- */
 
-/* One entry point's text.  Each is written by a Cg of its own, a copy of
- * the file's with its own arena and caches, so that writers share only
- * what they read (the program, the file's names); what a function calls
- * (helpers, maths hooks) is merged into the file's Cg afterwards.  So the
- * text of a function does not depend on which thread wrote it, nor on
- * what that thread wrote before: the C file is the same for any --jobs. */
+/* One entry point's text.  Each is written by a fresh copy of the file's
+ * Cg, given its writer's arena and caches (names known plain, literals'
+ * texts: they spare work, they change no text), so that writers share
+ * only what they read (the program, the file's names); what a function
+ * calls (helpers, maths hooks) is merged into the file's Cg afterwards.
+ * So the text of a function does not depend on which thread wrote it,
+ * nor on what that thread wrote before: the C file is the same for any
+ * --jobs. */
 typedef struct {
     const Fn *f;
     FnText text;
@@ -655,7 +657,6 @@ void cg_c(const Program *p, const CgOpts *o, FILE *out)
 typedef struct {
     Cg *c;
     FILE *out;
-    Str *text;
 } EmitArg;
 
 static void proto_one(void *arg, const Fn *f)
@@ -709,7 +710,7 @@ void cg_header(const Program *p, const CgOpts *o, FILE *out)
         fputs("/* f_ws(..., void *work) is f with its local arrays in work, which must hold\n"
               " * f_WS_BYTES bytes (0: work is not used) aligned for double. */\n",
               out);
-    EmitArg pa = {&c, out, NULL};
+    EmitArg pa = {&c, out};
     each_fn(p, o, proto_one, &pa);
     fprintf(out, "\n#endif\n");
     free(c.body.p);
@@ -831,7 +832,7 @@ void cg_stats(const Program *p, const CgOpts *o, FILE *out)
 {
     Cg c;
     init(&c, p, o);
-    EmitArg e = {&c, out, NULL};
+    EmitArg e = {&c, out};
     each_fn(p, o, stats_one, &e);
     free(c.body.p);
 }
