@@ -189,6 +189,7 @@ static Ref lower_user_call(Lower *L, const Ast *e, const Ast *g)
         v = lower_body(L, g);
         L->inlining--;
     }
+    lw_env_free(L, &callee);
     L->env = saved;
     L->ix = saved_ix;
     L->dom = saved_dom;
@@ -728,6 +729,7 @@ static Fn *lower_fn(Lower *L, const Ast *fn, const Source *src)
             L->stop = 1;
         Output o = {"out", ty_scalar(), OUT_RETURN, 0, lw_const(L, fn->loc, 0)};
         vec_push(L->a, &f->out, o);
+        lw_env_free(L, &env);
         return f;
     }
     Ref v = lower_body(L, fn);
@@ -737,6 +739,7 @@ static Fn *lower_fn(Lower *L, const Ast *fn, const Source *src)
                 diag_name(L->a, fn->name), lw_describe(L, ty), lw_describe(L, want));
     Output o = {"out", ty, ty.rank ? OUT_ARRAY : OUT_RETURN, 0, v};
     vec_push(L->a, &f->out, o);
+    lw_env_free(L, &env);
     return f;
 }
 

@@ -66,6 +66,16 @@ void lw_env_init(Lower *L, Env *e)
     e->tab = arena_alloc(L->a, sizeof(int) * (size_t)e->tcap);
 }
 
+/* Hands back e's arrays once the function or call it names is lowered
+ * (a large program's are megabytes). */
+void lw_env_free(Lower *L, Env *e)
+{
+    arena_drop(L->a, e->slot, sizeof(Slot) * (size_t)e->cap);
+    arena_drop(L->a, e->tab, sizeof(int) * (size_t)e->tcap);
+    arena_drop(L->a, e->log.p, sizeof(Undo) * (size_t)e->log.cap);
+    memset(e, 0, sizeof *e);
+}
+
 /* Slot numbers are kept by the undo log, by the lowering of loops and
  * branches while their bodies are lowered (and those may create slots), so
  * a slot keeps its number for good: the slots are an array in order of
@@ -78,8 +88,10 @@ static void env_grow(Lower *L, Env *e)
         e->cap *= 2;
         e->slot = arena_alloc(L->a, sizeof(Slot) * (size_t)e->cap);
         memcpy(e->slot, old, sizeof(Slot) * (size_t)e->n);
+        arena_drop(L->a, old, sizeof(Slot) * (size_t)(e->cap / 2));
     }
     if (2 * (e->n + 1) > e->tcap) {
+        arena_drop(L->a, e->tab, sizeof(int) * (size_t)e->tcap);
         e->tcap *= 2;
         e->tab = arena_alloc(L->a, sizeof(int) * (size_t)e->tcap);
         for (int i = 0; i < e->n; i++) {

@@ -111,6 +111,7 @@ int lw_is_bad(const Lower *L, Ref r);
  * variables in scope, constants, pi), or "". */
 const char *lw_near_value(Lower *L, const char *name);
 void lw_env_init(Lower *L, Env *e);
+void lw_env_free(Lower *L, Env *e);
 /* The slot of name in e, or -1; create: a new UNDEF slot if none. */
 int lw_env_find(Lower *L, Env *e, const char *name, int create);
 /* Sets a slot of L->env, logged for lw_env_undo. */

@@ -395,6 +395,7 @@ void opt_cse(Fn *f)
         resolve_outputs(f, repl);
     drop_repl(f, repl);
     arena_drop(f->arena, C.slot, sizeof(CseSlot) * (size_t)C.cap);
+    arena_drop(f->arena, C.undo.p, sizeof(int) * (size_t)C.undo.cap);
 }
 
 /* ---------------- dead code ---------------- */
