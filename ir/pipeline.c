@@ -271,12 +271,15 @@ static void store_hvp(Unit *u)
  * any more).  Guarantees: in f_jvp, f_grad and f_hvp, but not in their
  * copies of f's code, a negation that feeds an addition or subtraction
  * is taken into it (x_bar += -(a * b): x_bar -= a * b), the values the
- * same (opt_signs, signs.c). */
+ * same (opt_signs, signs.c); once per function: when checkpointing runs
+ * the passes from transpose on again, f_jvp, which it leaves as it was,
+ * is not taken again (a second run may rewrite what the first made, so
+ * f_jvp's C would depend on the stack budget). */
 static void signs(Unit *u)
 {
     Fn *fs[4];
     for (int k = 0, n = ir_unit_fns(u, fs); k < n; k++)
-        if (fs[k]->kind != FN_PRIMAL)
+        if (fs[k]->kind != FN_PRIMAL && !(fs[k] == u->jvp && u->ckpt_jvp))
             opt_signs(fs[k]);
 }
 
