@@ -564,14 +564,13 @@ void cg_source_lines(Cg *c, const Source *src)
         c->line_text[l] = line_comment(c->A, src, ls.p[l]);
 }
 
-/* The text of source line `line` as a comment shows it; NULL for no
- * line. */
-static const char *source_text(Cg *c, int line)
+/* The text of source line `line` as a comment shows it (cg_c made the
+ * texts before writing); NULL for no line. */
+static const char *source_text(const Cg *c, int line)
 {
-    if (line <= 0 || !c->f->src)
+    if (line <= 0 || !c->f->src || !c->line_text || line > c->nlines)
         return NULL;
-    cg_source_lines(c, c->f->src);
-    return line > c->nlines ? NULL : c->line_text[line - 1];
+    return c->line_text[line - 1];
 }
 
 /* The source line last announced at nesting depth d (0: none yet). */

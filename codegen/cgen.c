@@ -477,7 +477,7 @@ typedef struct {
     int *order;     /* indices of pieces, the largest function first */
     int n;
     int first, last; /* order[first..last-1]: what no writer has taken */
-    int threads;    /* writers running */
+    int threads;    /* writers planned: this thread and those it starts */
     pthread_mutex_t lock;
 } Pieces;
 
@@ -564,8 +564,8 @@ static void write_pieces(Cg *c, Pieces *ps)
     if (!ps->pieces || !ps->order)
         BUG("cgen: out of memory");
     each_fn(p, c->o, add_piece, ps);
-    if (n)
-        cg_source_lines(c, ps->pieces[0].f->src); /* shared, read only */
+    for (int i = 0; i < n && !c->line_text; i++) /* shared, read only */
+        cg_source_lines(c, ps->pieces[i].f->src);
     int extra = (c->o->jobs < n ? c->o->jobs : n) - 1, started = 0;
     ps->threads = extra + 1;
     /* one writer: in file order, each function's instructions freed

@@ -65,11 +65,6 @@ static int is_iv_plus(Aff x, Ref iv, int32_t *e)
     return 1;
 }
 
-/* A one-dimensional LOOP of the reverse sweep, running forwards. */
-static int rev_loop(const Inst *in)
-{
-    return in->op == OP_LOOP && in->nix == 1 && !(in->flags & IF_BACKWARDS) && ir_is_rev(in);
-}
 
 /* Does some index of in use iv? */
 static int ix_uses(const Inst *in, Ref iv)
@@ -359,13 +354,13 @@ static int interchange_region(Fn *f, Region *r, unsigned char *inner)
             if (in->reg[s] && interchange_region(f, in->reg[s], inner))
                 return 1;
         in = &f->v.p[lj];
-        if (!rev_loop(in) || !aff_is_const(in->ix[0]) || !aff_is_const(in->ix[1]))
+        if (!ir_is_rev_loop(in) || !aff_is_const(in->ix[0]) || !aff_is_const(in->ix[1]))
             continue;
         Nest N = {f, lj, NOREF, ir_ivar(f, lj, 0), NOREF, in->ix[0].c, in->ix[1].c, 0, 0, inner};
         const Region *bj = in->reg[0];
         for (int q = 0; q < bj->ids.n; q++) {
             const Inst *li = &f->v.p[bj->ids.p[q]];
-            if (!rev_loop(li) || !aff_is_const(li->ix[0]) || !is_iv_plus(li->ix[1], N.j, &N.e))
+            if (!ir_is_rev_loop(li) || !aff_is_const(li->ix[0]) || !is_iv_plus(li->ix[1], N.j, &N.e))
                 continue;
             N.li = bj->ids.p[q];
             N.i = ir_ivar(f, N.li, 0);

@@ -410,6 +410,13 @@ static inline int ir_is_tape(const Inst *in)
 {
     return in->role == ROLE_TAPE || (in->flags & IF_TAPE);
 }
+/* A one-dimensional LOOP of the reverse sweep running forwards: the
+ * backward loop of a sum or comprehension, which the one-pass and
+ * interchange passes (onepass.c, interchange.c) rearrange. */
+static inline int ir_is_rev_loop(const Inst *in)
+{
+    return in->op == OP_LOOP && in->nix == 1 && !(in->flags & IF_BACKWARDS) && ir_is_rev(in);
+}
 /* Does in accumulate an adjoint, x_bar + t (or x_bar - t once opt_signs
  * took a negation of t into it)? */
 static inline int ir_is_acc(const Inst *in)

@@ -450,8 +450,7 @@ static int join_region(Fn *f, Region *r, Scratch *S)
     for (int j = 0; j < r->ids.n; j++) {
         Ref L = r->ids.p[j];
         const Inst *l = &f->v.p[L];
-        if (l->op != OP_LOOP || l->nix != 1 || (l->flags & IF_BACKWARDS) || !ir_is_rev(l) ||
-            !aff_is_const(l->ix[0]) || !aff_is_const(l->ix[1]))
+        if (!ir_is_rev_loop(l) || !aff_is_const(l->ix[0]) || !aff_is_const(l->ix[1]))
             continue;
         for (int i = j - 1; i >= 0 && i >= j - JOIN_WINDOW; i--) {
             if (r->ids.p[i] == NOREF)
@@ -724,8 +723,8 @@ static int reuse_region(Fn *f, Region *r, SameMap *M)
         for (int s = 0; s < 2; s++)
             if (li->reg[s] && reuse_region(f, li->reg[s], M))
                 return 1;
-        if (li->op != OP_LOOP || li->nix != 1 || (li->flags & IF_BACKWARDS) || !ir_is_rev(li) ||
-            !aff_is_const(li->ix[0]) || li->ix[0].c != 0 || !aff_is_const(li->ix[1]))
+        if (!ir_is_rev_loop(li) || !aff_is_const(li->ix[0]) || li->ix[0].c != 0 ||
+            !aff_is_const(li->ix[1]))
             continue;
         for (int i = j - 1; i >= 0; i--) {
             const Inst *gi = &f->v.p[r->ids.p[i]];
@@ -851,8 +850,8 @@ static long long keep_calls(Fn *f, Region *r, SameMap *M, long long budget)
         int n;
         if (li->op == OP_GEN && li->ty.rank == 1 && ir_is_rev(li))
             n = ty_dim(li->ty, 0);
-        else if (li->op == OP_LOOP && li->nix == 1 && !(li->flags & IF_BACKWARDS) && ir_is_rev(li) &&
-                 aff_is_const(li->ix[0]) && li->ix[0].c == 0 && aff_is_const(li->ix[1]))
+        else if (ir_is_rev_loop(li) && aff_is_const(li->ix[0]) && li->ix[0].c == 0 &&
+                 aff_is_const(li->ix[1]))
             n = li->ix[1].c;
         else
             continue;

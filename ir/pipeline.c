@@ -271,16 +271,16 @@ static void store_hvp(Unit *u)
  * any more).  Guarantees: in f_jvp, f_grad and f_hvp, but not in their
  * copies of f's code, a negation that feeds an addition or subtraction
  * is taken into it (x_bar += -(a * b): x_bar -= a * b), the values the
- * same (opt_signs, signs.c); once per function: when checkpointing runs
- * the passes from transpose on again, f_jvp, which it leaves as it was,
- * is not taken again (a second run may rewrite what the first made, so
- * f_jvp's C would depend on the stack budget). */
+ * same (opt_signs, signs.c); once per function (pass_fns leaves out the
+ * f_jvp a checkpointing rebuild keeps: a second run may rewrite what the
+ * first made, and f_jvp's C would depend on the stack budget). */
+static int pass_fns(const Unit *u, int k, Fn *fs[4]);
+
 static void signs(Unit *u)
 {
     Fn *fs[4];
-    for (int k = 0, n = ir_unit_fns(u, fs); k < n; k++)
-        if (fs[k]->kind != FN_PRIMAL && !(fs[k] == u->jvp && u->ckpt_jvp))
-            opt_signs(fs[k]);
+    for (int k = 0, n = pass_fns(u, ir_pass_find("signs"), fs); k < n; k++)
+        opt_signs(fs[k]);
 }
 
 /* ---------------- the pipeline ---------------- */
@@ -328,13 +328,15 @@ static int last_change(int k, int bit)
 }
 
 /* The functions of u that pass k builds or changes (its fns), in fs;
- * returns how many. */
+ * returns how many.  While checkpointing rebuilds f_grad and f_hvp from
+ * a fresh f_jvp (u->ckpt_jvp), u's own f_jvp is kept as it is: no pass
+ * changes, verifies or compacts it again. */
 static int pass_fns(const Unit *u, int k, Fn *fs[4])
 {
     Fn *all[4];
     int n = 0;
     for (int i = 0, m = ir_unit_fns(u, all); i < m; i++)
-        if (ir_passes[k].fns & ir_entry_bit(all[i]->kind))
+        if ((ir_passes[k].fns & ir_entry_bit(all[i]->kind)) && !(all[i] == u->jvp && u->ckpt_jvp))
             fs[n++] = all[i];
     return n;
 }
