@@ -1068,7 +1068,7 @@ static const char *open_index(Cg *c, const char *base)
             base = deflt[c->active.n % 6];
     }
     const char *b = base;
-    if (sema_c_reserved(b) || cg_names_has(&c->globals, b) || sema_is_builtin(b))
+    if (sema_c_taken(b) || cg_names_has(&c->globals, b))
         b = arena_printf(c->A, "%s_", b);
     const char *n = b;
     for (int k = 2; index_taken(c, n); k++)

@@ -82,7 +82,6 @@ static void init(Cg *c, const Program *p, const CgOpts *o)
     c->o = o;
     c->A = p->arena;
     c->globals.a = p->arena;
-    c->plain.a = p->arena;
     c->lits = arena_alloc(p->arena, sizeof *c->lits);
     each_fn(p, NULL, add_global, c);
     if (o->workspace)
@@ -457,8 +456,8 @@ static void helpers(Cg *c, FILE *out)
 /* ---------------- the functions, on several threads ---------------- */
 
 /* One entry point's text.  Each is written by a fresh copy of the file's
- * Cg, given its writer's arena and caches (names known plain, literals'
- * texts: they spare work, they change no text), so that writers share
+ * Cg, given its writer's arena and its cache of literals' texts (which
+ * spares work and changes no text), so that writers share
  * only what they read (the program, the file's names); what a function
  * calls (helpers, maths hooks) is merged into the file's Cg afterwards.
  * So the text of a function does not depend on which thread wrote it,
@@ -482,10 +481,9 @@ typedef struct {
 } Pieces;
 
 /* What a writer keeps from one function to the next: its arena, and the
- * caches that only spare work (names known plain, literals' texts). */
+ * cache that only spares work (literals' texts). */
 typedef struct {
     Arena *A;
-    Names plain;
     struct CgLits *lits;
 } Writer;
 
@@ -493,12 +491,10 @@ static void write_piece(const Cg *file, Writer *w, Piece *pc)
 {
     Cg c = *file;
     c.A = w->A;
-    c.plain = w->plain;
     c.lits = w->lits;
     emit_fn(&c, pc->f, &pc->text);
     cg_release(&c);
     free(c.body.p);
-    w->plain = c.plain;
     memcpy(pc->helper_used, c.helper_used, sizeof pc->helper_used);
     memcpy(pc->maths_used, c.maths_used, sizeof pc->maths_used);
 }
@@ -517,8 +513,7 @@ static void *writer(void *arg)
 {
     Pieces *ps = ((WriterArg *)arg)->ps;
     int smallest = ((WriterArg *)arg)->smallest;
-    Writer w = {ps->threads > 1 ? arena_new_written() : arena_new(), {0}, NULL};
-    w.plain.a = w.A;
+    Writer w = {ps->threads > 1 ? arena_new_written() : arena_new(), NULL};
     w.lits = arena_alloc(w.A, sizeof *w.lits);
     for (;;) {
         pthread_mutex_lock(&ps->lock);

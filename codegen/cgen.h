@@ -116,8 +116,6 @@ typedef struct Cg {
                                   arena, or one of its own when functions are
                                   written in parallel (cg_c) */
     Names globals;             /* entry points, helpers, workspace macros */
-    Names plain;               /* names known to be neither C's nor a
-                                  built-in (cg_unique asks once a name) */
     struct CgLits *lits;       /* cg_literal's texts of non-integers */
     const char *helper[H_COUNT];
     int helper_used[H_COUNT];

@@ -212,24 +212,11 @@ static int *next_suffix(Cg *c, const char *base)
     return &c->suffix_val[h];
 }
 
-/* Whether b (of hash h) is a name of C or of a dx built-in.  Every
- * function's names ask again (x, x_dot, t1, ...), and the answer costs
- * several hundred instructions, so the names found free are kept. */
-static int reserved(Cg *c, const char *b, unsigned h)
-{
-    if (has_h(&c->plain, b, h))
-        return 0;
-    if (sema_c_reserved(b) || sema_is_builtin(b))
-        return 1;
-    add_h(&c->plain, b, h);
-    return 0;
-}
-
 const char *cg_unique(Cg *c, Names *ns, const char *base)
 {
     const char *b = base;
     unsigned h = dx_hash(b);
-    if (reserved(c, b, h) || has_h(&c->globals, b, h)) {
+    if (sema_c_taken(b) || has_h(&c->globals, b, h)) {
         b = arena_name(c->A, b, "_", -1);
         h = dx_hash(b);
     }

@@ -72,69 +72,72 @@ const char *sema_builtin_noun(const char *name)
     return !strcmp(name, "pi") || !strcmp(name, "inf") ? "constant" : "function";
 }
 
-/* The code generator asks about every variable it names, so each list
- * of names goes into a hash table (open addressing, a power of two of
- * slots above twice its length), filled once (fill_tables, under
+/* The code generator asks about every variable it names, so the lists
+ * of names go into one hash table (open addressing, a power of two of
+ * slots above twice their length), filled once (fill_tables, under
  * pthread_once: the C generator writes functions on several threads) and
- * then searched in constant time. */
-enum { BUILTIN_CAP = 128, CNAME_CAP = 8192, KEYWORD_CAP = 256 };
+ * then searched in constant time: one probe says whether a name is a
+ * keyword, a built-in, main, and which kind of C name (a name such as exp
+ * is a built-in and a C name both). */
+enum { NAME_CAP = 8192 };
+enum { NM_KIND = 7, NM_KEYWORD = 8, NM_BUILTIN = 16, NM_MAIN = 32 }; /* name_bits: CN_* | NM_* */
 enum { NBUILTINS = sizeof builtins / sizeof builtins[0], NCNAMES = sizeof c_names / sizeof c_names[0],
        NKEYWORDS = sizeof c_keywords / sizeof c_keywords[0],
        NSUFFIXES = sizeof c_suffixes / sizeof c_suffixes[0] };
-_Static_assert(BUILTIN_CAP > 2 * NBUILTINS, "the table of built-ins is too small");
-_Static_assert(CNAME_CAP > 2 * NCNAMES, "the table of C names is too small");
-_Static_assert(KEYWORD_CAP > 2 * NKEYWORDS, "the table of keywords is too small");
+_Static_assert(NAME_CAP > 2 * (NBUILTINS + NCNAMES + NKEYWORDS + 1), "the table of names is too small");
+_Static_assert((int)CN_HEADER <= (int)NM_KIND, "a kind of C name takes the low bits");
 
-static const char *builtin_slot[BUILTIN_CAP], *cname_slot[CNAME_CAP], *keyword_slot[KEYWORD_CAP];
-static int cname_kind[CNAME_CAP];
+static const char *name_slot[NAME_CAP];
+static unsigned char name_flags[NAME_CAP];
 static size_t suffix_len[NSUFFIXES];
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
-static unsigned slot_of(const char *const *slot, unsigned cap, const char *name)
+static unsigned slot_of(const char *name)
 {
-    unsigned h = dx_hash(name) & (cap - 1);
-    while (slot[h] && strcmp(slot[h], name))
-        h = (h + 1) & (cap - 1);
+    unsigned h = dx_hash(name) & (NAME_CAP - 1);
+    while (name_slot[h] && strcmp(name_slot[h], name))
+        h = (h + 1) & (NAME_CAP - 1);
     return h;
 }
 
-static void fill_list(const char *const *list, size_t n, const char **slot, unsigned cap)
+static void fill_one(const char *name, unsigned bits)
 {
-    for (size_t i = 0; i < n; i++)
-        slot[slot_of(slot, cap, list[i])] = list[i];
+    unsigned h = slot_of(name);
+    name_slot[h] = name;
+    name_flags[h] |= (unsigned char)bits;
 }
 
 static void fill_tables(void)
 {
-    fill_list(builtins, NBUILTINS, builtin_slot, BUILTIN_CAP);
-    fill_list(c_keywords, NKEYWORDS, keyword_slot, KEYWORD_CAP);
-    for (size_t i = 0; i < NCNAMES; i++) {
-        unsigned h = slot_of(cname_slot, CNAME_CAP, c_names[i].name);
-        cname_slot[h] = c_names[i].name;
-        cname_kind[h] = c_names[i].kind;
-    }
+    for (size_t i = 0; i < NBUILTINS; i++)
+        fill_one(builtins[i], NM_BUILTIN);
+    for (size_t i = 0; i < NKEYWORDS; i++)
+        fill_one(c_keywords[i], NM_KEYWORD);
+    for (size_t i = 0; i < NCNAMES; i++)
+        fill_one(c_names[i].name, (unsigned)c_names[i].kind);
+    fill_one("main", NM_MAIN);
     for (size_t i = 0; i < NSUFFIXES; i++)
         suffix_len[i] = strlen(c_suffixes[i]);
 }
 
-static void tables_ready(void)
+/* What the table knows of name: CN_* | NM_*, 0 for a name in no list. */
+static unsigned name_bits(const char *name)
 {
     if (pthread_once(&tables_once, fill_tables) != 0)
         BUG("check: pthread_once failed");
+    unsigned h = slot_of(name);
+    return name_slot[h] ? name_flags[h] : 0;
 }
 
 int sema_is_builtin(const char *name)
 {
-    tables_ready();
-    return builtin_slot[slot_of(builtin_slot, BUILTIN_CAP, name)] != NULL;
+    return (name_bits(name) & NM_BUILTIN) != 0;
 }
 
 /* The kind of name in ir/cnames.def, CN_NONE if it is not there. */
 static int c_name_kind(const char *name)
 {
-    tables_ready();
-    unsigned h = slot_of(cname_slot, CNAME_CAP, name);
-    return cname_slot[h] ? cname_kind[h] : CN_NONE;
+    return (int)(name_bits(name) & NM_KIND);
 }
 
 /* If name is a listed name of a kind `want` accepts (want(kind) != 0)
@@ -143,7 +146,6 @@ static int c_name_kind(const char *name)
  * character no suffix ends in, so the last character is compared first. */
 static const char *suffixed(const char *name, int (*want)(int kind))
 {
-    tables_ready();
     size_t len = strlen(name);
     if (!len)
         return NULL;
@@ -179,8 +181,7 @@ static int impl_reserved(const char *name)
 
 static int is_keyword(const char *name)
 {
-    tables_ready();
-    return keyword_slot[slot_of(keyword_slot, KEYWORD_CAP, name)] != NULL;
+    return (name_bits(name) & NM_KEYWORD) != 0;
 }
 
 /* Why a function may not be named name in C (spec section 6). */
@@ -220,8 +221,14 @@ static Clash fn_clash(const char *name, const char **suffix)
  * generated one after <stdio.h>). */
 int sema_c_reserved(const char *name)
 {
-    return is_keyword(name) || impl_reserved(name) || !strcmp(name, "main") ||
-           c_name_kind(name) != CN_NONE || suffixed(name, is_listed) != NULL;
+    return (name_bits(name) & (NM_KEYWORD | NM_MAIN | NM_KIND)) || impl_reserved(name) ||
+           suffixed(name, is_listed) != NULL;
+}
+
+int sema_c_taken(const char *name)
+{
+    return (name_bits(name) & (NM_KEYWORD | NM_MAIN | NM_KIND | NM_BUILTIN)) || impl_reserved(name) ||
+           suffixed(name, is_listed) != NULL;
 }
 
 /* ---- the symbol table: open addressing on the name ---- */

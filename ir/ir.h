@@ -588,6 +588,9 @@ double sema_inline_size(const Sema *s, const Ast *fn);
  * C standard headers with its suffixed variants (wider than the names a
  * function may not take, which sema_check reports). */
 int sema_c_reserved(const char *name);
+/* sema_c_reserved, or a dx built-in (one look-up): a name a variable of
+ * the generated C steps aside from. */
+int sema_c_taken(const char *name);
 
 /* ---- lower.c: AST to SSA ---- */
 /* Lowers every function (calls are inlined).  Errors go to d. */
