@@ -335,6 +335,10 @@ typedef struct {
                        rule_src: each pass's function is compacted
                        after it (ir_compact), for the passes after it and
                        the C generator */
+    int verify_last; /* ir_verify a function only after the last pass
+                       that changes it (dxc), not after every pass (the
+                       tests and the differential tester, through
+                       ad_unit: a pass that breaks the IR is named) */
 } Unit;
 
 typedef struct {

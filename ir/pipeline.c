@@ -12,9 +12,10 @@
  * ir_passes, the table --emit=ir=PASS and --help read; "lower" heads the
  * table because the IR first exists after it.  The comment above each
  * pass says what it needs and what it guarantees.  ir_verify checks the
- * function a pass built or changed after it runs (run_passes, the one
- * place it is called; IrPass.fn says which), so a pass that breaks the IR
- * is caught where it ran.
+ * function a pass built or changed after it runs (passes_from; IrPass.fns
+ * says which), so a pass that breaks the IR is caught where it ran: in
+ * the tests and the differential tester (ad_unit) after every pass, in
+ * dxc after the last pass that changes the function (Unit.verify_last).
  *
  * The passes themselves live in their own files (ad_linearize in
  * linearize.c, ad_transpose in ad.c, opt_* in opt.c); here each is only
@@ -342,12 +343,14 @@ static int pass_fns(const Unit *u, int k, Fn *fs[4])
 }
 
 /* ir_verify on the functions of u that pass k built or changed (each of
- * the others is as the pass before it left it, checked then). */
+ * the others is as the pass before it left it, checked then); with
+ * u->verify_last, only on those no later pass changes. */
 static void verify(Unit *u, int k)
 {
     Fn *fs[4];
     for (int i = 0, n = pass_fns(u, k, fs); i < n; i++)
-        ir_verify(fs[i]);
+        if (!u->verify_last || last_change(k, ir_entry_bit(fs[i]->kind)))
+            ir_verify(fs[i]);
 }
 
 /* Between passes, when no pointer into an instruction array is held:
@@ -368,8 +371,8 @@ static void compact(Unit *u)
     arena_collect(u->primal->arena);
 }
 
-/* ir_passes[first..last] on u, in order, each verified and compacted
- * after it runs.  With u->compact, a function no later pass changes
+/* ir_passes[first..last] on u, in order, each verified (see verify) and
+ * compacted after it runs.  With u->compact, a function no later pass changes
  * also loses its dead instructions (a quarter of f_hvp's, a third of
  * f's), for the passes that read it and the C generator. */
 static void passes_from(Unit *u, int first, int last)
@@ -605,6 +608,9 @@ int ir_pipeline(Arena *a, Diag *d, const Job *j)
          * number, and --explain reads rule_src */
         prog.units.p[i].compact = j->emit == EMIT_C && j->stop < 0 && j->cg && !j->cg->explain &&
                                   !j->stats;
+        /* each function checked once, as the code generator reads it:
+         * a walk over it after every pass was a twentieth of the time */
+        prog.units.p[i].verify_last = j->stop < 0;
         run_passes(&prog.units.p[i], j->stop >= 0 ? j->stop : ir_npasses - 1);
         if (j->stop < 0 && j->cg && checkpoint(&prog, &prog.units.p[i], j, d))
             return 1;
