@@ -607,12 +607,21 @@ static Ref lin_rule(Lin *L, const Inst *in, Ref y, Region *dst)
         Ref tk = L->tan[in->arg[k]];
         if (tk == NOREF)
             continue;
-        int before = g->v.n;
-        Ref p = rule_partial(at, in, args, y, k);
-        name_partial(g, in, p, before);
         IrAt tat = tan_at(L, dst, in->line, (Op)in->op, k), sat = tan_at(L, dst, in->line, (Op)in->op, -1);
         tat.rule_src = sat.rule_src = y;
-        Ref term = lin_term(L, tat, in, k, p, tk);
+        Ref term;
+        if (in->op == OP_ADD || in->op == OP_SUB || in->op == OP_NEG) {
+            /* a partial of +1 or -1: the tangent itself, or its negation,
+             * as lin_scale makes them, without the constant (which only
+             * dead-code removal would read: a fifth of what linearising
+             * a gradient built) */
+            term = ir_partial_value(in, NULL, 0, k) > 0 ? tk : ir_op(tat, OP_NEG, tk, NOREF, NOREF);
+        } else {
+            int before = g->v.n;
+            Ref p = rule_partial(at, in, args, y, k);
+            name_partial(g, in, p, before);
+            term = lin_term(L, tat, in, k, p, tk);
+        }
         t = lin_add(sat, t, term);
     }
     return t;
