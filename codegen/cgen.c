@@ -26,9 +26,11 @@
  */
 #include "cgen.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---------------- the program's entry points ---------------- */
 
@@ -466,6 +468,7 @@ static void helpers(Cg *c, FILE *out)
 typedef struct {
     const Fn *f;
     FnText text;
+    int done;       /* written */
     int helper_used[H_COUNT];
     unsigned char maths_used[2 * CG_MATHS];
 } Piece;
@@ -477,6 +480,14 @@ typedef struct {
     int n;
     int first, last; /* order[first..last-1]: what no writer has taken */
     int threads;    /* writers planned: this thread and those it starts */
+    /* The text of a large program would be held twice over at the peak
+     * (the functions written, beside the largest being written), so
+     * written functions go, in the file's order, to a temporary file
+     * once they hold more than o->spill_bytes (spill); cg_c copies them
+     * back after the helpers, which no function's text can precede. */
+    FILE *spill;
+    int spilled;    /* pieces[0..spilled-1] are in it, their text freed */
+    size_t held;    /* bytes of text of the written pieces not spilled */
     pthread_mutex_t lock;
 } Pieces;
 
@@ -509,6 +520,68 @@ typedef struct {
     int smallest;
 } WriterArg;
 
+static size_t text_size(const FnText *t)
+{
+    return t->head.n + t->body.n + t->tail.n;
+}
+
+/* Appends t to `to`, freeing it; 1 if a write failed. */
+static int put_text(FnText *t, FILE *to)
+{
+    Str *parts[3] = {&t->head, &t->body, &t->tail};
+    int bad = 0;
+    for (int k = 0; k < 3; k++) {
+        if (parts[k]->n && fwrite(parts[k]->p, 1, parts[k]->n, to) != parts[k]->n)
+            bad = 1;
+        free(parts[k]->p);
+        *parts[k] = (Str){0};
+    }
+    return bad;
+}
+
+/* A temporary file in $TMPDIR (else /tmp), already unlinked: nothing is
+ * left behind, however dxc ends. */
+static FILE *spill_open(void)
+{
+    const char *dir = getenv("TMPDIR");
+    char path[4096];
+    if (!dir || !*dir || snprintf(path, sizeof path, "%s/dxc-XXXXXX", dir) >= (int)sizeof path)
+        snprintf(path, sizeof path, "/tmp/dxc-XXXXXX");
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return NULL;
+    unlink(path);
+    FILE *f = fdopen(fd, "w+b");
+    if (!f)
+        close(fd);
+    return f;
+}
+
+static void spill_failed(void)
+{
+    fprintf(stderr, "dxc: error: cannot write a temporary file for the C text: %s\n", strerror(errno));
+    exit(1);
+}
+
+/* Under ps->lock, once piece k is written: when the written text held
+ * exceeds the limit, the written pieces at the head of the file go to
+ * the temporary file (made the first time), in order. */
+static void spill(Pieces *ps, int k)
+{
+    ps->pieces[k].done = 1;
+    ps->held += text_size(&ps->pieces[k].text);
+    if (ps->held <= ps->file->o->spill_bytes)
+        return;
+    while (ps->spilled < ps->n && ps->pieces[ps->spilled].done) {
+        if (!ps->spill && !(ps->spill = spill_open()))
+            return; /* no temporary file: the text stays in memory */
+        FnText *t = &ps->pieces[ps->spilled++].text;
+        ps->held -= text_size(t);
+        if (put_text(t, ps->spill))
+            spill_failed();
+    }
+}
+
 static void *writer(void *arg)
 {
     Pieces *ps = ((WriterArg *)arg)->ps;
@@ -523,11 +596,12 @@ static void *writer(void *arg)
             break;
         write_piece(ps->file, &w, &ps->pieces[k]);
         const CgOpts *o = ps->file->o;
-        if (o->written) { /* it frees in the program's arena: one at a time */
-            pthread_mutex_lock(&ps->lock);
+        pthread_mutex_lock(&ps->lock);
+        if (o->written) /* it frees in the program's arena: one at a time */
             o->written(ps->pieces[k].f, o->written_arg);
-            pthread_mutex_unlock(&ps->lock);
-        }
+        if (o->spill_bytes)
+            spill(ps, k);
+        pthread_mutex_unlock(&ps->lock);
     }
     arena_free(w.A);
     return NULL;
@@ -628,14 +702,19 @@ void cg_c(const Program *p, const CgOpts *o, FILE *out)
             DX_VERSION, o->src_path ? o->src_path : "<input>");
     cg_maths_hooks(&c, to);
     fwrite(hs, 1, nhs, to);
-    for (int i = 0; i < ps.n; i++) {
-        Str *parts[3] = {&ps.pieces[i].text.head, &ps.pieces[i].text.body, &ps.pieces[i].text.tail};
-        for (int k = 0; k < 3; k++) {
-            if (parts[k]->n)
-                fwrite(parts[k]->p, 1, parts[k]->n, to);
-            free(parts[k]->p);
-        }
+    if (ps.spill) { /* the functions spilled, back in their place */
+        char buf[1 << 16];
+        size_t n;
+        if (fflush(ps.spill) != 0 || fseek(ps.spill, 0, SEEK_SET) != 0)
+            spill_failed();
+        while ((n = fread(buf, 1, sizeof buf, ps.spill)) > 0)
+            fwrite(buf, 1, n, to);
+        if (ferror(ps.spill))
+            spill_failed();
+        fclose(ps.spill);
     }
+    for (int i = ps.spilled; i < ps.n; i++)
+        put_text(&ps.pieces[i].text, to);
     if (to != out) {
         fclose(to);
         cg_line_directives(p->src && p->src->path ? p->src->path : o->src_path ? o->src_path : "<input>",

@@ -38,6 +38,9 @@ typedef struct CgOpts {
     void *written_arg;
     int jobs;               /* --jobs: threads cg_c writes functions on (0, 1:
                                the calling thread alone); the C is the same */
+    size_t spill_bytes;     /* the C text of written functions cg_c holds in
+                               memory before it moves it to a temporary file
+                               (0: it never does); the C is the same */
 } CgOpts;
 
 /* Errors that stop cg_c before it writes anything: an entry point whose

@@ -465,7 +465,9 @@ static int compile(Options *o)
                  .prefix = o->prefix,
                  .line_directives = o->line_directives,
                  .c_path = c_path(o->output, o->input),
-                 .jobs = o->jobs ? o->jobs : default_jobs()};
+                 .jobs = o->jobs ? o->jobs : default_jobs(),
+                 /* beyond it, written functions wait in a temporary file */
+                 .spill_bytes = (size_t)32 << 20};
     OutFile out = {0}, hdr = {0}, stats = {0};
     OutFile *outs[2] = {&out, &hdr};
     int status = 1;

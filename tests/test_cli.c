@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cgrun.h"
+#include "codegen.h"
 #include "progen.h"
 #include "testutil.h"
 
@@ -156,6 +158,66 @@ static void same_for_jobs_all(const char *f, void *arg)
     for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++)
         same_for_jobs(f, opts[k]);
 }
+
+/* cg_c's C of the program in `path` (every unit through ad_unit) with
+ * the functions written on `jobs` threads, spilled to a temporary file
+ * beyond `spill` bytes of text (0: never). */
+static char *c_of(const char *path, int jobs, size_t spill)
+{
+    char *text = tu_read(path, NULL);
+    ck_assert_msg(text != NULL, "cannot read %s", path);
+    TuLowered c;
+    ck_assert_msg(tu_lower(&c, text) == 0, "%s: %s", path, c.d.last);
+    for (int i = 0; i < c.prog.units.n; i++)
+        ad_unit(&c.prog.units.p[i]);
+    CgOpts o = {.src_path = "t.dx", .stack_budget = CG_STACK_BUDGET, .jobs = jobs, .spill_bytes = spill};
+    char *code = NULL;
+    size_t n = 0;
+    FILE *m = open_memstream(&code, &n);
+    ck_assert_ptr_nonnull(m);
+    cg_c(&c.prog, &o, m);
+    fclose(m);
+    arena_free(c.a);
+    free(text);
+    return code;
+}
+
+/* The C is the same when the written functions wait in a temporary file
+ * (after every function: a limit of one byte), on one thread or three,
+ * and when no temporary file can be made; none is left behind. */
+static void same_when_spilled(const char *path, void *arg)
+{
+    (void)arg;
+    char *want = c_of(path, 1, 0);
+    const struct {
+        int jobs;
+        size_t spill;
+        const char *tmp;
+    } runs[] = {{1, 1, "spill"}, {3, 1, "spill"}, {3, 100, "spill"}, {1, 1, "no/such/dir"}};
+    for (size_t k = 0; k < sizeof runs / sizeof runs[0]; k++) {
+        ck_assert_int_eq(setenv("TMPDIR", tu_path(runs[k].tmp), 1), 0);
+        char *got = c_of(path, runs[k].jobs, runs[k].spill);
+        ck_assert_msg(!strcmp(want, got), "%s: another C with --jobs=%d, spilled beyond %zu bytes into %s",
+                      path, runs[k].jobs, runs[k].spill, runs[k].tmp);
+        free(got);
+    }
+    unsetenv("TMPDIR");
+    char *left = NULL;
+    char *cmd = tu_printf("ls -A '%s'", tu_path("spill"));
+    ck_assert_int_eq(tu_run(cmd, &left, NULL), 0);
+    ck_assert_msg(!left || !*left, "left in the temporary directory: %s", left);
+    free(cmd);
+    free(left);
+    free(want);
+}
+
+START_TEST(test_spill_same_code)
+{
+    ck_assert_int_eq(mkdir(tu_path("spill"), 0700), 0);
+    ck_assert_int_gt(tu_each_model(same_when_spilled, NULL), 15);
+    same_when_spilled(tu_path("m.dx"), NULL);
+}
+END_TEST
 
 START_TEST(test_jobs_same_code)
 {
@@ -637,6 +699,7 @@ Suite *suite_cli(void)
     tcase_add_checked_fixture(jobs, setup, teardown);
     tcase_set_timeout(jobs, 300);
     tcase_add_test(jobs, test_jobs_same_code);
+    tcase_add_test(jobs, test_spill_same_code);
     suite_add_tcase(s, jobs);
     tcase_add_test(tc, test_output_places);
     tcase_add_test(tc, test_header);
