@@ -357,7 +357,8 @@ static void cse_region(Cse *C, Region *r, Ref *repl)
             if (s == NOREF) {
                 C->slot[h].id = id;
                 C->slot[h].hash = hash;
-                vec_push(f->arena, &C->undo, (int)h);
+                if (r != f->body) /* the body's entries are never taken back */
+                    vec_push(f->arena, &C->undo, (int)h);
                 break;
             }
             if (C->slot[h].hash == hash && same_inst(&f->v.p[s], in)) {
