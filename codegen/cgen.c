@@ -480,11 +480,11 @@ typedef struct {
     int n;
     int first, last; /* order[first..last-1]: what no writer has taken */
     int threads;    /* writers planned: this thread and those it starts */
-    /* The text of a large program would be held twice over at the peak
-     * (the functions written, beside the largest being written), so
-     * written functions go, in the file's order, to a temporary file
-     * once they hold more than o->spill_bytes (spill); cg_c copies them
-     * back after the helpers, which no function's text can precede. */
+    /* The text of the functions written would stay in memory while the
+     * largest is written (the peak of a large program), so they go, in
+     * the file's order, to a temporary file once they hold more than
+     * o->spill_bytes (spill); cg_c copies them back after the helpers,
+     * which no function's text can precede, as it knows them last. */
     FILE *spill;
     int spilled;    /* pieces[0..spilled-1] are in it, their text freed */
     size_t held;    /* bytes of text of the written pieces not spilled */

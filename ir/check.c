@@ -219,16 +219,19 @@ static Clash fn_clash(const char *name, const char **suffix)
  * from every identifier of the standard headers and its suffixed
  * variants too (a macro such as EOF would break a file that includes the
  * generated one after <stdio.h>). */
+static int c_clash(const char *name, unsigned bits)
+{
+    return (name_bits(name) & bits) || impl_reserved(name) || suffixed(name, is_listed) != NULL;
+}
+
 int sema_c_reserved(const char *name)
 {
-    return (name_bits(name) & (NM_KEYWORD | NM_MAIN | NM_KIND)) || impl_reserved(name) ||
-           suffixed(name, is_listed) != NULL;
+    return c_clash(name, NM_KEYWORD | NM_MAIN | NM_KIND);
 }
 
 int sema_c_taken(const char *name)
 {
-    return (name_bits(name) & (NM_KEYWORD | NM_MAIN | NM_KIND | NM_BUILTIN)) || impl_reserved(name) ||
-           suffixed(name, is_listed) != NULL;
+    return c_clash(name, NM_KEYWORD | NM_MAIN | NM_KIND | NM_BUILTIN);
 }
 
 /* ---- the symbol table: open addressing on the name ---- */
