@@ -486,6 +486,8 @@ static void place_locals(Cg *c, const Region *r)
             !(in->op == OP_ZEROS || c->read[root] || c->carried[root]))
             continue;
         c->store[root] = ST_LOCAL;
+        if (!c->off) /* made by the first: most values own no array */
+            c->off = arena_alloc(c->A, sizeof(long long) * c->ntab);
         c->off[root] = c->frame;
         long long n = ty_size(f->v.p[root].ty);
         c->frame += n;
@@ -574,7 +576,7 @@ static void alloc_tables(Cg *c)
     c->order_at = c->class_last = NULL; /* cg_share_carries makes them, if f has a for loop */
     c->carry_result = NULL;
     c->tape_rows = NULL;                  /* cg_body makes it, if f has loops */
-    c->off = arena_alloc(A, sizeof(long long) * n);
+    c->off = NULL; /* place_locals makes it */
     c->frame = 0;
     c->acc_pos = NULL;
     c->cname = arena_alloc(A, sizeof(char *) * n);

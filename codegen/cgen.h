@@ -170,7 +170,8 @@ typedef struct Cg {
     VEC(Ref) params;           /* the body's PARAMs, in its order */
     unsigned char *in_place;   /* output i is computed in its pointer */
     const char *work;          /* the workspace parameter's name */
-    long long *off;            /* local array: its offset in the workspace */
+    long long *off;            /* local array: its offset in the workspace
+                                  (NULL until place_locals meets one) */
     long long frame;           /* elements of all local arrays */
     int *acc_start, *acc_pos;  /* each buffer's ACC positions, in order */
     const char **stop_n;       /* a backward FOR: the variable holding the
