@@ -256,7 +256,7 @@ static int index_compare(const Cg *c, Str *s, const Inst *in)
         return 1;
     }
     aff_put(c, s, x, 1);
-    cg_putf(s, " %s ", op_info[in->op].cname);
+    cg_put3(s, " ", op_info[in->op].cname, " ");
     aff_put(c, s, y, 1);
     return 1;
 }
@@ -316,7 +316,7 @@ static void prefix_put(Cg *c, Str *s, const Inst *in)
 static void infix_put(Cg *c, Str *s, Op op, Ref a, Ref b)
 {
     expr(c, s, a, op_info[op].lhs);
-    cg_putf(s, " %s ", op_info[op].cname);
+    cg_put3(s, " ", op_info[op].cname, " ");
     expr(c, s, b, op_info[op].rhs);
 }
 
@@ -324,7 +324,7 @@ static void infix_put(Cg *c, Str *s, Op op, Ref a, Ref b)
 static void compare_zero(Cg *c, Str *s, Op op, Ref a)
 {
     expr(c, s, a, op_info[op].lhs);
-    cg_putf(s, " %s ", op_info[op].cname);
+    cg_put3(s, " ", op_info[op].cname, " ");
     zero(c, s);
 }
 
@@ -400,7 +400,7 @@ static void powi_put(Cg *c, Str *s, Ref a, double n)
         }
         return;
     case PW_CALL:
-        cg_putf(s, "%s(", cg_maths(c, "pow", c->o->use_float));
+        cg_put3(s, cg_maths(c, "pow", c->o->use_float), "(", "");
         expr(c, s, a, P_ANY);
         cg_puts(s, ", ");
         cg_literal(c, n, s);
@@ -424,11 +424,11 @@ static void call_put(Cg *c, Str *s, const Inst *in)
                 : in->op == OP_DIVZ     ? H_DIVZ
                                         : H_DIGAMMA + (in->op - OP_DIGAMMA);
         c->helper_used[h] = 1;
-        cg_putf(s, "%s(", c->helper[h]);
+        cg_put3(s, c->helper[h], "(", "");
     } else {
         if (op_info[in->op].kind != K_MATH || !op_info[in->op].cname[0])
             BUG("cgen: no C form for this op");
-        cg_putf(s, "%s(", cg_maths(c, op_info[in->op].cname, c->o->use_float));
+        cg_put3(s, cg_maths(c, op_info[in->op].cname, c->o->use_float), "(", "");
     }
     for (int k = 0; k < op_info[in->op].nargs; k++) {
         cg_puts(s, k ? ", " : "");
@@ -518,11 +518,11 @@ static void indent(Cg *c)
         cg_puts(&c->body, "    ");
 }
 
-/* The text of a source line as a comment may show it: ASCII, tabs and
- * runs of blanks as one space, never a comment's end, cut at 48
- * characters (" ..." follows) or at a # comment.  The line starts at
- * offset i of src. */
-static const char *line_comment(Arena *A, const Source *src, size_t i)
+/* The comment that heads the statements of source line `line`, which
+ * starts at offset i of src: the line's text as a comment may show it
+ * (ASCII, tabs and runs of blanks as one space, never a comment's end,
+ * cut at 48 characters, " ..." following, or at a # comment). */
+static const char *line_comment(Arena *A, const Source *src, int line, size_t i)
 {
     while (i < src->len && (src->text[i] == ' ' || src->text[i] == '\t'))
         i++;
@@ -546,7 +546,7 @@ static const char *line_comment(Arena *A, const Source *src, size_t i)
     if (n && text[n - 1] == '/' && n > 1 && text[n - 2] == '*')
         n--;
     text[n] = 0;
-    return arena_printf(A, "%s%s", text, cut ? " ..." : "");
+    return arena_printf(A, "/* line %d: %s%s */\n", line, text, cut ? " ..." : "");
 }
 
 void cg_source_lines(Cg *c, const Source *src)
@@ -561,11 +561,11 @@ void cg_source_lines(Cg *c, const Source *src)
     c->nlines = ls.n;
     c->line_text = arena_alloc(c->A, sizeof(char *) * (size_t)(ls.n + 1));
     for (int l = 0; l < ls.n; l++)
-        c->line_text[l] = line_comment(c->A, src, ls.p[l]);
+        c->line_text[l] = line_comment(c->A, src, l + 1, ls.p[l]);
 }
 
-/* The text of source line `line` as a comment shows it (cg_c made the
- * texts before writing); NULL for no line. */
+/* The comment that announces source line `line` (cg_c made them before
+ * writing); NULL for no line. */
 static const char *source_text(const Cg *c, int line)
 {
     if (line <= 0 || !c->f->src || !c->line_text || line > c->nlines)
@@ -609,7 +609,7 @@ static void announce(Cg *c, int line)
         if (c->indent == 1 && !c->fresh && c->last_line != line)
             cg_puts(&c->body, "\n");
         indent(c);
-        cg_putf(&c->body, "/* line %d: %s */\n", line, text);
+        cg_puts(&c->body, text);
         *s = line;
     }
     c->last_line = line;
@@ -2018,15 +2018,16 @@ static void emit_region(Cg *c, const Region *r)
         begin_stmt(c, in->line);
         Ref k = cg_var_of(c, id);
         if (k != id && ir_is_acc(in) && cg_var_of(c, in->arg[0]) == k) {
-            cg_putf(&c->body, "%s %s= ", c->cname[k], op_info[in->op].cname);
+            cg_put3(&c->body, c->cname[k], " ", op_info[in->op].cname);
+            cg_puts(&c->body, "= ");
             expr(c, &c->body, in->arg[1], op_info[in->op].rhs); /* as in x = x + t */
         } else if (k != id) {
-            cg_putf(&c->body, "%s = ", c->cname[k]);
+            cg_put3(&c->body, c->cname[k], " = ", "");
             expr_inner(c, &c->body, id);
         } else {
-            if (!declared_before(c, id))
-                cg_putf(&c->body, "%s ", cg_real_t(c));
-            cg_putf(&c->body, "%s = ", c->cname[id]);
+            int decl = !declared_before(c, id);
+            cg_put3(&c->body, decl ? cg_real_t(c) : "", decl ? " " : "", c->cname[id]);
+            cg_puts(&c->body, " = ");
             expr_inner(c, &c->body, id);
         }
         if (in->op == OP_IDX && in->nix && cg_is_tape(&f->v.p[cg_var_of(c, in->arg[0])]) &&

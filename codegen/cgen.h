@@ -30,6 +30,9 @@ typedef struct {
 
 void cg_put(Str *s, const char *t, size_t n);
 void cg_puts(Str *s, const char *t);
+/* a, b and c, one after the other: what the commonest formats of cg_putf
+ * write (" + ", "x = ", "exp("), without parsing a format. */
+void cg_put3(Str *s, const char *a, const char *b, const char *c);
 void cg_putf(Str *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* s as a C string literal, quotes included ("a\"b", octal escapes for
  * what is not printable ASCII). */
@@ -122,8 +125,9 @@ typedef struct Cg {
     unsigned char maths_used[2 * CG_MATHS]; /* cmaths.c: the hooks called */
     const char *maths_hook[2 * CG_MATHS]; /* their names, once made */
     int nlines;
-    const char **line_text;    /* each source line's text for comments
-                                  (cg_source_lines), NULL before */
+    const char **line_text;    /* each source line's comment, as it heads
+                                  its statements (the line's number and text,
+                                  a newline: cg_source_lines), NULL before */
     /* ---- per function (cg_prepare) ---- */
     const Fn *f;
     size_t ntab;               /* the per-value tables' length (0: none yet) */
@@ -255,8 +259,8 @@ void cg_dims(const Cg *c, Str *s, Type t);
 /* Writes the statements of the prepared function to c->body and the
  * declarations that precede them to *decl. */
 void cg_body(Cg *c, Str *decl);
-/* Makes c->line_text, the text of each line of src as a statement's
- * comment shows it, once: before functions are written in parallel,
+/* Makes c->line_text, the comment of each line of src as it heads the
+ * line's statements, once: before functions are written in parallel,
  * which only read it. */
 void cg_source_lines(Cg *c, const Source *src);
 

@@ -41,6 +41,18 @@ void cg_puts(Str *s, const char *t)
     cg_put(s, t, strlen(t));
 }
 
+void cg_put3(Str *s, const char *a, const char *b, const char *c)
+{
+    size_t na = strlen(a), nb = strlen(b), nc = strlen(c);
+    if (s->n + na + nb + nc + 1 > s->cap)
+        reserve(s, na + nb + nc);
+    memcpy(s->p + s->n, a, na);
+    memcpy(s->p + s->n + na, b, nb);
+    memcpy(s->p + s->n + na + nb, c, nc);
+    s->n += na + nb + nc;
+    s->p[s->n] = 0;
+}
+
 void cg_fput_quoted(FILE *out, const char *s)
 {
     fputc('"', out);

@@ -238,7 +238,7 @@ static void put_op(Str *s, const Src *S, const Inst *in, int depth)
         put_operand(s, S, in->arg[0], depth - 1, oi->rhs);
     } else if ((oi->kind == K_ARITH || oi->kind == K_BOOL) && *oi->cname && nargs == 2) {
         put_operand(s, S, in->arg[0], depth - 1, oi->lhs);
-        cg_putf(s, " %s ", oi->cname);
+        cg_put3(s, " ", oi->cname, " ");
         put_operand(s, S, in->arg[1], depth - 1, oi->rhs);
     } else if (nargs >= 1 && nargs <= 2) {
         for (const char *q = in->op == OP_SQRTZ ? "sqrt" : oi->name; *q; q++)
