@@ -219,9 +219,9 @@ void cg_maths_hooks(const Cg *c, FILE *out);
  * statements preceded by a #line back into the C file cfile. */
 void cg_line_directives(const char *dx, const char *cfile, const char *text, size_t len, FILE *out);
 
-/* cvars.c; cg_resolve and cg_var_of, inline, in cvars.h */
+/* cvars.c; cg_resolve, cg_var_of and cg_inlined, inline, in cvars.h */
+int cg_inlined_now(const Cg *c, Ref v); /* cg_inlined before its answers are kept */
 #include "cvars.h"
-int cg_inlined(const Cg *c, Ref v);     /* written inside its user's expression */
 
 /* canalyse.c */
 /* Analyses f and names everything; ws: local arrays go to the

@@ -3,20 +3,19 @@
  * once canalyse.c has decided how the function reads: which C variable
  * holds it (cg_var_of), whether it is written inside its user's
  * expression instead (cg_inlined), and what a NODIFF stands for
- * (cg_resolve; these two, the smallest, inline in cvars.h).  They read the analysis (Cg's per-function tables) and
+ * (cg_resolve).  They read the analysis (Cg's per-function tables) and
  * change nothing, so canalyse.c, cfor.c and cbody.c all stand on them.
+ * cg_resolve, cg_var_of and cg_inlined once its answers are kept are
+ * inline, in cvars.h: every part of the generator asks them, millions of
+ * times for a large program, and a call to another file costs more than
+ * their answer.
  */
 #include "cgen.h"
 
-/* cg_resolve and cg_var_of are in cvars.h: every part of the generator
- * asks them, millions of times for a large program, and a call to
- * another file costs more than their answer. */
-
-/* Written inside its user's expression rather than as a statement. */
-int cg_inlined(const Cg *c, Ref v)
+/* Written inside its user's expression rather than as a statement, from
+ * the analysis (cg_inlined asks it until keep_inlined keeps the answers). */
+int cg_inlined_now(const Cg *c, Ref v)
 {
-    if (c->inlined)
-        return c->inlined[v];
     const Inst *in = &c->f->v.p[v];
     if (in->op == OP_CONST || in->op == OP_IREAL)
         return 1; /* constants, and (double)i: as cheap as a variable */

@@ -1,5 +1,5 @@
 /*
- * cvars.h - the two smallest questions cvars.c answers about a value,
+ * cvars.h - the smallest questions cvars.c answers about a value,
  * inline: every part of the generator asks them, millions of times for
  * a large program, and a call to another file costs more than their
  * answer.  Included by cgen.h once Cg is defined.
@@ -26,6 +26,13 @@ static inline Ref cg_var_of(const Cg *c, Ref v)
     while (c->var[v] != v)
         v = c->var[v];
     return v;
+}
+
+/* Written inside its user's expression rather than as a statement: the
+ * answer kept once cg_prepare is done (cg_inlined_now works it out). */
+static inline int cg_inlined(const Cg *c, Ref v)
+{
+    return c->inlined ? c->inlined[v] : cg_inlined_now(c, v);
 }
 
 #endif

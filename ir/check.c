@@ -90,6 +90,7 @@ _Static_assert((int)CN_HEADER <= (int)NM_KIND, "a kind of C name takes the low b
 static const char *name_slot[NAME_CAP];
 static unsigned char name_flags[NAME_CAP];
 static size_t suffix_len[NSUFFIXES];
+static unsigned char suffix_end[256]; /* the last characters of c_suffixes */
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
 static unsigned slot_of(const char *name)
@@ -116,8 +117,10 @@ static void fill_tables(void)
     for (size_t i = 0; i < NCNAMES; i++)
         fill_one(c_names[i].name, (unsigned)c_names[i].kind);
     fill_one("main", NM_MAIN);
-    for (size_t i = 0; i < NSUFFIXES; i++)
+    for (size_t i = 0; i < NSUFFIXES; i++) {
         suffix_len[i] = strlen(c_suffixes[i]);
+        suffix_end[(unsigned char)c_suffixes[i][suffix_len[i] - 1]] = 1;
+    }
 }
 
 /* What the table knows of name: CN_* | NM_*, 0 for a name in no list. */
@@ -143,11 +146,12 @@ static int c_name_kind(const char *name)
 /* If name is a listed name of a kind `want` accepts (want(kind) != 0)
  * plus one of c_suffixes, the suffix (static storage); else NULL. The
  * code generator asks this of every name it makes, and most end in a
- * character no suffix ends in, so the last character is compared first. */
+ * character no suffix ends in, so the last character is looked at first
+ * (the tables are filled: name_bits ran). */
 static const char *suffixed(const char *name, int (*want)(int kind))
 {
     size_t len = strlen(name);
-    if (!len)
+    if (!len || !suffix_end[(unsigned char)name[len - 1]])
         return NULL;
     for (size_t i = 0; i < NSUFFIXES; i++) {
         size_t sl = suffix_len[i];
