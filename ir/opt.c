@@ -200,11 +200,14 @@ static Ref fold_one(Fn *f, Ref id, Ref *repl)
     return id;
 }
 
-/* Every operand of in through repl (its list's too), as rewrite does. */
+/* Every operand of in through repl (its list's too), as rewrite does;
+ * an operand that stays is not written again (a walk over a large
+ * function then leaves most of its cache lines clean). */
 static void resolve_operands(Inst *in, Ref *repl)
 {
     for (int k = 0; k < 3; k++)
-        in->arg[k] = resolve(repl, in->arg[k]);
+        if (in->arg[k] != NOREF && repl[in->arg[k]] != NOREF)
+            in->arg[k] = resolve(repl, in->arg[k]);
     if (in->op == OP_LIT || in->op == OP_FOR)
         for (int k = 0; k < in->nix; k++)
             in->list[k] = resolve(repl, in->list[k]);
