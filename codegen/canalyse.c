@@ -650,15 +650,20 @@ static void share_names(Cg *c)
     }
 }
 
-/* What cg_inlined says of every value, once nothing it reads changes;
- * then the tables only the analysis and cg_inlined read are freed, before
- * the text of the function grows (a fifth of the generator's memory). */
+/* What cg_inlined says of every value, once nothing it reads changes. */
 static void keep_inlined(Cg *c)
 {
     unsigned char *t = arena_alloc(c->A, c->ntab);
     for (Ref v = 0; v < c->f->v.n; v++)
         t[v] = (unsigned char)cg_inlined(c, v);
     c->inlined = t;
+}
+
+/* The tables only the analysis and cg_inlined_now read, freed once the
+ * answers are kept and before the text of the function grows (a fifth
+ * of the generator's memory); drop_tables skips them then. */
+static void drop_analysis(Cg *c)
+{
     size_t n = c->ntab;
     arena_drop(c->A, c->use_reg, sizeof(Region *) * n);
     arena_drop(c->A, c->user, sizeof(Ref) * n);
@@ -694,6 +699,7 @@ void cg_prepare(Cg *c, const Fn *f, int ws)
     share_names(c);                  /* each value its variable's name; what is read */
     place_locals(c, f->body);        /* local arrays and their workspace offsets */
     keep_inlined(c);                 /* the analysis is final: cg_inlined's answers */
+    drop_analysis(c);                /* and the tables only it read */
 }
 
 /* Whether restrict can matter in f's definition: it writes through a

@@ -551,7 +551,7 @@ static const char *line_comment(Arena *A, const Source *src, int line, size_t i)
 
 void cg_source_lines(Cg *c, const Source *src)
 {
-    if (c->line_text || !src)
+    if (c->line_comments || !src)
         return;
     VEC(size_t) ls = {0};
     vec_push(c->A, &ls, 0);
@@ -559,18 +559,18 @@ void cg_source_lines(Cg *c, const Source *src)
         if (src->text[k] == '\n')
             vec_push(c->A, &ls, k + 1);
     c->nlines = ls.n;
-    c->line_text = arena_alloc(c->A, sizeof(char *) * (size_t)(ls.n + 1));
+    c->line_comments = arena_alloc(c->A, sizeof(char *) * (size_t)(ls.n + 1));
     for (int l = 0; l < ls.n; l++)
-        c->line_text[l] = line_comment(c->A, src, l + 1, ls.p[l]);
+        c->line_comments[l] = line_comment(c->A, src, l + 1, ls.p[l]);
 }
 
 /* The comment that announces source line `line` (cg_c made them before
  * writing); NULL for no line. */
-static const char *source_text(const Cg *c, int line)
+static const char *comment_of_line(const Cg *c, int line)
 {
-    if (line <= 0 || !c->f->src || !c->line_text || line > c->nlines)
+    if (line <= 0 || !c->f->src || !c->line_comments || line > c->nlines)
         return NULL;
-    return c->line_text[line - 1];
+    return c->line_comments[line - 1];
 }
 
 /* The source line last announced at nesting depth d (0: none yet). */
@@ -604,12 +604,12 @@ static void announce(Cg *c, int line)
     int *s = said(c, c->indent);
     if (c->body.n && c->body.p[c->body.n - 1] != '\n')
         BUG("cgen: a statement announced in the middle of a line");
-    const char *text = *s != line ? source_text(c, line) : NULL;
-    if (text) {
+    const char *comment = *s != line ? comment_of_line(c, line) : NULL;
+    if (comment) {
         if (c->indent == 1 && !c->fresh && c->last_line != line)
             cg_puts(&c->body, "\n");
         indent(c);
-        cg_puts(&c->body, text);
+        cg_puts(&c->body, comment);
         *s = line;
     }
     c->last_line = line;

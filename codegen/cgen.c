@@ -579,6 +579,8 @@ static void spill(Pieces *ps, int k)
         ps->held -= text_size(t);
         if (put_text(t, ps->spill))
             spill_failed();
+        if (ps->file->o->spilled)
+            ++*ps->file->o->spilled;
     }
 }
 
@@ -633,7 +635,7 @@ static void write_pieces(Cg *c, Pieces *ps)
     if (!ps->pieces || !ps->order)
         BUG("cgen: out of memory");
     each_fn(p, c->o, add_piece, ps);
-    for (int i = 0; i < n && !c->line_text; i++) /* shared, read only */
+    for (int i = 0; i < n && !c->line_comments; i++) /* shared, read only */
         cg_source_lines(c, ps->pieces[i].f->src);
     int extra = (c->o->jobs < n ? c->o->jobs : n) - 1, started = 0;
     ps->threads = extra + 1;

@@ -125,7 +125,7 @@ typedef struct Cg {
     unsigned char maths_used[2 * CG_MATHS]; /* cmaths.c: the hooks called */
     const char *maths_hook[2 * CG_MATHS]; /* their names, once made */
     int nlines;
-    const char **line_text;    /* each source line's comment, as it heads
+    const char **line_comments; /* each source line's comment, as it heads
                                   its statements (the line's number and text,
                                   a newline: cg_source_lines), NULL before */
     /* ---- per function (cg_prepare) ---- */
@@ -259,8 +259,8 @@ void cg_dims(const Cg *c, Str *s, Type t);
 /* Writes the statements of the prepared function to c->body and the
  * declarations that precede them to *decl. */
 void cg_body(Cg *c, Str *decl);
-/* Makes c->line_text, the comment of each line of src as it heads the
- * line's statements, once: before functions are written in parallel,
+/* Makes c->line_comments, the comment of each line of src as it heads
+ * the line's statements, once: before functions are written in parallel,
  * which only read it. */
 void cg_source_lines(Cg *c, const Source *src);
 

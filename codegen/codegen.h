@@ -41,6 +41,8 @@ typedef struct CgOpts {
     size_t spill_bytes;     /* the C text of written functions cg_c holds in
                                memory before it moves it to a temporary file
                                (0: it never does); the C is the same */
+    int *spilled;           /* if not NULL, cg_c adds to it how many functions
+                               went through the temporary file (the tests ask) */
 } CgOpts;
 
 /* Errors that stop cg_c before it writes anything: an entry point whose

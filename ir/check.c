@@ -101,33 +101,40 @@ static unsigned slot_of(const char *name)
     return h;
 }
 
-static void fill_one(const char *name, unsigned bits)
+/* name's slot, its NM_* flags gaining `flags` and its kind of C name
+ * becoming `kind` (CN_NONE: kept): a kind replaces, a flag adds. */
+static void fill_one(const char *name, unsigned flags, unsigned kind)
 {
     unsigned h = slot_of(name);
     name_slot[h] = name;
-    name_flags[h] |= (unsigned char)bits;
+    name_flags[h] = (unsigned char)((name_flags[h] | flags) & ~(kind ? NM_KIND : 0u)) | (unsigned char)kind;
 }
 
 static void fill_tables(void)
 {
     for (size_t i = 0; i < NBUILTINS; i++)
-        fill_one(builtins[i], NM_BUILTIN);
+        fill_one(builtins[i], NM_BUILTIN, CN_NONE);
     for (size_t i = 0; i < NKEYWORDS; i++)
-        fill_one(c_keywords[i], NM_KEYWORD);
+        fill_one(c_keywords[i], NM_KEYWORD, CN_NONE);
     for (size_t i = 0; i < NCNAMES; i++)
-        fill_one(c_names[i].name, (unsigned)c_names[i].kind);
-    fill_one("main", NM_MAIN);
+        fill_one(c_names[i].name, 0, (unsigned)c_names[i].kind);
+    fill_one("main", NM_MAIN, CN_NONE);
     for (size_t i = 0; i < NSUFFIXES; i++) {
         suffix_len[i] = strlen(c_suffixes[i]);
         suffix_end[(unsigned char)c_suffixes[i][suffix_len[i] - 1]] = 1;
     }
 }
 
-/* What the table knows of name: CN_* | NM_*, 0 for a name in no list. */
-static unsigned name_bits(const char *name)
+static void tables_ready(void)
 {
     if (pthread_once(&tables_once, fill_tables) != 0)
         BUG("check: pthread_once failed");
+}
+
+/* What the table knows of name: CN_* | NM_*, 0 for a name in no list. */
+static unsigned name_bits(const char *name)
+{
+    tables_ready();
     unsigned h = slot_of(name);
     return name_slot[h] ? name_flags[h] : 0;
 }
@@ -146,10 +153,10 @@ static int c_name_kind(const char *name)
 /* If name is a listed name of a kind `want` accepts (want(kind) != 0)
  * plus one of c_suffixes, the suffix (static storage); else NULL. The
  * code generator asks this of every name it makes, and most end in a
- * character no suffix ends in, so the last character is looked at first
- * (the tables are filled: name_bits ran). */
+ * character no suffix ends in, so the last character is looked at first. */
 static const char *suffixed(const char *name, int (*want)(int kind))
 {
+    tables_ready();
     size_t len = strlen(name);
     if (!len || !suffix_end[(unsigned char)name[len - 1]])
         return NULL;

@@ -65,7 +65,6 @@ static int is_iv_plus(Aff x, Ref iv, int32_t *e)
     return 1;
 }
 
-
 /* Does some index of in use iv? */
 static int ix_uses(const Inst *in, Ref iv)
 {

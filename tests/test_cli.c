@@ -161,8 +161,9 @@ static void same_for_jobs_all(const char *f, void *arg)
 
 /* cg_c's C of the program in `path` (every unit through ad_unit) with
  * the functions written on `jobs` threads, spilled to a temporary file
- * beyond `spill` bytes of text (0: never). */
-static char *c_of(const char *path, int jobs, size_t spill)
+ * beyond `spill` bytes of text (0: never); *spilled counts the functions
+ * that went through the file. */
+static char *c_of(const char *path, int jobs, size_t spill, int *spilled)
 {
     char *text = tu_read(path, NULL);
     ck_assert_msg(text != NULL, "cannot read %s", path);
@@ -170,7 +171,8 @@ static char *c_of(const char *path, int jobs, size_t spill)
     ck_assert_msg(tu_lower(&c, text) == 0, "%s: %s", path, c.d.last);
     for (int i = 0; i < c.prog.units.n; i++)
         ad_unit(&c.prog.units.p[i]);
-    CgOpts o = {.src_path = "t.dx", .stack_budget = CG_STACK_BUDGET, .jobs = jobs, .spill_bytes = spill};
+    CgOpts o = {.src_path = "t.dx", .stack_budget = CG_STACK_BUDGET, .jobs = jobs, .spill_bytes = spill,
+                .spilled = spilled};
     char *code = NULL;
     size_t n = 0;
     FILE *m = open_memstream(&code, &n);
@@ -184,11 +186,14 @@ static char *c_of(const char *path, int jobs, size_t spill)
 
 /* The C is the same when the written functions wait in a temporary file
  * (after every function: a limit of one byte), on one thread or three,
- * and when no temporary file can be made; none is left behind. */
+ * and when no temporary file can be made; functions do go through the
+ * file (but not where it cannot be made), and none is left behind. */
 static void same_when_spilled(const char *path, void *arg)
 {
     (void)arg;
-    char *want = c_of(path, 1, 0);
+    int none = 0;
+    char *want = c_of(path, 1, 0, &none);
+    ck_assert_int_eq(none, 0);
     const struct {
         int jobs;
         size_t spill;
@@ -196,9 +201,14 @@ static void same_when_spilled(const char *path, void *arg)
     } runs[] = {{1, 1, "spill"}, {3, 1, "spill"}, {3, 100, "spill"}, {1, 1, "no/such/dir"}};
     for (size_t k = 0; k < sizeof runs / sizeof runs[0]; k++) {
         ck_assert_int_eq(setenv("TMPDIR", tu_path(runs[k].tmp), 1), 0);
-        char *got = c_of(path, runs[k].jobs, runs[k].spill);
+        int spilled = 0;
+        char *got = c_of(path, runs[k].jobs, runs[k].spill, &spilled);
         ck_assert_msg(!strcmp(want, got), "%s: another C with --jobs=%d, spilled beyond %zu bytes into %s",
                       path, runs[k].jobs, runs[k].spill, runs[k].tmp);
+        if (k == 0) /* one thread and a limit of a byte: every function */
+            ck_assert_msg(spilled > 0, "%s: nothing went through the temporary file", path);
+        if (k == 3)
+            ck_assert_msg(spilled == 0, "%s: %d functions spilled with no temporary directory", path, spilled);
         free(got);
     }
     unsetenv("TMPDIR");
