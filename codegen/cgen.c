@@ -30,7 +30,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* ---------------- the program's entry points ---------------- */
 
@@ -539,24 +538,6 @@ static int put_text(FnText *t, FILE *to)
     return bad;
 }
 
-/* A temporary file in $TMPDIR (else /tmp), already unlinked: nothing is
- * left behind, however dxc ends. */
-static FILE *spill_open(void)
-{
-    const char *dir = getenv("TMPDIR");
-    char path[4096];
-    if (!dir || !*dir || snprintf(path, sizeof path, "%s/dxc-XXXXXX", dir) >= (int)sizeof path)
-        snprintf(path, sizeof path, "/tmp/dxc-XXXXXX");
-    int fd = mkstemp(path);
-    if (fd < 0)
-        return NULL;
-    unlink(path);
-    FILE *f = fdopen(fd, "w+b");
-    if (!f)
-        close(fd);
-    return f;
-}
-
 static void spill_failed(void)
 {
     fprintf(stderr, "dxc: error: cannot write a temporary file for the C text: %s\n", strerror(errno));
@@ -573,7 +554,7 @@ static void spill(Pieces *ps, int k)
     if (ps->held <= ps->file->o->spill_bytes)
         return;
     while (ps->spilled < ps->n && ps->pieces[ps->spilled].done) {
-        if (!ps->spill && !(ps->spill = spill_open()))
+        if (!ps->spill && !(ps->spill = dx_tmpfile()))
             return; /* no temporary file: the text stays in memory */
         FnText *t = &ps->pieces[ps->spilled++].text;
         ps->held -= text_size(t);

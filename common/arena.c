@@ -16,16 +16,23 @@
  * per-pass table lived until dxc ended, and memory grew with the number
  * of passes times the program's size.
  */
+#if defined(__linux__) && !defined(_DEFAULT_SOURCE)
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS, MADV_HUGEPAGE */
+#endif
 #include "dx.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 typedef struct Block {
     struct Block *next, *prev; /* prev: large blocks only */
     size_t used, size;
     unsigned magic;            /* BIG_MAGIC on a large block */
+    int mapped;                /* a huge block: mapped by map_huge */
     _Alignas(16) unsigned char data[];
 } Block;
 
@@ -34,9 +41,10 @@ struct Arena {
     Block *head;    /* small allocations: the current block first */
     Block *big;     /* large allocations in use */
     Block *retired; /* large blocks arena_grow replaced */
+    int nsmall;     /* blocks of small allocations made */
 };
 
-enum { BLOCK_SIZE = 1 << 16, BIG = BLOCK_SIZE / 4 };
+enum { BLOCK_SIZE = 1 << 16, BIG = BLOCK_SIZE / 4, SMALL_BLOCKS = 32 };
 #define BIG_MAGIC 0x0d1a7b16u
 
 static void oom(void)
@@ -60,11 +68,87 @@ Arena *arena_new_written(void)
     return a;
 }
 
+/* ---- huge blocks ----
+ *
+ * A block of HUGE bytes or more (a large function's instruction array,
+ * the tables of a pass over it) is mapped on its own, aligned to 2 MB,
+ * and offered to the kernel's transparent huge pages (madvise
+ * MADV_HUGEPAGE; Documentation/admin-guide/mm/transhuge.rst): its first
+ * touch then faults in 2 MB at a time, not 4 KB.  Such tables are written
+ * or copied whole as soon as they are made, so the faults of small pages
+ * were a third of the compilation time of a large program (more on a
+ * virtual machine, where a fault is dearer).  Only whole 2 MB pages
+ * inside the mapping become huge, so its last, partial one costs no more
+ * than before.  Elsewhere, and when mapping fails, malloc. */
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+enum { HUGE = 2 << 20, PAGE = 4096 };
+
+static size_t round_up(size_t n, size_t to)
+{
+    return (n + to - 1) / to * to;
+}
+
+/* A mapping of n bytes (zero) aligned to HUGE, or NULL. */
+static Block *map_huge(size_t n)
+{
+    n = round_up(n, PAGE);
+    size_t span = n + HUGE;
+    unsigned char *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    unsigned char *start = (unsigned char *)round_up((size_t)p, HUGE);
+    if (start > p)
+        munmap(p, (size_t)(start - p));
+    if (p + span > start + n)
+        munmap(start + n, (size_t)(p + span - (start + n)));
+    madvise(start, n, MADV_HUGEPAGE);
+    return (Block *)start;
+}
+
+static void unmap_huge(Block *b)
+{
+    munmap(b, round_up(sizeof *b + b->size, PAGE));
+}
+
+/* Gives back the pages of huge block b past its first n bytes of data. */
+static void trim_huge(Block *b, size_t n)
+{
+    size_t keep = round_up(sizeof *b + n, PAGE), had = round_up(sizeof *b + b->size, PAGE);
+    if (keep < had)
+        munmap((unsigned char *)b + keep, had - keep);
+    b->size = b->used = n;
+}
+#else
+enum { HUGE = 0 };
+static Block *map_huge(size_t n)
+{
+    (void)n;
+    return NULL;
+}
+static void unmap_huge(Block *b)
+{
+    (void)b;
+}
+static void trim_huge(Block *b, size_t n)
+{
+    (void)b;
+    (void)n;
+}
+#endif
+
+static void free_block(Block *b)
+{
+    if (b->mapped)
+        unmap_huge(b);
+    else
+        free(b);
+}
+
 static void free_list(Block *b)
 {
     for (Block *next; b; b = next) {
         next = b->next;
-        free(b);
+        free_block(b);
     }
 }
 
@@ -94,11 +178,19 @@ static void *link_big(Arena *a, Block *b)
  * (but for an arena_new_written). */
 static void *alloc_big(Arena *a, size_t n, int zero)
 {
-    Block *b = zero && !a->written ? calloc(1, sizeof *b + n) : malloc(sizeof *b + n);
+    Block *b = HUGE && n >= HUGE ? map_huge(sizeof *b + n) : NULL;
+    int mapped = b != NULL;
+    if (mapped)
+        zero = zero && a->written; /* a fresh mapping reads as zero */
+    else if (zero && !a->written)
+        b = calloc(1, sizeof *b + n), zero = 0;
+    else
+        b = malloc(sizeof *b + n);
     if (!b)
         oom();
-    if (zero && a->written)
+    if (zero)
         memset(b->data, 0, n);
+    b->mapped = mapped;
     b->size = b->used = n;
     b->magic = BIG_MAGIC;
     return link_big(a, b);
@@ -131,14 +223,19 @@ static void *alloc_raw(Arena *a, size_t n)
         return alloc_big(a, n, 0);
     Block *b = a->head;
     if (!b || b->size - b->used < n) {
-        b = malloc(sizeof *b + BLOCK_SIZE);
-        if (!b)
+        /* past the first SMALL_BLOCKS blocks (a syntax tree, the names
+         * of a large program), a huge page at a time */
+        b = HUGE && a->nsmall >= SMALL_BLOCKS ? map_huge(HUGE) : NULL;
+        int mapped = b != NULL;
+        if (!b && !(b = malloc(sizeof *b + BLOCK_SIZE)))
             oom();
-        b->size = BLOCK_SIZE;
+        b->mapped = mapped;
+        b->size = mapped ? HUGE - sizeof *b : BLOCK_SIZE;
         b->used = 0;
         b->magic = 0;
         b->next = a->head;
         a->head = b;
+        a->nsmall++;
     }
     void *p = b->data + b->used;
     b->used += n;
@@ -187,7 +284,7 @@ void arena_drop(Arena *a, void *p, size_t n)
     Block *b = big_of(p, (n + 15) & ~(size_t)15);
     if (b) {
         unlink_big(a, b);
-        free(b);
+        free_block(b);
     }
 }
 
@@ -197,6 +294,10 @@ void *arena_shrink(Arena *a, void *p, size_t old, size_t n)
     Block *b = big_of(p, (old + 15) & ~(size_t)15);
     if (!b || n <= BIG || n >= b->size)
         return p;
+    if (b->mapped) {
+        trim_huge(b, n);
+        return p;
+    }
     unlink_big(a, b);
     Block *q = realloc(b, sizeof *b + n);
     if (q)

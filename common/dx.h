@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdarg.h>
+#include <stdio.h>
 
 #define DX_VERSION "0.1.0"
 
@@ -57,6 +58,12 @@ char *arena_name(Arena *a, const char *s, const char *tail, long k);
 
 /* FNV-1a, for the name tables of the checker, lowering and codegen. */
 unsigned dx_hash(const char *s);
+
+/* ---- scratch files (common/tmpfile.c) ---- */
+/* A new file in $TMPDIR (/tmp when unset), open for reading and writing
+ * and already unlinked, so that nothing is left behind however dxc ends;
+ * NULL when none can be made. */
+FILE *dx_tmpfile(void);
 
 /* Growable array of T in an arena: fields p, n, cap. */
 #define VEC(T) struct { T *p; int n, cap; }

@@ -478,8 +478,8 @@ static int compile(Options *o)
                  (const char *const *)o->at, o->nat};
         if (ir_pipeline(a, &d, &j) == 0 && out_commit_all(outs, o->header ? 2 : 1) == 0) {
             status = 0;
-            if (o->stats && fflush(out_stream(&stats)) == 0)
-                fwrite(stats.buf, 1, stats.len, stderr);
+            if (o->stats)
+                out_copy(&stats, stderr);
         }
     }
     out_discard(&out);

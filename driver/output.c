@@ -1,7 +1,10 @@
 /*
- * output.c - dxc's output files: collected in memory while compiling,
- * put in place only once everything succeeded (see output.h for the
- * rules, which follow what a C compiler does with -o).
+ * output.c - dxc's output files: collected in a scratch file while
+ * compiling, put in place only once everything succeeded (see output.h
+ * for the rules, which follow what a C compiler does with -o).  The C of
+ * a large program is hundreds of megabytes: held in memory, it was the
+ * largest part of dxc's memory as it finished, and growing it a
+ * third of the page faults of the whole compilation.
  */
 #define _XOPEN_SOURCE 700 /* realpath */
 #include <errno.h>
@@ -136,7 +139,11 @@ int out_open(OutFile *o, const char *name)
 {
     memset(o, 0, sizeof *o);
     o->name = name;
-    o->f = open_memstream(&o->buf, &o->len);
+    o->f = dx_tmpfile();
+    if (!o->f) {
+        o->f = open_memstream(&o->buf, &o->len);
+        o->in_memory = 1;
+    }
     if (!o->f) {
         diag_plain("out of memory");
         return 1;
@@ -171,6 +178,32 @@ static int write_all(int fd, const char *buf, size_t len)
         len -= (size_t)w;
     }
     return 0;
+}
+
+/* Writes all that o collected to fd; 0 on success, else an errno value.
+ * The scratch file is read back from its start in large blocks. */
+static int copy_all(OutFile *o, int fd)
+{
+    if (fflush(o->f) != 0)
+        return errno;
+    if (o->in_memory)
+        return write_all(fd, o->buf, o->len);
+    enum { CHUNK = 1 << 20 };
+    char *chunk = malloc(CHUNK);
+    if (!chunk)
+        return ENOMEM;
+    int e = fseek(o->f, 0, SEEK_SET) != 0 ? errno : 0;
+    for (size_t n; !e && (n = fread(chunk, 1, CHUNK, o->f)) > 0;)
+        e = write_all(fd, chunk, n);
+    if (!e && ferror(o->f))
+        e = EIO;
+    free(chunk);
+    return e;
+}
+
+int out_copy(OutFile *o, FILE *to)
+{
+    return fflush(to) != 0 || copy_all(o, fileno(to)) != 0;
 }
 
 static int fail(const OutFile *o, int err)
@@ -209,7 +242,7 @@ static int write_temp(OutFile *o, const struct stat *old)
         return e;
     }
     o->kind = OUT_REPLACE;
-    int e = write_all(fd, o->buf, o->len);
+    int e = copy_all(o, fd);
     if (!e && old && fchown(fd, old->st_uid, old->st_gid) != 0) {
         /* not ours to give away: the file becomes ours, as with cp */
     }
@@ -256,7 +289,7 @@ static int place(OutFile *o)
 {
     int e = 0;
     if (o->kind == OUT_STDOUT) {
-        if (fwrite(o->buf, 1, o->len, stdout) != o->len || fflush(stdout) != 0) {
+        if (out_copy(o, stdout) != 0) {
             diag_plain("cannot write to standard output");
             return 1;
         }
@@ -274,7 +307,7 @@ static int place(OutFile *o)
     int fd = open(o->target, flags);
     if (fd < 0)
         return fail(o, errno);
-    e = write_all(fd, o->buf, o->len);
+    e = copy_all(o, fd);
     if (close(fd) != 0 && !e)
         e = errno;
     return e ? fail(o, e) : 0;
@@ -285,7 +318,9 @@ int out_commit_all(OutFile *const outs[], int n)
     int bad = 0;
     for (int i = 0; i < n && !bad; i++) {
         if (fflush(outs[i]->f) != 0 || ferror(outs[i]->f)) {
-            diag_plain("out of memory");
+            diag_plain(outs[i]->in_memory ? "out of memory"
+                                    : "cannot write a temporary file for the %s: %s",
+                       what(i), strerror(errno));
             bad = 1;
         }
         bad = bad || prepare(outs[i]);

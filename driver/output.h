@@ -2,8 +2,9 @@
  * output.h - where dxc's output files go, written only when the whole
  * compilation has succeeded.
  *
- * The compiler writes each output into memory (out_stream); out_commit_all
- * then puts every output in place, the way a C compiler treats -o:
+ * The compiler writes each output into a scratch file (out_stream; in
+ * memory when no scratch file can be made); out_commit_all then puts
+ * every output in place, the way a C compiler treats -o:
  *
  *   - no name, or "-": standard output;
  *   - a symbolic link is followed, and what it names is written;
@@ -24,9 +25,11 @@
 
 typedef struct {
     const char *name; /* as given: NULL or "-" for standard output */
-    char *buf;        /* what the compiler wrote (open_memstream) */
+    FILE *f;          /* what the compiler writes: a scratch file
+                         (dx_tmpfile), or else open_memstream's */
+    int in_memory;    /* f is open_memstream's, its text in buf */
+    char *buf;
     size_t len;
-    FILE *f;
     /* set by out_commit_all */
     char target[4096]; /* the name with every symbolic link followed */
     char tmp[4096];    /* the temporary file beside a regular target */
@@ -38,10 +41,13 @@ typedef struct {
  * a plain error and returns 1. */
 int out_check_names(const char *input, OutFile *const outs[], int n);
 
-/* Starts collecting an output in memory; returns 1 (reported) on failure. */
+/* Starts collecting an output; returns 1 (reported) on failure. */
 int out_open(OutFile *o, const char *name);
 /* The stream the compiler writes to. */
 FILE *out_stream(const OutFile *o);
+/* Copies what was collected to `to` (--stats' text to standard error);
+ * returns 1 on failure. */
+int out_copy(OutFile *o, FILE *to);
 /* Drops what was collected; nothing is written. */
 void out_discard(OutFile *o);
 /* Puts every output in place, as described above; returns 1 (reported)

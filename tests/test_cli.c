@@ -229,6 +229,44 @@ START_TEST(test_spill_same_code)
 }
 END_TEST
 
+/* dxc collects its outputs in a scratch file in $TMPDIR until they are
+ * put in place, and in memory when no scratch file can be made: the C
+ * file, the header and --stats' text are the same either way, to a file
+ * and to standard output, for a small file and one of 3 000 statements
+ * (whose C spills too); a failed compilation leaves the existing output
+ * as it was; nothing is left in the directory. */
+START_TEST(test_scratch_output)
+{
+    ck_assert_int_eq(mkdir(tu_path("scratch"), 0700), 0);
+    char *big = tu_printf("python3 '%s/bench/bigprog.py' 3000 > big.dx", tu_root());
+    ck_assert_int_eq(sh("%s", big), 0);
+    free(big);
+    static const char *const inputs[] = {"m.dx", "big.dx"};
+    for (size_t k = 0; k < 2; k++) {
+        const char *dxc = tu_dxc(), *in = inputs[k];
+        char *run = tu_printf("TMPDIR=scratch '%s' %s -o a.c --header a.h --stats 2>a.err && "
+                              "mv a.c b.c && mv a.h b.h && "
+                              "TMPDIR=no/such/dir '%s' %s -o a.c --header a.h --stats 2>b.err && "
+                              "TMPDIR=scratch '%s' %s --stats >c.c 2>c.err && "
+                              "cmp a.c b.c && cmp a.c c.c && cmp a.h b.h && cmp a.err b.err && "
+                              "cmp a.err c.err && test -s a.err && grep -q 'f_grad(' a.c",
+                              dxc, in, dxc, in, dxc, in);
+        ck_assert_msg(sh("%s", run) == 0, "%s: another output through memory or standard output", in);
+        free(run);
+    }
+    char *bad = tu_printf("printf 'fn f(x) = y\n' > bad.dx && cp a.c keep.c && "
+                          "! TMPDIR=scratch '%s' bad.dx -o a.c --header a.h 2>/dev/null && cmp a.c keep.c",
+                          tu_dxc());
+    ck_assert_msg(sh("%s", bad) == 0, "a failed compilation changed its output");
+    free(bad);
+    char *left = NULL, *cmd = tu_printf("ls -A '%s'", tu_path("scratch"));
+    ck_assert_int_eq(tu_run(cmd, &left, NULL), 0);
+    ck_assert_msg(!left || !*left, "left in the scratch directory: %s", left);
+    free(cmd);
+    free(left);
+}
+END_TEST
+
 START_TEST(test_jobs_same_code)
 {
     ck_assert_int_gt(tu_each_model(same_for_jobs_all, NULL), 15);
@@ -720,6 +758,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, test_output_symlink);
     tcase_add_test(tc, test_output_fifo_device);
     tcase_add_test(tc, test_output_untouched_on_error);
+    tcase_add_test(tc, test_scratch_output);
     tcase_add_test(tc, test_output_fifo_refused);
     tcase_add_test(tc, test_stdin_input);
     suite_add_tcase(s, tc);
