@@ -540,7 +540,7 @@ static int put_text(FnText *t, FILE *to)
 
 static void spill_failed(void)
 {
-    fprintf(stderr, "dxc: error: cannot write a temporary file for the C text: %s\n", strerror(errno));
+    fprintf(stderr, "dxc: error: cannot write a temporary file for the C text: %s (TMPDIR says where)\n", strerror(errno));
     exit(1);
 }
 

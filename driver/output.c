@@ -319,7 +319,7 @@ int out_commit_all(OutFile *const outs[], int n)
     for (int i = 0; i < n && !bad; i++) {
         if (fflush(outs[i]->f) != 0 || ferror(outs[i]->f)) {
             diag_plain(outs[i]->in_memory ? "out of memory"
-                                    : "cannot write a temporary file for the %s: %s",
+                                    : "cannot write a temporary file for the %s: %s (TMPDIR says where)",
                        what(i), strerror(errno));
             bad = 1;
         }
