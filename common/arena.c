@@ -70,33 +70,34 @@ Arena *arena_new_written(void)
 
 /* ---- huge blocks ----
  *
- * A block of HUGE bytes or more (a large function's instruction array,
- * the tables of a pass over it) is mapped on its own, aligned to 2 MB,
- * and offered to the kernel's transparent huge pages (madvise
- * MADV_HUGEPAGE; Documentation/admin-guide/mm/transhuge.rst): its first
- * touch then faults in 2 MB at a time, not 4 KB.  Such tables are written
- * or copied whole as soon as they are made, so the faults of small pages
- * were a third of the compilation time of a large program (more on a
- * virtual machine, where a fault is dearer).  Only whole 2 MB pages
- * inside the mapping become huge, so its last, partial one costs no more
- * than before.  Elsewhere, and when mapping fails, malloc. */
+ * A block of HUGE_SIZE (2 MB) or more (a large function's instruction
+ * array, the tables of a pass over it), and each block of small
+ * allocations past an arena's first SMALL_BLOCKS, is mapped on its own,
+ * aligned to 2 MB, and offered to the kernel's transparent huge pages
+ * (madvise MADV_HUGEPAGE; Documentation/admin-guide/mm/transhuge.rst):
+ * its first touch then faults in 2 MB at a time, not 4 KB.  Such tables
+ * are written or copied whole as soon as they are made, so the faults of
+ * small pages were half the compilation time of a large program on a
+ * virtual machine, where a fault is dear.  Only whole 2 MB pages inside
+ * the mapping become huge, so its last, partial one costs no more than
+ * before.  Elsewhere, and when mapping fails, malloc. */
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-enum { HUGE = 2 << 20, PAGE = 4096 };
+enum { HUGE_PAGES = 1, HUGE_SIZE = 2 << 20, PAGE = 4096 };
 
 static size_t round_up(size_t n, size_t to)
 {
     return (n + to - 1) / to * to;
 }
 
-/* A mapping of n bytes (zero) aligned to HUGE, or NULL. */
+/* A mapping of n bytes (zero) aligned to HUGE_SIZE, or NULL. */
 static Block *map_huge(size_t n)
 {
     n = round_up(n, PAGE);
-    size_t span = n + HUGE;
+    size_t span = n + HUGE_SIZE;
     unsigned char *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         return NULL;
-    unsigned char *start = (unsigned char *)round_up((size_t)p, HUGE);
+    unsigned char *start = (unsigned char *)round_up((size_t)p, HUGE_SIZE);
     if (start > p)
         munmap(p, (size_t)(start - p));
     if (p + span > start + n)
@@ -119,7 +120,7 @@ static void trim_huge(Block *b, size_t n)
     b->size = b->used = n;
 }
 #else
-enum { HUGE = 0 };
+enum { HUGE_PAGES = 0, HUGE_SIZE = 2 << 20 };
 static Block *map_huge(size_t n)
 {
     (void)n;
@@ -173,12 +174,12 @@ static void *link_big(Arena *a, Block *b)
     return b->data;
 }
 
-/* A large block of n bytes (a multiple of 16), zeroed when asked: calloc
- * gets fresh pages from the system already zero, without touching them
- * (but for an arena_new_written). */
+/* A large block of n bytes (a multiple of 16), zeroed when asked: a
+ * fresh mapping, or calloc, gets pages from the system already zero,
+ * without touching them (but for an arena_new_written). */
 static void *alloc_big(Arena *a, size_t n, int zero)
 {
-    Block *b = HUGE && n >= HUGE ? map_huge(sizeof *b + n) : NULL;
+    Block *b = HUGE_PAGES && n >= HUGE_SIZE ? map_huge(sizeof *b + n) : NULL;
     int mapped = b != NULL;
     if (mapped)
         zero = zero && a->written; /* a fresh mapping reads as zero */
@@ -225,12 +226,12 @@ static void *alloc_raw(Arena *a, size_t n)
     if (!b || b->size - b->used < n) {
         /* past the first SMALL_BLOCKS blocks (a syntax tree, the names
          * of a large program), a huge page at a time */
-        b = HUGE && a->nsmall >= SMALL_BLOCKS ? map_huge(HUGE) : NULL;
+        b = HUGE_PAGES && a->nsmall >= SMALL_BLOCKS ? map_huge(HUGE_SIZE) : NULL;
         int mapped = b != NULL;
         if (!b && !(b = malloc(sizeof *b + BLOCK_SIZE)))
             oom();
         b->mapped = mapped;
-        b->size = mapped ? HUGE - sizeof *b : BLOCK_SIZE;
+        b->size = mapped ? HUGE_SIZE - sizeof *b : BLOCK_SIZE;
         b->used = 0;
         b->magic = 0;
         b->next = a->head;
