@@ -1,12 +1,14 @@
 /*
- * output.c - dxc's output files: collected in a scratch file while
- * compiling, put in place only once everything succeeded (see output.h
- * for the rules, which follow what a C compiler does with -o).  The C of
- * a large program is hundreds of megabytes: held in memory, it was the
- * largest part of dxc's memory as it finished, and growing it a
- * third of the page faults of the whole compilation.
+ * output.c - dxc's output files: collected while compiling (in memory,
+ * and past a megabyte in a scratch file), put in place only once
+ * everything succeeded (see output.h for the rules, which follow what a
+ * C compiler does with -o).  The C of a large program is hundreds of
+ * megabytes: held in memory, it was the largest part of dxc's memory as
+ * it finished, and growing it a third of the page faults of the whole
+ * compilation.
  */
 #define _XOPEN_SOURCE 700 /* realpath */
+#define _GNU_SOURCE       /* fopencookie, where the C library has it */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -135,15 +137,65 @@ int out_check_names(const char *input, OutFile *const outs[], int n)
     return 0;
 }
 
+#ifdef __GLIBC__
+/* The stream out_open hands out: the text in memory (o->buf) while it is
+ * small, and once it exceeds OUT_HELD bytes in a scratch file
+ * (o->scratch), which then holds all of it; in memory still when no
+ * scratch file can be made.  A model's C stays in memory, and the C of a
+ * large program grows no buffer. */
+enum { OUT_HELD = 1 << 20 };
+
+static ssize_t held_write(void *cookie, const char *p, size_t n)
+{
+    OutFile *o = cookie;
+    if (!o->scratch && !o->no_scratch && o->len + n > OUT_HELD) {
+        o->scratch = dx_tmpfile();
+        o->no_scratch = !o->scratch;
+        if (o->scratch && o->len && fwrite(o->buf, 1, o->len, o->scratch) != o->len)
+            return -1;
+        if (o->scratch) {
+            free(o->buf);
+            o->buf = NULL;
+            o->len = o->cap = 0;
+        }
+    }
+    if (o->scratch)
+        return fwrite(p, 1, n, o->scratch) == n ? (ssize_t)n : -1;
+    if (o->len + n > o->cap) {
+        size_t cap = o->cap ? 2 * o->cap : 1 << 12;
+        while (cap < o->len + n)
+            cap *= 2;
+        char *b = realloc(o->buf, cap);
+        if (!b)
+            return -1;
+        o->buf = b;
+        o->cap = cap;
+    }
+    memcpy(o->buf + o->len, p, n);
+    o->len += n;
+    return (ssize_t)n;
+}
+
+static FILE *open_held(OutFile *o)
+{
+    return fopencookie(o, "w", (cookie_io_functions_t){.write = held_write});
+}
+#else
+/* Elsewhere: a scratch file from the start, or memory when none can be
+ * made (open_memstream). */
+static FILE *open_held(OutFile *o)
+{
+    FILE *f = dx_tmpfile();
+    o->scratch = f;
+    return f ? f : open_memstream(&o->buf, &o->len);
+}
+#endif
+
 int out_open(OutFile *o, const char *name)
 {
     memset(o, 0, sizeof *o);
     o->name = name;
-    o->f = dx_tmpfile();
-    if (!o->f) {
-        o->f = open_memstream(&o->buf, &o->len);
-        o->in_memory = 1;
-    }
+    o->f = open_held(o);
     if (!o->f) {
         diag_plain("out of memory");
         return 1;
@@ -160,8 +212,10 @@ void out_discard(OutFile *o)
 {
     if (o->f)
         fclose(o->f);
+    if (o->scratch && o->scratch != o->f)
+        fclose(o->scratch);
     free(o->buf);
-    o->f = NULL;
+    o->f = o->scratch = NULL;
     o->buf = NULL;
 }
 
@@ -184,18 +238,18 @@ static int write_all(int fd, const char *buf, size_t len)
  * The scratch file is read back from its start in large blocks. */
 static int copy_all(OutFile *o, int fd)
 {
-    if (fflush(o->f) != 0)
+    if (fflush(o->f) != 0 || (o->scratch && fflush(o->scratch) != 0))
         return errno;
-    if (o->in_memory)
+    if (!o->scratch)
         return write_all(fd, o->buf, o->len);
     enum { CHUNK = 1 << 20 };
     char *chunk = malloc(CHUNK);
     if (!chunk)
         return ENOMEM;
-    int e = fseek(o->f, 0, SEEK_SET) != 0 ? errno : 0;
-    for (size_t n; !e && (n = fread(chunk, 1, CHUNK, o->f)) > 0;)
+    int e = fseek(o->scratch, 0, SEEK_SET) != 0 ? errno : 0;
+    for (size_t n; !e && (n = fread(chunk, 1, CHUNK, o->scratch)) > 0;)
         e = write_all(fd, chunk, n);
-    if (!e && ferror(o->f))
+    if (!e && ferror(o->scratch))
         e = EIO;
     free(chunk);
     return e;
@@ -318,8 +372,8 @@ int out_commit_all(OutFile *const outs[], int n)
     int bad = 0;
     for (int i = 0; i < n && !bad; i++) {
         if (fflush(outs[i]->f) != 0 || ferror(outs[i]->f)) {
-            diag_plain(outs[i]->in_memory ? "out of memory"
-                                    : "cannot write a temporary file for the %s: %s (TMPDIR says where)",
+            diag_plain(!outs[i]->scratch ? "out of memory"
+                                         : "cannot write a temporary file for the %s: %s (TMPDIR says where)",
                        what(i), strerror(errno));
             bad = 1;
         }

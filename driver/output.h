@@ -2,9 +2,10 @@
  * output.h - where dxc's output files go, written only when the whole
  * compilation has succeeded.
  *
- * The compiler writes each output into a scratch file (out_stream; in
- * memory when no scratch file can be made); out_commit_all then puts
- * every output in place, the way a C compiler treats -o:
+ * The compiler writes each output into memory, and once it exceeds a
+ * megabyte into a scratch file in $TMPDIR (out_stream; in memory still
+ * when no scratch file can be made); out_commit_all then puts every
+ * output in place, the way a C compiler treats -o:
  *
  *   - no name, or "-": standard output;
  *   - a symbolic link is followed, and what it names is written;
@@ -25,11 +26,11 @@
 
 typedef struct {
     const char *name; /* as given: NULL or "-" for standard output */
-    FILE *f;          /* what the compiler writes: a scratch file
-                         (dx_tmpfile), or else open_memstream's */
-    int in_memory;    /* f is open_memstream's, its text in buf */
-    char *buf;
-    size_t len;
+    FILE *f;          /* what the compiler writes to (out_stream) */
+    FILE *scratch;    /* the scratch file holding the text, once made */
+    int no_scratch;   /* none could be made: the text stays in memory */
+    char *buf;        /* else the text, in memory */
+    size_t len, cap;
     /* set by out_commit_all */
     char target[4096]; /* the name with every symbolic link followed */
     char tmp[4096];    /* the temporary file beside a regular target */

@@ -229,12 +229,13 @@ START_TEST(test_spill_same_code)
 }
 END_TEST
 
-/* dxc collects its outputs in a scratch file in $TMPDIR until they are
- * put in place, and in memory when no scratch file can be made: the C
- * file, the header and --stats' text are the same either way, to a file
- * and to standard output, for a small file and one of 3 000 statements
- * (whose C spills too); a failed compilation leaves the existing output
- * as it was; nothing is left in the directory. */
+/* dxc collects an output past its first megabyte in a scratch file in
+ * $TMPDIR until it is put in place, and in memory when no scratch file
+ * can be made: the C file, the header and --stats' text are the same
+ * either way, to a file and to standard output, for a small file (held
+ * in memory) and one of 3 000 statements (3.5 MB of C, in the file);
+ * a failed compilation leaves the existing output as it was; nothing is
+ * left in the directory. */
 START_TEST(test_scratch_output)
 {
     ck_assert_int_eq(mkdir(tu_path("scratch"), 0700), 0);
