@@ -145,6 +145,8 @@ int out_check_names(const char *input, OutFile *const outs[], int n)
  * large program grows no buffer. */
 enum { OUT_HELD = 1 << 20 };
 
+/* fopencookie's write: returns n, or 0 on an error (never a negative
+ * value, as fopencookie(3) says), which sets the stream's error flag. */
 static ssize_t held_write(void *cookie, const char *p, size_t n)
 {
     OutFile *o = cookie;
@@ -152,7 +154,7 @@ static ssize_t held_write(void *cookie, const char *p, size_t n)
         o->scratch = dx_tmpfile();
         o->no_scratch = !o->scratch;
         if (o->scratch && o->len && fwrite(o->buf, 1, o->len, o->scratch) != o->len)
-            return -1;
+            return 0;
         if (o->scratch) {
             free(o->buf);
             o->buf = NULL;
@@ -160,14 +162,14 @@ static ssize_t held_write(void *cookie, const char *p, size_t n)
         }
     }
     if (o->scratch)
-        return fwrite(p, 1, n, o->scratch) == n ? (ssize_t)n : -1;
+        return fwrite(p, 1, n, o->scratch) == n ? (ssize_t)n : 0;
     if (o->len + n > o->cap) {
         size_t cap = o->cap ? 2 * o->cap : 1 << 12;
         while (cap < o->len + n)
             cap *= 2;
         char *b = realloc(o->buf, cap);
         if (!b)
-            return -1;
+            return 0;
         o->buf = b;
         o->cap = cap;
     }
