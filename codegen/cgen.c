@@ -538,6 +538,14 @@ static int put_text(FnText *t, FILE *to)
     return bad;
 }
 
+/* dx_tmpfile_read's put into the output stream, whose own error flag
+ * reports a failed write when the output is committed. */
+static int put_stream(void *to, const char *p, size_t n)
+{
+    fwrite(p, 1, n, to);
+    return 0;
+}
+
 static void spill_failed(void)
 {
     fprintf(stderr, "dxc: error: cannot write a temporary file for the C text: %s (TMPDIR says where)\n", strerror(errno));
@@ -686,13 +694,7 @@ void cg_c(const Program *p, const CgOpts *o, FILE *out)
     cg_maths_hooks(&c, to);
     fwrite(hs, 1, nhs, to);
     if (ps.spill) { /* the functions spilled, back in their place */
-        char buf[1 << 16];
-        size_t n;
-        if (fflush(ps.spill) != 0 || fseek(ps.spill, 0, SEEK_SET) != 0)
-            spill_failed();
-        while ((n = fread(buf, 1, sizeof buf, ps.spill)) > 0)
-            fwrite(buf, 1, n, to);
-        if (ferror(ps.spill))
+        if (dx_tmpfile_read(ps.spill, put_stream, to))
             spill_failed();
         fclose(ps.spill);
     }

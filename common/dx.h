@@ -64,6 +64,10 @@ unsigned dx_hash(const char *s);
  * and already unlinked, so that nothing is left behind however dxc ends;
  * NULL when none can be made. */
 FILE *dx_tmpfile(void);
+/* All that scratch file f holds, from its start, handed to put(arg, p, n)
+ * a block at a time (put returns 0, or an errno value that stops it);
+ * returns 0, or the errno value of the first failure. */
+int dx_tmpfile_read(FILE *f, int (*put)(void *arg, const char *p, size_t n), void *arg);
 
 /* Growable array of T in an arena: fields p, n, cap. */
 #define VEC(T) struct { T *p; int n, cap; }

@@ -1,10 +1,11 @@
 /*
- * tmpfile.c - a scratch file for text too large to hold in memory: the
- * C of a large program while it is written (driver/output.c, and the
- * functions' text codegen/cgen.c puts aside).
+ * tmpfile.c - a scratch file for text too large to hold in memory, and
+ * reading it back: the C of a large program while it is written
+ * (driver/output.c, and the functions' text codegen/cgen.c puts aside).
  */
 #include "dx.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -22,4 +23,15 @@ FILE *dx_tmpfile(void)
     if (!f)
         close(fd);
     return f;
+}
+
+int dx_tmpfile_read(FILE *f, int (*put)(void *arg, const char *p, size_t n), void *arg)
+{
+    char buf[1 << 16];
+    if (fflush(f) != 0 || fseek(f, 0, SEEK_SET) != 0)
+        return errno ? errno : EIO;
+    int e = 0;
+    for (size_t n; !e && (n = fread(buf, 1, sizeof buf, f)) > 0;)
+        e = put(arg, buf, n);
+    return !e && ferror(f) ? EIO : e;
 }

@@ -236,25 +236,17 @@ static int write_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
-/* Writes all that o collected to fd; 0 on success, else an errno value.
- * The scratch file is read back from its start in large blocks. */
+static int put_fd(void *fd, const char *p, size_t n)
+{
+    return write_all(*(int *)fd, p, n);
+}
+
+/* Writes all that o collected to fd; 0 on success, else an errno value. */
 static int copy_all(OutFile *o, int fd)
 {
-    if (fflush(o->f) != 0 || (o->scratch && fflush(o->scratch) != 0))
+    if (fflush(o->f) != 0)
         return errno;
-    if (!o->scratch)
-        return write_all(fd, o->buf, o->len);
-    enum { CHUNK = 1 << 20 };
-    char *chunk = malloc(CHUNK);
-    if (!chunk)
-        return ENOMEM;
-    int e = fseek(o->scratch, 0, SEEK_SET) != 0 ? errno : 0;
-    for (size_t n; !e && (n = fread(chunk, 1, CHUNK, o->scratch)) > 0;)
-        e = write_all(fd, chunk, n);
-    if (!e && ferror(o->scratch))
-        e = EIO;
-    free(chunk);
-    return e;
+    return o->scratch ? dx_tmpfile_read(o->scratch, put_fd, &fd) : write_all(fd, o->buf, o->len);
 }
 
 int out_copy(OutFile *o, FILE *to)
@@ -374,9 +366,11 @@ int out_commit_all(OutFile *const outs[], int n)
     int bad = 0;
     for (int i = 0; i < n && !bad; i++) {
         if (fflush(outs[i]->f) != 0 || ferror(outs[i]->f)) {
-            diag_plain(!outs[i]->scratch ? "out of memory"
-                                         : "cannot write a temporary file for the %s: %s (TMPDIR says where)",
-                       what(i), strerror(errno));
+            if (outs[i]->scratch)
+                diag_plain("cannot write a temporary file for the %s: %s (TMPDIR says where)", what(i),
+                           strerror(errno));
+            else
+                diag_plain("out of memory");
             bad = 1;
         }
         bad = bad || prepare(outs[i]);
