@@ -694,8 +694,12 @@ void cg_c(const Program *p, const CgOpts *o, FILE *out)
     cg_maths_hooks(&c, to);
     fwrite(hs, 1, nhs, to);
     if (ps.spill) { /* the functions spilled, back in their place */
-        if (dx_tmpfile_read(ps.spill, put_stream, to))
+        int e = o->append && to == o->append_to ? o->append(o->append_arg, ps.spill)
+                                                : dx_tmpfile_read(ps.spill, put_stream, to);
+        if (e) {
+            errno = e;
             spill_failed();
+        }
         fclose(ps.spill);
     }
     for (int i = ps.spilled; i < ps.n; i++)

@@ -473,6 +473,9 @@ static int compile(Options *o)
     int status = 1;
     if (!out_open(&out, o->output) && !(o->header && out_open(&hdr, o->header)) &&
         !(o->stats && out_open(&stats, NULL))) {
+        co.append = out_append; /* the functions' text put aside, copied in the kernel */
+        co.append_arg = &out;
+        co.append_to = out_stream(&out);
         Job j = {&src, o->input, o->only, o->small_tape, o->max_ops, o->stop, o->emit, &co,
                  out_stream(&out), out_stream(&hdr), out_stream(&stats),
                  (const char *const *)o->at, o->nat};

@@ -147,20 +147,29 @@ enum { OUT_HELD = 1 << 20 };
 
 /* fopencookie's write: returns n, or 0 on an error (never a negative
  * value, as fopencookie(3) says), which sets the stream's error flag. */
+/* Moves the text held in memory to a new scratch file, unless one is
+ * made already or none can be; 0, or 1 if writing it failed. */
+static int to_scratch(OutFile *o)
+{
+    if (o->scratch || o->no_scratch)
+        return 0;
+    o->scratch = dx_tmpfile();
+    o->no_scratch = !o->scratch;
+    if (o->scratch && o->len && fwrite(o->buf, 1, o->len, o->scratch) != o->len)
+        return 1;
+    if (o->scratch) {
+        free(o->buf);
+        o->buf = NULL;
+        o->len = o->cap = 0;
+    }
+    return 0;
+}
+
 static ssize_t held_write(void *cookie, const char *p, size_t n)
 {
     OutFile *o = cookie;
-    if (!o->scratch && !o->no_scratch && o->len + n > OUT_HELD) {
-        o->scratch = dx_tmpfile();
-        o->no_scratch = !o->scratch;
-        if (o->scratch && o->len && fwrite(o->buf, 1, o->len, o->scratch) != o->len)
-            return 0;
-        if (o->scratch) {
-            free(o->buf);
-            o->buf = NULL;
-            o->len = o->cap = 0;
-        }
-    }
+    if (o->len + n > OUT_HELD && to_scratch(o))
+        return 0;
     if (o->scratch)
         return fwrite(p, 1, n, o->scratch) == n ? (ssize_t)n : 0;
     if (o->len + n > o->cap) {
@@ -236,17 +245,38 @@ static int write_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
-static int put_fd(void *fd, const char *p, size_t n)
-{
-    return write_all(*(int *)fd, p, n);
-}
-
 /* Writes all that o collected to fd; 0 on success, else an errno value. */
 static int copy_all(OutFile *o, int fd)
 {
     if (fflush(o->f) != 0)
         return errno;
-    return o->scratch ? dx_tmpfile_read(o->scratch, put_fd, &fd) : write_all(fd, o->buf, o->len);
+    return o->scratch ? dx_tmpfile_copy(o->scratch, fd) : write_all(fd, o->buf, o->len);
+}
+
+/* dx_tmpfile_read's put into a stream, whose own error flag reports a
+ * failed write. */
+static int put_stream(void *to, const char *p, size_t n)
+{
+    fwrite(p, 1, n, to);
+    return 0;
+}
+
+int out_append(void *out, FILE *from)
+{
+    OutFile *o = out;
+    if (fflush(o->f) != 0)
+        return errno ? errno : EIO;
+#ifdef __GLIBC__
+    if (to_scratch(o))
+        return errno ? errno : EIO;
+#endif
+    if (!o->scratch) /* in memory: through the stream */
+        return dx_tmpfile_read(from, put_stream, o->f);
+    if (fflush(o->scratch) != 0)
+        return errno ? errno : EIO;
+    int e = dx_tmpfile_copy(from, fileno(o->scratch));
+    /* the stream's next write goes after what the descriptor wrote */
+    return e ? e : fseek(o->scratch, 0, SEEK_END) != 0 ? errno : 0;
 }
 
 int out_copy(OutFile *o, FILE *to)
