@@ -67,16 +67,24 @@ static void add_global(void *arg, const Fn *f)
     cg_names_add(&c->globals, f->name);
 }
 
-static void add_ws_globals(void *arg, const Fn *f)
+/* The names of entry point `name`'s workspace variant and macro. */
+static void add_ws_names(Cg *c, const char *name)
 {
-    Cg *c = arg;
-    if (!cg_names_has(&c->globals, ws_name(c, f)))
-        cg_names_add(&c->globals, ws_name(c, f));
-    if (!cg_names_has(&c->globals, ws_macro(c, f)))
-        cg_names_add(&c->globals, ws_macro(c, f));
+    const char *ws = arena_printf(c->A, "%s_ws", name), *macro = arena_printf(c->A, "%s_WS_BYTES", name);
+    if (!cg_names_has(&c->globals, ws))
+        cg_names_add(&c->globals, ws);
+    if (!cg_names_has(&c->globals, macro))
+        cg_names_add(&c->globals, macro);
 }
 
-static void init(Cg *c, const Program *p, const CgOpts *o)
+static void add_ws_globals(void *arg, const Fn *f)
+{
+    add_ws_names(arg, f->name);
+}
+
+/* The file's Cg, its global names those of the entry points `fns` will
+ * hold (NULL: those p holds now; and n = -1, none). */
+static void init_for(Cg *c, const Program *p, const CgOpts *o, const CgPlanned *fns, int n)
 {
     memset(c, 0, sizeof *c);
     c->p = p;
@@ -84,9 +92,15 @@ static void init(Cg *c, const Program *p, const CgOpts *o)
     c->A = p->arena;
     c->globals.a = p->arena;
     c->lits = arena_alloc(p->arena, sizeof *c->lits);
-    each_fn(p, NULL, add_global, c);
-    if (o->workspace)
-        each_fn(p, NULL, add_ws_globals, c);
+    if (!fns && n == 0) {
+        each_fn(p, NULL, add_global, c);
+        if (o->workspace)
+            each_fn(p, NULL, add_ws_globals, c);
+    }
+    for (int i = 0; fns && i < n; i++)
+        cg_names_add(&c->globals, fns[i].name);
+    for (int i = 0; fns && o->workspace && i < n; i++)
+        add_ws_names(c, fns[i].name);
     cg_maths_reserve(c);
     static const char *const helpers[H_COUNT] = {
         [H_SIGMOID] = "sigmoid", [H_DSIGMOID] = "dsigmoid", [H_SOFTPLUS] = "softplus",
@@ -95,6 +109,11 @@ static void init(Cg *c, const Program *p, const CgOpts *o)
     const char *pre = o->helper_prefix ? o->helper_prefix : "dx_";
     for (int h = 0; h < H_COUNT; h++)
         c->helper[h] = cg_unique(c, &c->globals, arena_name(p->arena, pre, helpers[h], -1));
+}
+
+static void init(Cg *c, const Program *p, const CgOpts *o)
+{
+    init_for(c, p, o, NULL, 0);
 }
 
 static long long real_size(const Cg *c)
@@ -225,10 +244,15 @@ static void check_one(void *arg, const Fn *f)
                plural ? "take" : "takes", bytes);
 }
 
+/* The frame of local arrays does not depend on the names of variables,
+ * so the C file's global names are left out: the checkpointing asks this
+ * of every derivative of every function, and the table of all the
+ * program's names, made each time, grew with the square of the number of
+ * functions (6 GB for 5 000 one-line functions). */
 long long cg_frame(const Program *p, const CgOpts *o, const Fn *f, int *tape_line)
 {
     Cg c;
-    init(&c, p, o);
+    init_for(&c, p, o, NULL, -1);
     *tape_line = 0;
     if (surely_fits(&c, f))
         return 0;
@@ -236,6 +260,7 @@ long long cg_frame(const Program *p, const CgOpts *o, const Fn *f, int *tape_lin
     long long bytes;
     int plural;
     largest(&c, &bytes, &plural, tape_line);
+    cg_release(&c);
     return c.frame * real_size(&c);
 }
 
@@ -292,6 +317,7 @@ static int returns(const Fn *f)
  * the text before and after it. */
 typedef struct {
     Str head, body, tail;
+    Str proto; /* its prototypes for the header, when one is written */
 } FnText;
 
 /* The prepared function under `name`: its signature and declarations go
@@ -340,11 +366,15 @@ static void write_call(Cg *c, const char *callee, int with_work, Str *out)
 
 /* f's C, and with the workspace its variants, into t: what comes before
  * the body's function in t->head, what after it in t->tail. */
-static void emit_fn(Cg *c, const Fn *f, FnText *t)
+static void proto_text(Cg *c, const Fn *f, Str *s);
+
+static void emit_fn(Cg *c, const Fn *f, FnText *t, int proto)
 {
     Str *out = &t->head;
     Arena *A = c->A;
     cg_prepare(c, f, 0);
+    if (proto)
+        proto_text(c, f, &t->proto);
     if (!c->o->workspace) {
         write_fn(c, f->name, purpose(f, A), t);
         return;
@@ -465,30 +495,16 @@ static void helpers(Cg *c, FILE *out)
  * nor on what that thread wrote before: the C file is the same for any
  * --jobs. */
 typedef struct {
-    const Fn *f;
+    const char *name; /* of the entry point it will hold */
+    const Fn *f;      /* given: final, to be written (NULL: not yet) */
     FnText text;
-    int done;       /* written */
+    int taken;        /* a writer has it */
+    int done;         /* written */
+    int dropped;      /* o->written was called on it */
+    int proto;        /* its header lines are kept too (text.proto) */
     int helper_used[H_COUNT];
     unsigned char maths_used[2 * CG_MATHS];
 } Piece;
-
-typedef struct {
-    const Cg *file; /* read only while the writers run */
-    Piece *pieces;  /* in the file's order */
-    int *order;     /* indices of pieces, the largest function first */
-    int n;
-    int first, last; /* order[first..last-1]: what no writer has taken */
-    int threads;    /* writers planned: this thread and those it starts */
-    /* The text of the functions written would stay in memory while the
-     * largest is written (the peak of a large program), so they go, in
-     * the file's order, to a temporary file once they hold more than
-     * o->spill_bytes (spill); cg_c copies them back after the helpers,
-     * which no function's text can precede, as it knows them last. */
-    FILE *spill;
-    int spilled;    /* pieces[0..spilled-1] are in it, their text freed */
-    size_t held;    /* bytes of text of the written pieces not spilled */
-    pthread_mutex_t lock;
-} Pieces;
 
 /* What a writer keeps from one function to the next: its arena, and the
  * cache that only spares work (literals' texts). */
@@ -497,27 +513,66 @@ typedef struct {
     struct CgLits *lits;
 } Writer;
 
+/*
+ * The C file while its functions are written (cg_stream_start).  Each
+ * function is given once final, and written by whichever writer takes
+ * it: the calling thread, and o->jobs - 1 threads that wait for
+ * functions.  Eagerly (the pipeline gives each function as soon as no
+ * pass changes it), the threads start at once and write beside the
+ * passes, and with no thread the calling one writes a function when it
+ * is given; otherwise (cg_c) everything is written in cg_stream_finish.
+ *
+ * Which writer takes which function: the calling thread takes the
+ * largest given (f_hvp), the threads the smallest, so that the
+ * instructions of most are freed before the larger tables of the last
+ * are made; alone, the calling thread writes in the file's order, each
+ * function's instructions freed before the next, larger one is written.
+ */
+struct CgStream {
+    Cg file;        /* read only while the writers run */
+    Piece *pieces;  /* in the file's order */
+    int n;
+    int *piece_of;  /* planned entry point -> its piece (-1: not written) */
+    int given;      /* pieces given */
+    /* Pieces given and not taken: ready[head..tail-1], in the order
+     * given; by cg_stream_finish, with several writers, sorted largest
+     * first (the calling thread takes from the head, the others from
+     * the tail). */
+    int *ready, head, tail;
+    int sorted;
+    int *done, ndone; /* pieces written and not handed back (o->written) */
+    int all_given;  /* cg_stream_finish: no more will come */
+    int finishing;  /* writers call o->written themselves */
+    int abort;      /* cg_stream_abort: write no more */
+    int eager;
+    int threads;    /* writers: this thread and those it starts */
+    int started;
+    pthread_t *t;
+    Writer main;    /* the calling thread's */
+    /* The text of the functions written would stay in memory while the
+     * largest is written (the peak of a large program), so they go, in
+     * the file's order, to a temporary file once they hold more than
+     * o->spill_bytes (spill); cg_stream_finish copies them back after
+     * the helpers, which no function's text can precede, as it knows
+     * them last. */
+    FILE *spill;
+    int spilled;    /* pieces[0..spilled-1] are in it, their text freed */
+    size_t held;    /* bytes of text of the written pieces not spilled */
+    pthread_mutex_t lock;
+    pthread_cond_t wake; /* a piece was given, or the end came */
+};
+
 static void write_piece(const Cg *file, Writer *w, Piece *pc)
 {
     Cg c = *file;
     c.A = w->A;
     c.lits = w->lits;
-    emit_fn(&c, pc->f, &pc->text);
+    emit_fn(&c, pc->f, &pc->text, pc->proto);
     cg_release(&c);
     free(c.body.p);
     memcpy(pc->helper_used, c.helper_used, sizeof pc->helper_used);
     memcpy(pc->maths_used, c.maths_used, sizeof pc->maths_used);
 }
-
-/* A writer: takes functions until none is left.  The calling thread
- * takes the largest left, the threads it starts the smallest: the
- * largest (f_hvp) is written beside the others from the start, and these
- * are written smallest first, so that the instructions of most of them
- * are freed before the larger tables of the last one are made. */
-typedef struct {
-    Pieces *ps;
-    int smallest;
-} WriterArg;
 
 static size_t text_size(const FnText *t)
 {
@@ -552,116 +607,255 @@ static void spill_failed(void)
     exit(1);
 }
 
-/* Under ps->lock, once piece k is written: when the written text held
+/* Under s->lock, once piece k is written: when the written text held
  * exceeds the limit, the written pieces at the head of the file go to
  * the temporary file (made the first time), in order. */
-static void spill(Pieces *ps, int k)
+static void spill(CgStream *s, int k)
 {
-    ps->pieces[k].done = 1;
-    ps->held += text_size(&ps->pieces[k].text);
-    if (ps->held <= ps->file->o->spill_bytes)
+    s->held += text_size(&s->pieces[k].text);
+    if (s->held <= s->file.o->spill_bytes)
         return;
-    while (ps->spilled < ps->n && ps->pieces[ps->spilled].done) {
-        if (!ps->spill && !(ps->spill = dx_tmpfile()))
+    while (s->spilled < s->n && s->pieces[s->spilled].done) {
+        if (!s->spill && !(s->spill = dx_tmpfile()))
             return; /* no temporary file: the text stays in memory */
-        FnText *t = &ps->pieces[ps->spilled++].text;
-        ps->held -= text_size(t);
-        if (put_text(t, ps->spill))
+        FnText *t = &s->pieces[s->spilled++].text;
+        s->held -= text_size(t);
+        if (put_text(t, s->spill))
             spill_failed();
-        if (ps->file->o->spilled)
-            ++*ps->file->o->spilled;
+        if (s->file.o->spilled)
+            ++*s->file.o->spilled;
     }
 }
 
+/* Under s->lock: the piece a writer takes next (see CgStream), marked
+ * taken, or -1 when none is ready. */
+static int pick(CgStream *s, int from_tail)
+{
+    if (s->head == s->tail)
+        return -1;
+    int k = from_tail && s->sorted ? s->ready[--s->tail] : s->ready[s->head++];
+    s->pieces[k].taken = 1;
+    return k;
+}
+
+typedef struct {
+    int size, k;
+} Sized;
+
+/* Larger functions first; of two the same size, the first in the file. */
+static int by_size(const void *a, const void *b)
+{
+    const Sized *x = a, *y = b;
+    return x->size != y->size ? (x->size < y->size) - (x->size > y->size) : (x->k > y->k) - (x->k < y->k);
+}
+
+/* Under s->lock: the ready pieces, largest first. */
+static void sort_ready(CgStream *s)
+{
+    int m = s->tail - s->head;
+    Sized *t = calloc((size_t)m + 1, sizeof *t);
+    if (!t)
+        BUG("cgen: out of memory");
+    for (int i = 0; i < m; i++)
+        t[i] = (Sized){s->pieces[s->ready[s->head + i]].f->v.n, s->ready[s->head + i]};
+    qsort(t, (size_t)m, sizeof *t, by_size);
+    for (int i = 0; i < m; i++)
+        s->ready[s->head + i] = t[i].k;
+    free(t);
+    s->sorted = 1;
+}
+
+/* Under s->lock: o->written on written piece k, once. */
+static void drop(CgStream *s, int k)
+{
+    const CgOpts *o = s->file.o;
+    if (o->written && !s->pieces[k].dropped) /* it frees in the program's arena */
+        o->written(s->pieces[k].f, o->written_arg);
+    s->pieces[k].dropped = 1;
+}
+
+/* Writes piece k (taken) with w, then records it under s->lock. */
+static void write_taken(CgStream *s, Writer *w, int k)
+{
+    write_piece(&s->file, w, &s->pieces[k]);
+    pthread_mutex_lock(&s->lock);
+    s->pieces[k].done = 1;
+    if (s->finishing) /* else the pipeline may be allocating there */
+        drop(s, k);
+    else
+        s->done[s->ndone++] = k;
+    if (s->file.o->spill_bytes)
+        spill(s, k);
+    pthread_mutex_unlock(&s->lock);
+}
+
+static Writer writer_new(const CgStream *s)
+{
+    Writer w = {s->threads > 1 ? arena_new_written() : arena_new(), NULL};
+    w.lits = arena_alloc(w.A, sizeof *w.lits);
+    return w;
+}
+
+/* A thread's writer: takes the smallest function given until none is
+ * left and none will come. */
 static void *writer(void *arg)
 {
-    Pieces *ps = ((WriterArg *)arg)->ps;
-    int smallest = ((WriterArg *)arg)->smallest;
-    Writer w = {ps->threads > 1 ? arena_new_written() : arena_new(), NULL};
-    w.lits = arena_alloc(w.A, sizeof *w.lits);
+    CgStream *s = arg;
+    Writer w = writer_new(s);
     for (;;) {
-        pthread_mutex_lock(&ps->lock);
-        int k = ps->first == ps->last ? -1 : smallest ? ps->order[--ps->last] : ps->order[ps->first++];
-        pthread_mutex_unlock(&ps->lock);
+        pthread_mutex_lock(&s->lock);
+        int k;
+        while ((k = s->abort ? -1 : pick(s, 1)) < 0 && !s->abort && !s->all_given)
+            pthread_cond_wait(&s->wake, &s->lock);
+        pthread_mutex_unlock(&s->lock);
         if (k < 0)
             break;
-        write_piece(ps->file, &w, &ps->pieces[k]);
-        const CgOpts *o = ps->file->o;
-        pthread_mutex_lock(&ps->lock);
-        if (o->written) /* it frees in the program's arena: one at a time */
-            o->written(ps->pieces[k].f, o->written_arg);
-        if (o->spill_bytes)
-            spill(ps, k);
-        pthread_mutex_unlock(&ps->lock);
+        write_taken(s, &w, k);
     }
     arena_free(w.A);
     return NULL;
 }
 
-static void add_piece(void *arg, const Fn *f)
+/* The threads, each with a large stack as the compiler's own:
+ * expressions are written recursively. */
+static void start_threads(CgStream *s)
 {
-    Pieces *ps = arg;
-    ps->pieces[ps->n++].f = f;
-}
-
-static void count_fn(void *arg, const Fn *f)
-{
-    (void)f;
-    ++*(int *)arg;
-}
-
-/* Writes every selected function of the program into ps->pieces, on up
- * to o->jobs threads (this one among them), each with a large stack as
- * the compiler's own: expressions are written recursively. */
-static void write_pieces(Cg *c, Pieces *ps)
-{
-    const Program *p = c->p;
-    int n = 0;
-    each_fn(p, c->o, count_fn, &n);
-    ps->file = c;
-    ps->pieces = calloc((size_t)n + 1, sizeof *ps->pieces);
-    ps->order = calloc((size_t)n + 1, sizeof *ps->order);
-    if (!ps->pieces || !ps->order)
-        BUG("cgen: out of memory");
-    each_fn(p, c->o, add_piece, ps);
-    for (int i = 0; i < n && !c->line_comments; i++) /* shared, read only */
-        cg_source_lines(c, ps->pieces[i].f->src);
-    int extra = (c->o->jobs < n ? c->o->jobs : n) - 1, started = 0;
-    ps->threads = extra + 1;
-    /* one writer: in file order, each function's instructions freed
-     * (o->written) before the next, larger one is written; several: by
-     * size, the largest at the front (see writer) */
-    for (int i = 0; i < n; i++) {
-        int k = i;
-        while (k > 0 && extra > 0 && ps->pieces[ps->order[k - 1]].f->v.n < ps->pieces[i].f->v.n) {
-            ps->order[k] = ps->order[k - 1];
-            k--;
-        }
-        ps->order[k] = i;
-    }
-    pthread_mutex_init(&ps->lock, NULL);
-    ps->first = 0;
-    ps->last = n;
-    WriterArg calling = {ps, 0}, others = {ps, 1};
-    pthread_t *t = extra > 0 ? calloc((size_t)extra, sizeof *t) : NULL;
+    int extra = s->threads - 1;
+    s->t = extra > 0 ? calloc((size_t)extra, sizeof *s->t) : NULL;
     pthread_attr_t attr;
-    if (t && pthread_attr_init(&attr) == 0) {
+    if (s->t && pthread_attr_init(&attr) == 0) {
         if (pthread_attr_setstacksize(&attr, (size_t)1 << 30) == 0)
-            while (started < extra && pthread_create(&t[started], &attr, writer, &others) == 0)
-                started++;
+            while (s->started < extra && pthread_create(&s->t[s->started], &attr, writer, s) == 0)
+                s->started++;
         pthread_attr_destroy(&attr);
     }
-    writer(&calling); /* what no thread could be started for is written here */
-    for (int i = 0; i < started; i++)
-        pthread_join(t[i], NULL);
-    free(t);
-    pthread_mutex_destroy(&ps->lock);
+}
+
+static void join_threads(CgStream *s)
+{
+    pthread_mutex_lock(&s->lock);
+    s->all_given = 1;
+    pthread_cond_broadcast(&s->wake);
+    pthread_mutex_unlock(&s->lock);
+    for (int i = 0; i < s->started; i++)
+        pthread_join(s->t[i], NULL);
+    free(s->t);
+    s->t = NULL;
+    s->started = 0;
+}
+
+static void source_lines(void *arg, const Fn *f)
+{
+    Cg *c = arg;
+    if (!c->line_comments)
+        cg_source_lines(c, f->src);
+}
+
+CgStream *cg_stream_start(const Program *p, const CgOpts *o, const CgPlanned *fns, int n, int eager,
+                          int header)
+{
+    CgStream *s = calloc(1, sizeof *s);
+    if (!s)
+        BUG("cgen: out of memory");
+    init_for(&s->file, p, o, fns, n);
+    s->pieces = calloc((size_t)n + 1, sizeof *s->pieces);
+    s->piece_of = calloc((size_t)n + 1, sizeof *s->piece_of);
+    s->ready = calloc((size_t)n + 1, sizeof *s->ready);
+    s->done = calloc((size_t)n + 1, sizeof *s->done);
+    if (!s->pieces || !s->piece_of || !s->ready || !s->done)
+        BUG("cgen: out of memory");
     for (int i = 0; i < n; i++) {
-        for (int h = 0; h < H_COUNT; h++)
-            c->helper_used[h] |= ps->pieces[i].helper_used[h];
-        for (int m = 0; m < 2 * CG_MATHS; m++)
-            c->maths_used[m] |= ps->pieces[i].maths_used[m];
+        s->piece_of[i] = -1;
+        if (selected(o, &(Fn){.kind = fns[i].kind})) {
+            s->piece_of[i] = s->n;
+            s->pieces[s->n].proto = header;
+            s->pieces[s->n++].name = fns[i].name;
+        }
     }
+    /* shared, read only: the lines of the first function that has them */
+    each_fn(p, NULL, source_lines, &s->file);
+    s->threads = o->jobs < s->n ? o->jobs : s->n;
+    s->threads = s->threads < 1 ? 1 : s->threads;
+    s->eager = eager;
+    s->main = writer_new(s);
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->wake, NULL);
+    if (eager)
+        start_threads(s);
+    return s;
+}
+
+void cg_stream_give(CgStream *s, int planned, const Fn *f)
+{
+    int k = s->piece_of[planned];
+    if (k < 0)
+        return; /* not an entry point the file holds (--entries) */
+    pthread_mutex_lock(&s->lock);
+    if (s->pieces[k].f || strcmp(s->pieces[k].name, f->name))
+        BUG("cgen: a function given twice, or not the one planned");
+    s->pieces[k].f = f;
+    s->given++;
+    int now = s->eager && !s->started;
+    if (now) {
+        s->pieces[k].taken = 1;
+    } else {
+        s->ready[s->tail++] = k;
+        pthread_cond_signal(&s->wake);
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (now) /* no thread: written at once, to free its instructions */
+        write_taken(s, &s->main, k);
+}
+
+int cg_stream_given(const CgStream *s, int planned)
+{
+    int k = s->piece_of[planned];
+    return k >= 0 && s->pieces[k].f;
+}
+
+void cg_stream_drop_done(CgStream *s, const Fn *keep)
+{
+    pthread_mutex_lock(&s->lock);
+    int kept = 0;
+    for (int i = 0; i < s->ndone; i++) {
+        int k = s->done[i];
+        if (s->pieces[k].f == keep)
+            s->done[kept++] = k;
+        else
+            drop(s, k);
+    }
+    s->ndone = kept;
+    pthread_mutex_unlock(&s->lock);
+}
+
+static void stream_free(CgStream *s)
+{
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->wake);
+    arena_free(s->main.A);
+    for (int i = 0; i < s->n; i++) {
+        FnText *t = &s->pieces[i].text;
+        free(t->head.p);
+        free(t->body.p);
+        free(t->tail.p);
+        free(t->proto.p);
+    }
+    if (s->spill)
+        fclose(s->spill);
+    free(s->pieces);
+    free(s->piece_of);
+    free(s->ready);
+    free(s->done);
+    free(s);
+}
+
+void cg_stream_abort(CgStream *s)
+{
+    pthread_mutex_lock(&s->lock);
+    s->abort = 1;
+    pthread_mutex_unlock(&s->lock);
+    join_threads(s);
+    stream_free(s);
 }
 
 static FILE *mem_open(char **buf, size_t *len)
@@ -672,18 +866,48 @@ static FILE *mem_open(char **buf, size_t *len)
     return mem;
 }
 
-void cg_c(const Program *p, const CgOpts *o, FILE *out)
+static void header(const Program *p, const CgOpts *o, FILE *out, void (*protos)(void *, FILE *),
+                   void *arg);
+static void protos_kept(void *arg, FILE *out);
+
+void cg_stream_finish(CgStream *s, FILE *out, FILE *hdr)
 {
-    Cg c;
-    init(&c, p, o);
+    Cg *c = &s->file;
+    const CgOpts *o = c->o;
+    const Program *p = c->p;
+    pthread_mutex_lock(&s->lock);
+    if (s->given != s->n)
+        BUG("cgen: the file finished before all its functions were given");
+    s->finishing = 1;
+    for (int i = 0; i < s->ndone; i++)
+        drop(s, s->done[i]);
+    s->ndone = 0;
+    if (s->threads > 1) /* the largest to this thread, the smallest to the others */
+        sort_ready(s);
+    pthread_mutex_unlock(&s->lock);
+    if (!s->eager)
+        start_threads(s);
+    for (;;) { /* what no thread takes is written here */
+        pthread_mutex_lock(&s->lock);
+        int k = pick(s, 0);
+        pthread_mutex_unlock(&s->lock);
+        if (k < 0)
+            break;
+        write_taken(s, &s->main, k);
+    }
+    join_threads(s);
+    for (int i = 0; i < s->n; i++) {
+        for (int h = 0; h < H_COUNT; h++)
+            c->helper_used[h] |= s->pieces[i].helper_used[h];
+        for (int m = 0; m < 2 * CG_MATHS; m++)
+            c->maths_used[m] |= s->pieces[i].maths_used[m];
+    }
     /* functions first, then the helpers they use: the helpers, and the
      * maths hooks both call, come before them in the file */
-    Pieces ps = {0};
-    write_pieces(&c, &ps);
     char *hs = NULL, *all = NULL;
     size_t nhs = 0, nall = 0;
     FILE *mem = mem_open(&hs, &nhs);
-    helpers(&c, mem);
+    helpers(c, mem);
     fclose(mem);
     FILE *to = o->line_directives ? mem_open(&all, &nall) : out;
     fprintf(to, "/* Generated by dxc %s from %s.  Do not edit.\n"
@@ -691,19 +915,18 @@ void cg_c(const Program *p, const CgOpts *o, FILE *out)
                 " * keeps no state, so every function is reentrant. */\n"
                 "#include <math.h>\n",
             DX_VERSION, o->src_path ? o->src_path : "<input>");
-    cg_maths_hooks(&c, to);
+    cg_maths_hooks(c, to);
     fwrite(hs, 1, nhs, to);
-    if (ps.spill) { /* the functions spilled, back in their place */
-        int e = o->append && to == o->append_to ? o->append(o->append_arg, ps.spill)
-                                                : dx_tmpfile_read(ps.spill, put_stream, to);
+    if (s->spill) { /* the functions spilled, back in their place */
+        int e = o->append && to == o->append_to ? o->append(o->append_arg, s->spill)
+                                                : dx_tmpfile_read(s->spill, put_stream, to);
         if (e) {
             errno = e;
             spill_failed();
         }
-        fclose(ps.spill);
     }
-    for (int i = ps.spilled; i < ps.n; i++)
-        put_text(&ps.pieces[i].text, to);
+    for (int i = s->spilled; i < s->n; i++)
+        put_text(&s->pieces[i].text, to);
     if (to != out) {
         fclose(to);
         cg_line_directives(p->src && p->src->path ? p->src->path : o->src_path ? o->src_path : "<input>",
@@ -711,8 +934,54 @@ void cg_c(const Program *p, const CgOpts *o, FILE *out)
     }
     free(all);
     free(hs);
-    free(ps.pieces);
-    free(ps.order);
+    if (hdr)
+        header(p, o, hdr, protos_kept, s);
+    stream_free(s);
+}
+
+static void count_fn(void *arg, const Fn *f)
+{
+    (void)f;
+    ++*(int *)arg;
+}
+
+/* The entry points of p, in the file's order, for cg_stream_start. */
+typedef struct {
+    CgPlanned *p;
+    int n;
+} Plan;
+
+static void plan_fn(void *arg, const Fn *f)
+{
+    Plan *pl = arg;
+    pl->p[pl->n].name = f->name;
+    pl->p[pl->n++].kind = f->kind;
+}
+
+typedef struct {
+    CgStream *s;
+    int k;
+} Giving;
+
+static void give_fn(void *arg, const Fn *f)
+{
+    Giving *g = arg;
+    cg_stream_give(g->s, g->k++, f);
+}
+
+void cg_c(const Program *p, const CgOpts *o, FILE *out)
+{
+    int n = 0;
+    each_fn(p, NULL, count_fn, &n);
+    Plan pl = {calloc((size_t)n + 1, sizeof *pl.p), 0};
+    if (!pl.p)
+        BUG("cgen: out of memory");
+    each_fn(p, NULL, plan_fn, &pl);
+    CgStream *s = cg_stream_start(p, o, pl.p, pl.n, 0, 0);
+    Giving g = {s, 0};
+    each_fn(p, NULL, give_fn, &g);
+    cg_stream_finish(s, out, NULL);
+    free(pl.p);
 }
 
 /* ---------------- the header ---------------- */
@@ -722,37 +991,45 @@ typedef struct {
     FILE *out;
 } EmitArg;
 
-static void proto_one(void *arg, const Fn *f)
+/* The header's lines for f, prepared (cg_prepare(c, f, 0)), into out. */
+static void proto_text(Cg *c, const Fn *f, Str *out)
 {
-    EmitArg *pa = arg;
-    Cg *c = pa->c;
     Arena *A = c->A;
-    cg_prepare(c, f, 0);
     Str s = {0};
     if (!c->o->workspace) {
         cg_signature(c, f, f->name, NULL, 0, &s);
-        fprintf(pa->out, "%s;\n", s.p);
+        cg_put3(out, s.p, ";\n", "");
         free(s.p);
         return;
     }
-    fprintf(pa->out, "#define %s %lld\n", ws_macro(c, f), c->frame * real_size(c));
+    cg_putf(out, "#define %s %lld\n", ws_macro(c, f), c->frame * real_size(c));
     if (fits(c)) {
         cg_signature(c, f, f->name, NULL, 0, &s);
-        fprintf(pa->out, "%s;\n", s.p);
+        cg_put3(out, s.p, ";\n", "");
         s.n = 0;
     } else {
-        fprintf(pa->out, "/* %s is not generated: its arrays exceed the stack budget */\n",
-                f->name);
+        cg_put3(out, "/* ", f->name, " is not generated: its arrays exceed the stack budget */\n");
     }
     cg_signature(c, f, ws_name(c, f), arena_printf(A, "void *%s", c->work), 0, &s);
-    fprintf(pa->out, "%s;\n", s.p);
+    cg_put3(out, s.p, ";\n", "");
     free(s.p);
 }
 
-void cg_header(const Program *p, const CgOpts *o, FILE *out)
+static void proto_one(void *arg, const Fn *f)
 {
-    Cg c;
-    init(&c, p, o);
+    EmitArg *pa = arg;
+    Str s = {0};
+    cg_prepare(pa->c, f, 0);
+    proto_text(pa->c, f, &s);
+    fwrite(s.p, 1, s.n, pa->out);
+    free(s.p);
+}
+
+/* The header: its guard and comments around the prototypes protos
+ * writes. */
+static void header(const Program *p, const CgOpts *o, FILE *out, void (*protos)(void *, FILE *),
+                   void *arg)
+{
     /* the guard: --prefix, then DX_ and the file's name (DX_MODEL_H) */
     const char *pre = o->prefix ? o->prefix : "";
     char *guard = arena_alloc(p->arena, strlen(pre) + 128);
@@ -773,10 +1050,32 @@ void cg_header(const Program *p, const CgOpts *o, FILE *out)
         fputs("/* f_ws(..., void *work) is f with its local arrays in work, which must hold\n"
               " * f_WS_BYTES bytes (0: work is not used) aligned for double. */\n",
               out);
-    EmitArg pa = {&c, out};
-    each_fn(p, o, proto_one, &pa);
+    protos(arg, out);
     fprintf(out, "\n#endif\n");
+}
+
+static void protos_each(void *arg, FILE *out)
+{
+    EmitArg *pa = arg;
+    pa->out = out;
+    each_fn(pa->c->p, pa->c->o, proto_one, pa);
+}
+
+void cg_header(const Program *p, const CgOpts *o, FILE *out)
+{
+    Cg c;
+    init(&c, p, o);
+    EmitArg pa = {&c, out};
+    header(p, o, out, protos_each, &pa);
     free(c.body.p);
+}
+
+/* The prototypes the writers kept, in the file's order. */
+static void protos_kept(void *arg, FILE *out)
+{
+    CgStream *s = arg;
+    for (int i = 0; i < s->n; i++)
+        fwrite(s->pieces[i].text.proto.p, 1, s->pieces[i].text.proto.n, out);
 }
 
 /* ---------------- --stats ---------------- */

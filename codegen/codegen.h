@@ -67,6 +67,37 @@ long long cg_frame(const Program *p, const CgOpts *o, const struct Fn *f, int *t
  * maths hooks they call; with o->line_directives, #line directives.
  * Call cg_check first. */
 void cg_c(const Program *p, const CgOpts *o, FILE *out);
+/* The C file written function by function, each as soon as it is final
+ * (the pipeline's plain C output: a function's instructions are freed
+ * once written, while the passes build the next).  fns[0..n-1] are the
+ * entry points the file will hold, in its order, before they exist (their
+ * names are the file's global names); those o->entries selects are
+ * written.  Eagerly, o->jobs - 1 threads start at once and write what is
+ * given while the caller goes on, and with one job cg_stream_give writes
+ * it at once; with `header`, each function's prototypes are kept as it
+ * is written, for the header; otherwise everything is written in cg_stream_finish, as
+ * cg_c does.  The C is the same whatever the order and the threads. */
+typedef struct {
+    const char *name;
+    FnKind kind;
+} CgPlanned;
+typedef struct CgStream CgStream;
+CgStream *cg_stream_start(const Program *p, const CgOpts *o, const CgPlanned *fns, int n, int eager,
+                          int header);
+/* f, fns[planned] (the entry point planned), is final: no pass changes
+ * it any more (the writers read it). */
+void cg_stream_give(CgStream *s, int planned, const struct Fn *f);
+/* Whether fns[planned] was given. */
+int cg_stream_given(const CgStream *s, int planned);
+/* o->written on each function written since the last call but `keep`
+ * (only the caller allocates in the program's arena while it passes). */
+void cg_stream_drop_done(CgStream *s, const struct Fn *keep);
+/* Every function given: the rest written, on o->jobs writers, and the
+ * file put out, and with `header` (cg_stream_start) the header, as
+ * cg_header writes it, to hdr; s is freed.  Call cg_check first. */
+void cg_stream_finish(CgStream *s, FILE *out, FILE *hdr);
+/* An error stopped the compilation: nothing more is written; s is freed. */
+void cg_stream_abort(CgStream *s);
 /* --emit=check: the C file of cg_c, then a main program that checks
  * every entry point it holds against central differences and each other
  * at seeded random points and prints a table (ccheck.c).  Call

@@ -315,6 +315,9 @@ typedef struct Fn {
     VEC(Output) out;
     Arena *arena;
     const Source *src;      /* for the line comments of the generated code */
+    int final;              /* made final before the last pass (the pipeline
+                               writes the C as it goes): no pass changes,
+                               verifies or compacts it any more */
 } Fn;
 
 /* A compiled file: for each .dx function, its entry points. */

@@ -331,13 +331,15 @@ static int last_change(int k, int bit)
 /* The functions of u that pass k builds or changes (its fns), in fs;
  * returns how many.  While checkpointing rebuilds f_grad and f_hvp from
  * a fresh f_jvp (u->ckpt_jvp), u's own f_jvp is kept as it is: no pass
- * changes, verifies or compacts it again. */
+ * changes, verifies or compacts it again; nor one made final early
+ * (Fn.final). */
 static int pass_fns(const Unit *u, int k, Fn *fs[4])
 {
     Fn *all[4];
     int n = 0;
     for (int i = 0, m = ir_unit_fns(u, all); i < m; i++)
-        if ((ir_passes[k].fns & ir_entry_bit(all[i]->kind)) && !(all[i] == u->jvp && u->ckpt_jvp))
+        if ((ir_passes[k].fns & ir_entry_bit(all[i]->kind)) && !(all[i] == u->jvp && u->ckpt_jvp) &&
+            !all[i]->final)
             fs[n++] = all[i];
     return n;
 }
@@ -357,17 +359,21 @@ static void verify(Unit *u, int k)
  * frees the old copies of the arrays the pass grew, and gives back the
  * unused end of each function's instruction array (doubling left up to
  * half of it empty), so memory stays proportional to the program. */
+static void shrink(Fn *f)
+{
+    if (f->v.cap > f->v.n) {
+        f->v.p = arena_shrink(f->arena, f->v.p, sizeof(Inst) * (size_t)f->v.cap,
+                              sizeof(Inst) * (size_t)f->v.n);
+        f->v.cap = f->v.n;
+    }
+}
+
 static void compact(Unit *u)
 {
     Fn *fs[4];
-    for (int k = 0, n = ir_unit_fns(u, fs); k < n; k++) {
-        Fn *f = fs[k];
-        if (f->v.cap > f->v.n) {
-            f->v.p = arena_shrink(f->arena, f->v.p, sizeof(Inst) * (size_t)f->v.cap,
-                                  sizeof(Inst) * (size_t)f->v.n);
-            f->v.cap = f->v.n;
-        }
-    }
+    for (int k = 0, n = ir_unit_fns(u, fs); k < n; k++)
+        if (!fs[k]->final)
+            shrink(fs[k]);
     arena_collect(u->primal->arena);
 }
 
@@ -375,7 +381,10 @@ static void compact(Unit *u)
  * compacted after it runs.  With u->compact, a function no later pass changes
  * also loses its dead instructions (a quarter of f_hvp's, a third of
  * f's), for the passes that read it and the C generator. */
-static void passes_from(Unit *u, int first, int last)
+typedef struct Early Early;
+static void early_final(Early *e, Unit *u, int k);
+
+static void passes_from(Unit *u, int first, int last, Early *e)
 {
     for (int k = first; k <= last; k++) {
         ir_passes[k].run(u);
@@ -385,21 +394,24 @@ static void passes_from(Unit *u, int first, int last)
             if (last_change(k, ir_entry_bit(fs[i]->kind)))
                 ir_compact(fs[i]);
         compact(u);
+        if (e)
+            early_final(e, u, k);
     }
 }
 
 /* ir_passes[1..last] on u; every function of u is verified before the
- * first (lowering made it) too. */
-static void run_passes(Unit *u, int last)
+ * first (lowering made it) too.  With e, each function goes to the C
+ * file's writers as soon as it is final (early_final). */
+static void run_passes(Unit *u, int last, Early *e)
 {
     verify(u, 0);
     compact(u);
-    passes_from(u, 1, last);
+    passes_from(u, 1, last, e);
 }
 
 void ad_unit(Unit *u)
 {
-    run_passes(u, ir_npasses - 1);
+    run_passes(u, ir_npasses - 1, NULL);
 }
 
 /* ---------------- checkpointing ---------------- */
@@ -446,7 +458,7 @@ static void rebuild(Unit *u, const Plan *pl, int last)
     ir_verify(jv);
     u->ckpt_jvp = jv;
     u->grad = u->hvp = NULL;
-    passes_from(u, ir_pass_find("transpose"), last);
+    passes_from(u, ir_pass_find("transpose"), last, NULL);
     u->ckpt_jvp = NULL;
 }
 
@@ -519,6 +531,132 @@ static int checkpoint(Program *prog, Unit *u, const Job *j, Diag *d)
     u->grad = grad;
     u->hvp = hvp;
     return 0;
+}
+
+/* ---------------- the C file, written as the functions become final ---------------- */
+
+/* With the plain C file as the output, each function goes to the C
+ * file's writers (cg_stream) as soon as no pass changes it, and its
+ * instructions are freed once it is written and no pass reads it: the
+ * passes of the largest functions run with fewer others in memory, and
+ * with more than one job the smaller functions' C is written on another
+ * thread while the passes go on.
+ *
+ *   f       after opt-primal; freed once its unit's checkpointing (which
+ *           linearises it again) is decided;
+ *   f_jvp   after transpose, its signs pass run then (nothing after
+ *           transpose reads its tangent forms);
+ *   f_grad  after linearize-grad, likewise;
+ *   f_hvp   at the end.
+ *
+ * Only a function whose local arrays fit the stack budget (with
+ * --workspace, the workspace's budget) goes early: cg_check has nothing
+ * to say of it, and checkpointing, which nests the loops of a function
+ * over the budget, never rebuilds it.  The others
+ * wait for cg_check at the end, as every function did before.  The C is
+ * the same: each function is written from the same instructions. */
+struct Early {
+    CgStream *s;
+    Program *prog;
+    const CgOpts *cg;
+    const CgPlanned *planned;
+    int *first;     /* unit i's entry points: planned[first[i]..first[i+1]-1] */
+    const Fn *keep; /* the unit's f while a pass may read it */
+};
+
+/* f, no longer changed by any pass but signs: signs now, then what
+ * passes_from does after a function's last pass. */
+static void finalize(Unit *u, Fn *f)
+{
+    opt_signs(f);
+    ir_verify(f);
+    if (u->compact)
+        ir_compact(f);
+    shrink(f);
+    f->final = 1;
+}
+
+/* The entry point planned for f, of u. */
+static int planned_at(const Early *e, const Unit *u, const Fn *f)
+{
+    int i = (int)(u - e->prog->units.p);
+    for (int k = e->first[i]; k < e->first[i + 1]; k++)
+        if (e->planned[k].kind == f->kind)
+            return k;
+    BUG("pipeline: a function the C file did not plan");
+}
+
+/* f, of u, is final: to the writers, if its local arrays fit the budget. */
+static void offer(Early *e, Unit *u, Fn *f)
+{
+    int line;
+    f->final = 1;
+    if (!over(e->prog, e->cg, f, &line))
+        cg_stream_give(e->s, planned_at(e, u, f), f);
+}
+
+/* After pass k on u (passes_from). */
+static void early_final(Early *e, Unit *u, int k)
+{
+    if (k == ir_pass_find("opt-primal")) {
+        offer(e, u, u->primal);
+    } else if (k == ir_pass_find("transpose") && u->jvp) {
+        finalize(u, u->jvp);
+        offer(e, u, u->jvp);
+    } else if (k == ir_pass_find("linearize-grad") && u->grad) {
+        finalize(u, u->grad);
+        offer(e, u, u->grad);
+    }
+    /* f is read by linearize, and by checkpointing's rebuilds, which
+     * nest for loops: without one, nothing reads it after linearize */
+    if (k == ir_pass_find("opt-primal")) {
+        e->keep = u->primal;
+        for (Ref v = 0; v < u->primal->v.n && e->keep; v++)
+            if (u->primal->v.p[v].op == OP_FOR)
+                e->keep = NULL;
+        e->keep = e->keep ? NULL : u->primal;
+    }
+    const Fn *keep = k < ir_pass_find("transpose") ? u->primal : e->keep;
+    cg_stream_drop_done(e->s, keep);
+}
+
+/* The entry points the passes will build, in the file's order (as
+ * ir_unit_fns lists them), named as they name them. */
+static CgPlanned *plan(const Program *prog, int *n, int **first)
+{
+    CgPlanned *fns = arena_alloc(prog->arena, sizeof *fns * (size_t)(4 * prog->units.n + 1));
+    *first = arena_alloc(prog->arena, sizeof **first * (size_t)(prog->units.n + 1));
+    *n = 0;
+    for (int i = 0; i < prog->units.n; i++) {
+        (*first)[i] = *n;
+        const Unit *u = &prog->units.p[i];
+        const Fn *f = u->primal;
+        int array = f->out.p[0].ty.rank > 0;
+        fns[(*n)++] = (CgPlanned){f->name, FN_PRIMAL};
+        if (wanted(u, ENTRY_GRAD | ENTRY_HVP))
+            fns[(*n)++] = (CgPlanned){arena_printf(prog->arena, "%s_%s", f->name, array ? "vjp" : "grad"),
+                                      array ? FN_VJP : FN_GRAD};
+        if (wanted(u, ENTRY_JVP | ENTRY_GRAD | ENTRY_HVP))
+            fns[(*n)++] = (CgPlanned){arena_printf(prog->arena, "%s_jvp", f->name), FN_JVP};
+        if (!array && wanted(u, ENTRY_HVP))
+            fns[(*n)++] = (CgPlanned){arena_printf(prog->arena, "%s_hvp", f->name), FN_HVP};
+    }
+    (*first)[prog->units.n] = *n;
+    return fns;
+}
+
+/* The functions the passes built are those planned. */
+static void check_plan(const Program *prog, const CgPlanned *fns, int n)
+{
+    int k = 0;
+    for (int i = 0; i < prog->units.n; i++) {
+        Fn *fs[4];
+        for (int m = 0, nf = ir_unit_fns(&prog->units.p[i], fs); m < nf; m++, k++)
+            if (k >= n || strcmp(fns[k].name, fs[m]->name) || fns[k].kind != fs[m]->kind)
+                BUG("pipeline: the C file planned other functions than the passes built");
+    }
+    if (k != n)
+        BUG("pipeline: the C file planned other functions than the passes built");
 }
 
 /* A FILE.ir: the IR --emit=ir writes, read back (ir/irread.c). */
@@ -594,7 +732,6 @@ int ir_pipeline(Arena *a, Diag *d, const Job *j)
         return 1;
     }
 
-    /* ir_passes, one unit at a time; --emit=ir=PASS stops after PASS */
     for (int i = 0; i < prog.units.n && !final; i++) {
         prog.units.p[i].small_tape = j->small_tape;
         /* a quarter of the stack budget for kept steps: f_hvp, which
@@ -611,9 +748,51 @@ int ir_pipeline(Arena *a, Diag *d, const Job *j)
         /* each function checked once, as the code generator reads it:
          * a walk over it after every pass was a twentieth of the time */
         prog.units.p[i].verify_last = j->stop < 0;
-        run_passes(&prog.units.p[i], j->stop >= 0 ? j->stop : ir_npasses - 1);
-        if (j->stop < 0 && j->cg && checkpoint(&prog, &prog.units.p[i], j, d))
+    }
+    CgOpts co = j->cg ? *j->cg : (CgOpts){0};
+    /* the C file (and its header) but no --stats: written as the
+     * functions become final */
+    Early early = {NULL, &prog, &co, NULL, NULL, NULL};
+    int nplanned = 0;
+    CgPlanned *planned = NULL;
+    int eager = !final && j->stop < 0 && j->cg && j->emit == EMIT_C && !j->stats;
+    /* nothing reads a function once written (but --emit=check writes a
+     * float model twice: the second time in double) */
+    if (eager || (!j->header && !j->stats && j->emit != EMIT_CHECK)) {
+        co.written = drop_instructions;
+        co.written_arg = &prog;
+    }
+    if (eager) {
+        planned = plan(&prog, &nplanned, &early.first);
+        early.planned = planned;
+        early.s = cg_stream_start(&prog, &co, planned, nplanned, 1, j->header != NULL);
+    }
+
+    /* ir_passes, one unit at a time; --emit=ir=PASS stops after PASS */
+    for (int i = 0; i < prog.units.n && !final; i++) {
+        run_passes(&prog.units.p[i], j->stop >= 0 ? j->stop : ir_npasses - 1,
+                   early.s ? &early : NULL);
+        if (j->stop < 0 && j->cg && checkpoint(&prog, &prog.units.p[i], j, d)) {
+            if (early.s)
+                cg_stream_abort(early.s);
             return 1;
+        }
+    }
+    if (early.s) {
+        check_plan(&prog, planned, nplanned);
+        cg_stream_drop_done(early.s, NULL);
+        if (cg_check(&prog, j->cg, d)) {
+            cg_stream_abort(early.s);
+            return 1;
+        }
+        for (int i = 0, at = 0; i < prog.units.n; i++) { /* the rest */
+            Fn *fs[4];
+            for (int k = 0, n = ir_unit_fns(&prog.units.p[i], fs); k < n; k++, at++)
+                if (!cg_stream_given(early.s, at))
+                    cg_stream_give(early.s, at, fs[k]);
+        }
+        cg_stream_finish(early.s, j->out, j->header);
+        return 0;
     }
     if (j->stop >= 0) {
         cg_ir(&prog, NULL, j->out);
@@ -626,13 +805,6 @@ int ir_pipeline(Arena *a, Diag *d, const Job *j)
         return 1;
     if (j->emit == EMIT_CHECK && cg_check_program_limits(&prog, d))
         return 1;
-    CgOpts co = *j->cg;
-    /* nothing reads a function once written (but --emit=check writes a
-     * float model twice: the second time in double) */
-    if (!j->header && !j->stats && j->emit != EMIT_CHECK) {
-        co.written = drop_instructions;
-        co.written_arg = &prog;
-    }
     switch (j->emit) {
     case EMIT_C: cg_c(&prog, &co, j->out); break;
     case EMIT_CHECK: cg_check_program(&prog, &co, j->out); break;

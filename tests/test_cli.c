@@ -229,6 +229,101 @@ START_TEST(test_spill_same_code)
 }
 END_TEST
 
+/* A counting o->written: which functions the stream handed back. */
+typedef struct {
+    const Fn *f[64];
+    int n;
+} Handed;
+
+static void hand_back(const Fn *f, void *arg)
+{
+    Handed *h = arg;
+    for (int i = 0; i < h->n; i++)
+        ck_assert_msg(h->f[i] != f, "'%s' handed back twice", f->name);
+    ck_assert_int_lt(h->n, 64);
+    h->f[h->n++] = f;
+}
+
+static int handed(const Handed *h, const Fn *f)
+{
+    for (int i = 0; i < h->n; i++)
+        if (h->f[i] == f)
+            return 1;
+    return 0;
+}
+
+/* The C file and header of cg_stream with the functions given last
+ * first, each as if it had just become final, on `jobs` writers: the
+ * same as cg_c's and cg_header's.  With one job, a function is written
+ * as it is given, so that the next cg_stream_drop_done hands it back at
+ * once (but for the one kept: the first unit's f); every function is
+ * handed back exactly once by the end. */
+static void same_when_streamed(const char *path, void *arg)
+{
+    (void)arg;
+    char *text = tu_read(path, NULL);
+    ck_assert_msg(text != NULL, "cannot read %s", path);
+    TuLowered c;
+    ck_assert_msg(tu_lower(&c, text) == 0, "%s: %s", path, c.d.last);
+    Fn *all[64];
+    CgPlanned planned[64];
+    int n = 0;
+    for (int i = 0; i < c.prog.units.n; i++) {
+        ad_unit(&c.prog.units.p[i]);
+        Fn *fs[4];
+        for (int k = 0, m = ir_unit_fns(&c.prog.units.p[i], fs); k < m && n < 64; k++, n++) {
+            all[n] = fs[k];
+            planned[n] = (CgPlanned){fs[k]->name, fs[k]->kind};
+        }
+    }
+    CgOpts o = {.src_path = "t.dx", .stack_budget = CG_STACK_BUDGET, .header = "t.h", .jobs = 1};
+    char *want = NULL, *want_h = NULL;
+    size_t nw = 0, nwh = 0;
+    FILE *m = open_memstream(&want, &nw), *mh = open_memstream(&want_h, &nwh);
+    cg_c(&c.prog, &o, m);
+    cg_header(&c.prog, &o, mh);
+    fclose(m);
+    fclose(mh);
+    for (int jobs = 1; jobs <= 3; jobs += 2) {
+        Handed h = {.n = 0};
+        o.jobs = jobs;
+        o.written = hand_back;
+        o.written_arg = &h;
+        const Fn *keep = all[0];
+        char *got = NULL, *got_h = NULL;
+        size_t ng = 0, ngh = 0;
+        m = open_memstream(&got, &ng);
+        mh = open_memstream(&got_h, &ngh);
+        CgStream *st = cg_stream_start(&c.prog, &o, planned, n, 1, 1);
+        for (int i = n - 1; i >= 0; i--) {
+            cg_stream_give(st, i, all[i]);
+            cg_stream_drop_done(st, keep);
+            ck_assert_msg(!handed(&h, keep), "%s: the function kept was handed back", path);
+            if (jobs == 1 && all[i] != keep)
+                ck_assert_msg(handed(&h, all[i]), "%s: '%s' not written when given", path, all[i]->name);
+        }
+        cg_stream_finish(st, m, mh);
+        fclose(m);
+        fclose(mh);
+        ck_assert_int_eq(h.n, n);
+        ck_assert_msg(!strcmp(want, got), "%s: another C when streamed on %d writers", path, jobs);
+        ck_assert_msg(!strcmp(want_h, got_h), "%s: another header when streamed on %d writers", path, jobs);
+        free(got);
+        free(got_h);
+    }
+    free(want);
+    free(want_h);
+    arena_free(c.a);
+    free(text);
+}
+
+START_TEST(test_stream_same_code)
+{
+    ck_assert_int_gt(tu_each_model(same_when_streamed, NULL), 15);
+    same_when_streamed(tu_path("m.dx"), NULL);
+}
+END_TEST
+
 /* dxc collects an output past its first megabyte in a scratch file in
  * $TMPDIR until it is put in place, and in memory when no scratch file
  * can be made: the C file, the header and --stats' text are the same
@@ -759,6 +854,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, test_output_symlink);
     tcase_add_test(tc, test_output_fifo_device);
     tcase_add_test(tc, test_output_untouched_on_error);
+    tcase_add_test(tc, test_stream_same_code);
     tcase_add_test(tc, test_scratch_output);
     tcase_add_test(tc, test_output_fifo_refused);
     tcase_add_test(tc, test_stdin_input);
