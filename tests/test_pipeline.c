@@ -244,6 +244,61 @@ END_TEST
  * -O2 (no -ffast-math: each compiler keeps the written operations).  The
  * model subtracts, negates and divides inside a loop, in products and
  * sums, and into array adjoints. */
+/* dxc writes the C file and its header as the functions become final,
+ * each freed once written (f after opt-primal, f_jvp after transpose,
+ * f_grad after linearize-grad, on another thread with more than one job);
+ * with --stats, which reads every function after the C is written, it
+ * writes them all at the end, as before.  The C and the header are the
+ * same both ways: for t.dx and v.dx, for a file of three functions (one
+ * calling another), and for a loop whose f_grad and f_hvp exceed a small
+ * stack budget, so that they are checkpointed and wait for the end while
+ * f and f_jvp go early; with one, two and three jobs, --workspace,
+ * --entries and float. */
+START_TEST(test_written_as_final)
+{
+    ck_assert_int_eq(tu_write(tu_path("three.dx"),
+                              "fn sq(x) = x * x\n"
+                              "fn g(x[3], w) = sum(sq(x[i]) * w for i in 0..3) + exp(-w)\n"
+                              "fn h(a, b) {\n"
+                              "    y = g([a, b, a * b], b)\n"
+                              "    return log(1 + sq(y))\n"
+                              "}\n",
+                              (size_t)-1),
+                     0);
+    ck_assert_int_eq(tu_write(tu_path("loop.dx"),
+                              "fn f(k, c, data x0) {\n"
+                              "    x = x0\n"
+                              "    v = 0.0\n"
+                              "    for i in 0..400 {\n"
+                              "        a = -k * x - c * v\n"
+                              "        x = x + 0.01 * v\n"
+                              "        v = v + 0.01 * a\n"
+                              "    }\n"
+                              "    return x\n"
+                              "}\n",
+                              (size_t)-1),
+                     0);
+    static const char *const inputs[] = {"t.dx", "v.dx", "three.dx", "loop.dx --stack-budget=4096"};
+    static const char *const opts[] = {"",          "--jobs=1",           "--jobs=3",
+                                       "--workspace", "--entries=grad,hvp", "--real=float --jobs=1"};
+    const char *dxc = tu_dxc();
+    for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++)
+        for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++) {
+            char *cmd = tu_printf("cd '%s' && '%s' %s %s -o a.c --header h.h && mv h.h a.h && "
+                                  "'%s' %s %s -o b.c --header h.h --stats 2>/dev/null && "
+                                  "cmp a.c b.c && cmp a.h h.h && grep -q '(' a.h",
+                                  tu_tmpdir(), dxc, inputs[i], opts[k], dxc, inputs[i], opts[k]);
+            ck_assert_msg(tu_run(cmd, NULL, NULL) == 0, "%s %s: another C or header when written at the end",
+                          inputs[i], opts[k]);
+            free(cmd);
+        }
+    /* the loop's derivatives were checkpointed: they exist, nested */
+    char *c = tu_read(tu_path("a.c"), NULL);
+    ck_assert_msg(c && strstr(c, "f_hvp(") && strstr(c, "checkpoint"), "loop.dx: no checkpointed f_hvp:\n%.2000s", c);
+    free(c);
+}
+END_TEST
+
 START_TEST(test_signs_same_values)
 {
     ck_assert_int_eq(tu_write(tu_path("m.dx"),
@@ -392,6 +447,7 @@ Suite *suite_pipeline(void)
     tcase_add_test(tc, test_stop_options);
     tcase_add_test(tc, test_documented);
     tcase_add_test(tc, test_no_dx_dump);
+    tcase_add_test(tc, test_written_as_final);
     tcase_add_test(tc, test_signs_same_values);
     tcase_add_test(tc, test_interchange);
     suite_add_tcase(s, tc);
