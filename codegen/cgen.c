@@ -502,6 +502,8 @@ typedef struct {
     int done;         /* written */
     int dropped;      /* o->written was called on it */
     int proto;        /* its header lines are kept too (text.proto) */
+    int spilled;      /* its text is in the temporary file, its own freed */
+    long long at, len; /* where there */
     int helper_used[H_COUNT];
     unsigned char maths_used[2 * CG_MATHS];
 } Piece;
@@ -551,12 +553,14 @@ struct CgStream {
     Writer main;    /* the calling thread's */
     /* The text of the functions written would stay in memory while the
      * largest is written (the peak of a large program), so they go, in
-     * the file's order, to a temporary file once they hold more than
-     * o->spill_bytes (spill); cg_stream_finish copies them back after
-     * the helpers, which no function's text can precede, as it knows
-     * them last. */
+     * the order they are written, to a temporary file once they hold
+     * more than o->spill_bytes (spill); cg_stream_finish copies them
+     * back, each from its place there, in the file's order, after the
+     * helpers, which no function's text can precede, as it knows them
+     * last. */
     FILE *spill;
-    int spilled;    /* pieces[0..spilled-1] are in it, their text freed */
+    long long spill_end; /* bytes in it */
+    int *unspilled, nunspilled; /* pieces written whose text is held */
     size_t held;    /* bytes of text of the written pieces not spilled */
     pthread_mutex_t lock;
     pthread_cond_t wake; /* a piece was given, or the end came */
@@ -608,22 +612,43 @@ static void spill_failed(void)
 }
 
 /* Under s->lock, once piece k is written: when the written text held
- * exceeds the limit, the written pieces at the head of the file go to
- * the temporary file (made the first time), in order. */
+ * exceeds the limit, every written piece held goes to the temporary file
+ * (made the first time). */
 static void spill(CgStream *s, int k)
 {
     s->held += text_size(&s->pieces[k].text);
+    s->unspilled[s->nunspilled++] = k;
     if (s->held <= s->file.o->spill_bytes)
         return;
-    while (s->spilled < s->n && s->pieces[s->spilled].done) {
-        if (!s->spill && !(s->spill = dx_tmpfile()))
-            return; /* no temporary file: the text stays in memory */
-        FnText *t = &s->pieces[s->spilled++].text;
-        s->held -= text_size(t);
-        if (put_text(t, s->spill))
+    if (!s->spill && !(s->spill = dx_tmpfile()))
+        return; /* no temporary file: the text stays in memory */
+    for (int i = 0; i < s->nunspilled; i++) {
+        Piece *pc = &s->pieces[s->unspilled[i]];
+        size_t n = text_size(&pc->text);
+        s->held -= n;
+        if (put_text(&pc->text, s->spill))
             spill_failed();
+        pc->spilled = 1;
+        pc->at = s->spill_end;
+        pc->len = (long long)n;
+        s->spill_end += (long long)n;
         if (s->file.o->spilled)
             ++*s->file.o->spilled;
+    }
+    s->nunspilled = 0;
+}
+
+/* Pieces [i, j) from the temporary file, one range (contiguous there) to
+ * `to`. */
+static void unspill(CgStream *s, int i, int j, FILE *to)
+{
+    const CgOpts *o = s->file.o;
+    long long at = s->pieces[i].at, len = s->pieces[j - 1].at + s->pieces[j - 1].len - at;
+    int e = o->append && to == o->append_to ? o->append(o->append_arg, s->spill, at, len)
+                                            : dx_tmpfile_read(s->spill, at, len, put_stream, to);
+    if (e) {
+        errno = e;
+        spill_failed();
     }
 }
 
@@ -762,7 +787,8 @@ CgStream *cg_stream_start(const Program *p, const CgOpts *o, const CgPlanned *fn
     s->piece_of = calloc((size_t)n + 1, sizeof *s->piece_of);
     s->ready = calloc((size_t)n + 1, sizeof *s->ready);
     s->done = calloc((size_t)n + 1, sizeof *s->done);
-    if (!s->pieces || !s->piece_of || !s->ready || !s->done)
+    s->unspilled = calloc((size_t)n + 1, sizeof *s->unspilled);
+    if (!s->pieces || !s->piece_of || !s->ready || !s->done || !s->unspilled)
         BUG("cgen: out of memory");
     for (int i = 0; i < n; i++) {
         s->piece_of[i] = -1;
@@ -846,6 +872,7 @@ static void stream_free(CgStream *s)
     free(s->piece_of);
     free(s->ready);
     free(s->done);
+    free(s->unspilled);
     free(s);
 }
 
@@ -917,16 +944,16 @@ void cg_stream_finish(CgStream *s, FILE *out, FILE *hdr)
             DX_VERSION, o->src_path ? o->src_path : "<input>");
     cg_maths_hooks(c, to);
     fwrite(hs, 1, nhs, to);
-    if (s->spill) { /* the functions spilled, back in their place */
-        int e = o->append && to == o->append_to ? o->append(o->append_arg, s->spill)
-                                                : dx_tmpfile_read(s->spill, put_stream, to);
-        if (e) {
-            errno = e;
-            spill_failed();
+    for (int i = 0, j; i < s->n; i = j) { /* each function in its place */
+        j = i + 1;
+        if (!s->pieces[i].spilled) {
+            put_text(&s->pieces[i].text, to);
+            continue;
         }
+        while (j < s->n && s->pieces[j].spilled && s->pieces[j].at == s->pieces[j - 1].at + s->pieces[j - 1].len)
+            j++;
+        unspill(s, i, j, to);
     }
-    for (int i = s->spilled; i < s->n; i++)
-        put_text(&s->pieces[i].text, to);
     if (to != out) {
         fclose(to);
         cg_line_directives(p->src && p->src->path ? p->src->path : o->src_path ? o->src_path : "<input>",

@@ -43,11 +43,11 @@ typedef struct CgOpts {
                                (0: it never does); the C is the same */
     int *spilled;           /* if not NULL, cg_c adds to it how many functions
                                went through the temporary file (the tests ask) */
-    /* Appends the temporary file's text to append_to when cg_c writes to
-     * that stream (the driver's output, which copies it in the kernel);
-     * returns 0 or an errno value.  NULL: cg_c reads it back and writes
-     * it itself. */
-    int (*append)(void *arg, FILE *from);
+    /* Appends len bytes from offset `at` of the temporary file to
+     * append_to when cg_c writes to that stream (the driver's output,
+     * which copies them in the kernel); returns 0 or an errno value.
+     * NULL: cg_c reads them back and writes them itself. */
+    int (*append)(void *arg, FILE *from, long long at, long long len);
     void *append_arg;
     FILE *append_to;
 } CgOpts;

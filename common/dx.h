@@ -64,15 +64,17 @@ unsigned dx_hash(const char *s);
  * and already unlinked, so that nothing is left behind however dxc ends;
  * NULL when none can be made. */
 FILE *dx_tmpfile(void);
-/* All that scratch file f holds, from its start, handed to put(arg, p, n)
- * a block at a time (put returns 0, or an errno value that stops it);
- * returns 0, or the errno value of the first failure. */
-int dx_tmpfile_read(FILE *f, int (*put)(void *arg, const char *p, size_t n), void *arg);
-/* All that scratch file f holds, from its start, appended to the file
- * open on descriptor `to` (at its offset): in the kernel where it can be
- * (copy_file_range), else read and written.  f's own offset is left as it
- * was.  Returns 0, or an errno value. */
-int dx_tmpfile_copy(FILE *f, int to);
+/* The len bytes from offset `at` of scratch file f (len < 0: to its end),
+ * handed to put(arg, p, n) a block at a time (put returns 0, or an errno
+ * value that stops it); returns 0, or the errno value of the first
+ * failure (EIO when the file ends first). */
+int dx_tmpfile_read(FILE *f, long long at, long long len, int (*put)(void *arg, const char *p, size_t n),
+                    void *arg);
+/* The same bytes appended to the file open on descriptor `to` (at its
+ * offset): in the kernel where it can be (copy_file_range), else read and
+ * written.  f's own offset is left as it was.  Returns 0, or an errno
+ * value. */
+int dx_tmpfile_copy(FILE *f, long long at, long long len, int to);
 
 /* Growable array of T in an arena: fields p, n, cap. */
 #define VEC(T) struct { T *p; int n, cap; }

@@ -250,7 +250,7 @@ static int copy_all(OutFile *o, int fd)
 {
     if (fflush(o->f) != 0)
         return errno;
-    return o->scratch ? dx_tmpfile_copy(o->scratch, fd) : write_all(fd, o->buf, o->len);
+    return o->scratch ? dx_tmpfile_copy(o->scratch, 0, -1, fd) : write_all(fd, o->buf, o->len);
 }
 
 /* dx_tmpfile_read's put into a stream, whose own error flag reports a
@@ -261,7 +261,7 @@ static int put_stream(void *to, const char *p, size_t n)
     return 0;
 }
 
-int out_append(void *out, FILE *from)
+int out_append(void *out, FILE *from, long long at, long long len)
 {
     OutFile *o = out;
     if (fflush(o->f) != 0)
@@ -271,10 +271,10 @@ int out_append(void *out, FILE *from)
         return errno ? errno : EIO;
 #endif
     if (!o->scratch) /* in memory: through the stream */
-        return dx_tmpfile_read(from, put_stream, o->f);
+        return dx_tmpfile_read(from, at, len, put_stream, o->f);
     if (fflush(o->scratch) != 0)
         return errno ? errno : EIO;
-    int e = dx_tmpfile_copy(from, fileno(o->scratch));
+    int e = dx_tmpfile_copy(from, at, len, fileno(o->scratch));
     /* the stream's next write goes after what the descriptor wrote */
     return e ? e : fseek(o->scratch, 0, SEEK_END) != 0 ? errno : 0;
 }

@@ -49,11 +49,11 @@ FILE *out_stream(const OutFile *o);
 /* Copies what was collected to `to` (--stats' text to standard error);
  * returns 1 on failure. */
 int out_copy(OutFile *o, FILE *to);
-/* Appends all that scratch file `from` holds (from its start) to the
+/* Appends the len bytes from offset `at` of scratch file `from` to the
  * output `out` (an OutFile), in the kernel where it can be: cg_c's
  * functions put aside while the helpers that precede them were unknown.
  * Returns 0, or an errno value. */
-int out_append(void *out, FILE *from);
+int out_append(void *out, FILE *from, long long at, long long len);
 /* Drops what was collected; nothing is written. */
 void out_discard(OutFile *o);
 /* Puts every output in place, as described above; returns 1 (reported)
