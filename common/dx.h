@@ -75,6 +75,9 @@ int dx_tmpfile_read(FILE *f, long long at, long long len, int (*put)(void *arg, 
  * written.  f's own offset is left as it was.  Returns 0, or an errno
  * value. */
 int dx_tmpfile_copy(FILE *f, long long at, long long len, int to);
+/* All n bytes at p written to descriptor fd (a write may take fewer);
+ * 0, or an errno value. */
+int dx_write_all(int fd, const char *p, size_t n);
 
 /* Growable array of T in an arena: fields p, n, cap. */
 #define VEC(T) struct { T *p; int n, cap; }

@@ -53,12 +53,10 @@ int dx_tmpfile_read(FILE *f, long long at, long long len, int (*put)(void *arg, 
     return e;
 }
 
-/* [at, at + len) of the file open on `from`, read with pread and written
- * at `to`'s offset; 0 or an errno value. */
-static int write_fd(void *to, const char *p, size_t n)
+int dx_write_all(int fd, const char *p, size_t n)
 {
     while (n > 0) {
-        ssize_t w = write(*(int *)to, p, n);
+        ssize_t w = write(fd, p, n);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
@@ -67,6 +65,12 @@ static int write_fd(void *to, const char *p, size_t n)
         n -= (size_t)w;
     }
     return 0;
+}
+
+/* dx_tmpfile_read's put into the descriptor *to. */
+static int write_fd(void *to, const char *p, size_t n)
+{
+    return dx_write_all(*(int *)to, p, n);
 }
 
 int dx_tmpfile_copy(FILE *f, long long at, long long len, int to)

@@ -230,27 +230,12 @@ void out_discard(OutFile *o)
     o->buf = NULL;
 }
 
-/* Writes all of buf to fd; 0 on success, else an errno value. */
-static int write_all(int fd, const char *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = write(fd, buf, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return w < 0 ? errno : EIO;
-        buf += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Writes all that o collected to fd; 0 on success, else an errno value. */
 static int copy_all(OutFile *o, int fd)
 {
     if (fflush(o->f) != 0)
         return errno;
-    return o->scratch ? dx_tmpfile_copy(o->scratch, 0, -1, fd) : write_all(fd, o->buf, o->len);
+    return o->scratch ? dx_tmpfile_copy(o->scratch, 0, -1, fd) : dx_write_all(fd, o->buf, o->len);
 }
 
 /* dx_tmpfile_read's put into a stream, whose own error flag reports a
