@@ -6,7 +6,10 @@
  *                                      a primal function, per .dx function
  *   ir_passes[1..], each unit in turn  its derivatives, cleaned up
  *   cg_check, then cg_c, cg_header,    codegen: the stack budget, then
- *   cg_ir or cg_views, cg_stats        what --emit asks for
+ *   cg_ir or cg_views, cg_stats        what --emit asks for; the C file
+ *                                      (without --stats) is written as
+ *                                      the passes make each function
+ *                                      final (cg_stream, early_final)
  *
  * Every pass over a unit has one shape, void pass(Unit *), and a name in
  * ir_passes, the table --emit=ir=PASS and --help read; "lower" heads the
@@ -355,10 +358,8 @@ static void verify(Unit *u, int k)
             ir_verify(fs[i]);
 }
 
-/* Between passes, when no pointer into an instruction array is held:
- * frees the old copies of the arrays the pass grew, and gives back the
- * unused end of each function's instruction array (doubling left up to
- * half of it empty), so memory stays proportional to the program. */
+/* Gives back the unused end of f's instruction array (doubling left up
+ * to half of it empty). */
 static void shrink(Fn *f)
 {
     if (f->v.cap > f->v.n) {
@@ -368,6 +369,10 @@ static void shrink(Fn *f)
     }
 }
 
+/* Between passes, when no pointer into an instruction array is held:
+ * frees the old copies of the arrays the pass grew, and shrinks each
+ * function's instruction array (but one made final: a writer may be
+ * reading it), so memory stays proportional to the program. */
 static void compact(Unit *u)
 {
     Fn *fs[4];
@@ -377,13 +382,14 @@ static void compact(Unit *u)
     arena_collect(u->primal->arena);
 }
 
-/* ir_passes[first..last] on u, in order, each verified (see verify) and
- * compacted after it runs.  With u->compact, a function no later pass changes
- * also loses its dead instructions (a quarter of f_hvp's, a third of
- * f's), for the passes that read it and the C generator. */
 typedef struct Early Early;
 static void early_final(Early *e, Unit *u, int k);
 
+/* ir_passes[first..last] on u, in order, each verified (see verify) and
+ * compacted after it runs.  With u->compact, a function no later pass changes
+ * also loses its dead instructions (a quarter of f_hvp's, a third of
+ * f's), for the passes that read it and the C generator.  With e, the
+ * functions final after pass k go to the C file's writers (early_final). */
 static void passes_from(Unit *u, int first, int last, Early *e)
 {
     for (int k = first; k <= last; k++) {
@@ -542,8 +548,9 @@ static int checkpoint(Program *prog, Unit *u, const Job *j, Diag *d)
  * with more than one job the smaller functions' C is written on another
  * thread while the passes go on.
  *
- *   f       after opt-primal; freed once its unit's checkpointing (which
- *           linearises it again) is decided;
+ *   f       after opt-primal; freed after linearize, or, when it has a
+ *           for loop, once its unit's checkpointing (which may linearise
+ *           it again) is decided;
  *   f_jvp   after transpose, its signs pass run then (nothing after
  *           transpose reads its tangent forms);
  *   f_grad  after linearize-grad, likewise;
