@@ -524,8 +524,9 @@ typedef struct {
  * passes, and with no thread the calling one writes a function when it
  * is given; otherwise (cg_c) everything is written in cg_stream_finish.
  *
- * Which writer takes which function: the calling thread takes the
- * largest given (f_hvp), the threads the smallest, so that the
+ * Which writer takes which function: while the passes run, the threads
+ * take them in the order given; in cg_stream_finish, the calling thread
+ * takes the largest left (f_hvp), the threads the smallest, so that the
  * instructions of most are freed before the larger tables of the last
  * are made; alone, the calling thread writes in the file's order, each
  * function's instructions freed before the next, larger one is written.
