@@ -229,7 +229,7 @@ static void check_one(void *arg, const Fn *f)
         }
         return;
     }
-    if (surely_fits(c, f))
+    if (f->fits || surely_fits(c, f))
         return;
     cg_prepare(c, f, 0);
     if (fits(c))

@@ -318,6 +318,8 @@ typedef struct Fn {
     int final;              /* made final before the last pass (the pipeline
                                writes the C as it goes): no pass changes,
                                verifies or compacts it any more */
+    int fits;               /* its local arrays were found to fit the stack
+                               budget then (cg_check need not look again) */
 } Fn;
 
 /* A compiled file: for each .dx function, its entry points. */

@@ -598,8 +598,10 @@ static void offer(Early *e, Unit *u, Fn *f)
 {
     int line;
     f->final = 1;
-    if (!over(e->prog, e->cg, f, &line))
+    if (!over(e->prog, e->cg, f, &line)) {
+        f->fits = 1;
         cg_stream_give(e->s, planned_at(e, u, f), f);
+    }
 }
 
 /* After pass k on u (passes_from). */
