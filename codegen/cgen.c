@@ -722,8 +722,8 @@ static Writer writer_new(const CgStream *s)
     return w;
 }
 
-/* A thread's writer: takes the smallest function given until none is
- * left and none will come. */
+/* A thread's writer: takes the functions given (see CgStream for which)
+ * until none is left and none will come. */
 static void *writer(void *arg)
 {
     CgStream *s = arg;
