@@ -973,43 +973,39 @@ static void count_fn(void *arg, const Fn *f)
     ++*(int *)arg;
 }
 
-/* The entry points of p, in the file's order, for cg_stream_start. */
+/* cg_c's walks over the entry points of p, in the file's order: the
+ * first plans each (fns), the second gives it to s. */
 typedef struct {
-    CgPlanned *p;
+    CgPlanned *fns;
+    CgStream *s;
     int n;
-} Plan;
+} Walk;
 
 static void plan_fn(void *arg, const Fn *f)
 {
-    Plan *pl = arg;
-    pl->p[pl->n].name = f->name;
-    pl->p[pl->n++].kind = f->kind;
+    Walk *w = arg;
+    w->fns[w->n++] = (CgPlanned){f->name, f->kind};
 }
-
-typedef struct {
-    CgStream *s;
-    int k;
-} Giving;
 
 static void give_fn(void *arg, const Fn *f)
 {
-    Giving *g = arg;
-    cg_stream_give(g->s, g->k++, f);
+    Walk *w = arg;
+    cg_stream_give(w->s, w->n++, f);
 }
 
 void cg_c(const Program *p, const CgOpts *o, FILE *out)
 {
     int n = 0;
     each_fn(p, NULL, count_fn, &n);
-    Plan pl = {calloc((size_t)n + 1, sizeof *pl.p), 0};
-    if (!pl.p)
+    Walk w = {calloc((size_t)n + 1, sizeof *w.fns), NULL, 0};
+    if (!w.fns)
         BUG("cgen: out of memory");
-    each_fn(p, NULL, plan_fn, &pl);
-    CgStream *s = cg_stream_start(p, o, pl.p, pl.n, 0, 0);
-    Giving g = {s, 0};
-    each_fn(p, NULL, give_fn, &g);
-    cg_stream_finish(s, out, NULL);
-    free(pl.p);
+    each_fn(p, NULL, plan_fn, &w);
+    w.s = cg_stream_start(p, o, w.fns, w.n, 0, 0);
+    w.n = 0;
+    each_fn(p, NULL, give_fn, &w);
+    cg_stream_finish(w.s, out, NULL);
+    free(w.fns);
 }
 
 /* ---------------- the header ---------------- */
