@@ -34,6 +34,11 @@
 /* ---------------- the program's entry points ---------------- */
 
 /* f is one of the entry points o->entries selects (--entries). */
+static int selected_kind(const CgOpts *o, FnKind k)
+{
+    return !o || !o->entries || (o->entries & ir_entry_bit(k));
+}
+
 static int selected(const CgOpts *o, const Fn *f)
 {
     return !o || !o->entries || (o->entries & ir_entry_bit(f->kind));
@@ -61,12 +66,6 @@ static const char *ws_macro(const Cg *c, const Fn *f)
     return arena_printf(c->A, "%s_WS_BYTES", f->name);
 }
 
-static void add_global(void *arg, const Fn *f)
-{
-    Cg *c = arg;
-    cg_names_add(&c->globals, f->name);
-}
-
 /* The names of entry point `name`'s workspace variant and macro. */
 static void add_ws_names(Cg *c, const char *name)
 {
@@ -77,13 +76,14 @@ static void add_ws_names(Cg *c, const char *name)
         cg_names_add(&c->globals, macro);
 }
 
-static void add_ws_globals(void *arg, const Fn *f)
-{
-    add_ws_names(arg, f->name);
-}
+/* The entry points of a program, listed (planned_of). */
+typedef struct {
+    CgPlanned *fns;
+    int n;
+} Planning;
 
-/* The file's Cg, its global names those of the entry points `fns` will
- * hold (NULL: those p holds now; and n = -1, none). */
+/* The file's Cg, its global names those of the entry points fns[0..n-1]
+ * it will hold (none: n = 0). */
 static void init_for(Cg *c, const Program *p, const CgOpts *o, const CgPlanned *fns, int n)
 {
     memset(c, 0, sizeof *c);
@@ -92,14 +92,9 @@ static void init_for(Cg *c, const Program *p, const CgOpts *o, const CgPlanned *
     c->A = p->arena;
     c->globals.a = p->arena;
     c->lits = arena_alloc(p->arena, sizeof *c->lits);
-    if (!fns && n == 0) {
-        each_fn(p, NULL, add_global, c);
-        if (o->workspace)
-            each_fn(p, NULL, add_ws_globals, c);
-    }
-    for (int i = 0; fns && i < n; i++)
+    for (int i = 0; i < n; i++)
         cg_names_add(&c->globals, fns[i].name);
-    for (int i = 0; fns && o->workspace && i < n; i++)
+    for (int i = 0; o->workspace && i < n; i++)
         add_ws_names(c, fns[i].name);
     cg_maths_reserve(c);
     static const char *const helpers[H_COUNT] = {
@@ -111,9 +106,31 @@ static void init_for(Cg *c, const Program *p, const CgOpts *o, const CgPlanned *
         c->helper[h] = cg_unique(c, &c->globals, arena_name(p->arena, pre, helpers[h], -1));
 }
 
+static void plan_fn(void *arg, const Fn *f)
+{
+    Planning *pl = arg;
+    pl->fns[pl->n++] = (CgPlanned){f->name, f->kind};
+}
+
+/* The entry points p holds, in the file's order (every one, whatever
+ * o->entries selects: their names are all the file's); free() them. */
+static CgPlanned *planned_of(const Program *p, int *n)
+{
+    Planning pl = {calloc((size_t)(4 * p->units.n) + 1, sizeof *pl.fns), 0};
+    if (!pl.fns)
+        BUG("cgen: out of memory");
+    each_fn(p, NULL, plan_fn, &pl);
+    *n = pl.n;
+    return pl.fns;
+}
+
+/* The file's Cg for the entry points p holds now. */
 static void init(Cg *c, const Program *p, const CgOpts *o)
 {
-    init_for(c, p, o, NULL, 0);
+    int n;
+    CgPlanned *fns = planned_of(p, &n);
+    init_for(c, p, o, fns, n);
+    free(fns);
 }
 
 static long long real_size(const Cg *c)
@@ -252,7 +269,7 @@ static void check_one(void *arg, const Fn *f)
 long long cg_frame(const Program *p, const CgOpts *o, const Fn *f, int *tape_line)
 {
     Cg c;
-    init_for(&c, p, o, NULL, -1);
+    init_for(&c, p, o, NULL, 0);
     *tape_line = 0;
     if (surely_fits(&c, f))
         return 0;
@@ -498,10 +515,7 @@ typedef struct {
     const char *name; /* of the entry point it will hold */
     const Fn *f;      /* given: final, to be written (NULL: not yet) */
     FnText text;
-    int taken;        /* a writer has it */
     int done;         /* written */
-    int dropped;      /* o->written was called on it */
-    int proto;        /* its header lines are kept too (text.proto) */
     int spilled;      /* its text is in the temporary file, its own freed */
     long long at, len; /* where there */
     int helper_used[H_COUNT];
@@ -548,6 +562,7 @@ struct CgStream {
     int finishing;  /* writers call o->written themselves */
     int abort;      /* cg_stream_abort: write no more */
     int eager;
+    int header;     /* each function's header lines are kept (text.proto) */
     int threads;    /* writers: this thread and those it starts */
     int started;
     pthread_t *t;
@@ -567,12 +582,12 @@ struct CgStream {
     pthread_cond_t wake; /* a piece was given, or the end came */
 };
 
-static void write_piece(const Cg *file, Writer *w, Piece *pc)
+static void write_piece(const CgStream *s, Writer *w, Piece *pc)
 {
-    Cg c = *file;
+    Cg c = s->file;
     c.A = w->A;
     c.lits = w->lits;
-    emit_fn(&c, pc->f, &pc->text, pc->proto);
+    emit_fn(&c, pc->f, &pc->text, s->header);
     cg_release(&c);
     free(c.body.p);
     memcpy(pc->helper_used, c.helper_used, sizeof pc->helper_used);
@@ -660,7 +675,6 @@ static int pick(CgStream *s, int from_tail)
     if (s->head == s->tail)
         return -1;
     int k = from_tail && s->sorted ? s->ready[--s->tail] : s->ready[s->head++];
-    s->pieces[k].taken = 1;
     return k;
 }
 
@@ -691,19 +705,20 @@ static void sort_ready(CgStream *s)
     s->sorted = 1;
 }
 
-/* Under s->lock: o->written on written piece k, once. */
+/* Under s->lock: o->written on written piece k (once: a piece is
+ * dropped as it is written once the stream is finishing, else queued in
+ * s->done until cg_stream_drop_done or cg_stream_finish). */
 static void drop(CgStream *s, int k)
 {
     const CgOpts *o = s->file.o;
-    if (o->written && !s->pieces[k].dropped) /* it frees in the program's arena */
+    if (o->written) /* it frees in the program's arena */
         o->written(s->pieces[k].f, o->written_arg);
-    s->pieces[k].dropped = 1;
 }
 
 /* Writes piece k (taken) with w, then records it under s->lock. */
 static void write_taken(CgStream *s, Writer *w, int k)
 {
-    write_piece(&s->file, w, &s->pieces[k]);
+    write_piece(s, w, &s->pieces[k]);
     pthread_mutex_lock(&s->lock);
     s->pieces[k].done = 1;
     if (s->finishing) /* else the pipeline may be allocating there */
@@ -793,9 +808,8 @@ CgStream *cg_stream_start(const Program *p, const CgOpts *o, const CgPlanned *fn
         BUG("cgen: out of memory");
     for (int i = 0; i < n; i++) {
         s->piece_of[i] = -1;
-        if (selected(o, &(Fn){.kind = fns[i].kind})) {
+        if (selected_kind(o, fns[i].kind)) {
             s->piece_of[i] = s->n;
-            s->pieces[s->n].proto = header;
             s->pieces[s->n++].name = fns[i].name;
         }
     }
@@ -804,6 +818,7 @@ CgStream *cg_stream_start(const Program *p, const CgOpts *o, const CgPlanned *fn
     s->threads = o->jobs < s->n ? o->jobs : s->n;
     s->threads = s->threads < 1 ? 1 : s->threads;
     s->eager = eager;
+    s->header = header;
     s->main = writer_new(s);
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->wake, NULL);
@@ -823,9 +838,7 @@ void cg_stream_give(CgStream *s, int planned, const Fn *f)
     s->pieces[k].f = f;
     s->given++;
     int now = s->eager && !s->started;
-    if (now) {
-        s->pieces[k].taken = 1;
-    } else {
+    if (!now) {
         s->ready[s->tail++] = k;
         pthread_cond_signal(&s->wake);
     }
@@ -967,45 +980,25 @@ void cg_stream_finish(CgStream *s, FILE *out, FILE *hdr)
     stream_free(s);
 }
 
-static void count_fn(void *arg, const Fn *f)
-{
-    (void)f;
-    ++*(int *)arg;
-}
-
-/* cg_c's walks over the entry points of p, in the file's order: the
- * first plans each (fns), the second gives it to s. */
 typedef struct {
-    CgPlanned *fns;
     CgStream *s;
     int n;
-} Walk;
-
-static void plan_fn(void *arg, const Fn *f)
-{
-    Walk *w = arg;
-    w->fns[w->n++] = (CgPlanned){f->name, f->kind};
-}
+} Giving;
 
 static void give_fn(void *arg, const Fn *f)
 {
-    Walk *w = arg;
-    cg_stream_give(w->s, w->n++, f);
+    Giving *g = arg;
+    cg_stream_give(g->s, g->n++, f);
 }
 
 void cg_c(const Program *p, const CgOpts *o, FILE *out)
 {
-    int n = 0;
-    each_fn(p, NULL, count_fn, &n);
-    Walk w = {calloc((size_t)n + 1, sizeof *w.fns), NULL, 0};
-    if (!w.fns)
-        BUG("cgen: out of memory");
-    each_fn(p, NULL, plan_fn, &w);
-    w.s = cg_stream_start(p, o, w.fns, w.n, 0, 0);
-    w.n = 0;
-    each_fn(p, NULL, give_fn, &w);
-    cg_stream_finish(w.s, out, NULL);
-    free(w.fns);
+    int n;
+    CgPlanned *fns = planned_of(p, &n);
+    Giving g = {cg_stream_start(p, o, fns, n, 0, 0), 0};
+    free(fns);
+    each_fn(p, NULL, give_fn, &g);
+    cg_stream_finish(g.s, out, NULL);
 }
 
 /* ---------------- the header ---------------- */

@@ -33,7 +33,7 @@ typedef struct CgOpts {
                                copy of a model in one file takes another) */
     /* Called by cg_c once it has written a function, which it reads no
      * more (the pipeline frees its instructions when nothing else will
-     * read them); NULL: none. */
+     * read them, and first calls the one its caller set); NULL: none. */
     void (*written)(const struct Fn *f, void *arg);
     void *written_arg;
     int jobs;               /* --jobs: threads cg_c writes functions on (0, 1:

@@ -568,7 +568,7 @@ struct Early {
     const CgOpts *cg;
     const CgPlanned *planned;
     int *first;     /* unit i's entry points: planned[first[i]..first[i+1]-1] */
-    const Fn *keep; /* the unit's f while a pass may read it */
+    int keep_after_linearize; /* the unit's f has a for loop */
 };
 
 /* f, no longer changed by any pass but signs: signs now, then what
@@ -604,6 +604,14 @@ static void offer(Early *e, Unit *u, Fn *f)
     }
 }
 
+static int has_for(const Fn *f)
+{
+    for (Ref v = 0; v < f->v.n; v++)
+        if (f->v.p[v].op == OP_FOR)
+            return 1;
+    return 0;
+}
+
 /* After pass k on u (passes_from). */
 static void early_final(Early *e, Unit *u, int k)
 {
@@ -618,15 +626,10 @@ static void early_final(Early *e, Unit *u, int k)
     }
     /* f is read by linearize, and by checkpointing's rebuilds, which
      * nest for loops: without one, nothing reads it after linearize */
-    if (k == ir_pass_find("opt-primal")) {
-        e->keep = u->primal;
-        for (Ref v = 0; v < u->primal->v.n && e->keep; v++)
-            if (u->primal->v.p[v].op == OP_FOR)
-                e->keep = NULL;
-        e->keep = e->keep ? NULL : u->primal;
-    }
-    const Fn *keep = k < ir_pass_find("transpose") ? u->primal : e->keep;
-    cg_stream_drop_done(e->s, keep);
+    if (k == ir_pass_find("opt-primal"))
+        e->keep_after_linearize = has_for(u->primal);
+    int keep = k < ir_pass_find("transpose") || e->keep_after_linearize;
+    cg_stream_drop_done(e->s, keep ? u->primal : NULL);
 }
 
 /* The entry points the passes will build, in the file's order (as
@@ -712,12 +715,22 @@ static int front_end(Arena *a, Diag *d, const Job *j, Program *prog, int *final)
     return j->cg && j->cg->prefix && add_prefix(prog, j->cg->prefix); /* --prefix */
 }
 
+/* What drop_instructions needs: the program, and the caller's own
+ * `written`, told first. */
+typedef struct {
+    Program *prog;
+    const CgOpts *caller;
+} Dropping;
+
 /* cg_c's `written`: frees the instructions of prog's function f, which
  * nothing reads again (the largest part of the memory a compilation
  * holds while it writes the last function). */
 static void drop_instructions(const Fn *f, void *arg)
 {
-    Program *prog = arg;
+    const Dropping *dr = arg;
+    Program *prog = dr->prog;
+    if (dr->caller && dr->caller->written)
+        dr->caller->written(f, dr->caller->written_arg);
     for (int i = 0; i < prog->units.n; i++) {
         Fn *fs[4];
         for (int k = 0, n = ir_unit_fns(&prog->units.p[i], fs); k < n; k++)
@@ -761,15 +774,16 @@ int ir_pipeline(Arena *a, Diag *d, const Job *j)
     CgOpts co = j->cg ? *j->cg : (CgOpts){0};
     /* the C file (and its header) but no --stats: written as the
      * functions become final */
-    Early early = {NULL, &prog, &co, NULL, NULL, NULL};
+    Early early = {NULL, &prog, &co, NULL, NULL, 0};
     int nplanned = 0;
     CgPlanned *planned = NULL;
     int eager = !final && j->stop < 0 && j->cg && j->emit == EMIT_C && !j->stats;
     /* nothing reads a function once written (but --emit=check writes a
      * float model twice: the second time in double) */
+    Dropping dropping = {&prog, j->cg};
     if (eager || (!j->header && !j->stats && j->emit != EMIT_CHECK)) {
         co.written = drop_instructions;
-        co.written_arg = &prog;
+        co.written_arg = &dropping;
     }
     if (eager) {
         planned = plan(&prog, &nplanned, &early.first);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cgrun.h"
+#include "codegen.h"
 #include "testutil.h"
 
 /* The passes, in order, and the entry points that exist after each. */
@@ -299,6 +300,63 @@ START_TEST(test_written_as_final)
 }
 END_TEST
 
+/* The order in which ir_pipeline hands the functions of `text` back
+ * (CgOpts.written: written and freed), names joined by spaces, with one
+ * job, the C file only (with `header`, its header too), or --stats. */
+static void record_written(const Fn *f, void *arg)
+{
+    char *order = arg;
+    strcat(strcat(order, *order ? " " : ""), f->name);
+}
+
+static void written_order(const char *text, int header, int stats, char order[256])
+{
+    Source src = {"w.dx", text, strlen(text)};
+    Diag d = {0};
+    d.src = &src;
+    d.quiet = 1;
+    Arena *a = arena_new();
+    order[0] = 0;
+    CgOpts co = {.src_path = "w.dx", .stack_budget = CG_STACK_BUDGET, .jobs = 1,
+                 .written = record_written, .written_arg = order};
+    char *c = NULL, *h = NULL, *st = NULL;
+    size_t nc = 0, nh = 0, ns = 0;
+    FILE *out = open_memstream(&c, &nc), *hdr = open_memstream(&h, &nh), *sf = open_memstream(&st, &ns);
+    Job j = {&src, "w.dx", NULL, 0, 0, -1, EMIT_C, &co, out, header ? hdr : NULL, stats ? sf : NULL, NULL, 0};
+    ck_assert_int_eq(ir_pipeline(a, &d, &j), 0);
+    fclose(out);
+    fclose(hdr);
+    fclose(sf);
+    ck_assert_msg(c && strstr(c, "w_hvp("), "no C written:\n%s", c);
+    free(c);
+    free(h);
+    free(st);
+    arena_free(a);
+}
+
+/* Each function is written, and freed, as soon as no pass changes it
+ * and none reads it: f_jvp before f_grad exists (f_grad is written
+ * after linearize-grad, f_hvp last), f with it when f has no for loop,
+ * and, when it has one (the checkpointing might linearise it again),
+ * only once its unit is done; the same with a header.  With --stats,
+ * which reads every function after the C, all are written at the end,
+ * in the file's order. */
+START_TEST(test_written_early)
+{
+    static const char *straight = "fn w(x, y) {\n    a = sin(x) * y\n    return a * a + exp(y)\n}\n";
+    static const char *looped = "fn w(k, data x0) {\n    x = x0\n    for i in 0..10 {\n        x = x - 0.1 * k * sin(x)\n    }\n    return x\n}\n";
+    char order[256];
+    written_order(straight, 0, 0, order);
+    ck_assert_str_eq(order, "w w_jvp w_grad w_hvp");
+    written_order(straight, 1, 0, order);
+    ck_assert_str_eq(order, "w w_jvp w_grad w_hvp");
+    written_order(looped, 0, 0, order);
+    ck_assert_str_eq(order, "w_jvp w_grad w w_hvp");
+    written_order(straight, 0, 1, order);
+    ck_assert_str_eq(order, "w w_grad w_jvp w_hvp");
+}
+END_TEST
+
 START_TEST(test_signs_same_values)
 {
     ck_assert_int_eq(tu_write(tu_path("m.dx"),
@@ -448,6 +506,7 @@ Suite *suite_pipeline(void)
     tcase_add_test(tc, test_documented);
     tcase_add_test(tc, test_no_dx_dump);
     tcase_add_test(tc, test_written_as_final);
+    tcase_add_test(tc, test_written_early);
     tcase_add_test(tc, test_signs_same_values);
     tcase_add_test(tc, test_interchange);
     suite_add_tcase(s, tc);
