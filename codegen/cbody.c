@@ -1982,23 +1982,55 @@ static void joined_header(Cg *c)
     c->fresh = 1;
 }
 
-static void emit_region(Cg *c, const Region *r)
+/* What emit_items does with item i of region r: nothing (ITEM_NONE: a
+ * parameter, an index variable, a value written inside its user), one
+ * statement (ITEM_STMT: a value, an accumulation), or something else
+ * (ITEM_OTHER: a loop, a branch, a buffer, a dead value, which may still
+ * head a pass). */
+enum { ITEM_NONE, ITEM_STMT, ITEM_OTHER };
+
+static int item_kind(const Cg *c, const Region *r, int i)
+{
+    Ref id = r->ids.p[i];
+    switch (c->f->v.p[id].op) {
+    case OP_PARAM: case OP_RESULT: case OP_IVAR: case OP_NODIFF: case OP_CARRY:
+        return ITEM_NONE;
+    case OP_ACC:
+        return cg_inlined(c, id) ? ITEM_NONE : ITEM_STMT;
+    case OP_IF: case OP_GEN: case OP_RED: case OP_LOOP: case OP_FOR: case OP_ZEROS: case OP_LIT:
+        return cg_inlined(c, id) ? ITEM_NONE : ITEM_OTHER;
+    default:
+        break;
+    }
+    if (cg_inlined(c, id))
+        return ITEM_NONE;
+    return c->uses[id] == 0 && !is_bar_output(c, id) ? ITEM_OTHER : ITEM_STMT;
+}
+
+/* Whether item i (not ITEM_NONE) of the function's body starts the
+ * backward pass, if no item before it has (backward_header). */
+static int heads_backward(const Cg *c, const Region *r, int i)
+{
+    Ref id = r->ids.p[i];
+    const Inst *in = &c->f->v.p[id];
+    if ((in->op == OP_ZEROS || joined(c, id)) && joined_ahead(c, r, i))
+        return 0;
+    return ir_is_rev(in) || is_bar_output(c, id);
+}
+
+/* The items from..to-1 of region r. */
+static void emit_items(Cg *c, const Region *r, int from, int to)
 {
     const Fn *f = c->f;
-    for (int i = 0; i < r->ids.n; i++) {
+    for (int i = from; i < to; i++) {
         Ref id = r->ids.p[i];
         const Inst *in = &f->v.p[id];
-        switch (in->op) {
-        case OP_PARAM: case OP_RESULT: case OP_IVAR: case OP_NODIFF: case OP_CARRY:
-            continue;
-        default:
-            break;
-        }
-        if (cg_inlined(c, id))
+        int kind = item_kind(c, r, i);
+        if (kind == ITEM_NONE)
             continue;
         if (r == f->body && (in->op == OP_ZEROS || joined(c, id)) && joined_ahead(c, r, i))
             joined_header(c);
-        else if (r == f->body && (ir_is_rev(in) || is_bar_output(c, id)))
+        else if (r == f->body && heads_backward(c, r, i))
             backward_header(c, c->pos[id]);
         if (joined(c, id))
             c->joined_said = 0; /* the next joined loop says it again */
@@ -2013,7 +2045,7 @@ static void emit_region(Cg *c, const Region *r)
         case OP_ACC: emit_acc(c, id); continue;
         default: break;
         }
-        if (c->uses[id] == 0 && !is_bar_output(c, id))
+        if (kind != ITEM_STMT)
             continue; /* dead */
         begin_stmt(c, in->line);
         Ref k = cg_var_of(c, id);
@@ -2041,6 +2073,11 @@ static void emit_region(Cg *c, const Region *r)
     }
 }
 
+static void emit_region(Cg *c, const Region *r)
+{
+    emit_items(c, r, 0, r->ids.n);
+}
+
 static void output_copy(Cg *c, int i)
 {
     const Fn *f = c->f;
@@ -2063,12 +2100,139 @@ static void output_copy(Cg *c, int i)
         stmt_end(c);
 }
 
+/* ---------------- a large body in two halves ----------------
+ *
+ * The statements of a large function are most of the time the C
+ * generator takes, and one depends on those before it only through the
+ * headers (announce: the line announced last, whether a pass has just
+ * begun; backward_header: whether the backward pass has).  After a
+ * statement of a line that has a comment, that state is known without
+ * writing anything before it: the line announced, the pass under way,
+ * and the backward pass begun if an item before began it.  So where the
+ * writer allows it (c->halves: several writers, and no pass running
+ * beside them), the body's top level is cut at such a statement, past
+ * its middle, where only statements follow; another thread writes the
+ * second half with a copy of c (its own arena, cache of literals and
+ * text; the analysis, which writing a statement only reads, shared)
+ * while this one writes the first, and the two texts joined are what one
+ * thread writes.  The first half's state at the cut is checked against
+ * the one assumed, and the second half written again here should they
+ * differ.
+ */
+
+enum { SPLIT_MIN = 20000 }; /* top-level items: fewer are written at once */
+
+typedef struct {
+    Cg c;
+    const Region *r;
+    int from;
+} Half;
+
+/* Where to cut the top level r of c's body (see above), or -1; *line:
+ * the line of the statement before the cut; *begun: whether the
+ * backward pass has begun before it. */
+static int cut_at(const Cg *c, const Region *r, int *line, int *begun)
+{
+    int n = r->ids.n, min = c->o->split_min > 0 ? c->o->split_min : SPLIT_MIN;
+    if (n < min || n < 2)
+        return -1;
+    int from = n / 2;
+    *begun = 0;
+    if (c->f->kind == FN_GRAD || c->f->kind == FN_VJP)
+        for (int i = 0; i < n; i++)
+            if (item_kind(c, r, i) != ITEM_NONE && heads_backward(c, r, i)) {
+                *begun = 1; /* its header in the first half */
+                from = i + 1 > from ? i + 1 : from;
+                break;
+            }
+    int tail = n; /* items tail..n-1 are statements, or nothing */
+    while (tail > 0 && item_kind(c, r, tail - 1) != ITEM_OTHER)
+        tail--;
+    int comments = c->line_comments && c->f->src;
+    for (int at = from > tail + 1 ? from : tail + 1; at < n; at++) {
+        const Inst *in = &c->f->v.p[r->ids.p[at - 1]];
+        if (item_kind(c, r, at - 1) == ITEM_STMT && (!comments || comment_of_line(c, in->line))) {
+            *line = in->line;
+            return at;
+        }
+    }
+    return -1;
+}
+
+static void *write_half(void *arg)
+{
+    Half *h = arg;
+    emit_items(&h->c, h->r, h->from, h->r->ids.n);
+    return NULL;
+}
+
+/* Whether c, having written the first half, is in the state the second
+ * assumed: the line announced, the pass under way, the backward pass
+ * begun or not. */
+static int at_cut(Cg *c, int line, int begun)
+{
+    return c->indent == 1 && c->last_line == line && !c->fresh && c->backward_started == begun &&
+           (!c->line_comments || !c->f->src || *said(c, 1) == line);
+}
+
+/* c's top level r, in two halves where it can (see above). */
+static void emit_top(Cg *c, const Region *r)
+{
+    int line = 0, begun = 0, at = c->halves ? cut_at(c, r, &line, &begun) : -1;
+    c->halves = 0;
+    Half *h = at < 0 ? NULL : malloc(sizeof *h);
+    if (!h) {
+        emit_region(c, r);
+        return;
+    }
+    *h = (Half){*c, r, at};
+    Cg *d = &h->c;
+    d->A = arena_new_written();
+    d->lits = arena_alloc(d->A, sizeof *d->lits);
+    d->body = (Str){0};
+    d->said.p = NULL, d->said.n = d->said.cap = 0;
+    d->active.p = NULL, d->active.n = d->active.cap = 0;
+    *said(d, 1) = line;
+    d->last_line = line;
+    d->fresh = 0;
+    d->backward_started = begun;
+    pthread_t t;
+    int two = cg_thread(&t, write_half, h);
+    emit_items(c, r, 0, two ? at : r->ids.n);
+    if (two) {
+        pthread_join(t, NULL);
+        if (at_cut(c, line, begun)) {
+            /* the second half's text goes on (outputs, return): moved,
+             * not copied, as the text of the largest function is the
+             * compiler's peak */
+            c->first = c->body;
+            c->body = d->body;
+            d->body = (Str){0};
+            *said(c, 1) = *said(d, 1);
+            c->last_line = d->last_line;
+            c->fresh = d->fresh;
+            for (int k = 0; k < H_COUNT; k++)
+                c->helper_used[k] |= d->helper_used[k];
+            for (int k = 0; k < 2 * CG_MATHS; k++)
+                c->maths_used[k] |= d->maths_used[k];
+            c->halves = 1;
+        } else { /* not the state assumed: the rest written here */
+            emit_items(c, r, at, r->ids.n);
+        }
+    }
+    free(d->body.p);
+    arena_free(d->A);
+    free(h);
+}
+
 void cg_body(Cg *c, Str *decl)
 {
     const Fn *f = c->f;
     c->body.n = 0;
     if (c->body.p)
         c->body.p[0] = 0;
+    free(c->first.p);
+    c->first = (Str){0};
     c->indent = 1;
     c->backward_started = 0;
     c->joined_said = c->joined_first = 0;
@@ -2103,7 +2267,7 @@ void cg_body(Cg *c, Str *decl)
         cg_puts(decl, ";  /* set in a branch, read in another */\n");
     }
 
-    emit_region(c, f->body);
+    emit_top(c, f->body);
     int ret = f->out.n && f->out.p[0].role == OUT_RETURN;
     for (int i = ret; i < f->out.n; i++) {
         if (c->in_place[i])

@@ -333,7 +333,8 @@ static int returns(const Fn *f)
  * is most of the text, and a copy would hold it twice at the peak), and
  * the text before and after it. */
 typedef struct {
-    Str head, body, tail;
+    Str head, first, body, tail; /* first: the body's first half when two
+                                    threads wrote it (cg_body), else empty */
     Str proto; /* its prototypes for the header, when one is written */
 } FnText;
 
@@ -359,8 +360,9 @@ static void write_fn(Cg *c, const char *name, const char *comment, FnText *t)
     cg_release(c);
     if (decl.n)
         cg_put(out, decl.p, decl.n);
+    t->first = c->first;
     t->body = c->body;
-    c->body = (Str){0};
+    c->first = c->body = (Str){0};
     cg_puts(&t->tail, "}\n");
     free(sig.p);
     free(decl.p);
@@ -582,29 +584,34 @@ struct CgStream {
     pthread_cond_t wake; /* a piece was given, or the end came */
 };
 
-static void write_piece(const CgStream *s, Writer *w, Piece *pc)
+/* Writes piece pc with w; halves: its body may be written on two
+ * threads.  Returns whether it was. */
+static int write_piece(const CgStream *s, Writer *w, Piece *pc, int halves)
 {
     Cg c = s->file;
     c.A = w->A;
     c.lits = w->lits;
+    c.halves = halves;
     emit_fn(&c, pc->f, &pc->text, s->header);
     cg_release(&c);
+    free(c.first.p);
     free(c.body.p);
     memcpy(pc->helper_used, c.helper_used, sizeof pc->helper_used);
     memcpy(pc->maths_used, c.maths_used, sizeof pc->maths_used);
+    return c.halves;
 }
 
 static size_t text_size(const FnText *t)
 {
-    return t->head.n + t->body.n + t->tail.n;
+    return t->head.n + t->first.n + t->body.n + t->tail.n;
 }
 
 /* Appends t to `to`, freeing it; 1 if a write failed. */
 static int put_text(FnText *t, FILE *to)
 {
-    Str *parts[3] = {&t->head, &t->body, &t->tail};
+    Str *parts[4] = {&t->head, &t->first, &t->body, &t->tail};
     int bad = 0;
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < 4; k++) {
         if (parts[k]->n && fwrite(parts[k]->p, 1, parts[k]->n, to) != parts[k]->n)
             bad = 1;
         free(parts[k]->p);
@@ -678,6 +685,15 @@ static int pick(CgStream *s, int from_tail)
     return k;
 }
 
+/* Under s->lock: whether a body may take a thread of its own (cg_body)
+ * besides the writers: when there are several, and no pass runs beside
+ * them any more (every function is given), so that the threads share
+ * the cores with nothing but each other. */
+static int halves_allowed(const CgStream *s)
+{
+    return s->threads > 1 && s->given == s->n;
+}
+
 typedef struct {
     int size, k;
 } Sized;
@@ -716,10 +732,12 @@ static void drop(CgStream *s, int k)
 }
 
 /* Writes piece k (taken) with w, then records it under s->lock. */
-static void write_taken(CgStream *s, Writer *w, int k)
+static void write_taken(CgStream *s, Writer *w, int k, int halves)
 {
-    write_piece(s, w, &s->pieces[k]);
+    halves = write_piece(s, w, &s->pieces[k], halves);
     pthread_mutex_lock(&s->lock);
+    if (halves && s->file.o->split)
+        (*s->file.o->split)++;
     s->pieces[k].done = 1;
     if (s->finishing) /* else the pipeline may be allocating there */
         drop(s, k);
@@ -748,28 +766,33 @@ static void *writer(void *arg)
         int k;
         while ((k = s->abort ? -1 : pick(s, 1)) < 0 && !s->abort && !s->all_given)
             pthread_cond_wait(&s->wake, &s->lock);
+        int halves = halves_allowed(s);
         pthread_mutex_unlock(&s->lock);
         if (k < 0)
             break;
-        write_taken(s, &w, k);
+        write_taken(s, &w, k, halves);
     }
     arena_free(w.A);
     return NULL;
 }
 
-/* The threads, each with a large stack as the compiler's own:
- * expressions are written recursively. */
+int cg_thread(pthread_t *t, void *(*run)(void *), void *arg)
+{
+    pthread_attr_t attr;
+    if (pthread_attr_init(&attr) != 0)
+        return 0;
+    int ok = pthread_attr_setstacksize(&attr, (size_t)1 << 30) == 0 &&
+             pthread_create(t, &attr, run, arg) == 0;
+    pthread_attr_destroy(&attr);
+    return ok;
+}
+
 static void start_threads(CgStream *s)
 {
     int extra = s->threads - 1;
     s->t = extra > 0 ? calloc((size_t)extra, sizeof *s->t) : NULL;
-    pthread_attr_t attr;
-    if (s->t && pthread_attr_init(&attr) == 0) {
-        if (pthread_attr_setstacksize(&attr, (size_t)1 << 30) == 0)
-            while (s->started < extra && pthread_create(&s->t[s->started], &attr, writer, s) == 0)
-                s->started++;
-        pthread_attr_destroy(&attr);
-    }
+    while (s->t && s->started < extra && cg_thread(&s->t[s->started], writer, s))
+        s->started++;
 }
 
 static void join_threads(CgStream *s)
@@ -844,7 +867,7 @@ void cg_stream_give(CgStream *s, int planned, const Fn *f)
     }
     pthread_mutex_unlock(&s->lock);
     if (now) /* no thread: written at once, to free its instructions */
-        write_taken(s, &s->main, k);
+        write_taken(s, &s->main, k, 0);
 }
 
 int cg_stream_given(const CgStream *s, int planned)
@@ -876,6 +899,7 @@ static void stream_free(CgStream *s)
     for (int i = 0; i < s->n; i++) {
         FnText *t = &s->pieces[i].text;
         free(t->head.p);
+        free(t->first.p);
         free(t->body.p);
         free(t->tail.p);
         free(t->proto.p);
@@ -931,10 +955,11 @@ void cg_stream_finish(CgStream *s, FILE *out, FILE *hdr)
     for (;;) { /* what no thread takes is written here */
         pthread_mutex_lock(&s->lock);
         int k = pick(s, 0);
+        int halves = halves_allowed(s);
         pthread_mutex_unlock(&s->lock);
         if (k < 0)
             break;
-        write_taken(s, &s->main, k);
+        write_taken(s, &s->main, k, halves);
     }
     join_threads(s);
     for (int i = 0; i < s->n; i++) {

@@ -22,6 +22,8 @@
 
 #include "codegen.h"
 
+#include <pthread.h>
+
 /* A growable string (malloc'ed; the caller frees p). */
 typedef struct {
     char *p;
@@ -181,6 +183,8 @@ typedef struct Cg {
     const char **stop_n;       /* a backward FOR: the variable holding the
                                   iterations its forward loop ran (cg_exit_flag) */
     /* ---- while writing the body (cg_body) ---- */
+    Str first;                 /* the first half of a body written in two
+                                  (emit_top), whose text precedes body's */
     Str body;
     int indent;
     int backward_started;
@@ -191,6 +195,8 @@ typedef struct Cg {
     VEC(int) said;             /* by nesting depth: the source line announced */
     int last_line;             /* the source line of the last statement */
     int fresh;                 /* nothing written since the body or a pass began */
+    int halves;                /* cg_body may write the body on two threads
+                                  (set by the writer); after it, whether it did */
 } Cg;
 
 /* cnames.c */
@@ -259,6 +265,9 @@ void cg_dims(const Cg *c, Str *s, Type t);
 /* Writes the statements of the prepared function to c->body and the
  * declarations that precede them to *decl. */
 void cg_body(Cg *c, Str *decl);
+/* Starts run(arg) on a new thread with a stack as large as the
+ * compiler's own (expressions are written recursively); 0 on failure. */
+int cg_thread(pthread_t *t, void *(*run)(void *), void *arg);
 /* Makes c->line_comments, the comment of each line of src as it heads
  * the line's statements, once: before functions are written in parallel,
  * which only read it. */

@@ -43,6 +43,13 @@ typedef struct CgOpts {
                                (0: it never does); the C is the same */
     int *spilled;           /* if not NULL, cg_c adds to it how many functions
                                went through the temporary file (the tests ask) */
+    int split_min;          /* the top-level items a function's body needs to
+                               be written in two halves on two threads, once
+                               every function is given and o->jobs > 1 (0: a
+                               default for large programs; the tests set it
+                               low); the C is the same */
+    int *split;             /* if not NULL, cg_c adds to it how many functions
+                               were written in two halves (the tests ask) */
     /* Appends len bytes from offset `at` of the temporary file to
      * append_to when cg_c writes to that stream (the driver's output,
      * which copies them in the kernel); returns 0 or an errno value.

@@ -160,10 +160,8 @@ static void same_for_jobs_all(const char *f, void *arg)
 }
 
 /* cg_c's C of the program in `path` (every unit through ad_unit) with
- * the functions written on `jobs` threads, spilled to a temporary file
- * beyond `spill` bytes of text (0: never); *spilled counts the functions
- * that went through the file. */
-static char *c_of(const char *path, int jobs, size_t spill, int *spilled)
+ * options o. */
+static char *c_with(const char *path, const CgOpts *o)
 {
     char *text = tu_read(path, NULL);
     ck_assert_msg(text != NULL, "cannot read %s", path);
@@ -171,17 +169,51 @@ static char *c_of(const char *path, int jobs, size_t spill, int *spilled)
     ck_assert_msg(tu_lower(&c, text) == 0, "%s: %s", path, c.d.last);
     for (int i = 0; i < c.prog.units.n; i++)
         ad_unit(&c.prog.units.p[i]);
-    CgOpts o = {.src_path = "t.dx", .stack_budget = CG_STACK_BUDGET, .jobs = jobs, .spill_bytes = spill,
-                .spilled = spilled};
     char *code = NULL;
     size_t n = 0;
     FILE *m = open_memstream(&code, &n);
     ck_assert_ptr_nonnull(m);
-    cg_c(&c.prog, &o, m);
+    cg_c(&c.prog, o, m);
     fclose(m);
     arena_free(c.a);
     free(text);
     return code;
+}
+
+/* The C with the functions written on `jobs` threads, spilled to a
+ * temporary file beyond `spill` bytes of text (0: never); *spilled
+ * counts the functions that went through the file. */
+static char *c_of(const char *path, int jobs, size_t spill, int *spilled)
+{
+    CgOpts o = {.src_path = "t.dx", .stack_budget = CG_STACK_BUDGET, .jobs = jobs, .spill_bytes = spill,
+                .spilled = spilled};
+    return c_with(path, &o);
+}
+
+/* The C is the same when the body of the last function written is cut in
+ * two halves written on two threads (wherever a cut is allowed: a body
+ * of two items is enough here), with every entry point and each kind
+ * alone, with --explain, float and --workspace, --line-directives; *n
+ * (arg) counts the functions written in halves. */
+static void same_in_halves(const char *path, void *arg)
+{
+    int *n = arg;
+    static const int kinds[] = {0, ENTRY_F, ENTRY_GRAD, ENTRY_JVP, ENTRY_HVP};
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+        for (int v = 0; v < 3; v++) {
+            CgOpts o = {.src_path = "t.dx", .stack_budget = CG_STACK_BUDGET, .jobs = 1,
+                        .entries = kinds[k], .explain = v == 1, .use_float = v == 2, .workspace = v == 2,
+                        .line_directives = v == 0 && k == 0};
+            char *want = c_with(path, &o);
+            o.jobs = 2;
+            o.split_min = 2;
+            o.split = n;
+            char *got = c_with(path, &o);
+            ck_assert_msg(!strcmp(want, got), "%s: another C when written in halves (entries %d, variant %d)",
+                          path, kinds[k], v);
+            free(want);
+            free(got);
+        }
 }
 
 /* The C is the same when the written functions wait in a temporary file
@@ -360,6 +392,35 @@ START_TEST(test_scratch_output)
     ck_assert_msg(!left || !*left, "left in the scratch directory: %s", left);
     free(cmd);
     free(left);
+}
+END_TEST
+
+START_TEST(test_halves_same_code)
+{
+    int n = 0;
+    ck_assert_int_gt(tu_each_model(same_in_halves, &n), 15);
+    same_in_halves(tu_path("m.dx"), &n);
+    PgOpts po = pg_defaults();
+    for (uint64_t seed = 1; seed <= 30; seed++) {
+        char *p = pg_save(seed, &po, tu_tmpdir());
+        same_in_halves(p, &n);
+        free(p);
+    }
+    /* and a straight-line program large enough for the default */
+    char *big = tu_printf("python3 '%s/bench/bigprog.py' 1500 > big.dx", tu_root());
+    ck_assert_int_eq(sh("%s", big), 0);
+    free(big);
+    int before = n;
+    CgOpts o = {.src_path = "t.dx", .stack_budget = CG_STACK_BUDGET, .jobs = 1};
+    char *want = c_with(tu_path("big.dx"), &o);
+    o.jobs = 2;
+    o.split = &n;
+    char *got = c_with(tu_path("big.dx"), &o);
+    ck_assert_msg(!strcmp(want, got), "big.dx: another C when written in halves");
+    ck_assert_msg(n > before, "big.dx: f_hvp not written in halves");
+    free(want);
+    free(got);
+    ck_assert_msg(n > 200, "only %d functions written in halves", n);
 }
 END_TEST
 
@@ -855,6 +916,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, test_output_fifo_device);
     tcase_add_test(tc, test_output_untouched_on_error);
     tcase_add_test(tc, test_stream_same_code);
+    tcase_add_test(tc, test_halves_same_code);
     tcase_add_test(tc, test_scratch_output);
     tcase_add_test(tc, test_output_fifo_refused);
     tcase_add_test(tc, test_stdin_input);
