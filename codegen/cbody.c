@@ -1989,7 +1989,7 @@ static void joined_header(Cg *c)
  * head a pass). */
 enum { ITEM_NONE, ITEM_STMT, ITEM_OTHER };
 
-static int item_kind(const Cg *c, const Region *r, int i)
+static inline int item_kind(const Cg *c, const Region *r, int i)
 {
     Ref id = r->ids.p[i];
     switch (c->f->v.p[id].op) {
@@ -2007,15 +2007,19 @@ static int item_kind(const Cg *c, const Region *r, int i)
     return c->uses[id] == 0 && !is_bar_output(c, id) ? ITEM_OTHER : ITEM_STMT;
 }
 
-/* Whether item i (not ITEM_NONE) of the function's body starts the
- * backward pass, if no item before it has (backward_header). */
-static int heads_backward(const Cg *c, const Region *r, int i)
+/* Whether item i (not ITEM_NONE) of the function's body heads a joined
+ * loop (joined_header), or else begins the backward pass if no item
+ * before it has (backward_header). */
+static inline int heads_joined(const Cg *c, const Region *r, int i)
 {
     Ref id = r->ids.p[i];
-    const Inst *in = &c->f->v.p[id];
-    if ((in->op == OP_ZEROS || joined(c, id)) && joined_ahead(c, r, i))
-        return 0;
-    return ir_is_rev(in) || is_bar_output(c, id);
+    return (c->f->v.p[id].op == OP_ZEROS || joined(c, id)) && joined_ahead(c, r, i);
+}
+
+static inline int heads_backward(const Cg *c, const Region *r, int i)
+{
+    Ref id = r->ids.p[i];
+    return ir_is_rev(&c->f->v.p[id]) || is_bar_output(c, id);
 }
 
 /* The items from..to-1 of region r. */
@@ -2028,7 +2032,7 @@ static void emit_items(Cg *c, const Region *r, int from, int to)
         int kind = item_kind(c, r, i);
         if (kind == ITEM_NONE)
             continue;
-        if (r == f->body && (in->op == OP_ZEROS || joined(c, id)) && joined_ahead(c, r, i))
+        if (r == f->body && heads_joined(c, r, i))
             joined_header(c);
         else if (r == f->body && heads_backward(c, r, i))
             backward_header(c, c->pos[id]);
@@ -2140,7 +2144,7 @@ static int cut_at(const Cg *c, const Region *r, int *line, int *begun)
     *begun = 0;
     if (c->f->kind == FN_GRAD || c->f->kind == FN_VJP)
         for (int i = 0; i < n; i++)
-            if (item_kind(c, r, i) != ITEM_NONE && heads_backward(c, r, i)) {
+            if (item_kind(c, r, i) != ITEM_NONE && !heads_joined(c, r, i) && heads_backward(c, r, i)) {
                 *begun = 1; /* its header in the first half */
                 from = i + 1 > from ? i + 1 : from;
                 break;
