@@ -82,9 +82,9 @@ typedef struct {
     int n;
 } Planning;
 
-/* The file's Cg, its global names those of the entry points fns[0..n-1]
- * it will hold (none: n = 0). */
-static void init_for(Cg *c, const Program *p, const CgOpts *o, const CgPlanned *fns, int n)
+/* A Cg that names nothing global: enough to lay out a function's local
+ * arrays (cg_frame). */
+static void init_bare(Cg *c, const Program *p, const CgOpts *o)
 {
     memset(c, 0, sizeof *c);
     c->p = p;
@@ -92,6 +92,13 @@ static void init_for(Cg *c, const Program *p, const CgOpts *o, const CgPlanned *
     c->A = p->arena;
     c->globals.a = p->arena;
     c->lits = arena_alloc(p->arena, sizeof *c->lits);
+}
+
+/* The file's Cg, its global names those of the entry points fns[0..n-1]
+ * it will hold, the maths hooks and the helpers. */
+static void init_for(Cg *c, const Program *p, const CgOpts *o, const CgPlanned *fns, int n)
+{
+    init_bare(c, p, o);
     for (int i = 0; i < n; i++)
         cg_names_add(&c->globals, fns[i].name);
     for (int i = 0; o->workspace && i < n; i++)
@@ -265,11 +272,12 @@ static void check_one(void *arg, const Fn *f)
  * so the C file's global names are left out: the checkpointing asks this
  * of every derivative of every function, and the table of all the
  * program's names, made each time, grew with the square of the number of
- * functions (6 GB for 5 000 one-line functions). */
+ * functions (6 GB for 5 000 one-line functions); so are the maths hooks'
+ * and the helpers' (a third of the time of those 5 000 functions). */
 long long cg_frame(const Program *p, const CgOpts *o, const Fn *f, int *tape_line)
 {
     Cg c;
-    init_for(&c, p, o, NULL, 0);
+    init_bare(&c, p, o);
     *tape_line = 0;
     if (surely_fits(&c, f))
         return 0;

@@ -65,6 +65,8 @@ const char *cg_maths(Cg *c, const char *fn, int use_float)
 int cg_maths_hook(const char *name)
 {
     char buf[32];
+    if (strncmp(name, "DX_", 3) != 0) /* as every hook's name starts */
+        return 0;
     for (int k = 0; k < 2 * NFNS; k++) {
         hook_name(buf, k / 2, k % 2);
         if (!strcmp(buf, name))

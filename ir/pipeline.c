@@ -715,31 +715,26 @@ static int front_end(Arena *a, Diag *d, const Job *j, Program *prog, int *final)
     return j->cg && j->cg->prefix && add_prefix(prog, j->cg->prefix); /* --prefix */
 }
 
-/* What drop_instructions needs: the program, and the caller's own
- * `written`, told first. */
+/* What drop_instructions needs: the caller's own `written`, told
+ * first. */
 typedef struct {
-    Program *prog;
     const CgOpts *caller;
 } Dropping;
 
 /* cg_c's `written`: frees the instructions of prog's function f, which
  * nothing reads again (the largest part of the memory a compilation
- * holds while it writes the last function). */
+ * holds while it writes the last function).  f is one of the program's
+ * own functions, which the writers see as const: changed here, where no
+ * writer reads it any more. */
 static void drop_instructions(const Fn *f, void *arg)
 {
     const Dropping *dr = arg;
-    Program *prog = dr->prog;
     if (dr->caller && dr->caller->written)
         dr->caller->written(f, dr->caller->written_arg);
-    for (int i = 0; i < prog->units.n; i++) {
-        Fn *fs[4];
-        for (int k = 0, n = ir_unit_fns(&prog->units.p[i], fs); k < n; k++)
-            if (fs[k] == f) {
-                arena_drop(f->arena, fs[k]->v.p, sizeof(Inst) * (size_t)fs[k]->v.cap);
-                fs[k]->v.p = NULL;
-                fs[k]->v.n = fs[k]->v.cap = 0;
-            }
-    }
+    Fn *g = (Fn *)f;
+    arena_drop(g->arena, g->v.p, sizeof(Inst) * (size_t)g->v.cap);
+    g->v.p = NULL;
+    g->v.n = g->v.cap = 0;
 }
 
 int ir_pipeline(Arena *a, Diag *d, const Job *j)
@@ -780,7 +775,7 @@ int ir_pipeline(Arena *a, Diag *d, const Job *j)
     int eager = !final && j->stop < 0 && j->cg && j->emit == EMIT_C && !j->stats;
     /* nothing reads a function once written (but --emit=check writes a
      * float model twice: the second time in double) */
-    Dropping dropping = {&prog, j->cg};
+    Dropping dropping = {j->cg};
     if (eager || (!j->header && !j->stats && j->emit != EMIT_CHECK)) {
         co.written = drop_instructions;
         co.written_arg = &dropping;
