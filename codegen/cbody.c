@@ -2140,7 +2140,16 @@ static int cut_at(const Cg *c, const Region *r, int *line, int *begun)
     int n = r->ids.n, min = c->o->split_min > 0 ? c->o->split_min : SPLIT_MIN;
     if (n < min || n < 2)
         return -1;
-    int from = n / 2;
+    /* the middle of the work: an item of the backward pass (from its
+     * first adjoint on) takes about 1.4 times as long to write as one of
+     * the forward pass, as it reads values defined further back, and
+     * names longer (f_hvp of 200 000 statements cut at half its items:
+     * 0.38 s for the first half, 0.53 s for the second) */
+    int back = 0;
+    while (back < n && !ir_is_rev(&c->f->v.p[r->ids.p[back]]))
+        back++;
+    long long total = 5LL * back + 7LL * (n - back);
+    int from = 2 * 5LL * back >= total ? (int)(total / 10) : back + (int)((total / 2 - 5LL * back) / 7);
     *begun = 0;
     if (c->f->kind == FN_GRAD || c->f->kind == FN_VJP)
         for (int i = 0; i < n; i++)
