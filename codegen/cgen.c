@@ -784,17 +784,7 @@ static void *writer(void *arg)
     return NULL;
 }
 
-int cg_thread(pthread_t *t, void *(*run)(void *), void *arg)
-{
-    pthread_attr_t attr;
-    if (pthread_attr_init(&attr) != 0)
-        return 0;
-    int ok = pthread_attr_setstacksize(&attr, (size_t)1 << 30) == 0 &&
-             pthread_create(t, &attr, run, arg) == 0;
-    pthread_attr_destroy(&attr);
-    return ok;
-}
-
+/* The o->jobs - 1 writer threads. */
 static void start_threads(CgStream *s)
 {
     int extra = s->threads - 1;

@@ -265,7 +265,7 @@ void cg_dims(const Cg *c, Str *s, Type t);
 /* Writes the statements of the prepared function to c->body and the
  * declarations that precede them to *decl. */
 void cg_body(Cg *c, Str *decl);
-/* Starts run(arg) on a new thread with a stack as large as the
+/* cthread.c: starts run(arg) on a new thread with a stack as large as the
  * compiler's own (expressions are written recursively); 0 on failure. */
 int cg_thread(pthread_t *t, void *(*run)(void *), void *arg);
 /* Makes c->line_comments, the comment of each line of src as it heads
