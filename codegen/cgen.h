@@ -262,8 +262,10 @@ int cg_owns(const Cg *c, Ref id, Ref root);
 /* cbody.c */
 /* An array's size in a declaration (`128 * 784`). */
 void cg_dims(const Cg *c, Str *s, Type t);
-/* Writes the statements of the prepared function to c->body and the
- * declarations that precede them to *decl. */
+/* Writes the statements of the prepared function to c->body (with
+ * c->halves, perhaps on two threads: then its first half to c->first,
+ * whose text precedes c->body's) and the declarations that precede them
+ * to *decl. */
 void cg_body(Cg *c, Str *decl);
 /* cthread.c: starts run(arg) on a new thread with a stack as large as the
  * compiler's own (expressions are written recursively); 0 on failure. */
