@@ -566,9 +566,15 @@ void cg_source_lines(Cg *c, const Source *src)
 
 /* The comment that announces source line `line` (cg_c made them before
  * writing); NULL for no line. */
+/* Whether the statements of c's function have source lines to announce. */
+static int has_comments(const Cg *c)
+{
+    return c->f->src && c->line_comments;
+}
+
 static const char *comment_of_line(const Cg *c, int line)
 {
-    if (line <= 0 || !c->f->src || !c->line_comments || line > c->nlines)
+    if (line <= 0 || !has_comments(c) || line > c->nlines)
         return NULL;
     return c->line_comments[line - 1];
 }
@@ -2161,10 +2167,9 @@ static int cut_at(const Cg *c, const Region *r, int *line, int *begun)
     int tail = n; /* items tail..n-1 are statements, or nothing */
     while (tail > 0 && item_kind(c, r, tail - 1) != ITEM_OTHER)
         tail--;
-    int comments = c->line_comments && c->f->src;
     for (int at = from > tail + 1 ? from : tail + 1; at < n; at++) {
         const Inst *in = &c->f->v.p[r->ids.p[at - 1]];
-        if (item_kind(c, r, at - 1) == ITEM_STMT && (!comments || comment_of_line(c, in->line))) {
+        if (item_kind(c, r, at - 1) == ITEM_STMT && (!has_comments(c) || comment_of_line(c, in->line))) {
             *line = in->line;
             return at;
         }
@@ -2185,7 +2190,7 @@ static void *write_half(void *arg)
 static int at_cut(Cg *c, int line, int begun)
 {
     return c->indent == 1 && c->last_line == line && !c->fresh && c->backward_started == begun &&
-           (!c->line_comments || !c->f->src || *said(c, 1) == line);
+           (!has_comments(c) || *said(c, 1) == line);
 }
 
 /* c's top level r, in two halves where it can (see above). */
@@ -2224,10 +2229,7 @@ static void emit_top(Cg *c, const Region *r)
             *said(c, 1) = *said(d, 1);
             c->last_line = d->last_line;
             c->fresh = d->fresh;
-            for (int k = 0; k < H_COUNT; k++)
-                c->helper_used[k] |= d->helper_used[k];
-            for (int k = 0; k < 2 * CG_MATHS; k++)
-                c->maths_used[k] |= d->maths_used[k];
+            cg_merge_used(c, d->helper_used, d->maths_used);
             c->halves = 1;
         } else { /* not the state assumed: the rest written here */
             emit_items(c, r, at, r->ids.n);

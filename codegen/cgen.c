@@ -33,7 +33,7 @@
 
 /* ---------------- the program's entry points ---------------- */
 
-/* f is one of the entry points o->entries selects (--entries). */
+/* An entry point of kind k is one o->entries selects (--entries). */
 static int selected_kind(const CgOpts *o, FnKind k)
 {
     return !o || !o->entries || (o->entries & ir_entry_bit(k));
@@ -41,7 +41,7 @@ static int selected_kind(const CgOpts *o, FnKind k)
 
 static int selected(const CgOpts *o, const Fn *f)
 {
-    return !o || !o->entries || (o->entries & ir_entry_bit(f->kind));
+    return selected_kind(o, f->kind);
 }
 
 /* fn on each entry point of p that o selects (o NULL: every one). */
@@ -56,20 +56,20 @@ static void each_fn(const Program *p, const CgOpts *o, void (*fn)(void *, const 
     }
 }
 
-static const char *ws_name(const Cg *c, const Fn *f)
-{
-    return arena_printf(c->A, "%s_ws", f->name);
-}
-
-static const char *ws_macro(const Cg *c, const Fn *f)
-{
-    return arena_printf(c->A, "%s_WS_BYTES", f->name);
-}
-
 /* The names of entry point `name`'s workspace variant and macro. */
+static const char *ws_name(const Cg *c, const char *name)
+{
+    return arena_printf(c->A, "%s_ws", name);
+}
+
+static const char *ws_macro(const Cg *c, const char *name)
+{
+    return arena_printf(c->A, "%s_WS_BYTES", name);
+}
+
 static void add_ws_names(Cg *c, const char *name)
 {
-    const char *ws = arena_printf(c->A, "%s_ws", name), *macro = arena_printf(c->A, "%s_WS_BYTES", name);
+    const char *ws = ws_name(c, name), *macro = ws_macro(c, name);
     if (!cg_names_has(&c->globals, ws))
         cg_names_add(&c->globals, ws);
     if (!cg_names_has(&c->globals, macro))
@@ -246,7 +246,7 @@ static void check_one(void *arg, const Fn *f)
         /* a function named like another's workspace macro */
         for (int i = 0; i < c->p->units.n; i++) {
             const Fn *g = c->p->units.p[i].primal;
-            if (g != f && !strcmp(ws_macro(c, f), g->name))
+            if (g != f && !strcmp(ws_macro(c, f->name), g->name))
                 diag_error(ca->d, fn_loc(g),
                            "function name '%s' clashes with the workspace size macro of '%s'",
                            diag_name(c->A, g->name), diag_name(c->A, f->name));
@@ -406,7 +406,7 @@ static void emit_fn(Cg *c, const Fn *f, FnText *t, int proto)
         write_fn(c, f->name, purpose(f, A), t);
         return;
     }
-    const char *ws = ws_name(c, f), *macro = ws_macro(c, f);
+    const char *ws = ws_name(c, f->name), *macro = ws_macro(c, f->name);
     Str sig = {0};
     if (!c->frame) {
         write_fn(c, f->name, purpose(f, A), t);
@@ -525,7 +525,6 @@ typedef struct {
     const char *name; /* of the entry point it will hold */
     const Fn *f;      /* given: final, to be written (NULL: not yet) */
     FnText text;
-    int done;         /* written */
     int spilled;      /* its text is in the temporary file, its own freed */
     long long at, len; /* where there */
     int helper_used[H_COUNT];
@@ -628,14 +627,6 @@ static int put_text(FnText *t, FILE *to)
     return bad;
 }
 
-/* dx_tmpfile_read's put into the output stream, whose own error flag
- * reports a failed write when the output is committed. */
-static int put_stream(void *to, const char *p, size_t n)
-{
-    fwrite(p, 1, n, to);
-    return 0;
-}
-
 static void spill_failed(void)
 {
     fprintf(stderr, "dxc: error: cannot write a temporary file for the C text: %s (TMPDIR says where)\n", strerror(errno));
@@ -676,15 +667,15 @@ static void unspill(CgStream *s, int i, int j, FILE *to)
     const CgOpts *o = s->file.o;
     long long at = s->pieces[i].at, len = s->pieces[j - 1].at + s->pieces[j - 1].len - at;
     int e = o->append && to == o->append_to ? o->append(o->append_arg, s->spill, at, len)
-                                            : dx_tmpfile_read(s->spill, at, len, put_stream, to);
+                                            : dx_tmpfile_read(s->spill, at, len, dx_put_stream, to);
     if (e) {
         errno = e;
         spill_failed();
     }
 }
 
-/* Under s->lock: the piece a writer takes next (see CgStream), marked
- * taken, or -1 when none is ready. */
+/* Under s->lock: the piece a writer takes next (see CgStream), out of
+ * the ready queue, or -1 when none is ready. */
 static int pick(CgStream *s, int from_tail)
 {
     if (s->head == s->tail)
@@ -746,7 +737,6 @@ static void write_taken(CgStream *s, Writer *w, int k, int halves)
     pthread_mutex_lock(&s->lock);
     if (halves && s->file.o->split)
         (*s->file.o->split)++;
-    s->pieces[k].done = 1;
     if (s->finishing) /* else the pipeline may be allocating there */
         drop(s, k);
     else
@@ -960,12 +950,8 @@ void cg_stream_finish(CgStream *s, FILE *out, FILE *hdr)
         write_taken(s, &s->main, k, halves);
     }
     join_threads(s);
-    for (int i = 0; i < s->n; i++) {
-        for (int h = 0; h < H_COUNT; h++)
-            c->helper_used[h] |= s->pieces[i].helper_used[h];
-        for (int m = 0; m < 2 * CG_MATHS; m++)
-            c->maths_used[m] |= s->pieces[i].maths_used[m];
-    }
+    for (int i = 0; i < s->n; i++)
+        cg_merge_used(c, s->pieces[i].helper_used, s->pieces[i].maths_used);
     /* functions first, then the helpers they use: the helpers, and the
      * maths hooks both call, come before them in the file */
     char *hs = NULL, *all = NULL;
@@ -1042,7 +1028,7 @@ static void proto_text(Cg *c, const Fn *f, Str *out)
         free(s.p);
         return;
     }
-    cg_putf(out, "#define %s %lld\n", ws_macro(c, f), c->frame * real_size(c));
+    cg_putf(out, "#define %s %lld\n", ws_macro(c, f->name), c->frame * real_size(c));
     if (fits(c)) {
         cg_signature(c, f, f->name, NULL, 0, &s);
         cg_put3(out, s.p, ";\n", "");
@@ -1050,7 +1036,7 @@ static void proto_text(Cg *c, const Fn *f, Str *out)
     } else {
         cg_put3(out, "/* ", f->name, " is not generated: its arrays exceed the stack budget */\n");
     }
-    cg_signature(c, f, ws_name(c, f), arena_printf(A, "void *%s", c->work), 0, &s);
+    cg_signature(c, f, ws_name(c, f->name), arena_printf(A, "void *%s", c->work), 0, &s);
     cg_put3(out, s.p, ";\n", "");
     free(s.p);
 }
@@ -1225,7 +1211,7 @@ static void stats_one(void *arg, const Fn *f)
                 c->o->stack_budget);
     if (c->o->workspace)
         fprintf(e->out, " (workspace variant %s: %lld bytes in work, stack ~%lld bytes)",
-                ws_name(c, f), arrays, scalars);
+                ws_name(c, f->name), arrays, scalars);
     ckpt_stats(c, f, e->out);
     fputc('\n', e->out);
 }

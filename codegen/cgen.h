@@ -270,6 +270,9 @@ void cg_body(Cg *c, Str *decl);
 /* cthread.c: starts run(arg) on a new thread with a stack as large as the
  * compiler's own (expressions are written recursively); 0 on failure. */
 int cg_thread(pthread_t *t, void *(*run)(void *), void *arg);
+/* cthread.c: what another writer's text calls (helpers, maths hooks),
+ * added to what c's does. */
+void cg_merge_used(Cg *c, const int helper_used[H_COUNT], const unsigned char maths_used[2 * CG_MATHS]);
 /* Makes c->line_comments, the comment of each line of src as it heads
  * the line's statements, once: before functions are written in parallel,
  * which only read it. */

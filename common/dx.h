@@ -70,6 +70,9 @@ FILE *dx_tmpfile(void);
  * failure (EIO when the file ends first). */
 int dx_tmpfile_read(FILE *f, long long at, long long len, int (*put)(void *arg, const char *p, size_t n),
                     void *arg);
+/* A put for dx_tmpfile_read into the stream `file`, whose own error flag
+ * reports a failed write. */
+int dx_put_stream(void *file, const char *p, size_t n);
 /* The same bytes appended to the file open on descriptor `to` (at its
  * offset): in the kernel where it can be (copy_file_range), else read and
  * written.  f's own offset is left as it was.  Returns 0, or an errno

@@ -27,19 +27,26 @@ FILE *dx_tmpfile(void)
     return f;
 }
 
+/* f flushed, and *len (< 0: to its end) the bytes from `at` on; 0, or
+ * an errno value. */
+static int span(FILE *f, long long at, long long *len)
+{
+    if (fflush(f) != 0)
+        return errno ? errno : EIO;
+    struct stat st;
+    if (*len < 0) {
+        if (fstat(fileno(f), &st) != 0)
+            return errno;
+        *len = (long long)st.st_size - at;
+    }
+    return 0;
+}
+
 int dx_tmpfile_read(FILE *f, long long at, long long len, int (*put)(void *arg, const char *p, size_t n),
                     void *arg)
 {
     char buf[1 << 16];
-    if (fflush(f) != 0)
-        return errno ? errno : EIO;
-    if (len < 0) {
-        struct stat st;
-        if (fstat(fileno(f), &st) != 0)
-            return errno;
-        len = (long long)st.st_size - at;
-    }
-    int e = 0;
+    int e = span(f, at, &len);
     while (!e && len > 0) {
         ssize_t n = pread(fileno(f), buf, len < (long long)sizeof buf ? (size_t)len : sizeof buf, (off_t)at);
         if (n < 0 && errno == EINTR)
@@ -73,16 +80,17 @@ static int write_fd(void *to, const char *p, size_t n)
     return dx_write_all(*(int *)to, p, n);
 }
 
+int dx_put_stream(void *file, const char *p, size_t n)
+{
+    fwrite(p, 1, n, file);
+    return 0;
+}
+
 int dx_tmpfile_copy(FILE *f, long long at, long long len, int to)
 {
-    if (fflush(f) != 0)
-        return errno ? errno : EIO;
-    struct stat st;
-    if (len < 0) {
-        if (fstat(fileno(f), &st) != 0)
-            return errno;
-        len = (long long)st.st_size - at;
-    }
+    int e = span(f, at, &len);
+    if (e)
+        return e;
 #if defined(__linux__) && defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 27)
     /* In the kernel (copy_file_range(2), Linux 4.5, glibc 2.27): the text
      * is copied once, page cache to page cache, where reading it into a

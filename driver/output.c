@@ -145,8 +145,6 @@ int out_check_names(const char *input, OutFile *const outs[], int n)
  * large program grows no buffer. */
 enum { OUT_HELD = 1 << 20 };
 
-/* fopencookie's write: returns n, or 0 on an error (never a negative
- * value, as fopencookie(3) says), which sets the stream's error flag. */
 /* Moves the text held in memory to a new scratch file, unless one is
  * made already or none can be; 0, or 1 if writing it failed. */
 static int to_scratch(OutFile *o)
@@ -165,6 +163,8 @@ static int to_scratch(OutFile *o)
     return 0;
 }
 
+/* fopencookie's write: returns n, or 0 on an error (never a negative
+ * value, as fopencookie(3) says), which sets the stream's error flag. */
 static ssize_t held_write(void *cookie, const char *p, size_t n)
 {
     OutFile *o = cookie;
@@ -238,14 +238,6 @@ static int copy_all(OutFile *o, int fd)
     return o->scratch ? dx_tmpfile_copy(o->scratch, 0, -1, fd) : dx_write_all(fd, o->buf, o->len);
 }
 
-/* dx_tmpfile_read's put into a stream, whose own error flag reports a
- * failed write. */
-static int put_stream(void *to, const char *p, size_t n)
-{
-    fwrite(p, 1, n, to);
-    return 0;
-}
-
 int out_append(void *out, FILE *from, long long at, long long len)
 {
     OutFile *o = out;
@@ -256,7 +248,7 @@ int out_append(void *out, FILE *from, long long at, long long len)
         return errno ? errno : EIO;
 #endif
     if (!o->scratch) /* in memory: through the stream */
-        return dx_tmpfile_read(from, at, len, put_stream, o->f);
+        return dx_tmpfile_read(from, at, len, dx_put_stream, o->f);
     if (fflush(o->scratch) != 0)
         return errno ? errno : EIO;
     int e = dx_tmpfile_copy(from, at, len, fileno(o->scratch));

@@ -119,6 +119,36 @@ static int wanted(const Unit *u, int bits)
     return !u->entries || (u->entries & bits);
 }
 
+/* Whether the passes build u's entry point of kind k (FN_GRAD and
+ * FN_VJP alike): f always; f_jvp for any derivative --entries wants
+ * (f_grad starts from it); f_grad or f_vjp for itself and for f_hvp;
+ * f_hvp for a scalar result. */
+static int builds(const Unit *u, FnKind k)
+{
+    switch (k) {
+    case FN_PRIMAL: return 1;
+    case FN_JVP: return wanted(u, ENTRY_JVP | ENTRY_GRAD | ENTRY_HVP);
+    case FN_GRAD: case FN_VJP: return wanted(u, ENTRY_GRAD | ENTRY_HVP);
+    case FN_HVP: return u->primal->out.p[0].ty.rank == 0 && wanted(u, ENTRY_HVP);
+    }
+    return 0;
+}
+
+/* The reverse mode's entry point of f: f_vjp for an array result, else
+ * f_grad. */
+static FnKind reverse_kind(const Fn *f)
+{
+    return f->out.p[0].ty.rank > 0 ? FN_VJP : FN_GRAD;
+}
+
+/* The name of f's entry point of kind k: f, f_jvp, f_grad, f_vjp, f_hvp. */
+static const char *entry_name(Arena *A, const Fn *f, FnKind k)
+{
+    static const char *const suffix[] = {[FN_PRIMAL] = "", [FN_JVP] = "_jvp", [FN_GRAD] = "_grad",
+                                         [FN_VJP] = "_vjp", [FN_HVP] = "_hvp"};
+    return k == FN_PRIMAL ? f->name : arena_printf(A, "%s%s", f->name, suffix[k]);
+}
+
 static void compact(Unit *u);
 
 /* opt_all on f, one of u's functions.  With u->compact, what the fusion
@@ -152,9 +182,9 @@ static void opt_primal(Unit *u)
 static void linearize(Unit *u)
 {
     Fn *f = u->primal;
-    if (!wanted(u, ENTRY_JVP | ENTRY_GRAD | ENTRY_HVP))
+    if (!builds(u, FN_JVP))
         return;
-    u->jvp = ad_linearize(f, arena_printf(f->arena, "%s_jvp", f->name), FN_JVP);
+    u->jvp = ad_linearize(f, entry_name(f->arena, f, FN_JVP), FN_JVP);
 }
 
 /* opt-jvp.  Needs: f_jvp, if any.  Guarantees: f_jvp cleaned up as by
@@ -177,12 +207,11 @@ static void opt_jvp(Unit *u)
 static void transpose(Unit *u)
 {
     Fn *f = u->primal;
-    if (!wanted(u, ENTRY_GRAD | ENTRY_HVP))
+    if (!builds(u, FN_GRAD))
         return;
-    int array = f->out.p[0].ty.rank > 0;
-    const char *name = arena_printf(f->arena, "%s_%s", f->name, array ? "vjp" : "grad");
-    u->grad = ad_transpose(u->ckpt_jvp ? u->ckpt_jvp : u->jvp, name, array ? FN_VJP : FN_GRAD,
-                           u->small_tape, u->keep_bytes);
+    FnKind k = reverse_kind(f);
+    u->grad = ad_transpose(u->ckpt_jvp ? u->ckpt_jvp : u->jvp, entry_name(f->arena, f, k), k, u->small_tape,
+                           u->keep_bytes);
 }
 
 /* opt-grad.  Needs: f_grad (or f_vjp), if any.  Guarantees: it is cleaned
@@ -236,9 +265,9 @@ static void linearize_grad(Unit *u)
 {
     Fn *f = u->primal, *grad = u->grad;
     Arena *A = f->arena;
-    if (f->out.p[0].ty.rank > 0 || !wanted(u, ENTRY_HVP))
+    if (!builds(u, FN_HVP))
         return;
-    Fn *h = ad_linearize(grad, arena_printf(A, "%s_hvp", f->name), FN_HVP);
+    Fn *h = ad_linearize(grad, entry_name(A, f, FN_HVP), FN_HVP);
     int nb = grad->out.n - 1;
     VEC(Output) outs = {0};
     vec_push(A, &outs, h->out.p[0]);
@@ -569,6 +598,7 @@ struct Early {
     const CgPlanned *planned;
     int *first;     /* unit i's entry points: planned[first[i]..first[i+1]-1] */
     int keep_after_linearize; /* the unit's f has a for loop */
+    int opt_primal, transpose, linearize_grad; /* those passes' indices */
 };
 
 /* f, no longer changed by any pass but signs: signs now, then what
@@ -615,20 +645,19 @@ static int has_for(const Fn *f)
 /* After pass k on u (passes_from). */
 static void early_final(Early *e, Unit *u, int k)
 {
-    if (k == ir_pass_find("opt-primal")) {
+    if (k == e->opt_primal) {
         offer(e, u, u->primal);
-    } else if (k == ir_pass_find("transpose") && u->jvp) {
+        /* f is read by linearize, and by checkpointing's rebuilds, which
+         * nest for loops: without one, nothing reads it after linearize */
+        e->keep_after_linearize = has_for(u->primal);
+    } else if (k == e->transpose && u->jvp) {
         finalize(u, u->jvp);
         offer(e, u, u->jvp);
-    } else if (k == ir_pass_find("linearize-grad") && u->grad) {
+    } else if (k == e->linearize_grad && u->grad) {
         finalize(u, u->grad);
         offer(e, u, u->grad);
     }
-    /* f is read by linearize, and by checkpointing's rebuilds, which
-     * nest for loops: without one, nothing reads it after linearize */
-    if (k == ir_pass_find("opt-primal"))
-        e->keep_after_linearize = has_for(u->primal);
-    int keep = k < ir_pass_find("transpose") || e->keep_after_linearize;
+    int keep = k < e->transpose || e->keep_after_linearize;
     cg_stream_drop_done(e->s, keep ? u->primal : NULL);
 }
 
@@ -642,16 +671,10 @@ static CgPlanned *plan(const Program *prog, int *n, int **first)
     for (int i = 0; i < prog->units.n; i++) {
         (*first)[i] = *n;
         const Unit *u = &prog->units.p[i];
-        const Fn *f = u->primal;
-        int array = f->out.p[0].ty.rank > 0;
-        fns[(*n)++] = (CgPlanned){f->name, FN_PRIMAL};
-        if (wanted(u, ENTRY_GRAD | ENTRY_HVP))
-            fns[(*n)++] = (CgPlanned){arena_printf(prog->arena, "%s_%s", f->name, array ? "vjp" : "grad"),
-                                      array ? FN_VJP : FN_GRAD};
-        if (wanted(u, ENTRY_JVP | ENTRY_GRAD | ENTRY_HVP))
-            fns[(*n)++] = (CgPlanned){arena_printf(prog->arena, "%s_jvp", f->name), FN_JVP};
-        if (!array && wanted(u, ENTRY_HVP))
-            fns[(*n)++] = (CgPlanned){arena_printf(prog->arena, "%s_hvp", f->name), FN_HVP};
+        const FnKind kinds[] = {FN_PRIMAL, reverse_kind(u->primal), FN_JVP, FN_HVP};
+        for (int k = 0; k < 4; k++)
+            if (builds(u, kinds[k]))
+                fns[(*n)++] = (CgPlanned){entry_name(prog->arena, u->primal, kinds[k]), kinds[k]};
     }
     (*first)[prog->units.n] = *n;
     return fns;
@@ -769,7 +792,8 @@ int ir_pipeline(Arena *a, Diag *d, const Job *j)
     CgOpts co = j->cg ? *j->cg : (CgOpts){0};
     /* the C file (and its header) but no --stats: written as the
      * functions become final */
-    Early early = {NULL, &prog, &co, NULL, NULL, 0};
+    Early early = {NULL, &prog, &co, NULL, NULL, 0, ir_pass_find("opt-primal"), ir_pass_find("transpose"),
+                   ir_pass_find("linearize-grad")};
     int nplanned = 0;
     CgPlanned *planned = NULL;
     int eager = !final && j->stop < 0 && j->cg && j->emit == EMIT_C && !j->stats;

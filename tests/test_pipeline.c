@@ -239,12 +239,6 @@ START_TEST(test_no_dx_dump)
 }
 END_TEST
 
-/* The signs pass changes instructions, not values: the C of the IR as
- * store-hvp leaves it (no signs) and the C dxc writes give the same
- * numbers, compared with ==, for every derivative, with gcc and clang at
- * -O2 (no -ffast-math: each compiler keeps the written operations).  The
- * model subtracts, negates and divides inside a loop, in products and
- * sums, and into array adjoints. */
 /* dxc writes the C file and its header as the functions become final,
  * each freed once written (f after opt-primal, f_jvp after transpose,
  * f_grad after linearize-grad, on another thread with more than one job);
@@ -357,6 +351,12 @@ START_TEST(test_written_early)
 }
 END_TEST
 
+/* The signs pass changes instructions, not values: the C of the IR as
+ * store-hvp leaves it (no signs) and the C dxc writes give the same
+ * numbers, compared with ==, for every derivative, with gcc and clang at
+ * -O2 (no -ffast-math: each compiler keeps the written operations).  The
+ * model subtracts, negates and divides inside a loop, in products and
+ * sums, and into array adjoints. */
 START_TEST(test_signs_same_values)
 {
     ck_assert_int_eq(tu_write(tu_path("m.dx"),
