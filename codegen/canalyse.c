@@ -89,6 +89,8 @@ static void analyse_region(Cg *c, const Region *r)
     for (int i = 0; i < r->ids.n; i++) {
         Ref id = r->ids.p[i];
         const Inst *in = &f->v.p[id];
+        if (i + IR_AHEAD < r->ids.n)
+            ir_prefetch_args(f, &f->v.p[r->ids.p[i + IR_AHEAD]]);
         int at = c->pos[id] = ++c->npos;
         for (int k = 0; k < op_info[in->op].nargs && in->op != OP_RESULT; k++)
             count_use(c, in->arg[k], r, id, at, !(in->op == OP_ACC && k == 0));

@@ -2035,6 +2035,8 @@ static void emit_items(Cg *c, const Region *r, int from, int to)
     for (int i = from; i < to; i++) {
         Ref id = r->ids.p[i];
         const Inst *in = &f->v.p[id];
+        if (i + IR_AHEAD < to)
+            ir_prefetch_args(f, &f->v.p[r->ids.p[i + IR_AHEAD]]);
         int kind = item_kind(c, r, i);
         if (kind == ITEM_NONE)
             continue;

@@ -220,6 +220,13 @@ static void resolve_outputs(Fn *f, Ref *repl)
         f->out.p[i].ref = resolve(repl, f->out.p[i].ref);
 }
 
+/* The operands fold_one reads of in (ir_prefetch). */
+static void prefetch_args(const Fn *f, const Inst *in)
+{
+    if (in->role != ROLE_TANGENT && op_info[in->op].kind != K_CTL)
+        ir_prefetch_args(f, in);
+}
+
 /* Returns 1 if it changed anything; *nrepl counts the replacements.
  * Every operand is resolved when its instruction is visited: a value is
  * visited before any instruction that reads it (SSA order), and so is
@@ -231,6 +238,8 @@ static int fold_region(Fn *f, Region *r, Ref *repl, int *nrepl)
     for (int i = 0; i < r->ids.n; i++) {
         Ref id = r->ids.p[i];
         Inst *in = &f->v.p[id];
+        if (i + IR_AHEAD < r->ids.n)
+            prefetch_args(f, &f->v.p[r->ids.p[i + IR_AHEAD]]);
         resolve_operands(in, repl);
         if (in->op == OP_IF) {
             changed |= fold_region(f, in->reg[0], repl, nrepl);
@@ -335,6 +344,14 @@ static int cse_ok(const Fn *f, const Inst *in)
            op_info[in->op].kind != K_CTL;
 }
 
+/* The slot cse_region looks in for in (ir_prefetch; an IDX's hash reads
+ * its indices: not asked for). */
+static void prefetch_slot(const Cse *C, const Inst *in)
+{
+    if (in->op != OP_IDX && cse_ok(C->f, in))
+        ir_prefetch(&C->slot[hash_inst(in) & (unsigned)(C->cap - 1)]);
+}
+
 static void cse_region(Cse *C, Region *r, Ref *repl)
 {
     Fn *f = C->f;
@@ -342,6 +359,8 @@ static void cse_region(Cse *C, Region *r, Ref *repl)
     for (int i = 0; i < r->ids.n; i++) {
         Ref id = r->ids.p[i];
         Inst *in = &f->v.p[id];
+        if (i + IR_AHEAD < r->ids.n)
+            prefetch_slot(C, &f->v.p[r->ids.p[i + IR_AHEAD]]);
         resolve_operands(in, repl); /* as in fold_region: no rewrite after */
         if (in->op == OP_IF) {
             cse_region(C, in->reg[0], repl);
@@ -408,7 +427,12 @@ void opt_cse(Fn *f)
  * (its operands marked) when the sweep reaches it, or at once if it lies
  * above the sweep (a value marked above `below` goes on the work list).
  * The live set is the same in any order; the sweep's is the one that
- * reads memory in sequence. */
+ * reads memory in sequence.  An ACC is live when its buffer is read; the
+ * sweep takes one whose buffer it has found live when it reaches it (in
+ * a gradient the buffers are read at the end, after every ACC into them,
+ * so almost all are), and the rounds after it the rest.  Left to those
+ * rounds, a gradient's whole backward pass was marked from its ACCs in
+ * depth-first order, a cache miss an instruction. */
 typedef struct {
     Fn *f;
     unsigned char *live;
@@ -520,9 +544,13 @@ static void prune_region(Dce *D, Region *r)
  * instruction anyway. */
 static int dce(Fn *f, int unless_gen)
 {
+    /* the ACCs the regions hold (an ACC no region holds any more is dead,
+     * whatever its buffer), flagged in is_acc */
     RefList accs = {0};
-    int any_acc = 0, have_accs = 0; /* the ACCs are listed once the sweep is done,
-                                       and only if the function has one */
+    ir_accs(f, f->body, &accs);
+    unsigned char *is_acc = accs.n ? arena_alloc(f->arena, (size_t)f->v.n + 1) : NULL;
+    for (int k = 0; k < accs.n; k++)
+        is_acc[accs.p[k]] = 1;
     Dce D = {0};
     D.f = f;
     D.live = arena_alloc(f->arena, (size_t)f->v.n + 1);
@@ -532,13 +560,15 @@ static int dce(Fn *f, int unless_gen)
     for (int sweep = f->v.n - 1;; sweep--) {
         if (sweep >= 0) {
             D.below = sweep;
-            if (unless_gen && f->v.p[sweep].op == OP_GEN) {
+            const Inst *in = &f->v.p[sweep];
+            if (unless_gen && in->op == OP_GEN) {
                 arena_drop(f->arena, D.live, (size_t)f->v.n + 1);
+                if (is_acc)
+                    arena_drop(f->arena, is_acc, (size_t)f->v.n + 1);
                 return -1;
             }
-            if (f->v.p[sweep].op == OP_PARAM)
+            if (in->op == OP_PARAM || (is_acc && is_acc[sweep] && D.live[in->arg[0]]))
                 D.live[sweep] = 1;
-            any_acc |= f->v.p[sweep].op == OP_ACC;
             if (!D.live[sweep])
                 continue;
             vec_push(f->arena, &D.work, sweep);
@@ -572,11 +602,7 @@ static int dce(Fn *f, int unless_gen)
         }
         if (sweep >= 0)
             continue;
-        /* an ACC (in the function's regions) is live when its buffer is read */
-        if (any_acc && !have_accs) {
-            ir_accs(f, f->body, &accs);
-            have_accs = 1;
-        }
+        /* the ACCs whose buffer was found live only after the sweep passed them */
         int more = 0;
         for (int k = 0; k < accs.n; k++) {
             Ref i = accs.p[k];
@@ -590,6 +616,8 @@ static int dce(Fn *f, int unless_gen)
     }
     prune_region(&D, f->body);
     arena_drop(f->arena, D.live, (size_t)f->v.n + 1);
+    if (is_acc)
+        arena_drop(f->arena, is_acc, (size_t)f->v.n + 1);
     return D.kept;
 }
 
