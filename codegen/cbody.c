@@ -2143,10 +2143,16 @@ typedef struct {
 /* Where to cut the top level r of c's body (see above), or -1; *line:
  * the line of the statement before the cut; *begun: whether the
  * backward pass has begun before it. */
+int cg_halves_size(const CgOpts *o, const Fn *f)
+{
+    int min = o->split_min > 0 ? o->split_min : SPLIT_MIN;
+    return f->body->ids.n >= min && f->body->ids.n >= 2;
+}
+
 static int cut_at(const Cg *c, const Region *r, int *line, int *begun)
 {
-    int n = r->ids.n, min = c->o->split_min > 0 ? c->o->split_min : SPLIT_MIN;
-    if (n < min || n < 2)
+    int n = r->ids.n;
+    if (!cg_halves_size(c->o, c->f))
         return -1;
     /* the middle of the work: an item of the backward pass (from its
      * first adjoint on) takes about 1.4 times as long to write as one of

@@ -267,6 +267,9 @@ void cg_dims(const Cg *c, Str *s, Type t);
  * whose text precedes c->body's) and the declarations that precede them
  * to *decl. */
 void cg_body(Cg *c, Str *decl);
+/* Whether f's body is large enough for cg_body to write it in halves
+ * (when c->halves allows it and a place to cut is found). */
+int cg_halves_size(const CgOpts *o, const Fn *f);
 /* cthread.c: starts run(arg) on a new thread with a stack as large as the
  * compiler's own (expressions are written recursively); 0 on failure. */
 int cg_thread(pthread_t *t, void *(*run)(void *), void *arg);

@@ -497,6 +497,8 @@ static void calls_in(Sema *s, const Ast *e, const Ast *fn)
     calls_in(s, e->b, fn);
     calls_in(s, e->cond, fn);
     calls_in(s, e->cond2, fn);
+    if (ast_short(e->kind))
+        return;
     calls_list(s, &e->args, fn);
     calls_list(s, &e->gens, fn);
     calls_list(s, &e->body, fn);
@@ -519,9 +521,10 @@ static double nodes(const Sema *s, const Ast *e)
 {
     if (!e)
         return 0;
-    double n = 1 + nodes(s, e->a) + nodes(s, e->b) + nodes(s, e->cond) + nodes(s, e->cond2) +
-               list_nodes(s, &e->args) + list_nodes(s, &e->gens) + list_nodes(s, &e->body) +
-               list_nodes(s, &e->els);
+    double n = 1 + nodes(s, e->a) + nodes(s, e->b) + nodes(s, e->cond) + nodes(s, e->cond2);
+    if (!ast_short(e->kind))
+        n += list_nodes(s, &e->args) + list_nodes(s, &e->gens) + list_nodes(s, &e->body) +
+             list_nodes(s, &e->els);
     if (e->kind == AST_CALL || e->kind == AST_REDUCE) {
         const Ast *g = sema_fn(s, e->name);
         if (g)

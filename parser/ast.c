@@ -4,9 +4,11 @@
  */
 #include "ast.h"
 
+#include <stddef.h>
+
 Ast *ast_new(Arena *a, AstKind kind, Loc loc)
 {
-    Ast *x = arena_alloc(a, sizeof *x);
+    Ast *x = arena_alloc(a, ast_short(kind) ? offsetof(Ast, ret) : sizeof *x);
     x->kind = kind;
     x->loc = loc;
     x->name_loc = loc;
@@ -21,11 +23,17 @@ Ast *ast_num(Arena *a, Loc loc, double v, int is_int)
     return x;
 }
 
-Ast *ast_name(Arena *a, Loc loc, const char *name)
+/* A node of the given kind that has a name. */
+static Ast *named(Arena *a, AstKind kind, Loc loc, const char *name)
 {
-    Ast *x = ast_new(a, AST_NAME, loc);
+    Ast *x = ast_new(a, kind, loc);
     x->name = name;
     return x;
+}
+
+Ast *ast_name(Arena *a, Loc loc, const char *name)
+{
+    return named(a, AST_NAME, loc, name);
 }
 
 Ast *ast_bin(Arena *a, Loc loc, int op, Ast *l, Ast *r)
@@ -109,16 +117,14 @@ AstList ast_list_add(Arena *a, AstList l, Ast *x)
 
 Ast *ast_call(Arena *a, Loc loc, const char *name, AstList args)
 {
-    Ast *x = ast_name(a, loc, name);
-    x->kind = AST_CALL;
+    Ast *x = named(a, AST_CALL, loc, name);
     x->args = args;
     return x;
 }
 
 Ast *ast_reduce(Arena *a, Loc loc, const char *name, Ast *body, AstList gens)
 {
-    Ast *x = ast_name(a, loc, name);
-    x->kind = AST_REDUCE;
+    Ast *x = named(a, AST_REDUCE, loc, name);
     x->a = body;
     x->gens = gens;
     return x;
@@ -158,8 +164,7 @@ Ast *ast_ifexpr(Arena *a, Loc loc, Ast *cond, Ast *then, Ast *els)
 
 Ast *ast_gen(Arena *a, Loc loc, const char *name, Ast *lo, Ast *hi)
 {
-    Ast *x = ast_name(a, loc, name);
-    x->kind = AST_GEN;
+    Ast *x = named(a, AST_GEN, loc, name);
     x->a = lo;
     x->b = hi;
     return x;
@@ -167,8 +172,7 @@ Ast *ast_gen(Arena *a, Loc loc, const char *name, Ast *lo, Ast *hi)
 
 Ast *ast_assign(Arena *a, Loc loc, const char *name, Ast *value)
 {
-    Ast *x = ast_name(a, loc, name);
-    x->kind = AST_ASSIGN;
+    Ast *x = named(a, AST_ASSIGN, loc, name);
     x->a = value;
     return x;
 }
@@ -212,8 +216,7 @@ Ast *ast_while(Arena *a, Loc loc, Ast *cond, const char *word, Loc word_loc, Ast
 
 Ast *ast_const(Arena *a, Loc loc, const char *name, Ast *value)
 {
-    Ast *x = ast_name(a, loc, name);
-    x->kind = AST_CONST;
+    Ast *x = named(a, AST_CONST, loc, name);
     x->a = value;
     return x;
 }
@@ -221,8 +224,7 @@ Ast *ast_const(Arena *a, Loc loc, const char *name, Ast *value)
 Ast *ast_fn(Arena *a, Loc loc, const char *name, AstList params, Ast *ret,
             Ast *expr, AstList body)
 {
-    Ast *x = ast_name(a, loc, name);
-    x->kind = AST_FN;
+    Ast *x = named(a, AST_FN, loc, name);
     x->params = params;
     x->ret = ret;
     x->a = expr;
@@ -232,8 +234,7 @@ Ast *ast_fn(Arena *a, Loc loc, const char *name, AstList params, Ast *ret,
 
 Ast *ast_param(Arena *a, Loc loc, const char *name, AstList dims, int is_data)
 {
-    Ast *x = ast_name(a, loc, name);
-    x->kind = AST_PARAM;
+    Ast *x = named(a, AST_PARAM, loc, name);
     x->dims = dims;
     x->is_data = is_data;
     return x;
