@@ -356,10 +356,9 @@ static void name_one(Cg *c, Ref v)
     if (!base && in->op == OP_RESULT && f->v.p[in->arg[0]].op == OP_RED)
         base = (const char *[]){"s", "p", "m", "m"}[f->v.p[in->arg[0]].red];
     if (!base)
-        base = arena_name(c->A, "t", "", ++c->tmp);
-    else if (in->role == ROLE_TANGENT)
-        base = arena_name(c->A, base, "_dot", -1);
-    c->cname[v] = cg_unique(c, &c->locals, base);
+        c->cname[v] = cg_unique_tmp(c);
+    else
+        c->cname[v] = cg_unique(c, &c->locals, in->role == ROLE_TANGENT ? arena_name(c->A, base, "_dot", -1) : base);
 }
 
 /* A carried variable is named after the loop's result, or the CARRY, or
@@ -373,7 +372,7 @@ static void name_carried(Cg *c, Ref id)
         if (c->cname[root] || !cg_owns(c, id, root))
             continue;
         const char *base = cg_carried_name(c, id, j);
-        c->cname[root] = cg_unique(c, &c->locals, base ? base : arena_name(c->A, "t", "", ++c->tmp));
+        c->cname[root] = base ? cg_unique(c, &c->locals, base) : cg_unique_tmp(c);
     }
 }
 
@@ -583,7 +582,7 @@ static void alloc_tables(Cg *c)
     c->acc_pos = NULL;
     c->cname = arena_alloc(A, sizeof(char *) * n);
     c->ntab = n;
-    c->tmp = 0;
+    c->tmp = c->tmp_unlisted = c->t_named = 0;
 }
 
 

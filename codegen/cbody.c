@@ -1052,7 +1052,7 @@ static void declare_array(Cg *c, Ref v, int line)
 
 static int index_taken(const Cg *c, const char *n)
 {
-    if (cg_names_has(&c->locals, n))
+    if (cg_local_taken(c, n))
         return 1;
     for (int i = 0; i < c->active.n; i++)
         if (!strcmp(c->active.p[i], n))

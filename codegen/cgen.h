@@ -190,7 +190,9 @@ typedef struct Cg {
     int backward_started;
     int joined_said;           /* a joined loop's comment is written */
     int joined_first;          /* ... first of all: no forward pass before it */
-    int tmp;
+    int tmp;                   /* temporaries named: t1 ... t<tmp> (cg_unique_tmp) */
+    int tmp_unlisted;          /* t1 ... t<tmp_unlisted> are not in locals */
+    int t_named;               /* a name t<digits> not a temporary's is in locals */
     VEC(const char *) active;  /* loop indices in scope */
     VEC(int) said;             /* by nesting depth: the source line announced */
     int last_line;             /* the source line of the last statement */
@@ -202,6 +204,15 @@ typedef struct Cg {
 /* cnames.c */
 const char *cg_real_t(const Cg *c);
 const char *cg_unique(Cg *c, Names *ns, const char *base);
+/* A unique name for the next temporary, t<++c->tmp>: a local that is
+ * not in c->locals while no other name of that form is (they are most
+ * of a large function's locals, and its table of names is far larger
+ * than the cache); every test of c->locals counts t1 ... t<tmp_unlisted>
+ * in it (cg_local_taken). */
+const char *cg_unique_tmp(Cg *c);
+/* Whether the local name s is taken: in c->locals, or an unlisted
+ * temporary's. */
+int cg_local_taken(const Cg *c, const char *s);
 void cg_literal(const Cg *c, double v, Str *s);
 
 /* cmaths.c */

@@ -224,6 +224,36 @@ static int *next_suffix(Cg *c, const char *base)
     return &c->suffix_val[h];
 }
 
+/* The k of a name t<k> (k > 0, no leading zero: a temporary's form), or
+ * 0; *form: whether s is t<digits> at all. */
+static long tmp_number(const char *s, int *form)
+{
+    *form = 0;
+    if (s[0] != 't' || s[1] < '0' || s[1] > '9')
+        return 0;
+    long k = 0;
+    const char *p = s + 1;
+    for (; *p >= '0' && *p <= '9'; p++)
+        k = k < 100000000 ? 10 * k + (*p - '0') : k;
+    *form = !*p;
+    return *form && s[1] != '0' ? k : 0;
+}
+
+/* Whether s is in ns, an unlisted temporary's name counting in locals. */
+static int taken_h(const Cg *c, const Names *ns, const char *s, unsigned hs)
+{
+    if (has_h(ns, s, hs))
+        return 1;
+    int form;
+    long k = ns == &c->locals && c->tmp_unlisted ? tmp_number(s, &form) : 0;
+    return k > 0 && k <= c->tmp_unlisted;
+}
+
+int cg_local_taken(const Cg *c, const char *s)
+{
+    return taken_h(c, &c->locals, s, dx_hash(s));
+}
+
 const char *cg_unique(Cg *c, Names *ns, const char *base)
 {
     const char *b = base;
@@ -233,14 +263,29 @@ const char *cg_unique(Cg *c, Names *ns, const char *base)
         h = dx_hash(b);
     }
     const char *n = b;
-    if (has_h(ns, n, h) || (ns != &c->globals && has_h(&c->globals, n, h))) {
+    if (taken_h(c, ns, n, h) || (ns != &c->globals && has_h(&c->globals, n, h))) {
         int *k = next_suffix(c, b);
         do {
             n = arena_name(c->A, b, "_", (*k)++);
             h = dx_hash(n);
-        } while (has_h(ns, n, h) || (ns != &c->globals && has_h(&c->globals, n, h)));
+        } while (taken_h(c, ns, n, h) || (ns != &c->globals && has_h(&c->globals, n, h)));
     }
+    int form;
+    if (ns == &c->locals && (tmp_number(n, &form), form))
+        c->t_named = 1;
     add_h(ns, n, h);
+    return n;
+}
+
+const char *cg_unique_tmp(Cg *c)
+{
+    const char *n = arena_name(c->A, "t", "", ++c->tmp);
+    /* t<k> is no C keyword or reserved name, and no other local has it
+     * while none has that form (the temporaries before it were t1 ...
+     * t<k-1>): unique unless a global has it */
+    if (c->t_named || c->tmp_unlisted != c->tmp - 1 || has_h(&c->globals, n, dx_hash(n)))
+        return cg_unique(c, &c->locals, n);
+    c->tmp_unlisted = c->tmp;
     return n;
 }
 

@@ -546,6 +546,21 @@ static const Prog progs[] = {
      "}",
      "return (a * b + c) * (b * 3);", 2, {{0.5, 1, -0.3}, {-1, 2, 0.4}}},
     {"keyword_fn", 1, "fn keyword_fn(restrict) = restrict * 3", "a * 3", 1, {{2}}},
+    /* the names of temporaries (t1, t2, ...): variables and a function
+     * that have them, met before and after the temporaries of that name */
+    {"nm5", 2,
+     "fn nm5(a, b) {\n"
+     "    u = sin(a * b) + exp(a / (1 + b * b))\n"
+     "    t3 = u * tanh(u + a) - log(1 + u * u)\n"
+     "    t1 = t3 * sqrt(1 + t3 * t3) + u / (2 + a * a)\n"
+     "    t12 = t1 * exp(t3 * 0.5) + cos(u * t1)\n"
+     "    return t12 * t1 + t7(t3)\n"
+     "}",
+     "double u = sin(a * b) + exp(a / (1 + b * b)); double t3 = u * tanh(u + a) - log(1 + u * u);"
+     " double t1 = t3 * sqrt(1 + t3 * t3) + u / (2 + a * a);"
+     " double t12 = t1 * exp(t3 * 0.5) + cos(u * t1); return t12 * t1 + t3 * t3;",
+     3, {{0.5, 1}, {-1, 2}, {2, -0.3}}},
+    {"t7", 1, "fn t7(z) = z * z", "a * a", 1, {{2}}},
     {"dx_sigmoid", 1, "fn dx_sigmoid(a) = sigmoid(a) * 2", "2 / (1 + exp(-a))", 2, {{0.5}, {-2}}},
     {"dx_softplus", 1, "fn dx_softplus(a) = softplus(a) + dx_sigmoid(a)",
      "log1p(exp(a)) + 2 / (1 + exp(-a))", 2, {{0.5}, {-2}}},
