@@ -2215,7 +2215,7 @@ static void emit_top(Cg *c, const Region *r)
     Cg *d = &h->c;
     d->A = arena_new_written();
     d->lits = arena_alloc(d->A, sizeof *d->lits);
-    d->body = (Str){0};
+    d->body = (Str){.big = 1};
     d->said.p = NULL, d->said.n = d->said.cap = 0;
     d->active.p = NULL, d->active.n = d->active.cap = 0;
     *said(d, 1) = line;
@@ -2243,7 +2243,7 @@ static void emit_top(Cg *c, const Region *r)
             emit_items(c, r, at, r->ids.n);
         }
     }
-    free(d->body.p);
+    cg_str_free(&d->body);
     arena_free(d->A);
     free(h);
 }
@@ -2254,8 +2254,8 @@ void cg_body(Cg *c, Str *decl)
     c->body.n = 0;
     if (c->body.p)
         c->body.p[0] = 0;
-    free(c->first.p);
-    c->first = (Str){0};
+    c->body.big = 1; /* the C of a large function: mapped (cnames.c) */
+    cg_str_free(&c->first);
     c->indent = 1;
     c->backward_started = 0;
     c->joined_said = c->joined_first = 0;

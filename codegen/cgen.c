@@ -603,8 +603,8 @@ static int write_piece(const CgStream *s, Writer *w, Piece *pc, int halves)
     c.halves = halves;
     emit_fn(&c, pc->f, &pc->text, s->header);
     cg_release(&c);
-    free(c.first.p);
-    free(c.body.p);
+    cg_str_free(&c.first);
+    cg_str_free(&c.body);
     memcpy(pc->helper_used, c.helper_used, sizeof pc->helper_used);
     memcpy(pc->maths_used, c.maths_used, sizeof pc->maths_used);
     return c.halves;
@@ -623,8 +623,7 @@ static int put_text(FnText *t, FILE *to)
     for (int k = 0; k < 4; k++) {
         if (parts[k]->n && fwrite(parts[k]->p, 1, parts[k]->n, to) != parts[k]->n)
             bad = 1;
-        free(parts[k]->p);
-        *parts[k] = (Str){0};
+        cg_str_free(parts[k]);
     }
     return bad;
 }
@@ -895,11 +894,11 @@ static void stream_free(CgStream *s)
     arena_free(s->main.A);
     for (int i = 0; i < s->n; i++) {
         FnText *t = &s->pieces[i].text;
-        free(t->head.p);
-        free(t->first.p);
-        free(t->body.p);
-        free(t->tail.p);
-        free(t->proto.p);
+        cg_str_free(&t->head);
+        cg_str_free(&t->first);
+        cg_str_free(&t->body);
+        cg_str_free(&t->tail);
+        cg_str_free(&t->proto);
     }
     if (s->spill)
         fclose(s->spill);
@@ -1110,7 +1109,7 @@ void cg_header(const Program *p, const CgOpts *o, FILE *out)
     init(&c, p, o);
     EmitArg pa = {&c, out};
     header(p, o, out, protos_each, &pa);
-    free(c.body.p);
+    cg_str_free(&c.body);
 }
 
 /* The prototypes the writers kept, in the file's order. */
@@ -1239,7 +1238,7 @@ void cg_stats(const Program *p, const CgOpts *o, FILE *out)
     init(&c, p, o);
     EmitArg e = {&c, out};
     each_fn(p, o, stats_one, &e);
-    free(c.body.p);
+    cg_str_free(&c.body);
 }
 
 void cg_ir(const Program *p, const CgOpts *o, FILE *out)

@@ -24,10 +24,13 @@
 
 #include <pthread.h>
 
-/* A growable string (malloc'ed; the caller frees p). */
+/* A growable string (malloc'ed; the caller frees p), or, when `big` is
+ * set, from TEXT_MAPPED bytes on a mapping of its own (dx_text_map:
+ * `mapped`; cg_str_free frees either). */
 typedef struct {
     char *p;
     size_t n, cap;
+    unsigned char big, mapped;
 } Str;
 
 void cg_put(Str *s, const char *t, size_t n);
@@ -202,6 +205,8 @@ typedef struct Cg {
 } Cg;
 
 /* cnames.c */
+/* Frees s's text, from malloc or mapped; s is empty after. */
+void cg_str_free(Str *s);
 const char *cg_real_t(const Cg *c);
 const char *cg_unique(Cg *c, Names *ns, const char *base);
 /* A unique name for the next temporary, t<++c->tmp>: a local that is

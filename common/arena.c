@@ -16,8 +16,8 @@
  * per-pass table lived until dxc ended, and memory grew with the number
  * of passes times the program's size.
  */
-#if defined(__linux__) && !defined(_DEFAULT_SOURCE)
-#define _DEFAULT_SOURCE /* MAP_ANONYMOUS, MADV_HUGEPAGE */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* MAP_ANONYMOUS, MADV_HUGEPAGE, mremap */
 #endif
 #include "dx.h"
 
@@ -111,6 +111,20 @@ static void unmap_huge(Block *b)
     munmap(b, round_up(sizeof *b + b->size, PAGE));
 }
 
+void *dx_text_map(void *p, size_t old, size_t n)
+{
+    if (!p)
+        return map_huge(n);
+    void *q = mremap(p, round_up(old, PAGE), round_up(n, PAGE), MREMAP_MAYMOVE);
+    return q == MAP_FAILED ? NULL : q;
+}
+
+void dx_text_unmap(void *p, size_t n)
+{
+    if (p)
+        munmap(p, round_up(n, PAGE));
+}
+
 /* Gives back the pages of huge block b past its first n bytes of data. */
 static void trim_huge(Block *b, size_t n)
 {
@@ -129,6 +143,18 @@ static Block *map_huge(size_t n)
 static void unmap_huge(Block *b)
 {
     (void)b;
+}
+void *dx_text_map(void *p, size_t old, size_t n)
+{
+    (void)p;
+    (void)old;
+    (void)n;
+    return NULL;
+}
+void dx_text_unmap(void *p, size_t n)
+{
+    (void)p;
+    (void)n;
 }
 static void trim_huge(Block *b, size_t n)
 {
@@ -179,7 +205,11 @@ static void *link_big(Arena *a, Block *b)
  * without touching them (but for an arena_new_written). */
 static void *alloc_big(Arena *a, size_t n, int zero)
 {
-    Block *b = HUGE_PAGES && n >= HUGE_SIZE ? map_huge(sizeof *b + n) : NULL;
+    /* from half a huge page on, a whole one: a table of a megabyte or
+     * two (a byte per value of a large function) faulted in 4 KB at a
+     * time was a quarter of the page faults left */
+    size_t span = n >= HUGE_SIZE ? n : n >= HUGE_SIZE / 2 ? HUGE_SIZE - sizeof(Block) : 0;
+    Block *b = HUGE_PAGES && span ? map_huge(sizeof *b + span) : NULL;
     int mapped = b != NULL;
     if (mapped)
         zero = zero && a->written; /* a fresh mapping reads as zero */
@@ -192,7 +222,8 @@ static void *alloc_big(Arena *a, size_t n, int zero)
     if (zero)
         memset(b->data, 0, n);
     b->mapped = mapped;
-    b->size = b->used = n;
+    b->size = mapped ? span : n;
+    b->used = n;
     b->magic = BIG_MAGIC;
     return link_big(a, b);
 }

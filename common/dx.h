@@ -56,6 +56,17 @@ char *arena_printf(Arena *a, const char *fmt, ...)
  * "x_dot" or "a_2" without vsnprintf's cost. */
 char *arena_name(Arena *a, const char *s, const char *tail, long k);
 
+/* A large text buffer that grows (the C of a function, cnames.c): with
+ * p NULL a new mapping of n bytes, offered to the kernel's transparent
+ * huge pages as the arena's large blocks are, else mapping p (old bytes)
+ * grown to n, maybe moved, without a copy; NULL when that cannot be
+ * (elsewhere than Linux, always).  Written from its start, such a buffer
+ * faults in 2 MB at a time, where one from malloc faulted 4 KB at a time:
+ * half of all the page faults of a large program.  dx_text_unmap frees
+ * it. */
+void *dx_text_map(void *p, size_t old, size_t n);
+void dx_text_unmap(void *p, size_t n);
+
 /* FNV-1a, for the name tables of the checker, lowering and codegen. */
 unsigned dx_hash(const char *s);
 
