@@ -95,7 +95,7 @@ static int buffer_use(const Fn *f, const Region *r, Ref buf)
             use |= BUF_READ;
         if (in->arg[0] == buf && in->op == OP_ACC)
             use |= in->flags & IF_STORE ? BUF_STORE : BUF_ADD;
-        for (int s = 0; s < 2; s++)
+        for (int s = 0; s < 2 && ir_has_regions(in); s++)
             if (in->reg[s])
                 use |= buffer_use(f, in->reg[s], buf);
     }
@@ -349,7 +349,7 @@ static int interchange_region(Fn *f, Region *r, unsigned char *inner)
     for (int at = 0; at < r->ids.n; at++) {
         Ref lj = r->ids.p[at];
         const Inst *in = &f->v.p[lj];
-        for (int s = 0; s < 2; s++)
+        for (int s = 0; s < 2 && ir_has_regions(in); s++)
             if (in->reg[s] && interchange_region(f, in->reg[s], inner))
                 return 1;
         in = &f->v.p[lj];

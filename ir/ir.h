@@ -500,6 +500,14 @@ Ref ir_loop_new(Fn *f, Region *r, Op op, Type ty, int nivars);
 Ref ir_ivar(const Fn *f, Ref loop, int k);     /* its k-th IVAR */
 int ir_nivars(const Fn *f, Ref loop);
 int ir_is_loop(const Inst *in);                /* GEN, RED or LOOP (not FOR) */
+/* Whether in owns regions (reg[]: an IF, FOR, GEN, RED or LOOP).  A walk
+ * asks this before it reads reg, which lies past the first 64 bytes of an
+ * instruction (a second cache line each, in a large function). */
+static inline int ir_has_regions(const Inst *in)
+{
+    return in->op == OP_IF || in->op == OP_FOR || in->op == OP_GEN || in->op == OP_RED ||
+           in->op == OP_LOOP;
+}
 /* A call of a transcendental function (exp, log, tanh, ...; not abs,
  * relu, min, max, an integer power or the zero-safe products), which
  * costs tens of additions: worth keeping rather than computing again. */

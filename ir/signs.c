@@ -77,7 +77,7 @@ static void count_uses(Signs *S, const Region *r)
         if (in->op == OP_LIT || in->op == OP_FOR)
             for (int k = 0; k < in->nix; k++)
                 S->uses[in->list[k]]++;
-        for (int k = 0; k < 2; k++)
+        for (int k = 0; k < 2 && ir_has_regions(in); k++)
             if (in->reg[k])
                 count_uses(S, in->reg[k]);
     }
@@ -237,7 +237,7 @@ static void signs_region(Signs *S, const Region *r)
     for (int i = 0; i < r->ids.n; i++) {
         Ref id = r->ids.p[i];
         Inst *in = &f->v.p[id];
-        for (int k = 0; k < 2; k++)
+        for (int k = 0; k < 2 && ir_has_regions(in); k++)
             if (in->reg[k])
                 signs_region(S, in->reg[k]);
         Ref a = in->arg[0], b = in->arg[1];
@@ -293,7 +293,7 @@ static void sweep(const Signs *S, Region *r)
     for (int i = 0; i < r->ids.n; i++) {
         Ref id = r->ids.p[i];
         const Inst *in = &f->v.p[id];
-        for (int s = 0; s < 2; s++)
+        for (int s = 0; s < 2 && ir_has_regions(in); s++)
             if (in->reg[s])
                 sweep(S, in->reg[s]);
         if (in->op != OP_NEG || S->uses[id] != 0)
@@ -304,16 +304,15 @@ static void sweep(const Signs *S, Region *r)
 
 void opt_signs(Fn *f)
 {
-    Signs S = {f, calloc((size_t)f->v.n, sizeof(int)), malloc((size_t)f->v.n), NOREF, 0};
-    if (!S.uses || !S.known)
-        abort();
-    memset(S.known, -1, (size_t)f->v.n);
+    size_t n = (size_t)f->v.n + 1;
+    Signs S = {f, arena_alloc(f->arena, sizeof(int) * n), arena_alloc(f->arena, n), NOREF, 0};
+    memset(S.known, -1, n);
     count_uses(&S, f->body);
     for (int i = 0; i < f->out.n; i++)
         S.uses[f->out.p[i].ref]++;
     signs_region(&S, f->body);
     if (S.dead)
         sweep(&S, f->body);
-    free(S.uses);
-    free(S.known);
+    arena_drop(f->arena, S.uses, sizeof(int) * n);
+    arena_drop(f->arena, S.known, n);
 }
