@@ -954,9 +954,9 @@ void cg_stream_finish(CgStream *s, FILE *out, FILE *hdr)
         int halves = halves_allowed(s);
         /* A body to be written in halves waits until the other writers
          * are done with the functions they took before it: its tables
-         * would meet theirs (at 200 000 statements, f_grad's, at times
-         * still being written when the passes had finished f_hvp: a peak
-         * of 1.15 GB, not 0.96), and its halves want both cores anyway. */
+         * would meet theirs (f_grad's, when its writer is still at work
+         * as the passes finish f_hvp), and its halves want both cores
+         * anyway. */
         int alone = halves && k >= 0 && cg_halves_size(o, s->pieces[k].f);
         for (int before = s->taken; alone && s->written < before;)
             pthread_cond_wait(&s->wrote, &s->lock);
