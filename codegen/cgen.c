@@ -738,6 +738,9 @@ static void write_taken(CgStream *s, Writer *w, int k, int halves)
     pthread_mutex_lock(&s->lock);
     if (halves && s->file.o->split)
         (*s->file.o->split)++;
+    const FnText *t = &s->pieces[k].text;
+    if (s->file.o->mapped && (t->first.mapped || t->body.mapped))
+        (*s->file.o->mapped)++;
     if (s->finishing) /* else the pipeline may be allocating there */
         drop(s, k);
     else

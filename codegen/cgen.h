@@ -24,13 +24,14 @@
 
 #include <pthread.h>
 
-/* A growable string (malloc'ed; the caller frees p), or, when `big` is
- * set, from TEXT_MAPPED bytes on a mapping of its own (dx_text_map:
- * `mapped`; cg_str_free frees either). */
+/* A growable string: from malloc (the caller frees p), or, once its
+ * capacity reaches map_from (0: never), a mapping of its own (dx_text_map:
+ * `mapped`); cg_str_free frees either. */
 typedef struct {
     char *p;
     size_t n, cap;
-    unsigned char big, mapped;
+    size_t map_from;
+    unsigned char mapped;
 } Str;
 
 void cg_put(Str *s, const char *t, size_t n);

@@ -14,15 +14,13 @@
 
 /* Room for n more bytes and the NUL (cg_put checks first: growing is
  * rare, and the check is most of what a short cg_put costs). */
-enum { TEXT_MAPPED = 4 << 20 };
-
 static void reserve(Str *s, size_t n)
 {
     if (s->n + n + 1 > s->cap) {
         size_t c = s->cap ? s->cap : 256;
         while (s->n + n + 1 > c)
             c *= 2;
-        char *q = s->big && c >= TEXT_MAPPED ? dx_text_map(s->mapped ? s->p : NULL, s->cap, c) : NULL;
+        char *q = s->map_from && c >= s->map_from ? dx_text_map(s->mapped ? s->p : NULL, s->cap, c) : NULL;
         if (q && !s->mapped && s->p) { /* from malloc to a mapping */
             memcpy(q, s->p, s->n + 1);
             free(s->p);
@@ -248,29 +246,26 @@ static int *next_suffix(Cg *c, const char *base)
     return &c->suffix_val[h];
 }
 
-/* The k of a name t<k> (k > 0, no leading zero: a temporary's form), or
- * 0; *form: whether s is t<digits> at all. */
-static long tmp_number(const char *s, int *form)
+/* Whether s has the form t<digits>. */
+static int tmp_form(const char *s)
 {
-    *form = 0;
-    if (s[0] != 't' || s[1] < '0' || s[1] > '9')
+    if (s[0] != 't' || !s[1])
         return 0;
-    long k = 0;
-    const char *p = s + 1;
-    for (; *p >= '0' && *p <= '9'; p++)
-        k = k < 100000000 ? 10 * k + (*p - '0') : k;
-    *form = !*p;
-    return *form && s[1] != '0' ? k : 0;
+    for (const char *p = s + 1; *p; p++)
+        if (*p < '0' || *p > '9')
+            return 0;
+    return 1;
 }
 
-/* Whether s is in ns, an unlisted temporary's name counting in locals. */
+/* Whether s is in ns, an unlisted temporary's name (t1 ... t<tmp_unlisted>,
+ * written without a leading zero) counting in locals. */
 static int taken_h(const Cg *c, const Names *ns, const char *s, unsigned hs)
 {
     if (has_h(ns, s, hs))
         return 1;
-    int form;
-    long k = ns == &c->locals && c->tmp_unlisted ? tmp_number(s, &form) : 0;
-    return k > 0 && k <= c->tmp_unlisted;
+    if (ns != &c->locals || !c->tmp_unlisted || !tmp_form(s) || s[1] == '0' || strlen(s) > 10)
+        return 0;
+    return atol(s + 1) <= c->tmp_unlisted;
 }
 
 int cg_local_taken(const Cg *c, const char *s)
@@ -294,8 +289,7 @@ const char *cg_unique(Cg *c, Names *ns, const char *base)
             h = dx_hash(n);
         } while (taken_h(c, ns, n, h) || (ns != &c->globals && has_h(&c->globals, n, h)));
     }
-    int form;
-    if (ns == &c->locals && (tmp_number(n, &form), form))
+    if (ns == &c->locals && tmp_form(n))
         c->t_named = 1;
     add_h(ns, n, h);
     return n;

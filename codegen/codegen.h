@@ -50,6 +50,12 @@ typedef struct CgOpts {
                                low); the C is the same */
     int *split;             /* if not NULL, cg_c adds to it how many functions
                                were written in two halves (the tests ask) */
+    size_t text_mapped;     /* the bytes of a function's C text from which it
+                               grows in a mapping of its own (cnames.c; 0: a
+                               default for large programs; the tests set it
+                               low); the C is the same */
+    int *mapped;            /* if not NULL, cg_c adds to it how many functions'
+                               text was mapped (the tests ask) */
     /* Appends len bytes from offset `at` of the temporary file to
      * append_to when cg_c writes to that stream (the driver's output,
      * which copies them in the kernel); returns 0 or an errno value.

@@ -479,9 +479,7 @@ void ir_accs(Fn *f, const Region *r, IrRefs *out)
         const Inst *in = &f->v.p[r->ids.p[i]];
         if (in->op == OP_ACC)
             vec_push(f->arena, out, r->ids.p[i]);
-        /* only these own regions: no other op's reg is read (it lies
-         * past the part of an instruction a walk reads) */
-        if (in->op != OP_IF && in->op != OP_FOR && !ir_is_loop(in))
+        if (!ir_has_regions(in))
             continue;
         for (int s = 0; s < 2; s++)
             if (in->reg[s])
@@ -616,7 +614,7 @@ static int mark_kept(const Fn *f, const Region *r, unsigned char *kept)
     for (int i = 0; i < r->ids.n; i++) {
         const Inst *in = &f->v.p[r->ids.p[i]];
         kept[r->ids.p[i]] = 1;
-        if (in->op == OP_IF || ir_is_loop(in) || in->op == OP_FOR)
+        if (ir_has_regions(in))
             n += mark_kept(f, in->reg[0], kept);
         if (in->op == OP_IF)
             n += mark_kept(f, in->reg[1], kept);
@@ -665,7 +663,7 @@ static void renumber_inst(Fn *f, Inst *in, Ref id, const Ref *to)
             ix[j] = aff_remap(f->arena, in->ix[j], to);
         in->ix = ix;
     }
-    int nreg = in->op == OP_IF ? 2 : ir_is_loop(in) || in->op == OP_FOR ? 1 : 0;
+    int nreg = in->op == OP_IF ? 2 : ir_has_regions(in) ? 1 : 0;
     for (int s = 0; s < nreg; s++) {
         in->reg[s]->owner = id;
         renumber_region(in->reg[s], to);
