@@ -376,12 +376,29 @@ static void name_carried(Cg *c, Ref id)
     }
 }
 
+/* Asks for the slot of the local table where the name of the value
+ * `ahead` items on is looked up (cg_unique), when it is its source name
+ * or that name's tangent: in a large function the table is far larger
+ * than the cache, and each name missed it once. */
+static void prefetch_name(const Cg *c, const Inst *in)
+{
+    if (!in->name || !c->locals.cap || ir_is_tape(in))
+        return;
+    unsigned h = dx_hash(in->name);
+    if (in->role == ROLE_TANGENT)
+        for (const char *s = "_dot"; *s; s++)
+            h = (h ^ (unsigned char)*s) * 16777619u;
+    ir_prefetch(&c->locals.slot[h & (unsigned)(c->locals.cap - 1)]);
+}
+
 static void name_region(Cg *c, const Region *r)
 {
     const Fn *f = c->f;
     for (int i = 0; i < r->ids.n; i++) {
         Ref id = r->ids.p[i];
         const Inst *in = &f->v.p[id];
+        if (i + IR_AHEAD < r->ids.n)
+            prefetch_name(c, &f->v.p[r->ids.p[i + IR_AHEAD]]);
         if (in->op == OP_FOR) {
             name_carried(c, id);
             name_region(c, in->reg[0]);
