@@ -23,6 +23,8 @@ typedef struct {
     Ref *tan;  /* f value -> g tangent, NOREF for zero */
     int rule_line; /* the line of the last op whose rule was applied: a
                       zero tangent made after it takes it */
+    void (*poll)(void *); /* ad_linearize_polled's */
+    void *poll_arg;
 } Lin;
 
 /* Where a tangent goes: region r of g, from source line `line`, by the
@@ -627,12 +629,16 @@ static Ref lin_rule(Lin *L, const Inst *in, Ref y, Region *dst)
     return t;
 }
 
+enum { POLL_EVERY = 4096 }; /* instructions of f between two polls */
+
 static void lin_region(Lin *L, const Region *src, Region *dst)
 {
     const Fn *f = L->f;
     Fn *g = L->g;
     for (int i = 0; i < src->ids.n; i++) {
         Ref id = src->ids.p[i];
+        if (L->poll && i % POLL_EVERY == POLL_EVERY - 1)
+            L->poll(L->poll_arg);
         const Inst *in = &f->v.p[id];
         if (in->op == OP_RESULT || in->op == OP_IVAR || in->op == OP_CARRY)
             continue; /* made by lin_if, lin_loop, lin_for */
@@ -731,9 +737,16 @@ static void noinit_tangents(Lin *L)
 
 Fn *ad_linearize(const Fn *f, const char *name, FnKind kind)
 {
+    return ad_linearize_polled(f, name, kind, NULL, NULL);
+}
+
+Fn *ad_linearize_polled(const Fn *f, const char *name, FnKind kind, void (*poll)(void *), void *arg)
+{
     Arena *A = f->arena;
     Lin L = {0};
     L.f = f;
+    L.poll = poll;
+    L.poll_arg = arg;
     L.g = ad_derived(f, name, kind);
     L.map = ad_ref_map(f);
     L.tan = ad_ref_map(f);

@@ -267,7 +267,7 @@ static void linearize_grad(Unit *u)
     Arena *A = f->arena;
     if (!builds(u, FN_HVP))
         return;
-    Fn *h = ad_linearize(grad, entry_name(A, f, FN_HVP), FN_HVP);
+    Fn *h = ad_linearize_polled(grad, entry_name(A, f, FN_HVP), FN_HVP, u->poll, u->poll_arg);
     int nb = grad->out.n - 1;
     VEC(Output) outs = {0};
     vec_push(A, &outs, h->out.p[0]);
@@ -642,6 +642,21 @@ static int has_for(const Fn *f)
     return 0;
 }
 
+/* What Unit.poll frees during linearize-grad: the functions the writers
+ * are done with, as early_final would after the pass (f_jvp, whose
+ * writer often ends as linearize-grad makes f_hvp, the largest
+ * function: the peak of a large program's compilation). */
+typedef struct {
+    Early *e;
+    Unit *u;
+} Polled;
+
+static void drop_written(void *arg)
+{
+    Polled *p = arg;
+    cg_stream_drop_done(p->e->s, p->e->keep_after_linearize ? p->u->primal : NULL);
+}
+
 /* After pass k on u (passes_from). */
 static void early_final(Early *e, Unit *u, int k)
 {
@@ -812,8 +827,15 @@ int ir_pipeline(Arena *a, Diag *d, const Job *j)
 
     /* ir_passes, one unit at a time; --emit=ir=PASS stops after PASS */
     for (int i = 0; i < prog.units.n && !final; i++) {
+        Polled polled = {&early, &prog.units.p[i]};
+        if (early.s) {
+            prog.units.p[i].poll = drop_written;
+            prog.units.p[i].poll_arg = &polled;
+        }
         run_passes(&prog.units.p[i], j->stop >= 0 ? j->stop : ir_npasses - 1,
                    early.s ? &early : NULL);
+        prog.units.p[i].poll = NULL;
+        prog.units.p[i].poll_arg = NULL;
         if (j->stop < 0 && j->cg && checkpoint(&prog, &prog.units.p[i], j, d)) {
             if (early.s)
                 cg_stream_abort(early.s);
