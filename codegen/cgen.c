@@ -889,6 +889,14 @@ void cg_stream_drop_done(CgStream *s, const Fn *keep)
     pthread_mutex_unlock(&s->lock);
 }
 
+int cg_stream_idle(CgStream *s)
+{
+    pthread_mutex_lock(&s->lock);
+    int idle = s->started > 0 && s->written == s->taken && s->head == s->tail;
+    pthread_mutex_unlock(&s->lock);
+    return idle;
+}
+
 static void stream_free(CgStream *s)
 {
     pthread_mutex_destroy(&s->lock);

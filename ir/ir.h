@@ -345,10 +345,11 @@ typedef struct {
                        that changes it (dxc), not after every pass (the
                        tests and the differential tester, through
                        ad_unit: a pass that breaks the IR is named) */
-    void (*poll)(void *); /* called now and then by linearize-grad, the
+    int (*poll)(void *); /* called now and then by linearize-grad, the
                        pass that makes the most memory: the pipeline
                        frees there the functions the C file's writers are
-                       done with (NULL: none) */
+                       done with, and says whether a core is free (NULL:
+                       none) */
     void *poll_arg;
 } Unit;
 
@@ -657,8 +658,10 @@ int ir_lower_max(Arena *a, Diag *d, const Source *src, const AstFile *file, Sema
  * rules.c (adjoint.h holds what they share) ---- */
 /* f_jvp: the tangent program (primal and linear tangent code). */
 Fn *ad_linearize(const Fn *f, const char *name, FnKind kind);
-/* ad_linearize, calling poll(arg) every few thousand instructions of f. */
-Fn *ad_linearize_polled(const Fn *f, const char *name, FnKind kind, void (*poll)(void *), void *arg);
+/* ad_linearize, calling poll(arg) every few thousand instructions of f;
+ * once it says a core is free (returns 1), a thread faults in the pages
+ * of the new function's instructions ahead of the pass (dx_prefault). */
+Fn *ad_linearize_polled(const Fn *f, const char *name, FnKind kind, int (*poll)(void *), void *arg);
 /* f_grad / f_vjp: transposes the linear part of a linearized Fn
  * (small_tape, keep_bytes: see Unit). */
 Fn *ad_transpose(const Fn *lin, const char *name, FnKind kind, int small_tape, long long keep_bytes);

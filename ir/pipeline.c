@@ -651,10 +651,11 @@ typedef struct {
     Unit *u;
 } Polled;
 
-static void drop_written(void *arg)
+static int drop_written(void *arg)
 {
     Polled *p = arg;
     cg_stream_drop_done(p->e->s, p->e->keep_after_linearize ? p->u->primal : NULL);
+    return cg_stream_idle(p->e->s);
 }
 
 /* After pass k on u (passes_from). */

@@ -10,6 +10,7 @@
  */
 #include <check.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../ir/ir.h"
@@ -223,12 +224,88 @@ START_TEST(test_kinks)
 }
 END_TEST
 
+/* Whether g is f instruction for instruction (ops, operands, numbers,
+ * facts, names, types, lines) with the same top level. */
+static int same_fn(const Fn *f, const Fn *g)
+{
+    if (f->v.n != g->v.n || f->body->ids.n != g->body->ids.n)
+        return 0;
+    for (int i = 0; i < f->body->ids.n; i++)
+        if (f->body->ids.p[i] != g->body->ids.p[i])
+            return 0;
+    for (Ref v = 0; v < f->v.n; v++) {
+        const Inst *a = &f->v.p[v], *b = &g->v.p[v];
+        if (a->op != b->op || a->role != b->role || a->flags != b->flags || a->n != b->n ||
+            a->nix != b->nix || memcmp(&a->num, &b->num, sizeof a->num) || a->line != b->line ||
+            a->rule_op != b->rule_op || a->rule_arg != b->rule_arg || a->rule_src != b->rule_src ||
+            memcmp(&a->ty, &b->ty, sizeof a->ty) || (!a->name != !b->name) ||
+            (a->name && strcmp(a->name, b->name)))
+            return 0;
+        for (int k = 0; k < 3; k++)
+            if (a->arg[k] != b->arg[k])
+                return 0;
+    }
+    return 1;
+}
+
+/* Polls that say a core is free each time, or never, and count. */
+static int always_free(void *arg)
+{
+    ++*(int *)arg;
+    return 1;
+}
+
+static int never_free(void *arg)
+{
+    ++*(int *)arg;
+    return 0;
+}
+
+/* ad_linearize_polled, told at each poll that a core is free, faults in
+ * the pages of a large function's instructions on a thread of its own
+ * (dx_prefault: f_grad of 6 000 statements, 46 000 instructions, an
+ * array of 17 MB for f_hvp) and makes the same f_hvp, instruction for
+ * instruction, as ad_linearize; so does a poll that never answers yes,
+ * which starts no thread. */
+START_TEST(test_linearize_prefault)
+{
+    enum { N = 6000 };
+    size_t cap = 64 * N + 64, len = 0;
+    char *src = malloc(cap);
+    ck_assert_ptr_nonnull(src);
+    len += (size_t)snprintf(src + len, cap - len, "fn f(x[4]) {\n    a1 = x[0] * x[1]\n");
+    for (int i = 2; i <= N; i++)
+        len += (size_t)snprintf(src + len, cap - len, "    a%d = sin(a%d) * x[%d] + a%d * a%d\n", i, i - 1, i % 4,
+                                i / 2, i - 1);
+    snprintf(src + len, cap - len, "    return a%d\n}\n", N);
+    TuLowered c;
+    ck_assert_int_eq(tu_lower(&c, src), 0);
+    Unit *u = &c.prog.units.p[0];
+    ad_unit(u);
+    ck_assert_int_ge(u->grad->v.n, 45000);
+    Fn *want = ad_linearize(u->grad, "f_hvp", FN_HVP);
+    int polls = 0;
+    long before = dx_prefault_started();
+    Fn *got = ad_linearize_polled(u->grad, "f_hvp", FN_HVP, always_free, &polls);
+    ck_assert_int_gt(polls, 5);
+    ck_assert_int_eq(dx_prefault_started(), before + dx_prefault_supported());
+    ck_assert_msg(same_fn(got, want), "f_hvp made with prefaulting differs");
+    before = dx_prefault_started();
+    got = ad_linearize_polled(u->grad, "f_hvp", FN_HVP, never_free, &polls);
+    ck_assert_int_eq(dx_prefault_started(), before);
+    ck_assert_msg(same_fn(got, want), "f_hvp made with polls differs");
+    free(src);
+    arena_free(c.a);
+}
+END_TEST
+
 Suite *suite_ir(void);
 Suite *suite_ir(void)
 {
     Suite *s = suite_create("ir");
     TCase *tc = tcase_create("passes");
     tcase_add_loop_test(tc, test_passes_keep_values, 0, (int)(sizeof cases / sizeof cases[0]));
+    tcase_add_test(tc, test_linearize_prefault);
     suite_add_tcase(s, tc);
     return s;
 }
