@@ -376,10 +376,10 @@ static void name_carried(Cg *c, Ref id)
     }
 }
 
-/* Asks for the slot of the local table where the name of the value
- * `ahead` items on is looked up (cg_unique), when it is its source name
- * or that name's tangent: in a large function the table is far larger
- * than the cache, and each name missed it once. */
+/* Asks for the slot of the local table where in's name will be looked
+ * up (cg_unique), when it is its source name or that name's tangent
+ * (name_region asks IR_AHEAD values ahead): in a large function the table
+ * is far larger than the cache, and each name missed it once. */
 static void prefetch_name(const Cg *c, const Inst *in)
 {
     if (!in->name || !c->locals.cap || ir_is_tape(in))

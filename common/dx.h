@@ -48,21 +48,6 @@ void *arena_shrink(Arena *a, void *p, size_t old, size_t n);
 /* Frees the old copies of large arrays arena_grow moved; no pointer into
  * an old copy may be used again. */
 void arena_collect(Arena *a);
-
-/* ---- prefaulting (common/prefault.c) ---- */
-/* A thread that faults in the pages of the `bytes`-byte array at `array`
- * ahead of a pass that writes it from the front (`filled` bytes written
- * so far), or NULL (a small array; no thread; no MADV_POPULATE_WRITE). */
-typedef struct DxPrefault DxPrefault;
-DxPrefault *dx_prefault_start(void *array, size_t bytes, size_t filled);
-/* The pass has written the first `filled` bytes (p may be NULL). */
-void dx_prefault_progress(DxPrefault *p, size_t filled);
-/* Stops and joins the thread (p may be NULL). */
-void dx_prefault_stop(DxPrefault *p);
-/* How many such threads were started, and whether this build starts
- * them at all, for the tests. */
-long dx_prefault_started(void);
-int dx_prefault_supported(void);
 char *arena_strdup(Arena *a, const char *s);
 char *arena_strndup(Arena *a, const char *s, size_t n);
 char *arena_printf(Arena *a, const char *fmt, ...)
@@ -84,6 +69,21 @@ void dx_text_unmap(void *p, size_t n);
 
 /* FNV-1a, for the name tables of the checker, lowering and codegen. */
 unsigned dx_hash(const char *s);
+
+/* ---- prefaulting (common/prefault.c) ---- */
+/* A thread that faults in the pages of the `bytes`-byte array at `array`
+ * ahead of a pass that writes it from the front (`filled` bytes written
+ * so far), or NULL (a small array; no thread; no MADV_POPULATE_WRITE). */
+typedef struct DxPrefault DxPrefault;
+DxPrefault *dx_prefault_start(void *array, size_t bytes, size_t filled);
+/* The pass has written the first `filled` bytes (p may be NULL). */
+void dx_prefault_progress(DxPrefault *p, size_t filled);
+/* Stops and joins the thread (p may be NULL). */
+void dx_prefault_stop(DxPrefault *p);
+/* How many such threads were started, and whether this build starts
+ * them at all, for the tests. */
+long dx_prefault_started(void);
+int dx_prefault_supported(void);
 
 /* ---- scratch files (common/tmpfile.c) ---- */
 /* A new file in $TMPDIR (/tmp when unset), open for reading and writing

@@ -10,8 +10,10 @@
  * that pass's time).  When a core is free, this thread asks the kernel
  * to fault in the next pages first (madvise(2) MADV_POPULATE_WRITE,
  * Linux 5.14: the pages read as zero, as untouched ones would), staying
- * at most AHEAD bytes in front of what the pass has filled, so the peak
- * grows by no more than that.  Nothing it does changes what the pass
+ * at most PF_AHEAD bytes in front of what the pass has filled, so the
+ * peak grows by no more than that.  Should the array move (a pass that
+ * outgrows it), the thread goes on in the old copy, which the arena
+ * keeps until the pass ends: a few wasted faults, nothing worse.  Nothing it does changes what the pass
  * computes.  Elsewhere dx_prefault_start returns NULL and the pass
  * faults its pages itself.
  */

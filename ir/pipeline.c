@@ -642,10 +642,11 @@ static int has_for(const Fn *f)
     return 0;
 }
 
-/* What Unit.poll frees during linearize-grad: the functions the writers
- * are done with, as early_final would after the pass (f_jvp, whose
- * writer often ends as linearize-grad makes f_hvp, the largest
- * function: the peak of a large program's compilation). */
+/* Unit.poll during linearize-grad: frees the functions the writers are
+ * done with, as early_final would after the pass (f_jvp, whose writer
+ * often ends as linearize-grad makes f_hvp, the largest function: the
+ * peak of a large program's compilation), and answers whether the
+ * writers are idle (then a thread may fault in f_hvp's pages). */
 typedef struct {
     Early *e;
     Unit *u;
