@@ -386,8 +386,7 @@ static void prefetch_name(const Cg *c, const Inst *in)
         return;
     unsigned h = dx_hash(in->name);
     if (in->role == ROLE_TANGENT)
-        for (const char *s = "_dot"; *s; s++)
-            h = (h ^ (unsigned char)*s) * 16777619u;
+        h = dx_hash_on(h, "_dot");
     ir_prefetch(&c->locals.slot[h & (unsigned)(c->locals.cap - 1)]);
 }
 

@@ -391,10 +391,14 @@ char *arena_name(Arena *a, const char *s, const char *tail, long k)
     return p;
 }
 
-unsigned dx_hash(const char *s)
+unsigned dx_hash_on(unsigned h, const char *s)
 {
-    unsigned h = 2166136261u;
     for (; *s; s++)
         h = (h ^ (unsigned char)*s) * 16777619u;
     return h;
+}
+
+unsigned dx_hash(const char *s)
+{
+    return dx_hash_on(2166136261u, s);
 }

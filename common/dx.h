@@ -69,6 +69,9 @@ void dx_text_unmap(void *p, size_t n);
 
 /* FNV-1a, for the name tables of the checker, lowering and codegen. */
 unsigned dx_hash(const char *s);
+/* dx_hash of a string that continues with s, h being the hash of its
+ * start: dx_hash_on(dx_hash("x"), "_dot") == dx_hash("x_dot"). */
+unsigned dx_hash_on(unsigned h, const char *s);
 
 /* ---- prefaulting (common/prefault.c) ---- */
 /* A thread that faults in the pages of the `bytes`-byte array at `array`

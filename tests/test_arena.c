@@ -7,6 +7,7 @@
  * that nothing leaks or is read out of bounds).
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,20 @@ START_TEST(test_many_small)
 }
 END_TEST
 
+/* dx_hash_on continues dx_hash: naming asks ahead for the slot of a
+ * tangent's name hashed that way (canalyse.c: prefetch_name). */
+START_TEST(test_hash_on)
+{
+    const char *names[] = {"", "x", "a10198", "W1"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char whole[32];
+        snprintf(whole, sizeof whole, "%s_dot", names[i]);
+        ck_assert_uint_eq(dx_hash_on(dx_hash(names[i]), "_dot"), dx_hash(whole));
+    }
+    ck_assert_uint_eq(dx_hash_on(dx_hash("abc"), ""), dx_hash("abc"));
+}
+END_TEST
+
 Suite *suite_arena(void);
 
 Suite *suite_arena(void)
@@ -110,6 +125,7 @@ Suite *suite_arena(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_large_blocks);
     tcase_add_test(tc, test_many_small);
+    tcase_add_test(tc, test_hash_on);
     suite_add_tcase(s, tc);
     return s;
 }
