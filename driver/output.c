@@ -137,6 +137,34 @@ int out_check_names(const char *input, OutFile *const outs[], int n)
     return 0;
 }
 
+/* A scratch file for o: when o names a regular file, or nothing yet,
+ * an unnamed file in its directory (open(2), O_TMPFILE, Linux 3.11),
+ * which committing links there under a temporary name and renames over
+ * the target (write_temp), where a file in $TMPDIR is copied: the C of
+ * 200 000 statements is 250 MB, and its copy took a twentieth of the
+ * compilation.  Unnamed, it leaves nothing behind however dxc ends.
+ * Else, or when the directory or its file system refuses one, a file in
+ * $TMPDIR (dx_tmpfile); NULL if neither can be made. */
+static FILE *new_scratch(OutFile *o)
+{
+#if defined(__linux__) && defined(O_TMPFILE)
+    char target[PATH_MAX];
+    struct stat st;
+    if (!is_stdout(o->name) && follow_links(o->name, target, sizeof target) == 0 &&
+        (stat(target, &st) != 0 ? errno == ENOENT : S_ISREG(st.st_mode))) {
+        dir_of(target, o->beside, sizeof o->beside);
+        int fd = open(o->beside, O_TMPFILE | O_RDWR, 0600);
+        FILE *f = fd < 0 ? NULL : fdopen(fd, "w+b");
+        if (f)
+            return f;
+        if (fd >= 0)
+            close(fd);
+        o->beside[0] = 0;
+    }
+#endif
+    return dx_tmpfile();
+}
+
 #ifdef __GLIBC__
 /* The stream out_open hands out: the text in memory (o->buf) while it is
  * small, and once it exceeds OUT_HELD bytes in a scratch file
@@ -151,7 +179,7 @@ static int to_scratch(OutFile *o)
 {
     if (o->scratch || o->no_scratch)
         return 0;
-    o->scratch = dx_tmpfile();
+    o->scratch = new_scratch(o);
     o->no_scratch = !o->scratch;
     if (o->scratch && o->len && fwrite(o->buf, 1, o->len, o->scratch) != o->len)
         return 1;
@@ -196,7 +224,7 @@ static FILE *open_held(OutFile *o)
  * made (open_memstream). */
 static FILE *open_held(OutFile *o)
 {
-    FILE *f = dx_tmpfile();
+    FILE *f = new_scratch(o);
     o->scratch = f;
     return f ? f : open_memstream(&o->buf, &o->len);
 }
@@ -275,8 +303,57 @@ static mode_t new_file_mode(void)
     return 0666 & ~mask;
 }
 
+/* Gives the new file fd old's owner (where allowed) and permission bits,
+ * or those of a new file when there is no old one, and closes it; 0, or
+ * an errno value. */
+static int set_mode(int fd, const struct stat *old)
+{
+    int e = 0;
+    if (old && fchown(fd, old->st_uid, old->st_gid) != 0) {
+        /* not ours to give away: the file becomes ours, as with cp */
+    }
+    if (fchmod(fd, old ? old->st_mode & 07777 : new_file_mode()) != 0)
+        e = errno;
+    if (close(fd) != 0 && !e)
+        e = errno;
+    return e;
+}
+
+/* When o's text is in an unnamed scratch file in dir (new_scratch), gives
+ * it a name there: o->tmp, its XXXXXX made unique (linkat(2) of
+ * /proc/self/fd/N with AT_SYMLINK_FOLLOW, as open(2) describes for
+ * O_TMPFILE).  Returns a new descriptor of the file, or -1 when it is
+ * not there or cannot be named, and o->tmp has to be written instead. */
+static int link_scratch(OutFile *o, const char *dir)
+{
+#if defined(__linux__) && defined(O_TMPFILE)
+    if (!o->scratch || !o->beside[0] || strcmp(o->beside, dir) != 0 || fflush(o->f) != 0 ||
+        fflush(o->scratch) != 0)
+        return -1;
+    char self[64], *x = o->tmp + strlen(o->tmp) - 6;
+    snprintf(self, sizeof self, "/proc/self/fd/%d", fileno(o->scratch));
+    for (unsigned k = 0; k < 100; k++) {
+        snprintf(x, 7, "%06u", ((unsigned)getpid() * 7919u + k) % 1000000u);
+        if (linkat(AT_FDCWD, self, AT_FDCWD, o->tmp, AT_SYMLINK_FOLLOW) == 0) {
+            int fd = dup(fileno(o->scratch));
+            if (fd >= 0)
+                return fd;
+            unlink(o->tmp);
+            break;
+        }
+        if (errno != EEXIST)
+            break;
+    }
+    memcpy(x, "XXXXXX", 6);
+#else
+    (void)o, (void)dir;
+#endif
+    return -1;
+}
+
 /* Writes o's text to a new temporary file beside its regular (or not yet
- * existing) target, with the target's mode; sets o->kind to OUT_REPLACE,
+ * existing) target, or names its scratch file there (link_scratch), with
+ * the target's mode; sets o->kind to OUT_REPLACE,
  * or to OUT_IN_PLACE when the directory refuses a new file but the target
  * itself may be written.  Returns 0, or an errno value. */
 static int write_temp(OutFile *o, const struct stat *old)
@@ -286,7 +363,12 @@ static int write_temp(OutFile *o, const struct stat *old)
     const char *base = strrchr(o->target, '/') ? strrchr(o->target, '/') + 1 : o->target;
     if (snprintf(o->tmp, sizeof o->tmp, "%s/.%s.dxtmp.XXXXXX", dir, base) >= (int)sizeof o->tmp)
         return ENAMETOOLONG;
-    int fd = mkstemp(o->tmp);
+    int fd = link_scratch(o, dir);
+    if (fd >= 0) {
+        o->kind = OUT_REPLACE;
+        return set_mode(fd, old);
+    }
+    fd = mkstemp(o->tmp);
     if (fd < 0) {
         int e = errno;
         o->tmp[0] = 0;
@@ -298,14 +380,11 @@ static int write_temp(OutFile *o, const struct stat *old)
     }
     o->kind = OUT_REPLACE;
     int e = copy_all(o, fd);
-    if (!e && old && fchown(fd, old->st_uid, old->st_gid) != 0) {
-        /* not ours to give away: the file becomes ours, as with cp */
+    if (e) {
+        close(fd);
+        return e;
     }
-    if (!e && fchmod(fd, old ? old->st_mode & 07777 : new_file_mode()) != 0)
-        e = errno;
-    if (close(fd) != 0 && !e)
-        e = errno;
-    return e;
+    return set_mode(fd, old);
 }
 
 /* Phase one for one output: decides where it goes and, for a regular

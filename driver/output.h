@@ -3,9 +3,11 @@
  * compilation has succeeded.
  *
  * The compiler writes each output into memory, and once it exceeds a
- * megabyte into a scratch file in $TMPDIR (out_stream; in memory still
- * when no scratch file can be made); out_commit_all then puts every
- * output in place, the way a C compiler treats -o:
+ * megabyte into a scratch file (out_stream): an unnamed file in the
+ * directory of a regular target, which becomes the output without being
+ * copied, or else one in $TMPDIR (in memory still when no scratch file
+ * can be made).  out_commit_all then puts every output in place, the way
+ * a C compiler treats -o:
  *
  *   - no name, or "-": standard output;
  *   - a symbolic link is followed, and what it names is written;
@@ -31,6 +33,8 @@ typedef struct {
     int no_scratch;   /* none could be made: the text stays in memory */
     char *buf;        /* else the text, in memory */
     size_t len, cap;
+    char beside[4096]; /* the directory of the target that holds the
+                          scratch file, unnamed, when it is there */
     /* set by out_commit_all */
     char target[4096]; /* the name with every symbolic link followed */
     char tmp[4096];    /* the temporary file beside a regular target */

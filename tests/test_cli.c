@@ -680,6 +680,44 @@ START_TEST(test_output_clash)
 }
 END_TEST
 
+/* A large output (3.5 MB of C from 3 000 statements) is collected in an
+ * unnamed file in its target's directory, which becomes the output by a
+ * link and a rename rather than a copy: the same text as on standard
+ * output, a new file's mode from the umask, an existing file's mode
+ * kept, through a symbolic link into another directory, and no file left
+ * behind.  Where strace is installed, it shows the link taking place and
+ * no temporary file being written. */
+START_TEST(test_output_linked)
+{
+    char *big = tu_printf("python3 '%s/bench/bigprog.py' 3000 > big.dx && mkdir sub && "
+                          "echo old > sub/old.c && chmod 604 sub/old.c && ln -s sub/old.c link.c",
+                          tu_root());
+    ck_assert_int_eq(sh("%s", big), 0);
+    free(big);
+    const char *dxc = tu_dxc();
+    char *run = tu_printf("'%s' big.dx > want.c && umask 027 && '%s' big.dx -o new.c --header new.h && "
+                          "'%s' big.dx -o link.c && cmp want.c new.c && cmp want.c sub/old.c && "
+                          "test \"$(stat -c %%a new.c)\" = 640 && test \"$(stat -c %%a sub/old.c)\" = 604 && "
+                          "test -L link.c && grep -q 'f_hvp(' new.h",
+                          dxc, dxc, dxc);
+    ck_assert_msg(sh("%s", run) == 0, "a large output linked into place differs");
+    free(run);
+    assert_no_temp();
+    if (tu_run("command -v strace", NULL, NULL) != 0) {
+        fprintf(stderr, "test_output_linked: strace not installed; the link itself not traced\n");
+        return;
+    }
+    run = tu_printf("strace -f -qq -e trace=linkat,openat,rename -o trace.txt '%s' big.dx -o link.c && "
+                    "grep -qE 'linkat\\(AT_FDCWD, \"/proc/self/fd/[0-9]+\", AT_FDCWD, \"(\\./)?sub/\\.old\\.c\\.dxtmp\\.[0-9]+\", "
+                    "AT_SYMLINK_FOLLOW\\) = 0' trace.txt && grep -qE 'rename\\(\"(\\./)?sub/\\.old\\.c\\.dxtmp\\.[0-9]+\", "
+                    "\"(\\./)?sub/old\\.c\"\\) = 0' trace.txt && ! grep 'openat([^)]*dxtmp' trace.txt && cmp want.c sub/old.c",
+                    dxc);
+    ck_assert_msg(sh("%s", run) == 0, "the output was not linked into place");
+    free(run);
+    assert_no_temp();
+}
+END_TEST
+
 /* A new file gets 0666 minus the umask; an existing one keeps its mode
  * and is replaced by a rename (a new inode), leaving no temporary file. */
 START_TEST(test_output_modes)
@@ -930,6 +968,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, test_stream_same_code);
     tcase_add_test(tc, test_halves_same_code);
     tcase_add_test(tc, test_scratch_output);
+    tcase_add_test(tc, test_output_linked);
     tcase_add_test(tc, test_output_fifo_refused);
     tcase_add_test(tc, test_stdin_input);
     suite_add_tcase(s, tc);
