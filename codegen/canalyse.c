@@ -225,36 +225,54 @@ static int cmp_int(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* An inlined read of a ZEROS buffer must not pass an ACC to it. */
+/* p[0..n) in increasing order.  A buffer's ACCs are mostly made in the
+ * order they run (x_bar's in a large gradient: hundreds of thousands),
+ * so a look first spares the sort. */
+static void sort_ints(int *p, int n)
+{
+    for (int i = 1; i < n; i++)
+        if (p[i] < p[i - 1]) {
+            qsort(p, (size_t)n, sizeof(int), cmp_int);
+            return;
+        }
+}
+
+/* An inlined read of a ZEROS buffer must not pass an ACC to it.  One walk
+ * over the instructions lists the ACCs and the reads of buffers; the
+ * rest looks at those alone (in a large function most values are
+ * neither, and each walk over its instructions costs a cache line per
+ * instruction). */
 static void guard_buffer_reads(Cg *c)
 {
     const Fn *f = c->f;
     int n = f->v.n;
-    c->acc_start = arena_alloc(c->A, sizeof(int) * (size_t)(n + 2));
-    int nacc = 0;
-    for (Ref v = 0; v < n; v++)
-        if (f->v.p[v].op == OP_ACC) {
-            c->acc_start[f->v.p[v].arg[0] + 1]++;
-            nacc++;
-        }
-    /* without an ACC (f, f_jvp) every buffer has none: acc_start is all 0 */
-    int *fill = nacc ? arena_alloc(c->A, sizeof(int) * (size_t)(n + 1)) : NULL;
-    c->acc_pos = arena_alloc(c->A, sizeof(int) * (size_t)(nacc + 1));
-    for (Ref v = 0; nacc && v < n; v++)
-        c->acc_start[v + 1] += c->acc_start[v];
-    for (Ref v = 0; nacc && v < n; v++)
-        if (f->v.p[v].op == OP_ACC) {
-            Ref b = f->v.p[v].arg[0];
-            c->acc_pos[c->acc_start[b] + fill[b]++] = c->pos[v];
-        }
-    for (Ref b = 0; nacc && b < n; b++) /* positions in program order (most values are no buffer) */
-        if (c->acc_start[b + 1] - c->acc_start[b] > 1)
-            qsort(c->acc_pos + c->acc_start[b], (size_t)(c->acc_start[b + 1] - c->acc_start[b]),
-                  sizeof(int), cmp_int);
+    VEC(Ref) accs = {0}, reads = {0};
     for (Ref v = 0; v < n; v++) {
         const Inst *in = &f->v.p[v];
-        if (in->op != OP_IDX || f->v.p[cg_resolve(c, in->arg[0])].op != OP_ZEROS)
-            continue;
+        if (in->op == OP_ACC)
+            vec_push(c->A, &accs, v);
+        else if (in->op == OP_IDX && f->v.p[cg_resolve(c, in->arg[0])].op == OP_ZEROS)
+            vec_push(c->A, &reads, v);
+    }
+    int nacc = accs.n;
+    /* each buffer's ACC positions, in program order: counted, then placed */
+    c->acc_start = arena_alloc(c->A, sizeof(int) * (size_t)(n + 2));
+    c->acc_pos = arena_alloc(c->A, sizeof(int) * (size_t)(nacc + 1));
+    for (int i = 0; i < nacc; i++)
+        c->acc_start[f->v.p[accs.p[i]].arg[0] + 1]++;
+    for (Ref v = 0; nacc && v < n; v++)
+        c->acc_start[v + 1] += c->acc_start[v];
+    int *fill = nacc ? arena_alloc(c->A, sizeof(int) * (size_t)(n + 1)) : NULL;
+    for (int i = 0; i < nacc; i++) {
+        Ref b = f->v.p[accs.p[i]].arg[0];
+        int at = c->acc_start[b], count = c->acc_start[b + 1] - at;
+        c->acc_pos[at + fill[b]++] = c->pos[accs.p[i]];
+        if (fill[b] == count && count > 1) /* the buffer's last: its positions in order */
+            sort_ints(c->acc_pos + at, count);
+    }
+    for (int i = 0; i < reads.n; i++) {
+        Ref v = reads.p[i];
+        const Inst *in = &f->v.p[v];
         Ref b = cg_resolve(c, in->arg[0]);
         /* a read of a rank-0 cell after its last ACC is the cell itself */
         if (!in->nix && first_acc_after(c, b, c->pos[v]) >= c->region_end[v]) {
@@ -272,6 +290,8 @@ static void guard_buffer_reads(Cg *c)
         arena_drop(c->A, fill, sizeof(int) * (size_t)(n + 1));
     arena_drop(c->A, c->acc_pos, sizeof(int) * (size_t)(nacc + 1));
     c->acc_start = c->acc_pos = NULL;
+    arena_drop(c->A, accs.p, sizeof(Ref) * (size_t)accs.cap);
+    arena_drop(c->A, reads.p, sizeof(Ref) * (size_t)reads.cap);
 }
 
 /* x_bar = ...; x_bar += ...: an accumulating ADD whose running sum is
