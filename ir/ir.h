@@ -795,6 +795,8 @@ typedef struct {
     double **out;        /* its outputs */
     double **grad;       /* with adjoints: d out[0] / d input i, per
                             element; NULL otherwise */
+    int adj_over;        /* with adjoints: the sweep overflowed (a product
+                            or sum of finite numbers was infinite) */
 } IrRecord;
 /* Runs primal function f at in[] (one array per input) and records every
  * value; with adjoints and a scalar first output, sweeps the record

@@ -21,11 +21,15 @@
  */
 #include "wengert.h"
 
+#include <math.h>
+
 #include <stdlib.h>
 #include <string.h>
 
-/* The backward sweep: adj[e] = d result / d entry e. */
-static double *sweep(const Rec *R, long seed)
+/* The backward sweep: adj[e] = d result / d entry e; *over: a product or
+ * sum of finite numbers on the way overflowed (then a NaN may follow
+ * where two infinities of opposite signs meet). */
+static double *sweep(const Rec *R, long seed, int *over)
 {
     double *adj = calloc((size_t)R->n + 1, sizeof(double));
     if (!adj)
@@ -38,8 +42,11 @@ static double *sweep(const Rec *R, long seed)
         if (adj[i] == 0)
             continue;
         for (int k = 0; k < x->nedge; k++)
-            if (x->d[k] != 0)
-                adj[x->from[k]] += adj[i] * x->d[k];
+            if (x->d[k] != 0) {
+                double *to = &adj[x->from[k]], sum = *to + adj[i] * x->d[k];
+                *over |= isfinite(adj[i]) && isfinite(x->d[k]) && isfinite(*to) && !isfinite(sum);
+                *to = sum;
+            }
     }
     return adj;
 }
@@ -111,7 +118,7 @@ IrRecord *ir_record(Arena *A, const Fn *f, const double *const *in, int adjoints
     if (!R.over) {
         Ref res = f->out.p[0].ref;
         int scalar = adjoints && f->out.p[0].ty.rank == 0;
-        double *adj = scalar ? sweep(&R, R.ent[res][0]) : NULL;
+        double *adj = scalar ? sweep(&R, R.ent[res][0], &rec->adj_over) : NULL;
         rec->tr = arena_alloc(A, sizeof(IrTrace) * (size_t)(f->v.n + 1));
         histories(A, &R, adj, rec->tr);
         rec->grad = adj ? grads(A, f, &R, adj) : NULL;

@@ -46,10 +46,11 @@
  *               huge entry): "derivatives never
  *               invent a NaN".  An infinite entry there is allowed (IEEE:
  *               sqrt'(0) = inf), and so is any value where the
- *               differences do not settle, and a NaN of f_jvp where one
+ *               differences do not settle, a NaN of f_jvp where one
  *               of its tangents is infinite (an overflowing tangent met
  *               by an exact zero: inf * 0, which the rule does not
- *               cover).
+ *               cover), and a NaN of the recorder's gradient where its
+ *               sweep overflowed.
  *
  * A failure has a kind (`what`): one of the checks above, "rejected" (the
  * front end refused the program), "crash" (an internal error or a
