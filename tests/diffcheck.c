@@ -975,13 +975,18 @@ static void edge_point(Ctx *c, const double *x, uint64_t *rng)
             continue;
         edge_settled(c, 0, x, j, &s1, huge);
         edge_nan(c, scalar ? "grad" : "vjp", j, g[j], s1, x, j);
-        if (rg)
-            edge_nan(c, "record-grad", j, rg[j], s1 && !(isnan(rg[j]) && rg_over), x, j);
+        if (rg) {
+            int excused = s1 && isnan(rg[j]) && rg_over;
+            c->r->edge_excused += excused;
+            edge_nan(c, "record-grad", j, rg[j], s1 && !excused, x, j);
+        }
         memset(e, 0, sizeof(double) * (size_t)T);
         e[j] = 1;
         run(c, u->jvp, x, e, NULL, y, od, NULL, NULL, NULL);
         double jv = scalar ? od[0] : dotp(c->ub, od, m, NULL);
-        edge_nan(c, "jvp", j, jv, s1 && !(isnan(jv) && tangent_overflows(c, x, e)), x, j);
+        int excused = s1 && isnan(jv) && tangent_overflows(c, x, e);
+        c->r->edge_excused += excused;
+        edge_nan(c, "jvp", j, jv, s1 && !excused, x, j);
         if (!u->hvp || c->r->status || !moderate)
             continue;
         edge_settled(c, 1, x, j, st, 0);

@@ -98,6 +98,8 @@ typedef struct {
                               point out): not a failure */
     long edge_points;      /* edge points tried, and those where f and */
     long edge_clean;       /* every value it computes are finite */
+    long edge_excused;     /* NaNs there excused: a tangent or the
+                              recorder's sweep overflowed (edge-nan) */
 } DcResult;
 
 /* Every check on one program (in a child process). */
