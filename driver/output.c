@@ -141,8 +141,8 @@ int out_check_names(const char *input, OutFile *const outs[], int n)
  * an unnamed file in its directory (open(2), O_TMPFILE, Linux 3.11),
  * which committing links there under a temporary name and renames over
  * the target (write_temp), where a file in $TMPDIR is copied: the C of
- * 200 000 statements is 250 MB, and its copy took a twentieth of the
- * compilation.  Unnamed, it leaves nothing behind however dxc ends.
+ * 200 000 statements is 250 MB, and copying it took 0.07 s.  Unnamed,
+ * it leaves nothing behind however dxc ends.
  * Else, or when the directory or its file system refuses one, a file in
  * $TMPDIR (dx_tmpfile); NULL if neither can be made. */
 static FILE *new_scratch(OutFile *o)

@@ -22,7 +22,6 @@
 #include "wengert.h"
 
 #include <math.h>
-
 #include <stdlib.h>
 #include <string.h>
 

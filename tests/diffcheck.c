@@ -908,7 +908,7 @@ static void edge_settled(Ctx *c, int grad, const double *x, int j, unsigned char
  * NaN in its result may be that infinity met by an exact zero (inf * 0,
  * inf - inf): not a NaN the derivative code invents, but a tangent past
  * the range of the doubles, which the rule that derivatives never invent
- * a NaN does not cover (tests/regress/021.dx, 022.dx, 026.dx).  0 when
+ * a NaN does not cover (tests/regress/021.dx, 026.dx).  0 when
  * the run is too big to record. */
 static int tangent_overflows(Ctx *c, const double *x, const double *v)
 {
