@@ -18,7 +18,11 @@
  *     hvp-sym   <u, H v> = <v, H u>.
  *   A difference whose steps change a branch decision, a max/min winner
  *   or the sign of a relu/abs operand (ir_interp_trace) is skipped, not
- *   compared.
+ *   compared.  Every derivative must be finite (nonfinite-derivative),
+ *   but where f_grad (with f_jvp finite) or f_hvp is not, and recording
+ *   that entry point shows an addition, product, integer power, exp or
+ *   quotient by no zero of finite values coming out infinite, the point
+ *   is excused (DcResult.excused): an adjoint past the doubles.
  *
  *   compiled checks (DcOpts.compiled): dxc writes the C, a driver built
  *   from the entry points' signatures calls every entry point of every
@@ -98,8 +102,12 @@ typedef struct {
                               point out): not a failure */
     long edge_points;      /* edge points tried, and those where f and */
     long edge_clean;       /* every value it computes are finite */
-    long edge_excused;     /* NaNs there excused: a tangent or the
-                              recorder's sweep overflowed (edge-nan) */
+    long excused;          /* derivatives excused as overflows: a NaN at
+                              an edge point where a tangent or the
+                              recorder's sweep overflowed (edge-nan), an
+                              infinite gradient where f_grad overflowed
+                              and f_jvp did not, an infinite f_hvp where
+                              it overflowed (nonfinite-derivative) */
 } DcResult;
 
 /* Every check on one program (in a child process). */
