@@ -380,6 +380,18 @@ static void record_check(Ctx *c, double y, const double *g)
     free(in);
 }
 
+/* Every value entry point h computes at x (tangents v, seed c->ub), as
+ * the recorder keeps them (in A), without adjoints. */
+static IrRecord *record_entry(Ctx *c, const Fn *h, const double *x, const double *v, Arena *A)
+{
+    const double **in = xcalloc((size_t)h->in.n + 1, sizeof *in);
+    for (int i = 0; i < h->in.n; i++)
+        in[i] = input_src(c, h, i, x, v, c->ub);
+    IrRecord *rec = ir_record(A, h, in, 0);
+    free(in);
+    return rec;
+}
+
 /* An operation whose result is infinite only when finite operands
  * overflow (division, which also divides by zero, is looked at apart). */
 static int overflow_op(const Inst *in)
@@ -406,11 +418,8 @@ static int overflow_op(const Inst *in)
  * way, may stay finite.  0 when the run is too big to record. */
 static int overflows(Ctx *c, const Fn *h, const double *x, const double *v)
 {
-    const double **in = xcalloc((size_t)h->in.n + 1, sizeof *in);
-    for (int i = 0; i < h->in.n; i++)
-        in[i] = input_src(c, h, i, x, v, c->ub);
     Arena *A = arena_new();
-    IrRecord *rec = ir_record(A, h, in, 0);
+    IrRecord *rec = record_entry(c, h, x, v, A);
     int over = 0;
     for (int i = 0; !rec->too_big && !over && i < h->v.n; i++) {
         const Inst *ins = &h->v.p[i];
@@ -429,7 +438,6 @@ static int overflows(Ctx *c, const Fn *h, const double *x, const double *v)
         over = inf;
     }
     arena_free(A);
-    free(in);
     return over;
 }
 
@@ -974,18 +982,14 @@ static void edge_settled(Ctx *c, int grad, const double *x, int j, unsigned char
 static int tangent_overflows(Ctx *c, const double *x, const double *v)
 {
     const Fn *h = c->u->jvp;
-    const double **in = xcalloc((size_t)h->in.n + 1, sizeof *in);
-    for (int i = 0; i < h->in.n; i++)
-        in[i] = input_src(c, h, i, x, v, c->ub);
     Arena *A = arena_new();
-    IrRecord *rec = ir_record(A, h, in, 0);
+    IrRecord *rec = record_entry(c, h, x, v, A);
     int over = 0;
     for (int i = 0; !rec->too_big && !over && i < h->v.n; i++)
         if (h->v.p[i].role == ROLE_TANGENT)
             for (long k = 0; !over && k < rec->tr[i].n; k++)
                 over = isinf(rec->tr[i].val[k]);
     arena_free(A);
-    free(in);
     return over;
 }
 
