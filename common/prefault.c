@@ -13,9 +13,9 @@
  * at most PF_AHEAD bytes in front of what the pass has filled, so the
  * peak grows by no more than that.  Should the array move (a pass that
  * outgrows it), the thread goes on in the old copy, which the arena
- * keeps until the pass ends: a few wasted faults, nothing worse.  Nothing it does changes what the pass
- * computes.  Elsewhere dx_prefault_start returns NULL and the pass
- * faults its pages itself.
+ * keeps until the pass ends: a few wasted faults, nothing worse.
+ * Nothing it does changes what the pass computes.  Elsewhere
+ * dx_prefault_start returns NULL and the pass faults its pages itself.
  */
 #if defined(__linux__) && !defined(_GNU_SOURCE)
 #define _GNU_SOURCE /* MADV_POPULATE_WRITE */

@@ -104,10 +104,10 @@ typedef struct {
     long edge_clean;       /* every value it computes are finite */
     long excused;          /* derivatives excused as overflows: a NaN at
                               an edge point where a tangent or the
-                              recorder's sweep overflowed (edge-nan), an
-                              infinite gradient where f_grad overflowed
-                              and f_jvp did not, an infinite f_hvp where
-                              it overflowed (nonfinite-derivative) */
+                              recorder's sweep overflowed (edge-nan); a
+                              gradient not finite where f_grad overflowed
+                              and f_jvp stayed finite, an f_hvp not finite
+                              where it overflowed (nonfinite-derivative) */
 } DcResult;
 
 /* Every check on one program (in a child process). */
