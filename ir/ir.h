@@ -681,6 +681,7 @@ int rule_strong(Op op, int k);
 void opt_fold(Fn *f);
 void opt_cse(Fn *f);
 void opt_dce(Fn *f);
+int opt_refold(Fn *f);    /* opt_fold; returns whether it changed anything */
 /* Substitutes GEN bodies into the IDXs that read them where no work is
  * repeated (loop fusion); removes the temporary arrays. */
 void opt_fuse(Fn *f);
