@@ -942,6 +942,14 @@ static void header(const Program *p, const CgOpts *o, FILE *out, void (*protos)(
                    void *arg);
 static void protos_kept(void *arg, FILE *out);
 
+/* From this many instructions (f_hvp of some 50 000 statements: 100 MB,
+ * and about as much again in the tables of its analysis) a body written
+ * in halves waits for the other writers before it starts (below).  A
+ * smaller one's tables beside theirs do not make a large peak, and the
+ * wait, f_grad's writer finishing as the passes end, was some 4% of the
+ * compilation of 20 000 statements. */
+enum { ALONE_MIN = 1 << 20 };
+
 void cg_stream_finish(CgStream *s, FILE *out, FILE *hdr)
 {
     Cg *c = &s->file;
@@ -963,12 +971,14 @@ void cg_stream_finish(CgStream *s, FILE *out, FILE *hdr)
         pthread_mutex_lock(&s->lock);
         int k = pick(s, 0);
         int halves = halves_allowed(s);
-        /* A body to be written in halves waits until the other writers
-         * are done with the functions they took before it: its tables
-         * would meet theirs (f_grad's, when its writer is still at work
-         * as the passes finish f_hvp), and its halves want both cores
-         * anyway. */
-        int alone = halves && k >= 0 && cg_halves_size(o, s->pieces[k].f);
+        /* A large body to be written in halves waits until the other
+         * writers are done with the functions they took before it: its
+         * tables would meet theirs (f_grad's, when its writer is still
+         * at work as the passes finish f_hvp) at the peak, and its
+         * halves want both cores anyway.  A smaller one (ALONE_MIN)
+         * starts its analysis at once. */
+        int alone = halves && k >= 0 && cg_halves_size(o, s->pieces[k].f) &&
+                    s->pieces[k].f->v.n >= ALONE_MIN;
         for (int before = s->taken; alone && s->written < before;)
             pthread_cond_wait(&s->wrote, &s->lock);
         pthread_mutex_unlock(&s->lock);
