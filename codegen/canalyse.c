@@ -541,7 +541,7 @@ static void drop_tables(Cg *c)
     size_t n = c->ntab;
     if (!n)
         return;
-    void *one[] = {c->force, c->frozen, c->hoist, c->loop_yield, c->store, c->bar, c->read,
+    void *one[] = {c->nodiff, c->force, c->frozen, c->hoist, c->loop_yield, c->store, c->bar, c->read,
                    c->carried, c->inlined, c->tape_rows};
     void *four[] = {c->uses, c->user, c->pos, c->use_pos, c->region_end, c->branch_end[0],
                     c->branch_end[1], c->last_read, c->var, c->order_at, c->class_last,
@@ -557,6 +557,7 @@ static void drop_tables(Cg *c)
     arena_drop(A, c->locals.slot, sizeof(NameSlot) * (size_t)c->locals.cap);
     arena_collect(A); /* the old copies of the vectors the function grew */
     c->ntab = 0;
+    c->nodiff = NULL;
 }
 
 void cg_release(Cg *c)
@@ -589,9 +590,11 @@ static void alloc_tables(Cg *c)
     /* each value its own variable, and whether f has a loop or an if:
      * one pass */
     c->var = arena_alloc(A, sizeof(Ref) * n);
+    c->nodiff = arena_alloc(A, n);
     c->has_loops = c->has_ifs = 0;
     for (Ref v = 0; v < f->v.n; v++) {
         c->var[v] = v;
+        c->nodiff[v] = f->v.p[v].op == OP_NODIFF;
         c->has_loops |= cg_is_loop(&f->v.p[v]);
         c->has_ifs |= f->v.p[v].op == OP_IF;
     }

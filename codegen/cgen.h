@@ -151,6 +151,9 @@ typedef struct Cg {
     int *region_end;           /* the position after v's region */
     int *branch_end[2];        /* where an IF's then/else (a loop's body) ends;
                                   NULL, as hint and stop_n, without loops */
+    unsigned char *nodiff;     /* a NODIFF (cg_resolve reads this byte, not
+                                  the instruction, whose line is seldom
+                                  in the cache); NULL before cg_prepare */
     unsigned char *force;      /* must be a variable */
     unsigned char *frozen;     /* reads a cell no ACC changes afterwards */
     unsigned char *hoist;      /* declared at function scope */

@@ -11,7 +11,7 @@
  * operand. */
 static inline Ref cg_resolve(const Cg *c, Ref v)
 {
-    while (v != NOREF && c->f->v.p[v].op == OP_NODIFF)
+    while (v != NOREF && (c->nodiff ? c->nodiff[v] : c->f->v.p[v].op == OP_NODIFF))
         v = c->f->v.p[v].arg[0];
     return v;
 }
