@@ -683,8 +683,8 @@ static int count_region(Fn *f, Region *r)
  * either.  Nor is a round whose folding could change nothing: after a
  * CSE that replaced no operand folding compares by identity (cse), and
  * a dead-code removal, which takes away only what no live value reads.
- * That spares most functions their second walk of folding (a tenth of
- * the optimiser's time); the pipeline's checks after every pass (the
+ * That spares most functions their second walk of folding (a fifth of
+ * the rounds' instructions); the pipeline's checks after every pass (the
  * tests') fold once more and require no change (opt_refold). */
 void opt_rounds(Fn *f)
 {
