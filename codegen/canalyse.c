@@ -70,7 +70,9 @@ static void count_use(Cg *c, Ref v, const Region *where, Ref user, int pos, int 
         if (user == NOREF && pos > c->last_read[v])
             c->last_read[v] = pos; /* a yield or an output: where it is read */
     }
-    if (!within(c->f, where, c->f->v.p[v].parent)) {
+    /* without branches and loops every value is in the body (and the
+     * operand's instruction, seldom in the cache, need not be read) */
+    if ((c->has_loops || c->has_ifs) && !within(c->f, where, c->f->v.p[v].parent)) {
         c->hoist[v] = 1;
         if (!c->has_loops)
             return; /* the check below walks the region chain: O(depth) */
@@ -89,8 +91,8 @@ static void analyse_region(Cg *c, const Region *r)
     for (int i = 0; i < r->ids.n; i++) {
         Ref id = r->ids.p[i];
         const Inst *in = &f->v.p[id];
-        if (i + IR_AHEAD < r->ids.n)
-            ir_prefetch_args(f, &f->v.p[r->ids.p[i + IR_AHEAD]]);
+        if (i + IR_AHEAD < r->ids.n && (c->has_loops || c->has_ifs))
+            ir_prefetch_args(f, &f->v.p[r->ids.p[i + IR_AHEAD]]); /* count_use's */
         int at = c->pos[id] = ++c->npos;
         for (int k = 0; k < op_info[in->op].nargs && in->op != OP_RESULT; k++)
             count_use(c, in->arg[k], r, id, at, !(in->op == OP_ACC && k == 0));
