@@ -64,7 +64,8 @@ static void count_use(Cg *c, Ref v, const Region *where, Ref user, int pos, int 
         return;
     if (read) {
         c->uses[v]++;
-        c->use_reg[v] = where;
+        if (c->use_reg)
+            c->use_reg[v] = where;
         c->user[v] = user;
         c->use_pos[v] = pos;
         if (user == NOREF && pos > c->last_read[v])
@@ -188,8 +189,8 @@ static void force_bool_operands(Cg *c, const Region *r)
         }
         if (!is_bool(c, id) || !c->uses[id])
             continue;
-        if (c->use_reg[id] != in->parent)
-            force_operands(c, id, 1, 1, c->use_reg[id]);
+        if (cg_use_reg(c, id) != in->parent)
+            force_operands(c, id, 1, 1, cg_use_reg(c, id));
         else if (c->uses[id] > 1)
             force_operands(c, id, 1, 0, in->parent);
     }
@@ -581,7 +582,6 @@ static void alloc_tables(Cg *c)
     c->suffix_cap = c->nsuffix = 0;
     size_t n = (size_t)f->v.n + 1;
     c->uses = arena_alloc(A, sizeof(int) * n);
-    c->use_reg = arena_alloc(A, sizeof(Region *) * n);
     c->user = arena_alloc(A, sizeof(Ref) * n);
     c->pos = arena_alloc(A, sizeof(int) * n);
     c->use_pos = arena_alloc(A, sizeof(int) * n);
@@ -600,6 +600,8 @@ static void alloc_tables(Cg *c)
         c->has_loops |= cg_is_loop(&f->v.p[v]);
         c->has_ifs |= f->v.p[v].op == OP_IF;
     }
+    /* without branches and loops every read is in the body (cg_use_reg) */
+    c->use_reg = c->has_loops || c->has_ifs ? arena_alloc(A, sizeof(Region *) * n) : NULL;
     /* the tables only for loops (for loops' carried variables, cfor.c),
      * none in a function without: they are a fifth of the memory */
     c->branch_end[0] = c->has_loops ? arena_alloc(A, sizeof(int) * n) : NULL;

@@ -142,7 +142,8 @@ typedef struct Cg {
     const char **suffix_key;   /* next_suffix's table */
     int *suffix_val, suffix_cap, nsuffix;
     int *uses;                 /* reads (an ACC's buffer is not one) */
-    const Region **use_reg;    /* where the last read is */
+    const Region **use_reg;    /* where the last read is (NULL without
+                                  branches and loops: cg_use_reg) */
     Ref *user;                 /* the last reader, NOREF for a yield or output */
     int *pos, *use_pos, npos;  /* program order of definitions and reads */
     int has_loops;             /* the function has a GEN, RED, LOOP or FOR */

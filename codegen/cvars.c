@@ -34,5 +34,5 @@ int cg_inlined_now(const Cg *c, Ref v)
     /* a named value read only by a loop's yield is written into the store
      * (h[i] = ...), which names it */
     return (!in->name || c->loop_yield[v]) && c->uses[v] == 1 &&
-           c->use_reg[v] == in->parent && !c->force[v] && !c->hoist[v];
+           cg_use_reg(c, v) == in->parent && !c->force[v] && !c->hoist[v];
 }

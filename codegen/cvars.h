@@ -28,6 +28,13 @@ static inline Ref cg_var_of(const Cg *c, Ref v)
     return v;
 }
 
+/* The region of v's last read, for a value that is read (the body when
+ * f has no branch or loop: no table is kept then). */
+static inline const Region *cg_use_reg(const Cg *c, Ref v)
+{
+    return c->use_reg ? c->use_reg[v] : c->f->body;
+}
+
 /* Written inside its user's expression rather than as a statement: the
  * answer kept once cg_prepare is done (cg_inlined_now works it out). */
 static inline int cg_inlined(const Cg *c, Ref v)
