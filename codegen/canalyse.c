@@ -135,8 +135,11 @@ static void analyse_region(Cg *c, const Region *r)
         }
     }
     int end = ++c->npos;
-    for (int i = 0; i < r->ids.n; i++)
-        c->region_end[r->ids.p[i]] = end;
+    if (c->region_end)
+        for (int i = 0; i < r->ids.n; i++)
+            c->region_end[r->ids.p[i]] = end;
+    else
+        c->body_end = end; /* the one region */
     if (r->owner != NOREF && c->has_loops)
         c->branch_end[r->side ? 1 : 0][r->owner] = end;
     int loop = r->owner != NOREF && f->v.p[r->owner].op != OP_IF;
@@ -278,7 +281,7 @@ static void guard_buffer_reads(Cg *c)
         const Inst *in = &f->v.p[v];
         Ref b = cg_resolve(c, in->arg[0]);
         /* a read of a rank-0 cell after its last ACC is the cell itself */
-        if (!in->nix && first_acc_after(c, b, c->pos[v]) >= c->region_end[v]) {
+        if (!in->nix && first_acc_after(c, b, c->pos[v]) >= cg_region_end(c, v)) {
             c->frozen[v] = 1;
             continue;
         }
@@ -588,7 +591,6 @@ static void alloc_tables(Cg *c)
     c->npos = 0;
     c->force = arena_alloc(A, n);
     c->frozen = arena_alloc(A, n);
-    c->region_end = arena_alloc(A, sizeof(int) * n);
     /* each value its own variable, and whether f has a loop or an if:
      * one pass */
     c->var = arena_alloc(A, sizeof(Ref) * n);
@@ -602,6 +604,8 @@ static void alloc_tables(Cg *c)
     }
     /* without branches and loops every read is in the body (cg_use_reg) */
     c->use_reg = c->has_loops || c->has_ifs ? arena_alloc(A, sizeof(Region *) * n) : NULL;
+    c->region_end = c->has_loops || c->has_ifs ? arena_alloc(A, sizeof(int) * n) : NULL;
+    c->body_end = 0;
     /* the tables only for loops (for loops' carried variables, cfor.c),
      * none in a function without: they are a fifth of the memory */
     c->branch_end[0] = c->has_loops ? arena_alloc(A, sizeof(int) * n) : NULL;

@@ -149,7 +149,10 @@ typedef struct Cg {
     int has_loops;             /* the function has a GEN, RED, LOOP or FOR */
     int has_ifs;               /* ... an IF (else the phases about branches
                                   have nothing to do) */
-    int *region_end;           /* the position after v's region */
+    int *region_end;           /* the position after v's region (NULL
+                                  without branches and loops: body_end,
+                                  cg_region_end) */
+    int body_end;
     int *branch_end[2];        /* where an IF's then/else (a loop's body) ends;
                                   NULL, as hint and stop_n, without loops */
     unsigned char *nodiff;     /* a NODIFF (cg_resolve reads this byte, not
