@@ -68,7 +68,7 @@ static void count_use(Cg *c, Ref v, const Region *where, Ref user, int pos, int 
             c->use_reg[v] = where;
         c->user[v] = user;
         c->use_pos[v] = pos;
-        if (user == NOREF && pos > c->last_read[v])
+        if (user == NOREF && c->last_read && pos > c->last_read[v])
             c->last_read[v] = pos; /* a yield or an output: where it is read */
     }
     /* without branches and loops every value is in the body (and the
@@ -619,7 +619,7 @@ static void alloc_tables(Cg *c)
     c->inlined = NULL;
     c->hint = c->has_loops ? arena_alloc(A, sizeof(char *) * n) : NULL;
     c->stop_n = c->has_loops ? arena_alloc(A, sizeof(char *) * n) : NULL;
-    c->last_read = arena_alloc(A, sizeof(int) * n);
+    c->last_read = c->has_loops ? arena_alloc(A, sizeof(int) * n) : NULL; /* cfor.c's */
     c->order.n = 0;
     c->order_at = c->class_last = NULL; /* cg_share_carries makes them, if f has a for loop */
     c->carry_result = NULL;

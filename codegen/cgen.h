@@ -170,7 +170,8 @@ typedef struct Cg {
                                   is done (NULL before): cbody.c asks them
                                   again and again */
     const char **hint;         /* a name for a value the source leaves unnamed */
-    int *last_read;            /* position of the last statement reading v */
+    int *last_read;            /* position of the last statement reading v
+                                  (cfor.c; NULL without loops) */
     Ref *carry_result;         /* by CARRY: the FOR's RESULT for it, NOREF
                                   if none (cg_share_carries; NULL without
                                   for loops) */
