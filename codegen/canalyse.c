@@ -547,8 +547,8 @@ static void drop_tables(Cg *c)
     size_t n = c->ntab;
     if (!n)
         return;
-    void *one[] = {c->nodiff, c->force, c->frozen, c->hoist, c->loop_yield, c->store, c->bar, c->read,
-                   c->carried, c->inlined, c->tape_rows};
+    void *one[] = {c->nodiff, c->force, c->frozen, c->hoist, c->loop_yield, c->store,
+                   c->bar, c->read, c->carried, c->inlined, c->tape_rows};
     void *four[] = {c->uses, c->user, c->pos, c->use_pos, c->region_end, c->branch_end[0],
                     c->branch_end[1], c->last_read, c->var, c->order_at, c->class_last,
                     c->carry_result};
