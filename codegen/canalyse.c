@@ -55,6 +55,19 @@ static int within(const Fn *f, const Region *inner, const Region *outer)
     return 0;
 }
 
+/* f's body is its only region (no branch, no loop): every value is in
+ * it, so no table need say where a value is read or its region ends. */
+static int one_region(const Cg *c)
+{
+    return !c->has_loops && !c->has_ifs;
+}
+
+/* The position after the region of v. */
+static int region_end(const Cg *c, Ref v)
+{
+    return c->region_end ? c->region_end[v] : c->body_end;
+}
+
 /* A read of v by `user` (NOREF: a yield or an output) at position pos;
  * read == 0 only notes where v must be visible (an ACC's buffer). */
 static void count_use(Cg *c, Ref v, const Region *where, Ref user, int pos, int read)
@@ -71,9 +84,9 @@ static void count_use(Cg *c, Ref v, const Region *where, Ref user, int pos, int 
         if (user == NOREF && c->last_read && pos > c->last_read[v])
             c->last_read[v] = pos; /* a yield or an output: where it is read */
     }
-    /* without branches and loops every value is in the body (and the
-     * operand's instruction, seldom in the cache, need not be read) */
-    if ((c->has_loops || c->has_ifs) && !within(c->f, where, c->f->v.p[v].parent)) {
+    /* (in one region the operand's instruction, seldom in the cache,
+     * need not be read) */
+    if (!one_region(c) && !within(c->f, where, c->f->v.p[v].parent)) {
         c->hoist[v] = 1;
         if (!c->has_loops)
             return; /* the check below walks the region chain: O(depth) */
@@ -92,7 +105,7 @@ static void analyse_region(Cg *c, const Region *r)
     for (int i = 0; i < r->ids.n; i++) {
         Ref id = r->ids.p[i];
         const Inst *in = &f->v.p[id];
-        if (i + IR_AHEAD < r->ids.n && (c->has_loops || c->has_ifs))
+        if (i + IR_AHEAD < r->ids.n && !one_region(c))
             ir_prefetch_args(f, &f->v.p[r->ids.p[i + IR_AHEAD]]); /* count_use's */
         int at = c->pos[id] = ++c->npos;
         for (int k = 0; k < op_info[in->op].nargs && in->op != OP_RESULT; k++)
@@ -281,7 +294,7 @@ static void guard_buffer_reads(Cg *c)
         const Inst *in = &f->v.p[v];
         Ref b = cg_resolve(c, in->arg[0]);
         /* a read of a rank-0 cell after its last ACC is the cell itself */
-        if (!in->nix && first_acc_after(c, b, c->pos[v]) >= cg_region_end(c, v)) {
+        if (!in->nix && first_acc_after(c, b, c->pos[v]) >= region_end(c, v)) {
             c->frozen[v] = 1;
             continue;
         }
@@ -602,9 +615,9 @@ static void alloc_tables(Cg *c)
         c->has_loops |= cg_is_loop(&f->v.p[v]);
         c->has_ifs |= f->v.p[v].op == OP_IF;
     }
-    /* without branches and loops every read is in the body (cg_use_reg) */
-    c->use_reg = c->has_loops || c->has_ifs ? arena_alloc(A, sizeof(Region *) * n) : NULL;
-    c->region_end = c->has_loops || c->has_ifs ? arena_alloc(A, sizeof(int) * n) : NULL;
+    /* in one region every read is in the body (cg_use_reg, region_end) */
+    c->use_reg = one_region(c) ? NULL : arena_alloc(A, sizeof(Region *) * n);
+    c->region_end = one_region(c) ? NULL : arena_alloc(A, sizeof(int) * n);
     c->body_end = 0;
     /* the tables only for loops (for loops' carried variables, cfor.c),
      * none in a function without: they are a fifth of the memory */

@@ -150,8 +150,7 @@ typedef struct Cg {
     int has_ifs;               /* ... an IF (else the phases about branches
                                   have nothing to do) */
     int *region_end;           /* the position after v's region (NULL
-                                  without branches and loops: body_end,
-                                  cg_region_end) */
+                                  without branches and loops: body_end) */
     int body_end;
     int *branch_end[2];        /* where an IF's then/else (a loop's body) ends;
                                   NULL, as hint and stop_n, without loops */

@@ -35,12 +35,6 @@ static inline const Region *cg_use_reg(const Cg *c, Ref v)
     return c->use_reg ? c->use_reg[v] : c->f->body;
 }
 
-/* The position after the region of v (cg_prepare's analysis). */
-static inline int cg_region_end(const Cg *c, Ref v)
-{
-    return c->region_end ? c->region_end[v] : c->body_end;
-}
-
 /* Written inside its user's expression rather than as a statement: the
  * answer kept once cg_prepare is done (cg_inlined_now works it out). */
 static inline int cg_inlined(const Cg *c, Ref v)

@@ -346,20 +346,29 @@ static double sym_noise(Ctx *c, const double *w, double wHv, double vHw)
     return most;
 }
 
+/* Every value entry point h computes at x (tangents v, seed c->ub), as
+ * the recorder keeps them (in A), and with adjoints its gradient. */
+static IrRecord *record_entry(Ctx *c, const Fn *h, const double *x, const double *v, int adjoints,
+                              Arena *A)
+{
+    const double **in = xcalloc((size_t)h->in.n + 1, sizeof *in);
+    for (int i = 0; i < h->in.n; i++)
+        in[i] = input_src(c, h, i, x, v, c->ub);
+    IrRecord *rec = ir_record(A, h, in, adjoints);
+    free(in);
+    return rec;
+}
+
 /* record: the recording interpreter behind dxc --at (ir_record, a
  * dynamic reverse mode sharing only the rules with ad.c) gives the
  * primal's value and f_grad's gradient. */
 static void record_check(Ctx *c, double y, const double *g)
 {
     const Fn *f = c->u->primal;
-    const double **in = xcalloc((size_t)f->in.n + 1, sizeof *in);
-    for (int i = 0; i < f->in.n; i++)
-        in[i] = input_src(c, f, i, c->x, NULL, NULL);
     Arena *A = arena_new();
-    IrRecord *rec = ir_record(A, f, in, 1);
+    IrRecord *rec = record_entry(c, f, c->x, NULL, 1, A);
     if (rec->too_big) {
         arena_free(A);
-        free(in);
         return;
     }
     if (!close_to(rec->out[0][0], y, 1e-12, 1e-14 * (1 + fabs(y))))
@@ -377,19 +386,6 @@ static void record_check(Ctx *c, double y, const double *g)
             c->r->checks++;
         }
     arena_free(A);
-    free(in);
-}
-
-/* Every value entry point h computes at x (tangents v, seed c->ub), as
- * the recorder keeps them (in A), without adjoints. */
-static IrRecord *record_entry(Ctx *c, const Fn *h, const double *x, const double *v, Arena *A)
-{
-    const double **in = xcalloc((size_t)h->in.n + 1, sizeof *in);
-    for (int i = 0; i < h->in.n; i++)
-        in[i] = input_src(c, h, i, x, v, c->ub);
-    IrRecord *rec = ir_record(A, h, in, 0);
-    free(in);
-    return rec;
 }
 
 /* An operation whose result is infinite only when finite operands
@@ -419,7 +415,7 @@ static int overflow_op(const Inst *in)
 static int overflows(Ctx *c, const Fn *h, const double *x, const double *v)
 {
     Arena *A = arena_new();
-    IrRecord *rec = record_entry(c, h, x, v, A);
+    IrRecord *rec = record_entry(c, h, x, v, 0, A);
     int over = 0;
     for (int i = 0; !rec->too_big && !over && i < h->v.n; i++) {
         const Inst *ins = &h->v.p[i];
@@ -871,17 +867,13 @@ static int edge_grad(Ctx *c, const double *x, double *g)
 static int edge_clean(Ctx *c, const double *x)
 {
     const Fn *f = c->u->primal;
-    const double **in = xcalloc((size_t)f->in.n + 1, sizeof *in);
-    for (int i = 0; i < f->in.n; i++)
-        in[i] = input_src(c, f, i, x, NULL, NULL);
     Arena *A = arena_new();
-    IrRecord *rec = ir_record(A, f, in, 0);
+    IrRecord *rec = record_entry(c, f, x, NULL, 0, A);
     int ok = !rec->too_big;
     for (int i = 0; ok && i < f->v.n; i++)
         for (long k = 0; ok && k < rec->tr[i].n; k++)
             ok = fabs(rec->tr[i].val[k]) <= 1e200 && fpclassify(rec->tr[i].val[k]) != FP_SUBNORMAL;
     arena_free(A);
-    free(in);
     return ok;
 }
 
@@ -893,11 +885,8 @@ static int edge_clean(Ctx *c, const double *x)
 static double *edge_record(Ctx *c, const double *x, int *over)
 {
     const Fn *f = c->u->primal;
-    const double **in = xcalloc((size_t)f->in.n + 1, sizeof *in);
-    for (int i = 0; i < f->in.n; i++)
-        in[i] = input_src(c, f, i, x, NULL, NULL);
     Arena *A = arena_new();
-    IrRecord *rec = ir_record(A, f, in, 1);
+    IrRecord *rec = record_entry(c, f, x, NULL, 1, A);
     double *g = NULL;
     *over = 0;
     if (!rec->too_big) {
@@ -908,7 +897,6 @@ static double *edge_record(Ctx *c, const double *x, int *over)
         *over = rec->adj_over;
     }
     arena_free(A);
-    free(in);
     return g;
 }
 
@@ -983,7 +971,7 @@ static int tangent_overflows(Ctx *c, const double *x, const double *v)
 {
     const Fn *h = c->u->jvp;
     Arena *A = arena_new();
-    IrRecord *rec = record_entry(c, h, x, v, A);
+    IrRecord *rec = record_entry(c, h, x, v, 0, A);
     int over = 0;
     for (int i = 0; !rec->too_big && !over && i < h->v.n; i++)
         if (h->v.p[i].role == ROLE_TANGENT)
