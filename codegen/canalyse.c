@@ -112,22 +112,22 @@ static void analyse_region(Cg *c, const Region *r)
             count_use(c, in->arg[k], r, id, at, !(in->op == OP_ACC && k == 0));
         if (in->op == OP_LIT || in->op == OP_FOR)
             for (int k = 0; k < in->nix; k++)
-                count_use(c, in->list[k], r, id, at, 1);
+                count_use(c, in->x->list[k], r, id, at, 1);
         vec_push(c->A, &c->order, id);
         switch (in->op) {
         case OP_IF:
-            analyse_region(c, in->reg[0]);
-            analyse_region(c, in->reg[1]);
+            analyse_region(c, in->x->reg[0]);
+            analyse_region(c, in->x->reg[1]);
             break;
         case OP_GEN:
         case OP_RED:
         case OP_LOOP:
         case OP_FOR:
-            analyse_region(c, in->reg[0]);
+            analyse_region(c, in->x->reg[0]);
             /* `if (t > m) m = t;` reads t twice */
             if (in->op == OP_RED && (in->red == RK_MAX || in->red == RK_MIN))
-                for (int k = 0; k < in->reg[0]->yield.n; k++) {
-                    Ref y = cg_resolve(c, in->reg[0]->yield.p[k]);
+                for (int k = 0; k < in->x->reg[0]->yield.n; k++) {
+                    Ref y = cg_resolve(c, in->x->reg[0]->yield.p[k]);
                     if (f->v.p[y].op != OP_IDX && f->v.p[y].op != OP_CONST)
                         c->force[y] = 1;
                 }
@@ -198,10 +198,10 @@ static void force_bool_operands(Cg *c, const Region *r)
         Ref id = r->ids.p[i];
         const Inst *in = &c->f->v.p[id];
         if (in->op == OP_IF) {
-            force_bool_operands(c, in->reg[0]);
-            force_bool_operands(c, in->reg[1]);
+            force_bool_operands(c, in->x->reg[0]);
+            force_bool_operands(c, in->x->reg[1]);
         } else if (cg_is_loop(in)) {
-            force_bool_operands(c, in->reg[0]);
+            force_bool_operands(c, in->x->reg[0]);
         }
         if (!is_bool(c, id) || !c->uses[id])
             continue;
@@ -322,12 +322,12 @@ static void chain_region(Cg *c, const Region *r)
         Ref id = r->ids.p[i];
         const Inst *in = &f->v.p[id];
         if (in->op == OP_IF) {
-            chain_region(c, in->reg[0]);
-            chain_region(c, in->reg[1]);
+            chain_region(c, in->x->reg[0]);
+            chain_region(c, in->x->reg[1]);
             continue;
         }
         if (cg_is_loop(in)) {
-            chain_region(c, in->reg[0]);
+            chain_region(c, in->x->reg[0]);
             continue;
         }
         if (!ir_is_acc(in) || cg_inlined(c, id))
@@ -352,14 +352,14 @@ static void share_yields(Cg *c, const Region *r)
     for (int i = 0; i < r->ids.n; i++) {
         const Inst *in = &f->v.p[r->ids.p[i]];
         if (cg_is_loop(in))
-            share_yields(c, in->reg[0]);
+            share_yields(c, in->x->reg[0]);
         if (in->op != OP_IF)
             continue;
         int nr = ir_nresults(f, r, i);
         for (int j = 0; j < nr; j++) {
             Ref res = r->ids.p[i + 1 + j];
             for (int s = 0; s < 2; s++) {
-                const Region *b = in->reg[s];
+                const Region *b = in->x->reg[s];
                 Ref y = cg_resolve(c, b->yield.p[f->v.p[res].n]);
                 if (f->v.p[y].parent != b || c->uses[y] != 1 || cg_inlined(c, y) ||
                     f->v.p[y].op == OP_PARAM || f->v.p[y].ty.rank != f->v.p[res].ty.rank)
@@ -369,8 +369,8 @@ static void share_yields(Cg *c, const Region *r)
                     c->var[root] = res;
             }
         }
-        share_yields(c, in->reg[0]);
-        share_yields(c, in->reg[1]);
+        share_yields(c, in->x->reg[0]);
+        share_yields(c, in->x->reg[1]);
     }
 }
 
@@ -439,14 +439,14 @@ static void name_region(Cg *c, const Region *r)
             prefetch_name(c, &f->v.p[r->ids.p[i + IR_AHEAD]]);
         if (in->op == OP_FOR) {
             name_carried(c, id);
-            name_region(c, in->reg[0]);
+            name_region(c, in->x->reg[0]);
         } else if (in->op == OP_IF || cg_is_loop(in)) {
             int nr = ir_nresults(f, r, i);
             for (int j = 0; j < nr; j++)
                 name_one(c, r->ids.p[i + 1 + j]);
-            name_region(c, in->reg[0]);
+            name_region(c, in->x->reg[0]);
             if (in->op == OP_IF)
-                name_region(c, in->reg[1]);
+                name_region(c, in->x->reg[1]);
         } else if (in->op != OP_PARAM && in->op != OP_IVAR) {
             name_one(c, id);
         }
@@ -490,8 +490,8 @@ static int pickable(const Cg *c, Ref y, Ref ifi)
     const Fn *f = c->f;
     Ref root = cg_var_of(c, cg_resolve(c, y));
     const Inst *in = &f->v.p[root];
-    if (!in->ty.rank || within(f, in->parent, f->v.p[ifi].reg[0]) ||
-        within(f, in->parent, f->v.p[ifi].reg[1]))
+    if (!in->ty.rank || within(f, in->parent, f->v.p[ifi].x->reg[0]) ||
+        within(f, in->parent, f->v.p[ifi].x->reg[1]))
         return 0;
     if (c->carried[root])
         return 0; /* a loop writes it */
@@ -506,17 +506,17 @@ static void point_results(Cg *c, const Region *r)
         Ref id = r->ids.p[i];
         const Inst *in = &f->v.p[id];
         if (cg_is_loop(in))
-            point_results(c, in->reg[0]);
+            point_results(c, in->x->reg[0]);
         if (in->op != OP_IF)
             continue;
-        point_results(c, in->reg[0]);
-        point_results(c, in->reg[1]);
+        point_results(c, in->x->reg[0]);
+        point_results(c, in->x->reg[1]);
         for (int j = 0; j < ir_nresults(f, r, i); j++) {
             Ref res = r->ids.p[i + 1 + j];
             int k = f->v.p[res].n;
             if (f->v.p[res].ty.rank && cg_var_of(c, res) == res && !c->hoist[res] && !c->carried[res] &&
-                c->store[res] == ST_NONE && pickable(c, in->reg[0]->yield.p[k], id) &&
-                pickable(c, in->reg[1]->yield.p[k], id))
+                c->store[res] == ST_NONE && pickable(c, in->x->reg[0]->yield.p[k], id) &&
+                pickable(c, in->x->reg[1]->yield.p[k], id))
                 c->store[res] = ST_PTR;
         }
     }
@@ -531,10 +531,10 @@ static void place_locals(Cg *c, const Region *r)
         Ref id = r->ids.p[i];
         const Inst *in = &f->v.p[id];
         if (in->op == OP_IF) {
-            place_locals(c, in->reg[0]);
-            place_locals(c, in->reg[1]);
+            place_locals(c, in->x->reg[0]);
+            place_locals(c, in->x->reg[1]);
         } else if (cg_is_loop(in)) {
-            place_locals(c, in->reg[0]);
+            place_locals(c, in->x->reg[0]);
         }
         Ref root = cg_var_of(c, id);
         if (!in->ty.rank || in->op == OP_PARAM || in->op == OP_NODIFF || in->op == OP_IF ||

@@ -207,7 +207,7 @@ static PowForm pow_form(double n)
  * product or a quotient. */
 static CPrec op_prec(const Inst *in)
 {
-    if (in->op == OP_CONST && in->num < 0)
+    if (in->op == OP_CONST && in->x->num < 0)
         return op_info[OP_NEG].prec;
     if (in->op == OP_POWI && pow_form(in->n) == PW_PRODUCT)
         return op_info[OP_MUL].prec;
@@ -232,12 +232,12 @@ static int as_index(const Cg *c, Ref v, Aff *x)
     v = cg_resolve(c, v);
     const Inst *in = &c->f->v.p[v];
     if (in->op == OP_IREAL) {
-        *x = in->ix[0];
+        *x = in->x->ix[0];
         return 1;
     }
-    if (in->op == OP_CONST && in->ty.kind == TY_REAL && in->num == floor(in->num) &&
-        fabs(in->num) < 1e9) {
-        *x = (Aff){(int32_t)in->num, 0, NULL, NULL, 0, NULL};
+    if (in->op == OP_CONST && in->ty.kind == TY_REAL && in->x->num == floor(in->x->num) &&
+        fabs(in->x->num) < 1e9) {
+        *x = (Aff){(int32_t)in->x->num, 0, NULL, NULL, 0, NULL};
         return 1;
     }
     return 0;
@@ -289,10 +289,10 @@ static int starts_with_minus(const Cg *c, Ref v)
     if (!cg_inlined(c, v))
         return c->cname[cg_var_of(c, v)][0] == '-';
     const Inst *in = &c->f->v.p[v];
-    Aff x = in->op == OP_IREAL ? in->ix[0] : (Aff){0, 0, NULL, NULL, 0, NULL};
+    Aff x = in->op == OP_IREAL ? in->x->ix[0] : (Aff){0, 0, NULL, NULL, 0, NULL};
     switch (in->op) {
     case OP_CONST:
-        return in->ty.kind != TY_BOOL && literal_negative(c, in->num);
+        return in->ty.kind != TY_BOOL && literal_negative(c, in->x->num);
     case OP_IREAL: /* (double)i, or a constant's literal */
         return aff_terms(x) == (x.c != 0) && literal_negative(c, x.c);
     default: /* prefix operators: theirs; the rest start with a name */
@@ -444,7 +444,7 @@ static void element_put(Cg *c, Str *s, const Inst *in)
     cg_puts(s, c->cname[arr]);
     if (in->nix) {
         cg_puts(s, "[");
-        index_put(c, s, c->f->v.p[arr].ty, in->ix, in->nix);
+        index_put(c, s, c->f->v.p[arr].ty, in->x->ix, in->nix);
         cg_puts(s, "]");
     }
 }
@@ -474,12 +474,12 @@ static void expr_inner(Cg *c, Str *s, Ref v)
     switch (in->op) {
     case OP_CONST:
         if (in->ty.kind == TY_BOOL)
-            cg_puts(s, in->num != 0 ? "1" : "0");
+            cg_puts(s, in->x->num != 0 ? "1" : "0");
         else
-            cg_literal(c, in->num, s);
+            cg_literal(c, in->x->num, s);
         return;
     case OP_IDX: element_put(c, s, in); return;
-    case OP_IREAL: ireal_put(c, s, in->ix[0]); return;
+    case OP_IREAL: ireal_put(c, s, in->x->ix[0]); return;
     case OP_SELECT: select_put(c, s, in->arg[0], in->arg[1], in->arg[2]); return;
     case OP_RELU: case OP_SIGN: kink_put(c, s, in); return;
     case OP_MIN: case OP_MAX: extremum_put(c, s, in); return;
@@ -696,11 +696,11 @@ static const char *tape_what(const Cg *c, Ref buf, Aff at)
     if (iv == NOREF)
         return arena_printf(A, "%s before the loop", what);
     const Inst *loop = &f->v.p[f->v.p[iv].parent->owner];
-    long long off = at.c + (loop->op == OP_FOR ? loop->ix[0].c : 0);
+    long long off = at.c + (loop->op == OP_FOR ? loop->x->ix[0].c : 0);
     /* shared: one row more than the loop has iterations, the value before
      * the loop in row 0, and iteration i's new value one row after its
      * start (at the end of the iteration) */
-    int shared = loop->op == OP_FOR && b->ty.rank && ty_dim(b->ty, 0) == loop->ix[1].c - loop->ix[0].c + 1;
+    int shared = loop->op == OP_FOR && b->ty.rank && ty_dim(b->ty, 0) == loop->x->ix[1].c - loop->x->ix[0].c + 1;
     const char *when = off == 1 && shared ? "at the end of"
                        : carried || shared ? "at the start of"
                                            : "of";
@@ -803,7 +803,7 @@ static const char *step_of(const Cg *c, Ref x, int line)
         const Inst *p = &f->v.p[u];
         if (p->line == line && p->name && !strcmp(p->name, b->name) && p->role == ROLE_PRIMAL &&
             p->op != OP_IDX && p->op != OP_CARRY && p->op != OP_ZEROS)
-            return tape_what(c, in->arg[0], in->ix[0]);
+            return tape_what(c, in->arg[0], in->x->ix[0]);
     }
     return NULL;
 }
@@ -1146,7 +1146,7 @@ static int live(const Cg *c, Ref v)
 static int branch_empty(const Cg *c, const Region *parent, int at, int s)
 {
     const Fn *f = c->f;
-    const Region *r = f->v.p[parent->ids.p[at]].reg[s];
+    const Region *r = f->v.p[parent->ids.p[at]].x->reg[s];
     for (int i = 0; i < r->ids.n; i++)
         if (!cg_inlined(c, r->ids.p[i]) && f->v.p[r->ids.p[i]].op != OP_CONST)
             return 0;
@@ -1192,7 +1192,7 @@ static void emit_if(Cg *c, const Region *parent, int at)
     cg_puts(&c->body, flip ? ")) {" : ") {");
     cg_puts(&c->body, "\n");
     for (int s = flip; s < 2; s++) {
-        const Region *r = in->reg[s];
+        const Region *r = in->x->reg[s];
         if (s == 1 && !flip) {
             if (empty1)
                 break;
@@ -1279,11 +1279,11 @@ static int store_cond(const Cg *c, Ref g, Ref cond, Store *st, unsigned *seen)
     const Inst *a = &f->v.p[in->arg[0]], *b = &f->v.p[in->arg[1]];
     if (a->op != OP_IREAL || b->op != OP_IREAL)
         return 0;
-    int d = gen_ivar_of(f, g, a->ix[0]);
-    Aff other = b->ix[0];
+    int d = gen_ivar_of(f, g, a->x->ix[0]);
+    Aff other = b->x->ix[0];
     if (d < 0) {
-        d = gen_ivar_of(f, g, b->ix[0]);
-        other = a->ix[0];
+        d = gen_ivar_of(f, g, b->x->ix[0]);
+        other = a->x->ix[0];
     }
     if (d < 0 || (*seen >> d & 1) || mentions_gen(f, g, other))
         return 0;
@@ -1314,12 +1314,12 @@ static int rest_free(const Cg *c, Ref g, const Region *r, const Store *st, Ref s
         int na = in->op == OP_IDX || in->op == OP_ACC ? in->nix : in->op == OP_IREAL ? 1
                : in->op == OP_RED ? 2 : in->op == OP_LOOP ? 2 * in->nix : 0;
         for (int k = 0; k < na; k++)
-            for (int t = 0; t < in->ix[k].n; t++)
+            for (int t = 0; t < in->x->ix[k].n; t++)
                 for (int d = 0; d < st->n; d++)
-                    if (in->ix[k].iv[t] == ir_ivar(f, g, d) && in->ix[k].a[t])
+                    if (in->x->ix[k].iv[t] == ir_ivar(f, g, d) && in->x->ix[k].a[t])
                         return 0;
         for (int s = 0; s < 2; s++)
-            if (in->reg[s] && !rest_free(c, g, in->reg[s], st, skip))
+            if (in->x->reg[s] && !rest_free(c, g, in->x->reg[s], st, skip))
                 return 0;
     }
     return 1;
@@ -1330,7 +1330,7 @@ static int in_place_store(const Cg *c, Ref id, Ref res, Store *st)
 {
     const Fn *f = c->f;
     const Inst *in = &f->v.p[id];
-    Ref y = in->reg[0]->yield.p[0];
+    Ref y = in->x->reg[0]->yield.p[0];
     const Inst *sel = &f->v.p[y];
     if (sel->op != OP_SELECT || !cg_inlined(c, y))
         return 0;
@@ -1339,7 +1339,7 @@ static int in_place_store(const Cg *c, Ref id, Ref res, Store *st)
         cg_var_of(c, old->arg[0]) != cg_var_of(c, res))
         return 0;
     for (int d = 0; d < old->nix; d++)
-        if (gen_ivar_of(f, id, old->ix[d]) != d)
+        if (gen_ivar_of(f, id, old->x->ix[d]) != d)
             return 0;
     unsigned seen = 0;
     st->np = 0;
@@ -1349,7 +1349,7 @@ static int in_place_store(const Cg *c, Ref id, Ref res, Store *st)
         ;
     st->part[st->np++] = sel->arg[2];
     st->value = sel->arg[1];
-    return rest_free(c, id, in->reg[0], st, y);
+    return rest_free(c, id, in->x->reg[0], st, y);
 }
 
 /* x[i, j] = e (or a loop over the rest of a row), for in_place_store. */
@@ -1367,7 +1367,7 @@ static void emit_store(Cg *c, Ref id, Ref res, Store *st)
         open_for(c, c->cname[iv[d]], lo, hi, 0, d == st->n ? in->line : 0);
         st->ix[d] = (Aff){.c = 0, .n = 1, .iv = &iv[d], .a = &one};
     }
-    emit_region(c, in->reg[0]);
+    emit_region(c, in->x->reg[0]);
     begin_stmt(c, f->v.p[res].line ? f->v.p[res].line : in->line);
     cg_putf(&c->body, "%s[", c->cname[cg_var_of(c, res)]);
     index_put(c, &c->body, in->ty, st->ix, in->ty.rank);
@@ -1402,7 +1402,7 @@ static void emit_gen(Cg *c, const Region *r, int at)
         Aff lo = {0, 0, NULL, NULL, 0, NULL}, hi = {ty_dim(in->ty, d), 0, NULL, NULL, 0, NULL};
         open_for(c, c->cname[iv], lo, hi, 0, d == 0 ? in->line : 0);
     }
-    emit_region(c, in->reg[0]);
+    emit_region(c, in->x->reg[0]);
     for (int j = 0; j < nr; j++) {
         Ref res = r->ids.p[at + 1 + j];
         if (!live(c, res))
@@ -1411,7 +1411,7 @@ static void emit_gen(Cg *c, const Region *r, int at)
         cg_putf(&c->body, "%s[", c->cname[cg_var_of(c, res)]);
         gen_index_put(c, &c->body, id);
         cg_puts(&c->body, "] = ");
-        expr(c, &c->body, in->reg[0]->yield.p[f->v.p[res].n], P_ANY);
+        expr(c, &c->body, in->x->reg[0]->yield.p[f->v.p[res].n], P_ANY);
         stmt_end(c);
     }
     close_for(c, rank);
@@ -1436,12 +1436,12 @@ static void emit_red(Cg *c, const Region *r, int at)
     }
     Ref iv = ir_ivar(f, id, 0);
     c->cname[iv] = open_index(c, f->v.p[iv].name);
-    open_for(c, c->cname[iv], in->ix[0], in->ix[1], 0, in->line);
-    emit_region(c, in->reg[0]);
+    open_for(c, c->cname[iv], in->x->ix[0], in->x->ix[1], 0, in->line);
+    emit_region(c, in->x->reg[0]);
     for (int j = 0; j < nr; j++) {
         Ref res = r->ids.p[at + 1 + j];
         const char *acc = c->cname[cg_var_of(c, res)];
-        Ref y = in->reg[0]->yield.p[f->v.p[res].n];
+        Ref y = in->x->reg[0]->yield.p[f->v.p[res].n];
         begin_stmt(c, f->v.p[res].line ? f->v.p[res].line : in->line);
         if (kind == RK_SUM || kind == RK_PROD) {
             cg_putf(&c->body, "%s %s= ", acc, kind == RK_SUM ? "+" : "*");
@@ -1466,10 +1466,10 @@ static void emit_loop(Cg *c, const Region *r, int at)
     for (int d = 0; d < in->nix; d++) {
         Ref iv = ir_ivar(f, id, d);
         c->cname[iv] = open_index(c, f->v.p[iv].name);
-        open_for(c, c->cname[iv], in->ix[d], in->ix[in->nix + d], (in->flags & IF_BACKWARDS) != 0,
+        open_for(c, c->cname[iv], in->x->ix[d], in->x->ix[in->nix + d], (in->flags & IF_BACKWARDS) != 0,
                  d == 0 ? in->line : 0);
     }
-    emit_region(c, in->reg[0]);
+    emit_region(c, in->x->reg[0]);
     close_for(c, in->nix);
 }
 
@@ -1585,7 +1585,7 @@ static void emit_updates(Cg *c, Ref id)
     Update *u = arena_alloc(c->A, sizeof(Update) * (size_t)(n + 1));
     int *seen = arena_alloc(c->A, sizeof(int) * (size_t)(n + 1));
     for (int j = 0; j < n; j++) {
-        Ref y = cg_resolve(c, in->reg[0]->yield.p[j]);
+        Ref y = cg_resolve(c, in->x->reg[0]->yield.p[j]);
         u[j].y = y;
         u[j].var = cg_var_of(c, ir_carry(f, id, j));
         u[j].line = f->v.p[y].line ? f->v.p[y].line : in->line;
@@ -1666,7 +1666,7 @@ static const char *seed_note(Cg *c, Ref carry, Ref init)
     const char *var = var_text(c, carry), *note = explain_note(c, init, -1, var);
     const Inst *in = &f->v.p[init], *out = &f->v.p[f->out.p[0].ref];
     size_t n = var ? strlen(var) : 0;
-    if (note || in->op != OP_CONST || in->num != 1 || n <= 4 || !out->name ||
+    if (note || in->op != OP_CONST || in->x->num != 1 || n <= 4 || !out->name ||
         strncmp(out->name, var, n - 4) || out->name[n - 4])
         return note;
     return cg_comment_safe(c->A, arena_printf(c->A, "the seed: the function returns %s, "
@@ -1714,11 +1714,11 @@ static void emit_exit(Cg *c, Ref flag, int line, const char *ran, const char *iv
 static long long segment_len(const Fn *f, Ref id)
 {
     const Inst *in = &f->v.p[id];
-    for (int i = 0; i < in->reg[0]->ids.n; i++) {
-        Ref x = in->reg[0]->ids.p[i];
+    for (int i = 0; i < in->x->reg[0]->ids.n; i++) {
+        Ref x = in->x->reg[0]->ids.p[i];
         const Inst *l = &f->v.p[x];
         if (l->op == OP_FOR && l->line == in->line) {
-            long long n = (long long)l->ix[1].c - l->ix[0].c;
+            long long n = (long long)l->x->ix[1].c - l->x->ix[0].c;
             return l->flags & IF_CKPT ? n * segment_len(f, x) : n;
         }
     }
@@ -1733,7 +1733,7 @@ static void emit_for(Cg *c, const Region *r, int at)
     Ref id = r->ids.p[at];
     const Inst *in = &f->v.p[id];
     for (int j = 0; j < in->nix; j++) {
-        Ref root = cg_var_of(c, ir_carry(f, id, j)), init = cg_resolve(c, in->list[j]);
+        Ref root = cg_var_of(c, ir_carry(f, id, j)), init = cg_resolve(c, in->x->list[j]);
         if (cg_var_of(c, init) == root ||
             (c->frozen[init] && cg_var_of(c, f->v.p[init].arg[0]) == root))
             continue; /* computed in it */
@@ -1756,9 +1756,9 @@ static void emit_for(Cg *c, const Region *r, int at)
         else
             stmt_end(c);
     }
-    if (in->ix[0].n || in->ix[1].n)
+    if (in->x->ix[0].n || in->x->ix[1].n)
         BUG("cgen: a for loop with bounds that are not constants");
-    long long lo = in->ix[0].c, hi = in->ix[1].c;
+    long long lo = in->x->ix[0].c, hi = in->x->ix[1].c;
     int back = (in->flags & IF_BACKWARDS) != 0;
     Ref rev, ivr = ir_ivar(f, id, 0);
     int flag = cg_exit_flag(c, id, &rev);
@@ -1785,7 +1785,7 @@ static void emit_for(Cg *c, const Region *r, int at)
     enter_block(c);
     if (flag >= 0)
         emit_exit(c, ir_carry(f, id, flag), in->line, ran, iv);
-    emit_region(c, in->reg[0]);
+    emit_region(c, in->x->reg[0]);
     emit_updates(c, id);
     close_for(c, 1);
 }
@@ -1817,7 +1817,7 @@ static void emit_lit(Cg *c, Ref id)
     for (int j = 0; j < in->nix; j++) {
         begin_stmt(c, in->line);
         cg_putf(&c->body, "%s[%d] = ", c->cname[cg_var_of(c, id)], j);
-        expr(c, &c->body, in->list[j], P_ANY);
+        expr(c, &c->body, in->x->list[j], P_ANY);
         stmt_end(c);
     }
 }
@@ -1878,7 +1878,7 @@ static void emit_acc(Cg *c, Ref id)
     cg_puts(&c->body, c->cname[b]);
     if (in->nix) {
         cg_puts(&c->body, "[");
-        index_put(c, &c->body, c->f->v.p[b].ty, in->ix, in->nix);
+        index_put(c, &c->body, c->f->v.p[b].ty, in->x->ix, in->nix);
         cg_puts(&c->body, "]");
     }
     int store = (in->flags & IF_STORE) != 0;
@@ -1890,9 +1890,9 @@ static void emit_acc(Cg *c, Ref id)
         needs = tape_uses(c, b);
     if (needs)
         note = cg_comment_safe(c->A, arena_printf(c->A, "the tape keeps %s: the backward "
-                                                         "pass needs it for %s", tape_what(c, b, in->ix[0]), needs));
+                                                         "pass needs it for %s", tape_what(c, b, in->x->ix[0]), needs));
     else if (store && in->nix && cg_is_tape(&c->f->v.p[b]) && c->f->v.p[b].op == OP_ZEROS)
-        note = arena_printf(c->A, "the tape keeps %s%s", tape_what(c, b, in->ix[0]),
+        note = arena_printf(c->A, "the tape keeps %s%s", tape_what(c, b, in->x->ix[0]),
                             explaining(c) ? ": the backward pass reads it back for the local "
                                             "derivatives of that step instead of recomputing it"
                                           : "");
@@ -1904,8 +1904,8 @@ static void emit_acc(Cg *c, Ref id)
         note = explain_note(c, in->arg[1], cg_inlined(c, in->arg[1]) ? 1 : -1, var_text(c, b));
     if (!note && explaining(c) && in->rule_op == OP_IDX && in->nix) {
         /* the transpose of reading an element: its adjoint goes back there */
-        const char *x = element_text(c, b, in->ix, in->nix, "");
-        const char *xbar = element_text(c, b, in->ix, in->nix, "_bar");
+        const char *x = element_text(c, b, in->x->ix, in->nix, "");
+        const char *xbar = element_text(c, b, in->x->ix, in->nix, "_bar");
         if (x && xbar && strcmp(x, xbar))
             note = cg_comment_safe(c->A, arena_printf(c->A, "line %d reads %s: the adjoint "
                                                              "of that read accumulates into %s",
@@ -1947,7 +1947,7 @@ static int joined(const Cg *c, Ref id)
     const Inst *in = &c->f->v.p[id];
     if (in->op != OP_RED || ir_is_rev(in))
         return 0;
-    const Region *b = in->reg[0];
+    const Region *b = in->x->reg[0];
     for (int i = 0; i < b->ids.n; i++)
         if (ir_is_rev(&c->f->v.p[b->ids.p[i]]))
             return 1;
@@ -2077,7 +2077,7 @@ static void emit_items(Cg *c, const Region *r, int from, int to)
         if (in->op == OP_IDX && in->nix && cg_is_tape(&f->v.p[cg_var_of(c, in->arg[0])]) &&
             f->v.p[cg_var_of(c, in->arg[0])].op == OP_ZEROS)
             stmt_end_note(c, arena_printf(c->A, "%s, recorded by the forward pass",
-                                          tape_what(c, cg_var_of(c, in->arg[0]), in->ix[0])));
+                                          tape_what(c, cg_var_of(c, in->arg[0]), in->x->ix[0])));
         else if (explain_note(c, id, 0, var_text(c, k)))
             stmt_end_note(c, explain_note(c, id, 0, var_text(c, k)));
         else

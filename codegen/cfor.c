@@ -53,7 +53,7 @@ static void find_last_reads(Cg *c)
         }
         if (in->op == OP_LIT || in->op == OP_FOR)
             for (int k = 0; k < in->nix; k++) {
-                Ref v = cg_resolve(c, in->list[k]);
+                Ref v = cg_resolve(c, in->x->list[k]);
                 if (at > c->last_read[v])
                     c->last_read[v] = at;
             }
@@ -114,8 +114,8 @@ const char *cg_carried_name(const Cg *c, Ref id, int j)
     const Fn *f = c->f;
     const Inst *in = &f->v.p[id];
     int back = (in->flags & IF_BACKWARDS) || ir_is_rev(in);
-    Ref from[4] = {NOREF, ir_carry(f, id, j), cg_resolve(c, in->reg[0]->yield.p[j]),
-                   cg_resolve(c, in->list[j])};
+    Ref from[4] = {NOREF, ir_carry(f, id, j), cg_resolve(c, in->x->reg[0]->yield.p[j]),
+                   cg_resolve(c, in->x->list[j])};
     if (back) {
         from[0] = from[2];
         from[2] = NOREF;
@@ -137,7 +137,7 @@ static void share_init(Cg *c, Ref id, int j)
     const Fn *f = c->f;
     const Inst *in = &f->v.p[id];
     Ref cy = ir_carry(f, id, j), rep = cg_var_of(c, cy);
-    Ref init = cg_resolve(c, in->list[j]);
+    Ref init = cg_resolve(c, in->x->list[j]);
     if (c->frozen[init]) /* a cell's final value: the cell */
         init = cg_resolve(c, f->v.p[init].arg[0]);
     Ref R = cg_var_of(c, init);
@@ -186,7 +186,7 @@ static int own_element(const Fn *f, Ref g, const Inst *in)
     if (in->nix != f->v.p[g].ty.rank)
         return 0;
     for (int d = 0; d < in->nix; d++) {
-        Aff x = in->ix[d];
+        Aff x = in->x->ix[d];
         int32_t coef = 0, other = 0;
         for (int t = 0; t < x.n; t++) {
             if (x.iv[t] == ir_ivar(f, g, d))
@@ -219,7 +219,7 @@ static int elementwise(const Cg *c, Ref g, Ref root, const Region *b, int hi)
         at++;
     if (gi->op != OP_GEN || at == gr->ids.n || ir_nresults(f, gr, at) != 1)
         return 0;
-    int gend = c->region_end[gi->reg[0]->ids.p[0]], end = c->region_end[b->ids.p[0]];
+    int gend = c->region_end[gi->x->reg[0]->ids.p[0]], end = c->region_end[b->ids.p[0]];
     for (int i = 0; i < b->yield.n && end < hi; i++)
         if (reads_class(c, b->yield.p[i], root))
             return 0;
@@ -228,8 +228,8 @@ static int elementwise(const Cg *c, Ref g, Ref root, const Region *b, int hi)
         const Inst *in = &f->v.p[u];
         if (c->pos[u] >= c->pos[g])
             for (int s = 0; s < 2; s++)
-                for (int i = 0; in->reg[s] && i < in->reg[s]->yield.n; i++)
-                    if (c->branch_end[s][u] < hi && reads_class(c, in->reg[s]->yield.p[i], root))
+                for (int i = 0; in->x->reg[s] && i < in->x->reg[s]->yield.n; i++)
+                    if (c->branch_end[s][u] < hi && reads_class(c, in->x->reg[s]->yield.p[i], root))
                         return 0;
         int when = cg_inlined(c, u) ? c->last_read[u] : c->pos[u];
         if (when < c->pos[g] || when >= hi || in->op == OP_RESULT)
@@ -241,7 +241,7 @@ static int elementwise(const Cg *c, Ref g, Ref root, const Region *b, int hi)
                 return 0;
         if (in->op == OP_LIT || in->op == OP_FOR)
             for (int q = 0; q < in->nix; q++)
-                if (reads_class(c, in->list[q], root))
+                if (reads_class(c, in->x->list[q], root))
                     return 0;
     }
     return 1;
@@ -260,7 +260,7 @@ static int reads_in(const Cg *c, Ref root, const Region *b, int lo, int hi)
         for (int q = 0; q < op_info[in->op].nargs && in->op != OP_RESULT; q++)
             any |= reads_class(c, in->arg[q], root);
         for (int q = 0; (in->op == OP_LIT || in->op == OP_FOR) && q < in->nix; q++)
-            any |= reads_class(c, in->list[q], root);
+            any |= reads_class(c, in->x->list[q], root);
         if (any) {
             /* an inlined value read in several places (a constant, a
              * cell's final value) is read anywhere up to its last reader */
@@ -272,9 +272,9 @@ static int reads_in(const Cg *c, Ref root, const Region *b, int lo, int hi)
                 last = at;
         }
         for (int s = 0; s < 2; s++) /* a region's yields are read where it ends */
-            for (int i = 0; in->reg[s] && i < in->reg[s]->yield.n; i++) {
+            for (int i = 0; in->x->reg[s] && i < in->x->reg[s]->yield.n; i++) {
                 int at = c->branch_end[s][u];
-                if (reads_class(c, in->reg[s]->yield.p[i], root) && at >= lo && at < hi && at > last)
+                if (reads_class(c, in->x->reg[s]->yield.p[i], root) && at >= lo && at < hi && at > last)
                     last = at;
             }
     }
@@ -305,7 +305,7 @@ static int branchwise(const Cg *c, Ref fi, Ref Y, Ref root, const Region *b)
         return 0;
     for (int s = 0; s < 2; s++) {
         int lo = s ? e0 + 1 : c->pos[fi] + 1, hi = s ? e1 + 1 : e0 + 1;
-        Ref y = cg_resolve(c, in->reg[s]->yield.p[f->v.p[Y].n]);
+        Ref y = cg_resolve(c, in->x->reg[s]->yield.p[f->v.p[Y].n]);
         /* a value root holds, read here: nothing wrote root since (any
          * later write was allowed only if no read of root followed) */
         if (cg_var_of(c, y) == root)
@@ -359,7 +359,7 @@ static void share_next(Cg *c, Ref id, int j)
 {
     const Fn *f = c->f;
     const Inst *in = &f->v.p[id];
-    const Region *b = in->reg[0];
+    const Region *b = in->x->reg[0];
     Ref cy = ir_carry(f, id, j), rep = cg_var_of(c, cy);
     Ref y = cg_resolve(c, b->yield.p[j]), Y = cg_var_of(c, y);
     const char *name = cg_carried_name(c, id, j);
@@ -485,7 +485,7 @@ static int effects_ok(const Fn *f, const Region *r, const Region *then, int in_t
         }
         for (int k = 0; k < 2; k++)
             if ((ir_is_loop(x) || x->op == OP_FOR || x->op == OP_IF) &&
-                !effects_ok(f, x->reg[k], then, in_then, tp))
+                !effects_ok(f, x->x->reg[k], then, in_then, tp))
                 return 0;
     }
     return 1;
@@ -528,12 +528,12 @@ static Ref reverse_of(const Cg *c, Ref id, const Tapes *tp)
         }
         if (x->op == OP_LIT || x->op == OP_FOR)
             for (int k = 0; k < x->nix; k++)
-                if (is_tape_of(tp, x->list[k]))
+                if (is_tape_of(tp, x->x->list[k]))
                     return NOREF;
     }
     const Inst *in = &f->v.p[id], *rv = R != NOREF ? &f->v.p[R] : NULL;
     if (!rv || !(rv->flags & IF_BACKWARDS) || rv->parent != f->body || in->parent != f->body ||
-        rv->ix[0].c != in->ix[0].c || rv->ix[1].c != in->ix[1].c)
+        rv->x->ix[0].c != in->x->ix[0].c || rv->x->ix[1].c != in->x->ix[1].c)
         return NOREF;
     return R;
 }
@@ -551,7 +551,7 @@ int cg_exit_flag(const Cg *c, Ref id, Ref *rev)
     *rev = NOREF;
     if (in->flags & IF_BACKWARDS)
         return -1;
-    const Region *b = in->reg[0];
+    const Region *b = in->x->reg[0];
     if (in->flags & IF_CKPT) { /* a checkpointed while loop: its segments */
         int k = ir_stop_carry(f, id);
         Tapes tp = {.n = 0, .tapes_ok = 1};
@@ -564,7 +564,7 @@ int cg_exit_flag(const Cg *c, Ref id, Ref *rev)
         Ref fi = b->ids.p[i];
         int k = ir_stop_if(f, id, fi);
         Tapes tp = {.n = 0, .tapes_ok = f->kind != FN_PRIMAL && f->kind != FN_JVP};
-        if (k < 0 || !effects_ok(f, b, f->v.p[fi].reg[0], 0, &tp))
+        if (k < 0 || !effects_ok(f, b, f->v.p[fi].x->reg[0], 0, &tp))
             continue;
         if (tp.tapes_ok && tp.n)
             *rev = reverse_of(c, id, &tp);

@@ -1178,12 +1178,12 @@ static long long forward_steps(const Fn *f, const Region *r, int line, long long
     for (int i = 0; i < r->ids.n; i++) {
         const Inst *in = &f->v.p[r->ids.p[i]];
         if (in->op == OP_FOR) {
-            long long trip = (long long)in->ix[1].c - in->ix[0].c;
+            long long trip = (long long)in->x->ix[1].c - in->x->ix[0].c;
             if (in->line == line && !(in->flags & (IF_CKPT | IF_BACKWARDS)))
                 n += m * trip;
-            n += forward_steps(f, in->reg[0], line, m * trip);
+            n += forward_steps(f, in->x->reg[0], line, m * trip);
         } else if (in->op == OP_IF) {
-            n += forward_steps(f, in->reg[0], line, m) + forward_steps(f, in->reg[1], line, m);
+            n += forward_steps(f, in->x->reg[0], line, m) + forward_steps(f, in->x->reg[1], line, m);
         }
     }
     return n;
@@ -1212,13 +1212,13 @@ static void ckpt_stats(const Cg *c, const Fn *f, FILE *out)
         long long snaps = 0;
         for (Ref x = v;;) {
             const Inst *l = &f->v.p[x];
-            fprintf(out, "%lld", (long long)l->ix[1].c - l->ix[0].c);
+            fprintf(out, "%lld", (long long)l->x->ix[1].c - l->x->ix[0].c);
             if (!(l->flags & IF_CKPT))
                 break;
-            snaps += (long long)l->ix[1].c - l->ix[0].c;
+            snaps += (long long)l->x->ix[1].c - l->x->ix[0].c;
             Ref next = NOREF;
-            for (int i = 0; i < l->reg[0]->ids.n && next == NOREF; i++) {
-                Ref y = l->reg[0]->ids.p[i];
+            for (int i = 0; i < l->x->reg[0]->ids.n && next == NOREF; i++) {
+                Ref y = l->x->reg[0]->ids.p[i];
                 if (f->v.p[y].op == OP_FOR && f->v.p[y].line == line)
                     next = y;
             }

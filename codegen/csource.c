@@ -89,7 +89,7 @@ static void put_elem(Str *s, const Src *S, const Inst *in, int from)
     cg_puts(s, array_name(S, in->arg[0]));
     for (int d = from; d < in->nix; d++) {
         cg_puts(s, d > from ? ", " : "[");
-        put_aff(s, S, in->ix[d]);
+        put_aff(s, S, in->x->ix[d]);
     }
     if (in->nix > from)
         cg_puts(s, "]");
@@ -122,16 +122,16 @@ static int put_row(Str *s, const Src *S, Ref x, Ref k)
     int from = ir_is_tape(a) && a->op == OP_ZEROS; /* a row of a loop's tape: its step left out */
     if ((ir_is_tape(a) && !from) || in->nix <= from)
         return 0;
-    const Aff *last = &in->ix[in->nix - 1];
+    const Aff *last = &in->x->ix[in->nix - 1];
     if (last->n != 1 || last->iv[0] != k || last->a[0] != 1 || last->c || last->nq)
         return 0;
     for (int d = 0; d < in->nix - 1; d++)
-        if (aff_uses(in->ix[d], k))
+        if (aff_uses(in->x->ix[d], k))
             return 0;
     cg_puts(s, array_name(S, in->arg[0]));
     for (int d = from; d < in->nix - 1; d++) {
         cg_puts(s, d > from ? ", " : "[");
-        put_aff(s, S, in->ix[d]);
+        put_aff(s, S, in->x->ix[d]);
     }
     if (in->nix - 1 > from)
         cg_puts(s, "]");
@@ -143,7 +143,7 @@ static int put_row(Str *s, const Src *S, Ref x, Ref k)
 static int put_product(Str *s, const Src *S, const Inst *red)
 {
     const Fn *f = S->f;
-    const Region *b = red->reg[0];
+    const Region *b = red->x->reg[0];
     if (red->red != RK_SUM || b->yield.n != 1)
         return 0;
     Ref k = b->ids.p[0], m = b->yield.p[0];
@@ -162,7 +162,7 @@ static int put_product(Str *s, const Src *S, const Inst *red)
     } else if (ok && xr == 2 && x->nix == 2) {
         cg_putf(s, "(%s @ %s)", array_name(S, x->arg[0]), c.p);
         cg_puts(s, "[");
-        put_aff(s, S, x->ix[0]);
+        put_aff(s, S, x->x->ix[0]);
         cg_puts(s, "]");
     } else {
         ok = 0;
@@ -182,7 +182,7 @@ static void put_result(Str *s, const Src *S, const Inst *in, int depth)
         return;
     static const char *const red[] = {"sum", "prod", "max", "min"};
     if (l->op == OP_RED && l->red < 4) { /* a removed copy may have lost its yield */
-        const Region *b = l->reg[0];
+        const Region *b = l->x->reg[0];
         cg_putf(s, "%s_%s(", red[l->red], b->ids.n ? iv_name(S, b->ids.p[0]) : "i");
         if (b->yield.n == 1)
             put_value(s, S, b->yield.p[0], depth - 1, 0);
@@ -201,7 +201,7 @@ static CPrec binding(const Src *S, Ref v)
     const Fn *f = S->f;
     const Inst *in = &f->v.p[v];
     if (in->op == OP_CONST)
-        return in->num < 0 ? P_UNARY : P_PRIMARY;
+        return in->x->num < 0 ? P_UNARY : P_PRIMARY;
     if (in->name || op_info[in->op].kind == K_CTL || op_info[in->op].kind == K_MATH)
         return P_PRIMARY;
     return op_info[in->op].prec;
@@ -273,15 +273,15 @@ static void put_value(Str *s, const Src *S, Ref v, int depth, int top)
     case OP_CONST: {
         char b[64]; /* the shortest text that reads back as num */
         for (int p = 1; p <= 17; p++) {
-            snprintf(b, sizeof b, "%.*g", p, in->num);
-            if (strtod(b, NULL) == in->num)
+            snprintf(b, sizeof b, "%.*g", p, in->x->num);
+            if (strtod(b, NULL) == in->x->num)
                 break;
         }
         cg_puts(s, b);
         return;
     }
     case OP_IVAR: cg_puts(s, iv_name(S, v)); return;
-    case OP_IREAL: put_aff(s, S, in->ix[0]); return;
+    case OP_IREAL: put_aff(s, S, in->x->ix[0]); return;
     case OP_IDX: put_idx(s, S, in); return;
     case OP_RESULT: put_result(s, S, in, depth); return;
     case OP_NODIFF: put_value(s, S, in->arg[0], depth, 0); return; /* a shift: the value */

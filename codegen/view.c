@@ -171,7 +171,7 @@ static const char *arg_label(const Vb *b, Ref r)
     if (a->op == OP_IVAR)
         return b->ivname[r] ? b->ivname[r] : "i";
     if (a->op == OP_IREAL)
-        return aff_text(b, a->ix[0]);
+        return aff_text(b, a->x->ix[0]);
     int n = b->node[r];
     return n >= 0 ? b->v->nodes[n].label : "?";
 }
@@ -199,7 +199,7 @@ static CPrec form_prec(const Inst *in)
 {
     const OpInfo *oi = &op_info[in->op];
     switch ((Op)in->op) {
-    case OP_CONST: return in->num < 0 ? P_UNARY : P_PRIMARY;
+    case OP_CONST: return in->x->num < 0 ? P_UNARY : P_PRIMARY;
     case OP_POWI:
     case OP_POW: return P_UNARY;
     case OP_SELECT: return P_COND;
@@ -216,18 +216,18 @@ static const char *form(const Vb *b, const Inst *in)
     const char *cn = oi->cname;
     int nargs = oi->nargs;
     switch ((Op)in->op) {
-    case OP_CONST: return view_num(A, in->num);
+    case OP_CONST: return view_num(A, in->x->num);
     case OP_POWI: return arena_printf(A, "%s^%d", opnd(b, in->arg[0], P_PRIMARY), (int)in->n);
     case OP_POW: return arena_printf(A, "%s^%s", opnd(b, in->arg[0], P_PRIMARY), opnd(b, in->arg[1], P_PRIMARY));
     case OP_SELECT:
         return arena_printf(A, "%s ? %s : %s", opnd(b, in->arg[0], P_OR), opnd(b, in->arg[1], P_COND),
                             opnd(b, in->arg[2], P_COND));
-    case OP_IREAL: return aff_text(b, in->ix[0]);
+    case OP_IREAL: return aff_text(b, in->x->ix[0]);
     case OP_IDX: {
         Str s = {0};
         cg_putf(&s, "%s[", x);
         for (int d = 0; d < in->nix; d++)
-            cg_putf(&s, "%s%s", d ? ", " : "", aff_text(b, in->ix[d]));
+            cg_putf(&s, "%s%s", d ? ", " : "", aff_text(b, in->x->ix[d]));
         cg_puts(&s, "]");
         const char *t = arena_strdup(A, s.p);
         free(s.p);
@@ -333,7 +333,7 @@ static void operand_edges(Vb *b, const Inst *in, int n)
     }
     if (in->op == OP_LIT)
         for (int k = 0; k < in->nix; k++)
-            add_edge(b, in->list[k], n, k, NULL, "1");
+            add_edge(b, in->x->list[k], n, k, NULL, "1");
 }
 
 static void walk(Vb *b, const Region *r, int cl);
@@ -352,8 +352,8 @@ static const char *loop_label(Vb *b, Ref id)
     Arena *A = b->A;
     if (in->op == OP_FOR || in->op == OP_RED) {
         return arena_printf(A, "%s %s in %s..%s", in->op == OP_FOR ? "for" : red_name(in->red),
-                            b->ivname[ir_ivar(f, id, 0)], aff_text(b, in->ix[0]),
-                            aff_text(b, in->ix[1]));
+                            b->ivname[ir_ivar(f, id, 0)], aff_text(b, in->x->ix[0]),
+                            aff_text(b, in->x->ix[1]));
     }
     Str s = {0};
     cg_puts(&s, "each ");
@@ -379,22 +379,22 @@ static void results(Vb *b, const Region *r, int at, int cl)
         const char *lab;
         if (own->op == OP_IF)
             lab = arena_printf(b->A, "%s ? %s : %s", arg_label(b, own->arg[0]),
-                               arg_label(b, own->reg[0]->yield.p[in->n]),
-                               arg_label(b, own->reg[1]->yield.p[in->n]));
+                               arg_label(b, own->x->reg[0]->yield.p[in->n]),
+                               arg_label(b, own->x->reg[1]->yield.p[in->n]));
         else if (own->op == OP_RED)
-            lab = arena_printf(b->A, "%s(%s)", red_name(own->red), arg_label(b, own->reg[0]->yield.p[in->n]));
+            lab = arena_printf(b->A, "%s(%s)", red_name(own->red), arg_label(b, own->x->reg[0]->yield.p[in->n]));
         else if (own->op == OP_GEN)
-            lab = arena_printf(b->A, "[%s]", arg_label(b, own->reg[0]->yield.p[in->n]));
+            lab = arena_printf(b->A, "[%s]", arg_label(b, own->x->reg[0]->yield.p[in->n]));
         else
-            lab = arg_label(b, own->reg[0]->yield.p[in->n]);
+            lab = arg_label(b, own->x->reg[0]->yield.p[in->n]);
         int nd = add_node(b, res, lab);
         b->v->nodes[nd].cluster = cl;
         b->prec[res] = own->op == OP_IF  ? P_COND
-                       : own->op == OP_FOR ? b->prec[own->reg[0]->yield.p[in->n]]
+                       : own->op == OP_FOR ? b->prec[own->x->reg[0]->yield.p[in->n]]
                                            : P_PRIMARY;
         if (own->op == OP_IF) {
-            add_edge(b, own->reg[0]->yield.p[in->n], nd, -1, "then", "1");
-            add_edge(b, own->reg[1]->yield.p[in->n], nd, -1, "else", "1");
+            add_edge(b, own->x->reg[0]->yield.p[in->n], nd, -1, "then", "1");
+            add_edge(b, own->x->reg[1]->yield.p[in->n], nd, -1, "else", "1");
             add_edge(b, own->arg[0], nd, -1, "cond", NULL);
             continue;
         }
@@ -402,10 +402,10 @@ static void results(Vb *b, const Region *r, int at, int cl)
         const char *d = "1";
         if (own->op == OP_RED && own->red == RK_PROD)
             d = arena_printf(b->A, "%s/%s", b->v->nodes[nd].label,
-                             arg_label(b, own->reg[0]->yield.p[in->n]));
+                             arg_label(b, own->x->reg[0]->yield.p[in->n]));
         else if (own->op == OP_RED && own->red >= RK_MAX)
-            d = arena_printf(b->A, "1 where %s wins", arg_label(b, own->reg[0]->yield.p[in->n]));
-        add_edge(b, own->reg[0]->yield.p[in->n], nd, -1, kind, d);
+            d = arena_printf(b->A, "1 where %s wins", arg_label(b, own->x->reg[0]->yield.p[in->n]));
+        add_edge(b, own->x->reg[0]->yield.p[in->n], nd, -1, kind, d);
     }
 }
 
@@ -423,7 +423,7 @@ static void loop(Vb *b, const Region *r, int at, int cl)
                                          : arena_printf(b->A, "%c", "ijklmnopqr"[(b->depth + d) % 10]);
     }
     int c = add_cluster(b, kind, loop_label(b, id), cl, in->line);
-    const Region *body = in->reg[0];
+    const Region *body = in->x->reg[0];
     int first = b->v->nnodes;
     for (int i = 0; i < body->ids.n; i++) { /* the carried values first */
         const Inst *cy = &f->v.p[body->ids.p[i]];
@@ -432,7 +432,7 @@ static void loop(Vb *b, const Region *r, int at, int cl)
         int nd = add_node(b, body->ids.p[i], arena_printf(b->A, "carried %d", (int)cy->n));
         b->prec[body->ids.p[i]] = P_PRIMARY;
         b->v->nodes[nd].cluster = c;
-        add_edge(b, in->list[cy->n], nd, -1, "init", "1");
+        add_edge(b, in->x->list[cy->n], nd, -1, "init", "1");
     }
     int ncarry = b->v->nnodes - first;
     const char *t = b->ivname[ir_ivar(f, id, 0)];
@@ -453,7 +453,7 @@ static void loop(Vb *b, const Region *r, int at, int cl)
             !strcmp(b->v->nodes[yn].name, cy->name))
             b->v->nodes[yn].label = b->v->nodes[yn].var = arena_printf(b->A, "%s[%s+1]", cy->name, t);
         cy->expr = arena_printf(b->A, "%s, then %s of the step before",
-                                arg_label(b, in->list[f->v.p[cy->id].n]), cy->name ? cy->name : "it");
+                                arg_label(b, in->x->list[f->v.p[cy->id].n]), cy->name ? cy->name : "it");
     }
     if (ir_nresults(f, r, at) > 0)
         b->v->clusters[c].head = b->v->nnodes;
@@ -470,7 +470,7 @@ static void branch(Vb *b, const Region *r, int at, int cl)
                             s ? arena_printf(b->A, "else (not %s)", cond)
                               : arena_printf(b->A, "then (%s)", cond),
                             cl, in->line);
-        walk(b, in->reg[s], c);
+        walk(b, in->x->reg[s], c);
         head = b->v->nnodes;
         b->v->clusters[c].head = ir_nresults(b->f, r, at) > 0 ? head : -1;
     }

@@ -155,8 +155,8 @@ static void fwd_if(Tr *T, const Region *src, int at, Region *dst, Fwd *w)
     Ref nif = ir_add(prim_at(T, dst, in->line), OP_IF, in->ty, T->map[in->arg[0]], NOREF, NOREF);
     for (int s = 0; s < 2; s++) {
         Region *r = ir_region_new(h, nif, s);
-        h->v.p[nif].reg[s] = r;
-        fwd_region(T, in->reg[s], r, w);
+        h->v.p[nif].x->reg[s] = r;
+        fwd_region(T, in->x->reg[s], r, w);
     }
     int n = 0;
     for (int q = 0; q < nr; q++) {
@@ -165,7 +165,7 @@ static void fwd_if(Tr *T, const Region *src, int at, Region *dst, Fwd *w)
             continue;
         int j = g->v.p[r].n;
         for (int s = 0; s < 2; s++)
-            vec_push(h->arena, &h->v.p[nif].reg[s]->yield, T->map[in->reg[s]->yield.p[j]]);
+            vec_push(h->arena, &h->v.p[nif].x->reg[s]->yield, T->map[in->x->reg[s]->yield.p[j]]);
         T->map[r] = ad_result(ir_at(h, dst), nif, n++, &g->v.p[r]);
     }
     load_results(T, src, at, dst, w);
@@ -188,10 +188,10 @@ static void mark_needed(const Fn *g, const Region *b, const Region *r, unsigned 
         if (in->op == OP_IF) {
             /* an adjoint if needs its condition */
             ops[0] = in->arg[0];
-            mark_needed(g, b, in->reg[0], need);
-            mark_needed(g, b, in->reg[1], need);
+            mark_needed(g, b, in->x->reg[0], need);
+            mark_needed(g, b, in->x->reg[1], need);
         } else if (ir_is_loop(in)) {
-            mark_needed(g, b, in->reg[0], need);
+            mark_needed(g, b, in->x->reg[0], need);
             continue;
         } else if (in->role != ROLE_TANGENT || in->op == OP_RESULT) {
             continue;
@@ -201,8 +201,8 @@ static void mark_needed(const Fn *g, const Region *b, const Region *r, unsigned 
                 need[ops[k]] = 1;
         if (in->op == OP_LIT)
             for (int k = 0; k < in->nix; k++)
-                if (!is_lin(g, in->list[k]) && g->v.p[in->list[k]].parent == b)
-                    need[in->list[k]] = 1;
+                if (!is_lin(g, in->x->list[k]) && g->v.p[in->x->list[k]].parent == b)
+                    need[in->x->list[k]] = 1;
     }
 }
 
@@ -219,17 +219,17 @@ static void element_tapes(Tr *T, const Region *src, int at, Ref n, Region *dst, 
     Ref id = src->ids.p[at];
     const Inst *in = &g->v.p[id];
     int nr = ir_nresults(g, src, at);
-    Region *b = h->v.p[n].reg[0];
+    Region *b = h->v.p[n].x->reg[0];
     unsigned char *need = arena_alloc(h->arena, (size_t)g->v.n + 1);
-    mark_needed(g, in->reg[0], in->reg[0], need);
-    for (int i = 0; i < in->reg[0]->ids.n; i++) {
-        Ref v = in->reg[0]->ids.p[i];
+    mark_needed(g, in->x->reg[0], in->x->reg[0], need);
+    for (int i = 0; i < in->x->reg[0]->ids.n; i++) {
+        Ref v = in->x->reg[0]->ids.p[i];
         if (!need[v] || cheap(g, v) || is_array(g, v))
             continue; /* recomputed in the reverse loop */
         Ref arr = NOREF;
         for (int q = 0; q < nr && arr == NOREF; q++) {
             Ref r = src->ids.p[at + 1 + q];
-            if (!is_lin(g, r) && in->reg[0]->yield.p[g->v.p[r].n] == v)
+            if (!is_lin(g, r) && in->x->reg[0]->yield.p[g->v.p[r].n] == v)
                 arr = T->map[r];
         }
         if (arr == NOREF) {
@@ -264,8 +264,8 @@ static void fwd_loop(Tr *T, const Region *src, int at, Region *dst, Fwd *w)
     ASSERT(in->op != OP_LOOP);
     int nr = ir_nresults(g, src, at);
     Ref n = ad_clone_loop_head(g, id, h, dst, (RedKind)in->red, T->map);
-    Region *b = h->v.p[n].reg[0];
-    fwd_region(T, in->reg[0], b, w);
+    Region *b = h->v.p[n].x->reg[0];
+    fwd_region(T, in->x->reg[0], b, w);
     if (ad_store_gen(g, id) && !is_lin(g, src->ids.p[at + 1]))
         h->v.p[n].flags |= IF_SETELEM; /* the same store: f_hvp's tangent stores too */
     int ny = 0, has_lin = 0;
@@ -275,16 +275,16 @@ static void fwd_loop(Tr *T, const Region *src, int at, Region *dst, Fwd *w)
             has_lin = 1;
             continue;
         }
-        vec_push(h->arena, &b->yield, T->map[in->reg[0]->yield.p[g->v.p[r].n]]);
+        vec_push(h->arena, &b->yield, T->map[in->x->reg[0]->yield.p[g->v.p[r].n]]);
         T->map[r] = ad_result(ir_at(h, dst), n, ny++, &g->v.p[r]);
     }
     if (in->op == OP_RED && has_lin && !T->small_tape) {
         unsigned char *need = tape_needs(g, id, NULL);
         unsigned char *rep = tape_replayed(g, id, need, 0);
         tape_needs_drop(g, need);
-        for (int i = 0; i < in->reg[0]->ids.n; i++)
+        for (int i = 0; i < in->x->reg[0]->ids.n; i++)
             if (rep[i])
-                w->line = tape_record_loop(T, in->reg[0], i, b, n, in->ix[0].c, in->ix[1].c, w->line);
+                w->line = tape_record_loop(T, in->x->reg[0], i, b, n, in->x->ix[0].c, in->x->ix[1].c, w->line);
     }
     if (in->op == OP_GEN && has_lin)
         element_tapes(T, src, at, n, dst, ny, w);
@@ -303,7 +303,7 @@ static void for_tapes(Tr *T, Ref id, Region *dst, const unsigned char *stored,
 {
     const Fn *g = T->g;
     const Inst *in = &g->v.p[id];
-    int32_t lo = in->ix[0].c, hi = in->ix[1].c;
+    int32_t lo = in->x->ix[0].c, hi = in->x->ix[1].c;
     IrAt at = prim_at(T, dst, in->line);
     for (int j = 0; j < in->nix; j++) {
         if (!stored[j])
@@ -313,18 +313,18 @@ static void for_tapes(Tr *T, Ref id, Region *dst, const unsigned char *stored,
             elem_tape(T, id, j, dst); /* the overwritten elements only */
             continue;
         }
-        Ref c = ir_carry(g, id, j), y = in->reg[0]->yield.p[j];
+        Ref c = ir_carry(g, id, j), y = in->x->reg[0]->yield.p[j];
         const Inst *yi = &g->v.p[y];
         int first = 1; /* one tape per result: the first carried value's */
         for (int q = 0; q < j; q++)
-            first &= !(shared[q] && in->reg[0]->yield.p[q] == y);
-        if (yi->op == OP_RESULT && !is_lin(g, y) && g->v.p[yi->arg[0]].parent == in->reg[0] && first)
-            for (int i = 0; i < in->reg[0]->ids.n; i++)
-                if (in->reg[0]->ids.p[i] == yi->arg[0])
+            first &= !(shared[q] && in->x->reg[0]->yield.p[q] == y);
+        if (yi->op == OP_RESULT && !is_lin(g, y) && g->v.p[yi->arg[0]].parent == in->x->reg[0] && first)
+            for (int i = 0; i < in->x->reg[0]->ids.n; i++)
+                if (in->x->reg[0]->ids.p[i] == yi->arg[0])
                     shared[j] = rep[i];
         T->ftape[c] = tape_new(at, g->v.p[c].ty, lo, hi + shared[j], g->v.p[c].name);
         if (shared[j])
-            tape_record_row(at, T->ftape[c], NOREF, 0, T->map[in->list[j]], g->v.p[c].ty);
+            tape_record_row(at, T->ftape[c], NOREF, 0, T->map[in->x->list[j]], g->v.p[c].ty);
     }
 }
 
@@ -337,7 +337,7 @@ static void for_carries(Tr *T, Ref id, Ref l, const int *to, const unsigned char
     const Fn *g = T->g;
     Fn *h = T->h;
     const Inst *in = &g->v.p[id];
-    Region *b = h->v.p[l].reg[0];
+    Region *b = h->v.p[l].x->reg[0];
     Ref iv = b->ids.p[0];
     for (int j = 0; j < in->nix; j++) {
         if (to[j] < 0)
@@ -349,10 +349,10 @@ static void for_carries(Tr *T, Ref id, Ref l, const int *to, const unsigned char
         if (!stored[j] || shared[j])
             continue;
         if (T->egen[c] != NOREF) {
-            elem_move(T, c, b, iv, in->ix[0].c, 0);
+            elem_move(T, c, b, iv, in->x->ix[0].c, 0);
             continue;
         }
-        tape_record_row(prim_at(T, b, in->line), T->ftape[c], iv, in->ix[0].c, nc, g->v.p[c].ty);
+        tape_record_row(prim_at(T, b, in->line), T->ftape[c], iv, in->x->ix[0].c, nc, g->v.p[c].ty);
     }
 }
 
@@ -397,10 +397,10 @@ static void fwd_for(Tr *T, const Region *src, int at, Region *dst, Fwd *w)
     Ref id = src->ids.p[at];
     const Inst *in = &g->v.p[id];
     int nix = in->nix, nr = ir_nresults(g, src, at);
-    int32_t lo = in->ix[0].c, hi = in->ix[1].c;
+    int32_t lo = in->x->ix[0].c, hi = in->x->ix[1].c;
     unsigned char *stored = arena_alloc(h->arena, (size_t)nix + 1);
     unsigned char *need = tape_needs(g, id, stored);
-    unsigned char *rep = T->small_tape ? arena_alloc(h->arena, (size_t)in->reg[0]->ids.n + 1)
+    unsigned char *rep = T->small_tape ? arena_alloc(h->arena, (size_t)in->x->reg[0]->ids.n + 1)
                                        : tape_replayed(g, id, need, T->keep_bytes);
     tape_needs_drop(g, need);
     for (int j = 0; j < nix && hi <= lo; j++)
@@ -413,7 +413,7 @@ static void fwd_for(Tr *T, const Region *src, int at, Region *dst, Fwd *w)
         if (is_lin(g, ir_carry(g, id, j)))
             continue;
         to[j] = n;
-        init[n++] = T->map[in->list[j]];
+        init[n++] = T->map[in->x->list[j]];
     }
     unsigned char *shared = arena_alloc(h->arena, (size_t)nix + 1);
     for (int j = 0; j < nix; j++)
@@ -423,17 +423,17 @@ static void fwd_for(Tr *T, const Region *src, int at, Region *dst, Fwd *w)
     IrAt fat = prim_at(T, dst, in->line);
     fat.flags = in->flags & (IF_BACKWARDS | IF_CKPT);
     Ref l = ir_for(fat, lo, hi, n, init, NULL);
-    Region *b = h->v.p[l].reg[0];
-    T->map[in->reg[0]->ids.p[0]] = b->ids.p[0];
-    h->v.p[b->ids.p[0]].name = g->v.p[in->reg[0]->ids.p[0]].name;
+    Region *b = h->v.p[l].x->reg[0];
+    T->map[in->x->reg[0]->ids.p[0]] = b->ids.p[0];
+    h->v.p[b->ids.p[0]].name = g->v.p[in->x->reg[0]->ids.p[0]].name;
     for_carries(T, id, l, to, stored, shared);
-    fwd_region(T, in->reg[0], b, w);
-    for (int i = 0; i < in->reg[0]->ids.n; i++)
+    fwd_region(T, in->x->reg[0], b, w);
+    for (int i = 0; i < in->x->reg[0]->ids.n; i++)
         if (rep[i])
-            w->line = tape_record_loop(T, in->reg[0], i, b, l, lo, hi, w->line);
+            w->line = tape_record_loop(T, in->x->reg[0], i, b, l, lo, hi, w->line);
     for (int j = 0; j < nix; j++)
         if (to[j] >= 0)
-            vec_push(h->arena, &b->yield, T->map[in->reg[0]->yield.p[j]]);
+            vec_push(h->arena, &b->yield, T->map[in->x->reg[0]->yield.p[j]]);
     for (int q = 0; q < nr; q++) {
         Ref r = src->ids.p[at + 1 + q];
         int j = g->v.p[r].n;
@@ -455,10 +455,10 @@ static void fwd_region(Tr *T, const Region *src, Region *dst, Fwd *w)
             continue;
         if (tape_load(T, id, dst, w))
             continue;
-        if (w->replay != NOREF && T->replay[id] && src == T->g->v.p[w->replay].reg[0]) {
+        if (w->replay != NOREF && T->replay[id] && src == T->g->v.p[w->replay].x->reg[0]) {
             if (T->replay[id]->n)
                 w->line = in->line; /* the line of the rows it reads */
-            tape_replay_loop(T, id, T->map[src->ids.p[0]], T->g->v.p[w->replay].ix[0].c, dst);
+            tape_replay_loop(T, id, T->map[src->ids.p[0]], T->g->v.p[w->replay].x->ix[0].c, dst);
             continue;
         }
         if (in->op == OP_IF)
@@ -494,11 +494,11 @@ static void acc_whole(Tr *T, IrAt at, Ref x, Ref arr)
     Type t = T->g->v.p[x].ty;
     Ref l = ir_loop(at, OP_LOOP, ty_none(), t.rank, RK_SUM);
     for (int d = 0; d < t.rank; d++) {
-        T->h->v.p[l].ix[d] = aff_const(T->h->arena, 0);
-        T->h->v.p[l].ix[t.rank + d] = aff_const(T->h->arena, ty_dim(t, d));
+        T->h->v.p[l].x->ix[d] = aff_const(T->h->arena, 0);
+        T->h->v.p[l].x->ix[t.rank + d] = aff_const(T->h->arena, ty_dim(t, d));
     }
     IrAt body = at;
-    body.r = T->h->v.p[l].reg[0];
+    body.r = T->h->v.p[l].x->reg[0];
     Ref v = ir_idx(body, arr, ad_ivar_index(T->h, l), t.rank);
     acc_elem(T, body, x, ad_ivar_index(T->h, l), v);
 }
@@ -648,7 +648,7 @@ static int if_results(Tr *T, Ref id, Ref nif, Region *dst, int mark, const Ref *
         if (T->stamp[x] == stamp)
             continue;
         T->stamp[x] = stamp;
-        if (inside(g, x, in->reg[0]) || inside(g, x, in->reg[1]) || is_array(g, x))
+        if (inside(g, x, in->x->reg[0]) || inside(g, x, in->x->reg[1]) || is_array(g, x))
             continue;
         if (after[0][x] == saved[x] && after[1][x] == saved[x])
             continue;
@@ -659,7 +659,7 @@ static int if_results(Tr *T, Ref id, Ref nif, Region *dst, int mark, const Ref *
         Ref x = changed.p[i];
         for (int s = 0; s < 2; s++) {
             IrAt side = at;
-            side.r = h->v.p[nif].reg[s];
+            side.r = h->v.p[nif].x->reg[s];
             Ref v = after[s][x];
             if (v == NOREF)
                 v = ir_num(side, 0);
@@ -697,17 +697,17 @@ static int rev_if(Tr *T, const Region *src, int at, Region *dst, int line)
     Ref nif = ir_add(adj_at(T, dst, in->line), OP_IF, ty_scalar(), T->map[in->arg[0]], NOREF, NOREF);
     for (int s = 0; s < 2; s++) {
         Region *r = ir_region_new(h, nif, s);
-        h->v.p[nif].reg[s] = r;
+        h->v.p[nif].x->reg[s] = r;
         memcpy(T->ct, saved, nb);
-        line = zeros_for_region(T, in->reg[s], r, line);
+        line = zeros_for_region(T, in->x->reg[s], r, line);
         for (int qi = 0; qi < nr; qi++) {
             Ref q = src->ids.p[at + 1 + qi];
             if (!is_lin(g, q) || saved[q] == NOREF || (is_array(g, q) && !T->live[q]))
                 continue;
             line = g->v.p[q].line;
-            accum(T, adj_at(T, r, line), in->reg[s]->yield.p[g->v.p[q].n], saved[q], 0);
+            accum(T, adj_at(T, r, line), in->x->reg[s]->yield.p[g->v.p[q].n], saved[q], 0);
         }
-        line = rev_region(T, in->reg[s], r, line);
+        line = rev_region(T, in->x->reg[s], r, line);
         after[s] = arena_alloc(h->arena, nb);
         memcpy(after[s], T->ct, nb);
     }
@@ -745,25 +745,25 @@ static int rev_loop(Tr *T, const Region *src, int at, Region *dst, int line)
     Inst *li = &h->v.p[l];
     for (int d = 0; d < nv; d++) {
         if (in->op == OP_GEN) {
-            li->ix[d] = aff_const(h->arena, 0);
-            li->ix[nv + d] = aff_const(h->arena, ty_dim(in->ty, d));
+            li->x->ix[d] = aff_const(h->arena, 0);
+            li->x->ix[nv + d] = aff_const(h->arena, ty_dim(in->ty, d));
         } else {
-            li->ix[0] = aff_remap(h->arena, in->ix[0], T->map);
-            li->ix[1] = aff_remap(h->arena, in->ix[1], T->map);
+            li->x->ix[0] = aff_remap(h->arena, in->x->ix[0], T->map);
+            li->x->ix[1] = aff_remap(h->arena, in->x->ix[1], T->map);
         }
         Ref iv = ir_ivar(h, l, d);
         T->map[ir_ivar(g, id, d)] = iv;
         h->v.p[iv].name = g->v.p[ir_ivar(g, id, d)].name;
     }
-    Region *b = li->reg[0];
+    Region *b = li->x->reg[0];
     Frame fr = {0};
-    fr.src = in->reg[0];
+    fr.src = in->x->reg[0];
     fr.loop = l;
     fr.dst = dst;
     vec_push(h->arena, &T->frames, fr);
     /* its body's primal values: its element tapes, or the rows a sum's
      * body recorded, or recomputed */
-    fwd_region(T, in->reg[0], b, &(Fwd){id, id, in->line});
+    fwd_region(T, in->x->reg[0], b, &(Fwd){id, id, in->line});
     IrAt bat = adj_at(T, b, in->line);
     for (int q = 0; q < nr; q++) {
         Ref r = src->ids.p[at + 1 + q];
@@ -772,9 +772,9 @@ static int rev_loop(Tr *T, const Region *src, int at, Region *dst, int line)
         Ref c = T->ct[r];
         if (in->op == OP_GEN)
             c = ir_idx(bat, c, ad_ivar_index(h, l), nv);
-        accum(T, bat, in->reg[0]->yield.p[g->v.p[r].n], c, 0);
+        accum(T, bat, in->x->reg[0]->yield.p[g->v.p[r].n], c, 0);
     }
-    rev_region(T, in->reg[0], b, in->line);
+    rev_region(T, in->x->reg[0], b, in->line);
     fr = T->frames.p[--T->frames.n];
     acc_cells(T, &fr, adj_at(T, dst, in->line), 0);
     return in->line;
@@ -794,7 +794,7 @@ static int store_cond(const Fn *g, Ref gen, Ref cond, Aff *ix, unsigned *seen)
         return 0;
     int rank = g->v.p[gen].ty.rank;
     for (int side = 0; side < 2; side++) {
-        Aff a = g->v.p[in->arg[side]].ix[0], b = g->v.p[in->arg[1 - side]].ix[0];
+        Aff a = g->v.p[in->arg[side]].x->ix[0], b = g->v.p[in->arg[1 - side]].x->ix[0];
         if (a.c || a.n != 1 || a.a[0] != 1 || a.nq)
             continue;
         int d = 0;
@@ -819,14 +819,14 @@ static int store_value(const Fn *g, Ref gen, int n, Ref tv)
 {
     const Inst *in = &g->v.p[tv];
     int rank = g->v.p[gen].ty.rank;
-    if (in->parent != g->v.p[gen].reg[0])
+    if (in->parent != g->v.p[gen].x->reg[0])
         return n == rank ? 0 : -1;
     if (!is_lin(g, tv))
         return in->op == OP_CONST && n == rank ? 0 : -1;
     if (in->op != OP_IDX || in->nix != rank - n || !is_lin(g, in->arg[0]))
         return -1;
     for (int d = 0; d < in->nix; d++) {
-        Aff x = in->ix[d];
+        Aff x = in->x->ix[d];
         if (x.c || x.n != 1 || x.a[0] != 1 || x.nq || x.iv[0] != ir_ivar(g, gen, n + d))
             return -1;
     }
@@ -842,11 +842,11 @@ static IrAt row_loop(Tr *T, IrAt at, Type t, int n, Aff *ix)
     Fn *h = T->h;
     Ref l = ir_loop(at, OP_LOOP, ty_none(), t.rank - n, RK_SUM);
     for (int d = n; d < t.rank; d++) {
-        h->v.p[l].ix[d - n] = aff_const(h->arena, 0);
-        h->v.p[l].ix[t.rank - n + d - n] = aff_const(h->arena, ty_dim(t, d));
+        h->v.p[l].x->ix[d - n] = aff_const(h->arena, 0);
+        h->v.p[l].x->ix[t.rank - n + d - n] = aff_const(h->arena, ty_dim(t, d));
         ix[d] = aff_var(h->arena, ir_ivar(h, l, d - n));
     }
-    at.r = h->v.p[l].reg[0];
+    at.r = h->v.p[l].x->reg[0];
     return at;
 }
 
@@ -868,7 +868,7 @@ static int rev_store(Tr *T, const Region *src, int at, Region *dst)
     const Inst *in = &g->v.p[id];
     if (!ad_store_gen(g, id) || ir_nresults(g, src, at) != 1 || !is_lin(g, r))
         return 0;
-    const Inst *sel = &g->v.p[in->reg[0]->yield.p[0]];
+    const Inst *sel = &g->v.p[in->x->reg[0]->yield.p[0]];
     Ref x = g->v.p[sel->arg[2]].arg[0], B = T->ct[r];
     Aff ix[DX_MAXRANK];
     unsigned seen = 0;
@@ -924,7 +924,7 @@ static int rev_store(Tr *T, const Region *src, int at, Region *dst)
  * no other carried value's chain passes through it. */
 static int stored_carry(const Fn *g, Ref id, int j)
 {
-    const Region *b = g->v.p[id].reg[0];
+    const Region *b = g->v.p[id].x->reg[0];
     Ref c = ir_carry(g, id, j), x = b->yield.p[j];
     if (!is_lin(g, c) || !is_array(g, c) || x == c)
         return 0;
@@ -933,7 +933,7 @@ static int stored_carry(const Fn *g, Ref id, int j)
         if (r->op != OP_RESULT || !ad_store_gen(g, r->arg[0]) || g->v.p[r->arg[0]].parent != b)
             return 0;
         const Inst *gen = &g->v.p[r->arg[0]];
-        x = g->v.p[g->v.p[gen->reg[0]->yield.p[0]].arg[2]].arg[0];
+        x = g->v.p[g->v.p[gen->x->reg[0]->yield.p[0]].arg[2]].arg[0];
     }
     return 1;
 }
@@ -952,10 +952,10 @@ static int read_by_elements(const Fn *g, const Region *r, Ref c)
             if (in->arg[k] == c)
                 return 0;
         for (int k = 0; (in->op == OP_LIT || in->op == OP_FOR) && k < in->nix; k++)
-            if (in->list[k] == c)
+            if (in->x->list[k] == c)
                 return 0;
         for (int q = 0; q < 2; q++)
-            if (in->reg[q] && (q == 0 || in->op == OP_IF) && !read_by_elements(g, in->reg[q], c))
+            if (in->x->reg[q] && (q == 0 || in->op == OP_IF) && !read_by_elements(g, in->x->reg[q], c))
                 return 0;
     }
     return 1;
@@ -972,17 +972,17 @@ static Ref carry_store(const Tr *T, Ref id, int j)
 {
     const Fn *g = T->g;
     const Inst *in = &g->v.p[id];
-    Ref c = ir_carry(g, id, j), y = in->reg[0]->yield.p[j];
+    Ref c = ir_carry(g, id, j), y = in->x->reg[0]->yield.p[j];
     if (is_lin(g, c) || !is_array(g, c) || is_lin(g, y) || g->v.p[y].op != OP_RESULT)
         return NOREF;
     Ref gen = g->v.p[y].arg[0];
-    if (!ad_store_gen(g, gen) || g->v.p[gen].parent != in->reg[0])
+    if (!ad_store_gen(g, gen) || g->v.p[gen].parent != in->x->reg[0])
         return NOREF;
-    const Inst *sel = &g->v.p[g->v.p[gen].reg[0]->yield.p[0]];
+    const Inst *sel = &g->v.p[g->v.p[gen].x->reg[0]->yield.p[0]];
     Aff ix[DX_MAXRANK];
     unsigned seen = 0;
     if (g->v.p[sel->arg[2]].arg[0] != c || !store_cond(g, gen, sel->arg[0], ix, &seen) ||
-        !seen || (seen & (seen + 1)) || !read_by_elements(g, in->reg[0], c))
+        !seen || (seen & (seen + 1)) || !read_by_elements(g, in->x->reg[0], c))
         return NOREF;
     return gen;
 }
@@ -993,7 +993,7 @@ static int elem_index(Tr *T, Ref c, Aff *out)
 {
     const Fn *g = T->g;
     Ref gen = T->egen[c];
-    const Inst *sel = &g->v.p[g->v.p[gen].reg[0]->yield.p[0]];
+    const Inst *sel = &g->v.p[g->v.p[gen].x->reg[0]->yield.p[0]];
     Aff ix[DX_MAXRANK];
     unsigned seen = 0;
     store_cond(g, gen, sel->arg[0], ix, &seen);
@@ -1014,7 +1014,7 @@ static void elem_tape(Tr *T, Ref id, int j, Region *dst)
     int n = elem_index(T, c, NULL);
     Type t = g->v.p[c].ty, row = ty_array((int)t.rank - n, ty_dims(t) + n);
     T->ftape[c] = NOREF;
-    T->etape[c] = tape_new(prim_at(T, dst, in->line), row, in->ix[0].c, in->ix[1].c,
+    T->etape[c] = tape_new(prim_at(T, dst, in->line), row, in->x->ix[0].c, in->x->ix[1].c,
                            g->v.p[c].name);
 }
 
@@ -1130,14 +1130,14 @@ static void rev_for_restore(Tr *T, Ref id, Region *b, Ref iv)
         Type ct = g->v.p[c].ty;
         Ref tape = T->ftape[c];
         if (T->egen[c] != NOREF && T->xbuf[c] != NOREF) {
-            elem_move(T, c, b, iv, in->ix[0].c, 1);
+            elem_move(T, c, b, iv, in->x->ix[0].c, 1);
             continue;
         }
         if (tape == NOREF) {
             T->map[c] = ct.rank ? zeros(at, ct, NULL) : ir_num(at, 0);
             continue;
         }
-        T->map[c] = tape_read_row(at, tape, iv, in->ix[0].c);
+        T->map[c] = tape_read_row(at, tape, iv, in->x->ix[0].c);
         h->v.p[T->map[c]].name = g->v.p[c].name;
     }
 }
@@ -1171,8 +1171,8 @@ static int rev_for_body(Tr *T, Ref id, Ref l, const int *to, const Ref *xb)
     const Fn *g = T->g;
     Fn *h = T->h;
     const Inst *in = &g->v.p[id];
-    const Region *sb = in->reg[0];
-    Region *b = h->v.p[l].reg[0];
+    const Region *sb = in->x->reg[0];
+    Region *b = h->v.p[l].x->reg[0];
     IrAt at = adj_at(T, b, in->line);
     for (int j = 0; j < in->nix; j++) {
         Ref y = sb->yield.p[j];
@@ -1221,7 +1221,7 @@ static int rev_for(Tr *T, const Region *src, int at, Region *dst, int line)
     Fn *h = T->h;
     Ref id = src->ids.p[at];
     const Inst *in = &g->v.p[id];
-    const Region *sb = in->reg[0];
+    const Region *sb = in->x->reg[0];
     int nix = in->nix, nr = ir_nresults(g, src, at), any = 0;
     for (int q = 0; q < nr; q++) {
         Ref r = src->ids.p[at + 1 + q];
@@ -1237,8 +1237,8 @@ static int rev_for(Tr *T, const Region *src, int at, Region *dst, int line)
     fat.flags = IF_BACKWARDS | (in->flags & IF_CKPT);
     uint8_t *crole = arena_alloc(h->arena, (size_t)n + 1);
     memset(crole, ROLE_ADJOINT, (size_t)n);
-    Ref l = ir_for(fat, in->ix[0].c, in->ix[1].c, n, init, crole);
-    Region *b = h->v.p[l].reg[0];
+    Ref l = ir_for(fat, in->x->ix[0].c, in->x->ix[1].c, n, init, crole);
+    Region *b = h->v.p[l].x->reg[0];
     Ref iv = b->ids.p[0];
     T->map[sb->ids.p[0]] = iv;
     h->v.p[iv].name = g->v.p[sb->ids.p[0]].name;
@@ -1260,11 +1260,11 @@ static int rev_for(Tr *T, const Region *src, int at, Region *dst, int line)
         if (to[j] < 0)
             continue;
         res[j] = ir_result(rat, h->v.p[init[to[j]]].ty, l, to[j]);
-        h->v.p[res[j]].name = bar_name(T, in->list[j]);
+        h->v.p[res[j]].name = bar_name(T, in->x->list[j]);
     }
     acc_cells(T, &fr, end, 1);
     for (int j = 0; j < nix; j++) {
-        Ref x = in->list[j];
+        Ref x = in->x->list[j];
         if (to[j] >= 0 && is_lin(g, x))
             accum(T, end, x, res[j], 0);
         if (xb[j] == NOREF || !is_lin(g, x))
@@ -1313,16 +1313,16 @@ static void transpose(Tr *T, Ref id, Ref ct, IrAt at)
     case OP_IDX: {
         Aff *ix = arena_alloc(T->h->arena, sizeof(Aff) * (size_t)(in->nix + 1));
         for (int j = 0; j < in->nix; j++)
-            ix[j] = aff_remap(T->h->arena, in->ix[j], T->map);
+            ix[j] = aff_remap(T->h->arena, in->x->ix[j], T->map);
         acc_elem(T, at, a, ix, ct);
         break;
     }
     case OP_LIT:
         for (int j = 0; j < in->nix; j++) {
-            if (!is_lin(g, in->list[j]))
+            if (!is_lin(g, in->x->list[j]))
                 continue;
             Ref v = ir_idx(at, ct, ad_flat_index(T->h->arena, in->ty, j), in->ty.rank);
-            accum(T, at, in->list[j], v, 1);
+            accum(T, at, in->x->list[j], v, 1);
         }
         break;
     case OP_ADD:

@@ -72,10 +72,10 @@ static Ref clone_inst(Fn *f, Region *dst, Ref id, Ref *map)
         Ref *init = arena_alloc(f->arena, sizeof(Ref) * (size_t)(in.nix + 1));
         uint8_t *crole = arena_alloc(f->arena, (size_t)(in.nix + 1));
         for (int j = 0; j < in.nix; j++) {
-            init[j] = mapped(map, in.list[j]);
+            init[j] = mapped(map, in.x->list[j]);
             crole[j] = f->v.p[ir_carry(f, id, j)].role;
         }
-        n = ir_for(at, in.ix[0].c, in.ix[1].c, in.nix, init, crole);
+        n = ir_for(at, in.x->ix[0].c, in.x->ix[1].c, in.nix, init, crole);
         for (int j = 0; j < in.nix; j++) {
             map[ir_carry(f, id, j)] = ir_carry(f, n, j);
             f->v.p[ir_carry(f, n, j)].name = f->v.p[ir_carry(f, id, j)].name;
@@ -90,15 +90,15 @@ static Ref clone_inst(Fn *f, Region *dst, Ref id, Ref *map)
     if (in.op == OP_IF) {
         for (int s = 0; s < 2; s++) {
             Region *r = ir_region_new(f, n, s);
-            f->v.p[n].reg[s] = r;
-            clone_region(f, in.reg[s], r, map);
+            f->v.p[n].x->reg[s] = r;
+            clone_region(f, in.x->reg[s], r, map);
         }
     } else if (in.op == OP_FOR || ir_is_loop(&in)) {
         for (int d = 0; d < ir_nivars(f, id); d++) {
             map[ir_ivar(f, id, d)] = ir_ivar(f, n, d);
             f->v.p[ir_ivar(f, n, d)].name = f->v.p[ir_ivar(f, id, d)].name;
         }
-        clone_region(f, in.reg[0], f->v.p[n].reg[0], map);
+        clone_region(f, in.x->reg[0], f->v.p[n].x->reg[0], map);
     }
     return n;
 }
@@ -133,12 +133,12 @@ static void subst_region(Fn *f, const Region *r, Ref iv, Aff by)
     for (int i = 0; i < r->ids.n; i++) {
         Inst *in = &f->v.p[r->ids.p[i]];
         for (int k = 0, na = ir_naffs(in); k < na; k++)
-            in->ix[k] = aff_subst(f->arena, in->ix[k], iv, by);
+            in->x->ix[k] = aff_subst(f->arena, in->x->ix[k], iv, by);
         if (in->op == OP_IF) {
-            subst_region(f, in->reg[0], iv, by);
-            subst_region(f, in->reg[1], iv, by);
-        } else if (in->reg[0]) {
-            subst_region(f, in->reg[0], iv, by);
+            subst_region(f, in->x->reg[0], iv, by);
+            subst_region(f, in->x->reg[1], iv, by);
+        } else if (in->x->reg[0]) {
+            subst_region(f, in->x->reg[0], iv, by);
         }
     }
 }
@@ -154,7 +154,7 @@ static void nest(Fn *f, Ref id, const int32_t *b, int L)
     Arena *A = f->arena;
     Region *r = in.parent;
     int pos = index_of(r, id), nix = in.nix;
-    int32_t lo = in.ix[0].c;
+    int32_t lo = in.x->ix[0].c;
     Ref iv = ir_ivar(f, id, 0);
     const char *ivname = f->v.p[iv].name ? f->v.p[iv].name : "i";
     int nres = ir_nresults(f, r, pos); /* dead ones are gone */
@@ -162,7 +162,7 @@ static void nest(Fn *f, Ref id, const int32_t *b, int L)
     Ref *outer = arena_alloc(A, sizeof(Ref) * (size_t)L);
     uint8_t *crole = arena_alloc(A, (size_t)(nix + 1));
     for (int j = 0; j < nix; j++) {
-        init[j] = in.list[j];
+        init[j] = in.x->list[j];
         crole[j] = f->v.p[ir_carry(f, id, j)].role;
     }
     /* the outer loops are built in a scratch region; the outermost takes
@@ -189,24 +189,24 @@ static void nest(Fn *f, Ref id, const int32_t *b, int L)
             init[j] = ir_carry(f, outer[k], j);
             f->v.p[init[j]].name = f->v.p[ir_carry(f, id, j)].name;
         }
-        at = f->v.p[outer[k]].reg[0];
+        at = f->v.p[outer[k]].x->reg[0];
     }
     /* the innermost: id itself, 0..b[L-1], its i read through by */
     by.iv[by.n] = iv;
     by.a[by.n++] = 1;
-    Region *body = f->v.p[id].reg[0];
+    Region *body = f->v.p[id].x->reg[0];
     subst_region(f, body, iv, by);
     Inst *x = &f->v.p[id];
-    x->ix[0] = aff_const(f->arena, 0);
-    x->ix[1] = aff_const(f->arena, b[L - 1]);
+    x->x->ix[0] = aff_const(f->arena, 0);
+    x->x->ix[1] = aff_const(f->arena, b[L - 1]);
     for (int j = 0; j < nix; j++)
-        x->list[j] = init[j];
+        x->x->list[j] = init[j];
     x->parent = at;
     vec_push(f->arena, &at->ids, id);
     /* results: fresh ones for every loop inside, yielded up */
     Ref inner = id;
     for (int k = L - 2; k >= 0; k--) {
-        Region *ob = f->v.p[outer[k]].reg[0];
+        Region *ob = f->v.p[outer[k]].x->reg[0];
         for (int j = 0; j < nix; j++) {
             Ref c = ir_carry(f, id, j);
             IrAt a = ir_at_of(f, ob, &f->v.p[c]);
@@ -285,7 +285,7 @@ static void split(Fn *f, Ref id, int L);
  * then id the rest, nested exactly. */
 static void split_digits(Fn *f, Ref id, int L, long long n)
 {
-    int32_t b = root_up(n, L), lo = f->v.p[id].ix[0].c;
+    int32_t b = root_up(n, L), lo = f->v.p[id].x->ix[0].c;
     long long S = 1;
     for (int k = 0; k < L - 1; k++)
         S *= b;
@@ -305,16 +305,16 @@ static void split_digits(Fn *f, Ref id, int L, long long n)
         tmp.owner = reg->owner;
         Ref head = clone_inst(f, &tmp, id, map);
         Inst *h = &f->v.p[head];
-        h->ix[1] = aff_const(f->arena, lo + r);
+        h->x->ix[1] = aff_const(f->arena, lo + r);
         IrAt a = ir_at_of(f, &tmp, &in);
         for (int j = 0; j < nix; j++) {
             Ref c = ir_carry(f, id, j);
             a.role = f->v.p[c].role;
             Ref y = ir_result(a, f->v.p[c].ty, head, j);
             f->v.p[y].name = f->v.p[c].name;
-            f->v.p[id].list[j] = y;
+            f->v.p[id].x->list[j] = y;
         }
-        f->v.p[id].ix[0] = aff_const(f->arena, lo + r);
+        f->v.p[id].x->ix[0] = aff_const(f->arena, lo + r);
         ir_splice(f, reg, pos, &tmp); /* head and its results before id */
         split(f, head, L - 1);
     }
@@ -333,7 +333,7 @@ static void split_digits(Fn *f, Ref id, int L, long long n)
 static void split(Fn *f, Ref id, int L)
 {
     const Inst *in = &f->v.p[id];
-    long long n = (long long)in->ix[1].c - in->ix[0].c;
+    long long n = (long long)in->x->ix[1].c - in->x->ix[0].c;
     while (L > 1 && root_up(n, L) < 2)
         L--;
     if (L < 2 || n < 4)
@@ -354,10 +354,10 @@ static void find_fors(const Fn *f, const Region *r, int line, IrRefs *out, Arena
         if (in->op == OP_FOR && in->line == line && !(in->flags & IF_CKPT))
             vec_push(A, out, id);
         if (in->op == OP_IF) {
-            find_fors(f, in->reg[0], line, out, A);
-            find_fors(f, in->reg[1], line, out, A);
-        } else if (in->reg[0]) {
-            find_fors(f, in->reg[0], line, out, A);
+            find_fors(f, in->x->reg[0], line, out, A);
+            find_fors(f, in->x->reg[1], line, out, A);
+        } else if (in->x->reg[0]) {
+            find_fors(f, in->x->reg[0], line, out, A);
         }
     }
 }
@@ -378,7 +378,7 @@ int ckpt_max_levels(const Fn *f, int line)
         const Inst *in = &f->v.p[v];
         if (in->op != OP_FOR || in->line != line)
             continue;
-        long long n = (long long)in->ix[1].c - in->ix[0].c;
+        long long n = (long long)in->x->ix[1].c - in->x->ix[0].c;
         int L = 1;
         while ((1LL << L) < n)
             L++;

@@ -950,8 +950,8 @@ Ref lw_int_value(Lower *L, const Ast *e)
     }
     Ref r = lw_put(L, e->loc, OP_IREAL, ty_scalar(), NOREF, NOREF);
     L->f->v.p[r].nix = 1;
-    L->f->v.p[r].ix = arena_alloc(L->a, sizeof(Aff));
-    L->f->v.p[r].ix[0] = x;
+    L->f->v.p[r].x->ix = arena_alloc(L->a, sizeof(Aff));
+    L->f->v.p[r].x->ix[0] = x;
     return r;
 }
 

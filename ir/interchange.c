@@ -69,7 +69,7 @@ static int is_iv_plus(Aff x, Ref iv, int32_t *e)
 static int ix_uses(const Inst *in, Ref iv)
 {
     for (int k = 0; k < in->nix; k++)
-        if (aff_uses(in->ix[k], iv))
+        if (aff_uses(in->x->ix[k], iv))
             return 1;
     return 0;
 }
@@ -96,8 +96,8 @@ static int buffer_use(const Fn *f, const Region *r, Ref buf)
         if (in->arg[0] == buf && in->op == OP_ACC)
             use |= in->flags & IF_STORE ? BUF_STORE : BUF_ADD;
         for (int s = 0; s < 2 && ir_has_regions(in); s++)
-            if (in->reg[s])
-                use |= buffer_use(f, in->reg[s], buf);
+            if (in->x->reg[s])
+                use |= buffer_use(f, in->x->reg[s], buf);
     }
     return use;
 }
@@ -105,7 +105,7 @@ static int buffer_use(const Fn *f, const Region *r, Ref buf)
 /* May an instruction of Li's body be moved into the new nest? */
 static int movable(const Inst *in)
 {
-    if (in->reg[0] || in->reg[1])
+    if (in->x->reg[0] || in->x->reg[1])
         return 0;
     switch (in->op) {
     case OP_IVAR: case OP_CONST: case OP_IDX: case OP_IREAL: case OP_NODIFF:
@@ -124,17 +124,17 @@ static int movable(const Inst *in)
 static int unit_stride(const Nest *N)
 {
     const Fn *f = N->f;
-    const Region *bi = f->v.p[N->li].reg[0];
+    const Region *bi = f->v.p[N->li].x->reg[0];
     for (int q = 0; q < bi->ids.n; q++) {
         const Inst *in = &f->v.p[bi->ids.p[q]];
         if ((in->op != OP_IDX && in->op != OP_ACC) || !in->nix || !ix_uses(in, N->i))
             continue;
-        const Aff *last = &in->ix[in->nix - 1];
+        const Aff *last = &in->x->ix[in->nix - 1];
         int ok = last->nq == 0;
         for (int t = 0; t < last->n; t++)
             ok &= last->iv[t] != N->i || last->a[t] == 1;
         for (int k = 0; k + 1 < in->nix; k++)
-            ok &= !aff_uses(in->ix[k], N->i);
+            ok &= !aff_uses(in->x->ix[k], N->i);
         if (!ok || !aff_uses(*last, N->i))
             return 0;
     }
@@ -150,7 +150,7 @@ static int unit_stride(const Nest *N)
 static int body_ok(Nest *N)
 {
     Fn *f = N->f;
-    const Region *bi = f->v.p[N->li].reg[0], *bj = f->v.p[N->lj].reg[0];
+    const Region *bi = f->v.p[N->li].x->reg[0], *bj = f->v.p[N->lj].x->reg[0];
     int rows = 0, once = 0, ts = 0;
     for (int q = 0; q < bj->ids.n; q++)
         N->inner[bj->ids.p[q]] = 0; /* marks which of Lj's values are counted */
@@ -210,8 +210,8 @@ static void move_last(Region *r, int at)
 static Ref new_loop(Fn *f, Region *r, Ref like, Aff lo, Aff hi)
 {
     Ref l = ir_loop(ir_at_of(f, r, &f->v.p[like]), OP_LOOP, ty_none(), 1, RK_SUM);
-    f->v.p[l].ix[0] = lo;
-    f->v.p[l].ix[1] = hi;
+    f->v.p[l].x->ix[0] = lo;
+    f->v.p[l].x->ix[1] = hi;
     return l;
 }
 
@@ -228,7 +228,7 @@ static void interchange(Nest *N, Region *r, int at)
     Fn *f = N->f;
     Arena *A = f->arena;
     int n = f->v.n;
-    const Region *bi0 = f->v.p[N->li].reg[0];
+    const Region *bi0 = f->v.p[N->li].x->reg[0];
     ir_reserve(f, n + 4 * bi0->ids.n + 16); /* no copy below moves the array */
     Ref *map = arena_alloc(A, sizeof(Ref) * (size_t)n);
     Ref *tbuf = arena_alloc(A, sizeof(Ref) * (size_t)n);
@@ -236,8 +236,8 @@ static void interchange(Nest *N, Region *r, int at)
         map[v] = v; /* what the nest does not remap stays (the outer index variables) */
         tbuf[v] = NOREF;
     }
-    Region *bj = f->v.p[N->lj].reg[0];
-    const Region *bi = f->v.p[N->li].reg[0];
+    Region *bj = f->v.p[N->lj].x->reg[0];
+    const Region *bi = f->v.p[N->li].x->reg[0];
     int32_t len = N->b - N->a;
 
     /* the T's: a buffer before Lj for each value of Lj's body Li reads,
@@ -275,7 +275,7 @@ static void interchange(Nest *N, Region *r, int at)
      * a cell per row ACC, then j inside */
     Ref li2 = new_loop(f, r, N->li, aff_const(A, N->c), aff_const(A, N->b - 1 + N->e));
     move_last(r, at + 1);
-    Region *b2 = f->v.p[li2].reg[0];
+    Region *b2 = f->v.p[li2].x->reg[0];
     Ref i2 = ir_ivar(f, li2, 0);
     f->v.p[i2].name = f->v.p[N->i].name;
     map[N->i] = i2;
@@ -305,7 +305,7 @@ static void interchange(Nest *N, Region *r, int at)
         }
     }
     Ref lj2 = new_loop(f, b2, N->lj, iv_plus(A, i2, 1 - N->e), aff_const(A, N->b));
-    Region *b3 = f->v.p[lj2].reg[0];
+    Region *b3 = f->v.p[lj2].x->reg[0];
     map[N->j] = ir_ivar(f, lj2, 0);
     f->v.p[map[N->j]].name = f->v.p[N->j].name;
     for (Ref v = 0; v < n; v++)
@@ -350,20 +350,20 @@ static int interchange_region(Fn *f, Region *r, unsigned char *inner)
         Ref lj = r->ids.p[at];
         const Inst *in = &f->v.p[lj];
         for (int s = 0; s < 2 && ir_has_regions(in); s++)
-            if (in->reg[s] && interchange_region(f, in->reg[s], inner))
+            if (in->x->reg[s] && interchange_region(f, in->x->reg[s], inner))
                 return 1;
         in = &f->v.p[lj];
-        if (!ir_is_rev_loop(in) || !aff_is_const(in->ix[0]) || !aff_is_const(in->ix[1]))
+        if (!ir_is_rev_loop(in) || !aff_is_const(in->x->ix[0]) || !aff_is_const(in->x->ix[1]))
             continue;
-        Nest N = {f, lj, NOREF, ir_ivar(f, lj, 0), NOREF, in->ix[0].c, in->ix[1].c, 0, 0, inner};
-        const Region *bj = in->reg[0];
+        Nest N = {f, lj, NOREF, ir_ivar(f, lj, 0), NOREF, in->x->ix[0].c, in->x->ix[1].c, 0, 0, inner};
+        const Region *bj = in->x->reg[0];
         for (int q = 0; q < bj->ids.n; q++) {
             const Inst *li = &f->v.p[bj->ids.p[q]];
-            if (!ir_is_rev_loop(li) || !aff_is_const(li->ix[0]) || !is_iv_plus(li->ix[1], N.j, &N.e))
+            if (!ir_is_rev_loop(li) || !aff_is_const(li->x->ix[0]) || !is_iv_plus(li->x->ix[1], N.j, &N.e))
                 continue;
             N.li = bj->ids.p[q];
             N.i = ir_ivar(f, N.li, 0);
-            N.c = li->ix[0].c;
+            N.c = li->x->ix[0].c;
             if (N.c - N.e + 1 < N.a || N.c >= N.b - 1 + N.e || !body_ok(&N))
                 continue;
             interchange(&N, r, at);

@@ -130,11 +130,11 @@ static void bounds(Interp *I, const Inst *in, int d, int nv, long *lo, long *hi)
         *lo = 0;
         *hi = ty_dim(in->ty, d);
     } else if (in->op == OP_RED) {
-        *lo = aff_eval(I, in->ix[0]);
-        *hi = aff_eval(I, in->ix[1]);
+        *lo = aff_eval(I, in->x->ix[0]);
+        *hi = aff_eval(I, in->x->ix[1]);
     } else {
-        *lo = aff_eval(I, in->ix[d]);
-        *hi = aff_eval(I, in->ix[nv + d]);
+        *lo = aff_eval(I, in->x->ix[d]);
+        *hi = aff_eval(I, in->x->ix[nv + d]);
     }
 }
 
@@ -162,7 +162,7 @@ static void take_yields(Interp *I, const Region *r, int at, long step, long *win
     const Fn *f = I->f;
     Ref id = r->ids.p[at];
     const Inst *in = &f->v.p[id];
-    const Region *b = in->reg[0];
+    const Region *b = in->x->reg[0];
     int nv = ir_nivars(f, id), nres = ir_nresults(f, r, at);
     for (int j = 0; j < nres; j++) {
         Ref res = r->ids.p[at + 1 + j];
@@ -192,7 +192,7 @@ static void run_loop(Interp *I, const Region *r, int at)
     const Fn *f = I->f;
     Ref id = r->ids.p[at];
     const Inst *in = &f->v.p[id];
-    const Region *b = in->reg[0];
+    const Region *b = in->x->reg[0];
     int nv = ir_nivars(f, id), nres = ir_nresults(f, r, at);
     int back = in->op == OP_LOOP && (in->flags & IF_BACKWARDS);
     /* for the trace: the step at which each max/min result last changed */
@@ -291,7 +291,7 @@ static int quiet_outside(const Fn *f, const Region *r, const Region *then)
             return 0;
         for (int k = 0; k < 2; k++)
             if ((x->op == OP_IF || x->op == OP_GEN || x->op == OP_RED || x->op == OP_FOR) &&
-                !quiet_outside(f, x->reg[k], then))
+                !quiet_outside(f, x->x->reg[k], then))
                 return 0;
     }
     return 1;
@@ -306,11 +306,11 @@ static int quiet_outside(const Fn *f, const Region *r, const Region *then)
  * 2147483647` runs as many iterations as it needs.  -1 if it is not one. */
 static int stop_flag(const Fn *f, Ref id)
 {
-    const Region *b = f->v.p[id].reg[0];
+    const Region *b = f->v.p[id].x->reg[0];
     for (int i = 0; i < b->ids.n; i++) {
         Ref fi = b->ids.p[i];
         int k = ir_stop_if(f, id, fi);
-        if (k >= 0 && quiet_outside(f, b, f->v.p[fi].reg[0]))
+        if (k >= 0 && quiet_outside(f, b, f->v.p[fi].x->reg[0]))
             return k;
     }
     return -1;
@@ -323,19 +323,19 @@ static void run_for(Interp *I, const Region *r, int at)
     const Fn *f = I->f;
     Ref id = r->ids.p[at];
     const Inst *in = &f->v.p[id];
-    const Region *b = in->reg[0];
+    const Region *b = in->x->reg[0];
     size_t total = 0;
     for (int j = 0; j < in->nix; j++)
-        total += (size_t)ty_size(f->v.p[in->list[j]].ty);
+        total += (size_t)ty_size(f->v.p[in->x->list[j]].ty);
     double *next = malloc(sizeof(double) * (total + 1));
     long *nextent = I->rec ? malloc(sizeof(long) * (total + 1)) : NULL;
     if (!next || (I->rec && !nextent))
         BUG("interpreter: out of memory");
-    long lo = aff_eval(I, in->ix[0]), hi = aff_eval(I, in->ix[1]);
+    long lo = aff_eval(I, in->x->ix[0]), hi = aff_eval(I, in->x->ix[1]);
     for (int j = 0; j < in->nix; j++) {
-        memcpy(I->val[ir_carry(f, id, j)], I->val[in->list[j]],
-               sizeof(double) * (size_t)ty_size(f->v.p[in->list[j]].ty));
-        rec_carry(I, ir_carry(f, id, j), rec_ent_or_null(I, in->list[j]), hi > lo);
+        memcpy(I->val[ir_carry(f, id, j)], I->val[in->x->list[j]],
+               sizeof(double) * (size_t)ty_size(f->v.p[in->x->list[j]].ty));
+        rec_carry(I, ir_carry(f, id, j), rec_ent_or_null(I, in->x->list[j]), hi > lo);
     }
     double *iv = I->val[b->ids.p[0]];
     int k = stop_flag(f, id);
@@ -344,7 +344,7 @@ static void run_for(Interp *I, const Region *r, int at)
         run_region(I, b);
         size_t off = 0;
         for (int j = 0; j < in->nix; j++) {
-            size_t n = (size_t)ty_size(f->v.p[in->list[j]].ty);
+            size_t n = (size_t)ty_size(f->v.p[in->x->list[j]].ty);
             memcpy(next + off, I->val[b->yield.p[j]], sizeof(double) * n);
             if (nextent)
                 memcpy(nextent + off, rec_ent(I->rec, b->yield.p[j]), sizeof(long) * n);
@@ -354,7 +354,7 @@ static void run_for(Interp *I, const Region *r, int at)
         int stop = (k >= 0 && I->val[b->yield.p[k]][0] == 0) || (I->rec && I->rec->over);
         off = 0;
         for (int j = 0; j < in->nix; j++) {
-            size_t n = (size_t)ty_size(f->v.p[in->list[j]].ty);
+            size_t n = (size_t)ty_size(f->v.p[in->x->list[j]].ty);
             memcpy(I->val[ir_carry(f, id, j)], next + off, sizeof(double) * n);
             rec_carry(I, ir_carry(f, id, j), nextent ? nextent + off : NULL,
                       !stop && t + 1 < hi - lo);
@@ -408,22 +408,22 @@ static void run_data(Interp *I, Ref id)
     double *y = I->val[id];
     switch (in->op) {
     case OP_IDX: {
-        long off = offset(I, f->v.p[in->arg[0]].ty, in->ix, in->nix);
+        long off = offset(I, f->v.p[in->arg[0]].ty, in->x->ix, in->nix);
         y[0] = I->val[in->arg[0]][off];
         if (I->rec)
             rec_copy(I, id, 0, rec_ent(I->rec, in->arg[0])[off], 1);
         break;
     }
     case OP_IREAL:
-        y[0] = (double)aff_eval(I, in->ix[0]);
+        y[0] = (double)aff_eval(I, in->x->ix[0]);
         if (I->rec)
             rec_copy(I, id, 0, -1, 1);
         break;
     case OP_LIT:
         for (int j = 0; j < in->nix; j++) {
-            y[j] = I->val[in->list[j]][0];
+            y[j] = I->val[in->x->list[j]][0];
             if (I->rec)
-                rec_copy(I, id, j, rec_ent(I->rec, in->list[j])[0], 1);
+                rec_copy(I, id, j, rec_ent(I->rec, in->x->list[j])[0], 1);
         }
         break;
     case OP_ZEROS:
@@ -437,7 +437,7 @@ static void run_data(Interp *I, Ref id)
         }
         break;
     case OP_ACC: {
-        long off = offset(I, f->v.p[in->arg[0]].ty, in->ix, in->nix);
+        long off = offset(I, f->v.p[in->arg[0]].ty, in->x->ix, in->nix);
         double *b = I->val[in->arg[0]] + off;
         double v = I->val[in->arg[1]][0];
         *b = in->flags & IF_STORE ? v : in->flags & IF_SUB ? *b - v : *b + v;
@@ -464,7 +464,7 @@ static void run_region(Interp *I, const Region *r)
             break;
         case OP_IF: {
             int side = I->val[in->arg[0]][0] != 0 ? 0 : 1;
-            const Region *b = in->reg[side];
+            const Region *b = in->x->reg[side];
             decide(I, (unsigned)side);
             run_region(I, b);
             /* the results follow the IF */
@@ -503,7 +503,7 @@ static void run_region(Interp *I, const Region *r)
             double x[3] = {0, 0, 0};
             for (int k = 0; k < op_info[in->op].nargs; k++)
                 x[k] = I->val[in->arg[k]][0];
-            y[0] = ir_eval_scalar((Op)in->op, x, in->op == OP_POWI ? in->n : in->num);
+            y[0] = ir_eval_scalar((Op)in->op, x, in->op == OP_POWI ? in->n : in->op == OP_CONST ? in->x->num : 0);
             if (I->rec)
                 rec_scalar(I->rec, f, id, x, y[0]);
             if (I->tr)

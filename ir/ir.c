@@ -91,10 +91,15 @@ IrAt ir_at_of(Fn *f, Region *r, const Inst *in)
     return at;
 }
 
+/* Read only: a write through it faults rather than change every
+ * instruction without an InstExt of its own. */
+const InstExt ir_no_ext = {{NULL, NULL}, NULL, NULL, 0};
+
 Ref ir_add(IrAt at, Op op, Type ty, Ref a, Ref b, Ref c)
 {
     Inst in = {0};
     in.op = (uint8_t)op;
+    in.x = ir_op_has_ext(op) ? arena_alloc(at.f->arena, sizeof(InstExt)) : (InstExt *)&ir_no_ext;
     in.role = at.role;
     in.flags = at.flags;
     in.rule_op = at.rule_op;
@@ -121,7 +126,7 @@ Ref ir_op(IrAt at, Op op, Ref a, Ref b, Ref c)
 Ref ir_num(IrAt at, double v)
 {
     Ref c = ir_add(at, OP_CONST, ty_scalar(), NOREF, NOREF, NOREF);
-    at.f->v.p[c].num = v;
+    at.f->v.p[c].x->num = v;
     return c;
 }
 
@@ -136,7 +141,7 @@ Ref ir_idx(IrAt at, Ref arr, Aff *ix, int nix)
 {
     Ref r = ir_add(at, OP_IDX, ty_scalar(), arr, NOREF, NOREF);
     at.f->v.p[r].nix = nix;
-    at.f->v.p[r].ix = ix;
+    at.f->v.p[r].x->ix = ix;
     return r;
 }
 
@@ -144,7 +149,7 @@ Ref ir_acc(IrAt at, Ref buf, Aff *ix, int nix, Ref v)
 {
     Ref a = ir_add(at, OP_ACC, ty_none(), buf, v, NOREF);
     at.f->v.p[a].nix = nix;
-    at.f->v.p[a].ix = ix;
+    at.f->v.p[a].x->ix = ix;
     return a;
 }
 
@@ -176,7 +181,7 @@ Ref ir_param(Fn *f, Region *r, int index)
 /* The IVARs 0..n-1 of loop l, at the start of its body (primal). */
 static void add_ivars(Fn *f, Ref l, int n)
 {
-    IrAt at = ir_at(f, f->v.p[l].reg[0]);
+    IrAt at = ir_at(f, f->v.p[l].x->reg[0]);
     for (int k = 0; k < n; k++) {
         Ref iv = ir_add(at, OP_IVAR, ty_index(), NOREF, NOREF, NOREF);
         f->v.p[iv].n = k;
@@ -188,14 +193,14 @@ Ref ir_loop(IrAt at, Op op, Type ty, int nivars, RedKind kind)
     ASSERT(op == OP_GEN || op == OP_RED || op == OP_LOOP);
     Fn *f = at.f;
     Ref l = ir_add(at, op, ty, NOREF, NOREF, NOREF);
-    f->v.p[l].reg[0] = ir_region_new(f, l, 0);
+    f->v.p[l].x->reg[0] = ir_region_new(f, l, 0);
     f->v.p[l].red = (uint8_t)kind;
     add_ivars(f, l, nivars);
     if (op == OP_LOOP) {
         f->v.p[l].nix = nivars;
-        f->v.p[l].ix = arena_alloc(f->arena, sizeof(Aff) * (size_t)(2 * nivars + 1));
+        f->v.p[l].x->ix = arena_alloc(f->arena, sizeof(Aff) * (size_t)(2 * nivars + 1));
     } else if (op == OP_RED) {
-        f->v.p[l].ix = arena_alloc(f->arena, sizeof(Aff) * 2);
+        f->v.p[l].x->ix = arena_alloc(f->arena, sizeof(Aff) * 2);
     }
     return l;
 }
@@ -247,14 +252,14 @@ Ref ir_for(IrAt at, int32_t lo, int32_t hi, int nix, const Ref *init, const uint
     Ref l = ir_add(at, OP_FOR, ty_none(), NOREF, NOREF, NOREF);
     Region *body = ir_region_new(f, l, 0);
     Inst *in = &f->v.p[l];
-    in->reg[0] = body;
+    in->x->reg[0] = body;
     in->nix = nix;
-    in->ix = arena_alloc(f->arena, sizeof(Aff) * 2);
-    in->ix[0] = aff_const(f->arena, lo);
-    in->ix[1] = aff_const(f->arena, hi);
-    in->list = arena_alloc(f->arena, sizeof(Ref) * (size_t)(nix + 1));
+    in->x->ix = arena_alloc(f->arena, sizeof(Aff) * 2);
+    in->x->ix[0] = aff_const(f->arena, lo);
+    in->x->ix[1] = aff_const(f->arena, hi);
+    in->x->list = arena_alloc(f->arena, sizeof(Ref) * (size_t)(nix + 1));
     for (int j = 0; j < nix; j++)
-        f->v.p[l].list[j] = init[j];
+        f->v.p[l].x->list[j] = init[j];
     add_ivars(f, l, 1);
     IrAt cat = ir_at(f, body);
     for (int j = 0; j < nix; j++) {
@@ -283,14 +288,14 @@ static void copy_index_data(Fn *g, Inst *x, const Inst *in, const Ref *map)
     x->nix = in->nix;
     int na = ir_naffs(in);
     if (na) {
-        x->ix = arena_alloc(g->arena, sizeof(Aff) * (size_t)na);
+        x->x->ix = arena_alloc(g->arena, sizeof(Aff) * (size_t)na);
         for (int j = 0; j < na; j++)
-            x->ix[j] = map ? aff_remap(g->arena, in->ix[j], map) : aff_copy(g->arena, in->ix[j]);
+            x->x->ix[j] = map ? aff_remap(g->arena, in->x->ix[j], map) : aff_copy(g->arena, in->x->ix[j]);
     }
     if (in->op == OP_LIT) {
-        x->list = arena_alloc(g->arena, sizeof(Ref) * (size_t)(in->nix + 1));
+        x->x->list = arena_alloc(g->arena, sizeof(Ref) * (size_t)(in->nix + 1));
         for (int j = 0; j < in->nix; j++)
-            x->list[j] = through(map, in->list[j]);
+            x->x->list[j] = through(map, in->x->list[j]);
     }
 }
 
@@ -309,7 +314,8 @@ Ref ir_copy_at(IrAt at, const Inst *in, const Ref *map)
     for (int k = 0; k < 3; k++)
         x->arg[k] = through(map, old.arg[k]);
     x->n = old.n;
-    x->num = old.num;
+    if (old.op == OP_CONST)
+        x->x->num = old.x->num;
     x->name = old.name;
     copy_index_data(g, x, &old, map);
     return n;
@@ -338,7 +344,7 @@ void ir_splice(Fn *f, Region *r, int at, const Region *src)
 
 Ref ir_carry(const Fn *f, Ref loop, int j)
 {
-    Ref c = f->v.p[loop].reg[0]->ids.p[1 + j];
+    Ref c = f->v.p[loop].x->reg[0]->ids.p[1 + j];
     ASSERT(f->v.p[c].op == OP_CARRY && f->v.p[c].n == j);
     return c;
 }
@@ -363,10 +369,10 @@ int ir_stop_if(const Fn *f, Ref id, Ref fi)
         return -1;
     Ref a = past_nodiff(f, cond->arg[0]), z = past_nodiff(f, cond->arg[1]);
     const Inst *x = &f->v.p[a], *zero = &f->v.p[z];
-    if (x->op != OP_CARRY || zero->op != OP_CONST || zero->num != 0 || ir_carry(f, id, x->n) != a)
+    if (x->op != OP_CARRY || zero->op != OP_CONST || zero->x->num != 0 || ir_carry(f, id, x->n) != a)
         return -1;
     int k = x->n;
-    const Region *b = in->reg[0], *els = ifi->reg[1];
+    const Region *b = in->x->reg[0], *els = ifi->x->reg[1];
     for (int j = 0; j < in->nix; j++) { /* the else branch keeps the rest */
         Ref y = past_nodiff(f, b->yield.p[j]), cy = ir_carry(f, id, j);
         if (y == cy)
@@ -375,7 +381,7 @@ int ir_stop_if(const Fn *f, Ref id, Ref fi)
         if (r->op != OP_RESULT || r->arg[0] != fi || !els)
             return -1;
         Ref e = past_nodiff(f, els->yield.p[r->n]);
-        if (e != cy && !(j == k && f->v.p[e].op == OP_CONST && f->v.p[e].num == 0))
+        if (e != cy && !(j == k && f->v.p[e].op == OP_CONST && f->v.p[e].x->num == 0))
             return -1;
     }
     return k;
@@ -385,7 +391,7 @@ int ir_stop_if(const Fn *f, Ref id, Ref fi)
  * checkpointing loop, through the loop nested in it. */
 static int stop_flag(const Fn *f, Ref id)
 {
-    const Region *b = f->v.p[id].reg[0];
+    const Region *b = f->v.p[id].x->reg[0];
     if (f->v.p[id].flags & IF_CKPT)
         return ir_stop_carry(f, id);
     for (int i = 0; i < b->ids.n; i++) {
@@ -399,7 +405,7 @@ static int stop_flag(const Fn *f, Ref id)
 int ir_stop_carry(const Fn *f, Ref id)
 {
     const Inst *in = &f->v.p[id];
-    const Region *b = in->reg[0];
+    const Region *b = in->x->reg[0];
     if (!(in->flags & IF_CKPT) || (in->flags & IF_BACKWARDS))
         return -1;
     Ref n = NOREF;
@@ -418,7 +424,7 @@ int ir_stop_carry(const Fn *f, Ref id)
     for (int j = 0; j < in->nix; j++) {
         Ref y = past_nodiff(f, b->yield.p[j]);
         const Inst *r = &f->v.p[y];
-        if (past_nodiff(f, f->v.p[n].list[j]) != ir_carry(f, id, j) || r->op != OP_RESULT ||
+        if (past_nodiff(f, f->v.p[n].x->list[j]) != ir_carry(f, id, j) || r->op != OP_RESULT ||
             r->arg[0] != n || r->n != j)
             return -1;
     }
@@ -439,7 +445,7 @@ int ir_nivars(const Fn *f, Ref loop)
 
 Ref ir_ivar(const Fn *f, Ref loop, int k)
 {
-    const Region *b = f->v.p[loop].reg[0];
+    const Region *b = f->v.p[loop].x->reg[0];
     ASSERT(k < b->ids.n);
     Ref iv = b->ids.p[k];
     ASSERT(f->v.p[iv].op == OP_IVAR && f->v.p[iv].n == k);
@@ -448,7 +454,7 @@ Ref ir_ivar(const Fn *f, Ref loop, int k)
 
 int ir_is_const(Fn *f, Ref r, double k)
 {
-    return r != NOREF && f->v.p[r].op == OP_CONST && f->v.p[r].num == k;
+    return r != NOREF && f->v.p[r].op == OP_CONST && f->v.p[r].x->num == k;
 }
 
 int ir_unit_fns(const Unit *u, Fn *fs[4])
@@ -482,8 +488,8 @@ void ir_accs(Fn *f, const Region *r, IrRefs *out)
         if (!ir_has_regions(in))
             continue;
         for (int s = 0; s < 2; s++)
-            if (in->reg[s])
-                ir_accs(f, in->reg[s], out);
+            if (in->x->reg[s])
+                ir_accs(f, in->x->reg[s], out);
     }
 }
 
@@ -531,7 +537,7 @@ static void verify_region(Fn *f, Region *r, unsigned char *seen)
         }
         ASSERT(in->rule_src == NOREF || (in->rule_op && in->rule_src >= 0 && in->rule_src < f->v.n));
         if (in->op == OP_GEN || in->op == OP_RED || in->op == OP_LOOP) {
-            Region *b = in->reg[0];
+            Region *b = in->x->reg[0];
             ASSERT(b && b->owner == id);
             int nv = ir_nivars(f, id);
             ASSERT(b->ids.n >= nv);
@@ -541,18 +547,18 @@ static void verify_region(Fn *f, Region *r, unsigned char *seen)
                 ASSERT(b->yield.n == 0);
             int nb = in->op == OP_RED ? 2 : in->op == OP_LOOP ? 2 * nv : 0;
             for (int j = 0; j < nb; j++)
-                for (int t = 0; t < in->ix[j].n; t++)
-                    ASSERT(seen[in->ix[j].iv[t]] && f->v.p[in->ix[j].iv[t]].op == OP_IVAR);
+                for (int t = 0; t < in->x->ix[j].n; t++)
+                    ASSERT(seen[in->x->ix[j].iv[t]] && f->v.p[in->x->ix[j].iv[t]].op == OP_IVAR);
             verify_region(f, b, seen);
         }
         if (in->op == OP_FOR) {
-            Region *b = in->reg[0];
+            Region *b = in->x->reg[0];
             ASSERT(b && b->owner == id && b->ids.n >= 1 + in->nix);
             ASSERT(f->v.p[b->ids.p[0]].op == OP_IVAR);
             for (int j = 0; j < in->nix; j++) {
-                ASSERT(seen[in->list[j]]);
+                ASSERT(seen[in->x->list[j]]);
                 Inst *c = &f->v.p[b->ids.p[1 + j]];
-                ASSERT(c->op == OP_CARRY && c->n == j && ty_eq(c->ty, f->v.p[in->list[j]].ty));
+                ASSERT(c->op == OP_CARRY && c->n == j && ty_eq(c->ty, f->v.p[in->x->list[j]].ty));
             }
             verify_region(f, b, seen);
             ASSERT(b->yield.n == in->nix);
@@ -560,27 +566,27 @@ static void verify_region(Fn *f, Region *r, unsigned char *seen)
         if (in->op == OP_IDX || in->op == OP_ACC) {
             ASSERT(in->nix == f->v.p[in->arg[0]].ty.rank);
             for (int j = 0; j < in->nix; j++)
-                for (int t = 0; t < in->ix[j].n; t++)
-                    ASSERT(seen[in->ix[j].iv[t]] && f->v.p[in->ix[j].iv[t]].op == OP_IVAR);
+                for (int t = 0; t < in->x->ix[j].n; t++)
+                    ASSERT(seen[in->x->ix[j].iv[t]] && f->v.p[in->x->ix[j].iv[t]].op == OP_IVAR);
         }
         if (in->op == OP_IDX || in->op == OP_ACC || in->op == OP_IREAL)
             for (int j = 0; j < in->nix; j++)
-                verify_q(f, in->ix[j], seen);
+                verify_q(f, in->x->ix[j], seen);
         if (in->op == OP_ACC)
             ASSERT(f->v.p[in->arg[0]].op == OP_ZEROS && in->ty.kind == TY_NONE);
         if (in->op == OP_LIT)
             for (int j = 0; j < in->nix; j++)
-                ASSERT(seen[in->list[j]]);
+                ASSERT(seen[in->x->list[j]]);
         if (in->op == OP_IF) {
             ASSERT(f->v.p[in->arg[0]].ty.kind == TY_BOOL);
-            verify_region(f, in->reg[0], seen);
-            verify_region(f, in->reg[1], seen);
-            ASSERT(in->reg[0]->yield.n == in->reg[1]->yield.n);
+            verify_region(f, in->x->reg[0], seen);
+            verify_region(f, in->x->reg[1], seen);
+            ASSERT(in->x->reg[0]->yield.n == in->x->reg[1]->yield.n);
         }
         if (in->op == OP_RESULT) {
             Inst *x = &f->v.p[in->arg[0]];
             ASSERT(x->op == OP_IF || x->op == OP_GEN || x->op == OP_RED || x->op == OP_FOR);
-            ASSERT(in->n < x->reg[0]->yield.n);
+            ASSERT(in->n < x->x->reg[0]->yield.n);
         }
         seen[id] = 1;
     }
@@ -615,9 +621,9 @@ static int mark_kept(const Fn *f, const Region *r, unsigned char *kept)
         const Inst *in = &f->v.p[r->ids.p[i]];
         kept[r->ids.p[i]] = 1;
         if (ir_has_regions(in))
-            n += mark_kept(f, in->reg[0], kept);
+            n += mark_kept(f, in->x->reg[0], kept);
         if (in->op == OP_IF)
-            n += mark_kept(f, in->reg[1], kept);
+            n += mark_kept(f, in->x->reg[1], kept);
     }
     return n;
 }
@@ -651,22 +657,22 @@ static void renumber_inst(Fn *f, Inst *in, Ref id, const Ref *to)
         /* a copy: an instruction may share its list with another */
         Ref *list = arena_alloc(f->arena, sizeof(Ref) * (size_t)in->nix);
         for (int k = 0; k < in->nix; k++)
-            list[k] = renumbered(to, in->list[k]);
-        in->list = list;
+            list[k] = renumbered(to, in->x->list[k]);
+        in->x->list = list;
     }
     int na = ir_naffs(in), any = 0;
     for (int j = 0; j < na; j++)
-        any |= in->ix[j].n || in->ix[j].nq;
+        any |= in->x->ix[j].n || in->x->ix[j].nq;
     if (any) { /* index variables in an index: new copies, as above */
         Aff *ix = arena_alloc(f->arena, sizeof(Aff) * (size_t)na);
         for (int j = 0; j < na; j++)
-            ix[j] = aff_remap(f->arena, in->ix[j], to);
-        in->ix = ix;
+            ix[j] = aff_remap(f->arena, in->x->ix[j], to);
+        in->x->ix = ix;
     }
     int nreg = in->op == OP_IF ? 2 : ir_has_regions(in) ? 1 : 0;
     for (int s = 0; s < nreg; s++) {
-        in->reg[s]->owner = id;
-        renumber_region(in->reg[s], to);
+        in->x->reg[s]->owner = id;
+        renumber_region(in->x->reg[s], to);
     }
 }
 

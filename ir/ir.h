@@ -218,13 +218,34 @@ enum {
     IF_SUB = 1 << 8,
 };
 
+/* What only branches, loops, indexed operations and constants hold,
+ * beside their instruction (Inst.x): CONST, IF, GEN, RED, LOOP, FOR, IDX,
+ * ACC, LIT and IREAL each own one (ir_add makes it); every other
+ * operation points to ir_no_ext, whose fields read as none and which no
+ * one may write. */
 typedef struct {
-    /* The first 64 bytes hold what most passes read of every instruction
-     * (a large function's array is far larger than the cache, so a walk
-     * over it costs a cache line per instruction for these): the op, its
-     * operands, its place, its names, the kind and rank of its type.  The
-     * rest, after them, only some ops use (the dimensions, the regions of
-     * branches and loops, indices, lists). */
+    Region *reg[2];   /* IF: then, else; GEN/RED/LOOP/FOR: reg[0] the body */
+    Aff *ix;          /* IDX/ACC: nix indices; RED, FOR: lo, hi; LOOP: nix
+                         los then nix his; IREAL: ix[0] */
+    Ref *list;        /* LIT: the nix elements; FOR: the initial values */
+    double num;       /* CONST: the value */
+} InstExt;
+extern const InstExt ir_no_ext;
+/* Whether op owns an InstExt. */
+static inline int ir_op_has_ext(int op)
+{
+    return op == OP_CONST || op == OP_IF || op == OP_GEN || op == OP_RED || op == OP_LOOP || op == OP_FOR ||
+           op == OP_IDX || op == OP_ACC || op == OP_LIT || op == OP_IREAL;
+}
+
+typedef struct {
+    /* One cache line: a large function's array is far larger than the
+     * cache, and every pass walks it, so an instruction holds what most
+     * passes read (the op, its operands, its place, its names, the kind
+     * and rank of its type) and reaches what only some ops have through
+     * x.  At 96 bytes, with those in the instruction, the walks read a
+     * line and a half per instruction and the kernel zeroed half as much
+     * again for every array. */
     uint8_t op;
     uint8_t role;     /* Role */
     uint16_t flags;   /* IF_* */
@@ -234,7 +255,7 @@ typedef struct {
                          the exponent */
     int nix;          /* IDX/ACC: indices; LOOP: dimensions; LIT: elements;
                          FOR: carried values */
-    double num;       /* CONST: the value */
+    InstExt *x;       /* its regions, indices, list, or its value */
     Region *parent;   /* the region that holds it */
     /* The derivative rule that made it (ops.def RULE, rules.c; the
      * structural ones of ad_linearize and ad_transpose for IDX, LIT, ACC,
@@ -253,15 +274,10 @@ typedef struct {
     const char *name; /* source name ("p", "p_bar"), or NULL */
     uint16_t rule_op;
     int8_t rule_arg;
-    uint8_t red;      /* RED: its RedKind (here, so that Inst has no
-                         holes: 96 bytes on a 64-bit host) */
-    Type ty;          /* ends the first 64 bytes */
-    Region *reg[2];   /* IF: then, else; GEN/RED/LOOP/FOR: reg[0] the body */
-    Aff *ix;          /* IDX/ACC: nix indices; RED, FOR: lo, hi; LOOP: nix
-                         los then nix his; IREAL: ix[0] */
-    Ref *list;        /* LIT: the nix elements; FOR: the initial values */
+    uint8_t red;      /* RED: its RedKind */
+    Type ty;
 } Inst;
-_Static_assert(sizeof(void *) != 8 || sizeof(Inst) == 96, "Inst: 96 bytes, its hot fields the first 64");
+_Static_assert(sizeof(void *) != 8 || sizeof(Inst) == 64, "Inst: 64 bytes, one cache line");
 
 struct Region {
     VEC(Ref) ids;     /* instructions, in order */
@@ -533,7 +549,7 @@ int ir_stop_if(const Fn *f, Ref id, Ref fi);
  * passed in and out unchanged with the other carried values, so that
  * once it is 0 no iteration of id changes a value; -1 if none. */
 int ir_stop_carry(const Fn *f, Ref id);
-int ir_naffs(const Inst *in);                  /* how many Affs in->ix holds */
+int ir_naffs(const Inst *in);                  /* how many Affs in->x->ix holds */
 int ty_eq(Type a, Type b);
 long long ty_size(Type t);                 /* number of elements */
 /* t's DX_MAXRANK dimensions, zero past its rank (shapes.c; they never

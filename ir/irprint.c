@@ -204,9 +204,9 @@ static int is_live(const Fn *f, Ref x)
 
 static void print_facts(const Fn *f, FILE *out, const Inst *in)
 {
-    int own_n = 0, own_num = 0, own_red = 0;
+    int own_n = 0, own_red = 0;
     switch (in->op) {
-    case OP_CONST: fputc(' ', out); put_num(out, in->num); own_num = 1; break;
+    case OP_CONST: fputc(' ', out); put_num(out, in->x->num); break;
     case OP_POWI: case OP_PARAM: case OP_RESULT: case OP_IVAR: case OP_CARRY:
         fprintf(out, " %d", (int)in->n);
         own_n = 1;
@@ -225,10 +225,6 @@ static void print_facts(const Fn *f, FILE *out, const Inst *in)
             fprintf(out, " %s", ir_flag_words[i].word);
     if (!own_n && in->n)
         fprintf(out, " n=%d", (int)in->n);
-    if (!own_num && (in->num != 0 || signbit(in->num))) {
-        fputs(" num=", out);
-        put_num(out, in->num);
-    }
     if (!own_red && in->red)
         fprintf(out, " red=%d", in->red);
     if (in->rule_op != 0 || in->rule_arg != -1)
@@ -255,7 +251,7 @@ static void print_operands(FILE *out, const Inst *in)
         fprintf(out, " %%%d[", in->arg[0]);
         for (int i = 0; i < in->nix; i++) {
             fputs(i ? ", " : "", out);
-            put_aff(out, in->ix[i]);
+            put_aff(out, in->x->ix[i]);
         }
         fputc(']', out);
         if (in->op == OP_ACC)
@@ -263,22 +259,22 @@ static void print_operands(FILE *out, const Inst *in)
         return;
     case OP_IREAL:
         fputc(' ', out);
-        put_aff(out, in->ix[0]);
+        put_aff(out, in->x->ix[0]);
         return;
     case OP_LIT:
-        put_refs(out, in->list, in->nix, " ");
+        put_refs(out, in->x->list, in->nix, " ");
         return;
     case OP_RED:
     case OP_FOR:
         fputc(' ', out);
-        put_range(out, in->ix[0], in->ix[1]);
+        put_range(out, in->x->ix[0], in->x->ix[1]);
         if (in->op == OP_FOR)
-            put_refs(out, in->list, in->nix, ", ");
+            put_refs(out, in->x->list, in->nix, ", ");
         return;
     case OP_LOOP:
         for (int d = 0; d < in->nix; d++) {
             fputs(d ? ", " : " ", out);
-            put_range(out, in->ix[d], in->ix[in->nix + d]);
+            put_range(out, in->x->ix[d], in->x->ix[in->nix + d]);
         }
         return;
     default:
@@ -307,15 +303,15 @@ static void print_inst(const Fn *f, Ref id, int depth, FILE *out)
         fprintf(out, " line=%d", in->line);
     if (in->nix != implied_nix(in))
         fprintf(out, " nix=%d", in->nix);
-    if (!in->reg[0]) {
+    if (!in->x->reg[0]) {
         fputc('\n', out);
         return;
     }
     fputs(" {\n", out);
-    print_region(f, in->reg[0], depth + 1, out);
+    print_region(f, in->x->reg[0], depth + 1, out);
     if (in->op == OP_IF) {
         fprintf(out, "%*s} else {\n", 2 * depth, "");
-        print_region(f, in->reg[1], depth + 1, out);
+        print_region(f, in->x->reg[1], depth + 1, out);
     }
     fprintf(out, "%*s}\n", 2 * depth, "");
 }
@@ -384,8 +380,8 @@ static void mark_lines(const Fn *f, const Region *r, unsigned char *used, int nl
         if (in->line > 0 && in->line <= nlines)
             used[in->line] = 1;
         for (int s = 0; s < 2; s++)
-            if (in->reg[s])
-                mark_lines(f, in->reg[s], used, nlines);
+            if (in->x->reg[s])
+                mark_lines(f, in->x->reg[s], used, nlines);
     }
 }
 

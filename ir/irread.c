@@ -665,7 +665,7 @@ static void parse_own(Reader *R, Inst *in)
 {
     static const char *const red[] = {"sum", "prod", "max", "min"};
     switch (in->op) {
-    case OP_CONST: in->num = read_num(R); break;
+    case OP_CONST: in->x->num = read_num(R); break;
     case OP_POWI: in->n = (int32_t)read_int(R, INT32_MIN, INT32_MAX, "an integer exponent"); break;
     case OP_PARAM: case OP_RESULT: case OP_IVAR: case OP_CARRY:
         in->n = (int32_t)read_int(R, 0, INT32_MAX, "an index");
@@ -700,10 +700,13 @@ static void check_flag(Reader *R, const Inst *in, uint16_t flag)
         fail(R, R->t.loc, "an acc that stores does not subtract");
 }
 
-/* n=, num= and red= are for the operations that do not read that field
- * as their own number. */
+/* n= and red= are for the operations that do not read that field as
+ * their own number; num= is for none (a const's number comes right
+ * after it, and no other operation has one). */
 static void check_own(Reader *R, const Inst *in, const char *field)
 {
+    if (field[1] == 'u' && in->op != OP_CONST) /* where the others keep InstExt */
+        fail(R, R->t.loc, "only a const has a num=");
     int own = field[1] == 'u' ? in->op == OP_CONST
               : field[0] == 'r' ? in->op == OP_RED
                                 : (in->op == OP_POWI || in->op == OP_PARAM || in->op == OP_RESULT ||
@@ -737,7 +740,7 @@ static void parse_facts(Reader *R, Inst *in)
         } else if (is_word(R, "num")) {
             check_own(R, in, "num");
             fact_eq(R, &seen[1]);
-            in->num = read_num(R);
+            in->x->num = read_num(R);
         } else if (is_word(R, "red")) {
             check_own(R, in, "red");
             fact_eq(R, &seen[2]);
@@ -815,27 +818,27 @@ static void read_operands(Reader *R, Ref id)
     case OP_IDX:
     case OP_ACC:
         in->arg[0] = read_use(R);
-        in->ix = read_affs(R, &in->nix);
+        in->x->ix = read_affs(R, &in->nix);
         if (in->op == OP_ACC) {
             expect_punct(R, ',');
             in->arg[1] = read_use(R);
         }
         break;
     case OP_IREAL:
-        in->ix = arena_alloc(R->a, sizeof(Aff));
-        in->ix[0] = read_aff(R);
+        in->x->ix = arena_alloc(R->a, sizeof(Aff));
+        in->x->ix[0] = read_aff(R);
         in->nix = 1;
         break;
-    case OP_LIT: in->list = read_list(R, &in->nix); break;
+    case OP_LIT: in->x->list = read_list(R, &in->nix); break;
     case OP_RED:
     case OP_FOR:
-        in->ix = arena_alloc(R->a, sizeof(Aff) * 2);
-        read_range(R, &in->ix[0], &in->ix[1]);
+        in->x->ix = arena_alloc(R->a, sizeof(Aff) * 2);
+        read_range(R, &in->x->ix[0], &in->x->ix[1]);
         if (in->op == OP_FOR && is_punct(R, ',')) {
             next(R);
-            in->list = read_list(R, &in->nix);
+            in->x->list = read_list(R, &in->nix);
         } else if (in->op == OP_FOR) {
-            in->list = arena_alloc(R->a, sizeof(Ref));
+            in->x->list = arena_alloc(R->a, sizeof(Ref));
         }
         break;
     case OP_LOOP: {
@@ -849,9 +852,9 @@ static void read_operands(Reader *R, Ref id)
             vec_push(R->a, &hi, h);
         } while (is_punct(R, ','));
         in->nix = lo.n;
-        in->ix = arena_alloc(R->a, sizeof(Aff) * (size_t)(2 * lo.n + 1));
-        memcpy(in->ix, lo.p, sizeof(Aff) * (size_t)lo.n);
-        memcpy(in->ix + lo.n, hi.p, sizeof(Aff) * (size_t)lo.n);
+        in->x->ix = arena_alloc(R->a, sizeof(Aff) * (size_t)(2 * lo.n + 1));
+        memcpy(in->x->ix, lo.p, sizeof(Aff) * (size_t)lo.n);
+        memcpy(in->x->ix + lo.n, hi.p, sizeof(Aff) * (size_t)lo.n);
         break;
     }
     case OP_RESULT: in->arg[0] = read_seen(R); break;
@@ -939,11 +942,11 @@ static void check_result(Reader *R, Ref id, Loc at, const Region *r)
     int sibling = prev != NOREF && inst(R, prev)->op == OP_RESULT && inst(R, prev)->arg[0] == o;
     if (prev != o && !sibling)
         fail(R, at, "a result of %%%d must come right after it (or after its other results)", o);
-    int k = index_of(in), n = x->reg[0]->yield.n;
+    int k = index_of(in), n = x->x->reg[0]->yield.n;
     if (k >= n)
         fail(R, at, "%%%d yields %d value%s: it has no result %d", o, n, n == 1 ? "" : "s", k);
-    Type t = x->op == OP_GEN ? x->ty : x->op == OP_FOR ? inst(R, x->list[k])->ty
-                                                       : inst(R, x->reg[0]->yield.p[k])->ty;
+    Type t = x->op == OP_GEN ? x->ty : x->op == OP_FOR ? inst(R, x->x->list[k])->ty
+                                                       : inst(R, x->x->reg[0]->yield.p[k])->ty;
     want_self(R, at, id, t);
 }
 
@@ -973,7 +976,7 @@ static void check_array_op(Reader *R, Ref id, Loc at)
             fail(R, at, "a lit of %d elements must be a real array of %d elements", in->nix,
                  in->nix);
         for (int k = 0; k < in->nix; k++)
-            want_type(R, at, id, in->list[k], ty_scalar(), arena_printf(R->a, "element %d", k));
+            want_type(R, at, id, in->x->list[k], ty_scalar(), arena_printf(R->a, "element %d", k));
         break;
     case OP_IDX:
     case OP_ACC: {
@@ -1019,12 +1022,12 @@ static void check_inst(Reader *R, Ref id, Loc at, const Region *r)
     case OP_IF: want_type(R, at, id, in->arg[0], ty_bool(), "the condition"); break;
     case OP_RESULT: check_result(R, id, at, r); break;
     case OP_IVAR: want_self(R, at, id, ty_index()); break;
-    case OP_CARRY: want_self(R, at, id, inst(R, inst(R, r->owner)->list[index_of(in)])->ty); break;
+    case OP_CARRY: want_self(R, at, id, inst(R, inst(R, r->owner)->x->list[index_of(in)])->ty); break;
     case OP_RED: case OP_IREAL: case OP_NODIFF: want_self(R, at, id, ty_scalar()); break;
     case OP_LOOP: want_self(R, at, id, ty_none()); break;
     case OP_FOR:
         want_self(R, at, id, ty_none());
-        if (in->ix[0].n || in->ix[1].n)
+        if (in->x->ix[0].n || in->x->ix[1].n)
             fail(R, at, "a for runs between constants");
         break;
     case OP_GEN: case OP_LIT: case OP_IDX: case OP_ACC: case OP_ZEROS:
@@ -1040,10 +1043,10 @@ static void check_inst(Reader *R, Ref id, Loc at, const Region *r)
 static void check_yields(Reader *R, Ref id, Loc at)
 {
     const Inst *in = inst(R, id);
-    const Region *b = in->reg[0];
+    const Region *b = in->x->reg[0];
     int n = b->yield.n;
-    if (in->op == OP_IF && in->reg[1]->yield.n != n)
-        fail(R, at, "the branches of %%%d yield %d and %d values", id, n, in->reg[1]->yield.n);
+    if (in->op == OP_IF && in->x->reg[1]->yield.n != n)
+        fail(R, at, "the branches of %%%d yield %d and %d values", id, n, in->x->reg[1]->yield.n);
     if (in->op == OP_LOOP && n)
         fail(R, at, "a loop yields nothing (it runs for its accs)");
     if (in->op == OP_FOR && n != in->nix)
@@ -1052,9 +1055,9 @@ static void check_yields(Reader *R, Ref id, Loc at)
     for (int k = 0; k < n; k++) {
         Type t = inst(R, b->yield.p[k])->ty, want = t;
         if (in->op == OP_IF)
-            want = inst(R, in->reg[1]->yield.p[k])->ty;
+            want = inst(R, in->x->reg[1]->yield.p[k])->ty;
         else if (in->op == OP_FOR)
-            want = inst(R, in->list[k])->ty;
+            want = inst(R, in->x->list[k])->ty;
         else if (in->op != OP_LOOP)
             want = ty_scalar();
         if (!ty_eq(t, want))
@@ -1074,8 +1077,8 @@ static void unsee(Reader *R, const Region *r)
         const Inst *in = inst(R, r->ids.p[i]);
         R->state[r->ids.p[i]] &= (unsigned char)~SEEN;
         for (int s = 0; s < 2; s++)
-            if (in->reg[s])
-                unsee(R, in->reg[s]);
+            if (in->x->reg[s])
+                unsee(R, in->x->reg[s]);
     }
 }
 
@@ -1096,7 +1099,7 @@ static void read_bodies(Reader *R, Ref id, Loc at)
         next(R);
         expect_eol(R);
         Region *b = ir_region_new(R->f, id, s);
-        inst(R, id)->reg[s] = b;
+        inst(R, id)->x->reg[s] = b;
         R->depth++;
         read_region(R, b);
         R->depth--;
@@ -1104,7 +1107,7 @@ static void read_bodies(Reader *R, Ref id, Loc at)
     }
     check_yields(R, id, at);
     if (inst(R, id)->op != OP_IF)
-        unsee(R, inst(R, id)->reg[0]);
+        unsee(R, inst(R, id)->x->reg[0]);
 }
 
 /* The next Ref, defined here: unique, its slot in Fn.v made. */
@@ -1115,7 +1118,7 @@ static Ref define(Reader *R)
     Ref id = (Ref)R->t.ref;
     Fn *f = R->f;
     while (f->v.n <= id) {
-        Inst hole = {0};
+        Inst hole = {.x = (InstExt *)&ir_no_ext};
         vec_push(R->a, &f->v, hole);
     }
     if (R->cap < f->v.n) {
@@ -1137,6 +1140,7 @@ static void read_inst(Reader *R, Region *r)
     expect_punct(R, '=');
     Inst *in = inst(R, id);
     in->op = (uint16_t)read_op(R);
+    in->x = ir_op_has_ext(in->op) ? arena_alloc(R->a, sizeof(InstExt)) : (InstExt *)&ir_no_ext;
     in->arg[0] = in->arg[1] = in->arg[2] = NOREF;
     in->parent = r;
     parse_facts(R, in);

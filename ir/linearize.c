@@ -139,16 +139,16 @@ static void lin_array_op(Lin *L, const Inst *in, Ref id, Region *dst)
     case OP_LIT: {
         int any = 0;
         for (int j = 0; j < in->nix; j++)
-            any |= L->tan[in->list[j]] != NOREF;
+            any |= L->tan[in->x->list[j]] != NOREF;
         if (!any)
             break;
         Ref *el = arena_alloc(g->arena, sizeof(Ref) * (size_t)(in->nix + 1));
         for (int j = 0; j < in->nix; j++) {
-            Ref tj = L->tan[in->list[j]];
+            Ref tj = L->tan[in->x->list[j]];
             el[j] = tj != NOREF ? tj : lin_zero(L, tan_at(L, dst, 0, OP_LIT, -1));
         }
         t = ir_copy_at(at, in, L->map);
-        g->v.p[t].list = el;
+        g->v.p[t].x->list = el;
         break;
     }
     case OP_ZEROS:
@@ -241,24 +241,24 @@ static void lin_if(Lin *L, const Region *src, int at, Region *dst)
     Region *side[2];
     for (int s = 0; s < 2; s++) {
         side[s] = ir_region_new(g, nif, s);
-        g->v.p[nif].reg[s] = side[s];
-        lin_region(L, in->reg[s], side[s]);
-        for (int j = 0; j < in->reg[s]->yield.n; j++)
-            vec_push(g->arena, &side[s]->yield, L->map[in->reg[s]->yield.p[j]]);
+        g->v.p[nif].x->reg[s] = side[s];
+        lin_region(L, in->x->reg[s], side[s]);
+        for (int j = 0; j < in->x->reg[s]->yield.n; j++)
+            vec_push(g->arena, &side[s]->yield, L->map[in->x->reg[s]->yield.p[j]]);
     }
-    int nres = in->reg[0]->yield.n;
+    int nres = in->x->reg[0]->yield.n;
     int *tslot = arena_alloc(g->arena, sizeof(int) * (size_t)(nres + 1));
     int nt = 0;
     for (int j = 0; j < nres; j++) {
-        Ref t0 = L->tan[in->reg[0]->yield.p[j]], t1 = L->tan[in->reg[1]->yield.p[j]];
+        Ref t0 = L->tan[in->x->reg[0]->yield.p[j]], t1 = L->tan[in->x->reg[1]->yield.p[j]];
         tslot[j] = -1;
         if (t0 == NOREF && t1 == NOREF)
             continue;
         tslot[j] = nres + nt++;
         zat.r = side[0];
-        vec_push(g->arena, &side[0]->yield, t0 != NOREF ? t0 : lin_zero_like(L, zat, in->reg[0]->yield.p[j]));
+        vec_push(g->arena, &side[0]->yield, t0 != NOREF ? t0 : lin_zero_like(L, zat, in->x->reg[0]->yield.p[j]));
         zat.r = side[1];
-        vec_push(g->arena, &side[1]->yield, t1 != NOREF ? t1 : lin_zero_like(L, zat, in->reg[1]->yield.p[j]));
+        vec_push(g->arena, &side[1]->yield, t1 != NOREF ? t1 : lin_zero_like(L, zat, in->x->reg[1]->yield.p[j]));
     }
     /* results: the old RESULTs follow the IF in its region */
     for (int q = 0; q < nr; q++) {
@@ -302,7 +302,7 @@ static void loop_results(Lin *L, const Region *src, int at, Ref n, const int *ts
 static Ref lin_loop_copy(Lin *L, Ref id, Region *dst, RedKind kind)
 {
     Ref n = ad_clone_loop_head(L->f, id, L->g, dst, kind, L->map);
-    lin_region(L, L->f->v.p[id].reg[0], L->g->v.p[n].reg[0]);
+    lin_region(L, L->f->v.p[id].x->reg[0], L->g->v.p[n].x->reg[0]);
     return n;
 }
 
@@ -318,10 +318,10 @@ static void lin_red_other(Lin *L, const Region *src, int at, Region *dst)
     Fn *g = L->g;
     Ref id = src->ids.p[at];
     const Inst *in = &f->v.p[id];
-    ASSERT(in->reg[0]->yield.n == 1);
-    Ref y = in->reg[0]->yield.p[0];
+    ASSERT(in->x->reg[0]->yield.n == 1);
+    Ref y = in->x->reg[0]->yield.p[0];
     Ref n1 = lin_loop_copy(L, id, dst, (RedKind)in->red);
-    vec_push(g->arena, &g->v.p[n1].reg[0]->yield, L->map[y]);
+    vec_push(g->arena, &g->v.p[n1].x->reg[0]->yield, L->map[y]);
     loop_results(L, src, at, n1, NULL);
     if (L->tan[y] == NOREF || ir_nresults(f, src, at) == 0)
         return;
@@ -329,7 +329,7 @@ static void lin_red_other(Lin *L, const Region *src, int at, Region *dst)
     Ref m = L->map[res];
     Ref n2 = lin_loop_copy(L, id, dst, RK_SUM);
     L->rule_line = in->line;
-    Region *b2 = g->v.p[n2].reg[0];
+    Region *b2 = g->v.p[n2].x->reg[0];
     IrAt pat = ir_at(g, b2); /* the mask: a partial of the reduction's rule */
     pat.line = in->line;
     pat.rule_op = in->op;
@@ -338,13 +338,13 @@ static void lin_red_other(Lin *L, const Region *src, int at, Region *dst)
     if (in->red == RK_PROD) {
         Ref j2 = ir_ivar(g, n2, 0);
         Ref n3 = lin_loop_copy(L, id, b2, RK_PROD);
-        Region *b3 = g->v.p[n3].reg[0];
+        Region *b3 = g->v.p[n3].x->reg[0];
         Ref ik = ir_add(ir_at(g, b3), OP_IREAL, ty_scalar(), NOREF, NOREF, NOREF);
-        g->v.p[ik].ix = arena_alloc(g->arena, sizeof(Aff));
-        g->v.p[ik].ix[0] = aff_var(g->arena, ir_ivar(g, n3, 0));
+        g->v.p[ik].x->ix = arena_alloc(g->arena, sizeof(Aff));
+        g->v.p[ik].x->ix[0] = aff_var(g->arena, ir_ivar(g, n3, 0));
         Ref ij = ir_add(ir_at(g, b3), OP_IREAL, ty_scalar(), NOREF, NOREF, NOREF);
-        g->v.p[ij].ix = arena_alloc(g->arena, sizeof(Aff));
-        g->v.p[ij].ix[0] = aff_var(g->arena, j2);
+        g->v.p[ij].x->ix = arena_alloc(g->arena, sizeof(Aff));
+        g->v.p[ij].x->ix[0] = aff_var(g->arena, j2);
         IrAt pat3 = pat; /* after n3's body: the line of its last rule */
         pat3.r = b3;
         pat3.line = tat.line = L->rule_line;
@@ -379,11 +379,11 @@ static void lin_for(Lin *L, const Region *src, int at, Region *dst)
     Fn *g = L->g;
     Ref id = src->ids.p[at];
     const Inst *in = &f->v.p[id];
-    const Region *sb = in->reg[0];
+    const Region *sb = in->x->reg[0];
     int nix = in->nix;
     unsigned char *act = arena_alloc(g->arena, (size_t)nix + 1);
     for (int j = 0; j < nix; j++)
-        act[j] = L->tan[in->list[j]] != NOREF;
+        act[j] = L->tan[in->x->list[j]] != NOREF;
     int start = dst->ids.n;
     IrAt zat = tan_at(L, dst, in->line, OP_FOR, -1);
     IrAt at_ = ir_at(g, dst); /* the loop: a copy of in (in f_hvp, maybe adjoint) */
@@ -398,14 +398,14 @@ static void lin_for(Lin *L, const Region *src, int at, Region *dst)
         int nact = 0;
         Ref *init = arena_alloc(g->arena, sizeof(Ref) * (size_t)(2 * nix + 1));
         for (int j = 0; j < nix; j++)
-            init[j] = L->map[in->list[j]];
+            init[j] = L->map[in->x->list[j]];
         for (int j = 0; j < nix; j++)
             if (act[j]) {
-                Ref t = L->tan[in->list[j]];
-                init[nix + nact++] = t != NOREF ? t : lin_zero_like(L, zat, in->list[j]);
+                Ref t = L->tan[in->x->list[j]];
+                init[nix + nact++] = t != NOREF ? t : lin_zero_like(L, zat, in->x->list[j]);
             }
-        Ref n = ir_for(at_, in->ix[0].c, in->ix[1].c, nix + nact, init, crole);
-        Region *b = g->v.p[n].reg[0];
+        Ref n = ir_for(at_, in->x->ix[0].c, in->x->ix[1].c, nix + nact, init, crole);
+        Region *b = g->v.p[n].x->reg[0];
         L->map[sb->ids.p[0]] = b->ids.p[0];
         g->v.p[b->ids.p[0]].name = f->v.p[sb->ids.p[0]].name;
         for (int j = 0, t = 0; j < nix; j++) {
@@ -458,17 +458,17 @@ static int defined_in(const Fn *f, Ref x, const Region *r)
 int ad_store_gen(const Fn *f, Ref id)
 {
     const Inst *in = &f->v.p[id];
-    if (in->op != OP_GEN || !(in->flags & IF_SETELEM) || in->reg[0]->yield.n != 1)
+    if (in->op != OP_GEN || !(in->flags & IF_SETELEM) || in->x->reg[0]->yield.n != 1)
         return 0;
-    const Inst *s = &f->v.p[in->reg[0]->yield.p[0]];
+    const Inst *s = &f->v.p[in->x->reg[0]->yield.p[0]];
     if (s->op != OP_SELECT)
         return 0;
     const Inst *o = &f->v.p[s->arg[2]];
-    if (o->op != OP_IDX || o->nix != in->ty.rank || defined_in(f, o->arg[0], in->reg[0]) ||
+    if (o->op != OP_IDX || o->nix != in->ty.rank || defined_in(f, o->arg[0], in->x->reg[0]) ||
         !ty_eq(f->v.p[o->arg[0]].ty, in->ty)) /* fusion may read a larger array */
         return 0;
     for (int d = 0; d < o->nix; d++) {
-        Aff x = o->ix[d];
+        Aff x = o->x->ix[d];
         if (x.c || x.n != 1 || x.a[0] != 1 || x.nq || x.iv[0] != ir_ivar(f, id, d))
             return 0;
     }
@@ -487,16 +487,16 @@ static void lin_store(Lin *L, const Region *src, int at, Region *dst)
     Fn *g = L->g;
     Ref id = src->ids.p[at];
     const Inst *in = &f->v.p[id];
-    Ref y = in->reg[0]->yield.p[0];
+    Ref y = in->x->reg[0]->yield.p[0];
     Ref n1 = lin_loop_copy(L, id, dst, RK_SUM);
     g->v.p[n1].flags |= IF_SETELEM;
-    vec_push(g->arena, &g->v.p[n1].reg[0]->yield, L->map[y]);
+    vec_push(g->arena, &g->v.p[n1].x->reg[0]->yield, L->map[y]);
     loop_results(L, src, at, n1, NULL);
     if (L->tan[y] == NOREF || ir_nresults(f, src, at) == 0)
         return;
     Ref n2 = lin_loop_copy(L, id, dst, RK_SUM); /* maps the body anew */
     g->v.p[n2].flags |= IF_SETELEM;
-    Region *b2 = g->v.p[n2].reg[0];
+    Region *b2 = g->v.p[n2].x->reg[0];
     const Inst *s = &f->v.p[y];
     IrAt tat = tan_at(L, b2, in->line, OP_SELECT, -1);
     tat.rule_src = L->map[y];
@@ -527,8 +527,8 @@ static void lin_loop(Lin *L, const Region *src, int at, Region *dst)
         return;
     }
     Ref n = lin_loop_copy(L, id, dst, RK_SUM);
-    Region *b = g->v.p[n].reg[0];
-    const Region *sb = in->reg[0];
+    Region *b = g->v.p[n].x->reg[0];
+    const Region *sb = in->x->reg[0];
     int ny = sb->yield.n, nt = 0;
     int *tslot = arena_alloc(g->arena, sizeof(int) * (size_t)(ny + 1));
     for (int j = 0; j < ny; j++)
@@ -557,7 +557,7 @@ static Ref lin_term(Lin *L, IrAt at, const Inst *in, int k, Ref p, Ref t)
     if (!lin_strong((Op)in->op, k))
         return lin_scale(L, at, p, t);
     if (pi->op == OP_CONST) /* 0: nothing; else finite, a plain product */
-        return pi->num == 0 ? NOREF : lin_scale(L, at, p, t);
+        return pi->x->num == 0 ? NOREF : lin_scale(L, at, p, t);
     return ir_op(at, OP_MULZ, t, p, NOREF);
 }
 
@@ -566,7 +566,7 @@ static Ref lin_term(Lin *L, IrAt at, const Inst *in, int k, Ref p, Ref t)
 static int by_constant(Lin *L, const Inst *in)
 {
     const Inst *bi = &L->g->v.p[L->map[in->arg[1]]];
-    return bi->op == OP_CONST && bi->num != 0 && isfinite(bi->num);
+    return bi->op == OP_CONST && bi->x->num != 0 && isfinite(bi->x->num);
 }
 
 /* The tangent of y = a / b (DIV, DIVZ) as one quotient, so that nothing

@@ -80,8 +80,8 @@ static Ref lower_name(Lower *L, const Ast *e)
         /* an index variable as a real value (t * dt) */
         Ref r = lw_put(L, e->loc, OP_IREAL, ty_scalar(), NOREF, NOREF);
         L->f->v.p[r].nix = 1;
-        L->f->v.p[r].ix = arena_alloc(L->a, sizeof(Aff));
-        L->f->v.p[r].ix[0] = aff_copy(L->a, iv->val);
+        L->f->v.p[r].x->ix = arena_alloc(L->a, sizeof(Aff));
+        L->f->v.p[r].x->ix[0] = aff_copy(L->a, iv->val);
         return r;
     }
     int slot = lw_env_find(L, L->env, e->name, 0);
@@ -266,7 +266,7 @@ static Ref lower_ifexpr(Lower *L, const Ast *e)
     Ref v[2];
     for (int s = 0; s < 2; s++) {
         Region *r = ir_region_new(L->f, nif, s);
-        L->f->v.p[nif].reg[s] = r;
+        L->f->v.p[nif].x->reg[s] = r;
         L->r = r;
         v[s] = lower_expr(L, arm[s]);
         vec_push(L->a, &r->yield, v[s]);
@@ -464,7 +464,7 @@ void lw_branches(Lower *L, Loc loc, Ref c, const AstList *const arm[2], int else
     int jumped[2] = {0, else_jumped};
     for (int s = 0; s < 2; s++) {
         Region *r = ir_region_new(f, nif, s);
-        f->v.p[nif].reg[s] = r;
+        f->v.p[nif].x->reg[s] = r;
         L->r = r;
         if (L->loop)
             L->loop->jumped = 0;
@@ -505,7 +505,7 @@ void lw_branches(Lower *L, Loc loc, Ref c, const AstList *const arm[2], int else
                 continue;
             }
             for (int k = 0; k < 2; k++)
-                vec_push(L->a, &f->v.p[nif].reg[k]->yield, v[k].val);
+                vec_push(L->a, &f->v.p[nif].x->reg[k]->yield, v[k].val);
             Ref res = lw_put(L, loc, OP_RESULT, t, nif, NOREF);
             f->v.p[res].n = nres++;
             f->v.p[res].name = slot->name;
@@ -568,7 +568,7 @@ static void lower_for(Lower *L, const Ast *st)
     Fn *f = L->f;
     Ref loop = ir_for_new(f, L->r, a, b, slots.n, init.p);
     f->v.p[loop].line = st->loc.line;
-    Region *saved = L->r, *body = f->v.p[loop].reg[0];
+    Region *saved = L->r, *body = f->v.p[loop].x->reg[0];
     int mark = L->env->log.n;
     for (int j = 0; j < slots.n; j++) {
         Ref c = ir_carry(f, loop, j);

@@ -109,7 +109,7 @@ static Open open_loop(Lower *L, Loc loc, Op op, Type ty, int nivars)
     Fn *f = L->f;
     Ref g = ir_loop_new(f, L->r, op, ty, nivars);
     f->v.p[g].line = loc.line;
-    Region *body = f->v.p[g].reg[0];
+    Region *body = f->v.p[g].x->reg[0];
     for (int d = 0; d < nivars; d++)
         f->v.p[body->ids.p[d]].line = loc.line;
     Open o = {g, L->r};
@@ -122,8 +122,8 @@ static Open open_red(Lower *L, Loc loc, RedKind kind, Aff lo, Aff hi)
     Open o = open_loop(L, loc, OP_RED, ty_scalar(), 1);
     Inst *in = &L->f->v.p[o.loop];
     in->red = (uint8_t)kind;
-    in->ix[0] = lo;
-    in->ix[1] = hi;
+    in->x->ix[0] = lo;
+    in->x->ix[1] = hi;
     return o;
 }
 
@@ -131,7 +131,7 @@ static Open open_red(Lower *L, Loc loc, RedKind kind, Aff lo, Aff hi)
 static Ref close_loop(Lower *L, Loc loc, Open o, Ref elem)
 {
     Fn *f = L->f;
-    vec_push(L->a, &f->v.p[o.loop].reg[0]->yield, elem);
+    vec_push(L->a, &f->v.p[o.loop].x->reg[0]->yield, elem);
     L->r = o.outer;
     Type t = f->v.p[o.loop].op == OP_GEN ? f->v.p[o.loop].ty : ty_scalar();
     return lw_put(L, loc, OP_RESULT, t, o.loop, NOREF);
@@ -152,7 +152,7 @@ static Ref idx(Lower *L, Loc loc, Ref arr, const Aff *ix)
         p[d] = aff_copy(L->a, ix[d]);
     Ref r = lw_put(L, loc, OP_IDX, ty_scalar(), arr, NOREF);
     L->f->v.p[r].nix = n;
-    L->f->v.p[r].ix = p;
+    L->f->v.p[r].x->ix = p;
     return r;
 }
 
@@ -485,7 +485,7 @@ static Ref pick(Lower *L, Loc loc, const Ref *el, int lo, int hi, Ref row, const
     Region *saved = L->r;
     for (int s = 0; s < 2; s++) {
         Region *r = ir_region_new(L->f, nif, s);
-        L->f->v.p[nif].reg[s] = r;
+        L->f->v.p[nif].x->reg[s] = r;
         L->r = r;
         Ref v = s ? pick(L, loc, el, mid, hi, row, iv) : pick(L, loc, el, lo, mid, row, iv);
         vec_push(L->a, &r->yield, v);
@@ -532,11 +532,11 @@ Ref lower_literal(Lower *L, const Ast *e)
             if (!t0.rank)
                 list[i] = el[i];
             else
-                memcpy(list + i * per, L->f->v.p[el[i]].list, sizeof(Ref) * (size_t)per);
+                memcpy(list + i * per, L->f->v.p[el[i]].x->list, sizeof(Ref) * (size_t)per);
         }
         Ref r = lw_put(L, e->loc, OP_LIT, t, NOREF, NOREF);
         L->f->v.p[r].nix = (int)(n * per);
-        L->f->v.p[r].list = list;
+        L->f->v.p[r].x->list = list;
         return r;
     }
     Open g = open_loop(L, e->loc, OP_GEN, t, t.rank);
@@ -544,8 +544,8 @@ Ref lower_literal(Lower *L, const Ast *e)
     ivars_of(L, g.loop, iv);
     Ref row = lw_put(L, e->loc, OP_IREAL, ty_scalar(), NOREF, NOREF);
     L->f->v.p[row].nix = 1;
-    L->f->v.p[row].ix = arena_alloc(L->a, sizeof(Aff));
-    L->f->v.p[row].ix[0] = aff_var(L->a, iv[0]);
+    L->f->v.p[row].x->ix = arena_alloc(L->a, sizeof(Aff));
+    L->f->v.p[row].x->ix[0] = aff_var(L->a, iv[0]);
     return close_loop(L, e->loc, g, pick(L, e->loc, el, 0, n, row, iv + 1));
 }
 

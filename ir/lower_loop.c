@@ -181,12 +181,12 @@ Ref lw_jumped_value(Lower *L, Ref nif, int k, Type t)
     Fn *f = L->f;
     Region *saved = L->r;
     Loc loc = {f->v.p[nif].line, 1};
-    L->r = f->v.p[nif].reg[k];
+    L->r = f->v.p[nif].x->reg[k];
     Ref z = lw_const(L, loc, 0);
     if (t.rank) { /* an array of zeros: a GEN yielding 0 */
         Ref g = ir_loop_new(f, L->r, OP_GEN, t, t.rank);
         f->v.p[g].line = loc.line;
-        Region *body = f->v.p[g].reg[0];
+        Region *body = f->v.p[g].x->reg[0];
         for (int d = 0; d < t.rank; d++)
             f->v.p[body->ids.p[d]].line = loc.line;
         vec_push(L->a, &body->yield, z);

@@ -77,8 +77,8 @@ static Ref ireal(Lower *L, Loc loc, Aff x)
 {
     Ref r = lw_put(L, loc, OP_IREAL, ty_scalar(), NOREF, NOREF);
     L->f->v.p[r].nix = 1;
-    L->f->v.p[r].ix = arena_alloc(L->a, sizeof(Aff));
-    L->f->v.p[r].ix[0] = aff_copy(L->a, x);
+    L->f->v.p[r].x->ix = arena_alloc(L->a, sizeof(Aff));
+    L->f->v.p[r].x->ix[0] = aff_copy(L->a, x);
     return r;
 }
 
@@ -90,9 +90,9 @@ static Ref element(Lower *L, Loc loc, Ref arr, const Ref *iv)
         return arr;
     Ref r = lw_put(L, loc, OP_IDX, ty_scalar(), arr, NOREF);
     L->f->v.p[r].nix = n;
-    L->f->v.p[r].ix = arena_alloc(L->a, sizeof(Aff) * (size_t)n);
+    L->f->v.p[r].x->ix = arena_alloc(L->a, sizeof(Aff) * (size_t)n);
     for (int d = 0; d < n; d++)
-        L->f->v.p[r].ix[d] = aff_var(L->a, iv[d]);
+        L->f->v.p[r].x->ix[d] = aff_var(L->a, iv[d]);
     return r;
 }
 
@@ -104,7 +104,7 @@ static Ref stored(Lower *L, Loc loc, Ref old, Type t, const Aff *ix, int n, Ref 
     Ref g = ir_loop_new(f, L->r, OP_GEN, t, t.rank);
     f->v.p[g].line = loc.line;
     f->v.p[g].flags |= IF_SETELEM;
-    Region *outer = L->r, *body = f->v.p[g].reg[0];
+    Region *outer = L->r, *body = f->v.p[g].x->reg[0];
     L->r = body;
     Ref iv[DX_MAXRANK];
     for (int d = 0; d < t.rank; d++) {

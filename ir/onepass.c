@@ -57,10 +57,10 @@ static void each_operand(Fn *f, Region *r, Visit v, void *arg)
                 v(arg, f, id, in->arg[k], in->op == OP_ACC && k == 0);
         if (in->op == OP_LIT || in->op == OP_FOR)
             for (int k = 0; k < in->nix; k++)
-                v(arg, f, id, in->list[k], 0);
+                v(arg, f, id, in->x->list[k], 0);
         for (int s = 0; s < 2; s++)
-            if (in->reg[s])
-                each_operand(f, in->reg[s], v, arg);
+            if (in->x->reg[s])
+                each_operand(f, in->x->reg[s], v, arg);
     }
     for (int i = 0; i < r->yield.n; i++)
         v(arg, f, NOREF, r->yield.p[i], 0);
@@ -131,7 +131,7 @@ static void want(void *arg, Fn *f, Ref user, Ref used, int is_acc_buffer)
 static void close_hoisted(Join *J, Fn *f, Ref L)
 {
     J->self = L;
-    each_operand(f, f->v.p[L].reg[0], want, J);
+    each_operand(f, f->v.p[L].x->reg[0], want, J);
     while (J->work.n && !J->bad) {
         Ref m = J->work.p[--J->work.n];
         Inst *in = &f->v.p[m];
@@ -155,16 +155,16 @@ static void close_hoisted(Join *J, Fn *f, Ref L)
         if (in->op == OP_ACC)
             J->bad = 1;
         for (int s = 0; s < 2; s++)
-            if (in->reg[s]) {
-                ir_accs(f, in->reg[s], &accs);
-                each_operand(f, in->reg[s], want, J);
+            if (in->x->reg[s]) {
+                ir_accs(f, in->x->reg[s], &accs);
+                each_operand(f, in->x->reg[s], want, J);
             }
         for (int k = 0; k < op_info[in->op].nargs; k++)
             if (in->arg[k] != NOREF)
                 want(J, f, m, in->arg[k], 0);
         if ((in->op == OP_LIT || in->op == OP_FOR))
             for (int k = 0; k < in->nix; k++)
-                want(J, f, m, in->list[k], 0);
+                want(J, f, m, in->x->list[k], 0);
         if (accs.n)
             J->bad = 1;
     }
@@ -213,8 +213,8 @@ static int copy_loop(const Fn *f, Ref acc, Ref *src, int *trow, int *srow)
     const Type *at = &f->v.p[a->arg[0]].ty, *vt = &f->v.p[v->arg[0]].ty;
     for (int d = 0; d < m; d++) {
         Aff one = aff_var(f->arena, ir_ivar(f, p->owner, d));
-        Aff lo = lp->ix[red ? 0 : d], hi = lp->ix[red ? 1 : m + d];
-        if (!aff_eq(a->ix[tr + d], one) || !aff_eq(v->ix[sr + d], one) || !aff_is_const(lo) ||
+        Aff lo = lp->x->ix[red ? 0 : d], hi = lp->x->ix[red ? 1 : m + d];
+        if (!aff_eq(a->x->ix[tr + d], one) || !aff_eq(v->x->ix[sr + d], one) || !aff_is_const(lo) ||
             lo.c != 0 || !aff_is_const(hi) || hi.c != ty_dim(*vt, sr + d) || hi.c != ty_dim(*at, tr + d))
             return 0;
     }
@@ -231,12 +231,12 @@ static int copy_loop(const Fn *f, Ref acc, Ref *src, int *trow, int *srow)
 static int tape_match(Fn *f, Ref R, const Inst *rd, const Aff *ix, Ref acc, Ref *val, int *row)
 {
     const Inst *a = &f->v.p[acc];
-    Region *p = a->parent, *body = f->v.p[R].reg[0];
+    Region *p = a->parent, *body = f->v.p[R].x->reg[0];
     if (rd->op != OP_IDX || rd->nix != a->nix || !(a->flags & IF_STORE))
         return 0;
     if (p == body) {
         for (int k = 0; k < a->nix; k++)
-            if (!aff_eq(ix[k], a->ix[k]))
+            if (!aff_eq(ix[k], a->x->ix[k]))
                 return 0;
         *val = a->arg[1];
         return 1;
@@ -247,7 +247,7 @@ static int tape_match(Fn *f, Ref R, const Inst *rd, const Aff *ix, Ref acc, Ref 
         sr != 0)
         return 0;
     for (int k = 0; k < r0; k++)
-        if (!aff_eq(ix[k], a->ix[k]))
+        if (!aff_eq(ix[k], a->x->ix[k]))
             return 0;
     *row = r0;
     return 2;
@@ -259,10 +259,10 @@ static void remap_region(Fn *f, Region *r, const Ref *map)
     for (int i = 0; i < r->ids.n; i++) {
         Inst *in = &f->v.p[r->ids.p[i]];
         for (int k = 0; k < ir_naffs(in); k++)
-            in->ix[k] = aff_remap(f->arena, in->ix[k], map);
+            in->x->ix[k] = aff_remap(f->arena, in->x->ix[k], map);
         for (int s = 0; s < 2; s++)
-            if (in->reg[s])
-                remap_region(f, in->reg[s], map);
+            if (in->x->reg[s])
+                remap_region(f, in->x->reg[s], map);
     }
 }
 
@@ -299,8 +299,8 @@ static void forget_later(Fn *f, Region *rg, const Join *J)
                 in->rule_src = NOREF;
         }
         for (int s = 0; s < 2; s++)
-            if (in->reg[s])
-                forget_later(f, in->reg[s], J);
+            if (in->x->reg[s])
+                forget_later(f, in->x->reg[s], J);
     }
 }
 
@@ -318,7 +318,7 @@ static int join_pair(Fn *f, Region *r, Scratch *S, int i, int j)
         return 0;
 
     Touch T = {S->t_read, S->t_added, S->t_stored, st};
-    each_operand(f, loop->reg[0], touch, &T);
+    each_operand(f, loop->x->reg[0], touch, &T);
     /* what stays between them writes nothing L or the hoisted read */
     for (int q = i + 1; q < j; q++) {
         Ref x = r->ids.p[q];
@@ -346,7 +346,7 @@ static int join_pair(Fn *f, Region *r, Scratch *S, int i, int j)
         tape[b] = st;
     }
     TapeUse U = {tape, st, {0}, 0};
-    each_operand(f, loop->reg[0], tape_use, &U);
+    each_operand(f, loop->x->reg[0], tape_use, &U);
     if (U.other)
         return 0;
 
@@ -361,7 +361,7 @@ static int join_pair(Fn *f, Region *r, Scratch *S, int i, int j)
         Ref acc = acc_of[rd->arg[0]];
         Aff *ix = arena_alloc(A, sizeof(Aff) * (size_t)(rd->nix + 1));
         for (int d = 0; d < rd->nix; d++)
-            ix[d] = aff_remap(A, rd->ix[d], map);
+            ix[d] = aff_remap(A, rd->x->ix[d], map);
         kind[k] = acc == NOREF ? 0 : tape_match(f, R, rd, ix, acc, &val[k], &row[k]);
         if (!kind[k]) {
             map[liv] = liv;
@@ -369,7 +369,7 @@ static int join_pair(Fn *f, Region *r, Scratch *S, int i, int j)
         }
     }
 
-    remap_region(f, loop->reg[0], map);
+    remap_region(f, loop->x->reg[0], map);
     map[liv] = liv;
     Ref *repl = S->repl; /* all NOREF between joins */
     for (int k = 0; k < U.reads.n; k++) {
@@ -378,11 +378,11 @@ static int join_pair(Fn *f, Region *r, Scratch *S, int i, int j)
             repl[U.reads.p[k]] = val[k];
         } else { /* read the copied array where the row was read */
             rd->arg[0] = val[k];
-            rd->ix += row[k];
+            rd->x->ix += row[k];
             rd->nix -= row[k];
         }
     }
-    opt_rewrite_region(f, loop->reg[0], repl);
+    opt_rewrite_region(f, loop->x->reg[0], repl);
     for (int k = 0; k < U.reads.n; k++)
         repl[U.reads.p[k]] = NOREF;
 
@@ -393,7 +393,7 @@ static int join_pair(Fn *f, Region *r, Scratch *S, int i, int j)
         Region one = {{&r->ids.p[q], 1, 1}, {0}, NOREF, 0};
         forget_later(f, &one, &J);
     }
-    forget_later(f, loop->reg[0], &J);
+    forget_later(f, loop->x->reg[0], &J);
 
     /* the new order of positions i..j: the hoisted, R and its results, the
      * rest, and a hole where L was (join_region closes the holes) */
@@ -417,7 +417,7 @@ static int join_pair(Fn *f, Region *r, Scratch *S, int i, int j)
     for (int k = 0; k < S->writes[L].n; k++)
         vec_push(A, &S->writes[R], S->writes[L].p[k]);
     S->writes[L].n = 0;
-    Region *b = red->reg[0], *lb = loop->reg[0];
+    Region *b = red->x->reg[0], *lb = loop->x->reg[0];
     for (int q = 1; q < lb->ids.n; q++) {
         vec_push(A, &b->ids, lb->ids.p[q]);
         f->v.p[lb->ids.p[q]].parent = b;
@@ -444,21 +444,21 @@ static int join_region(Fn *f, Region *r, Scratch *S)
         if (in->op == OP_ACC)
             vec_push(f->arena, &S->writes[x], x);
         for (int k = 0; k < 2; k++)
-            if (in->reg[k])
-                ir_accs(f, in->reg[k], &S->writes[x]);
+            if (in->x->reg[k])
+                ir_accs(f, in->x->reg[k], &S->writes[x]);
     }
     for (int j = 0; j < r->ids.n; j++) {
         Ref L = r->ids.p[j];
         const Inst *l = &f->v.p[L];
-        if (!ir_is_rev_loop(l) || !aff_is_const(l->ix[0]) || !aff_is_const(l->ix[1]))
+        if (!ir_is_rev_loop(l) || !aff_is_const(l->x->ix[0]) || !aff_is_const(l->x->ix[1]))
             continue;
         for (int i = j - 1; i >= 0 && i >= j - JOIN_WINDOW; i--) {
             if (r->ids.p[i] == NOREF)
                 continue;
             const Inst *red = &f->v.p[r->ids.p[i]];
-            if (red->op != OP_RED || red->red != RK_SUM || ir_is_rev(red) || !aff_is_const(red->ix[0]) ||
-                !aff_is_const(red->ix[1]) || red->ix[0].c != l->ix[0].c ||
-                red->ix[1].c != l->ix[1].c || red->line != l->line)
+            if (red->op != OP_RED || red->red != RK_SUM || ir_is_rev(red) || !aff_is_const(red->x->ix[0]) ||
+                !aff_is_const(red->x->ix[1]) || red->x->ix[0].c != l->x->ix[0].c ||
+                red->x->ix[1].c != l->x->ix[1].c || red->line != l->line)
                 continue;
             if (join_pair(f, r, S, i, j)) {
                 joins++;
@@ -540,7 +540,7 @@ static int same_inst(Fn *f, Ref a, Ref b, SameMap *M)
     case OP_LIT: case OP_FOR: case OP_ACC: case OP_ZEROS: case OP_IF: case OP_LOOP: case OP_PARAM:
         return 0;
     case OP_CONST:
-        if (memcmp(&x->num, &y->num, sizeof x->num))
+        if (memcmp(&x->x->num, &y->x->num, sizeof x->x->num))
             return 0;
         break;
     case OP_IDX:
@@ -554,10 +554,10 @@ static int same_inst(Fn *f, Ref a, Ref b, SameMap *M)
         if ((y->arg[k] == NOREF ? NOREF : map[y->arg[k]]) != x->arg[k])
             return 0;
     for (int k = 0; k < ir_naffs(x); k++)
-        if (!aff_eq(aff_remap(f->arena, y->ix[k], map), x->ix[k]))
+        if (!aff_eq(aff_remap(f->arena, y->x->ix[k], map), x->x->ix[k]))
             return 0;
     map_set(f, M, b, a);
-    return !x->reg[0] || same_region(f, x->reg[0], y->reg[0], M);
+    return !x->x->reg[0] || same_region(f, x->x->reg[0], y->x->reg[0], M);
 }
 
 static int same_region(Fn *f, const Region *a, const Region *b, SameMap *M)
@@ -637,7 +637,7 @@ static void reuse(Fn *f, Region *x, Ref g, Ref y, Region *rb, int at, Ref l, Ref
     int nr = ir_nresults(f, rb, at), nr2 = ir_nresults(f, rb2, at2);
     Ref *from = arena_alloc(A, sizeof(Ref) * (size_t)(nr2 + 1)), *to = arena_alloc(A, sizeof(Ref) * (size_t)(nr2 + 1));
     int nrepl = 0;
-    int32_t lo = y != NOREF ? f->v.p[y].ix[0].c : 0;
+    int32_t lo = y != NOREF ? f->v.p[y].x->ix[0].c : 0;
     for (int q2 = 0; q2 < nr2; q2++) {
         Ref res2 = rb2->ids.p[at2 + 1 + q2], res = NOREF;
         for (int q = 0; q < nr; q++)
@@ -645,7 +645,7 @@ static void reuse(Fn *f, Region *x, Ref g, Ref y, Region *rb, int at, Ref l, Ref
                 res = rb->ids.p[at + 1 + q];
         if (res == NOREF)
             continue;
-        int32_t bdim[2] = {ty_dim(f->v.p[g].ty, 0), y != NOREF ? f->v.p[y].ix[1].c - lo : 0};
+        int32_t bdim[2] = {ty_dim(f->v.p[g].ty, 0), y != NOREF ? f->v.p[y].x->ix[1].c - lo : 0};
         Type bt = ty_array(y != NOREF ? 2 : 1, bdim);
         int gpos = 0; /* the buffer goes just before g */
         while (x->ids.p[gpos] != g)
@@ -669,15 +669,15 @@ static void reuse(Fn *f, Region *x, Ref g, Ref y, Region *rb, int at, Ref l, Ref
 
 static int red_bounds_const(const Inst *in)
 {
-    return (in->op == OP_RED || (in->op == OP_LOOP && in->nix == 1)) && aff_is_const(in->ix[0]) &&
-           aff_is_const(in->ix[1]);
+    return (in->op == OP_RED || (in->op == OP_LOOP && in->nix == 1)) && aff_is_const(in->x->ix[0]) &&
+           aff_is_const(in->x->ix[1]);
 }
 
 /* The reductions of backward loop l's body (and of a loop in it) that GEN
  * g's body computes the same way; returns how many it reused. */
 static int reuse_pair(Fn *f, Region *x, Ref g, Ref l, SameMap *M)
 {
-    Region *gb = f->v.p[g].reg[0], *lb = f->v.p[l].reg[0];
+    Region *gb = f->v.p[g].x->reg[0], *lb = f->v.p[l].x->reg[0];
     map_fit(f, M);
     map_set(f, M, ir_ivar(f, l, 0), ir_ivar(f, g, 0));
     for (int i2 = 0; i2 < lb->ids.n; i2++) {
@@ -693,10 +693,10 @@ static int reuse_pair(Fn *f, Region *x, Ref g, Ref l, SameMap *M)
             }
             /* one loop down: y2 a loop or reduction over y's range */
             if (!red_bounds_const(in2) || in->op != OP_RED || !red_bounds_const(in) ||
-                in->ix[0].c != in2->ix[0].c || in->ix[1].c != in2->ix[1].c)
+                in->x->ix[0].c != in2->x->ix[0].c || in->x->ix[1].c != in2->x->ix[1].c)
                 continue;
             map_set(f, M, ir_ivar(f, a2, 0), ir_ivar(f, a, 0));
-            Region *yb = in->reg[0], *yb2 = in2->reg[0];
+            Region *yb = in->x->reg[0], *yb2 = in2->x->reg[0];
             for (int j2 = 0; j2 < yb2->ids.n; j2++) {
                 if (f->v.p[yb2->ids.p[j2]].op != OP_RED)
                     continue;
@@ -721,15 +721,15 @@ static int reuse_region(Fn *f, Region *r, SameMap *M)
         Ref l = r->ids.p[j];
         const Inst *li = &f->v.p[l];
         for (int s = 0; s < 2; s++)
-            if (li->reg[s] && reuse_region(f, li->reg[s], M))
+            if (li->x->reg[s] && reuse_region(f, li->x->reg[s], M))
                 return 1;
-        if (!ir_is_rev_loop(li) || !aff_is_const(li->ix[0]) || li->ix[0].c != 0 ||
-            !aff_is_const(li->ix[1]))
+        if (!ir_is_rev_loop(li) || !aff_is_const(li->x->ix[0]) || li->x->ix[0].c != 0 ||
+            !aff_is_const(li->x->ix[1]))
             continue;
         for (int i = j - 1; i >= 0; i--) {
             const Inst *gi = &f->v.p[r->ids.p[i]];
             if (gi->op == OP_GEN && !ir_is_rev(gi) && gi->ty.rank == 1 &&
-                ty_dim(gi->ty, 0) == li->ix[1].c && reuse_pair(f, r, r->ids.p[i], l, M))
+                ty_dim(gi->ty, 0) == li->x->ix[1].c && reuse_pair(f, r, r->ids.p[i], l, M))
                 return 1;
         }
     }
@@ -764,9 +764,9 @@ static int read_beyond(Fn *f, const Region *r, Ref v, const SameMap *M)
                 return 1;
         if ((in->op == OP_LIT || in->op == OP_FOR) && in->nix)
             for (int k = 0; k < in->nix; k++)
-                if (in->list[k] == v)
+                if (in->x->list[k] == v)
                     return 1;
-        if (in->reg[0] || in->reg[1])
+        if (in->x->reg[0] || in->x->reg[1])
             return 1; /* read inside a nested region, maybe: keep it */
     }
     for (int i = 0; i < r->yield.n; i++)
@@ -781,8 +781,8 @@ static int read_beyond(Fn *f, const Region *r, Ref v, const SameMap *M)
 static long long keep_pair(Fn *f, Region *r, int at, Ref l, SameMap *M, long long budget)
 {
     Ref R = r->ids.p[at];
-    Region *rb = f->v.p[R].reg[0], *lb = f->v.p[l].reg[0];
-    long long n = f->v.p[R].ix[1].c, bytes = n * (long long)sizeof(double);
+    Region *rb = f->v.p[R].x->reg[0], *lb = f->v.p[l].x->reg[0];
+    long long n = f->v.p[R].x->ix[1].c, bytes = n * (long long)sizeof(double);
     if (bytes > budget)
         return 0;
     map_fit(f, M);
@@ -844,24 +844,24 @@ static long long keep_calls(Fn *f, Region *r, SameMap *M, long long budget)
         Ref l = r->ids.p[j];
         const Inst *li = &f->v.p[l];
         for (int s = 0; s < 2; s++)
-            if (li->reg[s])
-                kept += keep_calls(f, li->reg[s], M, budget - kept);
+            if (li->x->reg[s])
+                kept += keep_calls(f, li->x->reg[s], M, budget - kept);
         li = &f->v.p[l];
         int n;
         if (li->op == OP_GEN && li->ty.rank == 1 && ir_is_rev(li))
             n = ty_dim(li->ty, 0);
-        else if (ir_is_rev_loop(li) && aff_is_const(li->ix[0]) && li->ix[0].c == 0 &&
-                 aff_is_const(li->ix[1]))
-            n = li->ix[1].c;
+        else if (ir_is_rev_loop(li) && aff_is_const(li->x->ix[0]) && li->x->ix[0].c == 0 &&
+                 aff_is_const(li->x->ix[1]))
+            n = li->x->ix[1].c;
         else
             continue;
-        if (!has_call(f, li->reg[0]))
+        if (!has_call(f, li->x->reg[0]))
             continue;
         for (int i = j - 1; i >= 0 && i >= j - JOIN_WINDOW; i--) {
             const Inst *ri = &f->v.p[r->ids.p[i]];
             if (ri->op != OP_RED || ri->red != RK_SUM || ir_is_rev(ri) || ir_nivars(f, r->ids.p[i]) != 1 ||
-                (ri->flags & IF_BACKWARDS) || !aff_is_const(ri->ix[0]) || ri->ix[0].c != 0 ||
-                !aff_is_const(ri->ix[1]) || ri->ix[1].c != n || !has_call(f, ri->reg[0]))
+                (ri->flags & IF_BACKWARDS) || !aff_is_const(ri->x->ix[0]) || ri->x->ix[0].c != 0 ||
+                !aff_is_const(ri->x->ix[1]) || ri->x->ix[1].c != n || !has_call(f, ri->x->reg[0]))
                 continue;
             long long k = keep_pair(f, r, i, l, M, budget - kept);
             /* its buffers went before the sum (at i: the older sums below
@@ -886,7 +886,7 @@ static int in_scope(const Fn *f, Aff x, const Region *r)
 {
     for (int k = 0; k < x.n; k++) {
         const Region *p = r;
-        while (p && p->owner != NOREF && f->v.p[x.iv[k]].parent != f->v.p[p->owner].reg[0])
+        while (p && p->owner != NOREF && f->v.p[x.iv[k]].parent != f->v.p[p->owner].x->reg[0])
             p = f->v.p[p->owner].parent;
         if (!p || p->owner == NOREF)
             return 0;
@@ -934,7 +934,7 @@ static void forward_copies(Fn *f)
         const Inst *v = &f->v.p[a->arg[1]];
         int m = ti->ty.rank, ok = 1;
         for (int d = 0; d < row && ok; d++)
-            ok = in_scope(f, v->ix[d], ti->parent);
+            ok = in_scope(f, v->x->ix[d], ti->parent);
         if (!ok)
             continue;
         CopyUse U = {t, 0, 0, {0}};
@@ -945,11 +945,11 @@ static void forward_copies(Fn *f)
             Inst *rd = &f->v.p[U.reads.p[q]];
             Aff *ix = arena_alloc(f->arena, sizeof(Aff) * (size_t)(row + m));
             for (int d = 0; d < row; d++)
-                ix[d] = v->ix[d];
+                ix[d] = v->x->ix[d];
             for (int d = 0; d < m; d++)
-                ix[row + d] = rd->ix[d];
+                ix[row + d] = rd->x->ix[d];
             rd->arg[0] = b;
-            rd->ix = ix;
+            rd->x->ix = ix;
             rd->nix = row + m;
         }
     }

@@ -37,13 +37,13 @@ void opt_rewrite_region(Fn *f, Region *r, Ref *repl)
             in->arg[k] = resolve(repl, in->arg[k]);
         if (in->op == OP_LIT || in->op == OP_FOR)
             for (int k = 0; k < in->nix; k++)
-                in->list[k] = resolve(repl, in->list[k]);
+                in->x->list[k] = resolve(repl, in->x->list[k]);
         if (in->op == OP_IF) {
-            opt_rewrite_region(f, in->reg[0], repl);
-            opt_rewrite_region(f, in->reg[1], repl);
+            opt_rewrite_region(f, in->x->reg[0], repl);
+            opt_rewrite_region(f, in->x->reg[1], repl);
         }
         if (has_body(in))
-            opt_rewrite_region(f, in->reg[0], repl);
+            opt_rewrite_region(f, in->x->reg[0], repl);
     }
     for (int i = 0; i < r->yield.n; i++)
         r->yield.p[i] = resolve(repl, r->yield.p[i]);
@@ -86,18 +86,18 @@ static int index_diff(const Fn *f, Ref a, Ref b, double *d)
     const Inst *x = &f->v.p[a], *y = &f->v.p[b];
     if (x->op != OP_IREAL || y->op != OP_IREAL)
         return 0;
-    Aff u = x->ix[0], v = y->ix[0];
+    Aff u = x->x->ix[0], v = y->x->ix[0];
     u.c = v.c = 0;
     if (!aff_eq(u, v))
         return 0;
-    *d = (double)x->ix[0].c - (double)y->ix[0].c;
+    *d = (double)x->x->ix[0].c - (double)y->x->ix[0].c;
     return 1;
 }
 
 /* A finite constant (not a tangent's). */
 static int is_finite_k(Fn *f, Ref r)
 {
-    return f->v.p[r].op == OP_CONST && f->v.p[r].role != ROLE_TANGENT && isfinite(f->v.p[r].num);
+    return f->v.p[r].op == OP_CONST && f->v.p[r].role != ROLE_TANGENT && isfinite(f->v.p[r].x->num);
 }
 
 static Ref fold_rule(Fn *f, Ref id);
@@ -111,7 +111,7 @@ static Ref fold_one(Fn *f, Ref id, Ref *repl)
         /* if c { yield x } else { yield x }: x, whichever way (the
          * branches were folded first, their yields resolved) */
         const Inst *fi = &f->v.p[in->arg[0]];
-        Ref y0 = fi->reg[0]->yield.p[in->n], y1 = fi->reg[1]->yield.p[in->n];
+        Ref y0 = fi->x->reg[0]->yield.p[in->n], y1 = fi->x->reg[1]->yield.p[in->n];
         return y0 == y1 ? y0 : id;
     }
     if (in->role == ROLE_TANGENT || op_info[in->op].kind == K_CTL)
@@ -124,13 +124,14 @@ static Ref fold_one(Fn *f, Ref id, Ref *repl)
     for (int k = 0; k < n; k++) {
         Inst *ak = &f->v.p[in->arg[k]];
         allk &= ak->op == OP_CONST && ak->role != ROLE_TANGENT;
-        x[k] = ak->num;
+        x[k] = ak->x->num;
     }
     if (allk) {
         double v = ir_eval_scalar((Op)in->op, x, in->n);
         if (isfinite(v)) {
             in->op = OP_CONST;
-            in->num = v;
+            in->x = arena_alloc(f->arena, sizeof(InstExt));
+            in->x->num = v;
             in->n = 0;
             in->arg[0] = in->arg[1] = in->arg[2] = NOREF;
             return id;
@@ -139,8 +140,10 @@ static Ref fold_one(Fn *f, Ref id, Ref *repl)
     double d;
     if (op_info[in->op].kind == K_BOOL && n == 2 && index_diff(f, a, b, &d)) {
         double z[2] = {d, 0};
-        in->num = ir_eval_scalar((Op)in->op, z, 0);
+        double v = ir_eval_scalar((Op)in->op, z, 0);
         in->op = OP_CONST;
+        in->x = arena_alloc(f->arena, sizeof(InstExt));
+        in->x->num = v;
         in->arg[0] = in->arg[1] = NOREF;
         return id;
     }
@@ -193,7 +196,7 @@ static Ref fold_rule(Fn *f, Ref id)
     case OP_DIVZ:
         if (is_k(f, a, 0))
             return a;
-        if ((is_finite_k(f, b) && f->v.p[b].num != 0) || is_finite_k(f, a))
+        if ((is_finite_k(f, b) && f->v.p[b].x->num != 0) || is_finite_k(f, a))
             in->op = OP_DIV; /* a nonzero constant numerator too */
         break;
     case OP_NEG:
@@ -206,7 +209,7 @@ static Ref fold_rule(Fn *f, Ref id)
         break;
     case OP_SELECT:
         if (f->v.p[a].op == OP_CONST)
-            return f->v.p[a].num != 0 ? b : in->arg[2];
+            return f->v.p[a].x->num != 0 ? b : in->arg[2];
         if (b == in->arg[2])
             return b;
         break;
@@ -226,7 +229,7 @@ static void resolve_operands(Inst *in, Ref *repl)
             in->arg[k] = resolve(repl, in->arg[k]);
     if (in->op == OP_LIT || in->op == OP_FOR)
         for (int k = 0; k < in->nix; k++)
-            in->list[k] = resolve(repl, in->list[k]);
+            in->x->list[k] = resolve(repl, in->x->list[k]);
 }
 
 /* The outputs through repl. */
@@ -258,12 +261,12 @@ static int fold_region(Fn *f, Region *r, Ref *repl, int *nrepl)
             prefetch_args(f, &f->v.p[r->ids.p[i + IR_AHEAD]]);
         resolve_operands(in, repl);
         if (in->op == OP_IF) {
-            changed |= fold_region(f, in->reg[0], repl, nrepl);
-            changed |= fold_region(f, in->reg[1], repl, nrepl);
+            changed |= fold_region(f, in->x->reg[0], repl, nrepl);
+            changed |= fold_region(f, in->x->reg[1], repl, nrepl);
             continue;
         }
         if (has_body(in)) {
-            changed |= fold_region(f, in->reg[0], repl, nrepl);
+            changed |= fold_region(f, in->x->reg[0], repl, nrepl);
             continue;
         }
         Op before = (Op)in->op;
@@ -325,14 +328,14 @@ static unsigned hash_inst(const Inst *in)
     for (int k = 0; k < 3; k++)
         h = (h ^ (unsigned)(in->arg[k] + 1)) * 16777619u;
     uint64_t bits;
-    double k = in->op == OP_CONST ? in->num : in->n; /* the old k of a pure op */
+    double k = in->op == OP_CONST ? in->x->num : in->n; /* the old k of a pure op */
     memcpy(&bits, &k, sizeof bits);
     h ^= (unsigned)(bits ^ (bits >> 32)) * 40503u;
     int n = in->op == OP_IDX ? in->nix : in->op == OP_IREAL ? 1 : 0;
     for (int i = 0; i < n; i++) {
-        h = (h ^ (unsigned)in->ix[i].c) * 16777619u;
-        for (int t = 0; t < in->ix[i].n; t++)
-            h = (h ^ (unsigned)(in->ix[i].iv[t] * 31 + in->ix[i].a[t])) * 16777619u;
+        h = (h ^ (unsigned)in->x->ix[i].c) * 16777619u;
+        for (int t = 0; t < in->x->ix[i].n; t++)
+            h = (h ^ (unsigned)(in->x->ix[i].iv[t] * 31 + in->x->ix[i].a[t])) * 16777619u;
     }
     return h;
 }
@@ -341,12 +344,13 @@ static int same_inst(const Inst *a, const Inst *b)
 {
     if (!(a->op == b->op && (a->role == ROLE_TANGENT) == (b->role == ROLE_TANGENT) &&
           a->arg[0] == b->arg[0] && a->arg[1] == b->arg[1] && a->arg[2] == b->arg[2] &&
-          memcmp(&a->num, &b->num, sizeof a->num) == 0 && a->n == b->n && a->red == b->red &&
+          (a->op != OP_CONST || memcmp(&a->x->num, &b->x->num, sizeof a->x->num) == 0) && a->n == b->n &&
+          a->red == b->red &&
           ty_eq(a->ty, b->ty)))
         return 0;
     int n = a->op == OP_IDX ? a->nix : a->op == OP_IREAL ? 1 : 0;
     for (int i = 0; i < n; i++)
-        if (!aff_eq(a->ix[i], b->ix[i]))
+        if (!aff_eq(a->x->ix[i], b->x->ix[i]))
             return 0;
     return a->nix == b->nix;
 }
@@ -382,12 +386,12 @@ static void cse_region(Cse *C, Region *r, Ref *repl)
             C->refold = 1;
         resolve_operands(in, repl); /* as in fold_region: no rewrite after */
         if (in->op == OP_IF) {
-            cse_region(C, in->reg[0], repl);
-            cse_region(C, in->reg[1], repl);
+            cse_region(C, in->x->reg[0], repl);
+            cse_region(C, in->x->reg[1], repl);
             continue;
         }
         if (has_body(in)) {
-            cse_region(C, in->reg[0], repl);
+            cse_region(C, in->x->reg[0], repl);
             continue;
         }
         if (!cse_ok(f, in))
@@ -506,12 +510,12 @@ static void prune_if(Dce *D, Region *parent, int at)
             continue;
         int j = res->n;
         for (int s = 0; s < nreg; s++)
-            in->reg[s]->yield.p[n] = in->reg[s]->yield.p[j];
+            in->x->reg[s]->yield.p[n] = in->x->reg[s]->yield.p[j];
         res->n = n++;
     }
     for (int s = 0; s < nreg; s++) {
-        in->reg[s]->yield.n = n;
-        prune_region(D, in->reg[s]);
+        in->x->reg[s]->yield.n = n;
+        prune_region(D, in->x->reg[s]);
     }
 }
 
@@ -522,7 +526,7 @@ static void prune_for(Dce *D, Region *parent, int at)
     Fn *f = D->f;
     Ref id = parent->ids.p[at];
     Inst *in = &f->v.p[id];
-    Region *b = in->reg[0];
+    Region *b = in->x->reg[0];
     int nr = ir_nresults(f, parent, at);
     int *to = arena_alloc(f->arena, sizeof(int) * (size_t)(in->nix + 1));
     int n = 0;
@@ -538,7 +542,7 @@ static void prune_for(Dce *D, Region *parent, int at)
         if (to[j] < 0)
             continue;
         Ref c = ir_carry(f, id, j);
-        in->list[to[j]] = in->list[j];
+        in->x->list[to[j]] = in->x->list[j];
         b->yield.p[to[j]] = b->yield.p[j];
         D->live[c] = 1; /* kept even when only RESULT j is read */
         f->v.p[c].n = to[j];
@@ -566,7 +570,7 @@ static void prune_region(Dce *D, Region *r)
         else if (in->op == OP_FOR)
             prune_for(D, r, i);
         else if (in->op == OP_LOOP)
-            prune_region(D, in->reg[0]);
+            prune_region(D, in->x->reg[0]);
         r->ids.p[n++] = id;
     }
     r->ids.n = n;
@@ -618,19 +622,19 @@ static int dce(Fn *f, int unless_gen)
                 mark(&D, in->arg[k]);
             if (in->op == OP_LIT)
                 for (int k = 0; k < in->nix; k++)
-                    mark(&D, in->list[k]);
+                    mark(&D, in->x->list[k]);
             if (in->op == OP_RESULT) {
                 Inst *x = &f->v.p[in->arg[0]];
-                mark(&D, x->reg[0]->yield.p[in->n]);
+                mark(&D, x->x->reg[0]->yield.p[in->n]);
                 if (x->op == OP_IF)
-                    mark(&D, x->reg[1]->yield.p[in->n]);
+                    mark(&D, x->x->reg[1]->yield.p[in->n]);
                 if (x->op == OP_FOR) /* the value when no iteration runs */
-                    mark(&D, x->list[in->n]);
+                    mark(&D, x->x->list[in->n]);
             }
             if (in->op == OP_CARRY) { /* its initial and next values */
                 Inst *x = &f->v.p[in->parent->owner];
-                mark(&D, x->list[in->n]);
-                mark(&D, x->reg[0]->yield.p[in->n]);
+                mark(&D, x->x->list[in->n]);
+                mark(&D, x->x->reg[0]->yield.p[in->n]);
             }
             /* an instruction inside a branch or loop keeps it alive */
             if (in->parent && in->parent->owner != NOREF)
@@ -668,9 +672,9 @@ static int count_region(Fn *f, Region *r)
     for (int i = 0; i < r->ids.n; i++) {
         Inst *in = &f->v.p[r->ids.p[i]];
         if (in->op == OP_IF)
-            n += count_region(f, in->reg[0]) + count_region(f, in->reg[1]);
+            n += count_region(f, in->x->reg[0]) + count_region(f, in->x->reg[1]);
         if (has_body(in))
-            n += count_region(f, in->reg[0]);
+            n += count_region(f, in->x->reg[0]);
     }
     return n;
 }
@@ -839,20 +843,20 @@ static void clone_region(Subst *S, const Region *src, Region *dst)
         for (int k = 0; k < 3; k++)
             x->arg[k] = mapped(S, in.arg[k]);
         for (int j = 0; j < ir_naffs(&in); j++)
-            x->ix[j] = subst_aff(S, in.ix[j]);
+            x->x->ix[j] = subst_aff(S, in.x->ix[j]);
         for (int j = 0; in.op == OP_LIT && j < in.nix; j++)
-            x->list[j] = mapped(S, in.list[j]);
+            x->x->list[j] = mapped(S, in.x->list[j]);
         x->rule_src = mapped(S, in.rule_src);
         S->map[id] = n;
         vec_push(f->arena, S->set, id);
         if (in.op == OP_IF) {
             for (int s = 0; s < 2; s++) {
                 Region *r = ir_region_new(f, n, s);
-                f->v.p[n].reg[s] = r;
-                clone_region(S, in.reg[s], r);
+                f->v.p[n].x->reg[s] = r;
+                clone_region(S, in.x->reg[s], r);
             }
         } else if (ir_is_loop(&in)) {
-            clone_region(S, in.reg[0], f->v.p[n].reg[0]);
+            clone_region(S, in.x->reg[0], f->v.p[n].x->reg[0]);
         }
     }
     for (int i = 0; i < src->yield.n; i++)
@@ -881,9 +885,9 @@ static int contains_for(const Fn *f, const Region *r)
         const Inst *in = &f->v.p[r->ids.p[i]];
         if (in->op == OP_FOR)
             return 1;
-        if (in->op == OP_IF && (contains_for(f, in->reg[0]) || contains_for(f, in->reg[1])))
+        if (in->op == OP_IF && (contains_for(f, in->x->reg[0]) || contains_for(f, in->x->reg[1])))
             return 1;
-        if (ir_is_loop(in) && contains_for(f, in->reg[0]))
+        if (ir_is_loop(in) && contains_for(f, in->x->reg[0]))
             return 1;
     }
     return 0;
@@ -896,10 +900,10 @@ static int runs_once(const Fn *f, Ref gen, Ref use)
     const Region *top = f->v.p[gen].parent;
     /* every index is a constant or +1 times an index variable, all distinct */
     for (int d = 0; d < u->nix; d++) {
-        if (u->ix[d].n > 1 || (u->ix[d].n == 1 && u->ix[d].a[0] != 1) || u->ix[d].nq)
+        if (u->x->ix[d].n > 1 || (u->x->ix[d].n == 1 && u->x->ix[d].a[0] != 1) || u->x->ix[d].nq)
             return 0;
         for (int e = 0; e < d; e++)
-            if (u->ix[d].n && u->ix[e].n && u->ix[d].iv[0] == u->ix[e].iv[0])
+            if (u->x->ix[d].n && u->x->ix[e].n && u->x->ix[d].iv[0] == u->x->ix[e].iv[0])
                 return 0;
     }
     /* every loop between the GEN and the IDX is indexed by */
@@ -915,7 +919,7 @@ static int runs_once(const Fn *f, Ref gen, Ref use)
                 Ref iv = ir_ivar(f, r->owner, d);
                 int found = 0;
                 for (int e = 0; e < u->nix; e++)
-                    found |= u->ix[e].n == 1 && u->ix[e].iv[0] == iv;
+                    found |= u->x->ix[e].n == 1 && u->x->ix[e].iv[0] == iv;
                 if (!found)
                     return 0;
             }
@@ -944,15 +948,15 @@ static void count_uses(Fn *f, Region *r, Uses *U)
             }
         if (in->op == OP_LIT || in->op == OP_FOR)
             for (int k = 0; k < in->nix; k++) {
-                U->uses[in->list[k]] += in->op == OP_FOR ? 2 : 1; /* FOR: whole value */
-                U->user[in->list[k]] = id;
+                U->uses[in->x->list[k]] += in->op == OP_FOR ? 2 : 1; /* FOR: whole value */
+                U->user[in->x->list[k]] = id;
             }
         if (in->op == OP_IF) {
-            count_uses(f, in->reg[0], U);
-            count_uses(f, in->reg[1], U);
+            count_uses(f, in->x->reg[0], U);
+            count_uses(f, in->x->reg[1], U);
         }
         if (has_body(in))
-            count_uses(f, in->reg[0], U);
+            count_uses(f, in->x->reg[0], U);
     }
     for (int i = 0; i < r->yield.n; i++) {
         U->uses[r->yield.p[i]] += 2; /* a whole-array use: never fused */
@@ -976,24 +980,24 @@ static int fuse_one(Fn *f, Region *r, int at, Uses *U, Ref *repl, Ref *map, int 
         return -1;
     Ref gen = a->arg[0];
     Inst *g = &f->v.p[gen];
-    if (g->reg[0]->yield.n != 1)
+    if (g->x->reg[0]->yield.n != 1)
         return -1;
-    if (contains_for(f, g->reg[0]))
+    if (contains_for(f, g->x->reg[0]))
         return -1; /* loops stay where they are */
     RefList accs = {0};
-    ir_accs(f, g->reg[0], &accs);
+    ir_accs(f, g->x->reg[0], &accs);
     if (accs.n)
         return -1; /* a GEN that keeps values (onepass.c) writes them once */
-    int cheap = body_cheap(f, g->reg[0]);
+    int cheap = body_cheap(f, g->x->reg[0]);
     if (!cheap && !(U->uses[arr] == 1 && runs_once(f, gen, use)))
         return -1;
-    if (f->v.n + 2 * count_region(f, g->reg[0]) + 16 >= cap)
+    if (f->v.n + 2 * count_region(f, g->x->reg[0]) + 16 >= cap)
         return -1; /* next round */
     RefList set = {0};
-    Subst S = {f, gen, u->ix, map, &set};
+    Subst S = {f, gen, u->x->ix, map, &set};
     Region tmp = {0};
     tmp.owner = r->owner;
-    clone_region(&S, g->reg[0], &tmp);
+    clone_region(&S, g->x->reg[0], &tmp);
     for (int i = 0; i < set.n; i++)
         map[set.p[i]] = NOREF;
     Ref val = tmp.yield.p[0];
@@ -1016,12 +1020,12 @@ static int fuse_region(Fn *f, Region *r, Uses *U, Ref *repl, Ref *map, int cap)
         for (int k = 0; k < 3; k++)
             in->arg[k] = resolve(repl, in->arg[k]);
         if (in->op == OP_IF) {
-            n += fuse_region(f, in->reg[0], U, repl, map, cap);
-            n += fuse_region(f, in->reg[1], U, repl, map, cap);
+            n += fuse_region(f, in->x->reg[0], U, repl, map, cap);
+            n += fuse_region(f, in->x->reg[1], U, repl, map, cap);
         } else if (has_body(in)) {
             for (int k = 0; in->op == OP_FOR && k < in->nix; k++)
-                in->list[k] = resolve(repl, in->list[k]);
-            n += fuse_region(f, in->reg[0], U, repl, map, cap);
+                in->x->list[k] = resolve(repl, in->x->list[k]);
+            n += fuse_region(f, in->x->reg[0], U, repl, map, cap);
         } else if (in->op == OP_IDX) {
             int k = fuse_one(f, r, i, U, repl, map, cap);
             if (k >= 0) {
@@ -1076,11 +1080,11 @@ static void find_accs(Fn *f, Region *r, int *nacc, Ref *acc)
         if (in->op == OP_ACC && !nacc[in->arg[0]]++)
             acc[in->arg[0]] = id;
         if (in->op == OP_IF) {
-            find_accs(f, in->reg[0], nacc, acc);
-            find_accs(f, in->reg[1], nacc, acc);
+            find_accs(f, in->x->reg[0], nacc, acc);
+            find_accs(f, in->x->reg[1], nacc, acc);
         }
         if (has_body(in))
-            find_accs(f, in->reg[0], nacc, acc);
+            find_accs(f, in->x->reg[0], nacc, acc);
     }
 }
 
@@ -1095,10 +1099,10 @@ static int uses(const Fn *f, Ref id, Ref z, Ref skip)
             return 1;
     if (in->op == OP_LIT || in->op == OP_FOR)
         for (int k = 0; k < in->nix; k++)
-            if (in->list[k] == z)
+            if (in->x->list[k] == z)
                 return 1;
     for (int s = 0; s < 2; s++) {
-        const Region *r = in->reg[s];
+        const Region *r = in->x->reg[s];
         if (!r || (s == 1 && in->op != OP_IF))
             continue;
         for (int i = 0; i < r->yield.n; i++)
@@ -1149,7 +1153,7 @@ static int writes_each_once(Fn *f, Ref a)
         for (int k = n - 1; k >= 0; k--)
             ivs[k + nv] = ivs[k];
         for (int d = 0; d < nv; d++) {
-            if (l->ix[d].n || l->ix[nv + d].n)
+            if (l->x->ix[d].n || l->x->ix[nv + d].n)
                 return 0;
             ivs[d] = ir_ivar(f, r->owner, d);
         }
@@ -1161,9 +1165,9 @@ static int writes_each_once(Fn *f, Ref a)
     for (int d = 0; d < n; d++) {
         Inst *l = &f->v.p[f->v.p[ivs[d]].parent->owner];
         int k = f->v.p[ivs[d]].n;
-        if (l->ix[k].c != 0 || l->ix[l->nix + k].c != ty_dim(z->ty, d))
+        if (l->x->ix[k].c != 0 || l->x->ix[l->nix + k].c != ty_dim(z->ty, d))
             return 0;
-        Aff x = in->ix[d];
+        Aff x = in->x->ix[d];
         if (x.n != 1 || x.a[0] != 1 || x.c != 0 || x.iv[0] != ivs[d] || x.nq)
             return 0;
     }

@@ -251,8 +251,8 @@ double ir_partial_value(const Inst *in, const double *x, double y, int k)
         double a[3] = {0, 0, 0};
         for (int j = 0; j < op_info[p->op].nargs; j++)
             a[j] = v[p->arg[j]];
-        v[i] = p->op == OP_CONST ? p->num
-                                 : ir_eval_scalar((Op)p->op, a, p->op == OP_POWI ? p->n : p->num);
+        v[i] = p->op == OP_CONST ? p->x->num
+                                 : ir_eval_scalar((Op)p->op, a, p->op == OP_POWI ? p->n : 0);
     }
     double r = v[d];
     free(v);

@@ -76,10 +76,10 @@ static void count_uses(Signs *S, const Region *r)
                 S->uses[in->arg[k]]++;
         if (in->op == OP_LIT || in->op == OP_FOR)
             for (int k = 0; k < in->nix; k++)
-                S->uses[in->list[k]]++;
+                S->uses[in->x->list[k]]++;
         for (int k = 0; k < 2 && ir_has_regions(in); k++)
-            if (in->reg[k])
-                count_uses(S, in->reg[k]);
+            if (in->x->reg[k])
+                count_uses(S, in->x->reg[k]);
     }
     for (int i = 0; i < r->yield.n; i++)
         S->uses[r->yield.p[i]]++;
@@ -238,8 +238,8 @@ static void signs_region(Signs *S, const Region *r)
         Ref id = r->ids.p[i];
         Inst *in = &f->v.p[id];
         for (int k = 0; k < 2 && ir_has_regions(in); k++)
-            if (in->reg[k])
-                signs_region(S, in->reg[k]);
+            if (in->x->reg[k])
+                signs_region(S, in->x->reg[k]);
         Ref a = in->arg[0], b = in->arg[1];
         if (in->op == OP_ACC) {
             if (in->role != ROLE_PRIMAL && !(in->flags & IF_STORE) && negatable(S, b) &&
@@ -294,8 +294,8 @@ static void sweep(const Signs *S, Region *r)
         Ref id = r->ids.p[i];
         const Inst *in = &f->v.p[id];
         for (int s = 0; s < 2 && ir_has_regions(in); s++)
-            if (in->reg[s])
-                sweep(S, in->reg[s]);
+            if (in->x->reg[s])
+                sweep(S, in->x->reg[s]);
         if (in->op != OP_NEG || S->uses[id] != 0)
             r->ids.p[k++] = id;
     }

@@ -31,12 +31,12 @@ static void seed_needed(const Fn *g, const Region *r, unsigned char *need, RefVe
                 need[in->arg[0]] = 1;
                 vec_push(A, work, in->arg[0]);
             }
-            seed_needed(g, in->reg[0], need, work, A);
-            seed_needed(g, in->reg[1], need, work, A);
+            seed_needed(g, in->x->reg[0], need, work, A);
+            seed_needed(g, in->x->reg[1], need, work, A);
             continue;
         }
         if (ir_is_loop(in) || in->op == OP_FOR)
-            seed_needed(g, in->reg[0], need, work, A);
+            seed_needed(g, in->x->reg[0], need, work, A);
         if (in->role != ROLE_TANGENT || in->op == OP_RESULT || in->op == OP_CARRY)
             continue;
         for (int k = 0; k < 3; k++) {
@@ -84,7 +84,7 @@ unsigned char *tape_needs(const Fn *g, Ref id, unsigned char *stored)
     Arena *A = g->arena;
     unsigned char *need = arena_alloc(A, (size_t)g->v.n + 1);
     RefVec work = {0};
-    seed_needed(g, in->reg[0], need, &work, A);
+    seed_needed(g, in->x->reg[0], need, &work, A);
     /* a value from before the outermost loop around id is needed, but
      * what it reads is from before that loop too, of which nothing here
      * asks (only the body's values, and the carried values of loops
@@ -104,18 +104,18 @@ unsigned char *tape_needs(const Fn *g, Ref id, unsigned char *stored)
         if (x->op == OP_RESULT) {
             const Inst *o = &g->v.p[x->arg[0]];
             nd = 0;
-            deps[nd++] = o->reg[0]->yield.p[x->n];
+            deps[nd++] = o->x->reg[0]->yield.p[x->n];
             if (o->op == OP_IF) {
-                deps[nd++] = o->reg[1]->yield.p[x->n];
+                deps[nd++] = o->x->reg[1]->yield.p[x->n];
                 deps[nd++] = o->arg[0];
             }
             if (o->op == OP_FOR)
-                deps[nd++] = o->list[x->n];
+                deps[nd++] = o->x->list[x->n];
         }
         if (x->op == OP_CARRY && x->parent->owner != id) {
             const Inst *o = &g->v.p[x->parent->owner];
-            deps[nd++] = o->list[x->n];
-            deps[nd++] = o->reg[0]->yield.p[x->n];
+            deps[nd++] = o->x->list[x->n];
+            deps[nd++] = o->x->reg[0]->yield.p[x->n];
         }
         for (int k = 0; k < nd; k++) {
             Ref d = deps[k];
@@ -126,9 +126,9 @@ unsigned char *tape_needs(const Fn *g, Ref id, unsigned char *stored)
         }
         if (x->op == OP_LIT)
             for (int k = 0; k < x->nix; k++)
-                if (!need[x->list[k]]) {
-                    need[x->list[k]] = 1;
-                    vec_push(A, &work, x->list[k]);
+                if (!need[x->x->list[k]]) {
+                    need[x->x->list[k]] = 1;
+                    vec_push(A, &work, x->x->list[k]);
                 }
         /* a value inside a nested region needs what its region does */
         if (x->parent && x->parent->owner != NOREF && x->parent->owner != id) {
@@ -152,7 +152,7 @@ static int has_loop(const Fn *g, const Region *r)
         const Inst *in = &g->v.p[r->ids.p[i]];
         if (ir_is_loop(in) || in->op == OP_FOR)
             return 1;
-        if (in->op == OP_IF && (has_loop(g, in->reg[0]) || has_loop(g, in->reg[1])))
+        if (in->op == OP_IF && (has_loop(g, in->x->reg[0]) || has_loop(g, in->x->reg[1])))
             return 1;
     }
     return 0;
@@ -167,7 +167,7 @@ static int has_call(const Fn *g, const Region *r)
         if (ir_costly_op(in->op))
             return 1;
         for (int s = 0; s < 2; s++)
-            if (in->reg[s] && has_call(g, in->reg[s]))
+            if (in->x->reg[s] && has_call(g, in->x->reg[s]))
                 return 1;
     }
     return 0;
@@ -209,7 +209,7 @@ static int needed_in(const Fn *g, const Region *r, const unsigned char *need)
         if (need[r->ids.p[i]])
             return 1;
         for (int s = 0; s < 2; s++)
-            if (in->reg[s] && needed_in(g, in->reg[s], need))
+            if (in->x->reg[s] && needed_in(g, in->x->reg[s], need))
                 return 1;
     }
     return 0;
@@ -232,9 +232,9 @@ static int needed_in(const Fn *g, const Region *r, const unsigned char *need)
 unsigned char *tape_replayed(const Fn *g, Ref id, const unsigned char *need, long long keep)
 {
     const Inst *in = &g->v.p[id];
-    const Region *b = in->reg[0];
+    const Region *b = in->x->reg[0];
     unsigned char *rep = arena_alloc(g->arena, (size_t)b->ids.n + 1);
-    long long state = 0, trip = (long long)in->ix[1].c - in->ix[0].c;
+    long long state = 0, trip = (long long)in->x->ix[1].c - in->x->ix[0].c;
     if (in->op == OP_FOR) {
         for (int j = 0; j < in->nix; j++)
             if (g->v.p[ir_carry(g, id, j)].role != ROLE_TANGENT)
@@ -245,7 +245,7 @@ unsigned char *tape_replayed(const Fn *g, Ref id, const unsigned char *need, lon
             if (g->in.p[j].role != IN_TANGENT)
                 state += ty_size(g->in.p[j].ty);
         state = trip > 0 ? state / trip : 0;
-        if (in->ix[0].n || in->ix[1].n)
+        if (in->x->ix[0].n || in->x->ix[1].n)
             return rep; /* bounds that move: no fixed number of rows */
     }
     for (int i = 0; i < b->ids.n; i++) {
@@ -255,19 +255,19 @@ unsigned char *tape_replayed(const Fn *g, Ref id, const unsigned char *need, lon
             continue;
         if (x->op == OP_GEN && ty_size(x->ty) > state)
             continue;
-        if (x->op == OP_GEN && !has_loop(g, x->reg[0])) {
+        if (x->op == OP_GEN && !has_loop(g, x->x->reg[0])) {
             /* an elementwise step: kept only if it calls exp, tanh, ...
              * and its rows (its results and the values its reverse loop
              * reads, each the GEN's size) fit what is left of keep */
-            long long rows = ir_nresults(g, b, i) + lin_reads(g, x->reg[0]);
+            long long rows = ir_nresults(g, b, i) + lin_reads(g, x->x->reg[0]);
             double bytes = (double)rows * (double)ty_size(x->ty) * (double)trip * 8; /* no overflow */
-            if (!has_call(g, x->reg[0]) || bytes > (double)keep)
+            if (!has_call(g, x->x->reg[0]) || bytes > (double)keep)
                 continue;
             keep -= (long long)bytes;
         }
         /* a GEN's element tapes are needed inside it; a reduction's
          * reverse loop recomputes its elements anyway */
-        int nr = ir_nresults(g, b, i), used = x->op == OP_GEN && needed_in(g, x->reg[0], need);
+        int nr = ir_nresults(g, b, i), used = x->op == OP_GEN && needed_in(g, x->x->reg[0], need);
         for (int q = 0; q < nr; q++)
             used |= need[b->ids.p[i + 1 + q]] && g->v.p[b->ids.p[i + 1 + q]].role != ROLE_TANGENT;
         rep[i] = (unsigned char)used;
@@ -297,10 +297,10 @@ void tape_record_row(IrAt at, Ref tape, Ref iv, int32_t lo, Ref v, Type ct)
     }
     Ref cp = ir_loop(at, OP_LOOP, ty_none(), ct.rank, RK_SUM);
     for (int d = 0; d < ct.rank; d++) {
-        h->v.p[cp].ix[d] = aff_const(h->arena, 0);
-        h->v.p[cp].ix[ct.rank + d] = aff_const(h->arena, ty_dim(ct, d));
+        h->v.p[cp].x->ix[d] = aff_const(h->arena, 0);
+        h->v.p[cp].x->ix[ct.rank + d] = aff_const(h->arena, ty_dim(ct, d));
     }
-    at.r = st.r = h->v.p[cp].reg[0];
+    at.r = st.r = h->v.p[cp].x->reg[0];
     Ref el = ir_idx(at, v, ad_ivar_index(h, cp), ct.rank);
     ir_acc(st, tape, row_index(h, iv, lo, cp, ct.rank), ct.rank + 1, el);
 }
@@ -314,7 +314,7 @@ Ref tape_read_row(IrAt at, Ref tape, Ref iv, int32_t lo)
         return ir_idx(at, tape, row_index(h, iv, lo, NOREF, 0), 1);
     Ref gen = ir_loop(at, OP_GEN, ct, ct.rank, RK_SUM);
     IrAt in = at;
-    in.r = h->v.p[gen].reg[0];
+    in.r = h->v.p[gen].x->reg[0];
     Ref el = ir_idx(in, tape, row_index(h, iv, lo, gen, ct.rank), ct.rank + 1);
     vec_push(h->arena, &in.r->yield, el);
     return ir_result(at, ct, gen, 0);
@@ -371,14 +371,14 @@ int tape_record_loop(Tr *T, const Region *src, int at, Region *b, Ref l, int32_t
     Ref id = src->ids.p[at];
     const Inst *in = &g->v.p[id];
     Region *dst = h->v.p[l].parent;
-    int nr = ir_nresults(g, src, at), cap = nr + (in->op == OP_GEN ? in->reg[0]->ids.n : 0);
+    int nr = ir_nresults(g, src, at), cap = nr + (in->op == OP_GEN ? in->x->reg[0]->ids.n : 0);
     Replay *p = arena_alloc(h->arena, sizeof *p);
     p->x = arena_alloc(h->arena, sizeof(Ref) * (size_t)(cap + 1));
     p->tape = arena_alloc(h->arena, sizeof(Ref) * (size_t)(cap + 1));
     p->shift = arena_alloc(h->arena, sizeof(int) * (size_t)(cap + 1));
     Ref *from = arena_alloc(h->arena, sizeof(Ref) * (size_t)(cap + 1));
     for (int k = 0; k < cap; k++) {
-        Ref x = k < nr ? src->ids.p[at + 1 + k] : in->reg[0]->ids.p[k - nr];
+        Ref x = k < nr ? src->ids.p[at + 1 + k] : in->x->reg[0]->ids.p[k - nr];
         Ref hv = k < nr ? T->map[x] : T->tape_gen[x] == id ? T->tape[x] : NOREF;
         if ((k < nr && g->v.p[x].role == ROLE_TANGENT) || hv == NOREF)
             continue;
@@ -442,7 +442,7 @@ void tape_replay_loop(Tr *T, Ref id, Ref iv, int32_t lo, Region *dst)
     /* id's own reverse loop (a sum's) recomputes its body with no forward
      * copy of it here: the rows that copy would have recorded do not
      * exist, so its loops run again */
-    const Region *b = T->g->v.p[id].reg[0];
+    const Region *b = T->g->v.p[id].x->reg[0];
     for (int i = 0; i < b->ids.n; i++)
         T->replay[b->ids.p[i]] = NULL;
 }

@@ -236,7 +236,8 @@ static int same_fn(const Fn *f, const Fn *g)
     for (Ref v = 0; v < f->v.n; v++) {
         const Inst *a = &f->v.p[v], *b = &g->v.p[v];
         if (a->op != b->op || a->role != b->role || a->flags != b->flags || a->n != b->n ||
-            a->nix != b->nix || memcmp(&a->num, &b->num, sizeof a->num) || a->line != b->line ||
+            a->nix != b->nix || (a->op == OP_CONST && memcmp(&a->x->num, &b->x->num, sizeof a->x->num)) ||
+            a->line != b->line ||
             a->rule_op != b->rule_op || a->rule_arg != b->rule_arg || a->rule_src != b->rule_src ||
             memcmp(&a->ty, &b->ty, sizeof a->ty) || (!a->name != !b->name) ||
             (a->name && strcmp(a->name, b->name)))

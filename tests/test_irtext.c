@@ -693,6 +693,11 @@ static const struct {
      7, 16, "a const has no num= (its number comes right after it)"},
     {HEAD
      "  %0 = param 0 : real name=x\n"
+     "  %2 = mul num=2 %0, %0 : real\n"
+     "}\n",
+     7, 12, "only a const has a num="},
+    {HEAD
+     "  %0 = param 0 : real name=x\n"
      "  %2 = gt %0, %0 : bool\n"
      "  %3 = if %2 {\n"
      "    yield %0\n"

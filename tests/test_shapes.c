@@ -283,15 +283,15 @@ START_TEST(test_ir_form)
     ck_assert_int_eq(gen->op, OP_GEN);
     ck_assert_str_eq(f->v.p[ir_ivar(f, res->arg[0], 0)].name, "i");
     /* its body: a RED over j whose bounds are 0..4, yielded */
-    const Region *b = gen->reg[0];
+    const Region *b = gen->x->reg[0];
     Ref red = NOREF;
     for (int i = 0; i < b->ids.n; i++)
         if (f->v.p[b->ids.p[i]].op == OP_RED)
             red = b->ids.p[i];
     ck_assert_int_ne(red, NOREF);
     ck_assert_int_eq(f->v.p[red].red, RK_SUM);
-    ck_assert_int_eq(f->v.p[red].ix[0].c, 0);
-    ck_assert_int_eq(f->v.p[red].ix[1].c, 4);
+    ck_assert_int_eq(f->v.p[red].x->ix[0].c, 0);
+    ck_assert_int_eq(f->v.p[red].x->ix[1].c, 4);
     ck_assert_str_eq(f->v.p[ir_ivar(f, red, 0)].name, "j");
     Unit *g = unit(&c, "g");
     ck_assert_int_eq(g->ret.rank, 0);
@@ -315,7 +315,7 @@ START_TEST(test_dependent_bounds)
             red = i;
     }
     Ref i = ir_ivar(f, gen, 0);
-    const Aff *ix = f->v.p[red].ix;
+    const Aff *ix = f->v.p[red].x->ix;
     /* i runs over 1..3, so IVAR + 1: j in IVAR+1 .. IVAR+3 */
     ck_assert_int_eq(ix[0].n, 1);
     ck_assert_int_eq(ix[0].iv[0], i);
