@@ -222,14 +222,22 @@ static Ref fold_rule(Fn *f, Ref id)
 /* Every operand of in through repl (its list's too), as rewrite does;
  * an operand that stays is not written again (a walk over a large
  * function then leaves most of its cache lines clean). */
-static void resolve_operands(Inst *in, Ref *repl)
+/* Returns whether it changed an operand. */
+static int resolve_operands(Inst *in, Ref *repl)
 {
+    int changed = 0;
     for (int k = 0; k < 3; k++)
-        if (in->arg[k] != NOREF && repl[in->arg[k]] != NOREF)
+        if (in->arg[k] != NOREF && repl[in->arg[k]] != NOREF) {
             in->arg[k] = resolve(repl, in->arg[k]);
+            changed = 1;
+        }
     if (in->op == OP_LIT || in->op == OP_FOR)
-        for (int k = 0; k < in->nix; k++)
-            in->x->list[k] = resolve(repl, in->x->list[k]);
+        for (int k = 0; k < in->nix; k++) {
+            Ref to = resolve(repl, in->x->list[k]);
+            changed |= to != in->x->list[k];
+            in->x->list[k] = to;
+        }
+    return changed;
 }
 
 /* The outputs through repl. */
@@ -367,24 +375,44 @@ static int cse_ok(const Fn *f, const Inst *in)
 
 /* The slot cse_region looks in for in (ir_prefetch; an IDX's hash reads
  * its indices: not asked for). */
-static void prefetch_slot(const Cse *C, const Inst *in)
+/* Asks for the slot of in, id, IR_AHEAD instructions ahead (a large
+ * function's table is far larger than the cache), and keeps its hash in
+ * *ahead for when in's turn comes: unless an operand of in is replaced
+ * in between, it is the same. */
+typedef struct {
+    Ref id;
+    unsigned hash;
+} Ahead;
+enum { AHEAD_RING = 16 }; /* a power of two above IR_AHEAD */
+_Static_assert((int)AHEAD_RING > (int)IR_AHEAD && (AHEAD_RING & (AHEAD_RING - 1)) == 0, "AHEAD_RING");
+
+static void prefetch_slot(const Cse *C, const Inst *in, Ref id, Ahead *ahead)
 {
-    if (in->op != OP_IDX && cse_ok(C->f, in))
-        ir_prefetch(&C->slot[hash_inst(in) & (unsigned)(C->cap - 1)]);
+    ahead->id = NOREF;
+    if (in->op != OP_IDX && cse_ok(C->f, in)) {
+        ahead->id = id;
+        ahead->hash = hash_inst(in);
+        ir_prefetch(&C->slot[ahead->hash & (unsigned)(C->cap - 1)]);
+    }
 }
 
 static void cse_region(Cse *C, Region *r, Ref *repl)
 {
     Fn *f = C->f;
     int mark = C->undo.n;
+    Ahead ahead[AHEAD_RING];
+    for (int i = 0; i < AHEAD_RING; i++)
+        ahead[i].id = NOREF;
     for (int i = 0; i < r->ids.n; i++) {
         Ref id = r->ids.p[i];
         Inst *in = &f->v.p[id];
         if (i + IR_AHEAD < r->ids.n)
-            prefetch_slot(C, &f->v.p[r->ids.p[i + IR_AHEAD]]);
+            prefetch_slot(C, &f->v.p[r->ids.p[i + IR_AHEAD]], r->ids.p[i + IR_AHEAD],
+                          &ahead[(i + IR_AHEAD) & (AHEAD_RING - 1)]);
         if (in->op == OP_SELECT && (repl[in->arg[1]] != NOREF || repl[in->arg[2]] != NOREF))
             C->refold = 1;
-        resolve_operands(in, repl); /* as in fold_region: no rewrite after */
+        /* as in fold_region: no rewrite after */
+        int known = !resolve_operands(in, repl) && ahead[i & (AHEAD_RING - 1)].id == id;
         if (in->op == OP_IF) {
             cse_region(C, in->x->reg[0], repl);
             cse_region(C, in->x->reg[1], repl);
@@ -396,7 +424,8 @@ static void cse_region(Cse *C, Region *r, Ref *repl)
         }
         if (!cse_ok(f, in))
             continue;
-        unsigned hash = hash_inst(in), h = hash & (unsigned)(C->cap - 1);
+        unsigned hash = known ? ahead[i & (AHEAD_RING - 1)].hash : hash_inst(in);
+        unsigned h = hash & (unsigned)(C->cap - 1);
         for (;;) {
             Ref s = C->slot[h].id;
             if (s == NOREF) {
