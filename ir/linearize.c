@@ -101,10 +101,14 @@ static void name_partial(Fn *g, const Inst *in, Ref p, int before)
         op_info[in->op].kind != K_MATH || op_info[in->op].nargs != 1 || in->op == OP_POWI ||
         in->op == OP_SIGN)
         return;
+    /* "d" and the op's name in lower case, made without a format (a
+     * tenth of linearising a gradient went to formatting it) */
     const char *n = op_info[in->op == OP_SQRTZ ? OP_SQRT : in->op].name;
-    char *s = arena_printf(g->arena, "d%s", n);
-    for (char *c = s; *c; c++)
-        *c = (char)tolower((unsigned char)*c);
+    size_t len = strlen(n);
+    char *s = arena_alloc(g->arena, len + 2);
+    s[0] = 'd';
+    for (size_t i = 0; i < len; i++)
+        s[i + 1] = (char)tolower((unsigned char)n[i]);
     g->v.p[p].name = s;
 }
 
