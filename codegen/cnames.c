@@ -14,7 +14,7 @@
 
 /* Room for n more bytes and the NUL (cg_put checks first: growing is
  * rare, and the check is most of what a short cg_put costs). */
-static void reserve(Str *s, size_t n)
+void cg_str_reserve(Str *s, size_t n)
 {
     if (s->n + n + 1 > s->cap) {
         size_t c = s->cap ? s->cap : 256;
@@ -49,31 +49,6 @@ void cg_str_free(Str *s)
     s->mapped = 0;
 }
 
-void cg_put(Str *s, const char *t, size_t n)
-{
-    if (s->n + n + 1 > s->cap)
-        reserve(s, n);
-    memcpy(s->p + s->n, t, n);
-    s->n += n;
-    s->p[s->n] = 0;
-}
-
-void cg_puts(Str *s, const char *t)
-{
-    cg_put(s, t, strlen(t));
-}
-
-void cg_put3(Str *s, const char *a, const char *b, const char *c)
-{
-    size_t na = strlen(a), nb = strlen(b), nc = strlen(c);
-    if (s->n + na + nb + nc + 1 > s->cap)
-        reserve(s, na + nb + nc);
-    memcpy(s->p + s->n, a, na);
-    memcpy(s->p + s->n + na, b, nb);
-    memcpy(s->p + s->n + na + nb, c, nc);
-    s->n += na + nb + nc;
-    s->p[s->n] = 0;
-}
 
 void cg_fput_quoted(FILE *out, const char *s)
 {
@@ -159,7 +134,7 @@ general:
     int n = vsnprintf(room ? s->p + s->n : NULL, room, fmt, again);
     va_end(again);
     if ((size_t)n >= room) {
-        reserve(s, (size_t)n);
+        cg_str_reserve(s, (size_t)n);
         va_start(ap, fmt);
         vsnprintf(s->p + s->n, (size_t)n + 1, fmt, ap);
         va_end(ap);
