@@ -512,7 +512,7 @@ static void expr(Cg *c, Str *s, Ref v, CPrec minprec)
 
 /* ---------------- statements ---------------- */
 
-static void indent(Cg *c)
+static inline void indent(Cg *c)
 {
     for (int i = 0; i < c->indent; i++)
         cg_puts(&c->body, "    ");
@@ -595,7 +595,7 @@ static const char *comment_of_line(const Cg *c, int line)
 }
 
 /* The source line last announced at nesting depth d (0: none yet). */
-static int *said(Cg *c, int d)
+static inline int *said(Cg *c, int d)
 {
     while (c->said.n <= d)
         vec_push(c->A, &c->said, 0);
@@ -647,7 +647,7 @@ static void mark_line(Cg *c, int line)
 
 /* Starts a statement, or the first line of a block (for, if), that comes
  * from source line `line`: its header if it needs one, its indentation. */
-static void begin_stmt(Cg *c, int line)
+static inline void begin_stmt(Cg *c, int line)
 {
     announce(c, line);
     mark_line(c, line);
@@ -1957,7 +1957,7 @@ static void backward_header(Cg *c, int at)
 
 /* Whether id is a forward loop that holds the backward pass of its
  * iterations (opt_join, ir/onepass.c). */
-static int joined(const Cg *c, Ref id)
+static inline int joined(const Cg *c, Ref id)
 {
     const Inst *in = &c->f->v.p[id];
     if (in->op != OP_RED || ir_is_rev(in))

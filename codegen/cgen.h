@@ -244,7 +244,10 @@ typedef struct Cg {
 /* cnames.c */
 /* Frees s's text, from malloc or mapped; s is empty after. */
 void cg_str_free(Str *s);
-const char *cg_real_t(const Cg *c);
+static inline const char *cg_real_t(const Cg *c)
+{
+    return c->o->use_float ? "float" : "double";
+}
 const char *cg_unique(Cg *c, Names *ns, const char *base);
 /* A unique name for the next temporary, t<++c->tmp>: a local that is
  * not in c->locals while no other name of that form is (they are most

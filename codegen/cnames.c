@@ -190,11 +190,6 @@ void cg_names_add(Names *ns, const char *s)
     add_h(ns, s, dx_hash(s));
 }
 
-const char *cg_real_t(const Cg *c)
-{
-    return c->o->use_float ? "float" : "double";
-}
-
 /* The next suffix to try for a base name (so that naming n versions of
  * one variable costs O(n), not O(n^2)). */
 static int *next_suffix(Cg *c, const char *base)

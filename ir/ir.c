@@ -69,16 +69,6 @@ Region *ir_region_new(Fn *f, Ref owner, int side)
     return r;
 }
 
-IrAt ir_at(Fn *f, Region *r)
-{
-    IrAt at = {0};
-    at.f = f;
-    at.r = r;
-    at.rule_arg = -1;
-    at.rule_src = NOREF;
-    return at;
-}
-
 IrAt ir_at_of(Fn *f, Region *r, const Inst *in)
 {
     IrAt at = ir_at(f, r);
@@ -226,11 +216,6 @@ int ir_costly_op(Op op)
     default:
         return op_info[op].kind == K_MATH;
     }
-}
-
-int ir_is_loop(const Inst *in)
-{
-    return in->op == OP_GEN || in->op == OP_RED || in->op == OP_LOOP;
 }
 
 int ir_naffs(const Inst *in)
@@ -450,11 +435,6 @@ Ref ir_ivar(const Fn *f, Ref loop, int k)
     Ref iv = b->ids.p[k];
     ASSERT(f->v.p[iv].op == OP_IVAR && f->v.p[iv].n == k);
     return iv;
-}
-
-int ir_is_const(Fn *f, Ref r, double k)
-{
-    return r != NOREF && f->v.p[r].op == OP_CONST && f->v.p[r].x->num == k;
 }
 
 int ir_unit_fns(const Unit *u, Fn *fs[4])

@@ -400,7 +400,17 @@ typedef struct {
     int8_t rule_arg;
     Ref rule_src;
 } IrAt;
-IrAt ir_at(Fn *f, Region *r);                  /* primal, no line, no rule */
+/* primal, no line, no rule (inline, as the next four: each is asked
+ * of most instructions of a pass) */
+static inline IrAt ir_at(Fn *f, Region *r)
+{
+    IrAt at = {0};
+    at.f = f;
+    at.r = r;
+    at.rule_arg = -1;
+    at.rule_src = NOREF;
+    return at;
+}
 IrAt ir_at_of(Fn *f, Region *r, const Inst *in); /* in's line, role, flags, rule */
 Ref ir_add(IrAt at, Op op, Type ty, Ref a, Ref b, Ref c);
 Ref ir_op(IrAt at, Op op, Ref a, Ref b, Ref c); /* scalar (bool for K_BOOL) */
@@ -521,7 +531,10 @@ const char *aff_src_text(Arena *a, Aff x, AffName name, const void *ctx);
 Ref ir_loop_new(Fn *f, Region *r, Op op, Type ty, int nivars);
 Ref ir_ivar(const Fn *f, Ref loop, int k);     /* its k-th IVAR */
 int ir_nivars(const Fn *f, Ref loop);
-int ir_is_loop(const Inst *in);                /* GEN, RED or LOOP (not FOR) */
+static inline int ir_is_loop(const Inst *in) /* GEN, RED or LOOP (not FOR) */
+{
+    return in->op == OP_GEN || in->op == OP_RED || in->op == OP_LOOP;
+}
 /* Whether in owns regions (reg[]: an IF, FOR, GEN, RED or LOOP).  A walk
  * asks this before it reads reg, which lies past the first 64 bytes of an
  * instruction (a second cache line each, in a large function). */
@@ -557,7 +570,10 @@ long long ty_size(Type t);                 /* number of elements */
 const int32_t *ty_dims(Type t);
 static inline int32_t ty_dim(Type t, int d) { return ty_dims(t)[d]; }
 static inline Inst *ir_inst(Fn *f, Ref r) { return &f->v.p[r]; }
-int ir_is_const(Fn *f, Ref r, double k);   /* r is CONST k */
+static inline int ir_is_const(Fn *f, Ref r, double k) /* r is CONST k */
+{
+    return r != NOREF && f->v.p[r].op == OP_CONST && f->v.p[r].x->num == k;
+}
 /* How many RESULTs follow the IF at position `at` of region r (they are
  * r->ids.p[at + 1] onwards). */
 int ir_nresults(const Fn *f, const Region *r, int at);

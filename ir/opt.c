@@ -223,7 +223,7 @@ static Ref fold_rule(Fn *f, Ref id)
  * an operand that stays is not written again (a walk over a large
  * function then leaves most of its cache lines clean). */
 /* Returns whether it changed an operand. */
-static int resolve_operands(Inst *in, Ref *repl)
+static inline int resolve_operands(Inst *in, Ref *repl)
 {
     int changed = 0;
     for (int k = 0; k < 3; k++)
@@ -330,7 +330,7 @@ typedef struct {
     VEC(int) undo;
 } Cse;
 
-static unsigned hash_inst(const Inst *in)
+static inline unsigned hash_inst(const Inst *in)
 {
     unsigned h = in->op * 2654435761u ^ (in->role == ROLE_TANGENT) * 97u;
     for (int k = 0; k < 3; k++)
@@ -365,7 +365,7 @@ static int same_inst(const Inst *a, const Inst *b)
 
 /* Loads of arrays that never change (not adjoint buffers, which ACCs
  * write) and index values are pure too. */
-static int cse_ok(const Fn *f, const Inst *in)
+static inline int cse_ok(const Fn *f, const Inst *in)
 {
     if (in->op == OP_IDX)
         return f->v.p[in->arg[0]].op != OP_ZEROS;
@@ -510,7 +510,7 @@ typedef struct {
     int kept;        /* instructions the regions hold after pruning */
 } Dce;
 
-static void mark(Dce *D, Ref r)
+static inline void mark(Dce *D, Ref r)
 {
     if (r == NOREF || D->live[r])
         return;
