@@ -503,7 +503,7 @@ static void run_region(Interp *I, const Region *r)
             double x[3] = {0, 0, 0};
             for (int k = 0; k < op_info[in->op].nargs; k++)
                 x[k] = I->val[in->arg[k]][0];
-            y[0] = ir_eval_scalar((Op)in->op, x, in->op == OP_POWI ? in->n : in->op == OP_CONST ? in->x->num : 0);
+            y[0] = ir_eval_scalar((Op)in->op, x, in->op == OP_POWI ? in->n : in->x->num);
             if (I->rec)
                 rec_scalar(I->rec, f, id, x, y[0]);
             if (I->tr)

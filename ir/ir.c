@@ -85,11 +85,18 @@ IrAt ir_at_of(Fn *f, Region *r, const Inst *in)
  * instruction without an InstExt of its own. */
 const InstExt ir_no_ext = {{NULL, NULL}, NULL, NULL, 0};
 
+InstExt *ir_ext_new(Arena *a, int op)
+{
+    int owns = op == OP_CONST || op == OP_IF || op == OP_GEN || op == OP_RED || op == OP_LOOP ||
+               op == OP_FOR || op == OP_IDX || op == OP_ACC || op == OP_LIT || op == OP_IREAL;
+    return owns ? arena_alloc(a, sizeof(InstExt)) : (InstExt *)&ir_no_ext;
+}
+
 Ref ir_add(IrAt at, Op op, Type ty, Ref a, Ref b, Ref c)
 {
     Inst in = {0};
     in.op = (uint8_t)op;
-    in.x = ir_op_has_ext(op) ? arena_alloc(at.f->arena, sizeof(InstExt)) : (InstExt *)&ir_no_ext;
+    in.x = ir_ext_new(at.f->arena, op);
     in.role = at.role;
     in.flags = at.flags;
     in.rule_op = at.rule_op;

@@ -220,9 +220,9 @@ enum {
 
 /* What only branches, loops, indexed operations and constants hold,
  * beside their instruction (Inst.x): CONST, IF, GEN, RED, LOOP, FOR, IDX,
- * ACC, LIT and IREAL each own one (ir_add makes it); every other
- * operation points to ir_no_ext, whose fields read as none and which no
- * one may write. */
+ * ACC, LIT and IREAL each own one (ir_ext_new); every other operation
+ * points to ir_no_ext, whose fields read as none (a num of 0) and which
+ * no one may write.  No two instructions share a record. */
 typedef struct {
     Region *reg[2];   /* IF: then, else; GEN/RED/LOOP/FOR: reg[0] the body */
     Aff *ix;          /* IDX/ACC: nix indices; RED, FOR: lo, hi; LOOP: nix
@@ -231,12 +231,10 @@ typedef struct {
     double num;       /* CONST: the value */
 } InstExt;
 extern const InstExt ir_no_ext;
-/* Whether op owns an InstExt. */
-static inline int ir_op_has_ext(int op)
-{
-    return op == OP_CONST || op == OP_IF || op == OP_GEN || op == OP_RED || op == OP_LOOP || op == OP_FOR ||
-           op == OP_IDX || op == OP_ACC || op == OP_LIT || op == OP_IREAL;
-}
+/* The record of a new instruction of op (ir_add, the IR reader, a fold
+ * into a constant): a fresh one from a where op owns one, else
+ * ir_no_ext. */
+InstExt *ir_ext_new(Arena *a, int op);
 
 typedef struct {
     /* One cache line: a large function's array is far larger than the

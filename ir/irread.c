@@ -1140,7 +1140,7 @@ static void read_inst(Reader *R, Region *r)
     expect_punct(R, '=');
     Inst *in = inst(R, id);
     in->op = (uint16_t)read_op(R);
-    in->x = ir_op_has_ext(in->op) ? arena_alloc(R->a, sizeof(InstExt)) : (InstExt *)&ir_no_ext;
+    in->x = ir_ext_new(R->a, in->op);
     in->arg[0] = in->arg[1] = in->arg[2] = NOREF;
     in->parent = r;
     parse_facts(R, in);

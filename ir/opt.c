@@ -102,6 +102,17 @@ static int is_finite_k(Fn *f, Ref r)
 
 static Ref fold_rule(Fn *f, Ref id);
 
+/* in, folded in place, becomes the constant v, with a record of its own
+ * (the one it had, if any, may hold what a constant does not read). */
+static void become_const(Fn *f, Inst *in, double v)
+{
+    in->op = OP_CONST;
+    in->x = ir_ext_new(f->arena, OP_CONST);
+    in->x->num = v;
+    in->n = 0;
+    in->arg[0] = in->arg[1] = in->arg[2] = NOREF;
+}
+
 /* The value `id` simplifies to (itself if none), folding in place. */
 static Ref fold_one(Fn *f, Ref id, Ref *repl)
 {
@@ -129,22 +140,14 @@ static Ref fold_one(Fn *f, Ref id, Ref *repl)
     if (allk) {
         double v = ir_eval_scalar((Op)in->op, x, in->n);
         if (isfinite(v)) {
-            in->op = OP_CONST;
-            in->x = arena_alloc(f->arena, sizeof(InstExt));
-            in->x->num = v;
-            in->n = 0;
-            in->arg[0] = in->arg[1] = in->arg[2] = NOREF;
+            become_const(f, in, v);
             return id;
         }
     }
     double d;
     if (op_info[in->op].kind == K_BOOL && n == 2 && index_diff(f, a, b, &d)) {
         double z[2] = {d, 0};
-        double v = ir_eval_scalar((Op)in->op, z, 0);
-        in->op = OP_CONST;
-        in->x = arena_alloc(f->arena, sizeof(InstExt));
-        in->x->num = v;
-        in->arg[0] = in->arg[1] = NOREF;
+        become_const(f, in, ir_eval_scalar((Op)in->op, z, 0));
         return id;
     }
     /* a rule that changes the op in place (MULZ to MUL, MUL by -1 to NEG)
@@ -352,6 +355,7 @@ static int same_inst(const Inst *a, const Inst *b)
 {
     if (!(a->op == b->op && (a->role == ROLE_TANGENT) == (b->role == ROLE_TANGENT) &&
           a->arg[0] == b->arg[0] && a->arg[1] == b->arg[1] && a->arg[2] == b->arg[2] &&
+          /* (only a constant's record holds a number: no other is read) */
           (a->op != OP_CONST || memcmp(&a->x->num, &b->x->num, sizeof a->x->num) == 0) && a->n == b->n &&
           a->red == b->red &&
           ty_eq(a->ty, b->ty)))

@@ -236,8 +236,7 @@ static int same_fn(const Fn *f, const Fn *g)
     for (Ref v = 0; v < f->v.n; v++) {
         const Inst *a = &f->v.p[v], *b = &g->v.p[v];
         if (a->op != b->op || a->role != b->role || a->flags != b->flags || a->n != b->n ||
-            a->nix != b->nix || (a->op == OP_CONST && memcmp(&a->x->num, &b->x->num, sizeof a->x->num)) ||
-            a->line != b->line ||
+            a->nix != b->nix || memcmp(&a->x->num, &b->x->num, sizeof a->x->num) || a->line != b->line ||
             a->rule_op != b->rule_op || a->rule_arg != b->rule_arg || a->rule_src != b->rule_src ||
             memcmp(&a->ty, &b->ty, sizeof a->ty) || (!a->name != !b->name) ||
             (a->name && strcmp(a->name, b->name)))
@@ -300,6 +299,70 @@ START_TEST(test_linearize_prefault)
 }
 END_TEST
 
+static int by_address(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t) * (InstExt *const *)a, y = (uintptr_t) * (InstExt *const *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Once every pass has run, each instruction of an operation that holds
+ * regions, indices, a list or a number has a record of its own (Inst.x),
+ * shared with no other instruction of any entry point, and every other
+ * points to ir_no_ext, still all zero: a pass that copied an instruction
+ * into a new slot would share its record, and a change of one would
+ * change the other. */
+START_TEST(test_records_owned)
+{
+    const char *src = "fn f(W[3, 2], x[2], s) {\n"
+                      "    h = tanh(W @ x)\n"
+                      "    y = [h[0], h[1] * s, 2.5]\n"
+                      "    a = s\n"
+                      "    for t in 0..5 {\n"
+                      "        a = a * 0.5 + sum(y) * x[t % 2]\n"
+                      "    }\n"
+                      "    if a > 0 {\n"
+                      "        r = a * a\n"
+                      "    } else {\n"
+                      "        r = -a\n"
+                      "    }\n"
+                      "    return r + sum(h[i] * h[i] for i in 0..3)\n"
+                      "}\n";
+    TuLowered c;
+    ck_assert_int_eq(tu_lower(&c, src), 0);
+    Unit *u = &c.prog.units.p[0];
+    ad_unit(u);
+    Fn *fs[4];
+    int nf = ir_unit_fns(u, fs), n = 0, total = 0;
+    for (int k = 0; k < nf; k++)
+        total += fs[k]->v.n;
+    InstExt **own = malloc(sizeof *own * (size_t)total);
+    int kinds[OP_COUNT] = {0};
+    for (int k = 0; k < nf; k++)
+        for (Ref v = 0; v < fs[k]->v.n; v++) {
+            const Inst *in = &fs[k]->v.p[v];
+            int owns = in->op == OP_CONST || in->op == OP_IF || in->op == OP_GEN || in->op == OP_RED ||
+                       in->op == OP_LOOP || in->op == OP_FOR || in->op == OP_IDX || in->op == OP_ACC ||
+                       in->op == OP_LIT || in->op == OP_IREAL;
+            ck_assert_msg(owns == (in->x != &ir_no_ext), "%s %%%d (%s): record %s", fs[k]->name, v,
+                          ir_op_name((Op)in->op), owns ? "shared" : "of its own");
+            if (owns)
+                own[n++] = in->x;
+            kinds[in->op] = 1;
+        }
+    qsort(own, (size_t)n, sizeof *own, by_address);
+    for (int i = 1; i < n; i++)
+        ck_assert_msg(own[i] != own[i - 1], "two instructions share a record");
+    static const InstExt zero;
+    ck_assert(memcmp(&ir_no_ext, &zero, sizeof zero) == 0);
+    /* the source reaches each kind of record */
+    Op want[] = {OP_CONST, OP_IF, OP_GEN, OP_RED, OP_FOR, OP_IDX, OP_ACC, OP_LIT};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        ck_assert_msg(kinds[want[i]], "no %s met", ir_op_name(want[i]));
+    free(own);
+    arena_free(c.a);
+}
+END_TEST
+
 Suite *suite_ir(void);
 Suite *suite_ir(void)
 {
@@ -307,6 +370,7 @@ Suite *suite_ir(void)
     TCase *tc = tcase_create("passes");
     tcase_add_loop_test(tc, test_passes_keep_values, 0, (int)(sizeof cases / sizeof cases[0]));
     tcase_add_test(tc, test_linearize_prefault);
+    tcase_add_test(tc, test_records_owned);
     suite_add_tcase(s, tc);
     return s;
 }
