@@ -42,6 +42,7 @@ typedef struct {
     int emit_set;       /* --emit was given */
     long long stack_budget;
     long max_ops;       /* --max-ops */
+    int sum_lanes;      /* --sum-lanes (0: unset, -1: 0 given) */
     int jobs;           /* --jobs: threads the C is written on */
     int status;
 } Options;
@@ -102,6 +103,11 @@ static const char usage[] =
     "  --tape=small     loops record only their carried values; the backward\n"
     "                   pass recomputes the rest of each step (smaller tapes,\n"
     "                   more arithmetic)\n"
+    "  --sum-lanes=N    in f_jvp and f_hvp, the tangent of a sum of N terms or\n"
+    "                   more accumulates even and odd terms apart, added at\n"
+    "                   the end, so that the C compiler can vectorise it\n"
+    "                   (default 16; 0: every tangent sum in written order);\n"
+    "                   f's own sums always keep their written order\n"
     ;
 /* The rest of the options (C99 promises string literals of 4095 bytes). */
 static const char usage2[] =
@@ -353,6 +359,14 @@ static int parse_args(int argc, char **argv, Options *o)
                            a + 10, IR_MAX_OPS_CEILING);
                 return 1;
             }
+        } else if (!strncmp(a, "--sum-lanes=", 12)) {
+            long n = strcmp(a + 12, "0") ? parse_count(a + 12, IR_SUM_LANES_CEILING) : 0;
+            if (n == 1 || n < 0) {
+                diag_plain("bad --sum-lanes '%s': expected 0 (none) or a number of terms from 2 to %d",
+                           a + 12, IR_SUM_LANES_CEILING);
+                return 1;
+            }
+            o->sum_lanes = n ? (int)n : -1;
         } else if (a[0] == '-' && a[1]) {
             diag_plain("unknown option '%s' (try --help)", a);
             return 1;
@@ -478,7 +492,7 @@ static int compile(Options *o)
         co.append_to = out_stream(&out);
         Job j = {&src, o->input, o->only, o->small_tape, o->max_ops, o->stop, o->emit, &co,
                  out_stream(&out), out_stream(&hdr), out_stream(&stats),
-                 (const char *const *)o->at, o->nat};
+                 (const char *const *)o->at, o->nat, o->sum_lanes};
         if (ir_pipeline(a, &d, &j) == 0 && out_commit_all(outs, o->header ? 2 : 1) == 0) {
             status = 0;
             if (o->stats)

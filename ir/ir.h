@@ -365,6 +365,8 @@ typedef struct {
                        done with, and says whether a core is free (NULL:
                        none) */
     void *poll_arg;
+    int lanes_min;  /* lanes: the least terms of a sum whose tangent
+                       takes two lanes (opt_lanes; 0: none) */
 } Unit;
 
 typedef struct {
@@ -680,6 +682,8 @@ int ir_lower(Arena *a, Diag *d, const Source *src, const AstFile *file, Sema *s,
  * straight-line function of 200 000 statements (bench/bigprog.py, 1.7e6)
  * and keeps exponential inlining from exhausting memory. */
 enum { IR_MAX_OPS = 2000000, IR_MAX_OPS_CEILING = 100000000 };
+/* --sum-lanes: the default, and the most it may be */
+enum { IR_SUM_LANES = 16, IR_SUM_LANES_CEILING = 1000000000 };
 /* ir_lower with that limit set to max_ops (1 .. IR_MAX_OPS_CEILING). */
 int ir_lower_max(Arena *a, Diag *d, const Source *src, const AstFile *file, Sema *s,
                  long max_ops, Program *out);
@@ -726,6 +730,11 @@ void opt_rounds(Fn *f);   /* opt_all but for the fusion (opt_fuse) before them *
  * the same values; the negations left unused go.  The last pass over a
  * derivative. */
 void opt_signs(Fn *f);
+/* lanes.c: the tangent of a sum of at least min terms (min >= 2; less:
+ * none) over constant bounds accumulated in two lanes (even and odd
+ * iterations), its loop a FOR over the pairs; the primal sums keep their
+ * order.  Returns how many sums it split. */
+int opt_lanes(Fn *f, int min);
 /* interchange.c: a triangular nest of f_grad's reverse sweep whose inner
  * loop adds to an element that does not depend on the outer index runs
  * with the loops interchanged, that element's sum in a cell. */
@@ -784,6 +793,9 @@ typedef struct {
     FILE *stats;         /* --stats, or NULL */
     const char *const *at; /* --at NAME=VALUE, nat of them */
     int nat;
+    int sum_lanes;       /* --sum-lanes: the least terms of a sum whose
+                            tangent takes two lanes (lanes.c; 0:
+                            IR_SUM_LANES, -1: none) */
 } Job;
 /* Compiles j->src into j's outputs: parse, check, lower, --only,
  * ir_passes on each unit, then codegen (the stack budget, the output).

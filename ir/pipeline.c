@@ -304,6 +304,21 @@ static void store_hvp(Unit *u)
         opt_store(u->hvp);
 }
 
+static int pass_fns(const Unit *u, int k, Fn *fs[4]);
+
+/* lanes.  Needs: f_jvp and f_hvp final but for signs (no pass reads
+ * their sums as REDs any more).  Guarantees: in each, the tangent of a
+ * sum of at least 16 terms (u->lanes_min) over constant bounds is accumulated in two
+ * lanes, its loop a FOR over pairs of iterations, the primal sums in
+ * their order (opt_lanes, lanes.c; --sum-lanes: u->lanes_min terms at
+ * least); once per function, as signs. */
+static void lanes(Unit *u)
+{
+    Fn *fs[4];
+    for (int k = 0, n = pass_fns(u, ir_pass_find("lanes"), fs); k < n; k++)
+        opt_lanes(fs[k], u->lanes_min);
+}
+
 /* signs.  Needs: every derivative final (no pass reads its tangent forms
  * any more).  Guarantees: in f_jvp, f_grad and f_hvp, but not in their
  * copies of f's code, a negation that feeds an addition or subtraction
@@ -311,8 +326,6 @@ static void store_hvp(Unit *u)
  * same (opt_signs, signs.c); once per function (pass_fns leaves out the
  * f_jvp a checkpointing rebuild keeps: a second run may rewrite what the
  * first made, and f_jvp's C would depend on the stack budget). */
-static int pass_fns(const Unit *u, int k, Fn *fs[4]);
-
 static void signs(Unit *u)
 {
     Fn *fs[4];
@@ -342,6 +355,7 @@ const IrPass ir_passes[] = {
     {"linearize-grad", linearize_grad, "f_hvp: f_grad linearised (scalar results only)", ENTRY_HVP},
     {"opt-hvp", opt_hvp, "f_hvp: the clean-up of opt-primal", ENTRY_HVP},
     {"store-hvp", store_hvp, "f_hvp: buffers written once per element are stored", ENTRY_HVP},
+    {"lanes", lanes, "f_jvp, f_hvp: a long sum's tangent accumulated in two lanes", ENTRY_JVP | ENTRY_HVP},
     {"signs", signs, "derivatives: negations taken into the sums that use them", ENTRY_JVP | ENTRY_GRAD | ENTRY_HVP},
 };
 const int ir_npasses = (int)(sizeof ir_passes / sizeof ir_passes[0]);
@@ -605,10 +619,12 @@ struct Early {
     int opt_primal, transpose, linearize_grad; /* those passes' indices */
 };
 
-/* f, no longer changed by any pass but signs: signs now, then what
- * passes_from does after a function's last pass. */
+/* f, no longer changed by any pass but lanes (f_jvp) and signs: those
+ * now, then what passes_from does after a function's last pass. */
 static void finalize(Unit *u, Fn *f)
 {
+    if (ir_passes[ir_pass_find("lanes")].fns & ir_entry_bit(f->kind))
+        opt_lanes(f, u->lanes_min);
     opt_signs(f);
     ir_verify(f);
     if (u->compact)
@@ -798,6 +814,7 @@ int ir_pipeline(Arena *a, Diag *d, const Job *j)
         /* a quarter of the stack budget for kept steps: f_hvp, which
          * records their tangents too, fits where f_grad does */
         prog.units.p[i].keep_bytes = j->cg ? j->cg->stack_budget / 4 : 0;
+        prog.units.p[i].lanes_min = j->sum_lanes < 0 ? 0 : j->sum_lanes ? j->sum_lanes : IR_SUM_LANES;
         /* --entries: the C file and the IR build only what they emit;
          * the learning views show f and its gradient whatever it says */
         if (j->cg && (j->emit == EMIT_C || j->emit == EMIT_IR || j->emit == EMIT_CHECK))

@@ -719,8 +719,11 @@ static void compiled_checks(Ctx *cs, int nu, const char *text, const DcOpts *o, 
     /* DX_DIFF_DXFLAGS adds dxc options: --stack-budget=2K checkpoints
      * the loops of most programs (make fuzz-ckpt) */
     const char *dxflags = getenv("DX_DIFF_DXFLAGS");
-    snprintf(cmd, sizeof cmd, "'%s' p.dx -o p.c --header p.h%s%s %s", o->dxc, o->workspace ? " --workspace" : "",
-             o->small_tape ? " --tape=small" : "", dxflags ? dxflags : "");
+    char lanes[32] = "";
+    if (o->sum_lanes)
+        snprintf(lanes, sizeof lanes, " --sum-lanes=%d", o->sum_lanes < 0 ? 0 : o->sum_lanes);
+    snprintf(cmd, sizeof cmd, "'%s' p.dx -o p.c --header p.h%s%s%s %s", o->dxc, o->workspace ? " --workspace" : "",
+             o->small_tape ? " --tape=small" : "", lanes, dxflags ? dxflags : "");
     int st = run_cmd(o->workdir, cmd, &out, &err);
     char *hdr = NULL;
     snprintf(path, sizeof path, "%s/p.h", o->workdir);
@@ -814,9 +817,10 @@ static void compiled_checks(Ctx *cs, int nu, const char *text, const DcOpts *o, 
     free(err);
     out = err = NULL;
     snprintf(cmd, sizeof cmd,
-             "'%s' p.dx -o pf.c --real=float%s%s && %s -std=c99 -O1 -Wall -Wextra -Wpedantic -Wdouble-promotion "
+             "'%s' p.dx -o pf.c --real=float%s%s%s && %s -std=c99 -O1 -Wall -Wextra -Wpedantic -Wdouble-promotion "
              "-Werror -c pf.c -o pf.o",
-             o->dxc, o->workspace ? " --workspace" : "", o->small_tape ? " --tape=small" : "", o->cc ? o->cc : "gcc");
+             o->dxc, o->workspace ? " --workspace" : "", o->small_tape ? " --tape=small" : "", lanes,
+             o->cc ? o->cc : "gcc");
     st = run_cmd(o->workdir, cmd, &out, &err);
     if (st != 0) {
         char sig[160];
@@ -1129,6 +1133,7 @@ static void checks(const char *text, const DcOpts *o, DcResult *r)
     }
     for (int un = 0; un < nu; un++) {
         L.prog.units.p[un].small_tape = o->small_tape;
+        L.prog.units.p[un].lanes_min = o->sum_lanes < 0 ? 0 : o->sum_lanes ? o->sum_lanes : IR_SUM_LANES;
         ad_unit(&L.prog.units.p[un]);
     }
     for (int un = 0; un < nu && !r->status; un++)
@@ -1474,6 +1479,11 @@ int dc_small_tape(uint64_t program_seed)
     return (program_seed >> 17) % 4 == 3;
 }
 
+int dc_sum_lanes(uint64_t program_seed)
+{
+    return (program_seed >> 23) % 2 ? 2 : 0;
+}
+
 int dc_loops_compile(const char *dxc, const char *cc, const char *workdir)
 {
     char path[1100], cmd[4096], *out = NULL, *err = NULL;
@@ -1527,6 +1537,10 @@ int dc_check_file(const char *text, const DcOpts *base, int loops_compile, DcRes
     o.edge = comment(text, "edge") != NULL;
     const char *tape = comment(text, "tape");
     o.small_tape = tape && !strncmp(tape, ": small", 7);
+    const char *lanes = comment(text, "sum-lanes");
+    o.sum_lanes = lanes && lanes[0] == ':' ? atoi(lanes + 1) : 0;
+    if (lanes && o.sum_lanes == 0)
+        o.sum_lanes = -1;
     const char *cc = comment(text, "cc");
     char ccname[64];
     if (cc && cc[0] == ':') {

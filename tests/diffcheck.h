@@ -80,6 +80,8 @@ typedef struct {
     int workspace;         /* compiled with --workspace: also call every
                               f_ws on a workspace filled with NaNs */
     int small_tape;        /* differentiated as dxc --tape=small does */
+    int sum_lanes;         /* as dxc --sum-lanes=N does (0: the default,
+                              16; -1: none) */
     int edge;              /* also the edge checks (see edge-nan above) */
 } DcOpts;
 
@@ -128,6 +130,10 @@ uint64_t dc_program_seed(uint64_t run_seed, long i);
 uint64_t dc_input_seed(uint64_t program_seed);
 /* Is a program checked with --tape=small (a quarter of them)? */
 int dc_small_tape(uint64_t program_seed);
+/* The --sum-lanes a program is checked with: 2 for half of them (the
+ * random programs' sums are short: then every one with a tangent takes
+ * two lanes), else 0 (the default). */
+int dc_sum_lanes(uint64_t program_seed);
 
 /* Does dxc compile a for loop (to C that cc accepts)?  Tried in workdir. */
 int dc_loops_compile(const char *dxc, const char *cc, const char *workdir);

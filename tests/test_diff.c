@@ -45,6 +45,7 @@ static void sample(long i, int compiled, int loops_compile, int workspace, const
     o.seed = dc_input_seed(ps);
     o.workspace = workspace;
     o.small_tape = dc_small_tape(ps);
+    o.sum_lanes = dc_sum_lanes(ps);
     if (cc)
         o.cc = cc;
     DcResult r = dc_check(text, &o);
@@ -92,6 +93,7 @@ START_TEST(test_sample_edge)
         DcOpts o = opts(0);
         o.seed = dc_input_seed(ps);
         o.small_tape = dc_small_tape(ps);
+        o.sum_lanes = dc_sum_lanes(ps);
         o.edge = 1;
         DcResult r = dc_check(text, &o);
         ck_assert_msg(r.status == DC_OK, "edge program %ld (seed %llu, fuzz_diff --edge -p %llu): %s: %s\n%s", i,

@@ -269,9 +269,16 @@ typedef struct {
     void (*run)(Fn *);
 } OptPass;
 
+/* opt_lanes with sums of 4 terms or more, so that a test's sums are short */
+static void opt_lanes4(Fn *f)
+{
+    opt_lanes(f, 4);
+}
+
 static const OptPass opt_passes[] = {
     {"opt_fold", opt_fold}, {"opt_cse", opt_cse},     {"opt_dce", opt_dce},
     {"opt_fuse", opt_fuse}, {"opt_store", opt_store}, {"opt_all", opt_all},
+    {"opt_lanes4", opt_lanes4},
 };
 
 typedef VEC(Fn *) FnList;

@@ -31,6 +31,7 @@ static const struct {
     {"linearize-grad", "f f_jvp f_grad f_hvp"},
     {"opt-hvp", "f f_jvp f_grad f_hvp"},
     {"store-hvp", "f f_jvp f_grad f_hvp"},
+    {"lanes", "f f_jvp f_grad f_hvp"},
     {"signs", "f f_jvp f_grad f_hvp"},
 };
 enum { NPASSES = sizeof passes / sizeof passes[0] };
@@ -41,7 +42,8 @@ enum { NPASSES = sizeof passes / sizeof passes[0] };
  * interchange-grad turns v's triangular backward nest inside out, and store-grad
  * turns the first accumulation into W_bar and h_bar into stores, which
  * linearize-grad carries to their tangents (as it leaves f_hvp's tangent
- * tapes unzeroed), so store-hvp finds nothing left; signs writes
+ * tapes unzeroed), so store-hvp finds nothing left; lanes gives the
+ * tangent of the sum of 16 terms two lanes in f_jvp and f_hvp; signs writes
  * x_bar -= ... for the adjoint of - x[0] * sum(x * x).  v has an array
  * result: f_vjp, no f_hvp. */
 static void setup(void)
@@ -52,7 +54,8 @@ static void setup(void)
                               "    unused = sum(x * x)\n"
                               "    h = tanh(W @ x)\n"
                               "    v = [sum(W[i, 1] * x[i] for i in 0..j) for j in 0..3]\n"
-                              "    return log(sum(h * h) + sum(h * h)) - x[0] * sum(x * x) + log(1 + sum(v * v))\n"
+                              "    return log(sum(h * h) + sum(h * h)) - x[0] * sum(x * x) + log(1 + sum(v * v)) +\n"
+                              "        sum(x[i % 3] * x[(i + 1) % 3] for i in 0..16)\n"
                               "}\n",
                               (size_t)-1),
                      0);
@@ -316,7 +319,7 @@ static void written_order(const char *text, int header, int stats, char order[25
     char *c = NULL, *h = NULL, *st = NULL;
     size_t nc = 0, nh = 0, ns = 0;
     FILE *out = open_memstream(&c, &nc), *hdr = open_memstream(&h, &nh), *sf = open_memstream(&st, &ns);
-    Job j = {&src, "w.dx", NULL, 0, 0, -1, EMIT_C, &co, out, header ? hdr : NULL, stats ? sf : NULL, NULL, 0};
+    Job j = {&src, "w.dx", NULL, 0, 0, -1, EMIT_C, &co, out, header ? hdr : NULL, stats ? sf : NULL, NULL, 0, 0};
     ck_assert_int_eq(ir_pipeline(a, &d, &j), 0);
     fclose(out);
     fclose(hdr);

@@ -383,6 +383,108 @@ START_TEST(test_restrict)
 }
 END_TEST
 
+/* Two lanes for a long sum's tangent (ir/lanes.c).  Sums of 20 terms (in
+ * a comprehension and in a for loop), 17 (odd: its last term after the
+ * loop) and 17 from index 3 take two lanes in f_jvp and f_hvp; a sum of
+ * 13 terms and f's sums stay as written. */
+static const char lanes_dx[] =
+    "const N = 20\n"
+    "fn f(W[4, N], b[4], v[17], data x[N]) {\n"
+    "    h = [sum(W[i, j] * x[j] for j in 0..N) + b[i] for i in 0..4]\n"
+    "    odd = sum(v[j] * v[j] for j in 0..17)\n"
+    "    short = sum(v[j] for j in 2..15)\n"
+    "    off = sum(W[0, j] * v[j - 3] for j in 3..20)\n"
+    "    acc = 0.5\n"
+    "    for t in 0..3 {\n"
+    "        acc = acc + sum(W[t, j] * x[j] * acc for j in 0..N) * 0.1\n"
+    "    }\n"
+    "    return sum(tanh(h[i]) for i in 0..4) + odd * short + off + acc\n"
+    "}\n";
+
+/* The declarations in text of a variable whose name holds part. */
+static int declared(const char *text, const char *part)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, "double ")); p += 7) {
+        size_t len = strcspn(p, "=;\n");
+        char *decl = tu_printf("%.*s", (int)len, p);
+        n += strstr(decl, part) != NULL;
+        free(decl);
+    }
+    return n;
+}
+
+/* A dot product of 33 terms, its sum checked bit for bit: f and f_jvp's
+ * value in the model's order, the tangent in two lanes (even terms, the
+ * last one included, plus odd terms) by default and in the model's order
+ * with --sum-lanes=0 (o_dp_jvp). */
+static const char dot_dx[] = "fn dp(w[33], data x[33]) = sum(w[j] * x[j] for j in 0..33)\n";
+static const char dot_main[] =
+    "#include <math.h>\n#include <stdio.h>\n#include \"d.h\"\n#include \"o.h\"\n"
+    "int main(void)\n{\n"
+    "    double w[33], x[33], v[33], s = 0, t = 0, even = 0, odd = 0, d, od;\n"
+    "    for (int j = 0; j < 33; j++) {\n"
+    "        w[j] = sin(1.7 * j + 0.3); x[j] = cos(0.9 * j * j) * 1e3; v[j] = tan(0.37 * j - 1.1);\n"
+    "        s += w[j] * x[j];\n"
+    "        t += v[j] * x[j];\n"
+    "    }\n"
+    "    for (int j = 0; j < 32; j += 2) { even += v[j] * x[j]; odd += v[j + 1] * x[j + 1]; }\n"
+    "    even += v[32] * x[32];\n"
+    "    double y = dp(w, x), yj = dp_jvp(w, x, v, &d), oy = o_dp_jvp(w, x, v, &od);\n"
+    "    int bad = 0;\n"
+    "    if (y != s || yj != s || oy != s) { printf(\"value %.17g %.17g %.17g, in order %.17g\\n\", y, yj, oy, s); bad = 1; }\n"
+    "    if (d != even + odd) { printf(\"tangent %.17g, lanes %.17g\\n\", d, even + odd); bad = 1; }\n"
+    "    if (od != t) { printf(\"--sum-lanes=0 tangent %.17g, in order %.17g\\n\", od, t); bad = 1; }\n"
+    "    if (fabs(d - t) > 1e-12 * fabs(t)) { printf(\"lanes %.17g far from %.17g\\n\", d, t); bad = 1; }\n"
+    "    printf(\"%s\\n\", d == t ? \"same\" : \"differs\");\n"
+    "    return bad;\n}\n";
+
+START_TEST(test_lanes)
+{
+    char *f = entry_text(lanes_dx, "double f(");
+    char *j = entry_text(lanes_dx, "double f_jvp(");
+    char *h = entry_text(lanes_dx, "double f_hvp(");
+    ck_assert_msg(!strstr(f, "_even") && !strstr(f, "_odd") && count(f, "+=") == 6, "f as written:\n%.3000s", f);
+    ck_assert_msg(declared(j, "_dot_even") == 4 && declared(j, "_dot_odd") == 4, "four sums in lanes:\n%.3000s", j);
+    ck_assert_msg(strstr(j, "for (int j = 0; j < 10; j++)") && strstr(j, "for (int j = 0; j < 8; j++)") &&
+                      strstr(j, "[2 * j + 1]") && strstr(j, "v[16]"),
+                  "pairs of terms, an odd count's last term after the loop:\n%.3000s", j);
+    /* f_hvp: those of h, odd and the loop; off's shares its loop with
+     * its backward pass, which adds to W_hv and v_hv, and stays */
+    ck_assert_msg(declared(h, "_dot_even") == 3, "f_hvp's tangent sums in lanes:\n%.3000s", h);
+    free(f);
+    free(j);
+    free(h);
+    checks_pass(lanes_dx);
+
+    /* --sum-lanes: 0 turns them off, 2 splits the sum of 13 terms too */
+    ck_assert_int_eq(tu_write(tu_path("m.dx"), lanes_dx, (size_t)-1), 0);
+    char *off = cr_dxc_ok("m.dx --sum-lanes=0 -o -"), *two = cr_dxc_ok("m.dx --sum-lanes=2 -o -");
+    char *joff = cr_fn_text(off, "double f_jvp("), *jtwo = cr_fn_text(two, "double f_jvp(");
+    ck_assert_msg(!strstr(off, "_even"), "%.3000s", off);
+    ck_assert_msg(declared(jtwo, "_dot_even") == 5, "%.3000s", jtwo);
+    free(off);
+    free(two);
+    free(joff);
+    free(jtwo);
+
+    /* the sums' order, bit for bit, compiled by gcc and clang */
+    ck_assert_int_eq(tu_write(tu_path("dot.dx"), dot_dx, (size_t)-1), 0);
+    free(cr_dxc_ok("dot.dx -o d.c --header d.h"));
+    free(cr_dxc_ok("dot.dx --sum-lanes=0 --prefix=o_ -o o.c --header o.h"));
+    ck_assert_int_eq(tu_write(tu_path("main.c"), dot_main, (size_t)-1), 0);
+    for (int k = 0; k < 2; k++) {
+        char *out = NULL, *err = NULL, *cmd = tu_printf("cd '%s' && %s " STRICT " -O2 main.c d.c o.c -lm -o dot && ./dot",
+                                                        tu_tmpdir(), k ? "clang" : "gcc");
+        ck_assert_msg(tu_run(cmd, &out, &err) == 0, "%s\n%s%s", cmd, out, err);
+        ck_assert_msg(strstr(out, "differs"), "the two orders round apart on these inputs: %s", out);
+        free(cmd);
+        free(out);
+        free(err);
+    }
+}
+END_TEST
+
 Suite *suite_speed(void);
 Suite *suite_speed(void)
 {
@@ -398,6 +500,7 @@ Suite *suite_speed(void)
     tcase_add_test(tc, test_hvp_tapes);
     tcase_add_test(tc, test_sigmoid);
     tcase_add_test(tc, test_restrict);
+    tcase_add_test(tc, test_lanes);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -119,6 +119,8 @@ static void save(FILE *rep, const Conf *cf, const char *text, const DcResult *r,
         fprintf(f, "# inputs: %llu\n", (unsigned long long)iseed);
         if (dc_small_tape(pseed))
             fprintf(f, "# tape: small\n");
+        if (dc_sum_lanes(pseed))
+            fprintf(f, "# sum-lanes: %d\n", dc_sum_lanes(pseed));
         if (cf->edge)
             fprintf(f, "# edge\n");
         if (compiled)
@@ -146,6 +148,7 @@ static void one(const Conf *cf, const DcOpts *base, Stats *st, uint64_t pseed, i
     o.compiled = compiled;
     o.seed = dc_input_seed(pseed);
     o.small_tape = dc_small_tape(pseed);
+    o.sum_lanes = dc_sum_lanes(pseed);
     DcResult r = dc_check(text, &o);
     /* the report is written at once: jobs share the output */
     char *buf = NULL;
