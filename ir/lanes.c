@@ -259,25 +259,41 @@ static int wanted(const Fn *f, const Region *r, int pos, int nres, int min)
     return 0;
 }
 
-static int lanes_region(Fn *f, Region *r, int min, Ref *map, IrRefs *olds, IrRefs *news)
+/* The pass over one function: the sums it splits record each old
+ * result's new value (olds[i] -> news[i]); the map (split's, the
+ * identity but while a body is copied) is made at the first split. */
+typedef struct {
+    Fn *f;
+    int min, n0;
+    Ref *map;
+    IrRefs olds, news;
+} Lanes;
+
+static int lanes_region(Lanes *L, Region *r)
 {
+    Fn *f = L->f;
     int n = 0;
     for (int i = 0; i < r->ids.n; i++) {
         Inst *in = &f->v.p[r->ids.p[i]];
         if (in->op == OP_IF) {
-            n += lanes_region(f, in->x->reg[0], min, map, olds, news);
-            n += lanes_region(f, in->x->reg[1], min, map, olds, news);
+            n += lanes_region(L, in->x->reg[0]);
+            n += lanes_region(L, in->x->reg[1]);
             continue;
         }
         if (!ir_has_regions(in))
             continue;
         int nres = ir_nresults(f, r, i);
-        if (wanted(f, r, i, nres, min)) {
-            split(f, r, i, nres, map, olds, news);
-            n++;
-        } else {
-            n += lanes_region(f, in->x->reg[0], min, map, olds, news);
+        if (!wanted(f, r, i, nres, L->min)) {
+            n += lanes_region(L, in->x->reg[0]);
+            continue;
         }
+        if (!L->map) {
+            L->map = arena_alloc(f->arena, sizeof(Ref) * (size_t)(L->n0 + 1));
+            for (int v = 0; v < L->n0; v++)
+                L->map[v] = v;
+        }
+        split(f, r, i, nres, L->map, &L->olds, &L->news);
+        n++;
     }
     return n;
 }
@@ -287,20 +303,16 @@ int opt_lanes(Fn *f, int min)
     if (min < 2)
         return 0;
     Arena *A = f->arena;
-    int n0 = f->v.n;
-    Ref *map = arena_alloc(A, sizeof(Ref) * (size_t)(n0 + 1));
-    for (int i = 0; i < n0; i++)
-        map[i] = i;
-    IrRefs olds = {0}, news = {0};
-    int n = lanes_region(f, f->body, min, map, &olds, &news);
-    arena_drop(A, map, sizeof(Ref) * (size_t)(n0 + 1));
+    Lanes L = {f, min, f->v.n, NULL, {0}, {0}};
+    int n = lanes_region(&L, f->body);
     if (!n)
         return 0;
+    arena_drop(A, L.map, sizeof(Ref) * (size_t)(L.n0 + 1));
     Ref *repl = arena_alloc(A, sizeof(Ref) * (size_t)(f->v.n + 1));
     for (int i = 0; i < f->v.n; i++)
         repl[i] = NOREF;
-    for (int i = 0; i < olds.n; i++)
-        repl[olds.p[i]] = news.p[i];
+    for (int i = 0; i < L.olds.n; i++)
+        repl[L.olds.p[i]] = L.news.p[i];
     opt_rewrite_region(f, f->body, repl);
     for (int i = 0; i < f->out.n; i++)
         if (f->out.p[i].ref != NOREF && repl[f->out.p[i].ref] != NOREF)
