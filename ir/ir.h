@@ -367,6 +367,9 @@ typedef struct {
     void *poll_arg;
     int lanes_min;  /* lanes: the least terms of a sum whose tangent
                        takes two lanes (opt_lanes; 0: none) */
+    long long hoist_bytes; /* hoist: the most bytes of one table of a
+                       tangent sum's part that a loop does not change
+                       (opt_hoist; 0: none) */
 } Unit;
 
 typedef struct {
@@ -735,6 +738,12 @@ void opt_signs(Fn *f);
  * iterations), its loop a FOR over the pairs; the primal sums keep their
  * order.  Returns how many sums it split. */
 int opt_lanes(Fn *f, int min);
+/* hoist.c: in f_jvp and f_hvp, the part b of a tangent sum's term a + b
+ * (or a - b) that an enclosing loop L does not change is summed before
+ * L, into a table over the loops between L and the sum (at most
+ * max_bytes; less than one double: none), and the sum adds a alone, then
+ * reads the table.  Returns how many sums it split. */
+int opt_hoist(Fn *f, long long max_bytes);
 /* interchange.c: a triangular nest of f_grad's reverse sweep whose inner
  * loop adds to an element that does not depend on the outer index runs
  * with the loops interchanged, that element's sum in a cell. */

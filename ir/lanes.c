@@ -318,5 +318,6 @@ int opt_lanes(Fn *f, int min)
         if (f->out.p[i].ref != NOREF && repl[f->out.p[i].ref] != NOREF)
             f->out.p[i].ref = repl[f->out.p[i].ref];
     arena_drop(A, repl, sizeof(Ref) * (size_t)(f->v.n + 1));
+    opt_dce(f); /* copies that fed only a result no one reads */
     return n;
 }

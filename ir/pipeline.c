@@ -306,6 +306,18 @@ static void store_hvp(Unit *u)
 
 static int pass_fns(const Unit *u, int k, Fn *fs[4]);
 
+/* hoist.  Needs: f_jvp and f_hvp final but for lanes and signs.
+ * Guarantees: in each, the part of a tangent sum's term that an
+ * enclosing loop does not change is summed once before that loop, into
+ * a table of at most u->hoist_bytes over the loops between (opt_hoist,
+ * hoist.c); once per function, as signs. */
+static void hoist(Unit *u)
+{
+    Fn *fs[4];
+    for (int k = 0, n = pass_fns(u, ir_pass_find("hoist"), fs); k < n; k++)
+        opt_hoist(fs[k], u->hoist_bytes);
+}
+
 /* lanes.  Needs: f_jvp and f_hvp final but for signs (no pass reads
  * their sums as REDs any more).  Guarantees: in each, the tangent of a
  * sum of at least 16 terms (u->lanes_min) over constant bounds is accumulated in two
@@ -355,6 +367,7 @@ const IrPass ir_passes[] = {
     {"linearize-grad", linearize_grad, "f_hvp: f_grad linearised (scalar results only)", ENTRY_HVP},
     {"opt-hvp", opt_hvp, "f_hvp: the clean-up of opt-primal", ENTRY_HVP},
     {"store-hvp", store_hvp, "f_hvp: buffers written once per element are stored", ENTRY_HVP},
+    {"hoist", hoist, "f_jvp, f_hvp: a tangent sum's loop-invariant part summed before the loop", ENTRY_JVP | ENTRY_HVP},
     {"lanes", lanes, "f_jvp, f_hvp: a long sum's tangent accumulated in two lanes", ENTRY_JVP | ENTRY_HVP},
     {"signs", signs, "derivatives: negations taken into the sums that use them", ENTRY_JVP | ENTRY_GRAD | ENTRY_HVP},
 };
@@ -619,10 +632,13 @@ struct Early {
     int opt_primal, transpose, linearize_grad; /* those passes' indices */
 };
 
-/* f, no longer changed by any pass but lanes (f_jvp) and signs: those
- * now, then what passes_from does after a function's last pass. */
+/* f, no longer changed by any pass but hoist and lanes (f_jvp) and
+ * signs: those now, then what passes_from does after a function's last
+ * pass. */
 static void finalize(Unit *u, Fn *f)
 {
+    if (ir_passes[ir_pass_find("hoist")].fns & ir_entry_bit(f->kind))
+        opt_hoist(f, u->hoist_bytes);
     if (ir_passes[ir_pass_find("lanes")].fns & ir_entry_bit(f->kind))
         opt_lanes(f, u->lanes_min);
     opt_signs(f);
@@ -815,6 +831,8 @@ int ir_pipeline(Arena *a, Diag *d, const Job *j)
          * records their tangents too, fits where f_grad does */
         prog.units.p[i].keep_bytes = j->cg ? j->cg->stack_budget / 4 : 0;
         prog.units.p[i].lanes_min = j->sum_lanes < 0 ? 0 : j->sum_lanes ? j->sum_lanes : IR_SUM_LANES;
+        /* a sixteenth of the stack budget for one table of hoist */
+        prog.units.p[i].hoist_bytes = j->cg ? j->cg->stack_budget / 16 : 0;
         /* --entries: the C file and the IR build only what they emit;
          * the learning views show f and its gradient whatever it says */
         if (j->cg && (j->emit == EMIT_C || j->emit == EMIT_IR || j->emit == EMIT_CHECK))

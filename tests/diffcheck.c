@@ -15,6 +15,8 @@
  */
 #include "diffcheck.h"
 
+#include "../codegen/codegen.h"
+
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -1134,6 +1136,7 @@ static void checks(const char *text, const DcOpts *o, DcResult *r)
     for (int un = 0; un < nu; un++) {
         L.prog.units.p[un].small_tape = o->small_tape;
         L.prog.units.p[un].lanes_min = o->sum_lanes < 0 ? 0 : o->sum_lanes ? o->sum_lanes : IR_SUM_LANES;
+        L.prog.units.p[un].hoist_bytes = CG_STACK_BUDGET / 16; /* as dxc's default */
         ad_unit(&L.prog.units.p[un]);
     }
     for (int un = 0; un < nu && !r->status; un++)

@@ -17,6 +17,7 @@
  *    a fixed point and compile to C.
  */
 #include <check.h>
+#include <math.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -275,10 +276,16 @@ static void opt_lanes4(Fn *f)
     opt_lanes(f, 4);
 }
 
+/* opt_hoist with tables of 1 KiB at most */
+static void opt_hoist1k(Fn *f)
+{
+    opt_hoist(f, 1024);
+}
+
 static const OptPass opt_passes[] = {
     {"opt_fold", opt_fold}, {"opt_cse", opt_cse},     {"opt_dce", opt_dce},
     {"opt_fuse", opt_fuse}, {"opt_store", opt_store}, {"opt_all", opt_all},
-    {"opt_lanes4", opt_lanes4},
+    {"opt_lanes4", opt_lanes4}, {"opt_hoist1k", opt_hoist1k},
 };
 
 typedef VEC(Fn *) FnList;
@@ -359,6 +366,67 @@ static char *diff(const char *want, const char *got)
 
 static const char expect_mark[] = "# expect:\n";
 
+/* The interpreter's outputs of f at inputs from seed (malloc'ed, one
+ * array per output, all in one block: free the first). */
+static double **outputs(const Fn *f, unsigned seed)
+{
+    double **in = calloc((size_t)f->in.n + 1, sizeof *in), **out = calloc((size_t)f->out.n + 1, sizeof *out);
+    ck_assert(in && out);
+    for (int i = 0; i < f->in.n; i++) {
+        long long n = ty_size(f->in.p[i].ty);
+        in[i] = malloc(sizeof(double) * (size_t)(n + 1));
+        for (long long k = 0; k < n; k++) {
+            seed = seed * 1103515245u + 12345u;
+            in[i][k] = (double)(seed >> 8 & 0xffff) / 32768.0 - 1.0;
+        }
+    }
+    for (int i = 0; i < f->out.n; i++)
+        out[i] = calloc((size_t)ty_size(f->out.p[i].ty) + 1, sizeof(double));
+    ir_interp(f, (const double *const *)in, out);
+    for (int i = 0; i < f->in.n; i++)
+        free(in[i]);
+    free(in);
+    return out;
+}
+
+/* A pass that rewrites functions in place computes the same values: the
+ * functions in hand, cur, against those of the file as read, at three
+ * points, to rounding (lanes and hoist add tangent terms in another
+ * order). */
+static void same_values(const FnList *cur, const char *file, const char *text)
+{
+    TuLowered c0;
+    ck_assert_int_eq(tu_read_ir(&c0, file, text), 0);
+    FnList before = {0};
+    for (int i = 0; i < c0.prog.units.n; i++) {
+        Fn *fs[4];
+        for (int k = 0, n = ir_unit_fns(&c0.prog.units.p[i], fs); k < n; k++)
+            vec_push(c0.a, &before, fs[k]);
+    }
+    ck_assert_int_eq(before.n, cur->n);
+    for (int i = 0; i < cur->n; i++) {
+        const Fn *a = before.p[i], *b = cur->p[i];
+        ck_assert_int_eq(a->out.n, b->out.n);
+        for (unsigned seed = 1; seed <= 3; seed++) {
+            double **x = outputs(a, seed), **y = outputs(b, seed);
+            for (int o = 0; o < a->out.n; o++)
+                for (long long k = 0; k < ty_size(a->out.p[o].ty); k++) {
+                    double u = x[o][k], v = y[o][k];
+                    ck_assert_msg((u != u && v != v) || fabs(u - v) <= 1e-12 * (1 + fabs(u)),
+                                  "%s: %s output %d[%lld] is %.17g after the passes, %.17g before", file,
+                                  b->name, o, k, v, u);
+                }
+            for (int o = 0; o < a->out.n; o++) {
+                free(x[o]);
+                free(y[o]);
+            }
+            free(x);
+            free(y);
+        }
+    }
+    arena_free(c0.a);
+}
+
 START_TEST(test_pass_file)
 {
     const char *file = passes.p[_i];
@@ -384,6 +452,8 @@ START_TEST(test_pass_file)
     for (char *save = NULL, *p = strtok_r(line, " ", &save); p; p = strtok_r(NULL, " ", &save))
         run_pass(&c.prog, &cur, p, file);
     char *got = print_fns(&cur);
+    if (!strncmp(list + 7, " opt_", 5))
+        same_values(&cur, file, text);
     if (getenv("DX_IR_UPDATE")) {
         TuBuf b = {0};
         tu_bprintf(&b, "%s%s%s", text, expect_mark, got);

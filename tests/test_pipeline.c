@@ -31,6 +31,7 @@ static const struct {
     {"linearize-grad", "f f_jvp f_grad f_hvp"},
     {"opt-hvp", "f f_jvp f_grad f_hvp"},
     {"store-hvp", "f f_jvp f_grad f_hvp"},
+    {"hoist", "f f_jvp f_grad f_hvp"},
     {"lanes", "f f_jvp f_grad f_hvp"},
     {"signs", "f f_jvp f_grad f_hvp"},
 };
@@ -42,7 +43,8 @@ enum { NPASSES = sizeof passes / sizeof passes[0] };
  * interchange-grad turns v's triangular backward nest inside out, and store-grad
  * turns the first accumulation into W_bar and h_bar into stores, which
  * linearize-grad carries to their tangents (as it leaves f_hvp's tangent
- * tapes unzeroed), so store-hvp finds nothing left; lanes gives the
+ * tapes unzeroed), so store-hvp finds nothing left; hoist sums the
+ * tangent of W[0, i] * x[i] once, before the loop over j; lanes gives the
  * tangent of the sum of 16 terms two lanes in f_jvp and f_hvp; signs writes
  * x_bar -= ... for the adjoint of - x[0] * sum(x * x).  v has an array
  * result: f_vjp, no f_hvp. */
@@ -55,7 +57,8 @@ static void setup(void)
                               "    h = tanh(W @ x)\n"
                               "    v = [sum(W[i, 1] * x[i] for i in 0..j) for j in 0..3]\n"
                               "    return log(sum(h * h) + sum(h * h)) - x[0] * sum(x * x) + log(1 + sum(v * v)) +\n"
-                              "        sum(x[i % 3] * x[(i + 1) % 3] for i in 0..16)\n"
+                              "        sum(x[i % 3] * x[(i + 1) % 3] for i in 0..16) +\n"
+                              "        sum(sum(W[0, i] * x[i] + W[1, i] * x[j] for i in 0..3) for j in 0..2)\n"
                               "}\n",
                               (size_t)-1),
                      0);

@@ -485,6 +485,44 @@ START_TEST(test_lanes)
 }
 END_TEST
 
+/* The part of a tangent sum's term that an enclosing loop does not
+ * change, summed once before it (ir/hoist.c): the mixture-like g sums,
+ * for each point n and component k, the squares of rows of L_k (x_n -
+ * mu_k); the tangent's L_k mu_k_dot part is the same for every point, a
+ * table over k and j before the loop over n, in f_jvp and f_hvp, not in
+ * f; a table over the budget (a sixteenth of --stack-budget) is not
+ * made. */
+static const char hoist_dx[] =
+    "const D = 4\n"
+    "const K = 3\n"
+    "const N = 6\n"
+    "fn g(mu[K, D], L[K, D * D], data x[N, D]) =\n"
+    "    sum(logsumexp([-sum(sum(L[k, j * D + i] * (x[n, i] - mu[k, i]) for i in 0..j + 1) ^ 2\n"
+    "                        for j in 0..D) for k in 0..K]) for n in 0..N)\n";
+
+START_TEST(test_hoist)
+{
+    char *f = entry_text(hoist_dx, "double g(");
+    char *j = entry_text(hoist_dx, "double g_jvp(");
+    char *h = entry_text(hoist_dx, "double g_hvp(");
+    ck_assert_msg(!strstr(f, "hoisted"), "f as written:\n%.3000s", f);
+    for (int k = 0; k < 2; k++) {
+        const char *t = k ? h : j;
+        const char *decl = strstr(t, "double s_hoisted_dot[3 * 4];"), *loop = strstr(t, "for (int n = 0;");
+        ck_assert_msg(decl && loop && decl < loop && strstr(t, "s_hoisted_dot[k * 4 + j]"),
+                      "a table over k and j before the loop over n:\n%.4000s", t);
+    }
+    free(f);
+    free(j);
+    free(h);
+    checks_pass(hoist_dx);
+    ck_assert_int_eq(tu_write(tu_path("m.dx"), hoist_dx, (size_t)-1), 0);
+    char *small = cr_dxc_ok("m.dx --stack-budget=1K -o -");
+    ck_assert_msg(!strstr(small, "hoisted"), "96 bytes of table over a 64-byte share:\n%.3000s", small);
+    free(small);
+}
+END_TEST
+
 Suite *suite_speed(void);
 Suite *suite_speed(void)
 {
@@ -501,6 +539,7 @@ Suite *suite_speed(void)
     tcase_add_test(tc, test_sigmoid);
     tcase_add_test(tc, test_restrict);
     tcase_add_test(tc, test_lanes);
+    tcase_add_test(tc, test_hoist);
     suite_add_tcase(s, tc);
     return s;
 }
