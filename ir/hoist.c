@@ -32,7 +32,10 @@
  * variable of L; the loops between L and the sum are GEN or RED with
  * constant bounds from 0 (a branch between stops the search); L runs
  * twice or more; and the table fits in max_bytes (a sixteenth of the
- * stack budget).  The outermost such L is taken.
+ * stack budget) and in what the budget leaves beside every array the
+ * function already holds (all counted, as the C generator's frame
+ * counts them, so a function that fit still fits).  The outermost such
+ * L is taken.
  */
 #include "ir.h"
 
@@ -43,13 +46,13 @@ enum { MAX_DIMS = DX_MAXRANK };
 typedef struct {
     Fn *f;
     long long max_bytes;
+    long long room;  /* the budget less every array of f and the tables */
     int n0;
     Ref *map;      /* identity but while a table is built */
     int *stamp;    /* stamp[v] == visit: v seen in this cone */
     int visit;
     IrRefs cone;   /* the instructions inside L to copy, operands first */
-    IrRefs olds, news;
-    IrRefs fix;    /* the new values whose first operand is the old result */
+    IrRefs olds, news; /* each split sum's old result, and its new value */
 } Hoist;
 
 /* The loop owning region r, or NOREF (the function's body, or an IF). */
@@ -309,7 +312,8 @@ static int try_sum(Hoist *h, Ref red, int k, Ref res)
             long long cells = 1;
             for (int d = 0; d < nd; d++)
                 cells *= ext[d];
-            if (cells * (long long)sizeof(double) > h->max_bytes)
+            long long bytes = cells * (long long)sizeof(double);
+            if (bytes > h->max_bytes || bytes > h->room)
                 continue;
             const Inst *R = &f->v.p[red];
             if (!aff_ok(f, R->x->ix[0], &w) || !aff_ok(f, R->x->ix[1], &w))
@@ -326,6 +330,7 @@ static int try_sum(Hoist *h, Ref red, int k, Ref res)
                     h->map[v] = v;
             }
             Ref t = build(h, &w, b, iv, ext, nd, f->v.p[res].name);
+            h->room -= bytes;
             Region *pr = f->v.p[red].parent;
             Region tmp = {0};
             tmp.owner = pr->owner;
@@ -347,40 +352,45 @@ static int try_sum(Hoist *h, Ref red, int k, Ref res)
             ir_splice(f, pr, pos, &tmp);
             vec_push(f->arena, &h->olds, res);
             vec_push(f->arena, &h->news, v);
-            vec_push(f->arena, &h->fix, v);
             return 1;
         }
     }
     return 0;
 }
 
-static void collect(const Fn *f, const Region *r, IrRefs *reds, Arena *A)
+/* The RED sums of region r and the regions inside it, and the bytes of
+ * its arrays (every array value: an overestimate of the C's frame). */
+static void collect(const Fn *f, const Region *r, IrRefs *reds, long long *bytes, Arena *A)
 {
     for (int i = 0; i < r->ids.n; i++) {
         const Inst *in = &f->v.p[r->ids.p[i]];
+        if (in->ty.rank && in->op != OP_PARAM && !ir_has_regions(in))
+            *bytes += ty_size(in->ty) * (long long)sizeof(double);
         if (in->op == OP_IF) {
-            collect(f, in->x->reg[0], reds, A);
-            collect(f, in->x->reg[1], reds, A);
+            collect(f, in->x->reg[0], reds, bytes, A);
+            collect(f, in->x->reg[1], reds, bytes, A);
         } else if (ir_has_regions(in)) {
             if (in->op == OP_RED && in->red == RK_SUM)
                 vec_push(A, reds, r->ids.p[i]);
-            collect(f, in->x->reg[0], reds, A);
+            collect(f, in->x->reg[0], reds, bytes, A);
         }
     }
 }
 
-int opt_hoist(Fn *f, long long max_bytes)
+int opt_hoist(Fn *f, long long max_bytes, long long budget)
 {
     if (max_bytes < (long long)sizeof(double))
         return 0;
     Arena *A = f->arena;
     IrRefs reds = {0};
-    collect(f, f->body, &reds, A);
+    long long bytes = 0;
+    collect(f, f->body, &reds, &bytes, A);
     if (!reds.n)
         return 0;
     Hoist h = {0};
     h.f = f;
     h.max_bytes = max_bytes;
+    h.room = budget - bytes;
     h.n0 = f->v.n;
     h.stamp = arena_alloc(A, sizeof(int) * (size_t)(h.n0 + 1));
     int n = 0;
@@ -400,23 +410,14 @@ int opt_hoist(Fn *f, long long max_bytes)
     }
     if (!n)
         return 0;
-    Ref *repl = arena_alloc(A, sizeof(Ref) * (size_t)(f->v.n + 1));
-    for (int i = 0; i < f->v.n; i++)
-        repl[i] = NOREF;
-    for (int i = 0; i < h.olds.n; i++)
-        repl[h.olds.p[i]] = h.news.p[i];
-    opt_rewrite_region(f, f->body, repl);
-    for (int i = 0; i < f->out.n; i++)
-        if (f->out.p[i].ref != NOREF && repl[f->out.p[i].ref] != NOREF)
-            f->out.p[i].ref = repl[f->out.p[i].ref];
-    /* the new values read the old results, which the rewrite changed */
-    for (int i = 0; i < h.fix.n; i++) {
-        Inst *v = &f->v.p[h.fix.p[i]];
+    opt_replace(f, &h.olds, &h.news);
+    /* the new values read the old results, which that changed */
+    for (int i = 0; i < h.news.n; i++) {
+        Inst *v = &f->v.p[h.news.p[i]];
         for (int k = 0; k < 2; k++)
             if (v->arg[k] == h.news.p[i])
                 v->arg[k] = h.olds.p[i];
     }
-    arena_drop(A, repl, sizeof(Ref) * (size_t)(f->v.n + 1));
     opt_dce(f); /* the terms the sums no longer add */
     return n;
 }

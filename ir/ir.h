@@ -369,7 +369,9 @@ typedef struct {
                        takes two lanes (opt_lanes; 0: none) */
     long long hoist_bytes; /* hoist: the most bytes of one table of a
                        tangent sum's part that a loop does not change
-                       (opt_hoist; 0: none) */
+                       (opt_hoist; 0: none), and the stack budget all
+                       of a function's arrays and tables fit in */
+    long long hoist_budget;
 } Unit;
 
 typedef struct {
@@ -741,9 +743,10 @@ int opt_lanes(Fn *f, int min);
 /* hoist.c: in f_jvp and f_hvp, the part b of a tangent sum's term a + b
  * (or a - b) that an enclosing loop L does not change is summed before
  * L, into a table over the loops between L and the sum (at most
- * max_bytes; less than one double: none), and the sum adds a alone, then
- * reads the table.  Returns how many sums it split. */
-int opt_hoist(Fn *f, long long max_bytes);
+ * max_bytes, less than one double: none; and within budget beside f's
+ * arrays), and the sum adds a alone, then reads the table.  Returns how
+ * many sums it split. */
+int opt_hoist(Fn *f, long long max_bytes, long long budget);
 /* interchange.c: a triangular nest of f_grad's reverse sweep whose inner
  * loop adds to an element that does not depend on the outer index runs
  * with the loops interchanged, that element's sum in a cell. */
@@ -751,6 +754,9 @@ void opt_interchange(Fn *f);
 /* Every operand in r and its regions through repl (old Ref -> new Ref,
  * NOREF: unchanged; chains followed). */
 void opt_rewrite_region(Fn *f, Region *r, Ref *repl);
+/* Every read of olds->p[i] in f (operands, lists, yields, outputs) reads
+ * news->p[i] instead, news->p[i] itself included. */
+void opt_replace(Fn *f, const IrRefs *olds, const IrRefs *news);
 
 /* ---- onepass.c ---- */
 /* In a gradient, the backward loop of a reduction whose adjoint is known

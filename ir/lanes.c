@@ -302,22 +302,12 @@ int opt_lanes(Fn *f, int min)
 {
     if (min < 2)
         return 0;
-    Arena *A = f->arena;
     Lanes L = {f, min, f->v.n, NULL, {0}, {0}};
     int n = lanes_region(&L, f->body);
     if (!n)
         return 0;
-    arena_drop(A, L.map, sizeof(Ref) * (size_t)(L.n0 + 1));
-    Ref *repl = arena_alloc(A, sizeof(Ref) * (size_t)(f->v.n + 1));
-    for (int i = 0; i < f->v.n; i++)
-        repl[i] = NOREF;
-    for (int i = 0; i < L.olds.n; i++)
-        repl[L.olds.p[i]] = L.news.p[i];
-    opt_rewrite_region(f, f->body, repl);
-    for (int i = 0; i < f->out.n; i++)
-        if (f->out.p[i].ref != NOREF && repl[f->out.p[i].ref] != NOREF)
-            f->out.p[i].ref = repl[f->out.p[i].ref];
-    arena_drop(A, repl, sizeof(Ref) * (size_t)(f->v.n + 1));
+    arena_drop(f->arena, L.map, sizeof(Ref) * (size_t)(L.n0 + 1));
+    opt_replace(f, &L.olds, &L.news);
     opt_dce(f); /* copies that fed only a result no one reads */
     return n;
 }

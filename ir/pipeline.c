@@ -315,7 +315,7 @@ static void hoist(Unit *u)
 {
     Fn *fs[4];
     for (int k = 0, n = pass_fns(u, ir_pass_find("hoist"), fs); k < n; k++)
-        opt_hoist(fs[k], u->hoist_bytes);
+        opt_hoist(fs[k], u->hoist_bytes, u->hoist_budget);
 }
 
 /* lanes.  Needs: f_jvp and f_hvp final but for signs (no pass reads
@@ -638,7 +638,7 @@ struct Early {
 static void finalize(Unit *u, Fn *f)
 {
     if (ir_passes[ir_pass_find("hoist")].fns & ir_entry_bit(f->kind))
-        opt_hoist(f, u->hoist_bytes);
+        opt_hoist(f, u->hoist_bytes, u->hoist_budget);
     if (ir_passes[ir_pass_find("lanes")].fns & ir_entry_bit(f->kind))
         opt_lanes(f, u->lanes_min);
     opt_signs(f);
@@ -833,6 +833,7 @@ int ir_pipeline(Arena *a, Diag *d, const Job *j)
         prog.units.p[i].lanes_min = j->sum_lanes < 0 ? 0 : j->sum_lanes ? j->sum_lanes : IR_SUM_LANES;
         /* a sixteenth of the stack budget for one table of hoist */
         prog.units.p[i].hoist_bytes = j->cg ? j->cg->stack_budget / 16 : 0;
+        prog.units.p[i].hoist_budget = j->cg ? j->cg->stack_budget : 0;
         /* --entries: the C file and the IR build only what they emit;
          * the learning views show f and its gradient whatever it says */
         if (j->cg && (j->emit == EMIT_C || j->emit == EMIT_IR || j->emit == EMIT_CHECK))

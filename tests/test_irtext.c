@@ -279,7 +279,7 @@ static void opt_lanes4(Fn *f)
 /* opt_hoist with tables of 1 KiB at most */
 static void opt_hoist1k(Fn *f)
 {
-    opt_hoist(f, 1024);
+    opt_hoist(f, 1024, 1 << 20);
 }
 
 static const OptPass opt_passes[] = {

@@ -439,11 +439,24 @@ static const char dot_main[] =
     "    printf(\"%s\\n\", d == t ? \"same\" : \"differs\");\n"
     "    return bad;\n}\n";
 
+/* The C of fn's f, f_jvp and f_hvp in text. */
+static void three_entries(const char *text, const char *fn, char **f, char **j, char **h)
+{
+    char *sig = tu_printf("double %s(", fn);
+    *f = entry_text(text, sig);
+    free(sig);
+    sig = tu_printf("double %s_jvp(", fn);
+    *j = entry_text(text, sig);
+    free(sig);
+    sig = tu_printf("double %s_hvp(", fn);
+    *h = entry_text(text, sig);
+    free(sig);
+}
+
 START_TEST(test_lanes)
 {
-    char *f = entry_text(lanes_dx, "double f(");
-    char *j = entry_text(lanes_dx, "double f_jvp(");
-    char *h = entry_text(lanes_dx, "double f_hvp(");
+    char *f, *j, *h;
+    three_entries(lanes_dx, "f", &f, &j, &h);
     ck_assert_msg(!strstr(f, "_even") && !strstr(f, "_odd") && count(f, "+=") == 6, "f as written:\n%.3000s", f);
     ck_assert_msg(declared(j, "_dot_even") == 4 && declared(j, "_dot_odd") == 4, "four sums in lanes:\n%.3000s", j);
     ck_assert_msg(strstr(j, "for (int j = 0; j < 10; j++)") && strstr(j, "for (int j = 0; j < 8; j++)") &&
@@ -490,8 +503,8 @@ END_TEST
  * for each point n and component k, the squares of rows of L_k (x_n -
  * mu_k); the tangent's L_k mu_k_dot part is the same for every point, a
  * table over k and j before the loop over n, in f_jvp and f_hvp, not in
- * f; a table over the budget (a sixteenth of --stack-budget) is not
- * made. */
+ * f; a table over its share (a sixteenth of --stack-budget), or that
+ * would not fit beside the function's arrays, is not made. */
 static const char hoist_dx[] =
     "const D = 4\n"
     "const K = 3\n"
@@ -500,11 +513,21 @@ static const char hoist_dx[] =
     "    sum(logsumexp([-sum(sum(L[k, j * D + i] * (x[n, i] - mu[k, i]) for i in 0..j + 1) ^ 2\n"
     "                        for j in 0..D) for k in 0..K]) for n in 0..N)\n";
 
+/* hoist_dx with an array of 200 kept in f_jvp, with its tangent */
+static const char hoist_big_dx[] =
+    "const D = 4\n"
+    "const K = 3\n"
+    "const N = 6\n"
+    "fn g(mu[K, D], L[K, D * D], W[200, 4], data x[N, D]) {\n"
+    "    h = tanh(W @ mu[0])\n"
+    "    return sum(logsumexp([-sum(sum(L[k, j * D + i] * (x[n, i] - mu[k, i]) for i in 0..j + 1) ^ 2\n"
+    "                             for j in 0..D) for k in 0..K]) for n in 0..N) + sum(h * h) * h[7]\n"
+    "}\n";
+
 START_TEST(test_hoist)
 {
-    char *f = entry_text(hoist_dx, "double g(");
-    char *j = entry_text(hoist_dx, "double g_jvp(");
-    char *h = entry_text(hoist_dx, "double g_hvp(");
+    char *f, *j, *h;
+    three_entries(hoist_dx, "g", &f, &j, &h);
     ck_assert_msg(!strstr(f, "hoisted"), "f as written:\n%.3000s", f);
     for (int k = 0; k < 2; k++) {
         const char *t = k ? h : j;
@@ -520,6 +543,16 @@ START_TEST(test_hoist)
     char *small = cr_dxc_ok("m.dx --stack-budget=1K -o -");
     ck_assert_msg(!strstr(small, "hoisted"), "96 bytes of table over a 64-byte share:\n%.3000s", small);
     free(small);
+
+    /* nor one that would take a function that fits over its budget: g_jvp
+     * holds 3 248 bytes of arrays (h and h_dot, two of 3), and the table
+     * takes 96 more */
+    ck_assert_int_eq(tu_write(tu_path("b.dx"), hoist_big_dx, (size_t)-1), 0);
+    char *fits = cr_dxc_ok("b.dx --entries=f,jvp --stack-budget=3344 -o -");
+    char *over = cr_dxc_ok("b.dx --entries=f,jvp --stack-budget=3343 -o -");
+    ck_assert_msg(strstr(fits, "hoisted") && !strstr(over, "hoisted"), "%.3000s", over);
+    free(fits);
+    free(over);
 }
 END_TEST
 
