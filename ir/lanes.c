@@ -124,9 +124,9 @@ static const char *lane_name(Arena *A, const char *name, const char *tail)
     return arena_name(A, name ? name : "s", tail, -1);
 }
 
-/* RED id, at position pos of its region r, with nres results after it:
- * split as the comment at the top says.  repl collects, for each old
- * result, its new value (old Ref -> new Ref pairs in olds/news). */
+/* The RED at position pos of region r, with nres results after it,
+ * split as the comment at the top says; each old result and its new
+ * value go to olds and news. */
 static void split(Fn *f, Region *r, int pos, int nres, Ref *map, IrRefs *olds, IrRefs *news)
 {
     Arena *A = f->arena;
