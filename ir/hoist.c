@@ -379,7 +379,7 @@ static void collect(const Fn *f, const Region *r, IrRefs *reds, long long *bytes
 
 int opt_hoist(Fn *f, long long max_bytes, long long budget)
 {
-    if (max_bytes < (long long)sizeof(double))
+    if (max_bytes < (long long)sizeof(double) || !f->has_red)
         return 0;
     Arena *A = f->arena;
     IrRefs reds = {0};

@@ -109,6 +109,7 @@ Ref ir_add(IrAt at, Op op, Type ty, Ref a, Ref b, Ref c)
     in.arg[2] = c;
     in.parent = at.r;
     Fn *f = at.f;
+    f->has_red |= op == OP_RED;
     vec_push(f->arena, &f->v, in);
     Ref id = f->v.n - 1;
     vec_push(f->arena, &at.r->ids, id);

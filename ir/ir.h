@@ -335,6 +335,9 @@ typedef struct Fn {
                                verifies or compacts it any more */
     int fits;               /* its local arrays were found to fit the stack
                                budget then (cg_check need not look again) */
+    int has_red;            /* a RED was made in it (ir_add, the IR
+                               reader): lanes and hoist look for sums only
+                               then, not in a straight-line function */
 } Fn;
 
 /* A compiled file: for each .dx function, its entry points. */

@@ -1140,6 +1140,7 @@ static void read_inst(Reader *R, Region *r)
     expect_punct(R, '=');
     Inst *in = inst(R, id);
     in->op = (uint16_t)read_op(R);
+    R->f->has_red |= in->op == OP_RED;
     in->x = ir_ext_new(R->a, in->op);
     in->arg[0] = in->arg[1] = in->arg[2] = NOREF;
     in->parent = r;

@@ -300,7 +300,7 @@ static int lanes_region(Lanes *L, Region *r)
 
 int opt_lanes(Fn *f, int min)
 {
-    if (min < 2)
+    if (min < 2 || !f->has_red)
         return 0;
     Lanes L = {f, min, f->v.n, NULL, {0}, {0}};
     int n = lanes_region(&L, f->body);
