@@ -29,7 +29,7 @@
  * b (either operand may be the free one) where b and the instructions it
  * is computed from inside L are arithmetic, constants and array reads
  * (no loop, branch, carried value or result of one), reading no index
- * variable of L; the loops between L and the sum are GEN or RED with
+ * variable of L and no buffer that an ACC inside L writes; the loops between L and the sum are GEN or RED with
  * constant bounds from 0 (a branch between stops the search); L runs
  * twice or more; and the table fits in max_bytes (a sixteenth of the
  * stack budget) and in what the budget leaves beside every array the
@@ -163,6 +163,23 @@ static int cone(Hoist *h, Ref v, const Where *w)
             return 0;
     vec_push(f->arena, &h->cone, v);
     return 1;
+}
+
+/* Whether an instruction of the cone reads an element of a buffer that
+ * an ACC inside L adds to or stores into: its value may change from one
+ * iteration of L to the next (f_hvp's adjoint buffers). */
+static int reads_written(Hoist *h, Ref L)
+{
+    Fn *f = h->f;
+    IrRefs accs = {0};
+    ir_accs(f, f->v.p[L].x->reg[0], &accs);
+    for (int i = 0; i < h->cone.n; i++) {
+        const Inst *in = &f->v.p[h->cone.p[i]];
+        for (int a = 0; in->op == OP_IDX && a < accs.n; a++)
+            if (f->v.p[accs.p[a]].arg[0] == in->arg[0])
+                return 1;
+    }
+    return 0;
 }
 
 /* The trips of loop l, or -1 if its bounds are not constant. */
@@ -320,7 +337,7 @@ static int try_sum(Hoist *h, Ref red, int k, Ref res)
                 continue;
             h->visit++;
             h->cone.n = 0;
-            if (!cone(h, b, &w) || !h->cone.n)
+            if (!cone(h, b, &w) || !h->cone.n || reads_written(h, w.L))
                 continue;
             /* b reads an index variable of L (directly or not)? cone
              * refused it: iv_ok.  The table, then the sum of a alone */
