@@ -25,17 +25,17 @@
  * lanes of lanes.c, it changes the order in which a tangent sum adds its
  * terms, which is dxc's to choose; no primal value changes.
  *
- * When: a RED sum in f_jvp or f_hvp whose tangent yield is a + b or a -
- * b (either operand may be the free one) where b and the instructions it
- * is computed from inside L are arithmetic, constants and array reads
- * (no loop, branch, carried value or result of one), reading no index
- * variable of L and no buffer that an ACC inside L writes; the loops between L and the sum are GEN or RED with
- * constant bounds from 0 (a branch between stops the search); L runs
- * twice or more; and the table fits in max_bytes (a sixteenth of the
- * stack budget) and in what the budget leaves beside every array the
- * function already holds (all counted, as the C generator's frame
- * counts them, so a function that fit still fits).  The outermost such
- * L is taken.
+ * When: a RED sum in f_jvp or f_hvp whose tangent yield is a + b or a - b
+ * (either operand may be the free one) where b and the instructions it is
+ * computed from inside L are arithmetic, constants and array reads (no
+ * loop, branch, carried value or result of one), reading no index
+ * variable of L and no buffer that an ACC inside L writes; the loops
+ * between L and the sum are GEN or RED with constant bounds from 0 (a
+ * branch between stops the search); L runs twice or more; and the table
+ * fits in max_bytes (a sixteenth of the stack budget) and in what the
+ * budget leaves beside every array the function already holds (all
+ * counted, as the C generator's frame counts them, so a function that fit
+ * still fits). The outermost such L is taken.
  */
 #include "ir.h"
 

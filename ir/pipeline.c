@@ -320,10 +320,10 @@ static void hoist(Unit *u)
 
 /* lanes.  Needs: f_jvp and f_hvp final but for signs (no pass reads
  * their sums as REDs any more).  Guarantees: in each, the tangent of a
- * sum of at least 16 terms (u->lanes_min) over constant bounds is accumulated in two
- * lanes, its loop a FOR over pairs of iterations, the primal sums in
- * their order (opt_lanes, lanes.c; --sum-lanes: u->lanes_min terms at
- * least); once per function, as signs. */
+ * sum over constant bounds of u->lanes_min terms or more (--sum-lanes,
+ * 16) is accumulated in two lanes, its loop a FOR over pairs of
+ * iterations, the primal sums in their order (opt_lanes, lanes.c); once
+ * per function, as signs. */
 static void lanes(Unit *u)
 {
     Fn *fs[4];
@@ -367,7 +367,7 @@ const IrPass ir_passes[] = {
     {"linearize-grad", linearize_grad, "f_hvp: f_grad linearised (scalar results only)", ENTRY_HVP},
     {"opt-hvp", opt_hvp, "f_hvp: the clean-up of opt-primal", ENTRY_HVP},
     {"store-hvp", store_hvp, "f_hvp: buffers written once per element are stored", ENTRY_HVP},
-    {"hoist", hoist, "f_jvp, f_hvp: a tangent sum's loop-invariant part summed before the loop", ENTRY_JVP | ENTRY_HVP},
+    {"hoist", hoist, "f_jvp, f_hvp: a tangent's loop-invariant part summed before the loop", ENTRY_JVP | ENTRY_HVP},
     {"lanes", lanes, "f_jvp, f_hvp: a long sum's tangent accumulated in two lanes", ENTRY_JVP | ENTRY_HVP},
     {"signs", signs, "derivatives: negations taken into the sums that use them", ENTRY_JVP | ENTRY_GRAD | ENTRY_HVP},
 };
