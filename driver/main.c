@@ -106,8 +106,8 @@ static const char usage[] =
     "  --sum-lanes=N    in f_jvp and f_hvp, the tangent of a sum of N terms or\n"
     "                   more accumulates even and odd terms apart, added at\n"
     "                   the end, so that the C compiler can vectorise it\n"
-    "                   (default 16; 0: every tangent sum in written order);\n"
-    "                   f's own sums always keep their written order\n"
+    "                   (default 16; 0: none); f's own sums always keep\n"
+    "                   their written order\n"
     ;
 /* The rest of the options (C99 promises string literals of 4095 bytes). */
 static const char usage2[] =
