@@ -942,7 +942,10 @@ static void check_result(Reader *R, Ref id, Loc at, const Region *r)
     int sibling = prev != NOREF && inst(R, prev)->op == OP_RESULT && inst(R, prev)->arg[0] == o;
     if (prev != o && !sibling)
         fail(R, at, "a result of %%%d must come right after it (or after its other results)", o);
-    int k = index_of(in), n = x->x->reg[0]->yield.n;
+    int k = index_of(in), n = x->x->reg[0]->yield.n, want = sibling ? index_of(inst(R, prev)) + 1 : 0;
+    if (k != want && x->op != OP_FOR)
+        fail(R, at, "the results of %%%d come in order, one per value it yields: this one must be result %d", o,
+             want);
     if (k >= n)
         fail(R, at, "%%%d yields %d value%s: it has no result %d", o, n, n == 1 ? "" : "s", k);
     Type t = x->op == OP_GEN ? x->ty : x->op == OP_FOR ? inst(R, x->x->list[k])->ty

@@ -571,9 +571,21 @@ static const struct {
      "  } else {\n"
      "    yield %0\n"
      "  }\n"
+     "  %1 = result 0 %3 : real\n"
+     "  %4 = result 1 %3 : real\n"
+     "}\n",
+     14, 3, "%3 yields 1 value: it has no result 1"},
+    {HEAD
+     "  %0 = param 0 : real name=x\n"
+     "  %2 = gt %0, %0 : bool\n"
+     "  %3 = if %2 {\n"
+     "    yield %0, %0\n"
+     "  } else {\n"
+     "    yield %0, %0\n"
+     "  }\n"
      "  %1 = result 1 %3 : real\n"
      "}\n",
-     13, 3, "%3 yields 1 value: it has no result 1"},
+     13, 3, "the results of %3 come in order, one per value it yields: this one must be result 0"},
     {HEAD
      "  %0 = param 0 : real name=x\n"
      "  %2 = gt %0, %0 : bool\n"
