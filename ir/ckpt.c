@@ -119,14 +119,6 @@ static void clone_region(Fn *f, const Region *src, Region *dst, Ref *map)
 
 /* ---------------- nesting a for loop ---------------- */
 
-static int index_of(const Region *r, Ref id)
-{
-    for (int i = 0; i < r->ids.n; i++)
-        if (r->ids.p[i] == id)
-            return i;
-    BUG("ckpt: instruction not in its region");
-}
-
 /* i -> by in every index expression of region r (any depth). */
 static void subst_region(Fn *f, const Region *r, Ref iv, Aff by)
 {
@@ -153,7 +145,7 @@ static void nest(Fn *f, Ref id, const int32_t *b, int L)
     Inst in = f->v.p[id];
     Arena *A = f->arena;
     Region *r = in.parent;
-    int pos = index_of(r, id), nix = in.nix;
+    int pos = ir_index_in(r, id), nix = in.nix;
     int32_t lo = in.x->ix[0].c;
     Ref iv = ir_ivar(f, id, 0);
     const char *ivname = f->v.p[iv].name ? f->v.p[iv].name : "i";
@@ -297,7 +289,7 @@ static void split_digits(Fn *f, Ref id, int L, long long n)
     if (r) {
         Inst in = f->v.p[id];
         Region *reg = in.parent;
-        int pos = index_of(reg, id), nix = in.nix;
+        int pos = ir_index_in(reg, id), nix = in.nix;
         Ref *map = arena_alloc(f->arena, sizeof(Ref) * (size_t)f->v.n);
         for (Ref v = 0; v < f->v.n; v++)
             map[v] = v;

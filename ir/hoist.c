@@ -52,7 +52,6 @@ typedef struct {
     int *stamp;    /* stamp[v] == visit: v seen in this cone */
     int visit;
     IrRefs cone;   /* the instructions inside L to copy, operands first */
-    IrRefs olds, news; /* each split sum's old result, and its new value */
 } Hoist;
 
 /* The loop owning region r, or NOREF (the function's body, or an IF). */
@@ -85,18 +84,6 @@ static int chain_of(const Fn *f, Ref red, Ref *chain, int max)
         r = f->v.p[l].parent;
     }
     return n;
-}
-
-/* Whether region r is one of the bodies of loops inner[0..m) or of the
- * sum's, i.e. inside L and on the way to the sum. */
-static int on_way(const Fn *f, const Region *r, Ref red, const Ref *inner, int m)
-{
-    if (r == f->v.p[red].x->reg[0])
-        return 1;
-    for (int k = 0; k < m; k++)
-        if (r == f->v.p[inner[k]].x->reg[0])
-            return 1;
-    return 0;
 }
 
 typedef struct {
@@ -147,8 +134,7 @@ static int cone(Hoist *h, Ref v, const Where *w)
         return 1;
     h->stamp[v] = h->visit;
     const Inst *in = &f->v.p[v];
-    if (!on_way(f, in->parent, w->red, w->inner, w->m) &&
-        !(w->L != NOREF && in->parent == f->v.p[w->L].x->reg[0]))
+    if (!within(f, v, w->L))
         return 1; /* outside L: read as it is */
     if (in->op == OP_IVAR)
         return iv_ok(f, v, w);
@@ -233,14 +219,6 @@ static int dims_of(const Fn *f, const Where *w, Ref *iv, int32_t *ext)
     return nd;
 }
 
-static int index_of(const Region *r, Ref id)
-{
-    for (int i = 0; i < r->ids.n; i++)
-        if (r->ids.p[i] == id)
-            return i;
-    BUG("hoist: instruction not in its region");
-}
-
 /* Builds the table of w's sums of b before L, named after name (the
  * sum's tangent, or NULL) and its loops' variables after theirs; returns
  * its value (the GEN's result, or with no dimension the RED's). */
@@ -302,7 +280,7 @@ static Ref build(Hoist *h, const Where *w, Ref b, const Ref *iv, const int32_t *
     for (int d = 0; d < nd; d++)
         h->map[iv[d]] = iv[d];
     h->map[ir_ivar(f, w->red, 0)] = ir_ivar(f, w->red, 0);
-    ir_splice(f, r, index_of(r, w->L), &tmp);
+    ir_splice(f, r, ir_index_in(r, w->L), &tmp);
     return out;
 }
 
@@ -348,11 +326,21 @@ static int try_sum(Hoist *h, Ref red, int k, Ref res)
             }
             Ref t = build(h, &w, b, iv, ext, nd, f->v.p[res].name);
             h->room -= bytes;
+            /* a fresh RESULT, the sum of a, takes res's place, and res
+             * becomes that plus the table's cell after the results (so
+             * no reader of res changes); sum(b - a) = T - sum(a) */
             Region *pr = f->v.p[red].parent;
             Region tmp = {0};
             tmp.owner = pr->owner;
             tmp.side = pr->side;
             IrAt at = ir_at_of(f, &tmp, &f->v.p[res]);
+            Ref fresh = ir_result(at, f->v.p[res].ty, red, k);
+            tmp.ids.n = 0; /* made in tmp, placed in pr below */
+            int pos = ir_index_in(pr, red), at_res = ir_index_in(pr, res);
+            pr->ids.p[at_res] = fresh;
+            f->v.p[fresh].parent = pr;
+            f->v.p[fresh].name = f->v.p[res].name;
+            f->v.p[res].name = NULL;
             Ref cell = t;
             if (nd) {
                 Aff *ix = arena_alloc(f->arena, sizeof(Aff) * (size_t)nd);
@@ -361,14 +349,9 @@ static int try_sum(Hoist *h, Ref red, int k, Ref res)
                 cell = ir_idx(at, t, ix, nd);
             }
             int sub = f->v.p[y].op == OP_SUB;
-            Ref v = !sub ? ir_op(at, OP_ADD, res, cell, NOREF)
-                    : side ? ir_op(at, OP_SUB, res, cell, NOREF) : ir_op(at, OP_SUB, cell, res, NOREF);
-            /* sum(b - a) = T - sum(a): the sum yields a */
+            ir_become(f, &tmp, res, sub ? OP_SUB : OP_ADD, sub && !side ? cell : fresh, sub && !side ? fresh : cell);
             f->v.p[red].x->reg[0]->yield.p[k] = a;
-            int pos = index_of(pr, red) + ir_nresults(f, pr, index_of(pr, red)) + 1;
-            ir_splice(f, pr, pos, &tmp);
-            vec_push(f->arena, &h->olds, res);
-            vec_push(f->arena, &h->news, v);
+            ir_splice(f, pr, pos + ir_nresults(f, pr, pos) + 1, &tmp);
             return 1;
         }
     }
@@ -414,27 +397,15 @@ int opt_hoist(Fn *f, long long max_bytes, long long budget)
     for (int i = 0; i < reds.n; i++) {
         Ref red = reds.p[i];
         Region *pr = f->v.p[red].parent;
-        int pos = index_of(pr, red), nres = ir_nresults(f, pr, pos);
+        int pos = ir_index_in(pr, red), nres = ir_nresults(f, pr, pos);
         for (int j = 0; j < nres; j++) {
             Ref res = pr->ids.p[pos + 1 + j];
             if (f->v.p[res].role != ROLE_TANGENT || f->v.p[res].ty.rank)
                 continue;
-            if (try_sum(&h, red, f->v.p[res].n, res)) {
-                n++;
-                pos = index_of(pr, red); /* the table may have gone before it */
-            }
+            n += try_sum(&h, red, f->v.p[res].n, res);
         }
     }
-    if (!n)
-        return 0;
-    opt_replace(f, &h.olds, &h.news);
-    /* the new values read the old results, which that changed */
-    for (int i = 0; i < h.news.n; i++) {
-        Inst *v = &f->v.p[h.news.p[i]];
-        for (int k = 0; k < 2; k++)
-            if (v->arg[k] == h.news.p[i])
-                v->arg[k] = h.olds.p[i];
-    }
-    opt_dce(f); /* the terms the sums no longer add */
+    if (n)
+        opt_dce(f); /* the terms the sums no longer add */
     return n;
 }

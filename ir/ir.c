@@ -85,11 +85,15 @@ IrAt ir_at_of(Fn *f, Region *r, const Inst *in)
  * instruction without an InstExt of its own. */
 const InstExt ir_no_ext = {{NULL, NULL}, NULL, NULL, 0};
 
+static int owns_ext(int op)
+{
+    return op == OP_CONST || op == OP_IF || op == OP_GEN || op == OP_RED || op == OP_LOOP || op == OP_FOR ||
+           op == OP_IDX || op == OP_ACC || op == OP_LIT || op == OP_IREAL;
+}
+
 InstExt *ir_ext_new(Arena *a, int op)
 {
-    int owns = op == OP_CONST || op == OP_IF || op == OP_GEN || op == OP_RED || op == OP_LOOP ||
-               op == OP_FOR || op == OP_IDX || op == OP_ACC || op == OP_LIT || op == OP_IREAL;
-    return owns ? arena_alloc(a, sizeof(InstExt)) : (InstExt *)&ir_no_ext;
+    return owns_ext(op) ? arena_alloc(a, sizeof(InstExt)) : (InstExt *)&ir_no_ext;
 }
 
 Ref ir_add(IrAt at, Op op, Type ty, Ref a, Ref b, Ref c)
@@ -322,6 +326,19 @@ Ref ir_copy_inst(Fn *g, Region *dst, const Inst *in, const Ref *map)
     return ir_copy_at(at, in, map);
 }
 
+void ir_become(Fn *f, Region *dst, Ref x, Op op, Ref a, Ref b)
+{
+    Inst *in = &f->v.p[x];
+    ASSERT(in->x == &ir_no_ext && !owns_ext(op));
+    in->op = (uint8_t)op;
+    in->arg[0] = a;
+    in->arg[1] = b;
+    in->arg[2] = NOREF;
+    in->n = 0;
+    in->parent = dst;
+    vec_push(f->arena, &dst->ids, x);
+}
+
 void ir_splice(Fn *f, Region *r, int at, const Region *src)
 {
     int k = src->ids.n;
@@ -479,6 +496,14 @@ void ir_accs(Fn *f, const Region *r, IrRefs *out)
             if (in->x->reg[s])
                 ir_accs(f, in->x->reg[s], out);
     }
+}
+
+int ir_index_in(const Region *r, Ref id)
+{
+    for (int i = 0; i < r->ids.n; i++)
+        if (r->ids.p[i] == id)
+            return i;
+    BUG("an instruction not in its region");
 }
 
 int ir_nresults(const Fn *f, const Region *r, int at)

@@ -443,6 +443,10 @@ Ref ir_copy_at(IrAt at, const Inst *in, const Ref *map);
 /* The copy that keeps every fact of in: ir_copy_at(ir_at_of(g, dst, in)),
  * its rule_src through map (when map is given: another Fn's). */
 Ref ir_copy_inst(Fn *g, Region *dst, const Inst *in, const Ref *map);
+/* Instruction x, which owns no InstExt, moved to the end of dst as
+ * op(a, b), an operation that owns none either: its Ref, name, role and
+ * line stay, so every reader of x reads the new value. */
+void ir_become(Fn *f, Region *dst, Ref x, Op op, Ref a, Ref b);
 /* The instructions of src (built in a scratch region) moved into r at
  * position at, before what was there; their parent becomes r. */
 void ir_splice(Fn *f, Region *r, int at, const Region *src);
@@ -585,6 +589,8 @@ static inline int ir_is_const(Fn *f, Ref r, double k) /* r is CONST k */
 /* How many RESULTs follow the IF at position `at` of region r (they are
  * r->ids.p[at + 1] onwards). */
 int ir_nresults(const Fn *f, const Region *r, int at);
+/* The position of instruction id in region r (a BUG if it is not there). */
+int ir_index_in(const Region *r, Ref id);
 /* A list of instructions (a VEC of Ref with a name, so that files can
  * pass one to another). */
 typedef VEC(Ref) IrRefs;
@@ -757,9 +763,6 @@ void opt_interchange(Fn *f);
 /* Every operand in r and its regions through repl (old Ref -> new Ref,
  * NOREF: unchanged; chains followed). */
 void opt_rewrite_region(Fn *f, Region *r, Ref *repl);
-/* Every read of olds->p[i] in f (operands, lists, yields, outputs) reads
- * news->p[i] instead, news->p[i] itself included. */
-void opt_replace(Fn *f, const IrRefs *olds, const IrRefs *news);
 
 /* ---- onepass.c ---- */
 /* In a gradient, the backward loop of a reduction whose adjoint is known
@@ -781,6 +784,10 @@ typedef struct {
     int fns;              /* the functions it builds or changes, ENTRY_* bits
                              (ENTRY_GRAD: f_grad or f_vjp), which ir_verify
                              checks after it */
+    /* A pass that changes each of its functions alone (run NULL): the
+     * pipeline calls it on each, and on a function the C file's writers
+     * take before the last pass (its passes after that one, at once). */
+    void (*each)(Unit *u, Fn *f);
 } IrPass;
 extern const IrPass ir_passes[];
 extern const int ir_npasses;
@@ -788,6 +795,9 @@ int ir_pass_find(const char *name);   /* its index in ir_passes, or -1 */
 /* Every pass after lower on u (its derivatives, cleaned up), ir_verify
  * after each: what ir_pipeline does to each unit. */
 void ad_unit(Unit *u);
+/* u's settings for lanes and hoist from dxc's --sum-lanes (Job.sum_lanes:
+ * 0 the default, -1 none) and its stack budget (0: no hoist). */
+void ir_unit_sums(Unit *u, int sum_lanes, long long budget);
 
 /* What --emit asks for: C, the IR text, or a learning view (view.h):
  * EMIT_VALUES is the text report --at prints when no --emit is given. */

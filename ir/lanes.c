@@ -82,10 +82,7 @@ static void copy_body(Split *s, const Region *body, Region *dst, Aff by)
         Inst in = f->v.p[id]; /* by value: adding may move f->v */
         if (in.op == OP_IVAR)
             continue;
-        IrAt at = ir_at_of(f, dst, &in);
-        if (in.rule_src != NOREF)
-            at.rule_src = s->map[in.rule_src];
-        Ref n = ir_copy_at(at, &in, s->map);
+        Ref n = ir_copy_inst(f, dst, &in, s->map);
         Inst *x = &f->v.p[n];
         for (int k = 0, na = ir_naffs(x); k < na; k++)
             x->x->ix[k] = aff_subst(f->arena, x->x->ix[k], s->newiv, by);
@@ -124,10 +121,10 @@ static const char *lane_name(Arena *A, const char *name, const char *tail)
     return arena_name(A, name ? name : "s", tail, -1);
 }
 
-/* The RED at position pos of region r, with nres results after it,
- * split as the comment at the top says; each old result and its new
- * value go to olds and news. */
-static void split(Fn *f, Region *r, int pos, int nres, Ref *map, IrRefs *olds, IrRefs *news)
+/* The RED at position pos of region r, its results after it (one per
+ * yield), split as the comment at the top says: each old result becomes
+ * the sum's new value in place, so no reader changes. */
+static void split(Fn *f, Region *r, int pos, Ref *map)
 {
     Arena *A = f->arena;
     Ref id = r->ids.p[pos];
@@ -135,21 +132,15 @@ static void split(Fn *f, Region *r, int pos, int nres, Ref *map, IrRefs *olds, I
     const Region *body = red.x->reg[0];
     int ny = body->yield.n;
     int32_t lo = red.x->ix[0].c, n = red.x->ix[1].c - red.x->ix[0].c;
-    /* res[k]: the RESULT of yield k, or NOREF (dead: not carried) */
-    Ref *res = arena_alloc(A, sizeof(Ref) * (size_t)ny);
-    for (int k = 0; k < ny; k++)
-        res[k] = NOREF;
-    for (int j = 0; j < nres; j++) {
-        Ref x = r->ids.p[pos + 1 + j];
-        res[f->v.p[x].n] = x;
-    }
+    const Ref *res = &r->ids.p[pos + 1]; /* res[k]: the RESULT of yield k */
     /* carried values: a primal sum once, a tangent one as two lanes;
-     * lane[k]: yield k's first carried value (-1: none) */
-    int *lane = arena_alloc(A, sizeof(int) * (size_t)ny);
+     * lane[k]: yield k's first carried value */
+    int *lane = arena_alloc(A, sizeof(int) * (size_t)ny), *tan = arena_alloc(A, sizeof(int) * (size_t)ny);
     int nc = 0;
     for (int k = 0; k < ny; k++) {
-        lane[k] = res[k] == NOREF ? -1 : nc;
-        nc += res[k] == NOREF ? 0 : is_tangent(f, res[k]) ? 2 : 1;
+        tan[k] = is_tangent(f, res[k]);
+        lane[k] = nc;
+        nc += 1 + tan[k];
     }
     Ref *init = arena_alloc(A, sizeof(Ref) * (size_t)(nc + 1));
     uint8_t *crole = arena_alloc(A, (size_t)(nc + 1));
@@ -158,9 +149,7 @@ static void split(Fn *f, Region *r, int pos, int nres, Ref *map, IrRefs *olds, I
     tmp.side = r->side;
     Ref zero[2] = {NOREF, NOREF};
     for (int k = 0; k < ny; k++) {
-        if (lane[k] < 0)
-            continue;
-        int t = is_tangent(f, res[k]);
+        int t = tan[k];
         if (zero[t] == NOREF) {
             IrAt at = ir_at_of(f, &tmp, &f->v.p[res[k]]);
             at.flags = 0;
@@ -180,10 +169,8 @@ static void split(Fn *f, Region *r, int pos, int nres, Ref *map, IrRefs *olds, I
     Split s = {f, map, ir_ivar(f, id, 0), ir_ivar(f, loop, 0)};
     f->v.p[s.newiv].name = f->v.p[s.iv].name;
     for (int k = 0; k < ny; k++) {
-        if (lane[k] < 0)
-            continue;
         const char *nm = f->v.p[res[k]].name;
-        if (is_tangent(f, res[k])) {
+        if (tan[k]) {
             f->v.p[ir_carry(f, loop, lane[k])].name = lane_name(A, nm, "_dot_even");
             f->v.p[ir_carry(f, loop, lane[k] + 1)].name = lane_name(A, nm, "_dot_odd");
         } else {
@@ -198,47 +185,51 @@ static void split(Fn *f, Region *r, int pos, int nres, Ref *map, IrRefs *olds, I
     for (int q = 0; q < 2; q++) {
         copy_body(&s, body, fb, lane_index(A, s.newiv, 2, lo + q));
         for (int k = 0; k < ny; k++) {
-            if (lane[k] < 0)
-                continue;
-            int j = lane[k] + (is_tangent(f, res[k]) ? q : 0);
+            int j = lane[k] + (tan[k] ? q : 0);
             IrAt at = ir_at_of(f, fb, &f->v.p[res[k]]);
             acc[j] = ir_op(at, OP_ADD, acc[j], copied(&s, body, k), NOREF);
         }
     }
     for (int j = 0; j < nc; j++)
         vec_push(A, &fb->yield, acc[j]);
-    /* its results, then an odd count's last iteration, then each old
-     * result's new value */
+    /* its results (a primal sum's old result is one when the count is
+     * even), then an odd count's last iteration, then each old result as
+     * the sum's value */
     Ref *out = arena_alloc(A, sizeof(Ref) * (size_t)(nc + 1));
     for (int k = 0; k < ny; k++)
-        for (int q = 0; lane[k] >= 0 && q < 1 + is_tangent(f, res[k]); q++) {
+        for (int q = 0; q <= tan[k]; q++) {
             int j = lane[k] + q;
+            if (!tan[k] && n % 2 == 0) {
+                f->v.p[res[k]].arg[0] = loop;
+                f->v.p[res[k]].n = j;
+                vec_push(A, &tmp.ids, res[k]);
+                out[j] = res[k];
+                continue;
+            }
             IrAt at = ir_at_of(f, &tmp, &f->v.p[res[k]]);
             out[j] = ir_result(at, f->v.p[res[k]].ty, loop, j);
             f->v.p[out[j]].name = f->v.p[ir_carry(f, loop, j)].name;
         }
+    Ref *last = arena_alloc(A, sizeof(Ref) * (size_t)(ny + 1));
     if (n % 2) {
         s.newiv = s.iv; /* the copy's index: the constant lo + n - 1 */
         copy_body(&s, body, &tmp, aff_const(A, lo + n - 1));
         for (int k = 0; k < ny; k++)
-            if (lane[k] >= 0) {
-                IrAt at = ir_at_of(f, &tmp, &f->v.p[res[k]]);
-                out[lane[k]] = ir_op(at, OP_ADD, out[lane[k]], copied(&s, body, k), NOREF);
-            }
+            last[k] = copied(&s, body, k);
     }
     for (int k = 0; k < ny; k++) {
-        if (lane[k] < 0)
-            continue;
         Ref v = out[lane[k]];
-        if (is_tangent(f, res[k])) {
+        if (n % 2 && tan[k]) {
             IrAt at = ir_at_of(f, &tmp, &f->v.p[res[k]]);
-            v = ir_op(at, OP_ADD, v, out[lane[k] + 1], NOREF);
+            v = ir_op(at, OP_ADD, v, last[k], NOREF);
         }
-        f->v.p[v].name = f->v.p[res[k]].name;
-        vec_push(A, olds, res[k]);
-        vec_push(A, news, v);
+        if (tan[k])
+            ir_become(f, &tmp, res[k], OP_ADD, v, out[lane[k] + 1]);
+        else if (n % 2)
+            ir_become(f, &tmp, res[k], OP_ADD, v, last[k]);
     }
     /* the RED and its results out of r, tmp's instructions in */
+    int nres = ny;
     memmove(&r->ids.p[pos], &r->ids.p[pos + 1 + nres], sizeof(Ref) * (size_t)(r->ids.n - pos - 1 - nres));
     r->ids.n -= 1 + nres;
     ir_splice(f, r, pos, &tmp);
@@ -246,12 +237,15 @@ static void split(Fn *f, Region *r, int pos, int nres, Ref *map, IrRefs *olds, I
         map[body->ids.p[i]] = body->ids.p[i];
 }
 
-/* Whether RED id (at pos in r, nres results) is one to split. */
-static int wanted(const Fn *f, const Region *r, int pos, int nres, int min)
+/* Whether the RED at pos in r is one to split (its results one per
+ * yield, as the passes leave them). */
+static int wanted(const Fn *f, const Region *r, int pos, int min)
 {
     const Inst *in = &f->v.p[r->ids.p[pos]];
+    int nres = ir_nresults(f, r, pos);
     if (in->op != OP_RED || in->red != RK_SUM || !aff_is_const(in->x->ix[0]) || !aff_is_const(in->x->ix[1]) ||
-        (long long)in->x->ix[1].c - in->x->ix[0].c < min || !flat(f, in->x->reg[0]))
+        (long long)in->x->ix[1].c - in->x->ix[0].c < min || !flat(f, in->x->reg[0]) ||
+        nres != in->x->reg[0]->yield.n)
         return 0;
     for (int j = 0; j < nres; j++)
         if (is_tangent(f, r->ids.p[pos + 1 + j]))
@@ -259,14 +253,12 @@ static int wanted(const Fn *f, const Region *r, int pos, int nres, int min)
     return 0;
 }
 
-/* The pass over one function: the sums it splits record each old
- * result's new value (olds[i] -> news[i]); the map (split's, the
- * identity but while a body is copied) is made at the first split. */
+/* The pass over one function; the map (split's, the identity but while
+ * a body is copied) is made at the first split. */
 typedef struct {
     Fn *f;
     int min, n0;
     Ref *map;
-    IrRefs olds, news;
 } Lanes;
 
 static int lanes_region(Lanes *L, Region *r)
@@ -282,8 +274,7 @@ static int lanes_region(Lanes *L, Region *r)
         }
         if (!ir_has_regions(in))
             continue;
-        int nres = ir_nresults(f, r, i);
-        if (!wanted(f, r, i, nres, L->min)) {
+        if (!wanted(f, r, i, L->min)) {
             n += lanes_region(L, in->x->reg[0]);
             continue;
         }
@@ -292,7 +283,7 @@ static int lanes_region(Lanes *L, Region *r)
             for (int v = 0; v < L->n0; v++)
                 L->map[v] = v;
         }
-        split(f, r, i, nres, L->map, &L->olds, &L->news);
+        split(f, r, i, L->map);
         n++;
     }
     return n;
@@ -302,12 +293,11 @@ int opt_lanes(Fn *f, int min)
 {
     if (min < 2 || !f->has_red)
         return 0;
-    Lanes L = {f, min, f->v.n, NULL, {0}, {0}};
+    Lanes L = {f, min, f->v.n, NULL};
     int n = lanes_region(&L, f->body);
     if (!n)
         return 0;
     arena_drop(f->arena, L.map, sizeof(Ref) * (size_t)(L.n0 + 1));
-    opt_replace(f, &L.olds, &L.news);
     opt_dce(f); /* copies that fed only a result no one reads */
     return n;
 }

@@ -71,15 +71,6 @@ static void drop_repl(Fn *f, Ref *repl)
     arena_drop(f->arena, repl, sizeof(Ref) * (size_t)(f->v.n + 1));
 }
 
-void opt_replace(Fn *f, const IrRefs *olds, const IrRefs *news)
-{
-    Ref *repl = new_repl(f);
-    for (int i = 0; i < olds->n; i++)
-        repl[olds->p[i]] = news->p[i];
-    rewrite(f, repl);
-    drop_repl(f, repl);
-}
-
 /* ---------------- constant folding ---------------- */
 
 static int is_k(Fn *f, Ref r, double k)

@@ -304,45 +304,38 @@ static void store_hvp(Unit *u)
         opt_store(u->hvp);
 }
 
-static int pass_fns(const Unit *u, int k, Fn *fs[4]);
-
 /* hoist.  Needs: f_jvp and f_hvp final but for lanes and signs.
  * Guarantees: in each, the part of a tangent sum's term that an
  * enclosing loop does not change is summed once before that loop, into
  * a table of at most u->hoist_bytes over the loops between (opt_hoist,
- * hoist.c); once per function, as signs. */
-static void hoist(Unit *u)
+ * hoist.c). */
+static void hoist(Unit *u, Fn *f)
 {
-    Fn *fs[4];
-    for (int k = 0, n = pass_fns(u, ir_pass_find("hoist"), fs); k < n; k++)
-        opt_hoist(fs[k], u->hoist_bytes, u->hoist_budget);
+    opt_hoist(f, u->hoist_bytes, u->hoist_budget);
 }
 
 /* lanes.  Needs: f_jvp and f_hvp final but for signs (no pass reads
  * their sums as REDs any more).  Guarantees: in each, the tangent of a
  * sum over constant bounds of u->lanes_min terms or more (--sum-lanes,
  * 16) is accumulated in two lanes, its loop a FOR over pairs of
- * iterations, the primal sums in their order (opt_lanes, lanes.c); once
- * per function, as signs. */
-static void lanes(Unit *u)
+ * iterations, the primal sums in their order (opt_lanes, lanes.c). */
+static void lanes(Unit *u, Fn *f)
 {
-    Fn *fs[4];
-    for (int k = 0, n = pass_fns(u, ir_pass_find("lanes"), fs); k < n; k++)
-        opt_lanes(fs[k], u->lanes_min);
+    opt_lanes(f, u->lanes_min);
 }
 
 /* signs.  Needs: every derivative final (no pass reads its tangent forms
  * any more).  Guarantees: in f_jvp, f_grad and f_hvp, but not in their
  * copies of f's code, a negation that feeds an addition or subtraction
  * is taken into it (x_bar += -(a * b): x_bar -= a * b), the values the
- * same (opt_signs, signs.c); once per function (pass_fns leaves out the
- * f_jvp a checkpointing rebuild keeps: a second run may rewrite what the
- * first made, and f_jvp's C would depend on the stack budget). */
-static void signs(Unit *u)
+ * same (opt_signs, signs.c).  Like hoist and lanes, once per function
+ * (pass_fns leaves out the f_jvp a checkpointing rebuild keeps: a second
+ * run may rewrite what the first made, and f_jvp's C would depend on
+ * the stack budget). */
+static void signs(Unit *u, Fn *f)
 {
-    Fn *fs[4];
-    for (int k = 0, n = pass_fns(u, ir_pass_find("signs"), fs); k < n; k++)
-        opt_signs(fs[k]);
+    (void)u;
+    opt_signs(f);
 }
 
 /* ---------------- the pipeline ---------------- */
@@ -355,21 +348,23 @@ static void signs(Unit *u)
  * primal f in SSA form with every call inlined; no f_jvp, f_grad or f_hvp
  * yet.  The other passes' comments are above their definitions. */
 const IrPass ir_passes[] = {
-    {"lower", NULL, "each function to SSA, calls inlined (--only: those named)", ENTRY_F},
-    {"opt-primal", opt_primal, "f: fuse loops, fold constants, CSE, remove dead code", ENTRY_F},
-    {"linearize", linearize, "f_jvp: each instruction of f followed by its tangent", ENTRY_JVP},
-    {"opt-jvp", opt_jvp, "f_jvp: the clean-up of opt-primal", ENTRY_JVP},
-    {"transpose", transpose, "f_grad or f_vjp: the forward sweep, then the backward one", ENTRY_GRAD},
-    {"opt-grad", opt_grad, "f_grad: the clean-up of opt-primal", ENTRY_GRAD},
-    {"join-grad", join_grad, "f_grad: a sum's backward loop joins its forward loop", ENTRY_GRAD},
-    {"interchange-grad", interchange_grad, "f_grad: triangular backward loops interchanged", ENTRY_GRAD},
-    {"store-grad", store_grad, "f_grad: buffers written once per element are stored", ENTRY_GRAD},
-    {"linearize-grad", linearize_grad, "f_hvp: f_grad linearised (scalar results only)", ENTRY_HVP},
-    {"opt-hvp", opt_hvp, "f_hvp: the clean-up of opt-primal", ENTRY_HVP},
-    {"store-hvp", store_hvp, "f_hvp: buffers written once per element are stored", ENTRY_HVP},
-    {"hoist", hoist, "f_jvp, f_hvp: a tangent's loop-invariant part summed before the loop", ENTRY_JVP | ENTRY_HVP},
-    {"lanes", lanes, "f_jvp, f_hvp: a long sum's tangent accumulated in two lanes", ENTRY_JVP | ENTRY_HVP},
-    {"signs", signs, "derivatives: negations taken into the sums that use them", ENTRY_JVP | ENTRY_GRAD | ENTRY_HVP},
+    {"lower", NULL, "each function to SSA, calls inlined (--only: those named)", ENTRY_F, NULL},
+    {"opt-primal", opt_primal, "f: fuse loops, fold constants, CSE, remove dead code", ENTRY_F, NULL},
+    {"linearize", linearize, "f_jvp: each instruction of f followed by its tangent", ENTRY_JVP, NULL},
+    {"opt-jvp", opt_jvp, "f_jvp: the clean-up of opt-primal", ENTRY_JVP, NULL},
+    {"transpose", transpose, "f_grad or f_vjp: the forward sweep, then the backward one", ENTRY_GRAD, NULL},
+    {"opt-grad", opt_grad, "f_grad: the clean-up of opt-primal", ENTRY_GRAD, NULL},
+    {"join-grad", join_grad, "f_grad: a sum's backward loop joins its forward loop", ENTRY_GRAD, NULL},
+    {"interchange-grad", interchange_grad, "f_grad: triangular backward loops interchanged", ENTRY_GRAD, NULL},
+    {"store-grad", store_grad, "f_grad: buffers written once per element are stored", ENTRY_GRAD, NULL},
+    {"linearize-grad", linearize_grad, "f_hvp: f_grad linearised (scalar results only)", ENTRY_HVP, NULL},
+    {"opt-hvp", opt_hvp, "f_hvp: the clean-up of opt-primal", ENTRY_HVP, NULL},
+    {"store-hvp", store_hvp, "f_hvp: buffers written once per element are stored", ENTRY_HVP, NULL},
+    {"hoist", NULL, "f_jvp, f_hvp: a tangent's loop-invariant part summed before the loop", ENTRY_JVP | ENTRY_HVP,
+     hoist},
+    {"lanes", NULL, "f_jvp, f_hvp: a long sum's tangent accumulated in two lanes", ENTRY_JVP | ENTRY_HVP, lanes},
+    {"signs", NULL, "derivatives: negations taken into the sums that use them", ENTRY_JVP | ENTRY_GRAD | ENTRY_HVP,
+     signs},
 };
 const int ir_npasses = (int)(sizeof ir_passes / sizeof ir_passes[0]);
 
@@ -453,7 +448,13 @@ static void early_final(Early *e, Unit *u, int k);
 static void passes_from(Unit *u, int first, int last, Early *e)
 {
     for (int k = first; k <= last; k++) {
-        ir_passes[k].run(u);
+        if (ir_passes[k].run) {
+            ir_passes[k].run(u);
+        } else {
+            Fn *fs[4];
+            for (int i = 0, n = pass_fns(u, k, fs); i < n; i++)
+                ir_passes[k].each(u, fs[i]);
+        }
         verify(u, k);
         Fn *fs[4];
         for (int i = 0, n = u->compact ? pass_fns(u, k, fs) : 0; i < n; i++)
@@ -473,6 +474,13 @@ static void run_passes(Unit *u, int last, Early *e)
     verify(u, 0);
     compact(u);
     passes_from(u, 1, last, e);
+}
+
+void ir_unit_sums(Unit *u, int sum_lanes, long long budget)
+{
+    u->lanes_min = sum_lanes < 0 ? 0 : sum_lanes ? sum_lanes : IR_SUM_LANES;
+    u->hoist_bytes = budget / 16; /* a sixteenth of the budget for one table */
+    u->hoist_budget = budget;
 }
 
 void ad_unit(Unit *u)
@@ -632,16 +640,16 @@ struct Early {
     int opt_primal, transpose, linearize_grad; /* those passes' indices */
 };
 
-/* f, no longer changed by any pass but hoist and lanes (f_jvp) and
- * signs: those now, then what passes_from does after a function's last
- * pass. */
-static void finalize(Unit *u, Fn *f)
+/* f, changed after pass k only by passes that change each function
+ * alone (IrPass.each): those now, then what passes_from does after a
+ * function's last pass. */
+static void finalize(Unit *u, Fn *f, int k)
 {
-    if (ir_passes[ir_pass_find("hoist")].fns & ir_entry_bit(f->kind))
-        opt_hoist(f, u->hoist_bytes, u->hoist_budget);
-    if (ir_passes[ir_pass_find("lanes")].fns & ir_entry_bit(f->kind))
-        opt_lanes(f, u->lanes_min);
-    opt_signs(f);
+    for (int later = k + 1; later < ir_npasses; later++)
+        if (ir_passes[later].fns & ir_entry_bit(f->kind)) {
+            ASSERT(ir_passes[later].each);
+            ir_passes[later].each(u, f);
+        }
     ir_verify(f);
     if (u->compact)
         ir_compact(f);
@@ -704,10 +712,10 @@ static void early_final(Early *e, Unit *u, int k)
          * nest for loops: without one, nothing reads it after linearize */
         e->keep_after_linearize = has_for(u->primal);
     } else if (k == e->transpose && u->jvp) {
-        finalize(u, u->jvp);
+        finalize(u, u->jvp, k);
         offer(e, u, u->jvp);
     } else if (k == e->linearize_grad && u->grad) {
-        finalize(u, u->grad);
+        finalize(u, u->grad, k);
         offer(e, u, u->grad);
     }
     int keep = k < e->transpose || e->keep_after_linearize;
@@ -830,10 +838,7 @@ int ir_pipeline(Arena *a, Diag *d, const Job *j)
         /* a quarter of the stack budget for kept steps: f_hvp, which
          * records their tangents too, fits where f_grad does */
         prog.units.p[i].keep_bytes = j->cg ? j->cg->stack_budget / 4 : 0;
-        prog.units.p[i].lanes_min = j->sum_lanes < 0 ? 0 : j->sum_lanes ? j->sum_lanes : IR_SUM_LANES;
-        /* a sixteenth of the stack budget for one table of hoist */
-        prog.units.p[i].hoist_bytes = j->cg ? j->cg->stack_budget / 16 : 0;
-        prog.units.p[i].hoist_budget = j->cg ? j->cg->stack_budget : 0;
+        ir_unit_sums(&prog.units.p[i], j->sum_lanes, j->cg ? j->cg->stack_budget : 0);
         /* --entries: the C file and the IR build only what they emit;
          * the learning views show f and its gradient whatever it says */
         if (j->cg && (j->emit == EMIT_C || j->emit == EMIT_IR || j->emit == EMIT_CHECK))

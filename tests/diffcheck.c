@@ -1135,9 +1135,7 @@ static void checks(const char *text, const DcOpts *o, DcResult *r)
     }
     for (int un = 0; un < nu; un++) {
         L.prog.units.p[un].small_tape = o->small_tape;
-        L.prog.units.p[un].lanes_min = o->sum_lanes < 0 ? 0 : o->sum_lanes ? o->sum_lanes : IR_SUM_LANES;
-        L.prog.units.p[un].hoist_bytes = CG_STACK_BUDGET / 16; /* as dxc's default */
-        L.prog.units.p[un].hoist_budget = CG_STACK_BUDGET;
+        ir_unit_sums(&L.prog.units.p[un], o->sum_lanes, CG_STACK_BUDGET); /* as dxc's default budget */
         ad_unit(&L.prog.units.p[un]);
     }
     for (int un = 0; un < nu && !r->status; un++)
