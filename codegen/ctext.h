@@ -8,15 +8,17 @@
 #include <stddef.h>
 #include <string.h>
 
-/* A growable string: from malloc (the caller frees p), or, once its
- * capacity reaches map_from (0: never), a mapping of its own (dx_text_map:
- * `mapped`); cg_str_free frees either. */
+/* A growable string: from malloc (the caller frees p), or, when map_from
+ * is set (0: never), from the pool of huge pages once it holds 32 KB and a
+ * mapping of its own (dx_text_map) once its capacity reaches map_from;
+ * `mapped` says which (TEXT_*), and cg_str_free frees any. */
 typedef struct {
     char *p;
     size_t n, cap;
     size_t map_from;
     unsigned char mapped;
 } Str;
+enum { TEXT_MALLOC, TEXT_MAPPED, TEXT_POOLED };
 
 /* Room for n more bytes and the terminating 0. */
 void cg_str_reserve(Str *s, size_t n);

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #if defined(__linux__)
+#include <pthread.h>
 #include <sys/mman.h>
 #endif
 
@@ -32,7 +33,7 @@ typedef struct Block {
     struct Block *next, *prev; /* prev: large blocks only */
     size_t used, size;
     unsigned magic;            /* BIG_MAGIC on a large block */
-    int mapped;                /* a huge block: mapped by map_huge */
+    int mapped;                /* FROM_MALLOC, FROM_MAP (map_huge) or FROM_POOL */
     _Alignas(16) unsigned char data[];
 } Block;
 
@@ -79,20 +80,28 @@ Arena *arena_new_written(void)
  * are written or copied whole as soon as they are made, so the faults of
  * small pages were half the compilation time of a large program on a
  * virtual machine, where a fault is dear.  Only whole 2 MB pages inside
- * the mapping become huge, so its last, partial one costs no more than
- * before.  Elsewhere, and when mapping fails, malloc. */
+ * a mapping become huge, so every mapping is a whole number of them: its
+ * last one, partly used, faulted in 4 KB at a time, was a fifth of the
+ * faults left at 200 000 statements (and costs at most 2 MB a block more
+ * memory).  Elsewhere, and when mapping fails, malloc. */
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-enum { HUGE_PAGES = 1, HUGE_SIZE = 2 << 20, PAGE = 4096 };
+enum { HUGE_PAGES = 1, HUGE_SIZE = 2 << 20 };
 
 static size_t round_up(size_t n, size_t to)
 {
     return (n + to - 1) / to * to;
 }
 
+/* The length of the mapping that holds n bytes: whole huge pages. */
+static size_t map_len(size_t n)
+{
+    return round_up(n, HUGE_SIZE);
+}
+
 /* A mapping of n bytes (zero) aligned to HUGE_SIZE, or NULL. */
 static Block *map_huge(size_t n)
 {
-    n = round_up(n, PAGE);
+    n = map_len(n);
     size_t span = n + HUGE_SIZE;
     unsigned char *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
@@ -108,27 +117,27 @@ static Block *map_huge(size_t n)
 
 static void unmap_huge(Block *b)
 {
-    munmap(b, round_up(sizeof *b + b->size, PAGE));
+    munmap(b, map_len(sizeof *b + b->size));
 }
 
 void *dx_text_map(void *p, size_t old, size_t n)
 {
     if (!p)
         return map_huge(n);
-    void *q = mremap(p, round_up(old, PAGE), round_up(n, PAGE), MREMAP_MAYMOVE);
+    void *q = mremap(p, map_len(old), map_len(n), MREMAP_MAYMOVE);
     return q == MAP_FAILED ? NULL : q;
 }
 
 void dx_text_unmap(void *p, size_t n)
 {
     if (p)
-        munmap(p, round_up(n, PAGE));
+        munmap(p, map_len(n));
 }
 
 /* Gives back the pages of huge block b past its first n bytes of data. */
 static void trim_huge(Block *b, size_t n)
 {
-    size_t keep = round_up(sizeof *b + n, PAGE), had = round_up(sizeof *b + b->size, PAGE);
+    size_t keep = map_len(sizeof *b + n), had = map_len(sizeof *b + b->size);
     if (keep < had)
         munmap((unsigned char *)b + keep, had - keep);
     b->size = b->used = n;
@@ -163,9 +172,205 @@ static void trim_huge(Block *b, size_t n)
 }
 #endif
 
+/* ---- the pool of mid-size blocks ----
+ *
+ * A block from 32 KB to 1 MB (a table sized by a function of a few
+ * thousand statements, one of an arena's first blocks of small
+ * allocations, the text of a function as it grows) is carved from a 2 MB
+ * huge page and, when freed, kept for the next block of its size,
+ * process-wide.  From malloc, such a block was faulted in 4 KB at a
+ * time, and again after glibc gave the memory back: on a virtual machine
+ * each of those faults cost some 10 microseconds (2.5 s a gigabyte,
+ * where a huge page faulted again costs 0.06 s a gigabyte), and with the
+ * partial last pages of mappings (map_len) they were nine in ten of the
+ * faults of a program of 20 000 statements.  Sizes are powers of two (at
+ * most half of a block unused).  A huge page whose blocks all came back
+ * may be carved for any size, and past POOL_EMPTY such pages the rest go
+ * back to the system, so that blocks of sizes a compilation no longer
+ * asks for do not stay.  Under AddressSanitizer the pool is off, so that
+ * a read of a freed table is still caught. */
+#if defined(__SANITIZE_ADDRESS__)
+#define DX_POOL 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DX_POOL 0
+#endif
+#endif
+#if !defined(DX_POOL) && defined(__linux__) && defined(MADV_HUGEPAGE)
+#define DX_POOL 1
+#endif
+#ifndef DX_POOL
+#define DX_POOL 0
+#endif
+
+enum { POOL_MIN = 32 << 10, POOL_CLASSES = 6 }; /* 32 KB, 64 KB, ... 1 MB */
+
+#if DX_POOL
+/* A huge page the pool carves into blocks of one size (its class); when
+ * all of them are free again it becomes empty, for any class to carve,
+ * and past POOL_EMPTY empty ones it goes back to the system. */
+typedef struct {
+    unsigned char *base;
+    int cls;        /* -1: empty */
+    int used;       /* blocks given out */
+    uint64_t free;  /* bit i: block i is free (of 64 at most: 32 KB each) */
+    uint64_t fresh; /* bit i: the i-th 32 KB was never given out (reads as 0) */
+} Chunk;
+
+enum { POOL_CHUNKS = 1024, POOL_EMPTY = 4 };
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static Chunk chunks[POOL_CHUNKS];
+static int nchunks;
+
+static int pool_class(size_t n)
+{
+    int c = 0;
+    for (size_t size = POOL_MIN; size < n; size <<= 1)
+        c++;
+    return c;
+}
+
+static uint64_t all_blocks(int c)
+{
+    int n = HUGE_SIZE / (POOL_MIN << c);
+    return n == 64 ? ~(uint64_t)0 : ((uint64_t)1 << n) - 1;
+}
+
+static int lowest_bit(uint64_t x)
+{
+    int i = 0;
+    while (!(x & 1)) {
+        x >>= 1;
+        i++;
+    }
+    return i;
+}
+
+/* A chunk of class c with a free block: one already carving c, else an
+ * empty one, else a new huge page; NULL when none can be had. */
+static Chunk *chunk_for(int c)
+{
+    Chunk *empty = NULL;
+    for (int i = 0; i < nchunks; i++) {
+        if (chunks[i].cls == c && chunks[i].free)
+            return &chunks[i];
+        if (chunks[i].cls < 0 && !empty)
+            empty = &chunks[i];
+    }
+    if (!empty && nchunks < POOL_CHUNKS) {
+        unsigned char *page = (unsigned char *)map_huge(HUGE_SIZE);
+        if (!page)
+            return NULL;
+        empty = &chunks[nchunks++];
+        *empty = (Chunk){page, -1, 0, 0, ~(uint64_t)0};
+    }
+    if (empty) {
+        empty->cls = c;
+        empty->free = all_blocks(c);
+    }
+    return empty;
+}
+
+void *dx_pool_get(size_t n, size_t *size, int *fresh)
+{
+    if (n > (size_t)POOL_MIN << (POOL_CLASSES - 1))
+        return NULL;
+    int c = pool_class(n);
+    size_t sz = (size_t)POOL_MIN << c;
+    unsigned char *p = NULL;
+    pthread_mutex_lock(&pool_lock);
+    Chunk *k = chunk_for(c);
+    if (k) {
+        int i = lowest_bit(k->free);
+        uint64_t bit = (uint64_t)1 << i;
+        k->free &= ~bit;
+        k->used++;
+        /* fresh only if no block of any class ever covered its bytes */
+        uint64_t span = (((uint64_t)1 << (1 << c)) - 1) << (i << c); /* its 32 KB pieces */
+        *fresh = (k->fresh & span) == span;
+        k->fresh &= ~span;
+        p = k->base + (size_t)i * sz;
+    }
+    pthread_mutex_unlock(&pool_lock);
+    *size = sz;
+    return p;
+}
+
+long dx_pool_pages(void)
+{
+    pthread_mutex_lock(&pool_lock);
+    long n = nchunks;
+    pthread_mutex_unlock(&pool_lock);
+    return n;
+}
+
+void dx_pool_put(void *p, size_t size)
+{
+    if (!p)
+        return;
+    int c = pool_class(size);
+    ASSERT(((size_t)POOL_MIN << c) == size);
+    unsigned char *base = (unsigned char *)((size_t)p / HUGE_SIZE * HUGE_SIZE);
+    pthread_mutex_lock(&pool_lock);
+    int i = 0, empty = 0;
+    while (i < nchunks && chunks[i].base != base)
+        i++;
+    ASSERT(i < nchunks && chunks[i].cls == c);
+    chunks[i].free |= (uint64_t)1 << (((unsigned char *)p - base) / size);
+    if (--chunks[i].used == 0) {
+        chunks[i].cls = -1;
+        for (int j = 0; j < nchunks; j++)
+            empty += chunks[j].cls < 0;
+        if (empty > POOL_EMPTY) { /* enough kept: back to the system */
+            munmap(base, HUGE_SIZE);
+            chunks[i] = chunks[--nchunks];
+        }
+    }
+    pthread_mutex_unlock(&pool_lock);
+}
+#else
+void *dx_pool_get(size_t n, size_t *size, int *fresh)
+{
+    (void)n;
+    *size = 0;
+    *fresh = 0;
+    return NULL;
+}
+
+void dx_pool_put(void *p, size_t size)
+{
+    (void)p;
+    (void)size;
+}
+
+long dx_pool_pages(void)
+{
+    return 0;
+}
+#endif
+
+/* Block b's memory: Block.mapped says where it came from. */
+enum { FROM_MALLOC, FROM_MAP, FROM_POOL };
+
+/* A block of sizeof(Block) + n bytes from the pool (n at least room),
+ * its data zero when *fresh, or NULL. */
+static Block *pool_block(size_t room, size_t *n, int *fresh)
+{
+    size_t size;
+    Block *b = dx_pool_get(sizeof(Block) + room, &size, fresh);
+    if (b) {
+        b->mapped = FROM_POOL;
+        *n = size - sizeof(Block);
+    }
+    return b;
+}
+
 static void free_block(Block *b)
 {
-    if (b->mapped)
+    if (b->mapped == FROM_POOL)
+        dx_pool_put(b, sizeof *b + b->size);
+    else if (b->mapped == FROM_MAP)
         unmap_huge(b);
     else
         free(b);
@@ -205,14 +410,23 @@ static void *link_big(Arena *a, Block *b)
  * without touching them (but for an arena_new_written). */
 static void *alloc_big(Arena *a, size_t n, int zero)
 {
-    /* from half a huge page on, a whole one: a table of a megabyte or
-     * two (a byte per value of a large function) faulted in 4 KB at a
-     * time was a quarter of the page faults left */
-    size_t span = n >= HUGE_SIZE ? n : n >= HUGE_SIZE / 2 ? HUGE_SIZE - sizeof(Block) : 0;
-    Block *b = HUGE_PAGES && span ? map_huge(sizeof *b + span) : NULL;
-    int mapped = b != NULL;
-    if (mapped)
-        zero = zero && a->written; /* a fresh mapping reads as zero */
+    /* up to half a huge page, from the pool; from there, a mapping of
+     * its own: a table of a megabyte or two (a byte per value of a large
+     * function) a whole huge page */
+    size_t span = n >= HUGE_SIZE ? n : HUGE_SIZE - sizeof(Block), room;
+    int fresh = 0, from = FROM_MALLOC;
+    Block *b = pool_block(n, &room, &fresh);
+    if (b) {
+        from = FROM_POOL;
+        span = room;
+    } else if (HUGE_PAGES && n >= HUGE_SIZE / 2 && (b = map_huge(sizeof *b + span)) != NULL) {
+        from = FROM_MAP;
+        fresh = 1; /* a fresh mapping reads as zero */
+    } else {
+        span = n;
+    }
+    if (b)
+        zero = zero && (!fresh || a->written);
     else if (zero && !a->written)
         b = calloc(1, sizeof *b + n), zero = 0;
     else
@@ -221,8 +435,8 @@ static void *alloc_big(Arena *a, size_t n, int zero)
         oom();
     if (zero)
         memset(b->data, 0, n);
-    b->mapped = mapped;
-    b->size = mapped ? span : n;
+    b->mapped = from;
+    b->size = span;
     b->used = n;
     b->magic = BIG_MAGIC;
     return link_big(a, b);
@@ -257,12 +471,18 @@ static void *alloc_raw(Arena *a, size_t n)
     if (!b || b->size - b->used < n) {
         /* past the first SMALL_BLOCKS blocks (a syntax tree, the names
          * of a large program), a huge page at a time */
-        b = HUGE_PAGES && a->nsmall >= SMALL_BLOCKS ? map_huge(HUGE_SIZE) : NULL;
-        int mapped = b != NULL;
-        if (!b && !(b = malloc(sizeof *b + BLOCK_SIZE)))
-            oom();
-        b->mapped = mapped;
-        b->size = mapped ? HUGE_SIZE - sizeof *b : BLOCK_SIZE;
+        size_t room;
+        int fresh;
+        if (HUGE_PAGES && a->nsmall >= SMALL_BLOCKS && (b = map_huge(HUGE_SIZE)) != NULL) {
+            b->mapped = FROM_MAP;
+            room = HUGE_SIZE - sizeof *b;
+        } else if (!(b = pool_block(BLOCK_SIZE - sizeof *b, &room, &fresh))) {
+            if (!(b = malloc(sizeof *b + BLOCK_SIZE)))
+                oom();
+            b->mapped = FROM_MALLOC;
+            room = BLOCK_SIZE;
+        }
+        b->size = room;
         b->used = 0;
         b->magic = 0;
         b->next = a->head;
@@ -326,10 +546,12 @@ void *arena_shrink(Arena *a, void *p, size_t old, size_t n)
     Block *b = big_of(p, (old + 15) & ~(size_t)15);
     if (!b || n <= BIG || n >= b->size)
         return p;
-    if (b->mapped) {
+    if (b->mapped == FROM_MAP) {
         trim_huge(b, n);
         return p;
     }
+    if (b->mapped == FROM_POOL)
+        return p; /* its size is its class's */
     unlink_big(a, b);
     Block *q = realloc(b, sizeof *b + n);
     if (q)

@@ -67,6 +67,17 @@ char *arena_name(Arena *a, const char *s, const char *tail, long k);
 void *dx_text_map(void *p, size_t old, size_t n);
 void dx_text_unmap(void *p, size_t n);
 
+/* A block of n bytes or more, up to 2 MB, from a pool of huge pages kept
+ * for the whole run (arena.c says why): *size is what it holds (a power
+ * of two from 32 KB), *fresh whether it was never used (it reads as
+ * zero).  NULL when the pool is off (elsewhere than Linux, and under
+ * AddressSanitizer) or out of memory.  dx_pool_put gives it back, with
+ * that size. */
+void *dx_pool_get(size_t n, size_t *size, int *fresh);
+void dx_pool_put(void *p, size_t size);
+/* The huge pages the pool holds now (the tests ask). */
+long dx_pool_pages(void);
+
 /* FNV-1a, for the name tables of the checker, lowering and codegen. */
 unsigned dx_hash(const char *s);
 /* dx_hash of a string that continues with s, h being the hash of its

@@ -400,8 +400,20 @@ static int parse_args(int argc, char **argv, Options *o)
     return 0;
 }
 
-/* The whole of the file at path, or of standard input when path is NULL. */
-static char *read_file(const char *path, size_t *len)
+/* Frees what read_file returned. */
+static void free_text(char *text, size_t mapped)
+{
+    if (mapped)
+        dx_text_unmap(text, mapped);
+    else
+        free(text);
+}
+
+/* The whole of the file at path, or of standard input when path is NULL:
+ * its bytes, from malloc, or once they pass 1 MB in a mapping of
+ * huge pages (dx_text_map; *mapped its length, else 0): from malloc, the
+ * source of a large program was faulted in 4 KB at a time. */
+static char *read_file(const char *path, size_t *len, size_t *mapped)
 {
     FILE *f = path ? fopen(path, "rb") : stdin;
     if (!path)
@@ -412,22 +424,36 @@ static char *read_file(const char *path, size_t *len)
     }
     size_t cap = 1 << 16, n = 0;
     char *buf = malloc(cap);
+    int in_map = 0;
     for (size_t r; buf && (r = fread(buf + n, 1, cap - n, f)) > 0;) {
         n += r;
-        if (n == cap) {
-            cap *= 2;
-            char *nb = realloc(buf, cap);
+        if (n < cap)
+            continue;
+        char *nb = 2 * cap >= (1 << 20) ? dx_text_map(in_map ? buf : NULL, cap, 2 * cap) : NULL;
+        if (nb) {
+            if (!in_map) { /* from malloc to a mapping */
+                memcpy(nb, buf, n);
+                free(buf);
+            }
+            in_map = 1;
+        } else if (in_map) {
+            dx_text_unmap(buf, cap);
+        } else {
+            nb = realloc(buf, 2 * cap);
             if (!nb)
                 free(buf);
-            buf = nb;
         }
+        buf = nb;
+        cap *= 2;
     }
+    *mapped = in_map ? cap : 0;
     int bad = ferror(f);
     if (f != stdin)
         fclose(f);
     if (!buf || bad) {
         diag_plain("cannot read '%s'", path);
-        free(buf);
+        if (buf)
+            free_text(buf, *mapped);
         return NULL;
     }
     *len = n;
@@ -462,7 +488,8 @@ static int compile(Options *o)
         return 1;
     size_t len;
     int from_stdin = !strcmp(o->input, "-");
-    char *text = read_file(from_stdin ? NULL : o->input, &len);
+    size_t mapped;
+    char *text = read_file(from_stdin ? NULL : o->input, &len, &mapped);
     if (!text)
         return 1;
     Source src = {from_stdin ? "<stdin>" : o->input, text, len};
@@ -503,7 +530,7 @@ static int compile(Options *o)
     out_discard(&hdr);
     out_discard(&stats);
     arena_free(a);
-    free(text);
+    free_text(text, mapped);
     return status;
 }
 

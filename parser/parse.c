@@ -10,6 +10,7 @@
  */
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ast.h"
@@ -35,8 +36,30 @@ static yyscan_t open_scanner(LexState *st, Arena *a, Diag *d, const Source *src)
     yyscan_t sc;
     if (yylex_init_extra(st, &sc) != 0)
         BUG("out of memory");
-    yy_scan_bytes(src->text ? src->text : "", (int)src->len, sc);
+    /* the scanner reads a copy of the text ending in two NULs (it writes
+     * into what it reads); a large one in huge pages (dx_text_map), not
+     * from malloc, which faulted it in 4 KB at a time */
+    st->scan_len = src->len + 2;
+    st->scan = src->len >= (1 << 20) ? dx_text_map(NULL, 0, st->scan_len) : NULL;
+    st->scan_mapped = st->scan != NULL;
+    if (!st->scan && !(st->scan = malloc(st->scan_len)))
+        BUG("out of memory");
+    if (src->len)
+        memcpy(st->scan, src->text, src->len);
+    st->scan[src->len] = st->scan[src->len + 1] = 0;
+    if (!yy_scan_buffer(st->scan, st->scan_len, sc))
+        BUG("flex refused the scanner's buffer");
     return sc;
+}
+
+static void close_scanner(LexState *st, yyscan_t sc)
+{
+    yylex_destroy(sc);
+    if (st->scan_mapped)
+        dx_text_unmap(st->scan, st->scan_len);
+    else
+        free(st->scan);
+    st->scan = NULL;
 }
 
 /* ---- hints for syntax errors ---- */
@@ -200,7 +223,7 @@ int parse_file_in(Arena *a, Arena *tree, Diag *d, const Source *src, AstFile *ou
     if (!sc)
         return 1;
     int rc = yyparse(sc, tree, d, out);
-    yylex_destroy(sc);
+    close_scanner(&st, sc);
     if (st.syntax_error)
         note_unclosed(a, d, src, st.syntax_off);
     return rc != 0 || d->nerrors != before;
@@ -285,6 +308,6 @@ int lex_dump(Arena *a, Diag *d, const Source *src, int flags, char *buf, size_t 
         if (tok == YYEOF)
             break;
     }
-    yylex_destroy(sc);
+    close_scanner(&st, sc);
     return rc;
 }

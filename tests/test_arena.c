@@ -4,14 +4,18 @@
  * small-page heap and from huge mappings alike; each zeroed where the
  * interface says so, its contents kept through arena_grow and
  * arena_shrink, and all of it given back (the sanitizer build checks
- * that nothing leaks or is read out of bounds).
+ * that nothing leaks or is read out of bounds); and the pool of huge
+ * pages that its blocks from 32 KB to 1 MB come from (off under the
+ * sanitizers: those tests then check only that it says so).
  */
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../codegen/ctext.h"
 #include "testutil.h"
 
 /* A byte that depends on where it is and on a seed, so that a copy to
@@ -116,6 +120,198 @@ START_TEST(test_hash_on)
 }
 END_TEST
 
+/* ---- the pool of huge pages (dx_pool_get) ---- */
+
+/* Whether the pool is on here (not under the sanitizers, on Linux). */
+static int pool_on(void)
+{
+    size_t size;
+    int fresh;
+    void *p = dx_pool_get(40000, &size, &fresh);
+    dx_pool_put(p, size);
+    return p != NULL;
+}
+
+/* Each size gets the smallest power of two from 32 KB that holds it, at
+ * a multiple of that size inside its huge page; a block never used reads
+ * as zero; blocks held at once do not overlap; 1 MB is the largest. */
+START_TEST(test_pool_sizes)
+{
+    if (!pool_on()) {
+        size_t size;
+        int fresh;
+        ck_assert_ptr_null(dx_pool_get(40000, &size, &fresh));
+        return;
+    }
+    static const size_t asks[] = {1, 32768, 32769, 65536, 100000, 262144, 600000, 1u << 20};
+    enum { N = sizeof asks / sizeof asks[0] };
+    unsigned char *p[N];
+    size_t size[N];
+    for (int k = 0; k < N; k++) {
+        int fresh;
+        p[k] = dx_pool_get(asks[k], &size[k], &fresh);
+        ck_assert_ptr_nonnull(p[k]);
+        size_t want = 32768;
+        while (want < asks[k])
+            want *= 2;
+        ck_assert_uint_eq(size[k], want);
+        ck_assert_msg((uintptr_t)p[k] % want == 0, "%zu bytes: not at a multiple of %zu", asks[k], want);
+        if (fresh)
+            ck_assert_msg(first_bad(p[k], 0, size[k], 0, 1) == size[k], "%zu bytes: fresh but not zero", asks[k]);
+        fill(p[k], size[k], (unsigned)k);
+    }
+    for (int k = 0; k < N; k++) {
+        ck_assert_msg(first_bad(p[k], 0, size[k], (unsigned)k, 0) == size[k], "block %d overwritten", k);
+        dx_pool_put(p[k], size[k]);
+    }
+    size_t got;
+    int fresh;
+    ck_assert_ptr_null(dx_pool_get((1u << 20) + 1, &got, &fresh));
+}
+END_TEST
+
+/* A huge page whose blocks are all given back is carved again for
+ * another size; the bytes a block held before read as they were left
+ * (the block is not fresh: arena_alloc zeroes it).  Past a few empty
+ * huge pages, the pool gives them back to the system. */
+START_TEST(test_pool_reuse)
+{
+    if (!pool_on())
+        return;
+    enum { SMALL = 64, BIG = 40 };
+    unsigned char *s[SMALL];
+    size_t size;
+    int fresh;
+    for (int i = 0; i < SMALL; i++) {
+        s[i] = dx_pool_get(32768, &size, &fresh);
+        ck_assert_ptr_nonnull(s[i]);
+        memset(s[i], 0xab, size);
+    }
+    for (int i = 0; i < SMALL; i++)
+        dx_pool_put(s[i], size);
+    /* every 1 MB block now: the 32 KB blocks' pages are empty and serve */
+    unsigned char *b[BIG];
+    long before = dx_pool_pages();
+    int dirty = 0;
+    for (int i = 0; i < BIG; i++) {
+        b[i] = dx_pool_get(1u << 20, &size, &fresh);
+        ck_assert_ptr_nonnull(b[i]);
+        ck_assert_uint_eq(size, 1u << 20);
+        if (!fresh) {
+            dirty = 1;
+        } else {
+            ck_assert_msg(first_bad(b[i], 0, size, 0, 1) == size, "1 MB block %d: fresh but not zero", i);
+        }
+        fill(b[i], size, (unsigned)i);
+    }
+    ck_assert_msg(dirty, "no 1 MB block came from the 32 KB blocks' pages");
+    ck_assert_int_ge(dx_pool_pages(), before);
+    long held = dx_pool_pages();
+    ck_assert_int_ge(held, BIG / 2);
+    for (int i = 0; i < BIG; i++) {
+        ck_assert_msg(first_bad(b[i], 0, size, (unsigned)i, 0) == size, "1 MB block %d overwritten", i);
+        dx_pool_put(b[i], size);
+    }
+    ck_assert_msg(dx_pool_pages() <= 4, "%ld empty huge pages kept", dx_pool_pages());
+}
+END_TEST
+
+/* Two threads take and give back blocks of every size at once (the
+ * writers of a C file do); each block keeps its own marks while held. */
+typedef struct {
+    unsigned seed;
+    int bad;
+} PoolRun;
+
+static void *pool_worker(void *arg)
+{
+    PoolRun *r = arg;
+    enum { HELD = 12, ROUNDS = 3000 };
+    unsigned char *p[HELD] = {0};
+    size_t size[HELD] = {0};
+    unsigned x = r->seed;
+    for (int k = 0; k < ROUNDS; k++) {
+        x = x * 1103515245u + 12345u;
+        int i = (int)(x >> 16) % HELD;
+        if (p[i]) {
+            if (p[i][0] != (unsigned char)(r->seed + (unsigned)i) ||
+                p[i][size[i] - 1] != (unsigned char)(r->seed + (unsigned)i) || p[i][size[i] / 2] != (unsigned char)i)
+                r->bad = 1;
+            dx_pool_put(p[i], size[i]);
+            p[i] = NULL;
+        } else {
+            int fresh;
+            p[i] = dx_pool_get((size_t)20000 << (x >> 8) % 6, &size[i], &fresh);
+            if (!p[i]) {
+                r->bad = 1;
+                break;
+            }
+            p[i][0] = p[i][size[i] - 1] = (unsigned char)(r->seed + (unsigned)i);
+            p[i][size[i] / 2] = (unsigned char)i;
+        }
+    }
+    for (int i = 0; i < HELD; i++)
+        dx_pool_put(p[i], size[i]);
+    return NULL;
+}
+
+START_TEST(test_pool_threads)
+{
+    if (!pool_on())
+        return;
+    PoolRun runs[2] = {{17, 0}, {91, 0}};
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, pool_worker, &runs[0]), 0);
+    pool_worker(&runs[1]);
+    pthread_join(t, NULL);
+    ck_assert_msg(!runs[0].bad && !runs[1].bad, "a block changed while held, or none was had");
+    ck_assert_msg(dx_pool_pages() <= 4, "%ld empty huge pages kept", dx_pool_pages());
+}
+END_TEST
+
+/* The C generator's text (codegen/ctext.c): a string that may be mapped
+ * (a function's body) grows from malloc into blocks of the pool from
+ * 32 KB and into a mapping of its own from map_from; one that may not
+ * stays on malloc.  Every byte written is there at every step. */
+static void grow_text(size_t map_from, int may_pool)
+{
+    Str s = {.map_from = map_from};
+    size_t total = 5u << 20, step = 1000;
+    char piece[1000];
+    int seen[3] = {0, 0, 0};
+    for (size_t n = 0; n < total; n += step) {
+        for (size_t i = 0; i < step; i++)
+            piece[i] = (char)('a' + (n + i) % 23);
+        cg_put(&s, piece, step);
+        ck_assert_uint_eq(s.n, n + step);
+        ck_assert_int_eq(s.p[s.n], 0);
+        seen[s.mapped] = 1;
+        if (!map_from)
+            ck_assert_int_eq(s.mapped, TEXT_MALLOC);
+        else if (s.cap >= map_from)
+            ck_assert_int_eq(s.mapped, TEXT_MAPPED);
+        else if (s.cap >= 32768 && may_pool)
+            ck_assert_int_eq(s.mapped, TEXT_POOLED);
+    }
+    for (size_t i = 0; i < total; i++)
+        if (s.p[i] != (char)('a' + i % 23))
+            ck_abort_msg("byte %zu of the text lost (map_from %zu)", i, map_from);
+    if (map_from)
+        ck_assert_msg(seen[TEXT_MAPPED] && (seen[TEXT_POOLED] || !may_pool), "a stage of the text's growth skipped");
+    cg_str_free(&s);
+    ck_assert_ptr_null(s.p);
+}
+
+START_TEST(test_text_growth)
+{
+    int pool = pool_on();
+    grow_text(2u << 20, pool);
+    grow_text(300000, pool);
+    grow_text(0, pool);
+    ck_assert_msg(!pool || dx_pool_pages() <= 4, "%ld empty huge pages kept", dx_pool_pages());
+}
+END_TEST
+
 Suite *suite_arena(void);
 
 Suite *suite_arena(void)
@@ -126,6 +322,10 @@ Suite *suite_arena(void)
     tcase_add_test(tc, test_large_blocks);
     tcase_add_test(tc, test_many_small);
     tcase_add_test(tc, test_hash_on);
+    tcase_add_test(tc, test_pool_sizes);
+    tcase_add_test(tc, test_pool_reuse);
+    tcase_add_test(tc, test_pool_threads);
+    tcase_add_test(tc, test_text_growth);
     suite_add_tcase(s, tc);
     return s;
 }
