@@ -711,13 +711,22 @@ static void share_names(Cg *c)
     }
 }
 
-/* What cg_inlined says of every value, once nothing it reads changes. */
+/* What cg_inlined says of every value, once nothing it reads changes
+ * (naming does not), and room in the table of local names for the values
+ * name_region may name: grown one doubling at a time, the table of
+ * f_hvp at 200 000 statements was built six times over. */
 static void keep_inlined(Cg *c)
 {
+    const Fn *f = c->f;
     unsigned char *t = arena_alloc(c->A, c->ntab);
-    for (Ref v = 0; v < c->f->v.n; v++)
+    long named = 0;
+    for (Ref v = 0; v < f->v.n; v++) {
         t[v] = (unsigned char)cg_inlined(c, v);
+        named += !t[v] && !c->cname[v] && cg_var_of(c, v) == v &&
+                 (c->uses[v] || f->v.p[v].op == OP_RESULT || f->v.p[v].op == OP_ZEROS);
+    }
     c->inlined = t;
+    cg_names_reserve(&c->locals, named);
 }
 
 /* The tables only the analysis and cg_inlined_now read, freed once the
@@ -756,10 +765,10 @@ void cg_prepare(Cg *c, const Fn *f, int ws)
     place_outputs(c);                /* outputs computed in the caller's memory */
     if (c->has_ifs)
         point_results(c, f->body);   /* an array an if only picks: a pointer */
+    keep_inlined(c);                 /* the analysis is final: cg_inlined's answers */
     name_region(c, f->body);         /* every other variable, as a reader meets it */
     share_names(c);                  /* each value its variable's name; what is read */
     place_locals(c, f->body);        /* local arrays and their workspace offsets */
-    keep_inlined(c);                 /* the analysis is final: cg_inlined's answers */
     drop_analysis(c);                /* and the tables only it read */
 }
 

@@ -46,6 +46,9 @@ typedef struct {
 
 int cg_names_has(const Names *ns, const char *s);
 void cg_names_add(Names *ns, const char *s);
+/* Room for n more names, so that the table need not grow while they are
+ * added one by one. */
+void cg_names_reserve(Names *ns, long n);
 
 /* One statement a derivative rule made, for --explain: the rule's op, the
  * operand k it differentiates by, POWI's exponent n, the source line, the

@@ -131,20 +131,35 @@ static void put_h(Names *ns, const char *s, unsigned hs)
     ns->n++;
 }
 
+/* Room in ns for `more` names beyond those it holds, the table at most
+ * half full. */
+static void room_h(Names *ns, long more)
+{
+    if (2 * (ns->n + more) <= ns->cap)
+        return;
+    NameSlot *old = ns->slot;
+    int oc = ns->cap;
+    long cap = oc ? oc : 64;
+    while (2 * (ns->n + more) > cap)
+        cap *= 2;
+    ns->cap = (int)cap;
+    ns->slot = arena_alloc(ns->a, sizeof(NameSlot) * (size_t)ns->cap);
+    ns->n = 0;
+    for (int i = 0; i < oc; i++)
+        if (old[i].name)
+            put_h(ns, old[i].name, old[i].hash);
+    arena_drop(ns->a, old, sizeof(NameSlot) * (size_t)oc);
+}
+
 static void add_h(Names *ns, const char *s, unsigned hs)
 {
-    if (2 * (ns->n + 1) > ns->cap) {
-        NameSlot *old = ns->slot;
-        int oc = ns->cap;
-        ns->cap = oc ? 2 * oc : 64;
-        ns->slot = arena_alloc(ns->a, sizeof(NameSlot) * (size_t)ns->cap);
-        ns->n = 0;
-        for (int i = 0; i < oc; i++)
-            if (old[i].name)
-                put_h(ns, old[i].name, old[i].hash);
-        arena_drop(ns->a, old, sizeof(NameSlot) * (size_t)oc);
-    }
+    room_h(ns, 1);
     put_h(ns, s, hs);
+}
+
+void cg_names_reserve(Names *ns, long n)
+{
+    room_h(ns, n);
 }
 
 int cg_names_has(const Names *ns, const char *s)
