@@ -721,9 +721,12 @@ static void keep_inlined(Cg *c)
     unsigned char *t = arena_alloc(c->A, c->ntab);
     long named = 0;
     for (Ref v = 0; v < f->v.n; v++) {
+        const Inst *in = &f->v.p[v];
         t[v] = (unsigned char)cg_inlined(c, v);
+        /* as name_one: the temporaries t1, t2, ... are not listed */
         named += !t[v] && !c->cname[v] && cg_var_of(c, v) == v &&
-                 (c->uses[v] || f->v.p[v].op == OP_RESULT || f->v.p[v].op == OP_ZEROS);
+                 (c->uses[v] || in->op == OP_RESULT || in->op == OP_ZEROS) &&
+                 (in->name || in->op == OP_RESULT || (c->hint && c->hint[v]));
     }
     c->inlined = t;
     cg_names_reserve(&c->locals, named);
