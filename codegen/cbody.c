@@ -2213,6 +2213,7 @@ static int cut_at(const Cg *c, const Region *r, int *line, int *begun)
 static void *write_half(void *arg)
 {
     Half *h = arg;
+    dx_stack_huge();
     emit_items(&h->c, h->r, h->from, h->r->ids.n);
     return NULL;
 }

@@ -762,6 +762,7 @@ static Writer writer_new(const CgStream *s)
 static void *writer(void *arg)
 {
     CgStream *s = arg;
+    dx_stack_huge();
     Writer w = writer_new(s);
     for (;;) {
         pthread_mutex_lock(&s->lock);

@@ -17,7 +17,7 @@
  * of passes times the program's size.
  */
 #if defined(__linux__) && !defined(_GNU_SOURCE)
-#define _GNU_SOURCE /* MAP_ANONYMOUS, MADV_HUGEPAGE, mremap */
+#define _GNU_SOURCE /* MAP_ANONYMOUS, MADV_HUGEPAGE, mremap, pthread_getattr_np */
 #endif
 #include "dx.h"
 
@@ -134,6 +134,32 @@ void dx_text_unmap(void *p, size_t n)
         munmap(p, map_len(n));
 }
 
+/* Linux 6.1: the small pages already in a range made one huge page */
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+
+void dx_stack_huge(void)
+{
+    pthread_attr_t attr;
+    void *lo;
+    size_t n;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0)
+        return;
+    if (pthread_attr_getstack(&attr, &lo, &n) == 0 && n >= 4 * HUGE_SIZE) {
+        /* the huge pages of the stack (hints: errors ignored), and the one
+         * the thread runs in, whose first pages are in place already: the
+         * stack grows into it, and would go on a small page at a time */
+        unsigned char *from = (unsigned char *)round_up((size_t)lo, HUGE_SIZE);
+        unsigned char *to = (unsigned char *)round_up((size_t)lo + n, HUGE_SIZE);
+        unsigned char here, *at = (unsigned char *)((size_t)&here / HUGE_SIZE * HUGE_SIZE);
+        madvise(from, (size_t)(to - from), MADV_HUGEPAGE);
+        if (at >= from && at + HUGE_SIZE <= to)
+            madvise(at, HUGE_SIZE, MADV_COLLAPSE);
+    }
+    pthread_attr_destroy(&attr);
+}
+
 /* Gives back the pages of huge block b past its first n bytes of data. */
 static void trim_huge(Block *b, size_t n)
 {
@@ -164,6 +190,9 @@ void dx_text_unmap(void *p, size_t n)
 {
     (void)p;
     (void)n;
+}
+void dx_stack_huge(void)
+{
 }
 static void trim_huge(Block *b, size_t n)
 {

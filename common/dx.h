@@ -66,6 +66,10 @@ char *arena_name(Arena *a, const char *s, const char *tail, long k);
  * it. */
 void *dx_text_map(void *p, size_t old, size_t n);
 void dx_text_unmap(void *p, size_t n);
+/* Offers the calling thread's stack to transparent huge pages (Linux;
+ * elsewhere nothing): the writers recurse deep into the expressions of
+ * a large function, and their stacks were faulted in 4 KB at a time. */
+void dx_stack_huge(void);
 
 /* A block of n bytes or more, up to 2 MB, from a pool of huge pages kept
  * for the whole run (arena.c says why): *size is what it holds (a power

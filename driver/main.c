@@ -537,6 +537,7 @@ static int compile(Options *o)
 static void *run(void *arg)
 {
     Options *o = arg;
+    dx_stack_huge();
     o->status = compile(o);
     return NULL;
 }

@@ -312,6 +312,62 @@ START_TEST(test_text_growth)
 }
 END_TEST
 
+/* dx_stack_huge marks the calling thread's stack for huge pages (the
+ * "hg" of its mapping in /proc/self/smaps, on Linux), and the thread
+ * goes on using it, deep recursion included. */
+static int deep(volatile unsigned char *up, int n)
+{
+    volatile unsigned char page[4096];
+    page[0] = (unsigned char)n;
+    page[4095] = up ? up[0] : 0;
+    return n ? deep(page, n - 1) + (page[0] != (unsigned char)n) : 0;
+}
+
+static void *stack_thread(void *arg)
+{
+    int *flagged = arg;
+    dx_stack_huge();
+    unsigned char here = 0;
+    uintptr_t at = (uintptr_t)&here;
+    *flagged = deep(NULL, 600) == 0 ? 0 : -1; /* 2.4 MB of stack */
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f || *flagged < 0)
+        return NULL;
+    char line[512];
+    int in_stack = 0;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2)
+            in_stack = at >= lo && at < hi;
+        else if (in_stack && !strncmp(line, "VmFlags:", 8))
+            *flagged = strstr(line, " hg") != NULL;
+    }
+    fclose(f);
+    return NULL;
+}
+
+START_TEST(test_stack_huge)
+{
+    pthread_attr_t attr;
+    pthread_t t;
+    int flagged = -2;
+    ck_assert_int_eq(pthread_attr_init(&attr), 0);
+    ck_assert_int_eq(pthread_attr_setstacksize(&attr, (size_t)64 << 20), 0);
+    ck_assert_int_eq(pthread_create(&t, &attr, stack_thread, &flagged), 0);
+    pthread_join(t, NULL);
+    pthread_attr_destroy(&attr);
+    ck_assert_int_ne(flagged, -1);
+#if defined(__linux__)
+    /* where the kernel has transparent huge pages at all */
+    FILE *thp = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    if (thp) {
+        fclose(thp);
+        ck_assert_msg(flagged == 1, "the thread's stack is not marked for huge pages (%d)", flagged);
+    }
+#endif
+}
+END_TEST
+
 Suite *suite_arena(void);
 
 Suite *suite_arena(void)
@@ -326,6 +382,7 @@ Suite *suite_arena(void)
     tcase_add_test(tc, test_pool_reuse);
     tcase_add_test(tc, test_pool_threads);
     tcase_add_test(tc, test_text_growth);
+    tcase_add_test(tc, test_stack_huge);
     suite_add_tcase(s, tc);
     return s;
 }
