@@ -573,6 +573,9 @@ static void drop_tables(Cg *c)
     for (size_t i = 0; i < sizeof ptr / sizeof ptr[0]; i++)
         arena_drop(A, ptr[i], sizeof(void *) * n);
     arena_drop(A, c->off, sizeof(long long) * n);
+    arena_drop(A, c->order.p, sizeof(Ref) * (size_t)c->order.cap);
+    c->order.p = NULL;
+    c->order.n = c->order.cap = 0;
     arena_drop(A, c->locals.slot, sizeof(NameSlot) * (size_t)c->locals.cap);
     arena_collect(A); /* the old copies of the vectors the function grew */
     c->ntab = 0;
@@ -633,6 +636,10 @@ static void alloc_tables(Cg *c)
     c->hint = c->has_loops ? arena_alloc(A, sizeof(char *) * n) : NULL;
     c->stop_n = c->has_loops ? arena_alloc(A, sizeof(char *) * n) : NULL;
     c->last_read = c->has_loops ? arena_alloc(A, sizeof(int) * n) : NULL; /* cfor.c's */
+    /* room for every instruction at once: grown one doubling at a time,
+     * f_hvp's list at 200 000 statements was made and copied 22 times */
+    c->order.p = arena_alloc(A, sizeof(Ref) * n);
+    c->order.cap = (int)n;
     c->order.n = 0;
     c->order_at = c->class_last = NULL; /* cg_share_carries makes them, if f has a for loop */
     c->carry_result = NULL;
