@@ -26,7 +26,7 @@ void cg_str_reserve(Str *s, size_t n)
     if (s->map_from && c >= s->map_from) {
         q = dx_text_map(s->mapped == TEXT_MAPPED ? s->p : NULL, s->cap, c);
         to = TEXT_MAPPED;
-    } else if (s->map_from) {
+    } else if (s->map_from && c >= DX_POOL_MIN) {
         size_t got;
         if ((q = dx_pool_get(c, &got, &fresh)) != NULL) {
             c = got;

@@ -232,7 +232,7 @@ static void trim_huge(Block *b, size_t n)
 #define DX_POOL 0
 #endif
 
-enum { POOL_MIN = 32 << 10, POOL_CLASSES = 6 }; /* 32 KB, 64 KB, ... 1 MB */
+enum { POOL_MIN = DX_POOL_MIN, POOL_CLASSES = 6 }; /* 32 KB, 64 KB, ... 1 MB */
 
 #if DX_POOL
 /* A huge page the pool carves into blocks of one size (its class); when

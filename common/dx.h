@@ -77,6 +77,7 @@ void dx_stack_huge(void);
  * zero).  NULL when the pool is off (elsewhere than Linux, and under
  * AddressSanitizer) or out of memory.  dx_pool_put gives it back, with
  * that size. */
+enum { DX_POOL_MIN = 32 << 10 }; /* the pool's smallest block */
 void *dx_pool_get(size_t n, size_t *size, int *fresh);
 void dx_pool_put(void *p, size_t size);
 /* The huge pages the pool holds now (the tests ask). */

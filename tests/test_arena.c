@@ -290,8 +290,10 @@ static void grow_text(size_t map_from, int may_pool)
             ck_assert_int_eq(s.mapped, TEXT_MALLOC);
         else if (s.cap >= map_from)
             ck_assert_int_eq(s.mapped, TEXT_MAPPED);
-        else if (s.cap >= 32768 && may_pool)
+        else if (s.cap >= DX_POOL_MIN && may_pool)
             ck_assert_int_eq(s.mapped, TEXT_POOLED);
+        else if (s.cap < DX_POOL_MIN)
+            ck_assert_int_eq(s.mapped, TEXT_MALLOC);
     }
     for (size_t i = 0; i < total; i++)
         if (s.p[i] != (char)('a' + i % 23))
