@@ -442,13 +442,13 @@ static void *alloc_big(Arena *a, size_t n, int zero)
     /* up to half a huge page, from the pool; from there, a mapping of
      * its own: a table of a megabyte or two (a byte per value of a large
      * function) a whole huge page */
-    size_t span = n >= HUGE_SIZE ? n : HUGE_SIZE - sizeof(Block), room;
+    size_t span = n > HUGE_SIZE - sizeof(Block) ? n : HUGE_SIZE - sizeof(Block), room;
     int fresh = 0, from = FROM_MALLOC;
     Block *b = pool_block(n, &room, &fresh);
     if (b) {
         from = FROM_POOL;
         span = room;
-    } else if (HUGE_PAGES && n >= HUGE_SIZE / 2 && (b = map_huge(sizeof *b + span)) != NULL) {
+    } else if (HUGE_PAGES && sizeof *b + n > HUGE_SIZE / 2 && (b = map_huge(sizeof *b + span)) != NULL) {
         from = FROM_MAP;
         fresh = 1; /* a fresh mapping reads as zero */
     } else {

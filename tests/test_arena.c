@@ -43,7 +43,7 @@ static size_t first_bad(const unsigned char *p, size_t from, size_t to, unsigned
 
 /* Sizes on both sides of the huge-mapping threshold (2 MB) and of the
  * small/large one (16 KB), not all multiples of a page. */
-static const size_t sizes[] = {100, 16384, 16400, 300000, (2u << 20) - 64, 2u << 20, (5u << 20) + 12345};
+static const size_t sizes[] = {100, 16384, 16400, 300000, (1u << 20) - 40, (2u << 20) - 64, (2u << 20) - 32, 2u << 20, (5u << 20) + 12345};
 enum { NSIZES = sizeof sizes / sizeof sizes[0] };
 
 /* Each size zeroed, filled, grown to three times its size (the copy
