@@ -303,6 +303,8 @@ static Chunk *chunk_for(int c)
 
 void *dx_pool_get(size_t n, size_t *size, int *fresh)
 {
+    *size = 0;
+    *fresh = 0;
     if (n > (size_t)POOL_MIN << (POOL_CLASSES - 1))
         return NULL;
     int c = pool_class(n);
@@ -322,7 +324,8 @@ void *dx_pool_get(size_t n, size_t *size, int *fresh)
         p = k->base + (size_t)i * sz;
     }
     pthread_mutex_unlock(&pool_lock);
-    *size = sz;
+    if (p)
+        *size = sz;
     return p;
 }
 
