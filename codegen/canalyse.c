@@ -376,14 +376,32 @@ static void share_yields(Cg *c, const Region *r)
 
 /* ---------------- names and storage ---------------- */
 
+/* Whether name_one gives v a name: a value with a variable of its own
+ * that is read (or a result or a zeroed buffer), not written inline, not
+ * named yet. */
+static inline int to_name(const Cg *c, Ref v)
+{
+    if (cg_inlined(c, v) || c->cname[v] || cg_var_of(c, v) != v) /* most values: the first */
+        return 0;
+    const Inst *in = &c->f->v.p[v];
+    return in->op != OP_NODIFF && (c->uses[v] || in->op == OP_RESULT || in->op == OP_ZEROS);
+}
+
+/* Whether that name is looked up in the table of local names: all but
+ * the temporaries t1, t2, ... (cg_unique_tmp). */
+static inline int listed_name(const Cg *c, Ref v)
+{
+    const Inst *in = &c->f->v.p[v];
+    return in->name || in->op == OP_RESULT || (c->hint && c->hint[v]);
+}
+
 /* Names variables in the order a reader meets them; an if's or a loop's
  * results first, as they are declared before it. */
 static void name_one(Cg *c, Ref v)
 {
     const Fn *f = c->f;
     const Inst *in = &f->v.p[v];
-    if (c->cname[v] || cg_var_of(c, v) != v || cg_inlined(c, v) || in->op == OP_NODIFF ||
-        (c->uses[v] == 0 && in->op != OP_RESULT && in->op != OP_ZEROS))
+    if (!to_name(c, v))
         return;
     if (!in->name && c->hint && c->hint[v]) { /* named after the loop variable it becomes */
         c->cname[v] = cg_unique(c, &c->locals, c->hint[v]);
@@ -724,18 +742,13 @@ static void share_names(Cg *c)
  * f_hvp at 200 000 statements was built six times over. */
 static void keep_inlined(Cg *c)
 {
-    const Fn *f = c->f;
     unsigned char *t = arena_alloc(c->A, c->ntab);
     long named = 0;
-    for (Ref v = 0; v < f->v.n; v++) {
-        const Inst *in = &f->v.p[v];
-        t[v] = (unsigned char)cg_inlined(c, v);
-        /* as name_one: the temporaries t1, t2, ... are not listed */
-        named += !t[v] && !c->cname[v] && cg_var_of(c, v) == v &&
-                 (c->uses[v] || in->op == OP_RESULT || in->op == OP_ZEROS) &&
-                 (in->name || in->op == OP_RESULT || (c->hint && c->hint[v]));
+    c->inlined = t; /* each filled before to_name asks it */
+    for (Ref v = 0; v < c->f->v.n; v++) {
+        t[v] = (unsigned char)cg_inlined_now(c, v);
+        named += to_name(c, v) && listed_name(c, v);
     }
-    c->inlined = t;
     cg_names_reserve(&c->locals, named);
 }
 

@@ -2150,8 +2150,8 @@ static void output_copy(Cg *c, int i)
 enum { SPLIT_MIN = 20000 }; /* top-level items: fewer are written at once */
 
 /* A function's text from 2 MB on grows in a mapping of its own, offered
- * to transparent huge pages (dx_text_map), and from 32 KB to 1 MB takes
- * blocks of the pool of huge pages (cg_str_reserve): written from its
+ * to transparent huge pages, and from 32 KB to 1 MB takes blocks of the
+ * pool of huge pages (dx_buf_resize): written from its
  * start, it faults in 2 MB at a time where memory from malloc faulted
  * 4 KB at a time, half the page faults of a large program. */
 static size_t text_mapped(const CgOpts *o)

@@ -739,7 +739,7 @@ static void write_taken(CgStream *s, Writer *w, int k, int halves)
     if (halves && s->file.o->split)
         (*s->file.o->split)++;
     const FnText *t = &s->pieces[k].text;
-    if (s->file.o->mapped && (t->first.mapped == TEXT_MAPPED || t->body.mapped == TEXT_MAPPED))
+    if (s->file.o->mapped && (t->first.kind == DX_BUF_MAPPED || t->body.kind == DX_BUF_MAPPED))
         (*s->file.o->mapped)++;
     if (s->finishing) /* else the pipeline may be allocating there */
         drop(s, k);

@@ -10,15 +10,14 @@
 
 /* A growable string: from malloc (the caller frees p), or, when map_from
  * is set (0: never), from the pool of huge pages once it holds 32 KB and a
- * mapping of its own (dx_text_map) once its capacity reaches map_from;
- * `mapped` says which (TEXT_*), and cg_str_free frees any. */
+ * mapping of its own once its capacity reaches map_from (dx_buf_resize);
+ * `kind` says which (DX_BUF_*), and cg_str_free frees any. */
 typedef struct {
     char *p;
     size_t n, cap;
     size_t map_from;
-    unsigned char mapped;
+    unsigned char kind;
 } Str;
-enum { TEXT_MALLOC, TEXT_MAPPED, TEXT_POOLED };
 
 /* Room for n more bytes and the terminating 0. */
 void cg_str_reserve(Str *s, size_t n);

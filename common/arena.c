@@ -120,7 +120,9 @@ static void unmap_huge(Block *b)
     munmap(b, map_len(sizeof *b + b->size));
 }
 
-void *dx_text_map(void *p, size_t old, size_t n)
+/* A mapping of n bytes from huge pages, or p (a mapping of old bytes)
+ * grown to n, maybe moved, without a copy; NULL when it cannot be. */
+static void *text_map(void *p, size_t old, size_t n)
 {
     if (!p)
         return map_huge(n);
@@ -128,7 +130,7 @@ void *dx_text_map(void *p, size_t old, size_t n)
     return q == MAP_FAILED ? NULL : q;
 }
 
-void dx_text_unmap(void *p, size_t n)
+static void text_unmap(void *p, size_t n)
 {
     if (p)
         munmap(p, map_len(n));
@@ -179,14 +181,14 @@ static void unmap_huge(Block *b)
 {
     (void)b;
 }
-void *dx_text_map(void *p, size_t old, size_t n)
+static void *text_map(void *p, size_t old, size_t n)
 {
     (void)p;
     (void)old;
     (void)n;
     return NULL;
 }
-void dx_text_unmap(void *p, size_t n)
+static void text_unmap(void *p, size_t n)
 {
     (void)p;
     (void)n;
@@ -381,6 +383,52 @@ long dx_pool_pages(void)
     return 0;
 }
 #endif
+
+/* ---- buffers that grow (dx.h) ---- */
+
+void *dx_buf_resize(void *p, size_t used, size_t *cap, size_t want, unsigned char *kind, size_t map_from)
+{
+    size_t size = want;
+    int fresh;
+    unsigned char to = DX_BUF_MALLOC;
+    char *q = NULL;
+    if (map_from && want >= map_from) {
+        q = text_map(*kind == DX_BUF_MAPPED ? p : NULL, *cap, want);
+        if (!q && *kind == DX_BUF_MAPPED)
+            return NULL; /* a mapping that cannot grow */
+        to = DX_BUF_MAPPED;
+    } else if (map_from && want >= DX_POOL_MIN && (q = dx_pool_get(want, &size, &fresh)) != NULL) {
+        to = DX_BUF_POOLED;
+    }
+    if (!q) { /* from malloc */
+        size = want;
+        to = DX_BUF_MALLOC;
+        if (*kind == DX_BUF_MALLOC)
+            q = realloc(p, want);
+        else if ((q = malloc(want)) != NULL)
+            memcpy(q, p, used);
+        if (!q)
+            return NULL;
+        if (*kind != DX_BUF_MALLOC)
+            dx_buf_free(p, *cap, *kind);
+    } else if (p && !(to == DX_BUF_MAPPED && *kind == DX_BUF_MAPPED)) { /* moved */
+        memcpy(q, p, used);
+        dx_buf_free(p, *cap, *kind);
+    }
+    *cap = size;
+    *kind = to;
+    return q;
+}
+
+void dx_buf_free(void *p, size_t cap, unsigned char kind)
+{
+    if (kind == DX_BUF_MAPPED)
+        text_unmap(p, cap);
+    else if (kind == DX_BUF_POOLED)
+        dx_pool_put(p, cap);
+    else
+        free(p);
+}
 
 /* Block b's memory: Block.mapped says where it came from. */
 enum { FROM_MALLOC, FROM_MAP, FROM_POOL };

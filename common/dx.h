@@ -56,16 +56,19 @@ char *arena_printf(Arena *a, const char *fmt, ...)
  * "x_dot" or "a_2" without vsnprintf's cost. */
 char *arena_name(Arena *a, const char *s, const char *tail, long k);
 
-/* A large text buffer that grows (the C of a function, cnames.c): with
- * p NULL a new mapping of n bytes, offered to the kernel's transparent
- * huge pages as the arena's large blocks are, else mapping p (old bytes)
- * grown to n, maybe moved, without a copy; NULL when that cannot be
- * (elsewhere than Linux, always).  Written from its start, such a buffer
- * faults in 2 MB at a time, where one from malloc faulted 4 KB at a time:
- * half of all the page faults of a large program.  dx_text_unmap frees
- * it. */
-void *dx_text_map(void *p, size_t old, size_t n);
-void dx_text_unmap(void *p, size_t n);
+/* A buffer that grows (the C of a function, the source and the
+ * scanner's copy of it): from malloc, or, when map_from is set, from the
+ * pool of huge pages (below) from 32 KB and from map_from on in a mapping
+ * of its own offered to transparent huge pages, grown by mremap without
+ * a copy (Linux; elsewhere malloc).  In pieces from malloc, a large
+ * buffer was faulted in 4 KB at a time: half of all the page faults of a
+ * large program.  dx_buf_resize returns p's first `used` bytes in a
+ * buffer of `want` bytes or more, *cap (its size) and *kind (DX_BUF_*,
+ * where it lives) saying what p was and then what the new one is; NULL,
+ * p untouched, when out of memory.  dx_buf_free frees one. */
+enum { DX_BUF_MALLOC, DX_BUF_MAPPED, DX_BUF_POOLED };
+void *dx_buf_resize(void *p, size_t used, size_t *cap, size_t want, unsigned char *kind, size_t map_from);
+void dx_buf_free(void *p, size_t cap, unsigned char kind);
 /* Offers the calling thread's stack to transparent huge pages (Linux;
  * elsewhere nothing): the writers recurse deep into the expressions of
  * a large function, and their stacks were faulted in 4 KB at a time. */

@@ -400,20 +400,11 @@ static int parse_args(int argc, char **argv, Options *o)
     return 0;
 }
 
-/* Frees what read_file returned. */
-static void free_text(char *text, size_t mapped)
-{
-    if (mapped)
-        dx_text_unmap(text, mapped);
-    else
-        free(text);
-}
-
-/* The whole of the file at path, or of standard input when path is NULL:
- * its bytes, from malloc, or once they pass 1 MB in a mapping of
- * huge pages (dx_text_map; *mapped its length, else 0): from malloc, the
- * source of a large program was faulted in 4 KB at a time. */
-static char *read_file(const char *path, size_t *len, size_t *mapped)
+/* The whole of the file at path, or of standard input when path is NULL,
+ * in a buffer that grows (dx_buf_resize: from 1 MB on, huge pages, where
+ * from malloc the source of a large program was faulted in 4 KB at a
+ * time); *cap and *kind say how to free it (dx_buf_free). */
+static char *read_file(const char *path, size_t *len, size_t *cap, unsigned char *kind)
 {
     FILE *f = path ? fopen(path, "rb") : stdin;
     if (!path)
@@ -422,38 +413,31 @@ static char *read_file(const char *path, size_t *len, size_t *mapped)
         diag_plain("cannot open '%s': %s", path, strerror(errno));
         return NULL;
     }
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    int in_map = 0;
-    for (size_t r; buf && (r = fread(buf + n, 1, cap - n, f)) > 0;) {
-        n += r;
-        if (n < cap)
-            continue;
-        char *nb = 2 * cap >= (1 << 20) ? dx_text_map(in_map ? buf : NULL, cap, 2 * cap) : NULL;
-        if (nb) {
-            if (!in_map) { /* from malloc to a mapping */
-                memcpy(nb, buf, n);
-                free(buf);
+    char *buf = NULL;
+    size_t n = 0;
+    int bad = 0;
+    *cap = 0;
+    *kind = DX_BUF_MALLOC;
+    for (;;) {
+        if (n == *cap) {
+            char *nb = dx_buf_resize(buf, n, cap, *cap ? 2 * *cap : 1 << 16, kind, 1 << 20);
+            if (!nb) {
+                bad = 1;
+                break;
             }
-            in_map = 1;
-        } else if (in_map) {
-            dx_text_unmap(buf, cap);
-        } else {
-            nb = realloc(buf, 2 * cap);
-            if (!nb)
-                free(buf);
+            buf = nb;
         }
-        buf = nb;
-        cap *= 2;
+        size_t r = fread(buf + n, 1, *cap - n, f);
+        if (!r)
+            break;
+        n += r;
     }
-    *mapped = in_map ? cap : 0;
-    int bad = ferror(f);
+    bad |= ferror(f);
     if (f != stdin)
         fclose(f);
-    if (!buf || bad) {
+    if (bad) {
         diag_plain("cannot read '%s'", path);
-        if (buf)
-            free_text(buf, *mapped);
+        dx_buf_free(buf, *cap, *kind);
         return NULL;
     }
     *len = n;
@@ -488,8 +472,9 @@ static int compile(Options *o)
         return 1;
     size_t len;
     int from_stdin = !strcmp(o->input, "-");
-    size_t mapped;
-    char *text = read_file(from_stdin ? NULL : o->input, &len, &mapped);
+    size_t held;
+    unsigned char kind;
+    char *text = read_file(from_stdin ? NULL : o->input, &len, &held, &kind);
     if (!text)
         return 1;
     Source src = {from_stdin ? "<stdin>" : o->input, text, len};
@@ -530,7 +515,7 @@ static int compile(Options *o)
     out_discard(&hdr);
     out_discard(&stats);
     arena_free(a);
-    free_text(text, mapped);
+    dx_buf_free(text, held, kind);
     return status;
 }
 

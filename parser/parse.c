@@ -10,7 +10,6 @@
  */
 #include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "ast.h"
@@ -37,17 +36,14 @@ static yyscan_t open_scanner(LexState *st, Arena *a, Diag *d, const Source *src)
     if (yylex_init_extra(st, &sc) != 0)
         BUG("out of memory");
     /* the scanner reads a copy of the text ending in two NULs (it writes
-     * into what it reads); a large one in huge pages (dx_text_map), not
+     * into what it reads); a large one in huge pages (dx_buf_resize), not
      * from malloc, which faulted it in 4 KB at a time */
-    st->scan_len = src->len + 2;
-    st->scan = src->len >= (1 << 20) ? dx_text_map(NULL, 0, st->scan_len) : NULL;
-    st->scan_mapped = st->scan != NULL;
-    if (!st->scan && !(st->scan = malloc(st->scan_len)))
+    if (!(st->scan = dx_buf_resize(NULL, 0, &st->scan_cap, src->len + 2, &st->scan_kind, 1 << 20)))
         BUG("out of memory");
     if (src->len)
         memcpy(st->scan, src->text, src->len);
     st->scan[src->len] = st->scan[src->len + 1] = 0;
-    if (!yy_scan_buffer(st->scan, st->scan_len, sc))
+    if (!yy_scan_buffer(st->scan, src->len + 2, sc))
         BUG("flex refused the scanner's buffer");
     return sc;
 }
@@ -55,10 +51,7 @@ static yyscan_t open_scanner(LexState *st, Arena *a, Diag *d, const Source *src)
 static void close_scanner(LexState *st, yyscan_t sc)
 {
     yylex_destroy(sc);
-    if (st->scan_mapped)
-        dx_text_unmap(st->scan, st->scan_len);
-    else
-        free(st->scan);
+    dx_buf_free(st->scan, st->scan_cap, st->scan_kind);
     st->scan = NULL;
 }
 

@@ -63,9 +63,9 @@ typedef struct {
     Loc range_loc;          /*   and place */
     int syntax_error;       /* yyreport_syntax_error reported one, at: */
     size_t syntax_off;      /*   the offset of its token */
-    char *scan;             /* the scanner's copy of the text (parse.c) */
-    size_t scan_len;
-    int scan_mapped;
+    char *scan;             /* the scanner's copy of the text (parse.c), */
+    size_t scan_cap;        /*   its size */
+    unsigned char scan_kind; /*  and where it lives (dx_buf_resize) */
 } LexState;
 
 /* parse.c: if the text at st->range_off is `range(...)` ending right

@@ -285,21 +285,21 @@ static void grow_text(size_t map_from, int may_pool)
         cg_put(&s, piece, step);
         ck_assert_uint_eq(s.n, n + step);
         ck_assert_int_eq(s.p[s.n], 0);
-        seen[s.mapped] = 1;
+        seen[s.kind] = 1;
         if (!map_from)
-            ck_assert_int_eq(s.mapped, TEXT_MALLOC);
+            ck_assert_int_eq(s.kind, DX_BUF_MALLOC);
         else if (s.cap >= map_from)
-            ck_assert_int_eq(s.mapped, TEXT_MAPPED);
+            ck_assert_int_eq(s.kind, DX_BUF_MAPPED);
         else if (s.cap >= DX_POOL_MIN && may_pool)
-            ck_assert_int_eq(s.mapped, TEXT_POOLED);
+            ck_assert_int_eq(s.kind, DX_BUF_POOLED);
         else if (s.cap < DX_POOL_MIN)
-            ck_assert_int_eq(s.mapped, TEXT_MALLOC);
+            ck_assert_int_eq(s.kind, DX_BUF_MALLOC);
     }
     for (size_t i = 0; i < total; i++)
         if (s.p[i] != (char)('a' + i % 23))
             ck_abort_msg("byte %zu of the text lost (map_from %zu)", i, map_from);
     if (map_from)
-        ck_assert_msg(seen[TEXT_MAPPED] && (seen[TEXT_POOLED] || !may_pool), "a stage of the text's growth skipped");
+        ck_assert_msg(seen[DX_BUF_MAPPED] && (seen[DX_BUF_POOLED] || !may_pool), "a stage of the text's growth skipped");
     cg_str_free(&s);
     ck_assert_ptr_null(s.p);
 }
