@@ -7,7 +7,8 @@
  *   - arena_grow moves a large array into a new block and *retires* the
  *     old one, which stays readable until arena_collect frees it (the
  *     pipeline calls that between passes, when no pointer into an old
- *     copy can remain);
+ *     copy can remain); past half a huge page the new block is a mapping
+ *     with room, in which the array then grows in place;
  *   - arena_drop frees at once a large table its pass is done with;
  *   - arena_shrink gives back the unused end of a large array (the
  *     pipeline trims each function's instruction array between passes).
@@ -98,12 +99,15 @@ static size_t map_len(size_t n)
     return round_up(n, HUGE_SIZE);
 }
 
-/* A mapping of n bytes (zero) aligned to HUGE_SIZE, or NULL. */
-static Block *map_huge(size_t n)
+/* A mapping of n bytes (zero) aligned to HUGE_SIZE, or NULL.  With
+ * room, address space only (MAP_NORESERVE): what it holds is room for a
+ * growing array, and no page of it costs memory before it is written. */
+static Block *map_huge_as(size_t n, int room)
 {
     n = map_len(n);
     size_t span = n + HUGE_SIZE;
-    unsigned char *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    unsigned char *p = mmap(NULL, span, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS | (room ? MAP_NORESERVE : 0), -1, 0);
     if (p == MAP_FAILED)
         return NULL;
     unsigned char *start = (unsigned char *)round_up((size_t)p, HUGE_SIZE);
@@ -113,6 +117,11 @@ static Block *map_huge(size_t n)
         munmap(start + n, (size_t)(p + span - (start + n)));
     madvise(start, n, MADV_HUGEPAGE);
     return (Block *)start;
+}
+
+static Block *map_huge(size_t n)
+{
+    return map_huge_as(n, 0);
 }
 
 static void unmap_huge(Block *b)
@@ -172,6 +181,12 @@ static void trim_huge(Block *b, size_t n)
 }
 #else
 enum { HUGE_PAGES = 0, HUGE_SIZE = 2 << 20 };
+static Block *map_huge_as(size_t n, int room)
+{
+    (void)n;
+    (void)room;
+    return NULL;
+}
 static Block *map_huge(size_t n)
 {
     (void)n;
@@ -487,19 +502,22 @@ static void *link_big(Arena *a, Block *b)
 
 /* A large block of n bytes (a multiple of 16), zeroed when asked: a
  * fresh mapping, or calloc, gets pages from the system already zero,
- * without touching them (but for an arena_new_written). */
-static void *alloc_big(Arena *a, size_t n, int zero)
+ * without touching them (but for an arena_new_written).  A mapping
+ * spans `room` bytes when that is more (see arena_grow). */
+static void *alloc_big(Arena *a, size_t n, int zero, size_t room)
 {
     /* up to half a huge page, from the pool; from there, a mapping of
      * its own: a table of a megabyte or two (a byte per value of a large
      * function) a whole huge page */
-    size_t span = n > HUGE_SIZE - sizeof(Block) ? n : HUGE_SIZE - sizeof(Block), room;
+    size_t span = n > HUGE_SIZE - sizeof(Block) ? n : HUGE_SIZE - sizeof(Block), got;
     int fresh = 0, from = FROM_MALLOC;
-    Block *b = pool_block(n, &room, &fresh);
+    Block *b = pool_block(n, &got, &fresh);
     if (b) {
         from = FROM_POOL;
-        span = room;
-    } else if (HUGE_PAGES && sizeof *b + n > HUGE_SIZE / 2 && (b = map_huge(sizeof *b + span)) != NULL) {
+        span = got;
+    } else if (HUGE_PAGES && sizeof *b + n > HUGE_SIZE / 2 &&
+               ((room > span && (b = map_huge_as(sizeof *b + room, 1)) != NULL && (span = room)) ||
+                (b = map_huge(sizeof *b + span)) != NULL)) {
         from = FROM_MAP;
         fresh = 1; /* a fresh mapping reads as zero */
     } else {
@@ -546,7 +564,7 @@ static void unlink_big(Arena *a, Block *b)
 static void *alloc_raw(Arena *a, size_t n)
 {
     if (n > BIG)
-        return alloc_big(a, n, 0);
+        return alloc_big(a, n, 0, 0);
     Block *b = a->head;
     if (!b || b->size - b->used < n) {
         /* past the first SMALL_BLOCKS blocks (a syntax tree, the names
@@ -578,7 +596,7 @@ void *arena_alloc(Arena *a, size_t n)
 {
     n = (n + 15) & ~(size_t)15;
     if (n > BIG)
-        return alloc_big(a, n, 1);
+        return alloc_big(a, n, 1, 0);
     void *p = alloc_raw(a, n);
     memset(p, 0, n);
     return p;
@@ -586,7 +604,17 @@ void *arena_alloc(Arena *a, size_t n)
 
 /* The copied part is not cleared first: growing vectors (vec_push) is
  * much of the compiler's allocation.  A large p is retired, not freed:
- * a caller may still read the old copy until the next arena_collect. */
+ * a caller may still read the old copy until the next arena_collect.
+ *
+ * An array that grows past half a huge page moves into a mapping of
+ * GROW_ROOM times its size, address space that costs nothing until it is
+ * written, and then grows in place: no copy, no second set of pages for
+ * the kernel to zero, and every pointer into it stays good.  Doubling
+ * from a megabyte, an instruction array was copied some ten times, 144
+ * MB at 200 000 statements, each copy faulting in fresh pages.  Block.used
+ * is the most the array ever had: what lies past it was never written. */
+enum { GROW_ROOM = 16 };
+
 void *arena_grow(Arena *a, void *p, size_t old, size_t n)
 {
     if (!p || !old)
@@ -594,15 +622,22 @@ void *arena_grow(Arena *a, void *p, size_t old, size_t n)
     size_t keep = old < n ? old : n;
     n = (n + 15) & ~(size_t)15;
     char *q;
+    Block *b = big_of(p, (old + 15) & ~(size_t)15);
+    if (b && b->mapped == FROM_MAP && n <= b->size) { /* in place */
+        size_t dirty = a->written ? n : b->used < n ? b->used : n;
+        if (dirty > keep)
+            memset((char *)p + keep, 0, dirty - keep);
+        b->used = b->used > n ? b->used : n;
+        return p;
+    }
     if (n > BIG) {
-        q = alloc_big(a, n, 1);
+        q = alloc_big(a, n, 1, n <= SIZE_MAX / GROW_ROOM ? GROW_ROOM * n : n);
         memcpy(q, p, keep);
     } else {
         q = alloc_raw(a, n);
         memcpy(q, p, keep);
         memset(q + keep, 0, n - keep);
     }
-    Block *b = big_of(p, (old + 15) & ~(size_t)15);
     if (b) {
         unlink_big(a, b);
         b->next = a->retired;

@@ -82,6 +82,56 @@ START_TEST(test_large_blocks)
 }
 END_TEST
 
+/* An array that grows past half a huge page moves into a mapping with
+ * room to grow, and from there grows in place (on Linux: the same
+ * address): its contents kept and every new byte zero, the bytes it once
+ * had and gave up included (grown down, written, grown up again);
+ * shrunk, it has no room left, and moves again with its contents. */
+static void grow_in_place(Arena *a)
+{
+    size_t n = 64 << 10, mb = 1 << 20;
+    unsigned char *p = arena_alloc(a, n);
+    fill(p, n, 1);
+    unsigned char *q = arena_grow(a, p, n, 2 * mb);
+    ck_assert_msg(first_bad(q, 0, n, 1, 0) == n, "moved into a mapping: copy differs");
+    ck_assert_msg(first_bad(q, n, 2 * mb, 0, 1) == 2 * mb, "moved into a mapping: new part not zero");
+    for (size_t m = 2 * mb; m < 16 * mb; m *= 2) {
+        fill(q, m, (unsigned)m);
+        unsigned char *r = arena_grow(a, q, m, 2 * m);
+#if defined(__linux__)
+        ck_assert_msg(r == q, "%zu MB grown to %zu MB: moved", m / mb, 2 * m / mb);
+#endif
+        ck_assert_msg(first_bad(r, 0, m, (unsigned)m, 0) == m, "%zu MB grown: contents lost", m / mb);
+        ck_assert_msg(first_bad(r, m, 2 * m, 0, 1) == 2 * m, "%zu MB grown: new part not zero", m / mb);
+        q = r;
+    }
+    fill(q, 16 * mb, 9);
+    unsigned char *down = arena_grow(a, q, 16 * mb, 8 * mb);
+    ck_assert_msg(first_bad(down, 0, 8 * mb, 9, 0) == 8 * mb, "grown down: contents lost");
+    unsigned char *up = arena_grow(a, down, 8 * mb, 16 * mb);
+    ck_assert_msg(first_bad(up, 0, 8 * mb, 9, 0) == 8 * mb, "grown down and up: contents lost");
+    ck_assert_msg(first_bad(up, 8 * mb, 16 * mb, 0, 1) == 16 * mb, "grown down and up: the part given up not zero");
+    unsigned char *s = arena_shrink(a, up, 16 * mb, 4 * mb);
+    fill(s, 4 * mb, 11);
+    unsigned char *t = arena_grow(a, s, 4 * mb, 8 * mb);
+    ck_assert_msg(first_bad(t, 0, 4 * mb, 11, 0) == 4 * mb, "shrunk and grown: contents lost");
+    ck_assert_msg(first_bad(t, 4 * mb, 8 * mb, 0, 1) == 8 * mb, "shrunk and grown: new part not zero");
+    t[8 * mb - 1] = 1; /* writable to its end */
+    arena_collect(a);
+    arena_drop(a, t, 8 * mb);
+}
+
+START_TEST(test_grow_in_place)
+{
+    Arena *a = arena_new();
+    grow_in_place(a);
+    arena_free(a);
+    Arena *w = arena_new_written();
+    grow_in_place(w);
+    arena_free(w);
+}
+END_TEST
+
 /* 40 MB in allocations of 1 to 4 KB: past the first blocks of small
  * allocations, later ones come from huge mappings.  Each is zeroed when
  * made and keeps its own marks while the others are written. */
@@ -378,6 +428,7 @@ Suite *suite_arena(void)
     TCase *tc = tcase_create("arena");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_large_blocks);
+    tcase_add_test(tc, test_grow_in_place);
     tcase_add_test(tc, test_many_small);
     tcase_add_test(tc, test_hash_on);
     tcase_add_test(tc, test_pool_sizes);
