@@ -527,6 +527,7 @@ typedef struct {
     FnText text;
     int spilled;      /* its text is in the temporary file, its own freed */
     long long at, len; /* where there */
+    int verified;     /* its writer checked f for the pipeline (write_piece) */
     int helper_used[H_COUNT];
     unsigned char maths_used[2 * CG_MATHS];
 } Piece;
@@ -593,15 +594,49 @@ struct CgStream {
     pthread_cond_t wrote; /* another writer wrote a piece */
 };
 
+static void *verify_beside(void *f)
+{
+    ir_verify_alone(f);
+    return NULL;
+}
+
+/* A function the pipeline left to its writer to check (Fn.verify_pending):
+ * checked now, or, given beside, on a thread of its own (*on: to be
+ * joined).  Returns whether it is checked. */
+static int verify_given(const Fn *f, pthread_t *beside, int *on)
+{
+    *on = 0;
+    if (!f->verify_pending)
+        return 0;
+    if (!beside || !(*on = cg_thread(beside, verify_beside, (void *)f)))
+        ir_verify_alone(f);
+    return 1;
+}
+
+/* Counts a function checked for the pipeline, under s->lock. */
+static void count_verified(CgStream *s)
+{
+    if (s->file.o->verified)
+        (*s->file.o->verified)++;
+}
+
 /* Writes piece pc with w; halves: its body may be written on two
- * threads.  Returns whether it was. */
+ * threads.  Returns whether it was.  A function the pipeline left to its
+ * writer to check is checked first, or, when its body may be written in
+ * halves (the largest function, both cores free), on the other core
+ * while this one analyses it. */
 static int write_piece(const CgStream *s, Writer *w, Piece *pc, int halves)
 {
+    pthread_t v;
+    int beside;
+    pc->verified = verify_given(pc->f, halves && cg_halves_size(s->file.o, pc->f) ? &v : NULL, &beside);
     Cg c = s->file;
     c.A = w->A;
     c.lits = w->lits;
     c.halves = halves;
     emit_fn(&c, pc->f, &pc->text, s->header);
+    if (beside)
+        pthread_join(v, NULL);
     cg_release(&c);
     cg_str_free(&c.first);
     cg_str_free(&c.body);
@@ -738,6 +773,8 @@ static void write_taken(CgStream *s, Writer *w, int k, int halves)
     pthread_mutex_lock(&s->lock);
     if (halves && s->file.o->split)
         (*s->file.o->split)++;
+    if (s->pieces[k].verified)
+        count_verified(s);
     const FnText *t = &s->pieces[k].text;
     if (s->file.o->mapped && (t->first.kind == DX_BUF_MAPPED || t->body.kind == DX_BUF_MAPPED))
         (*s->file.o->mapped)++;
@@ -852,8 +889,18 @@ CgStream *cg_stream_start(const Program *p, const CgOpts *o, const CgPlanned *fn
 void cg_stream_give(CgStream *s, int planned, const Fn *f)
 {
     int k = s->piece_of[planned];
-    if (k < 0)
-        return; /* not an entry point the file holds (--entries) */
+    if (k < 0) { /* not an entry point the file holds (--entries) */
+        int on;
+        if (verify_given(f, NULL, &on)) {
+            /* checked once, however often it is given: no writer reads
+             * it, and it is the pipeline's, which calls this */
+            ((Fn *)f)->verify_pending = 0;
+            pthread_mutex_lock(&s->lock);
+            count_verified(s);
+            pthread_mutex_unlock(&s->lock);
+        }
+        return;
+    }
     pthread_mutex_lock(&s->lock);
     if (s->pieces[k].f || strcmp(s->pieces[k].name, f->name))
         BUG("cgen: a function given twice, or not the one planned");

@@ -54,6 +54,9 @@ typedef struct CgOpts {
                                grows in a mapping of its own (cnames.c; 0: a
                                default for large programs; the tests set it
                                low); the C is the same */
+    int *verified;          /* if not NULL, the C file's writers add to it
+                               how many functions they checked for the
+                               pipeline (Fn.verify_pending) */
     int *mapped;            /* if not NULL, cg_c adds to it how many functions'
                                text was mapped (the tests ask) */
     /* Appends len bytes from offset `at` of the temporary file to

@@ -335,6 +335,9 @@ typedef struct Fn {
                                verifies or compacts it any more */
     int fits;               /* its local arrays were found to fit the stack
                                budget then (cg_check need not look again) */
+    int verify_pending;     /* its last ir_verify is left to the C file's
+                               writer, which runs it before it writes f
+                               (Unit.verify_writer) */
     int has_red;            /* a RED was made in it (ir_add, the IR
                                reader): lanes and hoist look for sums only
                                then, not in a straight-line function */
@@ -362,6 +365,9 @@ typedef struct {
                        that changes it (dxc), not after every pass (the
                        tests and the differential tester, through
                        ad_unit: a pass that breaks the IR is named) */
+    int verify_writer; /* with verify_last, that last check is the C
+                       file's writer's (Fn.verify_pending), off the
+                       passes' path: the pipeline's eager C file */
     int (*poll)(void *); /* called now and then by linearize-grad, the
                        pass that makes the most memory: the pipeline
                        frees there the functions the C file's writers are
@@ -608,6 +614,10 @@ int ckpt_max_levels(const Fn *f, int line);
 int ir_unit_fns(const Unit *u, Fn *fs[4]);
 /* Checks SSA order, operand kinds and region structure; BUG() on failure. */
 void ir_verify(Fn *f);
+/* The same, changing nothing f owns (its scratch in an arena of its
+ * own): for a thread beside others that read f or allocate in its
+ * arena. */
+void ir_verify_alone(const Fn *f);
 /* Drops the instructions no region holds (what dead-code removal took
  * out) and numbers the rest 0, 1, ... in their old order, every Ref of f
  * renumbered; a rule_src of a dropped instruction becomes NOREF.  Does

@@ -402,15 +402,29 @@ static int pass_fns(const Unit *u, int k, Fn *fs[4])
     return n;
 }
 
+/* The check of f once no pass changes it: now, or, with
+ * u->verify_writer, by the C file's writer before it writes f (the
+ * writer of the largest function checks it on the other core while it
+ * analyses it: cgen.c, write_piece). */
+static void verify_final(Unit *u, Fn *f)
+{
+    if (u->verify_writer)
+        f->verify_pending = 1;
+    else
+        ir_verify(f);
+}
+
 /* ir_verify on the functions of u that pass k built or changed (each of
  * the others is as the pass before it left it, checked then); with
- * u->verify_last, only on those no later pass changes. */
+ * u->verify_last, only on those no later pass changes (verify_final). */
 static void verify(Unit *u, int k)
 {
     Fn *fs[4];
     for (int i = 0, n = pass_fns(u, k, fs); i < n; i++)
-        if (!u->verify_last || last_change(k, ir_entry_bit(fs[i]->kind)))
+        if (!u->verify_last)
             ir_verify(fs[i]);
+        else if (last_change(k, ir_entry_bit(fs[i]->kind)))
+            verify_final(u, fs[i]);
 }
 
 /* Gives back the unused end of f's instruction array (doubling left up
@@ -650,9 +664,9 @@ static void finalize(Unit *u, Fn *f, int k)
             ASSERT(ir_passes[later].each);
             ir_passes[later].each(u, f);
         }
-    ir_verify(f);
     if (u->compact)
         ir_compact(f);
+    verify_final(u, f);
     shrink(f);
     f->final = 1;
 }
@@ -866,6 +880,10 @@ int ir_pipeline(Arena *a, Diag *d, const Job *j)
         co.written = drop_instructions;
         co.written_arg = &dropping;
     }
+    /* each function's last check made by its writer, off the passes'
+     * path (verify_final) */
+    for (int i = 0; i < prog.units.n; i++)
+        prog.units.p[i].verify_writer = eager;
     if (eager) {
         planned = plan(&prog, &nplanned, &early.first);
         early.planned = planned;

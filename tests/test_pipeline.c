@@ -6,9 +6,12 @@
  * the DX_DUMP variable of old, which does nothing now.
  */
 #include <check.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cgrun.h"
 #include "codegen.h"
@@ -300,6 +303,9 @@ START_TEST(test_written_as_final)
 }
 END_TEST
 
+static void written_with(const char *text, int header, int stats, char order[256], int jobs, int entries,
+                         int *verified);
+
 /* The order in which ir_pipeline hands the functions of `text` back
  * (CgOpts.written: written and freed), names joined by spaces, with one
  * job, the C file only (with `header`, its header too), or --stats. */
@@ -311,14 +317,20 @@ static void record_written(const Fn *f, void *arg)
 
 static void written_order(const char *text, int header, int stats, char order[256])
 {
+    written_with(text, header, stats, order, 1, 0, NULL);
+}
+
+static void written_with(const char *text, int header, int stats, char order[256], int jobs, int entries,
+                         int *verified)
+{
     Source src = {"w.dx", text, strlen(text)};
     Diag d = {0};
     d.src = &src;
     d.quiet = 1;
     Arena *a = arena_new();
     order[0] = 0;
-    CgOpts co = {.src_path = "w.dx", .stack_budget = CG_STACK_BUDGET, .jobs = 1,
-                 .written = record_written, .written_arg = order};
+    CgOpts co = {.src_path = "w.dx", .stack_budget = CG_STACK_BUDGET, .jobs = jobs, .entries = entries,
+                 .written = record_written, .written_arg = order, .verified = verified};
     char *c = NULL, *h = NULL, *st = NULL;
     size_t nc = 0, nh = 0, ns = 0;
     FILE *out = open_memstream(&c, &nc), *hdr = open_memstream(&h, &nh), *sf = open_memstream(&st, &ns);
@@ -327,7 +339,7 @@ static void written_order(const char *text, int header, int stats, char order[25
     fclose(out);
     fclose(hdr);
     fclose(sf);
-    ck_assert_msg(c && strstr(c, "w_hvp("), "no C written:\n%s", c);
+    ck_assert_msg(c && strstr(c, entries && !(entries & ENTRY_HVP) ? "w_grad(" : "w_hvp("), "no C written:\n%s", c);
     free(c);
     free(h);
     free(st);
@@ -354,6 +366,85 @@ START_TEST(test_written_early)
     ck_assert_str_eq(order, "w_jvp w_grad w w_hvp");
     written_order(straight, 0, 1, order);
     ck_assert_str_eq(order, "w w_grad w_jvp w_hvp");
+}
+END_TEST
+
+/* Writing the C file as the functions become final, the pipeline leaves
+ * each function's last check (ir_verify) to the writer that takes it:
+ * every function built is checked once, on one thread or two, and a
+ * function the file does not hold (f_jvp, built for f_grad, under
+ * --entries=grad) when it is given; with --stats, which writes at the
+ * end, the pipeline checks them itself. */
+START_TEST(test_verified_by_writers)
+{
+    static const char *straight = "fn w(x, y) {\n    a = sin(x) * y\n    return a * a + exp(y)\n}\n";
+    char order[256];
+    for (int jobs = 1; jobs <= 2; jobs++) {
+        int n = 0;
+        written_with(straight, 0, 0, order, jobs, 0, &n);
+        ck_assert_msg(n == 4, "%d of 4 functions checked by the writers (--jobs=%d)", n, jobs);
+        n = 0;
+        written_with(straight, 0, 0, order, jobs, ENTRY_GRAD, &n);
+        ck_assert_msg(n == 3, "%d of w, w_jvp and w_grad checked (--entries=grad, --jobs=%d)", n, jobs);
+        ck_assert_str_eq(order, "w_grad");
+        n = 0;
+        written_with(straight, 0, 1, order, jobs, 0, &n);
+        ck_assert_int_eq(n, 0);
+    }
+}
+END_TEST
+
+/* A function whose check is left to its writer and that is broken (an
+ * instruction naming the source of a rule it has none of) stops the
+ * compilation with an internal error: on one thread, checked before it
+ * is written; on two, where a body may be written in halves (here every
+ * one may), checked on another thread meanwhile; and f_jvp, which the
+ * file does not hold under --entries=grad, when it is given. */
+static int broken_aborts(FnKind kind, int entries, int jobs)
+{
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        if (!freopen("/dev/null", "w", stderr))
+            _exit(3);
+        TuLowered c;
+        if (tu_lower(&c, "fn w(x, y) {\n    a = sin(x) * y\n    b = a * a + exp(y)\n"
+                         "    return b * x + a\n}\n") != 0)
+            _exit(2);
+        Unit *u = &c.prog.units.p[0];
+        ad_unit(u);
+        Fn *fs[4];
+        for (int i = 0, n = ir_unit_fns(u, fs); i < n; i++)
+            if (fs[i]->kind == kind) {
+                Inst *in = &fs[i]->v.p[fs[i]->v.n - 1];
+                in->rule_op = 0;
+                in->rule_src = 0;
+                fs[i]->verify_pending = 1;
+            }
+        CgOpts o = {.src_path = "w.dx", .stack_budget = CG_STACK_BUDGET, .jobs = jobs, .split_min = 2,
+                    .entries = entries};
+        FILE *out = fopen("/dev/null", "w");
+        if (!out)
+            _exit(3);
+        cg_c(&c.prog, &o, out);
+        fclose(out);
+        _exit(0);
+    }
+    int st = 0;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    return WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT;
+}
+
+START_TEST(test_writer_checks)
+{
+    for (int jobs = 1; jobs <= 2; jobs++) {
+        ck_assert_msg(broken_aborts(FN_GRAD, 0, jobs), "a broken f_grad was written (--jobs=%d)", jobs);
+        ck_assert_msg(broken_aborts(FN_HVP, 0, jobs), "a broken f_hvp was written (--jobs=%d)", jobs);
+        ck_assert_msg(broken_aborts(FN_JVP, ENTRY_GRAD, jobs), "a broken f_jvp was not checked (--jobs=%d)", jobs);
+        ck_assert_msg(!broken_aborts(FN_PRIMAL + 100, 0, jobs), "an intact program stopped (--jobs=%d)", jobs);
+    }
 }
 END_TEST
 
@@ -513,6 +604,8 @@ Suite *suite_pipeline(void)
     tcase_add_test(tc, test_no_dx_dump);
     tcase_add_test(tc, test_written_as_final);
     tcase_add_test(tc, test_written_early);
+    tcase_add_test(tc, test_verified_by_writers);
+    tcase_add_test(tc, test_writer_checks);
     tcase_add_test(tc, test_signs_same_values);
     tcase_add_test(tc, test_interchange);
     suite_add_tcase(s, tc);
