@@ -2213,8 +2213,10 @@ static int cut_at(const Cg *c, const Region *r, int *line, int *begun)
 static void *write_half(void *arg)
 {
     Half *h = arg;
+    double t = dx_times_now();
     dx_stack_huge();
     emit_items(&h->c, h->r, h->from, h->r->ids.n);
+    dx_times_add(h->c.o->times, "second half of the C of", h->c.f->name, t);
     return NULL;
 }
 

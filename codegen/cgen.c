@@ -399,7 +399,9 @@ static void emit_fn(Cg *c, const Fn *f, FnText *t, int proto)
 {
     Str *out = &t->head;
     Arena *A = c->A;
+    double at = dx_times_now();
     cg_prepare(c, f, 0);
+    dx_times_add(c->o->times, "analysis for the C of", f->name, at);
     if (proto)
         proto_text(c, f, &t->proto);
     if (!c->o->workspace) {
@@ -591,7 +593,6 @@ struct CgStream {
     int taken, written; /* pieces the other writers took, and wrote */
     pthread_mutex_t lock;
     pthread_cond_t wake; /* a piece was given, or the end came */
-    pthread_cond_t wrote; /* another writer wrote a piece */
 };
 
 static void *verify_beside(void *f)
@@ -627,6 +628,7 @@ static void count_verified(CgStream *s)
  * while this one analyses it. */
 static int write_piece(const CgStream *s, Writer *w, Piece *pc, int halves)
 {
+    double t = dx_times_now();
     pthread_t v;
     int beside;
     pc->verified = verify_given(pc->f, halves && cg_halves_size(s->file.o, pc->f) ? &v : NULL, &beside);
@@ -642,6 +644,7 @@ static int write_piece(const CgStream *s, Writer *w, Piece *pc, int halves)
     cg_str_free(&c.body);
     memcpy(pc->helper_used, c.helper_used, sizeof pc->helper_used);
     memcpy(pc->maths_used, c.maths_used, sizeof pc->maths_used);
+    dx_times_add(s->file.o->times, "C of", pc->f->name, t);
     return c.halves;
 }
 
@@ -814,7 +817,6 @@ static void *writer(void *arg)
         write_taken(s, &w, k, halves);
         pthread_mutex_lock(&s->lock);
         s->written++;
-        pthread_cond_broadcast(&s->wrote);
         pthread_mutex_unlock(&s->lock);
     }
     arena_free(w.A);
@@ -880,7 +882,6 @@ CgStream *cg_stream_start(const Program *p, const CgOpts *o, const CgPlanned *fn
     s->main = writer_new(s);
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->wake, NULL);
-    pthread_cond_init(&s->wrote, NULL);
     if (eager)
         start_threads(s);
     return s;
@@ -949,7 +950,6 @@ static void stream_free(CgStream *s)
 {
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->wake);
-    pthread_cond_destroy(&s->wrote);
     arena_free(s->main.A);
     for (int i = 0; i < s->n; i++) {
         FnText *t = &s->pieces[i].text;
@@ -990,14 +990,6 @@ static void header(const Program *p, const CgOpts *o, FILE *out, void (*protos)(
                    void *arg);
 static void protos_kept(void *arg, FILE *out);
 
-/* From this many instructions (f_hvp of some 50 000 statements: 100 MB,
- * and about as much again in the tables of its analysis) a body written
- * in halves waits for the other writers before it starts (below).  A
- * smaller one's tables beside theirs do not make a large peak, and the
- * wait, f_grad's writer finishing as the passes end, was some 4% of the
- * compilation of 20 000 statements. */
-enum { ALONE_MIN = 1 << 20 };
-
 void cg_stream_finish(CgStream *s, FILE *out, FILE *hdr)
 {
     Cg *c = &s->file;
@@ -1015,26 +1007,23 @@ void cg_stream_finish(CgStream *s, FILE *out, FILE *hdr)
     pthread_mutex_unlock(&s->lock);
     if (!s->eager)
         start_threads(s);
+    double t = dx_times_now();
     for (;;) { /* what no thread takes is written here */
         pthread_mutex_lock(&s->lock);
         int k = pick(s, 0);
+        /* a body to be written in halves starts at once, beside the
+         * writers still at work (f_grad's, as the passes finish f_hvp):
+         * waiting for them, to keep its tables from meeting theirs, cost
+         * time and no longer spared memory (cbody.c, emit_top) */
         int halves = halves_allowed(s);
-        /* A large body to be written in halves waits until the other
-         * writers are done with the functions they took before it: its
-         * tables would meet theirs (f_grad's, when its writer is still
-         * at work as the passes finish f_hvp) at the peak, and its
-         * halves want both cores anyway.  A smaller one (ALONE_MIN)
-         * starts its analysis at once. */
-        int alone = halves && k >= 0 && cg_halves_size(o, s->pieces[k].f) &&
-                    s->pieces[k].f->v.n >= ALONE_MIN;
-        for (int before = s->taken; alone && s->written < before;)
-            pthread_cond_wait(&s->wrote, &s->lock);
         pthread_mutex_unlock(&s->lock);
         if (k < 0)
             break;
         write_taken(s, &s->main, k, halves);
     }
     join_threads(s);
+    dx_times_add(o->times, "the remaining C written", NULL, t);
+    t = dx_times_now();
     for (int i = 0; i < s->n; i++)
         cg_merge_used(c, s->pieces[i].helper_used, s->pieces[i].maths_used);
     /* functions first, then the helpers they use: the helpers, and the
@@ -1072,6 +1061,7 @@ void cg_stream_finish(CgStream *s, FILE *out, FILE *hdr)
     if (hdr)
         header(p, o, hdr, protos_kept, s);
     stream_free(s);
+    dx_times_add(o->times, "the C file put together", NULL, t);
 }
 
 typedef struct {

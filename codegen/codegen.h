@@ -54,6 +54,8 @@ typedef struct CgOpts {
                                grows in a mapping of its own (cnames.c; 0: a
                                default for large programs; the tests set it
                                low); the C is the same */
+    DxTimes *times;         /* --time-report: each function's analysis and C
+                               recorded (common/timing.c), or NULL */
     int *verified;          /* if not NULL, the C file's writers add to it
                                how many functions they checked for the
                                pipeline (Fn.verify_pending) */

@@ -25,6 +25,16 @@
 
 #define DX_VERSION "0.1.0"
 
+/* ---- the time report (common/timing.c): dxc --time-report ---- */
+typedef struct DxTimes DxTimes;
+DxTimes *dx_times_new(void);              /* the clock starts; NULL if no memory */
+double dx_times_now(void);                /* seconds, monotonic */
+/* The step `what` (and, unless NULL, `of`: "C of" "f_grad") began at
+ * start and ends now; t may be NULL (no report), and any thread may add. */
+void dx_times_add(DxTimes *t, const char *what, const char *of, double start);
+void dx_times_print(DxTimes *t, FILE *out); /* the steps in the order they began */
+void dx_times_free(DxTimes *t);
+
 /* ---- arena (common/arena.c) ---- */
 typedef struct Arena Arena;
 Arena *arena_new(void);

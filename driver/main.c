@@ -44,6 +44,8 @@ typedef struct {
     long max_ops;       /* --max-ops */
     int sum_lanes;      /* --sum-lanes (0: unset, -1: 0 given) */
     int jobs;           /* --jobs: threads the C is written on */
+    int time_report;    /* --time-report */
+    DxTimes *times;     /* its record, from the start of main */
     int status;
 } Options;
 
@@ -137,6 +139,10 @@ static const char usage2[] =
     "  --jobs=N         write the functions' C on up to N threads (default:\n"
     "                   the processors online, at most 8); the C is the same\n"
     "                   for every N\n"
+    "  --time-report    print to standard error, at the end, when each step\n"
+    "                   (parse, check, lower, each pass, each function's C,\n"
+    "                   putting the output in place) began, how long it took\n"
+    "                   by the wall clock, and the memory dxc held after it\n"
     "  --explain        comment each statement of a gradient a derivative rule\n"
     "                   made with the chain-rule step it takes, in the\n"
     "                   source's names (only comments change)\n"
@@ -313,6 +319,8 @@ static int parse_args(int argc, char **argv, Options *o)
             o->workspace = 1;
         } else if (!strcmp(a, "--stats")) {
             o->stats = 1;
+        } else if (!strcmp(a, "--time-report")) {
+            o->time_report = 1;
         } else if (!strcmp(a, "--explain")) {
             o->explain = 1;
         } else if (!strcmp(a, "--line-directives")) {
@@ -474,9 +482,11 @@ static int compile(Options *o)
     int from_stdin = !strcmp(o->input, "-");
     size_t held;
     unsigned char kind;
+    double t = dx_times_now();
     char *text = read_file(from_stdin ? NULL : o->input, &len, &held, &kind);
     if (!text)
         return 1;
+    dx_times_add(o->times, "read", from_stdin ? "<stdin>" : o->input, t);
     Source src = {from_stdin ? "<stdin>" : o->input, text, len};
     Diag d = {0};
     d.src = &src;
@@ -493,7 +503,8 @@ static int compile(Options *o)
                  .c_path = c_path(o->output, o->input),
                  .jobs = o->jobs ? o->jobs : default_jobs(),
                  /* beyond it, written functions wait in a temporary file */
-                 .spill_bytes = (size_t)32 << 20};
+                 .spill_bytes = (size_t)32 << 20,
+                 .times = o->times};
     OutFile out = {0}, hdr = {0}, stats = {0};
     OutFile *outs[2] = {&out, &hdr};
     int status = 1;
@@ -504,11 +515,15 @@ static int compile(Options *o)
         co.append_to = out_stream(&out);
         Job j = {&src, o->input, o->only, o->small_tape, o->max_ops, o->stop, o->emit, &co,
                  out_stream(&out), out_stream(&hdr), out_stream(&stats),
-                 (const char *const *)o->at, o->nat, o->sum_lanes};
-        if (ir_pipeline(a, &d, &j) == 0 && out_commit_all(outs, o->header ? 2 : 1) == 0) {
-            status = 0;
-            if (o->stats)
-                out_copy(&stats, stderr);
+                 (const char *const *)o->at, o->nat, o->sum_lanes, o->times};
+        if (ir_pipeline(a, &d, &j) == 0) {
+            t = dx_times_now();
+            if (out_commit_all(outs, o->header ? 2 : 1) == 0) {
+                status = 0;
+                if (o->stats)
+                    out_copy(&stats, stderr);
+            }
+            dx_times_add(o->times, "put the output in place", NULL, t);
         }
     }
     out_discard(&out);
@@ -524,6 +539,10 @@ static void *run(void *arg)
     Options *o = arg;
     dx_stack_huge();
     o->status = compile(o);
+    if (o->times) { /* after the output and --stats */
+        fflush(stdout);
+        dx_times_print(o->times, stderr);
+    }
     return NULL;
 }
 
@@ -543,6 +562,8 @@ int main(int argc, char **argv)
         free(o.at);
         return 1;
     }
+    if (o.time_report)
+        o.times = dx_times_new();
     pthread_attr_t attr;
     pthread_t t;
     /* 1 GiB of address space for the stack; only what is touched is used */
@@ -550,8 +571,9 @@ int main(int argc, char **argv)
         pthread_create(&t, &attr, run, &o) == 0) {
         pthread_join(t, NULL);
     } else {
-        o.status = compile(&o);
+        run(&o);
     }
     free(o.at);
+    dx_times_free(o.times);
     return o.status;
 }

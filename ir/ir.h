@@ -381,6 +381,7 @@ typedef struct {
                        (opt_hoist; 0: none), and the stack budget all
                        of a function's arrays and tables fit in */
     long long hoist_budget;
+    DxTimes *times; /* --time-report: each pass recorded (NULL: none) */
 } Unit;
 
 typedef struct {
@@ -834,6 +835,7 @@ typedef struct {
     int sum_lanes;       /* --sum-lanes: the least terms of a sum whose
                             tangent takes two lanes (lanes.c; 0:
                             IR_SUM_LANES, -1: none) */
+    DxTimes *times;      /* --time-report: the steps recorded, or NULL */
 } Job;
 /* Compiles j->src into j's outputs: parse, check, lower, --only,
  * ir_passes on each unit, then codegen (the stack budget, the output).

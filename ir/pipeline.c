@@ -462,6 +462,7 @@ static void early_final(Early *e, Unit *u, int k);
 static void passes_from(Unit *u, int first, int last, Early *e)
 {
     for (int k = first; k <= last; k++) {
+        double t = dx_times_now();
         if (ir_passes[k].run) {
             ir_passes[k].run(u);
         } else {
@@ -477,6 +478,7 @@ static void passes_from(Unit *u, int first, int last, Early *e)
         compact(u);
         if (e)
             early_final(e, u, k);
+        dx_times_add(u->times, ir_passes[k].name, u->primal->name, t);
     }
 }
 
@@ -793,10 +795,14 @@ static int front_end(Arena *a, Diag *d, const Job *j, Program *prog, int *final)
         Sema *s;
         long max_ops = j->max_ops > 0 ? j->max_ops : IR_MAX_OPS;
         Arena *tree = arena_new(); /* the syntax tree, freed once lowered */
-        int bad = parse_file_in(a, tree, d, j->src, &file) != 0 ||        /* parse */
-                  !(s = sema_check(a, d, &file)) ||                        /* check */
-                  ir_lower_max(a, d, j->src, &file, s, max_ops, prog) != 0 || /* lower */
-                  d->nerrors;
+        double t = dx_times_now();
+        int bad = parse_file_in(a, tree, d, j->src, &file) != 0; /* parse */
+        dx_times_add(j->times, "parse", NULL, t);
+        t = dx_times_now();
+        bad = bad || !(s = sema_check(a, d, &file)); /* check */
+        dx_times_add(j->times, "check", NULL, t);
+        t = dx_times_now();
+        bad = bad || ir_lower_max(a, d, j->src, &file, s, max_ops, prog) != 0 || d->nerrors; /* lower */
         arena_free(tree);
 #ifdef __GLIBC__
         /* The tree's blocks (small ones, from the heap) are free now but
@@ -805,6 +811,7 @@ static int front_end(Arena *a, Diag *d, const Job *j, Program *prog, int *final)
          * allocates blocks of their size again: give their pages back. */
         malloc_trim(0);
 #endif
+        dx_times_add(j->times, "lower", NULL, t);
         if (bad)
             return 1;
     }
@@ -864,6 +871,7 @@ int ir_pipeline(Arena *a, Diag *d, const Job *j)
         /* each function checked once, as the code generator reads it:
          * a walk over it after every pass was a twentieth of the time */
         prog.units.p[i].verify_last = j->stop < 0;
+        prog.units.p[i].times = j->times;
     }
     CgOpts co = j->cg ? *j->cg : (CgOpts){0};
     /* the C file (and its header) but no --stats: written as the

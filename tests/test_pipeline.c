@@ -198,6 +198,73 @@ START_TEST(test_stop_options)
 }
 END_TEST
 
+/* --time-report: after the C, a line for every step in the order they
+ * began (reading, parse, check, lower, every pass of each function, each
+ * entry point's analysis and C, the file put together and put in place),
+ * none of negative length, then the total; the C the same as without it,
+ * on one thread and two.  A compilation that fails reports too, after
+ * its error. */
+START_TEST(test_time_report)
+{
+    ck_assert_int_eq(tu_write(tu_path("tr.dx"),
+                              "fn g(x, y) {\n    a = sin(x) * y\n    return a * a + exp(y)\n}\n"
+                              "fn h(w[3], data x0) {\n    s = x0\n    for i in 0..20 {\n"
+                              "        s = s - 0.1 * w[0] * sin(s) + w[1] * w[2]\n    }\n    return s\n}\n",
+                              (size_t)-1),
+                     0);
+    for (int jobs = 1; jobs <= 2; jobs++) {
+        char args[128], *want, *out = NULL, *err = NULL;
+        snprintf(args, sizeof args, "--jobs=%d tr.dx -o -", jobs);
+        want = cr_dxc_ok(args);
+        snprintf(args, sizeof args, "--time-report --jobs=%d tr.dx -o -", jobs);
+        ck_assert_int_eq(cr_dxc(args, &out, &err), 0);
+        ck_assert_msg(out && !strcmp(out, want), "another C with --time-report (--jobs=%d)", jobs);
+        ck_assert_msg(err && !strncmp(err, "dxc: time report", 16), "no report:\n%s", err);
+        const char *fns[] = {"g", "h"}, *kinds[] = {"", "_grad", "_jvp", "_hvp"};
+        char want_line[96];
+        for (int f = 0; f < 2; f++) {
+            for (int k = 1; k < NPASSES; k++) {
+                snprintf(want_line, sizeof want_line, "  %s %s\n", passes[k].name, fns[f]);
+                ck_assert_msg(strstr(err, want_line), "no step '%s' in:\n%s", want_line, err);
+            }
+            for (int k = 0; k < 4; k++) {
+                snprintf(want_line, sizeof want_line, "  C of %s%s\n", fns[f], kinds[k]);
+                ck_assert_msg(strstr(err, want_line), "no step '%s' in:\n%s", want_line, err);
+                snprintf(want_line, sizeof want_line, "  analysis for the C of %s%s\n", fns[f], kinds[k]);
+                ck_assert_msg(strstr(err, want_line), "no step '%s' in:\n%s", want_line, err);
+            }
+        }
+        const char *steps[] = {"  read tr.dx\n", "  parse\n", "  check\n", "  lower\n",
+                               "  the C file put together\n", "  put the output in place\n", "\n   total "};
+        for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
+            ck_assert_msg(strstr(err, steps[i]), "no step '%s' in:\n%s", steps[i], err);
+        /* the steps in the order they began, none of negative length */
+        double last = 0;
+        int lines = 0;
+        for (const char *l = strchr(err, '\n'); l && (l = strchr(l + 1, '\n')) != NULL;) {
+            double start, took;
+            if (sscanf(l + 1, "%lf %lf", &start, &took) != 2)
+                continue;
+            ck_assert_msg(start >= last && took >= 0, "step out of order or negative:\n%s", err);
+            last = start;
+            lines++;
+        }
+        ck_assert_msg(lines >= 2 * (NPASSES - 1) + 16 + 7, "%d steps:\n%s", lines, err);
+        free(want);
+        free(out);
+        free(err);
+    }
+    ck_assert_int_eq(tu_write(tu_path("trbad.dx"), "fn g(x) {\n    return x +\n}\n", (size_t)-1), 0);
+    char *out = NULL, *err = NULL;
+    ck_assert_int_eq(cr_dxc("--time-report trbad.dx -o trbad.c", &out, &err), 1);
+    ck_assert_msg(err && !strncmp(err, "trbad.dx:3:1: error:", 20) && strstr(err, "dxc: time report") &&
+                      strstr(err, "  parse\n"),
+                  "%s", err);
+    free(out);
+    free(err);
+}
+END_TEST
+
 /* --help, the man page, the language reference and the README's "How it
  * works" name every pass. */
 START_TEST(test_documented)
@@ -334,7 +401,7 @@ static void written_with(const char *text, int header, int stats, char order[256
     char *c = NULL, *h = NULL, *st = NULL;
     size_t nc = 0, nh = 0, ns = 0;
     FILE *out = open_memstream(&c, &nc), *hdr = open_memstream(&h, &nh), *sf = open_memstream(&st, &ns);
-    Job j = {&src, "w.dx", NULL, 0, 0, -1, EMIT_C, &co, out, header ? hdr : NULL, stats ? sf : NULL, NULL, 0, 0};
+    Job j = {&src, "w.dx", NULL, 0, 0, -1, EMIT_C, &co, out, header ? hdr : NULL, stats ? sf : NULL, NULL, 0, 0, NULL};
     ck_assert_int_eq(ir_pipeline(a, &d, &j), 0);
     fclose(out);
     fclose(hdr);
@@ -604,6 +671,7 @@ Suite *suite_pipeline(void)
     tcase_add_test(tc, test_no_dx_dump);
     tcase_add_test(tc, test_written_as_final);
     tcase_add_test(tc, test_written_early);
+    tcase_add_test(tc, test_time_report);
     tcase_add_test(tc, test_verified_by_writers);
     tcase_add_test(tc, test_writer_checks);
     tcase_add_test(tc, test_signs_same_values);
