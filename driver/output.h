@@ -39,6 +39,7 @@ typedef struct {
     char target[4096]; /* the name with every symbolic link followed */
     char tmp[4096];    /* the temporary file beside a regular target */
     int kind;          /* OUT_STDOUT, OUT_DIRECT, OUT_REPLACE, OUT_IN_PLACE */
+    int replaces;      /* OUT_REPLACE over a file that exists */
 } OutFile;
 
 /* The place each output names must differ from the input and from each

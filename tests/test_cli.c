@@ -712,11 +712,18 @@ START_TEST(test_output_linked)
         return;
     }
     /* LeakSanitizer cannot run under ptrace: a sanitized dxc's leak check is off here */
-    run = tu_printf("ASAN_OPTIONS=detect_leaks=0 strace -f -qq -e trace=linkat,openat,rename -o trace.txt "
-                    "'%s' big.dx -o link.c && "
+    /* put in place by exchanging the names and removing the old file, or,
+     * where the file system cannot exchange them, by a rename */
+    run = tu_printf("ASAN_OPTIONS=detect_leaks=0 strace -f -qq -e trace=linkat,openat,rename,renameat2,unlink "
+                    "-o trace.txt '%s' big.dx -o link.c && "
                     "grep -qE 'linkat\\(AT_FDCWD, \"/proc/self/fd/[0-9]+\", AT_FDCWD, \"(\\./)?sub/\\.old\\.c\\.dxtmp\\.[0-9]+\", "
-                    "AT_SYMLINK_FOLLOW\\) = 0' trace.txt && grep -qE 'rename\\(\"(\\./)?sub/\\.old\\.c\\.dxtmp\\.[0-9]+\", "
-                    "\"(\\./)?sub/old\\.c\"\\) = 0' trace.txt && ! grep 'openat([^)]*dxtmp' trace.txt && cmp want.c sub/old.c",
+                    "AT_SYMLINK_FOLLOW\\) = 0' trace.txt && "
+                    "{ { grep -qE 'renameat2\\(AT_FDCWD, \"(\\./)?sub/\\.old\\.c\\.dxtmp\\.[0-9]+\", AT_FDCWD, "
+                    "\"(\\./)?sub/old\\.c\", RENAME_EXCHANGE\\) = 0' trace.txt && "
+                    "grep -qE 'unlink\\(\"(\\./)?sub/\\.old\\.c\\.dxtmp\\.[0-9]+\"\\) = 0' trace.txt; } || "
+                    "grep -qE 'rename\\(\"(\\./)?sub/\\.old\\.c\\.dxtmp\\.[0-9]+\", "
+                    "\"(\\./)?sub/old\\.c\"\\) = 0' trace.txt; } && "
+                    "! grep 'openat([^)]*dxtmp' trace.txt && cmp want.c sub/old.c",
                     dxc);
     ck_assert_msg(sh("%s", run) == 0, "the output was not linked into place");
     free(run);
@@ -725,7 +732,8 @@ START_TEST(test_output_linked)
 END_TEST
 
 /* A new file gets 0666 minus the umask; an existing one keeps its mode
- * and is replaced by a rename (a new inode), leaving no temporary file. */
+ * and is replaced atomically by another file (a new inode; a second
+ * link to the old one keeps the old text), leaving no temporary file. */
 START_TEST(test_output_modes)
 {
     char *want = expected_c();
@@ -734,10 +742,12 @@ START_TEST(test_output_modes)
                      0);
     ck_assert_int_eq(sh("umask 0 && '%s' m.dx -o open.c", tu_dxc()), 0);
     ck_assert_int_eq(sh("test \"$(stat -c %%a open.c)\" = 666%s", ""), 0);
-    ck_assert_int_eq(sh("echo old > old.c && chmod 604 old.c && stat -c %%i old.c > ino%s", ""), 0);
+    ck_assert_int_eq(sh("echo old > old.c && chmod 604 old.c && stat -c %%i old.c > ino && ln old.c kept.c%s", ""),
+                     0);
     ck_assert_int_eq(sh("umask 077 && '%s' m.dx -o old.c", tu_dxc()), 0);
     ck_assert_int_eq(sh("test \"$(stat -c %%a old.c)\" = 604%s", ""), 0);
     ck_assert_int_eq(sh("test \"$(stat -c %%i old.c)\" != \"$(cat ino)\"%s", ""), 0);
+    ck_assert_int_eq(sh("test \"$(cat kept.c)\" = old && test \"$(stat -c %%h kept.c)\" = 1%s", ""), 0);
     assert_file("new.c", want);
     assert_file("old.c", want);
     assert_no_temp();
