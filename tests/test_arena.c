@@ -71,14 +71,20 @@ static void grow_and_shrink(Arena *a)
     }
 }
 
-START_TEST(test_large_blocks)
+/* check on a plain arena and on one whose large blocks are written */
+static void in_both(void (*check)(Arena *))
 {
     Arena *a = arena_new();
-    grow_and_shrink(a);
+    check(a);
     arena_free(a);
     Arena *w = arena_new_written();
-    grow_and_shrink(w);
+    check(w);
     arena_free(w);
+}
+
+START_TEST(test_large_blocks)
+{
+    in_both(grow_and_shrink);
 }
 END_TEST
 
@@ -123,12 +129,7 @@ static void grow_in_place(Arena *a)
 
 START_TEST(test_grow_in_place)
 {
-    Arena *a = arena_new();
-    grow_in_place(a);
-    arena_free(a);
-    Arena *w = arena_new_written();
-    grow_in_place(w);
-    arena_free(w);
+    in_both(grow_in_place);
 }
 END_TEST
 
