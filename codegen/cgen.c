@@ -557,11 +557,14 @@ typedef struct {
  * are made; alone, the calling thread writes in the file's order, each
  * function's instructions freed before the next, larger one is written.
  */
+enum { NOT_HELD = -1, NOT_HELD_GIVEN = -2 }; /* CgStream.piece_of */
+
 struct CgStream {
     Cg file;        /* read only while the writers run */
     Piece *pieces;  /* in the file's order */
     int n;
-    int *piece_of;  /* planned entry point -> its piece (-1: not written) */
+    int *piece_of;  /* planned entry point -> its piece (NOT_HELD: not
+                       written; NOT_HELD_GIVEN: that, and given) */
     int given;      /* pieces given */
     /* Pieces given and not taken: ready[head..tail-1], in the order
      * given; by cg_stream_finish, with several writers, sorted largest
@@ -602,11 +605,12 @@ static void *verify_beside(void *f)
 }
 
 /* A function the pipeline left to its writer to check (Fn.verify_pending):
- * checked now, or, given beside, on a thread of its own (*on: to be
- * joined).  Returns whether it is checked. */
+ * checked now, or, given beside and on, on a thread of its own (*on set:
+ * to be joined).  Returns whether it is checked. */
 static int verify_given(const Fn *f, pthread_t *beside, int *on)
 {
-    *on = 0;
+    if (on)
+        *on = 0;
     if (!f->verify_pending)
         return 0;
     if (!beside || !(*on = cg_thread(beside, verify_beside, (void *)f)))
@@ -867,7 +871,7 @@ CgStream *cg_stream_start(const Program *p, const CgOpts *o, const CgPlanned *fn
     if (!s->pieces || !s->piece_of || !s->ready || !s->done || !s->unspilled)
         BUG("cgen: out of memory");
     for (int i = 0; i < n; i++) {
-        s->piece_of[i] = -1;
+        s->piece_of[i] = NOT_HELD;
         if (selected_kind(o, fns[i].kind)) {
             s->piece_of[i] = s->n;
             s->pieces[s->n++].name = fns[i].name;
@@ -890,12 +894,11 @@ CgStream *cg_stream_start(const Program *p, const CgOpts *o, const CgPlanned *fn
 void cg_stream_give(CgStream *s, int planned, const Fn *f)
 {
     int k = s->piece_of[planned];
+    if (k == NOT_HELD_GIVEN)
+        BUG("cgen: a function given twice");
     if (k < 0) { /* not an entry point the file holds (--entries) */
-        int on;
-        if (verify_given(f, NULL, &on)) {
-            /* checked once, however often it is given: no writer reads
-             * it, and it is the pipeline's, which calls this */
-            ((Fn *)f)->verify_pending = 0;
+        s->piece_of[planned] = NOT_HELD_GIVEN;
+        if (verify_given(f, NULL, NULL)) {
             pthread_mutex_lock(&s->lock);
             count_verified(s);
             pthread_mutex_unlock(&s->lock);
@@ -920,7 +923,7 @@ void cg_stream_give(CgStream *s, int planned, const Fn *f)
 int cg_stream_given(const CgStream *s, int planned)
 {
     int k = s->piece_of[planned];
-    return k >= 0 && s->pieces[k].f;
+    return k == NOT_HELD_GIVEN || (k >= 0 && s->pieces[k].f);
 }
 
 void cg_stream_drop_done(CgStream *s, const Fn *keep)

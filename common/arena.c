@@ -32,7 +32,8 @@
 
 typedef struct Block {
     struct Block *next, *prev; /* prev: large blocks only */
-    size_t used, size;
+    size_t used, size;         /* a large block: its data's bytes asked for (the most
+                                  arena_grow ever gave, which wrote none past them) */
     unsigned magic;            /* BIG_MAGIC on a large block */
     int mapped;                /* FROM_MALLOC, FROM_MAP (map_huge) or FROM_POOL */
     _Alignas(16) unsigned char data[];
@@ -500,6 +501,17 @@ static void *link_big(Arena *a, Block *b)
     return b->data;
 }
 
+/* A mapping for a block of *span bytes of data, or of room bytes (address
+ * space only, *span set to it) when that is more and can be had; NULL if
+ * neither can. */
+static Block *map_room(size_t *span, size_t room)
+{
+    Block *b = NULL;
+    if (room > *span && (b = map_huge_as(sizeof *b + room, 1)) != NULL)
+        *span = room;
+    return b ? b : map_huge(sizeof *b + *span);
+}
+
 /* A large block of n bytes (a multiple of 16), zeroed when asked: a
  * fresh mapping, or calloc, gets pages from the system already zero,
  * without touching them (but for an arena_new_written).  A mapping
@@ -515,9 +527,7 @@ static void *alloc_big(Arena *a, size_t n, int zero, size_t room)
     if (b) {
         from = FROM_POOL;
         span = got;
-    } else if (HUGE_PAGES && sizeof *b + n > HUGE_SIZE / 2 &&
-               ((room > span && (b = map_huge_as(sizeof *b + room, 1)) != NULL && (span = room)) ||
-                (b = map_huge(sizeof *b + span)) != NULL)) {
+    } else if (HUGE_PAGES && sizeof *b + n > HUGE_SIZE / 2 && (b = map_room(&span, room)) != NULL) {
         from = FROM_MAP;
         fresh = 1; /* a fresh mapping reads as zero */
     } else {

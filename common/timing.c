@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 typedef struct {
     char what[96];
@@ -61,7 +62,8 @@ static long resident_kb(void)
     if (fscanf(f, "%ld %ld", &size, &pages) != 2)
         pages = -1;
     fclose(f);
-    return pages < 0 ? -1 : pages * 4;
+    long page = sysconf(_SC_PAGESIZE);
+    return pages < 0 || page <= 0 ? -1 : pages * (page / 1024);
 }
 
 void dx_times_add(DxTimes *t, const char *what, const char *of, double start)

@@ -533,12 +533,12 @@ static void verify_q(const Fn *f, Aff x, const unsigned char *seen)
         }
 }
 
-static void verify_region(Fn *f, Region *r, unsigned char *seen)
+static void verify_region(const Fn *f, const Region *r, unsigned char *seen)
 {
     for (int i = 0; i < r->ids.n; i++) {
         Ref id = r->ids.p[i];
         ASSERT(id >= 0 && id < f->v.n);
-        Inst *in = &f->v.p[id];
+        const Inst *in = &f->v.p[id];
         ASSERT(in->parent == r);
         ASSERT(!seen[id]);
         int n = op_info[in->op].nargs;
@@ -550,7 +550,7 @@ static void verify_region(Fn *f, Region *r, unsigned char *seen)
         }
         ASSERT(in->rule_src == NOREF || (in->rule_op && in->rule_src >= 0 && in->rule_src < f->v.n));
         if (in->op == OP_GEN || in->op == OP_RED || in->op == OP_LOOP) {
-            Region *b = in->x->reg[0];
+            const Region *b = in->x->reg[0];
             ASSERT(b && b->owner == id);
             int nv = ir_nivars(f, id);
             ASSERT(b->ids.n >= nv);
@@ -565,12 +565,12 @@ static void verify_region(Fn *f, Region *r, unsigned char *seen)
             verify_region(f, b, seen);
         }
         if (in->op == OP_FOR) {
-            Region *b = in->x->reg[0];
+            const Region *b = in->x->reg[0];
             ASSERT(b && b->owner == id && b->ids.n >= 1 + in->nix);
             ASSERT(f->v.p[b->ids.p[0]].op == OP_IVAR);
             for (int j = 0; j < in->nix; j++) {
                 ASSERT(seen[in->x->list[j]]);
-                Inst *c = &f->v.p[b->ids.p[1 + j]];
+                const Inst *c = &f->v.p[b->ids.p[1 + j]];
                 ASSERT(c->op == OP_CARRY && c->n == j && ty_eq(c->ty, f->v.p[in->x->list[j]].ty));
             }
             verify_region(f, b, seen);
@@ -597,7 +597,7 @@ static void verify_region(Fn *f, Region *r, unsigned char *seen)
             ASSERT(in->x->reg[0]->yield.n == in->x->reg[1]->yield.n);
         }
         if (in->op == OP_RESULT) {
-            Inst *x = &f->v.p[in->arg[0]];
+            const Inst *x = &f->v.p[in->arg[0]];
             ASSERT(x->op == OP_IF || x->op == OP_GEN || x->op == OP_RED || x->op == OP_FOR);
             ASSERT(in->n < x->x->reg[0]->yield.n);
         }
@@ -614,7 +614,7 @@ static void verify_region(Fn *f, Region *r, unsigned char *seen)
             seen[r->ids.p[i]] = 0;
 }
 
-static void verify_with(Fn *f, Arena *a)
+static void verify_with(const Fn *f, Arena *a)
 {
     unsigned char *seen = arena_alloc(a, (size_t)f->v.n + 1);
     verify_region(f, f->body, seen);
@@ -631,7 +631,7 @@ void ir_verify(Fn *f)
 void ir_verify_alone(const Fn *f)
 {
     Arena *a = arena_new_written(); /* beside other threads (dx.h says why) */
-    verify_with((Fn *)f, a); /* verify_region reads f, and writes only seen */
+    verify_with(f, a);
     arena_free(a);
 }
 
