@@ -395,29 +395,6 @@ static inline int listed_name(const Cg *c, Ref v)
     return in->name || in->op == OP_RESULT || (c->hint && c->hint[v]);
 }
 
-/* A variable is read if any of its values is. */
-static void share_reads(Cg *c)
-{
-    const Fn *f = c->f;
-    for (Ref v = 0; v < f->v.n; v++)
-        if (c->uses[v])
-            c->read[cg_var_of(c, v)] = 1;
-}
-
-/* v takes its variable's name. */
-static inline void share_name(Cg *c, Ref v)
-{
-    if (!c->cname[v] && c->f->v.p[v].op != OP_IVAR)
-        c->cname[v] = c->cname[cg_var_of(c, v)];
-}
-
-/* Every value takes its variable's name. */
-static void share_names(Cg *c)
-{
-    for (Ref v = 0; v < c->f->v.n; v++)
-        share_name(c, v);
-}
-
 /* Names variables in the order a reader meets them; an if's or a loop's
  * results first, as they are declared before it. */
 static void name_one(Cg *c, Ref v)
@@ -473,7 +450,6 @@ static void prefetch_name(const Cg *c, const Inst *in)
 static void name_region(Cg *c, const Region *r)
 {
     const Fn *f = c->f;
-    int followed = c->follow && r == f->body;
     for (int i = 0; i < r->ids.n; i++) {
         Ref id = r->ids.p[i];
         const Inst *in = &f->v.p[id];
@@ -491,10 +467,6 @@ static void name_region(Cg *c, const Region *r)
                 name_region(c, in->x->reg[1]);
         } else if (in->op != OP_PARAM && in->op != OP_IVAR) {
             name_one(c, id);
-        }
-        if (followed) { /* a flat body (cg_follow_start): item i may be written now */
-            share_name(c, id);
-            cg_follow_named(c, i + 1);
         }
     }
 }
@@ -751,6 +723,19 @@ static void name_interface(Cg *c)
     }
 }
 
+/* Every value takes its variable's name; a variable is read if any of its
+ * values is. */
+static void share_names(Cg *c)
+{
+    const Fn *f = c->f;
+    for (Ref v = 0; v < f->v.n; v++) {
+        if (!c->cname[v] && f->v.p[v].op != OP_IVAR)
+            c->cname[v] = c->cname[cg_var_of(c, v)];
+        if (c->uses[v])
+            c->read[cg_var_of(c, v)] = 1;
+    }
+}
+
 /* What cg_inlined says of every value, once nothing it reads changes
  * (naming does not), and room in the table of local names for the values
  * name_region may name: grown one doubling at a time, the table of
@@ -780,21 +765,15 @@ static void drop_analysis(Cg *c)
     arena_drop(c->A, c->force, n);
     arena_drop(c->A, c->read, n);
     arena_drop(c->A, c->loop_yield, n);
-    cg_forget_analysis(c);
-}
-
-void cg_forget_analysis(Cg *c)
-{
     c->use_reg = NULL;
     c->user = c->use_pos = c->region_end = NULL;
     c->force = c->read = c->loop_yield = NULL;
 }
 
-void cg_analyse(Cg *c, const Fn *f, int ws)
+void cg_prepare(Cg *c, const Fn *f, int ws)
 {
     c->f = f;
     c->ws = ws;
-    c->follow = NULL;
     alloc_tables(c);                 /* and has_loops: count_use's scope check needs it */
     analyse_region(c, f->body);      /* positions, reads, regions' ends, forced values */
     count_outputs(c);                /* the outputs' reads, after the body */
@@ -810,21 +789,10 @@ void cg_analyse(Cg *c, const Fn *f, int ws)
     if (c->has_ifs)
         point_results(c, f->body);   /* an array an if only picks: a pointer */
     keep_inlined(c);                 /* the analysis is final: cg_inlined's answers */
-    share_reads(c);                  /* what is read, by variable */
+    name_region(c, f->body);         /* every other variable, as a reader meets it */
+    share_names(c);                  /* each value its variable's name; what is read */
     place_locals(c, f->body);        /* local arrays and their workspace offsets */
-}
-
-void cg_name(Cg *c)
-{
-    name_region(c, c->f->body);      /* every other variable, as a reader meets it */
-    share_names(c);                  /* each value its variable's name */
-    drop_analysis(c);                /* and the tables only the analysis read */
-}
-
-void cg_prepare(Cg *c, const Fn *f, int ws)
-{
-    cg_analyse(c, f, ws);
-    cg_name(c);
+    drop_analysis(c);                /* and the tables only it read */
 }
 
 /* Whether restrict can matter in f's definition: it writes through a

@@ -31,7 +31,6 @@
 #include <ctype.h>
 #include <limits.h>
 #include <math.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -2045,14 +2044,10 @@ static inline int heads_backward(const Cg *c, const Region *r, int i)
 }
 
 /* The items from..to-1 of region r. */
-static void wait_named(CgFollow *fw, int items);
-
 static void emit_items(Cg *c, const Region *r, int from, int to)
 {
     const Fn *f = c->f;
     for (int i = from; i < to; i++) {
-        if (c->gate)
-            wait_named(c->gate, i + 1);
         Ref id = r->ids.p[i];
         const Inst *in = &f->v.p[id];
         if (i + IR_AHEAD < to)
@@ -2176,11 +2171,10 @@ int cg_halves_size(const CgOpts *o, const Fn *f)
     return f->body->ids.n >= min && f->body->ids.n >= 2;
 }
 
-/* Where to cut the top level r of c's body (see above), or -1, about
- * share percent of the work of writing it before the cut; *line: the
- * line of the statement before the cut; *begun: whether the backward
- * pass has begun before it. */
-static int cut_at(const Cg *c, const Region *r, int share, int *line, int *begun)
+/* Where to cut the top level r of c's body (see above), or -1; *line:
+ * the line of the statement before the cut; *begun: whether the
+ * backward pass has begun before it. */
+static int cut_at(const Cg *c, const Region *r, int *line, int *begun)
 {
     int n = r->ids.n;
     if (!cg_halves_size(c->o, c->f))
@@ -2193,8 +2187,8 @@ static int cut_at(const Cg *c, const Region *r, int share, int *line, int *begun
     int back = 0;
     while (back < n && !ir_is_rev(&c->f->v.p[r->ids.p[back]]))
         back++;
-    long long total = 5LL * back + 7LL * (n - back), want = total * share / 100;
-    int from = 5LL * back >= want ? (int)(want / 5) : back + (int)((want - 5LL * back) / 7);
+    long long total = 5LL * back + 7LL * (n - back);
+    int from = 2 * 5LL * back >= total ? (int)(total / 10) : back + (int)((total / 2 - 5LL * back) / 7);
     *begun = 0;
     if (c->f->kind == FN_GRAD || c->f->kind == FN_VJP)
         for (int i = 0; i < n; i++)
@@ -2235,92 +2229,10 @@ static int at_cut(Cg *c, int line, int begun)
            (!has_comments(c) || *said(c, 1) == line);
 }
 
-/* The state of the writer as a body begins. */
-static void state_start(Cg *c)
-{
-    c->indent = 1;
-    c->backward_started = 0;
-    c->joined_said = c->joined_first = 0;
-    c->active.n = 0;
-    c->said.n = 0;
-    c->last_line = 0;
-    c->fresh = 1;
-}
-
-/* ---------------- a flat body's first part written as it is named ----------------
- *
- * Naming the variables of a large function (cg_name) is serial, and so
- * long (f_hvp of 200 000 statements: a third of a second or more) that
- * the other core waited for it before the two halves above could begin.
- * A statement needs only the names of its own values and of those
- * before it, so in a flat body (no loop or branch: the writer names
- * nothing itself) another thread writes the body's first part behind
- * the naming, each top-level item once cg_name has named it
- * (cg_follow_named), while this thread names the rest and then writes
- * the part after the cut.  The cut is further on than the halves' (the
- * naming is this thread's share too); the state assumed there is checked
- * as for the halves, and the body written again on this thread should
- * it differ.  The text is the one thread's: the same names, given in the
- * same order, and the same statements, joined. */
-enum {
-    FOLLOW_SHARE = 85,  /* percent of the writing the follower takes */
-    FOLLOW_WAKE = 1024, /* items named between wake-ups of a waiting follower */
-};
-
-struct CgFollow {
-    Cg d;                      /* the follower's copy of c */
-    int at, line, begun;       /* the cut (cut_at) */
-    int items;                 /* the body's top-level items */
-    atomic_int named;          /* items named (cg_follow_named) */
-    pthread_mutex_t lock;
-    pthread_cond_t more;       /* named went on */
-    pthread_t t;
-};
-
-static void wait_named(CgFollow *fw, int items)
-{
-    if (atomic_load_explicit(&fw->named, memory_order_acquire) >= items)
-        return;
-    pthread_mutex_lock(&fw->lock);
-    while (atomic_load_explicit(&fw->named, memory_order_acquire) < items)
-        pthread_cond_wait(&fw->more, &fw->lock);
-    pthread_mutex_unlock(&fw->lock);
-}
-
-void cg_follow_named(Cg *c, int items)
-{
-    CgFollow *fw = c->follow;
-    atomic_store_explicit(&fw->named, items, memory_order_release);
-    if (items % FOLLOW_WAKE == 0 || items == fw->items) {
-        pthread_mutex_lock(&fw->lock);
-        pthread_cond_broadcast(&fw->more);
-        pthread_mutex_unlock(&fw->lock);
-    }
-}
-
-static void *follow(void *arg)
-{
-    CgFollow *fw = arg;
-    double t = dx_times_now();
-    dx_stack_huge();
-    emit_items(&fw->d, fw->d.f->body, 0, fw->at);
-    dx_times_add(fw->d.o->times, "first part of the C of", fw->d.f->name, t);
-    return NULL;
-}
-
-static void follow_free(CgFollow *fw)
-{
-    cg_str_free(&fw->d.body);
-    arena_free(fw->d.A);
-    pthread_mutex_destroy(&fw->lock);
-    pthread_cond_destroy(&fw->more);
-    free(fw);
-}
-
 /* Whether writing c's body may change c->in_place: the backward pass's
  * header copies an array result not computed in place (backward_header).
- * Such a body is not cut: what follows a cut misjudged is written again,
- * and must find in_place as it was. */
+ * Such a body is not cut: should the second half be written again, the
+ * copy its first writing made would not be. */
 static int copies_results(const Cg *c)
 {
     for (int i = 0; i < c->f->out.n; i++)
@@ -2329,84 +2241,10 @@ static int copies_results(const Cg *c)
     return 0;
 }
 
-int cg_follow_start(Cg *c)
-{
-    const Fn *f = c->f;
-    const Region *r = f->body;
-    int line = 0, begun = 0, at;
-    if (!c->halves || c->o->workspace || c->has_loops || c->has_ifs || copies_results(c) ||
-        (at = cut_at(c, r, FOLLOW_SHARE, &line, &begun)) < 0)
-        return 0;
-    CgFollow *fw = malloc(sizeof *fw);
-    if (!fw)
-        return 0;
-    fw->d = *c;
-    Cg *d = &fw->d;
-    d->A = arena_new_written();
-    d->lits = arena_alloc(d->A, sizeof *d->lits);
-    d->body = (Str){.map_from = text_mapped(c->o)};
-    d->first = (Str){0};
-    d->said.p = NULL, d->said.n = d->said.cap = 0;
-    d->active.p = NULL, d->active.n = d->active.cap = 0;
-    state_start(d);
-    cg_forget_analysis(d); /* cg_name drops those tables */
-    d->halves = 0;
-    d->follow = NULL;
-    d->gate = fw;
-    fw->at = at;
-    fw->line = line + (c->o->cut_misjudged != 0);
-    fw->begun = begun;
-    fw->items = r->ids.n;
-    atomic_init(&fw->named, 0);
-    pthread_mutex_init(&fw->lock, NULL);
-    pthread_cond_init(&fw->more, NULL);
-    if (!cg_thread(&fw->t, follow, fw)) {
-        follow_free(fw);
-        return 0;
-    }
-    c->follow = fw;
-    return 1;
-}
-
-/* The body's part after the cut, written here once all is named, then
- * the follower's first part before it (see above). */
-static void follow_end(Cg *c, const Region *r)
-{
-    CgFollow *fw = c->follow;
-    Cg *d = &fw->d;
-    c->follow = NULL;
-    c->halves = 0;
-    *said(c, 1) = fw->line;
-    c->last_line = fw->line;
-    c->fresh = 0;
-    c->backward_started = fw->begun;
-    emit_items(c, r, fw->at, r->ids.n);
-    pthread_join(fw->t, NULL);
-    if (c->o->followed)
-        (*c->o->followed)++;
-    if (at_cut(d, fw->line, fw->begun)) {
-        c->first = d->body;
-        d->body = (Str){0};
-        cg_merge_used(c, d->helper_used, d->maths_used);
-        c->halves = 1;
-    } else { /* not the state assumed: all of it written again here */
-        c->body.n = 0;
-        if (c->body.p)
-            c->body.p[0] = 0;
-        state_start(c);
-        emit_items(c, r, 0, r->ids.n);
-    }
-    follow_free(fw);
-}
-
 /* c's top level r, in two halves where it can (see above). */
 static void emit_top(Cg *c, const Region *r)
 {
-    if (c->follow) {
-        follow_end(c, r);
-        return;
-    }
-    int line = 0, begun = 0, at = c->halves && !copies_results(c) ? cut_at(c, r, 50, &line, &begun) : -1;
+    int line = 0, begun = 0, at = c->halves && !copies_results(c) ? cut_at(c, r, &line, &begun) : -1;
     c->halves = 0;
     Half *h = at < 0 ? NULL : malloc(sizeof *h);
     if (!h) {
@@ -2459,7 +2297,13 @@ void cg_body(Cg *c, Str *decl)
         c->body.p[0] = 0;
     c->body.map_from = text_mapped(c->o); /* the C of a large function: mapped */
     cg_str_free(&c->first);
-    state_start(c);
+    c->indent = 1;
+    c->backward_started = 0;
+    c->joined_said = c->joined_first = 0;
+    c->active.n = 0;
+    c->said.n = 0;
+    c->last_line = 0;
+    c->fresh = 1;
     note_tape_rows(c);
     /* hoisted declarations */
     for (Ref v = 0; v < f->v.n; v++) {

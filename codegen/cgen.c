@@ -400,9 +400,7 @@ static void emit_fn(Cg *c, const Fn *f, FnText *t, int proto)
     Str *out = &t->head;
     Arena *A = c->A;
     double at = dx_times_now();
-    cg_analyse(c, f, 0);
-    cg_follow_start(c); /* with c->halves, a flat body's first part written as it is named */
-    cg_name(c);
+    cg_prepare(c, f, 0);
     dx_times_add(c->o->times, "analysis for the C of", f->name, at);
     if (proto)
         proto_text(c, f, &t->proto);

@@ -108,9 +108,6 @@ struct CgLits {
     int cap, n;
 };
 
-/* cbody.c: the thread writing a flat body's first part as it is named */
-typedef struct CgFollow CgFollow;
-
 typedef struct Cg {
     const Program *p;
     const CgOpts *o;
@@ -203,10 +200,6 @@ typedef struct Cg {
     int fresh;                 /* nothing written since the body or a pass began */
     int halves;                /* cg_body may write the body on two threads
                                   (set by the writer); after it, whether it did */
-    CgFollow *follow;          /* the thread writing the body's first part
-                                  as this one names it (cg_follow_start) */
-    CgFollow *gate;            /* in that thread's copy of c: each item it
-                                  writes waits for its names */
 } Cg;
 
 /* cnames.c */
@@ -252,15 +245,6 @@ int cg_inlined_now(const Cg *c, Ref v); /* cg_inlined before its answers are kep
 /* Analyses f and names everything; ws: local arrays go to the
  * workspace (their offsets and c->frame are computed either way). */
 void cg_prepare(Cg *c, const Fn *f, int ws);
-/* cg_prepare in two steps: everything but the names, then the names
- * (with c->follow, published item by item to the thread that writes
- * the body's first part: cg_follow_start), and the analysis's tables
- * dropped. */
-void cg_analyse(Cg *c, const Fn *f, int ws);
-void cg_name(Cg *c);
-/* The pointers to the tables cg_name drops, cleared: in a copy of c made
- * before it (cbody.c's follower), which must not read them. */
-void cg_forget_analysis(Cg *c);
 /* Hands back the last prepared function's tables (as large as its IR)
  * once nothing reads them. */
 void cg_release(Cg *c);
@@ -298,13 +282,6 @@ void cg_body(Cg *c, Str *decl);
 /* Whether f's body is large enough for cg_body to write it in halves
  * (when c->halves allows it and a place to cut is found). */
 int cg_halves_size(const CgOpts *o, const Fn *f);
-/* Between cg_analyse and cg_name, with c->halves: when the body is flat
- * (no loop or branch at its top level) and large enough, starts a thread
- * that writes its first part as cg_name names it (c->follow set); cg_body
- * writes the rest and joins it.  Returns whether it started one. */
-int cg_follow_start(Cg *c);
-/* cg_name has named the body's first `items` top-level items. */
-void cg_follow_named(Cg *c, int items);
 /* cthread.c: starts run(arg) on a new thread with a stack as large as the
  * compiler's own (expressions are written recursively); 0 on failure. */
 int cg_thread(pthread_t *t, void *(*run)(void *), void *arg);

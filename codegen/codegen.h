@@ -50,12 +50,9 @@ typedef struct CgOpts {
                                low); the C is the same */
     int *split;             /* if not NULL, cg_c adds to it how many functions
                                were written in two halves (the tests ask) */
-    int *followed;          /* if not NULL, cg_c adds to it how many bodies had
-                               their first part written as they were named
-                               (cbody.c, cg_follow_start; the tests ask) */
-    int cut_misjudged;      /* the tests: the state the part after a cut
+    int cut_misjudged;      /* the tests: the state the second half of a body
                                assumes is wrong, so that it is written again
-                               after the part before it; the C is the same */
+                               after the first; the C is the same */
     size_t text_mapped;     /* the bytes of a function's C text from which it
                                grows in a mapping of its own (cnames.c; 0: a
                                default for large programs; the tests set it

@@ -190,23 +190,21 @@ static char *c_of(const char *path, int jobs, size_t spill, int *spilled)
     return c_with(path, &o);
 }
 
-/* What same_in_halves counts: functions written in halves, functions
- * whose text was mapped, flat bodies whose first part was written as
- * they were named (of those, the ones whose first part was written
- * again on a misjudged cut), and bodies cut on a misjudged state. */
+/* What same_in_halves counts: functions written in halves, and
+ * functions whose text was mapped. */
 typedef struct {
-    int split, mapped, followed, misjudged_followed, misjudged_split;
+    int split, mapped;
 } Halves;
 
 /* The C is the same when the body of the last function written is cut in
  * two halves written on two threads (wherever a cut is allowed: a body
- * of two items is enough here), or, when the body is flat, its first
- * part written by another thread as it is named; with every entry point
- * and each kind alone, with --explain, float and --workspace,
- * --line-directives; when the bodies' text grows in mappings of its own
- * (cnames.c), from the first byte or from 512 (after a start from
- * malloc); and when the state assumed after the cut is wrong, so that
- * what follows it is written again.  arg: a Halves that counts. */
+ * of two items is enough here), with every entry point and each kind
+ * alone, with --explain, float and --workspace, --line-directives; when
+ * the bodies' text grows in mappings of its own (cnames.c), from the
+ * first byte or from 512 (after a start from malloc); and when the
+ * state the second half assumes is wrong, so that it is written again
+ * (no body is then kept in halves).  arg: a Halves that counts the
+ * functions written in halves and those mapped. */
 static void same_in_halves(const char *path, void *arg)
 {
     Halves *n = arg;
@@ -222,20 +220,17 @@ static void same_in_halves(const char *path, void *arg)
             o.split = &n->split;
             o.text_mapped = v == 1 ? 1 : 512;
             o.mapped = &n->mapped;
-            o.followed = &n->followed;
             char *got = c_with(path, &o);
             ck_assert_msg(!strcmp(want, got), "%s: another C when written in halves (entries %d, variant %d)",
                           path, kinds[k], v);
             free(got);
             int split = 0;
             o.split = &split;
-            o.followed = &n->misjudged_followed;
             o.cut_misjudged = 1;
             got = c_with(path, &o);
             ck_assert_msg(!strcmp(want, got), "%s: another C after a misjudged cut (entries %d, variant %d)",
                           path, kinds[k], v);
-            ck_assert_msg(split == 0, "%s: a body cut where the state was misjudged was kept in halves", path);
-            n->misjudged_split += split;
+            ck_assert_msg(split == 0, "%s: a body cut on a misjudged state was kept in halves", path);
             free(want);
             free(got);
         }
@@ -422,7 +417,7 @@ END_TEST
 
 START_TEST(test_halves_same_code)
 {
-    Halves h = {0, 0, 0, 0, 0};
+    Halves h = {0, 0};
     ck_assert_int_gt(tu_each_model(same_in_halves, &h), 15);
     same_in_halves(tu_path("m.dx"), &h);
     PgOpts po = pg_defaults();
@@ -432,10 +427,6 @@ START_TEST(test_halves_same_code)
         free(p);
     }
     ck_assert_msg(h.mapped > 200, "only %d functions' text mapped", h.mapped);
-    ck_assert_msg(h.followed > 30, "only %d flat bodies written as they were named", h.followed);
-    ck_assert_msg(h.followed < h.split, "every body cut was flat (%d of %d)", h.followed, h.split);
-    ck_assert_msg(h.misjudged_followed > 30, "only %d flat bodies written again after a misjudged cut",
-                  h.misjudged_followed);
     int n = h.split;
     /* and a straight-line program large enough for the default */
     char *big = tu_printf("python3 '%s/bench/bigprog.py' 1500 > big.dx", tu_root());
@@ -446,12 +437,9 @@ START_TEST(test_halves_same_code)
     char *want = c_with(tu_path("big.dx"), &o);
     o.jobs = 2;
     o.split = &n;
-    int followed = 0;
-    o.followed = &followed;
     char *got = c_with(tu_path("big.dx"), &o);
     ck_assert_msg(!strcmp(want, got), "big.dx: another C when written in halves");
     ck_assert_msg(n > before, "big.dx: f_hvp not written in halves");
-    ck_assert_msg(followed == 1, "big.dx: f_hvp's first part not written as it was named");
     free(want);
     free(got);
     ck_assert_msg(n > 200, "only %d functions written in halves", n);
