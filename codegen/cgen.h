@@ -41,6 +41,7 @@ typedef struct {
 typedef struct {
     NameSlot *slot;
     int cap, n;
+    int tmp_forms; /* a name of the form t<digits> was added */
     Arena *a;
 } Names;
 

@@ -109,6 +109,17 @@ general:
     s->n += (size_t)n;
 }
 
+/* Whether s has the form t<digits>. */
+static int tmp_form(const char *s)
+{
+    if (s[0] != 't' || !s[1])
+        return 0;
+    for (const char *p = s + 1; *p; p++)
+        if (*p < '0' || *p > '9')
+            return 0;
+    return 1;
+}
+
 /* Whether s, of hash hs (dx_hash), is in ns. */
 static int has_h(const Names *ns, const char *s, unsigned hs)
 {
@@ -155,6 +166,7 @@ static void add_h(Names *ns, const char *s, unsigned hs)
 {
     room_h(ns, 1);
     put_h(ns, s, hs);
+    ns->tmp_forms |= tmp_form(s);
 }
 
 void cg_names_reserve(Names *ns, long n)
@@ -174,7 +186,7 @@ void cg_names_add(Names *ns, const char *s)
 
 /* The next suffix to try for a base name (so that naming n versions of
  * one variable costs O(n), not O(n^2)). */
-static int *next_suffix(Cg *c, const char *base)
+static int *next_suffix(Cg *c, const char *base, unsigned hash)
 {
     if (2 * (c->nsuffix + 1) > c->suffix_cap) {
         const char **ok = c->suffix_key;
@@ -185,9 +197,9 @@ static int *next_suffix(Cg *c, const char *base)
         c->nsuffix = 0;
         for (int i = 0; i < oc; i++)
             if (ok[i])
-                *next_suffix(c, ok[i]) = ov[i];
+                *next_suffix(c, ok[i], dx_hash(ok[i])) = ov[i];
     }
-    unsigned h = dx_hash(base) & (unsigned)(c->suffix_cap - 1);
+    unsigned h = hash & (unsigned)(c->suffix_cap - 1);
     while (c->suffix_key[h] && strcmp(c->suffix_key[h], base))
         h = (h + 1) & (unsigned)(c->suffix_cap - 1);
     if (!c->suffix_key[h]) {
@@ -196,17 +208,6 @@ static int *next_suffix(Cg *c, const char *base)
         c->nsuffix++;
     }
     return &c->suffix_val[h];
-}
-
-/* Whether s has the form t<digits>. */
-static int tmp_form(const char *s)
-{
-    if (s[0] != 't' || !s[1])
-        return 0;
-    for (const char *p = s + 1; *p; p++)
-        if (*p < '0' || *p > '9')
-            return 0;
-    return 1;
 }
 
 /* Whether s is in ns, an unlisted temporary's name (t1 ... t<tmp_unlisted>,
@@ -229,13 +230,16 @@ const char *cg_unique(Cg *c, Names *ns, const char *base)
 {
     const char *b = base;
     unsigned h = dx_hash(b);
-    if (sema_c_taken(b) || has_h(&c->globals, b, h)) {
+    int global = ns != &c->globals; /* n may be a global's name too */
+    if (sema_c_taken_h(b, h) || has_h(&c->globals, b, h)) {
         b = arena_name(c->A, b, "_", -1);
         h = dx_hash(b);
+    } else {
+        global = 0; /* b, just looked for there */
     }
     const char *n = b;
-    if (taken_h(c, ns, n, h) || (ns != &c->globals && has_h(&c->globals, n, h))) {
-        int *k = next_suffix(c, b);
+    if (taken_h(c, ns, n, h) || (global && has_h(&c->globals, n, h))) {
+        int *k = next_suffix(c, b, h);
         do {
             n = arena_name(c->A, b, "_", (*k)++);
             h = dx_hash(n);
@@ -253,7 +257,7 @@ const char *cg_unique_tmp(Cg *c)
     /* t<k> is no C keyword or reserved name, and no other local has it
      * while none has that form (the temporaries before it were t1 ...
      * t<k-1>): unique unless a global has it */
-    if (c->t_named || c->tmp_unlisted != c->tmp - 1 || has_h(&c->globals, n, dx_hash(n)))
+    if (c->t_named || c->tmp_unlisted != c->tmp - 1 || (c->globals.tmp_forms && has_h(&c->globals, n, dx_hash(n))))
         return cg_unique(c, &c->locals, n);
     c->tmp_unlisted = c->tmp;
     return n;

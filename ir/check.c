@@ -91,14 +91,22 @@ static const char *name_slot[NAME_CAP];
 static unsigned char name_flags[NAME_CAP];
 static size_t suffix_len[NSUFFIXES];
 static unsigned char suffix_end[256]; /* the last characters of c_suffixes */
+static unsigned char suffix_begin[256]; /* their first characters */
+enum { SUFFIX_MAX = 5 }; /* the longest, f128x */
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
-static unsigned slot_of(const char *name)
+/* name's slot, from its hash (dx_hash). */
+static unsigned slot_of_h(const char *name, unsigned hash)
 {
-    unsigned h = dx_hash(name) & (NAME_CAP - 1);
+    unsigned h = hash & (NAME_CAP - 1);
     while (name_slot[h] && strcmp(name_slot[h], name))
         h = (h + 1) & (NAME_CAP - 1);
     return h;
+}
+
+static unsigned slot_of(const char *name)
+{
+    return slot_of_h(name, dx_hash(name));
 }
 
 /* name's slot, its NM_* flags gaining `flags` and its kind of C name
@@ -122,6 +130,9 @@ static void fill_tables(void)
     for (size_t i = 0; i < NSUFFIXES; i++) {
         suffix_len[i] = strlen(c_suffixes[i]);
         suffix_end[(unsigned char)c_suffixes[i][suffix_len[i] - 1]] = 1;
+        suffix_begin[(unsigned char)c_suffixes[i][0]] = 1;
+        if (suffix_len[i] > SUFFIX_MAX)
+            BUG("check: a suffix longer than SUFFIX_MAX");
     }
 }
 
@@ -131,12 +142,18 @@ static void tables_ready(void)
         BUG("check: pthread_once failed");
 }
 
-/* What the table knows of name: CN_* | NM_*, 0 for a name in no list. */
-static unsigned name_bits(const char *name)
+/* What the table knows of name, of hash `hash` (dx_hash): CN_* | NM_*, 0
+ * for a name in no list. */
+static unsigned name_bits_h(const char *name, unsigned hash)
 {
     tables_ready();
-    unsigned h = slot_of(name);
+    unsigned h = slot_of_h(name, hash);
     return name_slot[h] ? name_flags[h] : 0;
+}
+
+static unsigned name_bits(const char *name)
+{
+    return name_bits_h(name, dx_hash(name));
 }
 
 int sema_is_builtin(const char *name)
@@ -153,12 +170,19 @@ static int c_name_kind(const char *name)
 /* If name is a listed name of a kind `want` accepts (want(kind) != 0)
  * plus one of c_suffixes, the suffix (static storage); else NULL. The
  * code generator asks this of every name it makes, and most end in a
- * character no suffix ends in, so the last character is looked at first. */
+ * character no suffix ends in, or have none of the letters every suffix
+ * begins with (f, l, d) in their last SUFFIX_MAX characters (a29422,
+ * dsin_36), so those are looked at first. */
 static const char *suffixed(const char *name, int (*want)(int kind))
 {
     tables_ready();
     size_t len = strlen(name);
     if (!len || !suffix_end[(unsigned char)name[len - 1]])
+        return NULL;
+    int begins = 0;
+    for (size_t at = len - 1; at >= 1 && at + SUFFIX_MAX >= len; at--) /* after a base of a letter or more */
+        begins |= suffix_begin[(unsigned char)name[at]];
+    if (!begins)
         return NULL;
     for (size_t i = 0; i < NSUFFIXES; i++) {
         size_t sl = suffix_len[i];
@@ -230,19 +254,24 @@ static Clash fn_clash(const char *name, const char **suffix)
  * from every identifier of the standard headers and its suffixed
  * variants too (a macro such as EOF would break a file that includes the
  * generated one after <stdio.h>). */
-static int c_clash(const char *name, unsigned bits)
+static int c_clash(const char *name, unsigned hash, unsigned bits)
 {
-    return (name_bits(name) & bits) || impl_reserved(name) || suffixed(name, is_listed) != NULL;
+    return (name_bits_h(name, hash) & bits) || impl_reserved(name) || suffixed(name, is_listed) != NULL;
 }
 
 int sema_c_reserved(const char *name)
 {
-    return c_clash(name, NM_KEYWORD | NM_MAIN | NM_KIND);
+    return c_clash(name, dx_hash(name), NM_KEYWORD | NM_MAIN | NM_KIND);
 }
 
 int sema_c_taken(const char *name)
 {
-    return c_clash(name, NM_KEYWORD | NM_MAIN | NM_KIND | NM_BUILTIN);
+    return sema_c_taken_h(name, dx_hash(name));
+}
+
+int sema_c_taken_h(const char *name, unsigned hash)
+{
+    return c_clash(name, hash, NM_KEYWORD | NM_MAIN | NM_KIND | NM_BUILTIN);
 }
 
 /* ---- the symbol table: open addressing on the name ---- */

@@ -697,6 +697,8 @@ int sema_c_reserved(const char *name);
 /* sema_c_reserved, or a dx built-in (one look-up): a name a variable of
  * the generated C steps aside from. */
 int sema_c_taken(const char *name);
+/* sema_c_taken of a name whose dx_hash is known. */
+int sema_c_taken_h(const char *name, unsigned hash);
 
 /* ---- lower.c: AST to SSA ---- */
 /* Lowers every function (calls are inlined).  Errors go to d. */
