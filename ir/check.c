@@ -529,6 +529,8 @@ static void calls_in(Sema *s, const Ast *e, const Ast *fn)
     if (ast_short(e->kind))
         return;
     calls_list(s, &e->args, fn);
+    if (ast_medium(e->kind))
+        return;
     calls_list(s, &e->gens, fn);
     calls_list(s, &e->body, fn);
     calls_list(s, &e->els, fn);
@@ -552,8 +554,9 @@ static double nodes(const Sema *s, const Ast *e)
         return 0;
     double n = 1 + nodes(s, e->a) + nodes(s, e->b) + nodes(s, e->cond) + nodes(s, e->cond2);
     if (!ast_short(e->kind))
-        n += list_nodes(s, &e->args) + list_nodes(s, &e->gens) + list_nodes(s, &e->body) +
-             list_nodes(s, &e->els);
+        n += list_nodes(s, &e->args);
+    if (!ast_short(e->kind) && !ast_medium(e->kind))
+        n += list_nodes(s, &e->gens) + list_nodes(s, &e->body) + list_nodes(s, &e->els);
     if (e->kind == AST_CALL || e->kind == AST_REDUCE) {
         const Ast *g = sema_fn(s, e->name);
         if (g)

@@ -8,7 +8,7 @@
 
 Ast *ast_new(Arena *a, AstKind kind, Loc loc)
 {
-    Ast *x = arena_alloc(a, ast_short(kind) ? offsetof(Ast, ret) : sizeof *x);
+    Ast *x = arena_alloc(a, ast_short(kind) ? offsetof(Ast, args) : ast_medium(kind) ? offsetof(Ast, ret) : sizeof *x);
     x->kind = kind;
     x->loc = loc;
     x->name_loc = loc;
