@@ -2244,7 +2244,8 @@ static int copies_results(const Cg *c)
 /* c's top level r, in two halves where it can (see above). */
 static void emit_top(Cg *c, const Region *r)
 {
-    int line = 0, begun = 0, at = c->halves && !copies_results(c) ? cut_at(c, r, &line, &begun) : -1;
+    int line = 0, begun = 0;
+    int at = c->halves && !copies_results(c) ? cut_at(c, r, &line, &begun) : -1;
     c->halves = 0;
     Half *h = at < 0 ? NULL : malloc(sizeof *h);
     if (!h) {

@@ -257,7 +257,8 @@ const char *cg_unique_tmp(Cg *c)
     /* t<k> is no C keyword or reserved name, and no other local has it
      * while none has that form (the temporaries before it were t1 ...
      * t<k-1>): unique unless a global has it */
-    if (c->t_named || c->tmp_unlisted != c->tmp - 1 || (c->globals.tmp_forms && has_h(&c->globals, n, dx_hash(n))))
+    if (c->t_named || c->tmp_unlisted != c->tmp - 1 ||
+        (c->globals.tmp_forms && has_h(&c->globals, n, dx_hash(n))))
         return cg_unique(c, &c->locals, n);
     c->tmp_unlisted = c->tmp;
     return n;

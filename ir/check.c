@@ -170,7 +170,7 @@ static int c_name_kind(const char *name)
 /* If name is a listed name of a kind `want` accepts (want(kind) != 0)
  * plus one of c_suffixes, the suffix (static storage); else NULL. The
  * code generator asks this of every name it makes, and most end in a
- * character no suffix ends in, or have none of the letters every suffix
+ * character no suffix ends in, or have none of the letters a suffix
  * begins with (f, l, d) in their last SUFFIX_MAX characters (a29422,
  * dsin_36), so those are looked at first. */
 static const char *suffixed(const char *name, int (*want)(int kind))
@@ -180,7 +180,7 @@ static const char *suffixed(const char *name, int (*want)(int kind))
     if (!len || !suffix_end[(unsigned char)name[len - 1]])
         return NULL;
     int begins = 0;
-    for (size_t at = len - 1; at >= 1 && at + SUFFIX_MAX >= len; at--) /* after a base of a letter or more */
+    for (size_t at = len - 1; at >= 1 && at + SUFFIX_MAX >= len; at--) /* a base before it */
         begins |= suffix_begin[(unsigned char)name[at]];
     if (!begins)
         return NULL;

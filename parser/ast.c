@@ -8,7 +8,8 @@
 
 Ast *ast_new(Arena *a, AstKind kind, Loc loc)
 {
-    Ast *x = arena_alloc(a, ast_short(kind) ? offsetof(Ast, args) : ast_medium(kind) ? offsetof(Ast, ret) : sizeof *x);
+    size_t n = ast_short(kind) ? offsetof(Ast, args) : ast_medium(kind) ? offsetof(Ast, ret) : sizeof(Ast);
+    Ast *x = arena_alloc(a, n);
     x->kind = kind;
     x->loc = loc;
     x->name_loc = loc;
