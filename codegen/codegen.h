@@ -58,7 +58,8 @@ typedef struct CgOpts {
                                default for large programs; the tests set it
                                low); the C is the same */
     DxTimes *times;         /* --time-report: each function's analysis and C
-                               recorded (common/timing.c), or NULL */
+                               recorded (common/timing.c), or NULL; ir_pipeline
+                               sets it from its Job's */
     int *verified;          /* if not NULL, the C file's writers add to it
                                how many functions they checked for the
                                pipeline (Fn.verify_pending) */

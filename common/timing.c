@@ -102,6 +102,11 @@ static long peak_kb(const struct rusage *ru)
 #endif
 }
 
+static double seconds(struct timeval t)
+{
+    return (double)t.tv_sec + (double)t.tv_usec * 1e-6;
+}
+
 static int by_start(const void *a, const void *b)
 {
     const Step *x = a, *y = b;
@@ -130,9 +135,7 @@ void dx_times_print(DxTimes *t, FILE *out)
     double total = dx_times_now() - t->t0;
     if (getrusage(RUSAGE_SELF, &ru) == 0)
         fprintf(out, "   total %7.3f s, peak %ld MB, processor time %.3f s\n", total,
-                (peak_kb(&ru) + 512) / 1024,
-                (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
-                    (double)ru.ru_stime.tv_usec * 1e-6);
+                (peak_kb(&ru) + 512) / 1024, seconds(ru.ru_utime) + seconds(ru.ru_stime));
     else
         fprintf(out, "   total %7.3f s\n", total);
     pthread_mutex_unlock(&t->lock);

@@ -503,8 +503,7 @@ static int compile(Options *o)
                  .c_path = c_path(o->output, o->input),
                  .jobs = o->jobs ? o->jobs : default_jobs(),
                  /* beyond it, written functions wait in a temporary file */
-                 .spill_bytes = (size_t)32 << 20,
-                 .times = o->times};
+                 .spill_bytes = (size_t)32 << 20};
     OutFile out = {0}, hdr = {0}, stats = {0};
     OutFile *outs[2] = {&out, &hdr};
     int status = 1;

@@ -874,6 +874,7 @@ int ir_pipeline(Arena *a, Diag *d, const Job *j)
         prog.units.p[i].times = j->times;
     }
     CgOpts co = j->cg ? *j->cg : (CgOpts){0};
+    co.times = j->times; /* the writers' steps go in the job's record */
     /* the C file (and its header) but no --stats: written as the
      * functions become final */
     Early early = {NULL, &prog, &co, NULL, NULL, 0, ir_pass_find("opt-primal"), ir_pass_find("transpose"),
