@@ -151,6 +151,15 @@ static const char *entry_name(Arena *A, const Fn *f, FnKind k)
 
 static void compact(Unit *u);
 
+/* Where every pass is checked (the tests): that the optimiser's rounds
+ * on f stopped at a fixed point, the fold they may leave out changing
+ * nothing (opt_rounds). */
+static void check_fixed_point(const Unit *u, Fn *f)
+{
+    if (!u->verify_last && opt_refold(f))
+        BUG("folding after the optimiser's rounds changed a function");
+}
+
 /* opt_all on f, one of u's functions.  With u->compact, what the fusion
  * and its dead-code removal leave is compacted before the rounds of
  * folding, CSE and dead-code removal (a fifth of f_hvp goes). */
@@ -162,10 +171,7 @@ static void clean_up(Unit *u, Fn *f)
         compact(u);
     }
     opt_rounds(f);
-    /* where every pass is checked (the tests), that the rounds stopped
-     * at a fixed point: the fold they may leave out would change nothing */
-    if (!u->verify_last && opt_refold(f))
-        BUG("folding after the optimiser's rounds changed a function");
+    check_fixed_point(u, f);
 }
 
 /* opt-primal.  Needs: f as lowered.  Guarantees: f with each GEN fused
@@ -235,8 +241,10 @@ static void opt_grad(Unit *u)
  * again. */
 static void join_grad(Unit *u)
 {
-    if (u->grad)
+    if (u->grad) {
         opt_join(u->grad, !u->small_tape, u->keep_bytes);
+        check_fixed_point(u, u->grad); /* opt_join's own rounds (opt_all) */
+    }
 }
 
 /* interchange-grad.  Needs: f_grad as join-grad leaves it.  Guarantees: a
