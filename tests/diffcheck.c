@@ -132,6 +132,13 @@ static int close_to(double got, double want, double rtol, double atol)
     return fabs(got - want) <= rtol * (fabs(got) + fabs(want)) + atol;
 }
 
+/* got and want are the same number (NaN as NaN): printed with %.17g and
+ * read back, a double keeps its value, and -0 its sign. */
+static int same_bits(double got, double want)
+{
+    return got == want ? signbit(got) == signbit(want) : got != got && want != want;
+}
+
 /* ---- finite differences ---- */
 
 typedef enum { EV_PRIM_W, EV_PRIM, EV_GRAD } Eval;
@@ -286,7 +293,7 @@ static double maxabs(const double *a, int n)
 static void check_values(Ctx *c, const char *what, const double *got, const double *want, int n)
 {
     for (int i = 0; i < n; i++) {
-        if (!close_to(got[i], want[i], 1e-12, 1e-14 * (1 + maxabs(want, n)))) {
+        if (!same_bits(got[i], want[i])) {
             fail(c->r, what, what, "%s: %s[%d] is %.17g, the primal gives %.17g", c->u->primal->name, what, i,
                  got[i], want[i]);
             return;
@@ -782,6 +789,10 @@ static void compiled_checks(Ctx *cs, int nu, const char *text, const DcOpts *o, 
     }
     char *p = out;
     for (int un = 0; un < nu && !r->status; un++) {
+        /* f's compiled value: every derivative's (its first output) is
+         * the same to the bit, as its forward sweep is f's code */
+        double *value = NULL;
+        long nvalue = 0;
         for (int kw = 0; kw < 4 * (1 + o->workspace) && !r->status; kw++) {
             int k = kw / (1 + o->workspace), ws = kw % (1 + o->workspace);
             const Fn *h = entry(cs[un].u, k);
@@ -790,6 +801,11 @@ static void compiled_checks(Ctx *cs, int nu, const char *text, const DcOpts *o, 
             int n;
             double *want = interp_outputs(&cs[un], h, &n);
             double scale = maxabs(want, n);
+            long nv = ty_size(h->out.p[0].ty);
+            if (!value) {
+                value = xcalloc((size_t)nv, sizeof *value);
+                nvalue = nv;
+            }
             for (int i = 0; i < n; i++) {
                 char *end;
                 double got = strtod(p, &end);
@@ -798,6 +814,13 @@ static void compiled_checks(Ctx *cs, int nu, const char *text, const DcOpts *o, 
                     break;
                 }
                 p = end;
+                if (i < nv && k == 0 && !ws)
+                    value[i] = got;
+                else if (i < nv && (nv != nvalue || !same_bits(got, value[i]))) {
+                    fail(r, "compiled", "compiled value", "%s%s: its value %d is %.17g compiled, f's %.17g",
+                         h->name, ws ? "_ws" : "", i, got, nv == nvalue ? value[i] : 0.0);
+                    break;
+                }
                 if (!close_to(got, want[i], 1e-10, 1e-10 * scale + 1e-14)) {
                     char sig[64];
                     snprintf(sig, sizeof sig, "compiled %s%s", k == 0 ? "f" : k == 1 ? "grad" : k == 2 ? "jvp" : "hvp",
@@ -810,6 +833,7 @@ static void compiled_checks(Ctx *cs, int nu, const char *text, const DcOpts *o, 
             }
             free(want);
         }
+        free(value);
     }
     if (r->status)
         goto done;
