@@ -205,6 +205,66 @@ int aff_value(Aff x, long long (*val)(void *ctx, Ref iv), void *ctx, long long *
     return 1;
 }
 
+/* The interval [lo, hi] of four products of bounds, 0 on overflow. */
+static int mul_interval(long long alo, long long ahi, long long blo, long long bhi, long long *lo,
+                        long long *hi)
+{
+    long long c[4];
+    if (__builtin_mul_overflow(alo, blo, &c[0]) || __builtin_mul_overflow(alo, bhi, &c[1]) ||
+        __builtin_mul_overflow(ahi, blo, &c[2]) || __builtin_mul_overflow(ahi, bhi, &c[3]))
+        return 0;
+    *lo = *hi = c[0];
+    for (int k = 1; k < 4; k++) {
+        *lo = c[k] < *lo ? c[k] : *lo;
+        *hi = c[k] > *hi ? c[k] : *hi;
+    }
+    return 1;
+}
+
+int aff_interval(Aff x, int (*range)(void *ctx, Ref iv, long long *lo, long long *hi), void *ctx,
+                 long long *lo, long long *hi)
+{
+    long long vlo = x.c, vhi = x.c;
+    for (int i = 0; i < x.n; i++) {
+        long long ilo, ihi, tlo, thi;
+        if (!range(ctx, x.iv[i], &ilo, &ihi) || !mul_interval(x.a[i], x.a[i], ilo, ihi, &tlo, &thi) ||
+            __builtin_add_overflow(vlo, tlo, &vlo) || __builtin_add_overflow(vhi, thi, &vhi))
+            return 0;
+    }
+    for (int k = 0; k < x.nq; k++) {
+        long long alo, ahi, blo, bhi, tlo, thi;
+        if (!aff_interval(x.q[k].x, range, ctx, &alo, &ahi) || !aff_interval(x.q[k].y, range, ctx, &blo, &bhi))
+            return 0;
+        if (x.q[k].op == AQ_MUL) {
+            if (!mul_interval(alo, ahi, blo, bhi, &tlo, &thi))
+                return 0;
+        } else {
+            /* x >= 0 and y > 0 wherever it runs (AffQ): floor division is
+             * monotone in both there, and x % y stays below y */
+            alo = alo < 0 ? 0 : alo;
+            blo = blo < 1 ? 1 : blo;
+            if (ahi < 0 || bhi < 1)
+                return 0;
+            if (x.q[k].op == AQ_DIV) {
+                tlo = alo / bhi;
+                thi = ahi / blo;
+            } else if (blo == bhi && alo / blo == ahi / blo) {
+                tlo = alo % blo; /* one period: x % y grows with x */
+                thi = ahi % blo;
+            } else {
+                tlo = 0;
+                thi = (ahi < bhi - 1 ? ahi : bhi - 1);
+            }
+        }
+        if (!mul_interval(x.q[k].b, x.q[k].b, tlo, thi, &tlo, &thi) || __builtin_add_overflow(vlo, tlo, &vlo) ||
+            __builtin_add_overflow(vhi, thi, &vhi))
+            return 0;
+    }
+    *lo = vlo;
+    *hi = vhi;
+    return 1;
+}
+
 static void put(char *buf, size_t cap, const char *s)
 {
     size_t len = strlen(buf);

@@ -535,6 +535,11 @@ int aff_is_const(Aff x);                     /* no index variable, no term */
  * term's operator. */
 int aff_uses(Aff x, Ref iv);
 int aff_value(Aff x, long long (*val)(void *ctx, Ref iv), void *ctx, long long *out);
+/* An interval [*lo, *hi] that holds x wherever each index variable iv in
+ * it lies in the interval range(ctx, iv, ...) gives; 0 when one cannot
+ * be had (range said no, or a bound overflows). */
+int aff_interval(Aff x, int (*range)(void *ctx, Ref iv, long long *lo, long long *hi), void *ctx,
+                 long long *lo, long long *hi);
 const char *aff_q_op(int op);
 /* The n terms q copied (IVARs through map when it is not NULL), and
  * whether two term lists are equal: aff_copy, aff_remap, aff_eq. */

@@ -313,7 +313,7 @@ static Ref lin_loop_copy(Lin *L, Ref id, Region *dst, RedKind kind)
 /* max/min reductions: the tangent is the mean of the tangents of the
  * elements equal to the extremum (the spec's tie rule), a second pass
  * over the same range: sum(t_j [x_j == m]) / sum([x_j == m]), the
- * product a strong zero (MULZ).
+ * product a strong zero (MULZ), and the quotient (DIVZ).
  * prod: d(prod x) = sum_j t_j prod_{k != j} x_k, exact with zeros
  * (O(n^2); prod is for short ranges). */
 static void lin_red_other(Lin *L, const Region *src, int at, Region *dst)
@@ -370,7 +370,14 @@ static void lin_red_other(Lin *L, const Region *src, int at, Region *dst)
     tat.r = pat.r = dst;
     Ref num = ir_result(tat, ty_scalar(), n2, 0);
     Ref cnt = ir_result(pat, ty_scalar(), n2, 1);
-    L->tan[res] = ir_op(tat, OP_DIV, num, cnt, NOREF);
+    /* A strong quotient: with no element counted, num is 0 and so is the
+     * tangent, as the gradient's strong products make it, not 0 / 0.  No
+     * element ties only where the elements recomputed by the second pass
+     * differ from the first pass's extremum: where the C compiler folds a
+     * libm call of a constant (its value correctly rounded) at one place
+     * and calls the library at the other, which a value constant along
+     * the path taken allows, and whose tangent there is 0. */
+    L->tan[res] = ir_op(tat, OP_DIVZ, num, cnt, NOREF);
 }
 
 /* for: the tangent loop carries the primal values and the tangents of the

@@ -94,6 +94,93 @@ static int index_diff(const Fn *f, Ref a, Ref b, double *d)
     return 1;
 }
 
+/* The interval of index variable iv over the iterations of its loop
+ * (aff_interval's range): a GEN's dimension from 0, a RED's, LOOP's or
+ * FOR's bounds (which may read outer index variables: their intervals,
+ * the inner one's hull). */
+static int iv_range(void *ctx, Ref iv, long long *lo, long long *hi)
+{
+    const Fn *f = ctx;
+    const Inst *v = &f->v.p[iv];
+    if (v->op != OP_IVAR || !v->parent || v->parent->owner == NOREF)
+        return 0;
+    const Inst *l = &f->v.p[v->parent->owner];
+    int k = v->n;
+    long long a, b, c, d;
+    switch (l->op) {
+    case OP_GEN:
+        if (k >= l->ty.rank)
+            return 0;
+        *lo = 0;
+        *hi = (long long)ty_dim(l->ty, k) - 1;
+        break;
+    case OP_RED: case OP_FOR: case OP_LOOP: {
+        int nlo = l->op == OP_LOOP ? k : 0, nhi = l->op == OP_LOOP ? l->nix + k : 1;
+        if (l->op != OP_LOOP && k != 0)
+            return 0;
+        if (!aff_interval(l->x->ix[nlo], iv_range, ctx, &a, &b) ||
+            !aff_interval(l->x->ix[nhi], iv_range, ctx, &c, &d))
+            return 0;
+        *lo = a;
+        *hi = d - 1; /* the upper bound excluded */
+        break;
+    }
+    default:
+        return 0;
+    }
+    return *lo <= *hi;
+}
+
+/* An index value's interval: an IREAL's over its loops, or an integral
+ * constant. */
+static int index_interval(const Fn *f, Ref r, long long *lo, long long *hi)
+{
+    const Inst *in = &f->v.p[r];
+    if (in->op == OP_IREAL)
+        return aff_interval(in->x->ix[0], iv_range, (void *)f, lo, hi);
+    if (in->op == OP_CONST && in->role != ROLE_TANGENT && in->ty.kind == TY_REAL &&
+        in->x->num == floor(in->x->num) && fabs(in->x->num) < 1e9) {
+        *lo = *hi = (long long)in->x->num;
+        return 1;
+    }
+    return 0;
+}
+
+/* Whether comparison `in` of index values a and b has the same answer
+ * (*v) at every iteration of the loops around it: the intervals of a and
+ * b decide it (a row store's element read at rows it never writes:
+ * z[1] = e, then z[i // 3 + 2, ...] for i in 0..3, compares i // 3 + 2
+ * with 1, never equal; left in the C, gcc -O1 warned that the unread
+ * row's array "may be used uninitialized"). */
+static int index_decided(const Fn *f, const Inst *in, Ref a, Ref b, double *v)
+{
+    long long alo, ahi, blo, bhi;
+    if ((f->v.p[a].op != OP_IREAL && f->v.p[b].op != OP_IREAL) || !index_interval(f, a, &alo, &ahi) ||
+        !index_interval(f, b, &blo, &bhi))
+        return 0;
+    int below = ahi < blo, above = alo > bhi, same = alo == ahi && blo == bhi && alo == blo;
+    int at_most = ahi <= blo, at_least = alo >= bhi;
+    switch (in->op) {
+    case OP_EQ: case OP_NE:
+        if (!below && !above && !same)
+            return 0;
+        *v = (in->op == OP_EQ) == same;
+        return 1;
+    case OP_LT: case OP_GE:
+        if (!below && !at_least)
+            return 0;
+        *v = (in->op == OP_LT) == below;
+        return 1;
+    case OP_LE: case OP_GT:
+        if (!at_most && !above)
+            return 0;
+        *v = (in->op == OP_LE) == at_most;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 /* A finite constant (not a tangent's). */
 static int is_finite_k(Fn *f, Ref r)
 {
@@ -148,6 +235,10 @@ static Ref fold_one(Fn *f, Ref id, Ref *repl)
     if (op_info[in->op].kind == K_BOOL && n == 2 && index_diff(f, a, b, &d)) {
         double z[2] = {d, 0};
         become_const(f, in, ir_eval_scalar((Op)in->op, z, 0));
+        return id;
+    }
+    if (op_info[in->op].kind == K_BOOL && n == 2 && index_decided(f, in, a, b, &d)) {
+        become_const(f, in, d);
         return id;
     }
     /* a rule that changes the op in place (MULZ to MUL, MUL by -1 to NEG)
