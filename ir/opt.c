@@ -181,6 +181,12 @@ static int index_decided(const Fn *f, const Inst *in, Ref a, Ref b, double *v)
     }
 }
 
+/* A constant, not a tangent's: one an if can branch on. */
+static int is_real_k(const Fn *f, Ref r)
+{
+    return f->v.p[r].op == OP_CONST && f->v.p[r].role != ROLE_TANGENT && !isnan(f->v.p[r].x->num);
+}
+
 /* A finite constant (not a tangent's). */
 static int is_finite_k(Fn *f, Ref r)
 {
@@ -348,6 +354,30 @@ static void prefetch_args(const Fn *f, const Inst *in)
         ir_prefetch_args(f, in);
 }
 
+/* An if at r->ids.p[at] whose condition is a constant: the branch it
+ * takes (side) moves into r before it, its instructions' region r, and
+ * both branches are left empty, each yielding the taken one's values, so
+ * that its results fold to those (fold_one) and dead-code removal drops
+ * the if; what the other branch computed is dropped with it (its values
+ * were read only there).  Returns how many instructions moved. */
+static int splice_branch(Fn *f, Region *r, int at, int side)
+{
+    const Inst *in = &f->v.p[r->ids.p[at]];
+    Region *t = in->x->reg[side], *u = in->x->reg[!side];
+    int n = t->ids.n, tail = r->ids.n - at;
+    for (int k = 0; k < n; k++)
+        vec_push(f->arena, &r->ids, NOREF);
+    memmove(&r->ids.p[at + n], &r->ids.p[at], sizeof(Ref) * (size_t)tail);
+    for (int k = 0; k < n; k++) {
+        r->ids.p[at + k] = t->ids.p[k];
+        f->v.p[t->ids.p[k]].parent = r;
+    }
+    t->ids.n = u->ids.n = 0;
+    for (int k = 0; k < u->yield.n; k++)
+        u->yield.p[k] = t->yield.p[k];
+    return n;
+}
+
 /* Returns 1 if it changed anything; *nrepl counts the replacements.
  * Every operand is resolved when its instruction is visited: a value is
  * visited before any instruction that reads it (SSA order), and so is
@@ -362,6 +392,13 @@ static int fold_region(Fn *f, Region *r, Ref *repl, int *nrepl)
         if (i + IR_AHEAD < r->ids.n)
             prefetch_args(f, &f->v.p[r->ids.p[i + IR_AHEAD]]);
         resolve_operands(in, repl);
+        if (in->op == OP_IF && is_real_k(f, in->arg[0])) {
+            int side = f->v.p[in->arg[0]].x->num == 0;
+            fold_region(f, in->x->reg[side], repl, nrepl);
+            i += splice_branch(f, r, i, side); /* the if again, its branches empty */
+            changed = 1;
+            continue;
+        }
         if (in->op == OP_IF) {
             changed |= fold_region(f, in->x->reg[0], repl, nrepl);
             changed |= fold_region(f, in->x->reg[1], repl, nrepl);
