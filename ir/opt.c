@@ -378,6 +378,19 @@ static int splice_branch(Fn *f, Region *r, int at, int side)
     return n;
 }
 
+/* Whether splice_branch left if `in` so (a fold before dead-code removal
+ * ran finds it again): nothing more to move. */
+static int spliced(const Inst *in)
+{
+    const Region *t = in->x->reg[0], *u = in->x->reg[1];
+    if (t->ids.n || u->ids.n)
+        return 0;
+    for (int k = 0; k < t->yield.n; k++)
+        if (t->yield.p[k] != u->yield.p[k])
+            return 0;
+    return 1;
+}
+
 /* Returns 1 if it changed anything; *nrepl counts the replacements.
  * Every operand is resolved when its instruction is visited: a value is
  * visited before any instruction that reads it (SSA order), and so is
@@ -392,7 +405,7 @@ static int fold_region(Fn *f, Region *r, Ref *repl, int *nrepl)
         if (i + IR_AHEAD < r->ids.n)
             prefetch_args(f, &f->v.p[r->ids.p[i + IR_AHEAD]]);
         resolve_operands(in, repl);
-        if (in->op == OP_IF && is_real_k(f, in->arg[0])) {
+        if (in->op == OP_IF && is_real_k(f, in->arg[0]) && !spliced(in)) {
             int side = f->v.p[in->arg[0]].x->num == 0;
             fold_region(f, in->x->reg[side], repl, nrepl);
             i += splice_branch(f, r, i, side); /* the if again, its branches empty */
