@@ -235,12 +235,11 @@ static int as_index(const Cg *c, Ref v, Aff *x)
         *x = in->x->ix[0];
         return 1;
     }
-    if (in->op == OP_CONST && in->ty.kind == TY_REAL && in->x->num == floor(in->x->num) &&
-        fabs(in->x->num) < 1e9) {
-        *x = (Aff){(int32_t)in->x->num, 0, NULL, NULL, 0, NULL};
-        return 1;
-    }
-    return 0;
+    int32_t k;
+    if (!ir_index_const(in, &k))
+        return 0;
+    *x = (Aff){k, 0, NULL, NULL, 0, NULL};
+    return 1;
 }
 
 /* A comparison of index values (k == j rather than (double)k ==

@@ -125,6 +125,15 @@ Ref ir_op(IrAt at, Op op, Ref a, Ref b, Ref c)
     return ir_add(at, op, op_info[op].kind == K_BOOL ? ty_bool() : ty_scalar(), a, b, c);
 }
 
+int ir_index_const(const Inst *in, int32_t *v)
+{
+    if (in->op != OP_CONST || in->ty.kind != TY_REAL || in->x->num != floor(in->x->num) ||
+        !(fabs(in->x->num) < 1e9))
+        return 0;
+    *v = (int32_t)in->x->num;
+    return 1;
+}
+
 Ref ir_num(IrAt at, double v)
 {
     Ref c = ir_add(at, OP_CONST, ty_scalar(), NOREF, NOREF, NOREF);

@@ -598,6 +598,10 @@ static inline int ir_is_const(Fn *f, Ref r, double k) /* r is CONST k */
 {
     return r != NOREF && f->v.p[r].op == OP_CONST && f->v.p[r].x->num == k;
 }
+/* Whether in is a real constant that an index value may equal (an
+ * integer, |v| < 1e9), *v that integer: a comparison of index values
+ * reads it as one (the folder, the C generator's k == 1). */
+int ir_index_const(const Inst *in, int32_t *v);
 /* How many RESULTs follow the IF at position `at` of region r (they are
  * r->ids.p[at + 1] onwards). */
 int ir_nresults(const Fn *f, const Region *r, int at);

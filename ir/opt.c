@@ -138,22 +138,28 @@ static int index_interval(const Fn *f, Ref r, long long *lo, long long *hi)
     const Inst *in = &f->v.p[r];
     if (in->op == OP_IREAL)
         return aff_interval(in->x->ix[0], iv_range, (void *)f, lo, hi);
-    if (in->op == OP_CONST && in->role != ROLE_TANGENT && in->ty.kind == TY_REAL &&
-        in->x->num == floor(in->x->num) && fabs(in->x->num) < 1e9) {
-        *lo = *hi = (long long)in->x->num;
-        return 1;
-    }
-    return 0;
+    int32_t k;
+    if (in->role == ROLE_TANGENT || !ir_index_const(in, &k))
+        return 0;
+    *lo = *hi = k;
+    return 1;
 }
 
 /* Whether comparison `in` of index values a and b has the same answer
- * (*v) at every iteration of the loops around it: the intervals of a and
- * b decide it (a row store's element read at rows it never writes:
- * z[1] = e, then z[i // 3 + 2, ...] for i in 0..3, compares i // 3 + 2
- * with 1, never equal; left in the C, gcc -O1 warned that the unread
- * row's array "may be used uninitialized"). */
+ * (*v) at every iteration of the loops around it: a known difference
+ * decides it (index_diff), or else the intervals of a and b (a row
+ * store's element read at rows it never writes: z[1] = e, then
+ * z[i // 3 + 2, ...] for i in 0..3, compares i // 3 + 2 with 1, never
+ * equal; left in the C, gcc -O1 warned that the unread row's array "may
+ * be used uninitialized"). */
 static int index_decided(const Fn *f, const Inst *in, Ref a, Ref b, double *v)
 {
+    double d;
+    if (index_diff(f, a, b, &d)) {
+        double z[2] = {d, 0};
+        *v = ir_eval_scalar((Op)in->op, z, 0);
+        return 1;
+    }
     long long alo, ahi, blo, bhi;
     if ((f->v.p[a].op != OP_IREAL && f->v.p[b].op != OP_IREAL) || !index_interval(f, a, &alo, &ahi) ||
         !index_interval(f, b, &blo, &bhi))
@@ -179,12 +185,6 @@ static int index_decided(const Fn *f, const Inst *in, Ref a, Ref b, double *v)
     default:
         return 0;
     }
-}
-
-/* A constant, not a tangent's: one an if can branch on. */
-static int is_real_k(const Fn *f, Ref r)
-{
-    return f->v.p[r].op == OP_CONST && f->v.p[r].role != ROLE_TANGENT && !isnan(f->v.p[r].x->num);
 }
 
 /* A finite constant (not a tangent's). */
@@ -238,11 +238,6 @@ static Ref fold_one(Fn *f, Ref id, Ref *repl)
         }
     }
     double d;
-    if (op_info[in->op].kind == K_BOOL && n == 2 && index_diff(f, a, b, &d)) {
-        double z[2] = {d, 0};
-        become_const(f, in, ir_eval_scalar((Op)in->op, z, 0));
-        return id;
-    }
     if (op_info[in->op].kind == K_BOOL && n == 2 && index_decided(f, in, a, b, &d)) {
         become_const(f, in, d);
         return id;
@@ -378,19 +373,6 @@ static int splice_branch(Fn *f, Region *r, int at, int side)
     return n;
 }
 
-/* Whether splice_branch left if `in` so (a fold before dead-code removal
- * ran finds it again): nothing more to move. */
-static int spliced(const Inst *in)
-{
-    const Region *t = in->x->reg[0], *u = in->x->reg[1];
-    if (t->ids.n || u->ids.n)
-        return 0;
-    for (int k = 0; k < t->yield.n; k++)
-        if (t->yield.p[k] != u->yield.p[k])
-            return 0;
-    return 1;
-}
-
 /* Returns 1 if it changed anything; *nrepl counts the replacements.
  * Every operand is resolved when its instruction is visited: a value is
  * visited before any instruction that reads it (SSA order), and so is
@@ -405,7 +387,7 @@ static int fold_region(Fn *f, Region *r, Ref *repl, int *nrepl)
         if (i + IR_AHEAD < r->ids.n)
             prefetch_args(f, &f->v.p[r->ids.p[i + IR_AHEAD]]);
         resolve_operands(in, repl);
-        if (in->op == OP_IF && is_real_k(f, in->arg[0]) && !spliced(in)) {
+        if (in->op == OP_IF && is_finite_k(f, in->arg[0])) {
             int side = f->v.p[in->arg[0]].x->num == 0;
             fold_region(f, in->x->reg[side], repl, nrepl);
             i += splice_branch(f, r, i, side); /* the if again, its branches empty */

@@ -802,7 +802,8 @@ static void compiled_checks(Ctx *cs, int nu, const char *text, const DcOpts *o, 
             double *want = interp_outputs(&cs[un], h, &n);
             double scale = maxabs(want, n);
             long nv = ty_size(h->out.p[0].ty);
-            if (!value) {
+            int is_f = k == 0 && !ws; /* printed first */
+            if (is_f) {
                 value = xcalloc((size_t)nv, sizeof *value);
                 nvalue = nv;
             }
@@ -814,7 +815,7 @@ static void compiled_checks(Ctx *cs, int nu, const char *text, const DcOpts *o, 
                     break;
                 }
                 p = end;
-                if (i < nv && k == 0 && !ws)
+                if (i < nv && is_f)
                     value[i] = got;
                 else if (i < nv && (nv != nvalue || !same_bits(got, value[i]))) {
                     fail(r, "compiled", "compiled value", "%s%s: its value %d is %.17g compiled, f's %.17g",
