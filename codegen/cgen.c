@@ -593,7 +593,6 @@ struct CgStream {
     long long spill_end; /* bytes in it */
     int *unspilled, nunspilled; /* pieces written whose text is held */
     size_t held;    /* bytes of text of the written pieces not spilled */
-    int taken, written; /* pieces the other writers took, and wrote */
     pthread_mutex_t lock;
     pthread_cond_t wake; /* a piece was given, or the end came */
 };
@@ -814,14 +813,10 @@ static void *writer(void *arg)
         while ((k = s->abort ? -1 : pick(s, 1)) < 0 && !s->abort && !s->all_given)
             pthread_cond_wait(&s->wake, &s->lock);
         int halves = halves_allowed(s);
-        s->taken += k >= 0;
         pthread_mutex_unlock(&s->lock);
         if (k < 0)
             break;
         write_taken(s, &w, k, halves);
-        pthread_mutex_lock(&s->lock);
-        s->written++;
-        pthread_mutex_unlock(&s->lock);
     }
     arena_free(w.A);
     return NULL;
@@ -939,14 +934,6 @@ void cg_stream_drop_done(CgStream *s, const Fn *keep)
     }
     s->ndone = kept;
     pthread_mutex_unlock(&s->lock);
-}
-
-int cg_stream_idle(CgStream *s)
-{
-    pthread_mutex_lock(&s->lock);
-    int idle = s->started > 0 && s->written == s->taken && s->head == s->tail;
-    pthread_mutex_unlock(&s->lock);
-    return idle;
 }
 
 static void stream_free(CgStream *s)

@@ -114,9 +114,6 @@ int cg_stream_given(const CgStream *s, int planned);
 /* o->written on each function written since the last call but `keep`
  * (only the caller allocates in the program's arena while it passes). */
 void cg_stream_drop_done(CgStream *s, const struct Fn *keep);
-/* Whether s has writer threads and none of them has a function to
- * write: a core is free. */
-int cg_stream_idle(CgStream *s);
 /* Every function given: the rest written, on o->jobs writers, and the
  * file put out, and with `header` (cg_stream_start) the header, as
  * cg_header writes it, to hdr; s is freed.  Call cg_check first. */

@@ -100,10 +100,11 @@ static size_t map_len(size_t n)
     return round_up(n, HUGE_SIZE);
 }
 
-/* A mapping of n bytes (zero) aligned to HUGE_SIZE, or NULL.  With
- * room, address space only (MAP_NORESERVE): what it holds is room for a
- * growing array, and no page of it costs memory before it is written. */
-static Block *map_huge_as(size_t n, int room)
+/* A mapping of its own of n bytes (zero) aligned to HUGE_SIZE, or NULL.
+ * With room, address space only (MAP_NORESERVE): what it holds is room
+ * for a growing array, and no page of it costs memory before it is
+ * written. */
+static Block *map_own(size_t n, int room)
 {
     n = map_len(n);
     size_t span = n + HUGE_SIZE;
@@ -118,6 +119,15 @@ static Block *map_huge_as(size_t n, int room)
         munmap(start + n, (size_t)(p + span - (start + n)));
     madvise(start, n, MADV_HUGEPAGE);
     return (Block *)start;
+}
+
+/* A mapping of n bytes, as map_own; one without room (a block of its
+ * final size) from the warm region when it is on (dx_warm_take), its
+ * pages maybe faulted in already. */
+static Block *map_huge_as(size_t n, int room)
+{
+    Block *b = room ? NULL : dx_warm_take(map_len(n));
+    return b ? b : map_own(n, room);
 }
 
 static Block *map_huge(size_t n)
@@ -135,7 +145,7 @@ static void unmap_huge(Block *b)
 static void *text_map(void *p, size_t old, size_t n)
 {
     if (!p)
-        return map_huge(n);
+        return map_own(n, 0); /* not from the warm region: mremap grows it */
     void *q = mremap(p, map_len(old), map_len(n), MREMAP_MAYMOVE);
     return q == MAP_FAILED ? NULL : q;
 }

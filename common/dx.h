@@ -102,20 +102,21 @@ unsigned dx_hash(const char *s);
  * start: dx_hash_on(dx_hash("x"), "_dot") == dx_hash("x_dot"). */
 unsigned dx_hash_on(unsigned h, const char *s);
 
-/* ---- prefaulting (common/prefault.c) ---- */
-/* A thread that faults in the pages of the `bytes`-byte array at `array`
- * ahead of a pass that writes it from the front (`filled` bytes written
- * so far), or NULL (a small array; no thread; no MADV_POPULATE_WRITE). */
-typedef struct DxPrefault DxPrefault;
-DxPrefault *dx_prefault_start(void *array, size_t bytes, size_t filled);
-/* The pass has written the first `filled` bytes (p may be NULL). */
-void dx_prefault_progress(DxPrefault *p, size_t filled);
-/* Stops and joins the thread (p may be NULL). */
-void dx_prefault_stop(DxPrefault *p);
-/* How many such threads were started, and whether this build starts
- * them at all, for the tests. */
-long dx_prefault_started(void);
-int dx_prefault_supported(void);
+/* ---- the warm region (common/prefault.c) ---- */
+/* Reserves the range the arena's fixed-size huge blocks come from and
+ * starts the thread that faults in their pages ahead of the passes, on a
+ * core that would otherwise idle (dxc's driver calls it; elsewhere the
+ * arena maps each block on its own). */
+void dx_warm_start(void);
+/* n bytes (a multiple of 2 MB) of zeroed memory aligned to 2 MB, to be
+ * given back with munmap; NULL when the region is off or used up. */
+void *dx_warm_take(size_t n);
+/* A hint: the pages of [p, p + n) will be written soon. */
+void dx_warm_ahead(void *p, size_t n);
+/* Waits until the thread has served every hint given so far; returns
+ * the huge pages it has faulted in, or -1 when the region is off (the
+ * tests ask). */
+long dx_warm_drain(void);
 
 /* ---- scratch files (common/tmpfile.c) ---- */
 /* A new file in $TMPDIR (/tmp when unset), open for reading and writing

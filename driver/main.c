@@ -537,6 +537,7 @@ static void *run(void *arg)
 {
     Options *o = arg;
     dx_stack_huge();
+    dx_warm_start();
     o->status = compile(o);
     if (o->times) { /* after the output and --stats */
         fflush(stdout);

@@ -96,6 +96,19 @@ InstExt *ir_ext_new(Arena *a, int op)
     return owns_ext(op) ? arena_alloc(a, sizeof(InstExt)) : (InstExt *)&ir_no_ext;
 }
 
+/* A large function's instruction array fills a page every few
+ * thousand instructions; every WARM_EVERY, the warm region's thread is
+ * asked to fault in the pages from WARM_FROM to WARM_TO bytes past the
+ * last (dx_warm_ahead), within the room the array has. */
+enum { WARM_EVERY = 1 << 14, WARM_FROM = 2 << 20, WARM_TO = 8 << 20 };
+
+static void warm_ahead(const Fn *f)
+{
+    size_t room = sizeof(Inst) * (size_t)(f->v.cap - f->v.n);
+    if (room > WARM_FROM)
+        dx_warm_ahead((char *)(f->v.p + f->v.n) + WARM_FROM, (room < WARM_TO ? room : WARM_TO) - WARM_FROM);
+}
+
 Ref ir_add(IrAt at, Op op, Type ty, Ref a, Ref b, Ref c)
 {
     Inst in = {0};
@@ -115,6 +128,8 @@ Ref ir_add(IrAt at, Op op, Type ty, Ref a, Ref b, Ref c)
     Fn *f = at.f;
     f->has_red |= op == OP_RED;
     vec_push(f->arena, &f->v, in);
+    if (!(f->v.n & (WARM_EVERY - 1))) /* the next pages it will fill */
+        warm_ahead(f);
     Ref id = f->v.n - 1;
     vec_push(f->arena, &at.r->ids, id);
     return id;

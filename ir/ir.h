@@ -368,11 +368,10 @@ typedef struct {
     int verify_writer; /* with verify_last, that last check is the C
                        file's writer's (Fn.verify_pending), off the
                        passes' path: the pipeline's eager C file */
-    int (*poll)(void *); /* called now and then by linearize-grad, the
+    void (*poll)(void *); /* called now and then by linearize-grad, the
                        pass that makes the most memory: the pipeline
                        frees there the functions the C file's writers are
-                       done with, and says whether a core is free (NULL:
-                       none) */
+                       done with (NULL: none) */
     void *poll_arg;
     int lanes_min;  /* lanes: the least terms of a sum whose tangent
                        takes two lanes (opt_lanes; 0: none) */
@@ -728,10 +727,8 @@ int ir_lower_max(Arena *a, Diag *d, const Source *src, const AstFile *file, Sema
  * rules.c (adjoint.h holds what they share) ---- */
 /* f_jvp: the tangent program (primal and linear tangent code). */
 Fn *ad_linearize(const Fn *f, const char *name, FnKind kind);
-/* ad_linearize, calling poll(arg) every few thousand instructions of f;
- * once it says a core is free (returns 1), a thread faults in the pages
- * of the new function's instructions ahead of the pass (dx_prefault). */
-Fn *ad_linearize_polled(const Fn *f, const char *name, FnKind kind, int (*poll)(void *), void *arg);
+/* ad_linearize, calling poll(arg) every few thousand instructions of f. */
+Fn *ad_linearize_polled(const Fn *f, const char *name, FnKind kind, void (*poll)(void *), void *arg);
 /* f_grad / f_vjp: transposes the linear part of a linearized Fn
  * (small_tape, keep_bytes: see Unit). */
 Fn *ad_transpose(const Fn *lin, const char *name, FnKind kind, int small_tape, long long keep_bytes);

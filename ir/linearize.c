@@ -23,10 +23,8 @@ typedef struct {
     Ref *tan;  /* f value -> g tangent, NOREF for zero */
     int rule_line; /* the line of the last op whose rule was applied: a
                       zero tangent made after it takes it */
-    int (*poll)(void *); /* ad_linearize_polled's */
+    void (*poll)(void *); /* ad_linearize_polled's */
     void *poll_arg;
-    DxPrefault *pf;      /* faulting in g's instructions ahead, once a
-                            poll has said a core is free */
 } Lin;
 
 /* Where a tangent goes: region r of g, from source line `line`, by the
@@ -650,10 +648,8 @@ static void lin_region(Lin *L, const Region *src, Region *dst)
     Fn *g = L->g;
     for (int i = 0; i < src->ids.n; i++) {
         Ref id = src->ids.p[i];
-        if (L->poll && i % POLL_EVERY == POLL_EVERY - 1 && L->poll(L->poll_arg) && !L->pf)
-            L->pf = dx_prefault_start(g->v.p, sizeof(Inst) * (size_t)g->v.cap, sizeof(Inst) * (size_t)g->v.n);
-        if (L->pf && !(i & 255))
-            dx_prefault_progress(L->pf, sizeof(Inst) * (size_t)g->v.n);
+        if (L->poll && i % POLL_EVERY == POLL_EVERY - 1)
+            L->poll(L->poll_arg);
         const Inst *in = &f->v.p[id];
         if (in->op == OP_RESULT || in->op == OP_IVAR || in->op == OP_CARRY)
             continue; /* made by lin_if, lin_loop, lin_for */
@@ -755,7 +751,7 @@ Fn *ad_linearize(const Fn *f, const char *name, FnKind kind)
     return ad_linearize_polled(f, name, kind, NULL, NULL);
 }
 
-Fn *ad_linearize_polled(const Fn *f, const char *name, FnKind kind, int (*poll)(void *), void *arg)
+Fn *ad_linearize_polled(const Fn *f, const char *name, FnKind kind, void (*poll)(void *), void *arg)
 {
     Arena *A = f->arena;
     Lin L = {0};
@@ -804,8 +800,6 @@ Fn *ad_linearize_polled(const Fn *f, const char *name, FnKind kind, int (*poll)(
         if (f->v.p[rest.ids.p[i]].op != OP_PARAM)
             vec_push(A, &body.ids, rest.ids.p[i]);
     lin_region(&L, &body, L.g->body);
-    dx_prefault_stop(L.pf);
-    L.pf = NULL;
     noinit_tangents(&L);
     /* outputs: the primal outputs, then their tangents */
     for (int i = 0; i < f->out.n; i++) {

@@ -713,18 +713,16 @@ static int has_for(const Fn *f)
 /* Unit.poll during linearize-grad: frees the functions the writers are
  * done with, as early_final would after the pass (f_jvp, whose writer
  * often ends as linearize-grad makes f_hvp, the largest function: the
- * peak of a large program's compilation), and answers whether the
- * writers are idle (then a thread may fault in f_hvp's pages). */
+ * peak of a large program's compilation). */
 typedef struct {
     Early *e;
     Unit *u;
 } Polled;
 
-static int drop_written(void *arg)
+static void drop_written(void *arg)
 {
     Polled *p = arg;
     cg_stream_drop_done(p->e->s, p->e->keep_after_linearize ? p->u->primal : NULL);
-    return cg_stream_idle(p->e->s);
 }
 
 /* After pass k on u (passes_from). */

@@ -12,6 +12,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "../ir/ir.h"
 #include "testutil.h"
@@ -248,28 +249,23 @@ static int same_fn(const Fn *f, const Fn *g)
     return 1;
 }
 
-/* Polls that say a core is free each time, or never, and count. */
-static int always_free(void *arg)
+/* A poll that counts. */
+static void count_poll(void *arg)
 {
     ++*(int *)arg;
-    return 1;
 }
 
-static int never_free(void *arg)
+/* With the warm region on (dx_warm_start: the arena's fixed-size blocks
+ * from one reserved range, a thread faulting in pages ahead of them and
+ * where ir_add hints), a large function is linearised instruction for
+ * instruction as with it off (f_grad of 6 000 statements, 46 000
+ * instructions, an array of 12 MB for f_hvp, for which ir_add hints), and
+ * the polls come.  Where the region is on, blocks come from it one after
+ * the other, aligned to huge pages and zero, and a hint on pages already
+ * written leaves what they hold. */
+START_TEST(test_linearize_warm)
 {
-    ++*(int *)arg;
-    return 0;
-}
-
-/* ad_linearize_polled, told at each poll that a core is free, faults in
- * the pages of a large function's instructions on a thread of its own
- * (dx_prefault: f_grad of 6 000 statements, 46 000 instructions, an
- * array of 17 MB for f_hvp) and makes the same f_hvp, instruction for
- * instruction, as ad_linearize; so does a poll that never answers yes,
- * which starts no thread. */
-START_TEST(test_linearize_prefault)
-{
-    enum { N = 6000 };
+    enum { N = 6000, HUGE = 2 << 20 };
     size_t cap = 64 * N + 64, len = 0;
     char *src = malloc(cap);
     ck_assert_ptr_nonnull(src);
@@ -284,16 +280,33 @@ START_TEST(test_linearize_prefault)
     ad_unit(u);
     ck_assert_int_ge(u->grad->v.n, 45000);
     Fn *want = ad_linearize(u->grad, "f_hvp", FN_HVP);
+    ck_assert_int_eq(dx_warm_drain(), -1); /* off until started */
+    dx_warm_start();
+    long before = dx_warm_drain();
     int polls = 0;
-    long before = dx_prefault_started();
-    Fn *got = ad_linearize_polled(u->grad, "f_hvp", FN_HVP, always_free, &polls);
+    Fn *got = ad_linearize_polled(u->grad, "f_hvp", FN_HVP, count_poll, &polls);
     ck_assert_int_gt(polls, 5);
-    ck_assert_int_eq(dx_prefault_started(), before + dx_prefault_supported());
-    ck_assert_msg(same_fn(got, want), "f_hvp made with prefaulting differs");
-    before = dx_prefault_started();
-    got = ad_linearize_polled(u->grad, "f_hvp", FN_HVP, never_free, &polls);
-    ck_assert_int_eq(dx_prefault_started(), before);
-    ck_assert_msg(same_fn(got, want), "f_hvp made with polls differs");
+    ck_assert_msg(same_fn(got, want), "f_hvp made with the warm region on differs");
+    long after = dx_warm_drain();
+    unsigned char *p = dx_warm_take(HUGE), *q = dx_warm_take(2 * HUGE);
+    if (before < 0) { /* no region here (no MADV_POPULATE_WRITE) */
+        ck_assert_ptr_null(p);
+        ck_assert_int_eq(after, -1);
+    } else {
+        ck_assert_int_gt(after, before); /* ir_add's hints were served */
+        ck_assert_ptr_nonnull(p);
+        ck_assert_ptr_eq(q, p + HUGE);
+        ck_assert_uint_eq((size_t)p % HUGE, 0);
+        for (size_t i = 0; i < 2 * HUGE; i += 4096)
+            ck_assert_int_eq(q[i], 0);
+        memset(q, 7, 2 * HUGE);
+        dx_warm_ahead(q + 100, 2 * HUGE);
+        ck_assert_int_ge(dx_warm_drain(), after + 2);
+        for (size_t i = 0; i < 2 * HUGE; i += 4096)
+            ck_assert_int_eq(q[i], 7);
+        munmap(p, HUGE);
+        munmap(q, 2 * HUGE);
+    }
     free(src);
     arena_free(c.a);
 }
@@ -369,7 +382,7 @@ Suite *suite_ir(void)
     Suite *s = suite_create("ir");
     TCase *tc = tcase_create("passes");
     tcase_add_loop_test(tc, test_passes_keep_values, 0, (int)(sizeof cases / sizeof cases[0]));
-    tcase_add_test(tc, test_linearize_prefault);
+    tcase_add_test(tc, test_linearize_warm);
     tcase_add_test(tc, test_records_owned);
     suite_add_tcase(s, tc);
     return s;
