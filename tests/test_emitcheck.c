@@ -324,6 +324,55 @@ START_TEST(test_float)
 }
 END_TEST
 
+/* Where a maximum's elements are computed twice (the reduction, then the
+ * count of its ties and each element's share of the adjoint), they must
+ * round alike.  GCC in its GNU modes contracts a * b + c into a fused
+ * multiply-add wherever the processor has one, and fuses where a product
+ * has no other use: in the count, where b * x[i] is also read by the
+ * adjoint, it did not, the tie was missed and the gradient was 0.  The
+ * generated file turns contraction off for its functions (a GCC pragma,
+ * C99's FP_CONTRACT elsewhere): with -mfma, in gnu99, every check passes
+ * with gcc and with clang; with those lines taken out, gcc's gradient
+ * fails.  (On a processor without FMA, or not x86, the compilers here
+ * cannot show it: the check then only compiles.) */
+static const char spread_dx[] =
+    "const N = 6\n"
+    "fn spread(x[N], w, b) = min(x[i] * x[i] * w - b * x[i] for i in 0..N) + max(x[i] * w + b * x[i] for i in 0..N)\n"
+    "fn peak(x[N], w, b) = max(exp(x[i] * w) * b + x[i] * w for i in 0..N)\n";
+
+START_TEST(test_contraction)
+{
+    ck_assert_int_eq(tu_write(tu_path("spread.dx"), spread_dx, (size_t)-1), 0);
+    int st;
+    char *fma = run(tu_printf("grep -qw fma /proc/cpuinfo && echo '' | gcc -mfma -E - >/dev/null 2>&1 && echo yes"),
+                    &st);
+    int have = !strncmp(fma, "yes", 3);
+    free(fma);
+    const char *flags = have ? "-std=gnu99 -Wall -Wextra -Wpedantic -Werror -O2 -mfma"
+                             : "-std=gnu99 -Wall -Wextra -Wpedantic -Werror -O2";
+    const char *ccs[] = {"gcc", "clang"};
+    for (int i = 0; i < 2; i++) {
+        char *out = run(tu_printf("'%s' --emit=check spread.dx -o sp.c && grep -c 'fp-contract=off\\|FP_CONTRACT OFF' sp.c"
+                                  " && %s %s sp.c -lm -o sp && ./sp",
+                                  tu_dxc(), ccs[i], flags),
+                        &st);
+        ck_assert_msg(st == 0 && !strncmp(out, "2\n", 2), "%s %s: status %d\n%s", ccs[i], flags, st, out);
+        scalar_rows(out, "spread");
+        scalar_rows(out, "peak");
+        free(out);
+    }
+    if (have) { /* without the pragmas, gcc fuses, and the tie is missed */
+        char *out = run(tu_printf("grep -v 'pragma GCC\\|FP_CONTRACT' sp.c > bare.c && gcc %s bare.c -lm -o bare && "
+                                  "./bare",
+                                  flags),
+                        &st);
+        ck_assert_msg(st == 1, "status %d\n%s", st, out);
+        want_row(out, "spread_grad", grad_rows[0], "FAIL");
+        free(out);
+    }
+}
+END_TEST
+
 START_TEST(test_skips)
 {
     int st;
@@ -458,6 +507,7 @@ Suite *suite_emitcheck(void)
     tcase_add_test(tc, test_rows_and_counts);
     tcase_add_test(tc, test_fails_on_wrong_derivatives);
     tcase_add_test(tc, test_float);
+    tcase_add_test(tc, test_contraction);
     tcase_add_test(tc, test_skips);
     tcase_add_test(tc, test_options_and_names);
     suite_add_tcase(s, tc);
