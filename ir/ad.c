@@ -171,11 +171,29 @@ static void fwd_if(Tr *T, const Region *src, int at, Region *dst, Fwd *w)
     load_results(T, src, at, dst, w);
 }
 
-/* Is v cheap to recompute in a reverse loop (a load, an index)? */
+/* Is v a function of index values and constants alone: a comparison of
+ * indices (j < 2, the piece of a concatenation an element comes from),
+ * and what combines them, a few operations deep? */
+static int of_indices(const Fn *g, Ref v, int depth)
+{
+    const Inst *in = &g->v.p[v];
+    Op op = (Op)in->op;
+    if (op == OP_CONST || op == OP_IREAL || op == OP_IVAR)
+        return 1;
+    if (depth == 0 || op_info[op].kind != K_BOOL)
+        return 0;
+    for (int k = 0; k < op_info[op].nargs; k++)
+        if (!of_indices(g, in->arg[k], depth - 1))
+            return 0;
+    return 1;
+}
+
+/* Is v cheap to recompute in a reverse loop (a load, an index, a
+ * comparison of indices)? */
 static int cheap(const Fn *g, Ref v)
 {
     Op op = (Op)g->v.p[v].op;
-    return op == OP_CONST || op == OP_IDX || op == OP_IREAL || op == OP_IVAR;
+    return op == OP_IDX || of_indices(g, v, 3);
 }
 
 /* Marks the non-lin values of GEN body b (top level) that lin code in
