@@ -649,15 +649,23 @@ static void driver_call(Str *s, Ctx *c, const Fn *h, int ws)
 }
 
 /* The interpreter's outputs of h, in the driver's order. */
+/* The numbers h's outputs hold, all together (what the compiled program
+ * prints for h). */
+static long outputs_size(const Fn *h)
+{
+    long total = 0;
+    for (int j = 0; j < h->out.n; j++)
+        total += ty_size(h->out.p[j].ty);
+    return total;
+}
+
 static double *interp_outputs(Ctx *c, const Fn *h, int *n)
 {
     const double **in = xcalloc((size_t)h->in.n, sizeof *in);
     double **out = xcalloc((size_t)h->out.n, sizeof *out);
-    long total = 0;
+    long total = outputs_size(h);
     for (int i = 0; i < h->in.n; i++)
         in[i] = input_src(c, h, i, c->x, c->v, c->ub);
-    for (int j = 0; j < h->out.n; j++)
-        total += ty_size(h->out.p[j].ty);
     double *vals = xcalloc((size_t)total, sizeof *vals);
     long at = 0;
     for (int j = 0; j < h->out.n; j++) {
@@ -719,7 +727,7 @@ static int run_cmd(const char *workdir, const char *cmd, char **out, char **err)
 /* In the output `out` of the compiled program, whether every
  * derivative's value (its first output) is f's to the bit; if not, the
  * first that is not, in msg. */
-static int values_same(Ctx *cs, int nu, const DcOpts *o, const char *out, char *msg, size_t cap)
+static int values_same(const Ctx *cs, int nu, const DcOpts *o, const char *out, char *msg, size_t cap)
 {
     const char *p = out;
     int same = 1;
@@ -731,14 +739,12 @@ static int values_same(Ctx *cs, int nu, const DcOpts *o, const char *out, char *
             const Fn *h = entry(cs[un].u, k);
             if (!h)
                 continue;
-            int n;
-            free(interp_outputs(&cs[un], h, &n));
-            long nv = ty_size(h->out.p[0].ty);
+            long n = outputs_size(h), nv = ty_size(h->out.p[0].ty);
             if (k == 0 && !ws) {
                 value = xcalloc((size_t)nv, sizeof *value);
                 nvalue = nv;
             }
-            for (int i = 0; i < n && same; i++) {
+            for (long i = 0; i < n && same; i++) {
                 char *end;
                 double got = strtod(p, &end);
                 if (end == p) {
@@ -750,7 +756,7 @@ static int values_same(Ctx *cs, int nu, const DcOpts *o, const char *out, char *
                 if (i < nv && k == 0 && !ws) {
                     value[i] = got;
                 } else if (i < nv && (nv != nvalue || !same_bits(got, value[i]))) {
-                    snprintf(msg, cap, "%s%s: its value %d is %.17g compiled, f's %.17g", h->name, ws ? "_ws" : "",
+                    snprintf(msg, cap, "%s%s: its value %ld is %.17g compiled, f's %.17g", h->name, ws ? "_ws" : "",
                              i, got, nv == nvalue ? value[i] : 0.0);
                     same = 0;
                 }
