@@ -512,12 +512,12 @@ static void *link_big(Arena *a, Block *b)
 }
 
 /* A mapping for a block of *span bytes of data, or of room bytes (address
- * space only, *span set to it) when that is more and can be had; NULL if
- * neither can. */
+ * space only, *span set to it) when that is as much or more and can be
+ * had; NULL if neither can. */
 static Block *map_room(size_t *span, size_t room)
 {
     Block *b = NULL;
-    if (room > *span && (b = map_huge_as(sizeof *b + room, 1)) != NULL)
+    if (room >= *span && (b = map_huge_as(sizeof *b + room, 1)) != NULL)
         *span = room;
     return b ? b : map_huge(sizeof *b + *span);
 }
@@ -620,6 +620,12 @@ void *arena_alloc(Arena *a, size_t n)
     void *p = alloc_raw(a, n);
     memset(p, 0, n);
     return p;
+}
+
+void *arena_alloc_room(Arena *a, size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    return n > BIG ? alloc_big(a, n, 1, n) : arena_alloc(a, n);
 }
 
 /* The copied part is not cleared first: growing vectors (vec_push) is

@@ -48,6 +48,11 @@ Arena *arena_new_written(void);
 void arena_free(Arena *a);
 void *arena_alloc(Arena *a, size_t n);            /* zeroed, 16-aligned */
 void *arena_grow(Arena *a, void *p, size_t old, size_t n);
+/* As arena_alloc, for an array that fills from its start and may never
+ * fill: a large one is address space whose pages cost nothing until
+ * written (not a block of the warm region, whose thread would fault all
+ * of it in), and arena_grow grows it in place. */
+void *arena_alloc_room(Arena *a, size_t n);
 /* Frees p (n bytes, as allocated) now if it is large; else nothing.  No
  * pointer into it may be used again. */
 void arena_drop(Arena *a, void *p, size_t n);

@@ -57,7 +57,10 @@ void ir_reserve(Fn *f, int n)
 {
     if (f->v.cap >= n)
         return;
-    f->v.p = arena_grow(f->arena, f->v.p, sizeof(Inst) * (size_t)f->v.cap, sizeof(Inst) * (size_t)n);
+    if (!f->v.p) /* an estimate: maybe more than it will hold */
+        f->v.p = arena_alloc_room(f->arena, sizeof(Inst) * (size_t)n);
+    else
+        f->v.p = arena_grow(f->arena, f->v.p, sizeof(Inst) * (size_t)f->v.cap, sizeof(Inst) * (size_t)n);
     f->v.cap = n;
 }
 
