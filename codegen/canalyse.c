@@ -99,6 +99,29 @@ static void count_use(Cg *c, Ref v, const Region *where, Ref user, int pos, int 
     }
 }
 
+/* A max's or min's element (its ties are found by computing it again
+ * and comparing it with the extremum), and an operand of == or !=, is a
+ * variable, and so is every operation of its region that it reads: each
+ * is rounded to its type where it is assigned, whichever function and
+ * loop computes it.  Where C computes in a wider type (FLT_EVAL_METHOD 2:
+ * the x87), an expression keeps the wider precision until it is
+ * assigned, and an element written in one expression in the loop that
+ * finds the maximum, and in two (a part kept in a tape) in the loop that
+ * counts the ties, would differ in its last bits. */
+static void force_rounded(Cg *c, Ref v)
+{
+    const Inst *in = &c->f->v.p[v];
+    if (c->force[v] || in->ty.kind != TY_REAL ||
+        (op_info[in->op].kind != K_ARITH && op_info[in->op].kind != K_MATH))
+        return;
+    c->force[v] = 1;
+    for (int k = 0; k < op_info[in->op].nargs; k++) {
+        Ref a = cg_resolve(c, in->arg[k]);
+        if (c->f->v.p[a].parent == in->parent)
+            force_rounded(c, a);
+    }
+}
+
 static void analyse_region(Cg *c, const Region *r)
 {
     const Fn *f = c->f;
@@ -126,11 +149,8 @@ static void analyse_region(Cg *c, const Region *r)
             analyse_region(c, in->x->reg[0]);
             /* `if (t > m) m = t;` reads t twice */
             if (in->op == OP_RED && (in->red == RK_MAX || in->red == RK_MIN))
-                for (int k = 0; k < in->x->reg[0]->yield.n; k++) {
-                    Ref y = cg_resolve(c, in->x->reg[0]->yield.p[k]);
-                    if (f->v.p[y].op != OP_IDX && f->v.p[y].op != OP_CONST)
-                        c->force[y] = 1;
-                }
+                for (int k = 0; k < in->x->reg[0]->yield.n; k++)
+                    force_rounded(c, cg_resolve(c, in->x->reg[0]->yield.p[k]));
             break;
         case OP_RELU:
         case OP_SIGN:
@@ -142,6 +162,11 @@ static void analyse_region(Cg *c, const Region *r)
         case OP_POWI:
             if (in->n == 2 || in->n == 3 || in->n == -2)
                 c->force[cg_resolve(c, in->arg[0])] = 1;
+            break;
+        case OP_EQ:
+        case OP_NE:
+            for (int k = 0; k < 2; k++)
+                force_rounded(c, cg_resolve(c, in->arg[k]));
             break;
         default:
             break;

@@ -1462,6 +1462,7 @@ static void emit_red(Cg *c, const Region *r, int at)
             expr(c, &c->body, y, P_ANY);
         } else {
             Op cmp = kind == RK_MAX ? OP_GT : OP_LT;
+            c->ties_used = 1;
             cg_puts(&c->body, "if (");
             expr(c, &c->body, y, op_info[cmp].lhs);
             cg_putf(&c->body, " %s %s) %s = ", op_info[cmp].cname, acc, acc);
@@ -2278,7 +2279,7 @@ static void emit_top(Cg *c, const Region *r)
             *said(c, 1) = *said(d, 1);
             c->last_line = d->last_line;
             c->fresh = d->fresh;
-            cg_merge_used(c, d->helper_used, d->maths_used);
+            cg_merge_used(c, d->helper_used, d->maths_used, d->ties_used);
             c->halves = 1;
         } else { /* not the state assumed: the rest written here */
             emit_items(c, r, at, r->ids.n);

@@ -532,6 +532,7 @@ typedef struct {
     int verified;     /* its writer checked f for the pipeline (write_piece) */
     int helper_used[H_COUNT];
     unsigned char maths_used[2 * CG_MATHS];
+    int ties_used;
 } Piece;
 
 /* What a writer keeps from one function to the next: its arena, and the
@@ -647,6 +648,7 @@ static int write_piece(const CgStream *s, Writer *w, Piece *pc, int halves)
     cg_str_free(&c.body);
     memcpy(pc->helper_used, c.helper_used, sizeof pc->helper_used);
     memcpy(pc->maths_used, c.maths_used, sizeof pc->maths_used);
+    pc->ties_used = c.ties_used;
     dx_times_add(s->file.o->times, "C of", pc->f->name, t);
     return c.halves;
 }
@@ -1015,7 +1017,7 @@ void cg_stream_finish(CgStream *s, FILE *out, FILE *hdr)
     dx_times_add(o->times, "the remaining C written", NULL, t);
     t = dx_times_now();
     for (int i = 0; i < s->n; i++)
-        cg_merge_used(c, s->pieces[i].helper_used, s->pieces[i].maths_used);
+        cg_merge_used(c, s->pieces[i].helper_used, s->pieces[i].maths_used, s->pieces[i].ties_used);
     /* functions first, then the helpers they use: the helpers, and the
      * maths hooks both call, come before them in the file */
     char *hs = NULL, *all = NULL;
@@ -1031,16 +1033,29 @@ void cg_stream_finish(CgStream *s, FILE *out, FILE *hdr)
                 "\n"
                 "/* The arithmetic as written, each operation rounded: no a * b + c\n"
                 " * contracted into one fused multiply-add, which GCC makes by default\n"
-                " * where the processor has one (and C99 leaves to the compiler), so\n"
-                " * that a value computed twice is the same twice (until the end of\n"
-                " * the file's functions). */\n"
+                " * where the processor has one (and C99 leaves to the compiler), and\n"
+                " * each value rounded to its type where it is assigned, as C99 says\n"
+                " * where it computes in a wider type (FLT_EVAL_METHOD 2: the x87) and\n"
+                " * GCC's GNU modes do not: so that a value computed twice is the same\n"
+                " * twice (until the end of the file's functions).%s */\n"
                 "#if defined(__GNUC__) && !defined(__clang__)\n"
                 "#pragma GCC push_options\n"
                 "#pragma GCC optimize(\"fp-contract=off\")\n"
+                "#if defined(__FLT_EVAL_METHOD__) && __FLT_EVAL_METHOD__ != 0\n"
+                "#pragma GCC optimize(\"excess-precision=standard\")\n"
+                "#endif\n"
+                "%s"
                 "#else\n"
                 "#pragma STDC FP_CONTRACT OFF\n"
                 "#endif\n",
-            DX_VERSION, o->src_path ? o->src_path : "<input>");
+            DX_VERSION, o->src_path ? o->src_path : "<input>",
+            c->ties_used ? "  Clang keeps the x87's\n"
+                           " * precision past assignments, and the ties of a max or min, computed\n"
+                           " * again and compared, would not be found."
+                         : "",
+            c->ties_used ? "#elif defined(__clang__) && defined(__FLT_EVAL_METHOD__) && __FLT_EVAL_METHOD__ != 0\n"
+                           "#error \"clang keeps x87 precision past assignments: compile with -msse2 -mfpmath=sse\"\n"
+                         : "");
     cg_maths_hooks(c, to);
     fwrite(hs, 1, nhs, to);
     for (int i = 0, j; i < s->n; i = j) { /* each function in its place */

@@ -120,6 +120,8 @@ typedef struct Cg {
     const char *helper[H_COUNT];
     int helper_used[H_COUNT];
     unsigned char maths_used[2 * CG_MATHS]; /* cmaths.c: the hooks called */
+    int ties_used;             /* a max or min reduction written: its ties
+                                  are counted by computing its elements again */
     const char *maths_hook[2 * CG_MATHS]; /* their names, once made */
     int nlines;
     const char **line_comments; /* each source line's comment, as it heads
@@ -288,7 +290,7 @@ int cg_halves_size(const CgOpts *o, const Fn *f);
 int cg_thread(pthread_t *t, void *(*run)(void *), void *arg);
 /* cthread.c: what another writer's text calls (helpers, maths hooks),
  * added to what c's does. */
-void cg_merge_used(Cg *c, const int helper_used[H_COUNT], const unsigned char maths_used[2 * CG_MATHS]);
+void cg_merge_used(Cg *c, const int helper_used[H_COUNT], const unsigned char maths_used[2 * CG_MATHS], int ties_used);
 /* Makes c->line_comments, the comment of each line of src as it heads
  * the line's statements, once: before functions are written in parallel,
  * which only read it. */

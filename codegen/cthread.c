@@ -17,8 +17,9 @@ int cg_thread(pthread_t *t, void *(*run)(void *), void *arg)
     return ok;
 }
 
-void cg_merge_used(Cg *c, const int helper_used[H_COUNT], const unsigned char maths_used[2 * CG_MATHS])
+void cg_merge_used(Cg *c, const int helper_used[H_COUNT], const unsigned char maths_used[2 * CG_MATHS], int ties_used)
 {
+    c->ties_used |= ties_used;
     for (int h = 0; h < H_COUNT; h++)
         c->helper_used[h] |= helper_used[h];
     for (int m = 0; m < 2 * CG_MATHS; m++)

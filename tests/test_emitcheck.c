@@ -328,13 +328,14 @@ END_TEST
  * count of its ties and each element's share of the adjoint), they must
  * round alike.  GCC in its GNU modes contracts a * b + c into a fused
  * multiply-add wherever the processor has one, and fuses where a product
- * has no other use: in the count, where b * x[i] is also read by the
- * adjoint, it did not, the tie was missed and the gradient was 0.  The
- * generated file turns contraction off for its functions (a GCC pragma,
- * C99's FP_CONTRACT elsewhere): with -mfma, in gnu99, every check passes
- * with gcc and with clang; with those lines taken out, gcc's gradient
- * fails.  (On a processor without FMA, or not x86, the compilers here
- * cannot show it: the check then only compiles.) */
+ * has no other use: in peak's count, where exp(x[i] * w) is kept in a
+ * tape for the backward pass, it fused otherwise than in the reduction,
+ * the tie was missed and the gradient was 0.  The generated file turns
+ * contraction off for its functions (a GCC pragma, C99's FP_CONTRACT
+ * elsewhere): with -mfma, in gnu99, every check passes with gcc and with
+ * clang; with those lines taken out, gcc's gradient fails.  (On a
+ * processor without FMA, or not x86, the compilers here cannot show it:
+ * the check then only compiles.) */
 static const char spread_dx[] =
     "const N = 6\n"
     "fn spread(x[N], w, b) = min(x[i] * x[i] * w - b * x[i] for i in 0..N) + max(x[i] * w + b * x[i] for i in 0..N)\n"
@@ -367,7 +368,80 @@ START_TEST(test_contraction)
                                   flags),
                         &st);
         ck_assert_msg(st == 1, "status %d\n%s", st, out);
-        want_row(out, "spread_grad", grad_rows[0], "FAIL");
+        want_row(out, "peak_grad", grad_rows[0], "FAIL");
+        free(out);
+    }
+}
+END_TEST
+
+/* The x87 computes in long double (FLT_EVAL_METHOD 2): C99 rounds a value
+ * to its type where it is assigned, and an expression keeps the wider
+ * precision until then.  An element of a max is a variable, and so is
+ * every operation of it, in every function (canalyse.c, force_rounded),
+ * so that the reduction and the count of its ties compute it alike
+ * (before, every gradient of spread was 0 there: the element inline in
+ * the count never equalled the one assigned in the reduction).  GCC's
+ * GNU modes do not round at assignments unless told (the file's pragma
+ * excess-precision=standard: taken out, gnu99 fails); clang never does,
+ * and the file says so with #error where it has a max or min and clang
+ * computes in the x87.  Built for i686 with the cross compiler, run
+ * under qemu-i386. */
+
+START_TEST(test_x87)
+{
+    if (!tu_have("i686-linux-gnu-gcc") || !tu_have("qemu-i386")) {
+        fprintf(stderr, "test_x87 SKIPPED: i686-linux-gnu-gcc or qemu-i386 is not installed (.ci/run installs "
+                        "them: apt-get install gcc-i686-linux-gnu libc6-dev-i386-cross qemu-user)\n");
+        return;
+    }
+    ck_assert_int_eq(tu_write(tu_path("spread.dx"), spread_dx, (size_t)-1), 0);
+    int st;
+    const char *cases[][3] = {
+        {"spread.dx", "", "-std=c99"},
+        {"spread.dx", "", "-std=gnu99"},
+        {"spread.dx", "--real=float", "-std=c99"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *out = run(tu_printf("'%s' %s --emit=check %s -o x.c && i686-linux-gnu-gcc %s -Wall -Wextra -Wpedantic "
+                                  "-Werror -O2 -static x.c -lm -o x && qemu-i386 ./x",
+                                  tu_dxc(), cases[i][1], cases[i][0], cases[i][2]),
+                        &st);
+        ck_assert_msg(st == 0 && strstr(out, "checks passed"), "%s %s %s: status %d\n%s", cases[i][0], cases[i][1],
+                      cases[i][2], st, out);
+        free(out);
+    }
+    /* without excess-precision=standard, GCC's GNU mode keeps the x87's
+     * precision past assignments, and misses the ties */
+    char *out = run(tu_printf("'%s' --emit=check spread.dx -o x.c && grep -v excess-precision x.c > bare.c && "
+                              "i686-linux-gnu-gcc -std=gnu99 -O2 -static bare.c -lm -o bare && qemu-i386 ./bare",
+                              tu_dxc()),
+                    &st);
+    ck_assert_msg(st == 1, "status %d\n%s", st, out);
+    want_row(out, "spread_grad", grad_rows[0], "FAIL");
+    free(out);
+    if (tu_have("clang")) {
+        /* clang on the x87: refused where a max's ties are counted, with
+         * what to do; with SSE2 arithmetic, every check passes; a file
+         * without max or min is not refused */
+        out = run(tu_printf("'%s' --emit=check spread.dx -o x.c && clang --target=i686-linux-gnu " STRICT
+                            " -c x.c -o x.o 2>&1; echo status $?",
+                            tu_dxc()),
+                  &st);
+        ck_assert_msg(strstr(out, "error: \"clang keeps x87 precision past assignments: compile with -msse2 "
+                                  "-mfpmath=sse\"") && strstr(out, "status 1"),
+                      "%s", out);
+        free(out);
+        out = run(tu_printf("clang --target=i686-linux-gnu -msse2 -mfpmath=sse " STRICT
+                            " -O2 -static x.c -lm -o x 2>&1 && qemu-i386 ./x"),
+                  &st);
+        ck_assert_msg(st == 0 && strstr(out, "checks passed"), "status %d\n%s", st, out);
+        free(out);
+        ck_assert_int_eq(tu_write(tu_path("plain.dx"), "fn f(x, w) = tanh(x * w) * w\n", (size_t)-1), 0);
+        out = run(tu_printf("'%s' plain.dx -o p.c && ! grep -q '#error' p.c && clang --target=i686-linux-gnu " STRICT
+                            " -c p.c -o p.o 2>&1",
+                            tu_dxc()),
+                  &st);
+        ck_assert_msg(st == 0, "status %d\n%s", st, out);
         free(out);
     }
 }
@@ -508,6 +582,7 @@ Suite *suite_emitcheck(void)
     tcase_add_test(tc, test_fails_on_wrong_derivatives);
     tcase_add_test(tc, test_float);
     tcase_add_test(tc, test_contraction);
+    tcase_add_test(tc, test_x87);
     tcase_add_test(tc, test_skips);
     tcase_add_test(tc, test_options_and_names);
     suite_add_tcase(s, tc);

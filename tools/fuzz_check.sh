@@ -7,8 +7,13 @@
 # Prints the tally: programs passed, failed, with skipped values.
 # CHECK_CFLAGS replaces the compilers' flags (strict C99 at -O1): in GNU
 # C with -mfma, gcc would contract a * b + c but for the file's pragma.
+# CHECK_CC replaces the two compilers with one, and CHECK_RUN is put
+# before each program run: the x87 (32-bit x86, FLT_EVAL_METHOD 2) with
+# a cross compiler under qemu-user.
 #   make fuzz-check N=1000 SEED=1 [REAL=float]
 #   make fuzz-check N=400 CHECK_CFLAGS='-std=gnu99 -Wall -Wextra -Werror -O2 -mfma'
+#   make fuzz-check N=200 CHECK_CC=i686-linux-gnu-gcc CHECK_RUN=qemu-i386 \
+#        CHECK_CFLAGS='-std=c99 -Wall -Wextra -Wpedantic -Werror -O2 -static'
 set -u
 N=${1:-100}
 SEED=${2:-1}
@@ -29,6 +34,7 @@ one() {
     k=${k:-0}
     cc=gcc
     [ $((k % 2)) = 1 ] && command -v clang >/dev/null 2>&1 && cc=clang
+    [ -n "${CHECK_CC:-}" ] && cc=$CHECK_CC
     if ! "$DXC" --real="$REAL" "$f" --emit=check -o "$b.c" 2>"$b.err"; then
         echo "fail dxc $f"
         return
@@ -37,7 +43,7 @@ one() {
         echo "fail $cc $f"
         return
     fi
-    timeout 120 "$b" > "$b.out" 2>&1
+    timeout 120 ${CHECK_RUN:-} "$b" > "$b.out" 2>&1
     rc=$?
     if [ $rc != 0 ]; then
         echo "fail status=$rc $f"
