@@ -101,18 +101,39 @@ static void count_use(Cg *c, Ref v, const Region *where, Ref user, int pos, int 
 
 /* A max's or min's element (its ties are found by computing it again
  * and comparing it with the extremum), and an operand of == or !=, is a
- * variable, and so is every operation of its region that it reads: each
- * is rounded to its type where it is assigned, whichever function and
- * loop computes it.  Where C computes in a wider type (FLT_EVAL_METHOD 2:
- * the x87), an expression keeps the wider precision until it is
- * assigned, and an element written in one expression in the loop that
- * finds the maximum, and in two (a part kept in a tape) in the loop that
- * counts the ties, would differ in its last bits. */
+ * variable, and so is every operation of its region that it reads, each
+ * term of a sum (or branch of an if) it is the result of, and each
+ * element of an array it reads that a GEN computes in the same place:
+ * each is rounded to its type where it is assigned, whichever function
+ * and loop computes it.  Where C computes in a wider type
+ * (FLT_EVAL_METHOD 2: the x87), an expression keeps the wider precision
+ * until it is assigned, and an element written in one expression in the
+ * loop that finds the maximum, and in two (a part kept in a tape, or
+ * read by a tangent) in the loop that counts the ties, would differ in
+ * its last bits. */
 static void force_rounded(Cg *c, Ref v)
 {
     const Inst *in = &c->f->v.p[v];
-    if (c->force[v] || in->ty.kind != TY_REAL ||
-        (op_info[in->op].kind != K_ARITH && op_info[in->op].kind != K_MATH))
+    if (c->force[v] || in->ty.kind != TY_REAL || in->ty.rank != 0)
+        return;
+    if (in->op == OP_IDX) { /* an element of an array a GEN computes here */
+        const Inst *a = &c->f->v.p[cg_resolve(c, in->arg[0])];
+        const Inst *own = a->op == OP_RESULT && a->parent == in->parent ? &c->f->v.p[a->arg[0]] : NULL;
+        if (own && own->op == OP_GEN && a->n < own->x->reg[0]->yield.n)
+            force_rounded(c, cg_resolve(c, own->x->reg[0]->yield.p[a->n]));
+        return;
+    }
+    if (in->op == OP_RESULT) {
+        const Inst *own = &c->f->v.p[in->arg[0]];
+        if (own->op == OP_RED || own->op == OP_IF)
+            for (int side = 0; side < (own->op == OP_IF ? 2 : 1); side++) {
+                const Region *r = own->x->reg[side];
+                if (in->n < r->yield.n)
+                    force_rounded(c, cg_resolve(c, r->yield.p[in->n]));
+            }
+        return;
+    }
+    if (op_info[in->op].kind != K_ARITH && op_info[in->op].kind != K_MATH)
         return;
     c->force[v] = 1;
     for (int k = 0; k < op_info[in->op].nargs; k++) {
