@@ -820,7 +820,7 @@ START_TEST(test_size_dx)
         char *c = tu_read(tu_path("size.c"), NULL);
         ck_assert_ptr_nonnull(c);
         lines[k] = count(c, "\n");
-        ck_assert_int_lt(lines[k], 600);
+        ck_assert_int_lt(lines[k], 640);
         free(c);
     }
     ck_assert_int_eq(lines[0], lines[1]);
