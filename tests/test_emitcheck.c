@@ -397,6 +397,17 @@ static const char tie_dx[] =
     "    return max(2 / cosh(w) for k in 0..2)\n"
     "}\n";
 
+/* dxc --emit=check MODEL (with ARGS), its C passed through FILTER (a
+ * shell command, "cat" for none), built for i686 with STD and run under
+ * qemu-i386; the program's output, its status in *st. */
+static char *x87_run(const char *model, const char *args, const char *filter, const char *std, int *st)
+{
+    return run(tu_printf("'%s' %s --emit=check %s -o x.c && %s x.c > x87.c && i686-linux-gnu-gcc %s -Wall -Wextra "
+                         "-Wpedantic -Werror -O2 -static x87.c -lm -o x87 && qemu-i386 ./x87",
+                         tu_dxc(), args, model, filter, std),
+               st);
+}
+
 START_TEST(test_x87)
 {
     if (!tu_have("i686-linux-gnu-gcc") || !tu_have("qemu-i386")) {
@@ -412,41 +423,37 @@ START_TEST(test_x87)
         {"tie.dx", "", "-std=c99"},    {"tie.dx", "", "-std=gnu99"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char *out = run(tu_printf("'%s' %s --emit=check %s -o x.c && i686-linux-gnu-gcc %s -Wall -Wextra -Wpedantic "
-                                  "-Werror -O2 -static x.c -lm -o x && qemu-i386 ./x",
-                                  tu_dxc(), cases[i][1], cases[i][0], cases[i][2]),
-                        &st);
+        char *out = x87_run(cases[i][0], cases[i][1], "cat", cases[i][2], &st);
         ck_assert_msg(st == 0 && strstr(out, "checks passed"), "%s %s %s: status %d\n%s", cases[i][0], cases[i][1],
                       cases[i][2], st, out);
         free(out);
     }
-    /* without excess-precision=standard, GCC's GNU mode keeps the x87's
-     * precision past assignments, and misses the ties */
-    char *out = run(tu_printf("'%s' --emit=check spread.dx -o x.c && grep -v excess-precision x.c > bare.c && "
-                              "i686-linux-gnu-gcc -std=gnu99 -O2 -static bare.c -lm -o bare && qemu-i386 ./bare",
-                              tu_dxc()),
-                    &st);
-    ck_assert_msg(st == 1, "status %d\n%s", st, out);
-    want_row(out, "spread_grad", grad_rows[0], "FAIL");
-    free(out);
-    /* without float-store, the cosh kept in the tape is rounded and the
-     * one the maximum was found with is not */
-    out = run(tu_printf("'%s' --emit=check tie.dx -o t.c && sed 's/, \"float-store\"//' t.c > bare.c && "
-                        "! grep -q float-store bare.c && i686-linux-gnu-gcc -std=c99 -O2 -static bare.c -lm -o bare && "
-                        "qemu-i386 ./bare",
-                        tu_dxc()),
-              &st);
-    ck_assert_msg(st == 1, "status %d\n%s", st, out);
-    want_row(out, "tie_grad", grad_rows[0], "FAIL");
-    free(out);
+    /* each half of the pragma taken out, the ties are missed: without
+     * excess-precision=standard, GCC's GNU mode keeps the x87's precision
+     * past assignments; without float-store, the cosh kept in the tape is
+     * rounded and the one the maximum was found with is not */
+    const char *sabotage[][4] = {
+        {"spread.dx", "grep -v excess-precision", "-std=gnu99", "spread_grad"},
+        {"tie.dx", "sed 's/, \"float-store\"//'", "-std=c99", "tie_grad"},
+    };
+    for (size_t i = 0; i < sizeof sabotage / sizeof sabotage[0]; i++) {
+        char *out = x87_run(sabotage[i][0], "", sabotage[i][1], sabotage[i][2], &st);
+        ck_assert_msg(st == 1, "%s, %s: status %d\n%s", sabotage[i][0], sabotage[i][1], st, out);
+        want_row(out, sabotage[i][3], grad_rows[0], "FAIL");
+        free(out);
+    }
+    char *c = tu_read(tu_path("x.c"), NULL); /* tie.dx's, whole */
+    ck_assert_ptr_nonnull(c);
+    ck_assert_msg(strstr(c, "\"excess-precision=standard\", \"float-store\""), "no x87 pragma");
+    free(c);
     if (tu_have("clang")) {
         /* clang on the x87: refused where a max's ties are counted, with
          * what to do; with SSE2 arithmetic, every check passes; a file
          * without max or min is not refused */
-        out = run(tu_printf("'%s' --emit=check spread.dx -o x.c && clang --target=i686-linux-gnu " STRICT
-                            " -c x.c -o x.o 2>&1; echo status $?",
-                            tu_dxc()),
-                  &st);
+        char *out = run(tu_printf("'%s' --emit=check spread.dx -o x.c && clang --target=i686-linux-gnu " STRICT
+                                  " -c x.c -o x.o 2>&1; echo status $?",
+                                  tu_dxc()),
+                        &st);
         ck_assert_msg(strstr(out, "error: \"clang keeps x87 precision past assignments: compile with -msse2 "
                                   "-mfpmath=sse\"") && strstr(out, "status 1"),
                       "%s", out);
