@@ -600,6 +600,12 @@ static void place_locals(Cg *c, const Region *r)
         } else if (cg_is_loop(in)) {
             place_locals(c, in->x->reg[0]);
         }
+        if (in->op == OP_GEN && !c->ws && cg_fills_by_select(c, id, r->ids.p[i + 1]))
+            for (int j = 0; j < ir_nresults(f, r, i); j++) {
+                if (!c->zeroed)
+                    c->zeroed = arena_alloc(c->A, c->ntab);
+                c->zeroed[cg_var_of(c, r->ids.p[i + 1 + j])] = 1;
+            }
         Ref root = cg_var_of(c, id);
         if (!in->ty.rank || in->op == OP_PARAM || in->op == OP_NODIFF || in->op == OP_IF ||
             cg_is_loop(in) || c->store[root] != ST_NONE ||
@@ -637,6 +643,8 @@ static void drop_tables(Cg *c)
     for (size_t i = 0; i < sizeof ptr / sizeof ptr[0]; i++)
         arena_drop(A, ptr[i], sizeof(void *) * n);
     arena_drop(A, c->off, sizeof(long long) * n);
+    if (c->zeroed)
+        arena_drop(A, c->zeroed, n);
     arena_drop(A, c->order.p, sizeof(Ref) * (size_t)c->order.cap);
     c->order.p = NULL;
     c->order.n = c->order.cap = 0;
@@ -709,6 +717,7 @@ static void alloc_tables(Cg *c)
     c->carry_result = NULL;
     c->tape_rows = NULL;                  /* cg_body makes it, if f has loops */
     c->off = NULL; /* place_locals makes it */
+    c->zeroed = NULL; /* and this */
     c->frame = 0;
     c->acc_pos = NULL;
     c->cname = arena_alloc(A, sizeof(char *) * n);

@@ -1044,6 +1044,9 @@ void cg_dims(const Cg *c, Str *s, Type t)
         cg_putf(s, "%s%d", d ? " * " : "", (int)ty_dim(t, d));
 }
 
+/* What a select-filled array's zeros are for (cg_fills_by_select). */
+#define ZEROED_NOTE "zeroed: gcc -O2 cannot tell the loop fills it"
+
 /* `double h[128 * 784];`, or its place in the workspace. */
 static void declare_array(Cg *c, Ref v, int line)
 {
@@ -1060,6 +1063,11 @@ static void declare_array(Cg *c, Ref v, int line)
         cg_putf(&c->body, "%s %s[", cg_real_t(c), c->cname[root]);
         cg_dims(c, &c->body, t);
         cg_puts(&c->body, "]");
+        if (c->zeroed && c->zeroed[root]) { /* cg_fills_by_select */
+            cg_puts(&c->body, " = {0}");
+            stmt_end_note(c, ZEROED_NOTE);
+            return;
+        }
     }
     stmt_end(c);
 }
@@ -1389,6 +1397,51 @@ static void emit_store(Cg *c, Ref id, Ref res, Store *st)
     expr(c, &c->body, st->value, P_ANY);
     stmt_end(c);
     close_for(c, in->ty.rank - st->n);
+}
+
+/* cond, inlined, compares an index of GEN g with ==, alone or in a
+ * conjunction. */
+static int picks_by_index(const Cg *c, Ref g, Ref cond)
+{
+    const Fn *f = c->f;
+    const Inst *in = &f->v.p[cond];
+    if (!cg_inlined(c, cond))
+        return 0;
+    if (in->op == OP_AND)
+        return picks_by_index(c, g, in->arg[0]) || picks_by_index(c, g, in->arg[1]);
+    if (in->op != OP_EQ)
+        return 0;
+    for (int k = 0; k < 2; k++) {
+        const Inst *a = &f->v.p[in->arg[k]];
+        if (a->op == OP_IREAL && mentions_gen(f, g, a->x->ix[0]))
+            return 1;
+    }
+    return 0;
+}
+
+/*
+ * An array a loop fills choosing its elements by their index, as an
+ * element store not made in place is written (x2[i] = i == 1 ? e : x[i]),
+ * is declared zeroed: GCC's -O2 (12.2) threads the loop's jumps on the
+ * comparison and then warns that the element it reads after the loop "may
+ * be used uninitialized" (-Wmaybe-uninitialized), which breaks a build
+ * with -Werror.  The zeros cost one store an element where the loop
+ * stores one anyway; where GCC unrolls the loop it drops them.
+ */
+int cg_fills_by_select(const Cg *c, Ref gen, Ref res)
+{
+    const Fn *f = c->f;
+    const Inst *in = &f->v.p[gen];
+    const Region *b = in->x->reg[0];
+    Store st;
+    if (b->yield.n == 1 && in_place_store(c, gen, res, &st))
+        return 0;
+    for (int k = 0; k < b->yield.n; k++) {
+        Ref y = cg_resolve(c, b->yield.p[k]);
+        if (f->v.p[y].op == OP_SELECT && cg_inlined(c, y) && picks_by_index(c, gen, f->v.p[y].arg[0]))
+            return 1;
+    }
+    return 0;
 }
 
 /* The results of GEN: the loop nest over its index space, storing each

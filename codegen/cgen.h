@@ -182,6 +182,8 @@ typedef struct Cg {
     const char *work;          /* the workspace parameter's name */
     long long *off;            /* local array: its offset in the workspace
                                   (NULL until place_locals meets one) */
+    unsigned char *zeroed;     /* local array declared zeroed (cg_fills_by_select;
+                                  NULL until place_locals meets one) */
     long long frame;           /* elements of all local arrays */
     int *acc_start, *acc_pos;  /* each buffer's ACC positions, in order */
     const char **stop_n;       /* a backward FOR: the variable holding the
@@ -270,6 +272,10 @@ int cg_exit_flag(const Cg *c, Ref id, Ref *rev);
  * loop's (a ZEROS buffer, one row per iteration, line: the loop's) or a
  * comprehension's (the array of a GEN). */
 int cg_is_tape(const Inst *in);
+/* cbody.c: GEN gen (its first result res) is written as a loop whose
+ * element is chosen by an index comparison (an element store not made in
+ * place: x2[i] = i == 1 ? e : x[i]). */
+int cg_fills_by_select(const Cg *c, Ref gen, Ref res);
 /* root is the variable FOR id carries (its RESULT or CARRY), declared
  * with the loop rather than shared with another. */
 int cg_owns(const Cg *c, Ref id, Ref root);
