@@ -1515,7 +1515,7 @@ static void emit_red(Cg *c, const Region *r, int at)
             expr(c, &c->body, y, P_ANY);
         } else {
             Op cmp = kind == RK_MAX ? OP_GT : OP_LT;
-            c->ties_used = 1;
+            c->ties_used |= c->f->kind != FN_PRIMAL; /* f counts no ties */
             cg_puts(&c->body, "if (");
             expr(c, &c->body, y, op_info[cmp].lhs);
             cg_putf(&c->body, " %s %s) %s = ", op_info[cmp].cname, acc, acc);

@@ -344,6 +344,7 @@ typedef struct {
     Str head, first, body, tail; /* first: the body's first half when two
                                     threads wrote it (cg_body), else empty */
     Str proto; /* its prototypes for the header, when one is written */
+    Str decl;  /* its prototypes at the top of the C file */
 } FnText;
 
 /* The prepared function under `name`: its signature and declarations go
@@ -393,7 +394,7 @@ static void write_call(Cg *c, const char *callee, int with_work, Str *out)
 
 /* f's C, and with the workspace its variants, into t: what comes before
  * the body's function in t->head, what after it in t->tail. */
-static void proto_text(Cg *c, const Fn *f, Str *s);
+static void proto_text(Cg *c, const Fn *f, Str *s, int header);
 
 static void emit_fn(Cg *c, const Fn *f, FnText *t, int proto)
 {
@@ -402,8 +403,9 @@ static void emit_fn(Cg *c, const Fn *f, FnText *t, int proto)
     double at = dx_times_now();
     cg_prepare(c, f, 0);
     dx_times_add(c->o->times, "analysis for the C of", f->name, at);
+    proto_text(c, f, &t->decl, 0);
     if (proto)
-        proto_text(c, f, &t->proto);
+        proto_text(c, f, &t->proto, 1);
     if (!c->o->workspace) {
         write_fn(c, f->name, purpose(f, A), t);
         return;
@@ -950,6 +952,7 @@ static void stream_free(CgStream *s)
         cg_str_free(&t->body);
         cg_str_free(&t->tail);
         cg_str_free(&t->proto);
+        cg_str_free(&t->decl);
     }
     if (s->spill)
         fclose(s->spill);
@@ -978,6 +981,7 @@ static FILE *mem_open(char **buf, size_t *len)
     return mem;
 }
 
+static const char *header_guard(const Program *p, const CgOpts *o);
 static void header(const Program *p, const CgOpts *o, FILE *out, void (*protos)(void *, FILE *),
                    void *arg);
 static void protos_kept(void *arg, FILE *out);
@@ -1079,6 +1083,17 @@ void cg_stream_finish(CgStream *s, FILE *out, FILE *hdr)
                 " * keeps no state, so every function is reentrant. */\n"
                 "#include <math.h>\n",
             DX_VERSION, o->src_path ? o->src_path : "<input>");
+    /* the entry points declared first (gcc -Wmissing-prototypes) */
+    const char *guard = o->header ? header_guard(p, o) : NULL; /* not again after the header */
+    int said = 0;
+    for (int i = 0; i < s->n; i++) {
+        if (s->pieces[i].text.decl.n && !said++)
+            fprintf(to, "\n/* The functions this file defines. */\n%s%s%s", guard ? "#ifndef " : "",
+                    guard ? guard : "", guard ? "\n" : "");
+        fwrite(s->pieces[i].text.decl.p, 1, s->pieces[i].text.decl.n, to);
+    }
+    if (said && guard)
+        fputs("#endif\n", to);
     rounding_begin(to, c->ties_used);
     cg_maths_hooks(c, to);
     fwrite(hs, 1, nhs, to);
@@ -1134,8 +1149,10 @@ typedef struct {
     FILE *out;
 } EmitArg;
 
-/* The header's lines for f, prepared (cg_prepare(c, f, 0)), into out. */
-static void proto_text(Cg *c, const Fn *f, Str *out)
+/* The prototypes of f, prepared (cg_prepare(c, f, 0)), into out: the
+ * header's lines (header: with the workspace's macro), or the C file's
+ * declarations before its definitions. */
+static void proto_text(Cg *c, const Fn *f, Str *out, int header)
 {
     Arena *A = c->A;
     Str s = {0};
@@ -1145,12 +1162,13 @@ static void proto_text(Cg *c, const Fn *f, Str *out)
         free(s.p);
         return;
     }
-    cg_putf(out, "#define %s %lld\n", ws_macro(c, f->name), c->frame * real_size(c));
+    if (header)
+        cg_putf(out, "#define %s %lld\n", ws_macro(c, f->name), c->frame * real_size(c));
     if (fits(c)) {
         cg_signature(c, f, f->name, NULL, 0, &s);
         cg_put3(out, s.p, ";\n", "");
         s.n = 0;
-    } else {
+    } else if (header) {
         cg_put3(out, "/* ", f->name, " is not generated: its arrays exceed the stack budget */\n");
     }
     cg_signature(c, f, ws_name(c, f->name), arena_printf(A, "void *%s", c->work), 0, &s);
@@ -1163,17 +1181,15 @@ static void proto_one(void *arg, const Fn *f)
     EmitArg *pa = arg;
     Str s = {0};
     cg_prepare(pa->c, f, 0);
-    proto_text(pa->c, f, &s);
+    proto_text(pa->c, f, &s, 1);
     fwrite(s.p, 1, s.n, pa->out);
     free(s.p);
 }
 
-/* The header: its guard and comments around the prototypes protos
- * writes. */
-static void header(const Program *p, const CgOpts *o, FILE *out, void (*protos)(void *, FILE *),
-                   void *arg)
+/* The header's include guard: --prefix, then DX_ and the file's name
+ * (DX_MODEL_H). */
+static const char *header_guard(const Program *p, const CgOpts *o)
 {
-    /* the guard: --prefix, then DX_ and the file's name (DX_MODEL_H) */
     const char *pre = o->prefix ? o->prefix : "";
     char *guard = arena_alloc(p->arena, strlen(pre) + 128);
     size_t n = (size_t)sprintf(guard, "%sDX_", pre), end = n + 123;
@@ -1187,6 +1203,15 @@ static void header(const Program *p, const CgOpts *o, FILE *out, void (*protos)(
                             : (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ? ch : '_');
     }
     guard[n] = 0;
+    return guard;
+}
+
+/* The header: its guard and comments around the prototypes protos
+ * writes. */
+static void header(const Program *p, const CgOpts *o, FILE *out, void (*protos)(void *, FILE *),
+                   void *arg)
+{
+    const char *guard = header_guard(p, o);
     fprintf(out, "/* Generated by dxc %s from %s.  Do not edit. */\n#ifndef %s\n#define %s\n\n",
             DX_VERSION, o->src_path ? o->src_path : "<input>", guard, guard);
     if (o->workspace)

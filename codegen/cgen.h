@@ -120,8 +120,9 @@ typedef struct Cg {
     const char *helper[H_COUNT];
     int helper_used[H_COUNT];
     unsigned char maths_used[2 * CG_MATHS]; /* cmaths.c: the hooks called */
-    int ties_used;             /* a max or min reduction written: its ties
-                                  are counted by computing its elements again */
+    int ties_used;             /* a max or min reduction written in a
+                                  derivative, which counts its ties by
+                                  computing its elements again */
     const char *maths_hook[2 * CG_MATHS]; /* their names, once made */
     int nlines;
     const char **line_comments; /* each source line's comment, as it heads

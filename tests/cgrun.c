@@ -225,7 +225,10 @@ char *cr_check(Program *p, const char *tag, const char *src, int use_float, int 
 
 char *cr_fn_text(const char *code, const char *sig)
 {
+    /* the definition: not the prototype the file starts with */
     const char *p = strstr(code, sig);
+    while (p && p[strcspn(p, "\n") - 1] == ';')
+        p = strstr(p + 1, sig);
     ck_assert_msg(p != NULL, "no %s in\n%.3000s", sig, code);
     const char *e = strstr(p, "\n}\n");
     ck_assert(e);

@@ -447,14 +447,16 @@ START_TEST(test_reserve_room)
     Arena *a = arena_new();
     size_t before = resident();
     unsigned char *p = arena_alloc_room(a, 256 * mb);
-    for (size_t i = 0; i < 256 * mb; i += 4096)
-        ck_assert_msg(p[i] == 0 && p[i + 4095] == 0, "a reservation does not read as zero at %zu", i);
     fill(p, 4 * mb, 5);
     dx_warm_drain();
     size_t after = resident();
     if (before)
         ck_assert_msg(after < before + 64 * mb, "256 MB reserved, 4 MB written: %zu MB more resident",
                       (after - before) / mb);
+    /* read after the count: some kernels (6.18 here) count the zero
+     * pages a read maps as resident */
+    for (size_t i = 4 * mb; i < 256 * mb; i += 4096)
+        ck_assert_msg(p[i] == 0 && p[i + 4095] == 0, "a reservation does not read as zero at %zu", i);
     ck_assert_ptr_eq(arena_grow(a, p, 256 * mb, 200 * mb), p);
     unsigned char *q = arena_grow(a, p, 200 * mb, 300 * mb);
     ck_assert_msg(first_bad(q, 0, 4 * mb, 5, 0) == 4 * mb, "grown past its reservation: contents lost");

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -395,7 +396,7 @@ START_TEST(test_scratch_output)
         char *run = tu_printf("TMPDIR=scratch '%s' %s -o a.c --header a.h --stats 2>a.err && "
                               "mv a.c b.c && mv a.h b.h && "
                               "TMPDIR=no/such/dir '%s' %s -o a.c --header a.h --stats 2>b.err && "
-                              "TMPDIR=scratch '%s' %s --stats >c.c 2>c.err && "
+                              "TMPDIR=scratch '%s' %s --header a.h --stats >c.c 2>c.err && "
                               "cmp a.c b.c && cmp a.c c.c && cmp a.h b.h && cmp a.err b.err && "
                               "cmp a.err c.err && test -s a.err && grep -q 'f_grad(' a.c",
                               dxc, in, dxc, in, dxc, in);
@@ -642,6 +643,17 @@ static char *expected_c(void)
     return out;
 }
 
+/* ... with a header named base (whose include guard the C file names). */
+static char *expected_c_with(const char *base)
+{
+    char *out = NULL, *args = tu_printf("m.dx --header want.d/%s", base);
+    ck_assert_int_eq(mkdir(tu_path("want.d"), 0700) == 0 || errno == EEXIST, 1);
+    ck_assert_int_eq(cr_dxc(args, &out, NULL), 0);
+    ck_assert_ptr_nonnull(out);
+    free(args);
+    return out;
+}
+
 static void assert_file(const char *name, const char *want)
 {
     char *got = tu_read(tu_path(name), NULL);
@@ -705,11 +717,12 @@ START_TEST(test_output_linked)
     ck_assert_int_eq(sh("%s", big), 0);
     free(big);
     const char *dxc = tu_dxc();
-    char *run = tu_printf("'%s' big.dx > want.c && umask 027 && '%s' big.dx -o new.c --header new.h && "
-                          "'%s' big.dx -o link.c && cmp want.c new.c && cmp want.c sub/old.c && "
+    char *run = tu_printf("'%s' big.dx > want.c && mkdir want.d && '%s' big.dx --header want.d/new.h > want_h.c && "
+                          "rm -r want.d && umask 027 && '%s' big.dx -o new.c --header new.h && "
+                          "'%s' big.dx -o link.c && cmp want_h.c new.c && cmp want.c sub/old.c && "
                           "test \"$(stat -c %%a new.c)\" = 640 && test \"$(stat -c %%a sub/old.c)\" = 604 && "
                           "test -L link.c && grep -q 'f_hvp(' new.h",
-                          dxc, dxc, dxc);
+                          dxc, dxc, dxc, dxc);
     ck_assert_msg(sh("%s", run) == 0, "a large output linked into place differs");
     free(run);
     assert_no_temp();
@@ -758,10 +771,13 @@ START_TEST(test_output_modes)
     ck_assert_int_eq(sh("test \"$(stat -c %%a old.c)\" = 604%s", ""), 0);
     ck_assert_int_eq(sh("test \"$(stat -c %%i old.c)\" != \"$(cat ino)\"%s", ""), 0);
     ck_assert_int_eq(sh("test \"$(cat kept.c)\" = old && test \"$(stat -c %%h kept.c)\" = 1%s", ""), 0);
-    assert_file("new.c", want);
+    char *want_h = expected_c_with("new.h");
+    assert_file("new.c", want_h);
     assert_file("old.c", want);
+    ck_assert_int_eq(sh("rm -r want.d%s", ""), 0);
     assert_no_temp();
     free(want);
+    free(want_h);
 }
 END_TEST
 
@@ -769,7 +785,8 @@ END_TEST
  * it names does not exist yet; the link stays a link. */
 START_TEST(test_output_symlink)
 {
-    char *want = expected_c();
+    char *want = expected_c_with("dangling.c");
+    ck_assert_int_eq(sh("rm -r want.d%s", ""), 0);
     ck_assert_int_eq(sh("mkdir sub && echo old > sub/real.c && ln -s sub/real.c link.c && "
                         "ln -s ../sub/new.c sub/dangling.c && ln -s link.c twice.c%s",
                         ""),

@@ -213,9 +213,10 @@ START_TEST(test_entries_emitted)
     ck_assert_str_eq(fns, derived);
     free(fns);
     free(derived);
-    /* which compiles back to the same C */
-    free(run_ok(tu_printf("'%s' e.ir --entries=%s -o back.c && sed 1d back.c > b && sed 1d e.c > d && "
-                          "cmp b d",
+    /* which compiles back to the same C (under a header of the same
+     * name: the C file names its include guard) */
+    free(run_ok(tu_printf("mkdir -p back.d && '%s' e.ir --entries=%s -o back.c --header back.d/e.h && "
+                          "sed 1d back.c > b && sed 1d e.c > d && cmp b d",
                           tu_dxc(), list)));
 }
 END_TEST
@@ -535,6 +536,43 @@ START_TEST(test_line_directives)
 }
 END_TEST
 
+/* ---------------- the warnings firmware builds add ---------------- */
+
+/* Beyond the strict set: what embedded and library builds commonly turn
+ * on.  The entry points are declared before their definitions
+ * (-Wmissing-prototypes, -Wmissing-declarations), and nothing shadows,
+ * converts implicitly or promotes a float to double. */
+#define FIRMWARE_WARNINGS                                                                          \
+    STRICT " -Wmissing-prototypes -Wmissing-declarations -Wshadow -Wconversion -Wdouble-promotion " \
+           "-Wcast-qual -Wstrict-prototypes -Wundef -Wredundant-decls"
+
+static void firmware_clean(const char *path, void *arg)
+{
+    (void)arg;
+    static const char *const opts[] = {"", "--real=float", "--workspace", "--real=float --workspace"};
+    static const char *const ccs[] = {"gcc", "clang"};
+    for (int k = 0; k < 4; k++) {
+        char *args = tu_printf("'%s' %s -o fw.c", path, opts[k]);
+        free(cr_dxc_ok(args));
+        free(args);
+        for (int j = 0; j < 2; j++) {
+            char *out = NULL, *err = NULL;
+            char *cmd = tu_printf("cd '%s' && %s " FIRMWARE_WARNINGS " -fsyntax-only fw.c", tu_tmpdir(), ccs[j]);
+            int rc = tu_run(cmd, &out, &err);
+            ck_assert_msg(rc == 0, "%s %s, %s:\n%.2000s", path, opts[k], ccs[j], err ? err : "");
+            free(cmd);
+            free(out);
+            free(err);
+        }
+    }
+}
+
+START_TEST(test_firmware_warnings)
+{
+    ck_assert_int_gt(tu_each_model(firmware_clean, NULL), 15);
+}
+END_TEST
+
 Suite *suite_fwopts(void);
 
 Suite *suite_fwopts(void)
@@ -551,6 +589,7 @@ Suite *suite_fwopts(void)
     tcase_add_test(tc, test_hooks_everywhere);
     tcase_add_test(tc, test_hooks_override);
     tcase_add_test(tc, test_line_directives);
+    tcase_add_test(tc, test_firmware_warnings);
     suite_add_tcase(s, tc);
     return s;
 }
