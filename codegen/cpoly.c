@@ -40,7 +40,7 @@ static void reflection(Cg *c, FILE *out, int n)
     fputs("    if (x <= 0.0) {\n", out);
     fprintf(out, "        double f = x - %s(x);\n", cg_maths(c, "round", 0));
     fprintf(out, "        if (!(f < 0.0 || f > 0.0)) /* a pole, or -inf */\n            return %s;\n",
-            n == 1 ? "HUGE_VAL" : "NAN");
+            n == 1 ? "HUGE_VAL" : "(double)NAN"); /* NAN is a float (C99 7.12p5) */
     if (n != 1) {
         const char *tn = cg_maths(c, "tan", 0);
         fprintf(out, "        c = f < -0.25 ? -%s(%.17g * (0.5 + f)) : f > 0.25 ? %s(%.17g * (0.5 - f))\n"
