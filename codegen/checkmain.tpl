@@ -66,6 +66,8 @@ typedef struct {
     double worst_rel, worst_ratio, ad, ref;
     int where, point; /* the worst: a flat input or output index, or -1 */
     int output;       /* where counts outputs, not inputs */
+    int apart;        /* at the worst's point the references' f differs */
+    double fy, ry;    /* (the first output that differs: f's and theirs) */
 } dxchk_tally;
 
 static dxchk_tally dxchk_rows[dxchk_NFN][dxchk_NCHECKS];
@@ -73,6 +75,12 @@ static int dxchk_nofinite[dxchk_NFN];
 static unsigned long long dxchk_state;
 static double dxchk_range = 1;
 static int dxchk_ovf; /* a derivative at this point overflows */
+/* The references' f (a float model's double copy) differs from f at
+ * this point beyond the tolerance: rounding takes another path there (a
+ * branch whose condition is within float rounding of its tie, or
+ * chaos), so the accurate derivative is that of another computation.
+ * Its output dxchk_apart_k. */
+static int dxchk_apart, dxchk_apart_k;
 
 /* splitmix64 (Steele, Lea & Flood, OOPSLA 2014). */
 static unsigned long long dxchk_next(void)
@@ -109,6 +117,18 @@ static double dxchk_ratio(double ad, double ref, double terms, double noise, int
     return err == err ? err / (atol + rtol * scale + noise) : HUGE_VAL;
 }
 
+static dxchk_real dxchk_x[dxchk_NMAX], dxchk_v[dxchk_NMAX], dxchk_u[dxchk_NMAX],
+    dxchk_xbar[dxchk_NMAX], dxchk_hv[dxchk_NMAX], dxchk_hu[dxchk_NMAX];
+static dxchk_real dxchk_y[dxchk_MMAX], dxchk_y2[dxchk_MMAX], dxchk_ybar[dxchk_MMAX],
+    dxchk_ydot[dxchk_MMAX];
+static int dxchk_coords[dxchk_NMAX];
+/* the references' side, in double: x, v and ybar, f and the gradient at
+ * x, and at the points the differences take */
+static double dxchk_rx[dxchk_NMAX], dxchk_rxs[dxchk_NMAX], dxchk_rv[dxchk_NMAX],
+    dxchk_rxbar[dxchk_NMAX], dxchk_rgp[dxchk_NMAX], dxchk_rgm[dxchk_NMAX];
+static double dxchk_ry[dxchk_MMAX], dxchk_rybar[dxchk_MMAX], dxchk_ryp[dxchk_MMAX],
+    dxchk_rym[dxchk_MMAX];
+
 /* Counts one comparison into a row.  One that is not finite where a
  * derivative overflows is not counted, but tallied as an overflow. */
 static void dxchk_record(dxchk_tally *t, double ratio, double rel, double ad, double ref, int where,
@@ -128,6 +148,9 @@ static void dxchk_record(dxchk_tally *t, double ratio, double rel, double ad, do
         t->where = where;
         t->output = output;
         t->point = point;
+        t->apart = dxchk_apart;
+        t->fy = dxchk_apart ? (double)dxchk_y[dxchk_apart_k] : 0;
+        t->ry = dxchk_apart ? dxchk_ry[dxchk_apart_k] : 0;
     }
     t->n++;
 }
@@ -146,18 +169,6 @@ static double dxchk_noise(double fp, double fm, double dx)
 {
     return 16 * 2.220446049250313e-16 * (fabs(fp) + fabs(fm)) / fabs(dx);
 }
-
-static dxchk_real dxchk_x[dxchk_NMAX], dxchk_v[dxchk_NMAX], dxchk_u[dxchk_NMAX],
-    dxchk_xbar[dxchk_NMAX], dxchk_hv[dxchk_NMAX], dxchk_hu[dxchk_NMAX];
-static dxchk_real dxchk_y[dxchk_MMAX], dxchk_y2[dxchk_MMAX], dxchk_ybar[dxchk_MMAX],
-    dxchk_ydot[dxchk_MMAX];
-static int dxchk_coords[dxchk_NMAX];
-/* the references' side, in double: x, v and ybar, f and the gradient at
- * x, and at the points the differences take */
-static double dxchk_rx[dxchk_NMAX], dxchk_rxs[dxchk_NMAX], dxchk_rv[dxchk_NMAX],
-    dxchk_rxbar[dxchk_NMAX], dxchk_rgp[dxchk_NMAX], dxchk_rgm[dxchk_NMAX];
-static double dxchk_ry[dxchk_MMAX], dxchk_rybar[dxchk_MMAX], dxchk_ryp[dxchk_MMAX],
-    dxchk_rym[dxchk_MMAX];
 
 /* The values one group of central differences checks (dxchk_judge):
  * the derivative code's value, its terms' magnitudes (for inner
@@ -367,6 +378,12 @@ static void dxchk_point(int fi, const dxchk_fn *d, int point, int ncoords)
     for (int k = 0; k < d->m; k++)
         dxchk_rybar[k] = dxchk_ybar[k];
     d->rf(dxchk_rx, dxchk_ry);
+    dxchk_apart = 0;
+    for (int k = 0; k < d->m && !dxchk_apart; k++) {
+        double rel;
+        dxchk_apart = !(dxchk_ratio(dxchk_y[k], dxchk_ry[k], 0, 0, 0, &rel) <= 1);
+        dxchk_apart_k = k;
+    }
     if (d->rgrad)
         d->rgrad(dxchk_rx, dxchk_rybar, dxchk_ryp, dxchk_rxbar);
     double big = 1; /* the step along v: dxchk_STEP times the largest input */
@@ -580,6 +597,11 @@ int main(int argc, char **argv)
                 printf("    %ld of %ld out of tolerance; the worst ", t->failed, t->n);
                 dxchk_where(d, t);
                 printf(": %.17g against %.17g\n", t->ad, t->ref);
+                if (t->apart)
+                    printf("    there f is %.9g, its double copy %.17g: rounding\n"
+                           "    takes another path at that point (a branch within float rounding of\n"
+                           "    its tie, or chaos), so the references differentiate another computation\n",
+                           t->fy, t->ry);
             }
             checks++;
             failed += bad;

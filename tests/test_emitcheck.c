@@ -321,6 +321,24 @@ START_TEST(test_float)
                     &st2);
     ck_assert_msg(st2 == 1, "status %d\n%s", st2, out);
     want_row(out, "loss_grad", grad_rows[0], "FAIL");
+    ck_assert_msg(!strstr(out, "takes another path"), "%s", out);
+    free(out);
+    /* a branch whose condition float rounds to the other side (three
+     * -0.3f sum below -0.9f, three -0.3 do not reach -0.9): the float
+     * gradient is 2a, the double references' 2, and the failure says why */
+    ck_assert_int_eq(tu_write(tu_path("tie.dx"),
+                              "fn f(a) = if sum(-0.3 for j in 0..3) < -0.9 then a * a else 2 * a\n",
+                              (size_t)-1),
+                     0);
+    out = run(tu_printf("'%s' --real=float tie.dx --emit=check -o t.c && gcc " STRICT " t.c -lm -o t && ./t",
+                        tu_dxc()),
+              &st2);
+    ck_assert_msg(st2 == 1 && strstr(out, "takes another path at that point"), "status %d\n%s", st2, out);
+    want_row(out, "f_grad", grad_rows[0], "FAIL");
+    free(out);
+    out = run(tu_printf("'%s' tie.dx --emit=check -o t.c && gcc " STRICT " t.c -lm -o t && ./t", tu_dxc()),
+              &st2);
+    ck_assert_msg(st2 == 0, "in double: status %d\n%s", st2, out);
     free(out);
 }
 END_TEST
