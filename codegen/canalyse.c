@@ -102,8 +102,9 @@ static void count_use(Cg *c, Ref v, const Region *where, Ref user, int pos, int 
 /* A max's or min's element (its ties are found by computing it again
  * and comparing it with the extremum), and an operand of == or !=, is a
  * variable, and so is every operation of its region that it reads, each
- * term of a sum (or branch of an if) it is the result of, and each
- * element of an array it reads that a GEN computes in the same place:
+ * term of a sum (or branch of an if) it is the result of, each element
+ * of an array it reads that a GEN computes in the same place, and each
+ * value stored in a tape it reads back (guard_buffer_reads, tie_tape):
  * each is rounded to its type where it is assigned, whichever function
  * and loop computes it.  Where C computes in a wider type
  * (FLT_EVAL_METHOD 2: the x87), an expression keeps the wider precision
@@ -117,10 +118,16 @@ static void force_rounded(Cg *c, Ref v)
     if (c->force[v] || in->ty.kind != TY_REAL || in->ty.rank != 0)
         return;
     if (in->op == OP_IDX) { /* an element of an array a GEN computes here */
-        const Inst *a = &c->f->v.p[cg_resolve(c, in->arg[0])];
+        Ref b = cg_resolve(c, in->arg[0]);
+        const Inst *a = &c->f->v.p[b];
         const Inst *own = a->op == OP_RESULT && a->parent == in->parent ? &c->f->v.p[a->arg[0]] : NULL;
         if (own && own->op == OP_GEN && a->n < own->x->reg[0]->yield.n)
             force_rounded(c, cg_resolve(c, own->x->reg[0]->yield.p[a->n]));
+        if (a->op == OP_ZEROS) { /* or read back from a tape: what its stores write */
+            if (!c->tie_tape)
+                c->tie_tape = arena_alloc(c->A, c->ntab);
+            c->tie_tape[b] = 1;
+        }
         return;
     }
     if (in->op == OP_RESULT) {
@@ -320,6 +327,13 @@ static void guard_buffer_reads(Cg *c)
             vec_push(c->A, &reads, v);
     }
     int nacc = accs.n;
+    if (c->tie_tape) { /* the values stored in a tape a tie test reads */
+        for (int i = 0; i < nacc; i++)
+            if (c->tie_tape[cg_resolve(c, f->v.p[accs.p[i]].arg[0])])
+                force_rounded(c, cg_resolve(c, f->v.p[accs.p[i]].arg[1]));
+        arena_drop(c->A, c->tie_tape, c->ntab);
+        c->tie_tape = NULL;
+    }
     /* each buffer's ACC positions, in program order: counted, then placed */
     c->acc_start = arena_alloc(c->A, sizeof(int) * (size_t)(n + 2));
     c->acc_pos = arena_alloc(c->A, sizeof(int) * (size_t)(nacc + 1));
@@ -718,6 +732,7 @@ static void alloc_tables(Cg *c)
     c->tape_rows = NULL;                  /* cg_body makes it, if f has loops */
     c->off = NULL; /* place_locals makes it */
     c->zeroed = NULL; /* and this */
+    c->tie_tape = NULL; /* force_rounded makes it */
     c->frame = 0;
     c->acc_pos = NULL;
     c->cname = arena_alloc(A, sizeof(char *) * n);

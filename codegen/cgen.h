@@ -152,6 +152,9 @@ typedef struct Cg {
                                   the instruction, whose line is seldom
                                   in the cache); NULL before cg_prepare */
     unsigned char *force;      /* must be a variable */
+    unsigned char *tie_tape;   /* a tape whose elements == or != compares
+                                  (a max's ties): what is stored in it is
+                                  rounded (force_rounded; NULL until one) */
     unsigned char *frozen;     /* reads a cell no ACC changes afterwards */
     unsigned char *hoist;      /* declared at function scope */
     unsigned char *loop_yield; /* read by the yield of a GEN or RED body */

@@ -416,6 +416,17 @@ static const char tie_dx[] =
     "    return max(2 / cosh(w) for k in 0..2)\n"
     "}\n";
 
+/* A min whose elements all tie, in a GEN the gradient takes apart: its
+ * backward pass computes the elements again in a loop that keeps each in
+ * a tape, which the count compares with the min.  That loop wrote the
+ * element as one expression (s += t[l] * (x * d[l])), wider than the
+ * rounded one of the min's loop on the x87, so no element tied and the
+ * gradient was wrong; what a tape compared so keeps is rounded too
+ * (force_rounded). */
+static const char tape_tie_dx[] =
+    "fn h(a[3, 3]) = sum([min(sum(sum(atan(a[1, k]) * 2 for k in 0..2) * (sin(a[i, i]) * atan(a[1, l]))\n"
+    "                             for l in 0..2) for j3 in 1..3) for i in 0..3, j in 0..3] @ a)\n";
+
 /* dxc --emit=check MODEL (with ARGS), its C passed through FILTER (a
  * shell command, "cat" for none), built for i686 with STD and run under
  * qemu-i386; the program's output, its status in *st. */
@@ -436,10 +447,11 @@ START_TEST(test_x87)
     }
     ck_assert_int_eq(tu_write(tu_path("spread.dx"), spread_dx, (size_t)-1), 0);
     ck_assert_int_eq(tu_write(tu_path("tie.dx"), tie_dx, (size_t)-1), 0);
+    ck_assert_int_eq(tu_write(tu_path("tapetie.dx"), tape_tie_dx, (size_t)-1), 0);
     int st;
     const char *cases[][3] = {
         {"spread.dx", "", "-std=c99"}, {"spread.dx", "", "-std=gnu99"}, {"spread.dx", "--real=float", "-std=c99"},
-        {"tie.dx", "", "-std=c99"},    {"tie.dx", "", "-std=gnu99"},
+        {"tie.dx", "", "-std=c99"},    {"tie.dx", "", "-std=gnu99"},    {"tapetie.dx", "", "-std=c99"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *out = x87_run(cases[i][0], cases[i][1], "cat", cases[i][2], &st);
