@@ -126,6 +126,7 @@ static void force_rounded(Cg *c, Ref v)
         if (a->op == OP_ZEROS) { /* or read back from a tape: what its stores write */
             if (!c->tie_tape)
                 c->tie_tape = arena_alloc(c->A, c->ntab);
+            c->ntie_tape += !c->tie_tape[b];
             c->tie_tape[b] = 1;
         }
         return;
@@ -327,13 +328,17 @@ static void guard_buffer_reads(Cg *c)
             vec_push(c->A, &reads, v);
     }
     int nacc = accs.n;
-    if (c->tie_tape) { /* the values stored in a tape a tie test reads */
+    /* the values stored in a tape that a rounded value reads back, until
+     * rounding them meets no other tape */
+    for (int seen = -1; c->tie_tape && seen != c->ntie_tape;) {
+        seen = c->ntie_tape;
         for (int i = 0; i < nacc; i++)
             if (c->tie_tape[cg_resolve(c, f->v.p[accs.p[i]].arg[0])])
                 force_rounded(c, cg_resolve(c, f->v.p[accs.p[i]].arg[1]));
-        arena_drop(c->A, c->tie_tape, c->ntab);
-        c->tie_tape = NULL;
     }
+    if (c->tie_tape)
+        arena_drop(c->A, c->tie_tape, c->ntab);
+    c->tie_tape = NULL;
     /* each buffer's ACC positions, in program order: counted, then placed */
     c->acc_start = arena_alloc(c->A, sizeof(int) * (size_t)(n + 2));
     c->acc_pos = arena_alloc(c->A, sizeof(int) * (size_t)(nacc + 1));
@@ -733,6 +738,7 @@ static void alloc_tables(Cg *c)
     c->off = NULL; /* place_locals makes it */
     c->zeroed = NULL; /* and this */
     c->tie_tape = NULL; /* force_rounded makes it */
+    c->ntie_tape = 0;
     c->frame = 0;
     c->acc_pos = NULL;
     c->cname = arena_alloc(A, sizeof(char *) * n);

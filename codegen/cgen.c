@@ -1034,6 +1034,25 @@ static void rounding_end(FILE *to)
           to);
 }
 
+/* The entry points, declared before the file defines them (gcc
+ * -Wmissing-prototypes); not again where the header, whose include guard
+ * is guard (NULL: none written), was included first. */
+static void declarations(const CgStream *s, const char *guard, FILE *to)
+{
+    size_t n = 0;
+    for (int i = 0; i < s->n; i++)
+        n += s->pieces[i].text.decl.n;
+    if (!n)
+        return;
+    fputs("\n/* The functions this file defines. */\n", to);
+    if (guard)
+        fprintf(to, "#ifndef %s\n", guard);
+    for (int i = 0; i < s->n; i++)
+        fwrite(s->pieces[i].text.decl.p, 1, s->pieces[i].text.decl.n, to);
+    if (guard)
+        fputs("#endif\n", to);
+}
+
 void cg_stream_finish(CgStream *s, FILE *out, FILE *hdr)
 {
     Cg *c = &s->file;
@@ -1083,17 +1102,7 @@ void cg_stream_finish(CgStream *s, FILE *out, FILE *hdr)
                 " * keeps no state, so every function is reentrant. */\n"
                 "#include <math.h>\n",
             DX_VERSION, o->src_path ? o->src_path : "<input>");
-    /* the entry points declared first (gcc -Wmissing-prototypes) */
-    const char *guard = o->header ? header_guard(p, o) : NULL; /* not again after the header */
-    int said = 0;
-    for (int i = 0; i < s->n; i++) {
-        if (s->pieces[i].text.decl.n && !said++)
-            fprintf(to, "\n/* The functions this file defines. */\n%s%s%s", guard ? "#ifndef " : "",
-                    guard ? guard : "", guard ? "\n" : "");
-        fwrite(s->pieces[i].text.decl.p, 1, s->pieces[i].text.decl.n, to);
-    }
-    if (said && guard)
-        fputs("#endif\n", to);
+    declarations(s, o->header ? header_guard(p, o) : NULL, to);
     rounding_begin(to, c->ties_used);
     cg_maths_hooks(c, to);
     fwrite(hs, 1, nhs, to);

@@ -152,9 +152,11 @@ typedef struct Cg {
                                   the instruction, whose line is seldom
                                   in the cache); NULL before cg_prepare */
     unsigned char *force;      /* must be a variable */
-    unsigned char *tie_tape;   /* a tape whose elements == or != compares
-                                  (a max's ties): what is stored in it is
-                                  rounded (force_rounded; NULL until one) */
+    unsigned char *tie_tape;   /* a tape that a value force_rounded rounds
+                                  reads back (a max's element, an operand
+                                  of ==): what is stored in it is rounded
+                                  too (guard_buffer_reads; NULL until one) */
+    int ntie_tape;             /* tapes marked so */
     unsigned char *frozen;     /* reads a cell no ACC changes afterwards */
     unsigned char *hoist;      /* declared at function scope */
     unsigned char *loop_yield; /* read by the yield of a GEN or RED body */
