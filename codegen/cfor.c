@@ -510,7 +510,10 @@ static int is_tape_of(const Tapes *tp, Ref v)
 
 /* The backward loop that reads FOR id's tapes, when it alone reads them
  * (the rows of the iterations after the stop are then read nowhere else)
- * and both loops stand in the function's body; else NOREF. */
+ * and both loops stand in one region (the count of iterations run,
+ * declared before the forward loop, is seen by the backward one: a
+ * while loop in a for loop is recomputed and reversed in each backward
+ * iteration of the for loop); else NOREF. */
 static Ref reverse_of(const Cg *c, Ref id, const Tapes *tp)
 {
     const Fn *f = c->f;
@@ -532,7 +535,7 @@ static Ref reverse_of(const Cg *c, Ref id, const Tapes *tp)
                     return NOREF;
     }
     const Inst *in = &f->v.p[id], *rv = R != NOREF ? &f->v.p[R] : NULL;
-    if (!rv || !(rv->flags & IF_BACKWARDS) || rv->parent != f->body || in->parent != f->body ||
+    if (!rv || !(rv->flags & IF_BACKWARDS) || rv->parent != in->parent ||
         rv->x->ix[0].c != in->x->ix[0].c || rv->x->ix[1].c != in->x->ix[1].c)
         return NOREF;
     return R;
@@ -540,10 +543,10 @@ static Ref reverse_of(const Cg *c, Ref id, const Tapes *tp)
 
 /* A while loop's body holds the IF on its flag that ir_stop_if
  * recognises: once the flag is 0, no iteration changes anything, and the
- * loop may stop there.  In f
- * and f_jvp nothing else needs checking; in a gradient the loop's tapes
- * must be read by one backward loop alone (*rev), which then starts from
- * the last iteration that ran. */
+ * loop may stop there.  In f and f_jvp, and where the loop records no
+ * tape, nothing else needs checking; in a gradient the loop's tapes must
+ * be read by one backward loop alone (*rev), which then starts from the
+ * last iteration that ran. */
 int cg_exit_flag(const Cg *c, Ref id, Ref *rev)
 {
     const Fn *f = c->f;
@@ -568,8 +571,8 @@ int cg_exit_flag(const Cg *c, Ref id, Ref *rev)
             continue;
         if (tp.tapes_ok && tp.n)
             *rev = reverse_of(c, id, &tp);
-        if (!tp.tapes_ok || *rev != NOREF)
-            return k;
+        if (!tp.tapes_ok || !tp.n || *rev != NOREF)
+            return k; /* no tape: as in f, nothing past the stop is read */
     }
     return -1;
 }

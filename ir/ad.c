@@ -423,6 +423,9 @@ static void fwd_for(Tr *T, const Region *src, int at, Region *dst, Fwd *w)
     tape_needs_drop(g, need);
     for (int j = 0; j < nix && hi <= lo; j++)
         stored[j] = 0; /* no iteration, nothing to record */
+    int one = ir_while_flag(g, id);
+    if (one >= 0)
+        stored[one] = 0; /* read as 1 (rev_for_restore) */
     int *to = arena_alloc(h->arena, sizeof(int) * (size_t)(nix + 1));
     Ref *init = arena_alloc(h->arena, sizeof(Ref) * (size_t)(nix + 1));
     int n = 0;
@@ -1134,13 +1137,15 @@ static int rev_for_init(Tr *T, const Region *src, int at, Region *dst, int *to, 
 /* At the start of reverse body b of FOR id (IVAR iv): the carried primal
  * values its iteration started from, read back from their tapes (row i:
  * the value at the start of forward iteration i), or placeholders that
- * stay dead where the reverse loop needs none. */
+ * stay dead where the reverse loop needs none; a while loop's flag that
+ * may read as 1 (ir_while_flag) is 1, and has no tape. */
 static void rev_for_restore(Tr *T, Ref id, Region *b, Ref iv)
 {
     const Fn *g = T->g;
     Fn *h = T->h;
     const Inst *in = &g->v.p[id];
     IrAt at = prim_at(T, b, in->line);
+    int one = ir_while_flag(g, id);
     for (int j = 0; j < in->nix; j++) {
         Ref c = ir_carry(g, id, j);
         if (is_lin(g, c))
@@ -1152,7 +1157,7 @@ static void rev_for_restore(Tr *T, Ref id, Region *b, Ref iv)
             continue;
         }
         if (tape == NOREF) {
-            T->map[c] = ct.rank ? zeros(at, ct, NULL) : ir_num(at, 0);
+            T->map[c] = ct.rank ? zeros(at, ct, NULL) : ir_num(at, j == one);
             continue;
         }
         T->map[c] = tape_read_row(at, tape, iv, in->x->ix[0].c);

@@ -439,6 +439,180 @@ static int stop_flag(const Fn *f, Ref id)
     return -1;
 }
 
+/* ---- a while loop's flag, read as 1 ---- */
+
+/* What ir_while_flag's walk over a FOR's body knows: the values that may
+ * differ between two iterations that start from the same carried values
+ * (a set of Refs, open addressing), and the few that may read the flag. */
+typedef struct {
+    const Fn *f;
+    Ref id, iv, flag, ne, and_, fi; /* the FOR, its IVAR, the flag's CARRY, the
+                                       stop IF's flag test, its condition, the IF */
+    int k, then_k;                  /* the flag's carry, and the result of fi it
+                                       goes through */
+    Ref *set;
+    unsigned mask;
+    Ref *acc;                       /* buffers the body writes (ACC targets) */
+    int nacc, cap;
+    int bad;                        /* the flag is read elsewhere */
+} Wf;
+
+static unsigned wf_slot(const Wf *w, Ref r)
+{
+    return ((unsigned)r * 2654435761u) & w->mask; /* Knuth's multiplicative hash */
+}
+
+static int wf_has(const Wf *w, Ref r)
+{
+    if (r == NOREF)
+        return 0;
+    for (unsigned s = wf_slot(w, r);; s = (s + 1) & w->mask) {
+        if (w->set[s] == r)
+            return 1;
+        if (w->set[s] == NOREF)
+            return 0;
+    }
+}
+
+static void wf_add(Wf *w, Ref r)
+{
+    unsigned s = wf_slot(w, r);
+    while (w->set[s] != NOREF && w->set[s] != r)
+        s = (s + 1) & w->mask;
+    w->set[s] = r;
+}
+
+/* Instructions in region r, at any depth; with acc, the ACCs' buffers
+ * collected in w (at most w->cap of them, else w->bad). */
+static int wf_count(Wf *w, const Region *r, int acc)
+{
+    if (!r)
+        return 0;
+    int n = r->ids.n;
+    for (int i = 0; i < r->ids.n; i++) {
+        const Inst *x = &w->f->v.p[r->ids.p[i]];
+        if (x->op == OP_ACC && acc) {
+            if (w->nacc == w->cap)
+                w->bad = 1;
+            else
+                w->acc[w->nacc++] = x->arg[0];
+        }
+        if (x->op == OP_IF || x->op == OP_FOR || ir_is_loop(x))
+            n += wf_count(w, x->x->reg[0], acc) + wf_count(w, x->x->reg[1], acc);
+    }
+    return n;
+}
+
+static int wf_written(const Wf *w, Ref buf)
+{
+    for (int k = 0; k < w->nacc; k++)
+        if (w->acc[k] == buf)
+            return 1;
+    return 0;
+}
+
+/* Whether x, an instruction of region r, or r's yield yk (x NOREF) may
+ * read v: the flag only in its test, or as the stop IF's then branch
+ * keeping it (or the body keeping it, where it never changes); the test
+ * only in the condition, the condition only in the IF. */
+static void wf_reader(Wf *w, Ref x, const Region *r, int yk, Ref v)
+{
+    const Region *b = w->f->v.p[w->id].x->reg[0], *then = w->f->v.p[w->fi].x->reg[0];
+    int kept = x == NOREF && ((r == then && yk == w->then_k && b->yield.p[w->k] != w->flag) ||
+                              (r == b && yk == w->k));
+    if (v == w->flag && x != w->ne && !kept)
+        w->bad = 1;
+    if (v == w->ne && x != w->and_)
+        w->bad = 1;
+    if (v == w->and_ && x != w->fi)
+        w->bad = 1;
+}
+
+/* Marks the values of region r that may vary (see Wf); returns whether
+ * any does. */
+static int wf_walk(Wf *w, const Region *r)
+{
+    const Fn *f = w->f;
+    int any = 0;
+    if (!r)
+        return 0;
+    for (int i = 0; i < r->ids.n; i++) {
+        Ref xr = r->ids.p[i];
+        const Inst *x = &f->v.p[xr];
+        int v = xr == w->iv;
+        for (int k = 0; k < op_info[x->op].nargs; k++) {
+            wf_reader(w, xr, r, -1, x->arg[k]);
+            v |= wf_has(w, x->arg[k]);
+        }
+        if (x->op == OP_IDX && wf_written(w, x->arg[0]))
+            v = 1;
+        for (int d = 0; d < ir_naffs(x); d++)
+            v |= aff_uses(x->x->ix[d], w->iv);
+        if (x->op == OP_FOR || x->op == OP_LIT)
+            for (int k = 0; k < x->nix; k++) {
+                wf_reader(w, xr, r, -1, x->x->list[k]);
+                v |= wf_has(w, x->x->list[k]);
+            }
+        if (x->op == OP_CARRY && x->parent->owner != w->id)
+            v |= wf_has(w, f->v.p[x->parent->owner].x->list[x->n]);
+        if (x->op == OP_IF || x->op == OP_FOR || ir_is_loop(x))
+            for (int k = 0; k < 2; k++)
+                v |= wf_walk(w, x->x->reg[k]);
+        if (v)
+            wf_add(w, xr);
+        any |= v;
+    }
+    for (int k = 0; k < r->yield.n; k++)
+        wf_reader(w, NOREF, r, k, r->yield.p[k]);
+    return any;
+}
+
+int ir_while_flag(const Fn *f, Ref id)
+{
+    const Inst *in = &f->v.p[id];
+    if (in->op != OP_FOR || (in->flags & (IF_BACKWARDS | IF_CKPT)))
+        return -1;
+    const Region *b = in->x->reg[0];
+    Wf w = {.f = f, .id = id, .iv = b->ids.p[0], .fi = NOREF};
+    int k = -1;
+    for (int i = 0; i < b->ids.n && k < 0; i++)
+        if ((k = ir_stop_if(f, id, b->ids.p[i])) >= 0)
+            w.fi = b->ids.p[i];
+    if (k < 0)
+        return -1;
+    const Inst *ifi = &f->v.p[w.fi];
+    w.and_ = ifi->arg[0];
+    if (f->v.p[w.and_].op != OP_AND)
+        return -1; /* no condition: a for loop with break */
+    w.ne = f->v.p[w.and_].arg[0];
+    w.flag = ir_carry(f, id, k);
+    w.k = k;
+    if (f->v.p[w.ne].op != OP_NE || f->v.p[w.ne].arg[0] != w.flag)
+        return -1; /* through a NODIFF: not the lowering's */
+    /* the flag is cleared by the stop alone: the IF's then branch keeps it */
+    Ref y = b->yield.p[k];
+    if (y != w.flag) {
+        const Inst *ry = &f->v.p[y];
+        if (ry->op != OP_RESULT || ry->arg[0] != w.fi || ifi->x->reg[0]->yield.p[ry->n] != w.flag)
+            return -1;
+        w.then_k = ry->n;
+    }
+    Ref acc[16];
+    w.acc = acc;
+    w.cap = 16;
+    int n = wf_count(&w, b, 1);
+    unsigned size = 16;
+    while (size < 2u * (unsigned)n)
+        size *= 2;
+    w.mask = size - 1;
+    w.set = arena_alloc(f->arena, sizeof(Ref) * size);
+    memset(w.set, 0xff, sizeof(Ref) * size); /* NOREF */
+    wf_walk(&w, b);
+    int varies = wf_has(&w, f->v.p[w.and_].arg[1]);
+    arena_drop(f->arena, w.set, sizeof(Ref) * size);
+    return w.bad || varies ? -1 : k;
+}
+
 int ir_stop_carry(const Fn *f, Ref id)
 {
     const Inst *in = &f->v.p[id];

@@ -580,6 +580,15 @@ Ref ir_carry(const Fn *f, Ref loop, int j);     /* FOR's j-th CARRY */
  * iteration changes a value.  Returns k, or -1.  The interpreter and the
  * C generator leave such a loop early where nothing else has effects. */
 int ir_stop_if(const Fn *f, Ref id, Ref fi);
+/* The flag carry k of FOR id when, stopped, the loop would stay stopped
+ * with the flag read as 1: a while loop (ir_stop_if, with a condition)
+ * whose flag only the stop clears (no break), read only by the stop IF,
+ * and whose condition depends on nothing that changes from one
+ * iteration to the next but the carried values.  After the stop those
+ * pass through unchanged, so the condition stays false: a reverse loop
+ * may take the flag as 1 rather than read it from a tape (ad.c).
+ * Returns k, or -1. */
+int ir_while_flag(const Fn *f, Ref id);
 /* The same for a checkpointing FOR id (IF_CKPT, ckpt.c): the k of its
  * carry that is the flag of the loop nested in it (through any levels),
  * passed in and out unchanged with the other carried values, so that

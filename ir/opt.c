@@ -302,6 +302,16 @@ static Ref fold_rule(Fn *f, Ref id)
         if (in->n == 1)
             return a;
         break;
+    case OP_AND: /* a condition and a constant one (1 or 0) */
+    case OP_OR:
+        for (int k = 0; k < 2; k++) {
+            Ref c = in->arg[k], other = in->arg[!k];
+            if (is_k(f, c, in->op == OP_AND)) /* true and x, false or x: x */
+                return other;
+            if (is_k(f, c, in->op == OP_OR)) /* false and x, true or x: c */
+                return c;
+        }
+        break;
     case OP_SELECT:
         if (f->v.p[a].op == OP_CONST)
             return f->v.p[a].x->num != 0 ? b : in->arg[2];

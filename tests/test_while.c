@@ -120,6 +120,22 @@ static const char progs_dx[] =
     "        x = x * b + a\n"
     "    }\n"
     "    return x\n"
+    "}\n"
+    "\n"
+    "# Newton's method in each step of a for loop (an implicit step): the\n"
+    "# while loop has no break, so backwards its flag reads as 1\n"
+    "fn inner(a, b) {\n"
+    "    y = b\n"
+    "    for s in 0..4 {\n"
+    "        z = y\n"
+    "        g = z * z - a - y\n"
+    "        while abs(g) > 1e-12 max 30 {\n"
+    "            z = z - g / (2 * z)\n"
+    "            g = z * z - a - y\n"
+    "        }\n"
+    "        y = z * 0.5\n"
+    "    }\n"
+    "    return y\n"
     "}\n";
 
 static double ref_newton(const double *p)
@@ -198,6 +214,20 @@ static double ref_bounds(const double *p)
     return x;
 }
 
+static double ref_inner(const double *p)
+{
+    double a = p[0], y = p[1];
+    for (int s = 0; s < 4; s++) {
+        double z = y, g = z * z - a - y;
+        for (int k = 0; k < 30 && fabs(g) > 1e-12; k++) {
+            z = z - g / (2 * z);
+            g = z * z - a - y;
+        }
+        y = z * 0.5;
+    }
+    return y;
+}
+
 typedef double (*RefFn)(const double *);
 static const struct {
     const char *name;
@@ -210,6 +240,7 @@ static const struct {
     {"both", ref_both, {{0.3, 0.9}, {1.3, 0.6}, {-0.4, 1.7}}},
     {"nest", ref_nest, {{2.5, 0.3}, {5, 0.2}, {0.1, 0.4}}},
     {"bounds", ref_bounds, {{0.5, 0.8}, {2, -1.3}, {-0.3, 1.9}}},
+    {"inner", ref_inner, {{2, 0.5}, {0.3, 1.2}, {5, 2}}},
 };
 
 /* f's value (interpreter) at x, its n parameters scalars. */
@@ -294,6 +325,27 @@ START_TEST(test_programs)
     free(s);
     s = cr_fn_text(code, "double newton_hvp(");
     ck_assert_msg(strstr(s, "for (int iter = ran - 1; iter >= 0; iter--) {"), "%s", s);
+    free(s);
+    /* A while loop without break reads its flag as 1 backwards: no tape
+     * of it (ir_while_flag); one with a break keeps it. */
+    static const char *const flag_tape[][2] = {
+        {"double newton_grad(", "no"},  {"double newton_hvp(", "no"}, {"double inner_grad(", "no"},
+        {"double inner_hvp(", "no"},    {"double both_grad(", "a"},   {"double nest_grad(", "a"},
+        {"double brk_grad(", "a"},
+    };
+    for (size_t i = 0; i < sizeof flag_tape / sizeof flag_tape[0]; i++) {
+        s = cr_fn_text(code, flag_tape[i][0]);
+        ck_assert_msg(!strstr(s, "running_tape[") == (flag_tape[i][1][0] == 'n'), "%s: %s tape of the flag:\n%.3000s",
+                      flag_tape[i][0], flag_tape[i][1], s);
+        free(s);
+    }
+    /* The while loop in a for loop: recomputed, then reversed from where
+     * it stopped, in each backward step of the for loop; the forward
+     * pass, which records nothing of it, leaves it early too. */
+    s = cr_fn_text(code, "double inner_grad(");
+    ck_assert_msg(strstr(s, "        for (int iter = ran - 1; iter >= 0; iter--) {") &&
+                      strstr(s, "            if (running == 0.0) break;"),
+                  "%.3000s", s);
     free(s);
     free(code);
     free(cr_check(&L.prog, "while_fws", "while.dx", 1, 1, CG_STACK_BUDGET, 1e-3));
@@ -406,7 +458,8 @@ START_TEST(test_dxc_options)
     char *args = tu_printf("--stats -o n.c %s", path);
     ck_assert_int_eq(cr_dxc(args, NULL, &err), 0);
     free(args);
-    ck_assert_msg(strstr(err, "newton_sqrt_grad: tape 800 bytes"), "tapes are sized for N:\n%s", err);
+    /* x for each of the 50 iterations; the flag `running` reads as 1 */
+    ck_assert_msg(strstr(err, "newton_sqrt_grad: tape 400 bytes"), "tapes are sized for N:\n%s", err);
     free(err);
     static const char *const opts[] = {
         "--tape=small", "--real=float", "--workspace", "--emit=ir", "--emit=json",
