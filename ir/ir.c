@@ -482,23 +482,23 @@ static void wf_add(Wf *w, Ref r)
     w->set[s] = r;
 }
 
-/* Instructions in region r, at any depth; with acc, the ACCs' buffers
- * collected in w (at most w->cap of them, else w->bad). */
-static int wf_count(Wf *w, const Region *r, int acc)
+/* Instructions in region r, at any depth; the ACCs' buffers collected
+ * in w (at most w->cap of them, else w->bad). */
+static int wf_count(Wf *w, const Region *r)
 {
     if (!r)
         return 0;
     int n = r->ids.n;
     for (int i = 0; i < r->ids.n; i++) {
         const Inst *x = &w->f->v.p[r->ids.p[i]];
-        if (x->op == OP_ACC && acc) {
+        if (x->op == OP_ACC) {
             if (w->nacc == w->cap)
                 w->bad = 1;
             else
                 w->acc[w->nacc++] = x->arg[0];
         }
         if (x->op == OP_IF || x->op == OP_FOR || ir_is_loop(x))
-            n += wf_count(w, x->x->reg[0], acc) + wf_count(w, x->x->reg[1], acc);
+            n += wf_count(w, x->x->reg[0]) + wf_count(w, x->x->reg[1]);
     }
     return n;
 }
@@ -600,7 +600,7 @@ int ir_while_flag(const Fn *f, Ref id)
     Ref acc[16];
     w.acc = acc;
     w.cap = 16;
-    int n = wf_count(&w, b, 1);
+    int n = wf_count(&w, b);
     unsigned size = 16;
     while (size < 2u * (unsigned)n)
         size *= 2;
