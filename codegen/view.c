@@ -31,6 +31,10 @@ typedef struct {
     const char **ivname;/* IVAR -> its name (i, j, k... when unnamed) */
     int depth;          /* index variables of the loops around the walk */
     int ncap, ecap, ccap;
+    const char **vname; /* the function's names (open addressing) ... */
+    int *vcount;        /* ... and how many values shown so far carry each */
+    unsigned vmask;
+    unsigned char *next;/* instruction -> a loop step yields it as h[t+1] */
 } Vb;
 
 /* ---------------- numbers ---------------- */
@@ -109,6 +113,24 @@ const char *view_values(Arena *A, const VNode *n, const double *v)
     return t;
 }
 
+/* The step of an if's result back to the value one branch gave it: the
+ * adjoint goes to the branch that ran, "y_2_bar += y_3_bar if x > 1"
+ * and "y_bar += y_3_bar unless x > 1"; at a point where the other ran,
+ * "(not taken: adds nothing)". */
+static const char *branch_step(Arena *A, const View *v, const VEdge *e)
+{
+    const VNode *x = &v->nodes[e->from], *y = &v->nodes[e->to], *c = NULL;
+    int then = !strcmp(e->kind, "then");
+    for (int k = 0; k < v->nedges && !c; k++)
+        if (v->edges[k].to == e->to && v->edges[k].kind && !strcmp(v->edges[k].kind, "cond"))
+            c = &v->nodes[v->edges[k].from];
+    if (!c)
+        return arena_printf(A, "%s_bar += %s_bar from the %s branch", x->var, y->var, e->kind);
+    int ran = c->nval == 1 && (c->val[0] != 0) == then;
+    return arena_printf(A, "%s_bar += %s_bar %s %s%s", x->var, y->var, then ? "if" : "unless", c->label,
+                        c->nval == 1 && !ran ? " (not taken: adds nothing)" : "");
+}
+
 const char *view_step(Arena *A, const View *v, const VEdge *e)
 {
     const VNode *x = &v->nodes[e->from], *y = &v->nodes[e->to];
@@ -119,6 +141,8 @@ const char *view_step(Arena *A, const View *v, const VEdge *e)
         step = arena_printf(A, "%s_bar += %s_bar of the first step", x->var, y->var);
     else if (e->kind && !strcmp(e->kind, "last"))
         step = arena_printf(A, "%s_bar += %s_bar, at the last step", x->var, y->var);
+    else if (e->kind && (!strcmp(e->kind, "then") || !strcmp(e->kind, "else")))
+        return branch_step(A, v, e);
     if (e->has_dval && y->adj && y->nval == 1)
         step = arena_printf(A, "%s = %s * %s", step, view_num(A, y->adj[0]), view_num(A, e->dval));
     return step;
@@ -248,6 +272,81 @@ static const char *form(const Vb *b, const Inst *in)
     return lower_op(A, (Op)in->op);
 }
 
+/* ---------------- versions of a name ----------------
+ *
+ * A name several values carry (y = x * x, then y = y * 3 in a branch,
+ * then the branch's result) is shown y, y_2, y_3 in the order the values
+ * are made, as the generated C names them, so that no sentence reads
+ * "y = x > 1 ? y : y" or "y_bar += y_bar * 3".  A parameter keeps its
+ * name, as do a loop's carried value (h[t]) and what a step yields
+ * (h[t+1]); a version never takes a name of the source (y_2 when the
+ * model has its own y_2 becomes y_3). */
+
+/* The slot of name s: where it is, or the empty one it would take. */
+static unsigned ver_slot(const Vb *b, const char *s)
+{
+    unsigned h = dx_hash(s) & b->vmask;
+    while (b->vname[h] && strcmp(b->vname[h], s))
+        h = (h + 1) & b->vmask;
+    return h;
+}
+
+/* Every name of the function, the parameters' counted as shown. */
+static void ver_init(Vb *b)
+{
+    const Fn *f = b->f;
+    unsigned size = 16;
+    while (size < 2u * (unsigned)(f->v.n + f->in.n + 1))
+        size *= 2;
+    b->vmask = size - 1;
+    b->vname = arena_alloc(b->A, sizeof(char *) * size);
+    b->vcount = arena_alloc(b->A, sizeof(int) * size);
+    b->next = arena_alloc(b->A, (size_t)f->v.n + 1);
+    for (int i = 0; i < f->v.n + f->in.n; i++) {
+        const char *s = i < f->v.n ? f->v.p[i].name : f->in.p[i - f->v.n].name;
+        if (!s)
+            continue;
+        unsigned h = ver_slot(b, s);
+        b->vname[h] = s;
+        if (i >= f->v.n)
+            b->vcount[h] = 1;
+    }
+}
+
+/* How the next value named s is shown: s the first time, then s_2, s_3,
+ * ... (skipping the source's own names). */
+static const char *version(Vb *b, const char *s)
+{
+    unsigned h = ver_slot(b, s);
+    if (!b->vname[h] || b->vcount[h]++ == 0)
+        return s;
+    for (;;) {
+        const char *v = arena_printf(b->A, "%s_%d", s, b->vcount[h]);
+        if (!b->vname[ver_slot(b, v)])
+            return v;
+        b->vcount[h]++;
+    }
+}
+
+/* The result, when its name is a version (the loop of
+ * `x = x * 2` returning x, x a parameter: x_4), is shown by the
+ * function's name, as an unnamed one is ("df/dx", not "dx_4/dx"), if
+ * nothing reads it and no value of the source has that name. */
+static void result_name(Vb *b)
+{
+    View *v = b->v;
+    if (v->result < 0)
+        return;
+    VNode *r = &v->nodes[v->result];
+    if (!r->name || !r->var || !strcmp(r->var, r->name) || b->next[r->id] ||
+        b->vname[ver_slot(b, b->f->src_name)])
+        return;
+    for (int e = 0; e < v->nedges; e++)
+        if (v->edges[e].from == v->result)
+            return;
+    r->label = r->var = b->f->src_name;
+}
+
 /* ---------------- building ---------------- */
 
 static int add_node(Vb *b, Ref id, const char *label)
@@ -267,6 +366,8 @@ static int add_node(Vb *b, Ref id, const char *label)
     n->op = lower_op(b->A, (Op)in->op);
     n->name = in->op == OP_PARAM ? b->f->in.p[in->n].name : in->name;
     n->label = shorten(b->A, n->name ? n->name : label);
+    if (n->name && in->op != OP_PARAM && in->op != OP_CARRY && !b->next[id])
+        n->label = n->var = version(b, n->name);
     n->expr = in->op == OP_PARAM ? n->name : label;
     n->line = in->line;
     n->ty = in->ty;
@@ -440,6 +541,9 @@ static void loop(Vb *b, const Region *r, int at, int cl)
         VNode *cy = &b->v->nodes[first + j];
         if (cy->name)
             cy->label = cy->var = arena_printf(b->A, "%s[%s]", cy->name, t);
+        Ref y = body->yield.p[f->v.p[cy->id].n]; /* h[t+1], below: no version */
+        if (cy->name && f->v.p[y].parent == body && f->v.p[y].name && !strcmp(f->v.p[y].name, cy->name))
+            b->next[y] = 1;
     }
     b->depth += nv;
     walk(b, body, c);
@@ -636,15 +740,17 @@ View *view_build(Arena *A, const Unit *u, const double *const *at)
 {
     const Fn *f = u->primal;
     View *v = arena_alloc(A, sizeof *v);
-    Vb b = {A, f, v, arena_alloc(A, sizeof(int) * (size_t)(f->v.n + 1)),
-            arena_alloc(A, sizeof(CPrec) * (size_t)(f->v.n + 1)),
-            arena_alloc(A, sizeof(char *) * (size_t)(f->v.n + 1)), 0, 0, 0, 0};
+    Vb b = {.A = A, .f = f, .v = v, .node = arena_alloc(A, sizeof(int) * (size_t)(f->v.n + 1)),
+            .prec = arena_alloc(A, sizeof(CPrec) * (size_t)(f->v.n + 1)),
+            .ivname = arena_alloc(A, sizeof(char *) * (size_t)(f->v.n + 1))};
     for (int i = 0; i < f->v.n; i++)
         b.node[i] = -1;
     v->f = f;
+    ver_init(&b);
     walk(&b, f->body, -1);
     params(&b);
     v->result = b.node[f->out.p[0].ref];
+    result_name(&b);
     for (int i = 0; i < v->nnodes; i++) { /* loop() named h[t] and h[t+1] */
         VNode *n = &v->nodes[i];
         if (!n->var)

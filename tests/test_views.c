@@ -258,6 +258,74 @@ START_TEST(test_at_loop)
 }
 END_TEST
 
+/* A name several values carry is numbered in the order they are made
+ * (y, y_2, y_3): a branch's result is not "x > 1 ? y : y", nor its
+ * adjoint step "y_bar += y_bar * 1"; a numbered result goes by the
+ * function's name; a number never takes a name of the source.  An if's
+ * result sends its adjoint to the branch that ran, and says so. */
+START_TEST(test_at_versions)
+{
+    const char *branch = "fn f(x) {\n"
+                         "    y = x * x\n"
+                         "    if x > 1 {\n"
+                         "        y = y * 3\n"
+                         "    }\n"
+                         "    return y + x\n"
+                         "}\n";
+    ck_assert_int_eq(tu_write(tu_path("branch.dx"), branch, (size_t)-1), 0);
+    char *out = cr_dxc_ok("branch.dx --at x=2");
+    /* f = 3 x^2 + x past 1: 14, and df/dx = 6 x + 1 = 13 */
+    static const char *const lines[] = {
+        "  line 4   y_2 = y * 3                     12\n",
+        "  line 3   y_3 = x > 1 ? y_2 : y           12\n",
+        "  line 6   f = y_3 + x                     14\n",
+        "  line 3   y_2_bar += y_3_bar if x > 1\n",
+        "  line 3   y_bar += y_3_bar unless x > 1 (not taken: adds nothing)\n",
+        "  line 4   y_bar += y_2_bar * 3 = 1 * 3\n",
+        "  df/dx = 13\n",
+    };
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+        ck_assert_msg(strstr(out, lines[i]), "no\n%s\nin\n%s", lines[i], out);
+    free(out);
+    out = cr_dxc_ok("branch.dx --at x=2 --emit=json");
+    ck_assert_msg(strstr(out, "\"name\": \"y\", \"var\": \"y_3\", \"label\": \"y_3\", \"expr\": \"x > 1 ? y_2 : y\""),
+                  "%s", out);
+    free(out);
+    /* the parameter x doubled until it passes 2: a numbered result */
+    const char *loop = "fn g(x) {\n"
+                       "    for i in 0..3 {\n"
+                       "        if x > 2 {\n"
+                       "            break\n"
+                       "        }\n"
+                       "        x = x * 2\n"
+                       "    }\n"
+                       "    return x\n"
+                       "}\n";
+    ck_assert_int_eq(tu_write(tu_path("dbl.dx"), loop, (size_t)-1), 0);
+    out = cr_dxc_ok("dbl.dx --at x=0.7");
+    ck_assert_msg(strstr(out, "  line 6   x_2 = x[i] * 2 ") && strstr(out, "  line 2   g = x[i+1] ") &&
+                      strstr(out, "backward pass, from dg/dg = 1 (x_bar is dg/dx):\n") &&
+                      strstr(out, "  dg/dx = 4\n"),
+                  "%s", out);
+    free(out);
+    /* the model's own y_2: y's second value is y_3 */
+    const char *own = "fn h(x) {\n"
+                      "    y = x * x\n"
+                      "    y_2 = y + 1\n"
+                      "    y = y * y_2\n"
+                      "    return y + 1\n"
+                      "}\n";
+    ck_assert_int_eq(tu_write(tu_path("own.dx"), own, (size_t)-1), 0);
+    out = cr_dxc_ok("own.dx --at x=2");
+    /* h = x^2 (x^2 + 1) + 1 = 21, dh/dx = 4 x^3 + 2 x = 36 */
+    ck_assert_msg(strstr(out, "  line 3   y_2 = y + 1 ") && strstr(out, "  line 4   y_3 = y * y_2 ") &&
+                      strstr(out, "  line 5   h = y_3 + 1 ") &&
+                      strstr(out, "  dh/dx = 36\n"),
+                  "%s", out);
+    free(out);
+}
+END_TEST
+
 START_TEST(test_at_nonfinite_json)
 {
     ck_assert_int_eq(tu_write(tu_path("lg.dx"), "fn lg(x) = log(x) * 2\n", (size_t)-1), 0);
@@ -462,6 +530,7 @@ Suite *suite_views(void)
     tcase_add_test(tc, test_at_graph_json);
     tcase_add_test(tc, test_at_neuron);
     tcase_add_test(tc, test_at_loop);
+    tcase_add_test(tc, test_at_versions);
     tcase_add_test(tc, test_at_nonfinite_json);
     tcase_add_test(tc, test_at_errors);
     tcase_add_test(tc, test_models_record);
