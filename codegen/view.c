@@ -276,7 +276,7 @@ static const char *form(const Vb *b, const Inst *in)
  *
  * A name several values carry (y = x * x, then y = y * 3 in a branch,
  * then the branch's result) is shown y, y_2, y_3 in the order the values
- * are made, as the generated C names them, so that no sentence reads
+ * are made, so that no sentence reads
  * "y = x > 1 ? y : y" or "y_bar += y_bar * 3".  A parameter keeps its
  * name, as do a loop's carried value (h[t]) and what a step yields
  * (h[t+1]); a version never takes a name of the source (y_2 when the
