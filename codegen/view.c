@@ -115,8 +115,8 @@ const char *view_values(Arena *A, const VNode *n, const double *v)
 
 /* The step of an if's result back to the value one branch gave it: the
  * adjoint goes to the branch that ran, "y_2_bar += y_3_bar if x > 1"
- * and "y_bar += y_3_bar unless x > 1"; at a point where the other ran,
- * "(not taken: adds nothing)". */
+ * and "y_bar += y_3_bar unless x > 1" (a long condition by its name,
+ * t7); at a point where the other ran, "(not taken: adds nothing)". */
 static const char *branch_step(Arena *A, const View *v, const VEdge *e)
 {
     const VNode *x = &v->nodes[e->from], *y = &v->nodes[e->to], *c = NULL;
@@ -127,7 +127,8 @@ static const char *branch_step(Arena *A, const View *v, const VEdge *e)
     if (!c)
         return arena_printf(A, "%s_bar += %s_bar from the %s branch", x->var, y->var, e->kind);
     int ran = c->nval == 1 && (c->val[0] != 0) == then;
-    return arena_printf(A, "%s_bar += %s_bar %s %s%s", x->var, y->var, then ? "if" : "unless", c->label,
+    const char *cond = strlen(c->label) <= 24 ? c->label : c->var; /* t7, as the forward pass lists it */
+    return arena_printf(A, "%s_bar += %s_bar %s %s%s", x->var, y->var, then ? "if" : "unless", cond,
                         c->nval == 1 && !ran ? " (not taken: adds nothing)" : "");
 }
 

@@ -821,7 +821,8 @@ static int run_args(const char *src, const char *args, char **out, char **err)
 /* --at runs a while loop for the iterations it needs, not for its bound
  * (the interpreter leaves a stopped while loop, as the C does): at x = 3,
  * `while y > 1 max 2147483647 { y = y / 2 }` runs twice, y = 0.75 and
- * dy/dx = 0.25, at once.  A recording over dxc's limit stops there too:
+ * df/dx = 0.25 (the result, a second value named y, goes by the
+ * function's name), at once.  A recording over dxc's limit stops there too:
  * a sum over 2e9 points is refused at once. */
 START_TEST(test_at_stops)
 {
@@ -830,7 +831,7 @@ START_TEST(test_at_stops)
     time_t t0 = time(NULL);
     int st = run_args(w, "--at x=3 -o -", &out, &err);
     ck_assert_msg(st == 0, "status %d: %s", st, err ? err : "");
-    ck_assert_msg(out && strstr(out, "dy/dx = 0.25"), "output:\n%s", out ? out : "");
+    ck_assert_msg(out && strstr(out, "df/dx = 0.25"), "output:\n%s", out ? out : "");
     free(out);
     free(err);
     out = err = NULL;
