@@ -121,8 +121,9 @@ static const char *branch_step(Arena *A, const View *v, const VEdge *e)
 {
     const VNode *x = &v->nodes[e->from], *y = &v->nodes[e->to], *c = NULL;
     int then = !strcmp(e->kind, "then");
-    for (int k = 0; k < v->nedges && !c; k++)
-        if (v->edges[k].to == e->to && v->edges[k].kind && !strcmp(v->edges[k].kind, "cond"))
+    /* the result's edges are made together: then, else, cond */
+    for (long k = e - v->edges + 1; k < v->nedges && v->edges[k].to == e->to && !c; k++)
+        if (v->edges[k].kind && !strcmp(v->edges[k].kind, "cond"))
             c = &v->nodes[v->edges[k].from];
     if (!c)
         return arena_printf(A, "%s_bar += %s_bar from the %s branch", x->var, y->var, e->kind);
