@@ -258,6 +258,19 @@ START_TEST(test_at_loop)
 }
 END_TEST
 
+/* dxc FILE ARGS on src written to file prints every line of want (a
+ * NULL-terminated list). */
+static void at_says(const char *file, const char *src, const char *args, const char *const *want)
+{
+    ck_assert_int_eq(tu_write(tu_path(file), src, (size_t)-1), 0);
+    char *cmd = tu_printf("%s %s", file, args);
+    char *out = cr_dxc_ok(cmd);
+    for (int i = 0; want[i]; i++)
+        ck_assert_msg(strstr(out, want[i]), "%s: no\n%s\nin\n%.3000s", cmd, want[i], out);
+    free(cmd);
+    free(out);
+}
+
 /* A name several values carry is numbered in the order they are made
  * (y, y_2, y_3): a branch's result is not "x > 1 ? y : y", nor its
  * adjoint step "y_bar += y_bar * 1"; a numbered result goes by the
@@ -272,10 +285,8 @@ START_TEST(test_at_versions)
                          "    }\n"
                          "    return y + x\n"
                          "}\n";
-    ck_assert_int_eq(tu_write(tu_path("branch.dx"), branch, (size_t)-1), 0);
-    char *out = cr_dxc_ok("branch.dx --at x=2");
     /* f = 3 x^2 + x past 1: 14, and df/dx = 6 x + 1 = 13 */
-    static const char *const lines[] = {
+    static const char *const branch_says[] = {
         "  line 4   y_2 = y * 3                     12\n",
         "  line 3   y_3 = x > 1 ? y_2 : y           12\n",
         "  line 6   f = y_3 + x                     14\n",
@@ -283,14 +294,12 @@ START_TEST(test_at_versions)
         "  line 3   y_bar += y_3_bar unless x > 1 (not taken: adds nothing)\n",
         "  line 4   y_bar += y_2_bar * 3 = 1 * 3\n",
         "  df/dx = 13\n",
+        NULL,
     };
-    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
-        ck_assert_msg(strstr(out, lines[i]), "no\n%s\nin\n%s", lines[i], out);
-    free(out);
-    out = cr_dxc_ok("branch.dx --at x=2 --emit=json");
-    ck_assert_msg(strstr(out, "\"name\": \"y\", \"var\": \"y_3\", \"label\": \"y_3\", \"expr\": \"x > 1 ? y_2 : y\""),
-                  "%s", out);
-    free(out);
+    at_says("branch.dx", branch, "--at x=2", branch_says);
+    static const char *const json_says[] = {
+        "\"name\": \"y\", \"var\": \"y_3\", \"label\": \"y_3\", \"expr\": \"x > 1 ? y_2 : y\"", NULL};
+    at_says("branch.dx", branch, "--at x=2 --emit=json", json_says);
     /* the parameter x doubled until it passes 2: a numbered result */
     const char *loop = "fn g(x) {\n"
                        "    for i in 0..3 {\n"
@@ -301,28 +310,23 @@ START_TEST(test_at_versions)
                        "    }\n"
                        "    return x\n"
                        "}\n";
-    ck_assert_int_eq(tu_write(tu_path("dbl.dx"), loop, (size_t)-1), 0);
-    out = cr_dxc_ok("dbl.dx --at x=0.7");
-    ck_assert_msg(strstr(out, "  line 6   x_2 = x[i] * 2 ") && strstr(out, "  line 2   g = x[i+1] ") &&
-                      strstr(out, "backward pass, from dg/dg = 1 (x_bar is dg/dx):\n") &&
-                      strstr(out, "  dg/dx = 4\n"),
-                  "%s", out);
-    free(out);
-    /* the model's own y_2: y's second value is y_3 */
+    static const char *const loop_says[] = {
+        "  line 6   x_2 = x[i] * 2 ", "  line 2   g = x[i+1] ",
+        "backward pass, from dg/dg = 1 (x_bar is dg/dx):\n", "  dg/dx = 4\n", NULL,
+    };
+    at_says("dbl.dx", loop, "--at x=0.7", loop_says);
+    /* the model's own y_2: y's second value is y_3; h = x^2 (x^2 + 1) + 1
+     * = 21, dh/dx = 4 x^3 + 2 x = 36 */
     const char *own = "fn h(x) {\n"
                       "    y = x * x\n"
                       "    y_2 = y + 1\n"
                       "    y = y * y_2\n"
                       "    return y + 1\n"
                       "}\n";
-    ck_assert_int_eq(tu_write(tu_path("own.dx"), own, (size_t)-1), 0);
-    out = cr_dxc_ok("own.dx --at x=2");
-    /* h = x^2 (x^2 + 1) + 1 = 21, dh/dx = 4 x^3 + 2 x = 36 */
-    ck_assert_msg(strstr(out, "  line 3   y_2 = y + 1 ") && strstr(out, "  line 4   y_3 = y * y_2 ") &&
-                      strstr(out, "  line 5   h = y_3 + 1 ") &&
-                      strstr(out, "  dh/dx = 36\n"),
-                  "%s", out);
-    free(out);
+    static const char *const own_says[] = {
+        "  line 3   y_2 = y + 1 ", "  line 4   y_3 = y * y_2 ", "  line 5   h = y_3 + 1 ", "  dh/dx = 36\n", NULL,
+    };
+    at_says("own.dx", own, "--at x=2", own_says);
 }
 END_TEST
 
