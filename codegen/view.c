@@ -319,8 +319,8 @@ static void ver_init(Vb *b)
  * ... (skipping the source's own names). */
 static const char *version(Vb *b, const char *s)
 {
-    unsigned h = ver_slot(b, s);
-    if (!b->vname[h] || b->vcount[h]++ == 0)
+    unsigned h = ver_slot(b, s); /* there: ver_init listed every name */
+    if (b->vcount[h]++ == 0)
         return s;
     for (;;) {
         const char *v = arena_printf(b->A, "%s_%d", s, b->vcount[h]);

@@ -424,8 +424,12 @@ static void fwd_for(Tr *T, const Region *src, int at, Region *dst, Fwd *w)
     for (int j = 0; j < nix && hi <= lo; j++)
         stored[j] = 0; /* no iteration, nothing to record */
     int one = ir_while_flag(g, id);
-    if (one >= 0)
-        stored[one] = 0; /* read as 1 (rev_for_restore) */
+    if (one >= 0) { /* read as 1 (rev_for_restore) */
+        stored[one] = 0;
+        if (!T->one)
+            T->one = arena_alloc(g->arena, (size_t)g->v.n + 1);
+        T->one[ir_carry(g, id, one)] = 1;
+    }
     int *to = arena_alloc(h->arena, sizeof(int) * (size_t)(nix + 1));
     Ref *init = arena_alloc(h->arena, sizeof(Ref) * (size_t)(nix + 1));
     int n = 0;
@@ -1138,14 +1142,13 @@ static int rev_for_init(Tr *T, const Region *src, int at, Region *dst, int *to, 
  * values its iteration started from, read back from their tapes (row i:
  * the value at the start of forward iteration i), or placeholders that
  * stay dead where the reverse loop needs none; a while loop's flag that
- * may read as 1 (ir_while_flag) is 1, and has no tape. */
+ * fwd_for found may read as 1 (T->one) is 1, and has no tape. */
 static void rev_for_restore(Tr *T, Ref id, Region *b, Ref iv)
 {
     const Fn *g = T->g;
     Fn *h = T->h;
     const Inst *in = &g->v.p[id];
     IrAt at = prim_at(T, b, in->line);
-    int one = ir_while_flag(g, id);
     for (int j = 0; j < in->nix; j++) {
         Ref c = ir_carry(g, id, j);
         if (is_lin(g, c))
@@ -1157,7 +1160,7 @@ static void rev_for_restore(Tr *T, Ref id, Region *b, Ref iv)
             continue;
         }
         if (tape == NOREF) {
-            T->map[c] = ct.rank ? zeros(at, ct, NULL) : ir_num(at, j == one);
+            T->map[c] = ct.rank ? zeros(at, ct, NULL) : ir_num(at, T->one && T->one[c]);
             continue;
         }
         T->map[c] = tape_read_row(at, tape, iv, in->x->ix[0].c);
@@ -1480,5 +1483,7 @@ Fn *ad_transpose(const Fn *g, const char *name, FnKind kind, int small_tape, lon
     arena_drop(A, T.stamp, sizeof(unsigned) * (size_t)(g->v.n + 1));
     arena_drop(A, T.live, (size_t)g->v.n + 1);
     arena_drop(A, T.replay, sizeof(Replay *) * (size_t)(g->v.n + 1));
+    if (T.one)
+        arena_drop(A, T.one, (size_t)g->v.n + 1);
     return T.h;
 }

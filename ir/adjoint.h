@@ -40,6 +40,9 @@ typedef struct {
                       (carry_store) -> that store GEN of g, or NOREF */
     Ref *etape;    /* ... -> h tape of the elements (rows) it overwrote */
     Ref *xbuf;     /* ... -> h buffer the reverse loop rebuilds it in */
+    unsigned char *one; /* g CARRY -> a while loop's flag that the reverse
+                           loop reads as 1, untaped (ir_while_flag);
+                           NULL until fwd_for finds one */
     struct Replay **replay; /* g GEN/RED at the top of a FOR's or a sum's
                                body -> the rows its forward copy recorded,
                                or NULL */
