@@ -465,12 +465,40 @@ static void ireal_put(Cg *c, Str *s, Aff x)
     cg_puts(s, bare ? "" : ")");
 }
 
+/* Whether v, inlined, tests a flag of a loop around for nonzero, past
+ * the exit test that left the loop where it was 0: true there. */
+static int stopped_true(const Cg *c, Ref v)
+{
+    const Fn *f = c->f;
+    v = cg_resolve(c, v);
+    const Inst *in = &f->v.p[v];
+    if (!cg_inlined(c, v) || in->op != OP_NE)
+        return 0;
+    for (int k = 0; k < 2; k++) {
+        const Inst *z = &f->v.p[cg_resolve(c, in->arg[1 - k])];
+        Ref flag = cg_resolve(c, in->arg[k]);
+        if (z->op != OP_CONST || z->x->num != 0)
+            continue;
+        for (int i = 0; i < c->stopped.n; i++)
+            if (c->stopped.p[i] == flag)
+                return 1;
+    }
+    return 0;
+}
+
 /* The expression that computes v, without parentheses around it. */
 static void expr_inner(Cg *c, Str *s, Ref v)
 {
     const Inst *in = &c->f->v.p[v];
     const OpInfo *o = &op_info[in->op];
     switch (in->op) {
+    case OP_AND: /* running != 0.0 && cond, past the exit test: cond */
+        for (int k = 0; k < 2; k++)
+            if (stopped_true(c, in->arg[k])) {
+                expr(c, s, in->arg[1 - k], k ? o->lhs : o->rhs);
+                return;
+            }
+        break;
     case OP_CONST:
         if (in->ty.kind == TY_BOOL)
             cg_puts(s, in->x->num != 0 ? "1" : "0");
@@ -1851,10 +1879,13 @@ static void emit_for(Cg *c, const Region *r, int at)
     else
         cg_puts(&c->body, back ? "  /* backwards */\n" : "\n");
     enter_block(c);
-    if (flag >= 0)
+    if (flag >= 0) {
         emit_exit(c, ir_carry(f, id, flag), in->line, ran, iv);
+        vec_push(c->A, &c->stopped, cg_resolve(c, ir_carry(f, id, flag)));
+    }
     emit_region(c, in->x->reg[0]);
     emit_updates(c, id);
+    c->stopped.n -= flag >= 0;
     close_for(c, 1);
 }
 
@@ -2313,6 +2344,7 @@ static void emit_top(Cg *c, const Region *r)
     d->body = (Str){.map_from = text_mapped(c->o)};
     d->said.p = NULL, d->said.n = d->said.cap = 0;
     d->active.p = NULL, d->active.n = d->active.cap = 0;
+    d->stopped.p = NULL, d->stopped.n = d->stopped.cap = 0;
     *said(d, 1) = line;
     d->last_line = line;
     d->fresh = 0;
@@ -2355,6 +2387,7 @@ void cg_body(Cg *c, Str *decl)
     c->backward_started = 0;
     c->joined_said = c->joined_first = 0;
     c->active.n = 0;
+    c->stopped.n = 0;
     c->said.n = 0;
     c->last_line = 0;
     c->fresh = 1;

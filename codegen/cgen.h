@@ -206,6 +206,8 @@ typedef struct Cg {
     int tmp_unlisted;          /* t1 ... t<tmp_unlisted> are not in locals */
     int t_named;               /* a name t<digits> not a temporary's is in locals */
     VEC(const char *) active;  /* loop indices in scope */
+    VEC(Ref) stopped;          /* the flags of the loops around that leave at
+                                  their exit test (emit_exit): nonzero here */
     VEC(int) said;             /* by nesting depth: the source line announced */
     int last_line;             /* the source line of the last statement */
     int fresh;                 /* nothing written since the body or a pass began */
