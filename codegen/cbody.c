@@ -1208,6 +1208,37 @@ static int branch_empty(const Cg *c, const Region *parent, int at, int s)
     return 1;
 }
 
+/* Branch s of the IF at parent->ids.p[at]: its region, then its yields
+ * into the IF's results. */
+static void emit_branch(Cg *c, const Region *parent, int at, int s)
+{
+    const Fn *f = c->f;
+    const Region *r = f->v.p[parent->ids.p[at]].x->reg[s];
+    int nr = ir_nresults(f, parent, at);
+    emit_region(c, r);
+    for (int j = 0; j < nr; j++) {
+        Ref res = parent->ids.p[at + 1 + j];
+        Ref y = r->yield.p[f->v.p[res].n];
+        if (cg_var_of(c, y) == cg_var_of(c, res))
+            continue; /* computed in place */
+        if (c->store[res] == ST_PTR) {
+            begin_stmt(c, f->v.p[res].line);
+            cg_putf(&c->body, "%s = %s", c->cname[res], c->cname[cg_var_of(c, y)]);
+            stmt_end(c);
+            continue;
+        }
+        if (f->v.p[res].ty.rank) {
+            if (live(c, res))
+                fill(c, c->cname[cg_var_of(c, res)], f->v.p[res].ty, y, f->v.p[res].line);
+            continue;
+        }
+        begin_stmt(c, f->v.p[res].line);
+        cg_putf(&c->body, "%s = ", c->cname[cg_var_of(c, res)]);
+        expr(c, &c->body, y, P_ANY);
+        stmt_end(c);
+    }
+}
+
 static void emit_if(Cg *c, const Region *parent, int at)
 {
     const Fn *f = c->f;
@@ -1232,6 +1263,10 @@ static void emit_if(Cg *c, const Region *parent, int at)
         cg_putf(&c->body, "%s %s", cg_real_t(c), c->cname[res]);
         stmt_end(c);
     }
+    if (stopped_true(c, in->arg[0])) { /* past the loop's exit test: taken */
+        emit_branch(c, parent, at, 0);
+        return;
+    }
     int empty0 = branch_empty(c, parent, at, 0), empty1 = branch_empty(c, parent, at, 1);
     if (empty0 && empty1)
         return;
@@ -1242,7 +1277,6 @@ static void emit_if(Cg *c, const Region *parent, int at)
     cg_puts(&c->body, flip ? ")) {" : ") {");
     cg_puts(&c->body, "\n");
     for (int s = flip; s < 2; s++) {
-        const Region *r = in->x->reg[s];
         if (s == 1 && !flip) {
             if (empty1)
                 break;
@@ -1250,28 +1284,7 @@ static void emit_if(Cg *c, const Region *parent, int at)
             cg_puts(&c->body, "} else {\n");
         }
         enter_block(c);
-        emit_region(c, r);
-        for (int j = 0; j < nr; j++) {
-            Ref res = parent->ids.p[at + 1 + j];
-            Ref y = r->yield.p[f->v.p[res].n];
-            if (cg_var_of(c, y) == cg_var_of(c, res))
-                continue; /* computed in place */
-            if (c->store[res] == ST_PTR) {
-                begin_stmt(c, f->v.p[res].line);
-                cg_putf(&c->body, "%s = %s", c->cname[res], c->cname[cg_var_of(c, y)]);
-                stmt_end(c);
-                continue;
-            }
-            if (f->v.p[res].ty.rank) {
-                if (live(c, res))
-                    fill(c, c->cname[cg_var_of(c, res)], f->v.p[res].ty, y, f->v.p[res].line);
-                continue;
-            }
-            begin_stmt(c, f->v.p[res].line);
-            cg_putf(&c->body, "%s = ", c->cname[cg_var_of(c, res)]);
-            expr(c, &c->body, y, P_ANY);
-            stmt_end(c);
-        }
+        emit_branch(c, parent, at, s);
         c->indent--;
     }
     indent(c);

@@ -314,15 +314,16 @@ START_TEST(test_programs)
                             "        if (running == 0.0) break;"), "f leaves the loop once it stopped:\n%s", s);
     free(s);
     /* Past that test the flag is not 0: the loop's condition is written
-     * alone, in every function that leaves early. */
+     * alone, in every function that leaves early, and a for loop's body
+     * (which runs while no break has cleared the flag) without a test. */
     static const char *const alone[][2] = {
         {"double newton(", "if (DX_FABS(t1) > 1e-12 * a) {"}, {"double newton_jvp(", "if (DX_FABS(t2) > 1e-12 * a) {"},
         {"double newton_grad(", "if (DX_FABS(t1) > 1e-12 * a) {"}, {"double both(", "if (x < 5.0) {"},
-        {"double both_grad(", "if (x < 5.0) {"},
+        {"double both_grad(", "if (x < 5.0) {"}, {"double brk(", "\n        double s_2 = s + a * s * 0.5 + 0.1;"},
     };
     for (size_t i = 0; i < sizeof alone / sizeof alone[0]; i++) {
         s = cr_fn_text(code, alone[i][0]);
-        ck_assert_msg(strstr(s, alone[i][1]) && !strstr(s, "running != 0.0 &&"), "%s: the condition alone:\n%.3000s",
+        ck_assert_msg(strstr(s, alone[i][1]) && !strstr(s, "(running != 0.0"), "%s: the condition alone:\n%.3000s",
                       alone[i][0], s);
         free(s);
     }
