@@ -1892,13 +1892,15 @@ static void emit_for(Cg *c, const Region *r, int at)
     else
         cg_puts(&c->body, back ? "  /* backwards */\n" : "\n");
     enter_block(c);
-    if (flag >= 0) {
-        emit_exit(c, ir_carry(f, id, flag), in->line, ran, iv);
-        vec_push(c->A, &c->stopped, cg_resolve(c, ir_carry(f, id, flag)));
+    if (flag >= 0) { /* past the exit test, the flag is known not to be 0 */
+        Ref running = ir_carry(f, id, flag);
+        emit_exit(c, running, in->line, ran, iv);
+        vec_push(c->A, &c->stopped, cg_resolve(c, running));
     }
     emit_region(c, in->x->reg[0]);
     emit_updates(c, id);
-    c->stopped.n -= flag >= 0;
+    if (flag >= 0)
+        c->stopped.n--;
     close_for(c, 1);
 }
 

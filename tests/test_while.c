@@ -309,58 +309,51 @@ START_TEST(test_programs)
         }
     }
     char *code = cr_check(&L.prog, "while", "while.dx", 0, 0, CG_STACK_BUDGET, 1e-10);
-    char *s = cr_fn_text(code, "double newton(");
-    ck_assert_msg(strstr(s, "for (int iter = 0; iter < 50; iter++) {\n"
-                            "        if (running == 0.0) break;"), "f leaves the loop once it stopped:\n%s", s);
-    free(s);
-    /* Past that test the flag is not 0: the loop's condition is written
-     * alone, in every function that leaves early, and a for loop's body
-     * (which runs while no break has cleared the flag) without a test. */
-    static const char *const alone[][2] = {
-        {"double newton(", "if (DX_FABS(t1) > 1e-12 * a) {"}, {"double newton_jvp(", "if (DX_FABS(t2) > 1e-12 * a) {"},
-        {"double newton_grad(", "if (DX_FABS(t1) > 1e-12 * a) {"}, {"double both(", "if (x < 5.0) {"},
-        {"double both_grad(", "if (x < 5.0) {"}, {"double brk(", "\n        double s_2 = s + a * s * 0.5 + 0.1;"},
+    /* What each function's C holds (has) and does not (hasnt). */
+    static const struct {
+        const char *fn, *has, *hasnt, *why;
+    } says[] = {
+        {"double newton(", "for (int iter = 0; iter < 50; iter++) {\n        if (running == 0.0) break;", NULL,
+         "f leaves the loop once it stopped"},
+        /* past that test the flag is not 0: the loop's condition is
+         * written alone, and a for loop's body (run while no break has
+         * cleared the flag) without a test */
+        {"double newton(", "if (DX_FABS(t1) > 1e-12 * a) {", "(running != 0.0", "the condition alone"},
+        {"double newton_jvp(", "if (DX_FABS(t2) > 1e-12 * a) {", "(running != 0.0", "the condition alone"},
+        {"double newton_grad(", "if (DX_FABS(t1) > 1e-12 * a) {", "(running != 0.0", "the condition alone"},
+        {"double both(", "if (x < 5.0) {", "(running != 0.0", "the condition alone"},
+        {"double both_grad(", "if (x < 5.0) {", "(running != 0.0", "the condition alone"},
+        {"double brk(", "\n        double s_2 = s + a * s * 0.5 + 0.1;", "(running != 0.0", "the body without a test"},
+        {"double newton_jvp(", "if (running == 0.0) break;", "running_dot",
+         "the flag has no tangent; f_jvp leaves the loop early"},
+        {"double newton_grad(", "double x_tape[50];", "running_bar", "the flag has no adjoint, tapes have N rows"},
+        {"double newton_grad(", "ran = iter;", NULL, "the forward loop counts the iterations it ran"},
+        {"double newton_grad(", "for (int iter = ran - 1; iter >= 0; iter--) {", NULL,
+         "the backward loop starts where the forward one stopped"},
+        {"double newton_hvp(", "for (int iter = ran - 1; iter >= 0; iter--) {", NULL,
+         "the backward loop starts where the forward one stopped"},
+        /* a while loop without break reads its flag as 1 backwards: no
+         * tape of it (ir_while_flag); one with a break keeps it */
+        {"double newton_grad(", NULL, "running_tape[", "no tape of the flag"},
+        {"double newton_hvp(", NULL, "running_tape[", "no tape of the flag"},
+        {"double inner_grad(", NULL, "running_tape[", "no tape of the flag"},
+        {"double inner_hvp(", NULL, "running_tape[", "no tape of the flag"},
+        {"double both_grad(", "running_tape[", NULL, "a tape of the flag"},
+        {"double nest_grad(", "running_tape[", NULL, "a tape of the flag"},
+        {"double brk_grad(", "running_tape[", NULL, "a tape of the flag"},
+        /* the while loop in a for loop: recomputed, then reversed from
+         * where it stopped, in each backward step of the for loop; the
+         * forward pass, which records nothing of it, leaves it early too */
+        {"double inner_grad(", "        for (int iter = ran - 1; iter >= 0; iter--) {", NULL,
+         "reversed from where it stopped"},
+        {"double inner_grad(", "            if (running == 0.0) break;", NULL, "left early"},
     };
-    for (size_t i = 0; i < sizeof alone / sizeof alone[0]; i++) {
-        s = cr_fn_text(code, alone[i][0]);
-        ck_assert_msg(strstr(s, alone[i][1]) && !strstr(s, "(running != 0.0"), "%s: the condition alone:\n%.3000s",
-                      alone[i][0], s);
+    for (size_t i = 0; i < sizeof says / sizeof says[0]; i++) {
+        char *s = cr_fn_text(code, says[i].fn);
+        ck_assert_msg((!says[i].has || strstr(s, says[i].has)) && (!says[i].hasnt || !strstr(s, says[i].hasnt)),
+                      "%s: %s:\n%.3000s", says[i].fn, says[i].why, s);
         free(s);
     }
-    s = cr_fn_text(code, "double newton_jvp(");
-    ck_assert_msg(!strstr(s, "running_dot") && strstr(s, "if (running == 0.0) break;"),
-                  "the flag has no tangent; f_jvp leaves the loop early:\n%s", s);
-    free(s);
-    s = cr_fn_text(code, "double newton_grad(");
-    ck_assert_msg(!strstr(s, "running_bar") && strstr(s, "double x_tape[50];") && strstr(s, "ran = iter;") &&
-                      strstr(s, "for (int iter = ran - 1; iter >= 0; iter--) {"),
-                  "the flag has no adjoint, tapes have N rows, the backward loop starts where the "
-                  "forward one stopped:\n%s", s);
-    free(s);
-    s = cr_fn_text(code, "double newton_hvp(");
-    ck_assert_msg(strstr(s, "for (int iter = ran - 1; iter >= 0; iter--) {"), "%s", s);
-    free(s);
-    /* A while loop without break reads its flag as 1 backwards: no tape
-     * of it (ir_while_flag); one with a break keeps it. */
-    static const char *const flag_tape[][2] = {
-        {"double newton_grad(", "no"},  {"double newton_hvp(", "no"}, {"double inner_grad(", "no"},
-        {"double inner_hvp(", "no"},    {"double both_grad(", "a"},   {"double nest_grad(", "a"},
-        {"double brk_grad(", "a"},
-    };
-    for (size_t i = 0; i < sizeof flag_tape / sizeof flag_tape[0]; i++) {
-        s = cr_fn_text(code, flag_tape[i][0]);
-        ck_assert_msg(!strstr(s, "running_tape[") == (flag_tape[i][1][0] == 'n'), "%s: %s tape of the flag:\n%.3000s",
-                      flag_tape[i][0], flag_tape[i][1], s);
-        free(s);
-    }
-    /* The while loop in a for loop: recomputed, then reversed from where
-     * it stopped, in each backward step of the for loop; the forward
-     * pass, which records nothing of it, leaves it early too. */
-    s = cr_fn_text(code, "double inner_grad(");
-    ck_assert_msg(strstr(s, "        for (int iter = ran - 1; iter >= 0; iter--) {") &&
-                      strstr(s, "            if (running == 0.0) break;"),
-                  "%.3000s", s);
-    free(s);
     free(code);
     free(cr_check(&L.prog, "while_fws", "while.dx", 1, 1, CG_STACK_BUDGET, 1e-3));
     arena_free(L.a);
